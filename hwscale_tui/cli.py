@@ -1,0 +1,75 @@
+"""The ``hwscale-tui`` entry point: the app with no arguments, else a subcommand.
+
+Nothing heavy is imported here; each subcommand imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import UsageError
+
+# name -> module under hwscale_tui.commands (each has HELP, add_arguments, run)
+COMMANDS = ("tui", "plan", "launch", "status", "cancel", "sweep", "train", "trials", "analyze")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one sentence, exit 2 (argparse's own code)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}.\n")
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"hwscale_tui.commands.{name}")
+    except ModuleNotFoundError as e:
+        if e.name == f"hwscale_tui.commands.{name}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hwscale-tui",
+        description="Run hardware scaling experiments: one Bayesian sweep per (GPUs per node x nodes) pair, "
+        "live trials, scaling laws and recommendations. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"hwscale-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        mod = _load(name)
+        if mod is None:
+            continue
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP[:1].upper() + mod.HELP[1:] + ".")
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["tui", *argv]
+    args = parser.parse_args(argv)
+    run = getattr(args, "_run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(run(args) or 0)
+    except UsageError as e:
+        print(f"hwscale-tui: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""``hwscale-tui plan``: show exactly what would be launched, per pair."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .common import add_experiment_flags, load_config, snapshot_path
+
+HELP = "show the pairs, search spaces and commands an experiment would launch"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_experiment_flags(p)
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--save", metavar="FILE", help="write the resulting experiment file")
+    p.add_argument("extra", nargs="*", metavar="KEY=VALUE", help="extra arguments forwarded to every pair's command")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import config as cfgmod
+    from ..launch.commands import plan_experiment, validate_extra_args
+
+    cfg, _ = load_config(args)
+    extra = validate_extra_args(args.extra)
+    plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
+    if args.save:
+        saved = cfgmod.save(cfg, args.save)
+        print(f"saved {saved}", file=sys.stderr)
+    if args.json:
+        json.dump(plan.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print_plan(plan)
+    return 0
+
+
+def print_plan(plan) -> None:
+    import shlex
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    cfg = plan.config
+    console.print(
+        f"[bold]{cfg.name}[/]  runner={cfg.experiment.runner}  dispatcher={cfg.experiment.dispatcher}  "
+        f"trials/sweep={cfg.sweep.max_trials}  parallel={cfg.sweep.max_parallel_jobs}  "
+        f"delay={cfg.launch.delay_s:g}s{'  sequential' if cfg.launch.sequential else ''}"
+    )
+    t = Table(title=f"{len(plan.pairs)} pairs to launch", show_lines=False)
+    for col in ("pair", "GPUs", "sweep", "batch (min..max, center)", "minibatch (min..max, center)", "start"):
+        t.add_column(col)
+    for i, pp in enumerate(plan.pairs):
+        c = pp.preset.constraints
+        start = "after previous" if cfg.launch.sequential and i else f"+{i * cfg.launch.delay_s:g}s"
+        t.add_row(
+            pp.pair.tag, str(pp.pair.total_gpus), pp.sweep_name,
+            f"{c.min_batch}..{c.max_batch}, {c.center_batch}",
+            f"{c.min_minibatch}..{c.max_minibatch}, {c.default_minibatch}", start,
+        )
+    console.print(t)
+    for s in plan.skipped:
+        console.print(f"[yellow]skipped[/] g{s.gpus}n{s.nodes}: {s.reason}")
+    if plan.pairs:
+        first = plan.pairs[0]
+        console.print("\n[bold]search space[/] (first pair; batch bounds scale with GPUs):")
+        for key, p in first.preset.space.as_dict().items():
+            console.print(f"  {key:<40} {p['distribution']:<13} [{p['min']:g}, {p['max']:g}]  center {p['mean']:g}")
+        console.print("\n[bold]commands[/]:")
+        for pp in plan.pairs:
+            env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(pp.env.items()))
+            console.print(f"  {env} {shlex.join(pp.argv)}", soft_wrap=True, highlight=False, markup=False)
+    warnings = list(plan.warnings) + [f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings]
+    for w in warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)

@@ -1,0 +1,426 @@
+"""The experiment file (DESIGN.md contract): load, validate, save, round-trip.
+
+Every value has a default. Sweep sizes, the metric, the W&B mode and the curve metric default
+per runner (a laptop-sized sweep for ``builtin``, the original launcher's for ``metta``); keys
+the file leaves out get the default of its runner, and ``save`` writes every value out so the
+file says what will run. ``WANDB_ENTITY`` / ``WANDB_PROJECT`` fill W&B fields the file leaves
+unset; such values are remembered as coming from the environment and are not saved.
+
+Any bad value raises :class:`~hwscale_tui.errors.ConfigError` whose message is one sentence
+naming the file, the key and what is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+RUNNERS = ("builtin", "metta")
+DISPATCHERS = ("local", "skypilot")
+WANDB_MODES = ("online", "offline", "disabled")
+GOALS = ("maximize", "minimize")
+KEY_PROFILES = ("ppo", "loss_configs", "ppo_actor")
+ACQUISITION_FNS = ("ei", "ucb", "naive")
+TARGET_KINDS = ("fraction", "absolute")
+BUILTIN_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
+PLACEHOLDERS = ("gpus", "nodes", "total_gpus", "sweep_name", "experiment")
+
+# SkyPilot's rule for cluster / job names; a sweep name becomes a job-name prefix.
+SKY_NAME_RE = re.compile(r"^[a-zA-Z]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$")
+METTA_DEFAULT_METRIC = "evaluator/eval_sweep/score"
+METTA_DEFAULT_TOOL = "experiments.adaptive.hardware_scaling.hw_sweep"
+
+# Values that depend on the runner when the file does not set them.
+RUNNER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "builtin": {
+        "sweep.max_trials": 8,
+        "sweep.batch_size": 2,
+        "sweep.max_parallel_jobs": 1,
+        "sweep.total_timesteps": 200_000,
+        "sweep.metric": "score",
+        "sweep.max_suggestion_cost": 600.0,
+        "wandb.mode": "disabled",
+        "analysis.curve_metric": "score",
+    },
+    "metta": {
+        "sweep.max_trials": 50,
+        "sweep.batch_size": 4,
+        "sweep.max_parallel_jobs": 4,
+        "sweep.total_timesteps": 300_000_000,
+        "sweep.metric": METTA_DEFAULT_METRIC,
+        "sweep.max_suggestion_cost": 10800.0,
+        "wandb.mode": "online",
+        "analysis.curve_metric": "overview/reward",
+    },
+}
+
+
+def _f(default: Any = None, *, doc: str, factory: Any = None, **meta: Any) -> Any:
+    meta["doc"] = doc
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class ExperimentSection:
+    name: str = _f("hardware_scaling", doc="experiment name; sweeps are named <name>.g<G>n<N>")
+    runner: str = _f("builtin", doc="builtin (our sweep runner + trainer) or metta", choices=RUNNERS)
+    dispatcher: str = _f("local", doc="where trials run: local processes or SkyPilot jobs", choices=DISPATCHERS)
+
+
+@dataclass
+class GridSection:
+    gpu_counts: list[int] = _f(doc="GPUs per node to try", factory=lambda: [1, 2, 4, 8], min=1)
+    node_counts: list[int] = _f(doc="node counts to try", factory=lambda: [1, 2], min=1)
+    max_gpus_per_node: int = _f(8, doc="largest GPU count one node has", min=1)
+    cpus_per_node: int = _f(8, doc="CPUs of a training node (sets Metta's envs per GPU)", min=1)
+    exclude: list[str] = _f(doc="pairs switched off, as g<G>n<N>", factory=list)
+
+
+@dataclass
+class SweepSection:
+    max_trials: int = _f(8, doc="trials per sweep", min=1)
+    batch_size: int = _f(2, doc="suggestions per scheduling round", min=1)
+    max_parallel_jobs: int = _f(1, doc="trials running at once per sweep", min=1)
+    total_timesteps: int = _f(200_000, doc="agent steps per trial", min=1)
+    metric: str = _f("score", doc="metric the sweep optimizes")
+    goal: str = _f("maximize", doc="maximize or minimize the metric", choices=GOALS)
+    acquisition_fn: str = _f("ei", doc="ei, ucb or naive", choices=ACQUISITION_FNS)
+    max_suggestion_cost: float = _f(600.0, doc="predicted trial seconds above which a suggestion is masked", min=0)
+    seed: int = _f(0, doc="optimizer and trainer seed", min=0)
+    env: str = _f("CartPole-v1", doc="builtin trainer environment", choices=BUILTIN_ENVS)
+
+
+@dataclass
+class LaunchSection:
+    delay_s: float = _f(60.0, doc="seconds between pair starts", min=0)
+    sequential: bool = _f(False, doc="start each pair after the previous one exits")
+    command: list[str] = _f(doc="per-pair argv template with {gpus} {nodes} {total_gpus} {sweep_name} {experiment}", factory=list)
+    extra_args: list[str] = _f(doc="key=value arguments forwarded to every pair's command", factory=list)
+
+
+@dataclass
+class WandbSection:
+    entity: str | None = _f(None, doc="W&B entity (WANDB_ENTITY when unset)")
+    project: str | None = _f(None, doc="W&B project (WANDB_PROJECT, else hardware-scaling)")
+    mode: str = _f("disabled", doc="online, offline or disabled", choices=WANDB_MODES)
+
+    @property
+    def effective_project(self) -> str:
+        return self.project or "hardware-scaling"
+
+
+@dataclass
+class MettaSection:
+    repo: str | None = _f(None, doc="path to a Metta checkout (commands run there)")
+    tool: str = _f(METTA_DEFAULT_TOOL, doc="Metta tool path given to tools/run.py")
+    recipe_module: str = _f("experiments.recipes.arena_basic_easy_shaped", doc="Metta recipe module")
+    train_entrypoint: str = _f("train", doc="recipe function that trains")
+    eval_entrypoint: str = _f("evaluate_in_sweep", doc="recipe function that evaluates a sweep trial")
+    key_profile: str = _f("ppo", doc="PPO key paths: ppo, loss_configs or ppo_actor", choices=KEY_PROFILES)
+    local_test: bool = _f(False, doc="pass local_test=true (Metta's quick test)")
+
+
+@dataclass
+class CostSection:
+    gpu_type: str = _f("H100", doc="accelerator name (SkyPilot's spelling)")
+    price_per_gpu_hour: float | None = _f(None, doc="$ per GPU-hour (default: the price table)", min=0)
+    spot: bool = _f(False, doc="price at spot rates")
+
+
+@dataclass
+class AnalysisSection:
+    target: float = _f(0.9, doc="target score: a fraction of the best, or absolute", min=0)
+    target_kind: str = _f("fraction", doc="fraction or absolute", choices=TARGET_KINDS)
+    curve_metric: str = _f("score", doc="history metric used for learning curves")
+
+
+SECTIONS: dict[str, type] = {
+    "experiment": ExperimentSection,
+    "grid": GridSection,
+    "sweep": SweepSection,
+    "launch": LaunchSection,
+    "wandb": WandbSection,
+    "metta": MettaSection,
+    "cost": CostSection,
+    "analysis": AnalysisSection,
+}
+
+
+@dataclass
+class ExperimentConfig:
+    experiment: ExperimentSection = field(default_factory=ExperimentSection)
+    grid: GridSection = field(default_factory=GridSection)
+    sweep: SweepSection = field(default_factory=SweepSection)
+    launch: LaunchSection = field(default_factory=LaunchSection)
+    wandb: WandbSection = field(default_factory=WandbSection)
+    metta: MettaSection = field(default_factory=MettaSection)
+    cost: CostSection = field(default_factory=CostSection)
+    analysis: AnalysisSection = field(default_factory=AnalysisSection)
+    # Keys whose value came from the environment (not saved) and keys given explicitly.
+    env_filled: set[str] = field(default_factory=set, compare=False, repr=False)
+    explicit: set[str] = field(default_factory=set, compare=False, repr=False)
+    path: Path | None = field(default=None, compare=False, repr=False)
+
+    # -- access -------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.experiment.name
+
+    def get(self, dotted: str) -> Any:
+        section, key = dotted.split(".", 1)
+        return getattr(getattr(self, section), key)
+
+    def to_dict(self, *, include_env: bool = False) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for sname in SECTIONS:
+            sec = getattr(self, sname)
+            d: dict[str, Any] = {}
+            for f in dataclasses.fields(sec):
+                value = getattr(sec, f.name)
+                if value is None:
+                    continue
+                if not include_env and f"{sname}.{f.name}" in self.env_filled:
+                    continue
+                d[f.name] = list(value) if isinstance(value, list) else value
+            out[sname] = d
+        return out
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        header = "# hwscale-tui experiment file (see README: 'The experiment file')\n"
+        return header + tomli_w.dumps(self.to_dict())
+
+    def copy(self) -> "ExperimentConfig":
+        import copy
+
+        return copy.deepcopy(self)
+
+    @property
+    def price_per_gpu_hour(self) -> float:
+        """The $ per GPU-hour in force: the file's value, else the dated price table's."""
+        if self.cost.price_per_gpu_hour is not None:
+            return float(self.cost.price_per_gpu_hour)
+        from .prices import price_per_gpu_hour
+
+        return price_per_gpu_hour(self.cost.gpu_type, spot=self.cost.spot).price
+
+
+# -- schema helpers -------------------------------------------------------------------------
+
+def field_specs(section: str) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(SECTIONS[section])}
+
+
+def _type_name(tp: Any) -> str:
+    s = str(tp)
+    return {
+        "int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+        "list[int]": "a list of integers", "list[str]": "a list of strings",
+        "str | None": "a string", "float | None": "a number",
+    }.get(s, s)
+
+
+def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
+    tp = str(f.type)
+    meta = f.metadata
+    lo = meta.get("min")
+
+    def bad(problem: str, accepted: str | None = None) -> ConfigError:
+        acc = accepted or _type_name(tp) + (f" >= {lo}" if lo is not None else "")
+        if "choices" in meta:
+            acc = " or ".join(repr(c) for c in meta["choices"]).replace("'", '"')
+        return ConfigError(source, dotted, problem, acc)
+
+    if tp == "bool":
+        if not isinstance(value, bool):
+            raise bad(f"got {value!r}")
+        return value
+    if tp == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad(f"got {value!r}")
+        if lo is not None and value < lo:
+            raise bad(f"got {value}")
+        return value
+    if tp in ("float", "float | None"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad(f"got {value!r}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise bad(f"got {value!r}")
+        if lo is not None and value < lo:
+            raise bad(f"got {value}")
+        return float(value)
+    if tp in ("str", "str | None"):
+        if not isinstance(value, str):
+            raise bad(f"got {value!r}")
+        if "choices" in meta and value not in meta["choices"]:
+            raise bad(f"got {value!r}")
+        return value
+    if tp == "list[int]":
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            raise bad(f"got {value!r}")
+        if lo is not None and any(v < lo for v in value):
+            raise bad(f"got {value!r} (counts must be >= {lo})", f"a list of integers >= {lo}")
+        return list(value)
+    if tp == "list[str]":
+        if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+            raise bad(f"got {value!r}")
+        return list(value)
+    raise AssertionError(f"unhandled field type {tp}")  # pragma: no cover
+
+
+def from_dict(
+    data: Mapping[str, Any],
+    *,
+    source: str = "<experiment>",
+    env: Mapping[str, str] | None = None,
+) -> ExperimentConfig:
+    """Build and validate a config from TOML-shaped data."""
+    env = os.environ if env is None else env
+    if not isinstance(data, Mapping):
+        raise ConfigError(source, "<top>", "the file is not a table", "the sections " + ", ".join(SECTIONS))
+    explicit: set[str] = set()
+    values: dict[str, dict[str, Any]] = {}
+    for sname, sdata in data.items():
+        if sname not in SECTIONS:
+            raise ConfigError(source, sname, "unknown section", "the sections " + ", ".join(f"[{s}]" for s in SECTIONS))
+        if not isinstance(sdata, Mapping):
+            raise ConfigError(source, sname, f"expected a table, got {sdata!r}", f"a [{sname}] table")
+        specs = field_specs(sname)
+        for key, value in sdata.items():
+            dotted = f"{sname}.{key}"
+            if key not in specs:
+                raise ConfigError(source, dotted, "unknown key", f"in [{sname}]: " + ", ".join(specs))
+            values.setdefault(sname, {})[key] = _coerce(source, dotted, specs[key], value)
+            explicit.add(dotted)
+
+    runner = values.get("experiment", {}).get("runner", ExperimentSection().runner)
+    for dotted, default in RUNNER_DEFAULTS[runner].items():
+        s, k = dotted.split(".")
+        values.setdefault(s, {}).setdefault(k, default)
+
+    cfg = ExperimentConfig(**{s: SECTIONS[s](**values.get(s, {})) for s in SECTIONS})
+    cfg.explicit = explicit
+    env_filled: set[str] = set()
+    if cfg.wandb.entity is None and env.get("WANDB_ENTITY"):
+        cfg.wandb.entity = env["WANDB_ENTITY"]
+        env_filled.add("wandb.entity")
+    if cfg.wandb.project is None and env.get("WANDB_PROJECT"):
+        cfg.wandb.project = env["WANDB_PROJECT"]
+        env_filled.add("wandb.project")
+    cfg.env_filled = env_filled
+    validate(cfg, source)
+    return cfg
+
+
+def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
+    """Cross-field checks (after per-field types)."""
+    name = cfg.experiment.name
+    if not SKY_NAME_RE.match(name):
+        raise ConfigError(
+            source, "experiment.name", f"{name!r} would make sweep names SkyPilot rejects",
+            "a name that starts with a letter and has only letters, digits, '-', '_' and '.'",
+        )
+    if not cfg.grid.gpu_counts:
+        raise ConfigError(source, "grid.gpu_counts", "the grid is empty", "a non-empty list of integers >= 1")
+    if not cfg.grid.node_counts:
+        raise ConfigError(source, "grid.node_counts", "the grid is empty", "a non-empty list of integers >= 1")
+    if "grid.gpu_counts" in cfg.explicit:
+        over = [g for g in cfg.grid.gpu_counts if g > cfg.grid.max_gpus_per_node]
+        if over:
+            raise ConfigError(
+                source, "grid.gpu_counts", f"{over[0]} GPUs is more than max_gpus_per_node = {cfg.grid.max_gpus_per_node}",
+                f"integers from 1 to {cfg.grid.max_gpus_per_node}",
+            )
+    for tag in cfg.grid.exclude:
+        if not re.fullmatch(r"g[1-9][0-9]*n[1-9][0-9]*", tag):
+            raise ConfigError(source, "grid.exclude", f"{tag!r} is not a pair", 'pairs written like "g4n1"')
+    for i, tok in enumerate(cfg.launch.extra_args):
+        if "=" not in tok or tok.startswith("="):
+            raise ConfigError(source, f"launch.extra_args[{i}]", f"{tok!r} has no key=value form", "tokens like trainer.seed=1")
+    for i, tok in enumerate(cfg.launch.command):
+        for ph in re.findall(r"\{([^{}]*)\}", tok):
+            if ph not in PLACEHOLDERS:
+                raise ConfigError(
+                    source, f"launch.command[{i}]", f"unknown placeholder {{{ph}}}",
+                    " ".join("{" + p + "}" for p in PLACEHOLDERS),
+                )
+    if cfg.sweep.batch_size > cfg.sweep.max_trials:
+        raise ConfigError(
+            source, "sweep.batch_size", f"{cfg.sweep.batch_size} is more than max_trials = {cfg.sweep.max_trials}",
+            f"an integer from 1 to {cfg.sweep.max_trials}",
+        )
+    if cfg.analysis.target_kind == "fraction" and not (0 < cfg.analysis.target <= 1):
+        raise ConfigError(source, "analysis.target", f"{cfg.analysis.target} is not a fraction", "a number in (0, 1] when target_kind = \"fraction\"")
+
+
+def default_config(runner: str = "builtin", env: Mapping[str, str] | None = None) -> ExperimentConfig:
+    return from_dict({"experiment": {"runner": runner}}, source="<defaults>", env=env)
+
+
+def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> ExperimentConfig:
+    """Read and validate an experiment file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(str(p), "<file>", "the file does not exist", "a path to an experiment TOML file") from None
+    except OSError as e:
+        raise ConfigError(str(p), "<file>", f"cannot read it ({e.strerror})", "a readable experiment TOML file") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(str(p), "<syntax>", f"not valid TOML ({e})", "a TOML file like the one `hwscale-tui plan --save` writes") from None
+    cfg = from_dict(data, source=str(p), env=env)
+    cfg.path = p
+    return cfg
+
+
+def save(cfg: ExperimentConfig, path: str | os.PathLike[str]) -> Path:
+    """Validate, then write atomically (0600). Nothing is written if validation fails."""
+    from .paths import ensure_private_dir, write_private_text
+
+    p = Path(path)
+    text = cfg.to_toml()
+    # Re-validate what we are about to write, as a file, so a bad in-memory edit never lands.
+    from_dict(tomllib.loads(text), source=str(p), env={})
+    if not p.parent.exists():
+        ensure_private_dir(p.parent)
+    write_private_text(p, text)
+    cfg.path = p
+    return p
+
+
+def apply_overrides(cfg: ExperimentConfig, overrides: Mapping[str, Any], source: str = "flags") -> ExperimentConfig:
+    """Return a new validated config with dotted ``section.key`` values replaced.
+
+    Values the user never set keep following the defaults (a runner change moves the
+    runner-dependent ones along); environment-filled W&B values stay environment-filled.
+    """
+    given = set(cfg.explicit) | set(overrides)
+    data: dict[str, dict[str, Any]] = {}
+    for sname, sdata in cfg.to_dict().items():
+        for key, value in sdata.items():
+            dotted = f"{sname}.{key}"
+            if dotted in given:
+                data.setdefault(sname, {})[key] = value
+    for dotted, value in overrides.items():
+        section, key = dotted.split(".", 1)
+        data.setdefault(section, {})[key] = value
+    # Defaults that do not depend on the runner are re-derived from the dataclasses.
+    new = from_dict(data, source=source, env={})
+    for k in cfg.env_filled - set(overrides):
+        section, key = k.split(".", 1)
+        setattr(getattr(new, section), key, cfg.get(k))
+        new.env_filled.add(k)
+    new.path = cfg.path
+    return new

@@ -1,0 +1,155 @@
+"""Hardware pairs (GPUs per node x nodes), the grid of valid pairs, and batch constraints."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+PAIR_RE = re.compile(r"^g(?P<g>[1-9][0-9]*)n(?P<n>[1-9][0-9]*)$")
+
+
+@dataclass(frozen=True, order=True)
+class HardwarePair:
+    gpus: int  # per node
+    nodes: int
+
+    @property
+    def total_gpus(self) -> int:
+        return self.gpus * self.nodes
+
+    @property
+    def tag(self) -> str:
+        return f"g{self.gpus}n{self.nodes}"
+
+    def sweep_name(self, experiment: str) -> str:
+        return f"{experiment}.{self.tag}"
+
+
+@dataclass(frozen=True)
+class SkippedPair:
+    gpus: int
+    nodes: int
+    reason: str
+
+
+def parse_pair(text: str) -> HardwarePair:
+    """``g4n2``, ``4x2`` or a sweep name ending in ``.g4n2``."""
+    t = text.strip()
+    tail = t.rsplit(".", 1)[-1]
+    m = PAIR_RE.match(tail)
+    if m:
+        return HardwarePair(int(m["g"]), int(m["n"]))
+    m = re.fullmatch(r"([1-9][0-9]*)x([1-9][0-9]*)", t)
+    if m:
+        return HardwarePair(int(m[1]), int(m[2]))
+    raise ValueError(f"{text!r} is not a pair; write it like g4n2 or 4x2")
+
+
+def pair_from_sweep_name(name: str) -> HardwarePair | None:
+    """Hardware from a group name ending in ``g<G>n<N>`` (ours and Metta's), else None."""
+    m = re.search(r"g([1-9][0-9]*)n([1-9][0-9]*)$", name or "")
+    return HardwarePair(int(m[1]), int(m[2])) if m else None
+
+
+def plan_grid(
+    gpu_counts: list[int],
+    node_counts: list[int],
+    max_gpus_per_node: int = 8,
+    exclude: list[str] | tuple[str, ...] = (),
+) -> tuple[list[HardwarePair], list[SkippedPair]]:
+    """Valid pairs (in gpu-major order, duplicates dropped) and the pairs skipped, with why."""
+    pairs: list[HardwarePair] = []
+    skipped: list[SkippedPair] = []
+    excluded = set(exclude)
+    for g in dict.fromkeys(gpu_counts):
+        for n in dict.fromkeys(node_counts):
+            pair = HardwarePair(g, n)
+            if g < 1 or n < 1:
+                skipped.append(SkippedPair(g, n, "counts must be at least 1"))
+            elif g > max_gpus_per_node:
+                skipped.append(SkippedPair(g, n, f"{g} GPUs per node is more than max_gpus_per_node = {max_gpus_per_node}"))
+            elif pair.tag in excluded:
+                skipped.append(SkippedPair(g, n, "switched off in grid.exclude"))
+            else:
+                pairs.append(pair)
+    return pairs, skipped
+
+
+def next_pow2(x: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(1.0, x))))
+
+
+@dataclass(frozen=True)
+class BatchConstraints:
+    """Batch bounds for one pair, by REFERENCE.md 1.2's formula."""
+
+    total_gpus: int
+    num_envs: int  # per GPU (rank)
+    num_agents: int
+    bptt_horizon: int
+    min_batch: int
+    max_batch: int
+    center_batch: int
+    min_minibatch: int
+    max_minibatch: int
+    default_minibatch: int
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def batch_constraints(
+    total_gpus: int,
+    *,
+    num_envs: int,
+    num_agents: int,
+    bptt_horizon: int,
+    minibatch_floor: int = 256,
+    minibatch_segment: int | None = None,
+    minibatch_cap: int = 65536,
+) -> BatchConstraints:
+    """``min = next_pow2(num_envs * num_agents * bptt * total_gpus)``, ``max = 8 * min``, center ``2 * min``.
+
+    ``min_minibatch = max(floor, segment * 16)`` where Metta's segment is its BPTT horizon;
+    ``max_minibatch = min(max // 4, cap)``; ``default = 2**round(log2(min(max(min // 4, min_mb), max_mb)))``.
+    """
+    seg = bptt_horizon if minibatch_segment is None else minibatch_segment
+    min_batch = next_pow2(num_envs * num_agents * bptt_horizon * total_gpus)
+    max_batch = 8 * min_batch
+    min_mb = max(minibatch_floor, seg * 16)
+    max_mb = min(max_batch // 4, minibatch_cap)
+    default_mb = 2 ** round(math.log2(min(max(min_batch // 4, min_mb), max_mb)))
+    return BatchConstraints(
+        total_gpus=total_gpus, num_envs=num_envs, num_agents=num_agents, bptt_horizon=bptt_horizon,
+        min_batch=min_batch, max_batch=max_batch, center_batch=2 * min_batch,
+        min_minibatch=min_mb, max_minibatch=max_mb, default_minibatch=default_mb,
+    )
+
+
+def metta_num_envs(cpus_per_node: int, num_agents: int = 24, minibatch_target: int = 4096, async_factor: int = 2) -> int:
+    """Metta's envs per GPU from the *training node's* CPU count (never the controller's)."""
+    num_workers = max(1, cpus_per_node // 2)
+    target = minibatch_target // num_agents
+    per_gpu = max(num_workers, (target // num_workers) * num_workers)
+    return per_gpu * async_factor
+
+
+def metta_batch_constraints(total_gpus: int, cpus_per_node: int = 8) -> BatchConstraints:
+    return batch_constraints(
+        total_gpus, num_envs=metta_num_envs(cpus_per_node), num_agents=24, bptt_horizon=64,
+    )
+
+
+# The built-in trainer's own constants (hwscale_tui/train): one agent per env, a fixed rollout,
+# and a feed-forward policy, so a minibatch needs no BPTT segments (segment length 1).
+BUILTIN_NUM_AGENTS = 1
+BUILTIN_ROLLOUT = 64
+BUILTIN_ENVS_PER_RANK = 8  # at the minimum batch; the center batch runs 16 envs per rank
+
+
+def builtin_batch_constraints(total_gpus: int) -> BatchConstraints:
+    return batch_constraints(
+        total_gpus, num_envs=BUILTIN_ENVS_PER_RANK, num_agents=BUILTIN_NUM_AGENTS,
+        bptt_horizon=BUILTIN_ROLLOUT, minibatch_segment=1,
+    )

@@ -1,0 +1,1 @@
+"""Per-pair commands (both runners) and the launch supervisor."""

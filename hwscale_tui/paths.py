@@ -1,0 +1,87 @@
+"""Where hwscale-tui keeps its files (the DESIGN.md state-location contract).
+
+platformdirs' per-user directories for the app name ``hwscale-tui``, or -- when ``$HWSCALE_HOME``
+is set -- ``config/``, ``data/``, ``state/`` and ``logs/`` beneath it. Directories are created
+0700 on first use; files we create are 0600.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+APP_NAME = "hwscale-tui"
+STORE_FILENAME = "hwscale.sqlite"
+DEFAULT_EXPERIMENT_FILENAME = "experiment.toml"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    config: Path
+    data: Path
+    state: Path
+    logs: Path
+
+    @property
+    def store(self) -> Path:
+        """The SQLite store (trials, history, launches)."""
+        return self.data / STORE_FILENAME
+
+    @property
+    def default_experiment(self) -> Path:
+        """The experiment file the app and CLI use when none is given."""
+        return self.config / DEFAULT_EXPERIMENT_FILENAME
+
+    @property
+    def runs(self) -> Path:
+        """Per-trial run directories (metrics files, trial logs)."""
+        return self.state / "runs"
+
+    def ensure(self) -> "AppPaths":
+        for d in (self.config, self.data, self.state, self.logs):
+            ensure_private_dir(d)
+        return self
+
+
+def app_paths(env: Mapping[str, str] | None = None) -> AppPaths:
+    """Resolve the four directories; nothing is created until ``ensure()``."""
+    env = os.environ if env is None else env
+    home = env.get("HWSCALE_HOME")
+    if home:
+        base = Path(home).expanduser()
+        return AppPaths(base / "config", base / "data", base / "state", base / "logs")
+    import platformdirs
+
+    return AppPaths(
+        config=platformdirs.user_config_path(APP_NAME, appauthor=False),
+        data=platformdirs.user_data_path(APP_NAME, appauthor=False),
+        state=platformdirs.user_state_path(APP_NAME, appauthor=False),
+        logs=platformdirs.user_log_path(APP_NAME, appauthor=False),
+    )
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) with mode 0700 if missing; return it."""
+    path = Path(path)
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+    return path
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically (temp file + rename) with mode 0600."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

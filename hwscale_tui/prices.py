@@ -1,0 +1,50 @@
+"""A dated default price table ($ per GPU-hour), overridable in the experiment file.
+
+Source: REFERENCE.md section 7 (public on-demand and spot list prices). Clouds bill whole VMs
+per second; a multi-node job pays for every node for its whole wall time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRICES_AS_OF = "2025-06"
+
+
+@dataclass(frozen=True)
+class GpuPrice:
+    gpu_type: str
+    price: float  # $ per GPU-hour
+    spot: bool
+    source: str
+    as_of: str = PRICES_AS_OF
+
+
+# (gpu_type, spot) -> (price per GPU-hour, where it comes from)
+PRICE_TABLE: dict[tuple[str, bool], tuple[float, str]] = {
+    ("H100", False): (6.88, "AWS p5.48xlarge on-demand after the June 2025 cut"),
+    ("H100", True): (4.42, "GCP a3-highgpu-8g spot"),
+    ("A100", False): (2.74, "AWS p4d on-demand (A100-40GB)"),
+    ("A100", True): (1.29, "GCP a2-highgpu-1g spot"),
+    ("L4", False): (0.71, "GCP g2-standard-4 on-demand (1 GPU per instance)"),
+    ("L4", True): (0.28, "GCP g2-standard-4 spot"),
+}
+
+
+def known_gpu_types() -> list[str]:
+    return sorted({g for g, _ in PRICE_TABLE})
+
+
+def price_per_gpu_hour(gpu_type: str, spot: bool = False) -> GpuPrice:
+    """Look up the table; unknown GPU types fall back to the H100 on-demand price, said so."""
+    key = (gpu_type.upper().replace("-40GB", "").replace("-80GB", ""), spot)
+    if key in PRICE_TABLE:
+        price, source = PRICE_TABLE[key]
+        return GpuPrice(gpu_type, price, spot, source)
+    price, source = PRICE_TABLE[("H100", False)]
+    return GpuPrice(gpu_type, price, spot, f"no table entry for {gpu_type}; used {source}")
+
+
+def job_cost_usd(price_per_gpu_hour: float, gpus_per_node: int, nodes: int, seconds: float) -> float:
+    """Whole billed nodes for the whole wall time."""
+    return price_per_gpu_hour * gpus_per_node * nodes * max(seconds, 0.0) / 3600.0

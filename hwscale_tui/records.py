@@ -1,0 +1,44 @@
+"""The Trial record and history point (DESIGN.md contract) that every source yields."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+TRIAL_STATES = ("queued", "running", "finished", "failed", "killed", "stale")
+TERMINAL_STATES = ("finished", "failed", "killed", "stale")
+SOURCES = ("local", "wandb")
+
+
+@dataclass
+class Trial:
+    sweep: str
+    run_id: str
+    gpus: int | None
+    nodes: int | None
+    state: str
+    params: dict[str, Any] = field(default_factory=dict)  # flat, dotted keys
+    score: float | None = None
+    cost_usd: float | None = None
+    agent_steps: float | None = None
+    runtime_s: float | None = None
+    sps: float | None = None
+    created_at: float | None = None  # epoch seconds
+    updated_at: float | None = None
+    source: str = "local"
+    flags: list[str] = field(default_factory=list)  # data problems found while normalizing
+
+    @property
+    def total_gpus(self) -> int | None:
+        return self.gpus * self.nodes if self.gpus and self.nodes else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    agent_step: float
+    wall_s: float
+    score: float
+    cost_usd: float | None = None

@@ -1,0 +1,145 @@
+"""Search presets per hardware pair and runner (REFERENCE.md 1.1 and 1.2).
+
+The ``metta`` preset reproduces the original optimized sweep exactly, with batch bounds for the
+training node's CPU count (``grid.cpus_per_node``). The ``builtin`` preset applies the same
+formula with the built-in trainer's constants, and its centers are the trainer's defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..hardware import BatchConstraints, HardwarePair, builtin_batch_constraints, metta_batch_constraints
+from .space import Param, SearchSpace
+
+# Canonical (short) name -> dotted key, per Metta key profile.
+KEY_PROFILE_PATHS: dict[str, dict[str, str]] = {
+    "ppo": {
+        "clip_coef": "trainer.losses.ppo.clip_coef",
+        "vf_clip_coef": "trainer.losses.ppo.vf_clip_coef",
+        "gae_lambda": "trainer.losses.ppo.gae_lambda",
+        "ent_coef": "trainer.losses.ppo.ent_coef",
+        "vf_coef": "trainer.losses.ppo.vf_coef",
+    },
+    "loss_configs": {
+        "clip_coef": "trainer.losses.loss_configs.ppo.clip_coef",
+        "vf_clip_coef": "trainer.losses.loss_configs.ppo.vf_clip_coef",
+        "gae_lambda": "trainer.losses.loss_configs.ppo.gae_lambda",
+        "ent_coef": "trainer.losses.loss_configs.ppo.ent_coef",
+        "vf_coef": "trainer.losses.loss_configs.ppo.vf_coef",
+    },
+    "ppo_actor": {
+        "clip_coef": "trainer.losses.ppo_actor.clip_coef",
+        "vf_clip_coef": "trainer.losses.ppo_actor.vf_clip_coef",
+        "gae_lambda": "trainer.advantage.gae_lambda",
+        "ent_coef": "trainer.losses.ppo_actor.ent_coef",
+        "vf_coef": "trainer.losses.ppo_actor.vf_coef",
+    },
+}
+
+# Optimizer settings of the original optimized Protein config.
+PROTEIN_SETTINGS: dict[str, Any] = {
+    "num_random_samples": 0,
+    "seed_with_search_center": True,
+    "global_search_scale": 1.0,
+    "acquisition_fn": "ei",
+    "ucb_beta": 2.0,
+    "randomize_acquisition": False,
+    "max_suggestion_cost": 10800,
+    "resample_frequency": 0,
+    "expansion_rate": 0.25,
+    "random_suggestions": 256,
+    "suggestions_per_pareto": 128,
+}
+
+# (short name, distribution, min, max, metta center)
+PPO_PARAMS: tuple[tuple[str, str, float, float, float], ...] = (
+    ("clip_coef", "uniform", 0.1, 0.4, 0.264407),
+    ("vf_clip_coef", "uniform", 0.05, 1.0, 0.1),
+    ("gae_lambda", "uniform", 0.8, 0.99, 0.891477),
+    ("ent_coef", "log_normal", 1e-4, 0.1, 0.01),
+    ("vf_coef", "uniform", 0.1, 2.0, 0.897619),
+)
+METTA_LEARNING_RATE = ("log_normal", 1e-5, 1e-2, 0.001153637)
+
+# The built-in trainer's defaults: the centers of its preset (they solve CartPole-v1).
+BUILTIN_CENTERS: dict[str, float] = {
+    "learning_rate": 0.0025,
+    "clip_coef": 0.2,
+    "vf_clip_coef": 0.2,
+    "gae_lambda": 0.95,
+    "ent_coef": 0.001,
+    "vf_coef": 0.5,
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    runner: str
+    pair: HardwarePair
+    constraints: BatchConstraints
+    space: SearchSpace
+    metric: str
+    goal: str
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self.space.settings)
+
+
+def _batch_params(c: BatchConstraints) -> list[Param]:
+    return [
+        Param("trainer.batch_size", "uniform_pow2", c.min_batch, c.max_batch, c.center_batch),
+        Param("trainer.minibatch_size", "uniform_pow2", c.min_minibatch, c.max_minibatch, c.default_minibatch),
+    ]
+
+
+def metta_preset(
+    pair: HardwarePair,
+    *,
+    cpus_per_node: int = 8,
+    key_profile: str = "ppo",
+    metric: str = "evaluator/eval_sweep/score",
+    goal: str = "maximize",
+    overrides: dict[str, Any] | None = None,
+) -> Preset:
+    c = metta_batch_constraints(pair.total_gpus, cpus_per_node)
+    paths = KEY_PROFILE_PATHS[key_profile]
+    params = _batch_params(c)
+    params.append(Param("trainer.optimizer.learning_rate", *METTA_LEARNING_RATE))
+    params += [Param(paths[name], dist, lo, hi, mean) for name, dist, lo, hi, mean in PPO_PARAMS]
+    settings = dict(PROTEIN_SETTINGS, **(overrides or {}))
+    return Preset("metta", pair, c, SearchSpace(tuple(params), settings), metric, goal)
+
+
+def builtin_preset(
+    pair: HardwarePair,
+    *,
+    metric: str = "score",
+    goal: str = "maximize",
+    overrides: dict[str, Any] | None = None,
+) -> Preset:
+    c = builtin_batch_constraints(pair.total_gpus)
+    paths = KEY_PROFILE_PATHS["ppo"]
+    lr_dist, lr_lo, lr_hi, _ = METTA_LEARNING_RATE
+    params = _batch_params(c)
+    params.append(Param("trainer.optimizer.learning_rate", lr_dist, lr_lo, lr_hi, BUILTIN_CENTERS["learning_rate"]))
+    params += [Param(paths[name], dist, lo, hi, BUILTIN_CENTERS[name]) for name, dist, lo, hi, _ in PPO_PARAMS]
+    settings = {**PROTEIN_SETTINGS, "max_suggestion_cost": 600, **(overrides or {})}
+    return Preset("builtin", pair, c, SearchSpace(tuple(params), settings), metric, goal)
+
+
+def preset_for(cfg: Any, pair: HardwarePair) -> Preset:
+    """The preset an experiment config implies for one pair."""
+    cost = float(cfg.sweep.max_suggestion_cost)
+    overrides = {
+        "acquisition_fn": cfg.sweep.acquisition_fn,
+        "max_suggestion_cost": int(cost) if cost.is_integer() else cost,
+    }
+    if cfg.experiment.runner == "metta":
+        return metta_preset(
+            pair, cpus_per_node=cfg.grid.cpus_per_node, key_profile=cfg.metta.key_profile,
+            metric=cfg.sweep.metric, goal=cfg.sweep.goal, overrides=overrides,
+        )
+    return builtin_preset(pair, metric=cfg.sweep.metric, goal=cfg.sweep.goal, overrides=overrides)

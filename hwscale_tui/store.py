@@ -1,0 +1,300 @@
+"""The SQLite store (WAL): sweeps, trials, history, launches, pairs and events.
+
+One file under the state location's ``data/`` dir, opened by the CLI, the supervisor, every
+sweep runner, every trial and the app at once: WAL journaling, a busy timeout, and short
+autocommit transactions make several writers and readers safe. Files are created 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from .records import HistoryPoint, Trial
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS sweeps (
+    sweep TEXT PRIMARY KEY, experiment TEXT, gpus INTEGER, nodes INTEGER, runner TEXT,
+    dispatcher TEXT, max_trials INTEGER, status TEXT, pid INTEGER, proc_start REAL,
+    started_at REAL, updated_at REAL, config_json TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+    run_id TEXT PRIMARY KEY, sweep TEXT NOT NULL, experiment TEXT, idx INTEGER,
+    gpus INTEGER, nodes INTEGER, state TEXT NOT NULL, params_json TEXT NOT NULL DEFAULT '{}',
+    score REAL, cost_usd REAL, agent_steps REAL, runtime_s REAL, sps REAL,
+    created_at REAL, updated_at REAL, started_at REAL, ended_at REAL,
+    pid INTEGER, pgid INTEGER, proc_start REAL, job_name TEXT, log_path TEXT, metrics_path TEXT,
+    error TEXT, suggestion_json TEXT, source TEXT NOT NULL DEFAULT 'local'
+);
+CREATE INDEX IF NOT EXISTS trials_by_sweep ON trials (sweep, idx);
+CREATE INDEX IF NOT EXISTS trials_by_update ON trials (updated_at);
+CREATE TABLE IF NOT EXISTS history (
+    run_id TEXT NOT NULL, agent_step REAL NOT NULL, wall_s REAL, score REAL, reward REAL,
+    cost_usd REAL, sps REAL, extra_json TEXT,
+    PRIMARY KEY (run_id, agent_step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS launches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL, experiment_file TEXT,
+    supervisor_pid INTEGER, supervisor_start REAL, started_at REAL, ended_at REAL,
+    status TEXT, log_path TEXT
+);
+CREATE TABLE IF NOT EXISTS pairs (
+    experiment TEXT NOT NULL, sweep TEXT NOT NULL, gpus INTEGER, nodes INTEGER,
+    launch_id INTEGER, position INTEGER, planned_start REAL, status TEXT, pid INTEGER,
+    pgid INTEGER, proc_start REAL, argv_json TEXT, log_path TEXT, started_at REAL,
+    ended_at REAL, exit_code INTEGER, cancelled_by TEXT, cancelled_at REAL,
+    first_log_lines TEXT, PRIMARY KEY (experiment, sweep)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, sweep TEXT, run_id TEXT,
+    kind TEXT NOT NULL, message TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_sweep ON events (sweep, id);
+"""
+
+TRIAL_COLUMNS = (
+    "run_id", "sweep", "experiment", "idx", "gpus", "nodes", "state", "params_json", "score",
+    "cost_usd", "agent_steps", "runtime_s", "sps", "created_at", "updated_at", "started_at",
+    "ended_at", "pid", "pgid", "proc_start", "job_name", "log_path", "metrics_path", "error",
+    "suggestion_json", "source",
+)
+HISTORY_COLUMNS = ("run_id", "agent_step", "wall_s", "score", "reward", "cost_usd", "sps", "extra_json")
+
+
+def _finite(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+class Store:
+    """A connection to the store. Cheap to open; open one per process or thread."""
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False):
+        self.path = Path(path)
+        if not readonly:
+            from .paths import ensure_private_dir
+
+            ensure_private_dir(self.path.parent)
+            if not self.path.exists():
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+                os.close(fd)
+        uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+        self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        if not readonly:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+
+    @classmethod
+    def open_default(cls, env: Mapping[str, str] | None = None, *, readonly: bool = False) -> "Store":
+        from .paths import app_paths
+
+        paths = app_paths(env)
+        if not readonly:
+            paths.ensure()
+        return cls(paths.store, readonly=readonly)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            for stmt in SCHEMA.split(";"):
+                if stmt.strip():
+                    self.conn.execute(stmt)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    # -- transactions -----------------------------------------------------------------------
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection):
+            self.conn = conn
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def transaction(self) -> "_Tx":
+        """``with store.transaction() as conn:`` -- one atomic write (BEGIN IMMEDIATE)."""
+        return Store._Tx(self.conn)
+
+    # -- sweeps -------------------------------------------------------------------------------
+    def upsert_sweep(self, sweep: str, **fields: Any) -> None:
+        fields["updated_at"] = fields.get("updated_at", time.time())
+        cols = ["sweep", *fields]
+        placeholders = ", ".join("?" for _ in cols)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in fields)
+        self.conn.execute(
+            f"INSERT INTO sweeps ({', '.join(cols)}) VALUES ({placeholders}) "
+            f"ON CONFLICT (sweep) DO UPDATE SET {updates}",
+            (sweep, *fields.values()),
+        )
+
+    def get_sweep(self, sweep: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM sweeps WHERE sweep = ?", (sweep,)).fetchone()
+        return dict(row) if row else None
+
+    def list_sweeps(self, experiment: str | None = None) -> list[dict[str, Any]]:
+        if experiment is None:
+            rows = self.conn.execute("SELECT * FROM sweeps ORDER BY sweep").fetchall()
+        else:
+            rows = self.conn.execute("SELECT * FROM sweeps WHERE experiment = ? ORDER BY sweep", (experiment,)).fetchall()
+        return [dict(r) for r in rows]
+
+    # -- trials -------------------------------------------------------------------------------
+    def insert_trial(self, run_id: str, sweep: str, **fields: Any) -> None:
+        now = time.time()
+        fields.setdefault("state", "queued")
+        fields.setdefault("created_at", now)
+        fields.setdefault("updated_at", now)
+        if "params" in fields:
+            fields["params_json"] = json.dumps(fields.pop("params"), sort_keys=True)
+        cols = ["run_id", "sweep", *fields]
+        self.conn.execute(
+            f"INSERT INTO trials ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            (run_id, sweep, *fields.values()),
+        )
+
+    def update_trial(self, run_id: str, **fields: Any) -> None:
+        if "params" in fields:
+            fields["params_json"] = json.dumps(fields.pop("params"), sort_keys=True)
+        for k in ("score", "cost_usd", "agent_steps", "runtime_s", "sps"):
+            if k in fields:
+                fields[k] = _finite(fields[k])
+        fields.setdefault("updated_at", time.time())
+        unknown = set(fields) - set(TRIAL_COLUMNS)
+        if unknown:
+            raise KeyError(f"unknown trial columns: {sorted(unknown)}")
+        sets = ", ".join(f"{c} = ?" for c in fields)
+        self.conn.execute(f"UPDATE trials SET {sets} WHERE run_id = ?", (*fields.values(), run_id))
+
+    def get_trial_row(self, run_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM trials WHERE run_id = ?", (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def trial_rows(
+        self, sweeps: Sequence[str] | None = None, *, experiment: str | None = None, updated_since: float | None = None
+    ) -> list[dict[str, Any]]:
+        where, args = [], []
+        if sweeps is not None:
+            where.append(f"sweep IN ({', '.join('?' for _ in sweeps)})")
+            args += list(sweeps)
+        if experiment is not None:
+            where.append("experiment = ?")
+            args.append(experiment)
+        if updated_since is not None:
+            where.append("updated_at > ?")
+            args.append(updated_since)
+        sql = "SELECT * FROM trials" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY sweep, idx"
+        return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
+
+    def trials(self, sweeps: Sequence[str] | None = None, *, experiment: str | None = None) -> list[Trial]:
+        return [row_to_trial(r) for r in self.trial_rows(sweeps, experiment=experiment)]
+
+    def next_trial_index(self, sweep: str) -> int:
+        row = self.conn.execute("SELECT COALESCE(MAX(idx), 0) FROM trials WHERE sweep = ?", (sweep,)).fetchone()
+        return int(row[0]) + 1
+
+    # -- history ------------------------------------------------------------------------------
+    def append_history(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        data = []
+        for r in rows:
+            step = _finite(r.get("agent_step"))
+            if step is None:
+                continue
+            extra = {k: v for k, v in r.items() if k not in HISTORY_COLUMNS}
+            data.append((
+                run_id, step, _finite(r.get("wall_s")), _finite(r.get("score")), _finite(r.get("reward")),
+                _finite(r.get("cost_usd")), _finite(r.get("sps")), json.dumps(extra) if extra else None,
+            ))
+        if data:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO history (run_id, agent_step, wall_s, score, reward, cost_usd, sps, extra_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                data,
+            )
+        return len(data)
+
+    def history(self, run_id: str, metric: str = "score") -> list[HistoryPoint]:
+        return self.histories([run_id], metric).get(run_id, [])
+
+    def histories(self, run_ids: Sequence[str] | None = None, metric: str = "score") -> dict[str, list[HistoryPoint]]:
+        """Curves per run: ``metric`` is ``score``, ``reward`` or a key kept in ``extra_json``."""
+        col = metric if metric in ("score", "reward") else None
+        sql = "SELECT run_id, agent_step, wall_s, score, reward, cost_usd, extra_json FROM history"
+        args: list[Any] = []
+        if run_ids is not None:
+            sql += f" WHERE run_id IN ({', '.join('?' for _ in run_ids)})"
+            args = list(run_ids)
+        sql += " ORDER BY run_id, agent_step"
+        out: dict[str, list[HistoryPoint]] = {}
+        for r in self.conn.execute(sql, args):
+            if col is not None:
+                value = r[col]
+            else:
+                value = _finite(json.loads(r["extra_json"]).get(metric)) if r["extra_json"] else None
+            if value is None:
+                continue
+            out.setdefault(r["run_id"], []).append(
+                HistoryPoint(r["agent_step"], r["wall_s"] or 0.0, value, r["cost_usd"])
+            )
+        return out
+
+    def last_history_step(self, run_id: str) -> float | None:
+        row = self.conn.execute("SELECT MAX(agent_step) FROM history WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0]
+
+    # -- events -------------------------------------------------------------------------------
+    def add_event(self, kind: str, message: str, *, sweep: str | None = None, run_id: str | None = None) -> None:
+        self.conn.execute(
+            "INSERT INTO events (ts, sweep, run_id, kind, message) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), sweep, run_id, kind, message),
+        )
+
+    def events(self, sweep: str | None = None, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        if sweep is None:
+            rows = self.conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit))
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM events WHERE sweep = ? AND id > ? ORDER BY id LIMIT ?", (sweep, after_id, limit)
+            )
+        return [dict(r) for r in rows.fetchall()]
+
+
+def row_to_trial(r: Mapping[str, Any]) -> Trial:
+    try:
+        params = json.loads(r["params_json"] or "{}")
+    except (TypeError, ValueError):
+        params = {}
+    return Trial(
+        sweep=r["sweep"], run_id=r["run_id"], gpus=r["gpus"], nodes=r["nodes"], state=r["state"],
+        params=params, score=r["score"], cost_usd=r["cost_usd"], agent_steps=r["agent_steps"],
+        runtime_s=r["runtime_s"], sps=r["sps"], created_at=r["created_at"], updated_at=r["updated_at"],
+        source=r["source"] or "local",
+    )
+

@@ -1,0 +1,37 @@
+"""Every test runs with a private HOME and HWSCALE_HOME, and nothing reaches the network."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("home")
+    hw = home / "hwscale"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("HWSCALE_HOME", str(hw))
+    monkeypatch.setenv("SKYPILOT_DISABLE_LOCAL_API_SERVER", "1")
+    monkeypatch.setenv("SKYPILOT_DISABLE_USAGE_COLLECTION", "1")
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    for var in ("WANDB_API_KEY", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return hw
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for a child `hwscale-tui` process in a test (inherits the private dirs)."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+def hwscale_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hwscale_tui", *args]
