@@ -36,6 +36,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def fmt_num(v: float) -> str:
+    """Big powers of two as 2^k, other integers plainly, floats compactly."""
+    if float(v).is_integer():
+        i = int(v)
+        if i >= 4096 and i & (i - 1) == 0:
+            return f"2^{i.bit_length() - 1}"
+        return str(i)
+    return f"{v:g}"
+
+
 def print_plan(plan) -> None:
     import shlex
 
@@ -49,16 +59,16 @@ def print_plan(plan) -> None:
         f"trials/sweep={cfg.sweep.max_trials}  parallel={cfg.sweep.max_parallel_jobs}  "
         f"delay={cfg.launch.delay_s:g}s{'  sequential' if cfg.launch.sequential else ''}"
     )
-    t = Table(title=f"{len(plan.pairs)} pairs to launch", show_lines=False)
-    for col in ("pair", "GPUs", "sweep", "batch (min..max, center)", "minibatch (min..max, center)", "start"):
-        t.add_column(col)
+    t = Table(title=f"{len(plan.pairs)} pairs to launch (sweeps named {cfg.name}.<pair>)", show_lines=False)
+    for col in ("pair", "GPUs", "batch", "center", "minibatch", "center", "start"):
+        t.add_column(col, no_wrap=True)
     for i, pp in enumerate(plan.pairs):
         c = pp.preset.constraints
         start = "after previous" if cfg.launch.sequential and i else f"+{i * cfg.launch.delay_s:g}s"
         t.add_row(
-            pp.pair.tag, str(pp.pair.total_gpus), pp.sweep_name,
-            f"{c.min_batch}..{c.max_batch}, {c.center_batch}",
-            f"{c.min_minibatch}..{c.max_minibatch}, {c.default_minibatch}", start,
+            pp.pair.tag, str(pp.pair.total_gpus), f"{fmt_num(c.min_batch)}..{fmt_num(c.max_batch)}",
+            fmt_num(c.center_batch), f"{fmt_num(c.min_minibatch)}..{fmt_num(c.max_minibatch)}",
+            fmt_num(c.default_minibatch), start,
         )
     console.print(t)
     for s in plan.skipped:
@@ -67,7 +77,10 @@ def print_plan(plan) -> None:
         first = plan.pairs[0]
         console.print("\n[bold]search space[/] (first pair; batch bounds scale with GPUs):")
         for key, p in first.preset.space.as_dict().items():
-            console.print(f"  {key:<40} {p['distribution']:<13} [{p['min']:g}, {p['max']:g}]  center {p['mean']:g}")
+            console.print(
+                f"  {key:<34} {p['distribution']:<12} [{fmt_num(p['min'])}, {fmt_num(p['max'])}] center {fmt_num(p['mean'])}",
+                highlight=False,
+            )
         console.print("\n[bold]commands[/]:")
         for pp in plan.pairs:
             env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(pp.env.items()))

@@ -42,3 +42,14 @@ def test_pair_parsing():
     assert parse_pair("hardware_scaling.g8n1") == HardwarePair(8, 1)
     assert pair_from_sweep_name("my.sweep.g2n2") == HardwarePair(2, 2)
     assert pair_from_sweep_name("no-hardware") is None
+
+
+def test_experiment_doc_matches_the_schema():
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("gen_doc", REPO / "scripts" / "gen_experiment_doc.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert (REPO / "docs" / "experiment.md").read_text() == mod.render(), "run scripts/gen_experiment_doc.py"

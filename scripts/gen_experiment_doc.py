@@ -1,0 +1,64 @@
+"""Regenerate docs/experiment.md from the config schema (a test checks it is current).
+
+    .venv/bin/python scripts/gen_experiment_doc.py
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hwscale_tui import config as c  # noqa: E402
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "experiment.md"
+
+INTRO = """# The experiment file
+
+One TOML file describes a hardware scaling experiment. `hwscale-tui plan --save FILE` writes one
+with every value spelled out; the app's grid editor saves the same file. Every command takes
+`--experiment FILE`; without it they use the current experiment
+(`$HWSCALE_HOME/config/experiment.toml`, or the platform config dir), else the built-in defaults.
+
+Rules:
+
+- Unknown sections or keys, wrong types, negative counts, an empty grid, a GPU count above
+  `max_gpus_per_node` given explicitly, or an experiment name SkyPilot would reject are errors:
+  one sentence naming the file, the key and what is accepted; exit code 2; nothing written.
+- A GPU count above `max_gpus_per_node` that comes from the *default* grid (you lowered the max
+  but kept the default counts) is skipped with the reason instead; so are pairs in `grid.exclude`.
+- Values marked *runner default* take the default of the file's runner when left out
+  (`builtin`: a laptop-sized sweep; `metta`: the original launcher's 50 trials, batch 4, 4 parallel,
+  300M steps).
+- `WANDB_ENTITY` / `WANDB_PROJECT` fill `[wandb] entity/project` when the file leaves them out;
+  those values are not written back when the file is saved.
+- `price_per_gpu_hour` left out means the dated price table (`hwscale_tui/prices.py`).
+"""
+
+
+def render() -> str:
+    lines = [INTRO]
+    for sname, cls in c.SECTIONS.items():
+        lines += [f"## [{sname}]", "", "| key | default | meaning |", "|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            dotted = f"{sname}.{f.name}"
+            if dotted in c.RUNNER_DEFAULTS["builtin"]:
+                d = (f"builtin `{c.RUNNER_DEFAULTS['builtin'][dotted]!r}`, "
+                     f"metta `{c.RUNNER_DEFAULTS['metta'][dotted]!r}` (*runner default*)")
+            else:
+                v = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                d = "(unset)" if v is None else f"`{v!r}`"
+            doc = f.metadata.get("doc", "")
+            if "choices" in f.metadata:
+                doc += " (" + ", ".join(f.metadata["choices"]) + ")"
+            lines.append(f"| `{f.name}` | {d} | {doc.replace('|', '/')} |")
+        lines.append("")
+    lines += ["## Example (the built-in defaults)", "", "```toml", c.default_config(env={}).to_toml().strip(), "```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    DOC.write_text(render())
+    print(f"wrote {DOC}")
