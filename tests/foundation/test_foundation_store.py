@@ -1,0 +1,69 @@
+"""The SQLite store: WAL, private files, several writer processes and readers at once."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+from hwscale_tui.store import Store
+
+from conftest import REPO
+
+WRITER = r"""
+import sys
+from hwscale_tui.store import Store
+path, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = Store(path)
+for i in range(n):
+    with s.transaction() as c:
+        run = f"{who}_trial_{i:04d}"
+        s.insert_trial(run, f"exp.{who}", experiment="exp", idx=i + 1, params={"x": i})
+        s.append_history(run, [{"agent_step": k * 100, "wall_s": k * 0.1, "score": k} for k in range(5)])
+        s.update_trial(run, state="finished", score=float(i))
+"""
+
+
+def test_store_is_wal_and_private(tmp_path):
+    s = Store(tmp_path / "d" / "s.sqlite")
+    assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert stat.S_IMODE(os.stat(tmp_path / "d" / "s.sqlite").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "d").st_mode) == 0o700
+
+
+def test_trials_and_history_round_trip(tmp_path):
+    s = Store(tmp_path / "s.sqlite")
+    s.insert_trial("a_trial_0001_abcdef", "a", idx=1, gpus=2, nodes=1, params={"trainer.batch_size": 2048})
+    s.update_trial("a_trial_0001_abcdef", state="running", score=float("nan"), sps=123.0)
+    s.append_history("a_trial_0001_abcdef", [
+        {"agent_step": 0, "wall_s": 0.0, "score": 9.0, "losses/policy": 0.1},
+        {"agent_step": 1024, "wall_s": 0.5, "score": 22.0, "reward": 21.0},
+        {"agent_step": None, "score": 1.0},  # dropped: no step
+    ])
+    (t,) = s.trials(["a"])
+    assert (t.state, t.score, t.sps, t.gpus, t.params) == ("running", None, 123.0, 2, {"trainer.batch_size": 2048})
+    h = s.history("a_trial_0001_abcdef")
+    assert [(p.agent_step, p.score) for p in h] == [(0, 9.0), (1024, 22.0)]
+    assert s.histories(["a_trial_0001_abcdef"], "losses/policy")["a_trial_0001_abcdef"][0].score == 0.1
+    assert s.next_trial_index("a") == 2 and s.next_trial_index("b") == 1
+
+
+def test_several_writer_processes_and_a_reader_do_not_corrupt(tmp_path):
+    path = tmp_path / "s.sqlite"
+    Store(path).close()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"w{k}", "40"], cwd=REPO)
+        for k in range(4)
+    ]
+    reader = Store(path, readonly=True)
+    seen = 0
+    while any(p.poll() is None for p in procs):
+        seen = max(seen, len(reader.trial_rows()))
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    s = Store(path)
+    assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = s.trial_rows()
+    assert len(rows) == 160 and all(r["state"] == "finished" for r in rows)
+    assert s.conn.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 800
+    assert len(reader.trial_rows()) == 160 >= seen
