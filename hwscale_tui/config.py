@@ -31,6 +31,8 @@ ACQUISITION_FNS = ("ei", "ucb", "naive")
 TARGET_KINDS = ("fraction", "absolute")
 BUILTIN_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
 PLACEHOLDERS = ("gpus", "nodes", "total_gpus", "sweep_name", "experiment")
+# Placeholders of [sweep] trial_command (the built-in sweep runner's per-trial argv template).
+TRIAL_PLACEHOLDERS = ("run_id", "sweep_name", "gpus", "nodes", "total_gpus", "params", "metrics_file", "total_timesteps", "torchrun")
 
 # SkyPilot's rule for cluster / job names; a sweep name becomes a job-name prefix.
 SKY_NAME_RE = re.compile(r"^[a-zA-Z]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$")
@@ -97,6 +99,8 @@ class SweepSection:
     max_suggestion_cost: float = _f(600.0, doc="predicted trial seconds above which a suggestion is masked", min=0)
     seed: int = _f(0, doc="optimizer and trainer seed", min=0)
     env: str = _f("CartPole-v1", doc="builtin trainer environment", choices=BUILTIN_ENVS)
+    trial_command: list[str] = _f(doc="per-trial argv template replacing hwscale-tui train, with {run_id} {sweep_name} {gpus} {nodes} {params} ... (docs/sweep.md)", factory=list)
+    skypilot_setup: str = _f("", doc="setup script each SkyPilot trial runs before its command (e.g. installing the trainer)")
 
 
 @dataclass
@@ -347,13 +351,17 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
     for i, tok in enumerate(cfg.launch.extra_args):
         if "=" not in tok or tok.startswith("="):
             raise ConfigError(source, f"launch.extra_args[{i}]", f"{tok!r} has no key=value form", "tokens like trainer.seed=1")
-    for i, tok in enumerate(cfg.launch.command):
-        for ph in re.findall(r"\{([^{}]*)\}", tok):
-            if ph not in PLACEHOLDERS:
-                raise ConfigError(
-                    source, f"launch.command[{i}]", f"unknown placeholder {{{ph}}}",
-                    " ".join("{" + p + "}" for p in PLACEHOLDERS),
-                )
+    for key, template, allowed in (
+        ("launch.command", cfg.launch.command, PLACEHOLDERS),
+        ("sweep.trial_command", cfg.sweep.trial_command, TRIAL_PLACEHOLDERS),
+    ):
+        for i, tok in enumerate(template):
+            for ph in re.findall(r"\{([^{}]*)\}", tok):
+                if ph not in allowed:
+                    raise ConfigError(
+                        source, f"{key}[{i}]", f"unknown placeholder {{{ph}}}",
+                        " ".join("{" + p + "}" for p in allowed),
+                    )
     if cfg.sweep.batch_size > cfg.sweep.max_trials:
         raise ConfigError(
             source, "sweep.batch_size", f"{cfg.sweep.batch_size} is more than max_trials = {cfg.sweep.max_trials}",
