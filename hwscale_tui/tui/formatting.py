@@ -1,0 +1,82 @@
+"""Small text formatters shared by the screens (no Textual)."""
+
+from __future__ import annotations
+
+import math
+
+STATE_STYLES = {
+    # trial states
+    "queued": "dim",
+    "running": "bold yellow",
+    "finished": "green",
+    "failed": "bold red",
+    "killed": "magenta",
+    "stale": "dim red",
+    # pair statuses (supervisor)
+    "not launched": "dim",
+    "scheduled": "cyan",
+    "starting": "yellow",
+    "exited": "green",
+    "failed_to_start": "bold red",
+    "cancelled": "magenta",
+}
+ACTIVE_PAIR_STATUSES = ("scheduled", "starting", "running")
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``42s``, ``3m05s``, ``2h07m``; ``-`` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def fmt_number(x: float | None, digits: int = 3) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    ax = abs(x)
+    if ax != 0 and (ax >= 1e6 or ax < 1e-3):
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_steps(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= div:
+            return f"{x / div:.1f}{unit}"
+    return f"{x:.0f}"
+
+
+def fmt_money(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"${x:,.2f}" if x < 1000 else f"${x:,.0f}"
+
+
+def progress_bar(done: int, total: int | None, width: int = 8, ascii_only: bool = False) -> str:
+    """``████░░░░ 4/8`` (``####.... 4/8`` in ASCII); the count alone when the total is unknown."""
+    if not total:
+        return f"{done}/?"
+    frac = min(1.0, max(0.0, done / total))
+    filled = int(round(frac * width))
+    full, empty = ("#", ".") if ascii_only else ("█", "░")
+    return f"{full * filled}{empty * (width - filled)} {done}/{total}"
+
+
+def sparkline_text(values: list[float], width: int = 40, ascii_only: bool = False) -> str:
+    """A one-line chart of ``values`` resampled to ``width`` buckets (max of each bucket)."""
+    if not values:
+        return ""
+    if len(values) > width:
+        step = len(values) / width
+        values = [max(values[int(i * step): max(int((i + 1) * step), int(i * step) + 1)]) for i in range(width)]
+    lo, hi = min(values), max(values)
+    ticks = " .:-=+*#%@" if ascii_only else " ▁▂▃▄▅▆▇█"
+    span = (hi - lo) or 1.0
+    return "".join(ticks[min(len(ticks) - 1, int((v - lo) / span * (len(ticks) - 1) + 0.5))] for v in values)

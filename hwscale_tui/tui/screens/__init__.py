@@ -1,0 +1,1 @@
+"""One module per screen: grid editor, launch, trials, analysis, plus the modals."""

@@ -1,0 +1,63 @@
+"""What every main screen shares: header, footer, focus keys with ids, and a poll loop.
+
+The poll loop follows Dolphie: the next poll is scheduled only after the current one has
+finished (never overlapping, so a slow source slows the loop down by itself), and nothing is
+polled while the screen is hidden or a modal covers it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+
+
+class HwScreen(Screen, inherit_bindings=False):
+    """A main screen. Subclasses set ``SCREEN_ID``/``SCREEN_TITLE`` and may implement ``poll``."""
+
+    SCREEN_ID: ClassVar[str] = ""
+    SCREEN_TITLE: ClassVar[str] = ""
+    BINDINGS = [
+        Binding("tab", "app.focus_next", "Focus next", show=False, id="screen.focus_next"),
+        Binding("shift+tab", "app.focus_previous", "Focus previous", show=False, id="screen.focus_previous"),
+    ]
+
+    poll_interval_s: float = 1.0
+    _poll_timer: Timer | None = None
+    _polling: bool = False
+
+    # -- polling -----------------------------------------------------------------------------
+    def poll(self) -> None:
+        """Start one poll (a thread worker) that calls :meth:`poll_finished` when done."""
+
+    def poll_finished(self) -> None:
+        """Schedule the next poll, after the current one, unless the screen is hidden."""
+        self._polling = False
+        self._schedule_poll(self.poll_interval_s)
+
+    def _schedule_poll(self, delay: float) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        self._poll_timer = self.set_timer(delay, self._poll_due)
+
+    def _poll_due(self) -> None:
+        self._poll_timer = None
+        if not self.is_current:  # hidden screen or a modal on top: skip, look again later
+            return
+        if self._polling:
+            return
+        self._polling = True
+        self.poll()
+
+    def poll_now(self) -> None:
+        self._schedule_poll(0)
+
+    def on_screen_resume(self) -> None:
+        self.poll_now()
+
+    def on_screen_suspend(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None

@@ -1,0 +1,399 @@
+"""Grid editor: the GPUs-per-node x nodes matrix, per-pair details, and the experiment form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Input, Label, Select, Static, Switch
+
+from ... import config as cfgmod
+from ...errors import ConfigError
+from ...hardware import HardwarePair
+from ..session import GridCell, equivalent_command, format_field_value, parse_field_text
+from ..widgets.header import ExperimentHeader
+from .base import HwScreen
+from .modals import PromptScreen
+
+
+@dataclass(frozen=True)
+class FormField:
+    dotted: str
+    label: str
+    kind: str = "input"  # input | select | switch
+
+    @property
+    def widget_id(self) -> str:
+        return "field-" + self.dotted.replace(".", "--")
+
+    @property
+    def error_id(self) -> str:
+        return "error-" + self.dotted.replace(".", "--")
+
+    def choices(self) -> tuple[str, ...]:
+        section, key = self.dotted.split(".", 1)
+        return tuple(cfgmod.field_specs(section)[key].metadata.get("choices", ()))
+
+
+FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
+    ("Experiment", (
+        FormField("experiment.name", "name"),
+        FormField("experiment.runner", "runner", "select"),
+        FormField("experiment.dispatcher", "dispatcher", "select"),
+        FormField("grid.max_gpus_per_node", "max GPUs/node"),
+        FormField("grid.cpus_per_node", "CPUs/node"),
+    )),
+    ("Sweep", (
+        FormField("sweep.max_trials", "max trials"),
+        FormField("sweep.batch_size", "batch size"),
+        FormField("sweep.max_parallel_jobs", "parallel jobs"),
+        FormField("sweep.total_timesteps", "timesteps"),
+        FormField("sweep.metric", "metric"),
+        FormField("sweep.goal", "goal", "select"),
+    )),
+    ("Launch", (
+        FormField("launch.delay_s", "delay (s)"),
+        FormField("launch.sequential", "sequential", "switch"),
+        FormField("launch.command", "command"),
+    )),
+    ("W&B", (
+        FormField("wandb.entity", "entity"),
+        FormField("wandb.project", "project"),
+        FormField("wandb.mode", "mode", "select"),
+    )),
+    ("Metta", (
+        FormField("metta.repo", "repo"),
+        FormField("metta.recipe_module", "recipe"),
+        FormField("metta.train_entrypoint", "train"),
+        FormField("metta.eval_entrypoint", "eval"),
+        FormField("metta.key_profile", "key profile", "select"),
+    )),
+    ("Cost & analysis", (
+        FormField("cost.gpu_type", "GPU type"),
+        FormField("cost.price_per_gpu_hour", "$/GPU-hour"),
+        FormField("cost.spot", "spot", "switch"),
+        FormField("analysis.target", "target"),
+    )),
+)
+FORM_FIELDS: dict[str, FormField] = {f.dotted: f for _, fields in FORM_SECTIONS for f in fields}
+CELL_STYLE = {"on": "bold green", "off": "dim", "invalid": "red"}
+
+
+def cell_text(cell: GridCell) -> Text:
+    if cell.state == "on":
+        return Text(f"on  {cell.pair.total_gpus:>3} GPU", style=CELL_STYLE["on"])
+    if cell.state == "off":
+        return Text("off", style=CELL_STYLE["off"])
+    return Text("invalid", style=CELL_STYLE["invalid"])
+
+
+class GridScreen(HwScreen):
+    SCREEN_ID = "grid"
+    SCREEN_TITLE = "Grid editor"
+    BINDINGS = [
+        Binding("space", "toggle_pair", "Toggle pair", id="grid.toggle"),
+        Binding("g", "add_count('gpus')", "+GPUs", id="grid.add_gpus"),
+        Binding("G", "remove_count('gpus')", "-GPUs", id="grid.remove_gpus"),
+        Binding("n", "add_count('nodes')", "+nodes", id="grid.add_nodes"),
+        Binding("N", "remove_count('nodes')", "-nodes", id="grid.remove_nodes"),
+        Binding("y", "copy_command", "Copy cmd", id="grid.copy_command"),
+        Binding("e", "focus_form", "Edit form", id="grid.focus_form"),
+        Binding("m", "focus_matrix", "Matrix", show=False, id="grid.focus_matrix"),
+        Binding("ctrl+s", "save", "Save", id="grid.save", priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.field_errors: dict[str, str] = {}
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield ExperimentHeader(self.SCREEN_TITLE)
+        with Horizontal(id="grid-main"):
+            with Vertical(id="grid-left"):
+                yield Label("GPUs per node (rows) x nodes (columns)", classes="section-title")
+                yield DataTable(id="pair-matrix", cursor_type="cell", zebra_stripes=False)
+                with VerticalScroll(id="pair-details-scroll"):
+                    yield Static(id="pair-details")
+            with VerticalScroll(id="grid-form"):
+                for title, fields in FORM_SECTIONS:
+                    yield Label(title, classes="section-title")
+                    for f in fields:
+                        with Horizontal(classes="form-row"):
+                            yield Label(f.label, classes="form-label")
+                            yield self._field_widget(f)
+                        yield Label("", id=f.error_id, classes="form-error")
+        yield Footer()
+
+    def _field_widget(self, f: FormField):
+        value = self.app.session.cfg.get(f.dotted)
+        disabled = self.app.session.read_only
+        if f.kind == "select":
+            return Select([(c, c) for c in f.choices()], value=value, allow_blank=False, id=f.widget_id,
+                          compact=True, disabled=disabled)
+        if f.kind == "switch":
+            return Switch(value=bool(value), id=f.widget_id, disabled=disabled)
+        return Input(format_field_value(value), id=f.widget_id, compact=True, disabled=disabled,
+                     placeholder=self._placeholder(f.dotted))
+
+    def _placeholder(self, dotted: str) -> str:
+        if dotted == "cost.price_per_gpu_hour":
+            from ...prices import price_per_gpu_hour
+
+            cfg = self.app.session.cfg
+            return f"table: {price_per_gpu_hour(cfg.cost.gpu_type, cfg.cost.spot).price:g}"
+        if dotted == "wandb.project":
+            return "hardware-scaling"
+        if dotted == "launch.command":
+            return "default command per runner"
+        return ""
+
+    def on_mount(self) -> None:
+        self.rebuild_matrix()
+        self.query_one("#pair-matrix", DataTable).focus()
+
+    # -- matrix -------------------------------------------------------------------------------
+    def rebuild_matrix(self, keep: HardwarePair | None = None) -> None:
+        table = self.query_one("#pair-matrix", DataTable)
+        cells = self.app.session.grid_cells()
+        table.clear(columns=True)
+        if not cells:
+            return
+        nodes = [c.pair.nodes for c in cells[0]]
+        for n in nodes:
+            table.add_column(f"{n} node{'s' if n > 1 else ''}", key=f"n{n}")
+        for row in cells:
+            g = row[0].pair.gpus
+            table.add_row(*(cell_text(c) for c in row), key=f"g{g}", label=Text(f"{g} GPU{'s' if g > 1 else ''}", style="bold"))
+        if keep is not None:
+            gpus = [r[0].pair.gpus for r in cells]
+            if keep.gpus in gpus and keep.nodes in nodes:
+                table.move_cursor(row=gpus.index(keep.gpus), column=nodes.index(keep.nodes), animate=False)
+        self.show_details()
+
+    def current_cell(self) -> GridCell | None:
+        table = self.query_one("#pair-matrix", DataTable)
+        cells = self.app.session.grid_cells()
+        r, c = table.cursor_coordinate
+        if not cells or r >= len(cells) or c >= len(cells[0]):
+            return None
+        return cells[r][c]
+
+    @on(DataTable.CellHighlighted, "#pair-matrix")
+    def _highlighted(self) -> None:
+        self.show_details()
+
+    @on(DataTable.CellSelected, "#pair-matrix")
+    def _selected(self) -> None:
+        self.action_toggle_pair()
+
+    def pair_command(self, pair: HardwarePair) -> str | None:
+        plan = self.app.session.plan()
+        for pp in plan.pairs:
+            if pp.pair == pair:
+                return equivalent_command(pp)
+        return None
+
+    def show_details(self) -> None:
+        cell = self.current_cell()
+        details = self.query_one("#pair-details", Static)
+        if cell is None:
+            details.update("")
+            return
+        from ...search.presets import preset_for
+
+        cfg = self.app.session.cfg
+        pair = cell.pair
+        out = Table.grid(padding=(0, 1))
+        out.add_column(style="bold")
+        out.add_column()
+        state = {"on": "will run", "off": "off", "invalid": "invalid"}[cell.state]
+        out.add_row("pair", f"{pair.tag}  ({pair.gpus} GPU/node x {pair.nodes} node{'s' if pair.nodes > 1 else ''})")
+        out.add_row("total GPUs", str(pair.total_gpus))
+        out.add_row("state", Text(state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]))
+        out.add_row("sweep", pair.sweep_name(cfg.name))
+        parts: list = [out]
+        if cell.state != "invalid":
+            preset = preset_for(cfg, pair)
+            c = preset.constraints
+            out.add_row("batch", f"{c.min_batch:,}..{c.max_batch:,} (center {c.center_batch:,})")
+            out.add_row("minibatch", f"{c.min_minibatch:,}..{c.max_minibatch:,} (default {c.default_minibatch:,})")
+            space = Table(box=None, show_header=True, header_style="bold", padding=(0, 1), expand=False)
+            for col in ("parameter", "dist", "min", "max", "center"):
+                space.add_column(col, no_wrap=col != "parameter")
+            for key, p in preset.space.as_dict().items():
+                space.add_row(key.removeprefix("trainer."), p["distribution"], f"{p['min']:g}", f"{p['max']:g}", f"{p['mean']:g}")
+            parts.append(space)
+        command = self.pair_command(pair) if cell.state == "on" else None
+        if command:
+            parts.append(Text("equivalent command (y copies):", style="bold"))
+            parts.append(Text(command, style="cyan"))
+        for w in self.app.session.plan().warnings:
+            parts.append(Text(f"warning: {w}", style="yellow"))
+        from rich.console import Group
+
+        details.update(Group(*parts))
+
+    # -- actions ------------------------------------------------------------------------------
+    def _guard_writable(self) -> bool:
+        if self.app.session.read_only:
+            self.notify("Read-only mode: the experiment cannot be changed.", severity="warning")
+            return False
+        return True
+
+    def _after_edit(self, keep: HardwarePair | None = None) -> None:
+        self.rebuild_matrix(keep)
+        self.sync_form()
+        self.query_one(ExperimentHeader).refresh_header()
+
+    def action_toggle_pair(self) -> None:
+        cell = self.current_cell()
+        if cell is None or not self._guard_writable():
+            return
+        try:
+            on_now = self.app.session.toggle_pair(cell.pair)
+        except ConfigError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.notify(f"{cell.pair.tag} {'on' if on_now else 'off'}", timeout=2)
+        self._after_edit(cell.pair)
+
+    def action_add_count(self, axis: str) -> None:
+        if not self._guard_writable():
+            return
+        what = "GPUs per node" if axis == "gpus" else "nodes"
+
+        def add(text: str | None) -> None:
+            if text is None or not text.strip():
+                return
+            try:
+                count = int(text)
+            except ValueError:
+                self.notify(f"{text!r} is not a count; accepted: a whole number >= 1.", severity="error")
+                return
+            try:
+                self.app.session.add_count(axis, count)
+            except ConfigError as e:
+                self.notify(str(e), severity="error")
+                return
+            keep = self.current_cell()
+            self._after_edit(keep.pair if keep else None)
+
+        self.app.push_screen(PromptScreen(f"Add a count of {what}:", "e.g. 16"), add)
+
+    def action_remove_count(self, axis: str) -> None:
+        cell = self.current_cell()
+        if cell is None or not self._guard_writable():
+            return
+        count = cell.pair.gpus if axis == "gpus" else cell.pair.nodes
+        try:
+            self.app.session.remove_count(axis, count)
+        except ConfigError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.notify(f"removed {count} {'GPUs per node' if axis == 'gpus' else 'nodes'}", timeout=2)
+        self._after_edit()
+
+    def action_copy_command(self) -> None:
+        cell = self.current_cell()
+        command = self.pair_command(cell.pair) if cell and cell.state == "on" else None
+        if not command:
+            self.notify("This pair does not run, so it has no command.", severity="warning")
+            return
+        self.app.copy_to_clipboard(command)
+        self.notify("Command copied to the clipboard (OSC 52).", timeout=3)
+
+    def action_focus_form(self) -> None:
+        self.query_one(f"#{FORM_FIELDS['experiment.name'].widget_id}").focus()
+
+    def action_focus_matrix(self) -> None:
+        self.query_one("#pair-matrix", DataTable).focus()
+
+    def action_save(self) -> None:
+        if not self._guard_writable():
+            return
+        if self.field_errors:
+            key, message = next(iter(self.field_errors.items()))
+            self.notify(f"Not saved: {message}", severity="error")
+            return
+        try:
+            path = self.app.session.save()
+        except ConfigError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.notify(f"Saved {path}", timeout=3)
+        self.query_one(ExperimentHeader).refresh_header()
+
+    # -- form ---------------------------------------------------------------------------------
+    def set_field_error(self, dotted: str, message: str | None) -> None:
+        label = self.query_one("#" + FORM_FIELDS[dotted].error_id, Label)
+        if message:
+            self.field_errors[dotted] = message
+            label.update(message)
+            label.add_class("shown")
+        else:
+            self.field_errors.pop(dotted, None)
+            label.update("")
+            label.remove_class("shown")
+
+    def apply_field(self, dotted: str, text: str) -> None:
+        session = self.app.session
+        current = session.cfg.get(dotted)
+        if parse_field_text(dotted, text) == current or (text.strip() == "" and current is None):
+            self.set_field_error(dotted, None)
+            return
+        try:
+            session.set_field(dotted, text)
+        except ConfigError as e:
+            self.set_field_error(dotted, str(e))
+            return
+        self.set_field_error(dotted, None)
+        keep = self.current_cell()
+        self._after_edit(keep.pair if keep else None)
+
+    def sync_form(self) -> None:
+        """Show the config's values in the fields that have no pending error."""
+        cfg = self.app.session.cfg
+        for dotted, f in FORM_FIELDS.items():
+            if dotted in self.field_errors:
+                continue
+            widget = self.query_one("#" + f.widget_id)
+            value = cfg.get(dotted)
+            if isinstance(widget, Input):
+                if widget.has_focus:
+                    continue
+                text = format_field_value(value)
+                if parse_field_text(dotted, widget.value) != value and widget.value != text:
+                    widget.value = text
+                if dotted == "cost.price_per_gpu_hour":
+                    widget.placeholder = self._placeholder(dotted)
+            elif isinstance(widget, Select) and widget.value != value:
+                widget.value = value
+            elif isinstance(widget, Switch) and widget.value != bool(value):
+                widget.value = bool(value)
+
+    @on(Input.Changed, ".form-row Input")
+    def _input_changed(self, event: Input.Changed) -> None:
+        self.apply_field(event.input.id.removeprefix("field-").replace("--", "."), event.value)
+
+    @on(Select.Changed, ".form-row Select")
+    def _select_changed(self, event: Select.Changed) -> None:
+        dotted = event.select.id.removeprefix("field-").replace("--", ".")
+        if event.value != self.app.session.cfg.get(dotted) and isinstance(event.value, str):
+            self.apply_field(dotted, event.value)
+
+    @on(Switch.Changed, ".form-row Switch")
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        dotted = event.switch.id.removeprefix("field-").replace("--", ".")
+        if event.value != self.app.session.cfg.get(dotted):
+            try:
+                self.app.session.set_value(dotted, event.value)
+            except ConfigError as e:
+                self.set_field_error(dotted, str(e))
+                return
+            self._after_edit()

@@ -1,0 +1,242 @@
+"""Launch screen: one row per pair (status, countdown, pid, elapsed, trials, best), log tail, actions.
+
+Everything goes through the supervisor; the app never owns a sweep process. Sweeps keep
+running when the app quits, and opening the app again re-attaches from the store.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Label, Static
+
+from ..formatting import STATE_STYLES
+from ..launch_rows import LaunchRow, launch_rows
+from ..widgets.header import ExperimentHeader
+from .base import HwScreen
+from .modals import ConfirmScreen
+
+COLUMNS = (("pair", "pair"), ("gpus", "GPUs"), ("status", "status"), ("starts", "starts"), ("pid", "pid"),
+           ("elapsed", "elapsed"), ("trials", "trials"), ("best", "best"))
+LOG_LINES = 200
+
+
+class LaunchScreen(HwScreen):
+    SCREEN_ID = "launch"
+    SCREEN_TITLE = "Launch"
+    BINDINGS = [
+        Binding("L", "launch_all", "Launch all", id="launch.all"),
+        Binding("l", "launch_selected", "Launch pair", id="launch.selected"),
+        Binding("c", "cancel_selected", "Cancel pair", id="launch.cancel_selected"),
+        Binding("C", "cancel_all", "Cancel all", id="launch.cancel_all"),
+        Binding("r", "relaunch_failed", "Relaunch failed", id="launch.relaunch_failed"),
+        Binding("o", "open_log", "Log in $PAGER", id="launch.open_log"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, LaunchRow] = {}
+        self.status: Any | None = None
+        self.plan: Any | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ExperimentHeader(self.SCREEN_TITLE)
+        with Vertical(id="launch-main"):
+            yield DataTable(id="launch-table", cursor_type="row")
+            yield Label("", id="launch-summary")
+            yield Label("log", id="log-title", classes="section-title")
+            yield Static("", id="log-tail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#launch-table", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.plan = self.app.session.plan()  # the grid may have changed while this screen was hidden
+        self.apply_status(self.status, None)
+        super().on_screen_resume()
+
+    # -- polling ------------------------------------------------------------------------------
+    def poll(self) -> None:
+        self._poll_worker(self.app.session.name, self.selected_log_path())
+
+    @work(thread=True, group="launch-poll", exit_on_error=False)
+    def _poll_worker(self, experiment: str, log_path: str | None) -> None:
+        try:
+            status = self.app.services.supervisor.pair_status(experiment)
+            tail = self.app.services.supervisor.log_tail(log_path, LOG_LINES) if log_path and os.path.exists(log_path) else None
+            self.app.call_from_thread(self.apply_status, status, tail)
+        finally:
+            self.app.call_from_thread(self.poll_finished)
+
+    def apply_status(self, status: Any | None, tail: list[str] | None) -> None:
+        """Update the table in place by sweep name (rows are added/removed, never cleared)."""
+        self.status = status
+        if self.plan is None:
+            self.plan = self.app.session.plan()
+        cfg = self.app.session.cfg
+        rows = launch_rows(self.plan.pairs, status, self.app.services.clock(), cfg.sweep.max_trials, self.app.ascii_only)
+        table = self.query_one("#launch-table", DataTable)
+        new = {r.sweep_name: r for r in rows}
+        for name in list(self.rows):
+            if name not in new:
+                table.remove_row(name)
+                del self.rows[name]
+        for r in rows:
+            cells = self.cells(r)
+            if r.sweep_name in self.rows:
+                if self.rows[r.sweep_name] != r:
+                    for (key, _), value in zip(COLUMNS, cells):
+                        table.update_cell(r.sweep_name, key, value)
+            else:
+                table.add_row(*cells, key=r.sweep_name)
+            self.rows[r.sweep_name] = r
+        self.update_summary()
+        if tail is not None:
+            self.query_one("#log-tail", Static).update(Text("\n".join(tail[-self.log_height():]), no_wrap=True, overflow="ellipsis"))
+
+    def cells(self, r: LaunchRow) -> list[Any]:
+        style = STATE_STYLES.get(r.status, "")
+        if r.failed:
+            style = STATE_STYLES["failed"]
+        return [r.tag, str(r.total_gpus), Text(r.status_text, style=style), r.countdown, r.pid, r.elapsed, r.trials, r.best]
+
+    def log_height(self) -> int:
+        return max(3, self.query_one("#log-tail", Static).size.height or 10)
+
+    def update_summary(self) -> None:
+        active = sum(r.active for r in self.rows.values())
+        alive = getattr(self.status, "supervisor_alive", None)
+        parts = [f"{len(self.rows)} pairs, {active} active"]
+        if alive is True:
+            parts.append("supervisor running")
+        elif alive is False and active:
+            parts.append("supervisor gone (running sweeps continue; `hwscale-tui launch --resume` starts the rest)")
+        parts.append("sweeps keep running when you quit")
+        self.query_one("#launch-summary", Label).update("  |  ".join(parts))
+        row = self.selected_row()
+        title = f"log: {row.tag}  {row.log_path or '(no log yet)'}" if row else "log"
+        self.query_one("#log-title", Label).update(title)
+
+    # -- selection ----------------------------------------------------------------------------
+    def selected_row(self) -> LaunchRow | None:
+        table = self.query_one("#launch-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rows.get(key)
+
+    def selected_log_path(self) -> str | None:
+        row = self.selected_row()
+        return row.log_path if row else None
+
+    @on(DataTable.RowHighlighted, "#launch-table")
+    def _row_changed(self) -> None:
+        self.query_one("#log-tail", Static).update("")
+        self.update_summary()
+        self.poll_now()
+
+    # -- actions (each a thread worker; errors reach the app's single handler) ----------------
+    def _writable(self) -> bool:
+        if self.app.session.read_only:
+            self.notify("Read-only mode: launching and cancelling are off.", severity="warning")
+            return False
+        return True
+
+    def action_launch_all(self) -> None:
+        if self._writable():
+            self._launch(None)
+
+    def action_launch_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or not self._writable():
+            return
+        if row.active:
+            self.notify(f"{row.tag} is already {row.status_text}.", severity="warning")
+            return
+        if row.status == "not launched":
+            self._launch([row.sweep_name])
+        else:
+            self._relaunch([row.sweep_name])
+
+    @work(thread=True, group="launch-action", exit_on_error=False)
+    def _launch(self, only: list[str] | None) -> None:
+        session = self.app.session
+        info = self.app.services.supervisor.launch(session.cfg, only=only)
+        what = "all pairs" if only is None else ", ".join(only)
+        self.app.call_from_thread(self.notify, f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')}).")
+        self.app.call_from_thread(self.poll_now)
+
+    @work(thread=True, group="launch-action", exit_on_error=False)
+    def _relaunch(self, sweeps: list[str]) -> None:
+        self.app.services.supervisor.relaunch(self.app.session.name, sweeps)
+        self.app.call_from_thread(self.notify, f"Relaunched {', '.join(sweeps)}.")
+        self.app.call_from_thread(self.poll_now)
+
+    @work(thread=True, group="launch-action", exit_on_error=False)
+    def _cancel(self, sweeps: list[str] | None) -> None:
+        done = self.app.services.supervisor.cancel(self.app.session.name, sweeps, by="tui")
+        self.app.call_from_thread(self.notify, f"Cancelled {', '.join(done) if done else 'nothing running'}.")
+        self.app.call_from_thread(self.poll_now)
+
+    def action_cancel_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or not self._writable():
+            return
+        if not row.active:
+            self.notify(f"{row.tag} is {row.status_text}; nothing to cancel.", severity="warning")
+            return
+        self.app.push_screen(
+            ConfirmScreen(f"Cancel {row.sweep_name} ({row.status_text})? Its sweep and trials get SIGTERM."),
+            lambda yes: self._cancel([row.sweep_name]) if yes else None,
+        )
+
+    def action_cancel_all(self) -> None:
+        if not self._writable():
+            return
+        active = [r for r in self.rows.values() if r.active]
+        if not active:
+            self.notify("No pair is scheduled or running.", severity="warning")
+            return
+        self.app.push_screen(
+            ConfirmScreen(f"Cancel all {len(active)} active pairs of {self.app.session.name}?"),
+            lambda yes: self._cancel(None) if yes else None,
+        )
+
+    def action_relaunch_failed(self) -> None:
+        if not self._writable():
+            return
+        row = self.selected_row()
+        failed = [row.sweep_name] if row and row.failed else [r.sweep_name for r in self.rows.values() if r.failed]
+        if not failed:
+            self.notify("No failed pair to relaunch.", severity="warning")
+            return
+        self._relaunch(failed)
+
+    def action_open_log(self) -> None:
+        row = self.selected_row()
+        if row is None or not row.log_path or not os.path.exists(row.log_path):
+            self.notify("This pair has no log yet.", severity="warning")
+            return
+        argv = [*shlex.split(os.environ.get("PAGER") or "less"), row.log_path]
+        from textual.app import SuspendNotSupported
+
+        try:
+            with self.app.suspend():
+                subprocess.run(argv, check=False)
+        except SuspendNotSupported:
+            self.notify("This terminal cannot hand over to a pager; see the log tail below.", severity="warning")
+        except FileNotFoundError:
+            self.notify(f"Pager {argv[0]!r} not found; set $PAGER.", severity="error")
+        self.refresh()

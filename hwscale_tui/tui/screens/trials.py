@@ -1,0 +1,234 @@
+"""Trials screen: every trial of every sweep, live; details and learning curve of the selected one."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Input, Label, Static
+
+from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_steps, sparkline_text
+from ..widgets.header import ExperimentHeader
+from ..widgets.trial_table import SORT_COLUMNS, TrialTable
+from .base import HwScreen
+
+POLL_INTERVALS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class TrialsScreen(HwScreen):
+    SCREEN_ID = "trials"
+    SCREEN_TITLE = "Trials"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="trials.filter"),
+        Binding("s", "sort_next", "Sort", id="trials.sort"),
+        Binding("S", "sort_reverse", "Reverse", id="trials.sort_reverse"),
+        Binding("plus,equals_sign", "interval(1)", "Slower", id="trials.interval_up"),
+        Binding("minus", "interval(-1)", "Faster", id="trials.interval_down"),
+        Binding("R", "refresh_now", "Refresh", id="trials.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source: Any | None = None
+        self.poller: Any | None = None
+        self.source_key: tuple | None = None
+        self.poll_state: Any | None = None
+        self.curve_cache: dict[str, list[Any]] = {}
+        self.poll_interval_s = 2.0
+
+    def compose(self) -> ComposeResult:
+        yield ExperimentHeader(self.SCREEN_TITLE)
+        with Horizontal(id="trials-main"):
+            yield TrialTable(goal=self.app.session.cfg.sweep.goal, ascii_only=self.app.ascii_only, id="trial-table")
+            with VerticalScroll(id="trial-details-scroll"):
+                yield Static("", id="trial-details")
+        yield Label("", id="poll-status")
+        yield Input(placeholder="filter: words that must all appear (pair, state, sweep, run id); enter applies, esc cancels",
+                    id="filter-input")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(TrialTable)
+        remembered = self.app.ui_state.get("trials_filter", "")
+        if remembered:
+            table.filter_terms = remembered.lower().split()
+        table.focus()
+        self.set_interval(1.0, self.update_status_line)
+
+    # -- polling ------------------------------------------------------------------------------
+    def poll(self) -> None:
+        self._poll_worker()
+
+    @work(thread=True, group="trials-poll", exit_on_error=False)
+    def _poll_worker(self) -> None:
+        try:
+            session = self.app.session
+            key = (session.name, tuple(session.cfg.grid.gpu_counts), tuple(session.cfg.grid.node_counts),
+                   tuple(session.cfg.grid.exclude), session.source_kind)
+            sources = self.app.services.sources
+            if self.source is None or key != self.source_key:
+                self.source = sources.make_source(session.cfg, session.source_kind)
+                self.poller = sources.Poller(self.source, interval_s=self.poll_interval_s)
+                self.source_key = key
+            result = self.poller.poll_once()
+            state = self.poller.state
+            if result is not None:
+                self.app.call_from_thread(self.apply_poll, result, state)
+            else:
+                self.app.call_from_thread(self.set_poll_state, state)
+        finally:
+            self.app.call_from_thread(self.poll_finished)
+
+    def poll_finished(self) -> None:
+        backoff = getattr(self.poll_state, "backoff_s", 0) or 0
+        self._polling = False
+        self._schedule_poll(max(self.poll_interval_s, backoff))
+
+    def apply_poll(self, result: Any, state: Any) -> None:
+        table = self.query_one(TrialTable)
+        table.apply(result.trials, result.changed)
+        for rid in result.changed:
+            self.curve_cache.pop(rid, None)
+        self.set_poll_state(state)
+        self.show_details()
+
+    def set_poll_state(self, state: Any) -> None:
+        self.poll_state = state
+        self.update_status_line()
+
+    def update_status_line(self) -> None:
+        table = self.query_one(TrialTable)
+        now = self.app.services.clock()
+        st = self.poll_state
+        parts = []
+        n = len(table.trials)
+        running = sum(t.state == "running" for t in table.trials.values())
+        shown = table.row_count
+        parts.append(f"{n} trials, {running} running" + (f", {shown} shown" if shown != n else ""))
+        if st is not None and getattr(st, "last_ok", None):
+            parts.append(f"updated {fmt_duration(now - st.last_ok)} ago")
+        elif st is None:
+            parts.append("waiting for the first poll")
+        parts.append(f"every {self.poll_interval_s:g}s (+/-)")
+        if st is not None and getattr(st, "stale_since", None):
+            since = time.strftime("%H:%M:%S", time.localtime(st.stale_since))
+            parts.append(f"STALE since {since}: {st.reason or 'error'}; retry in {fmt_duration(st.backoff_s)}")
+        if table.filter_terms:
+            parts.append(f"filter: {' '.join(table.filter_terms)}")
+        if table.sort_column:
+            parts.append(f"sort: {table.sort_column} {'desc' if table.sort_reverse else 'asc'}")
+        text = Text("  |  ".join(parts), no_wrap=True, overflow="ellipsis")
+        if st is not None and getattr(st, "stale_since", None):
+            text.stylize("bold red")
+        self.query_one("#poll-status", Label).update(text)
+
+    # -- details ------------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#trial-table")
+    def _highlight(self) -> None:
+        self.show_details()
+
+    def show_details(self) -> None:
+        t = self.query_one(TrialTable).selected_trial()
+        box = self.query_one("#trial-details", Static)
+        if t is None:
+            box.update(Text("No trials yet. Launch pairs on the launch screen (2).", style="dim"))
+            return
+        head = Table.grid(padding=(0, 1))
+        head.add_column(style="bold")
+        head.add_column()
+        head.add_row("run", t.run_id)
+        head.add_row("state", Text(t.state, style=STATE_STYLES.get(t.state, "")))
+        head.add_row("score", fmt_number(t.score))
+        head.add_row("steps", fmt_steps(t.agent_steps))
+        head.add_row("time", fmt_duration(t.runtime_s))
+        head.add_row("cost", fmt_money(t.cost_usd))
+        params = Table.grid(padding=(0, 1))
+        params.add_column(style="cyan")
+        params.add_column()
+        for k, v in sorted(t.params.items()):
+            params.add_row(k.removeprefix("trainer.").removeprefix("losses.ppo."), fmt_number(v) if isinstance(v, float) else str(v))
+        parts: list[Any] = [head, Text("hyperparameters", style="bold"), params]
+        curve = self.curve_cache.get(t.run_id)
+        if curve is None:
+            parts.append(Text("learning curve: loading...", style="dim"))
+            self._load_curve(t.run_id)
+        elif curve:
+            width = max(10, (box.size.width or 30) - 2)
+            scores = [p.score for p in curve]
+            parts.append(Text(f"learning curve ({len(curve)} points, {fmt_steps(curve[-1].agent_step)} steps)", style="bold"))
+            parts.append(Text(sparkline_text(scores, width, self.app.ascii_only), style="green"))
+            parts.append(Text(f"min {fmt_number(min(scores))}  max {fmt_number(max(scores))}  last {fmt_number(scores[-1])}", style="dim"))
+        else:
+            parts.append(Text("learning curve: no history yet", style="dim"))
+        box.update(Group(*parts))
+
+    @work(thread=True, group="trials-curve", exclusive=True, exit_on_error=False)
+    def _load_curve(self, run_id: str) -> None:
+        if self.source is None:
+            return
+        curves = self.source.histories([run_id], self.app.session.cfg.analysis.curve_metric)
+        self.curve_cache[run_id] = list(curves.get(run_id, []))
+        self.app.call_from_thread(self.show_details)
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter-input", Input)
+        box.value = " ".join(self.query_one(TrialTable).filter_terms)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Submitted, "#filter-input")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        table = self.query_one(TrialTable)
+        table.set_filter(event.value)
+        self.app.remember("trials_filter", " ".join(table.filter_terms))
+        self._close_filter()
+        self.update_status_line()
+        self.show_details()
+
+    def _close_filter(self) -> None:
+        box = self.query_one("#filter-input", Input)
+        box.remove_class("shown")
+        self.query_one(TrialTable).focus()
+
+    def back(self) -> bool:
+        """esc: close the filter box if open (the app's back action asks first)."""
+        box = self.query_one("#filter-input", Input)
+        if box.has_class("shown"):
+            self._close_filter()
+            return True
+        return False
+
+    def action_sort_next(self) -> None:
+        table = self.query_one(TrialTable)
+        i = SORT_COLUMNS.index(table.sort_column) + 1 if table.sort_column in SORT_COLUMNS else 0
+        table.sort_by(SORT_COLUMNS[i % len(SORT_COLUMNS)])
+        self.update_status_line()
+
+    def action_sort_reverse(self) -> None:
+        table = self.query_one(TrialTable)
+        table.sort_by(table.sort_column or "score", reverse=not table.sort_reverse)
+        self.update_status_line()
+
+    @on(DataTable.HeaderSelected, "#trial-table")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        if event.column_key.value in SORT_COLUMNS:
+            self.query_one(TrialTable).sort_by(event.column_key.value)
+            self.update_status_line()
+
+    def action_interval(self, step: int) -> None:
+        i = min(range(len(POLL_INTERVALS)), key=lambda k: abs(POLL_INTERVALS[k] - self.poll_interval_s))
+        self.poll_interval_s = POLL_INTERVALS[max(0, min(len(POLL_INTERVALS) - 1, i + step))]
+        if self.poller is not None:
+            self.poller.set_interval(self.poll_interval_s)
+        self.update_status_line()
+
+    def action_refresh_now(self) -> None:
+        self.poll_now()

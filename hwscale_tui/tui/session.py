@@ -1,0 +1,211 @@
+"""The experiment being edited: the config, where it saves, and the edits the grid editor makes.
+
+Plain data and foundation calls only (no Textual), so the editor's rules are testable without a
+terminal. Every edit goes through ``config.apply_overrides`` with the experiment file as the
+source, so a bad value raises the same :class:`ConfigError` sentence the CLI prints for that
+file.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import config as cfgmod
+from ..config import ExperimentConfig
+from ..errors import ConfigError
+from ..hardware import HardwarePair
+from ..paths import app_paths
+
+SOURCE_KINDS = ("local", "wandb")
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One (GPUs per node, nodes) cell of the editor's matrix."""
+
+    pair: HardwarePair
+    state: str  # "on" | "off" (excluded) | "invalid"
+    reason: str = ""
+
+
+def parse_field_text(dotted: str, text: str) -> Any:
+    """Turn what was typed into the value a TOML file would hold for ``dotted``.
+
+    Text that does not parse as the field's type is passed through unchanged, so validation
+    rejects it with the same message a file holding that string would get.
+    """
+    section, key = dotted.split(".", 1)
+    tp = str(cfgmod.field_specs(section)[key].type)
+    text = text.strip()
+    try:
+        if tp == "int":
+            return int(text)
+        if tp in ("float", "float | None"):
+            return float(text)
+    except ValueError:
+        return text
+    if tp == "list[int]":
+        try:
+            return [int(t) for t in text.replace(",", " ").split()]
+        except ValueError:
+            return text
+    if tp == "list[str]":
+        return shlex.split(text)
+    if tp == "bool":
+        return {"true": True, "false": False}.get(text.lower(), text)
+    return text
+
+
+def format_field_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        if all(isinstance(v, int) for v in value):
+            return " ".join(str(v) for v in value)
+        return shlex.join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class ExperimentSession:
+    """The config on screen, its file, and whether it has unsaved edits."""
+
+    def __init__(self, cfg: ExperimentConfig, path: Path, *, source_kind: str | None = None, read_only: bool = False):
+        self.cfg = cfg
+        self.path = Path(path)
+        self.source_kind = source_kind
+        self.read_only = read_only
+        self.dirty = False
+
+    @classmethod
+    def open(cls, experiment_file: str | os.PathLike[str] | None = None, *, source_kind: str | None = None,
+             read_only: bool = False) -> "ExperimentSession":
+        """The named file, else the current experiment, else the built-in local default."""
+        if experiment_file is not None:
+            path = Path(experiment_file).expanduser()
+            cfg = cfgmod.load(path) if path.exists() else cfgmod.default_config(env=os.environ)
+        else:
+            path = app_paths().default_experiment
+            cfg = cfgmod.load(path) if path.is_file() else cfgmod.default_config(env=os.environ)
+        return cls(cfg, path, source_kind=source_kind, read_only=read_only)
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @property
+    def source_label(self) -> str:
+        if self.source_kind:
+            return self.source_kind
+        return "wandb" if self.cfg.experiment.runner == "metta" else "local"
+
+    # -- edits (each replaces cfg with a validated copy, or raises ConfigError) ---------------
+    def _apply(self, overrides: dict[str, Any]) -> None:
+        self.cfg = cfgmod.apply_overrides(self.cfg, overrides, source=str(self.path))
+        self.dirty = True
+
+    def set_field(self, dotted: str, text: str) -> None:
+        """Set one ``section.key`` from typed text; empty text unsets an optional value."""
+        section, key = dotted.split(".", 1)
+        tp = str(cfgmod.field_specs(section)[key].type)
+        if text.strip() == "" and tp.endswith("| None"):
+            new = self.cfg.copy()
+            setattr(getattr(new, section), key, None)
+            new.explicit.discard(dotted)
+            new.env_filled.discard(dotted)
+            self.cfg = cfgmod.apply_overrides(new, {}, source=str(self.path))
+            self.dirty = True
+            return
+        self._apply({dotted: parse_field_text(dotted, text)})
+
+    def set_value(self, dotted: str, value: Any) -> None:
+        self._apply({dotted: value})
+
+    def grid_cells(self) -> list[list[GridCell]]:
+        """Rows per GPU count, columns per node count (both in file order, duplicates dropped)."""
+        g = self.cfg.grid
+        excluded = set(g.exclude)
+        rows = []
+        for gpus in dict.fromkeys(g.gpu_counts):
+            row = []
+            for nodes in dict.fromkeys(g.node_counts):
+                pair = HardwarePair(gpus, nodes)
+                if gpus > g.max_gpus_per_node:
+                    row.append(GridCell(pair, "invalid", f"{gpus} GPUs per node is more than max_gpus_per_node = {g.max_gpus_per_node}"))
+                elif pair.tag in excluded:
+                    row.append(GridCell(pair, "off", "switched off (grid.exclude)"))
+                else:
+                    row.append(GridCell(pair, "on"))
+            rows.append(row)
+        return rows
+
+    def toggle_pair(self, pair: HardwarePair) -> bool:
+        """Switch a valid pair off/on (``grid.exclude``); returns whether it is now on."""
+        if pair.gpus > self.cfg.grid.max_gpus_per_node:
+            raise ConfigError(
+                str(self.path), "grid.exclude", f"{pair.tag} is not a valid pair",
+                f"pairs with at most max_gpus_per_node = {self.cfg.grid.max_gpus_per_node} GPUs per node",
+            )
+        exclude = list(self.cfg.grid.exclude)
+        if pair.tag in exclude:
+            exclude.remove(pair.tag)
+        else:
+            exclude.append(pair.tag)
+        self._apply({"grid.exclude": exclude})
+        return pair.tag not in exclude
+
+    def add_count(self, axis: str, count: int) -> None:
+        """Add a GPU-per-node (``axis="gpus"``) or node (``"nodes"``) count, kept sorted."""
+        key = _axis_key(axis)
+        counts = list(self.cfg.get(key))
+        if count not in counts:
+            counts = sorted([*counts, count])
+        self._apply({key: counts})
+
+    def remove_count(self, axis: str, count: int) -> None:
+        key = _axis_key(axis)
+        counts = [c for c in self.cfg.get(key) if c != count]
+        position = 0 if axis == "gpus" else 1
+        exclude = [t for t in self.cfg.grid.exclude if _tag_counts(t)[position] != count]
+        self._apply({key: counts, "grid.exclude": exclude})
+
+    # -- file ----------------------------------------------------------------------------------
+    def save(self) -> Path:
+        if self.read_only:
+            raise ConfigError(str(self.path), "<file>", "the app runs read-only", "saving without --read-only")
+        saved = cfgmod.save(self.cfg, self.path)
+        self.dirty = False
+        return saved
+
+    def plan(self):
+        """What launching would run (``launch/commands.plan_experiment``), pointing at the snapshot file."""
+        from ..commands.common import snapshot_path
+        from ..launch.commands import plan_experiment
+
+        return plan_experiment(self.cfg, snapshot_path(self.cfg.name))
+
+
+def _axis_key(axis: str) -> str:
+    if axis == "gpus":
+        return "grid.gpu_counts"
+    if axis == "nodes":
+        return "grid.node_counts"
+    raise ValueError(f"axis must be 'gpus' or 'nodes', not {axis!r}")
+
+
+def _tag_counts(tag: str) -> tuple[int, int]:
+    g, n = tag[1:].split("n")
+    return int(g), int(n)
+
+
+def equivalent_command(pair_plan) -> str:
+    """The shell line that runs one pair by hand: env assignments, then the argv."""
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(pair_plan.env.items()))
+    return f"{env} {shlex.join(pair_plan.argv)}".strip()

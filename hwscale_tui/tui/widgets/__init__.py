@@ -1,0 +1,1 @@
+"""Widgets grouped by feature: header, trial table, plots, pair matrix."""

@@ -1,0 +1,47 @@
+"""The header line: app, experiment, trial source, read-only flag and a clock."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class ExperimentHeader(Static):
+    """``hwscale-tui  <screen>  experiment: X  source: local  [read-only]  HH:MM:SS``."""
+
+    DEFAULT_CSS = """
+    ExperimentHeader { dock: top; height: 1; background: $panel; color: $foreground; }
+    """
+
+    def __init__(self, screen_title: str) -> None:
+        super().__init__()
+        self.screen_title = screen_title
+
+    def on_mount(self) -> None:
+        self.refresh_header()
+        self.set_interval(1.0, self.refresh_header)
+
+    def refresh_header(self) -> None:
+        app = self.app
+        session = app.session  # type: ignore[attr-defined]
+        now = app.services.clock()  # type: ignore[attr-defined]
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(" hwscale-tui ", style="bold reverse")
+        line.append(f" {self.screen_title} ", style="bold")
+        line.append(" experiment: ")
+        line.append(session.name + ("*" if session.dirty else ""), style="bold")
+        line.append("  source: ")
+        line.append(session.source_label, style="bold")
+        if session.read_only:
+            line.append("  read-only", style="bold yellow")
+        clock = time.strftime("%H:%M:%S", time.localtime(now))
+        pad = self.size.width - line.cell_len - len(clock) - 1
+        if pad > 0:
+            line.append(" " * pad)
+            line.append(clock)
+        self.update(line)
+
+    def on_resize(self) -> None:
+        self.refresh_header()

@@ -1,0 +1,211 @@
+"""The live trial table: updated in place by row key (run id), sortable, filterable.
+
+A poll never clears the table: changed trials get ``update_cell``, new ones ``add_row``, gone
+ones ``remove_row``, so the cursor and the scroll position stay where the user left them.
+Only a new filter query rebuilds the visible rows (the user asked for a different set).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+from ...records import Trial
+from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_steps
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("best", " "), ("pair", "pair"), ("trial", "trial"), ("state", "state"), ("score", "score"),
+    ("steps", "steps"), ("time", "time"), ("sps", "sps"), ("cost", "cost"),
+)
+SORT_COLUMNS = ("trial", "pair", "state", "score", "steps", "time", "sps", "cost")
+
+
+class RunLabel(str):
+    """A cell string that remembers its run id (so sorting can look the trial up)."""
+
+    run_id: str
+
+    def __new__(cls, text: str, run_id: str) -> "RunLabel":
+        obj = super().__new__(cls, text)
+        obj.run_id = run_id
+        return obj
+
+
+def trial_number(run_id: str) -> str:
+    """``#0003`` from ``<sweep>_trial_0003_ab12cd``; the run id's tail otherwise."""
+    parts = run_id.rsplit("_trial_", 1)
+    if len(parts) == 2:
+        return "#" + parts[1].split("_", 1)[0]
+    return run_id[-8:]
+
+
+def pair_tag(t: Trial) -> str:
+    if t.gpus and t.nodes:
+        return f"g{t.gpus}n{t.nodes}"
+    return t.sweep.rsplit(".", 1)[-1]
+
+
+def _num(x: float | None, missing: float) -> float:
+    return x if x is not None and math.isfinite(x) else missing
+
+
+def sort_key(column: str) -> Callable[[Trial], Any]:
+    keys: dict[str, Callable[[Trial], Any]] = {
+        "trial": lambda t: (t.created_at or 0.0, t.run_id),
+        "pair": lambda t: (t.total_gpus or 0, t.gpus or 0, t.run_id),
+        "state": lambda t: (t.state, t.run_id),
+        "score": lambda t: (_num(t.score, -math.inf), t.run_id),
+        "steps": lambda t: (_num(t.agent_steps, -1.0), t.run_id),
+        "time": lambda t: (_num(t.runtime_s, -1.0), t.run_id),
+        "sps": lambda t: (_num(t.sps, -1.0), t.run_id),
+        "cost": lambda t: (_num(t.cost_usd, -1.0), t.run_id),
+    }
+    return keys[column]
+
+
+def matches(t: Trial, terms: list[str]) -> bool:
+    if not terms:
+        return True
+    hay = f"{pair_tag(t)} {t.sweep} {t.run_id} {t.state} {t.source}".lower()
+    return all(term in hay for term in terms)
+
+
+class TrialTable(DataTable):
+    """Trials keyed by run id; call :meth:`apply` with each poll's records."""
+
+    def __init__(self, *, goal: str = "maximize", ascii_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self.goal = goal
+        self.ascii_only = ascii_only
+        self.trials: dict[str, Trial] = {}
+        self.best_by_sweep: dict[str, str] = {}
+        self.filter_terms: list[str] = []
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    # -- cells --------------------------------------------------------------------------------
+    def _cells(self, t: Trial) -> list[Any]:
+        best = self.best_by_sweep.get(t.sweep) == t.run_id
+        mark = ("*" if self.ascii_only else "★") if best else ""
+        return [
+            Text(mark, style="bold yellow"), pair_tag(t), RunLabel(trial_number(t.run_id), t.run_id),
+            Text(t.state, style=STATE_STYLES.get(t.state, "")),
+            Text(fmt_number(t.score), style="bold" if best else ""),
+            fmt_steps(t.agent_steps), fmt_duration(t.runtime_s), fmt_number(t.sps), fmt_money(t.cost_usd),
+        ]
+
+    def _better(self, a: Trial, b: Trial | None) -> bool:
+        if a.score is None or not math.isfinite(a.score):
+            return False
+        if b is None or b.score is None:
+            return True
+        return a.score > b.score if self.goal == "maximize" else a.score < b.score
+
+    def _recompute_best(self, sweeps: Iterable[str]) -> set[str]:
+        """Best run per given sweep; returns run ids whose mark changed."""
+        wanted = set(sweeps)
+        best: dict[str, Trial] = {}
+        for t in self.trials.values():
+            if t.sweep in wanted and self._better(t, best.get(t.sweep)):
+                best[t.sweep] = t
+        touched: set[str] = set()
+        for sweep in wanted:
+            old = self.best_by_sweep.get(sweep)
+            new = best[sweep].run_id if sweep in best else None
+            if old != new:
+                touched.update(x for x in (old, new) if x)
+                if new is None:
+                    self.best_by_sweep.pop(sweep, None)
+                else:
+                    self.best_by_sweep[sweep] = new
+        return touched
+
+    # -- updates ------------------------------------------------------------------------------
+    def apply(self, trials: Iterable[Trial], changed: Iterable[str] | None = None) -> int:
+        """Merge one poll's records. ``changed`` (run ids) limits the work when the source knows it.
+
+        Returns the number of rows touched.
+        """
+        incoming = {t.run_id: t for t in trials}
+        gone = self.trials.keys() - incoming.keys()
+        todo = set(incoming) if changed is None else (set(changed) & incoming.keys()) | (incoming.keys() - self.trials.keys())
+        sweeps = {self.trials[r].sweep for r in gone}
+        for rid in gone:
+            del self.trials[rid]
+            if rid in self.rows:
+                self.remove_row(rid)
+        for rid in todo:
+            self.trials[rid] = incoming[rid]
+            sweeps.add(incoming[rid].sweep)
+        touched = todo | self._recompute_best(sweeps)
+        for rid in touched:
+            self._show(rid)
+        if self.sort_column and touched:
+            self._resort()
+        return len(touched) + len(gone)
+
+    def _show(self, rid: str) -> None:
+        t = self.trials.get(rid)
+        visible = t is not None and matches(t, self.filter_terms)
+        if rid in self.rows:
+            if not visible:
+                self.remove_row(rid)
+                return
+            for (key, _), value in zip(COLUMNS, self._cells(t)):
+                self.update_cell(rid, key, value)
+        elif visible:
+            self.add_row(*self._cells(t), key=rid)
+
+    def set_filter(self, query: str) -> None:
+        """Show only trials whose pair, sweep, run id, state or source contains every word."""
+        self.filter_terms = query.lower().split()
+        keep = self.cursor_run_id()
+        self.clear()
+        for rid, t in self.trials.items():
+            if matches(t, self.filter_terms):
+                self.add_row(*self._cells(t), key=rid)
+        if self.sort_column:
+            self._resort()
+        self.select_run(keep)
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        if column not in SORT_COLUMNS:
+            raise ValueError(f"cannot sort by {column!r}; accepted: {', '.join(SORT_COLUMNS)}")
+        if reverse is None:
+            reverse = (not self.sort_reverse) if column == self.sort_column else column in ("score", "sps", "steps")
+        self.sort_column, self.sort_reverse = column, reverse
+        self._resort()
+
+    def _resort(self) -> None:
+        keep = self.cursor_run_id()
+        key = sort_key(self.sort_column)
+        self.sort("trial", key=lambda cell: key(self.trials[cell.run_id]), reverse=self.sort_reverse)
+        self.select_run(keep)
+
+    # -- cursor -------------------------------------------------------------------------------
+    def cursor_run_id(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except CellDoesNotExist:  # the cursor sits past the last row after a removal
+            return None
+
+    def selected_trial(self) -> Trial | None:
+        rid = self.cursor_run_id()
+        return self.trials.get(rid) if rid else None
+
+    def select_run(self, run_id: str | None) -> None:
+        if run_id is not None and run_id in self.rows:
+            self.move_cursor(row=self.get_row_index(run_id), animate=False, scroll=False)
+
+    def visible_run_ids(self) -> list[str]:
+        return [row.key.value for row in self.ordered_rows]
