@@ -1,0 +1,77 @@
+"""``hwscale-tui sweep``: run one pair's built-in sweep to completion, or print its trials."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+from .common import add_experiment_flags, load_config
+
+HELP = "run one pair's built-in Bayesian sweep to completion (--status: print its trials)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_experiment_flags(p)
+    p.add_argument("--gpus", type=int, required=True, metavar="G", help="GPUs per node of the pair")
+    p.add_argument("--nodes", type=int, required=True, metavar="N", help="nodes of the pair")
+    p.add_argument("--status", action="store_true", help="print the sweep's trials from the store and exit")
+    p.add_argument("--json", action="store_true", help="with --status: print the trials as a JSON list")
+    p.add_argument("extra", nargs="*", metavar="KEY=VALUE", help="extra arguments forwarded to every trial")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..hardware import HardwarePair
+    from ..paths import app_paths
+    from ..sweep.runner import prepare_sweep
+
+    cfg, _ = load_config(args)
+    pair = HardwarePair(args.gpus, args.nodes)
+    if args.json and not args.status:
+        raise UsageError("--json only goes with --status; accepted: --status --json, or neither.")
+    setup = prepare_sweep(cfg, pair, args.extra, app_paths().runs)
+    if args.status:
+        return print_status(setup.sweep, cfg.sweep.goal, as_json=args.json)
+    return run_sweep(setup)
+
+
+def print_status(sweep: str, goal: str, *, as_json: bool) -> int:
+    from ..paths import app_paths
+    from ..store import Store
+    from ..sweep.status import render_status, sweep_records
+
+    path = app_paths().store
+    store = Store(path, readonly=True) if path.exists() else None
+    try:
+        if as_json:
+            json.dump(sweep_records(store, sweep), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            render_status(store, sweep, goal)
+    finally:
+        if store is not None:
+            store.close()
+    return 0
+
+
+def run_sweep(setup) -> int:
+    from ..store import Store
+    from ..sweep.local import LocalDispatcher
+    from ..sweep.runner import SweepRunner
+
+    if setup.cfg.experiment.dispatcher == "skypilot":
+        from ..sweep.skypilot import SkyPilotDispatcher
+
+        dispatcher = SkyPilotDispatcher(setup.cfg, setup.sweep)
+    else:
+        dispatcher = LocalDispatcher()
+    store = Store.open_default()
+    runner = SweepRunner(setup, store=store, dispatcher=dispatcher)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda s, _frame: runner.request_stop(s))
+    try:
+        return runner.run()
+    finally:
+        store.close()

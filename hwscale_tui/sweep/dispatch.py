@@ -1,0 +1,47 @@
+"""What the runner needs from a dispatcher (local processes or SkyPilot managed jobs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Protocol, Sequence
+
+from .metrics import MetricsTail
+from .outcome import TrialExit
+from .trial_command import TrialSpec
+
+
+@dataclass
+class InFlightTrial:
+    """A trial the runner is watching."""
+
+    run_id: str
+    params: dict[str, Any]
+    started_at: float
+    log_path: Path
+    metrics_path: Path
+    writes_store: bool  # False: the runner copies live metrics from the metrics file to the store
+    handle: Any  # the dispatcher's own handle
+    reattached: bool = False
+    cancelled: bool = False
+    metrics: MetricsTail = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = MetricsTail(self.metrics_path)
+
+
+class Dispatcher(Protocol):
+    kind: str  # "local" | "skypilot"
+    poll_interval_s: float  # how often poll() is worth calling
+
+    def start(self, spec: TrialSpec) -> tuple[Any, dict[str, Any]]:
+        """Start a trial; return its handle and the trial-row fields that identify it (pid, job_name...)."""
+
+    def attach(self, row: Mapping[str, Any]) -> Any | None:
+        """The handle of a trial recorded in the store that is still running, else None."""
+
+    def poll(self, trials: Sequence[InFlightTrial]) -> dict[str, TrialExit]:
+        """Exits of the trials that ended since the last poll, by run id."""
+
+    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
+        """Stop the trials (returns within about ``grace_s`` seconds)."""

@@ -1,0 +1,116 @@
+"""Local dispatcher: each trial is a process in its own process group, with its own log file.
+
+Cancel = SIGTERM to the group, SIGKILL after a grace period. A trial recorded by an earlier
+runner is re-attached when its pid still runs with the recorded start time (no pid reuse).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..launch.commands import full_env, resolve_executable
+from ..paths import ensure_private_dir
+from .dispatch import InFlightTrial
+from .metrics import read_final
+from .outcome import TrialExit
+from .procs import is_same_process, live_group_members, process_start_time, signal_group
+from .trial_command import TrialSpec
+
+LOG_REASON_CHARS = 300
+
+
+@dataclass
+class LocalProcess:
+    pid: int
+    pgid: int
+    proc_start: float | None
+    popen: subprocess.Popen | None  # None when re-attached (not our child: exit code unknown)
+
+    def leader_alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return is_same_process(self.pid, self.proc_start)
+
+    def exit_code(self) -> int | None:
+        return self.popen.returncode if self.popen is not None else None
+
+
+def last_log_line(path: Path) -> str | None:
+    """The last non-empty line of a log (for a failed trial's error), shortened."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 4096))
+            lines = [ln.strip() for ln in fh.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    except OSError:
+        return None
+    return lines[-1][:LOG_REASON_CHARS] if lines else None
+
+
+class LocalDispatcher:
+    kind = "local"
+
+    def __init__(self, poll_interval_s: float = 0.0):
+        self.poll_interval_s = poll_interval_s
+
+    def start(self, spec: TrialSpec) -> tuple[LocalProcess, dict[str, Any]]:
+        ensure_private_dir(spec.run_dir)
+        fd = os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            popen = subprocess.Popen(
+                resolve_executable(spec.argv), stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT,
+                env=full_env(spec.env), start_new_session=True, close_fds=True,
+            )
+        finally:
+            os.close(fd)
+        proc = LocalProcess(popen.pid, popen.pid, process_start_time(popen.pid), popen)
+        return proc, {"pid": proc.pid, "pgid": proc.pgid, "proc_start": proc.proc_start}
+
+    def attach(self, row: Mapping[str, Any]) -> LocalProcess | None:
+        if is_same_process(row.get("pid"), row.get("proc_start")):
+            return LocalProcess(row["pid"], row.get("pgid") or row["pid"], row["proc_start"], None)
+        return None
+
+    def poll(self, trials: Sequence[InFlightTrial]) -> dict[str, TrialExit]:
+        exits: dict[str, TrialExit] = {}
+        for trial in trials:
+            proc: LocalProcess = trial.handle
+            if proc.leader_alive():
+                continue
+            self._stop_leftovers(proc)
+            code = proc.exit_code()
+            reason = None if code == 0 else last_log_line(trial.log_path)
+            exits[trial.run_id] = TrialExit(code, reason, read_final(trial.metrics_path))
+        return exits
+
+    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
+        procs = [t.handle for t in trials]
+        for proc in procs:
+            if proc.leader_alive():
+                signal_group(proc.pgid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        waiting = list(procs)
+        while waiting and time.monotonic() < deadline:
+            waiting = [p for p in waiting if p.leader_alive() or live_group_members(p.pgid)]
+            if waiting:
+                time.sleep(0.05)
+        for proc in waiting:
+            signal_group(proc.pgid, signal.SIGKILL)
+        for proc in procs:
+            if proc.popen is not None:
+                try:
+                    proc.popen.wait(timeout=2.0)
+                except subprocess.TimeoutExpired:
+                    pass
+
+    @staticmethod
+    def _stop_leftovers(proc: LocalProcess) -> None:
+        """A trial is over when its leader exits: stop what it left running in its group."""
+        if live_group_members(proc.pgid):
+            signal_group(proc.pgid, signal.SIGKILL)

@@ -1,0 +1,101 @@
+"""How a trial ended: its exit (from a dispatcher) + its final metrics -> state and result.
+
+Rules (docs/sweep.md): exit 0 with a final ``sweep/score`` -> finished; the runner cancelled it,
+or it exited 143/130 (SIGTERM/SIGINT) -> killed; anything else -> failed with the reason. A
+process that ended while no runner watched it (exit code unknown) counts as finished only if
+it left a final result (its metrics file's final line, or the row the trainer wrote).
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..hardware import HardwarePair
+from ..prices import job_cost_usd
+from .metrics import finite
+
+KILLED_EXIT_CODES = (143, 130, -signal.SIGTERM, -signal.SIGINT)
+BAD_INPUT_EXIT_CODE = 2
+
+
+@dataclass(frozen=True)
+class TrialExit:
+    """What a dispatcher saw: ``code`` None means unknown (not our child, or a remote job)."""
+
+    code: int | None
+    reason: str | None = None  # e.g. the last log line, or SkyPilot's status
+    final: Mapping[str, Any] | None = None  # the final metrics (file line or W&B summary)
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    state: str  # finished | failed | killed
+    score: float | None
+    cost_usd: float | None
+    runtime_s: float | None
+    agent_steps: float | None
+    error: str | None
+
+    @property
+    def counts_toward_max_trials(self) -> bool:
+        return self.state in ("finished", "failed")
+
+
+def first_finite(*values: Any) -> float | None:
+    for value in values:
+        f = finite(value)
+        if f is not None:
+            return f
+    return None
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def decide_outcome(
+    exit: TrialExit,
+    *,
+    cancelled: bool,
+    row: Mapping[str, Any] | None,
+    wall_s: float | None,
+    price_per_gpu_hour: float,
+    pair: HardwarePair,
+) -> TrialOutcome:
+    """The trial's final state and result; ``row`` is its store row (the trainer may have written it)."""
+    final = dict(exit.final or {})
+    row = dict(row or {})
+    row_finished = row.get("state") == "finished" and finite(row.get("score")) is not None
+    runtime = first_finite(final.get("metric/total_time"), row.get("runtime_s"), wall_s)
+    agent_steps = first_finite(final.get("metric/agent_step"), row.get("agent_steps"))
+    cost = first_finite(final.get("sweep/cost"), row.get("cost_usd"))
+    if cost is None and runtime is not None:
+        cost = job_cost_usd(price_per_gpu_hour, pair.gpus, pair.nodes, runtime)
+
+    def outcome(state: str, score: float | None = None, error: str | None = None) -> TrialOutcome:
+        return TrialOutcome(state, score, cost, runtime, agent_steps, error)
+
+    if cancelled or exit.code in KILLED_EXIT_CODES:
+        return outcome("killed", error="cancelled by the sweep runner" if cancelled else _describe_exit(exit.code))
+    if exit.code is None or exit.code == 0:
+        score = finite(final.get("sweep/score"))
+        if score is not None and final.get("state", "finished") == "finished":
+            return outcome("finished", score)
+        if row_finished:
+            return outcome("finished", finite(row["score"]))
+        if final.get("state") == "killed":
+            return outcome("killed", error="the trial reported that it was killed")
+        if exit.code == 0:
+            return outcome("failed", error="exited 0 without a final metrics line with sweep/score")
+        return outcome("failed", error=exit.reason or "its process ended while the runner was not watching and left no final result")
+    detail = _describe_exit(exit.code)
+    if exit.code == BAD_INPUT_EXIT_CODE:
+        detail += " (the trial rejected its arguments)"
+    return outcome("failed", error=f"{detail}: {exit.reason}" if exit.reason else detail)

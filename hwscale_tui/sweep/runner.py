@@ -1,0 +1,352 @@
+"""The sweep runner: suggest, dispatch, watch, record -- until ``max_trials`` are done.
+
+One runner owns one sweep (one hardware pair). Its loop: poll in-flight trials, copy live
+metrics, finish ended trials (store, stdout event, optimizer), then fill free slots with a new
+round of suggestions. On start it resumes from the store: finished and failed trials are
+observed again, in-flight ones re-attached (or settled), queued-but-never-started ones started.
+A stop request (SIGTERM/SIGINT) cancels every in-flight trial, marks them killed and the sweep
+cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, Sequence, TextIO
+
+from ..config import ExperimentConfig
+from ..errors import UsageError
+from ..hardware import HardwarePair
+from ..prices import job_cost_usd
+from ..search.presets import Preset, preset_for
+from ..store import Store
+from .dispatch import Dispatcher, InFlightTrial
+from .metrics import history_row, read_final
+from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
+from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
+from .state import IN_FLIGHT_STATES, SweepState
+from .trial_command import TrialCommandBuilder, TrialSpec, short_params
+
+
+# trial column <- history row key, for the live values copied from a template trial's metrics
+LIVE_COLUMNS = {"agent_steps": "agent_step", "sps": "sps", "runtime_s": "wall_s", "score": "score", "cost_usd": "cost_usd"}
+
+
+class Optimizer(Protocol):
+    last_info: list[dict[str, Any]]
+
+    def observe(self, params: dict, score: float | None, cost: float | None, failed: bool = False) -> None: ...
+    def suggest(self, n: int = 1, pending: Sequence[dict] = ()) -> list[dict]: ...
+
+
+OptimizerFactory = Callable[[Preset, int], Optimizer]
+
+
+def protein_optimizer(preset: Preset, seed: int) -> Optimizer:
+    from ..search.protein import ProteinOptimizer
+
+    return ProteinOptimizer(preset.space, settings=preset.settings, goal=preset.goal, seed=seed)
+
+
+@dataclass(frozen=True)
+class SweepSetup:
+    """A validated sweep: what to search and how each trial runs (nothing written yet)."""
+
+    cfg: ExperimentConfig
+    pair: HardwarePair
+    sweep: str
+    preset: Preset
+    limits: ScheduleLimits
+    builder: TrialCommandBuilder
+
+
+def prepare_sweep(cfg: ExperimentConfig, pair: HardwarePair, extra_args: Sequence[str], runs_dir: Path) -> SweepSetup:
+    """Check the pair and the arguments; raise UsageError (one sentence) on bad input."""
+    if pair.gpus < 1 or pair.nodes < 1 or pair.gpus > cfg.grid.max_gpus_per_node:
+        raise UsageError(
+            f"--gpus {pair.gpus} --nodes {pair.nodes} is not a valid pair; accepted: 1 <= gpus <= "
+            f"max_gpus_per_node ({cfg.grid.max_gpus_per_node}) and nodes >= 1."
+        )
+    if cfg.experiment.runner != "builtin":
+        raise UsageError(
+            f"experiment {cfg.name} uses the {cfg.experiment.runner} runner, whose sweeps run in its own tool; "
+            "accepted: an experiment with runner = \"builtin\" for hwscale-tui sweep."
+        )
+    if cfg.experiment.dispatcher == "skypilot" and cfg.wandb.mode != "online":
+        raise UsageError(
+            f"the skypilot dispatcher reads trial results from W&B, but wandb.mode is {cfg.wandb.mode!r}; "
+            "accepted: wandb.mode = \"online\" with the skypilot dispatcher."
+        )
+    preset = preset_for(cfg, pair)
+    builder = TrialCommandBuilder(cfg, pair, extra_args, runs_dir, preset.space.keys)
+    limits = ScheduleLimits(cfg.sweep.max_trials, cfg.sweep.batch_size, cfg.sweep.max_parallel_jobs)
+    return SweepSetup(cfg, pair, pair.sweep_name(cfg.name), preset, limits, builder)
+
+
+@dataclass(frozen=True)
+class RunnerTimings:
+    poll_s: float = 0.5  # loop period (a stop request wakes it at once)
+    cancel_grace_s: float = 3.0  # SIGTERM -> SIGKILL for local trials; bounded wait for SkyPilot
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+class SweepRunner:
+    def __init__(
+        self,
+        setup: SweepSetup,
+        *,
+        store: Store,
+        dispatcher: Dispatcher,
+        optimizer_factory: OptimizerFactory = protein_optimizer,
+        out: TextIO = sys.stdout,
+        clock: Callable[[], float] = time.time,
+        timings: RunnerTimings = RunnerTimings(),
+    ):
+        self.setup = setup
+        self.cfg = setup.cfg
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.timings = timings
+        self.state = SweepState(store, setup.sweep, out=out, clock=clock)
+        self.optimizer = optimizer_factory(setup.preset, setup.cfg.sweep.seed)
+        self.price = setup.cfg.price_per_gpu_hour
+        self.in_flight: dict[str, InFlightTrial] = {}
+        self.counted = 0
+        self.abort_reason: str | None = None
+        self._stop_signal: int | None = None
+        self._stopping = False  # set once the runner cancels its trials (stop, abort or error)
+        self._wake = threading.Event()
+        self._last_poll = -math.inf
+
+    # -- control ----------------------------------------------------------------------------------
+    def request_stop(self, signum: int) -> None:
+        """Safe from a signal handler: the loop cancels everything on its next turn."""
+        self._stop_signal = signum
+        self._wake.set()
+
+    def run(self) -> int:
+        """Run (or resume) the sweep; 0 finished, 1 failed, 128+signal when stopped."""
+        cfg, pair = self.cfg, self.setup.pair
+        resumed = self.state.claim(
+            experiment=cfg.name, pair=pair, dispatcher=self.dispatcher.kind,
+            max_trials=self.setup.limits.max_trials, config=cfg.to_dict(),
+        )
+        try:
+            self._resume(resumed)
+            return self._loop()
+        except BaseException as e:
+            self._cancel_in_flight()
+            self.state.set_status("failed")
+            self.state.event("error", f"the runner stopped on an error: {type(e).__name__}: {e}")
+            raise
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def _loop(self) -> int:
+        while True:
+            if self._stop_signal is not None:
+                return self._stop(self._stop_signal)
+            self._poll_trials()
+            self._copy_live_metrics()
+            progress = SweepProgress(self.counted, len(self.in_flight))
+            if self.abort_reason is not None:
+                self._cancel_in_flight()
+                self.state.set_status("failed")
+                self.state.event("failed", self.abort_reason)
+                return 1
+            if sweep_done(self.setup.limits, progress):
+                self.state.set_status("finished")
+                self.state.event("done", self._summary())
+                return 0
+            n = suggestions_this_round(self.setup.limits, progress)
+            if n:
+                self._suggest_and_start(n)
+            self._wake.wait(self.timings.poll_s)
+
+    def _suggest_and_start(self, n: int) -> None:
+        pending = [t.params for t in self.in_flight.values()]
+        suggestions = self.optimizer.suggest(n, pending=pending)
+        if not suggestions and not self.in_flight:
+            self.abort_reason = "the optimizer returned no suggestion and no trial is running"
+            return
+        infos = list(self.optimizer.last_info) + [{}] * len(suggestions)
+        for params, info in zip(suggestions, infos):
+            spec = self.state.new_trial(
+                params, info, self.cfg.name, lambda run_id, idx: self.setup.builder.build(run_id, idx, params)
+            )
+            how = info.get("how") or info.get("source")
+            self.state.event("suggested", short_params(params) + (f" ({how})" if how else ""), spec.run_id)
+            self._start(spec)
+
+    def _start(self, spec: TrialSpec, note: str = "") -> None:
+        try:
+            handle, fields = self.dispatcher.start(spec)
+        except (OSError, ValueError) as e:
+            self._settle(spec.run_id, spec.params, TrialOutcome("failed", None, None, None, None, f"could not start: {e}"))
+            return
+        self.state.mark_started(spec.run_id, **fields)
+        self.in_flight[spec.run_id] = InFlightTrial(
+            spec.run_id, dict(spec.params), self.clock(), spec.log_path, spec.metrics_path, spec.writes_store, handle,
+        )
+        where = " ".join(f"{k}={v}" for k, v in fields.items() if k in ("pid", "job_name"))
+        self.state.event("started", (where + note).strip(), spec.run_id)
+
+    # -- watching ---------------------------------------------------------------------------------
+    def _poll_trials(self) -> None:
+        now = time.monotonic()
+        if not self.in_flight or now - self._last_poll < self.dispatcher.poll_interval_s:
+            return
+        self._last_poll = now
+        for run_id, exit in self.dispatcher.poll(list(self.in_flight.values())).items():
+            self._finish(self.in_flight.pop(run_id), exit)
+
+    def _copy_live_metrics(self) -> None:
+        for trial in self.in_flight.values():
+            if not trial.writes_store:
+                self._copy_metrics(trial)
+
+    def _copy_metrics(self, trial: InFlightTrial) -> None:
+        """Metrics-file lines -> history rows and the trial's live columns (template trials)."""
+        records = trial.metrics.read_new()
+        rows = [history_row(r) for r in records]
+        rows = [r for r in rows if r["agent_step"] is not None]
+        if not rows:
+            return
+        pair = self.setup.pair
+        for r in rows:
+            if r["wall_s"] is not None:
+                r["cost_usd"] = job_cost_usd(self.price, pair.gpus, pair.nodes, r["wall_s"])
+        live: dict[str, float] = {}
+        for column, row_key in LIVE_COLUMNS.items():
+            values = [r.get(row_key) for r in rows if r.get(row_key) is not None]
+            if values:
+                live[column] = values[-1]
+        self.state.record_live(trial.run_id, live, rows)
+
+    def _finish(self, trial: InFlightTrial, exit: TrialExit) -> None:
+        if not trial.writes_store:
+            self._copy_metrics(trial)
+        outcome = decide_outcome(
+            exit, cancelled=trial.cancelled, row=self.state.row(trial.run_id),
+            wall_s=max(0.0, self.clock() - trial.started_at), price_per_gpu_hour=self.price, pair=self.setup.pair,
+        )
+        self._settle(trial.run_id, trial.params, outcome)
+        if outcome.state == "failed" and exit.code == BAD_INPUT_EXIT_CODE and self.abort_reason is None:
+            self.abort_reason = (
+                f"trial {trial.run_id} rejected its arguments (exit 2), so every trial would; "
+                f"fix the trial command or the extra arguments ({outcome.error})"
+            )
+
+    def _settle(self, run_id: str, params: dict[str, Any], outcome: TrialOutcome) -> None:
+        """Record a trial's end: store, event line, optimizer, budget."""
+        self.state.finish(run_id, outcome)
+        if outcome.state == "finished":
+            self.state.event(
+                "finished",
+                f"score={_fmt(outcome.score, '.6g')} cost_usd={_fmt(outcome.cost_usd, '.4g')} "
+                f"runtime_s={_fmt(outcome.runtime_s, '.1f')}",
+                run_id,
+            )
+            self.optimizer.observe(params, outcome.score, outcome.runtime_s)
+        elif outcome.state == "failed":
+            self.state.event("failed", outcome.error or "failed", run_id)
+            self.optimizer.observe(params, None, outcome.runtime_s, failed=True)
+        else:
+            note = "" if self._stopping else "; not counted toward max_trials (a new suggestion replaces it)"
+            self.state.event("killed", (outcome.error or "killed") + note, run_id)
+        if outcome.counts_toward_max_trials:
+            self.counted += 1
+
+    # -- resume -----------------------------------------------------------------------------------
+    def _resume(self, resumed: bool) -> None:
+        """Rebuild everything from the store (a no-op for a new sweep)."""
+        to_start: list[TrialSpec] = []
+        for row in self.state.rows():
+            params = json.loads(row["params_json"] or "{}")
+            state = row["state"]
+            if state == "finished" and row["score"] is not None:
+                self.optimizer.observe(params, row["score"], row["runtime_s"])
+                self.counted += 1
+            elif state in ("finished", "failed", "stale"):
+                self.optimizer.observe(params, None, row["runtime_s"], failed=True)
+                self.counted += 1
+            elif state in IN_FLIGHT_STATES:
+                spec = self._resume_in_flight(row, params)
+                if spec is not None:
+                    to_start.append(spec)
+        if resumed:
+            self.state.event(
+                "resumed",
+                f"{self.counted} of {self.setup.limits.max_trials} trials done, {len(self.in_flight)} re-attached, "
+                f"{len(to_start)} suggested but never started",
+            )
+        for spec in to_start:
+            self._start(spec, note=" (suggested before the runner restarted)")
+
+    def _resume_in_flight(self, row: Mapping[str, Any], params: dict[str, Any]) -> TrialSpec | None:
+        """Re-attach a trial an earlier runner started, settle it if it ended, or return it to start."""
+        run_id = row["run_id"]
+        was_started = bool(row["pid"] or row["job_name"])
+        handle = self.dispatcher.attach(row) if was_started else None
+        if handle is not None:
+            self.in_flight[run_id] = InFlightTrial(
+                run_id, params, row["started_at"] or self.clock(), Path(row["log_path"]), Path(row["metrics_path"]),
+                self.setup.builder.uses_builtin_trainer, handle, reattached=True,
+            )
+            self.state.event("reattached", f"pid={row['pid']}" if row["pid"] else f"job_name={row['job_name']}", run_id)
+            return None
+        log_exists = bool(row["log_path"]) and Path(row["log_path"]).exists()
+        if was_started or log_exists:
+            reason = "its process ended while no runner was watching and left no final result"
+            if not was_started:
+                reason = "the runner stopped while starting it, so its process (if any) was never tracked"
+            exit = TrialExit(None, reason, read_final(Path(row["metrics_path"])) if row["metrics_path"] else None)
+            started = row["started_at"]
+            outcome = decide_outcome(
+                exit, cancelled=False, row=row, wall_s=(self.clock() - started) if started else None,
+                price_per_gpu_hour=self.price, pair=self.setup.pair,
+            )
+            self._settle(run_id, params, outcome)
+            return None
+        return self.setup.builder.build(run_id, row["idx"], params)
+
+    # -- stopping ---------------------------------------------------------------------------------
+    def _cancel_in_flight(self) -> None:
+        self._stopping = True
+        trials = list(self.in_flight.values())
+        if not trials:
+            return
+        for trial in trials:
+            trial.cancelled = True
+        self.dispatcher.cancel(trials, self.timings.cancel_grace_s)
+        for trial in trials:
+            self._finish(self.in_flight.pop(trial.run_id), TrialExit(None))
+
+    def _stop(self, signum: int) -> int:
+        name = signal.Signals(signum).name
+        self.state.event("cancelling", f"{name}: stopping {len(self.in_flight)} in-flight trial(s)")
+        self._cancel_in_flight()
+        self.state.set_status("cancelled")
+        self.state.event("cancelled", self._summary())
+        return 128 + signum
+
+    def _summary(self) -> str:
+        rows = self.state.rows()
+        by_state: dict[str, int] = {}
+        for r in rows:
+            by_state[r["state"]] = by_state.get(r["state"], 0) + 1
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items())) or "no trials"
+        scored = [r for r in rows if r["state"] == "finished" and r["score"] is not None]
+        if not scored:
+            return counts
+        pick = max if self.cfg.sweep.goal == "maximize" else min
+        best = pick(scored, key=lambda r: r["score"])
+        return f"{counts}; best score={best['score']:.6g} ({best['run_id']})"

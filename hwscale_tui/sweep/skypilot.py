@@ -1,0 +1,228 @@
+"""SkyPilot dispatcher: each trial is a managed job named by its run id.
+
+The task is a real ``sky.Task`` (run command, non-secret ``envs``, ``num_nodes``,
+``accelerators={gpu_type: gpus}``). ``WANDB_API_KEY`` is never in the task we build (so never
+in its YAML): it is added as a SkyPilot *secret* (``Task.update_secrets``) right before launch,
+from this process's environment. Only the SDK calls -- launch, queue, cancel -- go through
+:class:`SkyJobsSDK`, so tests swap that boundary and keep the task real. Results come back
+from W&B (the trial logs ``sweep/score`` there), through :class:`WandbTrialResults`.
+``sky`` and ``wandb`` are imported lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from ..config import ExperimentConfig
+from ..launch.commands import SECRET_ENV
+from .dispatch import InFlightTrial
+from .outcome import TrialExit
+from .trial_command import TrialSpec
+
+# SkyPilot managed-job statuses that end a trial; every other status (PENDING, STARTING, RUNNING,
+# RECOVERING, CANCELLING, ...) means it is still in flight.
+SKY_SUCCEEDED = "SUCCEEDED"
+SKY_CANCELLED = "CANCELLED"
+SKY_FAILED = ("FAILED", "FAILED_SETUP", "FAILED_PRECHECKS", "FAILED_NO_RESOURCE", "FAILED_CONTROLLER")
+# Final keys read from a trial's W&B summary (DESIGN.md key contract).
+RESULT_KEYS = ("sweep/score", "sweep/cost", "metric/agent_step", "metric/total_time", "overview/sps")
+# Polls in a row a launched job may be missing from the queue before it counts as lost.
+MISSING_POLLS_ALLOWED = 3
+
+
+def build_task(spec: TrialSpec, cfg: ExperimentConfig) -> Any:
+    """The trial as a real ``sky.Task`` (no secrets in it)."""
+    import sky
+
+    leaked = sorted(set(SECRET_ENV) & set(spec.remote_env))
+    if leaked:
+        raise ValueError(f"secret variables must not be task envs: {leaked}")
+    task = sky.Task(
+        name=spec.run_id,
+        setup=spec.setup_script or None,
+        run=spec.remote_script,
+        envs=dict(spec.remote_env),
+        num_nodes=spec.pair.nodes,
+    )
+    task.set_resources(sky.Resources(accelerators={cfg.cost.gpu_type: spec.pair.gpus}, use_spot=cfg.cost.spot))
+    return task
+
+
+def secrets_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    return {name: env[name] for name in SECRET_ENV if env.get(name)}
+
+
+class SkyJobsBoundary(Protocol):
+    def launch(self, task: Any, name: str) -> None: ...
+    def statuses(self, name_prefix: str) -> dict[str, tuple[str, str | None]]: ...
+    def cancel(self, name: str) -> None: ...
+
+
+class SkyJobsSDK:
+    """The real SkyPilot SDK calls (each blocks until the API server answers)."""
+
+    def __init__(self) -> None:
+        self._launching: dict[str, Any] = {}  # job name -> request id of a launch in flight
+
+    def launch(self, task: Any, name: str) -> None:
+        import sky
+
+        request_id = sky.jobs.launch(task, name=name)
+        self._launching[name] = request_id
+        try:
+            sky.get(request_id)
+        finally:
+            self._launching.pop(name, None)
+
+    def statuses(self, name_prefix: str) -> dict[str, tuple[str, str | None]]:
+        """job name -> (status name, failure reason) for the newest job of each name."""
+        import sky
+
+        records, *_ = sky.get(sky.jobs.queue_v2(refresh=False, skip_finished=False, name_match=name_prefix))
+        newest: dict[str, Any] = {}
+        for rec in records:
+            name = rec.job_name
+            if name and (name not in newest or (rec.job_id or 0) > (newest[name].job_id or 0)):
+                newest[name] = rec
+        return {
+            name: (rec.status.value if hasattr(rec.status, "value") else str(rec.status), getattr(rec, "failure_reason", None))
+            for name, rec in newest.items()
+        }
+
+    def cancel(self, name: str) -> None:
+        """Abort a launch still in flight, then cancel the managed job by name (works before it has an id)."""
+        import sky
+
+        request_id = self._launching.get(name)
+        if request_id is not None:
+            sky.api_cancel(request_id)
+        sky.get(sky.jobs.cancel(name=name))
+
+
+class TrialResults(Protocol):
+    def final(self, run_id: str) -> dict[str, Any] | None: ...
+
+
+class WandbTrialResults:
+    """A finished trial's final metrics from its W&B run summary."""
+
+    def __init__(self, entity: str | None, project: str, api_factory: Any = None):
+        self.entity = entity
+        self.project = project
+        self.api_factory = api_factory
+
+    def final(self, run_id: str) -> dict[str, Any] | None:
+        if self.api_factory is None:
+            import wandb
+
+            api = wandb.Api()
+        else:
+            api = self.api_factory()
+        entity = self.entity or api.default_entity
+        try:
+            summary = dict(api.run(f"{entity}/{self.project}/{run_id}").summary)
+        except Exception:  # the run may not exist (the trial died before wandb.init)
+            return None
+        result = {k: summary[k] for k in RESULT_KEYS if k in summary}
+        return result if "sweep/score" in result else None
+
+
+def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Future:
+    """Run ``fn`` in a daemon thread (a hung SDK call never keeps the runner from exiting)."""
+    future: Future = Future()
+
+    def target() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as e:  # handed to whoever reads the future
+            future.set_exception(e)
+
+    threading.Thread(target=target, daemon=True, name=f"sky-{getattr(fn, '__name__', 'call')}").start()
+    return future
+
+
+@dataclass
+class SkyJob:
+    name: str
+    launch: Future | None = None  # None when re-attached
+    missing_polls: int = 0
+
+
+class SkyPilotDispatcher:
+    kind = "skypilot"
+
+    def __init__(
+        self, cfg: ExperimentConfig, sweep: str, *, sdk: SkyJobsBoundary | None = None,
+        results: TrialResults | None = None, poll_interval_s: float = 15.0,
+        env: Mapping[str, str] | None = None,
+    ):
+        self.cfg = cfg
+        self.sweep = sweep
+        self.sdk = sdk or SkyJobsSDK()
+        self.results = results or WandbTrialResults(cfg.wandb.entity, cfg.wandb.effective_project)
+        self.poll_interval_s = poll_interval_s
+        self.env = os.environ if env is None else env
+
+    def start(self, spec: TrialSpec) -> tuple[SkyJob, dict[str, Any]]:
+        task = build_task(spec, self.cfg)
+        secrets = secrets_from_env(self.env)
+        if secrets:
+            task.update_secrets(secrets)
+        job = SkyJob(spec.run_id, in_daemon_thread(self.sdk.launch, task, spec.run_id))
+        return job, {"job_name": spec.run_id}
+
+    def attach(self, row: Mapping[str, Any]) -> SkyJob | None:
+        """A handle for any job the queue still knows (running or ended); None if it is unknown."""
+        name = row.get("job_name")
+        if not name:
+            return None
+        if name not in self.sdk.statuses(self.sweep):
+            return None
+        return SkyJob(name)  # poll() maps its state, running or already ended
+
+    def poll(self, trials: Sequence[InFlightTrial]) -> dict[str, TrialExit]:
+        exits: dict[str, TrialExit] = {}
+        launched = []
+        for trial in trials:
+            job: SkyJob = trial.handle
+            if job.launch is not None and not job.launch.done():
+                continue
+            if job.launch is not None and job.launch.exception() is not None:
+                exits[trial.run_id] = TrialExit(1, f"launch failed: {job.launch.exception()}")
+                continue
+            launched.append(trial)
+        if not launched:
+            return exits
+        statuses = self.sdk.statuses(self.sweep)
+        for trial in launched:
+            job = trial.handle
+            status, reason = statuses.get(job.name, (None, None))
+            if status is None:
+                job.missing_polls += 1
+                if job.missing_polls > MISSING_POLLS_ALLOWED:
+                    exits[trial.run_id] = TrialExit(1, "the managed job is missing from the SkyPilot jobs queue")
+                continue
+            job.missing_polls = 0
+            if status == SKY_SUCCEEDED:
+                final = self.results.final(job.name)
+                exits[trial.run_id] = TrialExit(0, None if final else "no sweep/score in the trial's W&B run", final)
+            elif status == SKY_CANCELLED:
+                exits[trial.run_id] = TrialExit(143, "cancelled (SkyPilot)")
+            elif status in SKY_FAILED:
+                exits[trial.run_id] = TrialExit(1, f"SkyPilot job {status}" + (f": {reason}" if reason else ""))
+        return exits
+
+    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
+        """Ask SkyPilot to cancel each job by name; wait at most ``grace_s`` for the requests."""
+        requests = [in_daemon_thread(self.sdk.cancel, t.handle.name) for t in trials]
+        deadline = time.monotonic() + grace_s
+        for request in requests:
+            try:
+                request.exception(timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                break

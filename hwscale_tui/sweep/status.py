@@ -1,0 +1,64 @@
+"""A sweep's trials as the store has them: JSON records and a terminal table (``sweep --status``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from ..store import Store
+from .trial_command import short_params
+
+JSON_FIELDS = (
+    "run_id", "idx", "state", "score", "cost_usd", "agent_steps", "runtime_s", "sps",
+    "started_at", "ended_at", "error",
+)
+
+
+def trial_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One trial for ``--status --json``: run_id, state, score, cost_usd, agent_steps, params, ..."""
+    record = {k: row[k] for k in JSON_FIELDS}
+    record["params"] = json.loads(row["params_json"] or "{}")
+    return record
+
+
+def sweep_records(store: Store | None, sweep: str) -> list[dict[str, Any]]:
+    return [trial_record(r) for r in store.trial_rows([sweep])] if store is not None else []
+
+
+def render_status(store: Store | None, sweep: str, goal: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    sweep_row = store.get_sweep(sweep) if store is not None else None
+    rows = store.trial_rows([sweep]) if store is not None else []
+    if sweep_row is None and not rows:
+        console.print(f"{sweep}: no sweep recorded yet (start it with hwscale-tui sweep)", highlight=False)
+        return
+    done = sum(r["state"] in ("finished", "failed") for r in rows)
+    in_flight = sum(r["state"] in ("queued", "running") for r in rows)
+    scored = [r for r in rows if r["state"] == "finished" and r["score"] is not None]
+    head = f"[bold]{sweep}[/]  status={sweep_row['status'] if sweep_row else '-'}"
+    if sweep_row:
+        head += f"  dispatcher={sweep_row['dispatcher']}  done {done}/{sweep_row['max_trials']}"
+    head += f"  in flight {in_flight}"
+    if scored:
+        best = (max if goal == "maximize" else min)(scored, key=lambda r: r["score"])
+        head += f"  best {best['score']:.6g} (#{best['idx']})"
+    console.print(head, highlight=False)
+    table = Table(show_lines=False)
+    for col, justify in (("#", "right"), ("trial", "left"), ("state", "left"), ("score", "right"),
+                         ("cost $", "right"), ("steps", "right"), ("time s", "right"), ("error", "left")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r["idx"]), r["run_id"].removeprefix(f"{sweep}_"), r["state"],
+            "-" if r["score"] is None else f"{r['score']:.4g}",
+            "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
+            "-" if r["agent_steps"] is None else f"{r['agent_steps']:.0f}",
+            "-" if r["runtime_s"] is None else f"{r['runtime_s']:.1f}",
+            r["error"] or "",
+        )
+    console.print(table)
+    if scored:
+        console.print(f"best (#{best['idx']}): " + short_params(json.loads(best["params_json"] or "{}")), highlight=False)

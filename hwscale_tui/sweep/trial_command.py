@@ -1,0 +1,190 @@
+"""What one trial runs: ``hwscale-tui train ...`` or the experiment's ``[sweep] trial_command``.
+
+A trial command exists in two forms: an argv list for the local dispatcher and one shell line
+for SkyPilot's ``run`` section. Template placeholders (``config.TRIAL_PLACEHOLDERS``): a token
+that is exactly ``{params}`` or ``{torchrun}`` expands to several argv tokens; inside a longer
+token they expand to their shell-quoted text. ``{torchrun}`` is the launcher prefix for a
+distributed trainer: ``torchrun --standalone`` on this machine, REFERENCE.md 4's multi-node
+pattern (node rank, head IP and counts from SkyPilot's variables) on SkyPilot.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..config import ExperimentConfig
+from ..errors import UsageError
+from ..hardware import HardwarePair
+from ..launch.commands import child_env, validate_extra_args
+
+# Keys of `hwscale-tui train` the runner owns: an extra argument may not set them.
+RUNNER_OWNED_KEYS = ("run", "group", "hardware.gpus", "hardware.nodes", "store", "metrics_file")
+
+TORCHRUN_SKYPILOT = (
+    "torchrun --nnodes=$SKYPILOT_NUM_NODES --nproc_per_node=$SKYPILOT_NUM_GPUS_PER_NODE "
+    "--node_rank=$SKYPILOT_NODE_RANK --master_addr=$(echo \"$SKYPILOT_NODE_IPS\" | head -n1) "
+    "--master_port=8008"
+)
+
+
+def torchrun_local(pair: HardwarePair) -> list[str]:
+    """All ranks of the pair on this machine."""
+    return ["torchrun", "--standalone", "--nnodes=1", f"--nproc_per_node={pair.total_gpus}"]
+
+
+def trial_run_id(sweep: str, idx: int) -> str:
+    """Metta's form: ``<sweep>_trial_<nnnn>_<6 hex>``, 1-based ``idx``."""
+    return f"{sweep}_trial_{idx:04d}_{secrets.token_hex(3)}"
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as an override token value (floats keep full precision)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def param_tokens(params: Mapping[str, Any]) -> list[str]:
+    return [f"{k}={format_value(v)}" for k, v in params.items()]
+
+
+def short_params(params: Mapping[str, Any]) -> str:
+    """``batch_size=2048 learning_rate=0.0025 ...`` (last key component, 4 significant digits)."""
+    parts = []
+    for key, value in params.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        parts.append(f"{key.rsplit('.', 1)[-1]}={shown}")
+    return " ".join(parts)
+
+
+def _token_key(token: str) -> str:
+    return token.split("=", 1)[0]
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything a dispatcher needs to run one trial."""
+
+    sweep: str
+    run_id: str
+    idx: int
+    pair: HardwarePair
+    params: dict[str, Any]
+    argv: list[str]  # local form (a leading hwscale-tui is resolved by the dispatcher)
+    remote_script: str  # the same command as one shell line, for SkyPilot's run section
+    env: dict[str, str]  # non-secret variables for a local trial
+    remote_env: dict[str, str]  # non-secret variables for a SkyPilot trial
+    run_dir: Path
+    log_path: Path
+    metrics_path: Path
+    writes_store: bool  # the built-in trainer writes its live metrics to the store itself
+    setup_script: str = ""
+
+
+class TrialCommandBuilder:
+    """Turns (run id, suggested params) into a :class:`TrialSpec` for one sweep."""
+
+    def __init__(
+        self, cfg: ExperimentConfig, pair: HardwarePair, extra_args: Sequence[str], runs_dir: Path,
+        swept_keys: Sequence[str],
+    ):
+        self.cfg = cfg
+        self.pair = pair
+        self.sweep = pair.sweep_name(cfg.name)
+        self.runs_dir = Path(runs_dir)
+        self.extra = validate_extra_args(list(extra_args))
+        for tok in self.extra:
+            key = _token_key(tok)
+            if key in RUNNER_OWNED_KEYS:
+                raise UsageError(
+                    f"extra argument {tok!r} sets {key}, which the sweep runner sets per trial; "
+                    f"accepted: key=value arguments other than {', '.join(RUNNER_OWNED_KEYS)}."
+                )
+            if key in swept_keys:
+                raise UsageError(
+                    f"extra argument {tok!r} would override the swept hyperparameter {key}; "
+                    "accepted: key=value arguments for keys the sweep does not search."
+                )
+
+    @property
+    def uses_builtin_trainer(self) -> bool:
+        return not self.cfg.sweep.trial_command
+
+    def build(self, run_id: str, idx: int, params: Mapping[str, Any]) -> TrialSpec:
+        run_dir = self.runs_dir / run_id
+        metrics_path = run_dir / "metrics.jsonl"
+        tokens = param_tokens(params)
+        base_env = {**child_env(self.cfg), "HWSCALE_RUN_ID": run_id, "HWSCALE_SWEEP": self.sweep}
+        if self.uses_builtin_trainer:
+            argv = self._train_argv(run_id, tokens, local_metrics=metrics_path)
+            remote = shlex.join(self._train_argv(run_id, tokens, local_metrics=None))
+            if self.pair.nodes > 1:
+                # The built-in trainer runs every rank on one machine: start it on the head node only.
+                remote = f'if [ "${{SKYPILOT_NODE_RANK:-0}}" = "0" ]; then {remote}; fi'
+        else:
+            values = self._placeholder_values(run_id, str(metrics_path))
+            argv = self._expand_argv(values, tokens + self.extra)
+            remote_values = self._placeholder_values(run_id, f"hwscale-runs/{run_id}/metrics.jsonl")
+            remote = self._expand_script(remote_values, tokens + self.extra)
+        return TrialSpec(
+            sweep=self.sweep, run_id=run_id, idx=idx, pair=self.pair, params=dict(params),
+            argv=argv, remote_script=remote,
+            env={**base_env, "HWSCALE_METRICS_FILE": str(metrics_path), "WANDB_DIR": str(run_dir)},
+            remote_env=base_env, run_dir=run_dir, log_path=run_dir / "trial.log", metrics_path=metrics_path,
+            writes_store=self.uses_builtin_trainer, setup_script=self.cfg.sweep.skypilot_setup,
+        )
+
+    # -- the built-in trainer ------------------------------------------------------------------
+    def _train_argv(self, run_id: str, tokens: list[str], local_metrics: Path | None) -> list[str]:
+        cfg, pair = self.cfg, self.pair
+        defaults = [
+            f"hardware.gpus={pair.gpus}", f"hardware.nodes={pair.nodes}",
+            f"trainer.total_timesteps={cfg.sweep.total_timesteps}", f"env={cfg.sweep.env}",
+            f"seed={cfg.sweep.seed}",
+        ]
+        if local_metrics is not None:
+            defaults += ["store=true", f"metrics_file={local_metrics}"]
+        defaults += [f"wandb.mode={cfg.wandb.mode}", f"wandb.project={cfg.wandb.effective_project}"]
+        if cfg.wandb.entity:
+            defaults.append(f"wandb.entity={cfg.wandb.entity}")
+        defaults.append(f"cost.price_per_gpu_hour={format_value(cfg.price_per_gpu_hour)}")
+        overridden = {_token_key(t) for t in self.extra}
+        defaults = [t for t in defaults if _token_key(t) not in overridden]
+        return ["hwscale-tui", "train", f"run={run_id}", f"group={self.sweep}", *tokens, *defaults, *self.extra]
+
+    # -- templates -------------------------------------------------------------------------------
+    def _placeholder_values(self, run_id: str, metrics_file: str) -> dict[str, Any]:
+        return {
+            "run_id": run_id, "sweep_name": self.sweep, "gpus": self.pair.gpus, "nodes": self.pair.nodes,
+            "total_gpus": self.pair.total_gpus, "metrics_file": metrics_file,
+            "total_timesteps": self.cfg.sweep.total_timesteps,
+        }
+
+    def _expand_argv(self, values: dict[str, Any], params: list[str]) -> list[str]:
+        torchrun = torchrun_local(self.pair)
+        out: list[str] = []
+        for tok in self.cfg.sweep.trial_command:
+            if tok == "{params}":
+                out += params
+            elif tok == "{torchrun}":
+                out += torchrun
+            else:
+                out.append(tok.format(**values, params=shlex.join(params), torchrun=shlex.join(torchrun)))
+        return out
+
+    def _expand_script(self, values: dict[str, Any], params: list[str]) -> str:
+        parts: list[str] = []
+        for tok in self.cfg.sweep.trial_command:
+            if tok == "{params}":
+                parts.append(shlex.join(params))
+            elif tok == "{torchrun}":
+                parts.append(TORCHRUN_SKYPILOT)
+            else:
+                parts.append(shlex.quote(tok.format(**values, params=shlex.join(params), torchrun=TORCHRUN_SKYPILOT)))
+        return " ".join(p for p in parts if p)

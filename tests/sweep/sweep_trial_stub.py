@@ -1,0 +1,62 @@
+"""A tiny trial for sweep tests: writes metrics lines like the trainer, then a final line.
+
+    python sweep_trial_stub.py <run_id> <metrics_file> key=value ...
+
+Its score is a smooth function of the learning rate (so the optimizer has something to learn).
+Behaviour switches (environment, so the sweep's argv stays the same for every trial):
+  STUB_HOLD_DIR    wait until a file named <run_id> (or "all") exists there before finishing
+  STUB_FAIL_IDX    comma-separated trial indices (from the run id) that exit 1
+  STUB_EXIT        exit with this code instead (e.g. 2 = bad input)
+  STUB_STEPS       number of metrics lines (default 3)
+It writes its pid to <metrics_file>.pid at start and handles SIGTERM by exiting 143.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    run_id, metrics_file, *tokens = sys.argv[1:]
+    params = dict(t.split("=", 1) for t in tokens)
+    metrics = Path(metrics_file)
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{metrics}.pid").write_text(str(os.getpid()))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(f"stub trial {run_id} started with {len(tokens)} params", flush=True)
+    idx = int(run_id.split("_trial_")[1].split("_")[0])
+    if os.environ.get("STUB_EXIT"):
+        print("stub: rejecting arguments", flush=True)
+        return int(os.environ["STUB_EXIT"])
+    lr = float(params.get("trainer.optimizer.learning_rate", "0.001"))
+    score = 500.0 - 40.0 * (math.log10(lr) + 2.5) ** 2
+    steps = int(os.environ.get("STUB_STEPS", "3"))
+    t0 = time.monotonic()
+    with open(metrics, "a") as fh:
+        for i in range(1, steps + 1):
+            row = {"metric/agent_step": 1000 * i, "metric/total_time": 0.01 * i, "overview/sps": 1e5,
+                   "score": score * i / steps, "overview/reward": score * i / steps}
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+    hold = os.environ.get("STUB_HOLD_DIR")
+    if hold:
+        while not (Path(hold, run_id).exists() or Path(hold, "all").exists()):
+            time.sleep(0.05)
+    if str(idx) in os.environ.get("STUB_FAIL_IDX", "").split(","):
+        print(f"stub: trial {idx} fails on purpose", flush=True)
+        return 1
+    with open(metrics, "a") as fh:
+        fh.write(json.dumps({"sweep/score": score, "sweep/cost": 0.001, "metric/agent_step": 1000 * steps,
+                             "metric/total_time": round(time.monotonic() - t0, 3), "final": True,
+                             "state": "finished"}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
