@@ -1,0 +1,135 @@
+"""``hwscale-tui trials``: print the trial records of an experiment's sweeps (local store or W&B)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+from typing import Any
+
+from ..errors import UsageError
+from .common import add_experiment_file_flag, load_config
+
+HELP = "print the trials of an experiment's sweeps, from the local store or W&B"
+
+RECORD_COLUMNS = (
+    "sweep", "run_id", "gpus", "nodes", "state", "score", "cost_usd", "agent_steps", "runtime_s", "sps",
+    "created_at", "updated_at", "source",
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_experiment_file_flag(p)
+    p.add_argument(
+        "--source", choices=("local", "wandb"),
+        help="where trials come from (default: local for the builtin runner, wandb for metta)",
+    )
+    p.add_argument(
+        "--sweep", action="append", metavar="S",
+        help="only this sweep: its name or its pair tag like g4n1 (repeat for several)",
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print {source, trials: [...], ...} as JSON")
+    out.add_argument("--csv", action="store_true", help="print one CSV row per trial, params as params.<key> columns")
+
+
+def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None) -> list[str]:
+    """The experiment's sweeps named by ``--sweep`` (names or pair tags), all when none given."""
+    if not wanted:
+        return list(sweeps)
+    chosen = []
+    for name in wanted:
+        full = name if name in sweeps else f"{experiment}.{name}"
+        if full not in sweeps:
+            raise UsageError(
+                f"--sweep {name!r} is not a sweep of experiment {experiment!r}; accepted: "
+                + ", ".join(sweeps) + " (or their pair tags like g4n1)."
+            )
+        chosen.append(full)
+    return list(dict.fromkeys(chosen))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..sources import SourceUnavailable, make_source
+
+    cfg, _ = load_config(args, with_flags=False)
+    source = make_source(cfg, args.source)
+    sweeps = selected_sweeps(cfg.name, source.sweeps, args.sweep)
+    if source.kind == "wandb" and not os.environ.get("WANDB_API_KEY"):
+        raise UsageError("--source wandb needs WANDB_API_KEY in the environment; accepted: export WANDB_API_KEY=<key>, or --source local.")
+    try:
+        result = source.poll()
+    except SourceUnavailable as e:
+        print(f"hwscale-tui: error: could not read trials: {e.reason}.", file=sys.stderr)
+        return 1
+    trials = [t for t in result.trials if t.sweep in sweeps] if args.sweep else result.trials
+    if args.json:
+        payload = {
+            "experiment": cfg.name, "source": source.kind, "sweeps": sweeps, "fetched_at": result.fetched_at,
+            "requests": result.requests, "flagged": sum(1 for t in trials if t.flags),
+            "trials": [t.to_dict() for t in trials],
+        }
+        json.dump(_json_safe(payload), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+    elif args.csv:
+        write_csv(trials)
+    else:
+        print_table(trials, source.kind, result.requests)
+    return 0
+
+
+def write_csv(trials: list) -> None:
+    param_keys = sorted({k for t in trials for k in t.params})
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow([*RECORD_COLUMNS, "flags", *(f"params.{k}" for k in param_keys)])
+    for t in trials:
+        record = _json_safe(t.to_dict())
+        writer.writerow([
+            *("" if record[c] is None else record[c] for c in RECORD_COLUMNS), "; ".join(t.flags),
+            *("" if record["params"].get(k) is None else record["params"][k] for k in param_keys),
+        ])
+
+
+def _human(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    for cut, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= cut:
+            return f"{value / cut:.3g}{suffix}{unit}"
+    return f"{value:.3g}{unit}"
+
+
+def print_table(trials: list, kind: str, requests: int) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{len(trials)} trials from {kind}", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False)
+    for col in ("pair", "run id", "state", "score", "cost $", "steps", "runtime", "SPS", "flags"):
+        table.add_column(col, no_wrap=True, min_width=len(col), justify="left" if col in ("pair", "run id", "state") else "right")
+    for t in trials:
+        table.add_row(
+            t.sweep.rsplit(".", 1)[-1] or "?", t.run_id.removeprefix(f"{t.sweep}_"), t.state,
+            "-" if t.score is None else f"{t.score:.4g}",
+            "-" if t.cost_usd is None else f"{t.cost_usd:.2f}",
+            _human(t.agent_steps), _human(t.runtime_s, "s"), _human(t.sps), str(len(t.flags)) if t.flags else "",
+        )
+    console.print(table)
+    flagged = [t for t in trials if t.flags]
+    for t in flagged:
+        console.print(f"[yellow]flagged[/] {t.run_id}: " + "; ".join(t.flags), highlight=False)
+    console.print(f"{len(flagged)} flagged; {requests} request(s) this poll", highlight=False)

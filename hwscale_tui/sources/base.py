@@ -1,0 +1,100 @@
+"""What every trial source shares: the poll result, settings, the error a poll raises, and rules.
+
+A source turns trials (W&B runs or store rows) into the DESIGN.md ``Trial`` record. Sources do
+not loop or sleep; :class:`~hwscale_tui.sources.poller.Poller` decides when to poll.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+from ..config import ExperimentConfig
+from ..hardware import plan_grid
+from ..records import HistoryPoint, Trial
+
+LIVE_STATES = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One poll: every trial of the experiment's sweeps, and what changed since the last poll."""
+
+    trials: list[Trial]
+    changed: set[str]  # run ids whose record is new or differs from the previous poll
+    flagged: int  # trials with data problems (``Trial.flags`` non-empty)
+    requests: int  # network requests (W&B) or SQL queries (local) this poll made
+    fetched_at: float  # epoch seconds when the poll finished
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Knobs of the sources; the defaults suit a real W&B project polled every few seconds."""
+
+    stale_after_s: float = 1200.0  # a live trial with no update for this long is ``stale``
+    page_size: int = 5000  # runs per Runs request; one request per poll up to this many runs
+    history_samples: int = 1000  # points per sampled W&B history
+    timeout_s: float = 20.0  # HTTP timeout per W&B request
+    client_retries: int = 1  # quick retries inside one poll for 5xx / dropped connections (never 429)
+    retry_sleep_s: float = 1.0  # first retry sleep inside one poll
+    local_overlap_s: float = 5.0  # re-read store rows updated this close to the last poll (late commits)
+
+
+class SourceUnavailable(Exception):
+    """A poll could not reach its data; ``reason`` is one short sentence for the status line."""
+
+    def __init__(self, reason: str, *, retry_after_s: float | None = None, status: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+        self.status = status
+
+
+class TrialSource(Protocol):
+    kind: str
+
+    @property
+    def sweeps(self) -> list[str]: ...
+
+    def poll(self) -> PollResult: ...
+
+    def histories(self, run_ids: Sequence[str], metric: str | None = None) -> dict[str, list[HistoryPoint]]: ...
+
+
+def experiment_sweeps(cfg: ExperimentConfig) -> list[str]:
+    """Sweep names of the experiment's valid pairs, in grid order."""
+    pairs, _ = plan_grid(cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude)
+    return [p.sweep_name(cfg.name) for p in pairs]
+
+
+def mark_stale(trial: Trial, now: float, stale_after_s: float) -> Trial:
+    """A queued or running trial with no update for ``stale_after_s`` becomes ``stale``."""
+    if trial.state in LIVE_STATES and trial.updated_at is not None and now - trial.updated_at > stale_after_s:
+        trial.state = "stale"
+    return trial
+
+
+def diff_trials(previous: Mapping[str, Trial], current: Sequence[Trial]) -> set[str]:
+    """Run ids that are new or whose record differs from the previous poll."""
+    return {t.run_id for t in current if previous.get(t.run_id) != t}
+
+
+def finite_number(value: Any) -> float | None:
+    """``value`` as a finite float, else None (bools, strings, NaN and inf are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+@dataclass
+class RequestCounter:
+    """Counts requests; sources read ``total`` before and after a poll."""
+
+    total: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str) -> None:
+        self.total += 1
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1

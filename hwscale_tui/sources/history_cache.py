@@ -1,0 +1,55 @@
+"""Learning curves on disk, keyed by run id, metric and the run's last history step.
+
+A curve is fetched again only when its run logged more (its last step moved); otherwise the
+cached points are used, also by the next process that opens the app. Files are 0600 JSON in
+0700 dirs under ``app_paths().state / "cache" / "wandb"``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+from ..paths import ensure_private_dir, write_private_text
+from ..records import HistoryPoint
+
+
+class HistoryCache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._memory: dict[tuple[str, str], tuple[str, list[HistoryPoint]]] = {}
+
+    def _file(self, run_id: str, metric: str) -> Path:
+        return self.root / f"{quote(run_id, safe='')}--{quote(metric, safe='')}.json"
+
+    def _load(self, run_id: str, metric: str) -> tuple[str, list[HistoryPoint]] | None:
+        entry = self._memory.get((run_id, metric))
+        if entry is not None:
+            return entry
+        try:
+            data = json.loads(self._file(run_id, metric).read_text(encoding="utf-8"))
+            entry = (str(data["last_step"]), [HistoryPoint(*p) for p in data["points"]])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        self._memory[(run_id, metric)] = entry
+        return entry
+
+    def get(self, run_id: str, metric: str, last_step: str) -> list[HistoryPoint] | None:
+        """The cached curve if it was fetched at this last step, else None."""
+        entry = self._load(run_id, metric)
+        return entry[1] if entry is not None and entry[0] == last_step else None
+
+    def latest(self, run_id: str, metric: str) -> list[HistoryPoint] | None:
+        """Whatever curve is cached, however old (used while W&B is unreachable)."""
+        entry = self._load(run_id, metric)
+        return entry[1] if entry is not None else None
+
+    def put(self, run_id: str, metric: str, last_step: str, points: list[HistoryPoint]) -> None:
+        self._memory[(run_id, metric)] = (last_step, points)
+        ensure_private_dir(self.root)
+        payload = {
+            "run_id": run_id, "metric": metric, "last_step": last_step,
+            "points": [[p.agent_step, p.wall_s, p.score, p.cost_usd] for p in points],
+        }
+        write_private_text(self._file(run_id, metric), json.dumps(payload))

@@ -1,0 +1,166 @@
+"""Trials from the local SQLite store (what the built-in runner writes), as the same records.
+
+The first poll reads every trial of the experiment's sweeps; later polls read only rows updated
+since the last one (``Store.trial_rows(updated_since=...)``), minus a small overlap so a row
+committed late with an older timestamp is not missed. Curves come from ``Store.histories`` and
+are re-read only for runs whose history grew.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+from ..config import ExperimentConfig
+from ..hardware import pair_from_sweep_name
+from ..records import TRIAL_STATES, HistoryPoint, Trial
+from ..store import Store, row_to_trial
+from .base import (
+    PollResult,
+    RequestCounter,
+    SourceSettings,
+    SourceUnavailable,
+    diff_trials,
+    experiment_sweeps,
+    finite_number,
+    mark_stale,
+)
+
+# Curve metric names (W&B keys) -> the store's history columns.
+HISTORY_METRIC_ALIASES = {"overview/reward": "reward", "sweep/score": "score"}
+NUMBER_FIELDS = ("score", "cost_usd", "agent_steps", "runtime_s", "sps", "created_at", "updated_at")
+
+
+def normalize_store_row(row: Mapping[str, Any]) -> Trial:
+    """A ``trials`` row -> ``Trial`` (source ``local``); bad values are flagged, never raised."""
+    trial = row_to_trial(row)
+    trial.source = "local"
+    flags = trial.flags
+    try:
+        params = json.loads(row["params_json"] or "{}")
+    except (TypeError, ValueError):
+        params = None
+    if not isinstance(params, dict):
+        flags.append("params_json is not a JSON object")
+        trial.params = {}
+    for name in NUMBER_FIELDS:
+        value = getattr(trial, name)
+        if value is not None and finite_number(value) is None:
+            flags.append(f"{name} is not a finite number: {str(value)[:40]!r}")
+            setattr(trial, name, None)
+    if trial.gpus is None or trial.nodes is None:
+        pair = pair_from_sweep_name(trial.sweep)
+        if pair is None:
+            flags.append("hardware unknown (no gpus/nodes and the sweep name has no g<G>n<N>)")
+        else:
+            trial.gpus, trial.nodes = pair.gpus, pair.nodes
+    if trial.state not in TRIAL_STATES:
+        flags.append(f"unknown state {str(trial.state)[:20]!r}")
+        trial.state = "stale"
+    return trial
+
+
+class LocalSource:
+    """Polls the store for the experiment's sweeps."""
+
+    kind = "local"
+
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        *,
+        store: Store | None = None,
+        settings: SourceSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings or SourceSettings()
+        self.curve_metric = cfg.analysis.curve_metric
+        self._sweeps = experiment_sweeps(cfg)
+        self._store = store
+        self._clock = clock
+        self.counter = RequestCounter()
+        self._known: dict[str, Trial] = {}  # normalized rows, before the time-dependent stale rule
+        self._watermark: float | None = None  # newest updated_at seen
+        self._previous: dict[str, Trial] = {}
+        self._curves: dict[tuple[str, str], tuple[tuple[int, float | None], list[HistoryPoint]]] = {}
+        self.history_error: str | None = None  # why the last histories() call returned older curves
+
+    @property
+    def sweeps(self) -> list[str]:
+        return list(self._sweeps)
+
+    def _open_store(self) -> Store | None:
+        """The store, opened on first use; None while it does not exist yet (nothing is created)."""
+        if self._store is None:
+            from ..paths import app_paths
+
+            path = app_paths().store
+            if not path.exists():
+                return None
+            self._store = Store(path)
+        return self._store
+
+    def poll(self) -> PollResult:
+        """One query for rows updated since the last poll; raises SourceUnavailable."""
+        before = self.counter.total
+        try:
+            store = self._open_store()
+            if store is not None:
+                since = None if self._watermark is None else self._watermark - self.settings.local_overlap_s
+                rows = store.trial_rows(self._sweeps, updated_since=since)
+                self.counter.add("trials")
+                for row in rows:
+                    self._known[row["run_id"]] = normalize_store_row(row)
+                stamps = [u for u in (finite_number(r["updated_at"]) for r in rows) if u is not None]
+                if stamps:
+                    self._watermark = max(stamps + ([self._watermark] if self._watermark is not None else []))
+        except sqlite3.Error as e:
+            raise SourceUnavailable(f"cannot read the store ({e})") from e
+        now = self._clock()
+        trials = [
+            mark_stale(dataclasses.replace(t, params=dict(t.params), flags=list(t.flags)), now, self.settings.stale_after_s)
+            for t in self._known.values()
+        ]
+        trials.sort(key=lambda t: (t.sweep, t.created_at or 0.0, t.run_id))
+        changed = diff_trials(self._previous, trials)
+        self._previous = {t.run_id: t for t in trials}
+        return PollResult(
+            trials=trials, changed=changed, flagged=sum(1 for t in trials if t.flags),
+            requests=self.counter.total - before, fetched_at=now,
+        )
+
+    def histories(self, run_ids: Sequence[str], metric: str | None = None) -> dict[str, list[HistoryPoint]]:
+        """Curves per run; re-read only for runs whose history rows changed (count or last step).
+
+        Never raises for store errors: it then returns the curves read before and sets
+        ``history_error``.
+        """
+        metric = metric or self.curve_metric
+        column = HISTORY_METRIC_ALIASES.get(metric, metric)
+        ids = list(dict.fromkeys(run_ids))
+        self.history_error = None
+        try:
+            store = self._open_store()
+            if store is not None and ids:
+                self._refresh_curves(store, ids, column)
+        except sqlite3.Error as e:
+            self.history_error = f"cannot read the store ({e})"
+        return {i: self._curves[(i, column)][1] for i in ids if (i, column) in self._curves}
+
+    def _refresh_curves(self, store: Store, ids: list[str], column: str) -> None:
+        marks = {
+            r[0]: (r[1], r[2]) for r in store.conn.execute(
+                f"SELECT run_id, COUNT(*), MAX(agent_step) FROM history WHERE run_id IN ({', '.join('?' for _ in ids)}) "
+                "GROUP BY run_id", ids,
+            )
+        }
+        self.counter.add("history_marks")
+        grown = [i for i in marks if self._curves.get((i, column), (None,))[0] != marks[i]]
+        if grown:
+            fresh = store.histories(grown, column)
+            self.counter.add("history")
+            for run_id in grown:
+                self._curves[(run_id, column)] = (marks[run_id], fresh.get(run_id, []))

@@ -1,0 +1,181 @@
+"""W&B run data (Metta's runs and ours) -> the DESIGN.md ``Trial`` record.
+
+Plain data in, plain data out: no W&B import, so every rule is testable without a server.
+Bad data never raises: the run is kept and what was wrong is written to ``Trial.flags``.
+
+Keys read (REFERENCE.md section 2 for Metta, DESIGN.md for ours; both share them):
+score ``sweep/score`` else the sweep metric path; cost ``sweep/cost`` else
+``monitor/cost/accrued_total``; agent steps ``metric/agent_step``; runtime
+``metric/total_time`` else ``_runtime``; ``overview/sps``; params ``sweep/suggestion``
+(flattened to dotted keys); hardware from the group ``...g<G>n<N>`` else config ``hardware``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..hardware import pair_from_sweep_name
+from ..records import Trial
+from .base import finite_number, mark_stale
+
+# W&B run states -> Trial states. "preempted" runs stopped and may be resumed later.
+STATE_MAP = {
+    "pending": "queued",
+    "running": "running",
+    "preempting": "running",
+    "finished": "finished",
+    "crashed": "failed",
+    "failed": "failed",
+    "killed": "killed",
+    "preempted": "killed",
+}
+SCORE_KEY = "sweep/score"
+COST_KEYS = ("sweep/cost", "monitor/cost/accrued_total")
+AGENT_STEP_KEY = "metric/agent_step"
+RUNTIME_KEYS = ("metric/total_time", "_runtime")
+SPS_KEY = "overview/sps"
+SUGGESTION_KEY = "sweep/suggestion"
+OUR_TAG = "hwscale"
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class WandbRunData:
+    """The fields of one W&B run that the record is made from, as the server sent them."""
+
+    run_id: str
+    group: Any = None
+    state: Any = None
+    tags: Any = ()
+    config: Any = None  # W&B's {"key": {"value": v}} wrappers already removed by the client
+    summary: Any = None
+    created_at: Any = None  # ISO 8601, UTC
+    heartbeat_at: Any = None
+    last_step: Any = None  # historyKeys.lastStep: the last history row's step
+
+
+def lookup(data: Mapping[str, Any], key: str) -> Any:
+    """``data[key]`` for a flat ``a/b/c`` key, else the nested ``data[a][b][c]``, else a sentinel."""
+    if key in data:
+        return data[key]
+    node: Any = data
+    for part in key.split("/"):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> one dict with dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def parse_time(value: Any) -> float | None:
+    """W&B's ISO timestamps (naive means UTC) -> epoch seconds; None when absent or unparseable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.timestamp()
+
+
+def _first_number(summary: Mapping[str, Any], keys: tuple[str, ...], flags: list[str]) -> float | None:
+    """The first of ``keys`` holding a finite number; present-but-bad values are flagged."""
+    for key in keys:
+        value = lookup(summary, key)
+        if value is _MISSING or value is None:
+            continue
+        number = finite_number(value)
+        if number is not None:
+            return number
+        flags.append(f"{key} is not a finite number: {str(value)[:40]!r}")
+    return None
+
+
+def _hardware(group: str, config: Mapping[str, Any], flags: list[str]) -> tuple[int | None, int | None]:
+    pair = pair_from_sweep_name(group)
+    if pair is not None:
+        return pair.gpus, pair.nodes
+    if group:
+        flags.append(f"group {group[:60]!r} does not end in g<G>n<N>")
+    hw = config.get("hardware")
+    if isinstance(hw, Mapping):
+        gpus, nodes = hw.get("gpus"), hw.get("nodes")
+        if all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (gpus, nodes)):
+            return gpus, nodes
+    flags.append("hardware unknown (no g<G>n<N> group and no config hardware {gpus, nodes})")
+    return None, None
+
+
+def _params(summary: Mapping[str, Any], config: Mapping[str, Any], ours: bool, flags: list[str]) -> dict[str, Any]:
+    suggestion = lookup(summary, SUGGESTION_KEY)
+    if isinstance(suggestion, Mapping):
+        return flatten(suggestion)
+    if suggestion is not _MISSING and suggestion is not None:
+        flags.append(f"{SUGGESTION_KEY} is not a dict ({type(suggestion).__name__})")
+    if ours:  # our runs also keep the params in the config, next to `hardware`
+        return flatten({k: v for k, v in config.items() if k != "hardware" and not k.startswith("_")})
+    return {}
+
+
+def normalize_wandb_run(run: WandbRunData, *, score_metric: str, now: float, stale_after_s: float) -> Trial:
+    """One run -> one ``Trial`` (source ``wandb``); never raises on bad data."""
+    flags: list[str] = []
+    group = run.group if isinstance(run.group, str) else ""
+    if not group:
+        flags.append("run has no group (sweep name)")
+    summary = run.summary
+    if not isinstance(summary, Mapping):
+        flags.append(f"summary is not a dict ({type(summary).__name__})")
+        summary = {}
+    config = run.config if isinstance(run.config, Mapping) else {}
+    if run.config is not None and not isinstance(run.config, Mapping):
+        flags.append(f"config is not a dict ({type(run.config).__name__})")
+    tags = run.tags if isinstance(run.tags, (list, tuple)) else ()
+    ours = OUR_TAG in tags or "hardware" in config
+
+    state = STATE_MAP.get(run.state) if isinstance(run.state, str) else None
+    if state is None:
+        flags.append(f"unknown W&B state {str(run.state)[:20]!r}")
+        state = "stale"
+    created_at = parse_time(run.created_at)
+    if created_at is None:
+        flags.append("createdAt missing or unparseable")
+    updated_at = parse_time(run.heartbeat_at) or created_at
+
+    gpus, nodes = _hardware(group, config, flags)
+    score_keys = (SCORE_KEY,) if score_metric == SCORE_KEY else (SCORE_KEY, score_metric)
+    trial = Trial(
+        sweep=group,
+        run_id=str(run.run_id),
+        gpus=gpus,
+        nodes=nodes,
+        state=state,
+        params=_params(summary, config, ours, flags),
+        score=_first_number(summary, score_keys, flags),
+        cost_usd=_first_number(summary, COST_KEYS, flags),
+        agent_steps=_first_number(summary, (AGENT_STEP_KEY,), flags),
+        runtime_s=_first_number(summary, RUNTIME_KEYS, flags),
+        sps=_first_number(summary, (SPS_KEY,), flags),
+        created_at=created_at,
+        updated_at=updated_at,
+        source="wandb",
+        flags=flags,
+    )
+    if state == "finished":
+        flags.extend(f"finished without {what}" for what, v in (("a score", trial.score), ("agent steps", trial.agent_steps)) if v is None)
+    return mark_stale(trial, now, stale_after_s)

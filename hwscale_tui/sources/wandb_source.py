@@ -1,0 +1,325 @@
+"""Trials from W&B through the real public API: one ``Runs`` query per poll for every sweep.
+
+Per poll: ``api.flush()`` (the Api object caches), then one
+``api.runs(path, {"group": {"$in": sweeps}}, lazy=False)`` -- config and summary come inside that
+query, so there is no per-run request (the N+1 trap of ``lazy=True``). Curves are fetched with
+``run.history(keys=...)`` (``RunSampledHistory``) only for runs whose last history step moved
+since they were cached on disk.
+
+``wandb`` is imported on the first poll, never at module import: the TUI polls from a thread
+worker, so the ~2 s import and every request stay off the UI thread. The API key is read only
+from ``WANDB_API_KEY``. The client's own retry loop (20 s of exponential retries, 429 included)
+is replaced by a bounded one that never retries 429, so a poll fails fast and the
+:class:`~hwscale_tui.sources.poller.Poller` backs off honouring ``RateLimit-Reset``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..config import ExperimentConfig
+from ..records import HistoryPoint, Trial
+from .base import (
+    PollResult,
+    RequestCounter,
+    SourceSettings,
+    SourceUnavailable,
+    diff_trials,
+    experiment_sweeps,
+    finite_number,
+)
+from .history_cache import HistoryCache
+from .wandb_normalize import AGENT_STEP_KEY, WandbRunData, normalize_wandb_run
+
+RUNTIME_HISTORY_KEY = "_runtime"
+
+
+def make_wandb_api(*, base_url: str | None = None, entity: str | None = None, timeout_s: float = 20.0) -> Any:
+    """A ``wandb.Api`` with the key from ``WANDB_API_KEY`` only (never a prompt, never a file).
+
+    ``base_url`` defaults to the client's own (``WANDB_BASE_URL``, else api.wandb.ai). Giving
+    ``entity`` saves the client a default-entity lookup.
+    """
+    key = os.environ.get("WANDB_API_KEY")
+    if not key:
+        raise SourceUnavailable("WANDB_API_KEY is not set; the W&B source reads the key only from the environment")
+    import wandb
+
+    overrides = {k: v for k, v in (("base_url", base_url), ("entity", entity)) if v}
+    return wandb.Api(overrides=overrides or None, api_key=key, timeout=timeout_s)
+
+
+def operation_name(document: Any) -> str:
+    """The GraphQL operation name of a parsed query document (``Runs``, ``RunSampledHistory``...)."""
+    try:
+        name = document.definitions[0].name
+        return name.value if name is not None else "anonymous"
+    except (AttributeError, IndexError):
+        return "graphql"
+
+
+def install_request_hooks(api: Any, counter: RequestCounter, *, retries: int, sleep_s: float) -> None:
+    """Count every GraphQL request ``api`` sends and bound the client's retries.
+
+    wandb 0.26's ``RetryingClient`` retries any HTTP error except 400/401/403/404/409 for 20 s
+    with sleeps from 1 s doubling -- a 500 or 429 would stall a poll for 20 s. This swaps its
+    retry wrapper for one with ``retries`` quick retries that never retries 429.
+    """
+    retrying = getattr(api, "_client", None)
+    transport_client = getattr(retrying, "_client", None)
+    if transport_client is None or not hasattr(retrying, "_execute_decorated"):
+        raise SourceUnavailable("this wandb client cannot be instrumented; install wandb>=0.26,<0.27")
+    import requests
+    from wandb.sdk.lib import retry
+    from wandb.util import no_retry_auth
+    from wandb_gql.client import RetryError
+
+    def counted_execute(document: Any, *args: Any, **kwargs: Any) -> Any:
+        counter.add(operation_name(document))
+        return transport_client.execute(document, *args, **kwargs)
+
+    def should_retry(exc: Exception) -> Any:
+        response = _response_of(exc)
+        if response is not None and response.status_code == 429:
+            return False
+        return no_retry_auth(exc)
+
+    retrier = retry.Retry(
+        counted_execute,
+        num_retries=retries,
+        retry_timedelta=dt.timedelta(seconds=60),
+        check_retry_fn=should_retry,
+        retryable_exceptions=(RetryError, requests.RequestException),
+    )
+    retrying._execute_decorated = lambda *a, **kw: retrier(*a, retry_sleep_base=sleep_s, **kw)
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (wandb's CommError.exc, RetryError.last_exception, causes)."""
+    seen: list[BaseException] = []
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo += [getattr(e, a, None) for a in ("exc", "exception", "last_exception", "__cause__", "__context__")]
+    return seen
+
+
+def _response_of(exc: BaseException) -> Any:
+    for e in _exception_chain(exc):
+        response = getattr(e, "response", None)
+        if response is not None and hasattr(response, "status_code"):
+            return response
+    return None
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait from ``RateLimit-Reset`` (delta seconds, or an epoch) or ``Retry-After``."""
+    for name in ("RateLimit-Reset", "Retry-After"):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        if value > 1e9:  # an epoch time, not a delta
+            value -= now
+        return max(0.0, value)
+    return None
+
+
+def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUnavailable:
+    """Any failure of a W&B call -> one short reason (and the wait a 429 asked for)."""
+    import requests
+
+    if isinstance(exc, SourceUnavailable):
+        return exc
+    chain = _exception_chain(exc)
+    response = _response_of(exc)
+    if response is not None:
+        status = response.status_code
+        if status == 429:
+            wait = retry_after_seconds(response.headers, now)
+            hint = f", reset in {wait:g} s" if wait is not None else ""
+            return SourceUnavailable(f"rate limited by W&B (HTTP 429{hint})", retry_after_s=wait, status=429)
+        if status in (401, 403):
+            return SourceUnavailable(f"W&B refused the API key (HTTP {status})", status=status)
+        return SourceUnavailable(f"W&B at {where} answered HTTP {status}", status=status)
+    if any(isinstance(e, requests.Timeout) for e in chain):
+        return SourceUnavailable(f"W&B at {where} did not answer in time")
+    if any(isinstance(e, (requests.ConnectionError, ConnectionError)) for e in chain):
+        return SourceUnavailable(f"cannot reach W&B at {where} (connection failed or dropped)")
+    if isinstance(exc, ImportError):
+        return SourceUnavailable("the wandb package is not installed")
+    text = str(exc).splitlines()[0][:160] if str(exc) else ""
+    return SourceUnavailable(f"W&B query failed ({type(exc).__name__}: {text})")
+
+
+def _run_data(run: Any) -> WandbRunData:
+    """The fields the record needs from a ``wandb.apis.public.Run`` (its parsed Runs node)."""
+    attrs: Mapping[str, Any] = getattr(run, "_attrs", {})
+    history_keys = attrs.get("historyKeys")
+    last_step = history_keys.get("lastStep") if isinstance(history_keys, Mapping) else None
+    return WandbRunData(
+        run_id=str(attrs.get("name")), group=attrs.get("group"), state=attrs.get("state"),
+        tags=attrs.get("tags") or (), config=attrs.get("config"), summary=attrs.get("summaryMetrics"),
+        created_at=attrs.get("createdAt"), heartbeat_at=attrs.get("heartbeatAt"), last_step=last_step,
+    )
+
+
+def history_key(data: WandbRunData, trial: Trial) -> str:
+    """What identifies a run's history version: its last step, else its progress and update time."""
+    step = finite_number(data.last_step)
+    return f"step={step:g}" if step is not None else f"agent={trial.agent_steps}|at={trial.updated_at}"
+
+
+def history_points(rows: Sequence[Mapping[str, Any]], metric: str) -> list[HistoryPoint]:
+    """Sampled history rows with a finite agent step, runtime and metric, sorted by agent step."""
+    points = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            continue
+        step, wall, value = (finite_number(row.get(k)) for k in (AGENT_STEP_KEY, RUNTIME_HISTORY_KEY, metric))
+        if step is not None and wall is not None and value is not None:
+            points.append(HistoryPoint(step, wall, value))
+    points.sort(key=lambda p: p.agent_step)
+    return points
+
+
+def _unreadable_run(run: Any, exc: Exception) -> Trial:
+    run_id = str(getattr(run, "_attrs", {}).get("name", "?"))
+    return Trial(sweep="", run_id=run_id, gpus=None, nodes=None, state="stale", source="wandb",
+                 flags=[f"could not read run ({type(exc).__name__}: {str(exc)[:80]})"])
+
+
+class WandbSource:
+    """Polls the experiment's sweeps (W&B groups) in ``<entity>/<project>``."""
+
+    kind = "wandb"
+
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        *,
+        api_factory: Callable[[], Any] | None = None,
+        settings: SourceSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        cache_dir: Path | None = None,
+    ):
+        from ..paths import app_paths
+
+        self.settings = settings or SourceSettings()
+        self.entity = cfg.wandb.entity
+        self.project = cfg.wandb.effective_project
+        self.score_metric = cfg.sweep.metric
+        self.curve_metric = cfg.analysis.curve_metric
+        self._sweeps = experiment_sweeps(cfg)
+        self._api_factory = api_factory
+        self._clock = clock
+        root = cache_dir or app_paths().state / "cache" / "wandb"
+        self._cache = HistoryCache(root / (self.entity or "_default") / self.project)
+        self.counter = RequestCounter()
+        self.history_error: str | None = None  # why the last histories() call used older curves
+        self._api: Any = None
+        self._lock = threading.Lock()  # one request at a time: poll and histories may run on different workers
+        self._previous: dict[str, Trial] = {}
+        self._runs: dict[str, Any] = {}  # run id -> wandb Run of the last poll (history fetches)
+        self._history_keys: dict[str, str] = {}
+
+    @property
+    def sweeps(self) -> list[str]:
+        return list(self._sweeps)
+
+    @property
+    def path(self) -> str:
+        return f"{self.entity}/{self.project}" if self.entity else self.project
+
+    def _where(self) -> str:
+        settings = getattr(self._api, "settings", None) or {}
+        return str(settings.get("base_url") or os.environ.get("WANDB_BASE_URL") or "api.wandb.ai")
+
+    def _ensure_api(self) -> Any:
+        if self._api is None:
+            try:
+                api = self._api_factory() if self._api_factory else make_wandb_api(
+                    entity=self.entity, timeout_s=self.settings.timeout_s
+                )
+                install_request_hooks(api, self.counter, retries=self.settings.client_retries, sleep_s=self.settings.retry_sleep_s)
+            except Exception as e:
+                raise unavailable_from(e, where=self._where(), now=self._clock()) from e
+            self._api = api
+        return self._api
+
+    def poll(self) -> PollResult:
+        """One ``Runs`` query (per ``page_size`` runs) for all sweeps; raises SourceUnavailable."""
+        with self._lock:
+            api = self._ensure_api()
+            before = self.counter.total
+            try:
+                api.flush()
+                runs = api.runs(
+                    self.path, filters={"group": {"$in": self._sweeps}}, order="+created_at",
+                    per_page=self.settings.page_size, include_sweeps=False, lazy=False,
+                )
+                fetched = {str(getattr(run, "_attrs", {}).get("name")): run for run in runs}
+            except Exception as e:
+                raise unavailable_from(e, where=self._where(), now=self._clock()) from e
+            now = self._clock()
+            trials: list[Trial] = []
+            keys: dict[str, str] = {}
+            for run_id, run in fetched.items():
+                try:
+                    data = _run_data(run)
+                    trial = normalize_wandb_run(
+                        data, score_metric=self.score_metric, now=now, stale_after_s=self.settings.stale_after_s
+                    )
+                    keys[run_id] = history_key(data, trial)
+                except Exception as e:  # a run we cannot read is kept, flagged, and never breaks the poll
+                    trial = _unreadable_run(run, e)
+                trials.append(trial)
+            trials.sort(key=lambda t: (t.sweep, t.created_at or 0.0, t.run_id))
+            changed = diff_trials(self._previous, trials)
+            self._previous = {t.run_id: t for t in trials}
+            self._runs, self._history_keys = fetched, keys
+            return PollResult(
+                trials=trials, changed=changed, flagged=sum(1 for t in trials if t.flags),
+                requests=self.counter.total - before, fetched_at=now,
+            )
+
+    def histories(self, run_ids: Sequence[str], metric: str | None = None) -> dict[str, list[HistoryPoint]]:
+        """Curves of ``metric`` (default: the experiment's curve metric) vs agent step and wall time.
+
+        Served from the disk cache unless the run's last step moved since it was cached; only
+        those runs cost a ``RunSampledHistory`` request. Never raises for network errors: runs
+        that could not be fetched get their older cached curve (if any) and ``history_error``
+        says why. Runs not seen by the last poll are served from the cache only.
+        """
+        metric = metric or self.curve_metric
+        keys = list(dict.fromkeys([metric, AGENT_STEP_KEY, RUNTIME_HISTORY_KEY]))
+        out: dict[str, list[HistoryPoint]] = {}
+        self.history_error = None
+        with self._lock:
+            for run_id in run_ids:
+                key = self._history_keys.get(run_id)
+                points = self._cache.get(run_id, metric, key) if key is not None else None
+                run = self._runs.get(run_id)
+                if points is None and run is not None and self.history_error is None:
+                    try:
+                        rows = run.history(samples=self.settings.history_samples, keys=keys, pandas=False)
+                        points = history_points(rows if isinstance(rows, list) else [], metric)
+                        self._cache.put(run_id, metric, key, points)
+                    except Exception as e:
+                        self.history_error = unavailable_from(e, where=self._where(), now=self._clock()).reason
+                if points is None:
+                    points = self._cache.latest(run_id, metric)
+                if points is not None:
+                    out[run_id] = points
+        return out

@@ -1,0 +1,1 @@
+"""Test doubles the tests, benchmarks and demos share (never imported by the product itself)."""
