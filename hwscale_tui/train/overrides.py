@@ -1,0 +1,261 @@
+"""``key=value`` overrides (Metta's form) -> a validated ``TrainConfig``.
+
+Only the standard library at module top: the CLI builds its help from ``KEY_HELP`` without
+loading numpy. Every check happens here, before any process, file or connection is made.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from ..errors import UsageError
+from .envs import ENV_SPACES
+
+# Environments the trainer can run (discrete actions; CartPole has a numpy-vectorized version).
+SUPPORTED_ENVS = tuple(ENV_SPACES)
+WANDB_MODES = ("online", "offline", "disabled")
+MAX_RANKS = 128
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+# The preset's dotted keys that a sweep varies; recorded as the trial's params.
+SWEPT_KEYS = (
+    "trainer.batch_size",
+    "trainer.minibatch_size",
+    "trainer.optimizer.learning_rate",
+    "trainer.losses.ppo.clip_coef",
+    "trainer.losses.ppo.vf_clip_coef",
+    "trainer.losses.ppo.gae_lambda",
+    "trainer.losses.ppo.ent_coef",
+    "trainer.losses.ppo.vf_coef",
+)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    field: str  # TrainConfig attribute
+    kind: str  # str | int | float | bool | choice
+    help: str
+    check: Callable[[Any], bool] | None = None
+    accepted: str = ""
+    choices: tuple[str, ...] = ()
+
+
+def _positive(x: float) -> bool:
+    return x > 0
+
+
+def _non_negative(x: float) -> bool:
+    return x >= 0
+
+
+KEYS: dict[str, KeySpec] = {
+    "run": KeySpec("run", "str", "run id (default: train_<time>_<hex>)",
+                   lambda s: bool(RUN_ID_RE.match(s)), "letters, digits, '.', '_' or '-', starting with a letter or digit"),
+    "group": KeySpec("group", "str", "sweep / W&B group (default: train.g<G>n<N>)", lambda s: bool(s.strip()), "a non-empty name"),
+    "env": KeySpec("env", "choice", "environment", choices=SUPPORTED_ENVS),
+    "seed": KeySpec("seed", "int", "random seed (default 0)", _non_negative, "an integer >= 0"),
+    "hardware.gpus": KeySpec("gpus", "int", "ranks per node (default 1)", _positive, "an integer >= 1"),
+    "hardware.nodes": KeySpec("nodes", "int", "nodes (default 1); ranks = gpus x nodes", _positive, "an integer >= 1"),
+    "trainer.total_timesteps": KeySpec("total_timesteps", "int", "agent steps to train (default 200000)", _positive, "an integer >= 1"),
+    "trainer.batch_size": KeySpec("batch_size", "int", "global batch per update, across ranks (default: preset center, 1024 x ranks)", _positive, "an integer >= 1"),
+    "trainer.minibatch_size": KeySpec("minibatch_size", "int", "global minibatch (default: preset center)", _positive, "an integer >= 1"),
+    "trainer.update_epochs": KeySpec("update_epochs", "int", "epochs over each batch (default 4)", _positive, "an integer >= 1"),
+    "trainer.optimizer.learning_rate": KeySpec("learning_rate", "float", "Adam learning rate (default: preset center)", _positive, "a number > 0"),
+    "trainer.losses.ppo.clip_coef": KeySpec("clip_coef", "float", "policy ratio clip (default: preset center)", _positive, "a number > 0"),
+    "trainer.losses.ppo.vf_clip_coef": KeySpec("vf_clip_coef", "float", "value clip (default: preset center)", _positive, "a number > 0"),
+    "trainer.losses.ppo.gae_lambda": KeySpec("gae_lambda", "float", "GAE lambda (default: preset center)", lambda x: 0 <= x <= 1, "a number in [0, 1]"),
+    "trainer.losses.ppo.ent_coef": KeySpec("ent_coef", "float", "entropy bonus (default: preset center)", _non_negative, "a number >= 0"),
+    "trainer.losses.ppo.vf_coef": KeySpec("vf_coef", "float", "value loss weight (default: preset center)", _non_negative, "a number >= 0"),
+    "trainer.losses.ppo.gamma": KeySpec("gamma", "float", "discount (default 0.99)", lambda x: 0 < x <= 1, "a number in (0, 1]"),
+    "trainer.losses.ppo.max_grad_norm": KeySpec("max_grad_norm", "float", "global gradient-norm clip (default 0.5)", _positive, "a number > 0"),
+    "metrics_file": KeySpec("metrics_file", "str", "JSON-lines metrics path (default: <state>/runs/<run>/metrics.jsonl)", lambda s: bool(s.strip()), "a file path"),
+    "store": KeySpec("store", "bool", "write the trial and its history to the SQLite store (default false)"),
+    "wandb.mode": KeySpec("wandb_mode", "choice", "W&B mode (default: $WANDB_MODE, else disabled)", choices=WANDB_MODES),
+    "wandb.project": KeySpec("wandb_project", "str", "W&B project (default: $WANDB_PROJECT, else hardware-scaling)", lambda s: bool(s.strip()), "a project name"),
+    "wandb.entity": KeySpec("wandb_entity", "str", "W&B entity (default: $WANDB_ENTITY)", lambda s: bool(s.strip()), "an entity name"),
+    "cost.price_per_gpu_hour": KeySpec("price_per_gpu_hour", "float", "$ per rank-hour (default: H100 on-demand from the price table)", _non_negative, "a number >= 0"),
+}
+KEY_HELP: dict[str, str] = {k: s.help for k, s in KEYS.items()}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run, fully resolved (every default filled in)."""
+
+    run: str
+    group: str
+    env: str = "CartPole-v1"
+    seed: int = 0
+    gpus: int = 1
+    nodes: int = 1
+    total_timesteps: int = 200_000
+    batch_size: int = 1024
+    minibatch_size: int = 256
+    update_epochs: int = 4
+    learning_rate: float = 0.0025
+    clip_coef: float = 0.2
+    vf_clip_coef: float = 0.2
+    gae_lambda: float = 0.95
+    ent_coef: float = 0.001
+    vf_coef: float = 0.5
+    gamma: float = 0.99
+    max_grad_norm: float = 0.5
+    metrics_file: str | None = None
+    store: bool = False
+    wandb_mode: str = "disabled"
+    wandb_project: str = "hardware-scaling"
+    wandb_entity: str | None = None
+    price_per_gpu_hour: float = 0.0
+    hidden: tuple[int, ...] = (64, 64)
+    overrides: dict[str, Any] = field(default_factory=dict)  # the keys given, as parsed
+
+    @property
+    def ranks(self) -> int:
+        return self.gpus * self.nodes
+
+    @property
+    def rollout(self) -> int:
+        from ..hardware import BUILTIN_ROLLOUT
+
+        return BUILTIN_ROLLOUT
+
+    @property
+    def envs_per_rank(self) -> int:
+        return self.batch_size // (self.ranks * self.rollout)
+
+    @property
+    def updates(self) -> int:
+        """Updates needed so that agent steps reach ``total_timesteps`` (the last may overshoot)."""
+        return math.ceil(self.total_timesteps / self.batch_size)
+
+    def swept_params(self) -> dict[str, float | int]:
+        """The swept dotted keys and the values this run uses (the trial's params)."""
+        return {key: getattr(self, KEYS[key].field) for key in SWEPT_KEYS}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_value(text: str) -> Any:
+    """Metta's value rules: true/false, null/none, int, float, else the string itself."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("null", "none"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _coerce(key: str, spec: KeySpec, raw: str, value: Any) -> Any:
+    def bad(accepted: str) -> UsageError:
+        return UsageError(f"{key}={raw!r} is not valid; accepted: {accepted}.")
+
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if spec.kind == "choice":
+        if value not in spec.choices:
+            raise bad(", ".join(spec.choices))
+        return value
+    if value is None or isinstance(value, bool):
+        raise bad(spec.accepted or spec.kind)
+    if spec.kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int):
+            raise bad(spec.accepted)
+    elif spec.kind == "float":
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad(spec.accepted)
+        value = float(value)
+    else:  # str: keep the text as written
+        value = raw
+    if spec.check is not None and not spec.check(value):
+        raise bad(spec.accepted)
+    return value
+
+
+def _split_token(token: str) -> tuple[str, str]:
+    key, sep, raw = token.partition("=")
+    if not sep or not key:
+        raise UsageError(f"argument {token!r} is not key=value; write overrides like trainer.batch_size=2048.")
+    if key not in KEYS:
+        close = difflib.get_close_matches(key, KEYS, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown key {key!r}{hint}; accepted keys: {', '.join(KEYS)}.")
+    return key, raw
+
+
+def default_run_id() -> str:
+    return f"train_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
+
+
+def parse_overrides(tokens: Sequence[str], env: Mapping[str, str] | None = None) -> TrainConfig:
+    """``key=value`` tokens -> a validated ``TrainConfig``; any problem raises ``UsageError``.
+
+    Unset keys take the builtin preset's centers for the pair (batch, minibatch, learning rate,
+    PPO coefficients), the price table's H100 on-demand price, and ``WANDB_MODE`` /
+    ``WANDB_PROJECT`` / ``WANDB_ENTITY`` from ``env`` for the W&B fields.
+    """
+    env = os.environ if env is None else env
+    given: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for token in tokens:
+        key, raw = _split_token(token)
+        spec = KEYS[key]
+        value = _coerce(key, spec, raw, parse_value(raw))
+        given[key] = value
+        values[spec.field] = value
+    return _resolve(values, given, env)
+
+
+def _resolve(values: dict[str, Any], given: dict[str, Any], env: Mapping[str, str]) -> TrainConfig:
+    from ..hardware import BUILTIN_ROLLOUT, HardwarePair
+    from ..prices import price_per_gpu_hour
+    from ..search.presets import builtin_preset
+
+    gpus, nodes = values.get("gpus", 1), values.get("nodes", 1)
+    ranks = gpus * nodes
+    if ranks > MAX_RANKS:
+        raise UsageError(f"hardware.gpus x hardware.nodes = {ranks} ranks is too many for one machine; accepted: at most {MAX_RANKS} ranks.")
+    center = builtin_preset(HardwarePair(gpus, nodes)).space.center()
+    for key in SWEPT_KEYS:
+        values.setdefault(KEYS[key].field, center[key])
+    values.setdefault("group", f"train.g{gpus}n{nodes}")
+    values.setdefault("run", default_run_id())
+    values.setdefault("price_per_gpu_hour", price_per_gpu_hour("H100").price)
+    mode = env.get("WANDB_MODE", "")
+    values.setdefault("wandb_mode", mode if mode in WANDB_MODES else "disabled")
+    values.setdefault("wandb_project", env.get("WANDB_PROJECT") or "hardware-scaling")
+    values.setdefault("wandb_entity", env.get("WANDB_ENTITY") or None)
+    cfg = TrainConfig(**values, overrides=given)
+    _check_batch(cfg, BUILTIN_ROLLOUT)
+    return cfg
+
+
+def _check_batch(cfg: TrainConfig, rollout: int) -> None:
+    b, mb, r = cfg.batch_size, cfg.minibatch_size, cfg.ranks
+    if b % (r * rollout):
+        raise UsageError(
+            f"trainer.batch_size={b} cannot be split over {r} rank(s) x {rollout} rollout steps; "
+            f"accepted: a multiple of {r * rollout} (ranks x {rollout}), like {2 * r * rollout}."
+        )
+    if mb > b:
+        raise UsageError(f"trainer.minibatch_size={mb} is larger than trainer.batch_size={b}; accepted: a minibatch of at most the batch size.")
+    if mb % r:
+        raise UsageError(f"trainer.minibatch_size={mb} cannot be split over {r} rank(s); accepted: a multiple of {r}.")
+    if b % mb:
+        raise UsageError(f"trainer.minibatch_size={mb} does not divide trainer.batch_size={b}; accepted: a divisor of the batch size, like {b // 4}.")

@@ -1,0 +1,318 @@
+"""``run_training``: start the ranks, turn their reports into metrics, stop cleanly.
+
+The calling process is the coordinator: it never trains. It starts ``gpus x nodes`` rank
+processes (``spawn``, one BLAS thread each), waits on their pipes and exit sentinels, pools
+their finished episodes into the score, and writes every sink. A rank that dies fails the
+trial at once (the others are stopped); SIGTERM / SIGINT stop every rank and mark the run killed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..paths import app_paths
+from ..prices import job_cost_usd
+from .envs import ENV_SPACES, param_count
+from .overrides import TrainConfig
+from .sinks import COST_KEY, LOSS_KEYS, MetricsFile, MetricSink, StoreSink, WandbSink
+
+SCORE_WINDOW = 20  # episodes in the score (pooled over ranks)
+STOP_GRACE_S = 1.0  # SIGTERM -> SIGKILL for ranks that linger
+POLL_S = 0.1
+BLAS_SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+EXIT_CODES = {"finished": 0, "failed": 1}
+SIGNAL_EXIT_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
+
+
+@dataclass
+class TrainResult:
+    run: str
+    group: str
+    state: str  # finished | failed | killed
+    exit_code: int  # 0 finished, 1 failed, 143 after SIGTERM, 130 after SIGINT
+    score: float | None  # mean return of the last 20 episodes at the end
+    agent_steps: int
+    total_time_s: float
+    sps: float
+    cost_usd: float
+    updates: int
+    metrics_file: Path
+    error: str | None = None
+    rank_pids: list[int] = field(default_factory=list)
+    rank_param_hashes: list[str] = field(default_factory=list)  # after the last update, per rank
+    params_in_sync: bool = True  # every update's parameter hashes agreed across ranks
+    rank_peak_rss_bytes: list[int] = field(default_factory=list)
+
+
+class StopRequest:
+    """Records the first SIGTERM / SIGINT; the coordinator loop polls it."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+
+@contextmanager
+def _handle_stop_signals(stop: StopRequest) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, stop) for s in SIGNAL_EXIT_CODES}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextmanager
+def _blas_single_thread_env() -> Iterator[None]:
+    """Spawned ranks inherit this environment, so numpy loads with one BLAS thread there."""
+    saved = {k: os.environ.get(k) for k in BLAS_SINGLE_THREAD}
+    os.environ.update(BLAS_SINGLE_THREAD)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "stopped responding"
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+class RankGroup:
+    """The rank processes of one run, their pipes, and the barrier of their all-reduce."""
+
+    def __init__(self, cfg: TrainConfig):
+        from .allreduce import shared_gradient_buffer
+        from .rank import DTYPE, rank_main
+
+        ctx = mp.get_context("spawn")
+        self.ranks = cfg.ranks
+        self.barrier = ctx.Barrier(cfg.ranks) if cfg.ranks > 1 else None
+        size = param_count(*ENV_SPACES[cfg.env], cfg.hidden)
+        buffer = shared_gradient_buffer(ctx, cfg.ranks, size, DTYPE) if cfg.ranks > 1 else None
+        self.procs: list[Any] = []
+        self.conns: list[Any] = []
+        with _blas_single_thread_env():
+            for r in range(cfg.ranks):
+                recv, send = ctx.Pipe(duplex=False)
+                p = ctx.Process(
+                    target=rank_main, args=(cfg, r, os.getpid(), send, self.barrier, buffer),
+                    name=f"hwscale-train-rank{r}", daemon=True,
+                )
+                self.procs.append(p)
+                self.conns.append(recv)
+                p.start()
+                send.close()
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def stop(self) -> None:
+        """Abort the all-reduce, SIGTERM every rank, SIGKILL those still alive after a grace."""
+        if self.barrier is not None:
+            self.barrier.abort()
+        for p in self.procs:
+            if p.exitcode is None:
+                p.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for p in self.procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        for p in self.procs:
+            if p.exitcode is None:
+                p.kill()
+                p.join()
+        for c in self.conns:
+            c.close()
+
+
+class _Pool:
+    """Collects rank reports and emits one metrics line per update once every rank sent it."""
+
+    def __init__(self, cfg: TrainConfig, t0: float):
+        self.cfg, self.t0 = cfg, t0
+        self.pending: list[deque] = [deque() for _ in range(cfg.ranks)]
+        self.recent: deque[float] = deque(maxlen=SCORE_WINDOW)
+        self.updates = 0
+        self.in_sync = True
+        self.last_hashes: list[str] = []
+
+    @property
+    def score(self) -> float | None:
+        return sum(self.recent) / len(self.recent) if self.recent else None
+
+    def add(self, rank: int, report: tuple) -> None:
+        self.pending[rank].append(report)
+
+    def ready_lines(self) -> Iterator[dict[str, Any]]:
+        while all(self.pending):
+            reports = [q.popleft() for q in self.pending]  # (update, finished, stats, digest)
+            finished = [ret for _, f, _, _ in reports for ret in f]
+            self.recent.extend(finished)
+            hashes = [d for *_, d in reports]
+            self.in_sync = self.in_sync and len(set(hashes)) == 1
+            self.last_hashes = hashes
+            self.updates += 1
+            stats = [sum(s[i] for _, _, s, _ in reports) / len(reports) for i in range(len(LOSS_KEYS))]
+            yield self.line(finished, stats)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def progress(self) -> dict[str, Any]:
+        cfg, elapsed = self.cfg, self.elapsed()
+        steps = self.updates * cfg.batch_size
+        return {
+            "metric/agent_step": steps,
+            "metric/total_time": round(elapsed, 4),
+            "overview/sps": round(steps / elapsed, 1) if elapsed > 0 else 0.0,
+            COST_KEY: job_cost_usd(cfg.price_per_gpu_hour, cfg.gpus, cfg.nodes, elapsed),
+        }
+
+    def line(self, finished: list[float], stats: list[float]) -> dict[str, Any]:
+        return {
+            **self.progress(),
+            "overview/reward": sum(finished) / len(finished) if finished else None,
+            "score": self.score,
+            **dict(zip(LOSS_KEYS, stats)),
+        }
+
+
+def _open_sinks(cfg: TrainConfig, metrics_path: Path, run_dir: Path) -> list[MetricSink]:
+    sinks: list[MetricSink] = [MetricsFile(metrics_path)]
+    if cfg.store:
+        sinks.append(StoreSink(cfg, metrics_path))
+    if cfg.wandb_mode != "disabled":
+        sinks.append(WandbSink(cfg, run_dir))
+    return sinks
+
+
+def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+    """Train ``config`` to its ``total_timesteps`` (or until stopped); never raises for a failed run.
+
+    ``on_update`` receives every per-update metrics line (the CLI prints progress from it).
+    """
+    cfg = config
+    t0 = time.monotonic()
+    paths = app_paths()
+    run_dir = paths.runs / cfg.run
+    metrics_path = Path(cfg.metrics_file).expanduser() if cfg.metrics_file else run_dir / "metrics.jsonl"
+    if cfg.store or not cfg.metrics_file:
+        paths.ensure()
+    stop = StopRequest()
+    pool = _Pool(cfg, t0)
+    state, error = "failed", None
+    group: RankGroup | None = None
+    rss: dict[int, int] = {}
+    sinks: list[MetricSink] = []
+    with _handle_stop_signals(stop):
+        try:
+            sinks = _open_sinks(cfg, metrics_path, run_dir)
+            if stop.signum is None:
+                group = RankGroup(cfg)
+                state, error = _coordinate(cfg, group, pool, sinks, stop, rss, on_update)
+            else:
+                state = "killed"
+        except Exception as exc:  # a sink or the coordinator itself broke: the run failed
+            state, error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            if group is not None:
+                group.stop()
+        final = {**pool.progress(), "sweep/score": pool.score, "final": True, "state": state}
+        final["sweep/cost"] = final.pop(COST_KEY)
+        for sink in sinks:
+            try:
+                sink.finish(final, error)
+            except Exception as exc:  # keep finishing the other sinks; report the first problem
+                error = error or f"{type(sink).__name__} failed to finish: {exc}"
+    exit_code = SIGNAL_EXIT_CODES[stop.signum] if state == "killed" else EXIT_CODES[state]
+    return TrainResult(
+        run=cfg.run, group=cfg.group, state=state, exit_code=exit_code, score=pool.score,
+        agent_steps=final["metric/agent_step"], total_time_s=final["metric/total_time"], sps=final["overview/sps"],
+        cost_usd=final["sweep/cost"], updates=pool.updates, metrics_file=metrics_path, error=error,
+        rank_pids=group.pids if group else [], rank_param_hashes=pool.last_hashes, params_in_sync=pool.in_sync,
+        rank_peak_rss_bytes=[rss[r] for r in sorted(rss)],
+    )
+
+
+def _coordinate(
+    cfg: TrainConfig, group: RankGroup, pool: _Pool, sinks: list[MetricSink], stop: StopRequest,
+    rss: dict[int, int], on_update: Callable[[dict[str, Any]], None] | None,
+) -> tuple[str, str | None]:
+    """Relay reports until every rank is done, one fails, or a stop signal arrives."""
+    conn_rank = {c: r for r, c in enumerate(group.conns)}
+    sentinel_rank = {p.sentinel: r for r, p in enumerate(group.procs)}
+    open_conns = set(group.conns)
+    done: set[int] = set()
+    errors: dict[int, str] = {}
+
+    def receive(conn: Any) -> None:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            open_conns.discard(conn)
+            return
+        kind, rank = msg[0], msg[1]
+        if kind == "update":
+            pool.add(rank, msg[2:])
+        elif kind == "done":
+            done.add(rank)
+            rss[rank] = msg[2]
+        elif kind == "error":
+            errors[rank] = msg[2]
+
+    while len(done) < cfg.ranks:
+        if stop.signum is not None:
+            return "killed", f"stopped by {signal.Signals(stop.signum).name}"
+        waiting = list(open_conns) + [p.sentinel for r, p in enumerate(group.procs) if r not in done]
+        for obj in wait(waiting, timeout=POLL_S):
+            if obj in conn_rank:
+                if obj in open_conns:
+                    receive(obj)
+                continue
+            rank = sentinel_rank[obj]
+            conn = group.conns[rank]
+            while conn in open_conns and conn.poll():  # drain what it sent before exiting
+                receive(conn)
+            if rank not in done:
+                proc = group.procs[rank]
+                proc.join()
+                why = f"raised {errors[rank]}" if rank in errors else _describe_exit(proc.exitcode)
+                _emit(pool, sinks, on_update)
+                return "failed", f"rank {rank} of {cfg.ranks} (pid {proc.pid}) {why}; the trial failed"
+        _emit(pool, sinks, on_update)
+    return "finished", None
+
+
+def _emit(pool: _Pool, sinks: list[MetricSink], on_update: Callable[[dict[str, Any]], None] | None) -> None:
+    for line in pool.ready_lines():
+        for sink in sinks:
+            sink.update(line)
+        if on_update is not None:
+            on_update(line)

@@ -1,0 +1,132 @@
+"""Where a training run's metrics go: a JSON-lines file always, the SQLite store and W&B on request.
+
+Every sink receives the same per-update line (``metric/agent_step``, ``metric/total_time``,
+``overview/sps``, ``overview/reward``, ``score``, ``losses/*``) and, at the end, the same final
+summary (``sweep/score``, ``sweep/cost``, ...). ``wandb`` and the store are imported only when used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..paths import ensure_private_dir
+from .overrides import TrainConfig
+
+LOSS_KEYS = ("losses/policy_loss", "losses/value_loss", "losses/entropy", "losses/approx_kl", "losses/clipfrac")
+COST_KEY = "monitor/cost/accrued_total"  # Metta's name for the dollars spent so far
+STORE_FLUSH_INTERVAL_S = 0.5  # one store transaction at most this often (plus one at the end)
+
+
+class MetricSink(Protocol):
+    def update(self, line: dict[str, Any]) -> None: ...
+
+    def finish(self, final: dict[str, Any], error: str | None) -> None: ...
+
+
+class MetricsFile:
+    """One JSON object per line, written whole and flushed, so readers can tail the file."""
+
+    def __init__(self, path: Path):
+        ensure_private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.path = path
+        self.fh = os.fdopen(fd, "w", encoding="utf-8")
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.fh.write(json.dumps(obj, allow_nan=False) + "\n")
+        self.fh.flush()
+
+    def update(self, line: dict[str, Any]) -> None:
+        self._write(line)
+
+    def finish(self, final: dict[str, Any], error: str | None) -> None:
+        self._write({**final, **({"error": error} if error else {})})
+        self.fh.close()
+
+
+class StoreSink:
+    """The trial's row and history in the SQLite store, batched into few short transactions."""
+
+    def __init__(self, cfg: TrainConfig, metrics_path: Path):
+        from ..store import Store
+
+        self.run = cfg.run
+        self.store = Store.open_default()
+        now = time.time()
+        with self.store.transaction():
+            if self.store.get_trial_row(cfg.run) is None:
+                self.store.insert_trial(
+                    cfg.run, cfg.group, gpus=cfg.gpus, nodes=cfg.nodes, params=cfg.swept_params(),
+                    state="running", started_at=now, metrics_path=str(metrics_path),
+                )
+            else:  # the sweep runner created it; we only say it is running and where metrics go
+                self.store.update_trial(cfg.run, state="running", started_at=now, metrics_path=str(metrics_path))
+        self.pending: list[dict[str, Any]] = []
+        self.last_flush = time.monotonic()
+
+    def update(self, line: dict[str, Any]) -> None:
+        row = {
+            "agent_step": line["metric/agent_step"], "wall_s": line["metric/total_time"], "score": line["score"],
+            "reward": line["overview/reward"], "cost_usd": line[COST_KEY], "sps": line["overview/sps"],
+        }
+        row.update({k: line[k] for k in LOSS_KEYS})
+        self.pending.append(row)
+        if time.monotonic() - self.last_flush >= STORE_FLUSH_INTERVAL_S:
+            self._flush()
+
+    def _flush(self, **final_fields: Any) -> None:
+        if not self.pending and not final_fields:
+            return
+        with self.store.transaction():
+            if self.pending:
+                last = self.pending[-1]
+                self.store.update_trial(
+                    self.run, agent_steps=last["agent_step"], runtime_s=last["wall_s"], sps=last["sps"],
+                    score=last["score"], cost_usd=last["cost_usd"],
+                )
+                self.store.append_history(self.run, self.pending)
+            if final_fields:
+                self.store.update_trial(self.run, **final_fields)
+        self.pending = []
+        self.last_flush = time.monotonic()
+
+    def finish(self, final: dict[str, Any], error: str | None) -> None:
+        try:
+            self._flush(
+                state=final["state"], score=final["sweep/score"], cost_usd=final["sweep/cost"],
+                agent_steps=final["metric/agent_step"], runtime_s=final["metric/total_time"],
+                sps=final["overview/sps"], ended_at=time.time(), error=error,
+            )
+        finally:
+            self.store.close()
+
+
+class WandbSink:
+    """A real W&B run (online or offline) with the DESIGN.md key contract."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path):
+        import wandb
+
+        ensure_private_dir(run_dir)
+        self.suggestion = cfg.swept_params()
+        self.run = wandb.init(
+            project=cfg.wandb_project, entity=cfg.wandb_entity, group=cfg.group, name=cfg.run, id=cfg.run,
+            tags=["hwscale", f"g{cfg.gpus}n{cfg.nodes}"],
+            config={"hardware": {"gpus": cfg.gpus, "nodes": cfg.nodes}, **self.suggestion},
+            mode=cfg.wandb_mode, dir=os.environ.get("WANDB_DIR") or str(run_dir),
+            settings=wandb.Settings(console="off", disable_git=True, save_code=False, disable_job_creation=True),
+        )
+        self.run.define_metric("metric/agent_step")
+        self.run.define_metric("*", step_metric="metric/agent_step")
+
+    def update(self, line: dict[str, Any]) -> None:
+        self.run.log({k: v for k, v in line.items() if v is not None})
+
+    def finish(self, final: dict[str, Any], error: str | None) -> None:
+        summary = {k: v for k, v in final.items() if k not in ("final", "state") and v is not None}
+        self.run.summary.update({**summary, "sweep/suggestion": self.suggestion})
+        self.run.finish(exit_code=0 if final["state"] == "finished" else 1)
