@@ -1,0 +1,81 @@
+"""``hwscale-tui status``: each pair's status, from the store and the process table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..errors import UsageError
+from .common import add_experiment_file_flag
+
+HELP = "show each pair of a launched experiment: status, elapsed, next start, trials, best score"
+DEFAULT_WATCH_S = 2.0
+
+
+def add_experiment_name_flags(p: argparse.ArgumentParser) -> None:
+    """Which experiment: ``--experiment-name NAME`` or ``-e FILE``; default the last one launched."""
+    add_experiment_file_flag(p)
+    p.add_argument("--experiment-name", metavar="NAME",
+                   help="experiment name (default: the experiment launched most recently)")
+
+
+def experiment_name(args: argparse.Namespace) -> str:
+    from ..launch.supervisor import resolve_experiment
+
+    return resolve_experiment(name=args.experiment_name, experiment_file=args.experiment)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_experiment_name_flags(p)
+    p.add_argument("--json", action="store_true", help="print the status as JSON (times are epoch seconds)")
+    p.add_argument("--watch", nargs="?", type=float, const=DEFAULT_WATCH_S, metavar="SECONDS",
+                   help=f"refresh in place every SECONDS (default {DEFAULT_WATCH_S:g}) until ctrl+c")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..launch import supervisor as sup
+
+    name = experiment_name(args)
+    if args.watch is not None and not args.watch > 0:
+        raise UsageError(f"--watch {args.watch:g} is not a refresh interval; accepted: a number of seconds > 0, like 2.")
+    if args.json:
+        if args.watch is not None:
+            raise UsageError("--json and --watch do not go together; accepted: one of them.")
+        json.dump(sup.pair_status(name).to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    from rich.console import Console
+
+    from ..launch.status_view import render
+
+    console = Console()
+    if args.watch is None:
+        console.print(render(sup.pair_status(name), time.time()))
+        return 0
+    return _watch(console, name, args.watch)
+
+
+def _watch(console, name: str, interval_s: float) -> int:
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
+    from ..launch import supervisor as sup
+    from ..launch.status_view import render
+    from ..store import Store
+
+    def frame(store: Store):
+        now = time.time()
+        hint = Text(f"{time.strftime('%H:%M:%S')}  refreshing every {interval_s:g}s; ctrl+c stops watching "
+                    "(the sweeps keep running)", style="dim")
+        return Group(render(sup.pair_status(name, store), now), hint)
+
+    with Store.open_default() as store, Live(frame(store), console=console, auto_refresh=False) as live:
+        try:
+            while True:
+                time.sleep(interval_s)
+                live.update(frame(store), refresh=True)
+        except KeyboardInterrupt:
+            return 0

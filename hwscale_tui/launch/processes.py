@@ -1,0 +1,201 @@
+"""Processes the supervisor starts and the CLI stops: identity (pid + start time), spawning in a
+session of its own, and stopping a whole process tree (SIGTERM, then SIGKILL after a grace).
+
+A process is *ours* only when its pid and its start time (psutil ``create_time``) both match
+what was recorded, so a recycled pid is never signalled. Zombies count as gone: orphans are
+re-parented to a PID 1 that may never reap them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import psutil
+
+# create_time is derived from boot time + start ticks (1/HZ s); the same process always reads
+# the same value, so anything further apart than this is a different process.
+START_TIME_TOLERANCE_S = 0.05
+POLL_INTERVAL_S = 0.05
+
+
+def process_start_time(pid: int) -> float | None:
+    """psutil's ``create_time`` of ``pid``, or None when no such process exists."""
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
+
+
+def _is_live(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def is_running(pid: int | None, proc_start: float | None) -> bool:
+    """True when ``pid`` is alive, not a zombie, and started at ``proc_start``."""
+    if not pid or proc_start is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - proc_start) > START_TIME_TOLERANCE_S:
+            return False
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def group_members(pgids: set[int]) -> list[psutil.Process]:
+    """Live (non-zombie) processes whose process group is one of ``pgids``."""
+    out = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) in pgids and proc.status() != psutil.STATUS_ZOMBIE:
+                out.append(proc)
+        except (ProcessLookupError, PermissionError, psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return out
+
+
+def _pgid(proc: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(proc.pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+@dataclass(frozen=True)
+class ProcessGroupTarget:
+    """A recorded sweep process: its group leader's pid, start time and process group."""
+
+    pid: int
+    pgid: int
+    proc_start: float | None
+
+
+@dataclass
+class StopResult:
+    """What stopping some process trees took."""
+
+    signalled: int = 0  # distinct processes that got SIGTERM or SIGKILL
+    killed: int = 0  # of those, how many needed SIGKILL
+    survivors: list[int] = field(default_factory=list)  # pids still alive at the end (should be empty)
+    elapsed_s: float = 0.0
+
+
+def _owned_group(target: ProcessGroupTarget) -> bool:
+    """Whether signalling ``target.pgid`` reaches our processes, not a stranger reusing the pid."""
+    start = process_start_time(target.pid)
+    if start is None:
+        # Leader gone: Linux never hands out a pid while a group of that id exists, so any
+        # members left in the group are the leader's own children.
+        return True
+    return target.proc_start is not None and abs(start - target.proc_start) <= START_TIME_TOLERANCE_S
+
+
+def _descendants(procs: Sequence[psutil.Process]) -> list[psutil.Process]:
+    out = []
+    for proc in procs:
+        try:
+            out.extend(proc.children(recursive=True))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return out
+
+
+def _signal(proc: psutil.Process, sig: int) -> bool:
+    try:
+        proc.send_signal(sig)  # psutil refuses when the pid now belongs to another process
+        return True
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def stop_process_trees(
+    targets: Sequence[ProcessGroupTarget], grace_s: float, clock=time.monotonic
+) -> StopResult:
+    """Stop every target's whole process tree: SIGTERM to its process group, SIGKILL after ``grace_s``.
+
+    Descendants that left the group (children in sessions of their own) are tracked too: the
+    group gets the first chance to stop them (a sweep cancels its own trials on SIGTERM); once
+    the group is empty, strays still alive get SIGTERM; whatever is left at the deadline gets
+    SIGKILL. Descendants are collected again on every poll, so a process spawned during the
+    grace period is not missed.
+    """
+    t0 = clock()
+    pgids = {t.pgid for t in targets if _owned_group(t)}
+    tracked: dict[int, psutil.Process] = {}
+
+    def refresh() -> list[psutil.Process]:
+        for p in group_members(pgids) if pgids else []:
+            tracked.setdefault(p.pid, p)
+        for p in _descendants([p for p in tracked.values() if _is_live(p)]):
+            if _is_live(p):
+                tracked.setdefault(p.pid, p)
+        return [p for p in tracked.values() if _is_live(p)]
+
+    refresh()
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    result = StopResult()
+    strays_signalled = False
+    deadline = t0 + max(0.0, grace_s)
+    while True:
+        live = refresh()
+        if not live:
+            break
+        if clock() >= deadline:
+            result.killed = sum(_signal(p, signal.SIGKILL) for p in live)
+            kill_deadline = clock() + 5.0
+            while refresh() and clock() < kill_deadline:
+                time.sleep(POLL_INTERVAL_S)
+            break
+        if not strays_signalled and not any(_pgid(p) in pgids for p in live):
+            for p in live:
+                _signal(p, signal.SIGTERM)
+            strays_signalled = True
+        time.sleep(POLL_INTERVAL_S)
+    result.signalled = len(tracked)
+    result.survivors = [p.pid for p in tracked.values() if _is_live(p)]
+    result.elapsed_s = clock() - t0
+    return result
+
+
+def open_private_log(path: Path) -> int:
+    """Open ``path`` for appending (created 0600, its directory 0700); returns the fd."""
+    from ..paths import ensure_private_dir
+
+    ensure_private_dir(path.parent)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+
+def spawn_in_new_session(
+    argv: Sequence[str],
+    log_fd: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.Popen:
+    """Start ``argv`` in a session and process group of its own, detached from any terminal:
+    stdin from /dev/null, stdout and stderr appended to ``log_fd``. Raises OSError when the
+    executable is missing or not executable."""
+    return subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=log_fd,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+    )

@@ -1,0 +1,205 @@
+"""The supervisor's loop: start each pair of one launch at its planned time, reap the sweeps it
+started, and record everything in the store.
+
+It owns the pairs whose ``launch_id`` is its launch. Each tick it reaps exited children (exit
+code, end time, first log lines of a pair that failed or ended at once), then starts the pairs
+that are due: staggered ones at their planned time, sequential ones when the previous pair has
+ended. Cancels come from outside (``hwscale-tui cancel`` writes the store and signals the
+process groups itself); the loop only honours them: a pair cancelled before its start is never
+claimed, and one cancelled while starting is stopped as soon as its process exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, TextIO
+
+from .. import config as cfgmod
+from ..store import Store
+from .commands import child_env, full_env, working_dir
+from .files import first_lines
+from .processes import open_private_log, process_start_time, spawn_in_new_session
+from .state import (
+    CANCELLED, ENDED_STATUSES, FAILED_TO_START, LAUNCH_FINISHED, LAUNCH_STOPPED, PENDING_STATUSES, RUNNING,
+    SCHEDULED, LaunchRecords, PairRow,
+)
+
+TICK_S = 0.1  # how often children are reaped and the store is re-read
+FAST_EXIT_S = 10.0  # a pair ending this soon after its start gets its first log lines recorded
+CANCELLED_WHILE_STARTING_GRACE_S = 5.0
+
+
+@dataclass
+class OwnedChild:
+    """A sweep process this supervisor started (so it alone can reap it)."""
+
+    proc: subprocess.Popen
+    started_at: float
+    log_path: Path
+    log_offset: int  # where this run's output begins in the (appended) log
+    kill_at: float | None = None  # cancelled while starting: SIGKILL its group at this time
+
+
+def _stamp(t: float) -> str:
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+class SupervisorLoop:
+    """Runs one launch to its end (or until ``stop`` is set)."""
+
+    def __init__(
+        self,
+        store: Store,
+        launch_id: int,
+        *,
+        clock: Callable[[], float] = time.time,
+        stop: threading.Event | None = None,
+        out: TextIO | None = None,
+    ):
+        self.store = store
+        self.records = LaunchRecords(store)
+        launch = self.records.get_launch(launch_id)
+        if launch is None:
+            raise LookupError(f"launch #{launch_id} is not in the store {store.path}")
+        self.launch_id = launch_id
+        self.experiment = launch.experiment
+        cfg = cfgmod.load(launch.experiment_file)
+        self.env = full_env(child_env(cfg))
+        self.cwd = working_dir(cfg)
+        self.clock = clock
+        self.stop = stop or threading.Event()
+        self.out = out or sys.stdout
+        self.children: dict[str, OwnedChild] = {}
+
+    # -- reporting ---------------------------------------------------------------------------
+    def say(self, message: str, *, kind: str | None = None, sweep: str | None = None) -> None:
+        print(f"{_stamp(self.clock())} {message}", file=self.out, flush=True)
+        if kind:
+            self.store.add_event(kind, message, sweep=sweep)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> str:
+        """Supervise until every pair of the launch has ended; returns the launch's end status."""
+        self.say(f"supervisor pid {os.getpid()} for {self.experiment} launch #{self.launch_id}")
+        status = LAUNCH_FINISHED
+        try:
+            while True:
+                if self.stop.is_set():
+                    status = LAUNCH_STOPPED
+                    break
+                now = self.clock()
+                self.reap(now)
+                next_due, pending = self.start_due(self.records.pair_rows(self.experiment, self.launch_id), now)
+                if not self.children and not pending:
+                    break
+                wait = TICK_S if next_due is None else min(TICK_S, max(0.0, next_due - self.clock()))
+                self.stop.wait(wait)
+        except KeyboardInterrupt:
+            status = LAUNCH_STOPPED
+        self.records.end_launch(self.launch_id, status, self.clock())
+        if status == LAUNCH_STOPPED:
+            left = ", ".join(self.children) or "none"
+            self.say(f"supervisor stopped; sweeps already started keep running ({left}); "
+                     "pairs not started yet stay scheduled (hwscale-tui launch --resume)", kind="launch_stopped")
+        else:
+            self.say(f"launch #{self.launch_id} finished: every pair has ended", kind="launch_finished")
+        return status
+
+    def start_due(self, rows: list[PairRow], now: float) -> tuple[float | None, bool]:
+        """Start every pair whose time has come. Returns the next planned start (if known) and
+        whether any pair is still waiting to start."""
+        next_due: float | None = None
+        pending = False
+        previous_ended = True  # for sequential pairs: has the pair before this one ended?
+        for row in rows:
+            status = row.status
+            if status == SCHEDULED:
+                planned = row.planned_start
+                if planned is None:  # sequential: due once the previous pair has ended
+                    if not previous_ended:
+                        pending = True
+                        break
+                    planned = now
+                    self.records.set_planned_start(self.experiment, row.sweep, planned)
+                if planned <= now:
+                    status = self.start_pair(row, planned)
+                else:
+                    next_due = planned if next_due is None else min(next_due, planned)
+            previous_ended = status in ENDED_STATUSES
+            pending = pending or status in PENDING_STATUSES
+        return next_due, pending
+
+    # -- starting ----------------------------------------------------------------------------
+    def start_pair(self, row: PairRow, planned: float) -> str:
+        if not self.records.claim_for_start(self.experiment, row.sweep, self.launch_id):
+            return CANCELLED  # cancelled (or taken over) before its time came
+        log_path = Path(row.log_path or "")
+        try:
+            fd = open_private_log(log_path)
+        except OSError as e:
+            return self.failed_to_start(row, f"cannot open the log file {log_path}: {e.strerror or e}")
+        try:
+            header = (f"=== hwscale-tui launch #{self.launch_id}: {row.sweep} starting at {_stamp(self.clock())} "
+                      f"(planned {_stamp(planned)}) ===\n$ {shlex.join(row.argv)}\n")
+            os.write(fd, header.encode())
+            offset = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                proc = spawn_in_new_session(row.argv, fd, env=self.env, cwd=self.cwd)
+            except (OSError, ValueError) as e:
+                message = f"cannot start {row.argv[0] if row.argv else '(empty command)'}: {getattr(e, 'strerror', None) or e}"
+                os.write(fd, (message + "\n").encode())
+                return self.failed_to_start(row, message)
+        finally:
+            os.close(fd)
+        started = self.clock()
+        child = OwnedChild(proc, started, log_path, offset)
+        self.children[row.sweep] = child
+        recorded = self.records.mark_running(
+            self.experiment, row.sweep, pid=proc.pid, pgid=proc.pid, proc_start=process_start_time(proc.pid),
+            started_at=started,
+        )
+        if not recorded:  # cancelled while it was starting
+            self.signal_group(proc.pid, signal.SIGTERM)
+            child.kill_at = started + CANCELLED_WHILE_STARTING_GRACE_S
+            self.say(f"{row.sweep} was cancelled while starting; stopping pid {proc.pid}", sweep=row.sweep)
+            return CANCELLED
+        self.say(f"started {row.sweep} pid {proc.pid} ({started - planned:+.3f} s from plan); log {log_path}",
+                 kind="pair_started", sweep=row.sweep)
+        return RUNNING
+
+    def failed_to_start(self, row: PairRow, message: str) -> str:
+        self.records.mark_failed_to_start(self.experiment, row.sweep, [message], self.clock())
+        self.say(f"{row.sweep} failed to start: {message}", kind="pair_failed_to_start", sweep=row.sweep)
+        return FAILED_TO_START
+
+    @staticmethod
+    def signal_group(pgid: int, sig: int) -> None:
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    # -- reaping -----------------------------------------------------------------------------
+    def reap(self, now: float) -> None:
+        for sweep, child in list(self.children.items()):
+            code = child.proc.poll()
+            if code is None:
+                if child.kill_at is not None and now >= child.kill_at:
+                    self.signal_group(child.proc.pid, signal.SIGKILL)
+                    child.kill_at = None
+                continue
+            del self.children[sweep]
+            fast = now - child.started_at < FAST_EXIT_S
+            lines = first_lines(child.log_path, child.log_offset) if (code != 0 or fast) else None
+            self.records.mark_ended(self.experiment, sweep, code, lines, now)
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            self.say(f"{sweep} ended with {how} after {now - child.started_at:.1f} s", kind="pair_exited", sweep=sweep)

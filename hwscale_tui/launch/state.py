@@ -1,0 +1,322 @@
+"""The launch state on disk: the store's ``launches`` and ``pairs`` tables, and the status views
+(``PairStatus``, ``ExperimentStatus``, ``LaunchInfo``) the CLI and the TUI read.
+
+Every status change is one conditional UPDATE (or one ``BEGIN IMMEDIATE`` transaction), so the
+supervisor, ``cancel`` and a relaunch never overwrite each other's decisions: a scheduled pair
+that ``cancel`` marked is never claimed for start, and a pair cancelled while starting is
+stopped by the supervisor as soon as its process exists.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..records import TERMINAL_STATES
+from ..store import Store
+
+SCHEDULED, STARTING, RUNNING = "scheduled", "starting", "running"
+EXITED, FAILED_TO_START, CANCELLED = "exited", "failed_to_start", "cancelled"
+PAIR_STATUSES = (SCHEDULED, STARTING, RUNNING, EXITED, FAILED_TO_START, CANCELLED)
+PENDING_STATUSES = (SCHEDULED, STARTING)
+ENDED_STATUSES = (EXITED, FAILED_TO_START, CANCELLED)
+
+LAUNCH_RUNNING, LAUNCH_FINISHED, LAUNCH_STOPPED = "running", "finished", "stopped"
+
+
+@dataclass
+class LaunchRow:
+    id: int
+    experiment: str
+    experiment_file: str | None
+    supervisor_pid: int | None
+    supervisor_start: float | None
+    started_at: float | None
+    ended_at: float | None
+    status: str | None
+    log_path: str | None
+
+
+@dataclass
+class PairRow:
+    experiment: str
+    sweep: str
+    gpus: int
+    nodes: int
+    launch_id: int | None
+    position: int
+    planned_start: float | None
+    status: str
+    pid: int | None
+    pgid: int | None
+    proc_start: float | None
+    argv: list[str]
+    log_path: str | None
+    started_at: float | None
+    ended_at: float | None
+    exit_code: int | None
+    cancelled_by: str | None
+    cancelled_at: float | None
+    first_log_lines: list[str]
+
+    @property
+    def tag(self) -> str:
+        return f"g{self.gpus}n{self.nodes}"
+
+
+def _pair_row(r: Any) -> PairRow:
+    d = dict(r)
+    argv = json.loads(d.pop("argv_json") or "[]")
+    lines = d.pop("first_log_lines")
+    return PairRow(**d, argv=argv, first_log_lines=lines.split("\n") if lines else [])
+
+
+@dataclass
+class PairStatus:
+    """One pair as ``status`` and the TUI show it (times are epoch seconds)."""
+
+    sweep_name: str
+    gpus: int
+    nodes: int
+    status: str  # scheduled | starting | running | exited | failed_to_start | cancelled
+    pid: int | None
+    pgid: int | None
+    proc_start: float | None
+    planned_start: float | None  # None: sequential, waits for the previous pair to exit
+    started_at: float | None
+    ended_at: float | None
+    exit_code: int | None  # negative: killed by that signal; None with status exited: unknown
+    log_path: str | None
+    cancelled_by: str | None
+    cancelled_at: float | None
+    first_log_lines: list[str]
+    argv: list[str]
+    launch_id: int | None
+    position: int
+    alive: bool  # its process is running now (pid and start time match)
+    never_started: bool  # pending, but the supervisor that would start it is gone
+    trials_done: int | None = None
+    max_trials: int | None = None
+    best_score: float | None = None
+    note: str | None = None  # e.g. why the exit code is unknown
+
+    @property
+    def tag(self) -> str:
+        return f"g{self.gpus}n{self.nodes}"
+
+    @property
+    def total_gpus(self) -> int:
+        return self.gpus * self.nodes
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ExperimentStatus:
+    experiment: str
+    launch_id: int | None  # the latest launch
+    supervisor_alive: bool  # some supervisor of this experiment is running
+    supervisor_pid: int | None  # the latest launch's supervisor
+    supervisor_log: str | None
+    pairs: list[PairStatus]
+    checked_at: float
+
+    @property
+    def never_started(self) -> list[PairStatus]:
+        return [p for p in self.pairs if p.never_started]
+
+    def pair(self, sweep_name: str) -> PairStatus | None:
+        return next((p for p in self.pairs if p.sweep_name == sweep_name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "launch_id": self.launch_id,
+            "supervisor_alive": self.supervisor_alive,
+            "supervisor_pid": self.supervisor_pid,
+            "supervisor_log": self.supervisor_log,
+            "checked_at": self.checked_at,
+            "never_started": [p.sweep_name for p in self.never_started],
+            "pairs": [p.to_json() for p in self.pairs],
+        }
+
+
+@dataclass
+class LaunchInfo:
+    """What ``launch`` / ``relaunch`` started (or, for ``--resume`` with nothing to do, did not)."""
+
+    experiment: str
+    launch_id: int | None
+    experiment_file: str
+    store_path: str
+    logs_dir: str
+    supervisor_pid: int | None
+    supervisor_log: str | None
+    sweeps: list[str]  # pairs this launch starts, in start order
+    planned_start: dict[str, float | None]
+    left_running: list[str] = field(default_factory=list)  # live pairs a resume did not duplicate
+    foreground: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LaunchRecords:
+    """Reads and writes of the ``launches`` and ``pairs`` tables of one store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.conn = store.conn
+
+    # -- launches ----------------------------------------------------------------------------
+    def create_launch(self, experiment: str, experiment_file: Path, log_path: Path | None, now: float) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO launches (experiment, experiment_file, started_at, status, log_path) VALUES (?, ?, ?, ?, ?)",
+            (experiment, str(experiment_file), now, LAUNCH_RUNNING, str(log_path) if log_path else None),
+        )
+        return int(cur.lastrowid)
+
+    def set_supervisor(self, launch_id: int, pid: int, proc_start: float | None) -> None:
+        self.conn.execute(
+            "UPDATE launches SET supervisor_pid = ?, supervisor_start = ? WHERE id = ?", (pid, proc_start, launch_id)
+        )
+
+    def end_launch(self, launch_id: int, status: str, now: float) -> None:
+        self.conn.execute("UPDATE launches SET status = ?, ended_at = ? WHERE id = ?", (status, now, launch_id))
+
+    def get_launch(self, launch_id: int) -> LaunchRow | None:
+        row = self.conn.execute("SELECT * FROM launches WHERE id = ?", (launch_id,)).fetchone()
+        return LaunchRow(**dict(row)) if row else None
+
+    def launches(self, experiment: str) -> list[LaunchRow]:
+        rows = self.conn.execute("SELECT * FROM launches WHERE experiment = ? ORDER BY id", (experiment,))
+        return [LaunchRow(**dict(r)) for r in rows.fetchall()]
+
+    def latest_experiment(self) -> str | None:
+        row = self.conn.execute("SELECT experiment FROM launches ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    # -- pairs -------------------------------------------------------------------------------
+    def pair_rows(self, experiment: str, launch_id: int | None = None) -> list[PairRow]:
+        sql = "SELECT * FROM pairs WHERE experiment = ?"
+        args: list[Any] = [experiment]
+        if launch_id is not None:
+            sql += " AND launch_id = ?"
+            args.append(launch_id)
+        rows = self.conn.execute(sql + " ORDER BY launch_id, position", args).fetchall()
+        return [_pair_row(r) for r in rows]
+
+    def schedule_pair(
+        self, experiment: str, sweep: str, *, gpus: int, nodes: int, launch_id: int, position: int,
+        planned_start: float | None, argv: list[str], log_path: Path,
+    ) -> None:
+        """(Re)write a pair's row as freshly scheduled under ``launch_id``."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO pairs (experiment, sweep, gpus, nodes, launch_id, position, planned_start, "
+            "status, argv_json, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (experiment, sweep, gpus, nodes, launch_id, position, planned_start, SCHEDULED, json.dumps(argv), str(log_path)),
+        )
+
+    def delete_pairs(self, experiment: str, sweeps: Iterable[str]) -> None:
+        self.conn.executemany("DELETE FROM pairs WHERE experiment = ? AND sweep = ?", [(experiment, s) for s in sweeps])
+
+    def set_planned_start(self, experiment: str, sweep: str, planned_start: float) -> None:
+        self.conn.execute(
+            "UPDATE pairs SET planned_start = ? WHERE experiment = ? AND sweep = ?", (planned_start, experiment, sweep)
+        )
+
+    def claim_for_start(self, experiment: str, sweep: str, launch_id: int) -> bool:
+        """scheduled -> starting, unless someone cancelled (or relaunched) it first."""
+        cur = self.conn.execute(
+            "UPDATE pairs SET status = ? WHERE experiment = ? AND sweep = ? AND launch_id = ? AND status = ?",
+            (STARTING, experiment, sweep, launch_id, SCHEDULED),
+        )
+        return cur.rowcount == 1
+
+    def mark_running(
+        self, experiment: str, sweep: str, *, pid: int, pgid: int, proc_start: float | None, started_at: float
+    ) -> bool:
+        """Record the process; starting -> running. False when it was cancelled while starting."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE pairs SET pid = ?, pgid = ?, proc_start = ?, started_at = ? WHERE experiment = ? AND sweep = ?",
+                (pid, pgid, proc_start, started_at, experiment, sweep),
+            )
+            cur = conn.execute(
+                "UPDATE pairs SET status = ? WHERE experiment = ? AND sweep = ? AND status = ?",
+                (RUNNING, experiment, sweep, STARTING),
+            )
+            return cur.rowcount == 1
+
+    def mark_failed_to_start(self, experiment: str, sweep: str, lines: list[str], now: float) -> None:
+        self.conn.execute(
+            "UPDATE pairs SET status = ?, ended_at = ?, first_log_lines = ? WHERE experiment = ? AND sweep = ? AND status = ?",
+            (FAILED_TO_START, now, "\n".join(lines), experiment, sweep, STARTING),
+        )
+
+    def mark_ended(self, experiment: str, sweep: str, exit_code: int | None, lines: list[str] | None, now: float) -> None:
+        """The process ended: exit code and time; running -> exited (a cancelled pair stays cancelled)."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE pairs SET exit_code = ?, ended_at = COALESCE(ended_at, ?), "
+                "first_log_lines = COALESCE(?, first_log_lines) WHERE experiment = ? AND sweep = ?",
+                (exit_code, now, "\n".join(lines) if lines else None, experiment, sweep),
+            )
+            conn.execute(
+                "UPDATE pairs SET status = ? WHERE experiment = ? AND sweep = ? AND status = ?",
+                (EXITED, experiment, sweep, RUNNING),
+            )
+
+    def mark_cancelled(self, experiment: str, sweep: str, by: str, now: float) -> PairRow | None:
+        """Pending or running -> cancelled, atomically. Returns the row as it was before, or None
+        when the pair had already ended (nothing to cancel)."""
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT * FROM pairs WHERE experiment = ? AND sweep = ?", (experiment, sweep)).fetchone()
+            if row is None or row["status"] in ENDED_STATUSES:
+                return None
+            before = _pair_row(row)
+            ended = now if before.status in PENDING_STATUSES else None
+            conn.execute(
+                "UPDATE pairs SET status = ?, cancelled_by = ?, cancelled_at = ?, ended_at = COALESCE(ended_at, ?) "
+                "WHERE experiment = ? AND sweep = ?",
+                (CANCELLED, by, now, ended, experiment, sweep),
+            )
+            return before
+
+    def mark_stopped(self, experiment: str, sweep: str, now: float) -> None:
+        """A cancelled pair's processes are all gone (when no supervisor records the exit)."""
+        self.conn.execute(
+            "UPDATE pairs SET ended_at = COALESCE(ended_at, ?) WHERE experiment = ? AND sweep = ?", (now, experiment, sweep)
+        )
+
+    # -- what the sweeps themselves wrote ----------------------------------------------------
+    def trial_progress(self, sweeps: list[str], goal: str) -> dict[str, tuple[int | None, int | None, float | None]]:
+        """Per sweep: (trials done, max trials, best finished score), from the sweeps/trials rows."""
+        if not sweeps:
+            return {}
+        marks = ", ".join("?" for _ in sweeps)
+        terminal = ", ".join(f"'{state}'" for state in TERMINAL_STATES)
+        best = "MIN" if goal == "minimize" else "MAX"
+        out: dict[str, tuple[int | None, int | None, float | None]] = {}
+        max_trials = dict(
+            self.conn.execute(f"SELECT sweep, max_trials FROM sweeps WHERE sweep IN ({marks})", sweeps).fetchall()
+        )
+        done = {
+            r[0]: (r[1], r[2])
+            for r in self.conn.execute(
+                f"SELECT sweep, SUM(state IN ({terminal})), "
+                f"{best}(CASE WHEN state = 'finished' THEN score END) FROM trials WHERE sweep IN ({marks}) GROUP BY sweep",
+                sweeps,
+            ).fetchall()
+        }
+        for s in sweeps:
+            if s not in max_trials and s not in done:
+                continue
+            n_done, best_score = done.get(s, (0, None))
+            out[s] = (int(n_done or 0), max_trials.get(s), best_score)
+        return out
+

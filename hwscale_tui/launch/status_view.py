@@ -1,0 +1,131 @@
+"""How ``status`` shows an experiment: plain strings per cell (also used by tests) and a rich
+renderable (table plus what needs attention: a gone supervisor, failures, cancels)."""
+
+from __future__ import annotations
+
+import signal
+from datetime import datetime
+from typing import Any
+
+from .state import CANCELLED, EXITED, FAILED_TO_START, RUNNING, SCHEDULED, STARTING, ExperimentStatus, PairStatus
+
+STATUS_STYLE = {
+    SCHEDULED: "cyan", STARTING: "yellow", RUNNING: "green", EXITED: "bold", FAILED_TO_START: "red", CANCELLED: "magenta",
+}
+COLUMNS = ("pair", "status", "elapsed", "next start", "trials", "best", "pid")
+
+
+def format_duration(seconds: float) -> str:
+    """``45s``, ``3m05s``, ``2h07m``, ``1d03h``."""
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def status_text(p: PairStatus) -> str:
+    if p.status == EXITED:
+        if p.exit_code is None:
+            return "exited (code unknown)"
+        if p.exit_code < 0:
+            try:
+                return f"exited {p.exit_code} ({signal.Signals(-p.exit_code).name})"
+            except ValueError:
+                return f"exited {p.exit_code}"
+        return f"exited {p.exit_code}"
+    if p.status == FAILED_TO_START:
+        return "failed to start"
+    if p.status == SCHEDULED and p.never_started:
+        return "never started"
+    if p.status == CANCELLED and p.alive:
+        return "cancelled (stopping)"
+    return p.status
+
+
+def elapsed_text(p: PairStatus, now: float) -> str:
+    if p.started_at is None:
+        return "-"
+    end = p.ended_at if p.ended_at is not None else (now if p.alive or p.status == RUNNING else None)
+    return format_duration(end - p.started_at) if end is not None else "-"
+
+
+def next_start_text(p: PairStatus, now: float) -> str:
+    if p.status not in (SCHEDULED, STARTING):
+        return "-"
+    if p.never_started:
+        return "never (supervisor gone)"
+    if p.planned_start is None:
+        return "after previous"
+    left = p.planned_start - now
+    return f"in {format_duration(left)}" if left > 0.5 else "now"
+
+
+def trials_text(p: PairStatus) -> str:
+    if p.trials_done is None:
+        return "-"
+    return f"{p.trials_done}/{p.max_trials}" if p.max_trials else str(p.trials_done)
+
+
+def row_cells(p: PairStatus, now: float) -> dict[str, str]:
+    return {
+        "pair": p.tag,
+        "status": status_text(p),
+        "elapsed": elapsed_text(p, now),
+        "next start": next_start_text(p, now),
+        "trials": trials_text(p),
+        "best": "-" if p.best_score is None else f"{p.best_score:.4g}",
+        "pid": "-" if p.pid is None else str(p.pid),
+    }
+
+
+def attention_lines(status: ExperimentStatus) -> list[str]:
+    """What a user should know beyond the table, one line each."""
+    out: list[str] = []
+    never = status.never_started
+    if status.launch_id is not None and not status.supervisor_alive and never:
+        out.append(
+            f"the supervisor is gone; never started: {', '.join(p.tag for p in never)} "
+            "-> hwscale-tui launch --resume starts them (running sweeps are not duplicated)"
+        )
+    for p in status.pairs:
+        if p.status == CANCELLED and p.cancelled_by:
+            when = datetime.fromtimestamp(p.cancelled_at).strftime("%H:%M:%S") if p.cancelled_at else "?"
+            out.append(f"{p.tag} cancelled by {p.cancelled_by} at {when}")
+        if p.status in (FAILED_TO_START, EXITED) and p.first_log_lines and (p.exit_code != 0):
+            shown = p.first_log_lines[:5]
+            out.append(f"{p.tag} {status_text(p)}; first log lines ({p.log_path}):")
+            out.extend(f"    {line}" for line in shown)
+        if p.note and p.status == EXITED:
+            out.append(f"{p.tag}: {p.note}")
+    return out
+
+
+def render(status: ExperimentStatus, now: float) -> Any:
+    """A rich renderable of the whole status."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    if status.launch_id is None:
+        return Text(f"experiment {status.experiment} has not been launched (hwscale-tui launch starts it)")
+    if status.supervisor_alive:
+        sup = Text.assemble(("supervisor running", "green"), f" (pid {status.supervisor_pid})")
+    else:
+        sup = Text.assemble(("supervisor gone", "yellow"), f" (last pid {status.supervisor_pid})")
+    header = Text.assemble((status.experiment, "bold"), f"  launch #{status.launch_id}  ", sup)
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for col in COLUMNS:
+        table.add_column(col, justify="right" if col in ("elapsed", "trials", "best", "pid") else "left")
+    for p in status.pairs:
+        cells = row_cells(p, now)
+        style = STATUS_STYLE.get(p.status, "")
+        table.add_row(*[Text(cells[c], style=style if c == "status" else "") for c in COLUMNS])
+    parts: list[Any] = [header, table]
+    parts += [Text(line, style="yellow" if not line.startswith("    ") else "dim") for line in attention_lines(status)]
+    if status.supervisor_log:
+        parts.append(Text(f"supervisor log: {status.supervisor_log}", style="dim"))
+    return Group(*parts)
