@@ -40,7 +40,7 @@ class HwScreen(Screen, inherit_bindings=False):
     def _schedule_poll(self, delay: float) -> None:
         if self._poll_timer is not None:
             self._poll_timer.stop()
-        self._poll_timer = self.set_timer(delay, self._poll_due)
+        self._poll_timer = self.set_timer(max(delay, 0.01), self._poll_due)  # textual timers reject 0
 
     def _poll_due(self) -> None:
         self._poll_timer = None

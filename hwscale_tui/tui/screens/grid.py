@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static, Switch
+from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from ... import config as cfgmod
 from ...errors import ConfigError
@@ -25,7 +25,7 @@ from .modals import PromptScreen
 class FormField:
     dotted: str
     label: str
-    kind: str = "input"  # input | select | switch
+    kind: str = "input"  # input | select | bool
 
     @property
     def widget_id(self) -> str:
@@ -58,7 +58,7 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
     )),
     ("Launch", (
         FormField("launch.delay_s", "delay (s)"),
-        FormField("launch.sequential", "sequential", "switch"),
+        FormField("launch.sequential", "sequential", "bool"),
         FormField("launch.command", "command"),
     )),
     ("W&B", (
@@ -76,7 +76,7 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
     ("Cost & analysis", (
         FormField("cost.gpu_type", "GPU type"),
         FormField("cost.price_per_gpu_hour", "$/GPU-hour"),
-        FormField("cost.spot", "spot", "switch"),
+        FormField("cost.spot", "spot", "bool"),
         FormField("analysis.target", "target"),
     )),
 )
@@ -84,25 +84,29 @@ FORM_FIELDS: dict[str, FormField] = {f.dotted: f for _, fields in FORM_SECTIONS 
 CELL_STYLE = {"on": "bold green", "off": "dim", "invalid": "red"}
 
 
-def cell_text(cell: GridCell) -> Text:
+DIST_SHORT = {"uniform_pow2": "pow2", "log_normal": "log", "uniform": "lin", "int_uniform": "int", "logit_normal": "logit"}
+
+
+def cell_text(cell: GridCell, ascii_only: bool = False) -> Text:
     if cell.state == "on":
-        return Text(f"on  {cell.pair.total_gpus:>3} GPU", style=CELL_STYLE["on"])
+        mark = "+" if ascii_only else "✓"
+        return Text(f"{mark} {cell.pair.total_gpus:>2} GPU{'s' if cell.pair.total_gpus > 1 else ' '}", style=CELL_STYLE["on"])
     if cell.state == "off":
-        return Text("off", style=CELL_STYLE["off"])
-    return Text("invalid", style=CELL_STYLE["invalid"])
+        return Text("- off", style=CELL_STYLE["off"])
+    return Text("x invalid" if ascii_only else "✗ invalid", style=CELL_STYLE["invalid"])
 
 
 class GridScreen(HwScreen):
     SCREEN_ID = "grid"
-    SCREEN_TITLE = "Grid editor"
+    SCREEN_TITLE = "Grid"
     BINDINGS = [
-        Binding("space", "toggle_pair", "Toggle pair", id="grid.toggle"),
+        Binding("space", "toggle_pair", "Toggle", id="grid.toggle"),
         Binding("g", "add_count('gpus')", "+GPUs", id="grid.add_gpus"),
         Binding("G", "remove_count('gpus')", "-GPUs", id="grid.remove_gpus"),
         Binding("n", "add_count('nodes')", "+nodes", id="grid.add_nodes"),
         Binding("N", "remove_count('nodes')", "-nodes", id="grid.remove_nodes"),
         Binding("y", "copy_command", "Copy cmd", id="grid.copy_command"),
-        Binding("e", "focus_form", "Edit form", id="grid.focus_form"),
+        Binding("e", "focus_form", "Form", id="grid.focus_form"),
         Binding("m", "focus_matrix", "Matrix", show=False, id="grid.focus_matrix"),
         Binding("ctrl+s", "save", "Save", id="grid.save", priority=True),
     ]
@@ -128,7 +132,7 @@ class GridScreen(HwScreen):
                             yield Label(f.label, classes="form-label")
                             yield self._field_widget(f)
                         yield Label("", id=f.error_id, classes="form-error")
-        yield Footer()
+        yield Footer(compact=True)
 
     def _field_widget(self, f: FormField):
         value = self.app.session.cfg.get(f.dotted)
@@ -136,8 +140,9 @@ class GridScreen(HwScreen):
         if f.kind == "select":
             return Select([(c, c) for c in f.choices()], value=value, allow_blank=False, id=f.widget_id,
                           compact=True, disabled=disabled)
-        if f.kind == "switch":
-            return Switch(value=bool(value), id=f.widget_id, disabled=disabled)
+        if f.kind == "bool":
+            return Select([("false", False), ("true", True)], value=bool(value), allow_blank=False, id=f.widget_id,
+                          compact=True, disabled=disabled)
         return Input(format_field_value(value), id=f.widget_id, compact=True, disabled=disabled,
                      placeholder=self._placeholder(f.dotted))
 
@@ -169,7 +174,7 @@ class GridScreen(HwScreen):
             table.add_column(f"{n} node{'s' if n > 1 else ''}", key=f"n{n}")
         for row in cells:
             g = row[0].pair.gpus
-            table.add_row(*(cell_text(c) for c in row), key=f"g{g}", label=Text(f"{g} GPU{'s' if g > 1 else ''}", style="bold"))
+            table.add_row(*(cell_text(c, self.app.ascii_only) for c in row), key=f"g{g}", label=Text(f"{g} GPU{'s' if g > 1 else ''}", style="bold"))
         if keep is not None:
             gpus = [r[0].pair.gpus for r in cells]
             if keep.gpus in gpus and keep.nodes in nodes:
@@ -223,11 +228,13 @@ class GridScreen(HwScreen):
             c = preset.constraints
             out.add_row("batch", f"{c.min_batch:,}..{c.max_batch:,} (center {c.center_batch:,})")
             out.add_row("minibatch", f"{c.min_minibatch:,}..{c.max_minibatch:,} (default {c.default_minibatch:,})")
-            space = Table(box=None, show_header=True, header_style="bold", padding=(0, 1), expand=False)
-            for col in ("parameter", "dist", "min", "max", "center"):
-                space.add_column(col, no_wrap=col != "parameter")
+            space = Table(box=None, show_header=True, header_style="bold", padding=(0, 1), expand=False,
+                          title="search space", title_justify="left", title_style="bold")
+            for col in ("parameter", "dist", "range", "center"):
+                space.add_column(col, no_wrap=True)
             for key, p in preset.space.as_dict().items():
-                space.add_row(key.removeprefix("trainer."), p["distribution"], f"{p['min']:g}", f"{p['max']:g}", f"{p['mean']:g}")
+                space.add_row(key.rsplit(".", 1)[-1], DIST_SHORT.get(p["distribution"], p["distribution"]),
+                              f"{p['min']:g}..{p['max']:g}", f"{p['mean']:g}")
             parts.append(space)
         command = self.pair_command(pair) if cell.state == "on" else None
         if command:
@@ -374,8 +381,6 @@ class GridScreen(HwScreen):
                     widget.placeholder = self._placeholder(dotted)
             elif isinstance(widget, Select) and widget.value != value:
                 widget.value = value
-            elif isinstance(widget, Switch) and widget.value != bool(value):
-                widget.value = bool(value)
 
     @on(Input.Changed, ".form-row Input")
     def _input_changed(self, event: Input.Changed) -> None:
@@ -384,16 +389,13 @@ class GridScreen(HwScreen):
     @on(Select.Changed, ".form-row Select")
     def _select_changed(self, event: Select.Changed) -> None:
         dotted = event.select.id.removeprefix("field-").replace("--", ".")
-        if event.value != self.app.session.cfg.get(dotted) and isinstance(event.value, str):
-            self.apply_field(dotted, event.value)
-
-    @on(Switch.Changed, ".form-row Switch")
-    def _switch_changed(self, event: Switch.Changed) -> None:
-        dotted = event.switch.id.removeprefix("field-").replace("--", ".")
-        if event.value != self.app.session.cfg.get(dotted):
-            try:
-                self.app.session.set_value(dotted, event.value)
-            except ConfigError as e:
-                self.set_field_error(dotted, str(e))
-                return
-            self._after_edit()
+        if event.value == self.app.session.cfg.get(dotted) or event.value is Select.BLANK:
+            return
+        try:
+            self.app.session.set_value(dotted, event.value)
+        except ConfigError as e:
+            self.set_field_error(dotted, str(e))
+            return
+        self.set_field_error(dotted, None)
+        keep = self.current_cell()
+        self._after_edit(keep.pair if keep else None)

@@ -34,11 +34,11 @@ class LaunchScreen(HwScreen):
     SCREEN_TITLE = "Launch"
     BINDINGS = [
         Binding("L", "launch_all", "Launch all", id="launch.all"),
-        Binding("l", "launch_selected", "Launch pair", id="launch.selected"),
-        Binding("c", "cancel_selected", "Cancel pair", id="launch.cancel_selected"),
+        Binding("l", "launch_selected", "Launch", id="launch.selected"),
+        Binding("c", "cancel_selected", "Cancel", id="launch.cancel_selected"),
         Binding("C", "cancel_all", "Cancel all", id="launch.cancel_all"),
         Binding("r", "relaunch_failed", "Relaunch failed", id="launch.relaunch_failed"),
-        Binding("o", "open_log", "Log in $PAGER", id="launch.open_log"),
+        Binding("o", "open_log", "Pager", id="launch.open_log"),
     ]
 
     def __init__(self) -> None:
@@ -54,7 +54,7 @@ class LaunchScreen(HwScreen):
             yield Label("", id="launch-summary")
             yield Label("log", id="log-title", classes="section-title")
             yield Static("", id="log-tail")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#launch-table", DataTable)
@@ -98,7 +98,7 @@ class LaunchScreen(HwScreen):
             if r.sweep_name in self.rows:
                 if self.rows[r.sweep_name] != r:
                     for (key, _), value in zip(COLUMNS, cells):
-                        table.update_cell(r.sweep_name, key, value)
+                        table.update_cell(r.sweep_name, key, value, update_width=True)
             else:
                 table.add_row(*cells, key=r.sweep_name)
             self.rows[r.sweep_name] = r

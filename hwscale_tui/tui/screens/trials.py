@@ -25,6 +25,7 @@ POLL_INTERVALS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 class TrialsScreen(HwScreen):
     SCREEN_ID = "trials"
     SCREEN_TITLE = "Trials"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="trials.filter"),
         Binding("s", "sort_next", "Sort", id="trials.sort"),
@@ -52,7 +53,7 @@ class TrialsScreen(HwScreen):
         yield Label("", id="poll-status")
         yield Input(placeholder="filter: words that must all appear (pair, state, sweep, run id); enter applies, esc cancels",
                     id="filter-input")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(TrialTable)
@@ -77,7 +78,7 @@ class TrialsScreen(HwScreen):
                 self.source = sources.make_source(session.cfg, session.source_kind)
                 self.poller = sources.Poller(self.source, interval_s=self.poll_interval_s)
                 self.source_key = key
-            result = self.poller.poll_once()
+            result = self.poller.poll_once(force=True)  # this screen schedules polls itself
             state = self.poller.state
             if result is not None:
                 self.app.call_from_thread(self.apply_poll, result, state)

@@ -7,9 +7,14 @@ import time
 from rich.text import Text
 from textual.widgets import Static
 
+SCREEN_TABS = (("grid", "Grid"), ("launch", "Launch"), ("trials", "Trials"), ("analysis", "Analysis"))
+
 
 class ExperimentHeader(Static):
-    """``hwscale-tui  <screen>  experiment: X  source: local  [read-only]  HH:MM:SS``."""
+    """``hwscale-tui  1 Grid  2 Launch  3 Trials  4 Analysis | experiment | source [| read-only]  HH:MM:SS``.
+
+    The screen tabs double as the key hints for switching screens; the current one is reversed.
+    """
 
     DEFAULT_CSS = """
     ExperimentHeader { dock: top; height: 1; background: $panel; color: $foreground; }
@@ -28,14 +33,18 @@ class ExperimentHeader(Static):
         session = app.session  # type: ignore[attr-defined]
         now = app.services.clock()  # type: ignore[attr-defined]
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(" hwscale-tui ", style="bold reverse")
-        line.append(f" {self.screen_title} ", style="bold")
-        line.append(" experiment: ")
+        wide = self.size.width >= 100
+        if wide:
+            line.append(" hwscale-tui ", style="bold")
+        for number, (screen_id, title) in enumerate(SCREEN_TABS, start=1):
+            current = title == self.screen_title
+            line.append(f" {number} {title} ", style="bold reverse" if current else "")
+        line.append(" | experiment: " if wide else "| ")
         line.append(session.name + ("*" if session.dirty else ""), style="bold")
-        line.append("  source: ")
+        line.append(" | source: " if wide else " | ")
         line.append(session.source_label, style="bold")
         if session.read_only:
-            line.append("  read-only", style="bold yellow")
+            line.append(" | read-only", style="bold yellow")
         clock = time.strftime("%H:%M:%S", time.localtime(now))
         pad = self.size.width - line.cell_len - len(clock) - 1
         if pad > 0:

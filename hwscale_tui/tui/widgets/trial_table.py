@@ -99,7 +99,7 @@ class TrialTable(DataTable):
             Text(mark, style="bold yellow"), pair_tag(t), RunLabel(trial_number(t.run_id), t.run_id),
             Text(t.state, style=STATE_STYLES.get(t.state, "")),
             Text(fmt_number(t.score), style="bold" if best else ""),
-            fmt_steps(t.agent_steps), fmt_duration(t.runtime_s), fmt_number(t.sps), fmt_money(t.cost_usd),
+            fmt_steps(t.agent_steps), fmt_duration(t.runtime_s), fmt_steps(t.sps), fmt_money(t.cost_usd),
         ]
 
     def _better(self, a: Trial, b: Trial | None) -> bool:
@@ -145,9 +145,13 @@ class TrialTable(DataTable):
         for rid in todo:
             self.trials[rid] = incoming[rid]
             sweeps.add(incoming[rid].sweep)
-        touched = todo | self._recompute_best(sweeps)
-        for rid in touched:
+        remarked = self._recompute_best(sweeps) - todo
+        for rid in incoming:  # the source's order, so new rows arrive sorted by sweep and index
+            if rid in todo:
+                self._show(rid)
+        for rid in remarked:
             self._show(rid)
+        touched = todo | remarked
         if self.sort_column and touched:
             self._resort()
         return len(touched) + len(gone)
@@ -160,7 +164,7 @@ class TrialTable(DataTable):
                 self.remove_row(rid)
                 return
             for (key, _), value in zip(COLUMNS, self._cells(t)):
-                self.update_cell(rid, key, value)
+                self.update_cell(rid, key, value, update_width=True)
         elif visible:
             self.add_row(*self._cells(t), key=rid)
 

@@ -1,0 +1,136 @@
+"""Turn an ``AnalysisResult`` into what the analysis pane shows (plain data, no Textual).
+
+This is the one place that knows the analysis result's shape; the pane draws the
+:class:`AnalysisView` it returns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .formatting import fmt_duration, fmt_money, fmt_number, fmt_steps
+from .plot_data import PlotSpec
+
+PLOT_KEYS = ("samples", "time", "cost", "throughput", "pareto")
+TARGET_LEVELS = (0.5, 0.75, 0.9)
+GRID_POINTS = 40
+
+
+@dataclass
+class AnalysisView:
+    summary: str
+    plots: dict[str, PlotSpec]
+    fom_columns: list[str]
+    fom_rows: list[list[str]]
+    recommendations: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def target_choices(cfg: Any) -> list[tuple[str, tuple[str, float]]]:
+    """Select options ``(label, (target_kind, target))``: the file's target and the usual levels."""
+    options: list[tuple[str, tuple[str, float]]] = []
+    current = (cfg.analysis.target_kind, float(cfg.analysis.target))
+    for level in TARGET_LEVELS:
+        options.append((f"{level:.0%} of best", ("fraction", level)))
+    if current not in [v for _, v in options]:
+        label = f"{current[1]:.0%} of best" if current[0] == "fraction" else f"score {current[1]:g}"
+        options.append((label, current))
+    return options
+
+
+def _grid(xs: list[float]) -> list[float]:
+    lo, hi = min(xs), max(xs)
+    if lo <= 0 or hi <= lo:
+        return sorted(set(xs))
+    step = (math.log(hi) - math.log(lo)) / (GRID_POINTS - 1)
+    return [math.exp(math.log(lo) + i * step) for i in range(GRID_POINTS)]
+
+
+def law_plot(key: str, title: str, y_label: str, law: Any) -> PlotSpec:
+    """Points the law was fitted on, its curve over the GPU range, and its CI band."""
+    spec = PlotSpec(key, title, "total GPUs", y_label)
+    if law is None:
+        spec.note = f"{title}: no fit"
+        return spec
+    xs = [float(v) for v in getattr(law, "x", [])]
+    ys = [float(v) for v in getattr(law, "y", [])]
+    spec.points = list(zip(xs, ys))
+    if not hasattr(law, "predict"):
+        spec.note = f"{title}: {getattr(law, 'reason', 'not enough data')}"
+        return spec
+    grid = _grid(xs) if xs else []
+    if grid:
+        fit = [float(v) for v in law.predict(grid)]
+        lo, hi = law.band(grid)
+        spec.fit = list(zip(grid, fit))
+        spec.band = [(x, float(a), float(b)) for x, a, b in zip(grid, lo, hi)]
+    spec.note = describe_law(title, law)
+    return spec
+
+
+def describe_law(title: str, law: Any) -> str:
+    if hasattr(law, "chosen"):  # ThroughputSelection: Amdahl or USL, chosen by AICc
+        chosen = law.fit
+        peak = getattr(chosen, "peak_n", None)
+        extra = f", peak at {peak:.0f} GPUs" if peak else ""
+        return f"{title}: {law.chosen.upper()} (sigma {fmt_number(chosen.sigma)}{extra}; {law.reason})"
+    if hasattr(law, "b"):
+        lo, hi = law.ci.get("b", (math.nan, math.nan))
+        return f"{title} ~ GPUs^{law.b:.2f} [{lo:.2f}, {hi:.2f}]" + (f" ({law.note})" if law.note else "")
+    return title
+
+
+def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
+    laws = dict(getattr(result, "laws", {}) or {})
+    plots = {
+        "samples": law_plot("samples", "samples to target", "agent steps", laws.get("samples_to_target")),
+        "time": law_plot("time", "time to target", "seconds", laws.get("time_to_target")),
+        "cost": law_plot("cost", "cost to target", "USD", laws.get("cost_to_target")),
+        "throughput": law_plot("throughput", "throughput", "steps/s", laws.get("throughput")),
+        "pareto": pareto_plot(getattr(result, "pareto", None)),
+    }
+    columns, rows = fom_table(getattr(result, "fom", None))
+    recs = [describe_recommendation(r) for r in (getattr(result, "recommendations", None) or [])]
+    target = result.target
+    target_text = f"target {fmt_number(target)}" if target is not None and math.isfinite(target) else "no target"
+    notes = [str(n) for n in result.notes]
+    if getattr(result, "ranking_stable", True) is False:
+        notes.insert(0, "ranking changes across target levels: read the recommendations with care")
+    return AnalysisView(f"{target_text}, {n_trials} trials, {len(result.per_config)} configs", plots, columns, rows, recs, notes)
+
+
+def pareto_plot(pareto: Any) -> PlotSpec:
+    spec = PlotSpec("pareto", "time-cost Pareto front", "seconds to target", "USD to target")
+    if pareto is None:
+        spec.note = "Pareto: no configuration reached the target"
+        return spec
+    spec.points = [(float(p.time_s), float(p.cost_usd)) for p in pareto.points]
+    spec.highlight = [(float(p.time_s), float(p.cost_usd)) for p in pareto.front]
+    front = ", ".join(p.config for p in pareto.front)
+    spec.note = f"front: {front}" + (f"; knee {pareto.knee}" if pareto.knee else "") if front else pareto.note
+    return spec
+
+
+def fom_table(fom: Any) -> tuple[list[str], list[list[str]]]:
+    """Config x scenario FOM (the arithmetic scenarios; efficiencies and geometric means stay in the report)."""
+    if fom is None or len(fom) == 0:
+        return ["config"], []
+    scenarios = [c for c in fom.columns if not str(c).startswith("eff_") and not str(c).endswith("_geometric")]
+    rows = [[str(idx), *(fmt_number(float(fom.at[idx, c]), 2) for c in scenarios)] for idx in fom.index]
+    return ["config", *map(str, scenarios)], rows
+
+
+def describe_recommendation(rec: Any) -> str:
+    """``research: g4n1 (4 GPUs x 1 nodes), score 480, time 12s, cost $0.03, bootstrap agrees 80%``."""
+    if rec.config is None:
+        return f"{rec.scenario}: no recommendation ({rec.reason or 'no configuration reached the target'})"
+    parts = [f"{rec.scenario}: {rec.hardware}"]
+    for label, value, fmt in (("score", rec.expected_score, fmt_number), ("steps", rec.samples_to_target, fmt_steps),
+                              ("time", rec.time_to_target_s, fmt_duration), ("cost", rec.cost_to_target_usd, fmt_money)):
+        if value is not None:
+            parts.append(f"{label} {fmt(value)}")
+    if rec.bootstrap_agreement is not None:
+        parts.append(f"bootstrap agrees {rec.bootstrap_agreement:.0%}")
+    return ", ".join(parts)

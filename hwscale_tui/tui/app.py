@@ -1,0 +1,216 @@
+"""The hwscale-tui Textual app and its factory.
+
+One factory (:func:`create_app`) builds the app for the CLI, the tests, the screenshot script
+and the benchmark; tests pass fake :class:`~hwscale_tui.tui.services.Services`. Worker errors
+from every screen end up in one handler (:meth:`HwscaleApp.on_worker_state_changed`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from ..errors import UsageError
+from ..paths import app_paths, write_private_text
+from .screens.analysis import AnalysisScreen
+from .screens.base import HwScreen
+from .screens.grid import GridScreen
+from .screens.launch import LaunchScreen
+from .screens.modals import HelpScreen
+from .screens.trials import TrialsScreen
+from .services import Services, real_services
+from .session import ExperimentSession
+
+SCREENS_IN_ORDER: tuple[type[HwScreen], ...] = (GridScreen, LaunchScreen, TrialsScreen, AnalysisScreen)
+UI_STATE_FILE = "tui.json"
+KEYMAP_FILE = "keymap.toml"
+
+
+class HwscaleApp(App[str | None], inherit_bindings=False):
+    """Keyboard-first client of the core: it reads files, the store and sources; it owns no sweep."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "hwscale-tui"
+    MODES = {cls.SCREEN_ID: cls for cls in SCREENS_IN_ORDER}
+    BINDINGS = [
+        # The header's screen tabs show 1-4, so the footer keeps its room for the screen's own keys.
+        Binding("1", "show('grid')", "Grid screen", show=False, id="app.grid"),
+        Binding("2", "show('launch')", "Launch screen", show=False, id="app.launch"),
+        Binding("3", "show('trials')", "Trials screen", show=False, id="app.trials"),
+        Binding("4", "show('analysis')", "Analysis screen", show=False, id="app.analysis"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("escape", "back", "Back", show=False, id="app.back"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("ctrl+c", "help_quit", show=False, system=True, id="app.help_quit"),
+    ]
+
+    def __init__(self, session: ExperimentSession, services: Services, *, start: str = "grid",
+                 ascii_only: bool = False, ansi_theme: bool = False, remember_state: bool = True) -> None:
+        super().__init__()
+        self.use_ansi_theme = ansi_theme
+        self.session = session
+        self.services = services
+        self.start_screen = start
+        self.ascii_only = ascii_only
+        self.remember_state = remember_state
+        self.ui_state: dict[str, Any] = self._load_ui_state() if remember_state else {}
+        self.history: list[str] = []
+        self.exit_message: str | None = None
+
+    # -- start-up -----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.use_ansi_theme:
+            self.theme = "ansi-dark"
+        keymap = self._load_keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        self.switch_mode(self.start_screen)
+
+    def _load_ui_state(self) -> dict[str, Any]:
+        path = app_paths().state / UI_STATE_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep a UI preference (e.g. the trials filter) for the next session."""
+        self.ui_state[key] = value
+        if not self.remember_state:
+            return
+        paths = app_paths().ensure()
+        write_private_text(paths.state / UI_STATE_FILE, json.dumps(self.ui_state, indent=1, sort_keys=True))
+
+    def _load_keymap(self) -> dict[str, str]:
+        """``keymap.toml`` in the config dir: ``binding.id = "key"`` lines remap keys."""
+        import tomllib
+
+        path = app_paths().config / KEYMAP_FILE
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            self.notify(f"{path}: ignored ({e})", severity="warning")
+            return {}
+        flat: dict[str, str] = {}
+
+        def walk(prefix: str, node: Any) -> None:
+            for k, v in node.items():
+                key = f"{prefix}.{k}" if prefix else k
+                if isinstance(v, dict):
+                    walk(key, v)
+                elif isinstance(v, str):
+                    flat[key] = v
+        walk("", data)
+        return flat
+
+    # -- navigation ---------------------------------------------------------------------------
+    def action_show(self, screen_id: str) -> None:
+        if screen_id == self.current_mode:
+            return
+        self.history.append(self.current_mode)
+        self.switch_mode(screen_id)
+
+    def action_back(self) -> None:
+        screen = self.screen
+        if not isinstance(screen, HwScreen):  # a modal: close it
+            screen.dismiss(None)
+            return
+        back = getattr(screen, "back", None)
+        if back is not None and back():
+            return
+        if self.history:
+            self.switch_mode(self.history.pop())
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for cls in SCREENS_IN_ORDER:
+            yield SystemCommand(f"Go to {cls.SCREEN_TITLE}", f"Show the {cls.SCREEN_TITLE.lower()} screen",
+                                lambda sid=cls.SCREEN_ID: self.action_show(sid))
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            b = active.binding
+            if b.system or not b.description or b.id in seen or b.id is None or b.id.startswith(("app.", "screen.")):
+                continue
+            seen.add(b.id)
+            node = active.node
+            yield SystemCommand(b.description, f"{self.get_key_display(b)} on this screen ({b.id})",
+                                lambda node=node, action=b.action: self.call_later(node.run_action, action))
+        yield SystemCommand("Help", "List the keys of this screen", self.action_help)
+        yield from super().get_system_commands(screen)
+
+    # -- quitting -----------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        launch = self._launch_screen()
+        active = [r.tag for r in launch.rows.values() if r.active] if launch else []
+        if active:
+            self.exit_message = (
+                f"{len(active)} pair(s) of {self.session.name} keep running in the background ({', '.join(active)}). "
+                "Run hwscale-tui again to re-attach, or `hwscale-tui status` / `hwscale-tui cancel --all`."
+            )
+        elif self.session.dirty:
+            self.exit_message = f"Unsaved grid edits were discarded (ctrl+s saves to {self.session.path})."
+        self.exit(self.exit_message)
+
+    def _launch_screen(self) -> LaunchScreen | None:
+        for stack in self._screen_stacks.values():
+            for screen in stack:
+                if isinstance(screen, LaunchScreen):
+                    return screen
+        return None
+
+    # -- one place for worker errors ---------------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, UsageError):
+            self.notify(str(error), severity="error", timeout=8)
+        else:
+            self.notify(f"{event.worker.group}: {type(error).__name__}: {error}", severity="error", timeout=8)
+            self.log.error(f"worker {event.worker.name} failed", error)
+
+
+def create_app(
+    services: Services | None = None,
+    *,
+    experiment_file: str | os.PathLike[str] | None = None,
+    session: ExperimentSession | None = None,
+    source: str | None = None,
+    read_only: bool = False,
+    start: str | None = None,
+    ascii_only: bool | None = None,
+    ansi_theme: bool = False,
+    remember_state: bool = True,
+) -> HwscaleApp:
+    """The app on an experiment: ``session`` if given, else the file, else the current experiment."""
+    if session is None:
+        session = ExperimentSession.open(experiment_file, source_kind=source, read_only=read_only)
+    if start is None:
+        start = "launch" if _was_launched(session.name) else "grid"
+    if start not in HwscaleApp.MODES:
+        raise UsageError(f"screen {start!r} is unknown; accepted: {', '.join(HwscaleApp.MODES)}.")
+    if ascii_only is None:
+        ascii_only = os.environ.get("HWSCALE_ASCII", "") not in ("", "0")
+    return HwscaleApp(session, services or real_services(), start=start, ascii_only=ascii_only,
+                      ansi_theme=ansi_theme, remember_state=remember_state)
+
+
+def _was_launched(experiment: str) -> bool:
+    from ..commands.common import snapshot_path
+
+    return Path(snapshot_path(experiment)).is_file()

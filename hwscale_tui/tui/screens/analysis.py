@@ -1,0 +1,174 @@
+"""Analysis pane: target selector, scaling-law plots with fit and CI band, FOM table, recommendations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Label, Select, Static
+
+from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, target_choices
+from ..widgets.header import ExperimentHeader
+from .base import HwScreen
+
+
+class AnalysisScreen(HwScreen):
+    SCREEN_ID = "analysis"
+    SCREEN_TITLE = "Analysis"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
+    BINDINGS = [
+        Binding("right_square_bracket,right", "plot(1)", "Next plot", id="analysis.next_plot"),
+        Binding("left_square_bracket,left", "plot(-1)", "Prev", id="analysis.prev_plot"),
+        Binding("t", "focus_target", "Target", id="analysis.target"),
+        Binding("x", "export", "Export", id="analysis.export"),
+        Binding("a", "toggle_ascii", "ASCII", id="analysis.ascii"),
+        Binding("R", "recompute", "Redo", id="analysis.recompute"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: AnalysisView | None = None
+        self.result: Any | None = None
+        self.plot_index = 0
+        self.target: tuple[str, float] | None = None  # (target_kind, target); None = the file's
+        self._computing = False
+
+    def compose(self) -> ComposeResult:
+        from ..widgets.plots import FitPlot  # plotext is imported only when this screen is built
+
+        cfg = self.app.session.cfg
+        yield ExperimentHeader(self.SCREEN_TITLE)
+        with Horizontal(id="analysis-bar"):
+            yield Label("target ", classes="bar-label")
+            yield Select(target_choices(cfg), value=(cfg.analysis.target_kind, float(cfg.analysis.target)),
+                         allow_blank=False, id="target-select", compact=True)
+            yield Label("", id="analysis-status")
+        with Horizontal(id="analysis-main"):
+            with Vertical(id="plot-area"):
+                yield Label("", id="plot-tabs")
+                with Horizontal(id="plots"):
+                    yield FitPlot(ascii_only=self.app.ascii_only, id="plot-a")
+                    yield FitPlot(ascii_only=self.app.ascii_only, id="plot-b")
+                yield Label("", id="plot-note")
+            with VerticalScroll(id="analysis-side"):
+                yield Static("", id="analysis-tables")
+        yield Footer(compact=True)
+
+    def on_screen_resume(self) -> None:
+        self.compute()  # analysis is on demand: when the pane is opened, on R, or a new target
+
+    # -- computation --------------------------------------------------------------------------
+    def compute(self) -> None:
+        if self._computing:
+            return
+        self._computing = True
+        self.query_one("#analysis-status", Label).update(Text("  computing...", style="yellow"))
+        self._compute_worker(self.target)
+
+    @work(thread=True, group="analysis", exclusive=True, exit_on_error=False)
+    def _compute_worker(self, target: tuple[str, float] | None) -> None:
+        try:
+            session = self.app.session
+            services = self.app.services
+            source = services.sources.make_source(session.cfg, session.source_kind)
+            trials = source.poll().trials
+            metric = session.cfg.analysis.curve_metric
+            histories = source.histories([t.run_id for t in trials], metric) if trials else {}
+            changes = {"target_kind": target[0], "target": target[1]} if target is not None else {}
+            settings = services.analysis.settings_from_config(session.cfg, **changes)
+            result = services.analysis.analyze(trials, histories, settings)
+            view = build_view(result, settings, len(trials))
+            self.app.call_from_thread(self.show_view, result, view)
+        finally:
+            self.app.call_from_thread(self._done)
+
+    def _done(self) -> None:
+        self._computing = False
+
+    def show_view(self, result: Any, view: AnalysisView) -> None:
+        self.result, self.view = result, view
+        self.query_one("#analysis-status", Label).update(Text(f"  {view.summary}"))
+        self.show_plots()
+        self.query_one("#analysis-tables", Static).update(self.tables(view))
+
+    def show_plots(self) -> None:
+        from ..widgets.plots import FitPlot
+
+        view = self.view
+        key = PLOT_KEYS[self.plot_index % len(PLOT_KEYS)]
+        other = PLOT_KEYS[(self.plot_index + 1) % len(PLOT_KEYS)]
+        tabs = Text()
+        for i, k in enumerate(PLOT_KEYS):
+            tabs.append(f" {k} ", style="bold reverse" if k == key else "dim")
+        tabs.append("  [ ] switch", style="dim")
+        self.query_one("#plot-tabs", Label).update(tabs)
+        if view is None:
+            return
+        self.query_one("#plot-a", FitPlot).show(view.plots.get(key))
+        self.query_one("#plot-b", FitPlot).show(view.plots.get(other))
+        shown = (key, other) if self.has_class("-wide") else (key,)
+        notes = [view.plots[k].note for k in shown if k in view.plots and view.plots[k].note]
+        self.query_one("#plot-note", Label).update(Text(" | ".join(notes), no_wrap=True, overflow="ellipsis"))
+
+    def tables(self, view: AnalysisView) -> Group:
+        fom = Table(title="Figure of merit (1.0 = best)", title_style="bold", box=None, header_style="bold", padding=(0, 1))
+        for col in view.fom_columns:
+            fom.add_column(col, justify="right" if col != "config" else "left")
+        for row in view.fom_rows:
+            fom.add_row(*row)
+        parts: list[Any] = [fom, Text("")]
+        parts.append(Text("Recommendations", style="bold"))
+        for line in view.recommendations or ["none yet: no configuration reached the target"]:
+            parts.append(Text(f"- {line}"))
+        if view.notes:
+            parts.append(Text(""))
+            for note in view.notes:
+                parts.append(Text(note, style="dim"))
+        return Group(*parts)
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_plot(self, step: int) -> None:
+        self.plot_index = (self.plot_index + step) % len(PLOT_KEYS)
+        self.show_plots()
+
+    def action_focus_target(self) -> None:
+        self.query_one("#target-select", Select).focus()
+
+    @on(Select.Changed, "#target-select")
+    def _target_changed(self, event: Select.Changed) -> None:
+        cfg = self.app.session.cfg
+        current = self.target or (cfg.analysis.target_kind, float(cfg.analysis.target))
+        if isinstance(event.value, tuple) and event.value != current:
+            self.target = event.value
+            self.compute()
+
+    def action_toggle_ascii(self) -> None:
+        from ..widgets.plots import FitPlot
+
+        self.app.ascii_only = not self.app.ascii_only
+        for plot in self.query(FitPlot):
+            plot.set_ascii(self.app.ascii_only)
+        self.notify(f"Plots in {'ASCII' if self.app.ascii_only else 'braille'}.", timeout=2)
+
+    def action_recompute(self) -> None:
+        self.compute()
+
+    def action_export(self) -> None:
+        if self.result is None:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        self._export_worker(self.result)
+
+    @work(thread=True, group="analysis-export", exit_on_error=False)
+    def _export_worker(self, result: Any) -> None:
+        from ...paths import app_paths, ensure_private_dir
+
+        out = ensure_private_dir(app_paths().state / "reports" / self.app.session.name)
+        path = self.app.services.analysis.write_report(result, out / "report.md", out)
+        self.app.call_from_thread(self.notify, f"Report written: {path}", timeout=6)
