@@ -1,0 +1,503 @@
+"""``analyze(trials, histories, settings)``: from learning curves to laws, FOM and recommendations.
+
+Steps: (1) smooth every curve and find its first crossing of the target on steps, seconds and
+dollars (right-censored when it never crosses); (2) per hardware config, the best trial by final
+score (the original's semantics) and, over all the config's trials, Kaplan-Meier medians and
+P(reach within budget) with bootstrap CIs; (3) scaling laws; (4) FOM per scenario, Pareto front,
+recommendations and how often a bootstrap over trials agrees with each; (5) the ranking at
+several target levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UsageError
+from ..hardware import HardwarePair, pair_from_sweep_name
+from ..records import HistoryPoint, Trial
+from .cost import COST_UNKNOWN, attach_cost_axis
+from .curves import AXES, Curve
+from .fits import CriticalBatchFit, NotEnoughData, ThroughputSelection, fit_critical_batch, fit_power_law, select_throughput_model
+from .fom import ParetoFront, efficiency_matrix, fom_scores, fom_table, pareto_front
+from .jsonable import jsonable
+from .settings import AnalysisSettings, PriceInForce
+from .survival import SurvivalSummary, kaplan_meier
+
+BATCH_KEY = "trainer.batch_size"
+# per-config columns holding the best trial's to-target values, in FOM metric order
+TO_TARGET_COLUMNS = ("samples_to_target", "time_to_target_s", "cost_to_target_usd")
+KM_PREFIX = {"agent_step": "km_median_steps", "wall_s": "km_median_time_s", "cost_usd": "km_median_cost_usd"}
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TrialCurve:
+    """One trial with its curve and to-target values at the primary target (NaN = not reached)."""
+
+    trial: Trial
+    pair: HardwarePair
+    curve: Curve
+    cost_source: str
+    final_score: float
+    to_target: np.ndarray  # (3,) on AXES
+    censored_at: np.ndarray  # (3,) last values when not reached, else NaN
+
+    @property
+    def reached(self) -> bool:
+        return bool(np.isfinite(self.to_target[0]))
+
+    def km_value(self, j: int) -> float:
+        return float(self.to_target[j] if self.reached else self.censored_at[j])
+
+
+@dataclass
+class CompositeModel:
+    """``E(G) = E_min (1 + b G / B_crit)``, ``T(G) = T0 + E(G) / X(G)``, cost = price x billed GPUs x T.
+
+    ``b`` is the batch per GPU of the best trials, ``X`` the chosen throughput law and ``T0`` the
+    median of (observed time - predicted compute time) over configs that reached the target.
+    """
+
+    e_min: float
+    b_crit: float
+    batch_per_gpu: float
+    t0_s: float
+    throughput: ThroughputSelection
+    usd_per_gpu_hour: float
+
+    def samples(self, total_gpus: Any) -> np.ndarray:
+        g = np.asarray(total_gpus, dtype=float)
+        return self.e_min * (1.0 + self.batch_per_gpu * g / self.b_crit)
+
+    def time_s(self, total_gpus: Any) -> np.ndarray:
+        g = np.asarray(total_gpus, dtype=float)
+        return self.t0_s + self.samples(g) / self.throughput.predict(np.atleast_1d(g)).reshape(g.shape)
+
+    def cost_usd(self, total_gpus: Any, gpus_per_node: int) -> np.ndarray:
+        g = np.asarray(total_gpus, dtype=float)
+        billed = np.ceil(g / gpus_per_node) * gpus_per_node
+        return self.usd_per_gpu_hour * billed * self.time_s(g) / 3600.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"law": "CompositeModel", "e_min": self.e_min, "b_crit": self.b_crit, "batch_per_gpu": self.batch_per_gpu,
+                "t0_s": self.t0_s, "throughput": self.throughput.chosen, "usd_per_gpu_hour": self.usd_per_gpu_hour}
+
+
+@dataclass
+class Recommendation:
+    scenario: str
+    weights: dict[str, float]
+    config: str | None
+    gpus: int | None = None
+    nodes: int | None = None
+    total_gpus: int | None = None
+    fom: float | None = None
+    fom_geometric: float | None = None
+    best_run_id: str | None = None
+    best_params: dict[str, Any] = field(default_factory=dict)
+    expected_score: float | None = None
+    samples_to_target: float | None = None
+    time_to_target_s: float | None = None
+    cost_to_target_usd: float | None = None
+    km_median_time_s: float | None = None
+    bootstrap_agreement: float | None = None  # share of trial-bootstrap resamples with the same winner
+    runner_up: str | None = None
+    reason: str = ""
+
+    @property
+    def hardware(self) -> str | None:
+        """The original script's ``hardware`` text, e.g. ``g4n2 (4 GPUs/node x 2 nodes)``."""
+        if self.config is None:
+            return None
+        g, n = self.gpus or 0, self.nodes or 0
+        return f"{self.config} ({g} GPU{'s' if g != 1 else ''}/node x {n} node{'s' if n != 1 else ''})"
+
+    def to_json(self) -> dict[str, Any]:
+        return jsonable({**self.__dict__, "hardware": self.hardware})
+
+
+@dataclass
+class AnalysisResult:
+    settings: AnalysisSettings
+    target: float
+    target_rule: str
+    reference_score: float
+    reference_run: str
+    per_config: pd.DataFrame
+    per_trial: pd.DataFrame
+    laws: dict[str, Any]
+    fom: pd.DataFrame
+    recommendations: list[Recommendation]
+    pareto: ParetoFront
+    levels: pd.DataFrame
+    ranking_stable: bool
+    price: PriceInForce
+    budget_steps: float
+    survival: dict[str, dict[str, SurvivalSummary]]
+    curves: dict[str, Curve] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def recommendation(self, scenario: str) -> Recommendation:
+        return next(r for r in self.recommendations if r.scenario == scenario)
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.settings
+        return jsonable({
+            "target": self.target, "target_rule": self.target_rule, "reference_score": self.reference_score,
+            "reference_run": self.reference_run, "price": self.price.__dict__ | {"text": self.price.describe()},
+            "budget_steps": self.budget_steps,
+            "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
+            "per_config": self.per_config, "per_trial": self.per_trial,
+            "laws": self.laws, "fom": self.fom.reset_index(), "recommendations": self.recommendations,
+            "pareto": self.pareto, "levels": self.levels, "ranking_stable": self.ranking_stable,
+            "survival": self.survival, "notes": self.notes,
+        })
+
+
+# -- building blocks ------------------------------------------------------------------------
+
+def _pair_of(trial: Trial) -> HardwarePair | None:
+    if trial.gpus and trial.nodes:
+        return HardwarePair(int(trial.gpus), int(trial.nodes))
+    return pair_from_sweep_name(trial.sweep)
+
+
+def _build_curves(
+    trials: Sequence[Trial], histories: Mapping[str, Sequence[HistoryPoint] | Any], settings: AnalysisSettings,
+    price: PriceInForce, notes: list[str],
+) -> tuple[list[TrialCurve], list[tuple[Trial, HardwarePair]]]:
+    """Curves for trials with history; the rest are returned as (trial, pair) without curve."""
+    with_curve: list[TrialCurve] = []
+    without: list[tuple[Trial, HardwarePair]] = []
+    unknown_hw = 0
+    for t in trials:
+        pair = _pair_of(t)
+        if pair is None:
+            unknown_hw += 1
+            continue
+        hist = histories.get(t.run_id)
+        curve = Curve.from_history(hist, smoothing=settings.smoothing, window=settings.smoothing_window, goal=settings.goal) if hist is not None else None
+        if curve is None or not len(curve):
+            without.append((t, pair))
+            continue
+        if not (np.isfinite(curve.wall_s).any() and np.nanmax(curve.wall_s) > 0):
+            curve.wall_s = np.full(len(curve), np.nan)  # no wall clock logged: time is unknown, not zero
+        source = attach_cost_axis(curve, t, pair, price)
+        final = t.score if t.score is not None and np.isfinite(t.score) else float(curve.score[-1])
+        with_curve.append(TrialCurve(t, pair, curve, source, float(final), np.full(3, np.nan), np.full(3, np.nan)))
+    if unknown_hw:
+        notes.append(f"{unknown_hw} trial(s) skipped: no GPU/node counts and no g<G>n<N> in the sweep name")
+    if without:
+        notes.append(f"{len(without)} trial(s) have no learning curve yet (counted in n_trials, not in the estimates)")
+    return with_curve, without
+
+
+def _resolve_target(curves: list[TrialCurve], settings: AnalysisSettings) -> tuple[float, str, float, str, list[float]]:
+    sign = 1.0 if settings.goal == "maximize" else -1.0
+    bests = np.array([tc.curve.best_smoothed for tc in curves])
+    i = int(np.argmax(sign * bests))
+    reference, ref_run = float(bests[i]), curves[i].trial.run_id
+
+    def from_fraction(f: float) -> float:
+        if reference <= 0:
+            raise UsageError(
+                f"a fractional target needs a positive best score, but the best smoothed score is {reference:g}; "
+                "accepted: an absolute target (--target-kind absolute)."
+            )
+        return reference * f if sign > 0 else reference / f
+
+    levels = [from_fraction(lv) for lv in settings.levels] if reference > 0 else []
+    if settings.target_kind == "absolute":
+        rule = f"absolute target {settings.target:g}"
+        return float(settings.target), rule, reference, ref_run, levels
+    target = from_fraction(settings.target)
+    word = "x" if sign > 0 else "/"
+    rule = f"{settings.target:g} {word} best smoothed score {reference:.6g} ({ref_run}) = {target:.6g}"
+    return target, rule, reference, ref_run, levels
+
+
+def _to_target_arrays(curve: Curve, target: float) -> tuple[np.ndarray, np.ndarray]:
+    values, censored = np.full(3, np.nan), np.full(3, np.nan)
+    for j, ax in enumerate(AXES):
+        tt = curve.to_target(target, ax)
+        if tt.reached:
+            values[j] = np.nan if tt.value is None else tt.value
+        else:
+            censored[j] = np.nan if tt.censored_at is None else tt.censored_at
+    return values, censored
+
+
+def _best_pool(members: list[TrialCurve]) -> tuple[list[TrialCurve], str]:
+    finished = [tc for tc in members if tc.trial.state == "finished"]
+    if finished:
+        return finished, "finished trials"
+    return members, "all trials (none finished yet)"
+
+
+def _best_index(pool: list[TrialCurve], sign: float) -> int:
+    return int(np.argmax([sign * tc.final_score for tc in pool]))
+
+
+def _median_sps(members: list[TrialCurve]) -> float:
+    vals = [_trial_sps(tc) for tc in members]
+    vals = [v for v in vals if v is not None]
+    return float(np.median(vals)) if vals else float("nan")
+
+
+def _trial_sps(tc: TrialCurve) -> float | None:
+    """Logged SPS, else the curve's last step over its last wall second."""
+    if tc.trial.sps is not None and np.isfinite(tc.trial.sps) and tc.trial.sps > 0:
+        return float(tc.trial.sps)
+    wall = tc.curve.wall_s[-1]
+    if np.isfinite(wall) and wall > 0:
+        return float(tc.curve.agent_step[-1] / wall)
+    return None
+
+
+def _batch_size(trial: Trial) -> float | None:
+    v = trial.params.get(BATCH_KEY)
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f > 0 else None
+
+
+# -- the analysis ---------------------------------------------------------------------------
+
+def analyze(
+    trials: Sequence[Trial],
+    histories: Mapping[str, Any],
+    settings: AnalysisSettings | None = None,
+    *,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyze trials and their learning curves (``histories``: run_id -> HistoryPoints or a DataFrame)."""
+    settings = settings or AnalysisSettings()
+    say = progress or (lambda _msg: None)
+    notes: list[str] = []
+    price = settings.price()
+    curves, without = _build_curves(trials, histories, settings, price, notes)
+    if not curves:
+        raise UsageError("no trial has a learning curve to analyze; accepted: trials with history (agent_step, wall_s, score).")
+    sign = 1.0 if settings.goal == "maximize" else -1.0
+    target, rule, reference, ref_run, level_targets = _resolve_target(curves, settings)
+    for tc in curves:
+        tc.to_target, tc.censored_at = _to_target_arrays(tc.curve, target)
+    rng = np.random.default_rng(settings.seed)
+    budget_steps = float(settings.budget_steps or max(float(tc.curve.agent_step[-1]) for tc in curves))
+    budgets = {"agent_step": budget_steps, "wall_s": settings.budget_time_s, "cost_usd": settings.budget_cost_usd}
+
+    groups: dict[HardwarePair, list[TrialCurve]] = {}
+    for tc in curves:
+        groups.setdefault(tc.pair, []).append(tc)
+    n_all: dict[HardwarePair, int] = {}
+    for pair in [tc.pair for tc in curves] + [p for _, p in without]:
+        n_all[pair] = n_all.get(pair, 0) + 1
+    pairs = sorted(groups, key=lambda p: (p.total_gpus, p.nodes, p.gpus))
+    configs = [p.tag for p in pairs]
+
+    rows, survival, pools = [], {}, []
+    pool_rule = set()
+    for pair in pairs:
+        members = groups[pair]
+        pool, why = _best_pool(members)
+        pool_rule.add(why)
+        pools.append(pool)
+        best = pool[_best_index(pool, sign)]
+        say(f"bootstrap: Kaplan-Meier for {pair.tag} ({len(members)} trials, {settings.n_boot} resamples)")
+        km = {}
+        for j, ax in enumerate(AXES):
+            vals = np.array([tc.km_value(j) for tc in members])
+            reached = np.array([tc.reached for tc in members])
+            summary = kaplan_meier(vals, reached, axis=ax, budget=budgets[ax], n_boot=settings.n_boot, rng=rng, ci_level=settings.ci_level)
+            if summary is not None:
+                km[ax] = summary
+        survival[pair.tag] = km
+        sources = sorted({tc.cost_source for tc in members})
+        row: dict[str, Any] = {
+            "config": pair.tag, "gpus": pair.gpus, "nodes": pair.nodes, "total_gpus": pair.total_gpus,
+            "n_trials": n_all[pair], "n_curves": len(members), "n_reached": sum(tc.reached for tc in members),
+            "best_run_id": best.trial.run_id, "best_score": best.final_score, "best_reached": best.reached,
+            **{col: best.to_target[j] for j, col in enumerate(TO_TARGET_COLUMNS)},
+            "best_censored_at_steps": best.censored_at[0],
+        }
+        for ax, prefix in KM_PREFIX.items():
+            s = km.get(ax)
+            row[prefix] = s.median if s else np.nan
+            row[f"{prefix}_lo"], row[f"{prefix}_hi"] = s.median_ci if s else (np.nan, np.nan)
+        steps_km = km.get("agent_step")
+        row["p_reach"] = steps_km.p_reach if steps_km else np.nan
+        row["p_reach_lo"], row["p_reach_hi"] = steps_km.p_reach_ci if steps_km and steps_km.p_reach_ci else (np.nan, np.nan)
+        for ax, col in (("wall_s", "p_reach_time"), ("cost_usd", "p_reach_cost")):
+            s = km.get(ax)
+            if budgets[ax] is not None:
+                row[col] = s.p_reach if s else np.nan
+        row["sps"] = _median_sps(members)
+        row["batch_size"] = _batch_size(best.trial)
+        row["cost_source"] = sources[0] if len(sources) == 1 else "mixed: " + ", ".join(sources)
+        row["best_params"] = dict(best.trial.params)
+        rows.append(row)
+    per_config = pd.DataFrame(rows)
+    if pool_rule != {"finished trials"}:
+        notes.append("best trial chosen among " + "; ".join(sorted(pool_rule)))
+    if any(tc.cost_source == COST_UNKNOWN for tc in curves):
+        notes.append("some trials logged no wall time: their time and cost to target are unknown")
+
+    values = per_config[list(TO_TARGET_COLUMNS)].to_numpy(dtype=float)
+    fom = fom_table(configs, values, settings.scenarios, settings.geometric)
+    say(f"bootstrap: recommendation agreement ({settings.n_boot} resamples over trials)")
+    boot_values = _bootstrap_best_values(pools, sign, settings.n_boot, rng)
+    recommendations = _recommend(per_config, fom, boot_values, settings, survival)
+    pareto = pareto_front(configs, values[:, 1], values[:, 2])
+    say("fitting scaling laws")
+    laws = _fit_laws(per_config, curves, settings, rng, price)
+    levels, stable = _level_stability(pairs, pools, sign, level_targets, settings)
+    if not stable:
+        notes.append("the recommendation changes with the target level: see the level table")
+    per_trial = _per_trial_frame(curves, without)
+    return AnalysisResult(
+        settings=settings, target=target, target_rule=rule, reference_score=reference, reference_run=ref_run,
+        per_config=per_config, per_trial=per_trial, laws=laws, fom=fom, recommendations=recommendations, pareto=pareto,
+        levels=levels, ranking_stable=stable, price=price, budget_steps=budget_steps, survival=survival,
+        curves={tc.trial.run_id: tc.curve for tc in curves}, notes=notes,
+    )
+
+
+def _bootstrap_best_values(pools: list[list[TrialCurve]], sign: float, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(B, C, 3): the to-target values of each config's best trial in resamples of its trials."""
+    out = np.full((n_boot, len(pools), 3), np.nan)
+    for c, pool in enumerate(pools):
+        scores = np.array([sign * tc.final_score for tc in pool])
+        tt = np.array([tc.to_target for tc in pool])
+        idx = rng.integers(0, len(pool), size=(n_boot, len(pool)))
+        best = idx[np.arange(n_boot), np.argmax(scores[idx], axis=1)]
+        out[:, c, :] = tt[best]
+    return out
+
+
+def _recommend(
+    per_config: pd.DataFrame, fom: pd.DataFrame, boot_values: np.ndarray, settings: AnalysisSettings,
+    survival: dict[str, dict[str, SurvivalSummary]],
+) -> list[Recommendation]:
+    boot_eff = efficiency_matrix(boot_values) if boot_values.size else None
+    out = []
+    for name, weights in settings.scenarios.items():
+        scores = fom[name].to_numpy()
+        if not np.any(scores > 0):
+            out.append(Recommendation(name, dict(weights), None, reason="no config reached the target"))
+            continue
+        order = np.argsort(-scores, kind="stable")
+        win = int(order[0])
+        row = per_config.iloc[win]
+        agreement = None
+        if boot_eff is not None:
+            boot_fom = fom_scores(boot_eff, weights)
+            has_winner = boot_fom.max(axis=1) > 0
+            agreement = float(np.mean(has_winner & (np.argmax(boot_fom, axis=1) == win)))
+        km_time = survival[row["config"]].get("wall_s")
+        out.append(Recommendation(
+            scenario=name, weights=dict(weights), config=row["config"], gpus=int(row["gpus"]), nodes=int(row["nodes"]),
+            total_gpus=int(row["total_gpus"]), fom=float(scores[win]),
+            fom_geometric=float(fom[f"{name}_geometric"].iloc[win]) if f"{name}_geometric" in fom else None,
+            best_run_id=row["best_run_id"], best_params=dict(row["best_params"]), expected_score=float(row["best_score"]),
+            samples_to_target=_num(row["samples_to_target"]), time_to_target_s=_num(row["time_to_target_s"]),
+            cost_to_target_usd=_num(row["cost_to_target_usd"]), km_median_time_s=km_time.median if km_time else None,
+            bootstrap_agreement=agreement,
+            runner_up=per_config.iloc[int(order[1])]["config"] if len(order) > 1 and scores[order[1]] > 0 else None,
+            reason="highest FOM",
+        ))
+    return out
+
+
+def _num(v: Any) -> float | None:
+    f = float(v)
+    return f if np.isfinite(f) else None
+
+
+def _fit_laws(
+    per_config: pd.DataFrame, curves: list[TrialCurve], settings: AnalysisSettings, rng: np.random.Generator,
+    price: PriceInForce,
+) -> dict[str, Any]:
+    kw = {"n_boot": settings.n_boot, "seed": rng, "ci_level": settings.ci_level}
+    gpus = per_config["total_gpus"].to_numpy(dtype=float)
+    laws: dict[str, Any] = {}
+    for col, name in zip(TO_TARGET_COLUMNS, ("samples_to_target", "time_to_target", "cost_to_target")):
+        laws[name] = fit_power_law(gpus, per_config[col].to_numpy(dtype=float), **kw)
+    sps_points = [(tc.pair.total_gpus, _trial_sps(tc)) for tc in curves]
+    sps_points = [(g, s) for g, s in sps_points if s is not None]
+    if sps_points:
+        n, x = np.array(sps_points, dtype=float).T
+        laws["throughput"] = select_throughput_model(n, x, **kw)
+    else:
+        laws["throughput"] = NotEnoughData("no trial logged its steps per second or wall time")
+    per_batch: dict[float, float] = {}
+    for tc in curves:
+        b = _batch_size(tc.trial)
+        if b is not None and tc.reached:
+            steps = tc.to_target[0] / b
+            per_batch[b] = min(per_batch.get(b, np.inf), steps)
+    if per_batch:
+        bs = np.array(sorted(per_batch))
+        laws["critical_batch"] = fit_critical_batch(bs, np.array([per_batch[b] for b in bs]), **kw)
+    else:
+        laws["critical_batch"] = NotEnoughData(f"no trial that reached the target records {BATCH_KEY}")
+    laws["composite"] = _composite(per_config, laws, price)
+    return laws
+
+
+def _composite(per_config: pd.DataFrame, laws: dict[str, Any], price: PriceInForce) -> CompositeModel | NotEnoughData:
+    cbs, thr = laws["critical_batch"], laws["throughput"]
+    if not isinstance(cbs, CriticalBatchFit) or not isinstance(thr, ThroughputSelection):
+        missing = [k for k, v in (("critical batch", cbs), ("throughput", thr)) if isinstance(v, NotEnoughData)]
+        return NotEnoughData("needs the " + " and ".join(missing) + " law(s)")
+    reached = per_config[np.isfinite(per_config["time_to_target_s"].to_numpy(dtype=float))]
+    per_gpu = (reached["batch_size"] / reached["total_gpus"]).dropna()
+    if reached.empty or per_gpu.empty:
+        return NotEnoughData("no config reached the target with a known batch size")
+    model = CompositeModel(cbs.e_min, cbs.b_crit, float(per_gpu.median()), 0.0, thr, price.usd_per_gpu_hour)
+    overhead = reached["time_to_target_s"].to_numpy(dtype=float) - model.time_s(reached["total_gpus"].to_numpy(dtype=float))
+    model.t0_s = float(max(0.0, np.median(overhead)))
+    return model
+
+
+def _level_stability(
+    pairs: list[HardwarePair], pools: list[list[TrialCurve]], sign: float, level_targets: list[float],
+    settings: AnalysisSettings,
+) -> tuple[pd.DataFrame, bool]:
+    rows = []
+    for level, target in zip(settings.levels, level_targets):
+        values = np.full((len(pairs), 3), np.nan)
+        for c, pool in enumerate(pools):
+            best = pool[_best_index(pool, sign)]
+            values[c] = _to_target_arrays(best.curve, target)[0]
+        eff = efficiency_matrix(values)
+        row: dict[str, Any] = {"level": level, "target": target, "n_configs_reached": int(np.isfinite(values[:, 0]).sum())}
+        for name, weights in settings.scenarios.items():
+            f = fom_scores(eff, weights)
+            row[name] = pairs[int(np.argmax(f))].tag if np.any(f > 0) else None
+        rows.append(row)
+    levels = pd.DataFrame(rows)
+    stable = bool(levels.empty or all(levels[name].nunique(dropna=False) == 1 for name in settings.scenarios))
+    return levels, stable
+
+
+def _per_trial_frame(curves: list[TrialCurve], without: list[tuple[Trial, HardwarePair]]) -> pd.DataFrame:
+    rows = []
+    for tc in curves:
+        t = tc.trial
+        rows.append({
+            "run_id": t.run_id, "sweep": t.sweep, "config": tc.pair.tag, "total_gpus": tc.pair.total_gpus, "state": t.state,
+            "final_score": tc.final_score, "best_smoothed": tc.curve.best_smoothed, "reached": tc.reached,
+            **{col: tc.to_target[j] for j, col in enumerate(TO_TARGET_COLUMNS)},
+            "censored_at_steps": tc.censored_at[0], "censored_at_s": tc.censored_at[1], "censored_at_usd": tc.censored_at[2],
+            "sps": _trial_sps(tc), "batch_size": _batch_size(t), "cost_source": tc.cost_source, "n_points": len(tc.curve),
+        })
+    for t, pair in without:
+        rows.append({"run_id": t.run_id, "sweep": t.sweep, "config": pair.tag, "total_gpus": pair.total_gpus,
+                     "state": t.state, "final_score": t.score, "reached": False, "n_points": 0})
+    return pd.DataFrame(rows)

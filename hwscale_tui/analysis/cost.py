@@ -1,0 +1,43 @@
+"""The dollar axis of a curve: logged cost when the trial has it, else price x billed nodes x hours."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..hardware import HardwarePair
+from ..prices import job_cost_usd
+from ..records import Trial
+from .curves import Curve
+from .settings import PriceInForce
+
+COST_LOGGED_HISTORY = "logged (history)"
+COST_LOGGED_TOTAL = "logged (trial total, pro-rated by wall time)"
+COST_PRICED = "price x billed nodes x hours"
+COST_UNKNOWN = "unknown (no wall time)"
+
+
+def attach_cost_axis(curve: Curve, trial: Trial, pair: HardwarePair, price: PriceInForce) -> str:
+    """Fill ``curve.cost_usd`` and return which cost source was used.
+
+    1. cost logged in the history (gaps interpolated over wall time);
+    2. the trial's logged total, spread over its wall time;
+    3. ``price`` for every GPU of every billed node (``pair.gpus`` per node x ``pair.nodes``) for the
+       wall time -- clouds bill whole nodes for the whole job.
+    """
+    logged = np.isfinite(curve.cost_usd)
+    wall = curve.wall_s
+    has_wall = np.isfinite(wall).any() and np.nanmax(wall) > 0 if wall.size else False
+    if logged.any():
+        if not logged.all():
+            if logged.sum() >= 2 and has_wall:
+                curve.cost_usd = np.interp(wall, wall[logged], curve.cost_usd[logged])
+            else:
+                curve.cost_usd = np.where(logged, curve.cost_usd, np.nan)
+        return COST_LOGGED_HISTORY
+    if not has_wall:
+        return COST_UNKNOWN
+    if trial.cost_usd is not None and trial.runtime_s and trial.runtime_s > 0 and trial.cost_usd >= 0:
+        curve.cost_usd = wall * (trial.cost_usd / trial.runtime_s)
+        return COST_LOGGED_TOTAL
+    curve.cost_usd = wall * job_cost_usd(price.usd_per_gpu_hour, pair.gpus, pair.nodes, 1.0)
+    return COST_PRICED

@@ -1,0 +1,375 @@
+"""Scaling laws with bootstrap CIs: power law, Amdahl, USL (chosen by AICc), critical batch size.
+
+Every fit is done in log space (multiplicative noise: the large values must not dominate), with
+bounds where the physics has them (``sigma`` in [0, 1], ``kappa >= 0``). Intervals come from a
+parametric bootstrap in log space whose noise scale is itself drawn from its sampling
+distribution (see :func:`~hwscale_tui.analysis.lsq.parametric_log_bootstrap`), so a law fitted
+on three points says its interval is wide. With too few points a function returns
+:class:`NotEnoughData` with the reason instead of a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .lsq import AMDAHL, CRITICAL_BATCH, USL, Grouped, LogModel, batched_lm, fit_point, group_log, parametric_log_bootstrap, weighted_line
+from .stats import aicc, percentile_ci
+
+
+@dataclass(frozen=True)
+class NotEnoughData:
+    """A law that could not be fitted, and why (said instead of a number)."""
+
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"not_enough_data": self.reason}
+
+    def __str__(self) -> str:
+        return f"not enough data: {self.reason}"
+
+
+@dataclass(kw_only=True)
+class LogFit:
+    """What every fit carries: CIs, goodness of fit in log space, the data and the bootstrap."""
+
+    ci: dict[str, tuple[float, float]]
+    rmse_log: float  # root-mean-square residual of ln y
+    r2_log: float  # share of the variance of ln y explained
+    n: int
+    dof: int
+    ci_level: float
+    note: str = ""
+    x: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
+    model: LogModel | None = field(default=None, repr=False)
+    theta: np.ndarray = field(repr=False)
+    boot_theta: np.ndarray = field(repr=False)  # (B, p) in the model's internal parameters
+
+    def _log_predict(self, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+        assert self.model is not None
+        return self.model.log_predict(theta, x)
+
+    def predict(self, x: Any) -> np.ndarray:
+        xs = np.atleast_1d(np.asarray(x, dtype=float))
+        return np.exp(self._log_predict(self.theta[None, :], xs)[0])
+
+    def band(self, x: Any, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise bootstrap interval of the fitted curve at ``x``."""
+        xs = np.atleast_1d(np.asarray(x, dtype=float))
+        if self.boot_theta.shape[0] == 0:
+            mid = self.predict(xs)
+            return mid, mid
+        lev = self.ci_level if level is None else level
+        pred = np.exp(self._log_predict(self.boot_theta, xs))
+        alpha = (1 - lev) / 2
+        lo, hi = np.nanquantile(pred, [alpha, 1 - alpha], axis=0)
+        return lo, hi
+
+    def params(self) -> dict[str, float | None]:
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "law": type(self).__name__, **self.params(), "ci": {k: list(v) for k, v in self.ci.items()},
+            "rmse_log": self.rmse_log, "r2_log": self.r2_log, "n": self.n, "dof": self.dof,
+            "ci_level": self.ci_level, "note": self.note,
+        }
+
+
+@dataclass(kw_only=True)
+class PowerLawFit(LogFit):
+    """``y = a * x^b``."""
+
+    a: float
+    b: float
+
+    def _log_predict(self, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return theta[:, 0:1] + theta[:, 1:2] * np.log(x)[None, :]
+
+    def params(self) -> dict[str, float | None]:
+        return {"a": self.a, "b": self.b}
+
+
+@dataclass(kw_only=True)
+class AmdahlFit(LogFit):
+    """``X(N) = lam * N / (1 + sigma * (N - 1))``."""
+
+    lam: float
+    sigma: float
+    aicc: float | None
+
+    def params(self) -> dict[str, float | None]:
+        return {"lam": self.lam, "sigma": self.sigma, "aicc": self.aicc}
+
+
+@dataclass(kw_only=True)
+class USLFit(LogFit):
+    """``X(N) = lam * N / (1 + sigma * (N - 1) + kappa * N * (N - 1))``; peak at ``sqrt((1 - sigma) / kappa)``.
+
+    ``peak_n`` is None unless kappa > 0 and the peak's whole interval is finite.
+    """
+
+    lam: float
+    sigma: float
+    kappa: float
+    peak_n: float | None
+    aicc: float | None
+
+    def params(self) -> dict[str, float | None]:
+        return {"lam": self.lam, "sigma": self.sigma, "kappa": self.kappa, "peak_n": self.peak_n, "aicc": self.aicc}
+
+
+@dataclass(kw_only=True)
+class CriticalBatchFit(LogFit):
+    """McCandlish et al.: ``S = S_min (1 + B_crit / B)``, ``E = E_min (1 + B / B_crit)``, ``B_crit = E_min / S_min``.
+
+    ``straddled`` says whether the tested batch sizes lie on both sides of ``b_crit``; only then
+    is the critical batch size a measurement rather than an extrapolation.
+    """
+
+    s_min: float
+    e_min: float
+    b_crit: float
+    straddled: bool
+    batch_range: tuple[float, float]
+
+    def params(self) -> dict[str, float | None]:
+        return {"s_min": self.s_min, "e_min": self.e_min, "b_crit": self.b_crit, "straddled": self.straddled,
+                "batch_range": list(self.batch_range)}
+
+
+@dataclass
+class ThroughputSelection:
+    """Amdahl vs USL on the same points, chosen by AICc (lower is better)."""
+
+    chosen: str  # "amdahl" or "usl"
+    amdahl: AmdahlFit
+    usl: USLFit | NotEnoughData
+    delta_aicc: float | None  # AICc(amdahl) - AICc(usl); > 0 favours USL
+    reason: str
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.amdahl.x
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.amdahl.y
+
+    @property
+    def fit(self) -> AmdahlFit | USLFit:
+        return self.usl if self.chosen == "usl" and isinstance(self.usl, USLFit) else self.amdahl
+
+    def predict(self, n: Any) -> np.ndarray:
+        return self.fit.predict(n)
+
+    def band(self, n: Any, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.fit.band(n, level)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"law": "ThroughputSelection", "chosen": self.chosen, "delta_aicc": self.delta_aicc, "reason": self.reason,
+                "amdahl": self.amdahl.to_json(), "usl": self.usl.to_json()}
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _positive_pairs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    xa = np.asarray(x, dtype=float).ravel()
+    ya = np.asarray(y, dtype=float).ravel()
+    if xa.shape != ya.shape:
+        raise ValueError(f"x and y differ in length ({xa.size} vs {ya.size})")
+    ok = np.isfinite(xa) & np.isfinite(ya) & (xa > 0) & (ya > 0)
+    return xa[ok], ya[ok], int((~ok).sum())
+
+
+def _check_points(x: np.ndarray, n_params: int, dropped: int, what: str) -> NotEnoughData | None:
+    distinct = np.unique(x).size
+    if x.size < n_params + 1 or distinct < n_params:
+        extra = f" ({dropped} non-positive or missing values dropped)" if dropped else ""
+        return NotEnoughData(
+            f"{what} needs at least {n_params + 1} points at {n_params} or more distinct x values; "
+            f"got {x.size} points at {distinct}{extra}"
+        )
+    return None
+
+
+def _fit_quality(logy: np.ndarray, rss: float) -> tuple[float, float]:
+    rmse = float(np.sqrt(rss / logy.size))
+    tss = float(np.sum((logy - logy.mean()) ** 2))
+    r2 = float(1 - rss / tss) if tss > 0 else float("nan")
+    return rmse, r2
+
+
+def _dof_note(dof: int) -> str:
+    if dof == 1:
+        return "1 residual degree of freedom: the interval is wide"
+    if dof <= 3:
+        return f"{dof} residual degrees of freedom: the interval is wide"
+    return ""
+
+
+def _rng(seed: int | np.random.Generator) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _nonlinear(
+    model: LogModel, x: np.ndarray, y: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> tuple[Grouped, np.ndarray, float, np.ndarray]:
+    g = group_log(x, np.log(y))
+    theta, rss = fit_point(model, g)
+    fitted = model.log_predict(theta[None, :], g.x)[0]
+    if n_boot > 0:
+        ystar = parametric_log_bootstrap(g, fitted, rss, len(model.params), n_boot, rng)
+        boot = batched_lm(model, g.x, ystar, g.counts, theta)
+    else:
+        boot = np.empty((0, theta.size))
+    return g, theta, rss, boot
+
+
+# -- public fits ----------------------------------------------------------------------------
+
+def fit_power_law(
+    x: Any, y: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+) -> PowerLawFit | NotEnoughData:
+    """``y = a * x^b`` by least squares on ``ln y = ln a + b ln x``, with bootstrap CIs on a and b."""
+    xa, ya, dropped = _positive_pairs(x, y)
+    bad = _check_points(xa, 2, dropped, "a power law")
+    if bad:
+        return bad
+    g = group_log(np.log(xa), np.log(ya))
+    intercept, slope = weighted_line(g.x, g.mean_logy[None, :], g.counts)
+    theta = np.array([intercept[0], slope[0]])
+    at_points = theta[0] + theta[1] * np.log(xa)
+    rss = float(np.sum((np.log(ya) - at_points) ** 2))
+    dof = xa.size - 2
+    rng = _rng(seed)
+    if n_boot > 0:
+        fitted = theta[0] + theta[1] * g.x
+        ystar = parametric_log_bootstrap(g, fitted, rss, 2, n_boot, rng)
+        bi, bs = weighted_line(g.x, ystar, g.counts)
+        boot = np.column_stack([bi, bs])
+    else:
+        boot = np.empty((0, 2))
+    rmse, r2 = _fit_quality(np.log(ya), rss)
+    ci = {"a": percentile_ci(np.exp(boot[:, 0]), ci_level), "b": percentile_ci(boot[:, 1], ci_level)} if boot.size else {}
+    return PowerLawFit(
+        a=float(np.exp(theta[0])), b=float(theta[1]), ci=ci, rmse_log=rmse, r2_log=r2, n=int(xa.size), dof=dof,
+        ci_level=ci_level, note=_dof_note(dof), x=xa, y=ya, theta=theta, boot_theta=boot,
+    )
+
+
+def fit_amdahl(
+    n: Any, x: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+) -> AmdahlFit | NotEnoughData:
+    """Amdahl's law for throughput ``x`` on ``n`` workers, bounded ``0 <= sigma <= 1``, fitted on ln x."""
+    na, xa, dropped = _positive_pairs(n, x)
+    bad = _check_points(na, 2, dropped, "Amdahl's law")
+    if bad:
+        return bad
+    g, theta, rss, boot = _nonlinear(AMDAHL, na, xa, n_boot, _rng(seed))
+    rmse, r2 = _fit_quality(np.log(xa), rss)
+    ci = {"lam": percentile_ci(np.exp(boot[:, 0]), ci_level), "sigma": percentile_ci(boot[:, 1], ci_level)} if boot.size else {}
+    dof = int(na.size - 2)
+    return AmdahlFit(
+        lam=float(np.exp(theta[0])), sigma=float(theta[1]), aicc=aicc(rss, int(na.size), 3), ci=ci, rmse_log=rmse,
+        r2_log=r2, n=int(na.size), dof=dof, ci_level=ci_level, note=_dof_note(dof), x=na, y=xa, model=AMDAHL,
+        theta=theta, boot_theta=boot,
+    )
+
+
+def _peak(sigma: np.ndarray, kappa: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(kappa > 0, np.sqrt(np.maximum(1.0 - sigma, 0.0) / kappa), np.inf)
+
+
+def fit_usl(
+    n: Any, x: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+) -> USLFit | NotEnoughData:
+    """Gunther's Universal Scalability Law, bounded ``0 <= sigma <= 1``, ``kappa >= 0``, fitted on ln x."""
+    na, xa, dropped = _positive_pairs(n, x)
+    bad = _check_points(na, 3, dropped, "the USL")
+    if bad:
+        return bad
+    g, theta, rss, boot = _nonlinear(USL, na, xa, n_boot, _rng(seed))
+    rmse, r2 = _fit_quality(np.log(xa), rss)
+    sigma, kappa = float(theta[1]), float(theta[2])
+    peak_point = float(_peak(np.array([sigma]), np.array([kappa]))[0])
+    ci: dict[str, tuple[float, float]] = {}
+    notes = [_dof_note(int(na.size - 3))]
+    peak_n: float | None = None
+    if boot.size:
+        ci = {
+            "lam": percentile_ci(np.exp(boot[:, 0]), ci_level), "sigma": percentile_ci(boot[:, 1], ci_level),
+            "kappa": percentile_ci(boot[:, 2], ci_level), "peak_n": percentile_ci(_peak(boot[:, 1], boot[:, 2]), ci_level),
+        }
+        if np.isfinite(peak_point) and np.all(np.isfinite(ci["peak_n"])):
+            peak_n = peak_point
+        else:
+            notes.append("no peak claimed: its interval is not finite (throughput may still be rising)")
+    elif np.isfinite(peak_point):
+        notes.append("no peak claimed: no bootstrap to bound it")
+    dof = int(na.size - 3)
+    return USLFit(
+        lam=float(np.exp(theta[0])), sigma=sigma, kappa=kappa, peak_n=peak_n, aicc=aicc(rss, int(na.size), 4), ci=ci,
+        rmse_log=rmse, r2_log=r2, n=int(na.size), dof=dof, ci_level=ci_level, note="; ".join(s for s in notes if s),
+        x=na, y=xa, model=USL, theta=theta, boot_theta=boot,
+    )
+
+
+def select_throughput_model(
+    n: Any, x: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+) -> ThroughputSelection | NotEnoughData:
+    """Fit Amdahl and USL to the same points and keep the one with the lower AICc."""
+    rng = _rng(seed)
+    amdahl = fit_amdahl(n, x, n_boot=n_boot, seed=rng, ci_level=ci_level)
+    if isinstance(amdahl, NotEnoughData):
+        return amdahl
+    usl = fit_usl(n, x, n_boot=n_boot, seed=rng, ci_level=ci_level)
+    if isinstance(usl, NotEnoughData):
+        return ThroughputSelection("amdahl", amdahl, usl, None, f"Amdahl (the USL could not be fitted: {usl.reason})")
+    if amdahl.aicc is None or usl.aicc is None:
+        return ThroughputSelection("amdahl", amdahl, usl, None, "Amdahl (too few points for the USL's AICc)")
+    delta = amdahl.aicc - usl.aicc
+    if delta > 0:
+        return ThroughputSelection("usl", amdahl, usl, delta, f"USL (AICc lower by {delta:.1f})")
+    return ThroughputSelection("amdahl", amdahl, usl, delta, f"Amdahl (AICc lower by {-delta:.1f}; the USL's extra term is not supported)")
+
+
+def fit_critical_batch(
+    batch_sizes: Any, steps: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+) -> CriticalBatchFit | NotEnoughData:
+    """``S = S_min + E_min / B`` fitted as ``ln S`` vs ``ln(S_min + E_min / B)``; ``B_crit = E_min / S_min``.
+
+    ``steps`` are optimizer steps to the target at each batch size (the best run per size).
+    """
+    ba, sa, dropped = _positive_pairs(batch_sizes, steps)
+    bad = _check_points(ba, 2, dropped, "the critical-batch law")
+    if bad:
+        return bad
+    if np.unique(ba).size < 3:
+        return NotEnoughData(f"the critical-batch law needs at least 3 distinct batch sizes; got {np.unique(ba).size}")
+    g, theta, rss, boot = _nonlinear(CRITICAL_BATCH, ba, sa, n_boot, _rng(seed))
+    rmse, r2 = _fit_quality(np.log(sa), rss)
+    s_min, e_min = float(np.exp(theta[0])), float(np.exp(theta[1]))
+    b_crit = e_min / s_min
+    ci: dict[str, tuple[float, float]] = {}
+    if boot.size:
+        ci = {
+            "s_min": percentile_ci(np.exp(boot[:, 0]), ci_level), "e_min": percentile_ci(np.exp(boot[:, 1]), ci_level),
+            "b_crit": percentile_ci(np.exp(boot[:, 1] - boot[:, 0]), ci_level),
+        }
+    lo, hi = float(ba.min()), float(ba.max())
+    straddled = lo <= b_crit <= hi
+    notes = [_dof_note(int(ba.size - 2))]
+    if not straddled:
+        notes.append(f"B_crit {b_crit:.4g} lies outside the tested batch sizes [{lo:g}, {hi:g}]: an extrapolation, not claimed")
+    dof = int(ba.size - 2)
+    return CriticalBatchFit(
+        s_min=s_min, e_min=e_min, b_crit=b_crit, straddled=straddled, batch_range=(lo, hi), ci=ci, rmse_log=rmse,
+        r2_log=r2, n=int(ba.size), dof=dof, ci_level=ci_level, note="; ".join(s for s in notes if s), x=ba, y=sa,
+        model=CRITICAL_BATCH, theta=theta, boot_theta=boot,
+    )

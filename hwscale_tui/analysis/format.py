@@ -1,0 +1,73 @@
+"""Number formatting for reports: units, intervals, and words instead of missing numbers."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+NOT_REACHED = "not reached"
+UNKNOWN = "unknown"
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def fmt_count(v: Any, missing: str = UNKNOWN) -> str:
+    """1234567 -> 1.23M; inf -> 'not reached'."""
+    if _missing(v):
+        return missing
+    f = float(v)
+    if math.isinf(f):
+        return NOT_REACHED if f > 0 else "-inf"
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(f) >= div:
+            return f"{f / div:.3g}{suffix}"
+    return f"{f:.3g}"
+
+
+def fmt_seconds(v: Any, missing: str = UNKNOWN) -> str:
+    if _missing(v):
+        return missing
+    f = float(v)
+    if math.isinf(f):
+        return NOT_REACHED
+    if abs(f) >= 7200:
+        return f"{f / 3600:.3g} h"
+    if abs(f) >= 120:
+        return f"{f / 60:.3g} min"
+    return f"{f:.3g} s"
+
+
+def fmt_usd(v: Any, missing: str = UNKNOWN) -> str:
+    if _missing(v):
+        return missing
+    f = float(v)
+    if math.isinf(f):
+        return NOT_REACHED
+    if abs(f) >= 100:
+        return f"${f:,.0f}"
+    return f"${f:.3g}" if abs(f) < 1 else f"${f:.2f}"
+
+
+def fmt_num(v: Any, missing: str = UNKNOWN, digits: int = 4) -> str:
+    if _missing(v):
+        return missing
+    f = float(v)
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    return f"{f:.{digits}g}"
+
+
+def fmt_share(v: Any, missing: str = UNKNOWN) -> str:
+    return missing if _missing(v) else f"{100 * float(v):.0f}%"
+
+
+def fmt_ci(ci: Any, fmt=fmt_num) -> str:
+    """'[lo, hi]' with 'inf' for an unbounded end."""
+    if not ci or any(_missing(c) for c in ci):
+        return "[no interval]"
+    lo, hi = ci
+    def end(x: float) -> str:
+        return "inf" if math.isinf(x) and x > 0 else fmt(x)
+    return f"[{end(lo)}, {end(hi)}]"

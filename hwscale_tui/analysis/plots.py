@@ -1,0 +1,151 @@
+"""PNG figures for the Markdown report (matplotlib, Agg backend, imported only here and lazily)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .core import TO_TARGET_COLUMNS, AnalysisResult
+from .fits import PowerLawFit, ThroughputSelection
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
+    """Write every figure that has data; returns title -> path."""
+    plt = _pyplot()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved: dict[str, Path] = {}
+    for title, name, draw in (
+        ("Learning curves (best trial per config)", "curves.png", _curves),
+        ("To target vs total GPUs", "to_target.png", _to_target),
+        ("Throughput vs total GPUs", "throughput.png", _throughput),
+        ("Kaplan-Meier: P(reached target) vs agent steps", "survival.png", _survival),
+        ("Time vs cost to target (Pareto front)", "pareto.png", _pareto),
+    ):
+        fig = draw(plt, result)
+        if fig is None:
+            continue
+        path = out_dir / name
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        saved[title] = path
+    return saved
+
+
+def _curves(plt: Any, result: AnalysisResult) -> Any:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for _, row in result.per_config.iterrows():
+        curve = result.curves[row["best_run_id"]]
+        (line,) = ax.plot(curve.agent_step, curve.smoothed, label=row["config"])
+        ax.plot(curve.agent_step, curve.score, color=line.get_color(), alpha=0.25, linewidth=0.8)
+    ax.axhline(result.target, color="black", linestyle="--", linewidth=1, label=f"target {result.target:.4g}")
+    ax.set_xlabel("agent steps")
+    ax.set_ylabel("score (smoothed; raw faint)")
+    ax.legend(fontsize=8, ncol=2)
+    return fig
+
+
+def _to_target(plt: Any, result: AnalysisResult) -> Any:
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    gpus = result.per_config["total_gpus"].to_numpy(dtype=float)
+    for ax, col, law_name, label in zip(
+        axes, TO_TARGET_COLUMNS, ("samples_to_target", "time_to_target", "cost_to_target"),
+        ("samples to target", "seconds to target", "$ to target"),
+    ):
+        y = result.per_config[col].to_numpy(dtype=float)
+        ok = np.isfinite(y) & (y > 0)
+        law = result.laws.get(law_name)
+        if isinstance(law, PowerLawFit):
+            grid = np.geomspace(gpus.min(), gpus.max(), 50)
+            lo, hi = law.band(grid)
+            ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{int(law.ci_level * 100)}% band")
+            ax.plot(grid, law.predict(grid), label=f"{law.a:.3g} G^{law.b:.2f}")
+        else:
+            ax.set_title("not enough data for a law", fontsize=8)
+        ax.scatter(gpus[ok], y[ok], color="black", zorder=3, s=18)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("total GPUs")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _throughput(plt: Any, result: AnalysisResult) -> Any:
+    law = result.laws.get("throughput")
+    pt = result.per_trial.dropna(subset=["sps"]) if "sps" in result.per_trial else None
+    if pt is None or pt.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if isinstance(law, ThroughputSelection):
+        grid = np.geomspace(1, max(2.0, float(pt["total_gpus"].max()) * 2), 60)
+        lo, hi = law.band(grid)
+        ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{law.chosen} band")
+        ax.plot(grid, law.amdahl.predict(grid), label="Amdahl", linestyle="-" if law.chosen == "amdahl" else ":")
+        if hasattr(law.usl, "predict"):
+            ax.plot(grid, law.usl.predict(grid), label="USL", linestyle="-" if law.chosen == "usl" else ":")
+    ax.scatter(pt["total_gpus"], pt["sps"], s=10, color="black", alpha=0.6, zorder=3, label="trials")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("total GPUs")
+    ax.set_ylabel("agent steps per second")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _survival(plt: Any, result: AnalysisResult) -> Any:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    drawn = False
+    for config, by_axis in result.survival.items():
+        s = by_axis.get("agent_step")
+        if s is None or s.times.size == 0:
+            continue
+        x = np.concatenate([[0.0], s.times, [s.followed_to]])
+        y = np.concatenate([[0.0], s.p_reached, [s.p_reached[-1]]])
+        ax.step(x, y, where="post", label=config)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("agent steps")
+    ax.set_ylabel("P(reached target)")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8, ncol=2)
+    return fig
+
+
+def _pareto(plt: Any, result: AnalysisResult) -> Any:
+    import pandas as pd
+
+    pts = pd.DataFrame(result.pareto.points, columns=["time_s", "cost_usd", "config", "on_front"])
+    if pts.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    off = pts[~pts["on_front"]]
+    on = pts[pts["on_front"]].sort_values("time_s")
+    ax.scatter(off["time_s"], off["cost_usd"], color="grey", label="dominated")
+    ax.plot(on["time_s"], on["cost_usd"], marker="o", label="Pareto front")
+    for _, r in pts.iterrows():
+        ax.annotate(r["config"], (r["time_s"], r["cost_usd"]), fontsize=8, xytext=(3, 3), textcoords="offset points")
+    if result.pareto.knee:
+        k = pts[pts["config"] == result.pareto.knee].iloc[0]
+        ax.scatter([k["time_s"]], [k["cost_usd"]], s=160, facecolors="none", edgecolors="red", label="knee")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds to target (best trial)")
+    ax.set_ylabel("$ to target (best trial)")
+    ax.legend(fontsize=8)
+    return fig
