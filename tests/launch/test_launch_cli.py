@@ -1,0 +1,157 @@
+"""The launch, status and cancel commands as a user runs them: child processes, a real pseudo
+terminal that hangs up, JSON for scripts, and bad input answered in one sentence with exit 2."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+from launch_testkit import WAIT_S, clean_processes, fake_command, records, statuses, wait_for, write_experiment
+
+from conftest import hwscale_cmd
+from hwscale_tui.commands.common import snapshot_path
+from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.store import Store
+
+pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
+
+# A login shell in miniature: run the command given, report its exit code, then idle like a
+# terminal session would until it is hung up.
+TERMINAL_SHELL = "import subprocess, sys, time; rc = subprocess.call(sys.argv[1:]); print('RC', rc, flush=True); time.sleep(600)"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(hwscale_cmd(*args), capture_output=True, text=True, timeout=WAIT_S, stdin=subprocess.DEVNULL)
+
+
+def _make_controlling_tty() -> None:  # runs in the child between fork and exec
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _read_until(fd: int, marker: bytes, timeout: float = WAIT_S) -> bytes:
+    """Terminal output up to and including the first line that contains ``marker``."""
+    out, deadline = b"", time.monotonic() + timeout
+    while marker not in out or b"\n" not in out[out.index(marker):]:
+        assert time.monotonic() < deadline, f"no {marker!r} in terminal output: {out[-2000:]!r}"
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                break
+    return out
+
+
+def test_the_supervisor_survives_the_terminal_that_launched_it(tmp_path):
+    rec = tmp_path / "starts.jsonl"
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command(record=rec), delay_s=1.0)
+    master, slave = pty.openpty()
+    terminal = subprocess.Popen(
+        [sys.executable, "-c", TERMINAL_SHELL, *hwscale_cmd("launch", "-e", str(exp))],
+        stdin=slave, stdout=slave, stderr=slave, preexec_fn=_make_controlling_tty,
+    )
+    os.close(slave)
+    try:
+        out = _read_until(master, b"RC ")
+        assert b"RC 0" in out and b"launched exp" in out
+    finally:
+        os.close(master)  # the terminal window closes: the kernel hangs up its session
+    assert terminal.wait(timeout=WAIT_S) == -signal.SIGHUP
+    st = sup.pair_status("exp")
+    assert st.supervisor_alive and os.getsid(st.supervisor_pid) == st.supervisor_pid != terminal.pid  # its own session, not the terminal's
+    assert any(p.started_at is None for p in st.pairs)  # some pairs were still to start when it hung up
+
+    wait_for(lambda: len(records(rec)) == 3, "every pair to start after the hang-up")
+    wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to finish")
+    for p in sup.pair_status("exp").pairs:
+        assert p.status == "exited" and p.exit_code == 0 and p.started_at >= p.planned_start
+
+
+def test_launch_status_cancel_from_fresh_sessions(tmp_path):
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--sleep", "600"), gpus=(1, 2), delay_s=60)
+    r = cli("launch", "-e", str(exp))
+    assert r.returncode == 0, r.stderr
+    assert "launched exp (launch #1): 2 pairs" in r.stdout and "supervisor log:" in r.stdout
+    wait_for(lambda: statuses().get("g1n1") == "running", "g1n1 to run")
+
+    r = cli("status", "--json")  # no experiment named: the one launched last
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["experiment"] == "exp" and data["supervisor_alive"] is True
+    g1, g2 = data["pairs"]
+    for key in ("sweep_name", "gpus", "nodes", "status", "pid", "planned_start", "started_at", "ended_at", "exit_code"):
+        assert key in g1
+    assert (g1["sweep_name"], g1["status"], g2["status"]) == ("exp.g1n1", "running", "scheduled")
+    assert isinstance(g1["started_at"], float) and g2["planned_start"] - g1["planned_start"] == pytest.approx(60)
+
+    table = cli("status").stdout
+    assert "supervisor running" in table and "g2n1" in table and "scheduled" in table and "in 5" in table
+
+    r = cli("launch", "-e", str(exp))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("hwscale-tui: error: experiment exp is already running")
+
+    r = cli("cancel", "g2n1")
+    assert r.returncode == 0 and "cancelled g2n1 (was scheduled): will not start" in r.stdout
+    r = cli("cancel", "--all", "--grace", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    done = {p["sweep_name"]: p for p in json.loads(r.stdout)["pairs"]}
+    assert done["exp.g1n1"]["cancelled"] and done["exp.g1n1"]["previous_status"] == "running"
+    assert not done["exp.g2n1"]["cancelled"]
+    wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to finish")
+    final = json.loads(cli("status", "--json", "--experiment-name", "exp").stdout)
+    assert [p["status"] for p in final["pairs"]] == ["cancelled", "cancelled"]
+    assert all(p["cancelled_by"].endswith("(cli)") for p in final["pairs"])
+
+
+def test_status_watch_redraws_until_ctrl_c(tmp_path):
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--sleep", "600"), gpus=(1,), delay_s=1)
+    sup.launch(sup.cfgmod.load(exp))
+    master, slave = pty.openpty()
+    watch = subprocess.Popen(hwscale_cmd("status", "--watch", "0.2"), stdin=slave, stdout=slave, stderr=slave,
+                             start_new_session=True)
+    os.close(slave)
+    try:
+        out = _read_until(master, b"running")  # first frames say scheduled, a later one running
+        out += _read_until(master, b"refreshing")
+        assert out.count(b"refreshing every 0.2s") >= 2
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=WAIT_S) == 0
+    finally:
+        os.close(master)
+        if watch.poll() is None:
+            watch.kill()
+
+
+def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path):
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command(), delay_s=1)
+    cases = [
+        (("cancel",), "name the pairs to cancel (like g4n1) or pass --all"),
+        (("cancel", "g1n1", "--all"), "name the pairs to cancel"),
+        (("cancel", "g1n1"), "has no launched pairs"),
+        (("launch", "-e", str(exp), "--only", "g9n9"), "'g9n9' is not a pair of experiment exp; its pairs are: g1n1, g2n1, g4n1."),
+        (("launch", "-e", str(exp), "trainer.seed"), "is not key=value"),
+        (("launch", "-e", str(exp), "--resume"), "has never been launched"),
+        (("status", "--watch", "0"), "--watch 0 is not a refresh interval"),
+    ]
+    for args, message in cases:
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert message in r.stderr and r.stderr.count("\n") == 1, (args, r.stderr)
+    assert not snapshot_path("exp").exists()
+    with Store.open_default() as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == 0

@@ -1,0 +1,225 @@
+"""The supervisor with real processes: stagger, sequential order, cancel (scheduled, running,
+SIGTERM-ignoring trees), no orphans, supervisor death and resume, start failures, refusal of a
+second launch, and the store staying whole under concurrent readers and writers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import psutil
+import pytest
+from launch_testkit import (
+    all_ended, clean_processes, fake_command, live, live_in_group, records, statuses, wait_for, write_experiment,
+)
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.commands.common import snapshot_path
+from hwscale_tui.errors import UsageError
+from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.launch.files import pair_log_path
+from hwscale_tui.paths import app_paths
+from hwscale_tui.store import Store
+
+pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
+
+
+def test_staggered_pairs_start_in_order_never_early_in_their_own_sessions(tmp_path):
+    rec = tmp_path / "starts.jsonl"
+    cfg = write_experiment(tmp_path / "e.toml", fake_command("--trials", "2", "--say", "hello", record=rec), delay_s=0.4)
+    info = sup.launch(cfg)
+    assert info.supervisor_pid != os.getpid() and info.sweeps == ["exp.g1n1", "exp.g2n1", "exp.g4n1"]
+    wait_for(all_ended, "every pair to end")
+
+    st = sup.pair_status("exp")
+    pairs = {p.tag: p for p in st.pairs}
+    planned = [pairs[t].planned_start for t in ("g1n1", "g2n1", "g4n1")]
+    assert planned[1] - planned[0] == pytest.approx(0.4) and planned[2] - planned[1] == pytest.approx(0.4)
+    starts = {r["sweep"]: r for r in records(rec)}
+    for p in st.pairs:
+        assert p.status == "exited" and p.exit_code == 0
+        assert p.started_at >= p.planned_start  # never early, by the supervisor's clock
+        assert starts[p.sweep_name]["started"] >= p.planned_start  # nor by the sweep's own
+        child = starts[p.sweep_name]
+        assert child["pid"] == p.pid == child["pgid"] == child["sid"]  # its own session and process group
+        assert p.trials_done == 2 and p.max_trials == 4 and p.best_score == 2.0
+        log = pair_log_path("exp", p.sweep_name).read_text()
+        assert "hello" in log and p.sweep_name in log
+    ordered = sorted(st.pairs, key=lambda p: p.started_at)
+    assert [p.tag for p in ordered] == ["g1n1", "g2n1", "g4n1"]
+    launch_row = Store.open_default().conn.execute("SELECT status, ended_at FROM launches").fetchone()
+    assert launch_row["status"] == "finished" and launch_row["ended_at"] is not None
+
+
+def test_sequential_pairs_wait_for_the_previous_to_exit(tmp_path):
+    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "0.3"), sequential=True, delay_s=30)
+    info = sup.launch(cfg)
+    assert list(info.planned_start.values())[1:] == [None, None]
+    wait_for(all_ended, "every pair to end")
+    pairs = sorted(sup.pair_status("exp").pairs, key=lambda p: p.position)
+    for before, after in zip(pairs, pairs[1:]):
+        assert after.started_at >= before.ended_at
+        assert after.planned_start >= before.ended_at  # filled in when its turn came
+    assert all(p.exit_code == 0 for p in pairs)
+
+
+def test_cancel_a_scheduled_pair_it_never_starts(tmp_path):
+    rec = tmp_path / "starts.jsonl"
+    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), delay_s=30)
+    sup.launch(cfg)
+    wait_for(lambda: records(rec), "g1n1 to run")
+    assert sup.cancel("exp", ["g2n1"], by="tester") == ["exp.g2n1"]
+    pair = sup.pair_status("exp").pair("exp.g2n1")
+    assert pair.status == "cancelled" and pair.cancelled_by == "tester" and pair.cancelled_at is not None
+    with pytest.raises(UsageError, match="g1n1 still scheduled or running"):
+        sup.relaunch("exp", ["g1n1"])
+    assert sorted(sup.cancel("exp", None, by="tester", grace_s=2)) == ["exp.g1n1", "exp.g4n1"]
+    wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to finish")
+    st = sup.pair_status("exp")
+    assert [p.status for p in st.pairs] == ["cancelled"] * 3
+    assert [r["sweep"] for r in records(rec)] == ["exp.g1n1"]  # the others never ran
+    assert not pair_log_path("exp", "exp.g2n1").exists()
+
+
+def _running_tree(tmp_path, *extra: str):
+    rec = tmp_path / "tree.jsonl"
+    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600", "--tree", *extra, record=rec),
+                           gpus=(1, 2), delay_s=0.3)
+    sup.launch(cfg)
+    wait_for(lambda: len(records(rec)) == 2, "both sweeps to hold their trees")
+    return {r["sweep"]: r for r in records(rec)}
+
+
+def _tree_pids(entry) -> list[int]:
+    leader = psutil.Process(entry["pid"])
+    return [entry["pid"], *entry["children"], *(c.pid for c in leader.children(recursive=True))]
+
+
+def test_cancel_a_running_pair_stops_its_whole_tree_and_leaves_the_other(tmp_path):
+    trees = _running_tree(tmp_path)
+    victim, other = trees["exp.g1n1"], trees["exp.g2n1"]
+    pids = _tree_pids(victim)
+    assert len(set(pids)) >= 5  # leader, 2 children, grandchild, one child in its own session
+    outcome = sup.cancel_pairs("exp", ["g1n1"], by="tester", grace_s=5)
+    assert [o.cancelled for o in outcome] == [True] and outcome[0].stopped.survivors == []
+    assert not [p for p in pids if live(p)], "orphans left behind"
+    assert live_in_group(victim["pgid"]) == []
+    assert live(other["pid"]) and all(live(p) for p in other["children"])
+    wait_for(lambda: sup.pair_status("exp").pair("exp.g1n1").exit_code is not None, "the supervisor to reap it")
+    pair = sup.pair_status("exp").pair("exp.g1n1")
+    assert pair.status == "cancelled" and pair.exit_code == -signal.SIGTERM and pair.ended_at >= pair.cancelled_at
+
+
+def test_cancel_escalates_to_sigkill_when_the_tree_ignores_sigterm(tmp_path):
+    trees = _running_tree(tmp_path, "--ignore-term")
+    pids = [p for entry in trees.values() for p in _tree_pids(entry)]
+    outcomes = sup.cancel_pairs("exp", None, by="tester", grace_s=0.5)
+    assert all(o.cancelled for o in outcomes)
+    assert outcomes[0].stopped.killed >= 1 and outcomes[0].stopped.survivors == []
+    assert not [p for p in pids if live(p)]
+
+
+def test_supervisor_killed_sweeps_continue_and_resume_starts_only_the_rest(tmp_path):
+    rec = tmp_path / "starts.jsonl"
+    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), delay_s=60)
+    info = sup.launch(cfg)
+    wait_for(lambda: records(rec), "g1n1 to run")
+    os.kill(info.supervisor_pid, signal.SIGKILL)
+    wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to be gone")
+
+    st = sup.pair_status("exp")
+    first = st.pair("exp.g1n1")
+    assert first.status == "running" and first.alive  # the sweep did not notice
+    assert [p.tag for p in st.never_started] == ["g2n1", "g4n1"]
+    with pytest.raises(UsageError, match="g1n1 of experiment exp still scheduled or running"):
+        sup.launch(cfg)  # a plain launch would duplicate g1n1
+
+    resumed = sup.launch(cfgmod.apply_overrides(cfg, {"launch.delay_s": 0.2}), resume=True)
+    assert resumed.sweeps == ["exp.g2n1", "exp.g4n1"] and resumed.left_running == ["exp.g1n1"]
+    wait_for(lambda: len(records(rec)) == 3, "the resumed pairs to start")
+    st = sup.pair_status("exp")
+    assert st.supervisor_alive and st.never_started == []
+    assert st.pair("exp.g1n1").pid == first.pid
+    assert sorted(r["sweep"] for r in records(rec)) == ["exp.g1n1", "exp.g2n1", "exp.g4n1"]  # no duplicate
+
+
+def test_start_failures_are_recorded_and_the_other_pairs_continue(tmp_path):
+    (tmp_path / "run-1").write_text("#!/bin/sh\necho boom: bad config\nexit 3\n")
+    (tmp_path / "run-4").write_text("#!/bin/sh\necho fine\n")
+    for name in ("run-1", "run-4"):
+        os.chmod(tmp_path / name, 0o755)
+    cfg = write_experiment(tmp_path / "e.toml", [str(tmp_path / "run-{gpus}")], delay_s=0.2)
+    sup.launch(cfg)
+    wait_for(all_ended, "every pair to end")
+    pairs = {p.tag: p for p in sup.pair_status("exp").pairs}
+    assert pairs["g1n1"].status == "exited" and pairs["g1n1"].exit_code == 3
+    assert pairs["g1n1"].first_log_lines == ["boom: bad config"]
+    assert pairs["g2n1"].status == "failed_to_start" and pairs["g2n1"].pid is None
+    assert "No such file or directory" in pairs["g2n1"].first_log_lines[0]
+    assert pairs["g4n1"].status == "exited" and pairs["g4n1"].exit_code == 0
+
+    os.symlink(tmp_path / "run-4", tmp_path / "run-2")  # fix it, then relaunch just that pair
+    info = sup.relaunch("exp", ["g2n1"])
+    assert info.sweeps == ["exp.g2n1"]
+    wait_for(lambda: statuses()["g2n1"] == "exited" and not sup.pair_status("exp").supervisor_alive, "the relaunch")
+    assert sup.pair_status("exp").pair("exp.g2n1").exit_code == 0
+
+
+def test_unwritable_log_locations_fail_only_the_pairs_concerned(tmp_path):
+    cfg = write_experiment(tmp_path / "e.toml", fake_command(), delay_s=0.2)
+    pair_log_path("exp", "exp.g2n1").mkdir(parents=True)  # a directory where g2n1's log file goes
+    other = write_experiment(tmp_path / "o.toml", fake_command(), name="other", gpus=(1,), delay_s=0.2)
+    app_paths().logs.mkdir(parents=True, exist_ok=True)
+    (app_paths().logs / "other").write_text("a file where the log directory goes")
+    sup.launch(cfg)
+    sup.launch(other)
+    wait_for(lambda: all_ended("exp") and all_ended("other"), "every pair to end")
+    assert statuses() == {"g1n1": "exited", "g2n1": "failed_to_start", "g4n1": "exited"}
+    assert "cannot open the log file" in sup.pair_status("exp").pair("exp.g2n1").first_log_lines[0]
+    assert statuses("other") == {"g1n1": "failed_to_start"}
+
+
+def test_a_second_launch_is_refused_while_the_supervisor_runs(tmp_path):
+    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600"), delay_s=60)
+    first = sup.launch(cfg)
+    snapshot = snapshot_path("exp").read_text()
+    changed = cfgmod.apply_overrides(cfg, {"sweep.max_trials": 3})
+    with pytest.raises(UsageError, match=rf"already running \(supervisor pid {first.supervisor_pid}, launch #1\)"):
+        sup.launch(changed)
+    with pytest.raises(UsageError, match="already running"):
+        sup.launch(changed, resume=True)
+    with Store.open_default() as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == 1
+    assert snapshot_path("exp").read_text() == snapshot  # nothing written
+
+
+def test_the_store_stays_whole_under_concurrent_readers_and_writers(tmp_path):
+    cfg = write_experiment(tmp_path / "e.toml", fake_command("--trials", "20", "--sleep", "600"),
+                           gpus=(1, 2, 4, 8), delay_s=0.05)
+    sup.launch(cfg)
+    stop, seen, errors = threading.Event(), [], []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                seen.append(len(sup.pair_status("exp").pairs))
+            except Exception as e:  # any error here is the failure we look for
+                errors.append(e)
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        wait_for(lambda: sum(p.trials_done or 0 for p in sup.pair_status("exp").pairs) == 80, "all trials written")
+        sup.cancel("exp", ["g1n1", "g8n1"], by="a", grace_s=2)
+        sup.cancel("exp", None, by="b", grace_s=2)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert errors == [] and seen and set(seen) == {4}
+    with Store.open_default() as store:
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    st = sup.pair_status("exp")
+    assert {p.tag: p.cancelled_by for p in st.pairs} == {"g1n1": "a", "g2n1": "b", "g4n1": "b", "g8n1": "a"}
