@@ -52,23 +52,24 @@ def is_running(pid: int | None, proc_start: float | None) -> bool:
         return False
 
 
-def group_members(pgids: set[int]) -> list[psutil.Process]:
-    """Live (non-zombie) processes whose process group is one of ``pgids``."""
-    out = []
-    for proc in psutil.process_iter():
-        try:
-            if os.getpgid(proc.pid) in pgids and proc.status() != psutil.STATUS_ZOMBIE:
-                out.append(proc)
-        except (ProcessLookupError, PermissionError, psutil.NoSuchProcess, psutil.AccessDenied):
+@dataclass(frozen=True)
+class ProcessEntry:
+    proc: psutil.Process
+    ppid: int
+    pgid: int
+
+
+def process_table() -> dict[int, ProcessEntry]:
+    """Every live (non-zombie) process with its parent and process group, in one pass over /proc."""
+    table: dict[int, ProcessEntry] = {}
+    for proc in psutil.process_iter(["ppid", "status"]):
+        if proc.info["status"] == psutil.STATUS_ZOMBIE or proc.info["ppid"] is None:
             continue
-    return out
-
-
-def _pgid(proc: psutil.Process) -> int | None:
-    try:
-        return os.getpgid(proc.pid)
-    except (ProcessLookupError, PermissionError):
-        return None
+        try:
+            table[proc.pid] = ProcessEntry(proc, proc.info["ppid"], os.getpgid(proc.pid))
+        except (ProcessLookupError, PermissionError):
+            continue
+    return table
 
 
 @dataclass(frozen=True)
@@ -100,16 +101,6 @@ def _owned_group(target: ProcessGroupTarget) -> bool:
     return target.proc_start is not None and abs(start - target.proc_start) <= START_TIME_TOLERANCE_S
 
 
-def _descendants(procs: Sequence[psutil.Process]) -> list[psutil.Process]:
-    out = []
-    for proc in procs:
-        try:
-            out.extend(proc.children(recursive=True))
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return out
-
-
 def _signal(proc: psutil.Process, sig: int) -> bool:
     try:
         proc.send_signal(sig)  # psutil refuses when the pid now belongs to another process
@@ -133,13 +124,21 @@ def stop_process_trees(
     pgids = {t.pgid for t in targets if _owned_group(t)}
     tracked: dict[int, psutil.Process] = {}
 
-    def refresh() -> list[psutil.Process]:
-        for p in group_members(pgids) if pgids else []:
-            tracked.setdefault(p.pid, p)
-        for p in _descendants([p for p in tracked.values() if _is_live(p)]):
-            if _is_live(p):
-                tracked.setdefault(p.pid, p)
-        return [p for p in tracked.values() if _is_live(p)]
+    def refresh() -> list[ProcessEntry]:
+        """Track new group members and descendants of tracked processes; return the live ones."""
+        table = process_table()
+        children: dict[int, list[int]] = {}
+        for pid, entry in table.items():
+            children.setdefault(entry.ppid, []).append(pid)
+            if entry.pgid in pgids:
+                tracked.setdefault(pid, entry.proc)
+        stack = [pid for pid in tracked if pid in table]
+        while stack:
+            for child in children.get(stack.pop(), []):
+                if child not in tracked:
+                    tracked[child] = table[child].proc
+                    stack.append(child)
+        return [table[pid] for pid in tracked if pid in table]
 
     refresh()
     for pgid in pgids:
@@ -155,14 +154,14 @@ def stop_process_trees(
         if not live:
             break
         if clock() >= deadline:
-            result.killed = sum(_signal(p, signal.SIGKILL) for p in live)
+            result.killed = sum(_signal(e.proc, signal.SIGKILL) for e in live)
             kill_deadline = clock() + 5.0
             while refresh() and clock() < kill_deadline:
                 time.sleep(POLL_INTERVAL_S)
             break
-        if not strays_signalled and not any(_pgid(p) in pgids for p in live):
-            for p in live:
-                _signal(p, signal.SIGTERM)
+        if not strays_signalled and not any(e.pgid in pgids for e in live):
+            for e in live:  # the group is gone but left these behind
+                _signal(e.proc, signal.SIGTERM)
             strays_signalled = True
         time.sleep(POLL_INTERVAL_S)
     result.signalled = len(tracked)
