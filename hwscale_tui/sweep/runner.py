@@ -117,7 +117,8 @@ class SweepRunner:
         self.clock = clock
         self.timings = timings
         self.state = SweepState(store, setup.sweep, out=out, clock=clock)
-        self.optimizer = optimizer_factory(setup.preset, setup.cfg.sweep.seed)
+        self.optimizer_factory = optimizer_factory
+        self.optimizer: Optimizer | None = None  # built after the sweep is claimed (it imports scikit-learn)
         self.price = setup.cfg.price_per_gpu_hour
         self.in_flight: dict[str, InFlightTrial] = {}
         self.counted = 0
@@ -141,6 +142,7 @@ class SweepRunner:
             max_trials=self.setup.limits.max_trials, config=cfg.to_dict(),
         )
         try:
+            self.optimizer = self.optimizer_factory(self.setup.preset, cfg.sweep.seed)
             self._resume(resumed)
             return self._loop()
         except BaseException as e:
@@ -216,7 +218,7 @@ class SweepRunner:
     def _copy_metrics(self, trial: InFlightTrial) -> None:
         """Metrics-file lines -> history rows and the trial's live columns (template trials)."""
         records = trial.metrics.read_new()
-        rows = [history_row(r) for r in records]
+        rows = [history_row(r) for r in records if r.get("final") is not True]  # the final line is a summary
         rows = [r for r in rows if r["agent_step"] is not None]
         if not rows:
             return

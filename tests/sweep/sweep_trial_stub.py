@@ -29,7 +29,7 @@ def main() -> int:
     metrics.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{metrics}.pid").write_text(str(os.getpid()))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(f"stub trial {run_id} started with {len(tokens)} params", flush=True)
+    print(f"stub trial {run_id} started with {' '.join(tokens)}", flush=True)
     idx = int(run_id.split("_trial_")[1].split("_")[0])
     if os.environ.get("STUB_EXIT"):
         print("stub: rejecting arguments", flush=True)
