@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -181,15 +181,21 @@ def resolve_experiment(name: str | None = None, experiment_file: str | None = No
 
 # -- launch -------------------------------------------------------------------------------------
 
-def _open_supervisor_log(experiment: str) -> tuple[Path, int]:
+@contextmanager
+def _supervisor_log(experiment: str) -> Iterator[tuple[Path, int]]:
+    """The detached supervisor's log, open for appending: (path, fd)."""
     path = supervisor_log_path(experiment)
     try:
-        return path, open_private_log(path)
+        fd = open_private_log(path)
     except OSError as e:
         raise UsageError(
             f"cannot write the supervisor log {path} ({e.strerror or e}); accepted: a writable state location "
             "(set HWSCALE_HOME to one)."
         ) from None
+    try:
+        yield path, fd
+    finally:
+        os.close(fd)
 
 
 def _schedule_and_start(
@@ -269,29 +275,25 @@ def launch(
             f"experiment {cfg.name} has no valid pair to launch; accepted: a grid with at least one valid pair "
             "(see hwscale-tui plan)."
         )
-    log = None if foreground else _open_supervisor_log(cfg.name)
-    try:
-        with _open_store(store) as st:
-            with experiment_lock(cfg.name):
-                status = pair_status(cfg.name, st)
-                entries, left_running, drop = _pairs_to_launch(cfg, plan, status, resume=resume, only=only)
-                if not entries:
-                    return _launch_info(cfg.name, st, snapshot, None, None, None, {}, left_running=left_running,
-                                        warnings=warnings)
+    with _open_store(store) as st:
+        with experiment_lock(cfg.name):
+            status = pair_status(cfg.name, st)
+            entries, left_running, drop = _pairs_to_launch(cfg, plan, status, resume=resume, only=only)
+            if not entries:
+                return _launch_info(cfg.name, st, snapshot, None, None, None, {}, left_running=left_running,
+                                    warnings=warnings)
+            with nullcontext() if foreground else _supervisor_log(cfg.name) as log:
                 if not resume:
                     cfgmod.save(cfg.copy(), snapshot)
                 launch_id, planned, pid = _schedule_and_start(
                     st, cfg.name, snapshot, entries, delay_s=cfg.launch.delay_s, sequential=cfg.launch.sequential,
                     log=log, clock=clock, drop=drop,
                 )
-            info = _launch_info(cfg.name, st, snapshot, launch_id, pid, log, planned, left_running=left_running,
-                                foreground=foreground, warnings=warnings)
-            if foreground:
-                SupervisorLoop(st, launch_id, clock=clock).run()
-            return info
-    finally:
-        if log:
-            os.close(log[1])
+        info = _launch_info(cfg.name, st, snapshot, launch_id, pid, log, planned, left_running=left_running,
+                            foreground=foreground, warnings=warnings)
+        if foreground:  # progress lines go to stderr, so stdout stays for the result (--json)
+            SupervisorLoop(st, launch_id, clock=clock, out=sys.stderr).run()
+        return info
 
 
 def _pairs_to_launch(
@@ -344,26 +346,23 @@ def relaunch(experiment: str, sweeps: Sequence[str], *, store: Store | None = No
     cfg = cfgmod.load(snapshot)
     if not sweeps:
         raise UsageError("name at least one pair to relaunch, like g4n1.")
-    log = _open_supervisor_log(experiment)
-    try:
-        with _open_store(store) as st, experiment_lock(experiment):
-            status = pair_status(experiment, st)
-            chosen = _resolve_sweeps(experiment, sweeps, [p.sweep_name for p in status.pairs])
-            views = [p for p in status.pairs if p.sweep_name in chosen]
-            busy = [p.sweep_name for p in views if p.alive or (p.status not in ENDED_STATUSES and not p.never_started)]
-            if busy:
-                raise UsageError(
-                    f"{_pairs_text(busy)} still scheduled or running; accepted: pairs that exited, failed to start "
-                    "or were cancelled."
-                )
-            entries = [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in views]
+    with _open_store(store) as st, experiment_lock(experiment):
+        status = pair_status(experiment, st)
+        chosen = _resolve_sweeps(experiment, sweeps, [p.sweep_name for p in status.pairs])
+        views = [p for p in status.pairs if p.sweep_name in chosen]
+        busy = [p.sweep_name for p in views if p.alive or (p.status not in ENDED_STATUSES and not p.never_started)]
+        if busy:
+            raise UsageError(
+                f"{_pairs_text(busy)} still scheduled or running; accepted: pairs that exited, failed to start "
+                "or were cancelled."
+            )
+        entries = [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in views]
+        with _supervisor_log(experiment) as log:
             launch_id, planned, pid = _schedule_and_start(
                 st, experiment, snapshot, entries, delay_s=cfg.launch.delay_s, sequential=cfg.launch.sequential,
                 log=log, clock=clock,
             )
-            return _launch_info(experiment, st, snapshot, launch_id, pid, log, planned)
-    finally:
-        os.close(log[1])
+        return _launch_info(experiment, st, snapshot, launch_id, pid, log, planned)
 
 
 # -- cancel -------------------------------------------------------------------------------------
@@ -381,7 +380,7 @@ def cancel_pairs(
     gets SIGTERM to its whole process tree, SIGKILL after ``grace_s``. Works without the
     supervisor. Records who cancelled and when."""
     if not math.isfinite(grace_s) or grace_s < 0:
-        raise UsageError(f"grace period {grace_s!r} is not a number of seconds; accepted: a number >= 0, like 5.")
+        raise UsageError(f"grace period {grace_s:g} s is not allowed; accepted: a number of seconds >= 0, like 5.")
     with _open_store(store) as st:
         records = LaunchRecords(st)
         status = pair_status(experiment, st)

@@ -18,7 +18,9 @@ import pytest
 from launch_testkit import WAIT_S, clean_processes, fake_command, records, statuses, wait_for, write_experiment
 
 from conftest import hwscale_cmd
+from hwscale_tui.cli import main
 from hwscale_tui.commands.common import snapshot_path
+from hwscale_tui.launch.files import supervisor_log_path
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.store import Store
 
@@ -116,6 +118,22 @@ def test_launch_status_cancel_from_fresh_sessions(tmp_path):
     assert all(p["cancelled_by"].endswith("(cli)") for p in final["pairs"])
 
 
+def test_launch_in_the_foreground_waits_and_reports_for_scripts(tmp_path):
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--exit", "{nodes}", "--say", "pair {gpus}"), gpus=(1,), delay_s=0.2)
+    exp2 = tmp_path / "e2.toml"
+    write_experiment(exp2, fake_command("--say", "pair {gpus}"), gpus=(1, 2), delay_s=0.2, name="ok")
+    r = cli("launch", "-e", str(exp), "--foreground", "--json")
+    assert r.returncode == 1, r.stderr  # a pair exited 1
+    out = json.loads(r.stdout)
+    assert out["foreground"] and out["supervisor_log"] is None
+    assert [(p["status"], p["exit_code"]) for p in out["final_status"]["pairs"]] == [("exited", 1)]
+    assert "exp.g1n1 ended with exit code 1" in r.stderr  # progress on stderr
+    r = cli("launch", "-e", str(exp2), "--foreground")
+    assert r.returncode == 0, r.stderr
+    assert "launched ok (launch #2): 2 pairs" in r.stdout and "exited 0" in r.stdout
+
+
 def test_status_watch_redraws_until_ctrl_c(tmp_path):
     exp = tmp_path / "e.toml"
     write_experiment(exp, fake_command("--sleep", "600"), gpus=(1,), delay_s=1)
@@ -136,22 +154,26 @@ def test_status_watch_redraws_until_ctrl_c(tmp_path):
             watch.kill()
 
 
-def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path):
+def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path, capsys):
     exp = tmp_path / "e.toml"
     write_experiment(exp, fake_command(), delay_s=1)
+    r = cli("cancel")  # once through a real process: exit code and a single stderr line
+    assert r.returncode == 2 and r.stderr == (
+        "hwscale-tui: error: name the pairs to cancel (like g4n1) or pass --all, not both and not neither.\n")
     cases = [
-        (("cancel",), "name the pairs to cancel (like g4n1) or pass --all"),
         (("cancel", "g1n1", "--all"), "name the pairs to cancel"),
         (("cancel", "g1n1"), "has no launched pairs"),
         (("launch", "-e", str(exp), "--only", "g9n9"), "'g9n9' is not a pair of experiment exp; its pairs are: g1n1, g2n1, g4n1."),
         (("launch", "-e", str(exp), "trainer.seed"), "is not key=value"),
         (("launch", "-e", str(exp), "--resume"), "has never been launched"),
         (("status", "--watch", "0"), "--watch 0 is not a refresh interval"),
+        (("cancel", "--all", "--grace", "-1", "--experiment-name", "exp"), "grace period -1 s is not allowed"),
     ]
     for args, message in cases:
-        r = cli(*args)
-        assert r.returncode == 2, (args, r.stdout, r.stderr)
-        assert message in r.stderr and r.stderr.count("\n") == 1, (args, r.stderr)
+        assert main(list(args)) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (args, err)
     assert not snapshot_path("exp").exists()
+    assert not supervisor_log_path("exp").exists()
     with Store.open_default() as store:
         assert store.conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == 0

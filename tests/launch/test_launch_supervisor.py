@@ -120,13 +120,17 @@ def test_cancel_escalates_to_sigkill_when_the_tree_ignores_sigterm(tmp_path):
     assert not [p for p in pids if live(p)]
 
 
-def test_supervisor_killed_sweeps_continue_and_resume_starts_only_the_rest(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_supervisor_gone_sweeps_continue_and_resume_starts_only_the_rest(tmp_path, sig):
     rec = tmp_path / "starts.jsonl"
     cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), delay_s=60)
     info = sup.launch(cfg)
     wait_for(lambda: records(rec), "g1n1 to run")
-    os.kill(info.supervisor_pid, signal.SIGKILL)
+    os.kill(info.supervisor_pid, sig)
     wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to be gone")
+    with Store.open_default() as store:  # SIGTERM is a clean stop; SIGKILL leaves the launch row open
+        assert store.conn.execute("SELECT status FROM launches").fetchone()[0] == (
+            "stopped" if sig == signal.SIGTERM else "running")
 
     st = sup.pair_status("exp")
     first = st.pair("exp.g1n1")
@@ -223,3 +227,13 @@ def test_the_store_stays_whole_under_concurrent_readers_and_writers(tmp_path):
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     st = sup.pair_status("exp")
     assert {p.tag: p.cancelled_by for p in st.pairs} == {"g1n1": "a", "g2n1": "b", "g4n1": "b", "g8n1": "a"}
+
+
+def test_an_unwritable_supervisor_log_refuses_the_launch_and_writes_nothing(tmp_path):
+    cfg = write_experiment(tmp_path / "e.toml", fake_command(), delay_s=0.2)
+    app_paths().logs.mkdir(parents=True)
+    (app_paths().logs / "supervisor").write_text("a file where the supervisor's log directory goes")
+    with pytest.raises(UsageError, match="cannot write the supervisor log .*exp.log"):
+        sup.launch(cfg)
+    assert not snapshot_path("exp").exists()
+    assert sup.pair_status("exp").pairs == [] and sup.pair_status("exp").launch_id is None
