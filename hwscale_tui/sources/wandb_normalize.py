@@ -54,6 +54,7 @@ class WandbRunData:
     created_at: Any = None  # ISO 8601, UTC
     heartbeat_at: Any = None
     last_step: Any = None  # historyKeys.lastStep: the last history row's step
+    problems: tuple[str, ...] = ()  # found before the client parsed the run (e.g. a summary that is a list)
 
 
 def lookup(data: Mapping[str, Any], key: str) -> Any:
@@ -134,7 +135,7 @@ def _params(summary: Mapping[str, Any], config: Mapping[str, Any], ours: bool, f
 
 def normalize_wandb_run(run: WandbRunData, *, score_metric: str, now: float, stale_after_s: float) -> Trial:
     """One run -> one ``Trial`` (source ``wandb``); never raises on bad data."""
-    flags: list[str] = []
+    flags: list[str] = list(run.problems)
     group = run.group if isinstance(run.group, str) else ""
     if not group:
         flags.append("run has no group (sweep name)")

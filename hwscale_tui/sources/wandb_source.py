@@ -16,6 +16,7 @@ is replaced by a bounded one that never retries 429, so a poll fails fast and th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import threading
 import time
@@ -43,15 +44,25 @@ def make_wandb_api(*, base_url: str | None = None, entity: str | None = None, ti
     """A ``wandb.Api`` with the key from ``WANDB_API_KEY`` only (never a prompt, never a file).
 
     ``base_url`` defaults to the client's own (``WANDB_BASE_URL``, else api.wandb.ai). Giving
-    ``entity`` saves the client a default-entity lookup.
+    ``entity`` saves the client a default-entity lookup. The server is probed first with one
+    bounded request: ``wandb.Api()`` checks the key with a retry loop that lasts up to 7 days
+    on connection errors, which would hang a poll while W&B is unreachable.
     """
     key = os.environ.get("WANDB_API_KEY")
     if not key:
         raise SourceUnavailable("WANDB_API_KEY is not set; the W&B source reads the key only from the environment")
+    import requests
     import wandb
+    from wandb.apis import InternalApi
 
-    overrides = {k: v for k, v in (("base_url", base_url), ("entity", entity)) if v}
-    return wandb.Api(overrides=overrides or None, api_key=key, timeout=timeout_s)
+    url = (base_url or InternalApi().settings("base_url")).rstrip("/")
+    try:
+        probe = requests.post(f"{url}/graphql", json={"query": "query { viewer { id } }"}, auth=("api", key), timeout=timeout_s)
+        probe.raise_for_status()
+    except requests.RequestException as e:
+        raise unavailable_from(e, where=url, now=time.time()) from e
+    overrides = {"base_url": url, **({"entity": entity} if entity else {})}
+    return wandb.Api(overrides=overrides, api_key=key, timeout=timeout_s)
 
 
 def operation_name(document: Any) -> str:
@@ -63,8 +74,55 @@ def operation_name(document: Any) -> str:
         return "graphql"
 
 
+# Run node fields the client parses as JSON objects, and how flags name them.
+JSON_OBJECT_FIELDS = {"summaryMetrics": "summary", "config": "config", "systemMetrics": "systemMetrics"}
+NODE_PROBLEMS_KEY = "_hwscale_problems"
+
+
+def guard_run_node(node: dict[str, Any]) -> None:
+    """Make one ``Runs`` node safe for the client's ``Run`` constructor, noting what was wrong.
+
+    The client turns ``summaryMetrics``/``config``/``systemMetrics`` into dicts and raises on
+    anything else -- one bad run would fail the whole page. Each is parsed here once (the
+    client then keeps the dict as is); a value that is not a JSON object becomes ``{}`` and
+    the problem is kept on the node under ``NODE_PROBLEMS_KEY`` for the record's flags.
+    """
+    problems: list[str] = []
+    for key, label in JSON_OBJECT_FIELDS.items():
+        value = node.get(key)
+        if isinstance(value, (str, bytes, bytearray)):
+            try:
+                value = json.loads(value, strict=False)
+            except ValueError:
+                problems.append(f"{label} is not valid JSON")
+                node[key] = {}
+                continue
+        if value is None or isinstance(value, dict):
+            node[key] = value if value is not None else {}
+        else:
+            problems.append(f"{label} is not a dict ({type(value).__name__})")
+            node[key] = {}
+    if not isinstance(node.get("user"), (dict, type(None))):
+        node.pop("user")
+    project_id = node.get("projectId")
+    if project_id is not None and not str(project_id).isdigit():
+        node.pop("projectId")
+    if problems:
+        node[NODE_PROBLEMS_KEY] = problems
+
+
+def guard_runs_response(data: Any) -> None:
+    """Apply :func:`guard_run_node` to every node of a ``Runs`` response, in place."""
+    project = data.get("project") if isinstance(data, dict) else None
+    runs = project.get("runs") if isinstance(project, dict) else None
+    for edge in (runs.get("edges") if isinstance(runs, dict) else None) or []:
+        node = edge.get("node") if isinstance(edge, dict) else None
+        if isinstance(node, dict):
+            guard_run_node(node)
+
+
 def install_request_hooks(api: Any, counter: RequestCounter, *, retries: int, sleep_s: float) -> None:
-    """Count every GraphQL request ``api`` sends and bound the client's retries.
+    """Count every GraphQL request ``api`` sends, guard ``Runs`` responses, bound retries.
 
     wandb 0.26's ``RetryingClient`` retries any HTTP error except 400/401/403/404/409 for 20 s
     with sleeps from 1 s doubling -- a 500 or 429 would stall a poll for 20 s. This swaps its
@@ -80,8 +138,12 @@ def install_request_hooks(api: Any, counter: RequestCounter, *, retries: int, sl
     from wandb_gql.client import RetryError
 
     def counted_execute(document: Any, *args: Any, **kwargs: Any) -> Any:
-        counter.add(operation_name(document))
-        return transport_client.execute(document, *args, **kwargs)
+        operation = operation_name(document)
+        counter.add(operation)
+        data = transport_client.execute(document, *args, **kwargs)
+        if operation == "Runs":
+            guard_runs_response(data)
+        return data
 
     def should_retry(exc: Exception) -> Any:
         response = _response_of(exc)
@@ -172,6 +234,7 @@ def _run_data(run: Any) -> WandbRunData:
         run_id=str(attrs.get("name")), group=attrs.get("group"), state=attrs.get("state"),
         tags=attrs.get("tags") or (), config=attrs.get("config"), summary=attrs.get("summaryMetrics"),
         created_at=attrs.get("createdAt"), heartbeat_at=attrs.get("heartbeatAt"), last_step=last_step,
+        problems=tuple(attrs.get(NODE_PROBLEMS_KEY) or ()),
     )
 
 
@@ -270,6 +333,10 @@ class WandbSource:
                     per_page=self.settings.page_size, include_sweeps=False, lazy=False,
                 )
                 fetched = {str(getattr(run, "_attrs", {}).get("name")): run for run in runs}
+            except ValueError as e:
+                if "Could not find project" not in str(e):
+                    raise unavailable_from(e, where=self._where(), now=self._clock()) from e
+                raise SourceUnavailable(f"W&B project {self.path} not found at {self._where()}") from e
             except Exception as e:
                 raise unavailable_from(e, where=self._where(), now=self._clock()) from e
             now = self._clock()

@@ -1,0 +1,127 @@
+"""``hwscale-tui trials`` and the import discipline of the sources package."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import hwscale_cmd
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.cli import main
+from hwscale_tui.paths import app_paths
+from hwscale_tui.store import Store
+from hwscale_tui.testing.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
+
+
+@pytest.fixture
+def seeded():
+    with Store.open_default() as store:
+        for i, sweep in enumerate(["hardware_scaling.g1n1", "hardware_scaling.g2n1", "hardware_scaling.g2n1"], 1):
+            store.insert_trial(f"{sweep}_trial_{i:04d}_aaaaaa", sweep, idx=i, state="finished", score=0.5 + i / 10,
+                               params={"trainer.optimizer.learning_rate": 0.001 * i, "trainer.batch_size": 1024})
+        store.insert_trial("hardware_scaling.g4n1_trial_0001_bbbbbb", "hardware_scaling.g4n1", idx=1, state="nonsense")
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    rc = main(["trials", *args])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_json_lists_the_records_of_the_local_store(seeded, capsys):
+    rc, out, _ = run_cli(capsys, "--json")
+    data = json.loads(out)
+    assert rc == 0 and data["source"] == "local" and data["flagged"] == 1 and data["requests"] == 1
+    by_id = {t["run_id"]: t for t in data["trials"]}
+    assert len(by_id) == 4
+    t = by_id["hardware_scaling.g2n1_trial_0002_aaaaaa"]
+    assert (t["gpus"], t["nodes"], t["state"], t["score"]) == (2, 1, "finished", 0.7)
+    assert t["params"] == {"trainer.batch_size": 1024, "trainer.optimizer.learning_rate": 0.002}
+    assert by_id["hardware_scaling.g4n1_trial_0001_bbbbbb"]["flags"] == ["unknown state 'nonsense'"]
+
+
+def test_csv_with_sweep_filter_by_pair_tag_has_param_columns(seeded, capsys):
+    rc, out, _ = run_cli(capsys, "--csv", "--sweep", "g2n1")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and [r["run_id"] for r in rows] == [
+        "hardware_scaling.g2n1_trial_0002_aaaaaa", "hardware_scaling.g2n1_trial_0003_aaaaaa"]
+    assert rows[0]["params.trainer.optimizer.learning_rate"] == "0.002" and rows[0]["gpus"] == "2"
+    assert rows[0]["flags"] == ""
+
+
+def test_table_shows_trials_and_explains_flags(seeded, capsys):
+    rc, out, _ = run_cli(capsys)
+    assert rc == 0 and "4 trials from local" in out and "trial_0002_aaaaaa" in out
+    assert "unknown state 'nonsense'" in out and "1 flagged" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--sweep", "g3n1"], "--sweep 'g3n1' is not a sweep of experiment 'hardware_scaling'"),
+     (["--source", "wandb"], "--source wandb needs WANDB_API_KEY"),
+     (["--experiment", "missing.toml"], "the file does not exist")],
+)
+def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(capsys, args, message):
+    rc, out, err = run_cli(capsys, *args)
+    assert rc == 2 and out == "" and message in err and err.count("\n") == 1
+    assert not os.path.exists(app_paths().data) and not os.path.exists(app_paths().state)
+
+
+def test_json_and_csv_together_are_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["trials", "--json", "--csv"])
+    assert e.value.code == 2
+
+
+def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 3)
+    with WandbLoopback(runs) as server:
+        env = dict(os.environ, WANDB_API_KEY="k" * 40, WANDB_BASE_URL=server.url, WANDB_ERROR_REPORTING="false",
+                   WANDB_DIR=str(tmp_path / "wandb-dir"))
+        proc = subprocess.run(
+            hwscale_cmd("trials", "--experiment", str(experiment_file), "--source", "wandb", "--sweep", "g2n1", "--json"),
+            env=env, capture_output=True, text=True, timeout=180,
+        )
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(proc.stdout)
+        expected = [r for r in runs if r.group == "hardware_scaling.g2n1"]
+        assert [t["run_id"] for t in data["trials"]] == [r.name for r in expected]
+        assert [t["score"] for t in data["trials"]] == [r.summary["sweep/score"] for r in expected]
+        assert data["requests"] == 1 and server.counts["Runs"] == 1 and server.unknown == []
+        assert "k" * 40 not in proc.stdout + proc.stderr
+
+
+def test_wandb_unreachable_is_exit_1_with_a_reason(tmp_path, capsys, monkeypatch):
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    with WandbLoopback() as server:
+        url = server.url
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    monkeypatch.setenv("WANDB_BASE_URL", url)  # nothing listens there any more
+    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
+    rc, out, err = run_cli(capsys, "--experiment", str(experiment_file))
+    assert rc == 1 and out == "" and "could not read trials" in err and url in err
+
+
+def test_sources_and_the_command_import_no_wandb_textual_or_rich_until_used():
+    code = (
+        "import sys\n"
+        "import hwscale_tui.commands.trials\n"
+        "from hwscale_tui.config import default_config\n"
+        "from hwscale_tui.sources import make_source, Poller\n"
+        "src = make_source(default_config('metta'))\n"
+        "assert src.kind == 'wandb' and len(src.sweeps) == 8\n"
+        "Poller(src, interval_s=5)\n"
+        "print(sorted(m for m in ('wandb', 'textual', 'rich', 'requests', 'pandas', 'numpy') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

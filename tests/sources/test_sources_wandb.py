@@ -1,0 +1,274 @@
+"""The W&B source driving the real wandb client against the loopback GraphQL server."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from hwscale_tui.config import apply_overrides, default_config
+from hwscale_tui.sources import Poller, SourceSettings, SourceUnavailable, make_source, make_wandb_api
+from hwscale_tui.testing.wandb_loopback import DEFAULT_ENTITY, EPOCH0, LoopbackRun, WandbLoopback, experiment_runs, iso, make_run
+
+NOW = EPOCH0 + 200_000.0  # after every synthetic run's last heartbeat
+LOGIN_OPS = {"anonymous:viewer", "GetViewer", "GetDefaultEntity"}
+
+
+def experiment(runner: str = "metta", **overrides):
+    cfg = default_config(runner)
+    return apply_overrides(cfg, {"wandb.entity": DEFAULT_ENTITY, "grid.gpu_counts": [1, 2], "grid.node_counts": [1], **overrides})
+
+
+@pytest.fixture(autouse=True)
+def wandb_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)  # a dummy key; the loopback server accepts any
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-dir"))  # the client makes a dir per run object
+    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")  # no Sentry: nothing may leave the machine
+
+
+@pytest.fixture
+def server():
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 6, running_every=3)
+    runs += experiment_runs("other_experiment", ["g1n1"], 3)  # must never be fetched
+    with WandbLoopback(runs) as s:
+        yield s
+        assert s.unknown == [], "the client sent requests the loopback server does not know"
+
+
+def wandb_source(server, cfg=None, *, clock=lambda: NOW, **settings):
+    cfg = cfg or experiment()
+    settings = {"retry_sleep_s": 0.01, "stale_after_s": 1e9, **settings}
+    return make_source(
+        cfg, "wandb", settings=SourceSettings(**settings), clock=clock,
+        api_factory=lambda: make_wandb_api(base_url=server.url, entity=cfg.wandb.entity, timeout_s=30),
+    )
+
+
+def non_login(counts) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if k not in LOGIN_OPS}
+
+
+def test_one_runs_query_per_poll_for_all_sweeps_with_config_and_summary_inside(server):
+    src = wandb_source(server)
+    first = src.poll()
+    assert non_login(server.counts) == {"Runs": 1} and first.requests == 1
+    op, variables = [r for r in server.requests if r[0] == "Runs"][0]
+    assert json.loads(variables["filters"]) == {"group": {"$in": ["hardware_scaling.g1n1", "hardware_scaling.g2n1"]}}
+    assert len(first.trials) == 12 and first.changed == {t.run_id for t in first.trials}
+    assert {t.sweep for t in first.trials} == {"hardware_scaling.g1n1", "hardware_scaling.g2n1"}
+
+    server.reset_counts()
+    second = src.poll()
+    assert dict(server.counts) == {"Runs": 1} and second.requests == 1 and second.changed == set()
+    assert second.trials == first.trials
+
+
+def test_records_match_the_metta_runs_on_the_server(server):
+    result = wandb_source(server).poll()
+    by_id = {t.run_id: t for t in result.trials}
+    for run in server.runs.values():
+        if run.group == "other_experiment.g1n1":
+            assert run.name not in by_id
+            continue
+        t = by_id[run.name]
+        s = run.summary
+        assert (t.gpus, t.nodes) == ((1, 1) if run.group.endswith("g1n1") else (2, 1))
+        assert t.state == run.state and t.source == "wandb" and t.flags == []
+        assert t.score == s.get("sweep/score")  # running Metta trials have no sweep/score yet
+        assert t.cost_usd == s.get("sweep/cost", s["monitor/cost/accrued_total"])
+        assert t.cost_usd is not None
+        assert (t.agent_steps, t.runtime_s, t.sps) == (s["metric/agent_step"], s["metric/total_time"], s["overview/sps"])
+        assert t.params == s["sweep/suggestion"]
+        assert t.created_at == pytest.approx(run.created_at) and t.updated_at == pytest.approx(run.heartbeat_at)
+
+
+def test_pagination_follows_cursors_over_several_pages(server):
+    src = wandb_source(server, page_size=5)
+    result = src.poll()
+    runs_requests = [v for op, v in server.requests if op == "Runs"]
+    assert result.requests == 3 and len(runs_requests) == 3
+    assert [v["cursor"] for v in runs_requests] == [None, "4", "9"] and {v["perPage"] for v in runs_requests} == {5}
+    assert len({t.run_id for t in result.trials}) == 12
+
+
+def test_a_server_that_caps_page_size_is_still_read_completely(server):
+    server.max_page_size = 4
+    result = wandb_source(server).poll()
+    assert result.requests == 3 and len(result.trials) == 12
+
+
+def test_flush_between_polls_shows_changes_and_only_changed_runs_are_reported(server):
+    src = wandb_source(server)
+    first = {t.run_id: t for t in src.poll().trials}
+    crashed, killed = sorted(first)[:2]
+    server.update_run(crashed, state="crashed")
+    server.update_run(killed, state="killed", summary={"sweep/score": 0.123})
+    result = src.poll()
+    by_id = {t.run_id: t for t in result.trials}
+    assert result.changed == {crashed, killed}
+    assert (by_id[crashed].state, by_id[killed].state, by_id[killed].score) == ("failed", "killed", 0.123)
+
+
+def test_running_run_without_heartbeat_for_too_long_becomes_stale(server):
+    running = [r for r in server.runs.values() if r.state == "running" and r.group.startswith("hardware_scaling")]
+    fresh = running[0]
+    server.update_run(fresh.name, heartbeat_at=NOW - 60)
+    result = wandb_source(server, stale_after_s=600).poll()
+    states = {t.run_id: t.state for t in result.trials}
+    assert states[fresh.name] == "running"
+    assert all(states[r.name] == "stale" for r in running[1:])
+
+
+def test_our_builtin_runs_normalize_to_the_same_record():
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 3, style="builtin")
+    with WandbLoopback(runs) as server:
+        result = wandb_source(server, experiment("builtin")).poll()
+        by_id = {t.run_id: t for t in result.trials}
+        for run in runs:
+            t = by_id[run.name]
+            assert t.score == run.summary["sweep/score"] and t.cost_usd == run.summary["sweep/cost"]
+            assert (t.gpus, t.nodes) == (run.config["hardware"]["gpus"], run.config["hardware"]["nodes"])
+            assert t.params == run.summary["sweep/suggestion"] and t.flags == []
+        assert server.unknown == []
+
+
+def test_history_is_fetched_only_for_changed_runs_and_cached_on_disk(server):
+    src = wandb_source(server)
+    ids = [t.run_id for t in src.poll().trials]
+    server.reset_counts()
+    curves = src.histories(ids)
+    assert dict(server.counts) == {"RunSampledHistory": len(ids)}
+    spec = json.loads(server.requests[0][1]["specs"][0])
+    assert spec["keys"] == ["_step", "overview/reward", "metric/agent_step", "_runtime"]
+    run = server.runs[ids[0]]
+    assert [(p.agent_step, p.wall_s, p.score) for p in curves[ids[0]]] == [
+        (r["metric/agent_step"], r["_runtime"], r["overview/reward"]) for r in run.history
+    ]
+
+    server.reset_counts()
+    assert src.histories(ids) == curves and dict(server.counts) == {}  # nothing changed: no request
+
+    server.advance(ids[1])
+    src.poll()
+    server.reset_counts()
+    again = src.histories(ids)
+    assert dict(server.counts) == {"RunSampledHistory": 1}
+    assert len(again[ids[1]]) == len(curves[ids[1]]) + 1 and again[ids[0]] == curves[ids[0]]
+
+    reopened = wandb_source(server)  # a new process: the disk cache answers
+    reopened.poll()
+    server.reset_counts()
+    assert reopened.histories(ids) == again and non_login(server.counts) == {}
+
+
+def test_history_rows_missing_values_are_skipped_and_the_metric_is_configurable(server):
+    src = wandb_source(server)
+    run_id = src.poll().trials[0].run_id
+    server.update_run(run_id, history=[
+        {"_step": 0, "_runtime": 1.0, "metric/agent_step": 100.0, "score": 0.1, "overview/reward": 0.2},
+        {"_step": 1, "_runtime": 2.0, "metric/agent_step": 200.0, "score": "bad"},
+        {"_step": 2, "metric/agent_step": 300.0, "score": 0.3},
+        {"_step": 3, "_runtime": 4.0, "metric/agent_step": 400.0, "score": 0.4},
+    ])
+    src.poll()
+    assert [(p.agent_step, p.score) for p in src.histories([run_id], "score")[run_id]] == [(100.0, 0.1), (400.0, 0.4)]
+
+
+def test_429_is_not_retried_inside_the_poll_and_the_poller_honours_ratelimit_reset(server):
+    now = [1000.0]
+    src = wandb_source(server)
+    poller = Poller(src, interval_s=5.0, clock=lambda: now[0], wall_clock=lambda: NOW + now[0])
+    good = poller.poll_once()
+    assert good is not None
+    server.reset_counts()
+    server.fail("429", reset_s=42)
+    now[0] += 5.0
+    assert poller.poll_once() is None
+    st = poller.state
+    assert dict(server.counts) == {"Runs": 1}  # the client did not retry the 429 by itself
+    assert "429" in st.reason and st.backoff_s == 42 and st.next_due == now[0] + 42
+    assert st.stale_since == NOW + now[0] and st.last_result is good
+    now[0] += 41.0
+    assert poller.poll_once() is None and server.counts["Runs"] == 1  # not due yet: no request
+    now[0] += 1.0
+    assert poller.poll_once() is not None and poller.state.stale_since is None and poller.state.reason is None
+
+
+def test_a_single_500_is_retried_within_the_poll(server):
+    src = wandb_source(server)
+    src.poll()
+    server.reset_counts()
+    server.fail("500")
+    result = src.poll()
+    assert dict(server.counts) == {"Runs": 2} and result.requests == 2 and len(result.trials) == 12
+
+
+@pytest.mark.parametrize("fault, words", [("500", "HTTP 500"), ("drop", "connection")])
+def test_persistent_failures_make_the_source_unavailable_then_it_recovers(server, fault, words):
+    src = wandb_source(server)
+    server.fail(fault, times=2)
+    with pytest.raises(SourceUnavailable) as err:
+        src.poll()
+    assert words in err.value.reason and err.value.retry_after_s is None
+    assert server.counts["Runs"] == 2  # one bounded retry
+    assert len(src.poll().trials) == 12
+
+
+def test_malformed_runs_are_kept_flagged_and_counted(server):
+    bad = [
+        LoopbackRun("bad_summary_list", "hardware_scaling.g1n1", "finished", raw_summary="[1, 2]", created_at=EPOCH0),
+        LoopbackRun("bad_summary_string", "hardware_scaling.g1n1", "running", raw_summary='"oops"', created_at=EPOCH0),
+        LoopbackRun("nan_score", "hardware_scaling.g2n1", "finished",
+                    summary={"sweep/score": float("nan"), "metric/agent_step": float("inf"), "overview/sps": "fast"}),
+        LoopbackRun("bad_config", "hardware_scaling.g2n1", "running", raw_config="[1, 2, 3]", summary={"sweep/cost": "$3"}),
+        LoopbackRun("weird_state", "hardware_scaling.g2n1", "zombie"),
+    ]
+    server.add_runs(bad)
+    result = wandb_source(server).poll()
+    by_id = {t.run_id: t for t in result.trials}
+    assert len(result.trials) == 12 + len(bad) and result.flagged == len(bad)
+    assert any("summary is not a dict (list)" in f for f in by_id["bad_summary_list"].flags)
+    assert any("summary is not a dict (str)" in f for f in by_id["bad_summary_string"].flags)
+    nan = by_id["nan_score"]
+    assert nan.score is None and nan.agent_steps is None and nan.sps is None and len(nan.flags) >= 3
+    assert by_id["bad_config"].cost_usd is None and by_id["weird_state"].state == "stale"
+    assert all(not t.flags for t in result.trials if t.run_id not in {r.name for r in bad})
+
+
+def test_unknown_project_and_missing_key_are_reported_not_raised_through_the_poller(server, monkeypatch):
+    src = wandb_source(server, experiment(**{"wandb.project": "no-such-project"}))
+    with pytest.raises(SourceUnavailable, match="no-such-project not found"):
+        src.poll()
+    monkeypatch.delenv("WANDB_API_KEY")
+    poller = Poller(make_source(experiment(), "wandb"), interval_s=1.0, clock=lambda: 0.0)
+    assert poller.poll_once() is None and "WANDB_API_KEY is not set" in poller.state.reason
+
+
+def test_loopback_logs_unknown_queries_loudly(server, caplog):
+    from wandb_gql import gql
+
+    api = make_wandb_api(base_url=server.url, entity=DEFAULT_ENTITY)
+    with caplog.at_level(logging.ERROR, logger="hwscale_tui.testing.wandb_loopback"):
+        with pytest.raises(Exception):
+            api.client.execute(gql("query Mystery { mystery { id } }"))
+    assert server.unknown and "Mystery" in server.unknown[0] and "unknown request" in caplog.text
+    server.unknown.clear()
+
+
+def test_make_run_shapes():
+    metta = make_run("e.g4n2", 7, state="running")
+    assert metta.group == "e.g4n2" and metta.tags == ["user:alice"] and "TrainTool" in metta.config
+    assert "sweep/score" not in metta.summary and metta.name.startswith("e.g4n2_trial_0007_")
+    ours = make_run("e.g4n2", 7, style="builtin")
+    assert ours.config["hardware"] == {"gpus": 4, "nodes": 2} and "hwscale" in ours.tags
+    assert iso(EPOCH0) == "2025-06-01T00:00:00"
+
+
+def test_an_unreachable_or_limited_server_fails_the_first_poll_fast_then_it_connects(server):
+    src = wandb_source(server)
+    server.fail("429", operation="anonymous:viewer", reset_s=9)  # the login check is rate limited
+    with pytest.raises(SourceUnavailable) as err:
+        src.poll()
+    assert err.value.retry_after_s == 9 and err.value.status == 429
+    assert len(src.poll().trials) == 12
