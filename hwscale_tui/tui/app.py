@@ -174,7 +174,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         return None
 
     # -- one place for worker errors ---------------------------------------------------------
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+    def worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker errors end up: a UsageError is its sentence, anything else names the worker."""
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error

@@ -165,9 +165,9 @@ class ExperimentSession:
         """Add a GPU-per-node (``axis="gpus"``) or node (``"nodes"``) count, kept sorted."""
         key = _axis_key(axis)
         counts = list(self.cfg.get(key))
-        if count not in counts:
-            counts = sorted([*counts, count])
-        self._apply({key: counts})
+        if count in counts:
+            return
+        self._apply({key: sorted([*counts, count])})
 
     def remove_count(self, axis: str, count: int) -> None:
         key = _axis_key(axis)

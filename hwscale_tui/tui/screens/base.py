@@ -12,6 +12,7 @@ from typing import ClassVar
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import Worker
 
 
 class HwScreen(Screen, inherit_bindings=False):
@@ -27,6 +28,10 @@ class HwScreen(Screen, inherit_bindings=False):
     poll_interval_s: float = 1.0
     _poll_timer: Timer | None = None
     _polling: bool = False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Worker messages do not bubble; every screen hands them to the app's one error handler."""
+        self.app.worker_state_changed(event)
 
     # -- polling -----------------------------------------------------------------------------
     def poll(self) -> None:

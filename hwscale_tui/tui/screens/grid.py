@@ -9,13 +9,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from ... import config as cfgmod
 from ...errors import ConfigError
 from ...hardware import HardwarePair
 from ..session import GridCell, equivalent_command, format_field_value, parse_field_text
+from ..widgets.choice import ChoiceField
 from ..widgets.header import ExperimentHeader
 from .base import HwScreen
 from .modals import PromptScreen
@@ -25,7 +26,7 @@ from .modals import PromptScreen
 class FormField:
     dotted: str
     label: str
-    kind: str = "input"  # input | select | bool
+    kind: str = "input"  # input | select (a ChoiceField of the config's choices) | bool
 
     @property
     def widget_id(self) -> str:
@@ -124,25 +125,16 @@ class GridScreen(HwScreen):
                 yield DataTable(id="pair-matrix", cursor_type="cell", zebra_stripes=False)
                 with VerticalScroll(id="pair-details-scroll"):
                     yield Static(id="pair-details")
-            with VerticalScroll(id="grid-form"):
-                for title, fields in FORM_SECTIONS:
-                    yield Label(title, classes="section-title")
-                    for f in fields:
-                        with Horizontal(classes="form-row"):
-                            yield Label(f.label, classes="form-label")
-                            yield self._field_widget(f)
-                        yield Label("", id=f.error_id, classes="form-error")
+            yield VerticalScroll(id="grid-form")
         yield Footer(compact=True)
 
     def _field_widget(self, f: FormField):
         value = self.app.session.cfg.get(f.dotted)
         disabled = self.app.session.read_only
         if f.kind == "select":
-            return Select([(c, c) for c in f.choices()], value=value, allow_blank=False, id=f.widget_id,
-                          compact=True, disabled=disabled)
+            return ChoiceField([(c, c) for c in f.choices()], value, id=f.widget_id, disabled=disabled)
         if f.kind == "bool":
-            return Select([("false", False), ("true", True)], value=bool(value), allow_blank=False, id=f.widget_id,
-                          compact=True, disabled=disabled)
+            return ChoiceField([("false", False), ("true", True)], bool(value), id=f.widget_id, disabled=disabled)
         return Input(format_field_value(value), id=f.widget_id, compact=True, disabled=disabled,
                      placeholder=self._placeholder(f.dotted))
 
@@ -161,6 +153,17 @@ class GridScreen(HwScreen):
     def on_mount(self) -> None:
         self.rebuild_matrix()
         self.query_one("#pair-matrix", DataTable).focus()
+        self.call_after_refresh(self.mount_form)  # the first frame does not wait for ~30 form fields
+
+    def mount_form(self) -> None:
+        widgets = []
+        for title, fields in FORM_SECTIONS:
+            widgets.append(Label(title, classes="section-title"))
+            cells = []
+            for f in fields:
+                cells += [Label(f.label, classes="form-label"), self._field_widget(f)]
+            widgets.append(Grid(*cells, classes="form-grid"))
+        self.query_one("#grid-form", VerticalScroll).mount_all(widgets)
 
     # -- matrix -------------------------------------------------------------------------------
     def rebuild_matrix(self, keep: HardwarePair | None = None) -> None:
@@ -338,15 +341,19 @@ class GridScreen(HwScreen):
 
     # -- form ---------------------------------------------------------------------------------
     def set_field_error(self, dotted: str, message: str | None) -> None:
-        label = self.query_one("#" + FORM_FIELDS[dotted].error_id, Label)
+        """Show ``message`` under the field (a label mounted only while there is an error)."""
+        f = FORM_FIELDS[dotted]
+        existing = self.query("#" + f.error_id)
         if message:
             self.field_errors[dotted] = message
-            label.update(message)
-            label.add_class("shown")
+            if existing:
+                existing.first(Label).update(message)
+            else:
+                widget = self.query_one("#" + f.widget_id)
+                widget.parent.mount(Label(message, id=f.error_id, classes="form-error"), after=widget)
         else:
             self.field_errors.pop(dotted, None)
-            label.update("")
-            label.remove_class("shown")
+            existing.remove()
 
     def apply_field(self, dotted: str, text: str) -> None:
         session = self.app.session
@@ -367,9 +374,10 @@ class GridScreen(HwScreen):
         """Show the config's values in the fields that have no pending error."""
         cfg = self.app.session.cfg
         for dotted, f in FORM_FIELDS.items():
-            if dotted in self.field_errors:
+            found = self.query("#" + f.widget_id)
+            if dotted in self.field_errors or not found:
                 continue
-            widget = self.query_one("#" + f.widget_id)
+            widget = found.first()
             value = cfg.get(dotted)
             if isinstance(widget, Input):
                 if widget.has_focus:
@@ -379,17 +387,17 @@ class GridScreen(HwScreen):
                     widget.value = text
                 if dotted == "cost.price_per_gpu_hour":
                     widget.placeholder = self._placeholder(dotted)
-            elif isinstance(widget, Select) and widget.value != value:
+            elif isinstance(widget, ChoiceField) and widget.value != value:
                 widget.value = value
 
-    @on(Input.Changed, ".form-row Input")
+    @on(Input.Changed, ".form-grid Input")
     def _input_changed(self, event: Input.Changed) -> None:
         self.apply_field(event.input.id.removeprefix("field-").replace("--", "."), event.value)
 
-    @on(Select.Changed, ".form-row Select")
-    def _select_changed(self, event: Select.Changed) -> None:
-        dotted = event.select.id.removeprefix("field-").replace("--", ".")
-        if event.value == self.app.session.cfg.get(dotted) or event.value is Select.BLANK:
+    @on(ChoiceField.Changed, ".form-grid ChoiceField")
+    def _choice_changed(self, event: ChoiceField.Changed) -> None:
+        dotted = event.field.id.removeprefix("field-").replace("--", ".")
+        if event.value == self.app.session.cfg.get(dotted):
             return
         try:
             self.app.session.set_value(dotted, event.value)

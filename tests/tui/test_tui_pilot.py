@@ -1,0 +1,446 @@
+"""Every key binding and flow of the app, driven by Pilot on fake services (a frozen clock)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import replace
+
+from textual.widgets import DataTable, Input, Label, Select, Static
+from tui_helpers import make_app, wait_for
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.paths import app_paths
+from hwscale_tui.tui.app import SCREENS_IN_ORDER, HwscaleApp
+from hwscale_tui.tui.formatting import fmt_number
+from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
+from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+SIZE = (100, 34)
+
+
+def text_of(widget, width: int = 100) -> str:
+    """What a Static/Label shows, as plain text."""
+    from rich.console import Console
+
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    if hasattr(content, "plain"):
+        return content.plain
+    console = Console(width=width, record=True, file=open(os.devnull, "w"))
+    console.print(content)
+    return console.export_text()
+
+
+# -- everywhere -------------------------------------------------------------------------------
+def test_every_binding_has_a_unique_id():
+    from hwscale_tui.tui.screens import modals
+
+    from hwscale_tui.tui.widgets.choice import ChoiceField
+
+    classes = [HwscaleApp, *SCREENS_IN_ORDER, modals.HelpScreen, modals.ConfirmScreen, modals.PromptScreen, ChoiceField]
+    ids = []
+    for cls in classes:
+        for b in cls.BINDINGS:
+            assert b.id, f"{cls.__name__}: binding {b.key} has no id"
+            ids.append(b.id)
+    assert len(ids) == len(set(ids))
+
+
+async def test_number_keys_switch_screens_and_esc_goes_back(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.current_mode == "grid"
+        for key, mode in (("2", "launch"), ("3", "trials"), ("4", "analysis"), ("1", "grid")):
+            await pilot.press(key)
+            assert app.current_mode == mode
+        await pilot.press("escape")
+        assert app.current_mode == "analysis"
+        await pilot.press("escape")
+        assert app.current_mode == "trials"
+
+
+async def test_help_lists_the_current_screens_bindings(tmp_path):
+    app, _ = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = text_of(app.screen.query_one("#help-keys", Static))
+        for ident in ("launch.all", "launch.cancel_selected", "launch.open_log", "app.help", "app.quit"):
+            assert ident in shown
+        assert "grid.toggle" not in shown
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen) and app.current_mode == "launch"
+
+
+async def test_command_palette_offers_screens_and_actions(tmp_path):
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Go to Grid", "Go to Launch", "Go to Trials", "Go to Analysis"} <= set(titles)
+        assert "Filter" in titles and "Sort" in titles
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette", what="palette")
+        await pilot.press(*"Go to Analysis")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_mode == "analysis", what="palette switches screen")
+
+
+async def test_quit_says_sweeps_keep_running(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: any(r.active for r in app.screen.rows.values()), what="active rows")
+        await pilot.press("ctrl+q")
+    assert app.return_value and "keep running in the background" in app.return_value
+    assert "g1n1" in app.return_value
+    assert world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"  # quitting cancels nothing
+
+
+# -- grid editor ------------------------------------------------------------------------------
+async def test_grid_toggle_add_remove_and_save(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await pilot.press("down")  # g2n1
+        await pilot.press("space")
+        assert app.session.cfg.grid.exclude == ["g2n1"]
+        await pilot.press("n")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("4", "enter")
+        assert app.session.cfg.grid.node_counts == [1, 2, 4]
+        matrix = screen.query_one("#pair-matrix", DataTable)
+        assert len(matrix.columns) == 3
+        await pilot.press("G")  # remove the cursor row's GPU count (2)
+        assert app.session.cfg.grid.gpu_counts == [1, 4, 8] and app.session.cfg.grid.exclude == []
+        assert matrix.row_count == 3
+        await pilot.press("g")
+        await pilot.press("1", "6", "enter")  # more than max_gpus_per_node: refused with the CLI's message
+        assert app.session.cfg.grid.gpu_counts == [1, 4, 8]
+        await pilot.press("ctrl+s")
+        saved = cfgmod.load(tmp_path / "experiment.toml")
+        assert saved.grid.gpu_counts == [1, 4, 8] and saved.grid.node_counts == [1, 2, 4]
+        assert stat.S_IMODE(os.stat(tmp_path / "experiment.toml").st_mode) == 0o600
+
+
+async def test_grid_details_show_pair_batch_space_and_command_and_copy(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "down", "right")  # g4n2
+        shown = text_of(app.screen.query_one("#pair-details", Static), width=250)
+        assert "g4n2" in shown and "total GPUs 8" in shown
+        assert "learning_rate" in shown and "batch_size" in shown
+        assert "--gpus 4 --nodes 2" in shown
+        await pilot.press("y")
+        assert app.clipboard.endswith("--gpus 4 --nodes 2")
+        assert "WANDB_MODE=disabled" in app.clipboard
+
+
+async def test_grid_form_validates_inline_and_blocks_save(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query("#field-sweep--max_trials"), what="form mounted")
+        field = screen.query_one("#field-sweep--max_trials", Input)
+        field.focus()
+        field.value = ""
+        await pilot.press("0")
+        await wait_for(pilot, lambda: screen.query("#error-sweep--max_trials"), what="inline error")
+        error = screen.query_one("#error-sweep--max_trials", Label)
+        assert "sweep.max_trials: got 0; accepted: an integer >= 1." in text_of(error)
+        assert app.session.cfg.sweep.max_trials == 8
+        await pilot.press("ctrl+s")
+        assert not (tmp_path / "experiment.toml").exists()
+        await pilot.press("backspace", "1", "2")
+        await wait_for(pilot, lambda: not screen.query("#error-sweep--max_trials"), what="error cleared")
+        assert app.session.cfg.sweep.max_trials == 12
+        screen.query_one("#field-experiment--runner").focus()
+        await pilot.press("right")  # builtin -> metta
+        await wait_for(pilot, lambda: app.session.cfg.experiment.runner == "metta", what="runner change")
+        field.blur()
+        await pilot.pause()
+        assert app.session.cfg.sweep.max_trials == 12  # explicit values survive a runner change
+        assert app.session.cfg.sweep.total_timesteps == 300_000_000  # runner defaults follow
+        await wait_for(pilot, lambda: screen.query_one("#field-sweep--total_timesteps", Input).value == "300000000",
+                       what="form shows the new defaults")
+        await pilot.press("ctrl+s")
+        assert cfgmod.load(tmp_path / "experiment.toml").experiment.runner == "metta"
+
+
+async def test_read_only_refuses_edits_and_launches(tmp_path):
+    app, world = make_app(tmp_path, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "ctrl+s")
+        assert app.session.cfg.grid.exclude == [] and not (tmp_path / "experiment.toml").exists()
+        await pilot.press("2", "L")
+        await pilot.pause(0.2)
+        assert world.supervisor.calls == []
+
+
+# -- launch screen ----------------------------------------------------------------------------
+async def test_launch_all_then_rows_show_status_countdown_pid_and_log(tmp_path):
+    app, world = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        table = screen.query_one("#launch-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 8, what="planned rows")
+        assert all(r.status == "not launched" for r in screen.rows.values())
+        await pilot.press("L")
+        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g1n1"].status == "running", what="launched")
+        assert world.supervisor.calls == [("launch", None)]
+        first, second = screen.rows["hardware_scaling.g1n1"], screen.rows["hardware_scaling.g1n2"]
+        assert first.pid == "4000" and first.trials.endswith("0/8")
+        assert second.status == "scheduled" and second.countdown == "in 1m00s"
+        await wait_for(pilot, lambda: "line 30" in text_of(screen.query_one("#log-tail", Static)), what="log tail")
+
+
+async def test_launch_selected_pair_only(tmp_path):
+    app, world = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
+        await pilot.press("down", "l")
+        await wait_for(pilot, lambda: world.supervisor.calls, what="launch call")
+        assert world.supervisor.calls == [("launch", ["hardware_scaling.g1n2"])]
+        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g1n2"].status == "running", what="running")
+        assert screen.rows["hardware_scaling.g1n1"].status == "not launched"
+
+
+async def test_cancel_selected_asks_first_and_cancel_all(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.rows.get("hardware_scaling.g1n1") and screen.rows["hardware_scaling.g1n1"].active,
+                       what="rows")
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert world.supervisor.calls == [("launch", None)]
+        await pilot.press("c")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g1n1"].status == "cancelled", what="cancelled")
+        assert ("cancel", ["hardware_scaling.g1n1"]) in world.supervisor.calls
+        assert screen.rows["hardware_scaling.g1n2"].status == "scheduled"
+        await pilot.press("C")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not any(r.active for r in screen.rows.values()), what="all cancelled")
+        assert ("cancel", None) in world.supervisor.calls
+
+
+async def test_relaunch_failed_pairs(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    failed = world.supervisor.pairs["hardware_scaling.g2n1"]
+    world.supervisor.pairs["hardware_scaling.g2n1"] = replace(failed, status="exited", exit_code=3, started_at=world.clock() - 5,
+                                                             ended_at=world.clock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.rows.get("hardware_scaling.g2n1") and screen.rows["hardware_scaling.g2n1"].failed,
+                       what="failed row")
+        assert screen.rows["hardware_scaling.g2n1"].status_text == "exited 3"
+        await pilot.press("r")
+        await wait_for(pilot, lambda: ("relaunch", ["hardware_scaling.g2n1"]) in world.supervisor.calls, what="relaunch")
+        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g2n1"].status == "running", what="running again")
+
+
+async def test_full_log_opens_in_pager(tmp_path, monkeypatch):
+    seen = tmp_path / "pager-saw.txt"
+    pager = tmp_path / "pager.sh"
+    pager.write_text(f"#!/bin/sh\ncp \"$1\" {seen}\n")
+    pager.chmod(0o700)
+    monkeypatch.setenv("PAGER", str(pager))
+    app, _ = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.selected_row() and screen.selected_row().log_path, what="log path")
+        suspended = []
+        import contextlib
+
+        @contextlib.contextmanager
+        def fake_suspend():  # the headless driver cannot hand the terminal over; the tmux test does it for real
+            suspended.append(True)
+            yield
+
+        monkeypatch.setattr(app, "suspend", fake_suspend)
+        await pilot.press("o")
+        assert suspended == [True]
+        assert seen.read_text().splitlines()[-1] == "hardware_scaling.g1n1: line 30"
+
+
+# -- trials screen ----------------------------------------------------------------------------
+async def test_trials_arrive_update_in_place_and_best_is_marked(tmp_path):
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        table = screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        table.focus()
+        await pilot.press("down", "down", "down")
+        cursor_key = table.cursor_run_id()
+        order = table.visible_run_ids()
+        best = {t.sweep: t for t in sorted(table.trials.values(), key=lambda t: t.score)}
+        assert table.best_by_sweep == {s: t.run_id for s, t in best.items()}
+        # one trial finishes with a new best score; another new trial appears
+        running = next(t for t in world.source.trials.values() if t.state == "running" and t.sweep.endswith("g1n1"))
+        world.source.trials[running.run_id] = replace(running, state="finished", score=999.0)
+        new = replace(running, run_id=running.sweep + "_trial_0099_abcdef", state="queued", score=None)
+        world.source.trials[new.run_id] = new
+        cleared = []
+        table.clear = lambda *a, **k: cleared.append(True)  # a poll must never clear-and-refill
+        await pilot.press("R")
+        await wait_for(pilot, lambda: new.run_id in table.rows, what="new row")
+        assert table.best_by_sweep[running.sweep] == running.run_id
+        assert table.get_cell(running.run_id, "best").plain == "★"
+        assert table.get_cell(running.run_id, "state").plain == "finished"
+        assert table.visible_run_ids()[: len(order)] == order  # rows kept their places
+        assert table.cursor_run_id() == cursor_key and not cleared
+
+
+async def test_trials_filter_is_remembered_across_screens_and_sessions(tmp_path):
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("slash")
+        box = app.screen.query_one("#filter-input", Input)
+        assert box.has_focus
+        await pilot.press(*"g2n1", "enter")
+        assert table.row_count == 4 and all(r.startswith("hardware_scaling.g2n1") for r in table.visible_run_ids())
+        await pilot.press("1", "3")
+        assert table.row_count == 4
+        await pilot.press("slash", "escape")
+        assert not box.has_class("shown") and table.row_count == 4
+    assert json.loads((app_paths().state / "tui.json").read_text())["trials_filter"] == "g2n1"
+    app2, _ = make_app(tmp_path, start="trials")
+    async with app2.run_test(size=SIZE) as pilot:
+        table = app2.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: len(table.trials) == 32, what="poll")
+        assert table.row_count == 4
+
+
+async def test_trials_sort_keys_and_header_click(tmp_path):
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("s")
+        assert table.sort_column == "trial"
+        await pilot.press("s", "s", "s")
+        assert table.sort_column == "score" and table.sort_reverse
+        scores = [table.trials[r].score for r in table.visible_run_ids()]
+        assert scores == sorted(scores, reverse=True)
+        await pilot.press("S")
+        scores = [table.trials[r].score for r in table.visible_run_ids()]
+        assert scores == sorted(scores)
+        await pilot.click("#trial-table", offset=(60, 0))  # the "cost" header
+        await pilot.pause(0.1)
+        assert table.sort_column in ("sps", "cost", "time")
+
+
+async def test_trials_details_show_params_and_learning_curve(tmp_path):
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        details = app.screen.query_one("#trial-details", Static)
+        await wait_for(pilot, lambda: "learning curve (24 points" in text_of(details), what="curve")
+        shown = text_of(details)
+        trial = table.selected_trial()
+        assert trial.run_id in shown and "learning_rate" in shown
+        curve = world.source.histories_by_run[trial.run_id]
+        assert f"last {fmt_number(curve[-1].score)}" in shown
+
+
+async def test_trials_interval_keys_and_stale_state(tmp_path):
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        table = screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        status = screen.query_one("#poll-status", Label)
+        assert "updated 0s ago" in text_of(status) and "every 2s" in text_of(status)
+        await pilot.press("plus")
+        assert screen.poll_interval_s == 5.0 and "every 5s" in text_of(status)
+        await pilot.press("minus", "minus", "minus")
+        assert screen.poll_interval_s == 1.0
+        world.source.fail_next = "HTTP 429 rate limited"
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "STALE since" in text_of(status), what="stale")
+        assert "HTTP 429 rate limited" in text_of(status) and table.row_count == 32  # last good data kept
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "STALE" not in text_of(status), what="recovered")
+
+
+async def test_polling_pauses_while_the_screen_is_hidden(tmp_path):
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("minus")  # 1 s interval
+        await pilot.press("1")
+        hidden_at = world.source.polls
+        await pilot.pause(2.5)
+        assert world.source.polls == hidden_at
+        await pilot.press("3")
+        await wait_for(pilot, lambda: world.source.polls > hidden_at, what="polling resumes")
+
+
+# -- analysis ---------------------------------------------------------------------------------
+async def test_analysis_plots_target_export_and_ascii(tmp_path):
+    app, world = make_app(tmp_path, start="analysis")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.view is not None, what="analysis result")
+        assert set(screen.view.plots) == {"samples", "time", "cost", "throughput", "pareto"}
+        shown = text_of(screen.query_one("#analysis-tables", Static), width=80)
+        for word in ("research", "development", "budget", "balanced", "bootstrap agrees 80%"):
+            assert word in shown
+        from hwscale_tui.tui.widgets.plots import FitPlot
+
+        plot_a = screen.query_one("#plot-a", FitPlot)
+        assert plot_a.spec.key == "samples"
+        await pilot.press("right_square_bracket")
+        assert plot_a.spec.key == "time"
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert plot_a.spec.key == "pareto"
+        await pilot.press("a")
+        assert app.ascii_only and plot_a.ascii_only
+        await pilot.press("t")
+        select = screen.query_one("#target-select", Select)
+        assert select.has_focus
+        select.value = ("fraction", 0.5)
+        await wait_for(pilot, lambda: world.analysis.targets[-1] == ("fraction", 0.5), what="recompute at 50%")
+        await wait_for(pilot, lambda: "target 250" in text_of(screen.query_one("#analysis-status", Label)), what="status")
+        screen.query_one("#plot-a").focus()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: world.analysis.reports, what="report")
+        assert world.analysis.reports[0] == app_paths().state / "reports" / "hardware_scaling" / "report.md"
+        n = len(world.analysis.targets)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: len(world.analysis.targets) > n, what="recompute")
+
+
+async def test_analysis_with_no_trials_says_so(tmp_path):
+    app, _ = make_app(tmp_path, start="analysis", trials=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.view is not None, what="empty analysis")
+        assert "no target, 0 trials" in text_of(screen.query_one("#analysis-status", Label))
+        assert all(p.empty for p in screen.view.plots.values())
+
+
+async def test_worker_errors_become_one_notification(tmp_path):
+    app, world = make_app(tmp_path, start="launch")
+
+    def refuse(*a, **k):
+        from hwscale_tui.errors import UsageError
+
+        raise UsageError("experiment hardware_scaling is already running; accepted: cancel it first.")
+
+    world.supervisor.launch = refuse
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("L")
+        await wait_for(pilot, lambda: any("already running" in n.message for n in app._notifications), what="notice")
+        assert app.is_running

@@ -1,0 +1,32 @@
+"""Building the app on fake services, and waiting for conditions (never fixed sleeps)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from tui_fakes import FakeWorld, fake_world
+
+from hwscale_tui.config import default_config
+from hwscale_tui.tui.app import HwscaleApp, create_app
+from hwscale_tui.tui.session import ExperimentSession
+
+
+def make_app(tmp_path: Path, *, start: str = "grid", read_only: bool = False, launched: bool = False,
+             trials: bool = True, cfg=None, running_per_pair: int = 1) -> tuple[HwscaleApp, FakeWorld]:
+    cfg = cfg or default_config()
+    session = ExperimentSession(cfg, tmp_path / "experiment.toml", read_only=read_only)
+    world = fake_world(cfg, tmp_path, trials=trials, running_per_pair=running_per_pair)
+    if launched:
+        world.supervisor.launch(cfg)
+    return create_app(world.services, session=session, start=start), world
+
+
+async def wait_for(pilot, condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+    """Let the app run until ``condition()`` is true (generous: the machine may be loaded)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
