@@ -85,7 +85,8 @@ class ProcessGroupTarget:
 class StopResult:
     """What stopping some process trees took."""
 
-    signalled: int = 0  # distinct processes that got SIGTERM or SIGKILL
+    signalled: int = 0  # distinct processes that were stopped
+    per_group: dict[int, int] = field(default_factory=dict)  # pgid -> processes of that target's tree
     killed: int = 0  # of those, how many needed SIGKILL
     survivors: list[int] = field(default_factory=list)  # pids still alive at the end (should be empty)
     elapsed_s: float = 0.0
@@ -123,6 +124,7 @@ def stop_process_trees(
     t0 = clock()
     pgids = {t.pgid for t in targets if _owned_group(t)}
     tracked: dict[int, psutil.Process] = {}
+    owner: dict[int, int] = {}  # pid -> the pgid of the target whose tree it belongs to
 
     def refresh() -> list[ProcessEntry]:
         """Track new group members and descendants of tracked processes; return the live ones."""
@@ -130,13 +132,14 @@ def stop_process_trees(
         children: dict[int, list[int]] = {}
         for pid, entry in table.items():
             children.setdefault(entry.ppid, []).append(pid)
-            if entry.pgid in pgids:
-                tracked.setdefault(pid, entry.proc)
+            if entry.pgid in pgids and pid not in tracked:
+                tracked[pid], owner[pid] = entry.proc, entry.pgid
         stack = [pid for pid in tracked if pid in table]
         while stack:
-            for child in children.get(stack.pop(), []):
+            parent = stack.pop()
+            for child in children.get(parent, []):
                 if child not in tracked:
-                    tracked[child] = table[child].proc
+                    tracked[child], owner[child] = table[child].proc, owner[parent]
                     stack.append(child)
         return [table[pid] for pid in tracked if pid in table]
 
@@ -165,6 +168,8 @@ def stop_process_trees(
             strays_signalled = True
         time.sleep(POLL_INTERVAL_S)
     result.signalled = len(tracked)
+    for pgid in owner.values():
+        result.per_group[pgid] = result.per_group.get(pgid, 0) + 1
     result.survivors = [p.pid for p in tracked.values() if _is_live(p)]
     result.elapsed_s = clock() - t0
     return result

@@ -91,10 +91,13 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
             f"the supervisor is gone; never started: {', '.join(p.tag for p in never)} "
             "-> hwscale-tui launch --resume starts them (running sweeps are not duplicated)"
         )
+    cancels: dict[tuple[str, str], list[str]] = {}
     for p in status.pairs:
         if p.status == CANCELLED and p.cancelled_by:
             when = datetime.fromtimestamp(p.cancelled_at).strftime("%H:%M:%S") if p.cancelled_at else "?"
-            out.append(f"{p.tag} cancelled by {p.cancelled_by} at {when}")
+            cancels.setdefault((p.cancelled_by, when), []).append(p.tag)
+    out += [f"cancelled by {by} at {when}: {', '.join(tags)}" for (by, when), tags in cancels.items()]
+    for p in status.pairs:
         if p.status in (FAILED_TO_START, EXITED) and p.first_log_lines and (p.exit_code != 0):
             shown = p.first_log_lines[:5]
             out.append(f"{p.tag} {status_text(p)}; first log lines ({p.log_path}):")

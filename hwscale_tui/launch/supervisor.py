@@ -411,11 +411,11 @@ def cancel_pairs(
         if to_stop:
             result = stop_process_trees([target for _, target in to_stop], grace_s)
             now = clock()
-            for outcome, _ in to_stop:
+            for outcome, target in to_stop:
                 outcome.stopped = result
                 outcome.detail = (
-                    f"stopped {result.signalled} process(es) in {result.elapsed_s:.2f} s"
-                    + (f", {result.killed} with SIGKILL" if result.killed else "")
+                    f"stopped {result.per_group.get(target.pgid, 0)} process(es) in {result.elapsed_s:.2f} s"
+                    + (" (SIGKILL needed)" if result.killed else "")
                     + (f"; still alive: {result.survivors}" if result.survivors else "")
                 )
                 records.mark_stopped(experiment, outcome.sweep, now)

@@ -103,6 +103,7 @@ def test_cancel_a_running_pair_stops_its_whole_tree_and_leaves_the_other(tmp_pat
     assert len(set(pids)) >= 5  # leader, 2 children, grandchild, one child in its own session
     outcome = sup.cancel_pairs("exp", ["g1n1"], by="tester", grace_s=5)
     assert [o.cancelled for o in outcome] == [True] and outcome[0].stopped.survivors == []
+    assert outcome[0].stopped.per_group == {victim["pgid"]: len(set(pids))}  # the other pair's tree untouched
     assert not [p for p in pids if live(p)], "orphans left behind"
     assert live_in_group(victim["pgid"]) == []
     assert live(other["pid"]) and all(live(p) for p in other["children"])

@@ -151,6 +151,6 @@ def test_stop_escalates_to_sigkill_for_a_tree_ignoring_sigterm():
     result = stop_process_trees([ProcessGroupTarget(proc.pid, proc.pid, leader.create_time())], grace_s=0.3)
     proc.wait()
     assert result.killed >= 1 and result.survivors == []
-    assert result.signalled == 3
+    assert result.signalled == 3 and result.per_group == {proc.pid: 3}
     for p in tree:
         assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
