@@ -204,13 +204,6 @@ class _Pool:
         }
 
 
-def _open_sinks(cfg: TrainConfig, metrics_path: Path, run_dir: Path) -> list[MetricSink]:
-    sinks: list[MetricSink] = [MetricsFile(metrics_path)]
-    if cfg.store:
-        sinks.append(StoreSink(cfg, metrics_path))
-    if cfg.wandb_mode != "disabled":
-        sinks.append(WandbSink(cfg, run_dir))
-    return sinks
 
 
 def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
@@ -233,12 +226,13 @@ def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None
     sinks: list[MetricSink] = []
     with _handle_stop_signals(stop):
         try:
-            sinks = _open_sinks(cfg, metrics_path, run_dir)
-            if stop.signum is None:
-                group = RankGroup(cfg)
-                state, error = _coordinate(cfg, group, pool, sinks, stop, rss, on_update)
-            else:
-                state = "killed"
+            sinks.append(MetricsFile(metrics_path))
+            if cfg.store:
+                sinks.append(StoreSink(cfg, metrics_path))
+            group = RankGroup(cfg)
+            if cfg.wandb_mode != "disabled":  # slow to start: the ranks train meanwhile
+                sinks.append(WandbSink(cfg, run_dir))
+            state, error = _coordinate(cfg, group, pool, sinks, stop, rss, on_update)
         except Exception as exc:  # a sink or the coordinator itself broke: the run failed
             state, error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
