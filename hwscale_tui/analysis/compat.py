@@ -187,8 +187,8 @@ class HardwareScalingAnalyzer:
             lines.append(f"  Hardware: {rec['hardware']} ({rec['gpus']} GPUs on {rec['nodes']} nodes)")
             lines.append(f"  Expected score: {rec['expected_score']:.4f}")
             t, c = rec["expected_time_hours"], rec["expected_cost"]
-            lines.append(f"  Time to target: {t:.2f} hours" if np.isfinite(t) else f"  Time to target: {NOT_REACHED}")
-            lines.append(f"  Total cost: ${c:.2f}" if np.isfinite(c) else f"  Total cost: {NOT_REACHED}")
+            lines.append(f"  Time to target: {t:.3g} hours" if np.isfinite(t) else f"  Time to target: {NOT_REACHED}")
+            lines.append(f"  Total cost: ${c:.3g}" if np.isfinite(c) else f"  Total cost: {NOT_REACHED}")
             lines.append(f"  FOM score: {rec['fom']:.4f}")
             agreement = self._agreement(scenario, rec["hardware"])
             if agreement is not None:

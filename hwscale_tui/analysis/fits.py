@@ -64,7 +64,8 @@ class LogFit:
             mid = self.predict(xs)
             return mid, mid
         lev = self.ci_level if level is None else level
-        pred = np.exp(self._log_predict(self.boot_theta, xs))
+        with np.errstate(over="ignore"):
+            pred = np.exp(self._log_predict(self.boot_theta, xs))
         alpha = (1 - lev) / 2
         lo, hi = np.nanquantile(pred, [alpha, 1 - alpha], axis=0)
         return lo, hi
@@ -255,7 +256,8 @@ def fit_power_law(
     else:
         boot = np.empty((0, 2))
     rmse, r2 = _fit_quality(np.log(ya), rss)
-    ci = {"a": percentile_ci(np.exp(boot[:, 0]), ci_level), "b": percentile_ci(boot[:, 1], ci_level)} if boot.size else {}
+    with np.errstate(over="ignore"):  # with 1 residual dof a resampled noise scale can be huge
+        ci = {"a": percentile_ci(np.exp(boot[:, 0]), ci_level), "b": percentile_ci(boot[:, 1], ci_level)} if boot.size else {}
     return PowerLawFit(
         a=float(np.exp(theta[0])), b=float(theta[1]), ci=ci, rmse_log=rmse, r2_log=r2, n=int(xa.size), dof=dof,
         ci_level=ci_level, note=_dof_note(dof), x=xa, y=ya, theta=theta, boot_theta=boot,
@@ -358,10 +360,11 @@ def fit_critical_batch(
     b_crit = e_min / s_min
     ci: dict[str, tuple[float, float]] = {}
     if boot.size:
-        ci = {
-            "s_min": percentile_ci(np.exp(boot[:, 0]), ci_level), "e_min": percentile_ci(np.exp(boot[:, 1]), ci_level),
-            "b_crit": percentile_ci(np.exp(boot[:, 1] - boot[:, 0]), ci_level),
-        }
+        with np.errstate(over="ignore"):  # a resample with no curvature sends B_crit to infinity
+            ci = {
+                "s_min": percentile_ci(np.exp(boot[:, 0]), ci_level), "e_min": percentile_ci(np.exp(boot[:, 1]), ci_level),
+                "b_crit": percentile_ci(np.exp(boot[:, 1] - boot[:, 0]), ci_level),
+            }
     lo, hi = float(ba.min()), float(ba.max())
     straddled = lo <= b_crit <= hi
     notes = [_dof_note(int(ba.size - 2))]

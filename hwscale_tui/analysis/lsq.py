@@ -63,7 +63,9 @@ def _cbs_predict(theta: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _cbs_jacobian(theta: np.ndarray, b: np.ndarray) -> np.ndarray:
-    share = 1.0 / (1.0 + np.exp((theta[:, 1:2] - np.log(b)) - theta[:, 0:1]))  # S_min / S
+    from scipy.special import expit
+
+    share = expit(theta[:, 0:1] - (theta[:, 1:2] - np.log(b)))  # S_min / S
     return np.stack([share, 1.0 - share], axis=-1)
 
 

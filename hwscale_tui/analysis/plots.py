@@ -20,6 +20,25 @@ def _pyplot() -> Any:
     return plt
 
 
+def _compact(value: float, _pos: object = None) -> str:
+    from .format import fmt_count
+
+    return fmt_count(value)
+
+
+def _log_axes(ax: Any, x_base: int = 10) -> None:
+    """Log axes with plain tick labels (1-2-5 per decade): mathtext labels are slow to draw."""
+    from matplotlib import ticker
+
+    ax.set_xscale("log", base=x_base)
+    ax.set_yscale("log")
+    for axis, base in ((ax.xaxis, x_base), (ax.yaxis, 10)):
+        subs = (1.0,) if base == 2 else (1.0, 2.0, 5.0)
+        axis.set_major_locator(ticker.LogLocator(base=base, subs=subs))
+        axis.set_minor_locator(ticker.NullLocator())
+        axis.set_major_formatter(ticker.FuncFormatter(_compact))
+
+
 def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     """Write every figure that has data; returns title -> path."""
     plt = _pyplot()
@@ -37,14 +56,14 @@ def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
         if fig is None:
             continue
         path = out_dir / name
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        fig.savefig(path, dpi=100)
         plt.close(fig)
         saved[title] = path
     return saved
 
 
 def _curves(plt: Any, result: AnalysisResult) -> Any:
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     for _, row in result.per_config.iterrows():
         curve = result.curves[row["best_run_id"]]
         (line,) = ax.plot(curve.agent_step, curve.smoothed, label=row["config"])
@@ -57,7 +76,7 @@ def _curves(plt: Any, result: AnalysisResult) -> Any:
 
 
 def _to_target(plt: Any, result: AnalysisResult) -> Any:
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
     gpus = result.per_config["total_gpus"].to_numpy(dtype=float)
     for ax, col, law_name, label in zip(
         axes, TO_TARGET_COLUMNS, ("samples_to_target", "time_to_target", "cost_to_target"),
@@ -74,12 +93,10 @@ def _to_target(plt: Any, result: AnalysisResult) -> Any:
         else:
             ax.set_title("not enough data for a law", fontsize=8)
         ax.scatter(gpus[ok], y[ok], color="black", zorder=3, s=18)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
+        _log_axes(ax, x_base=2)
         ax.set_xlabel("total GPUs")
         ax.set_ylabel(label)
         ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -88,7 +105,7 @@ def _throughput(plt: Any, result: AnalysisResult) -> Any:
     pt = result.per_trial.dropna(subset=["sps"]) if "sps" in result.per_trial else None
     if pt is None or pt.empty:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     if isinstance(law, ThroughputSelection):
         grid = np.geomspace(1, max(2.0, float(pt["total_gpus"].max()) * 2), 60)
         lo, hi = law.band(grid)
@@ -97,8 +114,7 @@ def _throughput(plt: Any, result: AnalysisResult) -> Any:
         if hasattr(law.usl, "predict"):
             ax.plot(grid, law.usl.predict(grid), label="USL", linestyle="-" if law.chosen == "usl" else ":")
     ax.scatter(pt["total_gpus"], pt["sps"], s=10, color="black", alpha=0.6, zorder=3, label="trials")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
+    _log_axes(ax, x_base=2)
     ax.set_xlabel("total GPUs")
     ax.set_ylabel("agent steps per second")
     ax.legend(fontsize=8)
@@ -106,7 +122,7 @@ def _throughput(plt: Any, result: AnalysisResult) -> Any:
 
 
 def _survival(plt: Any, result: AnalysisResult) -> Any:
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     drawn = False
     for config, by_axis in result.survival.items():
         s = by_axis.get("agent_step")
@@ -133,7 +149,7 @@ def _pareto(plt: Any, result: AnalysisResult) -> Any:
     pts = pd.DataFrame(result.pareto.points, columns=["time_s", "cost_usd", "config", "on_front"])
     if pts.empty:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     off = pts[~pts["on_front"]]
     on = pts[pts["on_front"]].sort_values("time_s")
     ax.scatter(off["time_s"], off["cost_usd"], color="grey", label="dominated")
@@ -143,8 +159,7 @@ def _pareto(plt: Any, result: AnalysisResult) -> Any:
     if result.pareto.knee:
         k = pts[pts["config"] == result.pareto.knee].iloc[0]
         ax.scatter([k["time_s"]], [k["cost_usd"]], s=160, facecolors="none", edgecolors="red", label="knee")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_axes(ax)
     ax.set_xlabel("seconds to target (best trial)")
     ax.set_ylabel("$ to target (best trial)")
     ax.legend(fontsize=8)

@@ -1,0 +1,70 @@
+"""Kaplan-Meier on censored to-target values: the vectorized bootstrap estimator equals scipy's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import CensoredData, ecdf
+
+from hwscale_tui.analysis.survival import (
+    kaplan_meier,
+    km_by_counts,
+    median_from_survival,
+    p_reach_from_survival,
+    sort_censored,
+)
+
+
+def test_vectorized_km_equals_scipy_with_ties_and_censoring():
+    rng = np.random.default_rng(2)
+    values = rng.integers(1, 15, 40).astype(float)  # many ties
+    reached = rng.random(40) < 0.6
+    times, events = sort_censored(values, reached)
+    surv = km_by_counts(times, events, np.ones((1, times.size), dtype=int))[0]
+    ref = ecdf(CensoredData(uncensored=values[reached], right=values[~reached])).sf
+    last_of_each_time = np.r_[times[1:] != times[:-1], True]  # tied points are processed one by one
+    assert surv[last_of_each_time] == pytest.approx(ref.evaluate(times[last_of_each_time]))
+
+
+def test_median_and_p_reach_by_hand():
+    # reached at 1, 2, 3; censored at 2.5 and 10 -> S drops 1/5, 1/4, then 1/2 after the censoring at 2.5
+    values = np.array([1.0, 2.0, 3.0, 2.5, 10.0])
+    reached = np.array([True, True, True, False, False])
+    s = kaplan_meier(values, reached, axis="agent_step", budget=2.0, n_boot=0, rng=np.random.default_rng(0), ci_level=0.95)
+    assert s.p_reach == pytest.approx(1 - 0.8 * 0.75)
+    assert s.median == pytest.approx(3.0)  # P(reached by 3) = 1 - 0.6 * 0.5 = 0.7 >= 0.5 first at 3
+    assert s.n == 5 and s.n_reached == 3 and s.followed_to == 10.0
+
+
+def test_median_not_reached_is_infinite_not_a_placeholder():
+    values = np.array([5.0, 6.0, 7.0, 8.0])
+    reached = np.array([True, False, False, False])
+    s = kaplan_meier(values, reached, axis="wall_s", budget=None, n_boot=200, rng=np.random.default_rng(1), ci_level=0.95)
+    assert np.isinf(s.median) and s.p_reach is None and np.isinf(s.median_ci[1])
+    none = kaplan_meier(values, np.zeros(4, bool), axis="wall_s", budget=6.0, n_boot=50, rng=np.random.default_rng(1), ci_level=0.95)
+    assert np.isinf(none.median) and none.p_reach == 0.0
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_shrinks_with_more_trials():
+    rng = np.random.default_rng(4)
+
+    def summary(n: int):
+        t = rng.lognormal(np.log(100), 0.3, n)
+        reached = rng.random(n) < 0.8
+        vals = np.where(reached, t, t * 2)
+        return kaplan_meier(vals, reached, axis="agent_step", budget=120.0, n_boot=1000, rng=rng, ci_level=0.95)
+
+    small, large = summary(20), summary(400)
+    for s in (small, large):
+        assert s.median_ci[0] <= s.median <= s.median_ci[1]
+        assert s.p_reach_ci[0] <= s.p_reach <= s.p_reach_ci[1]
+    assert (large.median_ci[1] - large.median_ci[0]) < (small.median_ci[1] - small.median_ci[0])
+
+
+def test_bootstrap_rows_are_resamples():
+    times = np.array([1.0, 2.0, 3.0])
+    events = np.array([True, True, True])
+    counts = np.array([[3, 0, 0], [0, 0, 3], [1, 1, 1]])
+    surv = km_by_counts(times, events, counts)
+    assert median_from_survival(times, surv).tolist() == [1.0, 3.0, 2.0]
+    assert p_reach_from_survival(times, surv, 2.5).tolist() == pytest.approx([1.0, 0.0, 2 / 3])
