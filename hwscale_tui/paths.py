@@ -71,8 +71,8 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def write_private_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically (temp file + rename) with mode 0600."""
+def write_private_text(path: Path, text: str, *, fsync: bool = True) -> None:
+    """Write ``text`` atomically (temp file + rename) with mode 0600; ``fsync=False`` for caches."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -80,7 +80,8 @@ def write_private_text(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
