@@ -48,6 +48,14 @@ class Optimizer(Protocol):
 OptimizerFactory = Callable[[Preset, int], Optimizer]
 
 
+class StopRequested(BaseException):
+    """A stop signal that arrived while the runner was starting up."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 def protein_optimizer(preset: Preset, seed: int) -> Optimizer:
     from ..search.protein import ProteinOptimizer
 
@@ -125,13 +133,24 @@ class SweepRunner:
         self.abort_reason: str | None = None
         self._stop_signal: int | None = None
         self._stopping = False  # set once the runner cancels its trials (stop, abort or error)
+        self._building_optimizer = False
         self._wake = threading.Event()
         self._last_poll = -math.inf
 
     # -- control ----------------------------------------------------------------------------------
     def request_stop(self, signum: int) -> None:
-        """Safe from a signal handler: the loop cancels everything on its next turn."""
+        """Safe from a signal handler: the loop cancels everything on its next turn.
+
+        While the optimizer is being built (a slow import, and no trial can be in flight yet) the
+        request interrupts it at once, so a stop is never held up by start-up.
+        """
         self._stop_signal = signum
+        self._wake.set()
+        if self._building_optimizer:
+            raise StopRequested(signum)
+
+    def wake(self) -> None:
+        """Safe from a signal handler (SIGCHLD): look at the trials now instead of at the next tick."""
         self._wake.set()
 
     def run(self) -> int:
@@ -142,9 +161,15 @@ class SweepRunner:
             max_trials=self.setup.limits.max_trials, config=cfg.to_dict(),
         )
         try:
-            self.optimizer = self.optimizer_factory(self.setup.preset, cfg.sweep.seed)
+            self._building_optimizer = True
+            try:
+                self.optimizer = self.optimizer_factory(self.setup.preset, cfg.sweep.seed)
+            finally:
+                self._building_optimizer = False
             self._resume(resumed)
             return self._loop()
+        except StopRequested as stop:
+            return self._stop(stop.signum)
         except BaseException as e:
             self._cancel_in_flight()
             self.state.set_status("failed")
@@ -172,6 +197,7 @@ class SweepRunner:
             if n:
                 self._suggest_and_start(n)
             self._wake.wait(self.timings.poll_s)
+            self._wake.clear()
 
     def _suggest_and_start(self, n: int) -> None:
         pending = [t.params for t in self.in_flight.values()]

@@ -158,3 +158,19 @@ def test_bad_extra_arguments_are_usage_errors(bad):
     cfg = default_config(env={})
     with pytest.raises(UsageError):
         prepare_sweep(cfg, HardwarePair(1, 1), bad, app_paths().runs)
+
+
+def test_a_stop_during_start_up_interrupts_building_the_optimizer():
+    dispatcher = ScriptedDispatcher(exit_for=lambda spec: finished_exit())
+    runner, spy, store, out = make_runner(dispatcher)
+    reached = []
+
+    def slow_factory(preset, seed):  # stands for the scikit-learn import a signal may interrupt
+        runner.request_stop(signal.SIGTERM)
+        reached.append("after the signal")
+        return spy
+
+    runner.optimizer_factory = slow_factory
+    assert runner.run() == 128 + signal.SIGTERM
+    assert reached == [] and dispatcher.started == []
+    assert store.get_sweep("sched.g1n1")["status"] == "cancelled"
