@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 STATE_STYLES = {
     # trial states
@@ -80,3 +81,13 @@ def sparkline_text(values: list[float], width: int = 40, ascii_only: bool = Fals
     ticks = " .:-=+*#%@" if ascii_only else " ▁▂▃▄▅▆▇█"
     span = (hi - lo) or 1.0
     return "".join(ticks[min(len(ticks) - 1, int((v - lo) / span * (len(ticks) - 1) + 0.5))] for v in values)
+
+
+def short_paths(text: str, env: "os._Environ[str] | dict[str, str] | None" = None) -> str:
+    """Shorten paths for display: the state root to ``$HWSCALE_HOME`` when it is set, else ``$HOME`` to ``~``."""
+    env = os.environ if env is None else env
+    root = env.get("HWSCALE_HOME")
+    if root:
+        return text.replace(os.path.abspath(os.path.expanduser(root)), "$HWSCALE_HOME")
+    home = env.get("HOME")
+    return text.replace(home, "~") if home and home != "/" else text

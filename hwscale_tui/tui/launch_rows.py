@@ -34,6 +34,8 @@ class LaunchRow:
     def status_text(self) -> str:
         if self.status == "exited":
             return f"exited {self.exit_code}" if self.exit_code is not None else "exited"
+        if self.status == "failed_to_start":
+            return "start failed"
         return self.status.replace("_", " ")
 
 
@@ -54,7 +56,7 @@ def launch_rows(plan_pairs: Iterable[Any], status: Any | None, now: float, max_t
 
 def _row(name: str, tag: str, total_gpus: int, ps: Any | None, now: float, max_trials: int, ascii_only: bool) -> LaunchRow:
     if ps is None:
-        return LaunchRow(name, tag, total_gpus, "not launched", None, "-", "-", "-", progress_bar(0, max_trials, ascii_only=ascii_only), "-", None)
+        return LaunchRow(name, tag, total_gpus, "not launched", None, "-", "-", "-", progress_bar(0, max_trials, width=5, ascii_only=ascii_only), "-", None)
     status = ps.status
     countdown = "-"
     if status == "scheduled" and ps.planned_start is not None:
@@ -68,5 +70,5 @@ def _row(name: str, tag: str, total_gpus: int, ps: Any | None, now: float, max_t
     return LaunchRow(
         sweep_name=name, tag=tag, total_gpus=total_gpus, status=status, exit_code=ps.exit_code,
         countdown=countdown, pid=str(ps.pid) if ps.pid else "-", elapsed=elapsed,
-        trials=progress_bar(done, total, ascii_only=ascii_only), best=fmt_number(best), log_path=ps.log_path,
+        trials=progress_bar(done, total, width=5, ascii_only=ascii_only), best=fmt_number(best), log_path=ps.log_path,
     )

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from ... import config as cfgmod
 from ...errors import ConfigError
 from ...hardware import HardwarePair
+from ..formatting import short_paths
 from ..session import GridCell, equivalent_command, format_field_value, parse_field_text
 from ..widgets.choice import ChoiceField
 from ..widgets.header import ExperimentHeader
@@ -241,8 +242,8 @@ class GridScreen(HwScreen):
             parts.append(space)
         command = self.pair_command(pair) if cell.state == "on" else None
         if command:
-            parts.append(Text("equivalent command (y copies):", style="bold"))
-            parts.append(Text(command, style="cyan"))
+            parts.append(Text("equivalent command (y copies it in full):", style="bold"))
+            parts.append(Text(short_paths(command), style="cyan"))
         for w in self.app.session.plan().warnings:
             parts.append(Text(f"warning: {w}", style="yellow"))
         from rich.console import Group

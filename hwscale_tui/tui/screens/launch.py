@@ -24,8 +24,9 @@ from ..widgets.header import ExperimentHeader
 from .base import HwScreen
 from .modals import ConfirmScreen
 
-COLUMNS = (("pair", "pair"), ("gpus", "GPUs"), ("status", "status"), ("starts", "starts"), ("pid", "pid"),
-           ("elapsed", "elapsed"), ("trials", "trials"), ("best", "best"))
+# (key, label, width): fixed widths, so status updates never shift the columns (and 80 columns fit)
+COLUMNS = (("pair", "pair", 5), ("gpus", "GPUs", 4), ("status", "status", 12), ("starts", "starts", 8),
+           ("pid", "pid", 7), ("elapsed", "elapsed", 7), ("trials", "trials", 12), ("best", "best", 6))
 LOG_LINES = 200
 
 
@@ -58,8 +59,8 @@ class LaunchScreen(HwScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#launch-table", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
         table.focus()
 
     def on_screen_resume(self) -> None:
@@ -97,8 +98,8 @@ class LaunchScreen(HwScreen):
             cells = self.cells(r)
             if r.sweep_name in self.rows:
                 if self.rows[r.sweep_name] != r:
-                    for (key, _), value in zip(COLUMNS, cells):
-                        table.update_cell(r.sweep_name, key, value, update_width=True)
+                    for (key, _, _), value in zip(COLUMNS, cells):
+                        table.update_cell(r.sweep_name, key, value)
             else:
                 table.add_row(*cells, key=r.sweep_name)
             self.rows[r.sweep_name] = r
@@ -126,7 +127,7 @@ class LaunchScreen(HwScreen):
         parts.append("sweeps keep running when you quit")
         self.query_one("#launch-summary", Label).update("  |  ".join(parts))
         row = self.selected_row()
-        title = f"log: {row.tag}  {row.log_path or '(no log yet)'}" if row else "log"
+        title = f"log of {row.tag}: {os.path.basename(row.log_path) if row.log_path else '(none yet)'}  (o: full log)" if row else "log"
         self.query_one("#log-title", Label).update(title)
 
     # -- selection ----------------------------------------------------------------------------

@@ -17,9 +17,10 @@ from textual.widgets.data_table import CellDoesNotExist
 from ...records import Trial
 from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_steps
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("best", " "), ("pair", "pair"), ("trial", "trial"), ("state", "state"), ("score", "score"),
-    ("steps", "steps"), ("time", "time"), ("sps", "sps"), ("cost", "cost"),
+# (key, label, width): fixed widths, so an update never shifts the columns (and 80 columns fit)
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("best", " ", 1), ("pair", "pair", 6), ("trial", "trial", 6), ("state", "state", 8), ("score", "score", 7),
+    ("steps", "steps", 7), ("time", "time", 7), ("sps", "sps", 6), ("cost", "cost", 8),
 )
 SORT_COLUMNS = ("trial", "pair", "state", "score", "steps", "time", "sps", "cost")
 
@@ -88,8 +89,8 @@ class TrialTable(DataTable):
         self.sort_reverse = False
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     # -- cells --------------------------------------------------------------------------------
     def _cells(self, t: Trial) -> list[Any]:
@@ -145,13 +146,10 @@ class TrialTable(DataTable):
         for rid in todo:
             self.trials[rid] = incoming[rid]
             sweeps.add(incoming[rid].sweep)
-        remarked = self._recompute_best(sweeps) - todo
+        touched = todo | self._recompute_best(sweeps)  # the best marks are known before any row is drawn
         for rid in incoming:  # the source's order, so new rows arrive sorted by sweep and index
-            if rid in todo:
+            if rid in touched:
                 self._show(rid)
-        for rid in remarked:
-            self._show(rid)
-        touched = todo | remarked
         if self.sort_column and touched:
             self._resort()
         return len(touched) + len(gone)
@@ -163,8 +161,8 @@ class TrialTable(DataTable):
             if not visible:
                 self.remove_row(rid)
                 return
-            for (key, _), value in zip(COLUMNS, self._cells(t)):
-                self.update_cell(rid, key, value, update_width=True)
+            for (key, _, _), value in zip(COLUMNS, self._cells(t)):
+                self.update_cell(rid, key, value)
         elif visible:
             self.add_row(*self._cells(t), key=rid)
 

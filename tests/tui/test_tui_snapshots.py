@@ -1,0 +1,56 @@
+"""SVG snapshots of every screen at 80x24 and 160x48: fake services, frozen clock, demo data.
+
+Update after an intended change: ``pytest tests/tui/test_tui_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from tui_helpers import make_app, wait_for
+
+SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    """The header clock shows local time; pin the zone so the frozen clock draws the same digits."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def ready(screen_id: str):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        screen = app.screen
+        if screen_id == "grid":
+            await wait_for(pilot, lambda: screen.query("#field-analysis--target"), what="form")
+        elif screen_id == "launch":
+            await wait_for(pilot, lambda: screen.rows and any(r.active for r in screen.rows.values()), what="rows")
+            await wait_for(pilot, lambda: "line 30" in str(screen.query_one("#log-tail").content), what="log")
+        elif screen_id == "trials":
+            from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+            table = screen.query_one(TrialTable)
+            await wait_for(pilot, lambda: table.row_count == 32, what="trials")
+            await wait_for(pilot, lambda: table.selected_trial().run_id in screen.curve_cache, what="curve")
+        elif screen_id == "analysis":
+            await wait_for(pilot, lambda: screen.view is not None, what="analysis")
+        await pilot.pause()
+    return run_before
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("screen_id", ["grid", "launch", "trials", "analysis"])
+def test_screen_snapshot(screen_id, size, snap_compare, tmp_path):
+    app, _ = make_app(tmp_path, start=screen_id, launched=screen_id == "launch")
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=ready(screen_id))
+
+
+def test_help_snapshot(snap_compare, tmp_path):
+    app, _ = make_app(tmp_path, start="trials")
+    assert snap_compare(app, terminal_size=(80, 24), press=["question_mark"], run_before=ready("trials"))
