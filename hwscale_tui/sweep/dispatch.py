@@ -32,7 +32,6 @@ class InFlightTrial:
 
 class Dispatcher(Protocol):
     kind: str  # "local" | "skypilot"
-    poll_interval_s: float  # how often poll() is worth calling
 
     def start(self, spec: TrialSpec) -> tuple[Any, dict[str, Any]]:
         """Start a trial; return its handle and the trial-row fields that identify it (pid, job_name...)."""
@@ -41,7 +40,7 @@ class Dispatcher(Protocol):
         """The handle of a trial recorded in the store that is still running, else None."""
 
     def poll(self, trials: Sequence[InFlightTrial]) -> dict[str, TrialExit]:
-        """Exits of the trials that ended since the last poll, by run id."""
+        """Exits of the trials that ended since the last poll, by run id (called every tick: never blocks long)."""
 
     def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
         """Stop the trials (returns within about ``grace_s`` seconds)."""

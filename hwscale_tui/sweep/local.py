@@ -56,9 +56,6 @@ def last_log_line(path: Path) -> str | None:
 class LocalDispatcher:
     kind = "local"
 
-    def __init__(self, poll_interval_s: float = 0.0):
-        self.poll_interval_s = poll_interval_s
-
     def start(self, spec: TrialSpec) -> tuple[LocalProcess, dict[str, Any]]:
         ensure_private_dir(spec.run_dir)
         fd = os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -11,7 +11,6 @@ cancelled.
 from __future__ import annotations
 
 import json
-import math
 import signal
 import sys
 import threading
@@ -135,7 +134,6 @@ class SweepRunner:
         self._stopping = False  # set once the runner cancels its trials (stop, abort or error)
         self._building_optimizer = False
         self._wake = threading.Event()
-        self._last_poll = -math.inf
 
     # -- control ----------------------------------------------------------------------------------
     def request_stop(self, signum: int) -> None:
@@ -229,10 +227,8 @@ class SweepRunner:
 
     # -- watching ---------------------------------------------------------------------------------
     def _poll_trials(self) -> None:
-        now = time.monotonic()
-        if not self.in_flight or now - self._last_poll < self.dispatcher.poll_interval_s:
+        if not self.in_flight:
             return
-        self._last_poll = now
         for run_id, exit in self.dispatcher.poll(list(self.in_flight.values())).items():
             self._finish(self.in_flight.pop(run_id), exit)
 

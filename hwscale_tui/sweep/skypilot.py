@@ -11,6 +11,7 @@ from W&B (the trial logs ``sweep/score`` there), through :class:`WandbTrialResul
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -153,20 +154,33 @@ class SkyJob:
     missing_polls: int = 0
 
 
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """One look at the jobs queue, with the W&B results of the jobs that succeeded."""
+
+    statuses: dict[str, tuple[str, str | None]]  # job name -> (status, failure reason)
+    finals: dict[str, dict[str, Any] | None]
+
+
 class SkyPilotDispatcher:
+    """Launches, watches and cancels managed jobs without ever blocking the runner's loop:
+    launches, queue queries and result reads run in daemon threads."""
+
     kind = "skypilot"
 
     def __init__(
         self, cfg: ExperimentConfig, sweep: str, *, sdk: SkyJobsBoundary | None = None,
-        results: TrialResults | None = None, poll_interval_s: float = 15.0,
+        results: TrialResults | None = None, query_interval_s: float = 15.0,
         env: Mapping[str, str] | None = None,
     ):
         self.cfg = cfg
         self.sweep = sweep
         self.sdk = sdk or SkyJobsSDK()
         self.results = results or WandbTrialResults(cfg.wandb.entity, cfg.wandb.effective_project)
-        self.poll_interval_s = poll_interval_s
+        self.query_interval_s = query_interval_s
         self.env = os.environ if env is None else env
+        self._query: Future | None = None
+        self._last_query = -math.inf
 
     def start(self, spec: TrialSpec) -> tuple[SkyJob, dict[str, Any]]:
         task = build_task(spec, self.cfg)
@@ -196,12 +210,12 @@ class SkyPilotDispatcher:
                 exits[trial.run_id] = TrialExit(1, f"launch failed: {job.launch.exception()}")
                 continue
             launched.append(trial)
-        if not launched:
+        snapshot = self._snapshot([t.handle.name for t in launched])
+        if snapshot is None:
             return exits
-        statuses = self.sdk.statuses(self.sweep)
         for trial in launched:
             job = trial.handle
-            status, reason = statuses.get(job.name, (None, None))
+            status, reason = snapshot.statuses.get(job.name, (None, None))
             if status is None:
                 job.missing_polls += 1
                 if job.missing_polls > MISSING_POLLS_ALLOWED:
@@ -209,13 +223,33 @@ class SkyPilotDispatcher:
                 continue
             job.missing_polls = 0
             if status == SKY_SUCCEEDED:
-                final = self.results.final(job.name)
+                final = snapshot.finals.get(job.name)
                 exits[trial.run_id] = TrialExit(0, None if final else "no sweep/score in the trial's W&B run", final)
             elif status == SKY_CANCELLED:
                 exits[trial.run_id] = TrialExit(143, "cancelled (SkyPilot)")
             elif status in SKY_FAILED:
                 exits[trial.run_id] = TrialExit(1, f"SkyPilot job {status}" + (f": {reason}" if reason else ""))
         return exits
+
+    def _snapshot(self, names: list[str]) -> QueueSnapshot | None:
+        """The result of the last finished queue query (if any); starts the next one when due.
+
+        A query that raised (API server unreachable, ...) is dropped and simply tried again.
+        """
+        snapshot = None
+        if self._query is not None and self._query.done():
+            query, self._query = self._query, None
+            snapshot = query.result() if query.exception() is None else None
+        now = time.monotonic()
+        if self._query is None and names and now - self._last_query >= self.query_interval_s:
+            self._last_query = now
+            self._query = in_daemon_thread(self._query_jobs, names)
+        return snapshot
+
+    def _query_jobs(self, names: list[str]) -> QueueSnapshot:
+        statuses = self.sdk.statuses(self.sweep)
+        finals = {n: self.results.final(n) for n in names if statuses.get(n, (None,))[0] == SKY_SUCCEEDED}
+        return QueueSnapshot(statuses, finals)
 
     def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
         """Ask SkyPilot to cancel each job by name; wait at most ``grace_s`` for the requests."""

@@ -68,7 +68,6 @@ class ScriptedDispatcher:
     polls_to_finish: int = 2
     fail_start: Callable[[TrialSpec], bool] = lambda spec: False
     kind: str = "local"
-    poll_interval_s: float = 0.0
     started: list[TrialSpec] = field(default_factory=list)
     running: set[str] = field(default_factory=set)
     max_concurrent: int = 0

@@ -108,7 +108,7 @@ class FakeResults:
 
 def run_sky_sweep(cfg, fake, results=None, stop_when=None):
     setup = prepare_sweep(cfg, HardwarePair(2, 1), [], app_paths().runs)
-    d = SkyPilotDispatcher(cfg, setup.sweep, sdk=fake, results=results or FakeResults(), poll_interval_s=0.0)
+    d = SkyPilotDispatcher(cfg, setup.sweep, sdk=fake, results=results or FakeResults(), query_interval_s=0.0)
     store = Store.open_default()
     out = io.StringIO()
     runner = SweepRunner(setup, store=store, dispatcher=d, out=out, timings=RunnerTimings(poll_s=0.01, cancel_grace_s=2.0))
@@ -171,3 +171,46 @@ def test_wandb_results_read_the_run_summary_of_the_trial():
     assert r.final("abc") == {"sweep/score": 7.0, "sweep/cost": 0.3, "metric/total_time": 12.0}
     assert r.final("missing") is None
     assert calls == ["me/proj/abc", "me/proj/missing"]
+
+
+def test_a_failing_queue_query_is_retried_and_never_ends_the_sweep():
+    class Flaky(FakeSky):
+        failures = 2
+
+        def statuses(self, name_prefix):
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("API server unreachable")
+            return super().statuses(name_prefix)
+
+    fake = Flaky(lambda name: ["RUNNING", "SUCCEEDED"])
+    code, rows, out, store = run_sky_sweep(sky_cfg(), fake)
+    assert code == 0 and fake.failures == 0
+    assert [r["state"] for r in rows] == ["finished", "finished"]
+
+
+def test_a_hung_queue_query_does_not_hold_up_a_stop():
+    release = threading.Event()
+
+    class Hung(FakeSky):
+        def statuses(self, name_prefix):
+            release.wait()  # never answers while the test runs
+            return super().statuses(name_prefix)
+
+    fake = Hung(lambda name: ["RUNNING"])
+    try:
+        code, rows, out, _ = run_sky_sweep(sky_cfg(), fake, stop_when=lambda: len(fake.launched) == 2)
+    finally:
+        release.set()
+    assert code == 128 + signal.SIGTERM
+    assert sorted(fake.cancelled) == sorted(r["run_id"] for r in rows)
+    assert {r["state"] for r in rows} == {"killed"}
+
+
+def test_the_real_sdk_calls_are_well_formed_and_refused_offline():
+    from hwscale_tui.sweep.skypilot import SkyJobsSDK
+
+    sdk = SkyJobsSDK()
+    for call in (lambda: sdk.statuses("skx.g1n1"), lambda: sdk.cancel("skx.g1n1_trial_0001_abcdef")):
+        with pytest.raises(RuntimeError, match="API server"):  # not a TypeError: the arguments are accepted
+            call()
