@@ -75,9 +75,14 @@ def mark_stale(trial: Trial, now: float, stale_after_s: float) -> Trial:
     return trial
 
 
+def record_order(t: Trial) -> tuple[str, float, str]:
+    """How sources order records: by sweep, then creation time, then run id."""
+    return (t.sweep, t.created_at or 0.0, t.run_id)
+
+
 def diff_trials(previous: Mapping[str, Trial], current: Sequence[Trial]) -> set[str]:
     """Run ids that are new or whose record differs from the previous poll."""
-    return {t.run_id for t in current if previous.get(t.run_id) != t}
+    return {t.run_id for t in current if previous.get(t.run_id) is not t and previous.get(t.run_id) != t}
 
 
 def finite_number(value: Any) -> float | None:

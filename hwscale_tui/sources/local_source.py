@@ -1,9 +1,11 @@
 """Trials from the local SQLite store (what the built-in runner writes), as the same records.
 
 The first poll reads every trial of the experiment's sweeps; later polls read only rows updated
-since the last one (``Store.trial_rows(updated_since=...)``), minus a small overlap so a row
-committed late with an older timestamp is not missed. Curves come from ``Store.histories`` and
-are re-read only for runs whose history grew.
+since the previous query began (``Store.trial_rows(updated_since=...)``), minus a small
+overlap so a row committed a moment after its writer read the clock is not missed. Rows read
+again with an unchanged ``updated_at`` are skipped, and records that did not change are the
+same objects from poll to poll (treat records as read-only). Curves come from
+``Store.histories`` and are re-read only for runs whose history grew.
 """
 
 from __future__ import annotations
@@ -24,14 +26,24 @@ from .base import (
     SourceSettings,
     SourceUnavailable,
     diff_trials,
+    LIVE_STATES,
     experiment_sweeps,
     finite_number,
     mark_stale,
+    record_order,
 )
 
 # Curve metric names (W&B keys) -> the store's history columns.
 HISTORY_METRIC_ALIASES = {"overview/reward": "reward", "sweep/score": "score"}
+_UNSEEN = object()
 NUMBER_FIELDS = ("score", "cost_usd", "agent_steps", "runtime_s", "sps", "created_at", "updated_at")
+
+
+def _is_json_object(text: Any) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except (TypeError, ValueError):
+        return False
 
 
 def normalize_store_row(row: Mapping[str, Any]) -> Trial:
@@ -39,11 +51,8 @@ def normalize_store_row(row: Mapping[str, Any]) -> Trial:
     trial = row_to_trial(row)
     trial.source = "local"
     flags = trial.flags
-    try:
-        params = json.loads(row["params_json"] or "{}")
-    except (TypeError, ValueError):
-        params = None
-    if not isinstance(params, dict):
+    unparsed = not trial.params and row["params_json"] not in (None, "", "{}") and not _is_json_object(row["params_json"])
+    if unparsed or not isinstance(trial.params, dict):  # row_to_trial turns bad JSON into {} silently
         flags.append("params_json is not a JSON object")
         trial.params = {}
     for name in NUMBER_FIELDS:
@@ -83,7 +92,8 @@ class LocalSource:
         self._clock = clock
         self.counter = RequestCounter()
         self._known: dict[str, Trial] = {}  # normalized rows, before the time-dependent stale rule
-        self._watermark: float | None = None  # newest updated_at seen
+        self._stamps: dict[str, Any] = {}  # run id -> updated_at of the row last normalized
+        self._last_query: float | None = None  # clock time of the previous query
         self._previous: dict[str, Trial] = {}
         self._curves: dict[tuple[str, str], tuple[tuple[int, float | None], list[HistoryPoint]]] = {}
         self.history_error: str | None = None  # why the last histories() call returned older curves
@@ -104,33 +114,39 @@ class LocalSource:
         return self._store
 
     def poll(self) -> PollResult:
-        """One query for rows updated since the last poll; raises SourceUnavailable."""
+        """One query for rows updated since the previous query; raises SourceUnavailable."""
         before = self.counter.total
         try:
             store = self._open_store()
             if store is not None:
-                since = None if self._watermark is None else self._watermark - self.settings.local_overlap_s
+                query_time = self._clock()
+                since = None if self._last_query is None else self._last_query - self.settings.local_overlap_s
                 rows = store.trial_rows(self._sweeps, updated_since=since)
                 self.counter.add("trials")
+                self._last_query = query_time
                 for row in rows:
-                    self._known[row["run_id"]] = normalize_store_row(row)
-                stamps = [u for u in (finite_number(r["updated_at"]) for r in rows) if u is not None]
-                if stamps:
-                    self._watermark = max(stamps + ([self._watermark] if self._watermark is not None else []))
+                    if self._stamps.get(row["run_id"], _UNSEEN) != row["updated_at"]:  # re-read, unchanged: skip
+                        self._stamps[row["run_id"]] = row["updated_at"]
+                        self._known[row["run_id"]] = normalize_store_row(row)
         except sqlite3.Error as e:
             raise SourceUnavailable(f"cannot read the store ({e})") from e
         now = self._clock()
-        trials = [
-            mark_stale(dataclasses.replace(t, params=dict(t.params), flags=list(t.flags)), now, self.settings.stale_after_s)
-            for t in self._known.values()
-        ]
-        trials.sort(key=lambda t: (t.sweep, t.created_at or 0.0, t.run_id))
+        trials = sorted((self._current(t, now) for t in self._known.values()), key=record_order)
         changed = diff_trials(self._previous, trials)
         self._previous = {t.run_id: t for t in trials}
         return PollResult(
             trials=trials, changed=changed, flagged=sum(1 for t in trials if t.flags),
             requests=self.counter.total - before, fetched_at=now,
         )
+
+    def _current(self, trial: Trial, now: float) -> Trial:
+        """The record as of ``now``: a stale copy of a live trial gone quiet, else the record itself."""
+        if trial.state in LIVE_STATES:
+            stale = mark_stale(dataclasses.replace(trial, params=dict(trial.params), flags=list(trial.flags)), now,
+                               self.settings.stale_after_s)
+            if stale.state == "stale":
+                return stale
+        return trial
 
     def histories(self, run_ids: Sequence[str], metric: str | None = None) -> dict[str, list[HistoryPoint]]:
         """Curves per run; re-read only for runs whose history rows changed (count or last step).

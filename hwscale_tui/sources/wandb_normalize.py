@@ -2,6 +2,9 @@
 
 Plain data in, plain data out: no W&B import, so every rule is testable without a server.
 Bad data never raises: the run is kept and what was wrong is written to ``Trial.flags``.
+Summary and config may arrive as the JSON text the server sends; the summary is always parsed,
+the config (large for Metta runs) only when the record needs it: no hardware in the group
+name, or no ``sweep/suggestion`` to take params from.
 
 Keys read (REFERENCE.md section 2 for Metta, DESIGN.md for ours; both share them):
 score ``sweep/score`` else the sweep metric path; cost ``sweep/cost`` else
@@ -13,8 +16,10 @@ score ``sweep/score`` else the sweep metric path; cost ``sweep/cost`` else
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..hardware import pair_from_sweep_name
 from ..records import Trial
@@ -49,12 +54,38 @@ class WandbRunData:
     group: Any = None
     state: Any = None
     tags: Any = ()
-    config: Any = None  # W&B's {"key": {"value": v}} wrappers already removed by the client
-    summary: Any = None
+    config: Any = None  # a dict or its JSON text, with or without W&B's {"key": {"value": v}} wrappers
+    summary: Any = None  # a dict or its JSON text
     created_at: Any = None  # ISO 8601, UTC
     heartbeat_at: Any = None
     last_step: Any = None  # historyKeys.lastStep: the last history row's step
-    problems: tuple[str, ...] = ()  # found before the client parsed the run (e.g. a summary that is a list)
+
+
+WANDB_INTERNAL_CONFIG_KEYS = ("_wandb", "wandb_version")
+
+
+def json_object(value: Any, label: str, flags: list[str]) -> dict[str, Any]:
+    """``value`` (a dict or JSON text) as a dict; anything else is flagged and becomes ``{}``."""
+    if isinstance(value, (str, bytes, bytearray)):
+        try:
+            value = json.loads(value, strict=False)
+        except ValueError:
+            flags.append(f"{label} is not valid JSON")
+            return {}
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        flags.append(f"{label} is not a dict ({type(value).__name__})")
+        return {}
+    return value
+
+
+def user_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A run config without W&B's ``{"value": v, "desc": ...}`` wrappers and internal keys."""
+    return {
+        k: v["value"] if isinstance(v, dict) and "value" in v else v
+        for k, v in config.items() if k not in WANDB_INTERNAL_CONFIG_KEYS
+    }
 
 
 def lookup(data: Mapping[str, Any], key: str) -> Any:
@@ -107,13 +138,25 @@ def _first_number(summary: Mapping[str, Any], keys: tuple[str, ...], flags: list
     return None
 
 
-def _hardware(group: str, config: Mapping[str, Any], flags: list[str]) -> tuple[int | None, int | None]:
+class _LazyConfig:
+    """The run config, parsed on first use (Metta's is large and usually not needed)."""
+
+    def __init__(self, raw: Any, flags: list[str]):
+        self.raw, self.flags, self._value = raw, flags, None
+
+    def get(self) -> dict[str, Any]:
+        if self._value is None:
+            self._value = user_config(json_object(self.raw, "config", self.flags))
+        return self._value
+
+
+def _hardware(group: str, config: _LazyConfig, flags: list[str]) -> tuple[int | None, int | None]:
     pair = pair_from_sweep_name(group)
     if pair is not None:
         return pair.gpus, pair.nodes
     if group:
         flags.append(f"group {group[:60]!r} does not end in g<G>n<N>")
-    hw = config.get("hardware")
+    hw = config.get().get("hardware")
     if isinstance(hw, Mapping):
         gpus, nodes = hw.get("gpus"), hw.get("nodes")
         if all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (gpus, nodes)):
@@ -122,32 +165,27 @@ def _hardware(group: str, config: Mapping[str, Any], flags: list[str]) -> tuple[
     return None, None
 
 
-def _params(summary: Mapping[str, Any], config: Mapping[str, Any], ours: bool, flags: list[str]) -> dict[str, Any]:
+def _params(summary: Mapping[str, Any], config: _LazyConfig, tags: Any, flags: list[str]) -> dict[str, Any]:
     suggestion = lookup(summary, SUGGESTION_KEY)
     if isinstance(suggestion, Mapping):
         return flatten(suggestion)
     if suggestion is not _MISSING and suggestion is not None:
         flags.append(f"{SUGGESTION_KEY} is not a dict ({type(suggestion).__name__})")
-    if ours:  # our runs also keep the params in the config, next to `hardware`
-        return flatten({k: v for k, v in config.items() if k != "hardware" and not k.startswith("_")})
+    values = config.get()
+    if OUR_TAG in tags or "hardware" in values:  # our runs keep the params in the config too, next to `hardware`
+        return flatten({k: v for k, v in values.items() if k != "hardware" and not k.startswith("_")})
     return {}
 
 
 def normalize_wandb_run(run: WandbRunData, *, score_metric: str, now: float, stale_after_s: float) -> Trial:
     """One run -> one ``Trial`` (source ``wandb``); never raises on bad data."""
-    flags: list[str] = list(run.problems)
+    flags: list[str] = []
     group = run.group if isinstance(run.group, str) else ""
     if not group:
         flags.append("run has no group (sweep name)")
-    summary = run.summary
-    if not isinstance(summary, Mapping):
-        flags.append(f"summary is not a dict ({type(summary).__name__})")
-        summary = {}
-    config = run.config if isinstance(run.config, Mapping) else {}
-    if run.config is not None and not isinstance(run.config, Mapping):
-        flags.append(f"config is not a dict ({type(run.config).__name__})")
+    summary = json_object(run.summary, "summary", flags)
+    config = _LazyConfig(run.config, flags)
     tags = run.tags if isinstance(run.tags, (list, tuple)) else ()
-    ours = OUR_TAG in tags or "hardware" in config
 
     state = STATE_MAP.get(run.state) if isinstance(run.state, str) else None
     if state is None:
@@ -166,7 +204,7 @@ def normalize_wandb_run(run: WandbRunData, *, score_metric: str, now: float, sta
         gpus=gpus,
         nodes=nodes,
         state=state,
-        params=_params(summary, config, ours, flags),
+        params=_params(summary, config, tags, flags),
         score=_first_number(summary, score_keys, flags),
         cost_usd=_first_number(summary, COST_KEYS, flags),
         agent_steps=_first_number(summary, (AGENT_STEP_KEY,), flags),

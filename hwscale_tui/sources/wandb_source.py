@@ -1,10 +1,11 @@
 """Trials from W&B through the real public API: one ``Runs`` query per poll for every sweep.
 
-Per poll: ``api.flush()`` (the Api object caches), then one
-``api.runs(path, {"group": {"$in": sweeps}}, lazy=False)`` -- config and summary come inside that
-query, so there is no per-run request (the N+1 trap of ``lazy=True``). Curves are fetched with
-``run.history(keys=...)`` (``RunSampledHistory``) only for runs whose last history step moved
-since they were cached on disk.
+Per poll, wandb's ``Runs`` paginator sends the query ``api.runs(path, {"group": {"$in":
+sweeps}}, lazy=False)`` sends -- config and summary come inside it, so there is no per-run
+request (the N+1 trap of ``lazy=True``). A fresh paginator per poll means the Api object's run
+cache (what ``api.flush()`` clears) is never used, so every poll sees current data. Curves are
+fetched with ``run.history(keys=...)`` (``RunSampledHistory``) only for runs whose last history
+step moved since they were cached on disk.
 
 ``wandb`` is imported on the first poll, never at module import: the TUI polls from a thread
 worker, so the ~2 s import and every request stay off the UI thread. The API key is read only
@@ -16,12 +17,13 @@ is replaced by a bounded one that never retries 429, so a poll fails fast and th
 from __future__ import annotations
 
 import datetime as dt
-import json
+import functools
 import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Mapping
+from typing import Any, Callable, Sequence
 
 from ..config import ExperimentConfig
 from ..records import HistoryPoint, Trial
@@ -33,6 +35,7 @@ from .base import (
     diff_trials,
     experiment_sweeps,
     finite_number,
+    record_order,
 )
 from .history_cache import HistoryCache
 from .wandb_normalize import AGENT_STEP_KEY, WandbRunData, normalize_wandb_run
@@ -74,55 +77,8 @@ def operation_name(document: Any) -> str:
         return "graphql"
 
 
-# Run node fields the client parses as JSON objects, and how flags name them.
-JSON_OBJECT_FIELDS = {"summaryMetrics": "summary", "config": "config", "systemMetrics": "systemMetrics"}
-NODE_PROBLEMS_KEY = "_hwscale_problems"
-
-
-def guard_run_node(node: dict[str, Any]) -> None:
-    """Make one ``Runs`` node safe for the client's ``Run`` constructor, noting what was wrong.
-
-    The client turns ``summaryMetrics``/``config``/``systemMetrics`` into dicts and raises on
-    anything else -- one bad run would fail the whole page. Each is parsed here once (the
-    client then keeps the dict as is); a value that is not a JSON object becomes ``{}`` and
-    the problem is kept on the node under ``NODE_PROBLEMS_KEY`` for the record's flags.
-    """
-    problems: list[str] = []
-    for key, label in JSON_OBJECT_FIELDS.items():
-        value = node.get(key)
-        if isinstance(value, (str, bytes, bytearray)):
-            try:
-                value = json.loads(value, strict=False)
-            except ValueError:
-                problems.append(f"{label} is not valid JSON")
-                node[key] = {}
-                continue
-        if value is None or isinstance(value, dict):
-            node[key] = value if value is not None else {}
-        else:
-            problems.append(f"{label} is not a dict ({type(value).__name__})")
-            node[key] = {}
-    if not isinstance(node.get("user"), (dict, type(None))):
-        node.pop("user")
-    project_id = node.get("projectId")
-    if project_id is not None and not str(project_id).isdigit():
-        node.pop("projectId")
-    if problems:
-        node[NODE_PROBLEMS_KEY] = problems
-
-
-def guard_runs_response(data: Any) -> None:
-    """Apply :func:`guard_run_node` to every node of a ``Runs`` response, in place."""
-    project = data.get("project") if isinstance(data, dict) else None
-    runs = project.get("runs") if isinstance(project, dict) else None
-    for edge in (runs.get("edges") if isinstance(runs, dict) else None) or []:
-        node = edge.get("node") if isinstance(edge, dict) else None
-        if isinstance(node, dict):
-            guard_run_node(node)
-
-
 def install_request_hooks(api: Any, counter: RequestCounter, *, retries: int, sleep_s: float) -> None:
-    """Count every GraphQL request ``api`` sends, guard ``Runs`` responses, bound retries.
+    """Count every GraphQL request ``api`` sends and bound the client's retries.
 
     wandb 0.26's ``RetryingClient`` retries any HTTP error except 400/401/403/404/409 for 20 s
     with sleeps from 1 s doubling -- a 500 or 429 would stall a poll for 20 s. This swaps its
@@ -138,12 +94,8 @@ def install_request_hooks(api: Any, counter: RequestCounter, *, retries: int, sl
     from wandb_gql.client import RetryError
 
     def counted_execute(document: Any, *args: Any, **kwargs: Any) -> Any:
-        operation = operation_name(document)
-        counter.add(operation)
-        data = transport_client.execute(document, *args, **kwargs)
-        if operation == "Runs":
-            guard_runs_response(data)
-        return data
+        counter.add(operation_name(document))
+        return transport_client.execute(document, *args, **kwargs)
 
     def should_retry(exc: Exception) -> Any:
         response = _response_of(exc)
@@ -225,17 +177,38 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
     return SourceUnavailable(f"W&B query failed ({type(exc).__name__}: {text})")
 
 
-def _run_data(run: Any) -> WandbRunData:
-    """The fields the record needs from a ``wandb.apis.public.Run`` (its parsed Runs node)."""
-    attrs: Mapping[str, Any] = getattr(run, "_attrs", {})
-    history_keys = attrs.get("historyKeys")
+def run_data(node: Mapping[str, Any]) -> WandbRunData:
+    """The fields the record needs from one ``Runs`` node, as sent (JSON text is parsed later)."""
+    history_keys = node.get("historyKeys")
     last_step = history_keys.get("lastStep") if isinstance(history_keys, Mapping) else None
     return WandbRunData(
-        run_id=str(attrs.get("name")), group=attrs.get("group"), state=attrs.get("state"),
-        tags=attrs.get("tags") or (), config=attrs.get("config"), summary=attrs.get("summaryMetrics"),
-        created_at=attrs.get("createdAt"), heartbeat_at=attrs.get("heartbeatAt"), last_step=last_step,
-        problems=tuple(attrs.get(NODE_PROBLEMS_KEY) or ()),
+        run_id=str(node.get("name")), group=node.get("group"), state=node.get("state"), tags=node.get("tags") or (),
+        config=node.get("config"), summary=node.get("summaryMetrics"), created_at=node.get("createdAt"),
+        heartbeat_at=node.get("heartbeatAt"), last_step=last_step,
     )
+
+
+@functools.cache
+def run_nodes_paginator() -> type:
+    """wandb's public ``Runs`` paginator -- same ``Runs`` query, filters and cursors -- yielding
+    the raw run nodes instead of a ``Run`` object per run.
+
+    ``Run.__init__`` parses a GraphQL query text for every run it wraps (~3 ms of CPU each,
+    never sent when the data came with the page) -- 12 s per poll for 4000 runs -- and parses
+    config, summary and system metrics, raising on a run whose summary is not an object (one
+    such run would fail the page). A ``Run`` is built only for the runs whose curve is fetched.
+    """
+    from wandb.apis.public import Runs
+
+    class RunNodes(Runs):
+        def convert_objects(self) -> list[dict[str, Any]]:  # type: ignore[override]
+            project = (self.last_response or {}).get("project")
+            if project is None:
+                raise ValueError(f"Could not find project {self.project}")
+            edges = (project.get("runs") or {}).get("edges") or []
+            return [e["node"] for e in edges if isinstance(e, dict) and isinstance(e.get("node"), dict)]
+
+    return RunNodes
 
 
 def history_key(data: WandbRunData, trial: Trial) -> str:
@@ -257,9 +230,8 @@ def history_points(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Histo
     return points
 
 
-def _unreadable_run(run: Any, exc: Exception) -> Trial:
-    run_id = str(getattr(run, "_attrs", {}).get("name", "?"))
-    return Trial(sweep="", run_id=run_id, gpus=None, nodes=None, state="stale", source="wandb",
+def _unreadable_run(node: Mapping[str, Any], exc: Exception) -> Trial:
+    return Trial(sweep="", run_id=str(node.get("name", "?")), gpus=None, nodes=None, state="stale", source="wandb",
                  flags=[f"could not read run ({type(exc).__name__}: {str(exc)[:80]})"])
 
 
@@ -294,7 +266,8 @@ class WandbSource:
         self._api: Any = None
         self._lock = threading.Lock()  # one request at a time: poll and histories may run on different workers
         self._previous: dict[str, Trial] = {}
-        self._runs: dict[str, Any] = {}  # run id -> wandb Run of the last poll (history fetches)
+        self._nodes: dict[str, dict[str, Any]] = {}  # run id -> Runs node of the last poll (history fetches)
+        self._entity_name: str | None = None
         self._history_keys: dict[str, str] = {}
 
     @property
@@ -321,18 +294,24 @@ class WandbSource:
             self._api = api
         return self._api
 
+    def _entity(self, api: Any) -> str:
+        entity = self.entity or api.default_entity
+        if not entity:
+            raise SourceUnavailable("no W&B entity: set wandb.entity in the experiment file or WANDB_ENTITY")
+        return entity
+
     def poll(self) -> PollResult:
-        """One ``Runs`` query (per ``page_size`` runs) for all sweeps; raises SourceUnavailable."""
+        """One ``Runs`` request (per ``page_size`` runs) for all sweeps; raises SourceUnavailable."""
         with self._lock:
             api = self._ensure_api()
             before = self.counter.total
             try:
-                api.flush()
-                runs = api.runs(
-                    self.path, filters={"group": {"$in": self._sweeps}}, order="+created_at",
+                entity = self._entity(api)
+                pages = run_nodes_paginator()(
+                    api.client, entity, self.project, filters={"group": {"$in": self._sweeps}}, order="+created_at",
                     per_page=self.settings.page_size, include_sweeps=False, lazy=False,
                 )
-                fetched = {str(getattr(run, "_attrs", {}).get("name")): run for run in runs}
+                nodes = {str(node.get("name")): node for node in pages}  # a run seen on two pages counts once
             except ValueError as e:
                 if "Could not find project" not in str(e):
                     raise unavailable_from(e, where=self._where(), now=self._clock()) from e
@@ -342,24 +321,34 @@ class WandbSource:
             now = self._clock()
             trials: list[Trial] = []
             keys: dict[str, str] = {}
-            for run_id, run in fetched.items():
+            for run_id, node in nodes.items():
                 try:
-                    data = _run_data(run)
+                    data = run_data(node)
                     trial = normalize_wandb_run(
                         data, score_metric=self.score_metric, now=now, stale_after_s=self.settings.stale_after_s
                     )
                     keys[run_id] = history_key(data, trial)
                 except Exception as e:  # a run we cannot read is kept, flagged, and never breaks the poll
-                    trial = _unreadable_run(run, e)
+                    trial = _unreadable_run(node, e)
                 trials.append(trial)
-            trials.sort(key=lambda t: (t.sweep, t.created_at or 0.0, t.run_id))
+            trials.sort(key=record_order)
             changed = diff_trials(self._previous, trials)
             self._previous = {t.run_id: t for t in trials}
-            self._runs, self._history_keys = fetched, keys
+            self._nodes, self._history_keys, self._entity_name = nodes, keys, entity
             return PollResult(
                 trials=trials, changed=changed, flagged=sum(1 for t in trials if t.flags),
                 requests=self.counter.total - before, fetched_at=now,
             )
+
+    def _fetch_history(self, run_id: str, keys: list[str]) -> list[dict[str, Any]]:
+        """``run.history(keys=...)``: one ``RunSampledHistory`` request for one run."""
+        from wandb.apis.public import Run
+
+        node = self._nodes[run_id]
+        attrs = {"name": run_id, "state": node.get("state"), "config": {}, "summaryMetrics": {}, "systemMetrics": {}}
+        run = Run(self._api.client, self._entity_name, self.project, run_id, attrs, include_sweeps=False, lazy=False)
+        rows = run.history(samples=self.settings.history_samples, keys=keys, pandas=False)
+        return rows if isinstance(rows, list) else []
 
     def histories(self, run_ids: Sequence[str], metric: str | None = None) -> dict[str, list[HistoryPoint]]:
         """Curves of ``metric`` (default: the experiment's curve metric) vs agent step and wall time.
@@ -377,11 +366,9 @@ class WandbSource:
             for run_id in run_ids:
                 key = self._history_keys.get(run_id)
                 points = self._cache.get(run_id, metric, key) if key is not None else None
-                run = self._runs.get(run_id)
-                if points is None and run is not None and self.history_error is None:
+                if points is None and run_id in self._nodes and self.history_error is None:
                     try:
-                        rows = run.history(samples=self.settings.history_samples, keys=keys, pandas=False)
-                        points = history_points(rows if isinstance(rows, list) else [], metric)
+                        points = history_points(self._fetch_history(run_id, keys), metric)
                         self._cache.put(run_id, metric, key, points)
                     except Exception as e:
                         self.history_error = unavailable_from(e, where=self._where(), now=self._clock()).reason

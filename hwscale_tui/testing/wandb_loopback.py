@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 DEFAULT_ENTITY = "loopback-entity"
 DEFAULT_PROJECT = "hardware-scaling"
 EPOCH0 = 1748736000.0  # 2025-06-01T00:00:00Z
+_FRAGMENT_RE = re.compile(r"fragment\s+\w+\s+on\s+Run\s*\{")
 _OP_RE = re.compile(r"^\s*(?:#graphql\s*)?(?:query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _ANON_RE = re.compile(r"^\s*(?:query\s*)?\{\s*([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -63,6 +64,11 @@ class LoopbackRun:
     raw_summary: str | None = None
     raw_config: str | None = None
     user: str = "alice"
+    _node: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # built once per version
+
+    def changed(self) -> None:
+        """Call after editing fields in place (``update_run`` and ``advance`` do)."""
+        self._node = None
 
     def last_step(self) -> int:
         steps = [r["_step"] for r in self.history if isinstance(r.get("_step"), int)]
@@ -70,6 +76,11 @@ class LoopbackRun:
 
     def node(self, project_id: int) -> dict[str, Any]:
         """The ``Runs`` edge node: ``projectId`` plus every field of wandb's ``RunFragment``."""
+        if self._node is None:
+            self._node = self._build_node(project_id)
+        return self._node
+
+    def _build_node(self, project_id: int) -> dict[str, Any]:
         if self.raw_config is not None:
             config = self.raw_config
         elif isinstance(self.config, dict):
@@ -114,6 +125,7 @@ class WandbLoopback:
         self.unknown: list[str] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []  # (operation, variables), in order
         self._faults: list[Fault] = []
+        self._fields: set[str] | None = None  # Run fields the query being answered asked for
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -157,6 +169,7 @@ class WandbLoopback:
                 run.summary = {**run.summary, **changes.pop("summary")}
             for key, value in changes.items():
                 setattr(run, key, value)
+            run.changed()
 
     def advance(self, name: str, *, agent_steps: float = 10_000.0, seconds: float = 30.0) -> None:
         """The run logs one more history row (score improves a little); summary and heartbeat move."""
@@ -169,6 +182,7 @@ class WandbLoopback:
                 "metric/agent_step": last["metric/agent_step"] + agent_steps, "overview/reward": reward, "score": reward,
             }
             run.history.append(row)
+            run.changed()
             run.heartbeat_at = run.created_at + row["_runtime"]
             if isinstance(run.summary, dict):
                 run.summary.update({
@@ -205,7 +219,7 @@ class WandbLoopback:
         with self._lock:
             self.unknown.append(what)
 
-    def answer(self, operation: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+    def answer(self, operation: str, variables: dict[str, Any], query: str = "") -> dict[str, Any] | None:
         handler: Callable[[dict[str, Any]], dict[str, Any]] | None = {
             "anonymous:viewer": self._viewer, "GetViewer": self._viewer, "GetDefaultEntity": self._viewer,
             "Viewer": self._viewer, "ServerInfo": self._server_info, "Runs": self._runs_page, "Run": self._one_run,
@@ -214,7 +228,18 @@ class WandbLoopback:
         if handler is None:
             return None
         with self._lock:
+            self._fields = requested_run_fields(query)
             return handler(variables)
+
+    def _node(self, run: LoopbackRun) -> dict[str, Any]:
+        """The run as a node holding only the fields the query's Run fragment asked for."""
+        node = run.node(1)
+        if self._fields is None:
+            return node
+        missing = self._fields - set(node)
+        if missing:
+            self.note_unknown(f"Run fields {sorted(missing)}")
+        return {k: v for k, v in node.items() if k in self._fields or k == "projectId"}
 
     def _viewer(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"viewer": {
@@ -250,7 +275,7 @@ class WandbLoopback:
             per_page = min(per_page, self.max_page_size)
         start = int(v["cursor"]) + 1 if v.get("cursor") else 0
         page = matched[start:start + per_page]
-        edges = [{"node": r.node(1), "cursor": str(start + i)} for i, r in enumerate(page)]
+        edges = [{"node": self._node(r), "cursor": str(start + i)} for i, r in enumerate(page)]
         return {"project": {
             "internalId": "UHJvamVjdDox", "runCount": len(matched), "readOnly": False,
             "runs": {"edges": edges, "pageInfo": {
@@ -301,7 +326,7 @@ class WandbLoopback:
         if not self._project_ok(v):
             return {"project": None}
         run = self.runs.get(v.get("name"))
-        return {"project": {"run": run.node(1) if run else None}}
+        return {"project": {"run": self._node(run) if run else None}}
 
     def _sampled_history(self, v: dict[str, Any]) -> dict[str, Any]:
         if not self._project_ok(v):
@@ -324,6 +349,30 @@ class WandbLoopback:
         return {"project": {"run": {"sampledHistory": out}}}
 
 
+def requested_run_fields(query: str) -> set[str] | None:
+    """Top-level field names of the query's ``fragment ... on Run { ... }``, or None without one."""
+    m = _FRAGMENT_RE.search(query)
+    if m is None:
+        return None
+    fields: set[str] = set()
+    depth, i = 1, m.end()
+    while i < len(query) and depth:
+        ch = query[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 1 and (ch.isalpha() or ch == "_"):
+            j = i
+            while j < len(query) and (query[j].isalnum() or query[j] == "_"):
+                j += 1
+            fields.add(query[i:j])
+            i = j
+            continue
+        i += 1
+    return fields
+
+
 def _operation_of(query: str) -> str:
     m = _OP_RE.match(query)
     if m:
@@ -335,6 +384,8 @@ def _operation_of(query: str) -> str:
 def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else a keep-alive response waits ~40 ms on the client's delayed ACK
+        wbufsize = 1 << 16  # headers and body leave in one write
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet; counts say what happened
             pass
@@ -386,7 +437,7 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
             if fault is not None:
                 self._fault(fault)
                 return
-            data = server.answer(operation, variables)
+            data = server.answer(operation, variables, query)
             if data is None:
                 server.note_unknown(f"GraphQL operation {operation}: {query[:120]!r}")
                 self._send(200, {"data": None, "errors": [{"message": f"loopback: unknown operation {operation}"}]})

@@ -52,7 +52,7 @@ def test_records_come_from_the_store_with_hardware_and_only_the_experiments_swee
     assert t.params == {"trainer.batch_size": 1024} and by_id[b].state == "running"
 
 
-def test_later_polls_read_only_updated_rows_and_report_what_changed(store):
+def test_later_polls_read_only_rows_updated_since_the_previous_query(store):
     ids = [add_trial(store, "hardware_scaling.g1n1", i, updated_at=T0 + 10 * i) for i in range(1, 6)]
     clock = [T0 + 100]
     src = local(store, clock)
@@ -67,19 +67,26 @@ def test_later_polls_read_only_updated_rows_and_report_what_changed(store):
         return rows
 
     store.trial_rows = spy
-    assert src.poll().changed == set() and seen[-1] == (T0 + 50 - 5.0, 1)  # newest update minus the overlap
-    store.update_trial(ids[2], state="failed", score=None, updated_at=T0 + 200)
+    clock[0] = T0 + 110
+    quiet = src.poll()
+    assert quiet.changed == set() and seen[-1] == (T0 + 100 - 5.0, 0)  # previous query time minus the overlap
+    assert all(a is b for a, b in zip(quiet.trials, first.trials))  # unchanged records are the same objects
+    store.update_trial(ids[2], state="failed", score=None, updated_at=T0 + 111)
+    clock[0] = T0 + 120
     second = src.poll()
-    assert second.changed == {ids[2]} and second.requests == 1
+    assert second.changed == {ids[2]} and second.requests == 1 and seen[-1] == (T0 + 110 - 5.0, 1)
     assert {t.run_id: t.state for t in second.trials}[ids[2]] == "failed" and len(second.trials) == 5
 
 
 def test_a_row_committed_late_with_an_older_timestamp_is_not_missed(store):
-    src = local(store, [T0 + 100])
+    clock = [T0 + 50.5]
+    src = local(store, clock)
     add_trial(store, "hardware_scaling.g1n1", 1, updated_at=T0 + 50)
     src.poll()
-    late = add_trial(store, "hardware_scaling.g1n1", 2, updated_at=T0 + 48)  # its writer read the clock earlier
-    assert late in src.poll().changed
+    late = add_trial(store, "hardware_scaling.g1n1", 2, updated_at=T0 + 48)  # its writer read the clock 2.5 s earlier
+    clock[0] = T0 + 60
+    result = src.poll()
+    assert late in result.changed and len(result.trials) == 2
 
 
 def test_live_trials_without_updates_become_stale(store):

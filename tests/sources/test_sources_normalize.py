@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -115,11 +116,28 @@ def test_bad_sweep_score_falls_back_to_the_metric_path():
     assert t.score == 0.66 and any("sweep/score" in f for f in t.flags)
 
 
-@pytest.mark.parametrize("summary", [[1, 2], "a string", 3, None])
-def test_summary_that_is_not_a_dict_is_flagged_and_the_run_kept(summary):
+@pytest.mark.parametrize(
+    "summary, flag",
+    [([1, 2], "summary is not a dict (list)"), ("[1, 2]", "summary is not a dict (list)"),
+     ('"text"', "summary is not a dict (str)"), (3, "summary is not a dict (int)"),
+     ("{not json", "summary is not valid JSON")],
+)
+def test_summary_that_is_not_a_dict_is_flagged_and_the_run_kept(summary, flag):
     t = normalize(metta(summary=summary))
-    assert t.run_id == "hw.g4n2_trial_0003_abcdef" and t.score is None
-    assert any("summary is not a dict" in f for f in t.flags)
+    assert t.run_id == "hw.g4n2_trial_0003_abcdef" and t.score is None and flag in t.flags
+
+
+def test_summary_and_config_as_json_text_are_parsed_and_config_only_when_needed():
+    summary = json.dumps({"sweep/score": 0.4, "metric/agent_step": 5.0})
+    with_suggestion = json.dumps({"sweep/score": 0.4, "metric/agent_step": 5.0, "sweep/suggestion": {"lr": 0.2}})
+    t = normalize(metta(summary=with_suggestion, config="{broken"))
+    assert (t.score, t.params, t.flags) == (0.4, {"lr": 0.2}, [])  # hardware and params found: config never read
+    assert "config is not valid JSON" in normalize(metta(summary=summary, config="{broken")).flags
+    wrapped = json.dumps({"hardware": {"value": {"gpus": 4, "nodes": 1}, "desc": None}, "lr": {"value": 0.1}})
+    ours = normalize(metta(group="custom", summary=summary, config=wrapped))
+    assert (ours.gpus, ours.nodes, ours.params) == (4, 1, {"lr": 0.1})
+    bad = normalize(metta(group="custom", summary=summary, config="[1]"))
+    assert "config is not a dict (list)" in bad.flags and bad.gpus is None
 
 
 def test_missing_group_and_timestamps_are_flagged():
