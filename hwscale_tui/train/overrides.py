@@ -249,8 +249,9 @@ def _resolve(values: dict[str, Any], given: dict[str, Any], env: Mapping[str, st
 def _check_batch(cfg: TrainConfig, rollout: int) -> None:
     b, mb, r = cfg.batch_size, cfg.minibatch_size, cfg.ranks
     if b % (r * rollout):
+        given = "" if "trainer.batch_size" in cfg.overrides else f"the default (preset center for {r} ranks) "
         raise UsageError(
-            f"trainer.batch_size={b} cannot be split over {r} rank(s) x {rollout} rollout steps; "
+            f"{given}trainer.batch_size={b} cannot be split over {r} rank(s) x {rollout} rollout steps; "
             f"accepted: a multiple of {r * rollout} (ranks x {rollout}), like {2 * r * rollout}."
         )
     if mb > b:

@@ -40,6 +40,18 @@ class LossStats:
     clipfrac: float
 
 
+def aligned_zeros(size: int, dtype: type, align: int = 64) -> np.ndarray:
+    """A zeroed vector whose data starts on an ``align``-byte boundary.
+
+    Reductions (the gradient norm) and SIMD loops then take the same path on every rank, so
+    ranks that apply the same update keep bit-identical parameters.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(size * itemsize + align, dtype=np.uint8)
+    offset = -raw.ctypes.data % align
+    return raw[offset : offset + size * itemsize].view(dtype)
+
+
 def _orthogonal(rng: np.random.Generator, rows: int, cols: int, gain: float) -> np.ndarray:
     a = rng.standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(a)
@@ -76,7 +88,7 @@ class ActorCritic:
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
         """CleanRL's initialization: orthogonal weights (gain sqrt 2; 0.01 policy head; 1 value head), zero biases."""
-        flat = np.zeros(self.size, dtype=self.dtype)
+        flat = aligned_zeros(self.size, self.dtype)
         views = self.unpack(flat)
         n = self.layers_per_tower
         for tower, head_gain in ((0, 0.01), (1, 1.0)):
@@ -227,10 +239,10 @@ class Adam:
 
     def __init__(self, size: int, dtype: type, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-5):
         self.lr, self.beta1, self.beta2, self.eps = lr, betas[0], betas[1], eps
-        self.m = np.zeros(size, dtype=dtype)
-        self.v = np.zeros(size, dtype=dtype)
+        self.m = aligned_zeros(size, dtype)
+        self.v = aligned_zeros(size, dtype)
         self.t = 0
-        self._tmp = np.zeros(size, dtype=dtype)
+        self._tmp = aligned_zeros(size, dtype)
 
     def step(self, params: np.ndarray, grad: np.ndarray) -> None:
         self.t += 1

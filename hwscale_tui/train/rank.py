@@ -21,7 +21,9 @@ import numpy as np
 from .allreduce import SharedGradientMean
 from .envs import ENV_SPACES, make_vector_env, param_count
 from .overrides import TrainConfig
-from .policy import ActorCritic, Adam, Minibatch, PPOCoefs, clip_grad_norm, gae_advantages, ppo_loss_and_grad, sample_actions
+from .policy import (
+    ActorCritic, Adam, Minibatch, PPOCoefs, aligned_zeros, clip_grad_norm, gae_advantages, ppo_loss_and_grad, sample_actions,
+)
 
 DTYPE = np.float32  # measured: float32 halves tanh/matmul time on this CPU (float64 for gradient checks)
 STAT_NAMES = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
@@ -55,7 +57,7 @@ class RankTrainer:
         if self.model.size != allreduce.size:
             raise RuntimeError(f"{cfg.env}: {self.model.size} parameters but the all-reduce holds {allreduce.size}")
         self.params = self.model.init_params(np.random.default_rng(cfg.seed))  # identical on every rank
-        self.grad = np.zeros_like(self.params)
+        self.grad = aligned_zeros(self.model.size, dtype)
         self.adam = Adam(self.model.size, dtype, cfg.learning_rate)
         self.coefs = PPOCoefs(cfg.clip_coef, cfg.vf_clip_coef, cfg.ent_coef, cfg.vf_coef)
         self.local_minibatch = cfg.minibatch_size // cfg.ranks

@@ -20,7 +20,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..paths import app_paths
+from ..paths import app_paths, ensure_private_dir
 from ..prices import job_cost_usd
 from .envs import ENV_SPACES, param_count
 from .overrides import TrainConfig
@@ -218,6 +218,8 @@ def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None
     metrics_path = Path(cfg.metrics_file).expanduser() if cfg.metrics_file else run_dir / "metrics.jsonl"
     if cfg.store or not cfg.metrics_file:
         paths.ensure()
+    if not cfg.metrics_file:
+        ensure_private_dir(paths.runs)
     stop = StopRequest()
     pool = _Pool(cfg, t0)
     state, error = "failed", None
@@ -301,6 +303,8 @@ def _coordinate(
                 _emit(pool, sinks, on_update)
                 return "failed", f"rank {rank} of {cfg.ranks} (pid {proc.pid}) {why}; the trial failed"
         _emit(pool, sinks, on_update)
+        if not pool.in_sync:
+            return "failed", f"the ranks' parameters differ after update {pool.updates} (hashes {pool.last_hashes}); the trial failed"
     return "finished", None
 
 

@@ -77,7 +77,7 @@ def test_wandb_fields_come_from_the_environment_when_unset():
         (["hardware.gpus=0"], "an integer >= 1"),
         (["trainer.batch_size=1000"], "a multiple of 64"),
         (["hardware.gpus=2", "trainer.batch_size=2112"], "a multiple of 128"),
-        (["hardware.gpus=3"], "cannot be split over 3 rank(s) x 64"),
+        (["hardware.gpus=3"], "the default (preset center for 3 ranks) trainer.batch_size=4096 cannot be split over 3 rank(s) x 64"),
         (["trainer.minibatch_size=2048"], "larger than trainer.batch_size=1024"),
         (["hardware.gpus=2", "trainer.minibatch_size=511"], "cannot be split over 2 rank(s)"),
         (["trainer.minibatch_size=384"], "does not divide trainer.batch_size=1024"),

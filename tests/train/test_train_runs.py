@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,7 @@ def test_two_ranks_keep_identical_parameters_and_write_one_line_per_update():
     expected_cost = cfg.price_per_gpu_hour * 2 * final["metric/total_time"] / 3600
     assert final["sweep/cost"] == pytest.approx(expected_cost, rel=1e-3)
     assert result.metrics_file.stat().st_mode & 0o777 == 0o600
+    assert app_paths().runs.stat().st_mode & 0o777 == 0o700 and result.metrics_file.parent.stat().st_mode & 0o777 == 0o700
 
 
 def test_rank_parameters_differ_between_seeds():
@@ -122,7 +124,15 @@ def test_wandb_offline_run_follows_the_key_contract(tmp_path, monkeypatch):
     result = run_training(cfg)
     assert result.state == "finished"
     (run_file,) = run_dir.glob("wandb/offline-run-*-wb1/run-wb1.wandb")
-    records = _wandb_records(run_file)
+    # wandb's service process may still be writing the file when finish() returns: poll for the exit record.
+    records: dict[str, list] = {}
+    deadline = time.monotonic() + 120
+    while "exit" not in records and time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            records = _wandb_records(run_file)
+        except Exception:  # a block still being written; read again
+            records = {}
     (run,) = records["run"]
     assert (run.run_id, run.display_name, run.run_group) == ("wb1", "wb1", "exp.g1n1")
     assert list(run.tags) == ["hwscale", "g1n1"]
