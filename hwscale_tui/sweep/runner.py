@@ -30,7 +30,7 @@ from .metrics import history_row, read_final
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState
-from .trial_command import TrialCommandBuilder, TrialSpec, short_params
+from .trial_command import TrialCommandBuilder, TrialSpec, fit_minibatch_to_batch, short_params
 
 
 # trial column <- history row key, for the live values copied from a template trial's metrics
@@ -204,11 +204,14 @@ class SweepRunner:
             self.abort_reason = "the optimizer returned no suggestion and no trial is running"
             return
         infos = list(self.optimizer.last_info) + [{}] * len(suggestions)
-        for params, info in zip(suggestions, infos):
+        for suggested, info in zip(suggestions, infos):
+            params, repair = fit_minibatch_to_batch(suggested)
+            if repair:
+                info = {**info, "repaired": repair}  # the optimizer will observe the params that ran
             spec = self.state.new_trial(
                 params, info, self.cfg.name, lambda run_id, idx: self.setup.builder.build(run_id, idx, params)
             )
-            how = info.get("how") or info.get("source")
+            how = "; ".join(str(x) for x in (info.get("how"), repair) if x)
             self.state.event("suggested", short_params(params) + (f" ({how})" if how else ""), spec.run_id)
             self._start(spec)
 

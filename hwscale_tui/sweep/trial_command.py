@@ -54,6 +54,22 @@ def param_tokens(params: Mapping[str, Any]) -> list[str]:
     return [f"{k}={format_value(v)}" for k, v in params.items()]
 
 
+BATCH_KEY = "trainer.batch_size"
+MINIBATCH_KEY = "trainer.minibatch_size"
+
+
+def fit_minibatch_to_batch(params: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A suggestion every trainer accepts: the two bounds overlap, so the optimizer can propose a
+    minibatch larger than the batch (e.g. 1024 > 512), which the trainer rejects. Such a
+    minibatch is lowered to the batch size (both are powers of two); returns what was changed."""
+    out = dict(params)
+    batch, minibatch = out.get(BATCH_KEY), out.get(MINIBATCH_KEY)
+    if batch is None or minibatch is None or minibatch <= batch:
+        return out, None
+    out[MINIBATCH_KEY] = batch
+    return out, f"{MINIBATCH_KEY} {minibatch} -> {batch} to fit {BATCH_KEY}"
+
+
 def short_params(params: Mapping[str, Any]) -> str:
     """``batch_size=2048 learning_rate=0.0025 ...`` (last key component, 4 significant digits)."""
     parts = []

@@ -174,3 +174,29 @@ def test_a_stop_during_start_up_interrupts_building_the_optimizer():
     assert runner.run() == 128 + signal.SIGTERM
     assert reached == [] and dispatcher.started == []
     assert store.get_sweep("sched.g1n1")["status"] == "cancelled"
+
+
+def test_a_minibatch_larger_than_the_batch_is_fitted_before_dispatch_and_observed_as_run():
+    class TooLargeMinibatch:
+        last_info: list = []
+        observed: list = []
+
+        def suggest(self, n=1, pending=()):
+            self.last_info = [{"how": "gp"}] * n
+            return [{"trainer.batch_size": 512, "trainer.minibatch_size": 1024}] * n
+
+        def observe(self, params, score, cost, failed=False):
+            self.observed.append(dict(params))
+
+    dispatcher = ScriptedDispatcher(exit_for=lambda spec: finished_exit())
+    runner, spy, store, out = make_runner(dispatcher, max_trials=1, batch_size=1, max_parallel=1)
+    opt = TooLargeMinibatch()
+    runner.optimizer_factory = lambda preset, seed: opt
+    assert runner.run() == 0
+    ran = {"trainer.batch_size": 512, "trainer.minibatch_size": 512}
+    assert dispatcher.started[0].params == ran and "trainer.minibatch_size=512" in dispatcher.started[0].argv
+    row = store.trial_rows(["sched.g1n1"])[0]
+    assert json.loads(row["params_json"]) == ran and opt.observed == [ran]
+    assert json.loads(row["suggestion_json"]) == {
+        "how": "gp", "repaired": "trainer.minibatch_size 1024 -> 512 to fit trainer.batch_size"}
+    assert "(gp; trainer.minibatch_size 1024 -> 512 to fit trainer.batch_size)" in out.getvalue()
