@@ -6,11 +6,9 @@ loading numpy. Every check happens here, before any process, file or connection 
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
-import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -193,6 +191,8 @@ def _split_token(token: str) -> tuple[str, str]:
     if not sep or not key:
         raise UsageError(f"argument {token!r} is not key=value; write overrides like trainer.batch_size=2048.")
     if key not in KEYS:
+        import difflib
+
         close = difflib.get_close_matches(key, KEYS, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"unknown key {key!r}{hint}; accepted keys: {', '.join(KEYS)}.")
@@ -200,6 +200,8 @@ def _split_token(token: str) -> tuple[str, str]:
 
 
 def default_run_id() -> str:
+    import secrets
+
     return f"train_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
 
 

@@ -204,8 +204,6 @@ class _Pool:
         }
 
 
-
-
 def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
     """Train ``config`` to its ``total_timesteps`` (or until stopped); never raises for a failed run.
 
