@@ -190,10 +190,10 @@ def _positive_pairs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
 def _check_points(x: np.ndarray, n_params: int, dropped: int, what: str) -> NotEnoughData | None:
     distinct = np.unique(x).size
     if x.size < n_params + 1 or distinct < n_params:
-        extra = f" ({dropped} non-positive or missing values dropped)" if dropped else ""
+        extra = f" ({dropped} missing or non-positive value(s) left out)" if dropped else ""
         return NotEnoughData(
             f"{what} needs at least {n_params + 1} points at {n_params} or more distinct x values; "
-            f"got {x.size} points at {distinct}{extra}"
+            f"got {x.size} point(s) at {distinct}{extra}"
         )
     return None
 
@@ -210,6 +210,12 @@ def _dof_note(dof: int) -> str:
         return "1 residual degree of freedom: the interval is wide"
     if dof <= 3:
         return f"{dof} residual degrees of freedom: the interval is wide"
+    return ""
+
+
+def _bound_note(sigma: float) -> str:
+    if sigma >= 1.0 - 1e-6:
+        return "sigma at its bound 1: more GPUs gave no speed-up in this data"
     return ""
 
 
@@ -276,9 +282,10 @@ def fit_amdahl(
     rmse, r2 = _fit_quality(np.log(xa), rss)
     ci = {"lam": percentile_ci(np.exp(boot[:, 0]), ci_level), "sigma": percentile_ci(boot[:, 1], ci_level)} if boot.size else {}
     dof = int(na.size - 2)
+    notes = [_dof_note(dof), _bound_note(float(theta[1]))]
     return AmdahlFit(
         lam=float(np.exp(theta[0])), sigma=float(theta[1]), aicc=aicc(rss, int(na.size), 3), ci=ci, rmse_log=rmse,
-        r2_log=r2, n=int(na.size), dof=dof, ci_level=ci_level, note=_dof_note(dof), x=na, y=xa, model=AMDAHL,
+        r2_log=r2, n=int(na.size), dof=dof, ci_level=ci_level, note="; ".join(n for n in notes if n), x=na, y=xa, model=AMDAHL,
         theta=theta, boot_theta=boot,
     )
 
@@ -301,7 +308,7 @@ def fit_usl(
     sigma, kappa = float(theta[1]), float(theta[2])
     peak_point = float(_peak(np.array([sigma]), np.array([kappa]))[0])
     ci: dict[str, tuple[float, float]] = {}
-    notes = [_dof_note(int(na.size - 3))]
+    notes = [_dof_note(int(na.size - 3)), _bound_note(sigma)]
     peak_n: float | None = None
     if boot.size:
         ci = {

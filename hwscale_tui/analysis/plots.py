@@ -96,7 +96,8 @@ def _to_target(plt: Any, result: AnalysisResult) -> Any:
         _log_axes(ax, x_base=2)
         ax.set_xlabel("total GPUs")
         ax.set_ylabel(label)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     return fig
 
 

@@ -22,6 +22,9 @@ LAW_TITLES = {
     "samples_to_target": ("samples to target vs total GPUs", fmt_count),
     "time_to_target": ("time to target (s) vs total GPUs", fmt_seconds),
     "cost_to_target": ("cost to target ($) vs total GPUs", fmt_usd),
+    "throughput": ("throughput (SPS) vs total GPUs", fmt_count),
+    "critical_batch": ("critical batch size (McCandlish)", fmt_count),
+    "composite": ("composite time and cost model", fmt_num),
 }
 
 
@@ -47,7 +50,7 @@ def _median_text(value: float, ci: tuple[float, float], fmt) -> str:
 
 def _law_lines(name: str, law: Any) -> list[str]:
     if isinstance(law, NotEnoughData):
-        return [f"{name}: not enough data: {law.reason}"]
+        return [f"{LAW_TITLES.get(name, (name,))[0]}: not enough data: {law.reason}"]
     if isinstance(law, PowerLawFit):
         title, fmt = LAW_TITLES.get(name, (name, fmt_num))
         lines = [
@@ -57,8 +60,8 @@ def _law_lines(name: str, law: Any) -> list[str]:
         return lines + ([f"  note: {law.note}"] if law.note else [])
     if isinstance(law, ThroughputSelection):
         lines = [f"throughput (SPS) vs total GPUs: chosen {law.reason}"]
-        for fit in (law.amdahl, law.usl):
-            lines += ["  " + s for s in _law_lines(type(fit).__name__, fit)]
+        for label, fit in (("Amdahl", law.amdahl), ("USL", law.usl)):
+            lines += ["  " + s for s in _law_lines(label, fit)]
         return lines
     if isinstance(law, AmdahlFit):
         return [f"Amdahl: lam {fmt_num(law.lam)} {fmt_ci(law.ci.get('lam'))}, sigma {law.sigma:.4f} {fmt_ci(law.ci.get('sigma'))}; "
@@ -111,8 +114,8 @@ def report_sections(result: AnalysisResult) -> list[Section]:
     names = list(s.scenarios)
     geo = [f"{n}_geometric" for n in names if f"{n}_geometric" in result.fom.columns]
     fom = Section(
-        "Figure of merit: weighted sum of efficiencies (efficiency = best / value, 0 when not reached)"
-        + ("; geometric = weighted geometric mean" if geo else ""),
+        "Figure of merit (efficiency = best / value, 0 if not reached; FOM = weighted sum"
+        + ("; geo = weighted geometric mean)" if geo else ")"),
         headers=["config", "eff samples", "eff time", "eff cost", *names, *(f"geo {n[:3]}" for n in names if f"{n}_geometric" in geo)],
     )
     for config, r in result.fom.iterrows():
@@ -124,7 +127,7 @@ def report_sections(result: AnalysisResult) -> list[Section]:
     ])
     recs = Section("Recommendations", headers=["scenario", "hardware", "FOM", "score", "time to target", "cost to target",
                                               "samples", "bootstrap agrees", "runner-up"])
-    param_lines = []
+    params_by_run: dict[str, tuple[list[str], str]] = {}
     for rec in result.recommendations:
         if rec.config is None:
             recs.rows.append([rec.scenario, f"none: {rec.reason}", "", "", "", "", "", "", ""])
@@ -135,8 +138,10 @@ def report_sections(result: AnalysisResult) -> list[Section]:
             fmt_share(rec.bootstrap_agreement), rec.runner_up or "-",
         ])
         params = ", ".join(f"{k}={fmt_num(v) if isinstance(v, float) else v}" for k, v in sorted(rec.best_params.items()))
-        param_lines.append(f"{rec.scenario}: {rec.best_run_id}: {params or 'no parameters recorded'}")
-    recs.lines = ["best hyperparameters:"] + ["  " + p for p in param_lines]
+        params_by_run.setdefault(str(rec.best_run_id), ([], params or "no parameters recorded"))[0].append(rec.scenario)
+    recs.lines = ["best hyperparameters:"] + [
+        f"  {', '.join(scenarios)}: {run_id}: {params}" for run_id, (scenarios, params) in params_by_run.items()
+    ]
     levels = Section(
         f"Target levels (fractions of the best smoothed score): ranking {'stable' if result.ranking_stable else 'NOT stable'}",
         headers=["level", "target", "configs reached", *s.scenarios],
