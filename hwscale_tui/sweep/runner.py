@@ -296,9 +296,12 @@ class SweepRunner:
     def _resume(self, resumed: bool) -> None:
         """Rebuild everything from the store (a no-op for a new sweep)."""
         to_start: list[TrialSpec] = []
+        announced = self.state.ended_run_ids() if resumed else set()
         for row in self.state.rows():
             params = json.loads(row["params_json"] or "{}")
             state = row["state"]
+            if state not in IN_FLIGHT_STATES and row["run_id"] not in announced:
+                self._announce_unwatched_end(row)
             if state == "finished" and row["score"] is not None:
                 self.optimizer.observe(params, row["score"], row["runtime_s"])
                 self.counted += 1
@@ -317,6 +320,14 @@ class SweepRunner:
             )
         for spec in to_start:
             self._start(spec, note=" (suggested before the runner restarted)")
+
+    def _announce_unwatched_end(self, row: Mapping[str, Any]) -> None:
+        """A trial that recorded its own end (the trainer writes its row) while no runner watched."""
+        if row["state"] == "finished":
+            detail = f"score={_fmt(row['score'], '.6g')} cost_usd={_fmt(row['cost_usd'], '.4g')} runtime_s={_fmt(row['runtime_s'], '.1f')}"
+        else:
+            detail = row["error"] or row["state"]
+        self.state.event(row["state"], f"{detail} (ended while no runner was watching)", row["run_id"])
 
     def _resume_in_flight(self, row: Mapping[str, Any], params: dict[str, Any]) -> TrialSpec | None:
         """Re-attach a trial an earlier runner started, settle it if it ended, or return it to start."""

@@ -101,6 +101,14 @@ class SweepState:
         self.store.update_trial(run_id, **fields)
 
     # -- events ---------------------------------------------------------------------------------
+    def ended_run_ids(self) -> set[str]:
+        """Trials whose end was already announced (a finished / failed / killed event)."""
+        rows = self.store.conn.execute(
+            "SELECT DISTINCT run_id FROM events WHERE sweep = ? AND kind IN ('finished', 'failed', 'killed', 'stale')",
+            (self.sweep,),
+        ).fetchall()
+        return {r[0] for r in rows if r[0]}
+
     def event(self, kind: str, message: str, run_id: str | None = None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
         subject = run_id or self.sweep

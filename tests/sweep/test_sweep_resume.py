@@ -101,3 +101,24 @@ def test_a_suggestion_recorded_but_never_started_is_started_under_its_own_id_on_
     final = store.trial_rows([SWEEP])
     assert [r["idx"] for r in final] == [1, 2] and {r["state"] for r in final} == {"finished"}
     assert json.loads(final[0]["params_json"]) == params
+
+
+def test_a_trial_that_recorded_its_own_end_while_no_runner_watched_is_announced_once():
+    cfg = apply_overrides(default_config(env={}), {"experiment.name": "res", "sweep.max_trials": 2, "sweep.batch_size": 1})
+    setup = prepare_sweep(cfg, HardwarePair(1, 1), [], app_paths().runs)
+    store = Store.open_default()
+    store.upsert_sweep(SWEEP, status="running", pid=2**22 + 1, proc_start=1.0)
+    center = setup.preset.space.center()
+    # trial 1 ended under the old runner (announced); trial 2 ended later, written by the trainer itself
+    store.insert_trial(f"{SWEEP}_trial_0001_aaaaaa", SWEEP, idx=1, state="finished", score=10.0, params=center)
+    store.add_event("finished", "score=10", sweep=SWEEP, run_id=f"{SWEEP}_trial_0001_aaaaaa")
+    store.insert_trial(f"{SWEEP}_trial_0002_bbbbbb", SWEEP, idx=2, state="finished", score=20.0, runtime_s=4.0,
+                       cost_usd=0.5, params={**center, "trainer.batch_size": 2048})
+    out = io.StringIO()
+    d = ScriptedDispatcher(exit_for=lambda spec: finished_exit())
+    assert SweepRunner(setup, store=store, dispatcher=d, out=out, timings=RunnerTimings(poll_s=0.0)).run() == 0
+    assert d.started == []  # both trials count: the budget of 2 is used up
+    lines = out.getvalue().splitlines()
+    assert [line.split()[1:3] for line in lines] == [
+        ["finished", f"{SWEEP}_trial_0002_bbbbbb"], ["resumed", SWEEP], ["done", SWEEP]]
+    assert "score=20 cost_usd=0.5 runtime_s=4.0 (ended while no runner was watching)" in lines[0]
