@@ -136,3 +136,26 @@ def test_command_module_imports_only_the_standard_library_at_top():
     code = "import sys, hwscale_tui.commands.analyze; print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'rich') if m in sys.modules))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_cli_reads_wandb_through_the_sources_against_a_loopback_server(tmp_path):
+    import os
+
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.testing.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
+
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
+    with WandbLoopback(runs) as server:
+        env = dict(os.environ, WANDB_API_KEY="k" * 40, WANDB_BASE_URL=server.url, WANDB_ERROR_REPORTING="false",
+                   WANDB_DIR=str(tmp_path / "wandb-dir"))
+        proc = subprocess.run(
+            hwscale_cmd("analyze", "--experiment", str(experiment_file), "--source", "wandb", "--bootstrap", "50", "--json"),
+            env=env, capture_output=True, text=True, timeout=240, cwd=REPO,
+        )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [r["config"] for r in data["per_config"]] == ["g1n1", "g2n1", "g4n1"]
+    assert sum(r["n_trials"] for r in data["per_config"]) == len(runs)
+    assert "12 trials, 12 learning curves" in proc.stderr and "k" * 40 not in proc.stdout + proc.stderr
