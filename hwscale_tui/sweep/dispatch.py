@@ -22,7 +22,6 @@ class InFlightTrial:
     metrics_path: Path
     writes_store: bool  # False: the runner copies live metrics from the metrics file to the store
     handle: Any  # the dispatcher's own handle
-    reattached: bool = False
     cancelled: bool = False
     metrics: MetricsTail = field(init=False)
 

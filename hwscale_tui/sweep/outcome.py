@@ -37,6 +37,7 @@ class TrialOutcome:
     runtime_s: float | None
     agent_steps: float | None
     error: str | None
+    sps: float | None = None
 
     @property
     def counts_toward_max_trials(self) -> bool:
@@ -76,11 +77,12 @@ def decide_outcome(
     runtime = first_finite(final.get("metric/total_time"), row.get("runtime_s"), wall_s)
     agent_steps = first_finite(final.get("metric/agent_step"), row.get("agent_steps"))
     cost = first_finite(final.get("sweep/cost"), row.get("cost_usd"))
+    sps = first_finite(final.get("overview/sps"), row.get("sps"))
     if cost is None and runtime is not None:
         cost = job_cost_usd(price_per_gpu_hour, pair.gpus, pair.nodes, runtime)
 
     def outcome(state: str, score: float | None = None, error: str | None = None) -> TrialOutcome:
-        return TrialOutcome(state, score, cost, runtime, agent_steps, error)
+        return TrialOutcome(state, score, cost, runtime, agent_steps, error, sps)
 
     if cancelled or exit.code in KILLED_EXIT_CODES:
         return outcome("killed", error="cancelled by the sweep runner" if cancelled else _describe_exit(exit.code))

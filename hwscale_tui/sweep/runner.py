@@ -337,7 +337,7 @@ class SweepRunner:
         if handle is not None:
             self.in_flight[run_id] = InFlightTrial(
                 run_id, params, row["started_at"] or self.clock(), Path(row["log_path"]), Path(row["metrics_path"]),
-                self.setup.builder.uses_builtin_trainer, handle, reattached=True,
+                self.setup.builder.uses_builtin_trainer, handle,
             )
             self.state.event("reattached", f"pid={row['pid']}" if row["pid"] else f"job_name={row['job_name']}", run_id)
             return None

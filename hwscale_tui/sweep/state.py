@@ -98,6 +98,8 @@ class SweepState:
             fields["runtime_s"] = outcome.runtime_s
         if outcome.agent_steps is not None:
             fields["agent_steps"] = outcome.agent_steps
+        if outcome.sps is not None:
+            fields["sps"] = outcome.sps
         self.store.update_trial(run_id, **fields)
 
     # -- events ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import signal
 import threading
 
 import pytest
+import sky  # the [skypilot] extra, which the test extras install
 import yaml
 
 from hwscale_tui.config import apply_overrides, default_config, from_dict
@@ -19,7 +20,6 @@ from hwscale_tui.sweep.skypilot import SkyPilotDispatcher, WandbTrialResults, bu
 
 from sweep_helpers import wait_for
 
-sky = pytest.importorskip("sky")  # the [skypilot] extra; the test extras install it
 SECRET = "wandb-secret-value-0123456789"
 
 
@@ -103,7 +103,7 @@ class FakeSky:
 class FakeResults:
     def final(self, run_id):
         return {"sweep/score": 100.0 + int(run_id.split("_trial_")[1][:4]), "sweep/cost": 1.5,
-                "metric/total_time": 600.0, "metric/agent_step": 1e6}
+                "metric/total_time": 600.0, "metric/agent_step": 1e6, "overview/sps": 1666.0}
 
 
 def run_sky_sweep(cfg, fake, results=None, stop_when=None):
@@ -126,6 +126,7 @@ def test_sweep_over_managed_jobs_maps_states_and_reads_results(monkeypatch):
     assert code == 0
     assert [(r["state"], r["job_name"] == r["run_id"]) for r in rows] == [("finished", True), ("failed", True)]
     assert rows[0]["score"] == 101.0 and rows[0]["runtime_s"] == 600.0 and rows[0]["cost_usd"] == 1.5
+    assert rows[0]["agent_steps"] == 1e6 and rows[0]["sps"] == 1666.0
     assert rows[1]["error"] == "exit code 1: SkyPilot job FAILED_NO_RESOURCE: no capacity"
     # the secret travels as a SkyPilot secret on the launched task, never in its YAML or our store
     task = fake.launched[rows[0]["run_id"]]
