@@ -5,10 +5,9 @@
 Its score is a smooth function of the learning rate (so the optimizer has something to learn).
 Behaviour switches (environment, so the sweep's argv stays the same for every trial):
   STUB_HOLD_DIR    wait until a file named <run_id> (or "all") exists there before finishing
+                   (at most 10 minutes, then exit 1)
   STUB_FAIL_IDX    comma-separated trial indices (from the run id) that exit 1
-  STUB_EXIT        exit with this code instead (e.g. 2 = bad input)
-  STUB_STEPS       number of metrics lines (default 3)
-It writes its pid to <metrics_file>.pid at start and handles SIGTERM by exiting 143.
+It handles SIGTERM by exiting 143.
 """
 
 from __future__ import annotations
@@ -21,22 +20,20 @@ import sys
 import time
 from pathlib import Path
 
+HOLD_LIMIT_S = 600
+
 
 def main() -> int:
     run_id, metrics_file, *tokens = sys.argv[1:]
     params = dict(t.split("=", 1) for t in tokens)
     metrics = Path(metrics_file)
     metrics.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{metrics}.pid").write_text(str(os.getpid()))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"stub trial {run_id} started with {' '.join(tokens)}", flush=True)
     idx = int(run_id.split("_trial_")[1].split("_")[0])
-    if os.environ.get("STUB_EXIT"):
-        print("stub: rejecting arguments", flush=True)
-        return int(os.environ["STUB_EXIT"])
     lr = float(params.get("trainer.optimizer.learning_rate", "0.001"))
     score = 500.0 - 40.0 * (math.log10(lr) + 2.5) ** 2
-    steps = int(os.environ.get("STUB_STEPS", "3"))
+    steps = 3
     t0 = time.monotonic()
     with open(metrics, "a") as fh:
         for i in range(1, steps + 1):
@@ -46,7 +43,10 @@ def main() -> int:
             fh.flush()
     hold = os.environ.get("STUB_HOLD_DIR")
     if hold:
+        give_up = time.monotonic() + HOLD_LIMIT_S  # a failed test never leaves a stub behind for long
         while not (Path(hold, run_id).exists() or Path(hold, "all").exists()):
+            if time.monotonic() > give_up:
+                return 1
             time.sleep(0.05)
     if str(idx) in os.environ.get("STUB_FAIL_IDX", "").split(","):
         print(f"stub: trial {idx} fails on purpose", flush=True)

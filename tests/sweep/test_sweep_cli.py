@@ -92,3 +92,14 @@ def test_sigterm_kills_in_flight_trials_and_a_second_runner_is_refused(tmp_path)
     assert store.get_sweep(SWEEP)["status"] == "cancelled"
     lines = out.splitlines()
     assert lines[-1].split()[1] == "cancelled" and sum(line.split()[1] == "killed" for line in lines) == 2
+
+
+def test_a_failing_trial_is_reported_with_its_last_log_line_and_the_sweep_goes_on(tmp_path):
+    exp = write_experiment(tmp_path / "exp.toml", name="cli", max_trials=3)
+    r = subprocess.run(sweep_cmd(exp), capture_output=True, text=True, env=cli_env(STUB_FAIL_IDX="2"), timeout=300)
+    assert r.returncode == 0, r.stderr
+    failed = [line for line in r.stdout.splitlines() if line.split()[1] == "failed"]
+    assert len(failed) == 1 and failed[0].endswith("exit code 1: stub: trial 2 fails on purpose")
+    rows = Store.open_default().trial_rows([SWEEP])
+    assert [row["state"] for row in rows] == ["finished", "failed", "finished"]
+    assert "done" in r.stdout.splitlines()[-1] and "1 failed, 2 finished" in r.stdout.splitlines()[-1]
