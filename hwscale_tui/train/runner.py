@@ -281,9 +281,12 @@ def _coordinate(
         elif kind == "error":
             errors[rank] = msg[2]
 
+    def stopped() -> tuple[str, str]:
+        return "killed", f"stopped by {signal.Signals(stop.signum).name}"
+
     while len(done) < cfg.ranks:
         if stop.signum is not None:
-            return "killed", f"stopped by {signal.Signals(stop.signum).name}"
+            return stopped()
         waiting = list(open_conns) + [p.sentinel for r, p in enumerate(group.procs) if r not in done]
         for obj in wait(waiting, timeout=POLL_S):
             if obj in conn_rank:
@@ -295,6 +298,8 @@ def _coordinate(
             while conn in open_conns and conn.poll():  # drain what it sent before exiting
                 receive(conn)
             if rank not in done:
+                if stop.signum is not None:  # a signal to the whole process group reached the ranks too
+                    return stopped()
                 proc = group.procs[rank]
                 proc.join()
                 why = f"raised {errors[rank]}" if rank in errors else _describe_exit(proc.exitcode)

@@ -67,7 +67,7 @@ def start_training(tmp_path: Path, *tokens: str) -> tuple[subprocess.Popen, Path
     metrics = tmp_path / "metrics.jsonl"
     proc = subprocess.Popen(
         hwscale_cmd("train", LONG_RUN, f"metrics_file={metrics}", *tokens),
-        env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     return proc, metrics
 
@@ -137,3 +137,19 @@ def test_a_stop_signal_stops_the_ranks_flushes_metrics_and_marks_killed(tmp_path
         row = store.get_trial_row(f"stop{code}")
     assert row["state"] == "killed" and row["ended_at"] is not None
     assert row["agent_steps"] == final["metric/agent_step"]
+
+
+def test_sigterm_to_the_whole_process_group_is_a_kill_not_a_failure(tmp_path):
+    """The sweep runner cancels a trial with SIGTERM to its process group: ranks get it too."""
+    proc, metrics = start_training(tmp_path, "run=group_stop", "hardware.gpus=2")
+    try:
+        ranks = rank_pids(proc.pid, 2)
+        wait_for(lambda: metrics_lines(metrics), "a metrics line")
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = stop_process(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143 and out.startswith("killed ")
+    assert metrics_lines(metrics)[-1]["state"] == "killed"
+    wait_for(lambda: not any(is_running(pid) for pid in ranks), "no rank left")
