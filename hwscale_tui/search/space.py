@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
 DISTRIBUTIONS = ("uniform", "int_uniform", "uniform_pow2", "log_normal", "logit_normal")
+# Continuous values are snapped to this many significant digits (of the range, for ``uniform``),
+# so that ``unnormalize(normalize(v)) == v`` holds exactly for every value the space produces.
+SNAP_DIGITS = 10
 
 
 def _logit(p: float) -> float:
@@ -84,7 +87,13 @@ class Param:
         v = self._inv(t)
         if d == "int_uniform":
             return int(round(v))
-        return min(self.max, max(self.min, v))
+        return min(self.max, max(self.min, self._snap(v)))
+
+    def _snap(self, v: float) -> float:
+        """Drop the float noise of the transforms: a fixed decimal grid, so round trips are exact."""
+        if self.distribution == "uniform":
+            return round(v, SNAP_DIGITS - math.floor(math.log10(self.max - self.min)))
+        return float(f"{v:.{SNAP_DIGITS}g}")
 
     def round_trip_value(self, value: float) -> float | int:
         return self.unnormalize(self.normalize(value))

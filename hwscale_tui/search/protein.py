@@ -1,0 +1,391 @@
+"""The Protein-style Bayesian optimizer that the built-in sweep runner asks for hyperparameters.
+
+How a suggestion is made (REFERENCE.md 1.3, with Metta's weaknesses fixed):
+
+1. No observations and ``seed_with_search_center``: the search center, exactly.
+2. Fewer observations than ``num_random_samples`` (0 in the presets): uniform random points.
+3. From the first observation on: two Gaussian processes (``surrogate.py``) on normalized
+   coordinates, one of the standardized score, one of the standardized log cost (seconds).
+   Failed trials enter the score model ``FAILED_MARGIN`` standard deviations below the worst
+   score, so their region is avoided; an exact configuration already observed or in flight is
+   never suggested again.
+4. Candidates: ``suggestions_per_pareto`` uniform samples within ``+-scale`` of every point on
+   the score/cost Pareto front, plus ``random_suggestions`` uniform ones over the whole space.
+   Candidates whose predicted cost reaches ``max_suggestion_cost`` (seconds, like the cost)
+   are masked; if all are, the cheapest is taken. Failed trials that ran up to that limit
+   enter the cost model at twice the limit (they were stopped there), so their region is masked.
+5. The best candidate by the acquisition ``ei`` (log expected improvement over the best
+   posterior mean at an observed point), ``ucb`` (mean + ``ucb_beta`` * std) or ``naive``
+   (Protein's score weighted toward a randomly drawn cost level).
+6. In-flight trials (``pending``) and the suggestions already made in the same call are
+   constant-liar fantasies with the mean observed score, so parallel suggestions differ.
+
+Every random draw comes from a generator seeded by (seed, number of observations, number of
+pending trials), so ``suggest`` is a pure function of the seed, the observations and pending.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from sklearn.gaussian_process.kernels import Kernel
+from threadpoolctl import ThreadpoolController
+
+from ..errors import UsageError
+from .acquisition import ACQUISITIONS, log_expected_improvement, naive_cost_weighted, upper_confidence_bound
+from .pareto import pareto_front
+from .presets import PROTEIN_SETTINGS
+from .space import Param, SearchSpace
+from .surrogate import MIN_LENGTH_SCALE, Surrogate, fit_kernel, fit_prefix
+
+GOALS = ("maximize", "minimize")
+FAILED_MARGIN = 1.0  # a failed trial is modelled this many score standard deviations below the worst
+LIAR_SCORE = 0.0  # constant-liar value in standardized units: the mean observed score
+CENSORED_COST_FACTOR = 2.0  # a trial stopped at the cost limit is modelled as costing twice the limit
+MIN_COST_S = 1e-3  # costs are modelled in log space; shorter (or zero) runtimes are clipped to this
+DISCRETE = ("uniform_pow2", "int_uniform")
+_CONVERTERS = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+@cache
+def _blas_threads() -> ThreadpoolController:
+    """Finding the loaded BLAS libraries costs ~20 ms; do it once per process."""
+    return ThreadpoolController()
+
+
+def min_length_scale(p: Param) -> float:
+    """Half the grid spacing of a discrete parameter in normalized coordinates; else the floor."""
+    if p.distribution == "uniform_pow2":
+        levels = round(math.log2(p.max)) - round(math.log2(p.min)) + 1
+    elif p.distribution == "int_uniform":
+        levels = int(p.max) - int(p.min) + 1
+    else:
+        return MIN_LENGTH_SCALE
+    return max(MIN_LENGTH_SCALE, 1.0 / max(levels - 1, 1))
+
+
+@dataclass(frozen=True)
+class ProteinSettings:
+    """The optimizer's settings (REFERENCE.md 1.1); missing keys take the preset defaults."""
+
+    num_random_samples: int
+    seed_with_search_center: bool
+    global_search_scale: float
+    acquisition_fn: str
+    ucb_beta: float
+    randomize_acquisition: bool
+    max_suggestion_cost: float
+    resample_frequency: int
+    expansion_rate: float
+    random_suggestions: int
+    suggestions_per_pareto: int
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any]) -> "ProteinSettings":
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise UsageError(f"unknown optimizer setting {unknown[0]!r}; accepted settings are {', '.join(names)}.")
+        merged = {**PROTEIN_SETTINGS, **settings}
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            value = merged[f.name]
+            if f.type == "bool" and not isinstance(value, bool):
+                raise UsageError(f"optimizer setting {f.name} must be true or false, not {value!r}.")
+            try:
+                values[f.name] = _CONVERTERS[str(f.type)](value)
+            except (TypeError, ValueError):
+                raise UsageError(f"optimizer setting {f.name} must be a {f.type}, not {value!r}.") from None
+        s = cls(**values)
+        s.validate()
+        return s
+
+    def validate(self) -> None:
+        if self.acquisition_fn not in ACQUISITIONS:
+            raise UsageError(f"acquisition_fn {self.acquisition_fn!r} is not one of {', '.join(ACQUISITIONS)}.")
+        counts = ("num_random_samples", "resample_frequency", "random_suggestions", "suggestions_per_pareto")
+        for name in counts:
+            if getattr(self, name) < 0:
+                raise UsageError(f"optimizer setting {name} must be 0 or more, not {getattr(self, name)}.")
+        if self.random_suggestions + self.suggestions_per_pareto == 0:
+            raise UsageError("random_suggestions and suggestions_per_pareto cannot both be 0; one must be at least 1.")
+        for name in ("global_search_scale", "max_suggestion_cost"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"optimizer setting {name} must be above 0, not {getattr(self, name)}.")
+        if self.ucb_beta < 0 or self.expansion_rate < 0:
+            raise UsageError("ucb_beta and expansion_rate must be 0 or more.")
+
+
+@dataclass(frozen=True)
+class Observation:
+    coords: tuple[float, ...]
+    key: tuple[float | int, ...]  # the configuration's values, for duplicate checks
+    score: float | None  # maximized internally (negated for goal=minimize); None = failed
+    cost: float | None  # seconds
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Model inputs and standardized targets, with what it takes to map predictions back."""
+
+    x: np.ndarray
+    y: np.ndarray
+    mean: float
+    std: float
+    ok: np.ndarray  # which rows are successful trials (score targets only)
+    low: float  # range of the successful targets (the naive acquisition's 0..1 scale)
+    high: float
+
+
+def _standardize(values: np.ndarray) -> tuple[float, float]:
+    mean = float(values.mean()) if len(values) else 0.0
+    std = float(values.std()) if len(values) > 1 else 0.0
+    return mean, (std if std > 1e-12 else 1.0)
+
+
+def score_targets(obs: Sequence[Observation]) -> Targets:
+    """Standardized scores; failed trials ``FAILED_MARGIN`` below the worst successful one."""
+    x = np.array([o.coords for o in obs]).reshape(len(obs), -1)
+    ok = np.array([o.score is not None for o in obs], dtype=bool)
+    raw = np.array([o.score if o.score is not None else np.nan for o in obs])
+    mean, std = _standardize(raw[ok])
+    y_ok = (raw[ok] - mean) / std
+    low, high = (float(y_ok.min()), float(y_ok.max())) if ok.any() else (0.0, 0.0)
+    y = np.where(ok, (raw - mean) / std, low - FAILED_MARGIN)
+    return Targets(x, y, mean, std, ok, low, high)
+
+
+def cost_targets(obs: Sequence[Observation], limit_s: float) -> Targets | None:
+    """Standardized log seconds of the trials that report a cost (None: no such trial).
+
+    Successful trials, and failed ones that ran up to ``limit_s``: those were stopped there, so
+    their full cost is unknown but higher; they enter at ``CENSORED_COST_FACTOR * limit_s`` so
+    that their region is masked. A failure that stopped early says nothing about a full run.
+    """
+    rows = [o for o in obs if o.cost is not None and (o.score is not None or o.cost >= limit_s)]
+    if not rows:
+        return None
+    seconds = [o.cost if o.score is not None else CENSORED_COST_FACTOR * limit_s for o in rows]
+    log_c = np.log(seconds)
+    mean, std = _standardize(log_c)
+    x = np.array([o.coords for o in rows])
+    return Targets(x, (log_c - mean) / std, mean, std, np.ones(len(rows), bool), float(log_c.min()), float(log_c.max()))
+
+
+@dataclass
+class _Models:
+    """Everything fitted from one set of observations (reused for every suggestion in a call)."""
+
+    score_data: Targets
+    score_kernel: Kernel
+    score: Surrogate
+    best: float  # incumbent for EI: best posterior mean at a successful observation
+    cost_data: Targets | None
+    cost: Surrogate | None
+    front: np.ndarray  # coords of the score/cost Pareto front
+
+
+class ProteinOptimizer:
+    """Suggest hyperparameters for a sweep from its observed trials (see the module docstring)."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        settings: Mapping[str, Any] | None = None,
+        goal: str = "maximize",
+        seed: int = 0,
+    ) -> None:
+        if goal not in GOALS:
+            raise UsageError(f"goal {goal!r} is not one of {', '.join(GOALS)}.")
+        self.space = space
+        self.settings = ProteinSettings.from_mapping(space.settings if settings is None else settings)
+        self.goal = goal
+        self.seed = int(seed)
+        self.observations: list[Observation] = []
+        self.last_info: list[dict[str, Any]] = []
+        self._scale = np.array([p.search_scale for p in space.params]) * self.settings.global_search_scale
+        self._discrete = [j for j, p in enumerate(space.params) if p.distribution in DISCRETE]
+        self._min_length_scales = np.array([min_length_scale(p) for p in space.params])
+        self._center = space.center()
+        self._kernels: dict[tuple[str, int], Kernel] = {}
+        self._models_cache: tuple[int, _Models] | None = None
+
+    # -- observations --------------------------------------------------------------------
+    def _coords(self, params: Mapping[str, Any]) -> tuple[float, ...]:
+        missing = [k for k in self.space.keys if k not in params]
+        if missing:
+            raise UsageError(f"trial parameters lack {missing[0]!r}; every key of the search space is needed.")
+        return tuple(self.space.normalize(params))
+
+    def _key(self, coords: Sequence[float]) -> tuple[float | int, ...]:
+        return tuple(self.space.unnormalize(coords).values())
+
+    def observe(self, params: Mapping[str, Any], score: float | None, cost: float | None, failed: bool = False) -> None:
+        """Record one trial. A missing or non-finite score counts as a failure; cost is seconds."""
+        coords = self._coords(params)
+        failed = failed or score is None or not math.isfinite(score)
+        internal = None if failed else (float(score) if self.goal == "maximize" else -float(score))
+        seconds = None if cost is None or not math.isfinite(cost) else max(float(cost), MIN_COST_S)
+        self.observations.append(Observation(coords, self._key(coords), internal, seconds))
+
+    # -- suggestions ---------------------------------------------------------------------
+    def suggest(self, n: int = 1, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        """``n`` new configurations (dotted keys, the space's units); details in ``last_info``."""
+        if n < 1:
+            raise UsageError(f"the number of suggestions must be at least 1, not {n}.")
+        # The GP matrices are small: one BLAS thread is faster, and far faster on a busy machine.
+        with _blas_threads().limit(limits=1, user_api="blas"):
+            return self._suggest(n, pending)
+
+    def _suggest(self, n: int, pending: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        s = self.settings
+        obs = self.observations
+        chosen = [np.array(self._coords(p)) for p in pending]
+        taken = {o.key for o in obs} | {self._key(c) for c in chosen}
+        rng = np.random.default_rng([self.seed, len(obs), len(pending)])
+        center_key = self._key(self.space.normalize(self._center))
+        out: list[dict[str, Any]] = []
+        infos: list[dict[str, Any]] = []
+        for i in range(n):
+            index = len(obs) + len(pending) + i  # 0-based number of this suggestion in the sweep
+            if not obs and s.seed_with_search_center and center_key not in taken:
+                coords, info = np.array(self.space.normalize(self._center)), {"how": "center"}
+            elif len(obs) < s.num_random_samples or (not obs and not chosen):
+                candidates = self._snap(rng.uniform(-1, 1, (64, len(self.space))))
+                coords, info = candidates[self._first_unseen(candidates, taken)], {"how": "random"}
+            elif not obs:
+                coords, info = self._explore(rng, chosen, taken), {"how": "explore"}
+            elif s.resample_frequency and (index + 1) % s.resample_frequency == 0 and self._has_success():
+                front = self._models().front
+                coords, info = front[rng.integers(len(front))], {"how": "resample"}
+            else:
+                coords, info = self._gp_suggestion(rng, chosen, taken)
+            key = self._key(coords)
+            out.append(self._center if info["how"] == "center" else dict(zip(self.space.keys, key)))
+            infos.append({"predicted_score": None, "predicted_cost": None, "acquisition": None, **info})
+            chosen.append(np.asarray(coords, dtype=float))
+            taken.add(key)
+        self.last_info = infos
+        return [dict(o) for o in out]
+
+    def _has_success(self) -> bool:
+        return any(o.score is not None for o in self.observations)
+
+    def _snap(self, coords: np.ndarray) -> np.ndarray:
+        """Move discrete coordinates onto the values they stand for (pow2 and integer grids)."""
+        for j in self._discrete:
+            p = self.space.params[j]
+            coords[:, j] = [p.normalize(p.unnormalize(c)) for c in coords[:, j]]
+        return coords
+
+    def _first_unseen(self, candidates: np.ndarray, taken: set, order: np.ndarray | None = None) -> int:
+        """Index of the first candidate (in ``order``) whose configuration is not taken; else the first."""
+        order = np.arange(len(candidates)) if order is None else order
+        for j in order:
+            if self._key(candidates[j]) not in taken:
+                return int(j)
+        return int(order[0])
+
+    def _explore(self, rng: np.random.Generator, chosen: list[np.ndarray], taken: set) -> np.ndarray:
+        """No results yet but trials in flight: the candidate farthest from all of them."""
+        center = np.array(self.space.normalize(self._center))[None, :]
+        candidates = self._candidates(rng, center)
+        distance = np.min(np.linalg.norm(candidates[:, None, :] - np.array(chosen)[None, :, :], axis=2), axis=1)
+        return candidates[self._first_unseen(candidates, taken, np.argsort(-distance, kind="stable"))]
+
+    def _candidates(self, rng: np.random.Generator, centers: np.ndarray) -> np.ndarray:
+        s = self.settings
+        d = len(self.space)
+        local = np.repeat(centers, s.suggestions_per_pareto, axis=0)
+        local = local + rng.uniform(-1, 1, local.shape) * self._scale
+        global_ = rng.uniform(-1, 1, (s.random_suggestions, d))
+        return self._snap(np.clip(np.vstack([local, global_]), -1.0, 1.0))
+
+    def _kernel(self, name: str, n: int) -> Kernel:
+        """Hyperparameters fitted on the first ``fit_prefix(n)`` observations (cached per prefix).
+
+        A pure function of those observations, so a rebuilt optimizer fits exactly the same.
+        """
+        m = fit_prefix(n)
+        if (name, m) not in self._kernels:
+            prefix = self.observations[:m]
+            data = score_targets(prefix) if name == "score" else cost_targets(prefix, self.settings.max_suggestion_cost)
+            x, y = (data.x, data.y) if data is not None else (np.zeros((0, len(self.space))), np.zeros(0))
+            self._kernels[(name, m)] = fit_kernel(x, y, self.seed, self._min_length_scales, trend=name == "cost")
+        return self._kernels[(name, m)]
+
+    def _models(self) -> _Models:
+        if self._models_cache is not None and self._models_cache[0] == len(self.observations):
+            return self._models_cache[1]
+        obs = self.observations
+        n = len(obs)
+        sd = score_targets(obs)
+        kernel = self._kernel("score", n)
+        score = Surrogate.condition(kernel, sd.x, sd.y)
+        ok = sd.ok
+        best = float(score.predict(sd.x[ok])[0].max()) if ok.any() else float(sd.y.max())
+        cd = cost_targets(obs, self.settings.max_suggestion_cost)
+        cost = Surrogate.condition(self._kernel("cost", n), cd.x, cd.y) if cd is not None else None
+        if ok.any():
+            costs = np.array([o.cost if o.cost is not None else np.inf for o in obs])[ok]
+            front = sd.x[ok][pareto_front(sd.y[ok], costs)]
+        else:
+            front = np.array(self.space.normalize(self._center))[None, :]
+        models = _Models(score_data=sd, score_kernel=kernel, score=score, best=best, cost_data=cd, cost=cost, front=front)
+        self._models_cache = (n, models)
+        return models
+
+    def _gp_suggestion(self, rng: np.random.Generator, chosen: list[np.ndarray], taken: set) -> tuple[np.ndarray, dict[str, Any]]:
+        s = self.settings
+        m = self._models()
+        sd, cd = m.score_data, m.cost_data
+        candidates = self._candidates(rng, m.front)
+        score = m.score
+        if chosen:  # constant-liar fantasies for trials in flight and earlier picks of this call
+            fantasies = np.array(chosen)
+            score = Surrogate.condition(
+                m.score_kernel, np.vstack([sd.x, fantasies]), np.concatenate([sd.y, np.full(len(fantasies), LIAR_SCORE)]),
+            )
+        mean, std = score.predict(candidates)
+
+        log_cost = cost01 = None
+        if m.cost is not None and cd is not None:
+            log_cost = m.cost.predict(candidates)[0] * cd.std + cd.mean
+            span = cd.high - cd.low
+            cost01 = (log_cost - cd.low) / span if span > 1e-12 else np.zeros_like(log_cost)
+
+        if s.acquisition_fn == "ei":
+            xi = rng.exponential(0.1) if s.randomize_acquisition else 0.0
+            acq = log_expected_improvement(mean, std, m.best, xi)
+        elif s.acquisition_fn == "ucb":
+            beta = s.ucb_beta * rng.exponential(1.0) if s.randomize_acquisition else s.ucb_beta
+            acq = upper_confidence_bound(mean, std, beta)
+        else:
+            span = sd.high - sd.low
+            score01 = (mean - sd.low) / span if span > 1e-12 else mean - sd.low
+            acq = naive_cost_weighted(score01, cost01, (1.0 + s.expansion_rate) * rng.random())
+
+        how = "gp"
+        if log_cost is not None:
+            allowed = log_cost < math.log(s.max_suggestion_cost)
+            if allowed.any():
+                acq = np.where(allowed, acq, -np.inf)
+            else:
+                acq, how = -log_cost, "gp-cheapest"
+        order = np.argsort(-acq, kind="stable")
+        j = self._first_unseen(candidates, taken, order)
+        sign = 1.0 if self.goal == "maximize" else -1.0
+        info = {
+            "how": how,
+            "predicted_score": sign * (float(mean[j]) * sd.std + sd.mean),
+            "predicted_score_std": float(std[j]) * sd.std,
+            "predicted_cost": float(np.exp(log_cost[j])) if log_cost is not None else None,
+            "acquisition": float(acq[j]),
+            "acquisition_fn": s.acquisition_fn,
+            "candidates": int(len(candidates)),
+        }
+        return candidates[j], info
