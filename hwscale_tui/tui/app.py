@@ -19,17 +19,27 @@ from textual.worker import Worker, WorkerState
 
 from ..errors import UsageError
 from ..paths import app_paths, write_private_text
-from .screens.analysis import AnalysisScreen
 from .screens.base import HwScreen
-from .screens.grid import GridScreen
-from .screens.launch import LaunchScreen
 from .screens.modals import HelpScreen
-from .screens.trials import TrialsScreen
 from .services import Services, real_services
 from .session import ExperimentSession
 
-SCREENS_IN_ORDER: tuple[type[HwScreen], ...] = (GridScreen, LaunchScreen, TrialsScreen, AnalysisScreen)
+# screen id -> (title, "module:class"); a screen's module is imported when it is first shown,
+# so the first frame pays only for the screen it shows.
+SCREENS: dict[str, tuple[str, str]] = {
+    "grid": ("Grid", "grid:GridScreen"),
+    "launch": ("Launch", "launch:LaunchScreen"),
+    "trials": ("Trials", "trials:TrialsScreen"),
+    "analysis": ("Analysis", "analysis:AnalysisScreen"),
+}
 UI_STATE_FILE = "tui.json"
+
+
+def screen_class(screen_id: str) -> type[HwScreen]:
+    import importlib
+
+    module, cls = SCREENS[screen_id][1].split(":")
+    return getattr(importlib.import_module(f"hwscale_tui.tui.screens.{module}"), cls)
 KEYMAP_FILE = "keymap.toml"
 
 
@@ -38,7 +48,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     CSS_PATH = "app.tcss"
     TITLE = "hwscale-tui"
-    MODES = {cls.SCREEN_ID: cls for cls in SCREENS_IN_ORDER}
+    MODES = {screen_id: (lambda sid=screen_id: screen_class(sid)()) for screen_id in SCREENS}
     BINDINGS = [
         # The header's screen tabs show 1-4, so the footer keeps its room for the screen's own keys.
         Binding("1", "show('grid')", "Grid screen", show=False, id="app.grid"),
@@ -138,9 +148,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for cls in SCREENS_IN_ORDER:
-            yield SystemCommand(f"Go to {cls.SCREEN_TITLE}", f"Show the {cls.SCREEN_TITLE.lower()} screen",
-                                lambda sid=cls.SCREEN_ID: self.action_show(sid))
+        for screen_id, (title, _) in SCREENS.items():
+            yield SystemCommand(f"Go to {title}", f"Show the {title.lower()} screen",
+                                lambda sid=screen_id: self.action_show(sid))
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             b = active.binding
@@ -166,10 +176,10 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             self.exit_message = f"Unsaved grid edits were discarded (ctrl+s saves to {self.session.path})."
         self.exit(self.exit_message)
 
-    def _launch_screen(self) -> LaunchScreen | None:
+    def _launch_screen(self) -> HwScreen | None:
         for stack in self._screen_stacks.values():
             for screen in stack:
-                if isinstance(screen, LaunchScreen):
+                if getattr(screen, "SCREEN_ID", None) == "launch":
                     return screen
         return None
 

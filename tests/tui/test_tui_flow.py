@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Label
 from tui_helpers import wait_for
 
 from hwscale_tui import config as cfgmod
+from tui_helpers import stop_everything
 from hwscale_tui.tui.app import create_app
 from hwscale_tui.tui.widgets.trial_table import TrialTable
 
@@ -83,6 +84,4 @@ async def test_edit_launch_watch_cancel_analyse_quit_reopen(tmp_path):
             await wait_for(pilot, lambda: rows.get("tuiflow.g2n1") and rows["tuiflow.g2n1"].status == "cancelled", what="re-attached")
             assert rows["tuiflow.g1n1"].status == "exited"
     finally:
-        from hwscale_tui.launch import supervisor
-
-        supervisor.cancel("tuiflow", None, by="test cleanup", grace_s=1.0)
+        stop_everything("tuiflow")

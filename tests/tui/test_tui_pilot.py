@@ -12,7 +12,7 @@ from tui_helpers import make_app, wait_for
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.paths import app_paths
-from hwscale_tui.tui.app import SCREENS_IN_ORDER, HwscaleApp
+from hwscale_tui.tui.app import SCREENS, HwscaleApp, screen_class
 from hwscale_tui.tui.formatting import fmt_number
 from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
 from hwscale_tui.tui.widgets.trial_table import TrialTable
@@ -40,7 +40,7 @@ def test_every_binding_has_a_unique_id():
 
     from hwscale_tui.tui.widgets.choice import ChoiceField
 
-    classes = [HwscaleApp, *SCREENS_IN_ORDER, modals.HelpScreen, modals.ConfirmScreen, modals.PromptScreen, ChoiceField]
+    classes = [HwscaleApp, *map(screen_class, SCREENS), modals.HelpScreen, modals.ConfirmScreen, modals.PromptScreen, ChoiceField]
     ids = []
     for cls in classes:
         for b in cls.BINDINGS:

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import REPO
 from hwscale_tui import config as cfgmod
+from tui_helpers import stop_everything
 
 TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (scripts/test.sh installs it)")
@@ -69,7 +70,10 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
                  "sh", "-c", app_cmd)
         tmux.wait_for("GPUs per node")
         tmux.wait_for("max trials")  # the form is mounted after the first frame
-        tmux.keys("Down", "Down", "G")  # drop the 4-GPU row: pairs g1n1, g2n1
+        tmux.keys("Down", "Down")
+        tmux.wait_for("g4n1  (4 GPU/node")  # the details follow the cursor
+        tmux.keys("G")  # drop the 4-GPU row: pairs g1n1, g2n1
+        tmux.wait_for("removed 4")
         tmux.keys("C-s")
         tmux.wait_for("Saved")
         assert cfgmod.load(exp).grid.gpu_counts == [1, 2]
@@ -99,6 +103,4 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
         assert "running" in shown.split("g2n1", 1)[1].splitlines()[0]  # g2n1's row: still running
     finally:
         subprocess.run([*tmux.base, "kill-server"], capture_output=True, timeout=60)
-        from hwscale_tui.launch import supervisor
-
-        supervisor.cancel("tmuxexp", None, by="test cleanup", grace_s=1.0)
+        stop_everything("tmuxexp")

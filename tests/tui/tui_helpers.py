@@ -30,3 +30,14 @@ async def wait_for(pilot, condition: Callable[[], object], timeout: float = 30.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+
+
+def stop_everything(experiment: str) -> None:
+    """Test cleanup: cancel whatever a real launch left running (nothing launched is fine)."""
+    from hwscale_tui.errors import UsageError
+    from hwscale_tui.launch import supervisor
+
+    try:
+        supervisor.cancel(experiment, None, by="test cleanup", grace_s=1.0)
+    except UsageError:
+        pass

@@ -84,6 +84,8 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
 )
 FORM_FIELDS: dict[str, FormField] = {f.dotted: f for _, fields in FORM_SECTIONS for f in fields}
 CELL_STYLE = {"on": "bold green", "off": "dim", "invalid": "red"}
+FORM_FIRST_DELAY_S = 0.1
+FORM_NEXT_DELAY_S = 0.02
 
 
 DIST_SHORT = {"uniform_pow2": "pow2", "log_normal": "log", "uniform": "lin", "int_uniform": "int", "logit_normal": "logit"}
@@ -116,6 +118,7 @@ class GridScreen(HwScreen):
     def __init__(self) -> None:
         super().__init__()
         self.field_errors: dict[str, str] = {}
+        self._details_for: tuple[int, GridCell | None] | None = None
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -154,17 +157,17 @@ class GridScreen(HwScreen):
     def on_mount(self) -> None:
         self.rebuild_matrix()
         self.query_one("#pair-matrix", DataTable).focus()
-        self.call_after_refresh(self.mount_form)  # the first frame does not wait for ~30 form fields
+        # The first frame shows the matrix; the form's ~30 fields follow, one section per tick.
+        self.set_timer(FORM_FIRST_DELAY_S, lambda: self.mount_form_section(0))
 
-    def mount_form(self) -> None:
-        widgets = []
-        for title, fields in FORM_SECTIONS:
-            widgets.append(Label(title, classes="section-title"))
-            cells = []
-            for f in fields:
-                cells += [Label(f.label, classes="form-label"), self._field_widget(f)]
-            widgets.append(Grid(*cells, classes="form-grid"))
-        self.query_one("#grid-form", VerticalScroll).mount_all(widgets)
+    def mount_form_section(self, index: int) -> None:
+        title, fields = FORM_SECTIONS[index]
+        cells = []
+        for f in fields:
+            cells += [Label(f.label, classes="form-label"), self._field_widget(f)]
+        self.query_one("#grid-form", VerticalScroll).mount_all([Label(title, classes="section-title"), Grid(*cells, classes="form-grid")])
+        if index + 1 < len(FORM_SECTIONS):
+            self.set_timer(FORM_NEXT_DELAY_S, lambda: self.mount_form_section(index + 1))
 
     # -- matrix -------------------------------------------------------------------------------
     def rebuild_matrix(self, keep: HardwarePair | None = None) -> None:
@@ -210,6 +213,10 @@ class GridScreen(HwScreen):
 
     def show_details(self) -> None:
         cell = self.current_cell()
+        shown = (id(self.app.session.cfg), cell)
+        if shown == self._details_for:  # the matrix rebuild and its highlight event both ask
+            return
+        self._details_for = shown
         details = self.query_one("#pair-details", Static)
         if cell is None:
             details.update("")
@@ -240,11 +247,12 @@ class GridScreen(HwScreen):
                 space.add_row(key.rsplit(".", 1)[-1], DIST_SHORT.get(p["distribution"], p["distribution"]),
                               f"{p['min']:g}..{p['max']:g}", f"{p['mean']:g}")
             parts.append(space)
-        command = self.pair_command(pair) if cell.state == "on" else None
+        plan = self.app.session.plan()
+        command = next((equivalent_command(pp) for pp in plan.pairs if pp.pair == pair), None)
         if command:
             parts.append(Text("equivalent command (y copies it in full):", style="bold"))
             parts.append(Text(short_paths(command), style="cyan"))
-        for w in self.app.session.plan().warnings:
+        for w in plan.warnings:
             parts.append(Text(f"warning: {w}", style="yellow"))
         from rich.console import Group
 

@@ -1,0 +1,187 @@
+"""The app's speed: first painted frame vs a minimal Textual app, a 1% poll on 10,000 trial rows,
+and memory with 10,000 rows. Baselines are measured in the same run.
+
+- first frame: wall time from spawning a fresh interpreter to the compositor handing the first
+  frame of a screen with content to the driver (headless driver; the same harness for both apps),
+  median of interleaved runs, for the
+  app's grid screen (what a new user sees) and its launch screen, against an App with one Label.
+  Target: ratio <= 1.5.
+- 1% update: apply a poll in which 100 of 10,000 trials changed (update in place by row key)
+  and repaint, against clearing and refilling the table with the same data. Target: < 50 ms.
+- memory: RSS growth when 10,000 trials are loaded into the table, against the Trial records alone.
+
+    python benchmarks/tui.py [--repeat 7] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+FRAME_TARGET_RATIO = 1.5
+UPDATE_TARGET_MS = 50.0
+N_ROWS = 10_000
+
+FIRST_FRAME_CHILD = r"""
+import sys, time
+from textual.app import App
+
+display = App._display
+
+
+def first_paint(self, screen, renderable):
+    # the compositor hands the first frame of a screen with content to the driver
+    if renderable is not None and screen.children and not getattr(self, "_painted", False):
+        self._painted = True
+        print(f"FRAME {time.time():.6f}", flush=True)
+        self.call_later(self.exit)
+    return display(self, screen, renderable)
+
+
+App._display = first_paint
+which = sys.argv[1]
+if which == "minimal":
+    from textual.app import App
+    from textual.widgets import Label
+
+    class Minimal(App):
+        def compose(self):
+            yield Label("hello")
+    app = Minimal()
+else:
+    from hwscale_tui.tui.app import create_app
+    app = create_app(start=which, remember_state=False)
+
+app.run(headless=True, size=(80, 24))
+"""
+
+
+def first_frame_seconds(which: str, env: dict[str, str]) -> float:
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", FIRST_FRAME_CHILD, which], capture_output=True, text=True,
+                         env=env, cwd=REPO, timeout=120, check=True)
+    frame = next(line for line in out.stdout.splitlines() if line.startswith("FRAME "))
+    return float(frame.split()[1]) - t0
+
+
+def bench_first_frame(repeat: int) -> dict[str, float]:
+    home = tempfile.mkdtemp(prefix="hwscale-bench-")
+    env = dict(os.environ, HWSCALE_HOME=home, TEXTUAL_ANIMATIONS="none", PYTHONPATH=str(REPO))
+    cases = ("minimal", "grid", "launch")
+    times: dict[str, list[float]] = {c: [] for c in cases}
+    for case in cases:  # warm the file cache once
+        first_frame_seconds(case, env)
+    for _ in range(repeat):
+        for case in cases:
+            times[case].append(first_frame_seconds(case, env))
+    med = {c: statistics.median(v) for c, v in times.items()}
+    return {
+        "minimal_s": med["minimal"], "grid_s": med["grid"], "launch_s": med["launch"],
+        "grid_ratio": med["grid"] / med["minimal"], "launch_ratio": med["launch"] / med["minimal"],
+    }
+
+
+def demo_trials(n: int):
+    from hwscale_tui.config import apply_overrides, default_config
+    from hwscale_tui.tui.demo import demo_data
+
+    cfg = apply_overrides(default_config(env={}), {"sweep.max_trials": n // 8})
+    return demo_data(cfg, now=1.7e9, trials_per_pair=n // 8).trials
+
+
+async def bench_table(repeat: int) -> dict[str, float]:
+    from textual.app import App
+
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    trials = demo_trials(N_ROWS)
+
+    class TableApp(App):
+        def compose(self):
+            yield TrialTable(id="t")
+
+    proc = psutil.Process()
+    rss_records = proc.memory_info().rss
+    app = TableApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.query_one(TrialTable)
+        rss_before = proc.memory_info().rss
+        table.apply(trials)
+        await pilot.pause()
+        rss_after = proc.memory_info().rss
+        in_place, in_place_apply, refill = [], [], []
+        current = list(trials)
+        for r in range(repeat):
+            changed_idx = range(r, N_ROWS, 100)  # 1%: 100 rows spread over the table
+            for i in changed_idx:
+                t = current[i]
+                current[i] = replace(t, score=(t.score or 0) + 1.0, state="finished", updated_at=(t.updated_at or 0) + 1)
+            changed = {current[i].run_id for i in changed_idx}
+            t0 = time.perf_counter()
+            table.apply(current, changed)
+            t1 = time.perf_counter()
+            await pilot.pause()  # repaint
+            t2 = time.perf_counter()
+            in_place_apply.append(t1 - t0)
+            in_place.append(t2 - t0)
+            # baseline: clear and refill the same table with the same data
+            t0 = time.perf_counter()
+            table.clear()
+            for t in current:
+                table.add_row(*table._cells(t), key=t.run_id)
+            await pilot.pause()
+            refill.append(time.perf_counter() - t0)
+        assert table.row_count == N_ROWS
+    return {
+        "update_1pct_ms": 1000 * statistics.median(in_place),
+        "update_1pct_apply_only_ms": 1000 * statistics.median(in_place_apply),
+        "refill_ms": 1000 * statistics.median(refill),
+        "rss_rows_mb": (rss_after - rss_before) / 2**20,
+        "rss_records_mb": (rss_before - rss_records) / 2**20,
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    frame = bench_first_frame(args.repeat)
+    table = asyncio.run(bench_table(args.repeat))
+    result = {**frame, **table, "targets": {"first_frame_ratio": FRAME_TARGET_RATIO, "update_1pct_ms": UPDATE_TARGET_MS},
+              "met": {"first_frame": frame["grid_ratio"] <= FRAME_TARGET_RATIO and frame["launch_ratio"] <= FRAME_TARGET_RATIO,
+                      "update_1pct": table["update_1pct_ms"] < UPDATE_TARGET_MS}}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    rows = [
+        ("first frame: minimal Textual app (baseline)", f"{frame['minimal_s']:.3f} s", ""),
+        ("first frame: hwscale-tui grid screen", f"{frame['grid_s']:.3f} s", f"ratio {frame['grid_ratio']:.2f} (target <= {FRAME_TARGET_RATIO})"),
+        ("first frame: hwscale-tui launch screen", f"{frame['launch_s']:.3f} s", f"ratio {frame['launch_ratio']:.2f} (target <= {FRAME_TARGET_RATIO})"),
+        (f"1% poll on {N_ROWS:,} rows, in place + repaint", f"{table['update_1pct_ms']:.1f} ms", f"target < {UPDATE_TARGET_MS:g} ms"),
+        ("  of which apply() itself", f"{table['update_1pct_apply_only_ms']:.1f} ms", ""),
+        (f"clear-and-refill {N_ROWS:,} rows (baseline)", f"{table['refill_ms']:.1f} ms", ""),
+        (f"RSS of {N_ROWS:,} rows in the table", f"{table['rss_rows_mb']:.1f} MiB", ""),
+        (f"RSS of {N_ROWS:,} Trial records (baseline)", f"{table['rss_records_mb']:.1f} MiB", ""),
+    ]
+    w = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{w}}  {'value':>10}  note")
+    for name, value, note in rows:
+        print(f"{name:<{w}}  {value:>10}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
