@@ -103,13 +103,23 @@ def write_csv(trials: list) -> None:
         ])
 
 
-def _human(value: float | None, unit: str = "") -> str:
+def _human(value: float | None) -> str:
     if value is None:
         return "-"
     for cut, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= cut:
-            return f"{value / cut:.3g}{suffix}{unit}"
-    return f"{value:.3g}{unit}"
+            return f"{value / cut:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
 
 
 def print_table(trials: list, kind: str, requests: int) -> None:
@@ -126,7 +136,7 @@ def print_table(trials: list, kind: str, requests: int) -> None:
             t.sweep.rsplit(".", 1)[-1] or "?", t.run_id.removeprefix(f"{t.sweep}_"), t.state,
             "-" if t.score is None else f"{t.score:.4g}",
             "-" if t.cost_usd is None else f"{t.cost_usd:.2f}",
-            _human(t.agent_steps), _human(t.runtime_s, "s"), _human(t.sps), str(len(t.flags)) if t.flags else "",
+            _human(t.agent_steps), _duration(t.runtime_s), _human(t.sps), str(len(t.flags)) if t.flags else "",
         )
     console.print(table)
     flagged = [t for t in trials if t.flags]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import threading
 import time
 from typing import Any, Callable, Mapping, Sequence
 
@@ -36,6 +37,7 @@ from .base import (
 # Curve metric names (W&B keys) -> the store's history columns.
 HISTORY_METRIC_ALIASES = {"overview/reward": "reward", "sweep/score": "score"}
 _UNSEEN = object()
+SQL_CHUNK = 10_000  # run ids per IN (...) query
 NUMBER_FIELDS = ("score", "cost_usd", "agent_steps", "runtime_s", "sps", "created_at", "updated_at")
 
 
@@ -97,6 +99,7 @@ class LocalSource:
         self._previous: dict[str, Trial] = {}
         self._curves: dict[tuple[str, str], tuple[tuple[int, float | None], list[HistoryPoint]]] = {}
         self.history_error: str | None = None  # why the last histories() call returned older curves
+        self._lock = threading.Lock()  # one connection, used by poll and histories from different workers
 
     @property
     def sweeps(self) -> list[str]:
@@ -115,6 +118,10 @@ class LocalSource:
 
     def poll(self) -> PollResult:
         """One query for rows updated since the previous query; raises SourceUnavailable."""
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> PollResult:
         before = self.counter.total
         try:
             store = self._open_store()
@@ -157,26 +164,29 @@ class LocalSource:
         metric = metric or self.curve_metric
         column = HISTORY_METRIC_ALIASES.get(metric, metric)
         ids = list(dict.fromkeys(run_ids))
-        self.history_error = None
-        try:
-            store = self._open_store()
-            if store is not None and ids:
-                self._refresh_curves(store, ids, column)
-        except sqlite3.Error as e:
-            self.history_error = f"cannot read the store ({e})"
-        return {i: self._curves[(i, column)][1] for i in ids if (i, column) in self._curves}
+        with self._lock:
+            self.history_error = None
+            try:
+                store = self._open_store()
+                if store is not None and ids:
+                    self._refresh_curves(store, ids, column)
+            except sqlite3.Error as e:
+                self.history_error = f"cannot read the store ({e})"
+            return {i: self._curves[(i, column)][1] for i in ids if (i, column) in self._curves}
 
     def _refresh_curves(self, store: Store, ids: list[str], column: str) -> None:
-        marks = {
-            r[0]: (r[1], r[2]) for r in store.conn.execute(
-                f"SELECT run_id, COUNT(*), MAX(agent_step) FROM history WHERE run_id IN ({', '.join('?' for _ in ids)}) "
-                "GROUP BY run_id", ids,
-            )
-        }
-        self.counter.add("history_marks")
-        grown = [i for i in marks if self._curves.get((i, column), (None,))[0] != marks[i]]
-        if grown:
-            fresh = store.histories(grown, column)
-            self.counter.add("history")
-            for run_id in grown:
-                self._curves[(run_id, column)] = (marks[run_id], fresh.get(run_id, []))
+        for start in range(0, len(ids), SQL_CHUNK):  # SQLite caps the number of bound parameters
+            chunk = ids[start:start + SQL_CHUNK]
+            marks = {
+                r[0]: (r[1], r[2]) for r in store.conn.execute(
+                    f"SELECT run_id, COUNT(*), MAX(agent_step) FROM history WHERE run_id IN ({', '.join('?' for _ in chunk)}) "
+                    "GROUP BY run_id", chunk,
+                )
+            }
+            self.counter.add("history_marks")
+            grown = [i for i in marks if self._curves.get((i, column), (None,))[0] != marks[i]]
+            if grown:
+                fresh = store.histories(grown, column)
+                self.counter.add("history")
+                for run_id in grown:
+                    self._curves[(run_id, column)] = (marks[run_id], fresh.get(run_id, []))

@@ -171,6 +171,9 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
         return SourceUnavailable(f"W&B at {where} did not answer in time")
     if any(isinstance(e, (requests.ConnectionError, ConnectionError)) for e in chain):
         return SourceUnavailable(f"cannot reach W&B at {where} (connection failed or dropped)")
+    auth = next((e for e in chain if type(e).__name__ == "AuthenticationError"), None)
+    if auth is not None:
+        return SourceUnavailable(f"W&B refused the API key ({str(auth).splitlines()[0][:120]})")
     if isinstance(exc, ImportError):
         return SourceUnavailable("the wandb package is not installed")
     text = str(exc).splitlines()[0][:160] if str(exc) else ""
