@@ -1,7 +1,7 @@
 """Trials from W&B through the real public API: one ``Runs`` query per poll for every sweep.
 
-Per poll, wandb's ``Runs`` paginator sends the query ``api.runs(path, {"group": {"$in":
-sweeps}}, lazy=False)`` sends -- config and summary come inside it, so there is no per-run
+Per poll, wandb's ``Runs`` paginator sends the same query as ``api.runs(path, {"group": {"$in":
+sweeps}}, lazy=False)`` -- config and summary come inside it, so there is no per-run
 request (the N+1 trap of ``lazy=True``). A fresh paginator per poll means the Api object's run
 cache (what ``api.flush()`` clears) is never used, so every poll sees current data. Curves are
 fetched with ``run.history(keys=...)`` (``RunSampledHistory``) only for runs whose last history
@@ -21,8 +21,8 @@ import functools
 import os
 import threading
 import time
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..config import ExperimentConfig
@@ -152,10 +152,12 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
 
 def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUnavailable:
     """Any failure of a W&B call -> one short reason (and the wait a 429 asked for)."""
-    import requests
-
     if isinstance(exc, SourceUnavailable):
         return exc
+    if isinstance(exc, ImportError):
+        return SourceUnavailable(f"the wandb client cannot be imported ({exc})")
+    import requests
+
     chain = _exception_chain(exc)
     response = _response_of(exc)
     if response is not None:
@@ -174,8 +176,6 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
     auth = next((e for e in chain if type(e).__name__ == "AuthenticationError"), None)
     if auth is not None:
         return SourceUnavailable(f"W&B refused the API key ({str(auth).splitlines()[0][:120]})")
-    if isinstance(exc, ImportError):
-        return SourceUnavailable("the wandb package is not installed")
     text = str(exc).splitlines()[0][:160] if str(exc) else ""
     return SourceUnavailable(f"W&B query failed ({type(exc).__name__}: {text})")
 
@@ -197,7 +197,7 @@ def run_nodes_paginator() -> type:
     the raw run nodes instead of a ``Run`` object per run.
 
     ``Run.__init__`` parses a GraphQL query text for every run it wraps (~3 ms of CPU each,
-    never sent when the data came with the page) -- 12 s per poll for 4000 runs -- and parses
+    never sent when the data came with the page) -- seconds per poll at thousands of runs -- and parses
     config, summary and system metrics, raising on a run whose summary is not an object (one
     such run would fail the page). A ``Run`` is built only for the runs whose curve is fetched.
     """

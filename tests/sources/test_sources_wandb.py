@@ -272,3 +272,15 @@ def test_an_unreachable_or_limited_server_fails_the_first_poll_fast_then_it_conn
         src.poll()
     assert err.value.retry_after_s == 9 and err.value.status == 429
     assert len(src.poll().trials) == 12
+
+
+def test_history_failure_returns_the_older_cached_curve_and_says_why(server):
+    src = wandb_source(server)
+    run_id = src.poll().trials[0].run_id
+    old = src.histories([run_id])[run_id]
+    server.advance(run_id)
+    src.poll()
+    server.fail("500", times=2, operation="RunSampledHistory")
+    assert src.histories([run_id]) == {run_id: old}
+    assert "HTTP 500" in src.history_error
+    assert len(src.histories([run_id])[run_id]) == len(old) + 1 and src.history_error is None
