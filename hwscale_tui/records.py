@@ -7,6 +7,8 @@ from typing import Any
 
 TRIAL_STATES = ("queued", "running", "finished", "failed", "killed", "stale")
 TERMINAL_STATES = ("finished", "failed", "killed", "stale")
+# What counts toward a sweep's max_trials: killed trials are replaced by a new suggestion.
+BUDGETED_STATES = ("finished", "failed")
 SOURCES = ("local", "wandb")
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..records import TERMINAL_STATES
+from ..records import BUDGETED_STATES
 from ..store import Store
 
 SCHEDULED, STARTING, RUNNING = "scheduled", "starting", "running"
@@ -295,11 +295,15 @@ class LaunchRecords:
 
     # -- what the sweeps themselves wrote ----------------------------------------------------
     def trial_progress(self, sweeps: list[str], goal: str) -> dict[str, tuple[int | None, int | None, float | None]]:
-        """Per sweep: (trials done, max trials, best finished score), from the sweeps/trials rows."""
+        """Per sweep: (trials done, max trials, best finished score), from the sweeps/trials rows.
+
+        "Done" counts what the sweep runner counts toward ``max_trials``: finished and failed
+        trials (killed ones are replaced by a new suggestion, so they do not count).
+        """
         if not sweeps:
             return {}
         marks = ", ".join("?" for _ in sweeps)
-        terminal = ", ".join(f"'{state}'" for state in TERMINAL_STATES)
+        terminal = ", ".join(f"'{state}'" for state in BUDGETED_STATES)
         best = "MIN" if goal == "minimize" else "MAX"
         out: dict[str, tuple[int | None, int | None, float | None]] = {}
         max_trials = dict(

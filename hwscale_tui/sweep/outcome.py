@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from ..hardware import HardwarePair
 from ..prices import job_cost_usd
 from .metrics import finite
+from ..records import BUDGETED_STATES
 
 KILLED_EXIT_CODES = (143, 130, -signal.SIGTERM, -signal.SIGINT)
 BAD_INPUT_EXIT_CODE = 2
@@ -41,7 +42,7 @@ class TrialOutcome:
 
     @property
     def counts_toward_max_trials(self) -> bool:
-        return self.state in ("finished", "failed")
+        return self.state in BUDGETED_STATES
 
 
 def first_finite(*values: Any) -> float | None:
