@@ -84,6 +84,8 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
 )
 FORM_FIELDS: dict[str, FormField] = {f.dotted: f for _, fields in FORM_SECTIONS for f in fields}
 CELL_STYLE = {"on": "bold green", "off": "dim", "invalid": "red"}
+# The first frame shows the matrix; the pair's details and then the form follow right after.
+DETAILS_FIRST_DELAY_S = 0.05
 FORM_FIRST_DELAY_S = 0.1
 FORM_NEXT_DELAY_S = 0.02
 
@@ -155,7 +157,8 @@ class GridScreen(HwScreen):
         return ""
 
     def on_mount(self) -> None:
-        self.rebuild_matrix()
+        self.rebuild_matrix(details=False)
+        self.set_timer(DETAILS_FIRST_DELAY_S, self.show_details)
         self.query_one("#pair-matrix", DataTable).focus()
         # The first frame shows the matrix; the form's ~30 fields follow, one section per tick.
         self.set_timer(FORM_FIRST_DELAY_S, lambda: self.mount_form_section(0))
@@ -170,7 +173,7 @@ class GridScreen(HwScreen):
             self.set_timer(FORM_NEXT_DELAY_S, lambda: self.mount_form_section(index + 1))
 
     # -- matrix -------------------------------------------------------------------------------
-    def rebuild_matrix(self, keep: HardwarePair | None = None) -> None:
+    def rebuild_matrix(self, keep: HardwarePair | None = None, details: bool = True) -> None:
         table = self.query_one("#pair-matrix", DataTable)
         cells = self.app.session.grid_cells()
         table.clear(columns=True)
@@ -186,7 +189,8 @@ class GridScreen(HwScreen):
             gpus = [r[0].pair.gpus for r in cells]
             if keep.gpus in gpus and keep.nodes in nodes:
                 table.move_cursor(row=gpus.index(keep.gpus), column=nodes.index(keep.nodes), animate=False)
-        self.show_details()
+        if details:
+            self.show_details()
 
     def current_cell(self) -> GridCell | None:
         table = self.query_one("#pair-matrix", DataTable)
@@ -198,7 +202,8 @@ class GridScreen(HwScreen):
 
     @on(DataTable.CellHighlighted, "#pair-matrix")
     def _highlighted(self) -> None:
-        self.show_details()
+        if self._details_for is not None:  # before that, the first details are on their way
+            self.show_details()
 
     @on(DataTable.CellSelected, "#pair-matrix")
     def _selected(self) -> None:

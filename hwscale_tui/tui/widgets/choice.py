@@ -12,11 +12,6 @@ from textual.widget import Widget
 
 
 class ChoiceField(Widget, can_focus=True):
-    DEFAULT_CSS = """
-    ChoiceField { height: 1; width: 1fr; background: $boost; }
-    ChoiceField:focus { background: $accent 30%; text-style: bold; }
-    ChoiceField:disabled { color: $text-disabled; }
-    """
     BINDINGS = [
         Binding("right,space,enter", "cycle(1)", "Next choice", show=False, id="choice.next"),
         Binding("left", "cycle(-1)", "Previous choice", show=False, id="choice.previous"),

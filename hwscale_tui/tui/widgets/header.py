@@ -16,10 +16,6 @@ class ExperimentHeader(Static):
     The screen tabs double as the key hints for switching screens; the current one is reversed.
     """
 
-    DEFAULT_CSS = """
-    ExperimentHeader { dock: top; height: 1; background: $panel; color: $foreground; }
-    """
-
     def __init__(self, screen_title: str) -> None:
         super().__init__()
         self.screen_title = screen_title

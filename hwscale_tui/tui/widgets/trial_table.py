@@ -83,6 +83,7 @@ class TrialTable(DataTable):
         self.goal = goal
         self.ascii_only = ascii_only
         self.trials: dict[str, Trial] = {}
+        self.runs_by_sweep: dict[str, set[str]] = {}
         self.best_by_sweep: dict[str, str] = {}
         self.filter_terms: list[str] = []
         self.sort_column: str | None = None
@@ -110,24 +111,33 @@ class TrialTable(DataTable):
             return True
         return a.score > b.score if self.goal == "maximize" else a.score < b.score
 
-    def _recompute_best(self, sweeps: Iterable[str]) -> set[str]:
-        """Best run per given sweep; returns run ids whose mark changed."""
-        wanted = set(sweeps)
-        best: dict[str, Trial] = {}
-        for t in self.trials.values():
-            if t.sweep in wanted and self._better(t, best.get(t.sweep)):
-                best[t.sweep] = t
+    def _update_best(self, changed: set[str], gone: set[str], gone_sweeps: set[str]) -> set[str]:
+        """Keep the best run per sweep current; returns run ids whose mark changed.
+
+        A changed trial that beats its sweep's best takes the mark; a sweep is rescanned only
+        when its best trial itself changed or disappeared (O(changes) for a typical poll).
+        """
+        rescan = {s for s in gone_sweeps if self.best_by_sweep.get(s) in gone}
         touched: set[str] = set()
-        for sweep in wanted:
-            old = self.best_by_sweep.get(sweep)
-            new = best[sweep].run_id if sweep in best else None
-            if old != new:
-                touched.update(x for x in (old, new) if x)
-                if new is None:
-                    self.best_by_sweep.pop(sweep, None)
-                else:
-                    self.best_by_sweep[sweep] = new
-        return touched
+        for rid in changed:
+            t = self.trials[rid]
+            best_id = self.best_by_sweep.get(t.sweep)
+            if best_id == rid:
+                rescan.add(t.sweep)
+            elif self._better(t, self.trials.get(best_id) if best_id else None):
+                self.best_by_sweep[t.sweep] = rid
+                touched.update(x for x in (best_id, rid) if x)
+        for sweep in rescan:
+            old = self.best_by_sweep.pop(sweep, None)
+            best: Trial | None = None
+            for rid in self.runs_by_sweep.get(sweep, ()):
+                if self._better(self.trials[rid], best):
+                    best = self.trials[rid]
+            if best is not None:
+                self.best_by_sweep[sweep] = best.run_id
+            if old != (best.run_id if best else None):
+                touched.update(x for x in (old, best.run_id if best else None) if x)
+        return touched - gone
 
     # -- updates ------------------------------------------------------------------------------
     def apply(self, trials: Iterable[Trial], changed: Iterable[str] | None = None) -> int:
@@ -138,15 +148,22 @@ class TrialTable(DataTable):
         incoming = {t.run_id: t for t in trials}
         gone = self.trials.keys() - incoming.keys()
         todo = set(incoming) if changed is None else (set(changed) & incoming.keys()) | (incoming.keys() - self.trials.keys())
-        sweeps = {self.trials[r].sweep for r in gone}
+        gone_sweeps = set()
         for rid in gone:
-            del self.trials[rid]
+            t = self.trials.pop(rid)
+            gone_sweeps.add(t.sweep)
+            self.runs_by_sweep[t.sweep].discard(rid)
             if rid in self.rows:
                 self.remove_row(rid)
         for rid in todo:
-            self.trials[rid] = incoming[rid]
-            sweeps.add(incoming[rid].sweep)
-        touched = todo | self._recompute_best(sweeps)  # the best marks are known before any row is drawn
+            t = incoming[rid]
+            old = self.trials.get(rid)
+            if old is not None and old.sweep != t.sweep:
+                self.runs_by_sweep[old.sweep].discard(rid)
+                gone_sweeps.add(old.sweep)
+            self.trials[rid] = t
+            self.runs_by_sweep.setdefault(t.sweep, set()).add(rid)
+        touched = todo | self._update_best(todo, gone, gone_sweeps)  # marks are known before any row is drawn
         for rid in incoming:  # the source's order, so new rows arrive sorted by sweep and index
             if rid in touched:
                 self._show(rid)
@@ -161,8 +178,9 @@ class TrialTable(DataTable):
             if not visible:
                 self.remove_row(rid)
                 return
-            for (key, _, _), value in zip(COLUMNS, self._cells(t)):
-                self.update_cell(rid, key, value)
+            for (key, _, _), old, new in zip(COLUMNS, self.get_row(rid), self._cells(t)):
+                if old != new:  # only the cells that changed (each update costs a refresh)
+                    self.update_cell(rid, key, new)
         elif visible:
             self.add_row(*self._cells(t), key=rid)
 
