@@ -123,6 +123,16 @@ class ExperimentStatus:
     supervisor_log: str | None
     pairs: list[PairStatus]
     checked_at: float
+    launch_status: str | None = None  # the latest launch: running | finished | stopped
+
+    @property
+    def supervisor_state(self) -> str:
+        """``running``; ``finished`` (it ended after every pair ended); ``stopped``; or ``gone`` (it died)."""
+        if self.supervisor_alive:
+            return "running"
+        if self.launch_status in (LAUNCH_FINISHED, LAUNCH_STOPPED):
+            return self.launch_status
+        return "gone"
 
     @property
     def never_started(self) -> list[PairStatus]:
@@ -136,6 +146,7 @@ class ExperimentStatus:
             "experiment": self.experiment,
             "launch_id": self.launch_id,
             "supervisor_alive": self.supervisor_alive,
+            "supervisor_state": self.supervisor_state,
             "supervisor_pid": self.supervisor_pid,
             "supervisor_log": self.supervisor_log,
             "checked_at": self.checked_at,

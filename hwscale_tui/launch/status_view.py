@@ -115,10 +115,15 @@ def render(status: ExperimentStatus, now: float) -> Any:
 
     if status.launch_id is None:
         return Text(f"experiment {status.experiment} has not been launched (hwscale-tui launch starts it)")
-    if status.supervisor_alive:
+    state = status.supervisor_state
+    if state == "running":
         sup = Text.assemble(("supervisor running", "green"), f" (pid {status.supervisor_pid})")
+    elif state == "finished":
+        sup = Text("supervisor finished (every pair ended)", style="dim")
+    elif state == "stopped":
+        sup = Text.assemble(("supervisor stopped", "yellow"), " (started sweeps keep running; launch --resume starts the rest)")
     else:
-        sup = Text.assemble(("supervisor gone", "yellow"), f" (last pid {status.supervisor_pid})")
+        sup = Text.assemble(("supervisor gone", "yellow"), f" (last pid {status.supervisor_pid} died)")
     header = Text.assemble((status.experiment, "bold"), f"  launch #{status.launch_id}  ", sup)
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for col in COLUMNS:

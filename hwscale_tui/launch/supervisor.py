@@ -156,6 +156,7 @@ def pair_status(experiment: str, store: Store | None = None, *, clock: Callable[
             supervisor_log=latest.log_path if latest else None,
             pairs=pairs,
             checked_at=clock(),
+            launch_status=latest.status if latest else None,
         )
 
 
