@@ -13,6 +13,7 @@ import os
 import resource
 import signal
 import sys
+import time
 from threading import BrokenBarrierError
 from typing import Any
 
@@ -147,7 +148,8 @@ def peak_rss_bytes() -> int:
 
 
 def rank_main(cfg: TrainConfig, rank: int, parent_pid: int, conn: Any, barrier: Any, buffer: Any) -> None:
-    """Entry point of a rank process: report ``ready``, one ``update`` per update, then ``done``."""
+    """Entry point of a rank process: report ``ready``, one ``update`` per update, then ``done``
+    (with its peak RSS and the CPU seconds its training loop used)."""
     set_parent_death_signal()
     if os.getppid() != parent_pid:  # the parent died before we asked to follow it
         os._exit(1)
@@ -157,12 +159,13 @@ def rank_main(cfg: TrainConfig, rank: int, parent_pid: int, conn: Any, barrier: 
         size = param_count(obs_dim, n_actions, cfg.hidden)
         trainer = RankTrainer(cfg, rank, SharedGradientMean(buffer, barrier, cfg.ranks, rank, size, DTYPE))
         conn.send(("ready", rank, os.getpid()))
+        cpu_start = time.process_time()
         for update in range(cfg.updates):
             if os.getppid() != parent_pid:
                 os._exit(1)
             finished, stats = trainer.update()
             conn.send(("update", rank, update, finished, stats, param_digest(trainer.params)))
-        conn.send(("done", rank, peak_rss_bytes()))
+        conn.send(("done", rank, peak_rss_bytes(), time.process_time() - cpu_start))
     except BrokenBarrierError:  # the parent aborted the all-reduce: another rank failed or a stop
         os._exit(1)
     except Exception as exc:  # reported to the parent, which fails the trial with it

@@ -52,6 +52,7 @@ class TrainResult:
     rank_param_hashes: list[str] = field(default_factory=list)  # after the last update, per rank
     params_in_sync: bool = True  # every update's parameter hashes agreed across ranks
     rank_peak_rss_bytes: list[int] = field(default_factory=list)
+    rank_train_cpu_s: list[float] = field(default_factory=list)  # CPU seconds of each rank's training loop
 
 
 class StopRequest:
@@ -222,7 +223,7 @@ def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None
     pool = _Pool(cfg, t0)
     state, error = "failed", None
     group: RankGroup | None = None
-    rss: dict[int, int] = {}
+    usage: dict[int, tuple[int, float]] = {}  # rank -> (peak RSS bytes, training CPU seconds)
     sinks: list[MetricSink] = []
     with _handle_stop_signals(stop):
         try:
@@ -232,7 +233,7 @@ def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None
             group = RankGroup(cfg)
             if cfg.wandb_mode != "disabled":  # slow to start: the ranks train meanwhile
                 sinks.append(WandbSink(cfg, run_dir))
-            state, error = _coordinate(cfg, group, pool, sinks, stop, rss, on_update)
+            state, error = _coordinate(cfg, group, pool, sinks, stop, usage, on_update)
         except Exception as exc:  # a sink or the coordinator itself broke: the run failed
             state, error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
@@ -251,13 +252,13 @@ def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None
         agent_steps=final["metric/agent_step"], total_time_s=final["metric/total_time"], sps=final["overview/sps"],
         cost_usd=final["sweep/cost"], updates=pool.updates, metrics_file=metrics_path, error=error,
         rank_pids=group.pids if group else [], rank_param_hashes=pool.last_hashes, params_in_sync=pool.in_sync,
-        rank_peak_rss_bytes=[rss[r] for r in sorted(rss)],
+        rank_peak_rss_bytes=[usage[r][0] for r in sorted(usage)], rank_train_cpu_s=[usage[r][1] for r in sorted(usage)],
     )
 
 
 def _coordinate(
     cfg: TrainConfig, group: RankGroup, pool: _Pool, sinks: list[MetricSink], stop: StopRequest,
-    rss: dict[int, int], on_update: Callable[[dict[str, Any]], None] | None,
+    usage: dict[int, tuple[int, float]], on_update: Callable[[dict[str, Any]], None] | None,
 ) -> tuple[str, str | None]:
     """Relay reports until every rank is done, one fails, or a stop signal arrives."""
     conn_rank = {c: r for r, c in enumerate(group.conns)}
@@ -277,7 +278,7 @@ def _coordinate(
             pool.add(rank, msg[2:])
         elif kind == "done":
             done.add(rank)
-            rss[rank] = msg[2]
+            usage[rank] = (msg[2], msg[3])
         elif kind == "error":
             errors[rank] = msg[2]
 

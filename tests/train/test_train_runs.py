@@ -32,6 +32,7 @@ def test_two_ranks_keep_identical_parameters_and_write_one_line_per_update():
     assert result.params_in_sync
     assert len(result.rank_pids) == 2 and len(set(result.rank_pids)) == 2
     assert len(result.rank_peak_rss_bytes) == 2 and min(result.rank_peak_rss_bytes) > 10 * 2**20
+    assert len(result.rank_train_cpu_s) == 2 and min(result.rank_train_cpu_s) > 0
 
     assert result.metrics_file == app_paths().runs / "dp" / "metrics.jsonl"
     lines = read_lines(result.metrics_file)
