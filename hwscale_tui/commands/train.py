@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     )
     result = run_training(cfg, on_update=None if args.quiet else ProgressPrinter(cfg.total_timesteps))
     if result.error:
-        print(f"hwscale-tui train: error: {result.error}", file=sys.stderr)
+        label = "" if result.state == "killed" else "error: "
+        print(f"hwscale-tui train: {label}{result.error}", file=sys.stderr)
     score = "none" if result.score is None else f"{result.score:.2f}"
     print(
         f"{result.state} run={result.run} score={score} agent_steps={result.agent_steps} "
