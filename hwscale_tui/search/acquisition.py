@@ -6,25 +6,36 @@ below the incumbent still rank by how much they could improve instead of tying a
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy.special import erfcx
 from scipy.stats import norm
 
 ACQUISITIONS = ("ei", "ucb", "naive")
-# Below this z the closed form of EI cancels to 0; the asymptotic form is used instead.
-_EI_ASYMPTOTIC_Z = -6.0
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+_LOG_SQRT_PI_OVER_2 = 0.5 * math.log(math.pi / 2)
+
+
+def _log1mexp(x: np.ndarray) -> np.ndarray:
+    """log(1 - exp(x)) for x < 0, accurate on both sides of -log 2."""
+    return np.where(x > -math.log(2), np.log(-np.expm1(np.minimum(x, -1e-300))), np.log1p(-np.exp(x)))
 
 
 def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
-    """log E[max(f - best - xi, 0)] for f ~ N(mean, std**2)."""
+    """log E[max(f - best - xi, 0)] for f ~ N(mean, std**2), accurate far below ``best`` too.
+
+    ``EI = std * h(z)`` with ``h(z) = phi(z) + z Phi(z)``; for z <= -1, where that sum cancels,
+    ``log h`` is computed through the scaled complementary error function (Ament et al. 2023,
+    "Unexpected improvements to expected improvement").
+    """
     std = np.maximum(std, 1e-12)
     z = (mean - best - xi) / std
-    tail = z < _EI_ASYMPTOTIC_Z
-    z_body = np.where(tail, 0.0, z)
-    h_body = norm.pdf(z_body) + z_body * norm.cdf(z_body)
-    z_tail = np.where(tail, z, _EI_ASYMPTOTIC_Z)
-    # phi(z) + z Phi(z) ~ phi(z) / z**2 as z -> -inf (Mills ratio)
-    log_h = np.where(tail, norm.logpdf(z_tail) - 2.0 * np.log(-z_tail), np.log(np.maximum(h_body, 1e-300)))
-    return np.log(std) + log_h
+    z_hi = np.maximum(z, -1.0)
+    log_h_hi = np.log(norm.pdf(z_hi) + z_hi * norm.cdf(z_hi))
+    z_lo = np.minimum(z, -1.0)
+    log_h_lo = -0.5 * z_lo**2 - _LOG_SQRT_2PI + _log1mexp(np.log(erfcx(-z_lo / math.sqrt(2)) * -z_lo) + _LOG_SQRT_PI_OVER_2)
+    return np.log(std) + np.where(z > -1.0, log_h_hi, log_h_lo)
 
 
 def upper_confidence_bound(mean: np.ndarray, std: np.ndarray, beta: float) -> np.ndarray:

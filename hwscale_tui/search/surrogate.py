@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Kernel, Matern, WhiteKernel
 
-MAX_FIT_POINTS = 64  # hyperparameters are fitted on at most this many observations
+MAX_FIT_POINTS = 48  # hyperparameters are fitted on at most this many observations
 MIN_FIT_POINTS = 3  # with fewer observations the default hyperparameters are used
 FIT_MAX_EVALS = 40  # likelihood evaluations per fit (sklearn's own optimizer runs to convergence)
 REFIT_GROWTH = 1.25  # hyperparameters are refitted each time the observations grew by this factor
