@@ -1,17 +1,19 @@
-"""The header line: app, experiment, trial source, read-only flag and a clock."""
+"""The header line: screen tabs, experiment, trial source, read-only flag and a clock."""
 
 from __future__ import annotations
 
 import time
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.widgets import Static
 
 SCREEN_TABS = (("grid", "Grid"), ("launch", "Launch"), ("trials", "Trials"), ("analysis", "Analysis"))
 
 
-class ExperimentHeader(Static):
-    """``hwscale-tui  1 Grid  2 Launch  3 Trials  4 Analysis | experiment | source [| read-only]  HH:MM:SS``.
+class ExperimentHeader(Horizontal):
+    """``hwscale-tui  1 Grid  2 Launch  3 Trials  4 Analysis | experiment | source [| read-only]   HH:MM:SS``.
 
     The screen tabs double as the key hints for switching screens; the current one is reversed.
     """
@@ -20,33 +22,34 @@ class ExperimentHeader(Static):
         super().__init__()
         self.screen_title = screen_title
 
+    def compose(self) -> ComposeResult:
+        yield Static(id="header-left")
+        yield Static(id="header-clock")
+
     def on_mount(self) -> None:
         self.refresh_header()
-        self.set_interval(1.0, self.refresh_header)
+        self.set_interval(1.0, self.refresh_clock)
 
     def refresh_header(self) -> None:
-        app = self.app
-        session = app.session  # type: ignore[attr-defined]
-        now = app.services.clock()  # type: ignore[attr-defined]
+        session = self.app.session  # type: ignore[attr-defined]
+        wide = self.app.size.width >= 100
         line = Text(no_wrap=True, overflow="ellipsis")
-        wide = self.size.width >= 100
         if wide:
             line.append(" hwscale-tui ", style="bold")
-        for number, (screen_id, title) in enumerate(SCREEN_TABS, start=1):
-            current = title == self.screen_title
-            line.append(f" {number} {title} ", style="bold reverse" if current else "")
+        for number, (_, title) in enumerate(SCREEN_TABS, start=1):
+            line.append(f" {number} {title} ", style="bold reverse" if title == self.screen_title else "")
         line.append(" | experiment: " if wide else "| ")
         line.append(session.name + ("*" if session.dirty else ""), style="bold")
         line.append(" | source: " if wide else " | ")
         line.append(session.source_label, style="bold")
         if session.read_only:
             line.append(" | read-only", style="bold yellow")
-        clock = time.strftime("%H:%M:%S", time.localtime(now))
-        pad = self.size.width - line.cell_len - len(clock) - 1
-        if pad > 0:
-            line.append(" " * pad)
-            line.append(clock)
-        self.update(line)
+        self.query_one("#header-left", Static).update(line)
+        self.refresh_clock()
+
+    def refresh_clock(self) -> None:
+        now = self.app.services.clock()  # type: ignore[attr-defined]
+        self.query_one("#header-clock", Static).update(time.strftime(" %H:%M:%S ", time.localtime(now)))
 
     def on_resize(self) -> None:
         self.refresh_header()
