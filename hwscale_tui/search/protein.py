@@ -384,7 +384,7 @@ class ProteinOptimizer:
             "predicted_score": sign * (float(mean[j]) * sd.std + sd.mean),
             "predicted_score_std": float(std[j]) * sd.std,
             "predicted_cost": float(np.exp(log_cost[j])) if log_cost is not None else None,
-            "acquisition": float(acq[j]),
+            "acquisition": float(acq[j]) if np.isfinite(acq[j]) else None,  # -inf: only masked ones were left
             "acquisition_fn": s.acquisition_fn,
             "candidates": int(len(candidates)),
         }
