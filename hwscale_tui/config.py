@@ -367,6 +367,11 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
             source, "sweep.batch_size", f"{cfg.sweep.batch_size} is more than max_trials = {cfg.sweep.max_trials}",
             f"an integer from 1 to {cfg.sweep.max_trials}",
         )
+    if cfg.sweep.max_suggestion_cost <= 0:
+        raise ConfigError(
+            source, "sweep.max_suggestion_cost", f"{cfg.sweep.max_suggestion_cost:g} seconds masks every suggestion",
+            "a number of seconds > 0",
+        )
     if cfg.analysis.target_kind == "fraction" and not (0 < cfg.analysis.target <= 1):
         raise ConfigError(source, "analysis.target", f"{cfg.analysis.target} is not a fraction", "a number in (0, 1] when target_kind = \"fraction\"")
 

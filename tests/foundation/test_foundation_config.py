@@ -88,6 +88,7 @@ BAD_FILES = [
     ("[launch]\nsequential = 1\n", "launch.sequential", "true or false"),
     ('[launch]\ncommand = ["run", "{gpu}"]\n', "launch.command[1]", "{gpus}"),
     ("[analysis]\ntarget = 1.5\n", "analysis.target", "(0, 1]"),
+    ("[sweep]\nmax_suggestion_cost = 0\n", "sweep.max_suggestion_cost", "seconds > 0"),
     ("not toml = = =\n", "<syntax>", "TOML"),
 ]
 
