@@ -48,18 +48,19 @@ def _grid(xs: list[float]) -> list[float]:
     return [math.exp(math.log(lo) + i * step) for i in range(GRID_POINTS)]
 
 
-def law_plot(key: str, title: str, y_label: str, law: Any) -> PlotSpec:
-    """Points the law was fitted on, its curve over the GPU range, and its CI band."""
+def law_plot(key: str, title: str, y_label: str, law: Any, measured: list[tuple[float, float]]) -> PlotSpec:
+    """Points the law was fitted on, its curve over the GPU range, and its CI band.
+
+    Without a fit (``NotEnoughData``), the per-config measurements are still drawn.
+    """
     spec = PlotSpec(key, title, "total GPUs", y_label)
-    if law is None:
-        spec.note = f"{title}: no fit"
+    if law is None or not hasattr(law, "predict"):
+        spec.points = measured
+        spec.note = f"{title}: {getattr(law, 'reason', 'no fit')}"
         return spec
-    xs = [float(v) for v in getattr(law, "x", [])]
-    ys = [float(v) for v in getattr(law, "y", [])]
+    xs = [float(v) for v in law.x]
+    ys = [float(v) for v in law.y]
     spec.points = list(zip(xs, ys))
-    if not hasattr(law, "predict"):
-        spec.note = f"{title}: {getattr(law, 'reason', 'not enough data')}"
-        return spec
     grid = _grid(xs) if xs else []
     if grid:
         fit = [float(v) for v in law.predict(grid)]
@@ -84,11 +85,20 @@ def describe_law(title: str, law: Any) -> str:
 
 def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
     laws = dict(getattr(result, "laws", {}) or {})
+    per_config = result.per_config
+
+    def measured(column: str) -> list[tuple[float, float]]:
+        if column not in per_config or "total_gpus" not in per_config:
+            return []
+        pairs = zip(per_config["total_gpus"].tolist(), per_config[column].tolist())
+        return [(float(x), float(y)) for x, y in pairs if y is not None and math.isfinite(float(y))]
+
     plots = {
-        "samples": law_plot("samples", "samples to target", "agent steps", laws.get("samples_to_target")),
-        "time": law_plot("time", "time to target", "seconds", laws.get("time_to_target")),
-        "cost": law_plot("cost", "cost to target", "USD", laws.get("cost_to_target")),
-        "throughput": law_plot("throughput", "throughput", "steps/s", laws.get("throughput")),
+        "samples": law_plot("samples", "samples to target", "agent steps", laws.get("samples_to_target"),
+                            measured("samples_to_target")),
+        "time": law_plot("time", "time to target", "seconds", laws.get("time_to_target"), measured("time_to_target_s")),
+        "cost": law_plot("cost", "cost to target", "USD", laws.get("cost_to_target"), measured("cost_to_target_usd")),
+        "throughput": law_plot("throughput", "throughput", "steps/s", laws.get("throughput"), measured("sps")),
         "pareto": pareto_plot(getattr(result, "pareto", None)),
     }
     columns, rows = fom_table(getattr(result, "fom", None))
@@ -98,7 +108,7 @@ def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
     notes = [str(n) for n in result.notes]
     if getattr(result, "ranking_stable", True) is False:
         notes.insert(0, "ranking changes across target levels: read the recommendations with care")
-    return AnalysisView(f"{target_text}, {n_trials} trials, {len(result.per_config)} configs", plots, columns, rows, recs, notes)
+    return AnalysisView(f"{target_text}, {n_trials} trials, {len(per_config)} configs", plots, columns, rows, recs, notes)
 
 
 def pareto_plot(pareto: Any) -> PlotSpec:

@@ -86,6 +86,7 @@ FORM_FIELDS: dict[str, FormField] = {f.dotted: f for _, fields in FORM_SECTIONS 
 CELL_STYLE = {"on": "bold green", "off": "dim", "invalid": "red"}
 # The first frame shows the matrix; the pair's details and then the form follow right after.
 DETAILS_FIRST_DELAY_S = 0.05
+MATRIX_CELL_WIDTH = 10
 FORM_FIRST_DELAY_S = 0.1
 FORM_NEXT_DELAY_S = 0.02
 
@@ -174,21 +175,24 @@ class GridScreen(HwScreen):
 
     # -- matrix -------------------------------------------------------------------------------
     def rebuild_matrix(self, keep: HardwarePair | None = None, details: bool = True) -> None:
+        """Redraw the matrix; the cursor stays on ``keep``, else on the same row and column (clamped)."""
         table = self.query_one("#pair-matrix", DataTable)
+        old_row, old_col = table.cursor_coordinate
         cells = self.app.session.grid_cells()
         table.clear(columns=True)
         if not cells:
             return
         nodes = [c.pair.nodes for c in cells[0]]
         for n in nodes:
-            table.add_column(f"{n} node{'s' if n > 1 else ''}", key=f"n{n}")
+            table.add_column(f"{n} node{'s' if n > 1 else ''}", key=f"n{n}", width=MATRIX_CELL_WIDTH)
         for row in cells:
             g = row[0].pair.gpus
             table.add_row(*(cell_text(c, self.app.ascii_only) for c in row), key=f"g{g}", label=Text(f"{g} GPU{'s' if g > 1 else ''}", style="bold"))
-        if keep is not None:
-            gpus = [r[0].pair.gpus for r in cells]
-            if keep.gpus in gpus and keep.nodes in nodes:
-                table.move_cursor(row=gpus.index(keep.gpus), column=nodes.index(keep.nodes), animate=False)
+        gpus = [r[0].pair.gpus for r in cells]
+        if keep is not None and keep.gpus in gpus and keep.nodes in nodes:
+            table.move_cursor(row=gpus.index(keep.gpus), column=nodes.index(keep.nodes), animate=False)
+        else:
+            table.move_cursor(row=min(old_row, len(gpus) - 1), column=min(old_col, len(nodes) - 1), animate=False)
         if details:
             self.show_details()
 
@@ -334,6 +338,14 @@ class GridScreen(HwScreen):
 
     def action_focus_form(self) -> None:
         self.query_one(f"#{FORM_FIELDS['experiment.name'].widget_id}").focus()
+
+    def back(self) -> bool:
+        """esc in the form returns to the matrix (the app's back action asks first)."""
+        focused = self.app.focused
+        if focused is not None and self.query_one("#grid-form") in focused.ancestors:
+            self.action_focus_matrix()
+            return True
+        return False
 
     def action_focus_matrix(self) -> None:
         self.query_one("#pair-matrix", DataTable).focus()
