@@ -444,3 +444,16 @@ async def test_worker_errors_become_one_notification(tmp_path):
         await pilot.press("L")
         await wait_for(pilot, lambda: any("already running" in n.message for n in app._notifications), what="notice")
         assert app.is_running
+
+
+async def test_keymap_file_remaps_a_binding_by_id(tmp_path):
+    config = app_paths().ensure().config
+    (config / "keymap.toml").write_text('"launch.all" = "A"\n')
+    app, world = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.screen.rows) == 8, what="rows")
+        await pilot.press("L")
+        await pilot.pause(0.2)
+        assert world.supervisor.calls == []
+        await pilot.press("A")
+        await wait_for(pilot, lambda: world.supervisor.calls == [("launch", None)], what="remapped launch")
