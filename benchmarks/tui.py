@@ -100,7 +100,7 @@ def demo_trials(n: int):
     from hwscale_tui.tui.demo import demo_data
 
     cfg = apply_overrides(default_config(env={}), {"sweep.max_trials": n // 8})
-    return demo_data(cfg, now=1.7e9, trials_per_pair=n // 8).trials
+    return demo_data(cfg, now=1.7e9, trials_per_pair=n // 8, with_histories=False).trials
 
 
 async def bench_table(repeat: int) -> dict[str, float]:
@@ -109,6 +109,7 @@ async def bench_table(repeat: int) -> dict[str, float]:
     from hwscale_tui.tui.widgets.trial_table import TrialTable
 
     proc = psutil.Process()
+    demo_trials(16)  # imports and caches warmed, so the next RSS step is the records themselves
     rss_records = proc.memory_info().rss
     trials = demo_trials(N_ROWS)
 

@@ -35,8 +35,11 @@ def _throughput(total_gpus: int) -> float:
 
 
 def demo_data(cfg: ExperimentConfig, now: float, trials_per_pair: int | None = None, seed: int = 0,
-              running_per_pair: int = 0) -> DemoData:
-    """Trials for every valid pair of ``cfg``; the last ``running_per_pair`` of each sweep still run."""
+              running_per_pair: int = 0, with_histories: bool = True) -> DemoData:
+    """Trials for every valid pair of ``cfg``; the last ``running_per_pair`` of each sweep still run.
+
+    ``with_histories=False`` keeps only each curve's last point in the trial (less memory).
+    """
     rng = random.Random(seed)
     pairs, _ = plan_grid(cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude)
     per_pair = trials_per_pair or cfg.sweep.max_trials
@@ -74,7 +77,8 @@ def demo_data(cfg: ExperimentConfig, now: float, trials_per_pair: int | None = N
                 runtime_s=runtime, sps=sps * rng.uniform(0.95, 1.05), created_at=created,
                 updated_at=created + runtime, source="local",
             ))
-            histories[run_id] = curve
+            if with_histories:
+                histories[run_id] = curve
     return DemoData(trials, histories)
 
 

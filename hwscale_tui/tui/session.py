@@ -83,6 +83,7 @@ class ExperimentSession:
         self.source_kind = source_kind
         self.read_only = read_only
         self.dirty = False
+        self._plan: tuple[ExperimentConfig, Any] | None = None
 
     @classmethod
     def open(cls, experiment_file: str | os.PathLike[str] | None = None, *, source_kind: str | None = None,
@@ -185,11 +186,16 @@ class ExperimentSession:
         return saved
 
     def plan(self):
-        """What launching would run (``launch/commands.plan_experiment``), pointing at the snapshot file."""
+        """What launching would run (``launch/commands.plan_experiment``), pointing at the snapshot file.
+
+        Computed once per config (every edit makes a new config object).
+        """
         from ..commands.common import snapshot_path
         from ..launch.commands import plan_experiment
 
-        return plan_experiment(self.cfg, snapshot_path(self.cfg.name))
+        if self._plan is None or self._plan[0] is not self.cfg:
+            self._plan = (self.cfg, plan_experiment(self.cfg, snapshot_path(self.cfg.name)))
+        return self._plan[1]
 
 
 def _axis_key(axis: str) -> str:

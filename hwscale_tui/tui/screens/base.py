@@ -15,6 +15,9 @@ from textual.timer import Timer
 from textual.worker import Worker
 
 
+FIRST_POLL_DELAY_S = 0.3
+
+
 class HwScreen(Screen, inherit_bindings=False):
     """A main screen. Subclasses set ``SCREEN_ID``/``SCREEN_TITLE`` and may implement ``poll``."""
 
@@ -28,6 +31,7 @@ class HwScreen(Screen, inherit_bindings=False):
     poll_interval_s: float = 1.0
     _poll_timer: Timer | None = None
     _polling: bool = False
+    _shown_before: bool = False
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Worker messages do not bubble; every screen hands them to the app's one error handler."""
@@ -60,7 +64,10 @@ class HwScreen(Screen, inherit_bindings=False):
         self._schedule_poll(0)
 
     def on_screen_resume(self) -> None:
-        self.poll_now()
+        # The first poll waits for the first frame: its worker imports the core (a thread that
+        # would compete with the first paint for the GIL); later returns poll at once.
+        self._schedule_poll(0.01 if self._shown_before else FIRST_POLL_DELAY_S)
+        self._shown_before = True
 
     def on_screen_suspend(self) -> None:
         if self._poll_timer is not None:

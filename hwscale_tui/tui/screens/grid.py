@@ -85,9 +85,9 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
 FORM_FIELDS: dict[str, FormField] = {f.dotted: f for _, fields in FORM_SECTIONS for f in fields}
 CELL_STYLE = {"on": "bold green", "off": "dim", "invalid": "red"}
 # The first frame shows the matrix; the pair's details and then the form follow right after.
-DETAILS_FIRST_DELAY_S = 0.05
+DETAILS_FIRST_DELAY_S = 0.1
 MATRIX_CELL_WIDTH = 10
-FORM_FIRST_DELAY_S = 0.1
+FORM_FIRST_DELAY_S = 0.25
 FORM_NEXT_DELAY_S = 0.02
 
 
