@@ -457,3 +457,23 @@ async def test_keymap_file_remaps_a_binding_by_id(tmp_path):
         assert world.supervisor.calls == []
         await pilot.press("A")
         await wait_for(pilot, lambda: world.supervisor.calls == [("launch", None)], what="remapped launch")
+
+
+async def test_grid_form_focus_keys_choice_cycling_and_prompt_cancel(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query("#field-analysis--target"), what="form")
+        await pilot.press("e")
+        assert app.focused.id == "field-experiment--name"
+        await pilot.press("escape")  # leaves the form, stays on the grid
+        assert app.focused.id == "pair-matrix" and app.current_mode == "grid"
+        screen.query_one("#field-sweep--goal").focus()
+        await pilot.press("left")
+        await wait_for(pilot, lambda: app.session.cfg.sweep.goal == "minimize", what="goal cycled")
+        await pilot.press("m")  # "m" is not text here: the choice field does not take letters
+        assert app.focused.id == "pair-matrix"
+        await pilot.press("g")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, PromptScreen) and app.session.cfg.grid.gpu_counts == [1, 2, 4, 8]
