@@ -85,24 +85,26 @@ KEY_HELP: dict[str, str] = {k: s.help for k, s in KEYS.items()}
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run, fully resolved (every default filled in)."""
+    """One training run, fully resolved. ``parse_overrides`` fills the fields without a default
+    from the builtin preset's centers for the pair and from the price table."""
 
     run: str
     group: str
+    batch_size: int
+    minibatch_size: int
+    learning_rate: float
+    clip_coef: float
+    vf_clip_coef: float
+    gae_lambda: float
+    ent_coef: float
+    vf_coef: float
+    price_per_gpu_hour: float
     env: str = "CartPole-v1"
     seed: int = 0
     gpus: int = 1
     nodes: int = 1
     total_timesteps: int = 200_000
-    batch_size: int = 1024
-    minibatch_size: int = 256
     update_epochs: int = 4
-    learning_rate: float = 0.0025
-    clip_coef: float = 0.2
-    vf_clip_coef: float = 0.2
-    gae_lambda: float = 0.95
-    ent_coef: float = 0.001
-    vf_coef: float = 0.5
     gamma: float = 0.99
     max_grad_norm: float = 0.5
     metrics_file: str | None = None
@@ -110,8 +112,7 @@ class TrainConfig:
     wandb_mode: str = "disabled"
     wandb_project: str = "hardware-scaling"
     wandb_entity: str | None = None
-    price_per_gpu_hour: float = 0.0
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[int, ...] = (64, 64)  # actor and critic tanh layers (Python API only)
     overrides: dict[str, Any] = field(default_factory=dict)  # the keys given, as parsed
 
     @property
