@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -65,6 +66,28 @@ def env_only_sps(seconds: float = 2.0) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+def independent_runs_sps(tokens: list[str], copies: int = 2) -> float:
+    """Aggregate steps/s of ``copies`` one-rank trainings running at once with no all-reduce
+    between them: what this machine gives two busy processes (the ceiling for 2 synced ranks)."""
+    from hwscale_tui.paths import app_paths
+
+    repo = Path(__file__).resolve().parent.parent
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hwscale_tui", "train", f"run=bench_independent_{i}", *tokens, "-q"],
+            cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for i in range(copies)
+    ]
+    if any(p.wait() != 0 for p in procs):
+        raise SystemExit("independent runs: a training run failed")
+    finals = [
+        json.loads((app_paths().runs / f"bench_independent_{i}" / "metrics.jsonl").read_text().splitlines()[-1])
+        for i in range(copies)
+    ]
+    return sum(f["overview/sps"] for f in finals)
+
+
 def train_row(name: str, tokens: list[str], baseline: Row | None) -> Row:
     from hwscale_tui.train import parse_overrides, run_training
 
@@ -104,10 +127,14 @@ def run(steps: int, seed: int) -> dict:
         train_row("2 ranks, same work per rank", ["run=bench_2rank", "hardware.gpus=2", "trainer.minibatch_size=512", *common], one),
         train_row("2 ranks, preset center", ["run=bench_2rank_center", "hardware.gpus=2", *common], one),
     ]
+    independent = independent_runs_sps(common)
     return {
         "cpu_count": os.cpu_count(),
         "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "env_only_sps": round(env_sps),
+        "independent_pair_sps": round(independent),
+        "independent_pair_speedup": round(independent / one.sps, 2),
         "rows": [row.__dict__ for row in rows],
         "targets": {
             "one_rank_sps": {"target": TARGET_SPS_ONE_RANK, "measured": round(one.sps), "met": one.sps >= TARGET_SPS_ONE_RANK},
@@ -121,8 +148,15 @@ def _fmt(value, spec: str = "", none: str = "-") -> str:
 
 
 def print_table(report: dict) -> None:
-    print(f"CartPole-v1, {report['cpu_count']} CPUs, load average before: {report['load_average_before']}")
-    print(f"baseline: bare vectorized env (16 envs, random actions): {report['env_only_sps']:,} steps/s\n")
+    print(
+        f"CartPole-v1, {report['cpu_count']} CPUs, load average before: {report['load_average_before']}, "
+        f"after: {report['load_average_after']}"
+    )
+    print(f"baseline: bare vectorized env (16 envs, random actions): {report['env_only_sps']:,} steps/s")
+    print(
+        f"baseline: 2 independent 1-rank runs at once, no all-reduce (this machine's ceiling for 2 ranks): "
+        f"{report['independent_pair_sps']:,} steps/s = {report['independent_pair_speedup']:.2f} x one rank\n"
+    )
     header = (
         f"{'configuration':<28} {'batch/mb':>9} {'steps/s':>8} {'steady':>8} {'speed-up':>8} {'steps/CPU-s':>11} "
         f"{'CPU speed-up':>12} {'steps->475':>10} {'s->475':>6} {'final':>6} {'RSS/rank':>8}"
