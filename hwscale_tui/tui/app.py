@@ -166,12 +166,22 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
     # -- quitting -----------------------------------------------------------------------------
     async def action_quit(self) -> None:
         launch = self._launch_screen()
-        active = [r.tag for r in launch.rows.values() if r.active] if launch else []
-        if active:
-            self.exit_message = (
-                f"{len(active)} pair(s) of {self.session.name} keep running in the background ({', '.join(active)}). "
-                "Run hwscale-tui again to re-attach, or `hwscale-tui status` / `hwscale-tui cancel --all`."
-            )
+        rows = list(launch.rows.values()) if launch else []
+        running = [r.tag for r in rows if r.keeps_running]
+        orphaned = [r.tag for r in rows if r.never_started]
+        if running or orphaned:
+            lines = []
+            if running:
+                lines.append(
+                    f"{len(running)} pair(s) of {self.session.name} keep running in the background ({', '.join(running)}). "
+                    "Run hwscale-tui again to re-attach, or `hwscale-tui status` / `hwscale-tui cancel --all`."
+                )
+            if orphaned:
+                lines.append(
+                    f"{len(orphaned)} pair(s) of {self.session.name} never started: their supervisor is gone "
+                    f"({', '.join(orphaned)}); `hwscale-tui launch --resume` starts them."
+                )
+            self.exit_message = "\n".join(lines)
         elif self.session.dirty:
             self.exit_message = f"Unsaved grid edits were discarded (ctrl+s saves to {self.session.path})."
         self.exit(self.exit_message)

@@ -21,10 +21,16 @@ class LaunchRow:
     trials: str
     best: str
     log_path: str | None
+    never_started: bool = False  # scheduled, but the supervisor that would start it is gone
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_PAIR_STATUSES
+
+    @property
+    def keeps_running(self) -> bool:
+        """Running, or due to start under a live supervisor: goes on after the app quits."""
+        return self.active and not self.never_started
 
     @property
     def failed(self) -> bool:
@@ -32,6 +38,8 @@ class LaunchRow:
 
     @property
     def status_text(self) -> str:
+        if self.never_started:
+            return "not started"
         if self.status == "exited":
             return f"exited {self.exit_code}" if self.exit_code is not None else "exited"
         if self.status == "failed_to_start":
@@ -58,8 +66,9 @@ def _row(name: str, tag: str, total_gpus: int, ps: Any | None, now: float, max_t
     if ps is None:
         return LaunchRow(name, tag, total_gpus, "not launched", None, "-", "-", "-", progress_bar(0, max_trials, width=5, ascii_only=ascii_only), "-", None)
     status = ps.status
+    never_started = bool(getattr(ps, "never_started", False))
     countdown = "-"
-    if status == "scheduled" and ps.planned_start is not None:
+    if status == "scheduled" and ps.planned_start is not None and not never_started:
         countdown = f"in {fmt_duration(ps.planned_start - now)}"
     elapsed = "-"
     if ps.started_at is not None:
@@ -71,4 +80,5 @@ def _row(name: str, tag: str, total_gpus: int, ps: Any | None, now: float, max_t
         sweep_name=name, tag=tag, total_gpus=total_gpus, status=status, exit_code=ps.exit_code,
         countdown=countdown, pid=str(ps.pid) if ps.pid else "-", elapsed=elapsed,
         trials=progress_bar(done, total, width=5, ascii_only=ascii_only), best=fmt_number(best), log_path=ps.log_path,
+        never_started=never_started,
     )

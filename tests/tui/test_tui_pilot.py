@@ -99,6 +99,28 @@ async def test_quit_says_sweeps_keep_running(tmp_path):
     assert world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"  # quitting cancels nothing
 
 
+async def test_launch_summary_and_quit_follow_the_supervisor_state(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        summary = screen.query_one("#launch-summary", Label)
+        await wait_for(pilot, lambda: "supervisor running" in text_of(summary), what="running supervisor")
+        for p in world.supervisor.pairs.values():  # every pair ended, then the supervisor did
+            p.status, p.exit_code, p.ended_at = "exited", 0, world.clock()
+        world.supervisor.state = "finished"
+        await wait_for(pilot, lambda: "supervisor finished" in text_of(summary), what="finished supervisor")
+        assert "gone" not in text_of(summary) and "0 active" in text_of(summary)
+        never = world.supervisor.pairs["hardware_scaling.g8n2"]  # the supervisor died before starting it
+        never.status, never.exit_code, never.ended_at, never.never_started = "scheduled", None, None, True
+        world.supervisor.state = "gone"
+        await wait_for(pilot, lambda: "supervisor gone (running sweeps continue" in text_of(summary), what="gone supervisor")
+        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g8n2"].status_text == "not started", what="row")
+        assert screen.rows["hardware_scaling.g8n2"].countdown == "-"
+        await pilot.press("ctrl+q")
+    assert "keep running" not in app.return_value  # nothing runs: the one pending pair will never start by itself
+    assert "never started" in app.return_value and "g8n2" in app.return_value and "launch --resume" in app.return_value
+
+
 # -- grid editor ------------------------------------------------------------------------------
 async def test_grid_toggle_add_remove_and_save(tmp_path):
     app, _ = make_app(tmp_path)
@@ -420,6 +442,7 @@ async def test_analysis_plots_target_export_and_ascii(tmp_path):
         n = len(world.analysis.targets)
         await pilot.press("R")
         await wait_for(pilot, lambda: len(world.analysis.targets) > n, what="recompute")
+    assert len(world.analysis.targets) >= 3 and len(world.sources.made) == 1  # one source for every compute
 
 
 async def test_analysis_with_no_trials_says_so(tmp_path):

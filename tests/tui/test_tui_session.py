@@ -97,3 +97,27 @@ def test_equivalent_command_matches_the_plan(tmp_path):
     cmd = equivalent_command(pp)
     assert cmd.endswith("hwscale-tui sweep --experiment " + str(s.plan().experiment_file) + " --gpus 1 --nodes 1")
     assert "WANDB_MODE=disabled" in cmd
+
+
+def test_source_cache_reuses_a_source_per_kind_until_its_config_changes(tmp_path):
+    from hwscale_tui.tui.source_cache import SourceCache
+
+    class Sources:
+        def __init__(self):
+            self.made = []
+
+        def make_source(self, cfg, kind):
+            self.made.append(kind)
+            return object()
+
+    sources, cache, session = Sources(), SourceCache(), session_at(tmp_path)
+    first, fresh = cache.get(sources, session.cfg, "local")
+    assert fresh and cache.get(sources, session.cfg, "local") == (first, False)
+    session.set_field("cost.price_per_gpu_hour", "3")  # not read by a source: kept
+    assert cache.get(sources, session.cfg, "local") == (first, False)
+    wandb_src, fresh = cache.get(sources, session.cfg, "wandb")
+    assert fresh and wandb_src is not first
+    session.toggle_pair(HardwarePair(1, 1))  # other sweeps: made again
+    again, fresh = cache.get(sources, session.cfg, "local")
+    assert fresh and again is not first
+    assert cache.get(sources, session.cfg, "wandb")[1] and sources.made == ["local", "wandb", "local", "wandb"]

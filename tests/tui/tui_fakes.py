@@ -58,6 +58,13 @@ class FakeExperimentStatus:
     supervisor_alive: bool
     launch_id: int | None
     pairs: list[FakePairStatus]
+    launch_status: str | None = None  # the latest launch's end: finished | stopped
+
+    @property
+    def supervisor_state(self) -> str:
+        if self.supervisor_alive:
+            return "running"
+        return self.launch_status or "gone"
 
 
 @dataclass
@@ -74,6 +81,7 @@ class FakeSupervisor:
         self.log_dir = log_dir
         self.pairs: dict[str, FakePairStatus] = {}
         self.calls: list[tuple[str, Any]] = []
+        self.state = "running"  # the supervisor once launched: running | finished | stopped | gone (died)
 
     def launch(self, cfg, *, extra_args=(), foreground=False, resume=False, only=None):
         from hwscale_tui.hardware import plan_grid
@@ -95,7 +103,9 @@ class FakeSupervisor:
         return FakeLaunchInfo(1, 999)
 
     def pair_status(self, experiment, store=None):
-        return FakeExperimentStatus(bool(self.pairs), 1 if self.pairs else None, [replace(p) for p in self.pairs.values()])
+        alive = bool(self.pairs) and self.state == "running"
+        ended = self.state if self.state in ("finished", "stopped") else None
+        return FakeExperimentStatus(alive, 1 if self.pairs else None, [replace(p) for p in self.pairs.values()], ended)
 
     def cancel(self, experiment, sweeps, *, by, grace_s=5.0, remote=False):
         self.calls.append(("cancel", sweeps))

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Label, Select, Static
 
 from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, target_choices
+from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from .base import HwScreen
 
@@ -38,6 +39,9 @@ class AnalysisScreen(HwScreen):
         self.plot_index = 0
         self.target: tuple[str, float] | None = None  # (target_kind, target); None = the file's
         self._computing = False
+        # Reused by every compute (the mode's screen lives as long as the app): a W&B source
+        # checks the login and fetches runs and curves only the first time.
+        self.sources = SourceCache()
 
     def compose(self) -> ComposeResult:
         from ..widgets.plots import FitPlot  # plotext is imported only when this screen is built
@@ -76,7 +80,7 @@ class AnalysisScreen(HwScreen):
         try:
             session = self.app.session
             services = self.app.services
-            source = services.sources.make_source(session.cfg, session.source_kind)
+            source, _ = self.sources.get(services.sources, session.cfg, session.source_label)
             trials = source.poll().trials
             metric = session.cfg.analysis.curve_metric
             histories = source.histories([t.run_id for t in trials], metric) if trials else {}

@@ -30,6 +30,19 @@ COLUMNS = (("pair", "pair", 5), ("gpus", "GPUs", 4), ("status", "status", 12), (
 LOG_LINES = 200
 
 
+def supervisor_note(status: Any | None, active: int) -> str | None:
+    """What the summary says about the latest launch's supervisor (``ExperimentStatus.supervisor_state``)."""
+    if status is None or getattr(status, "launch_id", None) is None:
+        return None  # never launched
+    state = status.supervisor_state
+    if state in ("running", "finished"):
+        return f"supervisor {state}"
+    note = f"supervisor {state}"  # stopped, or gone (it died)
+    if active:
+        note += " (running sweeps continue; `hwscale-tui launch --resume` starts the rest)"
+    return note
+
+
 class LaunchScreen(HwScreen):
     SCREEN_ID = "launch"
     SCREEN_TITLE = "Launch"
@@ -118,12 +131,10 @@ class LaunchScreen(HwScreen):
 
     def update_summary(self) -> None:
         active = sum(r.active for r in self.rows.values())
-        alive = getattr(self.status, "supervisor_alive", None)
         parts = [f"{len(self.rows)} pairs, {active} active"]
-        if alive is True:
-            parts.append("supervisor running")
-        elif alive is False and active:
-            parts.append("supervisor gone (running sweeps continue; `hwscale-tui launch --resume` starts the rest)")
+        note = supervisor_note(self.status, active)
+        if note:
+            parts.append(note)
         parts.append("sweeps keep running when you quit")
         self.query_one("#launch-summary", Label).update("  |  ".join(parts))
         row = self.selected_row()

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_steps, sparkline_text
+from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from ..widgets.trial_table import SORT_COLUMNS, TrialTable
 from .base import HwScreen
@@ -37,9 +38,9 @@ class TrialsScreen(HwScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        self.sources = SourceCache()  # this screen's own: its poller tracks what changed since its last poll
         self.source: Any | None = None
         self.poller: Any | None = None
-        self.source_key: tuple | None = None
         self.poll_state: Any | None = None
         self.curve_cache: dict[str, list[Any]] = {}
         self.poll_interval_s = 2.0
@@ -71,13 +72,11 @@ class TrialsScreen(HwScreen):
     def _poll_worker(self) -> None:
         try:
             session = self.app.session
-            key = (session.name, tuple(session.cfg.grid.gpu_counts), tuple(session.cfg.grid.node_counts),
-                   tuple(session.cfg.grid.exclude), session.source_kind)
             sources = self.app.services.sources
-            if self.source is None or key != self.source_key:
-                self.source = sources.make_source(session.cfg, session.source_kind)
-                self.poller = sources.Poller(self.source, interval_s=self.poll_interval_s)
-                self.source_key = key
+            source, fresh = self.sources.get(sources, session.cfg, session.source_label)
+            if fresh:
+                self.source = source
+                self.poller = sources.Poller(source, interval_s=self.poll_interval_s)
             result = self.poller.poll_once(force=True)  # this screen schedules polls itself
             state = self.poller.state
             if result is not None:
