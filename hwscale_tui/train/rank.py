@@ -14,7 +14,6 @@ import resource
 import signal
 import sys
 import time
-from threading import BrokenBarrierError
 from typing import Any
 
 import numpy as np
@@ -166,8 +165,6 @@ def rank_main(cfg: TrainConfig, rank: int, parent_pid: int, conn: Any, barrier: 
             finished, stats = trainer.update()
             conn.send(("update", rank, update, finished, stats, param_digest(trainer.params)))
         conn.send(("done", rank, peak_rss_bytes(), time.process_time() - cpu_start))
-    except BrokenBarrierError:  # the parent aborted the all-reduce: another rank failed or a stop
-        os._exit(1)
     except Exception as exc:  # reported to the parent, which fails the trial with it
         conn.send(("error", rank, f"{type(exc).__name__}: {exc}"))
         os._exit(1)

@@ -114,16 +114,17 @@ class RankGroup:
 
         ctx = mp.get_context("spawn")
         self.ranks = cfg.ranks
+        # Held for the group's lifetime: the ranks attach to its named semaphores after start().
         self.barrier = ctx.Barrier(cfg.ranks) if cfg.ranks > 1 else None
         size = param_count(*ENV_SPACES[cfg.env], cfg.hidden)
-        buffer = shared_gradient_buffer(ctx, cfg.ranks, size, DTYPE) if cfg.ranks > 1 else None
+        self.buffer = shared_gradient_buffer(ctx, cfg.ranks, size, DTYPE) if cfg.ranks > 1 else None
         self.procs: list[Any] = []
         self.conns: list[Any] = []
         with _blas_single_thread_env():
             for r in range(cfg.ranks):
                 recv, send = ctx.Pipe(duplex=False)
                 p = ctx.Process(
-                    target=rank_main, args=(cfg, r, os.getpid(), send, self.barrier, buffer),
+                    target=rank_main, args=(cfg, r, os.getpid(), send, self.barrier, self.buffer),
                     name=f"hwscale-train-rank{r}", daemon=True,
                 )
                 self.procs.append(p)
@@ -136,9 +137,11 @@ class RankGroup:
         return [p.pid for p in self.procs]
 
     def stop(self) -> None:
-        """Abort the all-reduce, SIGTERM every rank, SIGKILL those still alive after a grace."""
-        if self.barrier is not None:
-            self.barrier.abort()
+        """SIGTERM every rank, SIGKILL those still alive after a grace.
+
+        Never touches the barrier: a rank killed inside ``barrier.wait`` can leave its lock held,
+        and aborting the barrier would then block forever.
+        """
         for p in self.procs:
             if p.exitcode is None:
                 p.terminate()
