@@ -1,37 +1,80 @@
-"""Regenerate screenshots/*.png: the app on a finished built-in demo experiment.
+"""Regenerate screenshots/*.png: the app on a real, finished built-in experiment.
 
-The demo's store is synthesized deterministically (``hwscale_tui.tui.demo``: every pair of the
-default grid, 8 trials each, learning curves shaped by a USL throughput law) together with the
-supervisor's records of a finished launch, in a throw-away HWSCALE_HOME. The app then runs on
-the real services (local source, real analysis, real supervisor status) with a frozen clock,
-driven by Pilot; each screen is saved as SVG and converted to PNG.
+Default: run a small built-in experiment end to end in a throw-away HWSCALE_HOME, through the
+real supervisor (a detached launch, as ``hwscale-tui launch`` does): the default grid (GPUs
+1 2 4 8 x nodes 1 2), the builtin runner (PPO on CartPole-v1) and the local dispatcher, with a
+budget sized for a 2-core machine (``REAL_BUDGET``: 3 trials per pair, one at a time,
+250k agent steps each, pairs 2 s apart; 3-5 minutes on a 2-core machine, progress
+printed every 15 s). The analysis target is 75 % of the best score rather than the default
+90 %: the big pairs train with big batches (1024 x ranks), and within this budget only the
+1- and 2-GPU pairs would reach 90 %, leaving the scaling plots two points wide. Then the app
+runs on the real services (local trial source, real analysis, real supervisor status) against
+that store, with the header clock frozen just after the run ended, driven by Pilot; each screen
+(launch, grid, trials sorted by score with one trial's curve, analysis, throughput, help) is
+saved as SVG and converted to PNG.
+
+    .venv/bin/python scripts/screenshots.py                 # real run, then screenshots
+    .venv/bin/python scripts/screenshots.py --home DIR      # the same, keeping the run in DIR
+    .venv/bin/python scripts/screenshots.py --reuse DIR     # screenshots of a finished run in DIR
+    .venv/bin/python scripts/screenshots.py --demo          # synthesized store: seconds, deterministic
+
+``--demo`` skips the run: it synthesizes the store (``hwscale_tui.tui.demo``: every pair, 8
+trials each, learning curves shaped by a USL throughput law, fake pids and log lines) with a
+fixed clock, like the snapshot tests.
 
 Needs ``rsvg-convert`` (Debian: ``apt-get install librsvg2-bin fonts-firacode``, the font the SVGs
-name); falls back to the
-``cairosvg`` module if it is installed (``pip install cairosvg``).
-
-    .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 150x42]
+name); falls back to the ``cairosvg`` module if it is installed (``pip install cairosvg``).
+Other options: ``--out screenshots``, ``--size 150x42``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import html
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-NOW = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC: the frozen clock of every screenshot
+# This checkout's hwscale_tui, here and in every process the run starts (supervisor, sweeps,
+# trainers), whatever the environment's installed copy points at.
+sys.path.insert(0, str(REPO))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+DEMO_NOW = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC: the frozen clock of the --demo screenshots
+REAL_BUDGET = {
+    "sweep.max_trials": 3,
+    "sweep.max_parallel_jobs": 1,
+    "sweep.batch_size": 1,
+    "sweep.total_timesteps": 250_000,
+    "launch.delay_s": 2.0,
+    "analysis.target": 0.75,
+}
+PROGRESS_EVERY_S = 15.0
 
 
-def prepare_home(home: Path) -> Path:
-    """The demo experiment file, its trials and histories, and a finished launch, under ``home``."""
+@dataclass(frozen=True)
+class Prepared:
+    """A HWSCALE_HOME ready to be shown: its clock and how many trials the trials screen must show."""
+
+    now: float
+    trials: int
+
+
+def use_home(home: Path) -> None:
     os.environ["HWSCALE_HOME"] = str(home)
+
+
+def prepare_demo(home: Path) -> Prepared:
+    """The demo experiment file, its synthesized trials and histories, and a finished launch, under ``home``."""
+    use_home(home)
     from hwscale_tui import config as cfgmod
     from hwscale_tui.commands.common import snapshot_path
     from hwscale_tui.launch.commands import plan_experiment
@@ -44,14 +87,14 @@ def prepare_home(home: Path) -> Path:
     cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {"launch.delay_s": 30.0})
     experiment = cfgmod.save(cfg, paths.default_experiment)
     cfgmod.save(cfg.copy(), snapshot_path(cfg.name))
-    data = demo_data(cfg, NOW)
+    data = demo_data(cfg, DEMO_NOW)
     plan = plan_experiment(cfg, snapshot_path(cfg.name))
     logs = paths.logs / cfg.name
     logs.mkdir(parents=True, exist_ok=True)
     with Store.open_default() as store:
         write_demo_store(store, cfg, data)
         records = LaunchRecords(store)
-        t0 = NOW - 3600.0
+        t0 = DEMO_NOW - 3600.0
         launch_id = records.create_launch(cfg.name, experiment, None, t0)
         for i, pp in enumerate(plan.pairs):
             log = logs / f"{pp.sweep_name}.log"
@@ -67,10 +110,74 @@ def prepare_home(home: Path) -> Path:
             records.mark_running(cfg.name, pp.sweep_name, pid=41000 + i, pgid=41000 + i, proc_start=start, started_at=start)
             records.mark_ended(cfg.name, pp.sweep_name, 0, None, start + 600.0 + 60.0 * i)
         records.end_launch(launch_id, "finished", t0 + 1200.0)
-    return experiment
+    return Prepared(now=DEMO_NOW, trials=len(data.trials))
 
 
-async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
+def run_real_experiment(home: Path) -> Prepared:
+    """Launch the small built-in experiment under ``home`` through the supervisor and wait for its end."""
+    use_home(home)
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.launch import supervisor
+    from hwscale_tui.paths import app_paths
+
+    paths = app_paths().ensure()
+    cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), REAL_BUDGET)
+    cfgmod.save(cfg, paths.default_experiment)
+    t0 = time.monotonic()
+    info = supervisor.launch(cfg)
+    print(f"screenshots: running {cfg.name} ({len(info.sweeps)} pairs x {cfg.sweep.max_trials} trials of "
+          f"{cfg.sweep.total_timesteps:,} steps) in {home}, supervisor pid {info.supervisor_pid}", flush=True)
+    finished = False
+    try:
+        while True:
+            status = supervisor.pair_status(cfg.name)
+            if status.supervisor_state != "running":
+                finished = True
+                break
+            counts: dict[str, int] = {}
+            for p in status.pairs:
+                counts[p.status] = counts.get(p.status, 0) + 1
+            done = sum(p.trials_done or 0 for p in status.pairs)
+            print(f"  {time.monotonic() - t0:5.0f} s: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}; "
+                  f"trials {done}/{len(status.pairs) * cfg.sweep.max_trials}", flush=True)
+            time.sleep(PROGRESS_EVERY_S)
+    finally:
+        if not finished:  # interrupted: stop what runs before the throw-away home goes
+            supervisor.cancel(cfg.name, None, by="screenshots", grace_s=2.0)
+    print(f"screenshots: the run took {time.monotonic() - t0:.0f} s", flush=True)
+    return finished_run(home)
+
+
+def finished_run(home: Path) -> Prepared:
+    """What a finished run under ``home`` shows; refuses a run that is missing, still running, or whose pairs failed."""
+    use_home(home)
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.launch import supervisor
+    from hwscale_tui.paths import app_paths
+    from hwscale_tui.store import Store
+
+    experiment = app_paths().default_experiment
+    if not experiment.is_file():
+        raise SystemExit(f"screenshots: {home} holds no experiment ({experiment} is missing)")
+    name = cfgmod.load(experiment).name
+    status = supervisor.pair_status(name)
+    if not status.pairs or status.supervisor_state == "running":
+        raise SystemExit(f"screenshots: experiment {name} in {home} has {'not finished' if status.pairs else 'never run'}")
+    bad = [f"{p.tag} {p.status} {p.exit_code}" for p in status.pairs if p.status != "exited" or p.exit_code != 0]
+    if bad:
+        raise SystemExit(f"screenshots: some pairs did not finish cleanly: {', '.join(bad)} (see {home}/logs)")
+    with Store.open_default() as store:
+        trials = store.trials([p.sweep_name for p in status.pairs])
+    failed = [t.run_id for t in trials if t.state != "finished"]
+    if failed:
+        print(f"screenshots: warning: {len(failed)} of {len(trials)} trials did not finish ({', '.join(failed)}); "
+              f"their logs are under {app_paths().runs}", file=sys.stderr)
+    ended = max(p.ended_at for p in status.pairs if p.ended_at is not None)
+    return Prepared(now=math.ceil((ended + 30.0) / 60.0) * 60.0, trials=len(trials))
+
+
+async def capture(out: Path, size: tuple[int, int], prepared: Prepared) -> list[Path]:
+    """Drive the app on the real services over the prepared home; save each screen as SVG."""
     from hwscale_tui.tui.app import create_app
     from hwscale_tui.tui.services import real_services
     from hwscale_tui.tui.widgets.trial_table import TrialTable
@@ -82,7 +189,7 @@ async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
                 raise SystemExit(f"screenshots: timed out waiting for {what}")
             await pilot.pause(0.05)
 
-    app = create_app(real_services(clock=lambda: NOW), remember_state=False)
+    app = create_app(real_services(clock=lambda: prepared.now), remember_state=False)
     svgs: list[Path] = []
 
     def save(name: str) -> None:
@@ -92,7 +199,7 @@ async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
         await until(pilot, lambda: app.current_mode == "launch", "the launch screen")
         launch = app.screen
         await until(pilot, lambda: launch.rows and all(r.status == "exited" for r in launch.rows.values()), "pair status")
-        await until(pilot, lambda: "done: 8 trials" in str(launch.query_one("#log-tail").content), "the log tail")
+        await until(pilot, lambda: "done" in str(launch.query_one("#log-tail").content), "the log tail")
         save("launch")
         await pilot.press("1")
         grid = app.screen
@@ -105,14 +212,17 @@ async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
         await pilot.press("3")
         trials = app.screen
         table = trials.query_one(TrialTable)
-        await until(pilot, lambda: table.row_count == 64, "the trials")
+        await until(pilot, lambda: table.row_count == prepared.trials, "the trials")
         await pilot.press("s", "s", "s", "s")  # sort by score, best first
         await until(pilot, lambda: table.selected_trial() and table.selected_trial().run_id in trials.curve_cache, "a curve")
         await pilot.pause()
         save("trials")
         await pilot.press("4")
         analysis = app.screen
-        await until(pilot, lambda: analysis.view is not None, "the analysis")
+        await until(pilot, lambda: analysis.view is not None, "the analysis", timeout=300.0)
+        empty = [key for key, plot in analysis.view.plots.items() if plot.empty]
+        if empty:
+            print(f"screenshots: warning: empty analysis plots: {', '.join(empty)} (too little data?)", file=sys.stderr)
         await pilot.pause()
         save("analysis")
         await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")  # throughput
@@ -124,8 +234,34 @@ async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
     return svgs
 
 
+SVG_TEXT = re.compile(r'<text (class="[^"]*") x="([\d.]+)" (y="[\d.]+") textLength="([\d.]+)" ([^>]*)>([^<]*)</text>')
+
+
+def text_in_cells(svg_text: str) -> str:
+    """Place each character of the SVG in its own terminal cell.
+
+    The converter ignores ``textLength``, and not every glyph has the cell's width: Fira Code
+    has no braille, so plot dots come from a wider proportional font, and bold runs come out
+    a little wider too. A long run would spill past a plot's frame or over the next word;
+    one ``<text>`` per character keeps every glyph in its column.
+    """
+    def split(m: re.Match) -> str:
+        chars = html.unescape(m[6])
+        if len(chars) < 2:
+            return m[0]
+        cell = float(m[4]) / len(chars)
+        x0 = float(m[2])
+        return "".join(
+            f'<text {m[1]} x="{x0 + i * cell:.2f}" {m[3]} textLength="{cell:.2f}" {m[5]}>{html.escape(ch)}</text>'
+            for i, ch in enumerate(chars) if not ch.isspace()
+        )
+
+    return SVG_TEXT.sub(split, svg_text)
+
+
 def to_png(svg: Path) -> Path:
     png = svg.with_suffix(".png")
+    svg.write_text(text_in_cells(svg.read_text(encoding="utf-8")), encoding="utf-8")
     if shutil.which("rsvg-convert"):
         subprocess.run(["rsvg-convert", "--background-color=#1e1e1e", str(svg), "-o", str(png)], check=True)
     else:
@@ -138,7 +274,11 @@ def to_png(svg: Path) -> Path:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description="Regenerate screenshots/*.png from a finished demo experiment.")
+    p = argparse.ArgumentParser(description="Regenerate screenshots/*.png from a real, finished built-in experiment.")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--demo", action="store_true", help="synthesized store instead of a real run (fast, deterministic)")
+    mode.add_argument("--reuse", metavar="DIR", help="screenshot the finished run in this HWSCALE_HOME; run nothing")
+    mode.add_argument("--home", metavar="DIR", help="run the experiment in this (new or empty) directory and keep it")
     p.add_argument("--out", default=str(REPO / "screenshots"))
     p.add_argument("--size", default="150x42", help="terminal size, WIDTHxHEIGHT (>= 130 wide shows the wide layouts)")
     args = p.parse_args()
@@ -148,9 +288,20 @@ def main() -> int:
     os.environ["TZ"] = "UTC"
     time.tzset()
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
-    with tempfile.TemporaryDirectory(prefix="hwscale-screenshots-") as home:
-        prepare_home(Path(home))
-        svgs = asyncio.run(capture(out, (width, height)))
+    if args.reuse:
+        home = Path(args.reuse).expanduser().resolve()
+        svgs = asyncio.run(capture(out, (width, height), finished_run(home)))
+    elif args.home:
+        home = Path(args.home).expanduser().resolve()
+        if home.exists() and any(home.iterdir()):
+            raise SystemExit(f"screenshots: {home} is not empty; --reuse {home} screenshots a finished run there")
+        home.mkdir(parents=True, exist_ok=True)
+        svgs = asyncio.run(capture(out, (width, height), run_real_experiment(home)))
+    else:
+        with tempfile.TemporaryDirectory(prefix="hwscale-screenshots-") as tmp:
+            home = Path(tmp)
+            prepared = prepare_demo(home) if args.demo else run_real_experiment(home)
+            svgs = asyncio.run(capture(out, (width, height), prepared))
     for svg in svgs:
         png = to_png(svg)
         svg.unlink()

@@ -112,7 +112,7 @@ def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
 
 
 def pareto_plot(pareto: Any) -> PlotSpec:
-    spec = PlotSpec("pareto", "time-cost Pareto front", "seconds to target", "USD to target")
+    spec = PlotSpec("pareto", "time-cost Pareto front", "seconds", "USD")  # short: both labels share one line
     if pareto is None:
         spec.note = "Pareto: no configuration reached the target"
         return spec

@@ -8,7 +8,7 @@ from ..plot_data import PlotSpec, compact_number, log_ticks, positive, to_axis
 
 
 class FitPlot(PlotextPlot):
-    """Draw one :class:`PlotSpec`: the CI band and the fit first, the measured points on top."""
+    """Draw one :class:`PlotSpec`: the CI band and the fit first, the measured points on top, then the highlighted ones."""
 
     def __init__(self, *, ascii_only: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -49,6 +49,8 @@ class FitPlot(PlotextPlot):
             plt.plot(to_axis([f[0] for f in front], lx), to_axis([f[1] for f in front], ly), marker=line_marker, color="green")
         if points:
             plt.scatter(to_axis([p[0] for p in points], lx), to_axis([p[1] for p in points], ly), marker=point_marker, color="orange")
+        if front:  # its points in green on top (a one-point front draws no line)
+            plt.scatter(to_axis([f[0] for f in front], lx), to_axis([f[1] for f in front], ly), marker=point_marker, color="green")
         every = points + fit + band + front
         for axis, log, setter in ((0, lx, plt.xticks), (1, ly, plt.yticks)):
             vals = [p[axis] for p in every] + ([b[2] for b in band] if axis == 1 else [])
