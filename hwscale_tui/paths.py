@@ -63,11 +63,13 @@ def app_paths(env: Mapping[str, str] | None = None) -> AppPaths:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) with mode 0700 if missing; return it."""
+    """Create ``path`` and any missing parents with mode 0700; return it."""
     path = Path(path)
     if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path, 0o700)
+        missing = [path, *(p for p in path.parents if not p.exists())]
+        for d in reversed(missing):  # every directory we create is private, not only the leaf
+            d.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(d, 0o700)
     return path
 
 

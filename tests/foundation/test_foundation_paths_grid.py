@@ -15,7 +15,7 @@ def test_hwscale_home_holds_all_four_dirs_created_0700(tmp_path):
     assert all(d.parent == tmp_path / "hh" for d in (p.config, p.data, p.state, p.logs))
     assert not p.config.exists()  # nothing until first use
     p.ensure()
-    for d in (p.config, p.data, p.state, p.logs):
+    for d in (p.config, p.data, p.state, p.logs, tmp_path / "hh"):
         assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
 
 
