@@ -14,7 +14,8 @@ import json
 import statistics
 import time
 import tracemalloc
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -43,11 +44,17 @@ def timed(cases: dict[str, Callable[[], Any]], repeat: int) -> dict[str, dict[st
         fn()
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        rows[name] = {"median_s": statistics.median(times[name]), "min_s": min(times[name]), "peak_mib": peak / 2**20}
+        rows[name] = {
+            "median_s": statistics.median(times[name]),
+            "min_s": min(times[name]),
+            "peak_mib": peak / 2**20,
+        }
     return rows
 
 
-def naive_km_bootstrap(values: np.ndarray, reached: np.ndarray, rng: np.random.Generator) -> list[float]:
+def naive_km_bootstrap(
+    values: np.ndarray, reached: np.ndarray, rng: np.random.Generator
+) -> list[float]:
     from scipy.stats import CensoredData, ecdf
 
     medians = []
@@ -78,7 +85,11 @@ def naive_usl_bootstrap(n: np.ndarray, x: np.ndarray, rng: np.random.Generator) 
     start = np.clip(theta, USL.lower + 1e-9, USL.upper - 1e-9)
     out = []
     for row in ystar:
-        res = least_squares(lambda th: w * (USL.log_predict(th[None, :], g.x)[0] - row), start, bounds=(USL.lower, USL.upper))
+        res = least_squares(
+            lambda th, row=row: w * (USL.log_predict(th[None, :], g.x)[0] - row),
+            start,
+            bounds=(USL.lower, USL.upper),
+        )
         out.append(res.x)
     return np.array(out)
 
@@ -92,12 +103,19 @@ def main() -> None:
     pairs = [HardwarePair(g, n) for n in (1, 2) for g in (1, 2, 4, 8)]
     trials, histories, _ = synthetic_experiment(pairs, 50, 1000, SyntheticTruth(), seed=0)
     settings = AnalysisSettings(n_boot=N_BOOT)
-    analyze(trials[:20], histories, settings.with_changes(n_boot=10))  # import scipy & co. outside the timings
+    analyze(
+        trials[:20], histories, settings.with_changes(n_boot=10)
+    )  # import scipy & co. outside the timings
 
-    rows = timed({
-        "full analysis, 1000 bootstrap": lambda: analyze(trials, histories, settings),
-        "baseline: full analysis, no bootstrap": lambda: analyze(trials, histories, settings.with_changes(n_boot=0)),
-    }, args.repeat)
+    rows = timed(
+        {
+            "full analysis, 1000 bootstrap": lambda: analyze(trials, histories, settings),
+            "baseline: full analysis, no bootstrap": lambda: analyze(
+                trials, histories, settings.with_changes(n_boot=0)
+            ),
+        },
+        args.repeat,
+    )
 
     rng = np.random.default_rng(1)
     config = [t for t in trials if t.gpus == 8 and t.nodes == 2]
@@ -109,21 +127,48 @@ def main() -> None:
         values.append(tt.value if tt.reached else tt.censored_at)
         reached.append(tt.reached)
     v, r = np.array(values), np.array(reached)
-    rows |= timed({"KM bootstrap, 1 config x 1 axis: vectorized": lambda: kaplan_meier(
-        v, r, axis="wall_s", budget=None, n_boot=N_BOOT, rng=rng, ci_level=0.95)}, args.repeat)
-    rows |= timed({"baseline: KM bootstrap, scipy ecdf per resample": lambda: naive_km_bootstrap(*sort_censored(v, r), rng)}, 1)
+    rows |= timed(
+        {
+            "KM bootstrap, 1 config x 1 axis: vectorized": lambda: kaplan_meier(
+                v, r, axis="wall_s", budget=None, n_boot=N_BOOT, rng=rng, ci_level=0.95
+            )
+        },
+        args.repeat,
+    )
+    rows |= timed(
+        {
+            "baseline: KM bootstrap, scipy ecdf per resample": lambda: naive_km_bootstrap(
+                *sort_censored(v, r), rng
+            )
+        },
+        1,
+    )
 
     n = np.array([t.total_gpus for t in trials], dtype=float)
     x = np.array([t.sps for t in trials], dtype=float)
-    rows |= timed({"USL bootstrap (400 points): batched LM": lambda: fit_usl(n, x, n_boot=N_BOOT, seed=rng)}, args.repeat)
-    rows |= timed({"baseline: USL bootstrap, least_squares per resample": lambda: naive_usl_bootstrap(n, x, rng)}, 1)
+    rows |= timed(
+        {"USL bootstrap (400 points): batched LM": lambda: fit_usl(n, x, n_boot=N_BOOT, seed=rng)},
+        args.repeat,
+    )
+    rows |= timed(
+        {
+            "baseline: USL bootstrap, least_squares per resample": lambda: naive_usl_bootstrap(
+                n, x, rng
+            )
+        },
+        1,
+    )
     naive = rows["baseline: USL bootstrap, least_squares per resample"]
     naive["median_s"] *= N_BOOT / NAIVE_USL_RESAMPLES  # measured on NAIVE_USL_RESAMPLES, scaled
     naive["min_s"] *= N_BOOT / NAIVE_USL_RESAMPLES
 
     full = rows["full analysis, 1000 bootstrap"]["median_s"]
-    summary = {"workload": "8 configs x 50 trials x 1000-point curves, 1000 bootstrap resamples", "target_s": TARGET_S,
-               "full_analysis_s": full, "target_met": full < TARGET_S}
+    summary = {
+        "workload": "8 configs x 50 trials x 1000-point curves, 1000 bootstrap resamples",
+        "target_s": TARGET_S,
+        "full_analysis_s": full,
+        "target_met": full < TARGET_S,
+    }
     if args.json:
         print(json.dumps({"rows": rows, **summary}, indent=2))
         return
@@ -131,11 +176,23 @@ def main() -> None:
     print(f"{'case':<54} {'median':>9} {'min':>9} {'peak mem':>10}")
     for name, row in rows.items():
         print(f"{name:<54} {row['median_s']:8.3f}s {row['min_s']:8.3f}s {row['peak_mib']:8.1f}MiB")
-    km = rows["baseline: KM bootstrap, scipy ecdf per resample"]["median_s"] / rows["KM bootstrap, 1 config x 1 axis: vectorized"]["median_s"]
-    usl = rows["baseline: USL bootstrap, least_squares per resample"]["median_s"] / rows["USL bootstrap (400 points): batched LM"]["median_s"]
-    print(f"(the least_squares loop ran {NAIVE_USL_RESAMPLES} resamples; its times are scaled to {N_BOOT})")
-    print(f"vectorized KM bootstrap: {km:.0f}x faster than the loop; batched USL refits: {usl:.0f}x faster than the loop")
-    print(f"target < {TARGET_S:g} s for the full analysis: {'met' if summary['target_met'] else 'NOT met'} ({full:.2f} s)")
+    km = (
+        rows["baseline: KM bootstrap, scipy ecdf per resample"]["median_s"]
+        / rows["KM bootstrap, 1 config x 1 axis: vectorized"]["median_s"]
+    )
+    usl = (
+        rows["baseline: USL bootstrap, least_squares per resample"]["median_s"]
+        / rows["USL bootstrap (400 points): batched LM"]["median_s"]
+    )
+    print(
+        f"(the least_squares loop ran {NAIVE_USL_RESAMPLES} resamples; its times are scaled to {N_BOOT})"
+    )
+    print(
+        f"vectorized KM bootstrap: {km:.0f}x faster than the loop; batched USL refits: {usl:.0f}x faster than the loop"
+    )
+    print(
+        f"target < {TARGET_S:g} s for the full analysis: {'met' if summary['target_met'] else 'NOT met'} ({full:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

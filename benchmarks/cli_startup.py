@@ -1,6 +1,6 @@
 """How fast `hwscale-tui --help` and `plan --json` start, against a bare interpreter in the same run.
 
-    python benchmarks/cli_startup.py [--repeat 15] [--json]
+python benchmarks/cli_startup.py [--repeat 15] [--json]
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def measure(argv: list[str], repeat: int, env: dict[str, str]) -> list[float]:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True)
+        subprocess.run(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True
+        )
         times.append(time.perf_counter() - t0)
     return times
 
@@ -51,7 +53,9 @@ def main() -> None:
         return
     print(f"{'command':<46} {'median':>8} {'min':>8} {'max':>8} {'x python':>9}")
     for name, r in rows.items():
-        print(f"{name:<46} {r['median_s']*1000:7.0f}ms {r['min_s']*1000:7.0f}ms {r['max_s']*1000:7.0f}ms {r['ratio_vs_python']:8.1f}x")
+        print(
+            f"{name:<46} {r['median_s'] * 1000:7.0f}ms {r['min_s'] * 1000:7.0f}ms {r['max_s'] * 1000:7.0f}ms {r['ratio_vs_python']:8.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -97,16 +97,25 @@ def bench_supervisor(work: Path, delay_s: float) -> dict:
     from hwscale_tui.launch import supervisor as sup
 
     record = work / "starts.txt"
-    cfg = cfgmod.from_dict({
-        "experiment": {"name": "bench"}, "grid": PAIRS_GRID,
-        "launch": {"delay_s": delay_s, "command": tree_argv(record)},
-    }, env={})
+    cfg = cfgmod.from_dict(
+        {
+            "experiment": {"name": "bench"},
+            "grid": PAIRS_GRID,
+            "launch": {"delay_s": delay_s, "command": tree_argv(record)},
+        },
+        env={},
+    )
     t = time.monotonic()
     info = sup.launch(cfg)
     launch_return_s = time.monotonic() - t
     n = len(info.sweeps)
-    wait_until(lambda: len(child_starts(record)) == n and all(
-        len(tree_of(p.pid)) >= 5 for p in sup.pair_status("bench").pairs), "every pair to hold its tree")
+    wait_until(
+        lambda: (
+            len(child_starts(record)) == n
+            and all(len(tree_of(p.pid)) >= 5 for p in sup.pair_status("bench").pairs)
+        ),
+        "every pair to hold its tree",
+    )
     status = sup.pair_status("bench")
     seen = child_starts(record)
     sup_err = [p.started_at - p.planned_start for p in status.pairs]
@@ -124,11 +133,15 @@ def bench_supervisor(work: Path, delay_s: float) -> dict:
     cancel_rest_s = time_until_gone(rest, t0)
     orphans = sum(live(p) for procs in trees.values() for p in procs)
     return {
-        "pairs": n, "launch_returns_s": launch_return_s,
-        "stagger_max_err_s": max(abs(e) for e in sup_err), "stagger_mean_err_s": sum(sup_err) / n,
+        "pairs": n,
+        "launch_returns_s": launch_return_s,
+        "stagger_max_err_s": max(abs(e) for e in sup_err),
+        "stagger_mean_err_s": sum(sup_err) / n,
         "stagger_child_max_err_s": max(abs(e) for e in child_err),
-        "cancel_one_s": cancel_one_s, "cancel_seven_s": cancel_rest_s,
-        "processes_per_tree": min(len(t) for t in trees.values()), "orphans": orphans,
+        "cancel_one_s": cancel_one_s,
+        "cancel_seven_s": cancel_rest_s,
+        "processes_per_tree": min(len(t) for t in trees.values()),
+        "orphans": orphans,
     }
 
 
@@ -137,13 +150,21 @@ def bench_escalation(work: Path) -> dict:
     from hwscale_tui.launch import supervisor as sup
 
     record = work / "stubborn.txt"
-    cfg = cfgmod.from_dict({
-        "experiment": {"name": "stubborn"}, "grid": {"gpu_counts": [1], "node_counts": [1]},
-        "launch": {"delay_s": 0, "command": tree_argv(record, ignore_term=True)},
-    }, env={})
+    cfg = cfgmod.from_dict(
+        {
+            "experiment": {"name": "stubborn"},
+            "grid": {"gpu_counts": [1], "node_counts": [1]},
+            "launch": {"delay_s": 0, "command": tree_argv(record, ignore_term=True)},
+        },
+        env={},
+    )
     sup.launch(cfg)
-    pair = wait_until(lambda: [p for p in sup.pair_status("stubborn").pairs if p.pid and len(tree_of(p.pid)) >= 5],
-                      "the stubborn tree")[0]
+    pair = wait_until(
+        lambda: [
+            p for p in sup.pair_status("stubborn").pairs if p.pid and len(tree_of(p.pid)) >= 5
+        ],
+        "the stubborn tree",
+    )[0]
     procs = tree_of(pair.pid)
     t0 = time.monotonic()
     sup.cancel("stubborn", None, by="benchmark", grace_s=1.0)
@@ -160,12 +181,20 @@ def bench_baseline(work: Path, delay_s: float, n: int) -> dict:
     t0 = time.time()
     for i in range(n):
         planned.append(t0 + i * delay_s)
-        procs.append(subprocess.Popen([*argv[:3], f"base{i}", str(record)], start_new_session=True,
-                                      stdin=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [*argv[:3], f"base{i}", str(record)],
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+            )
+        )
         actual.append(time.time())
         if i < n - 1:
             time.sleep(delay_s)
-    wait_until(lambda: len(child_starts(record)) == n and all(len(tree_of(p.pid)) >= 5 for p in procs), "baseline trees")
+    wait_until(
+        lambda: len(child_starts(record)) == n and all(len(tree_of(p.pid)) >= 5 for p in procs),
+        "baseline trees",
+    )
     seen = child_starts(record)
     err = [a - p for a, p in zip(actual, planned)]
     child_err = [seen[f"base{i}"] - planned[i] for i in range(n)]
@@ -180,14 +209,21 @@ def bench_baseline(work: Path, delay_s: float, n: int) -> dict:
     kill_all([p for t in trees for p in t])
     for proc in procs:
         proc.wait()
-    return {"stagger_max_err_s": max(abs(e) for e in err), "stagger_mean_err_s": sum(err) / n,
-            "stagger_child_max_err_s": max(abs(e) for e in child_err), "cancel_one_s": latency, "orphans": orphans}
+    return {
+        "stagger_max_err_s": max(abs(e) for e in err),
+        "stagger_mean_err_s": sum(err) / n,
+        "stagger_child_max_err_s": max(abs(e) for e in child_err),
+        "cancel_one_s": latency,
+        "orphans": orphans,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--delay", type=float, default=0.5, help="seconds between pair starts (default 0.5)")
+    parser.add_argument(
+        "--delay", type=float, default=0.5, help="seconds between pair starts (default 0.5)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hwscale-bench-launch-") as tmp:
         os.environ["HWSCALE_HOME"] = str(Path(tmp) / "home")  # never the user's real state
@@ -196,11 +232,17 @@ def main() -> int:
         stubborn = bench_escalation(work)
         base = bench_baseline(work, args.delay, ours["pairs"])
     result = {
-        "delay_s": args.delay, "cpus": os.cpu_count(), "supervisor": ours, "escalation": stubborn, "baseline": base,
+        "delay_s": args.delay,
+        "cpus": os.cpu_count(),
+        "supervisor": ours,
+        "escalation": stubborn,
+        "baseline": base,
         "targets": {"stagger_max_err_s": TARGET_STAGGER_S, "cancel_s": TARGET_CANCEL_S},
         "met": {
-            "stagger": ours["stagger_max_err_s"] < TARGET_STAGGER_S and ours["stagger_child_max_err_s"] < TARGET_STAGGER_S,
-            "cancel": max(ours["cancel_one_s"], ours["cancel_seven_s"]) < TARGET_CANCEL_S and ours["orphans"] == 0,
+            "stagger": ours["stagger_max_err_s"] < TARGET_STAGGER_S
+            and ours["stagger_child_max_err_s"] < TARGET_STAGGER_S,
+            "cancel": max(ours["cancel_one_s"], ours["cancel_seven_s"]) < TARGET_CANCEL_S
+            and ours["orphans"] == 0,
         },
     }
     if args.json:
@@ -208,21 +250,48 @@ def main() -> int:
         return 0
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
     rows = [
-        ("stagger max |error| (supervisor record)", ms(ours["stagger_max_err_s"]), ms(base["stagger_max_err_s"]), f"< {ms(TARGET_STAGGER_S)}"),
-        ("stagger max |error| (sweep's own clock)", ms(ours["stagger_child_max_err_s"]), ms(base["stagger_child_max_err_s"]), f"< {ms(TARGET_STAGGER_S)}"),
+        (
+            "stagger max |error| (supervisor record)",
+            ms(ours["stagger_max_err_s"]),
+            ms(base["stagger_max_err_s"]),
+            f"< {ms(TARGET_STAGGER_S)}",
+        ),
+        (
+            "stagger max |error| (sweep's own clock)",
+            ms(ours["stagger_child_max_err_s"]),
+            ms(base["stagger_child_max_err_s"]),
+            f"< {ms(TARGET_STAGGER_S)}",
+        ),
         ("stagger mean error", ms(ours["stagger_mean_err_s"]), ms(base["stagger_mean_err_s"]), ""),
-        ("cancel 1 pair: SIGTERM -> tree gone", ms(ours["cancel_one_s"]), ms(base["cancel_one_s"]) + " (group only)", f"< {ms(TARGET_CANCEL_S)}"),
+        (
+            "cancel 1 pair: SIGTERM -> tree gone",
+            ms(ours["cancel_one_s"]),
+            ms(base["cancel_one_s"]) + " (group only)",
+            f"< {ms(TARGET_CANCEL_S)}",
+        ),
         ("cancel 7 pairs at once", ms(ours["cancel_seven_s"]), "-", f"< {ms(TARGET_CANCEL_S)}"),
         ("orphans left after cancel", str(ours["orphans"]), str(base["orphans"]), "0"),
-        ("tree ignoring SIGTERM, grace 1 s", ms(stubborn["cancel_ignoring_sigterm_grace1_s"]), "-", "grace + kill"),
+        (
+            "tree ignoring SIGTERM, grace 1 s",
+            ms(stubborn["cancel_ignoring_sigterm_grace1_s"]),
+            "-",
+            "grace + kill",
+        ),
         ("launch() returns after", ms(ours["launch_returns_s"]), "-", ""),
     ]
-    print(f"launch benchmark: {ours['pairs']} pairs, {ours['processes_per_tree']} processes per sweep, "
-          f"delay {args.delay:g} s, {os.cpu_count()} CPUs")
-    widths = [max(len(r[i]) for r in rows + [("measure", "supervisor", "baseline", "target")]) for i in range(4)]
+    print(
+        f"launch benchmark: {ours['pairs']} pairs, {ours['processes_per_tree']} processes per sweep, "
+        f"delay {args.delay:g} s, {os.cpu_count()} CPUs"
+    )
+    widths = [
+        max(len(r[i]) for r in rows + [("measure", "supervisor", "baseline", "target")])
+        for i in range(4)
+    ]
     for r in [("measure", "supervisor", "baseline", "target"), *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print(f"targets met: stagger {'yes' if result['met']['stagger'] else 'NO'}, cancel {'yes' if result['met']['cancel'] else 'NO'}")
+    print(
+        f"targets met: stagger {'yes' if result['met']['stagger'] else 'NO'}, cancel {'yes' if result['met']['cancel'] else 'NO'}"
+    )
     return 0
 
 

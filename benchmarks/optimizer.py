@@ -24,19 +24,20 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package
 
-from hwscale_tui.hardware import HardwarePair  # noqa: E402
-from hwscale_tui.search.presets import PROTEIN_SETTINGS, builtin_preset  # noqa: E402
-from hwscale_tui.search.protein import ProteinOptimizer  # noqa: E402
-from hwscale_tui.search.space import Param, SearchSpace  # noqa: E402
+from hwscale_tui.hardware import HardwarePair
+from hwscale_tui.search.presets import PROTEIN_SETTINGS, builtin_preset
+from hwscale_tui.search.protein import ProteinOptimizer
+from hwscale_tui.search.space import Param, SearchSpace
 
 OPTIMIZERS = ("ours", "tpe", "random")
 LATENCY_OBSERVATIONS = (10, 100, 500)
@@ -65,11 +66,22 @@ def branin(p: dict[str, Any]) -> float:
 
 # -- Hartmann-6 -----------------------------------------------------------------------------
 H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-H6_P = 1e-4 * np.array([
-    [1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-    [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381],
-])
+H6_A = np.array(
+    [
+        [10, 3, 17, 3.5, 1.7, 8],
+        [0.05, 10, 17, 0.1, 8, 14],
+        [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14],
+    ]
+)
+H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
 H6_KEYS = tuple(f"x{i}" for i in range(1, 7))
 
 
@@ -104,9 +116,14 @@ def ppo_like(p: dict[str, Any]) -> float:
     q = _ppo_coords(p)
     best_llr = -3.2 + 0.25 * q["lb"]
     dist = (
-        ((q["llr"] - best_llr) / 0.6) ** 2 + ((q["lb"] - 2) / 2.0) ** 2 + ((q["lm"] - 2) / 3.0) ** 2
-        + ((q["clip"] - 0.3) / 0.2) ** 2 + ((q["gae"] - 0.97) / 0.08) ** 2 + ((q["lent"] + 2.5) / 1.2) ** 2
-        + ((q["vf_coef"] - 1.0) / 1.2) ** 2 + ((q["vf_clip"] - 0.5) / 1.0) ** 2
+        ((q["llr"] - best_llr) / 0.6) ** 2
+        + ((q["lb"] - 2) / 2.0) ** 2
+        + ((q["lm"] - 2) / 3.0) ** 2
+        + ((q["clip"] - 0.3) / 0.2) ** 2
+        + ((q["gae"] - 0.97) / 0.08) ** 2
+        + ((q["lent"] + 2.5) / 1.2) ** 2
+        + ((q["vf_coef"] - 1.0) / 1.2) ** 2
+        + ((q["vf_clip"] - 0.5) / 1.0) ** 2
     )
     return PPO_PEAK * math.exp(-0.5 * dist)
 
@@ -119,12 +136,23 @@ def ppo_cost_s(p: dict[str, Any]) -> float:
 
 def problems() -> list[Problem]:
     big = {**PROTEIN_SETTINGS, "max_suggestion_cost": 10800}
-    branin_space = SearchSpace((Param("x1", "uniform", -5, 10, 2.5), Param("x2", "uniform", 0, 15, 7.5)), big)
+    branin_space = SearchSpace(
+        (Param("x1", "uniform", -5, 10, 2.5), Param("x2", "uniform", 0, 15, 7.5)), big
+    )
     h6_space = SearchSpace(tuple(Param(k, "uniform", 0.0, 1.0, 0.5) for k in H6_KEYS), big)
     ppo_space = builtin_preset(PPO_PAIR, overrides={"max_suggestion_cost": PPO_MAX_COST_S}).space
     return [
-        Problem("branin", branin_space, "minimize", 0.397887, branin, lambda p: 60.0 * (1.5 + p["x1"] / 15)),
-        Problem("hartmann6", h6_space, "minimize", -3.32237, hartmann6, lambda p: 60.0 * (1.0 + p["x1"])),
+        Problem(
+            "branin",
+            branin_space,
+            "minimize",
+            0.397887,
+            branin,
+            lambda p: 60.0 * (1.5 + p["x1"] / 15),
+        ),
+        Problem(
+            "hartmann6", h6_space, "minimize", -3.32237, hartmann6, lambda p: 60.0 * (1.0 + p["x1"])
+        ),
         Problem("ppo_like", ppo_space, "maximize", PPO_PEAK, ppo_like, ppo_cost_s, PPO_NOISE_SD),
     ]
 
@@ -184,10 +212,14 @@ class OptunaTPE:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.optuna = optuna
         self.space = problem.space
-        self.study = optuna.create_study(direction=problem.goal, sampler=optuna.samplers.TPESampler(seed=seed))
+        self.study = optuna.create_study(
+            direction=problem.goal, sampler=optuna.samplers.TPESampler(seed=seed)
+        )
         self.dists = {p.key: self._distribution(p) for p in problem.space.params}
         center = problem.space.center()
-        self.study.enqueue_trial({p.key: self._to_optuna(p, center[p.key]) for p in problem.space.params})
+        self.study.enqueue_trial(
+            {p.key: self._to_optuna(p, center[p.key]) for p in problem.space.params}
+        )
         self.trial: Any = None
 
     def _distribution(self, p: Param) -> Any:
@@ -220,15 +252,20 @@ class OptunaTPE:
 def simple_regret(problem_name: str, optimizer: str, seed: int, trials: int) -> float:
     problem = problem_named(problem_name)
     noise = np.random.default_rng([seed, 7])  # the same noise stream for every optimizer
-    agent: Any = {"ours": lambda: Ours(problem, seed), "tpe": lambda: OptunaTPE(problem, seed),
-                  "random": lambda: RandomSearch(problem.space, seed)}[optimizer]()
+    agent: Any = {
+        "ours": lambda: Ours(problem, seed),
+        "tpe": lambda: OptunaTPE(problem, seed),
+        "random": lambda: RandomSearch(problem.space, seed),
+    }[optimizer]()
     best_params, best_score = None, None
     sign = 1.0 if problem.goal == "maximize" else -1.0
     for _ in range(trials):
         params = agent.ask()
         outcome = run_trial(problem, params, noise)
         agent.tell(params, outcome)
-        if outcome.score is not None and (best_score is None or sign * outcome.score > sign * best_score):
+        if outcome.score is not None and (
+            best_score is None or sign * outcome.score > sign * best_score
+        ):
             best_params, best_score = params, outcome.score
     if best_params is None:
         return float("nan")
@@ -258,7 +295,9 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else (1.0 if a == 0 else math.inf)
 
 
-def run(seeds: int, trials: int, workers: int, latency_repeats: int, names: list[str]) -> dict[str, Any]:
+def run(
+    seeds: int, trials: int, workers: int, latency_repeats: int, names: list[str]
+) -> dict[str, Any]:
     jobs = [(name, o, s, trials) for name in names for o in OPTIMIZERS for s in range(seeds)]
     jobs.sort(key=lambda j: j[1] != "ours")  # the slow ones first, for a balanced pool
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -280,20 +319,31 @@ def run(seeds: int, trials: int, workers: int, latency_repeats: int, names: list
 
 
 def print_table(result: dict[str, Any], seeds: int, trials: int) -> None:
-    print(f"Median simple regret over {seeds} seeds, {trials} trials each, all starting at the search center")
-    print(f"{'problem':<11} {'ours':>10} {'tpe':>10} {'random':>10} {'ours/tpe':>9} {'ours/random':>12}")
+    print(
+        f"Median simple regret over {seeds} seeds, {trials} trials each, all starting at the search center"
+    )
+    print(
+        f"{'problem':<11} {'ours':>10} {'tpe':>10} {'random':>10} {'ours/tpe':>9} {'ours/random':>12}"
+    )
     for name, r in result["problems"].items():
         g = r["regret"]
-        print(f"{name:<11} {g['ours']:>10.4g} {g['tpe']:>10.4g} {g['random']:>10.4g} "
-              f"{r['ratio_vs_tpe']:>9.3f} {r['ratio_vs_random']:>12.3f}")
+        print(
+            f"{name:<11} {g['ours']:>10.4g} {g['tpe']:>10.4g} {g['random']:>10.4g} "
+            f"{r['ratio_vs_tpe']:>9.3f} {r['ratio_vs_random']:>12.3f}"
+        )
     lat = result["latency_s"]
-    print("suggest latency (fresh optimizer, 8-d space): " + ", ".join(f"{n} obs {lat[n]:.3f} s" for n in lat))
+    print(
+        "suggest latency (fresh optimizer, 8-d space): "
+        + ", ".join(f"{n} obs {lat[n]:.3f} s" for n in lat)
+    )
     ratios = result["problems"].values()
     beat_tpe = sum(r["ratio_vs_tpe"] <= TARGET_RATIO_VS_TPE for r in ratios)
     beat_random = sum(r["ratio_vs_random"] <= TARGET_RATIO_VS_RANDOM for r in ratios)
-    print(f"targets: ratio vs TPE <= {TARGET_RATIO_VS_TPE} on {beat_tpe}/{len(ratios)} problems (need 2); "
-          f"ratio vs random <= {TARGET_RATIO_VS_RANDOM} on {beat_random}/{len(ratios)}; "
-          f"latency at 100 obs {lat['100']:.3f} s (< {TARGET_LATENCY_100_S})")
+    print(
+        f"targets: ratio vs TPE <= {TARGET_RATIO_VS_TPE} on {beat_tpe}/{len(ratios)} problems (need 2); "
+        f"ratio vs random <= {TARGET_RATIO_VS_RANDOM} on {beat_random}/{len(ratios)}; "
+        f"latency at 100 obs {lat['100']:.3f} s (< {TARGET_LATENCY_100_S})"
+    )
 
 
 def main() -> None:
@@ -301,9 +351,15 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--trials", type=int, default=30)
     ap.add_argument("--workers", type=int, default=2, help="processes running seeds in parallel")
-    ap.add_argument("--problems", default=",".join(p.name for p in problems()), help="comma-separated subset")
-    ap.add_argument("--quick", action="store_true", help="a smoke run: 3 seeds, 12 trials, 1 latency repeat")
-    ap.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    ap.add_argument(
+        "--problems", default=",".join(p.name for p in problems()), help="comma-separated subset"
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="a smoke run: 3 seeds, 12 trials, 1 latency repeat"
+    )
+    ap.add_argument(
+        "--json", action="store_true", help="print the result as JSON instead of a table"
+    )
     args = ap.parse_args()
     logging.getLogger("optuna").setLevel(logging.WARNING)
     seeds, trials, repeats = (3, 12, 1) if args.quick else (args.seeds, args.trials, 3)

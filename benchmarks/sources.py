@@ -31,8 +31,9 @@ import tempfile
 import time
 import tracemalloc
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -61,8 +62,18 @@ class LoopbackProcess:
 
     def __init__(self, sweeps: int, trials: int):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hwscale_tui.testing.wandb_loopback", "--sweeps", str(sweeps), "--trials", str(trials)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "hwscale_tui.testing.wandb_loopback",
+                "--sweeps",
+                str(sweeps),
+                "--trials",
+                str(trials),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("http://127.0.0.1:"):
@@ -73,7 +84,9 @@ class LoopbackProcess:
             return json.load(r)["counts"]
 
     def advance(self, runs: int) -> None:
-        req = urllib.request.Request(f"{self.url}/_loopback/advance", data=json.dumps({"runs": runs}).encode(), method="POST")
+        req = urllib.request.Request(
+            f"{self.url}/_loopback/advance", data=json.dumps({"runs": runs}).encode(), method="POST"
+        )
         urllib.request.urlopen(req, timeout=60).close()
 
     def close(self) -> None:
@@ -82,7 +95,9 @@ class LoopbackProcess:
 
 
 def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
-    return {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+    return {
+        k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)
+    }
 
 
 def bench_wandb(sweeps: int, trials: int, changed: int, cycles: int) -> list[dict[str, Any]]:
@@ -95,19 +110,43 @@ def bench_wandb(sweeps: int, trials: int, changed: int, cycles: int) -> list[dic
     server = LoopbackProcess(sweeps, trials)
     rows: list[dict[str, Any]] = []
     try:
-        cfg = apply_overrides(default_config("metta"), {"wandb.entity": DEFAULT_ENTITY, "grid.gpu_counts": [1, 2, 4, 8],
-                                                        "grid.node_counts": [1, 2]})
+        cfg = apply_overrides(
+            default_config("metta"),
+            {
+                "wandb.entity": DEFAULT_ENTITY,
+                "grid.gpu_counts": [1, 2, 4, 8],
+                "grid.node_counts": [1, 2],
+            },
+        )
         sweep_names = [f"{cfg.name}.{p}" for p in PAIRS[:sweeps]]
         n_runs = sweeps * trials
 
         def factory():
             return make_wandb_api(base_url=server.url, entity=DEFAULT_ENTITY, timeout_s=120)
 
-        src = make_source(cfg, "wandb", api_factory=factory, settings=SourceSettings(stale_after_s=1e12))
+        src = make_source(
+            cfg, "wandb", api_factory=factory, settings=SourceSettings(stale_after_s=1e12)
+        )
 
-        def row(name: str, requests: dict[str, int], seconds: float, note: str = "", runs: int = n_runs, mib: float | None = None):
-            rows.append({"case": f"wandb: {name}", "runs": runs, "requests": sum(requests.values()), "by_operation": requests,
-                         "seconds": round(seconds, 3), "peak_mib": None if mib is None else round(mib, 1), "note": note})
+        def row(
+            name: str,
+            requests: dict[str, int],
+            seconds: float,
+            note: str = "",
+            runs: int = n_runs,
+            mib: float | None = None,
+        ):
+            rows.append(
+                {
+                    "case": f"wandb: {name}",
+                    "runs": runs,
+                    "requests": sum(requests.values()),
+                    "by_operation": requests,
+                    "seconds": round(seconds, 3),
+                    "peak_mib": None if mib is None else round(mib, 1),
+                    "note": note,
+                }
+            )
 
         c0 = server.counts()
         s, first = timed(src.poll)
@@ -122,12 +161,23 @@ def bench_wandb(sweeps: int, trials: int, changed: int, cycles: int) -> list[dic
             assert not res.changed
         per_cycle = {k: v // cycles for k, v in delta(server.counts(), c0).items()}
         mib = peak_mib(src.poll)
-        row("ours, steady poll (nothing changed)", per_cycle, statistics.median(times), f"median of {cycles}", mib=mib)
+        row(
+            "ours, steady poll (nothing changed)",
+            per_cycle,
+            statistics.median(times),
+            f"median of {cycles}",
+            mib=mib,
+        )
 
         ids = [t.run_id for t in first.trials]
         c0 = server.counts()
         s, _ = timed(lambda: src.histories(ids))
-        row("ours, curves cold (every run, once)", delta(server.counts(), c0), s, "then cached on disk")
+        row(
+            "ours, curves cold (every run, once)",
+            delta(server.counts(), c0),
+            s,
+            "then cached on disk",
+        )
 
         server.advance(changed)
         c0 = server.counts()
@@ -137,23 +187,47 @@ def bench_wandb(sweeps: int, trials: int, changed: int, cycles: int) -> list[dic
         c1 = server.counts()
         s2, _ = timed(lambda: src.histories(ids))
         hist_req = delta(server.counts(), c1)
-        row(f"ours, poll + curves after {changed} runs changed", {**poll_req, **hist_req}, s + s2,
-            f"poll {s:.2f} s + curves {s2:.2f} s")
+        row(
+            f"ours, poll + curves after {changed} runs changed",
+            {**poll_req, **hist_req},
+            s + s2,
+            f"poll {s:.2f} s + curves {s2:.2f} s",
+        )
 
         api = factory()  # baselines use the client as it comes
         c0 = server.counts()
-        s, fetched = timed(lambda: [r.summary_metrics for r in api.runs(f"{DEFAULT_ENTITY}/{cfg.wandb.effective_project}",
-                                                                          filters={"group": {"$in": sweep_names}}, lazy=False)])
+        s, fetched = timed(
+            lambda: [
+                r.summary_metrics
+                for r in api.runs(
+                    f"{DEFAULT_ENTITY}/{cfg.wandb.effective_project}",
+                    filters={"group": {"$in": sweep_names}},
+                    lazy=False,
+                )
+            ]
+        )
         assert len(fetched) == n_runs
         row("baseline: lazy=False, client's 50 per page", delta(server.counts(), c0), s)
 
         api.flush()
         c0 = server.counts()
-        s, fetched = timed(lambda: [dict(r.summary) for r in api.runs(f"{DEFAULT_ENTITY}/{cfg.wandb.effective_project}",
-                                                                        filters={"group": sweep_names[0]})])
+        s, fetched = timed(
+            lambda: [
+                dict(r.summary)
+                for r in api.runs(
+                    f"{DEFAULT_ENTITY}/{cfg.wandb.effective_project}",
+                    filters={"group": sweep_names[0]},
+                )
+            ]
+        )
         naive = delta(server.counts(), c0)
         row("baseline: per sweep, lazy=True, N+1 (1 sweep)", naive, s, runs=len(fetched))
-        row(f"baseline: same, extrapolated x{sweeps}", {k: v * sweeps for k, v in naive.items()}, s * sweeps, "estimate")
+        row(
+            f"baseline: same, extrapolated x{sweeps}",
+            {k: v * sweeps for k, v in naive.items()},
+            s * sweeps,
+            "estimate",
+        )
     finally:
         server.close()
     return rows
@@ -176,8 +250,22 @@ def bench_local(n_trials: int, changed: int, cycles: int) -> list[dict[str, Any]
             conn.execute(
                 "INSERT INTO trials (run_id, sweep, experiment, idx, gpus, nodes, state, params_json, score, cost_usd, "
                 "agent_steps, runtime_s, sps, created_at, updated_at) VALUES (?, ?, ?, ?, NULL, NULL, 'finished', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, sweep, cfg.name, i, json.dumps({"trainer.optimizer.learning_rate": 1e-3, "trainer.batch_size": 2048}),
-                 0.5, 0.01, 1e5, 30.0, 3000.0, now - 3600 + i * 3000 / n_trials, now - 3600 + i * 3000 / n_trials),
+                (
+                    run_id,
+                    sweep,
+                    cfg.name,
+                    i,
+                    json.dumps(
+                        {"trainer.optimizer.learning_rate": 1e-3, "trainer.batch_size": 2048}
+                    ),
+                    0.5,
+                    0.01,
+                    1e5,
+                    30.0,
+                    3000.0,
+                    now - 3600 + i * 3000 / n_trials,
+                    now - 3600 + i * 3000 / n_trials,
+                ),
             )
             conn.executemany(
                 "INSERT INTO history (run_id, agent_step, wall_s, score, reward) VALUES (?, ?, ?, ?, ?)",
@@ -186,8 +274,17 @@ def bench_local(n_trials: int, changed: int, cycles: int) -> list[dict[str, Any]
     src = make_source(cfg, "local", store=store, settings=SourceSettings(stale_after_s=1e12))
 
     def row(name: str, queries: int, seconds: float, note: str = "", mib: float | None = None):
-        rows.append({"case": f"local: {name}", "runs": n_trials, "requests": queries, "by_operation": {},
-                     "seconds": round(seconds, 4), "peak_mib": None if mib is None else round(mib, 1), "note": note})
+        rows.append(
+            {
+                "case": f"local: {name}",
+                "runs": n_trials,
+                "requests": queries,
+                "by_operation": {},
+                "seconds": round(seconds, 4),
+                "peak_mib": None if mib is None else round(mib, 1),
+                "note": note,
+            }
+        )
 
     before = src.counter.total
     s, first = timed(src.poll)
@@ -199,8 +296,13 @@ def bench_local(n_trials: int, changed: int, cycles: int) -> list[dict[str, Any]
         s, res = timed(src.poll)
         times.append(s)
     mib = peak_mib(src.poll)
-    row("ours, steady poll (nothing changed)", (src.counter.total - before) // cycles, statistics.median(times),
-        f"median of {cycles}", mib=mib)
+    row(
+        "ours, steady poll (nothing changed)",
+        (src.counter.total - before) // cycles,
+        statistics.median(times),
+        f"median of {cycles}",
+        mib=mib,
+    )
     ids = [t.run_id for t in first.trials]
     before = src.counter.total
     s, _ = timed(lambda: src.histories(ids))
@@ -213,14 +315,24 @@ def bench_local(n_trials: int, changed: int, cycles: int) -> list[dict[str, Any]
     s, res = timed(src.poll)
     s2, _ = timed(lambda: src.histories(ids))
     assert len(res.changed) == changed
-    row(f"ours, poll + curves after {changed} trials changed", src.counter.total - before, s + s2,
-        f"poll {s:.3f} s + curves {s2:.3f} s")
+    row(
+        f"ours, poll + curves after {changed} trials changed",
+        src.counter.total - before,
+        s + s2,
+        f"poll {s:.3f} s + curves {s2:.3f} s",
+    )
     times = []
     for _ in range(cycles):
-        s, trials = timed(lambda: store.trials(sweeps))
+        s, _trials = timed(lambda: store.trials(sweeps))
         times.append(s)
     mib = peak_mib(lambda: store.trials(sweeps))
-    row("baseline: re-read every trial each cycle", 1, statistics.median(times), f"median of {cycles}", mib=mib)
+    row(
+        "baseline: re-read every trial each cycle",
+        1,
+        statistics.median(times),
+        f"median of {cycles}",
+        mib=mib,
+    )
     store.close()
     return rows
 
@@ -233,7 +345,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         mib = "" if r["peak_mib"] is None else f"{r['peak_mib']:.1f}"
         ops = ", ".join(f"{k} {v}" for k, v in r["by_operation"].items())
         note = "; ".join(filter(None, [r["note"], ops]))
-        print(f"{r['case']:<52} {r['runs']:>6} {r['requests']:>8} {r['seconds']:>8.3f} {mib:>8}  {note}")
+        print(
+            f"{r['case']:<52} {r['runs']:>6} {r['requests']:>8} {r['seconds']:>8.3f} {mib:>8}  {note}"
+        )
 
 
 def main() -> None:
@@ -241,13 +355,21 @@ def main() -> None:
     ap.add_argument("--sweeps", type=int, default=8, choices=range(1, 9), metavar="1..8")
     ap.add_argument("--trials", type=int, default=500, help="runs per sweep on the loopback server")
     ap.add_argument("--local-trials", type=int, default=10_000)
-    ap.add_argument("--changed", type=int, default=10, help="runs that log a step between two polls")
+    ap.add_argument(
+        "--changed", type=int, default=10, help="runs that log a step between two polls"
+    )
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     home = tempfile.mkdtemp(prefix="hwscale-bench-sources-")
-    os.environ.update(HWSCALE_HOME=home, WANDB_API_KEY="k" * 40, WANDB_ERROR_REPORTING="false", WANDB_SILENT="true",
-                      WANDB_DIR=str(Path(home) / "wandb-dir"), WANDB_MODE="disabled")
+    os.environ.update(
+        HWSCALE_HOME=home,
+        WANDB_API_KEY="k" * 40,
+        WANDB_ERROR_REPORTING="false",
+        WANDB_SILENT="true",
+        WANDB_DIR=str(Path(home) / "wandb-dir"),
+        WANDB_MODE="disabled",
+    )
     rows = bench_wandb(args.sweeps, args.trials, args.changed, args.cycles)
     rows += bench_local(args.local_trials, args.changed * 10, args.cycles)
     steady = {r["case"]: r for r in rows}
@@ -255,8 +377,12 @@ def main() -> None:
     changed = steady[f"wandb: ours, poll + curves after {args.changed} runs changed"]
     targets = {
         "one request per steady W&B poll": ours["requests"] == 1,
-        "changed cycle = 1 Runs + 1 history per changed run": changed["by_operation"] == {"Runs": 1, "RunSampledHistory": args.changed},
-        "one query per steady local poll": steady["local: ours, steady poll (nothing changed)"]["requests"] == 1,
+        "changed cycle = 1 Runs + 1 history per changed run": changed["by_operation"]
+        == {"Runs": 1, "RunSampledHistory": args.changed},
+        "one query per steady local poll": steady["local: ours, steady poll (nothing changed)"][
+            "requests"
+        ]
+        == 1,
     }
     if args.json:
         json.dump({"rows": rows, "targets": targets}, sys.stdout, indent=2)

@@ -85,13 +85,23 @@ class Bench:
         self.script.write_text(TRIAL)
 
     def env(self, home: Path, **extra: str) -> dict[str, str]:
-        return {**os.environ, "HWSCALE_HOME": str(home), "WANDB_MODE": "disabled",
-                "SKYPILOT_DISABLE_LOCAL_API_SERVER": "1", **extra}
+        return {
+            **os.environ,
+            "HWSCALE_HOME": str(home),
+            "WANDB_MODE": "disabled",
+            "SKYPILOT_DISABLE_LOCAL_API_SERVER": "1",
+            **extra,
+        }
 
     def experiment(self, path: Path, name: str, *, template: bool, **sweep) -> Path:
         section = {"max_trials": 4, "batch_size": 2, "max_parallel_jobs": 2, **sweep}
         if template:
-            section["trial_command"] = [sys.executable, str(self.script), "{run_id}", "{metrics_file}"]
+            section["trial_command"] = [
+                sys.executable,
+                str(self.script),
+                "{run_id}",
+                "{metrics_file}",
+            ]
         path.write_text(tomli_w.dumps({"experiment": {"name": name}, "sweep": section}))
         return path
 
@@ -103,14 +113,34 @@ class Bench:
             env = self.env(home)
         else:
             exp = self.experiment(home / "e.toml", name, template=True)
-            env = self.env(home, BENCH_TRIAL_S="600", **({"BENCH_IGNORE_TERM": "1"} if "ignore" in case else {}))
-        runner = subprocess.Popen([sys.executable, "-m", "hwscale_tui", "sweep", "--experiment", str(exp),
-                                   "--gpus", "1", "--nodes", "1"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, env=env)
+            env = self.env(
+                home,
+                BENCH_TRIAL_S="600",
+                **({"BENCH_IGNORE_TERM": "1"} if "ignore" in case else {}),
+            )
+        runner = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hwscale_tui",
+                "sweep",
+                "--experiment",
+                str(exp),
+                "--gpus",
+                "1",
+                "--nodes",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         wait_for(lambda: (home / "data" / "hwscale.sqlite").exists())
         store = Store(home / "data" / "hwscale.sqlite")
         sweep = f"{name}.g1n1"
-        rows = wait_for(lambda: len(r := [x for x in store.trial_rows([sweep]) if x["pid"]]) == 2 and r)
+        rows = wait_for(
+            lambda: len(r := [x for x in store.trial_rows([sweep]) if x["pid"]]) == 2 and r
+        )
         if case == "real trainer trials":  # training, with its signal handlers in place
             wait_for(lambda: all(store.get_trial_row(r["run_id"])["agent_steps"] for r in rows))
         else:
@@ -142,22 +172,56 @@ class Bench:
         plain = []
         for k in range(trials):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, str(self.script), f"plain_{k}", str(self.root / f"plain{k}.jsonl")],
-                           env=env_base, check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(self.script),
+                    f"plain_{k}",
+                    str(self.root / f"plain{k}.jsonl"),
+                ],
+                env=env_base,
+                check=True,
+            )
             plain.append(time.perf_counter() - t0)
         home = Path(tempfile.mkdtemp(dir=self.root))
-        exp = self.experiment(home / "e.toml", "ovh", template=True, max_trials=trials, batch_size=1, max_parallel_jobs=1)
+        exp = self.experiment(
+            home / "e.toml",
+            "ovh",
+            template=True,
+            max_trials=trials,
+            batch_size=1,
+            max_parallel_jobs=1,
+        )
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "hwscale_tui", "sweep", "--experiment", str(exp), "--gpus", "1",
-                        "--nodes", "1"], env=self.env(home, BENCH_TRIAL_S=str(trial_s)), check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hwscale_tui",
+                "sweep",
+                "--experiment",
+                str(exp),
+                "--gpus",
+                "1",
+                "--nodes",
+                "1",
+            ],
+            env=self.env(home, BENCH_TRIAL_S=str(trial_s)),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         total = time.perf_counter() - t0
         with Store(home / "data" / "hwscale.sqlite") as store:
             starts = [r["started_at"] for r in store.trial_rows(["ovh.g1n1"])]
         slots = [b - a for a, b in zip(starts, starts[1:])]
-        return {"trials": trials, "plain_trial_s": statistics.median(plain), "sweep_slot_s": statistics.median(slots),
-                "overhead_per_trial_s": statistics.median(slots) - statistics.median(plain), "sweep_total_s": total,
-                "startup_and_exit_s": total - sum(slots) - statistics.median(plain)}
+        return {
+            "trials": trials,
+            "plain_trial_s": statistics.median(plain),
+            "sweep_slot_s": statistics.median(slots),
+            "overhead_per_trial_s": statistics.median(slots) - statistics.median(plain),
+            "sweep_total_s": total,
+            "startup_and_exit_s": total - sum(slots) - statistics.median(plain),
+        }
 
 
 def main() -> None:
@@ -168,7 +232,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     bench = Bench(Path(tempfile.mkdtemp(prefix="hwscale-bench-sweep-")))
-    cases = ["trials exit on SIGTERM", "trials ignore SIGTERM"] + ([] if args.no_trainer else ["real trainer trials"])
+    cases = ["trials exit on SIGTERM", "trials ignore SIGTERM"] + (
+        [] if args.no_trainer else ["real trainer trials"]
+    )
     stop: dict[str, dict[str, float]] = {}
     base = [bench.baseline_group_stop() for _ in range(args.repeat)]
     stop["baseline: plain process group"] = summarize(base)
@@ -176,20 +242,33 @@ def main() -> None:
         stop[case] = summarize([bench.stop_latency(case, i) for i in range(args.repeat)])
     overhead = bench.overhead(args.trials, trial_s=0.5)
     worst = max(v["runner_exit_max_s"] for k, v in stop.items() if not k.startswith("baseline"))
-    result = {"stop": stop, "overhead": overhead,
-              "targets": {"stop_under_5s": worst < STOP_TARGET_S,
-                          "overhead_under_1s": overhead["overhead_per_trial_s"] < OVERHEAD_TARGET_S},
-              "load_average": os.getloadavg()[0]}
+    result = {
+        "stop": stop,
+        "overhead": overhead,
+        "targets": {
+            "stop_under_5s": worst < STOP_TARGET_S,
+            "overhead_under_1s": overhead["overhead_per_trial_s"] < OVERHEAD_TARGET_S,
+        },
+        "load_average": os.getloadavg()[0],
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"SIGTERM -> exit ({args.repeat} runs each; target: runner exits within {STOP_TARGET_S:g} s)")
-    print(f"{'case':<32} {'exit median':>12} {'exit max':>9} {'trials gone max':>16} {'exit code':>10}")
+    print(
+        f"SIGTERM -> exit ({args.repeat} runs each; target: runner exits within {STOP_TARGET_S:g} s)"
+    )
+    print(
+        f"{'case':<32} {'exit median':>12} {'exit max':>9} {'trials gone max':>16} {'exit code':>10}"
+    )
     for name, r in stop.items():
-        print(f"{name:<32} {r['runner_exit_median_s']:11.2f}s {r['runner_exit_max_s']:8.2f}s "
-              f"{r['trials_gone_max_s']:15.2f}s {r['exit_codes']:>10}")
+        print(
+            f"{name:<32} {r['runner_exit_median_s']:11.2f}s {r['runner_exit_max_s']:8.2f}s "
+            f"{r['trials_gone_max_s']:15.2f}s {r['exit_codes']:>10}"
+        )
     o = overhead
-    print(f"\nscheduling overhead ({o['trials']} trials of {0.5:g} s, one at a time; target < {OVERHEAD_TARGET_S:g} s per trial)")
+    print(
+        f"\nscheduling overhead ({o['trials']} trials of {0.5:g} s, one at a time; target < {OVERHEAD_TARGET_S:g} s per trial)"
+    )
     print(f"{'plain loop, per trial (baseline)':<40} {o['plain_trial_s']:7.2f}s")
     print(f"{'sweep runner, start to next start':<40} {o['sweep_slot_s']:7.2f}s")
     print(f"{'overhead per trial':<40} {o['overhead_per_trial_s']:7.2f}s")
@@ -199,9 +278,12 @@ def main() -> None:
 
 def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
     exits = [r["runner_exit_s"] for r in runs]
-    return {"runner_exit_median_s": statistics.median(exits), "runner_exit_max_s": max(exits),
-            "trials_gone_max_s": max(r["trials_gone_s"] for r in runs),
-            "exit_codes": ",".join(sorted({str(r["exit_code"]) for r in runs}))}
+    return {
+        "runner_exit_median_s": statistics.median(exits),
+        "runner_exit_max_s": max(exits),
+        "trials_gone_max_s": max(r["trials_gone_s"] for r in runs),
+        "exit_codes": ",".join(sorted({str(r["exit_code"]) for r in runs})),
+    }
 
 
 if __name__ == "__main__":

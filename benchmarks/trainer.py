@@ -90,10 +90,13 @@ def measure(run_id: str, tokens: list[str]) -> Measurement:
     )
     hit = next((u for u in updates if u["score"] is not None and u["score"] >= TARGET_SCORE), None)
     return Measurement(
-        sps=result.sps, steady_sps=steady, cpu_sps=result.agent_steps / max(result.rank_train_cpu_s),
+        sps=result.sps,
+        steady_sps=steady,
+        cpu_sps=result.agent_steps / max(result.rank_train_cpu_s),
         steps_to_target=hit["metric/agent_step"] if hit else None,
         seconds_to_target=hit["metric/total_time"] if hit else None,
-        final_score=result.score, peak_rss_mb_per_rank=max(result.rank_peak_rss_bytes) / 2**20,
+        final_score=result.score,
+        peak_rss_mb_per_rank=max(result.rank_peak_rss_bytes) / 2**20,
     )
 
 
@@ -106,13 +109,18 @@ def independent_pair_sps(run_id: str, tokens: list[str]) -> float:
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "hwscale_tui", "train", f"run={run}", *tokens, "-q"],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for run in runs
     ]
     if any(p.wait() != 0 for p in procs):
         raise SystemExit("independent runs: a training run failed")
-    finals = [json.loads((app_paths().runs / run / "metrics.jsonl").read_text().splitlines()[-1]) for run in runs]
+    finals = [
+        json.loads((app_paths().runs / run / "metrics.jsonl").read_text().splitlines()[-1])
+        for run in runs
+    ]
     return sum(f["overview/sps"] for f in finals)
 
 
@@ -126,7 +134,9 @@ def run(steps: int, seed: int, repeat: int) -> dict:
     common = [f"trainer.total_timesteps={steps}", f"seed={seed}", "env=CartPole-v1"]
     per_config: dict[str, list[Measurement]] = {c.name: [] for c in CONFIGS}
     independent: list[float] = []
-    for r in range(repeat):  # every configuration back to back, so each repeat sees the same machine
+    for r in range(
+        repeat
+    ):  # every configuration back to back, so each repeat sees the same machine
         for i, c in enumerate(CONFIGS):
             per_config[c.name].append(measure(f"bench_r{r}_c{i}", [*c.tokens, *common]))
         independent.append(independent_pair_sps(f"bench_r{r}_independent", common))
@@ -135,20 +145,24 @@ def run(steps: int, seed: int, repeat: int) -> dict:
     for c in CONFIGS:
         ms = per_config[c.name]
         first = ms[0]  # learning is deterministic for a seed: steps to the target repeat exactly
-        rows.append({
-            "name": c.name,
-            "tokens": c.tokens,
-            "sps": round(_median([m.sps for m in ms])),
-            "steady_sps": round(_median([m.steady_sps for m in ms])),
-            "speedup": round(_median([m.sps / o.sps for m, o in zip(ms, one)]), 2),
-            "cpu_sps": round(_median([m.cpu_sps for m in ms])),
-            "cpu_speedup": round(_median([m.cpu_sps / o.cpu_sps for m, o in zip(ms, one)]), 2),
-            "sps_per_repeat": [round(m.sps) for m in ms],
-            "steps_to_target": first.steps_to_target,
-            "seconds_to_target": round(_median([m.seconds_to_target for m in ms]), 2) if first.seconds_to_target else None,
-            "final_score": first.final_score,
-            "peak_rss_mb_per_rank": round(max(m.peak_rss_mb_per_rank for m in ms), 1),
-        })
+        rows.append(
+            {
+                "name": c.name,
+                "tokens": c.tokens,
+                "sps": round(_median([m.sps for m in ms])),
+                "steady_sps": round(_median([m.steady_sps for m in ms])),
+                "speedup": round(_median([m.sps / o.sps for m, o in zip(ms, one)]), 2),
+                "cpu_sps": round(_median([m.cpu_sps for m in ms])),
+                "cpu_speedup": round(_median([m.cpu_sps / o.cpu_sps for m, o in zip(ms, one)]), 2),
+                "sps_per_repeat": [round(m.sps) for m in ms],
+                "steps_to_target": first.steps_to_target,
+                "seconds_to_target": round(_median([m.seconds_to_target for m in ms]), 2)
+                if first.seconds_to_target
+                else None,
+                "final_score": first.final_score,
+                "peak_rss_mb_per_rank": round(max(m.peak_rss_mb_per_rank for m in ms), 1),
+            }
+        )
     pair_speedup = _median([p / o.sps for p, o in zip(independent, one)])
     one_sps, two_speedup = rows[0]["sps"], rows[1]["speedup"]
     return {
@@ -162,8 +176,16 @@ def run(steps: int, seed: int, repeat: int) -> dict:
         "independent_pair_speedup": round(pair_speedup, 2),
         "rows": rows,
         "targets": {
-            "one_rank_sps": {"target": TARGET_SPS_ONE_RANK, "measured": one_sps, "met": one_sps >= TARGET_SPS_ONE_RANK},
-            "two_rank_speedup": {"target": TARGET_SPEEDUP, "measured": two_speedup, "met": two_speedup >= TARGET_SPEEDUP},
+            "one_rank_sps": {
+                "target": TARGET_SPS_ONE_RANK,
+                "measured": one_sps,
+                "met": one_sps >= TARGET_SPS_ONE_RANK,
+            },
+            "two_rank_speedup": {
+                "target": TARGET_SPEEDUP,
+                "measured": two_speedup,
+                "met": two_speedup >= TARGET_SPEEDUP,
+            },
         },
     }
 
@@ -177,7 +199,9 @@ def print_table(report: dict) -> None:
         f"CartPole-v1, {report['steps']:,} steps per run, median of {report['repeat']} repeats, "
         f"{report['cpu_count']} CPUs, load average before {report['load_average_before']}, after {report['load_average_after']}"
     )
-    print(f"baseline: bare vectorized env (16 envs, random actions): {report['env_only_sps']:,} steps/s")
+    print(
+        f"baseline: bare vectorized env (16 envs, random actions): {report['env_only_sps']:,} steps/s"
+    )
     print(
         f"baseline: 2 independent 1-rank runs at once, no all-reduce (this machine's ceiling for 2 ranks): "
         f"{report['independent_pair_sps']:,} steps/s = {report['independent_pair_speedup']:.2f} x one rank\n"
@@ -194,16 +218,25 @@ def print_table(report: dict) -> None:
             f"{r['cpu_speedup']:>12.2f} {_fmt(r['steps_to_target'], ','):>10} {_fmt(r['seconds_to_target'], '.1f'):>6} "
             f"{_fmt(r['final_score'], '.1f'):>6} {r['peak_rss_mb_per_rank']:>5.0f} MB"
         )
-    print("\nsteps/s per repeat: " + "; ".join(f"{r['name']}: {r['sps_per_repeat']}" for r in report["rows"]))
+    print(
+        "\nsteps/s per repeat: "
+        + "; ".join(f"{r['name']}: {r['sps_per_repeat']}" for r in report["rows"])
+    )
     for name, t in report["targets"].items():
-        print(f"target {name}: >= {t['target']:,}  measured {t['measured']:,}  {'MET' if t['met'] else 'MISSED'}")
+        print(
+            f"target {name}: >= {t['target']:,}  measured {t['measured']:,}  {'MET' if t['met'] else 'MISSED'}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200_000, help="agent steps per training run (default 200000)")
+    parser.add_argument(
+        "--steps", type=int, default=200_000, help="agent steps per training run (default 200000)"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="repeats of every configuration (default 3)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="repeats of every configuration (default 3)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="hwscale-bench-") as home:

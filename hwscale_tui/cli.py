@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 from .errors import UsageError
@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         mod = _load(name)
         if mod is None:
             continue
-        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP[:1].upper() + mod.HELP[1:] + ".")
+        p = sub.add_parser(
+            name, help=mod.HELP, description=mod.HELP[:1].upper() + mod.HELP[1:] + "."
+        )
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser

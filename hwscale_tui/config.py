@@ -16,9 +16,10 @@ import dataclasses
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -32,7 +33,17 @@ TARGET_KINDS = ("fraction", "absolute")
 BUILTIN_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
 PLACEHOLDERS = ("gpus", "nodes", "total_gpus", "sweep_name", "experiment")
 # Placeholders of [sweep] trial_command (the built-in sweep runner's per-trial argv template).
-TRIAL_PLACEHOLDERS = ("run_id", "sweep_name", "gpus", "nodes", "total_gpus", "params", "metrics_file", "total_timesteps", "torchrun")
+TRIAL_PLACEHOLDERS = (
+    "run_id",
+    "sweep_name",
+    "gpus",
+    "nodes",
+    "total_gpus",
+    "params",
+    "metrics_file",
+    "total_timesteps",
+    "torchrun",
+)
 
 # SkyPilot's rule for cluster / job names; a sweep name becomes a job-name prefix.
 SKY_NAME_RE = re.compile(r"^[a-zA-Z]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$")
@@ -74,8 +85,12 @@ def _f(default: Any = None, *, doc: str, factory: Any = None, **meta: Any) -> An
 @dataclass
 class ExperimentSection:
     name: str = _f("hardware_scaling", doc="experiment name; sweeps are named <name>.g<G>n<N>")
-    runner: str = _f("builtin", doc="builtin (our sweep runner + trainer) or metta", choices=RUNNERS)
-    dispatcher: str = _f("local", doc="where trials run: local processes or SkyPilot jobs", choices=DISPATCHERS)
+    runner: str = _f(
+        "builtin", doc="builtin (our sweep runner + trainer) or metta", choices=RUNNERS
+    )
+    dispatcher: str = _f(
+        "local", doc="where trials run: local processes or SkyPilot jobs", choices=DISPATCHERS
+    )
 
 
 @dataclass
@@ -96,19 +111,32 @@ class SweepSection:
     metric: str = _f("score", doc="metric the sweep optimizes")
     goal: str = _f("maximize", doc="maximize or minimize the metric", choices=GOALS)
     acquisition_fn: str = _f("ei", doc="ei, ucb or naive", choices=ACQUISITION_FNS)
-    max_suggestion_cost: float = _f(600.0, doc="predicted trial seconds above which a suggestion is masked", min=0)
+    max_suggestion_cost: float = _f(
+        600.0, doc="predicted trial seconds above which a suggestion is masked", min=0
+    )
     seed: int = _f(0, doc="optimizer and trainer seed", min=0)
     env: str = _f("CartPole-v1", doc="builtin trainer environment", choices=BUILTIN_ENVS)
-    trial_command: list[str] = _f(doc="per-trial argv template replacing hwscale-tui train, with {run_id} {sweep_name} {gpus} {nodes} {params} ... (docs/sweep.md)", factory=list)
-    skypilot_setup: str = _f("", doc="setup script each SkyPilot trial runs before its command (e.g. installing the trainer)")
+    trial_command: list[str] = _f(
+        doc="per-trial argv template replacing hwscale-tui train, with {run_id} {sweep_name} {gpus} {nodes} {params} ... (docs/sweep.md)",
+        factory=list,
+    )
+    skypilot_setup: str = _f(
+        "",
+        doc="setup script each SkyPilot trial runs before its command (e.g. installing the trainer)",
+    )
 
 
 @dataclass
 class LaunchSection:
     delay_s: float = _f(60.0, doc="seconds between pair starts", min=0)
     sequential: bool = _f(False, doc="start each pair after the previous one exits")
-    command: list[str] = _f(doc="per-pair argv template with {gpus} {nodes} {total_gpus} {sweep_name} {experiment}", factory=list)
-    extra_args: list[str] = _f(doc="key=value arguments forwarded to every pair's command", factory=list)
+    command: list[str] = _f(
+        doc="per-pair argv template with {gpus} {nodes} {total_gpus} {sweep_name} {experiment}",
+        factory=list,
+    )
+    extra_args: list[str] = _f(
+        doc="key=value arguments forwarded to every pair's command", factory=list
+    )
 
 
 @dataclass
@@ -126,17 +154,25 @@ class WandbSection:
 class MettaSection:
     repo: str | None = _f(None, doc="path to a Metta checkout (commands run there)")
     tool: str = _f(METTA_DEFAULT_TOOL, doc="Metta tool path given to tools/run.py")
-    recipe_module: str = _f("experiments.recipes.arena_basic_easy_shaped", doc="Metta recipe module")
+    recipe_module: str = _f(
+        "experiments.recipes.arena_basic_easy_shaped", doc="Metta recipe module"
+    )
     train_entrypoint: str = _f("train", doc="recipe function that trains")
-    eval_entrypoint: str = _f("evaluate_in_sweep", doc="recipe function that evaluates a sweep trial")
-    key_profile: str = _f("ppo", doc="PPO key paths: ppo, loss_configs or ppo_actor", choices=KEY_PROFILES)
+    eval_entrypoint: str = _f(
+        "evaluate_in_sweep", doc="recipe function that evaluates a sweep trial"
+    )
+    key_profile: str = _f(
+        "ppo", doc="PPO key paths: ppo, loss_configs or ppo_actor", choices=KEY_PROFILES
+    )
     local_test: bool = _f(False, doc="pass local_test=true (Metta's quick test)")
 
 
 @dataclass
 class CostSection:
     gpu_type: str = _f("H100", doc="accelerator name (SkyPilot's spelling)")
-    price_per_gpu_hour: float | None = _f(None, doc="$ per GPU-hour (default: the price table)", min=0)
+    price_per_gpu_hour: float | None = _f(
+        None, doc="$ per GPU-hour (default: the price table)", min=0
+    )
     spot: bool = _f(False, doc="price at spot rates")
 
 
@@ -204,7 +240,7 @@ class ExperimentConfig:
         header = "# hwscale-tui experiment file (see README: 'The experiment file')\n"
         return header + tomli_w.dumps(self.to_dict())
 
-    def copy(self) -> "ExperimentConfig":
+    def copy(self) -> ExperimentConfig:
         import copy
 
         return copy.deepcopy(self)
@@ -221,6 +257,7 @@ class ExperimentConfig:
 
 # -- schema helpers -------------------------------------------------------------------------
 
+
 def field_specs(section: str) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(SECTIONS[section])}
 
@@ -228,9 +265,14 @@ def field_specs(section: str) -> dict[str, dataclasses.Field]:
 def _type_name(tp: Any) -> str:
     s = str(tp)
     return {
-        "int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-        "list[int]": "a list of integers", "list[str]": "a list of strings",
-        "str | None": "a string", "float | None": "a number",
+        "int": "an integer",
+        "float": "a number",
+        "str": "a string",
+        "bool": "true or false",
+        "list[int]": "a list of integers",
+        "list[str]": "a list of strings",
+        "str | None": "a string",
+        "float | None": "a number",
     }.get(s, s)
 
 
@@ -270,7 +312,9 @@ def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
             raise bad(f"got {value!r}")
         return value
     if tp == "list[int]":
-        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        if not isinstance(value, list) or any(
+            isinstance(v, bool) or not isinstance(v, int) for v in value
+        ):
             raise bad(f"got {value!r}")
         if lo is not None and any(v < lo for v in value):
             raise bad(f"got {value!r} (counts must be >= {lo})", f"a list of integers >= {lo}")
@@ -291,19 +335,30 @@ def from_dict(
     """Build and validate a config from TOML-shaped data."""
     env = os.environ if env is None else env
     if not isinstance(data, Mapping):
-        raise ConfigError(source, "<top>", "the file is not a table", "the sections " + ", ".join(SECTIONS))
+        raise ConfigError(
+            source, "<top>", "the file is not a table", "the sections " + ", ".join(SECTIONS)
+        )
     explicit: set[str] = set()
     values: dict[str, dict[str, Any]] = {}
     for sname, sdata in data.items():
         if sname not in SECTIONS:
-            raise ConfigError(source, sname, "unknown section", "the sections " + ", ".join(f"[{s}]" for s in SECTIONS))
+            raise ConfigError(
+                source,
+                sname,
+                "unknown section",
+                "the sections " + ", ".join(f"[{s}]" for s in SECTIONS),
+            )
         if not isinstance(sdata, Mapping):
-            raise ConfigError(source, sname, f"expected a table, got {sdata!r}", f"a [{sname}] table")
+            raise ConfigError(
+                source, sname, f"expected a table, got {sdata!r}", f"a [{sname}] table"
+            )
         specs = field_specs(sname)
         for key, value in sdata.items():
             dotted = f"{sname}.{key}"
             if key not in specs:
-                raise ConfigError(source, dotted, "unknown key", f"in [{sname}]: " + ", ".join(specs))
+                raise ConfigError(
+                    source, dotted, "unknown key", f"in [{sname}]: " + ", ".join(specs)
+                )
             values.setdefault(sname, {})[key] = _coerce(source, dotted, specs[key], value)
             explicit.add(dotted)
 
@@ -331,26 +386,41 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
     name = cfg.experiment.name
     if not SKY_NAME_RE.match(name):
         raise ConfigError(
-            source, "experiment.name", f"{name!r} would make sweep names SkyPilot rejects",
+            source,
+            "experiment.name",
+            f"{name!r} would make sweep names SkyPilot rejects",
             "a name that starts with a letter and has only letters, digits, '-', '_' and '.'",
         )
     if not cfg.grid.gpu_counts:
-        raise ConfigError(source, "grid.gpu_counts", "the grid is empty", "a non-empty list of integers >= 1")
+        raise ConfigError(
+            source, "grid.gpu_counts", "the grid is empty", "a non-empty list of integers >= 1"
+        )
     if not cfg.grid.node_counts:
-        raise ConfigError(source, "grid.node_counts", "the grid is empty", "a non-empty list of integers >= 1")
+        raise ConfigError(
+            source, "grid.node_counts", "the grid is empty", "a non-empty list of integers >= 1"
+        )
     if "grid.gpu_counts" in cfg.explicit:
         over = [g for g in cfg.grid.gpu_counts if g > cfg.grid.max_gpus_per_node]
         if over:
             raise ConfigError(
-                source, "grid.gpu_counts", f"{over[0]} GPUs is more than max_gpus_per_node = {cfg.grid.max_gpus_per_node}",
+                source,
+                "grid.gpu_counts",
+                f"{over[0]} GPUs is more than max_gpus_per_node = {cfg.grid.max_gpus_per_node}",
                 f"integers from 1 to {cfg.grid.max_gpus_per_node}",
             )
     for tag in cfg.grid.exclude:
         if not re.fullmatch(r"g[1-9][0-9]*n[1-9][0-9]*", tag):
-            raise ConfigError(source, "grid.exclude", f"{tag!r} is not a pair", 'pairs written like "g4n1"')
+            raise ConfigError(
+                source, "grid.exclude", f"{tag!r} is not a pair", 'pairs written like "g4n1"'
+            )
     for i, tok in enumerate(cfg.launch.extra_args):
         if "=" not in tok or tok.startswith("="):
-            raise ConfigError(source, f"launch.extra_args[{i}]", f"{tok!r} has no key=value form", "tokens like trainer.seed=1")
+            raise ConfigError(
+                source,
+                f"launch.extra_args[{i}]",
+                f"{tok!r} has no key=value form",
+                "tokens like trainer.seed=1",
+            )
     for key, template, allowed in (
         ("launch.command", cfg.launch.command, PLACEHOLDERS),
         ("sweep.trial_command", cfg.sweep.trial_command, TRIAL_PLACEHOLDERS),
@@ -359,24 +429,37 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
             for ph in re.findall(r"\{([^{}]*)\}", tok):
                 if ph not in allowed:
                     raise ConfigError(
-                        source, f"{key}[{i}]", f"unknown placeholder {{{ph}}}",
+                        source,
+                        f"{key}[{i}]",
+                        f"unknown placeholder {{{ph}}}",
                         " ".join("{" + p + "}" for p in allowed),
                     )
     if cfg.sweep.batch_size > cfg.sweep.max_trials:
         raise ConfigError(
-            source, "sweep.batch_size", f"{cfg.sweep.batch_size} is more than max_trials = {cfg.sweep.max_trials}",
+            source,
+            "sweep.batch_size",
+            f"{cfg.sweep.batch_size} is more than max_trials = {cfg.sweep.max_trials}",
             f"an integer from 1 to {cfg.sweep.max_trials}",
         )
     if cfg.sweep.max_suggestion_cost <= 0:
         raise ConfigError(
-            source, "sweep.max_suggestion_cost", f"{cfg.sweep.max_suggestion_cost:g} seconds masks every suggestion",
+            source,
+            "sweep.max_suggestion_cost",
+            f"{cfg.sweep.max_suggestion_cost:g} seconds masks every suggestion",
             "a number of seconds > 0",
         )
     if cfg.analysis.target_kind == "fraction" and not (0 < cfg.analysis.target <= 1):
-        raise ConfigError(source, "analysis.target", f"{cfg.analysis.target} is not a fraction", "a number in (0, 1] when target_kind = \"fraction\"")
+        raise ConfigError(
+            source,
+            "analysis.target",
+            f"{cfg.analysis.target} is not a fraction",
+            'a number in (0, 1] when target_kind = "fraction"',
+        )
 
 
-def default_config(runner: str = "builtin", env: Mapping[str, str] | None = None) -> ExperimentConfig:
+def default_config(
+    runner: str = "builtin", env: Mapping[str, str] | None = None
+) -> ExperimentConfig:
     return from_dict({"experiment": {"runner": runner}}, source="<defaults>", env=env)
 
 
@@ -386,13 +469,22 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(str(p), "<file>", "the file does not exist", "a path to an experiment TOML file") from None
+        raise ConfigError(
+            str(p), "<file>", "the file does not exist", "a path to an experiment TOML file"
+        ) from None
     except OSError as e:
-        raise ConfigError(str(p), "<file>", f"cannot read it ({e.strerror})", "a readable experiment TOML file") from None
+        raise ConfigError(
+            str(p), "<file>", f"cannot read it ({e.strerror})", "a readable experiment TOML file"
+        ) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(str(p), "<syntax>", f"not valid TOML ({e})", "a TOML file like the one `hwscale-tui plan --save` writes") from None
+        raise ConfigError(
+            str(p),
+            "<syntax>",
+            f"not valid TOML ({e})",
+            "a TOML file like the one `hwscale-tui plan --save` writes",
+        ) from None
     cfg = from_dict(data, source=str(p), env=env)
     cfg.path = p
     return cfg
@@ -413,7 +505,9 @@ def save(cfg: ExperimentConfig, path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def apply_overrides(cfg: ExperimentConfig, overrides: Mapping[str, Any], source: str = "flags") -> ExperimentConfig:
+def apply_overrides(
+    cfg: ExperimentConfig, overrides: Mapping[str, Any], source: str = "flags"
+) -> ExperimentConfig:
     """Return a new validated config with dotted ``section.key`` values replaced.
 
     Values the user never set keep following the defaults (a runner change moves the

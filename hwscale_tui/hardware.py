@@ -68,7 +68,13 @@ def plan_grid(
             if g < 1 or n < 1:
                 skipped.append(SkippedPair(g, n, "counts must be at least 1"))
             elif g > max_gpus_per_node:
-                skipped.append(SkippedPair(g, n, f"{g} GPUs per node is more than max_gpus_per_node = {max_gpus_per_node}"))
+                skipped.append(
+                    SkippedPair(
+                        g,
+                        n,
+                        f"{g} GPUs per node is more than max_gpus_per_node = {max_gpus_per_node}",
+                    )
+                )
             elif pair.tag in excluded:
                 skipped.append(SkippedPair(g, n, "switched off in grid.exclude"))
             else:
@@ -121,13 +127,22 @@ def batch_constraints(
     max_mb = min(max_batch // 4, minibatch_cap)
     default_mb = 2 ** round(math.log2(min(max(min_batch // 4, min_mb), max_mb)))
     return BatchConstraints(
-        total_gpus=total_gpus, num_envs=num_envs, num_agents=num_agents, bptt_horizon=bptt_horizon,
-        min_batch=min_batch, max_batch=max_batch, center_batch=2 * min_batch,
-        min_minibatch=min_mb, max_minibatch=max_mb, default_minibatch=default_mb,
+        total_gpus=total_gpus,
+        num_envs=num_envs,
+        num_agents=num_agents,
+        bptt_horizon=bptt_horizon,
+        min_batch=min_batch,
+        max_batch=max_batch,
+        center_batch=2 * min_batch,
+        min_minibatch=min_mb,
+        max_minibatch=max_mb,
+        default_minibatch=default_mb,
     )
 
 
-def metta_num_envs(cpus_per_node: int, num_agents: int = 24, minibatch_target: int = 4096, async_factor: int = 2) -> int:
+def metta_num_envs(
+    cpus_per_node: int, num_agents: int = 24, minibatch_target: int = 4096, async_factor: int = 2
+) -> int:
     """Metta's envs per GPU from the *training node's* CPU count (never the controller's)."""
     num_workers = max(1, cpus_per_node // 2)
     target = minibatch_target // num_agents
@@ -137,7 +152,10 @@ def metta_num_envs(cpus_per_node: int, num_agents: int = 24, minibatch_target: i
 
 def metta_batch_constraints(total_gpus: int, cpus_per_node: int = 8) -> BatchConstraints:
     return batch_constraints(
-        total_gpus, num_envs=metta_num_envs(cpus_per_node), num_agents=24, bptt_horizon=64,
+        total_gpus,
+        num_envs=metta_num_envs(cpus_per_node),
+        num_agents=24,
+        bptt_horizon=64,
     )
 
 
@@ -150,6 +168,9 @@ BUILTIN_ENVS_PER_RANK = 8  # at the minimum batch; the center batch runs 16 envs
 
 def builtin_batch_constraints(total_gpus: int) -> BatchConstraints:
     return batch_constraints(
-        total_gpus, num_envs=BUILTIN_ENVS_PER_RANK, num_agents=BUILTIN_NUM_AGENTS,
-        bptt_horizon=BUILTIN_ROLLOUT, minibatch_segment=1,
+        total_gpus,
+        num_envs=BUILTIN_ENVS_PER_RANK,
+        num_agents=BUILTIN_NUM_AGENTS,
+        bptt_horizon=BUILTIN_ROLLOUT,
+        minibatch_segment=1,
     )

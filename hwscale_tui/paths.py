@@ -8,9 +8,9 @@ is set -- ``config/``, ``data/``, ``state/`` and ``logs/`` beneath it. Directori
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 APP_NAME = "hwscale-tui"
 STORE_FILENAME = "hwscale.sqlite"
@@ -39,7 +39,7 @@ class AppPaths:
         """Per-trial run directories (metrics files, trial logs)."""
         return self.state / "runs"
 
-    def ensure(self) -> "AppPaths":
+    def ensure(self) -> AppPaths:
         for d in (self.config, self.data, self.state, self.logs):
             ensure_private_dir(d)
         return self
@@ -88,3 +88,8 @@ def write_private_text(path: Path, text: str, *, fsync: bool = True) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def snapshot_path(name: str) -> Path:
+    """Where ``launch`` freezes the experiment it starts (sweeps read this copy)."""
+    return app_paths().state / "experiments" / f"{name}.toml"

@@ -45,6 +45,8 @@ def price_per_gpu_hour(gpu_type: str, spot: bool = False) -> GpuPrice:
     return GpuPrice(gpu_type, price, spot, f"no table entry for {gpu_type}; used {source}")
 
 
-def job_cost_usd(price_per_gpu_hour: float, gpus_per_node: int, nodes: int, seconds: float) -> float:
+def job_cost_usd(
+    price_per_gpu_hour: float, gpus_per_node: int, nodes: int, seconds: float
+) -> float:
     """Whole billed nodes for the whole wall time."""
     return price_per_gpu_hour * gpus_per_node * nodes * max(seconds, 0.0) / 3600.0

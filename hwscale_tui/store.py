@@ -12,8 +12,9 @@ import math
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .records import HistoryPoint, Trial
 
@@ -61,12 +62,43 @@ CREATE INDEX IF NOT EXISTS events_by_sweep ON events (sweep, id);
 """
 
 TRIAL_COLUMNS = (
-    "run_id", "sweep", "experiment", "idx", "gpus", "nodes", "state", "params_json", "score",
-    "cost_usd", "agent_steps", "runtime_s", "sps", "created_at", "updated_at", "started_at",
-    "ended_at", "pid", "pgid", "proc_start", "job_name", "log_path", "metrics_path", "error",
-    "suggestion_json", "source",
+    "run_id",
+    "sweep",
+    "experiment",
+    "idx",
+    "gpus",
+    "nodes",
+    "state",
+    "params_json",
+    "score",
+    "cost_usd",
+    "agent_steps",
+    "runtime_s",
+    "sps",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "ended_at",
+    "pid",
+    "pgid",
+    "proc_start",
+    "job_name",
+    "log_path",
+    "metrics_path",
+    "error",
+    "suggestion_json",
+    "source",
 )
-HISTORY_COLUMNS = ("run_id", "agent_step", "wall_s", "score", "reward", "cost_usd", "sps", "extra_json")
+HISTORY_COLUMNS = (
+    "run_id",
+    "agent_step",
+    "wall_s",
+    "score",
+    "reward",
+    "cost_usd",
+    "sps",
+    "extra_json",
+)
 
 
 def _finite(x: Any) -> float | None:
@@ -92,7 +124,9 @@ class Store:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
                 os.close(fd)
         uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
-        self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self.conn = sqlite3.connect(
+            uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA busy_timeout = 30000")
         if not readonly:
@@ -101,7 +135,7 @@ class Store:
             self._migrate()
 
     @classmethod
-    def open_default(cls, env: Mapping[str, str] | None = None, *, readonly: bool = False) -> "Store":
+    def open_default(cls, env: Mapping[str, str] | None = None, *, readonly: bool = False) -> Store:
         from .paths import app_paths
 
         paths = app_paths(env)
@@ -112,7 +146,7 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,7 +158,8 @@ class Store:
                 if stmt.strip():
                     self.conn.execute(stmt)
             self.conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
             )
 
     # -- transactions -----------------------------------------------------------------------
@@ -139,7 +174,7 @@ class Store:
         def __exit__(self, exc_type, exc, tb) -> None:
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
-    def transaction(self) -> "_Tx":
+    def transaction(self) -> _Tx:
         """``with store.transaction() as conn:`` -- one atomic write (BEGIN IMMEDIATE)."""
         return Store._Tx(self.conn)
 
@@ -163,7 +198,9 @@ class Store:
         if experiment is None:
             rows = self.conn.execute("SELECT * FROM sweeps ORDER BY sweep").fetchall()
         else:
-            rows = self.conn.execute("SELECT * FROM sweeps WHERE experiment = ? ORDER BY sweep", (experiment,)).fetchall()
+            rows = self.conn.execute(
+                "SELECT * FROM sweeps WHERE experiment = ? ORDER BY sweep", (experiment,)
+            ).fetchall()
         return [dict(r) for r in rows]
 
     # -- trials -------------------------------------------------------------------------------
@@ -198,7 +235,11 @@ class Store:
         return dict(row) if row else None
 
     def trial_rows(
-        self, sweeps: Sequence[str] | None = None, *, experiment: str | None = None, updated_since: float | None = None
+        self,
+        sweeps: Sequence[str] | None = None,
+        *,
+        experiment: str | None = None,
+        updated_since: float | None = None,
     ) -> list[dict[str, Any]]:
         where, args = [], []
         if sweeps is not None:
@@ -210,14 +251,22 @@ class Store:
         if updated_since is not None:
             where.append("updated_at > ?")
             args.append(updated_since)
-        sql = "SELECT * FROM trials" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY sweep, idx"
+        sql = (
+            "SELECT * FROM trials"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY sweep, idx"
+        )
         return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
 
-    def trials(self, sweeps: Sequence[str] | None = None, *, experiment: str | None = None) -> list[Trial]:
+    def trials(
+        self, sweeps: Sequence[str] | None = None, *, experiment: str | None = None
+    ) -> list[Trial]:
         return [row_to_trial(r) for r in self.trial_rows(sweeps, experiment=experiment)]
 
     def next_trial_index(self, sweep: str) -> int:
-        row = self.conn.execute("SELECT COALESCE(MAX(idx), 0) FROM trials WHERE sweep = ?", (sweep,)).fetchone()
+        row = self.conn.execute(
+            "SELECT COALESCE(MAX(idx), 0) FROM trials WHERE sweep = ?", (sweep,)
+        ).fetchone()
         return int(row[0]) + 1
 
     # -- history ------------------------------------------------------------------------------
@@ -228,10 +277,18 @@ class Store:
             if step is None:
                 continue
             extra = {k: v for k, v in r.items() if k not in HISTORY_COLUMNS}
-            data.append((
-                run_id, step, _finite(r.get("wall_s")), _finite(r.get("score")), _finite(r.get("reward")),
-                _finite(r.get("cost_usd")), _finite(r.get("sps")), json.dumps(extra) if extra else None,
-            ))
+            data.append(
+                (
+                    run_id,
+                    step,
+                    _finite(r.get("wall_s")),
+                    _finite(r.get("score")),
+                    _finite(r.get("reward")),
+                    _finite(r.get("cost_usd")),
+                    _finite(r.get("sps")),
+                    json.dumps(extra) if extra else None,
+                )
+            )
         if data:
             self.conn.executemany(
                 "INSERT OR REPLACE INTO history (run_id, agent_step, wall_s, score, reward, cost_usd, sps, extra_json) "
@@ -243,7 +300,9 @@ class Store:
     def history(self, run_id: str, metric: str = "score") -> list[HistoryPoint]:
         return self.histories([run_id], metric).get(run_id, [])
 
-    def histories(self, run_ids: Sequence[str] | None = None, metric: str = "score") -> dict[str, list[HistoryPoint]]:
+    def histories(
+        self, run_ids: Sequence[str] | None = None, metric: str = "score"
+    ) -> dict[str, list[HistoryPoint]]:
         """Curves per run: ``metric`` is ``score``, ``reward`` or a key kept in ``extra_json``."""
         col = metric if metric in ("score", "reward") else None
         sql = "SELECT run_id, agent_step, wall_s, score, reward, cost_usd, extra_json FROM history"
@@ -257,7 +316,9 @@ class Store:
             if col is not None:
                 value = r[col]
             else:
-                value = _finite(json.loads(r["extra_json"]).get(metric)) if r["extra_json"] else None
+                value = (
+                    _finite(json.loads(r["extra_json"]).get(metric)) if r["extra_json"] else None
+                )
             if value is None:
                 continue
             out.setdefault(r["run_id"], []).append(
@@ -266,22 +327,31 @@ class Store:
         return out
 
     def last_history_step(self, run_id: str) -> float | None:
-        row = self.conn.execute("SELECT MAX(agent_step) FROM history WHERE run_id = ?", (run_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT MAX(agent_step) FROM history WHERE run_id = ?", (run_id,)
+        ).fetchone()
         return row[0]
 
     # -- events -------------------------------------------------------------------------------
-    def add_event(self, kind: str, message: str, *, sweep: str | None = None, run_id: str | None = None) -> None:
+    def add_event(
+        self, kind: str, message: str, *, sweep: str | None = None, run_id: str | None = None
+    ) -> None:
         self.conn.execute(
             "INSERT INTO events (ts, sweep, run_id, kind, message) VALUES (?, ?, ?, ?, ?)",
             (time.time(), sweep, run_id, kind, message),
         )
 
-    def events(self, sweep: str | None = None, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    def events(
+        self, sweep: str | None = None, after_id: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
         if sweep is None:
-            rows = self.conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit))
+            rows = self.conn.execute(
+                "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+            )
         else:
             rows = self.conn.execute(
-                "SELECT * FROM events WHERE sweep = ? AND id > ? ORDER BY id LIMIT ?", (sweep, after_id, limit)
+                "SELECT * FROM events WHERE sweep = ? AND id > ? ORDER BY id LIMIT ?",
+                (sweep, after_id, limit),
             )
         return [dict(r) for r in rows.fetchall()]
 
@@ -292,9 +362,18 @@ def row_to_trial(r: Mapping[str, Any]) -> Trial:
     except (TypeError, ValueError):
         params = {}
     return Trial(
-        sweep=r["sweep"], run_id=r["run_id"], gpus=r["gpus"], nodes=r["nodes"], state=r["state"],
-        params=params, score=r["score"], cost_usd=r["cost_usd"], agent_steps=r["agent_steps"],
-        runtime_s=r["runtime_s"], sps=r["sps"], created_at=r["created_at"], updated_at=r["updated_at"],
+        sweep=r["sweep"],
+        run_id=r["run_id"],
+        gpus=r["gpus"],
+        nodes=r["nodes"],
+        state=r["state"],
+        params=params,
+        score=r["score"],
+        cost_usd=r["cost_usd"],
+        agent_steps=r["agent_steps"],
+        runtime_s=r["runtime_s"],
+        sps=r["sps"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
         source=r["source"] or "local",
     )
-

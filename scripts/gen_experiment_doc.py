@@ -1,6 +1,6 @@
 """Regenerate docs/experiment.md from the config schema (a test checks it is current).
 
-    .venv/bin/python scripts/gen_experiment_doc.py
+.venv/bin/python scripts/gen_experiment_doc.py
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hwscale_tui import config as c  # noqa: E402
+from hwscale_tui import config as c
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "experiment.md"
 
@@ -45,8 +45,10 @@ def render() -> str:
         for f in dataclasses.fields(cls):
             dotted = f"{sname}.{f.name}"
             if dotted in c.RUNNER_DEFAULTS["builtin"]:
-                d = (f"builtin `{c.RUNNER_DEFAULTS['builtin'][dotted]!r}`, "
-                     f"metta `{c.RUNNER_DEFAULTS['metta'][dotted]!r}` (*runner default*)")
+                d = (
+                    f"builtin `{c.RUNNER_DEFAULTS['builtin'][dotted]!r}`, "
+                    f"metta `{c.RUNNER_DEFAULTS['metta'][dotted]!r}` (*runner default*)"
+                )
             else:
                 v = f.default if f.default is not dataclasses.MISSING else f.default_factory()
                 d = "(unset)" if v is None else f"`{v!r}`"
@@ -55,7 +57,14 @@ def render() -> str:
                 doc += " (" + ", ".join(f.metadata["choices"]) + ")"
             lines.append(f"| `{f.name}` | {d} | {doc.replace('|', '/')} |")
         lines.append("")
-    lines += ["## Example (the built-in defaults)", "", "```toml", c.default_config(env={}).to_toml().strip(), "```", ""]
+    lines += [
+        "## Example (the built-in defaults)",
+        "",
+        "```toml",
+        c.default_config(env={}).to_toml().strip(),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 

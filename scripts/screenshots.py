@@ -76,10 +76,9 @@ def prepare_demo(home: Path) -> Prepared:
     """The demo experiment file, its synthesized trials and histories, and a finished launch, under ``home``."""
     use_home(home)
     from hwscale_tui import config as cfgmod
-    from hwscale_tui.commands.common import snapshot_path
     from hwscale_tui.launch.commands import plan_experiment
     from hwscale_tui.launch.state import LaunchRecords
-    from hwscale_tui.paths import app_paths
+    from hwscale_tui.paths import app_paths, snapshot_path
     from hwscale_tui.store import Store
     from hwscale_tui.tui.demo import demo_data, write_demo_store
 
@@ -99,15 +98,35 @@ def prepare_demo(home: Path) -> Prepared:
         for i, pp in enumerate(plan.pairs):
             log = logs / f"{pp.sweep_name}.log"
             trials = [t for t in data.trials if t.sweep == pp.sweep_name]
-            log.write_text("".join(
-                f"[sweep {pp.sweep_name}] trial {t.run_id.rsplit('_', 2)[-2]} {t.state}: score {t.score:.1f} "
-                f"after {t.agent_steps:,.0f} steps ({t.runtime_s:.1f} s)\n" for t in trials
-            ) + f"[sweep {pp.sweep_name}] done: {len(trials)} trials\n")
+            log.write_text(
+                "".join(
+                    f"[sweep {pp.sweep_name}] trial {t.run_id.rsplit('_', 2)[-2]} {t.state}: score {t.score:.1f} "
+                    f"after {t.agent_steps:,.0f} steps ({t.runtime_s:.1f} s)\n"
+                    for t in trials
+                )
+                + f"[sweep {pp.sweep_name}] done: {len(trials)} trials\n"
+            )
             start = t0 + i * cfg.launch.delay_s
-            records.schedule_pair(cfg.name, pp.sweep_name, gpus=pp.pair.gpus, nodes=pp.pair.nodes, launch_id=launch_id,
-                                  position=i, planned_start=start, argv=pp.argv, log_path=log)
+            records.schedule_pair(
+                cfg.name,
+                pp.sweep_name,
+                gpus=pp.pair.gpus,
+                nodes=pp.pair.nodes,
+                launch_id=launch_id,
+                position=i,
+                planned_start=start,
+                argv=pp.argv,
+                log_path=log,
+            )
             records.claim_for_start(cfg.name, pp.sweep_name, launch_id)
-            records.mark_running(cfg.name, pp.sweep_name, pid=41000 + i, pgid=41000 + i, proc_start=start, started_at=start)
+            records.mark_running(
+                cfg.name,
+                pp.sweep_name,
+                pid=41000 + i,
+                pgid=41000 + i,
+                proc_start=start,
+                started_at=start,
+            )
             records.mark_ended(cfg.name, pp.sweep_name, 0, None, start + 600.0 + 60.0 * i)
         records.end_launch(launch_id, "finished", t0 + 1200.0)
     return Prepared(now=DEMO_NOW, trials=len(data.trials))
@@ -125,8 +144,11 @@ def run_real_experiment(home: Path) -> Prepared:
     cfgmod.save(cfg, paths.default_experiment)
     t0 = time.monotonic()
     info = supervisor.launch(cfg)
-    print(f"screenshots: running {cfg.name} ({len(info.sweeps)} pairs x {cfg.sweep.max_trials} trials of "
-          f"{cfg.sweep.total_timesteps:,} steps) in {home}, supervisor pid {info.supervisor_pid}", flush=True)
+    print(
+        f"screenshots: running {cfg.name} ({len(info.sweeps)} pairs x {cfg.sweep.max_trials} trials of "
+        f"{cfg.sweep.total_timesteps:,} steps) in {home}, supervisor pid {info.supervisor_pid}",
+        flush=True,
+    )
     finished = False
     try:
         while True:
@@ -138,8 +160,11 @@ def run_real_experiment(home: Path) -> Prepared:
             for p in status.pairs:
                 counts[p.status] = counts.get(p.status, 0) + 1
             done = sum(p.trials_done or 0 for p in status.pairs)
-            print(f"  {time.monotonic() - t0:5.0f} s: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}; "
-                  f"trials {done}/{len(status.pairs) * cfg.sweep.max_trials}", flush=True)
+            print(
+                f"  {time.monotonic() - t0:5.0f} s: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}; "
+                f"trials {done}/{len(status.pairs) * cfg.sweep.max_trials}",
+                flush=True,
+            )
             time.sleep(PROGRESS_EVERY_S)
     finally:
         if not finished:  # interrupted: stop what runs before the throw-away home goes
@@ -162,16 +187,27 @@ def finished_run(home: Path) -> Prepared:
     name = cfgmod.load(experiment).name
     status = supervisor.pair_status(name)
     if not status.pairs or status.supervisor_state == "running":
-        raise SystemExit(f"screenshots: experiment {name} in {home} has {'not finished' if status.pairs else 'never run'}")
-    bad = [f"{p.tag} {p.status} {p.exit_code}" for p in status.pairs if p.status != "exited" or p.exit_code != 0]
+        raise SystemExit(
+            f"screenshots: experiment {name} in {home} has {'not finished' if status.pairs else 'never run'}"
+        )
+    bad = [
+        f"{p.tag} {p.status} {p.exit_code}"
+        for p in status.pairs
+        if p.status != "exited" or p.exit_code != 0
+    ]
     if bad:
-        raise SystemExit(f"screenshots: some pairs did not finish cleanly: {', '.join(bad)} (see {home}/logs)")
+        raise SystemExit(
+            f"screenshots: some pairs did not finish cleanly: {', '.join(bad)} (see {home}/logs)"
+        )
     with Store.open_default() as store:
         trials = store.trials([p.sweep_name for p in status.pairs])
     failed = [t.run_id for t in trials if t.state != "finished"]
     if failed:
-        print(f"screenshots: warning: {len(failed)} of {len(trials)} trials did not finish ({', '.join(failed)}); "
-              f"their logs are under {app_paths().runs}", file=sys.stderr)
+        print(
+            f"screenshots: warning: {len(failed)} of {len(trials)} trials did not finish ({', '.join(failed)}); "
+            f"their logs are under {app_paths().runs}",
+            file=sys.stderr,
+        )
     ended = max(p.ended_at for p in status.pairs if p.ended_at is not None)
     return Prepared(now=math.ceil((ended + 30.0) / 60.0) * 60.0, trials=len(trials))
 
@@ -198,15 +234,27 @@ async def capture(out: Path, size: tuple[int, int], prepared: Prepared) -> list[
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: app.current_mode == "launch", "the launch screen")
         launch = app.screen
-        await until(pilot, lambda: launch.rows and all(r.status == "exited" for r in launch.rows.values()), "pair status")
-        await until(pilot, lambda: "done" in str(launch.query_one("#log-tail").content), "the log tail")
+        await until(
+            pilot,
+            lambda: launch.rows and all(r.status == "exited" for r in launch.rows.values()),
+            "pair status",
+        )
+        await until(
+            pilot, lambda: "done" in str(launch.query_one("#log-tail").content), "the log tail"
+        )
         save("launch")
         await pilot.press("1")
         grid = app.screen
         await until(pilot, lambda: grid.query("#field-analysis--target"), "the form")
         await pilot.press("down", "down", "right")  # g4n2
-        await until(pilot, lambda: grid.current_cell().pair.tag == "g4n2" and grid._details_for[1] == grid.current_cell(),
-                    "the pair details")
+        await until(
+            pilot,
+            lambda: (
+                grid.current_cell().pair.tag == "g4n2"
+                and grid._details_for[1] == grid.current_cell()
+            ),
+            "the pair details",
+        )
         await pilot.pause()
         save("grid")
         await pilot.press("3")
@@ -214,7 +262,11 @@ async def capture(out: Path, size: tuple[int, int], prepared: Prepared) -> list[
         table = trials.query_one(TrialTable)
         await until(pilot, lambda: table.row_count == prepared.trials, "the trials")
         await pilot.press("s", "s", "s", "s")  # sort by score, best first
-        await until(pilot, lambda: table.selected_trial() and table.selected_trial().run_id in trials.curve_cache, "a curve")
+        await until(
+            pilot,
+            lambda: table.selected_trial() and table.selected_trial().run_id in trials.curve_cache,
+            "a curve",
+        )
         await pilot.pause()
         save("trials")
         await pilot.press("4")
@@ -222,10 +274,15 @@ async def capture(out: Path, size: tuple[int, int], prepared: Prepared) -> list[
         await until(pilot, lambda: analysis.view is not None, "the analysis", timeout=300.0)
         empty = [key for key, plot in analysis.view.plots.items() if plot.empty]
         if empty:
-            print(f"screenshots: warning: empty analysis plots: {', '.join(empty)} (too little data?)", file=sys.stderr)
+            print(
+                f"screenshots: warning: empty analysis plots: {', '.join(empty)} (too little data?)",
+                file=sys.stderr,
+            )
         await pilot.pause()
         save("analysis")
-        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")  # throughput
+        await pilot.press(
+            "right_square_bracket", "right_square_bracket", "right_square_bracket"
+        )  # throughput
         await pilot.pause()
         save("analysis-throughput")
         await pilot.press("question_mark")
@@ -234,7 +291,9 @@ async def capture(out: Path, size: tuple[int, int], prepared: Prepared) -> list[
     return svgs
 
 
-SVG_TEXT = re.compile(r'<text (class="[^"]*") x="([\d.]+)" (y="[\d.]+") textLength="([\d.]+)" ([^>]*)>([^<]*)</text>')
+SVG_TEXT = re.compile(
+    r'<text (class="[^"]*") x="([\d.]+)" (y="[\d.]+") textLength="([\d.]+)" ([^>]*)>([^<]*)</text>'
+)
 
 
 def text_in_cells(svg_text: str) -> str:
@@ -245,6 +304,7 @@ def text_in_cells(svg_text: str) -> str:
     a little wider too. A long run would spill past a plot's frame or over the next word;
     one ``<text>`` per character keeps every glyph in its column.
     """
+
     def split(m: re.Match) -> str:
         chars = html.unescape(m[6])
         if len(chars) < 2:
@@ -253,7 +313,8 @@ def text_in_cells(svg_text: str) -> str:
         x0 = float(m[2])
         return "".join(
             f'<text {m[1]} x="{x0 + i * cell:.2f}" {m[3]} textLength="{cell:.2f}" {m[5]}>{html.escape(ch)}</text>'
-            for i, ch in enumerate(chars) if not ch.isspace()
+            for i, ch in enumerate(chars)
+            if not ch.isspace()
         )
 
     return SVG_TEXT.sub(split, svg_text)
@@ -263,24 +324,46 @@ def to_png(svg: Path) -> Path:
     png = svg.with_suffix(".png")
     svg.write_text(text_in_cells(svg.read_text(encoding="utf-8")), encoding="utf-8")
     if shutil.which("rsvg-convert"):
-        subprocess.run(["rsvg-convert", "--background-color=#1e1e1e", str(svg), "-o", str(png)], check=True)
+        subprocess.run(
+            ["rsvg-convert", "--background-color=#1e1e1e", str(svg), "-o", str(png)], check=True
+        )
     else:
         try:
             import cairosvg
-        except ImportError:
-            raise SystemExit("screenshots: need rsvg-convert (apt-get install librsvg2-bin) or cairosvg (pip install cairosvg)")
+        except ImportError as exc:
+            raise SystemExit(
+                "screenshots: need rsvg-convert (apt-get install librsvg2-bin) or cairosvg (pip install cairosvg)"
+            ) from exc
         cairosvg.svg2png(url=str(svg), write_to=str(png))
     return png
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description="Regenerate screenshots/*.png from a real, finished built-in experiment.")
+    p = argparse.ArgumentParser(
+        description="Regenerate screenshots/*.png from a real, finished built-in experiment."
+    )
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--demo", action="store_true", help="synthesized store instead of a real run (fast, deterministic)")
-    mode.add_argument("--reuse", metavar="DIR", help="screenshot the finished run in this HWSCALE_HOME; run nothing")
-    mode.add_argument("--home", metavar="DIR", help="run the experiment in this (new or empty) directory and keep it")
+    mode.add_argument(
+        "--demo",
+        action="store_true",
+        help="synthesized store instead of a real run (fast, deterministic)",
+    )
+    mode.add_argument(
+        "--reuse",
+        metavar="DIR",
+        help="screenshot the finished run in this HWSCALE_HOME; run nothing",
+    )
+    mode.add_argument(
+        "--home",
+        metavar="DIR",
+        help="run the experiment in this (new or empty) directory and keep it",
+    )
     p.add_argument("--out", default=str(REPO / "screenshots"))
-    p.add_argument("--size", default="150x42", help="terminal size, WIDTHxHEIGHT (>= 130 wide shows the wide layouts)")
+    p.add_argument(
+        "--size",
+        default="150x42",
+        help="terminal size, WIDTHxHEIGHT (>= 130 wide shows the wide layouts)",
+    )
     args = p.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     out = Path(args.out)
@@ -294,7 +377,9 @@ def main() -> int:
     elif args.home:
         home = Path(args.home).expanduser().resolve()
         if home.exists() and any(home.iterdir()):
-            raise SystemExit(f"screenshots: {home} is not empty; --reuse {home} screenshots a finished run there")
+            raise SystemExit(
+                f"screenshots: {home} is not empty; --reuse {home} screenshots a finished run there"
+            )
         home.mkdir(parents=True, exist_ok=True)
         svgs = asyncio.run(capture(out, (width, height), run_real_experiment(home)))
     else:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,13 +70,21 @@ def run_to_trial(run: Any, *, now: float | None = None) -> Trial:
     from ..sources.wandb_normalize import WandbRunData, normalize_wandb_run
 
     data = WandbRunData(
-        run_id=str(getattr(run, "id", None) or getattr(run, "name", "")), group=getattr(run, "group", None),
-        state=getattr(run, "state", None), tags=list(getattr(run, "tags", None) or ()),
-        config=dict(getattr(run, "config", None) or {}), summary=dict(getattr(run, "summary", None) or {}),
+        run_id=str(getattr(run, "id", None) or getattr(run, "name", "")),
+        group=getattr(run, "group", None),
+        state=getattr(run, "state", None),
+        tags=list(getattr(run, "tags", None) or ()),
+        config=dict(getattr(run, "config", None) or {}),
+        summary=dict(getattr(run, "summary", None) or {}),
     )
     summary = data.summary
     metric = next((k for k in SCORE_METRICS if k in summary), SCORE_METRICS[0])
-    trial = normalize_wandb_run(data, score_metric=metric, now=time.time() if now is None else now, stale_after_s=float("inf"))
+    trial = normalize_wandb_run(
+        data,
+        score_metric=metric,
+        now=time.time() if now is None else now,
+        stale_after_s=float("inf"),
+    )
     if trial.gpus is None:
         m = _NAME_PAIR.search(str(getattr(run, "name", "")))
         if m:
@@ -86,10 +95,17 @@ def run_to_trial(run: Any, *, now: float | None = None) -> Trial:
 class HardwareScalingAnalyzer:
     """The original analyzer's interface, computed by :func:`~hwscale_tui.analysis.analyze`."""
 
-    def __init__(self, target_performance: float = 0.9, *, settings: AnalysisSettings | None = None,
-                 curve_metrics: tuple[str, ...] = CURVE_METRICS):
+    def __init__(
+        self,
+        target_performance: float = 0.9,
+        *,
+        settings: AnalysisSettings | None = None,
+        curve_metrics: tuple[str, ...] = CURVE_METRICS,
+    ):
         self.target_performance = target_performance
-        self.settings = (settings or AnalysisSettings()).with_changes(target=target_performance, target_kind="fraction")
+        self.settings = (settings or AnalysisSettings()).with_changes(
+            target=target_performance, target_kind="fraction"
+        )
         self.curve_metrics = curve_metrics
         self.results: list[dict[str, Any]] = []
         self.result: AnalysisResult | None = None  # the full analysis behind the last DataFrame
@@ -121,8 +137,13 @@ class HardwareScalingAnalyzer:
         for name, col in LAWS.items():
             if col not in df.columns:
                 continue
-            fit = fit_power_law(gpus, df[col].to_numpy(dtype=float), n_boot=self.settings.n_boot, seed=self.settings.seed,
-                                ci_level=self.settings.ci_level)
+            fit = fit_power_law(
+                gpus,
+                df[col].to_numpy(dtype=float),
+                n_boot=self.settings.n_boot,
+                seed=self.settings.seed,
+                ci_level=self.settings.ci_level,
+            )
             self.fits[name] = fit
             if isinstance(fit, PowerLawFit):
                 out[name] = (fit.a, fit.b)
@@ -137,7 +158,9 @@ class HardwareScalingAnalyzer:
             col = df[f"{key}_efficiency"].fillna(0.0)
             top = col.max()
             df[f"{key}_efficiency_norm"] = col / top if top > 0 else 0.0
-        df["fom"] = sum(weights.get(k, 0.0) * df[f"{k}_efficiency_norm"] for k in ("sample", "time", "cost"))
+        df["fom"] = sum(
+            weights.get(k, 0.0) * df[f"{k}_efficiency_norm"] for k in ("sample", "time", "cost")
+        )
         return df
 
     def recommend_configurations(self, df: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -150,21 +173,43 @@ class HardwareScalingAnalyzer:
                 continue
             best = scored.loc[scored["fom"].idxmax()]
             recs[name] = {
-                "hardware": best["hardware_config"], "gpus": int(best["gpus"]), "nodes": int(best["nodes"]),
-                "fom": float(best["fom"]), "best_hyperparams": best["best_hyperparams"],
-                "expected_score": float(best["best_score"]), "expected_time_hours": float(best["time_to_target"]),
+                "hardware": best["hardware_config"],
+                "gpus": int(best["gpus"]),
+                "nodes": int(best["nodes"]),
+                "fom": float(best["fom"]),
+                "best_hyperparams": best["best_hyperparams"],
+                "expected_score": float(best["best_score"]),
+                "expected_time_hours": float(best["time_to_target"]),
                 "expected_cost": float(best["total_cost"]),
             }
         return recs
 
     def generate_report(self, df: pd.DataFrame) -> str:
-        lines = ["=" * 80, "HARDWARE SCALING EXPERIMENT REPORT", "=" * 80, "", "SUMMARY STATISTICS", "-" * 40]
+        lines = [
+            "=" * 80,
+            "HARDWARE SCALING EXPERIMENT REPORT",
+            "=" * 80,
+            "",
+            "SUMMARY STATISTICS",
+            "-" * 40,
+        ]
         lines.append(f"Total configurations tested: {len(df)}")
-        lines.append(f"Best absolute score: {df['best_score'].max():.4f}" if len(df) else "Best absolute score: unknown")
-        for label, col in (("Most sample-efficient", "sample_efficiency"), ("Fastest to target", "time_efficiency"),
-                           ("Most cost-effective", "cost_efficiency")):
+        lines.append(
+            f"Best absolute score: {df['best_score'].max():.4f}"
+            if len(df)
+            else "Best absolute score: unknown"
+        )
+        for label, col in (
+            ("Most sample-efficient", "sample_efficiency"),
+            ("Fastest to target", "time_efficiency"),
+            ("Most cost-effective", "cost_efficiency"),
+        ):
             eff = df[col].fillna(0.0) if col in df else pd.Series(dtype=float)
-            best = df.loc[eff.idxmax(), "hardware_config"] if len(eff) and eff.max() > 0 else f"none ({NOT_REACHED} by any config)"
+            best = (
+                df.loc[eff.idxmax(), "hardware_config"]
+                if len(eff) and eff.max() > 0
+                else f"none ({NOT_REACHED} by any config)"
+            )
             lines.append(f"{label}: {best}")
         if self.result is not None:
             lines.append(f"Target: {self.result.target_rule}")
@@ -173,9 +218,11 @@ class HardwareScalingAnalyzer:
         lines += ["SCALING LAWS", "-" * 40]
         for name, fit in self.fits.items():
             if isinstance(fit, PowerLawFit):
-                lines.append(f"{name.capitalize()}: {fit.a:.2e} * GPUs^{fit.b:.3f} "
-                             f"(exponent {int(fit.ci_level * 100)}% CI {fmt_ci(fit.ci.get('b'), lambda v: f'{v:.3f}')}, "
-                             f"n={fit.n}{'; ' + fit.note if fit.note else ''})")
+                lines.append(
+                    f"{name.capitalize()}: {fit.a:.2e} * GPUs^{fit.b:.3f} "
+                    f"(exponent {int(fit.ci_level * 100)}% CI {fmt_ci(fit.ci.get('b'), lambda v: f'{v:.3f}')}, "
+                    f"n={fit.n}{'; ' + fit.note if fit.note else ''})"
+                )
             else:
                 lines.append(f"{name.capitalize()}: not enough data: {fit.reason}")
         lines += ["", "RECOMMENDED CONFIGURATIONS", "-" * 40]
@@ -184,11 +231,19 @@ class HardwareScalingAnalyzer:
             if rec["hardware"] is None:
                 lines.append(f"  Hardware: none ({rec['reason']})")
                 continue
-            lines.append(f"  Hardware: {rec['hardware']} ({rec['gpus']} GPUs on {rec['nodes']} nodes)")
+            lines.append(
+                f"  Hardware: {rec['hardware']} ({rec['gpus']} GPUs on {rec['nodes']} nodes)"
+            )
             lines.append(f"  Expected score: {rec['expected_score']:.4f}")
             t, c = rec["expected_time_hours"], rec["expected_cost"]
-            lines.append(f"  Time to target: {t:.3g} hours" if np.isfinite(t) else f"  Time to target: {NOT_REACHED}")
-            lines.append(f"  Total cost: ${c:.3g}" if np.isfinite(c) else f"  Total cost: {NOT_REACHED}")
+            lines.append(
+                f"  Time to target: {t:.3g} hours"
+                if np.isfinite(t)
+                else f"  Time to target: {NOT_REACHED}"
+            )
+            lines.append(
+                f"  Total cost: ${c:.3g}" if np.isfinite(c) else f"  Total cost: {NOT_REACHED}"
+            )
             lines.append(f"  FOM score: {rec['fom']:.4f}")
             agreement = self._agreement(scenario, rec["hardware"])
             if agreement is not None:
@@ -211,12 +266,23 @@ class HardwareScalingAnalyzer:
         for _, r in pc.iterrows():
             pair = HardwarePair(int(r["gpus"]), int(r["nodes"]))
             eff = fom.loc[r["config"]]
-            rows.append({
-                "hardware_config": pair.tag, "gpus": pair.gpus, "nodes": pair.nodes, "best_score": r["best_score"],
-                "best_hyperparams": r["best_params"], "time_to_target": r["time_to_target_s"] / 3600.0,
-                "samples_to_target": r["samples_to_target"], "total_cost": r["cost_to_target_usd"],
-                "sample_efficiency": eff["eff_sample"], "time_efficiency": eff["eff_time"], "cost_efficiency": eff["eff_cost"],
-                "reached": bool(r["best_reached"]), "km_median_time_hours": r["km_median_time_s"] / 3600.0,
-                "p_reach": r["p_reach"], "cost_source": r["cost_source"],
-            })
+            rows.append(
+                {
+                    "hardware_config": pair.tag,
+                    "gpus": pair.gpus,
+                    "nodes": pair.nodes,
+                    "best_score": r["best_score"],
+                    "best_hyperparams": r["best_params"],
+                    "time_to_target": r["time_to_target_s"] / 3600.0,
+                    "samples_to_target": r["samples_to_target"],
+                    "total_cost": r["cost_to_target_usd"],
+                    "sample_efficiency": eff["eff_sample"],
+                    "time_efficiency": eff["eff_time"],
+                    "cost_efficiency": eff["eff_cost"],
+                    "reached": bool(r["best_reached"]),
+                    "km_median_time_hours": r["km_median_time_s"] / 3600.0,
+                    "p_reach": r["p_reach"],
+                    "cost_source": r["cost_source"],
+                }
+            )
         return pd.DataFrame(rows)

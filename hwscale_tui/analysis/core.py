@@ -10,8 +10,9 @@ several target levels.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,14 @@ from ..hardware import HardwarePair, pair_from_sweep_name
 from ..records import HistoryPoint, Trial
 from .cost import COST_UNKNOWN, attach_cost_axis
 from .curves import AXES, Curve
-from .fits import CriticalBatchFit, NotEnoughData, ThroughputSelection, fit_critical_batch, fit_power_law, select_throughput_model
+from .fits import (
+    CriticalBatchFit,
+    NotEnoughData,
+    ThroughputSelection,
+    fit_critical_batch,
+    fit_power_law,
+    select_throughput_model,
+)
 from .fom import ParetoFront, efficiency_matrix, fom_scores, fom_table, pareto_front
 from .jsonable import jsonable
 from .settings import AnalysisSettings, PriceInForce
@@ -30,7 +38,11 @@ from .survival import SurvivalSummary, kaplan_meier
 BATCH_KEY = "trainer.batch_size"
 # per-config columns holding the best trial's to-target values, in FOM metric order
 TO_TARGET_COLUMNS = ("samples_to_target", "time_to_target_s", "cost_to_target_usd")
-KM_PREFIX = {"agent_step": "km_median_steps", "wall_s": "km_median_time_s", "cost_usd": "km_median_cost_usd"}
+KM_PREFIX = {
+    "agent_step": "km_median_steps",
+    "wall_s": "km_median_time_s",
+    "cost_usd": "km_median_cost_usd",
+}
 Progress = Callable[[str], None]
 
 
@@ -75,7 +87,9 @@ class CompositeModel:
 
     def time_s(self, total_gpus: Any) -> np.ndarray:
         g = np.asarray(total_gpus, dtype=float)
-        return self.t0_s + self.samples(g) / self.throughput.predict(np.atleast_1d(g)).reshape(g.shape)
+        return self.t0_s + self.samples(g) / self.throughput.predict(np.atleast_1d(g)).reshape(
+            g.shape
+        )
 
     def cost_usd(self, total_gpus: Any, gpus_per_node: int) -> np.ndarray:
         g = np.asarray(total_gpus, dtype=float)
@@ -83,8 +97,15 @@ class CompositeModel:
         return self.usd_per_gpu_hour * billed * self.time_s(g) / 3600.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"law": "CompositeModel", "e_min": self.e_min, "b_crit": self.b_crit, "batch_per_gpu": self.batch_per_gpu,
-                "t0_s": self.t0_s, "throughput": self.throughput.chosen, "usd_per_gpu_hour": self.usd_per_gpu_hour}
+        return {
+            "law": "CompositeModel",
+            "e_min": self.e_min,
+            "b_crit": self.b_crit,
+            "batch_per_gpu": self.batch_per_gpu,
+            "t0_s": self.t0_s,
+            "throughput": self.throughput.chosen,
+            "usd_per_gpu_hour": self.usd_per_gpu_hour,
+        }
 
 
 @dataclass
@@ -104,7 +125,9 @@ class Recommendation:
     time_to_target_s: float | None = None
     cost_to_target_usd: float | None = None
     km_median_time_s: float | None = None
-    bootstrap_agreement: float | None = None  # share of trial-bootstrap resamples with the same winner
+    bootstrap_agreement: float | None = (
+        None  # share of trial-bootstrap resamples with the same winner
+    )
     runner_up: str | None = None
     reason: str = ""
 
@@ -114,7 +137,9 @@ class Recommendation:
         if self.config is None:
             return None
         g, n = self.gpus or 0, self.nodes or 0
-        return f"{self.config} ({g} GPU{'s' if g != 1 else ''}/node x {n} node{'s' if n != 1 else ''})"
+        return (
+            f"{self.config} ({g} GPU{'s' if g != 1 else ''}/node x {n} node{'s' if n != 1 else ''})"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return jsonable({**self.__dict__, "hardware": self.hardware})
@@ -146,19 +171,31 @@ class AnalysisResult:
 
     def to_json(self) -> dict[str, Any]:
         s = self.settings
-        return jsonable({
-            "target": self.target, "target_rule": self.target_rule, "reference_score": self.reference_score,
-            "reference_run": self.reference_run, "price": self.price.__dict__ | {"text": self.price.describe()},
-            "budget_steps": self.budget_steps,
-            "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
-            "per_config": self.per_config, "per_trial": self.per_trial,
-            "laws": self.laws, "fom": self.fom.reset_index(), "recommendations": self.recommendations,
-            "pareto": self.pareto, "levels": self.levels, "ranking_stable": self.ranking_stable,
-            "survival": self.survival, "notes": self.notes,
-        })
+        return jsonable(
+            {
+                "target": self.target,
+                "target_rule": self.target_rule,
+                "reference_score": self.reference_score,
+                "reference_run": self.reference_run,
+                "price": self.price.__dict__ | {"text": self.price.describe()},
+                "budget_steps": self.budget_steps,
+                "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
+                "per_config": self.per_config,
+                "per_trial": self.per_trial,
+                "laws": self.laws,
+                "fom": self.fom.reset_index(),
+                "recommendations": self.recommendations,
+                "pareto": self.pareto,
+                "levels": self.levels,
+                "ranking_stable": self.ranking_stable,
+                "survival": self.survival,
+                "notes": self.notes,
+            }
+        )
 
 
 # -- building blocks ------------------------------------------------------------------------
+
 
 def _pair_of(trial: Trial) -> HardwarePair | None:
     if trial.gpus and trial.nodes:
@@ -167,8 +204,11 @@ def _pair_of(trial: Trial) -> HardwarePair | None:
 
 
 def _build_curves(
-    trials: Sequence[Trial], histories: Mapping[str, Sequence[HistoryPoint] | Any], settings: AnalysisSettings,
-    price: PriceInForce, notes: list[str],
+    trials: Sequence[Trial],
+    histories: Mapping[str, Sequence[HistoryPoint] | Any],
+    settings: AnalysisSettings,
+    price: PriceInForce,
+    notes: list[str],
 ) -> tuple[list[TrialCurve], list[tuple[Trial, HardwarePair]]]:
     """Curves for trials with history; the rest are returned as (trial, pair) without curve."""
     with_curve: list[TrialCurve] = []
@@ -180,23 +220,42 @@ def _build_curves(
             unknown_hw += 1
             continue
         hist = histories.get(t.run_id)
-        curve = Curve.from_history(hist, smoothing=settings.smoothing, window=settings.smoothing_window, goal=settings.goal) if hist is not None else None
+        curve = (
+            Curve.from_history(
+                hist,
+                smoothing=settings.smoothing,
+                window=settings.smoothing_window,
+                goal=settings.goal,
+            )
+            if hist is not None
+            else None
+        )
         if curve is None or not len(curve):
             without.append((t, pair))
             continue
         if not (np.isfinite(curve.wall_s).any() and np.nanmax(curve.wall_s) > 0):
-            curve.wall_s = np.full(len(curve), np.nan)  # no wall clock logged: time is unknown, not zero
+            curve.wall_s = np.full(
+                len(curve), np.nan
+            )  # no wall clock logged: time is unknown, not zero
         source = attach_cost_axis(curve, t, pair, price)
         final = t.score if t.score is not None and np.isfinite(t.score) else float(curve.score[-1])
-        with_curve.append(TrialCurve(t, pair, curve, source, float(final), np.full(3, np.nan), np.full(3, np.nan)))
+        with_curve.append(
+            TrialCurve(t, pair, curve, source, float(final), np.full(3, np.nan), np.full(3, np.nan))
+        )
     if unknown_hw:
-        notes.append(f"{unknown_hw} trial(s) skipped: no GPU/node counts and no g<G>n<N> in the sweep name")
+        notes.append(
+            f"{unknown_hw} trial(s) skipped: no GPU/node counts and no g<G>n<N> in the sweep name"
+        )
     if without:
-        notes.append(f"{len(without)} trial(s) have no learning curve yet (counted in n_trials, not in the estimates)")
+        notes.append(
+            f"{len(without)} trial(s) have no learning curve yet (counted in n_trials, not in the estimates)"
+        )
     return with_curve, without
 
 
-def _resolve_target(curves: list[TrialCurve], settings: AnalysisSettings) -> tuple[float, str, float, str, list[float]]:
+def _resolve_target(
+    curves: list[TrialCurve], settings: AnalysisSettings
+) -> tuple[float, str, float, str, list[float]]:
     sign = 1.0 if settings.goal == "maximize" else -1.0
     bests = np.array([tc.curve.best_smoothed for tc in curves])
     i = int(np.argmax(sign * bests))
@@ -216,7 +275,9 @@ def _resolve_target(curves: list[TrialCurve], settings: AnalysisSettings) -> tup
         return float(settings.target), rule, reference, ref_run, levels
     target = from_fraction(settings.target)
     word = "x" if sign > 0 else "/"
-    rule = f"{settings.target:g} {word} best smoothed score {reference:.6g} ({ref_run}) = {target:.6g}"
+    rule = (
+        f"{settings.target:g} {word} best smoothed score {reference:.6g} ({ref_run}) = {target:.6g}"
+    )
     return target, rule, reference, ref_run, levels
 
 
@@ -269,6 +330,7 @@ def _batch_size(trial: Trial) -> float | None:
 
 # -- the analysis ---------------------------------------------------------------------------
 
+
 def analyze(
     trials: Sequence[Trial],
     histories: Mapping[str, Any],
@@ -283,14 +345,22 @@ def analyze(
     price = settings.price()
     curves, without = _build_curves(trials, histories, settings, price, notes)
     if not curves:
-        raise UsageError("no trial has a learning curve to analyze; accepted: trials with history (agent_step, wall_s, score).")
+        raise UsageError(
+            "no trial has a learning curve to analyze; accepted: trials with history (agent_step, wall_s, score)."
+        )
     sign = 1.0 if settings.goal == "maximize" else -1.0
     target, rule, reference, ref_run, level_targets = _resolve_target(curves, settings)
     for tc in curves:
         tc.to_target, tc.censored_at = _to_target_arrays(tc.curve, target)
     rng = np.random.default_rng(settings.seed)
-    budget_steps = float(settings.budget_steps or max(float(tc.curve.agent_step[-1]) for tc in curves))
-    budgets = {"agent_step": budget_steps, "wall_s": settings.budget_time_s, "cost_usd": settings.budget_cost_usd}
+    budget_steps = float(
+        settings.budget_steps or max(float(tc.curve.agent_step[-1]) for tc in curves)
+    )
+    budgets = {
+        "agent_step": budget_steps,
+        "wall_s": settings.budget_time_s,
+        "cost_usd": settings.budget_cost_usd,
+    }
 
     groups: dict[HardwarePair, list[TrialCurve]] = {}
     for tc in curves:
@@ -309,20 +379,37 @@ def analyze(
         pool_rule.add(why)
         pools.append(pool)
         best = pool[_best_index(pool, sign)]
-        say(f"bootstrap: Kaplan-Meier for {pair.tag} ({len(members)} trials, {settings.n_boot} resamples)")
+        say(
+            f"bootstrap: Kaplan-Meier for {pair.tag} ({len(members)} trials, {settings.n_boot} resamples)"
+        )
         km = {}
         for j, ax in enumerate(AXES):
             vals = np.array([tc.km_value(j) for tc in members])
             reached = np.array([tc.reached for tc in members])
-            summary = kaplan_meier(vals, reached, axis=ax, budget=budgets[ax], n_boot=settings.n_boot, rng=rng, ci_level=settings.ci_level)
+            summary = kaplan_meier(
+                vals,
+                reached,
+                axis=ax,
+                budget=budgets[ax],
+                n_boot=settings.n_boot,
+                rng=rng,
+                ci_level=settings.ci_level,
+            )
             if summary is not None:
                 km[ax] = summary
         survival[pair.tag] = km
         sources = sorted({tc.cost_source for tc in members})
         row: dict[str, Any] = {
-            "config": pair.tag, "gpus": pair.gpus, "nodes": pair.nodes, "total_gpus": pair.total_gpus,
-            "n_trials": n_all[pair], "n_curves": len(members), "n_reached": sum(tc.reached for tc in members),
-            "best_run_id": best.trial.run_id, "best_score": best.final_score, "best_reached": best.reached,
+            "config": pair.tag,
+            "gpus": pair.gpus,
+            "nodes": pair.nodes,
+            "total_gpus": pair.total_gpus,
+            "n_trials": n_all[pair],
+            "n_curves": len(members),
+            "n_reached": sum(tc.reached for tc in members),
+            "best_run_id": best.trial.run_id,
+            "best_score": best.final_score,
+            "best_reached": best.reached,
             **{col: best.to_target[j] for j, col in enumerate(TO_TARGET_COLUMNS)},
             "best_censored_at_steps": best.censored_at[0],
         }
@@ -332,7 +419,9 @@ def analyze(
             row[f"{prefix}_lo"], row[f"{prefix}_hi"] = s.median_ci if s else (np.nan, np.nan)
         steps_km = km.get("agent_step")
         row["p_reach"] = steps_km.p_reach if steps_km else np.nan
-        row["p_reach_lo"], row["p_reach_hi"] = steps_km.p_reach_ci if steps_km and steps_km.p_reach_ci else (np.nan, np.nan)
+        row["p_reach_lo"], row["p_reach_hi"] = (
+            steps_km.p_reach_ci if steps_km and steps_km.p_reach_ci else (np.nan, np.nan)
+        )
         for ax, col in (("wall_s", "p_reach_time"), ("cost_usd", "p_reach_cost")):
             s = km.get(ax)
             if budgets[ax] is not None:
@@ -361,14 +450,30 @@ def analyze(
         notes.append("the recommendation changes with the target level: see the level table")
     per_trial = _per_trial_frame(curves, without)
     return AnalysisResult(
-        settings=settings, target=target, target_rule=rule, reference_score=reference, reference_run=ref_run,
-        per_config=per_config, per_trial=per_trial, laws=laws, fom=fom, recommendations=recommendations, pareto=pareto,
-        levels=levels, ranking_stable=stable, price=price, budget_steps=budget_steps, survival=survival,
-        curves={tc.trial.run_id: tc.curve for tc in curves}, notes=notes,
+        settings=settings,
+        target=target,
+        target_rule=rule,
+        reference_score=reference,
+        reference_run=ref_run,
+        per_config=per_config,
+        per_trial=per_trial,
+        laws=laws,
+        fom=fom,
+        recommendations=recommendations,
+        pareto=pareto,
+        levels=levels,
+        ranking_stable=stable,
+        price=price,
+        budget_steps=budget_steps,
+        survival=survival,
+        curves={tc.trial.run_id: tc.curve for tc in curves},
+        notes=notes,
     )
 
 
-def _bootstrap_best_values(pools: list[list[TrialCurve]], sign: float, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def _bootstrap_best_values(
+    pools: list[list[TrialCurve]], sign: float, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
     """(B, C, 3): the to-target values of each config's best trial in resamples of its trials."""
     out = np.full((n_boot, len(pools), 3), np.nan)
     for c, pool in enumerate(pools):
@@ -381,7 +486,10 @@ def _bootstrap_best_values(pools: list[list[TrialCurve]], sign: float, n_boot: i
 
 
 def _recommend(
-    per_config: pd.DataFrame, fom: pd.DataFrame, boot_values: np.ndarray, settings: AnalysisSettings,
+    per_config: pd.DataFrame,
+    fom: pd.DataFrame,
+    boot_values: np.ndarray,
+    settings: AnalysisSettings,
     survival: dict[str, dict[str, SurvivalSummary]],
 ) -> list[Recommendation]:
     boot_eff = efficiency_matrix(boot_values) if boot_values.size else None
@@ -389,7 +497,9 @@ def _recommend(
     for name, weights in settings.scenarios.items():
         scores = fom[name].to_numpy()
         if not np.any(scores > 0):
-            out.append(Recommendation(name, dict(weights), None, reason="no config reached the target"))
+            out.append(
+                Recommendation(name, dict(weights), None, reason="no config reached the target")
+            )
             continue
         order = np.argsort(-scores, kind="stable")
         win = int(order[0])
@@ -400,17 +510,32 @@ def _recommend(
             has_winner = boot_fom.max(axis=1) > 0
             agreement = float(np.mean(has_winner & (np.argmax(boot_fom, axis=1) == win)))
         km_time = survival[row["config"]].get("wall_s")
-        out.append(Recommendation(
-            scenario=name, weights=dict(weights), config=row["config"], gpus=int(row["gpus"]), nodes=int(row["nodes"]),
-            total_gpus=int(row["total_gpus"]), fom=float(scores[win]),
-            fom_geometric=float(fom[f"{name}_geometric"].iloc[win]) if f"{name}_geometric" in fom else None,
-            best_run_id=row["best_run_id"], best_params=dict(row["best_params"]), expected_score=float(row["best_score"]),
-            samples_to_target=_num(row["samples_to_target"]), time_to_target_s=_num(row["time_to_target_s"]),
-            cost_to_target_usd=_num(row["cost_to_target_usd"]), km_median_time_s=km_time.median if km_time else None,
-            bootstrap_agreement=agreement,
-            runner_up=per_config.iloc[int(order[1])]["config"] if len(order) > 1 and scores[order[1]] > 0 else None,
-            reason="highest FOM",
-        ))
+        out.append(
+            Recommendation(
+                scenario=name,
+                weights=dict(weights),
+                config=row["config"],
+                gpus=int(row["gpus"]),
+                nodes=int(row["nodes"]),
+                total_gpus=int(row["total_gpus"]),
+                fom=float(scores[win]),
+                fom_geometric=float(fom[f"{name}_geometric"].iloc[win])
+                if f"{name}_geometric" in fom
+                else None,
+                best_run_id=row["best_run_id"],
+                best_params=dict(row["best_params"]),
+                expected_score=float(row["best_score"]),
+                samples_to_target=_num(row["samples_to_target"]),
+                time_to_target_s=_num(row["time_to_target_s"]),
+                cost_to_target_usd=_num(row["cost_to_target_usd"]),
+                km_median_time_s=km_time.median if km_time else None,
+                bootstrap_agreement=agreement,
+                runner_up=per_config.iloc[int(order[1])]["config"]
+                if len(order) > 1 and scores[order[1]] > 0
+                else None,
+                reason="highest FOM",
+            )
+        )
     return out
 
 
@@ -420,13 +545,18 @@ def _num(v: Any) -> float | None:
 
 
 def _fit_laws(
-    per_config: pd.DataFrame, curves: list[TrialCurve], settings: AnalysisSettings, rng: np.random.Generator,
+    per_config: pd.DataFrame,
+    curves: list[TrialCurve],
+    settings: AnalysisSettings,
+    rng: np.random.Generator,
     price: PriceInForce,
 ) -> dict[str, Any]:
     kw = {"n_boot": settings.n_boot, "seed": rng, "ci_level": settings.ci_level}
     gpus = per_config["total_gpus"].to_numpy(dtype=float)
     laws: dict[str, Any] = {}
-    for col, name in zip(TO_TARGET_COLUMNS, ("samples_to_target", "time_to_target", "cost_to_target")):
+    for col, name in zip(
+        TO_TARGET_COLUMNS, ("samples_to_target", "time_to_target", "cost_to_target")
+    ):
         laws[name] = fit_power_law(gpus, per_config[col].to_numpy(dtype=float), **kw)
     sps_points = [(tc.pair.total_gpus, _trial_sps(tc)) for tc in curves]
     sps_points = [(g, s) for g, s in sps_points if s is not None]
@@ -445,28 +575,43 @@ def _fit_laws(
         bs = np.array(sorted(per_batch))
         laws["critical_batch"] = fit_critical_batch(bs, np.array([per_batch[b] for b in bs]), **kw)
     else:
-        laws["critical_batch"] = NotEnoughData(f"no trial that reached the target records {BATCH_KEY}")
+        laws["critical_batch"] = NotEnoughData(
+            f"no trial that reached the target records {BATCH_KEY}"
+        )
     laws["composite"] = _composite(per_config, laws, price)
     return laws
 
 
-def _composite(per_config: pd.DataFrame, laws: dict[str, Any], price: PriceInForce) -> CompositeModel | NotEnoughData:
+def _composite(
+    per_config: pd.DataFrame, laws: dict[str, Any], price: PriceInForce
+) -> CompositeModel | NotEnoughData:
     cbs, thr = laws["critical_batch"], laws["throughput"]
     if not isinstance(cbs, CriticalBatchFit) or not isinstance(thr, ThroughputSelection):
-        missing = [k for k, v in (("critical batch", cbs), ("throughput", thr)) if isinstance(v, NotEnoughData)]
+        missing = [
+            k
+            for k, v in (("critical batch", cbs), ("throughput", thr))
+            if isinstance(v, NotEnoughData)
+        ]
         return NotEnoughData("needs the " + " and ".join(missing) + " law(s)")
     reached = per_config[np.isfinite(per_config["time_to_target_s"].to_numpy(dtype=float))]
     per_gpu = (reached["batch_size"] / reached["total_gpus"]).dropna()
     if reached.empty or per_gpu.empty:
         return NotEnoughData("no config reached the target with a known batch size")
-    model = CompositeModel(cbs.e_min, cbs.b_crit, float(per_gpu.median()), 0.0, thr, price.usd_per_gpu_hour)
-    overhead = reached["time_to_target_s"].to_numpy(dtype=float) - model.time_s(reached["total_gpus"].to_numpy(dtype=float))
+    model = CompositeModel(
+        cbs.e_min, cbs.b_crit, float(per_gpu.median()), 0.0, thr, price.usd_per_gpu_hour
+    )
+    overhead = reached["time_to_target_s"].to_numpy(dtype=float) - model.time_s(
+        reached["total_gpus"].to_numpy(dtype=float)
+    )
     model.t0_s = float(max(0.0, np.median(overhead)))
     return model
 
 
 def _level_stability(
-    pairs: list[HardwarePair], pools: list[list[TrialCurve]], sign: float, level_targets: list[float],
+    pairs: list[HardwarePair],
+    pools: list[list[TrialCurve]],
+    sign: float,
+    level_targets: list[float],
     settings: AnalysisSettings,
 ) -> tuple[pd.DataFrame, bool]:
     rows = []
@@ -476,28 +621,59 @@ def _level_stability(
             best = pool[_best_index(pool, sign)]
             values[c] = _to_target_arrays(best.curve, target)[0]
         eff = efficiency_matrix(values)
-        row: dict[str, Any] = {"level": level, "target": target, "n_configs_reached": int(np.isfinite(values[:, 0]).sum())}
+        row: dict[str, Any] = {
+            "level": level,
+            "target": target,
+            "n_configs_reached": int(np.isfinite(values[:, 0]).sum()),
+        }
         for name, weights in settings.scenarios.items():
             f = fom_scores(eff, weights)
             row[name] = pairs[int(np.argmax(f))].tag if np.any(f > 0) else None
         rows.append(row)
     levels = pd.DataFrame(rows)
-    stable = bool(levels.empty or all(levels[name].nunique(dropna=False) == 1 for name in settings.scenarios))
+    stable = bool(
+        levels.empty or all(levels[name].nunique(dropna=False) == 1 for name in settings.scenarios)
+    )
     return levels, stable
 
 
-def _per_trial_frame(curves: list[TrialCurve], without: list[tuple[Trial, HardwarePair]]) -> pd.DataFrame:
+def _per_trial_frame(
+    curves: list[TrialCurve], without: list[tuple[Trial, HardwarePair]]
+) -> pd.DataFrame:
     rows = []
     for tc in curves:
         t = tc.trial
-        rows.append({
-            "run_id": t.run_id, "sweep": t.sweep, "config": tc.pair.tag, "total_gpus": tc.pair.total_gpus, "state": t.state,
-            "final_score": tc.final_score, "best_smoothed": tc.curve.best_smoothed, "reached": tc.reached,
-            **{col: tc.to_target[j] for j, col in enumerate(TO_TARGET_COLUMNS)},
-            "censored_at_steps": tc.censored_at[0], "censored_at_s": tc.censored_at[1], "censored_at_usd": tc.censored_at[2],
-            "sps": _trial_sps(tc), "batch_size": _batch_size(t), "cost_source": tc.cost_source, "n_points": len(tc.curve),
-        })
+        rows.append(
+            {
+                "run_id": t.run_id,
+                "sweep": t.sweep,
+                "config": tc.pair.tag,
+                "total_gpus": tc.pair.total_gpus,
+                "state": t.state,
+                "final_score": tc.final_score,
+                "best_smoothed": tc.curve.best_smoothed,
+                "reached": tc.reached,
+                **{col: tc.to_target[j] for j, col in enumerate(TO_TARGET_COLUMNS)},
+                "censored_at_steps": tc.censored_at[0],
+                "censored_at_s": tc.censored_at[1],
+                "censored_at_usd": tc.censored_at[2],
+                "sps": _trial_sps(tc),
+                "batch_size": _batch_size(t),
+                "cost_source": tc.cost_source,
+                "n_points": len(tc.curve),
+            }
+        )
     for t, pair in without:
-        rows.append({"run_id": t.run_id, "sweep": t.sweep, "config": pair.tag, "total_gpus": pair.total_gpus,
-                     "state": t.state, "final_score": t.score, "reached": False, "n_points": 0})
+        rows.append(
+            {
+                "run_id": t.run_id,
+                "sweep": t.sweep,
+                "config": pair.tag,
+                "total_gpus": pair.total_gpus,
+                "state": t.state,
+                "final_score": t.score,
+                "reached": False,
+                "n_points": 0,
+            }
+        )
     return pd.DataFrame(rows)

@@ -36,7 +36,12 @@ def attach_cost_axis(curve: Curve, trial: Trial, pair: HardwarePair, price: Pric
         return COST_LOGGED_HISTORY
     if not has_wall:
         return COST_UNKNOWN
-    if trial.cost_usd is not None and trial.runtime_s and trial.runtime_s > 0 and trial.cost_usd >= 0:
+    if (
+        trial.cost_usd is not None
+        and trial.runtime_s
+        and trial.runtime_s > 0
+        and trial.cost_usd >= 0
+    ):
         curve.cost_usd = wall * (trial.cost_usd / trial.runtime_s)
         return COST_LOGGED_TOTAL
     curve.cost_usd = wall * job_cost_usd(price.usd_per_gpu_hour, pair.gpus, pair.nodes, 1.0)

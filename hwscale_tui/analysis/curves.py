@@ -8,10 +8,11 @@ before it. A curve that never crosses is right-censored at its last point: ``rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,12 @@ class ToTarget:
     axis: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "reached": self.reached, "censored_at": self.censored_at, "axis": self.axis}
+        return {
+            "value": self.value,
+            "reached": self.reached,
+            "censored_at": self.censored_at,
+            "axis": self.axis,
+        }
 
 
 def history_frame(history: Any) -> dict[str, np.ndarray]:
@@ -41,15 +47,27 @@ def history_frame(history: Any) -> dict[str, np.ndarray]:
     if hasattr(history, "columns"):  # a pandas DataFrame
         missing = {"agent_step", "score"} - set(history.columns)
         if missing:
-            raise ValueError(f"history has no column(s) {sorted(missing)}; accepted: agent_step, wall_s, score[, cost_usd]")
+            raise ValueError(
+                f"history has no column(s) {sorted(missing)}; accepted: agent_step, wall_s, score[, cost_usd]"
+            )
         step = history["agent_step"].to_numpy(dtype=float)
-        wall = history["wall_s"].to_numpy(dtype=float) if "wall_s" in history.columns else np.full(len(step), np.nan)
+        wall = (
+            history["wall_s"].to_numpy(dtype=float)
+            if "wall_s" in history.columns
+            else np.full(len(step), np.nan)
+        )
         score = history["score"].to_numpy(dtype=float)
-        cost = history["cost_usd"].to_numpy(dtype=float) if "cost_usd" in history.columns else np.full(len(step), np.nan)
+        cost = (
+            history["cost_usd"].to_numpy(dtype=float)
+            if "cost_usd" in history.columns
+            else np.full(len(step), np.nan)
+        )
     else:
         points = list(history)
         n = len(points)
-        arr = np.fromiter(chain.from_iterable(map(_POINT_FIELDS, points)), float, count=3 * n).reshape(n, 3)
+        arr = np.fromiter(
+            chain.from_iterable(map(_POINT_FIELDS, points)), float, count=3 * n
+        ).reshape(n, 3)
         step, wall, score = arr[:, 0], arr[:, 1], arr[:, 2]
         costs = list(map(_COST_FIELD, points))
         if costs.count(None) == n:
@@ -65,7 +83,9 @@ def history_frame(history: Any) -> dict[str, np.ndarray]:
     return {"agent_step": step, "wall_s": wall, "score": score, "cost_usd": cost}
 
 
-def smooth_scores(score: np.ndarray, method: str = "isotonic", window: int = 5, goal: str = "maximize") -> np.ndarray:
+def smooth_scores(
+    score: np.ndarray, method: str = "isotonic", window: int = 5, goal: str = "maximize"
+) -> np.ndarray:
     """Isotonic regression (non-decreasing when maximizing) or a centered rolling median."""
     if score.size == 0:
         return score.copy()
@@ -101,10 +121,18 @@ class Curve:
     @classmethod
     def from_history(
         cls, history: Any, *, smoothing: str = "isotonic", window: int = 5, goal: str = "maximize"
-    ) -> "Curve":
+    ) -> Curve:
         h = history_frame(history)
         smoothed = smooth_scores(h["score"], smoothing, window, goal)
-        return cls(h["agent_step"], h["wall_s"], h["score"], smoothed, h["cost_usd"], goal, smoothing == "isotonic")
+        return cls(
+            h["agent_step"],
+            h["wall_s"],
+            h["score"],
+            smoothed,
+            h["cost_usd"],
+            goal,
+            smoothing == "isotonic",
+        )
 
     def __len__(self) -> int:
         return int(self.agent_step.size)
@@ -169,7 +197,9 @@ def time_to_target(
     curve = Curve.from_history(history, smoothing=smoothing, window=window, goal=goal)
     if axis == "cost_usd" and len(curve) and np.isnan(curve.cost_usd).all():
         if usd_per_second is None:
-            raise ValueError("the history logs no cost_usd; pass usd_per_second to price its wall time")
+            raise ValueError(
+                "the history logs no cost_usd; pass usd_per_second to price its wall time"
+            )
         curve.cost_usd = curve.wall_s * usd_per_second
     return curve.to_target(target, axis)
 

@@ -15,7 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from .lsq import AMDAHL, CRITICAL_BATCH, USL, Grouped, LogModel, batched_lm, fit_point, group_log, parametric_log_bootstrap, weighted_line
+from .lsq import (
+    AMDAHL,
+    CRITICAL_BATCH,
+    USL,
+    Grouped,
+    LogModel,
+    batched_lm,
+    fit_point,
+    group_log,
+    parametric_log_bootstrap,
+    weighted_line,
+)
 from .stats import aicc, percentile_ci
 
 
@@ -75,9 +86,15 @@ class LogFit:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "law": type(self).__name__, **self.params(), "ci": {k: list(v) for k, v in self.ci.items()},
-            "rmse_log": self.rmse_log, "r2_log": self.r2_log, "n": self.n, "dof": self.dof,
-            "ci_level": self.ci_level, "note": self.note,
+            "law": type(self).__name__,
+            **self.params(),
+            "ci": {k: list(v) for k, v in self.ci.items()},
+            "rmse_log": self.rmse_log,
+            "r2_log": self.r2_log,
+            "n": self.n,
+            "dof": self.dof,
+            "ci_level": self.ci_level,
+            "note": self.note,
         }
 
 
@@ -121,7 +138,13 @@ class USLFit(LogFit):
     aicc: float | None
 
     def params(self) -> dict[str, float | None]:
-        return {"lam": self.lam, "sigma": self.sigma, "kappa": self.kappa, "peak_n": self.peak_n, "aicc": self.aicc}
+        return {
+            "lam": self.lam,
+            "sigma": self.sigma,
+            "kappa": self.kappa,
+            "peak_n": self.peak_n,
+            "aicc": self.aicc,
+        }
 
 
 @dataclass(kw_only=True)
@@ -139,8 +162,13 @@ class CriticalBatchFit(LogFit):
     batch_range: tuple[float, float]
 
     def params(self) -> dict[str, float | None]:
-        return {"s_min": self.s_min, "e_min": self.e_min, "b_crit": self.b_crit, "straddled": self.straddled,
-                "batch_range": list(self.batch_range)}
+        return {
+            "s_min": self.s_min,
+            "e_min": self.e_min,
+            "b_crit": self.b_crit,
+            "straddled": self.straddled,
+            "batch_range": list(self.batch_range),
+        }
 
 
 @dataclass
@@ -172,11 +200,18 @@ class ThroughputSelection:
         return self.fit.band(n, level)
 
     def to_json(self) -> dict[str, Any]:
-        return {"law": "ThroughputSelection", "chosen": self.chosen, "delta_aicc": self.delta_aicc, "reason": self.reason,
-                "amdahl": self.amdahl.to_json(), "usl": self.usl.to_json()}
+        return {
+            "law": "ThroughputSelection",
+            "chosen": self.chosen,
+            "delta_aicc": self.delta_aicc,
+            "reason": self.reason,
+            "amdahl": self.amdahl.to_json(),
+            "usl": self.usl.to_json(),
+        }
 
 
 # -- helpers --------------------------------------------------------------------------------
+
 
 def _positive_pairs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
     xa = np.asarray(x, dtype=float).ravel()
@@ -239,8 +274,14 @@ def _nonlinear(
 
 # -- public fits ----------------------------------------------------------------------------
 
+
 def fit_power_law(
-    x: Any, y: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+    x: Any,
+    y: Any,
+    *,
+    n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
 ) -> PowerLawFit | NotEnoughData:
     """``y = a * x^b`` by least squares on ``ln y = ln a + b ln x``, with bootstrap CIs on a and b."""
     xa, ya, dropped = _positive_pairs(x, y)
@@ -263,30 +304,72 @@ def fit_power_law(
         boot = np.empty((0, 2))
     rmse, r2 = _fit_quality(np.log(ya), rss)
     with np.errstate(over="ignore"):  # with 1 residual dof a resampled noise scale can be huge
-        ci = {"a": percentile_ci(np.exp(boot[:, 0]), ci_level), "b": percentile_ci(boot[:, 1], ci_level)} if boot.size else {}
+        ci = (
+            {
+                "a": percentile_ci(np.exp(boot[:, 0]), ci_level),
+                "b": percentile_ci(boot[:, 1], ci_level),
+            }
+            if boot.size
+            else {}
+        )
     return PowerLawFit(
-        a=float(np.exp(theta[0])), b=float(theta[1]), ci=ci, rmse_log=rmse, r2_log=r2, n=int(xa.size), dof=dof,
-        ci_level=ci_level, note=_dof_note(dof), x=xa, y=ya, theta=theta, boot_theta=boot,
+        a=float(np.exp(theta[0])),
+        b=float(theta[1]),
+        ci=ci,
+        rmse_log=rmse,
+        r2_log=r2,
+        n=int(xa.size),
+        dof=dof,
+        ci_level=ci_level,
+        note=_dof_note(dof),
+        x=xa,
+        y=ya,
+        theta=theta,
+        boot_theta=boot,
     )
 
 
 def fit_amdahl(
-    n: Any, x: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+    n: Any,
+    x: Any,
+    *,
+    n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
 ) -> AmdahlFit | NotEnoughData:
     """Amdahl's law for throughput ``x`` on ``n`` workers, bounded ``0 <= sigma <= 1``, fitted on ln x."""
     na, xa, dropped = _positive_pairs(n, x)
     bad = _check_points(na, 2, dropped, "Amdahl's law")
     if bad:
         return bad
-    g, theta, rss, boot = _nonlinear(AMDAHL, na, xa, n_boot, _rng(seed))
+    _g, theta, rss, boot = _nonlinear(AMDAHL, na, xa, n_boot, _rng(seed))
     rmse, r2 = _fit_quality(np.log(xa), rss)
-    ci = {"lam": percentile_ci(np.exp(boot[:, 0]), ci_level), "sigma": percentile_ci(boot[:, 1], ci_level)} if boot.size else {}
+    ci = (
+        {
+            "lam": percentile_ci(np.exp(boot[:, 0]), ci_level),
+            "sigma": percentile_ci(boot[:, 1], ci_level),
+        }
+        if boot.size
+        else {}
+    )
     dof = int(na.size - 2)
     notes = [_dof_note(dof), _bound_note(float(theta[1]))]
     return AmdahlFit(
-        lam=float(np.exp(theta[0])), sigma=float(theta[1]), aicc=aicc(rss, int(na.size), 3), ci=ci, rmse_log=rmse,
-        r2_log=r2, n=int(na.size), dof=dof, ci_level=ci_level, note="; ".join(n for n in notes if n), x=na, y=xa, model=AMDAHL,
-        theta=theta, boot_theta=boot,
+        lam=float(np.exp(theta[0])),
+        sigma=float(theta[1]),
+        aicc=aicc(rss, int(na.size), 3),
+        ci=ci,
+        rmse_log=rmse,
+        r2_log=r2,
+        n=int(na.size),
+        dof=dof,
+        ci_level=ci_level,
+        note="; ".join(n for n in notes if n),
+        x=na,
+        y=xa,
+        model=AMDAHL,
+        theta=theta,
+        boot_theta=boot,
     )
 
 
@@ -296,14 +379,19 @@ def _peak(sigma: np.ndarray, kappa: np.ndarray) -> np.ndarray:
 
 
 def fit_usl(
-    n: Any, x: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+    n: Any,
+    x: Any,
+    *,
+    n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
 ) -> USLFit | NotEnoughData:
     """Gunther's Universal Scalability Law, bounded ``0 <= sigma <= 1``, ``kappa >= 0``, fitted on ln x."""
     na, xa, dropped = _positive_pairs(n, x)
     bad = _check_points(na, 3, dropped, "the USL")
     if bad:
         return bad
-    g, theta, rss, boot = _nonlinear(USL, na, xa, n_boot, _rng(seed))
+    _g, theta, rss, boot = _nonlinear(USL, na, xa, n_boot, _rng(seed))
     rmse, r2 = _fit_quality(np.log(xa), rss)
     sigma, kappa = float(theta[1]), float(theta[2])
     peak_point = float(_peak(np.array([sigma]), np.array([kappa]))[0])
@@ -312,25 +400,48 @@ def fit_usl(
     peak_n: float | None = None
     if boot.size:
         ci = {
-            "lam": percentile_ci(np.exp(boot[:, 0]), ci_level), "sigma": percentile_ci(boot[:, 1], ci_level),
-            "kappa": percentile_ci(boot[:, 2], ci_level), "peak_n": percentile_ci(_peak(boot[:, 1], boot[:, 2]), ci_level),
+            "lam": percentile_ci(np.exp(boot[:, 0]), ci_level),
+            "sigma": percentile_ci(boot[:, 1], ci_level),
+            "kappa": percentile_ci(boot[:, 2], ci_level),
+            "peak_n": percentile_ci(_peak(boot[:, 1], boot[:, 2]), ci_level),
         }
         if np.isfinite(peak_point) and np.all(np.isfinite(ci["peak_n"])):
             peak_n = peak_point
         else:
-            notes.append("no peak claimed: its interval is not finite (throughput may still be rising)")
+            notes.append(
+                "no peak claimed: its interval is not finite (throughput may still be rising)"
+            )
     elif np.isfinite(peak_point):
         notes.append("no peak claimed: no bootstrap to bound it")
     dof = int(na.size - 3)
     return USLFit(
-        lam=float(np.exp(theta[0])), sigma=sigma, kappa=kappa, peak_n=peak_n, aicc=aicc(rss, int(na.size), 4), ci=ci,
-        rmse_log=rmse, r2_log=r2, n=int(na.size), dof=dof, ci_level=ci_level, note="; ".join(s for s in notes if s),
-        x=na, y=xa, model=USL, theta=theta, boot_theta=boot,
+        lam=float(np.exp(theta[0])),
+        sigma=sigma,
+        kappa=kappa,
+        peak_n=peak_n,
+        aicc=aicc(rss, int(na.size), 4),
+        ci=ci,
+        rmse_log=rmse,
+        r2_log=r2,
+        n=int(na.size),
+        dof=dof,
+        ci_level=ci_level,
+        note="; ".join(s for s in notes if s),
+        x=na,
+        y=xa,
+        model=USL,
+        theta=theta,
+        boot_theta=boot,
     )
 
 
 def select_throughput_model(
-    n: Any, x: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+    n: Any,
+    x: Any,
+    *,
+    n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
 ) -> ThroughputSelection | NotEnoughData:
     """Fit Amdahl and USL to the same points and keep the one with the lower AICc."""
     rng = _rng(seed)
@@ -339,17 +450,32 @@ def select_throughput_model(
         return amdahl
     usl = fit_usl(n, x, n_boot=n_boot, seed=rng, ci_level=ci_level)
     if isinstance(usl, NotEnoughData):
-        return ThroughputSelection("amdahl", amdahl, usl, None, f"Amdahl (the USL could not be fitted: {usl.reason})")
+        return ThroughputSelection(
+            "amdahl", amdahl, usl, None, f"Amdahl (the USL could not be fitted: {usl.reason})"
+        )
     if amdahl.aicc is None or usl.aicc is None:
-        return ThroughputSelection("amdahl", amdahl, usl, None, "Amdahl (too few points for the USL's AICc)")
+        return ThroughputSelection(
+            "amdahl", amdahl, usl, None, "Amdahl (too few points for the USL's AICc)"
+        )
     delta = amdahl.aicc - usl.aicc
     if delta > 0:
         return ThroughputSelection("usl", amdahl, usl, delta, f"USL (AICc lower by {delta:.1f})")
-    return ThroughputSelection("amdahl", amdahl, usl, delta, f"Amdahl (AICc lower by {-delta:.1f}; the USL's extra term is not supported)")
+    return ThroughputSelection(
+        "amdahl",
+        amdahl,
+        usl,
+        delta,
+        f"Amdahl (AICc lower by {-delta:.1f}; the USL's extra term is not supported)",
+    )
 
 
 def fit_critical_batch(
-    batch_sizes: Any, steps: Any, *, n_boot: int = 1000, seed: int | np.random.Generator = 0, ci_level: float = 0.95
+    batch_sizes: Any,
+    steps: Any,
+    *,
+    n_boot: int = 1000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
 ) -> CriticalBatchFit | NotEnoughData:
     """``S = S_min + E_min / B`` fitted as ``ln S`` vs ``ln(S_min + E_min / B)``; ``B_crit = E_min / S_min``.
 
@@ -360,8 +486,10 @@ def fit_critical_batch(
     if bad:
         return bad
     if np.unique(ba).size < 3:
-        return NotEnoughData(f"the critical-batch law needs at least 3 distinct batch sizes; got {np.unique(ba).size}")
-    g, theta, rss, boot = _nonlinear(CRITICAL_BATCH, ba, sa, n_boot, _rng(seed))
+        return NotEnoughData(
+            f"the critical-batch law needs at least 3 distinct batch sizes; got {np.unique(ba).size}"
+        )
+    _g, theta, rss, boot = _nonlinear(CRITICAL_BATCH, ba, sa, n_boot, _rng(seed))
     rmse, r2 = _fit_quality(np.log(sa), rss)
     s_min, e_min = float(np.exp(theta[0])), float(np.exp(theta[1]))
     b_crit = e_min / s_min
@@ -369,17 +497,34 @@ def fit_critical_batch(
     if boot.size:
         with np.errstate(over="ignore"):  # a resample with no curvature sends B_crit to infinity
             ci = {
-                "s_min": percentile_ci(np.exp(boot[:, 0]), ci_level), "e_min": percentile_ci(np.exp(boot[:, 1]), ci_level),
+                "s_min": percentile_ci(np.exp(boot[:, 0]), ci_level),
+                "e_min": percentile_ci(np.exp(boot[:, 1]), ci_level),
                 "b_crit": percentile_ci(np.exp(boot[:, 1] - boot[:, 0]), ci_level),
             }
     lo, hi = float(ba.min()), float(ba.max())
     straddled = lo <= b_crit <= hi
     notes = [_dof_note(int(ba.size - 2))]
     if not straddled:
-        notes.append(f"B_crit {b_crit:.4g} lies outside the tested batch sizes [{lo:g}, {hi:g}]: an extrapolation, not claimed")
+        notes.append(
+            f"B_crit {b_crit:.4g} lies outside the tested batch sizes [{lo:g}, {hi:g}]: an extrapolation, not claimed"
+        )
     dof = int(ba.size - 2)
     return CriticalBatchFit(
-        s_min=s_min, e_min=e_min, b_crit=b_crit, straddled=straddled, batch_range=(lo, hi), ci=ci, rmse_log=rmse,
-        r2_log=r2, n=int(ba.size), dof=dof, ci_level=ci_level, note="; ".join(s for s in notes if s), x=ba, y=sa,
-        model=CRITICAL_BATCH, theta=theta, boot_theta=boot,
+        s_min=s_min,
+        e_min=e_min,
+        b_crit=b_crit,
+        straddled=straddled,
+        batch_range=(lo, hi),
+        ci=ci,
+        rmse_log=rmse,
+        r2_log=r2,
+        n=int(ba.size),
+        dof=dof,
+        ci_level=ci_level,
+        note="; ".join(s for s in notes if s),
+        x=ba,
+        y=sa,
+        model=CRITICAL_BATCH,
+        theta=theta,
+        boot_theta=boot,
     )

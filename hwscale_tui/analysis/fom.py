@@ -9,8 +9,9 @@ that never lets one excellent metric hide a zero.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,9 @@ def weight_vector(weights: Mapping[str, float]) -> np.ndarray:
     return np.array([float(weights.get(k, 0.0)) for k in FOM_METRICS])
 
 
-def fom_scores(eff: np.ndarray, weights: Mapping[str, float], geometric: bool = False) -> np.ndarray:
+def fom_scores(
+    eff: np.ndarray, weights: Mapping[str, float], geometric: bool = False
+) -> np.ndarray:
     """(..., C, 3) efficiencies -> (..., C) weighted arithmetic (or geometric) FOM."""
     w = weight_vector(weights)
     if not geometric:
@@ -45,7 +48,12 @@ def fom_scores(eff: np.ndarray, weights: Mapping[str, float], geometric: bool = 
     return np.exp(logs @ w)
 
 
-def fom_table(configs: Sequence[str], values: np.ndarray, scenarios: Mapping[str, Mapping[str, float]], geometric: bool) -> pd.DataFrame:
+def fom_table(
+    configs: Sequence[str],
+    values: np.ndarray,
+    scenarios: Mapping[str, Mapping[str, float]],
+    geometric: bool,
+) -> pd.DataFrame:
     """Config x (efficiencies, each scenario's FOM [, its geometric FOM])."""
     eff = efficiency_matrix(values)
     data: dict[str, Any] = {f"eff_{k}": eff[:, i] for i, k in enumerate(FOM_METRICS)}
@@ -78,8 +86,12 @@ class ParetoFront:
         return [p.config for p in self.front]
 
     def to_json(self) -> dict[str, Any]:
-        return {"front": self.front_configs, "knee": self.knee, "note": self.note,
-                "points": [p._asdict() for p in self.points]}
+        return {
+            "front": self.front_configs,
+            "knee": self.knee,
+            "note": self.note,
+            "points": [p._asdict() for p in self.points],
+        }
 
 
 def pareto_front(configs: Sequence[str], time_s: np.ndarray, cost_usd: np.ndarray) -> ParetoFront:
@@ -98,11 +110,18 @@ def pareto_front(configs: Sequence[str], time_s: np.ndarray, cost_usd: np.ndarra
     if not front:
         return ParetoFront(points, [], None, "no config reached the target on both time and cost")
     if len(front) < 3:
-        return ParetoFront(points, front, None, f"{len(front)} point(s) on the front: a knee needs 3")
+        return ParetoFront(
+            points, front, None, f"{len(front)} point(s) on the front: a knee needs 3"
+        )
     if np.any(t[front_idx] <= 0) or np.any(c[front_idx] <= 0):
         return ParetoFront(points, front, None, "a zero time or cost on the front: no log-log knee")
     lx, ly = np.log(t[front_idx]), np.log(c[front_idx])
     dx, dy = lx[-1] - lx[0], ly[-1] - ly[0]
     dist = np.abs(dy * (lx - lx[0]) - dx * (ly - ly[0])) / np.hypot(dx, dy)
     knee = front[int(np.argmax(dist))].config
-    return ParetoFront(points, front, knee, "knee = the front point farthest from the chord between its ends (log-log)")
+    return ParetoFront(
+        points,
+        front,
+        knee,
+        "knee = the front point farthest from the chord between its ends (log-log)",
+    )

@@ -68,6 +68,8 @@ def fmt_ci(ci: Any, fmt=fmt_num) -> str:
     if not ci or any(_missing(c) for c in ci):
         return "[no interval]"
     lo, hi = ci
+
     def end(x: float) -> str:
         return "inf" if math.isinf(x) and x > 0 else fmt(x)
+
     return f"[{end(lo)}, {end(hi)}]"

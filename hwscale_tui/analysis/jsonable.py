@@ -13,7 +13,9 @@ import numpy as np
 
 
 def jsonable(value: Any) -> Any:
-    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # DataFrame (its own to_json returns text)
+    if hasattr(value, "to_dict") and hasattr(
+        value, "columns"
+    ):  # DataFrame (its own to_json returns text)
         return [jsonable(r) for r in value.to_dict(orient="records")]
     if hasattr(value, "to_json"):
         return jsonable(value.to_json())

@@ -11,8 +11,8 @@ on all resamples together, warm-started at the point estimate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -55,7 +55,11 @@ def _amdahl_starts(n: np.ndarray, logx: np.ndarray) -> list[np.ndarray]:
 
 
 def _usl_starts(n: np.ndarray, logx: np.ndarray) -> list[np.ndarray]:
-    return [np.array([_lam_for(n, logx, s, k), s, k]) for s in (0.0, 0.05, 0.3) for k in (0.0, 1e-3, 0.02)]
+    return [
+        np.array([_lam_for(n, logx, s, k), s, k])
+        for s in (0.0, 0.05, 0.3)
+        for k in (0.0, 1e-3, 0.02)
+    ]
 
 
 def _cbs_predict(theta: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -72,20 +76,40 @@ def _cbs_jacobian(theta: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _cbs_starts(b: np.ndarray, logs: np.ndarray) -> list[np.ndarray]:
     s_min = np.min(logs)
     e_guess = np.max(logs + np.log(b))
-    return [np.array([s_min, e_guess]), np.array([s_min - 1.0, np.median(logs + np.log(b))]), np.array([s_min + 0.5, e_guess - 1.0])]
+    return [
+        np.array([s_min, e_guess]),
+        np.array([s_min - 1.0, np.median(logs + np.log(b))]),
+        np.array([s_min + 0.5, e_guess - 1.0]),
+    ]
 
 
 INF = np.inf
 AMDAHL = LogModel(
-    "amdahl", ("log_lam", "sigma"), np.array([-INF, 0.0]), np.array([INF, 1.0]), _usl_predict, _usl_jacobian, _amdahl_starts
+    "amdahl",
+    ("log_lam", "sigma"),
+    np.array([-INF, 0.0]),
+    np.array([INF, 1.0]),
+    _usl_predict,
+    _usl_jacobian,
+    _amdahl_starts,
 )
 USL = LogModel(
-    "usl", ("log_lam", "sigma", "kappa"), np.array([-INF, 0.0, 0.0]), np.array([INF, 1.0, INF]),
-    _usl_predict, _usl_jacobian, _usl_starts,
+    "usl",
+    ("log_lam", "sigma", "kappa"),
+    np.array([-INF, 0.0, 0.0]),
+    np.array([INF, 1.0, INF]),
+    _usl_predict,
+    _usl_jacobian,
+    _usl_starts,
 )
 CRITICAL_BATCH = LogModel(
-    "critical_batch", ("log_s_min", "log_e_min"), np.array([-INF, -INF]), np.array([INF, INF]),
-    _cbs_predict, _cbs_jacobian, _cbs_starts,
+    "critical_batch",
+    ("log_s_min", "log_e_min"),
+    np.array([-INF, -INF]),
+    np.array([INF, INF]),
+    _cbs_predict,
+    _cbs_jacobian,
+    _cbs_starts,
 )
 
 
@@ -127,7 +151,9 @@ def fit_point(model: LogModel, g: Grouped) -> tuple[np.ndarray, float]:
         # trf needs a strictly feasible start
         x0 = np.where(finite_lo & (x0 <= model.lower), model.lower + 1e-9, x0)
         x0 = np.where(finite_hi & (x0 >= model.upper), model.upper - 1e-9, x0)
-        res = least_squares(residuals, x0, jac=jac, bounds=(model.lower, model.upper), method="trf", x_scale="jac")
+        res = least_squares(
+            residuals, x0, jac=jac, bounds=(model.lower, model.upper), method="trf", x_scale="jac"
+        )
         cost = float(np.sum(res.fun**2))
         if best is None or cost < best[1]:
             best = (res.x, cost)
@@ -136,7 +162,12 @@ def fit_point(model: LogModel, g: Grouped) -> tuple[np.ndarray, float]:
 
 
 def batched_lm(
-    model: LogModel, x: np.ndarray, y: np.ndarray, w: np.ndarray, theta0: np.ndarray, max_iter: int = 60
+    model: LogModel,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    theta0: np.ndarray,
+    max_iter: int = 60,
 ) -> np.ndarray:
     """Projected Levenberg-Marquardt for every row of ``y`` (B, G) at once; returns (B, p)."""
     b, p = y.shape[0], theta0.shape[-1]

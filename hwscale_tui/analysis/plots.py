@@ -68,7 +68,13 @@ def _curves(plt: Any, result: AnalysisResult) -> Any:
         curve = result.curves[row["best_run_id"]]
         (line,) = ax.plot(curve.agent_step, curve.smoothed, label=row["config"])
         ax.plot(curve.agent_step, curve.score, color=line.get_color(), alpha=0.25, linewidth=0.8)
-    ax.axhline(result.target, color="black", linestyle="--", linewidth=1, label=f"target {result.target:.4g}")
+    ax.axhline(
+        result.target,
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=f"target {result.target:.4g}",
+    )
     ax.set_xlabel("agent steps")
     ax.set_ylabel("score (smoothed; raw faint)")
     ax.legend(fontsize=8, ncol=2)
@@ -79,7 +85,9 @@ def _to_target(plt: Any, result: AnalysisResult) -> Any:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
     gpus = result.per_config["total_gpus"].to_numpy(dtype=float)
     for ax, col, law_name, label in zip(
-        axes, TO_TARGET_COLUMNS, ("samples_to_target", "time_to_target", "cost_to_target"),
+        axes,
+        TO_TARGET_COLUMNS,
+        ("samples_to_target", "time_to_target", "cost_to_target"),
         ("samples to target", "seconds to target", "$ to target"),
     ):
         y = result.per_config[col].to_numpy(dtype=float)
@@ -111,10 +119,22 @@ def _throughput(plt: Any, result: AnalysisResult) -> Any:
         grid = np.geomspace(1, max(2.0, float(pt["total_gpus"].max()) * 2), 60)
         lo, hi = law.band(grid)
         ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{law.chosen} band")
-        ax.plot(grid, law.amdahl.predict(grid), label="Amdahl", linestyle="-" if law.chosen == "amdahl" else ":")
+        ax.plot(
+            grid,
+            law.amdahl.predict(grid),
+            label="Amdahl",
+            linestyle="-" if law.chosen == "amdahl" else ":",
+        )
         if hasattr(law.usl, "predict"):
-            ax.plot(grid, law.usl.predict(grid), label="USL", linestyle="-" if law.chosen == "usl" else ":")
-    ax.scatter(pt["total_gpus"], pt["sps"], s=10, color="black", alpha=0.6, zorder=3, label="trials")
+            ax.plot(
+                grid,
+                law.usl.predict(grid),
+                label="USL",
+                linestyle="-" if law.chosen == "usl" else ":",
+            )
+    ax.scatter(
+        pt["total_gpus"], pt["sps"], s=10, color="black", alpha=0.6, zorder=3, label="trials"
+    )
     _log_axes(ax, x_base=2)
     ax.set_xlabel("total GPUs")
     ax.set_ylabel("agent steps per second")
@@ -156,10 +176,18 @@ def _pareto(plt: Any, result: AnalysisResult) -> Any:
     ax.scatter(off["time_s"], off["cost_usd"], color="grey", label="dominated")
     ax.plot(on["time_s"], on["cost_usd"], marker="o", label="Pareto front")
     for _, r in pts.iterrows():
-        ax.annotate(r["config"], (r["time_s"], r["cost_usd"]), fontsize=8, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(
+            r["config"],
+            (r["time_s"], r["cost_usd"]),
+            fontsize=8,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
     if result.pareto.knee:
         k = pts[pts["config"] == result.pareto.knee].iloc[0]
-        ax.scatter([k["time_s"]], [k["cost_usd"]], s=160, facecolors="none", edgecolors="red", label="knee")
+        ax.scatter(
+            [k["time_s"]], [k["cost_usd"]], s=160, facecolors="none", edgecolors="red", label="knee"
+        )
     _log_axes(ax)
     ax.set_xlabel("seconds to target (best trial)")
     ax.set_ylabel("$ to target (best trial)")

@@ -15,7 +15,14 @@ import numpy as np
 
 from ..paths import write_private_text
 from .core import AnalysisResult
-from .fits import AmdahlFit, CriticalBatchFit, NotEnoughData, PowerLawFit, ThroughputSelection, USLFit
+from .fits import (
+    AmdahlFit,
+    CriticalBatchFit,
+    NotEnoughData,
+    PowerLawFit,
+    ThroughputSelection,
+    USLFit,
+)
 from .format import NOT_REACHED, fmt_ci, fmt_count, fmt_num, fmt_seconds, fmt_share, fmt_usd
 
 LAW_TITLES = {
@@ -39,7 +46,11 @@ class Section:
 def _short_source(source: str) -> str:
     if source.startswith("mixed"):
         return "mixed"
-    return "logged" if source.startswith("logged") else ("priced" if source.startswith("price") else "unknown")
+    return (
+        "logged"
+        if source.startswith("logged")
+        else ("priced" if source.startswith("price") else "unknown")
+    )
 
 
 def _median_text(value: float, ci: tuple[float, float], fmt) -> str:
@@ -52,7 +63,7 @@ def _law_lines(name: str, law: Any) -> list[str]:
     if isinstance(law, NotEnoughData):
         return [f"{LAW_TITLES.get(name, (name,))[0]}: not enough data: {law.reason}"]
     if isinstance(law, PowerLawFit):
-        title, fmt = LAW_TITLES.get(name, (name, fmt_num))
+        title, _fmt = LAW_TITLES.get(name, (name, fmt_num))
         lines = [
             f"{title}: y = {fmt_num(law.a)} * GPUs^{law.b:.3f}; a {fmt_ci(law.ci.get('a'))}, b {fmt_ci(law.ci.get('b'), lambda v: f'{v:.3f}')}; "
             f"rmse(ln y) {law.rmse_log:.3f}, R2(ln y) {fmt_num(law.r2_log, digits=3)}, n={law.n}"
@@ -64,22 +75,37 @@ def _law_lines(name: str, law: Any) -> list[str]:
             lines += ["  " + s for s in _law_lines(label, fit)]
         return lines
     if isinstance(law, AmdahlFit):
-        return [f"Amdahl: lam {fmt_num(law.lam)} {fmt_ci(law.ci.get('lam'))}, sigma {law.sigma:.4f} {fmt_ci(law.ci.get('sigma'))}; "
-                f"AICc {fmt_num(law.aicc)}, rmse(ln X) {law.rmse_log:.3f}, n={law.n}"] + ([f"  note: {law.note}"] if law.note else [])
+        return [
+            f"Amdahl: lam {fmt_num(law.lam)} {fmt_ci(law.ci.get('lam'))}, sigma {law.sigma:.4f} {fmt_ci(law.ci.get('sigma'))}; "
+            f"AICc {fmt_num(law.aicc)}, rmse(ln X) {law.rmse_log:.3f}, n={law.n}"
+        ] + ([f"  note: {law.note}"] if law.note else [])
     if isinstance(law, USLFit):
-        peak = f"peak at {law.peak_n:.3g} GPUs {fmt_ci(law.ci.get('peak_n'))}" if law.peak_n is not None else "no peak claimed"
-        return [f"USL: lam {fmt_num(law.lam)} {fmt_ci(law.ci.get('lam'))}, sigma {law.sigma:.4f} {fmt_ci(law.ci.get('sigma'))}, "
-                f"kappa {law.kappa:.3g} {fmt_ci(law.ci.get('kappa'))}; {peak}; AICc {fmt_num(law.aicc)}, "
-                f"rmse(ln X) {law.rmse_log:.3f}, n={law.n}"] + ([f"  note: {law.note}"] if law.note else [])
+        peak = (
+            f"peak at {law.peak_n:.3g} GPUs {fmt_ci(law.ci.get('peak_n'))}"
+            if law.peak_n is not None
+            else "no peak claimed"
+        )
+        return [
+            f"USL: lam {fmt_num(law.lam)} {fmt_ci(law.ci.get('lam'))}, sigma {law.sigma:.4f} {fmt_ci(law.ci.get('sigma'))}, "
+            f"kappa {law.kappa:.3g} {fmt_ci(law.ci.get('kappa'))}; {peak}; AICc {fmt_num(law.aicc)}, "
+            f"rmse(ln X) {law.rmse_log:.3f}, n={law.n}"
+        ] + ([f"  note: {law.note}"] if law.note else [])
     if isinstance(law, CriticalBatchFit):
-        claim = "within the tested batch sizes" if law.straddled else "NOT claimed (outside the tested batch sizes)"
-        return [f"critical batch (McCandlish): B_crit {fmt_count(law.b_crit)} {fmt_ci(law.ci.get('b_crit'), fmt_count)} {claim}; "
-                f"S_min {fmt_count(law.s_min)} {fmt_ci(law.ci.get('s_min'), fmt_count)} updates, "
-                f"E_min {fmt_count(law.e_min)} {fmt_ci(law.ci.get('e_min'), fmt_count)} samples; rmse(ln S) {law.rmse_log:.3f}, n={law.n}"
-                ] + ([f"  note: {law.note}"] if law.note else [])
+        claim = (
+            "within the tested batch sizes"
+            if law.straddled
+            else "NOT claimed (outside the tested batch sizes)"
+        )
+        return [
+            f"critical batch (McCandlish): B_crit {fmt_count(law.b_crit)} {fmt_ci(law.ci.get('b_crit'), fmt_count)} {claim}; "
+            f"S_min {fmt_count(law.s_min)} {fmt_ci(law.ci.get('s_min'), fmt_count)} updates, "
+            f"E_min {fmt_count(law.e_min)} {fmt_ci(law.ci.get('e_min'), fmt_count)} samples; rmse(ln S) {law.rmse_log:.3f}, n={law.n}"
+        ] + ([f"  note: {law.note}"] if law.note else [])
     if hasattr(law, "e_min"):  # CompositeModel
-        return [f"composite: E(G) = {fmt_count(law.e_min)} (1 + {fmt_count(law.batch_per_gpu)} G / {fmt_count(law.b_crit)}), "
-                f"T(G) = {fmt_seconds(law.t0_s)} + E(G) / X(G) with X = {law.throughput.chosen}"]
+        return [
+            f"composite: E(G) = {fmt_count(law.e_min)} (1 + {fmt_count(law.batch_per_gpu)} G / {fmt_count(law.b_crit)}), "
+            f"T(G) = {fmt_seconds(law.t0_s)} + E(G) / X(G) with X = {law.throughput.chosen}"
+        ]
     return [f"{name}: {law}"]
 
 
@@ -87,27 +113,59 @@ def report_sections(result: AnalysisResult) -> list[Section]:
     s = result.settings
     pc = result.per_config
     n_trials = int(pc["n_trials"].sum()) if not pc.empty else 0
-    summary = Section("Summary", [
-        f"target: {result.target_rule}",
-        f"configs: {len(pc)}, trials: {n_trials} ({int(pc['n_curves'].sum())} with learning curves, {int(pc['n_reached'].sum())} reached the target)",
-        f"cost: logged cost where a trial has it, else {result.price.describe()} x whole billed nodes x hours",
-        f"uncertainty: {int(s.ci_level * 100)}% intervals from {s.n_boot} bootstrap resamples (seed {s.seed}); smoothing: {s.smoothing}",
-        f"P(reach) is within a budget of {fmt_count(result.budget_steps)} agent steps; Kaplan-Meier over all trials of a config (censored at their last point)",
-    ])
+    summary = Section(
+        "Summary",
+        [
+            f"target: {result.target_rule}",
+            f"configs: {len(pc)}, trials: {n_trials} ({int(pc['n_curves'].sum())} with learning curves, {int(pc['n_reached'].sum())} reached the target)",
+            f"cost: logged cost where a trial has it, else {result.price.describe()} x whole billed nodes x hours",
+            f"uncertainty: {int(s.ci_level * 100)}% intervals from {s.n_boot} bootstrap resamples (seed {s.seed}); smoothing: {s.smoothing}",
+            f"P(reach) is within a budget of {fmt_count(result.budget_steps)} agent steps; Kaplan-Meier over all trials of a config (censored at their last point)",
+        ],
+    )
     configs = Section(
         "Per hardware config (best trial by final score; KM = Kaplan-Meier over all trials)",
-        headers=["config", "GPUs", "trials (reached)", "best score", "samples to target", "time to target", "cost to target",
-                 "KM median time [CI]", "P(reach) [CI]", "SPS", "cost"],
+        headers=[
+            "config",
+            "GPUs",
+            "trials (reached)",
+            "best score",
+            "samples to target",
+            "time to target",
+            "cost to target",
+            "KM median time [CI]",
+            "P(reach) [CI]",
+            "SPS",
+            "cost",
+        ],
     )
     for _, r in pc.iterrows():
-        p_text = f"{fmt_share(r['p_reach'])} {fmt_ci((r['p_reach_lo'], r['p_reach_hi']), fmt_share)}"
-        configs.rows.append([
-            r["config"], str(r["total_gpus"]), f"{r['n_trials']} ({r['n_reached']})", fmt_num(r["best_score"]),
-            fmt_count(r["samples_to_target"], NOT_REACHED), fmt_seconds(r["time_to_target_s"], NOT_REACHED if not r["best_reached"] else "unknown"),
-            fmt_usd(r["cost_to_target_usd"], NOT_REACHED if not r["best_reached"] else "unknown"),
-            _median_text(r["km_median_time_s"], (r["km_median_time_s_lo"], r["km_median_time_s_hi"]), fmt_seconds),
-            p_text, fmt_count(r["sps"]), _short_source(r["cost_source"]),
-        ])
+        p_text = (
+            f"{fmt_share(r['p_reach'])} {fmt_ci((r['p_reach_lo'], r['p_reach_hi']), fmt_share)}"
+        )
+        configs.rows.append(
+            [
+                r["config"],
+                str(r["total_gpus"]),
+                f"{r['n_trials']} ({r['n_reached']})",
+                fmt_num(r["best_score"]),
+                fmt_count(r["samples_to_target"], NOT_REACHED),
+                fmt_seconds(
+                    r["time_to_target_s"], NOT_REACHED if not r["best_reached"] else "unknown"
+                ),
+                fmt_usd(
+                    r["cost_to_target_usd"], NOT_REACHED if not r["best_reached"] else "unknown"
+                ),
+                _median_text(
+                    r["km_median_time_s"],
+                    (r["km_median_time_s_lo"], r["km_median_time_s_hi"]),
+                    fmt_seconds,
+                ),
+                p_text,
+                fmt_count(r["sps"]),
+                _short_source(r["cost_source"]),
+            ]
+        )
     laws = Section("Scaling laws (fitted in log space)")
     for name, law in result.laws.items():
         laws.lines += _law_lines(name, law)
@@ -116,38 +174,88 @@ def report_sections(result: AnalysisResult) -> list[Section]:
     fom = Section(
         "Figure of merit (efficiency = best / value, 0 if not reached; FOM = weighted sum"
         + ("; geo = weighted geometric mean)" if geo else ")"),
-        headers=["config", "eff samples", "eff time", "eff cost", *names, *(f"geo {n[:3]}" for n in names if f"{n}_geometric" in geo)],
+        headers=[
+            "config",
+            "eff samples",
+            "eff time",
+            "eff cost",
+            *names,
+            *(f"geo {n[:3]}" for n in names if f"{n}_geometric" in geo),
+        ],
     )
     for config, r in result.fom.iterrows():
         cells = [f"{r[c]:.3f}" for c in ("eff_sample", "eff_time", "eff_cost", *names, *geo)]
         fom.rows.append([str(config), *cells])
-    pareto = Section("Time-cost Pareto front", [
-        "front (fastest first): " + (", ".join(f"{p.config} ({fmt_seconds(p.time_s)}, {fmt_usd(p.cost_usd)})" for p in result.pareto.front) or "empty"),
-        f"knee: {result.pareto.knee or 'none'} ({result.pareto.note})",
-    ])
-    recs = Section("Recommendations", headers=["scenario", "hardware", "FOM", "score", "time to target", "cost to target",
-                                              "samples", "bootstrap agrees", "runner-up"])
+    pareto = Section(
+        "Time-cost Pareto front",
+        [
+            "front (fastest first): "
+            + (
+                ", ".join(
+                    f"{p.config} ({fmt_seconds(p.time_s)}, {fmt_usd(p.cost_usd)})"
+                    for p in result.pareto.front
+                )
+                or "empty"
+            ),
+            f"knee: {result.pareto.knee or 'none'} ({result.pareto.note})",
+        ],
+    )
+    recs = Section(
+        "Recommendations",
+        headers=[
+            "scenario",
+            "hardware",
+            "FOM",
+            "score",
+            "time to target",
+            "cost to target",
+            "samples",
+            "bootstrap agrees",
+            "runner-up",
+        ],
+    )
     params_by_run: dict[str, tuple[list[str], str]] = {}
     for rec in result.recommendations:
         if rec.config is None:
             recs.rows.append([rec.scenario, f"none: {rec.reason}", "", "", "", "", "", "", ""])
             continue
-        recs.rows.append([
-            rec.scenario, rec.hardware or "", f"{rec.fom:.3f}", fmt_num(rec.expected_score),
-            fmt_seconds(rec.time_to_target_s), fmt_usd(rec.cost_to_target_usd), fmt_count(rec.samples_to_target),
-            fmt_share(rec.bootstrap_agreement), rec.runner_up or "-",
-        ])
-        params = ", ".join(f"{k}={fmt_num(v) if isinstance(v, float) else v}" for k, v in sorted(rec.best_params.items()))
-        params_by_run.setdefault(str(rec.best_run_id), ([], params or "no parameters recorded"))[0].append(rec.scenario)
+        recs.rows.append(
+            [
+                rec.scenario,
+                rec.hardware or "",
+                f"{rec.fom:.3f}",
+                fmt_num(rec.expected_score),
+                fmt_seconds(rec.time_to_target_s),
+                fmt_usd(rec.cost_to_target_usd),
+                fmt_count(rec.samples_to_target),
+                fmt_share(rec.bootstrap_agreement),
+                rec.runner_up or "-",
+            ]
+        )
+        params = ", ".join(
+            f"{k}={fmt_num(v) if isinstance(v, float) else v}"
+            for k, v in sorted(rec.best_params.items())
+        )
+        params_by_run.setdefault(str(rec.best_run_id), ([], params or "no parameters recorded"))[
+            0
+        ].append(rec.scenario)
     recs.lines = ["best hyperparameters:"] + [
-        f"  {', '.join(scenarios)}: {run_id}: {params}" for run_id, (scenarios, params) in params_by_run.items()
+        f"  {', '.join(scenarios)}: {run_id}: {params}"
+        for run_id, (scenarios, params) in params_by_run.items()
     ]
     levels = Section(
         f"Target levels (fractions of the best smoothed score): ranking {'stable' if result.ranking_stable else 'NOT stable'}",
         headers=["level", "target", "configs reached", *s.scenarios],
     )
     for _, r in result.levels.iterrows():
-        levels.rows.append([f"{r['level']:g}", fmt_num(r["target"]), str(r["n_configs_reached"]), *(str(r[k] or "none") for k in s.scenarios)])
+        levels.rows.append(
+            [
+                f"{r['level']:g}",
+                fmt_num(r["target"]),
+                str(r["n_configs_reached"]),
+                *(str(r[k] or "none") for k in s.scenarios),
+            ]
+        )
     notes = Section("Notes", [f"- {n}" for n in result.notes] or ["- none"])
     return [summary, configs, laws, fom, pareto, recs, levels, notes]
 
@@ -158,7 +266,9 @@ def render_text(result: AnalysisResult, width: int | None = None) -> str:
     from rich.table import Table
 
     buf = io.StringIO()
-    console = Console(file=buf, width=width or 120, color_system=None, force_terminal=False, highlight=False)
+    console = Console(
+        file=buf, width=width or 120, color_system=None, force_terminal=False, highlight=False
+    )
     console.print("HARDWARE SCALING ANALYSIS", style="bold")
     for sec in report_sections(result):
         console.print()
@@ -204,7 +314,9 @@ def markdown(result: AnalysisResult, images: dict[str, str] | None = None) -> st
     return "\n".join(out)
 
 
-def write_report(result: AnalysisResult, md_path: str | Path, png_dir: str | Path | None = None) -> Path:
+def write_report(
+    result: AnalysisResult, md_path: str | Path, png_dir: str | Path | None = None
+) -> Path:
     """Write the Markdown report and its PNG plots (default: ``<report>_plots/`` beside it)."""
     from .plots import save_plots
 
@@ -221,4 +333,3 @@ def _relative(path: Path, base: Path) -> str:
     import os
 
     return os.path.relpath(path.resolve(), base.resolve())
-

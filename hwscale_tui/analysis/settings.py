@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import UsageError
 
@@ -60,7 +61,9 @@ class AnalysisSettings:
     n_boot: int = 1000
     seed: int = 0
     ci_level: float = 0.95
-    scenarios: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: dict(DEFAULT_SCENARIOS))
+    scenarios: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: dict(DEFAULT_SCENARIOS)
+    )
     geometric: bool = True
     budget_steps: float | None = None
     budget_time_s: float | None = None
@@ -68,38 +71,64 @@ class AnalysisSettings:
 
     def __post_init__(self) -> None:
         if self.target_kind not in TARGET_KINDS:
-            raise UsageError(f"target kind {self.target_kind!r} is unknown; accepted: fraction or absolute.")
+            raise UsageError(
+                f"target kind {self.target_kind!r} is unknown; accepted: fraction or absolute."
+            )
         if not math.isfinite(self.target):
             raise UsageError(f"target {self.target!r} is not a number; accepted: a finite number.")
         if self.target_kind == "fraction" and not 0 < self.target <= 1:
-            raise UsageError(f"target {self.target:g} is not a fraction; accepted: a number in (0, 1], or an absolute target.")
+            raise UsageError(
+                f"target {self.target:g} is not a fraction; accepted: a number in (0, 1], or an absolute target."
+            )
         if not self.levels or any(not 0 < lv <= 1 for lv in self.levels):
-            raise UsageError(f"levels {list(self.levels)} are not fractions; accepted: numbers in (0, 1] like 0.5 0.75 0.9.")
+            raise UsageError(
+                f"levels {list(self.levels)} are not fractions; accepted: numbers in (0, 1] like 0.5 0.75 0.9."
+            )
         if self.goal not in GOALS:
             raise UsageError(f"goal {self.goal!r} is unknown; accepted: maximize or minimize.")
         if self.smoothing not in SMOOTHINGS:
-            raise UsageError(f"smoothing {self.smoothing!r} is unknown; accepted: isotonic or median.")
+            raise UsageError(
+                f"smoothing {self.smoothing!r} is unknown; accepted: isotonic or median."
+            )
         if self.smoothing_window < 1:
-            raise UsageError(f"smoothing window {self.smoothing_window} is too small; accepted: an integer >= 1.")
+            raise UsageError(
+                f"smoothing window {self.smoothing_window} is too small; accepted: an integer >= 1."
+            )
         if self.n_boot < 0:
-            raise UsageError(f"bootstrap count {self.n_boot} is negative; accepted: an integer >= 0.")
+            raise UsageError(
+                f"bootstrap count {self.n_boot} is negative; accepted: an integer >= 0."
+            )
         if not 0 < self.ci_level < 1:
-            raise UsageError(f"confidence level {self.ci_level:g} is out of range; accepted: a number in (0, 1).")
+            raise UsageError(
+                f"confidence level {self.ci_level:g} is out of range; accepted: a number in (0, 1)."
+            )
         prices = [self.price_per_gpu_hour, *self.price_overrides.values()]
         if any(p is not None and (not math.isfinite(p) or p < 0) for p in prices):
-            raise UsageError("a GPU price is negative or not a number; accepted: $ per GPU-hour >= 0.")
+            raise UsageError(
+                "a GPU price is negative or not a number; accepted: $ per GPU-hour >= 0."
+            )
         for name, weights in self.scenarios.items():
             unknown = set(weights) - set(FOM_METRICS)
             if unknown:
-                raise UsageError(f"scenario {name!r} weighs {sorted(unknown)}; accepted weight keys: sample, time, cost.")
+                raise UsageError(
+                    f"scenario {name!r} weighs {sorted(unknown)}; accepted weight keys: sample, time, cost."
+                )
             total = sum(weights.values())
             if any(w < 0 for w in weights.values()) or abs(total - 1.0) > 1e-6:
-                raise UsageError(f"scenario {name!r} weights sum to {total:g}; accepted: weights >= 0 that sum to 1.")
-        for label, budget in (("step", self.budget_steps), ("time", self.budget_time_s), ("cost", self.budget_cost_usd)):
+                raise UsageError(
+                    f"scenario {name!r} weights sum to {total:g}; accepted: weights >= 0 that sum to 1."
+                )
+        for label, budget in (
+            ("step", self.budget_steps),
+            ("time", self.budget_time_s),
+            ("cost", self.budget_cost_usd),
+        ):
             if budget is not None and not budget > 0:
-                raise UsageError(f"{label} budget {budget!r} is not positive; accepted: a number > 0.")
+                raise UsageError(
+                    f"{label} budget {budget!r} is not positive; accepted: a number > 0."
+                )
 
-    def with_changes(self, **changes: Any) -> "AnalysisSettings":
+    def with_changes(self, **changes: Any) -> AnalysisSettings:
         return replace(self, **changes)
 
     def price(self) -> PriceInForce:
@@ -107,12 +136,27 @@ class AnalysisSettings:
         from ..prices import PRICES_AS_OF, price_per_gpu_hour
 
         if self.price_per_gpu_hour is not None:
-            return PriceInForce(float(self.price_per_gpu_hour), self.gpu_type, self.spot, "set in the experiment or on the command line")
+            return PriceInForce(
+                float(self.price_per_gpu_hour),
+                self.gpu_type,
+                self.spot,
+                "set in the experiment or on the command line",
+            )
         key = f"{self.gpu_type}:spot" if self.spot else self.gpu_type
         if key in self.price_overrides:
-            return PriceInForce(float(self.price_overrides[key]), self.gpu_type, self.spot, f"price override for {key}")
+            return PriceInForce(
+                float(self.price_overrides[key]),
+                self.gpu_type,
+                self.spot,
+                f"price override for {key}",
+            )
         table = price_per_gpu_hour(self.gpu_type, spot=self.spot)
-        return PriceInForce(table.price, self.gpu_type, self.spot, f"price table as of {PRICES_AS_OF}: {table.source}")
+        return PriceInForce(
+            table.price,
+            self.gpu_type,
+            self.spot,
+            f"price table as of {PRICES_AS_OF}: {table.source}",
+        )
 
 
 def settings_from_config(cfg: Any, **changes: Any) -> AnalysisSettings:

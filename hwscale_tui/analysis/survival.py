@@ -35,8 +35,13 @@ class SurvivalSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "axis": self.axis, "n": self.n, "n_reached": self.n_reached, "median": self.median,
-            "median_ci": list(self.median_ci), "budget": self.budget, "p_reach": self.p_reach,
+            "axis": self.axis,
+            "n": self.n,
+            "n_reached": self.n_reached,
+            "median": self.median,
+            "median_ci": list(self.median_ci),
+            "budget": self.budget,
+            "p_reach": self.p_reach,
             "p_reach_ci": list(self.p_reach_ci) if self.p_reach_ci else None,
             "followed_to": self.followed_to,
         }
@@ -114,6 +119,15 @@ def kaplan_meier(
         if budget is not None:
             p_ci = percentile_ci(p_reach_from_survival(times, surv, budget), ci_level)
     return SurvivalSummary(
-        axis=axis, n=n, n_reached=int(events.sum()), median=median, median_ci=median_ci, budget=budget,
-        p_reach=p_reach, p_reach_ci=p_ci, times=uniq, p_reached=p_curve, followed_to=float(times.max()),
+        axis=axis,
+        n=n,
+        n_reached=int(events.sum()),
+        median=median,
+        median_ci=median_ci,
+        budget=budget,
+        p_reach=p_reach,
+        p_reach_ci=p_ci,
+        times=uniq,
+        p_reached=p_curve,
+        followed_to=float(times.max()),
     )

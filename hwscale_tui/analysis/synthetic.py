@@ -56,7 +56,9 @@ def synthetic_experiment(
         for i in range(trials_per_config):
             run_id = f"{pair.sweep_name(experiment)}_trial_{i + 1:04d}_{rng.integers(0, 16**6):06x}"
             sps = float(throughput(truth, g) * np.exp(rng.normal(0, truth.noise)))
-            samples = float(truth.samples_a * g**truth.samples_b * np.exp(rng.normal(0, truth.noise)))
+            samples = float(
+                truth.samples_a * g**truth.samples_b * np.exp(rng.normal(0, truth.noise))
+            )
             censored = rng.random() < truth.censored_share
             plateau = truth.target * 0.9 if censored else truth.max_score
             tau = samples / -np.log(1 - truth.target / truth.max_score)
@@ -71,13 +73,33 @@ def synthetic_experiment(
                 for k, (s, w, v) in enumerate(zip(steps, wall, score))
             ]
             batch = truth.batch_per_gpu * g * int(2 ** rng.integers(0, 3))
-            trials.append(Trial(
-                sweep=pair.sweep_name(experiment), run_id=run_id, gpus=pair.gpus, nodes=pair.nodes, state="finished",
-                params={"trainer.batch_size": batch, "trainer.optimizer.learning_rate": float(10 ** rng.uniform(-4, -2))},
-                score=float(score[-1]), agent_steps=float(steps[-1]), runtime_s=float(wall[-1]), sps=sps,
-                cost_usd=None if cost is None else float(cost[-1]), source="local",
-            ))
-            truth_rows.append({"run_id": run_id, "config": pair.tag, "total_gpus": g, "sps": sps,
-                               "samples_to_target": np.nan if censored else samples,
-                               "time_to_target_s": np.nan if censored else samples / sps})
+            trials.append(
+                Trial(
+                    sweep=pair.sweep_name(experiment),
+                    run_id=run_id,
+                    gpus=pair.gpus,
+                    nodes=pair.nodes,
+                    state="finished",
+                    params={
+                        "trainer.batch_size": batch,
+                        "trainer.optimizer.learning_rate": float(10 ** rng.uniform(-4, -2)),
+                    },
+                    score=float(score[-1]),
+                    agent_steps=float(steps[-1]),
+                    runtime_s=float(wall[-1]),
+                    sps=sps,
+                    cost_usd=None if cost is None else float(cost[-1]),
+                    source="local",
+                )
+            )
+            truth_rows.append(
+                {
+                    "run_id": run_id,
+                    "config": pair.tag,
+                    "total_gpus": g,
+                    "sps": sps,
+                    "samples_to_target": np.nan if censored else samples,
+                    "time_to_target_s": np.nan if censored else samples / sps,
+                }
+            )
     return trials, histories, pd.DataFrame(truth_rows)

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import UsageError
-from ..hardware import parse_pair, pair_from_sweep_name
+from ..hardware import pair_from_sweep_name, parse_pair
 from ..records import TRIAL_STATES, HistoryPoint, Trial
 from .core import AnalysisResult
 
@@ -38,7 +38,9 @@ def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
         return pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise UsageError(f"{what} {p} is not a readable CSV ({first}); accepted: a comma-separated file with a header row.") from None
+        raise UsageError(
+            f"{what} {p} is not a readable CSV ({first}); accepted: a comma-separated file with a header row."
+        ) from None
 
 
 def _number(value: Any) -> float | None:
@@ -68,7 +70,11 @@ def _hardware(row: pd.Series, path: Path) -> tuple[int, int]:
 
 
 def _params(row: pd.Series, columns: list[str], path: Path) -> dict[str, Any]:
-    params = {c[len(PARAM_PREFIX):]: row[c] for c in columns if c.startswith(PARAM_PREFIX) and pd.notna(row[c])}
+    params = {
+        c[len(PARAM_PREFIX) :]: row[c]
+        for c in columns
+        if c.startswith(PARAM_PREFIX) and pd.notna(row[c])
+    }
     raw = row.get("params_json")
     if isinstance(raw, str) and raw.strip():
         try:
@@ -76,7 +82,9 @@ def _params(row: pd.Series, columns: list[str], path: Path) -> dict[str, Any]:
         except ValueError:
             loaded = None
         if not isinstance(loaded, dict):
-            raise UsageError(f"{path}: run {row['run_id']} has a params_json that is not a JSON object; accepted: {{\"key\": value, ...}}.")
+            raise UsageError(
+                f'{path}: run {row["run_id"]} has a params_json that is not a JSON object; accepted: {{"key": value, ...}}.'
+            )
         params.update(loaded)
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
 
@@ -85,17 +93,34 @@ def _trial(row: pd.Series, columns: list[str], path: Path) -> Trial:
     gpus, nodes = _hardware(row, path)
     state = str(row["state"]) if isinstance(row.get("state"), str) else "finished"
     if state not in TRIAL_STATES:
-        raise UsageError(f"{path}: run {row['run_id']} has state {state!r}; accepted: {', '.join(TRIAL_STATES)}.")
+        raise UsageError(
+            f"{path}: run {row['run_id']} has state {state!r}; accepted: {', '.join(TRIAL_STATES)}."
+        )
     sweep = str(row["sweep"]) if isinstance(row.get("sweep"), str) else f"csv.g{gpus}n{nodes}"
     fields = {f: _number(row.get(f)) for f in NUMBER_FIELDS}
-    return Trial(sweep=sweep, run_id=str(row["run_id"]), gpus=gpus, nodes=nodes, state=state,
-                 params=_params(row, columns, path), source="local", **fields)
+    return Trial(
+        sweep=sweep,
+        run_id=str(row["run_id"]),
+        gpus=gpus,
+        nodes=nodes,
+        state=state,
+        params=_params(row, columns, path),
+        source="local",
+        **fields,
+    )
 
 
 def _points(df: pd.DataFrame) -> list[HistoryPoint]:
-    cost = df["cost_usd"] if "cost_usd" in df.columns else pd.Series([None] * len(df), index=df.index)
+    cost = (
+        df["cost_usd"] if "cost_usd" in df.columns else pd.Series([None] * len(df), index=df.index)
+    )
     return [
-        HistoryPoint(float(s), float(w) if pd.notna(w) else math.nan, float(v), float(c) if pd.notna(c) else None)
+        HistoryPoint(
+            float(s),
+            float(w) if pd.notna(w) else math.nan,
+            float(v),
+            float(c) if pd.notna(c) else None,
+        )
         for s, w, v, c in zip(df["agent_step"], df["wall_s"], df["score"], cost)
         if pd.notna(s) and pd.notna(v)
     ]
@@ -104,30 +129,50 @@ def _points(df: pd.DataFrame) -> list[HistoryPoint]:
 def _histories(df: pd.DataFrame, path: Path) -> dict[str, list[HistoryPoint]]:
     missing = [c for c in HISTORY_COLUMNS if c not in df.columns]
     if missing:
-        raise UsageError(f"{path} has no column(s) {', '.join(missing)}; accepted: {', '.join(HISTORY_COLUMNS)}[, cost_usd].")
+        raise UsageError(
+            f"{path} has no column(s) {', '.join(missing)}; accepted: {', '.join(HISTORY_COLUMNS)}[, cost_usd]."
+        )
     df = df.assign(run_id=df["run_id"].astype(str))
-    return {run_id: _points(group.sort_values("agent_step")) for run_id, group in df.groupby("run_id", sort=False)}
+    return {
+        run_id: _points(group.sort_values("agent_step"))
+        for run_id, group in df.groupby("run_id", sort=False)
+    }
 
 
-def read_trials_csv(path: str | Path, history_path: str | Path | None = None) -> tuple[list[Trial], dict[str, list[HistoryPoint]]]:
+def read_trials_csv(
+    path: str | Path, history_path: str | Path | None = None
+) -> tuple[list[Trial], dict[str, list[HistoryPoint]]]:
     """Trials (and curves) from a wide trials CSV plus a history CSV, or from one long-format CSV."""
     p = Path(path)
     df = _read_csv(p, "trials file")
     if "run_id" not in df.columns:
-        raise UsageError(f"{p} has no run_id column; accepted: a CSV with run_id and gpus/nodes (see docs/analysis.md).")
+        raise UsageError(
+            f"{p} has no run_id column; accepted: a CSV with run_id and gpus/nodes (see docs/analysis.md)."
+        )
     columns = list(df.columns)
     long_format = "agent_step" in df.columns and "score" in df.columns
     if long_format and history_path is not None:
-        raise UsageError(f"{p} already holds per-step rows (agent_step, score); accepted: either a long-format trials file or a history file, not both.")
+        raise UsageError(
+            f"{p} already holds per-step rows (agent_step, score); accepted: either a long-format trials file or a history file, not both."
+        )
     if long_format:
         histories = _histories(df, p)
-        last = df.assign(run_id=df["run_id"].astype(str)).sort_values("agent_step").groupby("run_id", sort=False).tail(1)
+        last = (
+            df.assign(run_id=df["run_id"].astype(str))
+            .sort_values("agent_step")
+            .groupby("run_id", sort=False)
+            .tail(1)
+        )
         if "final_score" in last.columns:
             last = last.assign(score=last["final_score"])
         trials = [_trial(row, columns, p) for _, row in last.iterrows()]
         return trials, histories
     trials = [_trial(row, columns, p) for _, row in df.iterrows()]
-    histories = _histories(_read_csv(history_path, "history file"), Path(history_path)) if history_path is not None else {}
+    histories = (
+        _histories(_read_csv(history_path, "history file"), Path(history_path))
+        if history_path is not None
+        else {}
+    )
     return trials, histories
 
 

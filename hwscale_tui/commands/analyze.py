@@ -17,33 +17,91 @@ HELP = "analyze an experiment's trials: to-target values, scaling laws with CIs,
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_experiment_file_flag(p)
     src = p.add_argument_group("where the trials come from")
-    src.add_argument("--source", choices=("local", "wandb"), help="trial source (default: local for the builtin runner, wandb for metta)")
-    src.add_argument("--trials", metavar="FILE.csv", help="read trials from a CSV instead (wide, or long with per-step rows)")
-    src.add_argument("--history", metavar="FILE.csv", help="learning curves for --trials: run_id, agent_step, wall_s, score[, cost_usd]")
-    src.add_argument("--metric", metavar="KEY", help="history metric for the curves (default: [analysis] curve_metric)")
+    src.add_argument(
+        "--source",
+        choices=("local", "wandb"),
+        help="trial source (default: local for the builtin runner, wandb for metta)",
+    )
+    src.add_argument(
+        "--trials",
+        metavar="FILE.csv",
+        help="read trials from a CSV instead (wide, or long with per-step rows)",
+    )
+    src.add_argument(
+        "--history",
+        metavar="FILE.csv",
+        help="learning curves for --trials: run_id, agent_step, wall_s, score[, cost_usd]",
+    )
+    src.add_argument(
+        "--metric",
+        metavar="KEY",
+        help="history metric for the curves (default: [analysis] curve_metric)",
+    )
     tgt = p.add_argument_group("target and statistics")
-    tgt.add_argument("--target", type=float, metavar="X", help="target: a fraction of the best smoothed score (default 0.9) or a score")
-    tgt.add_argument("--target-kind", choices=("fraction", "absolute"), help="how to read --target (default: [analysis] target_kind)")
-    tgt.add_argument("--levels", type=float, nargs="+", metavar="F", help="fractions at which the ranking is re-checked (default 0.5 0.75 0.9)")
-    tgt.add_argument("--smoothing", choices=("isotonic", "median"), help="curve smoothing (default isotonic)")
-    tgt.add_argument("--bootstrap", type=int, metavar="N", help="bootstrap resamples (default 1000; 0 = no intervals)")
+    tgt.add_argument(
+        "--target",
+        type=float,
+        metavar="X",
+        help="target: a fraction of the best smoothed score (default 0.9) or a score",
+    )
+    tgt.add_argument(
+        "--target-kind",
+        choices=("fraction", "absolute"),
+        help="how to read --target (default: [analysis] target_kind)",
+    )
+    tgt.add_argument(
+        "--levels",
+        type=float,
+        nargs="+",
+        metavar="F",
+        help="fractions at which the ranking is re-checked (default 0.5 0.75 0.9)",
+    )
+    tgt.add_argument(
+        "--smoothing", choices=("isotonic", "median"), help="curve smoothing (default isotonic)"
+    )
+    tgt.add_argument(
+        "--bootstrap",
+        type=int,
+        metavar="N",
+        help="bootstrap resamples (default 1000; 0 = no intervals)",
+    )
     tgt.add_argument("--seed", type=int, metavar="N", help="bootstrap seed (default: [sweep] seed)")
-    tgt.add_argument("--budget-steps", type=float, metavar="N", help="agent-step budget for P(reach) (default: the longest trial)")
+    tgt.add_argument(
+        "--budget-steps",
+        type=float,
+        metavar="N",
+        help="agent-step budget for P(reach) (default: the longest trial)",
+    )
     cost = p.add_argument_group("cost (used where a trial logged none)")
-    cost.add_argument("--gpu-type", metavar="NAME", help="GPU type for the price table (default: [cost] gpu_type)")
-    cost.add_argument("--price-per-gpu-hour", type=float, metavar="USD", help="$ per GPU-hour (overrides the price table)")
+    cost.add_argument(
+        "--gpu-type", metavar="NAME", help="GPU type for the price table (default: [cost] gpu_type)"
+    )
+    cost.add_argument(
+        "--price-per-gpu-hour",
+        type=float,
+        metavar="USD",
+        help="$ per GPU-hour (overrides the price table)",
+    )
     cost.add_argument("--spot", action="store_true", default=None, help="price at spot rates")
     out = p.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help="print everything as JSON instead of the text report")
+    out.add_argument(
+        "--json", action="store_true", help="print everything as JSON instead of the text report"
+    )
     out.add_argument("--report", metavar="FILE.md", help="write a Markdown report with PNG plots")
-    out.add_argument("--plots", metavar="DIR", help="where the report's PNGs go (default: <report>_plots/)")
+    out.add_argument(
+        "--plots", metavar="DIR", help="where the report's PNGs go (default: <report>_plots/)"
+    )
     out.add_argument("--csv", metavar="FILE.csv", help="write the per-config table as CSV")
-    out.add_argument("--width", type=int, metavar="N", help="text report width (default: the terminal's)")
+    out.add_argument(
+        "--width", type=int, metavar="N", help="text report width (default: the terminal's)"
+    )
 
 
 def _check_output(path: str | None, flag: str) -> None:
     if path and not Path(path).expanduser().resolve().parent.is_dir():
-        raise UsageError(f"{flag} {path}: its folder does not exist; accepted: a file path in an existing folder.")
+        raise UsageError(
+            f"{flag} {path}: its folder does not exist; accepted: a file path in an existing folder."
+        )
 
 
 def _load(args: argparse.Namespace, cfg) -> tuple[list, dict]:
@@ -52,20 +110,35 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict]:
             raise UsageError("--trials and --source are alternatives; accepted: one of them.")
         from ..analysis.tables import read_trials_csv
 
-        return read_trials_csv(Path(args.trials).expanduser(), Path(args.history).expanduser() if args.history else None)
+        return read_trials_csv(
+            Path(args.trials).expanduser(),
+            Path(args.history).expanduser() if args.history else None,
+        )
     if args.history:
-        raise UsageError("--history only goes with --trials; accepted: --trials FILE.csv --history FILE.csv.")
+        raise UsageError(
+            "--history only goes with --trials; accepted: --trials FILE.csv --history FILE.csv."
+        )
     from ..sources import SourceUnavailable, make_source
 
     source = make_source(cfg, args.source)
     try:
         trials = source.poll().trials
     except SourceUnavailable as e:
-        raise UsageError(f"the {source.kind} trial source is unavailable ({e.reason}); accepted: a reachable source or --trials FILE.csv.") from None
+        raise UsageError(
+            f"the {source.kind} trial source is unavailable ({e.reason}); accepted: a reachable source or --trials FILE.csv."
+        ) from None
     if not trials:
-        where = "the local store" if source.kind == "local" else f"W&B project {getattr(source, 'path', '?')}"
-        raise UsageError(f"{where} has no trials for experiment {cfg.name!r}; accepted: a launched experiment (--experiment FILE) or --trials FILE.csv.")
-    histories = source.histories([t.run_id for t in trials], args.metric or cfg.analysis.curve_metric)
+        where = (
+            "the local store"
+            if source.kind == "local"
+            else f"W&B project {getattr(source, 'path', '?')}"
+        )
+        raise UsageError(
+            f"{where} has no trials for experiment {cfg.name!r}; accepted: a launched experiment (--experiment FILE) or --trials FILE.csv."
+        )
+    histories = source.histories(
+        [t.run_id for t in trials], args.metric or cfg.analysis.curve_metric
+    )
     return trials, histories
 
 
@@ -80,9 +153,15 @@ def run(args: argparse.Namespace) -> int:
     from ..paths import write_private_text
 
     changes = {
-        "target": args.target, "target_kind": args.target_kind, "smoothing": args.smoothing, "n_boot": args.bootstrap,
-        "seed": args.seed, "budget_steps": args.budget_steps, "gpu_type": args.gpu_type,
-        "price_per_gpu_hour": args.price_per_gpu_hour, "spot": args.spot,
+        "target": args.target,
+        "target_kind": args.target_kind,
+        "smoothing": args.smoothing,
+        "n_boot": args.bootstrap,
+        "seed": args.seed,
+        "budget_steps": args.budget_steps,
+        "gpu_type": args.gpu_type,
+        "price_per_gpu_hour": args.price_per_gpu_hour,
+        "spot": args.spot,
         "levels": tuple(args.levels) if args.levels else None,
     }
     if args.target is not None and args.target_kind is None and args.target > 1:
@@ -90,12 +169,18 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_config(cfg, **changes)
     trials, histories = _load(args, cfg)
     print(f"analyze: {len(trials)} trials, {len(histories)} learning curves", file=sys.stderr)
-    result = analyze(trials, histories, settings, progress=lambda msg: print(f"analyze: {msg}", file=sys.stderr))
+    result = analyze(
+        trials, histories, settings, progress=lambda msg: print(f"analyze: {msg}", file=sys.stderr)
+    )
     if args.csv:
         write_private_text(Path(args.csv).expanduser(), per_config_csv(result))
         print(f"analyze: wrote {args.csv}", file=sys.stderr)
     if args.report:
-        md = write_report(result, Path(args.report).expanduser(), Path(args.plots).expanduser() if args.plots else None)
+        md = write_report(
+            result,
+            Path(args.report).expanduser(),
+            Path(args.plots).expanduser() if args.plots else None,
+        )
         print(f"analyze: wrote {md}", file=sys.stderr)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2)

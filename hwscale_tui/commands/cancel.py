@@ -15,12 +15,25 @@ HELP = "cancel pairs: scheduled ones never start, running sweeps get SIGTERM the
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("pairs", nargs="*", metavar="PAIR", help="pairs to cancel, like g4n1 or hardware_scaling.g4n1")
+    p.add_argument(
+        "pairs",
+        nargs="*",
+        metavar="PAIR",
+        help="pairs to cancel, like g4n1 or hardware_scaling.g4n1",
+    )
     p.add_argument("--all", action="store_true", help="cancel every pair of the experiment")
-    p.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
-                   help="seconds between SIGTERM and SIGKILL (default 5)")
-    p.add_argument("--remote", action="store_true",
-                   help="also cancel the sweeps' trials still running on SkyPilot (sky jobs cancel per W&B run id)")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between SIGTERM and SIGKILL (default 5)",
+    )
+    p.add_argument(
+        "--remote",
+        action="store_true",
+        help="also cancel the sweeps' trials still running on SkyPilot (sky jobs cancel per W&B run id)",
+    )
     p.add_argument("--json", action="store_true", help="print what was done as JSON")
     add_experiment_name_flags(p)
 
@@ -37,26 +50,50 @@ def run(args: argparse.Namespace) -> int:
     from ..launch import supervisor as sup
 
     if bool(args.pairs) == bool(args.all):
-        raise UsageError("name the pairs to cancel (like g4n1) or pass --all, not both and not neither.")
+        raise UsageError(
+            "name the pairs to cancel (like g4n1) or pass --all, not both and not neither."
+        )
     name = experiment_name(args)
-    outcomes = sup.cancel_pairs(name, None if args.all else args.pairs, by=who(), grace_s=args.grace)
+    outcomes = sup.cancel_pairs(
+        name, None if args.all else args.pairs, by=who(), grace_s=args.grace
+    )
     remote = sup.cancel_remote(name, [o.sweep for o in outcomes]) if args.remote else []
     if args.json:
-        json.dump({
-            "experiment": name,
-            "pairs": [{"sweep_name": o.sweep, "previous_status": o.previous_status, "cancelled": o.cancelled,
-                       "detail": o.detail} for o in outcomes],
-            "remote": [{"sweep_name": r.sweep, "run_id": r.run_id, "ok": r.ok, "detail": r.detail} for r in remote],
-        }, sys.stdout, indent=2)
+        json.dump(
+            {
+                "experiment": name,
+                "pairs": [
+                    {
+                        "sweep_name": o.sweep,
+                        "previous_status": o.previous_status,
+                        "cancelled": o.cancelled,
+                        "detail": o.detail,
+                    }
+                    for o in outcomes
+                ],
+                "remote": [
+                    {"sweep_name": r.sweep, "run_id": r.run_id, "ok": r.ok, "detail": r.detail}
+                    for r in remote
+                ],
+            },
+            sys.stdout,
+            indent=2,
+        )
         sys.stdout.write("\n")
     else:
         for o in outcomes:
             tag = o.sweep.rsplit(".", 1)[-1]
-            verb = f"cancelled {tag} (was {o.previous_status})" if o.cancelled else f"{tag}: not cancelled"
+            verb = (
+                f"cancelled {tag} (was {o.previous_status})"
+                if o.cancelled
+                else f"{tag}: not cancelled"
+            )
             print(f"{verb}: {o.detail}" if o.detail else verb)
         for r in remote:
             what = r.run_id or "(W&B lookup)"
-            print(f"remote {r.sweep.rsplit('.', 1)[-1]} {what}: {'cancelled' if r.ok else 'FAILED'}: {r.detail}")
+            print(
+                f"remote {r.sweep.rsplit('.', 1)[-1]} {what}: {'cancelled' if r.ok else 'FAILED'}: {r.detail}"
+            )
         if args.remote and not remote:
             print("remote: no unfinished W&B runs found for these sweeps")
     return 1 if any(not r.ok for r in remote) else 0

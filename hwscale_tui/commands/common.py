@@ -43,7 +43,9 @@ FLAG_OF_KEY = {key: flag for flag, (key, _) in LAUNCHER_FLAGS.items()}
 
 def add_experiment_file_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--experiment", "-e", metavar="FILE",
+        "--experiment",
+        "-e",
+        metavar="FILE",
         help="experiment TOML file (default: the current experiment under the state dir, else built-in defaults)",
     )
 
@@ -55,9 +57,13 @@ def add_experiment_flags(parser: argparse.ArgumentParser) -> None:
     for flag, (key, kind) in LAUNCHER_FLAGS.items():
         dest = "set_" + key.replace(".", "__")
         if kind == "flag":
-            g.add_argument(flag, dest=dest, action="store_true", default=None, help=f"set {key} = true")
+            g.add_argument(
+                flag, dest=dest, action="store_true", default=None, help=f"set {key} = true"
+            )
         elif kind == "ints":
-            g.add_argument(flag, dest=dest, nargs="+", metavar="N", help=f"{key} (e.g. 1 2 4 8 or 1,2,4,8)")
+            g.add_argument(
+                flag, dest=dest, nargs="+", metavar="N", help=f"{key} (e.g. 1 2 4 8 or 1,2,4,8)"
+            )
         else:
             g.add_argument(flag, dest=dest, metavar=kind.upper(), help=f"{key}")
 
@@ -72,18 +78,24 @@ def _parse_flag_value(flag: str, kind: str, raw: Any) -> Any:
             try:
                 out.append(int(t))
             except ValueError:
-                raise UsageError(f"{flag}: {t!r} is not an integer; accepted: integers >= 1, like {flag} 1 2 4 8.") from None
+                raise UsageError(
+                    f"{flag}: {t!r} is not an integer; accepted: integers >= 1, like {flag} 1 2 4 8."
+                ) from None
         return out
     if kind == "int":
         try:
             return int(raw)
         except ValueError:
-            raise UsageError(f"{flag}: {raw!r} is not an integer; accepted: a whole number.") from None
+            raise UsageError(
+                f"{flag}: {raw!r} is not an integer; accepted: a whole number."
+            ) from None
     if kind == "float":
         try:
             return float(raw)
         except ValueError:
-            raise UsageError(f"{flag}: {raw!r} is not a number; accepted: a number like 60 or 2.5.") from None
+            raise UsageError(
+                f"{flag}: {raw!r} is not a number; accepted: a number like 60 or 2.5."
+            ) from None
     return raw
 
 
@@ -119,14 +131,9 @@ def load_config(args: argparse.Namespace, *, with_flags: bool = True):
                 cfg = cfgmod.apply_overrides(cfg, overrides, source="command line")
             except ConfigError as e:
                 if e.source == "command line" and e.key in FLAG_OF_KEY:
-                    raise UsageError(f"{FLAG_OF_KEY[e.key]} ({e.key}): {e.problem}; accepted: {e.accepted}.") from None
+                    raise UsageError(
+                        f"{FLAG_OF_KEY[e.key]} ({e.key}): {e.problem}; accepted: {e.accepted}."
+                    ) from None
                 raise
             cfg.path = path
     return cfg, path
-
-
-def snapshot_path(name: str) -> Path:
-    """Where ``launch`` freezes the experiment it starts (sweeps read this copy)."""
-    from ..paths import app_paths
-
-    return app_paths().state / "experiments" / f"{name}.toml"

@@ -15,14 +15,29 @@ HELP = "start one sweep per pair, staggered, under a detached supervisor that su
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_experiment_flags(p)
     g = p.add_argument_group("launch")
-    g.add_argument("--foreground", action="store_true",
-                   help="supervise in this process until every pair has ended (for scripts); exit 0 only if all exited 0")
-    g.add_argument("--resume", action="store_true",
-                   help="start only the pairs that never started because their supervisor died; running sweeps are left alone")
-    g.add_argument("--only", action="append", metavar="PAIR",
-                   help="launch only this pair (g4n1 or a sweep name); repeat it or separate with commas")
+    g.add_argument(
+        "--foreground",
+        action="store_true",
+        help="supervise in this process until every pair has ended (for scripts); exit 0 only if all exited 0",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="start only the pairs that never started because their supervisor died; running sweeps are left alone",
+    )
+    g.add_argument(
+        "--only",
+        action="append",
+        metavar="PAIR",
+        help="launch only this pair (g4n1 or a sweep name); repeat it or separate with commas",
+    )
     g.add_argument("--json", action="store_true", help="print what was launched as JSON")
-    p.add_argument("extra", nargs="*", metavar="KEY=VALUE", help="extra arguments forwarded to every pair's command")
+    p.add_argument(
+        "extra",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="extra arguments forwarded to every pair's command",
+    )
 
 
 def _only(values: list[str] | None) -> list[str] | None:
@@ -35,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
     from ..launch import supervisor as sup
 
     cfg, _ = load_config(args)
-    info = sup.launch(cfg, extra_args=args.extra, foreground=args.foreground, resume=args.resume, only=_only(args.only))
+    info = sup.launch(
+        cfg,
+        extra_args=args.extra,
+        foreground=args.foreground,
+        resume=args.resume,
+        only=_only(args.only),
+    )
     final = sup.pair_status(cfg.name) if args.foreground and info.launch_id is not None else None
     if args.json:
         out = info.to_json()
@@ -53,7 +74,15 @@ def run(args: argparse.Namespace) -> int:
             Console().print(render(final, time.time()))
     if final is None:
         return 0
-    return 0 if all(p.status == "exited" and p.exit_code == 0 for p in final.pairs if p.sweep_name in info.sweeps) else 1
+    return (
+        0
+        if all(
+            p.status == "exited" and p.exit_code == 0
+            for p in final.pairs
+            if p.sweep_name in info.sweeps
+        )
+        else 1
+    )
 
 
 def print_launch(info) -> None:
@@ -64,14 +93,28 @@ def print_launch(info) -> None:
     for w in info.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     if info.launch_id is None:
-        running = f"; still running: {', '.join(s.rsplit('.', 1)[-1] for s in info.left_running)}" if info.left_running else ""
-        console.print(f"nothing to resume for {info.experiment}: no pair is waiting to start{running}")
+        running = (
+            f"; still running: {', '.join(s.rsplit('.', 1)[-1] for s in info.left_running)}"
+            if info.left_running
+            else ""
+        )
+        console.print(
+            f"nothing to resume for {info.experiment}: no pair is waiting to start{running}"
+        )
         return
-    how = "ran in the foreground" if info.foreground else "detached; it keeps going if you close this terminal"
-    console.print(f"[bold]launched {info.experiment}[/] (launch #{info.launch_id}): {len(info.sweeps)} pairs, "
-                  f"supervisor pid {info.supervisor_pid} ({how})")
+    how = (
+        "ran in the foreground"
+        if info.foreground
+        else "detached; it keeps going if you close this terminal"
+    )
+    console.print(
+        f"[bold]launched {info.experiment}[/] (launch #{info.launch_id}): {len(info.sweeps)} pairs, "
+        f"supervisor pid {info.supervisor_pid} ({how})"
+    )
     if info.left_running:
-        console.print(f"left running (not duplicated): {', '.join(s.rsplit('.', 1)[-1] for s in info.left_running)}")
+        console.print(
+            f"left running (not duplicated): {', '.join(s.rsplit('.', 1)[-1] for s in info.left_running)}"
+        )
     if not info.foreground:
         t = Table(show_edge=False, pad_edge=False, header_style="bold")
         t.add_column("pair")
@@ -79,8 +122,13 @@ def print_launch(info) -> None:
         first = min((v for v in info.planned_start.values() if v is not None), default=None)
         for sweep in info.sweeps:
             planned = info.planned_start[sweep]
-            when = "after the previous pair exits" if planned is None else (
-                f"{time.strftime('%H:%M:%S', time.localtime(planned))} (+{planned - first:g}s)")
+            when = (
+                "after the previous pair exits"
+                if planned is None
+                else (
+                    f"{time.strftime('%H:%M:%S', time.localtime(planned))} (+{planned - first:g}s)"
+                )
+            )
             t.add_row(sweep.rsplit(".", 1)[-1], when)
         console.print(t)
     console.print(f"experiment snapshot: {info.experiment_file}")

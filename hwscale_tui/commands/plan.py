@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from .common import add_experiment_flags, load_config, snapshot_path
+from ..paths import snapshot_path
+from .common import add_experiment_flags, load_config
 
 HELP = "show the pairs, search spaces and commands an experiment would launch"
 
@@ -15,7 +16,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_experiment_flags(p)
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--save", metavar="FILE", help="write the resulting experiment file")
-    p.add_argument("extra", nargs="*", metavar="KEY=VALUE", help="extra arguments forwarded to every pair's command")
+    p.add_argument(
+        "extra",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="extra arguments forwarded to every pair's command",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,16 +65,23 @@ def print_plan(plan) -> None:
         f"trials/sweep={cfg.sweep.max_trials}  parallel={cfg.sweep.max_parallel_jobs}  "
         f"delay={cfg.launch.delay_s:g}s{'  sequential' if cfg.launch.sequential else ''}"
     )
-    t = Table(title=f"{len(plan.pairs)} pairs to launch (sweeps named {cfg.name}.<pair>)", show_lines=False)
+    t = Table(
+        title=f"{len(plan.pairs)} pairs to launch (sweeps named {cfg.name}.<pair>)",
+        show_lines=False,
+    )
     for col in ("pair", "GPUs", "batch", "center", "minibatch", "center", "start"):
         t.add_column(col, no_wrap=True)
     for i, pp in enumerate(plan.pairs):
         c = pp.preset.constraints
         start = "after previous" if cfg.launch.sequential and i else f"+{i * cfg.launch.delay_s:g}s"
         t.add_row(
-            pp.pair.tag, str(pp.pair.total_gpus), f"{fmt_num(c.min_batch)}..{fmt_num(c.max_batch)}",
-            fmt_num(c.center_batch), f"{fmt_num(c.min_minibatch)}..{fmt_num(c.max_minibatch)}",
-            fmt_num(c.default_minibatch), start,
+            pp.pair.tag,
+            str(pp.pair.total_gpus),
+            f"{fmt_num(c.min_batch)}..{fmt_num(c.max_batch)}",
+            fmt_num(c.center_batch),
+            f"{fmt_num(c.min_minibatch)}..{fmt_num(c.max_minibatch)}",
+            fmt_num(c.default_minibatch),
+            start,
         )
     console.print(t)
     for s in plan.skipped:
@@ -84,7 +97,11 @@ def print_plan(plan) -> None:
         console.print("\n[bold]commands[/]:")
         for pp in plan.pairs:
             env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(pp.env.items()))
-            console.print(f"  {env} {shlex.join(pp.argv)}", soft_wrap=True, highlight=False, markup=False)
-    warnings = list(plan.warnings) + [f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings]
+            console.print(
+                f"  {env} {shlex.join(pp.argv)}", soft_wrap=True, highlight=False, markup=False
+            )
+    warnings = list(plan.warnings) + [
+        f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings
+    ]
     for w in warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)

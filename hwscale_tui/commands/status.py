@@ -17,8 +17,11 @@ DEFAULT_WATCH_S = 2.0
 def add_experiment_name_flags(p: argparse.ArgumentParser) -> None:
     """Which experiment: ``--experiment-name NAME`` or ``-e FILE``; default the last one launched."""
     add_experiment_file_flag(p)
-    p.add_argument("--experiment-name", metavar="NAME",
-                   help="experiment name (default: the experiment launched most recently)")
+    p.add_argument(
+        "--experiment-name",
+        metavar="NAME",
+        help="experiment name (default: the experiment launched most recently)",
+    )
 
 
 def experiment_name(args: argparse.Namespace) -> str:
@@ -29,9 +32,17 @@ def experiment_name(args: argparse.Namespace) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_experiment_name_flags(p)
-    p.add_argument("--json", action="store_true", help="print the status as JSON (times are epoch seconds)")
-    p.add_argument("--watch", nargs="?", type=float, const=DEFAULT_WATCH_S, metavar="SECONDS",
-                   help=f"refresh in place every SECONDS (default {DEFAULT_WATCH_S:g}) until ctrl+c")
+    p.add_argument(
+        "--json", action="store_true", help="print the status as JSON (times are epoch seconds)"
+    )
+    p.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=DEFAULT_WATCH_S,
+        metavar="SECONDS",
+        help=f"refresh in place every SECONDS (default {DEFAULT_WATCH_S:g}) until ctrl+c",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
 
     name = experiment_name(args)
     if args.watch is not None and not args.watch > 0:
-        raise UsageError(f"--watch {args.watch:g} is not a refresh interval; accepted: a number of seconds > 0, like 2.")
+        raise UsageError(
+            f"--watch {args.watch:g} is not a refresh interval; accepted: a number of seconds > 0, like 2."
+        )
     if args.json:
         if args.watch is not None:
             raise UsageError("--json and --watch do not go together; accepted: one of them.")
@@ -68,11 +81,17 @@ def _watch(console, name: str, interval_s: float) -> int:
 
     def frame(store: Store):
         now = time.time()
-        hint = Text(f"{time.strftime('%H:%M:%S')}  refreshing every {interval_s:g}s; ctrl+c stops watching "
-                    "(the sweeps keep running)", style="dim")
+        hint = Text(
+            f"{time.strftime('%H:%M:%S')}  refreshing every {interval_s:g}s; ctrl+c stops watching "
+            "(the sweeps keep running)",
+            style="dim",
+        )
         return Group(render(sup.pair_status(name, store), now), hint)
 
-    with Store.open_default() as store, Live(frame(store), console=console, auto_refresh=False) as live:
+    with (
+        Store.open_default() as store,
+        Live(frame(store), console=console, auto_refresh=False) as live,
+    ):
         try:
             while True:
                 time.sleep(interval_s)

@@ -21,9 +21,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_experiment_flags(p)
     p.add_argument("--gpus", type=int, required=True, metavar="G", help="GPUs per node of the pair")
     p.add_argument("--nodes", type=int, required=True, metavar="N", help="nodes of the pair")
-    p.add_argument("--status", action="store_true", help="print the sweep's trials from the store and exit")
-    p.add_argument("--json", action="store_true", help="with --status: print the trials as a JSON list")
-    p.add_argument("extra", nargs="*", metavar="KEY=VALUE", help="extra arguments forwarded to every trial")
+    p.add_argument(
+        "--status", action="store_true", help="print the sweep's trials from the store and exit"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="with --status: print the trials as a JSON list"
+    )
+    p.add_argument(
+        "extra", nargs="*", metavar="KEY=VALUE", help="extra arguments forwarded to every trial"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

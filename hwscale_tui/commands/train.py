@@ -15,11 +15,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..train.overrides import KEY_HELP
 
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.epilog = "keys:\n" + "\n".join(f"  {k:<34} {h}" for k, h in KEY_HELP.items()) + (
-        "\n\nexample:\n  hwscale-tui train run=demo trainer.total_timesteps=200000 env=CartPole-v1 seed=1"
-        "\n\nexit codes: 0 finished, 1 training failed, 2 bad input, 143 after SIGTERM, 130 after SIGINT"
+    p.epilog = (
+        "keys:\n"
+        + "\n".join(f"  {k:<34} {h}" for k, h in KEY_HELP.items())
+        + (
+            "\n\nexample:\n  hwscale-tui train run=demo trainer.total_timesteps=200000 env=CartPole-v1 seed=1"
+            "\n\nexit codes: 0 finished, 1 training failed, 2 bad input, 143 after SIGTERM, 130 after SIGINT"
+        )
     )
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings in Metta's override form (see keys below)")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="settings in Metta's override form (see keys below)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
 
 
@@ -40,7 +49,8 @@ class ProgressPrinter:
             f"step {line['metric/agent_step']:>10,}/{self.total_steps:,}  "
             f"score {'-' if score is None else f'{score:8.2f}'}  "
             f"sps {line['overview/sps']:>9,.0f}  {line['metric/total_time']:7.1f}s",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
 
 
@@ -53,9 +63,12 @@ def run(args: argparse.Namespace) -> int:
         f"training {cfg.env} run={cfg.run} group={cfg.group} ranks={cfg.ranks} batch={cfg.batch_size} "
         f"({cfg.envs_per_rank} envs x {cfg.rollout} steps per rank) minibatch={cfg.minibatch_size} "
         f"lr={cfg.learning_rate:g} steps={cfg.total_timesteps:,}",
-        file=sys.stderr, flush=True,
+        file=sys.stderr,
+        flush=True,
     )
-    result = run_training(cfg, on_update=None if args.quiet else ProgressPrinter(cfg.total_timesteps))
+    result = run_training(
+        cfg, on_update=None if args.quiet else ProgressPrinter(cfg.total_timesteps)
+    )
     if result.error:
         label = "" if result.state == "killed" else "error: "
         print(f"hwscale-tui train: {label}{result.error}", file=sys.stderr)

@@ -16,24 +16,44 @@ from .common import add_experiment_file_flag, load_config
 HELP = "print the trials of an experiment's sweeps, from the local store or W&B"
 
 RECORD_COLUMNS = (
-    "sweep", "run_id", "gpus", "nodes", "state", "score", "cost_usd", "agent_steps", "runtime_s", "sps",
-    "created_at", "updated_at", "source",
+    "sweep",
+    "run_id",
+    "gpus",
+    "nodes",
+    "state",
+    "score",
+    "cost_usd",
+    "agent_steps",
+    "runtime_s",
+    "sps",
+    "created_at",
+    "updated_at",
+    "source",
 )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_experiment_file_flag(p)
     p.add_argument(
-        "--source", choices=("local", "wandb"),
+        "--source",
+        choices=("local", "wandb"),
         help="where trials come from (default: local for the builtin runner, wandb for metta)",
     )
     p.add_argument(
-        "--sweep", action="append", metavar="S",
+        "--sweep",
+        action="append",
+        metavar="S",
         help="only this sweep: its name or its pair tag like g4n1 (repeat for several)",
     )
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print {source, trials: [...], ...} as JSON")
-    out.add_argument("--csv", action="store_true", help="print one CSV row per trial, params as params.<key> columns")
+    out.add_argument(
+        "--json", action="store_true", help="print {source, trials: [...], ...} as JSON"
+    )
+    out.add_argument(
+        "--csv",
+        action="store_true",
+        help="print one CSV row per trial, params as params.<key> columns",
+    )
 
 
 def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None) -> list[str]:
@@ -46,7 +66,8 @@ def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None
         if full not in sweeps:
             raise UsageError(
                 f"--sweep {name!r} is not a sweep of experiment {experiment!r}; accepted: "
-                + ", ".join(sweeps) + " (or their pair tags like g4n1)."
+                + ", ".join(sweeps)
+                + " (or their pair tags like g4n1)."
             )
         chosen.append(full)
     return list(dict.fromkeys(chosen))
@@ -69,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     source = make_source(cfg, args.source)
     sweeps = selected_sweeps(cfg.name, source.sweeps, args.sweep)
     if source.kind == "wandb" and not os.environ.get("WANDB_API_KEY"):
-        raise UsageError("--source wandb needs WANDB_API_KEY in the environment; accepted: export WANDB_API_KEY=<key>, or --source local.")
+        raise UsageError(
+            "--source wandb needs WANDB_API_KEY in the environment; accepted: export WANDB_API_KEY=<key>, or --source local."
+        )
     try:
         result = source.poll()
     except SourceUnavailable as e:
@@ -78,8 +101,12 @@ def run(args: argparse.Namespace) -> int:
     trials = [t for t in result.trials if t.sweep in sweeps] if args.sweep else result.trials
     if args.json:
         payload = {
-            "experiment": cfg.name, "source": source.kind, "sweeps": sweeps, "fetched_at": result.fetched_at,
-            "requests": result.requests, "flagged": sum(1 for t in trials if t.flags),
+            "experiment": cfg.name,
+            "source": source.kind,
+            "sweeps": sweeps,
+            "fetched_at": result.fetched_at,
+            "requests": result.requests,
+            "flagged": sum(1 for t in trials if t.flags),
             "trials": [t.to_dict() for t in trials],
         }
         json.dump(_json_safe(payload), sys.stdout, indent=2, allow_nan=False)
@@ -97,10 +124,16 @@ def write_csv(trials: list) -> None:
     writer.writerow([*RECORD_COLUMNS, "flags", *(f"params.{k}" for k in param_keys)])
     for t in trials:
         record = _json_safe(t.to_dict())
-        writer.writerow([
-            *("" if record[c] is None else record[c] for c in RECORD_COLUMNS), "; ".join(t.flags),
-            *("" if record["params"].get(k) is None else record["params"][k] for k in param_keys),
-        ])
+        writer.writerow(
+            [
+                *("" if record[c] is None else record[c] for c in RECORD_COLUMNS),
+                "; ".join(t.flags),
+                *(
+                    "" if record["params"].get(k) is None else record["params"][k]
+                    for k in param_keys
+                ),
+            ]
+        )
 
 
 def _human(value: float | None) -> str:
@@ -128,15 +161,31 @@ def print_table(trials: list, kind: str, requests: int) -> None:
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"{len(trials)} trials from {kind}", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False)
+    table = Table(
+        title=f"{len(trials)} trials from {kind}",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        show_edge=False,
+    )
     for col in ("pair", "run id", "state", "score", "cost $", "steps", "runtime", "SPS", "flags"):
-        table.add_column(col, no_wrap=True, min_width=len(col), justify="left" if col in ("pair", "run id", "state") else "right")
+        table.add_column(
+            col,
+            no_wrap=True,
+            min_width=len(col),
+            justify="left" if col in ("pair", "run id", "state") else "right",
+        )
     for t in trials:
         table.add_row(
-            t.sweep.rsplit(".", 1)[-1] or "?", t.run_id.removeprefix(f"{t.sweep}_"), t.state,
+            t.sweep.rsplit(".", 1)[-1] or "?",
+            t.run_id.removeprefix(f"{t.sweep}_"),
+            t.state,
             "-" if t.score is None else f"{t.score:.4g}",
             "-" if t.cost_usd is None else f"{t.cost_usd:.2f}",
-            _human(t.agent_steps), _duration(t.runtime_s), _human(t.sps), str(len(t.flags)) if t.flags else "",
+            _human(t.agent_steps),
+            _duration(t.runtime_s),
+            _human(t.sps),
+            str(len(t.flags)) if t.flags else "",
         )
     console.print(table)
     flagged = [t for t in trials if t.flags]

@@ -10,17 +10,36 @@ SCREENS = ("grid", "launch", "trials", "analysis")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--experiment", "-e", metavar="FILE",
-                   help="experiment TOML file to open and save (default: the current experiment, else built-in defaults)")
-    p.add_argument("--source", choices=("local", "wandb"),
-                   help="where trials are read from (default: local for the builtin runner, wandb for metta)")
-    p.add_argument("--read-only", action="store_true", help="look only: no saving, launching or cancelling")
-    p.add_argument("--no-mouse", action="store_true", help="ignore the mouse (friendlier over some SSH links)")
-    p.add_argument("--screen", choices=SCREENS,
-                   help="screen to open on (default: launch if the experiment was launched, else grid)")
-    p.add_argument("--ascii", action="store_true", help="ASCII plots and bars instead of braille/blocks")
-    p.add_argument("--ansi", action="store_true",
-                   help="use the terminal's own 16 colours (automatic when the terminal reports only 16)")
+    p.add_argument(
+        "--experiment",
+        "-e",
+        metavar="FILE",
+        help="experiment TOML file to open and save (default: the current experiment, else built-in defaults)",
+    )
+    p.add_argument(
+        "--source",
+        choices=("local", "wandb"),
+        help="where trials are read from (default: local for the builtin runner, wandb for metta)",
+    )
+    p.add_argument(
+        "--read-only", action="store_true", help="look only: no saving, launching or cancelling"
+    )
+    p.add_argument(
+        "--no-mouse", action="store_true", help="ignore the mouse (friendlier over some SSH links)"
+    )
+    p.add_argument(
+        "--screen",
+        choices=SCREENS,
+        help="screen to open on (default: launch if the experiment was launched, else grid)",
+    )
+    p.add_argument(
+        "--ascii", action="store_true", help="ASCII plots and bars instead of braille/blocks"
+    )
+    p.add_argument(
+        "--ansi",
+        action="store_true",
+        help="use the terminal's own 16 colours (automatic when the terminal reports only 16)",
+    )
 
 
 def few_colours() -> bool:
@@ -34,8 +53,12 @@ def run(args: argparse.Namespace) -> int:
     from ..tui.app import create_app
 
     app = create_app(
-        experiment_file=args.experiment, source=args.source, read_only=args.read_only,
-        start=args.screen, ascii_only=True if args.ascii else None, ansi_theme=args.ansi or few_colours(),
+        experiment_file=args.experiment,
+        source=args.source,
+        read_only=args.read_only,
+        start=args.screen,
+        ascii_only=True if args.ascii else None,
+        ansi_theme=args.ansi or few_colours(),
     )
     message = app.run(mouse=not args.no_mouse)
     if message:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..config import METTA_DEFAULT_METRIC, ExperimentConfig
 from ..errors import UsageError
@@ -63,7 +64,9 @@ class ExperimentPlan:
             "runner": self.config.experiment.runner,
             "dispatcher": self.config.experiment.dispatcher,
             "pairs": [p.to_json() for p in self.pairs],
-            "skipped": [{"gpus": s.gpus, "nodes": s.nodes, "reason": s.reason} for s in self.skipped],
+            "skipped": [
+                {"gpus": s.gpus, "nodes": s.nodes, "reason": s.reason} for s in self.skipped
+            ],
             "warnings": list(self.warnings),
         }
 
@@ -71,15 +74,21 @@ class ExperimentPlan:
 def validate_extra_args(extra: list[str]) -> list[str]:
     for tok in extra:
         if "=" not in tok or tok.startswith("="):
-            raise UsageError(f"extra argument {tok!r} is not key=value; extra arguments must look like trainer.seed=1.")
+            raise UsageError(
+                f"extra argument {tok!r} is not key=value; extra arguments must look like trainer.seed=1."
+            )
     return list(extra)
 
 
 def metta_argv(cfg: ExperimentConfig, pair: HardwarePair, extra: list[str] = ()) -> list[str]:
     m, s = cfg.metta, cfg.sweep
     argv = [
-        "uv", "run", "./tools/run.py", m.tool,
-        f"gpus={pair.gpus}", f"nodes={pair.nodes}",
+        "uv",
+        "run",
+        "./tools/run.py",
+        m.tool,
+        f"gpus={pair.gpus}",
+        f"nodes={pair.nodes}",
         f"recipe_module={m.recipe_module}",
         f"train_entrypoint={m.train_entrypoint}",
         f"eval_entrypoint={m.eval_entrypoint}",
@@ -103,13 +112,28 @@ def metta_argv(cfg: ExperimentConfig, pair: HardwarePair, extra: list[str] = ())
 
 
 def builtin_argv(experiment_file: Path, pair: HardwarePair, extra: list[str] = ()) -> list[str]:
-    return ["hwscale-tui", "sweep", "--experiment", str(experiment_file), "--gpus", str(pair.gpus), "--nodes", str(pair.nodes), *extra]
+    return [
+        "hwscale-tui",
+        "sweep",
+        "--experiment",
+        str(experiment_file),
+        "--gpus",
+        str(pair.gpus),
+        "--nodes",
+        str(pair.nodes),
+        *extra,
+    ]
 
 
-def template_argv(template: list[str], cfg: ExperimentConfig, pair: HardwarePair, extra: list[str] = ()) -> list[str]:
+def template_argv(
+    template: list[str], cfg: ExperimentConfig, pair: HardwarePair, extra: list[str] = ()
+) -> list[str]:
     values = {
-        "gpus": pair.gpus, "nodes": pair.nodes, "total_gpus": pair.total_gpus,
-        "sweep_name": pair.sweep_name(cfg.name), "experiment": cfg.name,
+        "gpus": pair.gpus,
+        "nodes": pair.nodes,
+        "total_gpus": pair.total_gpus,
+        "sweep_name": pair.sweep_name(cfg.name),
+        "experiment": cfg.name,
     }
     return [tok.format(**values) for tok in template] + list(extra)
 
@@ -144,7 +168,9 @@ def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | No
                 "power-of-two batches evenly; its trials will fail"
             )
         if cfg.experiment.dispatcher == "local" and cpu_count and pair.total_gpus > cpu_count:
-            w.append(f"{pair.total_gpus} ranks on {cpu_count} CPU cores: local trials will be oversubscribed (slower, still correct)")
+            w.append(
+                f"{pair.total_gpus} ranks on {cpu_count} CPU cores: local trials will be oversubscribed (slower, still correct)"
+            )
     return w
 
 
@@ -156,9 +182,13 @@ def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
             "(only max_parallel_jobs and max_trials do)"
         )
         if cfg.metta.eval_entrypoint == "evaluate":
-            w.append("metta.eval_entrypoint = \"evaluate\" breaks sweep evaluations; use \"evaluate_in_sweep\" (it takes the single policy_uri)")
+            w.append(
+                'metta.eval_entrypoint = "evaluate" breaks sweep evaluations; use "evaluate_in_sweep" (it takes the single policy_uri)'
+            )
         if not cfg.wandb.entity:
-            w.append("no W&B entity (wandb.entity or WANDB_ENTITY): trials will log to your default entity")
+            w.append(
+                "no W&B entity (wandb.entity or WANDB_ENTITY): trials will log to your default entity"
+            )
         if cfg.metta.repo:
             repo = Path(cfg.metta.repo).expanduser()
             if not repo.is_dir():
@@ -169,17 +199,21 @@ def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
                     "(set metta.tool to one your checkout has)"
                 )
         else:
-            w.append("metta.repo is not set: commands run in the current directory, which must be a Metta checkout")
+            w.append(
+                "metta.repo is not set: commands run in the current directory, which must be a Metta checkout"
+            )
     if cfg.experiment.dispatcher == "skypilot" and cfg.experiment.runner == "builtin":
         try:
             import importlib.util
 
             if importlib.util.find_spec("sky") is None:
-                w.append("the skypilot dispatcher needs SkyPilot: pip install 'hwscale-tui[skypilot]'")
+                w.append(
+                    "the skypilot dispatcher needs SkyPilot: pip install 'hwscale-tui[skypilot]'"
+                )
         except (ImportError, ValueError):
             pass
     if cfg.wandb.mode == "online" and not os.environ.get("WANDB_API_KEY"):
-        w.append("wandb.mode = \"online\" but WANDB_API_KEY is not set in the environment")
+        w.append('wandb.mode = "online" but WANDB_API_KEY is not set in the environment')
     return w
 
 
@@ -192,7 +226,9 @@ def plan_experiment(
     """Everything that would be launched, without launching anything."""
     extra = validate_extra_args(list(cfg.launch.extra_args) + list(extra_args))
     cpu_count = os.cpu_count() if cpu_count is None else cpu_count
-    pairs, skipped = plan_grid(cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude)
+    pairs, skipped = plan_grid(
+        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
+    )
     env = child_env(cfg)
     plans: list[PairPlan] = []
     for pair in pairs:
@@ -202,7 +238,16 @@ def plan_experiment(
             argv = metta_argv(cfg, pair, extra)
         else:
             argv = builtin_argv(experiment_file, pair, extra)
-        plans.append(PairPlan(pair, pair.sweep_name(cfg.name), argv, dict(env), preset_for(cfg, pair), pair_warnings(cfg, pair, cpu_count)))
+        plans.append(
+            PairPlan(
+                pair,
+                pair.sweep_name(cfg.name),
+                argv,
+                dict(env),
+                preset_for(cfg, pair),
+                pair_warnings(cfg, pair, cpu_count),
+            )
+        )
     return ExperimentPlan(cfg, experiment_file, plans, skipped, experiment_warnings(cfg))
 
 

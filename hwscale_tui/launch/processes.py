@@ -8,13 +8,14 @@ re-parented to a PID 1 that may never reap them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import psutil
 
@@ -86,9 +87,13 @@ class StopResult:
     """What stopping some process trees took."""
 
     signalled: int = 0  # distinct processes that were stopped
-    per_group: dict[int, int] = field(default_factory=dict)  # pgid -> processes of that target's tree
+    per_group: dict[int, int] = field(
+        default_factory=dict
+    )  # pgid -> processes of that target's tree
     killed: int = 0  # of those, how many needed SIGKILL
-    survivors: list[int] = field(default_factory=list)  # pids still alive at the end (should be empty)
+    survivors: list[int] = field(
+        default_factory=list
+    )  # pids still alive at the end (should be empty)
     elapsed_s: float = 0.0
 
 
@@ -99,7 +104,9 @@ def _owned_group(target: ProcessGroupTarget) -> bool:
         # Leader gone: Linux never hands out a pid while a group of that id exists, so any
         # members left in the group are the leader's own children.
         return True
-    return target.proc_start is not None and abs(start - target.proc_start) <= START_TIME_TOLERANCE_S
+    return (
+        target.proc_start is not None and abs(start - target.proc_start) <= START_TIME_TOLERANCE_S
+    )
 
 
 def _signal(proc: psutil.Process, sig: int) -> bool:
@@ -145,10 +152,8 @@ def stop_process_trees(
 
     refresh()
     for pgid in pgids:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
     result = StopResult()
     strays_signalled = False
     deadline = t0 + max(0.0, grace_s)

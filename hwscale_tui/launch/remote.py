@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 # W&B run states after which nothing runs any more (REFERENCE 2: running, finished, crashed, failed, killed).
 WANDB_ENDED_STATES = ("finished", "crashed", "failed", "killed")
@@ -42,7 +43,9 @@ def sky_cancel_argv(run_id: str) -> list[str]:
 class WandbSkyPilotBoundary:
     """The real boundary: ``wandb.Api`` (imported lazily) and the ``sky`` command line."""
 
-    def __init__(self, api: Any = None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run):
+    def __init__(
+        self, api: Any = None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run
+    ):
         self._api = api
         self._run = run
 
@@ -60,7 +63,10 @@ class WandbSkyPilotBoundary:
     def cancel_job(self, run_id: str) -> tuple[bool, str]:
         try:
             done = self._run(
-                sky_cancel_argv(run_id), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                sky_cancel_argv(run_id),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
                 timeout=SKY_CANCEL_TIMEOUT_S,
             )
         except (OSError, subprocess.TimeoutExpired) as e:
@@ -84,7 +90,11 @@ def cancel_remote_trials(
         try:
             run_ids = boundary.unfinished_run_ids(project_path, sweep)
         except Exception as e:  # the W&B client raises many types (network, auth, HTTP)
-            results.append(RemoteCancel(sweep, None, False, f"cannot list W&B runs of {sweep} in {project_path}: {e}"))
+            results.append(
+                RemoteCancel(
+                    sweep, None, False, f"cannot list W&B runs of {sweep} in {project_path}: {e}"
+                )
+            )
             continue
         for run_id in run_ids:
             ok, detail = boundary.cancel_job(run_id)

@@ -11,6 +11,7 @@ claimed, and one cancelled while starting is stopped as soon as its process exis
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -18,10 +19,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from .. import config as cfgmod
 from ..store import Store
@@ -29,8 +31,16 @@ from .commands import child_env, full_env, working_dir
 from .files import first_lines
 from .processes import open_private_log, process_start_time, spawn_in_new_session
 from .state import (
-    CANCELLED, ENDED_STATUSES, FAILED_TO_START, LAUNCH_FINISHED, LAUNCH_STOPPED, PENDING_STATUSES, RUNNING,
-    SCHEDULED, LaunchRecords, PairRow,
+    CANCELLED,
+    ENDED_STATUSES,
+    FAILED_TO_START,
+    LAUNCH_FINISHED,
+    LAUNCH_STOPPED,
+    PENDING_STATUSES,
+    RUNNING,
+    SCHEDULED,
+    LaunchRecords,
+    PairRow,
 )
 
 TICK_S = 0.1  # how often children are reaped and the store is re-read
@@ -98,20 +108,29 @@ class SupervisorLoop:
                     break
                 now = self.clock()
                 self.reap(now)
-                next_due, pending = self.start_due(self.records.pair_rows(self.experiment, self.launch_id), now)
+                next_due, pending = self.start_due(
+                    self.records.pair_rows(self.experiment, self.launch_id), now
+                )
                 if not self.children and not pending:
                     break
-                wait = TICK_S if next_due is None else min(TICK_S, max(0.0, next_due - self.clock()))
+                wait = (
+                    TICK_S if next_due is None else min(TICK_S, max(0.0, next_due - self.clock()))
+                )
                 self.stop.wait(wait)
         except KeyboardInterrupt:
             status = LAUNCH_STOPPED
         self.records.end_launch(self.launch_id, status, self.clock())
         if status == LAUNCH_STOPPED:
             left = ", ".join(self.children) or "none"
-            self.say(f"supervisor stopped; sweeps already started keep running ({left}); "
-                     "pairs not started yet stay scheduled (hwscale-tui launch --resume)", kind="launch_stopped")
+            self.say(
+                f"supervisor stopped; sweeps already started keep running ({left}); "
+                "pairs not started yet stay scheduled (hwscale-tui launch --resume)",
+                kind="launch_stopped",
+            )
         else:
-            self.say(f"launch #{self.launch_id} finished: every pair has ended", kind="launch_finished")
+            self.say(
+                f"launch #{self.launch_id} finished: every pair has ended", kind="launch_finished"
+            )
         return status
 
     def start_due(self, rows: list[PairRow], now: float) -> tuple[float | None, bool]:
@@ -146,10 +165,14 @@ class SupervisorLoop:
         try:
             fd = open_private_log(log_path)
         except OSError as e:
-            return self.failed_to_start(row, f"cannot open the log file {log_path}: {e.strerror or e}")
+            return self.failed_to_start(
+                row, f"cannot open the log file {log_path}: {e.strerror or e}"
+            )
         try:
-            header = (f"=== hwscale-tui launch #{self.launch_id}: {row.sweep} starting at {_stamp(self.clock())} "
-                      f"(planned {_stamp(planned)}) ===\n$ {shlex.join(row.argv)}\n")
+            header = (
+                f"=== hwscale-tui launch #{self.launch_id}: {row.sweep} starting at {_stamp(self.clock())} "
+                f"(planned {_stamp(planned)}) ===\n$ {shlex.join(row.argv)}\n"
+            )
             os.write(fd, header.encode())
             offset = os.lseek(fd, 0, os.SEEK_END)
             try:
@@ -164,29 +187,39 @@ class SupervisorLoop:
         child = OwnedChild(proc, started, log_path, offset)
         self.children[row.sweep] = child
         recorded = self.records.mark_running(
-            self.experiment, row.sweep, pid=proc.pid, pgid=proc.pid, proc_start=process_start_time(proc.pid),
+            self.experiment,
+            row.sweep,
+            pid=proc.pid,
+            pgid=proc.pid,
+            proc_start=process_start_time(proc.pid),
             started_at=started,
         )
         if not recorded:  # cancelled while it was starting
             self.signal_group(proc.pid, signal.SIGTERM)
             child.kill_at = started + CANCELLED_WHILE_STARTING_GRACE_S
-            self.say(f"{row.sweep} was cancelled while starting; stopping pid {proc.pid}", sweep=row.sweep)
+            self.say(
+                f"{row.sweep} was cancelled while starting; stopping pid {proc.pid}",
+                sweep=row.sweep,
+            )
             return CANCELLED
-        self.say(f"started {row.sweep} pid {proc.pid} ({started - planned:+.3f} s from plan); log {log_path}",
-                 kind="pair_started", sweep=row.sweep)
+        self.say(
+            f"started {row.sweep} pid {proc.pid} ({started - planned:+.3f} s from plan); log {log_path}",
+            kind="pair_started",
+            sweep=row.sweep,
+        )
         return RUNNING
 
     def failed_to_start(self, row: PairRow, message: str) -> str:
         self.records.mark_failed_to_start(self.experiment, row.sweep, [message], self.clock())
-        self.say(f"{row.sweep} failed to start: {message}", kind="pair_failed_to_start", sweep=row.sweep)
+        self.say(
+            f"{row.sweep} failed to start: {message}", kind="pair_failed_to_start", sweep=row.sweep
+        )
         return FAILED_TO_START
 
     @staticmethod
     def signal_group(pgid: int, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     # -- reaping -----------------------------------------------------------------------------
     def reap(self, now: float) -> None:
@@ -202,4 +235,8 @@ class SupervisorLoop:
             lines = first_lines(child.log_path, child.log_offset) if (code != 0 or fast) else None
             self.records.mark_ended(self.experiment, sweep, code, lines, now)
             how = f"signal {-code}" if code < 0 else f"exit code {code}"
-            self.say(f"{sweep} ended with {how} after {now - child.started_at:.1f} s", kind="pair_exited", sweep=sweep)
+            self.say(
+                f"{sweep} ended with {how} after {now - child.started_at:.1f} s",
+                kind="pair_exited",
+                sweep=sweep,
+            )

@@ -10,9 +10,10 @@ stopped by the supervisor as soon as its process exists.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..records import BUDGETED_STATES
 from ..store import Store
@@ -184,31 +185,46 @@ class LaunchRecords:
         self.conn = store.conn
 
     # -- launches ----------------------------------------------------------------------------
-    def create_launch(self, experiment: str, experiment_file: Path, log_path: Path | None, now: float) -> int:
+    def create_launch(
+        self, experiment: str, experiment_file: Path, log_path: Path | None, now: float
+    ) -> int:
         cur = self.conn.execute(
             "INSERT INTO launches (experiment, experiment_file, started_at, status, log_path) VALUES (?, ?, ?, ?, ?)",
-            (experiment, str(experiment_file), now, LAUNCH_RUNNING, str(log_path) if log_path else None),
+            (
+                experiment,
+                str(experiment_file),
+                now,
+                LAUNCH_RUNNING,
+                str(log_path) if log_path else None,
+            ),
         )
         return int(cur.lastrowid)
 
     def set_supervisor(self, launch_id: int, pid: int, proc_start: float | None) -> None:
         self.conn.execute(
-            "UPDATE launches SET supervisor_pid = ?, supervisor_start = ? WHERE id = ?", (pid, proc_start, launch_id)
+            "UPDATE launches SET supervisor_pid = ?, supervisor_start = ? WHERE id = ?",
+            (pid, proc_start, launch_id),
         )
 
     def end_launch(self, launch_id: int, status: str, now: float) -> None:
-        self.conn.execute("UPDATE launches SET status = ?, ended_at = ? WHERE id = ?", (status, now, launch_id))
+        self.conn.execute(
+            "UPDATE launches SET status = ?, ended_at = ? WHERE id = ?", (status, now, launch_id)
+        )
 
     def get_launch(self, launch_id: int) -> LaunchRow | None:
         row = self.conn.execute("SELECT * FROM launches WHERE id = ?", (launch_id,)).fetchone()
         return LaunchRow(**dict(row)) if row else None
 
     def launches(self, experiment: str) -> list[LaunchRow]:
-        rows = self.conn.execute("SELECT * FROM launches WHERE experiment = ? ORDER BY id", (experiment,))
+        rows = self.conn.execute(
+            "SELECT * FROM launches WHERE experiment = ? ORDER BY id", (experiment,)
+        )
         return [LaunchRow(**dict(r)) for r in rows.fetchall()]
 
     def latest_experiment(self) -> str | None:
-        row = self.conn.execute("SELECT experiment FROM launches ORDER BY id DESC LIMIT 1").fetchone()
+        row = self.conn.execute(
+            "SELECT experiment FROM launches ORDER BY id DESC LIMIT 1"
+        ).fetchone()
         return row[0] if row else None
 
     # -- pairs -------------------------------------------------------------------------------
@@ -222,22 +238,46 @@ class LaunchRecords:
         return [_pair_row(r) for r in rows]
 
     def schedule_pair(
-        self, experiment: str, sweep: str, *, gpus: int, nodes: int, launch_id: int, position: int,
-        planned_start: float | None, argv: list[str], log_path: Path,
+        self,
+        experiment: str,
+        sweep: str,
+        *,
+        gpus: int,
+        nodes: int,
+        launch_id: int,
+        position: int,
+        planned_start: float | None,
+        argv: list[str],
+        log_path: Path,
     ) -> None:
         """(Re)write a pair's row as freshly scheduled under ``launch_id``."""
         self.conn.execute(
             "INSERT OR REPLACE INTO pairs (experiment, sweep, gpus, nodes, launch_id, position, planned_start, "
             "status, argv_json, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (experiment, sweep, gpus, nodes, launch_id, position, planned_start, SCHEDULED, json.dumps(argv), str(log_path)),
+            (
+                experiment,
+                sweep,
+                gpus,
+                nodes,
+                launch_id,
+                position,
+                planned_start,
+                SCHEDULED,
+                json.dumps(argv),
+                str(log_path),
+            ),
         )
 
     def delete_pairs(self, experiment: str, sweeps: Iterable[str]) -> None:
-        self.conn.executemany("DELETE FROM pairs WHERE experiment = ? AND sweep = ?", [(experiment, s) for s in sweeps])
+        self.conn.executemany(
+            "DELETE FROM pairs WHERE experiment = ? AND sweep = ?",
+            [(experiment, s) for s in sweeps],
+        )
 
     def set_planned_start(self, experiment: str, sweep: str, planned_start: float) -> None:
         self.conn.execute(
-            "UPDATE pairs SET planned_start = ? WHERE experiment = ? AND sweep = ?", (planned_start, experiment, sweep)
+            "UPDATE pairs SET planned_start = ? WHERE experiment = ? AND sweep = ?",
+            (planned_start, experiment, sweep),
         )
 
     def claim_for_start(self, experiment: str, sweep: str, launch_id: int) -> bool:
@@ -249,7 +289,14 @@ class LaunchRecords:
         return cur.rowcount == 1
 
     def mark_running(
-        self, experiment: str, sweep: str, *, pid: int, pgid: int, proc_start: float | None, started_at: float
+        self,
+        experiment: str,
+        sweep: str,
+        *,
+        pid: int,
+        pgid: int,
+        proc_start: float | None,
+        started_at: float,
     ) -> bool:
         """Record the process; starting -> running. False when it was cancelled while starting."""
         with self.store.transaction() as conn:
@@ -263,13 +310,22 @@ class LaunchRecords:
             )
             return cur.rowcount == 1
 
-    def mark_failed_to_start(self, experiment: str, sweep: str, lines: list[str], now: float) -> None:
+    def mark_failed_to_start(
+        self, experiment: str, sweep: str, lines: list[str], now: float
+    ) -> None:
         self.conn.execute(
             "UPDATE pairs SET status = ?, ended_at = ?, first_log_lines = ? WHERE experiment = ? AND sweep = ? AND status = ?",
             (FAILED_TO_START, now, "\n".join(lines), experiment, sweep, STARTING),
         )
 
-    def mark_ended(self, experiment: str, sweep: str, exit_code: int | None, lines: list[str] | None, now: float) -> None:
+    def mark_ended(
+        self,
+        experiment: str,
+        sweep: str,
+        exit_code: int | None,
+        lines: list[str] | None,
+        now: float,
+    ) -> None:
         """The process ended: exit code and time; running -> exited (a cancelled pair stays cancelled)."""
         with self.store.transaction() as conn:
             conn.execute(
@@ -286,7 +342,9 @@ class LaunchRecords:
         """Pending or running -> cancelled, atomically. Returns the row as it was before, or None
         when the pair had already ended (nothing to cancel)."""
         with self.store.transaction() as conn:
-            row = conn.execute("SELECT * FROM pairs WHERE experiment = ? AND sweep = ?", (experiment, sweep)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM pairs WHERE experiment = ? AND sweep = ?", (experiment, sweep)
+            ).fetchone()
             if row is None or row["status"] in ENDED_STATUSES:
                 return None
             before = _pair_row(row)
@@ -301,11 +359,14 @@ class LaunchRecords:
     def mark_stopped(self, experiment: str, sweep: str, now: float) -> None:
         """A cancelled pair's processes are all gone (when no supervisor records the exit)."""
         self.conn.execute(
-            "UPDATE pairs SET ended_at = COALESCE(ended_at, ?) WHERE experiment = ? AND sweep = ?", (now, experiment, sweep)
+            "UPDATE pairs SET ended_at = COALESCE(ended_at, ?) WHERE experiment = ? AND sweep = ?",
+            (now, experiment, sweep),
         )
 
     # -- what the sweeps themselves wrote ----------------------------------------------------
-    def trial_progress(self, sweeps: list[str], goal: str) -> dict[str, tuple[int | None, int | None, float | None]]:
+    def trial_progress(
+        self, sweeps: list[str], goal: str
+    ) -> dict[str, tuple[int | None, int | None, float | None]]:
         """Per sweep: (trials done, max trials, best finished score), from the sweeps/trials rows.
 
         "Done" counts what the sweep runner counts toward ``max_trials``: finished and failed
@@ -318,7 +379,9 @@ class LaunchRecords:
         best = "MIN" if goal == "minimize" else "MAX"
         out: dict[str, tuple[int | None, int | None, float | None]] = {}
         max_trials = dict(
-            self.conn.execute(f"SELECT sweep, max_trials FROM sweeps WHERE sweep IN ({marks})", sweeps).fetchall()
+            self.conn.execute(
+                f"SELECT sweep, max_trials FROM sweeps WHERE sweep IN ({marks})", sweeps
+            ).fetchall()
         )
         done = {
             r[0]: (r[1], r[2])
@@ -334,4 +397,3 @@ class LaunchRecords:
             n_done, best_score = done.get(s, (0, None))
             out[s] = (int(n_done or 0), max_trials.get(s), best_score)
         return out
-

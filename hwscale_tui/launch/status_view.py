@@ -7,10 +7,24 @@ import signal
 from datetime import datetime
 from typing import Any
 
-from .state import CANCELLED, EXITED, FAILED_TO_START, RUNNING, SCHEDULED, STARTING, ExperimentStatus, PairStatus
+from .state import (
+    CANCELLED,
+    EXITED,
+    FAILED_TO_START,
+    RUNNING,
+    SCHEDULED,
+    STARTING,
+    ExperimentStatus,
+    PairStatus,
+)
 
 STATUS_STYLE = {
-    SCHEDULED: "cyan", STARTING: "yellow", RUNNING: "green", EXITED: "bold", FAILED_TO_START: "red", CANCELLED: "magenta",
+    SCHEDULED: "cyan",
+    STARTING: "yellow",
+    RUNNING: "green",
+    EXITED: "bold",
+    FAILED_TO_START: "red",
+    CANCELLED: "magenta",
 }
 COLUMNS = ("pair", "status", "elapsed", "next start", "trials", "best", "pid")
 
@@ -49,7 +63,9 @@ def status_text(p: PairStatus) -> str:
 def elapsed_text(p: PairStatus, now: float) -> str:
     if p.started_at is None:
         return "-"
-    end = p.ended_at if p.ended_at is not None else (now if p.alive or p.status == RUNNING else None)
+    end = (
+        p.ended_at if p.ended_at is not None else (now if p.alive or p.status == RUNNING else None)
+    )
     return format_duration(end - p.started_at) if end is not None else "-"
 
 
@@ -94,9 +110,15 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
     cancels: dict[tuple[str, str], list[str]] = {}
     for p in status.pairs:
         if p.status == CANCELLED and p.cancelled_by:
-            when = datetime.fromtimestamp(p.cancelled_at).strftime("%H:%M:%S") if p.cancelled_at else "?"
+            when = (
+                datetime.fromtimestamp(p.cancelled_at).strftime("%H:%M:%S")
+                if p.cancelled_at
+                else "?"
+            )
             cancels.setdefault((p.cancelled_by, when), []).append(p.tag)
-    out += [f"cancelled by {by} at {when}: {', '.join(tags)}" for (by, when), tags in cancels.items()]
+    out += [
+        f"cancelled by {by} at {when}: {', '.join(tags)}" for (by, when), tags in cancels.items()
+    ]
     for p in status.pairs:
         if p.status in (FAILED_TO_START, EXITED) and p.first_log_lines and (p.exit_code != 0):
             shown = p.first_log_lines[:5]
@@ -114,26 +136,38 @@ def render(status: ExperimentStatus, now: float) -> Any:
     from rich.text import Text
 
     if status.launch_id is None:
-        return Text(f"experiment {status.experiment} has not been launched (hwscale-tui launch starts it)")
+        return Text(
+            f"experiment {status.experiment} has not been launched (hwscale-tui launch starts it)"
+        )
     state = status.supervisor_state
     if state == "running":
         sup = Text.assemble(("supervisor running", "green"), f" (pid {status.supervisor_pid})")
     elif state == "finished":
         sup = Text("supervisor finished (every pair ended)", style="dim")
     elif state == "stopped":
-        sup = Text.assemble(("supervisor stopped", "yellow"), " (started sweeps keep running; launch --resume starts the rest)")
+        sup = Text.assemble(
+            ("supervisor stopped", "yellow"),
+            " (started sweeps keep running; launch --resume starts the rest)",
+        )
     else:
-        sup = Text.assemble(("supervisor gone", "yellow"), f" (last pid {status.supervisor_pid} died)")
+        sup = Text.assemble(
+            ("supervisor gone", "yellow"), f" (last pid {status.supervisor_pid} died)"
+        )
     header = Text.assemble((status.experiment, "bold"), f"  launch #{status.launch_id}  ", sup)
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for col in COLUMNS:
-        table.add_column(col, justify="right" if col in ("elapsed", "trials", "best", "pid") else "left")
+        table.add_column(
+            col, justify="right" if col in ("elapsed", "trials", "best", "pid") else "left"
+        )
     for p in status.pairs:
         cells = row_cells(p, now)
         style = STATUS_STYLE.get(p.status, "")
         table.add_row(*[Text(cells[c], style=style if c == "status" else "") for c in COLUMNS])
     parts: list[Any] = [header, table]
-    parts += [Text(line, style="yellow" if not line.startswith("    ") else "dim") for line in attention_lines(status)]
+    parts += [
+        Text(line, style="yellow" if not line.startswith("    ") else "dim")
+        for line in attention_lines(status)
+    ]
     if status.supervisor_log:
         parts.append(Text(f"supervisor log: {status.supervisor_log}", style="dim"))
     return Group(*parts)

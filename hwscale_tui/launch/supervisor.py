@@ -18,35 +18,66 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from .. import config as cfgmod
-from ..commands.common import snapshot_path
 from ..config import ExperimentConfig
 from ..errors import ConfigError, UsageError
 from ..hardware import parse_pair
-from ..paths import app_paths
+from ..paths import app_paths, snapshot_path
 from ..store import Store
 from .commands import ExperimentPlan, plan_experiment, resolve_executable
-from .files import experiment_lock, experiment_logs_dir, log_tail, pair_log_path, supervisor_log_path
+from .files import (
+    experiment_lock,
+    experiment_logs_dir,
+    log_tail,
+    pair_log_path,
+    supervisor_log_path,
+)
 from .processes import (
-    ProcessGroupTarget, StopResult, is_running, open_private_log, process_start_time, spawn_in_new_session,
+    ProcessGroupTarget,
+    StopResult,
+    is_running,
+    open_private_log,
+    process_start_time,
+    spawn_in_new_session,
     stop_process_trees,
 )
 from .remote import RemoteCancel, RemoteTrialsBoundary, cancel_remote_trials, wandb_project_path
 from .run_loop import SupervisorLoop
 from .schedule import DETACHED_START_LEAD_S, stagger_schedule
 from .state import (
-    CANCELLED, ENDED_STATUSES, EXITED, PENDING_STATUSES, RUNNING, SCHEDULED, STARTING, ExperimentStatus,
-    LaunchInfo, LaunchRecords, PairRow, PairStatus,
+    CANCELLED,
+    ENDED_STATUSES,
+    EXITED,
+    PENDING_STATUSES,
+    RUNNING,
+    SCHEDULED,
+    STARTING,
+    ExperimentStatus,
+    LaunchInfo,
+    LaunchRecords,
+    PairRow,
+    PairStatus,
 )
 
 __all__ = [
-    "CancelOutcome", "ExperimentStatus", "LaunchInfo", "PairStatus", "cancel", "cancel_pairs", "cancel_remote",
-    "current_experiment", "launch", "log_tail", "pair_status", "relaunch", "resolve_experiment",
+    "CancelOutcome",
+    "ExperimentStatus",
+    "LaunchInfo",
+    "PairStatus",
+    "cancel",
+    "cancel_pairs",
+    "cancel_remote",
+    "current_experiment",
+    "launch",
+    "log_tail",
+    "pair_status",
+    "relaunch",
+    "resolve_experiment",
 ]
 
 DEFAULT_GRACE_S = 5.0
@@ -59,7 +90,9 @@ class CancelOutcome:
     sweep: str
     previous_status: str
     cancelled: bool  # False: it had already ended
-    stopped: StopResult | None = None  # when its processes were signalled (shared by pairs stopped together)
+    stopped: StopResult | None = (
+        None  # when its processes were signalled (shared by pairs stopped together)
+    )
     detail: str = ""
 
 
@@ -98,9 +131,13 @@ def _resolve_sweeps(experiment: str, names: Sequence[str], known: Sequence[str])
             try:
                 sweep = parse_pair(t).sweep_name(experiment)
             except ValueError:
-                raise UsageError(f"{text!r} is not a pair; write pairs like g4n1 or {experiment}.g4n1.") from None
+                raise UsageError(
+                    f"{text!r} is not a pair; write pairs like g4n1 or {experiment}.g4n1."
+                ) from None
             if sweep not in known or ("." in t and t != sweep):
-                raise UsageError(f"{text!r} is not a pair of experiment {experiment}; its pairs are: {_pairs_text(known)}.")
+                raise UsageError(
+                    f"{text!r} is not a pair of experiment {experiment}; its pairs are: {_pairs_text(known)}."
+                )
         if sweep not in out:
             out.append(sweep)
     return out
@@ -115,7 +152,12 @@ def _sweep_goal(experiment: str) -> str:
 
 # -- status -------------------------------------------------------------------------------------
 
-def _pair_view(row: PairRow, supervisor_alive: bool, progress: tuple[int | None, int | None, float | None] | None) -> PairStatus:
+
+def _pair_view(
+    row: PairRow,
+    supervisor_alive: bool,
+    progress: tuple[int | None, int | None, float | None] | None,
+) -> PairStatus:
     alive = row.status in (STARTING, RUNNING, CANCELLED) and is_running(row.pid, row.proc_start)
     status, note, never_started = row.status, None, False
     if row.status == RUNNING and not alive and not supervisor_alive:
@@ -125,16 +167,36 @@ def _pair_view(row: PairRow, supervisor_alive: bool, progress: tuple[int | None,
         note = "never started: its supervisor is gone (hwscale-tui launch --resume starts it)"
     done, max_trials, best = progress or (None, None, None)
     return PairStatus(
-        sweep_name=row.sweep, gpus=row.gpus, nodes=row.nodes, status=status, pid=row.pid, pgid=row.pgid,
-        proc_start=row.proc_start, planned_start=row.planned_start, started_at=row.started_at,
-        ended_at=row.ended_at, exit_code=row.exit_code, log_path=row.log_path, cancelled_by=row.cancelled_by,
-        cancelled_at=row.cancelled_at, first_log_lines=row.first_log_lines, argv=row.argv,
-        launch_id=row.launch_id, position=row.position, alive=alive, never_started=never_started,
-        trials_done=done, max_trials=max_trials, best_score=best, note=note,
+        sweep_name=row.sweep,
+        gpus=row.gpus,
+        nodes=row.nodes,
+        status=status,
+        pid=row.pid,
+        pgid=row.pgid,
+        proc_start=row.proc_start,
+        planned_start=row.planned_start,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        exit_code=row.exit_code,
+        log_path=row.log_path,
+        cancelled_by=row.cancelled_by,
+        cancelled_at=row.cancelled_at,
+        first_log_lines=row.first_log_lines,
+        argv=row.argv,
+        launch_id=row.launch_id,
+        position=row.position,
+        alive=alive,
+        never_started=never_started,
+        trials_done=done,
+        max_trials=max_trials,
+        best_score=best,
+        note=note,
     )
 
 
-def pair_status(experiment: str, store: Store | None = None, *, clock: Callable[[], float] = time.time) -> ExperimentStatus:
+def pair_status(
+    experiment: str, store: Store | None = None, *, clock: Callable[[], float] = time.time
+) -> ExperimentStatus:
     """The experiment's pairs as they are now: the store's records checked against the process
     table (a sweep that died unwatched shows as exited; a pair whose supervisor is gone shows as
     never started)."""
@@ -142,10 +204,14 @@ def pair_status(experiment: str, store: Store | None = None, *, clock: Callable[
         records = LaunchRecords(st)
         launches = records.launches(experiment)
         alive_ids = {
-            ln.id for ln in launches if ln.ended_at is None and is_running(ln.supervisor_pid, ln.supervisor_start)
+            ln.id
+            for ln in launches
+            if ln.ended_at is None and is_running(ln.supervisor_pid, ln.supervisor_start)
         }
         rows = records.pair_rows(experiment)
-        progress = records.trial_progress([r.sweep for r in rows], _sweep_goal(experiment)) if rows else {}
+        progress = (
+            records.trial_progress([r.sweep for r in rows], _sweep_goal(experiment)) if rows else {}
+        )
         pairs = [_pair_view(r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows]
         latest = launches[-1] if launches else None
         return ExperimentStatus(
@@ -166,7 +232,9 @@ def current_experiment(store: Store | None = None) -> str | None:
         return LaunchRecords(st).latest_experiment()
 
 
-def resolve_experiment(name: str | None = None, experiment_file: str | None = None, store: Store | None = None) -> str:
+def resolve_experiment(
+    name: str | None = None, experiment_file: str | None = None, store: Store | None = None
+) -> str:
     """The experiment a command acts on: the name given, else the file's, else the experiment
     launched most recently, else the current experiment file's (or the built-in default's)."""
     if name:
@@ -177,10 +245,15 @@ def resolve_experiment(name: str | None = None, experiment_file: str | None = No
     if latest:
         return latest
     default = app_paths().default_experiment
-    return cfgmod.load(default).name if default.is_file() else cfgmod.default_config(env=os.environ).name
+    return (
+        cfgmod.load(default).name
+        if default.is_file()
+        else cfgmod.default_config(env=os.environ).name
+    )
 
 
 # -- launch -------------------------------------------------------------------------------------
+
 
 @contextmanager
 def _supervisor_log(experiment: str) -> Iterator[tuple[Path, int]]:
@@ -216,37 +289,75 @@ def _schedule_and_start(
     Readers see all of it or none of it."""
     records = LaunchRecords(st)
     now = clock()
-    planned = stagger_schedule(now + (DETACHED_START_LEAD_S if log else 0.0), len(entries), delay_s, sequential)
+    planned = stagger_schedule(
+        now + (DETACHED_START_LEAD_S if log else 0.0), len(entries), delay_s, sequential
+    )
     with st.transaction():
         records.delete_pairs(experiment, drop)
         launch_id = records.create_launch(experiment, snapshot, log[0] if log else None, now)
         for position, (entry, start) in enumerate(zip(entries, planned)):
             records.schedule_pair(
-                experiment, entry.sweep, gpus=entry.gpus, nodes=entry.nodes, launch_id=launch_id, position=position,
-                planned_start=start, argv=entry.argv, log_path=pair_log_path(experiment, entry.sweep),
+                experiment,
+                entry.sweep,
+                gpus=entry.gpus,
+                nodes=entry.nodes,
+                launch_id=launch_id,
+                position=position,
+                planned_start=start,
+                argv=entry.argv,
+                log_path=pair_log_path(experiment, entry.sweep),
             )
         if log is None:
             pid = os.getpid()
         else:
-            argv = [sys.executable, "-m", "hwscale_tui.launch.supervisor", "--experiment", experiment, "--launch-id", str(launch_id)]
-            os.write(log[1], f"--- launch #{launch_id} of {experiment}: {len(entries)} pairs ---\n".encode())
+            argv = [
+                sys.executable,
+                "-m",
+                "hwscale_tui.launch.supervisor",
+                "--experiment",
+                experiment,
+                "--launch-id",
+                str(launch_id),
+            ]
+            os.write(
+                log[1],
+                f"--- launch #{launch_id} of {experiment}: {len(entries)} pairs ---\n".encode(),
+            )
             proc = spawn_in_new_session(argv, log[1])
             # Reap it if it ends while we still run (the TUI), so it never lingers as a zombie.
-            threading.Thread(target=proc.wait, name=f"reap-supervisor-{launch_id}", daemon=True).start()
+            threading.Thread(
+                target=proc.wait, name=f"reap-supervisor-{launch_id}", daemon=True
+            ).start()
             pid = proc.pid
         records.set_supervisor(launch_id, pid, process_start_time(pid))
-        st.add_event("launch", f"launch #{launch_id}: {len(entries)} pairs ({_pairs_text([e.sweep for e in entries])})")
+        st.add_event(
+            "launch",
+            f"launch #{launch_id}: {len(entries)} pairs ({_pairs_text([e.sweep for e in entries])})",
+        )
     return launch_id, {e.sweep: p for e, p in zip(entries, planned)}, pid
 
 
 def _launch_info(
-    experiment: str, st: Store, snapshot: Path, launch_id: int | None, pid: int | None, log: tuple[Path, int] | None,
-    planned: dict[str, float | None], **more,
+    experiment: str,
+    st: Store,
+    snapshot: Path,
+    launch_id: int | None,
+    pid: int | None,
+    log: tuple[Path, int] | None,
+    planned: dict[str, float | None],
+    **more,
 ) -> LaunchInfo:
     return LaunchInfo(
-        experiment=experiment, launch_id=launch_id, experiment_file=str(snapshot), store_path=str(st.path),
-        logs_dir=str(experiment_logs_dir(experiment)), supervisor_pid=pid,
-        supervisor_log=str(log[0]) if log else None, sweeps=list(planned), planned_start=planned, **more,
+        experiment=experiment,
+        launch_id=launch_id,
+        experiment_file=str(snapshot),
+        store_path=str(st.path),
+        logs_dir=str(experiment_logs_dir(experiment)),
+        supervisor_pid=pid,
+        supervisor_log=str(log[0]) if log else None,
+        sweeps=list(planned),
+        planned_start=planned,
+        **more,
     )
 
 
@@ -270,7 +381,9 @@ def launch(
     """
     snapshot = snapshot_path(cfg.name)
     plan = plan_experiment(cfg, snapshot, list(extra_args))
-    warnings = list(plan.warnings) + [f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings]
+    warnings = list(plan.warnings) + [
+        f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings
+    ]
     if not plan.pairs and not resume:
         raise UsageError(
             f"experiment {cfg.name} has no valid pair to launch; accepted: a grid with at least one valid pair "
@@ -279,33 +392,70 @@ def launch(
     with _open_store(store) as st:
         with experiment_lock(cfg.name):
             status = pair_status(cfg.name, st)
-            entries, left_running, drop = _pairs_to_launch(cfg, plan, status, resume=resume, only=only)
+            entries, left_running, drop = _pairs_to_launch(
+                cfg, plan, status, resume=resume, only=only
+            )
             if not entries:
-                return _launch_info(cfg.name, st, snapshot, None, None, None, {}, left_running=left_running,
-                                    warnings=warnings)
+                return _launch_info(
+                    cfg.name,
+                    st,
+                    snapshot,
+                    None,
+                    None,
+                    None,
+                    {},
+                    left_running=left_running,
+                    warnings=warnings,
+                )
             with nullcontext() if foreground else _supervisor_log(cfg.name) as log:
                 if not resume:
                     cfgmod.save(cfg.copy(), snapshot)
                 launch_id, planned, pid = _schedule_and_start(
-                    st, cfg.name, snapshot, entries, delay_s=cfg.launch.delay_s, sequential=cfg.launch.sequential,
-                    log=log, clock=clock, drop=drop,
+                    st,
+                    cfg.name,
+                    snapshot,
+                    entries,
+                    delay_s=cfg.launch.delay_s,
+                    sequential=cfg.launch.sequential,
+                    log=log,
+                    clock=clock,
+                    drop=drop,
                 )
-        info = _launch_info(cfg.name, st, snapshot, launch_id, pid, log, planned, left_running=left_running,
-                            foreground=foreground, warnings=warnings)
+        info = _launch_info(
+            cfg.name,
+            st,
+            snapshot,
+            launch_id,
+            pid,
+            log,
+            planned,
+            left_running=left_running,
+            foreground=foreground,
+            warnings=warnings,
+        )
         if foreground:  # progress lines go to stderr, so stdout stays for the result (--json)
             SupervisorLoop(st, launch_id, clock=clock, out=sys.stderr).run()
         return info
 
 
 def _pairs_to_launch(
-    cfg: ExperimentConfig, plan: ExperimentPlan, status: ExperimentStatus, *, resume: bool, only: list[str] | None
+    cfg: ExperimentConfig,
+    plan: ExperimentPlan,
+    status: ExperimentStatus,
+    *,
+    resume: bool,
+    only: list[str] | None,
 ) -> tuple[list[_PairEntry], list[str], list[str]]:
     """The pairs this launch starts, the live pairs it leaves alone, and the rows of pairs no
     longer in the grid. Raises UsageError when the launch would duplicate a supervisor or a
     running sweep."""
     name = cfg.name
     live = [p.sweep_name for p in status.pairs if p.alive]
-    busy = {p.sweep_name for p in status.pairs if p.alive or (p.status in PENDING_STATUSES and not p.never_started)}
+    busy = {
+        p.sweep_name
+        for p in status.pairs
+        if p.alive or (p.status in PENDING_STATUSES and not p.never_started)
+    }
     if status.supervisor_alive and (only is None or resume):
         raise UsageError(
             f"experiment {name} is already running (supervisor pid {status.supervisor_pid}, launch "
@@ -313,9 +463,13 @@ def _pairs_to_launch(
         )
     if resume:
         if not status.pairs:
-            raise UsageError(f"experiment {name} has never been launched, so there is nothing to resume; run hwscale-tui launch.")
+            raise UsageError(
+                f"experiment {name} has never been launched, so there is nothing to resume; run hwscale-tui launch."
+            )
         if not snapshot_path(name).is_file():
-            raise UsageError(f"the snapshot {snapshot_path(name)} of experiment {name} is gone; start afresh with hwscale-tui launch.")
+            raise UsageError(
+                f"the snapshot {snapshot_path(name)} of experiment {name} is gone; start afresh with hwscale-tui launch."
+            )
         known = [p.sweep_name for p in status.pairs]
         chosen = set(_resolve_sweeps(name, only, known) if only else known)
         todo = [p for p in status.pairs if p.never_started and p.sweep_name in chosen]
@@ -329,21 +483,33 @@ def _pairs_to_launch(
             "accepted: hwscale-tui launch --resume (starts only pairs that never started), or cancel them first."
         )
     # A full launch replaces the experiment's pair list (rows of live sweeps stay visible).
-    drop = [] if only else [p.sweep_name for p in status.pairs if p.sweep_name not in known and not p.alive]
+    drop = (
+        []
+        if only
+        else [p.sweep_name for p in status.pairs if p.sweep_name not in known and not p.alive]
+    )
     entries = [
         _PairEntry(pp.sweep_name, pp.pair.gpus, pp.pair.nodes, resolve_executable(pp.argv))
-        for pp in plan.pairs if pp.sweep_name in chosen
+        for pp in plan.pairs
+        if pp.sweep_name in chosen
     ]
     return entries, [s for s in live if s not in chosen], drop
 
 
-def relaunch(experiment: str, sweeps: Sequence[str], *, store: Store | None = None,
-             clock: Callable[[], float] = time.time) -> LaunchInfo:
+def relaunch(
+    experiment: str,
+    sweeps: Sequence[str],
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+) -> LaunchInfo:
     """Start ended pairs again (exited, failed to start, cancelled, or never started), with
     their recorded commands, under a new supervisor; the others keep running undisturbed."""
     snapshot = snapshot_path(experiment)
     if not snapshot.is_file():
-        raise UsageError(f"experiment {experiment} has never been launched (no {snapshot}); run hwscale-tui launch first.")
+        raise UsageError(
+            f"experiment {experiment} has never been launched (no {snapshot}); run hwscale-tui launch first."
+        )
     cfg = cfgmod.load(snapshot)
     if not sweeps:
         raise UsageError("name at least one pair to relaunch, like g4n1.")
@@ -351,7 +517,11 @@ def relaunch(experiment: str, sweeps: Sequence[str], *, store: Store | None = No
         status = pair_status(experiment, st)
         chosen = _resolve_sweeps(experiment, sweeps, [p.sweep_name for p in status.pairs])
         views = [p for p in status.pairs if p.sweep_name in chosen]
-        busy = [p.sweep_name for p in views if p.alive or (p.status not in ENDED_STATUSES and not p.never_started)]
+        busy = [
+            p.sweep_name
+            for p in views
+            if p.alive or (p.status not in ENDED_STATUSES and not p.never_started)
+        ]
         if busy:
             raise UsageError(
                 f"{_pairs_text(busy)} still scheduled or running; accepted: pairs that exited, failed to start "
@@ -360,13 +530,20 @@ def relaunch(experiment: str, sweeps: Sequence[str], *, store: Store | None = No
         entries = [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in views]
         with _supervisor_log(experiment) as log:
             launch_id, planned, pid = _schedule_and_start(
-                st, experiment, snapshot, entries, delay_s=cfg.launch.delay_s, sequential=cfg.launch.sequential,
-                log=log, clock=clock,
+                st,
+                experiment,
+                snapshot,
+                entries,
+                delay_s=cfg.launch.delay_s,
+                sequential=cfg.launch.sequential,
+                log=log,
+                clock=clock,
             )
         return _launch_info(experiment, st, snapshot, launch_id, pid, log, planned)
 
 
 # -- cancel -------------------------------------------------------------------------------------
+
 
 def cancel_pairs(
     experiment: str,
@@ -381,34 +558,58 @@ def cancel_pairs(
     gets SIGTERM to its whole process tree, SIGKILL after ``grace_s``. Works without the
     supervisor. Records who cancelled and when."""
     if not math.isfinite(grace_s) or grace_s < 0:
-        raise UsageError(f"grace period {grace_s:g} s is not allowed; accepted: a number of seconds >= 0, like 5.")
+        raise UsageError(
+            f"grace period {grace_s:g} s is not allowed; accepted: a number of seconds >= 0, like 5."
+        )
     with _open_store(store) as st:
         records = LaunchRecords(st)
         status = pair_status(experiment, st)
         if not status.pairs:
-            raise UsageError(f"experiment {experiment} has no launched pairs, so there is nothing to cancel; see hwscale-tui status.")
+            raise UsageError(
+                f"experiment {experiment} has no launched pairs, so there is nothing to cancel; see hwscale-tui status."
+            )
         views = {p.sweep_name: p for p in status.pairs}
         chosen = list(views) if sweeps is None else _resolve_sweeps(experiment, sweeps, list(views))
         outcomes: list[CancelOutcome] = []
         to_stop: list[tuple[CancelOutcome, ProcessGroupTarget]] = []
         for sweep in chosen:
             view = views[sweep]
-            before = records.mark_cancelled(experiment, sweep, by, clock()) if view.status not in ENDED_STATUSES else None
+            before = (
+                records.mark_cancelled(experiment, sweep, by, clock())
+                if view.status not in ENDED_STATUSES
+                else None
+            )
             if before is None:
                 outcome = CancelOutcome(sweep, view.status, False, detail=f"already {view.status}")
                 if view.alive:  # cancelled earlier and still going: stop it again
-                    to_stop.append((outcome, ProcessGroupTarget(view.pid, view.pgid or view.pid, view.proc_start)))
+                    to_stop.append(
+                        (
+                            outcome,
+                            ProcessGroupTarget(view.pid, view.pgid or view.pid, view.proc_start),
+                        )
+                    )
                 outcomes.append(outcome)
                 continue
             outcome = CancelOutcome(sweep, before.status, True)
             if before.status == RUNNING and before.pid:
-                to_stop.append((outcome, ProcessGroupTarget(before.pid, before.pgid or before.pid, before.proc_start)))
+                to_stop.append(
+                    (
+                        outcome,
+                        ProcessGroupTarget(
+                            before.pid, before.pgid or before.pid, before.proc_start
+                        ),
+                    )
+                )
             elif before.status == STARTING:
-                outcome.detail = "was starting: its supervisor stops it as soon as its process exists"
+                outcome.detail = (
+                    "was starting: its supervisor stops it as soon as its process exists"
+                )
             else:
                 outcome.detail = "will not start"
             outcomes.append(outcome)
-            st.add_event("pair_cancelled", f"{sweep} cancelled by {by} (was {before.status})", sweep=sweep)
+            st.add_event(
+                "pair_cancelled", f"{sweep} cancelled by {by} (was {before.status})", sweep=sweep
+            )
         if to_stop:
             result = stop_process_trees([target for _, target in to_stop], grace_s)
             now = clock()
@@ -424,7 +625,11 @@ def cancel_pairs(
 
 
 def cancel_remote(
-    experiment: str, sweeps: Sequence[str], *, boundary: RemoteTrialsBoundary | None = None, store: Store | None = None
+    experiment: str,
+    sweeps: Sequence[str],
+    *,
+    boundary: RemoteTrialsBoundary | None = None,
+    store: Store | None = None,
 ) -> list[RemoteCancel]:
     """Cancel the SkyPilot jobs of the sweeps' unfinished W&B runs (``sky jobs cancel -y -n <run_id>``)."""
     try:
@@ -435,8 +640,12 @@ def cancel_remote(
     results = cancel_remote_trials(sweeps, project_path, boundary)
     with _open_store(store) as st:
         for r in results:
-            st.add_event("remote_cancel", f"{r.run_id or '(lookup)'}: {'ok' if r.ok else 'failed'}: {r.detail}", sweep=r.sweep,
-                         run_id=r.run_id)
+            st.add_event(
+                "remote_cancel",
+                f"{r.run_id or '(lookup)'}: {'ok' if r.ok else 'failed'}: {r.detail}",
+                sweep=r.sweep,
+                run_id=r.run_id,
+            )
     return results
 
 
@@ -454,18 +663,23 @@ def cancel(
     Returns the sweeps that were cancelled now."""
     outcomes = cancel_pairs(experiment, sweeps, by=by, grace_s=grace_s, store=store)
     if remote:
-        cancel_remote(experiment, [o.sweep for o in outcomes], boundary=remote_boundary, store=store)
+        cancel_remote(
+            experiment, [o.sweep for o in outcomes], boundary=remote_boundary, store=store
+        )
     return [o.sweep for o in outcomes if o.cancelled]
 
 
 # -- the detached process -----------------------------------------------------------------------
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hwscale_tui.launch.supervisor",
         description="Supervise one launch of an experiment (started by hwscale-tui launch; not meant to be run by hand).",
     )
-    parser.add_argument("--experiment", required=True, help="experiment name (must match the launch)")
+    parser.add_argument(
+        "--experiment", required=True, help="experiment name (must match the launch)"
+    )
     parser.add_argument("--launch-id", type=int, required=True, help="the launch row to supervise")
     args = parser.parse_args(argv)
     # A closed terminal or SSH link must change nothing; SIGTERM/SIGINT stop supervising
@@ -478,7 +692,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Store.open_default() as store:
         loop = SupervisorLoop(store, args.launch_id, stop=stop)
         if loop.experiment != args.experiment:
-            print(f"launch #{args.launch_id} belongs to {loop.experiment}, not {args.experiment}", file=sys.stderr)
+            print(
+                f"launch #{args.launch_id} belongs to {loop.experiment}, not {args.experiment}",
+                file=sys.stderr,
+            )
             return 2
         loop.run()
     return 0

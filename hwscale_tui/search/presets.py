@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..hardware import BatchConstraints, HardwarePair, builtin_batch_constraints, metta_batch_constraints
+from ..hardware import (
+    BatchConstraints,
+    HardwarePair,
+    builtin_batch_constraints,
+    metta_batch_constraints,
+)
 from .space import Param, SearchSpace
 
 # Canonical (short) name -> dotted key, per Metta key profile.
@@ -91,7 +96,13 @@ class Preset:
 def _batch_params(c: BatchConstraints) -> list[Param]:
     return [
         Param("trainer.batch_size", "uniform_pow2", c.min_batch, c.max_batch, c.center_batch),
-        Param("trainer.minibatch_size", "uniform_pow2", c.min_minibatch, c.max_minibatch, c.default_minibatch),
+        Param(
+            "trainer.minibatch_size",
+            "uniform_pow2",
+            c.min_minibatch,
+            c.max_minibatch,
+            c.default_minibatch,
+        ),
     ]
 
 
@@ -124,8 +135,19 @@ def builtin_preset(
     paths = KEY_PROFILE_PATHS["ppo"]
     lr_dist, lr_lo, lr_hi, _ = METTA_LEARNING_RATE
     params = _batch_params(c)
-    params.append(Param("trainer.optimizer.learning_rate", lr_dist, lr_lo, lr_hi, BUILTIN_CENTERS["learning_rate"]))
-    params += [Param(paths[name], dist, lo, hi, BUILTIN_CENTERS[name]) for name, dist, lo, hi, _ in PPO_PARAMS]
+    params.append(
+        Param(
+            "trainer.optimizer.learning_rate",
+            lr_dist,
+            lr_lo,
+            lr_hi,
+            BUILTIN_CENTERS["learning_rate"],
+        )
+    )
+    params += [
+        Param(paths[name], dist, lo, hi, BUILTIN_CENTERS[name])
+        for name, dist, lo, hi, _ in PPO_PARAMS
+    ]
     settings = {**PROTEIN_SETTINGS, "max_suggestion_cost": 600, **(overrides or {})}
     return Preset("builtin", pair, c, SearchSpace(tuple(params), settings), metric, goal)
 
@@ -139,7 +161,11 @@ def preset_for(cfg: Any, pair: HardwarePair) -> Preset:
     }
     if cfg.experiment.runner == "metta":
         return metta_preset(
-            pair, cpus_per_node=cfg.grid.cpus_per_node, key_profile=cfg.metta.key_profile,
-            metric=cfg.sweep.metric, goal=cfg.sweep.goal, overrides=overrides,
+            pair,
+            cpus_per_node=cfg.grid.cpus_per_node,
+            key_profile=cfg.metta.key_profile,
+            metric=cfg.sweep.metric,
+            goal=cfg.sweep.goal,
+            overrides=overrides,
         )
     return builtin_preset(pair, metric=cfg.sweep.metric, goal=cfg.sweep.goal, overrides=overrides)

@@ -27,25 +27,35 @@ pending trials), so ``suggest`` is a pure function of the seed, the observations
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.gaussian_process.kernels import Kernel
 from threadpoolctl import ThreadpoolController
 
 from ..errors import UsageError
-from .acquisition import ACQUISITIONS, log_expected_improvement, naive_cost_weighted, upper_confidence_bound
+from .acquisition import (
+    ACQUISITIONS,
+    log_expected_improvement,
+    naive_cost_weighted,
+    upper_confidence_bound,
+)
 from .pareto import pareto_front
 from .presets import PROTEIN_SETTINGS
 from .space import Param, SearchSpace
 from .surrogate import MIN_LENGTH_SCALE, Surrogate, fit_kernel, fit_prefix
 
 GOALS = ("maximize", "minimize")
-FAILED_MARGIN = 1.0  # a failed trial is modelled this many score standard deviations below the worst
+FAILED_MARGIN = (
+    1.0  # a failed trial is modelled this many score standard deviations below the worst
+)
 LIAR_SCORE = 0.0  # constant-liar value in standardized units: the mean observed score
-CENSORED_COST_FACTOR = 2.0  # a trial stopped at the cost limit is modelled as costing twice the limit
+CENSORED_COST_FACTOR = (
+    2.0  # a trial stopped at the cost limit is modelled as costing twice the limit
+)
 MIN_COST_S = 1e-3  # costs are modelled in log space; shorter (or zero) runtimes are clipped to this
 DISCRETE = ("uniform_pow2", "int_uniform")
 _CONVERTERS = {"int": int, "float": float, "str": str, "bool": bool}
@@ -85,37 +95,56 @@ class ProteinSettings:
     suggestions_per_pareto: int
 
     @classmethod
-    def from_mapping(cls, settings: Mapping[str, Any]) -> "ProteinSettings":
+    def from_mapping(cls, settings: Mapping[str, Any]) -> ProteinSettings:
         names = [f.name for f in fields(cls)]
         unknown = sorted(set(settings) - set(names))
         if unknown:
-            raise UsageError(f"unknown optimizer setting {unknown[0]!r}; accepted settings are {', '.join(names)}.")
+            raise UsageError(
+                f"unknown optimizer setting {unknown[0]!r}; accepted settings are {', '.join(names)}."
+            )
         merged = {**PROTEIN_SETTINGS, **settings}
         values: dict[str, Any] = {}
         for f in fields(cls):
             value = merged[f.name]
             if f.type == "bool" and not isinstance(value, bool):
-                raise UsageError(f"optimizer setting {f.name} must be true or false, not {value!r}.")
+                raise UsageError(
+                    f"optimizer setting {f.name} must be true or false, not {value!r}."
+                )
             try:
                 values[f.name] = _CONVERTERS[str(f.type)](value)
             except (TypeError, ValueError):
-                raise UsageError(f"optimizer setting {f.name} must be a {f.type}, not {value!r}.") from None
+                raise UsageError(
+                    f"optimizer setting {f.name} must be a {f.type}, not {value!r}."
+                ) from None
         s = cls(**values)
         s.validate()
         return s
 
     def validate(self) -> None:
         if self.acquisition_fn not in ACQUISITIONS:
-            raise UsageError(f"acquisition_fn {self.acquisition_fn!r} is not one of {', '.join(ACQUISITIONS)}.")
-        counts = ("num_random_samples", "resample_frequency", "random_suggestions", "suggestions_per_pareto")
+            raise UsageError(
+                f"acquisition_fn {self.acquisition_fn!r} is not one of {', '.join(ACQUISITIONS)}."
+            )
+        counts = (
+            "num_random_samples",
+            "resample_frequency",
+            "random_suggestions",
+            "suggestions_per_pareto",
+        )
         for name in counts:
             if getattr(self, name) < 0:
-                raise UsageError(f"optimizer setting {name} must be 0 or more, not {getattr(self, name)}.")
+                raise UsageError(
+                    f"optimizer setting {name} must be 0 or more, not {getattr(self, name)}."
+                )
         if self.random_suggestions + self.suggestions_per_pareto == 0:
-            raise UsageError("random_suggestions and suggestions_per_pareto cannot both be 0; one must be at least 1.")
+            raise UsageError(
+                "random_suggestions and suggestions_per_pareto cannot both be 0; one must be at least 1."
+            )
         for name in ("global_search_scale", "max_suggestion_cost"):
             if not getattr(self, name) > 0:
-                raise UsageError(f"optimizer setting {name} must be above 0, not {getattr(self, name)}.")
+                raise UsageError(
+                    f"optimizer setting {name} must be above 0, not {getattr(self, name)}."
+                )
         if self.ucb_beta < 0 or self.expansion_rate < 0:
             raise UsageError("ucb_beta and expansion_rate must be 0 or more.")
 
@@ -173,7 +202,15 @@ def cost_targets(obs: Sequence[Observation], limit_s: float) -> Targets | None:
     log_c = np.log(seconds)
     mean, std = _standardize(log_c)
     x = np.array([o.coords for o in rows])
-    return Targets(x, (log_c - mean) / std, mean, std, np.ones(len(rows), bool), float(log_c.min()), float(log_c.max()))
+    return Targets(
+        x,
+        (log_c - mean) / std,
+        mean,
+        std,
+        np.ones(len(rows), bool),
+        float(log_c.min()),
+        float(log_c.max()),
+    )
 
 
 @dataclass
@@ -202,12 +239,16 @@ class ProteinOptimizer:
         if goal not in GOALS:
             raise UsageError(f"goal {goal!r} is not one of {', '.join(GOALS)}.")
         self.space = space
-        self.settings = ProteinSettings.from_mapping(space.settings if settings is None else settings)
+        self.settings = ProteinSettings.from_mapping(
+            space.settings if settings is None else settings
+        )
         self.goal = goal
         self.seed = int(seed)
         self.observations: list[Observation] = []
         self.last_info: list[dict[str, Any]] = []
-        self._scale = np.array([p.search_scale for p in space.params]) * self.settings.global_search_scale
+        self._scale = (
+            np.array([p.search_scale for p in space.params]) * self.settings.global_search_scale
+        )
         self._discrete = [j for j, p in enumerate(space.params) if p.distribution in DISCRETE]
         self._min_length_scales = np.array([min_length_scale(p) for p in space.params])
         self._center = space.center()
@@ -218,13 +259,21 @@ class ProteinOptimizer:
     def _coords(self, params: Mapping[str, Any]) -> tuple[float, ...]:
         missing = [k for k in self.space.keys if k not in params]
         if missing:
-            raise UsageError(f"trial parameters lack {missing[0]!r}; every key of the search space is needed.")
+            raise UsageError(
+                f"trial parameters lack {missing[0]!r}; every key of the search space is needed."
+            )
         return tuple(self.space.normalize(params))
 
     def _key(self, coords: Sequence[float]) -> tuple[float | int, ...]:
         return tuple(self.space.unnormalize(coords).values())
 
-    def observe(self, params: Mapping[str, Any], score: float | None, cost: float | None, failed: bool = False) -> None:
+    def observe(
+        self,
+        params: Mapping[str, Any],
+        score: float | None,
+        cost: float | None,
+        failed: bool = False,
+    ) -> None:
         """Record one trial. A missing or non-finite score counts as a failure; cost is seconds."""
         coords = self._coords(params)
         failed = failed or score is None or not math.isfinite(score)
@@ -233,7 +282,9 @@ class ProteinOptimizer:
         self.observations.append(Observation(coords, self._key(coords), internal, seconds))
 
     # -- suggestions ---------------------------------------------------------------------
-    def suggest(self, n: int = 1, pending: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    def suggest(
+        self, n: int = 1, pending: Sequence[Mapping[str, Any]] = ()
+    ) -> list[dict[str, Any]]:
         """``n`` new configurations (dotted keys, the space's units); details in ``last_info``."""
         if n < 1:
             raise UsageError(f"the number of suggestions must be at least 1, not {n}.")
@@ -259,14 +310,20 @@ class ProteinOptimizer:
                 coords, info = candidates[self._first_unseen(candidates, taken)], {"how": "random"}
             elif not obs:
                 coords, info = self._explore(rng, chosen, taken), {"how": "explore"}
-            elif s.resample_frequency and (index + 1) % s.resample_frequency == 0 and self._has_success():
+            elif (
+                s.resample_frequency
+                and (index + 1) % s.resample_frequency == 0
+                and self._has_success()
+            ):
                 front = self._models().front
                 coords, info = front[rng.integers(len(front))], {"how": "resample"}
             else:
                 coords, info = self._gp_suggestion(rng, chosen, taken)
             key = self._key(coords)
             out.append(self._center if info["how"] == "center" else dict(zip(self.space.keys, key)))
-            infos.append({"predicted_score": None, "predicted_cost": None, "acquisition": None, **info})
+            infos.append(
+                {"predicted_score": None, "predicted_cost": None, "acquisition": None, **info}
+            )
             chosen.append(np.asarray(coords, dtype=float))
             taken.add(key)
         self.last_info = infos
@@ -282,7 +339,9 @@ class ProteinOptimizer:
             coords[:, j] = [p.normalize(p.unnormalize(c)) for c in coords[:, j]]
         return coords
 
-    def _first_unseen(self, candidates: np.ndarray, taken: set, order: np.ndarray | None = None) -> int:
+    def _first_unseen(
+        self, candidates: np.ndarray, taken: set, order: np.ndarray | None = None
+    ) -> int:
         """Index of the first candidate (in ``order``) whose configuration is not taken; else the first."""
         order = np.arange(len(candidates)) if order is None else order
         for j in order:
@@ -290,12 +349,18 @@ class ProteinOptimizer:
                 return int(j)
         return int(order[0])
 
-    def _explore(self, rng: np.random.Generator, chosen: list[np.ndarray], taken: set) -> np.ndarray:
+    def _explore(
+        self, rng: np.random.Generator, chosen: list[np.ndarray], taken: set
+    ) -> np.ndarray:
         """No results yet but trials in flight: the candidate farthest from all of them."""
         center = np.array(self.space.normalize(self._center))[None, :]
         candidates = self._candidates(rng, center)
-        distance = np.min(np.linalg.norm(candidates[:, None, :] - np.array(chosen)[None, :, :], axis=2), axis=1)
-        return candidates[self._first_unseen(candidates, taken, np.argsort(-distance, kind="stable"))]
+        distance = np.min(
+            np.linalg.norm(candidates[:, None, :] - np.array(chosen)[None, :, :], axis=2), axis=1
+        )
+        return candidates[
+            self._first_unseen(candidates, taken, np.argsort(-distance, kind="stable"))
+        ]
 
     def _candidates(self, rng: np.random.Generator, centers: np.ndarray) -> np.ndarray:
         s = self.settings
@@ -313,9 +378,19 @@ class ProteinOptimizer:
         m = fit_prefix(n)
         if (name, m) not in self._kernels:
             prefix = self.observations[:m]
-            data = score_targets(prefix) if name == "score" else cost_targets(prefix, self.settings.max_suggestion_cost)
-            x, y = (data.x, data.y) if data is not None else (np.zeros((0, len(self.space))), np.zeros(0))
-            self._kernels[(name, m)] = fit_kernel(x, y, self.seed, self._min_length_scales, trend=name == "cost")
+            data = (
+                score_targets(prefix)
+                if name == "score"
+                else cost_targets(prefix, self.settings.max_suggestion_cost)
+            )
+            x, y = (
+                (data.x, data.y)
+                if data is not None
+                else (np.zeros((0, len(self.space))), np.zeros(0))
+            )
+            self._kernels[(name, m)] = fit_kernel(
+                x, y, self.seed, self._min_length_scales, trend=name == "cost"
+            )
         return self._kernels[(name, m)]
 
     def _models(self) -> _Models:
@@ -335,11 +410,21 @@ class ProteinOptimizer:
             front = sd.x[ok][pareto_front(sd.y[ok], costs)]
         else:
             front = np.array(self.space.normalize(self._center))[None, :]
-        models = _Models(score_data=sd, score_kernel=kernel, score=score, best=best, cost_data=cd, cost=cost, front=front)
+        models = _Models(
+            score_data=sd,
+            score_kernel=kernel,
+            score=score,
+            best=best,
+            cost_data=cd,
+            cost=cost,
+            front=front,
+        )
         self._models_cache = (n, models)
         return models
 
-    def _gp_suggestion(self, rng: np.random.Generator, chosen: list[np.ndarray], taken: set) -> tuple[np.ndarray, dict[str, Any]]:
+    def _gp_suggestion(
+        self, rng: np.random.Generator, chosen: list[np.ndarray], taken: set
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         s = self.settings
         m = self._models()
         sd, cd = m.score_data, m.cost_data
@@ -348,7 +433,9 @@ class ProteinOptimizer:
         if chosen:  # constant-liar fantasies for trials in flight and earlier picks of this call
             fantasies = np.array(chosen)
             score = Surrogate.condition(
-                m.score_kernel, np.vstack([sd.x, fantasies]), np.concatenate([sd.y, np.full(len(fantasies), LIAR_SCORE)]),
+                m.score_kernel,
+                np.vstack([sd.x, fantasies]),
+                np.concatenate([sd.y, np.full(len(fantasies), LIAR_SCORE)]),
             )
         mean, std = score.predict(candidates)
 
@@ -384,8 +471,10 @@ class ProteinOptimizer:
             "predicted_score": sign * (float(mean[j]) * sd.std + sd.mean),
             "predicted_score_std": float(std[j]) * sd.std,
             "predicted_cost": float(np.exp(log_cost[j])) if log_cost is not None else None,
-            "acquisition": float(acq[j]) if np.isfinite(acq[j]) else None,  # -inf: only masked ones were left
+            "acquisition": float(acq[j])
+            if np.isfinite(acq[j])
+            else None,  # -inf: only masked ones were left
             "acquisition_fn": s.acquisition_fn,
-            "candidates": int(len(candidates)),
+            "candidates": len(candidates),
         }
         return candidates[j], info

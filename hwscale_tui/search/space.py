@@ -8,8 +8,9 @@ Every parameter maps to a coordinate in [-1, 1] (Protein's convention): ``unifor
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 DISTRIBUTIONS = ("uniform", "int_uniform", "uniform_pow2", "log_normal", "logit_normal")
 # Continuous values are snapped to this many significant digits (of the range, for ``uniform``),
@@ -36,14 +37,16 @@ class Param:
 
     def __post_init__(self) -> None:
         if self.distribution not in DISTRIBUTIONS:
-            raise ValueError(f"{self.key}: distribution {self.distribution!r} is not one of {', '.join(DISTRIBUTIONS)}")
+            raise ValueError(
+                f"{self.key}: distribution {self.distribution!r} is not one of {', '.join(DISTRIBUTIONS)}"
+            )
         if not self.min < self.max:
             raise ValueError(f"{self.key}: min {self.min} must be below max {self.max}")
         if not self.min <= self.mean <= self.max:
             raise ValueError(f"{self.key}: mean {self.mean} must lie in [{self.min}, {self.max}]")
         if self.distribution in ("uniform_pow2", "log_normal") and self.min <= 0:
             raise ValueError(f"{self.key}: {self.distribution} needs min > 0")
-        if self.distribution == "logit_normal" and not (0 < self.min and self.max < 1):
+        if self.distribution == "logit_normal" and not (self.min > 0 and self.max < 1):
             raise ValueError(f"{self.key}: logit_normal needs 0 < min < max < 1")
 
     # -- transforms ---------------------------------------------------------------------
@@ -60,9 +63,9 @@ class Param:
     def _inv(self, t: float) -> float:
         d = self.distribution
         if d == "uniform_pow2":
-            return 2.0 ** t
+            return 2.0**t
         if d == "log_normal":
-            return 10.0 ** t
+            return 10.0**t
         if d == "logit_normal":
             return _sigmoid(t)
         return t
@@ -99,7 +102,12 @@ class Param:
         return self.unnormalize(self.normalize(value))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"distribution": self.distribution, "min": self.min, "max": self.max, "mean": self.mean}
+        return {
+            "distribution": self.distribution,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+        }
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,9 @@ class SearchSpace:
         """The search center as values (exactly the means)."""
         out: dict[str, float | int] = {}
         for p in self.params:
-            out[p.key] = int(p.mean) if p.distribution in ("uniform_pow2", "int_uniform") else p.mean
+            out[p.key] = (
+                int(p.mean) if p.distribution in ("uniform_pow2", "int_uniform") else p.mean
+            )
         return out
 
     def normalize(self, values: Mapping[str, float]) -> list[float]:
@@ -140,5 +150,5 @@ class SearchSpace:
         return {"params": [asdict(p) for p in self.params], "settings": dict(self.settings)}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "SearchSpace":
+    def from_json(cls, data: Mapping[str, Any]) -> SearchSpace:
         return cls(tuple(Param(**p) for p in data["params"]), dict(data.get("settings", {})))

@@ -38,14 +38,27 @@ def default_kernel(min_length_scales: np.ndarray, trend: bool) -> Kernel:
     """
     bounds = np.column_stack([min_length_scales, np.full(len(min_length_scales), MAX_LENGTH_SCALE)])
     start = np.maximum(min_length_scales, 0.7)
-    kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(length_scale=start, length_scale_bounds=bounds, nu=1.5)
+    kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+        length_scale=start, length_scale_bounds=bounds, nu=1.5
+    )
     if trend:
-        kernel = kernel + ConstantKernel(1e-2, (1e-4, 1e1)) * DotProduct(sigma_0=1.0, sigma_0_bounds="fixed")
+        kernel = kernel + ConstantKernel(1e-2, (1e-4, 1e1)) * DotProduct(
+            sigma_0=1.0, sigma_0_bounds="fixed"
+        )
     return kernel + WhiteKernel(1e-2, (1e-6, 1.0))
 
 
-def _bounded_lbfgs(obj_func, initial_theta: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, float]:
-    result = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds, options={"maxfun": FIT_MAX_EVALS})
+def _bounded_lbfgs(
+    obj_func, initial_theta: np.ndarray, bounds: np.ndarray
+) -> tuple[np.ndarray, float]:
+    result = minimize(
+        obj_func,
+        initial_theta,
+        method="L-BFGS-B",
+        jac=True,
+        bounds=bounds,
+        options={"maxfun": FIT_MAX_EVALS},
+    )
     return result.x, float(result.fun)
 
 
@@ -71,13 +84,17 @@ def fit_subset(n: int, cap: int = MAX_FIT_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, cap).round().astype(int))
 
 
-def fit_kernel(x: np.ndarray, y: np.ndarray, seed: int, min_length_scales: np.ndarray, trend: bool) -> Kernel:
+def fit_kernel(
+    x: np.ndarray, y: np.ndarray, seed: int, min_length_scales: np.ndarray, trend: bool
+) -> Kernel:
     """Maximum-likelihood kernel hyperparameters for standardized targets ``y`` at ``x``."""
     kernel = default_kernel(min_length_scales, trend)
     if len(y) < MIN_FIT_POINTS:
         return kernel
     idx = fit_subset(len(y))
-    gp = GaussianProcessRegressor(kernel, alpha=JITTER, optimizer=_bounded_lbfgs, n_restarts_optimizer=0, random_state=seed)
+    gp = GaussianProcessRegressor(
+        kernel, alpha=JITTER, optimizer=_bounded_lbfgs, n_restarts_optimizer=0, random_state=seed
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp.fit(x[idx], y[idx])
@@ -91,7 +108,7 @@ class Surrogate:
     gp: GaussianProcessRegressor
 
     @classmethod
-    def condition(cls, kernel: Kernel, x: np.ndarray, y: np.ndarray) -> "Surrogate":
+    def condition(cls, kernel: Kernel, x: np.ndarray, y: np.ndarray) -> Surrogate:
         signal, noise = kernel.k1, kernel.k2  # (C*Matern + C*Dot) + White
         gp = GaussianProcessRegressor(signal, alpha=noise.noise_level + JITTER, optimizer=None)
         return cls(gp.fit(x, y))

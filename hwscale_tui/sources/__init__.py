@@ -11,8 +11,9 @@ Nothing here imports ``wandb``: the W&B source imports it on its first poll.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
@@ -25,8 +26,19 @@ from .wandb_source import WandbSource, make_wandb_api
 SOURCE_KINDS = ("local", "wandb")
 
 __all__ = [
-    "SOURCE_KINDS", "LocalSource", "PollResult", "Poller", "PollerState", "SourceSettings", "SourceUnavailable",
-    "TrialSource", "WandbSource", "default_kind", "experiment_sweeps", "make_source", "make_wandb_api",
+    "SOURCE_KINDS",
+    "LocalSource",
+    "PollResult",
+    "Poller",
+    "PollerState",
+    "SourceSettings",
+    "SourceUnavailable",
+    "TrialSource",
+    "WandbSource",
+    "default_kind",
+    "experiment_sweeps",
+    "make_source",
+    "make_wandb_api",
 ]
 
 
@@ -50,5 +62,7 @@ def make_source(
     if kind == "local":
         return LocalSource(cfg, store=store, settings=settings, clock=clock)
     if kind == "wandb":
-        return WandbSource(cfg, api_factory=api_factory, settings=settings, clock=clock, cache_dir=cache_dir)
-    raise UsageError(f"unknown trial source {kind!r}; accepted: \"local\" or \"wandb\".")
+        return WandbSource(
+            cfg, api_factory=api_factory, settings=settings, clock=clock, cache_dir=cache_dir
+        )
+    raise UsageError(f'unknown trial source {kind!r}; accepted: "local" or "wandb".')

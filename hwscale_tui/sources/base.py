@@ -7,8 +7,9 @@ not loop or sleep; :class:`~hwscale_tui.sources.poller.Poller` decides when to p
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..config import ExperimentConfig
 from ..hardware import plan_grid
@@ -36,15 +37,21 @@ class SourceSettings:
     page_size: int = 5000  # runs per Runs request; one request per poll up to this many runs
     history_samples: int = 1000  # points per sampled W&B history
     timeout_s: float = 20.0  # HTTP timeout per W&B request
-    client_retries: int = 1  # quick retries inside one poll for 5xx / dropped connections (never 429)
+    client_retries: int = (
+        1  # quick retries inside one poll for 5xx / dropped connections (never 429)
+    )
     retry_sleep_s: float = 1.0  # first retry sleep inside one poll
-    local_overlap_s: float = 5.0  # re-read store rows updated this close to the last poll (late commits)
+    local_overlap_s: float = (
+        5.0  # re-read store rows updated this close to the last poll (late commits)
+    )
 
 
 class SourceUnavailable(Exception):
     """A poll could not reach its data; ``reason`` is one short sentence for the status line."""
 
-    def __init__(self, reason: str, *, retry_after_s: float | None = None, status: int | None = None):
+    def __init__(
+        self, reason: str, *, retry_after_s: float | None = None, status: int | None = None
+    ):
         super().__init__(reason)
         self.reason = reason
         self.retry_after_s = retry_after_s
@@ -59,18 +66,26 @@ class TrialSource(Protocol):
 
     def poll(self) -> PollResult: ...
 
-    def histories(self, run_ids: Sequence[str], metric: str | None = None) -> dict[str, list[HistoryPoint]]: ...
+    def histories(
+        self, run_ids: Sequence[str], metric: str | None = None
+    ) -> dict[str, list[HistoryPoint]]: ...
 
 
 def experiment_sweeps(cfg: ExperimentConfig) -> list[str]:
     """Sweep names of the experiment's valid pairs, in grid order."""
-    pairs, _ = plan_grid(cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude)
+    pairs, _ = plan_grid(
+        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
+    )
     return [p.sweep_name(cfg.name) for p in pairs]
 
 
 def mark_stale(trial: Trial, now: float, stale_after_s: float) -> Trial:
     """A queued or running trial with no update for ``stale_after_s`` becomes ``stale``."""
-    if trial.state in LIVE_STATES and trial.updated_at is not None and now - trial.updated_at > stale_after_s:
+    if (
+        trial.state in LIVE_STATES
+        and trial.updated_at is not None
+        and now - trial.updated_at > stale_after_s
+    ):
         trial.state = "stale"
     return trial
 
@@ -82,7 +97,9 @@ def record_order(t: Trial) -> tuple[str, float, str]:
 
 def diff_trials(previous: Mapping[str, Trial], current: Sequence[Trial]) -> set[str]:
     """Run ids that are new or whose record differs from the previous poll."""
-    return {t.run_id for t in current if previous.get(t.run_id) is not t and previous.get(t.run_id) != t}
+    return {
+        t.run_id for t in current if previous.get(t.run_id) is not t and previous.get(t.run_id) != t
+    }
 
 
 def finite_number(value: Any) -> float | None:

@@ -49,7 +49,11 @@ class HistoryCache:
         self._memory[(run_id, metric)] = (last_step, points)
         ensure_private_dir(self.root)
         payload = {
-            "run_id": run_id, "metric": metric, "last_step": last_step,
+            "run_id": run_id,
+            "metric": metric,
+            "last_step": last_step,
             "points": [[p.agent_step, p.wall_s, p.score, p.cost_usd] for p in points],
         }
-        write_private_text(self._file(run_id, metric), json.dumps(payload), fsync=False)  # a cache: no need to hit the disk
+        write_private_text(
+            self._file(run_id, metric), json.dumps(payload), fsync=False
+        )  # a cache: no need to hit the disk

@@ -15,19 +15,20 @@ import json
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from ..config import ExperimentConfig
 from ..hardware import pair_from_sweep_name
 from ..records import TRIAL_STATES, HistoryPoint, Trial
 from ..store import Store, row_to_trial
 from .base import (
+    LIVE_STATES,
     PollResult,
     RequestCounter,
     SourceSettings,
     SourceUnavailable,
     diff_trials,
-    LIVE_STATES,
     experiment_sweeps,
     finite_number,
     mark_stale,
@@ -53,8 +54,14 @@ def normalize_store_row(row: Mapping[str, Any]) -> Trial:
     trial = row_to_trial(row)
     trial.source = "local"
     flags = trial.flags
-    unparsed = not trial.params and row["params_json"] not in (None, "", "{}") and not _is_json_object(row["params_json"])
-    if unparsed or not isinstance(trial.params, dict):  # row_to_trial turns bad JSON into {} silently
+    unparsed = (
+        not trial.params
+        and row["params_json"] not in (None, "", "{}")
+        and not _is_json_object(row["params_json"])
+    )
+    if unparsed or not isinstance(
+        trial.params, dict
+    ):  # row_to_trial turns bad JSON into {} silently
         flags.append("params_json is not a JSON object")
         trial.params = {}
     for name in NUMBER_FIELDS:
@@ -97,9 +104,13 @@ class LocalSource:
         self._stamps: dict[str, Any] = {}  # run id -> updated_at of the row last normalized
         self._last_query: float | None = None  # clock time of the previous query
         self._previous: dict[str, Trial] = {}
-        self._curves: dict[tuple[str, str], tuple[tuple[int, float | None], list[HistoryPoint]]] = {}
+        self._curves: dict[
+            tuple[str, str], tuple[tuple[int, float | None], list[HistoryPoint]]
+        ] = {}
         self.history_error: str | None = None  # why the last histories() call returned older curves
-        self._lock = threading.Lock()  # one connection, used by poll and histories from different workers
+        self._lock = (
+            threading.Lock()
+        )  # one connection, used by poll and histories from different workers
 
     @property
     def sweeps(self) -> list[str]:
@@ -127,12 +138,18 @@ class LocalSource:
             store = self._open_store()
             if store is not None:
                 query_time = self._clock()
-                since = None if self._last_query is None else self._last_query - self.settings.local_overlap_s
+                since = (
+                    None
+                    if self._last_query is None
+                    else self._last_query - self.settings.local_overlap_s
+                )
                 rows = store.trial_rows(self._sweeps, updated_since=since)
                 self.counter.add("trials")
                 self._last_query = query_time
                 for row in rows:
-                    if self._stamps.get(row["run_id"], _UNSEEN) != row["updated_at"]:  # re-read, unchanged: skip
+                    if (
+                        self._stamps.get(row["run_id"], _UNSEEN) != row["updated_at"]
+                    ):  # re-read, unchanged: skip
                         self._stamps[row["run_id"]] = row["updated_at"]
                         self._known[row["run_id"]] = normalize_store_row(row)
         except sqlite3.Error as e:
@@ -142,20 +159,28 @@ class LocalSource:
         changed = diff_trials(self._previous, trials)
         self._previous = {t.run_id: t for t in trials}
         return PollResult(
-            trials=trials, changed=changed, flagged=sum(1 for t in trials if t.flags),
-            requests=self.counter.total - before, fetched_at=now,
+            trials=trials,
+            changed=changed,
+            flagged=sum(1 for t in trials if t.flags),
+            requests=self.counter.total - before,
+            fetched_at=now,
         )
 
     def _current(self, trial: Trial, now: float) -> Trial:
         """The record as of ``now``: a stale copy of a live trial gone quiet, else the record itself."""
         if trial.state in LIVE_STATES:
-            stale = mark_stale(dataclasses.replace(trial, params=dict(trial.params), flags=list(trial.flags)), now,
-                               self.settings.stale_after_s)
+            stale = mark_stale(
+                dataclasses.replace(trial, params=dict(trial.params), flags=list(trial.flags)),
+                now,
+                self.settings.stale_after_s,
+            )
             if stale.state == "stale":
                 return stale
         return trial
 
-    def histories(self, run_ids: Sequence[str], metric: str | None = None) -> dict[str, list[HistoryPoint]]:
+    def histories(
+        self, run_ids: Sequence[str], metric: str | None = None
+    ) -> dict[str, list[HistoryPoint]]:
         """Curves per run; re-read only for runs whose history rows changed (count or last step).
 
         Never raises for store errors: it then returns the curves read before and sets
@@ -176,11 +201,13 @@ class LocalSource:
 
     def _refresh_curves(self, store: Store, ids: list[str], column: str) -> None:
         for start in range(0, len(ids), SQL_CHUNK):  # SQLite caps the number of bound parameters
-            chunk = ids[start:start + SQL_CHUNK]
+            chunk = ids[start : start + SQL_CHUNK]
             marks = {
-                r[0]: (r[1], r[2]) for r in store.conn.execute(
+                r[0]: (r[1], r[2])
+                for r in store.conn.execute(
                     f"SELECT run_id, COUNT(*), MAX(agent_step) FROM history WHERE run_id IN ({', '.join('?' for _ in chunk)}) "
-                    "GROUP BY run_id", chunk,
+                    "GROUP BY run_id",
+                    chunk,
                 )
             }
             self.counter.add("history_marks")

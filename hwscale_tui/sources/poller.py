@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import UsageError
 from .base import PollResult, SourceUnavailable, TrialSource
@@ -70,7 +70,9 @@ class Poller:
     @staticmethod
     def _checked_interval(seconds: float) -> float:
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
-            raise UsageError(f"the poll interval must be a positive number of seconds, got {seconds!r}.")
+            raise UsageError(
+                f"the poll interval must be a positive number of seconds, got {seconds!r}."
+            )
         return float(seconds)
 
     def set_interval(self, seconds: float) -> None:
@@ -129,7 +131,7 @@ class Poller:
         if s.stale_since is None:
             s.stale_since = self.wall_clock()
         s.reason = reason
-        backoff = min(self.max_backoff_s, self.interval_s * 2 ** s.consecutive_errors)
+        backoff = min(self.max_backoff_s, self.interval_s * 2**s.consecutive_errors)
         s.backoff_s = max(backoff, retry_after_s or 0.0)
         self._finished_at = self.clock()
         s.next_due = self._finished_at + s.backoff_s

@@ -54,7 +54,9 @@ class WandbRunData:
     group: Any = None
     state: Any = None
     tags: Any = ()
-    config: Any = None  # a dict or its JSON text, with or without W&B's {"key": {"value": v}} wrappers
+    config: Any = (
+        None  # a dict or its JSON text, with or without W&B's {"key": {"value": v}} wrappers
+    )
     summary: Any = None  # a dict or its JSON text
     created_at: Any = None  # ISO 8601, UTC
     heartbeat_at: Any = None
@@ -84,7 +86,8 @@ def user_config(config: dict[str, Any]) -> dict[str, Any]:
     """A run config without W&B's ``{"value": v, "desc": ...}`` wrappers and internal keys."""
     return {
         k: v["value"] if isinstance(v, dict) and "value" in v else v
-        for k, v in config.items() if k not in WANDB_INTERNAL_CONFIG_KEYS
+        for k, v in config.items()
+        if k not in WANDB_INTERNAL_CONFIG_KEYS
     }
 
 
@@ -121,11 +124,13 @@ def parse_time(value: Any) -> float | None:
     except ValueError:
         return None
     if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
+        t = t.replace(tzinfo=dt.UTC)
     return t.timestamp()
 
 
-def _first_number(summary: Mapping[str, Any], keys: tuple[str, ...], flags: list[str]) -> float | None:
+def _first_number(
+    summary: Mapping[str, Any], keys: tuple[str, ...], flags: list[str]
+) -> float | None:
     """The first of ``keys`` holding a finite number; present-but-bad values are flagged."""
     for key in keys:
         value = lookup(summary, key)
@@ -165,19 +170,27 @@ def _hardware(group: str, config: _LazyConfig, flags: list[str]) -> tuple[int | 
     return None, None
 
 
-def _params(summary: Mapping[str, Any], config: _LazyConfig, tags: Any, flags: list[str]) -> dict[str, Any]:
+def _params(
+    summary: Mapping[str, Any], config: _LazyConfig, tags: Any, flags: list[str]
+) -> dict[str, Any]:
     suggestion = lookup(summary, SUGGESTION_KEY)
     if isinstance(suggestion, Mapping):
         return flatten(suggestion)
     if suggestion is not _MISSING and suggestion is not None:
         flags.append(f"{SUGGESTION_KEY} is not a dict ({type(suggestion).__name__})")
     values = config.get()
-    if OUR_TAG in tags or "hardware" in values:  # our runs keep the params in the config too, next to `hardware`
-        return flatten({k: v for k, v in values.items() if k != "hardware" and not k.startswith("_")})
+    if (
+        OUR_TAG in tags or "hardware" in values
+    ):  # our runs keep the params in the config too, next to `hardware`
+        return flatten(
+            {k: v for k, v in values.items() if k != "hardware" and not k.startswith("_")}
+        )
     return {}
 
 
-def normalize_wandb_run(run: WandbRunData, *, score_metric: str, now: float, stale_after_s: float) -> Trial:
+def normalize_wandb_run(
+    run: WandbRunData, *, score_metric: str, now: float, stale_after_s: float
+) -> Trial:
     """One run -> one ``Trial`` (source ``wandb``); never raises on bad data."""
     flags: list[str] = []
     group = run.group if isinstance(run.group, str) else ""
@@ -216,5 +229,9 @@ def normalize_wandb_run(run: WandbRunData, *, score_metric: str, now: float, sta
         flags=flags,
     )
     if state == "finished":
-        flags.extend(f"finished without {what}" for what, v in (("a score", trial.score), ("agent steps", trial.agent_steps)) if v is None)
+        flags.extend(
+            f"finished without {what}"
+            for what, v in (("a score", trial.score), ("agent steps", trial.agent_steps))
+            if v is None
+        )
     return mark_stale(trial, now, stale_after_s)

@@ -21,9 +21,9 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..config import ExperimentConfig
 from ..records import HistoryPoint, Trial
@@ -43,7 +43,9 @@ from .wandb_normalize import AGENT_STEP_KEY, WandbRunData, normalize_wandb_run
 RUNTIME_HISTORY_KEY = "_runtime"
 
 
-def make_wandb_api(*, base_url: str | None = None, entity: str | None = None, timeout_s: float = 20.0) -> Any:
+def make_wandb_api(
+    *, base_url: str | None = None, entity: str | None = None, timeout_s: float = 20.0
+) -> Any:
     """A ``wandb.Api`` with the key from ``WANDB_API_KEY`` only (never a prompt, never a file).
 
     ``base_url`` defaults to the client's own (``WANDB_BASE_URL``, else api.wandb.ai). Giving
@@ -53,14 +55,21 @@ def make_wandb_api(*, base_url: str | None = None, entity: str | None = None, ti
     """
     key = os.environ.get("WANDB_API_KEY")
     if not key:
-        raise SourceUnavailable("WANDB_API_KEY is not set; the W&B source reads the key only from the environment")
+        raise SourceUnavailable(
+            "WANDB_API_KEY is not set; the W&B source reads the key only from the environment"
+        )
     import requests
     import wandb
     from wandb.apis import InternalApi
 
     url = (base_url or InternalApi().settings("base_url")).rstrip("/")
     try:
-        probe = requests.post(f"{url}/graphql", json={"query": "query { viewer { id } }"}, auth=("api", key), timeout=timeout_s)
+        probe = requests.post(
+            f"{url}/graphql",
+            json={"query": "query { viewer { id } }"},
+            auth=("api", key),
+            timeout=timeout_s,
+        )
         probe.raise_for_status()
     except requests.RequestException as e:
         raise unavailable_from(e, where=url, now=time.time()) from e
@@ -77,7 +86,9 @@ def operation_name(document: Any) -> str:
         return "graphql"
 
 
-def install_request_hooks(api: Any, counter: RequestCounter, *, retries: int, sleep_s: float) -> None:
+def install_request_hooks(
+    api: Any, counter: RequestCounter, *, retries: int, sleep_s: float
+) -> None:
     """Count every GraphQL request ``api`` sends and bound the client's retries.
 
     wandb 0.26's ``RetryingClient`` retries any HTTP error except 400/401/403/404/409 for 20 s
@@ -87,7 +98,9 @@ def install_request_hooks(api: Any, counter: RequestCounter, *, retries: int, sl
     retrying = getattr(api, "_client", None)
     transport_client = getattr(retrying, "_client", None)
     if transport_client is None or not hasattr(retrying, "_execute_decorated"):
-        raise SourceUnavailable("this wandb client cannot be instrumented; install wandb>=0.26,<0.27")
+        raise SourceUnavailable(
+            "this wandb client cannot be instrumented; install wandb>=0.26,<0.27"
+        )
     import requests
     from wandb.sdk.lib import retry
     from wandb.util import no_retry_auth
@@ -122,7 +135,10 @@ def _exception_chain(exc: BaseException) -> list[BaseException]:
         if not isinstance(e, BaseException) or any(e is s for s in seen):
             continue
         seen.append(e)
-        todo += [getattr(e, a, None) for a in ("exc", "exception", "last_exception", "__cause__", "__context__")]
+        todo += [
+            getattr(e, a, None)
+            for a in ("exc", "exception", "last_exception", "__cause__", "__context__")
+        ]
     return seen
 
 
@@ -165,7 +181,9 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
         if status == 429:
             wait = retry_after_seconds(response.headers, now)
             hint = f", reset in {wait:g} s" if wait is not None else ""
-            return SourceUnavailable(f"rate limited by W&B (HTTP 429{hint})", retry_after_s=wait, status=429)
+            return SourceUnavailable(
+                f"rate limited by W&B (HTTP 429{hint})", retry_after_s=wait, status=429
+            )
         if status in (401, 403):
             return SourceUnavailable(f"W&B refused the API key (HTTP {status})", status=status)
         return SourceUnavailable(f"W&B at {where} answered HTTP {status}", status=status)
@@ -185,9 +203,15 @@ def run_data(node: Mapping[str, Any]) -> WandbRunData:
     history_keys = node.get("historyKeys")
     last_step = history_keys.get("lastStep") if isinstance(history_keys, Mapping) else None
     return WandbRunData(
-        run_id=str(node.get("name")), group=node.get("group"), state=node.get("state"), tags=node.get("tags") or (),
-        config=node.get("config"), summary=node.get("summaryMetrics"), created_at=node.get("createdAt"),
-        heartbeat_at=node.get("heartbeatAt"), last_step=last_step,
+        run_id=str(node.get("name")),
+        group=node.get("group"),
+        state=node.get("state"),
+        tags=node.get("tags") or (),
+        config=node.get("config"),
+        summary=node.get("summaryMetrics"),
+        created_at=node.get("createdAt"),
+        heartbeat_at=node.get("heartbeatAt"),
+        last_step=last_step,
     )
 
 
@@ -209,7 +233,9 @@ def run_nodes_paginator() -> type:
             if project is None:
                 raise ValueError(f"Could not find project {self.project}")
             edges = (project.get("runs") or {}).get("edges") or []
-            return [e["node"] for e in edges if isinstance(e, dict) and isinstance(e.get("node"), dict)]
+            return [
+                e["node"] for e in edges if isinstance(e, dict) and isinstance(e.get("node"), dict)
+            ]
 
     return RunNodes
 
@@ -217,7 +243,9 @@ def run_nodes_paginator() -> type:
 def history_key(data: WandbRunData, trial: Trial) -> str:
     """What identifies a run's history version: its last step, else its progress and update time."""
     step = finite_number(data.last_step)
-    return f"step={step:g}" if step is not None else f"agent={trial.agent_steps}|at={trial.updated_at}"
+    return (
+        f"step={step:g}" if step is not None else f"agent={trial.agent_steps}|at={trial.updated_at}"
+    )
 
 
 def history_points(rows: Sequence[Mapping[str, Any]], metric: str) -> list[HistoryPoint]:
@@ -226,7 +254,9 @@ def history_points(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Histo
     for row in rows:
         if not isinstance(row, Mapping):
             continue
-        step, wall, value = (finite_number(row.get(k)) for k in (AGENT_STEP_KEY, RUNTIME_HISTORY_KEY, metric))
+        step, wall, value = (
+            finite_number(row.get(k)) for k in (AGENT_STEP_KEY, RUNTIME_HISTORY_KEY, metric)
+        )
         if step is not None and wall is not None and value is not None:
             points.append(HistoryPoint(step, wall, value))
     points.sort(key=lambda p: p.agent_step)
@@ -234,8 +264,15 @@ def history_points(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Histo
 
 
 def _unreadable_run(node: Mapping[str, Any], exc: Exception) -> Trial:
-    return Trial(sweep="", run_id=str(node.get("name", "?")), gpus=None, nodes=None, state="stale", source="wandb",
-                 flags=[f"could not read run ({type(exc).__name__}: {str(exc)[:80]})"])
+    return Trial(
+        sweep="",
+        run_id=str(node.get("name", "?")),
+        gpus=None,
+        nodes=None,
+        state="stale",
+        source="wandb",
+        flags=[f"could not read run ({type(exc).__name__}: {str(exc)[:80]})"],
+    )
 
 
 class WandbSource:
@@ -267,9 +304,13 @@ class WandbSource:
         self.counter = RequestCounter()
         self.history_error: str | None = None  # why the last histories() call used older curves
         self._api: Any = None
-        self._lock = threading.Lock()  # one request at a time: poll and histories may run on different workers
+        self._lock = (
+            threading.Lock()
+        )  # one request at a time: poll and histories may run on different workers
         self._previous: dict[str, Trial] = {}
-        self._nodes: dict[str, dict[str, Any]] = {}  # run id -> Runs node of the last poll (history fetches)
+        self._nodes: dict[
+            str, dict[str, Any]
+        ] = {}  # run id -> Runs node of the last poll (history fetches)
         self._entity_name: str | None = None
         self._history_keys: dict[str, str] = {}
 
@@ -288,10 +329,17 @@ class WandbSource:
     def _ensure_api(self) -> Any:
         if self._api is None:
             try:
-                api = self._api_factory() if self._api_factory else make_wandb_api(
-                    entity=self.entity, timeout_s=self.settings.timeout_s
+                api = (
+                    self._api_factory()
+                    if self._api_factory
+                    else make_wandb_api(entity=self.entity, timeout_s=self.settings.timeout_s)
                 )
-                install_request_hooks(api, self.counter, retries=self.settings.client_retries, sleep_s=self.settings.retry_sleep_s)
+                install_request_hooks(
+                    api,
+                    self.counter,
+                    retries=self.settings.client_retries,
+                    sleep_s=self.settings.retry_sleep_s,
+                )
             except Exception as e:
                 raise unavailable_from(e, where=self._where(), now=self._clock()) from e
             self._api = api
@@ -300,7 +348,9 @@ class WandbSource:
     def _entity(self, api: Any) -> str:
         entity = self.entity or api.default_entity
         if not entity:
-            raise SourceUnavailable("no W&B entity: set wandb.entity in the experiment file or WANDB_ENTITY")
+            raise SourceUnavailable(
+                "no W&B entity: set wandb.entity in the experiment file or WANDB_ENTITY"
+            )
         return entity
 
     def poll(self) -> PollResult:
@@ -311,14 +361,24 @@ class WandbSource:
             try:
                 entity = self._entity(api)
                 pages = run_nodes_paginator()(
-                    api.client, entity, self.project, filters={"group": {"$in": self._sweeps}}, order="+created_at",
-                    per_page=self.settings.page_size, include_sweeps=False, lazy=False,
+                    api.client,
+                    entity,
+                    self.project,
+                    filters={"group": {"$in": self._sweeps}},
+                    order="+created_at",
+                    per_page=self.settings.page_size,
+                    include_sweeps=False,
+                    lazy=False,
                 )
-                nodes = {str(node.get("name")): node for node in pages}  # a run seen on two pages counts once
+                nodes = {
+                    str(node.get("name")): node for node in pages
+                }  # a run seen on two pages counts once
             except ValueError as e:
                 if "Could not find project" not in str(e):
                     raise unavailable_from(e, where=self._where(), now=self._clock()) from e
-                raise SourceUnavailable(f"W&B project {self.path} not found at {self._where()}") from e
+                raise SourceUnavailable(
+                    f"W&B project {self.path} not found at {self._where()}"
+                ) from e
             except Exception as e:
                 raise unavailable_from(e, where=self._where(), now=self._clock()) from e
             now = self._clock()
@@ -328,10 +388,15 @@ class WandbSource:
                 try:
                     data = run_data(node)
                     trial = normalize_wandb_run(
-                        data, score_metric=self.score_metric, now=now, stale_after_s=self.settings.stale_after_s
+                        data,
+                        score_metric=self.score_metric,
+                        now=now,
+                        stale_after_s=self.settings.stale_after_s,
                     )
                     keys[run_id] = history_key(data, trial)
-                except Exception as e:  # a run we cannot read is kept, flagged, and never breaks the poll
+                except (
+                    Exception
+                ) as e:  # a run we cannot read is kept, flagged, and never breaks the poll
                     trial = _unreadable_run(node, e)
                 trials.append(trial)
             trials.sort(key=record_order)
@@ -339,8 +404,11 @@ class WandbSource:
             self._previous = {t.run_id: t for t in trials}
             self._nodes, self._history_keys, self._entity_name = nodes, keys, entity
             return PollResult(
-                trials=trials, changed=changed, flagged=sum(1 for t in trials if t.flags),
-                requests=self.counter.total - before, fetched_at=now,
+                trials=trials,
+                changed=changed,
+                flagged=sum(1 for t in trials if t.flags),
+                requests=self.counter.total - before,
+                fetched_at=now,
             )
 
     def _fetch_history(self, run_id: str, keys: list[str]) -> list[dict[str, Any]]:
@@ -348,12 +416,28 @@ class WandbSource:
         from wandb.apis.public import Run
 
         node = self._nodes[run_id]
-        attrs = {"name": run_id, "state": node.get("state"), "config": {}, "summaryMetrics": {}, "systemMetrics": {}}
-        run = Run(self._api.client, self._entity_name, self.project, run_id, attrs, include_sweeps=False, lazy=False)
+        attrs = {
+            "name": run_id,
+            "state": node.get("state"),
+            "config": {},
+            "summaryMetrics": {},
+            "systemMetrics": {},
+        }
+        run = Run(
+            self._api.client,
+            self._entity_name,
+            self.project,
+            run_id,
+            attrs,
+            include_sweeps=False,
+            lazy=False,
+        )
         rows = run.history(samples=self.settings.history_samples, keys=keys, pandas=False)
         return rows if isinstance(rows, list) else []
 
-    def histories(self, run_ids: Sequence[str], metric: str | None = None) -> dict[str, list[HistoryPoint]]:
+    def histories(
+        self, run_ids: Sequence[str], metric: str | None = None
+    ) -> dict[str, list[HistoryPoint]]:
         """Curves of ``metric`` (default: the experiment's curve metric) vs agent step and wall time.
 
         Served from the disk cache unless the run's last step moved since it was cached; only
@@ -374,7 +458,9 @@ class WandbSource:
                         points = history_points(self._fetch_history(run_id, keys), metric)
                         self._cache.put(run_id, metric, key, points)
                     except Exception as e:
-                        self.history_error = unavailable_from(e, where=self._where(), now=self._clock()).reason
+                        self.history_error = unavailable_from(
+                            e, where=self._where(), now=self._clock()
+                        ).reason
                 if points is None:
                     points = self._cache.latest(run_id, metric)
                 if points is not None:

@@ -6,13 +6,15 @@ runner is re-attached when its pid still runs with the recorded start time (no p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..launch.commands import full_env, resolve_executable
 from ..paths import ensure_private_dir
@@ -47,7 +49,9 @@ def last_log_line(path: Path) -> str | None:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
             fh.seek(max(0, fh.tell() - 4096))
-            lines = [ln.strip() for ln in fh.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+            lines = [
+                ln.strip() for ln in fh.read().decode("utf-8", "replace").splitlines() if ln.strip()
+            ]
     except OSError:
         return None
     return lines[-1][:LOG_REASON_CHARS] if lines else None
@@ -61,8 +65,13 @@ class LocalDispatcher:
         fd = os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             popen = subprocess.Popen(
-                resolve_executable(spec.argv), stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT,
-                env=full_env(spec.env), start_new_session=True, close_fds=True,
+                resolve_executable(spec.argv),
+                stdin=subprocess.DEVNULL,
+                stdout=fd,
+                stderr=subprocess.STDOUT,
+                env=full_env(spec.env),
+                start_new_session=True,
+                close_fds=True,
             )
         finally:
             os.close(fd)
@@ -101,10 +110,8 @@ class LocalDispatcher:
             signal_group(proc.pgid, signal.SIGKILL)
         for proc in procs:
             if proc.popen is not None:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.popen.wait(timeout=2.0)
-                except subprocess.TimeoutExpired:
-                    pass
 
     @staticmethod
     def _stop_leftovers(proc: LocalProcess) -> None:

@@ -9,13 +9,14 @@ it left a final result (its metrics file's final line, or the row the trainer wr
 from __future__ import annotations
 
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..hardware import HardwarePair
 from ..prices import job_cost_usd
-from .metrics import finite
 from ..records import BUDGETED_STATES
+from .metrics import finite
 
 KILLED_EXIT_CODES = (143, 130, -signal.SIGTERM, -signal.SIGINT)
 BAD_INPUT_EXIT_CODE = 2
@@ -86,7 +87,10 @@ def decide_outcome(
         return TrialOutcome(state, score, cost, runtime, agent_steps, error, sps)
 
     if cancelled or exit.code in KILLED_EXIT_CODES:
-        return outcome("killed", error="cancelled by the sweep runner" if cancelled else _describe_exit(exit.code))
+        return outcome(
+            "killed",
+            error="cancelled by the sweep runner" if cancelled else _describe_exit(exit.code),
+        )
     if exit.code is None or exit.code == 0:
         score = finite(final.get("sweep/score"))
         if score is not None and final.get("state", "finished") == "finished":
@@ -97,7 +101,11 @@ def decide_outcome(
             return outcome("killed", error="the trial reported that it was killed")
         if exit.code == 0:
             return outcome("failed", error="exited 0 without a final metrics line with sweep/score")
-        return outcome("failed", error=exit.reason or "its process ended while the runner was not watching and left no final result")
+        return outcome(
+            "failed",
+            error=exit.reason
+            or "its process ended while the runner was not watching and left no final result",
+        )
     detail = _describe_exit(exit.code)
     if exit.code == BAD_INPUT_EXIT_CODE:
         detail += " (the trial rejected its arguments)"

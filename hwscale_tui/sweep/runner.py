@@ -15,9 +15,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence, TextIO
+from typing import Any, Protocol, TextIO
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
@@ -32,15 +33,22 @@ from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sw
 from .state import IN_FLIGHT_STATES, SweepState
 from .trial_command import TrialCommandBuilder, TrialSpec, fit_minibatch_to_batch, short_params
 
-
 # trial column <- history row key, for the live values copied from a template trial's metrics
-LIVE_COLUMNS = {"agent_steps": "agent_step", "sps": "sps", "runtime_s": "wall_s", "score": "score", "cost_usd": "cost_usd"}
+LIVE_COLUMNS = {
+    "agent_steps": "agent_step",
+    "sps": "sps",
+    "runtime_s": "wall_s",
+    "score": "score",
+    "cost_usd": "cost_usd",
+}
 
 
 class Optimizer(Protocol):
     last_info: list[dict[str, Any]]
 
-    def observe(self, params: dict, score: float | None, cost: float | None, failed: bool = False) -> None: ...
+    def observe(
+        self, params: dict, score: float | None, cost: float | None, failed: bool = False
+    ) -> None: ...
     def suggest(self, n: int = 1, pending: Sequence[dict] = ()) -> list[dict]: ...
 
 
@@ -73,7 +81,9 @@ class SweepSetup:
     builder: TrialCommandBuilder
 
 
-def prepare_sweep(cfg: ExperimentConfig, pair: HardwarePair, extra_args: Sequence[str], runs_dir: Path) -> SweepSetup:
+def prepare_sweep(
+    cfg: ExperimentConfig, pair: HardwarePair, extra_args: Sequence[str], runs_dir: Path
+) -> SweepSetup:
     """Check the pair and the arguments; raise UsageError (one sentence) on bad input."""
     if pair.gpus < 1 or pair.nodes < 1 or pair.gpus > cfg.grid.max_gpus_per_node:
         raise UsageError(
@@ -83,12 +93,12 @@ def prepare_sweep(cfg: ExperimentConfig, pair: HardwarePair, extra_args: Sequenc
     if cfg.experiment.runner != "builtin":
         raise UsageError(
             f"experiment {cfg.name} uses the {cfg.experiment.runner} runner, whose sweeps run in its own tool; "
-            "accepted: an experiment with runner = \"builtin\" for hwscale-tui sweep."
+            'accepted: an experiment with runner = "builtin" for hwscale-tui sweep.'
         )
     if cfg.experiment.dispatcher == "skypilot" and cfg.wandb.mode != "online":
         raise UsageError(
             f"the skypilot dispatcher reads trial results from W&B, but wandb.mode is {cfg.wandb.mode!r}; "
-            "accepted: wandb.mode = \"online\" with the skypilot dispatcher."
+            'accepted: wandb.mode = "online" with the skypilot dispatcher.'
         )
     preset = preset_for(cfg, pair)
     builder = TrialCommandBuilder(cfg, pair, extra_args, runs_dir, preset.space.keys)
@@ -125,7 +135,9 @@ class SweepRunner:
         self.timings = timings
         self.state = SweepState(store, setup.sweep, out=out, clock=clock)
         self.optimizer_factory = optimizer_factory
-        self.optimizer: Optimizer | None = None  # built after the sweep is claimed (it imports scikit-learn)
+        self.optimizer: Optimizer | None = (
+            None  # built after the sweep is claimed (it imports scikit-learn)
+        )
         self.price = setup.cfg.price_per_gpu_hour
         self.in_flight: dict[str, InFlightTrial] = {}
         self.counted = 0
@@ -155,8 +167,11 @@ class SweepRunner:
         """Run (or resume) the sweep; 0 finished, 1 failed, 128+signal when stopped."""
         cfg, pair = self.cfg, self.setup.pair
         resumed = self.state.claim(
-            experiment=cfg.name, pair=pair, dispatcher=self.dispatcher.kind,
-            max_trials=self.setup.limits.max_trials, config=cfg.to_dict(),
+            experiment=cfg.name,
+            pair=pair,
+            dispatcher=self.dispatcher.kind,
+            max_trials=self.setup.limits.max_trials,
+            config=cfg.to_dict(),
         )
         try:
             self._building_optimizer = True
@@ -207,23 +222,41 @@ class SweepRunner:
         for suggested, info in zip(suggestions, infos):
             params, repair = fit_minibatch_to_batch(suggested)
             if repair:
-                info = {**info, "repaired": repair}  # the optimizer will observe the params that ran
+                info = {
+                    **info,
+                    "repaired": repair,
+                }  # the optimizer will observe the params that ran
             spec = self.state.new_trial(
-                params, info, self.cfg.name, lambda run_id, idx: self.setup.builder.build(run_id, idx, params)
+                params,
+                info,
+                self.cfg.name,
+                lambda run_id, idx, params=params: self.setup.builder.build(run_id, idx, params),
             )
             how = "; ".join(str(x) for x in (info.get("how"), repair) if x)
-            self.state.event("suggested", short_params(params) + (f" ({how})" if how else ""), spec.run_id)
+            self.state.event(
+                "suggested", short_params(params) + (f" ({how})" if how else ""), spec.run_id
+            )
             self._start(spec)
 
     def _start(self, spec: TrialSpec, note: str = "") -> None:
         try:
             handle, fields = self.dispatcher.start(spec)
         except (OSError, ValueError) as e:
-            self._settle(spec.run_id, spec.params, TrialOutcome("failed", None, None, None, None, f"could not start: {e}"))
+            self._settle(
+                spec.run_id,
+                spec.params,
+                TrialOutcome("failed", None, None, None, None, f"could not start: {e}"),
+            )
             return
         self.state.mark_started(spec.run_id, **fields)
         self.in_flight[spec.run_id] = InFlightTrial(
-            spec.run_id, dict(spec.params), self.clock(), spec.log_path, spec.metrics_path, spec.writes_store, handle,
+            spec.run_id,
+            dict(spec.params),
+            self.clock(),
+            spec.log_path,
+            spec.metrics_path,
+            spec.writes_store,
+            handle,
         )
         where = " ".join(f"{k}={v}" for k, v in fields.items() if k in ("pid", "job_name"))
         self.state.event("started", (where + note).strip(), spec.run_id)
@@ -243,7 +276,9 @@ class SweepRunner:
     def _copy_metrics(self, trial: InFlightTrial) -> None:
         """Metrics-file lines -> history rows and the trial's live columns (template trials)."""
         records = trial.metrics.read_new()
-        rows = [history_row(r) for r in records if r.get("final") is not True]  # the final line is a summary
+        rows = [
+            history_row(r) for r in records if r.get("final") is not True
+        ]  # the final line is a summary
         rows = [r for r in rows if r["agent_step"] is not None]
         if not rows:
             return
@@ -262,11 +297,19 @@ class SweepRunner:
         if not trial.writes_store:
             self._copy_metrics(trial)
         outcome = decide_outcome(
-            exit, cancelled=trial.cancelled, row=self.state.row(trial.run_id),
-            wall_s=max(0.0, self.clock() - trial.started_at), price_per_gpu_hour=self.price, pair=self.setup.pair,
+            exit,
+            cancelled=trial.cancelled,
+            row=self.state.row(trial.run_id),
+            wall_s=max(0.0, self.clock() - trial.started_at),
+            price_per_gpu_hour=self.price,
+            pair=self.setup.pair,
         )
         self._settle(trial.run_id, trial.params, outcome)
-        if outcome.state == "failed" and exit.code == BAD_INPUT_EXIT_CODE and self.abort_reason is None:
+        if (
+            outcome.state == "failed"
+            and exit.code == BAD_INPUT_EXIT_CODE
+            and self.abort_reason is None
+        ):
             self.abort_reason = (
                 f"trial {trial.run_id} rejected its arguments (exit 2), so every trial would; "
                 f"fix the trial command or the extra arguments ({outcome.error})"
@@ -287,7 +330,11 @@ class SweepRunner:
             self.state.event("failed", outcome.error or "failed", run_id)
             self.optimizer.observe(params, None, outcome.runtime_s, failed=True)
         else:
-            note = "" if self._stopping else "; not counted toward max_trials (a new suggestion replaces it)"
+            note = (
+                ""
+                if self._stopping
+                else "; not counted toward max_trials (a new suggestion replaces it)"
+            )
             self.state.event("killed", (outcome.error or "killed") + note, run_id)
         if outcome.counts_toward_max_trials:
             self.counted += 1
@@ -327,7 +374,9 @@ class SweepRunner:
             detail = f"score={_fmt(row['score'], '.6g')} cost_usd={_fmt(row['cost_usd'], '.4g')} runtime_s={_fmt(row['runtime_s'], '.1f')}"
         else:
             detail = row["error"] or row["state"]
-        self.state.event(row["state"], f"{detail} (ended while no runner was watching)", row["run_id"])
+        self.state.event(
+            row["state"], f"{detail} (ended while no runner was watching)", row["run_id"]
+        )
 
     def _resume_in_flight(self, row: Mapping[str, Any], params: dict[str, Any]) -> TrialSpec | None:
         """Re-attach a trial an earlier runner started, settle it if it ended, or return it to start."""
@@ -336,21 +385,36 @@ class SweepRunner:
         handle = self.dispatcher.attach(row) if was_started else None
         if handle is not None:
             self.in_flight[run_id] = InFlightTrial(
-                run_id, params, row["started_at"] or self.clock(), Path(row["log_path"]), Path(row["metrics_path"]),
-                self.setup.builder.uses_builtin_trainer, handle,
+                run_id,
+                params,
+                row["started_at"] or self.clock(),
+                Path(row["log_path"]),
+                Path(row["metrics_path"]),
+                self.setup.builder.uses_builtin_trainer,
+                handle,
             )
-            self.state.event("reattached", f"pid={row['pid']}" if row["pid"] else f"job_name={row['job_name']}", run_id)
+            self.state.event(
+                "reattached",
+                f"pid={row['pid']}" if row["pid"] else f"job_name={row['job_name']}",
+                run_id,
+            )
             return None
         log_exists = bool(row["log_path"]) and Path(row["log_path"]).exists()
         if was_started or log_exists:
             reason = "its process ended while no runner was watching and left no final result"
             if not was_started:
                 reason = "the runner stopped while starting it, so its process (if any) was never tracked"
-            exit = TrialExit(None, reason, read_final(Path(row["metrics_path"])) if row["metrics_path"] else None)
+            exit = TrialExit(
+                None, reason, read_final(Path(row["metrics_path"])) if row["metrics_path"] else None
+            )
             started = row["started_at"]
             outcome = decide_outcome(
-                exit, cancelled=False, row=row, wall_s=(self.clock() - started) if started else None,
-                price_per_gpu_hour=self.price, pair=self.setup.pair,
+                exit,
+                cancelled=False,
+                row=row,
+                wall_s=(self.clock() - started) if started else None,
+                price_per_gpu_hour=self.price,
+                pair=self.setup.pair,
             )
             self._settle(run_id, params, outcome)
             return None

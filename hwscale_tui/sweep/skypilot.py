@@ -15,9 +15,10 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..config import ExperimentConfig
 from ..launch.commands import SECRET_ENV
@@ -29,9 +30,21 @@ from .trial_command import TrialSpec
 # RECOVERING, CANCELLING, ...) means it is still in flight.
 SKY_SUCCEEDED = "SUCCEEDED"
 SKY_CANCELLED = "CANCELLED"
-SKY_FAILED = ("FAILED", "FAILED_SETUP", "FAILED_PRECHECKS", "FAILED_NO_RESOURCE", "FAILED_CONTROLLER")
+SKY_FAILED = (
+    "FAILED",
+    "FAILED_SETUP",
+    "FAILED_PRECHECKS",
+    "FAILED_NO_RESOURCE",
+    "FAILED_CONTROLLER",
+)
 # Final keys read from a trial's W&B summary (DESIGN.md key contract).
-RESULT_KEYS = ("sweep/score", "sweep/cost", "metric/agent_step", "metric/total_time", "overview/sps")
+RESULT_KEYS = (
+    "sweep/score",
+    "sweep/cost",
+    "metric/agent_step",
+    "metric/total_time",
+    "overview/sps",
+)
 # Polls in a row a launched job may be missing from the queue before it counts as lost.
 MISSING_POLLS_ALLOWED = 3
 
@@ -50,7 +63,9 @@ def build_task(spec: TrialSpec, cfg: ExperimentConfig) -> Any:
         envs=dict(spec.remote_env),
         num_nodes=spec.pair.nodes,
     )
-    task.set_resources(sky.Resources(accelerators={cfg.cost.gpu_type: spec.pair.gpus}, use_spot=cfg.cost.spot))
+    task.set_resources(
+        sky.Resources(accelerators={cfg.cost.gpu_type: spec.pair.gpus}, use_spot=cfg.cost.spot)
+    )
     return task
 
 
@@ -84,14 +99,19 @@ class SkyJobsSDK:
         """job name -> (status name, failure reason) for the newest job of each name."""
         import sky
 
-        records, *_ = sky.get(sky.jobs.queue_v2(refresh=False, skip_finished=False, name_match=name_prefix))
+        records, *_ = sky.get(
+            sky.jobs.queue_v2(refresh=False, skip_finished=False, name_match=name_prefix)
+        )
         newest: dict[str, Any] = {}
         for rec in records:
             name = rec.job_name
             if name and (name not in newest or (rec.job_id or 0) > (newest[name].job_id or 0)):
                 newest[name] = rec
         return {
-            name: (rec.status.value if hasattr(rec.status, "value") else str(rec.status), getattr(rec, "failure_reason", None))
+            name: (
+                rec.status.value if hasattr(rec.status, "value") else str(rec.status),
+                getattr(rec, "failure_reason", None),
+            )
             for name, rec in newest.items()
         }
 
@@ -143,7 +163,9 @@ def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Future:
         except BaseException as e:  # handed to whoever reads the future
             future.set_exception(e)
 
-    threading.Thread(target=target, daemon=True, name=f"sky-{getattr(fn, '__name__', 'call')}").start()
+    threading.Thread(
+        target=target, daemon=True, name=f"sky-{getattr(fn, '__name__', 'call')}"
+    ).start()
     return future
 
 
@@ -169,8 +191,13 @@ class SkyPilotDispatcher:
     kind = "skypilot"
 
     def __init__(
-        self, cfg: ExperimentConfig, sweep: str, *, sdk: SkyJobsBoundary | None = None,
-        results: TrialResults | None = None, query_interval_s: float = 15.0,
+        self,
+        cfg: ExperimentConfig,
+        sweep: str,
+        *,
+        sdk: SkyJobsBoundary | None = None,
+        results: TrialResults | None = None,
+        query_interval_s: float = 15.0,
         env: Mapping[str, str] | None = None,
     ):
         self.cfg = cfg
@@ -219,16 +246,22 @@ class SkyPilotDispatcher:
             if status is None:
                 job.missing_polls += 1
                 if job.missing_polls > MISSING_POLLS_ALLOWED:
-                    exits[trial.run_id] = TrialExit(1, "the managed job is missing from the SkyPilot jobs queue")
+                    exits[trial.run_id] = TrialExit(
+                        1, "the managed job is missing from the SkyPilot jobs queue"
+                    )
                 continue
             job.missing_polls = 0
             if status == SKY_SUCCEEDED:
                 final = snapshot.finals.get(job.name)
-                exits[trial.run_id] = TrialExit(0, None if final else "no sweep/score in the trial's W&B run", final)
+                exits[trial.run_id] = TrialExit(
+                    0, None if final else "no sweep/score in the trial's W&B run", final
+                )
             elif status == SKY_CANCELLED:
                 exits[trial.run_id] = TrialExit(143, "cancelled (SkyPilot)")
             elif status in SKY_FAILED:
-                exits[trial.run_id] = TrialExit(1, f"SkyPilot job {status}" + (f": {reason}" if reason else ""))
+                exits[trial.run_id] = TrialExit(
+                    1, f"SkyPilot job {status}" + (f": {reason}" if reason else "")
+                )
         return exits
 
     def _snapshot(self, names: list[str]) -> QueueSnapshot | None:
@@ -248,7 +281,9 @@ class SkyPilotDispatcher:
 
     def _query_jobs(self, names: list[str]) -> QueueSnapshot:
         statuses = self.sdk.statuses(self.sweep)
-        finals = {n: self.results.final(n) for n in names if statuses.get(n, (None,))[0] == SKY_SUCCEEDED}
+        finals = {
+            n: self.results.final(n) for n in names if statuses.get(n, (None,))[0] == SKY_SUCCEEDED
+        }
         return QueueSnapshot(statuses, finals)
 
     def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:

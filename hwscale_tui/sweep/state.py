@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Callable, Mapping, TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
 
 from ..errors import UsageError
 from ..hardware import HardwarePair
@@ -24,31 +25,55 @@ IN_FLIGHT_STATES = ("queued", "running")
 class SweepState:
     """One sweep's rows; ``event`` also prints one line per event to ``out``."""
 
-    def __init__(self, store: Store, sweep: str, *, out: TextIO, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, store: Store, sweep: str, *, out: TextIO, clock: Callable[[], float] = time.time
+    ):
         self.store = store
         self.sweep = sweep
         self.out = out
         self.clock = clock
 
     # -- the sweeps row -------------------------------------------------------------------------
-    def claim(self, *, experiment: str, pair: HardwarePair, dispatcher: str, max_trials: int, config: Mapping[str, Any]) -> bool:
+    def claim(
+        self,
+        *,
+        experiment: str,
+        pair: HardwarePair,
+        dispatcher: str,
+        max_trials: int,
+        config: Mapping[str, Any],
+    ) -> bool:
         """Mark this process as the sweep's runner; True when resuming an existing sweep.
 
         Refused (UsageError) while another live runner owns the sweep.
         """
         row = self.store.get_sweep(self.sweep)
         me = os.getpid()
-        if row and row["status"] == "running" and row["pid"] != me and is_same_process(row["pid"], row["proc_start"]):
+        if (
+            row
+            and row["status"] == "running"
+            and row["pid"] != me
+            and is_same_process(row["pid"], row["proc_start"])
+        ):
             raise UsageError(
                 f"sweep {self.sweep} is already being run by process {row['pid']}; "
                 f"accepted: wait for it, or stop it first (hwscale-tui cancel {pair.tag})."
             )
         now = self.clock()
         self.store.upsert_sweep(
-            self.sweep, experiment=experiment, gpus=pair.gpus, nodes=pair.nodes, runner="builtin",
-            dispatcher=dispatcher, max_trials=max_trials, status="running", pid=me,
-            proc_start=process_start_time(me), started_at=(row or {}).get("started_at") or now,
-            updated_at=now, config_json=json.dumps(config, sort_keys=True),
+            self.sweep,
+            experiment=experiment,
+            gpus=pair.gpus,
+            nodes=pair.nodes,
+            runner="builtin",
+            dispatcher=dispatcher,
+            max_trials=max_trials,
+            status="running",
+            pid=me,
+            proc_start=process_start_time(me),
+            started_at=(row or {}).get("started_at") or now,
+            updated_at=now,
+            config_json=json.dumps(config, sort_keys=True),
         )
         return row is not None
 
@@ -63,7 +88,10 @@ class SweepState:
         return self.store.get_trial_row(run_id)
 
     def new_trial(
-        self, params: Mapping[str, Any], info: Mapping[str, Any], experiment: str,
+        self,
+        params: Mapping[str, Any],
+        info: Mapping[str, Any],
+        experiment: str,
         build: Callable[[str, int], TrialSpec],
     ) -> TrialSpec:
         """Reserve the next 1-based index (never reused) and record the suggestion as a queued trial."""
@@ -72,27 +100,43 @@ class SweepState:
             spec = build(trial_run_id(self.sweep, idx), idx)
             now = self.clock()
             self.store.insert_trial(
-                spec.run_id, self.sweep, experiment=experiment, idx=idx, gpus=spec.pair.gpus,
-                nodes=spec.pair.nodes, state="queued", params=dict(params),
+                spec.run_id,
+                self.sweep,
+                experiment=experiment,
+                idx=idx,
+                gpus=spec.pair.gpus,
+                nodes=spec.pair.nodes,
+                state="queued",
+                params=dict(params),
                 suggestion_json=json.dumps(dict(info), sort_keys=True, default=str),
-                log_path=str(spec.log_path), metrics_path=str(spec.metrics_path),
-                created_at=now, updated_at=now, source="local",
+                log_path=str(spec.log_path),
+                metrics_path=str(spec.metrics_path),
+                created_at=now,
+                updated_at=now,
+                source="local",
             )
         return spec
 
     def mark_started(self, run_id: str, **handle_fields: Any) -> None:
         now = self.clock()
-        self.store.update_trial(run_id, state="running", started_at=now, updated_at=now, **handle_fields)
+        self.store.update_trial(
+            run_id, state="running", started_at=now, updated_at=now, **handle_fields
+        )
 
-    def record_live(self, run_id: str, live: Mapping[str, Any], history: list[Mapping[str, Any]]) -> None:
+    def record_live(
+        self, run_id: str, live: Mapping[str, Any], history: list[Mapping[str, Any]]
+    ) -> None:
         with self.store.transaction():
             self.store.append_history(run_id, history)
             self.store.update_trial(run_id, **live)
 
     def finish(self, run_id: str, outcome: TrialOutcome) -> None:
         fields: dict[str, Any] = {
-            "state": outcome.state, "score": outcome.score, "cost_usd": outcome.cost_usd,
-            "error": outcome.error, "ended_at": self.clock(),
+            "state": outcome.state,
+            "score": outcome.score,
+            "cost_usd": outcome.cost_usd,
+            "error": outcome.error,
+            "ended_at": self.clock(),
         }
         if outcome.runtime_s is not None:
             fields["runtime_s"] = outcome.runtime_s

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..store import Store
 from .trial_command import short_params
 
 JSON_FIELDS = (
-    "run_id", "idx", "state", "score", "cost_usd", "agent_steps", "runtime_s", "sps",
-    "started_at", "ended_at", "error",
+    "run_id",
+    "idx",
+    "state",
+    "score",
+    "cost_usd",
+    "agent_steps",
+    "runtime_s",
+    "sps",
+    "started_at",
+    "ended_at",
+    "error",
 )
 
 
@@ -33,7 +43,9 @@ def render_status(store: Store | None, sweep: str, goal: str) -> None:
     sweep_row = store.get_sweep(sweep) if store is not None else None
     rows = store.trial_rows([sweep]) if store is not None else []
     if sweep_row is None and not rows:
-        console.print(f"{sweep}: no sweep recorded yet (start it with hwscale-tui sweep)", highlight=False)
+        console.print(
+            f"{sweep}: no sweep recorded yet (start it with hwscale-tui sweep)", highlight=False
+        )
         return
     done = sum(r["state"] in ("finished", "failed") for r in rows)
     in_flight = sum(r["state"] in ("queued", "running") for r in rows)
@@ -47,12 +59,22 @@ def render_status(store: Store | None, sweep: str, goal: str) -> None:
         head += f"  best {best['score']:.6g} (#{best['idx']})"
     console.print(head, highlight=False)
     table = Table(show_lines=False)
-    for col, justify in (("#", "right"), ("trial", "left"), ("state", "left"), ("score", "right"),
-                         ("cost $", "right"), ("steps", "right"), ("time s", "right"), ("error", "left")):
+    for col, justify in (
+        ("#", "right"),
+        ("trial", "left"),
+        ("state", "left"),
+        ("score", "right"),
+        ("cost $", "right"),
+        ("steps", "right"),
+        ("time s", "right"),
+        ("error", "left"),
+    ):
         table.add_column(col, justify=justify, overflow="fold")
     for r in rows:
         table.add_row(
-            str(r["idx"]), r["run_id"].removeprefix(f"{sweep}_"), r["state"],
+            str(r["idx"]),
+            r["run_id"].removeprefix(f"{sweep}_"),
+            r["state"],
             "-" if r["score"] is None else f"{r['score']:.4g}",
             "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
             "-" if r["agent_steps"] is None else f"{r['agent_steps']:.0f}",
@@ -61,4 +83,7 @@ def render_status(store: Store | None, sweep: str, goal: str) -> None:
         )
     console.print(table)
     if scored:
-        console.print(f"best (#{best['idx']}): " + short_params(json.loads(best["params_json"] or "{}")), highlight=False)
+        console.print(
+            f"best (#{best['idx']}): " + short_params(json.loads(best["params_json"] or "{}")),
+            highlight=False,
+        )

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import secrets
 import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
@@ -26,7 +27,7 @@ RUNNER_OWNED_KEYS = ("run", "group", "hardware.gpus", "hardware.nodes", "store",
 
 TORCHRUN_SKYPILOT = (
     "torchrun --nnodes=$SKYPILOT_NUM_NODES --nproc_per_node=$SKYPILOT_NUM_GPUS_PER_NODE "
-    "--node_rank=$SKYPILOT_NODE_RANK --master_addr=$(echo \"$SKYPILOT_NODE_IPS\" | head -n1) "
+    '--node_rank=$SKYPILOT_NODE_RANK --master_addr=$(echo "$SKYPILOT_NODE_IPS" | head -n1) '
     "--master_port=8008"
 )
 
@@ -107,7 +108,11 @@ class TrialCommandBuilder:
     """Turns (run id, suggested params) into a :class:`TrialSpec` for one sweep."""
 
     def __init__(
-        self, cfg: ExperimentConfig, pair: HardwarePair, extra_args: Sequence[str], runs_dir: Path,
+        self,
+        cfg: ExperimentConfig,
+        pair: HardwarePair,
+        extra_args: Sequence[str],
+        runs_dir: Path,
         swept_keys: Sequence[str],
     ):
         self.cfg = cfg
@@ -149,19 +154,30 @@ class TrialCommandBuilder:
             remote_values = self._placeholder_values(run_id, f"hwscale-runs/{run_id}/metrics.jsonl")
             remote = self._expand_script(remote_values, tokens + self.extra)
         return TrialSpec(
-            sweep=self.sweep, run_id=run_id, idx=idx, pair=self.pair, params=dict(params),
-            argv=argv, remote_script=remote,
+            sweep=self.sweep,
+            run_id=run_id,
+            idx=idx,
+            pair=self.pair,
+            params=dict(params),
+            argv=argv,
+            remote_script=remote,
             env={**base_env, "HWSCALE_METRICS_FILE": str(metrics_path), "WANDB_DIR": str(run_dir)},
-            remote_env=base_env, run_dir=run_dir, log_path=run_dir / "trial.log", metrics_path=metrics_path,
-            writes_store=self.uses_builtin_trainer, setup_script=self.cfg.sweep.skypilot_setup,
+            remote_env=base_env,
+            run_dir=run_dir,
+            log_path=run_dir / "trial.log",
+            metrics_path=metrics_path,
+            writes_store=self.uses_builtin_trainer,
+            setup_script=self.cfg.sweep.skypilot_setup,
         )
 
     # -- the built-in trainer ------------------------------------------------------------------
     def _train_argv(self, run_id: str, tokens: list[str], local_metrics: Path | None) -> list[str]:
         cfg, pair = self.cfg, self.pair
         defaults = [
-            f"hardware.gpus={pair.gpus}", f"hardware.nodes={pair.nodes}",
-            f"trainer.total_timesteps={cfg.sweep.total_timesteps}", f"env={cfg.sweep.env}",
+            f"hardware.gpus={pair.gpus}",
+            f"hardware.nodes={pair.nodes}",
+            f"trainer.total_timesteps={cfg.sweep.total_timesteps}",
+            f"env={cfg.sweep.env}",
             f"seed={cfg.sweep.seed}",
         ]
         if local_metrics is not None:
@@ -172,13 +188,25 @@ class TrialCommandBuilder:
         defaults.append(f"cost.price_per_gpu_hour={format_value(cfg.price_per_gpu_hour)}")
         overridden = {_token_key(t) for t in self.extra}
         defaults = [t for t in defaults if _token_key(t) not in overridden]
-        return ["hwscale-tui", "train", f"run={run_id}", f"group={self.sweep}", *tokens, *defaults, *self.extra]
+        return [
+            "hwscale-tui",
+            "train",
+            f"run={run_id}",
+            f"group={self.sweep}",
+            *tokens,
+            *defaults,
+            *self.extra,
+        ]
 
     # -- templates -------------------------------------------------------------------------------
     def _placeholder_values(self, run_id: str, metrics_file: str) -> dict[str, Any]:
         return {
-            "run_id": run_id, "sweep_name": self.sweep, "gpus": self.pair.gpus, "nodes": self.pair.nodes,
-            "total_gpus": self.pair.total_gpus, "metrics_file": metrics_file,
+            "run_id": run_id,
+            "sweep_name": self.sweep,
+            "gpus": self.pair.gpus,
+            "nodes": self.pair.nodes,
+            "total_gpus": self.pair.total_gpus,
+            "metrics_file": metrics_file,
             "total_timesteps": self.cfg.sweep.total_timesteps,
         }
 
@@ -191,7 +219,9 @@ class TrialCommandBuilder:
             elif tok == "{torchrun}":
                 out += torchrun
             else:
-                out.append(tok.format(**values, params=shlex.join(params), torchrun=shlex.join(torchrun)))
+                out.append(
+                    tok.format(**values, params=shlex.join(params), torchrun=shlex.join(torchrun))
+                )
         return out
 
     def _expand_script(self, values: dict[str, Any], params: list[str]) -> str:
@@ -202,5 +232,9 @@ class TrialCommandBuilder:
             elif tok == "{torchrun}":
                 parts.append(TORCHRUN_SKYPILOT)
             else:
-                parts.append(shlex.quote(tok.format(**values, params=shlex.join(params), torchrun=TORCHRUN_SKYPILOT)))
+                parts.append(
+                    shlex.quote(
+                        tok.format(**values, params=shlex.join(params), torchrun=TORCHRUN_SKYPILOT)
+                    )
+                )
         return " ".join(p for p in parts if p)

@@ -29,9 +29,10 @@ import random
 import re
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ _ANON_RE = re.compile(r"^\s*(?:query\s*)?\{\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 def iso(epoch: float) -> str:
     """Epoch seconds -> W&B's timestamp form (UTC, no zone suffix)."""
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+    return (
+        dt.datetime.fromtimestamp(epoch, dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    )
 
 
 @dataclass
@@ -64,7 +67,9 @@ class LoopbackRun:
     raw_summary: str | None = None
     raw_config: str | None = None
     user: str = "alice"
-    _node: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # built once per version
+    _node: dict[str, Any] | None = field(
+        default=None, repr=False, compare=False
+    )  # built once per version
 
     def changed(self) -> None:
         """Call after editing fields in place (``update_run`` and ``advance`` do)."""
@@ -89,13 +94,28 @@ class LoopbackRun:
             config = json.dumps(self.config)
         summary = self.raw_summary if self.raw_summary is not None else json.dumps(self.summary)
         return {
-            "projectId": str(project_id), "id": f"run-{self.name}", "tags": list(self.tags), "name": self.name,
-            "displayName": self.name, "sweepName": None, "state": self.state, "config": config,
-            "group": self.group, "jobType": None, "commit": None, "readOnly": False,
+            "projectId": str(project_id),
+            "id": f"run-{self.name}",
+            "tags": list(self.tags),
+            "name": self.name,
+            "displayName": self.name,
+            "sweepName": None,
+            "state": self.state,
+            "config": config,
+            "group": self.group,
+            "jobType": None,
+            "commit": None,
+            "readOnly": False,
             "createdAt": iso(self.created_at),
-            "heartbeatAt": iso(self.heartbeat_at if self.heartbeat_at is not None else self.created_at),
-            "description": None, "notes": None, "systemMetrics": "{}", "summaryMetrics": summary,
-            "historyLineCount": len(self.history), "user": {"name": self.user, "username": self.user},
+            "heartbeatAt": iso(
+                self.heartbeat_at if self.heartbeat_at is not None else self.created_at
+            ),
+            "description": None,
+            "notes": None,
+            "systemMetrics": "{}",
+            "summaryMetrics": summary,
+            "historyLineCount": len(self.history),
+            "user": {"name": self.user, "username": self.user},
             "historyKeys": {"lastStep": self.last_step(), "keys": {}},
         }
 
@@ -131,11 +151,16 @@ class WandbLoopback:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "WandbLoopback":
+    def start(self) -> WandbLoopback:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="wandb-loopback", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="wandb-loopback",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -145,7 +170,7 @@ class WandbLoopback:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "WandbLoopback":
+    def __enter__(self) -> WandbLoopback:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -175,22 +200,41 @@ class WandbLoopback:
         """The run logs one more history row (score improves a little); summary and heartbeat move."""
         with self._lock:
             run = self.runs[name]
-            last = run.history[-1] if run.history else {"_step": -1, "_runtime": 0.0, "metric/agent_step": 0.0}
+            last = (
+                run.history[-1]
+                if run.history
+                else {"_step": -1, "_runtime": 0.0, "metric/agent_step": 0.0}
+            )
             reward = float(last.get("overview/reward", 0.0)) + 0.01
             row = {
-                "_step": last["_step"] + 1, "_runtime": last["_runtime"] + seconds,
-                "metric/agent_step": last["metric/agent_step"] + agent_steps, "overview/reward": reward, "score": reward,
+                "_step": last["_step"] + 1,
+                "_runtime": last["_runtime"] + seconds,
+                "metric/agent_step": last["metric/agent_step"] + agent_steps,
+                "overview/reward": reward,
+                "score": reward,
             }
             run.history.append(row)
             run.changed()
             run.heartbeat_at = run.created_at + row["_runtime"]
             if isinstance(run.summary, dict):
-                run.summary.update({
-                    "_step": row["_step"], "_runtime": row["_runtime"], "metric/agent_step": row["metric/agent_step"],
-                    "metric/total_time": row["_runtime"], "overview/reward": reward,
-                })
+                run.summary.update(
+                    {
+                        "_step": row["_step"],
+                        "_runtime": row["_runtime"],
+                        "metric/agent_step": row["metric/agent_step"],
+                        "metric/total_time": row["_runtime"],
+                        "overview/reward": reward,
+                    }
+                )
 
-    def fail(self, kind: str, *, times: int = 1, operation: str | None = "Runs", reset_s: float | None = None) -> None:
+    def fail(
+        self,
+        kind: str,
+        *,
+        times: int = 1,
+        operation: str | None = "Runs",
+        reset_s: float | None = None,
+    ) -> None:
         """The next ``times`` requests of ``operation`` get: ``"429"``, ``"500"`` or ``"drop"``."""
         if kind not in ("429", "500", "drop"):
             raise ValueError(f"unknown fault {kind!r}; accepted: '429', '500', 'drop'")
@@ -204,7 +248,11 @@ class WandbLoopback:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"counts": dict(self.counts), "unknown": list(self.unknown), "runs": len(self.runs)}
+            return {
+                "counts": dict(self.counts),
+                "unknown": list(self.unknown),
+                "runs": len(self.runs),
+            }
 
     def _take_fault(self, operation: str) -> Fault | None:
         with self._lock:
@@ -215,14 +263,24 @@ class WandbLoopback:
 
     # -- GraphQL ----------------------------------------------------------------------------
     def note_unknown(self, what: str) -> None:
-        log.error("wandb loopback: unknown request %s -- the client changed? add it to the loopback server", what)
+        log.error(
+            "wandb loopback: unknown request %s -- the client changed? add it to the loopback server",
+            what,
+        )
         with self._lock:
             self.unknown.append(what)
 
-    def answer(self, operation: str, variables: dict[str, Any], query: str = "") -> dict[str, Any] | None:
+    def answer(
+        self, operation: str, variables: dict[str, Any], query: str = ""
+    ) -> dict[str, Any] | None:
         handler: Callable[[dict[str, Any]], dict[str, Any]] | None = {
-            "anonymous:viewer": self._viewer, "GetViewer": self._viewer, "GetDefaultEntity": self._viewer,
-            "Viewer": self._viewer, "ServerInfo": self._server_info, "Runs": self._runs_page, "Run": self._one_run,
+            "anonymous:viewer": self._viewer,
+            "GetViewer": self._viewer,
+            "GetDefaultEntity": self._viewer,
+            "Viewer": self._viewer,
+            "ServerInfo": self._server_info,
+            "Runs": self._runs_page,
+            "Run": self._one_run,
             "RunSampledHistory": self._sampled_history,
         }.get(operation)
         if handler is None:
@@ -242,14 +300,28 @@ class WandbLoopback:
         return {k: v for k, v in node.items() if k in self._fields or k == "projectId"}
 
     def _viewer(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"viewer": {
-            "id": "VXNlcjox", "name": "Loopback", "username": "loopback", "email": "loopback@example.invalid",
-            "admin": False, "flags": None, "entity": self.entity, "deletedAt": None,
-            "apiKeys": {"edges": []}, "teams": {"edges": [{"node": {"name": self.entity}}]},
-        }}
+        return {
+            "viewer": {
+                "id": "VXNlcjox",
+                "name": "Loopback",
+                "username": "loopback",
+                "email": "loopback@example.invalid",
+                "admin": False,
+                "flags": None,
+                "entity": self.entity,
+                "deletedAt": None,
+                "apiKeys": {"edges": []},
+                "teams": {"edges": [{"node": {"name": self.entity}}]},
+            }
+        }
 
     def _server_info(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"serverInfo": {"cliVersionInfo": {"max_cli_version": "0.26.1"}, "latestLocalVersionInfo": None}}
+        return {
+            "serverInfo": {
+                "cliVersionInfo": {"max_cli_version": "0.26.1"},
+                "latestLocalVersionInfo": None,
+            }
+        }
 
     def _project_ok(self, v: dict[str, Any]) -> bool:
         return v.get("project") == self.project and v.get("entity") == self.entity
@@ -264,8 +336,10 @@ class WandbLoopback:
             filters = {}
         matched = [r for r in self.runs.values() if self._matches(r, filters)]
         order = v.get("order") or "+created_at"
-        sort_key = {"created_at": lambda r: (r.created_at, r.name),
-                    "heartbeat_at": lambda r: (r.heartbeat_at or r.created_at, r.name)}.get(order.lstrip("+-"))
+        sort_key = {
+            "created_at": lambda r: (r.created_at, r.name),
+            "heartbeat_at": lambda r: (r.heartbeat_at or r.created_at, r.name),
+        }.get(order.lstrip("+-"))
         if sort_key is None:
             self.note_unknown(f"Runs order {order!r}")
         else:
@@ -274,14 +348,22 @@ class WandbLoopback:
         if self.max_page_size:
             per_page = min(per_page, self.max_page_size)
         start = int(v["cursor"]) + 1 if v.get("cursor") else 0
-        page = matched[start:start + per_page]
+        page = matched[start : start + per_page]
         edges = [{"node": self._node(r), "cursor": str(start + i)} for i, r in enumerate(page)]
-        return {"project": {
-            "internalId": "UHJvamVjdDox", "runCount": len(matched), "readOnly": False,
-            "runs": {"edges": edges, "pageInfo": {
-                "endCursor": edges[-1]["cursor"] if edges else None, "hasNextPage": start + per_page < len(matched),
-            }},
-        }}
+        return {
+            "project": {
+                "internalId": "UHJvamVjdDox",
+                "runCount": len(matched),
+                "readOnly": False,
+                "runs": {
+                    "edges": edges,
+                    "pageInfo": {
+                        "endCursor": edges[-1]["cursor"] if edges else None,
+                        "hasNextPage": start + per_page < len(matched),
+                    },
+                },
+            }
+        }
 
     def _matches(self, run: LoopbackRun, flt: Any) -> bool:
         if not isinstance(flt, dict):
@@ -293,8 +375,13 @@ class WandbLoopback:
             elif key == "$or":
                 ok = any(self._matches(run, c) for c in cond)
             elif key in ("group", "state", "name", "displayName", "tags"):
-                value = {"group": run.group, "state": run.state, "name": run.name, "displayName": run.name,
-                         "tags": run.tags}[key]
+                value = {
+                    "group": run.group,
+                    "state": run.state,
+                    "name": run.name,
+                    "displayName": run.name,
+                    "tags": run.tags,
+                }[key]
                 ok = self._compare(value, cond)
             else:
                 self.note_unknown(f"Runs filter field {key!r}")
@@ -339,11 +426,16 @@ class WandbLoopback:
             spec = json.loads(raw)
             keys, samples = spec.get("keys") or [], int(spec.get("samples") or 500)
             rows = [
-                {k: r[k] for k in keys if k in r} for r in run.history
+                {k: r[k] for k in keys if k in r}
+                for r in run.history
                 if keys and keys[0] in r and any(k in r for k in keys[1:])
             ]
             if len(rows) > samples:  # evenly spaced, first and last kept
-                idx = sorted({round(i * (len(rows) - 1) / (samples - 1)) for i in range(samples)}) if samples > 1 else [len(rows) - 1]
+                idx = (
+                    sorted({round(i * (len(rows) - 1) / (samples - 1)) for i in range(samples)})
+                    if samples > 1
+                    else [len(rows) - 1]
+                )
                 rows = [rows[i] for i in idx]
             out.append(rows)
         return {"project": {"run": {"sampledHistory": out}}}
@@ -384,7 +476,9 @@ def _operation_of(query: str) -> str:
 def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # else a keep-alive response waits ~40 ms on the client's delayed ACK
+        disable_nagle_algorithm = (
+            True  # else a keep-alive response waits ~40 ms on the client's delayed ACK
+        )
         wbufsize = 1 << 16  # headers and body leave in one write
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet; counts say what happened
@@ -440,13 +534,21 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
             data = server.answer(operation, variables, query)
             if data is None:
                 server.note_unknown(f"GraphQL operation {operation}: {query[:120]!r}")
-                self._send(200, {"data": None, "errors": [{"message": f"loopback: unknown operation {operation}"}]})
+                self._send(
+                    200,
+                    {
+                        "data": None,
+                        "errors": [{"message": f"loopback: unknown operation {operation}"}],
+                    },
+                )
                 return
             self._send(200, {"data": data})
 
         def _fault(self, fault: Fault) -> None:
             if fault.kind == "drop":
-                self.close_connection = True  # no response at all: the client sees the connection drop
+                self.close_connection = (
+                    True  # no response at all: the client sees the connection drop
+                )
                 return
             if fault.kind == "429":
                 headers = {"RateLimit-Limit": "100", "RateLimit-Remaining": "0"}
@@ -468,14 +570,28 @@ def _advance_some(server: WandbLoopback, n: int) -> None:
 
 # -- synthetic runs ---------------------------------------------------------------------------
 
-def _curve(rng: random.Random, points: int, *, steps_per_point: float, seconds_per_point: float, ceiling: float) -> list[dict[str, Any]]:
+
+def _curve(
+    rng: random.Random,
+    points: int,
+    *,
+    steps_per_point: float,
+    seconds_per_point: float,
+    ceiling: float,
+) -> list[dict[str, Any]]:
     rows, reward = [], 0.0
     for i in range(points):
         reward += (ceiling - reward) * rng.uniform(0.05, 0.25)
-        rows.append({
-            "_step": i, "_runtime": (i + 1) * seconds_per_point, "_timestamp": EPOCH0 + (i + 1) * seconds_per_point,
-            "metric/agent_step": (i + 1) * steps_per_point, "overview/reward": round(reward, 6), "score": round(reward, 6),
-        })
+        rows.append(
+            {
+                "_step": i,
+                "_runtime": (i + 1) * seconds_per_point,
+                "_timestamp": EPOCH0 + (i + 1) * seconds_per_point,
+                "metric/agent_step": (i + 1) * steps_per_point,
+                "overview/reward": round(reward, 6),
+                "score": round(reward, 6),
+            }
+        )
     return rows
 
 
@@ -506,61 +622,120 @@ def make_run(
     rng = random.Random(f"{sweep}/{index}/{seed}")
     m = re.search(r"g(\d+)n(\d+)$", sweep)
     gpus, nodes = (int(m[1]), int(m[2])) if m else (1, 1)
-    rows = _curve(rng, history_points, steps_per_point=rng.uniform(5e5, 2e6), seconds_per_point=rng.uniform(20, 60),
-                  ceiling=rng.uniform(0.5, 1.0))
-    last = rows[-1] if rows else {"_step": 0, "_runtime": 0.0, "metric/agent_step": 0.0, "overview/reward": 0.0}
+    rows = _curve(
+        rng,
+        history_points,
+        steps_per_point=rng.uniform(5e5, 2e6),
+        seconds_per_point=rng.uniform(20, 60),
+        ceiling=rng.uniform(0.5, 1.0),
+    )
+    last = (
+        rows[-1]
+        if rows
+        else {"_step": 0, "_runtime": 0.0, "metric/agent_step": 0.0, "overview/reward": 0.0}
+    )
     suggestion = _suggestion(rng, gpus * nodes)
     cost = round(6.88 * gpus * nodes * last["_runtime"] / 3600, 4)
     summary: dict[str, Any] = {
-        "metric/agent_step": last["metric/agent_step"], "metric/total_time": last["_runtime"],
+        "metric/agent_step": last["metric/agent_step"],
+        "metric/total_time": last["_runtime"],
         "overview/sps": round(last["metric/agent_step"] / max(last["_runtime"], 1.0), 2),
-        "overview/reward": last["overview/reward"], "sweep/suggestion": suggestion,
-        "_step": last["_step"], "_runtime": last["_runtime"], "_timestamp": EPOCH0 + last["_runtime"],
+        "overview/reward": last["overview/reward"],
+        "sweep/suggestion": suggestion,
+        "_step": last["_step"],
+        "_runtime": last["_runtime"],
+        "_timestamp": EPOCH0 + last["_runtime"],
     }
     if state == "finished":
         summary.update({"sweep/score": last["overview/reward"], "sweep/cost": cost})
     created = EPOCH0 + index * 60.0 if created_at is None else created_at
     name = f"{sweep}_trial_{index:04d}_{rng.getrandbits(24):06x}"
     if style == "metta":
-        summary.update({"evaluator/eval_sweep/score": summary.get("sweep/score"), "monitor/cost/accrued_total": cost,
-                        "training/status": "completed" if state == "finished" else "running",
-                        "has_started_eval": state == "finished"})
-        config: dict[str, Any] = {"TrainTool": {"trainer": {"total_timesteps": 300_000_000, "batch_size": suggestion["trainer.batch_size"],
-                                                             "optimizer": {"learning_rate": suggestion["trainer.optimizer.learning_rate"]}},
-                                                 "run": name}}
+        summary.update(
+            {
+                "evaluator/eval_sweep/score": summary.get("sweep/score"),
+                "monitor/cost/accrued_total": cost,
+                "training/status": "completed" if state == "finished" else "running",
+                "has_started_eval": state == "finished",
+            }
+        )
+        config: dict[str, Any] = {
+            "TrainTool": {
+                "trainer": {
+                    "total_timesteps": 300_000_000,
+                    "batch_size": suggestion["trainer.batch_size"],
+                    "optimizer": {"learning_rate": suggestion["trainer.optimizer.learning_rate"]},
+                },
+                "run": name,
+            }
+        }
         tags = ["user:alice"]
     else:
         config = {"hardware": {"gpus": gpus, "nodes": nodes}, **suggestion}
         tags = ["hwscale", f"g{gpus}n{nodes}"]
-    return LoopbackRun(name=name, group=sweep, state=state, config=config, summary=summary, tags=tags, created_at=created,
-                       heartbeat_at=created + last["_runtime"], history=rows)
+    return LoopbackRun(
+        name=name,
+        group=sweep,
+        state=state,
+        config=config,
+        summary=summary,
+        tags=tags,
+        created_at=created,
+        heartbeat_at=created + last["_runtime"],
+        history=rows,
+    )
 
 
 def experiment_runs(
-    experiment: str, pairs: Iterable[str], trials_per_sweep: int, *, style: str = "metta", running_every: int = 0,
-    history_points: int = 20, seed: int = 0,
+    experiment: str,
+    pairs: Iterable[str],
+    trials_per_sweep: int,
+    *,
+    style: str = "metta",
+    running_every: int = 0,
+    history_points: int = 20,
+    seed: int = 0,
 ) -> list[LoopbackRun]:
     """``trials_per_sweep`` runs for each pair tag (``g4n1``); every ``running_every``-th is still running."""
     runs = []
     for tag in pairs:
         for i in range(1, trials_per_sweep + 1):
             state = "running" if running_every and i % running_every == 0 else "finished"
-            runs.append(make_run(f"{experiment}.{tag}", i, style=style, state=state, history_points=history_points, seed=seed))
+            runs.append(
+                make_run(
+                    f"{experiment}.{tag}",
+                    i,
+                    style=style,
+                    state=state,
+                    history_points=history_points,
+                    seed=seed,
+                )
+            )
     return runs
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Serve a synthetic W&B project on 127.0.0.1 until stdin closes.")
+    p = argparse.ArgumentParser(
+        description="Serve a synthetic W&B project on 127.0.0.1 until stdin closes."
+    )
     p.add_argument("--experiment", default="hardware_scaling")
-    p.add_argument("--sweeps", type=int, default=8, help="number of sweeps (pairs g1n1, g2n1, g4n1, ...)")
+    p.add_argument(
+        "--sweeps", type=int, default=8, help="number of sweeps (pairs g1n1, g2n1, g4n1, ...)"
+    )
     p.add_argument("--trials", type=int, default=500, help="runs per sweep")
     p.add_argument("--style", choices=("metta", "builtin"), default="metta")
     p.add_argument("--history-points", type=int, default=20)
     p.add_argument("--running-every", type=int, default=10, help="every Nth run is still running")
     args = p.parse_args(argv)
     tags = [f"g{g}n{n}" for n in (1, 2, 4, 8) for g in (1, 2, 4, 8)][: args.sweeps]
-    runs = experiment_runs(args.experiment, tags, args.trials, style=args.style, running_every=args.running_every,
-                           history_points=args.history_points)
+    runs = experiment_runs(
+        args.experiment,
+        tags,
+        args.trials,
+        style=args.style,
+        running_every=args.running_every,
+        history_points=args.history_points,
+    )
     with WandbLoopback(runs) as server:
         print(server.url, flush=True)
         sys.stdin.read()  # serve until the parent closes our stdin

@@ -21,7 +21,9 @@ def shared_gradient_buffer(ctx: Any, ranks: int, size: int, dtype: type) -> Any:
 
 class SharedGradientMean:
     def __init__(self, buffer: Any, barrier: Any, ranks: int, rank: int, size: int, dtype: type):
-        self.rows = np.frombuffer(buffer, dtype=dtype).reshape(2, ranks, size) if ranks > 1 else None
+        self.rows = (
+            np.frombuffer(buffer, dtype=dtype).reshape(2, ranks, size) if ranks > 1 else None
+        )
         self.barrier, self.ranks, self.rank, self.size = barrier, ranks, rank, size
         self.calls = 0
 

@@ -10,8 +10,9 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ..errors import UsageError
 from .envs import ENV_SPACES
@@ -54,31 +55,137 @@ def _non_negative(x: float) -> bool:
 
 
 KEYS: dict[str, KeySpec] = {
-    "run": KeySpec("run", "str", "run id (default: train_<time>_<hex>)",
-                   lambda s: bool(RUN_ID_RE.match(s)), "letters, digits, '.', '_' or '-', starting with a letter or digit"),
-    "group": KeySpec("group", "str", "sweep / W&B group (default: train.g<G>n<N>)", lambda s: bool(s.strip()), "a non-empty name"),
+    "run": KeySpec(
+        "run",
+        "str",
+        "run id (default: train_<time>_<hex>)",
+        lambda s: bool(RUN_ID_RE.match(s)),
+        "letters, digits, '.', '_' or '-', starting with a letter or digit",
+    ),
+    "group": KeySpec(
+        "group",
+        "str",
+        "sweep / W&B group (default: train.g<G>n<N>)",
+        lambda s: bool(s.strip()),
+        "a non-empty name",
+    ),
     "env": KeySpec("env", "choice", "environment", choices=SUPPORTED_ENVS),
     "seed": KeySpec("seed", "int", "random seed (default 0)", _non_negative, "an integer >= 0"),
-    "hardware.gpus": KeySpec("gpus", "int", "ranks per node (default 1)", _positive, "an integer >= 1"),
-    "hardware.nodes": KeySpec("nodes", "int", "nodes (default 1); ranks = gpus x nodes", _positive, "an integer >= 1"),
-    "trainer.total_timesteps": KeySpec("total_timesteps", "int", "agent steps to train (default 200000)", _positive, "an integer >= 1"),
-    "trainer.batch_size": KeySpec("batch_size", "int", "global batch per update, across ranks (default: preset center, 1024 x ranks)", _positive, "an integer >= 1"),
-    "trainer.minibatch_size": KeySpec("minibatch_size", "int", "global minibatch (default: preset center)", _positive, "an integer >= 1"),
-    "trainer.update_epochs": KeySpec("update_epochs", "int", "epochs over each batch (default 4)", _positive, "an integer >= 1"),
-    "trainer.optimizer.learning_rate": KeySpec("learning_rate", "float", "Adam learning rate (default: preset center)", _positive, "a number > 0"),
-    "trainer.losses.ppo.clip_coef": KeySpec("clip_coef", "float", "policy ratio clip (default: preset center)", _positive, "a number > 0"),
-    "trainer.losses.ppo.vf_clip_coef": KeySpec("vf_clip_coef", "float", "value clip (default: preset center)", _positive, "a number > 0"),
-    "trainer.losses.ppo.gae_lambda": KeySpec("gae_lambda", "float", "GAE lambda (default: preset center)", lambda x: 0 <= x <= 1, "a number in [0, 1]"),
-    "trainer.losses.ppo.ent_coef": KeySpec("ent_coef", "float", "entropy bonus (default: preset center)", _non_negative, "a number >= 0"),
-    "trainer.losses.ppo.vf_coef": KeySpec("vf_coef", "float", "value loss weight (default: preset center)", _non_negative, "a number >= 0"),
-    "trainer.losses.ppo.gamma": KeySpec("gamma", "float", "discount (default 0.99)", lambda x: 0 < x <= 1, "a number in (0, 1]"),
-    "trainer.losses.ppo.max_grad_norm": KeySpec("max_grad_norm", "float", "global gradient-norm clip (default 0.5)", _positive, "a number > 0"),
-    "metrics_file": KeySpec("metrics_file", "str", "JSON-lines metrics path (default: <state>/runs/<run>/metrics.jsonl)", lambda s: bool(s.strip()), "a file path"),
-    "store": KeySpec("store", "bool", "write the trial and its history to the SQLite store (default false)"),
-    "wandb.mode": KeySpec("wandb_mode", "choice", "W&B mode (default: $WANDB_MODE, else disabled)", choices=WANDB_MODES),
-    "wandb.project": KeySpec("wandb_project", "str", "W&B project (default: $WANDB_PROJECT, else hardware-scaling)", lambda s: bool(s.strip()), "a project name"),
-    "wandb.entity": KeySpec("wandb_entity", "str", "W&B entity (default: $WANDB_ENTITY)", lambda s: bool(s.strip()), "an entity name"),
-    "cost.price_per_gpu_hour": KeySpec("price_per_gpu_hour", "float", "$ per rank-hour (default: H100 on-demand from the price table)", _non_negative, "a number >= 0"),
+    "hardware.gpus": KeySpec(
+        "gpus", "int", "ranks per node (default 1)", _positive, "an integer >= 1"
+    ),
+    "hardware.nodes": KeySpec(
+        "nodes", "int", "nodes (default 1); ranks = gpus x nodes", _positive, "an integer >= 1"
+    ),
+    "trainer.total_timesteps": KeySpec(
+        "total_timesteps",
+        "int",
+        "agent steps to train (default 200000)",
+        _positive,
+        "an integer >= 1",
+    ),
+    "trainer.batch_size": KeySpec(
+        "batch_size",
+        "int",
+        "global batch per update, across ranks (default: preset center, 1024 x ranks)",
+        _positive,
+        "an integer >= 1",
+    ),
+    "trainer.minibatch_size": KeySpec(
+        "minibatch_size",
+        "int",
+        "global minibatch (default: preset center)",
+        _positive,
+        "an integer >= 1",
+    ),
+    "trainer.update_epochs": KeySpec(
+        "update_epochs", "int", "epochs over each batch (default 4)", _positive, "an integer >= 1"
+    ),
+    "trainer.optimizer.learning_rate": KeySpec(
+        "learning_rate",
+        "float",
+        "Adam learning rate (default: preset center)",
+        _positive,
+        "a number > 0",
+    ),
+    "trainer.losses.ppo.clip_coef": KeySpec(
+        "clip_coef",
+        "float",
+        "policy ratio clip (default: preset center)",
+        _positive,
+        "a number > 0",
+    ),
+    "trainer.losses.ppo.vf_clip_coef": KeySpec(
+        "vf_clip_coef", "float", "value clip (default: preset center)", _positive, "a number > 0"
+    ),
+    "trainer.losses.ppo.gae_lambda": KeySpec(
+        "gae_lambda",
+        "float",
+        "GAE lambda (default: preset center)",
+        lambda x: 0 <= x <= 1,
+        "a number in [0, 1]",
+    ),
+    "trainer.losses.ppo.ent_coef": KeySpec(
+        "ent_coef",
+        "float",
+        "entropy bonus (default: preset center)",
+        _non_negative,
+        "a number >= 0",
+    ),
+    "trainer.losses.ppo.vf_coef": KeySpec(
+        "vf_coef",
+        "float",
+        "value loss weight (default: preset center)",
+        _non_negative,
+        "a number >= 0",
+    ),
+    "trainer.losses.ppo.gamma": KeySpec(
+        "gamma", "float", "discount (default 0.99)", lambda x: 0 < x <= 1, "a number in (0, 1]"
+    ),
+    "trainer.losses.ppo.max_grad_norm": KeySpec(
+        "max_grad_norm",
+        "float",
+        "global gradient-norm clip (default 0.5)",
+        _positive,
+        "a number > 0",
+    ),
+    "metrics_file": KeySpec(
+        "metrics_file",
+        "str",
+        "JSON-lines metrics path (default: <state>/runs/<run>/metrics.jsonl)",
+        lambda s: bool(s.strip()),
+        "a file path",
+    ),
+    "store": KeySpec(
+        "store", "bool", "write the trial and its history to the SQLite store (default false)"
+    ),
+    "wandb.mode": KeySpec(
+        "wandb_mode",
+        "choice",
+        "W&B mode (default: $WANDB_MODE, else disabled)",
+        choices=WANDB_MODES,
+    ),
+    "wandb.project": KeySpec(
+        "wandb_project",
+        "str",
+        "W&B project (default: $WANDB_PROJECT, else hardware-scaling)",
+        lambda s: bool(s.strip()),
+        "a project name",
+    ),
+    "wandb.entity": KeySpec(
+        "wandb_entity",
+        "str",
+        "W&B entity (default: $WANDB_ENTITY)",
+        lambda s: bool(s.strip()),
+        "an entity name",
+    ),
+    "cost.price_per_gpu_hour": KeySpec(
+        "price_per_gpu_hour",
+        "float",
+        "$ per rank-hour (default: H100 on-demand from the price table)",
+        _non_negative,
+        "a number >= 0",
+    ),
 }
 KEY_HELP: dict[str, str] = {k: s.help for k, s in KEYS.items()}
 
@@ -190,7 +297,9 @@ def _coerce(key: str, spec: KeySpec, raw: str, value: Any) -> Any:
 def _split_token(token: str) -> tuple[str, str]:
     key, sep, raw = token.partition("=")
     if not sep or not key:
-        raise UsageError(f"argument {token!r} is not key=value; write overrides like trainer.batch_size=2048.")
+        raise UsageError(
+            f"argument {token!r} is not key=value; write overrides like trainer.batch_size=2048."
+        )
     if key not in KEYS:
         import difflib
 
@@ -233,7 +342,9 @@ def _resolve(values: dict[str, Any], given: dict[str, Any], env: Mapping[str, st
     gpus, nodes = values.get("gpus", 1), values.get("nodes", 1)
     ranks = gpus * nodes
     if ranks > MAX_RANKS:
-        raise UsageError(f"hardware.gpus x hardware.nodes = {ranks} ranks is too many for one machine; accepted: at most {MAX_RANKS} ranks.")
+        raise UsageError(
+            f"hardware.gpus x hardware.nodes = {ranks} ranks is too many for one machine; accepted: at most {MAX_RANKS} ranks."
+        )
     center = builtin_preset(HardwarePair(gpus, nodes)).space.center()
     for key in SWEPT_KEYS:
         values.setdefault(KEYS[key].field, center[key])
@@ -252,14 +363,24 @@ def _resolve(values: dict[str, Any], given: dict[str, Any], env: Mapping[str, st
 def _check_batch(cfg: TrainConfig, rollout: int) -> None:
     b, mb, r = cfg.batch_size, cfg.minibatch_size, cfg.ranks
     if b % (r * rollout):
-        given = "" if "trainer.batch_size" in cfg.overrides else f"the default (preset center for {r} ranks) "
+        given = (
+            ""
+            if "trainer.batch_size" in cfg.overrides
+            else f"the default (preset center for {r} ranks) "
+        )
         raise UsageError(
             f"{given}trainer.batch_size={b} cannot be split over {r} rank(s) x {rollout} rollout steps; "
             f"accepted: a multiple of {r * rollout} (ranks x {rollout}), like {2 * r * rollout}."
         )
     if mb > b:
-        raise UsageError(f"trainer.minibatch_size={mb} is larger than trainer.batch_size={b}; accepted: a minibatch of at most the batch size.")
+        raise UsageError(
+            f"trainer.minibatch_size={mb} is larger than trainer.batch_size={b}; accepted: a minibatch of at most the batch size."
+        )
     if mb % r:
-        raise UsageError(f"trainer.minibatch_size={mb} cannot be split over {r} rank(s); accepted: a multiple of {r}.")
+        raise UsageError(
+            f"trainer.minibatch_size={mb} cannot be split over {r} rank(s); accepted: a multiple of {r}."
+        )
     if b % mb:
-        raise UsageError(f"trainer.minibatch_size={mb} does not divide trainer.batch_size={b}; accepted: a divisor of the batch size, like {b // 4}.")
+        raise UsageError(
+            f"trainer.minibatch_size={mb} does not divide trainer.batch_size={b}; accepted: a divisor of the batch size, like {b // 4}."
+        )

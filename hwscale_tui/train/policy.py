@@ -64,8 +64,19 @@ def _orthogonal(rng: np.random.Generator, rows: int, cols: int, gain: float) -> 
 class ActorCritic:
     """Separate actor and critic MLPs with tanh hidden layers; parameters in one flat vector."""
 
-    def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...] = (64, 64), dtype: type = np.float64):
-        self.obs_dim, self.n_actions, self.hidden, self.dtype = obs_dim, n_actions, tuple(hidden), dtype
+    def __init__(
+        self,
+        obs_dim: int,
+        n_actions: int,
+        hidden: tuple[int, ...] = (64, 64),
+        dtype: type = np.float64,
+    ):
+        self.obs_dim, self.n_actions, self.hidden, self.dtype = (
+            obs_dim,
+            n_actions,
+            tuple(hidden),
+            dtype,
+        )
         self.shapes: list[tuple[int, ...]] = []
         for out_dim in (n_actions, 1):  # actor tower, then critic tower
             sizes = (obs_dim, *self.hidden, out_dim)
@@ -81,7 +92,10 @@ class ActorCritic:
         hit = self._views.get(id(flat))
         if hit is not None and hit[0] is flat:
             return hit[1]
-        views = [flat[a:b].reshape(s) for a, b, s in zip(self.offsets[:-1], self.offsets[1:], self.shapes)]
+        views = [
+            flat[a:b].reshape(s)
+            for a, b, s in zip(self.offsets[:-1], self.offsets[1:], self.shapes)
+        ]
         if len(self._views) < 4:  # the parameters and the gradient buffer
             self._views[id(flat)] = (flat, views)
         return views
@@ -98,7 +112,9 @@ class ActorCritic:
                 w[...] = _orthogonal(rng, *w.shape, gain)
         return flat
 
-    def _tower(self, views: list[np.ndarray], tower: int, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _tower(
+        self, views: list[np.ndarray], tower: int, x: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         n = self.layers_per_tower
         acts = [x]
         for layer in range(n):
@@ -117,7 +133,9 @@ class ActorCritic:
         value, critic_acts = self._tower(views, 1, obs)
         return logits, value[:, 0], (views, actor_acts, critic_acts)
 
-    def _tower_backward(self, cache: tuple, grads: list[np.ndarray], tower: int, g_out: np.ndarray) -> None:
+    def _tower_backward(
+        self, cache: tuple, grads: list[np.ndarray], tower: int, g_out: np.ndarray
+    ) -> None:
         views, actor_acts, critic_acts = cache
         acts = actor_acts if tower == 0 else critic_acts
         n = self.layers_per_tower
@@ -130,7 +148,9 @@ class ActorCritic:
                 g = g @ views[i].T
                 g *= 1.0 - acts[layer] * acts[layer]  # tanh'
 
-    def backward(self, cache: tuple, g_logits: np.ndarray, g_values: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
+    def backward(
+        self, cache: tuple, g_logits: np.ndarray, g_values: np.ndarray, grad_out: np.ndarray
+    ) -> np.ndarray:
         """Write d(loss)/d(params) into ``grad_out`` given the loss's gradient w.r.t. the outputs."""
         grads = self.unpack(grad_out)
         self._tower_backward(cache, grads, 0, g_logits)
@@ -196,10 +216,17 @@ def ppo_loss_and_grad(
     sq_unclipped, sq_clipped = err_unclipped**2, err_clipped**2
     value_loss = 0.5 * float(w @ np.maximum(sq_unclipped, sq_clipped))
     inside = np.abs(delta) < vc
-    d_value = np.where(sq_unclipped >= sq_clipped, err_unclipped, np.where(inside, err_clipped, 0.0))
+    d_value = np.where(
+        sq_unclipped >= sq_clipped, err_unclipped, np.where(inside, err_clipped, 0.0)
+    )
     g_values = coefs.vf_coef * w * d_value
 
-    model.backward(cache, g_logits.astype(model.dtype, copy=False), g_values.astype(model.dtype, copy=False), grad_out)
+    model.backward(
+        cache,
+        g_logits.astype(model.dtype, copy=False),
+        g_values.astype(model.dtype, copy=False),
+        grad_out,
+    )
     loss = policy_loss - coefs.ent_coef * entropy + coefs.vf_coef * value_loss
     return LossStats(
         loss=loss,
@@ -211,7 +238,9 @@ def ppo_loss_and_grad(
     )
 
 
-def gae_advantages(rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, gamma: float, lam: float) -> np.ndarray:
+def gae_advantages(
+    rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, gamma: float, lam: float
+) -> np.ndarray:
     """GAE(lambda) over a rollout of shape (T, envs); ``values`` has T + 1 rows (the last is the bootstrap).
 
     ``dones[t]`` ends the episode after step t: no bootstrap and no credit flows across it.
@@ -237,7 +266,14 @@ def clip_grad_norm(grad: np.ndarray, max_norm: float) -> float:
 class Adam:
     """Adam with bias correction, updating a flat parameter vector in place."""
 
-    def __init__(self, size: int, dtype: type, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-5):
+    def __init__(
+        self,
+        size: int,
+        dtype: type,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-5,
+    ):
         self.lr, self.beta1, self.beta2, self.eps = lr, betas[0], betas[1], eps
         self.m = aligned_zeros(size, dtype)
         self.v = aligned_zeros(size, dtype)

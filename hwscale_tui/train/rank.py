@@ -22,10 +22,20 @@ from .allreduce import SharedGradientMean
 from .envs import ENV_SPACES, make_vector_env, param_count
 from .overrides import TrainConfig
 from .policy import (
-    ActorCritic, Adam, Minibatch, PPOCoefs, aligned_zeros, clip_grad_norm, gae_advantages, ppo_loss_and_grad, sample_actions,
+    ActorCritic,
+    Adam,
+    Minibatch,
+    PPOCoefs,
+    aligned_zeros,
+    clip_grad_norm,
+    gae_advantages,
+    ppo_loss_and_grad,
+    sample_actions,
 )
 
-DTYPE = np.float32  # measured: float32 halves tanh/matmul time on this CPU (float64 for gradient checks)
+DTYPE = (
+    np.float32
+)  # measured: float32 halves tanh/matmul time on this CPU (float64 for gradient checks)
 STAT_NAMES = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
 
 
@@ -45,7 +55,9 @@ def param_digest(params: np.ndarray) -> str:
 class RankTrainer:
     """PPO on this rank's envs; ``update()`` collects one rollout and runs the epochs."""
 
-    def __init__(self, cfg: TrainConfig, rank: int, allreduce: SharedGradientMean, dtype: type = DTYPE):
+    def __init__(
+        self, cfg: TrainConfig, rank: int, allreduce: SharedGradientMean, dtype: type = DTYPE
+    ):
         self.cfg, self.rank, self.allreduce, self.dtype = cfg, rank, allreduce, dtype
         self.n_envs, self.horizon = cfg.envs_per_rank, cfg.rollout
         self.venv = make_vector_env(cfg.env, self.n_envs)
@@ -55,8 +67,12 @@ class RankTrainer:
         obs_dim = self.venv.single_observation_space.shape[0]
         self.model = ActorCritic(obs_dim, int(self.venv.single_action_space.n), cfg.hidden, dtype)
         if self.model.size != allreduce.size:
-            raise RuntimeError(f"{cfg.env}: {self.model.size} parameters but the all-reduce holds {allreduce.size}")
-        self.params = self.model.init_params(np.random.default_rng(cfg.seed))  # identical on every rank
+            raise RuntimeError(
+                f"{cfg.env}: {self.model.size} parameters but the all-reduce holds {allreduce.size}"
+            )
+        self.params = self.model.init_params(
+            np.random.default_rng(cfg.seed)
+        )  # identical on every rank
         self.grad = aligned_zeros(self.model.size, dtype)
         self.adam = Adam(self.model.size, dtype, cfg.learning_rate)
         self.coefs = PPOCoefs(cfg.clip_coef, cfg.vf_clip_coef, cfg.ent_coef, cfg.vf_coef)
@@ -104,7 +120,9 @@ class RankTrainer:
 
     def advantages(self) -> tuple[np.ndarray, np.ndarray]:
         """GAE(lambda) advantages and returns for the last rollout."""
-        adv = gae_advantages(self.rewards, self.values, self.dones, self.cfg.gamma, self.cfg.gae_lambda)
+        adv = gae_advantages(
+            self.rewards, self.values, self.dones, self.cfg.gamma, self.cfg.gae_lambda
+        )
         return adv, adv + self.values[: self.horizon]
 
     def learn(self, adv: np.ndarray, returns: np.ndarray) -> np.ndarray:
@@ -120,7 +138,15 @@ class RankTrainer:
             order = self.rng.permutation(n)
             for start in range(0, n, self.local_minibatch):
                 idx = order[start : start + self.local_minibatch]
-                mb = Minibatch(obs[idx], actions[idx], logp[idx], _normalized(adv[idx], mask[idx]), returns[idx], values[idx], mask[idx])
+                mb = Minibatch(
+                    obs[idx],
+                    actions[idx],
+                    logp[idx],
+                    _normalized(adv[idx], mask[idx]),
+                    returns[idx],
+                    values[idx],
+                    mask[idx],
+                )
                 stats = ppo_loss_and_grad(self.model, self.params, mb, self.coefs, self.grad)
                 self.allreduce(self.grad, self.grad)
                 clip_grad_norm(self.grad, self.cfg.max_grad_norm)
@@ -146,7 +172,9 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
-def rank_main(cfg: TrainConfig, rank: int, parent_pid: int, conn: Any, barrier: Any, buffer: Any) -> None:
+def rank_main(
+    cfg: TrainConfig, rank: int, parent_pid: int, conn: Any, barrier: Any, buffer: Any
+) -> None:
     """Entry point of a rank process: report ``ready``, one ``update`` per update, then ``done``
     (with its peak RSS and the CPU seconds its training loop used)."""
     set_parent_death_signal()
@@ -156,7 +184,9 @@ def rank_main(cfg: TrainConfig, rank: int, parent_pid: int, conn: Any, barrier: 
     try:
         obs_dim, n_actions = ENV_SPACES[cfg.env]
         size = param_count(obs_dim, n_actions, cfg.hidden)
-        trainer = RankTrainer(cfg, rank, SharedGradientMean(buffer, barrier, cfg.ranks, rank, size, DTYPE))
+        trainer = RankTrainer(
+            cfg, rank, SharedGradientMean(buffer, barrier, cfg.ranks, rank, size, DTYPE)
+        )
         conn.send(("ready", rank, os.getpid()))
         cpu_start = time.process_time()
         for update in range(cfg.updates):

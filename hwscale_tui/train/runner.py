@@ -14,11 +14,12 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..paths import app_paths, ensure_private_dir
 from ..prices import job_cost_usd
@@ -52,7 +53,9 @@ class TrainResult:
     rank_param_hashes: list[str] = field(default_factory=list)  # after the last update, per rank
     params_in_sync: bool = True  # every update's parameter hashes agreed across ranks
     rank_peak_rss_bytes: list[int] = field(default_factory=list)
-    rank_train_cpu_s: list[float] = field(default_factory=list)  # CPU seconds of each rank's training loop
+    rank_train_cpu_s: list[float] = field(
+        default_factory=list
+    )  # CPU seconds of each rank's training loop
 
 
 class StopRequest:
@@ -124,8 +127,10 @@ class RankGroup:
             for r in range(cfg.ranks):
                 recv, send = ctx.Pipe(duplex=False)
                 p = ctx.Process(
-                    target=rank_main, args=(cfg, r, os.getpid(), send, self.barrier, self.buffer),
-                    name=f"hwscale-train-rank{r}", daemon=True,
+                    target=rank_main,
+                    args=(cfg, r, os.getpid(), send, self.barrier, self.buffer),
+                    name=f"hwscale-train-rank{r}",
+                    daemon=True,
                 )
                 self.procs.append(p)
                 self.conns.append(recv)
@@ -183,7 +188,9 @@ class _Pool:
             self.in_sync = self.in_sync and len(set(hashes)) == 1
             self.last_hashes = hashes
             self.updates += 1
-            stats = [sum(s[i] for _, _, s, _ in reports) / len(reports) for i in range(len(LOSS_KEYS))]
+            stats = [
+                sum(s[i] for _, _, s, _ in reports) / len(reports) for i in range(len(LOSS_KEYS))
+            ]
             yield self.line(finished, stats)
 
     def elapsed(self) -> float:
@@ -208,7 +215,9 @@ class _Pool:
         }
 
 
-def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+def run_training(
+    config: TrainConfig, on_update: Callable[[dict[str, Any]], None] | None = None
+) -> TrainResult:
     """Train ``config`` to its ``total_timesteps`` (or until stopped); never raises for a failed run.
 
     ``on_update`` receives every per-update metrics line (the CLI prints progress from it).
@@ -217,7 +226,9 @@ def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None
     t0 = time.monotonic()
     paths = app_paths()
     run_dir = paths.runs / cfg.run
-    metrics_path = Path(cfg.metrics_file).expanduser() if cfg.metrics_file else run_dir / "metrics.jsonl"
+    metrics_path = (
+        Path(cfg.metrics_file).expanduser() if cfg.metrics_file else run_dir / "metrics.jsonl"
+    )
     if cfg.store or not cfg.metrics_file:
         paths.ensure()
     if not cfg.metrics_file:
@@ -251,17 +262,34 @@ def run_training(config: TrainConfig, on_update: Callable[[dict[str, Any]], None
                 error = error or f"{type(sink).__name__} failed to finish: {exc}"
     exit_code = SIGNAL_EXIT_CODES[stop.signum] if state == "killed" else EXIT_CODES[state]
     return TrainResult(
-        run=cfg.run, group=cfg.group, state=state, exit_code=exit_code, score=pool.score,
-        agent_steps=final["metric/agent_step"], total_time_s=final["metric/total_time"], sps=final["overview/sps"],
-        cost_usd=final["sweep/cost"], updates=pool.updates, metrics_file=metrics_path, error=error,
-        rank_pids=group.pids if group else [], rank_param_hashes=pool.last_hashes, params_in_sync=pool.in_sync,
-        rank_peak_rss_bytes=[usage[r][0] for r in sorted(usage)], rank_train_cpu_s=[usage[r][1] for r in sorted(usage)],
+        run=cfg.run,
+        group=cfg.group,
+        state=state,
+        exit_code=exit_code,
+        score=pool.score,
+        agent_steps=final["metric/agent_step"],
+        total_time_s=final["metric/total_time"],
+        sps=final["overview/sps"],
+        cost_usd=final["sweep/cost"],
+        updates=pool.updates,
+        metrics_file=metrics_path,
+        error=error,
+        rank_pids=group.pids if group else [],
+        rank_param_hashes=pool.last_hashes,
+        params_in_sync=pool.in_sync,
+        rank_peak_rss_bytes=[usage[r][0] for r in sorted(usage)],
+        rank_train_cpu_s=[usage[r][1] for r in sorted(usage)],
     )
 
 
 def _coordinate(
-    cfg: TrainConfig, group: RankGroup, pool: _Pool, sinks: list[MetricSink], stop: StopRequest,
-    usage: dict[int, tuple[int, float]], on_update: Callable[[dict[str, Any]], None] | None,
+    cfg: TrainConfig,
+    group: RankGroup,
+    pool: _Pool,
+    sinks: list[MetricSink],
+    stop: StopRequest,
+    usage: dict[int, tuple[int, float]],
+    on_update: Callable[[dict[str, Any]], None] | None,
 ) -> tuple[str, str | None]:
     """Relay reports until every rank is done, one fails, or a stop signal arrives."""
     conn_rank = {c: r for r, c in enumerate(group.conns)}
@@ -291,7 +319,9 @@ def _coordinate(
     while len(done) < cfg.ranks:
         if stop.signum is not None:
             return stopped()
-        waiting = list(open_conns) + [p.sentinel for r, p in enumerate(group.procs) if r not in done]
+        waiting = list(open_conns) + [
+            p.sentinel for r, p in enumerate(group.procs) if r not in done
+        ]
         for obj in wait(waiting, timeout=POLL_S):
             if obj in conn_rank:
                 if obj in open_conns:
@@ -302,20 +332,30 @@ def _coordinate(
             while conn in open_conns and conn.poll():  # drain what it sent before exiting
                 receive(conn)
             if rank not in done:
-                if stop.signum is not None:  # a signal to the whole process group reached the ranks too
+                if (
+                    stop.signum is not None
+                ):  # a signal to the whole process group reached the ranks too
                     return stopped()
                 proc = group.procs[rank]
                 proc.join()
                 why = f"raised {errors[rank]}" if rank in errors else _describe_exit(proc.exitcode)
                 _emit(pool, sinks, on_update)
-                return "failed", f"rank {rank} of {cfg.ranks} (pid {proc.pid}) {why}; the trial failed"
+                return (
+                    "failed",
+                    f"rank {rank} of {cfg.ranks} (pid {proc.pid}) {why}; the trial failed",
+                )
         _emit(pool, sinks, on_update)
         if not pool.in_sync:
-            return "failed", f"the ranks' parameters differ after update {pool.updates} (hashes {pool.last_hashes}); the trial failed"
+            return (
+                "failed",
+                f"the ranks' parameters differ after update {pool.updates} (hashes {pool.last_hashes}); the trial failed",
+            )
     return "finished", None
 
 
-def _emit(pool: _Pool, sinks: list[MetricSink], on_update: Callable[[dict[str, Any]], None] | None) -> None:
+def _emit(
+    pool: _Pool, sinks: list[MetricSink], on_update: Callable[[dict[str, Any]], None] | None
+) -> None:
     for line in pool.ready_lines():
         for sink in sinks:
             sink.update(line)

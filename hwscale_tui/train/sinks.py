@@ -16,7 +16,13 @@ from typing import Any, Protocol
 from ..paths import ensure_private_dir
 from .overrides import TrainConfig
 
-LOSS_KEYS = ("losses/policy_loss", "losses/value_loss", "losses/entropy", "losses/approx_kl", "losses/clipfrac")
+LOSS_KEYS = (
+    "losses/policy_loss",
+    "losses/value_loss",
+    "losses/entropy",
+    "losses/approx_kl",
+    "losses/clipfrac",
+)
 COST_KEY = "monitor/cost/accrued_total"  # Metta's name for the dollars spent so far
 STORE_FLUSH_INTERVAL_S = 0.5  # one store transaction at most this often (plus one at the end)
 
@@ -60,18 +66,30 @@ class StoreSink:
         with self.store.transaction():
             if self.store.get_trial_row(cfg.run) is None:
                 self.store.insert_trial(
-                    cfg.run, cfg.group, gpus=cfg.gpus, nodes=cfg.nodes, params=cfg.swept_params(),
-                    state="running", started_at=now, metrics_path=str(metrics_path),
+                    cfg.run,
+                    cfg.group,
+                    gpus=cfg.gpus,
+                    nodes=cfg.nodes,
+                    params=cfg.swept_params(),
+                    state="running",
+                    started_at=now,
+                    metrics_path=str(metrics_path),
                 )
             else:  # the sweep runner created it; we only say it is running and where metrics go
-                self.store.update_trial(cfg.run, state="running", started_at=now, metrics_path=str(metrics_path))
+                self.store.update_trial(
+                    cfg.run, state="running", started_at=now, metrics_path=str(metrics_path)
+                )
         self.pending: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()
 
     def update(self, line: dict[str, Any]) -> None:
         row = {
-            "agent_step": line["metric/agent_step"], "wall_s": line["metric/total_time"], "score": line["score"],
-            "reward": line["overview/reward"], "cost_usd": line[COST_KEY], "sps": line["overview/sps"],
+            "agent_step": line["metric/agent_step"],
+            "wall_s": line["metric/total_time"],
+            "score": line["score"],
+            "reward": line["overview/reward"],
+            "cost_usd": line[COST_KEY],
+            "sps": line["overview/sps"],
         }
         row.update({k: line[k] for k in LOSS_KEYS})
         self.pending.append(row)
@@ -85,8 +103,12 @@ class StoreSink:
             if self.pending:
                 last = self.pending[-1]
                 self.store.update_trial(
-                    self.run, agent_steps=last["agent_step"], runtime_s=last["wall_s"], sps=last["sps"],
-                    score=last["score"], cost_usd=last["cost_usd"],
+                    self.run,
+                    agent_steps=last["agent_step"],
+                    runtime_s=last["wall_s"],
+                    sps=last["sps"],
+                    score=last["score"],
+                    cost_usd=last["cost_usd"],
                 )
                 self.store.append_history(self.run, self.pending)
             if final_fields:
@@ -97,9 +119,14 @@ class StoreSink:
     def finish(self, final: dict[str, Any], error: str | None) -> None:
         try:
             self._flush(
-                state=final["state"], score=final["sweep/score"], cost_usd=final["sweep/cost"],
-                agent_steps=final["metric/agent_step"], runtime_s=final["metric/total_time"],
-                sps=final["overview/sps"], ended_at=time.time(), error=error,
+                state=final["state"],
+                score=final["sweep/score"],
+                cost_usd=final["sweep/cost"],
+                agent_steps=final["metric/agent_step"],
+                runtime_s=final["metric/total_time"],
+                sps=final["overview/sps"],
+                ended_at=time.time(),
+                error=error,
             )
         finally:
             self.store.close()
@@ -114,11 +141,18 @@ class WandbSink:
         ensure_private_dir(run_dir)
         self.suggestion = cfg.swept_params()
         self.run = wandb.init(
-            project=cfg.wandb_project, entity=cfg.wandb_entity, group=cfg.group, name=cfg.run, id=cfg.run,
+            project=cfg.wandb_project,
+            entity=cfg.wandb_entity,
+            group=cfg.group,
+            name=cfg.run,
+            id=cfg.run,
             tags=["hwscale", f"g{cfg.gpus}n{cfg.nodes}"],
             config={"hardware": {"gpus": cfg.gpus, "nodes": cfg.nodes}, **self.suggestion},
-            mode=cfg.wandb_mode, dir=os.environ.get("WANDB_DIR") or str(run_dir),
-            settings=wandb.Settings(console="off", disable_git=True, save_code=False, disable_job_creation=True),
+            mode=cfg.wandb_mode,
+            dir=os.environ.get("WANDB_DIR") or str(run_dir),
+            settings=wandb.Settings(
+                console="off", disable_git=True, save_code=False, disable_job_creation=True
+            ),
         )
         self.run.define_metric("metric/agent_step")
         self.run.define_metric("*", step_metric="metric/agent_step")

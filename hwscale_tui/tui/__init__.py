@@ -8,7 +8,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .app import HwscaleApp
 
 
-def create_app(*args: Any, **kwargs: Any) -> "HwscaleApp":
+def create_app(*args: Any, **kwargs: Any) -> HwscaleApp:
     """Build the app (see :func:`hwscale_tui.tui.app.create_app`)."""
     from .app import create_app as _create
 

@@ -48,7 +48,9 @@ def _grid(xs: list[float]) -> list[float]:
     return [math.exp(math.log(lo) + i * step) for i in range(GRID_POINTS)]
 
 
-def law_plot(key: str, title: str, y_label: str, law: Any, measured: list[tuple[float, float]]) -> PlotSpec:
+def law_plot(
+    key: str, title: str, y_label: str, law: Any, measured: list[tuple[float, float]]
+) -> PlotSpec:
     """Points the law was fitted on, its curve over the GPU range, and its CI band.
 
     Without a fit (``NotEnoughData``), the per-config measurements are still drawn.
@@ -76,10 +78,14 @@ def describe_law(title: str, law: Any) -> str:
         chosen = law.fit
         peak = getattr(chosen, "peak_n", None)
         extra = f", peak at {peak:.0f} GPUs" if peak else ""
-        return f"{title}: {law.chosen.upper()} (sigma {fmt_number(chosen.sigma)}{extra}; {law.reason})"
+        return (
+            f"{title}: {law.chosen.upper()} (sigma {fmt_number(chosen.sigma)}{extra}; {law.reason})"
+        )
     if hasattr(law, "b"):
         lo, hi = law.ci.get("b", (math.nan, math.nan))
-        return f"{title} ~ GPUs^{law.b:.2f} [{lo:.2f}, {hi:.2f}]" + (f" ({law.note})" if law.note else "")
+        return f"{title} ~ GPUs^{law.b:.2f} [{lo:.2f}, {hi:.2f}]" + (
+            f" ({law.note})" if law.note else ""
+        )
     return title
 
 
@@ -94,32 +100,68 @@ def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
         return [(float(x), float(y)) for x, y in pairs if y is not None and math.isfinite(float(y))]
 
     plots = {
-        "samples": law_plot("samples", "samples to target", "agent steps", laws.get("samples_to_target"),
-                            measured("samples_to_target")),
-        "time": law_plot("time", "time to target", "seconds", laws.get("time_to_target"), measured("time_to_target_s")),
-        "cost": law_plot("cost", "cost to target", "USD", laws.get("cost_to_target"), measured("cost_to_target_usd")),
-        "throughput": law_plot("throughput", "throughput", "steps/s", laws.get("throughput"), measured("sps")),
+        "samples": law_plot(
+            "samples",
+            "samples to target",
+            "agent steps",
+            laws.get("samples_to_target"),
+            measured("samples_to_target"),
+        ),
+        "time": law_plot(
+            "time",
+            "time to target",
+            "seconds",
+            laws.get("time_to_target"),
+            measured("time_to_target_s"),
+        ),
+        "cost": law_plot(
+            "cost",
+            "cost to target",
+            "USD",
+            laws.get("cost_to_target"),
+            measured("cost_to_target_usd"),
+        ),
+        "throughput": law_plot(
+            "throughput", "throughput", "steps/s", laws.get("throughput"), measured("sps")
+        ),
         "pareto": pareto_plot(getattr(result, "pareto", None)),
     }
     columns, rows = fom_table(getattr(result, "fom", None))
     recs = [describe_recommendation(r) for r in (getattr(result, "recommendations", None) or [])]
     target = result.target
-    target_text = f"target {fmt_number(target)}" if target is not None and math.isfinite(target) else "no target"
+    target_text = (
+        f"target {fmt_number(target)}"
+        if target is not None and math.isfinite(target)
+        else "no target"
+    )
     notes = [str(n) for n in result.notes]
     if getattr(result, "ranking_stable", True) is False:
         notes.insert(0, "ranking changes across target levels: read the recommendations with care")
-    return AnalysisView(f"{target_text}, {n_trials} trials, {len(per_config)} configs", plots, columns, rows, recs, notes)
+    return AnalysisView(
+        f"{target_text}, {n_trials} trials, {len(per_config)} configs",
+        plots,
+        columns,
+        rows,
+        recs,
+        notes,
+    )
 
 
 def pareto_plot(pareto: Any) -> PlotSpec:
-    spec = PlotSpec("pareto", "time-cost Pareto front", "seconds", "USD")  # short: both labels share one line
+    spec = PlotSpec(
+        "pareto", "time-cost Pareto front", "seconds", "USD"
+    )  # short: both labels share one line
     if pareto is None:
         spec.note = "Pareto: no configuration reached the target"
         return spec
     spec.points = [(float(p.time_s), float(p.cost_usd)) for p in pareto.points]
     spec.highlight = [(float(p.time_s), float(p.cost_usd)) for p in pareto.front]
     front = ", ".join(p.config for p in pareto.front)
-    spec.note = f"front: {front}" + (f"; knee {pareto.knee}" if pareto.knee else "") if front else pareto.note
+    spec.note = (
+        f"front: {front}" + (f"; knee {pareto.knee}" if pareto.knee else "")
+        if front
+        else pareto.note
+    )
     return spec
 
 
@@ -127,8 +169,14 @@ def fom_table(fom: Any) -> tuple[list[str], list[list[str]]]:
     """Config x scenario FOM (the arithmetic scenarios; efficiencies and geometric means stay in the report)."""
     if fom is None or len(fom) == 0:
         return ["config"], []
-    scenarios = [c for c in fom.columns if not str(c).startswith("eff_") and not str(c).endswith("_geometric")]
-    rows = [[str(idx), *(fmt_number(float(fom.at[idx, c]), 2) for c in scenarios)] for idx in fom.index]
+    scenarios = [
+        c
+        for c in fom.columns
+        if not str(c).startswith("eff_") and not str(c).endswith("_geometric")
+    ]
+    rows = [
+        [str(idx), *(fmt_number(float(fom.at[idx, c]), 2) for c in scenarios)] for idx in fom.index
+    ]
     return ["config", *map(str, scenarios)], rows
 
 
@@ -137,8 +185,12 @@ def describe_recommendation(rec: Any) -> str:
     if rec.config is None:
         return f"{rec.scenario}: no recommendation ({rec.reason or 'no configuration reached the target'})"
     parts = [f"{rec.scenario}: {rec.hardware}"]
-    for label, value, fmt in (("score", rec.expected_score, fmt_number), ("steps", rec.samples_to_target, fmt_steps),
-                              ("time", rec.time_to_target_s, fmt_duration), ("cost", rec.cost_to_target_usd, fmt_money)):
+    for label, value, fmt in (
+        ("score", rec.expected_score, fmt_number),
+        ("steps", rec.samples_to_target, fmt_steps),
+        ("time", rec.time_to_target_s, fmt_duration),
+        ("cost", rec.cost_to_target_usd, fmt_money),
+    ):
         if value is not None:
             parts.append(f"{label} {fmt(value)}")
     if rec.bootstrap_agreement is not None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -40,6 +41,8 @@ def screen_class(screen_id: str) -> type[HwScreen]:
 
     module, cls = SCREENS[screen_id][1].split(":")
     return getattr(importlib.import_module(f"hwscale_tui.tui.screens.{module}"), cls)
+
+
 KEYMAP_FILE = "keymap.toml"
 
 
@@ -57,13 +60,28 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         Binding("4", "show('analysis')", "Analysis screen", show=False, id="app.analysis"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
-        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Palette",
+            show=False,
+            priority=True,
+            id="app.command_palette",
+        ),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
         Binding("ctrl+c", "help_quit", show=False, system=True, id="app.help_quit"),
     ]
 
-    def __init__(self, session: ExperimentSession, services: Services, *, start: str = "grid",
-                 ascii_only: bool = False, ansi_theme: bool = False, remember_state: bool = True) -> None:
+    def __init__(
+        self,
+        session: ExperimentSession,
+        services: Services,
+        *,
+        start: str = "grid",
+        ascii_only: bool = False,
+        ansi_theme: bool = False,
+        remember_state: bool = True,
+    ) -> None:
         super().__init__()
         self.use_ansi_theme = ansi_theme
         self.session = session
@@ -98,7 +116,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if not self.remember_state:
             return
         paths = app_paths().ensure()
-        write_private_text(paths.state / UI_STATE_FILE, json.dumps(self.ui_state, indent=1, sort_keys=True))
+        write_private_text(
+            paths.state / UI_STATE_FILE, json.dumps(self.ui_state, indent=1, sort_keys=True)
+        )
 
     def _load_keymap(self) -> dict[str, str]:
         """``keymap.toml`` in the config dir: ``binding.id = "key"`` lines remap keys."""
@@ -121,6 +141,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                     walk(key, v)
                 elif isinstance(v, str):
                     flat[key] = v
+
         walk("", data)
         return flat
 
@@ -149,17 +170,29 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for screen_id, (title, _) in SCREENS.items():
-            yield SystemCommand(f"Go to {title}", f"Show the {title.lower()} screen",
-                                lambda sid=screen_id: self.action_show(sid))
+            yield SystemCommand(
+                f"Go to {title}",
+                f"Show the {title.lower()} screen",
+                lambda sid=screen_id: self.action_show(sid),
+            )
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             b = active.binding
-            if b.system or not b.description or b.id in seen or b.id is None or b.id.startswith(("app.", "screen.")):
+            if (
+                b.system
+                or not b.description
+                or b.id in seen
+                or b.id is None
+                or b.id.startswith(("app.", "screen."))
+            ):
                 continue
             seen.add(b.id)
             node = active.node
-            yield SystemCommand(b.description, f"{self.get_key_display(b)} on this screen ({b.id})",
-                                lambda node=node, action=b.action: self.call_later(node.run_action, action))
+            yield SystemCommand(
+                b.description,
+                f"{self.get_key_display(b)} on this screen ({b.id})",
+                lambda node=node, action=b.action: self.call_later(node.run_action, action),
+            )
         yield SystemCommand("Help", "List the keys of this screen", self.action_help)
         yield from super().get_system_commands(screen)
 
@@ -183,7 +216,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 )
             self.exit_message = "\n".join(lines)
         elif self.session.dirty:
-            self.exit_message = f"Unsaved grid edits were discarded (ctrl+s saves to {self.session.path})."
+            self.exit_message = (
+                f"Unsaved grid edits were discarded (ctrl+s saves to {self.session.path})."
+            )
         self.exit(self.exit_message)
 
     def _launch_screen(self) -> HwScreen | None:
@@ -202,7 +237,11 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if isinstance(error, UsageError):
             self.notify(str(error), severity="error", timeout=8)
         else:
-            self.notify(f"{event.worker.group}: {type(error).__name__}: {error}", severity="error", timeout=8)
+            self.notify(
+                f"{event.worker.group}: {type(error).__name__}: {error}",
+                severity="error",
+                timeout=8,
+            )
             self.log.error(f"worker {event.worker.name} failed", error)
 
 
@@ -227,11 +266,17 @@ def create_app(
         raise UsageError(f"screen {start!r} is unknown; accepted: {', '.join(HwscaleApp.MODES)}.")
     if ascii_only is None:
         ascii_only = os.environ.get("HWSCALE_ASCII", "") not in ("", "0")
-    return HwscaleApp(session, services or real_services(), start=start, ascii_only=ascii_only,
-                      ansi_theme=ansi_theme, remember_state=remember_state)
+    return HwscaleApp(
+        session,
+        services or real_services(),
+        start=start,
+        ascii_only=ascii_only,
+        ansi_theme=ansi_theme,
+        remember_state=remember_state,
+    )
 
 
 def _was_launched(experiment: str) -> bool:
-    from ..commands.common import snapshot_path
+    from ..paths import snapshot_path
 
     return Path(snapshot_path(experiment)).is_file()

@@ -34,14 +34,22 @@ def _throughput(total_gpus: int) -> float:
     return 15000.0 * n / (1 + 0.05 * (n - 1) + 0.002 * n * (n - 1))
 
 
-def demo_data(cfg: ExperimentConfig, now: float, trials_per_pair: int | None = None, seed: int = 0,
-              running_per_pair: int = 0, with_histories: bool = True) -> DemoData:
+def demo_data(
+    cfg: ExperimentConfig,
+    now: float,
+    trials_per_pair: int | None = None,
+    seed: int = 0,
+    running_per_pair: int = 0,
+    with_histories: bool = True,
+) -> DemoData:
     """Trials for every valid pair of ``cfg``; the last ``running_per_pair`` of each sweep still run.
 
     ``with_histories=False`` keeps only each curve's last point in the trial (less memory).
     """
     rng = random.Random(seed)
-    pairs, _ = plan_grid(cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude)
+    pairs, _ = plan_grid(
+        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
+    )
     per_pair = trials_per_pair or cfg.sweep.max_trials
     price = cfg.price_per_gpu_hour
     trials: list[Trial] = []
@@ -64,19 +72,39 @@ def demo_data(cfg: ExperimentConfig, now: float, trials_per_pair: int | None = N
             curve = []
             for k in range(1, CURVE_POINTS + 1):
                 step = done_steps * k / CURVE_POINTS
-                score = SOLVED_SCORE * quality * (1 - math.exp(-step / steps_to_solve * 2.3)) + rng.gauss(0, 6)
+                score = SOLVED_SCORE * quality * (
+                    1 - math.exp(-step / steps_to_solve * 2.3)
+                ) + rng.gauss(0, 6)
                 wall = step / sps
-                curve.append(HistoryPoint(step, wall, max(score, 0.0), job_cost_usd(price, pair.gpus, pair.nodes, wall)))
+                curve.append(
+                    HistoryPoint(
+                        step,
+                        wall,
+                        max(score, 0.0),
+                        job_cost_usd(price, pair.gpus, pair.nodes, wall),
+                    )
+                )
             runtime = done_steps / sps
             created = t0 + (i - 1) * (total_steps / sps + 5)
             last = curve[-1]
-            trials.append(Trial(
-                sweep=sweep, run_id=run_id, gpus=pair.gpus, nodes=pair.nodes,
-                state="running" if running else ("failed" if quality < 0.55 else "finished"),
-                params=params, score=last.score, cost_usd=last.cost_usd, agent_steps=last.agent_step,
-                runtime_s=runtime, sps=sps * rng.uniform(0.95, 1.05), created_at=created,
-                updated_at=created + runtime, source="local",
-            ))
+            trials.append(
+                Trial(
+                    sweep=sweep,
+                    run_id=run_id,
+                    gpus=pair.gpus,
+                    nodes=pair.nodes,
+                    state="running" if running else ("failed" if quality < 0.55 else "finished"),
+                    params=params,
+                    score=last.score,
+                    cost_usd=last.cost_usd,
+                    agent_steps=last.agent_step,
+                    runtime_s=runtime,
+                    sps=sps * rng.uniform(0.95, 1.05),
+                    created_at=created,
+                    updated_at=created + runtime,
+                    source="local",
+                )
+            )
             if with_histories:
                 histories[run_id] = curve
     return DemoData(trials, histories)
@@ -87,15 +115,44 @@ def write_demo_store(store, cfg: ExperimentConfig, data: DemoData) -> None:
     with store.transaction():
         for t in data.trials:
             if store.get_sweep(t.sweep) is None:
-                store.upsert_sweep(t.sweep, experiment=cfg.name, gpus=t.gpus, nodes=t.nodes, runner="builtin",
-                                   dispatcher="local", max_trials=cfg.sweep.max_trials, status="finished")
+                store.upsert_sweep(
+                    t.sweep,
+                    experiment=cfg.name,
+                    gpus=t.gpus,
+                    nodes=t.nodes,
+                    runner="builtin",
+                    dispatcher="local",
+                    max_trials=cfg.sweep.max_trials,
+                    status="finished",
+                )
             idx = int(t.run_id.rsplit("_trial_", 1)[1].split("_")[0])
             store.insert_trial(
-                t.run_id, t.sweep, experiment=cfg.name, idx=idx, gpus=t.gpus, nodes=t.nodes, state=t.state,
-                params=t.params, score=t.score, cost_usd=t.cost_usd, agent_steps=t.agent_steps, runtime_s=t.runtime_s,
-                sps=t.sps, created_at=t.created_at, updated_at=t.updated_at, source="local",
+                t.run_id,
+                t.sweep,
+                experiment=cfg.name,
+                idx=idx,
+                gpus=t.gpus,
+                nodes=t.nodes,
+                state=t.state,
+                params=t.params,
+                score=t.score,
+                cost_usd=t.cost_usd,
+                agent_steps=t.agent_steps,
+                runtime_s=t.runtime_s,
+                sps=t.sps,
+                created_at=t.created_at,
+                updated_at=t.updated_at,
+                source="local",
             )
-            store.append_history(t.run_id, [
-                {"agent_step": p.agent_step, "wall_s": p.wall_s, "score": p.score, "cost_usd": p.cost_usd}
-                for p in data.histories[t.run_id]
-            ])
+            store.append_history(
+                t.run_id,
+                [
+                    {
+                        "agent_step": p.agent_step,
+                        "wall_s": p.wall_s,
+                        "score": p.score,
+                        "cost_usd": p.cost_usd,
+                    }
+                    for p in data.histories[t.run_id]
+                ],
+            )

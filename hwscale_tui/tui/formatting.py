@@ -76,14 +76,19 @@ def sparkline_text(values: list[float], width: int = 40, ascii_only: bool = Fals
         return ""
     if len(values) > width:
         step = len(values) / width
-        values = [max(values[int(i * step): max(int((i + 1) * step), int(i * step) + 1)]) for i in range(width)]
+        values = [
+            max(values[int(i * step) : max(int((i + 1) * step), int(i * step) + 1)])
+            for i in range(width)
+        ]
     lo, hi = min(values), max(values)
     ticks = " .:-=+*#%@" if ascii_only else " ▁▂▃▄▅▆▇█"
     span = (hi - lo) or 1.0
-    return "".join(ticks[min(len(ticks) - 1, int((v - lo) / span * (len(ticks) - 1) + 0.5))] for v in values)
+    return "".join(
+        ticks[min(len(ticks) - 1, int((v - lo) / span * (len(ticks) - 1) + 0.5))] for v in values
+    )
 
 
-def short_paths(text: str, env: "os._Environ[str] | dict[str, str] | None" = None) -> str:
+def short_paths(text: str, env: os._Environ[str] | dict[str, str] | None = None) -> str:
     """Shorten paths for display: the state root to ``$HWSCALE_HOME`` when it is set, else ``$HOME`` to ``~``."""
     env = os.environ if env is None else env
     root = env.get("HWSCALE_HOME")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .formatting import ACTIVE_PAIR_STATUSES, fmt_duration, fmt_number, progress_bar
 
@@ -34,7 +35,9 @@ class LaunchRow:
 
     @property
     def failed(self) -> bool:
-        return self.status == "failed_to_start" or (self.status == "exited" and (self.exit_code or 0) != 0)
+        return self.status == "failed_to_start" or (
+            self.status == "exited" and (self.exit_code or 0) != 0
+        )
 
     @property
     def status_text(self) -> str:
@@ -47,24 +50,62 @@ class LaunchRow:
         return self.status.replace("_", " ")
 
 
-def launch_rows(plan_pairs: Iterable[Any], status: Any | None, now: float, max_trials: int, ascii_only: bool = False) -> list[LaunchRow]:
+def launch_rows(
+    plan_pairs: Iterable[Any],
+    status: Any | None,
+    now: float,
+    max_trials: int,
+    ascii_only: bool = False,
+) -> list[LaunchRow]:
     """One row per planned pair, plus recorded pairs no longer in the plan (so nothing running hides)."""
     recorded = {p.sweep_name: p for p in (getattr(status, "pairs", None) or [])}
     rows: list[LaunchRow] = []
     seen: set[str] = set()
     for pp in plan_pairs:
         seen.add(pp.sweep_name)
-        rows.append(_row(pp.sweep_name, pp.pair.tag, pp.pair.total_gpus, recorded.get(pp.sweep_name), now, max_trials, ascii_only))
+        rows.append(
+            _row(
+                pp.sweep_name,
+                pp.pair.tag,
+                pp.pair.total_gpus,
+                recorded.get(pp.sweep_name),
+                now,
+                max_trials,
+                ascii_only,
+            )
+        )
     for name, ps in recorded.items():
         if name not in seen:
             tag = f"g{ps.gpus}n{ps.nodes}"
-            rows.append(_row(name, tag, (ps.gpus or 0) * (ps.nodes or 0), ps, now, max_trials, ascii_only))
+            rows.append(
+                _row(name, tag, (ps.gpus or 0) * (ps.nodes or 0), ps, now, max_trials, ascii_only)
+            )
     return rows
 
 
-def _row(name: str, tag: str, total_gpus: int, ps: Any | None, now: float, max_trials: int, ascii_only: bool) -> LaunchRow:
+def _row(
+    name: str,
+    tag: str,
+    total_gpus: int,
+    ps: Any | None,
+    now: float,
+    max_trials: int,
+    ascii_only: bool,
+) -> LaunchRow:
     if ps is None:
-        return LaunchRow(name, tag, total_gpus, "not launched", None, "-", "-", "-", progress_bar(0, max_trials, width=5, ascii_only=ascii_only), "-", None)
+        return LaunchRow(
+            name,
+            tag,
+            total_gpus,
+            "not launched",
+            None,
+            "-",
+            "-",
+            "-",
+            progress_bar(0, max_trials, width=5, ascii_only=ascii_only),
+            "-",
+            None,
+        )
     status = ps.status
     never_started = bool(getattr(ps, "never_started", False))
     countdown = "-"
@@ -77,8 +118,16 @@ def _row(name: str, tag: str, total_gpus: int, ps: Any | None, now: float, max_t
     total = getattr(ps, "max_trials", None) or max_trials
     best = getattr(ps, "best_score", None)
     return LaunchRow(
-        sweep_name=name, tag=tag, total_gpus=total_gpus, status=status, exit_code=ps.exit_code,
-        countdown=countdown, pid=str(ps.pid) if ps.pid else "-", elapsed=elapsed,
-        trials=progress_bar(done, total, width=5, ascii_only=ascii_only), best=fmt_number(best), log_path=ps.log_path,
+        sweep_name=name,
+        tag=tag,
+        total_gpus=total_gpus,
+        status=status,
+        exit_code=ps.exit_code,
+        countdown=countdown,
+        pid=str(ps.pid) if ps.pid else "-",
+        elapsed=elapsed,
+        trials=progress_bar(done, total, width=5, ascii_only=ascii_only),
+        best=fmt_number(best),
+        log_path=ps.log_path,
         never_started=never_started,
     )

@@ -19,7 +19,9 @@ class PlotSpec:
     points: list[tuple[float, float]] = field(default_factory=list)  # measured, linear units
     fit: list[tuple[float, float]] = field(default_factory=list)  # fitted curve
     band: list[tuple[float, float, float]] = field(default_factory=list)  # x, low, high (CI)
-    highlight: list[tuple[float, float]] = field(default_factory=list)  # e.g. the Pareto front / knee
+    highlight: list[tuple[float, float]] = field(
+        default_factory=list
+    )  # e.g. the Pareto front / knee
     log_x: bool = True
     log_y: bool = True
     note: str = ""
@@ -51,11 +53,16 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
         lo, hi = hi, lo
     d0, d1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
     for mults in ((1, 2, 5), (1, 3), (1,)):
-        ticks = [m * 10.0 ** d for d in range(d0, d1 + 1) for m in mults if lo <= m * 10.0 ** d <= hi * (1 + 1e-9)]
+        ticks = [
+            m * 10.0**d
+            for d in range(d0, d1 + 1)
+            for m in mults
+            if lo <= m * 10.0**d <= hi * (1 + 1e-9)
+        ]
         if len(ticks) <= max_ticks and len(ticks) >= 2:
             return ticks
     step = max(1, math.ceil((d1 - d0) / max_ticks))
-    ticks = [10.0 ** d for d in range(d0, d1 + 1, step) if lo <= 10.0 ** d <= hi]
+    ticks = [10.0**d for d in range(d0, d1 + 1, step) if lo <= 10.0**d <= hi]
     return ticks or [lo, hi]
 
 
@@ -65,5 +72,10 @@ def to_axis(values: list[float], log: bool) -> list[float]:
 
 
 def positive(points: list[tuple[float, ...]], log_x: bool, log_y: bool) -> list[tuple[float, ...]]:
-    return [p for p in points if (not log_x or p[0] > 0) and (not log_y or all(v > 0 for v in p[1:]))
-            and all(math.isfinite(v) for v in p)]
+    return [
+        p
+        for p in points
+        if (not log_x or p[0] > 0)
+        and (not log_y or all(v > 0 for v in p[1:]))
+        and all(math.isfinite(v) for v in p)
+    ]

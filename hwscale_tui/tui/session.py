@@ -77,7 +77,14 @@ def format_field_value(value: Any) -> str:
 class ExperimentSession:
     """The config on screen, its file, and whether it has unsaved edits."""
 
-    def __init__(self, cfg: ExperimentConfig, path: Path, *, source_kind: str | None = None, read_only: bool = False):
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        path: Path,
+        *,
+        source_kind: str | None = None,
+        read_only: bool = False,
+    ):
         self.cfg = cfg
         self.path = Path(path)
         self.source_kind = source_kind
@@ -86,8 +93,13 @@ class ExperimentSession:
         self._plan: tuple[ExperimentConfig, Any] | None = None
 
     @classmethod
-    def open(cls, experiment_file: str | os.PathLike[str] | None = None, *, source_kind: str | None = None,
-             read_only: bool = False) -> "ExperimentSession":
+    def open(
+        cls,
+        experiment_file: str | os.PathLike[str] | None = None,
+        *,
+        source_kind: str | None = None,
+        read_only: bool = False,
+    ) -> ExperimentSession:
         """The named file, else the current experiment, else the built-in local default."""
         if experiment_file is not None:
             path = Path(experiment_file).expanduser()
@@ -139,7 +151,13 @@ class ExperimentSession:
             for nodes in dict.fromkeys(g.node_counts):
                 pair = HardwarePair(gpus, nodes)
                 if gpus > g.max_gpus_per_node:
-                    row.append(GridCell(pair, "invalid", f"{gpus} GPUs per node is more than max_gpus_per_node = {g.max_gpus_per_node}"))
+                    row.append(
+                        GridCell(
+                            pair,
+                            "invalid",
+                            f"{gpus} GPUs per node is more than max_gpus_per_node = {g.max_gpus_per_node}",
+                        )
+                    )
                 elif pair.tag in excluded:
                     row.append(GridCell(pair, "off", "switched off (grid.exclude)"))
                 else:
@@ -151,7 +169,9 @@ class ExperimentSession:
         """Switch a valid pair off/on (``grid.exclude``); returns whether it is now on."""
         if pair.gpus > self.cfg.grid.max_gpus_per_node:
             raise ConfigError(
-                str(self.path), "grid.exclude", f"{pair.tag} is not a valid pair",
+                str(self.path),
+                "grid.exclude",
+                f"{pair.tag} is not a valid pair",
                 f"pairs with at most max_gpus_per_node = {self.cfg.grid.max_gpus_per_node} GPUs per node",
             )
         exclude = list(self.cfg.grid.exclude)
@@ -180,7 +200,9 @@ class ExperimentSession:
     # -- file ----------------------------------------------------------------------------------
     def save(self) -> Path:
         if self.read_only:
-            raise ConfigError(str(self.path), "<file>", "the app runs read-only", "saving without --read-only")
+            raise ConfigError(
+                str(self.path), "<file>", "the app runs read-only", "saving without --read-only"
+            )
         saved = cfgmod.save(self.cfg, self.path)
         self.dirty = False
         return saved
@@ -190,8 +212,8 @@ class ExperimentSession:
 
         Computed once per config (every edit makes a new config object).
         """
-        from ..commands.common import snapshot_path
         from ..launch.commands import plan_experiment
+        from ..paths import snapshot_path
 
         if self._plan is None or self._plan[0] is not self.cfg:
             self._plan = (self.cfg, plan_experiment(self.cfg, snapshot_path(self.cfg.name)))

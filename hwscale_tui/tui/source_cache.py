@@ -17,8 +17,17 @@ from ..config import ExperimentConfig
 def source_key(cfg: ExperimentConfig) -> tuple:
     """What a trial source reads from the experiment: its sweeps, the W&B location, the metrics."""
     g = cfg.grid
-    return (cfg.name, tuple(g.gpu_counts), tuple(g.node_counts), g.max_gpus_per_node, tuple(g.exclude),
-            cfg.wandb.entity, cfg.wandb.effective_project, cfg.sweep.metric, cfg.analysis.curve_metric)
+    return (
+        cfg.name,
+        tuple(g.gpu_counts),
+        tuple(g.node_counts),
+        g.max_gpus_per_node,
+        tuple(g.exclude),
+        cfg.wandb.entity,
+        cfg.wandb.effective_project,
+        cfg.sweep.metric,
+        cfg.analysis.curve_metric,
+    )
 
 
 class SourceCache:

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from analysis_helpers import GRID, linear_history, trial
 
-from hwscale_tui.analysis import AnalysisSettings, NotEnoughData, PowerLawFit, USLFit, analyze, pareto_front
+from hwscale_tui.analysis import (
+    AnalysisSettings,
+    NotEnoughData,
+    PowerLawFit,
+    USLFit,
+    analyze,
+    pareto_front,
+)
 from hwscale_tui.analysis.cost import COST_LOGGED_HISTORY, COST_LOGGED_TOTAL, COST_PRICED
 from hwscale_tui.analysis.synthetic import SyntheticTruth, synthetic_experiment
 from hwscale_tui.errors import UsageError
@@ -53,7 +60,10 @@ def test_scaling_laws_recover_the_generating_parameters_within_their_intervals(s
 def test_per_config_table_has_km_estimates_with_intervals(synthetic):
     _, _, _, expected, result = synthetic
     pc = result.per_config
-    assert list(pc["config"]) == ["g1n1", "g1n2", "g2n1", "g2n2", "g4n1", "g4n2", "g8n1", "g8n2"] or pc["total_gpus"].is_monotonic_increasing
+    assert (
+        list(pc["config"]) == ["g1n1", "g1n2", "g2n1", "g2n2", "g4n1", "g4n2", "g8n1", "g8n2"]
+        or pc["total_gpus"].is_monotonic_increasing
+    )
     for _, row in pc.iterrows():
         assert row["km_median_steps_lo"] <= row["km_median_steps"] <= row["km_median_steps_hi"]
         assert row["p_reach_lo"] <= row["p_reach"] <= row["p_reach_hi"]
@@ -64,7 +74,13 @@ def test_per_config_table_has_km_estimates_with_intervals(synthetic):
 
 def test_recommendations_fom_and_pareto_are_consistent(synthetic):
     _, _, _, _, result = synthetic
-    assert set(result.fom.columns) >= {"research", "development", "budget", "balanced", "balanced_geometric"}
+    assert set(result.fom.columns) >= {
+        "research",
+        "development",
+        "budget",
+        "balanced",
+        "balanced_geometric",
+    }
     for rec in result.recommendations:
         assert rec.config == result.fom[rec.scenario].idxmax()
         assert 0.0 <= rec.bootstrap_agreement <= 1.0
@@ -82,7 +98,9 @@ def test_recommendations_fom_and_pareto_are_consistent(synthetic):
 def test_never_reached_config_gets_efficiency_zero_and_nothing_invented():
     trials = [trial("a1", 1, 1, 100.0), trial("b1", 2, 1, 40.0)]
     hist = {"a1": linear_history(0.1), "b1": linear_history(0.04)}  # b1 tops out at 40
-    result = analyze(trials, hist, AnalysisSettings(target=90.0, target_kind="absolute", n_boot=100))
+    result = analyze(
+        trials, hist, AnalysisSettings(target=90.0, target_kind="absolute", n_boot=100)
+    )
     pc = result.per_config.set_index("config")
     assert not pc.loc["g2n1", "best_reached"] and np.isnan(pc.loc["g2n1", "time_to_target_s"])
     assert pc.loc["g2n1", "best_censored_at_steps"] == pytest.approx(1000.0)
@@ -94,7 +112,9 @@ def test_never_reached_config_gets_efficiency_zero_and_nothing_invented():
 def test_no_config_reaching_the_target_recommends_nothing():
     trials = [trial("a1", 1, 1, 10.0), trial("b1", 2, 1, 20.0)]
     hist = {"a1": linear_history(0.01), "b1": linear_history(0.02)}
-    result = analyze(trials, hist, AnalysisSettings(target=1000.0, target_kind="absolute", n_boot=50))
+    result = analyze(
+        trials, hist, AnalysisSettings(target=1000.0, target_kind="absolute", n_boot=50)
+    )
     assert all(r.config is None and "no config reached" in r.reason for r in result.recommendations)
     assert result.pareto.front == [] and result.pareto.knee is None
 
@@ -104,9 +124,15 @@ def test_fraction_target_and_levels_use_the_best_smoothed_score():
     hist = {t.run_id: linear_history(t.score / 1000.0) for t in trials}
     result = analyze(trials, hist, AnalysisSettings(target=0.5, n_boot=50))
     best = max(t.score for t in trials)
-    assert result.reference_score == pytest.approx(best) and result.target == pytest.approx(0.5 * best)
+    assert result.reference_score == pytest.approx(best) and result.target == pytest.approx(
+        0.5 * best
+    )
     assert list(result.levels["target"]) == pytest.approx([0.5 * best, 0.75 * best, 0.9 * best])
-    assert result.levels["n_configs_reached"].tolist() == [4, 2, 1]  # best scores 100..600: >= 300, 450, 540
+    assert result.levels["n_configs_reached"].tolist() == [
+        4,
+        2,
+        1,
+    ]  # best scores 100..600: >= 300, 450, 540
 
 
 def test_fraction_target_with_a_negative_best_score_is_a_usage_error():
@@ -119,16 +145,33 @@ def test_fraction_target_with_a_negative_best_score_is_a_usage_error():
 
 def test_cost_sources_whole_billed_nodes_and_price_overrides():
     same_curve = linear_history(0.5, sps=100.0)
-    trials = [trial("one", 1, 1, 500.0), trial("two", 1, 2, 500.0), trial("tot", 2, 1, 500.0, cost_usd=9.0, runtime_s=10.0),
-              trial("log", 4, 1, 500.0)]
-    hist = {"one": same_curve, "two": same_curve, "tot": same_curve, "log": linear_history(0.5, sps=100.0, cost_per_s=0.5)}
-    settings = AnalysisSettings(target=250.0, target_kind="absolute", n_boot=0, price_per_gpu_hour=3.6)
+    trials = [
+        trial("one", 1, 1, 500.0),
+        trial("two", 1, 2, 500.0),
+        trial("tot", 2, 1, 500.0, cost_usd=9.0, runtime_s=10.0),
+        trial("log", 4, 1, 500.0),
+    ]
+    hist = {
+        "one": same_curve,
+        "two": same_curve,
+        "tot": same_curve,
+        "log": linear_history(0.5, sps=100.0, cost_per_s=0.5),
+    }
+    settings = AnalysisSettings(
+        target=250.0, target_kind="absolute", n_boot=0, price_per_gpu_hour=3.6
+    )
     pc = analyze(trials, hist, settings).per_config.set_index("config")
     # 5 s to target at $3.6/GPU-hour: 1 GPU -> $0.005; 1 GPU on each of 2 nodes pays for both
     assert pc.loc["g1n1", "cost_to_target_usd"] == pytest.approx(0.005)
     assert pc.loc["g1n2", "cost_to_target_usd"] == pytest.approx(0.010)
-    assert pc.loc["g2n1", "cost_to_target_usd"] == pytest.approx(4.5) and pc.loc["g2n1", "cost_source"] == COST_LOGGED_TOTAL
-    assert pc.loc["g4n1", "cost_to_target_usd"] == pytest.approx(2.5) and pc.loc["g4n1", "cost_source"] == COST_LOGGED_HISTORY
+    assert (
+        pc.loc["g2n1", "cost_to_target_usd"] == pytest.approx(4.5)
+        and pc.loc["g2n1", "cost_source"] == COST_LOGGED_TOTAL
+    )
+    assert (
+        pc.loc["g4n1", "cost_to_target_usd"] == pytest.approx(2.5)
+        and pc.loc["g4n1", "cost_source"] == COST_LOGGED_HISTORY
+    )
     table = AnalysisSettings(gpu_type="A100", spot=True, price_overrides={"A100:spot": 1.8})
     assert table.price().usd_per_gpu_hour == 1.8 and "override" in table.price().source
     assert AnalysisSettings(gpu_type="A100").price().usd_per_gpu_hour == 2.74
@@ -141,21 +184,33 @@ def test_critical_batch_from_trials_spanning_batch_sizes():
         samples = (s_min + e_min / batch) * batch  # E = E_min (1 + B / B_crit)
         t = trial(f"b{i}", 1, 1, 500.0, params={"trainer.batch_size": batch})
         trials.append(t)
-        hist[t.run_id] = [type(p)(p.agent_step * samples / 500.0, p.wall_s, p.score) for p in linear_history(0.5)]
-    result = analyze(trials, hist, AnalysisSettings(target=250.0, target_kind="absolute", n_boot=200))
+        hist[t.run_id] = [
+            type(p)(p.agent_step * samples / 500.0, p.wall_s, p.score) for p in linear_history(0.5)
+        ]
+    result = analyze(
+        trials, hist, AnalysisSettings(target=250.0, target_kind="absolute", n_boot=200)
+    )
     cbs = result.laws["critical_batch"]
     assert cbs.b_crit == pytest.approx(e_min / s_min, rel=1e-3) and cbs.straddled
 
 
 def test_settings_reject_bad_values_with_one_sentence():
-    for kwargs, match in (({"target": 1.5}, "not a fraction"), ({"levels": (0.5, 2.0)}, "levels"),
-                          ({"scenarios": {"x": {"sample": 0.5}}}, "sum to"), ({"n_boot": -1}, "negative"),
-                          ({"smoothing": "lowess"}, "smoothing")):
+    for kwargs, match in (
+        ({"target": 1.5}, "not a fraction"),
+        ({"levels": (0.5, 2.0)}, "levels"),
+        ({"scenarios": {"x": {"sample": 0.5}}}, "sum to"),
+        ({"n_boot": -1}, "negative"),
+        ({"smoothing": "lowess"}, "smoothing"),
+    ):
         with pytest.raises(UsageError, match=match):
             AnalysisSettings(**kwargs)
 
 
 def test_pareto_knee_is_the_point_farthest_from_the_chord():
-    front = pareto_front(["fast", "knee", "slow", "dominated"], np.array([1.0, 2.0, 100.0, 50.0]), np.array([100.0, 2.0, 1.0, 50.0]))
+    front = pareto_front(
+        ["fast", "knee", "slow", "dominated"],
+        np.array([1.0, 2.0, 100.0, 50.0]),
+        np.array([100.0, 2.0, 1.0, 50.0]),
+    )
     assert [p.config for p in front.front] == ["fast", "knee", "slow"] and front.knee == "knee"
     assert not next(p for p in front.points if p.config == "dominated").on_front

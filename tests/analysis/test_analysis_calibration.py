@@ -20,7 +20,13 @@ def zhang() -> pd.DataFrame:
 
 
 def test_data_file_is_the_45_row_table_with_provenance(zhang):
-    assert list(zhang.columns) == ["model", "goal_loss", "batch_size_seqs", "tokens_per_seq", "steps_to_goal"]
+    assert list(zhang.columns) == [
+        "model",
+        "goal_loss",
+        "batch_size_seqs",
+        "tokens_per_seq",
+        "steps_to_goal",
+    ]
     assert len(zhang) == 45 and set(zhang["model"]) == set(QUOTED_B_CRIT)
     readme = (DATA.parent / "README.md").read_text()
     assert "arXiv:2410.21676" in readme and "zhang2024_cbs_steps_to_target.csv" in readme
@@ -43,7 +49,9 @@ def test_85m_minimum_steps_and_examples(zhang):
     fit = fit_critical_batch(rows["batch_size_seqs"], rows["steps_to_goal"], n_boot=0)
     assert fit.s_min == pytest.approx(1294, rel=0.02)
     assert fit.e_min == pytest.approx(2.83e6, rel=0.02)
-    assert fit.predict([64.0, 16384.0]) == pytest.approx(fit.s_min + fit.e_min / np.array([64.0, 16384.0]))
+    assert fit.predict([64.0, 16384.0]) == pytest.approx(
+        fit.s_min + fit.e_min / np.array([64.0, 16384.0])
+    )
 
 
 def test_b_crit_outside_the_tested_sizes_is_not_claimed(zhang):

@@ -34,7 +34,9 @@ def test_a_single_noisy_spike_does_not_count_as_reaching_the_target():
     # centered medians: 0.5, 1, 2, 3, 3, 4, 4.5 -> 4.5 is first reached at the last point
     med = time_to_target(hist, 4.5, "agent_step", smoothing="median", window=3)
     assert med.reached and med.value == pytest.approx(6.0)
-    assert time_to_target(hist, 3.5, "agent_step", smoothing="median", window=3).value == pytest.approx(4.5)
+    assert time_to_target(
+        hist, 3.5, "agent_step", smoothing="median", window=3
+    ).value == pytest.approx(4.5)
 
 
 def test_first_point_already_at_target_gives_the_first_value():
@@ -43,7 +45,13 @@ def test_first_point_already_at_target_gives_the_first_value():
 
 
 def test_dataframe_input_unsorted_and_with_missing_scores():
-    df = pd.DataFrame({"agent_step": [200, 0, 100, 300], "wall_s": [2.0, 0.0, 1.0, 3.0], "score": [20, 0, np.nan, 30]})
+    df = pd.DataFrame(
+        {
+            "agent_step": [200, 0, 100, 300],
+            "wall_s": [2.0, 0.0, 1.0, 3.0],
+            "score": [20, 0, np.nan, 30],
+        }
+    )
     tt = time_to_target(df, 25.0, "agent_step")
     assert tt.reached and tt.value == pytest.approx(250.0)
 

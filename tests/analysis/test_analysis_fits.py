@@ -42,7 +42,9 @@ def test_power_law_recovers_a_and_b_within_ci():
 
 def test_power_law_is_fitted_in_log_space_not_dominated_by_large_values():
     x = np.array([1.0, 2.0, 4.0, 8.0])
-    y = 10.0 * x**-1.0 * np.array([1.0, 1.0, 1.0, 3.0])  # one multiplicative outlier at the largest x
+    y = (
+        10.0 * x**-1.0 * np.array([1.0, 1.0, 1.0, 3.0])
+    )  # one multiplicative outlier at the largest x
     fit = fit_power_law(x, y, n_boot=0)
     slope_log = np.polyfit(np.log(x), np.log(y), 1)[0]
     assert fit.b == pytest.approx(slope_log)
@@ -65,7 +67,10 @@ def test_power_law_not_enough_data_is_a_reason_not_a_number():
     out = fit_power_law([1, 2], [5.0, 3.0])
     assert isinstance(out, NotEnoughData) and "at least 3 points" in out.reason
     out = fit_power_law([1, 2, 4, 8], [5.0, float("nan"), 0.0, 2.0])
-    assert isinstance(out, NotEnoughData) and "2 missing or non-positive value(s) left out" in out.reason
+    assert (
+        isinstance(out, NotEnoughData)
+        and "2 missing or non-positive value(s) left out" in out.reason
+    )
     out = fit_power_law([4, 4, 4], [1.0, 2.0, 3.0])
     assert isinstance(out, NotEnoughData)
 
@@ -82,7 +87,9 @@ def test_amdahl_recovers_lam_and_sigma_within_ci():
 
 
 def test_usl_recovers_parameters_and_a_finite_peak():
-    rng = np.random.default_rng(6)  # any seed: the intervals cover ~95% over seeds (92-95% in 100 checked)
+    rng = np.random.default_rng(
+        6
+    )  # any seed: the intervals cover ~95% over seeds (92-95% in 100 checked)
     n = np.repeat([1, 2, 4, 8, 16, 32], 10).astype(float)
     lam, sigma, kappa = 1000.0, 0.05, 0.002
     x = usl(n, lam, sigma, kappa) * np.exp(rng.normal(0, 0.05, n.size))
@@ -103,7 +110,9 @@ def test_usl_on_amdahl_data_claims_no_peak_and_amdahl_is_chosen():
     x = usl(n, 1000.0, 0.1, 0.0) * np.exp(rng.normal(0, 0.05, n.size))
     sel = select_throughput_model(n, x, n_boot=500, seed=1)
     assert sel.chosen == "amdahl"
-    assert sel.usl.kappa >= 0 and sel.usl.sigma >= 0  # bounded: never the negative coefficients of a linearization
+    assert (
+        sel.usl.kappa >= 0 and sel.usl.sigma >= 0
+    )  # bounded: never the negative coefficients of a linearization
     assert sel.usl.peak_n is None and "no peak claimed" in sel.usl.note
     assert np.isinf(sel.usl.ci["peak_n"][1])
 

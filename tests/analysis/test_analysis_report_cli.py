@@ -9,14 +9,13 @@ import sys
 import pandas as pd
 import pytest
 from analysis_helpers import linear_history, trial
+from conftest import REPO, hwscale_cmd
 
 from hwscale_tui import cli
 from hwscale_tui.analysis import AnalysisSettings, analyze, render_text, write_report
 from hwscale_tui.analysis.synthetic import synthetic_experiment
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.store import Store
-
-from conftest import REPO, hwscale_cmd
 
 PAIRS = [HardwarePair(g, n) for n in (1, 2) for g in (1, 2, 4, 8)]
 
@@ -35,16 +34,36 @@ def result(experiment):
 def long_csv(experiment, path) -> None:
     trials, histories, _ = experiment
     rows = [
-        {"run_id": t.run_id, "sweep": t.sweep, "gpus": t.gpus, "nodes": t.nodes, "state": t.state, "sps": t.sps,
-         "param.trainer.batch_size": t.params["trainer.batch_size"], "agent_step": p.agent_step, "wall_s": p.wall_s, "score": p.score}
-        for t in trials for p in histories[t.run_id]
+        {
+            "run_id": t.run_id,
+            "sweep": t.sweep,
+            "gpus": t.gpus,
+            "nodes": t.nodes,
+            "state": t.state,
+            "sps": t.sps,
+            "param.trainer.batch_size": t.params["trainer.batch_size"],
+            "agent_step": p.agent_step,
+            "wall_s": p.wall_s,
+            "score": p.score,
+        }
+        for t in trials
+        for p in histories[t.run_id]
     ]
     pd.DataFrame(rows).to_csv(path, index=False)
 
 
 def test_text_report_has_every_section_and_no_nan(result):
     text = render_text(result, width=140)
-    for title in ("Summary", "Per hardware config", "Scaling laws", "Figure of merit", "Pareto", "Recommendations", "Target levels", "Notes"):
+    for title in (
+        "Summary",
+        "Per hardware config",
+        "Scaling laws",
+        "Figure of merit",
+        "Pareto",
+        "Recommendations",
+        "Target levels",
+        "Notes",
+    ):
         assert title in text
     assert "nan" not in text.lower().replace("nano", "")
     assert result.price.describe() in text.replace("\n", " ") or "H100 on-demand" in text
@@ -53,8 +72,11 @@ def test_text_report_has_every_section_and_no_nan(result):
 
 def test_text_report_says_not_reached_and_not_enough_data():
     trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 30.0)]
-    res = analyze(trials, {"a": linear_history(0.1), "b": linear_history(0.03)},
-                  AnalysisSettings(target=90.0, target_kind="absolute", n_boot=50))
+    res = analyze(
+        trials,
+        {"a": linear_history(0.1), "b": linear_history(0.03)},
+        AnalysisSettings(target=90.0, target_kind="absolute", n_boot=50),
+    )
     text = render_text(res, width=160)
     assert "not reached" in text and "not enough data" in text
 
@@ -64,7 +86,13 @@ def test_markdown_report_with_png_plots(result, tmp_path):
     body = md.read_text()
     assert body.startswith("# Hardware scaling analysis") and "| config |" in body
     pngs = sorted((tmp_path / "report_plots").glob("*.png"))
-    assert {p.name for p in pngs} == {"curves.png", "to_target.png", "throughput.png", "survival.png", "pareto.png"}
+    assert {p.name for p in pngs} == {
+        "curves.png",
+        "to_target.png",
+        "throughput.png",
+        "survival.png",
+        "pareto.png",
+    }
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"report_plots/{p.name}" in body
@@ -74,11 +102,25 @@ def test_cli_long_csv_text_and_csv(experiment, tmp_path, capsys):
     src = tmp_path / "long.csv"
     long_csv(experiment, src)
     out_csv = tmp_path / "per_config.csv"
-    rc = cli.main(["analyze", "--trials", str(src), "--bootstrap", "100", "--csv", str(out_csv), "--width", "150"])
+    rc = cli.main(
+        [
+            "analyze",
+            "--trials",
+            str(src),
+            "--bootstrap",
+            "100",
+            "--csv",
+            str(out_csv),
+            "--width",
+            "150",
+        ]
+    )
     cap = capsys.readouterr()
     assert rc == 0 and "HARDWARE SCALING ANALYSIS" in cap.out and "bootstrap" in cap.err
     table = pd.read_csv(out_csv)
-    assert list(table["config"]) == [p.tag for p in sorted(PAIRS, key=lambda p: (p.total_gpus, p.nodes))]
+    assert list(table["config"]) == [
+        p.tag for p in sorted(PAIRS, key=lambda p: (p.total_gpus, p.nodes))
+    ]
     assert {"km_median_time_s", "p_reach", "cost_source", "best_params"} <= set(table.columns)
     assert json.loads(table["best_params"][0])["trainer.batch_size"] > 0
 
@@ -86,32 +128,71 @@ def test_cli_long_csv_text_and_csv(experiment, tmp_path, capsys):
 def test_cli_json_is_strict_json(experiment, tmp_path, capsys):
     src = tmp_path / "long.csv"
     long_csv(experiment, src)
-    assert cli.main(["analyze", "--trials", str(src), "--bootstrap", "50", "--target", "0.8", "--json"]) == 0
+    assert (
+        cli.main(
+            ["analyze", "--trials", str(src), "--bootstrap", "50", "--target", "0.8", "--json"]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["settings"]["target"] == 0.8 and len(data["per_config"]) == len(PAIRS)
     assert {"samples_to_target", "throughput", "critical_batch", "composite"} <= set(data["laws"])
-    assert [r["scenario"] for r in data["recommendations"]] == ["research", "development", "budget", "balanced"]
+    assert [r["scenario"] for r in data["recommendations"]] == [
+        "research",
+        "development",
+        "budget",
+        "balanced",
+    ]
 
 
 def test_cli_wide_trials_and_history_files(tmp_path, capsys):
-    (tmp_path / "t.csv").write_text("run_id,config,score,params_json\na,g1n1,100,\"{\"\"trainer.batch_size\"\": 64}\"\nb,g2n1,100,\n")
-    rows = [f"{r},{p.agent_step},{p.wall_s},{p.score}" for r, s in (("a", 0.1), ("b", 0.1)) for p in linear_history(s, sps=50 if r == "a" else 100)]
+    (tmp_path / "t.csv").write_text(
+        'run_id,config,score,params_json\na,g1n1,100,"{""trainer.batch_size"": 64}"\nb,g2n1,100,\n'
+    )
+    rows = [
+        f"{r},{p.agent_step},{p.wall_s},{p.score}"
+        for r, s in (("a", 0.1), ("b", 0.1))
+        for p in linear_history(s, sps=50 if r == "a" else 100)
+    ]
     (tmp_path / "h.csv").write_text("run_id,agent_step,wall_s,score\n" + "\n".join(rows) + "\n")
-    assert cli.main(["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv"), "--target", "50", "--bootstrap", "0", "--json"]) == 0
+    assert (
+        cli.main(
+            [
+                "analyze",
+                "--trials",
+                str(tmp_path / "t.csv"),
+                "--history",
+                str(tmp_path / "h.csv"),
+                "--target",
+                "50",
+                "--bootstrap",
+                "0",
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     by = {r["config"]: r for r in data["per_config"]}
     assert data["target"] == 50.0 and by["g1n1"]["time_to_target_s"] == pytest.approx(10.0)
-    assert by["g2n1"]["time_to_target_s"] == pytest.approx(5.0) and by["g1n1"]["best_params"] == {"trainer.batch_size": 64}
+    assert by["g2n1"]["time_to_target_s"] == pytest.approx(5.0) and by["g1n1"]["best_params"] == {
+        "trainer.batch_size": 64
+    }
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--trials", "/nonexistent.csv"], "does not exist"),
-    (["--history", "h.csv"], "--history only goes with --trials"),
-    (["--target", "0"], "not a fraction"),
-    (["--csv", "/nonexistent/dir/x.csv"], "folder does not exist"),
-    ([], "has no trials"),
-])
-def test_cli_bad_input_exits_2_with_one_sentence_and_writes_nothing(argv, message, tmp_path, capsys, private_home):
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--trials", "/nonexistent.csv"], "does not exist"),
+        (["--history", "h.csv"], "--history only goes with --trials"),
+        (["--target", "0"], "not a fraction"),
+        (["--csv", "/nonexistent/dir/x.csv"], "folder does not exist"),
+        ([], "has no trials"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_sentence_and_writes_nothing(
+    argv, message, tmp_path, capsys, private_home
+):
     assert cli.main(["analyze", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
@@ -122,11 +203,33 @@ def test_cli_reads_the_local_store_in_a_child_process(experiment, tmp_path, priv
     trials, histories, _ = experiment
     with Store.open_default() as store:
         for t in trials:
-            store.insert_trial(t.run_id, t.sweep, experiment="hardware_scaling", gpus=t.gpus, nodes=t.nodes, state="finished",
-                               params=t.params, score=t.score, sps=t.sps, agent_steps=t.agent_steps, runtime_s=t.runtime_s)
-            store.append_history(t.run_id, [{"agent_step": p.agent_step, "wall_s": p.wall_s, "score": p.score} for p in histories[t.run_id]])
-    r = subprocess.run([*hwscale_cmd("analyze", "--bootstrap", "100", "--width", "160")], capture_output=True, text=True,
-                       cwd=REPO, timeout=240)
+            store.insert_trial(
+                t.run_id,
+                t.sweep,
+                experiment="hardware_scaling",
+                gpus=t.gpus,
+                nodes=t.nodes,
+                state="finished",
+                params=t.params,
+                score=t.score,
+                sps=t.sps,
+                agent_steps=t.agent_steps,
+                runtime_s=t.runtime_s,
+            )
+            store.append_history(
+                t.run_id,
+                [
+                    {"agent_step": p.agent_step, "wall_s": p.wall_s, "score": p.score}
+                    for p in histories[t.run_id]
+                ],
+            )
+    r = subprocess.run(
+        [*hwscale_cmd("analyze", "--bootstrap", "100", "--width", "160")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=240,
+    )
     assert r.returncode == 0, r.stderr
     assert f"{len(trials)} trials, {len(trials)} learning curves" in r.stderr
     assert "g8n2" in r.stdout and "Recommendations" in r.stdout
@@ -134,7 +237,9 @@ def test_cli_reads_the_local_store_in_a_child_process(experiment, tmp_path, priv
 
 def test_command_module_imports_only_the_standard_library_at_top():
     code = "import sys, hwscale_tui.commands.analyze; print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'rich') if m in sys.modules))"
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
 
 
@@ -148,14 +253,34 @@ def test_cli_reads_wandb_through_the_sources_against_a_loopback_server(tmp_path)
     experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
     runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
     with WandbLoopback(runs) as server:
-        env = dict(os.environ, WANDB_API_KEY="k" * 40, WANDB_BASE_URL=server.url, WANDB_ERROR_REPORTING="false",
-                   WANDB_DIR=str(tmp_path / "wandb-dir"))
+        env = dict(
+            os.environ,
+            WANDB_API_KEY="k" * 40,
+            WANDB_BASE_URL=server.url,
+            WANDB_ERROR_REPORTING="false",
+            WANDB_DIR=str(tmp_path / "wandb-dir"),
+        )
         proc = subprocess.run(
-            hwscale_cmd("analyze", "--experiment", str(experiment_file), "--source", "wandb", "--bootstrap", "50", "--json"),
-            env=env, capture_output=True, text=True, timeout=240, cwd=REPO,
+            hwscale_cmd(
+                "analyze",
+                "--experiment",
+                str(experiment_file),
+                "--source",
+                "wandb",
+                "--bootstrap",
+                "50",
+                "--json",
+            ),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            cwd=REPO,
         )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert [r["config"] for r in data["per_config"]] == ["g1n1", "g2n1", "g4n1"]
     assert sum(r["n_trials"] for r in data["per_config"]) == len(runs)
-    assert "12 trials, 12 learning curves" in proc.stderr and "k" * 40 not in proc.stdout + proc.stderr
+    assert (
+        "12 trials, 12 learning curves" in proc.stderr and "k" * 40 not in proc.stdout + proc.stderr
+    )

@@ -30,7 +30,15 @@ def test_median_and_p_reach_by_hand():
     # reached at 1, 2, 3; censored at 2.5 and 10 -> S drops 1/5, 1/4, then 1/2 after the censoring at 2.5
     values = np.array([1.0, 2.0, 3.0, 2.5, 10.0])
     reached = np.array([True, True, True, False, False])
-    s = kaplan_meier(values, reached, axis="agent_step", budget=2.0, n_boot=0, rng=np.random.default_rng(0), ci_level=0.95)
+    s = kaplan_meier(
+        values,
+        reached,
+        axis="agent_step",
+        budget=2.0,
+        n_boot=0,
+        rng=np.random.default_rng(0),
+        ci_level=0.95,
+    )
     assert s.p_reach == pytest.approx(1 - 0.8 * 0.75)
     assert s.median == pytest.approx(3.0)  # P(reached by 3) = 1 - 0.6 * 0.5 = 0.7 >= 0.5 first at 3
     assert s.n == 5 and s.n_reached == 3 and s.followed_to == 10.0
@@ -39,9 +47,25 @@ def test_median_and_p_reach_by_hand():
 def test_median_not_reached_is_infinite_not_a_placeholder():
     values = np.array([5.0, 6.0, 7.0, 8.0])
     reached = np.array([True, False, False, False])
-    s = kaplan_meier(values, reached, axis="wall_s", budget=None, n_boot=200, rng=np.random.default_rng(1), ci_level=0.95)
+    s = kaplan_meier(
+        values,
+        reached,
+        axis="wall_s",
+        budget=None,
+        n_boot=200,
+        rng=np.random.default_rng(1),
+        ci_level=0.95,
+    )
     assert np.isinf(s.median) and s.p_reach is None and np.isinf(s.median_ci[1])
-    none = kaplan_meier(values, np.zeros(4, bool), axis="wall_s", budget=6.0, n_boot=50, rng=np.random.default_rng(1), ci_level=0.95)
+    none = kaplan_meier(
+        values,
+        np.zeros(4, bool),
+        axis="wall_s",
+        budget=6.0,
+        n_boot=50,
+        rng=np.random.default_rng(1),
+        ci_level=0.95,
+    )
     assert np.isinf(none.median) and none.p_reach == 0.0
 
 
@@ -52,7 +76,9 @@ def test_bootstrap_interval_brackets_the_estimate_and_shrinks_with_more_trials()
         t = rng.lognormal(np.log(100), 0.3, n)
         reached = rng.random(n) < 0.8
         vals = np.where(reached, t, t * 2)
-        return kaplan_meier(vals, reached, axis="agent_step", budget=120.0, n_boot=1000, rng=rng, ci_level=0.95)
+        return kaplan_meier(
+            vals, reached, axis="agent_step", budget=120.0, n_boot=1000, rng=rng, ci_level=0.95
+        )
 
     small, large = summary(20), summary(400)
     for s in (small, large):

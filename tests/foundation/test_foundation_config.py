@@ -5,36 +5,51 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 
 import pytest
+from conftest import hwscale_cmd
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import ConfigError
 from hwscale_tui.paths import app_paths
-
-from conftest import hwscale_cmd
 
 
 def test_defaults_cover_every_section_and_runner_defaults_differ():
     b = cfgmod.default_config("builtin", env={})
     m = cfgmod.default_config("metta", env={})
     assert b.experiment.name == "hardware_scaling"
-    assert b.grid.gpu_counts == [1, 2, 4, 8] and b.grid.node_counts == [1, 2] and b.grid.max_gpus_per_node == 8
+    assert (
+        b.grid.gpu_counts == [1, 2, 4, 8]
+        and b.grid.node_counts == [1, 2]
+        and b.grid.max_gpus_per_node == 8
+    )
     assert b.launch.delay_s == 60 and b.launch.sequential is False
     assert b.wandb.effective_project == "hardware-scaling"
-    assert (m.sweep.max_trials, m.sweep.batch_size, m.sweep.max_parallel_jobs, m.sweep.total_timesteps) == (50, 4, 4, 300_000_000)
+    assert (
+        m.sweep.max_trials,
+        m.sweep.batch_size,
+        m.sweep.max_parallel_jobs,
+        m.sweep.total_timesteps,
+    ) == (50, 4, 4, 300_000_000)
     assert m.sweep.metric == "evaluator/eval_sweep/score" and m.wandb.mode == "online"
     assert b.wandb.mode == "disabled" and b.sweep.total_timesteps < m.sweep.total_timesteps
 
 
 def test_save_load_round_trip_is_lossless(tmp_path):
     cfg = cfgmod.default_config("metta", env={})
-    cfg = cfgmod.apply_overrides(cfg, {
-        "experiment.name": "exp-1.a", "grid.gpu_counts": [1, 2], "grid.exclude": ["g2n2"],
-        "launch.command": ["echo", "{sweep_name}"], "launch.extra_args": ["trainer.seed=3"],
-        "cost.price_per_gpu_hour": 2.5, "metta.local_test": True, "wandb.entity": "me",
-    })
+    cfg = cfgmod.apply_overrides(
+        cfg,
+        {
+            "experiment.name": "exp-1.a",
+            "grid.gpu_counts": [1, 2],
+            "grid.exclude": ["g2n2"],
+            "launch.command": ["echo", "{sweep_name}"],
+            "launch.extra_args": ["trainer.seed=3"],
+            "cost.price_per_gpu_hour": 2.5,
+            "metta.local_test": True,
+            "wandb.entity": "me",
+        },
+    )
     p = tmp_path / "e.toml"
     cfgmod.save(cfg, p)
     again = cfgmod.load(p, env={})
@@ -67,7 +82,9 @@ def test_default_gpu_count_over_a_lowered_max_is_skipped_not_an_error():
     cfg = cfgmod.from_dict({"grid": {"max_gpus_per_node": 4}}, env={})
     from hwscale_tui.hardware import plan_grid
 
-    pairs, skipped = plan_grid(cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node)
+    pairs, skipped = plan_grid(
+        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node
+    )
     assert [p.tag for p in pairs] == ["g1n1", "g1n2", "g2n1", "g2n2", "g4n1", "g4n2"]
     assert {(s.gpus, s.nodes) for s in skipped} == {(8, 1), (8, 2)}
     assert all("max_gpus_per_node = 4" in s.reason for s in skipped)
@@ -110,7 +127,11 @@ def test_bad_file_on_cli_exits_2_and_writes_nothing(tmp_path, text, key, accepte
     p = tmp_path / "bad.toml"
     p.write_text(text)
     out = tmp_path / "saved.toml"
-    r = subprocess.run(hwscale_cmd("plan", "--experiment", str(p), "--save", str(out)), capture_output=True, text=True)
+    r = subprocess.run(
+        hwscale_cmd("plan", "--experiment", str(p), "--save", str(out)),
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert r.stdout == ""
     err = r.stderr.strip().splitlines()
@@ -120,18 +141,23 @@ def test_bad_file_on_cli_exits_2_and_writes_nothing(tmp_path, text, key, accepte
     assert not app_paths().state.exists()
 
 
-@pytest.mark.parametrize("flags,needle", [
-    (["--gpu-counts", "1", "16"], "--gpu-counts (grid.gpu_counts): 16 GPUs"),
-    (["--gpu-counts", "one"], "--gpu-counts: 'one' is not an integer"),
-    (["--node-counts", "0"], "--node-counts (grid.node_counts)"),
-    (["--experiment-name", "9lives"], "--experiment-name (experiment.name)"),
-    (["--runner", "slurm"], "--runner (experiment.runner)"),
-    (["--delay", "soon"], "--delay: 'soon' is not a number"),
-    (["notakeyvalue"], "extra argument 'notakeyvalue' is not key=value"),
-])
+@pytest.mark.parametrize(
+    "flags,needle",
+    [
+        (["--gpu-counts", "1", "16"], "--gpu-counts (grid.gpu_counts): 16 GPUs"),
+        (["--gpu-counts", "one"], "--gpu-counts: 'one' is not an integer"),
+        (["--node-counts", "0"], "--node-counts (grid.node_counts)"),
+        (["--experiment-name", "9lives"], "--experiment-name (experiment.name)"),
+        (["--runner", "slurm"], "--runner (experiment.runner)"),
+        (["--delay", "soon"], "--delay: 'soon' is not a number"),
+        (["notakeyvalue"], "extra argument 'notakeyvalue' is not key=value"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_sentence(tmp_path, flags, needle):
     out = tmp_path / "saved.toml"
-    r = subprocess.run(hwscale_cmd("plan", *flags, "--save", str(out)), capture_output=True, text=True)
+    r = subprocess.run(
+        hwscale_cmd("plan", *flags, "--save", str(out)), capture_output=True, text=True
+    )
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], lines
@@ -139,7 +165,11 @@ def test_bad_flags_exit_2_with_one_sentence(tmp_path, flags, needle):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    r = subprocess.run(hwscale_cmd("plan", "--experiment", str(tmp_path / "nope.toml")), capture_output=True, text=True)
+    r = subprocess.run(
+        hwscale_cmd("plan", "--experiment", str(tmp_path / "nope.toml")),
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "does not exist" in r.stderr
 
 

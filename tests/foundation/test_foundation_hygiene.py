@@ -6,9 +6,9 @@ import pkgutil
 import subprocess
 import sys
 
-import hwscale_tui
-
 from conftest import REPO, hwscale_cmd
+
+import hwscale_tui
 
 HEAVY = ("textual", "wandb", "sky")
 
@@ -24,7 +24,9 @@ def core_modules() -> list[str]:
 
 def test_core_module_list_is_not_empty():
     mods = core_modules()
-    assert "hwscale_tui.config" in mods and "hwscale_tui.cli" in mods and "hwscale_tui.store" in mods
+    assert (
+        "hwscale_tui.config" in mods and "hwscale_tui.cli" in mods and "hwscale_tui.store" in mods
+    )
 
 
 def test_no_core_module_imports_textual_wandb_or_sky():

@@ -11,7 +11,12 @@ from hwscale_tui.paths import app_paths
 
 def test_hwscale_home_holds_all_four_dirs_created_0700(tmp_path):
     p = app_paths({"HWSCALE_HOME": str(tmp_path / "hh")})
-    assert [d.name for d in (p.config, p.data, p.state, p.logs)] == ["config", "data", "state", "logs"]
+    assert [d.name for d in (p.config, p.data, p.state, p.logs)] == [
+        "config",
+        "data",
+        "state",
+        "logs",
+    ]
     assert all(d.parent == tmp_path / "hh" for d in (p.config, p.data, p.state, p.logs))
     assert not p.config.exists()  # nothing until first use
     p.ensure()
@@ -31,7 +36,9 @@ def test_grid_pairs_totals_names_and_skips():
     assert [p.tag for p in pairs] == ["g1n1", "g1n2", "g2n1", "g4n1", "g4n2", "g8n1", "g8n2"]
     assert [p.total_gpus for p in pairs] == [1, 2, 2, 4, 8, 8, 16]
     assert HardwarePair(4, 1).sweep_name("hardware_scaling") == "hardware_scaling.g4n1"
-    assert [(s.gpus, s.nodes, s.reason) for s in skipped] == [(2, 2, "switched off in grid.exclude")]
+    assert [(s.gpus, s.nodes, s.reason) for s in skipped] == [
+        (2, 2, "switched off in grid.exclude")
+    ]
     _, skipped = plan_grid([1, 16], [1], 8)
     assert skipped[0].gpus == 16 and "more than max_gpus_per_node = 8" in skipped[0].reason
 
@@ -49,7 +56,11 @@ def test_experiment_doc_matches_the_schema():
 
     from conftest import REPO
 
-    spec = importlib.util.spec_from_file_location("gen_doc", REPO / "scripts" / "gen_experiment_doc.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen_doc", REPO / "scripts" / "gen_experiment_doc.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert (REPO / "docs" / "experiment.md").read_text() == mod.render(), "run scripts/gen_experiment_doc.py"
+    assert (REPO / "docs" / "experiment.md").read_text() == mod.render(), (
+        "run scripts/gen_experiment_doc.py"
+    )

@@ -7,13 +7,12 @@ import os
 import subprocess
 
 import pytest
+from conftest import hwscale_cmd
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.hardware import HardwarePair, builtin_batch_constraints, metta_batch_constraints
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.search.presets import builtin_preset, metta_preset, preset_for
-
-from conftest import hwscale_cmd
 
 METTA_TABLE = {
     "trainer.optimizer.learning_rate": ("log_normal", 1e-5, 1e-2, 0.001153637),
@@ -25,29 +24,48 @@ METTA_TABLE = {
 }
 
 
-@pytest.mark.parametrize("gpus,nodes,exp", [(1, 1, 19), (2, 1, 20), (4, 1, 21), (8, 1, 22), (8, 2, 23)])
+@pytest.mark.parametrize(
+    "gpus,nodes,exp", [(1, 1, 19), (2, 1, 20), (4, 1, 21), (8, 1, 22), (8, 2, 23)]
+)
 def test_metta_preset_reproduces_reference_exactly(gpus, nodes, exp):
     p = metta_preset(HardwarePair(gpus, nodes), cpus_per_node=8)
     sp = p.space.as_dict()
-    mn = 2 ** exp
-    assert sp["trainer.batch_size"] == {"distribution": "uniform_pow2", "min": mn, "max": 8 * mn, "mean": 2 * mn}
+    mn = 2**exp
+    assert sp["trainer.batch_size"] == {
+        "distribution": "uniform_pow2",
+        "min": mn,
+        "max": 8 * mn,
+        "mean": 2 * mn,
+    }
     max_mb = min(8 * mn // 4, 65536)
-    assert sp["trainer.minibatch_size"] == {"distribution": "uniform_pow2", "min": 1024, "max": max_mb, "mean": 65536}
+    assert sp["trainer.minibatch_size"] == {
+        "distribution": "uniform_pow2",
+        "min": 1024,
+        "max": max_mb,
+        "mean": 65536,
+    }
     for key, (dist, lo, hi, mean) in METTA_TABLE.items():
         assert sp[key] == {"distribution": dist, "min": lo, "max": hi, "mean": mean}
     assert list(sp) == ["trainer.batch_size", "trainer.minibatch_size", *METTA_TABLE]
     assert p.settings == {
-        "num_random_samples": 0, "seed_with_search_center": True, "global_search_scale": 1.0,
-        "acquisition_fn": "ei", "ucb_beta": 2.0, "randomize_acquisition": False,
-        "max_suggestion_cost": 10800, "resample_frequency": 0, "expansion_rate": 0.25,
-        "random_suggestions": 256, "suggestions_per_pareto": 128,
+        "num_random_samples": 0,
+        "seed_with_search_center": True,
+        "global_search_scale": 1.0,
+        "acquisition_fn": "ei",
+        "ucb_beta": 2.0,
+        "randomize_acquisition": False,
+        "max_suggestion_cost": 10800,
+        "resample_frequency": 0,
+        "expansion_rate": 0.25,
+        "random_suggestions": 256,
+        "suggestions_per_pareto": 128,
     }
     assert p.metric == "evaluator/eval_sweep/score" and p.goal == "maximize"
 
 
 def test_metta_batch_uses_cpus_per_node_never_the_controller(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
-    assert metta_batch_constraints(1, 8).min_batch == 2 ** 19
+    assert metta_batch_constraints(1, 8).min_batch == 2**19
     # 4 CPUs: 2 workers -> 170 // 2 * 2 = 170 envs/GPU * 2 = 340 -> 340*24*64 = 522240 -> 2^19 still
     assert metta_batch_constraints(1, 4).num_envs == 340
     # 96 CPUs: 48 workers -> 170 // 48 * 48 = 144 * 2 = 288 envs per GPU
@@ -67,7 +85,11 @@ def test_key_profiles_rename_only_the_ppo_paths():
     assert "trainer.advantage.gae_lambda" in keys and "trainer.losses.ppo_actor.clip_coef" in keys
     keys = metta_preset(HardwarePair(1, 1), key_profile="loss_configs").space.keys
     assert "trainer.losses.loss_configs.ppo.vf_coef" in keys
-    assert keys[:3] == ["trainer.batch_size", "trainer.minibatch_size", "trainer.optimizer.learning_rate"]
+    assert keys[:3] == [
+        "trainer.batch_size",
+        "trainer.minibatch_size",
+        "trainer.optimizer.learning_rate",
+    ]
 
 
 def test_builtin_preset_applies_the_formula_with_trainer_constants():
@@ -94,11 +116,23 @@ def test_metta_argv_exactly_as_reference(tmp_path):
     plan = plan_experiment(cfg, tmp_path / "e.toml")
     (pp,) = plan.pairs
     assert pp.argv == [
-        "uv", "run", "./tools/run.py", "experiments.adaptive.hardware_scaling.hw_sweep", "gpus=4", "nodes=1",
-        "recipe_module=experiments.recipes.arena_basic_easy_shaped", "train_entrypoint=train",
-        "eval_entrypoint=evaluate_in_sweep", "total_timesteps=300000000", "sweep_name=hardware_scaling.g4n1",
-        "wandb.entity=team", "wandb.project=hardware-scaling", "dispatcher_type=skypilot",
-        "max_trials=50", "batch_size=4", "max_parallel_jobs=4",
+        "uv",
+        "run",
+        "./tools/run.py",
+        "experiments.adaptive.hardware_scaling.hw_sweep",
+        "gpus=4",
+        "nodes=1",
+        "recipe_module=experiments.recipes.arena_basic_easy_shaped",
+        "train_entrypoint=train",
+        "eval_entrypoint=evaluate_in_sweep",
+        "total_timesteps=300000000",
+        "sweep_name=hardware_scaling.g4n1",
+        "wandb.entity=team",
+        "wandb.project=hardware-scaling",
+        "dispatcher_type=skypilot",
+        "max_trials=50",
+        "batch_size=4",
+        "max_parallel_jobs=4",
     ]
     assert pp.env["WANDB_ENTITY"] == "team" and pp.env["WANDB_PROJECT"] == "hardware-scaling"
     assert any("async_capped" in w for w in plan.warnings)
@@ -107,10 +141,14 @@ def test_metta_argv_exactly_as_reference(tmp_path):
 def test_metta_tool_local_test_extra_args_and_pitfall_warnings(tmp_path):
     repo = tmp_path / "metta"
     (repo / "experiments" / "adaptive").mkdir(parents=True)
-    cfg = _metta_cfg(**{
-        "metta.repo": str(repo), "metta.local_test": True, "metta.eval_entrypoint": "evaluate",
-        "launch.extra_args": ["trainer.seed=7"],
-    })
+    cfg = _metta_cfg(
+        **{
+            "metta.repo": str(repo),
+            "metta.local_test": True,
+            "metta.eval_entrypoint": "evaluate",
+            "launch.extra_args": ["trainer.seed=7"],
+        }
+    )
     plan = plan_experiment(cfg, tmp_path / "e.toml", ["foo=bar"])
     argv = plan.pairs[0].argv
     assert argv[-3:] == ["local_test=true", "trainer.seed=7", "foo=bar"]
@@ -122,46 +160,116 @@ def test_metta_tool_local_test_extra_args_and_pitfall_warnings(tmp_path):
     plan = plan_experiment(cfg, tmp_path / "e.toml")
     assert not any("only on some Metta branches" in w for w in plan.warnings)
     cfg2 = cfgmod.apply_overrides(cfg, {"metta.tool": "experiments.sweeps.mine.run"})
-    assert plan_experiment(cfg2, tmp_path / "e.toml").pairs[0].argv[3] == "experiments.sweeps.mine.run"
+    assert (
+        plan_experiment(cfg2, tmp_path / "e.toml").pairs[0].argv[3] == "experiments.sweeps.mine.run"
+    )
 
 
 def test_builtin_argv_and_template(tmp_path):
     cfg = cfgmod.default_config(env={})
     plan = plan_experiment(cfg, tmp_path / "exp.toml", ["trainer.seed=1"])
-    assert plan.pairs[0].argv == ["hwscale-tui", "sweep", "--experiment", str(tmp_path / "exp.toml"), "--gpus", "1", "--nodes", "1", "trainer.seed=1"]
-    cfg = cfgmod.apply_overrides(cfg, {"launch.command": ["my-sweep", "{sweep_name}", "--g={gpus}", "{total_gpus}", "{experiment}"]})
+    assert plan.pairs[0].argv == [
+        "hwscale-tui",
+        "sweep",
+        "--experiment",
+        str(tmp_path / "exp.toml"),
+        "--gpus",
+        "1",
+        "--nodes",
+        "1",
+        "trainer.seed=1",
+    ]
+    cfg = cfgmod.apply_overrides(
+        cfg,
+        {
+            "launch.command": [
+                "my-sweep",
+                "{sweep_name}",
+                "--g={gpus}",
+                "{total_gpus}",
+                "{experiment}",
+            ]
+        },
+    )
     plan = plan_experiment(cfg, tmp_path / "exp.toml")
-    assert plan.pairs[-1].argv == ["my-sweep", "hardware_scaling.g8n2", "--g=8", "16", "hardware_scaling"]
+    assert plan.pairs[-1].argv == [
+        "my-sweep",
+        "hardware_scaling.g8n2",
+        "--g=8",
+        "16",
+        "hardware_scaling",
+    ]
 
 
 def test_plan_json_schema_and_save(tmp_path):
     out = tmp_path / "saved.toml"
     env = dict(os.environ, WANDB_API_KEY="secret-value-123", WANDB_ENTITY="entity-from-env")
     r = subprocess.run(
-        hwscale_cmd("plan", "--runner", "metta", "--gpu-counts", "1,2", "--node-counts", "1", "--max-trials", "9",
-                    "--cpus-per-node", "8", "--json", "--save", str(out), "x=1"),
-        capture_output=True, text=True, env=env,
+        hwscale_cmd(
+            "plan",
+            "--runner",
+            "metta",
+            "--gpu-counts",
+            "1,2",
+            "--node-counts",
+            "1",
+            "--max-trials",
+            "9",
+            "--cpus-per-node",
+            "8",
+            "--json",
+            "--save",
+            str(out),
+            "x=1",
+        ),
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert r.returncode == 0, r.stderr
     assert "secret-value-123" not in r.stdout + r.stderr
     data = json.loads(r.stdout)
     assert [(p["gpus"], p["nodes"], p["total_gpus"], p["sweep_name"]) for p in data["pairs"]] == [
-        (1, 1, 1, "hardware_scaling.g1n1"), (2, 1, 2, "hardware_scaling.g2n1"),
+        (1, 1, 1, "hardware_scaling.g1n1"),
+        (2, 1, 2, "hardware_scaling.g2n1"),
     ]
     p0 = data["pairs"][0]
-    assert set(p0) >= {"gpus", "nodes", "total_gpus", "sweep_name", "argv", "env", "search_space", "settings", "warnings"}
+    assert set(p0) >= {
+        "gpus",
+        "nodes",
+        "total_gpus",
+        "sweep_name",
+        "argv",
+        "env",
+        "search_space",
+        "settings",
+        "warnings",
+    }
     assert p0["env"] == ["WANDB_ENTITY", "WANDB_PROJECT"]  # names only
     assert "max_trials=9" in p0["argv"] and p0["argv"][-1] == "x=1"
-    assert p0["search_space"]["trainer.batch_size"] == {"distribution": "uniform_pow2", "min": 2**19, "max": 2**22, "mean": 2**20}
+    assert p0["search_space"]["trainer.batch_size"] == {
+        "distribution": "uniform_pow2",
+        "min": 2**19,
+        "max": 2**22,
+        "mean": 2**20,
+    }
     assert p0["settings"]["acquisition_fn"] == "ei"
     assert data["skipped"] == []
     saved = cfgmod.load(out, env={})
-    assert saved.experiment.runner == "metta" and saved.sweep.max_trials == 9 and saved.grid.gpu_counts == [1, 2]
+    assert (
+        saved.experiment.runner == "metta"
+        and saved.sweep.max_trials == 9
+        and saved.grid.gpu_counts == [1, 2]
+    )
     assert "entity-from-env" not in out.read_text()  # environment-filled entity is not saved
 
 
 def test_plan_table_lists_skipped_pairs_with_reason():
-    r = subprocess.run(hwscale_cmd("plan", "--max-gpus-per-node", "4"), capture_output=True, text=True)
+    r = subprocess.run(
+        hwscale_cmd("plan", "--max-gpus-per-node", "4"), capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
-    assert "skipped g8n1: 8 GPUs per node is more than max_gpus_per_node = 4" in " ".join(r.stdout.split())
+    assert "skipped g8n1: 8 GPUs per node is more than max_gpus_per_node = 4" in " ".join(
+        r.stdout.split()
+    )
     assert "6 pairs to launch" in r.stdout

@@ -7,9 +7,9 @@ import stat
 import subprocess
 import sys
 
-from hwscale_tui.store import Store
-
 from conftest import REPO
+
+from hwscale_tui.store import Store
 
 WRITER = r"""
 import sys
@@ -34,18 +34,31 @@ def test_store_is_wal_and_private(tmp_path):
 
 def test_trials_and_history_round_trip(tmp_path):
     s = Store(tmp_path / "s.sqlite")
-    s.insert_trial("a_trial_0001_abcdef", "a", idx=1, gpus=2, nodes=1, params={"trainer.batch_size": 2048})
+    s.insert_trial(
+        "a_trial_0001_abcdef", "a", idx=1, gpus=2, nodes=1, params={"trainer.batch_size": 2048}
+    )
     s.update_trial("a_trial_0001_abcdef", state="running", score=float("nan"), sps=123.0)
-    s.append_history("a_trial_0001_abcdef", [
-        {"agent_step": 0, "wall_s": 0.0, "score": 9.0, "losses/policy": 0.1},
-        {"agent_step": 1024, "wall_s": 0.5, "score": 22.0, "reward": 21.0},
-        {"agent_step": None, "score": 1.0},  # dropped: no step
-    ])
+    s.append_history(
+        "a_trial_0001_abcdef",
+        [
+            {"agent_step": 0, "wall_s": 0.0, "score": 9.0, "losses/policy": 0.1},
+            {"agent_step": 1024, "wall_s": 0.5, "score": 22.0, "reward": 21.0},
+            {"agent_step": None, "score": 1.0},  # dropped: no step
+        ],
+    )
     (t,) = s.trials(["a"])
-    assert (t.state, t.score, t.sps, t.gpus, t.params) == ("running", None, 123.0, 2, {"trainer.batch_size": 2048})
+    assert (t.state, t.score, t.sps, t.gpus, t.params) == (
+        "running",
+        None,
+        123.0,
+        2,
+        {"trainer.batch_size": 2048},
+    )
     h = s.history("a_trial_0001_abcdef")
     assert [(p.agent_step, p.score) for p in h] == [(0, 9.0), (1024, 22.0)]
-    assert s.histories(["a_trial_0001_abcdef"], "losses/policy")["a_trial_0001_abcdef"][0].score == 0.1
+    assert (
+        s.histories(["a_trial_0001_abcdef"], "losses/policy")["a_trial_0001_abcdef"][0].score == 0.1
+    )
     assert s.next_trial_index("a") == 2 and s.next_trial_index("b") == 1
 
 

@@ -25,7 +25,9 @@ def main() -> int:
     p.add_argument("--exit", type=int, default=0)
     p.add_argument("--tree", action="store_true")
     p.add_argument("--ignore-term", action="store_true")
-    p.add_argument("--trials", type=int, default=0, help="write a sweeps row and this many finished trials")
+    p.add_argument(
+        "--trials", type=int, default=0, help="write a sweeps row and this many finished trials"
+    )
     p.add_argument("--say", action="append", default=[])
     args = p.parse_args()
     started = time.time()
@@ -40,13 +42,35 @@ def main() -> int:
         from hwscale_tui.store import Store
 
         with Store.open_default() as store:
-            store.upsert_sweep(args.sweep, experiment=args.sweep.rsplit(".", 1)[0], max_trials=args.trials + 2, status="running")
+            store.upsert_sweep(
+                args.sweep,
+                experiment=args.sweep.rsplit(".", 1)[0],
+                max_trials=args.trials + 2,
+                status="running",
+            )
             for i in range(1, args.trials + 1):
-                store.insert_trial(f"{args.sweep}_trial_{i:04d}_abcdef", args.sweep, idx=i, state="finished", score=float(i))
+                store.insert_trial(
+                    f"{args.sweep}_trial_{i:04d}_abcdef",
+                    args.sweep,
+                    idx=i,
+                    state="finished",
+                    score=float(i),
+                )
     if args.record:
         with open(args.record, "a") as fh:
-            fh.write(json.dumps({"sweep": args.sweep, "pid": os.getpid(), "pgid": os.getpgid(0), "sid": os.getsid(0),
-                                 "started": started, "children": children}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "sweep": args.sweep,
+                        "pid": os.getpid(),
+                        "pgid": os.getpgid(0),
+                        "sid": os.getsid(0),
+                        "started": started,
+                        "children": children,
+                    }
+                )
+                + "\n"
+            )
     for line in args.say:
         print(line, flush=True)
     deadline = time.time() + args.sleep

@@ -4,13 +4,15 @@ behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 import pytest
@@ -31,19 +33,30 @@ def fake_command(*extra: str, record: Path | None = None) -> list[str]:
 
 
 def write_experiment(
-    path: Path, command: list[str], *, name: str = "exp", gpus: tuple[int, ...] = (1, 2, 4),
-    delay_s: float = 0.3, sequential: bool = False,
+    path: Path,
+    command: list[str],
+    *,
+    name: str = "exp",
+    gpus: tuple[int, ...] = (1, 2, 4),
+    delay_s: float = 0.3,
+    sequential: bool = False,
 ) -> cfgmod.ExperimentConfig:
-    cfg = cfgmod.from_dict({
-        "experiment": {"name": name},
-        "grid": {"gpu_counts": list(gpus), "node_counts": [1]},
-        "launch": {"delay_s": delay_s, "sequential": sequential, "command": command},
-    }, source=str(path), env={})
+    cfg = cfgmod.from_dict(
+        {
+            "experiment": {"name": name},
+            "grid": {"gpu_counts": list(gpus), "node_counts": [1]},
+            "launch": {"delay_s": delay_s, "sequential": sequential, "command": command},
+        },
+        source=str(path),
+        env={},
+    )
     cfgmod.save(cfg, path)
     return cfgmod.load(path)
 
 
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = WAIT_S, interval: float = 0.05) -> Any:
+def wait_for(
+    predicate: Callable[[], Any], what: str, timeout: float = WAIT_S, interval: float = 0.05
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -60,7 +73,9 @@ def statuses(experiment: str = "exp") -> dict[str, str]:
 
 def all_ended(experiment: str = "exp") -> bool:
     st = sup.pair_status(experiment)
-    return bool(st.pairs) and not st.supervisor_alive and all(p.ended_at is not None for p in st.pairs)
+    return (
+        bool(st.pairs) and not st.supervisor_alive and all(p.ended_at is not None for p in st.pairs)
+    )
 
 
 def records(path: Path) -> list[dict[str, Any]]:
@@ -90,7 +105,12 @@ def live_in_group(pgid: int) -> list[int]:
 def _kill_everything_launched() -> None:
     """Leave no supervisor or sweep behind for the next test."""
     with Store.open_default() as store:
-        pids = [r[0] for r in store.conn.execute("SELECT supervisor_pid FROM launches WHERE supervisor_pid IS NOT NULL")]
+        pids = [
+            r[0]
+            for r in store.conn.execute(
+                "SELECT supervisor_pid FROM launches WHERE supervisor_pid IS NOT NULL"
+            )
+        ]
         groups = [r[0] for r in store.conn.execute("SELECT pgid FROM pairs WHERE pgid IS NOT NULL")]
     for pid in pids:
         if pid != os.getpid() and live(pid):
@@ -99,10 +119,8 @@ def _kill_everything_launched() -> None:
         for pid in live_in_group(pgid):
             for child in psutil.Process(pid).children(recursive=True):
                 child.kill()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture

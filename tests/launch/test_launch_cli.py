@@ -16,13 +16,21 @@ import termios
 import time
 
 import pytest
-from launch_testkit import WAIT_S, clean_processes, fake_command, records, statuses, wait_for, write_experiment
-
 from conftest import hwscale_cmd
+from launch_testkit import (
+    WAIT_S,
+    clean_processes,
+    fake_command,
+    records,
+    statuses,
+    wait_for,
+    write_experiment,
+)
+
 from hwscale_tui.cli import main
-from hwscale_tui.commands.common import snapshot_path
-from hwscale_tui.launch.files import supervisor_log_path
 from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.launch.files import supervisor_log_path
+from hwscale_tui.paths import snapshot_path
 from hwscale_tui.store import Store
 
 pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
@@ -33,7 +41,9 @@ TERMINAL_SHELL = "import subprocess, sys, time; rc = subprocess.call(sys.argv[1:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(hwscale_cmd(*args), capture_output=True, text=True, timeout=WAIT_S, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        hwscale_cmd(*args), capture_output=True, text=True, timeout=WAIT_S, stdin=subprocess.DEVNULL
+    )
 
 
 def _make_controlling_tty() -> None:  # runs in the child between fork and exec
@@ -44,7 +54,7 @@ def _make_controlling_tty() -> None:  # runs in the child between fork and exec
 def _read_until(fd: int, marker: bytes, timeout: float = WAIT_S) -> bytes:
     """Terminal output up to and including the first line that contains ``marker``."""
     out, deadline = b"", time.monotonic() + timeout
-    while marker not in out or b"\n" not in out[out.index(marker):]:
+    while marker not in out or b"\n" not in out[out.index(marker) :]:
         assert time.monotonic() < deadline, f"no {marker!r} in terminal output: {out[-2000:]!r}"
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
@@ -62,7 +72,10 @@ def test_the_supervisor_survives_the_terminal_that_launched_it(tmp_path):
     master, slave = pty.openpty()
     terminal = subprocess.Popen(
         [sys.executable, "-c", TERMINAL_SHELL, *hwscale_cmd("launch", "-e", str(exp))],
-        stdin=slave, stdout=slave, stderr=slave, preexec_fn=_make_controlling_tty,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=_make_controlling_tty,  # noqa: PLW1509 -- single-threaded test process
     )
     os.close(slave)
     try:
@@ -72,8 +85,12 @@ def test_the_supervisor_survives_the_terminal_that_launched_it(tmp_path):
         os.close(master)  # the terminal window closes: the kernel hangs up its session
     assert terminal.wait(timeout=WAIT_S) == -signal.SIGHUP
     st = sup.pair_status("exp")
-    assert st.supervisor_alive and os.getsid(st.supervisor_pid) == st.supervisor_pid != terminal.pid  # its own session, not the terminal's
-    assert any(p.started_at is None for p in st.pairs)  # some pairs were still to start when it hung up
+    assert (
+        st.supervisor_alive and os.getsid(st.supervisor_pid) == st.supervisor_pid != terminal.pid
+    )  # its own session, not the terminal's
+    assert any(
+        p.started_at is None for p in st.pairs
+    )  # some pairs were still to start when it hung up
 
     wait_for(lambda: len(records(rec)) == 3, "every pair to start after the hang-up")
     wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to finish")
@@ -94,10 +111,22 @@ def test_launch_status_cancel_from_fresh_sessions(tmp_path):
     data = json.loads(r.stdout)
     assert data["experiment"] == "exp" and data["supervisor_alive"] is True
     g1, g2 = data["pairs"]
-    for key in ("sweep_name", "gpus", "nodes", "status", "pid", "planned_start", "started_at", "ended_at", "exit_code"):
+    for key in (
+        "sweep_name",
+        "gpus",
+        "nodes",
+        "status",
+        "pid",
+        "planned_start",
+        "started_at",
+        "ended_at",
+        "exit_code",
+    ):
         assert key in g1
     assert (g1["sweep_name"], g1["status"], g2["status"]) == ("exp.g1n1", "running", "scheduled")
-    assert isinstance(g1["started_at"], float) and g2["planned_start"] - g1["planned_start"] == pytest.approx(60)
+    assert isinstance(g1["started_at"], float) and g2["planned_start"] - g1[
+        "planned_start"
+    ] == pytest.approx(60)
 
     table = cli("status").stdout
     assert "supervisor running" in table and "g2n1" in table and "scheduled" in table
@@ -122,9 +151,13 @@ def test_launch_status_cancel_from_fresh_sessions(tmp_path):
 
 def test_launch_in_the_foreground_waits_and_reports_for_scripts(tmp_path):
     exp = tmp_path / "e.toml"
-    write_experiment(exp, fake_command("--exit", "{nodes}", "--say", "pair {gpus}"), gpus=(1,), delay_s=0.2)
+    write_experiment(
+        exp, fake_command("--exit", "{nodes}", "--say", "pair {gpus}"), gpus=(1,), delay_s=0.2
+    )
     exp2 = tmp_path / "e2.toml"
-    write_experiment(exp2, fake_command("--say", "pair {gpus}"), gpus=(1, 2), delay_s=0.2, name="ok")
+    write_experiment(
+        exp2, fake_command("--say", "pair {gpus}"), gpus=(1, 2), delay_s=0.2, name="ok"
+    )
     r = cli("launch", "-e", str(exp), "--foreground", "--json")
     assert r.returncode == 1, r.stderr  # a pair exited 1
     out = json.loads(r.stdout)
@@ -141,12 +174,19 @@ def test_status_watch_redraws_until_ctrl_c(tmp_path):
     write_experiment(exp, fake_command("--sleep", "600"), gpus=(1,), delay_s=1)
     sup.launch(sup.cfgmod.load(exp))
     master, slave = pty.openpty()
-    watch = subprocess.Popen(hwscale_cmd("status", "--watch", "0.2"), stdin=slave, stdout=slave, stderr=slave,
-                             start_new_session=True)
+    watch = subprocess.Popen(
+        hwscale_cmd("status", "--watch", "0.2"),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
     os.close(slave)
     try:
         out = _read_until(master, b"running")  # first frames say scheduled, a later one running
-        while out.count(b"refreshing every 0.2s") < 2:  # it keeps redrawing (bounded by _read_until's timeout)
+        while (
+            out.count(b"refreshing every 0.2s") < 2
+        ):  # it keeps redrawing (bounded by _read_until's timeout)
             out += _read_until(master, b"refreshing")
         assert out.count(b"refreshing every 0.2s") >= 2
         watch.send_signal(signal.SIGINT)
@@ -162,15 +202,22 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path, capsys):
     write_experiment(exp, fake_command(), delay_s=1)
     r = cli("cancel")  # once through a real process: exit code and a single stderr line
     assert r.returncode == 2 and r.stderr == (
-        "hwscale-tui: error: name the pairs to cancel (like g4n1) or pass --all, not both and not neither.\n")
+        "hwscale-tui: error: name the pairs to cancel (like g4n1) or pass --all, not both and not neither.\n"
+    )
     cases = [
         (("cancel", "g1n1", "--all"), "name the pairs to cancel"),
         (("cancel", "g1n1"), "has no launched pairs"),
-        (("launch", "-e", str(exp), "--only", "g9n9"), "'g9n9' is not a pair of experiment exp; its pairs are: g1n1, g2n1, g4n1."),
+        (
+            ("launch", "-e", str(exp), "--only", "g9n9"),
+            "'g9n9' is not a pair of experiment exp; its pairs are: g1n1, g2n1, g4n1.",
+        ),
         (("launch", "-e", str(exp), "trainer.seed"), "is not key=value"),
         (("launch", "-e", str(exp), "--resume"), "has never been launched"),
         (("status", "--watch", "0"), "--watch 0 is not a refresh interval"),
-        (("cancel", "--all", "--grace", "-1", "--experiment-name", "exp"), "grace period -1 s is not allowed"),
+        (
+            ("cancel", "--all", "--grace", "-1", "--experiment-name", "exp"),
+            "grace period -1 s is not allowed",
+        ),
     ]
     for args, message in cases:
         assert main(list(args)) == 2, args

@@ -11,15 +11,22 @@ import threading
 import psutil
 import pytest
 from launch_testkit import (
-    all_ended, clean_processes, fake_command, live, live_in_group, records, statuses, wait_for, write_experiment,
+    all_ended,
+    clean_processes,
+    fake_command,
+    live,
+    live_in_group,
+    records,
+    statuses,
+    wait_for,
+    write_experiment,
 )
 
 from hwscale_tui import config as cfgmod
-from hwscale_tui.commands.common import snapshot_path
 from hwscale_tui.errors import UsageError
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.launch.files import pair_log_path
-from hwscale_tui.paths import app_paths
+from hwscale_tui.paths import app_paths, snapshot_path
 from hwscale_tui.store import Store
 
 pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
@@ -27,33 +34,49 @@ pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
 
 def test_staggered_pairs_start_in_order_never_early_in_their_own_sessions(tmp_path):
     rec = tmp_path / "starts.jsonl"
-    cfg = write_experiment(tmp_path / "e.toml", fake_command("--trials", "2", "--say", "hello", record=rec), delay_s=0.4)
+    cfg = write_experiment(
+        tmp_path / "e.toml",
+        fake_command("--trials", "2", "--say", "hello", record=rec),
+        delay_s=0.4,
+    )
     info = sup.launch(cfg)
-    assert info.supervisor_pid != os.getpid() and info.sweeps == ["exp.g1n1", "exp.g2n1", "exp.g4n1"]
+    assert info.supervisor_pid != os.getpid() and info.sweeps == [
+        "exp.g1n1",
+        "exp.g2n1",
+        "exp.g4n1",
+    ]
     wait_for(all_ended, "every pair to end")
 
     st = sup.pair_status("exp")
     pairs = {p.tag: p for p in st.pairs}
     planned = [pairs[t].planned_start for t in ("g1n1", "g2n1", "g4n1")]
-    assert planned[1] - planned[0] == pytest.approx(0.4) and planned[2] - planned[1] == pytest.approx(0.4)
+    assert planned[1] - planned[0] == pytest.approx(0.4) and planned[2] - planned[
+        1
+    ] == pytest.approx(0.4)
     starts = {r["sweep"]: r for r in records(rec)}
     for p in st.pairs:
         assert p.status == "exited" and p.exit_code == 0
         assert p.started_at >= p.planned_start  # never early, by the supervisor's clock
         assert starts[p.sweep_name]["started"] >= p.planned_start  # nor by the sweep's own
         child = starts[p.sweep_name]
-        assert child["pid"] == p.pid == child["pgid"] == child["sid"]  # its own session and process group
+        assert (
+            child["pid"] == p.pid == child["pgid"] == child["sid"]
+        )  # its own session and process group
         assert p.trials_done == 2 and p.max_trials == 4 and p.best_score == 2.0
         log = pair_log_path("exp", p.sweep_name).read_text()
         assert "hello" in log and p.sweep_name in log
     ordered = sorted(st.pairs, key=lambda p: p.started_at)
     assert [p.tag for p in ordered] == ["g1n1", "g2n1", "g4n1"]
-    launch_row = Store.open_default().conn.execute("SELECT status, ended_at FROM launches").fetchone()
+    launch_row = (
+        Store.open_default().conn.execute("SELECT status, ended_at FROM launches").fetchone()
+    )
     assert launch_row["status"] == "finished" and launch_row["ended_at"] is not None
 
 
 def test_sequential_pairs_wait_for_the_previous_to_exit(tmp_path):
-    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "0.3"), sequential=True, delay_s=30)
+    cfg = write_experiment(
+        tmp_path / "e.toml", fake_command("--sleep", "0.3"), sequential=True, delay_s=30
+    )
     info = sup.launch(cfg)
     assert list(info.planned_start.values())[1:] == [None, None]
     wait_for(all_ended, "every pair to end")
@@ -66,12 +89,18 @@ def test_sequential_pairs_wait_for_the_previous_to_exit(tmp_path):
 
 def test_cancel_a_scheduled_pair_it_never_starts(tmp_path):
     rec = tmp_path / "starts.jsonl"
-    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), delay_s=30)
+    cfg = write_experiment(
+        tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), delay_s=30
+    )
     sup.launch(cfg)
     wait_for(lambda: records(rec), "g1n1 to run")
     assert sup.cancel("exp", ["g2n1"], by="tester") == ["exp.g2n1"]
     pair = sup.pair_status("exp").pair("exp.g2n1")
-    assert pair.status == "cancelled" and pair.cancelled_by == "tester" and pair.cancelled_at is not None
+    assert (
+        pair.status == "cancelled"
+        and pair.cancelled_by == "tester"
+        and pair.cancelled_at is not None
+    )
     with pytest.raises(UsageError, match="g1n1 still scheduled or running"):
         sup.relaunch("exp", ["g1n1"])
     assert sorted(sup.cancel("exp", None, by="tester", grace_s=2)) == ["exp.g1n1", "exp.g4n1"]
@@ -84,8 +113,12 @@ def test_cancel_a_scheduled_pair_it_never_starts(tmp_path):
 
 def _running_tree(tmp_path, *extra: str):
     rec = tmp_path / "tree.jsonl"
-    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600", "--tree", *extra, record=rec),
-                           gpus=(1, 2), delay_s=0.3)
+    cfg = write_experiment(
+        tmp_path / "e.toml",
+        fake_command("--sleep", "600", "--tree", *extra, record=rec),
+        gpus=(1, 2),
+        delay_s=0.3,
+    )
     sup.launch(cfg)
     wait_for(lambda: len(records(rec)) == 2, "both sweeps to hold their trees")
     return {r["sweep"]: r for r in records(rec)}
@@ -103,13 +136,22 @@ def test_cancel_a_running_pair_stops_its_whole_tree_and_leaves_the_other(tmp_pat
     assert len(set(pids)) >= 5  # leader, 2 children, grandchild, one child in its own session
     outcome = sup.cancel_pairs("exp", ["g1n1"], by="tester", grace_s=5)
     assert [o.cancelled for o in outcome] == [True] and outcome[0].stopped.survivors == []
-    assert outcome[0].stopped.per_group == {victim["pgid"]: len(set(pids))}  # the other pair's tree untouched
+    assert outcome[0].stopped.per_group == {
+        victim["pgid"]: len(set(pids))
+    }  # the other pair's tree untouched
     assert not [p for p in pids if live(p)], "orphans left behind"
     assert live_in_group(victim["pgid"]) == []
     assert live(other["pid"]) and all(live(p) for p in other["children"])
-    wait_for(lambda: sup.pair_status("exp").pair("exp.g1n1").exit_code is not None, "the supervisor to reap it")
+    wait_for(
+        lambda: sup.pair_status("exp").pair("exp.g1n1").exit_code is not None,
+        "the supervisor to reap it",
+    )
     pair = sup.pair_status("exp").pair("exp.g1n1")
-    assert pair.status == "cancelled" and pair.exit_code == -signal.SIGTERM and pair.ended_at >= pair.cancelled_at
+    assert (
+        pair.status == "cancelled"
+        and pair.exit_code == -signal.SIGTERM
+        and pair.ended_at >= pair.cancelled_at
+    )
 
 
 def test_cancel_escalates_to_sigkill_when_the_tree_ignores_sigterm(tmp_path):
@@ -124,14 +166,19 @@ def test_cancel_escalates_to_sigkill_when_the_tree_ignores_sigterm(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_supervisor_gone_sweeps_continue_and_resume_starts_only_the_rest(tmp_path, sig):
     rec = tmp_path / "starts.jsonl"
-    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), delay_s=60)
+    cfg = write_experiment(
+        tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), delay_s=60
+    )
     info = sup.launch(cfg)
     wait_for(lambda: records(rec), "g1n1 to run")
     os.kill(info.supervisor_pid, sig)
     wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to be gone")
-    with Store.open_default() as store:  # SIGTERM is a clean stop; SIGKILL leaves the launch row open
+    with (
+        Store.open_default() as store
+    ):  # SIGTERM is a clean stop; SIGKILL leaves the launch row open
         assert store.conn.execute("SELECT status FROM launches").fetchone()[0] == (
-            "stopped" if sig == signal.SIGTERM else "running")
+            "stopped" if sig == signal.SIGTERM else "running"
+        )
 
     st = sup.pair_status("exp")
     first = st.pair("exp.g1n1")
@@ -146,7 +193,11 @@ def test_supervisor_gone_sweeps_continue_and_resume_starts_only_the_rest(tmp_pat
     st = sup.pair_status("exp")
     assert st.supervisor_alive and st.never_started == []
     assert st.pair("exp.g1n1").pid == first.pid
-    assert sorted(r["sweep"] for r in records(rec)) == ["exp.g1n1", "exp.g2n1", "exp.g4n1"]  # no duplicate
+    assert sorted(r["sweep"] for r in records(rec)) == [
+        "exp.g1n1",
+        "exp.g2n1",
+        "exp.g4n1",
+    ]  # no duplicate
 
 
 def test_start_failures_are_recorded_and_the_other_pairs_continue(tmp_path):
@@ -167,14 +218,19 @@ def test_start_failures_are_recorded_and_the_other_pairs_continue(tmp_path):
     os.symlink(tmp_path / "run-4", tmp_path / "run-2")  # fix it, then relaunch just that pair
     info = sup.relaunch("exp", ["g2n1"])
     assert info.sweeps == ["exp.g2n1"]
-    wait_for(lambda: statuses()["g2n1"] == "exited" and not sup.pair_status("exp").supervisor_alive, "the relaunch")
+    wait_for(
+        lambda: statuses()["g2n1"] == "exited" and not sup.pair_status("exp").supervisor_alive,
+        "the relaunch",
+    )
     assert sup.pair_status("exp").pair("exp.g2n1").exit_code == 0
 
 
 def test_unwritable_log_locations_fail_only_the_pairs_concerned(tmp_path):
     cfg = write_experiment(tmp_path / "e.toml", fake_command(), delay_s=0.2)
     pair_log_path("exp", "exp.g2n1").mkdir(parents=True)  # a directory where g2n1's log file goes
-    other = write_experiment(tmp_path / "o.toml", fake_command(), name="other", gpus=(1,), delay_s=0.2)
+    other = write_experiment(
+        tmp_path / "o.toml", fake_command(), name="other", gpus=(1,), delay_s=0.2
+    )
     app_paths().logs.mkdir(parents=True, exist_ok=True)
     (app_paths().logs / "other").write_text("a file where the log directory goes")
     sup.launch(cfg)
@@ -190,7 +246,9 @@ def test_a_second_launch_is_refused_while_the_supervisor_runs(tmp_path):
     first = sup.launch(cfg)
     snapshot = snapshot_path("exp").read_text()
     changed = cfgmod.apply_overrides(cfg, {"sweep.max_trials": 3})
-    with pytest.raises(UsageError, match=rf"already running \(supervisor pid {first.supervisor_pid}, launch #1\)"):
+    with pytest.raises(
+        UsageError, match=rf"already running \(supervisor pid {first.supervisor_pid}, launch #1\)"
+    ):
         sup.launch(changed)
     with pytest.raises(UsageError, match="already running"):
         sup.launch(changed, resume=True)
@@ -200,8 +258,12 @@ def test_a_second_launch_is_refused_while_the_supervisor_runs(tmp_path):
 
 
 def test_the_store_stays_whole_under_concurrent_readers_and_writers(tmp_path):
-    cfg = write_experiment(tmp_path / "e.toml", fake_command("--trials", "20", "--sleep", "600"),
-                           gpus=(1, 2, 4, 8), delay_s=0.05)
+    cfg = write_experiment(
+        tmp_path / "e.toml",
+        fake_command("--trials", "20", "--sleep", "600"),
+        gpus=(1, 2, 4, 8),
+        delay_s=0.05,
+    )
     sup.launch(cfg)
     stop, seen, errors = threading.Event(), [], []
 
@@ -216,7 +278,10 @@ def test_the_store_stays_whole_under_concurrent_readers_and_writers(tmp_path):
     for t in readers:
         t.start()
     try:
-        wait_for(lambda: sum(p.trials_done or 0 for p in sup.pair_status("exp").pairs) == 80, "all trials written")
+        wait_for(
+            lambda: sum(p.trials_done or 0 for p in sup.pair_status("exp").pairs) == 80,
+            "all trials written",
+        )
         sup.cancel("exp", ["g1n1", "g8n1"], by="a", grace_s=2)
         sup.cancel("exp", None, by="b", grace_s=2)
     finally:
@@ -227,14 +292,19 @@ def test_the_store_stays_whole_under_concurrent_readers_and_writers(tmp_path):
     with Store.open_default() as store:
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     st = sup.pair_status("exp")
-    assert {p.tag: p.cancelled_by for p in st.pairs} == {"g1n1": "a", "g2n1": "b", "g4n1": "b", "g8n1": "a"}
+    assert {p.tag: p.cancelled_by for p in st.pairs} == {
+        "g1n1": "a",
+        "g2n1": "b",
+        "g4n1": "b",
+        "g8n1": "a",
+    }
 
 
 def test_an_unwritable_supervisor_log_refuses_the_launch_and_writes_nothing(tmp_path):
     cfg = write_experiment(tmp_path / "e.toml", fake_command(), delay_s=0.2)
     app_paths().logs.mkdir(parents=True)
     (app_paths().logs / "supervisor").write_text("a file where the supervisor's log directory goes")
-    with pytest.raises(UsageError, match="cannot write the supervisor log .*exp.log"):
+    with pytest.raises(UsageError, match=r"cannot write the supervisor log .*exp\.log"):
         sup.launch(cfg)
     assert not snapshot_path("exp").exists()
     assert sup.pair_status("exp").pairs == [] and sup.pair_status("exp").launch_id is None

@@ -14,12 +14,28 @@ import pytest
 from hwscale_tui.errors import UsageError
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.launch.files import first_lines, log_tail
-from hwscale_tui.launch.processes import ProcessGroupTarget, is_running, process_start_time, stop_process_trees
+from hwscale_tui.launch.processes import (
+    ProcessGroupTarget,
+    is_running,
+    process_start_time,
+    stop_process_trees,
+)
 from hwscale_tui.launch.schedule import stagger_schedule
 from hwscale_tui.launch.state import (
-    CANCELLED, EXITED, RUNNING, SCHEDULED, STARTING, ExperimentStatus, LaunchRecords, PairStatus,
+    CANCELLED,
+    EXITED,
+    SCHEDULED,
+    STARTING,
+    ExperimentStatus,
+    LaunchRecords,
+    PairStatus,
 )
-from hwscale_tui.launch.status_view import attention_lines, format_duration, next_start_text, status_text
+from hwscale_tui.launch.status_view import (
+    attention_lines,
+    format_duration,
+    next_start_text,
+    status_text,
+)
 from hwscale_tui.store import Store
 
 
@@ -43,8 +59,13 @@ def test_log_tail_and_first_lines(tmp_path):
 
 def test_pair_names_resolve_to_sweeps_or_fail_in_one_sentence():
     known = ["exp.g1n1", "exp.g4n2"]
-    assert sup._resolve_sweeps("exp", ["g4n2", "exp.g1n1", "4x2"], known) == ["exp.g4n2", "exp.g1n1"]
-    with pytest.raises(UsageError, match=r"'g8n1' is not a pair of experiment exp; its pairs are: g1n1, g4n2\."):
+    assert sup._resolve_sweeps("exp", ["g4n2", "exp.g1n1", "4x2"], known) == [
+        "exp.g4n2",
+        "exp.g1n1",
+    ]
+    with pytest.raises(
+        UsageError, match=r"'g8n1' is not a pair of experiment exp; its pairs are: g1n1, g4n2\."
+    ):
         sup._resolve_sweeps("exp", ["g8n1"], known)
     with pytest.raises(UsageError, match="not a pair of experiment exp"):
         sup._resolve_sweeps("exp", ["other.g1n1"], known)
@@ -54,9 +75,25 @@ def test_pair_names_resolve_to_sweeps_or_fail_in_one_sentence():
 
 def _pair(**kw) -> PairStatus:
     base = dict(
-        sweep_name="exp.g2n1", gpus=2, nodes=1, status=SCHEDULED, pid=None, pgid=None, proc_start=None,
-        planned_start=None, started_at=None, ended_at=None, exit_code=None, log_path="/l/exp.g2n1.log",
-        cancelled_by=None, cancelled_at=None, first_log_lines=[], argv=["x"], launch_id=1, position=0, alive=False,
+        sweep_name="exp.g2n1",
+        gpus=2,
+        nodes=1,
+        status=SCHEDULED,
+        pid=None,
+        pgid=None,
+        proc_start=None,
+        planned_start=None,
+        started_at=None,
+        ended_at=None,
+        exit_code=None,
+        log_path="/l/exp.g2n1.log",
+        cancelled_by=None,
+        cancelled_at=None,
+        first_log_lines=[],
+        argv=["x"],
+        launch_id=1,
+        position=0,
+        alive=False,
         never_started=False,
     )
     base.update(kw)
@@ -64,13 +101,20 @@ def _pair(**kw) -> PairStatus:
 
 
 def test_status_texts():
-    assert format_duration(59.4) == "59s" and format_duration(185) == "3m05s" and format_duration(7620) == "2h07m"
+    assert (
+        format_duration(59.4) == "59s"
+        and format_duration(185) == "3m05s"
+        and format_duration(7620) == "2h07m"
+    )
     assert status_text(_pair(status=EXITED, exit_code=-signal.SIGTERM)) == "exited -15 (SIGTERM)"
     assert status_text(_pair(status=EXITED, exit_code=None)) == "exited (code unknown)"
     assert next_start_text(_pair(planned_start=130.0), now=100.0) == "in 30s"
     assert next_start_text(_pair(planned_start=None), now=100.0) == "after previous"
     gone = _pair(never_started=True, planned_start=50.0)
-    assert status_text(gone) == "never started" and next_start_text(gone, 100.0) == "never (supervisor gone)"
+    assert (
+        status_text(gone) == "never started"
+        and next_start_text(gone, 100.0) == "never (supervisor gone)"
+    )
     failed = _pair(status=EXITED, exit_code=3, first_log_lines=["boom"])
     st = ExperimentStatus("exp", 1, False, 123, None, [gone, failed], 100.0)
     lines = attention_lines(st)
@@ -79,8 +123,17 @@ def test_status_texts():
 
 
 def _schedule(recs: LaunchRecords, sweep: str, launch_id: int) -> None:
-    recs.schedule_pair("exp", sweep, gpus=1, nodes=1, launch_id=launch_id, position=0, planned_start=1.0,
-                       argv=["true"], log_path=sweep + ".log")
+    recs.schedule_pair(
+        "exp",
+        sweep,
+        gpus=1,
+        nodes=1,
+        launch_id=launch_id,
+        position=0,
+        planned_start=1.0,
+        argv=["true"],
+        log_path=sweep + ".log",
+    )
 
 
 def test_records_transitions_never_lose_a_cancel(tmp_path):
@@ -95,14 +148,20 @@ def test_records_transitions_never_lose_a_cancel(tmp_path):
         # cancelled while starting: recording the process reports it, the status stays cancelled
         assert recs.claim_for_start("exp", "exp.g2n1", lid)
         assert recs.mark_cancelled("exp", "exp.g2n1", "me", 3.0).status == STARTING
-        assert not recs.mark_running("exp", "exp.g2n1", pid=10, pgid=10, proc_start=1.0, started_at=3.1)
+        assert not recs.mark_running(
+            "exp", "exp.g2n1", pid=10, pgid=10, proc_start=1.0, started_at=3.1
+        )
         # normal start and exit
         assert recs.claim_for_start("exp", "exp.g4n1", lid)
         assert recs.mark_running("exp", "exp.g4n1", pid=11, pgid=11, proc_start=1.0, started_at=4.0)
         recs.mark_ended("exp", "exp.g4n1", 0, None, 5.0)
         assert recs.mark_cancelled("exp", "exp.g4n1", "me", 6.0) is None  # already ended
         rows = {r.sweep: r for r in recs.pair_rows("exp")}
-        assert [rows[s].status for s in ("exp.g1n1", "exp.g2n1", "exp.g4n1")] == [CANCELLED, CANCELLED, EXITED]
+        assert [rows[s].status for s in ("exp.g1n1", "exp.g2n1", "exp.g4n1")] == [
+            CANCELLED,
+            CANCELLED,
+            EXITED,
+        ]
         assert rows["exp.g2n1"].pid == 10 and rows["exp.g1n1"].cancelled_by == "me"
         assert rows["exp.g4n1"].exit_code == 0 and rows["exp.g4n1"].ended_at == 5.0
 
@@ -110,10 +169,14 @@ def test_records_transitions_never_lose_a_cancel(tmp_path):
 def test_trial_progress_counts_ended_trials_and_best_by_goal(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         store.upsert_sweep("exp.g1n1", max_trials=8)
-        for i, (state, score) in enumerate([("finished", 0.5), ("finished", 0.9), ("failed", None), ("running", None)]):
+        for i, (state, score) in enumerate(
+            [("finished", 0.5), ("finished", 0.9), ("failed", None), ("running", None)]
+        ):
             store.insert_trial(f"r{i}", "exp.g1n1", idx=i + 1, state=state, score=score)
         recs = LaunchRecords(store)
-        assert recs.trial_progress(["exp.g1n1", "exp.g2n1"], "maximize") == {"exp.g1n1": (3, 8, 0.9)}
+        assert recs.trial_progress(["exp.g1n1", "exp.g2n1"], "maximize") == {
+            "exp.g1n1": (3, 8, 0.9)
+        }
         assert recs.trial_progress(["exp.g1n1"], "minimize")["exp.g1n1"][2] == 0.5
 
 
@@ -126,7 +189,9 @@ def test_process_identity_detects_a_reused_pid():
 
 
 def test_stop_never_signals_a_process_whose_pid_was_reused():
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
     try:
         wrong = ProcessGroupTarget(proc.pid, proc.pid, process_start_time(proc.pid) - 100.0)
         result = stop_process_trees([wrong], grace_s=0.2)
@@ -137,8 +202,10 @@ def test_stop_never_signals_a_process_whose_pid_was_reused():
 
 
 def test_stop_escalates_to_sigkill_for_a_tree_ignoring_sigterm():
-    code = ("import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "subprocess.Popen(['sleep', '60']); subprocess.Popen(['sleep', '60'], start_new_session=True); time.sleep(60)")
+    code = (
+        "import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "subprocess.Popen(['sleep', '60']); subprocess.Popen(['sleep', '60'], start_new_session=True); time.sleep(60)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     import psutil
 
@@ -148,7 +215,9 @@ def test_stop_escalates_to_sigkill_for_a_tree_ignoring_sigterm():
         assert time.monotonic() < deadline, "children never appeared"
         time.sleep(0.05)
     tree = [leader] + leader.children(recursive=True)
-    result = stop_process_trees([ProcessGroupTarget(proc.pid, proc.pid, leader.create_time())], grace_s=0.3)
+    result = stop_process_trees(
+        [ProcessGroupTarget(proc.pid, proc.pid, leader.create_time())], grace_s=0.3
+    )
     proc.wait()
     assert result.killed >= 1 and result.survivors == []
     assert result.signalled == 3 and result.per_group == {proc.pid: 3}

@@ -17,7 +17,10 @@ from conftest import REPO
 def test_quick_json_run_has_the_issue_schema():
     r = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "optimizer.py"), "--quick", "--json"],
-        capture_output=True, text=True, cwd=REPO, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
     )
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
@@ -32,4 +35,3 @@ def test_quick_json_run_has_the_issue_schema():
         assert p["ratio_vs_random"] == regret["ours"] / regret["random"]
     assert set(result["latency_s"]) == {"10", "100", "500"}
     assert all(v > 0 for v in result["latency_s"].values())
-

@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from hwscale_tui.search.acquisition import log_expected_improvement, naive_cost_weighted, upper_confidence_bound
+from hwscale_tui.search.acquisition import (
+    log_expected_improvement,
+    naive_cost_weighted,
+    upper_confidence_bound,
+)
 from hwscale_tui.search.pareto import pareto_front
-from hwscale_tui.search.surrogate import MAX_FIT_POINTS, Surrogate, fit_kernel, fit_prefix, fit_subset
+from hwscale_tui.search.surrogate import (
+    MAX_FIT_POINTS,
+    Surrogate,
+    fit_kernel,
+    fit_prefix,
+    fit_subset,
+)
 
 
 def test_pareto_front_keeps_points_no_other_beats_on_score_and_cost():
@@ -26,7 +36,9 @@ def test_log_expected_improvement_matches_the_closed_form_and_stays_finite_far_b
     z = (mean - 1.0) / std
     closed = std * (norm.pdf(z) + z * norm.cdf(z))
     assert np.allclose(np.exp(log_expected_improvement(mean, std, 1.0)), closed)
-    far = log_expected_improvement(np.array([-50.0, -60.0, -1 + 1e-7, -1 - 1e-7, -8.0]), np.ones(5), 0.0)
+    far = log_expected_improvement(
+        np.array([-50.0, -60.0, -1 + 1e-7, -1 - 1e-7, -8.0]), np.ones(5), 0.0
+    )
     assert np.all(np.isfinite(far)) and far[0] > far[1]
     assert abs(far[2] - far[3]) < 1e-5  # no jump where the other form takes over
     # at z = -8 the closed form still has digits left: the two agree
@@ -82,5 +94,7 @@ def test_min_length_scales_bound_the_fit():
 @pytest.mark.parametrize("n", [1, 2])
 def test_below_three_points_the_default_hyperparameters_are_used(n):
     x = np.zeros((n, 2))
-    kernel = fit_kernel(x, np.zeros(n), seed=0, min_length_scales=np.array([0.05, 0.05]), trend=False)
+    kernel = fit_kernel(
+        x, np.zeros(n), seed=0, min_length_scales=np.array([0.05, 0.05]), trend=False
+    )
     assert kernel.k1.k2.length_scale.tolist() == [0.7, 0.7]

@@ -15,7 +15,9 @@ from hwscale_tui.search.protein import ProteinOptimizer
 from hwscale_tui.search.space import Param, SearchSpace
 
 BUILTIN = builtin_preset(HardwarePair(4, 1)).space
-PLANE = SearchSpace((Param("x", "uniform", -1.0, 1.0, 0.0), Param("y", "uniform", -1.0, 1.0, 0.0)), PROTEIN_SETTINGS)
+PLANE = SearchSpace(
+    (Param("x", "uniform", -1.0, 1.0, 0.0), Param("y", "uniform", -1.0, 1.0, 0.0)), PROTEIN_SETTINGS
+)
 
 
 def bump(p: dict) -> float:
@@ -24,7 +26,9 @@ def bump(p: dict) -> float:
 
 
 def builtin_score(p: dict) -> float:
-    return -abs(math.log10(p["trainer.optimizer.learning_rate"]) + 3) - abs(p["trainer.losses.ppo.clip_coef"] - 0.3)
+    return -abs(math.log10(p["trainer.optimizer.learning_rate"]) + 3) - abs(
+        p["trainer.losses.ppo.clip_coef"] - 0.3
+    )
 
 
 def builtin_cost(p: dict) -> float:
@@ -58,7 +62,11 @@ def test_gp_is_used_from_the_first_observation_on():
     opt.observe(center, builtin_score(center), builtin_cost(center))
     second = opt.suggest()[0]
     info = opt.last_info[0]
-    assert info["how"] == "gp" and info["predicted_score"] is not None and info["acquisition"] is not None
+    assert (
+        info["how"] == "gp"
+        and info["predicted_score"] is not None
+        and info["acquisition"] is not None
+    )
     assert second != center
     assert set(second) == set(BUILTIN.keys)
 
@@ -141,7 +149,9 @@ def test_failed_trials_count_as_bad_scores_even_without_any_success():
 def test_predicted_cost_is_in_seconds_and_the_limit_masks_expensive_candidates():
     limit_s = 100.0  # batch sizes 2048 and 4096 (30 s, 60 s) fit; 8192 (120 s) and up do not
     opt = ProteinOptimizer(BUILTIN, {**BUILTIN.settings, "max_suggestion_cost": limit_s}, seed=0)
-    run_loop(opt, lambda p: builtin_score(p) + 0.1 * math.log2(p["trainer.batch_size"]), 10, builtin_cost)
+    run_loop(
+        opt, lambda p: builtin_score(p) + 0.1 * math.log2(p["trainer.batch_size"]), 10, builtin_cost
+    )
     batch = opt.suggest(6)
     for p, info in zip(batch, opt.last_info):
         assert info["how"] == "gp"
@@ -159,7 +169,11 @@ def test_when_every_candidate_is_over_the_limit_the_cheapest_is_taken():
 @pytest.mark.parametrize("acquisition", ["ei", "ucb", "naive"])
 @pytest.mark.parametrize("randomize", [False, True])
 def test_every_acquisition_improves_on_the_center(acquisition, randomize):
-    settings = {**PROTEIN_SETTINGS, "acquisition_fn": acquisition, "randomize_acquisition": randomize}
+    settings = {
+        **PROTEIN_SETTINGS,
+        "acquisition_fn": acquisition,
+        "randomize_acquisition": randomize,
+    }
     opt = ProteinOptimizer(PLANE, settings, seed=0)
     history = run_loop(opt, bump, 10, cost=lambda p: 60.0 * (2 + p["x"]))
     assert all(-1 <= p["x"] <= 1 and -1 <= p["y"] <= 1 for p in history)
@@ -174,7 +188,9 @@ def test_minimize_is_maximize_of_the_negated_score():
         up.observe(p, builtin_score(p), builtin_cost(p))
         down.observe(p, -builtin_score(p), builtin_cost(p))
     assert up.suggest(2) == down.suggest(2)
-    assert down.last_info[0]["predicted_score"] == pytest.approx(-up.last_info[0]["predicted_score"])
+    assert down.last_info[0]["predicted_score"] == pytest.approx(
+        -up.last_info[0]["predicted_score"]
+    )
 
 
 def BUILTIN_samples(n: int) -> list[dict]:
@@ -200,13 +216,16 @@ def test_random_samples_come_first_when_asked_for():
     assert opt.last_info[0]["how"] == "random"
 
 
-@pytest.mark.parametrize("settings,fragment", [
-    ({"acquisition_fn": "pi"}, "acquisition_fn"),
-    ({"max_suggestion_cost": 0}, "max_suggestion_cost"),
-    ({"suggestions_per_pareto": -1}, "suggestions_per_pareto"),
-    ({"seed_with_search_center": "yes"}, "true or false"),
-    ({"colour": "blue"}, "unknown optimizer setting 'colour'"),
-])
+@pytest.mark.parametrize(
+    "settings,fragment",
+    [
+        ({"acquisition_fn": "pi"}, "acquisition_fn"),
+        ({"max_suggestion_cost": 0}, "max_suggestion_cost"),
+        ({"suggestions_per_pareto": -1}, "suggestions_per_pareto"),
+        ({"seed_with_search_center": "yes"}, "true or false"),
+        ({"colour": "blue"}, "unknown optimizer setting 'colour'"),
+    ],
+)
 def test_bad_settings_are_usage_errors(settings, fragment):
     with pytest.raises(UsageError, match=fragment):
         ProteinOptimizer(PLANE, {**PROTEIN_SETTINGS, **settings})

@@ -14,11 +14,13 @@ from hwscale_tui.search.space import Param, SearchSpace
 SPACES = {
     "builtin_g1n1": builtin_preset(HardwarePair(1, 1)).space,
     "metta_g4n2": metta_preset(HardwarePair(4, 2)).space,
-    "mixed": SearchSpace((
-        Param("p", "logit_normal", 0.001, 0.999, 0.5),
-        Param("u", "uniform", -1e-3, 5e3, 0.0),
-        Param("i", "int_uniform", 1, 100, 7),
-    )),
+    "mixed": SearchSpace(
+        (
+            Param("p", "logit_normal", 0.001, 0.999, 0.5),
+            Param("u", "uniform", -1e-3, 5e3, 0.0),
+            Param("i", "int_uniform", 1, 100, 7),
+        )
+    ),
 }
 
 

@@ -22,10 +22,23 @@ from hwscale_tui.testing.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, ex
 @pytest.fixture
 def seeded():
     with Store.open_default() as store:
-        for i, sweep in enumerate(["hardware_scaling.g1n1", "hardware_scaling.g2n1", "hardware_scaling.g2n1"], 1):
-            store.insert_trial(f"{sweep}_trial_{i:04d}_aaaaaa", sweep, idx=i, state="finished", score=0.5 + i / 10,
-                               params={"trainer.optimizer.learning_rate": 0.001 * i, "trainer.batch_size": 1024})
-        store.insert_trial("hardware_scaling.g4n1_trial_0001_bbbbbb", "hardware_scaling.g4n1", idx=1, state="nonsense")
+        for i, sweep in enumerate(
+            ["hardware_scaling.g1n1", "hardware_scaling.g2n1", "hardware_scaling.g2n1"], 1
+        ):
+            store.insert_trial(
+                f"{sweep}_trial_{i:04d}_aaaaaa",
+                sweep,
+                idx=i,
+                state="finished",
+                score=0.5 + i / 10,
+                params={"trainer.optimizer.learning_rate": 0.001 * i, "trainer.batch_size": 1024},
+            )
+        store.insert_trial(
+            "hardware_scaling.g4n1_trial_0001_bbbbbb",
+            "hardware_scaling.g4n1",
+            idx=1,
+            state="nonsense",
+        )
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -50,7 +63,9 @@ def test_csv_with_sweep_filter_by_pair_tag_has_param_columns(seeded, capsys):
     rc, out, _ = run_cli(capsys, "--csv", "--sweep", "g2n1")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rc == 0 and [r["run_id"] for r in rows] == [
-        "hardware_scaling.g2n1_trial_0002_aaaaaa", "hardware_scaling.g2n1_trial_0003_aaaaaa"]
+        "hardware_scaling.g2n1_trial_0002_aaaaaa",
+        "hardware_scaling.g2n1_trial_0003_aaaaaa",
+    ]
     assert rows[0]["params.trainer.optimizer.learning_rate"] == "0.002" and rows[0]["gpus"] == "2"
     assert rows[0]["flags"] == ""
 
@@ -63,9 +78,11 @@ def test_table_shows_trials_and_explains_flags(seeded, capsys):
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["--sweep", "g3n1"], "--sweep 'g3n1' is not a sweep of experiment 'hardware_scaling'"),
-     (["--source", "wandb"], "--source wandb needs WANDB_API_KEY"),
-     (["--experiment", "missing.toml"], "the file does not exist")],
+    [
+        (["--sweep", "g3n1"], "--sweep 'g3n1' is not a sweep of experiment 'hardware_scaling'"),
+        (["--source", "wandb"], "--source wandb needs WANDB_API_KEY"),
+        (["--experiment", "missing.toml"], "the file does not exist"),
+    ],
 )
 def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(capsys, args, message):
     rc, out, err = run_cli(capsys, *args)
@@ -84,11 +101,28 @@ def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
     experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
     runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 3)
     with WandbLoopback(runs) as server:
-        env = dict(os.environ, WANDB_API_KEY="k" * 40, WANDB_BASE_URL=server.url, WANDB_ERROR_REPORTING="false",
-                   WANDB_DIR=str(tmp_path / "wandb-dir"))
+        env = dict(
+            os.environ,
+            WANDB_API_KEY="k" * 40,
+            WANDB_BASE_URL=server.url,
+            WANDB_ERROR_REPORTING="false",
+            WANDB_DIR=str(tmp_path / "wandb-dir"),
+        )
         proc = subprocess.run(
-            hwscale_cmd("trials", "--experiment", str(experiment_file), "--source", "wandb", "--sweep", "g2n1", "--json"),
-            env=env, capture_output=True, text=True, timeout=180,
+            hwscale_cmd(
+                "trials",
+                "--experiment",
+                str(experiment_file),
+                "--source",
+                "wandb",
+                "--sweep",
+                "g2n1",
+                "--json",
+            ),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         assert proc.returncode == 0, proc.stderr
         data = json.loads(proc.stdout)

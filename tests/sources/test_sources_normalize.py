@@ -8,7 +8,13 @@ import math
 import pytest
 
 from hwscale_tui.sources.base import mark_stale
-from hwscale_tui.sources.wandb_normalize import WandbRunData, flatten, lookup, normalize_wandb_run, parse_time
+from hwscale_tui.sources.wandb_normalize import (
+    WandbRunData,
+    flatten,
+    lookup,
+    normalize_wandb_run,
+    parse_time,
+)
 from hwscale_tui.testing.wandb_loopback import iso
 
 NOW = 1_750_000_000.0
@@ -17,14 +23,27 @@ METTA_METRIC = "evaluator/eval_sweep/score"
 
 def metta(**changes) -> WandbRunData:
     base = dict(
-        run_id="hw.g4n2_trial_0003_abcdef", group="hw.g4n2", state="finished", tags=["user:alice"],
+        run_id="hw.g4n2_trial_0003_abcdef",
+        group="hw.g4n2",
+        state="finished",
+        tags=["user:alice"],
         config={"TrainTool": {"trainer": {"total_timesteps": 300_000_000}}},
         summary={
-            "sweep/score": 0.81, "sweep/cost": 12.5, "metric/agent_step": 3.0e8, "metric/total_time": 5400.0,
-            "_runtime": 5460.0, "overview/sps": 55_000.0, "overview/reward": 0.8,
-            "sweep/suggestion": {"trainer.optimizer.learning_rate": 0.001, "trainer": {"batch_size": 4_194_304}},
+            "sweep/score": 0.81,
+            "sweep/cost": 12.5,
+            "metric/agent_step": 3.0e8,
+            "metric/total_time": 5400.0,
+            "_runtime": 5460.0,
+            "overview/sps": 55_000.0,
+            "overview/reward": 0.8,
+            "sweep/suggestion": {
+                "trainer.optimizer.learning_rate": 0.001,
+                "trainer": {"batch_size": 4_194_304},
+            },
         },
-        created_at=iso(NOW - 6000), heartbeat_at=iso(NOW - 100), last_step=99,
+        created_at=iso(NOW - 6000),
+        heartbeat_at=iso(NOW - 100),
+        last_step=99,
     )
     base.update(changes)
     return WandbRunData(**base)
@@ -36,28 +55,54 @@ def normalize(run: WandbRunData, metric: str = METTA_METRIC, stale_after_s: floa
 
 def test_metta_run_maps_every_reference_key():
     t = normalize(metta())
-    assert (t.sweep, t.run_id, t.gpus, t.nodes, t.state, t.source) == ("hw.g4n2", "hw.g4n2_trial_0003_abcdef", 4, 2, "finished", "wandb")
-    assert (t.score, t.cost_usd, t.agent_steps, t.runtime_s, t.sps) == (0.81, 12.5, 3.0e8, 5400.0, 55_000.0)
+    assert (t.sweep, t.run_id, t.gpus, t.nodes, t.state, t.source) == (
+        "hw.g4n2",
+        "hw.g4n2_trial_0003_abcdef",
+        4,
+        2,
+        "finished",
+        "wandb",
+    )
+    assert (t.score, t.cost_usd, t.agent_steps, t.runtime_s, t.sps) == (
+        0.81,
+        12.5,
+        3.0e8,
+        5400.0,
+        55_000.0,
+    )
     assert t.params == {"trainer.optimizer.learning_rate": 0.001, "trainer.batch_size": 4_194_304}
     assert t.created_at == pytest.approx(NOW - 6000) and t.updated_at == pytest.approx(NOW - 100)
     assert t.flags == []
 
 
 def test_fallback_keys_metric_path_accrued_cost_and_runtime():
-    summary = {METTA_METRIC: 0.7, "monitor/cost/accrued_total": 3.25, "_runtime": 77.0, "metric/agent_step": 10.0}
+    summary = {
+        METTA_METRIC: 0.7,
+        "monitor/cost/accrued_total": 3.25,
+        "_runtime": 77.0,
+        "metric/agent_step": 10.0,
+    }
     t = normalize(metta(summary=summary))
     assert (t.score, t.cost_usd, t.runtime_s) == (0.7, 3.25, 77.0)
 
 
 def test_nested_summary_dicts_are_read_like_flat_slash_keys():
-    t = normalize(metta(summary={"sweep": {"score": 0.5, "cost": 2.0}, "metric": {"agent_step": 7.0}}))
+    t = normalize(
+        metta(summary={"sweep": {"score": 0.5, "cost": 2.0}, "metric": {"agent_step": 7.0}})
+    )
     assert (t.score, t.cost_usd, t.agent_steps) == (0.5, 2.0, 7.0)
 
 
 def test_our_run_takes_params_from_config_when_no_suggestion_and_hardware_from_group():
     run = metta(
-        run_id="hw.g2n1_trial_0001_000001", group="hw.g2n1", tags=["hwscale", "g2n1"],
-        config={"hardware": {"gpus": 2, "nodes": 1}, "trainer.batch_size": 2048, "_wandb": {"x": 1}},
+        run_id="hw.g2n1_trial_0001_000001",
+        group="hw.g2n1",
+        tags=["hwscale", "g2n1"],
+        config={
+            "hardware": {"gpus": 2, "nodes": 1},
+            "trainer.batch_size": 2048,
+            "_wandb": {"x": 1},
+        },
         summary={"sweep/score": 0.9, "metric/agent_step": 1e5, "score": 0.1},
     )
     t = normalize(run, metric="score")
@@ -80,8 +125,15 @@ def test_unparseable_group_without_config_hardware_leaves_hardware_unknown():
 
 @pytest.mark.parametrize(
     "wandb_state, expected",
-    [("running", "running"), ("finished", "finished"), ("crashed", "failed"), ("failed", "failed"),
-     ("killed", "killed"), ("pending", "queued"), ("preempted", "killed")],
+    [
+        ("running", "running"),
+        ("finished", "finished"),
+        ("crashed", "failed"),
+        ("failed", "failed"),
+        ("killed", "killed"),
+        ("pending", "queued"),
+        ("preempted", "killed"),
+    ],
 )
 def test_wandb_states_map_to_trial_states(wandb_state, expected):
     assert normalize(metta(state=wandb_state)).state == expected
@@ -95,15 +147,21 @@ def test_unknown_state_is_flagged_and_marked_stale():
 def test_running_run_without_update_for_too_long_is_stale_and_a_fresh_one_is_not():
     old = normalize(metta(state="running", heartbeat_at=iso(NOW - 1300)), stale_after_s=1200)
     fresh = normalize(metta(state="running", heartbeat_at=iso(NOW - 1100)), stale_after_s=1200)
-    finished_long_ago = normalize(metta(state="finished", heartbeat_at=iso(NOW - 99_999)), stale_after_s=1200)
+    finished_long_ago = normalize(
+        metta(state="finished", heartbeat_at=iso(NOW - 99_999)), stale_after_s=1200
+    )
     assert (old.state, fresh.state, finished_long_ago.state) == ("stale", "running", "finished")
 
 
 @pytest.mark.parametrize(
     "bad, flag",
-    [(float("nan"), "sweep/score is not a finite number"), (math.inf, "sweep/score is not a finite number"),
-     ("0.9", "sweep/score is not a finite number"), (True, "sweep/score is not a finite number"),
-     ({"_type": "histogram"}, "sweep/score is not a finite number")],
+    [
+        (float("nan"), "sweep/score is not a finite number"),
+        (math.inf, "sweep/score is not a finite number"),
+        ("0.9", "sweep/score is not a finite number"),
+        (True, "sweep/score is not a finite number"),
+        ({"_type": "histogram"}, "sweep/score is not a finite number"),
+    ],
 )
 def test_non_numbers_where_numbers_belong_are_flagged_and_dropped(bad, flag):
     t = normalize(metta(summary={**metta().summary, "sweep/score": bad}))
@@ -112,15 +170,21 @@ def test_non_numbers_where_numbers_belong_are_flagged_and_dropped(bad, flag):
 
 
 def test_bad_sweep_score_falls_back_to_the_metric_path():
-    t = normalize(metta(summary={"sweep/score": "oops", METTA_METRIC: 0.66, "metric/agent_step": 1.0}))
+    t = normalize(
+        metta(summary={"sweep/score": "oops", METTA_METRIC: 0.66, "metric/agent_step": 1.0})
+    )
     assert t.score == 0.66 and any("sweep/score" in f for f in t.flags)
 
 
 @pytest.mark.parametrize(
     "summary, flag",
-    [([1, 2], "summary is not a dict (list)"), ("[1, 2]", "summary is not a dict (list)"),
-     ('"text"', "summary is not a dict (str)"), (3, "summary is not a dict (int)"),
-     ("{not json", "summary is not valid JSON")],
+    [
+        ([1, 2], "summary is not a dict (list)"),
+        ("[1, 2]", "summary is not a dict (list)"),
+        ('"text"', "summary is not a dict (str)"),
+        (3, "summary is not a dict (int)"),
+        ("{not json", "summary is not valid JSON"),
+    ],
 )
 def test_summary_that_is_not_a_dict_is_flagged_and_the_run_kept(summary, flag):
     t = normalize(metta(summary=summary))
@@ -129,11 +193,19 @@ def test_summary_that_is_not_a_dict_is_flagged_and_the_run_kept(summary, flag):
 
 def test_summary_and_config_as_json_text_are_parsed_and_config_only_when_needed():
     summary = json.dumps({"sweep/score": 0.4, "metric/agent_step": 5.0})
-    with_suggestion = json.dumps({"sweep/score": 0.4, "metric/agent_step": 5.0, "sweep/suggestion": {"lr": 0.2}})
+    with_suggestion = json.dumps(
+        {"sweep/score": 0.4, "metric/agent_step": 5.0, "sweep/suggestion": {"lr": 0.2}}
+    )
     t = normalize(metta(summary=with_suggestion, config="{broken"))
-    assert (t.score, t.params, t.flags) == (0.4, {"lr": 0.2}, [])  # hardware and params found: config never read
+    assert (t.score, t.params, t.flags) == (
+        0.4,
+        {"lr": 0.2},
+        [],
+    )  # hardware and params found: config never read
     assert "config is not valid JSON" in normalize(metta(summary=summary, config="{broken")).flags
-    wrapped = json.dumps({"hardware": {"value": {"gpus": 4, "nodes": 1}, "desc": None}, "lr": {"value": 0.1}})
+    wrapped = json.dumps(
+        {"hardware": {"value": {"gpus": 4, "nodes": 1}, "desc": None}, "lr": {"value": 0.1}}
+    )
     ours = normalize(metta(group="custom", summary=summary, config=wrapped))
     assert (ours.gpus, ours.nodes, ours.params) == (4, 1, {"lr": 0.1})
     bad = normalize(metta(group="custom", summary=summary, config="[1]"))

@@ -87,7 +87,7 @@ def test_force_polls_before_due_and_a_running_poll_is_never_overlapped():
 def test_errors_back_off_exponentially_keep_last_data_and_recover():
     good = result(1)
     errors = [SourceUnavailable("cannot reach W&B") for _ in range(3)]
-    poller, src, clock, wall = make([good, *errors, result(9)], max_backoff_s=30.0)
+    poller, _src, clock, wall = make([good, *errors, result(9)], max_backoff_s=30.0)
     poller.poll_once()
     waits = []
     for _ in range(3):

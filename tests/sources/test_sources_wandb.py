@@ -8,8 +8,22 @@ import logging
 import pytest
 
 from hwscale_tui.config import apply_overrides, default_config
-from hwscale_tui.sources import Poller, SourceSettings, SourceUnavailable, make_source, make_wandb_api
-from hwscale_tui.testing.wandb_loopback import DEFAULT_ENTITY, EPOCH0, LoopbackRun, WandbLoopback, experiment_runs, iso, make_run
+from hwscale_tui.sources import (
+    Poller,
+    SourceSettings,
+    SourceUnavailable,
+    make_source,
+    make_wandb_api,
+)
+from hwscale_tui.testing.wandb_loopback import (
+    DEFAULT_ENTITY,
+    EPOCH0,
+    LoopbackRun,
+    WandbLoopback,
+    experiment_runs,
+    iso,
+    make_run,
+)
 
 NOW = EPOCH0 + 200_000.0  # after every synthetic run's last heartbeat
 LOGIN_OPS = {"anonymous:viewer", "GetViewer", "GetDefaultEntity"}
@@ -17,13 +31,23 @@ LOGIN_OPS = {"anonymous:viewer", "GetViewer", "GetDefaultEntity"}
 
 def experiment(runner: str = "metta", **overrides):
     cfg = default_config(runner)
-    return apply_overrides(cfg, {"wandb.entity": DEFAULT_ENTITY, "grid.gpu_counts": [1, 2], "grid.node_counts": [1], **overrides})
+    return apply_overrides(
+        cfg,
+        {
+            "wandb.entity": DEFAULT_ENTITY,
+            "grid.gpu_counts": [1, 2],
+            "grid.node_counts": [1],
+            **overrides,
+        },
+    )
 
 
 @pytest.fixture(autouse=True)
 def wandb_env(monkeypatch, tmp_path):
     monkeypatch.setenv("WANDB_API_KEY", "k" * 40)  # a dummy key; the loopback server accepts any
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-dir"))  # the client makes a dir per run object
+    monkeypatch.setenv(
+        "WANDB_DIR", str(tmp_path / "wandb-dir")
+    )  # the client makes a dir per run object
     monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")  # no Sentry: nothing may leave the machine
 
 
@@ -40,8 +64,13 @@ def wandb_source(server, cfg=None, *, clock=lambda: NOW, **settings):
     cfg = cfg or experiment()
     settings = {"retry_sleep_s": 0.01, "stale_after_s": 1e9, **settings}
     return make_source(
-        cfg, "wandb", settings=SourceSettings(**settings), clock=clock,
-        api_factory=lambda: make_wandb_api(base_url=server.url, entity=cfg.wandb.entity, timeout_s=30),
+        cfg,
+        "wandb",
+        settings=SourceSettings(**settings),
+        clock=clock,
+        api_factory=lambda: make_wandb_api(
+            base_url=server.url, entity=cfg.wandb.entity, timeout_s=30
+        ),
     )
 
 
@@ -53,8 +82,10 @@ def test_one_runs_query_per_poll_for_all_sweeps_with_config_and_summary_inside(s
     src = wandb_source(server)
     first = src.poll()
     assert non_login(server.counts) == {"Runs": 1} and first.requests == 1
-    op, variables = [r for r in server.requests if r[0] == "Runs"][0]
-    assert json.loads(variables["filters"]) == {"group": {"$in": ["hardware_scaling.g1n1", "hardware_scaling.g2n1"]}}
+    _op, variables = [r for r in server.requests if r[0] == "Runs"][0]
+    assert json.loads(variables["filters"]) == {
+        "group": {"$in": ["hardware_scaling.g1n1", "hardware_scaling.g2n1"]}
+    }
     assert len(first.trials) == 12 and first.changed == {t.run_id for t in first.trials}
     assert {t.sweep for t in first.trials} == {"hardware_scaling.g1n1", "hardware_scaling.g2n1"}
 
@@ -78,9 +109,15 @@ def test_records_match_the_metta_runs_on_the_server(server):
         assert t.score == s.get("sweep/score")  # running Metta trials have no sweep/score yet
         assert t.cost_usd == s.get("sweep/cost", s["monitor/cost/accrued_total"])
         assert t.cost_usd is not None
-        assert (t.agent_steps, t.runtime_s, t.sps) == (s["metric/agent_step"], s["metric/total_time"], s["overview/sps"])
+        assert (t.agent_steps, t.runtime_s, t.sps) == (
+            s["metric/agent_step"],
+            s["metric/total_time"],
+            s["overview/sps"],
+        )
         assert t.params == s["sweep/suggestion"]
-        assert t.created_at == pytest.approx(run.created_at) and t.updated_at == pytest.approx(run.heartbeat_at)
+        assert t.created_at == pytest.approx(run.created_at) and t.updated_at == pytest.approx(
+            run.heartbeat_at
+        )
 
 
 def test_pagination_follows_cursors_over_several_pages(server):
@@ -88,7 +125,9 @@ def test_pagination_follows_cursors_over_several_pages(server):
     result = src.poll()
     runs_requests = [v for op, v in server.requests if op == "Runs"]
     assert result.requests == 3 and len(runs_requests) == 3
-    assert [v["cursor"] for v in runs_requests] == [None, "4", "9"] and {v["perPage"] for v in runs_requests} == {5}
+    assert [v["cursor"] for v in runs_requests] == [None, "4", "9"] and {
+        v["perPage"] for v in runs_requests
+    } == {5}
     assert len({t.run_id for t in result.trials}) == 12
 
 
@@ -107,11 +146,19 @@ def test_flush_between_polls_shows_changes_and_only_changed_runs_are_reported(se
     result = src.poll()
     by_id = {t.run_id: t for t in result.trials}
     assert result.changed == {crashed, killed}
-    assert (by_id[crashed].state, by_id[killed].state, by_id[killed].score) == ("failed", "killed", 0.123)
+    assert (by_id[crashed].state, by_id[killed].state, by_id[killed].score) == (
+        "failed",
+        "killed",
+        0.123,
+    )
 
 
 def test_running_run_without_heartbeat_for_too_long_becomes_stale(server):
-    running = [r for r in server.runs.values() if r.state == "running" and r.group.startswith("hardware_scaling")]
+    running = [
+        r
+        for r in server.runs.values()
+        if r.state == "running" and r.group.startswith("hardware_scaling")
+    ]
     fresh = running[0]
     server.update_run(fresh.name, heartbeat_at=NOW - 60)
     result = wandb_source(server, stale_after_s=600).poll()
@@ -128,7 +175,10 @@ def test_our_builtin_runs_normalize_to_the_same_record():
         for run in runs:
             t = by_id[run.name]
             assert t.score == run.summary["sweep/score"] and t.cost_usd == run.summary["sweep/cost"]
-            assert (t.gpus, t.nodes) == (run.config["hardware"]["gpus"], run.config["hardware"]["nodes"])
+            assert (t.gpus, t.nodes) == (
+                run.config["hardware"]["gpus"],
+                run.config["hardware"]["nodes"],
+            )
             assert t.params == run.summary["sweep/suggestion"] and t.flags == []
         assert server.unknown == []
 
@@ -165,14 +215,26 @@ def test_history_is_fetched_only_for_changed_runs_and_cached_on_disk(server):
 def test_history_rows_missing_values_are_skipped_and_the_metric_is_configurable(server):
     src = wandb_source(server)
     run_id = src.poll().trials[0].run_id
-    server.update_run(run_id, history=[
-        {"_step": 0, "_runtime": 1.0, "metric/agent_step": 100.0, "score": 0.1, "overview/reward": 0.2},
-        {"_step": 1, "_runtime": 2.0, "metric/agent_step": 200.0, "score": "bad"},
-        {"_step": 2, "metric/agent_step": 300.0, "score": 0.3},
-        {"_step": 3, "_runtime": 4.0, "metric/agent_step": 400.0, "score": 0.4},
-    ])
+    server.update_run(
+        run_id,
+        history=[
+            {
+                "_step": 0,
+                "_runtime": 1.0,
+                "metric/agent_step": 100.0,
+                "score": 0.1,
+                "overview/reward": 0.2,
+            },
+            {"_step": 1, "_runtime": 2.0, "metric/agent_step": 200.0, "score": "bad"},
+            {"_step": 2, "metric/agent_step": 300.0, "score": 0.3},
+            {"_step": 3, "_runtime": 4.0, "metric/agent_step": 400.0, "score": 0.4},
+        ],
+    )
     src.poll()
-    assert [(p.agent_step, p.score) for p in src.histories([run_id], "score")[run_id]] == [(100.0, 0.1), (400.0, 0.4)]
+    assert [(p.agent_step, p.score) for p in src.histories([run_id], "score")[run_id]] == [
+        (100.0, 0.1),
+        (400.0, 0.4),
+    ]
 
 
 def test_429_is_not_retried_inside_the_poll_and_the_poller_honours_ratelimit_reset(server):
@@ -192,7 +254,11 @@ def test_429_is_not_retried_inside_the_poll_and_the_poller_honours_ratelimit_res
     now[0] += 41.0
     assert poller.poll_once() is None and server.counts["Runs"] == 1  # not due yet: no request
     now[0] += 1.0
-    assert poller.poll_once() is not None and poller.state.stale_since is None and poller.state.reason is None
+    assert (
+        poller.poll_once() is not None
+        and poller.state.stale_since is None
+        and poller.state.reason is None
+    )
 
 
 def test_a_single_500_is_retried_within_the_poll(server):
@@ -217,11 +283,37 @@ def test_persistent_failures_make_the_source_unavailable_then_it_recovers(server
 
 def test_malformed_runs_are_kept_flagged_and_counted(server):
     bad = [
-        LoopbackRun("bad_summary_list", "hardware_scaling.g1n1", "finished", raw_summary="[1, 2]", created_at=EPOCH0),
-        LoopbackRun("bad_summary_string", "hardware_scaling.g1n1", "running", raw_summary='"oops"', created_at=EPOCH0),
-        LoopbackRun("nan_score", "hardware_scaling.g2n1", "finished",
-                    summary={"sweep/score": float("nan"), "metric/agent_step": float("inf"), "overview/sps": "fast"}),
-        LoopbackRun("bad_config", "hardware_scaling.g2n1", "running", raw_config="[1, 2, 3]", summary={"sweep/cost": "$3"}),
+        LoopbackRun(
+            "bad_summary_list",
+            "hardware_scaling.g1n1",
+            "finished",
+            raw_summary="[1, 2]",
+            created_at=EPOCH0,
+        ),
+        LoopbackRun(
+            "bad_summary_string",
+            "hardware_scaling.g1n1",
+            "running",
+            raw_summary='"oops"',
+            created_at=EPOCH0,
+        ),
+        LoopbackRun(
+            "nan_score",
+            "hardware_scaling.g2n1",
+            "finished",
+            summary={
+                "sweep/score": float("nan"),
+                "metric/agent_step": float("inf"),
+                "overview/sps": "fast",
+            },
+        ),
+        LoopbackRun(
+            "bad_config",
+            "hardware_scaling.g2n1",
+            "running",
+            raw_config="[1, 2, 3]",
+            summary={"sweep/cost": "$3"},
+        ),
         LoopbackRun("weird_state", "hardware_scaling.g2n1", "zombie"),
     ]
     server.add_runs(bad)
@@ -236,7 +328,9 @@ def test_malformed_runs_are_kept_flagged_and_counted(server):
     assert all(not t.flags for t in result.trials if t.run_id not in {r.name for r in bad})
 
 
-def test_unknown_project_and_missing_key_are_reported_not_raised_through_the_poller(server, monkeypatch):
+def test_unknown_project_and_missing_key_are_reported_not_raised_through_the_poller(
+    server, monkeypatch
+):
     src = wandb_source(server, experiment(**{"wandb.project": "no-such-project"}))
     with pytest.raises(SourceUnavailable, match="no-such-project not found"):
         src.poll()
@@ -250,7 +344,7 @@ def test_loopback_logs_unknown_queries_loudly(server, caplog):
 
     api = make_wandb_api(base_url=server.url, entity=DEFAULT_ENTITY)
     with caplog.at_level(logging.ERROR, logger="hwscale_tui.testing.wandb_loopback"):
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 -- any client error; the server log is what is checked
             api.client.execute(gql("query Mystery { mystery { id } }"))
     assert server.unknown and "Mystery" in server.unknown[0] and "unknown request" in caplog.text
     server.unknown.clear()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import tomli_w
 
@@ -25,7 +26,13 @@ def stub_command() -> list[str]:
 def write_experiment(path: Path, name: str = "swt", **sweep: Any) -> Path:
     data = {
         "experiment": {"name": name},
-        "sweep": {"max_trials": 3, "batch_size": 1, "max_parallel_jobs": 1, "trial_command": stub_command(), **sweep},
+        "sweep": {
+            "max_trials": 3,
+            "batch_size": 1,
+            "max_parallel_jobs": 1,
+            "trial_command": stub_command(),
+            **sweep,
+        },
     }
     path.write_text(tomli_w.dumps(data))
     return path
@@ -100,8 +107,18 @@ class ScriptedDispatcher:
 
 
 def finished_exit(score: float = 1.0) -> TrialExit:
-    return TrialExit(0, None, {"sweep/score": score, "sweep/cost": 0.01, "metric/total_time": 2.0,
-                               "metric/agent_step": 1000, "final": True, "state": "finished"})
+    return TrialExit(
+        0,
+        None,
+        {
+            "sweep/score": score,
+            "sweep/cost": 0.01,
+            "metric/total_time": 2.0,
+            "metric/agent_step": 1000,
+            "final": True,
+            "state": "finished",
+        },
+    )
 
 
 class SpyOptimizer:

@@ -37,13 +37,20 @@ def main() -> int:
     t0 = time.monotonic()
     with open(metrics, "a") as fh:
         for i in range(1, steps + 1):
-            row = {"metric/agent_step": 1000 * i, "metric/total_time": 0.01 * i, "overview/sps": 1e5,
-                   "score": score * i / steps, "overview/reward": score * i / steps}
+            row = {
+                "metric/agent_step": 1000 * i,
+                "metric/total_time": 0.01 * i,
+                "overview/sps": 1e5,
+                "score": score * i / steps,
+                "overview/reward": score * i / steps,
+            }
             fh.write(json.dumps(row) + "\n")
             fh.flush()
     hold = os.environ.get("STUB_HOLD_DIR")
     if hold:
-        give_up = time.monotonic() + HOLD_LIMIT_S  # a failed test never leaves a stub behind for long
+        give_up = (
+            time.monotonic() + HOLD_LIMIT_S
+        )  # a failed test never leaves a stub behind for long
         while not (Path(hold, run_id).exists() or Path(hold, "all").exists()):
             if time.monotonic() > give_up:
                 return 1
@@ -52,9 +59,19 @@ def main() -> int:
         print(f"stub: trial {idx} fails on purpose", flush=True)
         return 1
     with open(metrics, "a") as fh:
-        fh.write(json.dumps({"sweep/score": score, "sweep/cost": 0.001, "metric/agent_step": 1000 * steps,
-                             "metric/total_time": round(time.monotonic() - t0, 3), "final": True,
-                             "state": "finished"}) + "\n")
+        fh.write(
+            json.dumps(
+                {
+                    "sweep/score": score,
+                    "sweep/cost": 0.001,
+                    "metric/agent_step": 1000 * steps,
+                    "metric/total_time": round(time.monotonic() - t0, 3),
+                    "final": True,
+                    "state": "finished",
+                }
+            )
+            + "\n"
+        )
     return 0
 
 

@@ -6,12 +6,12 @@ import json
 import signal
 import subprocess
 
+from conftest import cli_env, hwscale_cmd
+from sweep_helpers import pid_alive, wait_for, write_experiment
+
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.procs import live_group_members
-
-from conftest import cli_env, hwscale_cmd
-from sweep_helpers import pid_alive, wait_for, write_experiment
 
 SWEEP = "cli.g1n1"
 
@@ -21,15 +21,29 @@ def sweep_cmd(exp, *more):
 
 
 def test_sweep_runs_to_completion_prints_events_and_status(tmp_path):
-    exp = write_experiment(tmp_path / "exp.toml", name="cli", max_trials=3, batch_size=2, max_parallel_jobs=2)
-    r = subprocess.run(sweep_cmd(exp, "extra.flag=1"), capture_output=True, text=True, env=cli_env(), timeout=300)
+    exp = write_experiment(
+        tmp_path / "exp.toml", name="cli", max_trials=3, batch_size=2, max_parallel_jobs=2
+    )
+    r = subprocess.run(
+        sweep_cmd(exp, "extra.flag=1"), capture_output=True, text=True, env=cli_env(), timeout=300
+    )
     assert r.returncode == 0, r.stderr
     kinds = [line.split()[1] for line in r.stdout.splitlines()]
-    assert kinds.count("suggested") == 3 and kinds.count("started") == 3 and kinds.count("finished") == 3
+    assert (
+        kinds.count("suggested") == 3
+        and kinds.count("started") == 3
+        and kinds.count("finished") == 3
+    )
     assert kinds[-1] == "done" and "3 finished; best score=" in r.stdout.splitlines()[-1]
     assert all("score=" in line for line in r.stdout.splitlines() if line.split()[1] == "finished")
 
-    j = subprocess.run(sweep_cmd(exp, "--status", "--json"), capture_output=True, text=True, env=cli_env(), timeout=120)
+    j = subprocess.run(
+        sweep_cmd(exp, "--status", "--json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert j.returncode == 0, j.stderr
     trials = json.loads(j.stdout)
     assert [t["idx"] for t in trials] == [1, 2, 3]
@@ -43,42 +57,75 @@ def test_sweep_runs_to_completion_prints_events_and_status(tmp_path):
         assert "extra.flag=1" in (app_paths().runs / t["run_id"] / "trial.log").read_text()
         assert [h.agent_step for h in store.history(t["run_id"])] == [1000, 2000, 3000]
     sweep_row = store.get_sweep(SWEEP)
-    assert (sweep_row["status"], sweep_row["max_trials"], sweep_row["runner"], sweep_row["dispatcher"]) == (
-        "finished", 3, "builtin", "local")
+    assert (
+        sweep_row["status"],
+        sweep_row["max_trials"],
+        sweep_row["runner"],
+        sweep_row["dispatcher"],
+    ) == ("finished", 3, "builtin", "local")
 
-    table = subprocess.run(sweep_cmd(exp, "--status"), capture_output=True, text=True, env=cli_env(), timeout=120)
+    table = subprocess.run(
+        sweep_cmd(exp, "--status"), capture_output=True, text=True, env=cli_env(), timeout=120
+    )
     assert table.returncode == 0 and "cli.g1n1" in table.stdout and "done 3/3" in table.stdout
     assert table.stdout.count("finished") >= 3
 
 
 def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path):
     exp = write_experiment(tmp_path / "exp.toml", name="cli")
-    for args in (["--gpus", "0", "--nodes", "1"], ["--gpus", "1", "--nodes", "1", "run=mine"],
-                 ["--gpus", "1", "--nodes", "1", "--json"]):
-        r = subprocess.run(hwscale_cmd("sweep", "--experiment", str(exp), *args), capture_output=True, text=True,
-                           env=cli_env(), timeout=120)
+    for args in (
+        ["--gpus", "0", "--nodes", "1"],
+        ["--gpus", "1", "--nodes", "1", "run=mine"],
+        ["--gpus", "1", "--nodes", "1", "--json"],
+    ):
+        r = subprocess.run(
+            hwscale_cmd("sweep", "--experiment", str(exp), *args),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=120,
+        )
         assert r.returncode == 2, (args, r.stderr)
-        assert r.stderr.startswith("hwscale-tui: error: ") and len(r.stderr.strip().splitlines()) == 1
+        assert (
+            r.stderr.startswith("hwscale-tui: error: ") and len(r.stderr.strip().splitlines()) == 1
+        )
     assert not app_paths().store.exists() and not app_paths().runs.exists()
 
 
 def test_status_of_a_sweep_never_run_is_empty(tmp_path):
     exp = write_experiment(tmp_path / "exp.toml", name="cli")
-    r = subprocess.run(sweep_cmd(exp, "--status", "--json"), capture_output=True, text=True, env=cli_env(), timeout=120)
+    r = subprocess.run(
+        sweep_cmd(exp, "--status", "--json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
     assert r.returncode == 0 and json.loads(r.stdout) == []
 
 
 def test_sigterm_kills_in_flight_trials_and_a_second_runner_is_refused(tmp_path):
     hold = tmp_path / "hold"
     hold.mkdir()
-    exp = write_experiment(tmp_path / "exp.toml", name="cli", max_trials=4, batch_size=2, max_parallel_jobs=2)
-    runner = subprocess.Popen(sweep_cmd(exp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=cli_env(STUB_HOLD_DIR=str(hold)))
+    exp = write_experiment(
+        tmp_path / "exp.toml", name="cli", max_trials=4, batch_size=2, max_parallel_jobs=2
+    )
+    runner = subprocess.Popen(
+        sweep_cmd(exp),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(STUB_HOLD_DIR=str(hold)),
+    )
     store = Store.open_default()
     try:
-        rows = wait_for(lambda: len(r := [x for x in store.trial_rows([SWEEP]) if x["pid"]]) == 2 and r,
-                        what="two running trials")
-        second = subprocess.run(sweep_cmd(exp), capture_output=True, text=True, env=cli_env(), timeout=120)
+        rows = wait_for(
+            lambda: len(r := [x for x in store.trial_rows([SWEEP]) if x["pid"]]) == 2 and r,
+            what="two running trials",
+        )
+        second = subprocess.run(
+            sweep_cmd(exp), capture_output=True, text=True, env=cli_env(), timeout=120
+        )
         assert second.returncode == 2 and "already being run by process" in second.stderr
         runner.send_signal(signal.SIGTERM)
         out, _ = runner.communicate(timeout=60)
@@ -91,15 +138,22 @@ def test_sigterm_kills_in_flight_trials_and_a_second_runner_is_refused(tmp_path)
     assert not any(pid_alive(r["pid"]) or live_group_members(r["pgid"]) for r in rows)
     assert store.get_sweep(SWEEP)["status"] == "cancelled"
     lines = out.splitlines()
-    assert lines[-1].split()[1] == "cancelled" and sum(line.split()[1] == "killed" for line in lines) == 2
+    assert (
+        lines[-1].split()[1] == "cancelled"
+        and sum(line.split()[1] == "killed" for line in lines) == 2
+    )
 
 
 def test_a_failing_trial_is_reported_with_its_last_log_line_and_the_sweep_goes_on(tmp_path):
     exp = write_experiment(tmp_path / "exp.toml", name="cli", max_trials=3)
-    r = subprocess.run(sweep_cmd(exp), capture_output=True, text=True, env=cli_env(STUB_FAIL_IDX="2"), timeout=300)
+    r = subprocess.run(
+        sweep_cmd(exp), capture_output=True, text=True, env=cli_env(STUB_FAIL_IDX="2"), timeout=300
+    )
     assert r.returncode == 0, r.stderr
     failed = [line for line in r.stdout.splitlines() if line.split()[1] == "failed"]
     assert len(failed) == 1 and failed[0].endswith("exit code 1: stub: trial 2 fails on purpose")
     rows = Store.open_default().trial_rows([SWEEP])
     assert [row["state"] for row in rows] == ["finished", "failed", "finished"]
-    assert "done" in r.stdout.splitlines()[-1] and "1 failed, 2 finished" in r.stdout.splitlines()[-1]
+    assert (
+        "done" in r.stdout.splitlines()[-1] and "1 failed, 2 finished" in r.stdout.splitlines()[-1]
+    )

@@ -6,6 +6,8 @@ import os
 import stat
 import sys
 
+from sweep_helpers import pid_alive, stub_command, wait_for
+
 from hwscale_tui.config import from_dict
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.paths import app_paths
@@ -15,19 +17,21 @@ from hwscale_tui.sweep.local import LocalDispatcher
 from hwscale_tui.sweep.procs import live_group_members
 from hwscale_tui.sweep.trial_command import TrialCommandBuilder
 
-from sweep_helpers import pid_alive, stub_command, wait_for
-
 PAIR = HardwarePair(1, 1)
 
 
 def make_spec(command, idx=1):
     cfg = from_dict({"experiment": {"name": "loc"}, "sweep": {"trial_command": command}}, env={})
     b = TrialCommandBuilder(cfg, PAIR, [], app_paths().runs, preset_for(cfg, PAIR).space.keys)
-    return b.build(f"loc.g1n1_trial_{idx:04d}_abcdef", idx, {"trainer.optimizer.learning_rate": 0.003})
+    return b.build(
+        f"loc.g1n1_trial_{idx:04d}_abcdef", idx, {"trainer.optimizer.learning_rate": 0.003}
+    )
 
 
 def in_flight(spec, handle):
-    return InFlightTrial(spec.run_id, spec.params, 0.0, spec.log_path, spec.metrics_path, spec.writes_store, handle)
+    return InFlightTrial(
+        spec.run_id, spec.params, 0.0, spec.log_path, spec.metrics_path, spec.writes_store, handle
+    )
 
 
 def test_a_trial_runs_in_its_own_group_logs_privately_and_its_exit_carries_the_final_line():
@@ -47,7 +51,13 @@ def test_a_trial_runs_in_its_own_group_logs_privately_and_its_exit_carries_the_f
 
 def test_a_failing_trial_reports_its_last_log_line():
     d = LocalDispatcher()
-    spec = make_spec([sys.executable, "-c", "import sys; print('first'); print('it broke', flush=True); sys.exit(3)"])
+    spec = make_spec(
+        [
+            sys.executable,
+            "-c",
+            "import sys; print('first'); print('it broke', flush=True); sys.exit(3)",
+        ]
+    )
     proc, _ = d.start(spec)
     ex = wait_for(lambda: d.poll([in_flight(spec, proc)]), what="exit")[spec.run_id]
     assert (ex.code, ex.reason, ex.final) == (3, "it broke", None)
@@ -55,7 +65,7 @@ def test_a_failing_trial_reports_its_last_log_line():
 
 def test_cancel_stops_the_whole_group_even_a_child_that_ignores_sigterm():
     stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('child up', flush=True); time.sleep(300)"
-    script = f"{sys.executable} -c \"{stubborn}\" & sleep 300 & wait"
+    script = f'{sys.executable} -c "{stubborn}" & sleep 300 & wait'
     d = LocalDispatcher()
     spec = make_spec(["sh", "-c", script])
     proc, _ = d.start(spec)
@@ -74,7 +84,9 @@ def test_attach_needs_the_same_pid_and_start_time():
     try:
         again = d.attach(fields)
         assert again is not None and again.popen is None and again.leader_alive()
-        assert d.attach({**fields, "proc_start": fields["proc_start"] - 100}) is None  # pid reused by another process
+        assert (
+            d.attach({**fields, "proc_start": fields["proc_start"] - 100}) is None
+        )  # pid reused by another process
         assert d.attach({"pid": None, "proc_start": None}) is None
     finally:
         d.cancel([in_flight(spec, proc)], grace_s=0.5)

@@ -19,24 +19,40 @@ from hwscale_tui.sweep.outcome import TrialExit, decide_outcome
 from hwscale_tui.sweep.trial_command import TORCHRUN_SKYPILOT, TrialCommandBuilder, format_value
 
 PAIR = HardwarePair(2, 1)
-FINAL = {"sweep/score": 412.5, "sweep/cost": 0.02, "metric/total_time": 7.5, "metric/agent_step": 20480,
-         "final": True, "state": "finished"}
+FINAL = {
+    "sweep/score": 412.5,
+    "sweep/cost": 0.02,
+    "metric/total_time": 7.5,
+    "metric/agent_step": 20480,
+    "final": True,
+    "state": "finished",
+}
 
 
 def decide(exit, *, cancelled=False, row=None, wall_s=10.0):
-    return decide_outcome(exit, cancelled=cancelled, row=row, wall_s=wall_s, price_per_gpu_hour=3.6, pair=PAIR)
+    return decide_outcome(
+        exit, cancelled=cancelled, row=row, wall_s=wall_s, price_per_gpu_hour=3.6, pair=PAIR
+    )
 
 
 def test_exit_0_with_final_score_is_finished_with_the_trials_numbers():
     o = decide(TrialExit(0, None, FINAL))
-    assert (o.state, o.score, o.cost_usd, o.runtime_s, o.agent_steps) == ("finished", 412.5, 0.02, 7.5, 20480)
+    assert (o.state, o.score, o.cost_usd, o.runtime_s, o.agent_steps) == (
+        "finished",
+        412.5,
+        0.02,
+        7.5,
+        20480,
+    )
     assert o.counts_toward_max_trials
 
 
 def test_exit_0_without_final_line_is_failed_and_cost_comes_from_the_price_model():
     o = decide(TrialExit(0, None, None), wall_s=100.0)
     assert o.state == "failed" and "without a final metrics line" in o.error
-    assert o.runtime_s == 100.0 and o.cost_usd == pytest.approx(job_cost_usd(3.6, 2, 1, 100.0)) == pytest.approx(0.2)
+    assert o.runtime_s == 100.0 and o.cost_usd == pytest.approx(
+        job_cost_usd(3.6, 2, 1, 100.0)
+    ) == pytest.approx(0.2)
 
 
 def test_a_zero_score_is_a_score():
@@ -64,10 +80,19 @@ def test_other_exits_fail_with_the_reason():
 
 def test_unknown_exit_uses_the_final_line_or_the_row_the_trainer_wrote():
     assert decide(TrialExit(None, "gone", FINAL)).state == "finished"
-    row = {"state": "finished", "score": 99.0, "runtime_s": 3.0, "cost_usd": 0.5, "agent_steps": 100}
+    row = {
+        "state": "finished",
+        "score": 99.0,
+        "runtime_s": 3.0,
+        "cost_usd": 0.5,
+        "agent_steps": 100,
+    }
     o = decide(TrialExit(None, "gone", None), row=row)
     assert (o.state, o.score, o.runtime_s, o.cost_usd) == ("finished", 99.0, 3.0, 0.5)
-    o = decide(TrialExit(None, "its process ended while no runner was watching", None), row={"state": "running"})
+    o = decide(
+        TrialExit(None, "its process ended while no runner was watching", None),
+        row={"state": "running"},
+    )
     assert o.state == "failed" and o.error == "its process ended while no runner was watching"
 
 
@@ -84,8 +109,14 @@ def test_metrics_tail_reads_only_complete_new_lines(tmp_path):
     assert [r.get("score") for r in new] == [2.0, None] and tail.final == FINAL
     assert tail.read_new() == []
     assert read_final(path) == FINAL
-    assert history_row({"metric/agent_step": 5, "metric/total_time": 1.5, "overview/sps": 9, "score": "nan"}) == {
-        "agent_step": 5.0, "wall_s": 1.5, "score": None, "reward": None, "sps": 9.0,
+    assert history_row(
+        {"metric/agent_step": 5, "metric/total_time": 1.5, "overview/sps": 9, "score": "nan"}
+    ) == {
+        "agent_step": 5.0,
+        "wall_s": 1.5,
+        "score": None,
+        "reward": None,
+        "sps": 9.0,
     }
 
 
@@ -94,20 +125,39 @@ def builder(cfg, extra=(), pair=PAIR, tmp_path=None):
 
 
 def test_builtin_trainer_argv_carries_params_hardware_budget_store_and_wandb(tmp_path):
-    cfg = apply_overrides(default_config(env={}), {
-        "experiment.name": "exp", "sweep.total_timesteps": 20000, "wandb.entity": "me",
-        "cost.price_per_gpu_hour": 2.5, "sweep.seed": 7,
-    })
+    cfg = apply_overrides(
+        default_config(env={}),
+        {
+            "experiment.name": "exp",
+            "sweep.total_timesteps": 20000,
+            "wandb.entity": "me",
+            "cost.price_per_gpu_hour": 2.5,
+            "sweep.seed": 7,
+        },
+    )
     spec = builder(cfg, ["trainer.update_epochs=2", "env=Acrobot-v1"], tmp_path=tmp_path).build(
-        "exp.g2n1_trial_0001_abcdef", 1, {"trainer.batch_size": 2048, "trainer.optimizer.learning_rate": 0.00123456789},
+        "exp.g2n1_trial_0001_abcdef",
+        1,
+        {"trainer.batch_size": 2048, "trainer.optimizer.learning_rate": 0.00123456789},
     )
     a = spec.argv
     assert a[:4] == ["hwscale-tui", "train", "run=exp.g2n1_trial_0001_abcdef", "group=exp.g2n1"]
-    for tok in ("trainer.batch_size=2048", "trainer.optimizer.learning_rate=0.00123456789", "hardware.gpus=2",
-                "hardware.nodes=1", "trainer.total_timesteps=20000", "seed=7", "store=true",
-                f"metrics_file={tmp_path / 'exp.g2n1_trial_0001_abcdef' / 'metrics.jsonl'}", "wandb.mode=disabled",
-                "wandb.project=hardware-scaling", "wandb.entity=me", "cost.price_per_gpu_hour=2.5",
-                "trainer.update_epochs=2", "env=Acrobot-v1"):
+    for tok in (
+        "trainer.batch_size=2048",
+        "trainer.optimizer.learning_rate=0.00123456789",
+        "hardware.gpus=2",
+        "hardware.nodes=1",
+        "trainer.total_timesteps=20000",
+        "seed=7",
+        "store=true",
+        f"metrics_file={tmp_path / 'exp.g2n1_trial_0001_abcdef' / 'metrics.jsonl'}",
+        "wandb.mode=disabled",
+        "wandb.project=hardware-scaling",
+        "wandb.entity=me",
+        "cost.price_per_gpu_hour=2.5",
+        "trainer.update_epochs=2",
+        "env=Acrobot-v1",
+    ):
         assert tok in a, tok
     assert "env=CartPole-v1" not in a  # the extra argument replaced the default
     assert spec.writes_store and spec.log_path == spec.run_dir / "trial.log"
@@ -120,44 +170,85 @@ def test_builtin_trainer_argv_carries_params_hardware_budget_store_and_wandb(tmp
 
 def test_builtin_trainer_on_several_nodes_runs_on_the_head_node_only(tmp_path):
     cfg = default_config(env={})
-    spec = builder(cfg, pair=HardwarePair(1, 2), tmp_path=tmp_path).build("x_trial_0001_abcdef", 1, {})
-    assert spec.remote_script.startswith('if [ "${SKYPILOT_NODE_RANK:-0}" = "0" ]; then hwscale-tui train ')
+    spec = builder(cfg, pair=HardwarePair(1, 2), tmp_path=tmp_path).build(
+        "x_trial_0001_abcdef", 1, {}
+    )
+    assert spec.remote_script.startswith(
+        'if [ "${SKYPILOT_NODE_RANK:-0}" = "0" ]; then hwscale-tui train '
+    )
 
 
 def test_template_expands_placeholders_params_and_torchrun(tmp_path):
-    cfg = from_dict({
-        "experiment": {"name": "exp"},
-        "sweep": {"trial_command": ["{torchrun}", "train.py", "--run", "{run_id}", "--out={metrics_file}",
-                                    "--g={gpus}x{nodes}", "{params}", "--steps", "{total_timesteps}"]},
-    }, env={})
-    spec = builder(cfg, ["foo=1"], tmp_path=tmp_path).build("exp.g2n1_trial_0003_abcdef", 3, {"trainer.batch_size": 4096})
+    cfg = from_dict(
+        {
+            "experiment": {"name": "exp"},
+            "sweep": {
+                "trial_command": [
+                    "{torchrun}",
+                    "train.py",
+                    "--run",
+                    "{run_id}",
+                    "--out={metrics_file}",
+                    "--g={gpus}x{nodes}",
+                    "{params}",
+                    "--steps",
+                    "{total_timesteps}",
+                ]
+            },
+        },
+        env={},
+    )
+    spec = builder(cfg, ["foo=1"], tmp_path=tmp_path).build(
+        "exp.g2n1_trial_0003_abcdef", 3, {"trainer.batch_size": 4096}
+    )
     assert spec.argv == [
-        "torchrun", "--standalone", "--nnodes=1", "--nproc_per_node=2", "train.py", "--run",
-        "exp.g2n1_trial_0003_abcdef", f"--out={spec.metrics_path}", "--g=2x1", "trainer.batch_size=4096", "foo=1",
-        "--steps", str(cfg.sweep.total_timesteps),
+        "torchrun",
+        "--standalone",
+        "--nnodes=1",
+        "--nproc_per_node=2",
+        "train.py",
+        "--run",
+        "exp.g2n1_trial_0003_abcdef",
+        f"--out={spec.metrics_path}",
+        "--g=2x1",
+        "trainer.batch_size=4096",
+        "foo=1",
+        "--steps",
+        str(cfg.sweep.total_timesteps),
     ]
     assert not spec.writes_store
-    assert spec.remote_script.startswith(TORCHRUN_SKYPILOT + " train.py --run exp.g2n1_trial_0003_abcdef ")
+    assert spec.remote_script.startswith(
+        TORCHRUN_SKYPILOT + " train.py --run exp.g2n1_trial_0003_abcdef "
+    )
     assert "trainer.batch_size=4096 foo=1" in spec.remote_script
 
 
 def test_placeholders_inside_a_token_are_shell_quoted_for_skypilot(tmp_path):
-    cfg = from_dict({"sweep": {"trial_command": ["bash", "-c", "{torchrun} train.py {params}"]}}, env={})
-    spec = builder(cfg, tmp_path=tmp_path).build("hardware_scaling.g2n1_trial_0001_abcdef", 1, {"a.b": 0.5})
+    cfg = from_dict(
+        {"sweep": {"trial_command": ["bash", "-c", "{torchrun} train.py {params}"]}}, env={}
+    )
+    spec = builder(cfg, tmp_path=tmp_path).build(
+        "hardware_scaling.g2n1_trial_0001_abcdef", 1, {"a.b": 0.5}
+    )
     assert spec.argv[2] == "torchrun --standalone --nnodes=1 --nproc_per_node=2 train.py a.b=0.5"
     inner = shlex.split(spec.remote_script)
     assert inner[:2] == ["bash", "-c"] and inner[2] == f"{TORCHRUN_SKYPILOT} train.py a.b=0.5"
 
 
 def test_unknown_trial_command_placeholder_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"sweep.trial_command\[1\]: unknown placeholder \{experiment\}"):
+    with pytest.raises(
+        ConfigError, match=r"sweep.trial_command\[1\]: unknown placeholder \{experiment\}"
+    ):
         from_dict({"sweep": {"trial_command": ["x", "{experiment}"]}}, source="f.toml", env={})
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["hardware.gpus=4"], "sets hardware.gpus, which the sweep runner sets"),
-    (["trainer.losses.ppo.clip_coef=0.3"], "would override the swept hyperparameter"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["hardware.gpus=4"], "sets hardware.gpus, which the sweep runner sets"),
+        (["trainer.losses.ppo.clip_coef=0.3"], "would override the swept hyperparameter"),
+    ],
+)
 def test_extra_arguments_may_not_set_runner_owned_or_swept_keys(extra, message, tmp_path):
     with pytest.raises(UsageError, match=message):
         builder(default_config(env={}), extra, tmp_path=tmp_path)

@@ -12,6 +12,7 @@ import re
 import signal
 
 import pytest
+from sweep_helpers import RUN_ID_RE, ScriptedDispatcher, SpyOptimizer, finished_exit
 
 from hwscale_tui.config import apply_overrides, default_config
 from hwscale_tui.hardware import HardwarePair
@@ -19,22 +20,34 @@ from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.outcome import TrialExit
 from hwscale_tui.sweep.runner import RunnerTimings, SweepRunner, prepare_sweep, protein_optimizer
-from hwscale_tui.sweep.scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
-
-from sweep_helpers import RUN_ID_RE, ScriptedDispatcher, SpyOptimizer, finished_exit
+from hwscale_tui.sweep.scheduler import (
+    ScheduleLimits,
+    SweepProgress,
+    suggestions_this_round,
+    sweep_done,
+)
 
 
 def make_runner(dispatcher, *, max_trials=5, batch_size=2, max_parallel=3, name="sched"):
-    cfg = apply_overrides(default_config(env={}), {
-        "experiment.name": name, "sweep.max_trials": max_trials, "sweep.batch_size": batch_size,
-        "sweep.max_parallel_jobs": max_parallel,
-    })
+    cfg = apply_overrides(
+        default_config(env={}),
+        {
+            "experiment.name": name,
+            "sweep.max_trials": max_trials,
+            "sweep.batch_size": batch_size,
+            "sweep.max_parallel_jobs": max_parallel,
+        },
+    )
     setup = prepare_sweep(cfg, HardwarePair(1, 1), [], app_paths().runs)
     store = Store.open_default()
     spy = SpyOptimizer(protein_optimizer(setup.preset, 0))
     out = io.StringIO()
     runner = SweepRunner(
-        setup, store=store, dispatcher=dispatcher, optimizer_factory=lambda preset, seed: spy, out=out,
+        setup,
+        store=store,
+        dispatcher=dispatcher,
+        optimizer_factory=lambda preset, seed: spy,
+        out=out,
         timings=RunnerTimings(poll_s=0.0, cancel_grace_s=0.1),
     )
     return runner, spy, store, out
@@ -43,17 +56,23 @@ def make_runner(dispatcher, *, max_trials=5, batch_size=2, max_parallel=3, name=
 def test_suggestions_this_round_is_capped_by_batch_slots_and_budget():
     limits = ScheduleLimits(max_trials=5, batch_size=2, max_parallel_jobs=3)
     assert suggestions_this_round(limits, SweepProgress(counted=0, in_flight=0)) == 2  # batch caps
-    assert suggestions_this_round(limits, SweepProgress(counted=0, in_flight=2)) == 1  # one free slot
+    assert (
+        suggestions_this_round(limits, SweepProgress(counted=0, in_flight=2)) == 1
+    )  # one free slot
     assert suggestions_this_round(limits, SweepProgress(counted=0, in_flight=3)) == 0  # slots full
-    assert suggestions_this_round(limits, SweepProgress(counted=4, in_flight=0)) == 1  # budget left: 1
-    assert suggestions_this_round(limits, SweepProgress(counted=3, in_flight=2)) == 0  # budget committed
+    assert (
+        suggestions_this_round(limits, SweepProgress(counted=4, in_flight=0)) == 1
+    )  # budget left: 1
+    assert (
+        suggestions_this_round(limits, SweepProgress(counted=3, in_flight=2)) == 0
+    )  # budget committed
     assert not sweep_done(limits, SweepProgress(counted=5, in_flight=1))
     assert sweep_done(limits, SweepProgress(counted=5, in_flight=0))
 
 
 def test_runner_keeps_slots_full_asks_in_batches_and_stops_at_max_trials():
     dispatcher = ScriptedDispatcher(exit_for=lambda spec: finished_exit(float(spec.idx)))
-    runner, spy, store, out = make_runner(dispatcher, max_trials=5, batch_size=2, max_parallel=3)
+    runner, spy, store, _out = make_runner(dispatcher, max_trials=5, batch_size=2, max_parallel=3)
     assert runner.run() == 0
 
     rows = store.trial_rows(["sched.g1n1"])
@@ -66,7 +85,9 @@ def test_runner_keeps_slots_full_asks_in_batches_and_stops_at_max_trials():
     for n, pending in spy.calls:
         assert n + len(pending) <= 3  # never more than max_parallel_jobs in flight
         assert all(p in started_params for p in pending)  # pending = trials already running
-    assert any(pending for _, pending in spy.calls), "in-flight trials were never passed as fantasies"
+    assert any(pending for _, pending in spy.calls), (
+        "in-flight trials were never passed as fantasies"
+    )
     assert store.get_sweep("sched.g1n1")["status"] == "finished"
     # every trial keeps the optimizer's info about its suggestion; the first is the search center
     assert json.loads(rows[0]["suggestion_json"])["how"] == "center"
@@ -92,8 +113,10 @@ def test_failed_trials_count_toward_max_trials_are_modelled_and_not_retried():
 
 
 def test_a_killed_trial_is_not_counted_and_a_new_suggestion_replaces_it():
-    dispatcher = ScriptedDispatcher(exit_for=lambda spec: TrialExit(143) if spec.idx == 1 else finished_exit(2.0))
-    runner, spy, store, out = make_runner(dispatcher, max_trials=2, batch_size=1, max_parallel=1)
+    dispatcher = ScriptedDispatcher(
+        exit_for=lambda spec: TrialExit(143) if spec.idx == 1 else finished_exit(2.0)
+    )
+    runner, _spy, store, out = make_runner(dispatcher, max_trials=2, batch_size=1, max_parallel=1)
     assert runner.run() == 0
     states = [r["state"] for r in store.trial_rows(["sched.g1n1"])]
     assert states == ["killed", "finished", "finished"]
@@ -102,7 +125,7 @@ def test_a_killed_trial_is_not_counted_and_a_new_suggestion_replaces_it():
 
 def test_a_trial_that_rejects_its_arguments_stops_the_sweep():
     dispatcher = ScriptedDispatcher(exit_for=lambda spec: TrialExit(2, "unknown key foo"))
-    runner, spy, store, out = make_runner(dispatcher, max_trials=5, batch_size=1, max_parallel=1)
+    runner, _spy, store, out = make_runner(dispatcher, max_trials=5, batch_size=1, max_parallel=1)
     assert runner.run() == 1
     rows = store.trial_rows(["sched.g1n1"])
     assert len(rows) == 1 and rows[0]["state"] == "failed"
@@ -111,8 +134,10 @@ def test_a_trial_that_rejects_its_arguments_stops_the_sweep():
 
 
 def test_a_trial_that_cannot_start_is_failed_and_counted():
-    dispatcher = ScriptedDispatcher(exit_for=lambda spec: finished_exit(), fail_start=lambda spec: spec.idx == 1)
-    runner, spy, store, out = make_runner(dispatcher, max_trials=2, batch_size=1, max_parallel=1)
+    dispatcher = ScriptedDispatcher(
+        exit_for=lambda spec: finished_exit(), fail_start=lambda spec: spec.idx == 1
+    )
+    runner, _spy, store, _out = make_runner(dispatcher, max_trials=2, batch_size=1, max_parallel=1)
     assert runner.run() == 0
     rows = store.trial_rows(["sched.g1n1"])
     assert [r["state"] for r in rows] == ["failed", "finished"]
@@ -128,7 +153,7 @@ def test_stop_request_cancels_in_flight_trials_marks_them_killed_and_the_sweep_c
             return result
 
     dispatcher = StopOnSecondStart(exit_for=lambda spec: finished_exit(), polls_to_finish=10**9)
-    runner, spy, store, out = make_runner(dispatcher, max_trials=5, batch_size=2, max_parallel=2)
+    runner, _spy, store, out = make_runner(dispatcher, max_trials=5, batch_size=2, max_parallel=2)
     assert runner.run() == 128 + signal.SIGTERM
     rows = store.trial_rows(["sched.g1n1"])
     assert [r["state"] for r in rows] == ["killed", "killed"]
@@ -139,8 +164,10 @@ def test_stop_request_cancels_in_flight_trials_marks_them_killed_and_the_sweep_c
 
 
 def test_every_event_is_a_stdout_line_and_a_store_event():
-    dispatcher = ScriptedDispatcher(exit_for=lambda spec: TrialExit(1, "bad") if spec.idx == 2 else finished_exit(3.5))
-    runner, spy, store, out = make_runner(dispatcher, max_trials=2, batch_size=1, max_parallel=1)
+    dispatcher = ScriptedDispatcher(
+        exit_for=lambda spec: TrialExit(1, "bad") if spec.idx == 2 else finished_exit(3.5)
+    )
+    runner, _spy, store, out = make_runner(dispatcher, max_trials=2, batch_size=1, max_parallel=1)
     runner.run()
     lines = out.getvalue().splitlines()
     kinds = [line.split()[1] for line in lines]
@@ -162,7 +189,7 @@ def test_bad_extra_arguments_are_usage_errors(bad):
 
 def test_a_stop_during_start_up_interrupts_building_the_optimizer():
     dispatcher = ScriptedDispatcher(exit_for=lambda spec: finished_exit())
-    runner, spy, store, out = make_runner(dispatcher)
+    runner, spy, store, _out = make_runner(dispatcher)
     reached = []
 
     def slow_factory(preset, seed):  # stands for the scikit-learn import a signal may interrupt
@@ -189,14 +216,19 @@ def test_a_minibatch_larger_than_the_batch_is_fitted_before_dispatch_and_observe
             self.observed.append(dict(params))
 
     dispatcher = ScriptedDispatcher(exit_for=lambda spec: finished_exit())
-    runner, spy, store, out = make_runner(dispatcher, max_trials=1, batch_size=1, max_parallel=1)
+    runner, _spy, store, out = make_runner(dispatcher, max_trials=1, batch_size=1, max_parallel=1)
     opt = TooLargeMinibatch()
     runner.optimizer_factory = lambda preset, seed: opt
     assert runner.run() == 0
     ran = {"trainer.batch_size": 512, "trainer.minibatch_size": 512}
-    assert dispatcher.started[0].params == ran and "trainer.minibatch_size=512" in dispatcher.started[0].argv
+    assert (
+        dispatcher.started[0].params == ran
+        and "trainer.minibatch_size=512" in dispatcher.started[0].argv
+    )
     row = store.trial_rows(["sched.g1n1"])[0]
     assert json.loads(row["params_json"]) == ran and opt.observed == [ran]
     assert json.loads(row["suggestion_json"]) == {
-        "how": "gp", "repaired": "trainer.minibatch_size 1024 -> 512 to fit trainer.batch_size"}
+        "how": "gp",
+        "repaired": "trainer.minibatch_size 1024 -> 512 to fit trainer.batch_size",
+    }
     assert "(gp; trainer.minibatch_size 1024 -> 512 to fit trainer.batch_size)" in out.getvalue()

@@ -6,31 +6,53 @@ import json
 import subprocess
 
 import pytest
+from conftest import cli_env, hwscale_cmd
 
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
-
-from conftest import cli_env, hwscale_cmd
 
 pytestmark = pytest.mark.slow
 
 
 def test_builtin_sweep_of_real_trainer_trials_runs_to_completion(tmp_path):
-    args = ["--experiment-name", "e2e", "--max-trials", "3", "--batch-size", "1", "--max-parallel-jobs", "1",
-            "--total-timesteps", "20000", "--gpus", "1", "--nodes", "1"]
-    r = subprocess.run(hwscale_cmd("sweep", *args), capture_output=True, text=True, env=cli_env(), timeout=600)
+    args = [
+        "--experiment-name",
+        "e2e",
+        "--max-trials",
+        "3",
+        "--batch-size",
+        "1",
+        "--max-parallel-jobs",
+        "1",
+        "--total-timesteps",
+        "20000",
+        "--gpus",
+        "1",
+        "--nodes",
+        "1",
+    ]
+    r = subprocess.run(
+        hwscale_cmd("sweep", *args), capture_output=True, text=True, env=cli_env(), timeout=600
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     store = Store.open_default()
     rows = store.trial_rows(["e2e.g1n1"])
-    assert [row["idx"] for row in rows] == [1, 2, 3] and {row["state"] for row in rows} == {"finished"}
+    assert [row["idx"] for row in rows] == [1, 2, 3] and {row["state"] for row in rows} == {
+        "finished"
+    }
     for row in rows:
         assert row["agent_steps"] >= 20000 and row["runtime_s"] > 0 and row["cost_usd"] > 0
-        lines = [json.loads(x) for x in (app_paths().runs / row["run_id"] / "metrics.jsonl").read_text().splitlines()]
+        lines = [
+            json.loads(x)
+            for x in (app_paths().runs / row["run_id"] / "metrics.jsonl").read_text().splitlines()
+        ]
         final, updates = lines[-1], lines[:-1]
         assert final["final"] is True and row["score"] == pytest.approx(final["sweep/score"])
         # the trainer wrote its learning curve to the store: one history point per update
         history = store.history(row["run_id"])
-        assert updates and [h.agent_step for h in history] == [u["metric/agent_step"] for u in updates]
+        assert updates and [h.agent_step for h in history] == [
+            u["metric/agent_step"] for u in updates
+        ]
         trained = json.loads(row["params_json"])
         log = (app_paths().runs / row["run_id"] / "trial.log").read_text()
         assert f"run={row['run_id']}" in log and f"batch={trained['trainer.batch_size']}" in log

@@ -32,7 +32,10 @@ def test_every_rank_gets_the_same_exact_mean():
     barrier = ctx.Barrier(ranks)
     buffer = shared_gradient_buffer(ctx, ranks, SIZE, np.float32)
     pipes = [ctx.Pipe(duplex=False) for _ in range(ranks)]
-    procs = [ctx.Process(target=_worker, args=(r, ranks, barrier, buffer, pipes[r][1])) for r in range(ranks)]
+    procs = [
+        ctx.Process(target=_worker, args=(r, ranks, barrier, buffer, pipes[r][1]))
+        for r in range(ranks)
+    ]
     for p in procs:
         p.start()
     try:

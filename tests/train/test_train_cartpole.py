@@ -33,7 +33,9 @@ def steps_to_target(metrics_file) -> int | None:
 def test_defaults_solve_cartpole_on_at_least_4_of_5_seeds():
     reached = {}
     for seed in SEEDS:  # one rank, in sequence, full budget each: no early stop
-        cfg = parse_overrides([f"run=cartpole_s{seed}", f"seed={seed}", f"trainer.total_timesteps={BUDGET}"])
+        cfg = parse_overrides(
+            [f"run=cartpole_s{seed}", f"seed={seed}", f"trainer.total_timesteps={BUDGET}"]
+        )
         result = run_training(cfg)
         assert result.state == "finished" and result.agent_steps >= BUDGET
         reached[seed] = steps_to_target(result.metrics_file)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from conftest import cli_env, hwscale_cmd
+
 from hwscale_tui.cli import main
 from hwscale_tui.errors import UsageError
 from hwscale_tui.hardware import BUILTIN_ROLLOUT, HardwarePair
@@ -18,8 +18,18 @@ from hwscale_tui.train.overrides import SWEPT_KEYS, parse_value
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("true", True), ("False", False), ("null", None), ("None", None), ("42", 42), ("-3", -3),
-     ("2.5e-3", 0.0025), ("1e5", 100000.0), ("CartPole-v1", "CartPole-v1"), ("", "")],
+    [
+        ("true", True),
+        ("False", False),
+        ("null", None),
+        ("None", None),
+        ("42", 42),
+        ("-3", -3),
+        ("2.5e-3", 0.0025),
+        ("1e5", 100000.0),
+        ("CartPole-v1", "CartPole-v1"),
+        ("", ""),
+    ],
 )
 def test_parse_value_follows_metta_rules(text, value):
     parsed = parse_value(text)
@@ -33,20 +43,37 @@ def test_defaults_are_the_builtin_preset_centers(gpus, nodes):
     assert cfg.ranks == gpus * nodes
     assert cfg.envs_per_rank * cfg.ranks * BUILTIN_ROLLOUT == cfg.batch_size
     assert cfg.price_per_gpu_hour == price_per_gpu_hour("H100").price
-    assert (cfg.env, cfg.update_epochs, cfg.store, cfg.wandb_mode) == ("CartPole-v1", 4, False, "disabled")
+    assert (cfg.env, cfg.update_epochs, cfg.store, cfg.wandb_mode) == (
+        "CartPole-v1",
+        4,
+        False,
+        "disabled",
+    )
     assert cfg.group == f"train.g{gpus}n{nodes}"
 
 
 def test_every_swept_key_is_honoured_and_recorded():
     values = {
-        "trainer.batch_size": 4096, "trainer.minibatch_size": 512, "trainer.optimizer.learning_rate": 0.001,
-        "trainer.losses.ppo.clip_coef": 0.3, "trainer.losses.ppo.vf_clip_coef": 0.5,
-        "trainer.losses.ppo.gae_lambda": 0.9, "trainer.losses.ppo.ent_coef": 0.01, "trainer.losses.ppo.vf_coef": 1.5,
+        "trainer.batch_size": 4096,
+        "trainer.minibatch_size": 512,
+        "trainer.optimizer.learning_rate": 0.001,
+        "trainer.losses.ppo.clip_coef": 0.3,
+        "trainer.losses.ppo.vf_clip_coef": 0.5,
+        "trainer.losses.ppo.gae_lambda": 0.9,
+        "trainer.losses.ppo.ent_coef": 0.01,
+        "trainer.losses.ppo.vf_coef": 1.5,
     }
     assert set(values) == set(SWEPT_KEYS)
-    cfg = parse_overrides([f"{k}={v}" for k, v in values.items()] + ["run=r1", "group=g.g1n1", "seed=7"], env={})
+    cfg = parse_overrides(
+        [f"{k}={v}" for k, v in values.items()] + ["run=r1", "group=g.g1n1", "seed=7"], env={}
+    )
     assert cfg.swept_params() == values
-    assert (cfg.run, cfg.group, cfg.seed, cfg.envs_per_rank) == ("r1", "g.g1n1", 7, 4096 // BUILTIN_ROLLOUT)
+    assert (cfg.run, cfg.group, cfg.seed, cfg.envs_per_rank) == (
+        "r1",
+        "g.g1n1",
+        7,
+        4096 // BUILTIN_ROLLOUT,
+    )
     assert cfg.overrides["trainer.losses.ppo.vf_coef"] == 1.5
 
 
@@ -77,7 +104,10 @@ def test_wandb_fields_come_from_the_environment_when_unset():
         (["hardware.gpus=0"], "an integer >= 1"),
         (["trainer.batch_size=1000"], "a multiple of 64"),
         (["hardware.gpus=2", "trainer.batch_size=2112"], "a multiple of 128"),
-        (["hardware.gpus=3"], "the default (preset center for 3 ranks) trainer.batch_size=4096 cannot be split over 3 rank(s) x 64"),
+        (
+            ["hardware.gpus=3"],
+            "the default (preset center for 3 ranks) trainer.batch_size=4096 cannot be split over 3 rank(s) x 64",
+        ),
         (["trainer.minibatch_size=2048"], "larger than trainer.batch_size=1024"),
         (["hardware.gpus=2", "trainer.minibatch_size=511"], "cannot be split over 2 rank(s)"),
         (["trainer.minibatch_size=384"], "does not divide trainer.batch_size=1024"),
@@ -100,7 +130,13 @@ def test_cli_bad_input_exits_2_before_writing_anything(private_home, capsys):
 
 
 def test_cli_process_reports_unknown_key_with_exit_2(private_home):
-    proc = subprocess.run(hwscale_cmd("train", "trainer.lr=0.1"), env=cli_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        hwscale_cmd("train", "trainer.lr=0.1"),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "unknown key 'trainer.lr'" in proc.stderr
     assert not private_home.exists()
@@ -111,5 +147,11 @@ def test_help_lists_every_key(capsys):
         main(["train", "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for key in ("trainer.total_timesteps", "trainer.losses.ppo.vf_clip_coef", "hardware.nodes", "wandb.mode", "cost.price_per_gpu_hour"):
+    for key in (
+        "trainer.total_timesteps",
+        "trainer.losses.ppo.vf_clip_coef",
+        "hardware.nodes",
+        "wandb.mode",
+        "cost.price_per_gpu_hour",
+    ):
         assert key in out

@@ -7,7 +7,14 @@ import pytest
 
 from hwscale_tui.train.envs import ENV_SPACES, param_count
 from hwscale_tui.train.policy import (
-    ActorCritic, Adam, Minibatch, PPOCoefs, clip_grad_norm, gae_advantages, log_softmax, ppo_loss_and_grad,
+    ActorCritic,
+    Adam,
+    Minibatch,
+    PPOCoefs,
+    clip_grad_norm,
+    gae_advantages,
+    log_softmax,
+    ppo_loss_and_grad,
     sample_actions,
 )
 
@@ -16,7 +23,9 @@ def _tiny_problem(seed: int):
     rng = np.random.default_rng(seed)
     model = ActorCritic(obs_dim=3, n_actions=3, hidden=(5, 4), dtype=np.float64)
     params = model.init_params(rng)
-    params += 0.3 * rng.standard_normal(model.size)  # leave the tiny-head initialization: real gradients everywhere
+    params += 0.3 * rng.standard_normal(
+        model.size
+    )  # leave the tiny-head initialization: real gradients everywhere
     n = 24
     obs = rng.standard_normal((n, 3))
     logits, values, _ = model.forward(params, obs)
@@ -24,9 +33,13 @@ def _tiny_problem(seed: int):
     logp_now = log_softmax(logits)[np.arange(n), actions]
     # Old policy / values away from the current ones, so both clip branches are taken.
     mb = Minibatch(
-        obs=obs, actions=actions, logp_old=logp_now + rng.normal(0.0, 0.4, n),
-        advantages=rng.standard_normal(n), returns=values + rng.normal(0.0, 1.0, n),
-        values_old=values + rng.normal(0.0, 0.3, n), mask=np.ones(n),
+        obs=obs,
+        actions=actions,
+        logp_old=logp_now + rng.normal(0.0, 0.4, n),
+        advantages=rng.standard_normal(n),
+        returns=values + rng.normal(0.0, 1.0, n),
+        values_old=values + rng.normal(0.0, 0.3, n),
+        mask=np.ones(n),
     )
     mb.mask[[3, 11]] = 0.0  # auto-reset steps carry no weight
     return model, params, mb
@@ -59,7 +72,11 @@ def test_each_loss_term_reaches_the_gradient():
     model, params, mb = _tiny_problem(4)
     base = PPOCoefs(0.2, 0.15, 0.05, 0.7)
     grads = {}
-    for name, coefs in {"all": base, "no_ent": PPOCoefs(0.2, 0.15, 0.0, 0.7), "no_vf": PPOCoefs(0.2, 0.15, 0.05, 0.0)}.items():
+    for name, coefs in {
+        "all": base,
+        "no_ent": PPOCoefs(0.2, 0.15, 0.0, 0.7),
+        "no_vf": PPOCoefs(0.2, 0.15, 0.05, 0.0),
+    }.items():
         grads[name] = np.zeros(model.size)
         ppo_loss_and_grad(model, params, mb, coefs, grads[name])
     assert not np.allclose(grads["all"], grads["no_ent"])
@@ -80,7 +97,10 @@ def test_masked_samples_do_not_change_the_gradient():
 
 def test_param_count_matches_the_model():
     for obs_dim, n_actions in ENV_SPACES.values():
-        assert param_count(obs_dim, n_actions, (64, 64)) == ActorCritic(obs_dim, n_actions, (64, 64)).size
+        assert (
+            param_count(obs_dim, n_actions, (64, 64))
+            == ActorCritic(obs_dim, n_actions, (64, 64)).size
+        )
 
 
 def test_gae_against_a_hand_computed_rollout():

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import cli_env, hwscale_cmd
+
 from hwscale_tui.store import Store
 
 pytestmark = pytest.mark.slow
@@ -67,7 +67,11 @@ def start_training(tmp_path: Path, *tokens: str) -> tuple[subprocess.Popen, Path
     metrics = tmp_path / "metrics.jsonl"
     proc = subprocess.Popen(
         hwscale_cmd("train", LONG_RUN, f"metrics_file={metrics}", *tokens),
-        env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     return proc, metrics
 
@@ -96,9 +100,15 @@ def test_a_killed_rank_fails_the_trial_and_leaves_no_process(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 1
-    assert re.search(rf"rank [01] of 2 \(pid {ranks[1]}\) was killed by signal SIGKILL; the trial failed", err)
+    assert re.search(
+        rf"rank [01] of 2 \(pid {ranks[1]}\) was killed by signal SIGKILL; the trial failed", err
+    )
     final = metrics_lines(metrics)[-1]
-    assert final["final"] is True and final["state"] == "failed" and f"(pid {ranks[1]})" in final["error"]
+    assert (
+        final["final"] is True
+        and final["state"] == "failed"
+        and f"(pid {ranks[1]})" in final["error"]
+    )
     assert out.startswith("failed run=dies")
     wait_for(lambda: not any(is_running(pid) for pid in family), "no process of the trial left")
 
@@ -118,7 +128,9 @@ def test_sigkill_of_the_parent_takes_the_ranks_with_it(tmp_path):
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_stop_signal_stops_the_ranks_flushes_metrics_and_marks_killed(tmp_path, signum, code):
-    proc, metrics = start_training(tmp_path, f"run=stop{code}", "group=exp.g2n1", "hardware.gpus=2", "store=true")
+    proc, metrics = start_training(
+        tmp_path, f"run=stop{code}", "group=exp.g2n1", "hardware.gpus=2", "store=true"
+    )
     try:
         ranks = rank_pids(proc.pid, 2)
         wait_for(lambda: len(metrics_lines(metrics)) >= 2, "two metrics lines")
@@ -131,7 +143,9 @@ def test_a_stop_signal_stops_the_ranks_flushes_metrics_and_marks_killed(tmp_path
     assert out.startswith("killed ")
     lines = metrics_lines(metrics)
     final = lines[-1]
-    assert final["state"] == "killed" and final["metric/agent_step"] == lines[-2]["metric/agent_step"]
+    assert (
+        final["state"] == "killed" and final["metric/agent_step"] == lines[-2]["metric/agent_step"]
+    )
     assert not any(is_running(pid) for pid in ranks)  # stopped before the parent exited
     with Store.open_default() as store:
         row = store.get_trial_row(f"stop{code}")

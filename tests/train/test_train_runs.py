@@ -13,8 +13,24 @@ from hwscale_tui.store import Store
 from hwscale_tui.train import parse_overrides, run_training
 from hwscale_tui.train.sinks import COST_KEY, LOSS_KEYS
 
-UPDATE_KEYS = {"metric/agent_step", "metric/total_time", "overview/sps", "overview/reward", "score", COST_KEY, *LOSS_KEYS}
-FINAL_KEYS = {"sweep/score", "sweep/cost", "metric/agent_step", "metric/total_time", "overview/sps", "final", "state"}
+UPDATE_KEYS = {
+    "metric/agent_step",
+    "metric/total_time",
+    "overview/sps",
+    "overview/reward",
+    "score",
+    COST_KEY,
+    *LOSS_KEYS,
+}
+FINAL_KEYS = {
+    "sweep/score",
+    "sweep/cost",
+    "metric/agent_step",
+    "metric/total_time",
+    "overview/sps",
+    "final",
+    "state",
+}
 
 pytestmark = pytest.mark.slow
 
@@ -41,15 +57,24 @@ def test_two_ranks_keep_identical_parameters_and_write_one_line_per_update():
     for i, line in enumerate(updates, start=1):
         assert set(line) == UPDATE_KEYS
         assert line["metric/agent_step"] == i * cfg.batch_size
-    assert all(b["metric/total_time"] >= a["metric/total_time"] for a, b in zip(updates, updates[1:]))
-    assert set(final) - {"error"} == FINAL_KEYS and final["final"] is True and final["state"] == "finished"
+    assert all(
+        b["metric/total_time"] >= a["metric/total_time"] for a, b in zip(updates, updates[1:])
+    )
+    assert (
+        set(final) - {"error"} == FINAL_KEYS
+        and final["final"] is True
+        and final["state"] == "finished"
+    )
     assert final["sweep/score"] == result.score == updates[-1]["score"]
     assert final["metric/agent_step"] == result.agent_steps == 8 * cfg.batch_size
     # sweep/cost = price x ranks x hours
     expected_cost = cfg.price_per_gpu_hour * 2 * final["metric/total_time"] / 3600
     assert final["sweep/cost"] == pytest.approx(expected_cost, rel=1e-3)
     assert result.metrics_file.stat().st_mode & 0o777 == 0o600
-    assert app_paths().runs.stat().st_mode & 0o777 == 0o700 and result.metrics_file.parent.stat().st_mode & 0o777 == 0o700
+    assert (
+        app_paths().runs.stat().st_mode & 0o777 == 0o700
+        and result.metrics_file.parent.stat().st_mode & 0o777 == 0o700
+    )
 
 
 def test_rank_parameters_differ_between_seeds():
@@ -63,10 +88,17 @@ def test_rank_parameters_differ_between_seeds():
 
 def test_store_gets_the_trial_its_history_and_final_state(tmp_path):
     metrics = tmp_path / "custom" / "m.jsonl"
-    cfg = parse_overrides([
-        "run=st1", "group=exp.g1n1", "store=true", "trainer.total_timesteps=6144",
-        "trainer.optimizer.learning_rate=0.001", f"metrics_file={metrics}", "cost.price_per_gpu_hour=2.0",
-    ])
+    cfg = parse_overrides(
+        [
+            "run=st1",
+            "group=exp.g1n1",
+            "store=true",
+            "trainer.total_timesteps=6144",
+            "trainer.optimizer.learning_rate=0.001",
+            f"metrics_file={metrics}",
+            "cost.price_per_gpu_hour=2.0",
+        ]
+    )
     result = run_training(cfg)
     assert result.state == "finished" and result.metrics_file == metrics
     with Store.open_default() as store:
@@ -77,17 +109,25 @@ def test_store_gets_the_trial_its_history_and_final_state(tmp_path):
         assert row["score"] == pytest.approx(result.score)
         assert row["cost_usd"] == pytest.approx(2.0 * result.total_time_s / 3600, rel=1e-3)
         assert row["agent_steps"] == 6144 and row["metrics_path"] == str(metrics)
-        history = store.conn.execute("SELECT * FROM history WHERE run_id = 'st1' ORDER BY agent_step").fetchall()
+        history = store.conn.execute(
+            "SELECT * FROM history WHERE run_id = 'st1' ORDER BY agent_step"
+        ).fetchall()
         assert [h["agent_step"] for h in history] == [1024 * i for i in range(1, 7)]
         extra = json.loads(history[-1]["extra_json"])
         assert set(LOSS_KEYS) <= set(extra)
-        assert store.histories(["st1"], "losses/entropy")["st1"][0].score == pytest.approx(read_lines(metrics)[0]["losses/entropy"])
+        assert store.histories(["st1"], "losses/entropy")["st1"][0].score == pytest.approx(
+            read_lines(metrics)[0]["losses/entropy"]
+        )
 
 
 def test_store_row_made_by_the_sweep_runner_is_reused():
     with Store.open_default() as store:
-        store.insert_trial("st2", "exp.g1n1", idx=4, gpus=1, nodes=1, params={"x": 1}, state="queued")
-    result = run_training(parse_overrides(["run=st2", "group=exp.g1n1", "store=true", "trainer.total_timesteps=2048"]))
+        store.insert_trial(
+            "st2", "exp.g1n1", idx=4, gpus=1, nodes=1, params={"x": 1}, state="queued"
+        )
+    result = run_training(
+        parse_overrides(["run=st2", "group=exp.g1n1", "store=true", "trainer.total_timesteps=2048"])
+    )
     assert result.exit_code == 0
     with Store.open_default() as store:
         rows = store.trial_rows(["exp.g1n1"])
@@ -96,9 +136,13 @@ def test_store_row_made_by_the_sweep_runner_is_reused():
 
 
 def test_acrobot_trains_with_a_sync_vector_env():
-    result = run_training(parse_overrides(["run=acro", "env=Acrobot-v1", "trainer.total_timesteps=8192"]))
+    result = run_training(
+        parse_overrides(["run=acro", "env=Acrobot-v1", "trainer.total_timesteps=8192"])
+    )
     assert result.state == "finished" and result.agent_steps == 8192
-    assert result.score is not None and -500.0 <= result.score < 0.0  # -1 per step until the swing-up
+    assert (
+        result.score is not None and -500.0 <= result.score < 0.0
+    )  # -1 per step until the swing-up
 
 
 def _wandb_records(run_file: Path) -> dict[str, list]:
@@ -121,7 +165,9 @@ def test_wandb_offline_run_follows_the_key_contract(tmp_path, monkeypatch):
     run_dir = tmp_path / "wb"
     monkeypatch.setenv("WANDB_DIR", str(run_dir))
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)  # present, and never written anywhere
-    cfg = parse_overrides(["run=wb1", "group=exp.g1n1", "wandb.mode=offline", "trainer.total_timesteps=3072"])
+    cfg = parse_overrides(
+        ["run=wb1", "group=exp.g1n1", "wandb.mode=offline", "trainer.total_timesteps=3072"]
+    )
     result = run_training(cfg)
     assert result.state == "finished"
     (run_file,) = run_dir.glob("wandb/offline-run-*-wb1/run-wb1.wandb")
@@ -140,8 +186,13 @@ def test_wandb_offline_run_follows_the_key_contract(tmp_path, monkeypatch):
     config = {item.key: json.loads(item.value_json) for item in run.config.update}
     assert config["hardware"] == {"gpus": 1, "nodes": 1}
     assert config["trainer.optimizer.learning_rate"] == cfg.learning_rate
-    history = [{item.nested_key[0] if item.nested_key else item.key: json.loads(item.value_json) for item in h.item}
-               for h in records["history"]]
+    history = [
+        {
+            item.nested_key[0] if item.nested_key else item.key: json.loads(item.value_json)
+            for item in h.item
+        }
+        for h in records["history"]
+    ]
     assert [h["metric/agent_step"] for h in history] == [1024, 2048, 3072]
     assert all("score" in h and "overview/reward" in h for h in history)
     summary = {}
@@ -151,6 +202,10 @@ def test_wandb_offline_run_follows_the_key_contract(tmp_path, monkeypatch):
     assert summary["sweep/score"] == pytest.approx(result.score)
     assert summary["sweep/cost"] == pytest.approx(result.cost_usd)
     assert summary["sweep/suggestion"] == cfg.swept_params()
-    assert summary["metric/agent_step"] == 3072 and "overview/sps" in summary and "metric/total_time" in summary
+    assert (
+        summary["metric/agent_step"] == 3072
+        and "overview/sps" in summary
+        and "metric/total_time" in summary
+    )
     assert records["exit"][0].exit_code == 0
     assert b"x" * 40 not in b"".join(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Label
-from tui_helpers import wait_for
+from tui_helpers import stop_everything, wait_for
 
 from hwscale_tui import config as cfgmod
-from tui_helpers import stop_everything
 from hwscale_tui.tui.app import create_app
 from hwscale_tui.tui.widgets.trial_table import TrialTable
 
@@ -20,14 +19,25 @@ SIZE = (120, 36)
 
 
 def write_experiment(path: Path) -> None:
-    cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {
-        "experiment.name": "tuiflow",
-        "grid.gpu_counts": [1, 2, 4],
-        "grid.node_counts": [1, 2],
-        "launch.delay_s": 0.3,
-        # g1n1: 3 quick trials then exit; bigger pairs: the same, then linger (the test cancels g2n1)
-        "launch.command": [sys.executable, str(TINY_SWEEP), "{sweep_name}", "{gpus}", "{nodes}", "{experiment}", "3"],
-    })
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(env={}),
+        {
+            "experiment.name": "tuiflow",
+            "grid.gpu_counts": [1, 2, 4],
+            "grid.node_counts": [1, 2],
+            "launch.delay_s": 0.3,
+            # g1n1: 3 quick trials then exit; bigger pairs: the same, then linger (the test cancels g2n1)
+            "launch.command": [
+                sys.executable,
+                str(TINY_SWEEP),
+                "{sweep_name}",
+                "{gpus}",
+                "{nodes}",
+                "{experiment}",
+                "3",
+            ],
+        },
+    )
     cfgmod.save(cfg, path)
 
 
@@ -42,7 +52,10 @@ async def test_edit_launch_watch_cancel_analyse_quit_reopen(tmp_path):
             assert app.current_mode == "grid"
             await pilot.press("down", "down", "G")  # cursor on the 4-GPU row
             await pilot.press("right", "N")  # cursor on the 2-node column
-            assert app.session.cfg.grid.gpu_counts == [1, 2] and app.session.cfg.grid.node_counts == [1]
+            assert app.session.cfg.grid.gpu_counts == [
+                1,
+                2,
+            ] and app.session.cfg.grid.node_counts == [1]
             await pilot.press("ctrl+s")
             assert cfgmod.load(exp).grid.node_counts == [1]
             # -- launch all through the real supervisor
@@ -51,20 +64,39 @@ async def test_edit_launch_watch_cancel_analyse_quit_reopen(tmp_path):
             table = launch.query_one("#launch-table", DataTable)
             await wait_for(pilot, lambda: table.row_count == 2, what="two planned pairs")
             await pilot.press("L")
-            await wait_for(pilot, lambda: launch.rows["tuiflow.g2n1"].status == "running", timeout=90, what="g2n1 running")
+            await wait_for(
+                pilot,
+                lambda: launch.rows["tuiflow.g2n1"].status == "running",
+                timeout=90,
+                what="g2n1 running",
+            )
             # -- trials arrive on the trials screen
             await pilot.press("3")
             trials = app.screen.query_one(TrialTable)
-            await wait_for(pilot, lambda: sum(t.state == "finished" for t in trials.trials.values()) == 6, timeout=90,
-                           what="six finished trials")
+            await wait_for(
+                pilot,
+                lambda: sum(t.state == "finished" for t in trials.trials.values()) == 6,
+                timeout=90,
+                what="six finished trials",
+            )
             assert set(trials.best_by_sweep) == {"tuiflow.g1n1", "tuiflow.g2n1"}
             # -- cancel the lingering pair (with confirmation)
             await pilot.press("2")
-            await wait_for(pilot, lambda: launch.rows["tuiflow.g1n1"].status == "exited", timeout=90, what="g1n1 exited")
+            await wait_for(
+                pilot,
+                lambda: launch.rows["tuiflow.g1n1"].status == "exited",
+                timeout=90,
+                what="g1n1 exited",
+            )
             assert launch.rows["tuiflow.g1n1"].trials.endswith("3/3")
             launch.query_one("#launch-table", DataTable).move_cursor(row=1)
             await pilot.press("c", "y")
-            await wait_for(pilot, lambda: launch.rows["tuiflow.g2n1"].status == "cancelled", timeout=90, what="cancelled")
+            await wait_for(
+                pilot,
+                lambda: launch.rows["tuiflow.g2n1"].status == "cancelled",
+                timeout=90,
+                what="cancelled",
+            )
             assert "tiny sweep tuiflow.g2n1" in str(launch.query_one("#log-tail").content)
             # -- analysis on the real analysis package
             await pilot.press("4")
@@ -75,13 +107,19 @@ async def test_edit_launch_watch_cancel_analyse_quit_reopen(tmp_path):
             assert [row[0] for row in analysis.view.fom_rows] == ["g1n1", "g2n1"]
             assert analysis.view.recommendations and "g" in analysis.view.recommendations[0]
             await pilot.press("ctrl+q")
-        assert app.return_value is None or "keep running" not in app.return_value  # nothing left running
+        assert (
+            app.return_value is None or "keep running" not in app.return_value
+        )  # nothing left running
         # -- reopen: starts on the launch screen and re-attaches from the store
         again = create_app(experiment_file=exp)
         async with again.run_test(size=SIZE) as pilot:
             assert again.current_mode == "launch"
             rows = again.screen.rows
-            await wait_for(pilot, lambda: rows.get("tuiflow.g2n1") and rows["tuiflow.g2n1"].status == "cancelled", what="re-attached")
+            await wait_for(
+                pilot,
+                lambda: rows.get("tuiflow.g2n1") and rows["tuiflow.g2n1"].status == "cancelled",
+                what="re-attached",
+            )
             assert rows["tuiflow.g1n1"].status == "exited"
     finally:
         stop_everything("tuiflow")

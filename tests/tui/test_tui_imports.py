@@ -33,7 +33,9 @@ print(json.dumps(seen["mods"]))
 
 
 def first_frame_modules(screen: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", PROBE, screen], capture_output=True, text=True, timeout=120, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, screen], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
     assert out.returncode == 0, out.stderr
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -46,7 +48,16 @@ def test_first_frame_of_grid_and_launch_imports_nothing_heavy():
 
 
 def test_tui_command_module_imports_only_the_standard_library():
-    code = "import sys, hwscale_tui.commands.tui; print(sorted(m.split('.')[0] for m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO, check=True)
+    code = (
+        "import sys, hwscale_tui.commands.tui; print(sorted(m.split('.')[0] for m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=True,
+    )
     loaded = set(json.loads(out.stdout.replace("'", '"')))
     assert not loaded & {"textual", "rich", *HEAVY}

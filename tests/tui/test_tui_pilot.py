@@ -37,10 +37,16 @@ def text_of(widget, width: int = 100) -> str:
 # -- everywhere -------------------------------------------------------------------------------
 def test_every_binding_has_a_unique_id():
     from hwscale_tui.tui.screens import modals
-
     from hwscale_tui.tui.widgets.choice import ChoiceField
 
-    classes = [HwscaleApp, *map(screen_class, SCREENS), modals.HelpScreen, modals.ConfirmScreen, modals.PromptScreen, ChoiceField]
+    classes = [
+        HwscaleApp,
+        *map(screen_class, SCREENS),
+        modals.HelpScreen,
+        modals.ConfirmScreen,
+        modals.PromptScreen,
+        ChoiceField,
+    ]
     ids = []
     for cls in classes:
         for b in cls.BINDINGS:
@@ -68,7 +74,13 @@ async def test_help_lists_the_current_screens_bindings(tmp_path):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = text_of(app.screen.query_one("#help-keys", Static))
-        for ident in ("launch.all", "launch.cancel_selected", "launch.open_log", "app.help", "app.quit"):
+        for ident in (
+            "launch.all",
+            "launch.cancel_selected",
+            "launch.open_log",
+            "app.help",
+            "app.quit",
+        ):
             assert ident in shown
         assert "grid.toggle" not in shown
         await pilot.press("escape")
@@ -82,21 +94,29 @@ async def test_command_palette_offers_screens_and_actions(tmp_path):
         assert {"Go to Grid", "Go to Launch", "Go to Trials", "Go to Analysis"} <= set(titles)
         assert "Filter" in titles and "Sort" in titles
         await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette", what="palette")
+        await wait_for(
+            pilot, lambda: app.screen.__class__.__name__ == "CommandPalette", what="palette"
+        )
         await pilot.press(*"Go to Analysis")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.current_mode == "analysis", what="palette switches screen")
+        await wait_for(
+            pilot, lambda: app.current_mode == "analysis", what="palette switches screen"
+        )
 
 
 async def test_quit_says_sweeps_keep_running(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: any(r.active for r in app.screen.rows.values()), what="active rows")
+        await wait_for(
+            pilot, lambda: any(r.active for r in app.screen.rows.values()), what="active rows"
+        )
         await pilot.press("ctrl+q")
     assert app.return_value and "keep running in the background" in app.return_value
     assert "g1n1" in app.return_value
-    assert world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"  # quitting cancels nothing
+    assert (
+        world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"
+    )  # quitting cancels nothing
 
 
 async def test_launch_summary_and_quit_follow_the_supervisor_state(tmp_path):
@@ -104,21 +124,46 @@ async def test_launch_summary_and_quit_follow_the_supervisor_state(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         summary = screen.query_one("#launch-summary", Label)
-        await wait_for(pilot, lambda: "supervisor running" in text_of(summary), what="running supervisor")
+        await wait_for(
+            pilot, lambda: "supervisor running" in text_of(summary), what="running supervisor"
+        )
         for p in world.supervisor.pairs.values():  # every pair ended, then the supervisor did
             p.status, p.exit_code, p.ended_at = "exited", 0, world.clock()
         world.supervisor.state = "finished"
-        await wait_for(pilot, lambda: "supervisor finished" in text_of(summary), what="finished supervisor")
+        await wait_for(
+            pilot, lambda: "supervisor finished" in text_of(summary), what="finished supervisor"
+        )
         assert "gone" not in text_of(summary) and "0 active" in text_of(summary)
-        never = world.supervisor.pairs["hardware_scaling.g8n2"]  # the supervisor died before starting it
-        never.status, never.exit_code, never.ended_at, never.never_started = "scheduled", None, None, True
+        never = world.supervisor.pairs[
+            "hardware_scaling.g8n2"
+        ]  # the supervisor died before starting it
+        never.status, never.exit_code, never.ended_at, never.never_started = (
+            "scheduled",
+            None,
+            None,
+            True,
+        )
         world.supervisor.state = "gone"
-        await wait_for(pilot, lambda: "supervisor gone (running sweeps continue" in text_of(summary), what="gone supervisor")
-        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g8n2"].status_text == "not started", what="row")
+        await wait_for(
+            pilot,
+            lambda: "supervisor gone (running sweeps continue" in text_of(summary),
+            what="gone supervisor",
+        )
+        await wait_for(
+            pilot,
+            lambda: screen.rows["hardware_scaling.g8n2"].status_text == "not started",
+            what="row",
+        )
         assert screen.rows["hardware_scaling.g8n2"].countdown == "-"
         await pilot.press("ctrl+q")
-    assert "keep running" not in app.return_value  # nothing runs: the one pending pair will never start by itself
-    assert "never started" in app.return_value and "g8n2" in app.return_value and "launch --resume" in app.return_value
+    assert (
+        "keep running" not in app.return_value
+    )  # nothing runs: the one pending pair will never start by itself
+    assert (
+        "never started" in app.return_value
+        and "g8n2" in app.return_value
+        and "launch --resume" in app.return_value
+    )
 
 
 # -- grid editor ------------------------------------------------------------------------------
@@ -139,7 +184,9 @@ async def test_grid_toggle_add_remove_and_save(tmp_path):
         assert app.session.cfg.grid.gpu_counts == [1, 4, 8] and app.session.cfg.grid.exclude == []
         assert matrix.row_count == 3
         await pilot.press("g")
-        await pilot.press("1", "6", "enter")  # more than max_gpus_per_node: refused with the CLI's message
+        await pilot.press(
+            "1", "6", "enter"
+        )  # more than max_gpus_per_node: refused with the CLI's message
         assert app.session.cfg.grid.gpu_counts == [1, 4, 8]
         await pilot.press("ctrl+s")
         saved = cfgmod.load(tmp_path / "experiment.toml")
@@ -176,17 +223,24 @@ async def test_grid_form_validates_inline_and_blocks_save(tmp_path):
         await pilot.press("ctrl+s")
         assert not (tmp_path / "experiment.toml").exists()
         await pilot.press("backspace", "1", "2")
-        await wait_for(pilot, lambda: not screen.query("#error-sweep--max_trials"), what="error cleared")
+        await wait_for(
+            pilot, lambda: not screen.query("#error-sweep--max_trials"), what="error cleared"
+        )
         assert app.session.cfg.sweep.max_trials == 12
         screen.query_one("#field-experiment--runner").focus()
         await pilot.press("right")  # builtin -> metta
-        await wait_for(pilot, lambda: app.session.cfg.experiment.runner == "metta", what="runner change")
+        await wait_for(
+            pilot, lambda: app.session.cfg.experiment.runner == "metta", what="runner change"
+        )
         field.blur()
         await pilot.pause()
         assert app.session.cfg.sweep.max_trials == 12  # explicit values survive a runner change
         assert app.session.cfg.sweep.total_timesteps == 300_000_000  # runner defaults follow
-        await wait_for(pilot, lambda: screen.query_one("#field-sweep--total_timesteps", Input).value == "300000000",
-                       what="form shows the new defaults")
+        await wait_for(
+            pilot,
+            lambda: screen.query_one("#field-sweep--total_timesteps", Input).value == "300000000",
+            what="form shows the new defaults",
+        )
         await pilot.press("ctrl+s")
         assert cfgmod.load(tmp_path / "experiment.toml").experiment.runner == "metta"
 
@@ -210,12 +264,18 @@ async def test_launch_all_then_rows_show_status_countdown_pid_and_log(tmp_path):
         await wait_for(pilot, lambda: table.row_count == 8, what="planned rows")
         assert all(r.status == "not launched" for r in screen.rows.values())
         await pilot.press("L")
-        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g1n1"].status == "running", what="launched")
+        await wait_for(
+            pilot, lambda: screen.rows["hardware_scaling.g1n1"].status == "running", what="launched"
+        )
         assert world.supervisor.calls == [("launch", None)]
         first, second = screen.rows["hardware_scaling.g1n1"], screen.rows["hardware_scaling.g1n2"]
         assert first.pid == "4000" and first.trials.endswith("0/8")
         assert second.status == "scheduled" and second.countdown == "in 1m00s"
-        await wait_for(pilot, lambda: "line 30" in text_of(screen.query_one("#log-tail", Static)), what="log tail")
+        await wait_for(
+            pilot,
+            lambda: "line 30" in text_of(screen.query_one("#log-tail", Static)),
+            what="log tail",
+        )
 
 
 async def test_launch_selected_pair_only(tmp_path):
@@ -226,7 +286,9 @@ async def test_launch_selected_pair_only(tmp_path):
         await pilot.press("down", "l")
         await wait_for(pilot, lambda: world.supervisor.calls, what="launch call")
         assert world.supervisor.calls == [("launch", ["hardware_scaling.g1n2"])]
-        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g1n2"].status == "running", what="running")
+        await wait_for(
+            pilot, lambda: screen.rows["hardware_scaling.g1n2"].status == "running", what="running"
+        )
         assert screen.rows["hardware_scaling.g1n1"].status == "not launched"
 
 
@@ -234,49 +296,78 @@ async def test_cancel_selected_asks_first_and_cancel_all(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: screen.rows.get("hardware_scaling.g1n1") and screen.rows["hardware_scaling.g1n1"].active,
-                       what="rows")
+        await wait_for(
+            pilot,
+            lambda: (
+                screen.rows.get("hardware_scaling.g1n1")
+                and screen.rows["hardware_scaling.g1n1"].active
+            ),
+            what="rows",
+        )
         await pilot.press("c")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert world.supervisor.calls == [("launch", None)]
         await pilot.press("c")
         await pilot.press("y")
-        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g1n1"].status == "cancelled", what="cancelled")
+        await wait_for(
+            pilot,
+            lambda: screen.rows["hardware_scaling.g1n1"].status == "cancelled",
+            what="cancelled",
+        )
         assert ("cancel", ["hardware_scaling.g1n1"]) in world.supervisor.calls
         assert screen.rows["hardware_scaling.g1n2"].status == "scheduled"
         await pilot.press("C")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await wait_for(pilot, lambda: not any(r.active for r in screen.rows.values()), what="all cancelled")
+        await wait_for(
+            pilot, lambda: not any(r.active for r in screen.rows.values()), what="all cancelled"
+        )
         assert ("cancel", None) in world.supervisor.calls
 
 
 async def test_relaunch_failed_pairs(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     failed = world.supervisor.pairs["hardware_scaling.g2n1"]
-    world.supervisor.pairs["hardware_scaling.g2n1"] = replace(failed, status="exited", exit_code=3, started_at=world.clock() - 5,
-                                                             ended_at=world.clock())
+    world.supervisor.pairs["hardware_scaling.g2n1"] = replace(
+        failed, status="exited", exit_code=3, started_at=world.clock() - 5, ended_at=world.clock()
+    )
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: screen.rows.get("hardware_scaling.g2n1") and screen.rows["hardware_scaling.g2n1"].failed,
-                       what="failed row")
+        await wait_for(
+            pilot,
+            lambda: (
+                screen.rows.get("hardware_scaling.g2n1")
+                and screen.rows["hardware_scaling.g2n1"].failed
+            ),
+            what="failed row",
+        )
         assert screen.rows["hardware_scaling.g2n1"].status_text == "exited 3"
         await pilot.press("r")
-        await wait_for(pilot, lambda: ("relaunch", ["hardware_scaling.g2n1"]) in world.supervisor.calls, what="relaunch")
-        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g2n1"].status == "running", what="running again")
+        await wait_for(
+            pilot,
+            lambda: ("relaunch", ["hardware_scaling.g2n1"]) in world.supervisor.calls,
+            what="relaunch",
+        )
+        await wait_for(
+            pilot,
+            lambda: screen.rows["hardware_scaling.g2n1"].status == "running",
+            what="running again",
+        )
 
 
 async def test_full_log_opens_in_pager(tmp_path, monkeypatch):
     seen = tmp_path / "pager-saw.txt"
     pager = tmp_path / "pager.sh"
-    pager.write_text(f"#!/bin/sh\ncp \"$1\" {seen}\n")
+    pager.write_text(f'#!/bin/sh\ncp "$1" {seen}\n')
     pager.chmod(0o700)
     monkeypatch.setenv("PAGER", str(pager))
     app, _ = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: screen.selected_row() and screen.selected_row().log_path, what="log path")
+        await wait_for(
+            pilot, lambda: screen.selected_row() and screen.selected_row().log_path, what="log path"
+        )
         suspended = []
         import contextlib
 
@@ -305,9 +396,15 @@ async def test_trials_arrive_update_in_place_and_best_is_marked(tmp_path):
         best = {t.sweep: t for t in sorted(table.trials.values(), key=lambda t: t.score)}
         assert table.best_by_sweep == {s: t.run_id for s, t in best.items()}
         # one trial finishes with a new best score; another new trial appears
-        running = next(t for t in world.source.trials.values() if t.state == "running" and t.sweep.endswith("g1n1"))
+        running = next(
+            t
+            for t in world.source.trials.values()
+            if t.state == "running" and t.sweep.endswith("g1n1")
+        )
         world.source.trials[running.run_id] = replace(running, state="finished", score=999.0)
-        new = replace(running, run_id=running.sweep + "_trial_0099_abcdef", state="queued", score=None)
+        new = replace(
+            running, run_id=running.sweep + "_trial_0099_abcdef", state="queued", score=None
+        )
         world.source.trials[new.run_id] = new
         cleared = []
         table.clear = lambda *a, **k: cleared.append(True)  # a poll must never clear-and-refill
@@ -329,7 +426,9 @@ async def test_trials_filter_is_remembered_across_screens_and_sessions(tmp_path)
         box = app.screen.query_one("#filter-input", Input)
         assert box.has_focus
         await pilot.press(*"g2n1", "enter")
-        assert table.row_count == 4 and all(r.startswith("hardware_scaling.g2n1") for r in table.visible_run_ids())
+        assert table.row_count == 4 and all(
+            r.startswith("hardware_scaling.g2n1") for r in table.visible_run_ids()
+        )
         await pilot.press("1", "3")
         assert table.row_count == 4
         await pilot.press("slash", "escape")
@@ -390,7 +489,9 @@ async def test_trials_interval_keys_and_stale_state(tmp_path):
         world.source.fail_next = "HTTP 429 rate limited"
         await pilot.press("R")
         await wait_for(pilot, lambda: "STALE since" in text_of(status), what="stale")
-        assert "HTTP 429 rate limited" in text_of(status) and table.row_count == 32  # last good data kept
+        assert (
+            "HTTP 429 rate limited" in text_of(status) and table.row_count == 32
+        )  # last good data kept
         await pilot.press("R")
         await wait_for(pilot, lambda: "STALE" not in text_of(status), what="recovered")
 
@@ -433,16 +534,27 @@ async def test_analysis_plots_target_export_and_ascii(tmp_path):
         select = screen.query_one("#target-select", Select)
         assert select.has_focus
         select.value = ("fraction", 0.5)
-        await wait_for(pilot, lambda: world.analysis.targets[-1] == ("fraction", 0.5), what="recompute at 50%")
-        await wait_for(pilot, lambda: "target 250" in text_of(screen.query_one("#analysis-status", Label)), what="status")
+        await wait_for(
+            pilot, lambda: world.analysis.targets[-1] == ("fraction", 0.5), what="recompute at 50%"
+        )
+        await wait_for(
+            pilot,
+            lambda: "target 250" in text_of(screen.query_one("#analysis-status", Label)),
+            what="status",
+        )
         screen.query_one("#plot-a").focus()
         await pilot.press("x")
         await wait_for(pilot, lambda: world.analysis.reports, what="report")
-        assert world.analysis.reports[0] == app_paths().state / "reports" / "hardware_scaling" / "report.md"
+        assert (
+            world.analysis.reports[0]
+            == app_paths().state / "reports" / "hardware_scaling" / "report.md"
+        )
         n = len(world.analysis.targets)
         await pilot.press("R")
         await wait_for(pilot, lambda: len(world.analysis.targets) > n, what="recompute")
-    assert len(world.analysis.targets) >= 3 and len(world.sources.made) == 1  # one source for every compute
+    assert (
+        len(world.analysis.targets) >= 3 and len(world.sources.made) == 1
+    )  # one source for every compute
 
 
 async def test_analysis_with_no_trials_says_so(tmp_path):
@@ -460,12 +572,18 @@ async def test_worker_errors_become_one_notification(tmp_path):
     def refuse(*a, **k):
         from hwscale_tui.errors import UsageError
 
-        raise UsageError("experiment hardware_scaling is already running; accepted: cancel it first.")
+        raise UsageError(
+            "experiment hardware_scaling is already running; accepted: cancel it first."
+        )
 
     world.supervisor.launch = refuse
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("L")
-        await wait_for(pilot, lambda: any("already running" in n.message for n in app._notifications), what="notice")
+        await wait_for(
+            pilot,
+            lambda: any("already running" in n.message for n in app._notifications),
+            what="notice",
+        )
         assert app.is_running
 
 
@@ -479,7 +597,9 @@ async def test_keymap_file_remaps_a_binding_by_id(tmp_path):
         await pilot.pause(0.2)
         assert world.supervisor.calls == []
         await pilot.press("A")
-        await wait_for(pilot, lambda: world.supervisor.calls == [("launch", None)], what="remapped launch")
+        await wait_for(
+            pilot, lambda: world.supervisor.calls == [("launch", None)], what="remapped launch"
+        )
 
 
 async def test_grid_form_focus_keys_choice_cycling_and_prompt_cancel(tmp_path):
@@ -499,4 +619,9 @@ async def test_grid_form_focus_keys_choice_cycling_and_prompt_cancel(tmp_path):
         await pilot.press("g")
         assert isinstance(app.screen, PromptScreen)
         await pilot.press("escape")
-        assert not isinstance(app.screen, PromptScreen) and app.session.cfg.grid.gpu_counts == [1, 2, 4, 8]
+        assert not isinstance(app.screen, PromptScreen) and app.session.cfg.grid.gpu_counts == [
+            1,
+            2,
+            4,
+            8,
+        ]

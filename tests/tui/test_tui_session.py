@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from conftest import hwscale_cmd
+
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import ConfigError
 from hwscale_tui.hardware import HardwarePair
@@ -58,7 +58,12 @@ def test_form_error_is_the_cli_message_for_the_same_file(tmp_path):
         s.set_field("sweep.max_trials", "0")
     text = s.path.read_text().replace("max_trials = 8", "max_trials = 0")
     s.path.write_text(text)
-    cli = subprocess.run(hwscale_cmd("plan", "--experiment", str(s.path)), capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        hwscale_cmd("plan", "--experiment", str(s.path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode == 2
     assert cli.stderr.strip() == f"hwscale-tui: error: {form_error.value}"
 
@@ -66,7 +71,7 @@ def test_form_error_is_the_cli_message_for_the_same_file(tmp_path):
 def test_unparseable_text_is_rejected_like_a_string_in_the_file(tmp_path):
     s = session_at(tmp_path)
     assert parse_field_text("sweep.max_trials", "ten") == "ten"
-    with pytest.raises(ConfigError, match="sweep.max_trials: got 'ten'"):
+    with pytest.raises(ConfigError, match=r"sweep\.max_trials: got 'ten'"):
         s.set_field("sweep.max_trials", "ten")
     assert s.cfg.sweep.max_trials == 8
 
@@ -95,7 +100,9 @@ def test_equivalent_command_matches_the_plan(tmp_path):
     s = session_at(tmp_path)
     pp = s.plan().pairs[0]
     cmd = equivalent_command(pp)
-    assert cmd.endswith("hwscale-tui sweep --experiment " + str(s.plan().experiment_file) + " --gpus 1 --nodes 1")
+    assert cmd.endswith(
+        "hwscale-tui sweep --experiment " + str(s.plan().experiment_file) + " --gpus 1 --nodes 1"
+    )
     assert "WANDB_MODE=disabled" in cmd
 
 
@@ -120,4 +127,9 @@ def test_source_cache_reuses_a_source_per_kind_until_its_config_changes(tmp_path
     session.toggle_pair(HardwarePair(1, 1))  # other sweeps: made again
     again, fresh = cache.get(sources, session.cfg, "local")
     assert fresh and again is not first
-    assert cache.get(sources, session.cfg, "wandb")[1] and sources.made == ["local", "wandb", "local", "wandb"]
+    assert cache.get(sources, session.cfg, "wandb")[1] and sources.made == [
+        "local",
+        "wandb",
+        "local",
+        "wandb",
+    ]

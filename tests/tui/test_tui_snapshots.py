@@ -30,17 +30,26 @@ def ready(screen_id: str):
         if screen_id == "grid":
             await wait_for(pilot, lambda: screen.query("#field-analysis--target"), what="form")
         elif screen_id == "launch":
-            await wait_for(pilot, lambda: screen.rows and any(r.active for r in screen.rows.values()), what="rows")
-            await wait_for(pilot, lambda: "line 30" in str(screen.query_one("#log-tail").content), what="log")
+            await wait_for(
+                pilot,
+                lambda: screen.rows and any(r.active for r in screen.rows.values()),
+                what="rows",
+            )
+            await wait_for(
+                pilot, lambda: "line 30" in str(screen.query_one("#log-tail").content), what="log"
+            )
         elif screen_id == "trials":
             from hwscale_tui.tui.widgets.trial_table import TrialTable
 
             table = screen.query_one(TrialTable)
             await wait_for(pilot, lambda: table.row_count == 32, what="trials")
-            await wait_for(pilot, lambda: table.selected_trial().run_id in screen.curve_cache, what="curve")
+            await wait_for(
+                pilot, lambda: table.selected_trial().run_id in screen.curve_cache, what="curve"
+            )
         elif screen_id == "analysis":
             await wait_for(pilot, lambda: screen.view is not None, what="analysis")
         await pilot.pause()
+
     return run_before
 
 
@@ -53,4 +62,6 @@ def test_screen_snapshot(screen_id, size, snap_compare, tmp_path):
 
 def test_help_snapshot(snap_compare, tmp_path):
     app, _ = make_app(tmp_path, start="trials")
-    assert snap_compare(app, terminal_size=(80, 24), press=["question_mark"], run_before=ready("trials"))
+    assert snap_compare(
+        app, terminal_size=(80, 24), press=["question_mark"], run_before=ready("trials")
+    )

@@ -14,13 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
-from hwscale_tui import config as cfgmod
 from tui_helpers import stop_everything
 
+from hwscale_tui import config as cfgmod
+
 TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (scripts/test.sh installs it)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (scripts/test.sh installs it)"
+)
 
 
 class Tmux:
@@ -28,7 +30,9 @@ class Tmux:
         self.base = ["tmux", "-S", str(socket), "-f", "/dev/null"]
 
     def run(self, *args: str) -> str:
-        return subprocess.run([*self.base, *args], check=True, capture_output=True, text=True, timeout=60).stdout
+        return subprocess.run(
+            [*self.base, *args], check=True, capture_output=True, text=True, timeout=60
+        ).stdout
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", "app")
@@ -50,24 +54,69 @@ class Tmux:
 @pytest.mark.slow
 def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
     exp = tmp_path / "tmuxexp.toml"
-    cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {
-        "experiment.name": "tmuxexp", "grid.gpu_counts": [1, 2, 4], "grid.node_counts": [1], "launch.delay_s": 0.2,
-        "launch.command": [sys.executable, str(TINY_SWEEP), "{sweep_name}", "{gpus}", "{nodes}", "{experiment}", "2"],
-    })
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(env={}),
+        {
+            "experiment.name": "tmuxexp",
+            "grid.gpu_counts": [1, 2, 4],
+            "grid.node_counts": [1],
+            "launch.delay_s": 0.2,
+            "launch.command": [
+                sys.executable,
+                str(TINY_SWEEP),
+                "{sweep_name}",
+                "{gpus}",
+                "{nodes}",
+                "{experiment}",
+                "2",
+            ],
+        },
+    )
     cfgmod.save(cfg, exp)
     pager_saw = tmp_path / "pager-saw.txt"
     pager = tmp_path / "pager.sh"
-    pager.write_text(f"#!/bin/sh\ncp \"$1\" {pager_saw}\n")
+    pager.write_text(f'#!/bin/sh\ncp "$1" {pager_saw}\n')
     pager.chmod(0o700)
-    env = {"HWSCALE_HOME": str(private_home), "HOME": os.environ["HOME"], "PAGER": str(pager), "TERM": "xterm-256color",
-           "PYTHONPATH": str(REPO), "TEXTUAL_ANIMATIONS": "none", "WANDB_MODE": "disabled",
-           "SKYPILOT_DISABLE_LOCAL_API_SERVER": "1", "SKYPILOT_DISABLE_USAGE_COLLECTION": "1"}
-    command = [*(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "hwscale_tui", "--experiment", str(exp)]
+    env = {
+        "HWSCALE_HOME": str(private_home),
+        "HOME": os.environ["HOME"],
+        "PAGER": str(pager),
+        "TERM": "xterm-256color",
+        "PYTHONPATH": str(REPO),
+        "TEXTUAL_ANIMATIONS": "none",
+        "WANDB_MODE": "disabled",
+        "SKYPILOT_DISABLE_LOCAL_API_SERVER": "1",
+        "SKYPILOT_DISABLE_USAGE_COLLECTION": "1",
+    }
+    command = [
+        *(f"{k}={v}" for k, v in env.items()),
+        sys.executable,
+        "-m",
+        "hwscale_tui",
+        "--experiment",
+        str(exp),
+    ]
     tmux = Tmux(tmp_path / "tmux.sock")
-    app_cmd = " ".join(command) + "; echo EXIT=$?; sleep 600"  # the app draws on stderr, so no redirection
+    app_cmd = (
+        " ".join(command) + "; echo EXIT=$?; sleep 600"
+    )  # the app draws on stderr, so no redirection
     try:
-        tmux.run("new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "env", "-i", "PATH=" + os.environ["PATH"],
-                 "sh", "-c", app_cmd)
+        tmux.run(
+            "new-session",
+            "-d",
+            "-s",
+            "app",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "env",
+            "-i",
+            "PATH=" + os.environ["PATH"],
+            "sh",
+            "-c",
+            app_cmd,
+        )
         tmux.wait_for("GPUs per node")
         tmux.wait_for("max trials")  # the form is mounted after the first frame
         tmux.keys("Down", "Down")
@@ -97,8 +146,22 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
         assert "keep running in the background (g2n1)" in " ".join(shown.split())
         # reopen: re-attaches on the launch screen, g2n1 still running
         tmux.run("kill-session", "-t", "app")
-        tmux.run("new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "env", "-i", "PATH=" + os.environ["PATH"],
-                 "sh", "-c", app_cmd)
+        tmux.run(
+            "new-session",
+            "-d",
+            "-s",
+            "app",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "env",
+            "-i",
+            "PATH=" + os.environ["PATH"],
+            "sh",
+            "-c",
+            app_cmd,
+        )
         shown = tmux.wait_for("exited 0")
         assert "running" in shown.split("g2n1", 1)[1].splitlines()[0]  # g2n1's row: still running
     finally:

@@ -81,15 +81,21 @@ class FakeSupervisor:
         self.log_dir = log_dir
         self.pairs: dict[str, FakePairStatus] = {}
         self.calls: list[tuple[str, Any]] = []
-        self.state = "running"  # the supervisor once launched: running | finished | stopped | gone (died)
+        self.state = (
+            "running"  # the supervisor once launched: running | finished | stopped | gone (died)
+        )
 
     def launch(self, cfg, *, extra_args=(), foreground=False, resume=False, only=None):
         from hwscale_tui.hardware import plan_grid
 
         self.calls.append(("launch", only))
-        pairs, _ = plan_grid(cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude)
+        pairs, _ = plan_grid(
+            cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
+        )
         now = self.clock()
-        for i, pair in enumerate(p for p in pairs if only is None or p.sweep_name(cfg.name) in only):
+        for i, pair in enumerate(
+            p for p in pairs if only is None or p.sweep_name(cfg.name) in only
+        ):
             name = pair.sweep_name(cfg.name)
             log = self.log_dir / f"{name}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
@@ -97,21 +103,34 @@ class FakeSupervisor:
             start = now + i * cfg.launch.delay_s
             running = i == 0
             self.pairs[name] = FakePairStatus(
-                name, pair.gpus, pair.nodes, "running" if running else "scheduled", pid=4000 + i if running else None,
-                planned_start=start, started_at=now if running else None, log_path=str(log), max_trials=cfg.sweep.max_trials,
+                name,
+                pair.gpus,
+                pair.nodes,
+                "running" if running else "scheduled",
+                pid=4000 + i if running else None,
+                planned_start=start,
+                started_at=now if running else None,
+                log_path=str(log),
+                max_trials=cfg.sweep.max_trials,
             )
         return FakeLaunchInfo(1, 999)
 
     def pair_status(self, experiment, store=None):
         alive = bool(self.pairs) and self.state == "running"
         ended = self.state if self.state in ("finished", "stopped") else None
-        return FakeExperimentStatus(alive, 1 if self.pairs else None, [replace(p) for p in self.pairs.values()], ended)
+        return FakeExperimentStatus(
+            alive, 1 if self.pairs else None, [replace(p) for p in self.pairs.values()], ended
+        )
 
     def cancel(self, experiment, sweeps, *, by, grace_s=5.0, remote=False):
         self.calls.append(("cancel", sweeps))
         done = []
         for name, p in self.pairs.items():
-            if (sweeps is None or name in sweeps) and p.status in ("scheduled", "starting", "running"):
+            if (sweeps is None or name in sweeps) and p.status in (
+                "scheduled",
+                "starting",
+                "running",
+            ):
                 p.status, p.cancelled_by, p.cancelled_at = "cancelled", by, self.clock()
                 p.ended_at = self.clock() if p.started_at else None
                 done.append(name)
@@ -121,7 +140,13 @@ class FakeSupervisor:
         self.calls.append(("relaunch", sweeps))
         for name in sweeps:
             p = self.pairs[name]
-            p.status, p.exit_code, p.started_at, p.ended_at, p.pid = "running", None, self.clock(), None, 5000
+            p.status, p.exit_code, p.started_at, p.ended_at, p.pid = (
+                "running",
+                None,
+                self.clock(),
+                None,
+                5000,
+            )
         return FakeLaunchInfo(2, 999)
 
     def log_tail(self, path, n=50):
@@ -150,7 +175,9 @@ class FakePollerState:
 
 
 class FakeSource:
-    def __init__(self, trials: list[Trial], histories: dict[str, list[HistoryPoint]], clock: FrozenClock):
+    def __init__(
+        self, trials: list[Trial], histories: dict[str, list[HistoryPoint]], clock: FrozenClock
+    ):
         self.trials = {t.run_id: t for t in trials}
         self.histories_by_run = histories
         self.clock = clock
@@ -186,7 +213,7 @@ class FakePoller:
                 self.state.stale_since = self.src.clock()
             self.state.reason = str(e)
             self.state.consecutive_errors += 1
-            self.state.backoff_s = min(60.0, 2.0 ** self.state.consecutive_errors)
+            self.state.backoff_s = min(60.0, 2.0**self.state.consecutive_errors)
             return None
         self.state = FakePollerState(last_ok=self.src.clock(), last_result=result)
         return result
@@ -256,8 +283,8 @@ class FakeAnalysis:
         if gpus.size == 0:
             empty = pd.DataFrame()
             return FakeResult(math.nan, empty, {}, empty, [], ParetoFront([], [], None, "no data"))
-        samples = 60_000 * gpus ** 0.3
-        time_s = 30.0 * gpus ** -0.7
+        samples = 60_000 * gpus**0.3
+        time_s = 30.0 * gpus**-0.7
         cost = 6.88 * gpus * time_s / 3600 * 1000
         sps = 15000 * gpus / (1 + 0.05 * (gpus - 1))
         laws = {
@@ -267,18 +294,48 @@ class FakeAnalysis:
             "throughput": FakeFit(15000, 0.9, gpus, sps, {"b": (0.85, 0.95)}),
         }
         labels = [f"g{int(g)}n1" for g in gpus]
-        fom = pd.DataFrame({"eff_sample": 1 / gpus ** 0.3, "research": 1 / gpus ** 0.3, "development": gpus / gpus.max(),
-                            "budget": 1 / gpus ** 0.2, "balanced": (1 / gpus ** 0.3 + gpus / gpus.max()) / 2}, index=labels)
+        fom = pd.DataFrame(
+            {
+                "eff_sample": 1 / gpus**0.3,
+                "research": 1 / gpus**0.3,
+                "development": gpus / gpus.max(),
+                "budget": 1 / gpus**0.2,
+                "balanced": (1 / gpus**0.3 + gpus / gpus.max()) / 2,
+            },
+            index=labels,
+        )
         recs = []
         for s in ("research", "development", "budget", "balanced"):
             i = int(fom[s].argmax())
-            recs.append(Recommendation(s, {}, labels[i], gpus=int(gpus[i]), nodes=1, total_gpus=int(gpus[i]),
-                                       expected_score=480.0, time_to_target_s=float(time_s[i]),
-                                       cost_to_target_usd=float(cost[i]), bootstrap_agreement=0.8))
-        pts = [ParetoPoint(float(t), float(c), lab, k < 2) for k, (t, c, lab) in enumerate(zip(time_s, cost, labels))]
+            recs.append(
+                Recommendation(
+                    s,
+                    {},
+                    labels[i],
+                    gpus=int(gpus[i]),
+                    nodes=1,
+                    total_gpus=int(gpus[i]),
+                    expected_score=480.0,
+                    time_to_target_s=float(time_s[i]),
+                    cost_to_target_usd=float(cost[i]),
+                    bootstrap_agreement=0.8,
+                )
+            )
+        pts = [
+            ParetoPoint(float(t), float(c), lab, k < 2)
+            for k, (t, c, lab) in enumerate(zip(time_s, cost, labels))
+        ]
         pareto = ParetoFront(pts, [p for p in pts if p.on_front], labels[1], "")
         per_config = pd.DataFrame({"total_gpus": gpus}, index=labels)
-        return FakeResult(float(settings.target) * 500, per_config, laws, fom, recs, pareto, ["fake analysis for tests"])
+        return FakeResult(
+            float(settings.target) * 500,
+            per_config,
+            laws,
+            fom,
+            recs,
+            pareto,
+            ["fake analysis for tests"],
+        )
 
     def write_report(self, result, md_path, png_dir=None):
         Path(md_path).write_text("# report\n")
@@ -298,12 +355,18 @@ class FakeWorld:
 
 def fake_world(cfg, tmp_path: Path, *, trials: bool = True, running_per_pair: int = 1) -> FakeWorld:
     clock = FrozenClock()
-    data = demo_data(cfg, clock(), trials_per_pair=4, running_per_pair=running_per_pair) if trials else None
+    data = (
+        demo_data(cfg, clock(), trials_per_pair=4, running_per_pair=running_per_pair)
+        if trials
+        else None
+    )
     source = FakeSource(data.trials if data else [], data.histories if data else {}, clock)
     sources = FakeSources(source)
     supervisor = FakeSupervisor(clock, tmp_path / "logs")
     analysis = FakeAnalysis()
-    return FakeWorld(Services(supervisor, sources, analysis, clock), supervisor, source, sources, analysis, clock)
+    return FakeWorld(
+        Services(supervisor, sources, analysis, clock), supervisor, source, sources, analysis, clock
+    )
 
 
 def finite(x: float | None) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tui_fakes import FakeWorld, fake_world
 
@@ -13,8 +14,16 @@ from hwscale_tui.tui.app import HwscaleApp, create_app
 from hwscale_tui.tui.session import ExperimentSession
 
 
-def make_app(tmp_path: Path, *, start: str = "grid", read_only: bool = False, launched: bool = False,
-             trials: bool = True, cfg=None, running_per_pair: int = 1) -> tuple[HwscaleApp, FakeWorld]:
+def make_app(
+    tmp_path: Path,
+    *,
+    start: str = "grid",
+    read_only: bool = False,
+    launched: bool = False,
+    trials: bool = True,
+    cfg=None,
+    running_per_pair: int = 1,
+) -> tuple[HwscaleApp, FakeWorld]:
     cfg = cfg or default_config()
     session = ExperimentSession(cfg, tmp_path / "experiment.toml", read_only=read_only)
     world = fake_world(cfg, tmp_path, trials=trials, running_per_pair=running_per_pair)
@@ -23,7 +32,9 @@ def make_app(tmp_path: Path, *, start: str = "grid", read_only: bool = False, la
     return create_app(world.services, session=session, start=start), world
 
 
-async def wait_for(pilot, condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+async def wait_for(
+    pilot, condition: Callable[[], object], timeout: float = 30.0, what: str = "condition"
+) -> None:
     """Let the app run until ``condition()`` is true (generous: the machine may be loaded)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -37,7 +48,5 @@ def stop_everything(experiment: str) -> None:
     from hwscale_tui.errors import UsageError
     from hwscale_tui.launch import supervisor
 
-    try:
+    with contextlib.suppress(UsageError):
         supervisor.cancel(experiment, None, by="test cleanup", grace_s=1.0)
-    except UsageError:
-        pass

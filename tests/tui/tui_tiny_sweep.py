@@ -23,20 +23,50 @@ def main() -> int:
     sps = 1000.0 * total / (1 + 0.1 * (total - 1))
     print(f"tiny sweep {sweep}: {n_trials} trials", flush=True)
     with Store.open_default() as store:
-        store.upsert_sweep(sweep, experiment=experiment, gpus=gpus, nodes=nodes, runner="builtin", dispatcher="local",
-                           max_trials=n_trials, status="running")
+        store.upsert_sweep(
+            sweep,
+            experiment=experiment,
+            gpus=gpus,
+            nodes=nodes,
+            runner="builtin",
+            dispatcher="local",
+            max_trials=n_trials,
+            status="running",
+        )
         for i in range(1, n_trials + 1):
             run_id = f"{sweep}_trial_{i:04d}_{i:06x}"
             lr = 0.001 * (1 + i)
-            store.insert_trial(run_id, sweep, experiment=experiment, idx=i, gpus=gpus, nodes=nodes, state="running",
-                               params={"trainer.optimizer.learning_rate": lr, "trainer.batch_size": 512 * total},
-                               started_at=time.time())
+            store.insert_trial(
+                run_id,
+                sweep,
+                experiment=experiment,
+                idx=i,
+                gpus=gpus,
+                nodes=nodes,
+                state="running",
+                params={"trainer.optimizer.learning_rate": lr, "trainer.batch_size": 512 * total},
+                started_at=time.time(),
+            )
             steps = [2000.0 * k for k in range(1, 11)]
-            rows = [{"agent_step": s, "wall_s": s / sps, "score": 500 * (1 - math.exp(-s / (4000 + 1000 * i)))} for s in steps]
+            rows = [
+                {
+                    "agent_step": s,
+                    "wall_s": s / sps,
+                    "score": 500 * (1 - math.exp(-s / (4000 + 1000 * i))),
+                }
+                for s in steps
+            ]
             store.append_history(run_id, rows)
             time.sleep(0.2)
-            store.update_trial(run_id, state="finished", score=rows[-1]["score"], agent_steps=steps[-1],
-                               runtime_s=rows[-1]["wall_s"], sps=sps, ended_at=time.time())
+            store.update_trial(
+                run_id,
+                state="finished",
+                score=rows[-1]["score"],
+                agent_steps=steps[-1],
+                runtime_s=rows[-1]["wall_s"],
+                sps=sps,
+                ended_at=time.time(),
+            )
             print(f"trial {i} finished: score {rows[-1]['score']:.1f}", flush=True)
     deadline = time.time() + linger
     while time.time() < deadline:

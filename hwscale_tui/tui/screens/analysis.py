@@ -50,8 +50,13 @@ class AnalysisScreen(HwScreen):
         yield ExperimentHeader(self.SCREEN_TITLE)
         with Horizontal(id="analysis-bar"):
             yield Label("target ", classes="bar-label")
-            yield Select(target_choices(cfg), value=(cfg.analysis.target_kind, float(cfg.analysis.target)),
-                         allow_blank=False, id="target-select", compact=True)
+            yield Select(
+                target_choices(cfg),
+                value=(cfg.analysis.target_kind, float(cfg.analysis.target)),
+                allow_blank=False,
+                id="target-select",
+                compact=True,
+            )
             yield Label("", id="analysis-status")
         with Horizontal(id="analysis-main"):
             with Vertical(id="plot-area"):
@@ -108,7 +113,7 @@ class AnalysisScreen(HwScreen):
         key = PLOT_KEYS[self.plot_index % len(PLOT_KEYS)]
         other = PLOT_KEYS[(self.plot_index + 1) % len(PLOT_KEYS)]
         tabs = Text()
-        for i, k in enumerate(PLOT_KEYS):
+        for k in PLOT_KEYS:
             tabs.append(f" {k} ", style="bold reverse" if k == key else "dim")
         tabs.append("  [ ] switch", style="dim")
         self.query_one("#plot-tabs", Label).update(tabs)
@@ -118,10 +123,18 @@ class AnalysisScreen(HwScreen):
         self.query_one("#plot-b", FitPlot).show(view.plots.get(other))
         shown = (key, other) if self.has_class("-wide") else (key,)
         notes = [view.plots[k].note for k in shown if k in view.plots and view.plots[k].note]
-        self.query_one("#plot-note", Label).update(Text(" | ".join(notes), no_wrap=True, overflow="ellipsis"))
+        self.query_one("#plot-note", Label).update(
+            Text(" | ".join(notes), no_wrap=True, overflow="ellipsis")
+        )
 
     def tables(self, view: AnalysisView) -> Group:
-        fom = Table(title="Figure of merit (1.0 = best)", title_style="bold", box=None, header_style="bold", padding=(0, 1))
+        fom = Table(
+            title="Figure of merit (1.0 = best)",
+            title_style="bold",
+            box=None,
+            header_style="bold",
+            padding=(0, 1),
+        )
         for col in view.fom_columns:
             fom.add_column(col, justify="right" if col != "config" else "left")
         for row in view.fom_rows:

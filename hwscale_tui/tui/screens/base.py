@@ -14,7 +14,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker
 
-
 FIRST_POLL_DELAY_S = 0.3
 
 
@@ -25,7 +24,13 @@ class HwScreen(Screen, inherit_bindings=False):
     SCREEN_TITLE: ClassVar[str] = ""
     BINDINGS = [
         Binding("tab", "app.focus_next", "Focus next", show=False, id="screen.focus_next"),
-        Binding("shift+tab", "app.focus_previous", "Focus previous", show=False, id="screen.focus_previous"),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Focus previous",
+            show=False,
+            id="screen.focus_previous",
+        ),
     ]
 
     poll_interval_s: float = 1.0
@@ -49,7 +54,9 @@ class HwScreen(Screen, inherit_bindings=False):
     def _schedule_poll(self, delay: float) -> None:
         if self._poll_timer is not None:
             self._poll_timer.stop()
-        self._poll_timer = self.set_timer(max(delay, 0.01), self._poll_due)  # textual timers reject 0
+        self._poll_timer = self.set_timer(
+            max(delay, 0.01), self._poll_due
+        )  # textual timers reject 0
 
     def _poll_due(self) -> None:
         self._poll_timer = None

@@ -43,44 +43,62 @@ class FormField:
 
 
 FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
-    ("Experiment", (
-        FormField("experiment.name", "name"),
-        FormField("experiment.runner", "runner", "select"),
-        FormField("experiment.dispatcher", "dispatcher", "select"),
-        FormField("grid.max_gpus_per_node", "max GPUs/node"),
-        FormField("grid.cpus_per_node", "CPUs/node"),
-    )),
-    ("Sweep", (
-        FormField("sweep.max_trials", "max trials"),
-        FormField("sweep.batch_size", "batch size"),
-        FormField("sweep.max_parallel_jobs", "parallel jobs"),
-        FormField("sweep.total_timesteps", "timesteps"),
-        FormField("sweep.metric", "metric"),
-        FormField("sweep.goal", "goal", "select"),
-    )),
-    ("Launch", (
-        FormField("launch.delay_s", "delay (s)"),
-        FormField("launch.sequential", "sequential", "bool"),
-        FormField("launch.command", "command"),
-    )),
-    ("W&B", (
-        FormField("wandb.entity", "entity"),
-        FormField("wandb.project", "project"),
-        FormField("wandb.mode", "mode", "select"),
-    )),
-    ("Metta", (
-        FormField("metta.repo", "repo"),
-        FormField("metta.recipe_module", "recipe"),
-        FormField("metta.train_entrypoint", "train"),
-        FormField("metta.eval_entrypoint", "eval"),
-        FormField("metta.key_profile", "key profile", "select"),
-    )),
-    ("Cost & analysis", (
-        FormField("cost.gpu_type", "GPU type"),
-        FormField("cost.price_per_gpu_hour", "$/GPU-hour"),
-        FormField("cost.spot", "spot", "bool"),
-        FormField("analysis.target", "target"),
-    )),
+    (
+        "Experiment",
+        (
+            FormField("experiment.name", "name"),
+            FormField("experiment.runner", "runner", "select"),
+            FormField("experiment.dispatcher", "dispatcher", "select"),
+            FormField("grid.max_gpus_per_node", "max GPUs/node"),
+            FormField("grid.cpus_per_node", "CPUs/node"),
+        ),
+    ),
+    (
+        "Sweep",
+        (
+            FormField("sweep.max_trials", "max trials"),
+            FormField("sweep.batch_size", "batch size"),
+            FormField("sweep.max_parallel_jobs", "parallel jobs"),
+            FormField("sweep.total_timesteps", "timesteps"),
+            FormField("sweep.metric", "metric"),
+            FormField("sweep.goal", "goal", "select"),
+        ),
+    ),
+    (
+        "Launch",
+        (
+            FormField("launch.delay_s", "delay (s)"),
+            FormField("launch.sequential", "sequential", "bool"),
+            FormField("launch.command", "command"),
+        ),
+    ),
+    (
+        "W&B",
+        (
+            FormField("wandb.entity", "entity"),
+            FormField("wandb.project", "project"),
+            FormField("wandb.mode", "mode", "select"),
+        ),
+    ),
+    (
+        "Metta",
+        (
+            FormField("metta.repo", "repo"),
+            FormField("metta.recipe_module", "recipe"),
+            FormField("metta.train_entrypoint", "train"),
+            FormField("metta.eval_entrypoint", "eval"),
+            FormField("metta.key_profile", "key profile", "select"),
+        ),
+    ),
+    (
+        "Cost & analysis",
+        (
+            FormField("cost.gpu_type", "GPU type"),
+            FormField("cost.price_per_gpu_hour", "$/GPU-hour"),
+            FormField("cost.spot", "spot", "bool"),
+            FormField("analysis.target", "target"),
+        ),
+    ),
 )
 FORM_FIELDS: dict[str, FormField] = {f.dotted: f for _, fields in FORM_SECTIONS for f in fields}
 CELL_STYLE = {"on": "bold green", "off": "dim", "invalid": "red"}
@@ -91,13 +109,22 @@ FORM_FIRST_DELAY_S = 0.25
 FORM_NEXT_DELAY_S = 0.02
 
 
-DIST_SHORT = {"uniform_pow2": "pow2", "log_normal": "log", "uniform": "lin", "int_uniform": "int", "logit_normal": "logit"}
+DIST_SHORT = {
+    "uniform_pow2": "pow2",
+    "log_normal": "log",
+    "uniform": "lin",
+    "int_uniform": "int",
+    "logit_normal": "logit",
+}
 
 
 def cell_text(cell: GridCell, ascii_only: bool = False) -> Text:
     if cell.state == "on":
         mark = "+" if ascii_only else "✓"
-        return Text(f"{mark} {cell.pair.total_gpus:>2} GPU{'s' if cell.pair.total_gpus > 1 else ' '}", style=CELL_STYLE["on"])
+        return Text(
+            f"{mark} {cell.pair.total_gpus:>2} GPU{'s' if cell.pair.total_gpus > 1 else ' '}",
+            style=CELL_STYLE["on"],
+        )
     if cell.state == "off":
         return Text("- off", style=CELL_STYLE["off"])
     return Text("x invalid" if ascii_only else "✗ invalid", style=CELL_STYLE["invalid"])
@@ -139,11 +166,20 @@ class GridScreen(HwScreen):
         value = self.app.session.cfg.get(f.dotted)
         disabled = self.app.session.read_only
         if f.kind == "select":
-            return ChoiceField([(c, c) for c in f.choices()], value, id=f.widget_id, disabled=disabled)
+            return ChoiceField(
+                [(c, c) for c in f.choices()], value, id=f.widget_id, disabled=disabled
+            )
         if f.kind == "bool":
-            return ChoiceField([("false", False), ("true", True)], bool(value), id=f.widget_id, disabled=disabled)
-        return Input(format_field_value(value), id=f.widget_id, compact=True, disabled=disabled,
-                     placeholder=self._placeholder(f.dotted))
+            return ChoiceField(
+                [("false", False), ("true", True)], bool(value), id=f.widget_id, disabled=disabled
+            )
+        return Input(
+            format_field_value(value),
+            id=f.widget_id,
+            compact=True,
+            disabled=disabled,
+            placeholder=self._placeholder(f.dotted),
+        )
 
     def _placeholder(self, dotted: str) -> str:
         if dotted == "cost.price_per_gpu_hour":
@@ -169,7 +205,9 @@ class GridScreen(HwScreen):
         cells = []
         for f in fields:
             cells += [Label(f.label, classes="form-label"), self._field_widget(f)]
-        self.query_one("#grid-form", VerticalScroll).mount_all([Label(title, classes="section-title"), Grid(*cells, classes="form-grid")])
+        self.query_one("#grid-form", VerticalScroll).mount_all(
+            [Label(title, classes="section-title"), Grid(*cells, classes="form-grid")]
+        )
         if index + 1 < len(FORM_SECTIONS):
             self.set_timer(FORM_NEXT_DELAY_S, lambda: self.mount_form_section(index + 1))
 
@@ -184,15 +222,25 @@ class GridScreen(HwScreen):
             return
         nodes = [c.pair.nodes for c in cells[0]]
         for n in nodes:
-            table.add_column(f"{n} node{'s' if n > 1 else ''}", key=f"n{n}", width=MATRIX_CELL_WIDTH)
+            table.add_column(
+                f"{n} node{'s' if n > 1 else ''}", key=f"n{n}", width=MATRIX_CELL_WIDTH
+            )
         for row in cells:
             g = row[0].pair.gpus
-            table.add_row(*(cell_text(c, self.app.ascii_only) for c in row), key=f"g{g}", label=Text(f"{g} GPU{'s' if g > 1 else ''}", style="bold"))
+            table.add_row(
+                *(cell_text(c, self.app.ascii_only) for c in row),
+                key=f"g{g}",
+                label=Text(f"{g} GPU{'s' if g > 1 else ''}", style="bold"),
+            )
         gpus = [r[0].pair.gpus for r in cells]
         if keep is not None and keep.gpus in gpus and keep.nodes in nodes:
-            table.move_cursor(row=gpus.index(keep.gpus), column=nodes.index(keep.nodes), animate=False)
+            table.move_cursor(
+                row=gpus.index(keep.gpus), column=nodes.index(keep.nodes), animate=False
+            )
         else:
-            table.move_cursor(row=min(old_row, len(gpus) - 1), column=min(old_col, len(nodes) - 1), animate=False)
+            table.move_cursor(
+                row=min(old_row, len(gpus) - 1), column=min(old_col, len(nodes) - 1), animate=False
+            )
         if details:
             self.show_details()
 
@@ -238,23 +286,44 @@ class GridScreen(HwScreen):
         out.add_column(style="bold")
         out.add_column()
         state = {"on": "will run", "off": "off", "invalid": "invalid"}[cell.state]
-        out.add_row("pair", f"{pair.tag}  ({pair.gpus} GPU/node x {pair.nodes} node{'s' if pair.nodes > 1 else ''})")
+        out.add_row(
+            "pair",
+            f"{pair.tag}  ({pair.gpus} GPU/node x {pair.nodes} node{'s' if pair.nodes > 1 else ''})",
+        )
         out.add_row("total GPUs", str(pair.total_gpus))
-        out.add_row("state", Text(state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]))
+        out.add_row(
+            "state",
+            Text(state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]),
+        )
         out.add_row("sweep", pair.sweep_name(cfg.name))
         parts: list = [out]
         if cell.state != "invalid":
             preset = preset_for(cfg, pair)
             c = preset.constraints
             out.add_row("batch", f"{c.min_batch:,}..{c.max_batch:,} (center {c.center_batch:,})")
-            out.add_row("minibatch", f"{c.min_minibatch:,}..{c.max_minibatch:,} (default {c.default_minibatch:,})")
-            space = Table(box=None, show_header=True, header_style="bold", padding=(0, 1), expand=False,
-                          title="search space", title_justify="left", title_style="bold")
+            out.add_row(
+                "minibatch",
+                f"{c.min_minibatch:,}..{c.max_minibatch:,} (default {c.default_minibatch:,})",
+            )
+            space = Table(
+                box=None,
+                show_header=True,
+                header_style="bold",
+                padding=(0, 1),
+                expand=False,
+                title="search space",
+                title_justify="left",
+                title_style="bold",
+            )
             for col in ("parameter", "dist", "range", "center"):
                 space.add_column(col, no_wrap=True)
             for key, p in preset.space.as_dict().items():
-                space.add_row(key.rsplit(".", 1)[-1], DIST_SHORT.get(p["distribution"], p["distribution"]),
-                              f"{p['min']:g}..{p['max']:g}", f"{p['mean']:g}")
+                space.add_row(
+                    key.rsplit(".", 1)[-1],
+                    DIST_SHORT.get(p["distribution"], p["distribution"]),
+                    f"{p['min']:g}..{p['max']:g}",
+                    f"{p['mean']:g}",
+                )
             parts.append(space)
         plan = self.app.session.plan()
         command = next((equivalent_command(pp) for pp in plan.pairs if pp.pair == pair), None)
@@ -302,7 +371,9 @@ class GridScreen(HwScreen):
             try:
                 count = int(text)
             except ValueError:
-                self.notify(f"{text!r} is not a count; accepted: a whole number >= 1.", severity="error")
+                self.notify(
+                    f"{text!r} is not a count; accepted: a whole number >= 1.", severity="error"
+                )
                 return
             try:
                 self.app.session.add_count(axis, count)
@@ -354,7 +425,7 @@ class GridScreen(HwScreen):
         if not self._guard_writable():
             return
         if self.field_errors:
-            key, message = next(iter(self.field_errors.items()))
+            _key, message = next(iter(self.field_errors.items()))
             self.notify(f"Not saved: {message}", severity="error")
             return
         try:
@@ -376,7 +447,9 @@ class GridScreen(HwScreen):
                 existing.first(Label).update(message)
             else:
                 widget = self.query_one("#" + f.widget_id)
-                widget.parent.mount(Label(message, id=f.error_id, classes="form-error"), after=widget)
+                widget.parent.mount(
+                    Label(message, id=f.error_id, classes="form-error"), after=widget
+                )
         else:
             self.field_errors.pop(dotted, None)
             existing.remove()

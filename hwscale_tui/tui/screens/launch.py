@@ -25,8 +25,16 @@ from .base import HwScreen
 from .modals import ConfirmScreen
 
 # (key, label, width): fixed widths, so status updates never shift the columns (and 80 columns fit)
-COLUMNS = (("pair", "pair", 5), ("gpus", "GPUs", 4), ("status", "status", 12), ("starts", "starts", 8),
-           ("pid", "pid", 7), ("elapsed", "elapsed", 7), ("trials", "trials", 12), ("best", "best", 6))
+COLUMNS = (
+    ("pair", "pair", 5),
+    ("gpus", "GPUs", 4),
+    ("status", "status", 12),
+    ("starts", "starts", 8),
+    ("pid", "pid", 7),
+    ("elapsed", "elapsed", 7),
+    ("trials", "trials", 12),
+    ("best", "best", 6),
+)
 LOG_LINES = 200
 
 
@@ -77,7 +85,9 @@ class LaunchScreen(HwScreen):
         table.focus()
 
     def on_screen_resume(self) -> None:
-        self.plan = self.app.session.plan()  # the grid may have changed while this screen was hidden
+        self.plan = (
+            self.app.session.plan()
+        )  # the grid may have changed while this screen was hidden
         self.apply_status(self.status, None)
         super().on_screen_resume()
 
@@ -89,7 +99,11 @@ class LaunchScreen(HwScreen):
     def _poll_worker(self, experiment: str, log_path: str | None) -> None:
         try:
             status = self.app.services.supervisor.pair_status(experiment)
-            tail = self.app.services.supervisor.log_tail(log_path, LOG_LINES) if log_path and os.path.exists(log_path) else None
+            tail = (
+                self.app.services.supervisor.log_tail(log_path, LOG_LINES)
+                if log_path and os.path.exists(log_path)
+                else None
+            )
             self.app.call_from_thread(self.apply_status, status, tail)
         finally:
             self.app.call_from_thread(self.poll_finished)
@@ -100,7 +114,13 @@ class LaunchScreen(HwScreen):
         if self.plan is None:
             self.plan = self.app.session.plan()
         cfg = self.app.session.cfg
-        rows = launch_rows(self.plan.pairs, status, self.app.services.clock(), cfg.sweep.max_trials, self.app.ascii_only)
+        rows = launch_rows(
+            self.plan.pairs,
+            status,
+            self.app.services.clock(),
+            cfg.sweep.max_trials,
+            self.app.ascii_only,
+        )
         table = self.query_one("#launch-table", DataTable)
         new = {r.sweep_name: r for r in rows}
         for name in list(self.rows):
@@ -118,13 +138,24 @@ class LaunchScreen(HwScreen):
             self.rows[r.sweep_name] = r
         self.update_summary()
         if tail is not None:
-            self.query_one("#log-tail", Static).update(Text("\n".join(tail[-self.log_height():]), no_wrap=True, overflow="ellipsis"))
+            self.query_one("#log-tail", Static).update(
+                Text("\n".join(tail[-self.log_height() :]), no_wrap=True, overflow="ellipsis")
+            )
 
     def cells(self, r: LaunchRow) -> list[Any]:
         style = STATE_STYLES.get(r.status, "")
         if r.failed:
             style = STATE_STYLES["failed"]
-        return [r.tag, str(r.total_gpus), Text(r.status_text, style=style), r.countdown, r.pid, r.elapsed, r.trials, r.best]
+        return [
+            r.tag,
+            str(r.total_gpus),
+            Text(r.status_text, style=style),
+            r.countdown,
+            r.pid,
+            r.elapsed,
+            r.trials,
+            r.best,
+        ]
 
     def log_height(self) -> int:
         return max(3, self.query_one("#log-tail", Static).size.height or 10)
@@ -138,7 +169,11 @@ class LaunchScreen(HwScreen):
         parts.append("sweeps keep running when you quit")
         self.query_one("#launch-summary", Label).update("  |  ".join(parts))
         row = self.selected_row()
-        title = f"log of {row.tag}: {os.path.basename(row.log_path) if row.log_path else '(none yet)'}  (o: full log)" if row else "log"
+        title = (
+            f"log of {row.tag}: {os.path.basename(row.log_path) if row.log_path else '(none yet)'}  (o: full log)"
+            if row
+            else "log"
+        )
         self.query_one("#log-title", Label).update(title)
 
     # -- selection ----------------------------------------------------------------------------
@@ -187,7 +222,9 @@ class LaunchScreen(HwScreen):
         session = self.app.session
         info = self.app.services.supervisor.launch(session.cfg, only=only)
         what = "all pairs" if only is None else ", ".join(only)
-        self.app.call_from_thread(self.notify, f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')}).")
+        self.app.call_from_thread(
+            self.notify, f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')})."
+        )
         self.app.call_from_thread(self.poll_now)
 
     @work(thread=True, group="launch-action", exit_on_error=False)
@@ -199,7 +236,9 @@ class LaunchScreen(HwScreen):
     @work(thread=True, group="launch-action", exit_on_error=False)
     def _cancel(self, sweeps: list[str] | None) -> None:
         done = self.app.services.supervisor.cancel(self.app.session.name, sweeps, by="tui")
-        self.app.call_from_thread(self.notify, f"Cancelled {', '.join(done) if done else 'nothing running'}.")
+        self.app.call_from_thread(
+            self.notify, f"Cancelled {', '.join(done) if done else 'nothing running'}."
+        )
         self.app.call_from_thread(self.poll_now)
 
     def action_cancel_selected(self) -> None:
@@ -210,7 +249,9 @@ class LaunchScreen(HwScreen):
             self.notify(f"{row.tag} is {row.status_text}; nothing to cancel.", severity="warning")
             return
         self.app.push_screen(
-            ConfirmScreen(f"Cancel {row.sweep_name} ({row.status_text})? Its sweep and trials get SIGTERM."),
+            ConfirmScreen(
+                f"Cancel {row.sweep_name} ({row.status_text})? Its sweep and trials get SIGTERM."
+            ),
             lambda yes: self._cancel([row.sweep_name]) if yes else None,
         )
 
@@ -230,7 +271,11 @@ class LaunchScreen(HwScreen):
         if not self._writable():
             return
         row = self.selected_row()
-        failed = [row.sweep_name] if row and row.failed else [r.sweep_name for r in self.rows.values() if r.failed]
+        failed = (
+            [row.sweep_name]
+            if row and row.failed
+            else [r.sweep_name for r in self.rows.values() if r.failed]
+        )
         if not failed:
             self.notify("No failed pair to relaunch.", severity="warning")
             return
@@ -248,7 +293,10 @@ class LaunchScreen(HwScreen):
             with self.app.suspend():
                 subprocess.run(argv, check=False)
         except SuspendNotSupported:
-            self.notify("This terminal cannot hand over to a pager; see the log tail below.", severity="warning")
+            self.notify(
+                "This terminal cannot hand over to a pager; see the log tail below.",
+                severity="warning",
+            )
         except FileNotFoundError:
             self.notify(f"Pager {argv[0]!r} not found; set $PAGER.", severity="error")
         self.refresh()

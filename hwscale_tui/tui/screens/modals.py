@@ -31,7 +31,9 @@ class HelpScreen(ModalScreen[None]):
             ident = b.id or ""
             display = self.app.get_key_display(b)
             rows.setdefault(ident or f"{key}:{b.action}", (display, label, ident))
-        return sorted(rows.values(), key=lambda r: (r[2] == "", r[2].split(".")[0] == "app", r[1].lower()))
+        return sorted(
+            rows.values(), key=lambda r: (r[2] == "", r[2].split(".")[0] == "app", r[1].lower())
+        )
 
     def compose(self) -> ComposeResult:
         title = getattr(self.target, "SCREEN_TITLE", "") or "this screen"
@@ -44,7 +46,9 @@ class HelpScreen(ModalScreen[None]):
             yield Label(f"Keys: {title}", id="help-title")
             with VerticalScroll():
                 yield Static(text, id="help-keys")
-            yield Label("esc closes.  Remap keys by id in keymap.toml (see docs/tui.md).", id="help-hint")
+            yield Label(
+                "esc closes.  Remap keys by id in keymap.toml (see docs/tui.md).", id="help-hint"
+            )
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -14,7 +14,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
-from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_steps, sparkline_text
+from ..formatting import (
+    STATE_STYLES,
+    fmt_duration,
+    fmt_money,
+    fmt_number,
+    fmt_steps,
+    sparkline_text,
+)
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from ..widgets.trial_table import SORT_COLUMNS, TrialTable
@@ -38,7 +45,9 @@ class TrialsScreen(HwScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sources = SourceCache()  # this screen's own: its poller tracks what changed since its last poll
+        self.sources = (
+            SourceCache()
+        )  # this screen's own: its poller tracks what changed since its last poll
         self.source: Any | None = None
         self.poller: Any | None = None
         self.poll_state: Any | None = None
@@ -48,12 +57,18 @@ class TrialsScreen(HwScreen):
     def compose(self) -> ComposeResult:
         yield ExperimentHeader(self.SCREEN_TITLE)
         with Horizontal(id="trials-main"):
-            yield TrialTable(goal=self.app.session.cfg.sweep.goal, ascii_only=self.app.ascii_only, id="trial-table")
+            yield TrialTable(
+                goal=self.app.session.cfg.sweep.goal,
+                ascii_only=self.app.ascii_only,
+                id="trial-table",
+            )
             with VerticalScroll(id="trial-details-scroll"):
                 yield Static("", id="trial-details")
         yield Label("", id="poll-status")
-        yield Input(placeholder="filter: words that must all appear (pair, state, sweep, run id); enter applies, esc cancels",
-                    id="filter-input")
+        yield Input(
+            placeholder="filter: words that must all appear (pair, state, sweep, run id); enter applies, esc cancels",
+            id="filter-input",
+        )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -119,7 +134,9 @@ class TrialsScreen(HwScreen):
         parts.append(f"every {self.poll_interval_s:g}s (+/-)")
         if st is not None and getattr(st, "stale_since", None):
             since = time.strftime("%H:%M:%S", time.localtime(st.stale_since))
-            parts.append(f"STALE since {since}: {st.reason or 'error'}; retry in {fmt_duration(st.backoff_s)}")
+            parts.append(
+                f"STALE since {since}: {st.reason or 'error'}; retry in {fmt_duration(st.backoff_s)}"
+            )
         if table.filter_terms:
             parts.append(f"filter: {' '.join(table.filter_terms)}")
         if table.sort_column:
@@ -153,7 +170,10 @@ class TrialsScreen(HwScreen):
         params.add_column(style="cyan")
         params.add_column()
         for k, v in sorted(t.params.items()):
-            params.add_row(k.removeprefix("trainer.").removeprefix("losses.ppo."), fmt_number(v) if isinstance(v, float) else str(v))
+            params.add_row(
+                k.removeprefix("trainer.").removeprefix("losses.ppo."),
+                fmt_number(v) if isinstance(v, float) else str(v),
+            )
         parts: list[Any] = [head, Text("hyperparameters", style="bold"), params]
         curve = self.curve_cache.get(t.run_id)
         if curve is None:
@@ -162,9 +182,19 @@ class TrialsScreen(HwScreen):
         elif curve:
             width = max(10, (box.size.width or 30) - 2)
             scores = [p.score for p in curve]
-            parts.append(Text(f"learning curve ({len(curve)} points, {fmt_steps(curve[-1].agent_step)} steps)", style="bold"))
+            parts.append(
+                Text(
+                    f"learning curve ({len(curve)} points, {fmt_steps(curve[-1].agent_step)} steps)",
+                    style="bold",
+                )
+            )
             parts.append(Text(sparkline_text(scores, width, self.app.ascii_only), style="green"))
-            parts.append(Text(f"min {fmt_number(min(scores))}  max {fmt_number(max(scores))}  last {fmt_number(scores[-1])}", style="dim"))
+            parts.append(
+                Text(
+                    f"min {fmt_number(min(scores))}  max {fmt_number(max(scores))}  last {fmt_number(scores[-1])}",
+                    style="dim",
+                )
+            )
         else:
             parts.append(Text("learning curve: no history yet", style="dim"))
         box.update(Group(*parts))
@@ -224,7 +254,9 @@ class TrialsScreen(HwScreen):
             self.update_status_line()
 
     def action_interval(self, step: int) -> None:
-        i = min(range(len(POLL_INTERVALS)), key=lambda k: abs(POLL_INTERVALS[k] - self.poll_interval_s))
+        i = min(
+            range(len(POLL_INTERVALS)), key=lambda k: abs(POLL_INTERVALS[k] - self.poll_interval_s)
+        )
         self.poll_interval_s = POLL_INTERVALS[max(0, min(len(POLL_INTERVALS) - 1, i + step))]
         if self.poller is not None:
             self.poller.set_interval(self.poll_interval_s)

@@ -20,13 +20,13 @@ class ChoiceField(Widget, can_focus=True):
     value: reactive[Any] = reactive(None)
 
     class Changed(Message):
-        def __init__(self, field: "ChoiceField", value: Any) -> None:
+        def __init__(self, field: ChoiceField, value: Any) -> None:
             super().__init__()
             self.field = field
             self.value = value
 
         @property
-        def control(self) -> "ChoiceField":
+        def control(self) -> ChoiceField:
             return self.field
 
     def __init__(self, choices: list[tuple[str, Any]], value: Any, **kwargs: Any) -> None:

@@ -9,7 +9,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-SCREEN_TABS = (("grid", "Grid"), ("launch", "Launch"), ("trials", "Trials"), ("analysis", "Analysis"))
+SCREEN_TABS = (
+    ("grid", "Grid"),
+    ("launch", "Launch"),
+    ("trials", "Trials"),
+    ("analysis", "Analysis"),
+)
 
 
 class ExperimentHeader(Horizontal):
@@ -37,7 +42,9 @@ class ExperimentHeader(Horizontal):
         if wide:
             line.append(" hwscale-tui ", style="bold")
         for number, (_, title) in enumerate(SCREEN_TABS, start=1):
-            line.append(f" {number} {title} ", style="bold reverse" if title == self.screen_title else "")
+            line.append(
+                f" {number} {title} ", style="bold reverse" if title == self.screen_title else ""
+            )
         line.append(" | experiment: " if wide else "| ")
         line.append(session.name + ("*" if session.dirty else ""), style="bold")
         line.append(" | source: " if wide else " | ")
@@ -49,7 +56,9 @@ class ExperimentHeader(Horizontal):
 
     def refresh_clock(self) -> None:
         now = self.app.services.clock()  # type: ignore[attr-defined]
-        self.query_one("#header-clock", Static).update(time.strftime(" %H:%M:%S ", time.localtime(now)))
+        self.query_one("#header-clock", Static).update(
+            time.strftime(" %H:%M:%S ", time.localtime(now))
+        )
 
     def on_resize(self) -> None:
         self.refresh_header()

@@ -44,13 +44,33 @@ class FitPlot(PlotextPlot):
             plt.plot(xs, to_axis([b[1] for b in band], ly), marker=line_marker, color="gray")
             plt.plot(xs, to_axis([b[2] for b in band], ly), marker=line_marker, color="gray")
         if fit:
-            plt.plot(to_axis([f[0] for f in fit], lx), to_axis([f[1] for f in fit], ly), marker=line_marker, color="cyan")
+            plt.plot(
+                to_axis([f[0] for f in fit], lx),
+                to_axis([f[1] for f in fit], ly),
+                marker=line_marker,
+                color="cyan",
+            )
         if front:
-            plt.plot(to_axis([f[0] for f in front], lx), to_axis([f[1] for f in front], ly), marker=line_marker, color="green")
+            plt.plot(
+                to_axis([f[0] for f in front], lx),
+                to_axis([f[1] for f in front], ly),
+                marker=line_marker,
+                color="green",
+            )
         if points:
-            plt.scatter(to_axis([p[0] for p in points], lx), to_axis([p[1] for p in points], ly), marker=point_marker, color="orange")
+            plt.scatter(
+                to_axis([p[0] for p in points], lx),
+                to_axis([p[1] for p in points], ly),
+                marker=point_marker,
+                color="orange",
+            )
         if front:  # its points in green on top (a one-point front draws no line)
-            plt.scatter(to_axis([f[0] for f in front], lx), to_axis([f[1] for f in front], ly), marker=point_marker, color="green")
+            plt.scatter(
+                to_axis([f[0] for f in front], lx),
+                to_axis([f[1] for f in front], ly),
+                marker=point_marker,
+                color="green",
+            )
         every = points + fit + band + front
         for axis, log, setter in ((0, lx, plt.xticks), (1, ly, plt.yticks)):
             vals = [p[axis] for p in every] + ([b[2] for b in band] if axis == 1 else [])

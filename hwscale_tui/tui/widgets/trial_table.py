@@ -8,7 +8,8 @@ Only a new filter query rebuilds the visible rows (the user asked for a differen
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -19,8 +20,15 @@ from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_
 
 # (key, label, width): fixed widths, so an update never shifts the columns (and 80 columns fit)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("best", " ", 1), ("pair", "pair", 6), ("trial", "trial", 6), ("state", "state", 8), ("score", "score", 7),
-    ("steps", "steps", 7), ("time", "time", 7), ("sps", "sps", 6), ("cost", "cost", 8),
+    ("best", " ", 1),
+    ("pair", "pair", 6),
+    ("trial", "trial", 6),
+    ("state", "state", 8),
+    ("score", "score", 7),
+    ("steps", "steps", 7),
+    ("time", "time", 7),
+    ("sps", "sps", 6),
+    ("cost", "cost", 8),
 )
 SORT_COLUMNS = ("trial", "pair", "state", "score", "steps", "time", "sps", "cost")
 
@@ -30,7 +38,7 @@ class RunLabel(str):
 
     run_id: str
 
-    def __new__(cls, text: str, run_id: str) -> "RunLabel":
+    def __new__(cls, text: str, run_id: str) -> RunLabel:
         obj = super().__new__(cls, text)
         obj.run_id = run_id
         return obj
@@ -98,10 +106,15 @@ class TrialTable(DataTable):
         best = self.best_by_sweep.get(t.sweep) == t.run_id
         mark = ("*" if self.ascii_only else "★") if best else ""
         return [
-            Text(mark, style="bold yellow"), pair_tag(t), RunLabel(trial_number(t.run_id), t.run_id),
+            Text(mark, style="bold yellow"),
+            pair_tag(t),
+            RunLabel(trial_number(t.run_id), t.run_id),
             Text(t.state, style=STATE_STYLES.get(t.state, "")),
             Text(fmt_number(t.score), style="bold" if best else ""),
-            fmt_steps(t.agent_steps), fmt_duration(t.runtime_s), fmt_steps(t.sps), fmt_money(t.cost_usd),
+            fmt_steps(t.agent_steps),
+            fmt_duration(t.runtime_s),
+            fmt_steps(t.sps),
+            fmt_money(t.cost_usd),
         ]
 
     def _better(self, a: Trial, b: Trial | None) -> bool:
@@ -147,7 +160,11 @@ class TrialTable(DataTable):
         """
         incoming = {t.run_id: t for t in trials}
         gone = self.trials.keys() - incoming.keys()
-        todo = set(incoming) if changed is None else (set(changed) & incoming.keys()) | (incoming.keys() - self.trials.keys())
+        todo = (
+            set(incoming)
+            if changed is None
+            else (set(changed) & incoming.keys()) | (incoming.keys() - self.trials.keys())
+        )
         gone_sweeps = set()
         for rid in gone:
             t = self.trials.pop(rid)
@@ -163,7 +180,9 @@ class TrialTable(DataTable):
                 gone_sweeps.add(old.sweep)
             self.trials[rid] = t
             self.runs_by_sweep.setdefault(t.sweep, set()).add(rid)
-        touched = todo | self._update_best(todo, gone, gone_sweeps)  # marks are known before any row is drawn
+        touched = todo | self._update_best(
+            todo, gone, gone_sweeps
+        )  # marks are known before any row is drawn
         for rid in incoming:  # the source's order, so new rows arrive sorted by sweep and index
             if rid in touched:
                 self._show(rid)
@@ -200,14 +219,20 @@ class TrialTable(DataTable):
         if column not in SORT_COLUMNS:
             raise ValueError(f"cannot sort by {column!r}; accepted: {', '.join(SORT_COLUMNS)}")
         if reverse is None:
-            reverse = (not self.sort_reverse) if column == self.sort_column else column in ("score", "sps", "steps")
+            reverse = (
+                (not self.sort_reverse)
+                if column == self.sort_column
+                else column in ("score", "sps", "steps")
+            )
         self.sort_column, self.sort_reverse = column, reverse
         self._resort()
 
     def _resort(self) -> None:
         keep = self.cursor_run_id()
         key = sort_key(self.sort_column)
-        self.sort("trial", key=lambda cell: key(self.trials[cell.run_id]), reverse=self.sort_reverse)
+        self.sort(
+            "trial", key=lambda cell: key(self.trials[cell.run_id]), reverse=self.sort_reverse
+        )
         self.select_run(keep)
 
     # -- cursor -------------------------------------------------------------------------------
