@@ -12,18 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout and tests.support
+
 from hwscale_tui.analysis import AnalysisSettings, analyze, fit_usl
 from hwscale_tui.analysis.lsq import USL, fit_point, group_log, parametric_log_bootstrap
 from hwscale_tui.analysis.survival import kaplan_meier, sort_censored
-from hwscale_tui.analysis.synthetic import SyntheticTruth, synthetic_experiment
 from hwscale_tui.hardware import HardwarePair
+from tests.support.synthetic import SyntheticTruth, synthetic_experiment
 
 TARGET_S = 2.0
 N_BOOT = 1000

@@ -65,7 +65,7 @@ class LoopbackProcess:
             [
                 sys.executable,
                 "-m",
-                "hwscale_tui.testing.wandb_loopback",
+                "tests.support.wandb_loopback",
                 "--sweeps",
                 str(sweeps),
                 "--trials",
@@ -105,7 +105,7 @@ def bench_wandb(sweeps: int, trials: int, changed: int, cycles: int) -> list[dic
 
     from hwscale_tui.config import apply_overrides, default_config
     from hwscale_tui.sources import SourceSettings, make_source, make_wandb_api
-    from hwscale_tui.testing.wandb_loopback import DEFAULT_ENTITY
+    from tests.support.wandb_loopback import DEFAULT_ENTITY
 
     server = LoopbackProcess(sweeps, trials)
     rows: list[dict[str, Any]] = []

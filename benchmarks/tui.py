@@ -32,6 +32,7 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # this checkout and tests.support
 FRAME_TARGET_RATIO = 1.5
 UPDATE_TARGET_MS = 50.0
 N_ROWS = 10_000
@@ -107,7 +108,7 @@ def bench_first_frame(repeat: int) -> dict[str, float]:
 
 def demo_trials(n: int):
     from hwscale_tui.config import apply_overrides, default_config
-    from hwscale_tui.tui.demo import demo_data
+    from tests.support.demo import demo_data
 
     cfg = apply_overrides(default_config(env={}), {"sweep.max_trials": n // 8})
     return demo_data(cfg, now=1.7e9, trials_per_pair=n // 8, with_histories=False).trials

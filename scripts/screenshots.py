@@ -18,7 +18,7 @@ saved as SVG and converted to PNG.
     .venv/bin/python scripts/screenshots.py --reuse DIR     # screenshots of a finished run in DIR
     .venv/bin/python scripts/screenshots.py --demo          # synthesized store: seconds, deterministic
 
-``--demo`` skips the run: it synthesizes the store (``hwscale_tui.tui.demo``: every pair, 8
+``--demo`` skips the run: it synthesizes the store (``tests.support.demo``: every pair, 8
 trials each, learning curves shaped by a USL throughput law, fake pids and log lines) with a
 fixed clock, like the snapshot tests.
 
@@ -80,7 +80,7 @@ def prepare_demo(home: Path) -> Prepared:
     from hwscale_tui.launch.state import LaunchRecords
     from hwscale_tui.paths import app_paths, snapshot_path
     from hwscale_tui.store import Store
-    from hwscale_tui.tui.demo import demo_data, write_demo_store
+    from tests.support.demo import demo_data, write_demo_store
 
     paths = app_paths().ensure()
     cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {"launch.delay_s": 30.0})

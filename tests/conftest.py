@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -24,14 +18,3 @@ def private_home(tmp_path_factory, monkeypatch):
     for var in ("WANDB_API_KEY", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     return hw
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """Environment for a child `hwscale-tui` process in a test (inherits the private dirs)."""
-    env = dict(os.environ)
-    env.update(extra)
-    return env
-
-
-def hwscale_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hwscale_tui", *args]

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from analysis_helpers import GRID, linear_history, trial
 
 from hwscale_tui.analysis import (
     AnalysisSettings,
@@ -17,9 +16,10 @@ from hwscale_tui.analysis import (
     pareto_front,
 )
 from hwscale_tui.analysis.cost import COST_LOGGED_HISTORY, COST_LOGGED_TOTAL, COST_PRICED
-from hwscale_tui.analysis.synthetic import SyntheticTruth, synthetic_experiment
 from hwscale_tui.errors import UsageError
 from hwscale_tui.hardware import HardwarePair
+from tests.analysis.analysis_helpers import GRID, linear_history, trial
+from tests.support.synthetic import SyntheticTruth, synthetic_experiment
 
 
 @pytest.fixture(scope="module")

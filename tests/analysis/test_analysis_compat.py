@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from analysis_helpers import linear_history
 
 from hwscale_tui.analysis import HardwareScalingAnalyzer
 from hwscale_tui.records import HistoryPoint
+from tests.analysis.analysis_helpers import linear_history
 
 ORIGINAL_COLUMNS = [
     "hardware_config",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from analysis_helpers import linear_history
 
 from hwscale_tui.analysis import Curve, time_to_target
 from hwscale_tui.records import HistoryPoint
+from tests.analysis.analysis_helpers import linear_history
 
 
 def test_crossing_is_interpolated_between_logged_points_on_every_axis():

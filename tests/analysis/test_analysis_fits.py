@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from analysis_helpers import lognormal_power_law
 
 from hwscale_tui.analysis import (
     AmdahlFit,
@@ -18,6 +17,7 @@ from hwscale_tui.analysis import (
     select_throughput_model,
 )
 from hwscale_tui.analysis.lsq import AMDAHL, USL, batched_lm, fit_point, group_log
+from tests.analysis.analysis_helpers import lognormal_power_law
 
 
 def usl(n, lam, sigma, kappa):

@@ -8,14 +8,14 @@ import sys
 
 import pandas as pd
 import pytest
-from analysis_helpers import linear_history, trial
-from conftest import REPO, hwscale_cmd
 
 from hwscale_tui import cli
 from hwscale_tui.analysis import AnalysisSettings, analyze, render_text, write_report
-from hwscale_tui.analysis.synthetic import synthetic_experiment
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.store import Store
+from tests.analysis.analysis_helpers import linear_history, trial
+from tests.support.cli import REPO, hwscale_cmd
+from tests.support.synthetic import synthetic_experiment
 
 PAIRS = [HardwarePair(g, n) for n in (1, 2) for g in (1, 2, 4, 8)]
 
@@ -247,7 +247,7 @@ def test_cli_reads_wandb_through_the_sources_against_a_loopback_server(tmp_path)
     import os
 
     from hwscale_tui import config as cfgmod
-    from hwscale_tui.testing.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
+    from tests.support.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
 
     cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
     experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")

@@ -7,11 +7,11 @@ import stat
 import subprocess
 
 import pytest
-from conftest import hwscale_cmd
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import ConfigError
 from hwscale_tui.paths import app_paths
+from tests.support.cli import hwscale_cmd
 
 
 def test_defaults_cover_every_section_and_runner_defaults_differ():

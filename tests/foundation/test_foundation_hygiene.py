@@ -6,9 +6,8 @@ import pkgutil
 import subprocess
 import sys
 
-from conftest import REPO, hwscale_cmd
-
 import hwscale_tui
+from tests.support.cli import REPO, hwscale_cmd
 
 HEAVY = ("textual", "wandb", "sky")
 

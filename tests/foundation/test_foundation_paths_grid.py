@@ -54,7 +54,7 @@ def test_pair_parsing():
 def test_experiment_doc_matches_the_schema():
     import importlib.util
 
-    from conftest import REPO
+    from tests.support.cli import REPO
 
     spec = importlib.util.spec_from_file_location(
         "gen_doc", REPO / "scripts" / "gen_experiment_doc.py"

@@ -7,12 +7,12 @@ import os
 import subprocess
 
 import pytest
-from conftest import hwscale_cmd
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.hardware import HardwarePair, builtin_batch_constraints, metta_batch_constraints
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.search.presets import builtin_preset, metta_preset, preset_for
+from tests.support.cli import hwscale_cmd
 
 METTA_TABLE = {
     "trainer.optimizer.learning_rate": ("log_normal", 1e-5, 1e-2, 0.001153637),

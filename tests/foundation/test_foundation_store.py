@@ -7,9 +7,8 @@ import stat
 import subprocess
 import sys
 
-from conftest import REPO
-
 from hwscale_tui.store import Store
+from tests.support.cli import REPO
 
 WRITER = r"""
 import sys

@@ -16,8 +16,13 @@ import termios
 import time
 
 import pytest
-from conftest import hwscale_cmd
-from launch_testkit import (
+
+from hwscale_tui.cli import main
+from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.launch.files import supervisor_log_path
+from hwscale_tui.paths import snapshot_path
+from hwscale_tui.store import Store
+from tests.launch.launch_testkit import (
     WAIT_S,
     clean_processes,
     fake_command,
@@ -26,12 +31,7 @@ from launch_testkit import (
     wait_for,
     write_experiment,
 )
-
-from hwscale_tui.cli import main
-from hwscale_tui.launch import supervisor as sup
-from hwscale_tui.launch.files import supervisor_log_path
-from hwscale_tui.paths import snapshot_path
-from hwscale_tui.store import Store
+from tests.support.cli import hwscale_cmd
 
 pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
 

@@ -10,7 +10,14 @@ import threading
 
 import psutil
 import pytest
-from launch_testkit import (
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.errors import UsageError
+from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.launch.files import pair_log_path
+from hwscale_tui.paths import app_paths, snapshot_path
+from hwscale_tui.store import Store
+from tests.launch.launch_testkit import (
     all_ended,
     clean_processes,
     fake_command,
@@ -21,13 +28,6 @@ from launch_testkit import (
     wait_for,
     write_experiment,
 )
-
-from hwscale_tui import config as cfgmod
-from hwscale_tui.errors import UsageError
-from hwscale_tui.launch import supervisor as sup
-from hwscale_tui.launch.files import pair_log_path
-from hwscale_tui.paths import app_paths, snapshot_path
-from hwscale_tui.store import Store
 
 pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
 

@@ -11,7 +11,7 @@ import math
 import subprocess
 import sys
 
-from conftest import REPO
+from tests.support.cli import REPO
 
 
 def test_quick_json_run_has_the_issue_schema():

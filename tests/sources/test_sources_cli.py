@@ -10,13 +10,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import hwscale_cmd
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.cli import main
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
-from hwscale_tui.testing.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
+from tests.support.cli import hwscale_cmd
+from tests.support.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
 
 
 @pytest.fixture

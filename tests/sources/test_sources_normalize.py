@@ -15,7 +15,7 @@ from hwscale_tui.sources.wandb_normalize import (
     normalize_wandb_run,
     parse_time,
 )
-from hwscale_tui.testing.wandb_loopback import iso
+from tests.support.wandb_loopback import iso
 
 NOW = 1_750_000_000.0
 METTA_METRIC = "evaluator/eval_sweep/score"

@@ -15,7 +15,7 @@ from hwscale_tui.sources import (
     make_source,
     make_wandb_api,
 )
-from hwscale_tui.testing.wandb_loopback import (
+from tests.support.wandb_loopback import (
     DEFAULT_ENTITY,
     EPOCH0,
     LoopbackRun,
@@ -343,7 +343,7 @@ def test_loopback_logs_unknown_queries_loudly(server, caplog):
     from wandb_gql import gql
 
     api = make_wandb_api(base_url=server.url, entity=DEFAULT_ENTITY)
-    with caplog.at_level(logging.ERROR, logger="hwscale_tui.testing.wandb_loopback"):
+    with caplog.at_level(logging.ERROR, logger="tests.support.wandb_loopback"):
         with pytest.raises(Exception):  # noqa: B017 -- any client error; the server log is what is checked
             api.client.execute(gql("query Mystery { mystery { id } }"))
     assert server.unknown and "Mystery" in server.unknown[0] and "unknown request" in caplog.text

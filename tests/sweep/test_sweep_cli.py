@@ -6,12 +6,11 @@ import json
 import signal
 import subprocess
 
-from conftest import cli_env, hwscale_cmd
-from sweep_helpers import pid_alive, wait_for, write_experiment
-
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.procs import live_group_members
+from tests.support.cli import cli_env, hwscale_cmd
+from tests.sweep.sweep_helpers import pid_alive, wait_for, write_experiment
 
 SWEEP = "cli.g1n1"
 

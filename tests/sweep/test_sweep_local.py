@@ -6,8 +6,6 @@ import os
 import stat
 import sys
 
-from sweep_helpers import pid_alive, stub_command, wait_for
-
 from hwscale_tui.config import from_dict
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.paths import app_paths
@@ -16,6 +14,7 @@ from hwscale_tui.sweep.dispatch import InFlightTrial
 from hwscale_tui.sweep.local import LocalDispatcher
 from hwscale_tui.sweep.procs import live_group_members
 from hwscale_tui.sweep.trial_command import TrialCommandBuilder
+from tests.sweep.sweep_helpers import pid_alive, stub_command, wait_for
 
 PAIR = HardwarePair(1, 1)
 

@@ -8,14 +8,19 @@ import os
 import signal
 import subprocess
 
-from conftest import cli_env, hwscale_cmd
-from sweep_helpers import ScriptedDispatcher, finished_exit, pid_alive, wait_for, write_experiment
-
 from hwscale_tui.config import apply_overrides, default_config
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.runner import RunnerTimings, SweepRunner, prepare_sweep
+from tests.support.cli import cli_env, hwscale_cmd
+from tests.sweep.sweep_helpers import (
+    ScriptedDispatcher,
+    finished_exit,
+    pid_alive,
+    wait_for,
+    write_experiment,
+)
 
 SWEEP = "res.g1n1"
 

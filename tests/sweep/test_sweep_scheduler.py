@@ -12,7 +12,6 @@ import re
 import signal
 
 import pytest
-from sweep_helpers import RUN_ID_RE, ScriptedDispatcher, SpyOptimizer, finished_exit
 
 from hwscale_tui.config import apply_overrides, default_config
 from hwscale_tui.hardware import HardwarePair
@@ -26,6 +25,7 @@ from hwscale_tui.sweep.scheduler import (
     suggestions_this_round,
     sweep_done,
 )
+from tests.sweep.sweep_helpers import RUN_ID_RE, ScriptedDispatcher, SpyOptimizer, finished_exit
 
 
 def make_runner(dispatcher, *, max_trials=5, batch_size=2, max_parallel=3, name="sched"):

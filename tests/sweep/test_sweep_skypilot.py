@@ -10,7 +10,6 @@ import threading
 import pytest
 import sky  # the [skypilot] extra, which the test extras install
 import yaml
-from sweep_helpers import wait_for
 
 from hwscale_tui.config import apply_overrides, default_config, from_dict
 from hwscale_tui.hardware import HardwarePair
@@ -18,6 +17,7 @@ from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.runner import RunnerTimings, SweepRunner, prepare_sweep
 from hwscale_tui.sweep.skypilot import SkyPilotDispatcher, WandbTrialResults, build_task
+from tests.sweep.sweep_helpers import wait_for
 
 SECRET = "wandb-secret-value-0123456789"
 

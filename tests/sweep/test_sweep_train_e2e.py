@@ -6,10 +6,10 @@ import json
 import subprocess
 
 import pytest
-from conftest import cli_env, hwscale_cmd
 
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
+from tests.support.cli import cli_env, hwscale_cmd
 
 pytestmark = pytest.mark.slow
 

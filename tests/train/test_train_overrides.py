@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import cli_env, hwscale_cmd
 
 from hwscale_tui.cli import main
 from hwscale_tui.errors import UsageError
@@ -14,6 +13,7 @@ from hwscale_tui.prices import price_per_gpu_hour
 from hwscale_tui.search.presets import builtin_preset
 from hwscale_tui.train import parse_overrides
 from hwscale_tui.train.overrides import SWEPT_KEYS, parse_value
+from tests.support.cli import cli_env, hwscale_cmd
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import cli_env, hwscale_cmd
 
 from hwscale_tui.store import Store
+from tests.support.cli import cli_env, hwscale_cmd
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Label
-from tui_helpers import stop_everything, wait_for
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.tui.app import create_app
 from hwscale_tui.tui.widgets.trial_table import TrialTable
+from tests.tui.tui_helpers import stop_everything, wait_for
 
 TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")
 SIZE = (120, 36)

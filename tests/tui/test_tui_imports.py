@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO
+from tests.support.cli import REPO
 
 HEAVY = ("wandb", "sky", "pandas", "scipy", "plotext", "sklearn", "matplotlib")
 

@@ -8,7 +8,6 @@ import stat
 from dataclasses import replace
 
 from textual.widgets import DataTable, Input, Label, Select, Static
-from tui_helpers import make_app, wait_for
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.paths import app_paths
@@ -16,6 +15,7 @@ from hwscale_tui.tui.app import SCREENS, HwscaleApp, screen_class
 from hwscale_tui.tui.formatting import fmt_number
 from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
 from hwscale_tui.tui.widgets.trial_table import TrialTable
+from tests.tui.tui_helpers import make_app, wait_for
 
 SIZE = (100, 34)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import hwscale_cmd
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import ConfigError
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.tui.session import ExperimentSession, equivalent_command, parse_field_text
+from tests.support.cli import hwscale_cmd
 
 
 def session_at(tmp_path, **kw) -> ExperimentSession:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from tui_helpers import make_app, wait_for
+
+from tests.tui.tui_helpers import make_app, wait_for
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-from tui_helpers import stop_everything
 
 from hwscale_tui import config as cfgmod
+from tests.support.cli import REPO
+from tests.tui.tui_helpers import stop_everything
 
 TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")
 pytestmark = pytest.mark.skipif(

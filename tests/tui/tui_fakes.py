@@ -1,6 +1,6 @@
 """Fake core services with the real modules' names and shapes, for Pilot and snapshot tests.
 
-Deterministic: a frozen clock and the seeded demo experiment (``hwscale_tui.tui.demo``).
+Deterministic: a frozen clock and the seeded demo experiment (``tests.support.demo``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pandas as pd
 from hwscale_tui.analysis.core import Recommendation
 from hwscale_tui.analysis.fom import ParetoFront, ParetoPoint
 from hwscale_tui.records import HistoryPoint, Trial
-from hwscale_tui.tui.demo import demo_data
 from hwscale_tui.tui.services import Services
+from tests.support.demo import demo_data
 
 FROZEN_NOW = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
 

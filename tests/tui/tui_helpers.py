@@ -7,11 +7,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tui_fakes import FakeWorld, fake_world
-
 from hwscale_tui.config import default_config
 from hwscale_tui.tui.app import HwscaleApp, create_app
 from hwscale_tui.tui.session import ExperimentSession
+from tests.tui.tui_fakes import FakeWorld, fake_world
 
 
 def make_app(

@@ -13,7 +13,7 @@ Runs are plain data (:class:`LoopbackRun`) and may be malformed on purpose.
     with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 5)) as server:
         api = wandb.Api(overrides={"base_url": server.url}, api_key="x" * 40)
 
-``python -m hwscale_tui.testing.wandb_loopback --sweeps 8 --trials 500`` serves a synthetic
+``python -m tests.support.wandb_loopback --sweeps 8 --trials 500`` serves a synthetic
 project in its own process (for benchmarks), printing its URL; ``GET /_loopback/stats`` returns
 the counts and ``POST /_loopback/advance {"runs": N}`` makes N running runs log one more step.
 """

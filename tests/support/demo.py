@@ -12,11 +12,11 @@ import math
 import random
 from dataclasses import dataclass
 
-from ..config import ExperimentConfig
-from ..hardware import plan_grid
-from ..prices import job_cost_usd
-from ..records import HistoryPoint, Trial
-from ..search.presets import preset_for
+from hwscale_tui.config import ExperimentConfig
+from hwscale_tui.hardware import plan_grid
+from hwscale_tui.prices import job_cost_usd
+from hwscale_tui.records import HistoryPoint, Trial
+from hwscale_tui.search.presets import preset_for
 
 CURVE_POINTS = 24
 SOLVED_SCORE = 500.0

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..hardware import HardwarePair
-from ..records import HistoryPoint, Trial
+from hwscale_tui.hardware import HardwarePair
+from hwscale_tui.records import HistoryPoint, Trial
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,0 @@
-"""Test doubles the tests, benchmarks and demos share (never imported by the product itself)."""

@@ -1,0 +1,21 @@
+"""Running the CLI from a test: the repository root, and a child ``hwscale-tui`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for a child `hwscale-tui` process in a test (inherits the private dirs)."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+def hwscale_cmd(*args: str) -> list[str]:
+    """The command line that runs ``hwscale-tui ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "hwscale_tui", *args]

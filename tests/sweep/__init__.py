@@ -1,0 +1,1 @@
+"""Tests of hwscale_tui.sweep."""

@@ -1,0 +1,1 @@
+"""Tests of the app (hwscale_tui.tui)."""
