@@ -18,9 +18,11 @@ COMMANDS = ("tui", "plan", "launch", "status", "cancel", "sweep", "train", "tria
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one sentence, exit 2 (argparse's own code)
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}.\n")
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own code)
+        message = " ".join(message.split())  # argparse may wrap or quote a value over lines
+        if len(message) > 300:
+            message = message[:300] + "..."
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help.\n")
 
 
 def _load(name: str):

@@ -45,6 +45,18 @@ TRIAL_PLACEHOLDERS = (
     "torchrun",
 )
 
+# Bounds that keep every value within what the schedule, the store (SQLite 64-bit integers)
+# and the trainer can hold; a value beyond them is refused when the file is read.
+MAX_NAME_LEN = 100  # an experiment name (sweep names, job names and file names derive from it)
+MAX_STR_LEN = 4096  # any other string value
+MAX_LIST_LEN = 1024  # any list value
+MAX_TRIALS = 100_000
+MAX_GPUS_PER_NODE = 1024
+MAX_NODES = 4096
+MAX_DELAY_S = 7 * 24 * 3600.0  # a week between pair starts
+MAX_SECONDS = 30 * 24 * 3600.0
+MAX_FILE_BYTES = 1 << 20  # an experiment file
+
 # SkyPilot's rule for cluster / job names; a sweep name becomes a job-name prefix.
 SKY_NAME_RE = re.compile(r"^[a-zA-Z]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$")
 METTA_DEFAULT_METRIC = "evaluator/eval_sweep/score"
@@ -84,7 +96,11 @@ def _f(default: Any = None, *, doc: str, factory: Any = None, **meta: Any) -> An
 
 @dataclass
 class ExperimentSection:
-    name: str = _f("hardware_scaling", doc="experiment name; sweeps are named <name>.g<G>n<N>")
+    name: str = _f(
+        "hardware_scaling",
+        doc="experiment name; sweeps are named <name>.g<G>n<N>",
+        max_len=MAX_NAME_LEN,
+    )
     runner: str = _f(
         "builtin", doc="builtin (our sweep runner + trainer) or metta", choices=RUNNERS
     )
@@ -95,26 +111,37 @@ class ExperimentSection:
 
 @dataclass
 class GridSection:
-    gpu_counts: list[int] = _f(doc="GPUs per node to try", factory=lambda: [1, 2, 4, 8], min=1)
-    node_counts: list[int] = _f(doc="node counts to try", factory=lambda: [1, 2], min=1)
-    max_gpus_per_node: int = _f(8, doc="largest GPU count one node has", min=1)
-    cpus_per_node: int = _f(8, doc="CPUs of a training node (sets Metta's envs per GPU)", min=1)
+    gpu_counts: list[int] = _f(
+        doc="GPUs per node to try", factory=lambda: [1, 2, 4, 8], min=1, max=MAX_GPUS_PER_NODE
+    )
+    node_counts: list[int] = _f(
+        doc="node counts to try", factory=lambda: [1, 2], min=1, max=MAX_NODES
+    )
+    max_gpus_per_node: int = _f(
+        8, doc="largest GPU count one node has", min=1, max=MAX_GPUS_PER_NODE
+    )
+    cpus_per_node: int = _f(
+        8, doc="CPUs of a training node (sets Metta's envs per GPU)", min=1, max=1_000_000
+    )
     exclude: list[str] = _f(doc="pairs switched off, as g<G>n<N>", factory=list)
 
 
 @dataclass
 class SweepSection:
-    max_trials: int = _f(8, doc="trials per sweep", min=1)
-    batch_size: int = _f(2, doc="suggestions per scheduling round", min=1)
-    max_parallel_jobs: int = _f(1, doc="trials running at once per sweep", min=1)
-    total_timesteps: int = _f(200_000, doc="agent steps per trial", min=1)
+    max_trials: int = _f(8, doc="trials per sweep", min=1, max=MAX_TRIALS)
+    batch_size: int = _f(2, doc="suggestions per scheduling round", min=1, max=MAX_TRIALS)
+    max_parallel_jobs: int = _f(1, doc="trials running at once per sweep", min=1, max=MAX_TRIALS)
+    total_timesteps: int = _f(200_000, doc="agent steps per trial", min=1, max=10**15)
     metric: str = _f("score", doc="metric the sweep optimizes")
     goal: str = _f("maximize", doc="maximize or minimize the metric", choices=GOALS)
     acquisition_fn: str = _f("ei", doc="ei, ucb or naive", choices=ACQUISITION_FNS)
     max_suggestion_cost: float = _f(
-        600.0, doc="predicted trial seconds above which a suggestion is masked", min=0
+        600.0,
+        doc="predicted trial seconds above which a suggestion is masked",
+        min=0,
+        max=MAX_SECONDS,
     )
-    seed: int = _f(0, doc="optimizer and trainer seed", min=0)
+    seed: int = _f(0, doc="optimizer and trainer seed", min=0, max=2**32 - 1)
     env: str = _f("CartPole-v1", doc="builtin trainer environment", choices=BUILTIN_ENVS)
     trial_command: list[str] = _f(
         doc="per-trial argv template replacing hwscale-tui train, with {run_id} {sweep_name} {gpus} {nodes} {params} ... (docs/sweep.md)",
@@ -128,7 +155,7 @@ class SweepSection:
 
 @dataclass
 class LaunchSection:
-    delay_s: float = _f(60.0, doc="seconds between pair starts", min=0)
+    delay_s: float = _f(60.0, doc="seconds between pair starts", min=0, max=MAX_DELAY_S)
     sequential: bool = _f(False, doc="start each pair after the previous one exits")
     command: list[str] = _f(
         doc="per-pair argv template with {gpus} {nodes} {total_gpus} {sweep_name} {experiment}",
@@ -171,14 +198,16 @@ class MettaSection:
 class CostSection:
     gpu_type: str = _f("H100", doc="accelerator name (SkyPilot's spelling)")
     price_per_gpu_hour: float | None = _f(
-        None, doc="$ per GPU-hour (default: the price table)", min=0
+        None, doc="$ per GPU-hour (default: the price table)", min=0, max=1e6
     )
     spot: bool = _f(False, doc="price at spot rates")
 
 
 @dataclass
 class AnalysisSection:
-    target: float = _f(0.9, doc="target score: a fraction of the best, or absolute", min=0)
+    target: float = _f(
+        0.9, doc="target score: a fraction of the best, or absolute", min=0, max=1e15
+    )
     target_kind: str = _f("fraction", doc="fraction or absolute", choices=TARGET_KINDS)
     curve_metric: str = _f("score", doc="history metric used for learning curves")
 
@@ -280,48 +309,79 @@ def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
     tp = str(f.type)
     meta = f.metadata
     lo = meta.get("min")
+    hi = meta.get("max", 2**63 - 1 if "int" in tp else None)  # SQLite's INTEGER
+    max_len = meta.get("max_len", MAX_STR_LEN)
 
     def bad(problem: str, accepted: str | None = None) -> ConfigError:
-        acc = accepted or _type_name(tp) + (f" >= {lo}" if lo is not None else "")
+        if lo is not None and hi is not None:
+            bounds = f" from {lo:g} to {hi:g}"
+        elif lo is not None:
+            bounds = f" >= {lo}"
+        else:
+            bounds = ""
+        acc = accepted or _type_name(tp) + bounds
         if "choices" in meta:
             acc = " or ".join(repr(c) for c in meta["choices"]).replace("'", '"')
         return ConfigError(source, dotted, problem, acc)
 
+    def short(v: Any) -> str:  # a huge value is named by its kind, never echoed in full
+        text = repr(v)
+        return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
+
     if tp == "bool":
         if not isinstance(value, bool):
-            raise bad(f"got {value!r}")
+            raise bad(f"got {short(value)}")
         return value
     if tp == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise bad(f"got {value!r}")
-        if lo is not None and value < lo:
-            raise bad(f"got {value}")
+            raise bad(f"got {short(value)}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise bad(f"got {short(value)}")
         return value
     if tp in ("float", "float | None"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad(f"got {value!r}")
-        if value != value or value in (float("inf"), float("-inf")):
-            raise bad(f"got {value!r}")
-        if lo is not None and value < lo:
-            raise bad(f"got {value}")
-        return float(value)
+            raise bad(f"got {short(value)}")
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            raise bad(f"got {short(value)}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise bad(f"got {short(value)}")
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            raise bad(f"got {short(value)}")
+        return number
     if tp in ("str", "str | None"):
         if not isinstance(value, str):
-            raise bad(f"got {value!r}")
+            raise bad(f"got {short(value)}")
+        if len(value) > max_len:
+            raise bad(
+                f"the value is {len(value)} characters long", f"a string of at most {max_len}"
+            )
         if "choices" in meta and value not in meta["choices"]:
-            raise bad(f"got {value!r}")
+            raise bad(f"got {short(value)}")
         return value
     if tp == "list[int]":
         if not isinstance(value, list) or any(
             isinstance(v, bool) or not isinstance(v, int) for v in value
         ):
-            raise bad(f"got {value!r}")
-        if lo is not None and any(v < lo for v in value):
-            raise bad(f"got {value!r} (counts must be >= {lo})", f"a list of integers >= {lo}")
+            raise bad(f"got {short(value)}")
+        if len(value) > MAX_LIST_LEN:
+            raise bad(f"the list has {len(value)} items", f"at most {MAX_LIST_LEN} integers")
+        if (lo is not None and any(v < lo for v in value)) or (
+            hi is not None and any(v > hi for v in value)
+        ):
+            raise bad(
+                f"got {short(value)} (counts must be from {lo} to {hi})",
+                f"a list of integers from {lo} to {hi}",
+            )
         return list(value)
     if tp == "list[str]":
         if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
-            raise bad(f"got {value!r}")
+            raise bad(f"got {short(value)}")
+        if len(value) > MAX_LIST_LEN:
+            raise bad(f"the list has {len(value)} items", f"at most {MAX_LIST_LEN} strings")
+        if any(len(v) > max_len for v in value):
+            raise bad("an item is too long", f"strings of at most {max_len} characters")
         return list(value)
     raise AssertionError(f"unhandled field type {tp}")  # pragma: no cover
 
@@ -426,14 +486,15 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
         ("sweep.trial_command", cfg.sweep.trial_command, TRIAL_PLACEHOLDERS),
     ):
         for i, tok in enumerate(template):
-            for ph in re.findall(r"\{([^{}]*)\}", tok):
-                if ph not in allowed:
-                    raise ConfigError(
-                        source,
-                        f"{key}[{i}]",
-                        f"unknown placeholder {{{ph}}}",
-                        " ".join("{" + p + "}" for p in allowed),
-                    )
+            problem = template_problem(tok, allowed)
+            if problem:
+                raise ConfigError(
+                    source,
+                    f"{key}[{i}]",
+                    problem,
+                    " ".join("{" + p + "}" for p in allowed)
+                    + " (write {{ and }} for literal braces)",
+                )
     if cfg.sweep.batch_size > cfg.sweep.max_trials:
         raise ConfigError(
             source,
@@ -457,6 +518,31 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
         )
 
 
+def template_problem(token: str, allowed: tuple[str, ...]) -> str | None:
+    """Why ``token`` cannot be expanded with ``str.format`` and the ``allowed`` placeholders,
+    or None when it can (a lone ``{``, ``{0}``, ``{gpus.real}`` and unknown names are refused)."""
+    import string
+
+    try:
+        fields = list(string.Formatter().parse(token))
+    except ValueError as e:
+        return f"{token[:60]!r} is not a valid template ({e})"
+    for _literal, name, spec, _conversion in fields:
+        if name is None:
+            continue
+        if name not in allowed:
+            return f"unknown placeholder {{{name[:40]}}}"
+        if spec and "{" in spec:
+            return f"placeholder {{{name}}} has a nested field in its format"
+    numeric = ("gpus", "nodes", "total_gpus", "total_timesteps")
+    sample: dict[str, Any] = {p: 1 if p in numeric else "x" for p in allowed}
+    try:
+        token.format(**sample)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:
+        return f"{token[:60]!r} cannot be expanded ({e})"
+    return None
+
+
 def default_config(
     runner: str = "builtin", env: Mapping[str, str] | None = None
 ) -> ExperimentConfig:
@@ -466,16 +552,7 @@ def default_config(
 def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> ExperimentConfig:
     """Read and validate an experiment file."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            str(p), "<file>", "the file does not exist", "a path to an experiment TOML file"
-        ) from None
-    except OSError as e:
-        raise ConfigError(
-            str(p), "<file>", f"cannot read it ({e.strerror})", "a readable experiment TOML file"
-        ) from None
+    raw = read_experiment_bytes(p)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -485,9 +562,51 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
             f"not valid TOML ({e})",
             "a TOML file like the one `hwscale-tui plan --save` writes",
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            str(p),
+            "<syntax>",
+            "its arrays or tables are nested too deeply to read",
+            "a TOML file like the one `hwscale-tui plan --save` writes",
+        ) from None
     cfg = from_dict(data, source=str(p), env=env)
     cfg.path = p
     return cfg
+
+
+def read_experiment_bytes(p: Path) -> bytes:
+    """The file's bytes, refused before reading unless it is a regular file of at most
+    ``MAX_FILE_BYTES`` (a FIFO would hang the read, ``/dev/zero`` would never end)."""
+    import stat
+
+    accepted = f"a regular experiment TOML file of at most {MAX_FILE_BYTES // 1024} KiB"
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise ConfigError(
+            str(p), "<file>", "the file does not exist", "a path to an experiment TOML file"
+        ) from None
+    except (OSError, ValueError) as e:
+        raise ConfigError(
+            str(p), "<file>", f"cannot read it ({getattr(e, 'strerror', None) or e})", accepted
+        ) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ConfigError(str(p), "<file>", "it is a directory", accepted)
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(str(p), "<file>", "it is not a regular file", accepted)
+    if st.st_size > MAX_FILE_BYTES:
+        raise ConfigError(str(p), "<file>", f"it is {st.st_size} bytes long", accepted)
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)  # never blocks, even if swapped for a FIFO
+        with os.fdopen(fd, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(
+            str(p), "<file>", f"cannot read it ({e.strerror or e})", accepted
+        ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(str(p), "<file>", "it grew past the size limit while read", accepted)
+    return raw
 
 
 def save(cfg: ExperimentConfig, path: str | os.PathLike[str]) -> Path:

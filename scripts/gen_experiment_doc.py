@@ -35,6 +35,12 @@ Rules:
 - `WANDB_ENTITY` / `WANDB_PROJECT` fill `[wandb] entity/project` when the file leaves them out;
   those values are not written back when the file is saved.
 - `price_per_gpu_hour` left out means the dated price table (`hwscale_tui/prices.py`).
+- Bounds: every number must be finite and within the range shown as *range* (integers at most
+  2^63 - 1, what SQLite stores); the experiment name at most 100 characters, other strings at
+  most 4096, lists at most 1024 items. The file itself must be a regular file of at most 1 MiB
+  (a FIFO, a device or a directory is refused before it is read).
+- Templates (`[launch] command`, `[sweep] trial_command`) are Python format strings: only the
+  listed placeholders, and `{{` / `}}` for literal braces (a lone `{` is refused).
 """
 
 
@@ -55,6 +61,15 @@ def render() -> str:
             doc = f.metadata.get("doc", "")
             if "choices" in f.metadata:
                 doc += " (" + ", ".join(f.metadata["choices"]) + ")"
+            if "max" in f.metadata:
+                lo, hi = f.metadata.get("min", 0), f.metadata["max"]
+                doc += (
+                    f"; *range* {lo:g} to {hi:g}"
+                    if isinstance(hi, float)
+                    else f"; *range* {lo} to {hi}"
+                )
+            if "max_len" in f.metadata:
+                doc += f"; at most {f.metadata['max_len']} characters"
             lines.append(f"| `{f.name}` | {d} | {doc.replace('|', '/')} |")
         lines.append("")
     lines += [

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import add_experiment_file_flag, load_config
+from .common import add_experiment_file_flag, check_number, check_output_path, load_config
 
 HELP = "analyze an experiment's trials: to-target values, scaling laws with CIs, FOM and recommendations"
 
@@ -97,11 +97,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_output(path: str | None, flag: str) -> None:
-    if path and not Path(path).expanduser().resolve().parent.is_dir():
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse numbers analysis cannot use before any trial is read."""
+    if args.seed is not None and not 0 <= args.seed <= 2**32 - 1:
         raise UsageError(
-            f"{flag} {path}: its folder does not exist; accepted: a file path in an existing folder."
+            f"--seed {args.seed} is out of range; accepted: an integer from 0 to {2**32 - 1}."
         )
+    if args.bootstrap is not None and not 0 <= args.bootstrap <= 100_000:
+        raise UsageError(
+            f"--bootstrap {args.bootstrap} is out of range; accepted: an integer from 0 to 100000."
+        )
+    if args.width is not None and not 20 <= args.width <= 1000:
+        raise UsageError(
+            f"--width {args.width} is out of range; accepted: an integer from 20 to 1000."
+        )
+    check_number(args.target, "--target", lo=0, hi=1e15)
+    check_number(args.budget_steps, "--budget-steps", lo=0, hi=1e18, lo_open=True)
+    check_number(args.price_per_gpu_hour, "--price-per-gpu-hour", lo=0, hi=1e6)
+    for level in args.levels or ():
+        check_number(level, "--levels", lo=0, hi=1, lo_open=True)
 
 
 def _load(args: argparse.Namespace, cfg) -> tuple[list, dict]:
@@ -143,9 +157,11 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg, _ = load_config(args, with_flags=False)
+    _check_numbers(args)
     for path, flag in ((args.report, "--report"), (args.csv, "--csv")):
-        _check_output(path, flag)
+        check_output_path(path, flag)
+    check_output_path(args.plots, "--plots", directory=True)
+    cfg, _ = load_config(args, with_flags=False)
     if args.plots and not args.report:
         raise UsageError("--plots only goes with --report; accepted: --report FILE.md --plots DIR.")
     from ..analysis import analyze, render_text, settings_from_config, write_report

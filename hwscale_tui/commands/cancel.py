@@ -9,6 +9,7 @@ import socket
 import sys
 
 from ..errors import UsageError
+from .common import check_number
 from .status import add_experiment_name_flags, experiment_name
 
 HELP = "cancel pairs: scheduled ones never start, running sweeps get SIGTERM then SIGKILL after a grace period"
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "name the pairs to cancel (like g4n1) or pass --all, not both and not neither."
         )
+    check_number(args.grace, "--grace", lo=0, hi=3600)
     name = experiment_name(args)
     outcomes = sup.cancel_pairs(
         name, None if args.all else args.pairs, by=who(), grace_s=args.grace

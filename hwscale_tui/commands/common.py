@@ -137,3 +137,70 @@ def load_config(args: argparse.Namespace, *, with_flags: bool = True):
                 raise
             cfg.path = path
     return cfg, path
+
+
+def check_output_path(path: str | None, flag: str, *, directory: bool = False) -> None:
+    """Refuse an output path before anything is computed or written: its folder must exist
+    (nothing is created silently) and it must not be a directory (or, for ``directory``
+    outputs, not a file)."""
+    if not path:
+        if path is not None:
+            raise UsageError(f"{flag} is empty; accepted: a path in an existing folder.")
+        return
+    try:
+        p = Path(path).expanduser()
+        parent_ok = p.absolute().parent.is_dir()
+        is_dir, exists = p.is_dir(), p.exists()
+    except (OSError, ValueError) as e:
+        raise UsageError(
+            f"{flag} {path!r} is not a usable path ({e}); accepted: a path in an existing folder."
+        ) from None
+    if not parent_ok:
+        raise UsageError(
+            f"{flag} {path}: its folder does not exist; accepted: a path in an existing folder "
+            "(create it first)."
+        )
+    if directory and exists and not is_dir:
+        raise UsageError(
+            f"{flag} {path} is a file; accepted: a directory, or a path to create one at."
+        )
+    if not directory and is_dir:
+        raise UsageError(f"{flag} {path} is a directory; accepted: a file path.")
+
+
+def check_number(
+    value: float | None, flag: str, *, lo: float, hi: float, lo_open: bool = False
+) -> None:
+    """Refuse a numeric flag that is not finite or lies outside [lo, hi] ((lo, hi] when open)."""
+    import math
+
+    if value is None:
+        return
+    low_bad = value <= lo if lo_open else value < lo
+    if not math.isfinite(value) or low_bad or value > hi:
+        lo_text = f"> {lo:g}" if lo_open else f">= {lo:g}"
+        raise UsageError(
+            f"{flag} {value:g} is out of range; accepted: a number {lo_text} and <= {hi:g}."
+        )
+
+
+def check_experiment_name(name: str | None, flag: str = "--experiment-name") -> None:
+    """A name given on the command line obeys the same rule as ``[experiment] name``."""
+    from ..config import MAX_NAME_LEN, SKY_NAME_RE
+
+    if name is None:
+        return
+    if len(name) > MAX_NAME_LEN or not SKY_NAME_RE.match(name):
+        shown = name if len(name) <= 60 else f"{name[:40]}... ({len(name)} characters)"
+        raise UsageError(
+            f"{flag} {shown!r} is not an experiment name; accepted: at most {MAX_NAME_LEN} "
+            "letters, digits, '-', '_' and '.', starting with a letter."
+        )
+
+
+def preflight(cfg: Any, plan: Any, extra: list[str]) -> None:
+    """Refuse, before anything runs, what every sweep or trial of the plan would reject."""
+    from ..paths import app_paths
+    from ..sweep.preflight import check_pairs
+
+    check_pairs(cfg, [pp.pair for pp in plan.pairs], extra, app_paths().runs)

@@ -7,7 +7,8 @@ import json
 import sys
 import time
 
-from .common import add_experiment_flags, load_config
+from ..errors import UsageError
+from .common import add_experiment_flags, load_config, preflight
 
 HELP = "start one sweep per pair, staggered, under a detached supervisor that survives logout"
 
@@ -41,21 +42,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _only(values: list[str] | None) -> list[str] | None:
-    if not values:
+    if values is None:
         return None
-    return [t for v in values for t in v.replace(",", " ").split()]
+    tokens = [t for v in values for t in v.replace(",", " ").split()]
+    if not tokens:  # an empty --only must never mean "every pair"
+        raise UsageError(
+            "--only names no pair; accepted: pairs like --only g4n1 or --only g1n1,g2n1."
+        )
+    return tokens
 
 
 def run(args: argparse.Namespace) -> int:
     from ..launch import supervisor as sup
+    from ..launch.commands import plan_experiment, validate_extra_args
+    from ..paths import snapshot_path
 
+    only = _only(args.only)
     cfg, _ = load_config(args)
+    extra = validate_extra_args(args.extra)
+    preflight(cfg, plan_experiment(cfg, snapshot_path(cfg.name), extra), extra)
     info = sup.launch(
         cfg,
         extra_args=args.extra,
         foreground=args.foreground,
         resume=args.resume,
-        only=_only(args.only),
+        only=only,
     )
     final = sup.pair_status(cfg.name) if args.foreground and info.launch_id is not None else None
     if args.json:

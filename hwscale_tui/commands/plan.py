@@ -7,7 +7,7 @@ import json
 import sys
 
 from ..paths import snapshot_path
-from .common import add_experiment_flags, load_config
+from .common import add_experiment_flags, check_output_path, load_config, preflight
 
 HELP = "show the pairs, search spaces and commands an experiment would launch"
 
@@ -28,9 +28,11 @@ def run(args: argparse.Namespace) -> int:
     from .. import config as cfgmod
     from ..launch.commands import plan_experiment, validate_extra_args
 
+    check_output_path(args.save, "--save")
     cfg, _ = load_config(args)
     extra = validate_extra_args(args.extra)
     plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
+    preflight(cfg, plan, extra)
     if args.save:
         saved = cfgmod.save(cfg, args.save)
         print(f"saved {saved}", file=sys.stderr)

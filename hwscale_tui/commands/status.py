@@ -8,10 +8,11 @@ import sys
 import time
 
 from ..errors import UsageError
-from .common import add_experiment_file_flag
+from .common import add_experiment_file_flag, check_experiment_name
 
 HELP = "show each pair of a launched experiment: status, elapsed, next start, trials, best score"
 DEFAULT_WATCH_S = 2.0
+MIN_WATCH_S, MAX_WATCH_S = 0.1, 3600.0
 
 
 def add_experiment_name_flags(p: argparse.ArgumentParser) -> None:
@@ -27,6 +28,7 @@ def add_experiment_name_flags(p: argparse.ArgumentParser) -> None:
 def experiment_name(args: argparse.Namespace) -> str:
     from ..launch.supervisor import resolve_experiment
 
+    check_experiment_name(args.experiment_name)
     return resolve_experiment(name=args.experiment_name, experiment_file=args.experiment)
 
 
@@ -48,11 +50,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..launch import supervisor as sup
 
-    name = experiment_name(args)
-    if args.watch is not None and not args.watch > 0:
+    if args.watch is not None and not MIN_WATCH_S <= args.watch <= MAX_WATCH_S:
         raise UsageError(
-            f"--watch {args.watch:g} is not a refresh interval; accepted: a number of seconds > 0, like 2."
+            f"--watch {args.watch:g} is not a refresh interval; accepted: a number of seconds from "
+            f"{MIN_WATCH_S:g} to {MAX_WATCH_S:g}, like 2."
         )
+    name = experiment_name(args)
     if args.json:
         if args.watch is not None:
             raise UsageError("--json and --watch do not go together; accepted: one of them.")

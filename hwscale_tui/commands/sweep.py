@@ -33,11 +33,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..config import MAX_GPUS_PER_NODE, MAX_NODES
     from ..errors import UsageError
     from ..hardware import HardwarePair
     from ..paths import app_paths
     from ..sweep.runner import prepare_sweep
 
+    if not (1 <= args.gpus <= MAX_GPUS_PER_NODE and 1 <= args.nodes <= MAX_NODES):
+        raise UsageError(
+            f"--gpus {args.gpus} --nodes {args.nodes} is out of range; accepted: gpus from 1 to "
+            f"{MAX_GPUS_PER_NODE} and nodes from 1 to {MAX_NODES}."
+        )
     cfg, _ = load_config(args)
     pair = HardwarePair(args.gpus, args.nodes)
     if args.json and not args.status:

@@ -216,7 +216,7 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path, capsys):
         (("status", "--watch", "0"), "--watch 0 is not a refresh interval"),
         (
             ("cancel", "--all", "--grace", "-1", "--experiment-name", "exp"),
-            "grace period -1 s is not allowed",
+            "--grace -1 is out of range",
         ),
     ]
     for args, message in cases:

@@ -1,0 +1,49 @@
+"""Checks a launch makes before anything runs: would every pair's sweep, and every trial it
+starts, accept these settings? A setting every trial would reject (an unknown trainer key, a
+key the runner owns, a swept hyperparameter, the SkyPilot dispatcher without W&B, more ranks
+than the built-in trainer runs) is refused with one sentence instead of burning a sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..config import ExperimentConfig
+from ..errors import UsageError
+from ..hardware import HardwarePair
+from .runner import prepare_sweep
+
+
+def check_pairs(
+    cfg: ExperimentConfig, pairs: Sequence[HardwarePair], extra_args: Sequence[str], runs_dir: Path
+) -> None:
+    """Raise UsageError (one sentence) when a pair's built-in sweep or its trials would refuse
+    the experiment or ``extra_args``. Other runners and ``[launch] command`` templates run
+    commands we do not own, so only their generic checks apply."""
+    if cfg.experiment.runner != "builtin" or cfg.launch.command:
+        return
+    extra = list(cfg.launch.extra_args) + list(extra_args)
+    for pair in pairs:
+        setup = prepare_sweep(cfg, pair, extra, runs_dir)
+        if setup.builder.uses_builtin_trainer:
+            _check_trainer(pair, extra)
+
+
+def _check_trainer(pair: HardwarePair, extra: list[str]) -> None:
+    from ..train.overrides import MAX_RANKS, parse_overrides
+
+    if pair.total_gpus > MAX_RANKS:
+        raise UsageError(
+            f"pair {pair.tag} needs {pair.total_gpus} ranks, more than the built-in trainer runs "
+            f"({MAX_RANKS}); accepted: gpus x nodes <= {MAX_RANKS} (exclude the pair or shrink the grid)."
+        )
+    if not extra:
+        return
+    try:
+        parse_overrides(extra, env={})
+    except UsageError as e:
+        reason = str(e).rstrip(".")
+        raise UsageError(
+            f"every trial would reject the extra arguments {' '.join(extra)[:200]!r}: {reason}."
+        ) from None

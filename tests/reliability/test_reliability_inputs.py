@@ -1,0 +1,133 @@
+"""Every bad input is refused before anything runs: one sentence, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.cli import main
+from hwscale_tui.errors import ConfigError
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*")) if root.exists() else []
+
+
+def _refused(capsys, args: list[str], fragment: str, hw: Path) -> str:
+    before = _files(hw)
+    assert main(args) == 2, args
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hwscale-tui: error: "), err
+    assert fragment in err, (fragment, err)
+    assert _files(hw) == before, "a refused command wrote something"
+    return err
+
+
+def _toml(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "exp.toml"
+    p.write_text(text)
+    return str(p)
+
+
+FILE_CASES = [
+    ("[launch]\ndelay_s = 1e308\n", "launch.delay_s: got 1e+308"),
+    ("[launch]\ndelay_s = 604801\n", "launch.delay_s"),
+    ("[sweep]\nmax_trials = 100000000000000000000000000\n", "sweep.max_trials"),
+    (f'[experiment]\nname = "{"a" * 300}"\n', "300 characters"),
+    ('[launch]\ncommand = ["echo", "{"]\n', "launch.command[1]"),
+    ('[launch]\ncommand = ["echo", "{0}"]\n', "unknown placeholder {0}"),
+    ('[launch]\ncommand = ["echo", "{gpus.real}"]\n', "unknown placeholder {gpus.real}"),
+    ('[sweep]\ntrial_command = ["python", "{", "{params}"]\n', "sweep.trial_command[1]"),
+    ("[sweep]\nx = " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+    ("[grid]\ngpu_counts = [1, 100000]\n", "grid.gpu_counts"),
+    ("[sweep]\nseed = 99999999999999999999\n", "sweep.seed"),
+]
+
+
+@pytest.mark.parametrize("text,fragment", FILE_CASES)
+def test_bad_experiment_file_is_refused_by_plan_and_launch(
+    tmp_path, capsys, private_home, text, fragment
+):
+    exp = _toml(tmp_path, text)
+    for cmd in ("plan", "launch"):
+        _refused(capsys, [cmd, "-e", exp], fragment, private_home)
+
+
+def test_experiment_file_must_be_a_small_regular_file(tmp_path, capsys, private_home):
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.toml"
+    big.write_text("#" * (cfgmod.MAX_FILE_BYTES + 1))
+    for path, fragment in (
+        (fifo, "not a regular file"),  # would hang on read
+        (Path("/dev/zero"), "not a regular file"),  # would read until out of memory
+        (tmp_path, "is a directory"),
+        (big, f"{cfgmod.MAX_FILE_BYTES + 1} bytes long"),
+    ):
+        for cmd in ("plan", "status", "trials", "analyze"):
+            _refused(capsys, [cmd, "-e", str(path)], fragment, private_home)
+
+
+def test_config_module_refuses_the_same_values_directly():
+    with pytest.raises(ConfigError, match="at most 100"):
+        cfgmod.from_dict({"experiment": {"name": "a" * 101}}, env={})
+    ok = cfgmod.from_dict({"experiment": {"name": "a" * 100}}, env={})
+    assert ok.name == "a" * 100
+    with pytest.raises(ConfigError, match="delay_s"):
+        cfgmod.from_dict({"launch": {"delay_s": 10**400}}, env={})  # int too large for a float
+    # literal braces stay possible
+    cfg = cfgmod.from_dict({"launch": {"command": ["echo", "{{x}}", "{gpus:02d}"]}}, env={})
+    assert cfg.launch.command == ["echo", "{{x}}", "{gpus:02d}"]
+
+
+CLI_CASES = [
+    (["plan", "--max-trials", "1e26"], "--max-trials"),
+    (["plan", "--max-trials", "100000000000000000000000000"], "--max-trials (sweep.max_trials)"),
+    (["plan", "--delay", "1e308"], "--delay (launch.delay_s)"),
+    (["plan", "--delay", "nan"], "--delay (launch.delay_s)"),
+    (["plan", "--experiment-name", "a" * 300], "300 characters"),
+    (["launch", "--only", ""], "--only names no pair"),
+    (["launch", "--only", ",", "--delay", "0"], "--only names no pair"),
+    (["plan", "run=abc"], "sets run"),
+    (["launch", "trainer.batch_size=5"], "swept hyperparameter trainer.batch_size"),
+    (["plan", "trainer.nope=1"], "every trial would reject"),
+    (["launch", "seed=x"], "every trial would reject"),
+    (["plan", "--dispatcher", "skypilot"], "wandb.mode is 'disabled'"),
+    (["launch", "--gpu-counts", "256", "--max-gpus-per-node", "256"], "more than the built-in"),
+    (["status", "--watch", "inf"], "--watch inf"),
+    (["status", "--watch", "1e-9"], "--watch 1e-09"),
+    (["status", "--experiment-name", "a" * 300], "is not an experiment name"),
+    (["cancel", "--all", "--experiment-name", "../../etc"], "is not an experiment name"),
+    (["cancel", "--all", "--grace", "1e308"], "--grace"),
+    (["analyze", "--seed", "-1"], "--seed -1"),
+    (["analyze", "--bootstrap", "-5"], "--bootstrap -5"),
+    (["analyze", "--target", "nan"], "--target nan"),
+    (["analyze", "--levels", "0.5", "2"], "--levels 2"),
+    (["sweep", "--gpus", "1", "--nodes", "100000000000000000000"], "--nodes"),
+]
+
+
+@pytest.mark.parametrize("args,fragment", CLI_CASES, ids=lambda a: " ".join(a)[:40])
+def test_bad_flags_are_refused_before_anything_runs(capsys, private_home, args, fragment):
+    _refused(capsys, args, fragment, private_home)
+
+
+def test_output_paths_must_exist_and_not_be_directories(tmp_path, capsys, private_home):
+    missing = tmp_path / "missing" / "out"
+    cases = [
+        (["plan", "--save", str(tmp_path)], "is a directory"),
+        (["plan", "--save", f"{missing}.toml"], "its folder does not exist"),
+        (["analyze", "--report", f"{missing}.md"], "its folder does not exist"),
+        (["analyze", "--csv", str(tmp_path)], "is a directory"),
+        (["analyze", "--report", str(tmp_path / "r.md"), "--plots", f"{missing}/p"], "folder"),
+    ]
+    for args, fragment in cases:
+        _refused(capsys, args, fragment, private_home)
+    assert not missing.parent.exists()
+    # the good path still works
+    assert main(["plan", "--save", str(tmp_path / "ok.toml")]) == 0
+    assert (tmp_path / "ok.toml").stat().st_mode & 0o777 == 0o600
