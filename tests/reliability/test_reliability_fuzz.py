@@ -14,10 +14,10 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_helpers import WouldRun, nothing_starts  # noqa: F401 (autouse fixture)
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.cli import COMMANDS, build_parser, main
+from tests.reliability.reliability_helpers import WouldRun, nothing_starts  # noqa: F401 (autouse fixture)
 
 FUZZ = settings(
     max_examples=60,

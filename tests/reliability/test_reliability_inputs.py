@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.cli import main
 from hwscale_tui.errors import ConfigError
+from tests.reliability.reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
 
 
 def _files(root: Path) -> list[Path]:

@@ -1,0 +1,1 @@
+"""Reliability: bad input, store faults, dead runners (issue 16)."""
