@@ -27,7 +27,12 @@ RUNNERS = ("builtin", "metta")
 DISPATCHERS = ("local", "skypilot")
 WANDB_MODES = ("online", "offline", "disabled")
 GOALS = ("maximize", "minimize")
-KEY_PROFILES = ("ppo", "loss_configs", "ppo_actor")
+KEY_PROFILES = ("ppo", "loss_configs", "ppo_actor")  # deprecated [metta] key_profile values
+# Metta versions the metta runner speaks (hwscale_tui/metta/profiles.py, docs/metta.md); "auto"
+# detects the checkout's version from metta.repo, else uses fom-v1.
+METTA_PROFILES = ("auto", "fom-v1", "main")
+# Deprecated key_profile value -> the profile whose key paths it meant.
+KEY_PROFILE_TO_PROFILE = {"ppo": "fom-v1", "loss_configs": "fom-v1", "ppo_actor": "main"}
 ACQUISITION_FNS = ("ei", "ucb", "naive")
 TARGET_KINDS = ("fraction", "absolute")
 BUILTIN_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
@@ -180,16 +185,16 @@ class WandbSection:
 @dataclass
 class MettaSection:
     repo: str | None = _f(None, doc="path to a Metta checkout (commands run there)")
-    tool: str = _f(METTA_DEFAULT_TOOL, doc="Metta tool path given to tools/run.py")
-    recipe_module: str = _f(
-        "experiments.recipes.arena_basic_easy_shaped", doc="Metta recipe module"
+    profile: str = _f(
+        "auto",
+        doc="Metta version: fom-v1 (commit 7c1a7ff418), main (a8d1ecee19), or auto (detected from metta.repo, else fom-v1)",
+        choices=METTA_PROFILES,
     )
+    tool: str = _f("", doc="Metta tool path given to tools/run.py (empty: the profile's)")
+    recipe_module: str = _f("", doc="Metta recipe module (empty: the profile's)")
     train_entrypoint: str = _f("train", doc="recipe function that trains")
     eval_entrypoint: str = _f(
         "evaluate_in_sweep", doc="recipe function that evaluates a sweep trial"
-    )
-    key_profile: str = _f(
-        "ppo", doc="PPO key paths: ppo, loss_configs or ppo_actor", choices=KEY_PROFILES
     )
     local_test: bool = _f(False, doc="pass local_test=true (Metta's quick test)")
 
@@ -237,6 +242,8 @@ class ExperimentConfig:
     # Keys whose value came from the environment (not saved) and keys given explicitly.
     env_filled: set[str] = field(default_factory=set, compare=False, repr=False)
     explicit: set[str] = field(default_factory=set, compare=False, repr=False)
+    # One sentence per deprecated key the file used (and how it was read).
+    deprecations: list[str] = field(default_factory=list, compare=False, repr=False)
     path: Path | None = field(default=None, compare=False, repr=False)
 
     # -- access -------------------------------------------------------------------------
@@ -399,6 +406,7 @@ def from_dict(
             source, "<top>", "the file is not a table", "the sections " + ", ".join(SECTIONS)
         )
     explicit: set[str] = set()
+    deprecations: list[str] = []
     values: dict[str, dict[str, Any]] = {}
     for sname, sdata in data.items():
         if sname not in SECTIONS:
@@ -415,6 +423,24 @@ def from_dict(
         specs = field_specs(sname)
         for key, value in sdata.items():
             dotted = f"{sname}.{key}"
+            if dotted == "metta.key_profile":
+                if value not in KEY_PROFILES:
+                    raise ConfigError(
+                        source,
+                        dotted,
+                        f"got {value!r}",
+                        " or ".join(f'"{k}"' for k in KEY_PROFILES)
+                        + ' (deprecated: use metta.profile = "fom-v1" or "main")',
+                    )
+                mapped = KEY_PROFILE_TO_PROFILE[value]
+                deprecations.append(
+                    f'metta.key_profile = "{value}" is deprecated and read as metta.profile = '
+                    f'"{mapped}" (key paths now come from the profile); write profile = "{mapped}" instead'
+                )
+                if "profile" not in sdata:
+                    values.setdefault("metta", {})["profile"] = mapped
+                    explicit.add("metta.profile")
+                continue
             if key not in specs:
                 raise ConfigError(
                     source, dotted, "unknown key", f"in [{sname}]: " + ", ".join(specs)
@@ -429,6 +455,7 @@ def from_dict(
 
     cfg = ExperimentConfig(**{s: SECTIONS[s](**values.get(s, {})) for s in SECTIONS})
     cfg.explicit = explicit
+    cfg.deprecations = deprecations
     env_filled: set[str] = set()
     if cfg.wandb.entity is None and env.get("WANDB_ENTITY"):
         cfg.wandb.entity = env["WANDB_ENTITY"]
@@ -649,4 +676,5 @@ def apply_overrides(
         setattr(getattr(new, section), key, cfg.get(k))
         new.env_filled.add(k)
     new.path = cfg.path
+    new.deprecations = list(dict.fromkeys(cfg.deprecations + new.deprecations))
     return new

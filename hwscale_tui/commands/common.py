@@ -33,7 +33,8 @@ LAUNCHER_FLAGS: dict[str, tuple[str, str]] = {
     "--eval-entrypoint": ("metta.eval_entrypoint", "str"),
     "--metta-repo": ("metta.repo", "str"),
     "--metta-tool": ("metta.tool", "str"),
-    "--key-profile": ("metta.key_profile", "str"),
+    "--metta-profile": ("metta.profile", "str"),
+    "--key-profile": ("metta.key_profile", "str"),  # deprecated: read as --metta-profile
     "--local-test": ("metta.local_test", "flag"),
     "--gpu-type": ("cost.gpu_type", "str"),
     "--price-per-gpu-hour": ("cost.price_per_gpu_hour", "float"),

@@ -76,13 +76,16 @@ def print_plan(plan) -> None:
     for i, pp in enumerate(plan.pairs):
         c = pp.preset.constraints
         start = "after previous" if cfg.launch.sequential and i else f"+{i * cfg.launch.delay_s:g}s"
+        searched_mb = any(k.endswith(".minibatch_size") for k in pp.preset.space.keys)
         t.add_row(
             pp.pair.tag,
             str(pp.pair.total_gpus),
             f"{fmt_num(c.min_batch)}..{fmt_num(c.max_batch)}",
             fmt_num(c.center_batch),
-            f"{fmt_num(c.min_minibatch)}..{fmt_num(c.max_minibatch)}",
-            fmt_num(c.default_minibatch),
+            f"{fmt_num(c.min_minibatch)}..{fmt_num(c.max_minibatch)}"
+            if searched_mb
+            else "not searched",
+            fmt_num(c.default_minibatch) if searched_mb else "-",
             start,
         )
     console.print(t)
@@ -90,12 +93,23 @@ def print_plan(plan) -> None:
         console.print(f"[yellow]skipped[/] g{s.gpus}n{s.nodes}: {s.reason}")
     if plan.pairs:
         first = plan.pairs[0]
-        console.print("\n[bold]search space[/] (first pair; batch bounds scale with GPUs):")
+        title = "search space"
+        if plan.metta_profile:
+            title += f" Metta {plan.metta_profile} searches"
+        console.print(f"\n[bold]{title}[/] (first pair; batch bounds scale with GPUs):")
         for key, p in first.preset.space.as_dict().items():
             console.print(
                 f"  {key:<34} {p['distribution']:<12} [{fmt_num(p['min'])}, {fmt_num(p['max'])}] center {fmt_num(p['mean'])}",
                 highlight=False,
             )
+        settings = first.preset.settings
+        if plan.metta_profile:
+            console.print(
+                "  settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()),
+                highlight=False,
+            )
+        if first.space_note:
+            console.print(f"  [dim]{first.space_note}[/]", highlight=False)
         console.print("\n[bold]commands[/]:")
         for pp in plan.pairs:
             env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(pp.env.items()))

@@ -1,8 +1,8 @@
 """The command each hardware pair runs, per runner, with the environment it needs.
 
-``metta``: REFERENCE.md section 2's ``tools/run.py`` invocation, every sweep knob spelled out,
-``WANDB_ENTITY`` / ``WANDB_PROJECT`` in the child's environment so trials land in the sweep's
-project. ``builtin``: ``hwscale-tui sweep --experiment FILE --gpus G --nodes N``. A template in
+``metta``: Metta's ``tools/run.py`` invocation for the experiment's Metta profile
+(hwscale_tui/metta, docs/metta.md), every token one upstream binds, ``WANDB_ENTITY`` /
+``WANDB_PROJECT`` in the child's environment so local trials land in the sweep's project. ``builtin``: ``hwscale-tui sweep --experiment FILE --gpus G --nodes N``. A template in
 ``[launch] command`` replaces either. Extra ``key=value`` arguments go to every pair.
 """
 
@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import METTA_DEFAULT_METRIC, ExperimentConfig
+from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair, SkippedPair, plan_grid
+from ..metta import checks as metta_checks
+from ..metta.command import metta_argv
+from ..metta.profiles import resolve_profile, tool_file
 from ..search.presets import Preset, preset_for
 
 # Environment variables a child may need; their values are never printed or stored.
@@ -33,6 +36,8 @@ class PairPlan:
     env: dict[str, str]  # names -> values for the child (no secrets; those pass through os.environ)
     preset: Preset
     warnings: list[str] = field(default_factory=list)
+    # Why the search space is read-only for this pair ("" when an edit reaches the runner).
+    preset_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,7 +51,18 @@ class PairPlan:
             "batch_constraints": self.preset.constraints.as_dict(),
             "settings": self.preset.settings,
             "warnings": list(self.warnings),
+            "search_space_editable": self.space_editable,
+            "search_space_note": self.space_note,
         }
+
+    @property
+    def space_editable(self) -> bool:
+        """Whether a changed search space would reach the runner (the grid edits it only then)."""
+        return self.space_note == ""
+
+    @property
+    def space_note(self) -> str:
+        return self.preset_note
 
 
 @dataclass
@@ -56,6 +72,9 @@ class ExperimentPlan:
     pairs: list[PairPlan]
     skipped: list[SkippedPair]
     warnings: list[str] = field(default_factory=list)
+    # Reasons launch must refuse (exit 2 with the first); plan shows them among the warnings.
+    blockers: list[str] = field(default_factory=list)
+    metta_profile: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +87,8 @@ class ExperimentPlan:
                 {"gpus": s.gpus, "nodes": s.nodes, "reason": s.reason} for s in self.skipped
             ],
             "warnings": list(self.warnings),
+            "blockers": list(self.blockers),
+            "metta_profile": self.metta_profile,
         }
 
 
@@ -78,37 +99,6 @@ def validate_extra_args(extra: list[str]) -> list[str]:
                 f"extra argument {tok!r} is not key=value; extra arguments must look like trainer.seed=1."
             )
     return list(extra)
-
-
-def metta_argv(cfg: ExperimentConfig, pair: HardwarePair, extra: list[str] = ()) -> list[str]:
-    m, s = cfg.metta, cfg.sweep
-    argv = [
-        "uv",
-        "run",
-        "./tools/run.py",
-        m.tool,
-        f"gpus={pair.gpus}",
-        f"nodes={pair.nodes}",
-        f"recipe_module={m.recipe_module}",
-        f"train_entrypoint={m.train_entrypoint}",
-        f"eval_entrypoint={m.eval_entrypoint}",
-        f"total_timesteps={s.total_timesteps}",
-        f"sweep_name={pair.sweep_name(cfg.name)}",
-    ]
-    if cfg.wandb.entity:
-        argv.append(f"wandb.entity={cfg.wandb.entity}")
-    argv += [
-        f"wandb.project={cfg.wandb.effective_project}",
-        f"dispatcher_type={cfg.experiment.dispatcher}",
-        f"max_trials={s.max_trials}",
-        f"batch_size={s.batch_size}",
-        f"max_parallel_jobs={s.max_parallel_jobs}",
-    ]
-    if s.metric != METTA_DEFAULT_METRIC:
-        argv.append(f"metric_path={s.metric}")
-    if m.local_test:
-        argv.append("local_test=true")
-    return argv + list(extra)
 
 
 def builtin_argv(experiment_file: Path, pair: HardwarePair, extra: list[str] = ()) -> list[str]:
@@ -142,7 +132,9 @@ def child_env(cfg: ExperimentConfig) -> dict[str, str]:
     env: dict[str, str] = {}
     if cfg.wandb.entity:
         env["WANDB_ENTITY"] = cfg.wandb.entity
-    env["WANDB_PROJECT"] = cfg.wandb.effective_project
+        env["WANDB_PROJECT"] = cfg.wandb.effective_project
+    elif cfg.experiment.runner != "metta":  # Metta: entity and project travel together
+        env["WANDB_PROJECT"] = cfg.wandb.effective_project
     if cfg.experiment.runner == "builtin" or cfg.wandb.mode != "online":
         env["WANDB_MODE"] = cfg.wandb.mode
     return env
@@ -150,13 +142,7 @@ def child_env(cfg: ExperimentConfig) -> dict[str, str]:
 
 def metta_tool_file(repo: Path, tool: str) -> Path | None:
     """Where ``tool`` (``pkg.module.function``) lives in a Metta checkout, or None if absent."""
-    parts = tool.split(".")
-    for cut in range(len(parts), 0, -1):
-        mod = repo.joinpath(*parts[:cut])
-        for candidate in (mod.with_suffix(".py"), mod / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-    return None
+    return tool_file(repo, tool)
 
 
 def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | None) -> list[str]:
@@ -171,37 +157,14 @@ def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | No
             w.append(
                 f"{pair.total_gpus} ranks on {cpu_count} CPU cores: local trials will be oversubscribed (slower, still correct)"
             )
+    if cfg.experiment.runner == "metta" and not cfg.launch.command:
+        w += metta_checks.pair_warnings(cfg, pair)
     return w
 
 
 def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
     w: list[str] = []
-    if cfg.experiment.runner == "metta":
-        w.append(
-            f"sweep.batch_size = {cfg.sweep.batch_size} has no effect under Metta's async_capped scheduler "
-            "(only max_parallel_jobs and max_trials do)"
-        )
-        if cfg.metta.eval_entrypoint == "evaluate":
-            w.append(
-                'metta.eval_entrypoint = "evaluate" breaks sweep evaluations; use "evaluate_in_sweep" (it takes the single policy_uri)'
-            )
-        if not cfg.wandb.entity:
-            w.append(
-                "no W&B entity (wandb.entity or WANDB_ENTITY): trials will log to your default entity"
-            )
-        if cfg.metta.repo:
-            repo = Path(cfg.metta.repo).expanduser()
-            if not repo.is_dir():
-                w.append(f"metta.repo {repo} does not exist")
-            elif metta_tool_file(repo, cfg.metta.tool) is None:
-                w.append(
-                    f"Metta tool {cfg.metta.tool} is not in {repo}; it exists only on some Metta branches "
-                    "(set metta.tool to one your checkout has)"
-                )
-        else:
-            w.append(
-                "metta.repo is not set: commands run in the current directory, which must be a Metta checkout"
-            )
+    w += metta_checks.experiment_warnings(cfg)
     if cfg.experiment.dispatcher == "skypilot" and cfg.experiment.runner == "builtin":
         try:
             import importlib.util
@@ -230,12 +193,23 @@ def plan_experiment(
         cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
     )
     env = child_env(cfg)
+    metta = cfg.experiment.runner == "metta" and not cfg.launch.command
+    profile = resolve_profile(cfg).profile if cfg.experiment.runner == "metta" else None
+    note = ""
+    if cfg.launch.command:
+        note = "launch.command replaces the runner's command, so the search space is not sent"
+    elif profile is not None and not profile.space_editable:
+        note = (
+            f"Metta {profile.name}'s {profile.tool} builds this space itself and takes no argument "
+            'that changes it (read-only; metta.profile = "main" sends the space)'
+        )
     plans: list[PairPlan] = []
     for pair in pairs:
+        preset = preset_for(cfg, pair)
         if cfg.launch.command:
             argv = template_argv(cfg.launch.command, cfg, pair, extra)
-        elif cfg.experiment.runner == "metta":
-            argv = metta_argv(cfg, pair, extra)
+        elif metta:
+            argv = metta_argv(cfg, pair, preset, extra)
         else:
             argv = builtin_argv(experiment_file, pair, extra)
         plans.append(
@@ -244,11 +218,20 @@ def plan_experiment(
                 pair.sweep_name(cfg.name),
                 argv,
                 dict(env),
-                preset_for(cfg, pair),
+                preset,
                 pair_warnings(cfg, pair, cpu_count),
+                note,
             )
         )
-    return ExperimentPlan(cfg, experiment_file, plans, skipped, experiment_warnings(cfg))
+    return ExperimentPlan(
+        cfg,
+        experiment_file,
+        plans,
+        skipped,
+        experiment_warnings(cfg),
+        metta_checks.launch_blockers(cfg),
+        profile.name if profile else None,
+    )
 
 
 def resolve_executable(argv: list[str]) -> list[str]:

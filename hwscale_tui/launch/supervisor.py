@@ -384,6 +384,8 @@ def launch(
     warnings = list(plan.warnings) + [
         f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings
     ]
+    if plan.blockers and not resume:
+        raise UsageError(plan.blockers[0] + ".")
     if not plan.pairs and not resume:
         raise UsageError(
             f"experiment {cfg.name} has no valid pair to launch; accepted: a grid with at least one valid pair "

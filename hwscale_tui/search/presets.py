@@ -1,13 +1,17 @@
-"""Search presets per hardware pair and runner (REFERENCE.md 1.1 and 1.2).
+"""Search presets per hardware pair and runner.
 
-The ``metta`` preset reproduces the original optimized sweep exactly, with batch bounds for the
-training node's CPU count (``grid.cpus_per_node``). The ``builtin`` preset applies the same
-formula with the built-in trainer's constants, and its centers are the trainer's defaults.
+The ``metta`` preset is exactly what the Metta profile searches (hwscale_tui/metta/profiles.py,
+docs/metta.md): the experiment's optimized space (no minibatch, narrowed PPO ranges,
+``resample_frequency = 5``, Protein's default ``naive`` acquisition) under the profile's key
+paths. ``fom-v1`` sizes batch bounds by the CPU count of the machine that runs the sweep, as
+upstream does; ``main`` (our tool maker) by ``grid.cpus_per_node``. The ``builtin`` preset
+applies the same batch formula with the built-in trainer's constants, and its centers are the
+trainer's defaults.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..hardware import (
@@ -15,6 +19,15 @@ from ..hardware import (
     HardwarePair,
     builtin_batch_constraints,
     metta_batch_constraints,
+)
+from ..metta.profiles import (
+    FOM_V1,
+    OPTIMIZED_PARAMS,
+    OPTIMIZED_SETTINGS,
+    PROFILES,
+    MettaProfile,
+    controller_cpus,
+    resolve_profile,
 )
 from .space import Param, SearchSpace
 
@@ -109,18 +122,31 @@ def _batch_params(c: BatchConstraints) -> list[Param]:
 def metta_preset(
     pair: HardwarePair,
     *,
+    profile: str | MettaProfile = FOM_V1,
     cpus_per_node: int = 8,
-    key_profile: str = "ppo",
     metric: str = "evaluator/eval_sweep/score",
     goal: str = "maximize",
     overrides: dict[str, Any] | None = None,
 ) -> Preset:
-    c = metta_batch_constraints(pair.total_gpus, cpus_per_node)
-    paths = KEY_PROFILE_PATHS[key_profile]
-    params = _batch_params(c)
-    params.append(Param("trainer.optimizer.learning_rate", *METTA_LEARNING_RATE))
-    params += [Param(paths[name], dist, lo, hi, mean) for name, dist, lo, hi, mean in PPO_PARAMS]
-    settings = dict(PROTEIN_SETTINGS, **(overrides or {}))
+    """What the Metta profile searches for this pair.
+
+    ``fom-v1``: the tool maker builds the space itself (optimized_sweep_config.py:82-161 at
+    7c1a7ff418) from ``os.cpu_count()`` of the sweep's machine, so ``cpus_per_node`` and
+    ``overrides`` cannot reach it and are not applied. ``main``: our tool maker receives the space,
+    so both apply.
+    """
+    prof = PROFILES[profile] if isinstance(profile, str) else profile
+    cpus = controller_cpus() if prof.cpu_source == "controller" else cpus_per_node
+    c = metta_batch_constraints(pair.total_gpus, cpus)
+    # max(min * 8, 8192) and mean 2 * min: optimized_sweep_config.py:68, :88-94 at 7c1a7ff418.
+    c = replace(c, max_batch=max(8 * c.min_batch, 8192))
+    params = [
+        Param(prof.keys["batch_size"], "uniform_pow2", c.min_batch, c.max_batch, c.center_batch)
+    ]
+    params += [Param(prof.keys[name], *rest) for name, *rest in OPTIMIZED_PARAMS]
+    settings = dict(OPTIMIZED_SETTINGS)
+    if prof.space_editable:
+        settings.update(overrides or {})
     return Preset("metta", pair, c, SearchSpace(tuple(params), settings), metric, goal)
 
 
@@ -162,10 +188,11 @@ def preset_for(cfg: Any, pair: HardwarePair) -> Preset:
     if cfg.experiment.runner == "metta":
         return metta_preset(
             pair,
+            profile=resolve_profile(cfg).profile,
             cpus_per_node=cfg.grid.cpus_per_node,
-            key_profile=cfg.metta.key_profile,
             metric=cfg.sweep.metric,
             goal=cfg.sweep.goal,
-            overrides=overrides,
+            # Only what the file sets: otherwise Metta searches the experiment's own settings.
+            overrides={k: v for k, v in overrides.items() if f"sweep.{k}" in cfg.explicit},
         )
     return builtin_preset(pair, metric=cfg.sweep.metric, goal=cfg.sweep.goal, overrides=overrides)

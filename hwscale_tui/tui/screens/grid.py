@@ -87,7 +87,7 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
             FormField("metta.recipe_module", "recipe"),
             FormField("metta.train_entrypoint", "train"),
             FormField("metta.eval_entrypoint", "eval"),
-            FormField("metta.key_profile", "key profile", "select"),
+            FormField("metta.profile", "profile", "select"),
         ),
     ),
     (

@@ -1,0 +1,185 @@
+"""The per-pair Metta command, built so that Metta's ``tools/run.py`` binds every token.
+
+How upstream binds (common/src/metta/common/tool/run_tool.py at 7c1a7ff418; the same rules at
+a8d1ecee19): every token is ``key=value`` (:122-131); values are parsed by :88-119; the tool
+maker's parameters take their keys first (:614-673); what is left must be a field of the returned
+Tool, or a dotted key whose first part is one (:174-191), else "Unknown arguments" and exit 2
+(:706-718); each left-over key is then applied with ``Config.override`` (:720-730), which walks
+dicts only through keys that already exist (packages/mettagrid/python/src/mettagrid/base_config.py:53-58).
+
+So a forwarded trainer key cannot travel as ``train_overrides.trainer.<key>=``: ``hw_sweep``'s
+``train_overrides`` dict holds the flat key ``"trainer.total_timesteps"`` (hw_sweep.py:79-81), the
+walk finds no ``"trainer"`` key and the override fails. ``fom-v1`` therefore sends one
+``train_overrides=<JSON>`` with ``trainer.total_timesteps`` and every forwarded key; ``main`` sends
+them as fixed values inside ``search_space=<JSON>`` (metta/tools/sweep.py:448-458 at a8d1ecee19).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import ExperimentConfig
+from ..errors import UsageError
+from ..hardware import HardwarePair
+from ..search.presets import Preset
+from .profiles import PROFILES, PROTEIN_SETTINGS_DEFAULTS, MettaProfile, resolve_profile
+
+
+def parse_value(text: str) -> Any:
+    """A ``key=value`` value as tools/run.py reads it (run_tool.py:88-119 at 7c1a7ff418)."""
+    lower = text.lower()
+    if lower in ("true", "false"):
+        return lower == "true"
+    if lower in ("none", "null"):
+        return None
+    if (text.startswith("{") and text.endswith("}")) or (
+        text.startswith("[") and text.endswith("]")
+    ):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+def fmt(value: Any) -> str:
+    """A value as a token that :func:`parse_value` reads back to the same value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class RoutedExtras:
+    """Extra ``key=value`` arguments sorted by where they reach Metta."""
+
+    tokens: list[str] = field(default_factory=list)  # passed as given
+    trainer: dict[str, Any] = field(default_factory=dict)  # forwarded trainer keys
+
+
+def accepted_forms(prof: MettaProfile, tool: str) -> str:
+    route = (
+        "sent inside train_overrides=<JSON>"
+        if prof.trainer_overrides == "train_overrides"
+        else "sent as fixed values inside search_space=<JSON>"
+    )
+    return (
+        f"a parameter of {tool} ({', '.join(prof.tool_params)}), a SweepTool field or a dotted key "
+        f"under one (e.g. local_test=true, wandb.tags=[...]), or a trainer key of Metta {prof.name} "
+        f"(e.g. trainer.update_epochs=2, {route})"
+    )
+
+
+def route_extras(prof: MettaProfile, tool: str, extra: Sequence[str]) -> RoutedExtras:
+    """Check every extra against the profile; UsageError (one sentence) for the first bad one."""
+    out = RoutedExtras()
+    owned = {"train_overrides", "search_space"}  # the product sends these whole
+    for tok in extra:
+        key, sep, raw = tok.partition("=")
+        if not sep or not key:
+            raise UsageError(
+                f"extra argument {tok!r} is not key=value; accepted: {accepted_forms(prof, tool)}."
+            )
+        base = key.split(".", 1)[0]
+        if base in owned and (base in prof.tool_fields or base in prof.tool_params):
+            raise UsageError(
+                f"extra argument {tok!r} would replace the {base} the metta runner sends; "
+                f"accepted: {accepted_forms(prof, tool)}."
+            )
+        if key in prof.tool_params or base in prof.tool_fields:
+            out.tokens.append(tok)
+        elif base == "trainer":
+            if not prof.accepts_trainer_key(key):
+                raise UsageError(
+                    f"extra argument {tok!r}: {key} is not a trainer key of Metta {prof.name} "
+                    f"(its TrainerConfig forbids unknown keys); accepted: {accepted_forms(prof, tool)}."
+                )
+            out.trainer[key] = parse_value(raw)
+        else:
+            raise UsageError(
+                f"extra argument {tok!r} is not accepted by Metta {prof.name}'s tools/run.py "
+                f"(it would exit 2 with 'Unknown arguments'); accepted: {accepted_forms(prof, tool)}."
+            )
+    return out
+
+
+def space_json(preset: Preset, fixed: dict[str, Any]) -> dict[str, Any]:
+    """The search space as ``main``'s ParameterConfig fields (parameter_config.py:21-36)."""
+    out: dict[str, Any] = {}
+    for p in preset.space.params:
+        out[p.key] = {
+            "min": p.min,
+            "max": p.max,
+            "distribution": p.distribution,
+            "mean": p.mean,
+            "scale": p.scale,
+        }
+    out.update(fixed)
+    return out
+
+
+def metta_tool(cfg: ExperimentConfig, prof: MettaProfile) -> str:
+    return cfg.metta.tool or prof.tool
+
+
+def metta_argv(
+    cfg: ExperimentConfig, pair: HardwarePair, preset: Preset, extra: Sequence[str] = ()
+) -> list[str]:
+    """The command one pair runs in the Metta checkout."""
+    prof = resolve_profile(cfg).profile
+    tool = metta_tool(cfg, prof)
+    m, s = cfg.metta, cfg.sweep
+    routed = route_extras(prof, tool, extra)
+    argv = [
+        "uv",
+        "run",
+        "./tools/run.py",
+        tool,
+        # tool-maker parameters
+        f"gpus={pair.gpus}",
+        f"nodes={pair.nodes}",
+        f"recipe_module={m.recipe_module or prof.recipe_module}",
+        f"train_entrypoint={m.train_entrypoint}",
+        f"eval_entrypoint={m.eval_entrypoint}",
+        f"total_timesteps={s.total_timesteps}",
+        f"protein_metric_path={s.metric}",
+    ]
+    if prof.space_editable:
+        argv.append("search_space=" + fmt(space_json(preset, routed.trainer)))
+    # SweepTool fields
+    argv.append(f"sweep_name={pair.sweep_name(cfg.name)}")
+    if cfg.wandb.entity:  # entity and project travel together, or Metta auto-configures both
+        argv += [f"wandb.entity={cfg.wandb.entity}", f"wandb.project={cfg.wandb.effective_project}"]
+    argv += [
+        f"dispatcher_type={cfg.experiment.dispatcher}",
+        f"max_trials={s.max_trials}",
+        f"batch_size={s.batch_size}",
+        f"max_parallel_jobs={s.max_parallel_jobs}",
+    ]
+    if prof.space_editable:
+        argv += [
+            f"protein_settings.{k}={fmt(v)}"
+            for k, v in preset.settings.items()
+            if PROTEIN_SETTINGS_DEFAULTS.get(k) != v
+        ]
+    elif routed.trainer:
+        overrides = {"trainer.total_timesteps": s.total_timesteps, **routed.trainer}
+        argv.append("train_overrides=" + fmt(overrides))
+    if m.local_test:
+        argv.append("local_test=true")
+    return argv + routed.tokens
+
+
+__all__ = ["PROFILES", "metta_argv", "parse_value", "route_extras", "space_json"]
