@@ -14,7 +14,18 @@ from . import __version__
 from .errors import UsageError
 
 # name -> module under hwscale_tui.commands (each has HELP, add_arguments, run)
-COMMANDS = ("tui", "plan", "launch", "status", "cancel", "sweep", "train", "trials", "analyze")
+COMMANDS = (
+    "tui",
+    "plan",
+    "launch",
+    "status",
+    "cancel",
+    "sweep",
+    "train",
+    "trials",
+    "analyze",
+    "metta",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -77,8 +77,8 @@ def accepted_forms(prof: MettaProfile, tool: str) -> str:
     )
     return (
         f"a parameter of {tool} ({', '.join(prof.tool_params)}), a SweepTool field or a dotted key "
-        f"under one (e.g. local_test=true, wandb.tags=[...]), or a trainer key of Metta {prof.name} "
-        f"(e.g. trainer.update_epochs=2, {route})"
+        f"under one (like local_test=true, wandb.tags=[...]), or a trainer key of Metta {prof.name} "
+        f"(like trainer.update_epochs=2, {route})"
     )
 
 

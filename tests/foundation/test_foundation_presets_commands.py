@@ -14,48 +14,44 @@ from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.search.presets import builtin_preset, metta_preset, preset_for
 from tests.support.cli import hwscale_cmd
 
+# What Metta's hardware-scaling experiment searches: optimized_sweep_config.py:82-161 at
+# Metta-AI/metta 7c1a7ff418 (the README's "defaults" are not what the code uses).
 METTA_TABLE = {
-    "trainer.optimizer.learning_rate": ("log_normal", 1e-5, 1e-2, 0.001153637),
-    "trainer.losses.ppo.clip_coef": ("uniform", 0.1, 0.4, 0.264407),
-    "trainer.losses.ppo.vf_clip_coef": ("uniform", 0.05, 1.0, 0.1),
-    "trainer.losses.ppo.gae_lambda": ("uniform", 0.8, 0.99, 0.891477),
-    "trainer.losses.ppo.ent_coef": ("log_normal", 1e-4, 0.1, 0.01),
-    "trainer.losses.ppo.vf_coef": ("uniform", 0.1, 2.0, 0.897619),
+    "trainer.optimizer.learning_rate": ("log_normal", 5.768185e-4, 2.307274e-3, 0.001153637),
+    "trainer.losses.loss_configs.ppo.clip_coef": ("uniform", 0.15, 0.30, 0.24),
+    "trainer.losses.loss_configs.ppo.vf_clip_coef": ("uniform", 0.10, 0.30, 0.20),
+    "trainer.losses.loss_configs.ppo.gae_lambda": ("uniform", 0.90, 0.97, 0.94),
+    "trainer.losses.loss_configs.ppo.ent_coef": ("log_normal", 0.001, 0.03, 0.01),
+    "trainer.losses.loss_configs.ppo.vf_coef": ("uniform", 0.5, 1.2, 0.9),
 }
 
 
 @pytest.mark.parametrize(
     "gpus,nodes,exp", [(1, 1, 19), (2, 1, 20), (4, 1, 21), (8, 1, 22), (8, 2, 23)]
 )
-def test_metta_preset_reproduces_reference_exactly(gpus, nodes, exp):
-    p = metta_preset(HardwarePair(gpus, nodes), cpus_per_node=8)
+def test_metta_preset_reproduces_the_experiment_exactly(monkeypatch, gpus, nodes, exp):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    p = metta_preset(HardwarePair(gpus, nodes))
     sp = p.space.as_dict()
     mn = 2**exp
     assert sp["trainer.batch_size"] == {
         "distribution": "uniform_pow2",
         "min": mn,
-        "max": 8 * mn,
+        "max": max(8 * mn, 8192),
         "mean": 2 * mn,
-    }
-    max_mb = min(8 * mn // 4, 65536)
-    assert sp["trainer.minibatch_size"] == {
-        "distribution": "uniform_pow2",
-        "min": 1024,
-        "max": max_mb,
-        "mean": 65536,
     }
     for key, (dist, lo, hi, mean) in METTA_TABLE.items():
         assert sp[key] == {"distribution": dist, "min": lo, "max": hi, "mean": mean}
-    assert list(sp) == ["trainer.batch_size", "trainer.minibatch_size", *METTA_TABLE]
+    assert list(sp) == ["trainer.batch_size", *METTA_TABLE]  # minibatch is not searched
     assert p.settings == {
         "num_random_samples": 0,
         "seed_with_search_center": True,
         "global_search_scale": 1.0,
-        "acquisition_fn": "ei",
+        "acquisition_fn": "naive",  # ProteinSettings' default: the experiment never sets it
         "ucb_beta": 2.0,
         "randomize_acquisition": False,
         "max_suggestion_cost": 10800,
-        "resample_frequency": 0,
+        "resample_frequency": 5,
         "expansion_rate": 0.25,
         "random_suggestions": 256,
         "suggestions_per_pareto": 128,
@@ -63,15 +59,18 @@ def test_metta_preset_reproduces_reference_exactly(gpus, nodes, exp):
     assert p.metric == "evaluator/eval_sweep/score" and p.goal == "maximize"
 
 
-def test_metta_batch_uses_cpus_per_node_never_the_controller(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+def test_metta_batch_cpus_fom_v1_from_the_sweep_machine_main_from_cpus_per_node(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 96)
     assert metta_batch_constraints(1, 8).min_batch == 2**19
     # 4 CPUs: 2 workers -> 170 // 2 * 2 = 170 envs/GPU * 2 = 340 -> 340*24*64 = 522240 -> 2^19 still
     assert metta_batch_constraints(1, 4).num_envs == 340
     # 96 CPUs: 48 workers -> 170 // 48 * 48 = 144 * 2 = 288 envs per GPU
     assert metta_batch_constraints(1, 96).num_envs == 288
-    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta", env={}), {"grid.cpus_per_node": 96})
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta", env={}), {"grid.cpus_per_node": 4})
+    # fom-v1's hw_sweep counts os.cpu_count() (optimized_sweep_config.py:46), here 96
     assert preset_for(cfg, HardwarePair(1, 1)).constraints.num_envs == 288
+    main = cfgmod.apply_overrides(cfg, {"metta.profile": "main"})
+    assert preset_for(main, HardwarePair(1, 1)).constraints.num_envs == 340
 
 
 def test_small_metta_batch_default_minibatch_follows_formula():
@@ -80,16 +79,13 @@ def test_small_metta_batch_default_minibatch_follows_formula():
     assert (c.min_minibatch, c.max_minibatch, c.default_minibatch) == (1024, 65536, 65536)
 
 
-def test_key_profiles_rename_only_the_ppo_paths():
-    keys = metta_preset(HardwarePair(1, 1), key_profile="ppo_actor").space.keys
+def test_profiles_rename_only_the_ppo_paths():
+    keys = metta_preset(HardwarePair(1, 1), profile="main").space.keys
     assert "trainer.advantage.gae_lambda" in keys and "trainer.losses.ppo_actor.clip_coef" in keys
-    keys = metta_preset(HardwarePair(1, 1), key_profile="loss_configs").space.keys
+    assert "trainer.losses.ppo_critic.vf_coef" in keys
+    keys = metta_preset(HardwarePair(1, 1), profile="fom-v1").space.keys
     assert "trainer.losses.loss_configs.ppo.vf_coef" in keys
-    assert keys[:3] == [
-        "trainer.batch_size",
-        "trainer.minibatch_size",
-        "trainer.optimizer.learning_rate",
-    ]
+    assert keys[:2] == ["trainer.batch_size", "trainer.optimizer.learning_rate"]
 
 
 def test_builtin_preset_applies_the_formula_with_trainer_constants():
@@ -111,7 +107,8 @@ def _metta_cfg(**over):
     return cfgmod.apply_overrides(cfgmod.default_config("metta", env={}), base)
 
 
-def test_metta_argv_exactly_as_reference(tmp_path):
+def test_metta_argv_exactly_as_upstreams_launcher(tmp_path):
+    """fom-v1: the tokens of experiments/adaptive/hardware_scaling/launch.py:53-74 at 7c1a7ff418."""
     cfg = _metta_cfg(**{"experiment.dispatcher": "skypilot"})
     plan = plan_experiment(cfg, tmp_path / "e.toml")
     (pp,) = plan.pairs
@@ -126,6 +123,7 @@ def test_metta_argv_exactly_as_reference(tmp_path):
         "train_entrypoint=train",
         "eval_entrypoint=evaluate_in_sweep",
         "total_timesteps=300000000",
+        "protein_metric_path=evaluator/eval_sweep/score",
         "sweep_name=hardware_scaling.g4n1",
         "wandb.entity=team",
         "wandb.project=hardware-scaling",
@@ -136,6 +134,7 @@ def test_metta_argv_exactly_as_reference(tmp_path):
     ]
     assert pp.env["WANDB_ENTITY"] == "team" and pp.env["WANDB_PROJECT"] == "hardware-scaling"
     assert any("async_capped" in w for w in plan.warnings)
+    assert plan.metta_profile == "fom-v1" and not pp.space_editable
 
 
 def test_metta_tool_local_test_extra_args_and_pitfall_warnings(tmp_path):
@@ -144,21 +143,28 @@ def test_metta_tool_local_test_extra_args_and_pitfall_warnings(tmp_path):
     cfg = _metta_cfg(
         **{
             "metta.repo": str(repo),
+            "metta.profile": "fom-v1",
             "metta.local_test": True,
             "metta.eval_entrypoint": "evaluate",
-            "launch.extra_args": ["trainer.seed=7"],
+            "launch.extra_args": ["trainer.update_epochs=3"],
         }
     )
-    plan = plan_experiment(cfg, tmp_path / "e.toml", ["foo=bar"])
+    plan = plan_experiment(cfg, tmp_path / "e.toml", ["capture_output=false"])
     argv = plan.pairs[0].argv
-    assert argv[-3:] == ["local_test=true", "trainer.seed=7", "foo=bar"]
+    assert argv[-3:] == [
+        'train_overrides={"trainer.total_timesteps":300000000,"trainer.update_epochs":3}',
+        "local_test=true",
+        "capture_output=false",
+    ]
     assert "eval_entrypoint=evaluate" in argv
     text = " ".join(plan.warnings)
     assert "breaks sweep evaluations" in text
-    assert "exists only on some Metta branches" in text
-    (repo / "experiments" / "adaptive" / "hardware_scaling.py").write_text("def hw_sweep(): ...\n")
+    assert "is not in" in text and "check out Metta 7c1a7ff418" in text
+    hs = repo / "experiments" / "adaptive" / "hardware_scaling"
+    hs.mkdir()
+    (hs / "__init__.py").write_text("from .hw_sweep import hw_sweep\n")
     plan = plan_experiment(cfg, tmp_path / "e.toml")
-    assert not any("only on some Metta branches" in w for w in plan.warnings)
+    assert not any("is not in" in w for w in plan.warnings)
     cfg2 = cfgmod.apply_overrides(cfg, {"metta.tool": "experiments.sweeps.mine.run"})
     assert (
         plan_experiment(cfg2, tmp_path / "e.toml").pairs[0].argv[3] == "experiments.sweeps.mine.run"
@@ -220,7 +226,7 @@ def test_plan_json_schema_and_save(tmp_path):
             "--json",
             "--save",
             str(out),
-            "x=1",
+            "local_test=true",
         ),
         capture_output=True,
         text=True,
@@ -246,14 +252,15 @@ def test_plan_json_schema_and_save(tmp_path):
         "warnings",
     }
     assert p0["env"] == ["WANDB_ENTITY", "WANDB_PROJECT"]  # names only
-    assert "max_trials=9" in p0["argv"] and p0["argv"][-1] == "x=1"
+    assert "max_trials=9" in p0["argv"] and p0["argv"][-1] == "local_test=true"
     assert p0["search_space"]["trainer.batch_size"] == {
         "distribution": "uniform_pow2",
         "min": 2**19,
         "max": 2**22,
         "mean": 2**20,
     }
-    assert p0["settings"]["acquisition_fn"] == "ei"
+    assert p0["settings"]["acquisition_fn"] == "naive"
+    assert "trainer.minibatch_size" not in p0["search_space"]
     assert data["skipped"] == []
     saved = cfgmod.load(out, env={})
     assert (

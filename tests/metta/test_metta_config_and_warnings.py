@@ -1,0 +1,142 @@
+"""[metta] profile (key_profile deprecated), the W&B entity a launch needs, and plan's warnings."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+from conftest import cli_env, hwscale_cmd
+from standin import make_checkout
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.errors import ConfigError
+from hwscale_tui.launch.commands import plan_experiment
+from hwscale_tui.metta.profiles import resolve_profile
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "old,profile", [("ppo", "fom-v1"), ("loss_configs", "fom-v1"), ("ppo_actor", "main")]
+)
+def test_old_key_profile_files_keep_working_with_a_deprecation(tmp_path, old, profile):
+    exp = _write(
+        tmp_path / "old.toml",
+        f'[experiment]\nrunner = "metta"\n[wandb]\nentity = "t"\n[metta]\nkey_profile = "{old}"\n',
+    )
+    cfg = cfgmod.load(exp, env={})
+    assert cfg.metta.profile == profile
+    plan = plan_experiment(cfg, exp)
+    assert any(f'key_profile = "{old}" is deprecated' in w for w in plan.warnings)
+    assert plan.metta_profile == profile
+    saved = cfgmod.save(cfg, tmp_path / "new.toml").read_text()
+    assert f'profile = "{profile}"' in saved and "key_profile" not in saved
+    # an explicit profile wins over the old key
+    both = _write(
+        tmp_path / "both.toml",
+        f'[experiment]\nrunner = "metta"\n[metta]\nkey_profile = "{old}"\nprofile = "main"\n',
+    )
+    assert cfgmod.load(both, env={}).metta.profile == "main"
+
+
+def test_bad_profile_values_name_what_is_accepted(tmp_path):
+    exp = _write(tmp_path / "e.toml", '[metta]\nkey_profile = "nope"\n')
+    with pytest.raises(
+        ConfigError, match=re.escape('deprecated: use metta.profile = "fom-v1" or "main"')
+    ):
+        cfgmod.load(exp, env={})
+    exp = _write(tmp_path / "e.toml", '[metta]\nprofile = "v2"\n')
+    with pytest.raises(ConfigError, match=re.escape('"auto" or "fom-v1" or "main"')):
+        cfgmod.load(exp, env={})
+
+
+def test_profile_is_detected_from_the_checkout(tmp_path):
+    base = cfgmod.default_config("metta", env={})
+    fom = make_checkout(tmp_path / "a", "fom-v1")
+    main = make_checkout(tmp_path / "b", "main")
+    for repo, want in ((fom, "fom-v1"), (main, "main")):
+        r = resolve_profile(cfgmod.apply_overrides(base, {"metta.repo": str(repo)}))
+        assert (r.profile.name, r.how) == (want, "detected")
+    r = resolve_profile(cfgmod.apply_overrides(base, {"metta.repo": str(tmp_path)}))
+    assert (r.profile.name, r.how) == ("fom-v1", "default")
+    over = cfgmod.apply_overrides(base, {"metta.repo": str(main), "metta.profile": "fom-v1"})
+    plan = plan_experiment(over, tmp_path / "e.toml")
+    assert any("looks like Metta main" in w for w in plan.warnings)
+
+
+def test_launch_without_a_wandb_entity_exits_2_and_starts_nothing(tmp_path):
+    repo = make_checkout(tmp_path / "m", "fom-v1")
+    exp = tmp_path / "e.toml"
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config("metta", env={}),
+        {"metta.repo": str(repo), "grid.gpu_counts": [1], "grid.node_counts": [1]},
+    )
+    cfgmod.save(cfg, exp)
+    env = cli_env()
+    env.pop("WANDB_ENTITY", None)
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp)), capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 2
+    assert "needs a W&B entity" in r.stderr and "WANDB_ENTITY" in r.stderr
+    assert r.stderr.strip().count("\n") == 0  # one sentence
+    st = subprocess.run(
+        hwscale_cmd("status", "-e", str(exp), "--json"), capture_output=True, text=True, env=env
+    )
+    assert st.returncode == 0, st.stderr
+    status = json.loads(st.stdout)
+    assert status["launch_id"] is None and status["pairs"] == []  # nothing was launched
+    # plan shows it as a warning and exits 0; with WANDB_ENTITY both travel together
+    r = subprocess.run(
+        hwscale_cmd("plan", "-e", str(exp), "--json"), capture_output=True, text=True, env=env
+    )
+    data = json.loads(r.stdout)
+    assert r.returncode == 0 and data["blockers"] and data["pairs"][0]["env"] == []
+    assert not any(t.startswith("wandb.") for t in data["pairs"][0]["argv"])
+    env["WANDB_ENTITY"] = "team"
+    data = json.loads(
+        subprocess.run(
+            hwscale_cmd("plan", "-e", str(exp), "--json"), capture_output=True, text=True, env=env
+        ).stdout
+    )
+    argv = data["pairs"][0]["argv"]
+    assert "wandb.entity=team" in argv and "wandb.project=hardware-scaling" in argv
+    assert data["blockers"] == []
+
+
+def test_skypilot_warnings_project_split_with_fix_and_unplaceable_pairs(tmp_path):
+    repo = make_checkout(tmp_path / "m", "fom-v1")
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config("metta", env={}),
+        {
+            "metta.repo": str(repo),
+            "wandb.entity": "team",
+            "wandb.project": "hw",
+            "experiment.dispatcher": "skypilot",
+            "grid.gpu_counts": [1, 2, 4, 6, 8],
+            "grid.node_counts": [1],
+        },
+    )
+    plan = plan_experiment(cfg, tmp_path / "e.toml")
+    split = [w for w in plan.warnings if "forwards no WANDB_*" in w]
+    assert split and "'WANDB_ENTITY: team' and 'WANDB_PROJECT: hw'" in split[0]
+    bad = {pp.pair.tag for pp in plan.pairs if any("cannot be placed" in w for w in pp.warnings)}
+    assert bad == {"g2n1", "g6n1"}
+    # once the checkout's task forwards them, the warning goes away
+    task = repo / "devops/skypilot/config/skypilot_run.yaml"
+    task.parent.mkdir(parents=True)
+    task.write_text(
+        "resources:\n  accelerators: L4:1\nenvs:\n  WANDB_ENTITY: team\n  WANDB_PROJECT: hw\n"
+    )
+    plan = plan_experiment(cfg, tmp_path / "e.toml")
+    assert not any("forwards no WANDB_*" in w for w in plan.warnings)
+    # metta + local: not a hardware comparison
+    local = cfgmod.apply_overrides(cfg, {"experiment.dispatcher": "local"})
+    assert any(
+        "ignores gpus and nodes" in w for w in plan_experiment(local, tmp_path / "e").warnings
+    )

@@ -1,0 +1,222 @@
+"""The metta runner's commands against stand-in checkouts that bind exactly as Metta does.
+
+Upstream: Metta-AI/metta at 7c1a7ff418 (profile fom-v1) and a8d1ecee19 (profile main); the
+binding rules are common/src/metta/common/tool/run_tool.py:122-131 (key=value), :614-673 (tool
+maker parameters first), :174-191 and :706-718 (then Tool fields or dotted keys under one, else
+"Unknown arguments", exit 2), :720-730 with packages/mettagrid/python/src/mettagrid/base_config.py:42-101
+(overrides walk dicts only through existing keys). tests/metta/standin.py cites the rest.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+
+import pytest
+from conftest import cli_env, hwscale_cmd
+from standin import make_checkout, run_standin, uv_shim
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.errors import UsageError
+from hwscale_tui.launch.commands import plan_experiment
+from hwscale_tui.metta.install import TOOL_RELPATH, install_tool
+from hwscale_tui.metta.profiles import PROFILES
+
+PAIRS = {"grid.gpu_counts": [1, 2, 4, 8], "grid.node_counts": [1, 2]}
+
+
+def _cfg(repo, profile, **over):
+    base = {
+        "wandb.entity": "team",
+        "metta.repo": str(repo),
+        "metta.profile": profile,
+        **PAIRS,
+    }
+    base.update(over)
+    return cfgmod.apply_overrides(cfgmod.default_config("metta", env={}), base)
+
+
+def _checkout(tmp_path, profile):
+    repo = make_checkout(tmp_path / f"metta-{profile}", profile)
+    if profile == "main":
+        install_tool(repo)
+    return repo
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+@pytest.mark.parametrize("dispatcher", ["local", "skypilot"])
+def test_every_pair_binds_in_the_profiles_standin(tmp_path, profile, dispatcher):
+    repo = _checkout(tmp_path, profile)
+    cfg = _cfg(
+        repo,
+        profile,
+        **{
+            "experiment.dispatcher": dispatcher,
+            "sweep.metric": "evaluator/eval_sweep/combat/score",
+            "launch.extra_args": ["trainer.update_epochs=2", "local_test=false"],
+        },
+    )
+    plan = plan_experiment(cfg, tmp_path / "e.toml")
+    assert len(plan.pairs) == 8
+    for pp in plan.pairs:
+        r = run_standin(repo, pp.argv)
+        assert r.returncode == 0, (pp.pair.tag, r.stderr)
+        rec = json.loads(r.stdout)
+        call = rec["call"]
+        assert (call["gpus"], call["nodes"]) == (pp.pair.gpus, pp.pair.nodes)
+        assert call["protein_metric_path"] == "evaluator/eval_sweep/combat/score"
+        assert call["total_timesteps"] == 300_000_000
+        assert rec["overrides"]["sweep_name"] == pp.sweep_name
+        assert rec["overrides"]["wandb.entity"] == "team"
+        assert rec["overrides"]["wandb.project"] == "hardware-scaling"
+        assert rec["overrides"]["dispatcher_type"] == dispatcher
+        if profile == "fom-v1":
+            # the forwarded trainer key reaches the trials through train_overrides
+            assert rec["state"]["train_overrides"] == {
+                "trainer.total_timesteps": 300_000_000,
+                "trainer.update_epochs": 2,
+            }
+            assert call["recipe_module"] == "experiments.recipes.arena_basic_easy_shaped"
+        else:
+            space = rec["state"]["search_space"]
+            planned = pp.preset.space.as_dict()
+            assert {k: v for k, v in space.items() if isinstance(v, dict)} == {
+                k: {**v, "scale": "auto"} for k, v in planned.items()
+            }
+            assert space["trainer.update_epochs"] == 2
+            assert space["trainer.total_timesteps"] == 300_000_000
+            assert call["recipe_module"] == "recipes.prod.arena_basic_easy_shaped"
+            assert rec["overrides"]["protein_settings.resample_frequency"] == 5
+
+
+def test_todays_argv_fails_the_standin(tmp_path):
+    """The command the runner built before this change (commit 1a17dcb's metta_argv), verbatim."""
+    fom = _checkout(tmp_path, "fom-v1")
+    old = [
+        "uv", "run", "./tools/run.py", "experiments.adaptive.hardware_scaling.hw_sweep",
+        "gpus=4", "nodes=1", "recipe_module=experiments.recipes.arena_basic_easy_shaped",
+        "train_entrypoint=train", "eval_entrypoint=evaluate_in_sweep",
+        "total_timesteps=300000000", "sweep_name=hardware_scaling.g4n1",
+        "wandb.entity=team", "wandb.project=hardware-scaling", "dispatcher_type=skypilot",
+        "max_trials=50", "batch_size=4", "max_parallel_jobs=4",
+        "metric_path=evaluator/eval_sweep/combat/score", "trainer.seed=7",
+    ]  # fmt: skip
+    r = run_standin(fom, old)
+    assert r.returncode == 2
+    assert "Unknown arguments: metric_path, trainer.seed" in r.stderr
+    # the dotted form a user would try next: the override walk finds no "trainer" key
+    r = run_standin(fom, old[:-2] + ["train_overrides.trainer.update_epochs=2"])
+    assert r.returncode == 1 and "key train_overrides.trainer.update_epochs not found" in r.stderr
+    # a key TrainerConfig does not have fails when it reaches the trial (extra="forbid")
+    r = run_standin(fom, old[:-2] + ['train_overrides={"trainer.seed":7}'])
+    assert r.returncode == 1 and "trainer.seed is not a field" in r.stderr
+    # on main the experiment's tool does not exist at all
+    main = _checkout(tmp_path, "main")
+    r = run_standin(main, old[:-2])
+    assert r.returncode == 1 and "Could not find tool" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "token,expected",
+    [
+        ("metric_path=x", "not accepted by Metta fom-v1's tools/run.py"),
+        ("trainer.seed=1", "trainer.seed is not a trainer key of Metta fom-v1"),
+        ("train_overrides.trainer.seed=1", "would replace the train_overrides"),
+        ("novalue=", "is not accepted by Metta"),
+    ],
+)
+def test_bad_extras_are_refused_before_anything_runs(tmp_path, token, expected):
+    repo = _checkout(tmp_path, "fom-v1")
+    with pytest.raises(UsageError, match="accepted: a parameter of") as e:
+        plan_experiment(_cfg(repo, "fom-v1"), tmp_path / "e.toml", [token])
+    assert expected in str(e.value)
+    assert str(e.value).count(". ") == 0 and str(e.value).endswith(".")  # one sentence
+
+
+def test_bad_extra_on_the_command_line_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "saved.toml"
+    r = subprocess.run(
+        hwscale_cmd(
+            "plan", "--runner", "metta", "--wandb-entity", "t", "--save", str(out), "metric_path=x"
+        ),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert r.returncode == 2
+    assert "metric_path=x" in r.stderr and "protein_metric_path" in r.stderr
+    assert not out.exists()
+
+
+def test_main_profiles_tool_maker_is_installed_and_matches_the_profile(tmp_path):
+    fom = make_checkout(tmp_path / "fom", "fom-v1")
+    with pytest.raises(UsageError, match="looks like Metta fom-v1"):
+        install_tool(fom)
+    assert not (fom / TOOL_RELPATH).exists()
+    main = make_checkout(tmp_path / "main", "main")
+    r = subprocess.run(
+        hwscale_cmd("metta", "install-tool", "--repo", str(main)),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert r.returncode == 0, r.stderr
+    src = (main / TOOL_RELPATH).read_text()
+    compile(src, str(TOOL_RELPATH), "exec")
+    fn = next(n for n in ast.parse(src).body if isinstance(n, ast.FunctionDef))
+    assert [a.arg for a in fn.args.kwonlyargs] == list(PROFILES["main"].tool_params)
+    assert PROFILES["main"].tool == "recipes.experiment.hwscale_sweep." + fn.name
+    # a file it did not write is left alone
+    (main / TOOL_RELPATH).write_text("# mine\n")
+    r = subprocess.run(
+        hwscale_cmd("metta", "install-tool", "--repo", str(main)),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert r.returncode == 2 and "not written by hwscale-tui" in r.stderr
+    assert (main / TOOL_RELPATH).read_text() == "# mine\n"
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+def test_launch_foreground_runs_every_pair_through_the_standin(tmp_path, profile):
+    repo = _checkout(tmp_path, profile)
+    shim_dir = tmp_path / "bin"
+    uv_shim(shim_dir)
+    record = tmp_path / "record.jsonl"
+    exp = tmp_path / "exp.toml"
+    cfg = _cfg(
+        repo,
+        profile,
+        **{
+            "experiment.name": f"std-{profile}",
+            "grid.gpu_counts": [1, 2, 4],
+            "grid.node_counts": [1, 2],
+            "launch.delay_s": 0.0,
+            "launch.extra_args": ["trainer.update_epochs=2"],
+        },
+    )
+    cfgmod.save(cfg, exp)
+    env = cli_env(
+        PATH=f"{shim_dir}{os.pathsep}{os.environ['PATH']}",
+        STANDIN_RECORD=str(record),
+        WANDB_API_KEY="k",
+    )
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp), "--foreground", "--json"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr
+    final = json.loads(r.stdout)["final_status"]["pairs"]
+    assert [(p["status"], p["exit_code"]) for p in final] == [("exited", 0)] * 6
+    lines = [json.loads(x) for x in record.read_text().splitlines()]
+    got = sorted((x["call"]["gpus"], x["call"]["nodes"]) for x in lines)
+    assert got == [(1, 1), (1, 2), (2, 1), (2, 2), (4, 1), (4, 2)]
+    assert {x["overrides"]["sweep_name"] for x in lines} == {
+        f"std-{profile}.g{g}n{n}" for g, n in got
+    }
