@@ -16,7 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="write recipes/experiment/hwscale_sweep.py (profile main's tool maker) into a Metta checkout",
     )
     inst.add_argument("--repo", required=True, metavar="PATH", help="the Metta main checkout")
-    inst.add_argument("--force", action="store_true", help="replace a file hwscale-tui did not write")
+    inst.add_argument(
+        "--force", action="store_true", help="replace a file hwscale-tui did not write"
+    )
     inst.add_argument("--print", action="store_true", help="print the module instead of writing it")
     prof = sub.add_parser("profiles", help="list the Metta profiles and what each sends")
     prof.add_argument("--json", action="store_true", help="as JSON")
@@ -43,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
             "recipe_module": p.recipe_module,
             "tool_parameters": list(p.tool_params),
             "key_paths": dict(p.keys),
-            "search_space": "sent as search_space=<JSON>" if p.space_editable else "built by the tool",
+            "search_space": "sent as search_space=<JSON>"
+            if p.space_editable
+            else "built by the tool",
             "trainer_keys": f"sent via {p.trainer_overrides}",
             "tool_installed_by_hwscale_tui": p.installs_tool,
         }
@@ -55,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             print(f"{r['profile']} (Metta {r['metta_commit']}): {r['tool']}")
-            print(f"  recipe {r['recipe_module']}; search space {r['search_space']}; trainer keys {r['trainer_keys']}")
+            print(
+                f"  recipe {r['recipe_module']}; search space {r['search_space']}; trainer keys {r['trainer_keys']}"
+            )
             for k, v in r["key_paths"].items():
                 print(f"  {k:<14} {v}")
     return 0

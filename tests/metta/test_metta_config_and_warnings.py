@@ -7,13 +7,13 @@ import re
 import subprocess
 
 import pytest
-from conftest import cli_env, hwscale_cmd
-from standin import make_checkout
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import ConfigError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.profiles import resolve_profile
+from tests.metta.standin import make_checkout
+from tests.support.cli import cli_env, hwscale_cmd
 
 
 def _write(path, text):

@@ -15,14 +15,14 @@ import os
 import subprocess
 
 import pytest
-from conftest import cli_env, hwscale_cmd
-from standin import make_checkout, run_standin, uv_shim
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import UsageError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.install import TOOL_RELPATH, install_tool
 from hwscale_tui.metta.profiles import PROFILES
+from tests.metta.standin import make_checkout, run_standin, uv_shim
+from tests.support.cli import cli_env, hwscale_cmd
 
 PAIRS = {"grid.gpu_counts": [1, 2, 4, 8], "grid.node_counts": [1, 2]}
 
