@@ -1,4 +1,4 @@
-"""The experiment file (DESIGN.md contract): load, validate, save, round-trip.
+"""The experiment file (docs/experiment.md): load, validate, save, round-trip.
 
 Every value has a default. Sweep sizes, the metric, the W&B mode and the curve metric default
 per runner (a laptop-sized sweep for ``builtin``, the original launcher's for ``metta``); keys

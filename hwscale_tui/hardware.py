@@ -88,7 +88,7 @@ def next_pow2(x: float) -> int:
 
 @dataclass(frozen=True)
 class BatchConstraints:
-    """Batch bounds for one pair, by REFERENCE.md 1.2's formula."""
+    """Batch bounds for one pair, by the original experiment's formula (docs/upstream.md section 2)."""
 
     total_gpus: int
     num_envs: int  # per GPU (rank)

@@ -1,4 +1,4 @@
-"""Where hwscale-tui keeps its files (the DESIGN.md state-location contract).
+"""Where hwscale-tui keeps its files (docs/architecture.md, Contracts: state location).
 
 platformdirs' per-user directories for the app name ``hwscale-tui``, or -- when ``$HWSCALE_HOME``
 is set -- ``config/``, ``data/``, ``state/`` and ``logs/`` beneath it. Directories are created

@@ -1,6 +1,6 @@
 """A dated default price table ($ per GPU-hour), overridable in the experiment file.
 
-Source: REFERENCE.md section 7 (public on-demand and spot list prices). Clouds bill whole VMs
+Sources, per row, with dates: docs/prices.md (public on-demand and spot list prices). Clouds bill whole VMs
 per second; a multi-node job pays for every node for its whole wall time.
 """
 

@@ -1,4 +1,4 @@
-"""The Trial record and history point (DESIGN.md contract) that every source yields."""
+"""The Trial record and history point (docs/sources.md, The record) that every source yields."""
 
 from __future__ import annotations
 

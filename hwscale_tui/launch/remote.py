@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-# W&B run states after which nothing runs any more (REFERENCE 2: running, finished, crashed, failed, killed).
+# W&B run states after which nothing runs any more (docs/upstream.md section 6).
 WANDB_ENDED_STATES = ("finished", "crashed", "failed", "killed")
 SKY_CANCEL_TIMEOUT_S = 120.0
 

@@ -1,4 +1,4 @@
-"""Search presets per hardware pair and runner.
+"""Search presets per hardware pair and runner (facts and sources: docs/upstream.md sections 1-2).
 
 The ``metta`` preset is exactly what the Metta profile searches (hwscale_tui/metta/profiles.py,
 docs/metta.md): the experiment's optimized space (no minibatch, narrowed PPO ranges,

@@ -1,6 +1,7 @@
 """The Protein-style Bayesian optimizer that the built-in sweep runner asks for hyperparameters.
 
-How a suggestion is made (REFERENCE.md 1.3, with Metta's weaknesses fixed):
+How a suggestion is made (Protein as Metta and PufferLib implement it, docs/upstream.md
+section 3, with Metta's weaknesses fixed):
 
 1. No observations and ``seed_with_search_center``: the search center, exactly.
 2. Fewer observations than ``num_random_samples`` (0 in the presets): uniform random points.
@@ -80,7 +81,7 @@ def min_length_scale(p: Param) -> float:
 
 @dataclass(frozen=True)
 class ProteinSettings:
-    """The optimizer's settings (REFERENCE.md 1.1); missing keys take the preset defaults."""
+    """The optimizer's settings (docs/optimizer.md); missing keys take the preset defaults."""
 
     num_random_samples: int
     seed_with_search_center: bool

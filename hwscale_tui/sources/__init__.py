@@ -1,4 +1,5 @@
-"""Trial sources: live trials from W&B or from the local store, as DESIGN.md ``Trial`` records.
+"""Trial sources: live trials from W&B or from the local store, as ``Trial`` records
+(docs/sources.md).
 
     src = make_source(cfg)              # "local" for the builtin runner, "wandb" for metta
     poller = Poller(src, interval_s=5)  # the caller (a TUI worker, a CLI loop) calls poll_once()

@@ -1,6 +1,6 @@
 """What every trial source shares: the poll result, settings, the error a poll raises, and rules.
 
-A source turns trials (W&B runs or store rows) into the DESIGN.md ``Trial`` record. Sources do
+A source turns trials (W&B runs or store rows) into the ``Trial`` record (docs/sources.md). Sources do
 not loop or sleep; :class:`~hwscale_tui.sources.poller.Poller` decides when to poll.
 """
 

@@ -1,4 +1,4 @@
-"""W&B run data (Metta's runs and ours) -> the DESIGN.md ``Trial`` record.
+"""W&B run data (Metta's runs and ours) -> the ``Trial`` record (docs/sources.md).
 
 Plain data in, plain data out: no W&B import, so every rule is testable without a server.
 Bad data never raises: the run is kept and what was wrong is written to ``Trial.flags``.
@@ -6,7 +6,7 @@ Summary and config may arrive as the JSON text the server sends; the summary is 
 the config (large for Metta runs) only when the record needs it: no hardware in the group
 name, or no ``sweep/suggestion`` to take params from.
 
-Keys read (REFERENCE.md section 2 for Metta, DESIGN.md for ours; both share them):
+Keys read (docs/upstream.md section 6 for Metta, docs/train.md for ours; both share them):
 score ``sweep/score`` else the sweep metric path; cost ``sweep/cost`` else
 ``monitor/cost/accrued_total``; agent steps ``metric/agent_step``; runtime
 ``metric/total_time`` else ``_runtime``; ``overview/sps``; params ``sweep/suggestion``

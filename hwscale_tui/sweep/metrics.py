@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-# Our history columns <- the metrics keys (DESIGN.md W&B contract), with plain-name fallbacks.
+# Our history columns <- the metrics keys (W&B key contract, docs/architecture.md), with plain-name fallbacks.
 HISTORY_KEYS: dict[str, tuple[str, ...]] = {
     "agent_step": ("metric/agent_step", "agent_step"),
     "wall_s": ("metric/total_time", "wall_s"),

@@ -1,4 +1,4 @@
-"""Scheduling policy (REFERENCE.md 1.4's async_capped, with ``batch_size`` made meaningful).
+"""Scheduling policy (Metta's async_capped, docs/upstream.md section 4, with ``batch_size`` made meaningful).
 
 Keep up to ``max_parallel_jobs`` trials in flight; each scheduling round asks the optimizer for
 at most ``batch_size`` suggestions at once (in-flight trials as fantasies); never create more

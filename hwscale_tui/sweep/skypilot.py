@@ -37,7 +37,7 @@ SKY_FAILED = (
     "FAILED_NO_RESOURCE",
     "FAILED_CONTROLLER",
 )
-# Final keys read from a trial's W&B summary (DESIGN.md key contract).
+# Final keys read from a trial's W&B summary (W&B key contract, docs/architecture.md).
 RESULT_KEYS = (
     "sweep/score",
     "sweep/cost",

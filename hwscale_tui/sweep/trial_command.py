@@ -4,8 +4,8 @@ A trial command exists in two forms: an argv list for the local dispatcher and o
 for SkyPilot's ``run`` section. Template placeholders (``config.TRIAL_PLACEHOLDERS``): a token
 that is exactly ``{params}`` or ``{torchrun}`` expands to several argv tokens; inside a longer
 token they expand to their shell-quoted text. ``{torchrun}`` is the launcher prefix for a
-distributed trainer: ``torchrun --standalone`` on this machine, REFERENCE.md 4's multi-node
-pattern (node rank, head IP and counts from SkyPilot's variables) on SkyPilot.
+distributed trainer: ``torchrun --standalone`` on this machine, SkyPilot's multi-node pattern
+(node rank, head IP and counts from SkyPilot's variables; docs/upstream.md section 7) on SkyPilot.
 """
 
 from __future__ import annotations

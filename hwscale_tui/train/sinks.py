@@ -133,7 +133,7 @@ class StoreSink:
 
 
 class WandbSink:
-    """A real W&B run (online or offline) with the DESIGN.md key contract."""
+    """A real W&B run (online or offline) with the W&B key contract (docs/architecture.md)."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path):
         import wandb

@@ -1,6 +1,6 @@
 """What the analysis pane draws, as plain data, and the log-axis arithmetic (no Textual).
 
-textual-plotext's ``xscale("log")`` crashes on a redraw (REFERENCE.md section 8), so log axes
+textual-plotext's ``xscale("log")`` crashes on a redraw (docs/upstream.md section 8), so log axes
 are drawn as log10 values on linear axes with tick labels placed at round numbers.
 """
 

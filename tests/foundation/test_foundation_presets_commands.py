@@ -1,4 +1,4 @@
-"""Search presets (REFERENCE 1.1 / 1.2 exactly), per-pair commands, and `plan`."""
+"""Search presets (docs/upstream.md sections 1 and 2, exactly), per-pair commands, and `plan`."""
 
 from __future__ import annotations
 

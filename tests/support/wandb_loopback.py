@@ -616,7 +616,7 @@ def make_run(
     created_at: float | None = None,
 ) -> LoopbackRun:
     """A realistic run of ``sweep``: Metta's keys (config under ``TrainTool``, tag ``user:``) or
-    ours (DESIGN.md: tags ``hwscale`` + ``g<G>n<N>``, config ``hardware`` + params)."""
+    ours (docs/architecture.md W&B key contract: tags ``hwscale`` + ``g<G>n<N>``, config ``hardware`` + params)."""
     if style not in ("metta", "builtin"):
         raise ValueError(f"unknown style {style!r}; accepted: 'metta', 'builtin'")
     rng = random.Random(f"{sweep}/{index}/{seed}")
