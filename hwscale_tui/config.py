@@ -453,6 +453,10 @@ def from_dict(
         s, k = dotted.split(".")
         values.setdefault(s, {}).setdefault(k, default)
 
+    sweep = values.get("sweep", {})
+    if "sweep.batch_size" not in explicit and isinstance(sweep.get("max_trials"), int):
+        # a default batch never asks for more than the trials wanted (max_trials = 1 works)
+        sweep["batch_size"] = max(1, min(sweep["batch_size"], sweep["max_trials"]))
     cfg = ExperimentConfig(**{s: SECTIONS[s](**values.get(s, {})) for s in SECTIONS})
     cfg.explicit = explicit
     cfg.deprecations = deprecations

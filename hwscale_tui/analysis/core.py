@@ -372,11 +372,12 @@ def analyze(
     configs = [p.tag for p in pairs]
 
     rows, survival, pools = [], {}, []
-    pool_rule = set()
+    unfinished_pairs: list[str] = []  # pairs with no finished trial: best among all of theirs
     for pair in pairs:
         members = groups[pair]
         pool, why = _best_pool(members)
-        pool_rule.add(why)
+        if why != "finished trials":
+            unfinished_pairs.append(pair.tag)
         pools.append(pool)
         best = pool[_best_index(pool, sign)]
         say(
@@ -432,8 +433,14 @@ def analyze(
         row["best_params"] = dict(best.trial.params)
         rows.append(row)
     per_config = pd.DataFrame(rows)
-    if pool_rule != {"finished trials"}:
-        notes.append("best trial chosen among " + "; ".join(sorted(pool_rule)))
+    if unfinished_pairs:
+        notes.append(
+            f"{', '.join(unfinished_pairs)}: no finished trial yet, so the best trial is chosen "
+            "among all of its trials (running or failed ones included); other pairs: among "
+            "finished trials"
+            if len(unfinished_pairs) < len(pairs)
+            else "no pair has a finished trial yet: each best trial is chosen among all trials"
+        )
     if any(tc.cost_source == COST_UNKNOWN for tc in curves):
         notes.append("some trials logged no wall time: their time and cost to target are unknown")
 

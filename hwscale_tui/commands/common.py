@@ -42,6 +42,11 @@ LAUNCHER_FLAGS: dict[str, tuple[str, str]] = {
 FLAG_OF_KEY = {key: flag for flag, (key, _) in LAUNCHER_FLAGS.items()}
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 pair``, ``2 pairs``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def add_experiment_file_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--experiment",

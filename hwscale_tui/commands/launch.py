@@ -8,7 +8,7 @@ import sys
 import time
 
 from ..errors import UsageError
-from .common import add_experiment_flags, load_config, preflight
+from .common import add_experiment_flags, load_config, plural, preflight
 
 HELP = "start one sweep per pair, staggered, under a detached supervisor that survives logout"
 
@@ -100,7 +100,7 @@ def print_launch(info) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     for w in info.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     if info.launch_id is None:
@@ -119,7 +119,7 @@ def print_launch(info) -> None:
         else "detached; it keeps going if you close this terminal"
     )
     console.print(
-        f"[bold]launched {info.experiment}[/] (launch #{info.launch_id}): {len(info.sweeps)} pairs, "
+        f"[bold]launched {info.experiment}[/] (launch #{info.launch_id}): {plural(len(info.sweeps), 'pair')}, "
         f"supervisor pid {info.supervisor_pid} ({how})"
     )
     if info.left_running:

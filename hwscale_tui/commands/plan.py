@@ -7,7 +7,7 @@ import json
 import sys
 
 from ..paths import snapshot_path
-from .common import add_experiment_flags, check_output_path, load_config, preflight
+from .common import add_experiment_flags, check_output_path, load_config, plural, preflight
 
 HELP = "show the pairs, search spaces and commands an experiment would launch"
 
@@ -60,7 +60,8 @@ def print_plan(plan) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    # Piped output is not wrapped at 80 columns: a warning or a command stays on one line.
+    console = Console(soft_wrap=not sys.stdout.isatty())
     cfg = plan.config
     console.print(
         f"[bold]{cfg.name}[/]  runner={cfg.experiment.runner}  dispatcher={cfg.experiment.dispatcher}  "
@@ -68,7 +69,7 @@ def print_plan(plan) -> None:
         f"delay={cfg.launch.delay_s:g}s{'  sequential' if cfg.launch.sequential else ''}"
     )
     t = Table(
-        title=f"{len(plan.pairs)} pairs to launch (sweeps named {cfg.name}.<pair>)",
+        title=f"{plural(len(plan.pairs), 'pair')} to launch (sweeps named {cfg.name}.<pair>)",
         show_lines=False,
     )
     for col in ("pair", "GPUs", "batch", "center", "minibatch", "center", "start"):

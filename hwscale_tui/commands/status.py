@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         const=DEFAULT_WATCH_S,
         metavar="SECONDS",
-        help=f"refresh in place every SECONDS (default {DEFAULT_WATCH_S:g}) until ctrl+c",
+        help=f"refresh in place every SECONDS (default {DEFAULT_WATCH_S:g}) until every pair has "
+        "ended (exit 0) or ctrl+c",
     )
 
 
@@ -55,10 +56,12 @@ def run(args: argparse.Namespace) -> int:
             f"--watch {args.watch:g} is not a refresh interval; accepted: a number of seconds from "
             f"{MIN_WATCH_S:g} to {MAX_WATCH_S:g}, like 2."
         )
+    if args.json and args.watch is not None:
+        raise UsageError("--json and --watch do not go together; accepted: one of them.")
+    if args.experiment_name:
+        _check_known(args.experiment_name)
     name = experiment_name(args)
     if args.json:
-        if args.watch is not None:
-            raise UsageError("--json and --watch do not go together; accepted: one of them.")
         json.dump(sup.pair_status(name).to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
@@ -73,6 +76,36 @@ def run(args: argparse.Namespace) -> int:
     return _watch(console, name, args.watch)
 
 
+def _check_known(name: str) -> None:
+    """A name given with --experiment-name must be one that was launched (exit 2 otherwise)."""
+    from ..store import Store
+
+    with Store.open_default() as store:
+        known = [
+            r[0]
+            for r in store.conn.execute(
+                "SELECT DISTINCT experiment FROM launches ORDER BY experiment"
+            ).fetchall()
+        ]
+    if name not in known:
+        raise UsageError(
+            f"--experiment-name {name!r} was never launched; accepted: "
+            + (", ".join(known) if known else "the name of a launched experiment (none yet)")
+            + "."
+        )
+
+
+def all_ended(status) -> bool:
+    """Every pair of the latest launch has ended and no supervisor is left to start more."""
+    from ..launch.state import ENDED_STATUSES
+
+    return (
+        status.launch_id is not None
+        and not status.supervisor_alive
+        and all(p.status in ENDED_STATUSES and not p.alive for p in status.pairs)
+    )
+
+
 def _watch(console, name: str, interval_s: float) -> int:
     from rich.console import Group
     from rich.live import Live
@@ -84,20 +117,25 @@ def _watch(console, name: str, interval_s: float) -> int:
 
     def frame(store: Store):
         now = time.time()
+        status = sup.pair_status(name, store)
+        ended = all_ended(status)
         hint = Text(
-            f"{time.strftime('%H:%M:%S')}  refreshing every {interval_s:g}s; ctrl+c stops watching "
-            "(the sweeps keep running)",
+            f"{time.strftime('%H:%M:%S')}  every pair has ended; stopped watching"
+            if ended
+            else f"{time.strftime('%H:%M:%S')}  refreshing every {interval_s:g}s; ctrl+c stops "
+            "watching (the sweeps keep running)",
             style="dim",
         )
-        return Group(render(sup.pair_status(name, store), now), hint)
+        return Group(render(status, now), hint), ended
 
-    with (
-        Store.open_default() as store,
-        Live(frame(store), console=console, auto_refresh=False) as live,
-    ):
-        try:
-            while True:
-                time.sleep(interval_s)
-                live.update(frame(store), refresh=True)
-        except KeyboardInterrupt:
-            return 0
+    with Store.open_default() as store:
+        shown, ended = frame(store)
+        with Live(shown, console=console, auto_refresh=False) as live:
+            try:
+                while not ended:
+                    time.sleep(interval_s)
+                    shown, ended = frame(store)
+                    live.update(shown, refresh=True)
+            except KeyboardInterrupt:
+                return 0
+    return 0

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from ..errors import UsageError
 from ..paths import app_paths, write_private_text
 from .screens.base import HwScreen
-from .screens.modals import HelpScreen
+from .screens.modals import ConfirmScreen, HelpScreen
 from .services import Services, real_services
 from .session import ExperimentSession
 
@@ -198,6 +198,20 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     # -- quitting -----------------------------------------------------------------------------
     async def action_quit(self) -> None:
+        if self.session.dirty and not self.session.read_only:
+            if isinstance(self.screen, ConfirmScreen):
+                return
+            self.push_screen(
+                ConfirmScreen(
+                    f"{self.session.name} has unsaved grid edits. Quit and discard them? "
+                    "(n stays; ctrl+s on the grid screen saves)"
+                ),
+                lambda yes: self._quit() if yes else None,
+            )
+            return
+        self._quit()
+
+    def _quit(self) -> None:
         launch = self._launch_screen()
         rows = list(launch.rows.values()) if launch else []
         running = [r.tag for r in rows if r.keeps_running]

@@ -24,6 +24,11 @@ STATE_STYLES = {
 ACTIVE_PAIR_STATUSES = ("scheduled", "starting", "running")
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 pair``, ``2 pairs``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def fmt_duration(seconds: float | None) -> str:
     """``42s``, ``3m05s``, ``2h07m``; ``-`` when unknown."""
     if seconds is None or not math.isfinite(seconds):

@@ -116,11 +116,10 @@ class FakeSupervisor:
         return FakeLaunchInfo(1, 999)
 
     def pair_status(self, experiment, store=None):
-        alive = bool(self.pairs) and self.state == "running"
+        mine = [p for p in self.pairs.values() if p.sweep_name.startswith(f"{experiment}.")]
+        alive = bool(mine) and self.state == "running"
         ended = self.state if self.state in ("finished", "stopped") else None
-        return FakeExperimentStatus(
-            alive, 1 if self.pairs else None, [replace(p) for p in self.pairs.values()], ended
-        )
+        return FakeExperimentStatus(alive, 1 if mine else None, [replace(p) for p in mine], ended)
 
     def cancel(self, experiment, sweeps, *, by, grace_s=5.0, remote=False):
         self.calls.append(("cancel", sweeps))

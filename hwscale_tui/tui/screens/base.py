@@ -14,6 +14,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker
 
+from ..widgets.header import ExperimentHeader
+
 FIRST_POLL_DELAY_S = 0.3
 
 
@@ -71,6 +73,8 @@ class HwScreen(Screen, inherit_bindings=False):
         self._schedule_poll(0)
 
     def on_screen_resume(self) -> None:
+        for header in self.query(ExperimentHeader):  # a rename or edit made on another screen
+            header.refresh_header()
         # The first poll waits for the first frame: its worker imports the core (a thread that
         # would compete with the first paint for the GIL); later returns poll at once.
         self._schedule_poll(0.01 if self._shown_before else FIRST_POLL_DELAY_S)

@@ -118,6 +118,11 @@ DIST_SHORT = {
 }
 
 
+def short_error(e: ConfigError) -> str:
+    """The CLI's sentence without the file path (the form shows which file it edits)."""
+    return f"{e.problem}; accepted: {e.accepted}."
+
+
 def cell_text(cell: GridCell, ascii_only: bool = False) -> Text:
     if cell.state == "on":
         mark = "+" if ascii_only else "✓"
@@ -365,25 +370,27 @@ class GridScreen(HwScreen):
             return
         what = "GPUs per node" if axis == "gpus" else "nodes"
 
-        def add(text: str | None) -> None:
-            if text is None or not text.strip():
-                return
+        def check(text: str) -> str | None:
+            """Apply the count, or say why not (the prompt stays open with the sentence)."""
             try:
                 count = int(text)
             except ValueError:
-                self.notify(
-                    f"{text!r} is not a count; accepted: a whole number >= 1.", severity="error"
-                )
-                return
+                return f"{text.strip()!r} is not a count; accepted: a whole number >= 1."
+            if count < 1:
+                return f"{count} is not a count; accepted: a whole number >= 1."
             try:
                 self.app.session.add_count(axis, count)
             except ConfigError as e:
-                self.notify(str(e), severity="error")
+                return short_error(e)
+            return None
+
+        def added(text: str | None) -> None:
+            if text is None or not text.strip():
                 return
             keep = self.current_cell()
             self._after_edit(keep.pair if keep else None)
 
-        self.app.push_screen(PromptScreen(f"Add a count of {what}:", "e.g. 16"), add)
+        self.app.push_screen(PromptScreen(f"Add a count of {what}:", "e.g. 16", check), added)
 
     def action_remove_count(self, axis: str) -> None:
         cell = self.current_cell()
@@ -426,7 +433,7 @@ class GridScreen(HwScreen):
             return
         if self.field_errors:
             _key, message = next(iter(self.field_errors.items()))
-            self.notify(f"Not saved: {message}", severity="error")
+            self.notify(f"Not saved: {FORM_FIELDS[_key].label}: {message}", severity="error")
             return
         try:
             path = self.app.session.save()
@@ -463,7 +470,7 @@ class GridScreen(HwScreen):
         try:
             session.set_field(dotted, text)
         except ConfigError as e:
-            self.set_field_error(dotted, str(e))
+            self.set_field_error(dotted, short_error(e))
             return
         self.set_field_error(dotted, None)
         keep = self.current_cell()
@@ -501,7 +508,7 @@ class GridScreen(HwScreen):
         try:
             self.app.session.set_value(dotted, event.value)
         except ConfigError as e:
-            self.set_field_error(dotted, str(e))
+            self.set_field_error(dotted, short_error(e))
             return
         self.set_field_error(dotted, None)
         keep = self.current_cell()

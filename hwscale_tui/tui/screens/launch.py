@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Label, Static
 
-from ..formatting import STATE_STYLES
+from ..formatting import STATE_STYLES, plural
 from ..launch_rows import LaunchRow, launch_rows
 from ..widgets.header import ExperimentHeader
 from .base import HwScreen
@@ -67,6 +67,7 @@ class LaunchScreen(HwScreen):
         super().__init__()
         self.rows: dict[str, LaunchRow] = {}
         self.status: Any | None = None
+        self.status_for: str | None = None  # the experiment name ``status`` belongs to
         self.plan: Any | None = None
 
     def compose(self) -> ComposeResult:
@@ -88,6 +89,11 @@ class LaunchScreen(HwScreen):
         self.plan = (
             self.app.session.plan()
         )  # the grid may have changed while this screen was hidden
+        if (
+            self.status_for != self.app.session.name
+        ):  # renamed: the old experiment's rows and log go
+            self.status, self.status_for = None, self.app.session.name
+            self.query_one("#log-tail", Static).update("")
         self.apply_status(self.status, None)
         super().on_screen_resume()
 
@@ -102,14 +108,24 @@ class LaunchScreen(HwScreen):
             tail = (
                 self.app.services.supervisor.log_tail(log_path, LOG_LINES)
                 if log_path and os.path.exists(log_path)
-                else None
+                else []
             )
-            self.app.call_from_thread(self.apply_status, status, tail)
+            self.app.call_from_thread(self.apply_status, status, tail, experiment)
         finally:
             self.app.call_from_thread(self.poll_finished)
 
-    def apply_status(self, status: Any | None, tail: list[str] | None) -> None:
-        """Update the table in place by sweep name (rows are added/removed, never cleared)."""
+    def apply_status(
+        self, status: Any | None, tail: list[str] | None, experiment: str | None = None
+    ) -> None:
+        """Update the table in place by sweep name (rows are added/removed, never cleared).
+
+        ``tail`` None keeps the log pane as it is; a poll started before a rename
+        (``experiment`` is the old name) is dropped.
+        """
+        if experiment is not None:
+            if experiment != self.app.session.name:
+                return
+            self.status_for = experiment
         self.status = status
         if self.plan is None:
             self.plan = self.app.session.plan()
@@ -140,6 +156,8 @@ class LaunchScreen(HwScreen):
         if tail is not None:
             self.query_one("#log-tail", Static).update(
                 Text("\n".join(tail[-self.log_height() :]), no_wrap=True, overflow="ellipsis")
+                if tail
+                else Text("(no log yet)", style="dim")
             )
 
     def cells(self, r: LaunchRow) -> list[Any]:
@@ -162,7 +180,7 @@ class LaunchScreen(HwScreen):
 
     def update_summary(self) -> None:
         active = sum(r.active for r in self.rows.values())
-        parts = [f"{len(self.rows)} pairs, {active} active"]
+        parts = [f"{plural(len(self.rows), 'pair')}, {active} active"]
         note = supervisor_note(self.status, active)
         if note:
             parts.append(note)
@@ -263,7 +281,9 @@ class LaunchScreen(HwScreen):
             self.notify("No pair is scheduled or running.", severity="warning")
             return
         self.app.push_screen(
-            ConfirmScreen(f"Cancel all {len(active)} active pairs of {self.app.session.name}?"),
+            ConfirmScreen(
+                f"Cancel all {plural(len(active), 'active pair')} of {self.app.session.name}?"
+            ),
             lambda yes: self._cancel(None) if yes else None,
         )
 

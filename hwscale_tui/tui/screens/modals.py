@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,9 +13,55 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static
 
+# One line stands for the tables' and lists' own movement keys (DataTable's many bindings).
+TABLE_KEYS_LINE = (
+    "arrows pgup pgdn home end",
+    "move in tables and lists; enter selects; click a column header to sort",
+)
+HIDDEN_ACTIONS = ("app.focus_next", "app.focus_previous")
+
+
+def binding_keys(app: Any, binding: Binding) -> str:
+    """The keys of ``binding`` as the user types them, after ``keymap.toml`` remaps."""
+    keys = getattr(app, "_keymap", {}).get(binding.id or "", binding.key)
+    shown = []
+    for key in keys.split(","):
+        key = key.strip()
+        if key:
+            shown.append(app.get_key_display(replace(binding, key=key)))
+    return " / ".join(dict.fromkeys(shown))
+
+
+def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """(title, [(keys, what, id)]) for everywhere, then each screen in screen order.
+
+    Only the app's own bindings with ids: Textual's internal ones (DataTable paging, the
+    command palette's "Show menu") are folded into one table-navigation line.
+    """
+    from ..app import SCREENS, screen_class
+
+    def rows(bindings: list[Any]) -> list[tuple[str, str, str]]:
+        out = []
+        for b in bindings:
+            if b.system or not b.id or b.action in HIDDEN_ACTIONS:
+                continue
+            out.append((binding_keys(app, b), b.description or b.action, b.id))
+        return out
+
+    everywhere = rows(list(type(app).BINDINGS))
+    everywhere.append(
+        ("tab / shift+tab", "next / previous field", "screen.focus_next screen.focus_previous")
+    )
+    everywhere.append((*TABLE_KEYS_LINE, ""))
+    sections = [("Everywhere", everywhere)]
+    for number, (screen_id, (title, _)) in enumerate(SCREENS.items(), start=1):
+        label = f"{number} {title}" + (" (this screen)" if screen_id == current else "")
+        sections.append((label, rows(list(screen_class(screen_id).BINDINGS))))
+    return sections
+
 
 class HelpScreen(ModalScreen[None]):
-    """Every binding active on the screen below it: key, what it does, and its id (for keymaps)."""
+    """The app's keys grouped by screen (the current one marked), with their ids for keymaps."""
 
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
@@ -22,33 +72,44 @@ class HelpScreen(ModalScreen[None]):
         self.target = target
 
     def binding_rows(self) -> list[tuple[str, str, str]]:
-        rows: dict[str, tuple[str, str, str]] = {}
-        for key, active in self.target.active_bindings.items():
-            b = active.binding
-            if b.system or b.action in ("app.focus_next", "app.focus_previous"):
-                continue
-            label = b.description or b.action
-            ident = b.id or ""
-            display = self.app.get_key_display(b)
-            rows.setdefault(ident or f"{key}:{b.action}", (display, label, ident))
-        return sorted(
-            rows.values(), key=lambda r: (r[2] == "", r[2].split(".")[0] == "app", r[1].lower())
-        )
+        """Every row of every section, in the order shown."""
+        current = getattr(self.target, "SCREEN_ID", None)
+        return [row for _, rows in help_sections(self.app, current) for row in rows]
 
     def compose(self) -> ComposeResult:
-        title = getattr(self.target, "SCREEN_TITLE", "") or "this screen"
+        current = getattr(self.target, "SCREEN_ID", None)
         text = Text()
-        for display, label, ident in self.binding_rows():
-            text.append(f"{display:>12}  ", style="bold")
-            text.append(f"{label:<30}")
-            text.append(f" {ident}\n", style="dim")
+        for title, rows in help_sections(self.app, current):
+            if text:
+                text.append("\n")
+            text.append(f"{title}\n", style="bold reverse" if "(this screen)" in title else "bold")
+            for keys, label, ident in rows:
+                text.append(f"{keys:>16}  ", style="bold")
+                text.append(f"{label}")
+                if ident:
+                    text.append(f"  {ident}", style="dim")
+                text.append("\n")
         with Vertical(id="help-box"):
-            yield Label(f"Keys: {title}", id="help-title")
-            with VerticalScroll():
+            yield Label("Keys", id="help-title")
+            with VerticalScroll(id="help-scroll"):
                 yield Static(text, id="help-keys")
             yield Label(
                 "esc closes.  Remap keys by id in keymap.toml (see docs/tui.md).", id="help-hint"
             )
+
+    def on_mount(self) -> None:
+        """Scroll the current screen's section into view."""
+        current = getattr(self.target, "SCREEN_ID", None)
+        line = 0
+        for title, rows in help_sections(self.app, current):
+            if "(this screen)" in title:
+                break
+            line += len(rows) + 2
+        self.call_after_refresh(
+            lambda: self.query_one("#help-scroll", VerticalScroll).scroll_to(
+                y=max(0, line - 1), animate=False
+            )
+        )
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
@@ -84,22 +145,44 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class PromptScreen(ModalScreen[str | None]):
-    """Ask for one line of text; enter submits, esc cancels (returns None)."""
+    """Ask for one line of text; enter submits, esc cancels (returns None).
+
+    ``check(text)`` (optional) applies the answer and returns None, or returns a short
+    sentence saying what was wrong: the prompt then stays open with that sentence under the
+    field, so the user can correct it.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, question: str, placeholder: str = "") -> None:
+    def __init__(
+        self,
+        question: str,
+        placeholder: str = "",
+        check: Callable[[str], str | None] | None = None,
+    ) -> None:
         super().__init__()
         self.question = question
         self.placeholder = placeholder
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box"):
             yield Label(self.question)
             yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Label("", id="prompt-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self.check is not None and event.value.strip():
+            error = self.check(event.value)
+            if error:
+                label = self.query_one("#prompt-error", Label)
+                label.update(error)
+                label.add_class("shown")
+                return
         self.dismiss(event.value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#prompt-error", Label).remove_class("shown")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -26,6 +26,7 @@ class ExperimentHeader(Horizontal):
     def __init__(self, screen_title: str) -> None:
         super().__init__()
         self.screen_title = screen_title
+        self._shown: tuple[str, bool, int] | None = None  # (name, dirty, width) last drawn
 
     def compose(self) -> ComposeResult:
         yield Static(id="header-left")
@@ -37,6 +38,7 @@ class ExperimentHeader(Horizontal):
 
     def refresh_header(self) -> None:
         session = self.app.session  # type: ignore[attr-defined]
+        self._shown = (session.name, session.dirty, self.app.size.width)
         wide = self.app.size.width >= 100
         line = Text(no_wrap=True, overflow="ellipsis")
         if wide:
@@ -55,6 +57,14 @@ class ExperimentHeader(Horizontal):
         self.refresh_clock()
 
     def refresh_clock(self) -> None:
+        session = self.app.session  # type: ignore[attr-defined]
+        if self._shown is not None and self._shown != (
+            session.name,
+            session.dirty,
+            self.app.size.width,
+        ):  # renamed or edited on another screen: every screen's header follows within a second
+            self.refresh_header()
+            return
         now = self.app.services.clock()  # type: ignore[attr-defined]
         self.query_one("#header-clock", Static).update(
             time.strftime(" %H:%M:%S ", time.localtime(now))

@@ -1,0 +1,74 @@
+"""CLI defects a new user met: unknown experiment names, a blamed flag that was not given,
+piped output wrapped mid-sentence, "1 pairs", and a watch that never ends."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.cli import main
+from tests.launch.launch_testkit import WAIT_S, clean_processes, fake_command, write_experiment
+from tests.support.cli import hwscale_cmd
+
+pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
+
+
+def test_status_of_an_unknown_experiment_name_exits_2(tmp_path, capsys):
+    assert main(["status", "--experiment-name", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'nope' was never launched" in err
+
+
+def test_max_trials_below_the_default_batch_clamps_the_batch(tmp_path):
+    cfg = cfgmod.apply_overrides(cfgmod.default_config(), {"sweep.max_trials": 1}, "command line")
+    assert cfg.sweep.batch_size == 1 and cfg.sweep.max_trials == 1
+    # a batch the user gave is still checked, and blamed by its own flag
+    with pytest.raises(cfgmod.ConfigError) as e:
+        cfgmod.apply_overrides(
+            cfgmod.default_config(), {"sweep.max_trials": 1, "sweep.batch_size": 3}, "command line"
+        )
+    assert e.value.key == "sweep.batch_size"
+
+
+def test_launch_max_trials_1_does_not_blame_batch_size(tmp_path, capsys):
+    # --max-trials 0 is refused, naming --max-trials (not --batch-size, which was not given)
+    assert main(["plan", "--max-trials", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--max-trials" in err and "--batch-size" not in err
+    assert main(["plan", "--max-trials", "1", "--json"]) == 0
+
+
+def test_piped_plan_keeps_long_lines_whole_and_counts_one_pair(tmp_path):
+    r = subprocess.run(
+        hwscale_cmd(
+            "plan", "--gpu-counts", "1", "--node-counts", "1", "--runner", "metta",
+            "--metta-repo", str(tmp_path / "no-such-metta"),
+        ),
+        capture_output=True, text=True, timeout=WAIT_S, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "1 pair to launch" in r.stdout and "1 pairs" not in r.stdout
+    warnings = [line for line in r.stdout.splitlines() if line.startswith("warning:")]
+    assert warnings, r.stdout
+    lines = r.stdout.splitlines()
+    after_first = lines[lines.index(warnings[0]) :]
+    assert all(line.startswith("warning:") for line in after_first), after_first  # none cut
+    assert any(len(w) > 80 for w in warnings)  # long enough to have been cut at 80 before
+
+
+def test_status_watch_stops_with_exit_0_once_every_pair_ended(tmp_path):
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--say", "hi"), gpus=(1,), delay_s=0.1)
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp), "--foreground"),
+        capture_output=True, text=True, timeout=WAIT_S, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(
+        hwscale_cmd("status", "--watch", "0.2", "--experiment-name", "exp"),
+        capture_output=True, text=True, timeout=WAIT_S, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "every pair has ended; stopped watching" in r.stdout
