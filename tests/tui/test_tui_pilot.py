@@ -220,7 +220,7 @@ async def test_grid_form_validates_inline_and_blocks_save(tmp_path):
         await pilot.press("0")
         await wait_for(pilot, lambda: screen.query("#error-sweep--max_trials"), what="inline error")
         error = screen.query_one("#error-sweep--max_trials", Label)
-        assert text_of(error) == "got 0; accepted: an integer >= 1."  # the short form: no path
+        assert text_of(error).startswith("got 0; accepted: an integer")  # short form: no path
         assert app.session.cfg.sweep.max_trials == 8
         await pilot.press("ctrl+s")
         assert not (tmp_path / "experiment.toml").exists()
