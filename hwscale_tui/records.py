@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TRIAL_STATES = ("queued", "running", "finished", "failed", "killed", "stale")
+# "awaiting_eval" (shown "awaiting eval"): trained to its timesteps but not yet scored; Metta
+# evaluates in a separate job (metta/adaptive/stores/wandb.py:197-215 at Metta 7c1a7ff418).
+TRIAL_STATES = ("queued", "running", "awaiting_eval", "finished", "failed", "killed", "stale")
 TERMINAL_STATES = ("finished", "failed", "killed", "stale")
 # What counts toward a sweep's max_trials: killed trials are replaced by a new suggestion.
 BUDGETED_STATES = ("finished", "failed")

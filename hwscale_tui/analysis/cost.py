@@ -12,7 +12,7 @@ from .settings import PriceInForce
 
 COST_LOGGED_HISTORY = "logged (history)"
 COST_LOGGED_TOTAL = "logged (trial total, pro-rated by wall time)"
-COST_PRICED = "price x billed nodes x hours"
+COST_PRICED = "estimated: price x billed nodes x hours (no cost logged)"
 COST_UNKNOWN = "unknown (no wall time)"
 
 

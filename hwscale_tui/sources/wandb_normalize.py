@@ -6,11 +6,23 @@ Summary and config may arrive as the JSON text the server sends; the summary is 
 the config (large for Metta runs) only when the record needs it: no hardware in the group
 name, or no ``sweep/suggestion`` to take params from.
 
-Keys read (docs/upstream.md section 6 for Metta, docs/train.md for ours; both share them):
-score ``sweep/score`` else the sweep metric path; cost ``sweep/cost`` else
-``monitor/cost/accrued_total``; agent steps ``metric/agent_step``; runtime
-``metric/total_time`` else ``_runtime``; ``overview/sps``; params ``sweep/suggestion``
-(flattened to dotted keys); hardware from the group ``...g<G>n<N>`` else config ``hardware``.
+Keys read (docs/metta.md and docs/upstream.md section 6 for Metta, docs/train.md for ours;
+both share them):
+score ``sweep/score`` else the sweep metric path; cost ``monitor/cost/accrued_total`` else
+``sweep/cost``; agent steps ``metric/agent_step``; runtime ``metric/total_time`` else
+``_runtime``; ``overview/sps``; params ``sweep/suggestion`` (flattened to dotted keys); hardware
+from the group ``...g<G>n<N>`` else config ``hardware``.
+
+Metta's meaning (metta/adaptive/stores/wandb.py at Metta-AI/metta 7c1a7ff418):
+
+- ``init_run`` creates a placeholder and finishes it at once (summary ``initialized: true``,
+  ``_runtime`` 0, :36-77); a finished run with no runtime has not started (:181-195): ``queued``.
+- A run is evaluated once evaluator metrics under the metric's prefix are in its summary
+  (:206-215); a finished run that trained (runtime > 0) but has neither those nor a score is
+  ``awaiting_eval``, not ``finished``.
+- Cost is ``monitor/cost/accrued_total``, 0 when absent (:223-224), and ``sweep/cost`` copies
+  it (metta/tools/sweep.py:53-63); only SkyPilot jobs log the monitor key, so a 0 without it
+  means "not measured": the cost is unknown (``None``) and the analysis prices the GPU-hours.
 """
 
 from __future__ import annotations
@@ -37,7 +49,9 @@ STATE_MAP = {
     "preempted": "killed",
 }
 SCORE_KEY = "sweep/score"
-COST_KEYS = ("sweep/cost", "monitor/cost/accrued_total")
+MONITOR_COST_KEY = "monitor/cost/accrued_total"
+SWEEP_COST_KEY = "sweep/cost"
+COST_KEYS = (MONITOR_COST_KEY, SWEEP_COST_KEY)
 AGENT_STEP_KEY = "metric/agent_step"
 RUNTIME_KEYS = ("metric/total_time", "_runtime")
 SPS_KEY = "overview/sps"
@@ -188,6 +202,20 @@ def _params(
     return {}
 
 
+def _metta_finished_state(summary: Mapping[str, Any], trial: Trial, score_metric: str) -> str:
+    """What a W&B-finished Metta run is: placeholder (queued), trained only, or evaluated."""
+    runtime = finite_number(lookup(summary, "_runtime"))
+    placeholder = lookup(summary, "initialized") is True or not (runtime and runtime > 0)
+    if trial.agent_steps is None and placeholder:
+        return "queued"  # init_run's placeholder (stores/wandb.py:60-70, :189-195)
+    if trial.score is not None:
+        return "finished"
+    prefix = score_metric.rsplit("/", 1)[0] if "/" in score_metric else "evaluator"
+    if any(isinstance(k, str) and k.startswith(prefix + "/") for k in summary):
+        return "finished"  # evaluated, but the metric itself is missing: flagged below
+    return "awaiting_eval"
+
+
 def normalize_wandb_run(
     run: WandbRunData, *, score_metric: str, now: float, stale_after_s: float
 ) -> Trial:
@@ -211,6 +239,11 @@ def normalize_wandb_run(
 
     gpus, nodes = _hardware(group, config, flags)
     score_keys = (SCORE_KEY,) if score_metric == SCORE_KEY else (SCORE_KEY, score_metric)
+    ours = OUR_TAG in tags
+    cost = _first_number(summary, COST_KEYS, flags)
+    if not ours and cost == 0 and lookup(summary, MONITOR_COST_KEY) in (_MISSING, None):
+        cost = None  # Metta's 0 default: nothing was measured
+        flags.append(f"cost unknown: {SWEEP_COST_KEY} is 0 and {MONITOR_COST_KEY} is absent")
     trial = Trial(
         sweep=group,
         run_id=str(run.run_id),
@@ -219,7 +252,7 @@ def normalize_wandb_run(
         state=state,
         params=_params(summary, config, tags, flags),
         score=_first_number(summary, score_keys, flags),
-        cost_usd=_first_number(summary, COST_KEYS, flags),
+        cost_usd=cost,
         agent_steps=_first_number(summary, (AGENT_STEP_KEY,), flags),
         runtime_s=_first_number(summary, RUNTIME_KEYS, flags),
         sps=_first_number(summary, (SPS_KEY,), flags),
@@ -228,6 +261,9 @@ def normalize_wandb_run(
         source="wandb",
         flags=flags,
     )
+    if state == "finished" and not ours:
+        state = _metta_finished_state(summary, trial, score_metric)
+        trial.state = state
     if state == "finished":
         flags.extend(
             f"finished without {what}"

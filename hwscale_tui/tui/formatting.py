@@ -9,6 +9,7 @@ STATE_STYLES = {
     # trial states
     "queued": "dim",
     "running": "bold yellow",
+    "awaiting_eval": "cyan",
     "finished": "green",
     "failed": "bold red",
     "killed": "magenta",

@@ -219,7 +219,9 @@ def test_missing_group_and_timestamps_are_flagged():
 
 
 def test_finished_run_missing_its_keys_is_flagged():
-    t = normalize(metta(summary={}))
+    # evaluated (evaluator metrics under the metric's prefix) but neither score nor steps logged
+    t = normalize(metta(summary={"_runtime": 60.0, "evaluator/eval_sweep/combat": 1.0}))
+    assert t.state == "finished"
     assert "finished without a score" in t.flags and "finished without agent steps" in t.flags
     assert normalize(metta(state="running", summary={})).flags == []
 
@@ -243,3 +245,78 @@ def test_mark_stale_only_touches_live_trials():
     assert t.state == "stale"
     t2 = normalize(metta(state="killed", heartbeat_at=iso(NOW - 5000)))
     assert mark_stale(t2, NOW + 1e6, 1.0).state == "killed"
+
+
+# -- Metta's meaning of a run (metta/adaptive/stores/wandb.py at Metta-AI/metta 7c1a7ff418) -----
+
+
+def test_metta_placeholder_run_is_pending_not_finished():
+    # init_run: wandb.init, summary initialized=true, wandb.finish at once (:49-70); Metta keeps
+    # a finished run without runtime as not started (:181-195)
+    for summary in ({"initialized": True, "_runtime": 0}, {"initialized": True}, {}):
+        t = normalize(metta(summary=summary))
+        assert t.state == "queued", summary
+        assert not any(f.startswith("finished without") for f in t.flags)
+    # the real client records a second or two of _runtime for the placeholder: still pending
+    t = normalize(metta(summary={"initialized": True, "_runtime": 1.4}))
+    assert t.state == "queued"
+
+
+def test_metta_trained_but_not_evaluated_is_awaiting_eval():
+    trained = {
+        "initialized": True,
+        "_runtime": 5460.0,
+        "metric/agent_step": 3.0e8,
+        "metric/total_time": 5400.0,
+        "overview/reward": 0.8,
+        "sweep/suggestion": {"trainer.optimizer.learning_rate": 0.001},
+    }
+    t = normalize(metta(summary=trained))
+    assert t.state == "awaiting_eval" and t.score is None and t.agent_steps == 3.0e8
+    assert not any(f.startswith("finished without") for f in t.flags)
+    # evaluator metrics under the metric's prefix mean evaluated (stores/wandb.py:206-215)
+    t = normalize(metta(summary={**trained, "evaluator/eval_sweep/score": 0.7}))
+    assert (t.state, t.score) == ("finished", 0.7)
+    # metrics of another suite are not this sweep's evaluation
+    t = normalize(metta(summary={**trained, "evaluator/eval_arena/score": 0.7}))
+    assert t.state == "awaiting_eval"
+    # running stays running; our own runs are never reinterpreted
+    assert normalize(metta(state="running", summary=trained)).state == "running"
+    ours = normalize(metta(tags=["hwscale"], summary={**trained, "score": 1.0}), metric="score")
+    assert ours.state == "finished"
+
+
+def test_metta_cost_zero_without_the_monitor_key_is_unknown():
+    base = {"_runtime": 100.0, "metric/agent_step": 1e6, "sweep/score": 0.5}
+    # sweep/cost copies run.cost, 0 when monitor/cost/accrued_total is absent (stores/wandb.py:223-224)
+    t = normalize(metta(summary={**base, "sweep/cost": 0.0}))
+    assert t.cost_usd is None
+    assert any("cost unknown" in f for f in t.flags)
+    # measured on SkyPilot: the monitor key wins, even when it is 0
+    t = normalize(metta(summary={**base, "sweep/cost": 0.0, "monitor/cost/accrued_total": 3.25}))
+    assert t.cost_usd == 3.25 and not any("cost unknown" in f for f in t.flags)
+    t = normalize(metta(summary={**base, "monitor/cost/accrued_total": 0.0}))
+    assert t.cost_usd == 0.0
+    # our runs log a real sweep/cost
+    t = normalize(metta(tags=["hwscale"], summary={**base, "sweep/cost": 0.0}))
+    assert t.cost_usd == 0.0
+
+
+def test_unknown_metta_cost_is_estimated_from_gpu_hours_and_labelled():
+    import numpy as np
+
+    from hwscale_tui.analysis.cost import COST_PRICED, attach_cost_axis
+    from hwscale_tui.analysis.curves import Curve
+    from hwscale_tui.analysis.settings import PriceInForce
+    from hwscale_tui.hardware import HardwarePair
+
+    base = {"_runtime": 3600.0, "metric/agent_step": 1e6, "sweep/score": 0.5, "sweep/cost": 0}
+    t = normalize(metta(summary=base))
+    assert t.cost_usd is None
+    wall = np.array([0.0, 1800.0, 3600.0])
+    curve = Curve(np.array([0.0, 5e5, 1e6]), wall, np.zeros(3), np.zeros(3), np.full(3, np.nan))
+    price = PriceInForce(2.0, "H100", False, "test")
+    source = attach_cost_axis(curve, t, HardwarePair(4, 2), price)
+    assert source == COST_PRICED and source.startswith("estimated")
+    # 4 GPUs x 2 nodes x $2/GPU-hour x 1 hour
+    assert curve.cost_usd[-1] == pytest.approx(16.0)
