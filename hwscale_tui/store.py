@@ -171,7 +171,7 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
             return self.conn
 
-        def __exit__(self, exc_type, exc, tb) -> None:
+        def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
     def transaction(self) -> _Tx:
@@ -241,7 +241,8 @@ class Store:
         experiment: str | None = None,
         updated_since: float | None = None,
     ) -> list[dict[str, Any]]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if sweeps is not None:
             where.append(f"sweep IN ({', '.join('?' for _ in sweeps)})")
             args += list(sweeps)

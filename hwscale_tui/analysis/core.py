@@ -304,8 +304,7 @@ def _best_index(pool: list[TrialCurve], sign: float) -> int:
 
 
 def _median_sps(members: list[TrialCurve]) -> float:
-    vals = [_trial_sps(tc) for tc in members]
-    vals = [v for v in vals if v is not None]
+    vals = [v for v in (_trial_sps(tc) for tc in members) if v is not None]
     return float(np.median(vals)) if vals else float("nan")
 
 
@@ -321,6 +320,8 @@ def _trial_sps(tc: TrialCurve) -> float | None:
 
 def _batch_size(trial: Trial) -> float | None:
     v = trial.params.get(BATCH_KEY)
+    if v is None:
+        return None
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -558,7 +559,7 @@ def _fit_laws(
     rng: np.random.Generator,
     price: PriceInForce,
 ) -> dict[str, Any]:
-    kw = {"n_boot": settings.n_boot, "seed": rng, "ci_level": settings.ci_level}
+    kw: dict[str, Any] = {"n_boot": settings.n_boot, "seed": rng, "ci_level": settings.ci_level}
     gpus = per_config["total_gpus"].to_numpy(dtype=float)
     laws: dict[str, Any] = {}
     for col, name in zip(

@@ -81,7 +81,7 @@ class LogFit:
         lo, hi = np.nanquantile(pred, [alpha, 1 - alpha], axis=0)
         return lo, hi
 
-    def params(self) -> dict[str, float | None]:
+    def params(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def to_json(self) -> dict[str, Any]:
@@ -108,7 +108,7 @@ class PowerLawFit(LogFit):
     def _log_predict(self, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
         return theta[:, 0:1] + theta[:, 1:2] * np.log(x)[None, :]
 
-    def params(self) -> dict[str, float | None]:
+    def params(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b}
 
 
@@ -120,7 +120,7 @@ class AmdahlFit(LogFit):
     sigma: float
     aicc: float | None
 
-    def params(self) -> dict[str, float | None]:
+    def params(self) -> dict[str, Any]:
         return {"lam": self.lam, "sigma": self.sigma, "aicc": self.aicc}
 
 
@@ -137,7 +137,7 @@ class USLFit(LogFit):
     peak_n: float | None
     aicc: float | None
 
-    def params(self) -> dict[str, float | None]:
+    def params(self) -> dict[str, Any]:
         return {
             "lam": self.lam,
             "sigma": self.sigma,
@@ -161,7 +161,7 @@ class CriticalBatchFit(LogFit):
     straddled: bool
     batch_range: tuple[float, float]
 
-    def params(self) -> dict[str, float | None]:
+    def params(self) -> dict[str, Any]:
         return {
             "s_min": self.s_min,
             "e_min": self.e_min,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 NOT_REACHED = "not reached"
@@ -63,7 +64,7 @@ def fmt_share(v: Any, missing: str = UNKNOWN) -> str:
     return missing if _missing(v) else f"{100 * float(v):.0f}%"
 
 
-def fmt_ci(ci: Any, fmt=fmt_num) -> str:
+def fmt_ci(ci: Any, fmt: Callable[..., str] = fmt_num) -> str:
     """'[lo, hi]' with 'inf' for an unbounded end."""
     if not ci or any(_missing(c) for c in ci):
         return "[no interval]"

@@ -7,6 +7,7 @@ Every number printed comes from the result; a missing one is said in words ("not
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ def _short_source(source: str) -> str:
     )
 
 
-def _median_text(value: float, ci: tuple[float, float], fmt) -> str:
+def _median_text(value: float, ci: tuple[float, float], fmt: Callable[..., str]) -> str:
     if np.isinf(value):
         return f"{NOT_REACHED} (P<50%)"
     return f"{fmt(value)} {fmt_ci(ci, fmt)}"

@@ -60,13 +60,13 @@ def _hardware(row: pd.Series, path: Path) -> tuple[int, int]:
             return pair.gpus, pair.nodes
         except ValueError:
             pass
-    pair = pair_from_sweep_name(str(row.get("sweep") or ""))
-    if pair is None:
+    named = pair_from_sweep_name(str(row.get("sweep") or ""))
+    if named is None:
         raise UsageError(
             f"{path}: run {row['run_id']} has no hardware; accepted: gpus and nodes columns, a config like g4n1, "
             "or a sweep name ending in g<G>n<N>."
         )
-    return pair.gpus, pair.nodes
+    return named.gpus, named.nodes
 
 
 def _params(row: pd.Series, columns: list[str], path: Path) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def _trial(row: pd.Series, columns: list[str], path: Path) -> Trial:
             f"{path}: run {row['run_id']} has state {state!r}; accepted: {', '.join(TRIAL_STATES)}."
         )
     sweep = str(row["sweep"]) if isinstance(row.get("sweep"), str) else f"csv.g{gpus}n{nodes}"
-    fields = {f: _number(row.get(f)) for f in NUMBER_FIELDS}
+    fields: dict[str, Any] = {f: _number(row.get(f)) for f in NUMBER_FIELDS}
     return Trial(
         sweep=sweep,
         run_id=str(row["run_id"]),

@@ -143,7 +143,9 @@ def metta_preset(
     params = [
         Param(prof.keys["batch_size"], "uniform_pow2", c.min_batch, c.max_batch, c.center_batch)
     ]
-    params += [Param(prof.keys[name], *rest) for name, *rest in OPTIMIZED_PARAMS]
+    params += [
+        Param(prof.keys[name], dist, lo, hi, mean) for name, dist, lo, hi, mean in OPTIMIZED_PARAMS
+    ]
     settings = dict(OPTIMIZED_SETTINGS)
     if prof.space_editable:
         settings.update(overrides or {})

@@ -31,7 +31,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.gaussian_process.kernels import Kernel
@@ -199,7 +199,9 @@ def cost_targets(obs: Sequence[Observation], limit_s: float) -> Targets | None:
     rows = [o for o in obs if o.cost is not None and (o.score is not None or o.cost >= limit_s)]
     if not rows:
         return None
-    seconds = [o.cost if o.score is not None else CENSORED_COST_FACTOR * limit_s for o in rows]
+    seconds = [
+        cast(float, o.cost) if o.score is not None else CENSORED_COST_FACTOR * limit_s for o in rows
+    ]
     log_c = np.log(seconds)
     mean, std = _standardize(log_c)
     x = np.array([o.coords for o in rows])
@@ -265,7 +267,7 @@ class ProteinOptimizer:
             )
         return tuple(self.space.normalize(params))
 
-    def _key(self, coords: Sequence[float]) -> tuple[float | int, ...]:
+    def _key(self, coords: Sequence[float] | np.ndarray) -> tuple[float | int, ...]:
         return tuple(self.space.unnormalize(coords).values())
 
     def observe(
@@ -278,7 +280,11 @@ class ProteinOptimizer:
         """Record one trial. A missing or non-finite score counts as a failure; cost is seconds."""
         coords = self._coords(params)
         failed = failed or score is None or not math.isfinite(score)
-        internal = None if failed else (float(score) if self.goal == "maximize" else -float(score))
+        internal = (
+            None
+            if failed or score is None
+            else (float(score) if self.goal == "maximize" else -float(score))
+        )
         seconds = None if cost is None or not math.isfinite(cost) else max(float(cost), MIN_COST_S)
         self.observations.append(Observation(coords, self._key(coords), internal, seconds))
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -49,7 +51,7 @@ def default_kernel(min_length_scales: np.ndarray, trend: bool) -> Kernel:
 
 
 def _bounded_lbfgs(
-    obj_func, initial_theta: np.ndarray, bounds: np.ndarray
+    obj_func: Callable[..., Any], initial_theta: np.ndarray, bounds: np.ndarray
 ) -> tuple[np.ndarray, float]:
     result = minimize(
         obj_func,

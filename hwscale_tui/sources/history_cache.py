@@ -18,12 +18,12 @@ from ..records import HistoryPoint
 class HistoryCache:
     def __init__(self, root: Path):
         self.root = Path(root)
-        self._memory: dict[tuple[str, str], tuple[str, list[HistoryPoint]]] = {}
+        self._memory: dict[tuple[str, str], tuple[str | None, list[HistoryPoint]]] = {}
 
     def _file(self, run_id: str, metric: str) -> Path:
         return self.root / f"{quote(run_id, safe='')}--{quote(metric, safe='')}.json"
 
-    def _load(self, run_id: str, metric: str) -> tuple[str, list[HistoryPoint]] | None:
+    def _load(self, run_id: str, metric: str) -> tuple[str | None, list[HistoryPoint]] | None:
         entry = self._memory.get((run_id, metric))
         if entry is not None:
             return entry
@@ -45,7 +45,10 @@ class HistoryCache:
         entry = self._load(run_id, metric)
         return entry[1] if entry is not None else None
 
-    def put(self, run_id: str, metric: str, last_step: str, points: list[HistoryPoint]) -> None:
+    def put(
+        self, run_id: str, metric: str, last_step: str | None, points: list[HistoryPoint]
+    ) -> None:
+        """Cache ``points``; ``last_step`` None (not known) is never fresh for :meth:`get`."""
         self._memory[(run_id, metric)] = (last_step, points)
         ensure_private_dir(self.root)
         payload = {

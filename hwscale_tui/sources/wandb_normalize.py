@@ -161,7 +161,8 @@ class _LazyConfig:
     """The run config, parsed on first use (Metta's is large and usually not needed)."""
 
     def __init__(self, raw: Any, flags: list[str]):
-        self.raw, self.flags, self._value = raw, flags, None
+        self.raw, self.flags = raw, flags
+        self._value: dict[str, Any] | None = None
 
     def get(self) -> dict[str, Any]:
         if self._value is None:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..config import ExperimentConfig
 from ..records import HistoryPoint, Trial
@@ -74,7 +74,8 @@ def make_wandb_api(
     except requests.RequestException as e:
         raise unavailable_from(e, where=url, now=time.time()) from e
     overrides = {"base_url": url, **({"entity": entity} if entity else {})}
-    return wandb.Api(overrides=overrides, api_key=key, timeout=timeout_s)
+    # wandb annotates timeout as int but hands it to requests, which takes float seconds.
+    return wandb.Api(overrides=overrides, api_key=key, timeout=cast(int, timeout_s))
 
 
 def operation_name(document: Any) -> str:
@@ -123,6 +124,7 @@ def install_request_hooks(
         check_retry_fn=should_retry,
         retryable_exceptions=(RetryError, requests.RequestException),
     )
+    assert retrying is not None  # checked above (it has _execute_decorated)
     retrying._execute_decorated = lambda *a, **kw: retrier(*a, retry_sleep_base=sleep_s, **kw)
 
 
@@ -416,7 +418,7 @@ class WandbSource:
         from wandb.apis.public import Run
 
         node = self._nodes[run_id]
-        attrs = {
+        attrs: dict[str, Any] = {
             "name": run_id,
             "state": node.get("state"),
             "config": {},
@@ -425,7 +427,7 @@ class WandbSource:
         }
         run = Run(
             self._api.client,
-            self._entity_name,
+            cast(str, self._entity_name),  # set by the poll that listed this run
             self.project,
             run_id,
             attrs,

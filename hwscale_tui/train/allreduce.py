@@ -21,7 +21,7 @@ def shared_gradient_buffer(ctx: Any, ranks: int, size: int, dtype: type) -> Any:
 
 class SharedGradientMean:
     def __init__(self, buffer: Any, barrier: Any, ranks: int, rank: int, size: int, dtype: type):
-        self.rows = (
+        self.rows: np.ndarray | None = (
             np.frombuffer(buffer, dtype=dtype).reshape(2, ranks, size) if ranks > 1 else None
         )
         self.barrier, self.ranks, self.rank, self.size = barrier, ranks, rank, size
@@ -33,6 +33,7 @@ class SharedGradientMean:
             if out is not grad:
                 out[...] = grad
             return out
+        assert self.rows is not None  # ranks > 1
         half = self.rows[self.calls & 1]
         self.calls += 1
         half[self.rank] = grad

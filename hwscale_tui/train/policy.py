@@ -109,7 +109,8 @@ class ActorCritic:
             for layer in range(n):
                 w = views[2 * (tower * n + layer)]
                 gain = head_gain if layer == n - 1 else np.sqrt(2.0)
-                w[...] = _orthogonal(rng, *w.shape, gain)
+                rows, cols = w.shape
+                w[...] = _orthogonal(rng, rows, cols, gain)
         return flat
 
     def _tower(

@@ -80,11 +80,11 @@ class RankTrainer:
         T, n = self.horizon, self.n_envs
         self.obs = np.zeros((T, n, obs_dim), dtype=dtype)
         self.actions = np.zeros((T, n), dtype=np.int64)
-        self.logp = np.zeros((T, n), dtype=dtype)
-        self.values = np.zeros((T + 1, n), dtype=dtype)
-        self.rewards = np.zeros((T, n), dtype=dtype)
-        self.dones = np.zeros((T, n), dtype=dtype)
-        self.valid = np.zeros((T, n), dtype=dtype)
+        self.logp: np.ndarray = np.zeros((T, n), dtype=dtype)
+        self.values: np.ndarray = np.zeros((T + 1, n), dtype=dtype)
+        self.rewards: np.ndarray = np.zeros((T, n), dtype=dtype)
+        self.dones: np.ndarray = np.zeros((T, n), dtype=dtype)
+        self.valid: np.ndarray = np.zeros((T, n), dtype=dtype)
         self.next_obs = obs.astype(dtype)
         self.resetting = np.zeros(n, dtype=bool)  # the next step of these envs is an auto-reset
         self.episode_return = np.zeros(n, dtype=np.float64)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..paths import app_paths, ensure_private_dir
 from ..prices import job_cost_usd
@@ -32,7 +32,7 @@ STOP_GRACE_S = 1.0  # SIGTERM -> SIGKILL for ranks that linger
 POLL_S = 0.1
 BLAS_SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 EXIT_CODES = {"finished": 0, "failed": 1}
-SIGNAL_EXIT_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
+SIGNAL_EXIT_CODES: dict[int, int] = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
 
 @dataclass
@@ -260,7 +260,10 @@ def run_training(
                 sink.finish(final, error)
             except Exception as exc:  # keep finishing the other sinks; report the first problem
                 error = error or f"{type(sink).__name__} failed to finish: {exc}"
-    exit_code = SIGNAL_EXIT_CODES[stop.signum] if state == "killed" else EXIT_CODES[state]
+    # "killed" only after a signal arrived, so signum is set.
+    exit_code = (
+        SIGNAL_EXIT_CODES[cast(int, stop.signum)] if state == "killed" else EXIT_CODES[state]
+    )
     return TrainResult(
         run=cfg.run,
         group=cfg.group,
@@ -314,7 +317,7 @@ def _coordinate(
             errors[rank] = msg[2]
 
     def stopped() -> tuple[str, str]:
-        return "killed", f"stopped by {signal.Signals(stop.signum).name}"
+        return "killed", f"stopped by {signal.Signals(cast(int, stop.signum)).name}"
 
     while len(done) < cfg.ranks:
         if stop.signum is not None:

@@ -11,7 +11,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from ..paths import ensure_private_dir
 from .overrides import TrainConfig
@@ -148,7 +148,7 @@ class WandbSink:
             id=cfg.run,
             tags=["hwscale", f"g{cfg.gpus}n{cfg.nodes}"],
             config={"hardware": {"gpus": cfg.gpus, "nodes": cfg.nodes}, **self.suggestion},
-            mode=cfg.wandb_mode,
+            mode=cast(Literal["online", "offline", "disabled"], cfg.wandb_mode),  # validated
             dir=os.environ.get("WANDB_DIR") or str(run_dir),
             settings=wandb.Settings(
                 console="off", disable_git=True, save_code=False, disable_job_creation=True
