@@ -65,17 +65,47 @@ def _curve(rows: list[Mapping[str, Any]], metrics: tuple[str, ...]) -> list[Hist
     return []
 
 
+def plain(value: Any) -> Any:
+    """Dict-like values as plain dicts, all the way down.
+
+    A real ``wandb`` Run's ``summary`` is ``wandb.old.summary.HTTPSummary`` and its nested
+    values (``sweep/suggestion``) are ``SummarySubDict``: they have ``keys``/``items`` but are no
+    ``Mapping``, so a plain ``dict()`` keeps them opaque. Metta's own store converts them the
+    same way (``deep_clean``, metta/adaptive/stores/wandb.py:327-347 at 7c1a7ff418).
+    """
+    if isinstance(value, Mapping) or (hasattr(value, "items") and hasattr(value, "keys")):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def _attr(run: Any, *names: str) -> Any:
+    for name in names:
+        try:
+            value = getattr(run, name)
+        except AttributeError:
+            continue
+        if value is not None:
+            return value
+    return None
+
+
 def run_to_trial(run: Any, *, now: float | None = None) -> Trial:
     """A wandb-like run (``.id``/``.name``, ``.group``, ``.state``, ``.config``, ``.summary``) -> ``Trial``."""
     from ..sources.wandb_normalize import WandbRunData, normalize_wandb_run
 
+    created = _attr(run, "created_at", "createdAt")
+    heartbeat = _attr(run, "heartbeat_at", "heartbeatAt")
     data = WandbRunData(
         run_id=str(getattr(run, "id", None) or getattr(run, "name", "")),
         group=getattr(run, "group", None),
         state=getattr(run, "state", None),
         tags=list(getattr(run, "tags", None) or ()),
-        config=dict(getattr(run, "config", None) or {}),
-        summary=dict(getattr(run, "summary", None) or {}),
+        config=plain(getattr(run, "config", None) or {}),
+        summary=plain(getattr(run, "summary", None) or {}),
+        created_at=created.isoformat() if hasattr(created, "isoformat") else created,
+        heartbeat_at=heartbeat.isoformat() if hasattr(heartbeat, "isoformat") else heartbeat,
     )
     summary = data.summary
     metric = next((k for k in SCORE_METRICS if k in summary), SCORE_METRICS[0])

@@ -41,6 +41,7 @@ from .history_cache import HistoryCache
 from .wandb_normalize import AGENT_STEP_KEY, WandbRunData, normalize_wandb_run
 
 RUNTIME_HISTORY_KEY = "_runtime"
+TOTAL_TIME_HISTORY_KEY = "metric/total_time"
 
 
 def make_wandb_api(
@@ -259,6 +260,8 @@ def history_points(rows: Sequence[Mapping[str, Any]], metric: str) -> list[Histo
         step, wall, value = (
             finite_number(row.get(k)) for k in (AGENT_STEP_KEY, RUNTIME_HISTORY_KEY, metric)
         )
+        if wall is None:  # Metta's rows may lack _runtime; its trainer logs metric/total_time
+            wall = finite_number(row.get(TOTAL_TIME_HISTORY_KEY))
         if step is not None and wall is not None and value is not None:
             points.append(HistoryPoint(step, wall, value))
     points.sort(key=lambda p: p.agent_step)
@@ -448,7 +451,9 @@ class WandbSource:
         says why. Runs not seen by the last poll are served from the cache only.
         """
         metric = metric or self.curve_metric
-        keys = list(dict.fromkeys([metric, AGENT_STEP_KEY, RUNTIME_HISTORY_KEY]))
+        keys = list(
+            dict.fromkeys([metric, AGENT_STEP_KEY, RUNTIME_HISTORY_KEY, TOTAL_TIME_HISTORY_KEY])
+        )
         out: dict[str, list[HistoryPoint]] = {}
         self.history_error = None
         with self._lock:

@@ -190,7 +190,13 @@ def test_history_is_fetched_only_for_changed_runs_and_cached_on_disk(server):
     curves = src.histories(ids)
     assert dict(server.counts) == {"RunSampledHistory": len(ids)}
     spec = json.loads(server.requests[0][1]["specs"][0])
-    assert spec["keys"] == ["_step", "overview/reward", "metric/agent_step", "_runtime"]
+    assert spec["keys"] == [
+        "_step",
+        "overview/reward",
+        "metric/agent_step",
+        "_runtime",
+        "metric/total_time",  # wall time of Metta rows without _runtime
+    ]
     run = server.runs[ids[0]]
     assert [(p.agent_step, p.wall_s, p.score) for p in curves[ids[0]]] == [
         (r["metric/agent_step"], r["_runtime"], r["overview/reward"]) for r in run.history

@@ -282,6 +282,7 @@ class WandbLoopback:
             "Runs": self._runs_page,
             "Run": self._one_run,
             "RunSampledHistory": self._sampled_history,
+            "RunFullHistory": self._full_history,
         }.get(operation)
         if handler is None:
             return None
@@ -414,6 +415,19 @@ class WandbLoopback:
             return {"project": None}
         run = self.runs.get(v.get("name"))
         return {"project": {"run": self._node(run) if run else None}}
+
+    def _full_history(self, v: dict[str, Any]) -> dict[str, Any]:
+        """``run.history(samples=N)`` without keys: up to N whole rows, each as JSON text."""
+        if not self._project_ok(v):
+            return {"project": None}
+        run = self.runs.get(v.get("name"))
+        if run is None:
+            return {"project": {"run": None}}
+        samples = int(v.get("samples") or 500)
+        rows = run.history
+        if len(rows) > samples:
+            rows = [rows[round(i * (len(rows) - 1) / max(samples - 1, 1))] for i in range(samples)]
+        return {"project": {"run": {"history": [json.dumps(r) for r in rows]}}}
 
     def _sampled_history(self, v: dict[str, Any]) -> dict[str, Any]:
         if not self._project_ok(v):
