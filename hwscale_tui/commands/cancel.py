@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--remote",
         action="store_true",
-        help="also cancel the sweeps' trials still running on SkyPilot (sky jobs cancel per W&B run id)",
+        help="also cancel the sweeps' trials still queued or running as SkyPilot managed jobs (found with sky.jobs.queue_v2)",
     )
     p.add_argument("--json", action="store_true", help="print what was done as JSON")
     add_experiment_name_flags(p)
@@ -97,5 +97,5 @@ def run(args: argparse.Namespace) -> int:
                 f"remote {r.sweep.rsplit('.', 1)[-1]} {what}: {'cancelled' if r.ok else 'FAILED'}: {r.detail}"
             )
         if args.remote and not remote:
-            print("remote: no unfinished W&B runs found for these sweeps")
+            print("remote: no queued or running SkyPilot jobs found for these sweeps")
     return 1 if any(not r.ok for r in remote) else 0

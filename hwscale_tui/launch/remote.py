@@ -1,102 +1,121 @@
-"""``cancel --remote``: stop a sweep's trials that still run on SkyPilot.
+"""``cancel --remote``: stop a sweep's trials that are queued or running as SkyPilot managed jobs.
 
-Metta's sweep leaves its trials running as SkyPilot managed jobs when the sweep process dies,
-each job named by its trial's run id. We find the sweep's runs in W&B (group = sweep name),
-keep those not finished, and run ``sky jobs cancel -y -n <run_id>`` for each. The W&B query and
-the ``sky`` call are one small boundary object, so tests inject a fake and nothing reaches the
-network.
+Metta's sweep leaves its trials as SkyPilot managed jobs when the sweep process dies; each job is
+named by its trial's run id ``<sweep>_trial_NNNN_xxxxxx`` (metta/adaptive/utils.py:243-258 and
+devops/skypilot/launch.py:289 at Metta-AI/metta 7c1a7ff418). We ask SkyPilot itself for them,
+not W&B: a job still queued has only Metta's finished placeholder run in W&B, so W&B states miss
+it. ``sky.jobs.queue_v2(..., name_match=...)`` (skypilot 0.14.1, sky/jobs/client/sdk.py:315-330)
+filters with SQL ``LIKE '%<name_match>%'`` (sky/jobs/state.py:2018-2019), where ``_`` matches any
+character: ``exp.g1n1`` also matches ``exp.g1n10``'s jobs. So only names that are exactly
+``<sweep>_trial_<digits>_<hex>`` are kept, and jobs are cancelled by id. The SDK calls are one
+small boundary object, so tests replace them and nothing reaches a server.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-# W&B run states after which nothing runs any more (docs/upstream.md section 6).
-WANDB_ENDED_STATES = ("finished", "crashed", "failed", "killed")
-SKY_CANCEL_TIMEOUT_S = 120.0
+# SkyPilot's managed job states after which nothing runs any more (sky/jobs/state.py,
+# ManagedJobStatus: SUCCEEDED, CANCELLED and the FAILED* family are terminal).
+SKY_ENDED_STATES = (
+    "SUCCEEDED",
+    "CANCELLED",
+    "FAILED",
+    "FAILED_SETUP",
+    "FAILED_PRECHECKS",
+    "FAILED_NO_RESOURCE",
+    "FAILED_CONTROLLER",
+)
 
 
 @dataclass
 class RemoteCancel:
     sweep: str
-    run_id: str | None  # None: the lookup itself failed
+    run_id: str | None  # the job (= trial run id) name; None: the lookup itself failed
     ok: bool
     detail: str
 
 
+def trial_job_pattern(sweep: str) -> re.Pattern[str]:
+    """Exactly the job names Metta gives the trials of ``sweep`` (utils.py:258)."""
+    return re.compile(re.escape(sweep) + r"_trial_[0-9]{4,}_[0-9a-f]{6}")
+
+
+def sweep_jobs(sweep: str, records: Sequence[Any]) -> dict[str, list[int]]:
+    """job name -> ids of the sweep's jobs that have not ended, from queue_v2 records."""
+    pattern = trial_job_pattern(sweep)
+    out: dict[str, list[int]] = {}
+    for rec in records:
+        name = _field(rec, "job_name")
+        status = _field(rec, "status")
+        status = getattr(status, "value", status)
+        job_id = _field(rec, "job_id")
+        if not isinstance(name, str) or not pattern.fullmatch(name):
+            continue  # LIKE matched a longer sweep name (g1n1 vs g1n10) or another job
+        if str(status) in SKY_ENDED_STATES or not isinstance(job_id, int):
+            continue
+        out.setdefault(name, []).append(job_id)
+    return out
+
+
+def _field(rec: Any, name: str) -> Any:
+    if isinstance(rec, dict):
+        return rec.get(name)
+    return getattr(rec, name, None)
+
+
 class RemoteTrialsBoundary(Protocol):
-    def unfinished_run_ids(self, project_path: str, sweep: str) -> list[str]:
-        """Run ids of the sweep's W&B runs that have not ended."""
+    def unfinished_jobs(self, sweep: str) -> dict[str, list[int]]:
+        """The sweep's managed jobs that have not ended: job name -> job ids."""
 
-    def cancel_job(self, run_id: str) -> tuple[bool, str]:
-        """Cancel the SkyPilot managed job named ``run_id``: (ok, what happened)."""
-
-
-def sky_cancel_argv(run_id: str) -> list[str]:
-    return [shutil.which("sky") or "sky", "jobs", "cancel", "-y", "-n", run_id]
+    def cancel_jobs(self, job_ids: list[int]) -> tuple[bool, str]:
+        """Cancel these managed jobs: (ok, what happened)."""
 
 
-class WandbSkyPilotBoundary:
-    """The real boundary: ``wandb.Api`` (imported lazily) and the ``sky`` command line."""
+class SkyPilotJobsBoundary:
+    """The real boundary: SkyPilot's SDK (imported lazily), one queue request per sweep."""
 
-    def __init__(
-        self, api: Any = None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run
-    ):
-        self._api = api
-        self._run = run
+    def unfinished_jobs(self, sweep: str) -> dict[str, list[int]]:
+        import sky
 
-    def api(self) -> Any:
-        if self._api is None:
-            import wandb
+        records, *_ = sky.get(
+            sky.jobs.queue_v2(refresh=False, skip_finished=True, name_match=sweep)
+        )
+        return sweep_jobs(sweep, records)
 
-            self._api = wandb.Api()
-        return self._api
+    def cancel_jobs(self, job_ids: list[int]) -> tuple[bool, str]:
+        import sky
 
-    def unfinished_run_ids(self, project_path: str, sweep: str) -> list[str]:
-        runs = self.api().runs(project_path, filters={"group": sweep})
-        return [r.name or r.id for r in runs if r.state not in WANDB_ENDED_STATES]
-
-    def cancel_job(self, run_id: str) -> tuple[bool, str]:
         try:
-            done = self._run(
-                sky_cancel_argv(run_id),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=SKY_CANCEL_TIMEOUT_S,
-            )
-        except (OSError, subprocess.TimeoutExpired) as e:
-            return False, f"sky jobs cancel failed: {e}"
-        lines = ((done.stdout or "") + (done.stderr or "")).strip().splitlines()
-        last = f": {lines[-1]}" if lines else ""
-        return done.returncode == 0, f"sky jobs cancel exit {done.returncode}{last}"
-
-
-def wandb_project_path(entity: str | None, project: str) -> str:
-    return f"{entity}/{project}" if entity else project
+            sky.get(sky.jobs.cancel(job_ids=job_ids))
+        except Exception as e:  # the SDK raises many types (API server, network, cluster)
+            return False, f"sky.jobs.cancel failed: {type(e).__name__}: {str(e)[:160]}"
+        return True, f"cancelled job id(s) {', '.join(map(str, job_ids))}"
 
 
 def cancel_remote_trials(
-    sweeps: Sequence[str], project_path: str, boundary: RemoteTrialsBoundary | None = None
+    sweeps: Sequence[str], boundary: RemoteTrialsBoundary | None = None
 ) -> list[RemoteCancel]:
     """Cancel every unfinished trial job of ``sweeps``; one result per job (or per failed lookup)."""
-    boundary = boundary or WandbSkyPilotBoundary()
+    boundary = boundary or SkyPilotJobsBoundary()
     results: list[RemoteCancel] = []
     for sweep in sweeps:
         try:
-            run_ids = boundary.unfinished_run_ids(project_path, sweep)
-        except Exception as e:  # the W&B client raises many types (network, auth, HTTP)
+            jobs = boundary.unfinished_jobs(sweep)
+        except Exception as e:  # the SDK raises many types (API server down, network, auth)
             results.append(
                 RemoteCancel(
-                    sweep, None, False, f"cannot list W&B runs of {sweep} in {project_path}: {e}"
+                    sweep,
+                    None,
+                    False,
+                    f"cannot list SkyPilot managed jobs of {sweep}: {type(e).__name__}: {str(e)[:160]}",
                 )
             )
             continue
-        for run_id in run_ids:
-            ok, detail = boundary.cancel_job(run_id)
-            results.append(RemoteCancel(sweep, run_id, ok, detail))
+        for name, ids in sorted(jobs.items()):
+            ok, detail = boundary.cancel_jobs(sorted(ids))
+            results.append(RemoteCancel(sweep, name, ok, detail))
     return results

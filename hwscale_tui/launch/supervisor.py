@@ -46,7 +46,7 @@ from .processes import (
     spawn_in_new_session,
     stop_process_trees,
 )
-from .remote import RemoteCancel, RemoteTrialsBoundary, cancel_remote_trials, wandb_project_path
+from .remote import RemoteCancel, RemoteTrialsBoundary, cancel_remote_trials
 from .run_loop import SupervisorLoop
 from .schedule import DETACHED_START_LEAD_S, stagger_schedule
 from .state import (
@@ -633,13 +633,8 @@ def cancel_remote(
     boundary: RemoteTrialsBoundary | None = None,
     store: Store | None = None,
 ) -> list[RemoteCancel]:
-    """Cancel the SkyPilot jobs of the sweeps' unfinished W&B runs (``sky jobs cancel -y -n <run_id>``)."""
-    try:
-        cfg = cfgmod.load(snapshot_path(experiment))
-    except ConfigError:
-        cfg = cfgmod.default_config(env=os.environ)
-    project_path = wandb_project_path(cfg.wandb.entity, cfg.wandb.effective_project)
-    results = cancel_remote_trials(sweeps, project_path, boundary)
+    """Cancel the sweeps' queued or running SkyPilot managed jobs (docs/launch.md, cancel --remote)."""
+    results = cancel_remote_trials(sweeps, boundary)
     with _open_store(store) as st:
         for r in results:
             st.add_event(

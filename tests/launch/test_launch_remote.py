@@ -1,83 +1,115 @@
-"""``cancel --remote``: the sweeps' unfinished W&B runs get ``sky jobs cancel -y -n <run_id>``,
-through an injected fake boundary (no network, no real ``sky``)."""
+"""``cancel --remote``: the sweeps' queued or running SkyPilot managed jobs, found with
+``sky.jobs.queue_v2`` and kept only when their name is exactly one of the sweep's trial run ids.
+The real SDK module is imported; only its queue/cancel/get calls are replaced (no API server)."""
 
 from __future__ import annotations
 
-import subprocess
-from dataclasses import dataclass
+import pytest
 
 from hwscale_tui.launch import supervisor as sup
-from hwscale_tui.launch.remote import WandbSkyPilotBoundary, cancel_remote_trials
+from hwscale_tui.launch.remote import SkyPilotJobsBoundary, cancel_remote_trials, sweep_jobs
 from hwscale_tui.launch.state import LaunchRecords
 from hwscale_tui.store import Store
 
 
-@dataclass
-class FakeRun:
-    name: str
-    id: str
-    state: str
+@pytest.fixture
+def fake_sky(monkeypatch):
+    """sky.jobs.queue_v2 / cancel / sky.get replaced; records are SkyPilot's own model."""
+    import sky
+    from sky.jobs.state import ManagedJobStatus
+    from sky.schemas.api.responses import ManagedJobRecord
 
+    jobs = [
+        (11, "exp.g1n1_trial_0001_aaaaaa", ManagedJobStatus.RUNNING),
+        (
+            12,
+            "exp.g1n1_trial_0002_bbbbbb",
+            ManagedJobStatus.PENDING,
+        ),  # queued: W&B has a placeholder
+        (13, "exp.g1n1_trial_0003_cccccc", ManagedJobStatus.SUCCEEDED),
+        (14, "exp.g1n10_trial_0001_dddddd", ManagedJobStatus.RUNNING),  # LIKE '%exp.g1n1%' matches
+        (15, "expXg1n1_trial_0004_eeeeee", ManagedJobStatus.RUNNING),  # '.' is literal; '_' is not
+        (16, "exp.g1n1_trial_0002_bbbbbb", ManagedJobStatus.RECOVERING),  # same trial, resubmitted
+        (17, "exp.g1n1_eval_0001", ManagedJobStatus.RUNNING),
+    ]
+    calls = {"queue": [], "cancel": []}
 
-class FakeApi:
-    def __init__(self, runs_by_group):
-        self.runs_by_group = runs_by_group
-        self.queries = []
+    def like(name, pattern):  # SQL LIKE '%pattern%' with '_' as any character
+        import re
 
-    def runs(self, path, filters=None):
-        self.queries.append((path, filters))
-        return self.runs_by_group.get(filters["group"], [])
+        rx = ".*" + "".join("." if c == "_" else re.escape(c) for c in pattern) + ".*"
+        return re.fullmatch(rx, name) is not None
 
-
-def test_the_real_boundary_asks_wandb_by_group_and_cancels_only_unfinished_runs():
-    api = FakeApi(
-        {
-            "exp.g1n1": [
-                FakeRun("exp.g1n1_trial_0001_aaaaaa", "x1", "finished"),
-                FakeRun("exp.g1n1_trial_0002_bbbbbb", "x2", "running"),
-                FakeRun("exp.g1n1_trial_0003_cccccc", "x3", "crashed"),
-                FakeRun("exp.g1n1_trial_0004_dddddd", "x4", "pending"),
-            ]
-        }
-    )
-    calls = []
-
-    def fake_run(argv, **kw):
-        calls.append(argv)
-        ok = not argv[-1].endswith("dddddd")
-        return subprocess.CompletedProcess(
-            argv,
-            0 if ok else 1,
-            stdout="Cancelling job\n" if ok else "",
-            stderr="" if ok else "no such job\n",
+    def queue_v2(refresh, skip_finished=False, name_match=None, **kw):
+        calls["queue"].append(
+            {"refresh": refresh, "skip_finished": skip_finished, "name_match": name_match}
         )
+        recs = [
+            ManagedJobRecord(job_id=i, job_name=n, status=st)
+            for i, n, st in jobs
+            if (name_match is None or like(n, name_match))
+            and not (skip_finished and st.is_terminal())
+        ]
+        return ("queue", recs)
 
-    results = cancel_remote_trials(
-        ["exp.g1n1"], "team/proj", WandbSkyPilotBoundary(api=api, run=fake_run)
-    )
-    assert api.queries == [("team/proj", {"group": "exp.g1n1"})]
-    assert [c[1:] for c in calls] == [
-        ["jobs", "cancel", "-y", "-n", "exp.g1n1_trial_0002_bbbbbb"],
-        ["jobs", "cancel", "-y", "-n", "exp.g1n1_trial_0004_dddddd"],
+    def cancel(name=None, job_ids=None, **kw):
+        calls["cancel"].append(list(job_ids or []))
+        return ("cancel", job_ids)
+
+    def get(request):
+        kind, payload = request
+        if kind == "queue":
+            return payload, len(payload), {}, len(payload)
+        if 16 in payload:
+            raise RuntimeError("controller busy")
+        return None
+
+    monkeypatch.setattr(sky.jobs, "queue_v2", queue_v2)
+    monkeypatch.setattr(sky.jobs, "cancel", cancel)
+    monkeypatch.setattr(sky, "get", get)
+    return calls
+
+
+def test_queue_v2_finds_queued_jobs_and_keeps_only_exact_trial_names(fake_sky):
+    results = cancel_remote_trials(["exp.g1n1"], SkyPilotJobsBoundary())
+    assert fake_sky["queue"] == [
+        {"refresh": False, "skip_finished": True, "name_match": "exp.g1n1"}
     ]
+    # g1n10's and expXg1n1's jobs matched the LIKE filter but are not this sweep's trials
+    assert fake_sky["cancel"] == [[11], [12, 16]]
     assert [(r.run_id, r.ok) for r in results] == [
-        ("exp.g1n1_trial_0002_bbbbbb", True),
-        ("exp.g1n1_trial_0004_dddddd", False),
+        ("exp.g1n1_trial_0001_aaaaaa", True),
+        ("exp.g1n1_trial_0002_bbbbbb", False),
     ]
-    assert "no such job" in results[1].detail
+    assert "controller busy" in results[1].detail and "11" in results[0].detail
+
+
+def test_sweep_jobs_filters_names_and_ended_states_from_plain_records():
+    recs = [
+        {"job_id": 1, "job_name": "a.g2n1_trial_0001_0a1b2c", "status": "STARTING"},
+        {"job_id": 2, "job_name": "a.g2n1_trial_12345_0a1b2c", "status": "RUNNING"},
+        {"job_id": 3, "job_name": "a.g2n1_trial_0001_0A1B2C", "status": "RUNNING"},  # not hex
+        {"job_id": 4, "job_name": "a.g2n1_trial_0002_ffffff", "status": "FAILED_SETUP"},
+        {"job_id": 5, "job_name": "a.g2n1_trial_0003_ffffff", "status": "CANCELLING"},
+    ]
+    assert sweep_jobs("a.g2n1", recs) == {
+        "a.g2n1_trial_0001_0a1b2c": [1],
+        "a.g2n1_trial_12345_0a1b2c": [2],
+        "a.g2n1_trial_0003_ffffff": [5],
+    }
 
 
 class FakeBoundary:
     def __init__(self):
         self.cancelled = []
 
-    def unfinished_run_ids(self, project_path, sweep):
+    def unfinished_jobs(self, sweep):
         if sweep.endswith("g2n1"):
-            raise ConnectionError("W&B unreachable")
-        return [f"{sweep}_trial_0001_abcdef"]
+            raise ConnectionError("API server unreachable")
+        return {f"{sweep}_trial_0001_abcdef": [7]}
 
-    def cancel_job(self, run_id):
-        self.cancelled.append(run_id)
+    def cancel_jobs(self, job_ids):
+        self.cancelled.append(job_ids)
         return True, "cancelled"
 
 
@@ -113,7 +145,7 @@ def test_cancel_remote_covers_every_chosen_pair_even_ended_ones_and_records_even
             "exp", None, by="t", grace_s=0, remote=True, store=store, remote_boundary=boundary
         )
         assert cancelled == ["exp.g2n1"]  # only the scheduled pair had anything to cancel locally
-        assert boundary.cancelled == ["exp.g1n1_trial_0001_abcdef"]
+        assert boundary.cancelled == [[7]]
         events = [
             (e["kind"], e["sweep"], e["message"])
             for e in store.events()
@@ -122,5 +154,6 @@ def test_cancel_remote_covers_every_chosen_pair_even_ended_ones_and_records_even
         assert events[0][:2] == ("remote_cancel", "exp.g1n1") and "ok" in events[0][2]
         assert (
             events[1][1] == "exp.g2n1"
-            and "cannot list W&B runs of exp.g2n1 in team/hardware-scaling" in events[1][2]
+            and "cannot list SkyPilot managed jobs of exp.g2n1" in events[1][2]
+            and "API server unreachable" in events[1][2]
         )
