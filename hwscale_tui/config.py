@@ -147,6 +147,10 @@ class SweepSection:
         max=MAX_SECONDS,
     )
     seed: int = _f(0, doc="optimizer and trainer seed", min=0, max=2**32 - 1)
+    transfer: bool = _f(
+        False,
+        doc="each pair's optimizer also learns from the other pairs' finished trials (docs/optimizer.md)",
+    )
     env: str = _f("CartPole-v1", doc="builtin trainer environment", choices=BUILTIN_ENVS)
     trial_command: list[str] = _f(
         doc="per-trial argv template replacing hwscale-tui train, with {run_id} {sweep_name} {gpus} {nodes} {params} ... (docs/sweep.md)",

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import cache
 from typing import Any, cast
 
 import numpy as np
-from sklearn.gaussian_process.kernels import Kernel
+from sklearn.gaussian_process.kernels import Kernel, Matern
 from threadpoolctl import ThreadpoolController
 
 from ..errors import UsageError
@@ -59,6 +59,10 @@ CENSORED_COST_FACTOR = (
 )
 MIN_COST_S = 1e-3  # costs are modelled in log space; shorter (or zero) runtimes are clipped to this
 DISCRETE = ("uniform_pow2", "int_uniform")
+CONTEXT_MIN_LENGTH_SCALE = 0.5  # of a context feature, in log2 units (doublings)
+# before the data tell otherwise, pairs are alike: correlation 0.89 one doubling apart
+CONTEXT_START_LENGTH_SCALE = 3.0
+TRANSFER_CENTERS = 3  # other pairs' best configurations that seed candidates (with transfer)
 _CONVERTERS = {"int": int, "float": float, "str": str, "bool": bool}
 
 
@@ -77,6 +81,14 @@ def min_length_scale(p: Param) -> float:
     else:
         return MIN_LENGTH_SCALE
     return max(MIN_LENGTH_SCALE, 1.0 / max(levels - 1, 1))
+
+
+def _length_scales(kernel: Kernel) -> list[float]:
+    """The Matern part's length scales of a fitted kernel (one per model input)."""
+    for value in kernel.get_params(deep=True).values():
+        if isinstance(value, Matern):
+            return [float(v) for v in np.atleast_1d(value.length_scale)]
+    return []
 
 
 @dataclass(frozen=True)
@@ -150,12 +162,46 @@ class ProteinSettings:
             raise UsageError("ucb_beta and expansion_rate must be 0 or more.")
 
 
+ContextKey = tuple[tuple[str, float], ...]
+
+
 @dataclass(frozen=True)
 class Observation:
     coords: tuple[float, ...]
     key: tuple[float | int, ...]  # the configuration's values, for duplicate checks
     score: float | None  # maximized internally (negated for goal=minimize); None = failed
     cost: float | None  # seconds
+    context: ContextKey | None = None  # hardware features of the run (None: this sweep's own)
+
+
+def context_key(context: Mapping[str, Any] | None) -> ContextKey | None:
+    """A context as sorted (name, value) pairs; every value a number above 0 (it is logged)."""
+    if context is None:
+        return None
+    items: list[tuple[str, float]] = []
+    for name, value in sorted(context.items()):
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            x = math.nan
+        if isinstance(value, bool) or not (math.isfinite(x) and x > 0):
+            raise UsageError(f"context feature {name!r} must be a number above 0, not {value!r}.")
+        items.append((str(name), x))
+    if not items:
+        raise UsageError("a context needs at least one feature, for example total_gpus.")
+    return tuple(items)
+
+
+def context_features(context: ContextKey, target: ContextKey) -> tuple[float, ...]:
+    """log2 of each of the target's features relative to the target (the target itself: zeros)."""
+    values = dict(context)
+    missing = [name for name, _ in target if name not in values]
+    if missing:
+        raise UsageError(
+            f"an observation's context lacks {missing[0]!r}; every observation with a context "
+            f"needs the features of the context suggestions are for ({', '.join(n for n, _ in target)})."
+        )
+    return tuple(math.log2(values[name] / v) for name, v in target)
 
 
 @dataclass(frozen=True)
@@ -226,7 +272,12 @@ class _Models:
     best: float  # incumbent for EI: best posterior mean at a successful observation
     cost_data: Targets | None
     cost: Surrogate | None
-    front: np.ndarray  # coords of the score/cost Pareto front
+    front: (
+        np.ndarray
+    )  # candidate centers: the own Pareto front (+ other pairs' best, with transfer)
+    own_front: np.ndarray  # coords of this sweep's own score/cost Pareto front
+    context_dims: int  # trailing model columns that are context features (0: no transfer)
+    transfer: dict[str, Any] | None  # how much came from other contexts (for last_info)
 
 
 class ProteinOptimizer:
@@ -255,8 +306,9 @@ class ProteinOptimizer:
         self._discrete = [j for j, p in enumerate(space.params) if p.distribution in DISCRETE]
         self._min_length_scales = np.array([min_length_scale(p) for p in space.params])
         self._center = space.center()
-        self._kernels: dict[tuple[str, int], Kernel] = {}
-        self._models_cache: tuple[int, _Models] | None = None
+        self._kernels: dict[tuple[Any, ...], Kernel] = {}
+        self._models_cache: tuple[Any, _Models] | None = None
+        self._target: ContextKey | None = None  # the context suggestions are for (last given)
 
     # -- observations --------------------------------------------------------------------
     def _coords(self, params: Mapping[str, Any]) -> tuple[float, ...]:
@@ -276,8 +328,15 @@ class ProteinOptimizer:
         score: float | None,
         cost: float | None,
         failed: bool = False,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record one trial. A missing or non-finite score counts as a failure; cost is seconds."""
+        """Record one trial. A missing or non-finite score counts as a failure; cost is seconds.
+
+        ``context``: the hardware features the trial ran on (e.g. ``{"total_gpus": 8}``); a trial
+        of another context informs suggestions for this one (see ``suggest``). Its parameters
+        may lie outside this space's bounds: they are used in absolute units.
+        """
+        ctx = context_key(context)
         coords = self._coords(params)
         failed = failed or score is None or not math.isfinite(score)
         internal = (
@@ -286,15 +345,26 @@ class ProteinOptimizer:
             else (float(score) if self.goal == "maximize" else -float(score))
         )
         seconds = None if cost is None or not math.isfinite(cost) else max(float(cost), MIN_COST_S)
-        self.observations.append(Observation(coords, self._key(coords), internal, seconds))
+        self.observations.append(Observation(coords, self._key(coords), internal, seconds, ctx))
 
     # -- suggestions ---------------------------------------------------------------------
     def suggest(
-        self, n: int = 1, pending: Sequence[Mapping[str, Any]] = ()
+        self,
+        n: int = 1,
+        pending: Sequence[Mapping[str, Any]] = (),
+        context: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """``n`` new configurations (dotted keys, the space's units); details in ``last_info``."""
+        """``n`` new configurations (dotted keys, the space's units); details in ``last_info``.
+
+        ``context``: the hardware the suggestions are for. Observations without a context, or
+        with this one, are this sweep's own; those of other contexts enter the model with their
+        log2 distance as extra inputs. It is remembered: later calls without one use it too.
+        Before any context was given, contexts are ignored (every observation is own).
+        """
         if n < 1:
             raise UsageError(f"the number of suggestions must be at least 1, not {n}.")
+        if context is not None:
+            self._target = context_key(context)
         # The GP matrices are small: one BLAS thread is faster, and far faster on a busy machine.
         with _blas_threads().limit(limits=1, user_api="blas"):
             return self._suggest(n, pending)
@@ -302,27 +372,30 @@ class ProteinOptimizer:
     def _suggest(self, n: int, pending: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         s = self.settings
         obs = self.observations
+        own = [o for o in obs if self._is_own(o)]
+        transfer = len(own) < len(obs)
         chosen = [np.array(self._coords(p)) for p in pending]
-        taken = {o.key for o in obs} | {self._key(c) for c in chosen}
+        taken = {o.key for o in own} | {self._key(c) for c in chosen}
         rng = np.random.default_rng([self.seed, len(obs), len(pending)])
         center_key = self._key(self.space.normalize(self._center))
         out: list[dict[str, Any]] = []
         infos: list[dict[str, Any]] = []
         for i in range(n):
             index = len(obs) + len(pending) + i  # 0-based number of this suggestion in the sweep
-            if not obs and s.seed_with_search_center and center_key not in taken:
+            # with other pairs' results (transfer) the model decides from the first suggestion on
+            if not transfer and not own and s.seed_with_search_center and center_key not in taken:
                 coords, info = np.array(self.space.normalize(self._center)), {"how": "center"}
-            elif len(obs) < s.num_random_samples or (not obs and not chosen):
+            elif not transfer and (len(own) < s.num_random_samples or (not own and not chosen)):
                 candidates = self._snap(rng.uniform(-1, 1, (64, len(self.space))))
                 coords, info = candidates[self._first_unseen(candidates, taken)], {"how": "random"}
-            elif not obs:
+            elif not transfer and not own:
                 coords, info = self._explore(rng, chosen, taken), {"how": "explore"}
             elif (
                 s.resample_frequency
                 and (index + 1) % s.resample_frequency == 0
-                and self._has_success()
+                and any(o.score is not None for o in own)
             ):
-                front = self._models().front
+                front = self._models().own_front
                 coords, info = front[rng.integers(len(front))], {"how": "resample"}
             else:
                 coords, info = self._gp_suggestion(rng, chosen, taken)
@@ -336,8 +409,8 @@ class ProteinOptimizer:
         self.last_info = infos
         return [dict(o) for o in out]
 
-    def _has_success(self) -> bool:
-        return any(o.score is not None for o in self.observations)
+    def _is_own(self, o: Observation) -> bool:
+        return self._target is None or o.context is None or o.context == self._target
 
     def _snap(self, coords: np.ndarray) -> np.ndarray:
         """Move discrete coordinates onto the values they stand for (pow2 and integer grids)."""
@@ -377,46 +450,97 @@ class ProteinOptimizer:
         global_ = rng.uniform(-1, 1, (s.random_suggestions, d))
         return self._snap(np.clip(np.vstack([local, global_]), -1.0, 1.0))
 
-    def _kernel(self, name: str, n: int) -> Kernel:
+    def _model_observations(self) -> tuple[list[Observation], int]:
+        """The observations as the models see them, and how many context columns they carry.
+
+        Without observations of another context: this sweep's own, coordinates only. With them
+        (transfer): every observation, its coordinates followed by its context's log2 distance
+        from the target context (zeros for the sweep's own).
+        """
+        obs, target = self.observations, self._target
+        if target is None or all(self._is_own(o) for o in obs):
+            return list(obs), 0
+        zeros = (0.0,) * len(target)
+        out = [
+            replace(
+                o,
+                coords=o.coords
+                + (zeros if self._is_own(o) else context_features(o.context or (), target)),
+            )
+            for o in obs
+        ]
+        return out, len(target)
+
+    def _kernel(self, name: str, obs: Sequence[Observation], context_dims: int) -> Kernel:
         """Hyperparameters fitted on the first ``fit_prefix(n)`` observations (cached per prefix).
 
         A pure function of those observations, so a rebuilt optimizer fits exactly the same.
         """
-        m = fit_prefix(n)
-        if (name, m) not in self._kernels:
-            prefix = self.observations[:m]
+        m = fit_prefix(len(obs))
+        cache_key = (name, m, self._target if context_dims else None)
+        if cache_key not in self._kernels:
+            prefix = obs[:m]
             data = (
                 score_targets(prefix)
                 if name == "score"
                 else cost_targets(prefix, self.settings.max_suggestion_cost)
             )
-            x, y = (
-                (data.x, data.y)
-                if data is not None
-                else (np.zeros((0, len(self.space))), np.zeros(0))
+            width = len(self.space) + context_dims
+            x, y = (data.x, data.y) if data is not None else (np.zeros((0, width)), np.zeros(0))
+            floors = np.concatenate(
+                [self._min_length_scales, np.full(context_dims, CONTEXT_MIN_LENGTH_SCALE)]
             )
-            self._kernels[(name, m)] = fit_kernel(
-                x, y, self.seed, self._min_length_scales, trend=name == "cost"
+            start = np.concatenate(
+                [np.full(len(self.space), 0.7), np.full(context_dims, CONTEXT_START_LENGTH_SCALE)]
             )
-        return self._kernels[(name, m)]
+            self._kernels[cache_key] = fit_kernel(
+                x, y, self.seed, floors, trend=name == "cost", start=start
+            )
+        return self._kernels[cache_key]
 
     def _models(self) -> _Models:
-        if self._models_cache is not None and self._models_cache[0] == len(self.observations):
+        cache_key = (len(self.observations), self._target)
+        if self._models_cache is not None and self._models_cache[0] == cache_key:
             return self._models_cache[1]
-        obs = self.observations
-        n = len(obs)
+        obs, c = self._model_observations()
+        d = len(self.space)
         sd = score_targets(obs)
-        kernel = self._kernel("score", n)
+        kernel = self._kernel("score", obs, c)
         score = Surrogate.condition(kernel, sd.x, sd.y)
         ok = sd.ok
-        best = float(score.predict(sd.x[ok])[0].max()) if ok.any() else float(sd.y.max())
+        own = np.array([self._is_own(o) for o in obs], dtype=bool)
+        # the incumbent: the best predicted score, in the target context, at a measured config
+        at = sd.x[ok].copy()
+        at[:, d:] = 0.0
+        predicted = score.predict(at)[0] if ok.any() else np.zeros(0)
+        best = float(predicted.max()) if ok.any() else float(sd.y.max())
         cd = cost_targets(obs, self.settings.max_suggestion_cost)
-        cost = Surrogate.condition(self._kernel("cost", n), cd.x, cd.y) if cd is not None else None
-        if ok.any():
-            costs = np.array([o.cost if o.cost is not None else np.inf for o in obs])[ok]
-            front = sd.x[ok][pareto_front(sd.y[ok], costs)]
+        cost = (
+            Surrogate.condition(self._kernel("cost", obs, c), cd.x, cd.y)
+            if cd is not None
+            else None
+        )
+        own_ok = ok & own
+        if own_ok.any():
+            costs = np.array([o.cost if o.cost is not None else np.inf for o in obs])[own_ok]
+            own_front = sd.x[own_ok][pareto_front(sd.y[own_ok], costs)][:, :d]
         else:
-            front = np.array(self.space.normalize(self._center))[None, :]
+            own_front = np.array(self.space.normalize(self._center))[None, :]
+        front, transfer = own_front, None
+        if c:
+            # other pairs' best configurations (moved into this space's bounds) seed candidates too
+            top = np.argsort(-predicted, kind="stable")[:TRANSFER_CENTERS]
+            borrowed = self._snap(np.clip(at[top, :d], -1.0, 1.0))
+            front = np.vstack([own_front, borrowed]) if own_ok.any() else borrowed
+            others = [o for o, mine in zip(obs, own) if not mine]
+            transfer = {
+                "own": int(own.sum()),
+                "other": len(others),
+                "other_contexts": len({o.context for o in others}),
+                "context_length_scales": dict(
+                    zip((name for name, _ in self._target or ()), _length_scales(kernel)[d:])
+                ),
+            }
         models = _Models(
             score_data=sd,
             score_kernel=kernel,
@@ -425,8 +549,11 @@ class ProteinOptimizer:
             cost_data=cd,
             cost=cost,
             front=front,
+            own_front=own_front,
+            context_dims=c,
+            transfer=transfer,
         )
-        self._models_cache = (n, models)
+        self._models_cache = (cache_key, models)
         return models
 
     def _gp_suggestion(
@@ -436,19 +563,21 @@ class ProteinOptimizer:
         m = self._models()
         sd, cd = m.score_data, m.cost_data
         candidates = self._candidates(rng, m.front)
+        # the models' inputs: candidates in the target context (context columns zero)
+        inputs = np.hstack([candidates, np.zeros((len(candidates), m.context_dims))])
         score = m.score
         if chosen:  # constant-liar fantasies for trials in flight and earlier picks of this call
-            fantasies = np.array(chosen)
+            fantasies = np.hstack([np.array(chosen), np.zeros((len(chosen), m.context_dims))])
             score = Surrogate.condition(
                 m.score_kernel,
                 np.vstack([sd.x, fantasies]),
                 np.concatenate([sd.y, np.full(len(fantasies), LIAR_SCORE)]),
             )
-        mean, std = score.predict(candidates)
+        mean, std = score.predict(inputs)
 
         log_cost = cost01 = None
         if m.cost is not None and cd is not None:
-            log_cost = m.cost.predict(candidates)[0] * cd.std + cd.mean
+            log_cost = m.cost.predict(inputs)[0] * cd.std + cd.mean
             span = cd.high - cd.low
             cost01 = (log_cost - cd.low) / span if span > 1e-12 else np.zeros_like(log_cost)
 
@@ -484,4 +613,6 @@ class ProteinOptimizer:
             "acquisition_fn": s.acquisition_fn,
             "candidates": len(candidates),
         }
+        if m.transfer is not None:
+            info["transfer"] = m.transfer
         return candidates[j], info

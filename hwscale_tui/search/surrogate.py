@@ -32,14 +32,18 @@ MIN_LENGTH_SCALE = 0.05  # of a continuous parameter, in normalized coordinates 
 MAX_LENGTH_SCALE = 30.0
 
 
-def default_kernel(min_length_scales: np.ndarray, trend: bool) -> Kernel:
+def default_kernel(
+    min_length_scales: np.ndarray, trend: bool, start: np.ndarray | None = None
+) -> Kernel:
     """``C * Matern 3/2 (+ C * DotProduct when trend) + White``, before fitting.
 
     ``min_length_scales`` bounds each parameter's length scale from below (a discrete
     parameter's is half its grid spacing, so the fit cannot make its levels uncorrelated).
+    ``start``: the length scales before fitting (default 0.7, or the floor if higher); they stay
+    there when the data say nothing about an input (e.g. a context all observations share).
     """
     bounds = np.column_stack([min_length_scales, np.full(len(min_length_scales), MAX_LENGTH_SCALE)])
-    start = np.maximum(min_length_scales, 0.7)
+    start = np.maximum(min_length_scales, 0.7 if start is None else start)
     kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
         length_scale=start, length_scale_bounds=bounds, nu=1.5
     )
@@ -87,10 +91,15 @@ def fit_subset(n: int, cap: int = MAX_FIT_POINTS) -> np.ndarray:
 
 
 def fit_kernel(
-    x: np.ndarray, y: np.ndarray, seed: int, min_length_scales: np.ndarray, trend: bool
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    min_length_scales: np.ndarray,
+    trend: bool,
+    start: np.ndarray | None = None,
 ) -> Kernel:
     """Maximum-likelihood kernel hyperparameters for standardized targets ``y`` at ``x``."""
-    kernel = default_kernel(min_length_scales, trend)
+    kernel = default_kernel(min_length_scales, trend, start)
     if len(y) < MIN_FIT_POINTS:
         return kernel
     idx = fit_subset(len(y))

@@ -47,9 +47,16 @@ class Optimizer(Protocol):
     last_info: list[dict[str, Any]]
 
     def observe(
-        self, params: dict, score: float | None, cost: float | None, failed: bool = False
+        self,
+        params: dict,
+        score: float | None,
+        cost: float | None,
+        failed: bool = False,
+        context: dict | None = None,
     ) -> None: ...
-    def suggest(self, n: int = 1, pending: Sequence[dict] = ()) -> list[dict]: ...
+    def suggest(
+        self, n: int = 1, pending: Sequence[dict] = (), context: dict | None = None
+    ) -> list[dict]: ...
 
 
 OptimizerFactory = Callable[[Preset, int], Optimizer]
@@ -61,6 +68,11 @@ class StopRequested(BaseException):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
+
+
+def hardware_context(gpus: int, nodes: int) -> dict[str, float]:
+    """The optimizer's context for a pair ([sweep] transfer): its total GPUs and node count."""
+    return {"total_gpus": float(gpus * nodes), "nodes": float(nodes)}
 
 
 def protein_optimizer(preset: Preset, seed: int) -> Optimizer:
@@ -146,6 +158,7 @@ class SweepRunner:
         self._stopping = False  # set once the runner cancels its trials (stop, abort or error)
         self._building_optimizer = False
         self._wake = threading.Event()
+        self._fed: set[str] = set()  # other pairs' trials given to the optimizer ([sweep] transfer)
 
     # -- control ----------------------------------------------------------------------------------
     def request_stop(self, signum: int) -> None:
@@ -214,7 +227,12 @@ class SweepRunner:
 
     def _suggest_and_start(self, n: int) -> None:
         pending = [t.params for t in self.in_flight.values()]
-        suggestions = self.optimizer.suggest(n, pending=pending)
+        if self.cfg.sweep.transfer:
+            self._feed_other_pairs()
+            context = hardware_context(self.setup.pair.gpus, self.setup.pair.nodes)
+            suggestions = self.optimizer.suggest(n, pending=pending, context=context)
+        else:
+            suggestions = self.optimizer.suggest(n, pending=pending)
         if not suggestions and not self.in_flight:
             self.abort_reason = "the optimizer returned no suggestion and no trial is running"
             return
@@ -237,6 +255,23 @@ class SweepRunner:
                 "suggested", short_params(params) + (f" ({how})" if how else ""), spec.run_id
             )
             self._start(spec)
+
+    def _feed_other_pairs(self) -> None:
+        """[sweep] transfer: the other pairs' newly ended trials of this experiment, with context."""
+        rows = self.state.store.trial_rows(experiment=self.cfg.name)
+        for row in rows:
+            ended = row["state"] in ("finished", "failed")
+            if row["sweep"] == self.setup.sweep or not ended or row["run_id"] in self._fed:
+                continue
+            self._fed.add(row["run_id"])
+            ok = row["state"] == "finished" and row["score"] is not None
+            self.optimizer.observe(
+                json.loads(row["params_json"] or "{}"),
+                row["score"] if ok else None,
+                row["runtime_s"],
+                failed=not ok,
+                context=hardware_context(row["gpus"], row["nodes"]),
+            )
 
     def _start(self, spec: TrialSpec, note: str = "") -> None:
         try:

@@ -1,0 +1,242 @@
+"""Hardware-aware transfer: 4 pairs' sweeps that see each other's results vs independent sweeps.
+
+    python benchmarks/transfer.py [--seeds 10] [--max-rounds 30] [--workers 2] [--json]
+
+Four hardware pairs (1, 2, 4 and 8 GPUs in total) run their sweeps in parallel, as the
+supervisor does: in every round each pair gets one suggestion, all four trials run, and each
+pair observes its own result. With transfer, before suggesting, each pair's optimizer is also
+given the other pairs' results of the earlier rounds with their context ``{"total_gpus": g}``
+(what ``[sweep] transfer = true`` does in the runner). Independent sweeps see only their own.
+
+A pair's search space is the built-in preset's shape: its batch bounds scale with the GPUs
+(512 g .. 4096 g), so the spaces differ and the optimizer works in absolute units. The
+families of response surfaces (fixed before the transfer model was built):
+
+- ``loglinear``: the best batch is 1024 per GPU and the best learning rate grows with the
+  batch (0.25 decades per doubling), so the optimum moves log-linearly with the hardware;
+- ``other``: the best entropy coefficient moves non-monotonically with log2 GPUs (up, then
+  down), the best clip range jumps at 4 GPUs, and the achievable score drops with the GPUs;
+- ``none`` (control): the same surface in absolute units for every pair (its optimum lies
+  inside every pair's bounds).
+
+Measured: the total number of trials (4 per round) until every pair's best-observed
+configuration is within 5% normalized regret of its own optimum, ``(best - found) / (best -
+worst)``, best and worst of the noise-free value over that pair's space. A run that does not
+get there in ``--max-rounds`` rounds counts as 4 x max_rounds + 4 (censored; shown as ``>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package
+
+from hwscale_tui.search.presets import PROTEIN_SETTINGS
+from hwscale_tui.search.protein import ProteinOptimizer
+from hwscale_tui.search.space import Param, SearchSpace
+
+GPUS = (1, 2, 4, 8)
+FAMILIES = ("loglinear", "other", "none")
+MODES = ("independent", "transfer")
+PEAK = 100.0
+NOISE_SD = 2.0
+REGRET_TARGET = 0.05
+WORST_SAMPLES = 20_000
+
+
+def pair_space(g: int) -> SearchSpace:
+    return SearchSpace(
+        (
+            Param("lr", "log_normal", 1e-5, 1e-1, 1e-3),
+            Param("batch", "uniform_pow2", 512 * g, 4096 * g, 1024 * g),
+            Param("epochs", "int_uniform", 1, 10, 4),
+            Param("clip", "uniform", 0.05, 0.5, 0.2),
+            Param("ent_coef", "log_normal", 1e-5, 1e-1, 1e-3),
+        ),
+        {**PROTEIN_SETTINGS, "max_suggestion_cost": 10800},
+    )
+
+
+def surface(family: str, g: int) -> Callable[[dict[str, Any]], float]:
+    c = math.log2(g)
+
+    def value(p: dict[str, Any]) -> float:
+        llr, lb = math.log10(p["lr"]), math.log2(p["batch"])
+        lent = math.log10(p["ent_coef"])
+        if family == "loglinear":
+            best_lb, best_lent, best_clip, peak = 10.0 + c, -2.5, 0.25, PEAK
+        elif family == "other":
+            best_lb, peak = 10.0 + c, PEAK * (1 - 0.1 * c)
+            best_lent = -3.5 + 1.2 * c - 0.4 * c * c
+            best_clip = 0.15 if g < 4 else 0.35
+        else:
+            best_lb, best_lent, best_clip, peak = 12.0, -2.5, 0.25, PEAK
+        best_llr = -3.0 + 0.25 * (lb - 10.0)
+        d2 = (
+            ((llr - best_llr) / 0.6) ** 2
+            + ((lb - best_lb) / 2.0) ** 2
+            + ((p["epochs"] - 5) / 4.0) ** 2
+            + ((p["clip"] - best_clip) / 0.15) ** 2
+            + ((lent - best_lent) / 1.0) ** 2
+        )
+        return peak * math.exp(-0.5 * d2)
+
+    return value
+
+
+def cost_s(p: dict[str, Any], g: int) -> float:
+    return 20.0 * p["batch"] / (512 * g) * (0.5 + 0.1 * p["epochs"])
+
+
+@dataclass(frozen=True)
+class Pair:
+    gpus: int
+    space: SearchSpace
+    value: Callable[[dict[str, Any]], float]
+    best: float
+    worst: float
+
+
+def make_pair(family: str, g: int) -> Pair:
+    space, value = pair_space(g), surface(family, g)
+    rng = np.random.default_rng(12345)
+    worst = min(value(space.unnormalize(x)) for x in rng.uniform(-1, 1, (WORST_SAMPLES, 5)))
+    # every family's optimum is attainable inside every pair's bounds (integer batch exponent,
+    # integer epochs, continuous rest), so the best is the peak
+    peak = PEAK * (1 - 0.1 * math.log2(g)) if family == "other" else PEAK
+    return Pair(g, space, value, peak, worst)
+
+
+def rounds_to_target(family: str, mode: str, seed: int, max_rounds: int) -> dict[str, Any]:
+    """Run the 4 pairs in lockstep rounds; the round at which every pair got within target."""
+    pairs = [make_pair(family, g) for g in GPUS]
+    opts = [ProteinOptimizer(p.space, seed=seed * 100 + i) for i, p in enumerate(pairs)]
+    noise = np.random.default_rng([seed, 11])
+    results: list[tuple[int, dict[str, Any], float, float]] = []  # (pair index, params, score, s)
+    fed = [0] * len(pairs)
+    best: list[tuple[float, float]] = [(-math.inf, 1.0)] * len(pairs)  # (observed, regret)
+    reached: list[int | None] = [None] * len(pairs)
+    suggest_s: list[float] = []
+    transferred = 0
+    for r in range(1, max_rounds + 1):
+        suggestions = []
+        for i, (p, opt) in enumerate(zip(pairs, opts)):
+            if mode == "transfer":
+                for j, params, score, seconds in results[fed[i] :]:
+                    if j != i:
+                        ctx = {"total_gpus": pairs[j].gpus}
+                        opt.observe(params, score, seconds, context=ctx)
+                fed[i] = len(results)
+            t0 = time.perf_counter()
+            ctx = {"total_gpus": p.gpus} if mode == "transfer" else None
+            suggestions.append(opt.suggest(1, context=ctx)[0])
+            suggest_s.append(time.perf_counter() - t0)
+            info = opt.last_info[0].get("transfer")
+            transferred = max(transferred, info["other"] if info else 0)
+        for i, (p, opt, params) in enumerate(zip(pairs, opts, suggestions)):
+            true = p.value(params)
+            score, seconds = true + NOISE_SD * noise.normal(), cost_s(params, p.gpus)
+            opt.observe(params, score, seconds)
+            results.append((i, params, score, seconds))
+            if score > best[i][0]:
+                best[i] = (score, (p.best - true) / (p.best - p.worst))
+            if reached[i] is None and best[i][1] <= REGRET_TARGET:
+                reached[i] = r
+        if all(x is not None for x in reached):
+            break
+    done = all(x is not None for x in reached)
+    return {
+        "total_trials": len(pairs)
+        * (max(x for x in reached if x is not None) if done else max_rounds + 1),
+        "censored": not done,
+        "pair_trials": [x if x is not None else max_rounds + 1 for x in reached],
+        "final_regret": [b[1] for b in best],
+        "median_suggest_s": statistics.median(suggest_s),
+        "max_transferred": transferred,
+    }
+
+
+def run(seeds: int, max_rounds: int, workers: int, families: list[str]) -> dict[str, Any]:
+    jobs = [(f, m, s, max_rounds) for f in families for m in MODES for s in range(seeds)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        outs = list(pool.map(rounds_to_target, *zip(*jobs)))
+    result: dict[str, Any] = {}
+    for f in families:
+        row: dict[str, Any] = {}
+        for m in MODES:
+            runs = [o for (ff, mm, _, _), o in zip(jobs, outs) if ff == f and mm == m]
+            row[m] = {
+                "median_total_trials": statistics.median(o["total_trials"] for o in runs),
+                "total_trials": [o["total_trials"] for o in runs],
+                "censored": sum(o["censored"] for o in runs),
+                "median_suggest_s": statistics.median(o["median_suggest_s"] for o in runs),
+                "max_transferred": max(o["max_transferred"] for o in runs),
+            }
+        ind, tr = row["independent"], row["transfer"]
+        row["speedup"] = ind["median_total_trials"] / tr["median_total_trials"]
+        row["seeds_transfer_better"] = sum(
+            a < b for a, b in zip(tr["total_trials"], ind["total_trials"])
+        )
+        row["seeds_transfer_worse"] = sum(
+            a > b for a, b in zip(tr["total_trials"], ind["total_trials"])
+        )
+        result[f] = row
+    return result
+
+
+def print_table(result: dict[str, Any], seeds: int, max_rounds: int) -> None:
+    print(
+        f"Total trials until all 4 pairs are within {REGRET_TARGET:.0%} normalized regret "
+        f"(median over {seeds} seeds; at most {max_rounds} rounds of 4, '>' = not reached)"
+    )
+    print(
+        f"{'family':<10} {'independent':>12} {'transfer':>9} {'speedup':>8} "
+        f"{'better':>7} {'worse':>6} {'censored i/t':>13} {'suggest s i/t':>14}"
+    )
+    cap = 4 * (max_rounds + 1)
+    for f, r in result.items():
+        ind, tr = r["independent"], r["transfer"]
+
+        def fmt(v: float) -> str:
+            return f">{cap - 4}" if v >= cap else f"{v:g}"
+
+        print(
+            f"{f:<10} {fmt(ind['median_total_trials']):>12} {fmt(tr['median_total_trials']):>9} "
+            f"{r['speedup']:>7.2f}x {r['seeds_transfer_better']:>7} {r['seeds_transfer_worse']:>6} "
+            f"{ind['censored']:>6}/{tr['censored']:<6} "
+            f"{ind['median_suggest_s']:>6.3f}/{tr['median_suggest_s']:<6.3f}"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--max-rounds", type=int, default=30)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    families = args.families.split(",")
+    if not set(families) <= set(FAMILIES):
+        ap.error(f"--families takes names from {', '.join(FAMILIES)}")
+    result = run(args.seeds, args.max_rounds, args.workers, families)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_table(result, args.seeds, args.max_rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The optimizer's hardware context: observations of other pairs inform this pair's suggestions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hwscale_tui.errors import UsageError
+from hwscale_tui.search.presets import PROTEIN_SETTINGS
+from hwscale_tui.search.protein import ProteinOptimizer
+from hwscale_tui.search.space import Param, SearchSpace
+
+
+def space(gpus: int) -> SearchSpace:
+    """A pair's space: its batch bounds scale with the GPUs, as the presets' do."""
+    return SearchSpace(
+        (
+            Param("lr", "log_normal", 1e-5, 1e-1, 1e-3),
+            Param("batch", "uniform_pow2", 512 * gpus, 4096 * gpus, 1024 * gpus),
+            Param("clip", "uniform", 0.05, 0.5, 0.2),
+        ),
+        PROTEIN_SETTINGS,
+    )
+
+
+def score(p: dict) -> float:
+    """The same surface for every pair (no shift): best lr 10**-2.2, clip 0.4, batch 4096."""
+    return -(
+        ((math.log10(p["lr"]) + 2.2) / 0.5) ** 2
+        + ((p["clip"] - 0.4) / 0.1) ** 2
+        + ((math.log2(p["batch"]) - 12) / 2) ** 2
+    )
+
+
+def other_pair_results(n: int, seed: int = 0) -> list[dict]:
+    """A 1-GPU sweep's trials, run by its own optimizer."""
+    opt = ProteinOptimizer(space(1), seed=seed)
+    out = []
+    for _ in range(n):
+        p = opt.suggest()[0]
+        opt.observe(p, score(p), 60.0)
+        out.append(p)
+    return out
+
+
+def test_without_other_contexts_a_context_changes_nothing():
+    plain = ProteinOptimizer(space(2), seed=3)
+    with_ctx = ProteinOptimizer(space(2), seed=3)
+    for opt, ctx in ((plain, None), (with_ctx, {"total_gpus": 2})):
+        for _ in range(5):
+            p = opt.suggest(context=ctx)[0]
+            opt.observe(p, score(p), 60.0, context=ctx)
+    assert plain.suggest(2) == with_ctx.suggest(2, context={"total_gpus": 2})
+    assert "transfer" not in with_ctx.last_info[0]
+
+
+def test_other_pairs_results_decide_the_first_suggestion_and_last_info_says_so():
+    donor = other_pair_results(15)
+    opt = ProteinOptimizer(space(2), seed=0)
+    for p in donor:
+        opt.observe(p, score(p), 60.0, context={"total_gpus": 1})
+    first = opt.suggest(1, context={"total_gpus": 2})[0]
+    info = opt.last_info[0]
+    assert info["how"] == "gp"  # not the search center
+    assert info["transfer"]["own"] == 0 and info["transfer"]["other"] == 15
+    assert info["transfer"]["other_contexts"] == 1
+    assert set(info["transfer"]["context_length_scales"]) == {"total_gpus"}
+    center = space(2).center()
+    assert score(first) > score(center) + 1.0
+    # an independent sweep's first suggestion is the center
+    assert ProteinOptimizer(space(2), seed=0).suggest()[0] == center
+
+
+def test_observations_outside_this_pairs_bounds_are_used_in_absolute_units():
+    # the 8-GPU pair measured batch 32768, far above this pair's 4096 * 2 bound: a bad result
+    opt = ProteinOptimizer(space(2), seed=0)
+    far = {"lr": 10**-2.2, "batch": 32768, "clip": 0.4}
+    opt.observe(far, score(far), 60.0, context={"total_gpus": 8})
+    near = {"lr": 10**-2.2, "batch": 4096, "clip": 0.4}
+    opt.observe(near, score(near), 60.0, context={"total_gpus": 2})
+    opt.suggest(1, context={"total_gpus": 2})
+    x = opt._models().score_data.x
+    assert x[0, 1] > 1.0  # batch 32768 lies beyond the +1 edge of this pair's coordinates
+    assert x[0, -1] == pytest.approx(2.0)  # log2(8 / 2): the context column
+    assert x[1, -1] == 0.0
+
+
+def test_transfer_finds_a_shared_optimum_in_fewer_trials():
+    donor = other_pair_results(20, seed=1)
+
+    def best_after(trials: int, transfer: bool, seed: int) -> float:
+        opt = ProteinOptimizer(space(2), seed=seed)
+        ctx = {"total_gpus": 2} if transfer else None
+        if transfer:
+            for p in donor:
+                opt.observe(p, score(p), 60.0, context={"total_gpus": 1})
+        best = -math.inf
+        for _ in range(trials):
+            p = opt.suggest(context=ctx)[0]
+            opt.observe(p, score(p), 60.0, context=ctx)
+            best = max(best, score(p))
+        return best
+
+    with_transfer = np.median([best_after(4, True, s) for s in range(3)])
+    independent = np.median([best_after(4, False, s) for s in range(3)])
+    assert with_transfer > independent + 0.5, (with_transfer, independent)
+
+
+def test_suggestions_for_this_pair_avoid_only_its_own_measured_configurations():
+    opt = ProteinOptimizer(space(1), seed=0)
+    best = {"lr": 10**-2.2, "batch": 4096, "clip": 0.4}
+    opt.observe(best, score(best), 60.0, context={"total_gpus": 2})
+    suggestions = opt.suggest(4, context={"total_gpus": 1})
+    assert all(p["batch"] <= 4096 for p in suggestions)
+    assert len({tuple(p.values()) for p in suggestions}) == 4
+
+
+@pytest.mark.parametrize(
+    "context,fragment",
+    [
+        ({"total_gpus": 0}, "above 0"),
+        ({"total_gpus": "eight"}, "above 0"),
+        ({"total_gpus": True}, "above 0"),
+        ({}, "at least one feature"),
+    ],
+)
+def test_bad_contexts_are_usage_errors(context, fragment):
+    opt = ProteinOptimizer(space(1))
+    with pytest.raises(UsageError, match=fragment):
+        opt.observe(space(1).center(), 1.0, 1.0, context=context)
+    with pytest.raises(UsageError, match=fragment):
+        opt.suggest(context=context)
+
+
+def test_an_observation_lacking_a_feature_of_the_target_context_is_a_usage_error():
+    opt = ProteinOptimizer(space(1))
+    opt.observe(space(1).center(), 1.0, 1.0, context={"nodes": 2})
+    with pytest.raises(UsageError, match="lacks 'total_gpus'"):
+        opt.suggest(context={"total_gpus": 1})
