@@ -9,14 +9,13 @@ from __future__ import annotations
 import io
 import json
 
-from sweep_helpers import ScriptedDispatcher, finished_exit
-
 from hwscale_tui.config import apply_overrides, default_config
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.outcome import TrialExit
 from hwscale_tui.sweep.runner import RunnerTimings, SweepRunner, prepare_sweep, protein_optimizer
+from tests.sweep.sweep_helpers import ScriptedDispatcher, finished_exit
 
 
 class ContextSpy:
