@@ -14,7 +14,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.cli import REPO
 
 RECORDER = """#!/bin/sh
 echo "$(basename "$0") $*" >> "{log}"
