@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import cast
 
 HELP = "Metta helpers: install-tool writes the main profile's tool maker into a checkout"
 
@@ -62,6 +63,6 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"  recipe {r['recipe_module']}; search space {r['search_space']}; trainer keys {r['trainer_keys']}"
             )
-            for k, v in r["key_paths"].items():
+            for k, v in cast(dict[str, str], r["key_paths"]).items():
                 print(f"  {k:<14} {v}")
     return 0

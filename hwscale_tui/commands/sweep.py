@@ -75,9 +75,11 @@ def print_status(sweep: str, goal: str, *, as_json: bool) -> int:
 
 def run_sweep(setup: SweepSetup) -> NoReturn:
     from ..store import Store
+    from ..sweep.dispatch import Dispatcher
     from ..sweep.local import LocalDispatcher
     from ..sweep.runner import SweepRunner
 
+    dispatcher: Dispatcher
     if setup.cfg.experiment.dispatcher == "skypilot":
         from ..sweep.skypilot import SkyPilotDispatcher
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ def validate_extra_args(extra: list[str]) -> list[str]:
     return list(extra)
 
 
-def builtin_argv(experiment_file: Path, pair: HardwarePair, extra: list[str] = ()) -> list[str]:
+def builtin_argv(experiment_file: Path, pair: HardwarePair, extra: Sequence[str] = ()) -> list[str]:
     return [
         "hwscale-tui",
         "sweep",
@@ -116,7 +116,7 @@ def builtin_argv(experiment_file: Path, pair: HardwarePair, extra: list[str] = (
 
 
 def template_argv(
-    template: list[str], cfg: ExperimentConfig, pair: HardwarePair, extra: list[str] = ()
+    template: list[str], cfg: ExperimentConfig, pair: HardwarePair, extra: Sequence[str] = ()
 ) -> list[str]:
     values = {
         "gpus": pair.gpus,
@@ -183,7 +183,7 @@ def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
 def plan_experiment(
     cfg: ExperimentConfig,
     experiment_file: Path,
-    extra_args: list[str] = (),
+    extra_args: Sequence[str] = (),
     cpu_count: int | None = None,
 ) -> ExperimentPlan:
     """Everything that would be launched, without launching anything."""

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from .. import config as cfgmod
 from ..store import Store
@@ -82,7 +82,7 @@ class SupervisorLoop:
             raise LookupError(f"launch #{launch_id} is not in the store {store.path}")
         self.launch_id = launch_id
         self.experiment = launch.experiment
-        cfg = cfgmod.load(launch.experiment_file)
+        cfg = cfgmod.load(cast(str, launch.experiment_file))  # every launch row records its file
         self.env = full_env(child_env(cfg))
         self.cwd = working_dir(cfg)
         self.clock = clock

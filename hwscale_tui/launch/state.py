@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..records import BUDGETED_STATES
 from ..store import Store
@@ -198,7 +198,7 @@ class LaunchRecords:
                 str(log_path) if log_path else None,
             ),
         )
-        return int(cur.lastrowid)
+        return int(cast(int, cur.lastrowid))  # set by the INSERT above
 
     def set_supervisor(self, launch_id: int, pid: int, proc_start: float | None) -> None:
         self.conn.execute(

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from .. import config as cfgmod
 from ..config import ExperimentConfig
@@ -473,8 +474,8 @@ def _pairs_to_launch(
                 f"the snapshot {snapshot_path(name)} of experiment {name} is gone; start afresh with hwscale-tui launch."
             )
         known = [p.sweep_name for p in status.pairs]
-        chosen = set(_resolve_sweeps(name, only, known) if only else known)
-        todo = [p for p in status.pairs if p.never_started and p.sweep_name in chosen]
+        wanted = set(_resolve_sweeps(name, only, known) if only else known)
+        todo = [p for p in status.pairs if p.never_started and p.sweep_name in wanted]
         return [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in todo], live, []
     known = [pp.sweep_name for pp in plan.pairs]
     chosen = _resolve_sweeps(name, only, known) if only else known
@@ -587,7 +588,11 @@ def cancel_pairs(
                     to_stop.append(
                         (
                             outcome,
-                            ProcessGroupTarget(view.pid, view.pgid or view.pid, view.proc_start),
+                            ProcessGroupTarget(
+                                cast(int, view.pid),  # alive: it has a pid
+                                cast(int, view.pgid or view.pid),
+                                view.proc_start,
+                            ),
                         )
                     )
                 outcomes.append(outcome)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..hardware import HardwarePair
 from ..prices import job_cost_usd
@@ -89,7 +89,10 @@ def decide_outcome(
     if cancelled or exit.code in KILLED_EXIT_CODES:
         return outcome(
             "killed",
-            error="cancelled by the sweep runner" if cancelled else _describe_exit(exit.code),
+            # not cancelled: the code is one of KILLED_EXIT_CODES, so not None
+            error="cancelled by the sweep runner"
+            if cancelled
+            else _describe_exit(cast(int, exit.code)),
         )
     if exit.code is None or exit.code == 0:
         score = finite(final.get("sweep/score"))

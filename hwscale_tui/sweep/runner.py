@@ -225,18 +225,22 @@ class SweepRunner:
             self._wake.wait(self.timings.poll_s)
             self._wake.clear()
 
+    def _built_optimizer(self) -> Optimizer:
+        assert self.optimizer is not None, "run() builds the optimizer before any trial"
+        return self.optimizer
+
     def _suggest_and_start(self, n: int) -> None:
         pending = [t.params for t in self.in_flight.values()]
         if self.cfg.sweep.transfer:
             self._feed_other_pairs()
             context = hardware_context(self.setup.pair.gpus, self.setup.pair.nodes)
-            suggestions = self.optimizer.suggest(n, pending=pending, context=context)
+            suggestions = self._built_optimizer().suggest(n, pending=pending, context=context)
         else:
-            suggestions = self.optimizer.suggest(n, pending=pending)
+            suggestions = self._built_optimizer().suggest(n, pending=pending)
         if not suggestions and not self.in_flight:
             self.abort_reason = "the optimizer returned no suggestion and no trial is running"
             return
-        infos = list(self.optimizer.last_info) + [{}] * len(suggestions)
+        infos = list(self._built_optimizer().last_info) + [{}] * len(suggestions)
         for suggested, info in zip(suggestions, infos):
             params, repair = fit_minibatch_to_batch(suggested)
             if repair:
@@ -244,12 +248,11 @@ class SweepRunner:
                     **info,
                     "repaired": repair,
                 }  # the optimizer will observe the params that ran
-            spec = self.state.new_trial(
-                params,
-                info,
-                self.cfg.name,
-                lambda run_id, idx, params=params: self.setup.builder.build(run_id, idx, params),
-            )
+
+            def build(run_id: str, idx: int, params: dict[str, Any] = params) -> TrialSpec:
+                return self.setup.builder.build(run_id, idx, params)
+
+            spec = self.state.new_trial(params, info, self.cfg.name, build)
             how = "; ".join(str(x) for x in (info.get("how"), repair) if x)
             self.state.event(
                 "suggested", short_params(params) + (f" ({how})" if how else ""), spec.run_id
@@ -265,7 +268,7 @@ class SweepRunner:
                 continue
             self._fed.add(row["run_id"])
             ok = row["state"] == "finished" and row["score"] is not None
-            self.optimizer.observe(
+            self._built_optimizer().observe(
                 json.loads(row["params_json"] or "{}"),
                 row["score"] if ok else None,
                 row["runtime_s"],
@@ -321,7 +324,7 @@ class SweepRunner:
         for r in rows:
             if r["wall_s"] is not None:
                 r["cost_usd"] = job_cost_usd(self.price, pair.gpus, pair.nodes, r["wall_s"])
-        live: dict[str, float] = {}
+        live: dict[str, Any] = {}
         for column, row_key in LIVE_COLUMNS.items():
             values = [r.get(row_key) for r in rows if r.get(row_key) is not None]
             if values:
@@ -360,10 +363,10 @@ class SweepRunner:
                 f"runtime_s={_fmt(outcome.runtime_s, '.1f')}",
                 run_id,
             )
-            self.optimizer.observe(params, outcome.score, outcome.runtime_s)
+            self._built_optimizer().observe(params, outcome.score, outcome.runtime_s)
         elif outcome.state == "failed":
             self.state.event("failed", outcome.error or "failed", run_id)
-            self.optimizer.observe(params, None, outcome.runtime_s, failed=True)
+            self._built_optimizer().observe(params, None, outcome.runtime_s, failed=True)
         else:
             note = (
                 ""
@@ -385,10 +388,10 @@ class SweepRunner:
             if state not in IN_FLIGHT_STATES and row["run_id"] not in announced:
                 self._announce_unwatched_end(row)
             if state == "finished" and row["score"] is not None:
-                self.optimizer.observe(params, row["score"], row["runtime_s"])
+                self._built_optimizer().observe(params, row["score"], row["runtime_s"])
                 self.counted += 1
             elif state in ("finished", "failed", "stale"):
-                self.optimizer.observe(params, None, row["runtime_s"], failed=True)
+                self._built_optimizer().observe(params, None, row["runtime_s"], failed=True)
                 self.counted += 1
             elif state in IN_FLIGHT_STATES:
                 spec = self._resume_in_flight(row, params)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from ..errors import UsageError
@@ -124,7 +124,7 @@ class SweepState:
         )
 
     def record_live(
-        self, run_id: str, live: Mapping[str, Any], history: list[Mapping[str, Any]]
+        self, run_id: str, live: Mapping[str, Any], history: Sequence[Mapping[str, Any]]
     ) -> None:
         with self.store.transaction():
             self.store.append_history(run_id, history)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..store import Store
 from .trial_command import short_params
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 JSON_FIELDS = (
     "run_id",
@@ -69,7 +72,7 @@ def render_status(store: Store | None, sweep: str, goal: str) -> None:
         ("time s", "right"),
         ("error", "left"),
     ):
-        table.add_column(col, justify=justify, overflow="fold")
+        table.add_column(col, justify=cast("JustifyMethod", justify), overflow="fold")
     for r in rows:
         table.add_row(
             str(r["idx"]),
