@@ -1,8 +1,9 @@
 """``cancel --remote``: stop a sweep's trials that are queued or running as SkyPilot managed jobs.
 
 Metta's sweep leaves its trials as SkyPilot managed jobs when the sweep process dies; each job is
-named by its trial's run id ``<sweep>_trial_NNNN_xxxxxx`` (metta/adaptive/utils.py:243-258 and
-devops/skypilot/launch.py:289 at Metta-AI/metta 7c1a7ff418). We ask SkyPilot itself for them,
+named by its trial's run id ``<sweep>_trial_NNNN_xxxxxx`` (metta/adaptive/utils.py:243-258,
+devops/skypilot/launch.py:250 and devops/skypilot/utils/job_helpers.py:33 at Metta-AI/metta
+7c1a7ff418). We ask SkyPilot itself for them,
 not W&B: a job still queued has only Metta's finished placeholder run in W&B, so W&B states miss
 it. ``sky.jobs.queue_v2(..., name_match=...)`` (skypilot 0.14.1, sky/jobs/client/sdk.py:315-330)
 filters with SQL ``LIKE '%<name_match>%'`` (sky/jobs/state.py:2018-2019), where ``_`` matches any
