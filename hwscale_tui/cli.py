@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from . import __version__
-from .errors import UsageError
+from .errors import StoreError, UsageError, store_error_sentence
 
 # name -> module under hwscale_tui.commands (each has HELP, add_arguments, run)
 COMMANDS = (
@@ -26,6 +27,7 @@ COMMANDS = (
     "trials",
     "analyze",
     "metta",
+    "doctor",
 )
 
 
@@ -78,13 +80,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(run(args) or 0)
-    except UsageError as e:
+    except (UsageError, StoreError) as e:
         print(f"hwscale-tui: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except (sqlite3.Error, OSError) as e:  # the store or the disk failed: one sentence, exit 1
+        print(f"hwscale-tui: error: {_failure_sentence(e)}", file=sys.stderr)
+        return 1
+
+
+def _failure_sentence(exc: BaseException) -> str:
+    import errno
+
+    from .paths import app_paths
+
+    if isinstance(exc, sqlite3.Error):
+        return store_error_sentence(app_paths().store, exc)
+    assert isinstance(exc, OSError)
+    where = exc.filename or "a file"
+    if exc.errno == errno.ENOSPC:
+        return f"{where}: the disk is full; free space, then retry (hwscale-tui launch --resume resumes a launch)."
+    return f"{where}: {exc.strerror or exc}; check that the path exists and is yours and writable."
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,9 +16,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import StoreError, store_error_sentence
 from .records import HistoryPoint, Trial
 
 SCHEMA_VERSION = 1
+WRITE_LOCK_WAIT_S = 30.0  # a writer's bounded wait for the lock (then StoreError)
+READ_LOCK_WAIT_S = 10.0  # a reading command's
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -101,6 +104,16 @@ HISTORY_COLUMNS = (
 )
 
 
+def _lock_wait_from_env(readonly: bool) -> float:
+    """``HWSCALE_LOCK_WAIT_S`` (seconds, 0.1..3600) overrides the default lock waits."""
+    default = READ_LOCK_WAIT_S if readonly else WRITE_LOCK_WAIT_S
+    try:
+        value = float(os.environ.get("HWSCALE_LOCK_WAIT_S", default))
+    except ValueError:
+        return default
+    return min(max(value, 0.1), 3600.0) if math.isfinite(value) else default
+
+
 def _finite(x: Any) -> float | None:
     if x is None:
         return None
@@ -114,25 +127,107 @@ def _finite(x: Any) -> float | None:
 class Store:
     """A connection to the store. Cheap to open; open one per process or thread."""
 
-    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False):
-        self.path = Path(path)
-        if not readonly:
-            from .paths import ensure_private_dir
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readonly: bool = False,
+        lock_wait_s: float | None = None,
+    ):
+        """Open (read-write: create and migrate) the store at ``path``.
 
-            ensure_private_dir(self.path.parent)
-            if not self.path.exists():
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
-                os.close(fd)
-        uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
-        self.conn = sqlite3.connect(
-            uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False
+        ``readonly``: never creates, writes or migrates -- for reading commands, which then
+        work on a read-only state location too; a missing store reads as empty. Waits for a
+        lock at most ``lock_wait_s`` (default 30 s for writers, 10 s for readers). Any SQLite
+        or file failure raises ``StoreError``: one sentence naming the file and what to do.
+        """
+        self.path = Path(path)
+        self.readonly = readonly
+        self.missing = False  # read-only view of a store that does not exist (reads as empty)
+        wait = lock_wait_s if lock_wait_s is not None else _lock_wait_from_env(readonly)
+        try:
+            if readonly:
+                self.conn = self._open_readonly(wait)
+            else:
+                self.conn = self._open_readwrite(wait)
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(store_error_sentence(self.path, e)) from e
+
+    def _connect(self, uri: str, wait: float) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=wait, isolation_level=None, check_same_thread=False
         )
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA busy_timeout = 30000")
-        if not readonly:
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        return conn
+
+    def _open_readwrite(self, wait: float) -> sqlite3.Connection:
+        from .paths import ensure_private_dir
+
+        ensure_private_dir(self.path.parent)
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.close(fd)
+        self.conn = self._connect(f"file:{self.path}", wait)
+        version = self._schema_version(self.conn)
+        if version is None and self.conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+            raise sqlite3.DatabaseError(
+                "it holds tables but no hwscale-tui schema (an SQLite file of something else)"
+            )
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path}: it was written by a newer hwscale-tui (schema version "
+                f"{version}, this one knows up to {SCHEMA_VERSION}); upgrade hwscale-tui to use it."
+            )
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+        return self.conn
+
+    def _open_readonly(self, wait: float) -> sqlite3.Connection:
+        if not self.path.exists():
+            self.missing = True
+            conn = self._connect("file::memory:", wait)
+            for stmt in SCHEMA.split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            return conn
+        conn = self._connect(f"file:{self.path}?mode=ro", wait)
+        try:
+            version = self._schema_version(conn)
+        except sqlite3.OperationalError as e:
+            if "unable to open" not in str(e):
+                raise
+            # A WAL store on a read-only location: SQLite cannot create the shared-memory file,
+            # so read the file as it is (immutable: no locks, no WAL; nobody can write there).
+            conn.close()
+            conn = self._connect(f"file:{self.path}?mode=ro&immutable=1", wait)
+            version = self._schema_version(conn)
+        if version is None:
+            conn.close()
+            raise sqlite3.DatabaseError("no such table: meta (not an hwscale-tui store schema)")
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"the store {self.path}: it was written by a newer hwscale-tui (schema version "
+                f"{version}, this one reads up to {SCHEMA_VERSION}); upgrade hwscale-tui to read it."
+            )
+        return conn
+
+    @staticmethod
+    def _schema_version(conn: sqlite3.Connection) -> int | None:
+        """The store's schema version (None: no meta table, so not a store of ours); an older
+        version is read as it is (its missing columns read as absent)."""
+        has_meta = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if not has_meta:
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        try:
+            return int(row[0]) if row else 0
+        except (TypeError, ValueError):
+            return 0
 
     @classmethod
     def open_default(cls, env: Mapping[str, str] | None = None, *, readonly: bool = False) -> Store:

@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 from .common import add_experiment_file_flag, check_number, check_output_path, load_config
 
 HELP = "analyze an experiment's trials: to-target values, scaling laws with CIs, FOM and recommendations"
@@ -138,6 +138,8 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict]:
     try:
         trials = source.poll().trials
     except SourceUnavailable as e:
+        if source.kind == "local":  # the store is damaged or locked: not bad input
+            raise StoreError(e.reason.rstrip(".") + ".") from None
         raise UsageError(
             f"the {source.kind} trial source is unavailable ({e.reason}); accepted: a reachable source or --trials FILE.csv."
         ) from None

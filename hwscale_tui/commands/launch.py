@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -61,6 +62,15 @@ def run(args: argparse.Namespace) -> int:
     cfg, _ = load_config(args)
     extra = validate_extra_args(args.extra)
     preflight(cfg, plan_experiment(cfg, snapshot_path(cfg.name), extra), extra)
+    interrupted: list[int] = []
+    if args.foreground:  # ctrl+c (or a closed terminal) ends the supervising loop, then we cancel
+
+        def on_signal(signum: int, _frame: object) -> None:
+            interrupted.append(signum)
+            raise KeyboardInterrupt
+
+        for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+            signal.signal(signum, on_signal)
     info = sup.launch(
         cfg,
         extra_args=args.extra,
@@ -68,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         only=only,
     )
+    if interrupted:
+        return _cancel_owned(cfg.name, info.sweeps, interrupted[0])
     final = sup.pair_status(cfg.name) if args.foreground and info.launch_id is not None else None
     if args.json:
         out = info.to_json()
@@ -94,6 +106,26 @@ def run(args: argparse.Namespace) -> int:
         )
         else 1
     )
+
+
+def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:
+    """``launch --foreground`` was interrupted: its sweeps run in sessions of their own, so the
+    terminal's signal never reached them; cancel them (trials included) and exit 128+signal."""
+    from ..launch import supervisor as sup
+    from .cancel import who
+
+    for signum_ in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum_, signal.SIG_IGN)  # a second ctrl+c must not cut the cancel short
+    name = signal.Signals(signum).name
+    print(f"{name}: cancelling the {len(sweeps)} pair(s) this launch owns", file=sys.stderr)
+    if sweeps:
+        for o in sup.cancel_pairs(experiment, sweeps, by=who()):
+            tag = o.sweep.rsplit(".", 1)[-1]
+            print(
+                f"  {tag}: {'cancelled' if o.cancelled else 'not cancelled'} {o.detail}".rstrip(),
+                file=sys.stderr,
+            )
+    return 128 + signum
 
 
 def print_launch(info) -> None:

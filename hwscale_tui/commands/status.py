@@ -128,7 +128,7 @@ def _watch(console, name: str, interval_s: float) -> int:
         )
         return Group(render(status, now), hint), ended
 
-    with Store.open_default() as store:
+    with Store.open_default(readonly=True) as store:
         shown, ended = frame(store)
         with Live(shown, console=console, auto_refresh=False) as live:
             try:

@@ -88,7 +88,9 @@ def run_sweep(setup: SweepSetup) -> NoReturn:
         dispatcher = LocalDispatcher()
     store = Store.open_default()
     runner = SweepRunner(setup, store=store, dispatcher=dispatcher)
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    # A closed terminal or SSH link (SIGHUP) stops the sweep like SIGTERM: its trials are
+    # cancelled and recorded, never left running unowned.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda s, _frame: runner.request_stop(s))
     signal.signal(signal.SIGCHLD, lambda _s, _frame: runner.wake())  # a local trial ended: look now
     signal.siginterrupt(signal.SIGCHLD, False)

@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"hwscale-tui: error: could not read trials: {e.reason}.", file=sys.stderr)
         return 1
     trials = [t for t in result.trials if t.sweep in sweeps] if args.sweep else result.trials
+    for run_id, why in getattr(source, "skipped", {}).items():
+        print(f"hwscale-tui: warning: skipped trial {run_id}: {why}", file=sys.stderr)
     if args.json:
         payload = {
             "experiment": cfg.name,

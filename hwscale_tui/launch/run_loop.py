@@ -15,6 +15,7 @@ import contextlib
 import os
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,7 +27,9 @@ from pathlib import Path
 from typing import TextIO, cast
 
 from .. import config as cfgmod
+from ..errors import StoreError, store_error_sentence
 from ..store import Store
+from . import registry
 from .commands import child_env, full_env, working_dir
 from .files import first_lines
 from .processes import open_private_log, process_start_time, spawn_in_new_session
@@ -44,6 +47,7 @@ from .state import (
 )
 
 TICK_S = 0.1  # how often children are reaped and the store is re-read
+MAX_STORE_BACKOFF_S = 5.0  # longest wait between retries while the store is unavailable
 FAST_EXIT_S = 10.0  # a pair ending this soon after its start gets its first log lines recorded
 CANCELLED_WHILE_STARTING_GRACE_S = 5.0
 
@@ -100,17 +104,40 @@ class SupervisorLoop:
     def run(self) -> str:
         """Supervise until every pair of the launch has ended; returns the launch's end status."""
         self.say(f"supervisor pid {os.getpid()} for {self.experiment} launch #{self.launch_id}")
+        registry.record_supervisor(
+            self.experiment, self.launch_id, os.getpid(), process_start_time(os.getpid())
+        )
         status = LAUNCH_FINISHED
+        trouble: str | None = None  # the store failure being waited out, said once
+        backoff = TICK_S
         try:
             while True:
                 if self.stop.is_set():
                     status = LAUNCH_STOPPED
                     break
                 now = self.clock()
-                self.reap(now)
-                next_due, pending = self.start_due(
-                    self.records.pair_rows(self.experiment, self.launch_id), now
-                )
+                try:
+                    self.reap(now)
+                    next_due, pending = self.start_due(
+                        self.records.pair_rows(self.experiment, self.launch_id), now
+                    )
+                except (sqlite3.Error, StoreError) as e:
+                    # The store is unavailable (disk full, locked, damaged): keep the sweeps
+                    # running and retry with backoff; nothing is started meanwhile.
+                    message = store_error_sentence(self.store.path, e)
+                    if message != trouble:
+                        print(
+                            f"{_stamp(self.clock())} store unavailable, retrying: {message}",
+                            file=self.out,
+                            flush=True,
+                        )
+                        trouble = message
+                    self.stop.wait(backoff)
+                    backoff = min(backoff * 2, MAX_STORE_BACKOFF_S)
+                    continue
+                if trouble is not None:
+                    self.say("store available again", kind="store_available")
+                    trouble, backoff = None, TICK_S
                 if not self.children and not pending:
                     break
                 wait = (
@@ -119,7 +146,15 @@ class SupervisorLoop:
                 self.stop.wait(wait)
         except KeyboardInterrupt:
             status = LAUNCH_STOPPED
-        self.records.end_launch(self.launch_id, status, self.clock())
+        try:
+            self.records.end_launch(self.launch_id, status, self.clock())
+        except (sqlite3.Error, StoreError) as e:
+            print(
+                f"cannot record the end of the launch: {store_error_sentence(self.store.path, e)}",
+                file=self.out,
+                flush=True,
+            )
+            return status
         if status == LAUNCH_STOPPED:
             left = ", ".join(self.children) or "none"
             self.say(
@@ -186,12 +221,17 @@ class SupervisorLoop:
         started = self.clock()
         child = OwnedChild(proc, started, log_path, offset)
         self.children[row.sweep] = child
+        identity = process_start_time(proc.pid)
+        # First the per-launch file (cancel's fallback when the store is damaged), then the store.
+        registry.record_pair(
+            self.experiment, row.sweep, pid=proc.pid, pgid=proc.pid, proc_start=identity
+        )
         recorded = self.records.mark_running(
             self.experiment,
             row.sweep,
             pid=proc.pid,
             pgid=proc.pid,
-            proc_start=process_start_time(proc.pid),
+            proc_start=identity,
             started_at=started,
         )
         if not recorded:  # cancelled while it was starting
@@ -230,10 +270,11 @@ class SupervisorLoop:
                     self.signal_group(child.proc.pid, signal.SIGKILL)
                     child.kill_at = None
                 continue
-            del self.children[sweep]
             fast = now - child.started_at < FAST_EXIT_S
             lines = first_lines(child.log_path, child.log_offset) if (code != 0 or fast) else None
             self.records.mark_ended(self.experiment, sweep, code, lines, now)
+            del self.children[sweep]  # only once recorded: a failed write is retried next tick
+            registry.forget_pair(self.experiment, sweep)
             how = f"signal {-code}" if code < 0 else f"exit code {code}"
             self.say(
                 f"{sweep} ended with {how} after {now - child.started_at:.1f} s",

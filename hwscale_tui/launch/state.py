@@ -67,11 +67,25 @@ class PairRow:
         return f"g{self.gpus}n{self.nodes}"
 
 
+def _known_fields(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    """Only the dataclass's fields (a store of another schema version may have more or fewer
+    columns: missing ones read as None)."""
+    import dataclasses
+
+    return {f.name: d.get(f.name) for f in dataclasses.fields(cls)}
+
+
 def _pair_row(r: Any) -> PairRow:
     d = dict(r)
-    argv = json.loads(d.pop("argv_json") or "[]")
-    lines = d.pop("first_log_lines")
-    return PairRow(**d, argv=argv, first_log_lines=lines.split("\n") if lines else [])
+    try:
+        argv = json.loads(d.pop("argv_json", None) or "[]")
+    except (TypeError, ValueError):
+        argv = []  # an unreadable command: shown empty, never fatal
+    if not isinstance(argv, list):
+        argv = []
+    lines = d.pop("first_log_lines", None)
+    d.update(argv=argv, first_log_lines=lines.split("\n") if isinstance(lines, str) else [])
+    return PairRow(**_known_fields(PairRow, d))
 
 
 @dataclass
@@ -213,13 +227,13 @@ class LaunchRecords:
 
     def get_launch(self, launch_id: int) -> LaunchRow | None:
         row = self.conn.execute("SELECT * FROM launches WHERE id = ?", (launch_id,)).fetchone()
-        return LaunchRow(**dict(row)) if row else None
+        return LaunchRow(**_known_fields(LaunchRow, dict(row))) if row else None
 
     def launches(self, experiment: str) -> list[LaunchRow]:
         rows = self.conn.execute(
             "SELECT * FROM launches WHERE experiment = ? ORDER BY id", (experiment,)
         )
-        return [LaunchRow(**dict(r)) for r in rows.fetchall()]
+        return [LaunchRow(**_known_fields(LaunchRow, dict(r))) for r in rows.fetchall()]
 
     def latest_experiment(self) -> str | None:
         row = self.conn.execute(

@@ -124,7 +124,7 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
             shown = p.first_log_lines[:5]
             out.append(f"{p.tag} {status_text(p)}; first log lines ({p.log_path}):")
             out.extend(f"    {line}" for line in shown)
-        if p.note and p.status == EXITED:
+        if p.note and (p.status == EXITED or "without their sweep runner" in p.note):
             out.append(f"{p.tag}: {p.note}")
     return out
 

@@ -12,6 +12,7 @@ again without ever duplicating one that still runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -26,10 +27,11 @@ from typing import cast
 
 from .. import config as cfgmod
 from ..config import ExperimentConfig
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, StoreError, UsageError
 from ..hardware import parse_pair
 from ..paths import app_paths, snapshot_path
 from ..store import Store
+from . import registry
 from .commands import ExperimentPlan, plan_experiment, resolve_executable
 from .files import (
     experiment_lock,
@@ -106,11 +108,12 @@ class _PairEntry:
 
 
 @contextmanager
-def _open_store(store: Store | None) -> Iterator[Store]:
+def _open_store(store: Store | None, *, readonly: bool = False) -> Iterator[Store]:
+    """``store``, else the default store (``readonly``: never created, written or migrated)."""
     if store is not None:
         yield store
         return
-    opened = Store.open_default()
+    opened = Store.open_default(readonly=readonly)
     try:
         yield opened
     finally:
@@ -201,7 +204,7 @@ def pair_status(
     """The experiment's pairs as they are now: the store's records checked against the process
     table (a sweep that died unwatched shows as exited; a pair whose supervisor is gone shows as
     never started)."""
-    with _open_store(store) as st:
+    with _open_store(store, readonly=True) as st:
         records = LaunchRecords(st)
         launches = records.launches(experiment)
         alive_ids = {
@@ -214,6 +217,7 @@ def pair_status(
             records.trial_progress([r.sweep for r in rows], _sweep_goal(experiment)) if rows else {}
         )
         pairs = [_pair_view(r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows]
+        _note_orphans(experiment, pairs)
         latest = launches[-1] if launches else None
         return ExperimentStatus(
             experiment=experiment,
@@ -227,9 +231,27 @@ def pair_status(
         )
 
 
+def _note_orphans(experiment: str, pairs: list[PairStatus]) -> None:
+    """A pair whose sweep runner is gone but whose trials still run says so (cancel stops them)."""
+    ended = [p.sweep_name for p in pairs if not p.alive]
+    if not ended:
+        return
+    data = registry.read(experiment)
+    for p in pairs:
+        if p.alive:
+            continue
+        orphans = _orphan_trials(experiment, [p.sweep_name], data)
+        if orphans:
+            pids = ", ".join(str(t.pid) for _, t in orphans)
+            p.note = (
+                f"{len(orphans)} trial(s) still running without their sweep runner (pid {pids}); "
+                f"hwscale-tui cancel {p.sweep_name.rsplit('.', 1)[-1]} stops them"
+            )
+
+
 def current_experiment(store: Store | None = None) -> str | None:
     """The most recently launched experiment (what ``status`` shows when none is named)."""
-    with _open_store(store) as st:
+    with _open_store(store, readonly=True) as st:
         return LaunchRecords(st).latest_experiment()
 
 
@@ -242,7 +264,12 @@ def resolve_experiment(
         return name
     if experiment_file:
         return cfgmod.load(Path(experiment_file).expanduser()).name
-    latest = current_experiment(store)
+    try:
+        latest = current_experiment(store)
+    except StoreError:  # the store is damaged: the newest per-launch file names it
+        latest = registry.latest_experiment()
+        if latest is None:
+            raise
     if latest:
         return latest
     default = app_paths().default_experiment
@@ -564,10 +591,32 @@ def cancel_pairs(
         raise UsageError(
             f"grace period {grace_s:g} s is not allowed; accepted: a number of seconds >= 0, like 5."
         )
+    try:
+        return _cancel_with_store(experiment, sweeps, by, grace_s, store, clock)
+    except StoreError as e:  # damaged, locked or unwritable: the per-launch file still knows
+        outcomes = _cancel_from_registry(experiment, sweeps, grace_s, str(e))
+        if outcomes is None:
+            raise
+        return outcomes
+
+
+def _cancel_with_store(
+    experiment: str,
+    sweeps: Sequence[str] | None,
+    by: str,
+    grace_s: float,
+    store: Store | None,
+    clock: Callable[[], float],
+) -> list[CancelOutcome]:
     with _open_store(store) as st:
         records = LaunchRecords(st)
         status = pair_status(experiment, st)
         if not status.pairs:
+            outcomes = _cancel_from_registry(
+                experiment, sweeps, grace_s, f"the store {st.path} has no record of it"
+            )
+            if outcomes is not None:  # the store was deleted or replaced while pairs run
+                return outcomes
             raise UsageError(
                 f"experiment {experiment} has no launched pairs, so there is nothing to cancel; see hwscale-tui status."
             )
@@ -617,6 +666,12 @@ def cancel_pairs(
             st.add_event(
                 "pair_cancelled", f"{sweep} cancelled by {by} (was {before.status})", sweep=sweep
             )
+        for outcome in outcomes:  # trials whose sweep runner died keep running unowned
+            for run_id, target in _orphan_trials(experiment, [outcome.sweep]):
+                to_stop.append((outcome, target))
+                st.add_event(
+                    "orphan_cancelled", f"{run_id}: its sweep runner is gone", sweep=outcome.sweep
+                )
         if to_stop:
             result = stop_process_trees([target for _, target in to_stop], grace_s)
             now = clock()
@@ -629,6 +684,80 @@ def cancel_pairs(
                 )
                 records.mark_stopped(experiment, outcome.sweep, now)
         return outcomes
+
+
+def _orphan_trials(
+    experiment: str, sweeps: Sequence[str], data: dict | None = None
+) -> list[tuple[str, ProcessGroupTarget]]:
+    """Local trials of ``sweeps`` (from the per-launch file) still running while the sweep runner
+    that started them is gone: nobody else will ever stop them."""
+    data = registry.read(experiment) if data is None else data
+    out: list[tuple[str, ProcessGroupTarget]] = []
+    for run_id, t in data["trials"].items():
+        if not isinstance(t, dict) or t.get("sweep") not in sweeps or not t.get("pgid"):
+            continue
+        if is_running(t.get("runner_pid"), t.get("runner_start")):
+            continue  # its runner stops it when the pair is cancelled
+        if is_running(t.get("pid"), t.get("proc_start")):
+            out.append((run_id, ProcessGroupTarget(t["pid"], t["pgid"], t.get("proc_start"))))
+    return out
+
+
+def _cancel_from_registry(
+    experiment: str, sweeps: Sequence[str] | None, grace_s: float, why: str
+) -> list[CancelOutcome] | None:
+    """Cancel from the per-launch file alone (the store is damaged, locked or gone): stop the
+    chosen pairs' process groups, trials whose runner died, and -- for all pairs -- the
+    supervisor, so no further pair starts. None when the file lists nothing to stop."""
+    data = registry.read(experiment)
+    pairs = {k: v for k, v in data["pairs"].items() if isinstance(v, dict)}
+    known = list(dict.fromkeys([*pairs, *(t.get("sweep") for t in data["trials"].values())]))
+    known = [k for k in known if isinstance(k, str)]
+    sup = data.get("supervisor") if isinstance(data.get("supervisor"), dict) else None
+    sup_alive = bool(sup) and is_running(sup.get("pid"), sup.get("proc_start"))
+    if not known and not sup_alive:
+        return None
+    chosen = known if sweeps is None else _resolve_sweeps(experiment, sweeps, known)
+    note = f"cancelled from the per-launch file, because {why.rstrip('.')}"
+    to_stop: list[tuple[CancelOutcome, ProcessGroupTarget]] = []
+    outcomes: list[CancelOutcome] = []
+    for sweep in chosen:
+        p = pairs.get(sweep)
+        alive = bool(p) and is_running(p.get("pid"), p.get("proc_start"))
+        outcome = CancelOutcome(sweep, "running" if alive else "unknown", alive)
+        if alive:
+            to_stop.append(
+                (
+                    outcome,
+                    ProcessGroupTarget(p["pid"], p.get("pgid") or p["pid"], p.get("proc_start")),
+                )
+            )
+        for _run_id, target in _orphan_trials(experiment, [sweep], data):
+            to_stop.append((outcome, target))
+            outcome.cancelled = True
+        jobs = [
+            t.get("job_name") or t.get("slurm_job_id")
+            for t in data["trials"].values()
+            if t.get("sweep") == sweep and (t.get("job_name") or t.get("slurm_job_id"))
+        ]
+        if jobs:
+            outcome.detail = f"cluster jobs it started: {', '.join(map(str, jobs))}; "
+        outcomes.append(outcome)
+    if sweeps is None and sup_alive:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(sup["pid"], signal.SIGTERM)  # pairs not started yet never start
+    if to_stop:
+        result = stop_process_trees([target for _, target in to_stop], grace_s)
+        for outcome in {id(o): o for o, _ in to_stop}.values():
+            outcome.stopped = result
+            outcome.detail += (
+                f"stopped {result.signalled} process(es) in {result.elapsed_s:.2f} s; "
+            )
+    for outcome in outcomes:
+        if not outcome.cancelled and not outcome.detail:
+            outcome.detail = "nothing of it is running; "
+        outcome.detail += note
+    return outcomes
 
 
 def cancel_remote(
@@ -691,7 +820,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     app_paths().ensure()
-    with Store.open_default() as store:
+    try:
+        store = Store.open_default()
+    except StoreError as e:
+        print(f"supervisor of launch #{args.launch_id}: {e}", file=sys.stderr)
+        return 1
+    with store:
         loop = SupervisorLoop(store, args.launch_id, stop=stop)
         if loop.experiment != args.experiment:
             print(

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..config import ExperimentConfig
+from ..errors import StoreError
 from ..hardware import pair_from_sweep_name
 from ..records import TRIAL_STATES, HistoryPoint, Trial
 from ..store import Store, row_to_trial
@@ -108,6 +109,7 @@ class LocalSource:
             tuple[str, str], tuple[tuple[int, float | None], list[HistoryPoint]]
         ] = {}
         self.history_error: str | None = None  # why the last histories() call returned older curves
+        self.skipped: dict[str, str] = {}  # run id -> why its row could not be read at all
         self._lock = (
             threading.Lock()
         )  # one connection, used by poll and histories from different workers
@@ -124,7 +126,7 @@ class LocalSource:
             path = app_paths().store
             if not path.exists():
                 return None
-            self._store = Store(path)
+            self._store = Store(path, readonly=True)  # a reader never creates or migrates
         return self._store
 
     def poll(self) -> PollResult:
@@ -151,7 +153,12 @@ class LocalSource:
                         self._stamps.get(row["run_id"], _UNSEEN) != row["updated_at"]
                     ):  # re-read, unchanged: skip
                         self._stamps[row["run_id"]] = row["updated_at"]
-                        self._known[row["run_id"]] = normalize_store_row(row)
+                        try:
+                            self._known[row["run_id"]] = normalize_store_row(row)
+                        except (KeyError, TypeError, ValueError, AttributeError) as e:
+                            self.skipped[str(row["run_id"])] = f"unreadable row ({e})"
+        except StoreError as e:
+            raise SourceUnavailable(str(e).rstrip(".")) from e
         except sqlite3.Error as e:
             raise SourceUnavailable(f"cannot read the store ({e})") from e
         now = self._clock()
@@ -195,7 +202,7 @@ class LocalSource:
                 store = self._open_store()
                 if store is not None and ids:
                     self._refresh_curves(store, ids, column)
-            except sqlite3.Error as e:
+            except (sqlite3.Error, StoreError) as e:
                 self.history_error = f"cannot read the store ({e})"
             return {i: self._curves[(i, column)][1] for i in ids if (i, column) in self._curves}
 

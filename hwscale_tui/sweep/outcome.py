@@ -112,4 +112,8 @@ def decide_outcome(
     detail = _describe_exit(exit.code)
     if exit.code == BAD_INPUT_EXIT_CODE:
         detail += " (the trial rejected its arguments)"
-    return outcome("failed", error=f"{detail}: {exit.reason}" if exit.reason else detail)
+    # The cause the trial reported (e.g. "rank 1 of 2 ... killed by signal SIGKILL") beats the
+    # last log line, which is often only its summary.
+    cause = final.get("error") if isinstance(final.get("error"), str) else None
+    reason = cause or exit.reason
+    return outcome("failed", error=f"{detail}: {reason}" if reason else detail)

@@ -11,6 +11,7 @@ cancelled.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -23,12 +24,14 @@ from typing import Any, Protocol, TextIO
 from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
+from ..launch import registry
 from ..prices import job_cost_usd
 from ..search.presets import Preset, preset_for
 from ..store import Store
 from .dispatch import Dispatcher, InFlightTrial
 from .metrics import history_row, read_final
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
+from .procs import process_start_time
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState
 from .trial_command import TrialCommandBuilder, TrialSpec, fit_minibatch_to_batch, short_params
@@ -159,6 +162,7 @@ class SweepRunner:
         self._building_optimizer = False
         self._wake = threading.Event()
         self._fed: set[str] = set()  # other pairs' trials given to the optimizer ([sweep] transfer)
+        self._identity = process_start_time(os.getpid())
 
     # -- control ----------------------------------------------------------------------------------
     def request_stop(self, signum: int) -> None:
@@ -287,6 +291,7 @@ class SweepRunner:
             )
             return
         self.state.mark_started(spec.run_id, **fields)
+        self._register(spec.run_id, fields)
         self.in_flight[spec.run_id] = InFlightTrial(
             spec.run_id,
             dict(spec.params),
@@ -298,6 +303,19 @@ class SweepRunner:
         )
         where = " ".join(f"{k}={v}" for k, v in fields.items() if k in ("pid", "job_name"))
         self.state.event("started", (where + note).strip(), spec.run_id)
+
+    def _register(self, run_id: str, fields: Mapping[str, Any]) -> None:
+        """Mirror a running trial into the per-launch file, so ``cancel`` finds it even when
+        the store is damaged or this runner died (best effort: never fails the sweep)."""
+        registry.record_trial(
+            self.cfg.name,
+            self.setup.sweep,
+            run_id,
+            runner_pid=os.getpid(),
+            runner_start=self._identity,
+            fields=dict(fields),
+            dispatcher=self.dispatcher.kind,
+        )
 
     # -- watching ---------------------------------------------------------------------------------
     def _poll_trials(self) -> None:
@@ -343,6 +361,7 @@ class SweepRunner:
             pair=self.setup.pair,
         )
         self._settle(trial.run_id, trial.params, outcome)
+        registry.forget_trial(self.cfg.name, trial.run_id)
         if (
             outcome.state == "failed"
             and exit.code == BAD_INPUT_EXIT_CODE
@@ -431,6 +450,7 @@ class SweepRunner:
                 self.setup.builder.uses_builtin_trainer,
                 handle,
             )
+            self._register(run_id, dict(row))
             self.state.event(
                 "reattached",
                 f"pid={row['pid']}" if row["pid"] else f"job_name={row['job_name']}",

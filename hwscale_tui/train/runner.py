@@ -118,7 +118,15 @@ class RankGroup:
         ctx = mp.get_context("spawn")
         self.ranks = cfg.ranks
         # Held for the group's lifetime: the ranks attach to its named semaphores after start().
+        if cfg.ranks > 1:
+            from . import shm
+
+            shm.clean_at_start()  # semaphores a SIGKILLed multi-rank trial left behind
         self.barrier = ctx.Barrier(cfg.ranks) if cfg.ranks > 1 else None
+        if self.barrier is not None:
+            from . import shm
+
+            shm.record_own(self.barrier)
         size = param_count(*ENV_SPACES[cfg.env], cfg.hidden)
         self.buffer = shared_gradient_buffer(ctx, cfg.ranks, size, DTYPE) if cfg.ranks > 1 else None
         self.procs: list[Any] = []

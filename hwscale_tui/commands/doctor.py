@@ -1,0 +1,335 @@
+"""``hwscale-tui doctor``: check the store, the state location, orphans and leaked shared memory;
+``--repair`` backs the store up and rebuilds what it can (never dropping a readable trial)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HELP = "check the store, the state dirs, orphaned trials and leaked shared memory (--repair fixes what it can)"
+
+EXPECTED_TABLES = ("meta", "sweeps", "trials", "history", "launches", "pairs", "events")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="back the store up, then rebuild it if damaged (every readable row is kept), "
+        "fix state-dir modes and remove leaked semaphores",
+    )
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+
+@dataclass
+class Finding:
+    check: str
+    ok: bool
+    detail: str
+    fixed: str = ""
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, check: str, ok: bool, detail: str) -> Finding:
+        f = Finding(check, ok, detail)
+        self.findings.append(f)
+        return f
+
+    @property
+    def healthy(self) -> bool:
+        return all(f.ok or f.fixed for f in self.findings)
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def check_dirs(report: Report, repair: bool) -> None:
+    from ..paths import app_paths
+
+    for d in (lambda p: (p.config, p.data, p.state, p.logs))(app_paths()):
+        if not d.exists():
+            report.add("state dir", True, f"{d} does not exist yet (created on first write)")
+            continue
+        st = d.stat()
+        mode = stat.S_IMODE(st.st_mode)
+        problems = []
+        if mode & 0o077:
+            problems.append(f"mode {mode:04o} lets others in (want 0700)")
+        if st.st_uid != os.getuid():
+            problems.append(f"owned by uid {st.st_uid}, not you ({os.getuid()})")
+        if not os.access(d, os.W_OK):
+            problems.append("not writable")
+        f = report.add("state dir", not problems, f"{d}: " + ("; ".join(problems) or "ok"))
+        if problems and repair and mode & 0o077 and st.st_uid == os.getuid():
+            with contextlib.suppress(OSError):
+                os.chmod(d, 0o700)
+                f.fixed = "mode set to 0700"
+
+
+def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
+    """(healthy, one-line detail, facts) of the store file, read-only."""
+    from ..store import SCHEMA_VERSION
+
+    facts: dict[str, Any] = {}
+    if not path.exists():
+        return True, f"{path} does not exist yet (created by the first launch)", facts
+    wal = Path(f"{path}-wal")
+    facts["size"] = path.stat().st_size
+    facts["wal_size"] = wal.stat().st_size if wal.exists() else 0
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+        try:
+            result = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            version = None
+            if "meta" in tables:
+                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                version = row[0] if row else None
+            if "trials" in tables:
+                facts["trials"] = conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+                facts["finished"] = conn.execute(
+                    "SELECT COUNT(*) FROM trials WHERE state = 'finished'"
+                ).fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        return False, f"{path}: cannot be read ({e})", facts
+    facts.update(integrity=result, schema_version=version)
+    if result != ["ok"]:
+        return False, f"{path}: integrity check failed ({'; '.join(result[:3])})", facts
+    missing = [t for t in EXPECTED_TABLES if t not in tables]
+    if "meta" not in tables:
+        return False, f"{path}: not an hwscale-tui store (no meta table)", facts
+    if version is not None and int(version) > SCHEMA_VERSION:
+        return False, f"{path}: schema version {version} is newer than this hwscale-tui's", facts
+    detail = (
+        f"{path}: ok (schema {version}, {facts.get('trials', 0)} trials, "
+        f"{facts.get('finished', 0)} finished, WAL {facts['wal_size']} bytes)"
+    )
+    if missing:
+        detail += f"; tables a writer will add: {', '.join(missing)}"
+    return True, detail, facts
+
+
+def _live_registered() -> list[str]:
+    from ..launch import registry
+    from ..launch.processes import is_running
+    from ..paths import app_paths
+
+    live: list[str] = []
+    for f in sorted((app_paths().data / "running").glob("*.json")):
+        data = registry.read(f.stem)
+        sup = data.get("supervisor") if isinstance(data.get("supervisor"), dict) else {}
+        if sup and is_running(sup.get("pid"), sup.get("proc_start")):
+            live.append(f"{f.stem} supervisor pid {sup['pid']}")
+        for sweep, p in data["pairs"].items():
+            if isinstance(p, dict) and is_running(p.get("pid"), p.get("proc_start")):
+                live.append(f"{sweep} pid {p['pid']}")
+    return live
+
+
+def check_orphans(report: Report) -> None:
+    from ..launch import registry
+    from ..launch.supervisor import _orphan_trials
+    from ..paths import app_paths
+
+    found = 0
+    for f in sorted((app_paths().data / "running").glob("*.json")):
+        data = registry.read(f.stem)
+        sweeps = sorted({t.get("sweep") for t in data["trials"].values() if isinstance(t, dict)})
+        for run_id, target in _orphan_trials(f.stem, sweeps, data):
+            found += 1
+            report.add(
+                "orphan trial",
+                False,
+                f"{run_id} (pid {target.pid}) runs without its sweep runner; "
+                f"hwscale-tui cancel --experiment-name {f.stem} --all stops it",
+            )
+    if not found:
+        report.add("orphan trial", True, "no trial runs without its sweep runner")
+
+
+def check_shm(report: Report, repair: bool) -> None:
+    from ..train import shm
+
+    leaked = [(rec, files) for rec, files in shm.leaked(shm._is_running) if files]
+    count = sum(len(files) for _, files in leaked)
+    f = report.add(
+        "shared memory",
+        not leaked,
+        f"{count} semaphore(s) leaked by SIGKILLed trials" if leaked else "no leaked semaphores",
+    )
+    if leaked and repair:
+        f.fixed = f"removed {shm.clean_leaked(shm._is_running)}"
+
+
+# -- repair ------------------------------------------------------------------------------------
+
+
+def backup_store(path: Path) -> Path:
+    from ..paths import ensure_private_dir
+
+    backups = ensure_private_dir(path.parent / "backups")
+    dest = backups / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
+    for suffix in ("", "-wal"):
+        src = Path(f"{path}{suffix}")
+        if src.exists():
+            fd = os.open(f"{dest}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+                shutil.copyfileobj(inp, out)
+    return dest
+
+
+def _salvage_rows(
+    old: sqlite3.Connection, table: str, run_ids: list[str] = ()
+) -> tuple[list[str], list[tuple]]:
+    """Every row of ``table`` that can still be read (page by page of rowids when the table
+    has them, else one pass that keeps what came before an error)."""
+    cols = [r[1] for r in old.execute(f"PRAGMA table_info({table})")]
+    rows: list[tuple] = []
+    try:
+        lo, hi = old.execute(f"SELECT MIN(rowid), MAX(rowid) FROM {table}").fetchone()
+        chunks = [] if lo is None else [(a, min(a + 99, hi)) for a in range(lo, hi + 1, 100)]
+        for a, b in chunks:
+            try:
+                rows += old.execute(
+                    f"SELECT {', '.join(cols)} FROM {table} WHERE rowid BETWEEN ? AND ?", (a, b)
+                ).fetchall()
+            except sqlite3.DatabaseError:
+                for rowid in range(a, b + 1):
+                    with contextlib.suppress(sqlite3.DatabaseError):
+                        rows += old.execute(
+                            f"SELECT {', '.join(cols)} FROM {table} WHERE rowid = ?", (rowid,)
+                        ).fetchall()
+    except sqlite3.OperationalError:  # WITHOUT ROWID (history): run by run, past damaged pages
+        rows = []
+        keys = list(run_ids) if "run_id" in cols and run_ids else [None]
+        for key in keys:
+            sql = f"SELECT {', '.join(cols)} FROM {table}" + (" WHERE run_id = ?" if key else "")
+            with contextlib.suppress(sqlite3.DatabaseError):
+                for row in old.execute(sql, (key,) if key else ()):
+                    rows.append(row)
+    return cols, rows
+
+
+def rebuild_store(path: Path) -> tuple[Path, dict[str, int]]:
+    """A fresh store holding every readable row of the damaged one, swapped in atomically."""
+    from ..store import Store
+
+    new_path = path.with_name(f".{path.name}.rebuild-{os.getpid()}")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{new_path}{suffix}").unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    with Store(new_path) as new:
+        try:
+            old = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            tables = [
+                r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+        except sqlite3.DatabaseError:
+            old, tables = None, []
+        known = {
+            r[0] for r in new.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        run_ids: list[str] = []
+        tables.sort(key=lambda t: t != "trials")  # trials first: their run ids guide the rest
+        for table in tables:
+            if table not in known or table == "sqlite_sequence":
+                continue
+            new_cols = {r[1] for r in new.conn.execute(f"PRAGMA table_info({table})")}
+            try:
+                cols, rows = _salvage_rows(old, table, run_ids)
+            except sqlite3.DatabaseError:
+                continue
+            if table == "trials" and "run_id" in cols:
+                at, st = cols.index("run_id"), cols.index("state") if "state" in cols else None
+                run_ids = [r[at] for r in rows]
+                counts["finished"] = sum(1 for r in rows if st is not None and r[st] == "finished")
+            keep = [i for i, c in enumerate(cols) if c in new_cols]
+            names = [cols[i] for i in keep]
+            with new.transaction():
+                if table == "meta":
+                    new.conn.execute("DELETE FROM meta")
+                for row in rows:
+                    with contextlib.suppress(sqlite3.DatabaseError):
+                        new.conn.execute(
+                            f"INSERT OR IGNORE INTO {table} ({', '.join(names)}) "
+                            f"VALUES ({', '.join('?' for _ in names)})",
+                            [row[i] for i in keep],
+                        )
+            counts[table] = len(rows)
+        if old is not None:
+            old.close()
+        new.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+        Path(f"{new_path}{suffix}").unlink(missing_ok=True)
+    os.replace(new_path, path)
+    return path, counts
+
+
+def check_store(report: Report, repair: bool) -> None:
+    from ..paths import app_paths
+
+    path = app_paths().store
+    ok, detail, facts = inspect_store(path)
+    f = report.add("store", ok, detail)
+    if ok or not repair:
+        return
+    live = _live_registered()
+    if live:
+        f.fixed = ""
+        f.detail += f"; not repaired while these run: {', '.join(live)} (cancel them first)"
+        return
+    backup = backup_store(path)
+    _, counts = rebuild_store(path)
+    ok_after, detail_after, facts_after = inspect_store(path)
+    finished_before = max(facts.get("finished", 0), counts.get("finished", 0))
+    if facts_after.get("finished", 0) < finished_before:  # never: every readable row is copied
+        f.fixed = f"NOT fixed: fewer finished trials after the rebuild; the original is {backup}"
+        return
+    f.fixed = (
+        f"backed up to {backup}; rebuilt keeping {counts.get('trials', 0)} trials "
+        f"({facts_after.get('finished', 0)} finished), {counts.get('history', 0)} history rows"
+        + ("" if ok_after else f"; still failing: {detail_after}")
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    report = Report()
+    check_dirs(report, args.repair)
+    check_store(report, args.repair)
+    check_orphans(report)
+    check_shm(report, args.repair)
+    if args.json:
+        json.dump(
+            {
+                "healthy": report.healthy,
+                "findings": [f.__dict__ for f in report.findings],
+            },
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+    else:
+        for f in report.findings:
+            mark = "ok " if f.ok else ("fixed" if f.fixed else "PROBLEM")
+            print(f"{mark:<7} {f.check}: {f.detail}" + (f" -> {f.fixed}" if f.fixed else ""))
+        if not report.healthy and not args.repair:
+            print("hwscale-tui doctor --repair fixes what it can (it backs the store up first)")
+    return 0 if report.healthy else 1

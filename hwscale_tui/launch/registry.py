@@ -1,0 +1,139 @@
+"""The per-launch file: what runs for an experiment, kept beside the store.
+
+``<data>/running/<experiment>.json`` lists the supervisor, every running pair's process group
+and identity (pid, pgid, process start time), and every running trial (its process group, or
+its cluster job: a SkyPilot job name, a Slurm job id) with the identity of the sweep runner that
+owns it. Writers -- the supervisor, each sweep runner -- update it under an advisory lock with
+an atomic replace, so it is never half-written. ``cancel`` reads it when the store is damaged
+or missing, and to stop trials whose sweep runner died (orphans). It is a best-effort mirror:
+a failure to write it never stops a launch or a sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..paths import app_paths, ensure_private_dir, write_private_text
+
+VERSION = 1
+
+
+def registry_path(experiment: str) -> Path:
+    return app_paths().data / "running" / f"{experiment}.json"
+
+
+def _empty(experiment: str) -> dict[str, Any]:
+    return {"version": VERSION, "experiment": experiment, "pairs": {}, "trials": {}}
+
+
+def read(experiment: str) -> dict[str, Any]:
+    """The file's content ({} sections when it is missing or unreadable; never raises)."""
+    try:
+        data = json.loads(registry_path(experiment).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return _empty(experiment)
+    if not isinstance(data, dict):
+        return _empty(experiment)
+    for key in ("pairs", "trials"):
+        if not isinstance(data.get(key), dict):
+            data[key] = {}
+    return data
+
+
+@contextlib.contextmanager
+def _locked(experiment: str) -> Iterator[None]:
+    path = registry_path(experiment)
+    ensure_private_dir(path.parent)
+    fd = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def update(experiment: str, change: Callable[[dict[str, Any]], None]) -> bool:
+    """Read-modify-write under the lock; False (nothing raised) if the file cannot be written."""
+    try:
+        with _locked(experiment):
+            data = read(experiment)
+            change(data)
+            data["updated_at"] = time.time()
+            write_private_text(registry_path(experiment), json.dumps(data, indent=1), fsync=False)
+        return True
+    except OSError:
+        return False
+
+
+def record_supervisor(experiment: str, launch_id: int, pid: int, start: float | None) -> bool:
+    def change(d: dict[str, Any]) -> None:
+        d["supervisor"] = {"launch_id": launch_id, "pid": pid, "proc_start": start}
+
+    return update(experiment, change)
+
+
+def record_pair(
+    experiment: str, sweep: str, *, pid: int, pgid: int, proc_start: float | None
+) -> bool:
+    def change(d: dict[str, Any]) -> None:
+        d["pairs"][sweep] = {
+            "pid": pid,
+            "pgid": pgid,
+            "proc_start": proc_start,
+            "started_at": time.time(),
+        }
+
+    return update(experiment, change)
+
+
+def forget_pair(experiment: str, sweep: str) -> bool:
+    return update(experiment, lambda d: d["pairs"].pop(sweep, None))
+
+
+def record_trial(
+    experiment: str,
+    sweep: str,
+    run_id: str,
+    *,
+    runner_pid: int,
+    runner_start: float | None,
+    fields: dict[str, Any],
+    dispatcher: str,
+) -> bool:
+    """A trial that started: its process group (local) or its cluster job (``job_name`` for
+    SkyPilot, ``slurm_job_id``), and the sweep runner that owns it."""
+
+    def change(d: dict[str, Any]) -> None:
+        entry = {
+            "sweep": sweep,
+            "dispatcher": dispatcher,
+            "runner_pid": runner_pid,
+            "runner_start": runner_start,
+        }
+        for key in ("pid", "pgid", "proc_start", "job_name", "slurm_job_id"):
+            if fields.get(key) is not None:
+                entry[key] = fields[key]
+        d["trials"][run_id] = entry
+
+    return update(experiment, change)
+
+
+def forget_trial(experiment: str, run_id: str) -> bool:
+    return update(experiment, lambda d: d["trials"].pop(run_id, None))
+
+
+def latest_experiment() -> str | None:
+    """The experiment whose per-launch file changed last (None when there is none)."""
+    try:
+        files = list((app_paths().data / "running").glob("*.json"))
+        newest = max(files, key=lambda f: f.stat().st_mtime, default=None)
+    except OSError:
+        return None
+    return newest.stem if newest is not None else None

@@ -1,0 +1,179 @@
+"""``cancel`` works when the store is damaged or gone: the per-launch file beside the store
+lists every running pair's process group and identity, and trials whose runner died."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from hwscale_tui.cli import main
+from hwscale_tui.launch import registry
+from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.paths import app_paths
+from hwscale_tui.sweep.procs import process_start_time
+from tests.launch.launch_testkit import (
+    fake_command,
+    live,
+    wait_for,
+    write_experiment,
+)
+
+
+def _wreck_store() -> None:
+    store = app_paths().store
+    store.write_bytes(os.urandom(8192))
+    for suffix in ("-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+
+
+def _kill_all_from_registry(experiment: str) -> None:
+    """Clean-up that needs no store: every process the per-launch file knows, and its tree."""
+    data = registry.read(experiment)
+    entries = [*data["pairs"].values(), *data["trials"].values(), data.get("supervisor") or {}]
+    for entry in entries:
+        try:
+            proc = psutil.Process(entry["pid"])
+            for p in [*proc.children(recursive=True), proc]:
+                p.kill()
+        except (KeyError, psutil.Error):
+            continue
+
+
+@pytest.fixture
+def kill_registered():
+    yield
+    _kill_all_from_registry("exp")
+
+
+def test_cancel_all_stops_running_pairs_from_the_per_launch_file(tmp_path, capsys, kill_registered):
+    exp = tmp_path / "exp.toml"
+    cfg = write_experiment(exp, fake_command("--sleep", "120", "--tree"), gpus=(1, 2), delay_s=0)
+    sup.launch(cfg)
+    running = wait_for(
+        lambda: (d := registry.read("exp"))["pairs"].keys() == {"exp.g1n1", "exp.g2n1"} and d,
+        "both pairs in the per-launch file",
+    )
+    pids = [p["pid"] for p in running["pairs"].values()]
+    tree = [c.pid for pid in pids for c in psutil.Process(pid).children(recursive=True)] + pids
+    assert all(live(pid) for pid in pids)
+    mode = registry.registry_path("exp").stat().st_mode & 0o777
+    assert mode == 0o600
+    _wreck_store()
+    assert main(["status"]) == 1  # the store itself is unreadable: one sentence
+    capsys.readouterr()
+    assert main(["cancel", "--all"]) == 0  # the experiment's name comes from the file too
+    out = capsys.readouterr().out
+    assert "per-launch file" in out and "cancelled g1n1" in out and "cancelled g2n1" in out, out
+    wait_for(lambda: not any(live(pid) for pid in tree), "every process of both pairs to end")
+    sup_pid = running["supervisor"]["pid"]
+    wait_for(lambda: not live(sup_pid), "the supervisor to stop")
+
+
+def test_cancel_stops_trials_whose_sweep_runner_died(tmp_path, capsys):
+    """A trial outliving its runner (SIGKILLed) is found through the per-launch file."""
+    trial = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True
+    )
+    runner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        registry.record_pair(
+            "exp",
+            "exp.g1n1",
+            pid=runner.pid,
+            pgid=runner.pid,
+            proc_start=process_start_time(runner.pid),
+        )
+        registry.record_trial(
+            "exp",
+            "exp.g1n1",
+            "exp.g1n1_trial_0001_abcdef",
+            runner_pid=runner.pid,
+            runner_start=process_start_time(runner.pid),
+            fields={
+                "pid": trial.pid,
+                "pgid": trial.pid,
+                "proc_start": process_start_time(trial.pid),
+            },
+            dispatcher="local",
+        )
+        runner.send_signal(signal.SIGKILL)
+        runner.wait()
+        app_paths().store.parent.mkdir(parents=True, exist_ok=True)
+        _wreck_store()
+        assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
+        out = capsys.readouterr().out
+        assert "cancelled g1n1" in out, out
+        assert trial.wait(timeout=30) == -signal.SIGTERM
+        data = json.loads(registry.registry_path("exp").read_text())
+        assert "exp.g1n1_trial_0001_abcdef" in data["trials"]  # a record, not a guess
+    finally:
+        for p in (trial, runner):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def _write_builtin(path: Path, name: str = "exp") -> None:
+    path.write_text(
+        f'[experiment]\nname = "{name}"\n[grid]\ngpu_counts = [1]\nnode_counts = [1]\n'
+        "[sweep]\nmax_trials = 2\nbatch_size = 1\ntotal_timesteps = 50000000\n"
+        "[launch]\ndelay_s = 0\n"
+    )
+
+
+def test_a_sigkilled_runner_leaves_its_trial_visible_and_cancel_stops_it(
+    tmp_path, capsys, kill_registered
+):
+    exp = tmp_path / "exp.toml"
+    _write_builtin(exp)
+    assert main(["launch", "-e", str(exp)]) == 0
+    capsys.readouterr()
+    data = wait_for(
+        lambda: (d := registry.read("exp"))["trials"] and d, "a trial in the per-launch file"
+    )
+    ((_run_id, trial),) = data["trials"].items()
+    runner = data["pairs"]["exp.g1n1"]["pid"]
+    os.kill(runner, signal.SIGKILL)
+    wait_for(lambda: not live(runner), "the runner to die")
+    assert live(trial["pid"]), "the trial outlives its runner (it is re-attached on resume)"
+    wait_for(
+        lambda: main(["status"]) == 0 and "without their sweep runner" in capsys.readouterr().out,
+        "status to show the orphaned trial",
+    )
+    assert main(["cancel", "g1n1"]) == 0
+    capsys.readouterr()
+    wait_for(lambda: not live(trial["pid"]), "the orphaned trial to stop")
+
+
+def test_launch_foreground_ctrl_c_cancels_its_sweeps_and_exits_130(tmp_path):
+    exp = tmp_path / "exp.toml"
+    write_experiment(exp, fake_command("--sleep", "120", "--tree"), gpus=(1, 2), delay_s=0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hwscale_tui", "launch", "--foreground", "-e", str(exp)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        data = wait_for(
+            lambda: len((d := registry.read("exp"))["pairs"]) == 2 and d, "both pairs running"
+        )
+        pids = [p["pid"] for p in data["pairs"].values()]
+        tree = [c.pid for pid in pids for c in psutil.Process(pid).children(recursive=True)]
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "SIGINT: cancelling the 2 pair(s)" in err, err
+        wait_for(lambda: not any(live(p) for p in pids + tree), "every process of the launch")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        _kill_all_from_registry("exp")

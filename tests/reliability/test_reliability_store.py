@@ -1,0 +1,221 @@
+"""Store faults: a damaged, truncated, foreign, newer, missing, locked or read-only store is one
+sentence naming the file and what to do, exit 1, never a traceback -- and reading commands never
+create, write or migrate it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hwscale_tui.cli import main
+from hwscale_tui.errors import StoreError
+from hwscale_tui.paths import app_paths
+from hwscale_tui.store import SCHEMA_VERSION, Store
+from tests.reliability.reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
+
+READERS = [
+    ["status"],
+    ["status", "--json"],
+    ["trials"],
+    ["trials", "--json"],
+    ["analyze"],
+    ["sweep", "--gpus", "1", "--nodes", "1", "--status"],
+]
+WRITERS = [["cancel", "--all", "--experiment-name", "exp"], ["launch", "--delay", "0"]]
+
+
+def _good_store(path: Path) -> None:
+    with Store(path) as st:
+        st.upsert_sweep("hardware_scaling.g1n1", experiment="hardware_scaling", gpus=1, nodes=1)
+        for i in range(50):
+            st.insert_trial(
+                f"hardware_scaling.g1n1_trial_{i:04d}_abcdef",
+                "hardware_scaling.g1n1",
+                experiment="hardware_scaling",
+                idx=i + 1,
+                gpus=1,
+                nodes=1,
+                state="finished",
+                score=float(i),
+                params={"x": "y" * 200},
+            )
+        st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _one_sentence_exit_1(capsys, argv: list[str], *fragments: str) -> str:
+    assert main(argv) == 1, argv
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+    for fragment in fragments:
+        assert fragment in err, (argv, fragment, err)
+    return err
+
+
+def _damage(kind: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "garbage":
+        path.write_bytes(os.urandom(8192))
+    elif kind == "truncated":
+        _good_store(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    elif kind == "foreign":
+        with contextlib.closing(sqlite3.connect(path)) as c:
+            c.execute("CREATE TABLE unrelated (a, b)")
+            c.commit()
+    elif kind == "mangled":  # the header is fine, a table page is not
+        _good_store(path)
+        data = bytearray(path.read_bytes())
+        page = 4096
+        data[2 * page : 3 * page] = os.urandom(page)
+        path.write_bytes(bytes(data))
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "foreign", "mangled"])
+def test_a_damaged_store_is_one_sentence_exit_1_for_every_command(capsys, kind):
+    store = app_paths().store
+    _damage(kind, store)
+    before = store.read_bytes()
+    for argv in READERS + WRITERS:
+        if kind == "mangled" and argv[0] in ("status", "cancel", "launch", "sweep"):
+            # the trials table's pages are damaged; what these read may still be intact
+            code = main(argv)
+            err = capsys.readouterr().err
+            assert code in (0, 1, 2) and "Traceback" not in err and err.count("\n") <= 1, (
+                argv,
+                err,
+            )
+            continue
+        _one_sentence_exit_1(capsys, argv, str(store), "hwscale-tui doctor")
+    assert store.read_bytes() == before, "a command changed the damaged store"
+
+
+def test_a_store_of_a_newer_schema_says_upgrade(capsys):
+    store = app_paths().store
+    _good_store(store)
+    with contextlib.closing(sqlite3.connect(store)) as c:
+        c.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 5),)
+        )
+        c.commit()
+    for argv in READERS[:4]:
+        _one_sentence_exit_1(capsys, argv, str(store), "upgrade hwscale-tui")
+
+
+def test_reading_commands_create_nothing(capsys, private_home):
+    for argv in READERS:
+        code = main(argv)
+        capsys.readouterr()
+        assert code in (0, 2), argv  # 2: analyze says there are no trials
+    assert not app_paths().store.exists()
+    assert not app_paths().data.exists()
+
+
+def test_reading_does_not_migrate_an_older_store(capsys):
+    store = app_paths().store
+    _good_store(store)
+    with contextlib.closing(sqlite3.connect(store)) as c:  # an older store: no events table
+        c.execute("DROP TABLE events")
+        c.commit()
+    assert main(["trials", "--json"]) == 0
+    assert '"state": "finished"' in capsys.readouterr().out
+    with contextlib.closing(sqlite3.connect(store)) as c:
+        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "events" not in tables, "a reading command migrated the store"
+
+
+def test_a_writer_holding_the_lock_is_a_bounded_wait_then_one_sentence(capsys, monkeypatch):
+    store = app_paths().store
+    _good_store(store)
+    monkeypatch.setenv("HWSCALE_LOCK_WAIT_S", "0.5")
+    holder = sqlite3.connect(store, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert main(["trials", "--json"]) == 0  # WAL: readers are not blocked by a writer
+        capsys.readouterr()
+        _one_sentence_exit_1(capsys, ["cancel", "--all", "--experiment-name", "exp"], "lock")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_store_errors_from_the_python_api_are_store_errors(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"x" * 5000)
+    for readonly in (False, True):
+        with pytest.raises(StoreError, match=r"the file is damaged.*doctor"):
+            Store(bad, readonly=readonly)
+
+
+def _can_mount() -> bool:
+    return os.geteuid() == 0 and shutil.which("mount") is not None
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs root and mount for a read-only tmpfs")
+def test_reading_commands_work_on_a_read_only_state_location(tmp_path, capsys, monkeypatch):
+    home = tmp_path / "ro"
+    home.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(home)]).returncode:
+        pytest.skip("mount failed (no privilege in this container)")
+    try:
+        monkeypatch.setenv("HWSCALE_HOME", str(home))
+        _good_store(app_paths().store)  # WAL store, checkpointed, -wal/-shm may remain
+        for suffix in ("-wal", "-shm"):
+            Path(f"{app_paths().store}{suffix}").unlink(missing_ok=True)
+        assert subprocess.run(["mount", "-o", "remount,ro", str(home)]).returncode == 0
+        assert main(["trials", "--json"]) == 0
+        assert capsys.readouterr().out.count('"state": "finished"') == 50
+        assert main(["status"]) == 0
+        capsys.readouterr()
+        _one_sentence_exit_1(
+            capsys, ["cancel", "--all", "--experiment-name", "exp"], str(home), "Read-only"
+        )
+    finally:
+        subprocess.run(["umount", "-l", str(home)])
+
+
+def test_doctor_finds_a_damaged_store_and_repair_keeps_every_finished_trial(capsys):
+    store = app_paths().store
+    with Store(store) as st:
+        for i in range(300):
+            run = f"e.g1n1_trial_{i:04d}"
+            st.insert_trial(
+                run,
+                "e.g1n1",
+                experiment="e",
+                idx=i + 1,
+                gpus=1,
+                nodes=1,
+                state="finished" if i % 2 else "failed",
+                score=float(i),
+                params={"x": "y" * 300},
+            )
+            st.append_history(run, [{"agent_step": s, "score": s * 0.1} for s in range(20)])
+        st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert main(["doctor"]) == 0
+    assert "300 trials, 150 finished" in capsys.readouterr().out
+    data = bytearray(store.read_bytes())
+    page = 4096
+    data[-20 * page : -19 * page] = os.urandom(page)  # a page near the end: history rows
+    store.write_bytes(bytes(data))
+    assert main(["doctor"]) == 1
+    assert "PROBLEM store" in capsys.readouterr().out
+    assert main(["doctor", "--repair"]) == 0
+    out = capsys.readouterr().out
+    assert "backed up to" in out and "150 finished" in out, out
+    backups = list((store.parent / "backups").glob("*.sqlite"))
+    assert len(backups) == 1 and backups[0].stat().st_mode & 0o777 == 0o600
+    assert backups[0].read_bytes() == bytes(data)  # the damaged original, byte for byte
+    assert main(["doctor", "--json"]) == 0
+    assert '"healthy": true' in capsys.readouterr().out
+    with Store(store, readonly=True) as st:
+        finished = [t for t in st.trials() if t.state == "finished"]
+    assert len(finished) == 150
