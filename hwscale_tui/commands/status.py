@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.watch is not None:
         raise UsageError("--json and --watch do not go together; accepted: one of them.")
     if args.experiment_name:
+        check_experiment_name(args.experiment_name)
         _check_known(args.experiment_name)
     name = experiment_name(args)
     if args.json:
@@ -80,7 +81,7 @@ def _check_known(name: str) -> None:
     """A name given with --experiment-name must be one that was launched (exit 2 otherwise)."""
     from ..store import Store
 
-    with Store.open_default() as store:
+    with Store.open_default(readonly=True) as store:
         known = [
             r[0]
             for r in store.conn.execute(

@@ -170,7 +170,7 @@ def _flags(command: str) -> list[str]:
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS])
 def test_fuzzed_arguments_never_traceback(command, guards, tmp_path_factory):
-    flags = _flags(command)
+    flags = _flags(command) or ["--help"]  # a command of subcommands only (metta)
     required = ["--gpus", "1", "--nodes", "1"] if command == "sweep" else []
 
     @FUZZ
