@@ -111,6 +111,14 @@ def print_plan(plan) -> None:
             )
         if first.space_note:
             console.print(f"  [dim]{first.space_note}[/]", highlight=False)
+        if plan.metta_profile == "main" and not cfg.metta.tool and not cfg.launch.command:
+            from ..metta.install import TOOL_RELPATH
+
+            console.print(
+                f"  [dim]the space reaches Metta through {TOOL_RELPATH} in the checkout, which "
+                "`hwscale-tui metta install-tool --repo PATH` writes (`--print` shows it)[/]",
+                highlight=False,
+            )
         console.print("\n[bold]commands[/]:")
         for pp in plan.pairs:
             env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(pp.env.items()))

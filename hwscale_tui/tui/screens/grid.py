@@ -331,11 +331,14 @@ class GridScreen(HwScreen):
                 )
             parts.append(space)
         plan = self.app.session.plan()
-        command = next((equivalent_command(pp) for pp in plan.pairs if pp.pair == pair), None)
+        pair_plan = next((pp for pp in plan.pairs if pp.pair == pair), None)
+        if pair_plan is not None and pair_plan.space_note:
+            parts.append(Text(f"read-only: {pair_plan.space_note}", style="dim"))
+        command = equivalent_command(pair_plan) if pair_plan is not None else None
         if command:
             parts.append(Text("equivalent command (y copies it in full):", style="bold"))
             parts.append(Text(short_paths(command), style="cyan"))
-        for w in plan.warnings:
+        for w in [*plan.warnings, *(pair_plan.warnings if pair_plan is not None else [])]:
             parts.append(Text(f"warning: {w}", style="yellow"))
         from rich.console import Group
 
