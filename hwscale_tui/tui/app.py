@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -24,6 +25,9 @@ from .screens.base import HwScreen
 from .screens.modals import ConfirmScreen, HelpScreen
 from .services import Services, real_services
 from .session import ExperimentSession
+
+if TYPE_CHECKING:
+    from .screens.launch import LaunchScreen
 
 # screen id -> (title, "module:class"); a screen's module is imported when it is first shown,
 # so the first frame pays only for the screen it shows.
@@ -51,7 +55,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     CSS_PATH = "app.tcss"
     TITLE = "hwscale-tui"
-    MODES = {screen_id: (lambda sid=screen_id: screen_class(sid)()) for screen_id in SCREENS}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        screen_id: partial(lambda sid: screen_class(sid)(), screen_id) for screen_id in SCREENS
+    }
     BINDINGS = [
         # The header's screen tabs show 1-4, so the footer keeps its room for the screen's own keys.
         Binding("1", "show('grid')", "Grid screen", show=False, id="app.grid"),
@@ -152,7 +158,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self.history.append(self.current_mode)
         self.switch_mode(screen_id)
 
-    def action_back(self) -> None:
+    def action_back(self) -> None:  # type: ignore[override]  # Textual dispatches sync actions too
         screen = self.screen
         if not isinstance(screen, HwScreen):  # a modal: close it
             screen.dismiss(None)
@@ -235,11 +241,11 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             )
         self.exit(self.exit_message)
 
-    def _launch_screen(self) -> HwScreen | None:
+    def _launch_screen(self) -> LaunchScreen | None:
         for stack in self._screen_stacks.values():
             for screen in stack:
                 if getattr(screen, "SCREEN_ID", None) == "launch":
-                    return screen
+                    return cast("LaunchScreen", screen)
         return None
 
     # -- one place for worker errors ---------------------------------------------------------

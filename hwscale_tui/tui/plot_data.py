@@ -7,6 +7,7 @@ are drawn as log10 values on linear axes with tick labels placed at round number
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -71,7 +72,9 @@ def to_axis(values: list[float], log: bool) -> list[float]:
     return [math.log10(v) for v in values] if log else list(values)
 
 
-def positive(points: list[tuple[float, ...]], log_x: bool, log_y: bool) -> list[tuple[float, ...]]:
+def positive(
+    points: Sequence[tuple[float, ...]], log_x: bool, log_y: bool
+) -> list[tuple[float, ...]]:
     return [
         p
         for p in points

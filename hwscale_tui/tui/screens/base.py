@@ -7,7 +7,7 @@ polled while the screen is hidden or a modal covers it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding
 from textual.screen import Screen
@@ -15,6 +15,11 @@ from textual.timer import Timer
 from textual.worker import Worker
 
 from ..widgets.header import ExperimentHeader
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from ..app import HwscaleApp
 
 FIRST_POLL_DELAY_S = 0.3
 
@@ -39,6 +44,9 @@ class HwScreen(Screen, inherit_bindings=False):
     _poll_timer: Timer | None = None
     _polling: bool = False
     _shown_before: bool = False
+
+    if TYPE_CHECKING:  # the running app, typed for every screen (Textual's own idiom)
+        app = getters.app(HwscaleApp)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Worker messages do not bubble; every screen hands them to the app's one error handler."""

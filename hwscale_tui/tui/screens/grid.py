@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from rich.table import Table
 from rich.text import Text
@@ -10,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from ... import config as cfgmod
@@ -457,7 +459,7 @@ class GridScreen(HwScreen):
                 existing.first(Label).update(message)
             else:
                 widget = self.query_one("#" + f.widget_id)
-                widget.parent.mount(
+                cast(Widget, widget.parent).mount(
                     Label(message, id=f.error_id, classes="form-error"), after=widget
                 )
         else:
@@ -501,11 +503,12 @@ class GridScreen(HwScreen):
 
     @on(Input.Changed, ".form-grid Input")
     def _input_changed(self, event: Input.Changed) -> None:
-        self.apply_field(event.input.id.removeprefix("field-").replace("--", "."), event.value)
+        field_id = cast(str, event.input.id)  # every form input has an id
+        self.apply_field(field_id.removeprefix("field-").replace("--", "."), event.value)
 
     @on(ChoiceField.Changed, ".form-grid ChoiceField")
     def _choice_changed(self, event: ChoiceField.Changed) -> None:
-        dotted = event.field.id.removeprefix("field-").replace("--", ".")
+        dotted = cast(str, event.field.id).removeprefix("field-").replace("--", ".")
         if event.value == self.app.session.cfg.get(dotted):
             return
         try:

@@ -200,7 +200,7 @@ class LaunchScreen(HwScreen):
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(key)
+        return self.rows.get(key) if key is not None else None
 
     def selected_log_path(self) -> str | None:
         row = self.selected_row()
@@ -266,11 +266,16 @@ class LaunchScreen(HwScreen):
         if not row.active:
             self.notify(f"{row.tag} is {row.status_text}; nothing to cancel.", severity="warning")
             return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._cancel([row.sweep_name])
+
         self.app.push_screen(
             ConfirmScreen(
                 f"Cancel {row.sweep_name} ({row.status_text})? Its sweep and trials get SIGTERM."
             ),
-            lambda yes: self._cancel([row.sweep_name]) if yes else None,
+            confirmed,
         )
 
     def action_cancel_all(self) -> None:
@@ -280,11 +285,16 @@ class LaunchScreen(HwScreen):
         if not active:
             self.notify("No pair is scheduled or running.", severity="warning")
             return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._cancel(None)
+
         self.app.push_screen(
             ConfirmScreen(
                 f"Cancel all {plural(len(active), 'active pair')} of {self.app.session.name}?"
             ),
-            lambda yes: self._cancel(None) if yes else None,
+            confirmed,
         )
 
     def action_relaunch_failed(self) -> None:

@@ -92,8 +92,10 @@ class TrialsScreen(HwScreen):
             if fresh:
                 self.source = source
                 self.poller = sources.Poller(source, interval_s=self.poll_interval_s)
-            result = self.poller.poll_once(force=True)  # this screen schedules polls itself
-            state = self.poller.state
+            poller = self.poller
+            assert poller is not None  # made with the first source
+            result = poller.poll_once(force=True)  # this screen schedules polls itself
+            state = poller.state
             if result is not None:
                 self.app.call_from_thread(self.apply_poll, result, state)
             else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -197,10 +197,12 @@ class TrialTable(DataTable):
             if not visible:
                 self.remove_row(rid)
                 return
+            assert t is not None  # visible
             for (key, _, _), old, new in zip(COLUMNS, self.get_row(rid), self._cells(t)):
                 if old != new:  # only the cells that changed (each update costs a refresh)
                     self.update_cell(rid, key, new)
         elif visible:
+            assert t is not None
             self.add_row(*self._cells(t), key=rid)
 
     def set_filter(self, query: str) -> None:
@@ -229,6 +231,7 @@ class TrialTable(DataTable):
 
     def _resort(self) -> None:
         keep = self.cursor_run_id()
+        assert self.sort_column is not None  # only called with a sort column set
         key = sort_key(self.sort_column)
         self.sort(
             "trial", key=lambda cell: key(self.trials[cell.run_id]), reverse=self.sort_reverse
@@ -253,4 +256,4 @@ class TrialTable(DataTable):
             self.move_cursor(row=self.get_row_index(run_id), animate=False, scroll=False)
 
     def visible_run_ids(self) -> list[str]:
-        return [row.key.value for row in self.ordered_rows]
+        return [cast(str, row.key.value) for row in self.ordered_rows]  # rows are keyed by run id
