@@ -179,6 +179,15 @@ def metta_argv(
         argv.append("train_overrides=" + fmt(overrides))
     if m.local_test:
         argv.append("local_test=true")
+    sent = {tok.split("=", 1)[0] for tok in argv[4:]}
+    for tok in routed.tokens:
+        key = tok.split("=", 1)[0]
+        if key in sent:
+            raise UsageError(
+                f"extra argument {tok!r} repeats {key}, which the metta runner already sends from "
+                "the experiment (hwscale-tui plan shows it); accepted: change that setting in the "
+                "experiment, and use extras only for keys the runner does not send."
+            )
     return argv + routed.tokens
 
 

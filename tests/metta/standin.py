@@ -16,7 +16,7 @@ from pathlib import Path
 
 # -- upstream facts (independent copy) ------------------------------------------------------------
 
-_WANDB_FIELDS = [  # common/src/metta/common/wandb/context.py:16-26 (both commits)
+_WANDB_FIELDS = [  # common/src/metta/common/wandb/context.py:16-26 at 7c1a7ff418
     "enabled",
     "project",
     "entity",
@@ -28,6 +28,7 @@ _WANDB_FIELDS = [  # common/src/metta/common/wandb/context.py:16-26 (both commit
     "tags",
     "notes",
 ]
+_WANDB_FIELDS_MAIN = [f for f in _WANDB_FIELDS if f != "name"]  # context.py:16-25 at a8d1ecee19
 _PROTEIN_SETTINGS = [  # metta/sweep/protein_config.py:71-91 at 7c1a7ff418, :16-36 at a8d1ecee19
     "max_suggestion_cost",
     "global_search_scale",
