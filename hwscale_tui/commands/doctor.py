@@ -12,9 +12,10 @@ import sqlite3
 import stat
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HELP = "check the store, the state dirs, orphaned trials and leaked shared memory (--repair fixes what it can)"
 
@@ -151,7 +152,13 @@ def check_orphans(report: Report) -> None:
     found = 0
     for f in sorted((app_paths().data / "running").glob("*.json")):
         data = registry.read(f.stem)
-        sweeps = sorted({t.get("sweep") for t in data["trials"].values() if isinstance(t, dict)})
+        sweeps = sorted(
+            {
+                s
+                for t in data["trials"].values()
+                if isinstance(t, dict) and isinstance(s := t.get("sweep"), str)
+            }
+        )
         for run_id, target in _orphan_trials(f.stem, sweeps, data):
             found += 1
             report.add(
@@ -196,7 +203,7 @@ def backup_store(path: Path) -> Path:
 
 
 def _salvage_rows(
-    old: sqlite3.Connection, table: str, run_ids: list[str] = ()
+    old: sqlite3.Connection, table: str, run_ids: Sequence[str] = ()
 ) -> tuple[list[str], list[tuple]]:
     """Every row of ``table`` that can still be read (page by page of rowids when the table
     has them, else one pass that keeps what came before an error)."""
@@ -253,7 +260,8 @@ def rebuild_store(path: Path) -> tuple[Path, dict[str, int]]:
                 continue
             new_cols = {r[1] for r in new.conn.execute(f"PRAGMA table_info({table})")}
             try:
-                cols, rows = _salvage_rows(old, table, run_ids)
+                # tables is empty when old is None
+                cols, rows = _salvage_rows(cast(sqlite3.Connection, old), table, run_ids)
             except sqlite3.DatabaseError:
                 continue
             if table == "trials" and "run_id" in cols:

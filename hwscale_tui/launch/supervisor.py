@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from .. import config as cfgmod
 from ..config import ExperimentConfig
@@ -612,11 +612,11 @@ def _cancel_with_store(
         records = LaunchRecords(st)
         status = pair_status(experiment, st)
         if not status.pairs:
-            outcomes = _cancel_from_registry(
+            from_registry = _cancel_from_registry(
                 experiment, sweeps, grace_s, f"the store {st.path} has no record of it"
             )
-            if outcomes is not None:  # the store was deleted or replaced while pairs run
-                return outcomes
+            if from_registry is not None:  # the store was deleted or replaced while pairs run
+                return from_registry
             raise UsageError(
                 f"experiment {experiment} has no launched pairs, so there is nothing to cancel; see hwscale-tui status."
             )
@@ -713,7 +713,7 @@ def _cancel_from_registry(
     pairs = {k: v for k, v in data["pairs"].items() if isinstance(v, dict)}
     known = list(dict.fromkeys([*pairs, *(t.get("sweep") for t in data["trials"].values())]))
     known = [k for k in known if isinstance(k, str)]
-    sup = data.get("supervisor") if isinstance(data.get("supervisor"), dict) else None
+    sup: dict[str, Any] = data["supervisor"] if isinstance(data.get("supervisor"), dict) else {}
     sup_alive = bool(sup) and is_running(sup.get("pid"), sup.get("proc_start"))
     if not known and not sup_alive:
         return None
@@ -722,7 +722,7 @@ def _cancel_from_registry(
     to_stop: list[tuple[CancelOutcome, ProcessGroupTarget]] = []
     outcomes: list[CancelOutcome] = []
     for sweep in chosen:
-        p = pairs.get(sweep)
+        p: dict[str, Any] = pairs.get(sweep) or {}
         alive = bool(p) and is_running(p.get("pid"), p.get("proc_start"))
         outcome = CancelOutcome(sweep, "running" if alive else "unknown", alive)
         if alive:

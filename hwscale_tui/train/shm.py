@@ -36,7 +36,7 @@ def semaphore_names(obj: Any) -> list[str]:
             continue
         seen.add(id(o))
         if isinstance(o, mps.SemLock):
-            name = getattr(o._semlock, "name", None)
+            name = getattr(getattr(o, "_semlock", None), "name", None)
             if name:
                 names.append(str(name))
         if isinstance(o, (mps.SemLock, mps.Condition, mps.Barrier)):
