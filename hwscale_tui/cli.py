@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["tui", *argv]
     args = parser.parse_args(argv)
+    args._argv = argv  # the command line as given (hints print it back, pasteable)
     run = getattr(args, "_run", None)
     if run is None:
         parser.print_help()

@@ -249,6 +249,8 @@ class ExperimentConfig:
     # One sentence per deprecated key the file used (and how it was read).
     deprecations: list[str] = field(default_factory=list, compare=False, repr=False)
     path: Path | None = field(default=None, compare=False, repr=False)
+    # The experiment's newest generation in the store (not a file key): sweep names carry it.
+    generation: int = field(default=1, compare=False, repr=False)
 
     # -- access -------------------------------------------------------------------------
     @property
@@ -685,4 +687,5 @@ def apply_overrides(
         new.env_filled.add(k)
     new.path = cfg.path
     new.deprecations = list(dict.fromkeys(cfg.deprecations + new.deprecations))
+    new.generation = cfg.generation
     return new

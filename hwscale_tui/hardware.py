@@ -7,6 +7,25 @@ import re
 from dataclasses import dataclass
 
 PAIR_RE = re.compile(r"^g(?P<g>[1-9][0-9]*)n(?P<n>[1-9][0-9]*)$")
+# From generation 2 on a sweep name ends in ``.gen<N>`` (``<experiment>.g4n1.gen2``): no
+# experiment name can produce it, since a pair tag never looks like ``gen2``.
+GENERATION_SUFFIX_RE = re.compile(r"\.gen(?P<gen>[1-9][0-9]*)$")
+
+
+def generation_of_sweep(name: str | None) -> int:
+    """The generation a sweep name belongs to: ``N`` for a ``.gen<N>`` suffix, else 1."""
+    m = GENERATION_SUFFIX_RE.search(name or "")
+    return int(m["gen"]) if m else 1
+
+
+def strip_generation(name: str) -> str:
+    """The sweep name without its ``.gen<N>`` suffix (generation 1's name)."""
+    return GENERATION_SUFFIX_RE.sub("", name)
+
+
+def pair_tag_of(sweep: str) -> str:
+    """``g4n1`` for ``exp.g4n1`` and ``exp.g4n1.gen2``."""
+    return strip_generation(sweep).rsplit(".", 1)[-1]
 
 
 @dataclass(frozen=True, order=True)
@@ -22,8 +41,10 @@ class HardwarePair:
     def tag(self) -> str:
         return f"g{self.gpus}n{self.nodes}"
 
-    def sweep_name(self, experiment: str) -> str:
-        return f"{experiment}.{self.tag}"
+    def sweep_name(self, experiment: str, generation: int = 1) -> str:
+        """``<experiment>.g<G>n<N>``, plus ``.gen<N>`` from generation 2 on."""
+        base = f"{experiment}.{self.tag}"
+        return base if generation <= 1 else f"{base}.gen{generation}"
 
 
 @dataclass(frozen=True)
@@ -36,7 +57,7 @@ class SkippedPair:
 def parse_pair(text: str) -> HardwarePair:
     """``g4n2``, ``4x2`` or a sweep name ending in ``.g4n2``."""
     t = text.strip()
-    tail = t.rsplit(".", 1)[-1]
+    tail = pair_tag_of(t)
     m = PAIR_RE.match(tail)
     if m:
         return HardwarePair(int(m["g"]), int(m["n"]))
@@ -48,7 +69,7 @@ def parse_pair(text: str) -> HardwarePair:
 
 def pair_from_sweep_name(name: str) -> HardwarePair | None:
     """Hardware from a group name ending in ``g<G>n<N>`` (ours and Metta's), else None."""
-    m = re.search(r"g([1-9][0-9]*)n([1-9][0-9]*)$", name or "")
+    m = re.search(r"g([1-9][0-9]*)n([1-9][0-9]*)$", strip_generation(name or ""))
     return HardwarePair(int(m[1]), int(m[2])) if m else None
 
 

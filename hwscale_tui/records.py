@@ -31,6 +31,7 @@ class Trial:
     updated_at: float | None = None
     source: str = "local"
     flags: list[str] = field(default_factory=list)  # data problems found while normalizing
+    generation: int = 1  # the experiment's run this trial belongs to (its sweep name's .gen<N>)
 
     @property
     def total_gpus(self) -> int | None:

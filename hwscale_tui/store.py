@@ -1,4 +1,5 @@
-"""The SQLite store (WAL): sweeps, trials, history, launches, pairs and events.
+"""The SQLite store (WAL): sweeps, trials, history, launches, pairs, events, generations and
+experiments.
 
 One file under the state location's ``data/`` dir, opened by the CLI, the supervisor, every
 sweep runner, every trial and the app at once: WAL journaling, a busy timeout, and short
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreError, store_error_sentence
+from .hardware import generation_of_sweep
 from .records import HistoryPoint, Trial
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 WRITE_LOCK_WAIT_S = 30.0  # a writer's bounded wait for the lock (then StoreError)
 READ_LOCK_WAIT_S = 10.0  # a reading command's
 
@@ -62,7 +64,27 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL, message TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_sweep ON events (sweep, id);
+CREATE TABLE IF NOT EXISTS generations (
+    experiment TEXT NOT NULL, generation INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+    settings_json TEXT NOT NULL, created_at REAL, reason TEXT,
+    PRIMARY KEY (experiment, generation)
+);
+CREATE TABLE IF NOT EXISTS experiments (
+    name TEXT PRIMARY KEY, file TEXT, created_at REAL, updated_at REAL, archived_at REAL,
+    parent TEXT
+);
 """
+
+# Schema version -> columns it added to tables that existed before (ALTER TABLE ADD COLUMN).
+# Version 2: each trial and sweep records its generation and the trial its comparability
+# fingerprint (a row without them predates generations: generation 1, fingerprint unknown).
+ADDED_COLUMNS: dict[int, tuple[tuple[str, str, str], ...]] = {
+    2: (
+        ("trials", "generation", "INTEGER"),
+        ("trials", "fingerprint", "TEXT"),
+        ("sweeps", "generation", "INTEGER"),
+    ),
+}
 
 TRIAL_COLUMNS = (
     "run_id",
@@ -91,6 +113,8 @@ TRIAL_COLUMNS = (
     "error",
     "suggestion_json",
     "source",
+    "generation",
+    "fingerprint",
 )
 HISTORY_COLUMNS = (
     "run_id",
@@ -248,14 +272,27 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
+        """Create what is missing and bring an older store up to ``SCHEMA_VERSION`` (additive:
+        new tables and columns only, so an older store keeps all its rows)."""
         with self.transaction():
             for stmt in SCHEMA.split(";"):
                 if stmt.strip():
                     self.conn.execute(stmt)
+            for version in sorted(ADDED_COLUMNS):
+                for table, column, kind in ADDED_COLUMNS[version]:
+                    have = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+                    if column not in have:
+                        self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self.conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+                "WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
                 (str(SCHEMA_VERSION),),
             )
+
+    def schema_version(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- transactions -----------------------------------------------------------------------
     class _Tx:
@@ -428,6 +465,119 @@ class Store:
         ).fetchone()
         return row[0]
 
+    # -- generations ------------------------------------------------------------------------
+    def generations(self, experiment: str) -> list[dict[str, Any]]:
+        """The experiment's generations, oldest first (empty for a store older than version 2
+        opened read-only, or an experiment never launched since generations exist)."""
+        try:
+            rows = self.conn.execute(
+                "SELECT * FROM generations WHERE experiment = ? ORDER BY generation",
+                (experiment,),
+            ).fetchall()
+        except sqlite3.OperationalError:  # read-only store of schema version 1
+            return []
+        return [dict(r) for r in rows]
+
+    def latest_generation(self, experiment: str) -> int:
+        """The experiment's newest generation number (1 when it has none recorded)."""
+        gens = self.generations(experiment)
+        return int(gens[-1]["generation"]) if gens else 1
+
+    def add_generation(
+        self,
+        experiment: str,
+        generation: int,
+        fingerprint: str,
+        settings: Mapping[str, Any],
+        reason: str,
+        now: float | None = None,
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO generations (experiment, generation, fingerprint, "
+            "settings_json, created_at, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                experiment,
+                generation,
+                fingerprint,
+                json.dumps(dict(settings), sort_keys=True),
+                time.time() if now is None else now,
+                reason,
+            ),
+        )
+
+    # -- experiments ------------------------------------------------------------------------
+    def experiment_rows(self) -> list[dict[str, Any]]:
+        try:
+            rows = self.conn.execute("SELECT * FROM experiments ORDER BY name").fetchall()
+        except sqlite3.OperationalError:  # read-only store of schema version 1
+            return []
+        return [dict(r) for r in rows]
+
+    def touch_experiment(
+        self, name: str, *, file: str | None = None, parent: str | None = None
+    ) -> None:
+        """Record that ``name`` was saved, launched or selected (its file when known)."""
+        now = time.time()
+        self.conn.execute(
+            "INSERT INTO experiments (name, file, created_at, updated_at, parent) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+            "file = COALESCE(excluded.file, experiments.file), updated_at = excluded.updated_at, "
+            "archived_at = NULL",
+            (name, file, now, now, parent),
+        )
+
+    def set_experiment_archived(self, name: str, archived: bool) -> None:
+        self.conn.execute(
+            "UPDATE experiments SET archived_at = ? WHERE name = ?",
+            (time.time() if archived else None, name),
+        )
+
+    def experiment_names(self) -> list[str]:
+        """Every experiment the store knows of: registered, launched or with sweeps."""
+        names: set[str] = {r["name"] for r in self.experiment_rows()}
+        for sql in (
+            "SELECT DISTINCT experiment FROM launches",
+            "SELECT DISTINCT experiment FROM sweeps",
+            "SELECT DISTINCT experiment FROM trials",
+        ):
+            names.update(r[0] for r in self.conn.execute(sql) if r[0])
+        return sorted(names)
+
+    def delete_experiment(self, name: str) -> int:
+        """Remove every row of the experiment (trials, history, sweeps, pairs, launches, events,
+        generations); returns how many trials went. One transaction: all or nothing."""
+        with self.transaction():
+            sweeps = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT sweep FROM sweeps WHERE experiment = ? UNION "
+                    "SELECT sweep FROM trials WHERE experiment = ? UNION "
+                    "SELECT sweep FROM pairs WHERE experiment = ?",
+                    (name, name, name),
+                )
+            ]
+            marks = ", ".join("?" for _ in sweeps)
+            n = self.conn.execute(
+                "SELECT COUNT(*) FROM trials WHERE experiment = ?", (name,)
+            ).fetchone()[0]
+            if sweeps:
+                self.conn.execute(
+                    f"DELETE FROM history WHERE run_id IN "
+                    f"(SELECT run_id FROM trials WHERE sweep IN ({marks}))",
+                    sweeps,
+                )
+                self.conn.execute(f"DELETE FROM trials WHERE sweep IN ({marks})", sweeps)
+                self.conn.execute(f"DELETE FROM events WHERE sweep IN ({marks})", sweeps)
+                self.conn.execute(f"DELETE FROM sweeps WHERE sweep IN ({marks})", sweeps)
+            for table, col in (
+                ("pairs", "experiment"),
+                ("launches", "experiment"),
+                ("generations", "experiment"),
+                ("experiments", "name"),
+            ):
+                self.conn.execute(f"DELETE FROM {table} WHERE {col} = ?", (name,))
+        return int(n)
+
     # -- events -------------------------------------------------------------------------------
     def add_event(
         self, kind: str, message: str, *, sweep: str | None = None, run_id: str | None = None
@@ -472,4 +622,5 @@ def row_to_trial(r: Mapping[str, Any]) -> Trial:
         created_at=r["created_at"],
         updated_at=r["updated_at"],
         source=r["source"] or "local",
+        generation=generation_of_sweep(r["sweep"]),
     )

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import UsageError
-from ..hardware import pair_from_sweep_name, parse_pair
+from ..hardware import generation_of_sweep, pair_from_sweep_name, parse_pair
 from ..records import TRIAL_STATES, HistoryPoint, Trial
 from .core import AnalysisResult
 
@@ -106,6 +106,7 @@ def _trial(row: pd.Series, columns: list[str], path: Path) -> Trial:
         state=state,
         params=_params(row, columns, path),
         source="local",
+        generation=generation_of_sweep(sweep),
         **fields,
     )
 

@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from ..errors import StoreError, UsageError
-from .common import add_experiment_file_flag, check_number, check_output_path, load_config
+from .common import (
+    add_experiment_file_flag,
+    add_generation_flag,
+    check_generation,
+    check_number,
+    check_output_path,
+    load_config,
+)
 
 HELP = "analyze an experiment's trials: to-target values, scaling laws with CIs, FOM and recommendations"
 
@@ -36,6 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--metric",
         metavar="KEY",
         help="history metric for the curves (default: [analysis] curve_metric)",
+    )
+    add_generation_flag(
+        src,
+        "analyze this generation's trials (default: the newest); generations never mix",
     )
     tgt = p.add_argument_group("target and statistics")
     tgt.add_argument(
@@ -118,16 +129,18 @@ def _check_numbers(args: argparse.Namespace) -> None:
         check_number(level, "--levels", lo=0, hi=1, lo_open=True)
 
 
-def _load(args: argparse.Namespace, cfg) -> tuple[list, dict]:
+def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
+    """(trials, curves, how many trials the source had before one generation was picked)."""
     if args.trials:
         if args.source:
             raise UsageError("--trials and --source are alternatives; accepted: one of them.")
         from ..analysis.tables import read_trials_csv
 
-        return read_trials_csv(
+        trials, histories = read_trials_csv(
             Path(args.trials).expanduser(),
             Path(args.history).expanduser() if args.history else None,
         )
+        return trials, histories, len(trials)
     if args.history:
         raise UsageError(
             "--history only goes with --trials; accepted: --trials FILE.csv --history FILE.csv."
@@ -152,10 +165,39 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict]:
         raise UsageError(
             f"{where} has no trials for experiment {cfg.name!r}; accepted: a launched experiment (--experiment FILE) or --trials FILE.csv."
         )
+    every = len(trials)
+    trials = pick_generation(cfg, trials, args.generation)
     histories = source.histories(
         [t.run_id for t in trials], args.metric or cfg.analysis.curve_metric
     )
-    return trials, histories
+    return trials, histories, every
+
+
+def pick_generation(cfg, trials: list, wanted: int | None) -> list:
+    """One generation's trials (the newest by default): trials of different generations ran
+    under different comparability settings and are never analyzed together."""
+    if wanted is not None:
+        check_generation(cfg, wanted)
+    gen = wanted if wanted is not None else max((t.generation for t in trials), default=1)
+    chosen = [t for t in trials if t.generation == gen]
+    if not chosen:
+        raise UsageError(
+            f"generation {gen} of experiment {cfg.name} has no trials yet; accepted: --generation "
+            f"with one of {', '.join(str(g) for g in sorted({t.generation for t in trials}))}."
+        )
+    return chosen
+
+
+def generation_note(cfg, trials: list, all_count: int) -> str:
+    gen = trials[0].generation if trials else 1
+    left = all_count - len(trials)
+    note = f"generation {gen} of experiment {cfg.name} ({len(trials)} trials)"
+    if left:
+        note += (
+            f"; {left} trial(s) of other generations left out (they ran under other "
+            "comparability settings; --generation N analyzes another)"
+        )
+    return note
 
 
 def run(args: argparse.Namespace) -> int:
@@ -185,11 +227,16 @@ def run(args: argparse.Namespace) -> int:
     if args.target is not None and args.target_kind is None and args.target > 1:
         changes["target_kind"] = "absolute"  # 450 can only be a score
     settings = settings_from_config(cfg, **changes)
-    trials, histories = _load(args, cfg)
+    trials, histories, every = _load(args, cfg)
+    note = None if args.trials else generation_note(cfg, trials, every)
+    if note:
+        print(f"analyze: {note}", file=sys.stderr)
     print(f"analyze: {len(trials)} trials, {len(histories)} learning curves", file=sys.stderr)
     result = analyze(
         trials, histories, settings, progress=lambda msg: print(f"analyze: {msg}", file=sys.stderr)
     )
+    if note:
+        result.notes.insert(0, f"Trials analyzed: {note}.")
     if args.csv:
         write_private_text(Path(args.csv).expanduser(), per_config_csv(result))
         print(f"analyze: wrote {args.csv}", file=sys.stderr)

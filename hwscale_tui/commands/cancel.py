@@ -9,6 +9,7 @@ import socket
 import sys
 
 from ..errors import UsageError
+from ..hardware import pair_tag_of
 from .common import check_number
 from .status import add_experiment_name_flags, experiment_name
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         for o in outcomes:
-            tag = o.sweep.rsplit(".", 1)[-1]
+            tag = pair_tag_of(o.sweep)
             verb = (
                 f"cancelled {tag} (was {o.previous_status})"
                 if o.cancelled
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         for r in remote:
             what = r.run_id or "(W&B lookup)"
             print(
-                f"remote {r.sweep.rsplit('.', 1)[-1]} {what}: {'cancelled' if r.ok else 'FAILED'}: {r.detail}"
+                f"remote {pair_tag_of(r.sweep)} {what}: {'cancelled' if r.ok else 'FAILED'}: {r.detail}"
             )
         if args.remote and not remote:
             print("remote: no queued or running SkyPilot jobs found for these sweeps")

@@ -124,6 +124,28 @@ def resolve_experiment_file(args: argparse.Namespace) -> Path | None:
     return default if default.is_file() else None
 
 
+def add_generation_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--generation", type=int, metavar="N", help=help_text)
+
+
+def check_generation(cfg: Any, generation: int) -> None:
+    """Refuse a generation the experiment never had (one sentence, exit 2)."""
+    if not 1 <= generation <= cfg.generation:
+        have = "1" if cfg.generation == 1 else f"1 to {cfg.generation}"
+        raise UsageError(
+            f"--generation {generation}: experiment {cfg.name} has no such generation; "
+            f"accepted: {have}."
+        )
+
+
+def pasteable_command(args: argparse.Namespace) -> str:
+    """The command line that ran, quoted so that it works when pasted into a shell."""
+    import shlex
+
+    argv = getattr(args, "_argv", None)
+    return "hwscale-tui " + shlex.join(argv) if argv else "hwscale-tui launch"
+
+
 def load_config(args: argparse.Namespace, *, with_flags: bool = True):
     """(config, file or None): the file (or defaults) with command-line flags applied."""
     from .. import config as cfgmod
@@ -142,6 +164,9 @@ def load_config(args: argparse.Namespace, *, with_flags: bool = True):
                     ) from None
                 raise
             cfg.path = path
+    from ..launch.generations import newest_generation
+
+    cfg.generation = newest_generation(cfg.name)
     return cfg, path
 
 

@@ -9,7 +9,8 @@ import sys
 import time
 
 from ..errors import UsageError
-from .common import add_experiment_flags, load_config, plural, preflight
+from ..hardware import pair_tag_of
+from .common import add_experiment_flags, load_config, pasteable_command, plural, preflight
 
 HELP = "start one sweep per pair, staggered, under a detached supervisor that survives logout"
 
@@ -32,6 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="PAIR",
         help="launch only this pair (g4n1 or a sweep name); repeat it or separate with commas",
+    )
+    g.add_argument(
+        "--new-generation",
+        action="store_true",
+        help="run the experiment again as a new generation (needed when settings that decide "
+        "comparability changed, like sweep.total_timesteps); earlier trials are kept apart",
     )
     g.add_argument("--json", action="store_true", help="print what was launched as JSON")
     p.add_argument(
@@ -60,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
     only = _only(args.only)
     cfg, _ = load_config(args)
+    if args.new_generation and args.resume:
+        raise UsageError(
+            "--new-generation and --resume do not go together (a resume continues the current "
+            "generation); accepted: one of them."
+        )
     extra = validate_extra_args(args.extra)
     preflight(cfg, plan_experiment(cfg, snapshot_path(cfg.name), extra), extra)
     interrupted: list[int] = []
@@ -77,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         foreground=args.foreground,
         resume=args.resume,
         only=only,
+        new_generation=args.new_generation,
+        hint_command=pasteable_command(args),
     )
     if interrupted:
         return _cancel_owned(cfg.name, info.sweeps, interrupted[0])
@@ -137,7 +151,7 @@ def print_launch(info) -> None:
         console.print(f"[yellow]warning:[/] {w}")
     if info.launch_id is None:
         running = (
-            f"; still running: {', '.join(s.rsplit('.', 1)[-1] for s in info.left_running)}"
+            f"; still running: {', '.join(pair_tag_of(s) for s in info.left_running)}"
             if info.left_running
             else ""
         )
@@ -156,7 +170,7 @@ def print_launch(info) -> None:
     )
     if info.left_running:
         console.print(
-            f"left running (not duplicated): {', '.join(s.rsplit('.', 1)[-1] for s in info.left_running)}"
+            f"left running (not duplicated): {', '.join(pair_tag_of(s) for s in info.left_running)}"
         )
     if not info.foreground:
         t = Table(show_edge=False, pad_edge=False, header_style="bold")
@@ -172,11 +186,16 @@ def print_launch(info) -> None:
                     f"{time.strftime('%H:%M:%S', time.localtime(planned))} (+{planned - first:g}s)"
                 )
             )
-            t.add_row(sweep.rsplit(".", 1)[-1], when)
+            t.add_row(pair_tag_of(sweep), when)
         console.print(t)
+    new = " (new: earlier generations' trials are kept apart)" if info.new_generation else ""
+    console.print(f"generation:          {info.generation}{new}")
     console.print(f"experiment snapshot: {info.experiment_file}")
     console.print(f"state (SQLite):      {info.store_path}")
     console.print(f"pair logs:           {info.logs_dir}/<sweep>.log")
     if info.supervisor_log:
         console.print(f"supervisor log:      {info.supervisor_log}")
-    console.print("follow: hwscale-tui status --watch    cancel: hwscale-tui cancel PAIR | --all")
+    sel = f"--experiment-name {info.experiment}"
+    console.print(
+        f"follow: hwscale-tui status {sel} --watch    cancel: hwscale-tui cancel {sel} PAIR | --all"
+    )

@@ -73,6 +73,17 @@ def print_status(sweep: str, goal: str, *, as_json: bool) -> int:
     return 0
 
 
+def with_fingerprint(setup: SweepSetup, store) -> SweepSetup:
+    """The setup with the comparability fingerprint its trials record; refuses (UsageError) a
+    sweep whose settings differ from its generation's (docs/launch.md, generations)."""
+    import dataclasses
+
+    from ..launch.generations import check_for_sweep
+
+    fp = check_for_sweep(store, setup.cfg, setup.builder.extra)
+    return dataclasses.replace(setup, fingerprint=fp)
+
+
 def run_sweep(setup: SweepSetup) -> NoReturn:
     from ..store import Store
     from ..sweep.dispatch import Dispatcher
@@ -87,6 +98,11 @@ def run_sweep(setup: SweepSetup) -> NoReturn:
     else:
         dispatcher = LocalDispatcher()
     store = Store.open_default()
+    try:
+        setup = with_fingerprint(setup, store)
+    except BaseException:
+        store.close()
+        raise
     runner = SweepRunner(setup, store=store, dispatcher=dispatcher)
     # A closed terminal or SSH link (SIGHUP) stops the sweep like SIGTERM: its trials are
     # cancelled and recorded, never left running unowned.

@@ -11,7 +11,8 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from .common import add_experiment_file_flag, load_config
+from ..hardware import pair_tag_of
+from .common import add_experiment_file_flag, add_generation_flag, check_generation, load_config
 
 HELP = "print the trials of an experiment's sweeps, from the local store or W&B"
 
@@ -29,6 +30,7 @@ RECORD_COLUMNS = (
     "created_at",
     "updated_at",
     "source",
+    "generation",
 )
 
 
@@ -45,6 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="only this sweep: its name or its pair tag like g4n1 (repeat for several)",
     )
+    add_generation_flag(p, "only this generation's trials (default: every generation, shown apart)")
     out = p.add_mutually_exclusive_group()
     out.add_argument(
         "--json", action="store_true", help="print {source, trials: [...], ...} as JSON"
@@ -101,9 +104,14 @@ def run(args: argparse.Namespace) -> int:
     trials = [t for t in result.trials if t.sweep in sweeps] if args.sweep else result.trials
     for run_id, why in getattr(source, "skipped", {}).items():
         print(f"hwscale-tui: warning: skipped trial {run_id}: {why}", file=sys.stderr)
+    if args.generation is not None:
+        check_generation(cfg, args.generation)
+        trials = [t for t in trials if t.generation == args.generation]
     if args.json:
         payload = {
             "experiment": cfg.name,
+            "generation": args.generation,
+            "newest_generation": cfg.generation,
             "source": source.kind,
             "sweeps": sweeps,
             "fetched_at": result.fetched_at,
@@ -116,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.csv:
         write_csv(trials)
     else:
-        print_table(trials, source.kind, result.requests)
+        print_table(trials, source.kind, result.requests, experiment=cfg.name)
     return 0
 
 
@@ -157,29 +165,47 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
-def print_table(trials: list, kind: str, requests: int) -> None:
+def print_table(trials: list, kind: str, requests: int, experiment: str = "") -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    gens = sorted({t.generation for t in trials})
+    of = f": {experiment}" if experiment else ""
+    if len(gens) > 1:
+        of += f", generations {', '.join(map(str, gens))} (compare only within one)"
+    elif gens:
+        of += f", generation {gens[0]}"
     table = Table(
-        title=f"{len(trials)} trials from {kind}",
+        title=f"{len(trials)} trials from {kind}{of}",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
         collapse_padding=True,
         show_edge=False,
     )
-    for col in ("pair", "run id", "state", "score", "cost $", "steps", "runtime", "SPS", "flags"):
+    for col in (
+        "gen",
+        "pair",
+        "run id",
+        "state",
+        "score",
+        "cost $",
+        "steps",
+        "runtime",
+        "SPS",
+        "flags",
+    ):
         table.add_column(
             col,
             no_wrap=True,
             min_width=len(col),
             justify="left" if col in ("pair", "run id", "state") else "right",
         )
-    for t in trials:
+    for t in sorted(trials, key=lambda t: t.generation):
         table.add_row(
-            t.sweep.rsplit(".", 1)[-1] or "?",
+            str(t.generation),
+            pair_tag_of(t.sweep) or "?",
             t.run_id.removeprefix(f"{t.sweep}_"),
             t.state,
             "-" if t.score is None else f"{t.score:.4g}",

@@ -122,7 +122,7 @@ def template_argv(
         "gpus": pair.gpus,
         "nodes": pair.nodes,
         "total_gpus": pair.total_gpus,
-        "sweep_name": pair.sweep_name(cfg.name),
+        "sweep_name": pair.sweep_name(cfg.name, cfg.generation),
         "experiment": cfg.name,
     }
     return [tok.format(**values) for tok in template] + list(extra)
@@ -215,7 +215,7 @@ def plan_experiment(
         plans.append(
             PairPlan(
                 pair,
-                pair.sweep_name(cfg.name),
+                pair.sweep_name(cfg.name, cfg.generation),
                 argv,
                 dict(env),
                 preset,

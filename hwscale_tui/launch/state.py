@@ -139,6 +139,8 @@ class ExperimentStatus:
     pairs: list[PairStatus]
     checked_at: float
     launch_status: str | None = None  # the latest launch: running | finished | stopped
+    generation: int = 1  # the experiment's newest generation
+    generations: int = 1  # how many generations it has had
 
     @property
     def supervisor_state(self) -> str:
@@ -159,6 +161,8 @@ class ExperimentStatus:
     def to_json(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment,
+            "generation": self.generation,
+            "generations": self.generations,
             "launch_id": self.launch_id,
             "supervisor_alive": self.supervisor_alive,
             "supervisor_state": self.supervisor_state,
@@ -186,6 +190,8 @@ class LaunchInfo:
     left_running: list[str] = field(default_factory=list)  # live pairs a resume did not duplicate
     foreground: bool = False
     warnings: list[str] = field(default_factory=list)
+    generation: int = 1  # the experiment's generation these pairs run in
+    new_generation: bool = False  # this launch started that generation
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

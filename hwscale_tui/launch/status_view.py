@@ -105,7 +105,8 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
     if status.launch_id is not None and not status.supervisor_alive and never:
         out.append(
             f"the supervisor is gone; never started: {', '.join(p.tag for p in never)} "
-            "-> hwscale-tui launch --resume starts them (running sweeps are not duplicated)"
+            f"-> hwscale-tui launch --experiment-name {status.experiment} --resume starts them "
+            "(running sweeps are not duplicated)"
         )
     cancels: dict[tuple[str, str], list[str]] = {}
     for p in status.pairs:
@@ -137,7 +138,8 @@ def render(status: ExperimentStatus, now: float) -> Any:
 
     if status.launch_id is None:
         return Text(
-            f"experiment {status.experiment} has not been launched (hwscale-tui launch starts it)"
+            f"experiment {status.experiment} has not been launched "
+            f"(hwscale-tui launch --experiment-name {status.experiment} starts it)"
         )
     state = status.supervisor_state
     if state == "running":
@@ -147,13 +149,19 @@ def render(status: ExperimentStatus, now: float) -> Any:
     elif state == "stopped":
         sup = Text.assemble(
             ("supervisor stopped", "yellow"),
-            " (started sweeps keep running; launch --resume starts the rest)",
+            " (started sweeps keep running; hwscale-tui launch --experiment-name "
+            f"{status.experiment} --resume starts the rest)",
         )
     else:
         sup = Text.assemble(
             ("supervisor gone", "yellow"), f" (last pid {status.supervisor_pid} died)"
         )
-    header = Text.assemble((status.experiment, "bold"), f"  launch #{status.launch_id}  ", sup)
+    gen = f"generation {status.generation}"
+    if status.generations > 1:
+        gen += f" of {status.generations} (earlier generations' trials are kept apart)"
+    header = Text.assemble(
+        (status.experiment, "bold"), f"  {gen}  launch #{status.launch_id}  ", sup
+    )
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for col in COLUMNS:
         table.add_column(

@@ -28,7 +28,7 @@ from typing import Any, cast
 from .. import config as cfgmod
 from ..config import ExperimentConfig
 from ..errors import ConfigError, StoreError, UsageError
-from ..hardware import parse_pair
+from ..hardware import pair_tag_of, parse_pair
 from ..paths import app_paths, snapshot_path
 from ..store import Store
 from . import registry
@@ -121,11 +121,13 @@ def _open_store(store: Store | None, *, readonly: bool = False) -> Iterator[Stor
 
 
 def _pairs_text(sweeps: Sequence[str]) -> str:
-    return ", ".join(s.rsplit(".", 1)[-1] for s in sweeps) or "none"
+    return ", ".join(pair_tag_of(s) for s in sweeps) or "none"
 
 
 def _resolve_sweeps(experiment: str, names: Sequence[str], known: Sequence[str]) -> list[str]:
-    """Pair names as the user wrote them (``g4n1``, ``4x1`` or ``<experiment>.g4n1``) -> sweep names."""
+    """Pair names as the user wrote them (``g4n1``, ``4x1`` or a sweep name) -> sweep names of
+    ``known`` (one generation's sweeps, so a pair tag is unambiguous)."""
+    by_tag = {pair_tag_of(s): s for s in known}
     out: list[str] = []
     for text in names:
         t = text.strip()
@@ -133,12 +135,13 @@ def _resolve_sweeps(experiment: str, names: Sequence[str], known: Sequence[str])
             sweep = t
         else:
             try:
-                sweep = parse_pair(t).sweep_name(experiment)
+                tag = parse_pair(t).tag
             except ValueError:
                 raise UsageError(
                     f"{text!r} is not a pair; write pairs like g4n1 or {experiment}.g4n1."
                 ) from None
-            if sweep not in known or ("." in t and t != sweep):
+            sweep = by_tag.get(tag, "")
+            if not sweep or ("." in t and t != sweep):
                 raise UsageError(
                     f"{text!r} is not a pair of experiment {experiment}; its pairs are: {_pairs_text(known)}."
                 )
@@ -158,6 +161,7 @@ def _sweep_goal(experiment: str) -> str:
 
 
 def _pair_view(
+    experiment: str,
     row: PairRow,
     supervisor_alive: bool,
     progress: tuple[int | None, int | None, float | None] | None,
@@ -168,7 +172,10 @@ def _pair_view(
         status, note = EXITED, "ended while no supervisor was watching it: exit code unknown"
     elif row.status in PENDING_STATUSES and not supervisor_alive:
         status, never_started = SCHEDULED, True
-        note = "never started: its supervisor is gone (hwscale-tui launch --resume starts it)"
+        note = (
+            "never started: its supervisor is gone "
+            f"(hwscale-tui launch --experiment-name {experiment} --resume starts it)"
+        )
     done, max_trials, best = progress or (None, None, None)
     return PairStatus(
         sweep_name=row.sweep,
@@ -216,7 +223,9 @@ def pair_status(
         progress = (
             records.trial_progress([r.sweep for r in rows], _sweep_goal(experiment)) if rows else {}
         )
-        pairs = [_pair_view(r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows]
+        pairs = [
+            _pair_view(experiment, r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows
+        ]
         _note_orphans(experiment, pairs)
         latest = launches[-1] if launches else None
         return ExperimentStatus(
@@ -228,6 +237,8 @@ def pair_status(
             pairs=pairs,
             checked_at=clock(),
             launch_status=latest.status if latest else None,
+            generation=st.latest_generation(experiment),
+            generations=max(1, len(st.generations(experiment))),
         )
 
 
@@ -396,6 +407,8 @@ def launch(
     foreground: bool = False,
     resume: bool = False,
     only: list[str] | None = None,
+    new_generation: bool = False,
+    hint_command: str | None = None,
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
 ) -> LaunchInfo:
@@ -406,8 +419,17 @@ def launch(
     (their supervisor died), with their recorded commands. ``only`` limits the launch to some
     pairs (``g4n1`` or sweep names); it is allowed beside a running supervisor as long as the
     pairs it names are not scheduled or running.
+
+    Refused too (GenerationChangeRequired) when settings that decide comparability changed since
+    the experiment's newest generation ran, unless ``new_generation``: then the pairs run as a new
+    generation (sweep names ``<name>.g<G>n<N>.gen<K>``) and earlier trials are kept apart. A
+    price change re-costs the generation's trials instead. ``hint_command`` is the command the
+    refusal tells the user to re-run with ``--new-generation``.
     """
+    from .generations import decide_for_launch
+
     snapshot = snapshot_path(cfg.name)
+    cfg = cfg.copy()
     plan = plan_experiment(cfg, snapshot, list(extra_args))
     warnings = list(plan.warnings) + [
         f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings
@@ -419,9 +441,24 @@ def launch(
             f"experiment {cfg.name} has no valid pair to launch; accepted: a grid with at least one valid pair "
             "(see hwscale-tui plan)."
         )
+    hint = hint_command or f"hwscale-tui launch --experiment-name {cfg.name}"
     with _open_store(store) as st:
         with experiment_lock(cfg.name):
             status = pair_status(cfg.name, st)
+            decision = None
+            if resume:
+                cfg.generation = st.latest_generation(cfg.name)
+            else:
+                decision = decide_for_launch(
+                    st,
+                    cfg,
+                    [*cfg.launch.extra_args, *extra_args],
+                    new_generation=new_generation,
+                    running=[pair_tag_of(p.sweep_name) for p in status.pairs if p.alive],
+                    hint_command=hint,
+                )
+                cfg.generation = decision.generation
+                plan = plan_experiment(cfg, snapshot, list(extra_args))
             entries, left_running, drop = _pairs_to_launch(
                 cfg, plan, status, resume=resume, only=only
             )
@@ -436,8 +473,13 @@ def launch(
                     {},
                     left_running=left_running,
                     warnings=warnings,
+                    generation=cfg.generation,
                 )
             with nullcontext() if foreground else _supervisor_log(cfg.name) as log:
+                if decision is not None:
+                    decision.record(st)
+                    if decision.note:
+                        warnings.insert(0, decision.note)
                 if not resume:
                     cfgmod.save(cfg.copy(), snapshot)
                 launch_id, planned, pid = _schedule_and_start(
@@ -462,6 +504,8 @@ def launch(
             left_running=left_running,
             foreground=foreground,
             warnings=warnings,
+            generation=cfg.generation,
+            new_generation=bool(decision and decision.started_new),
         )
         if foreground:  # progress lines go to stderr, so stdout stays for the result (--json)
             SupervisorLoop(st, launch_id, clock=clock, out=sys.stderr).run()

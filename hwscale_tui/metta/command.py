@@ -159,7 +159,7 @@ def metta_argv(
     if prof.space_editable:
         argv.append("search_space=" + fmt(space_json(preset, routed.trainer)))
     # SweepTool fields
-    argv.append(f"sweep_name={pair.sweep_name(cfg.name)}")
+    argv.append(f"sweep_name={pair.sweep_name(cfg.name, cfg.generation)}")
     if cfg.wandb.entity:  # entity and project travel together, or Metta auto-configures both
         argv += [f"wandb.entity={cfg.wandb.entity}", f"wandb.project={cfg.wandb.effective_project}"]
     argv += [

@@ -72,11 +72,12 @@ class TrialSource(Protocol):
 
 
 def experiment_sweeps(cfg: ExperimentConfig) -> list[str]:
-    """Sweep names of the experiment's valid pairs, in grid order."""
+    """Sweep names of the experiment's valid pairs, in grid order, of every generation from 1 to
+    ``cfg.generation`` (the trials of each are told apart by ``Trial.generation``)."""
     pairs, _ = plan_grid(
         cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
     )
-    return [p.sweep_name(cfg.name) for p in pairs]
+    return [p.sweep_name(cfg.name, g) for g in range(1, cfg.generation + 1) for p in pairs]
 
 
 def mark_stale(trial: Trial, now: float, stale_after_s: float) -> Trial:

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..hardware import pair_from_sweep_name
+from ..hardware import generation_of_sweep, pair_from_sweep_name
 from ..records import Trial
 from .base import finite_number, mark_stale
 
@@ -261,6 +261,7 @@ def normalize_wandb_run(
         updated_at=updated_at,
         source="wandb",
         flags=flags,
+        generation=generation_of_sweep(group),
     )
     if state == "finished" and not ours:
         state = _metta_finished_state(summary, trial, score_metric)

@@ -94,6 +94,7 @@ class SweepSetup:
     preset: Preset
     limits: ScheduleLimits
     builder: TrialCommandBuilder
+    fingerprint: str | None = None  # comparability fingerprint each trial records
 
 
 def prepare_sweep(
@@ -118,7 +119,7 @@ def prepare_sweep(
     preset = preset_for(cfg, pair)
     builder = TrialCommandBuilder(cfg, pair, extra_args, runs_dir, preset.space.keys)
     limits = ScheduleLimits(cfg.sweep.max_trials, cfg.sweep.batch_size, cfg.sweep.max_parallel_jobs)
-    return SweepSetup(cfg, pair, pair.sweep_name(cfg.name), preset, limits, builder)
+    return SweepSetup(cfg, pair, pair.sweep_name(cfg.name, cfg.generation), preset, limits, builder)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ class SweepRunner:
             dispatcher=self.dispatcher.kind,
             max_trials=self.setup.limits.max_trials,
             config=cfg.to_dict(),
+            generation=cfg.generation,
         )
         try:
             self._building_optimizer = True
@@ -256,7 +258,14 @@ class SweepRunner:
             def build(run_id: str, idx: int, params: dict[str, Any] = params) -> TrialSpec:
                 return self.setup.builder.build(run_id, idx, params)
 
-            spec = self.state.new_trial(params, info, self.cfg.name, build)
+            spec = self.state.new_trial(
+                params,
+                info,
+                self.cfg.name,
+                build,
+                generation=self.cfg.generation,
+                fingerprint=self.setup.fingerprint,
+            )
             how = "; ".join(str(x) for x in (info.get("how"), repair) if x)
             self.state.event(
                 "suggested", short_params(params) + (f" ({how})" if how else ""), spec.run_id

@@ -42,6 +42,7 @@ class SweepState:
         dispatcher: str,
         max_trials: int,
         config: Mapping[str, Any],
+        generation: int = 1,
     ) -> bool:
         """Mark this process as the sweep's runner; True when resuming an existing sweep.
 
@@ -74,6 +75,7 @@ class SweepState:
             started_at=(row or {}).get("started_at") or now,
             updated_at=now,
             config_json=json.dumps(config, sort_keys=True),
+            generation=generation,
         )
         return row is not None
 
@@ -93,6 +95,9 @@ class SweepState:
         info: Mapping[str, Any],
         experiment: str,
         build: Callable[[str, int], TrialSpec],
+        *,
+        generation: int = 1,
+        fingerprint: str | None = None,
     ) -> TrialSpec:
         """Reserve the next 1-based index (never reused) and record the suggestion as a queued trial."""
         with self.store.transaction():
@@ -114,6 +119,8 @@ class SweepState:
                 created_at=now,
                 updated_at=now,
                 source="local",
+                generation=generation,
+                fingerprint=fingerprint,
             )
         return spec
 

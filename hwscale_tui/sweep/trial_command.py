@@ -117,7 +117,7 @@ class TrialCommandBuilder:
     ):
         self.cfg = cfg
         self.pair = pair
-        self.sweep = pair.sweep_name(cfg.name)
+        self.sweep = pair.sweep_name(cfg.name, cfg.generation)
         self.runs_dir = Path(runs_dir)
         self.extra = validate_extra_args(list(extra_args))
         for tok in self.extra:

@@ -107,6 +107,9 @@ class ExperimentSession:
         else:
             path = app_paths().default_experiment
             cfg = cfgmod.load(path) if path.is_file() else cfgmod.default_config(env=os.environ)
+        from ..launch.generations import newest_generation
+
+        cfg.generation = newest_generation(cfg.name)
         return cls(cfg, path, source_kind=source_kind, read_only=read_only)
 
     @property

@@ -302,7 +302,7 @@ class GridScreen(HwScreen):
             "state",
             Text(state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]),
         )
-        out.add_row("sweep", pair.sweep_name(cfg.name))
+        out.add_row("sweep", pair.sweep_name(cfg.name, cfg.generation))
         parts: list = [out]
         if cell.state != "invalid":
             preset = preset_for(cfg, pair)

@@ -236,9 +236,20 @@ class LaunchScreen(HwScreen):
             self._relaunch([row.sweep_name])
 
     @work(thread=True, group="launch-action", exit_on_error=False)
-    def _launch(self, only: list[str] | None) -> None:
+    def _launch(self, only: list[str] | None, new_generation: bool = False) -> None:
+        from ...launch.generations import GenerationChangeRequired
+        from ..generation_dialog import ask_new_generation
+
         session = self.app.session
-        info = self.app.services.supervisor.launch(session.cfg, only=only)
+        extra = {"new_generation": True} if new_generation else {}
+        try:
+            info = self.app.services.supervisor.launch(session.cfg, only=only, **extra)
+        except GenerationChangeRequired as e:
+            self.app.call_from_thread(
+                ask_new_generation, self.app, e.comparison, lambda: self._launch(only, True)
+            )
+            return
+        session.cfg.generation = getattr(info, "generation", session.cfg.generation)
         what = "all pairs" if only is None else ", ".join(only)
         self.app.call_from_thread(
             self.notify, f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')})."

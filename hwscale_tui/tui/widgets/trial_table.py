@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from ...hardware import pair_tag_of
 from ...records import Trial
 from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_steps
 
@@ -55,7 +56,7 @@ def trial_number(run_id: str) -> str:
 def pair_tag(t: Trial) -> str:
     if t.gpus and t.nodes:
         return f"g{t.gpus}n{t.nodes}"
-    return t.sweep.rsplit(".", 1)[-1]
+    return pair_tag_of(t.sweep)
 
 
 def _num(x: float | None, missing: float) -> float:

@@ -1,0 +1,68 @@
+"""`L` on an experiment whose comparability settings changed asks before starting a new
+generation (real supervisor, real store; each pair's command exits at once)."""
+
+from __future__ import annotations
+
+import sys
+
+from tui_helpers import stop_everything, wait_for
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.launch import supervisor
+from hwscale_tui.store import Store
+from hwscale_tui.tui.app import create_app
+from hwscale_tui.tui.screens.modals import ConfirmScreen
+
+SIZE = (120, 36)
+
+
+def _write(path, total_timesteps: int) -> None:
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(env={}),
+        {
+            "experiment.name": "tuigen",
+            "grid.gpu_counts": [1],
+            "grid.node_counts": [1],
+            "launch.delay_s": 0.0,
+            "sweep.total_timesteps": total_timesteps,
+            "launch.command": [sys.executable, "-c", "pass"],
+        },
+    )
+    cfgmod.save(cfg, path)
+
+
+def _generation() -> int:
+    with Store.open_default() as store:
+        return store.latest_generation("tuigen")
+
+
+async def test_launch_with_changed_budget_asks_and_no_launches_nothing(tmp_path):
+    exp = tmp_path / "tuigen.toml"
+    _write(exp, 1000)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    _write(exp, 5000)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            launch = app.screen
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            text = app.screen.question
+            assert "sweep.total_timesteps 1000 -> 5000" in text and "generation 2" in text
+            await pilot.press("n")
+            await pilot.pause(0.3)
+            assert _generation() == 1  # no: nothing launched, nothing recorded
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="again")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: _generation() == 2, timeout=60, what="generation 2")
+            assert app.session.cfg.generation == 2
+            await wait_for(
+                pilot,
+                lambda: "tuigen.g1n1.gen2" in launch.rows,
+                timeout=60,
+                what="the generation-2 pair on the launch screen",
+            )
+    finally:
+        stop_everything("tuigen")
