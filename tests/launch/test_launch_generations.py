@@ -31,7 +31,7 @@ from hwscale_tui.launch.generations import (
     settings,
 )
 from hwscale_tui.store import SCHEMA_VERSION, Store
-from tests.conftest import cli_env, hwscale_cmd
+from tests.support.cli import cli_env, hwscale_cmd
 
 
 def _cfg(**sections: dict) -> cfgmod.ExperimentConfig:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import sys
 
-from tui_helpers import stop_everything, wait_for
-
 from hwscale_tui import config as cfgmod
 from hwscale_tui.launch import supervisor
 from hwscale_tui.store import Store
 from hwscale_tui.tui.app import create_app
 from hwscale_tui.tui.screens.modals import ConfirmScreen
+from tests.tui.tui_helpers import stop_everything, wait_for
 
 SIZE = (120, 36)
 
