@@ -124,7 +124,9 @@ def resolve_experiment_file(args: argparse.Namespace) -> Path | None:
     return default if default.is_file() else None
 
 
-def add_generation_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
+def add_generation_flag(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, help_text: str
+) -> None:
     parser.add_argument("--generation", type=int, metavar="N", help=help_text)
 
 
