@@ -9,14 +9,63 @@ thread workers, so the first frame never waits for pandas, scipy, wandb or sky.
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:  # for the type checker only: importing these costs the first frame seconds
+    from ..analysis import AnalysisResult, AnalysisSettings
+    from ..config import ExperimentConfig
+    from ..launch.state import ExperimentStatus, LaunchInfo
+    from ..records import Trial
+    from ..sources import Poller, TrialSource
 
 Clock = Callable[[], float]
+
+
+class SupervisorApi(Protocol):
+    """``hwscale_tui.launch.supervisor`` as the app uses it."""
+
+    def launch(self, cfg: ExperimentConfig, *, only: list[str] | None = None) -> LaunchInfo: ...
+
+    def pair_status(self, experiment: str) -> ExperimentStatus: ...
+
+    def cancel(self, experiment: str, sweeps: list[str] | None, *, by: str) -> list[str]: ...
+
+    def relaunch(self, experiment: str, sweeps: Sequence[str]) -> LaunchInfo: ...
+
+    def log_tail(self, path: str | os.PathLike[str] | None, n: int = 50) -> list[str]: ...
+
+
+class SourcesApi(Protocol):
+    """``hwscale_tui.sources`` as the app uses it."""
+
+    def make_source(self, cfg: ExperimentConfig, kind: str | None = None) -> TrialSource: ...
+
+    @property
+    def Poller(self) -> type[Poller]: ...
+
+
+class AnalysisApi(Protocol):
+    """``hwscale_tui.analysis`` as the app uses it."""
+
+    def settings_from_config(self, cfg: Any, **changes: Any) -> AnalysisSettings: ...
+
+    def analyze(
+        self,
+        trials: Sequence[Trial],
+        histories: Mapping[str, Any],
+        settings: AnalysisSettings | None = None,
+    ) -> AnalysisResult: ...
+
+    def write_report(
+        self, result: AnalysisResult, md_path: str | Path, png_dir: str | Path | None = None
+    ) -> Path: ...
 
 
 class LazyModule:
@@ -44,27 +93,36 @@ class LazyModule:
 
 @dataclass
 class Services:
-    """What the app calls. Each member is duck-typed to the core module it stands for.
+    """What the app calls: each member is typed by a Protocol of the core module it stands for
+    (the real module, imported lazily, or a test's fake).
 
-    - ``supervisor``: ``launch(cfg, *, only=None)``, ``pair_status(experiment)``,
-      ``cancel(experiment, sweeps, *, by)``, ``relaunch(experiment, sweeps)``, ``log_tail(path, n)``.
-    - ``sources``: ``make_source(cfg, kind)`` -> ``.poll()`` / ``.histories(run_ids, metric)``;
-      ``Poller(src, interval_s, clock)`` -> ``.poll_once()``, ``.state``, ``.set_interval(s)``.
-    - ``analysis``: ``settings_from_config(cfg)``, ``analyze(trials, histories, settings)``,
-      ``write_report(result, md_path, png_dir)``.
-    - ``clock``: epoch seconds (frozen in snapshot tests).
+        - ``supervisor``: ``launch(cfg, *, only=None)``, ``pair_status(experiment)``,
+          ``cancel(experiment, sweeps, *, by)``, ``relaunch(experiment, sweeps)``, ``log_tail(path, n)``.
+        - ``sources``: ``make_source(cfg, kind)`` -> ``.poll()`` / ``.histories(run_ids, metric)``;
+          ``Poller(src, interval_s, clock)`` -> ``.poll_once()``, ``.state``, ``.set_interval(s)``.
+        - ``analysis``: ``settings_from_config(cfg)``, ``analyze(trials, histories, settings)``,
+          ``write_report(result, md_path, png_dir)``.
+        - ``clock``: epoch seconds (frozen in snapshot tests).
     """
 
-    supervisor: Any
-    sources: Any
-    analysis: Any
+    supervisor: SupervisorApi
+    sources: SourcesApi
+    analysis: AnalysisApi
     clock: Clock = field(default=time.time)
 
 
 def real_services(clock: Clock = time.time) -> Services:
     return Services(
-        supervisor=LazyModule("hwscale_tui.launch.supervisor"),
-        sources=LazyModule("hwscale_tui.sources"),
-        analysis=LazyModule("hwscale_tui.analysis"),
+        supervisor=cast(SupervisorApi, LazyModule("hwscale_tui.launch.supervisor")),
+        sources=cast(SourcesApi, LazyModule("hwscale_tui.sources")),
+        analysis=cast(AnalysisApi, LazyModule("hwscale_tui.analysis")),
         clock=clock,
     )
+
+
+if TYPE_CHECKING:  # the real modules satisfy the protocols (checked by mypy, never run)
+    from .. import analysis as _analysis
+    from .. import sources as _sources
+    from ..launch import supervisor as _supervisor
+
+    _checked: tuple[SupervisorApi, SourcesApi, AnalysisApi] = (_supervisor, _sources, _analysis)

@@ -9,9 +9,13 @@ reused until the part of the experiment it reads changes (a grid edit, another W
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..config import ExperimentConfig
+
+if TYPE_CHECKING:
+    from ..sources import TrialSource
+    from .services import SourcesApi
 
 
 def source_key(cfg: ExperimentConfig) -> tuple:
@@ -35,9 +39,11 @@ class SourceCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sources: dict[str, tuple[tuple, Any]] = {}  # kind -> (source_key, source)
+        self._sources: dict[str, tuple[tuple, TrialSource]] = {}  # kind -> (source_key, source)
 
-    def get(self, sources: Any, cfg: ExperimentConfig, kind: str) -> tuple[Any, bool]:
+    def get(
+        self, sources: SourcesApi, cfg: ExperimentConfig, kind: str
+    ) -> tuple[TrialSource, bool]:
         """The source of ``kind`` for ``cfg``, and whether it was just made."""
         key = source_key(cfg)
         with self._lock:
