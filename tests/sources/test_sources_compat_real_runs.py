@@ -58,8 +58,10 @@ def _metta_run(pair: str, trial: int, speed: float, lr: float) -> LoopbackRun:
 
 
 @pytest.fixture
-def server(monkeypatch):
+def server(monkeypatch, tmp_path):
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-dir"))
+    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")  # no Sentry: nothing leaves the machine
     with WandbLoopback(entity=ENTITY, project=PROJECT) as srv:
         srv.add_runs(
             [
