@@ -125,7 +125,11 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
             shown = p.first_log_lines[:5]
             out.append(f"{p.tag} {status_text(p)}; first log lines ({p.log_path}):")
             out.extend(f"    {line}" for line in shown)
-        if p.note and (p.status == EXITED or "without their sweep runner" in p.note):
+        if p.note and (
+            p.status == EXITED
+            or "without their sweep runner" in p.note
+            or p.note.startswith("paused:")
+        ):
             out.append(f"{p.tag}: {p.note}")
     return out
 

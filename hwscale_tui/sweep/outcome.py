@@ -63,6 +63,15 @@ def _describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
+# Failure reasons that are the machine's, not the trial's.
+INFRASTRUCTURE_FAILURES = (
+    "no space left on device",
+    "database or disk is full",
+    "disk i/o error",
+    "database is locked",
+)
+
+
 def decide_outcome(
     exit: TrialExit,
     *,
@@ -116,4 +125,8 @@ def decide_outcome(
     # last log line, which is often only its summary.
     cause = final.get("error") if isinstance(final.get("error"), str) else None
     reason = cause or exit.reason
+    if reason and any(m in reason.lower() for m in INFRASTRUCTURE_FAILURES):
+        # The disk or the store failed, not the hyperparameters: never a failure for the
+        # optimizer, never counted toward max_trials (a new suggestion replaces it).
+        return outcome("killed", error=f"{detail}: {reason} (the disk or the store failed)")
     return outcome("failed", error=f"{detail}: {reason}" if reason else detail)

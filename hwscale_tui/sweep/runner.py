@@ -10,9 +10,11 @@ cancelled.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from ..config import ExperimentConfig
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 from ..hardware import HardwarePair
 from ..launch import registry
 from ..prices import job_cost_usd
@@ -122,6 +124,27 @@ def prepare_sweep(
     return SweepSetup(cfg, pair, pair.sweep_name(cfg.name, cfg.generation), preset, limits, builder)
 
 
+STORE_ERRORS = (sqlite3.Error, StoreError)
+STORE_RETRY_MIN_S, STORE_RETRY_MAX_S = 0.5, 30.0  # backoff while the store is unavailable
+
+
+def _disk_full(path: Path, min_free_bytes: int = 256 * 1024) -> bool:
+    """Whether the file system holding ``path`` (or its nearest existing parent) is full."""
+    import shutil
+
+    for p in (path, *path.parents):
+        if p.exists():
+            try:
+                return shutil.disk_usage(p).free < min_free_bytes
+            except OSError:
+                return False
+    return False
+
+
+class _StillUnrecorded(Exception):
+    """A trial's outcome still waits for the store: stay paused."""
+
+
 @dataclass(frozen=True)
 class RunnerTimings:
     poll_s: float = 0.5  # loop period (a stop request wakes it at once)
@@ -164,6 +187,10 @@ class SweepRunner:
         self._wake = threading.Event()
         self._fed: set[str] = set()  # other pairs' trials given to the optimizer ([sweep] transfer)
         self._identity = process_start_time(os.getpid())
+        # Trial outcomes the store could not take yet (run id -> (params, outcome)).
+        self._unrecorded: dict[str, tuple[dict[str, Any], TrialOutcome]] = {}
+        self._paused: str | None = None  # why the sweep is paused (the store is unavailable)
+        self._store_backoff_s = STORE_RETRY_MIN_S
 
     # -- control ----------------------------------------------------------------------------------
     def request_stop(self, signum: int) -> None:
@@ -213,23 +240,43 @@ class SweepRunner:
         while True:
             if self._stop_signal is not None:
                 return self._stop(self._stop_signal)
-            self._poll_trials()
-            self._copy_live_metrics()
-            progress = SweepProgress(self.counted, len(self.in_flight))
-            if self.abort_reason is not None:
-                self._cancel_in_flight()
-                self.state.set_status("failed")
-                self.state.event("failed", self.abort_reason)
-                return 1
-            if sweep_done(self.setup.limits, progress):
-                self.state.set_status("finished")
-                self.state.event("done", self._summary())
-                return 0
-            n = suggestions_this_round(self.setup.limits, progress)
-            if n:
-                self._suggest_and_start(n)
+            try:
+                code = self._turn()
+            except (*STORE_ERRORS, _StillUnrecorded) as e:
+                if not isinstance(e, _StillUnrecorded):
+                    self._store_unavailable(e)
+                self._wake.wait(self._store_backoff_s)
+                self._wake.clear()
+                self._store_backoff_s = min(self._store_backoff_s * 2, STORE_RETRY_MAX_S)
+                continue
+            if code is not None:
+                return code
             self._wake.wait(self.timings.poll_s)
             self._wake.clear()
+
+    def _turn(self) -> int | None:
+        """One turn of the loop; an exit code when the sweep is over. A store failure raises
+        (the loop pauses and retries); nothing counts until it is recorded."""
+        self._retry_unrecorded()
+        self._poll_trials()
+        self._copy_live_metrics()
+        if self._unrecorded:
+            raise _StillUnrecorded
+        self._store_available()
+        progress = SweepProgress(self.counted, len(self.in_flight))
+        if self.abort_reason is not None:
+            self._cancel_in_flight()
+            self.state.set_status("failed")
+            self.state.event("failed", self.abort_reason)
+            return 1
+        if sweep_done(self.setup.limits, progress):
+            self.state.set_status("finished")
+            self.state.event("done", self._summary())
+            return 0
+        n = suggestions_this_round(self.setup.limits, progress)
+        if n:
+            self._suggest_and_start(n)
+        return None
 
     def _built_optimizer(self) -> Optimizer:
         assert self.optimizer is not None, "run() builds the optimizer before any trial"
@@ -299,7 +346,6 @@ class SweepRunner:
                 TrialOutcome("failed", None, None, None, None, f"could not start: {e}"),
             )
             return
-        self.state.mark_started(spec.run_id, **fields)
         self._register(spec.run_id, fields)
         self.in_flight[spec.run_id] = InFlightTrial(
             spec.run_id,
@@ -310,6 +356,10 @@ class SweepRunner:
             spec.writes_store,
             handle,
         )
+        try:  # tracked above first: a started trial is never lost to a store failure
+            self.state.mark_started(spec.run_id, **fields)
+        except STORE_ERRORS as e:
+            self._store_unavailable(e)
         where = " ".join(f"{k}={v}" for k, v in fields.items() if k in ("pid", "job_name"))
         self.state.event("started", (where + note).strip(), spec.run_id)
 
@@ -331,7 +381,9 @@ class SweepRunner:
         if not self.in_flight:
             return
         for run_id, exit in self.dispatcher.poll(list(self.in_flight.values())).items():
-            self._finish(self.in_flight.pop(run_id), exit)
+            # Popped only once handled: a store failure in between leaves it to the next poll.
+            self._finish(self.in_flight[run_id], exit)
+            self.in_flight.pop(run_id, None)
 
     def _copy_live_metrics(self) -> None:
         for trial in self.in_flight.values():
@@ -369,6 +421,13 @@ class SweepRunner:
             price_per_gpu_hour=self.price,
             pair=self.setup.pair,
         )
+        if outcome.state == "failed" and (self._paused is not None or _disk_full(trial.log_path)):
+            # It failed while the store or the disk was unavailable: the machine's failure, not
+            # the hyperparameters' -- never a failure for the optimizer, never counted.
+            why = self._paused or "the disk is full"
+            outcome = dataclasses.replace(
+                outcome, state="killed", error=f"{outcome.error} while {why.rstrip('.')}"
+            )
         self._settle(trial.run_id, trial.params, outcome)
         registry.forget_trial(self.cfg.name, trial.run_id)
         if (
@@ -382,8 +441,52 @@ class SweepRunner:
             )
 
     def _settle(self, run_id: str, params: dict[str, Any], outcome: TrialOutcome) -> None:
-        """Record a trial's end: store, event line, optimizer, budget."""
-        self.state.finish(run_id, outcome)
+        """Record a trial's end: store, event line, optimizer, budget. If the store cannot take
+        it (disk full, lock timeout, WAL gone), the outcome waits in ``_unrecorded`` and the
+        sweep pauses: it reaches the optimizer and the budget only once it is recorded."""
+        try:
+            self.state.finish(run_id, outcome)
+        except STORE_ERRORS as e:
+            self._unrecorded[run_id] = (params, outcome)
+            self._store_unavailable(e)
+            return
+        self._unrecorded.pop(run_id, None)
+        self._recorded(run_id, params, outcome)
+
+    def _retry_unrecorded(self) -> None:
+        for run_id, (params, outcome) in list(self._unrecorded.items()):
+            self.state.finish(run_id, outcome)  # raises while the store is still unavailable
+            del self._unrecorded[run_id]
+            self._recorded(run_id, params, outcome)
+
+    def _store_unavailable(self, exc: BaseException) -> None:
+        """Pause: no new trial starts; trials in flight keep running; writes are retried."""
+        from ..errors import store_error_sentence
+
+        reason = store_error_sentence(self.state.store.path, exc)
+        if self._paused is None:
+            self.state.event(
+                "paused",
+                f"store unavailable: {reason} No new trial starts; {len(self.in_flight)} in flight "
+                "keep running; their results are written once the store takes them.",
+            )
+            registry.update(
+                self.cfg.name,
+                lambda d: d.setdefault("paused", {}).update({self.setup.sweep: reason}),
+            )
+        self._paused = reason
+
+    def _store_available(self) -> None:
+        if self._paused is None:
+            return
+        self._paused = None
+        self._store_backoff_s = STORE_RETRY_MIN_S
+        registry.update(
+            self.cfg.name, lambda d: d.setdefault("paused", {}).pop(self.setup.sweep, None)
+        )
+        self.state.event("resumed", "store available again; the sweep continues")
+
+    def _recorded(self, run_id: str, params: dict[str, Any], outcome: TrialOutcome) -> None:
         if outcome.state == "finished":
             self.state.event(
                 "finished",
@@ -497,14 +600,21 @@ class SweepRunner:
             trial.cancelled = True
         self.dispatcher.cancel(trials, self.timings.cancel_grace_s)
         for trial in trials:
-            self._finish(self.in_flight.pop(trial.run_id), TrialExit(None))
+            try:
+                self._finish(self.in_flight.pop(trial.run_id), TrialExit(None))
+            except STORE_ERRORS as e:  # stopped all the same; the store is told when it can be
+                self._store_unavailable(e)
 
     def _stop(self, signum: int) -> int:
         name = signal.Signals(signum).name
         self.state.event("cancelling", f"{name}: stopping {len(self.in_flight)} in-flight trial(s)")
         self._cancel_in_flight()
-        self.state.set_status("cancelled")
-        self.state.event("cancelled", self._summary())
+        try:
+            self._retry_unrecorded()
+            self.state.set_status("cancelled")
+            self.state.event("cancelled", self._summary())
+        except STORE_ERRORS as e:
+            self._store_unavailable(e)
         return 128 + signum
 
     def _summary(self) -> str:

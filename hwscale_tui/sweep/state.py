@@ -6,13 +6,15 @@ from it and the supervisor, ``status`` and the app read progress without asking 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 from ..hardware import HardwarePair
 from ..store import Store
 from .outcome import TrialOutcome
@@ -166,4 +168,6 @@ class SweepState:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
         subject = run_id or self.sweep
         print(f"{stamp} {kind:<10} {subject} {message}".rstrip(), file=self.out, flush=True)
-        self.store.add_event(kind, message, sweep=self.sweep, run_id=run_id)
+        # The line is in the runner's log; an unavailable store must not stop the sweep.
+        with contextlib.suppress(sqlite3.Error, StoreError):
+            self.store.add_event(kind, message, sweep=self.sweep, run_id=run_id)

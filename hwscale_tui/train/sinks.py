@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
+from ..errors import StoreError
 from ..paths import ensure_private_dir
 from .overrides import TrainConfig
 
@@ -54,33 +57,65 @@ class MetricsFile:
         self.fh.close()
 
 
+MAX_PENDING_ROWS = 50_000  # history rows kept in memory while the store is unavailable
+FINAL_RETRY_WAITS_S = (0.5, 1.0, 2.0)  # the final result: a few retries, then the metrics file
+
+
 class StoreSink:
     """The trial's row and history in the SQLite store, batched into few short transactions."""
 
     def __init__(self, cfg: TrainConfig, metrics_path: Path):
-        from ..store import Store
-
-        self.run = cfg.run
-        self.store = Store.open_default()
-        now = time.time()
-        with self.store.transaction():
-            if self.store.get_trial_row(cfg.run) is None:
-                self.store.insert_trial(
-                    cfg.run,
-                    cfg.group,
-                    gpus=cfg.gpus,
-                    nodes=cfg.nodes,
-                    params=cfg.swept_params(),
-                    state="running",
-                    started_at=now,
-                    metrics_path=str(metrics_path),
-                )
-            else:  # the sweep runner created it; we only say it is running and where metrics go
-                self.store.update_trial(
-                    cfg.run, state="running", started_at=now, metrics_path=str(metrics_path)
-                )
+        self.cfg, self.run, self.metrics_path = cfg, cfg.run, metrics_path
+        self.store: Any = None
+        self.started_at = time.time()
+        self.warned = False
         self.pending: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()
+        self._connect()
+
+    def _connect(self) -> bool:
+        """Open the store and mark the row running; False (training goes on, the metrics file
+        has everything) while the store is unavailable."""
+        if self.store is not None:
+            return True
+        from ..store import Store
+
+        try:
+            store = Store.open_default()
+            with store.transaction():
+                if store.get_trial_row(self.run) is None:
+                    store.insert_trial(
+                        self.run,
+                        self.cfg.group,
+                        gpus=self.cfg.gpus,
+                        nodes=self.cfg.nodes,
+                        params=self.cfg.swept_params(),
+                        state="running",
+                        started_at=self.started_at,
+                        metrics_path=str(self.metrics_path),
+                    )
+                else:  # the sweep runner created it; we say it is running and where metrics go
+                    store.update_trial(
+                        self.run,
+                        state="running",
+                        started_at=self.started_at,
+                        metrics_path=str(self.metrics_path),
+                    )
+        except (sqlite3.Error, StoreError) as e:
+            self._warn(e)
+            return False
+        self.store = store
+        return True
+
+    def _warn(self, exc: BaseException) -> None:
+        if not self.warned:
+            print(
+                f"hwscale-tui train: warning: the store is unavailable ({exc}); training goes on "
+                "and every metric is in the metrics file; the store is retried",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.warned = True
 
     def update(self, line: dict[str, Any]) -> None:
         row = {
@@ -99,6 +134,18 @@ class StoreSink:
     def _flush(self, **final_fields: Any) -> None:
         if not self.pending and not final_fields:
             return
+        self.last_flush = time.monotonic()
+        try:
+            if self._connect():
+                self._write(final_fields)
+                return
+        except (sqlite3.Error, StoreError) as e:
+            self._warn(e)
+        del self.pending[:-MAX_PENDING_ROWS]  # bounded while the store is away
+        if final_fields:
+            raise StoreError("the store did not take the final result")
+
+    def _write(self, final_fields: dict[str, Any]) -> None:
         with self.store.transaction():
             if self.pending:
                 last = self.pending[-1]
@@ -117,19 +164,28 @@ class StoreSink:
         self.last_flush = time.monotonic()
 
     def finish(self, final: dict[str, Any], error: str | None) -> None:
+        fields = {
+            "state": final["state"],
+            "score": final["sweep/score"],
+            "cost_usd": final["sweep/cost"],
+            "agent_steps": final["metric/agent_step"],
+            "runtime_s": final["metric/total_time"],
+            "sps": final["overview/sps"],
+            "ended_at": time.time(),
+            "error": error,
+        }
         try:
-            self._flush(
-                state=final["state"],
-                score=final["sweep/score"],
-                cost_usd=final["sweep/cost"],
-                agent_steps=final["metric/agent_step"],
-                runtime_s=final["metric/total_time"],
-                sps=final["overview/sps"],
-                ended_at=time.time(),
-                error=error,
-            )
+            for wait_s in (*FINAL_RETRY_WAITS_S, None):
+                try:
+                    self._flush(**fields)
+                    return
+                except StoreError:
+                    if wait_s is None:  # the sweep runner records it from the metrics file
+                        return
+                    time.sleep(wait_s)
         finally:
-            self.store.close()
+            if self.store is not None:
+                self.store.close()
 
 
 class WandbSink:
