@@ -140,3 +140,26 @@ def test_skypilot_warnings_project_split_with_fix_and_unplaceable_pairs(tmp_path
     assert any(
         "ignores gpus and nodes" in w for w in plan_experiment(local, tmp_path / "e").warnings
     )
+
+
+def test_key_profile_flag_is_read_as_the_profile_with_a_deprecation():
+    r = subprocess.run(
+        hwscale_cmd(
+            "plan",
+            "--runner",
+            "metta",
+            "--wandb-entity",
+            "t",
+            "--key-profile",
+            "ppo_actor",
+            "--json",
+        ),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["metta_profile"] == "main"
+    assert any("key_profile" in w and "deprecated" in w for w in data["warnings"])
+    assert data["pairs"][0]["argv"][3] == "recipes.experiment.hwscale_sweep.hw_sweep"

@@ -59,8 +59,11 @@ def test_every_pair_binds_in_the_profiles_standin(tmp_path, profile, dispatcher)
         },
     )
     plan = plan_experiment(cfg, tmp_path / "e.toml")
-    assert len(plan.pairs) == 8
+    assert len(plan.pairs) == 8 and plan.metta_profile == profile
     for pp in plan.pairs:
+        # fom-v1's hw_sweep builds the space itself: read-only, and the plan says why
+        assert pp.space_editable == (profile == "main")
+        assert pp.to_json()["search_space_editable"] == (profile == "main")
         r = run_standin(repo, pp.argv)
         assert r.returncode == 0, (pp.pair.tag, r.stderr)
         rec = json.loads(r.stdout)
