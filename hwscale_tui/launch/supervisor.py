@@ -864,6 +864,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A closed terminal or SSH link must change nothing; SIGTERM/SIGINT stop supervising
     # (started sweeps keep running, pending pairs stay resumable).
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    os.umask(0o077)  # what the sweeps and their trials write is private too
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
