@@ -129,8 +129,8 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
 
 def _live_registered() -> list[str]:
     from ..launch import registry
-    from ..launch.processes import is_running
     from ..paths import app_paths
+    from ..processes import is_running
 
     live: list[str] = []
     for f in sorted((app_paths().data / "running").glob("*.json")):

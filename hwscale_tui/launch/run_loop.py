@@ -11,7 +11,6 @@ claimed, and one cancelled while starting is stopped as soon as its process exis
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import signal
@@ -28,11 +27,11 @@ from typing import TextIO, cast
 
 from .. import config as cfgmod
 from ..errors import StoreError, store_error_sentence
+from ..processes import open_private_log, process_start_time, signal_group, spawn_in_new_session
 from ..store import Store
 from . import registry
 from .commands import child_env, full_env, working_dir
 from .files import first_lines
-from .processes import open_private_log, process_start_time, spawn_in_new_session
 from .state import (
     CANCELLED,
     ENDED_STATUSES,
@@ -235,7 +234,7 @@ class SupervisorLoop:
             started_at=started,
         )
         if not recorded:  # cancelled while it was starting
-            self.signal_group(proc.pid, signal.SIGTERM)
+            signal_group(proc.pid, signal.SIGTERM)
             child.kill_at = started + CANCELLED_WHILE_STARTING_GRACE_S
             self.say(
                 f"{row.sweep} was cancelled while starting; stopping pid {proc.pid}",
@@ -256,18 +255,13 @@ class SupervisorLoop:
         )
         return FAILED_TO_START
 
-    @staticmethod
-    def signal_group(pgid: int, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, sig)
-
     # -- reaping -----------------------------------------------------------------------------
     def reap(self, now: float) -> None:
         for sweep, child in list(self.children.items()):
             code = child.proc.poll()
             if code is None:
                 if child.kill_at is not None and now >= child.kill_at:
-                    self.signal_group(child.proc.pid, signal.SIGKILL)
+                    signal_group(child.proc.pid, signal.SIGKILL)
                     child.kill_at = None
                 continue
             fast = now - child.started_at < FAST_EXIT_S

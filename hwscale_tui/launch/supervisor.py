@@ -30,6 +30,15 @@ from ..config import ExperimentConfig
 from ..errors import ConfigError, StoreError, UsageError
 from ..hardware import pair_tag_of, parse_pair
 from ..paths import app_paths, snapshot_path
+from ..processes import (
+    ProcessGroupTarget,
+    StopResult,
+    is_running,
+    open_private_log,
+    process_start_time,
+    spawn_in_new_session,
+    stop_process_trees,
+)
 from ..store import Store
 from . import registry
 from .commands import ExperimentPlan, plan_experiment, resolve_executable
@@ -39,15 +48,6 @@ from .files import (
     log_tail,
     pair_log_path,
     supervisor_log_path,
-)
-from .processes import (
-    ProcessGroupTarget,
-    StopResult,
-    is_running,
-    open_private_log,
-    process_start_time,
-    spawn_in_new_session,
-    stop_process_trees,
 )
 from .remote import RemoteCancel, RemoteTrialsBoundary, cancel_remote_trials
 from .run_loop import SupervisorLoop

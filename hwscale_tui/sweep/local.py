@@ -1,6 +1,7 @@
 """Local dispatcher: each trial is a process in its own process group, with its own log file.
 
-Cancel = SIGTERM to the group, SIGKILL after a grace period. A trial recorded by an earlier
+Cancel = SIGTERM to the group, SIGKILL after a grace period, returning once every process of
+the tree is gone (``processes.stop_process_trees``). A trial recorded by an earlier
 runner is re-attached when its pid still runs with the recorded start time (no pid reuse).
 """
 
@@ -10,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +18,17 @@ from typing import Any
 
 from ..launch.commands import full_env, resolve_executable
 from ..paths import ensure_private_dir
+from ..processes import (
+    ProcessGroupTarget,
+    is_running,
+    live_group_members,
+    process_start_time,
+    signal_group,
+    stop_process_trees,
+)
 from .dispatch import InFlightTrial
 from .metrics import read_final
 from .outcome import TrialExit
-from .procs import is_same_process, live_group_members, process_start_time, signal_group
 from .trial_command import TrialSpec
 
 LOG_REASON_CHARS = 300
@@ -37,7 +44,7 @@ class LocalProcess:
     def leader_alive(self) -> bool:
         if self.popen is not None:
             return self.popen.poll() is None
-        return is_same_process(self.pid, self.proc_start)
+        return is_running(self.pid, self.proc_start)
 
     def exit_code(self) -> int | None:
         return self.popen.returncode if self.popen is not None else None
@@ -79,7 +86,7 @@ class LocalDispatcher:
         return proc, {"pid": proc.pid, "pgid": proc.pgid, "proc_start": proc.proc_start}
 
     def attach(self, row: Mapping[str, Any]) -> LocalProcess | None:
-        if is_same_process(row.get("pid"), row.get("proc_start")):
+        if is_running(row.get("pid"), row.get("proc_start")):
             return LocalProcess(row["pid"], row.get("pgid") or row["pid"], row["proc_start"], None)
         return None
 
@@ -96,18 +103,12 @@ class LocalDispatcher:
         return exits
 
     def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
-        procs = [t.handle for t in trials]
-        for proc in procs:
-            if proc.leader_alive():
-                signal_group(proc.pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        waiting = list(procs)
-        while waiting and time.monotonic() < deadline:
-            waiting = [p for p in waiting if p.leader_alive() or live_group_members(p.pgid)]
-            if waiting:
-                time.sleep(0.05)
-        for proc in waiting:
-            signal_group(proc.pgid, signal.SIGKILL)
+        """Stop each trial's whole process tree (the supervisor's way: SIGTERM, SIGKILL after
+        ``grace_s``) and return only once every process of it is gone, then reap the leaders."""
+        procs: list[LocalProcess] = [t.handle for t in trials]
+        stop_process_trees(
+            [ProcessGroupTarget(p.pid, p.pgid, p.proc_start) for p in procs], grace_s
+        )
         for proc in procs:
             if proc.popen is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):

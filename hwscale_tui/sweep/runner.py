@@ -28,12 +28,12 @@ from ..errors import StoreError, UsageError
 from ..hardware import HardwarePair
 from ..launch import registry
 from ..prices import job_cost_usd
+from ..processes import process_start_time
 from ..search.presets import Preset, preset_for
 from ..store import Store
 from .dispatch import Dispatcher, InFlightTrial
 from .metrics import history_row, read_final
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
-from .procs import process_start_time
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState
 from .trial_command import TrialCommandBuilder, TrialSpec, fit_minibatch_to_batch, short_params

@@ -16,9 +16,9 @@ from typing import Any, TextIO
 
 from ..errors import StoreError, UsageError
 from ..hardware import HardwarePair
+from ..processes import is_running, process_start_time
 from ..store import Store
 from .outcome import TrialOutcome
-from .procs import is_same_process, process_start_time
 from .trial_command import TrialSpec, trial_run_id
 
 IN_FLIGHT_STATES = ("queued", "running")
@@ -56,7 +56,7 @@ class SweepState:
             row
             and row["status"] == "running"
             and row["pid"] != me
-            and is_same_process(row["pid"], row["proc_start"])
+            and is_running(row["pid"], row["proc_start"])
         ):
             raise UsageError(
                 f"sweep {self.sweep} is already being run by process {row['pid']}; "

@@ -101,15 +101,10 @@ def clean_leaked(is_running: Any) -> int:
 
 
 def _is_running(pid: int, start: float | None) -> bool:
-    import psutil
+    """The recording process still runs (any process with that pid if its start is unknown)."""
+    from ..processes import is_alive, is_running
 
-    try:
-        p = psutil.Process(pid)
-        if p.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return start is None or abs(p.create_time() - start) <= 0.05
-    except psutil.Error:
-        return False
+    return is_alive(pid) if start is None else is_running(pid, start)
 
 
 def clean_at_start() -> int:
@@ -118,11 +113,7 @@ def clean_at_start() -> int:
 
 
 def record_own(barrier: Any) -> None:
-    import psutil
+    from ..processes import process_start_time
 
     pid = os.getpid()
-    try:
-        start = psutil.Process(pid).create_time()
-    except psutil.Error:
-        start = None
-    record(semaphore_names(barrier), pid, start)
+    record(semaphore_names(barrier), pid, process_start_time(pid))

@@ -14,12 +14,6 @@ import pytest
 from hwscale_tui.errors import UsageError
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.launch.files import first_lines, log_tail
-from hwscale_tui.launch.processes import (
-    ProcessGroupTarget,
-    is_running,
-    process_start_time,
-    stop_process_trees,
-)
 from hwscale_tui.launch.schedule import stagger_schedule
 from hwscale_tui.launch.state import (
     CANCELLED,
@@ -35,6 +29,12 @@ from hwscale_tui.launch.status_view import (
     format_duration,
     next_start_text,
     status_text,
+)
+from hwscale_tui.processes import (
+    ProcessGroupTarget,
+    is_running,
+    process_start_time,
+    stop_process_trees,
 )
 from hwscale_tui.store import Store
 

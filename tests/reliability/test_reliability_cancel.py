@@ -17,7 +17,7 @@ from hwscale_tui.cli import main
 from hwscale_tui.launch import registry
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.paths import app_paths
-from hwscale_tui.sweep.procs import process_start_time
+from hwscale_tui.processes import process_start_time
 from tests.launch.launch_testkit import (
     fake_command,
     live,

@@ -7,8 +7,8 @@ import signal
 import subprocess
 
 from hwscale_tui.paths import app_paths
+from hwscale_tui.processes import live_group_members
 from hwscale_tui.store import Store
-from hwscale_tui.sweep.procs import live_group_members
 from tests.support.cli import cli_env, hwscale_cmd
 from tests.sweep.sweep_helpers import pid_alive, wait_for, write_experiment
 

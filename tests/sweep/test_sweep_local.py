@@ -9,10 +9,10 @@ import sys
 from hwscale_tui.config import from_dict
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.paths import app_paths
+from hwscale_tui.processes import live_group_members
 from hwscale_tui.search.presets import preset_for
 from hwscale_tui.sweep.dispatch import InFlightTrial
 from hwscale_tui.sweep.local import LocalDispatcher
-from hwscale_tui.sweep.procs import live_group_members
 from hwscale_tui.sweep.trial_command import TrialCommandBuilder
 from tests.sweep.sweep_helpers import pid_alive, stub_command, wait_for
 

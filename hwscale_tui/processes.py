@@ -1,5 +1,6 @@
-"""Processes the supervisor starts and the CLI stops: identity (pid + start time), spawning in a
-session of its own, and stopping a whole process tree (SIGTERM, then SIGKILL after a grace).
+"""Processes: identity (pid + start time), process groups, spawning in a session of its own, and
+stopping a whole process tree (SIGTERM, then SIGKILL after a grace). The one place for these:
+the supervisor, the sweep's local dispatcher, the trainer and the CLI all use it.
 
 A process is *ours* only when its pid and its start time (psutil ``create_time``) both match
 what was recorded, so a recycled pid is never signalled. Zombies count as gone: orphans are
@@ -13,7 +14,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,14 @@ def process_start_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
         return None
+
+
+def is_alive(pid: int) -> bool:
+    """True when ``pid`` exists and is not a zombie (whatever process it is now)."""
+    try:
+        return _is_live(psutil.Process(pid))
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
 
 
 def _is_live(proc: psutil.Process) -> bool:
@@ -71,6 +80,20 @@ def process_table() -> dict[int, ProcessEntry]:
         except (ProcessLookupError, PermissionError):
             continue
     return table
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids of the live (non-zombie) processes in process group ``pgid``."""
+    return [pid for pid, entry in process_table().items() if entry.pgid == pgid]
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to process group ``pgid``; False when the group is gone or not ours to signal."""
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -118,7 +141,9 @@ def _signal(proc: psutil.Process, sig: int) -> bool:
 
 
 def stop_process_trees(
-    targets: Sequence[ProcessGroupTarget], grace_s: float, clock=time.monotonic
+    targets: Sequence[ProcessGroupTarget],
+    grace_s: float,
+    clock: Callable[[], float] = time.monotonic,
 ) -> StopResult:
     """Stop every target's whole process tree: SIGTERM to its process group, SIGKILL after ``grace_s``.
 
@@ -182,7 +207,7 @@ def stop_process_trees(
 
 def open_private_log(path: Path) -> int:
     """Open ``path`` for appending (created 0600, its directory 0700); returns the fd."""
-    from ..paths import ensure_private_dir
+    from .paths import ensure_private_dir
 
     ensure_private_dir(path.parent)
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
