@@ -245,7 +245,7 @@ def pair_status(
 def _note_orphans(experiment: str, pairs: list[PairStatus]) -> None:
     """A pair whose sweep runner is gone but whose trials still run says so (cancel stops them)."""
     data = registry.read(experiment)
-    paused = data.get("paused") if isinstance(data.get("paused"), dict) else {}
+    paused: dict[str, Any] = data["paused"] if isinstance(data.get("paused"), dict) else {}
     for p in pairs:
         if p.alive and p.sweep_name in paused:
             p.note = f"paused: {paused[p.sweep_name]}"
