@@ -1,0 +1,469 @@
+"""How far along an experiment is: per trial, per pair and overall, with labelled estimates.
+
+Pure arithmetic on :class:`~hwscale_tui.records.Trial` records (from any source) and the
+experiment's settings, so ``status`` (and ``--json``) and the app print the same numbers:
+
+- a running trial: agent steps as a fraction of its budget (``sweep.total_timesteps``), its
+  live steps/s and its ETA (steps left / steps/s);
+- a pair: trials done (finished + failed: what counts toward ``max_trials``), running, failed,
+  killed; the ETA of the pair; cost so far and projected;
+- the experiment: ETA (the latest pair end, or the sum for sequential launches), cost so far
+  and projected cost.
+
+Every duration and projected cost is an **estimate** and says what it is based on:
+``measured`` (this pair's own trials: finished trials' time, else running trials' steps/s),
+``history`` (finished trials of the same GPU x node shape in earlier experiments of this
+store), ``scaled`` (another pair's measured throughput scaled by the GPU count), or
+``settings`` (no throughput known: ``sweep.max_suggestion_cost``, the longest a suggestion
+may be predicted to run, so the estimate is an upper bound).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..prices import job_cost_usd
+from ..records import Trial
+
+BASIS_MEASURED, BASIS_HISTORY, BASIS_SCALED, BASIS_SETTINGS = (
+    "measured",
+    "history",
+    "scaled",
+    "settings",
+)
+BASIS_TEXT = {
+    BASIS_MEASURED: "from this experiment's measured throughput",
+    BASIS_HISTORY: "from the throughput of earlier runs of the same pairs",
+    BASIS_SCALED: "from measured throughput scaled by GPU count",
+    BASIS_SETTINGS: "upper bound from settings (sweep.max_suggestion_cost per trial; no "
+    "throughput measured yet)",
+    "mixed": "from measured throughput where known, else from settings",
+}
+ENDED_PAIR_STATUSES = ("exited", "failed_to_start", "cancelled")
+
+
+@dataclass(frozen=True)
+class ProgressSettings:
+    """What the estimates need from the experiment file."""
+
+    budget_steps: float  # sweep.total_timesteps: one trial's agent-step budget
+    max_trials: int
+    parallel: int  # sweep.max_parallel_jobs
+    price_per_gpu_hour: float
+    max_trial_s: float  # sweep.max_suggestion_cost: the settings-only trial duration
+    delay_s: float = 0.0
+    sequential: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> ProgressSettings:
+        return cls(
+            budget_steps=float(cfg.sweep.total_timesteps),
+            max_trials=int(cfg.sweep.max_trials),
+            parallel=max(1, int(cfg.sweep.max_parallel_jobs)),
+            price_per_gpu_hour=float(cfg.price_per_gpu_hour),
+            max_trial_s=float(cfg.sweep.max_suggestion_cost),
+            delay_s=float(cfg.launch.delay_s),
+            sequential=bool(cfg.launch.sequential),
+        )
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    """One pair to estimate: its sweep, shape and (when launched) status and planned start."""
+
+    sweep: str
+    gpus: int
+    nodes: int
+    status: str | None = None  # the supervisor's pair status; None: not launched
+    planned_start: float | None = None
+    started_at: float | None = None
+
+    @property
+    def tag(self) -> str:
+        return f"g{self.gpus}n{self.nodes}"
+
+    @property
+    def total_gpus(self) -> int:
+        return self.gpus * self.nodes
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class TrialProgress:
+    fraction: float | None  # agent steps / budget, 0..1
+    sps: float | None  # live agent steps per second
+    eta_s: float | None  # running trials only: steps left / steps per second
+
+    @property
+    def percent_text(self) -> str:
+        return "-" if self.fraction is None else f"{self.fraction:.0%}"
+
+
+def trial_progress(t: Trial, budget_steps: float | None) -> TrialProgress:
+    """A trial's steps as a fraction of the budget, its steps/s and (running) its ETA."""
+    steps, sps = _finite(t.agent_steps), _finite(t.sps)
+    fraction = None
+    if steps is not None and budget_steps and budget_steps > 0:
+        fraction = min(1.0, max(0.0, steps / budget_steps))
+    if t.state == "finished" and fraction is None:
+        fraction = 1.0
+    eta = None
+    if t.state == "running" and budget_steps and sps and sps > 0:
+        eta = max(0.0, budget_steps - (steps or 0.0)) / sps
+    return TrialProgress(fraction, sps, eta)
+
+
+@dataclass
+class PairProgress:
+    sweep: str
+    tag: str
+    total_gpus: int
+    max_trials: int
+    done: int  # finished + failed: what counts toward max_trials
+    finished: int
+    failed: int
+    killed: int  # replaced by a new suggestion: not counted in done
+    running: int
+    ended: bool  # the pair's sweep has ended (or every trial is done)
+    trial_s: float | None  # estimated seconds per full trial
+    trial_cost_usd: float | None  # estimated dollars per full trial
+    basis: str  # what the estimates are based on (BASIS_*)
+    eta_s: float | None  # estimated seconds until the pair ends (0 when ended)
+    cost_so_far_usd: float
+    cost_projected_usd: float | None  # so far + the estimated rest
+    running_fraction: float = 0.0  # the running trials' progress, in trials
+
+    @property
+    def fraction(self) -> float:
+        """Trials' worth of work done, as a fraction of max_trials (running ones in part)."""
+        if self.ended or not self.max_trials:
+            return 1.0 if self.ended else 0.0
+        return min(1.0, (self.done + self.running_fraction) / self.max_trials)
+
+    def counts_text(self) -> str:
+        """``3/8 done, 1 running, 1 failed, 2 killed`` (zero counts left out)."""
+        parts = [f"{self.done}/{self.max_trials} done"]
+        for n, word in (
+            (self.running, "running"),
+            (self.failed, "failed"),
+            (self.killed, "killed"),
+        ):
+            if n:
+                parts.append(f"{n} {word}")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["fraction"] = self.fraction
+        return out
+
+
+@dataclass
+class ExperimentProgress:
+    pairs: list[PairProgress]
+    eta_s: float | None
+    cost_so_far_usd: float
+    cost_projected_usd: float | None
+    basis: str  # BASIS_* when every pair's estimate has the same basis, else "mixed"
+    done: int = 0
+    max_trials: int = 0
+    running: int = 0
+    failed: int = 0
+    killed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ended(self) -> bool:
+        return all(p.ended for p in self.pairs)
+
+    @property
+    def basis_text(self) -> str:
+        return BASIS_TEXT.get(self.basis, self.basis)
+
+    @property
+    def fraction(self) -> float:
+        total = sum(p.max_trials for p in self.pairs)
+        if not total:
+            return 0.0
+        return min(1.0, sum(p.fraction * p.max_trials for p in self.pairs) / total)
+
+    def summary(self) -> str:
+        """One line: ``42% | est. 12m05s left | $0.42 so far, est. $1.10 in all (basis)``."""
+        if self.ended:
+            return f"all pairs ended | cost ${self.cost_so_far_usd:,.2f}"
+        upper = self.basis == BASIS_SETTINGS
+        left = (
+            f"est. {'at most ' if upper else ''}{fmt_duration(self.eta_s)} left"
+            if self.eta_s is not None
+            else "time left unknown"
+        )
+        projected = (
+            f", est. {'at most ' if upper else ''}${self.cost_projected_usd:,.2f} in all"
+            if self.cost_projected_usd is not None
+            else ""
+        )
+        return (
+            f"{self.fraction:.0%} | {left} | ${self.cost_so_far_usd:,.2f} so far{projected} "
+            f"({self.basis_text})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fraction": self.fraction,
+            "eta_s": self.eta_s,
+            "cost_so_far_usd": self.cost_so_far_usd,
+            "cost_projected_usd": self.cost_projected_usd,
+            "estimate_basis": self.basis,
+            "estimate_basis_text": self.basis_text,
+            "done": self.done,
+            "max_trials": self.max_trials,
+            "running": self.running,
+            "failed": self.failed,
+            "killed": self.killed,
+            "ended": self.ended,
+            "pairs": [p.to_json() for p in self.pairs],
+            "notes": list(self.notes),
+        }
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``42s``, ``3m05s``, ``2h07m``, ``1d03h``; ``-`` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    xs = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    return statistics.median(xs) if xs else None
+
+
+def _full_trial_seconds(trials: Sequence[Trial], budget: float) -> float | None:
+    """Seconds one full-budget trial takes, measured on this pair's trials."""
+    finished = [
+        t.runtime_s * budget / t.agent_steps
+        for t in trials
+        if t.state == "finished"
+        and _finite(t.runtime_s)
+        and _finite(t.agent_steps)
+        and (t.agent_steps or 0) > 0
+    ]
+    measured = _median(finished)
+    if measured is not None:
+        return measured
+    sps = _median(t.sps for t in trials if t.state in ("running", "finished", "failed"))
+    return budget / sps if sps else None
+
+
+def _shape(t: Trial) -> tuple[int, int] | None:
+    return (t.gpus, t.nodes) if t.gpus and t.nodes else None
+
+
+def experiment_progress(
+    pairs: Sequence[PairPlan],
+    trials: Iterable[Trial],
+    settings: ProgressSettings,
+    now: float,
+    *,
+    history_sps: Mapping[tuple[int, int], float] | None = None,
+    launched_at: float | None = None,
+) -> ExperimentProgress:
+    """Progress and estimates of every pair and of the experiment.
+
+    ``trials`` may hold other experiments' trials: only those of the pairs' sweeps count.
+    ``history_sps`` (gpus, nodes) -> steps/s of earlier runs (see :func:`measured_throughput`).
+    Pairs not launched yet start ``delay_s`` apart from ``launched_at`` (default ``now``).
+    """
+    by_sweep: dict[str, list[Trial]] = {p.sweep: [] for p in pairs}
+    for t in trials:
+        if t.sweep in by_sweep:
+            by_sweep[t.sweep].append(t)
+    budget = settings.budget_steps
+    # steps/s per GPU measured anywhere in this experiment, to scale to pairs without their own
+    per_gpu = _median(
+        (budget / s) / p.total_gpus
+        for p in pairs
+        if (s := _full_trial_seconds(by_sweep[p.sweep], budget)) and p.total_gpus
+    )
+    if per_gpu is None and history_sps:
+        per_gpu = _median(sps / (g * n) for (g, n), sps in history_sps.items() if g and n)
+    out: list[PairProgress] = []
+    start = launched_at if launched_at is not None else now
+    for i, p in enumerate(pairs):
+        ts = by_sweep[p.sweep]
+        counts = {s: sum(t.state == s for t in ts) for s in ("finished", "failed", "killed")}
+        running = [t for t in ts if t.state == "running"]
+        done = counts["finished"] + counts["failed"]
+        trial_s, basis = _full_trial_seconds(ts, budget), BASIS_MEASURED
+        if trial_s is None and history_sps and history_sps.get((p.gpus, p.nodes)):
+            trial_s, basis = budget / history_sps[(p.gpus, p.nodes)], BASIS_HISTORY
+        if trial_s is None and per_gpu:
+            trial_s, basis = budget / (per_gpu * p.total_gpus), BASIS_SCALED
+        if trial_s is None:
+            trial_s, basis = settings.max_trial_s, BASIS_SETTINGS
+        trial_cost = job_cost_usd(settings.price_per_gpu_hour, p.gpus, p.nodes, trial_s)
+        measured_cost = _median(
+            t.cost_usd * budget / t.agent_steps
+            for t in ts
+            if t.state == "finished" and _finite(t.cost_usd) and (t.agent_steps or 0) > 0
+        )
+        if measured_cost is not None:
+            trial_cost = measured_cost
+        cost_so_far = sum(t.cost_usd for t in ts if _finite(t.cost_usd))
+        ended = p.status in ENDED_PAIR_STATUSES or done >= settings.max_trials
+        progress = [trial_progress(t, budget) for t in running]
+        running_fraction = sum(tp.fraction or 0.0 for tp in progress)
+        if ended:
+            eta, projected = 0.0, cost_so_far
+        else:
+            left_in_running = [
+                tp.eta_s if tp.eta_s is not None else trial_s * (1 - (tp.fraction or 0.0))
+                for tp in progress
+            ]
+            new = max(0, settings.max_trials - done - len(running))
+            eta = max(left_in_running, default=0.0) + math.ceil(new / settings.parallel) * trial_s
+            if p.status in (None, "scheduled", "starting") and not ts:
+                planned = p.planned_start
+                if planned is None and p.status is None and not settings.sequential:
+                    planned = start + i * settings.delay_s
+                if planned is not None:
+                    eta += max(0.0, planned - now)
+            work_left = max(0.0, settings.max_trials - done - running_fraction)
+            projected = cost_so_far + work_left * trial_cost
+        out.append(
+            PairProgress(
+                sweep=p.sweep,
+                tag=p.tag,
+                total_gpus=p.total_gpus,
+                max_trials=settings.max_trials,
+                done=done,
+                finished=counts["finished"],
+                failed=counts["failed"],
+                killed=counts["killed"],
+                running=len(running),
+                ended=ended,
+                trial_s=trial_s,
+                trial_cost_usd=trial_cost,
+                basis=basis,
+                eta_s=eta,
+                cost_so_far_usd=cost_so_far,
+                cost_projected_usd=projected,
+                running_fraction=running_fraction,
+            )
+        )
+    live = [pp for pp in out if not pp.ended]
+    etas = [pp.eta_s for pp in live if pp.eta_s is not None]
+    eta = (sum(etas) if settings.sequential else max(etas, default=0.0)) if live else 0.0
+    bases = {pp.basis for pp in live} or {BASIS_MEASURED}
+    basis = bases.pop() if len(bases) == 1 else "mixed"
+    projected = [pp.cost_projected_usd for pp in out]
+    notes = []
+    if settings.parallel > 1 or (not settings.sequential and len(live) > 1):
+        notes.append(
+            "pairs and parallel trials are assumed not to slow each other down (on one machine "
+            "they share its cores, so times run longer)"
+        )
+    return ExperimentProgress(
+        pairs=out,
+        eta_s=eta,
+        cost_so_far_usd=sum(pp.cost_so_far_usd for pp in out),
+        cost_projected_usd=(
+            sum(c for c in projected if c is not None)
+            if all(c is not None for c in projected)
+            else None
+        ),
+        basis=basis,
+        done=sum(pp.done for pp in out),
+        max_trials=sum(pp.max_trials for pp in out),
+        running=sum(pp.running for pp in out),
+        failed=sum(pp.failed for pp in out),
+        killed=sum(pp.killed for pp in out),
+        notes=notes,
+    )
+
+
+def measured_throughput(runner: str, store: Any | None = None) -> dict[tuple[int, int], float]:
+    """(gpus, nodes) -> median steps/s of finished trials of ``runner`` in the store."""
+    from ..store import Store
+
+    own = store is None
+    st = Store.open_default() if own else store
+    try:
+        rows = st.conn.execute(
+            "SELECT t.gpus, t.nodes, t.sps FROM trials t JOIN sweeps s ON s.sweep = t.sweep "
+            "WHERE t.state = 'finished' AND t.sps > 0 AND s.runner = ?",
+            (runner,),
+        ).fetchall()
+    finally:
+        if own:
+            st.close()
+    by_shape: dict[tuple[int, int], list[float]] = {}
+    for gpus, nodes, sps in rows:
+        if gpus and nodes:
+            by_shape.setdefault((int(gpus), int(nodes)), []).append(float(sps))
+    return {k: statistics.median(v) for k, v in by_shape.items()}
+
+
+@dataclass
+class PlanEstimate:
+    """What launching every pair of a plan would take: shown before ``L`` and by ``plan``."""
+
+    pairs: int
+    trials: int
+    ranks: int  # data-parallel ranks of one trial of every pair, added up (= GPUs)
+    gpus_max: int  # the largest pair's GPUs
+    duration_s: float
+    cost_usd: float
+    basis: str
+
+    @property
+    def basis_text(self) -> str:
+        return BASIS_TEXT.get(self.basis, self.basis)
+
+    def lines(self) -> list[str]:
+        upper = "at most " if self.basis == BASIS_SETTINGS else ""
+        return [
+            f"{self.pairs} pair{'s' if self.pairs != 1 else ''}, {self.trials} trials in all, "
+            f"{self.ranks} ranks/GPUs across pairs (largest pair {self.gpus_max})",
+            f"estimated duration {upper}{fmt_duration(self.duration_s)}, estimated cost "
+            f"{upper}${self.cost_usd:,.2f}",
+            f"({self.basis_text})",
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["basis_text"] = self.basis_text
+        return out
+
+
+def estimate_plan(
+    pairs: Sequence[PairPlan],
+    settings: ProgressSettings,
+    *,
+    history_sps: Mapping[tuple[int, int], float] | None = None,
+) -> PlanEstimate:
+    """Duration and cost of launching ``pairs`` now, before any trial ran."""
+    progress = experiment_progress(pairs, [], settings, 0.0, history_sps=history_sps)
+    return PlanEstimate(
+        pairs=len(pairs),
+        trials=len(pairs) * settings.max_trials,
+        ranks=sum(p.total_gpus for p in pairs),
+        gpus_max=max((p.total_gpus for p in pairs), default=0),
+        duration_s=progress.eta_s or 0.0,
+        cost_usd=progress.cost_projected_usd or 0.0,
+        basis=progress.basis,
+    )

@@ -1,0 +1,112 @@
+"""Progress, ETA and cost estimates (launch/progress.py) on known trial records."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwscale_tui.launch.progress import (
+    BASIS_HISTORY,
+    BASIS_MEASURED,
+    BASIS_SCALED,
+    BASIS_SETTINGS,
+    PairPlan,
+    ProgressSettings,
+    estimate_plan,
+    experiment_progress,
+    measured_throughput,
+    trial_progress,
+)
+from hwscale_tui.records import Trial
+from hwscale_tui.store import Store
+
+SETTINGS = ProgressSettings(
+    budget_steps=1000.0, max_trials=4, parallel=1, price_per_gpu_hour=3.6, max_trial_s=600.0
+)
+
+
+def t(run: str, state: str, steps=None, runtime=None, sps=None, cost=None, sweep="e.g1n1", g=1):
+    return Trial(
+        sweep=sweep, run_id=run, gpus=g, nodes=1, state=state, agent_steps=steps,
+        runtime_s=runtime, sps=sps, cost_usd=cost,
+    )  # fmt: skip
+
+
+def test_a_running_trial_has_percent_steps_per_second_and_eta():
+    p = trial_progress(t("r", "running", steps=250, sps=50), 1000)
+    assert p.fraction == 0.25 and p.percent_text == "25%" and p.sps == 50
+    assert p.eta_s == pytest.approx(15.0)  # 750 steps left at 50 steps/s
+    assert trial_progress(t("f", "finished", steps=1000, sps=50), 1000).eta_s is None
+
+
+def test_pair_counts_eta_and_cost_from_measured_trials():
+    trials = [
+        t("a", "finished", steps=1000, runtime=20, sps=50, cost=0.02),
+        t("b", "failed", steps=100, runtime=5, sps=20, cost=0.005),
+        t("c", "killed", steps=300, runtime=6, cost=0.006),
+        t("d", "running", steps=500, runtime=10, sps=50, cost=0.01),
+        t("x", "finished", steps=1000, runtime=1, sweep="other.g1n1"),  # not this experiment
+    ]
+    prog = experiment_progress([PairPlan("e.g1n1", 1, 1, "running")], trials, SETTINGS, 100.0)
+    pair = prog.pairs[0]
+    # done = finished + failed (what counts toward max_trials); killed shown apart
+    assert (pair.done, pair.finished, pair.failed, pair.killed, pair.running) == (2, 1, 1, 1, 1)
+    assert pair.counts_text() == "2/4 done, 1 running, 1 failed, 1 killed"
+    assert pair.basis == BASIS_MEASURED and pair.trial_s == pytest.approx(20.0)
+    # running trial: 500 steps left at 50/s = 10 s; then 1 new trial (4 - 2 done - 1 running)
+    assert pair.eta_s == pytest.approx(10.0 + 20.0)
+    assert pair.cost_so_far_usd == pytest.approx(0.041)
+    # projected: so far + (4 - 2 - 0.5 running) trials x $0.02 measured per full trial
+    assert pair.cost_projected_usd == pytest.approx(0.041 + 1.5 * 0.02)
+    assert prog.eta_s == pytest.approx(30.0) and not prog.ended
+    assert "est. 30s left" in prog.summary() and "measured" in prog.summary()
+
+
+def test_ended_pairs_have_no_time_left_and_cost_what_they_cost():
+    trials = [t(str(i), "finished", steps=1000, runtime=10, cost=0.01) for i in range(4)]
+    prog = experiment_progress([PairPlan("e.g1n1", 1, 1, "exited")], trials, SETTINGS, 0.0)
+    assert prog.ended and prog.eta_s == 0.0
+    assert prog.cost_projected_usd == pytest.approx(0.04)
+    assert prog.summary().startswith("all pairs ended")
+
+
+def test_without_measurements_the_estimate_is_scaled_from_history_or_an_upper_bound():
+    pairs = [PairPlan("e.g1n1", 1, 1), PairPlan("e.g2n1", 2, 1)]
+    bare = estimate_plan(pairs, SETTINGS)
+    assert bare.basis == BASIS_SETTINGS and "upper bound" in bare.basis_text
+    # 4 trials x 600 s, the second pair starts 0 s later (delay 0), pairs run side by side
+    assert bare.duration_s == pytest.approx(2400.0)
+    # $3.6/GPU-hour = $0.001/GPU-s: 4 x 600 s x (1 + 2) GPUs
+    assert bare.cost_usd == pytest.approx(4 * 600 * 3 * 0.001)
+    assert bare.trials == 8 and bare.ranks == 3 and bare.gpus_max == 2
+    assert any("at most" in line for line in bare.lines())
+
+    hist = estimate_plan(pairs, SETTINGS, history_sps={(1, 1): 100.0})
+    by_tag = {
+        p.tag: p
+        for p in experiment_progress(pairs, [], SETTINGS, 0.0, history_sps={(1, 1): 100.0}).pairs
+    }
+    assert by_tag["g1n1"].basis == BASIS_HISTORY and by_tag["g1n1"].trial_s == pytest.approx(10.0)
+    assert by_tag["g2n1"].basis == BASIS_SCALED and by_tag["g2n1"].trial_s == pytest.approx(5.0)
+    assert hist.basis == "mixed" and hist.duration_s == pytest.approx(40.0)
+
+
+def test_sequential_pairs_add_up_and_staggered_pairs_wait_for_their_start():
+    pairs = [PairPlan("e.g1n1", 1, 1), PairPlan("e.g2n1", 2, 1)]
+    hist = {(1, 1): 100.0, (2, 1): 200.0}  # 10 s and 5 s per trial
+    seq = ProgressSettings(**{**SETTINGS.__dict__, "sequential": True})
+    assert estimate_plan(pairs, seq, history_sps=hist).duration_s == pytest.approx(60.0)
+    staggered = ProgressSettings(**{**SETTINGS.__dict__, "delay_s": 30.0})
+    # the second pair starts 30 s later and takes 20 s: 50 s
+    assert estimate_plan(pairs, staggered, history_sps=hist).duration_s == pytest.approx(50.0)
+
+
+def test_measured_throughput_reads_finished_trials_of_the_runner_from_the_store():
+    with Store.open_default() as store:
+        store.upsert_sweep("old.g1n1", experiment="old", gpus=1, nodes=1, runner="builtin")
+        store.upsert_sweep("met.g1n1", experiment="met", gpus=1, nodes=1, runner="metta")
+        for i, sps in enumerate((100.0, 300.0, 200.0)):
+            store.insert_trial(f"r{i}", "old.g1n1", gpus=1, nodes=1, state="finished", sps=sps)
+        store.insert_trial("q", "old.g1n1", gpus=1, nodes=1, state="running", sps=999.0)
+        store.insert_trial("m", "met.g1n1", gpus=1, nodes=1, state="finished", sps=5.0)
+        assert measured_throughput("builtin", store) == {(1, 1): 200.0}
+        assert measured_throughput("metta", store) == {(1, 1): 5.0}
