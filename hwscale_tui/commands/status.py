@@ -62,8 +62,14 @@ def run(args: argparse.Namespace) -> int:
         check_experiment_name(args.experiment_name)
         _check_known(args.experiment_name)
     name = experiment_name(args)
+    from ..launch.progress import progress_from_store
+
     if args.json:
-        json.dump(sup.pair_status(name).to_json(), sys.stdout, indent=2)
+        status = sup.pair_status(name)
+        out = status.to_json()
+        progress = progress_from_store(status)
+        out["progress"] = progress.to_json() if progress is not None else None
+        json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     from rich.console import Console
@@ -72,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     if args.watch is None:
-        console.print(render(sup.pair_status(name), time.time()))
+        status = sup.pair_status(name)
+        console.print(render(status, time.time(), progress_from_store(status)))
         return 0
     return _watch(console, name, args.watch)
 
@@ -113,6 +120,7 @@ def _watch(console, name: str, interval_s: float) -> int:
     from rich.text import Text
 
     from ..launch import supervisor as sup
+    from ..launch.progress import progress_from_store
     from ..launch.status_view import render
     from ..store import Store
 
@@ -127,7 +135,7 @@ def _watch(console, name: str, interval_s: float) -> int:
             "watching (the sweeps keep running)",
             style="dim",
         )
-        return Group(render(status, now), hint), ended
+        return Group(render(status, now, progress_from_store(status, store, now)), hint), ended
 
     with Store.open_default(readonly=True) as store:
         shown, ended = frame(store)

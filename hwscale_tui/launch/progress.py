@@ -139,19 +139,21 @@ class PairProgress:
     cost_so_far_usd: float
     cost_projected_usd: float | None  # so far + the estimated rest
     running_fraction: float = 0.0  # the running trials' progress, in trials
+    awaiting_eval: int = 0  # trained to the budget, score not in yet (Metta)
 
     @property
     def fraction(self) -> float:
         """Trials' worth of work done, as a fraction of max_trials (running ones in part)."""
         if self.ended or not self.max_trials:
             return 1.0 if self.ended else 0.0
-        return min(1.0, (self.done + self.running_fraction) / self.max_trials)
+        return min(1.0, (self.done + self.awaiting_eval + self.running_fraction) / self.max_trials)
 
     def counts_text(self) -> str:
         """``3/8 done, 1 running, 1 failed, 2 killed`` (zero counts left out)."""
         parts = [f"{self.done}/{self.max_trials} done"]
         for n, word in (
             (self.running, "running"),
+            (self.awaiting_eval, "awaiting eval"),
             (self.failed, "failed"),
             (self.killed, "killed"),
         ):
@@ -307,6 +309,7 @@ def experiment_progress(
         ts = by_sweep[p.sweep]
         counts = {s: sum(t.state == s for t in ts) for s in ("finished", "failed", "killed")}
         running = [t for t in ts if t.state == "running"]
+        awaiting = sum(t.state == "awaiting_eval" for t in ts)  # trained, score not in yet
         done = counts["finished"] + counts["failed"]
         trial_s, basis = _full_trial_seconds(ts, budget), BASIS_MEASURED
         if trial_s is None and history_sps and history_sps.get((p.gpus, p.nodes)):
@@ -334,7 +337,7 @@ def experiment_progress(
                 tp.eta_s if tp.eta_s is not None else trial_s * (1 - (tp.fraction or 0.0))
                 for tp in progress
             ]
-            new = max(0, settings.max_trials - done - len(running))
+            new = max(0, settings.max_trials - done - len(running) - awaiting)
             eta = max(left_in_running, default=0.0) + math.ceil(new / settings.parallel) * trial_s
             if p.status in (None, "scheduled", "starting") and not ts:
                 planned = p.planned_start
@@ -342,7 +345,7 @@ def experiment_progress(
                     planned = start + i * settings.delay_s
                 if planned is not None:
                     eta += max(0.0, planned - now)
-            work_left = max(0.0, settings.max_trials - done - running_fraction)
+            work_left = max(0.0, settings.max_trials - done - awaiting - running_fraction)
             projected = cost_so_far + work_left * trial_cost
         out.append(
             PairProgress(
@@ -355,6 +358,7 @@ def experiment_progress(
                 failed=counts["failed"],
                 killed=counts["killed"],
                 running=len(running),
+                awaiting_eval=awaiting,
                 ended=ended,
                 trial_s=trial_s,
                 trial_cost_usd=trial_cost,
@@ -466,4 +470,40 @@ def estimate_plan(
         duration_s=progress.eta_s or 0.0,
         cost_usd=progress.cost_projected_usd or 0.0,
         basis=progress.basis,
+    )
+
+
+def progress_from_store(
+    status: Any, store: Any | None = None, now: float | None = None
+) -> ExperimentProgress | None:
+    """The progress of a launched experiment (an ``ExperimentStatus``), from the local store and
+    the experiment snapshot the launch froze; None when it was never launched."""
+    import time
+
+    from .. import config as cfgmod
+    from ..errors import UsageError
+    from ..paths import snapshot_path
+    from ..store import Store
+
+    if status is None or status.launch_id is None or not status.pairs:
+        return None
+    try:
+        cfg = cfgmod.load(snapshot_path(status.experiment))
+    except UsageError:  # the snapshot is gone or unreadable: no settings to estimate with
+        return None
+    settings = ProgressSettings.from_config(cfg)
+    pairs = [
+        PairPlan(p.sweep_name, p.gpus, p.nodes, p.status, p.planned_start, p.started_at)
+        for p in status.pairs
+    ]
+    own = store is None
+    st = Store.open_default() if own else store
+    try:
+        trials = st.trials([p.sweep for p in pairs])
+        history = measured_throughput(cfg.experiment.runner, st)
+    finally:
+        if own:
+            st.close()
+    return experiment_progress(
+        pairs, trials, settings, time.time() if now is None else now, history_sps=history
     )

@@ -26,7 +26,7 @@ STATUS_STYLE = {
     FAILED_TO_START: "red",
     CANCELLED: "magenta",
 }
-COLUMNS = ("pair", "status", "elapsed", "next start", "trials", "best", "pid")
+COLUMNS = ("pair", "status", "elapsed", "next start", "trials", "ETA", "cost", "best", "pid")
 
 
 def format_duration(seconds: float) -> str:
@@ -86,8 +86,35 @@ def trials_text(p: PairStatus) -> str:
     return f"{p.trials_done}/{p.max_trials}" if p.max_trials else str(p.trials_done)
 
 
-def row_cells(p: PairStatus, now: float) -> dict[str, str]:
+def eta_text(pp: Any | None) -> str:
+    """A pair's estimated time left (``~3m05s``); ``-`` when ended or unknown."""
+    if pp is None or pp.ended or pp.eta_s is None:
+        return "-"
+    from .progress import BASIS_SETTINGS, fmt_duration
+
+    return ("<=" if pp.basis == BASIS_SETTINGS else "~") + fmt_duration(pp.eta_s)
+
+
+def cost_text(pp: Any | None) -> str:
+    """Cost so far, and the estimated total while the pair runs: ``$0.04/~$0.07``."""
+    if pp is None:
+        return "-"
+    so_far = f"${pp.cost_so_far_usd:,.2f}"
+    if pp.ended or pp.cost_projected_usd is None:
+        return so_far
+    from .progress import BASIS_SETTINGS
+
+    mark = "<=" if pp.basis == BASIS_SETTINGS else "~"
+    return f"{so_far}/{mark}${pp.cost_projected_usd:,.2f}"
+
+
+def row_cells(p: PairStatus, now: float, progress: Any | None = None) -> dict[str, str]:
+    pp = None
+    if progress is not None:
+        pp = next((x for x in progress.pairs if x.sweep == p.sweep_name), None)
     return {
+        "ETA": eta_text(pp),
+        "cost": cost_text(pp),
         "pair": p.tag,
         "status": status_text(p),
         "elapsed": elapsed_text(p, now),
@@ -134,8 +161,8 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
     return out
 
 
-def render(status: ExperimentStatus, now: float) -> Any:
-    """A rich renderable of the whole status."""
+def render(status: ExperimentStatus, now: float, progress: Any | None = None) -> Any:
+    """A rich renderable of the whole status (with ``progress``: ETA, cost, estimates)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -169,13 +196,22 @@ def render(status: ExperimentStatus, now: float) -> Any:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for col in COLUMNS:
         table.add_column(
-            col, justify="right" if col in ("elapsed", "trials", "best", "pid") else "left"
+            col,
+            justify="right"
+            if col in ("elapsed", "trials", "ETA", "cost", "best", "pid")
+            else "left",
         )
     for p in status.pairs:
-        cells = row_cells(p, now)
+        cells = row_cells(p, now, progress)
         style = STATUS_STYLE.get(p.status, "")
         table.add_row(*[Text(cells[c], style=style if c == "status" else "") for c in COLUMNS])
     parts: list[Any] = [header, table]
+    if progress is not None:
+        parts.append(Text(f"progress: {progress.summary()}"))
+        counts = [f"{pp.tag} {pp.counts_text()}" for pp in progress.pairs if pp.killed or pp.failed]
+        if counts:
+            parts.append(Text("trials: " + "; ".join(counts), style="dim"))
+        parts += [Text(f"note: {n}", style="dim") for n in progress.notes]
     parts += [
         Text(line, style="yellow" if not line.startswith("    ") else "dim")
         for line in attention_lines(status)

@@ -72,3 +72,32 @@ def test_status_watch_stops_with_exit_0_once_every_pair_ended(tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "every pair has ended; stopped watching" in r.stdout
+
+
+def test_status_prints_progress_eta_and_cost_and_json_has_them(tmp_path, capsys):
+    import json
+
+    from hwscale_tui.store import Store
+
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--say", "hi"), gpus=(1, 2), delay_s=0.1)
+    assert main(["launch", "-e", str(exp), "--foreground", "--json"]) == 0
+    capsys.readouterr()
+    with Store.open_default() as store:  # what a sweep would have written: one pair half done
+        for i, state in enumerate(("finished", "failed", "killed", "running")):
+            store.insert_trial(
+                f"exp.g1n1_trial_{i}", "exp.g1n1", gpus=1, nodes=1, state=state,
+                agent_steps=100_000.0 if state != "running" else 50_000.0,
+                runtime_s=10.0, sps=10_000.0, cost_usd=0.01,
+            )  # fmt: skip
+    assert main(["status", "--json", "--experiment-name", "exp"]) == 0
+    progress = json.loads(capsys.readouterr().out)["progress"]
+    g1 = next(p for p in progress["pairs"] if p["tag"] == "g1n1")
+    assert (g1["done"], g1["failed"], g1["killed"], g1["running"]) == (2, 1, 1, 1)
+    assert g1["ended"]  # its sweep process exited: nothing more will run
+    assert progress["cost_so_far_usd"] == pytest.approx(0.04)
+    assert progress["estimate_basis"] in ("measured", "history", "scaled", "settings", "mixed")
+    assert main(["status", "--experiment-name", "exp"]) == 0
+    out = capsys.readouterr().out
+    assert "ETA" in out and "cost" in out and "progress: all pairs ended | cost $0.04" in out
+    assert "g1n1 2/8 done, 1 running, 1 failed, 1 killed" in out
