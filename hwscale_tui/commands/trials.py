@@ -8,7 +8,7 @@ import json
 import math
 import os
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from ..errors import UsageError
 from ..hardware import pair_tag_of
@@ -128,9 +128,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_csv(trials: list) -> None:
+def write_csv(trials: list, out: TextIO | None = None) -> None:
+    """Trials as CSV (one row each, params as ``params.KEY`` columns) to ``out`` (stdout)."""
     param_keys = sorted({k for t in trials for k in t.params})
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = csv.writer(sys.stdout if out is None else out, lineterminator="\n")
     writer.writerow([*RECORD_COLUMNS, "flags", *(f"params.{k}" for k in param_keys)])
     for t in trials:
         record = _json_safe(t.to_dict())

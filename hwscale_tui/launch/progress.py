@@ -196,8 +196,9 @@ class ExperimentProgress:
             return 0.0
         return min(1.0, sum(p.fraction * p.max_trials for p in self.pairs) / total)
 
-    def summary(self) -> str:
-        """One line: ``42% | est. 12m05s left | $0.42 so far, est. $1.10 in all (basis)``."""
+    def summary(self, short: bool = False) -> str:
+        """One line: ``42% | est. 12m05s left | $0.42 so far, est. $1.10 in all (basis)``;
+        ``short`` names the basis in one word (``measured``, ``settings``, ...)."""
         if self.ended:
             return f"all pairs ended | cost ${self.cost_so_far_usd:,.2f}"
         upper = self.basis == BASIS_SETTINGS
@@ -211,10 +212,8 @@ class ExperimentProgress:
             if self.cost_projected_usd is not None
             else ""
         )
-        return (
-            f"{self.fraction:.0%} | {left} | ${self.cost_so_far_usd:,.2f} so far{projected} "
-            f"({self.basis_text})"
-        )
+        basis = self.basis if short else self.basis_text
+        return f"{self.fraction:.0%} | {left} | ${self.cost_so_far_usd:,.2f} so far{projected} ({basis})"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .formatting import ACTIVE_PAIR_STATUSES, fmt_duration, fmt_number, progress_bar
+from .formatting import ACTIVE_PAIR_STATUSES, fmt_duration, fmt_money, fmt_number, progress_bar
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class LaunchRow:
     best: str
     log_path: str | None
     never_started: bool = False  # scheduled, but the supervisor that would start it is gone
+    eta: str = "-"  # estimated time left (``~3m05s``, ``<=10m00s`` for a settings bound)
+    cost: str = "-"  # dollars so far
+    detail: str = ""  # trial counts, ETA and cost with what the estimate is based on
 
     @property
     def active(self) -> bool:
@@ -50,14 +53,41 @@ class LaunchRow:
         return self.status.replace("_", " ")
 
 
+def eta_text(pp: Any | None) -> str:
+    """A pair's (or trial's) estimated time left: ``~3m05s``, ``<=10m00s`` for a settings bound."""
+    if pp is None or getattr(pp, "ended", False) or pp.eta_s is None:
+        return "-"
+    return ("<=" if getattr(pp, "basis", "") == "settings" else "~") + fmt_duration(pp.eta_s)
+
+
+def pair_detail(pp: Any | None) -> str:
+    """``3/8 done, 1 running; ETA ~3m05s; $0.12 so far, est. $0.40 in all (measured)``."""
+    if pp is None:
+        return ""
+    parts = [pp.counts_text()]
+    if not pp.ended:
+        parts.append(f"ETA {eta_text(pp)}")
+    cost = f"{fmt_money(pp.cost_so_far_usd)} so far"
+    if not pp.ended and pp.cost_projected_usd is not None:
+        bound = "at most" if pp.basis == "settings" else "est."
+        cost += f", {bound} {fmt_money(pp.cost_projected_usd)} in all ({pp.basis})"
+    parts.append(cost)
+    return "; ".join(parts)
+
+
 def launch_rows(
     plan_pairs: Iterable[Any],
     status: Any | None,
     now: float,
     max_trials: int,
     ascii_only: bool = False,
+    progress: Any | None = None,
 ) -> list[LaunchRow]:
-    """One row per planned pair, plus recorded pairs no longer in the plan (so nothing running hides)."""
+    """One row per planned pair, plus recorded pairs no longer in the plan (so nothing running hides).
+
+    ``progress`` (an ``ExperimentProgress``) adds each pair's ETA, cost and trial counts.
+    """
+    by_sweep = {pp.sweep: pp for pp in (getattr(progress, "pairs", None) or [])}
     recorded = {p.sweep_name: p for p in (getattr(status, "pairs", None) or [])}
     rows: list[LaunchRow] = []
     seen: set[str] = set()
@@ -72,13 +102,23 @@ def launch_rows(
                 now,
                 max_trials,
                 ascii_only,
+                by_sweep.get(pp.sweep_name),
             )
         )
     for name, ps in recorded.items():
         if name not in seen:
             tag = f"g{ps.gpus}n{ps.nodes}"
             rows.append(
-                _row(name, tag, (ps.gpus or 0) * (ps.nodes or 0), ps, now, max_trials, ascii_only)
+                _row(
+                    name,
+                    tag,
+                    (ps.gpus or 0) * (ps.nodes or 0),
+                    ps,
+                    now,
+                    max_trials,
+                    ascii_only,
+                    by_sweep.get(name),
+                )
             )
     return rows
 
@@ -91,6 +131,7 @@ def _row(
     now: float,
     max_trials: int,
     ascii_only: bool,
+    pp: Any | None = None,
 ) -> LaunchRow:
     if ps is None:
         return LaunchRow(
@@ -115,6 +156,8 @@ def _row(
     if ps.started_at is not None:
         elapsed = fmt_duration((ps.ended_at or now) - ps.started_at)
     done = int(getattr(ps, "trials_done", 0) or 0)
+    if pp is not None:
+        done = pp.done
     total = getattr(ps, "max_trials", None) or max_trials
     best = getattr(ps, "best_score", None)
     return LaunchRow(
@@ -130,4 +173,7 @@ def _row(
         best=fmt_number(best),
         log_path=ps.log_path,
         never_started=never_started,
+        eta=eta_text(pp) if status in ACTIVE_PAIR_STATUSES else "-",
+        cost=fmt_money(pp.cost_so_far_usd) if pp is not None else "-",
+        detail=pair_detail(pp),
     )

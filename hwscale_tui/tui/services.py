@@ -103,12 +103,21 @@ class Services:
         - ``analysis``: ``settings_from_config(cfg)``, ``analyze(trials, histories, settings)``,
           ``write_report(result, md_path, png_dir)``.
         - ``clock``: epoch seconds (frozen in snapshot tests).
+        - ``progress``: ``experiment_progress``, ``estimate_plan``, ``measured_throughput``,
+          ``PairPlan``, ``ProgressSettings`` (pure arithmetic plus one store read: tests use
+          the real module).
+        - ``trial_control``: ``trial_log_path(run_id)``, ``stop_trial(run_id)`` (the store's
+          record of a trial's process group).
     """
 
     supervisor: SupervisorApi
     sources: SourcesApi
     analysis: AnalysisApi
     clock: Clock = field(default=time.time)
+    progress: Any = field(default_factory=lambda: LazyModule("hwscale_tui.launch.progress"))
+    trial_control: Any = field(
+        default_factory=lambda: LazyModule("hwscale_tui.launch.trial_control")
+    )
 
 
 def real_services(clock: Clock = time.time) -> Services:

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Label
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.tui.app import create_app
+from hwscale_tui.tui.screens.modals import ConfirmScreen
 from hwscale_tui.tui.widgets.trial_table import TrialTable
 from tests.tui.tui_helpers import stop_everything, wait_for
 
@@ -64,6 +65,10 @@ async def test_edit_launch_watch_cancel_analyse_quit_reopen(tmp_path):
             table = launch.query_one("#launch-table", DataTable)
             await wait_for(pilot, lambda: table.row_count == 2, what="two planned pairs")
             await pilot.press("L")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation"
+            )
+            await pilot.press("y")
             await wait_for(
                 pilot,
                 lambda: launch.rows["tuiflow.g2n1"].status == "running",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.widgets import Input, Label, Static
 
 from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
@@ -92,3 +94,118 @@ async def test_help_shows_remapped_keys(tmp_path):
         await pilot.press("question_mark")
         rows = {ident: keys for keys, _, ident in app.screen.binding_rows()}
         assert rows["launch.all"] == "A"
+
+
+# -- per trial: progress, log, stop, CSV; the best-trial star ----------------------------------
+def running_trial(screen):
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    table = screen.query_one(TrialTable)
+    return table, next((t for t in table.trials.values() if t.state == "running"), None)
+
+
+async def test_running_trials_show_progress_and_never_take_the_star(tmp_path):
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="trials")
+        _, run = running_trial(app.screen)
+        cells = [str(getattr(c, "plain", c)) for c in table.get_row(run.run_id)]
+        budget = app.session.cfg.sweep.total_timesteps
+        assert cells[3] == f"run {min(1.0, run.agent_steps / budget):.0%}"
+        assert cells[8] != "-"  # its ETA
+        # a running trial with the best interim score of its pair still has no star
+        better = max(t.score for t in table.trials.values() if t.sweep == run.sweep) + 100
+        world.source.trials[run.run_id] = replace(run, score=better)
+        app.screen.poll_now()
+        await wait_for(pilot, lambda: table.trials[run.run_id].score == better, what="poll")
+        assert table.best_by_sweep[run.sweep] != run.run_id
+        assert table.trials[table.best_by_sweep[run.sweep]].state == "finished"
+        # once finished, it takes the star
+        world.source.trials[run.run_id] = replace(run, score=better, state="finished")
+        app.screen.poll_now()
+        await wait_for(pilot, lambda: table.best_by_sweep.get(run.sweep) == run.run_id, what="star")
+        table.select_run(run.run_id)
+        await pilot.pause()
+
+
+async def test_a_trials_log_opens_in_the_pager_and_stop_asks_then_stops_it(tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from hwscale_tui.store import Store
+
+    seen = tmp_path / "pager-saw.txt"
+    pager = tmp_path / "pager.sh"
+    pager.write_text(f'#!/bin/sh\ncp "$1" {seen}\n')
+    pager.chmod(0o700)
+    monkeypatch.setenv("PAGER", str(pager))
+    app, _ = make_app(tmp_path, start="trials")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: running_trial(app.screen)[1], what="trials")
+            table, run = running_trial(app.screen)
+            log = tmp_path / "trial.log"
+            log.write_text("trial log line 1\n")
+            from hwscale_tui.launch.processes import process_start_time
+
+            with Store.open_default() as store:  # the sweep's record of this trial's process
+                store.insert_trial(
+                    run.run_id, run.sweep, gpus=run.gpus, nodes=run.nodes, state="running",
+                    pid=proc.pid, pgid=proc.pid, proc_start=process_start_time(proc.pid),
+                    log_path=str(log),
+                )  # fmt: skip
+            table.select_run(run.run_id)
+            import contextlib
+
+            @contextlib.contextmanager
+            def fake_suspend():  # the headless driver cannot hand over the terminal (tmux can)
+                yield
+
+            monkeypatch.setattr(app, "suspend", fake_suspend)
+            await pilot.press("o")
+            await wait_for(pilot, lambda: seen.exists(), what="pager")
+            assert seen.read_text() == "trial log line 1\n"
+            await pilot.press("k")
+            assert isinstance(app.screen, ConfirmScreen) and "Stop trial" in app.screen.question
+            await pilot.press("n")
+            assert proc.poll() is None  # no: nothing stopped
+            await pilot.press("k", "y")
+            await wait_for(pilot, lambda: proc.poll() is not None, what="trial stopped")
+            assert proc.returncode == -signal.SIGTERM
+            await wait_for(
+                pilot,
+                lambda: any("Stopped trial" in n.message for n in app._notifications),
+                what="notice",
+            )
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+async def test_the_trials_table_exports_as_csv(tmp_path):
+    import csv
+
+    from hwscale_tui.paths import app_paths
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="trials")
+        table.set_filter("g2n1")
+        await pilot.press("x")
+        path = app_paths().state / "reports" / app.session.name / "trials.csv"
+        await wait_for(pilot, lambda: path.exists(), what="csv")
+        rows = list(csv.DictReader(path.open()))
+        assert len(rows) == table.row_count == 4
+        assert {r["gpus"] + "x" + r["nodes"] for r in rows} == {"2x1"}
+        assert any(k.startswith("params.") for k in rows[0])

@@ -265,13 +265,32 @@ async def test_launch_all_then_rows_show_status_countdown_pid_and_log(tmp_path):
         table = screen.query_one("#launch-table", DataTable)
         await wait_for(pilot, lambda: table.row_count == 8, what="planned rows")
         assert all(r.status == "not launched" for r in screen.rows.values())
-        await pilot.press("L")
+        await pilot.press("L")  # asks first, with the plan's summary
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
+        question = app.screen.question
+        assert "8 pairs, 64 trials in all" in question and "estimated cost" in question
+        assert "settings" in question  # nothing measured yet: an upper bound, said so
+        assert world.supervisor.calls == []
+        await pilot.press("y")
         await wait_for(
             pilot, lambda: screen.rows["hardware_scaling.g1n1"].status == "running", what="launched"
         )
         assert world.supervisor.calls == [("launch", None)]
         first, second = screen.rows["hardware_scaling.g1n1"], screen.rows["hardware_scaling.g1n2"]
-        assert first.pid == "4000" and first.trials.endswith("0/8")
+        assert first.pid == "4000"
+        # the demo source holds 3 finished trials and 1 running one for g1n1
+        await wait_for(
+            pilot,
+            lambda: screen.rows["hardware_scaling.g1n1"].trials.endswith("3/8"),
+            what="progress",
+        )
+        first = screen.rows["hardware_scaling.g1n1"]
+        assert first.eta.startswith("~") and first.cost.startswith("$")
+        assert (
+            first.detail.startswith("3/8 done, 1 running; ETA ~") and "(measured)" in first.detail
+        )
+        summary = text_of(screen.query_one("#launch-summary", Label))
+        assert "all: " in summary and "so far" in summary and "g1n1: 3/8 done" in summary
         assert second.status == "scheduled" and second.countdown == "in 1m00s"
         await wait_for(
             pilot,
@@ -459,7 +478,7 @@ async def test_trials_sort_keys_and_header_click(tmp_path):
         assert scores == sorted(scores)
         await pilot.click("#trial-table", offset=(60, 0))  # the "cost" header
         await pilot.pause(0.1)
-        assert table.sort_column in ("sps", "cost", "time")
+        assert table.sort_column in ("sps", "left", "cost", "time")
 
 
 async def test_trials_details_show_params_and_learning_curve(tmp_path):
@@ -581,6 +600,8 @@ async def test_worker_errors_become_one_notification(tmp_path):
     world.supervisor.launch = refuse
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
+        await pilot.press("y")
         await wait_for(
             pilot,
             lambda: any("already running" in n.message for n in app._notifications),
@@ -599,6 +620,8 @@ async def test_keymap_file_remaps_a_binding_by_id(tmp_path):
         await pilot.pause(0.2)
         assert world.supervisor.calls == []
         await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
+        await pilot.press("y")
         await wait_for(
             pilot, lambda: world.supervisor.calls == [("launch", None)], what="remapped launch"
         )

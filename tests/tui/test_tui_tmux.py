@@ -129,6 +129,8 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
         tmux.keys("2")
         tmux.wait_for("not launched")
         tmux.keys("L")
+        tmux.wait_for("Launch all pairs of tmuxexp?")  # asks first, with the plan's summary
+        tmux.keys("y")
         shown = tmux.wait_for("exited 0")  # g1n1 ran its two trials and exited
         assert "g2n1" in shown
         tmux.keys("o")  # full log of the selected pair (g1n1) in $PAGER

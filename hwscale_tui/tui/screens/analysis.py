@@ -11,12 +11,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Label, Select, Static
+from textual.widgets import Label, Select, Static
 
 from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, target_choices
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
-from .base import HwScreen
+from .base import HwFooter, HwScreen
 
 
 class AnalysisScreen(HwScreen):
@@ -67,7 +67,7 @@ class AnalysisScreen(HwScreen):
                 yield Label("", id="plot-note")
             with VerticalScroll(id="analysis-side"):
                 yield Static("", id="analysis-tables")
-        yield Footer(compact=True)
+        yield HwFooter()
 
     def on_screen_resume(self) -> None:
         self.compute()  # analysis is on demand: when the pane is opened, on R, or a new target

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widgets import Footer
 from textual.worker import Worker
 
 from ..widgets.header import ExperimentHeader
@@ -22,6 +23,21 @@ if TYPE_CHECKING:
     from ..app import HwscaleApp
 
 FIRST_POLL_DELAY_S = 0.3
+PALETTE_IN_FOOTER_AT = 120  # columns from which the footer also shows ^p Palette
+
+
+class HwFooter(Footer):
+    """The footer; below PALETTE_IN_FOOTER_AT columns it leaves out ``^p Palette`` so that
+    ``? Help`` always fits (the palette stays on ctrl+p and is listed in the help)."""
+
+    def __init__(self) -> None:
+        super().__init__(compact=True)
+
+    def on_mount(self) -> None:
+        self.show_command_palette = self.app.size.width >= PALETTE_IN_FOOTER_AT
+
+    def on_resize(self) -> None:
+        self.show_command_palette = self.app.size.width >= PALETTE_IN_FOOTER_AT
 
 
 class HwScreen(Screen, inherit_bindings=False):
@@ -87,6 +103,27 @@ class HwScreen(Screen, inherit_bindings=False):
         # would compete with the first paint for the GIL); later returns poll at once.
         self._schedule_poll(0.01 if self._shown_before else FIRST_POLL_DELAY_S)
         self._shown_before = True
+
+    def open_in_pager(self, path: str) -> None:
+        """``$PAGER`` (default ``less``) on ``path``; the app steps aside until the pager exits."""
+        import os
+        import shlex
+        import subprocess
+
+        from textual.app import SuspendNotSupported
+
+        argv = [*shlex.split(os.environ.get("PAGER") or "less"), path]
+        try:
+            with self.app.suspend():
+                subprocess.run(argv, check=False)
+        except SuspendNotSupported:
+            self.notify(
+                "This terminal cannot hand over to a pager; the log is " + path,
+                severity="warning",
+            )
+        except FileNotFoundError:
+            self.notify(f"Pager {argv[0]!r} not found; set $PAGER.", severity="error")
+        self.refresh()
 
     def on_screen_suspend(self) -> None:
         if self._poll_timer is not None:

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from ... import config as cfgmod
 from ...errors import ConfigError
@@ -21,7 +21,7 @@ from ..formatting import short_paths
 from ..session import GridCell, equivalent_command, format_field_value, parse_field_text
 from ..widgets.choice import ChoiceField
 from ..widgets.header import ExperimentHeader
-from .base import HwScreen
+from .base import HwFooter, HwScreen
 from .modals import PromptScreen
 
 
@@ -167,7 +167,7 @@ class GridScreen(HwScreen):
                 with VerticalScroll(id="pair-details-scroll"):
                     yield Static(id="pair-details")
             yield VerticalScroll(id="grid-form")
-        yield Footer(compact=True)
+        yield HwFooter()
 
     def _field_widget(self, f: FormField):
         value = self.app.session.cfg.get(f.dotted)

@@ -7,8 +7,6 @@ running when the app quits, and opening the app again re-attaches from the store
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 from typing import Any
 
 from rich.text import Text
@@ -16,12 +14,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from ..formatting import STATE_STYLES, plural
 from ..launch_rows import LaunchRow, launch_rows
+from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
-from .base import HwScreen
+from .base import HwFooter, HwScreen
 from .modals import ConfirmScreen
 
 # (key, label, width): fixed widths, so status updates never shift the columns (and 80 columns fit)
@@ -33,9 +32,17 @@ COLUMNS = (
     ("pid", "pid", 7),
     ("elapsed", "elapsed", 7),
     ("trials", "trials", 12),
+    ("eta", "ETA", 8),
+    ("cost", "cost", 7),
     ("best", "best", 6),
 )
+NARROW_HIDDEN = ("gpus", "pid", "elapsed")  # below WIDE_AT columns: the rest fits 80 columns
+WIDE_AT = 100
 LOG_LINES = 200
+# A W&B source is asked for the trials behind the progress at most this often (a local store
+# is read on every poll: it is cheap).
+REMOTE_PROGRESS_EVERY_S = 15.0
+HISTORY_EVERY_S = 30.0
 
 
 def supervisor_note(status: Any | None, active: int) -> str | None:
@@ -59,8 +66,8 @@ class LaunchScreen(HwScreen):
         Binding("l", "launch_selected", "Launch", id="launch.selected"),
         Binding("c", "cancel_selected", "Cancel", id="launch.cancel_selected"),
         Binding("C", "cancel_all", "Cancel all", id="launch.cancel_all"),
-        Binding("r", "relaunch_failed", "Relaunch failed", id="launch.relaunch_failed"),
-        Binding("o", "open_log", "Pager", id="launch.open_log"),
+        Binding("r", "relaunch_failed", "Relaunch", id="launch.relaunch_failed"),
+        Binding("o", "open_log", "Log", id="launch.open_log"),
     ]
 
     def __init__(self) -> None:
@@ -69,6 +76,13 @@ class LaunchScreen(HwScreen):
         self.status: Any | None = None
         self.status_for: str | None = None  # the experiment name ``status`` belongs to
         self.plan: Any | None = None
+        self.progress: Any | None = None  # ExperimentProgress of the latest poll
+        self.sources = SourceCache()
+        self._trials: list[Any] = []
+        self._trials_at = -1e18
+        self._history: tuple[float, str, dict[Any, float]] | None = None
+        self.shown_columns: tuple[Any, ...] = ()
+        self.table_columns: tuple[tuple[str, str, int], ...] = COLUMNS
 
     def compose(self) -> ComposeResult:
         yield ExperimentHeader(self.SCREEN_TITLE)
@@ -77,13 +91,40 @@ class LaunchScreen(HwScreen):
             yield Label("", id="launch-summary")
             yield Label("log", id="log-title", classes="section-title")
             yield Static("", id="log-tail")
-        yield Footer(compact=True)
+        yield HwFooter()
 
     def on_mount(self) -> None:
+        self.set_columns()
+        self.query_one("#launch-table", DataTable).focus()
+
+    def columns_for(self, width: int) -> tuple[tuple[str, str, int], ...]:
+        """The columns that fit ``width``: at 80 columns GPUs, pid and elapsed give way."""
+        cols = [c for c in COLUMNS if width >= WIDE_AT or c[0] not in NARROW_HIDDEN]
+        spare = width - 4 - sum(w + 2 for _, _, w in cols)  # cell padding, scrollbar
+        if spare > 0 and width >= 140:  # wide terminals: status, trials and cost grow
+            grow = {"status": 0.3, "trials": 0.4, "cost": 0.3}
+            cols = [(k, lbl, w + int(spare * grow.get(k, 0))) for k, lbl, w in cols]
+        return tuple(cols)
+
+    def set_columns(self) -> None:
+        """(Re)build the columns for the screen width; rows are re-added from ``self.rows``."""
+        cols = self.columns_for(self.app.size.width)
+        if tuple(k for k, _, _ in cols) + tuple(w for _, _, w in cols) == self.shown_columns:
+            return
+        self.shown_columns = tuple(k for k, _, _ in cols) + tuple(w for _, _, w in cols)
         table = self.query_one("#launch-table", DataTable)
-        for key, label, width in COLUMNS:
+        keep = self.selected_row()
+        table.clear(columns=True)
+        self.table_columns = cols
+        for key, label, width in cols:
             table.add_column(label, key=key, width=width)
-        table.focus()
+        for r in self.rows.values():
+            table.add_row(*self.cells(r), key=r.sweep_name)
+        if keep is not None and keep.sweep_name in self.rows:
+            table.move_cursor(row=table.get_row_index(keep.sweep_name), animate=False)
+
+    def on_resize(self) -> None:
+        self.set_columns()
 
     def on_screen_resume(self) -> None:
         self.plan = (
@@ -110,12 +151,51 @@ class LaunchScreen(HwScreen):
                 if log_path and os.path.exists(log_path)
                 else []
             )
-            self.app.call_from_thread(self.apply_status, status, tail, experiment)
+            progress = self._progress(status)
+            self.app.call_from_thread(self.apply_status, status, tail, experiment, progress)
         finally:
             self.app.call_from_thread(self.poll_finished)
 
+    def _progress(self, status: Any | None) -> Any | None:
+        """Trial counts, ETA and cost of the launched pairs (core: ``launch/progress.py``)."""
+        if status is None or getattr(status, "launch_id", None) is None:
+            return None
+        session, services = self.app.session, self.app.services
+        now = services.clock()
+        remote = session.source_label != "local"
+        if not remote or now - self._trials_at >= REMOTE_PROGRESS_EVERY_S:
+            source, _ = self.sources.get(services.sources, session.cfg, session.source_label)
+            self._trials = list(source.poll().trials)
+            self._trials_at = now
+        return services.progress.experiment_progress(
+            [
+                services.progress.PairPlan(
+                    p.sweep_name, p.gpus, p.nodes, p.status, p.planned_start, p.started_at
+                )
+                for p in status.pairs
+            ],
+            self._trials,
+            services.progress.ProgressSettings.from_config(session.cfg),
+            now,
+            history_sps=self._history_sps(session.cfg.experiment.runner, now),
+        )
+
+    def _history_sps(self, runner: str, now: float) -> dict[Any, float]:
+        """Steps/s of earlier runs in the store, re-read every HISTORY_EVERY_S."""
+        if (
+            self._history is None
+            or self._history[1] != runner
+            or now - self._history[0] > HISTORY_EVERY_S
+        ):
+            self._history = (now, runner, self.app.services.progress.measured_throughput(runner))
+        return self._history[2]
+
     def apply_status(
-        self, status: Any | None, tail: list[str] | None, experiment: str | None = None
+        self,
+        status: Any | None,
+        tail: list[str] | None,
+        experiment: str | None = None,
+        progress: Any | None = None,
     ) -> None:
         """Update the table in place by sweep name (rows are added/removed, never cleared).
 
@@ -126,6 +206,7 @@ class LaunchScreen(HwScreen):
             if experiment != self.app.session.name:
                 return
             self.status_for = experiment
+            self.progress = progress
         self.status = status
         if self.plan is None:
             self.plan = self.app.session.plan()
@@ -136,6 +217,7 @@ class LaunchScreen(HwScreen):
             self.app.services.clock(),
             cfg.sweep.max_trials,
             self.app.ascii_only,
+            self.progress if status is not None else None,
         )
         table = self.query_one("#launch-table", DataTable)
         new = {r.sweep_name: r for r in rows}
@@ -147,7 +229,7 @@ class LaunchScreen(HwScreen):
             cells = self.cells(r)
             if r.sweep_name in self.rows:
                 if self.rows[r.sweep_name] != r:
-                    for (key, _, _), value in zip(COLUMNS, cells):
+                    for (key, _, _), value in zip(self.table_columns, cells):
                         table.update_cell(r.sweep_name, key, value)
             else:
                 table.add_row(*cells, key=r.sweep_name)
@@ -164,16 +246,19 @@ class LaunchScreen(HwScreen):
         style = STATE_STYLES.get(r.status, "")
         if r.failed:
             style = STATE_STYLES["failed"]
-        return [
-            r.tag,
-            str(r.total_gpus),
-            Text(r.status_text, style=style),
-            r.countdown,
-            r.pid,
-            r.elapsed,
-            r.trials,
-            r.best,
-        ]
+        values = {
+            "pair": r.tag,
+            "gpus": str(r.total_gpus),
+            "status": Text(r.status_text, style=style),
+            "starts": r.countdown,
+            "pid": r.pid,
+            "elapsed": r.elapsed,
+            "trials": r.trials,
+            "eta": r.eta,
+            "cost": r.cost,
+            "best": r.best,
+        }
+        return [values[key] for key, _, _ in self.table_columns]
 
     def log_height(self) -> int:
         return max(3, self.query_one("#log-tail", Static).size.height or 10)
@@ -185,8 +270,13 @@ class LaunchScreen(HwScreen):
         if note:
             parts.append(note)
         parts.append("sweeps keep running when you quit")
-        self.query_one("#launch-summary", Label).update("  |  ".join(parts))
+        lines = ["  |  ".join(parts)]
+        if self.progress is not None and self.status is not None:
+            lines.append(f"all: {self.progress.summary(short=True)}")
         row = self.selected_row()
+        if row is not None and row.detail:
+            lines.append(f"{row.tag}: {row.detail}")
+        self.query_one("#launch-summary", Label).update("\n".join(lines))
         title = (
             f"log of {row.tag}: {os.path.basename(row.log_path) if row.log_path else '(none yet)'}  (o: full log)"
             if row
@@ -220,8 +310,30 @@ class LaunchScreen(HwScreen):
         return True
 
     def action_launch_all(self) -> None:
+        """Ask first, with the plan's summary: pairs, trials, ranks, estimated time and cost."""
         if self._writable():
-            self._launch(None)
+            self._estimate_worker()
+
+    @work(thread=True, group="launch-estimate", exclusive=True, exit_on_error=False)
+    def _estimate_worker(self) -> None:
+        session, progress = self.app.session, self.app.services.progress
+        plan = session.plan()
+        pairs = [progress.PairPlan(pp.sweep_name, pp.pair.gpus, pp.pair.nodes) for pp in plan.pairs]
+        estimate = progress.estimate_plan(
+            pairs,
+            progress.ProgressSettings.from_config(session.cfg),
+            history_sps=progress.measured_throughput(session.cfg.experiment.runner),
+        )
+        self.app.call_from_thread(self._confirm_launch, estimate)
+
+    def _confirm_launch(self, estimate: Any) -> None:
+        if not estimate.pairs:
+            self.notify("No pair to launch: every pair is switched off.", severity="warning")
+            return
+        question = "\n".join([f"Launch all pairs of {self.app.session.name}?", *estimate.lines()])
+        self.app.push_screen(
+            ConfirmScreen(question), lambda yes: self._launch(None) if yes else None
+        )
 
     def action_launch_selected(self) -> None:
         row = self.selected_row()
@@ -327,17 +439,4 @@ class LaunchScreen(HwScreen):
         if row is None or not row.log_path or not os.path.exists(row.log_path):
             self.notify("This pair has no log yet.", severity="warning")
             return
-        argv = [*shlex.split(os.environ.get("PAGER") or "less"), row.log_path]
-        from textual.app import SuspendNotSupported
-
-        try:
-            with self.app.suspend():
-                subprocess.run(argv, check=False)
-        except SuspendNotSupported:
-            self.notify(
-                "This terminal cannot hand over to a pager; see the log tail below.",
-                severity="warning",
-            )
-        except FileNotFoundError:
-            self.notify(f"Pager {argv[0]!r} not found; set $PAGER.", severity="error")
-        self.refresh()
+        self.open_in_pager(row.log_path)

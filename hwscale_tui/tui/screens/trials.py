@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
@@ -12,20 +13,23 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
+from ...launch.progress import trial_progress
 from ..formatting import (
     STATE_STYLES,
     fmt_duration,
     fmt_money,
     fmt_number,
     fmt_steps,
+    short_paths,
     sparkline_text,
 )
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
-from ..widgets.trial_table import SORT_COLUMNS, TrialTable
-from .base import HwScreen
+from ..widgets.trial_table import SORT_COLUMNS, TrialTable, pair_tag, trial_number
+from .base import HwFooter, HwScreen
+from .modals import ConfirmScreen
 
 POLL_INTERVALS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -37,10 +41,15 @@ class TrialsScreen(HwScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="trials.filter"),
         Binding("s", "sort_next", "Sort", id="trials.sort"),
-        Binding("S", "sort_reverse", "Reverse", id="trials.sort_reverse"),
-        Binding("plus,equals_sign", "interval(1)", "Slower", id="trials.interval_up"),
-        Binding("minus", "interval(-1)", "Faster", id="trials.interval_down"),
-        Binding("R", "refresh_now", "Refresh", id="trials.refresh"),
+        Binding("S", "sort_reverse", "Reverse", show=False, id="trials.sort_reverse"),
+        Binding(
+            "plus,equals_sign", "interval(1)", "Poll slower", show=False, id="trials.interval_up"
+        ),
+        Binding("minus", "interval(-1)", "Poll faster", show=False, id="trials.interval_down"),
+        Binding("R", "refresh_now", "Poll now", show=False, id="trials.refresh"),
+        Binding("o", "open_log", "Log", id="trials.open_log"),
+        Binding("k", "stop_trial", "Stop", id="trials.stop"),
+        Binding("x", "export_csv", "CSV", id="trials.export_csv"),
     ]
 
     def __init__(self) -> None:
@@ -60,6 +69,7 @@ class TrialsScreen(HwScreen):
             yield TrialTable(
                 goal=self.app.session.cfg.sweep.goal,
                 ascii_only=self.app.ascii_only,
+                budget_steps=float(self.app.session.cfg.sweep.total_timesteps),
                 id="trial-table",
             )
             with VerticalScroll(id="trial-details-scroll"):
@@ -69,7 +79,7 @@ class TrialsScreen(HwScreen):
             placeholder="filter: words that must all appear (pair, state, sweep, run id); enter applies, esc cancels",
             id="filter-input",
         )
-        yield Footer(compact=True)
+        yield HwFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(TrialTable)
@@ -166,6 +176,14 @@ class TrialsScreen(HwScreen):
         head.add_row("state", Text(t.state, style=STATE_STYLES.get(t.state, "")))
         head.add_row("score", fmt_number(t.score))
         head.add_row("steps", fmt_steps(t.agent_steps))
+        table = self.query_one(TrialTable)
+        if t.state == "running":
+            progress = trial_progress(t, table.budget_steps)
+            head.add_row(
+                "progress",
+                f"{progress.percent_text} of {fmt_steps(table.budget_steps)} steps, "
+                f"{fmt_steps(progress.sps)} steps/s, ETA {fmt_duration(progress.eta_s)} (est.)",
+            )
         head.add_row("time", fmt_duration(t.runtime_s))
         head.add_row("cost", fmt_money(t.cost_usd))
         params = Table.grid(padding=(0, 1))
@@ -266,3 +284,74 @@ class TrialsScreen(HwScreen):
 
     def action_refresh_now(self) -> None:
         self.poll_now()
+
+    # -- one trial: its log, stopping it; the table as CSV -------------------------------------
+    def action_open_log(self) -> None:
+        t = self.query_one(TrialTable).selected_trial()
+        if t is None:
+            self.notify("No trial selected.", severity="warning")
+            return
+        self._log_worker(t.run_id)
+
+    @work(thread=True, group="trials-log", exclusive=True, exit_on_error=False)
+    def _log_worker(self, run_id: str) -> None:
+        import os
+
+        path = self.app.services.trial_control.trial_log_path(run_id)
+        if not path or not os.path.exists(path):
+            self.app.call_from_thread(
+                self.notify,
+                f"Trial {trial_number(run_id)} has no log on this machine.",
+                severity="warning",
+            )
+            return
+        self.app.call_from_thread(self.open_in_pager, path)
+
+    def action_stop_trial(self) -> None:
+        t = self.query_one(TrialTable).selected_trial()
+        if t is None:
+            return
+        if self.app.session.read_only:
+            self.notify("Read-only mode: stopping trials is off.", severity="warning")
+            return
+        if t.state != "running":
+            self.notify(
+                f"Trial {trial_number(t.run_id)} is {t.state}; nothing to stop.", severity="warning"
+            )
+            return
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Stop trial {trial_number(t.run_id)} of {pair_tag(t)}? Its processes get SIGTERM; "
+                "the sweep records it as killed and starts a new suggestion in its place."
+            ),
+            lambda yes: self._stop_worker(t.run_id) if yes else None,
+        )
+
+    @work(thread=True, group="trials-stop", exit_on_error=False)
+    def _stop_worker(self, run_id: str) -> None:
+        message = self.app.services.trial_control.stop_trial(run_id)
+        self.app.call_from_thread(self.notify, message[0].upper() + message[1:] + ".", timeout=6)
+        self.app.call_from_thread(self.poll_now)
+
+    def action_export_csv(self) -> None:
+        """The rows shown (filter and sort as on screen) to ``state/reports/<experiment>/trials.csv``."""
+        table = self.query_one(TrialTable)
+        trials = [table.trials[rid] for rid in table.visible_run_ids() if rid in table.trials]
+        if not trials:
+            self.notify("No trials to export.", severity="warning")
+            return
+        self._export_worker(trials)
+
+    @work(thread=True, group="trials-export", exit_on_error=False)
+    def _export_worker(self, trials: list[Any]) -> None:
+        from ...commands.trials import write_csv
+        from ...paths import app_paths, ensure_private_dir, write_private_text
+
+        out = ensure_private_dir(app_paths().state / "reports" / self.app.session.name)
+        buffer = io.StringIO()
+        write_csv(trials, buffer)
+        path = out / "trials.csv"
+        write_private_text(path, buffer.getvalue())
+        self.app.call_from_thread(
+            self.notify, f"{len(trials)} trials written to {short_paths(str(path))}", timeout=6
+        )

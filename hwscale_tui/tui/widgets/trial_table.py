@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from ...hardware import pair_tag_of
+from ...launch.progress import trial_progress
 from ...records import Trial
 from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_steps
 
@@ -23,15 +24,17 @@ from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("best", " ", 1),
     ("pair", "pair", 6),
-    ("trial", "trial", 6),
+    ("trial", "trial", 5),
     ("state", "state", 8),
-    ("score", "score", 7),
-    ("steps", "steps", 7),
-    ("time", "time", 7),
+    ("score", "score", 6),
+    ("steps", "steps", 6),
+    ("time", "time", 6),
     ("sps", "sps", 6),
-    ("cost", "cost", 8),
+    ("left", "left", 6),
+    ("cost", "cost", 7),
 )
-SORT_COLUMNS = ("trial", "pair", "state", "score", "steps", "time", "sps", "cost")
+STATE_LABELS = {"awaiting_eval": "eval due"}  # trained, not scored yet: fits the 8-wide column
+SORT_COLUMNS = ("trial", "pair", "state", "score", "steps", "time", "sps", "left", "cost")
 
 
 class RunLabel(str):
@@ -63,7 +66,7 @@ def _num(x: float | None, missing: float) -> float:
     return x if x is not None and math.isfinite(x) else missing
 
 
-def sort_key(column: str) -> Callable[[Trial], Any]:
+def sort_key(column: str, budget: float | None = None) -> Callable[[Trial], Any]:
     keys: dict[str, Callable[[Trial], Any]] = {
         "trial": lambda t: (t.created_at or 0.0, t.run_id),
         "pair": lambda t: (t.total_gpus or 0, t.gpus or 0, t.run_id),
@@ -72,6 +75,7 @@ def sort_key(column: str) -> Callable[[Trial], Any]:
         "steps": lambda t: (_num(t.agent_steps, -1.0), t.run_id),
         "time": lambda t: (_num(t.runtime_s, -1.0), t.run_id),
         "sps": lambda t: (_num(t.sps, -1.0), t.run_id),
+        "left": lambda t: (_num(trial_progress(t, budget).eta_s, math.inf), t.run_id),
         "cost": lambda t: (_num(t.cost_usd, -1.0), t.run_id),
     }
     return keys[column]
@@ -87,9 +91,17 @@ def matches(t: Trial, terms: list[str]) -> bool:
 class TrialTable(DataTable):
     """Trials keyed by run id; call :meth:`apply` with each poll's records."""
 
-    def __init__(self, *, goal: str = "maximize", ascii_only: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        goal: str = "maximize",
+        ascii_only: bool = False,
+        budget_steps: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self.goal = goal
+        self.budget_steps = budget_steps  # sweep.total_timesteps: a running trial's 100 %
         self.ascii_only = ascii_only
         self.trials: dict[str, Trial] = {}
         self.runs_by_sweep: dict[str, set[str]] = {}
@@ -106,20 +118,26 @@ class TrialTable(DataTable):
     def _cells(self, t: Trial) -> list[Any]:
         best = self.best_by_sweep.get(t.sweep) == t.run_id
         mark = ("*" if self.ascii_only else "★") if best else ""
+        progress = trial_progress(t, self.budget_steps)
+        state = STATE_LABELS.get(t.state, t.state)
+        if t.state == "running" and progress.fraction is not None:
+            state = f"run {progress.percent_text}"  # agent steps as a share of the budget
         return [
             Text(mark, style="bold yellow"),
             pair_tag(t),
             RunLabel(trial_number(t.run_id), t.run_id),
-            Text(t.state, style=STATE_STYLES.get(t.state, "")),
+            Text(state, style=STATE_STYLES.get(t.state, "")),
             Text(fmt_number(t.score), style="bold" if best else ""),
             fmt_steps(t.agent_steps),
             fmt_duration(t.runtime_s),
             fmt_steps(t.sps),
+            fmt_duration(progress.eta_s),
             fmt_money(t.cost_usd),
         ]
 
     def _better(self, a: Trial, b: Trial | None) -> bool:
-        if a.score is None or not math.isfinite(a.score):
+        """Only finished trials compete: a running trial's interim score never takes the star."""
+        if a.state != "finished" or a.score is None or not math.isfinite(a.score):
             return False
         if b is None or b.score is None:
             return True
@@ -233,7 +251,7 @@ class TrialTable(DataTable):
     def _resort(self) -> None:
         keep = self.cursor_run_id()
         assert self.sort_column is not None  # only called with a sort column set
-        key = sort_key(self.sort_column)
+        key = sort_key(self.sort_column, self.budget_steps)
         self.sort(
             "trial", key=lambda cell: key(self.trials[cell.run_id]), reverse=self.sort_reverse
         )

@@ -1,0 +1,84 @@
+"""One trial at a time: where its log is, and stopping it (the app's trials screen uses these).
+
+A trial of the local dispatcher runs in a process group of its own, recorded in the store
+(``trials.pid``, ``pgid``, ``proc_start``). Stopping it sends SIGTERM to that group (SIGKILL
+after a grace period), checked against the recorded start time so a reused pid is never
+signalled. Its sweep then records the trial as ``killed`` and, as for any killed trial,
+starts a new suggestion in its place (a killed trial does not count toward ``max_trials``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UsageError
+from ..store import Store
+from .processes import ProcessGroupTarget, is_running, stop_process_trees
+
+
+@dataclass(frozen=True)
+class TrialProcess:
+    run_id: str
+    state: str
+    pid: int | None
+    pgid: int | None
+    proc_start: float | None
+    log_path: str | None
+    job_name: str | None
+
+
+def _row(run_id: str, store: Store | None) -> dict[str, Any] | None:
+    own = store is None
+    st = Store.open_default() if own else store
+    try:
+        return st.get_trial_row(run_id)
+    finally:
+        if own:
+            st.close()
+
+
+def trial_process(run_id: str, store: Store | None = None) -> TrialProcess:
+    """The store's record of a trial's process and log; UsageError when the store has none."""
+    row = _row(run_id, store)
+    if row is None:
+        raise UsageError(
+            f"trial {run_id} is not in the local store; accepted: a trial of a sweep run by the "
+            "builtin runner (W&B-only trials are managed in W&B)."
+        )
+    return TrialProcess(
+        run_id,
+        row["state"],
+        row["pid"],
+        row["pgid"],
+        row["proc_start"],
+        row["log_path"],
+        row["job_name"],
+    )
+
+
+def trial_log_path(run_id: str, store: Store | None = None) -> str | None:
+    """The trial's log file, when the store recorded one."""
+    return trial_process(run_id, store).log_path
+
+
+def stop_trial(run_id: str, *, grace_s: float = 5.0, store: Store | None = None) -> str:
+    """SIGTERM the trial's process group (SIGKILL after ``grace_s``); returns what happened."""
+    proc = trial_process(run_id, store)
+    if proc.state != "running":
+        raise UsageError(f"trial {run_id} is {proc.state}; accepted: a running trial.")
+    if proc.job_name and not proc.pgid:
+        raise UsageError(
+            f"trial {run_id} runs as SkyPilot job {proc.job_name}; accepted: a local trial "
+            f"(stop this one with `sky jobs cancel -y -n {proc.job_name}`)."
+        )
+    if proc.pid is None or proc.pgid is None or not is_running(proc.pid, proc.proc_start):
+        raise UsageError(
+            f"trial {run_id} has no live process on this machine; accepted: a running local trial."
+        )
+    result = stop_process_trees([ProcessGroupTarget(proc.pid, proc.pgid, proc.proc_start)], grace_s)
+    how = f", {result.killed} needed SIGKILL" if result.killed else ""
+    return (
+        f"stopped trial {run_id} ({result.signalled} process(es){how}); its sweep records it as "
+        "killed and starts a new suggestion in its place"
+    )
