@@ -255,14 +255,11 @@ def _median(values: Iterable[float | None]) -> float | None:
 
 def _full_trial_seconds(trials: Sequence[Trial], budget: float) -> float | None:
     """Seconds one full-budget trial takes, measured on this pair's trials."""
-    finished = [
-        t.runtime_s * budget / t.agent_steps
-        for t in trials
-        if t.state == "finished"
-        and _finite(t.runtime_s)
-        and _finite(t.agent_steps)
-        and (t.agent_steps or 0) > 0
-    ]
+    finished: list[float] = []
+    for t in trials:
+        runtime, steps = _finite(t.runtime_s), _finite(t.agent_steps)
+        if t.state == "finished" and runtime is not None and steps is not None and steps > 0:
+            finished.append(runtime * budget / steps)
     measured = _median(finished)
     if measured is not None:
         return measured
@@ -318,17 +315,20 @@ def experiment_progress(
         if trial_s is None:
             trial_s, basis = settings.max_trial_s, BASIS_SETTINGS
         trial_cost = job_cost_usd(settings.price_per_gpu_hour, p.gpus, p.nodes, trial_s)
-        measured_cost = _median(
-            t.cost_usd * budget / t.agent_steps
-            for t in ts
-            if t.state == "finished" and _finite(t.cost_usd) and (t.agent_steps or 0) > 0
-        )
+        full_costs: list[float] = []
+        for t in ts:
+            cost, steps = _finite(t.cost_usd), _finite(t.agent_steps)
+            if t.state == "finished" and cost is not None and steps is not None and steps > 0:
+                full_costs.append(cost * budget / steps)
+        measured_cost = _median(full_costs)
         if measured_cost is not None:
             trial_cost = measured_cost
-        cost_so_far = sum(t.cost_usd for t in ts if _finite(t.cost_usd))
+        cost_so_far = sum((c for t in ts if (c := _finite(t.cost_usd)) is not None), 0.0)
         ended = p.status in ENDED_PAIR_STATUSES or done >= settings.max_trials
         progress = [trial_progress(t, budget) for t in running]
         running_fraction = sum(tp.fraction or 0.0 for tp in progress)
+        eta: float
+        projected: float | None
         if ended:
             eta, projected = 0.0, cost_so_far
         else:
@@ -373,7 +373,7 @@ def experiment_progress(
     eta = (sum(etas) if settings.sequential else max(etas, default=0.0)) if live else 0.0
     bases = {pp.basis for pp in live} or {BASIS_MEASURED}
     basis = bases.pop() if len(bases) == 1 else "mixed"
-    projected = [pp.cost_projected_usd for pp in out]
+    projections = [pp.cost_projected_usd for pp in out]
     notes = []
     if settings.parallel > 1 or (not settings.sequential and len(live) > 1):
         notes.append(
@@ -385,8 +385,8 @@ def experiment_progress(
         eta_s=eta,
         cost_so_far_usd=sum(pp.cost_so_far_usd for pp in out),
         cost_projected_usd=(
-            sum(c for c in projected if c is not None)
-            if all(c is not None for c in projected)
+            sum(c for c in projections if c is not None)
+            if all(c is not None for c in projections)
             else None
         ),
         basis=basis,
@@ -404,7 +404,7 @@ def measured_throughput(runner: str, store: Any | None = None) -> dict[tuple[int
     from ..store import Store
 
     own = store is None
-    st = Store.open_default() if own else store
+    st: Store = Store.open_default() if store is None else store
     try:
         rows = st.conn.execute(
             "SELECT t.gpus, t.nodes, t.sps FROM trials t JOIN sweeps s ON s.sweep = t.sweep "
@@ -496,7 +496,7 @@ def progress_from_store(
         for p in status.pairs
     ]
     own = store is None
-    st = Store.open_default() if own else store
+    st: Store = Store.open_default() if store is None else store
     try:
         trials = st.trials([p.sweep for p in pairs])
         history = measured_throughput(cfg.experiment.runner, st)

@@ -30,7 +30,7 @@ class TrialProcess:
 
 def _row(run_id: str, store: Store | None) -> dict[str, Any] | None:
     own = store is None
-    st = Store.open_default() if own else store
+    st: Store = Store.open_default() if store is None else store
     try:
         return st.get_trial_row(run_id)
     finally:

@@ -316,6 +316,10 @@ class LaunchScreen(HwScreen):
 
     @work(thread=True, group="launch-estimate", exclusive=True, exit_on_error=False)
     def _estimate_worker(self) -> None:
+        from ...launch.generations import compare
+        from ...store import Store
+        from ..generation_dialog import question as generation_question
+
         session, progress = self.app.session, self.app.services.progress
         plan = session.plan()
         pairs = [progress.PairPlan(pp.sweep_name, pp.pair.gpus, pp.pair.nodes) for pp in plan.pairs]
@@ -324,16 +328,26 @@ class LaunchScreen(HwScreen):
             progress.ProgressSettings.from_config(session.cfg),
             history_sps=progress.measured_throughput(session.cfg.experiment.runner),
         )
-        self.app.call_from_thread(self._confirm_launch, estimate)
+        with Store.open_default() as store:  # comparability settings changed: one question for both
+            comparison, _ = compare(store, session.cfg)
+        changed = (
+            generation_question(comparison) if comparison.recorded and comparison.changes else None
+        )
+        self.app.call_from_thread(self._confirm_launch, estimate, changed)
 
-    def _confirm_launch(self, estimate: Any) -> None:
+    def _confirm_launch(self, estimate: Any, generation_change: str | None = None) -> None:
         if not estimate.pairs:
             self.notify("No pair to launch: every pair is switched off.", severity="warning")
             return
-        question = "\n".join([f"Launch all pairs of {self.app.session.name}?", *estimate.lines()])
-        self.app.push_screen(
-            ConfirmScreen(question), lambda yes: self._launch(None) if yes else None
-        )
+        head = generation_change or f"Launch all pairs of {self.app.session.name}?"
+        question = "\n".join([head, *estimate.lines()])
+        new_generation = generation_change is not None
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._launch(None, new_generation)
+
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_launch_selected(self) -> None:
         row = self.selected_row()

@@ -324,8 +324,12 @@ class TrialsScreen(HwScreen):
                 f"Stop trial {trial_number(t.run_id)} of {pair_tag(t)}? Its processes get SIGTERM; "
                 "the sweep records it as killed and starts a new suggestion in its place."
             ),
-            lambda yes: self._stop_worker(t.run_id) if yes else None,
+            lambda yes: self._stop_if(bool(yes), t.run_id),
         )
+
+    def _stop_if(self, yes: bool, run_id: str) -> None:
+        if yes:
+            self._stop_worker(run_id)
 
     @work(thread=True, group="trials-stop", exit_on_error=False)
     def _stop_worker(self, run_id: str) -> None:
