@@ -24,7 +24,7 @@ from typing import Any
 from .errors import ConfigError
 
 RUNNERS = ("builtin", "metta")
-DISPATCHERS = ("local", "skypilot")
+DISPATCHERS = ("local", "skypilot", "slurm")
 WANDB_MODES = ("online", "offline", "disabled")
 GOALS = ("maximize", "minimize")
 KEY_PROFILES = ("ppo", "loss_configs", "ppo_actor")  # deprecated [metta] key_profile values
@@ -110,7 +110,9 @@ class ExperimentSection:
         "builtin", doc="builtin (our sweep runner + trainer) or metta", choices=RUNNERS
     )
     dispatcher: str = _f(
-        "local", doc="where trials run: local processes or SkyPilot jobs", choices=DISPATCHERS
+        "local",
+        doc="where trials run: local processes, SkyPilot jobs or Slurm jobs",
+        choices=DISPATCHERS,
     )
 
 
@@ -212,6 +214,67 @@ class CostSection:
     spot: bool = _f(False, doc="price at spot rates")
 
 
+# sbatch options the slurm dispatcher sets per trial: [slurm] extra_sbatch_args may not set them.
+SLURM_OWNED_OPTIONS = (
+    "--job-name",
+    "--nodes",
+    "--ntasks",
+    "--ntasks-per-node",
+    "--cpus-per-task",
+    "--gres",
+    "--gpus",
+    "--gpus-per-node",
+    "--time",
+    "--output",
+    "--error",
+    "--export",
+    "--parsable",
+    "--wrap",
+    "--chdir",
+    "--partition",
+    "--account",
+    "--qos",
+    "--constraint",
+)
+SLURM_SHORT_OPTIONS = {
+    "-J": "--job-name",
+    "-N": "--nodes",
+    "-n": "--ntasks",
+    "-c": "--cpus-per-task",
+    "-G": "--gpus",
+    "-t": "--time",
+    "-o": "--output",
+    "-e": "--error",
+    "-D": "--chdir",
+    "-p": "--partition",
+    "-A": "--account",
+    "-q": "--qos",
+    "-C": "--constraint",
+}
+
+
+@dataclass
+class SlurmSection:
+    partition: str | None = _f(None, doc="sbatch --partition (default: the cluster's default)")
+    account: str | None = _f(None, doc="sbatch --account")
+    qos: str | None = _f(None, doc="sbatch --qos")
+    constraint: str | None = _f(None, doc="sbatch --constraint (node features)")
+    gpu_type: str | None = _f(
+        None, doc="GRES type, like h100: --gres=gpu:<type>:G (default: untyped gpu:G)"
+    )
+    cpus_per_task: int = _f(
+        0, doc="CPUs per task (one task per node); 0 = grid.cpus_per_node", min=0
+    )
+    time_limit_factor: float = _f(
+        2.0, doc="time limit = factor x sweep.max_suggestion_cost, in whole minutes", min=0
+    )
+    extra_sbatch_args: list[str] = _f(
+        doc="more sbatch options, like --mem=16G (not the ones the dispatcher sets)",
+        factory=list,
+    )
+    poll_s: float = _f(5.0, doc="seconds between squeue calls of a sweep", min=0)
+
+
 @dataclass
 class AnalysisSection:
     target: float = _f(
@@ -230,6 +293,7 @@ SECTIONS: dict[str, type] = {
     "metta": MettaSection,
     "cost": CostSection,
     "analysis": AnalysisSection,
+    "slurm": SlurmSection,
 }
 
 
@@ -243,6 +307,7 @@ class ExperimentConfig:
     metta: MettaSection = field(default_factory=MettaSection)
     cost: CostSection = field(default_factory=CostSection)
     analysis: AnalysisSection = field(default_factory=AnalysisSection)
+    slurm: SlurmSection = field(default_factory=SlurmSection)
     # Keys whose value came from the environment (not saved) and keys given explicitly.
     env_filled: set[str] = field(default_factory=set, compare=False, repr=False)
     explicit: set[str] = field(default_factory=set, compare=False, repr=False)
@@ -546,6 +611,7 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
             f"{cfg.sweep.max_suggestion_cost:g} seconds masks every suggestion",
             "a number of seconds > 0",
         )
+    validate_slurm(cfg, source)
     if cfg.analysis.target_kind == "fraction" and not (0 < cfg.analysis.target <= 1):
         raise ConfigError(
             source,
@@ -578,6 +644,49 @@ def template_problem(token: str, allowed: tuple[str, ...]) -> str | None:
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:
         return f"{token[:60]!r} cannot be expanded ({e})"
     return None
+
+
+def validate_slurm(cfg: ExperimentConfig, source: str) -> None:
+    """The [slurm] section: option values sbatch can take as one argument each."""
+    sl = cfg.slurm
+    for key in ("partition", "account", "qos", "constraint", "gpu_type"):
+        value = getattr(sl, key)
+        if value is not None and (not value or any(c.isspace() for c in value)):
+            raise ConfigError(
+                source, f"slurm.{key}", f"got {value!r}", "a non-empty name without spaces"
+            )
+    if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner != "builtin":
+        raise ConfigError(
+            source,
+            "experiment.dispatcher",
+            f"the {cfg.experiment.runner} runner dispatches its own trials and has no slurm dispatcher",
+            '"local" or "skypilot" with runner = "metta"; "slurm" with runner = "builtin"',
+        )
+    if sl.time_limit_factor <= 0:
+        raise ConfigError(
+            source,
+            "slurm.time_limit_factor",
+            f"{sl.time_limit_factor:g} gives every trial no time",
+            "a number > 0 (2 = twice sweep.max_suggestion_cost)",
+        )
+    for i, tok in enumerate(sl.extra_sbatch_args):
+        name = tok.split("=", 1)[0]
+        name = SLURM_SHORT_OPTIONS.get(name[:2], name) if not name.startswith("--") else name
+        if not tok.startswith("-") or tok in ("-", "--"):
+            raise ConfigError(
+                source,
+                f"slurm.extra_sbatch_args[{i}]",
+                f"{tok!r} is not an sbatch option",
+                'options written as one token each, like "--mem=16G"',
+            )
+        if name in SLURM_OWNED_OPTIONS:
+            raise ConfigError(
+                source,
+                f"slurm.extra_sbatch_args[{i}]",
+                f"{tok!r} sets {name}, which the slurm dispatcher sets per trial or from a [slurm] key",
+                "other sbatch options, like --mem=16G; partition, account, qos and constraint "
+                "have their own [slurm] keys",
+            )
 
 
 def default_config(

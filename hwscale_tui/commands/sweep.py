@@ -95,6 +95,14 @@ def run_sweep(setup: SweepSetup) -> NoReturn:
         from ..sweep.skypilot import SkyPilotDispatcher
 
         dispatcher = SkyPilotDispatcher(setup.cfg, setup.sweep)
+    elif setup.cfg.experiment.dispatcher == "slurm":
+        from ..paths import app_paths
+        from ..sweep.slurm import SlurmDispatcher
+
+        dispatcher = SlurmDispatcher(setup.cfg, setup.sweep)
+        dispatcher.preflight(
+            setup.pair, app_paths().runs
+        )  # bad [slurm] settings: exit 2, nothing submitted
     else:
         dispatcher = LocalDispatcher()
     store = Store.open_default()

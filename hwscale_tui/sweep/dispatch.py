@@ -1,4 +1,4 @@
-"""What the runner needs from a dispatcher (local processes or SkyPilot managed jobs)."""
+"""What the runner needs from a dispatcher (local processes, SkyPilot managed jobs, Slurm jobs)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ class InFlightTrial:
     writes_store: bool  # False: the runner copies live metrics from the metrics file to the store
     handle: Any  # the dispatcher's own handle
     cancelled: bool = False
+    waiting: str | None = (
+        None  # set by a cluster dispatcher: why it has not started ("waiting: Resources")
+    )
+    where: str | None = None  # set by a cluster dispatcher: where it runs ("on node[1-2]")
+    recorded_waiting: str | None = None  # what the runner last wrote to the store
     metrics: MetricsTail = field(init=False)
 
     def __post_init__(self) -> None:
@@ -31,7 +36,8 @@ class InFlightTrial:
 
 
 class Dispatcher(Protocol):
-    kind: str  # "local" | "skypilot"
+    kind: str  # "local" | "skypilot" | "slurm"
+    job_label: str  # how events name the job_name field ("job_name", "slurm_job")
 
     def start(self, spec: TrialSpec) -> tuple[Any, dict[str, Any]]:
         """Start a trial; return its handle and the trial-row fields that identify it (pid, job_name...)."""

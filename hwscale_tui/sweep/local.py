@@ -66,6 +66,7 @@ def last_log_line(path: Path) -> str | None:
 
 class LocalDispatcher:
     kind = "local"
+    job_label = "job_name"
 
     def start(self, spec: TrialSpec) -> tuple[LocalProcess, dict[str, Any]]:
         ensure_private_dir(spec.run_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from ..hardware import HardwarePair
 from ..prices import job_cost_usd
@@ -29,6 +29,8 @@ class TrialExit:
     code: int | None
     reason: str | None = None  # e.g. the last log line, or SkyPilot's status
     final: Mapping[str, Any] | None = None  # the final metrics (file line or W&B summary)
+    # the cluster stopped it (preempted, node failure...): killed and replaced, reason kept
+    killed: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,14 @@ def decide_outcome(
     def outcome(state: str, score: float | None = None, error: str | None = None) -> TrialOutcome:
         return TrialOutcome(state, score, cost, runtime, agent_steps, error, sps)
 
-    if cancelled or exit.code in KILLED_EXIT_CODES:
-        return outcome(
-            "killed",
-            # not cancelled: the code is one of KILLED_EXIT_CODES, so not None
-            error="cancelled by the sweep runner"
-            if cancelled
-            else _describe_exit(cast(int, exit.code)),
-        )
+    if cancelled or exit.killed or exit.code in KILLED_EXIT_CODES:
+        if cancelled:
+            error = "cancelled by the sweep runner"
+        elif exit.killed and exit.reason:
+            error = exit.reason
+        else:
+            error = _describe_exit(exit.code) if exit.code is not None else "killed"
+        return outcome("killed", error=error)
     if exit.code is None or exit.code == 0:
         score = finite(final.get("sweep/score"))
         if score is not None and final.get("state", "finished") == "finished":

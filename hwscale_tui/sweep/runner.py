@@ -36,7 +36,13 @@ from .metrics import history_row, read_final
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState
-from .trial_command import TrialCommandBuilder, TrialSpec, fit_minibatch_to_batch, short_params
+from .trial_command import (
+    TrialCommandBuilder,
+    TrialSpec,
+    builtin_multinode_refusal,
+    fit_minibatch_to_batch,
+    short_params,
+)
 
 # trial column <- history row key, for the live values copied from a template trial's metrics
 LIVE_COLUMNS = {
@@ -118,6 +124,9 @@ def prepare_sweep(
             f"the skypilot dispatcher reads trial results from W&B, but wandb.mode is {cfg.wandb.mode!r}; "
             'accepted: wandb.mode = "online" with the skypilot dispatcher.'
         )
+    refusal = builtin_multinode_refusal(cfg, pair)
+    if refusal:
+        raise UsageError(refusal[0].upper() + refusal[1:] + ".")
     preset = preset_for(cfg, pair)
     builder = TrialCommandBuilder(cfg, pair, extra_args, runs_dir, preset.space.keys)
     limits = ScheduleLimits(cfg.sweep.max_trials, cfg.sweep.batch_size, cfg.sweep.max_parallel_jobs)
@@ -360,7 +369,8 @@ class SweepRunner:
             self.state.mark_started(spec.run_id, **fields)
         except STORE_ERRORS as e:
             self._store_unavailable(e)
-        where = " ".join(f"{k}={v}" for k, v in fields.items() if k in ("pid", "job_name"))
+        label = {"pid": "pid", "job_name": getattr(self.dispatcher, "job_label", "job_name")}
+        where = " ".join(f"{label[k]}={v}" for k, v in fields.items() if k in label)
         self.state.event("started", (where + note).strip(), spec.run_id)
 
     def _register(self, run_id: str, fields: Mapping[str, Any]) -> None:
@@ -384,6 +394,29 @@ class SweepRunner:
             # Popped only once handled: a store failure in between leaves it to the next poll.
             self._finish(self.in_flight[run_id], exit)
             self.in_flight.pop(run_id, None)
+        self._record_waiting()
+
+    def _record_waiting(self) -> None:
+        """A trial the cluster has not started yet shows why (``waiting: Resources``)."""
+        for trial in self.in_flight.values():
+            if trial.waiting == trial.recorded_waiting:
+                continue
+            try:
+                if trial.waiting:
+                    self.state.store.update_trial(
+                        trial.run_id, state="queued", error=trial.waiting, updated_at=self.clock()
+                    )
+                    reason = trial.waiting.removeprefix("waiting: ")
+                    self.state.event("waiting", reason, trial.run_id)
+                else:
+                    self.state.store.update_trial(
+                        trial.run_id, state="running", error=None, updated_at=self.clock()
+                    )
+                    self.state.event("running", trial.where or "", trial.run_id)
+            except STORE_ERRORS as e:  # tried again on the next poll
+                self._store_unavailable(e)
+                return
+            trial.recorded_waiting = trial.waiting
 
     def _copy_live_metrics(self) -> None:
         for trial in self.in_flight.values():
@@ -559,13 +592,15 @@ class SweepRunner:
                 row["started_at"] or self.clock(),
                 Path(row["log_path"]),
                 Path(row["metrics_path"]),
-                self.setup.builder.uses_builtin_trainer,
+                self.setup.builder.trainer_writes_store,
                 handle,
             )
             self._register(run_id, dict(row))
             self.state.event(
                 "reattached",
-                f"pid={row['pid']}" if row["pid"] else f"job_name={row['job_name']}",
+                f"pid={row['pid']}"
+                if row["pid"]
+                else f"{getattr(self.dispatcher, 'job_label', 'job_name')}={row['job_name']}",
                 run_id,
             )
             return None

@@ -189,6 +189,7 @@ class SkyPilotDispatcher:
     launches, queue queries and result reads run in daemon threads."""
 
     kind = "skypilot"
+    job_label = "job_name"
 
     def __init__(
         self,

@@ -1,17 +1,23 @@
 """What one trial runs: ``hwscale-tui train ...`` or the experiment's ``[sweep] trial_command``.
 
 A trial command exists in two forms: an argv list for the local dispatcher and one shell line
-for SkyPilot's ``run`` section. Template placeholders (``config.TRIAL_PLACEHOLDERS``): a token
+for a cluster (SkyPilot's ``run`` section, or each node's task of a Slurm job). Template placeholders (``config.TRIAL_PLACEHOLDERS``): a token
 that is exactly ``{params}`` or ``{torchrun}`` expands to several argv tokens; inside a longer
 token they expand to their shell-quoted text. ``{torchrun}`` is the launcher prefix for a
 distributed trainer: ``torchrun --standalone`` on this machine, SkyPilot's multi-node pattern
-(node rank, head IP and counts from SkyPilot's variables; docs/upstream.md section 7) on SkyPilot.
+(node rank, head IP and counts from SkyPilot's variables; docs/upstream.md section 7) on SkyPilot,
+and on Slurm the job's node count, ``SLURM_NODEID`` and the first node's address (docs/slurm.md).
+
+The built-in trainer's ranks all run on one machine (a shared-memory all-reduce), so a
+multi-node pair with the built-in trainer is refused on the cluster dispatchers
+(:func:`builtin_multinode_refusal`) instead of running on one node while reporting N.
 """
 
 from __future__ import annotations
 
 import secrets
 import shlex
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +36,30 @@ TORCHRUN_SKYPILOT = (
     '--node_rank=$SKYPILOT_NODE_RANK --master_addr=$(echo "$SKYPILOT_NODE_IPS" | head -n1) '
     "--master_port=8008"
 )
+
+# Inside a Slurm job (sweep/slurm.py's job script sets HWSCALE_MASTER_ADDR/PORT from the first
+# node of SLURM_JOB_NODELIST); every node's task runs this with its own SLURM_NODEID.
+TORCHRUN_SLURM = (
+    "torchrun --nnodes=$SLURM_JOB_NUM_NODES --nproc_per_node={gpus} --node_rank=$SLURM_NODEID "
+    "--master_addr=$HWSCALE_MASTER_ADDR --master_port=$HWSCALE_MASTER_PORT"
+)
+CLUSTER_DISPATCHERS = ("skypilot", "slurm")
+
+
+def builtin_multinode_refusal(cfg: ExperimentConfig, pair: HardwarePair) -> str | None:
+    """Why this pair cannot run with the built-in trainer on a cluster dispatcher, else None."""
+    if (
+        cfg.experiment.dispatcher in CLUSTER_DISPATCHERS
+        and not cfg.sweep.trial_command
+        and pair.nodes > 1
+    ):
+        return (
+            f"the built-in trainer runs all its ranks on one machine (a shared-memory all-reduce), "
+            f"so {pair.tag} on the {cfg.experiment.dispatcher} dispatcher would use one node while "
+            f"reporting {pair.nodes}; accepted: nodes = 1 with the built-in trainer, or a "
+            "[sweep] trial_command (a distributed trainer, e.g. with {torchrun}) for multi-node pairs"
+        )
+    return None
 
 
 def torchrun_local(pair: HardwarePair) -> list[str]:
@@ -137,22 +167,45 @@ class TrialCommandBuilder:
     def uses_builtin_trainer(self) -> bool:
         return not self.cfg.sweep.trial_command
 
+    @property
+    def trainer_writes_store(self) -> bool:
+        """The built-in trainer writes its own store rows, except on Slurm (another host)."""
+        return self.uses_builtin_trainer and self.cfg.experiment.dispatcher != "slurm"
+
     def build(self, run_id: str, idx: int, params: Mapping[str, Any]) -> TrialSpec:
         run_dir = self.runs_dir / run_id
         metrics_path = run_dir / "metrics.jsonl"
         tokens = param_tokens(params)
         base_env = {**child_env(self.cfg), "HWSCALE_RUN_ID": run_id, "HWSCALE_SWEEP": self.sweep}
+        local_env = {
+            **base_env,
+            "HWSCALE_METRICS_FILE": str(metrics_path),
+            "WANDB_DIR": str(run_dir),
+        }
+        slurm = self.cfg.experiment.dispatcher == "slurm"
+        writes_store = self.trainer_writes_store
+        remote_env = base_env
         if self.uses_builtin_trainer:
             argv = self._train_argv(run_id, tokens, local_metrics=metrics_path)
-            remote = shlex.join(self._train_argv(run_id, tokens, local_metrics=None))
-            if self.pair.nodes > 1:
-                # The built-in trainer runs every rank on one machine: start it on the head node only.
-                remote = f'if [ "${{SKYPILOT_NODE_RANK:-0}}" = "0" ]; then {remote}; fi'
+            if slurm:
+                # Results come back through the metrics file in the shared state dir (the runner
+                # copies it to the store): SQLite's WAL must not be written from other hosts.
+                train = self._train_argv(run_id, tokens, local_metrics=metrics_path, store=False)
+                remote = shlex.join([sys.executable, "-m", "hwscale_tui", *train[1:]])
+            else:
+                remote = shlex.join(self._train_argv(run_id, tokens, local_metrics=None))
         else:
             values = self._placeholder_values(run_id, str(metrics_path))
             argv = self._expand_argv(values, tokens + self.extra)
-            remote_values = self._placeholder_values(run_id, f"hwscale-runs/{run_id}/metrics.jsonl")
-            remote = self._expand_script(remote_values, tokens + self.extra)
+            if slurm:
+                remote = self._expand_script(values, tokens + self.extra)
+            else:
+                remote_values = self._placeholder_values(
+                    run_id, f"hwscale-runs/{run_id}/metrics.jsonl"
+                )
+                remote = self._expand_script(remote_values, tokens + self.extra)
+        if slurm:
+            remote_env = local_env
         return TrialSpec(
             sweep=self.sweep,
             run_id=run_id,
@@ -161,17 +214,19 @@ class TrialCommandBuilder:
             params=dict(params),
             argv=argv,
             remote_script=remote,
-            env={**base_env, "HWSCALE_METRICS_FILE": str(metrics_path), "WANDB_DIR": str(run_dir)},
-            remote_env=base_env,
+            env=local_env,
+            remote_env=remote_env,
             run_dir=run_dir,
             log_path=run_dir / "trial.log",
             metrics_path=metrics_path,
-            writes_store=self.uses_builtin_trainer,
+            writes_store=writes_store,
             setup_script=self.cfg.sweep.skypilot_setup,
         )
 
     # -- the built-in trainer ------------------------------------------------------------------
-    def _train_argv(self, run_id: str, tokens: list[str], local_metrics: Path | None) -> list[str]:
+    def _train_argv(
+        self, run_id: str, tokens: list[str], local_metrics: Path | None, store: bool = True
+    ) -> list[str]:
         cfg, pair = self.cfg, self.pair
         defaults = [
             f"hardware.gpus={pair.gpus}",
@@ -181,7 +236,8 @@ class TrialCommandBuilder:
             f"seed={cfg.sweep.seed}",
         ]
         if local_metrics is not None:
-            defaults += ["store=true", f"metrics_file={local_metrics}"]
+            defaults += ["store=true"] if store else []
+            defaults.append(f"metrics_file={local_metrics}")
         defaults += [f"wandb.mode={cfg.wandb.mode}", f"wandb.project={cfg.wandb.effective_project}"]
         if cfg.wandb.entity:
             defaults.append(f"wandb.entity={cfg.wandb.entity}")
@@ -224,17 +280,21 @@ class TrialCommandBuilder:
                 )
         return out
 
+    def _remote_torchrun(self) -> str:
+        if self.cfg.experiment.dispatcher == "slurm":
+            return TORCHRUN_SLURM.format(gpus=self.pair.gpus)
+        return TORCHRUN_SKYPILOT
+
     def _expand_script(self, values: dict[str, Any], params: list[str]) -> str:
+        torchrun = self._remote_torchrun()
         parts: list[str] = []
         for tok in self.cfg.sweep.trial_command:
             if tok == "{params}":
                 parts.append(shlex.join(params))
             elif tok == "{torchrun}":
-                parts.append(TORCHRUN_SKYPILOT)
+                parts.append(torchrun)
             else:
                 parts.append(
-                    shlex.quote(
-                        tok.format(**values, params=shlex.join(params), torchrun=TORCHRUN_SKYPILOT)
-                    )
+                    shlex.quote(tok.format(**values, params=shlex.join(params), torchrun=torchrun))
                 )
         return " ".join(p for p in parts if p)

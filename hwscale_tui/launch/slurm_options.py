@@ -1,0 +1,131 @@
+"""What a Slurm trial asks for: its sbatch options, the equivalent sbatch line, plan-time checks.
+
+One job per trial (docs/slurm.md): ``--job-name=<run id>``, ``--nodes=N``, one task per node
+(``--ntasks-per-node=1``, the trial's launcher starts its GPU ranks), ``--cpus-per-task``,
+GPUs as GRES per node (``--gres=gpu:G`` or ``gpu:<type>:G``), a time limit derived from
+``max_suggestion_cost``, the ``[slurm]`` keys, and ``--export=ALL`` so the job's environment --
+secrets included -- comes from sbatch's own environment, never from the script or argv.
+The sweep layer (``sweep/slurm.py``) submits with these; ``plan`` prints them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+from ..config import ExperimentConfig
+from ..hardware import HardwarePair
+
+# Filesystems every node of a cluster can mount (the state dir must be on one unless the
+# cluster is this machine): NFS, Lustre, GPFS (Spectrum Scale), BeeGFS, CephFS, and FUSE mounts
+# of those. A local disk (ext4, xfs, btrfs, tmpfs, overlay) is not shared.
+SHARED_FS_TYPES = ("nfs", "nfs4", "lustre", "gpfs", "beegfs", "ceph", "fuse.ceph", "cifs", "smb3")
+SLURM_CMD_TIMEOUT_S = 20.0
+
+
+def time_limit_minutes(cfg: ExperimentConfig) -> int:
+    """``time_limit_factor x max_suggestion_cost`` seconds in whole minutes (at least 1)."""
+    seconds = cfg.slurm.time_limit_factor * cfg.sweep.max_suggestion_cost
+    return max(1, math.ceil(seconds / 60.0))
+
+
+def gres_spec(cfg: ExperimentConfig, pair: HardwarePair) -> str:
+    """GPUs per node as a GRES request: ``gpu:G`` or ``gpu:<type>:G``."""
+    if cfg.slurm.gpu_type:
+        return f"gpu:{cfg.slurm.gpu_type}:{pair.gpus}"
+    return f"gpu:{pair.gpus}"
+
+
+def cpus_per_task(cfg: ExperimentConfig) -> int:
+    return cfg.slurm.cpus_per_task or cfg.grid.cpus_per_node
+
+
+def sbatch_options(
+    cfg: ExperimentConfig, pair: HardwarePair, run_id: str, log_path: str
+) -> list[str]:
+    """The sbatch options of one trial (every value one token: no shell involved)."""
+    sl = cfg.slurm
+    opts = [
+        f"--job-name={run_id}",
+        f"--nodes={pair.nodes}",
+        "--ntasks-per-node=1",
+        f"--cpus-per-task={cpus_per_task(cfg)}",
+        f"--gres={gres_spec(cfg, pair)}",
+        f"--time={time_limit_minutes(cfg)}",
+        f"--output={log_path}",
+        "--open-mode=append",
+        "--export=ALL",
+    ]
+    for key in ("partition", "account", "qos", "constraint"):
+        value = getattr(sl, key)
+        if value:
+            opts.append(f"--{key}={value}")
+    return opts + list(sl.extra_sbatch_args)
+
+
+def sbatch_line(cfg: ExperimentConfig, pair: HardwarePair, runs_dir: Path) -> str:
+    """The equivalent sbatch command of one of the pair's trials (for ``plan``)."""
+    sweep = pair.sweep_name(cfg.name)
+    run_id = f"{sweep}_trial_NNNN_XXXXXX"
+    opts = sbatch_options(cfg, pair, run_id, str(runs_dir / run_id / "trial.log"))
+    return shlex.join(["sbatch", "--parsable", *opts, str(runs_dir / run_id / "job.sh")])
+
+
+def mount_fstype(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | None:
+    """The filesystem type of the mount that holds ``path`` (Linux), else None."""
+    try:
+        lines = mounts_file.read_text().splitlines()
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best, fstype = "", None
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mnt = parts[1].replace("\\040", " ")
+        inside = target == mnt or target.startswith(mnt.rstrip("/") + "/")
+        if inside and len(mnt) >= len(best):
+            best, fstype = mnt, parts[2]
+    return fstype
+
+
+def cluster_hosts(env: dict[str, str] | None = None) -> set[str] | None:
+    """The hostnames of the cluster's nodes (``sinfo``), or None when it cannot be asked."""
+    if shutil.which("sinfo") is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["sinfo", "-h", "-N", "-o", "%n"],
+            capture_output=True,
+            text=True,
+            timeout=SLURM_CMD_TIMEOUT_S,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return {h.strip() for h in out.stdout.split() if h.strip()}
+
+
+def shared_state_warning(state_dir: Path, hosts: set[str] | None) -> str | None:
+    """Why trial results might not come back through ``state_dir``, or None when they will."""
+    me = {socket.gethostname(), socket.gethostname().split(".")[0], "localhost"}
+    if hosts and hosts <= me:
+        return None  # every node is this machine
+    fstype = mount_fstype(state_dir)
+    if fstype is not None and (fstype in SHARED_FS_TYPES or fstype.startswith("fuse.")):
+        return None
+    where = f"a {fstype} filesystem" if fstype else "a filesystem of unknown type"
+    return (
+        f"the state dir {state_dir} is on {where}, which the cluster's nodes may not share: Slurm "
+        "trials write their metrics there, so put HWSCALE_HOME on a shared filesystem "
+        "(docs/slurm.md)"
+    )

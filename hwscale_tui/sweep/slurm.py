@@ -1,0 +1,433 @@
+"""Slurm dispatcher: each trial is one batch job named by its run id (docs/slurm.md).
+
+Submit: the trial's job script (``<run dir>/job.sh``, no secrets in it) with the pair's sbatch
+options (``launch/slurm_options.py``); sbatch runs with the trial's environment and
+``--export=ALL``, so variables -- ``WANDB_API_KEY`` included -- reach the job through the
+environment only. The script starts one task per node with ``srun`` after setting the
+rendezvous variables (``HWSCALE_MASTER_ADDR``: the address of the first node of the job).
+
+Watch: one ``squeue`` call per poll for all of the sweep's jobs; the ones that left the active
+states (or the queue) are then looked up with one ``sacct`` call (``sacct -c``, then
+``scontrol show job``, when accounting is off) for their state and exit code. Results come back
+through the trial's metrics file in the state dir, which the nodes must share, or from W&B.
+
+Cancel: one ``scancel`` for the jobs, then a bounded wait until they left the active states.
+Re-attach (a new runner after the old one died): by the job id recorded in the trial's row.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import ExperimentConfig
+from ..errors import UsageError
+from ..hardware import HardwarePair
+from ..launch.commands import full_env
+from ..launch.slurm_options import SLURM_CMD_TIMEOUT_S, sbatch_options, time_limit_minutes
+from ..paths import ensure_private_dir, write_private_text
+from .dispatch import InFlightTrial
+from .local import last_log_line
+from .metrics import read_final
+from .outcome import TrialExit
+from .skypilot import TrialResults, WandbTrialResults
+from .trial_command import TrialSpec
+
+# Slurm job states (https://slurm.schedmd.com/squeue.html#SECTION_JOB-STATE-CODES) that end a
+# job; any other state (PENDING, RUNNING, CONFIGURING, COMPLETING, SUSPENDED, REQUEUED, ...)
+# means it is still in flight.
+ENDED_STATES = frozenset(
+    {
+        "COMPLETED",
+        "FAILED",
+        "CANCELLED",
+        "TIMEOUT",
+        "OUT_OF_MEMORY",
+        "NODE_FAIL",
+        "PREEMPTED",
+        "BOOT_FAIL",
+        "DEADLINE",
+        "REVOKED",
+    }
+)
+# Ended by the cluster, not by the trial: killed, and a new suggestion replaces it.
+KILLED_STATES = frozenset({"CANCELLED", "NODE_FAIL", "PREEMPTED", "REVOKED"})
+# Polls in a row a submitted job may be missing from squeue and sacct before it counts as lost.
+MISSING_POLLS_ALLOWED = 3
+SQUEUE_FORMAT = "%i|%T|%r|%N"
+SACCT_FIELDS = "JobID,State,ExitCode,NodeList"
+
+JOB_SCRIPT = """#!/bin/bash
+# hwscale-tui trial {run_id} (sweep {sweep}, pair {tag}): one task per node.
+# Secrets reach this job through the environment (sbatch --export=ALL), never through this file.
+HWSCALE_MASTER_HOST=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)
+HWSCALE_MASTER_ADDR=$(scontrol show node "$HWSCALE_MASTER_HOST" 2>/dev/null \\
+  | sed -n 's/.*NodeAddr=\\([^ ]*\\).*/\\1/p' | head -n1)
+export HWSCALE_MASTER_ADDR=${{HWSCALE_MASTER_ADDR:-$HWSCALE_MASTER_HOST}}
+export HWSCALE_MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))
+exec srun --ntasks-per-node=1 --kill-on-bad-exit=1 bash -c {command}
+"""
+
+
+def job_script(spec: TrialSpec) -> str:
+    return JOB_SCRIPT.format(
+        run_id=spec.run_id,
+        sweep=spec.sweep,
+        tag=spec.pair.tag,
+        command=shlex.quote(spec.remote_script),
+    )
+
+
+def parse_exit_code(text: str | None) -> tuple[int | None, int | None]:
+    """Slurm's ``ExitCode`` ``code:signal`` (``3:0``, ``0:15``) -> (code, signal)."""
+    m = re.fullmatch(r"\s*(\d+):(\d+)\s*", text or "")
+    if not m:
+        return None, None
+    return int(m.group(1)), int(m.group(2))
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """What Slurm says about one job."""
+
+    job_id: str
+    state: str  # the base state, e.g. PENDING, RUNNING, FAILED, CANCELLED
+    reason: str | None = None  # squeue's reason (Resources, Priority, ...), None for "None"
+    nodes: str | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+
+
+def _base_state(text: str) -> str:
+    """``CANCELLED by 0`` / ``CANCELLED+`` -> ``CANCELLED``."""
+    return text.split()[0].rstrip("+") if text.strip() else "UNKNOWN"
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return None if value in ("", "None", "(null)", "(None)") else value
+
+
+class SlurmCLI:
+    """The Slurm client commands, run without a shell (tests use the real ones too)."""
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, timeout_s: float = SLURM_CMD_TIMEOUT_S
+    ):
+        self.env = dict(os.environ if env is None else env)
+        self.timeout_s = timeout_s
+
+    def _run(
+        self, argv: list[str], env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=self.timeout_s,
+            env=dict(env if env is not None else self.env),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    def submit(self, options: Sequence[str], script: Path, env: Mapping[str, str]) -> str:
+        """sbatch; the job id. Raises OSError with sbatch's message when it refuses."""
+        out = self._run(["sbatch", "--parsable", *options, str(script)], env=env)
+        if out.returncode != 0:
+            raise OSError(f"sbatch refused the job: {_first_line(out.stderr) or out.returncode}")
+        job_id = out.stdout.strip().split(";", 1)[0]
+        if not job_id.isdigit():
+            raise OSError(f"sbatch printed no job id: {out.stdout.strip()!r}")
+        return job_id
+
+    def test_only(self, options: Sequence[str], script: Path) -> str | None:
+        """``sbatch --test-only``: None when Slurm would take the job, else its refusal."""
+        out = self._run(["sbatch", "--test-only", *options, str(script)])
+        return (
+            None if out.returncode == 0 else (_first_line(out.stderr) or f"exit {out.returncode}")
+        )
+
+    def queue(self, job_ids: Sequence[str]) -> dict[str, JobInfo]:
+        """One squeue call: every given job the controller still knows, ended ones included."""
+        if not job_ids:
+            return {}
+        out = self._run(["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", SQUEUE_FORMAT])
+        if out.returncode != 0:
+            if "Invalid job id" in out.stderr:
+                return {}  # none of them is known any more
+            raise OSError(f"squeue failed: {_first_line(out.stderr) or out.returncode}")
+        infos: dict[str, JobInfo] = {}
+        for line in out.stdout.splitlines():
+            parts = line.split("|")
+            if len(parts) != 4:
+                continue
+            job_id, state, reason, nodes = parts
+            infos[job_id] = JobInfo(job_id, _base_state(state), _clean(reason), _clean(nodes))
+        return infos
+
+    def finished(self, job_ids: Sequence[str]) -> dict[str, JobInfo]:
+        """State and exit code of ended jobs: sacct, else sacct -c (no accounting), else scontrol."""
+        if not job_ids:
+            return {}
+        infos = self._sacct(job_ids, completion=False)
+        if infos is None:
+            infos = self._sacct(job_ids, completion=True) or {}
+        for job_id in job_ids:
+            if job_id not in infos or infos[job_id].signal is None:
+                info = self._scontrol(job_id)
+                if info is not None:
+                    infos[job_id] = info
+        return infos
+
+    def _sacct(self, job_ids: Sequence[str], *, completion: bool) -> dict[str, JobInfo] | None:
+        argv = ["sacct", "-X", "-n", "-P", "-j", ",".join(job_ids), "-o", SACCT_FIELDS]
+        if completion:
+            argv.insert(1, "-c")
+        try:
+            out = self._run(argv)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if out.returncode != 0:
+            return None  # e.g. "Slurm accounting storage is disabled"
+        infos: dict[str, JobInfo] = {}
+        for line in out.stdout.splitlines():
+            parts = line.split("|")
+            if len(parts) != 4 or parts[0] not in job_ids:
+                continue
+            code, sig = parse_exit_code(parts[2])
+            infos[parts[0]] = JobInfo(
+                parts[0], _base_state(parts[1]), None, _clean(parts[3]), code, sig
+            )
+        return infos
+
+    def _scontrol(self, job_id: str) -> JobInfo | None:
+        try:
+            out = self._run(["scontrol", "-o", "show", "job", job_id])
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if out.returncode != 0:
+            return None
+        fields = dict(
+            tok.split("=", 1)
+            for tok in out.stdout.split()
+            if "=" in tok and not tok.startswith("=")
+        )
+        if "JobState" not in fields:
+            return None
+        code, sig = parse_exit_code(fields.get("ExitCode"))
+        return JobInfo(
+            job_id,
+            _base_state(fields["JobState"]),
+            _clean(fields.get("Reason")),
+            _clean(fields.get("NodeList")),
+            code,
+            sig,
+        )
+
+    def cancel(self, job_ids: Sequence[str]) -> None:
+        if job_ids:
+            self._run(["scancel", *job_ids])
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    return lines[0] if lines else ""
+
+
+@dataclass
+class SlurmJob:
+    job_id: str
+    state: str = "SUBMITTED"
+    reason: str | None = None
+    nodes: str | None = None
+    missing_polls: int = 0
+
+
+def submit_env(spec_env: Mapping[str, str]) -> dict[str, str]:
+    """sbatch's environment: ours plus the trial's; variables of an enclosing Slurm job are
+    dropped (they would describe that job, not this one), ``SLURM_CONF`` is kept."""
+    env = {
+        k: v
+        for k, v in full_env(spec_env).items()
+        if not k.startswith(("SLURM_", "SBATCH_")) or k == "SLURM_CONF"
+    }
+    return env
+
+
+class SlurmDispatcher:
+    """Submits, watches and cancels one sweep's Slurm jobs."""
+
+    kind = "slurm"
+    job_label = "slurm_job"
+
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        sweep: str,
+        *,
+        cli: SlurmCLI | None = None,
+        results: TrialResults | None = None,
+        poll_interval_s: float | None = None,
+    ):
+        self.cfg = cfg
+        self.sweep = sweep
+        self.cli = cli or SlurmCLI()
+        if results is None and cfg.wandb.mode == "online":
+            results = WandbTrialResults(cfg.wandb.entity, cfg.wandb.effective_project)
+        self.results = results
+        self.poll_interval_s = cfg.slurm.poll_s if poll_interval_s is None else poll_interval_s
+        self._last_poll = -float("inf")
+
+    # -- checks before anything is submitted ------------------------------------------------------
+    def preflight(self, pair: HardwarePair, runs_dir: Path) -> None:
+        """Refuse (UsageError) when sbatch is missing or Slurm would reject the pair's jobs."""
+        if shutil.which("sbatch", path=self.cli.env.get("PATH")) is None:
+            raise UsageError(
+                "the slurm dispatcher needs the Slurm client commands (sbatch, squeue, sacct, "
+                "scancel) on PATH, and sbatch is not there; accepted: run on a Slurm login node, "
+                'or dispatcher = "local" / "skypilot".'
+            )
+        ensure_private_dir(runs_dir)
+        probe = runs_dir / f".{pair.sweep_name(self.cfg.name)}.test-only.sh"
+        write_private_text(probe, "#!/bin/bash\ntrue\n")
+        try:
+            opts = sbatch_options(self.cfg, pair, "hwscale-test-only", os.devnull)
+            refusal = self.cli.test_only(opts, probe)
+        finally:
+            probe.unlink(missing_ok=True)
+        if refusal:
+            raise UsageError(
+                f"Slurm would refuse the {pair.tag} trials ({refusal}); accepted: [slurm] "
+                "partition, account, qos, constraint, gpu_type, cpus_per_task and "
+                "extra_sbatch_args the cluster takes (see sinfo), and gpus per node it has."
+            )
+
+    # -- the Dispatcher protocol ------------------------------------------------------------------
+    def start(self, spec: TrialSpec) -> tuple[SlurmJob, dict[str, Any]]:
+        ensure_private_dir(spec.run_dir)
+        script = spec.run_dir / "job.sh"
+        write_private_text(script, job_script(spec))
+        os.chmod(script, 0o700)
+        opts = sbatch_options(self.cfg, spec.pair, spec.run_id, str(spec.log_path))
+        job_id = self.cli.submit(opts, script, submit_env(spec.remote_env))
+        self._last_poll = -float("inf")  # look at it on the next tick
+        return SlurmJob(job_id), {"job_name": job_id}
+
+    def attach(self, row: Mapping[str, Any]) -> SlurmJob | None:
+        """A handle for a recorded job Slurm still knows (running or ended), else None."""
+        job_id = str(row.get("job_name") or "")
+        if not job_id.isdigit():
+            return None
+        info = self.cli.queue([job_id]).get(job_id) or self.cli.finished([job_id]).get(job_id)
+        if info is None:
+            return None
+        return SlurmJob(job_id, info.state, info.reason, info.nodes)
+
+    def poll(self, trials: Sequence[InFlightTrial]) -> dict[str, TrialExit]:
+        now = time.monotonic()
+        if not trials or now - self._last_poll < self.poll_interval_s:
+            return {}
+        self._last_poll = now
+        jobs = {t.handle.job_id: t for t in trials}
+        try:
+            queued = self.cli.queue(list(jobs))
+        except (OSError, subprocess.TimeoutExpired):
+            return {}  # the controller did not answer: ask again next time
+        ended: list[str] = []
+        for job_id, trial in jobs.items():
+            job: SlurmJob = trial.handle
+            info = queued.get(job_id)
+            if info is None or info.state in ENDED_STATES:
+                ended.append(job_id)
+                continue
+            job.missing_polls = 0
+            job.state, job.reason, job.nodes = info.state, info.reason, info.nodes
+            if info.state == "PENDING":
+                trial.waiting = f"waiting: {info.reason or 'in the queue'}"
+            else:
+                trial.waiting = None
+                trial.where = f"{info.state.lower()} on {info.nodes}" if info.nodes else None
+        if not ended:
+            return {}
+        try:
+            details = self.cli.finished(ended)
+        except subprocess.TimeoutExpired:
+            return {}
+        exits: dict[str, TrialExit] = {}
+        for job_id in ended:
+            trial = jobs[job_id]
+            info = details.get(job_id) or queued.get(job_id)
+            if info is None or info.state not in ENDED_STATES:
+                trial.handle.missing_polls += 1
+                if trial.handle.missing_polls > MISSING_POLLS_ALLOWED:
+                    exits[trial.run_id] = TrialExit(
+                        None, f"Slurm job {job_id} is in neither squeue nor sacct any more"
+                    )
+                continue
+            trial.waiting = None
+            exits[trial.run_id] = self._exit(trial, info)
+        return exits
+
+    def _exit(self, trial: InFlightTrial, info: JobInfo) -> TrialExit:
+        job = f"Slurm job {info.job_id}"
+        state = info.state
+        final = read_final(trial.metrics_path)
+        if final is None and self.results is not None and state == "COMPLETED":
+            final = self.results.final(trial.run_id)
+        if state == "COMPLETED":
+            return TrialExit(
+                0, None if final else f"{job} COMPLETED without a final sweep/score", final
+            )
+        if state in KILLED_STATES:
+            return TrialExit(143, f"{job} {state}" + self._on(info), final, killed=True)
+        if state == "FAILED":
+            code = info.exit_code
+            if info.signal:
+                code = -info.signal
+            elif not code:
+                code = 1
+            last = last_log_line(trial.log_path)
+            return TrialExit(code, f"{job} FAILED{self._on(info)}" + (f"; {last}" if last else ""))
+        if state == "TIMEOUT":
+            limit = time_limit_minutes(self.cfg)
+            reason = (
+                f"{job} TIMEOUT: it ran past its {limit} min limit (slurm.time_limit_factor x "
+                "sweep.max_suggestion_cost)"
+            )
+            return TrialExit(None, reason)
+        if state == "OUT_OF_MEMORY":
+            return TrialExit(
+                None, f"{job} OUT_OF_MEMORY{self._on(info)}: raise --mem in slurm.extra_sbatch_args"
+            )
+        return TrialExit(None, f"{job} {state}{self._on(info)}")
+
+    @staticmethod
+    def _on(info: JobInfo) -> str:
+        return f" on {info.nodes}" if info.nodes else ""
+
+    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
+        """scancel the jobs; wait at most ``grace_s`` for them to leave the active states."""
+        ids = [t.handle.job_id for t in trials]
+        if not ids:
+            return
+        try:
+            self.cli.cancel(ids)
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            try:
+                active = [i for i in self.cli.queue(ids).values() if i.state not in ENDED_STATES]
+            except (OSError, subprocess.TimeoutExpired):
+                return
+            if not active:
+                return
+            time.sleep(0.1)
