@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from ..config import ExperimentConfig
 from ..hardware import HardwarePair
@@ -129,3 +130,35 @@ def shared_state_warning(state_dir: Path, hosts: set[str] | None) -> str | None:
         "trials write their metrics there, so put HWSCALE_HOME on a shared filesystem "
         "(docs/slurm.md)"
     )
+
+
+def leftover_slurm_jobs(store: Any, sweep: str) -> list[str]:
+    """Job ids of the sweep's trials the store still has in flight (Slurm sweeps only)."""
+    row = store.get_sweep(sweep)
+    if not row or row.get("dispatcher") != "slurm":
+        return []
+    return [
+        str(r["job_name"])
+        for r in store.trial_rows([sweep])
+        if r["state"] in ("queued", "running") and str(r["job_name"] or "").isdigit()
+    ]
+
+
+def scancel(job_ids: list[str]) -> str:
+    """``scancel`` the jobs (a job that already ended is no error); what happened, in words."""
+    if not job_ids:
+        return ""
+    try:
+        done = subprocess.run(
+            ["scancel", *job_ids],
+            capture_output=True,
+            text=True,
+            timeout=SLURM_CMD_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"scancel {' '.join(job_ids)} failed: {e}"
+    if done.returncode != 0 and done.stderr.strip():
+        return f"scancel {' '.join(job_ids)}: {done.stderr.strip().splitlines()[-1]}"
+    return f"scancelled Slurm job(s) {' '.join(job_ids)}"

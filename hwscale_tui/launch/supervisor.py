@@ -52,6 +52,7 @@ from .files import (
 from .remote import RemoteCancel, RemoteTrialsBoundary, cancel_remote_trials
 from .run_loop import SupervisorLoop
 from .schedule import DETACHED_START_LEAD_S, stagger_schedule
+from .slurm_options import leftover_slurm_jobs, scancel
 from .state import (
     CANCELLED,
     ENDED_STATUSES,
@@ -516,6 +517,13 @@ def launch(
         return info
 
 
+def _died_unwatched(p: PairStatus) -> bool:
+    """A pair whose sweep runner died (SIGKILL, OOM...) while no supervisor watched: its sweep
+    never recorded an end, so ``--resume`` starts its runner again, which resumes the sweep
+    from the store and re-attaches the trials still running (local pids, Slurm job ids)."""
+    return p.status == EXITED and p.exit_code is None and p.ended_at is None and not p.alive
+
+
 def _pairs_to_launch(
     cfg: ExperimentConfig,
     plan: ExperimentPlan,
@@ -550,7 +558,11 @@ def _pairs_to_launch(
             )
         known = [p.sweep_name for p in status.pairs]
         wanted = set(_resolve_sweeps(name, only, known) if only else known)
-        todo = [p for p in status.pairs if p.never_started and p.sweep_name in wanted]
+        todo = [
+            p
+            for p in status.pairs
+            if (p.never_started or _died_unwatched(p)) and p.sweep_name in wanted
+        ]
         return [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in todo], live, []
     known = [pp.sweep_name for pp in plan.pairs]
     chosen = _resolve_sweeps(name, only, known) if only else known
@@ -731,6 +743,14 @@ def _cancel_with_store(
                     + (f"; still alive: {result.survivors}" if result.survivors else "")
                 )
                 records.mark_stopped(experiment, outcome.sweep, now)
+        for outcome in outcomes:
+            # A live Slurm runner scancels its jobs when stopped; jobs still in flight in the
+            # store belong to a runner that died: scancel them here (docs/slurm.md).
+            jobs = leftover_slurm_jobs(st, outcome.sweep)
+            if jobs:
+                done = scancel(jobs)
+                outcome.detail = "; ".join(x for x in (outcome.detail, done) if x)
+                st.add_event("slurm_cancel", done, sweep=outcome.sweep)
         return outcomes
 
 

@@ -252,14 +252,14 @@ class SlurmJob:
 
 
 def submit_env(spec_env: Mapping[str, str]) -> dict[str, str]:
-    """sbatch's environment: ours plus the trial's; variables of an enclosing Slurm job are
-    dropped (they would describe that job, not this one), ``SLURM_CONF`` is kept."""
-    env = {
+    """sbatch's environment: ours plus the trial's. ``SLURM_*`` variables (set when the runner
+    itself runs inside a Slurm job) would describe that job, not this one: dropped, except
+    ``SLURM_CONF``. ``SBATCH_*`` input variables are the user's and stay."""
+    return {
         k: v
         for k, v in full_env(spec_env).items()
-        if not k.startswith(("SLURM_", "SBATCH_")) or k == "SLURM_CONF"
+        if not k.startswith("SLURM_") or k == "SLURM_CONF"
     }
-    return env
 
 
 class SlurmDispatcher:

@@ -1,0 +1,396 @@
+"""The slurm dispatcher against a real Slurm cluster (2 nodes, 2 fake GPUs each; conftest.py).
+
+Every trial goes through the real sbatch, squeue, sacct and scancel. Trials are tiny: the built-in
+trainer for a few thousand steps, or slurm_trial.py (a two-node rendezvous stub).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import tomli_w
+
+from hwscale_tui.paths import app_paths
+from hwscale_tui.store import Store
+
+pytestmark = pytest.mark.slow
+
+STUB = Path(__file__).with_name("slurm_trial.py")
+WAIT_S = 120.0
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, **extra}  # the private HOME/HWSCALE_HOME and SLURM_CONF of this test
+
+
+def hwscale_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hwscale_tui", *args]
+
+
+def stub_command() -> list[str]:
+    return [sys.executable, str(STUB), "{run_id}", "{metrics_file}", "{torchrun}", "--", "{params}"]
+
+
+def write_experiment(path: Path, name: str, *, trial_command: bool, **sections: Any) -> Path:
+    data: dict[str, dict[str, Any]] = {
+        "experiment": {"name": name, "dispatcher": "slurm"},
+        "grid": {"gpu_counts": [1, 2], "node_counts": [1, 2], "max_gpus_per_node": 2},
+        "sweep": {
+            "max_trials": 1,
+            "batch_size": 1,
+            "max_parallel_jobs": 1,
+            "total_timesteps": 4096,
+            "max_suggestion_cost": 60.0,
+        },
+        "slurm": {"cpus_per_task": 1, "poll_s": 0.2},
+        "launch": {"delay_s": 0.0},
+    }
+    if trial_command:
+        data["sweep"]["trial_command"] = stub_command()
+    for section, values in sections.items():
+        data.setdefault(section, {}).update(values)
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
+def sweep(exp: Path, gpus: int, nodes: int, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        hwscale_cmd("sweep", "-e", str(exp), "--gpus", str(gpus), "--nodes", str(nodes)),
+        capture_output=True,
+        text=True,
+        env=cli_env(**env),
+        timeout=300,
+    )
+
+
+def start_sweep(exp: Path, gpus: int, nodes: int, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        hwscale_cmd("sweep", "-e", str(exp), "--gpus", str(gpus), "--nodes", str(nodes)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(**env),
+        start_new_session=True,
+    )
+
+
+def rows(sweep_name: str) -> list[dict[str, Any]]:
+    path = app_paths().store
+    if not path.exists():
+        return []
+    with Store(path, readonly=True) as store:
+        return store.trial_rows([sweep_name])
+
+
+def events(sweep_name: str) -> list[tuple[str, str | None, str]]:
+    with Store(app_paths().store, readonly=True) as store:
+        return [(e["kind"], e["run_id"], e["message"]) for e in store.events(sweep=sweep_name)]
+
+
+def wait_for(predicate, what: str, timeout: float = WAIT_S) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def job_fields(cluster, job_id: str) -> dict[str, str]:
+    out = cluster.run(["scontrol", "-o", "show", "job", job_id])
+    assert out.returncode == 0, out.stderr
+    return dict(tok.split("=", 1) for tok in out.stdout.split() if "=" in tok)
+
+
+def processes_of(run_id: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(run_id in part for part in proc.info["cmdline"] or []):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return found
+
+
+# -- trials that run to the end ---------------------------------------------------------------
+
+
+def test_builtin_sweep_on_slurm_finishes_trials_with_scores(slurm, tmp_path):
+    exp = write_experiment(
+        tmp_path / "exp.toml", "sb", trial_command=False, sweep={"max_trials": 2}
+    )
+    r = sweep(exp, 2, 1)
+    assert r.returncode == 0, r.stdout + r.stderr
+    trials = rows("sb.g2n1")
+    assert [t["state"] for t in trials] == ["finished", "finished"], trials
+    for t in trials:
+        assert t["score"] is not None and t["agent_steps"] >= 4096 and t["cost_usd"] > 0
+        assert re.fullmatch(r"\d+", t["job_name"]), t["job_name"]  # the Slurm job id
+        job = job_fields(slurm, t["job_name"])
+        # one job per trial, named by its run id, asking for what the pair says
+        assert job["JobName"] == t["run_id"] and job["JobState"] == "COMPLETED"
+        assert job["NumNodes"] == "1" and job["NumTasks"] == "1" and job["CPUs/Task"] == "1"
+        assert job["TresPerNode"] == "gres:gpu:2"
+        assert job["TimeLimit"] == "00:02:00"  # 2 x max_suggestion_cost 60 s
+        # the learning curve came back through the shared state dir into the store
+        with Store(app_paths().store, readonly=True) as store:
+            assert len(store.history(t["run_id"])) >= 1
+    started = [m for k, _, m in events("sb.g2n1") if k == "started"]
+    assert started == [f"slurm_job={t['job_name']}" for t in trials]
+
+
+def test_two_node_trial_spans_both_nodes_with_a_rendezvous_and_typed_gres(slurm, tmp_path):
+    exp = write_experiment(
+        tmp_path / "exp.toml", "st", trial_command=True, slurm={"gpu_type": "fake"}
+    )
+    r = sweep(exp, 2, 2, WANDB_API_KEY="k-secret-value")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (trial,) = rows("st.g2n2")
+    assert trial["state"] == "finished" and trial["score"] is not None, trial
+    seen = json.loads((app_paths().runs / trial["run_id"] / "ranks.json").read_text())
+    ranks = sorted(seen["ranks"], key=lambda x: x["node_id"])
+    # one task per node, on both nodes, each with its own 2 GPUs, met through {torchrun}'s address
+    assert [(x["node"], x["node_id"]) for x in ranks] == [("node1", "0"), ("node2", "1")]
+    assert all(x["cuda_visible_devices"] == "0,1" for x in ranks)
+    launcher = seen["launcher"]
+    assert (
+        launcher[0] == "torchrun" and "--nnodes=2" in launcher and "--nproc_per_node=2" in launcher
+    )
+    assert "--master_addr=127.0.0.1" in launcher  # node1's NodeAddr (node names do not resolve)
+    job = job_fields(slurm, trial["job_name"])
+    assert job["NumNodes"] == "2" and job["NodeList"] == "node[1-2]"
+    assert job["TresPerNode"] == "gres:gpu:fake:2"
+    # the secret reached both nodes through the environment, and is in no file or argument
+    assert all(x["wandb_key_seen"] == "k-secret-value" for x in ranks)
+    script = (app_paths().runs / trial["run_id"] / "job.sh").read_text()
+    assert "k-secret-value" not in script
+    assert "k-secret-value" not in slurm.run(["scontrol", "show", "job", trial["job_name"]]).stdout
+
+
+def test_builtin_multinode_pair_is_refused_with_the_reason_and_nothing_submitted(slurm, tmp_path):
+    exp = write_experiment(tmp_path / "exp.toml", "sr", trial_command=False)
+    before = slurm.job_ids(active_only=False)
+    r = sweep(exp, 1, 2)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "one machine" in r.stderr and "would use one node while reporting 2" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert slurm.job_ids(active_only=False) == before and rows("sr.g1n2") == []
+
+
+def test_bad_slurm_settings_exit_2_with_one_sentence_and_submit_nothing(slurm, tmp_path):
+    exp = write_experiment(
+        tmp_path / "exp.toml", "bad", trial_command=True, slurm={"partition": "nope"}
+    )
+    before = slurm.job_ids(active_only=False)
+    r = sweep(exp, 1, 1)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Slurm would refuse the g1n1 trials" in r.stderr and "partition" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert slurm.job_ids(active_only=False) == before and rows("bad.g1n1") == []
+    # more GPUs per node than the nodes have: refused the same way
+    exp = write_experiment(
+        tmp_path / "exp2.toml",
+        "bad2",
+        trial_command=True,
+        grid={"max_gpus_per_node": 4, "gpu_counts": [4]},
+    )
+    r = sweep(exp, 4, 1)
+    assert r.returncode == 2 and "Slurm would refuse the g4n1 trials" in r.stderr, r.stderr
+    assert slurm.job_ids(active_only=False) == before
+
+
+# -- trials that end badly --------------------------------------------------------------------
+
+
+def test_failing_trial_is_failed_with_slurms_exit_code(slurm, tmp_path):
+    exp = write_experiment(tmp_path / "exp.toml", "sf", trial_command=True)
+    r = sweep(exp, 1, 1, HWSTUB_EXIT="3")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (trial,) = rows("sf.g1n1")
+    assert trial["state"] == "failed", trial
+    assert trial["error"].startswith(f"exit code 3: Slurm job {trial['job_name']} FAILED on node")
+    assert job_fields(slurm, trial["job_name"])["ExitCode"] == "3:0"
+
+
+def launch(exp: Path, *extra: str, **env: str) -> None:
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp), *extra),
+        capture_output=True,
+        text=True,
+        env=cli_env(**env),
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def cancel(pair: str, experiment: str) -> str:
+    r = subprocess.run(
+        hwscale_cmd("cancel", pair, "--experiment-name", experiment),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def running_trial(sweep_name: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: next(
+            (t for t in rows(sweep_name) if t["job_name"] and t["state"] == "running"), None
+        ),
+        "a running trial",
+    )
+
+
+def test_cancel_mid_trial_leaves_no_job_and_no_trainer_process(slurm, tmp_path):
+    exp = write_experiment(
+        tmp_path / "exp.toml",
+        "sc",
+        trial_command=False,
+        grid={"gpu_counts": [1], "node_counts": [1]},
+        sweep={"total_timesteps": 50_000_000},
+    )
+    launch(exp)
+    trial = running_trial("sc.g1n1")
+    job_id, run_id = trial["job_name"], trial["run_id"]
+    wait_for(lambda: (app_paths().runs / run_id / "metrics.jsonl").exists(), "training")
+    assert processes_of(run_id), "the trainer runs"
+    out = cancel("g1n1", "sc")
+    assert out.startswith("cancelled g1n1 (was running)"), out
+    (trial,) = rows("sc.g1n1")
+    assert trial["state"] == "killed" and trial["error"] == "cancelled by the sweep runner"
+    # bounded waits, not timing assertions (benchmarks/slurm_cancel.py measures the latency)
+    wait_for(lambda: job_id not in slurm.job_ids(), f"job {job_id} to leave the queue", 30)
+    wait_for(lambda: not processes_of(run_id), "the trainer processes to end", 30)
+    assert job_fields(slurm, job_id)["JobState"] == "CANCELLED"
+
+
+def test_cancel_after_the_runner_died_scancels_its_jobs(slurm, tmp_path):
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    exp = write_experiment(
+        tmp_path / "exp.toml",
+        "sd",
+        trial_command=True,
+        grid={"gpu_counts": [1], "node_counts": [1]},
+    )
+    launch(exp, HWSTUB_HOLD_DIR=str(hold))
+    trial = running_trial("sd.g1n1")
+    kill_supervisor_and_runner("sd")
+    assert trial["job_name"] in slurm.job_ids(), "the job outlives its runner"
+    out = cancel("g1n1", "sd")
+    assert f"scancelled Slurm job(s) {trial['job_name']}" in out, out
+    wait_for(lambda: trial["job_name"] not in slurm.job_ids(), "the job to leave the queue", 30)
+    wait_for(lambda: not processes_of(trial["run_id"]), "the trial's processes to end", 30)
+
+
+def test_pending_trial_shows_why_then_runs(slurm, tmp_path):
+    blocker = slurm.run(
+        [
+            "sbatch",
+            "--parsable",
+            "--nodes=2",
+            "--gres=gpu:2",
+            "--output=/dev/null",
+            "--wrap",
+            "sleep 300",
+        ]
+    )
+    assert blocker.returncode == 0, blocker.stderr
+    blocker_id = blocker.stdout.strip()
+    wait_for(
+        lambda: blocker_id in slurm.run(["squeue", "-h", "-t", "R", "-o", "%i"]).stdout,
+        "the blocker to run",
+    )
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    exp = write_experiment(tmp_path / "exp.toml", "sp", trial_command=True)
+    proc = start_sweep(exp, 1, 1, HWSTUB_HOLD_DIR=str(hold))
+    try:
+        trial = wait_for(
+            lambda: next((t for t in rows("sp.g1n1") if t["error"] == "waiting: Resources"), None),
+            "the trial to wait for resources",
+        )
+        assert trial["state"] == "queued"
+        squeue = slurm.run(["squeue", "-h", "-j", trial["job_name"], "-o", "%T %r"]).stdout.split()
+        assert squeue == ["PENDING", "Resources"]
+        slurm.run(["scancel", blocker_id])
+        wait_for(
+            lambda: rows("sp.g1n1")[0]["state"] == "running" and not rows("sp.g1n1")[0]["error"],
+            "the trial to run once the resources are free",
+        )
+        (hold / "all").write_text("")
+        out, _ = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, out
+    (trial,) = rows("sp.g1n1")
+    assert trial["state"] == "finished" and trial["error"] is None
+    kinds = [k for k, run, _ in events("sp.g1n1") if run == trial["run_id"]]
+    assert kinds.index("waiting") < kinds.index("running") < kinds.index("finished")
+
+
+# -- a supervisor that dies -------------------------------------------------------------------
+
+
+def kill_supervisor_and_runner(experiment: str) -> None:
+    with Store(app_paths().store, readonly=True) as store:
+        runner_pid = store.get_sweep(f"{experiment}.g1n1")["pid"]
+        supervisor_pid = store.conn.execute(
+            "SELECT supervisor_pid FROM launches WHERE experiment = ? ORDER BY id DESC",
+            (experiment,),
+        ).fetchone()[0]
+    for pid in (supervisor_pid, runner_pid):
+        os.kill(pid, signal.SIGKILL)
+    wait_for(
+        lambda: (
+            not psutil.pid_exists(runner_pid)
+            or psutil.Process(runner_pid).status() == psutil.STATUS_ZOMBIE
+        ),
+        "the runner to die",
+    )
+
+
+def test_supervisor_and_runner_sigkill_then_resume_reattaches_by_job_id(slurm, tmp_path):
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    exp = write_experiment(
+        tmp_path / "exp.toml",
+        "sk",
+        trial_command=True,
+        grid={"gpu_counts": [1], "node_counts": [1]},
+    )
+    launch(exp, HWSTUB_HOLD_DIR=str(hold))
+    trial = running_trial("sk.g1n1")
+    job_id = trial["job_name"]
+    kill_supervisor_and_runner("sk")
+    assert job_id in slurm.job_ids(), "the job outlives its runner"
+    launch(exp, "--resume", HWSTUB_HOLD_DIR=str(hold))
+    wait_for(
+        lambda: ("reattached", trial["run_id"], f"slurm_job={job_id}") in events("sk.g1n1"),
+        "the re-attach",
+    )
+    (hold / "all").write_text("")
+    done = wait_for(
+        lambda: next((t for t in rows("sk.g1n1") if t["state"] == "finished"), None),
+        "the trial to finish",
+    )
+    assert done["run_id"] == trial["run_id"] and done["job_name"] == job_id
+    assert len(rows("sk.g1n1")) == 1  # re-attached, not submitted again
