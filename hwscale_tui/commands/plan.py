@@ -125,6 +125,15 @@ def print_plan(plan) -> None:
             console.print(
                 f"  {env} {shlex.join(pp.argv)}", soft_wrap=True, highlight=False, markup=False
             )
+        sbatch = [pp for pp in plan.pairs if pp.sbatch]
+        if sbatch:
+            console.print(
+                "\n[bold]each trial on Slurm[/] (one job per trial, named by its run id):"
+            )
+            for pp in sbatch:
+                console.print(
+                    f"  {pp.pair.tag}: {pp.sbatch}", soft_wrap=True, highlight=False, markup=False
+                )
     warnings = list(plan.warnings) + [
         f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings
     ]

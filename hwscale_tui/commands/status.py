@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
         out = status.to_json()
         progress = progress_from_store(status)
         out["progress"] = progress.to_json() if progress is not None else None
+        jobs = slurm_jobs([p.sweep_name for p in status.pairs])
+        if jobs:
+            out["slurm_jobs"] = jobs
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
@@ -80,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.watch is None:
         status = sup.pair_status(name)
         console.print(render(status, time.time(), progress_from_store(status)))
+        for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs])):
+            console.print(line, highlight=False, markup=False)
         return 0
     return _watch(console, name, args.watch)
 
@@ -114,6 +119,42 @@ def all_ended(status) -> bool:
     )
 
 
+def slurm_jobs(sweeps: list[str]) -> dict[str, list[dict[str, str | None]]]:
+    """The Slurm job ids of the sweeps' trials in flight (slurm dispatcher only), by sweep."""
+    from ..paths import app_paths
+    from ..store import Store
+
+    path = app_paths().store
+    if not sweeps or not path.exists():
+        return {}
+    out: dict[str, list[dict[str, str | None]]] = {}
+    with Store(path, readonly=True) as store:
+        for sweep in sweeps:
+            row = store.get_sweep(sweep)
+            if not row or row.get("dispatcher") != "slurm":
+                continue
+            out[sweep] = [
+                {
+                    "run_id": r["run_id"],
+                    "job_id": r["job_name"],
+                    "state": r["state"],
+                    "waiting": r["error"] if r["state"] == "queued" else None,
+                }
+                for r in store.trial_rows([sweep])
+                if r["state"] in ("queued", "running") and r["job_name"]
+            ]
+    return out
+
+
+def slurm_lines(jobs: dict[str, list[dict[str, str | None]]]) -> list[str]:
+    """``g1n1 Slurm jobs: 12 running, 13 waiting: Resources`` per sweep."""
+    lines = []
+    for sweep, trials in jobs.items():
+        shown = ", ".join(f"{t['job_id']} {t['waiting'] or t['state']}" for t in trials)
+        lines.append(f"{sweep.rsplit('.', 1)[-1]} Slurm jobs: {shown or 'none in flight'}")
+    return lines
+
+
 def _watch(console, name: str, interval_s: float) -> int:
     from rich.console import Group
     from rich.live import Live
@@ -135,7 +176,11 @@ def _watch(console, name: str, interval_s: float) -> int:
             "watching (the sweeps keep running)",
             style="dim",
         )
-        return Group(render(status, now, progress_from_store(status, store, now)), hint), ended
+        jobs = [
+            Text(line) for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs]))
+        ]
+        progress = progress_from_store(status, store, now)
+        return Group(render(status, now, progress), *jobs, hint), ended
 
     with Store.open_default(readonly=True) as store:
         shown, ended = frame(store)

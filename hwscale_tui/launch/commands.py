@@ -26,6 +26,29 @@ from ..search.presets import Preset, preset_for
 
 # Environment variables a child may need; their values are never printed or stored.
 SECRET_ENV = ("WANDB_API_KEY",)
+CLUSTER_DISPATCHERS = ("skypilot", "slurm")
+
+
+def builtin_multinode_refusal(cfg: ExperimentConfig, pair: HardwarePair) -> str | None:
+    """Why this pair cannot run with the built-in trainer on a cluster dispatcher, else None.
+
+    The built-in trainer's ranks all run on one machine (a shared-memory all-reduce): on a
+    cluster a multi-node pair would use one node while reporting N, so it is refused.
+    """
+    if (
+        cfg.experiment.runner == "builtin"
+        and cfg.experiment.dispatcher in CLUSTER_DISPATCHERS
+        and not cfg.sweep.trial_command
+        and not cfg.launch.command
+        and pair.nodes > 1
+    ):
+        return (
+            f"the built-in trainer runs all its ranks on one machine (a shared-memory all-reduce), "
+            f"so {pair.tag} on the {cfg.experiment.dispatcher} dispatcher would use one node while "
+            f"reporting {pair.nodes}; accepted: nodes = 1 with the built-in trainer, or a "
+            "[sweep] trial_command (a distributed trainer, e.g. with {torchrun}) for multi-node pairs"
+        )
+    return None
 
 
 @dataclass
@@ -38,9 +61,11 @@ class PairPlan:
     warnings: list[str] = field(default_factory=list)
     # Why the search space is read-only for this pair ("" when an edit reaches the runner).
     preset_note: str = ""
+    sbatch: str | None = None  # the slurm dispatcher: the equivalent sbatch line of one trial
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "sbatch": self.sbatch,
             "gpus": self.pair.gpus,
             "nodes": self.pair.nodes,
             "total_gpus": self.pair.total_gpus,
@@ -153,6 +178,9 @@ def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | No
                 f"{pair.total_gpus} ranks is not a power of two, so the built-in trainer cannot split "
                 "power-of-two batches evenly; its trials will fail"
             )
+        refusal = builtin_multinode_refusal(cfg, pair)
+        if refusal:
+            w.append("refused: " + refusal)
         if cfg.experiment.dispatcher == "local" and cpu_count and pair.total_gpus > cpu_count:
             w.append(
                 f"{pair.total_gpus} ranks on {cpu_count} CPU cores: local trials will be oversubscribed (slower, still correct)"
@@ -175,9 +203,26 @@ def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
                 )
         except (ImportError, ValueError):
             pass
+    if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin":
+        w += slurm_warnings(cfg)
     if cfg.wandb.mode == "online" and not os.environ.get("WANDB_API_KEY"):
         w.append('wandb.mode = "online" but WANDB_API_KEY is not set in the environment')
     return w
+
+
+def slurm_warnings(cfg: ExperimentConfig) -> list[str]:
+    """Plan-time checks of the slurm dispatcher: the client commands, the shared state dir."""
+    from ..paths import app_paths
+    from .slurm_options import cluster_hosts, shared_state_warning
+
+    if shutil.which("sbatch") is None:
+        return [
+            "the slurm dispatcher needs sbatch, squeue, sacct and scancel on PATH (a Slurm login node)"
+        ]
+    if cfg.wandb.mode == "online":
+        return []  # results can come back from W&B
+    warning = shared_state_warning(app_paths().state, cluster_hosts())
+    return [warning] if warning else []
 
 
 def plan_experiment(
@@ -187,6 +232,9 @@ def plan_experiment(
     cpu_count: int | None = None,
 ) -> ExperimentPlan:
     """Everything that would be launched, without launching anything."""
+    from ..paths import app_paths
+    from .slurm_options import sbatch_line
+
     extra = validate_extra_args(list(cfg.launch.extra_args) + list(extra_args))
     cpu_count = os.cpu_count() if cpu_count is None else cpu_count
     pairs, skipped = plan_grid(
@@ -204,6 +252,7 @@ def plan_experiment(
             'that changes it (read-only; metta.profile = "main" sends the space)'
         )
     plans: list[PairPlan] = []
+    slurm = cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin"
     for pair in pairs:
         preset = preset_for(cfg, pair)
         if cfg.launch.command:
@@ -221,6 +270,7 @@ def plan_experiment(
                 preset,
                 pair_warnings(cfg, pair, cpu_count),
                 note,
+                sbatch_line(cfg, pair, app_paths().runs) if slurm else None,
             )
         )
     return ExperimentPlan(

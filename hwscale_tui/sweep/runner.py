@@ -27,6 +27,7 @@ from ..config import ExperimentConfig
 from ..errors import StoreError, UsageError
 from ..hardware import HardwarePair
 from ..launch import registry
+from ..launch.commands import builtin_multinode_refusal
 from ..prices import job_cost_usd
 from ..processes import process_start_time
 from ..search.presets import Preset, preset_for
@@ -36,13 +37,7 @@ from .metrics import history_row, read_final
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState
-from .trial_command import (
-    TrialCommandBuilder,
-    TrialSpec,
-    builtin_multinode_refusal,
-    fit_minibatch_to_batch,
-    short_params,
-)
+from .trial_command import TrialCommandBuilder, TrialSpec, fit_minibatch_to_batch, short_params
 
 # trial column <- history row key, for the live values copied from a template trial's metrics
 LIVE_COLUMNS = {

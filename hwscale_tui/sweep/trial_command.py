@@ -10,7 +10,7 @@ and on Slurm the job's node count, ``SLURM_NODEID`` and the first node's address
 
 The built-in trainer's ranks all run on one machine (a shared-memory all-reduce), so a
 multi-node pair with the built-in trainer is refused on the cluster dispatchers
-(:func:`builtin_multinode_refusal`) instead of running on one node while reporting N.
+(``launch.commands.builtin_multinode_refusal``) instead of running on one node while reporting N.
 """
 
 from __future__ import annotations
@@ -43,23 +43,6 @@ TORCHRUN_SLURM = (
     "torchrun --nnodes=$SLURM_JOB_NUM_NODES --nproc_per_node={gpus} --node_rank=$SLURM_NODEID "
     "--master_addr=$HWSCALE_MASTER_ADDR --master_port=$HWSCALE_MASTER_PORT"
 )
-CLUSTER_DISPATCHERS = ("skypilot", "slurm")
-
-
-def builtin_multinode_refusal(cfg: ExperimentConfig, pair: HardwarePair) -> str | None:
-    """Why this pair cannot run with the built-in trainer on a cluster dispatcher, else None."""
-    if (
-        cfg.experiment.dispatcher in CLUSTER_DISPATCHERS
-        and not cfg.sweep.trial_command
-        and pair.nodes > 1
-    ):
-        return (
-            f"the built-in trainer runs all its ranks on one machine (a shared-memory all-reduce), "
-            f"so {pair.tag} on the {cfg.experiment.dispatcher} dispatcher would use one node while "
-            f"reporting {pair.nodes}; accepted: nodes = 1 with the built-in trainer, or a "
-            "[sweep] trial_command (a distributed trainer, e.g. with {torchrun}) for multi-node pairs"
-        )
-    return None
 
 
 def torchrun_local(pair: HardwarePair) -> list[str]:

