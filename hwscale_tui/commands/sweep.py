@@ -100,9 +100,8 @@ def run_sweep(setup: SweepSetup) -> NoReturn:
         from ..sweep.slurm import SlurmDispatcher
 
         dispatcher = SlurmDispatcher(setup.cfg, setup.sweep)
-        dispatcher.preflight(
-            setup.pair, app_paths().runs
-        )  # bad [slurm] settings: exit 2, nothing submitted
+        # bad [slurm] settings: exit 2, nothing submitted
+        dispatcher.preflight(setup.pair, app_paths().runs)
     else:
         dispatcher = LocalDispatcher()
     store = Store.open_default()

@@ -369,7 +369,9 @@ class SlurmDispatcher:
                 trial.handle.missing_polls += 1
                 if trial.handle.missing_polls > MISSING_POLLS_ALLOWED:
                     exits[trial.run_id] = TrialExit(
-                        None, f"Slurm job {job_id} is in neither squeue nor sacct any more"
+                        None,
+                        f"Slurm job {job_id} is in neither squeue nor sacct any more",
+                        read_final(trial.metrics_path),  # what it left decides
                     )
                 continue
             trial.waiting = None

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -87,8 +88,11 @@ def rows(sweep_name: str) -> list[dict[str, Any]]:
     path = app_paths().store
     if not path.exists():
         return []
-    with Store(path, readonly=True) as store:
-        return store.trial_rows([sweep_name])
+    try:
+        with Store(path, readonly=True) as store:
+            return store.trial_rows([sweep_name])
+    except sqlite3.OperationalError:  # the sweep is creating the store right now
+        return []
 
 
 def events(sweep_name: str) -> list[tuple[str, str | None, str]]:

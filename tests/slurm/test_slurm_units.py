@@ -1,0 +1,247 @@
+"""The slurm dispatcher's pieces without a cluster: options, config checks, plan, state mapping.
+
+The state mapping is fed the JobInfo records that squeue/sacct/scontrol lines parse into (the
+real cluster's output is exercised in test_slurm_dispatch.py; TIMEOUT, OUT_OF_MEMORY, NODE_FAIL
+and PREEMPTED cannot be produced quickly on a local cluster, so they are tested here).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from hwscale_tui.config import ConfigError, from_dict
+from hwscale_tui.hardware import HardwarePair
+from hwscale_tui.launch.slurm_options import (
+    gres_spec,
+    mount_fstype,
+    sbatch_options,
+    shared_state_warning,
+    time_limit_minutes,
+)
+from hwscale_tui.sweep.dispatch import InFlightTrial
+from hwscale_tui.sweep.outcome import decide_outcome
+from hwscale_tui.sweep.slurm import JobInfo, SlurmCLI, SlurmDispatcher, SlurmJob, parse_exit_code
+from tests.support.cli import cli_env, hwscale_cmd
+
+
+def slurm_cfg(**slurm: Any):
+    return from_dict({"experiment": {"dispatcher": "slurm"}, "slurm": slurm}, env={})
+
+
+def test_sbatch_options_follow_the_pair_and_the_slurm_section():
+    cfg = slurm_cfg(partition="gpu", account="acct", qos="high", extra_sbatch_args=["--mem=8G"])
+    opts = sbatch_options(cfg, HardwarePair(4, 2), "e.g4n2_trial_0001_abcdef", "/s/trial.log")
+    assert opts[:9] == [
+        "--job-name=e.g4n2_trial_0001_abcdef",
+        "--nodes=2",
+        "--ntasks-per-node=1",
+        "--cpus-per-task=8",  # [grid] cpus_per_node
+        "--gres=gpu:4",
+        "--time=20",  # 2 x 600 s
+        "--output=/s/trial.log",
+        "--open-mode=append",
+        "--export=ALL",
+    ]
+    assert opts[9:] == ["--partition=gpu", "--account=acct", "--qos=high", "--mem=8G"]
+    typed = slurm_cfg(gpu_type="h100", cpus_per_task=3, time_limit_factor=0.01)
+    assert gres_spec(typed, HardwarePair(2, 1)) == "gpu:h100:2"
+    assert time_limit_minutes(typed) == 1  # at least a minute
+    assert "--cpus-per-task=3" in sbatch_options(typed, HardwarePair(2, 1), "r", "l")
+
+
+@pytest.mark.parametrize(
+    ("slurm", "needle"),
+    [
+        ({"nope": 1}, "slurm.nope: unknown key"),
+        ({"partition": "a b"}, "slurm.partition: got 'a b'"),
+        ({"extra_sbatch_args": ["--gres=gpu:1"]}, "sets --gres, which the slurm dispatcher sets"),
+        ({"extra_sbatch_args": ["-pdebug"]}, "sets --partition"),
+        ({"extra_sbatch_args": ["--mem", "8G"]}, "'8G' is not an sbatch option"),
+        ({"time_limit_factor": 0}, "gives every trial no time"),
+    ],
+)
+def test_bad_slurm_settings_are_one_sentence(slurm, needle):
+    with pytest.raises(ConfigError) as e:
+        slurm_cfg(**slurm)
+    assert needle in str(e.value) and str(e.value).count("accepted:") == 1
+
+
+def test_metta_runner_has_no_slurm_dispatcher():
+    with pytest.raises(ConfigError) as e:
+        from_dict({"experiment": {"runner": "metta", "dispatcher": "slurm"}}, env={})
+    assert "has no slurm dispatcher" in str(e.value)
+
+
+def test_unknown_slurm_key_exits_2_from_the_cli(tmp_path):
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        tomli_w.dumps({"experiment": {"dispatcher": "slurm"}, "slurm": {"parition": "x"}})
+    )
+    r = subprocess.run(
+        hwscale_cmd("plan", "-e", str(exp)), capture_output=True, text=True, env=cli_env()
+    )
+    assert r.returncode == 2 and "slurm.parition: unknown key" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_plan_shows_the_sbatch_line_per_pair_and_refuses_builtin_multinode(tmp_path):
+    def plan(node_counts: list[int], *flags: str) -> subprocess.CompletedProcess:
+        exp = tmp_path / "exp.toml"
+        exp.write_text(
+            tomli_w.dumps(
+                {
+                    "experiment": {"name": "pl", "dispatcher": "slurm"},
+                    "grid": {"gpu_counts": [1, 2], "node_counts": node_counts},
+                    "slurm": {"partition": "gpu", "gpu_type": "a100"},
+                }
+            )
+        )
+        return subprocess.run(
+            hwscale_cmd("plan", "-e", str(exp), *flags),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+        )
+
+    r = plan([1], "--json")
+    assert r.returncode == 0, r.stderr
+    one, two = json.loads(r.stdout)["pairs"]
+    assert one["sbatch"].startswith("sbatch --parsable --job-name=pl.g1n1_trial_NNNN_XXXXXX ")
+    for part in ("--nodes=1", "--gres=gpu:a100:1", "--time=20", "--partition=gpu", "/job.sh"):
+        assert part in one["sbatch"]
+    assert "--gres=gpu:a100:2" in two["sbatch"]
+    text = plan([1]).stdout
+    assert "each trial on Slurm" in text and "g2n1: sbatch --parsable" in text
+    refused = plan([1, 2])
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "g1n2 on the slurm dispatcher would use one node while reporting 2" in refused.stderr
+
+
+def test_shared_state_check(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("/dev/sda1 / ext4 rw 0 0\nsrv:/home /home nfs4 rw 0 0\n")
+    assert mount_fstype(Path("/home/me/x"), mounts) == "nfs4"
+    assert mount_fstype(Path("/var/x"), mounts) == "ext4"
+    import socket
+
+    assert shared_state_warning(tmp_path, {socket.gethostname()}) is None  # the cluster is here
+    warning = shared_state_warning(Path("/"), {"gpu-node-17"})
+    assert warning is None or "may not share" in warning  # / is local on most machines
+
+
+# -- the state mapping -------------------------------------------------------------------------
+
+
+class RecordingCLI(SlurmCLI):
+    """The client commands answered from records (what squeue/sacct lines parse into)."""
+
+    def __init__(self, queue: dict[str, JobInfo], done: dict[str, JobInfo]):
+        super().__init__(env={})
+        self.q, self.d = queue, done
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def queue(self, job_ids):
+        self.calls.append(("squeue", list(job_ids)))
+        return {i: self.q[i] for i in job_ids if i in self.q}
+
+    def finished(self, job_ids):
+        self.calls.append(("sacct", list(job_ids)))
+        return {i: self.d[i] for i in job_ids if i in self.d}
+
+
+def trial(tmp_path: Path, job_id: str, final: bool = False) -> InFlightTrial:
+    run_dir = tmp_path / job_id
+    run_dir.mkdir()
+    metrics = run_dir / "metrics.jsonl"
+    if final:
+        metrics.write_text(
+            json.dumps({"final": True, "state": "finished", "sweep/score": 7.0}) + "\n"
+        )
+    (run_dir / "trial.log").write_text("boom: bad things\n")
+    return InFlightTrial(
+        f"r{job_id}", {}, 0.0, run_dir / "trial.log", metrics, False, SlurmJob(job_id)
+    )
+
+
+def outcome_of(exit, cancelled: bool = False):
+    return decide_outcome(
+        exit,
+        cancelled=cancelled,
+        row=None,
+        wall_s=1.0,
+        price_per_gpu_hour=1.0,
+        pair=HardwarePair(1, 1),
+    )
+
+
+def test_one_squeue_per_poll_then_one_sacct_for_the_ended_jobs_and_every_state_mapped(tmp_path):
+    ended = {
+        "1": JobInfo("1", "COMPLETED", nodes="node1", exit_code=0, signal=0),
+        "2": JobInfo("2", "FAILED", nodes="node2", exit_code=3, signal=0),
+        "3": JobInfo("3", "TIMEOUT", nodes="node1", exit_code=0, signal=15),
+        "4": JobInfo("4", "OUT_OF_MEMORY", nodes="node1", exit_code=0, signal=9),
+        "5": JobInfo("5", "NODE_FAIL", nodes="node2"),
+        "6": JobInfo("6", "PREEMPTED", nodes="node2"),
+        "7": JobInfo("7", "CANCELLED", nodes="node1", exit_code=0, signal=15),
+    }
+    queue = {
+        **{k: JobInfo(k, v.state) for k, v in ended.items()},
+        "8": JobInfo("8", "PENDING", reason="Resources"),
+        "9": JobInfo("9", "RUNNING", nodes="node[1-2]"),
+    }
+    cli = RecordingCLI(queue, ended)
+    dispatcher = SlurmDispatcher(slurm_cfg(), "s", cli=cli, poll_interval_s=0)
+    trials = [trial(tmp_path, i, final=i == "1") for i in map(str, range(1, 10))]
+    exits = dispatcher.poll(trials)
+    assert cli.calls == [("squeue", [str(i) for i in range(1, 10)]), ("sacct", list(ended))]
+    outcomes = {run: outcome_of(e) for run, e in exits.items()}
+    assert set(outcomes) == {f"r{i}" for i in ended}
+    assert (outcomes["r1"].state, outcomes["r1"].score) == ("finished", 7.0)
+    assert outcomes["r2"].state == "failed"
+    assert outcomes["r2"].error == "exit code 3: Slurm job 2 FAILED on node2; boom: bad things"
+    assert outcomes["r3"].state == "failed" and "Slurm job 3 TIMEOUT" in outcomes["r3"].error
+    assert outcomes["r4"].state == "failed" and "OUT_OF_MEMORY" in outcomes["r4"].error
+    for run, state in (("r5", "NODE_FAIL"), ("r6", "PREEMPTED"), ("r7", "CANCELLED")):
+        assert outcomes[run].state == "killed" and state in outcomes[run].error
+        assert not outcomes[run].counts_toward_max_trials
+    # the ones still in flight say why / where
+    assert trials[7].waiting == "waiting: Resources" and trials[8].waiting is None
+    assert trials[8].where == "running on node[1-2]"
+    # our own cancel wins over Slurm's CANCELLED
+    assert outcome_of(exits["r7"], cancelled=True).error == "cancelled by the sweep runner"
+
+
+def test_a_job_slurm_forgot_is_settled_after_a_few_polls(tmp_path):
+    cli = RecordingCLI({}, {})
+    dispatcher = SlurmDispatcher(slurm_cfg(), "s", cli=cli, poll_interval_s=0)
+    trials = [trial(tmp_path, "5", final=True), trial(tmp_path, "6")]
+    for _ in range(3):
+        assert dispatcher.poll(trials) == {}
+    exits = dispatcher.poll(trials)
+    assert all(e.code is None and "in neither squeue nor sacct" in e.reason for e in exits.values())
+    # what it left decides: a final metrics line makes it finished, else it failed
+    assert (outcome_of(exits["r5"]).state, outcome_of(exits["r5"]).score) == ("finished", 7.0)
+    assert outcome_of(exits["r6"]).state == "failed"
+
+
+def test_polls_are_rate_limited(tmp_path):
+    cli = RecordingCLI({"1": JobInfo("1", "RUNNING")}, {})
+    dispatcher = SlurmDispatcher(slurm_cfg(), "s", cli=cli, poll_interval_s=3600)
+    trials = [trial(tmp_path, "1")]
+    dispatcher.poll(trials)
+    dispatcher.poll(trials)
+    assert len(cli.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [("3:0", (3, 0)), ("0:15", (0, 15)), ("", (None, None)), ("x", (None, None))],
+)
+def test_exit_codes(text, parsed):
+    assert parse_exit_code(text) == parsed
