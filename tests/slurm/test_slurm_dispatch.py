@@ -20,6 +20,7 @@ import psutil
 import pytest
 import tomli_w
 
+from hwscale_tui.errors import StoreError
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 
@@ -91,7 +92,7 @@ def rows(sweep_name: str) -> list[dict[str, Any]]:
     try:
         with Store(path, readonly=True) as store:
             return store.trial_rows([sweep_name])
-    except sqlite3.OperationalError:  # the sweep is creating the store right now
+    except (sqlite3.Error, StoreError):  # the sweep is creating the store right now
         return []
 
 
