@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
+from ..processes import ProcessGroupTarget, is_running, stop_process_trees
 from ..store import Store
-from .processes import ProcessGroupTarget, is_running, stop_process_trees
 
 
 @dataclass(frozen=True)

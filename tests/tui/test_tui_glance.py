@@ -154,7 +154,7 @@ async def test_a_trials_log_opens_in_the_pager_and_stop_asks_then_stops_it(tmp_p
             table, run = running_trial(app.screen)
             log = tmp_path / "trial.log"
             log.write_text("trial log line 1\n")
-            from hwscale_tui.launch.processes import process_start_time
+            from hwscale_tui.processes import process_start_time
 
             with Store.open_default() as store:  # the sweep's record of this trial's process
                 store.insert_trial(
