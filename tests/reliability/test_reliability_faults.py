@@ -126,3 +126,125 @@ def test_disk_full_mid_sweep_pauses_and_never_burns_a_trial(tmp_path, small_disk
         if proc.poll() is None:
             os.killpg(proc.pid, 9)
             proc.wait()
+
+
+# -- store errors injected at the store boundary (no mount needed) -----------------------------
+
+
+def test_injected_store_errors_pause_the_sweep_and_burn_nothing(monkeypatch):
+    """The runner in-process with the real optimizer and store; the store refuses the first
+    results (as a full disk would): they wait, nothing extra starts, nothing counts as failed."""
+    import io
+
+    from hwscale_tui.config import apply_overrides, default_config
+    from hwscale_tui.hardware import HardwarePair
+    from hwscale_tui.paths import app_paths
+    from hwscale_tui.store import Store
+    from hwscale_tui.sweep import runner as runner_mod
+    from hwscale_tui.sweep.runner import (
+        RunnerTimings,
+        SweepRunner,
+        prepare_sweep,
+        protein_optimizer,
+    )
+    from hwscale_tui.sweep.state import SweepState
+    from tests.sweep.sweep_helpers import ScriptedDispatcher, SpyOptimizer, finished_exit
+
+    monkeypatch.setattr(runner_mod, "STORE_RETRY_MIN_S", 0.01)
+    monkeypatch.setattr(runner_mod, "STORE_RETRY_MAX_S", 0.02)
+    cfg = apply_overrides(
+        default_config(env={}),
+        {
+            "experiment.name": "inj",
+            "sweep.max_trials": 4,
+            "sweep.batch_size": 2,
+            "sweep.max_parallel_jobs": 2,
+        },
+    )
+    setup = prepare_sweep(cfg, HardwarePair(1, 1), [], app_paths().runs)
+    refusals = {"left": 6}
+    real_finish = SweepState.finish
+
+    def flaky_finish(self, run_id, outcome):
+        if refusals["left"] > 0:
+            refusals["left"] -= 1
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_finish(self, run_id, outcome)
+
+    monkeypatch.setattr(SweepState, "finish", flaky_finish)
+    dispatcher = ScriptedDispatcher(lambda spec: finished_exit(1.0 + spec.idx))
+    spy = SpyOptimizer(protein_optimizer(setup.preset, 0))
+    out = io.StringIO()
+    with Store.open_default() as store:
+        runner = SweepRunner(
+            setup,
+            store=store,
+            dispatcher=dispatcher,
+            optimizer_factory=lambda preset, seed: spy,
+            out=out,
+            timings=RunnerTimings(poll_s=0.0, cancel_grace_s=0.1),
+        )
+        assert runner.run() == 0
+        rows = store.trial_rows(["inj.g1n1"])
+    assert refusals["left"] == 0
+    assert [r["state"] for r in rows] == ["finished"] * 4, rows
+    assert len(dispatcher.started) == 4, "a result waiting for the store is never replaced"
+    assert len(spy.observed) == 4 and not any(failed for *_x, failed in spy.observed)
+    log = out.getvalue()
+    assert "store unavailable" in log and "store available again" in log, log
+
+
+# -- a writer holding the lock, the WAL deleted: on a real sweep -------------------------------
+
+
+@pytest.mark.slow
+def test_a_writer_holding_the_lock_mid_sweep_only_pauses_it(tmp_path, monkeypatch):
+    exp, log, home = tmp_path / "exp.toml", tmp_path / "sweep.log", tmp_path / "home"
+    _experiment(exp, trials=2, steps=40000)
+    monkeypatch.setenv("HWSCALE_LOCK_WAIT_S", "0.3")  # the sweep's (and its trials') lock wait
+    proc = _start_sweep(exp, home, log)
+    store = home / "data" / "hwscale.sqlite"
+    try:
+        _wait(lambda: any(r[1] == "running" for r in _rows(store)), "a running trial")
+        holder = sqlite3.connect(store, isolation_level=None, timeout=30)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            _wait(
+                lambda: "store unavailable" in log.read_text(errors="replace"),
+                "the runner to pause on the lock",
+            )
+            time.sleep(1.0)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert proc.wait(timeout=WAIT_S) == 0, log.read_text()
+        states = [r[1] for r in _rows(store)]
+        assert states == ["finished", "finished"], (states, log.read_text())
+        assert "store available again" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_the_wal_deleted_mid_sweep_loses_no_trial(tmp_path):
+    exp, log, home = tmp_path / "exp.toml", tmp_path / "sweep.log", tmp_path / "home"
+    _experiment(exp, trials=3, steps=40000)
+    proc = _start_sweep(exp, home, log)
+    store = home / "data" / "hwscale.sqlite"
+    try:
+        _wait(
+            lambda: "finished   exp.g1n1_trial_0001" in log.read_text(errors="replace"),
+            "the first trial to finish",
+        )
+        Path(f"{store}-wal").unlink()
+        assert proc.wait(timeout=WAIT_S) == 0, log.read_text()
+        states = [r[1] for r in _rows(store)]
+        assert states == ["finished"] * 3, (states, log.read_text())
+        with contextlib.closing(sqlite3.connect(store)) as c:
+            assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
