@@ -167,44 +167,19 @@ def _duration(seconds: float | None) -> str:
 
 
 def print_table(trials: list, kind: str, requests: int, experiment: str = "") -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
+    """The trials as an aligned text table. Plain string formatting, not a rich Table: rich
+    measures every cell, which took ~10 s for 10,000 trials (benchmarks/trials_table.py)."""
     gens = sorted({t.generation for t in trials})
     of = f": {experiment}" if experiment else ""
     if len(gens) > 1:
         of += f", generations {', '.join(map(str, gens))} (compare only within one)"
     elif gens:
         of += f", generation {gens[0]}"
-    table = Table(
-        title=f"{len(trials)} trials from {kind}{of}",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-        collapse_padding=True,
-        show_edge=False,
-    )
-    for col in (
-        "gen",
-        "pair",
-        "run id",
-        "state",
-        "score",
-        "cost $",
-        "steps",
-        "runtime",
-        "SPS",
-        "flags",
-    ):
-        table.add_column(
-            col,
-            no_wrap=True,
-            min_width=len(col),
-            justify="left" if col in ("pair", "run id", "state") else "right",
-        )
-    for t in sorted(trials, key=lambda t: t.generation):
-        table.add_row(
+    columns = ("gen", "pair", "run id", "state", "score", "cost $", "steps", "runtime", "SPS")
+    columns += ("flags",)
+    left = {"pair", "run id", "state"}
+    rows = [
+        (
             str(t.generation),
             pair_tag_of(t.sweep) or "?",
             t.run_id.removeprefix(f"{t.sweep}_"),
@@ -216,8 +191,21 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
             _human(t.sps),
             str(len(t.flags)) if t.flags else "",
         )
-    console.print(table)
+        for t in sorted(trials, key=lambda t: t.generation)
+    ]
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+
+    def line(cells: tuple[str, ...] | list[str]) -> str:
+        return "  ".join(
+            cell.ljust(w) if col in left else cell.rjust(w)
+            for cell, w, col in zip(cells, widths, columns)
+        ).rstrip()
+
+    out = [f"{len(trials)} trials from {kind}{of}", line(list(columns))]
+    out.append("  ".join("─" * w for w in widths))
+    out += [line(r) for r in rows]
+    sys.stdout.write("\n".join(out) + "\n")
     flagged = [t for t in trials if t.flags]
     for t in flagged:
-        console.print(f"[yellow]flagged[/] {t.run_id}: " + "; ".join(t.flags), highlight=False)
-    console.print(f"{len(flagged)} flagged; {requests} request(s) this poll", highlight=False)
+        print(f"flagged {t.run_id}: " + "; ".join(t.flags))
+    print(f"{len(flagged)} flagged; {requests} request(s) this poll")
