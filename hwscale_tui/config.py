@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .values import ValueType, ValueTypeError
 
 RUNNERS = ("builtin", "metta")
 DISPATCHERS = ("local", "skypilot", "slurm")
@@ -369,25 +370,11 @@ def field_specs(section: str) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(SECTIONS[section])}
 
 
-def _type_name(tp: Any) -> str:
-    s = str(tp)
-    return {
-        "int": "an integer",
-        "float": "a number",
-        "str": "a string",
-        "bool": "true or false",
-        "list[int]": "a list of integers",
-        "list[str]": "a list of strings",
-        "str | None": "a string",
-        "float | None": "a number",
-    }.get(s, s)
-
-
 def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
-    tp = str(f.type)
+    vt = ValueType.of(f.type)
     meta = f.metadata
     lo = meta.get("min")
-    hi = meta.get("max", 2**63 - 1 if "int" in tp else None)  # SQLite's INTEGER
+    hi = meta.get("max", 2**63 - 1 if "int" in vt.kind else None)  # SQLite's INTEGER
     max_len = meta.get("max_len", MAX_STR_LEN)
 
     def bad(problem: str, accepted: str | None = None) -> ConfigError:
@@ -397,7 +384,7 @@ def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
             bounds = f" >= {lo}"
         else:
             bounds = ""
-        acc = accepted or _type_name(tp) + bounds
+        acc = accepted or vt.describe() + bounds
         if "choices" in meta:
             acc = " or ".join(repr(c) for c in meta["choices"]).replace("'", '"')
         return ConfigError(source, dotted, problem, acc)
@@ -406,43 +393,21 @@ def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
         text = repr(v)
         return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
-    if tp == "bool":
-        if not isinstance(value, bool):
-            raise bad(f"got {short(value)}")
-        return value
-    if tp == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad(f"got {short(value)}")
+    try:  # a file or an override never sets None: an optional value is unset by leaving it out
+        value = ValueType(vt.kind).check(value)
+    except ValueTypeError:
+        raise bad(f"got {short(value)}") from None
+    if vt.kind in ("int", "float"):
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise bad(f"got {short(value)}")
-        return value
-    if tp in ("float", "float | None"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad(f"got {short(value)}")
-        try:
-            number = float(value)
-        except OverflowError:  # an integer too large for a float
-            raise bad(f"got {short(value)}") from None
-        if number != number or number in (float("inf"), float("-inf")):
-            raise bad(f"got {short(value)}")
-        if (lo is not None and number < lo) or (hi is not None and number > hi):
-            raise bad(f"got {short(value)}")
-        return number
-    if tp in ("str", "str | None"):
-        if not isinstance(value, str):
-            raise bad(f"got {short(value)}")
+    elif vt.kind == "str":
         if len(value) > max_len:
             raise bad(
                 f"the value is {len(value)} characters long", f"a string of at most {max_len}"
             )
         if "choices" in meta and value not in meta["choices"]:
             raise bad(f"got {short(value)}")
-        return value
-    if tp == "list[int]":
-        if not isinstance(value, list) or any(
-            isinstance(v, bool) or not isinstance(v, int) for v in value
-        ):
-            raise bad(f"got {short(value)}")
+    elif vt.kind == "list[int]":
         if len(value) > MAX_LIST_LEN:
             raise bad(f"the list has {len(value)} items", f"at most {MAX_LIST_LEN} integers")
         if (lo is not None and any(v < lo for v in value)) or (
@@ -452,16 +417,12 @@ def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
                 f"got {short(value)} (counts must be from {lo} to {hi})",
                 f"a list of integers from {lo} to {hi}",
             )
-        return list(value)
-    if tp == "list[str]":
-        if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
-            raise bad(f"got {short(value)}")
+    elif vt.kind == "list[str]":
         if len(value) > MAX_LIST_LEN:
             raise bad(f"the list has {len(value)} items", f"at most {MAX_LIST_LEN} strings")
         if any(len(v) > max_len for v in value):
             raise bad("an item is too long", f"strings of at most {max_len} characters")
-        return list(value)
-    raise AssertionError(f"unhandled field type {tp}")  # pragma: no cover
+    return value
 
 
 def from_dict(

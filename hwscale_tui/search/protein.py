@@ -38,6 +38,7 @@ from sklearn.gaussian_process.kernels import Kernel, Matern
 from threadpoolctl import ThreadpoolController
 
 from ..errors import UsageError
+from ..values import ValueType, ValueTypeError
 from .acquisition import (
     ACQUISITIONS,
     log_expected_improvement,
@@ -63,7 +64,6 @@ CONTEXT_MIN_LENGTH_SCALE = 0.5  # of a context feature, in log2 units (doublings
 # before the data tell otherwise, pairs are alike: correlation 0.89 one doubling apart
 CONTEXT_START_LENGTH_SCALE = 3.0
 TRANSFER_CENTERS = 3  # other pairs' best configurations that seed candidates (with transfer)
-_CONVERTERS = {"int": int, "float": float, "str": str, "bool": bool}
 
 
 @cache
@@ -119,15 +119,12 @@ class ProteinSettings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             value = merged[f.name]
-            if f.type == "bool" and not isinstance(value, bool):
-                raise UsageError(
-                    f"optimizer setting {f.name} must be true or false, not {value!r}."
-                )
+            vt = ValueType.of(f.type)
             try:
-                values[f.name] = _CONVERTERS[str(f.type)](value)
-            except (TypeError, ValueError):
+                values[f.name] = vt.check(value)
+            except ValueTypeError:
                 raise UsageError(
-                    f"optimizer setting {f.name} must be a {f.type}, not {value!r}."
+                    f"optimizer setting {f.name} must be {vt.describe()}, not {value!r}."
                 ) from None
         s = cls(**values)
         s.validate()

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from ..values import ValueType, ValueTypeError
 from .envs import ENV_SPACES
 
 # Environments the trainer can run (discrete actions; CartPole has a numpy-vectorized version).
@@ -268,25 +269,16 @@ def _coerce(key: str, spec: KeySpec, raw: str, value: Any) -> Any:
     def bad(accepted: str) -> UsageError:
         return UsageError(f"{key}={raw!r} is not valid; accepted: {accepted}.")
 
-    if spec.kind == "bool":
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
     if spec.kind == "choice":
         if value not in spec.choices:
             raise bad(", ".join(spec.choices))
         return value
-    if value is None or isinstance(value, bool):
-        raise bad(spec.accepted or spec.kind)
-    if spec.kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int):
-            raise bad(spec.accepted)
-    elif spec.kind == "float":
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise bad(spec.accepted)
-        value = float(value)
+    if spec.kind in ("bool", "int", "float"):
+        vt = ValueType.of(spec.kind)
+        try:
+            value = vt.from_text(raw)
+        except ValueTypeError:
+            raise bad(spec.accepted or vt.describe()) from None
     else:  # str: keep the text as written
         value = raw
     if spec.check is not None and not spec.check(value):

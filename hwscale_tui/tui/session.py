@@ -19,6 +19,7 @@ from ..config import ExperimentConfig
 from ..errors import ConfigError
 from ..hardware import HardwarePair
 from ..paths import app_paths
+from ..values import ValueType, ValueTypeError
 
 SOURCE_KINDS = ("local", "wandb")
 
@@ -39,25 +40,11 @@ def parse_field_text(dotted: str, text: str) -> Any:
     rejects it with the same message a file holding that string would get.
     """
     section, key = dotted.split(".", 1)
-    tp = str(cfgmod.field_specs(section)[key].type)
     text = text.strip()
     try:
-        if tp == "int":
-            return int(text)
-        if tp in ("float", "float | None"):
-            return float(text)
-    except ValueError:
+        return ValueType.of(cfgmod.field_specs(section)[key].type).from_text(text)
+    except ValueTypeError:
         return text
-    if tp == "list[int]":
-        try:
-            return [int(t) for t in text.replace(",", " ").split()]
-        except ValueError:
-            return text
-    if tp == "list[str]":
-        return shlex.split(text)
-    if tp == "bool":
-        return {"true": True, "false": False}.get(text.lower(), text)
-    return text
 
 
 def format_field_value(value: Any) -> str:
@@ -130,8 +117,8 @@ class ExperimentSession:
     def set_field(self, dotted: str, text: str) -> None:
         """Set one ``section.key`` from typed text; empty text unsets an optional value."""
         section, key = dotted.split(".", 1)
-        tp = str(cfgmod.field_specs(section)[key].type)
-        if text.strip() == "" and tp.endswith("| None"):
+        optional = ValueType.of(cfgmod.field_specs(section)[key].type).optional
+        if text.strip() == "" and optional:
             new = self.cfg.copy()
             setattr(getattr(new, section), key, None)
             new.explicit.discard(dotted)
