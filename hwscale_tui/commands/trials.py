@@ -175,7 +175,17 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
         of += f", generations {', '.join(map(str, gens))} (compare only within one)"
     elif gens:
         of += f", generation {gens[0]}"
-    columns = ("gen", "pair", "run id", "state", "score", "cost $", "steps", "runtime", "SPS")
+    columns: tuple[str, ...] = (
+        "gen",
+        "pair",
+        "run id",
+        "state",
+        "score",
+        "cost $",
+        "steps",
+        "runtime",
+        "SPS",
+    )
     columns += ("flags",)
     left = {"pair", "run id", "state"}
     rows = [
