@@ -36,6 +36,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--ascii", action="store_true", help="ASCII plots and bars instead of braille/blocks"
     )
     p.add_argument(
+        "--bell",
+        action="store_true",
+        help="ring the terminal bell when a pair or the experiment ends (off by default; the "
+        "command palette toggles it and remembers)",
+    )
+    p.add_argument(
         "--ansi",
         action="store_true",
         help="use the terminal's own 16 colours (automatic when the terminal reports only 16)",
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         start=args.screen,
         ascii_only=True if args.ascii else None,
         ansi_theme=args.ansi or few_colours(),
+        bell=True if args.bell else None,
     )
     message = app.run(mouse=not args.no_mouse)
     if message:

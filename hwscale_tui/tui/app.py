@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -25,6 +26,7 @@ from .screens.base import HwScreen
 from .screens.modals import ConfirmScreen, HelpScreen
 from .services import Services, real_services
 from .session import ExperimentSession
+from .watch import PairWatch, best_per_priority
 
 if TYPE_CHECKING:
     from .screens.launch import LaunchScreen
@@ -38,6 +40,8 @@ SCREENS: dict[str, tuple[str, str]] = {
     "analysis": ("Analysis", "analysis:AnalysisScreen"),
 }
 UI_STATE_FILE = "tui.json"
+WATCH_FIRST_DELAY_S = 1.0  # after the first frame
+WATCH_EVERY_S = 2.0
 
 
 def screen_class(screen_id: str) -> type[HwScreen]:
@@ -87,6 +91,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         ascii_only: bool = False,
         ansi_theme: bool = False,
         remember_state: bool = True,
+        bell: bool | None = None,
     ) -> None:
         super().__init__()
         self.use_ansi_theme = ansi_theme
@@ -98,6 +103,10 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self.ui_state: dict[str, Any] = self._load_ui_state() if remember_state else {}
         self.history: list[str] = []
         self.exit_message: str | None = None
+        # a terminal bell with each notice of a pair or experiment ending: off unless asked
+        self.bell_on = bool(self.ui_state.get("bell", False)) if bell is None else bell
+        self.pair_watch = PairWatch()
+        self.done_banner: str | None = None  # "experiment done" with the best pair per priority
 
     # -- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -107,6 +116,67 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if keymap:
             self.set_keymap(keymap)
         self.switch_mode(self.start_screen)
+        self.set_timer(WATCH_FIRST_DELAY_S, self._watch_tick)
+
+    # -- notices: pairs that ended, the experiment done (whatever screen is shown) --------------
+    def _watch_tick(self) -> None:
+        self._watch_worker(self.session.name)
+
+    @work(thread=True, group="app-watch", exclusive=True, exit_on_error=False)
+    def _watch_worker(self, experiment: str) -> None:
+        try:
+            status = self.services.supervisor.pair_status(experiment)
+        except Exception as e:  # a busy store or a gone file: look again at the next tick
+            self.log.warning(f"pair watch: {type(e).__name__}: {e}")
+            status = None
+        if status is not None:
+            self.call_from_thread(self.apply_watch, experiment, status)
+        self.call_from_thread(self.set_timer, WATCH_EVERY_S, self._watch_tick)
+
+    def apply_watch(self, experiment: str, status: Any) -> None:
+        if experiment != self.session.name:
+            return
+        notices = self.pair_watch.look(experiment, status)
+        for n in notices:
+            if n.done:
+                self.done_banner = n.message
+                self.notify(n.message, title="Experiment done", timeout=30)
+                self._best_worker(experiment, n.message)
+            else:
+                self.notify(n.message, severity=n.severity, timeout=10)
+        if notices and self.bell_on:
+            self.bell()
+
+    @work(thread=True, group="app-best", exclusive=True, exit_on_error=False)
+    def _best_worker(self, experiment: str, done: str) -> None:
+        """The banner's best pair per priority, from the analysis of every trial."""
+        from .source_cache import SourceCache
+
+        session, services = self.session, self.services
+        source, _ = SourceCache().get(services.sources, session.cfg, session.source_label)
+        trials = source.poll().trials
+        if not trials:
+            return
+        histories = source.histories([t.run_id for t in trials], session.cfg.analysis.curve_metric)
+        result = services.analysis.analyze(
+            trials, histories, services.analysis.settings_from_config(session.cfg)
+        )
+        best = best_per_priority(getattr(result, "recommendations", None) or [])
+        if best and experiment == self.session.name:
+            banner = f"{done} Best pair per priority: {best}."
+            self.call_from_thread(setattr, self, "done_banner", banner)
+            self.call_from_thread(
+                self.notify, f"Best pair per priority: {best}.", title="Experiment done", timeout=30
+            )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers (the pair watch, the banner) report like the screens' do."""
+        self.worker_state_changed(event)
+
+    def toggle_bell(self) -> None:
+        self.bell_on = not self.bell_on
+        self.remember("bell", self.bell_on)
+        self.notify(f"Bell on notices {'on' if self.bell_on else 'off'}.", timeout=3)
 
     def _load_ui_state(self) -> dict[str, Any]:
         path = app_paths().state / UI_STATE_FILE
@@ -200,6 +270,11 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 lambda node=node, action=b.action: self.call_later(node.run_action, action),
             )
         yield SystemCommand("Help", "List the keys of this screen", self.action_help)
+        yield SystemCommand(
+            f"Bell on notices: turn {'off' if self.bell_on else 'on'}",
+            "Ring the terminal bell when a pair or the experiment ends (remembered)",
+            self.toggle_bell,
+        )
         yield from super().get_system_commands(screen)
 
     # -- quitting -----------------------------------------------------------------------------
@@ -276,6 +351,7 @@ def create_app(
     ascii_only: bool | None = None,
     ansi_theme: bool = False,
     remember_state: bool = True,
+    bell: bool | None = None,
 ) -> HwscaleApp:
     """The app on an experiment: ``session`` if given, else the file, else the current experiment."""
     if session is None:
@@ -293,6 +369,7 @@ def create_app(
         ascii_only=ascii_only,
         ansi_theme=ansi_theme,
         remember_state=remember_state,
+        bell=bell,
     )
 
 

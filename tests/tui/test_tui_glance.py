@@ -209,3 +209,61 @@ async def test_the_trials_table_exports_as_csv(tmp_path):
         assert len(rows) == table.row_count == 4
         assert {r["gpus"] + "x" + r["nodes"] for r in rows} == {"2x1"}
         assert any(k.startswith("params.") for k in rows[0])
+
+
+# -- notices: pairs that end, the experiment done ---------------------------------------------
+def messages(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_pair_ends_and_cancels_from_elsewhere_become_notices_on_any_screen(tmp_path):
+    app, world = make_app(tmp_path, start="grid", launched=True)
+    rang = []
+    app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        pairs = world.supervisor.pairs
+        p1, p2 = pairs["hardware_scaling.g1n1"], pairs["hardware_scaling.g1n2"]
+        p1.status, p1.exit_code = "exited", 0
+        p2.status, p2.cancelled_by = "cancelled", "alice@box (cli)"
+        await wait_for(pilot, lambda: any("g1n1 finished" in m for m in messages(app)), what="g1n1")
+        assert any("g1n2 was cancelled by alice@box (cli)" in m for m in messages(app))
+        assert rang == []  # the bell is off by default
+        app.bell_on = True
+        p3 = pairs["hardware_scaling.g2n1"]
+        p3.status, p3.exit_code = "exited", 1
+        await wait_for(pilot, lambda: any("g2n1 failed" in m for m in messages(app)), what="fail")
+        assert rang
+
+
+async def test_experiment_done_banner_names_the_best_pair_per_priority(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code = "exited", 0
+        world.supervisor.state = "finished"
+        await wait_for(
+            pilot, lambda: app.done_banner and "Best pair" in app.done_banner, what="banner"
+        )
+        assert "hardware_scaling is done: every pair has ended" in app.done_banner
+        for scenario in ("research", "development", "budget", "balanced"):
+            assert f"{scenario}: g" in app.done_banner
+        summary = app.screen.query_one("#launch-summary", Label)
+        await wait_for(pilot, lambda: "Best pair per priority" in text_of(summary), what="shown")
+        # the cancel this app made itself is not announced twice
+        assert not any("cancelled by" in m for m in messages(app))
+
+
+async def test_the_bell_setting_is_off_by_default_and_remembered(tmp_path):
+    from hwscale_tui.tui.app import create_app
+
+    app, _ = make_app(tmp_path)
+    assert app.bell_on is False
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Bell on notices: turn on" in titles
+        app.toggle_bell()
+        await pilot.pause()
+    assert app.bell_on is True
+    assert create_app(app.services, session=app.session).bell_on is True  # from state/tui.json

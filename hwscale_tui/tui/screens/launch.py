@@ -273,6 +273,8 @@ class LaunchScreen(HwScreen):
         lines = ["  |  ".join(parts)]
         if self.progress is not None and self.status is not None:
             lines.append(f"all: {self.progress.summary(short=True)}")
+        if self.app.done_banner and self.status is not None:
+            lines.append(self.app.done_banner)
         row = self.selected_row()
         if row is not None and row.detail:
             lines.append(f"{row.tag}: {row.detail}")

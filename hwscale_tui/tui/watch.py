@@ -1,0 +1,99 @@
+"""What changed between two looks at an experiment's pairs, as notices (plain data, no Textual).
+
+The app looks at the supervisor's pair status every few seconds, whatever screen is shown,
+and turns each pair that ended since the last look into a notice: finished, failed or
+cancelled from elsewhere (a cancel from this app already said so). When every pair has ended
+and no supervisor is left, the experiment is done: one notice says so (the app then adds the
+best pair per priority from the analysis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["information", "warning", "error"]
+
+ACTIVE = ("scheduled", "starting", "running")
+ENDED = ("exited", "failed_to_start", "cancelled")
+
+
+@dataclass(frozen=True)
+class Notice:
+    message: str
+    severity: Severity
+    done: bool = False  # the experiment is done
+
+
+def _tag(p: Any) -> str:
+    return f"g{p.gpus}n{p.nodes}"
+
+
+def _ended_notice(p: Any, by_this_app: str) -> Notice | None:
+    if p.status == "exited":
+        if p.exit_code == 0:
+            return Notice(f"{_tag(p)} finished (its sweep exited 0).", "information")
+        code = "unknown" if p.exit_code is None else str(p.exit_code)
+        return Notice(f"{_tag(p)} failed: its sweep exited {code}.", "error")
+    if p.status == "failed_to_start":
+        return Notice(f"{_tag(p)} failed to start (see its log: o on the launch screen).", "error")
+    if p.status == "cancelled":
+        by = getattr(p, "cancelled_by", None) or "someone"
+        if by == by_this_app:
+            return None  # this app cancelled it and said so already
+        return Notice(f"{_tag(p)} was cancelled by {by}.", "warning")
+    return None
+
+
+class PairWatch:
+    """Remembers the last look at the pairs; :meth:`look` returns the notices for what changed."""
+
+    def __init__(self, by_this_app: str = "tui") -> None:
+        self.by_this_app = by_this_app
+        self.seen: dict[str, str] | None = None  # sweep -> status at the last look
+        self.experiment: str | None = None
+        self.was_active = False
+
+    def look(self, experiment: str, status: Any | None) -> list[Notice]:
+        pairs: Iterable[Any] = getattr(status, "pairs", None) or []
+        now = {p.sweep_name: p.status for p in pairs}
+        if experiment != self.experiment or self.seen is None:
+            # first look (or another experiment): nothing is news yet
+            self.experiment, self.seen = experiment, now
+            self.was_active = any(s in ACTIVE for s in now.values())
+            return []
+        notices: list[Notice] = []
+        for p in pairs:
+            before = self.seen.get(p.sweep_name)
+            if p.status in ENDED and before is not None and before not in ENDED:
+                notice = _ended_notice(p, self.by_this_app)
+                if notice is not None:
+                    notices.append(notice)
+        active = any(s in ACTIVE for s in now.values())
+        if (
+            self.was_active
+            and not active
+            and now
+            and not getattr(status, "supervisor_alive", False)
+        ):
+            failed = sum(
+                1
+                for p in pairs
+                if p.status == "failed_to_start" or (p.status == "exited" and p.exit_code != 0)
+            )
+            tail = f" ({failed} failed)" if failed else ""
+            notices.append(
+                Notice(f"{experiment} is done: every pair has ended{tail}.", "information", True)
+            )
+        self.was_active = active if now else self.was_active
+        self.seen = now
+        return notices
+
+
+def best_per_priority(recommendations: Iterable[Any]) -> str:
+    """``research: g4n1 | development: g8n2 | budget: g1n1 | balanced: g2n1``."""
+    parts = []
+    for rec in recommendations:
+        parts.append(f"{rec.scenario}: {rec.config if rec.config is not None else 'none'}")
+    return " | ".join(parts)
