@@ -817,10 +817,14 @@ def _cancel_from_registry(
             os.kill(sup["pid"], signal.SIGTERM)  # pairs not started yet never start
     if to_stop:
         result = stop_process_trees([target for _, target in to_stop], grace_s)
-        for outcome in {id(o): o for o, _ in to_stop}.values():
+        stopped: dict[int, int] = {}  # per outcome: processes of its own targets' trees
+        for outcome, target in to_stop:
             outcome.stopped = result
+            count = result.per_group.get(target.pgid, 0)
+            stopped[id(outcome)] = stopped.get(id(outcome), 0) + count
+        for outcome in {id(o): o for o, _ in to_stop}.values():
             outcome.detail += (
-                f"stopped {result.signalled} process(es) in {result.elapsed_s:.2f} s; "
+                f"stopped {stopped[id(outcome)]} process(es) in {result.elapsed_s:.2f} s; "
             )
     for outcome in outcomes:
         if not outcome.cancelled and not outcome.detail:
