@@ -248,3 +248,36 @@ def test_the_wal_deleted_mid_sweep_loses_no_trial(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, 9)
             proc.wait()
+
+
+@pytest.mark.slow
+def test_sweep_treats_sighup_like_sigterm(tmp_path):
+    """A closed terminal stops `hwscale-tui sweep` cleanly: its trial is cancelled and recorded
+    killed, nothing is left running."""
+    import signal
+
+    import psutil
+
+    exp, log, home = tmp_path / "exp.toml", tmp_path / "sweep.log", tmp_path / "home"
+    _experiment(exp, trials=2, steps=50_000_000)
+    proc = _start_sweep(exp, home, log)
+    store = home / "data" / "hwscale.sqlite"
+    try:
+        _wait(lambda: any(r[1] == "running" for r in _rows(store)), "a running trial")
+        tree = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        assert tree
+        proc.send_signal(signal.SIGHUP)
+        assert proc.wait(timeout=60) == 128 + signal.SIGHUP, log.read_text()
+        assert [r[1] for r in _rows(store)] == ["killed"], _rows(store)
+
+        def alive(pid: int) -> bool:
+            try:
+                return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                return False
+
+        _wait(lambda: not any(alive(p) for p in tree), "the trial's processes to end")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
