@@ -96,8 +96,20 @@ def mount_fstype(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | 
     return fstype
 
 
+SINFO_TIMEOUT_S = 5.0
+_HOSTS_CACHE: dict[str, set[str] | None] = {}  # SLURM_CONF -> hosts (plan runs often in the app)
+
+
 def cluster_hosts(env: dict[str, str] | None = None) -> set[str] | None:
-    """The hostnames of the cluster's nodes (``sinfo``), or None when it cannot be asked."""
+    """The hostnames of the cluster's nodes (``sinfo``, asked once per process and
+    ``SLURM_CONF``), or None when it cannot be asked."""
+    key = (env if env is not None else os.environ).get("SLURM_CONF", "")
+    if key not in _HOSTS_CACHE:
+        _HOSTS_CACHE[key] = _ask_cluster_hosts(env)
+    return _HOSTS_CACHE[key]
+
+
+def _ask_cluster_hosts(env: dict[str, str] | None) -> set[str] | None:
     if shutil.which("sinfo") is None:
         return None
     try:
@@ -105,7 +117,7 @@ def cluster_hosts(env: dict[str, str] | None = None) -> set[str] | None:
             ["sinfo", "-h", "-N", "-o", "%n"],
             capture_output=True,
             text=True,
-            timeout=SLURM_CMD_TIMEOUT_S,
+            timeout=SINFO_TIMEOUT_S,
             env=env,
             check=False,
         )

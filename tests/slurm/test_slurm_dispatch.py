@@ -196,6 +196,19 @@ def test_builtin_multinode_pair_is_refused_with_the_reason_and_nothing_submitted
     assert slurm.job_ids(active_only=False) == before and rows("sr.g1n2") == []
 
 
+def test_plan_on_the_cluster_sees_its_nodes_share_the_state_dir(slurm, tmp_path):
+    exp = write_experiment(
+        tmp_path / "exp.toml", "pp", trial_command=False, grid={"node_counts": [1]}
+    )
+    r = subprocess.run(
+        hwscale_cmd("plan", "-e", str(exp), "--json"), capture_output=True, text=True, env=cli_env()
+    )
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert not any("may not share" in w for w in plan["warnings"]), plan["warnings"]
+    assert [p["sbatch"].split()[6] for p in plan["pairs"]] == ["--gres=gpu:1", "--gres=gpu:2"]
+
+
 def test_bad_slurm_settings_exit_2_with_one_sentence_and_submit_nothing(slurm, tmp_path):
     exp = write_experiment(
         tmp_path / "exp.toml", "bad", trial_command=True, slurm={"partition": "nope"}

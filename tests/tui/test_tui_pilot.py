@@ -209,6 +209,24 @@ async def test_grid_details_show_pair_batch_space_and_command_and_copy(tmp_path)
         assert "WANDB_MODE=disabled" in app.clipboard
 
 
+async def test_grid_details_show_each_slurm_trials_sbatch_line(tmp_path):
+    cfg = cfgmod.from_dict(
+        {
+            "experiment": {"dispatcher": "slurm"},
+            "grid": {"gpu_counts": [1, 4], "node_counts": [1]},
+            "slurm": {"partition": "gpu"},
+        },
+        env={},
+    )
+    app, _ = make_app(tmp_path, cfg=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        details = app.screen.query_one("#pair-details", Static)
+        await wait_for(pilot, lambda: "each trial on Slurm" in text_of(details, width=400))
+        shown = text_of(details, width=400)
+        assert "g1n1" in shown
+        assert "--nodes=1" in shown and "--gres=gpu:1" in shown and "--partition=gpu" in shown
+
+
 async def test_grid_form_validates_inline_and_blocks_save(tmp_path):
     app, _ = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:

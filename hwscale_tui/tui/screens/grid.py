@@ -340,6 +340,9 @@ class GridScreen(HwScreen):
         if command:
             parts.append(Text("equivalent command (y copies it in full):", style="bold"))
             parts.append(Text(short_paths(command), style="cyan"))
+        if pair_plan is not None and pair_plan.sbatch:
+            parts.append(Text("each trial on Slurm (one job per trial):", style="bold"))
+            parts.append(Text(short_paths(pair_plan.sbatch), style="cyan"))
         for w in [*plan.warnings, *(pair_plan.warnings if pair_plan is not None else [])]:
             parts.append(Text(f"warning: {w}", style="yellow"))
         from rich.console import Group
