@@ -45,6 +45,8 @@ RESULT_KEYS = (
     "metric/total_time",
     "overview/sps",
 )
+# The ManagedJobRecord fields the runner reads from sky.jobs.queue_v2.
+QUEUE_FIELDS = ["job_id", "job_name", "status", "failure_reason"]
 # Polls in a row a launched job may be missing from the queue before it counts as lost.
 MISSING_POLLS_ALLOWED = 3
 
@@ -99,8 +101,15 @@ class SkyJobsSDK:
         """job name -> (status name, failure reason) for the newest job of each name."""
         import sky
 
+        # queue_v2 returns only the fields asked for; its default set
+        # (sky/jobs/constants.py DEFAULT_MANAGED_JOB_FIELDS, skypilot 0.14.1) has no failure_reason.
         records, *_ = sky.get(
-            sky.jobs.queue_v2(refresh=False, skip_finished=False, name_match=name_prefix)
+            sky.jobs.queue_v2(
+                refresh=False,
+                skip_finished=False,
+                fields=QUEUE_FIELDS,
+                name_match=name_prefix,
+            )
         )
         newest: dict[str, Any] = {}
         for rec in records:

@@ -283,3 +283,34 @@ def test_the_real_sdk_calls_are_well_formed_and_refused_offline():
             RuntimeError, match="API server"
         ):  # not a TypeError: the arguments are accepted
             call()
+
+
+def test_the_queue_asks_for_failure_reason_which_queue_v2_leaves_out_by_default(monkeypatch):
+    """skypilot 0.14.1's queue_v2 returns only the requested fields of ManagedJobRecord (its
+    default set has no failure_reason): the SDK call must ask for it. Answered here with real
+    ManagedJobRecord objects carrying only the requested fields, as the API server does."""
+    from sky.jobs import constants as job_constants
+    from sky.schemas.api.responses import ManagedJobRecord
+
+    from hwscale_tui.sweep.skypilot import SkyJobsSDK
+
+    assert "failure_reason" not in job_constants.DEFAULT_MANAGED_JOB_FIELDS
+    asked: dict = {}
+    full = {
+        "job_id": 7,
+        "job_name": "skx.g1n1_trial_0001_abcdef",
+        "status": "FAILED_SETUP",
+        "failure_reason": "pip install failed",
+        "resources": "1x[A100:1]",
+    }
+
+    def queue_v2(refresh, **kwargs):
+        asked.update(kwargs, refresh=refresh)
+        fields = kwargs.get("fields", job_constants.DEFAULT_MANAGED_JOB_FIELDS)
+        return [ManagedJobRecord(**{k: v for k, v in full.items() if k in fields})], 1, {}, 1
+
+    monkeypatch.setattr(sky.jobs, "queue_v2", queue_v2)
+    monkeypatch.setattr(sky, "get", lambda result: result)
+    statuses = SkyJobsSDK().statuses("skx.g1n1")
+    assert asked["name_match"] == "skx.g1n1" and asked["refresh"] is False
+    assert statuses == {"skx.g1n1_trial_0001_abcdef": ("FAILED_SETUP", "pip install failed")}
