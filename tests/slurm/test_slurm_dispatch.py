@@ -229,6 +229,18 @@ def test_bad_slurm_settings_exit_2_with_one_sentence_and_submit_nothing(slurm, t
     r = sweep(exp, 4, 1)
     assert r.returncode == 2 and "Slurm would refuse the g4n1 trials" in r.stderr, r.stderr
     assert slurm.job_ids(active_only=False) == before
+    # launch refuses the same way before starting anything
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp)),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
+    assert r.returncode == 2 and "Slurm would refuse the g4n1 trials" in r.stderr, r.stderr
+    with Store(app_paths().store, readonly=True) as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == 0
+    assert slurm.job_ids(active_only=False) == before
 
 
 # -- trials that end badly --------------------------------------------------------------------
@@ -405,6 +417,25 @@ def test_supervisor_and_runner_sigkill_then_resume_reattaches_by_job_id(slurm, t
         lambda: ("reattached", trial["run_id"], f"slurm_job={job_id}") in events("sk.g1n1"),
         "the re-attach",
     )
+    # status names the job by its Slurm id
+    r = subprocess.run(
+        hwscale_cmd("status", "--experiment-name", "sk", "--json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    jobs = json.loads(r.stdout)["slurm_jobs"]["sk.g1n1"]
+    assert [(j["job_id"], j["state"]) for j in jobs] == [(job_id, "running")]
+    text = subprocess.run(
+        hwscale_cmd("status", "--experiment-name", "sk"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    ).stdout
+    assert f"g1n1 Slurm jobs: {job_id} running" in text
     (hold / "all").write_text("")
     done = wait_for(
         lambda: next((t for t in rows("sk.g1n1") if t["state"] == "finished"), None),
