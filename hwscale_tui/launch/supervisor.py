@@ -827,6 +827,18 @@ def _cancel_from_registry(
                 f"stopped {stopped[id(outcome)]} process(es) in {result.elapsed_s:.2f} s; "
             )
     for outcome in outcomes:
+        # Slurm jobs outlive their runner: scancel them (a job already ended is no error).
+        slurm_jobs = [
+            str(t["job_name"])
+            for t in data["trials"].values()
+            if isinstance(t, dict)
+            and t.get("sweep") == outcome.sweep
+            and t.get("dispatcher") == "slurm"
+            and str(t.get("job_name") or "").isdigit()
+        ]
+        if slurm_jobs:
+            outcome.detail += scancel(slurm_jobs) + "; "
+            outcome.cancelled = True
         if not outcome.cancelled and not outcome.detail:
             outcome.detail = "nothing of it is running; "
         outcome.detail += note

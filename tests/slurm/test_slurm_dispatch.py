@@ -380,6 +380,28 @@ def test_pending_trial_shows_why_then_runs(slurm, tmp_path):
 # -- a supervisor that dies -------------------------------------------------------------------
 
 
+def test_cancel_scancels_jobs_of_a_dead_runner_even_with_the_store_wrecked(slurm, tmp_path):
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    exp = write_experiment(
+        tmp_path / "exp.toml",
+        "sw",
+        trial_command=True,
+        grid={"gpu_counts": [1], "node_counts": [1]},
+    )
+    launch(exp, HWSTUB_HOLD_DIR=str(hold))
+    trial = running_trial("sw.g1n1")
+    kill_supervisor_and_runner("sw")
+    store = app_paths().store
+    store.write_bytes(os.urandom(8192))  # cancel must work from the per-launch file alone
+    for suffix in ("-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    out = cancel("g1n1", "sw")
+    assert "per-launch file" in out and f"scancelled Slurm job(s) {trial['job_name']}" in out, out
+    wait_for(lambda: trial["job_name"] not in slurm.job_ids(), "the job to leave the queue", 30)
+    wait_for(lambda: not processes_of(trial["run_id"]), "the trial's processes to end", 30)
+
+
 def kill_supervisor_and_runner(experiment: str) -> None:
     with Store(app_paths().store, readonly=True) as store:
         runner_pid = store.get_sweep(f"{experiment}.g1n1")["pid"]
