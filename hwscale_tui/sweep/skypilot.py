@@ -26,8 +26,10 @@ from .dispatch import InFlightTrial
 from .outcome import TrialExit
 from .trial_command import TrialSpec
 
-# SkyPilot managed-job statuses that end a trial; every other status (PENDING, STARTING, RUNNING,
-# RECOVERING, CANCELLING, ...) means it is still in flight.
+# SkyPilot managed-job statuses that end a trial (ManagedJobStatus.terminal_statuses and
+# failure_statuses, skypilot 0.14.1 sky/jobs/state.py:784-802); every other status (PENDING,
+# STARTING, RUNNING, WINDING_DOWN, RECOVERING, CANCELLING, ...) means it is still in flight.
+# tests/sweep/test_sky_contract.py checks these against the installed enum.
 SKY_SUCCEEDED = "SUCCEEDED"
 SKY_CANCELLED = "CANCELLED"
 SKY_FAILED = (
@@ -45,8 +47,6 @@ RESULT_KEYS = (
     "metric/total_time",
     "overview/sps",
 )
-# The ManagedJobRecord fields the runner reads from sky.jobs.queue_v2.
-QUEUE_FIELDS = ["job_id", "job_name", "status", "failure_reason"]
 # Polls in a row a launched job may be missing from the queue before it counts as lost.
 MISSING_POLLS_ALLOWED = 3
 
@@ -76,62 +76,112 @@ def secrets_from_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 class SkyJobsBoundary(Protocol):
-    def launch(self, task: Any, name: str) -> None: ...
+    def launch(self, task: Any, name: str) -> list[int]: ...
     def statuses(self, name_prefix: str) -> dict[str, tuple[str, str | None]]: ...
     def cancel(self, name: str) -> None: ...
 
 
+# The queue fields the runner reads. SkyPilot's default ``fields`` leave out ``failure_reason``
+# (skypilot 0.14.1 sky/jobs/constants.py:21-27) and the server returns only the fields asked for
+# plus job_id/task_id/status (sky/jobs/server/core.py:1513-1524), so it must be asked for.
+QUEUE_FIELDS = ("job_id", "job_name", "status", "failure_reason")
+
+
+def status_name(status: Any) -> str | None:
+    """A queue record's status as its name: ``ManagedJobStatus`` is an ``enum.Enum`` whose value
+    is the name (sky/jobs/state.py:679-767); a plain string is taken as it is."""
+    if status is None:
+        return None
+    value = getattr(status, "value", status)
+    return value if isinstance(value, str) else str(value)
+
+
+def record_field(rec: Any, name: str) -> Any:
+    """A field of a queue record: a ``ManagedJobRecord`` (pydantic) or a plain dict."""
+    if isinstance(rec, Mapping):
+        return rec.get(name)
+    return getattr(rec, name, None)
+
+
+def newest_statuses(records: Sequence[Any]) -> dict[str, tuple[str, str | None]]:
+    """job name -> (status name, failure reason) of the newest job (highest id) of each name."""
+    newest: dict[str, Any] = {}
+    for rec in records:
+        name = record_field(rec, "job_name")
+        if (
+            not isinstance(name, str)
+            or not name
+            or status_name(record_field(rec, "status")) is None
+        ):
+            continue
+        old = newest.get(name)
+        if old is None or (record_field(rec, "job_id") or 0) > (record_field(old, "job_id") or 0):
+            newest[name] = rec
+    return {
+        name: (
+            status_name(record_field(rec, "status")) or "",
+            record_field(rec, "failure_reason") or None,
+        )
+        for name, rec in newest.items()
+    }
+
+
 class SkyJobsSDK:
-    """The real SkyPilot SDK calls (each blocks until the API server answers)."""
+    """The real SkyPilot SDK calls (each blocks until the API server answers).
+
+    Every call returns a request id; ``sky.get`` waits for it and returns the request's value
+    (skypilot 0.14.1 sky/client/sdk.py:2407-2460). tests/support/sky_contract.py fakes exactly
+    this boundary, with the installed SkyPilot's signatures, encoders and decoders.
+    """
 
     def __init__(self) -> None:
         self._launching: dict[str, Any] = {}  # job name -> request id of a launch in flight
+        self._lock = threading.Lock()
 
-    def launch(self, task: Any, name: str) -> None:
+    def launch(self, task: Any, name: str) -> list[int]:
+        """Launch the managed job; its job ids (``sky.get`` gives ``(job_ids, handle)``)."""
         import sky
 
         request_id = sky.jobs.launch(task, name=name)
-        self._launching[name] = request_id
+        with self._lock:
+            self._launching[name] = request_id
         try:
-            sky.get(request_id)
+            job_ids, _handle = sky.get(request_id)[:2]
         finally:
-            self._launching.pop(name, None)
+            with self._lock:
+                self._launching.pop(name, None)
+        return list(job_ids or [])
 
     def statuses(self, name_prefix: str) -> dict[str, tuple[str, str | None]]:
         """job name -> (status name, failure reason) for the newest job of each name."""
         import sky
 
-        # queue_v2 returns only the fields asked for; its default set
-        # (sky/jobs/constants.py DEFAULT_MANAGED_JOB_FIELDS, skypilot 0.14.1) has no failure_reason.
         records, *_ = sky.get(
             sky.jobs.queue_v2(
                 refresh=False,
                 skip_finished=False,
-                fields=QUEUE_FIELDS,
+                fields=list(QUEUE_FIELDS),
                 name_match=name_prefix,
             )
         )
-        newest: dict[str, Any] = {}
-        for rec in records:
-            name = rec.job_name
-            if name and (name not in newest or (rec.job_id or 0) > (newest[name].job_id or 0)):
-                newest[name] = rec
-        return {
-            name: (
-                rec.status.value if hasattr(rec.status, "value") else str(rec.status),
-                getattr(rec, "failure_reason", None),
-            )
-            for name, rec in newest.items()
-        }
+        return newest_statuses(records)
 
     def cancel(self, name: str) -> None:
-        """Abort a launch still in flight, then cancel the managed job by name (works before it has an id)."""
+        """Abort a launch still in flight, then cancel the managed job by name (works before it
+        has an id). A failed abort does not keep the job from being cancelled by name."""
         import sky
 
-        request_id = self._launching.get(name)
+        with self._lock:
+            request_id = self._launching.get(name)
+        abort_error: Exception | None = None
         if request_id is not None:
-            sky.api_cancel(request_id)
+            try:
+                sky.get(sky.api_cancel(request_id))
+            except Exception as e:  # the SDK raises many types (API server, network)
+                abort_error = e
         sky.get(sky.jobs.cancel(name=name))
+        if abort_error is not None:
+            raise abort_error
 
 
 class TrialResults(Protocol):

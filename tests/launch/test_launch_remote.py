@@ -1,6 +1,6 @@
 """``cancel --remote``: the sweeps' queued or running SkyPilot managed jobs, found with
 ``sky.jobs.queue_v2`` and kept only when their name is exactly one of the sweep's trial run ids.
-The real SDK module is imported; only its queue/cancel/get calls are replaced (no API server)."""
+The product's real SDK calls run against tests/support/sky_contract.py (no API server)."""
 
 from __future__ import annotations
 
@@ -10,73 +10,38 @@ from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.launch.remote import SkyPilotJobsBoundary, cancel_remote_trials, sweep_jobs
 from hwscale_tui.launch.state import LaunchRecords
 from hwscale_tui.store import Store
+from tests.support.sky_contract import FakeSkyAPI
 
 
 @pytest.fixture
 def fake_sky(monkeypatch):
-    """sky.jobs.queue_v2 / cancel / sky.get replaced; records are SkyPilot's own model."""
-    import sky
-    from sky.jobs.state import ManagedJobStatus
-    from sky.schemas.api.responses import ManagedJobRecord
-
-    jobs = [
-        (11, "exp.g1n1_trial_0001_aaaaaa", ManagedJobStatus.RUNNING),
-        (
-            12,
-            "exp.g1n1_trial_0002_bbbbbb",
-            ManagedJobStatus.PENDING,
-        ),  # queued: W&B has a placeholder
-        (13, "exp.g1n1_trial_0003_cccccc", ManagedJobStatus.SUCCEEDED),
-        (14, "exp.g1n10_trial_0001_dddddd", ManagedJobStatus.RUNNING),  # LIKE '%exp.g1n1%' matches
-        (15, "expXg1n1_trial_0004_eeeeee", ManagedJobStatus.RUNNING),  # '.' is literal; '_' is not
-        (16, "exp.g1n1_trial_0002_bbbbbb", ManagedJobStatus.RECOVERING),  # same trial, resubmitted
-        (17, "exp.g1n1_eval_0001", ManagedJobStatus.RUNNING),
-    ]
-    calls = {"queue": [], "cancel": []}
-
-    def like(name, pattern):  # SQL LIKE '%pattern%' with '_' as any character
-        import re
-
-        rx = ".*" + "".join("." if c == "_" else re.escape(c) for c in pattern) + ".*"
-        return re.fullmatch(rx, name) is not None
-
-    def queue_v2(refresh, skip_finished=False, name_match=None, **kw):
-        calls["queue"].append(
-            {"refresh": refresh, "skip_finished": skip_finished, "name_match": name_match}
-        )
-        recs = [
-            ManagedJobRecord(job_id=i, job_name=n, status=st)
-            for i, n, st in jobs
-            if (name_match is None or like(n, name_match))
-            and not (skip_finished and st.is_terminal())
-        ]
-        return ("queue", recs)
-
-    def cancel(name=None, job_ids=None, **kw):
-        calls["cancel"].append(list(job_ids or []))
-        return ("cancel", job_ids)
-
-    def get(request):
-        kind, payload = request
-        if kind == "queue":
-            return payload, len(payload), {}, len(payload)
-        if 16 in payload:
-            raise RuntimeError("controller busy")
-        return None
-
-    monkeypatch.setattr(sky.jobs, "queue_v2", queue_v2)
-    monkeypatch.setattr(sky.jobs, "cancel", cancel)
-    monkeypatch.setattr(sky, "get", get)
-    return calls
+    """SkyPilot's client boundary (tests/support/sky_contract.py: real signatures, request ids,
+    records through SkyPilot's own encoder/decoder, LIKE name matching), no API server."""
+    fake = FakeSkyAPI().install(monkeypatch)
+    for job_id, name, status in [
+        (11, "exp.g1n1_trial_0001_aaaaaa", "RUNNING"),
+        (12, "exp.g1n1_trial_0002_bbbbbb", "PENDING"),  # queued: W&B has a placeholder
+        (13, "exp.g1n1_trial_0003_cccccc", "SUCCEEDED"),
+        (14, "exp.g1n10_trial_0001_dddddd", "RUNNING"),  # LIKE '%exp.g1n1%' matches
+        (15, "expXg1n1_trial_0004_eeeeee", "RUNNING"),  # '.' is literal; '_' is not
+        (16, "exp.g1n1_trial_0002_bbbbbb", "RECOVERING"),  # same trial, resubmitted
+        (17, "exp.g1n1_eval_0001", "RUNNING"),
+    ]:
+        fake.add_job(name, status, job_id=job_id)
+    fake.cancel_error = lambda args: (
+        RuntimeError("controller busy") if 16 in (args["job_ids"] or []) else None
+    )
+    return fake
 
 
 def test_queue_v2_finds_queued_jobs_and_keeps_only_exact_trial_names(fake_sky):
     results = cancel_remote_trials(["exp.g1n1"], SkyPilotJobsBoundary())
-    assert fake_sky["queue"] == [
-        {"refresh": False, "skip_finished": True, "name_match": "exp.g1n1"}
-    ]
+    assert [
+        (q["refresh"], q["skip_finished"], q["name_match"]) for q in fake_sky.called("queue_v2")
+    ] == [(False, True, "exp.g1n1")]
     # g1n10's and expXg1n1's jobs matched the LIKE filter but are not this sweep's trials
-    assert fake_sky["cancel"] == [[11], [12, 16]]
+    assert [c["job_ids"] for c in fake_sky.called("cancel")] == [[11], [12, 16]]
+    assert fake_sky.job("exp.g1n1_trial_0001_aaaaaa").status.value == "CANCELLING"
     assert [(r.run_id, r.ok) for r in results] == [
         ("exp.g1n1_trial_0001_aaaaaa", True),
         ("exp.g1n1_trial_0002_bbbbbb", False),

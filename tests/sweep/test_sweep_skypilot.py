@@ -1,5 +1,6 @@
-"""The SkyPilot dispatcher: a real sky.Task built and YAML-validated offline; only the SDK's
-launch / queue / cancel calls and the W&B result read are faked."""
+"""The SkyPilot dispatcher: a real sky.Task built and YAML-validated offline; the product's real
+SDK calls run against tests/support/sky_contract.py (SkyPilot 0.14.1's signatures, request ids,
+encoders and decoders, no API server) and only the W&B result read is faked."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.runner import RunnerTimings, SweepRunner, prepare_sweep
-from hwscale_tui.sweep.skypilot import SkyPilotDispatcher, WandbTrialResults, build_task
+from hwscale_tui.sweep.skypilot import (
+    SkyJobsSDK,
+    SkyPilotDispatcher,
+    WandbTrialResults,
+    build_task,
+)
+from tests.support.sky_contract import FakeSkyAPI
 from tests.sweep.sweep_helpers import wait_for
 
 SECRET = "wandb-secret-value-0123456789"
@@ -93,39 +100,6 @@ def test_custom_trainer_template_gets_the_multi_node_torchrun_pattern_and_setup(
     sky.Task.from_yaml_config(config)
 
 
-class FakeSky:
-    """The SDK boundary: remembers launches (with the task), serves scripted statuses, records cancels."""
-
-    def __init__(self, script):
-        self.script = script  # run id -> list of statuses, one per poll (last one sticks)
-        self.launched: dict[str, object] = {}
-        self.cancelled: list[str] = []
-        self.polls: dict[str, int] = {}
-        self.lock = threading.Lock()
-
-    def launch(self, task, name):
-        with self.lock:
-            self.launched[name] = task
-
-    def statuses(self, name_prefix):
-        out = {}
-        with self.lock:
-            for name in self.launched:
-                assert name.startswith(name_prefix)
-                seq = self.script(name)
-                i = self.polls.get(name, 0)
-                self.polls[name] = i + 1
-                out[name] = (
-                    seq[min(i, len(seq) - 1)],
-                    "no capacity" if "FAILED" in seq[-1] else None,
-                )
-        return out
-
-    def cancel(self, name):
-        with self.lock:
-            self.cancelled.append(name)
-
-
 class FakeResults:
     def final(self, run_id):
         return {
@@ -138,9 +112,11 @@ class FakeResults:
 
 
 def run_sky_sweep(cfg, fake, results=None, stop_when=None):
+    """The runner with the product's real SDK calls (SkyJobsSDK) against ``fake``, which the
+    caller has installed in place of sky.jobs.launch/queue_v2/cancel and sky.get/api_cancel."""
     setup = prepare_sweep(cfg, HardwarePair(2, 1), [], app_paths().runs)
     d = SkyPilotDispatcher(
-        cfg, setup.sweep, sdk=fake, results=results or FakeResults(), query_interval_s=0.0
+        cfg, setup.sweep, sdk=SkyJobsSDK(), results=results or FakeResults(), query_interval_s=0.0
     )
     store = Store.open_default()
     out = io.StringIO()
@@ -165,13 +141,14 @@ def run_sky_sweep(cfg, fake, results=None, stop_when=None):
 
 def test_sweep_over_managed_jobs_maps_states_and_reads_results(monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
-    fake = FakeSky(
+    fake = FakeSkyAPI(
         lambda name: (
             ["PENDING", "RUNNING", "SUCCEEDED"]
             if "_0001_" in name
             else ["STARTING", "FAILED_NO_RESOURCE"]
-        )
-    )
+        ),
+        failure=lambda name: "no capacity in any region",
+    ).install(monkeypatch)
     code, rows, out, store = run_sky_sweep(sky_cfg(), fake)
     assert code == 0
     assert [(r["state"], r["job_name"] == r["run_id"]) for r in rows] == [
@@ -182,9 +159,15 @@ def test_sweep_over_managed_jobs_maps_states_and_reads_results(monkeypatch):
         rows[0]["score"] == 101.0 and rows[0]["runtime_s"] == 600.0 and rows[0]["cost_usd"] == 1.5
     )
     assert rows[0]["agent_steps"] == 1e6 and rows[0]["sps"] == 1666.0
-    assert rows[1]["error"] == "exit code 1: SkyPilot job FAILED_NO_RESOURCE: no capacity"
+    # the reason comes back only because the queue asks for failure_reason (not a default field)
+    assert rows[1]["error"] == (
+        "exit code 1: SkyPilot job FAILED_NO_RESOURCE: no capacity in any region"
+    )
+    assert all("failure_reason" in q["fields"] for q in fake.called("queue_v2"))
+    assert {q["name_match"] for q in fake.called("queue_v2")} == {"skx.g2n1"}
+    assert [c["name"] for c in fake.called("launch")] == [r["run_id"] for r in rows]
     # the secret travels as a SkyPilot secret on the launched task, never in its YAML or our store
-    task = fake.launched[rows[0]["run_id"]]
+    task = fake.job(rows[0]["run_id"]).task
     assert {
         k: v.get_secret_value() if hasattr(v, "get_secret_value") else v
         for k, v in task.secrets.items()
@@ -195,14 +178,43 @@ def test_sweep_over_managed_jobs_maps_states_and_reads_results(monkeypatch):
     assert "job_name=skx.g2n1_trial_0001_" in out
 
 
-def test_sigterm_cancels_every_in_flight_job_by_name():
-    fake = FakeSky(lambda name: ["RUNNING"])
+def test_sigterm_cancels_every_in_flight_job_by_name(monkeypatch):
+    fake = FakeSkyAPI(lambda name: ["RUNNING"]).install(monkeypatch)
     code, rows, _out, _ = run_sky_sweep(
-        sky_cfg(), fake, stop_when=lambda: len(fake.launched) == 2 and fake.polls
+        sky_cfg(), fake, stop_when=lambda: len(fake.jobs) == 2 and fake.called("queue_v2")
     )
     assert code == 128 + signal.SIGTERM
-    assert sorted(fake.cancelled) == sorted(r["run_id"] for r in rows) and len(rows) == 2
-    assert [r["state"] for r in rows] == ["killed", "killed"]
+    assert sorted(c["name"] for c in fake.called("cancel")) == sorted(r["run_id"] for r in rows)
+    assert len(rows) == 2 and [r["state"] for r in rows] == ["killed", "killed"]
+    # the controller got the cancels: both jobs are CANCELLING (CANCELLED at the next queue read)
+    assert {fake.job(r["run_id"]).status.value for r in rows} == {"CANCELLING"}
+
+
+def test_a_stop_aborts_launches_still_in_flight_and_cancels_them_by_name(monkeypatch):
+    """A launch request the API server has not finished is aborted with sky.api_cancel; its
+    sky.get raises RequestCancelled and no managed job is ever created."""
+    fake = FakeSkyAPI(lambda name: ["RUNNING"]).install(monkeypatch)
+    fake.hold_launches = threading.Event()  # never set: the launches stay in flight
+    code, rows, _out, _ = run_sky_sweep(
+        sky_cfg(), fake, stop_when=lambda: len(fake.called("launch")) == 2
+    )
+    assert code == 128 + signal.SIGTERM
+    aborted = sorted(rid for c in fake.called("api_cancel") for rid in c["request_ids"])
+    assert len(aborted) == 2 and all("jobs.launch" in rid for rid in aborted)
+    assert sorted(c["name"] for c in fake.called("cancel")) == sorted(r["run_id"] for r in rows)
+    assert fake.jobs == [] and {r["state"] for r in rows} == {"killed"}
+
+
+def test_attach_finds_jobs_the_queue_knows_and_only_those(monkeypatch):
+    fake = FakeSkyAPI().install(monkeypatch)
+    fake.add_job("skx.g2n1_trial_0001_abcdef", "SUCCEEDED")
+    fake.add_job("skx.g2n1_trial_0002_abcdef", "RECOVERING")
+    cfg = sky_cfg()
+    d = SkyPilotDispatcher(cfg, "skx.g2n1", results=FakeResults(), query_interval_s=0.0)
+    assert d.attach({"job_name": "skx.g2n1_trial_0001_abcdef"}).name.endswith("_0001_abcdef")
+    assert d.attach({"job_name": "skx.g2n1_trial_0002_abcdef"}) is not None
+    assert d.attach({"job_name": "skx.g2n1_trial_0003_abcdef"}) is None
+    assert d.attach({}) is None
 
 
 def test_skypilot_needs_wandb_online_to_get_results_back():
@@ -235,39 +247,25 @@ def test_wandb_results_read_the_run_summary_of_the_trial():
     assert calls == ["me/proj/abc", "me/proj/missing"]
 
 
-def test_a_failing_queue_query_is_retried_and_never_ends_the_sweep():
-    class Flaky(FakeSky):
-        failures = 2
-
-        def statuses(self, name_prefix):
-            if self.failures:
-                self.failures -= 1
-                raise ConnectionError("API server unreachable")
-            return super().statuses(name_prefix)
-
-    fake = Flaky(lambda name: ["RUNNING", "SUCCEEDED"])
+def test_a_failing_queue_query_is_retried_and_never_ends_the_sweep(monkeypatch):
+    fake = FakeSkyAPI(lambda name: ["RUNNING", "SUCCEEDED"]).install(monkeypatch)
+    fake.unreachable["queue_v2"] = 2  # the API server cannot be reached for two queue reads
     code, rows, _out, _store = run_sky_sweep(sky_cfg(), fake)
-    assert code == 0 and fake.failures == 0
+    assert code == 0 and fake.unreachable["queue_v2"] == 0
     assert [r["state"] for r in rows] == ["finished", "finished"]
 
 
-def test_a_hung_queue_query_does_not_hold_up_a_stop():
-    release = threading.Event()
-
-    class Hung(FakeSky):
-        def statuses(self, name_prefix):
-            release.wait()  # never answers while the test runs
-            return super().statuses(name_prefix)
-
-    fake = Hung(lambda name: ["RUNNING"])
+def test_a_hung_queue_query_does_not_hold_up_a_stop(monkeypatch):
+    fake = FakeSkyAPI(lambda name: ["RUNNING"]).install(monkeypatch)
+    fake.hold_queues = threading.Event()  # queue requests never finish while the test runs
     try:
         code, rows, _out, _ = run_sky_sweep(
-            sky_cfg(), fake, stop_when=lambda: len(fake.launched) == 2
+            sky_cfg(), fake, stop_when=lambda: len(fake.jobs) == 2 and fake.called("queue_v2")
         )
     finally:
-        release.set()
+        fake.hold_queues.set()
     assert code == 128 + signal.SIGTERM
-    assert sorted(fake.cancelled) == sorted(r["run_id"] for r in rows)
+    assert sorted(c["name"] for c in fake.called("cancel")) == sorted(r["run_id"] for r in rows)
     assert {r["state"] for r in rows} == {"killed"}
 
 
@@ -287,30 +285,14 @@ def test_the_real_sdk_calls_are_well_formed_and_refused_offline():
 
 def test_the_queue_asks_for_failure_reason_which_queue_v2_leaves_out_by_default(monkeypatch):
     """skypilot 0.14.1's queue_v2 returns only the requested fields of ManagedJobRecord (its
-    default set has no failure_reason): the SDK call must ask for it. Answered here with real
-    ManagedJobRecord objects carrying only the requested fields, as the API server does."""
+    default set has no failure_reason): the SDK call must ask for it. Answered by the contract
+    fake, which keeps only the requested fields as the API server does."""
     from sky.jobs import constants as job_constants
-    from sky.schemas.api.responses import ManagedJobRecord
-
-    from hwscale_tui.sweep.skypilot import SkyJobsSDK
 
     assert "failure_reason" not in job_constants.DEFAULT_MANAGED_JOB_FIELDS
-    asked: dict = {}
-    full = {
-        "job_id": 7,
-        "job_name": "skx.g1n1_trial_0001_abcdef",
-        "status": "FAILED_SETUP",
-        "failure_reason": "pip install failed",
-        "resources": "1x[A100:1]",
-    }
-
-    def queue_v2(refresh, **kwargs):
-        asked.update(kwargs, refresh=refresh)
-        fields = kwargs.get("fields", job_constants.DEFAULT_MANAGED_JOB_FIELDS)
-        return [ManagedJobRecord(**{k: v for k, v in full.items() if k in fields})], 1, {}, 1
-
-    monkeypatch.setattr(sky.jobs, "queue_v2", queue_v2)
-    monkeypatch.setattr(sky, "get", lambda result: result)
+    fake = FakeSkyAPI().install(monkeypatch)
+    fake.add_job("skx.g1n1_trial_0001_abcdef", "FAILED_SETUP", "pip install failed", job_id=7)
     statuses = SkyJobsSDK().statuses("skx.g1n1")
+    (asked,) = fake.called("queue_v2")
     assert asked["name_match"] == "skx.g1n1" and asked["refresh"] is False
     assert statuses == {"skx.g1n1_trial_0001_abcdef": ("FAILED_SETUP", "pip install failed")}
