@@ -31,10 +31,6 @@ PRICE_TABLE: dict[tuple[str, bool], tuple[float, str]] = {
 }
 
 
-def known_gpu_types() -> list[str]:
-    return sorted({g for g, _ in PRICE_TABLE})
-
-
 def price_per_gpu_hour(gpu_type: str, spot: bool = False) -> GpuPrice:
     """Look up the table; unknown GPU types fall back to the H100 on-demand price, said so."""
     key = (gpu_type.upper().replace("-40GB", "").replace("-80GB", ""), spot)

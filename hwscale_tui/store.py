@@ -326,15 +326,6 @@ class Store:
         row = self.conn.execute("SELECT * FROM sweeps WHERE sweep = ?", (sweep,)).fetchone()
         return dict(row) if row else None
 
-    def list_sweeps(self, experiment: str | None = None) -> list[dict[str, Any]]:
-        if experiment is None:
-            rows = self.conn.execute("SELECT * FROM sweeps ORDER BY sweep").fetchall()
-        else:
-            rows = self.conn.execute(
-                "SELECT * FROM sweeps WHERE experiment = ? ORDER BY sweep", (experiment,)
-            ).fetchall()
-        return [dict(r) for r in rows]
-
     # -- trials -------------------------------------------------------------------------------
     def insert_trial(self, run_id: str, sweep: str, **fields: Any) -> None:
         now = time.time()
@@ -458,12 +449,6 @@ class Store:
                 HistoryPoint(r["agent_step"], r["wall_s"] or 0.0, value, r["cost_usd"])
             )
         return out
-
-    def last_history_step(self, run_id: str) -> float | None:
-        row = self.conn.execute(
-            "SELECT MAX(agent_step) FROM history WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        return row[0]
 
     # -- generations ------------------------------------------------------------------------
     def generations(self, experiment: str) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..hardware import HardwarePair, SkippedPair, plan_grid
 from ..metta import checks as metta_checks
 from ..metta.command import metta_argv
-from ..metta.profiles import resolve_profile, tool_file
+from ..metta.profiles import resolve_profile
 from ..search.presets import Preset, preset_for
 
 # Environment variables a child may need; their values are never printed or stored.
@@ -163,11 +163,6 @@ def child_env(cfg: ExperimentConfig) -> dict[str, str]:
     if cfg.experiment.runner == "builtin" or cfg.wandb.mode != "online":
         env["WANDB_MODE"] = cfg.wandb.mode
     return env
-
-
-def metta_tool_file(repo: Path, tool: str) -> Path | None:
-    """Where ``tool`` (``pkg.module.function``) lives in a Metta checkout, or None if absent."""
-    return tool_file(repo, tool)
 
 
 def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | None) -> list[str]:

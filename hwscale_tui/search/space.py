@@ -148,7 +148,3 @@ class SearchSpace:
 
     def to_json(self) -> dict[str, Any]:
         return {"params": [asdict(p) for p in self.params], "settings": dict(self.settings)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SearchSpace:
-        return cls(tuple(Param(**p) for p in data["params"]), dict(data.get("settings", {})))
