@@ -23,6 +23,9 @@ from typing import Any
 from ..paths import app_paths, ensure_private_dir, write_private_text
 
 VERSION = 1
+# A sweep runner's exit code after it stopped cleanly on a full disk (EX_TEMPFAIL):
+# ``launch --resume`` continues such a pair once there is space again.
+EXIT_STORE_UNAVAILABLE = 75
 
 
 def registry_path(experiment: str) -> Path:

@@ -229,6 +229,12 @@ def pair_status(
             _pair_view(experiment, r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows
         ]
         _note_orphans(experiment, pairs)
+        for p in pairs:
+            if _stopped_on_full_disk(p):
+                p.note = (
+                    "stopped cleanly because the disk stayed full; free space, then "
+                    f"hwscale-tui launch --experiment-name {experiment} --resume continues it"
+                )
         latest = launches[-1] if launches else None
         return ExperimentStatus(
             experiment=experiment,
@@ -525,6 +531,11 @@ def _died_unwatched(p: PairStatus) -> bool:
     return p.status == EXITED and p.exit_code is None and p.ended_at is None and not p.alive
 
 
+def _stopped_on_full_disk(p: PairStatus) -> bool:
+    """A sweep that stopped cleanly because the disk stayed full: ``--resume`` continues it."""
+    return p.status == EXITED and p.exit_code == registry.EXIT_STORE_UNAVAILABLE and not p.alive
+
+
 def _pairs_to_launch(
     cfg: ExperimentConfig,
     plan: ExperimentPlan,
@@ -562,7 +573,8 @@ def _pairs_to_launch(
         todo = [
             p
             for p in status.pairs
-            if (p.never_started or _died_unwatched(p)) and p.sweep_name in wanted
+            if (p.never_started or _died_unwatched(p) or _stopped_on_full_disk(p))
+            and p.sweep_name in wanted
         ]
         return [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in todo], live, []
     known = [pp.sweep_name for pp in plan.pairs]

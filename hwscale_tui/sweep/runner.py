@@ -10,7 +10,9 @@ cancelled.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import json
 import os
 import signal
@@ -145,6 +147,44 @@ def _disk_full(path: Path, min_free_bytes: int = 256 * 1024) -> bool:
     return False
 
 
+EXIT_STORE_UNAVAILABLE = registry.EXIT_STORE_UNAVAILABLE
+RESERVE_BYTES = 512 * 1024
+
+
+def disk_full_stop_s() -> float:
+    """How long a full disk is waited out before the sweep stops cleanly
+    (``HWSCALE_DISK_FULL_STOP_S``, default 300 s)."""
+    try:
+        return max(0.0, float(os.environ.get("HWSCALE_DISK_FULL_STOP_S", "300")))
+    except ValueError:
+        return 300.0
+
+
+def take_reserve(directory: Path, sweep: str) -> Path | None:
+    """Hold ``RESERVE_BYTES`` of real disk blocks (best effort)."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = directory / f"{sweep}.bin"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"\0" * RESERVE_BYTES)  # written, not sparse: the blocks are ours
+        finally:
+            os.close(fd)
+        return path
+    except OSError:
+        return None
+
+
+def release_reserve(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+class _DiskFull(OSError):
+    """The trials' file system is full: pause like an unavailable store."""
+
+
 class _StillUnrecorded(Exception):
     """A trial's outcome still waits for the store: stay paused."""
 
@@ -194,6 +234,9 @@ class SweepRunner:
         # Trial outcomes the store could not take yet (run id -> (params, outcome)).
         self._unrecorded: dict[str, tuple[dict[str, Any], TrialOutcome]] = {}
         self._paused: str | None = None  # why the sweep is paused (the store is unavailable)
+        self._paused_since = 0.0
+        # A little disk space held back, released to record a clean stop on a full disk.
+        self._reserve = take_reserve(setup.builder.runs_dir.parent / "reserve", setup.sweep)
         self._store_backoff_s = STORE_RETRY_MIN_S
 
     # -- control ----------------------------------------------------------------------------------
@@ -224,6 +267,13 @@ class SweepRunner:
             generation=cfg.generation,
         )
         try:
+            return self._run(resumed)
+        finally:
+            release_reserve(self._reserve)
+
+    def _run(self, resumed: bool) -> int:
+        cfg = self.cfg
+        try:
             self._building_optimizer = True
             try:
                 self.optimizer = self.optimizer_factory(self.setup.preset, cfg.sweep.seed)
@@ -246,9 +296,11 @@ class SweepRunner:
                 return self._stop(self._stop_signal)
             try:
                 code = self._turn()
-            except (*STORE_ERRORS, _StillUnrecorded) as e:
+            except (*STORE_ERRORS, _StillUnrecorded, _DiskFull) as e:
                 if not isinstance(e, _StillUnrecorded):
                     self._store_unavailable(e)
+                if self._disk_full_too_long():
+                    return self._stop_for_full_disk()
                 self._wake.wait(self._store_backoff_s)
                 self._wake.clear()
                 self._store_backoff_s = min(self._store_backoff_s * 2, STORE_RETRY_MAX_S)
@@ -266,6 +318,10 @@ class SweepRunner:
         self._copy_live_metrics()
         if self._unrecorded:
             raise _StillUnrecorded
+        if _disk_full(self.setup.builder.runs_dir):  # trials could not write: start none
+            raise _DiskFull(
+                errno.ENOSPC, "No space left on device", str(self.setup.builder.runs_dir)
+            )
         self._store_available()
         progress = SweepProgress(self.counted, len(self.in_flight))
         if self.abort_reason is not None:
@@ -493,6 +549,7 @@ class SweepRunner:
 
         reason = store_error_sentence(self.state.store.path, exc)
         if self._paused is None:
+            self._paused_since = time.monotonic()
             self.state.event(
                 "paused",
                 f"store unavailable: {reason} No new trial starts; {len(self.in_flight)} in flight "
@@ -503,6 +560,35 @@ class SweepRunner:
                 lambda d: d.setdefault("paused", {}).update({self.setup.sweep: reason}),
             )
         self._paused = reason
+
+    def _disk_full_too_long(self) -> bool:
+        return (
+            self._paused is not None
+            and "the disk is full" in self._paused
+            and time.monotonic() - self._paused_since >= disk_full_stop_s()
+        )
+
+    def _stop_for_full_disk(self) -> int:
+        """The disk stayed full: stop cleanly instead of holding trials that cannot record.
+        The space reserve is released so the stop itself can be written: trials in flight are
+        cancelled and recorded killed (never counted), the sweep is marked stopped with the
+        reason, and the runner exits EXIT_STORE_UNAVAILABLE, which ``launch --resume`` restarts
+        once there is space again."""
+        release_reserve(self._reserve)
+        self.state.event(
+            "stopping", f"the disk stayed full for {disk_full_stop_s():g} s; stopping cleanly"
+        )
+        self._cancel_in_flight()
+        try:
+            self._retry_unrecorded()
+            self.state.set_status("stopped: the disk is full")
+            self.state.event(
+                "stopped",
+                f"{self._summary()}; hwscale-tui launch --resume continues once space is free",
+            )
+        except STORE_ERRORS as e:
+            self._store_unavailable(e)
+        return EXIT_STORE_UNAVAILABLE
 
     def _store_available(self) -> None:
         if self._paused is None:

@@ -167,7 +167,8 @@ class SweepState:
     def event(self, kind: str, message: str, run_id: str | None = None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.clock()))
         subject = run_id or self.sweep
-        print(f"{stamp} {kind:<10} {subject} {message}".rstrip(), file=self.out, flush=True)
+        with contextlib.suppress(OSError):  # a full disk may refuse the log line too
+            print(f"{stamp} {kind:<10} {subject} {message}".rstrip(), file=self.out, flush=True)
         # The line is in the runner's log; an unavailable store must not stop the sweep.
         with contextlib.suppress(sqlite3.Error, StoreError):
             self.store.add_event(kind, message, sweep=self.sweep, run_id=run_id)

@@ -281,3 +281,51 @@ def test_sweep_treats_sighup_like_sigterm(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, 9)
             proc.wait()
+
+
+@pytest.mark.slow
+def test_a_disk_that_stays_full_stops_the_sweep_cleanly_and_resume_continues_it(
+    tmp_path, small_disk, monkeypatch
+):
+    """Through the real launch: the sweep stops cleanly (trials killed, not counted, nothing
+    left running), status says why, and `launch --resume` finishes it once space is free."""
+    monkeypatch.setenv("HWSCALE_HOME", str(small_disk))
+    monkeypatch.setenv("HWSCALE_DISK_FULL_STOP_S", "2")
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        '[experiment]\nname = "full"\n[grid]\ngpu_counts = [1]\nnode_counts = [1]\n'
+        "[sweep]\nmax_trials = 2\nbatch_size = 1\ntotal_timesteps = 300000\n[launch]\ndelay_s = 0\n"
+    )
+    cli = [sys.executable, "-m", "hwscale_tui"]
+    assert subprocess.run([*cli, "launch", "-e", str(exp)], capture_output=True).returncode == 0
+    store = small_disk / "data" / "hwscale.sqlite"
+    pair_log = small_disk / "logs" / "full" / "full.g1n1.log"
+    filler = None
+    try:
+        _wait(lambda: any(r[1] == "running" for r in _rows(store)), "a running trial")
+        filler = _fill(small_disk)
+        _wait(lambda: "stopping cleanly" in pair_log.read_text(errors="replace"), "a clean stop")
+        filler.unlink()
+        filler = None
+        status = _wait(
+            lambda: (
+                (r := subprocess.run([*cli, "status"], capture_output=True, text=True))
+                and "stopped cleanly because the disk stayed full" in r.stdout
+                and r.stdout
+            ),
+            "status to say why the pair stopped",
+        )
+        assert "--resume" in status
+        rows = _rows(store)
+        assert "running" not in [r[1] for r in rows] and "failed" not in [r[1] for r in rows]
+        r = subprocess.run(
+            [*cli, "launch", "-e", str(exp), "--resume"], capture_output=True, text=True
+        )
+        assert r.returncode == 0, r.stderr
+        _wait(lambda: [x[1] for x in _rows(store)].count("finished") == 2, "the sweep to finish")
+        states = [x[1] for x in _rows(store)]
+        assert "failed" not in states and "running" not in states, states
+    finally:
+        if filler is not None:
+            filler.unlink(missing_ok=True)
+        subprocess.run([*cli, "cancel", "--all", "--experiment-name", "full"], capture_output=True)
