@@ -89,6 +89,14 @@ def _defaults() -> tuple[Any, tuple[str, ...]]:
 _AUTO_JOB_GROUP, _DEFAULT_FIELDS = _defaults()
 
 
+def request_name(kind: str) -> str:
+    """The server's name for a request kind, e.g. ``JOBS_QUEUE_V2`` -> ``sky.jobs.queue_v2``."""
+    from sky.server import constants
+    from sky.server.requests.request_names import RequestName
+
+    return constants.REQUEST_NAME_PREFIX + RequestName[kind].value
+
+
 def sql_like(value: str, pattern: str) -> bool:
     """SQLite's ``value LIKE pattern`` (``%`` any run, ``_`` one character, ASCII case folded)."""
     rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern.lower())
@@ -243,7 +251,7 @@ class FakeSkyAPI:
                 self.jobs.append(job)
             return [job.job_id], None  # (job_ids, controller handle)
 
-        return self._submit("jobs.launch", run, hold=self.hold_launches)
+        return self._submit("JOBS_LAUNCH", run, hold=self.hold_launches)
 
     def queue_v2(
         self,
@@ -302,7 +310,7 @@ class FakeSkyAPI:
                 rows = [{k: v for k, v in row.items() if k in keep} for row in rows]
             return [ManagedJobRecord(**row) for row in rows], total, counts, total_no_filter
 
-        return self._submit("jobs.queue_v2", run, hold=self.hold_queues)
+        return self._submit("JOBS_QUEUE_V2", run, hold=self.hold_queues)
 
     def cancel(
         self,
@@ -341,7 +349,7 @@ class FakeSkyAPI:
                     if job.status.value != "CANCELLING":
                         job.cancelled, job.step = True, 0
 
-        return self._submit("jobs.cancel", run)
+        return self._submit("JOBS_CANCEL", run)
 
     def get(self, request_id: Any) -> Any:
         self._check_reachable("get")
@@ -383,7 +391,7 @@ class FakeSkyAPI:
                         aborted.append(str(rid))
             return aborted
 
-        return self._submit("api_cancel", run)
+        return self._submit("API_CANCEL", run)
 
     # --- the "server" ---------------------------------------------------------------------------
 
@@ -402,14 +410,17 @@ class FakeSkyAPI:
         raise exceptions.ApiServerConnectionError("http://127.0.0.1:46580")
 
     def _submit(
-        self, name: str, run: Callable[[], Any], hold: threading.Event | None = None
+        self, kind: str, run: Callable[[], Any], hold: threading.Event | None = None
     ) -> Any:
+        """A request as the server names it, ``sky.`` + ``RequestName.<kind>``: the name picks
+        its encoder and decoder."""
         from sky.server.common import RequestId
 
+        name = request_name(kind)
         with self.lock:
             rid = RequestId(f"fake-{self._next_request:04d}-{name}")
             self._next_request += 1
-            req = _Request(f"sky.{name}", run, hold)
+            req = _Request(name, run, hold)
             self._requests[rid] = req
         if hold is None:
             self._execute(req)

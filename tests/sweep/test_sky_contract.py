@@ -24,7 +24,13 @@ from hwscale_tui.sweep.skypilot import (
     SkyJobsSDK,
     newest_statuses,
 )
-from tests.support.sky_contract import CLIENT_FUNCTIONS, JOBS_FUNCTIONS, REAL_FUNCTIONS, FakeSkyAPI
+from tests.support.sky_contract import (
+    CLIENT_FUNCTIONS,
+    JOBS_FUNCTIONS,
+    REAL_FUNCTIONS,
+    FakeSkyAPI,
+    request_name,
+)
 
 
 def _params(fn):
@@ -51,6 +57,19 @@ def test_the_fake_replaces_the_functions_where_the_product_reaches_them(monkeypa
         assert getattr(sky, name) is getattr(importlib.import_module(REAL_FUNCTIONS[name][0]), name)
     fake = FakeSkyAPI().install(monkeypatch)
     assert sky.jobs.queue_v2 == fake.queue_v2 and sky.get == fake.get
+
+
+def test_launch_and_queue_results_go_through_skypilots_own_encoders_and_decoders():
+    """If SkyPilot renamed a request, the fake would fall back to the default (identity) coders
+    and hand back raw dicts; this keeps the names and their coders tied to the installed sky."""
+    from sky.server.requests.serializers import decoders, encoders
+
+    for kind in ("JOBS_LAUNCH", "JOBS_QUEUE_V2"):
+        name = request_name(kind)
+        assert name in encoders.handlers and name in decoders.handlers, name
+    assert request_name("JOBS_QUEUE_V2") == "sky.jobs.queue_v2"
+    for kind in ("JOBS_CANCEL", "API_CANCEL"):  # their values pass through unchanged
+        assert request_name(kind) not in decoders.handlers
 
 
 def test_the_products_status_names_are_skypilots_terminal_statuses():
