@@ -12,7 +12,7 @@ import importlib
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 if TYPE_CHECKING:  # for the type checker only: importing these costs the first frame seconds
     from ..analysis import AnalysisResult, AnalysisSettings
     from ..config import ExperimentConfig
+    from ..launch.progress import ExperimentProgress, PlanEstimate
+    from ..launch.progress import PairPlan as PairPlanT
+    from ..launch.progress import ProgressSettings as ProgressSettingsT
     from ..launch.state import ExperimentStatus, LaunchInfo
     from ..records import Trial
     from ..sources import Poller, TrialSource
@@ -91,32 +94,74 @@ class LazyModule:
         return f"LazyModule({self._name!r}, loaded={self._module is not None})"
 
 
+class ProgressApi(Protocol):
+    """``hwscale_tui.launch.progress`` as the app uses it."""
+
+    @property
+    def PairPlan(self) -> type[PairPlanT]: ...
+
+    @property
+    def ProgressSettings(self) -> type[ProgressSettingsT]: ...
+
+    def experiment_progress(
+        self,
+        pairs: Sequence[PairPlanT],
+        trials: Iterable[Trial],
+        settings: ProgressSettingsT,
+        now: float,
+        *,
+        history_sps: Mapping[tuple[int, int], float] | None = None,
+    ) -> ExperimentProgress: ...
+
+    def estimate_plan(
+        self,
+        pairs: Sequence[PairPlanT],
+        settings: ProgressSettingsT,
+        *,
+        history_sps: Mapping[tuple[int, int], float] | None = None,
+    ) -> PlanEstimate: ...
+
+    def measured_throughput(self, runner: str) -> dict[tuple[int, int], float]: ...
+
+
+class TrialControlApi(Protocol):
+    """``hwscale_tui.launch.trial_control`` as the app uses it."""
+
+    def trial_log_path(self, run_id: str) -> str | None: ...
+
+    def stop_trial(self, run_id: str) -> str: ...
+
+
 @dataclass
 class Services:
     """What the app calls: each member is typed by a Protocol of the core module it stands for
     (the real module, imported lazily, or a test's fake).
 
-        - ``supervisor``: ``launch(cfg, *, only=None)``, ``pair_status(experiment)``,
-          ``cancel(experiment, sweeps, *, by)``, ``relaunch(experiment, sweeps)``, ``log_tail(path, n)``.
-        - ``sources``: ``make_source(cfg, kind)`` -> ``.poll()`` / ``.histories(run_ids, metric)``;
-          ``Poller(src, interval_s, clock)`` -> ``.poll_once()``, ``.state``, ``.set_interval(s)``.
-        - ``analysis``: ``settings_from_config(cfg)``, ``analyze(trials, histories, settings)``,
-          ``write_report(result, md_path, png_dir)``.
-        - ``clock``: epoch seconds (frozen in snapshot tests).
-        - ``progress``: ``experiment_progress``, ``estimate_plan``, ``measured_throughput``,
-          ``PairPlan``, ``ProgressSettings`` (pure arithmetic plus one store read: tests use
-          the real module).
-        - ``trial_control``: ``trial_log_path(run_id)``, ``stop_trial(run_id)`` (the store's
-          record of a trial's process group).
+    - ``supervisor``: ``launch(cfg, *, only=None)``, ``pair_status(experiment)``,
+      ``cancel(experiment, sweeps, *, by)``, ``relaunch(experiment, sweeps)``, ``log_tail(path, n)``.
+    - ``sources``: ``make_source(cfg, kind)`` -> ``.poll()`` / ``.histories(run_ids, metric)``;
+      ``Poller(src, interval_s, clock)`` -> ``.poll_once()``, ``.state``, ``.set_interval(s)``.
+    - ``analysis``: ``settings_from_config(cfg)``, ``analyze(trials, histories, settings)``,
+      ``write_report(result, md_path, png_dir)``.
+    - ``clock``: epoch seconds (frozen in snapshot tests).
+    - ``progress``: ``experiment_progress``, ``estimate_plan``, ``measured_throughput``,
+      ``PairPlan``, ``ProgressSettings`` (pure arithmetic plus one store read: tests use
+      the real module).
+    - ``trial_control``: ``trial_log_path(run_id)``, ``stop_trial(run_id)`` (the store's
+      record of a trial's process group).
     """
 
     supervisor: SupervisorApi
     sources: SourcesApi
     analysis: AnalysisApi
     clock: Clock = field(default=time.time)
-    progress: Any = field(default_factory=lambda: LazyModule("hwscale_tui.launch.progress"))
-    trial_control: Any = field(
-        default_factory=lambda: LazyModule("hwscale_tui.launch.trial_control")
+    progress: ProgressApi = field(
+        default_factory=lambda: cast(ProgressApi, LazyModule("hwscale_tui.launch.progress"))
+    )
+    trial_control: TrialControlApi = field(
+        default_factory=lambda: cast(
+            TrialControlApi, LazyModule("hwscale_tui.launch.trial_control")
+        )
     )
 
 
@@ -132,6 +177,14 @@ def real_services(clock: Clock = time.time) -> Services:
 if TYPE_CHECKING:  # the real modules satisfy the protocols (checked by mypy, never run)
     from .. import analysis as _analysis
     from .. import sources as _sources
+    from ..launch import progress as _progress
     from ..launch import supervisor as _supervisor
+    from ..launch import trial_control as _trial_control
 
-    _checked: tuple[SupervisorApi, SourcesApi, AnalysisApi] = (_supervisor, _sources, _analysis)
+    _checked: tuple[SupervisorApi, SourcesApi, AnalysisApi, ProgressApi, TrialControlApi] = (
+        _supervisor,
+        _sources,
+        _analysis,
+        _progress,
+        _trial_control,
+    )
