@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,29 @@ def test_polls_are_rate_limited(tmp_path):
 )
 def test_exit_codes(text, parsed):
     assert parse_exit_code(text) == parsed
+
+
+@pytest.mark.parametrize("required", ["", "1"])
+def test_without_root_the_cluster_tests_skip_with_the_reason_unless_required(required):
+    """The fixture's policy, in a child pytest whose os.geteuid says "not root"."""
+    from tests.support.cli import REPO
+
+    code = (
+        "import os, sys; os.geteuid = lambda: 1000; import pytest; "
+        "sys.exit(pytest.main(['-q', '-rs', '-p', 'no:cacheprovider', "
+        "'tests/slurm/test_slurm_dispatch.py', '-k', 'bad_slurm_settings']))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=cli_env(HWSCALE_REQUIRE_SLURM=required),
+        timeout=120,
+    )
+    if required:
+        assert r.returncode == 1, r.stdout
+        assert "HWSCALE_REQUIRE_SLURM=1 but a local Slurm cluster needs root" in r.stdout
+    else:
+        assert r.returncode == 0 and "1 skipped" in r.stdout, r.stdout
+        assert "SKIPPED" in r.stdout and "a local Slurm cluster needs root" in r.stdout
