@@ -745,6 +745,13 @@ def _cancel_with_store(
                 st.add_event(
                     "orphan_cancelled", f"{run_id}: its sweep runner is gone", sweep=outcome.sweep
                 )
+            jobs = _orphan_jobs(experiment, [outcome.sweep]).get(outcome.sweep, [])
+            if jobs:
+                said = cancel_cluster_jobs(jobs)
+                outcome.detail = (outcome.detail + "; " if outcome.detail else "") + (
+                    f"orphaned cluster jobs: {said}"
+                )
+                st.add_event("orphan_cancelled", said, sweep=outcome.sweep)
         if to_stop:
             result = stop_process_trees([target for _, target in to_stop], grace_s)
             now = clock()
@@ -784,6 +791,48 @@ def _orphan_trials(
     return out
 
 
+def _orphan_jobs(
+    experiment: str, sweeps: Sequence[str], data: dict | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Cluster jobs (dispatcher, job) of ``sweeps`` whose sweep runner is gone, per sweep:
+    nobody else cancels them."""
+    data = registry.read(experiment) if data is None else data
+    out: dict[str, list[tuple[str, str]]] = {}
+    for t in data["trials"].values():
+        if not isinstance(t, dict) or t.get("sweep") not in sweeps or t.get("pgid"):
+            continue
+        job = t.get("slurm_job_id") or t.get("job_name")
+        if not job or is_running(t.get("runner_pid"), t.get("runner_start")):
+            continue
+        out.setdefault(t["sweep"], []).append((str(t.get("dispatcher") or ""), str(job)))
+    return out
+
+
+def cancel_cluster_jobs(jobs: Sequence[tuple[str, str]], timeout_s: float = 60.0) -> str:
+    """Cancel orphaned cluster jobs with the cluster's own command (``scancel IDS`` for Slurm,
+    ``sky jobs cancel -y -n NAME`` for SkyPilot); one line saying what happened."""
+    import shutil
+    import subprocess
+
+    slurm = [job for kind, job in jobs if kind == "slurm"]
+    sky = [job for kind, job in jobs if kind == "skypilot"]
+    done: list[str] = []
+    commands = ([["scancel", *slurm]] if slurm else []) + [
+        ["sky", "jobs", "cancel", "-y", "-n", name] for name in sky
+    ]
+    for argv in commands:
+        if shutil.which(argv[0]) is None:
+            done.append(f"{argv[0]} is not on PATH: cancel {' '.join(argv[1:])} by hand")
+            continue
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+            ok = r.returncode == 0
+            done.append(f"{' '.join(argv)}: {'ok' if ok else (r.stderr.strip() or 'failed')[:120]}")
+        except (OSError, subprocess.TimeoutExpired) as e:
+            done.append(f"{' '.join(argv)}: {e}")
+    return "; ".join(done)
+
+
 def _cancel_from_registry(
     experiment: str, sweeps: Sequence[str] | None, grace_s: float, why: str
 ) -> list[CancelOutcome] | None:
@@ -816,13 +865,10 @@ def _cancel_from_registry(
         for _run_id, target in _orphan_trials(experiment, [sweep], data):
             to_stop.append((outcome, target))
             outcome.cancelled = True
-        jobs = [
-            t.get("job_name") or t.get("slurm_job_id")
-            for t in data["trials"].values()
-            if t.get("sweep") == sweep and (t.get("job_name") or t.get("slurm_job_id"))
-        ]
+        jobs = _orphan_jobs(experiment, [sweep], data).get(sweep, [])
         if jobs:
-            outcome.detail = f"cluster jobs it started: {', '.join(map(str, jobs))}; "
+            outcome.cancelled = True
+            outcome.detail = f"orphaned cluster jobs: {cancel_cluster_jobs(jobs)}; "
         outcomes.append(outcome)
     if sweeps is None and sup_alive:
         with contextlib.suppress(ProcessLookupError, PermissionError):

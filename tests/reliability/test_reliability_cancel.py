@@ -177,3 +177,40 @@ def test_launch_foreground_ctrl_c_cancels_its_sweeps_and_exits_130(tmp_path):
             proc.kill()
             proc.wait()
         _kill_all_from_registry("exp")
+
+
+def test_cancel_cancels_cluster_jobs_whose_runner_died(tmp_path, capsys, monkeypatch):
+    """Slurm / SkyPilot trials of a dead runner are cancelled with the cluster's own command
+    (fake `scancel` and `sky` on PATH record what they were asked), even with no store."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    for tool in ("scancel", "sky"):
+        script = bin_dir / tool
+        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n')
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for run_id, kind, job in (
+        ("exp.g1n1_trial_0001_aaaaaa", "slurm", "4242"),
+        ("exp.g1n1_trial_0002_bbbbbb", "skypilot", "exp.g1n1_trial_0002_bbbbbb"),
+        ("exp.g2n1_trial_0001_cccccc", "slurm", "4343"),
+    ):
+        registry.record_trial(
+            "exp",
+            run_id.split("_trial")[0],
+            run_id,
+            runner_pid=dead.pid,
+            runner_start=1.0,
+            fields={"job_name": job},
+            dispatcher=kind,
+        )
+    app_paths().store.parent.mkdir(parents=True, exist_ok=True)
+    _wreck_store()
+    assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
+    out = capsys.readouterr().out
+    assert "orphaned cluster jobs" in out, out
+    lines = calls.read_text().splitlines()
+    assert "scancel 4242" in lines and "sky jobs cancel -y -n exp.g1n1_trial_0002_bbbbbb" in lines
+    assert not any("4343" in line for line in lines), "only the pair named is cancelled"
