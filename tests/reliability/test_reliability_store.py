@@ -219,3 +219,14 @@ def test_doctor_finds_a_damaged_store_and_repair_keeps_every_finished_trial(caps
     with Store(store, readonly=True) as st:
         finished = [t for t in st.trials() if t.state == "finished"]
     assert len(finished) == 150
+
+
+def test_the_app_on_a_damaged_store_is_one_sentence_not_a_traceback(capsys, monkeypatch):
+    import hwscale_tui.tui.app as tui_app
+
+    def never_run(self, *a, **k):  # the app must refuse before it takes the terminal
+        raise AssertionError("the app started on a damaged store")
+
+    monkeypatch.setattr(tui_app.HwscaleApp, "run", never_run)
+    _damage("garbage", app_paths().store)
+    _one_sentence_exit_1(capsys, ["tui"], str(app_paths().store), "doctor")
