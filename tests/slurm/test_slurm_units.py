@@ -272,3 +272,28 @@ def test_without_root_the_cluster_tests_skip_with_the_reason_unless_required(req
     else:
         assert r.returncode == 0 and "1 skipped" in r.stdout, r.stdout
         assert "SKIPPED" in r.stdout and "a local Slurm cluster needs root" in r.stdout
+
+
+def test_a_completed_job_without_a_metrics_line_takes_its_result_from_w_and_b(tmp_path):
+    class Results:
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        def final(self, run_id: str) -> dict[str, Any] | None:
+            self.asked.append(run_id)
+            return {"sweep/score": 42.0, "metric/agent_step": 1000} if run_id == "r1" else None
+
+    done = {
+        "1": JobInfo("1", "COMPLETED", exit_code=0, signal=0),
+        "2": JobInfo("2", "COMPLETED", exit_code=0, signal=0),
+    }
+    results = Results()
+    dispatcher = SlurmDispatcher(
+        slurm_cfg(), "s", cli=RecordingCLI({}, done), results=results, poll_interval_s=0
+    )
+    trials = [trial(tmp_path, "1"), trial(tmp_path, "2")]
+    exits = dispatcher.poll(trials)
+    assert sorted(results.asked) == ["r1", "r2"]
+    assert (outcome_of(exits["r1"]).state, outcome_of(exits["r1"]).score) == ("finished", 42.0)
+    assert outcome_of(exits["r2"]).state == "failed"
+    assert "without a final metrics line with sweep/score" in outcome_of(exits["r2"]).error
