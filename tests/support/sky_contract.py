@@ -188,6 +188,8 @@ class FakeSkyAPI:
         self.hold_queues: threading.Event | None = None  # queue requests wait for it
         # function name -> how many of its next calls raise ApiServerConnectionError
         self.unreachable: dict[str, int] = {}
+        # raised by the request on the "server" (so by sky.get), given the call's arguments
+        self.launch_error: Callable[[str], BaseException | None] = lambda name: None
         self.cancel_error: Callable[[dict[str, Any]], BaseException | None] = lambda args: None
 
     # --- set-up -----------------------------------------------------------------------------
@@ -239,6 +241,9 @@ class FakeSkyAPI:
         dag_utils.dump_dag_to_yaml_str(dag)  # the real client sends the DAG as YAML
 
         def run() -> Any:
+            error = self.launch_error(dag.name)
+            if error is not None:
+                raise error
             with self.lock:
                 job = FakeJob(
                     self._next_job_id,

@@ -205,6 +205,24 @@ def test_a_stop_aborts_launches_still_in_flight_and_cancels_them_by_name(monkeyp
     assert fake.jobs == [] and {r["state"] for r in rows} == {"killed"}
 
 
+def test_a_launch_the_api_server_refuses_fails_that_trial_with_skypilots_error(monkeypatch):
+    from sky import exceptions
+
+    fake = FakeSkyAPI(lambda name: ["RUNNING", "SUCCEEDED"]).install(monkeypatch)
+    fake.launch_error = lambda name: (
+        exceptions.ResourcesUnavailableError("Failed to acquire resources in all zones")
+        if "_0001_" in name
+        else None
+    )
+    code, rows, _out, _ = run_sky_sweep(sky_cfg(), fake)
+    assert code == 0
+    assert [r["state"] for r in rows] == ["failed", "finished"]
+    assert rows[0]["error"] == (
+        "exit code 1: launch failed: Failed to acquire resources in all zones"
+    )
+    assert [j.name for j in fake.jobs] == [rows[1]["run_id"]]  # the refused one never existed
+
+
 def test_attach_finds_jobs_the_queue_knows_and_only_those(monkeypatch):
     fake = FakeSkyAPI().install(monkeypatch)
     fake.add_job("skx.g2n1_trial_0001_abcdef", "SUCCEEDED")
