@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = slurm_jobs([p.sweep_name for p in status.pairs])
         if jobs:
             out["slurm_jobs"] = jobs
+        out["disk_full"] = disk_full_note() is not None
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
@@ -85,8 +86,32 @@ def run(args: argparse.Namespace) -> int:
         console.print(render(status, time.time(), progress_from_store(status)))
         for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs])):
             console.print(line, highlight=False, markup=False)
+        note = disk_full_note()
+        if note:
+            console.print(note, style="bold red", highlight=False, markup=False)
         return 0
     return _watch(console, name, args.watch)
+
+
+def disk_full_note() -> str | None:
+    """One line when the disk holding the state location is (nearly) full: sweeps then pause,
+    and stop cleanly if it stays full (the store cannot say so while it is full)."""
+    import shutil
+
+    from ..paths import app_paths
+
+    data = app_paths().data
+    try:
+        free = shutil.disk_usage(data if data.exists() else data.parent).free
+    except OSError:
+        return None
+    if free >= 1024 * 1024:
+        return None
+    return (
+        f"the disk holding {data} is full ({free // 1024} KiB free): sweeps pause (no new "
+        "trial) and stop cleanly if it stays full; free space (hwscale-tui launch --resume "
+        "continues stopped pairs)"
+    )
 
 
 def _check_known(name: str) -> None:

@@ -111,6 +111,13 @@ def test_disk_full_mid_sweep_pauses_and_never_burns_a_trial(tmp_path, small_disk
             "the runner to notice the full disk",
         )
         assert proc.poll() is None, log.read_text()
+        shown = subprocess.run(  # a reader works on the full disk and says why sweeps pause
+            [sys.executable, "-m", "hwscale_tui", "status"],
+            env=dict(os.environ, HWSCALE_HOME=str(small_disk)),
+            capture_output=True,
+            text=True,
+        )
+        assert shown.returncode == 0 and "is full" in shown.stdout, shown
         started = len(_rows(store))
         time.sleep(2)
         assert len(_rows(store)) == started, "no new trial starts while paused"
