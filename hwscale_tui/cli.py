@@ -19,6 +19,7 @@ from .errors import StoreError, UsageError, store_error_sentence
 # name -> module under hwscale_tui.commands (each has HELP, add_arguments, run)
 COMMANDS = (
     "tui",
+    "experiments",
     "plan",
     "launch",
     "status",

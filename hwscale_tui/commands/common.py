@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ from ..errors import ConfigError, UsageError
 
 # flag -> (dotted key, kind)
 LAUNCHER_FLAGS: dict[str, tuple[str, str]] = {
-    "--experiment-name": ("experiment.name", "str"),
+    "--new-experiment": ("experiment.name", "str"),
     "--runner": ("experiment.runner", "str"),
     "--dispatcher": ("experiment.dispatcher", "str"),
     "--gpu-counts": ("grid.gpu_counts", "ints"),
@@ -48,11 +47,17 @@ def plural(n: int, noun: str) -> str:
 
 
 def add_experiment_file_flag(parser: argparse.ArgumentParser) -> None:
+    """``-e FILE`` and ``--experiment-name NAME``: which experiment (default: the current one)."""
     parser.add_argument(
         "--experiment",
         "-e",
         metavar="FILE",
-        help="experiment TOML file (default: the current experiment under the state dir, else built-in defaults)",
+        help="experiment TOML file; its experiment becomes the current one (default: the current experiment)",
+    )
+    parser.add_argument(
+        "--experiment-name",
+        metavar="NAME",
+        help="act on this experiment and make it the current one (hwscale-tui experiments lists them)",
     )
 
 
@@ -114,16 +119,6 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def resolve_experiment_file(args: argparse.Namespace) -> Path | None:
-    """The file named by ``--experiment``, else the current experiment if one was saved."""
-    from ..paths import app_paths
-
-    if getattr(args, "experiment", None):
-        return Path(args.experiment).expanduser()
-    default = app_paths().default_experiment
-    return default if default.is_file() else None
-
-
 def add_generation_flag(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup, help_text: str
 ) -> None:
@@ -148,12 +143,17 @@ def pasteable_command(args: argparse.Namespace) -> str:
     return "hwscale-tui " + shlex.join(argv) if argv else "hwscale-tui launch"
 
 
-def load_config(args: argparse.Namespace, *, with_flags: bool = True):
-    """(config, file or None): the file (or defaults) with command-line flags applied."""
+def load_config(args: argparse.Namespace, *, with_flags: bool = True, select: bool = True):
+    """(config, file or None): ``-e FILE``, ``--experiment-name NAME`` or the current experiment
+    (docs/experiments.md), with command-line flags applied. An experiment named by either flag
+    becomes the current one (once everything is valid) unless ``select`` is False."""
     from .. import config as cfgmod
+    from ..launch.experiments import resolve, set_current
 
-    path = resolve_experiment_file(args)
-    cfg = cfgmod.load(path) if path else cfgmod.default_config(env=os.environ)
+    name, file = getattr(args, "experiment_name", None), getattr(args, "experiment", None)
+    check_experiment_name(name)
+    cfg, path = resolve(name, file, select=False)
+    selected = cfg.name
     if with_flags:
         overrides = flag_overrides(args)
         if overrides:
@@ -169,6 +169,8 @@ def load_config(args: argparse.Namespace, *, with_flags: bool = True):
     from ..launch.generations import newest_generation
 
     cfg.generation = newest_generation(cfg.name)
+    if select and (name or file):
+        set_current(selected, path)
     return cfg, path
 
 

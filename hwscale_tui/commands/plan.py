@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     preflight(cfg, plan, extra)
     if args.save:
         saved = cfgmod.save(cfg, args.save)
+        from ..launch.experiments import remember
+
+        remember(cfg.name, saved)  # saving makes it the current experiment
         print(f"saved {saved}", file=sys.stderr)
     if args.json:
         json.dump(plan.to_json(), sys.stdout, indent=2)

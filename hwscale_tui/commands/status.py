@@ -16,20 +16,29 @@ MIN_WATCH_S, MAX_WATCH_S = 0.1, 3600.0
 
 
 def add_experiment_name_flags(p: argparse.ArgumentParser) -> None:
-    """Which experiment: ``--experiment-name NAME`` or ``-e FILE``; default the last one launched."""
+    """Which experiment: ``--experiment-name NAME`` or ``-e FILE``; default the current one."""
     add_experiment_file_flag(p)
-    p.add_argument(
-        "--experiment-name",
-        metavar="NAME",
-        help="experiment name (default: the experiment launched most recently)",
-    )
 
 
 def experiment_name(args: argparse.Namespace) -> str:
+    """The experiment named by the flags (it becomes the current one), else the current one."""
+    from ..errors import StoreError
+    from ..launch.experiments import known_names, no_such_experiment, set_current
     from ..launch.supervisor import resolve_experiment
 
-    check_experiment_name(args.experiment_name)
-    return resolve_experiment(name=args.experiment_name, experiment_file=args.experiment)
+    name = args.experiment_name
+    if name:
+        check_experiment_name(name)
+        try:
+            known: list[str] | None = known_names()
+        except StoreError:  # a damaged store: the per-launch files still name the experiment
+            known = None
+        if known is not None and name not in known:
+            raise no_such_experiment(name, known)
+    name = resolve_experiment(name=name, experiment_file=args.experiment)
+    if args.experiment_name or args.experiment:
+        set_current(name, args.experiment)
+    return name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

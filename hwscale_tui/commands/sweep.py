@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             f"--gpus {args.gpus} --nodes {args.nodes} is out of range; accepted: gpus from 1 to "
             f"{MAX_GPUS_PER_NODE} and nodes from 1 to {MAX_NODES}."
         )
-    cfg, _ = load_config(args)
+    cfg, _ = load_config(args, select=False)  # a pair's sweep never changes the current one
     pair = HardwarePair(args.gpus, args.nodes)
     if args.json and not args.status:
         raise UsageError("--json only goes with --status; accepted: --status --json, or neither.")

@@ -58,16 +58,21 @@ def few_colours() -> bool:
 def run(args: argparse.Namespace) -> int:
     from ..tui.app import create_app
 
-    app = create_app(
-        experiment_file=args.experiment,
-        source=args.source,
-        read_only=args.read_only,
-        start=args.screen,
-        ascii_only=True if args.ascii else None,
-        ansi_theme=args.ansi or few_colours(),
-        bell=True if args.bell else None,
-    )
-    message = app.run(mouse=not args.no_mouse)
+    experiment_file = args.experiment
+    while True:
+        app = create_app(
+            experiment_file=experiment_file,
+            source=args.source,
+            read_only=args.read_only,
+            start=args.screen,
+            ascii_only=True if args.ascii else None,
+            ansi_theme=args.ansi or few_colours(),
+            bell=True if args.bell else None,
+        )
+        message = app.run(mouse=not args.no_mouse)
+        if not getattr(app, "switch_to", None):
+            break
+        experiment_file = None  # the switcher made another experiment current: reopen on it
     if message:
         print(message, file=sys.stderr)
     return app.return_code or 0

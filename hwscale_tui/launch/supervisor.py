@@ -273,34 +273,25 @@ def _note_orphans(experiment: str, pairs: list[PairStatus]) -> None:
 
 
 def current_experiment(store: Store | None = None) -> str | None:
-    """The most recently launched experiment (what ``status`` shows when none is named)."""
-    with _open_store(store, readonly=True) as st:
-        return LaunchRecords(st).latest_experiment()
+    """The current experiment (docs/experiments.md): last saved, launched or selected."""
+    from .experiments import current_name
+
+    return current_name()
 
 
 def resolve_experiment(
     name: str | None = None, experiment_file: str | None = None, store: Store | None = None
 ) -> str:
-    """The experiment a command acts on: the name given, else the file's, else the experiment
-    launched most recently, else the current experiment file's (or the built-in default's)."""
-    if name:
-        return name
-    if experiment_file:
-        return cfgmod.load(Path(experiment_file).expanduser()).name
+    """The experiment a command acts on: the name given, else the file's, else the current one."""
+    from .experiments import resolve
+
     try:
-        latest = current_experiment(store)
+        return resolve(name, experiment_file, select=False)[0].name
     except StoreError:  # the store is damaged: the newest per-launch file names it
         latest = registry.latest_experiment()
         if latest is None:
             raise
-    if latest:
         return latest
-    default = app_paths().default_experiment
-    return (
-        cfgmod.load(default).name
-        if default.is_file()
-        else cfgmod.default_config(env=os.environ).name
-    )
 
 
 # -- launch -------------------------------------------------------------------------------------
@@ -438,6 +429,7 @@ def launch(
     price change re-costs the generation's trials instead. ``hint_command`` is the command the
     refusal tells the user to re-run with ``--new-generation``.
     """
+    from .experiments import remember
     from .generations import decide_for_launch
 
     snapshot = snapshot_path(cfg.name)
@@ -505,6 +497,7 @@ def launch(
                     clock=clock,
                     drop=drop,
                 )
+            remember(cfg.name, cfg.path, store=st)
         info = _launch_info(
             cfg.name,
             st,

@@ -69,6 +69,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         Binding("3", "show('trials')", "Trials screen", show=False, id="app.trials"),
         Binding("4", "show('analysis')", "Analysis screen", show=False, id="app.analysis"),
         Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("E", "experiments", "Experiments", show=False, id="app.experiments"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
         Binding(
             "ctrl+p",
@@ -107,6 +108,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self.bell_on = bool(self.ui_state.get("bell", False)) if bell is None else bell
         self.pair_watch = PairWatch()
         self.done_banner: str | None = None  # "experiment done" with the best pair per priority
+        self.switch_to: str | None = None  # set by the experiment switcher: reopen on it
 
     # -- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -239,6 +241,12 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if self.history:
             self.switch_mode(self.history.pop())
 
+    def action_experiments(self) -> None:
+        from .experiment_switcher import ExperimentSwitcher
+
+        if not isinstance(self.screen, ExperimentSwitcher):
+            self.push_screen(ExperimentSwitcher())
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
@@ -275,6 +283,11 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             "Ring the terminal bell when a pair or the experiment ends (remembered)",
             self.toggle_bell,
         )
+        yield SystemCommand(
+            "Switch experiment",
+            "E: list experiments; switch, new from one, archive, delete",
+            self.action_experiments,
+        )
         yield from super().get_system_commands(screen)
 
     # -- quitting -----------------------------------------------------------------------------
@@ -302,12 +315,15 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             if running:
                 lines.append(
                     f"{len(running)} pair(s) of {self.session.name} keep running in the background ({', '.join(running)}). "
-                    "Run hwscale-tui again to re-attach, or `hwscale-tui status` / `hwscale-tui cancel --all`."
+                    "Run hwscale-tui again to re-attach, or "
+                    f"`hwscale-tui status --experiment-name {self.session.name}` / "
+                    f"`hwscale-tui cancel --experiment-name {self.session.name} --all`."
                 )
             if orphaned:
                 lines.append(
                     f"{len(orphaned)} pair(s) of {self.session.name} never started: their supervisor is gone "
-                    f"({', '.join(orphaned)}); `hwscale-tui launch --resume` starts them."
+                    f"({', '.join(orphaned)}); "
+                    f"`hwscale-tui launch --experiment-name {self.session.name} --resume` starts them."
                 )
             self.exit_message = "\n".join(lines)
         elif self.session.dirty:

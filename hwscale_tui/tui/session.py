@@ -18,7 +18,6 @@ from .. import config as cfgmod
 from ..config import ExperimentConfig
 from ..errors import ConfigError
 from ..hardware import HardwarePair
-from ..paths import app_paths
 from ..values import ValueType, ValueTypeError
 
 SOURCE_KINDS = ("local", "wandb")
@@ -91,9 +90,15 @@ class ExperimentSession:
         if experiment_file is not None:
             path = Path(experiment_file).expanduser()
             cfg = cfgmod.load(path) if path.exists() else cfgmod.default_config(env=os.environ)
+            if path.exists():
+                from ..launch.experiments import set_current
+
+                set_current(cfg.name, path)  # opening a file selects its experiment
         else:
-            path = app_paths().default_experiment
-            cfg = cfgmod.load(path) if path.is_file() else cfgmod.default_config(env=os.environ)
+            from ..launch.experiments import current_config, save_path
+
+            cfg, file = current_config()
+            path = save_path(cfg.name, file)
         from ..launch.generations import newest_generation
 
         cfg.generation = newest_generation(cfg.name)
@@ -195,6 +200,9 @@ class ExperimentSession:
             )
         saved = cfgmod.save(self.cfg, self.path)
         self.dirty = False
+        from ..launch.experiments import remember
+
+        remember(self.cfg.name, saved)  # saving makes it the current experiment
         return saved
 
     def plan(self):

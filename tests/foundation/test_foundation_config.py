@@ -147,7 +147,7 @@ def test_bad_file_on_cli_exits_2_and_writes_nothing(tmp_path, text, key, accepte
         (["--gpu-counts", "1", "16"], "--gpu-counts (grid.gpu_counts): 16 GPUs"),
         (["--gpu-counts", "one"], "--gpu-counts: 'one' is not an integer"),
         (["--node-counts", "0"], "--node-counts (grid.node_counts)"),
-        (["--experiment-name", "9lives"], "--experiment-name (experiment.name)"),
+        (["--new-experiment", "9lives"], "--new-experiment (experiment.name)"),
         (["--runner", "slurm"], "--runner (experiment.runner)"),
         (["--delay", "soon"], "--delay: 'soon' is not a number"),
         (["notakeyvalue"], "extra argument 'notakeyvalue' is not key=value"),

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_builtin_sweep_of_real_trainer_trials_runs_to_completion(tmp_path):
     args = [
-        "--experiment-name",
+        "--new-experiment",
         "e2e",
         "--max-trials",
         "3",

@@ -54,7 +54,11 @@ def supervisor_note(status: Any | None, active: int) -> str | None:
         return f"supervisor {state}"
     note = f"supervisor {state}"  # stopped, or gone (it died)
     if active:
-        note += " (running sweeps continue; `hwscale-tui launch --resume` starts the rest)"
+        name = getattr(status, "experiment", "")
+        note += (
+            " (running sweeps continue; "
+            f"`hwscale-tui launch --experiment-name {name} --resume` starts the rest)"
+        )
     return note
 
 

@@ -1,0 +1,109 @@
+"""``hwscale-tui experiments``: list, select, copy, archive and delete experiments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..errors import UsageError
+from .common import check_experiment_name
+
+HELP = "list experiments (the current one marked); select, copy, archive or delete one"
+ACTIONS = ("list", "select", "new", "archive", "unarchive", "delete")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action",
+        nargs="?",
+        default="list",
+        choices=ACTIONS,
+        help="list (default); select NAME (make it current); new NAME [--from OTHER] (a copy "
+        "of the current or OTHER, made current); archive / unarchive NAME (hide from the list, "
+        "data kept); delete NAME --yes (its trials, launches, snapshot and logs)",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="the experiment the action is about")
+    p.add_argument(
+        "--from", dest="source", metavar="OTHER", help="with new: copy this one's settings"
+    )
+    p.add_argument("--all", action="store_true", help="with list: archived ones too")
+    p.add_argument("--yes", action="store_true", help="with delete: confirm")
+    p.add_argument("--json", action="store_true", help="with list: print JSON")
+
+
+def _when(ts: float | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..launch import experiments as ex
+
+    if args.action == "list":
+        if args.name:
+            raise UsageError(
+                f"list takes no NAME (got {args.name!r}); accepted: hwscale-tui experiments "
+                f"select {args.name}."
+            )
+        rows = ex.summaries(include_archived=args.all)
+        if args.json:
+            json.dump([r.to_json() for r in rows], sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            return 0
+        _print(rows)
+        return 0
+    if not args.name:
+        raise UsageError(
+            f"{args.action} needs an experiment NAME; accepted: hwscale-tui experiments "
+            f"{args.action} NAME (hwscale-tui experiments lists them)."
+        )
+    check_experiment_name(args.name, "NAME")
+    if args.action == "select":
+        ex.load_named(args.name)  # refuses an unknown name
+        ex.set_current(args.name, ex.file_for(args.name))
+        print(f"current experiment: {args.name}")
+    elif args.action == "new":
+        source = args.source or ex.current_name()
+        check_experiment_name(source, "--from")
+        path = ex.new_from(source, args.name)
+        print(f"new experiment {args.name} (a copy of {source}) in {path}; it is now current")
+    elif args.action in ("archive", "unarchive"):
+        ex.archive(args.name, args.action == "archive")
+        print(f"{args.action}d {args.name}")
+    else:
+        if not args.yes:
+            raise UsageError(
+                f"deleting {args.name} removes its trials, launches, snapshot and logs; accepted: "
+                f"hwscale-tui experiments delete {args.name} --yes."
+            )
+        n = ex.delete(args.name)
+        print(f"deleted {args.name} ({n} trial(s))")
+    return 0
+
+
+def _print(rows: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for col in ("", "experiment", "state", "generations", "pairs", "trials", "last activity"):
+        t.add_column(col, justify="right" if col in ("generations", "pairs", "trials") else "left")
+    for r in rows:
+        t.add_row(
+            "*" if r.current else "",
+            r.name,
+            r.state,
+            str(r.generations),
+            str(r.pairs),
+            str(r.trials),
+            _when(r.last_activity),
+        )
+    console = Console(highlight=False)
+    console.print(t)
+    cur = next((r.name for r in rows if r.current), None)
+    if cur:
+        console.print(
+            f"* current: {cur} (every command and the app act on it; "
+            "--experiment-name NAME or hwscale-tui experiments select NAME picks another)"
+        )

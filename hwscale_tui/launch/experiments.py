@@ -1,0 +1,413 @@
+"""One current experiment, the same for every command and the app.
+
+The *current experiment* is the one last saved, launched or selected. It is kept in the state
+dir (``current-experiment.json``: its name and, when it has one, the file it is edited in) and
+every command (``plan``, ``launch``, ``status``, ``cancel``, ``trials``, ``analyze``,
+``sweep``) and the app act on it unless told otherwise: ``--experiment-name NAME`` selects
+another (and makes it current), ``-e FILE`` opens a file (and makes its experiment current).
+
+Experiments are known by name from the store (``experiments`` table, launches, sweeps,
+trials), from the files under ``config/experiments/`` and from the current pointer. An
+experiment's config comes from its own file, else from its launch snapshot, else (for the
+built-in default name only) from the built-in defaults.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import config as cfgmod
+from ..config import ExperimentConfig
+from ..errors import ConfigError, UsageError
+from ..paths import app_paths, ensure_private_dir, snapshot_path, write_private_text
+from ..store import Store
+
+CURRENT_FILENAME = "current-experiment.json"
+DEFAULT_NAME = cfgmod.ExperimentSection().name
+
+
+def current_path() -> Path:
+    return app_paths().state / CURRENT_FILENAME
+
+
+def experiments_dir() -> Path:
+    """Where the app keeps experiment files it creates (``new from this one``)."""
+    return app_paths().config / "experiments"
+
+
+def managed_file(name: str) -> Path:
+    return experiments_dir() / f"{name}.toml"
+
+
+def _is_snapshot(path: Path) -> bool:
+    try:
+        return Path(path).resolve().parent == snapshot_path("x").resolve().parent
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class Current:
+    name: str
+    file: Path | None
+
+
+def read_current() -> Current | None:
+    """The current experiment, or None when none was ever saved, launched or selected."""
+    try:
+        data = json.loads(current_path().read_text(encoding="utf-8"))
+        name = data["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(name, str) or not cfgmod.SKY_NAME_RE.match(name):
+        return None
+    file = data.get("file")
+    return Current(name, Path(file) if isinstance(file, str) and file else None)
+
+
+def set_current(name: str, file: str | os.PathLike[str] | None = None) -> None:
+    """Make ``name`` current (its file remembered unless it is a launch snapshot)."""
+    path = Path(file).expanduser().resolve() if file else None
+    if path is not None and _is_snapshot(path):
+        path = None
+    if path is None:
+        old = read_current()
+        if old is not None and old.name == name:
+            path = old.file
+    try:
+        paths = app_paths().ensure()
+        write_private_text(
+            paths.state / CURRENT_FILENAME,
+            json.dumps({"name": name, "file": str(path) if path else None, "at": time.time()}),
+        )
+    except OSError:  # a read-only state location: reading commands still work, unremembered
+        pass
+
+
+def remember(
+    name: str, file: str | os.PathLike[str] | None = None, *, store: Store | None = None
+) -> None:
+    """An experiment was saved or launched: register it in the store and make it current."""
+    path = Path(file).expanduser().resolve() if file else None
+    if path is not None and _is_snapshot(path):
+        path = None
+    if store is not None:
+        store.touch_experiment(name, file=str(path) if path else None)
+    else:
+        with Store.open_default() as st:
+            st.touch_experiment(name, file=str(path) if path else None)
+    set_current(name, path)
+
+
+def _open_store_readonly() -> Store | None:
+    path = app_paths().store
+    return Store(path, readonly=True) if path.exists() else None
+
+
+def known_names(store: Store | None = None) -> list[str]:
+    names: set[str] = set()
+    st = store or _open_store_readonly()
+    try:
+        if st is not None:
+            names.update(st.experiment_names())
+    finally:
+        if store is None and st is not None:
+            st.close()
+    cur = read_current()
+    if cur is not None:
+        names.add(cur.name)
+    for folder in (experiments_dir(), snapshot_path("x").parent):
+        if folder.is_dir():
+            names.update(p.stem for p in folder.glob("*.toml") if cfgmod.SKY_NAME_RE.match(p.stem))
+    legacy = app_paths().default_experiment
+    if legacy.is_file():
+        with contextlib.suppress(ConfigError):
+            names.add(cfgmod.load(legacy).name)
+    return sorted(names)
+
+
+def file_for(name: str, store: Store | None = None) -> Path | None:
+    """The file experiment ``name`` is edited in, if it has one (never its launch snapshot)."""
+    candidates: list[Path] = []
+    st = store or _open_store_readonly()
+    try:
+        if st is not None:
+            row = next((r for r in st.experiment_rows() if r["name"] == name), None)
+            if row and row["file"]:
+                candidates.append(Path(row["file"]))
+    finally:
+        if store is None and st is not None:
+            st.close()
+    cur = read_current()
+    if cur is not None and cur.name == name and cur.file is not None:
+        candidates.insert(0, cur.file)
+    candidates += [managed_file(name), app_paths().default_experiment]
+    for path in candidates:
+        if path.is_file():
+            try:
+                if cfgmod.load(path).name == name:
+                    return path
+            except ConfigError:
+                continue
+    return None
+
+
+def no_such_experiment(name: str, names: list[str] | None = None) -> UsageError:
+    names = known_names() if names is None else names
+    listed = ", ".join(names) if names else "none yet"
+    return UsageError(
+        f"there is no experiment named {name!r}; accepted: one of {listed} "
+        "(hwscale-tui experiments lists them)."
+    )
+
+
+def load_named(name: str) -> tuple[ExperimentConfig, Path | None]:
+    """(config, its file or None) for an experiment known by name; UsageError if unknown."""
+    path = file_for(name)
+    if path is not None:
+        return cfgmod.load(path), path
+    snap = snapshot_path(name)
+    if snap.is_file():
+        return cfgmod.load(snap), None
+    if name == DEFAULT_NAME or (name in known_names()):
+        cfg = cfgmod.default_config(env=os.environ)
+        if name != cfg.name:
+            cfg = cfgmod.apply_overrides(cfg, {"experiment.name": name}, source="<defaults>")
+        return cfg, None
+    raise no_such_experiment(name)
+
+
+def current_config() -> tuple[ExperimentConfig, Path | None]:
+    """The current experiment's config and file: the pointer, else the legacy default file,
+    else the experiment launched most recently, else the built-in default."""
+    cur = read_current()
+    if cur is not None:
+        try:
+            return load_named(cur.name)
+        except UsageError:
+            pass  # deleted since: fall through to the defaults
+    legacy = app_paths().default_experiment
+    if legacy.is_file():
+        return cfgmod.load(legacy), legacy
+    st = _open_store_readonly()
+    if st is not None:
+        try:
+            row = st.conn.execute(
+                "SELECT experiment FROM launches ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            st.close()
+        if row is not None:
+            try:
+                return load_named(row[0])
+            except UsageError:
+                pass
+    return cfgmod.default_config(env=os.environ), None
+
+
+def current_name() -> str:
+    return current_config()[0].name
+
+
+def resolve(
+    name: str | None, file: str | os.PathLike[str] | None, *, select: bool = True
+) -> tuple[ExperimentConfig, Path | None]:
+    """What a command acts on: ``-e FILE`` and/or ``--experiment-name NAME``, else the current
+    experiment. Naming one makes it current (``select``)."""
+    if file:
+        path = Path(file).expanduser()
+        cfg = cfgmod.load(path)
+        if name and cfg.name != name:
+            raise UsageError(
+                f"-e {path} holds experiment {cfg.name!r}, not {name!r}; accepted: one of "
+                "--experiment-name and -e, or a file of that experiment."
+            )
+        if select:
+            set_current(cfg.name, path)
+        return cfg, path
+    if name:
+        cfg, path = load_named(name)
+        if select:
+            set_current(name, path)
+        return cfg, path
+    return current_config()
+
+
+def save_path(name: str, file: Path | None) -> Path:
+    """Where the app saves an experiment: its file, else the legacy default file for the
+    built-in default name, else ``config/experiments/<name>.toml``."""
+    if file is not None:
+        return file
+    if name == DEFAULT_NAME:
+        return app_paths().default_experiment
+    return managed_file(name)
+
+
+# -- the list, archive, delete, new ---------------------------------------------------------
+
+
+@dataclass
+class ExperimentSummary:
+    name: str
+    current: bool
+    state: str  # running | launched | not launched | archived
+    generations: int
+    pairs: int
+    trials: int
+    last_activity: float | None
+    file: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _running_pairs(name: str, store: Store) -> list[str]:
+    from .supervisor import pair_status
+
+    status = pair_status(name, store)
+    live = [p.tag for p in status.pairs if p.alive]
+    if status.supervisor_alive and not live:
+        live = [p.tag for p in status.pairs if not p.never_started and p.status != "exited"]
+        live = live or ["its supervisor"]
+    return live
+
+
+def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
+    from ..hardware import plan_grid
+
+    cur = current_name()
+    out: list[ExperimentSummary] = []
+    path = app_paths().store
+    store = Store(path) if path.exists() else None
+    try:
+        rows = {r["name"]: r for r in store.experiment_rows()} if store else {}
+        for name in sorted(set(known_names(store)) | {cur}):
+            row = rows.get(name) or {}
+            archived = row.get("archived_at") is not None
+            if archived and not include_archived:
+                continue
+            try:
+                cfg, file = load_named(name)
+                pairs = len(
+                    plan_grid(
+                        cfg.grid.gpu_counts,
+                        cfg.grid.node_counts,
+                        cfg.grid.max_gpus_per_node,
+                        cfg.grid.exclude,
+                    )[0]
+                )
+            except (UsageError, ConfigError):
+                file, pairs = None, 0
+            gens, trials, last, launched, running = 1, 0, row.get("updated_at"), False, False
+            if store is not None:
+                gens = max(1, len(store.generations(name)))
+                trials = store.conn.execute(
+                    "SELECT COUNT(*) FROM trials WHERE experiment = ?", (name,)
+                ).fetchone()[0]
+                for sql in (
+                    "SELECT MAX(updated_at) FROM trials WHERE experiment = ?",
+                    "SELECT MAX(started_at) FROM launches WHERE experiment = ?",
+                ):
+                    value = store.conn.execute(sql, (name,)).fetchone()[0]
+                    if value is not None and (last is None or value > last):
+                        last = value
+                launched = (
+                    store.conn.execute(
+                        "SELECT 1 FROM launches WHERE experiment = ? LIMIT 1", (name,)
+                    ).fetchone()
+                    is not None
+                )
+                running = launched and bool(_running_pairs(name, store))
+            state = (
+                "archived"
+                if archived
+                else "running"
+                if running
+                else "launched"
+                if launched
+                else "not launched"
+            )
+            out.append(
+                ExperimentSummary(
+                    name, name == cur, state, gens, pairs, trials, last, str(file) if file else None
+                )
+            )
+    finally:
+        if store is not None:
+            store.close()
+    return out
+
+
+def _require_known(name: str) -> None:
+    if name not in known_names():
+        raise no_such_experiment(name)
+
+
+def _refuse_if_running(name: str, store: Store, what: str) -> None:
+    live = _running_pairs(name, store)
+    if live:
+        raise UsageError(
+            f"experiment {name} is running ({', '.join(live)}), so it cannot be {what}; "
+            f"accepted: hwscale-tui cancel --experiment-name {name} --all first."
+        )
+
+
+def archive(name: str, archived: bool = True) -> None:
+    """Hide (or show again) an experiment in the list; its data stays. Refused while running."""
+    _require_known(name)
+    with Store.open_default() as store:
+        if archived:
+            _refuse_if_running(name, store, "archived")
+        store.touch_experiment(name)
+        store.set_experiment_archived(name, archived)
+    cur = read_current()
+    if archived and cur is not None and cur.name == name:
+        current_path().unlink(missing_ok=True)
+
+
+def delete(name: str) -> int:
+    """Delete an experiment: its store rows, launch snapshot, logs and the file the app made
+    for it (never a file of yours elsewhere). Refused while it runs. Returns trials deleted."""
+    import shutil
+
+    from .files import experiment_logs_dir
+
+    _require_known(name)
+    with Store.open_default() as store:
+        _refuse_if_running(name, store, "deleted")
+        n = store.delete_experiment(name)
+    snapshot_path(name).unlink(missing_ok=True)
+    managed_file(name).unlink(missing_ok=True)
+    logs = experiment_logs_dir(name)
+    if logs.is_dir():
+        shutil.rmtree(logs, ignore_errors=True)
+    cur = read_current()
+    if cur is not None and cur.name == name:
+        current_path().unlink(missing_ok=True)
+    return n
+
+
+def new_from(source: str, new_name: str) -> Path:
+    """A new experiment with ``source``'s settings under ``new_name``; it becomes current."""
+    cfg, _ = load_named(source)
+    if new_name in known_names():
+        raise UsageError(
+            f"an experiment named {new_name!r} already exists; accepted: a new name "
+            "(hwscale-tui experiments lists the taken ones)."
+        )
+    try:
+        new = cfgmod.apply_overrides(cfg, {"experiment.name": new_name}, source="the new name")
+    except ConfigError as e:
+        raise UsageError(f"{new_name!r}: {e.problem}; accepted: {e.accepted}.") from None
+    ensure_private_dir(experiments_dir())
+    path = cfgmod.save(new, managed_file(new_name))
+    with Store.open_default() as store:
+        store.touch_experiment(new_name, file=str(path), parent=source)
+    set_current(new_name, path)
+    return path

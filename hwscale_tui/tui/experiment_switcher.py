@@ -1,0 +1,143 @@
+"""The experiment switcher (``E`` or the palette's *Switch experiment*): pick the current
+experiment, make a new one from the highlighted one, archive or delete one (with confirmation;
+a running experiment is refused with the CLI's sentence). Switching reopens the app on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from ..errors import UsageError
+from .screens.modals import ConfirmScreen, PromptScreen
+
+
+def _label(s: Any) -> str:
+    mark = "* " if s.current else "  "
+    return (
+        f"{mark}{s.name}  {s.state}, {s.generations} generation(s), {s.pairs} pair(s), "
+        f"{s.trials} trial(s)"
+    )
+
+
+class ExperimentSwitcher(ModalScreen[None]):
+    """enter switches, n new from the highlighted one, a archives, d deletes, esc closes."""
+
+    BINDINGS = [
+        Binding("enter", "switch", "Switch to it", id="experiments.switch"),
+        Binding("n", "new", "New from this one", id="experiments.new"),
+        Binding("a", "archive", "Archive", id="experiments.archive"),
+        Binding("d", "delete", "Delete", id="experiments.delete"),
+        Binding("escape", "close", "Close", id="experiments.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Label(
+                "Experiments (* current): enter switches, n new from it, a archive, d delete, "
+                "esc closes",
+                id="switcher-title",
+            )
+            yield OptionList(id="switcher-list")
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        from ..launch.experiments import summaries
+
+        self.rows = summaries()
+        box = self.query_one(OptionList)
+        box.clear_options()
+        box.add_options([Option(_label(s), id=s.name) for s in self.rows])
+        current = next((i for i, s in enumerate(self.rows) if s.current), 0)
+        if self.rows:
+            box.highlighted = current
+        box.focus()
+
+    def selected(self) -> str | None:
+        box = self.query_one(OptionList)
+        if box.highlighted is None or not self.rows:
+            return None
+        return self.rows[box.highlighted].name
+
+    def _run(self, fn: Any, *args: Any) -> bool:
+        try:
+            fn(*args)
+        except UsageError as e:
+            self.app.notify(str(e), severity="error", timeout=8)
+            return False
+        return True
+
+    def action_switch(self) -> None:
+        name = self.selected()
+        if name is not None:
+            switch_to(self.app, name)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_switch()
+
+    def action_new(self) -> None:
+        source = self.selected()
+        if source is None:
+            return
+
+        def made(new_name: str | None) -> None:
+            from ..launch.experiments import new_from
+
+            if new_name and self._run(new_from, source, new_name.strip()):
+                switch_to(self.app, new_name.strip())
+
+        self.app.push_screen(
+            PromptScreen(f"Name of the new experiment (a copy of {source}):"), made
+        )
+
+    def action_archive(self) -> None:
+        from ..launch.experiments import archive
+
+        name = self.selected()
+        if name is not None and self._run(archive, name):
+            self.app.notify(f"Archived {name} (hwscale-tui experiments unarchive {name}).")
+            self.reload()
+
+    def action_delete(self) -> None:
+        from ..launch.experiments import delete
+
+        name = self.selected()
+        if name is None:
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes and self._run(delete, name):
+                self.app.notify(f"Deleted {name}.")
+                self.reload()
+
+        self.app.push_screen(
+            ConfirmScreen(f"Delete {name}: its trials, launches, snapshot and logs?"), answer
+        )
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def switch_to(app: Any, name: str) -> None:
+    """Make ``name`` current and reopen the app on it (``hwscale-tui`` runs the app again)."""
+    from ..launch.experiments import load_named, set_current
+
+    try:
+        _, file = load_named(name)
+    except UsageError as e:
+        app.notify(str(e), severity="error", timeout=8)
+        return
+    set_current(name, file)
+    if name == app.session.name:
+        app.pop_screen()
+        return
+    app.switch_to = name
+    app.exit(None)

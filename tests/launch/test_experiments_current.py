@@ -1,0 +1,156 @@
+"""One current experiment for every command and the app; list, select, archive, delete.
+
+Real CLI processes, the real supervisor, real store; pairs run tests/launch/fake_sweep.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+
+import pytest
+
+from hwscale_tui.launch import experiments as ex
+from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.paths import app_paths, snapshot_path
+from hwscale_tui.store import Store
+from hwscale_tui.tui.session import ExperimentSession
+from tests.launch.launch_testkit import (
+    WAIT_S,
+    all_ended,
+    clean_processes,
+    fake_command,
+    wait_for,
+    write_experiment,
+)
+from tests.support.cli import hwscale_cmd
+
+pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        hwscale_cmd(*args), capture_output=True, text=True, timeout=WAIT_S, stdin=subprocess.DEVNULL
+    )
+
+
+def _one_sentence_exit_2(res: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hwscale-tui: error: "), lines
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_launch_with_a_file_makes_it_current_for_every_command_and_the_app(tmp_path):
+    exp = tmp_path / "mine.toml"
+    write_experiment(exp, fake_command(), name="mine", gpus=(1, 2), delay_s=0)
+    res = cli("launch", "-e", str(exp), "--foreground")
+    assert res.returncode == 0, res.stderr
+    # every printed hint names the experiment
+    follow = next(line for line in res.stdout.splitlines() if line.startswith("follow:"))
+    assert "--experiment-name mine" in follow
+    assert ex.read_current().name == "mine"
+    # bare commands act on it, not on the built-in default's 8 phantom pairs
+    status = json.loads(cli("status", "--json").stdout)
+    assert status["experiment"] == "mine" and len(status["pairs"]) == 2
+    trials = json.loads(cli("trials", "--json").stdout)
+    assert trials["experiment"] == "mine"
+    plan = json.loads(cli("plan", "--json").stdout)
+    assert plan["experiment"] == "mine" and len(plan["pairs"]) == 2
+    # the app opens it, on its own file (saving writes there)
+    session = ExperimentSession.open()
+    assert session.name == "mine" and session.path == exp.resolve()
+    # the status hint works when pasted
+    status_cmd = shlex.split(follow.split("follow: ", 1)[1].split("    cancel:")[0])
+    assert status_cmd[:2] == ["hwscale-tui", "status"]
+    pasted = cli(*[a for a in status_cmd[1:] if a != "--watch"])
+    assert pasted.returncode == 0 and "mine" in pasted.stdout
+
+
+def test_experiment_name_selects_on_every_command_and_a_missing_one_is_refused(tmp_path):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    write_experiment(a, fake_command(), name="alpha", gpus=(1,), delay_s=0)
+    write_experiment(b, fake_command(), name="beta", gpus=(1, 2, 4), delay_s=0)
+    assert cli("plan", "-e", str(a), "--save", str(a)).returncode == 0
+    assert cli("plan", "-e", str(b), "--save", str(b)).returncode == 0
+    assert ex.read_current().name == "beta"
+    plan = json.loads(cli("plan", "--json", "--experiment-name", "alpha").stdout)
+    assert plan["experiment"] == "alpha" and len(plan["pairs"]) == 1
+    assert ex.read_current().name == "alpha"  # naming it selected it
+    before = app_paths().state.joinpath(ex.CURRENT_FILENAME).read_bytes()
+    for args in (
+        ("experiments", "select", "ghost"),
+        ("plan", "--experiment-name", "ghost"),
+        ("trials", "--experiment-name", "ghost"),
+        ("launch", "--experiment-name", "ghost"),
+    ):
+        _one_sentence_exit_2(cli(*args), "'ghost'", "alpha", "beta")
+    assert app_paths().state.joinpath(ex.CURRENT_FILENAME).read_bytes() == before  # unchanged
+    # naming a new experiment has its own flag
+    plan = json.loads(cli("plan", "--json", "--new-experiment", "gamma").stdout)
+    assert plan["experiment"] == "gamma"
+
+
+def test_list_archive_and_delete_and_a_running_one_is_never_deleted(tmp_path):
+    run, done = tmp_path / "run.toml", tmp_path / "done.toml"
+    write_experiment(run, fake_command("--sleep", "600"), name="busy", gpus=(1,), delay_s=0)
+    write_experiment(done, fake_command(), name="old", gpus=(1, 2), delay_s=0)
+    assert cli("launch", "-e", str(done), "--foreground").returncode == 0
+    with Store.open_default() as store:
+        store.insert_trial("old.g1n1_trial_0001", "old.g1n1", experiment="old", idx=1)
+    sup.launch(sup.cfgmod.load(run))
+    wait_for(lambda: sup.pair_status("busy").pairs[0].alive, "busy g1n1 running")
+
+    listed = {r["name"]: r for r in json.loads(cli("experiments", "--json").stdout)}
+    assert set(listed) == {"busy", "old"}
+    assert listed["busy"]["state"] == "running" and listed["busy"]["current"]
+    assert listed["old"]["state"] == "launched" and listed["old"]["pairs"] == 2
+    assert listed["old"]["trials"] == 1 and listed["old"]["generations"] == 1
+    assert listed["old"]["last_activity"] is not None
+
+    # deleting (or archiving) a running experiment is refused and nothing is lost
+    _one_sentence_exit_2(cli("experiments", "delete", "busy", "--yes"), "busy is running")
+    _one_sentence_exit_2(cli("experiments", "archive", "busy"), "busy is running")
+    _one_sentence_exit_2(cli("experiments", "delete", "ghost", "--yes"), "'ghost'")
+    _one_sentence_exit_2(cli("experiments", "delete", "old"), "--yes")
+    assert sup.pair_status("busy").pairs[0].alive and snapshot_path("busy").is_file()
+    assert snapshot_path("old").is_file()
+
+    assert cli("experiments", "archive", "old").returncode == 0
+    assert [r["name"] for r in json.loads(cli("experiments", "--json").stdout)] == ["busy"]
+    assert {r["name"] for r in json.loads(cli("experiments", "--json", "--all").stdout)} == {
+        "busy",
+        "old",
+    }
+    res = cli("experiments", "delete", "old", "--yes")
+    assert res.returncode == 0 and "1 trial(s)" in res.stdout
+    with Store.open_default() as store:
+        assert store.trials(experiment="old") == []
+        assert (
+            store.conn.execute("SELECT COUNT(*) FROM launches WHERE experiment = 'old'").fetchone()[
+                0
+            ]
+            == 0
+        )
+    assert not snapshot_path("old").exists()
+    assert done.is_file()  # the user's own file is never deleted
+
+    sup.cancel("busy", None, by="test", grace_s=1.0)
+    wait_for(lambda: all_ended("busy"), "busy ended")
+    res = cli("experiments", "delete", "busy", "--yes")
+    assert res.returncode == 0
+
+
+def test_new_from_this_one_copies_settings_under_a_new_name(tmp_path):
+    a = tmp_path / "a.toml"
+    write_experiment(a, fake_command(), name="alpha", gpus=(1, 2), delay_s=0)
+    assert cli("plan", "-e", str(a), "--save", str(a)).returncode == 0
+    res = cli("experiments", "new", "alpha2")
+    assert res.returncode == 0, res.stderr
+    cfg, path = ex.load_named("alpha2")
+    assert cfg.grid.gpu_counts == [1, 2] and path == ex.managed_file("alpha2")
+    assert ex.read_current().name == "alpha2"
+    _one_sentence_exit_2(cli("experiments", "new", "alpha"), "already exists")
+    _one_sentence_exit_2(cli("experiments", "new", "9bad"), "is not an experiment name")

@@ -1,0 +1,35 @@
+"""`E` opens the experiment switcher: it lists the experiments (current marked) and switching
+makes the picked one current and reopens the app on it."""
+
+from __future__ import annotations
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.launch import experiments as ex
+from hwscale_tui.tui.app import create_app
+from hwscale_tui.tui.experiment_switcher import ExperimentSwitcher
+from hwscale_tui.tui.session import ExperimentSession
+from tests.tui.tui_helpers import wait_for
+
+SIZE = (120, 36)
+
+
+def _save(path, name: str) -> None:
+    cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {"experiment.name": name})
+    cfgmod.save(cfg, path)
+    ex.remember(name, path)
+
+
+async def test_switcher_lists_and_switches(tmp_path):
+    _save(tmp_path / "one.toml", "one")
+    _save(tmp_path / "two.toml", "two")  # current
+    app = create_app(remember_state=False)
+    assert app.session.name == "two"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        names = [r.name for r in app.screen.rows]
+        assert names == ["one", "two"] and app.screen.selected() == "two"
+        await pilot.press("up", "enter")
+        await wait_for(pilot, lambda: app.switch_to == "one", what="switch")
+    assert ex.read_current().name == "one"
+    assert ExperimentSession.open().name == "one"  # what the reopened app shows
