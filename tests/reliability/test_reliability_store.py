@@ -27,7 +27,7 @@ READERS = [
     ["analyze"],
     ["sweep", "--gpus", "1", "--nodes", "1", "--status"],
 ]
-WRITERS = [["cancel", "--all", "--experiment-name", "exp"], ["launch", "--delay", "0"]]
+WRITERS = [["cancel", "--all", "--experiment-name", "hardware_scaling"], ["launch", "--delay", "0"]]
 
 
 def _good_store(path: Path) -> None:
@@ -141,7 +141,9 @@ def test_a_writer_holding_the_lock_is_a_bounded_wait_then_one_sentence(capsys, m
     try:
         assert main(["trials", "--json"]) == 0  # WAL: readers are not blocked by a writer
         capsys.readouterr()
-        _one_sentence_exit_1(capsys, ["cancel", "--all", "--experiment-name", "exp"], "lock")
+        _one_sentence_exit_1(
+            capsys, ["cancel", "--all", "--experiment-name", "hardware_scaling"], "lock"
+        )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -176,7 +178,10 @@ def test_reading_commands_work_on_a_read_only_state_location(tmp_path, capsys, m
         assert main(["status"]) == 0
         capsys.readouterr()
         _one_sentence_exit_1(
-            capsys, ["cancel", "--all", "--experiment-name", "exp"], str(home), "Read-only"
+            capsys,
+            ["cancel", "--all", "--experiment-name", "hardware_scaling"],
+            str(home),
+            "Read-only",
         )
     finally:
         subprocess.run(["umount", "-l", str(home)])

@@ -164,7 +164,7 @@ async def test_launch_summary_and_quit_follow_the_supervisor_state(tmp_path):
     assert (
         "never started" in app.return_value
         and "g8n2" in app.return_value
-        and "launch --resume" in app.return_value
+        and "launch --experiment-name hardware_scaling --resume" in app.return_value
     )
 
 
