@@ -149,7 +149,7 @@ def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:
     print(f"{name}: cancelling the {len(sweeps)} pair(s) this launch owns", file=sys.stderr)
     if sweeps:
         for o in sup.cancel_pairs(experiment, sweeps, by=who()):
-            tag = o.sweep.rsplit(".", 1)[-1]
+            tag = pair_tag_of(o.sweep)
             print(
                 f"  {tag}: {'cancelled' if o.cancelled else 'not cancelled'} {o.detail}".rstrip(),
                 file=sys.stderr,

@@ -8,6 +8,7 @@ import sys
 import time
 
 from ..errors import UsageError
+from ..hardware import pair_tag_of
 from .common import add_experiment_file_flag, check_experiment_name
 
 HELP = "show each pair of a launched experiment: status, elapsed, next start, trials, best score"
@@ -185,7 +186,7 @@ def slurm_lines(jobs: dict[str, list[dict[str, str | None]]]) -> list[str]:
     lines = []
     for sweep, trials in jobs.items():
         shown = ", ".join(f"{t['job_id']} {t['waiting'] or t['state']}" for t in trials)
-        lines.append(f"{sweep.rsplit('.', 1)[-1]} Slurm jobs: {shown or 'none in flight'}")
+        lines.append(f"{pair_tag_of(sweep)} Slurm jobs: {shown or 'none in flight'}")
     return lines
 
 

@@ -185,8 +185,8 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
         "steps",
         "runtime",
         "SPS",
+        "flags",
     )
-    columns += ("flags",)
     left = {"pair", "run id", "state"}
     rows = [
         (

@@ -232,10 +232,10 @@ def resolve(
             set_current(cfg.name, path)
         return cfg, path
     if name:
-        cfg, path = load_named(name)
+        cfg, named = load_named(name)
         if select:
-            set_current(name, path)
-        return cfg, path
+            set_current(name, named)
+        return cfg, named
     return current_config()
 
 

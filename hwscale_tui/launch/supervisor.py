@@ -268,7 +268,7 @@ def _note_orphans(experiment: str, pairs: list[PairStatus]) -> None:
             pids = ", ".join(str(t.pid) for _, t in orphans)
             p.note = (
                 f"{len(orphans)} trial(s) still running without their sweep runner (pid {pids}); "
-                f"hwscale-tui cancel {p.sweep_name.rsplit('.', 1)[-1]} stops them"
+                f"hwscale-tui cancel --experiment-name {experiment} {pair_tag_of(p.sweep_name)} stops them"
             )
 
 
