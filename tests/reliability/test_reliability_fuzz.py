@@ -91,11 +91,13 @@ def _section_strategy(name: str) -> st.SearchStrategy:
     return st.dictionaries(st.sampled_from(keys), VALUES, max_size=4)
 
 
-EXPERIMENT = st.dictionaries(
-    st.sampled_from([*cfgmod.SECTIONS, "bogus"]),
-    st.deferred(lambda: st.sampled_from(list(cfgmod.SECTIONS))).flatmap(_section_strategy),
-    max_size=4,
-)
+EXPERIMENT = st.lists(
+    st.sampled_from([*cfgmod.SECTIONS, "bogus"]), unique=True, max_size=4
+).flatmap(
+    lambda names: st.fixed_dictionaries(
+        {n: _section_strategy(n if n in cfgmod.SECTIONS else "experiment") for n in names}
+    )
+)  # real keys of each section (so values reach every check), plus unknown ones
 
 
 @FUZZ
