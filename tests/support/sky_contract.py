@@ -35,13 +35,14 @@ What is real here and what is not (file:line in skypilot 0.14.1 as installed,
 * ``cancel``: exactly one of ``job_ids``, ``name``, ``pool``, ``all``/``all_users``, else the
   request raises ``ValueError`` (sky/jobs/server/core.py:1822-1835). By name it cancels the one
   non-terminal job of that name; none, or more than one, is only a message, no error
-  (sky/jobs/utils.py:1897-1903; core.py:1891-1894 looks for a different text). A cancelled job
+  (sky/jobs/utils.py:1897-1903; core.py:1886 looks for a different text). A cancelled job
   is CANCELLING, then CANCELLED.
 * ``api_cancel`` aborts requests not finished yet; ``sky.get`` of an aborted request raises
-  ``sky.exceptions.RequestCancelled`` (sky/client/sdk.py:2452-2458).
-* ``sky.get`` re-raises a request's error on the client (sky/client/sdk.py:2448-2451); an API
+  ``sky.exceptions.RequestCancelled`` (sky/client/sdk.py:2454-2459).
+* ``sky.get`` re-raises a request's error on the client (sky/client/sdk.py:2450-2453); an API
   server that cannot be reached raises ``ApiServerConnectionError`` from the call itself
-  (sky/server/common.py:1120-1127, exceptions.py:634-641).
+  (sky/server/common.py:1108-1133, exceptions.py:634-641; with
+  ``SKYPILOT_DISABLE_LOCAL_API_SERVER=1`` a ``RuntimeError``, common.py:835-863).
 
 Not modelled: the optimizer, clusters, recovery, pools, pipelines (one task per job), users
 and workspaces (every job is the caller's).
