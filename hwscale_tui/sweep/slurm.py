@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from .dispatch import InFlightTrial
 from .local import last_log_line
 from .metrics import read_final
 from .outcome import TrialExit
-from .skypilot import TrialResults, WandbTrialResults
+from .skypilot import TrialResults, WandbTrialResults, in_daemon_thread
 from .trial_command import TrialSpec
 
 # Slurm job states (https://slurm.schedmd.com/squeue.html#SECTION_JOB-STATE-CODES) that end a
@@ -242,6 +243,17 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """One look at the cluster: squeue for the asked jobs, sacct for those that ended, and the
+    W&B results of completed jobs whose metrics file has no final line."""
+
+    asked: tuple[str, ...]
+    queued: dict[str, JobInfo]
+    details: dict[str, JobInfo]
+    finals: dict[str, dict[str, Any] | None]
+
+
 @dataclass
 class SlurmJob:
     job_id: str
@@ -285,6 +297,8 @@ class SlurmDispatcher:
         self.results = results
         self.poll_interval_s = cfg.slurm.poll_s if poll_interval_s is None else poll_interval_s
         self._last_poll = -float("inf")
+        self._query: Future[Snapshot] | None = None
+        self.snapshots_seen = 0  # queries whose answer poll() has used (tests wait on it)
 
     # -- checks before anything is submitted ------------------------------------------------------
     def preflight(self, pair: HardwarePair, runs_dir: Path) -> None:
@@ -318,7 +332,7 @@ class SlurmDispatcher:
         os.chmod(script, 0o700)
         opts = sbatch_options(self.cfg, spec.pair, spec.run_id, str(spec.log_path))
         job_id = self.cli.submit(opts, script, submit_env(spec.remote_env))
-        self._last_poll = -float("inf")  # look at it on the next tick
+        self._last_poll = -float("inf")  # ask about it at the next query
         return SlurmJob(job_id), {"job_name": job_id}
 
     def attach(self, row: Mapping[str, Any]) -> SlurmJob | None:
@@ -332,42 +346,34 @@ class SlurmDispatcher:
         return SlurmJob(job_id, info.state, info.reason, info.nodes)
 
     def poll(self, trials: Sequence[InFlightTrial]) -> dict[str, TrialExit]:
-        now = time.monotonic()
-        if not trials or now - self._last_poll < self.poll_interval_s:
-            return {}
-        self._last_poll = now
+        """Exits seen by the last finished query; starts the next one when due. Queries
+        (squeue, sacct, W&B reads) run in a daemon thread, so a slow controller never holds up
+        the runner or a stop; one that fails is simply asked again."""
         jobs = {t.handle.job_id: t for t in trials}
-        try:
-            queued = self.cli.queue(list(jobs))
-        except (OSError, subprocess.TimeoutExpired):
-            return {}  # the controller did not answer: ask again next time
-        ended: list[str] = []
-        for job_id, trial in jobs.items():
-            job: SlurmJob = trial.handle
-            info = queued.get(job_id)
-            if info is None or info.state in ENDED_STATES:
-                ended.append(job_id)
-                continue
-            job.missing_polls = 0
-            job.state, job.reason, job.nodes = info.state, info.reason, info.nodes
-            if info.state == "PENDING":
-                trial.waiting = f"waiting: {info.reason or 'in the queue'}"
-            else:
-                trial.waiting = None
-                trial.where = f"{info.state.lower()} on {info.nodes}" if info.nodes else None
-        if not ended:
+        snapshot = self._snapshot(jobs)
+        if snapshot is None:
             return {}
-        try:
-            details = self.cli.finished(ended)
-        except subprocess.TimeoutExpired:
-            return {}
+        self.snapshots_seen += 1
         exits: dict[str, TrialExit] = {}
-        for job_id in ended:
-            trial = jobs[job_id]
-            info = details.get(job_id) or queued.get(job_id)
+        for job_id in snapshot.asked:
+            trial = jobs.get(job_id)
+            if trial is None:
+                continue  # settled meanwhile
+            job: SlurmJob = trial.handle
+            info = snapshot.queued.get(job_id)
+            if info is not None and info.state not in ENDED_STATES:
+                job.missing_polls = 0
+                job.state, job.reason, job.nodes = info.state, info.reason, info.nodes
+                if info.state == "PENDING":
+                    trial.waiting = f"waiting: {info.reason or 'in the queue'}"
+                else:
+                    trial.waiting = None
+                    trial.where = f"{info.state.lower()} on {info.nodes}" if info.nodes else None
+                continue
+            info = snapshot.details.get(job_id) or info
             if info is None or info.state not in ENDED_STATES:
-                trial.handle.missing_polls += 1
-                if trial.handle.missing_polls > MISSING_POLLS_ALLOWED:
+                job.missing_polls += 1
+                if job.missing_polls > MISSING_POLLS_ALLOWED:
                     exits[trial.run_id] = TrialExit(
                         None,
                         f"Slurm job {job_id} is in neither squeue nor sacct any more",
@@ -375,15 +381,42 @@ class SlurmDispatcher:
                     )
                 continue
             trial.waiting = None
-            exits[trial.run_id] = self._exit(trial, info)
+            exits[trial.run_id] = self._exit(trial, info, snapshot.finals.get(job_id))
         return exits
 
-    def _exit(self, trial: InFlightTrial, info: JobInfo) -> TrialExit:
+    def _snapshot(self, jobs: Mapping[str, InFlightTrial]) -> Snapshot | None:
+        snapshot = None
+        if self._query is not None and self._query.done():
+            query, self._query = self._query, None
+            snapshot = query.result() if query.exception() is None else None
+        now = time.monotonic()
+        if self._query is None and jobs and now - self._last_poll >= self.poll_interval_s:
+            self._last_poll = now
+            asked = {i: (t.run_id, t.metrics_path) for i, t in jobs.items()}
+            self._query = in_daemon_thread(self._ask, asked)
+        return snapshot
+
+    def _ask(self, asked: Mapping[str, tuple[str, Path]]) -> Snapshot:
+        """One squeue for every job, one sacct for those that ended, W&B for results."""
+        ids = list(asked)
+        queued = self.cli.queue(ids)
+        ended = [i for i in ids if i not in queued or queued[i].state in ENDED_STATES]
+        details = self.cli.finished(ended) if ended else {}
+        finals: dict[str, dict[str, Any] | None] = {}
+        for job_id in ended:
+            info = details.get(job_id) or queued.get(job_id)
+            run_id, metrics = asked[job_id]
+            completed = info is not None and info.state == "COMPLETED"
+            if completed and self.results is not None and read_final(metrics) is None:
+                finals[job_id] = self.results.final(run_id)
+        return Snapshot(tuple(ids), queued, details, finals)
+
+    def _exit(
+        self, trial: InFlightTrial, info: JobInfo, remote_final: dict[str, Any] | None = None
+    ) -> TrialExit:
         job = f"Slurm job {info.job_id}"
         state = info.state
-        final = read_final(trial.metrics_path)
-        if final is None and self.results is not None and state == "COMPLETED":
-            final = self.results.final(trial.run_id)
+        final = read_final(trial.metrics_path) or remote_final
         if state == "COMPLETED":
             return TrialExit(
                 0, None if final else f"{job} COMPLETED without a final sweep/score", final

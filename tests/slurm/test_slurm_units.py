@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,18 @@ def trial(tmp_path: Path, job_id: str, final: bool = False) -> InFlightTrial:
     )
 
 
+def settle(dispatcher: SlurmDispatcher, trials: list[InFlightTrial]) -> dict[str, Any]:
+    """poll() until it used the answer of one query (queries run in a background thread)."""
+    seen = dispatcher.snapshots_seen
+    deadline = time.monotonic() + 30
+    while True:
+        exits = dispatcher.poll(trials)
+        if dispatcher.snapshots_seen > seen:
+            return exits
+        assert time.monotonic() < deadline, "no query answered"
+        time.sleep(0.005)
+
+
 def outcome_of(exit, cancelled: bool = False):
     return decide_outcome(
         exit,
@@ -197,9 +210,9 @@ def test_one_squeue_per_poll_then_one_sacct_for_the_ended_jobs_and_every_state_m
         "9": JobInfo("9", "RUNNING", nodes="node[1-2]"),
     }
     cli = RecordingCLI(queue, ended)
-    dispatcher = SlurmDispatcher(slurm_cfg(), "s", cli=cli, poll_interval_s=0)
+    dispatcher = SlurmDispatcher(slurm_cfg(), "s", cli=cli, poll_interval_s=3600)
     trials = [trial(tmp_path, i, final=i == "1") for i in map(str, range(1, 10))]
-    exits = dispatcher.poll(trials)
+    exits = settle(dispatcher, trials)
     assert cli.calls == [("squeue", [str(i) for i in range(1, 10)]), ("sacct", list(ended))]
     outcomes = {run: outcome_of(e) for run, e in exits.items()}
     assert set(outcomes) == {f"r{i}" for i in ended}
@@ -223,8 +236,8 @@ def test_a_job_slurm_forgot_is_settled_after_a_few_polls(tmp_path):
     dispatcher = SlurmDispatcher(slurm_cfg(), "s", cli=cli, poll_interval_s=0)
     trials = [trial(tmp_path, "5", final=True), trial(tmp_path, "6")]
     for _ in range(3):
-        assert dispatcher.poll(trials) == {}
-    exits = dispatcher.poll(trials)
+        assert settle(dispatcher, trials) == {}
+    exits = settle(dispatcher, trials)
     assert all(e.code is None and "in neither squeue nor sacct" in e.reason for e in exits.values())
     # what it left decides: a final metrics line makes it finished, else it failed
     assert (outcome_of(exits["r5"]).state, outcome_of(exits["r5"]).score) == ("finished", 7.0)
@@ -235,8 +248,9 @@ def test_polls_are_rate_limited(tmp_path):
     cli = RecordingCLI({"1": JobInfo("1", "RUNNING")}, {})
     dispatcher = SlurmDispatcher(slurm_cfg(), "s", cli=cli, poll_interval_s=3600)
     trials = [trial(tmp_path, "1")]
-    dispatcher.poll(trials)
-    dispatcher.poll(trials)
+    settle(dispatcher, trials)
+    for _ in range(3):
+        dispatcher.poll(trials)
     assert len(cli.calls) == 1
 
 
@@ -289,11 +303,38 @@ def test_a_completed_job_without_a_metrics_line_takes_its_result_from_w_and_b(tm
     }
     results = Results()
     dispatcher = SlurmDispatcher(
-        slurm_cfg(), "s", cli=RecordingCLI({}, done), results=results, poll_interval_s=0
+        slurm_cfg(), "s", cli=RecordingCLI({}, done), results=results, poll_interval_s=3600
     )
     trials = [trial(tmp_path, "1"), trial(tmp_path, "2")]
-    exits = dispatcher.poll(trials)
+    exits = settle(dispatcher, trials)
     assert sorted(results.asked) == ["r1", "r2"]
     assert (outcome_of(exits["r1"]).state, outcome_of(exits["r1"]).score) == ("finished", 42.0)
     assert outcome_of(exits["r2"]).state == "failed"
     assert "without a final metrics line with sweep/score" in outcome_of(exits["r2"]).error
+
+
+def test_a_hung_squeue_never_holds_up_the_runner(tmp_path):
+    """Queries run in a background thread: poll() keeps answering while squeue hangs."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    class HungCLI(RecordingCLI):
+        def queue(self, job_ids):
+            entered.set()
+            release.wait()
+            return super().queue(job_ids)
+
+    dispatcher = SlurmDispatcher(
+        slurm_cfg(),
+        "s",
+        cli=HungCLI({"1": JobInfo("1", "RUNNING", nodes="node1")}, {}),
+        poll_interval_s=0,
+    )
+    trials = [trial(tmp_path, "1")]
+    assert dispatcher.poll(trials) == {}
+    assert entered.wait(30), "the query started"
+    for _ in range(3):
+        assert dispatcher.poll(trials) == {}  # returns while squeue is still hung
+    release.set()
+    assert settle(dispatcher, trials) == {} and trials[0].where == "running on node1"
