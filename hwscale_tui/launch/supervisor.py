@@ -732,6 +732,7 @@ def _cancel_with_store(
             st.add_event(
                 "pair_cancelled", f"{sweep} cancelled by {by} (was {before.status})", sweep=sweep
             )
+        orphaned: dict[str, set[str]] = {}  # cluster jobs cancelled through the per-launch file
         for outcome in outcomes:  # trials whose sweep runner died keep running unowned
             for run_id, target in _orphan_trials(experiment, [outcome.sweep]):
                 to_stop.append((outcome, target))
@@ -739,6 +740,7 @@ def _cancel_with_store(
                     "orphan_cancelled", f"{run_id}: its sweep runner is gone", sweep=outcome.sweep
                 )
             jobs = _orphan_jobs(experiment, [outcome.sweep]).get(outcome.sweep, [])
+            orphaned[outcome.sweep] = {job for _, job in jobs}
             if jobs:
                 said = cancel_cluster_jobs(jobs)
                 outcome.detail = (outcome.detail + "; " if outcome.detail else "") + (
@@ -757,11 +759,15 @@ def _cancel_with_store(
                 )
                 records.mark_stopped(experiment, outcome.sweep, now)
         for outcome in outcomes:
-            # A live Slurm runner scancels its jobs when stopped; jobs still in flight in the
-            # store belong to a runner that died: scancel them here (docs/slurm.md).
-            jobs = leftover_slurm_jobs(st, outcome.sweep)
-            if jobs:
-                done = scancel(jobs)
+            # A live Slurm runner scancels its jobs when stopped; jobs the store still has in
+            # flight (and the per-launch file did not list) belong to a runner that died.
+            leftover = [
+                j
+                for j in leftover_slurm_jobs(st, outcome.sweep)
+                if j not in orphaned.get(outcome.sweep, set())
+            ]
+            if leftover:
+                done = scancel(leftover)
                 outcome.detail = "; ".join(x for x in (outcome.detail, done) if x)
                 st.add_event("slurm_cancel", done, sweep=outcome.sweep)
         return outcomes
@@ -878,18 +884,6 @@ def _cancel_from_registry(
                 f"stopped {stopped[id(outcome)]} process(es) in {result.elapsed_s:.2f} s; "
             )
     for outcome in outcomes:
-        # Slurm jobs outlive their runner: scancel them (a job already ended is no error).
-        slurm_jobs = [
-            str(t["job_name"])
-            for t in data["trials"].values()
-            if isinstance(t, dict)
-            and t.get("sweep") == outcome.sweep
-            and t.get("dispatcher") == "slurm"
-            and str(t.get("job_name") or "").isdigit()
-        ]
-        if slurm_jobs:
-            outcome.detail += scancel(slurm_jobs) + "; "
-            outcome.cancelled = True
         if not outcome.cancelled and not outcome.detail:
             outcome.detail = "nothing of it is running; "
         outcome.detail += note

@@ -325,8 +325,9 @@ def test_cancel_after_the_runner_died_scancels_its_jobs(slurm, tmp_path):
     kill_supervisor_and_runner("sd")
     assert trial["job_name"] in slurm.job_ids(), "the job outlives its runner"
     out = cancel("g1n1", "sd")
-    assert f"scancelled Slurm job(s) {trial['job_name']}" in out, out
-    wait_for(lambda: trial["job_name"] not in slurm.job_ids(), "the job to leave the queue", 30)
+    job_id = trial["job_name"]
+    assert f"scancel {job_id}: ok" in out or f"scancelled Slurm job(s) {job_id}" in out, out
+    wait_for(lambda: job_id not in slurm.job_ids(), "the job to leave the queue", 30)
     wait_for(lambda: not processes_of(trial["run_id"]), "the trial's processes to end", 30)
 
 
@@ -397,7 +398,7 @@ def test_cancel_scancels_jobs_of_a_dead_runner_even_with_the_store_wrecked(slurm
     for suffix in ("-wal", "-shm"):
         Path(f"{store}{suffix}").unlink(missing_ok=True)
     out = cancel("g1n1", "sw")
-    assert "per-launch file" in out and f"scancelled Slurm job(s) {trial['job_name']}" in out, out
+    assert "per-launch file" in out and f"scancel {trial['job_name']}: ok" in out, out
     wait_for(lambda: trial["job_name"] not in slurm.job_ids(), "the job to leave the queue", 30)
     wait_for(lambda: not processes_of(trial["run_id"]), "the trial's processes to end", 30)
 
