@@ -31,6 +31,9 @@ class TrialExit:
     final: Mapping[str, Any] | None = None  # the final metrics (file line or W&B summary)
     # the cluster stopped it (preempted, node failure...): killed and replaced, reason kept
     killed: bool = False
+    # the dispatcher can run no trial at all (e.g. SkyPilot's API server cannot be reached):
+    # the sweep stops with this reason instead of spending its budget on trials that never ran
+    abort: str | None = None
 
 
 @dataclass(frozen=True)

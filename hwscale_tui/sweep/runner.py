@@ -514,6 +514,8 @@ class SweepRunner:
             )
         self._settle(trial.run_id, trial.params, outcome)
         registry.forget_trial(self.cfg.name, trial.run_id)
+        if exit.abort and self.abort_reason is None:
+            self.abort_reason = exit.abort
         if (
             outcome.state == "failed"
             and exit.code == BAD_INPUT_EXIT_CODE

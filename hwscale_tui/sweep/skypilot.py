@@ -49,6 +49,14 @@ RESULT_KEYS = (
 )
 # Polls in a row a launched job may be missing from the queue before it counts as lost.
 MISSING_POLLS_ALLOWED = 3
+# Launches in a row that SkyPilot never accepted (the launch call raised before it had a request
+# id: API server unreachable or not configured, the task refused by the client) before the sweep
+# stops: each such trial never ran, so it is killed and replaced, not counted as a failure.
+NOT_SUBMITTED_ALLOWED = 3
+
+
+class LaunchNotSubmitted(Exception):
+    """``sky.jobs.launch`` raised before the API server took the request: nothing was launched."""
 
 
 def build_task(spec: TrialSpec, cfg: ExperimentConfig) -> Any:
@@ -142,7 +150,10 @@ class SkyJobsSDK:
         """Launch the managed job; its job ids (``sky.get`` gives ``(job_ids, handle)``)."""
         import sky
 
-        request_id = sky.jobs.launch(task, name=name)
+        try:
+            request_id = sky.jobs.launch(task, name=name)
+        except Exception as e:  # the SDK raises many types (API server, network, validation)
+            raise LaunchNotSubmitted(f"{type(e).__name__}: {str(e)[:300]}") from e
         with self._lock:
             self._launching[name] = request_id
         try:
@@ -233,6 +244,7 @@ class SkyJob:
     name: str
     launch: Future | None = None  # None when re-attached
     missing_polls: int = 0
+    submitted: bool = False  # the launch request finished: SkyPilot has the job
 
 
 @dataclass(frozen=True)
@@ -268,6 +280,7 @@ class SkyPilotDispatcher:
         self.env = os.environ if env is None else env
         self._query: Future | None = None
         self._last_query = -math.inf
+        self._not_submitted_in_a_row = 0
 
     def start(self, spec: TrialSpec) -> tuple[SkyJob, dict[str, Any]]:
         task = build_task(spec, self.cfg)
@@ -293,9 +306,16 @@ class SkyPilotDispatcher:
             job: SkyJob = trial.handle
             if job.launch is not None and not job.launch.done():
                 continue
-            if job.launch is not None and job.launch.exception() is not None:
-                exits[trial.run_id] = TrialExit(1, f"launch failed: {job.launch.exception()}")
+            error = job.launch.exception() if job.launch is not None else None
+            if isinstance(error, LaunchNotSubmitted):
+                exits[trial.run_id] = self._not_submitted(error)
                 continue
+            if error is not None:
+                exits[trial.run_id] = TrialExit(1, f"launch failed: {error}")
+                continue
+            if job.launch is not None and not job.submitted:
+                job.submitted = True
+                self._not_submitted_in_a_row = 0
             launched.append(trial)
         snapshot = self._snapshot([t.handle.name for t in launched])
         if snapshot is None:
@@ -323,6 +343,24 @@ class SkyPilotDispatcher:
                     1, f"SkyPilot job {status}" + (f": {reason}" if reason else "")
                 )
         return exits
+
+    def _not_submitted(self, error: LaunchNotSubmitted) -> TrialExit:
+        """A trial SkyPilot never took: killed (not counted) and replaced, or, after
+        ``NOT_SUBMITTED_ALLOWED`` in a row, the end of the sweep with SkyPilot's reason."""
+        self._not_submitted_in_a_row += 1
+        abort = None
+        if self._not_submitted_in_a_row >= NOT_SUBMITTED_ALLOWED:
+            abort = (
+                f"SkyPilot took none of the last {self._not_submitted_in_a_row} launches, so no "
+                f"trial can run: {error}"
+            )
+        return TrialExit(
+            None,
+            f"not submitted to SkyPilot: {error}",
+            {"sweep/cost": 0.0, "metric/total_time": 0.0},  # it never ran, so it cost nothing
+            killed=True,
+            abort=abort,
+        )
 
     def _snapshot(self, names: list[str]) -> QueueSnapshot | None:
         """The result of the last finished queue query (if any); starts the next one when due.

@@ -223,6 +223,30 @@ def test_a_launch_the_api_server_refuses_fails_that_trial_with_skypilots_error(m
     assert [j.name for j in fake.jobs] == [rows[1]["run_id"]]  # the refused one never existed
 
 
+def test_launches_skypilot_never_takes_stop_the_sweep_instead_of_spending_its_budget(monkeypatch):
+    """sky.jobs.launch raising before it has a request id (API server unreachable) submitted
+    nothing: those trials are killed (not counted), and three in a row stop the sweep."""
+    fake = FakeSkyAPI(lambda name: ["RUNNING", "SUCCEEDED"]).install(monkeypatch)
+    fake.unreachable["launch"] = 100
+    code, rows, _out, store = run_sky_sweep(sky_cfg(**{"sweep.max_trials": 5}), fake)
+    assert code == 1 and fake.jobs == []
+    assert [r["state"] for r in rows] == ["killed"] * 3  # never "failed": nothing ran
+    assert {(r["cost_usd"], r["runtime_s"]) for r in rows} == {(0.0, 0.0)}
+    assert all("not submitted to SkyPilot: ApiServerConnectionError" in r["error"] for r in rows)
+    (failed,) = [e for e in store.events("skx.g2n1") if e["kind"] == "failed"]
+    assert "SkyPilot took none of the last 3 launches, so no trial can run" in failed["message"]
+    assert "Could not connect to SkyPilot API server" in failed["message"]
+
+
+def test_one_launch_not_taken_is_replaced_and_the_sweep_goes_on(monkeypatch):
+    fake = FakeSkyAPI(lambda name: ["RUNNING", "SUCCEEDED"]).install(monkeypatch)
+    fake.unreachable["launch"] = 1
+    code, rows, _out, _ = run_sky_sweep(sky_cfg(), fake)
+    assert code == 0
+    assert sorted(r["state"] for r in rows) == ["finished", "finished", "killed"]
+    assert len(fake.jobs) == 2
+
+
 def test_attach_finds_jobs_the_queue_knows_and_only_those(monkeypatch):
     fake = FakeSkyAPI().install(monkeypatch)
     fake.add_job("skx.g2n1_trial_0001_abcdef", "SUCCEEDED")
