@@ -211,10 +211,13 @@ class Store:
     def _open_readonly(self, wait: float) -> sqlite3.Connection:
         if not self.path.exists():
             self.missing = True
-            conn = self._connect("file::memory:", wait)
+            conn = self._connect("file::memory:", wait)  # an empty store of the current schema
             for stmt in SCHEMA.split(";"):
                 if stmt.strip():
                     conn.execute(stmt)
+            for version in sorted(ADDED_COLUMNS):
+                for table, column, kind in ADDED_COLUMNS[version]:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             return conn
         conn = self._connect(f"file:{self.path}?mode=ro", wait)
         try:
