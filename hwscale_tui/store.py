@@ -215,8 +215,8 @@ class Store:
             for stmt in SCHEMA.split(";"):
                 if stmt.strip():
                     conn.execute(stmt)
-            for version in sorted(ADDED_COLUMNS):
-                for table, column, kind in ADDED_COLUMNS[version]:
+            for added in sorted(ADDED_COLUMNS):
+                for table, column, kind in ADDED_COLUMNS[added]:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             return conn
         conn = self._connect(f"file:{self.path}?mode=ro", wait)
