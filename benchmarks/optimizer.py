@@ -518,7 +518,10 @@ def _ratio(a: float, b: float) -> float:
 
 
 def _run_jobs(
-    jobs: list[tuple[str, str, int, int]], workers: int, cache: dict[str, float]
+    jobs: list[tuple[str, str, int, int]],
+    workers: int,
+    cache: dict[str, float],
+    cache_path: Path | None = None,
 ) -> list[float]:
     """Regret per job; peers' results come from ``cache`` when there (they never change)."""
     todo = [j for j in jobs if j[1] == "ours" or _cache_key(*j) not in cache]
@@ -530,6 +533,8 @@ def _run_jobs(
                 done[_cache_key(*job)] = r
                 if job[1] != "ours":
                     cache[_cache_key(*job)] = r
+                    if cache_path is not None:  # kept as it grows: a stopped run is not lost
+                        cache_path.write_text(json.dumps(cache))
     return [done.get(_cache_key(*j), cache.get(_cache_key(*j), math.nan)) for j in jobs]
 
 
@@ -545,10 +550,11 @@ def run(
     names: list[str],
     peers: list[str],
     cache: dict[str, float] | None = None,
+    cache_path: Path | None = None,
 ) -> dict[str, Any]:
     optimizers = ["ours", *peers]
     jobs = [(name, o, s, trials) for name in names for o in optimizers for s in range(seeds)]
-    regrets = _run_jobs(jobs, workers, {} if cache is None else cache)
+    regrets = _run_jobs(jobs, workers, {} if cache is None else cache, cache_path)
     per: dict[str, dict[str, list[float]]] = {}
     for (name, opt, _, _), r in zip(jobs, regrets):
         per.setdefault(name, {o: [] for o in optimizers})[opt].append(r)
@@ -633,9 +639,7 @@ def main() -> None:
         ap.error("--peers takes tpe, gp and random")
     cache_path = Path(args.cache) if args.cache else None
     cache = json.loads(cache_path.read_text()) if cache_path and cache_path.exists() else {}
-    result = run(seeds, trials, args.workers, repeats, names, peers, cache)
-    if cache_path:
-        cache_path.write_text(json.dumps(cache))
+    result = run(seeds, trials, args.workers, repeats, names, peers, cache, cache_path)
     result["suite"], result["seeds"], result["trials"] = args.suite, seeds, trials
     if args.json:
         print(json.dumps(result, indent=2))

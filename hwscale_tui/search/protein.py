@@ -11,7 +11,10 @@ section 3, with Metta's weaknesses fixed):
    score, so their region is avoided; an exact configuration already observed or in flight is
    never suggested again.
 4. Candidates: ``suggestions_per_pareto`` uniform samples within ``+-scale`` of every point on
-   the score/cost Pareto front, plus ``random_suggestions`` uniform ones over the whole space.
+   the score/cost Pareto front, plus ``random_suggestions`` uniform ones over the whole space,
+   plus ``2 x LOCAL_PER_SCALE`` small steps (a few coordinates at a time) around the incumbent.
+   From ``POLISH_MIN_RESULTS`` successful results on, the ``POLISH_TOP`` best candidates are
+   polished by shrinking random local steps that keep whatever raises the acquisition.
    Candidates whose predicted cost reaches ``max_suggestion_cost`` (seconds, like the cost)
    are masked; if all are, the cheapest is taken. Failed trials that ran up to that limit
    enter the cost model at twice the limit (they were stopped there), so their region is masked.
@@ -20,6 +23,9 @@ section 3, with Metta's weaknesses fixed):
    (Protein's score weighted toward a randomly drawn cost level).
 6. In-flight trials (``pending``) and the suggestions already made in the same call are
    constant-liar fantasies with the mean observed score, so parallel suggestions differ.
+
+With a context (``suggest(context=...)``) observations of other contexts (hardware pairs) enter
+both models with their log2 distance from this context as extra inputs (docs/optimizer.md).
 
 Every random draw comes from a generator seeded by (seed, number of observations, number of
 pending trials), so ``suggest`` is a pure function of the seed, the observations and pending.
@@ -64,6 +70,15 @@ CONTEXT_MIN_LENGTH_SCALE = 0.5  # of a context feature, in log2 units (doublings
 # before the data tell otherwise, pairs are alike: correlation 0.89 one doubling apart
 CONTEXT_START_LENGTH_SCALE = 3.0
 TRANSFER_CENTERS = 3  # other pairs' best configurations that seed candidates (with transfer)
+LOCAL_SCALES = (0.15, 0.04)  # normal steps around the incumbent, in normalized coordinates
+LOCAL_PER_SCALE = 64
+LOCAL_DIMS = 2.0  # coordinates changed per local step, on average (at least one)
+# polishing starts with this many successful results: earlier, maximizing the acquisition exactly
+# drives suggestions to the edges of the box, where the GP is most uncertain
+POLISH_MIN_RESULTS = 12
+POLISH_TOP = 4
+POLISH_SCALES = (0.08, 0.03, 0.01)
+POLISH_STEPS = 24
 
 
 @cache
@@ -274,6 +289,7 @@ class _Models:
     )  # candidate centers: the own Pareto front (+ other pairs' best, with transfer)
     own_front: np.ndarray  # coords of this sweep's own score/cost Pareto front
     context_dims: int  # trailing model columns that are context features (0: no transfer)
+    incumbent: np.ndarray | None  # coords of the own observation with the best predicted score
     transfer: dict[str, Any] | None  # how much came from other contexts (for last_info)
 
 
@@ -518,6 +534,10 @@ class ProteinOptimizer:
             else None
         )
         own_ok = ok & own
+        incumbent = None
+        if own_ok.any():
+            own_pred = score.predict(sd.x[own_ok])[0]
+            incumbent = sd.x[own_ok][int(np.argmax(own_pred)), :d]
         if own_ok.any():
             costs = np.array([o.cost if o.cost is not None else np.inf for o in obs])[own_ok]
             own_front = sd.x[own_ok][pareto_front(sd.y[own_ok], costs)][:, :d]
@@ -548,6 +568,7 @@ class ProteinOptimizer:
             front=front,
             own_front=own_front,
             context_dims=c,
+            incumbent=incumbent,
             transfer=transfer,
         )
         self._models_cache = (cache_key, models)
@@ -560,8 +581,8 @@ class ProteinOptimizer:
         m = self._models()
         sd, cd = m.score_data, m.cost_data
         candidates = self._candidates(rng, m.front)
-        # the models' inputs: candidates in the target context (context columns zero)
-        inputs = np.hstack([candidates, np.zeros((len(candidates), m.context_dims))])
+        if m.incumbent is not None:
+            candidates = np.vstack([candidates, self._local(rng, m.incumbent)])
         score = m.score
         if chosen:  # constant-liar fantasies for trials in flight and earlier picks of this call
             fantasies = np.hstack([np.array(chosen), np.zeros((len(chosen), m.context_dims))])
@@ -570,40 +591,53 @@ class ProteinOptimizer:
                 np.vstack([sd.x, fantasies]),
                 np.concatenate([sd.y, np.full(len(fantasies), LIAR_SCORE)]),
             )
-        mean, std = score.predict(inputs)
-
-        log_cost = cost01 = None
-        if m.cost is not None and cd is not None:
-            log_cost = m.cost.predict(inputs)[0] * cd.std + cd.mean
-            span = cd.high - cd.low
-            cost01 = (log_cost - cd.low) / span if span > 1e-12 else np.zeros_like(log_cost)
-
+        # the acquisition's random knob is drawn once per suggestion
         if s.acquisition_fn == "ei":
-            xi = rng.exponential(0.1) if s.randomize_acquisition else 0.0
-            acq = log_expected_improvement(mean, std, m.best, xi)
+            knob = rng.exponential(0.1) if s.randomize_acquisition else 0.0
         elif s.acquisition_fn == "ucb":
-            beta = s.ucb_beta * rng.exponential(1.0) if s.randomize_acquisition else s.ucb_beta
-            acq = upper_confidence_bound(mean, std, beta)
+            knob = s.ucb_beta * rng.exponential(1.0) if s.randomize_acquisition else s.ucb_beta
         else:
-            span = sd.high - sd.low
-            score01 = (mean - sd.low) / span if span > 1e-12 else mean - sd.low
-            acq = naive_cost_weighted(score01, cost01, (1.0 + s.expansion_rate) * rng.random())
+            knob = (1.0 + s.expansion_rate) * rng.random()
 
-        how = "gp"
-        if log_cost is not None:
-            allowed = log_cost < math.log(s.max_suggestion_cost)
-            if allowed.any():
-                acq = np.where(allowed, acq, -np.inf)
+        def evaluate(points: np.ndarray) -> tuple[np.ndarray, ...]:
+            """Acquisition (cost-masked), mean, std and log cost at ``points`` (target context)."""
+            inputs = np.hstack([points, np.zeros((len(points), m.context_dims))])
+            mean, std = score.predict(inputs)
+            log_cost = cost01 = None
+            if m.cost is not None and cd is not None:
+                log_cost = m.cost.predict(inputs)[0] * cd.std + cd.mean
+                span = cd.high - cd.low
+                cost01 = (log_cost - cd.low) / span if span > 1e-12 else np.zeros_like(log_cost)
+            if s.acquisition_fn == "ei":
+                acq = log_expected_improvement(mean, std, m.best, knob)
+            elif s.acquisition_fn == "ucb":
+                acq = upper_confidence_bound(mean, std, knob)
             else:
-                acq, how = -log_cost, "gp-cheapest"
+                span = sd.high - sd.low
+                score01 = (mean - sd.low) / span if span > 1e-12 else mean - sd.low
+                acq = naive_cost_weighted(score01, cost01, knob)
+            if log_cost is None:
+                return acq, mean, std, np.full(len(points), np.nan), np.ones(len(points), bool)
+            allowed = log_cost < math.log(s.max_suggestion_cost)
+            return np.where(allowed, acq, -np.inf), mean, std, log_cost, allowed
+
+        acq, mean, std, log_cost, allowed = evaluate(candidates)
+        how = "gp"
+        if not allowed.any():
+            acq, how = -log_cost, "gp-cheapest"
+        elif int(sd.ok.sum()) >= POLISH_MIN_RESULTS:
+            candidates, acq, mean, std, log_cost = self._polish(
+                rng, evaluate, candidates, acq, mean, std, log_cost
+            )
         order = np.argsort(-acq, kind="stable")
         j = self._first_unseen(candidates, taken, order)
         sign = 1.0 if self.goal == "maximize" else -1.0
+        has_cost = m.cost is not None
         info = {
             "how": how,
             "predicted_score": sign * (float(mean[j]) * sd.std + sd.mean),
             "predicted_score_std": float(std[j]) * sd.std,
-            "predicted_cost": float(np.exp(log_cost[j])) if log_cost is not None else None,
+            "predicted_cost": float(np.exp(log_cost[j])) if has_cost else None,
             "acquisition": float(acq[j])
             if np.isfinite(acq[j])
             else None,  # -inf: only masked ones were left
@@ -613,3 +647,45 @@ class ProteinOptimizer:
         if m.transfer is not None:
             info["transfer"] = m.transfer
         return candidates[j], info
+
+    def _local(self, rng: np.random.Generator, incumbent: np.ndarray) -> np.ndarray:
+        """Candidates close to the incumbent: small steps in a few coordinates at a time."""
+        d = len(self.space)
+        out = []
+        for scale in LOCAL_SCALES:
+            step = rng.normal(0.0, scale, (LOCAL_PER_SCALE, d))
+            mask = rng.random((LOCAL_PER_SCALE, d)) < min(1.0, LOCAL_DIMS / d)
+            mask[np.arange(LOCAL_PER_SCALE), rng.integers(d, size=LOCAL_PER_SCALE)] = True
+            out.append(incumbent[None, :] + step * mask)
+        return self._snap(np.clip(np.vstack(out), -1.0, 1.0))
+
+    def _polish(
+        self,
+        rng: np.random.Generator,
+        evaluate: Any,
+        candidates: np.ndarray,
+        acq: np.ndarray,
+        mean: np.ndarray,
+        std: np.ndarray,
+        log_cost: np.ndarray,
+    ) -> tuple[np.ndarray, ...]:
+        """Refine the best candidates by shrinking random local steps on the acquisition."""
+        top = np.argsort(-acq, kind="stable")[:POLISH_TOP]
+        points, best = candidates[top].copy(), acq[top].copy()
+        d = len(self.space)
+        for scale in POLISH_SCALES:
+            trial = np.repeat(points, POLISH_STEPS, axis=0)
+            trial = self._snap(np.clip(trial + rng.normal(0.0, scale, trial.shape), -1.0, 1.0))
+            a = evaluate(trial)[0].reshape(len(points), POLISH_STEPS)
+            k = a.argmax(axis=1)
+            better = a[np.arange(len(points)), k] > best
+            points[better] = trial.reshape(len(points), POLISH_STEPS, d)[better, k[better]]
+            best[better] = a[better, k[better]]
+        a, mu, sd_, lc, _ = evaluate(points)
+        return (
+            np.vstack([candidates, points]),
+            np.concatenate([acq, a]),
+            np.concatenate([mean, mu]),
+            np.concatenate([std, sd_]),
+            np.concatenate([log_cost, lc]),
+        )

@@ -104,7 +104,11 @@ def fit_kernel(
         return kernel
     idx = fit_subset(len(y))
     gp = GaussianProcessRegressor(
-        kernel, alpha=JITTER, optimizer=_bounded_lbfgs, n_restarts_optimizer=0, random_state=seed
+        kernel,
+        alpha=JITTER,
+        optimizer=_bounded_lbfgs,
+        n_restarts_optimizer=0,
+        random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
