@@ -1,4 +1,5 @@
-"""SVG snapshots of every screen at 80x24 and 160x48: fake services, frozen clock, demo data.
+"""SVG snapshots of every screen and dialog at 80x24, 100x30 and 160x48: fake services, frozen
+clock, demo data.
 
 Update after an intended change: ``pytest tests/tui/test_tui_snapshots.py --snapshot-update``.
 """
@@ -11,7 +12,7 @@ import pytest
 
 from tests.tui.tui_helpers import make_app, wait_for
 
-SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+SIZES = {"80x24": (80, 24), "100x30": (100, 30), "160x48": (160, 48)}
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +40,8 @@ def ready(screen_id: str):
             await wait_for(
                 pilot, lambda: "line 30" in str(screen.query_one("#log-tail").content), what="log"
             )
+        elif screen_id == "launch-unlaunched":
+            await wait_for(pilot, lambda: len(screen.rows) == 8, what="planned rows")
         elif screen_id == "trials":
             from hwscale_tui.tui.widgets.trial_table import TrialTable
 
@@ -61,8 +64,49 @@ def test_screen_snapshot(screen_id, size, snap_compare, tmp_path):
     assert snap_compare(app, terminal_size=SIZES[size], run_before=ready(screen_id))
 
 
-def test_help_snapshot(snap_compare, tmp_path):
-    app, _ = make_app(tmp_path, start="trials")
-    assert snap_compare(
-        app, terminal_size=(80, 24), press=["question_mark"], run_before=ready("trials")
-    )
+def dialog(name: str):
+    """Open one dialog on its screen (after the screen's data is in)."""
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
+
+        if name == "launch-confirm":
+            await ready("launch-unlaunched")(pilot)
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="dialog")
+        elif name == "prompt-error":
+            await ready("grid")(pilot)
+            await pilot.press("g", *"abc", "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="dialog")
+        elif name == "stop-trial":
+            await ready("trials")(pilot)
+            from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+            table = app.screen.query_one(TrialTable)
+            running = next(t for t in table.trials.values() if t.state == "running")
+            table.select_run(running.run_id)
+            await pilot.press("k")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="dialog")
+        elif name == "help":
+            await ready("trials")(pilot)
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="dialog")
+        await pilot.pause()
+
+    return run_before
+
+
+DIALOG_SCREENS = {
+    "launch-confirm": "launch",
+    "prompt-error": "grid",
+    "stop-trial": "trials",
+    "help": "trials",
+}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("name", list(DIALOG_SCREENS))
+def test_dialog_snapshot(name, size, snap_compare, tmp_path):
+    app, _ = make_app(tmp_path, start=DIALOG_SCREENS[name])
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=dialog(name))

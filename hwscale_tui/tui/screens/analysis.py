@@ -23,6 +23,7 @@ class AnalysisScreen(HwScreen):
     SCREEN_ID = "analysis"
     SCREEN_TITLE = "Analysis"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("right_square_bracket,right", "plot(1)", "Next plot", id="analysis.next_plot"),
         Binding("left_square_bracket,left", "plot(-1)", "Prev", id="analysis.prev_plot"),

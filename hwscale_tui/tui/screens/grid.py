@@ -140,6 +140,7 @@ def cell_text(cell: GridCell, ascii_only: bool = False) -> Text:
 class GridScreen(HwScreen):
     SCREEN_ID = "grid"
     SCREEN_TITLE = "Grid"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("space", "toggle_pair", "Toggle", id="grid.toggle"),
         Binding("g", "add_count('gpus')", "+GPUs", id="grid.add_gpus"),

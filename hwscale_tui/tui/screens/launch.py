@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from ..formatting import STATE_STYLES, plural
@@ -94,7 +94,8 @@ class LaunchScreen(HwScreen):
             yield DataTable(id="launch-table", cursor_type="row")
             yield Label("", id="launch-summary")
             yield Label("log", id="log-title", classes="section-title")
-            yield Static("", id="log-tail")
+            with VerticalScroll(id="log-scroll"):
+                yield Static("", id="log-tail")
         yield HwFooter()
 
     def on_mount(self) -> None:
@@ -240,11 +241,15 @@ class LaunchScreen(HwScreen):
             self.rows[r.sweep_name] = r
         self.update_summary()
         if tail is not None:
+            scroll = self.query_one("#log-scroll", VerticalScroll)
+            at_end = scroll.scroll_y >= scroll.max_scroll_y - 1
+            # long lines wrap (never cut); the pane keeps the newest line in view unless the
+            # user scrolled up to read
             self.query_one("#log-tail", Static).update(
-                Text("\n".join(tail[-self.log_height() :]), no_wrap=True, overflow="ellipsis")
-                if tail
-                else Text("(no log yet)", style="dim")
+                Text("\n".join(tail)) if tail else Text("(no log yet)", style="dim")
             )
+            if at_end:
+                scroll.call_after_refresh(scroll.scroll_end, animate=False)
 
     def cells(self, r: LaunchRow) -> list[Any]:
         style = STATE_STYLES.get(r.status, "")
@@ -263,9 +268,6 @@ class LaunchScreen(HwScreen):
             "best": r.best,
         }
         return [values[key] for key, _, _ in self.table_columns]
-
-    def log_height(self) -> int:
-        return max(3, self.query_one("#log-tail", Static).size.height or 10)
 
     def update_summary(self) -> None:
         active = sum(r.active for r in self.rows.values())

@@ -76,8 +76,10 @@ class TrialsScreen(HwScreen):
                 yield Static("", id="trial-details")
         yield Label("", id="poll-status")
         yield Input(
-            placeholder="filter: words that must all appear (pair, state, sweep, run id); enter applies, esc cancels",
+            placeholder="filter: words that must all appear (pair, state, sweep, run id); "
+            "enter applies, esc cancels",
             id="filter-input",
+            compact=True,
         )
         yield HwFooter()
 
@@ -135,6 +137,8 @@ class TrialsScreen(HwScreen):
         now = self.app.services.clock()
         st = self.poll_state
         parts = []
+        if table.filter_terms:  # first, so a narrow terminal never cuts it off
+            parts.append(f"filter: {' '.join(table.filter_terms)}")
         n = len(table.trials)
         running = sum(t.state == "running" for t in table.trials.values())
         shown = table.row_count
@@ -149,8 +153,6 @@ class TrialsScreen(HwScreen):
             parts.append(
                 f"STALE since {since}: {st.reason or 'error'}; retry in {fmt_duration(st.backoff_s)}"
             )
-        if table.filter_terms:
-            parts.append(f"filter: {' '.join(table.filter_terms)}")
         if table.sort_column:
             parts.append(f"sort: {table.sort_column} {'desc' if table.sort_reverse else 'asc'}")
         text = Text("  |  ".join(parts), no_wrap=True, overflow="ellipsis")

@@ -17,6 +17,51 @@ SCREEN_TABS = (
 )
 
 
+CLOCK_WIDTH = 10
+
+
+def header_line(current: str, name: str, source: str, read_only: bool, room: int) -> Text:
+    """The header's left part in ``room`` columns: labels shorten before anything is dropped.
+
+    From the longest form down: the app's title goes first, then the "experiment:" and
+    "source:" labels, then the other screens' names (their numbers stay); only then is the
+    experiment name shortened in the middle. The source and the read-only mark always stay.
+    """
+
+    def build(title: bool, long_labels: bool, full_tabs: bool, shown_name: str) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if title:
+            line.append(" hwscale-tui ", style="bold")
+        for number, (_, tab) in enumerate(SCREEN_TABS, start=1):
+            here = tab == current
+            line.append(
+                f" {number} {tab} " if here or full_tabs else f" {number} ",
+                style="bold reverse" if here else "",
+            )
+        line.append(" | experiment: " if long_labels else "| ")
+        line.append(shown_name, style="bold")
+        line.append(" | source: " if long_labels else " | ")
+        line.append(source, style="bold")
+        if read_only:
+            line.append(" | read-only", style="bold yellow")
+        return line
+
+    for title, long_labels, full_tabs in (
+        (True, True, True),
+        (False, True, True),
+        (False, False, True),
+        (False, False, False),
+    ):
+        line = build(title, long_labels, full_tabs, name)
+        if line.cell_len <= room:
+            return line
+    over = line.cell_len - room
+    keep = max(3, len(name) - over - 1)
+    head = (keep + 1) // 2
+    short = name[:head] + "…" + name[len(name) - (keep - head) :] if keep < len(name) else name
+    return build(False, False, False, short)
+
+
 class ExperimentHeader(Horizontal):
     """``hwscale-tui  1 Grid  2 Launch  3 Trials  4 Analysis | experiment | source [| read-only]   HH:MM:SS``.
 
@@ -38,22 +83,17 @@ class ExperimentHeader(Horizontal):
 
     def refresh_header(self) -> None:
         session = self.app.session  # type: ignore[attr-defined]
-        self._shown = (session.name, session.dirty, self.app.size.width)
-        wide = self.app.size.width >= 100
-        line = Text(no_wrap=True, overflow="ellipsis")
-        if wide:
-            line.append(" hwscale-tui ", style="bold")
-        for number, (_, title) in enumerate(SCREEN_TABS, start=1):
-            line.append(
-                f" {number} {title} ", style="bold reverse" if title == self.screen_title else ""
+        width = self.app.size.width
+        self._shown = (session.name, session.dirty, width)
+        self.query_one("#header-left", Static).update(
+            header_line(
+                self.screen_title,
+                session.name + ("*" if session.dirty else ""),
+                session.source_label,
+                session.read_only,
+                width - CLOCK_WIDTH,
             )
-        line.append(" | experiment: " if wide else "| ")
-        line.append(session.name + ("*" if session.dirty else ""), style="bold")
-        line.append(" | source: " if wide else " | ")
-        line.append(session.source_label, style="bold")
-        if session.read_only:
-            line.append(" | read-only", style="bold yellow")
-        self.query_one("#header-left", Static).update(line)
+        )
         self.refresh_clock()
 
     def refresh_clock(self) -> None:

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from ...hardware import pair_tag_of
 from ...launch.progress import trial_progress
@@ -33,6 +33,9 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("left", "left", 6),
     ("cost", "cost", 7),
 )
+# Columns that take a share of the spare width on wide terminals (each up to MAX_GROW more).
+GROW = ("pair", "trial", "state", "score", "steps", "time", "sps", "left", "cost")
+MAX_GROW = 8
 STATE_LABELS = {"awaiting_eval": "eval due"}  # trained, not scored yet: fits the 8-wide column
 SORT_COLUMNS = ("trial", "pair", "state", "score", "steps", "time", "sps", "left", "cost")
 
@@ -113,6 +116,25 @@ class TrialTable(DataTable):
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        self.fit_width(self.size.width)
+
+    def fit_width(self, width: int) -> None:
+        """Stretch the columns to use a wide table's room (in place: no row is rebuilt)."""
+        base = sum(w + 2 for _, _, w in COLUMNS) + 2  # cell padding, scrollbar
+        share = min(MAX_GROW, max(0, width - base) // len(GROW))
+        changed = False
+        for key, _, w in COLUMNS:
+            column = self.columns.get(ColumnKey(key))
+            new = w + (share if key in GROW else 0)
+            if column is not None and column.width != new:
+                column.width = new
+                changed = True
+        if changed:
+            self._clear_caches()
+            self._require_update_dimensions = True
+            self.refresh()
 
     # -- cells --------------------------------------------------------------------------------
     def _cells(self, t: Trial) -> list[Any]:
