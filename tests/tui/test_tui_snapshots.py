@@ -77,8 +77,15 @@ def dialog(name: str):
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="dialog")
         elif name == "prompt-error":
             await ready("grid")(pilot)
-            await pilot.press("g", *"abc", "enter")
+            await pilot.press("g")
             await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="dialog")
+            from textual.widgets import Input
+
+            app.screen.query_one(Input).cursor_blink = False  # a blinking cursor is not stable
+            await pilot.press(*"abc", "enter")
+            await wait_for(
+                pilot, lambda: app.screen.query_one("#prompt-error").display, what="error"
+            )
         elif name == "stop-trial":
             await ready("trials")(pilot)
             from hwscale_tui.tui.widgets.trial_table import TrialTable
