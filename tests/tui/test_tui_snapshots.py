@@ -91,8 +91,15 @@ def dialog(name: str):
             from hwscale_tui.tui.widgets.trial_table import TrialTable
 
             table = app.screen.query_one(TrialTable)
-            running = next(t for t in table.trials.values() if t.state == "running")
+            running = next(  # the first running trial in row order: no scrolling needed
+                table.trials[r]
+                for r in table.visible_run_ids()
+                if table.trials[r].state == "running"
+            )
             table.select_run(running.run_id)
+            screen = app.screen
+            await wait_for(pilot, lambda: running.run_id in screen.curve_cache, what="its curve")
+            await pilot.pause()
             await pilot.press("k")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="dialog")
         elif name == "help":
