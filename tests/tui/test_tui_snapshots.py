@@ -106,6 +106,7 @@ def dialog(name: str):
             await ready("trials")(pilot)
             await pilot.press("question_mark")
             await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="dialog")
+            await wait_for(pilot, lambda: app.screen.scrolled, what="scrolled to this screen")
         await pilot.pause()
 
     return run_before

@@ -70,6 +70,7 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, target: Screen) -> None:
         super().__init__()
         self.target = target
+        self.scroll_target = 0
 
     def binding_rows(self) -> list[tuple[str, str, str]]:
         """Every row of every section, in the order shown."""
@@ -105,11 +106,21 @@ class HelpScreen(ModalScreen[None]):
             if "(this screen)" in title:
                 break
             line += len(rows) + 2
-        self.call_after_refresh(
-            lambda: self.query_one("#help-scroll", VerticalScroll).scroll_to(
-                y=max(0, line - 1), animate=False
-            )
-        )
+        self.scroll_target = max(0, line - 1)
+        self.call_after_refresh(self._scroll_to_target)
+
+    def _scroll_to_target(self) -> None:
+        scroll = self.query_one("#help-scroll", VerticalScroll)
+        scroll.scroll_to(y=self.scroll_target, animate=False, immediate=True)
+
+    @property
+    def scrolled(self) -> bool:
+        """Whether the current screen's section is scrolled into view (as far as it goes)."""
+        scroll = self.query_one("#help-scroll", VerticalScroll)
+        return (
+            scroll.max_scroll_y > 0
+            and scroll.scroll_y == min(self.scroll_target, scroll.max_scroll_y)
+        ) or (scroll.max_scroll_y == 0 and scroll.virtual_size.height > 0)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
