@@ -362,6 +362,24 @@ class ExperimentConfig:
 
         return price_per_gpu_hour(self.cost.gpu_type, spot=self.cost.spot).price
 
+    @property
+    def local_ranks(self) -> bool:
+        """Pairs are CPU ranks on this machine (built-in trainer, local dispatcher), not GPUs."""
+        return self.experiment.runner == "builtin" and self.experiment.dispatcher == "local"
+
+    @property
+    def price_label(self) -> str:
+        """What the price in force is, said plainly (every cost figure refers to it)."""
+        p = self.price_per_gpu_hour
+        if not self.local_ranks:
+            return f"${p:g}/GPU-hour ({self.cost.gpu_type})"
+        if self.cost.gpu_type.lower() == "vcpu":
+            return f"${p:g}/rank-hour: one cloud vCPU on demand (docs/prices.md)"
+        return (
+            f"HYPOTHETICAL ${p:g}/rank-hour, as if each CPU rank were a {self.cost.gpu_type} "
+            '(cost.gpu_type = "vCPU" prices ranks as CPUs)'
+        )
+
 
 # -- schema helpers -------------------------------------------------------------------------
 
@@ -484,6 +502,20 @@ def from_dict(
     for dotted, default in RUNNER_DEFAULTS[runner].items():
         s, k = dotted.split(".")
         values.setdefault(s, {}).setdefault(k, default)
+
+    if runner == "builtin" and values.get("experiment", {}).get("dispatcher", "local") == "local":
+        # local ranks are CPU processes: the default grid fits this machine's usable cores
+        # (a count the user gives is kept as given, oversubscribed or not)
+        from .hardware import local_default_grid, usable_cores
+
+        grid = values.setdefault("grid", {})
+        g, n, ex = local_default_grid(usable_cores(), grid.get("max_gpus_per_node", 8))
+        if "grid.gpu_counts" not in explicit:
+            grid["gpu_counts"] = g
+        if "grid.node_counts" not in explicit:
+            grid["node_counts"] = n
+        if not {"grid.gpu_counts", "grid.node_counts", "grid.exclude"} & explicit:
+            grid["exclude"] = ex
 
     sweep = values.get("sweep", {})
     if "sweep.batch_size" not in explicit and isinstance(sweep.get("max_trials"), int):

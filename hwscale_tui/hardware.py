@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 PAIR_RE = re.compile(r"^g(?P<g>[1-9][0-9]*)n(?P<n>[1-9][0-9]*)$")
@@ -26,6 +28,38 @@ def strip_generation(name: str) -> str:
 def pair_tag_of(sweep: str) -> str:
     """``g4n1`` for ``exp.g4n1`` and ``exp.g4n1.gen2``."""
     return strip_generation(sweep).rsplit(".", 1)[-1]
+
+
+USABLE_CORES_ENV = "HWSCALE_USABLE_CORES"  # overrides the count (tests inject it this way)
+
+
+def usable_cores(env: Mapping[str, str] | None = None) -> int:
+    """CPU cores this process may run on (``os.sched_getaffinity``), or ``$HWSCALE_USABLE_CORES``."""
+    env = os.environ if env is None else env
+    raw = env.get(USABLE_CORES_ENV, "").strip()
+    if raw.isdigit() and int(raw) >= 1:
+        return int(raw)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def local_default_grid(
+    cores: int, max_gpus_per_node: int = 8
+) -> tuple[list[int], list[int], list[str]]:
+    """The local default grid for ``cores`` usable cores: (rank counts per node, node counts,
+    pairs switched off) such that no pair has more ranks than cores. 2 cores: 1 and 2 ranks."""
+    top = max(1, min(cores, max_gpus_per_node))
+    gpus = [1 << k for k in range(top.bit_length()) if 1 << k <= top]
+    nodes = [1, 2] if cores >= 4 else [1]
+    exclude = [f"g{g}n{n}" for g in gpus for n in nodes if g * n > cores]
+    return gpus, nodes, exclude
+
+
+def oversubscribed(pair: HardwarePair, cores: int) -> bool:
+    """More local ranks than usable cores: its times measure CPU contention, not scaling."""
+    return pair.total_gpus > cores
 
 
 @dataclass(frozen=True, order=True)

@@ -28,6 +28,9 @@ PRICE_TABLE: dict[tuple[str, bool], tuple[float, str]] = {
     ("A100", True): (1.29, "GCP a2-highgpu-1g spot"),
     ("L4", False): (0.71, "GCP g2-standard-4 on-demand (1 GPU per instance)"),
     ("L4", True): (0.28, "GCP g2-standard-4 spot"),
+    # A CPU rank of the local built-in trainer: one vCPU (docs/prices.md, "CPU ranks").
+    ("VCPU", False): (0.0425, "AWS c5 on-demand, us-east-1: $0.34/h for 8 vCPUs (c5.2xlarge)"),
+    ("VCPU", True): (0.0213, "AWS c5 spot, us-east-1 (c5.2xlarge about $0.17/h for 8 vCPUs)"),
 }
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -72,11 +73,26 @@ def render() -> str:
                 doc += f"; at most {f.metadata['max_len']} characters"
             lines.append(f"| `{f.name}` | {d} | {doc.replace('|', '/')} |")
         lines.append("")
+    # The local default grid fits the usable cores; the example pins 16 so the doc is the same
+    # on every machine.
+    saved = os.environ.get("HWSCALE_USABLE_CORES")
+    os.environ["HWSCALE_USABLE_CORES"] = "16"
+    try:
+        example = c.default_config(env={}).to_toml().strip()
+    finally:
+        if saved is None:
+            del os.environ["HWSCALE_USABLE_CORES"]
+        else:
+            os.environ["HWSCALE_USABLE_CORES"] = saved
     lines += [
         "## Example (the built-in defaults)",
         "",
+        "With the built-in trainer on the local dispatcher the grid's defaults fit the usable "
+        "cores (each rank is a CPU process): on 2 cores `gpu_counts = [1, 2]`, "
+        "`node_counts = [1]`. The example is for a machine with 16 or more usable cores.",
+        "",
         "```toml",
-        c.default_config(env={}).to_toml().strip(),
+        example,
         "```",
         "",
     ]

@@ -15,6 +15,9 @@ def private_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SKYPILOT_DISABLE_USAGE_COLLECTION", "1")
     monkeypatch.setenv("WANDB_MODE", "disabled")
     monkeypatch.setenv("WANDB_SILENT", "true")
+    # The local default grid fits the usable cores (hardware.usable_cores); tests inject the
+    # count so they do not depend on the machine: 16 keeps the full 1/2/4/8 x 1/2 default.
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "16")
     for var in ("WANDB_API_KEY", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     return hw

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import StoreError, UsageError
+from ..hardware import pair_tag_of
 from .common import (
     add_experiment_file_flag,
     add_generation_flag,
@@ -43,6 +44,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--metric",
         metavar="KEY",
         help="history metric for the curves (default: [analysis] curve_metric)",
+    )
+    src.add_argument(
+        "--allow-oversubscribed",
+        action="store_true",
+        help="local mode: keep pairs with more CPU ranks than usable cores in the analysis and "
+        "its recommendations (their times measure contention, not scaling)",
     )
     add_generation_flag(
         src,
@@ -188,6 +195,55 @@ def pick_generation(cfg, trials: list, wanted: int | None) -> list:
     return chosen
 
 
+def local_mode(cfg, trials: list, allow_oversubscribed: bool) -> tuple[list, list[str]]:
+    """Local built-in runs measure CPU ranks: say so, leave oversubscribed pairs out unless
+    asked, and say plainly when too few sizes remain for a scaling law."""
+    from ..hardware import pair_from_sweep_name, usable_cores
+
+    cores = usable_cores()
+    notes = [
+        f"Local mode: each 'GPU' here is a CPU rank (a process on this machine's {cores} "
+        f"usable cores); costs use {cfg.price_label}."
+    ]
+
+    def ranks(t) -> int:
+        if t.gpus and t.nodes:
+            return int(t.gpus) * int(t.nodes)
+        pair = pair_from_sweep_name(t.sweep)
+        return pair.total_gpus if pair else 0
+
+    over = sorted({pair_tag_of(t.sweep) for t in trials if ranks(t) > cores})
+    if over and allow_oversubscribed:
+        notes.append(
+            f"{', '.join(over)} oversubscribed (more ranks than the {cores} usable cores) and kept "
+            "because --allow-oversubscribed was given: their times measure CPU contention, not "
+            "scaling."
+        )
+    elif over:
+        kept = [t for t in trials if ranks(t) <= cores]
+        if not kept:
+            raise UsageError(
+                f"every pair with trials ({', '.join(over)}) has more CPU ranks than the {cores} "
+                "usable cores, so its times measure contention, not scaling; accepted: "
+                "--allow-oversubscribed to analyze them anyway."
+            )
+        notes.append(
+            f"{', '.join(over)} left out: more CPU ranks than the {cores} usable cores, so their "
+            "times measure CPU contention, not scaling, and no recommendation is made from them "
+            "(--allow-oversubscribed keeps them)."
+        )
+        trials = kept
+    sizes = sorted({ranks(t) for t in trials if ranks(t)})
+    if len(sizes) < 3:
+        shown = " and ".join(str(s) for s in sizes) or "no"
+        notes.append(
+            f"Only {len(sizes)} size(s) ({shown} ranks): too few for a scaling law (a law needs "
+            "at least 3 sizes); compare the pairs directly and read any fitted law as not "
+            "established."
+        )
+    return trials, notes
+
+
 def generation_note(cfg, trials: list, all_count: int) -> str:
     gen = trials[0].generation if trials else 1
     left = all_count - len(trials)
@@ -229,6 +285,11 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_config(cfg, **changes)
     trials, histories, every = _load(args, cfg)
     note = None if args.trials else generation_note(cfg, trials, every)
+    local_notes: list[str] = []
+    if cfg.local_ranks and not args.trials:
+        trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)
+        for n in local_notes:
+            print(f"analyze: {n}", file=sys.stderr)
     if note:
         print(f"analyze: {note}", file=sys.stderr)
     print(f"analyze: {len(trials)} trials, {len(histories)} learning curves", file=sys.stderr)
@@ -237,6 +298,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if note:
         result.notes.insert(0, f"Trials analyzed: {note}.")
+    result.notes[1 if note else 0 : 1 if note else 0] = local_notes
     if args.csv:
         write_private_text(Path(args.csv).expanduser(), per_config_csv(result))
         print(f"analyze: wrote {args.csv}", file=sys.stderr)

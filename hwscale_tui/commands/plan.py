@@ -71,11 +71,19 @@ def print_plan(plan) -> None:
         f"trials/sweep={cfg.sweep.max_trials}  parallel={cfg.sweep.max_parallel_jobs}  "
         f"delay={cfg.launch.delay_s:g}s{'  sequential' if cfg.launch.sequential else ''}"
     )
+    if cfg.local_ranks:
+        from ..hardware import usable_cores
+
+        console.print(
+            f"local mode: a pair's g<G>n<N> is G x N CPU ranks (processes) on this machine's "
+            f"{usable_cores()} usable cores, not GPUs; price: {cfg.price_label}"
+        )
     t = Table(
         title=f"{plural(len(plan.pairs), 'pair')} to launch (sweeps named {cfg.name}.<pair>)",
         show_lines=False,
     )
-    for col in ("pair", "GPUs", "batch", "center", "minibatch", "center", "start"):
+    unit = "ranks" if cfg.local_ranks else "GPUs"
+    for col in ("pair", unit, "batch", "center", "minibatch", "center", "start"):
         t.add_column(col, no_wrap=True)
     for i, pp in enumerate(plan.pairs):
         c = pp.preset.constraints

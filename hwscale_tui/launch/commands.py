@@ -18,7 +18,7 @@ from typing import Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
-from ..hardware import HardwarePair, SkippedPair, plan_grid
+from ..hardware import HardwarePair, SkippedPair, plan_grid, usable_cores
 from ..metta import checks as metta_checks
 from ..metta.command import metta_argv
 from ..metta.profiles import resolve_profile
@@ -178,7 +178,9 @@ def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | No
             w.append("refused: " + refusal)
         if cfg.experiment.dispatcher == "local" and cpu_count and pair.total_gpus > cpu_count:
             w.append(
-                f"{pair.total_gpus} ranks on {cpu_count} CPU cores: local trials will be oversubscribed (slower, still correct)"
+                f"OVERSUBSCRIBED: {pair.total_gpus} CPU ranks on {cpu_count} usable cores (you "
+                "added this pair); its times measure CPU contention, not scaling, so analyze "
+                "leaves it out of recommendations unless --allow-oversubscribed"
             )
     if cfg.experiment.runner == "metta" and not cfg.launch.command:
         w += metta_checks.pair_warnings(cfg, pair)
@@ -231,7 +233,7 @@ def plan_experiment(
     from .slurm_options import sbatch_line
 
     extra = validate_extra_args(list(cfg.launch.extra_args) + list(extra_args))
-    cpu_count = os.cpu_count() if cpu_count is None else cpu_count
+    cpu_count = usable_cores() if cpu_count is None else cpu_count
     pairs, skipped = plan_grid(
         cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
     )

@@ -1,0 +1,160 @@
+"""Local mode says what it measures: CPU ranks on this machine's usable cores.
+
+The usable-core count is injected with HWSCALE_USABLE_CORES (tests/conftest.py sets 16)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.hardware import local_default_grid, usable_cores
+from hwscale_tui.store import Store
+from tests.support.cli import cli_env, hwscale_cmd
+
+
+def test_usable_cores_reads_the_affinity_unless_injected(monkeypatch):
+    monkeypatch.delenv("HWSCALE_USABLE_CORES")
+    assert usable_cores() == len(os.sched_getaffinity(0))
+    assert usable_cores({"HWSCALE_USABLE_CORES": "3"}) == 3
+    assert usable_cores({"HWSCALE_USABLE_CORES": "zero"}) == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(
+    ("cores", "pairs"),
+    [
+        (1, ["g1n1"]),
+        (2, ["g1n1", "g2n1"]),
+        (4, ["g1n1", "g1n2", "g2n1", "g2n2", "g4n1"]),
+        (16, ["g1n1", "g1n2", "g2n1", "g2n2", "g4n1", "g4n2", "g8n1", "g8n2"]),
+    ],
+)
+def test_the_default_local_grid_fits_the_usable_cores(monkeypatch, cores, pairs):
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", str(cores))
+    from hwscale_tui.hardware import plan_grid
+
+    cfg = cfgmod.default_config(env={})
+    got, _ = plan_grid(
+        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
+    )
+    assert sorted(p.tag for p in got) == pairs
+    assert all(p.total_gpus <= cores for p in got)
+    g, n, _ = local_default_grid(cores)
+    assert max(g) * min(n) <= cores
+
+
+def test_clusters_keep_the_gpu_grid_and_price(monkeypatch):
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    cfg = cfgmod.from_dict(
+        {"experiment": {"dispatcher": "skypilot"}, "wandb": {"mode": "online"}}, env={}
+    )
+    assert cfg.grid.gpu_counts == [1, 2, 4, 8] and not cfg.local_ranks
+    assert cfg.price_label == "$6.88/GPU-hour (H100)"
+
+
+def test_local_price_is_hypothetical_unless_priced_as_cpu(monkeypatch):
+    cfg = cfgmod.default_config(env={})
+    assert cfg.local_ranks and cfg.price_label.startswith("HYPOTHETICAL $6.88/rank-hour")
+    cpu = cfgmod.from_dict({"cost": {"gpu_type": "vCPU"}}, env={})
+    assert cpu.price_per_gpu_hour == pytest.approx(0.0425)
+    assert cpu.price_label.startswith("$0.0425/rank-hour: one cloud vCPU")
+
+
+def test_an_added_oversubscribed_pair_is_kept_and_flagged_in_plan(monkeypatch, tmp_path):
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    res = subprocess.run(
+        hwscale_cmd("plan", "--json", "--gpu-counts", "1", "2", "4"),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    plan = json.loads(res.stdout)
+    pairs = {p["sweep_name"].rsplit(".", 1)[-1]: p for p in plan["pairs"]}
+    assert sorted(pairs) == ["g1n1", "g2n1", "g4n1"]  # nodes stay the local default [1]
+    assert any(
+        "OVERSUBSCRIBED: 4 CPU ranks on 2 usable cores" in w for w in pairs["g4n1"]["warnings"]
+    )
+    assert not any("OVERSUBSCRIBED" in w for w in pairs["g2n1"]["warnings"])
+
+
+def _seed_store(name: str, pairs: list[tuple[int, int]]) -> None:
+    with Store.open_default() as st:
+        for g, n in pairs:
+            sweep = f"{name}.g{g}n{n}"
+            for i in range(3):
+                run_id = f"{sweep}_trial_{i + 1:04d}"
+                speed = 1000.0 * g * n * (1 + 0.1 * i)
+                st.insert_trial(
+                    run_id,
+                    sweep,
+                    experiment=name,
+                    idx=i + 1,
+                    gpus=g,
+                    nodes=n,
+                    state="finished",
+                    score=100.0 + i,
+                    runtime_s=20000 / speed,
+                    agent_steps=20000,
+                    cost_usd=0.01,
+                )
+                st.append_history(
+                    run_id,
+                    [
+                        {"agent_step": s, "wall_s": s / speed, "score": 100.0 * s / 20000}
+                        for s in range(2000, 20001, 2000)
+                    ],
+                )
+
+
+def _analyze(exp, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        hwscale_cmd("analyze", "-e", str(exp), "--bootstrap", "0", *extra),
+        env=cli_env(HWSCALE_USABLE_CORES="2"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_analysis_leaves_oversubscribed_pairs_out_unless_asked_and_says_why(tmp_path):
+    exp = tmp_path / "loc.toml"
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "loc"}, "grid": {"gpu_counts": [1, 2, 4], "node_counts": [1]}},
+        env={},
+    )
+    cfgmod.save(cfg, exp)
+    _seed_store("loc", [(1, 1), (2, 1), (4, 1)])
+
+    res = _analyze(exp, "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    configs = [row["config"] for row in out["per_config"]]
+    assert configs == ["g1n1", "g2n1"]
+    notes = " ".join(out["notes"])
+    assert "each 'GPU' here is a CPU rank" in notes and "HYPOTHETICAL" in notes
+    assert "g4n1 left out: more CPU ranks than the 2 usable cores" in notes
+    assert "Only 2 size(s) (1 and 2 ranks): too few for a scaling law" in notes
+
+    res = _analyze(exp, "--json", "--allow-oversubscribed")
+    out = json.loads(res.stdout)
+    assert [row["config"] for row in out["per_config"]] == ["g1n1", "g2n1", "g4n1"]
+    assert "kept because --allow-oversubscribed" in " ".join(out["notes"])
+    assert "too few for a scaling law" not in " ".join(out["notes"])  # 3 sizes now
+
+
+def test_only_oversubscribed_pairs_is_one_sentence_exit_2(tmp_path):
+    exp = tmp_path / "big.toml"
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "big"}, "grid": {"gpu_counts": [4], "node_counts": [1]}}, env={}
+    )
+    cfgmod.save(cfg, exp)
+    _seed_store("big", [(4, 1)])
+    res = _analyze(exp)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert lines[-1].startswith("hwscale-tui: error: every pair with trials (g4n1)")
+    assert "--allow-oversubscribed" in lines[-1]
