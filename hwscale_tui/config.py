@@ -509,7 +509,7 @@ def from_dict(
         from .hardware import local_default_grid, usable_cores
 
         grid = values.setdefault("grid", {})
-        g, n, ex = local_default_grid(usable_cores(), grid.get("max_gpus_per_node", 8))
+        g, n, ex = local_default_grid(usable_cores())
         if "grid.gpu_counts" not in explicit:
             grid["gpu_counts"] = g
         if "grid.node_counts" not in explicit:
