@@ -50,7 +50,9 @@ def _load(name: str):
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``only``) one with just that subcommand: running a command never
+    pays for importing and describing every other one (the app's first frame starts sooner)."""
     parser = _Parser(
         prog="hwscale-tui",
         description="Run hardware scaling experiments: one Bayesian sweep per (GPUs per node x nodes) pair, "
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hwscale-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         mod = _load(name)
         if mod is None:
             continue
@@ -82,9 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["tui", *argv]
+    parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     args._argv = argv  # the command line as given (hints print it back, pasteable)
     run = getattr(args, "_run", None)
