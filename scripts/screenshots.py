@@ -22,8 +22,8 @@ saved as SVG and converted to PNG.
 trials each, learning curves shaped by a USL throughput law, fake pids and log lines) with a
 fixed clock, like the snapshot tests.
 
-Needs ``rsvg-convert`` (Debian: ``apt-get install librsvg2-bin fonts-firacode``, the font the SVGs
-name); falls back to the ``cairosvg`` module if it is installed (``pip install cairosvg``).
+Needs ``rsvg-convert`` (Debian: ``apt-get install librsvg2-bin fonts-firacode fonts-dejavu-core``:
+Fira Code is the font the SVGs name, DejaVu Sans draws the check marks); falls back to the ``cairosvg`` module if it is installed (``pip install cairosvg``).
 Other options: ``--out screenshots``, ``--size 150x42``.
 """
 
@@ -296,6 +296,12 @@ SVG_TEXT = re.compile(
 )
 
 
+# Fira Code draws U+2713 CHECK MARK like a square-root sign (bold runs most of all): the grid's
+# on / invalid marks are drawn from DejaVu Sans, whose check and ballot x read as such.
+MARK_GLYPHS = "✓✗"
+MARK_STYLE = " style=\"font-family: 'DejaVu Sans'\""
+
+
 def text_in_cells(svg_text: str) -> str:
     """Place each character of the SVG in its own terminal cell.
 
@@ -307,12 +313,13 @@ def text_in_cells(svg_text: str) -> str:
 
     def split(m: re.Match) -> str:
         chars = html.unescape(m[6])
-        if len(chars) < 2:
+        if len(chars) < 2 and not any(ch in MARK_GLYPHS for ch in chars):
             return m[0]
         cell = float(m[4]) / len(chars)
         x0 = float(m[2])
         return "".join(
-            f'<text {m[1]} x="{x0 + i * cell:.2f}" {m[3]} textLength="{cell:.2f}" {m[5]}>{html.escape(ch)}</text>'
+            f'<text {m[1]} x="{x0 + i * cell:.2f}" {m[3]} textLength="{cell:.2f}" {m[5]}'
+            f"{MARK_STYLE if ch in MARK_GLYPHS else ''}>{html.escape(ch)}</text>"
             for i, ch in enumerate(chars)
             if not ch.isspace()
         )

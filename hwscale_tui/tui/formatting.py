@@ -94,6 +94,14 @@ def sparkline_text(values: list[float], width: int = 40, ascii_only: bool = Fals
     )
 
 
+def display_paths(text: str) -> str:
+    """:func:`short_paths`, and this interpreter shown as ``python`` (log lines for the screen;
+    the full log in the pager keeps every path as written)."""
+    import sys
+
+    return short_paths(text).replace(sys.executable, "python")
+
+
 def short_paths(text: str, env: os._Environ[str] | dict[str, str] | None = None) -> str:
     """Shorten paths for display: the state root to ``$HWSCALE_HOME`` when it is set, else ``$HOME`` to ``~``."""
     env = os.environ if env is None else env

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from ..formatting import STATE_STYLES, plural
+from ..formatting import STATE_STYLES, display_paths, plural
 from ..launch_rows import LaunchRow, launch_rows
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
@@ -246,7 +246,7 @@ class LaunchScreen(HwScreen):
             # long lines wrap (never cut); the pane keeps the newest line in view unless the
             # user scrolled up to read
             self.query_one("#log-tail", Static).update(
-                Text("\n".join(tail)) if tail else Text("(no log yet)", style="dim")
+                Text(display_paths("\n".join(tail))) if tail else Text("(no log yet)", style="dim")
             )
             if at_end:
                 scroll.call_after_refresh(scroll.scroll_end, animate=False)
