@@ -308,7 +308,7 @@ async def test_launch_all_then_rows_show_status_countdown_pid_and_log(tmp_path):
             first.detail.startswith("3/8 done, 1 running; ETA ~") and "(measured)" in first.detail
         )
         summary = text_of(screen.query_one("#launch-summary", Label))
-        assert "all: " in summary and "so far" in summary and "g1n1: 3/8 done" in summary
+        assert "experiment: " in summary and "so far" in summary and "g1n1: 3/8 done" in summary
         assert second.status == "scheduled" and second.countdown == "in 1m00s"
         await wait_for(
             pilot,

@@ -278,7 +278,7 @@ class LaunchScreen(HwScreen):
         parts.append("sweeps keep running when you quit")
         lines = ["  |  ".join(parts)]
         if self.progress is not None and self.status is not None:
-            lines.append(f"all: {self.progress.summary(short=True)}")
+            lines.append(f"experiment: {self.progress.summary(short=True)}")
         if self.app.done_banner and self.status is not None:
             lines.append(self.app.done_banner)
         row = self.selected_row()
