@@ -189,7 +189,9 @@ def demo_trials(n: int):
     from hwscale_tui.config import apply_overrides, default_config
     from tests.support.demo import demo_data
 
-    cfg = apply_overrides(default_config(env={}), {"sweep.max_trials": n // 8})
+    # the 8-pair grid spelled out: the local default grid now fits this machine's cores
+    grid = {"grid.gpu_counts": [1, 2, 4, 8], "grid.node_counts": [1, 2], "grid.exclude": []}
+    cfg = apply_overrides(default_config(env={}), {"sweep.max_trials": n // 8, **grid})
     return demo_data(cfg, now=1.7e9, trials_per_pair=n // 8, with_histories=False).trials
 
 
