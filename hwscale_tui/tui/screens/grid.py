@@ -212,7 +212,12 @@ class GridScreen(HwScreen):
         title, fields = FORM_SECTIONS[index]
         cells = []
         for f in fields:
-            cells += [Label(f.label, classes="form-label"), self._field_widget(f)]
+            # the field and (while its value is bad) its error share one cell: the error wraps
+            # under the field at the cell's width and leaves no gap
+            cells += [
+                Label(f.label, classes="form-label"),
+                Vertical(self._field_widget(f), classes="form-cell"),
+            ]
         self.query_one("#grid-form", VerticalScroll).mount_all(
             [Label(title, classes="section-title"), Grid(*cells, classes="form-grid")]
         )
