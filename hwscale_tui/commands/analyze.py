@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from ..errors import StoreError, UsageError
-from ..hardware import pair_tag_of
 from .common import (
     add_experiment_file_flag,
     add_generation_flag,
@@ -138,6 +137,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
     """(trials, curves, how many trials the source had before one generation was picked)."""
+    from ..analysis.selection import pick_generation
+
     if args.trials:
         if args.source:
             raise UsageError("--trials and --source are alternatives; accepted: one of them.")
@@ -173,87 +174,13 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
             f"{where} has no trials for experiment {cfg.name!r}; accepted: a launched experiment (--experiment FILE) or --trials FILE.csv."
         )
     every = len(trials)
-    trials = pick_generation(cfg, trials, args.generation)
+    if args.generation is not None:
+        check_generation(cfg, args.generation)
+    trials = pick_generation(cfg.name, trials, args.generation)
     histories = source.histories(
         [t.run_id for t in trials], args.metric or cfg.analysis.curve_metric
     )
     return trials, histories, every
-
-
-def pick_generation(cfg, trials: list, wanted: int | None) -> list:
-    """One generation's trials (the newest by default): trials of different generations ran
-    under different comparability settings and are never analyzed together."""
-    if wanted is not None:
-        check_generation(cfg, wanted)
-    gen = wanted if wanted is not None else max((t.generation for t in trials), default=1)
-    chosen = [t for t in trials if t.generation == gen]
-    if not chosen:
-        raise UsageError(
-            f"generation {gen} of experiment {cfg.name} has no trials yet; accepted: --generation "
-            f"with one of {', '.join(str(g) for g in sorted({t.generation for t in trials}))}."
-        )
-    return chosen
-
-
-def local_mode(cfg, trials: list, allow_oversubscribed: bool) -> tuple[list, list[str]]:
-    """Local built-in runs measure CPU ranks: say so, leave oversubscribed pairs out unless
-    asked, and say plainly when too few sizes remain for a scaling law."""
-    from ..hardware import pair_from_sweep_name, usable_cores
-
-    cores = usable_cores()
-    notes = [
-        f"Local mode: each 'GPU' here is a CPU rank (a process on this machine's {cores} "
-        f"usable cores); costs use {cfg.price_label}."
-    ]
-
-    def ranks(t) -> int:
-        if t.gpus and t.nodes:
-            return int(t.gpus) * int(t.nodes)
-        pair = pair_from_sweep_name(t.sweep)
-        return pair.total_gpus if pair else 0
-
-    over = sorted({pair_tag_of(t.sweep) for t in trials if ranks(t) > cores})
-    if over and allow_oversubscribed:
-        notes.append(
-            f"{', '.join(over)} oversubscribed (more ranks than the {cores} usable cores) and kept "
-            "because --allow-oversubscribed was given: their times measure CPU contention, not "
-            "scaling."
-        )
-    elif over:
-        kept = [t for t in trials if ranks(t) <= cores]
-        if not kept:
-            raise UsageError(
-                f"every pair with trials ({', '.join(over)}) has more CPU ranks than the {cores} "
-                "usable cores, so its times measure contention, not scaling; accepted: "
-                "--allow-oversubscribed to analyze them anyway."
-            )
-        notes.append(
-            f"{', '.join(over)} left out: more CPU ranks than the {cores} usable cores, so their "
-            "times measure CPU contention, not scaling, and no recommendation is made from them "
-            "(--allow-oversubscribed keeps them)."
-        )
-        trials = kept
-    sizes = sorted({ranks(t) for t in trials if ranks(t)})
-    if len(sizes) < 3:
-        shown = " and ".join(str(s) for s in sizes) or "no"
-        notes.append(
-            f"Only {len(sizes)} size(s) ({shown} ranks): too few for a scaling law (a law needs "
-            "at least 3 sizes); compare the pairs directly and read any fitted law as not "
-            "established."
-        )
-    return trials, notes
-
-
-def generation_note(cfg, trials: list, all_count: int) -> str:
-    gen = trials[0].generation if trials else 1
-    left = all_count - len(trials)
-    note = f"generation {gen} of experiment {cfg.name} ({len(trials)} trials)"
-    if left:
-        note += (
-            f"; {left} trial(s) of other generations left out (they ran under other "
-            "comparability settings; --generation N analyzes another)"
-        )
-    return note
 
 
 def run(args: argparse.Namespace) -> int:
@@ -284,7 +211,9 @@ def run(args: argparse.Namespace) -> int:
         changes["target_kind"] = "absolute"  # 450 can only be a score
     settings = settings_from_config(cfg, **changes)
     trials, histories, every = _load(args, cfg)
-    note = None if args.trials else generation_note(cfg, trials, every)
+    from ..analysis.selection import generation_note, local_mode
+
+    note = None if args.trials else generation_note(cfg.name, trials, every)
     local_notes: list[str] = []
     if cfg.local_ranks and not args.trials:
         trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)

@@ -65,3 +65,25 @@ async def test_launch_with_changed_budget_asks_and_no_launches_nothing(tmp_path)
             )
     finally:
         stop_everything("tuigen")
+
+
+def test_the_analysis_screen_uses_the_newest_generation_and_fitting_pairs(monkeypatch):
+    from hwscale_tui.records import Trial
+    from hwscale_tui.tui.screens.analysis import select_trials
+
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    cfg = cfgmod.default_config(env={})
+    trials = [
+        Trial(sweep=s, run_id=f"{s}_trial_0001", gpus=g, nodes=1, state="finished", generation=gen)
+        for s, g, gen in (
+            ("hardware_scaling.g1n1", 1, 1),
+            ("hardware_scaling.g1n1.gen2", 1, 2),
+            ("hardware_scaling.g2n1.gen2", 2, 2),
+            ("hardware_scaling.g4n1.gen2", 4, 2),
+        )
+    ]
+    chosen, notes = select_trials(cfg, trials)
+    assert [t.sweep for t in chosen] == ["hardware_scaling.g1n1.gen2", "hardware_scaling.g2n1.gen2"]
+    text = " ".join(notes)
+    assert "generation 2 of experiment hardware_scaling" in text
+    assert "g4n1 left out" in text and "too few for a scaling law" in text

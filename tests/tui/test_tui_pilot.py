@@ -201,7 +201,8 @@ async def test_grid_details_show_pair_batch_space_and_command_and_copy(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("down", "down", "right")  # g4n2
         shown = text_of(app.screen.query_one("#pair-details", Static), width=250)
-        assert "g4n2" in shown and "total GPUs 8" in shown
+        assert "g4n2" in shown and "total ranks 8" in shown  # local: CPU ranks
+        assert "HYPOTHETICAL" in shown  # the price says it is not what the local run cost
         assert "learning_rate" in shown and "batch_size" in shown
         assert "--gpus 4 --nodes 2" in shown
         await pilot.press("y")

@@ -19,6 +19,22 @@ from ..widgets.header import ExperimentHeader
 from .base import HwFooter, HwScreen
 
 
+def select_trials(cfg: Any, trials: list[Any]) -> tuple[list[Any], list[str]]:
+    """The newest generation's trials and, in local mode, only pairs that fit the cores: the
+    same choice ``hwscale-tui analyze`` makes (analysis/selection.py), with its notes."""
+    from ...analysis.selection import generation_note, local_mode, pick_generation
+
+    if not trials:
+        return trials, []
+    every = len(trials)
+    chosen = pick_generation(cfg.name, trials, None)
+    notes = [f"Trials analyzed: {generation_note(cfg.name, chosen, every)}."]
+    if getattr(cfg, "local_ranks", False):
+        chosen, more = local_mode(cfg, chosen, False)
+        notes += more
+    return chosen, notes
+
+
 class AnalysisScreen(HwScreen):
     SCREEN_ID = "analysis"
     SCREEN_TITLE = "Analysis"
@@ -87,12 +103,13 @@ class AnalysisScreen(HwScreen):
             session = self.app.session
             services = self.app.services
             source, _ = self.sources.get(services.sources, session.cfg, session.source_label)
-            trials = source.poll().trials
+            trials, notes = select_trials(session.cfg, source.poll().trials)
             metric = session.cfg.analysis.curve_metric
             histories = source.histories([t.run_id for t in trials], metric) if trials else {}
             changes = {"target_kind": target[0], "target": target[1]} if target is not None else {}
             settings = services.analysis.settings_from_config(session.cfg, **changes)
             result = services.analysis.analyze(trials, histories, settings)
+            result.notes[0:0] = notes
             view = build_view(result, settings, len(trials))
             self.app.call_from_thread(self.show_view, result, view)
         finally:

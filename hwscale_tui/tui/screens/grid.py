@@ -125,13 +125,17 @@ def short_error(e: ConfigError) -> str:
     return f"{e.problem}; accepted: {e.accepted}."
 
 
-def cell_text(cell: GridCell, ascii_only: bool = False) -> Text:
+def unit(local_ranks: bool, n: int) -> str:
+    """``GPU``/``GPUs``, or ``rank``/``ranks`` when pairs are local CPU ranks (docs/prices.md)."""
+    word = "rank" if local_ranks else "GPU"
+    return word + ("s" if n > 1 else "")
+
+
+def cell_text(cell: GridCell, ascii_only: bool = False, local_ranks: bool = False) -> Text:
     if cell.state == "on":
         mark = "+" if ascii_only else "✓"
-        return Text(
-            f"{mark} {cell.pair.total_gpus:>2} GPU{'s' if cell.pair.total_gpus > 1 else ' '}",
-            style=CELL_STYLE["on"],
-        )
+        n = cell.pair.total_gpus
+        return Text(f"{mark} {n:>2} {unit(local_ranks, n):<5}".rstrip(), style=CELL_STYLE["on"])
     if cell.state == "off":
         return Text("- off", style=CELL_STYLE["off"])
     return Text("x invalid" if ascii_only else "✗ invalid", style=CELL_STYLE["invalid"])
@@ -163,7 +167,11 @@ class GridScreen(HwScreen):
         yield ExperimentHeader(self.SCREEN_TITLE)
         with Horizontal(id="grid-main"):
             with Vertical(id="grid-left"):
-                yield Label("GPUs per node (rows) x nodes (columns)", classes="section-title")
+                yield Label(
+                    f"{'CPU ranks' if self.app.session.cfg.local_ranks else 'GPUs'} per node "
+                    "(rows) x nodes (columns)",
+                    classes="section-title",
+                )
                 yield DataTable(id="pair-matrix", cursor_type="cell", zebra_stripes=False)
                 with VerticalScroll(id="pair-details-scroll"):
                     yield Static(id="pair-details")
@@ -238,12 +246,13 @@ class GridScreen(HwScreen):
             table.add_column(
                 f"{n} node{'s' if n > 1 else ''}", key=f"n{n}", width=MATRIX_CELL_WIDTH
             )
+        local = self.app.session.cfg.local_ranks
         for row in cells:
             g = row[0].pair.gpus
             table.add_row(
-                *(cell_text(c, self.app.ascii_only) for c in row),
+                *(cell_text(c, self.app.ascii_only, local) for c in row),
                 key=f"g{g}",
-                label=Text(f"{g} GPU{'s' if g > 1 else ''}", style="bold"),
+                label=Text(f"{g} {unit(local, g)}", style="bold"),
             )
         gpus = [r[0].pair.gpus for r in cells]
         if keep is not None and keep.gpus in gpus and keep.nodes in nodes:
@@ -301,9 +310,12 @@ class GridScreen(HwScreen):
         state = {"on": "will run", "off": "off", "invalid": "invalid"}[cell.state]
         out.add_row(
             "pair",
-            f"{pair.tag}  ({pair.gpus} GPU/node x {pair.nodes} node{'s' if pair.nodes > 1 else ''})",
+            f"{pair.tag}  ({pair.gpus} {unit(cfg.local_ranks, 1)}/node x {pair.nodes} "
+            f"node{'s' if pair.nodes > 1 else ''})",
         )
-        out.add_row("total GPUs", str(pair.total_gpus))
+        out.add_row(f"total {unit(cfg.local_ranks, 2)}", str(pair.total_gpus))
+        if cfg.local_ranks:
+            out.add_row("price", cfg.price_label)
         out.add_row(
             "state",
             Text(state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]),

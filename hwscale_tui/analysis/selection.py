@@ -1,0 +1,84 @@
+"""Which trials an analysis uses: one generation (never mixed), and in local mode only pairs
+that fit the usable cores (unless asked), with notes that say so. Used by ``analyze`` and the
+app's analysis screen alike."""
+
+from __future__ import annotations
+
+from ..config import ExperimentConfig
+from ..errors import UsageError
+from ..hardware import pair_from_sweep_name, pair_tag_of, usable_cores
+from ..records import Trial
+
+
+def pick_generation(experiment: str, trials: list[Trial], wanted: int | None) -> list[Trial]:
+    """One generation's trials (the newest by default): trials of different generations ran
+    under different comparability settings and are never analyzed together."""
+    gen = wanted if wanted is not None else max((t.generation for t in trials), default=1)
+    chosen = [t for t in trials if t.generation == gen]
+    if not chosen:
+        raise UsageError(
+            f"generation {gen} of experiment {experiment} has no trials yet; accepted: --generation "
+            f"with one of {', '.join(str(g) for g in sorted({t.generation for t in trials}))}."
+        )
+    return chosen
+
+
+def local_mode(
+    cfg: ExperimentConfig, trials: list[Trial], allow_oversubscribed: bool
+) -> tuple[list[Trial], list[str]]:
+    """Local built-in runs measure CPU ranks: say so, leave oversubscribed pairs out unless
+    asked, and say plainly when too few sizes remain for a scaling law."""
+    cores = usable_cores()
+    notes = [
+        f"Local mode: each 'GPU' here is a CPU rank (a process on this machine's {cores} "
+        f"usable cores); costs use {cfg.price_label}."
+    ]
+
+    def ranks(t: Trial) -> int:
+        if t.gpus and t.nodes:
+            return int(t.gpus) * int(t.nodes)
+        pair = pair_from_sweep_name(t.sweep)
+        return pair.total_gpus if pair else 0
+
+    over = sorted({pair_tag_of(t.sweep) for t in trials if ranks(t) > cores})
+    if over and allow_oversubscribed:
+        notes.append(
+            f"{', '.join(over)} oversubscribed (more ranks than the {cores} usable cores) and kept "
+            "because --allow-oversubscribed was given: their times measure CPU contention, not "
+            "scaling."
+        )
+    elif over:
+        kept = [t for t in trials if ranks(t) <= cores]
+        if not kept:
+            raise UsageError(
+                f"every pair with trials ({', '.join(over)}) has more CPU ranks than the {cores} "
+                "usable cores, so its times measure contention, not scaling; accepted: "
+                "--allow-oversubscribed to analyze them anyway."
+            )
+        notes.append(
+            f"{', '.join(over)} left out: more CPU ranks than the {cores} usable cores, so their "
+            "times measure CPU contention, not scaling, and no recommendation is made from them "
+            "(--allow-oversubscribed keeps them)."
+        )
+        trials = kept
+    sizes = sorted({ranks(t) for t in trials if ranks(t)})
+    if len(sizes) < 3:
+        shown = " and ".join(str(s) for s in sizes) or "no"
+        notes.append(
+            f"Only {len(sizes)} size(s) ({shown} ranks): too few for a scaling law (a law needs "
+            "at least 3 sizes); compare the pairs directly and read any fitted law as not "
+            "established."
+        )
+    return trials, notes
+
+
+def generation_note(experiment: str, trials: list[Trial], all_count: int) -> str:
+    gen = trials[0].generation if trials else 1
+    left = all_count - len(trials)
+    note = f"generation {gen} of experiment {experiment} ({len(trials)} trials)"
+    if left:
+        note += (
+            f"; {left} trial(s) of other generations left out (they ran under other "
+            "comparability settings; --generation N analyzes another)"
+        )
+    return note
