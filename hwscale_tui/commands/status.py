@@ -56,6 +56,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"refresh in place every SECONDS (default {DEFAULT_WATCH_S:g}) until every pair has "
         "ended (exit 0) or ctrl+c",
     )
+    p.add_argument(
+        "--generation",
+        type=int,
+        metavar="N",
+        help="show an earlier generation's pairs from its trials (default: the newest, launched)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
         check_experiment_name(args.experiment_name)
         _check_known(args.experiment_name)
     name = experiment_name(args)
+    if args.generation is not None:
+        shown = generation_summary(name, args.generation, as_json=args.json, watch=args.watch)
+        if shown:
+            return 0
     from ..launch.progress import progress_from_store
 
     if args.json:
@@ -122,6 +132,73 @@ def disk_full_note() -> str | None:
         "trial) and stop cleanly if it stays full; free space (hwscale-tui launch --resume "
         "continues stopped pairs)"
     )
+
+
+def generation_summary(name: str, generation: int, *, as_json: bool, watch: float | None) -> bool:
+    """``--generation N``: refuse a generation the experiment never had; for an earlier one,
+    print its pairs from its trials (done, finished, best score) and return True."""
+    from ..hardware import generation_of_sweep
+    from ..records import TERMINAL_STATES
+    from ..store import Store
+
+    with Store.open_default(readonly=True) as store:
+        newest = store.latest_generation(name)
+        if not 1 <= generation <= newest:
+            have = "1" if newest == 1 else f"1 to {newest}"
+            raise UsageError(
+                f"--generation {generation}: experiment {name} has no such generation; "
+                f"accepted: {have}."
+            )
+        if generation == newest:
+            return False  # the launched generation: the normal status
+        if watch is not None:
+            raise UsageError(
+                f"--watch shows the running generation {newest}; accepted: --generation "
+                f"{generation} without --watch (an earlier generation no longer runs)."
+            )
+        rows = [
+            r
+            for r in store.trial_rows(experiment=name)
+            if generation_of_sweep(r["sweep"]) == generation
+        ]
+        reason = next(
+            (g["reason"] for g in store.generations(name) if g["generation"] == generation), ""
+        )
+    done: dict[str, int] = {}
+    finished: dict[str, int] = {}
+    best: dict[str, float] = {}
+    for r in rows:
+        tag = pair_tag_of(r["sweep"])
+        done[tag] = done.get(tag, 0) + (r["state"] in TERMINAL_STATES)
+        finished.setdefault(tag, 0)
+        if r["state"] == "finished" and r["score"] is not None:
+            finished[tag] += 1
+            best[tag] = max(best.get(tag, r["score"]), r["score"])
+    pairs = [
+        {"pair": t, "trials_done": done[t], "finished": finished[t], "best_score": best.get(t)}
+        for t in done
+    ]
+    if as_json:
+        out = {
+            "experiment": name,
+            "generation": generation,
+            "newest_generation": newest,
+            "started_because": reason,
+            "pairs": pairs,
+        }
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return True
+    print(
+        f"{name}  generation {generation} of {newest} (not running; launched pairs belong to "
+        f"generation {newest}); started: {reason or '-'}"
+    )
+    print(f"{'pair':<6} {'trials':>6} {'finished':>8} {'best':>8}")
+    for t in done:
+        shown = f"{best[t]:.4g}" if t in best else "-"
+        print(f"{t:<6} {done[t]:>6} {finished[t]:>8} {shown:>8}")
+    print(f"its trials: hwscale-tui trials --experiment-name {name} --generation {generation}")
+    return True
 
 
 def _check_known(name: str) -> None:

@@ -269,3 +269,20 @@ def test_cli_relaunch_with_a_changed_budget(tmp_path):
     assert notes[0].startswith("Trials analyzed: generation 2 of experiment budget (2 trials)")
     bad = _cli("analyze", "-e", str(exp), "--generation", "7", home=home)
     assert bad.returncode == 2 and "accepted: 1 to 2" in bad.stderr
+
+    old = json.loads(_cli("status", "--generation", "1", "--json", home=home).stdout)
+    assert old["generation"] == 1 and old["newest_generation"] == 2
+    assert old["pairs"] == [
+        {
+            "pair": "g1n1",
+            "trials_done": 1,
+            "finished": 1,
+            "best_score": old["pairs"][0]["best_score"],
+        }
+    ]
+    assert "first launch" in old["started_because"]
+    newest = json.loads(_cli("status", "--json", home=home).stdout)
+    assert newest["generation"] == 2 and newest["generations"] == 2
+    assert [p["sweep_name"] for p in newest["pairs"]] == ["budget.g1n1.gen2"]
+    bad = _cli("status", "--generation", "3", home=home)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "accepted: 1 to 2" in bad.stderr
