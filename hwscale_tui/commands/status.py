@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     if args.watch is None:
         status = sup.pair_status(name)
-        console.print(render(status, time.time(), progress_from_store(status)))
+        console.print(render(status, time.time(), progress_from_store(status), console.width))
         for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs])):
             console.print(line, highlight=False, markup=False)
         note = disk_full_note()
@@ -292,7 +292,7 @@ def _watch(console, name: str, interval_s: float) -> int:
             Text(line) for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs]))
         ]
         progress = progress_from_store(status, store, now)
-        return Group(render(status, now, progress), *jobs, hint), ended
+        return Group(render(status, now, progress, console.width), *jobs, hint), ended
 
     with Store.open_default(readonly=True) as store:
         shown, ended = frame(store)

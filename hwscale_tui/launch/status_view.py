@@ -26,6 +26,7 @@ STATUS_STYLE = {
     FAILED_TO_START: "red",
     CANCELLED: "magenta",
 }
+WIDE_AT = 100
 COLUMNS = ("pair", "status", "elapsed", "next start", "trials", "ETA", "cost", "best", "pid")
 
 
@@ -96,16 +97,10 @@ def eta_text(pp: Any | None) -> str:
 
 
 def cost_text(pp: Any | None) -> str:
-    """Cost so far, and the estimated total while the pair runs: ``$0.04/~$0.07``."""
+    """Cost so far (``$0.04``); the estimated totals are on the progress line and in --json."""
     if pp is None:
         return "-"
-    so_far = f"${pp.cost_so_far_usd:,.2f}"
-    if pp.ended or pp.cost_projected_usd is None:
-        return so_far
-    from .progress import BASIS_SETTINGS
-
-    mark = "<=" if pp.basis == BASIS_SETTINGS else "~"
-    return f"{so_far}/{mark}${pp.cost_projected_usd:,.2f}"
+    return f"${pp.cost_so_far_usd:,.2f}"
 
 
 def row_cells(p: PairStatus, now: float, progress: Any | None = None) -> dict[str, str]:
@@ -161,8 +156,11 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
     return out
 
 
-def render(status: ExperimentStatus, now: float, progress: Any | None = None) -> Any:
-    """A rich renderable of the whole status (with ``progress``: ETA, cost, estimates)."""
+def render(
+    status: ExperimentStatus, now: float, progress: Any | None = None, width: int | None = None
+) -> Any:
+    """A rich renderable of the whole status (with ``progress``: ETA, cost, estimates); for a
+    console ``width`` below WIDE_AT the table leaves out the pid."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -194,7 +192,9 @@ def render(status: ExperimentStatus, now: float, progress: Any | None = None) ->
         (status.experiment, "bold"), f"  {gen}  launch #{status.launch_id}  ", sup
     )
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for col in COLUMNS:
+    # below WIDE_AT columns the pid gives way to the estimates (it stays in --json)
+    columns = [c for c in COLUMNS if c != "pid" or width is None or width >= WIDE_AT]
+    for col in columns:
         table.add_column(
             col,
             justify="right"
@@ -204,7 +204,7 @@ def render(status: ExperimentStatus, now: float, progress: Any | None = None) ->
     for p in status.pairs:
         cells = row_cells(p, now, progress)
         style = STATUS_STYLE.get(p.status, "")
-        table.add_row(*[Text(cells[c], style=style if c == "status" else "") for c in COLUMNS])
+        table.add_row(*[Text(cells[c], style=style if c == "status" else "") for c in columns])
     parts: list[Any] = [header, table]
     if progress is not None:
         parts.append(Text(f"progress: {progress.summary()}"))
