@@ -431,26 +431,26 @@ class Store:
         self, run_ids: Sequence[str] | None = None, metric: str = "score"
     ) -> dict[str, list[HistoryPoint]]:
         """Curves per run: ``metric`` is ``score``, ``reward`` or a key kept in ``extra_json``."""
-        col = metric if metric in ("score", "reward") else None
-        sql = "SELECT run_id, agent_step, wall_s, score, reward, cost_usd, extra_json FROM history"
+        col = metric if metric in ("score", "reward") else "extra_json"
+        sql = f"SELECT run_id, agent_step, wall_s, {col}, cost_usd FROM history"
         args: list[Any] = []
         if run_ids is not None:
             sql += f" WHERE run_id IN ({', '.join('?' for _ in run_ids)})"
             args = list(run_ids)
         sql += " ORDER BY run_id, agent_step"
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples: a curve has thousands of points
         out: dict[str, list[HistoryPoint]] = {}
-        for r in self.conn.execute(sql, args):
-            if col is not None:
-                value = r[col]
-            else:
-                value = (
-                    _finite(json.loads(r["extra_json"]).get(metric)) if r["extra_json"] else None
-                )
+        points: list[HistoryPoint] = []
+        current = None
+        for run_id, step, wall, value, cost in cursor.execute(sql, args):
+            if col == "extra_json":
+                value = _finite(json.loads(value).get(metric)) if value else None
             if value is None:
                 continue
-            out.setdefault(r["run_id"], []).append(
-                HistoryPoint(r["agent_step"], r["wall_s"] or 0.0, value, r["cost_usd"])
-            )
+            if run_id != current:
+                current, points = run_id, out.setdefault(run_id, [])
+            points.append(HistoryPoint(step, wall or 0.0, value, cost))
         return out
 
     # -- generations ------------------------------------------------------------------------
