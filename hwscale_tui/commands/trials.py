@@ -125,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         write_csv(trials)
     else:
         print_table(trials, source.kind, result.requests, experiment=cfg.name)
+        if cfg.local_ranks:
+            print(f"local mode: pairs are CPU ranks; cost $ at {cfg.price_label}")
     return 0
 
 

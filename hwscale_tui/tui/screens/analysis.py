@@ -19,15 +19,17 @@ from ..widgets.header import ExperimentHeader
 from .base import HwFooter, HwScreen
 
 
-def select_trials(cfg: Any, trials: list[Any]) -> tuple[list[Any], list[str]]:
-    """The newest generation's trials and, in local mode, only pairs that fit the cores: the
-    same choice ``hwscale-tui analyze`` makes (analysis/selection.py), with its notes."""
+def select_trials(
+    cfg: Any, trials: list[Any], generation: int | None = None
+) -> tuple[list[Any], list[str]]:
+    """One generation's trials (the newest unless ``generation``) and, in local mode, only pairs
+    that fit the cores: the choice ``hwscale-tui analyze`` makes (analysis/selection.py)."""
     from ...analysis.selection import generation_note, local_mode, pick_generation
 
     if not trials:
         return trials, []
     every = len(trials)
-    chosen = pick_generation(cfg.name, trials, None)
+    chosen = pick_generation(cfg.name, trials, generation)
     notes = [f"Trials analyzed: {generation_note(cfg.name, chosen, every)}."]
     if getattr(cfg, "local_ranks", False):
         chosen, more = local_mode(cfg, chosen, False)
@@ -47,6 +49,7 @@ class AnalysisScreen(HwScreen):
         Binding("x", "export", "Export", id="analysis.export"),
         Binding("a", "toggle_ascii", "ASCII", id="analysis.ascii"),
         Binding("R", "recompute", "Redo", id="analysis.recompute"),
+        Binding("g", "next_generation", "Generation", id="analysis.generation"),
     ]
 
     def __init__(self) -> None:
@@ -56,6 +59,7 @@ class AnalysisScreen(HwScreen):
         self.plot_index = 0
         self.target: tuple[str, float] | None = None  # (target_kind, target); None = the file's
         self._computing = False
+        self.generation: int | None = None  # None: the newest (g cycles through the others)
         # Reused by every compute (the mode's screen lives as long as the app): a W&B source
         # checks the login and fetches runs and curves only the first time.
         self.sources = SourceCache()
@@ -103,7 +107,7 @@ class AnalysisScreen(HwScreen):
             session = self.app.session
             services = self.app.services
             source, _ = self.sources.get(services.sources, session.cfg, session.source_label)
-            trials, notes = select_trials(session.cfg, source.poll().trials)
+            trials, notes = select_trials(session.cfg, source.poll().trials, self.generation)
             metric = session.cfg.analysis.curve_metric
             histories = source.histories([t.run_id for t in trials], metric) if trials else {}
             changes = {"target_kind": target[0], "target": target[1]} if target is not None else {}
@@ -114,6 +118,18 @@ class AnalysisScreen(HwScreen):
             self.app.call_from_thread(self.show_view, result, view)
         finally:
             self.app.call_from_thread(self._done)
+
+    def action_next_generation(self) -> None:
+        """Analyze the previous generation (wrapping to the newest): generations never mix."""
+        newest = getattr(self.app.session.cfg, "generation", 1)
+        current = self.generation or newest
+        self.generation = None if current <= 1 else current - 1
+        if newest == 1:
+            self.notify("This experiment has one generation.", timeout=3)
+            return
+        shown = self.generation or newest
+        self.notify(f"Analyzing generation {shown} of {newest}.", timeout=3)
+        self.compute()
 
     def _done(self) -> None:
         self._computing = False
