@@ -550,16 +550,16 @@ def _pairs_to_launch(
     if status.supervisor_alive and (only is None or resume):
         raise UsageError(
             f"experiment {name} is already running (supervisor pid {status.supervisor_pid}, launch "
-            f"#{status.launch_id}); watch it with hwscale-tui status, or stop it with hwscale-tui cancel --all first."
+            f"#{status.launch_id}); watch it with hwscale-tui status --experiment-name {name}, or stop it with hwscale-tui cancel --experiment-name {name} --all first."
         )
     if resume:
         if not status.pairs:
             raise UsageError(
-                f"experiment {name} has never been launched, so there is nothing to resume; run hwscale-tui launch."
+                f"experiment {name} has never been launched, so there is nothing to resume; run hwscale-tui launch --experiment-name {name}."
             )
         if not snapshot_path(name).is_file():
             raise UsageError(
-                f"the snapshot {snapshot_path(name)} of experiment {name} is gone; start afresh with hwscale-tui launch."
+                f"the snapshot {snapshot_path(name)} of experiment {name} is gone; start afresh with hwscale-tui launch --experiment-name {name}."
             )
         known = [p.sweep_name for p in status.pairs]
         wanted = set(_resolve_sweeps(name, only, known) if only else known)
@@ -576,7 +576,7 @@ def _pairs_to_launch(
     if clash:
         raise UsageError(
             f"{_pairs_text(clash)} of experiment {name} still scheduled or running from an earlier launch; "
-            "accepted: hwscale-tui launch --resume (starts only pairs that never started), or cancel them first."
+            f"accepted: hwscale-tui launch --experiment-name {name} --resume (starts only pairs that never started), or cancel them first."
         )
     # A full launch replaces the experiment's pair list (rows of live sweeps stay visible).
     drop = (
@@ -604,7 +604,7 @@ def relaunch(
     snapshot = snapshot_path(experiment)
     if not snapshot.is_file():
         raise UsageError(
-            f"experiment {experiment} has never been launched (no {snapshot}); run hwscale-tui launch first."
+            f"experiment {experiment} has never been launched (no {snapshot}); run hwscale-tui launch --experiment-name {experiment} first."
         )
     cfg = cfgmod.load(snapshot)
     if not sweeps:
@@ -684,7 +684,7 @@ def _cancel_with_store(
             if from_registry is not None:  # the store was deleted or replaced while pairs run
                 return from_registry
             raise UsageError(
-                f"experiment {experiment} has no launched pairs, so there is nothing to cancel; see hwscale-tui status."
+                f"experiment {experiment} has no launched pairs, so there is nothing to cancel; see hwscale-tui status --experiment-name {experiment}."
             )
         views = {p.sweep_name: p for p in status.pairs}
         chosen = list(views) if sweeps is None else _resolve_sweeps(experiment, sweeps, list(views))

@@ -60,7 +60,7 @@ class SweepState:
         ):
             raise UsageError(
                 f"sweep {self.sweep} is already being run by process {row['pid']}; "
-                f"accepted: wait for it, or stop it first (hwscale-tui cancel {pair.tag})."
+                f"accepted: wait for it, or stop it first (hwscale-tui cancel --experiment-name {experiment} {pair.tag})."
             )
         now = self.clock()
         self.store.upsert_sweep(
