@@ -109,8 +109,25 @@ def run(args: argparse.Namespace) -> int:
         note = disk_full_note()
         if note:
             console.print(note, style="bold red", highlight=False, markup=False)
+        label = local_price_note(name) if status.launch_id is not None else None
+        if label:
+            console.print(label, style="dim", highlight=False, markup=False)
         return 0
     return _watch(console, name, args.watch)
+
+
+def local_price_note(name: str) -> str | None:
+    """In local mode, what the cost figures are (CPU ranks; a CPU or a HYPOTHETICAL price)."""
+    from ..errors import ConfigError, StoreError
+    from ..launch.experiments import load_named
+
+    try:
+        cfg, _ = load_named(name)
+    except (UsageError, ConfigError, StoreError):
+        return None
+    return (
+        f"local mode: pairs are CPU ranks; cost at {cfg.price_label}" if cfg.local_ranks else None
+    )
 
 
 def disk_full_note() -> str | None:
