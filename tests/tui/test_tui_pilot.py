@@ -10,6 +10,7 @@ from dataclasses import replace
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from hwscale_tui import config as cfgmod
+from hwscale_tui.config import default_config
 from hwscale_tui.paths import app_paths
 from hwscale_tui.tui.app import SCREENS, HwscaleApp, screen_class
 from hwscale_tui.tui.formatting import fmt_number
@@ -669,3 +670,19 @@ async def test_grid_form_focus_keys_choice_cycling_and_prompt_cancel(tmp_path):
             4,
             8,
         ]
+
+
+async def test_launch_refuses_what_every_trial_would_reject_and_launches_nothing(tmp_path):
+    cfg = default_config()
+    cfg.launch.extra_args = ["trainer.no_such_key=1"]
+    app, world = make_app(tmp_path, start="launch", cfg=cfg)
+    shown: list[str] = []
+    app.notify = lambda message, **kw: shown.append(str(message))  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
+        await pilot.press("down", "l")
+        await wait_for(pilot, lambda: shown, what="the refusal")
+        assert "every trial would reject the extra arguments" in shown[-1]
+        assert world.supervisor.calls == []
+        assert all(r.status == "not launched" for r in screen.rows.values())

@@ -375,6 +375,7 @@ class LaunchScreen(HwScreen):
         from ..generation_dialog import ask_new_generation
 
         session = self.app.session
+        self._preflight(only)
         extra = {"new_generation": True} if new_generation else {}
         try:
             info = self.app.services.supervisor.launch(session.cfg, only=only, **extra)
@@ -389,6 +390,17 @@ class LaunchScreen(HwScreen):
             self.notify, f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')})."
         )
         self.app.call_from_thread(self.poll_now)
+
+    def _preflight(self, only: list[str] | None) -> None:
+        """The checks ``hwscale-tui launch`` makes before anything runs (settings every sweep or
+        trial would reject, more ranks than the trainer runs): a UsageError here is shown as its
+        sentence and nothing is launched."""
+        from ...paths import app_paths
+        from ...sweep.preflight import check_pairs
+
+        session = self.app.session
+        pairs = [pp.pair for pp in session.plan().pairs if only is None or pp.sweep_name in only]
+        check_pairs(session.cfg, pairs, [], app_paths().runs)
 
     @work(thread=True, group="launch-action", exit_on_error=False)
     def _relaunch(self, sweeps: list[str]) -> None:
