@@ -47,8 +47,8 @@ def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     saved: dict[str, Path] = {}
     for title, name, draw in (
         ("Learning curves (best trial per config)", "curves.png", _curves),
-        ("To target vs total GPUs", "to_target.png", _to_target),
-        ("Throughput vs total GPUs", "throughput.png", _throughput),
+        (f"To target vs total {result.settings.unit}", "to_target.png", _to_target),
+        (f"Throughput vs total {result.settings.unit}", "throughput.png", _throughput),
         ("Kaplan-Meier: P(reached target) vs agent steps", "survival.png", _survival),
         ("Time vs cost to target (Pareto front)", "pareto.png", _pareto),
     ):
@@ -102,7 +102,7 @@ def _to_target(plt: Any, result: AnalysisResult) -> Any:
             ax.set_title("not enough data for a law", fontsize=8)
         ax.scatter(gpus[ok], y[ok], color="black", zorder=3, s=18)
         _log_axes(ax, x_base=2)
-        ax.set_xlabel("total GPUs")
+        ax.set_xlabel(f"total {result.settings.unit}")
         ax.set_ylabel(label)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
@@ -136,7 +136,7 @@ def _throughput(plt: Any, result: AnalysisResult) -> Any:
         pt["total_gpus"], pt["sps"], s=10, color="black", alpha=0.6, zorder=3, label="trials"
     )
     _log_axes(ax, x_base=2)
-    ax.set_xlabel("total GPUs")
+    ax.set_xlabel(f"total {result.settings.unit}")
     ax.set_ylabel("agent steps per second")
     ax.legend(fontsize=8)
     return fig

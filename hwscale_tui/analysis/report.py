@@ -27,10 +27,10 @@ from .fits import (
 from .format import NOT_REACHED, fmt_ci, fmt_count, fmt_num, fmt_seconds, fmt_share, fmt_usd
 
 LAW_TITLES = {
-    "samples_to_target": ("samples to target vs total GPUs", fmt_count),
-    "time_to_target": ("time to target (s) vs total GPUs", fmt_seconds),
-    "cost_to_target": ("cost to target ($) vs total GPUs", fmt_usd),
-    "throughput": ("throughput (SPS) vs total GPUs", fmt_count),
+    "samples_to_target": ("samples to target vs total {unit}", fmt_count),
+    "time_to_target": ("time to target (s) vs total {unit}", fmt_seconds),
+    "cost_to_target": ("cost to target ($) vs total {unit}", fmt_usd),
+    "throughput": ("throughput (SPS) vs total {unit}", fmt_count),
     "critical_batch": ("critical batch size (McCandlish)", fmt_count),
     "composite": ("composite time and cost model", fmt_num),
 }
@@ -60,20 +60,21 @@ def _median_text(value: float, ci: tuple[float, float], fmt: Callable[..., str])
     return f"{fmt(value)} {fmt_ci(ci, fmt)}"
 
 
-def _law_lines(name: str, law: Any) -> list[str]:
+def _law_lines(name: str, law: Any, unit: str = "GPUs") -> list[str]:
     if isinstance(law, NotEnoughData):
-        return [f"{LAW_TITLES.get(name, (name,))[0]}: not enough data: {law.reason}"]
+        title = LAW_TITLES.get(name, (name,))[0].format(unit=unit)
+        return [f"{title}: not enough data: {law.reason}"]
     if isinstance(law, PowerLawFit):
-        title, _fmt = LAW_TITLES.get(name, (name, fmt_num))
+        title = LAW_TITLES.get(name, (name, fmt_num))[0].format(unit=unit)
         lines = [
-            f"{title}: y = {fmt_num(law.a)} * GPUs^{law.b:.3f}; a {fmt_ci(law.ci.get('a'))}, b {fmt_ci(law.ci.get('b'), lambda v: f'{v:.3f}')}; "
+            f"{title}: y = {fmt_num(law.a)} * {unit}^{law.b:.3f}; a {fmt_ci(law.ci.get('a'))}, b {fmt_ci(law.ci.get('b'), lambda v: f'{v:.3f}')}; "
             f"rmse(ln y) {law.rmse_log:.3f}, R2(ln y) {fmt_num(law.r2_log, digits=3)}, n={law.n}"
         ]
         return lines + ([f"  note: {law.note}"] if law.note else [])
     if isinstance(law, ThroughputSelection):
-        lines = [f"throughput (SPS) vs total GPUs: chosen {law.reason}"]
+        lines = [f"throughput (SPS) vs total {unit}: chosen {law.reason}"]
         for label, fit in (("Amdahl", law.amdahl), ("USL", law.usl)):
-            lines += ["  " + s for s in _law_lines(label, fit)]
+            lines += ["  " + s for s in _law_lines(label, fit, unit)]
         return lines
     if isinstance(law, AmdahlFit):
         return [
@@ -82,7 +83,7 @@ def _law_lines(name: str, law: Any) -> list[str]:
         ] + ([f"  note: {law.note}"] if law.note else [])
     if isinstance(law, USLFit):
         peak = (
-            f"peak at {law.peak_n:.3g} GPUs {fmt_ci(law.ci.get('peak_n'))}"
+            f"peak at {law.peak_n:.3g} {unit} {fmt_ci(law.ci.get('peak_n'))}"
             if law.peak_n is not None
             else "no peak claimed"
         )
@@ -128,7 +129,7 @@ def report_sections(result: AnalysisResult) -> list[Section]:
         "Per hardware config (best trial by final score; KM = Kaplan-Meier over all trials)",
         headers=[
             "config",
-            "GPUs",
+            result.settings.unit,
             "trials (reached)",
             "best score",
             "samples to target",
@@ -169,7 +170,7 @@ def report_sections(result: AnalysisResult) -> list[Section]:
         )
     laws = Section("Scaling laws (fitted in log space)")
     for name, law in result.laws.items():
-        laws.lines += _law_lines(name, law)
+        laws.lines += _law_lines(name, law, result.settings.unit)
     names = list(s.scenarios)
     geo = [f"{n}_geometric" for n in names if f"{n}_geometric" in result.fom.columns]
     fom = Section(

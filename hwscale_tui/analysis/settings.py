@@ -36,6 +36,9 @@ class PriceInForce:
         return f"{self.gpu_type} {kind} ${self.usd_per_gpu_hour:g}/GPU-hour ({self.source})"
 
 
+UNITS = ("GPUs", "ranks")
+
+
 @dataclass(frozen=True)
 class AnalysisSettings:
     """Everything ``analyze`` needs besides the data. Bad values raise ``UsageError``.
@@ -68,8 +71,13 @@ class AnalysisSettings:
     budget_steps: float | None = None
     budget_time_s: float | None = None
     budget_cost_usd: float | None = None
+    # What a "GPU" of the data is: "GPUs", or "ranks" when the pairs ran as local CPU processes
+    # (local dispatcher + built-in trainer); every table, law and plot label uses it.
+    unit: str = "GPUs"
 
     def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise UsageError(f"unit {self.unit!r} is unknown; accepted: {' or '.join(UNITS)}.")
         if self.target_kind not in TARGET_KINDS:
             raise UsageError(
                 f"target kind {self.target_kind!r} is unknown; accepted: fraction or absolute."
@@ -169,6 +177,7 @@ def settings_from_config(cfg: Any, **changes: Any) -> AnalysisSettings:
         "spot": bool(cfg.cost.spot),
         "price_per_gpu_hour": cfg.cost.price_per_gpu_hour,
         "seed": int(cfg.sweep.seed),
+        "unit": "ranks" if getattr(cfg, "local_ranks", False) else "GPUs",
     }
     base.update({k: v for k, v in changes.items() if v is not None})
     return AnalysisSettings(**base)

@@ -49,13 +49,18 @@ def _grid(xs: list[float]) -> list[float]:
 
 
 def law_plot(
-    key: str, title: str, y_label: str, law: Any, measured: list[tuple[float, float]]
+    key: str,
+    title: str,
+    y_label: str,
+    law: Any,
+    measured: list[tuple[float, float]],
+    unit: str = "GPUs",
 ) -> PlotSpec:
     """Points the law was fitted on, its curve over the GPU range, and its CI band.
 
     Without a fit (``NotEnoughData``), the per-config measurements are still drawn.
     """
-    spec = PlotSpec(key, title, "total GPUs", y_label)
+    spec = PlotSpec(key, title, f"total {unit}", y_label)
     if law is None or not hasattr(law, "predict"):
         spec.points = measured
         spec.note = f"{title}: {getattr(law, 'reason', 'no fit')}"
@@ -69,21 +74,21 @@ def law_plot(
         lo, hi = law.band(grid)
         spec.fit = list(zip(grid, fit))
         spec.band = [(x, float(a), float(b)) for x, a, b in zip(grid, lo, hi)]
-    spec.note = describe_law(title, law)
+    spec.note = describe_law(title, law, unit)
     return spec
 
 
-def describe_law(title: str, law: Any) -> str:
+def describe_law(title: str, law: Any, unit: str = "GPUs") -> str:
     if hasattr(law, "chosen"):  # ThroughputSelection: Amdahl or USL, chosen by AICc
         chosen = law.fit
         peak = getattr(chosen, "peak_n", None)
-        extra = f", peak at {peak:.0f} GPUs" if peak else ""
+        extra = f", peak at {peak:.0f} {unit}" if peak else ""
         return (
             f"{title}: {law.chosen.upper()} (sigma {fmt_number(chosen.sigma)}{extra}; {law.reason})"
         )
     if hasattr(law, "b"):
         lo, hi = law.ci.get("b", (math.nan, math.nan))
-        return f"{title} ~ GPUs^{law.b:.2f} [{lo:.2f}, {hi:.2f}]" + (
+        return f"{title} ~ {unit}^{law.b:.2f} [{lo:.2f}, {hi:.2f}]" + (
             f" ({law.note})" if law.note else ""
         )
     return title
@@ -99,6 +104,7 @@ def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
         pairs = zip(per_config["total_gpus"].tolist(), per_config[column].tolist())
         return [(float(x), float(y)) for x, y in pairs if y is not None and math.isfinite(float(y))]
 
+    unit = str(getattr(settings, "unit", "GPUs"))
     plots = {
         "samples": law_plot(
             "samples",
@@ -106,6 +112,7 @@ def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
             "agent steps",
             laws.get("samples_to_target"),
             measured("samples_to_target"),
+            unit,
         ),
         "time": law_plot(
             "time",
@@ -113,6 +120,7 @@ def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
             "seconds",
             laws.get("time_to_target"),
             measured("time_to_target_s"),
+            unit,
         ),
         "cost": law_plot(
             "cost",
@@ -120,9 +128,10 @@ def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
             "USD",
             laws.get("cost_to_target"),
             measured("cost_to_target_usd"),
+            unit,
         ),
         "throughput": law_plot(
-            "throughput", "throughput", "steps/s", laws.get("throughput"), measured("sps")
+            "throughput", "throughput", "steps/s", laws.get("throughput"), measured("sps"), unit
         ),
         "pareto": pareto_plot(getattr(result, "pareto", None)),
     }

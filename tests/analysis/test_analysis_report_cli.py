@@ -11,6 +11,7 @@ import pytest
 
 from hwscale_tui import cli
 from hwscale_tui.analysis import AnalysisSettings, analyze, render_text, write_report
+from hwscale_tui.errors import UsageError
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.store import Store
 from tests.analysis.analysis_helpers import linear_history, trial
@@ -284,3 +285,25 @@ def test_cli_reads_wandb_through_the_sources_against_a_loopback_server(tmp_path)
     assert (
         "12 trials, 12 learning curves" in proc.stderr and "k" * 40 not in proc.stdout + proc.stderr
     )
+
+
+def test_local_mode_reports_say_ranks_not_gpus(experiment, tmp_path):
+    from hwscale_tui.config import default_config
+
+    cfg = default_config()
+    assert cfg.local_ranks  # embedded default: local dispatcher + built-in trainer
+    trials, histories, _ = experiment
+    from hwscale_tui.analysis import settings_from_config
+
+    settings = settings_from_config(cfg, n_boot=50)
+    assert settings.unit == "ranks"
+    res = analyze(trials, histories, settings)
+    text = render_text(res, width=200)
+    assert "vs total ranks" in text and "ranks^" in text
+    assert "GPUs" not in text.split("Scaling laws", 1)[1].split("Figure of merit", 1)[0]
+    body = write_report(res, tmp_path / "report.md").read_text()
+    assert "| config | ranks |" in body and "To target vs total ranks" in body
+    cfg.experiment.dispatcher = "skypilot"
+    assert settings_from_config(cfg).unit == "GPUs"
+    with pytest.raises(UsageError, match="unit 'cores' is unknown"):
+        AnalysisSettings(unit="cores")
