@@ -108,7 +108,7 @@ def print_plan(plan) -> None:
         title = "search space"
         if plan.metta_profile:
             title += f" Metta {plan.metta_profile} searches"
-        console.print(f"\n[bold]{title}[/] (first pair; batch bounds scale with GPUs):")
+        console.print(f"\n[bold]{title}[/] (first pair; batch bounds scale with {unit}):")
         for key, p in first.preset.space.as_dict().items():
             console.print(
                 f"  {key:<34} {p['distribution']:<12} [{fmt_num(p['min'])}, {fmt_num(p['max'])}] center {fmt_num(p['mean'])}",
