@@ -686,3 +686,17 @@ async def test_launch_refuses_what_every_trial_would_reject_and_launches_nothing
         assert "every trial would reject the extra arguments" in shown[-1]
         assert world.supervisor.calls == []
         assert all(r.status == "not launched" for r in screen.rows.values())
+
+
+def test_the_trials_filter_selects_a_generation():
+    from hwscale_tui.records import Trial
+    from hwscale_tui.tui.widgets.trial_table import matches
+
+    first = Trial(
+        run_id="e.g1n1_trial_0001_aaaaaa", sweep="e.g1n1", gpus=1, nodes=1, state="finished"
+    )
+    second = replace(
+        first, run_id="e.g1n1.gen2_trial_0001_bbbbbb", sweep="e.g1n1.gen2", generation=2
+    )
+    assert [matches(t, ["gen2"]) for t in (first, second)] == [False, True]
+    assert [matches(t, ["gen1", "g1n1"]) for t in (first, second)] == [True, False]

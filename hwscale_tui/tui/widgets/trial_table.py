@@ -87,7 +87,8 @@ def sort_key(column: str, budget: float | None = None) -> Callable[[Trial], Any]
 def matches(t: Trial, terms: list[str]) -> bool:
     if not terms:
         return True
-    hay = f"{pair_tag(t)} {t.sweep} {t.run_id} {t.state} {t.source}".lower()
+    # "gen2" selects generation 2's trials (the filter is how the trials screen shows them apart)
+    hay = f"{pair_tag(t)} {t.sweep} {t.run_id} {t.state} {t.source} gen{t.generation}".lower()
     return all(term in hay for term in terms)
 
 
