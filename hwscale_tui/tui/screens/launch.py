@@ -103,8 +103,16 @@ class LaunchScreen(HwScreen):
         self.query_one("#launch-table", DataTable).focus()
 
     def columns_for(self, width: int) -> tuple[tuple[str, str, int], ...]:
-        """The columns that fit ``width``: at 80 columns GPUs, pid and elapsed give way."""
-        cols = [c for c in COLUMNS if width >= WIDE_AT or c[0] not in NARROW_HIDDEN]
+        """The columns that fit ``width``: at 80 columns GPUs, pid and elapsed give way. In local
+        mode (built-in trainer, local dispatcher) the GPUs column is "ranks": they are CPU
+        processes, not GPUs."""
+        columns = list(COLUMNS)
+        if self.app.session.cfg.local_ranks:
+            columns = [
+                ("gpus", "ranks", 5) if k == "gpus" else (k, lbl, w) for k, lbl, w in columns
+            ]
+        full = sum(w + 2 for _, _, w in columns) + 4  # cell padding, scrollbar
+        cols = [c for c in columns if width >= max(WIDE_AT, full) or c[0] not in NARROW_HIDDEN]
         spare = width - 4 - sum(w + 2 for _, _, w in cols)  # cell padding, scrollbar
         if spare > 0 and width >= 140:  # wide terminals: status, trials and cost grow
             grow = {"status": 0.3, "trials": 0.4, "cost": 0.3}
