@@ -130,6 +130,7 @@ class Recommendation:
     )
     runner_up: str | None = None
     reason: str = ""
+    unit: str = "GPUs"  # "ranks" when the pairs ran as local CPU processes
 
     @property
     def hardware(self) -> str | None:
@@ -137,9 +138,8 @@ class Recommendation:
         if self.config is None:
             return None
         g, n = self.gpus or 0, self.nodes or 0
-        return (
-            f"{self.config} ({g} GPU{'s' if g != 1 else ''}/node x {n} node{'s' if n != 1 else ''})"
-        )
+        one = self.unit[:-1]
+        return f"{self.config} ({g} {one}{'s' if g != 1 else ''}/node x {n} node{'s' if n != 1 else ''})"
 
     def to_json(self) -> dict[str, Any]:
         return jsonable({**self.__dict__, "hardware": self.hardware})
@@ -542,6 +542,7 @@ def _recommend(
                 if len(order) > 1 and scores[order[1]] > 0
                 else None,
                 reason="highest FOM",
+                unit=settings.unit,
             )
         )
     return out

@@ -307,3 +307,13 @@ def test_local_mode_reports_say_ranks_not_gpus(experiment, tmp_path):
     assert settings_from_config(cfg).unit == "GPUs"
     with pytest.raises(UsageError, match="unit 'cores' is unknown"):
         AnalysisSettings(unit="cores")
+
+
+def test_local_mode_recommendations_name_ranks(experiment):
+    from hwscale_tui.analysis import settings_from_config
+    from hwscale_tui.config import default_config
+
+    trials, histories, _ = experiment
+    res = analyze(trials, histories, settings_from_config(default_config(), n_boot=50))
+    hw = [r.hardware for r in res.recommendations if r.config]
+    assert hw and all("rank" in h and "GPU" not in h for h in hw)
