@@ -194,15 +194,19 @@ def render(
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     # below WIDE_AT columns the pid gives way to the estimates (it stays in --json)
     columns = [c for c in COLUMNS if c != "pid" or width is None or width >= WIDE_AT]
+    rows = [(p, row_cells(p, now, progress)) for p in status.pairs]
     for col in columns:
+        # the pair and its status are never cut ("schedul..."): other columns give way first
+        whole = col in ("pair", "status")
         table.add_column(
             col,
             justify="right"
             if col in ("elapsed", "trials", "ETA", "cost", "best", "pid")
             else "left",
+            no_wrap=whole,
+            min_width=max([len(col), *(len(c[col]) for _, c in rows)]) if whole else None,
         )
-    for p in status.pairs:
-        cells = row_cells(p, now, progress)
+    for p, cells in rows:
         style = STATUS_STYLE.get(p.status, "")
         table.add_row(*[Text(cells[c], style=style if c == "status" else "") for c in columns])
     parts: list[Any] = [header, table]

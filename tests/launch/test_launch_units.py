@@ -3,6 +3,7 @@ the records' status transitions, and process identity (no supervisor started her
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -28,6 +29,7 @@ from hwscale_tui.launch.status_view import (
     attention_lines,
     format_duration,
     next_start_text,
+    render,
     status_text,
 )
 from hwscale_tui.processes import (
@@ -223,3 +225,19 @@ def test_stop_escalates_to_sigkill_for_a_tree_ignoring_sigterm():
     assert result.signalled == 3 and result.per_group == {proc.pid: 3}
     for p in tree:
         assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
+
+
+def test_status_table_never_cuts_the_status_at_80_columns():
+    from rich.console import Console
+
+    running = _pair(
+        sweep_name="exp.g1n1", gpus=1, status="running", pid=4123456, started_at=40.0, alive=True
+    )
+    waiting = _pair(sweep_name="exp.g16n128", gpus=16, nodes=128, planned_start=160.0)
+    st = ExperimentStatus("exp", 1, True, 4000001, None, [running, waiting], 100.0)
+    for width in (80, 56):  # a narrow terminal squeezes the other columns, not these
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(render(st, 100.0, None, width))
+        text = console.export_text()
+        assert "scheduled" in text and "schedul…" not in text and "g16n128" in text
+        assert all(len(line) <= width for line in text.splitlines())
