@@ -7,6 +7,7 @@ import signal
 from datetime import datetime
 from typing import Any
 
+from .progress import fmt_duration
 from .state import (
     CANCELLED,
     EXITED,
@@ -32,14 +33,7 @@ COLUMNS = ("pair", "status", "elapsed", "next start", "trials", "ETA", "cost", "
 
 def format_duration(seconds: float) -> str:
     """``45s``, ``3m05s``, ``2h07m``, ``1d03h``."""
-    s = max(0, int(round(seconds)))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+    return fmt_duration(seconds)
 
 
 def status_text(p: PairStatus) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 
+from ..launch.progress import fmt_duration as fmt_duration  # the one duration format
+
 STATE_STYLES = {
     # trial states
     "queued": "dim",
@@ -28,18 +30,6 @@ ACTIVE_PAIR_STATUSES = ("scheduled", "starting", "running")
 def plural(n: int, noun: str) -> str:
     """``1 pair``, ``2 pairs``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``42s``, ``3m05s``, ``2h07m``; ``-`` when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    s = max(0, int(round(seconds)))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
 def fmt_number(x: float | None, digits: int = 3) -> str:
