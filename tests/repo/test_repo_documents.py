@@ -106,13 +106,13 @@ def test_the_check_finds_missing_documents_with_and_without_md(tmp_path):
     (tmp_path / "CHANGELOG.md").write_text("# Changes\n")
     (tmp_path / "out.py").write_text('OUT = Path("x") / "report.md"\n')
     (tmp_path / "pkg.py").write_text(
-        '"""Prices (REFERENCE 4); the DESIGN.md contract; DESIGN\'s record; docs/gone.md;\n'
+        '"""Prices (REFERENCE 4); the SPEC.md contract; SPEC\'s record; docs/gone.md;\n'
         'https://example.com/NOTES.md is a URL."""\n'
     )
     assert missing_documents(tmp_path) == [
         "README.md:3: docs/upstream-only.md",
-        "pkg.py:1: DESIGN.md",
+        "pkg.py:1: SPEC.md",
         "pkg.py:1: docs/gone.md",
         "pkg.py:1: REFERENCE",
-        "pkg.py:1: DESIGN",
+        "pkg.py:1: SPEC",
     ]
