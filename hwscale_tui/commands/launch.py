@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 import time
-from typing import Any
 
 from ..errors import UsageError
 from ..hardware import pair_tag_of
@@ -61,17 +60,6 @@ def _only(values: list[str] | None) -> list[str] | None:
     return tokens
 
 
-def _slurm_preflight(cfg: Any, plan: Any, only: list[str] | None) -> None:
-    """Would Slurm take each pair's jobs (``sbatch --test-only``)? Else exit 2, nothing launched."""
-    from ..paths import app_paths
-    from ..sweep.slurm import SlurmDispatcher
-
-    for pp in plan.pairs:
-        if only and pp.pair.tag not in only and pp.sweep_name not in only:
-            continue
-        SlurmDispatcher(cfg, pp.sweep_name).preflight(pp.pair, app_paths().runs)
-
-
 def run(args: argparse.Namespace) -> int:
     from ..launch import supervisor as sup
     from ..launch.commands import plan_experiment, validate_extra_args
@@ -87,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
     extra = validate_extra_args(args.extra)
     plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
     preflight(cfg, plan, extra)
-    if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin":
-        _slurm_preflight(cfg, plan, only)
+    from ..paths import app_paths
+    from ..sweep.preflight import check_slurm
+
+    chosen = [pp for pp in plan.pairs if not only or {pp.pair.tag, pp.sweep_name} & set(only)]
+    check_slurm(cfg, chosen, app_paths().runs)  # sbatch --test-only: would Slurm take the jobs?
     interrupted: list[int] = []
     if args.foreground:  # ctrl+c (or a closed terminal) ends the supervising loop, then we cancel
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
@@ -28,6 +29,17 @@ def check_pairs(
         setup = prepare_sweep(cfg, pair, extra, runs_dir)
         if setup.builder.uses_builtin_trainer:
             _check_trainer(pair, extra)
+
+
+def check_slurm(cfg: ExperimentConfig, plan_pairs: Sequence[Any], runs_dir: Path) -> None:
+    """Would Slurm take each planned pair's jobs (``sbatch --test-only``)? Raise UsageError
+    (Slurm's own sentence) otherwise. ``plan_pairs`` are ``launch.commands`` planned pairs."""
+    if cfg.experiment.dispatcher != "slurm" or cfg.experiment.runner != "builtin":
+        return
+    from .slurm import SlurmDispatcher
+
+    for pp in plan_pairs:
+        SlurmDispatcher(cfg, pp.sweep_name).preflight(pp.pair, runs_dir)
 
 
 def _check_trainer(pair: HardwarePair, extra: list[str]) -> None:

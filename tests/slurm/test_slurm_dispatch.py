@@ -466,3 +466,24 @@ def test_supervisor_and_runner_sigkill_then_resume_reattaches_by_job_id(slurm, t
     )
     assert done["run_id"] == trial["run_id"] and done["job_name"] == job_id
     assert len(rows("sk.g1n1")) == 1  # re-attached, not submitted again
+
+
+def test_the_shared_launch_check_refuses_what_slurm_would_not_take(slurm, tmp_path):
+    """The check `launch` and the app's launch keys both make (sweep/preflight.check_slurm)."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.errors import UsageError
+    from hwscale_tui.launch.commands import plan_experiment
+    from hwscale_tui.paths import app_paths, snapshot_path
+    from hwscale_tui.sweep.preflight import check_slurm
+
+    good = cfgmod.load(write_experiment(tmp_path / "ok.toml", "ok", trial_command=False))
+    bad = cfgmod.load(
+        write_experiment(
+            tmp_path / "bad.toml", "nopart", trial_command=False, slurm={"partition": "nope"}
+        )
+    )
+    before = slurm.job_ids(active_only=False)
+    check_slurm(good, plan_experiment(good, snapshot_path("ok")).pairs, app_paths().runs)
+    with pytest.raises(UsageError, match="Slurm would refuse the g1n1 trials"):
+        check_slurm(bad, plan_experiment(bad, snapshot_path("nopart")).pairs, app_paths().runs)
+    assert slurm.job_ids(active_only=False) == before

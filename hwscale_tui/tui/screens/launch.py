@@ -401,14 +401,15 @@ class LaunchScreen(HwScreen):
 
     def _preflight(self, only: list[str] | None) -> None:
         """The checks ``hwscale-tui launch`` makes before anything runs (settings every sweep or
-        trial would reject, more ranks than the trainer runs): a UsageError here is shown as its
+        trial would reject, more ranks than the trainer runs, jobs Slurm would not take): a UsageError here is shown as its
         sentence and nothing is launched."""
         from ...paths import app_paths
-        from ...sweep.preflight import check_pairs
+        from ...sweep.preflight import check_pairs, check_slurm
 
         session = self.app.session
-        pairs = [pp.pair for pp in session.plan().pairs if only is None or pp.sweep_name in only]
-        check_pairs(session.cfg, pairs, [], app_paths().runs)
+        chosen = [pp for pp in session.plan().pairs if only is None or pp.sweep_name in only]
+        check_pairs(session.cfg, [pp.pair for pp in chosen], [], app_paths().runs)
+        check_slurm(session.cfg, chosen, app_paths().runs)
 
     @work(thread=True, group="launch-action", exit_on_error=False)
     def _relaunch(self, sweeps: list[str]) -> None:
