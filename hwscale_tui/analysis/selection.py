@@ -30,8 +30,8 @@ def local_mode(
     asked, and say plainly when too few sizes remain for a scaling law."""
     cores = usable_cores()
     notes = [
-        f"Local mode: each 'GPU' here is a CPU rank (a process on this machine's {cores} "
-        f"usable cores); costs use {cfg.price_label}."
+        f"Local mode: the pairs count CPU ranks, not GPUs (each rank is a process on this "
+        f"machine's {cores} usable cores); costs use {cfg.price_label}."
     ]
 
     def ranks(t: Trial) -> int:

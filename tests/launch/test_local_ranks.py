@@ -135,7 +135,7 @@ def test_analysis_leaves_oversubscribed_pairs_out_unless_asked_and_says_why(tmp_
     configs = [row["config"] for row in out["per_config"]]
     assert configs == ["g1n1", "g2n1"]
     notes = " ".join(out["notes"])
-    assert "each 'GPU' here is a CPU rank" in notes and "HYPOTHETICAL" in notes
+    assert "the pairs count CPU ranks, not GPUs" in notes and "HYPOTHETICAL" in notes
     assert "g4n1 left out: more CPU ranks than the 2 usable cores" in notes
     assert "Only 2 size(s) (1 and 2 ranks): too few for a scaling law" in notes
 
