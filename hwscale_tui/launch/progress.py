@@ -267,10 +267,6 @@ def _full_trial_seconds(trials: Sequence[Trial], budget: float) -> float | None:
     return budget / sps if sps else None
 
 
-def _shape(t: Trial) -> tuple[int, int] | None:
-    return (t.gpus, t.nodes) if t.gpus and t.nodes else None
-
-
 def experiment_progress(
     pairs: Sequence[PairPlan],
     trials: Iterable[Trial],
