@@ -25,7 +25,6 @@ from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
 from ..prices import job_cost_usd
-from ..search.presets import preset_for
 from ..store import Store
 
 PRICE_KEY = "price_per_gpu_hour"
@@ -76,10 +75,18 @@ def settings(cfg: ExperimentConfig, extra_args: Sequence[str] = ()) -> dict[str,
         # on the local dispatcher the accelerator name only sets the price
         "gpu_type": cfg.cost.gpu_type if cfg.experiment.dispatcher == "skypilot" else None,
         # the space of the smallest pair: ranges and centers, whatever pairs the grid has
-        "search_space": preset_for(cfg, HardwarePair(1, 1)).space.as_dict(),
+        "search_space": _preset_for(cfg, HardwarePair(1, 1)).space.as_dict(),
         PRICE_KEY: cfg.price_per_gpu_hour,
     }
     return out
+
+
+def _preset_for(cfg: ExperimentConfig, pair: HardwarePair) -> Any:
+    """``search.presets.preset_for``, imported when a fingerprint is first taken: opening an
+    experiment (the app's first frame) only asks for the newest generation."""
+    from ..search.presets import preset_for
+
+    return preset_for(cfg, pair)
 
 
 def fingerprint(values: Mapping[str, Any]) -> str:

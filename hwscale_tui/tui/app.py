@@ -23,7 +23,6 @@ from textual.worker import Worker, WorkerState
 from ..errors import UsageError
 from ..paths import app_paths, write_private_text
 from .screens.base import HwScreen
-from .screens.modals import ConfirmScreen, HelpScreen
 from .services import Services, real_services
 from .session import ExperimentSession
 from .watch import PairWatch, best_per_priority
@@ -68,7 +67,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         Binding("2", "show('launch')", "Launch screen", show=False, id="app.launch"),
         Binding("3", "show('trials')", "Trials screen", show=False, id="app.trials"),
         Binding("4", "show('analysis')", "Analysis screen", show=False, id="app.analysis"),
-        Binding("question_mark", "help", "Help", id="app.help"),
+        # f1 too: in a form field ? is typed, so the footer shows f1 Help there (help stays a key away)
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("E", "experiments", "Experiments", show=False, id="app.experiments"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
         Binding(
@@ -94,7 +94,11 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         remember_state: bool = True,
         bell: bool | None = None,
     ) -> None:
+        # The app starts in the start screen's mode (Textual's DEFAULT_MODE, per app): no blank
+        # default screen is built first and then switched away from.
+        self.DEFAULT_MODE = start  # type: ignore[misc]  # the class default, set per app
         super().__init__()
+        self._css_current_at = self._css_update_count  # the stylesheet is as current as it gets
         self.use_ansi_theme = ansi_theme
         self.session = session
         self.services = services
@@ -117,8 +121,30 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         keymap = self._load_keymap()
         if keymap:
             self.set_keymap(keymap)
-        self.switch_mode(self.start_screen)
         self.set_timer(WATCH_FIRST_DELAY_S, self._watch_tick)
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Re-style every node only when the theme or CSS variables changed since the last time.
+
+        Textual calls this whenever a mode's screen is first shown; a new screen is styled as it
+        is registered, so with nothing changed the full re-parse and re-style (twice per new
+        screen, the first frame's largest cost) is skipped and the screens are marked current.
+        """
+        if self._css_update_count != self._css_current_at:
+            super().refresh_css(animate)
+            self._css_current_at = self._css_update_count
+            return
+        # The app node and the screens not styled since the last change (a screen just made:
+        # its widgets are composed, and styled, after this) -- not every widget of every screen.
+        fresh = [
+            screen
+            for stack in self._screen_stacks.values()
+            for screen in stack
+            if screen._css_update_count != self._css_update_count
+        ]
+        self.stylesheet.update_nodes([self, *fresh], animate=animate)
+        for screen in fresh:
+            screen._css_update_count = self._css_update_count
 
     # -- notices: pairs that ended, the experiment done (whatever screen is shown) --------------
     def _watch_tick(self) -> None:
@@ -248,6 +274,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             self.push_screen(ExperimentSwitcher())
 
     def action_help(self) -> None:
+        from .screens.modals import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen))
@@ -292,6 +320,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     # -- quitting -----------------------------------------------------------------------------
     async def action_quit(self) -> None:
+        from .screens.modals import ConfirmScreen
+
         if self.session.dirty and not self.session.read_only:
             if isinstance(self.screen, ConfirmScreen):
                 return

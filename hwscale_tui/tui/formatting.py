@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 
-from ..launch.progress import fmt_duration as fmt_duration  # the one duration format
+_FMT_DURATION: Callable[[float | None], str] | None = None
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """The one duration format (``launch.progress.fmt_duration``), imported on first use: the
+    progress module is not needed for the app's first frame."""
+    global _FMT_DURATION
+    if _FMT_DURATION is None:
+        from ..launch.progress import fmt_duration as fmt
+
+        _FMT_DURATION = fmt
+    return _FMT_DURATION(seconds)
+
 
 STATE_STYLES = {
     # trial states

@@ -267,3 +267,45 @@ async def test_the_bell_setting_is_off_by_default_and_remembered(tmp_path):
         await pilot.pause()
     assert app.bell_on is True
     assert create_app(app.services, session=app.session).bell_on is True  # from state/tui.json
+
+
+def footer_keys(app) -> list[tuple[str, str]]:
+    from textual.widgets._footer import FooterKey
+
+    return [(k.key_display, k.description) for k in app.screen.query(FooterKey)]
+
+
+async def test_at_80x24_the_form_keeps_help_in_the_footer_and_the_whole_matrix(tmp_path):
+    from hwscale_tui.config import apply_overrides, default_config
+
+    # the 8-pair grid (4 GPU counts x 2 node counts), the largest the form shares the width with
+    cfg = apply_overrides(
+        default_config(env={}),
+        {"grid.gpu_counts": [1, 2, 4, 8], "grid.node_counts": [1, 2], "grid.exclude": []},
+    )
+    app, _ = make_app(tmp_path, cfg=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        assert ("?", "Help") in footer_keys(app)
+        await pilot.press("e")  # into the form: ? is typed into the field from here on
+        name = grid.query_one("#field-experiment--name", Input)
+        await wait_for(pilot, lambda: name.has_focus, what="form focus")
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert ("f1", "Help") in keys and ("?", "Help") not in keys
+        matrix = grid.query_one("#pair-matrix")
+        assert matrix.size.height == 1 + 4  # the column header and every GPU row, none cut
+        await pilot.press("question_mark")
+        assert name.value.endswith("?") and not isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+
+
+async def test_the_first_frame_has_the_footer_keys_and_the_matrix_rows(tmp_path):
+    """Textual's footer composes empty and adds its keys a refresh later; ours has them at once."""
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)):
+        screen = app.screen
+        assert ("?", "Help") in footer_keys(app)
+        assert screen.query_one("#pair-matrix").row_count > 0

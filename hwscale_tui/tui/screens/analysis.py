@@ -42,6 +42,24 @@ class AnalysisScreen(HwScreen):
     SCREEN_TITLE = "Analysis"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    DEFAULT_CSS = """
+    /* the screen's own rules, parsed when it is first shown (app.tcss holds the first screen's) */
+    #analysis-bar { height: 1; }
+    .bar-label { width: auto; }
+    #target-select { width: 20; }
+    #analysis-status { width: 1fr; }
+    #analysis-main { height: 1fr; }
+    #plot-area { width: 2fr; }
+    #plot-tabs, #plot-note { height: 1; }
+    #plots { height: 1fr; }
+    #analysis-side { width: 1fr; padding: 0 1; border-left: vkey $primary-darken-2; }
+    AnalysisScreen.-narrow #analysis-main { layout: vertical; }
+    AnalysisScreen.-narrow #plot-area { width: 1fr; height: 1fr; }
+    AnalysisScreen.-narrow #plot-b { display: none; }
+    AnalysisScreen.-narrow #analysis-side { width: 1fr; height: 9; border-left: none; border-top: hkey $primary-darken-2; }
+    /* 24 rows: the side pane shrinks (it scrolls) so the one plot keeps >= 10 rows */
+    AnalysisScreen.-narrow.-short #analysis-side { height: 6; }
+    """
     BINDINGS = [
         Binding("right_square_bracket,right", "plot(1)", "Next plot", id="analysis.next_plot"),
         Binding("left_square_bracket,left", "plot(-1)", "Prev", id="analysis.prev_plot"),

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Label, Static
+
+if TYPE_CHECKING:
+    from textual.widgets import Input
 
 from ... import config as cfgmod
 from ...errors import ConfigError
 from ...hardware import HardwarePair
-from ..formatting import short_paths
 from ..session import GridCell, equivalent_command, format_field_value, parse_field_text
 from ..widgets.choice import ChoiceField
 from ..widgets.header import ExperimentHeader
 from .base import HwFooter, HwScreen
-from .modals import PromptScreen
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,8 @@ class GridScreen(HwScreen):
             return ChoiceField(
                 [("false", False), ("true", True)], bool(value), id=f.widget_id, disabled=disabled
             )
+        from textual.widgets import Input  # the form follows the first frame, and so does Input
+
         return Input(
             format_field_value(value),
             id=f.widget_id,
@@ -211,9 +213,13 @@ class GridScreen(HwScreen):
 
     def on_mount(self) -> None:
         self.rebuild_matrix(details=False)
-        self.set_timer(DETAILS_FIRST_DELAY_S, self.show_details)
         self.query_one("#pair-matrix", DataTable).focus()
-        # The first frame shows the matrix; the form's ~30 fields follow, one section per tick.
+        # The first frame shows the header, the matrix and the footer; once it is painted the
+        # pair's details follow, then the form's ~30 fields, one section per tick.
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        self.set_timer(DETAILS_FIRST_DELAY_S, self.show_details)
         self.set_timer(FORM_FIRST_DELAY_S, lambda: self.mount_form_section(0))
 
     def mount_form_section(self, index: int) -> None:
@@ -300,7 +306,10 @@ class GridScreen(HwScreen):
         if cell is None:
             details.update("")
             return
+        from rich.table import Table
+
         from ...search.presets import preset_for
+        from ..formatting import short_paths
 
         cfg = self.app.session.cfg
         pair = cell.pair
@@ -416,6 +425,8 @@ class GridScreen(HwScreen):
             keep = self.current_cell()
             self._after_edit(keep.pair if keep else None)
 
+        from .modals import PromptScreen
+
         self.app.push_screen(PromptScreen(f"Add a count of {what}:", "e.g. 16", check), added)
 
     def action_remove_count(self, axis: str) -> None:
@@ -504,6 +515,8 @@ class GridScreen(HwScreen):
 
     def sync_form(self) -> None:
         """Show the config's values in the fields that have no pending error."""
+        from textual.widgets import Input
+
         cfg = self.app.session.cfg
         for dotted, f in FORM_FIELDS.items():
             found = self.query("#" + f.widget_id)
@@ -522,9 +535,12 @@ class GridScreen(HwScreen):
             elif isinstance(widget, ChoiceField) and widget.value != value:
                 widget.value = value
 
-    @on(Input.Changed, ".form-grid Input")
-    def _input_changed(self, event: Input.Changed) -> None:
-        field_id = cast(str, event.input.id)  # every form input has an id
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A form field was edited (the handler is named, not decorated: Input is imported
+        only once the form is mounted, after the first frame)."""
+        field_id = event.input.id or ""
+        if not field_id.startswith("field-"):  # every form input has a field- id
+            return
         self.apply_field(field_id.removeprefix("field-").replace("--", "."), event.value)
 
     @on(ChoiceField.Changed, ".form-grid ChoiceField")

@@ -21,7 +21,6 @@ from ..launch_rows import LaunchRow, launch_rows
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from .base import HwFooter, HwScreen
-from .modals import ConfirmScreen
 
 # (key, label, width): fixed widths, so status updates never shift the columns (and 80 columns fit)
 COLUMNS = (
@@ -149,7 +148,7 @@ class LaunchScreen(HwScreen):
             self.status, self.status_for = None, self.app.session.name
             self.query_one("#log-tail", Static).update("")
         self.apply_status(self.status, None)
-        super().on_screen_resume()
+        # HwScreen.on_screen_resume follows: Textual calls each class's handler in turn
 
     # -- polling ------------------------------------------------------------------------------
     def poll(self) -> None:
@@ -363,6 +362,8 @@ class LaunchScreen(HwScreen):
             if yes:
                 self._launch(None, new_generation)
 
+        from .modals import ConfirmScreen  # dialogs are imported when first asked for
+
         self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_launch_selected(self) -> None:
@@ -437,6 +438,8 @@ class LaunchScreen(HwScreen):
             if yes:
                 self._cancel([row.sweep_name])
 
+        from .modals import ConfirmScreen
+
         self.app.push_screen(
             ConfirmScreen(
                 f"Cancel {row.sweep_name} ({row.status_text})? Its sweep and trials get SIGTERM."
@@ -455,6 +458,8 @@ class LaunchScreen(HwScreen):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self._cancel(None)
+
+        from .modals import ConfirmScreen
 
         self.app.push_screen(
             ConfirmScreen(

@@ -38,6 +38,18 @@ class TrialsScreen(HwScreen):
     SCREEN_ID = "trials"
     SCREEN_TITLE = "Trials"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    DEFAULT_CSS = """
+    /* the screen's own rules, parsed when it is first shown (app.tcss holds the first screen's) */
+    #trials-main { height: 1fr; }
+    #trial-table { width: 2fr; }
+    #trial-details-scroll { width: 1fr; padding: 0 1; border-left: vkey $primary-darken-2; }
+    TrialsScreen.-narrow #trials-main { layout: vertical; }
+    TrialsScreen.-narrow #trial-table { width: 1fr; height: 2fr; }
+    TrialsScreen.-narrow #trial-details-scroll { width: 1fr; height: 1fr; border-left: none; border-top: hkey $primary-darken-2; }
+    #poll-status { height: 1; width: 1fr; color: $text-muted; }
+    #filter-input { display: none; }
+    #filter-input.shown { display: block; }
+    """
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="trials.filter"),
         Binding("s", "sort_next", "Sort", id="trials.sort"),
