@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from itertools import starmap
+from typing import Any, overload
 
 # "awaiting_eval" (shown "awaiting eval"): trained to its timesteps but not yet scored; Metta
 # evaluates in a separate job (metta/adaptive/stores/wandb.py:197-215 at Metta 7c1a7ff418).
@@ -47,3 +49,48 @@ class HistoryPoint:
     wall_s: float
     score: float
     cost_usd: float | None = None
+
+
+class HistoryRows(Sequence[HistoryPoint]):
+    """A learning curve as the store holds it: ``(agent_step, wall_s, score, cost_usd)`` tuples,
+    straight from the SQLite cursor.
+
+    It is a sequence of :class:`HistoryPoint` for every reader, but a point is made only when
+    one is indexed or iterated: the analysis takes :attr:`rows` as arrays at once, so reading a
+    store's curves costs little more than fetching its rows (a million points make no million
+    objects).
+    """
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[tuple[float, float, float, float | None]]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> HistoryPoint: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[HistoryPoint]: ...
+
+    def __getitem__(self, index: int | slice) -> HistoryPoint | list[HistoryPoint]:
+        if isinstance(index, slice):
+            return list(starmap(HistoryPoint, self.rows[index]))
+        return HistoryPoint(*self.rows[index])
+
+    def __iter__(self) -> Iterator[HistoryPoint]:
+        return starmap(HistoryPoint, self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HistoryRows):
+            return self.rows == other.rows
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable like the list it stands for
+
+    def __repr__(self) -> str:
+        return f"HistoryRows({len(self.rows)} points)"

@@ -19,11 +19,12 @@ from typing import Any
 
 from .errors import StoreError, store_error_sentence
 from .hardware import generation_of_sweep
-from .records import HistoryPoint, Trial
+from .records import HistoryPoint, HistoryRows, Trial
 
 SCHEMA_VERSION = 2
 WRITE_LOCK_WAIT_S = 30.0  # a writer's bounded wait for the lock (then StoreError)
 READ_LOCK_WAIT_S = 10.0  # a reading command's
+SQL_CHUNK = 10_000  # run ids per IN (...) query (SQLite caps bound parameters at 32766)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -424,14 +425,21 @@ class Store:
             )
         return len(data)
 
-    def history(self, run_id: str, metric: str = "score") -> list[HistoryPoint]:
+    def history(self, run_id: str, metric: str = "score") -> Sequence[HistoryPoint]:
         return self.histories([run_id], metric).get(run_id, [])
 
     def histories(
         self, run_ids: Sequence[str] | None = None, metric: str = "score"
-    ) -> dict[str, list[HistoryPoint]]:
-        """Curves per run: ``metric`` is ``score``, ``reward`` or a key kept in ``extra_json``."""
-        col = metric if metric in ("score", "reward") else "extra_json"
+    ) -> dict[str, Sequence[HistoryPoint]]:
+        """Curves per run: ``metric`` is ``score``, ``reward`` or a key kept in ``extra_json``.
+
+        ``score`` and ``reward`` curves are :class:`HistoryRows`: one indexed range read per run
+        (the primary key is ``(run_id, agent_step)``) whose rows are the curve's points as they
+        are, with no object made per point.
+        """
+        if metric in ("score", "reward"):
+            return self._column_histories(run_ids, metric)
+        col = "extra_json"
         sql = f"SELECT run_id, agent_step, wall_s, {col}, cost_usd FROM history"
         args: list[Any] = []
         if run_ids is not None:
@@ -440,7 +448,7 @@ class Store:
         sql += " ORDER BY run_id, agent_step"
         cursor = self.conn.cursor()
         cursor.row_factory = None  # plain tuples: a curve has thousands of points
-        out: dict[str, list[HistoryPoint]] = {}
+        out: dict[str, Sequence[HistoryPoint]] = {}
         points: list[HistoryPoint] = []
         current = None
         for run_id, step, wall, value, cost in cursor.execute(sql, args):
@@ -449,8 +457,68 @@ class Store:
             if value is None:
                 continue
             if run_id != current:
-                current, points = run_id, out.setdefault(run_id, [])
+                current, points = run_id, []
+                out[run_id] = points
             points.append(HistoryPoint(step, wall or 0.0, value, cost))
+        return out
+
+    def history_marks(self, run_ids: Sequence[str]) -> dict[str, tuple[int, float | None]]:
+        """Per run with history rows: (rows, last step), which change when its curve grows."""
+        marks: dict[str, tuple[int, float | None]] = {}
+        for start in range(0, len(run_ids), SQL_CHUNK):  # SQLite caps bound parameters
+            chunk = list(run_ids[start : start + SQL_CHUNK])
+            for run_id, count, last in self.conn.execute(
+                "SELECT run_id, COUNT(*), MAX(agent_step) FROM history "
+                f"WHERE run_id IN ({', '.join('?' for _ in chunk)}) GROUP BY run_id",
+                chunk,
+            ):
+                marks[run_id] = (count, last)
+        return marks
+
+    def histories_marked(
+        self, run_ids: Sequence[str], metric: str = "score"
+    ) -> dict[str, tuple[tuple[int, float | None], Sequence[HistoryPoint]]]:
+        """Curves with their :meth:`history_marks`, for runs with history rows, in one read:
+        for ``score``/``reward`` the marks come from the rows themselves (no second scan)."""
+        if metric not in ("score", "reward"):
+            marks = self.history_marks(run_ids)
+            curves = self.histories(list(marks), metric)
+            return {r: (marks[r], curves.get(r, [])) for r in marks}
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        sql = (
+            f"SELECT agent_step, COALESCE(wall_s, 0.0), {metric}, cost_usd FROM history "
+            "WHERE run_id = ? ORDER BY agent_step"
+        )
+        out: dict[str, tuple[tuple[int, float | None], Sequence[HistoryPoint]]] = {}
+        for run_id in sorted(set(run_ids)):
+            rows = cursor.execute(sql, (run_id,)).fetchall()
+            if not rows:
+                continue
+            mark = (len(rows), rows[-1][0])
+            if any(r[2] is None for r in rows):  # rows that logged other metrics only
+                rows = [r for r in rows if r[2] is not None]
+            out[run_id] = (mark, HistoryRows(rows))
+        return out
+
+    def _column_histories(
+        self, run_ids: Sequence[str] | None, column: str
+    ) -> dict[str, Sequence[HistoryPoint]]:
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples: a curve has thousands of points
+        if run_ids is None:
+            ids = [r[0] for r in cursor.execute("SELECT DISTINCT run_id FROM history")]
+        else:
+            ids = list(run_ids)
+        sql = (
+            f"SELECT agent_step, COALESCE(wall_s, 0.0), {column}, cost_usd FROM history "
+            f"WHERE run_id = ? AND {column} IS NOT NULL ORDER BY agent_step"
+        )
+        out: dict[str, Sequence[HistoryPoint]] = {}
+        for run_id in sorted(set(ids)):  # run order, as one ORDER BY run_id query gave
+            rows = cursor.execute(sql, (run_id,)).fetchall()
+            if rows:
+                out[run_id] = HistoryRows(rows)
         return out
 
     # -- generations ------------------------------------------------------------------------

@@ -62,6 +62,14 @@ def history_frame(history: Any) -> dict[str, np.ndarray]:
             if "cost_usd" in history.columns
             else np.full(len(step), np.nan)
         )
+    elif isinstance(getattr(history, "rows", None), list):  # records.HistoryRows: the store's rows
+        rows = history.rows
+        arr = (
+            np.array(rows, dtype=float)  # a missing cost (None) becomes NaN
+            if rows
+            else np.empty((0, 4))
+        )
+        step, wall, score, cost = (np.ascontiguousarray(arr[:, k]) for k in range(4))
     else:
         points = list(history)
         n = len(points)

@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import StoreError, UsageError
 from .common import (
@@ -177,10 +178,33 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
     if args.generation is not None:
         check_generation(cfg, args.generation)
     trials = pick_generation(cfg.name, trials, args.generation)
-    histories = source.histories(
-        [t.run_id for t in trials], args.metric or cfg.analysis.curve_metric
-    )
-    return trials, histories, every
+    curves = source.histories([t.run_id for t in trials], args.metric or cfg.analysis.curve_metric)
+    return trials, dict(curves), every
+
+
+class _Background:
+    """``fn(*args)`` in a daemon thread; :meth:`result` returns its value or raises its error
+    (a refusal made meanwhile on the main thread does not wait for it)."""
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        import threading
+
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Any, *args: Any) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as e:  # handed to the main thread by result()
+            self._error = e
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -191,6 +215,9 @@ def run(args: argparse.Namespace) -> int:
     cfg, _ = load_config(args, with_flags=False)
     if args.plots and not args.report:
         raise UsageError("--plots only goes with --report; accepted: --report FILE.md --plots DIR.")
+    # The trials and curves are read while the analysis (numpy, scipy, pandas) imports: much of
+    # a store read is SQLite's own work, done without the GIL.
+    loading = _Background(_load, args, cfg)
     from ..analysis import analyze, render_text, settings_from_config, write_report
     from ..analysis.tables import per_config_csv
     from ..paths import write_private_text
@@ -210,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
     if args.target is not None and args.target_kind is None and args.target > 1:
         changes["target_kind"] = "absolute"  # 450 can only be a score
     settings = settings_from_config(cfg, **changes)
-    trials, histories, every = _load(args, cfg)
+    trials, histories, every = loading.result()
     from ..analysis.selection import generation_note, local_mode
 
     note = None if args.trials else generation_note(cfg.name, trials, every)

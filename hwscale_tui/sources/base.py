@@ -68,7 +68,7 @@ class TrialSource(Protocol):
 
     def histories(
         self, run_ids: Sequence[str], metric: str | None = None
-    ) -> dict[str, list[HistoryPoint]]: ...
+    ) -> dict[str, Sequence[HistoryPoint]]: ...
 
 
 def experiment_sweeps(cfg: ExperimentConfig) -> list[str]:

@@ -106,7 +106,7 @@ class LocalSource:
         self._last_query: float | None = None  # clock time of the previous query
         self._previous: dict[str, Trial] = {}
         self._curves: dict[
-            tuple[str, str], tuple[tuple[int, float | None], list[HistoryPoint]]
+            tuple[str, str], tuple[tuple[int, float | None], Sequence[HistoryPoint]]
         ] = {}
         self.history_error: str | None = None  # why the last histories() call returned older curves
         self.skipped: dict[str, str] = {}  # run id -> why its row could not be read at all
@@ -187,7 +187,7 @@ class LocalSource:
 
     def histories(
         self, run_ids: Sequence[str], metric: str | None = None
-    ) -> dict[str, list[HistoryPoint]]:
+    ) -> dict[str, Sequence[HistoryPoint]]:
         """Curves per run; re-read only for runs whose history rows changed (count or last step).
 
         Never raises for store errors: it then returns the curves read before and sets
@@ -207,18 +207,21 @@ class LocalSource:
             return {i: self._curves[(i, column)][1] for i in ids if (i, column) in self._curves}
 
     def _refresh_curves(self, store: Store, ids: list[str], column: str) -> None:
-        for start in range(0, len(ids), SQL_CHUNK):  # SQLite caps the number of bound parameters
-            chunk = ids[start : start + SQL_CHUNK]
-            marks = {
-                r[0]: (r[1], r[2])
-                for r in store.conn.execute(
-                    f"SELECT run_id, COUNT(*), MAX(agent_step) FROM history WHERE run_id IN ({', '.join('?' for _ in chunk)}) "
-                    "GROUP BY run_id",
-                    chunk,
-                )
-            }
+        # Curves never read: read them with their marks in one pass (an analysis reads every
+        # curve once, so a marks query first would scan the history twice).
+        cold = [i for i in ids if (i, column) not in self._curves]
+        warm = [i for i in ids if (i, column) in self._curves]
+        if cold:
+            self._curves.update(
+                ((run_id, column), marked)
+                for run_id, marked in store.histories_marked(cold, column).items()
+            )
+            self.counter.add("history")
+        for start in range(0, len(warm), SQL_CHUNK):  # SQLite caps the number of bound parameters
+            chunk = warm[start : start + SQL_CHUNK]
+            marks = store.history_marks(chunk)
             self.counter.add("history_marks")
-            grown = [i for i in marks if self._curves.get((i, column), (None,))[0] != marks[i]]
+            grown = [i for i in marks if self._curves[(i, column)][0] != marks[i]]
             if grown:
                 fresh = store.histories(grown, column)
                 self.counter.add("history")

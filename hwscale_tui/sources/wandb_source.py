@@ -442,7 +442,7 @@ class WandbSource:
 
     def histories(
         self, run_ids: Sequence[str], metric: str | None = None
-    ) -> dict[str, list[HistoryPoint]]:
+    ) -> dict[str, Sequence[HistoryPoint]]:
         """Curves of ``metric`` (default: the experiment's curve metric) vs agent step and wall time.
 
         Served from the disk cache unless the run's last step moved since it was cached; only
@@ -454,7 +454,7 @@ class WandbSource:
         keys = list(
             dict.fromkeys([metric, AGENT_STEP_KEY, RUNTIME_HISTORY_KEY, TOTAL_TIME_HISTORY_KEY])
         )
-        out: dict[str, list[HistoryPoint]] = {}
+        out: dict[str, Sequence[HistoryPoint]] = {}
         self.history_error = None
         with self._lock:
             for run_id in run_ids:

@@ -79,3 +79,38 @@ def test_several_writer_processes_and_a_reader_do_not_corrupt(tmp_path):
     assert len(rows) == 160 and all(r["state"] == "finished" for r in rows)
     assert s.conn.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 800
     assert len(reader.trial_rows()) == 160 >= seen
+
+
+def test_curves_are_the_store_rows_read_once_with_their_marks(tmp_path):
+    import numpy.testing
+
+    from hwscale_tui.analysis.curves import history_frame
+    from hwscale_tui.records import HistoryPoint, HistoryRows
+
+    s = Store(tmp_path / "s.sqlite")
+    s.append_history(
+        "r2",
+        [
+            {"agent_step": 20, "wall_s": 2.0, "score": 0.2, "cost_usd": 0.5},
+            {"agent_step": 10, "wall_s": None, "score": 0.1},  # no wall time: 0.0, as before
+            {"agent_step": 30, "wall_s": 3.0, "reward": 7.0},  # no score: not a score point
+        ],
+    )
+    s.append_history("r1", [{"agent_step": 5, "wall_s": 1.0, "score": 0.05}])
+    curves = s.histories(["r2", "r1", "r2", "none"])
+    assert list(curves) == ["r1", "r2"]  # run order, each once, runs without rows left out
+    r2 = curves["r2"]
+    assert isinstance(r2, HistoryRows) and len(r2) == 2
+    assert r2 == [HistoryPoint(10, 0.0, 0.1), HistoryPoint(20, 2.0, 0.2, 0.5)]
+    assert r2[-1] == HistoryPoint(20, 2.0, 0.2, 0.5) and r2[:1] == [HistoryPoint(10, 0.0, 0.1)]
+    frame = history_frame(r2)  # straight from the rows: a missing cost is NaN
+    assert frame["agent_step"].tolist() == [10.0, 20.0] and frame["score"].tolist() == [0.1, 0.2]
+    assert frame["cost_usd"][0] != frame["cost_usd"][0] and frame["cost_usd"][1] == 0.5
+    points = history_frame(list(r2))  # the same arrays as from HistoryPoints
+    for key, column in frame.items():
+        numpy.testing.assert_array_equal(column, points[key])
+    marked = s.histories_marked(["r1", "r2", "none"])
+    assert marked["r2"] == ((3, 30.0), r2)  # the mark counts every row, the curve its points
+    assert {k: v[0] for k, v in marked.items()} == s.history_marks(["r1", "r2", "none"])
+    assert s.histories_marked(["r2"], "reward")["r2"] == ((3, 30.0), [HistoryPoint(30, 3.0, 7.0)])
+    s.close()

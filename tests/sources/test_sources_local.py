@@ -171,6 +171,8 @@ def test_histories_are_the_same_shape_and_reread_only_when_they_grow(store):
     src.poll()
     curves = src.histories([a, b])
     assert curves[a] == [HistoryPoint(100.0, 1.0, 0.1), HistoryPoint(200.0, 2.0, 0.2)]
+    # never read before: one read gives the curves and what later calls compare (no marks query)
+    assert src.counter.by_kind.get("history_marks", 0) == 0
     assert src.histories([a], "overview/reward")[a] == [
         HistoryPoint(100.0, 1.0, 0.2),
         HistoryPoint(200.0, 2.0, 0.4),
@@ -178,6 +180,7 @@ def test_histories_are_the_same_shape_and_reread_only_when_they_grow(store):
     before = dict(src.counter.by_kind)
     assert src.histories([a, b]) == curves
     assert src.counter.by_kind["history"] == before["history"]  # nothing grew: no re-read
+    assert src.counter.by_kind["history_marks"] == 1
     store.append_history(b, [{"agent_step": 60.0, "wall_s": 0.6, "score": 0.06}])
     again = src.histories([a, b])
     assert src.counter.by_kind["history"] == before["history"] + 1
