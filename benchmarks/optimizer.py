@@ -170,6 +170,81 @@ def _rl_dev_optimum() -> float:
 RL_DEV_MAX_COST_S = 600.0
 
 
+# -- more development problems: multimodal and ill-scaled 5-8-d functions, a second RL-like space --
+# (none of them is a test-suite function; added before the optimizer changes they were used for)
+ACKLEY_SHIFT = (1.3, -2.1, 0.7, 2.8, -0.9, -1.6)
+GRIEWANK_SHIFT = (20.0, -37.5, 12.5, 45.0, -15.0, 32.5, -55.0, 7.5)
+MICHALEWICZ5_MIN = -4.687658
+
+
+def ackley6(p: dict[str, Any]) -> float:
+    """Ackley (6-d) with its minimum 0 moved to ``ACKLEY_SHIFT``."""
+    z = np.array([p[f"x{i}"] - s for i, s in enumerate(ACKLEY_SHIFT)])
+    return float(
+        -20 * np.exp(-0.2 * np.sqrt(np.mean(z**2)))
+        - np.exp(np.mean(np.cos(2 * np.pi * z)))
+        + 20
+        + math.e
+    )
+
+
+def griewank8(p: dict[str, Any]) -> float:
+    """Griewank (8-d) with its minimum 0 moved to ``GRIEWANK_SHIFT``."""
+    z = np.array([p[f"x{i}"] - s for i, s in enumerate(GRIEWANK_SHIFT)])
+    return float(1 + np.sum(z**2) / 4000 - np.prod(np.cos(z / np.sqrt(np.arange(1, 9)))))
+
+
+def michalewicz5(p: dict[str, Any]) -> float:
+    """Michalewicz (5-d, m = 10) on [0, pi]^5: minimum -4.687658, steep narrow valleys."""
+    x = np.array([p[f"x{i}"] for i in range(5)])
+    i = np.arange(1, 6)
+    return float(-np.sum(np.sin(x) * np.sin(i * x**2 / np.pi) ** 20))
+
+
+DIXON_SHIFT = (1.2, -0.8, 0.9, -1.1, 0.5, -0.7)
+
+
+def dixon_price6(p: dict[str, Any]) -> float:
+    """Dixon-Price (6-d, values spanning decades) moved by ``DIXON_SHIFT``: minimum 0."""
+    x = [p[f"x{i}"] + s for i, s in enumerate(DIXON_SHIFT)]
+    return (x[0] - 1) ** 2 + sum(i * (2 * x[i] ** 2 - x[i - 1]) ** 2 for i in range(1, 6))
+
+
+RL_DEV2_MAX_COST_S = 1200.0
+
+
+def rl_dev2(p: dict[str, Any]) -> float:
+    """Final return (0..1): the best learning rate falls with more epochs, entropy matters."""
+    llr, lmb = math.log10(p["lr"]), math.log2(p["minibatch"])
+    best_llr = -3.8 + 0.15 * (lmb - 8) - 0.08 * (p["epochs"] - 4)
+    d2 = (
+        ((llr - best_llr) / 0.35) ** 2
+        + ((lmb - 9.0) / 2.0) ** 2
+        + ((p["epochs"] - 5) / 2.5) ** 2
+        + ((math.log10(p["ent_coef"]) + 3.0) / 0.8) ** 2
+        + ((p["gae_lambda"] - 0.9) / 0.06) ** 2
+    )
+    return 1.0 / (1.0 + 0.5 * d2)
+
+
+def rl_dev2_fails(p: dict[str, Any]) -> bool:
+    """Divergence: a high learning rate with little entropy."""
+    return math.log10(p["lr"]) > -2.4 and math.log10(p["ent_coef"]) < -2.5
+
+
+def rl_dev2_cost_s(p: dict[str, Any]) -> float:
+    return 30.0 * p["epochs"] * (2048 / p["minibatch"]) ** 0.4
+
+
+def _rl_dev2_optimum() -> float:
+    best = 0.0
+    for lmb in range(6, 13):
+        for e in range(1, 11):
+            if rl_dev2_cost_s({"epochs": e, "minibatch": 2**lmb}) <= RL_DEV2_MAX_COST_S:
+                best = max(best, 1 / (1 + 0.5 * (((lmb - 9) / 2) ** 2 + ((e - 5) / 2.5) ** 2)))
+    return best
+
+
 def dev_problems() -> list[Problem]:
     """The development suite: the optimizer is tuned on these (and only these)."""
     big = {**PROTEIN_SETTINGS, "max_suggestion_cost": 10800}
@@ -188,6 +263,23 @@ def dev_problems() -> list[Problem]:
         ),
         {**PROTEIN_SETTINGS, "max_suggestion_cost": RL_DEV_MAX_COST_S},
     )
+    rl2_space = SearchSpace(
+        (
+            Param("lr", "log_normal", 1e-5, 1e-1, 1e-3),
+            Param("minibatch", "uniform_pow2", 64, 4096, 256),
+            Param("epochs", "int_uniform", 1, 10, 3),
+            Param("ent_coef", "log_normal", 1e-5, 1e-1, 1e-2),
+            Param("gae_lambda", "uniform", 0.8, 0.99, 0.95),
+            Param("unused", "uniform", -1.0, 1.0, 0.0),
+        ),
+        {**PROTEIN_SETTINGS, "max_suggestion_cost": RL_DEV2_MAX_COST_S},
+    )
+
+    def box(d: int, lo: float, hi: float) -> SearchSpace:
+        return SearchSpace(
+            tuple(Param(f"x{i}", "uniform", lo, hi, (lo + hi) / 2) for i in range(d)), big
+        )
+
     return [
         Problem(
             "branin",
@@ -210,6 +302,48 @@ def dev_problems() -> list[Problem]:
             rl_dev_cost_s,
             5.0,
             rl_dev_fails,
+        ),
+        Problem(
+            "ackley6",
+            box(6, -5, 5),
+            "minimize",
+            0.0,
+            ackley6,
+            lambda p: 60.0 * (1.5 + p["x0"] / 10),
+        ),
+        Problem(
+            "griewank8",
+            box(8, -100, 100),
+            "minimize",
+            0.0,
+            griewank8,
+            lambda p: 60.0 * (2 + p["x3"] / 100),
+        ),
+        Problem(
+            "michalewicz5",
+            box(5, 0.0, math.pi),
+            "minimize",
+            MICHALEWICZ5_MIN,
+            michalewicz5,
+            lambda p: 60.0 * (1 + p["x1"]),
+        ),
+        Problem(
+            "dixonprice6",
+            box(6, -3, 3),
+            "minimize",
+            0.0,
+            dixon_price6,
+            lambda p: 60.0 * (4 + p["x2"]),
+        ),
+        Problem(
+            "rl_dev2",
+            rl2_space,
+            "maximize",
+            _rl_dev2_optimum(),
+            rl_dev2,
+            rl_dev2_cost_s,
+            0.03,
+            rl_dev2_fails,
         ),
     ]
 
