@@ -6,7 +6,8 @@ section 3, with Metta's weaknesses fixed):
 1. No observations and ``seed_with_search_center``: the search center, exactly.
 2. Fewer observations than ``num_random_samples`` (0 in the presets): uniform random points.
 3. From the first observation on: two Gaussian processes (``surrogate.py``) on normalized
-   coordinates, one of the standardized score, one of the standardized log cost (seconds).
+   coordinates, one of the standardized, Yeo-Johnson-warped score, one of the standardized log
+   cost (seconds); hyperparameters by MAP with a log-normal length-scale prior.
    Failed trials enter the score model ``FAILED_MARGIN`` standard deviations below the worst
    score, so their region is avoided; an exact configuration already observed or in flight is
    never suggested again.
@@ -54,7 +55,7 @@ from .acquisition import (
 from .pareto import pareto_front
 from .presets import PROTEIN_SETTINGS
 from .space import Param, SearchSpace
-from .surrogate import MIN_LENGTH_SCALE, Surrogate, fit_kernel, fit_prefix
+from .surrogate import MIN_LENGTH_SCALE, Surrogate, fit_kernel, fit_prefix, warp_scores
 
 GOALS = ("maximize", "minimize")
 FAILED_MARGIN = (
@@ -227,6 +228,12 @@ class Targets:
     ok: np.ndarray  # which rows are successful trials (score targets only)
     low: float  # range of the successful targets (the naive acquisition's 0..1 scale)
     high: float
+    warp: Any = None  # model units -> the targets' units (None: y * std + mean); scores only
+
+    def to_raw(self, y: np.ndarray) -> np.ndarray:
+        """Model units (standardized, warped) -> the targets' own units."""
+        y = np.asarray(y, dtype=float)
+        return self.warp(y) if self.warp is not None else y * self.std + self.mean
 
 
 def _standardize(values: np.ndarray) -> tuple[float, float]:
@@ -236,15 +243,17 @@ def _standardize(values: np.ndarray) -> tuple[float, float]:
 
 
 def score_targets(obs: Sequence[Observation]) -> Targets:
-    """Standardized scores; failed trials ``FAILED_MARGIN`` below the worst successful one."""
+    """Standardized, power-warped scores (``warp_scores``); failed trials ``FAILED_MARGIN``
+    below the worst successful one."""
     x = np.array([o.coords for o in obs]).reshape(len(obs), -1)
     ok = np.array([o.score is not None for o in obs], dtype=bool)
     raw = np.array([o.score if o.score is not None else np.nan for o in obs])
     mean, std = _standardize(raw[ok])
-    y_ok = (raw[ok] - mean) / std
+    y_ok, warp = warp_scores(raw[ok], mean, std)
     low, high = (float(y_ok.min()), float(y_ok.max())) if ok.any() else (0.0, 0.0)
-    y = np.where(ok, (raw - mean) / std, low - FAILED_MARGIN)
-    return Targets(x, y, mean, std, ok, low, high)
+    y = np.full(len(obs), low - FAILED_MARGIN)
+    y[ok] = y_ok
+    return Targets(x, y, mean, std, ok, low, high, warp)
 
 
 def cost_targets(obs: Sequence[Observation], limit_s: float) -> Targets | None:
@@ -507,7 +516,13 @@ class ProteinOptimizer:
                 [np.full(len(self.space), 0.7), np.full(context_dims, CONTEXT_START_LENGTH_SCALE)]
             )
             self._kernels[cache_key] = fit_kernel(
-                x, y, self.seed, floors, trend=name == "cost", start=start
+                x,
+                y,
+                self.seed,
+                floors,
+                trend=name == "cost",
+                start=start,
+                prior_dims=len(self.space),
             )
         return self._kernels[cache_key]
 
@@ -635,8 +650,9 @@ class ProteinOptimizer:
         has_cost = m.cost is not None
         info = {
             "how": how,
-            "predicted_score": sign * (float(mean[j]) * sd.std + sd.mean),
-            "predicted_score_std": float(std[j]) * sd.std,
+            "predicted_score": sign * float(sd.to_raw(mean[j])),
+            "predicted_score_std": float(sd.to_raw(mean[j] + std[j]) - sd.to_raw(mean[j] - std[j]))
+            / 2,
             "predicted_cost": float(np.exp(log_cost[j])) if has_cost else None,
             "acquisition": float(acq[j])
             if np.isfinite(acq[j])
