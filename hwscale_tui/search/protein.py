@@ -52,10 +52,25 @@ from .acquisition import (
     naive_cost_weighted,
     upper_confidence_bound,
 )
+from .context import (
+    MIN_SHIFT_POINTS,
+    fit_shift,
+    shifted,
+    tune_context_length,
+)
 from .pareto import pareto_front
 from .presets import PROTEIN_SETTINGS
 from .space import Param, SearchSpace
-from .surrogate import MIN_LENGTH_SCALE, Surrogate, fit_kernel, fit_prefix, warp_scores
+from .surrogate import (
+    MIN_FIT_POINTS,
+    MIN_LENGTH_SCALE,
+    Surrogate,
+    default_kernel,
+    fit_kernel,
+    fit_prefix,
+    fit_subset,
+    warp_scores,
+)
 
 GOALS = ("maximize", "minimize")
 FAILED_MARGIN = (
@@ -70,6 +85,7 @@ DISCRETE = ("uniform_pow2", "int_uniform")
 CONTEXT_MIN_LENGTH_SCALE = 0.5  # of a context feature, in log2 units (doublings)
 # before the data tell otherwise, pairs are alike: correlation 0.89 one doubling apart
 CONTEXT_START_LENGTH_SCALE = 3.0
+TUNE_CONTEXT_LENGTH = True  # own results choose the context length scale (context.py)
 TRANSFER_CENTERS = 3  # other pairs' best configurations that seed candidates (with transfer)
 LOCAL_SCALES = (0.15, 0.04)  # normal steps around the incumbent, in normalized coordinates
 LOCAL_PER_SCALE = 64
@@ -329,6 +345,8 @@ class ProteinOptimizer:
         self._min_length_scales = np.array([min_length_scale(p) for p in space.params])
         self._center = space.center()
         self._kernels: dict[tuple[Any, ...], Kernel] = {}
+        self._shifts: dict[tuple[Any, ...], np.ndarray] = {}
+        self._shift_now = np.zeros((len(space), 0))  # the shift the models were last built with
         self._models_cache: tuple[Any, _Models] | None = None
         self._target: ContextKey | None = None  # the context suggestions are for (last given)
 
@@ -476,14 +494,15 @@ class ProteinOptimizer:
         """The observations as the models see them, and how many context columns they carry.
 
         Without observations of another context: this sweep's own, coordinates only. With them
-        (transfer): every observation, its coordinates followed by its context's log2 distance
+        (transfer): every observation, its coordinates moved by the fitted context shift
+        (``context.py``; the sweep's own are not moved) followed by its context's log2 distance
         from the target context (zeros for the sweep's own).
         """
         obs, target = self.observations, self._target
         if target is None or all(self._is_own(o) for o in obs):
             return list(obs), 0
         zeros = (0.0,) * len(target)
-        out = [
+        raw = [
             replace(
                 o,
                 coords=o.coords
@@ -491,7 +510,44 @@ class ProteinOptimizer:
             )
             for o in obs
         ]
-        return out, len(target)
+        shift = self._shift(raw, len(target))
+        self._shift_now = shift
+        if not shift.any():
+            return raw, len(target)
+        x = shifted(np.array([o.coords for o in raw]), len(self.space), shift)
+        return [replace(o, coords=tuple(map(float, row))) for o, row in zip(raw, x)], len(target)
+
+    def _shift(self, raw: Sequence[Observation], context_dims: int) -> np.ndarray:
+        """The context shift fitted on the first ``fit_prefix(n)`` observations (cached)."""
+        m = fit_prefix(len(raw))
+        cache_key = (m, self._target)
+        if cache_key not in self._shifts:
+            d = len(self.space)
+            prefix = raw[:m]
+            shift = np.zeros((d, context_dims))
+            others = sum(not self._is_own(o) for o in prefix)
+            data = score_targets(prefix)
+            if others >= MIN_SHIFT_POINTS and data.ok.sum() >= MIN_FIT_POINTS:
+                idx = fit_subset(m)
+                x, y = data.x[idx], data.y[idx]
+                floors, start = self._kernel_bounds(context_dims)
+                # the search's kernel: the default one (moderate length scales, context 3
+                # doublings), not one fitted to these few points: early fits often call a
+                # parameter irrelevant (length scale 30), and then no shift of it shows
+                kernel = default_kernel(floors, trend=False, start=start)
+                shift = fit_shift(kernel, x, y, d)
+            self._shifts[cache_key] = shift
+        return self._shifts[cache_key]
+
+    def _kernel_bounds(self, context_dims: int) -> tuple[np.ndarray, np.ndarray]:
+        """Length-scale floors and starting values: the parameters', then the context's."""
+        floors = np.concatenate(
+            [self._min_length_scales, np.full(context_dims, CONTEXT_MIN_LENGTH_SCALE)]
+        )
+        start = np.concatenate(
+            [np.full(len(self.space), 0.7), np.full(context_dims, CONTEXT_START_LENGTH_SCALE)]
+        )
+        return floors, start
 
     def _kernel(self, name: str, obs: Sequence[Observation], context_dims: int) -> Kernel:
         """Hyperparameters fitted on the first ``fit_prefix(n)`` observations (cached per prefix).
@@ -509,13 +565,8 @@ class ProteinOptimizer:
             )
             width = len(self.space) + context_dims
             x, y = (data.x, data.y) if data is not None else (np.zeros((0, width)), np.zeros(0))
-            floors = np.concatenate(
-                [self._min_length_scales, np.full(context_dims, CONTEXT_MIN_LENGTH_SCALE)]
-            )
-            start = np.concatenate(
-                [np.full(len(self.space), 0.7), np.full(context_dims, CONTEXT_START_LENGTH_SCALE)]
-            )
-            self._kernels[cache_key] = fit_kernel(
+            floors, start = self._kernel_bounds(context_dims)
+            kernel = fit_kernel(
                 x,
                 y,
                 self.seed,
@@ -524,6 +575,9 @@ class ProteinOptimizer:
                 start=start,
                 prior_dims=len(self.space),
             )
+            if context_dims and name == "score" and TUNE_CONTEXT_LENGTH:
+                kernel = tune_context_length(kernel, x, y, len(self.space))
+            self._kernels[cache_key] = kernel
         return self._kernels[cache_key]
 
     def _models(self) -> _Models:
@@ -572,6 +626,15 @@ class ProteinOptimizer:
                 "context_length_scales": dict(
                     zip((name for name, _ in self._target or ()), _length_scales(kernel)[d:])
                 ),
+                # per parameter and feature: the optimum's move per doubling, in fractions of
+                # the parameter's search range (0: the pairs' landscapes line up unmoved)
+                "context_shift": {
+                    key: {
+                        name: round(float(b) / 2, 4)
+                        for (name, _), b in zip(self._target or (), row)
+                    }
+                    for key, row in zip(self.space.keys, self._shift_now)
+                },
             }
         models = _Models(
             score_data=sd,

@@ -139,3 +139,72 @@ def test_an_observation_lacking_a_feature_of_the_target_context_is_a_usage_error
     opt.observe(space(1).center(), 1.0, 1.0, context={"nodes": 2})
     with pytest.raises(UsageError, match="lacks 'total_gpus'"):
         opt.suggest(context={"total_gpus": 1})
+
+
+def shifting_score(p: dict, gpus: int) -> float:
+    """The optimum moves with the hardware: best batch 1024 per GPU, best lr +0.25 decades per
+    doubling of the GPUs; clip 0.3 everywhere."""
+    c = math.log2(gpus)
+    return -(
+        ((math.log10(p["lr"]) + 3.0 - 0.25 * c) / 0.5) ** 2
+        + ((p["clip"] - 0.3) / 0.1) ** 2
+        + ((math.log2(p["batch"]) - 10 - c) / 0.6) ** 2
+    )
+
+
+def random_results(gpus: int, n: int, seed: int, value=shifting_score) -> list[tuple[dict, float]]:
+    rng = np.random.default_rng([seed, gpus])
+    sp = space(gpus)
+    return [(p, value(p, gpus)) for p in (sp.unnormalize(x) for x in rng.uniform(-1, 1, (n, 3)))]
+
+
+def test_a_linear_shift_with_the_hardware_is_recovered_and_the_first_suggestion_follows_it():
+    opt = ProteinOptimizer(space(8), seed=0)
+    for g in (1, 2, 4):
+        for p, y in random_results(g, 12, seed=0):
+            opt.observe(p, y, 60.0, context={"total_gpus": g})
+    first = opt.suggest(1, context={"total_gpus": 8})[0]
+    shift = opt.last_info[0]["transfer"]["context_shift"]
+    # fractions of the range per doubling: batch 1 of 3 doublings, lr 0.25 of 4 decades, clip 0
+    assert shift["batch"]["total_gpus"] == pytest.approx(1 / 3, abs=0.05)
+    assert shift["lr"]["total_gpus"] == pytest.approx(0.0625, abs=0.03)
+    assert shift["clip"]["total_gpus"] == pytest.approx(0.0, abs=0.03)
+    # the optimum here (batch 8192, lr 10**-2.25) lies beyond every other pair's; the first
+    # suggestion goes there, not to where the other pairs did best in absolute units
+    assert first["batch"] == 8192
+    assert abs(math.log10(first["lr"]) + 2.25) < 0.4
+    assert shifting_score(first, 8) > -1.0
+
+
+def fixed_score(p: dict, gpus: int) -> float:
+    """shifting_score's widths, but one optimum in absolute units for every pair (batch 4096)."""
+    return -(
+        ((math.log10(p["lr"]) + 3.0) / 0.5) ** 2
+        + ((p["clip"] - 0.3) / 0.1) ** 2
+        + ((math.log2(p["batch"]) - 12) / 0.6) ** 2
+    )
+
+
+def test_without_a_shift_in_the_data_none_is_fitted():
+    opt = ProteinOptimizer(space(2), seed=0)
+    for g in (1, 4, 8):
+        for p, y in random_results(g, 12, seed=1, value=fixed_score):
+            opt.observe(p, y, 60.0, context={"total_gpus": g})
+    first = opt.suggest(1, context={"total_gpus": 2})[0]
+    shift = opt.last_info[0]["transfer"]["context_shift"]
+    assert all(abs(v["total_gpus"]) < 0.05 for v in shift.values()), shift
+    assert first["batch"] == 4096 and abs(math.log10(first["lr"]) + 3.0) < 0.4
+
+
+def test_own_results_that_contradict_the_other_pairs_shorten_the_context_length_scale():
+    def run(other_sign: float) -> float:
+        opt = ProteinOptimizer(space(2), seed=0)
+        for p, _ in random_results(1, 20, seed=2):
+            opt.observe(p, other_sign * score(p), 60.0, context={"total_gpus": 1})
+        for p, _ in random_results(2, 8, seed=3):
+            opt.observe(p, score(p), 60.0, context={"total_gpus": 2})
+        opt.suggest(1, context={"total_gpus": 2})
+        return opt.last_info[0]["transfer"]["context_length_scales"]["total_gpus"]
+
+    alike, opposite = run(1.0), run(-1.0)
+    assert alike >= 3.0 and opposite <= 1.0, (alike, opposite)
