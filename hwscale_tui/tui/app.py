@@ -121,6 +121,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         keymap = self._load_keymap()
         if keymap:
             self.set_keymap(keymap)
+        # after the start-up batch (messages wait for it): the first frame, painted once in full
+        self.call_later(lambda: self.screen.refresh())
         self.set_timer(WATCH_FIRST_DELAY_S, self._watch_tick)
 
     def refresh_css(self, animate: bool = True) -> None:

@@ -161,6 +161,16 @@ class HwScreen(Screen, inherit_bindings=False):
     def poll_now(self) -> None:
         self._schedule_poll(0)
 
+    def _compositor_refresh(self) -> None:
+        """Paint, except during the app's start-up batch: Textual renders that frame in full and
+        then drops it (nothing is written before the app runs), so the render is owed instead
+        and the app's first refresh after the batch paints the whole screen (HwscaleApp.on_mount)."""
+        app = self.app
+        if self is app.screen and not app.is_inline and (app._batch_count or not app._running):
+            self._repaint_required = True
+            return
+        super()._compositor_refresh()
+
     @on(events.ScreenResume)
     def _styled_as_mounted(self, event: events.ScreenResume) -> None:
         """First shown: every widget was styled as it mounted, so Textual's re-style of the
