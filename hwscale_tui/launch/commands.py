@@ -19,9 +19,6 @@ from typing import Any
 from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair, SkippedPair, plan_grid, usable_cores
-from ..metta import checks as metta_checks
-from ..metta.command import metta_argv
-from ..metta.profiles import resolve_profile
 from ..search.presets import Preset, preset_for
 
 # Environment variables a child may need; their values are never printed or stored.
@@ -183,11 +180,16 @@ def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | No
                 "leaves it out of recommendations unless --allow-oversubscribed"
             )
     if cfg.experiment.runner == "metta" and not cfg.launch.command:
+        from ..metta import checks as metta_checks
+
         w += metta_checks.pair_warnings(cfg, pair)
     return w
 
 
 def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
+    from ..metta import checks as metta_checks  # imported when first asked (the app's launch
+    # screen plans before its first frame; its checks are for metta only)
+
     w: list[str] = []
     w += metta_checks.experiment_warnings(cfg)
     if cfg.experiment.dispatcher == "skypilot" and cfg.experiment.runner == "builtin":
@@ -239,6 +241,10 @@ def plan_experiment(
     )
     env = child_env(cfg)
     metta = cfg.experiment.runner == "metta" and not cfg.launch.command
+    from ..metta import checks as metta_checks
+    from ..metta.command import metta_argv
+    from ..metta.profiles import resolve_profile
+
     profile = resolve_profile(cfg).profile if cfg.experiment.runner == "metta" else None
     note = ""
     if cfg.launch.command:

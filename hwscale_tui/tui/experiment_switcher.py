@@ -14,7 +14,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from ..errors import UsageError
-from .screens.modals import ConfirmScreen, PromptScreen
+from .screens.modals import DIALOG_CSS, ConfirmScreen, PromptScreen
 
 
 def _label(s: Any) -> str:
@@ -28,6 +28,8 @@ def _label(s: Any) -> str:
 class ExperimentSwitcher(ModalScreen[None]):
     """enter switches, n new from the highlighted one, a archives, d deletes, esc closes."""
 
+    DEFAULT_CSS = DIALOG_CSS  # its box is the confirm box
+    SCOPED_CSS = False
     BINDINGS = [
         Binding("enter", "switch", "Switch to it", id="experiments.switch"),
         Binding("n", "new", "New from this one", id="experiments.new"),

@@ -145,6 +145,23 @@ class GridScreen(HwScreen):
     SCREEN_ID = "grid"
     SCREEN_TITLE = "Grid"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    DEFAULT_CSS = """
+    /* the screen's own rules, parsed when it is first shown (app.tcss holds the shared ones) */
+    #grid-main { height: 1fr; }
+    #grid-left { width: 3fr; }
+    #grid-form { width: 2fr; padding: 0 1; border-left: vkey $primary-darken-2; }
+    #pair-matrix { height: auto; max-height: 12; }
+    #pair-details-scroll { height: 1fr; }
+    .form-grid { grid-size: 2; grid-columns: 15 1fr; grid-rows: auto; height: auto; }
+    .form-label { color: $text-muted; }
+    .form-grid Input, .form-grid ChoiceField { width: 1fr; }
+    .form-cell { height: auto; width: 1fr; }
+    .form-error { color: $error; height: auto; width: 1fr; }
+    /* 80 columns: the form gets half the width and narrower labels, so values are not cut */
+    GridScreen.-narrow #grid-left { width: 5fr; }
+    GridScreen.-narrow #grid-form { width: 4fr; }
+    GridScreen.-narrow .form-grid { grid-columns: 14 1fr; }
+    """
     BINDINGS = [
         Binding("space", "toggle_pair", "Toggle", id="grid.toggle"),
         Binding("g", "add_count('gpus')", "+GPUs", id="grid.add_gpus"),

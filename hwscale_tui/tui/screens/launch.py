@@ -64,6 +64,15 @@ def supervisor_note(status: Any | None, active: int) -> str | None:
 class LaunchScreen(HwScreen):
     SCREEN_ID = "launch"
     SCREEN_TITLE = "Launch"
+    DEFAULT_CSS = """
+    /* the screen's own rules, parsed when it is first shown (app.tcss holds the shared ones) */
+    #launch-main { height: 1fr; }
+    #launch-table { height: auto; max-height: 60%; }
+    #launch-summary { height: auto; max-height: 4; width: 1fr; color: $text-muted; }
+    #log-title { height: 1; }
+    #log-scroll { height: 1fr; }
+    #log-tail { height: auto; color: $text-muted; }
+    """
     BINDINGS = [
         Binding("L", "launch_all", "Launch all", id="launch.all"),
         Binding("l", "launch_selected", "Launch", id="launch.selected"),

@@ -19,6 +19,20 @@ TABLE_KEYS_LINE = (
     "move in tables and lists; enter selects; click a column header to sort",
 )
 HIDDEN_ACTIONS = ("app.focus_next", "app.focus_previous")
+# The dialogs' rules (not scoped: the experiment switcher shares the confirm box), parsed when
+# a dialog is first opened rather than with the app's first frame.
+DIALOG_CSS = """
+HelpScreen, ConfirmScreen, PromptScreen { align: center middle; }
+#help-box { width: 90%; max-width: 100; height: 90%; border: round $accent; padding: 0 1; background: $surface; }
+#help-title { text-style: bold; height: 1; }
+#help-hint { color: $text-muted; height: 1; }
+#confirm-box, #prompt-box { width: 70%; max-width: 70; height: auto; border: round $warning; padding: 1 2; background: $surface; }
+#confirm-box Label, #prompt-box Label { width: 100%; }  /* wrap long questions instead of clipping them */
+#confirm-buttons { height: auto; margin-top: 1; }
+#prompt-error { display: none; color: $error; height: auto; }
+#prompt-error.shown { display: block; }
+#confirm-buttons Button { margin-right: 2; }
+"""
 
 
 def binding_keys(app: Any, binding: Binding) -> str:
@@ -62,6 +76,9 @@ def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[s
 
 class HelpScreen(ModalScreen[None]):
     """The app's keys grouped by screen (the current one marked), with their ids for keymaps."""
+
+    DEFAULT_CSS = DIALOG_CSS
+    SCOPED_CSS = False
 
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
@@ -129,6 +146,9 @@ class HelpScreen(ModalScreen[None]):
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/no. ``y`` / enter on Yes confirms, ``n`` / esc cancels."""
 
+    DEFAULT_CSS = DIALOG_CSS
+    SCOPED_CSS = False
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
@@ -163,6 +183,8 @@ class PromptScreen(ModalScreen[str | None]):
     field, so the user can correct it.
     """
 
+    DEFAULT_CSS = DIALOG_CSS
+    SCOPED_CSS = False
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
     def __init__(
