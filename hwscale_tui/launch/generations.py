@@ -15,7 +15,6 @@ trials instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,6 +92,8 @@ def fingerprint(values: Mapping[str, Any]) -> str:
     """A short hash of the comparability settings (the price left out)."""
     core = {k: v for k, v in values.items() if k != PRICE_KEY}
     text = json.dumps(core, sort_keys=True, separators=(",", ":"), default=str)
+    import hashlib  # OpenSSL's module loads in ~5 ms: not when the app opens an experiment
+
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
