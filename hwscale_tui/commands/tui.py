@@ -56,6 +56,19 @@ def few_colours() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    import gc
+
+    # Start-up allocates a great deal and frees little (modules, classes, the first screen's
+    # widgets): the cyclic collector's passes then only cost time. It is back on once the first
+    # frame is painted (HwscaleApp.on_mount).
+    gc.disable()
+    try:
+        return _run_app(args)
+    finally:
+        gc.enable()  # also when the app never got to its first frame
+
+
+def _run_app(args: argparse.Namespace) -> int:
     from ..tui.app import create_app
 
     experiment_file = args.experiment

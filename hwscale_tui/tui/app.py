@@ -7,6 +7,7 @@ from every screen end up in one handler (:meth:`HwscaleApp.on_worker_state_chang
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -123,6 +124,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             self.set_keymap(keymap)
         # after the start-up batch (messages wait for it): the first frame, painted once in full
         self.call_later(lambda: self.screen.refresh())
+        self.call_after_refresh(gc.enable)  # paused by the command for the start (commands/tui)
         self.set_timer(WATCH_FIRST_DELAY_S, self._watch_tick)
 
     def refresh_css(self, animate: bool = True) -> None:

@@ -309,3 +309,16 @@ async def test_the_first_frame_has_the_footer_keys_and_the_matrix_rows(tmp_path)
         screen = app.screen
         assert ("?", "Help") in footer_keys(app)
         assert screen.query_one("#pair-matrix").row_count > 0
+
+
+async def test_the_collector_paused_for_the_start_is_back_on_after_the_first_frame(tmp_path):
+    import gc
+
+    app, _ = make_app(tmp_path)
+    gc.disable()  # as `hwscale-tui` does before it imports the app
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, gc.isenabled, what="collector on")
+            assert app.screen.query_one("#pair-matrix").row_count > 0
+    finally:
+        gc.enable()
