@@ -386,6 +386,21 @@ class Store:
         )
         return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
 
+    def transferred_count(self, run_ids: Sequence[str]) -> int:
+        """How many of these trials were suggested with other pairs' results in the optimizer
+        (``[sweep] transfer``: their ``suggestion_json`` has ``transfer.other`` > 0)."""
+        n = 0
+        ids = list(run_ids)
+        for i in range(0, len(ids), 900):  # SQLite's bound-parameter cap
+            chunk = ids[i : i + 900]
+            n += self.conn.execute(
+                f"SELECT COUNT(*) FROM trials WHERE run_id IN ({', '.join('?' for _ in chunk)}) "
+                "AND json_valid(suggestion_json) "
+                "AND json_extract(suggestion_json, '$.transfer.other') > 0",
+                chunk,
+            ).fetchone()[0]
+        return n
+
     def trials(
         self, sweeps: Sequence[str] | None = None, *, experiment: str | None = None
     ) -> list[Trial]:

@@ -4,8 +4,10 @@ app's analysis screen alike."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from ..config import ExperimentConfig
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 from ..hardware import pair_from_sweep_name, pair_tag_of, usable_cores
 from ..records import Trial
 
@@ -82,3 +84,29 @@ def generation_note(experiment: str, trials: list[Trial], all_count: int) -> str
             "comparability settings; --generation N analyzes another)"
         )
     return note
+
+
+def transfer_note(trials: list[Trial]) -> str | None:
+    """A note when some of ``trials`` were suggested with other pairs' results (``[sweep]
+    transfer``): then the pairs' sweeps were not independent. Read from the local store; None
+    when none were, or when there is no store (other sources run no built-in optimizer)."""
+    from ..paths import app_paths
+    from ..store import Store
+
+    local = [t.run_id for t in trials if t.source == "local"]
+    path = app_paths().store
+    if not local or not path.exists():
+        return None
+    try:
+        with Store(path, readonly=True) as store:
+            n = store.transferred_count(local)
+    except (StoreError, sqlite3.Error):
+        return None  # the trials were read a moment ago; a label is not worth failing for
+    if not n:
+        return None
+    return (
+        f"Transfer between pairs was on for {n} of {len(trials)} trials ([sweep] transfer = "
+        "true): those pairs' sweeps also learned from the other pairs' results, so the pairs' "
+        "times, samples and costs to target are not those of independent sweeps "
+        "(docs/optimizer.md)."
+    )

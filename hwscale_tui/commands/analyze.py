@@ -238,14 +238,17 @@ def run(args: argparse.Namespace) -> int:
         changes["target_kind"] = "absolute"  # 450 can only be a score
     settings = settings_from_config(cfg, **changes)
     trials, histories, every = loading.result()
-    from ..analysis.selection import generation_note, local_mode
+    from ..analysis.selection import generation_note, local_mode, transfer_note
 
     note = None if args.trials else generation_note(cfg.name, trials, every)
     local_notes: list[str] = []
     if cfg.local_ranks and not args.trials:
         trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)
-        for n in local_notes:
-            print(f"analyze: {n}", file=sys.stderr)
+    transfer = None if args.trials else transfer_note(trials)
+    if transfer:
+        local_notes.append(transfer)
+    for n in local_notes:
+        print(f"analyze: {n}", file=sys.stderr)
     if note:
         print(f"analyze: {note}", file=sys.stderr)
     print(f"analyze: {len(trials)} trials, {len(histories)} learning curves", file=sys.stderr)

@@ -158,3 +158,48 @@ def test_only_oversubscribed_pairs_is_one_sentence_exit_2(tmp_path):
     lines = res.stderr.strip().splitlines()
     assert lines[-1].startswith("hwscale-tui: error: every pair with trials (g4n1)")
     assert "--allow-oversubscribed" in lines[-1]
+
+
+def test_analysis_says_when_transfer_between_pairs_shaped_the_trials(tmp_path):
+    exp = tmp_path / "xfer.toml"
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "xfer"}, "grid": {"gpu_counts": [1, 2], "node_counts": [1]}},
+        env={},
+    )
+    cfgmod.save(cfg, exp)
+    _seed_store("xfer", [(1, 1), (2, 1)])
+
+    res = _analyze(exp, "--json")
+    assert res.returncode == 0, res.stderr
+    assert "Transfer between pairs" not in " ".join(json.loads(res.stdout)["notes"])
+
+    with Store.open_default() as st:
+        # as the built-in runner records a suggestion made with other pairs' results (last_info)
+        st.update_trial(
+            "xfer.g1n1_trial_0002", suggestion_json=json.dumps({"transfer": {"other": 3}})
+        )
+        st.update_trial(
+            "xfer.g2n1_trial_0003", suggestion_json=json.dumps({"transfer": {"other": 1}})
+        )
+        st.update_trial(  # transfer on, but nothing from other pairs yet: not counted
+            "xfer.g2n1_trial_0002", suggestion_json=json.dumps({"transfer": {"other": 0}})
+        )
+        st.update_trial("xfer.g1n1_trial_0003", suggestion_json="{not json")
+        assert (
+            st.transferred_count([f"xfer.g{g}n1_trial_000{i}" for g in (1, 2) for i in (1, 2, 3)])
+            == 2
+        )
+
+    res = _analyze(exp, "--json")
+    assert res.returncode == 0, res.stderr
+    notes = " ".join(json.loads(res.stdout)["notes"])
+    assert "Transfer between pairs was on for 2 of 6 trials ([sweep] transfer = true)" in notes
+    assert "Transfer between pairs was on for 2 of 6 trials" in res.stderr
+
+    # the app's analysis screen makes the same choice and says the same
+    from hwscale_tui.tui.screens.analysis import select_trials
+
+    with Store.open_default() as st:
+        trials = st.trials(experiment="xfer")
+    _chosen, app_notes = select_trials(cfg, trials)
+    assert any("Transfer between pairs was on for 2 of 6 trials" in n for n in app_notes)

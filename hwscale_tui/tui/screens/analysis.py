@@ -24,7 +24,7 @@ def select_trials(
 ) -> tuple[list[Any], list[str]]:
     """One generation's trials (the newest unless ``generation``) and, in local mode, only pairs
     that fit the cores: the choice ``hwscale-tui analyze`` makes (analysis/selection.py)."""
-    from ...analysis.selection import generation_note, local_mode, pick_generation
+    from ...analysis.selection import generation_note, local_mode, pick_generation, transfer_note
 
     if not trials:
         return trials, []
@@ -34,6 +34,9 @@ def select_trials(
     if getattr(cfg, "local_ranks", False):
         chosen, more = local_mode(cfg, chosen, False)
         notes += more
+    transfer = transfer_note(chosen)
+    if transfer:
+        notes.append(transfer)
     return chosen, notes
 
 
