@@ -35,13 +35,20 @@ MIN_SHIFT_POINTS = 6  # with fewer observations of other contexts no shift is fi
 JITTER = 1e-8
 
 
-def log_marginal_likelihood(kernel: Kernel, x: np.ndarray, y: np.ndarray) -> float:
-    """log p(y | x) of a zero-mean GP with ``kernel`` (noise included); -inf if not PD."""
+def _cholesky(kernel: Kernel, x: np.ndarray) -> np.ndarray | None:
+    """The lower Cholesky factor of ``kernel(x)`` (plus jitter); None if it is not PD."""
     k = kernel(x)
     k[np.diag_indices_from(k)] += JITTER
     try:
-        low = cholesky(k, lower=True)
+        return np.asarray(cholesky(k, lower=True))
     except np.linalg.LinAlgError:
+        return None
+
+
+def log_marginal_likelihood(kernel: Kernel, x: np.ndarray, y: np.ndarray) -> float:
+    """log p(y | x) of a zero-mean GP with ``kernel`` (noise included); -inf if not PD."""
+    low = _cholesky(kernel, x)
+    if low is None:
         return -np.inf
     alpha = cho_solve((low, True), y)
     return float(-0.5 * y @ alpha - np.log(np.diag(low)).sum() - 0.5 * len(y) * np.log(2 * np.pi))
@@ -89,11 +96,8 @@ CONTEXT_TUNING_MARGIN = 2.0  # log likelihood a grid value must gain over the fi
 
 def own_loo_log_likelihood(kernel: Kernel, x: np.ndarray, y: np.ndarray, own: np.ndarray) -> float:
     """Sum of the leave-one-out log predictive densities of the rows ``own`` (closed form)."""
-    k = kernel(x)
-    k[np.diag_indices_from(k)] += JITTER
-    try:
-        low = cholesky(k, lower=True)
-    except np.linalg.LinAlgError:
+    low = _cholesky(kernel, x)
+    if low is None:
         return -np.inf
     inv = cho_solve((low, True), np.eye(len(y)))
     alpha = inv @ y
