@@ -700,3 +700,14 @@ def test_the_trials_filter_selects_a_generation():
     )
     assert [matches(t, ["gen2"]) for t in (first, second)] == [False, True]
     assert [matches(t, ["gen1", "g1n1"]) for t in (first, second)] == [True, False]
+
+
+async def test_grid_form_turns_transfer_between_pairs_on(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query("#field-sweep--transfer"), what="form")
+        assert app.session.cfg.sweep.transfer is False  # off by default
+        screen.query_one("#field-sweep--transfer").focus()
+        await pilot.press("right")
+        await wait_for(pilot, lambda: app.session.cfg.sweep.transfer is True, what="transfer on")

@@ -64,6 +64,7 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
             FormField("sweep.total_timesteps", "timesteps"),
             FormField("sweep.metric", "metric"),
             FormField("sweep.goal", "goal", "select"),
+            FormField("sweep.transfer", "transfer", "bool"),
         ),
     ),
     (
