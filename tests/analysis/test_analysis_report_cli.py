@@ -146,6 +146,57 @@ def test_cli_json_is_strict_json(experiment, tmp_path, capsys):
     ]
 
 
+# The command as its own process: exit handlers run and its output is whole, but the objects
+# left at exit are not freed one by one (a module global's __del__ never runs).
+OWN_PROCESS = """
+import atexit, sys
+from hwscale_tui.cli import main
+
+class Noisy:
+    def __del__(self):
+        print("freed at teardown", file=sys.stderr)
+
+kept = Noisy()
+atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+sys.argv = ["hwscale-tui", *sys.argv[1:]]
+sys.exit(main())
+"""
+
+
+def test_analyze_process_ends_without_teardown_after_its_whole_output(experiment, tmp_path):
+    src = tmp_path / "long.csv"
+    long_csv(experiment, src)
+    args = ["analyze", "--trials", str(src), "--bootstrap", "20"]
+    done = subprocess.run(
+        [sys.executable, "-c", OWN_PROCESS, *args, "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["per_config"]) == len(PAIRS)  # flushed, all of it
+    assert "exit handler ran" in done.stderr and "freed at teardown" not in done.stderr
+    refused = subprocess.run(
+        [sys.executable, "-c", OWN_PROCESS, *args, "--seed", "-1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=240,
+    )
+    assert refused.returncode == 2 and "--seed -1 is out of range" in refused.stderr
+    assert "exit handler ran" in refused.stderr
+    # another command ends as before: its objects are freed
+    other = subprocess.run(
+        [sys.executable, "-c", OWN_PROCESS, "plan", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=240,
+    )
+    assert "freed at teardown" in other.stderr
+
+
 def test_cli_wide_trials_and_history_files(tmp_path, capsys):
     (tmp_path / "t.csv").write_text(
         'run_id,config,score,params_json\na,g1n1,100,"{""trainer.batch_size"": 64}"\nb,g2n1,100,\n'
