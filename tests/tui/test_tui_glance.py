@@ -270,9 +270,9 @@ async def test_the_bell_setting_is_off_by_default_and_remembered(tmp_path):
 
 
 def footer_keys(app) -> list[tuple[str, str]]:
-    from textual.widgets._footer import FooterKey
+    from hwscale_tui.tui.screens.base import HwFooter
 
-    return [(k.key_display, k.description) for k in app.screen.query(FooterKey)]
+    return app.screen.query_one(HwFooter).shown_keys()
 
 
 async def test_at_80x24_the_form_keeps_help_in_the_footer_and_the_whole_matrix(tmp_path):
@@ -309,6 +309,31 @@ async def test_the_first_frame_has_the_footer_keys_and_the_matrix_rows(tmp_path)
         screen = app.screen
         assert ("?", "Help") in footer_keys(app)
         assert screen.query_one("#pair-matrix").row_count > 0
+
+
+async def test_a_click_on_a_footer_key_presses_it_and_the_key_under_the_mouse_is_lit(tmp_path):
+    """The footer is one widget that draws every key: a key is still a thing to point at."""
+    from hwscale_tui.tui.screens.base import HwFooter
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        footer = app.screen.query_one(HwFooter)
+        save, help_key = (
+            next(i for i in footer.items if i.description == d) for d in ("Save", "Help")
+        )
+        assert footer.render().plain[help_key.start : help_key.end] == "? Help"
+
+        def lit(item) -> object:
+            return footer.render().get_style_at_offset(app.console, item.start).bgcolor
+
+        unlit = lit(help_key)
+        await pilot.hover(HwFooter, offset=(help_key.start + 3, 0))
+        assert lit(help_key) != unlit and lit(save) == unlit
+        await pilot.click(HwFooter, offset=(help_key.start - 1, 0))  # the margin: nothing
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.click(HwFooter, offset=(help_key.start + 3, 0))
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
 
 
 async def test_the_collector_paused_for_the_start_is_back_on_after_the_first_frame(tmp_path):

@@ -7,15 +7,16 @@ polled while the screen is hidden or a modal covers it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
+from rich.style import Style
+from rich.text import Text
 from textual import events, on
 from textual._context import NoActiveAppError
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widget import Widget
 from textual.worker import Worker
 
 from ..widgets.header import ExperimentHeader
@@ -29,55 +30,181 @@ FIRST_POLL_DELAY_S = 0.3
 PALETTE_IN_FOOTER_AT = 120  # columns from which the footer also shows ^p Palette
 
 
-class HwFooter(Footer):
-    """The footer; below PALETTE_IN_FOOTER_AT columns it leaves out ``^p Palette`` so that
-    ``? Help`` always fits (the palette stays on ctrl+p and is listed in the help).
+class FooterItem(NamedTuple):
+    """One key the footer shows, and the columns it takes on the footer's line."""
 
-    Its keys are in the screen's first frame: Textual's footer composes empty and adds its keys
-    only after the first refresh of the bindings (one more composition and frame later, after
-    whatever else the screen's timers started).
+    key: str  # the binding's key (what a click presses)
+    key_display: str
+    description: str
+    enabled: bool
+    tooltip: str
+    start: int
+    end: int
+
+
+class HwFooter(Widget, can_focus=False):
+    """The screen's keys on one line (``key description``), as Textual's compact footer shows
+    them; below PALETTE_IN_FOOTER_AT columns it leaves out ``^p Palette`` so that ``? Help``
+    always fits (the palette stays on ctrl+p and is listed in the help).
+
+    One widget draws every key: Textual's footer is a container with a widget per key (nine on
+    the grid screen, about a third of the widgets a screen's first frame composes, styles and
+    lays out), which it recomposes after every change of the bindings. Here a change of the
+    bindings redraws the line. A click on a key presses it (a disabled key rings the bell), the
+    key under the mouse is highlighted and shows its tooltip, as with Textual's footer.
+    """
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {
+        "footer-key--key",
+        "footer-key--description",
+        "footer-key--item",
+        "footer-key--hover",
+        "footer-key--palette",
+    }
+    DEFAULT_CSS = """
+    HwFooter {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        text-wrap: nowrap;
+        text-overflow: clip;
+        & > .footer-key--item { background: $footer-item-background; }
+        & > .footer-key--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        & > .footer-key--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        & > .footer-key--hover { color: $footer-key-foreground; background: $block-hover-background; }
+        & > .footer-key--palette { color: $foreground 20%; }
+    }
     """
 
     def __init__(self) -> None:
-        try:
-            palette = self.app.size.width >= PALETTE_IN_FOOTER_AT
-        except NoActiveAppError:
-            palette = False
-        super().__init__(compact=True, show_command_palette=palette)
-        self.set_reactive(Footer._bindings_ready, True)
-        self._composed_for: tuple | None = None
+        super().__init__()
+        self.items: tuple[FooterItem, ...] = ()
+        self._hover: int | None = None  # index in items of the key under the mouse
 
-    def _shown_bindings(self) -> tuple:
-        """What the footer shows: the screen's shown bindings (key, text, enabled) and the palette."""
-        return (
-            self.show_command_palette,
-            *(
-                (b.key, b.description, enabled, tooltip)
-                for (_, b, enabled, tooltip) in self.screen.active_bindings.values()
-                if b.show
-            ),
+    @property
+    def show_command_palette(self) -> bool:
+        return self.app.size.width >= PALETTE_IN_FOOTER_AT and self.app.ENABLE_COMMAND_PALETTE
+
+    def shown_keys(self) -> list[tuple[str, str]]:
+        """(key display, description) of every key the footer shows, left to right."""
+        return [(i.key_display, i.description) for i in self.items]
+
+    def _layout(self) -> tuple[FooterItem, ...]:
+        """The keys as Textual's footer lays them out: one per action (the first binding shown
+        for it), in the screen's order, a column apart; the palette at the right end."""
+        active = self.screen.active_bindings
+        items: list[FooterItem] = []
+        seen: set[str] = set()
+        x = 0
+        for _, binding, enabled, tooltip in active.values():
+            if not binding.show or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            display = self.app.get_key_display(binding)
+            width = len(display) + (1 + len(binding.description) if binding.description else 0)
+            items.append(
+                FooterItem(
+                    binding.key, display, binding.description, enabled, tooltip, x, x + width
+                )
+            )
+            x += width + 1  # each key's margin
+        if self.show_command_palette and self.app.COMMAND_PALETTE_BINDING in active:
+            _, binding, enabled, tooltip = active[self.app.COMMAND_PALETTE_BINDING]
+            display = self.app.get_key_display(binding)
+            width = 1 + len(display) + 1 + len(binding.description)  # with its border
+            end = self.size.width - 1  # its margin
+            items.append(
+                FooterItem(
+                    binding.key,
+                    display,
+                    binding.description,
+                    enabled,
+                    binding.tooltip or binding.description,
+                    end - width,
+                    end,
+                )
+            )
+        return tuple(items)
+
+    def render(self) -> Text:
+        self.items = self._layout()
+        base = self.rich_style
+        item_style = base + self.get_component_rich_style("footer-key--item")
+        key_style = self.get_component_rich_style("footer-key--key")
+        description_style = self.get_component_rich_style("footer-key--description")
+        hover_style = self.get_component_rich_style("footer-key--hover")
+        line = Text(no_wrap=True, overflow="crop", style=base, end="")
+        palette = self.show_command_palette and self.app.COMMAND_PALETTE_BINDING in (
+            self.screen.active_bindings
         )
+        for index, item in enumerate(self.items):
+            style = item_style
+            if not item.enabled:
+                style += Style(dim=True)
+            # the margins: a column between keys, the palette at its own place on the right
+            line.append(" " * (item.start - line.cell_len), base)
+            if palette and index == len(self.items) - 1:
+                line.append("▏", style + self.get_component_rich_style("footer-key--palette"))
+            piece = Text.assemble(
+                (item.key_display, key_style),
+                *([(" " + item.description, description_style)] if item.description else []),
+            )
+            piece.stylize_before(style)
+            if index == self._hover:  # over the key's and description's own backgrounds
+                piece.stylize(Style(bgcolor=hover_style.bgcolor))
+            line.append_text(piece)
+        return line
 
-    def compose(self) -> ComposeResult:
-        self._composed_for = self._shown_bindings()
-        for widget in super().compose():
-            # the keys' compact class, which Textual's data binding would add once each key is
-            # mounted (re-styling every key one by one)
-            widget.set_class(self.compact, "-compact", update=False)
-            yield widget
-
-    def bindings_changed(self, screen: Screen) -> None:
-        """Recompose only when what the footer shows changed: Textual recomposes it after every
-        refresh of the bindings (focus moves, mounts), which at start-up is several times."""
-        if screen is self.screen and self._composed_for == self._shown_bindings():
-            return
-        super().bindings_changed(screen)
+    def _item_at(self, x: int) -> int | None:
+        for index, item in enumerate(self.items):
+            if item.start <= x < item.end:
+                return index
+        return None
 
     def on_mount(self) -> None:
-        self.show_command_palette = self.app.size.width >= PALETTE_IN_FOOTER_AT
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def bindings_changed(self, screen: Screen) -> None:
+        """Redraw when what the footer shows changed (focus moves, enabled actions)."""
+        if screen is self.screen and self.items != self._layout():
+            self.refresh()
 
     def on_resize(self) -> None:
-        self.show_command_palette = self.app.size.width >= PALETTE_IN_FOOTER_AT
+        self.refresh()  # the palette comes or goes at PALETTE_IN_FOOTER_AT
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        hover = self._item_at(event.x)
+        if hover != self._hover:
+            self._hover = hover
+            self.tooltip = self.items[hover].tooltip or None if hover is not None else None
+            self.refresh()
+
+    def on_leave(self) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.tooltip = None
+            self.refresh()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        index = self._item_at(event.x)
+        if index is None:
+            return
+        if self.items[index].enabled:
+            self.app.simulate_key(self.items[index].key)
+        else:
+            self.app.bell()
 
 
 class HwScreen(Screen, inherit_bindings=False):
