@@ -13,7 +13,7 @@ from tests.tui.tui_helpers import make_app, wait_for
 
 
 def header_text(app) -> str:
-    return text_of(app.screen.query_one(ExperimentHeader).query_one("#header-left", Static))
+    return app.screen.query_one(ExperimentHeader).left.plain
 
 
 async def test_a_rename_shows_in_every_header_and_drops_the_old_log(tmp_path):

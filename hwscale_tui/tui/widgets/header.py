@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.widget import Widget
 
 SCREEN_TABS = (
     ("grid", "Grid"),
@@ -62,20 +60,27 @@ def header_line(current: str, name: str, source: str, read_only: bool, room: int
     return build(False, False, False, short)
 
 
-class ExperimentHeader(Horizontal):
+class ExperimentHeader(Widget):
     """``hwscale-tui  1 Grid  2 Launch  3 Trials  4 Analysis | experiment | source [| read-only]   HH:MM:SS``.
 
     The screen tabs double as the key hints for switching screens; the current one is reversed.
+    One widget draws the line (the left part in all but the clock's columns, the clock on the
+    right): a container with a widget per part cost a screen's first frame more than it draws.
     """
 
     def __init__(self, screen_title: str) -> None:
         super().__init__()
         self.screen_title = screen_title
         self._shown: tuple[str, bool, int] | None = None  # (name, dirty, width) last drawn
+        self.left = Text()  # the line without the clock
+        self.clock = ""
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="header-left")
-        yield Static(id="header-clock")
+    def render(self) -> Text:
+        width = self.size.width or self.app.size.width
+        line = self.left.copy()
+        line.truncate(max(0, width - len(self.clock)), overflow="ellipsis", pad=True)
+        line.append(self.clock)
+        return line
 
     def on_mount(self) -> None:
         self.refresh_header()
@@ -85,14 +90,12 @@ class ExperimentHeader(Horizontal):
         session = self.app.session  # type: ignore[attr-defined]
         width = self.app.size.width
         self._shown = (session.name, session.dirty, width)
-        self.query_one("#header-left", Static).update(
-            header_line(
-                self.screen_title,
-                session.name + ("*" if session.dirty else ""),
-                session.source_label,
-                session.read_only,
-                width - CLOCK_WIDTH,
-            )
+        self.left = header_line(
+            self.screen_title,
+            session.name + ("*" if session.dirty else ""),
+            session.source_label,
+            session.read_only,
+            width - CLOCK_WIDTH,
         )
         self.refresh_clock()
 
@@ -106,9 +109,8 @@ class ExperimentHeader(Horizontal):
             self.refresh_header()
             return
         now = self.app.services.clock()  # type: ignore[attr-defined]
-        self.query_one("#header-clock", Static).update(
-            time.strftime(" %H:%M:%S ", time.localtime(now))
-        )
+        self.clock = time.strftime(" %H:%M:%S ", time.localtime(now))
+        self.refresh()
 
     def on_resize(self) -> None:
         self.refresh_header()
