@@ -20,13 +20,15 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import config as cfgmod
 from ..config import ExperimentConfig
 from ..errors import ConfigError, UsageError
 from ..paths import app_paths, ensure_private_dir, snapshot_path, write_private_text
-from ..store import Store
+
+if TYPE_CHECKING:  # the store loads when a function here first opens it
+    from ..store import Store
 
 CURRENT_FILENAME = "current-experiment.json"
 DEFAULT_NAME = cfgmod.ExperimentSection().name
@@ -100,6 +102,8 @@ def remember(
     if store is not None:
         store.touch_experiment(name, file=str(path) if path else None)
     else:
+        from ..store import Store
+
         with Store.open_default() as st:
             st.touch_experiment(name, file=str(path) if path else None)
     set_current(name, path)
@@ -107,7 +111,11 @@ def remember(
 
 def _open_store_readonly() -> Store | None:
     path = app_paths().store
-    return Store(path, readonly=True) if path.exists() else None
+    if not path.exists():
+        return None
+    from ..store import Store
+
+    return Store(path, readonly=True)
 
 
 def known_names(store: Store | None = None) -> list[str]:
@@ -284,6 +292,8 @@ def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
     cur = current_name()
     out: list[ExperimentSummary] = []
     path = app_paths().store
+    from ..store import Store
+
     store = Store(path) if path.exists() else None
     try:
         rows = {r["name"]: r for r in store.experiment_rows()} if store else {}
@@ -361,6 +371,8 @@ def _refuse_if_running(name: str, store: Store, what: str) -> None:
 def archive(name: str, archived: bool = True) -> None:
     """Hide (or show again) an experiment in the list; its data stays. Refused while running."""
     _require_known(name)
+    from ..store import Store
+
     with Store.open_default() as store:
         if archived:
             _refuse_if_running(name, store, "archived")
@@ -379,6 +391,8 @@ def delete(name: str) -> int:
     from .files import experiment_logs_dir
 
     _require_known(name)
+    from ..store import Store
+
     with Store.open_default() as store:
         _refuse_if_running(name, store, "deleted")
         n = store.delete_experiment(name)
@@ -407,6 +421,8 @@ def new_from(source: str, new_name: str) -> Path:
         raise UsageError(f"{new_name!r}: {e.problem}; accepted: {e.accepted}.") from None
     ensure_private_dir(experiments_dir())
     path = cfgmod.save(new, managed_file(new_name))
+    from ..store import Store
+
     with Store.open_default() as store:
         store.touch_experiment(new_name, file=str(path), parent=source)
     set_current(new_name, path)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
-from ..prices import job_cost_usd
-from ..store import Store
+
+if TYPE_CHECKING:  # the store loads when a function here first opens it
+    from ..store import Store
 
 PRICE_KEY = "price_per_gpu_hour"
 # The fingerprint's settings, shown to the user under these names.
@@ -188,6 +189,8 @@ def recost(store: Store, experiment: str, generation: int, price_per_gpu_hour: f
     """Re-price the generation's local trials and their curves at ``price_per_gpu_hour``
     (whole nodes for the whole wall time, as the runner prices them); returns trials changed.
     Call inside a transaction."""
+    from ..prices import job_cost_usd
+
     rows = [
         r
         for r in store.trial_rows(experiment=experiment)
@@ -322,6 +325,8 @@ def newest_generation(name: str) -> int:
     path = app_paths().store
     if not path.exists():
         return 1
+    from ..store import Store
+
     with Store(path, readonly=True) as store:
         return store.latest_generation(name)
 
