@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -137,9 +136,18 @@ def _run(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespa
         return 130
     except BrokenPipeError:
         return 0
-    except (sqlite3.Error, OSError) as e:  # the store or the disk failed: one sentence, exit 1
+    except Exception as e:  # the store or the disk failed: one sentence, exit 1
+        if not (isinstance(e, OSError) or _is_sqlite_error(e)):
+            raise
         print(f"hwscale-tui: error: {_failure_sentence(e)}", file=sys.stderr)
         return 1
+
+
+def _is_sqlite_error(exc: BaseException) -> bool:
+    """An error of the store's database (sqlite3 is imported by whatever opened it: a command
+    that never did, the app's first frame on a new machine among them, does not load it)."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(exc, sqlite3.Error)
 
 
 def _failure_sentence(exc: BaseException) -> str:
@@ -147,7 +155,7 @@ def _failure_sentence(exc: BaseException) -> str:
 
     from .paths import app_paths
 
-    if isinstance(exc, sqlite3.Error):
+    if _is_sqlite_error(exc):
         return store_error_sentence(app_paths().store, exc)
     assert isinstance(exc, OSError)
     where = exc.filename or "a file"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -690,6 +689,8 @@ def default_config(
 
 def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> ExperimentConfig:
     """Read and validate an experiment file."""
+    import tomllib  # here: a new user's app (built-in defaults, no file) never needs it
+
     p = Path(path)
     raw = read_experiment_bytes(p)
     try:
@@ -755,6 +756,8 @@ def save(cfg: ExperimentConfig, path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     text = cfg.to_toml()
     # Re-validate what we are about to write, as a file, so a bad in-memory edit never lands.
+    import tomllib
+
     from_dict(tomllib.loads(text), source=str(p), env={})
     if not p.parent.exists():
         ensure_private_dir(p.parent)

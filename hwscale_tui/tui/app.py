@@ -230,14 +230,19 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     def _load_keymap(self) -> dict[str, str]:
         """``keymap.toml`` in the config dir: ``binding.id = "key"`` lines remap keys."""
-        import tomllib
-
         path = app_paths().config / KEYMAP_FILE
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as e:
+            self.notify(f"{path}: ignored ({e})", severity="warning")
+            return {}
+        import tomllib  # only with a keymap file
+
+        try:
+            data = tomllib.loads(text)
+        except ValueError as e:
             self.notify(f"{path}: ignored ({e})", severity="warning")
             return {}
         flat: dict[str, str] = {}
