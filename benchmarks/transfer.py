@@ -6,7 +6,7 @@ Four hardware pairs (1, 2, 4 and 8 GPUs in total) run their sweeps in parallel, 
 supervisor does: in every round each pair gets one suggestion, all four trials run, and each
 pair observes its own result. With transfer, before suggesting, each pair's optimizer is also
 given the other pairs' results of the earlier rounds with their context ``{"total_gpus": g}``
-(what ``[sweep] transfer = true`` does in the runner). Independent sweeps see only their own.
+and the space they were suggested from (what ``[sweep] transfer = true`` does in the runner). Independent sweeps see only their own.
 
 A pair's search space is the built-in preset's shape: its batch bounds scale with the GPUs
 (512 g .. 4096 g), so the spaces differ and the optimizer works in absolute units. The
@@ -136,7 +136,7 @@ def rounds_to_target(family: str, mode: str, seed: int, max_rounds: int) -> dict
                 for j, params, score, seconds in results[fed[i] :]:
                     if j != i:
                         ctx = {"total_gpus": pairs[j].gpus}
-                        opt.observe(params, score, seconds, context=ctx)
+                        opt.observe(params, score, seconds, context=ctx, space=pairs[j].space)
                 fed[i] = len(results)
             t0 = time.perf_counter()
             ctx = {"total_gpus": p.gpus} if mode == "transfer" else None

@@ -11,27 +11,31 @@ features relative to this pair's) enters the models at
 so that, if the pairs' landscapes are one landscape moved by ``B z``, the other pairs' results
 land where they would have been measured here. ``B`` is the maximum a posteriori estimate
 under the marginal likelihood of a GP with the default kernel (length scales 0.7, context 3
-doublings) and a Gaussian prior ``N(0, SHIFT_PRIOR_SD**2)`` per entry (no shift until the data
-show one), found coordinate by coordinate on a grid and then a finer one around the best, in
-``SHIFT_SWEEPS`` passes. What the shift does not explain stays with the context inputs' length
-scales, which this pair's own results choose (``tune_context_length``).
+doublings), found coordinate by coordinate on a grid and then a finer one around the best, in
+``SHIFT_SWEEPS`` passes. Its prior has two modes per entry, each ``N(., SHIFT_PRIOR_SD**2)``:
+0 (the optimum stays put in absolute units) and how the pairs' search spaces move with the
+context (``space_shift``: the presets scale the batch bounds with the GPUs). What the shift does
+not explain stays with the context inputs' length scales, which this pair's own results choose
+(``tune_context_length``); whether the others are used at all, the own results decide by
+leave-one-out (``own_loo_raw_log_density``, the optimizer's guard).
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky
 from sklearn.gaussian_process.kernels import Kernel, Matern
 
-SHIFT_PRIOR_SD = 0.5  # normalized units (range 2) per doubling
+SHIFT_PRIOR_SD = 0.3  # normalized units (range 2) per doubling, around each of the two guesses
 SHIFT_MAX = 1.0  # |B| bound: half a parameter's range per doubling
 SHIFT_COARSE = np.linspace(-SHIFT_MAX, SHIFT_MAX, 17)
 SHIFT_FINE = np.array([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0]) / 32.0
 SHIFT_SWEEPS = 2  # coordinate-wise passes over the entries
-MIN_SHIFT_POINTS = 6  # with fewer observations of other contexts no shift is fitted
+MIN_SHIFT_POINTS = 6  # with fewer observations of other contexts: the spaces' guess
 JITTER = 1e-8
 
 
@@ -61,7 +65,9 @@ def shifted(x: np.ndarray, d: int, shift: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_shift(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int) -> np.ndarray:
+def fit_shift(
+    kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int, prior_mean: np.ndarray | None = None
+) -> np.ndarray:
     """MAP shift ``B`` (d x context features) of the parameters with the context (module doc).
 
     ``x``: unshifted model inputs (``d`` parameters, then the context features, 0 for this
@@ -69,10 +75,16 @@ def fit_shift(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int) -> np.ndarra
     """
     k = x.shape[1] - d
     z = x[:, d:]
-    shift = np.zeros((d, k))
+    mean = np.zeros((d, k)) if prior_mean is None else prior_mean
+    shift = mean.copy()
 
     def objective(b: np.ndarray) -> float:
-        prior = -0.5 * float((b**2).sum()) / SHIFT_PRIOR_SD**2
+        # per entry: the optimum moves as the spaces do, or stays put in absolute units
+        prior = float(
+            np.logaddexp(
+                -0.5 * (b - mean) ** 2 / SHIFT_PRIOR_SD**2, -0.5 * b**2 / SHIFT_PRIOR_SD**2
+            ).sum()
+        )
         return log_marginal_likelihood(kernel, shifted(x, d, b), y) + prior
 
     best = objective(shift)
@@ -144,3 +156,49 @@ def with_context_length(kernel: Kernel, d: int, value: float) -> Kernel:
     scales[d:] = value
     m.length_scale = scales
     return out
+
+
+def space_shift(moves: list[tuple[np.ndarray, np.ndarray]], d: int, k: int) -> np.ndarray:
+    """How the pairs' search spaces move with the context: the least-squares ``B`` (d x k) with
+    ``moved = B z`` over the other pairs' observations (``z``: their log2 context features,
+    ``moved``: their coordinates here minus in their own space). Zeros without any.
+
+    Spaces whose bounds scale as a power of the hardware (batch bounds proportional to the GPUs)
+    move exactly linearly in ``z``; the least squares is then exact.
+    """
+    if not moves:
+        return np.zeros((d, k))
+    z = np.array([m[0] for m in moves])
+    moved = np.array([m[1] for m in moves])
+    solution = np.linalg.lstsq(z, moved, rcond=None)[0]  # k x d
+    return np.asarray(solution.T)
+
+
+def own_loo_raw_log_density(
+    kernel: Kernel,
+    x: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    to_raw: Callable[[np.ndarray], np.ndarray],
+    floor: float,
+) -> float:
+    """Sum of the leave-one-out log predictive densities of ``rows``, in the scores' own units.
+
+    Each row is predicted from all the others (closed form); the prediction (mean +- one
+    standard deviation, model units) is mapped back through ``to_raw`` so that two models with
+    different standardizations and warps compare on one scale. The spread is at least
+    ``floor`` (score units): a warp that squeezes the worst scores together must not make a
+    model look certain there.
+    """
+    low = _cholesky(kernel, x)
+    if low is None or not rows.any():
+        return -np.inf
+    inv = cho_solve((low, True), np.eye(len(y)))
+    diag = np.diag(inv)[rows]
+    mean = y[rows] - (inv @ y)[rows] / diag
+    sd = 1.0 / np.sqrt(diag)
+    observed = to_raw(y[rows])
+    centre = to_raw(mean)
+    spread = np.maximum(np.abs(to_raw(mean + sd) - to_raw(mean - sd)) / 2.0, floor)
+    z = (observed - centre) / spread
+    return float(np.sum(-0.5 * z**2 - np.log(spread) - 0.5 * np.log(2 * np.pi)))

@@ -55,7 +55,9 @@ from .acquisition import (
 from .context import (
     MIN_SHIFT_POINTS,
     fit_shift,
+    own_loo_raw_log_density,
     shifted,
+    space_shift,
     tune_context_length,
 )
 from .pareto import pareto_front
@@ -86,6 +88,10 @@ CONTEXT_MIN_LENGTH_SCALE = 0.5  # of a context feature, in log2 units (doublings
 # before the data tell otherwise, pairs are alike: correlation 0.89 one doubling apart
 CONTEXT_START_LENGTH_SCALE = 3.0
 TUNE_CONTEXT_LENGTH = True  # own results choose the context length scale (context.py)
+TRANSFER_TRUST = 0.3  # with transfer: candidates are normal steps of this sd around the centers
+TRANSFER_GUARD = True  # own results decide whether the other pairs' are used (``_guard``)
+GUARD_SPREAD_FLOOR = 0.02  # of the scores' standard deviation: the least LOO spread
+GUARD_MIN_OWN = 3  # own successful results before the guard can turn transfer off
 TRANSFER_CENTERS = 3  # other pairs' best configurations that seed candidates (with transfer)
 LOCAL_SCALES = (0.15, 0.04)  # normal steps around the incumbent, in normalized coordinates
 LOCAL_PER_SCALE = 64
@@ -201,6 +207,9 @@ class Observation:
     score: float | None  # maximized internally (negated for goal=minimize); None = failed
     cost: float | None  # seconds
     context: ContextKey | None = None  # hardware features of the run (None: this sweep's own)
+    # its coordinates here minus its coordinates in the space it was suggested from (that
+    # pair's bounds; None: not given): how the pairs' spaces move, the shift's prior guess
+    moved: tuple[float, ...] | None = None
 
 
 def context_key(context: Mapping[str, Any] | None) -> ContextKey | None:
@@ -369,15 +378,27 @@ class ProteinOptimizer:
         cost: float | None,
         failed: bool = False,
         context: Mapping[str, Any] | None = None,
+        space: SearchSpace | None = None,
     ) -> None:
         """Record one trial. A missing or non-finite score counts as a failure; cost is seconds.
 
         ``context``: the hardware features the trial ran on (e.g. ``{"total_gpus": 8}``); a trial
         of another context informs suggestions for this one (see ``suggest``). Its parameters
         may lie outside this space's bounds: they are used in absolute units.
+        ``space``: the search space that trial was suggested from (its pair's bounds), if it
+        differs from this one. How the spaces move with the context (e.g. batch bounds that
+        double with the GPUs) is the transfer model's first guess of how the optimum moves.
         """
         ctx = context_key(context)
         coords = self._coords(params)
+        moved = None
+        if space is not None:
+            if space.keys != self.space.keys:
+                raise UsageError(
+                    "an observation's space must have the same parameters as the optimizer's "
+                    f"({', '.join(self.space.keys)})."
+                )
+            moved = tuple(float(a - b) for a, b in zip(coords, space.normalize(params)))
         failed = failed or score is None or not math.isfinite(score)
         internal = (
             None
@@ -385,7 +406,9 @@ class ProteinOptimizer:
             else (float(score) if self.goal == "maximize" else -float(score))
         )
         seconds = None if cost is None or not math.isfinite(cost) else max(float(cost), MIN_COST_S)
-        self.observations.append(Observation(coords, self._key(coords), internal, seconds, ctx))
+        self.observations.append(
+            Observation(coords, self._key(coords), internal, seconds, ctx, moved)
+        )
 
     # -- suggestions ---------------------------------------------------------------------
     def suggest(
@@ -524,7 +547,16 @@ class ProteinOptimizer:
         if cache_key not in self._shifts:
             d = len(self.space)
             prefix = raw[:m]
-            shift = np.zeros((d, context_dims))
+            guess = space_shift(
+                [
+                    (np.array(o.coords[d:]), np.array(o.moved))
+                    for o in prefix
+                    if not self._is_own(o) and o.moved is not None
+                ],
+                d,
+                context_dims,
+            )
+            shift = guess
             others = sum(not self._is_own(o) for o in prefix)
             data = score_targets(prefix)
             if others >= MIN_SHIFT_POINTS and data.ok.sum() >= MIN_FIT_POINTS:
@@ -535,7 +567,7 @@ class ProteinOptimizer:
                 # doublings), not one fitted to these few points: early fits often call a
                 # parameter irrelevant (length scale 30), and then no shift of it shows
                 kernel = default_kernel(floors, trend=False, start=start)
-                shift = fit_shift(kernel, x, y, d)
+                shift = fit_shift(kernel, x, y, d, guess)
             self._shifts[cache_key] = shift
         return self._shifts[cache_key]
 
@@ -549,13 +581,42 @@ class ProteinOptimizer:
         )
         return floors, start
 
-    def _kernel(self, name: str, obs: Sequence[Observation], context_dims: int) -> Kernel:
+    def _guard(self, obs: Sequence[Observation], sd: Targets, kernel: Kernel) -> dict[str, Any]:
+        """Whether the other pairs' results predict this pair's own better than its own do.
+
+        Both models predict each of this pair's successful results from the rest (leave one
+        out, in score units): the transfer model (every pair's results) and the model of this
+        pair's results alone. Transfer is used unless the own model predicts them better, once
+        there are ``GUARD_MIN_OWN`` of them.
+        """
+        own_mask = np.array([self._is_own(o) for o in obs], dtype=bool)
+        n_own = int((own_mask & sd.ok).sum())
+        info: dict[str, Any] = {"used": True, "own": int(own_mask.sum())}
+        if n_own < GUARD_MIN_OWN:
+            return info
+        floor = GUARD_SPREAD_FLOOR * sd.std  # of all pairs' scores, in score units
+        with_others = own_loo_raw_log_density(
+            kernel, sd.x, sd.y, own_mask & sd.ok, sd.to_raw, floor
+        )
+        own = [o for o in self.observations if self._is_own(o)]
+        od = score_targets(own)
+        alone = own_loo_raw_log_density(
+            self._kernel("score", own, 0, own_only=True), od.x, od.y, od.ok, od.to_raw, floor
+        )
+        info["loo_with_others"] = round(with_others, 3)
+        info["loo_alone"] = round(alone, 3)
+        info["used"] = bool(with_others >= alone)
+        return info
+
+    def _kernel(
+        self, name: str, obs: Sequence[Observation], context_dims: int, own_only: bool = False
+    ) -> Kernel:
         """Hyperparameters fitted on the first ``fit_prefix(n)`` observations (cached per prefix).
 
         A pure function of those observations, so a rebuilt optimizer fits exactly the same.
         """
         m = fit_prefix(len(obs))
-        cache_key = (name, m, self._target if context_dims else None)
+        cache_key = (name, m, self._target if context_dims or own_only else None, own_only)
         if cache_key not in self._kernels:
             prefix = obs[:m]
             data = (
@@ -588,6 +649,15 @@ class ProteinOptimizer:
         d = len(self.space)
         sd = score_targets(obs)
         kernel = self._kernel("score", obs, c)
+        guard: dict[str, Any] | None = None
+        if c and TRANSFER_GUARD:
+            guard = self._guard(obs, sd, kernel)
+            if not guard["used"]:
+                others = len(obs) - guard["own"]
+                obs, c = [o for o in self.observations if self._is_own(o)], 0
+                sd = score_targets(obs)
+                kernel = self._kernel("score", obs, 0, own_only=True)
+                guard["other"] = others
         score = Surrogate.condition(kernel, sd.x, sd.y)
         ok = sd.ok
         own = np.array([self._is_own(o) for o in obs], dtype=bool)
@@ -598,7 +668,11 @@ class ProteinOptimizer:
         best = float(predicted.max()) if ok.any() else float(sd.y.max())
         cd = cost_targets(obs, self.settings.max_suggestion_cost)
         cost = (
-            Surrogate.condition(self._kernel("cost", obs, c), cd.x, cd.y)
+            Surrogate.condition(
+                self._kernel("cost", obs, c, own_only=guard is not None and not guard["used"]),
+                cd.x,
+                cd.y,
+            )
             if cd is not None
             else None
         )
@@ -607,6 +681,8 @@ class ProteinOptimizer:
         if own_ok.any():
             own_pred = score.predict(sd.x[own_ok])[0]
             incumbent = sd.x[own_ok][int(np.argmax(own_pred)), :d]
+            if c:  # improve on this pair's own best: the others' are not reached here yet
+                best = float(own_pred.max())
         if own_ok.any():
             costs = np.array([o.cost if o.cost is not None else np.inf for o in obs])[own_ok]
             own_front = sd.x[own_ok][pareto_front(sd.y[own_ok], costs)][:, :d]
@@ -636,6 +712,8 @@ class ProteinOptimizer:
                     for key, row in zip(self.space.keys, self._shift_now)
                 },
             }
+        if guard is not None:
+            transfer = {**(transfer or {}), **guard}
         models = _Models(
             score_data=sd,
             score_kernel=kernel,
@@ -658,7 +736,12 @@ class ProteinOptimizer:
         s = self.settings
         m = self._models()
         sd, cd = m.score_data, m.cost_data
-        candidates = self._candidates(rng, m.front)
+        if m.context_dims:  # transfer: search around the own front and the others' best only
+            local = np.repeat(m.front, self.settings.suggestions_per_pareto, axis=0)
+            local = local + rng.normal(0.0, TRANSFER_TRUST, local.shape)
+            candidates = self._snap(np.clip(local, -1.0, 1.0))
+        else:
+            candidates = self._candidates(rng, m.front)
         if m.incumbent is not None:
             candidates = np.vstack([candidates, self._local(rng, m.incumbent)])
         score = m.score

@@ -61,6 +61,7 @@ class Optimizer(Protocol):
         cost: float | None,
         failed: bool = False,
         context: dict | None = None,
+        space: Any = None,
     ) -> None: ...
     def suggest(
         self, n: int = 1, pending: Sequence[dict] = (), context: dict | None = None
@@ -230,6 +231,7 @@ class SweepRunner:
         self._building_optimizer = False
         self._wake = threading.Event()
         self._fed: set[str] = set()  # other pairs' trials given to the optimizer ([sweep] transfer)
+        self._spaces: dict[HardwarePair, Any] = {}  # other pairs' search spaces (transfer)
         self._identity = process_start_time(os.getpid())
         # Trial outcomes the store could not take yet (run id -> (params, outcome)).
         self._unrecorded: dict[str, tuple[dict[str, Any], TrialOutcome]] = {}
@@ -388,12 +390,16 @@ class SweepRunner:
                 continue
             self._fed.add(row["run_id"])
             ok = row["state"] == "finished" and row["score"] is not None
+            pair = HardwarePair(int(row["gpus"]), int(row["nodes"]))
+            if pair not in self._spaces:  # the space it was suggested from: how the spaces move
+                self._spaces[pair] = preset_for(self.cfg, pair).space
             self._built_optimizer().observe(
                 json.loads(row["params_json"] or "{}"),
                 row["score"] if ok else None,
                 row["runtime_s"],
                 failed=not ok,
                 context=hardware_context(row["gpus"], row["nodes"]),
+                space=self._spaces[pair],
             )
 
     def _start(self, spec: TrialSpec, note: str = "") -> None:

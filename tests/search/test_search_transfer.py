@@ -208,3 +208,64 @@ def test_own_results_that_contradict_the_other_pairs_shorten_the_context_length_
 
     alike, opposite = run(1.0), run(-1.0)
     assert alike >= 3.0 and opposite <= 1.0, (alike, opposite)
+
+
+def test_how_the_spaces_move_is_the_first_guess_of_the_shift():
+    def first_shift(with_spaces: bool) -> dict:
+        opt = ProteinOptimizer(space(8), seed=0)
+        for g in (1, 2, 4):  # one result each: too few to fit a shift from the data
+            for p, y in random_results(g, 1, seed=4):
+                sp = space(g) if with_spaces else None
+                opt.observe(p, y, 60.0, context={"total_gpus": g}, space=sp)
+        opt.suggest(1, context={"total_gpus": 8})
+        return opt.last_info[0]["transfer"]["context_shift"]
+
+    guessed, unguessed = first_shift(True), first_shift(False)
+    # the batch bounds double with the GPUs: one third of the (3-doubling) range per doubling
+    assert guessed["batch"]["total_gpus"] == pytest.approx(1 / 3, abs=1e-4)  # rounded
+    assert guessed["lr"]["total_gpus"] == 0.0 and guessed["clip"]["total_gpus"] == 0.0
+    assert all(v["total_gpus"] == 0.0 for v in unguessed.values())
+
+
+def test_a_fixed_optimum_overrules_the_spaces_guess():
+    opt = ProteinOptimizer(space(2), seed=0)
+    for g in (1, 4, 8):
+        for p, y in random_results(g, 12, seed=1, value=fixed_score):
+            opt.observe(p, y, 60.0, context={"total_gpus": g}, space=space(g))
+    first = opt.suggest(1, context={"total_gpus": 2})[0]
+    shift = opt.last_info[0]["transfer"]["context_shift"]
+    assert abs(shift["batch"]["total_gpus"]) < 0.05, shift
+    assert first["batch"] == 4096
+
+
+def test_an_observation_from_a_space_with_other_parameters_is_a_usage_error():
+    opt = ProteinOptimizer(space(2), seed=0)
+    other = SearchSpace((Param("lr", "log_normal", 1e-5, 1e-1, 1e-3),), PROTEIN_SETTINGS)
+    p = space(1).center()
+    with pytest.raises(UsageError, match="same parameters"):
+        opt.observe(p, 1.0, 60.0, context={"total_gpus": 1}, space=other)
+    assert opt.observations == []
+
+
+def bump(p: dict, lr: float, clip: float) -> float:
+    """A narrow peak (100) at ``lr`` (log10) and ``clip``; near 0 far from it."""
+    d2 = ((math.log10(p["lr"]) - lr) / 0.5) ** 2 + ((p["clip"] - clip) / 0.1) ** 2
+    return 100 * math.exp(-0.5 * d2)
+
+
+def test_own_results_the_other_pairs_mispredict_turn_transfer_off():
+    def run(other_peak: tuple[float, float]) -> dict:
+        opt = ProteinOptimizer(space(2), seed=0)
+        for p, _ in random_results(1, 20, seed=4):
+            opt.observe(p, bump(p, *other_peak), 60.0, context={"total_gpus": 1}, space=space(1))
+        for p, _ in random_results(2, 6, seed=5):
+            opt.observe(p, bump(p, -2.2, 0.4), 60.0, context={"total_gpus": 2})
+        opt.suggest(1, context={"total_gpus": 2})
+        return opt.last_info[0]["transfer"]
+
+    alike, moved = run((-2.2, 0.4)), run((-4.2, 0.1))
+    assert alike["used"] is True and moved["used"] is False, (alike, moved)
+    assert alike["loo_with_others"] > alike["loo_alone"]
+    assert moved["loo_with_others"] < moved["loo_alone"]
+    assert moved["other"] == 20 and moved["own"] == 6  # still reported
+    assert "context_shift" not in moved  # no shift: the model is this pair's own

@@ -24,6 +24,7 @@ class ContextSpy:
     def __init__(self, inner):
         self.inner = inner
         self.observed: list[tuple[dict, float | None, dict | None]] = []
+        self.spaces: list = []
         self.suggest_contexts: list[dict | None] = []
 
     @property
@@ -34,9 +35,10 @@ class ContextSpy:
         self.suggest_contexts.append(context)
         return self.inner.suggest(n, pending=pending, context=context)
 
-    def observe(self, params, score, cost, failed=False, context=None):
+    def observe(self, params, score, cost, failed=False, context=None, space=None):
         self.observed.append((dict(params), score, context))
-        self.inner.observe(params, score, cost, failed=failed, context=context)
+        self.spaces.append(space)
+        self.inner.observe(params, score, cost, failed=failed, context=context, space=space)
 
 
 def run_pair(pair: HardwarePair, transfer: bool, exit_for, name: str = "tr"):
@@ -65,6 +67,10 @@ def run_pair(pair: HardwarePair, transfer: bool, exit_for, name: str = "tr"):
     return spy, store.trial_rows([setup.sweep])
 
 
+def prepare_sweep_space(pair: HardwarePair):
+    return prepare_sweep(default_config(env={}), pair, [], app_paths().runs).preset
+
+
 def scored(spec):
     return TrialExit(1, "boom") if spec.idx == 2 else finished_exit(float(spec.idx))
 
@@ -79,6 +85,13 @@ def test_with_transfer_a_sweep_learns_from_the_other_pairs_ended_trials():
         r["params_json"] for r in first_rows
     )
     assert [score for _, score, _ in fed].count(None) == 1  # the failure stays a failure
+    # each comes with the space it was suggested from: the 1-GPU pair's, half this one's batch
+    other = [sp for sp, (_, _, ctx) in zip(spy.spaces, spy.observed) if ctx is not None]
+    own_space = protein_optimizer(prepare_sweep_space(HardwarePair(2, 1)), 0).space
+    for sp in other:
+        assert sp.keys == own_space.keys
+        batch = sp.keys.index("trainer.batch_size")
+        assert sp.params[batch].max * 2 == own_space.params[batch].max
     assert set(map(str, spy.suggest_contexts)) == {str({"total_gpus": 2.0, "nodes": 1.0})}
     # each trial's stored suggestion info says how much came from other pairs
     infos = [json.loads(r["suggestion_json"]) for r in rows]
