@@ -21,6 +21,7 @@ LAUNCHER_FLAGS: dict[str, tuple[str, str]] = {
     "--batch-size": ("sweep.batch_size", "int"),
     "--max-parallel-jobs": ("sweep.max_parallel_jobs", "int"),
     "--total-timesteps": ("sweep.total_timesteps", "int"),
+    "--transfer": ("sweep.transfer", "flag"),
     "--metric-path": ("sweep.metric", "str"),
     "--wandb-entity": ("wandb.entity", "str"),
     "--wandb-project": ("wandb.project", "str"),

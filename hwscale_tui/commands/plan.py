@@ -70,6 +70,7 @@ def print_plan(plan) -> None:
         f"[bold]{cfg.name}[/]  runner={cfg.experiment.runner}  dispatcher={cfg.experiment.dispatcher}  "
         f"trials/sweep={cfg.sweep.max_trials}  parallel={cfg.sweep.max_parallel_jobs}  "
         f"delay={cfg.launch.delay_s:g}s{'  sequential' if cfg.launch.sequential else ''}"
+        f"{'  transfer' if cfg.sweep.transfer else ''}"
     )
     if cfg.local_ranks:
         from ..hardware import usable_cores

@@ -40,6 +40,19 @@ def test_launch_max_trials_1_does_not_blame_batch_size(tmp_path, capsys):
     assert main(["plan", "--max-trials", "1", "--json"]) == 0
 
 
+def test_transfer_flag_turns_transfer_on_and_plan_says_so(tmp_path):
+    def plan(*flags: str) -> str:
+        r = subprocess.run(
+            hwscale_cmd("plan", "--gpu-counts", "1", "2", "--node-counts", "1", *flags),
+            capture_output=True, text=True, timeout=WAIT_S, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        return r.stdout.splitlines()[0]
+
+    assert "transfer" not in plan()
+    assert plan("--transfer").endswith("  transfer")
+
+
 def test_piped_plan_keeps_long_lines_whole_and_counts_one_pair(tmp_path):
     r = subprocess.run(
         hwscale_cmd(
