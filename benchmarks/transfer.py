@@ -1,6 +1,7 @@
 """Hardware-aware transfer: 4 pairs' sweeps that see each other's results vs independent sweeps.
 
-    python benchmarks/transfer.py [--seeds 10] [--max-rounds 30] [--workers 2] [--json]
+    python benchmarks/transfer.py [--seeds 10] [--first-seed 0] [--max-rounds 30] [--workers 2]
+                                  [--json]
 
 Four hardware pairs (1, 2, 4 and 8 GPUs in total) run their sweeps in parallel, as the
 supervisor does: in every round each pair gets one suggestion, all four trials run, and each
@@ -23,6 +24,12 @@ Measured: the total number of trials (4 per round) until every pair's best-obser
 configuration is within 5% normalized regret of its own optimum, ``(best - found) / (best -
 worst)``, best and worst of the noise-free value over that pair's space. A run that does not
 get there in ``--max-rounds`` rounds counts as 4 x max_rounds + 4 (censored; shown as ``>``).
+
+The speedup is the ratio of the two medians. How much it owes to the seeds drawn is shown by a
+95% interval from a paired bootstrap over the seeds (each resample draws seeds with
+replacement and keeps a seed's independent and transfer runs together): the medians of these
+heavy-tailed, censored counts move a lot between sets of 20 seeds. ``--first-seed`` runs a
+fresh set (e.g. seeds 20-39 after tuning on 0-19).
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ PEAK = 100.0
 NOISE_SD = 2.0
 REGRET_TARGET = 0.05
 WORST_SAMPLES = 20_000
+BOOTSTRAP = 4000  # paired resamples of the seeds for the speedup's interval
 
 
 def pair_space(g: int) -> SearchSpace:
@@ -167,10 +175,26 @@ def rounds_to_target(family: str, mode: str, seed: int, max_rounds: int) -> dict
     }
 
 
-def run(seeds: int, max_rounds: int, workers: int, families: list[str]) -> dict[str, Any]:
-    jobs = [(f, m, s, max_rounds) for f in families for m in MODES for s in range(seeds)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        outs = list(pool.map(rounds_to_target, *zip(*jobs)))
+def speedup_interval(independent: list[int], transfer: list[int]) -> tuple[float, float]:
+    """95% paired-bootstrap interval of median(independent) / median(transfer) over the seeds."""
+    ind, tr = np.array(independent, dtype=float), np.array(transfer, dtype=float)
+    rng = np.random.default_rng(2026)
+    idx = rng.integers(len(ind), size=(BOOTSTRAP, len(ind)))
+    ratios = np.median(ind[idx], axis=1) / np.median(tr[idx], axis=1)
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def run(
+    seeds: int, max_rounds: int, workers: int, families: list[str], first_seed: int = 0
+) -> dict[str, Any]:
+    seed_range = range(first_seed, first_seed + seeds)
+    jobs = [(f, m, s, max_rounds) for f in families for m in MODES for s in seed_range]
+    if workers == 1:  # in this process (no pickling; profilers and debuggers see it all)
+        outs = [rounds_to_target(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            outs = list(pool.map(rounds_to_target, *zip(*jobs)))
     result: dict[str, Any] = {}
     for f in families:
         row: dict[str, Any] = {}
@@ -185,6 +209,7 @@ def run(seeds: int, max_rounds: int, workers: int, families: list[str]) -> dict[
             }
         ind, tr = row["independent"], row["transfer"]
         row["speedup"] = ind["median_total_trials"] / tr["median_total_trials"]
+        row["speedup_95"] = speedup_interval(ind["total_trials"], tr["total_trials"])
         row["seeds_transfer_better"] = sum(
             a < b for a, b in zip(tr["total_trials"], ind["total_trials"])
         )
@@ -195,13 +220,14 @@ def run(seeds: int, max_rounds: int, workers: int, families: list[str]) -> dict[
     return result
 
 
-def print_table(result: dict[str, Any], seeds: int, max_rounds: int) -> None:
+def print_table(result: dict[str, Any], seeds: int, max_rounds: int, first_seed: int = 0) -> None:
     print(
         f"Total trials until all 4 pairs are within {REGRET_TARGET:.0%} normalized regret "
-        f"(median over {seeds} seeds; at most {max_rounds} rounds of 4, '>' = not reached)"
+        f"(median over seeds {first_seed}-{first_seed + seeds - 1}; at most {max_rounds} rounds "
+        "of 4, '>' = not reached)"
     )
     print(
-        f"{'family':<10} {'independent':>12} {'transfer':>9} {'speedup':>8} "
+        f"{'family':<10} {'independent':>12} {'transfer':>9} {'speedup':>8} {'95% interval':>13} "
         f"{'better':>7} {'worse':>6} {'censored i/t':>13} {'suggest s i/t':>14}"
     )
     cap = 4 * (max_rounds + 1)
@@ -213,7 +239,8 @@ def print_table(result: dict[str, Any], seeds: int, max_rounds: int) -> None:
 
         print(
             f"{f:<10} {fmt(ind['median_total_trials']):>12} {fmt(tr['median_total_trials']):>9} "
-            f"{r['speedup']:>7.2f}x {r['seeds_transfer_better']:>7} {r['seeds_transfer_worse']:>6} "
+            f"{r['speedup']:>7.2f}x {r['speedup_95'][0]:>6.2f}-{r['speedup_95'][1]:<6.2f} "
+            f"{r['seeds_transfer_better']:>7} {r['seeds_transfer_worse']:>6} "
             f"{ind['censored']:>6}/{tr['censored']:<6} "
             f"{ind['median_suggest_s']:>6.3f}/{tr['median_suggest_s']:<6.3f}"
         )
@@ -222,6 +249,7 @@ def print_table(result: dict[str, Any], seeds: int, max_rounds: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--max-rounds", type=int, default=30)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--families", default=",".join(FAMILIES))
@@ -230,11 +258,13 @@ def main() -> None:
     families = args.families.split(",")
     if not set(families) <= set(FAMILIES):
         ap.error(f"--families takes names from {', '.join(FAMILIES)}")
-    result = run(args.seeds, args.max_rounds, args.workers, families)
+    if args.seeds < 1 or args.first_seed < 0 or args.workers < 1:
+        ap.error("--seeds and --workers take a number from 1, --first-seed one from 0")
+    result = run(args.seeds, args.max_rounds, args.workers, families, args.first_seed)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print_table(result, args.seeds, args.max_rounds)
+        print_table(result, args.seeds, args.max_rounds, args.first_seed)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,62 @@
+"""benchmarks/transfer.py: the speedup's paired-bootstrap interval and its seed options.
+
+The full run is in BENCHMARKS.md; here only the statistics and the argument checks, which are
+fast and deterministic.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+from tests.support.cli import REPO
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location(
+        "transfer_bench", REPO / "benchmarks" / "transfer.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_interval_brackets_the_ratio_of_medians_and_narrows_with_agreement():
+    bench = _module()
+    ind = [52, 100, 52, 52, 52, 48, 56, 36, 108, 48, 52, 44, 52, 60, 36, 36, 44, 64, 48, 40]
+    tr = [36, 52, 40, 44, 36, 32, 36, 24, 44, 32, 44, 32, 28, 52, 44, 28, 24, 44, 28, 24]
+    low, high = bench.speedup_interval(ind, tr)
+    point = 50.0 / 36.0  # median 50 vs median 36
+    assert low < point < high
+    assert low > 1.0  # transfer was better on 18 of these 20 seeds
+    # every seed the same ratio: no uncertainty left
+    assert bench.speedup_interval([60] * 10, [30] * 10) == (2.0, 2.0)
+    # paired: a seed's two runs stay together, so swapping the modes inverts the interval
+    inv_low, inv_high = bench.speedup_interval(tr, ind)
+    assert abs(inv_low - 1 / high) < 0.05 and abs(inv_high - 1 / low) < 0.05
+
+
+def test_bad_seed_options_exit_2_with_one_sentence():
+    r = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "transfer.py"), "--first-seed", "-1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert r.returncode == 2
+    assert "--first-seed" in r.stderr and r.stdout == ""
+
+
+def test_first_seed_selects_the_seeds_run(capsys):
+    bench = _module()
+    result = bench.run(2, 1, 1, ["none"], first_seed=7)
+    row = result["none"]
+    assert len(row["independent"]["total_trials"]) == 2
+    alone = [bench.rounds_to_target("none", "independent", s, 1)["total_trials"] for s in (7, 8)]
+    assert row["independent"]["total_trials"] == alone
+    bench.print_table(result, 2, 1, first_seed=7)
+    assert "seeds 7-8" in capsys.readouterr().out
