@@ -101,6 +101,10 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
         " ".join(command) + "; echo EXIT=$?; sleep 600"
     )  # the app draws on stderr, so no redirection
     try:
+        # A second session keeps the server alive across the app's kill-session below: killing
+        # the last session makes the server exit, and a client that connects while it is
+        # exiting fails with "server exited unexpectedly" (seen once in CI).
+        tmux.run("new-session", "-d", "-s", "keep", "sleep", "3600")
         tmux.run(
             "new-session",
             "-d",
