@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import starmap
@@ -51,6 +52,11 @@ class HistoryPoint:
     cost_usd: float | None = None
 
 
+def _point(step: float, wall: float | None, score: float, cost: float | None) -> HistoryPoint:
+    """A store row as a point; a row without a wall time (NULL) has NaN there: unknown, not 0."""
+    return HistoryPoint(step, math.nan if wall is None else wall, score, cost)
+
+
 class HistoryRows(Sequence[HistoryPoint]):
     """A learning curve as the store holds it: ``(agent_step, wall_s, score, cost_usd)`` tuples,
     straight from the SQLite cursor.
@@ -63,7 +69,7 @@ class HistoryRows(Sequence[HistoryPoint]):
 
     __slots__ = ("rows",)
 
-    def __init__(self, rows: list[tuple[float, float, float, float | None]]) -> None:
+    def __init__(self, rows: list[tuple[float, float | None, float, float | None]]) -> None:
         self.rows = rows
 
     def __len__(self) -> int:
@@ -77,11 +83,11 @@ class HistoryRows(Sequence[HistoryPoint]):
 
     def __getitem__(self, index: int | slice) -> HistoryPoint | list[HistoryPoint]:
         if isinstance(index, slice):
-            return list(starmap(HistoryPoint, self.rows[index]))
-        return HistoryPoint(*self.rows[index])
+            return list(starmap(_point, self.rows[index]))
+        return _point(*self.rows[index])
 
     def __iter__(self) -> Iterator[HistoryPoint]:
-        return starmap(HistoryPoint, self.rows)
+        return starmap(_point, self.rows)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, HistoryRows):

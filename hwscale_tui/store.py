@@ -474,7 +474,7 @@ class Store:
             if run_id != current:
                 current, points = run_id, []
                 out[run_id] = points
-            points.append(HistoryPoint(step, wall or 0.0, value, cost))
+            points.append(HistoryPoint(step, math.nan if wall is None else wall, value, cost))
         return out
 
     def history_marks(self, run_ids: Sequence[str]) -> dict[str, tuple[int, float | None]]:
@@ -502,7 +502,7 @@ class Store:
         cursor = self.conn.cursor()
         cursor.row_factory = None
         sql = (
-            f"SELECT agent_step, COALESCE(wall_s, 0.0), {metric}, cost_usd FROM history "
+            f"SELECT agent_step, wall_s, {metric}, cost_usd FROM history "
             "WHERE run_id = ? ORDER BY agent_step"
         )
         out: dict[str, tuple[tuple[int, float | None], Sequence[HistoryPoint]]] = {}
@@ -526,7 +526,7 @@ class Store:
         else:
             ids = list(run_ids)
         sql = (
-            f"SELECT agent_step, COALESCE(wall_s, 0.0), {column}, cost_usd FROM history "
+            f"SELECT agent_step, wall_s, {column}, cost_usd FROM history "
             f"WHERE run_id = ? AND {column} IS NOT NULL ORDER BY agent_step"
         )
         out: dict[str, Sequence[HistoryPoint]] = {}

@@ -88,7 +88,32 @@ def history_frame(history: Any) -> dict[str, np.ndarray]:
     if step.size > 1 and np.any(np.diff(step) < 0):
         order = np.argsort(step, kind="stable")
         step, wall, score, cost = step[order], wall[order], score[order], cost[order]
-    return {"agent_step": step, "wall_s": wall, "score": score, "cost_usd": cost}
+    return {
+        "agent_step": step,
+        "wall_s": fill_wall_gaps(step, wall),
+        "score": score,
+        "cost_usd": cost,
+    }
+
+
+def fill_wall_gaps(step: np.ndarray, wall: np.ndarray) -> np.ndarray:
+    """``wall`` with points that logged no wall time (NaN) between two that did filled in
+    linearly over the steps (the clock runs on as training does); before the first and after the
+    last logged time it stays unknown (NaN), never 0, so no time to target is read from there.
+    """
+    missing = ~np.isfinite(wall)
+    if not missing.any():
+        return wall
+    known = ~missing
+    if known.sum() < 2:
+        return wall
+    at, clock = step[known], wall[known]
+    inside = missing & (step >= at[0]) & (step <= at[-1])
+    if not inside.any():
+        return wall
+    out = wall.copy()
+    out[inside] = np.interp(step[inside], at, clock)
+    return out
 
 
 def smooth_scores(

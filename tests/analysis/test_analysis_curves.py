@@ -75,3 +75,33 @@ def test_unknown_axis_and_empty_history():
         time_to_target(linear_history(1.0), 1.0, "tokens")
     tt = time_to_target([], 1.0, "agent_step")
     assert not tt.reached and tt.censored_at is None
+
+
+def test_a_point_that_logged_no_wall_time_is_unknown_there_never_zero(tmp_path):
+    from hwscale_tui.store import Store
+
+    store = Store(tmp_path / "s.sqlite")
+    no_clock = (0, 2, 5)  # the first, one in the middle, the last
+    store.append_history(
+        "r",
+        [
+            {
+                "agent_step": k * 100,
+                "wall_s": None if k in no_clock else k * 10.0,
+                "score": k * 10.0,
+            }
+            for k in range(6)
+        ],
+    )
+    curve = store.histories(["r"])["r"]
+    store.close()
+    # the crossing is at the middle point: its time lies between its neighbours' (10 s and 30 s)
+    assert time_to_target(curve, 20.0, "wall_s").value == pytest.approx(20.0)
+    assert time_to_target(curve, 20.0, "agent_step").value == pytest.approx(200.0)
+    # outside the logged clock the time is unknown (None), while the steps are still known
+    first = time_to_target(curve, 0.0, "wall_s")
+    assert first.reached and first.value is None
+    assert time_to_target(curve, 0.0, "agent_step").value == 0.0
+    last = time_to_target(curve, 50.0, "wall_s")
+    assert last.reached and last.value is None
+    assert np.isnan(curve[0].wall_s) and curve[1].wall_s == 10.0  # a point: NaN, not 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import subprocess
@@ -92,7 +93,7 @@ def test_curves_are_the_store_rows_read_once_with_their_marks(tmp_path):
         "r2",
         [
             {"agent_step": 20, "wall_s": 2.0, "score": 0.2, "cost_usd": 0.5},
-            {"agent_step": 10, "wall_s": None, "score": 0.1},  # no wall time: 0.0, as before
+            {"agent_step": 10, "wall_s": None, "score": 0.1},  # no wall time: NaN (unknown)
             {"agent_step": 30, "wall_s": 3.0, "reward": 7.0},  # no score: not a score point
         ],
     )
@@ -101,11 +102,14 @@ def test_curves_are_the_store_rows_read_once_with_their_marks(tmp_path):
     assert list(curves) == ["r1", "r2"]  # run order, each once, runs without rows left out
     r2 = curves["r2"]
     assert isinstance(r2, HistoryRows) and len(r2) == 2
-    assert r2 == [HistoryPoint(10, 0.0, 0.1), HistoryPoint(20, 2.0, 0.2, 0.5)]
-    assert r2[-1] == HistoryPoint(20, 2.0, 0.2, 0.5) and r2[:1] == [HistoryPoint(10, 0.0, 0.1)]
-    frame = history_frame(r2)  # straight from the rows: a missing cost is NaN
+    first = r2[0]
+    assert (first.agent_step, first.score, first.cost_usd) == (10, 0.1, None)
+    assert math.isnan(first.wall_s)  # unknown, not 0.0
+    assert r2[-1] == HistoryPoint(20, 2.0, 0.2, 0.5) and r2[1:] == [HistoryPoint(20, 2.0, 0.2, 0.5)]
+    frame = history_frame(r2)  # straight from the rows: a missing cost or wall time is NaN
     assert frame["agent_step"].tolist() == [10.0, 20.0] and frame["score"].tolist() == [0.1, 0.2]
     assert frame["cost_usd"][0] != frame["cost_usd"][0] and frame["cost_usd"][1] == 0.5
+    assert math.isnan(frame["wall_s"][0]) and frame["wall_s"][1] == 2.0
     points = history_frame(list(r2))  # the same arrays as from HistoryPoints
     for key, column in frame.items():
         numpy.testing.assert_array_equal(column, points[key])
