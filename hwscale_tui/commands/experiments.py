@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from ..console import stdout_console
 from ..errors import UsageError
 from .common import check_experiment_name
 
@@ -83,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(rows: list) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     t = Table(show_edge=False, pad_edge=False, header_style="bold")
@@ -99,7 +99,7 @@ def _print(rows: list) -> None:
             str(r.trials),
             _when(r.last_activity),
         )
-    console = Console(highlight=False)
+    console = stdout_console(highlight=False)
     console.print(t)
     cur = next((r.name for r in rows if r.current), None)
     if cur:

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 
+from ..console import stdout_console
 from ..errors import UsageError
 from ..hardware import pair_tag_of
 from .common import add_experiment_flags, load_config, pasteable_command, plural, preflight
@@ -110,11 +111,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_launch(info)
         if final is not None:
-            from rich.console import Console
-
             from ..launch.status_view import render
 
-            Console().print(render(final, time.time()))
+            stdout_console().print(render(final, time.time()))
     if final is None:
         return 0
     return (
@@ -149,10 +148,9 @@ def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:
 
 
 def print_launch(info) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    console = stdout_console(highlight=False)
     for w in info.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     if info.launch_id is None:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..console import stdout_console
 from ..paths import snapshot_path
 from .common import add_experiment_flags, check_output_path, load_config, plural, preflight
 
@@ -60,11 +61,10 @@ def fmt_num(v: float) -> str:
 def print_plan(plan) -> None:
     import shlex
 
-    from rich.console import Console
     from rich.table import Table
 
     # Piped output is not wrapped at 80 columns: a warning or a command stays on one line.
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    console = stdout_console()
     cfg = plan.config
     console.print(
         f"[bold]{cfg.name}[/]  runner={cfg.experiment.runner}  dispatcher={cfg.experiment.dispatcher}  "

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from ..console import stdout_console
 from ..errors import UsageError
 from ..hardware import pair_tag_of
 from .common import add_experiment_file_flag, check_experiment_name
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..launch.status_view import render
 
-    console = Console()
+    console = Console() if args.watch is not None else stdout_console()
     if args.watch is None:
         status = sup.pair_status(name)
         console.print(render(status, time.time(), progress_from_store(status), console.width))

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from ..console import stdout_console
 from ..store import Store
 from .trial_command import short_params
 
@@ -39,10 +40,9 @@ def sweep_records(store: Store | None, sweep: str) -> list[dict[str, Any]]:
 
 
 def render_status(store: Store | None, sweep: str, goal: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = stdout_console()
     sweep_row = store.get_sweep(sweep) if store is not None else None
     rows = store.trial_rows([sweep]) if store is not None else []
     if sweep_row is None and not rows:

@@ -6,6 +6,7 @@ Real CLI processes, the real supervisor, real store; pairs run tests/launch/fake
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 
@@ -154,3 +155,35 @@ def test_new_from_this_one_copies_settings_under_a_new_name(tmp_path):
     assert ex.read_current().name == "alpha2"
     _one_sentence_exit_2(cli("experiments", "new", "alpha"), "already exists")
     _one_sentence_exit_2(cli("experiments", "new", "9bad"), "is not an experiment name")
+
+
+def test_piped_listings_keep_long_names_whole_and_lines_unwrapped(tmp_path):
+    def piped(*args: str, columns: str | None = None) -> subprocess.CompletedProcess[str]:
+        # this test process may carry COLUMNS=80 in its C environment (set by a library), so
+        # the children get an explicit one: none (a script's pipe) or the width asked for
+        env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+        if columns:
+            env["COLUMNS"] = columns
+        return subprocess.run(
+            hwscale_cmd(*args),
+            capture_output=True,
+            text=True,
+            timeout=WAIT_S,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+
+    name = "a_long_experiment_name_for_the_gpu_scaling_study_of_ppo"
+    path = tmp_path / "long.toml"
+    write_experiment(path, fake_command(), name=name, gpus=(1,), delay_s=0)
+    assert cli("launch", "-e", str(path), "--foreground").returncode == 0
+    listed = piped("experiments")
+    assert listed.returncode == 0
+    assert any(name in line and "launched" in line for line in listed.stdout.splitlines())
+    status = piped("status")
+    assert status.returncode == 0
+    first = status.stdout.splitlines()[0]
+    assert first.startswith(name) and first.endswith("(every pair ended)")
+    narrow = piped("experiments", columns="60").stdout  # a width the user asked for is kept
+    table = narrow.splitlines()[:3]  # header, rule, the row
+    assert name not in "\n".join(table) and max(map(len, table)) <= 60

@@ -1,0 +1,26 @@
+"""The rich console the commands print to stdout with.
+
+On a terminal it is rich's own (the terminal's width). Piped or redirected, rich would lay
+everything out for 80 columns: long lines wrapped mid-sentence and table cells cut with an
+ellipsis (``hardware_scali…``), so a name could not be grepped. Piped output is therefore laid
+out for ``$COLUMNS`` when it is set, else for ``PIPED_WIDTH`` columns, and lines are not
+wrapped (tables still take only the width they need).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+PIPED_WIDTH = 200
+
+
+def stdout_console(**kwargs: Any) -> Any:
+    """A ``rich.console.Console`` on stdout (imported here: rich loads on first use)."""
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(**kwargs)
+    width = None if os.environ.get("COLUMNS") else PIPED_WIDTH
+    return Console(soft_wrap=True, width=width, **kwargs)
