@@ -347,14 +347,27 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
     def _quit(self) -> None:
         launch = self._launch_screen()
         rows = list(launch.rows.values()) if launch else []
-        running = [r.tag for r in rows if r.keeps_running]
+        going = [r for r in rows if r.keeps_running]
+        running = [r.tag for r in going if r.status != "scheduled"]
+        # due to start: the supervisor (which outlives the app) starts them on schedule
+        scheduled = [f"{r.tag} {r.countdown}".strip() for r in going if r.status == "scheduled"]
         orphaned = [r.tag for r in rows if r.never_started]
-        if running or orphaned:
+        if going or orphaned:
             lines = []
-            if running:
+            if going:
+                parts = []
+                if running:
+                    parts.append(
+                        f"{len(running)} pair(s) of {self.session.name} keep running in the "
+                        f"background ({', '.join(running)})"
+                    )
+                if scheduled:
+                    parts.append(
+                        f"{len(scheduled)} pair(s) of {self.session.name} start on schedule "
+                        f"({', '.join(scheduled)}): their supervisor keeps running"
+                    )
                 lines.append(
-                    f"{len(running)} pair(s) of {self.session.name} keep running in the background ({', '.join(running)}). "
-                    "Run hwscale-tui again to re-attach, or "
+                    "; ".join(parts) + ". Run hwscale-tui again to re-attach, or "
                     f"`hwscale-tui status --experiment-name {self.session.name}` / "
                     f"`hwscale-tui cancel --experiment-name {self.session.name} --all`."
                 )

@@ -115,8 +115,12 @@ async def test_quit_says_sweeps_keep_running(tmp_path):
             pilot, lambda: any(r.active for r in app.screen.rows.values()), what="active rows"
         )
         await pilot.press("ctrl+q")
-    assert app.return_value and "keep running in the background" in app.return_value
-    assert "g1n1" in app.return_value
+    assert app.return_value and "keep running in the background (g1n1" in app.return_value
+    scheduled = [n for n, r in world.supervisor.pairs.items() if r.status == "scheduled"]
+    assert scheduled  # the fake launch starts the first pair and schedules the rest
+    # pairs not started yet are told apart: the supervisor starts them later, with when
+    assert f"{len(scheduled)} pair(s) of hardware_scaling start on schedule (" in app.return_value
+    assert f"{scheduled[0].split('.')[-1]} in " in app.return_value
     assert (
         world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"
     )  # quitting cancels nothing
