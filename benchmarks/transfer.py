@@ -25,6 +25,9 @@ configuration is within 5% normalized regret of its own optimum, ``(best - found
 worst)``, best and worst of the noise-free value over that pair's space. A run that does not
 get there in ``--max-rounds`` rounds counts as 4 x max_rounds + 4 (censored; shown as ``>``).
 
+A second table gives, per pair, the median round at which it first got within target: which
+pair holds the total up, and whether transfer speeds it up or slows it down.
+
 The speedup is the ratio of the two medians. How much it owes to the seeds drawn is shown by a
 95% interval from a paired bootstrap over the seeds (each resample draws seeds with
 replacement and keeps a seed's independent and transfer runs together): the medians of these
@@ -206,6 +209,10 @@ def run(
                 "censored": sum(o["censored"] for o in runs),
                 "median_suggest_s": statistics.median(o["median_suggest_s"] for o in runs),
                 "max_transferred": max(o["max_transferred"] for o in runs),
+                # per pair (1, 2, 4, 8 GPUs): the median round it first got within target
+                "pair_rounds_median": [
+                    statistics.median(o["pair_trials"][i] for o in runs) for i in range(len(GPUS))
+                ],
             }
         ind, tr = row["independent"], row["transfer"]
         row["speedup"] = ind["median_total_trials"] / tr["median_total_trials"]
@@ -244,6 +251,14 @@ def print_table(result: dict[str, Any], seeds: int, max_rounds: int, first_seed:
             f"{ind['censored']:>6}/{tr['censored']:<6} "
             f"{ind['median_suggest_s']:>6.3f}/{tr['median_suggest_s']:<6.3f}"
         )
+    print(
+        "\nPer pair: median round of first reaching the target, independent -> transfer "
+        f"({max_rounds + 1} = not reached)"
+    )
+    print(f"{'family':<10} " + " ".join(f"{f'{g} GPU':>13}" for g in GPUS))
+    for f, r in result.items():
+        pairs = zip(r["independent"]["pair_rounds_median"], r["transfer"]["pair_rounds_median"])
+        print(f"{f:<10} " + " ".join(f"{f'{a:g} -> {b:g}':>13}" for a, b in pairs))
 
 
 def main() -> None:

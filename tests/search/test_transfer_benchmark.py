@@ -58,5 +58,11 @@ def test_first_seed_selects_the_seeds_run(capsys):
     assert len(row["independent"]["total_trials"]) == 2
     alone = [bench.rounds_to_target("none", "independent", s, 1)["total_trials"] for s in (7, 8)]
     assert row["independent"]["total_trials"] == alone
+    runs = [bench.rounds_to_target("none", "independent", s, 1)["pair_trials"] for s in (7, 8)]
+    medians = [
+        sorted(r[i] for r in runs)[0] / 2 + sorted(r[i] for r in runs)[1] / 2 for i in range(4)
+    ]
+    assert row["independent"]["pair_rounds_median"] == medians
     bench.print_table(result, 2, 1, first_seed=7)
-    assert "seeds 7-8" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "seeds 7-8" in out and "Per pair" in out and "8 GPU" in out
