@@ -52,7 +52,9 @@ class HistoryPoint:
     cost_usd: float | None = None
 
 
-def _point(step: float, wall: float | None, score: float, cost: float | None) -> HistoryPoint:
+def history_point(
+    step: float, wall: float | None, score: float, cost: float | None = None
+) -> HistoryPoint:
     """A store row as a point; a row without a wall time (NULL) has NaN there: unknown, not 0."""
     return HistoryPoint(step, math.nan if wall is None else wall, score, cost)
 
@@ -83,11 +85,11 @@ class HistoryRows(Sequence[HistoryPoint]):
 
     def __getitem__(self, index: int | slice) -> HistoryPoint | list[HistoryPoint]:
         if isinstance(index, slice):
-            return list(starmap(_point, self.rows[index]))
-        return _point(*self.rows[index])
+            return list(starmap(history_point, self.rows[index]))
+        return history_point(*self.rows[index])
 
     def __iter__(self) -> Iterator[HistoryPoint]:
-        return starmap(_point, self.rows)
+        return starmap(history_point, self.rows)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, HistoryRows):

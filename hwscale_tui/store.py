@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import StoreError, store_error_sentence
 from .hardware import generation_of_sweep
-from .records import HistoryPoint, HistoryRows, Trial
+from .records import HistoryPoint, HistoryRows, Trial, history_point
 
 SCHEMA_VERSION = 2
 WRITE_LOCK_WAIT_S = 30.0  # a writer's bounded wait for the lock (then StoreError)
@@ -474,7 +474,7 @@ class Store:
             if run_id != current:
                 current, points = run_id, []
                 out[run_id] = points
-            points.append(HistoryPoint(step, math.nan if wall is None else wall, value, cost))
+            points.append(history_point(step, wall, value, cost))
         return out
 
     def history_marks(self, run_ids: Sequence[str]) -> dict[str, tuple[int, float | None]]:

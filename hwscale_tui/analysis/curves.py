@@ -102,15 +102,10 @@ def fill_wall_gaps(step: np.ndarray, wall: np.ndarray) -> np.ndarray:
     last logged time it stays unknown (NaN), never 0, so no time to target is read from there.
     """
     missing = ~np.isfinite(wall)
-    if not missing.any():
+    if not missing.any() or missing.all():
         return wall
-    known = ~missing
-    if known.sum() < 2:
-        return wall
-    at, clock = step[known], wall[known]
+    at, clock = step[~missing], wall[~missing]
     inside = missing & (step >= at[0]) & (step <= at[-1])
-    if not inside.any():
-        return wall
     out = wall.copy()
     out[inside] = np.interp(step[inside], at, clock)
     return out
