@@ -8,8 +8,10 @@ import sqlite3
 
 from ..config import ExperimentConfig
 from ..errors import StoreError, UsageError
-from ..hardware import pair_from_sweep_name, pair_tag_of, usable_cores
+from ..hardware import pair_from_sweep_name, pair_tag_of, plan_grid, usable_cores
 from ..records import Trial
+
+IN_FLIGHT = ("queued", "running", "awaiting_eval")  # trials whose result is still to come
 
 
 def pick_generation(experiment: str, trials: list[Trial], wanted: int | None) -> list[Trial]:
@@ -84,6 +86,34 @@ def generation_note(experiment: str, trials: list[Trial], all_count: int) -> str
             "comparability settings; --generation N analyzes another)"
         )
     return note
+
+
+def progress_note(cfg: ExperimentConfig, trials: list[Trial]) -> str | None:
+    """A note while the analyzed generation is not done: its trials still in flight and, for
+    the newest generation, the experiment's pairs without any trial yet (scheduled, or not
+    launched). None when neither: the analysis then stands as it is."""
+    if not trials:
+        return None
+    live = sorted({pair_tag_of(t.sweep) for t in trials if t.state in IN_FLIGHT})
+    n_live = sum(t.state in IN_FLIGHT for t in trials)
+    missing: list[str] = []
+    if trials[0].generation == cfg.generation:
+        pairs, _ = plan_grid(
+            cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
+        )
+        present = {pair_tag_of(t.sweep) for t in trials}
+        missing = [p.tag for p in pairs if p.tag not in present]
+    parts = []
+    if n_live:
+        parts.append(f"{n_live} trial(s) still running ({', '.join(live)})")
+    if missing:
+        parts.append(f"no trials yet from {', '.join(missing)}")
+    if not parts:
+        return None
+    return (
+        f"Still in progress: {'; '.join(parts)}. These results will change; run the analysis "
+        "again when the sweeps have finished."
+    )
 
 
 def transfer_note(trials: list[Trial]) -> str | None:

@@ -215,14 +215,18 @@ def run(args: argparse.Namespace) -> int:
     # SQLite hands it over at every row.
     trials, histories, every = _load(args, cfg)
     from ..analysis import analyze, render_text, write_report
-    from ..analysis.selection import generation_note, local_mode, transfer_note
+    from ..analysis.selection import generation_note, local_mode, progress_note, transfer_note
     from ..analysis.tables import per_config_csv
     from ..paths import write_private_text
 
     note = None if args.trials else generation_note(cfg.name, trials, every)
     local_notes: list[str] = []
+    progress = None if args.trials else progress_note(cfg, trials)
+    if progress:
+        local_notes.append(progress)
     if cfg.local_ranks and not args.trials:
-        trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)
+        trials, more = local_mode(cfg, trials, args.allow_oversubscribed)
+        local_notes += more
     transfer = None if args.trials else transfer_note(trials)
     if transfer:
         local_notes.append(transfer)

@@ -24,13 +24,22 @@ def select_trials(
 ) -> tuple[list[Any], list[str]]:
     """One generation's trials (the newest unless ``generation``) and, in local mode, only pairs
     that fit the cores: the choice ``hwscale-tui analyze`` makes (analysis/selection.py)."""
-    from ...analysis.selection import generation_note, local_mode, pick_generation, transfer_note
+    from ...analysis.selection import (
+        generation_note,
+        local_mode,
+        pick_generation,
+        progress_note,
+        transfer_note,
+    )
 
     if not trials:
         return trials, []
     every = len(trials)
     chosen = pick_generation(cfg.name, trials, generation)
     notes = [f"Trials analyzed: {generation_note(cfg.name, chosen, every)}."]
+    progress = progress_note(cfg, chosen)
+    if progress:
+        notes.append(progress)
     if getattr(cfg, "local_ranks", False):
         chosen, more = local_mode(cfg, chosen, False)
         notes += more
