@@ -82,17 +82,26 @@ def _curves(plt: Any, result: AnalysisResult) -> Any:
 
 
 def _to_target(plt: Any, result: AnalysisResult) -> Any:
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
     gpus = result.per_config["total_gpus"].to_numpy(dtype=float)
-    for ax, col, law_name, label in zip(
+    columns = [result.per_config[col].to_numpy(dtype=float) for col in TO_TARGET_COLUMNS]
+    if not any((np.isfinite(y) & (y > 0)).any() for y in columns):
+        return None  # no config reached the target: nothing to draw (the tables say so)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
+    for ax, y, law_name, label in zip(
         axes,
-        TO_TARGET_COLUMNS,
+        columns,
         ("samples_to_target", "time_to_target", "cost_to_target"),
         ("samples to target", "seconds to target", "$ to target"),
     ):
-        y = result.per_config[col].to_numpy(dtype=float)
         ok = np.isfinite(y) & (y > 0)
         law = result.laws.get(law_name)
+        ax.set_xlabel(f"total {result.settings.unit}")
+        ax.set_ylabel(label)
+        if not ok.any():  # e.g. no cost known: a log axis without a positive value cannot be drawn
+            ax.set_title("no value to plot", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
         if isinstance(law, PowerLawFit):
             grid = np.geomspace(gpus.min(), gpus.max(), 50)
             lo, hi = law.band(grid)
@@ -102,8 +111,6 @@ def _to_target(plt: Any, result: AnalysisResult) -> Any:
             ax.set_title("not enough data for a law", fontsize=8)
         ax.scatter(gpus[ok], y[ok], color="black", zorder=3, s=18)
         _log_axes(ax, x_base=2)
-        ax.set_xlabel(f"total {result.settings.unit}")
-        ax.set_ylabel(label)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     return fig

@@ -241,7 +241,8 @@ def report_sections(result: AnalysisResult) -> list[Section]:
         params_by_run.setdefault(str(rec.best_run_id), ([], params or "no parameters recorded"))[
             0
         ].append(rec.scenario)
-    recs.lines = ["best hyperparameters:"] + [
+    # no heading without a recommended run (no config reached the target)
+    recs.lines = ["best hyperparameters:"] * bool(params_by_run) + [
         f"  {', '.join(scenarios)}: {run_id}: {params}"
         for run_id, (scenarios, params) in params_by_run.items()
     ]

@@ -11,7 +11,7 @@ from ..console import stdout_console
 from ..errors import UsageError
 from .common import check_experiment_name
 
-HELP = "list experiments (the current one marked); select, copy, archive or delete one"
+HELP = "list experiments (the current one marked); select, copy (new --from), archive or delete one"
 ACTIONS = ("list", "select", "new", "archive", "unarchive", "delete")
 
 

@@ -80,6 +80,42 @@ def test_text_report_says_not_reached_and_not_enough_data():
     )
     text = render_text(res, width=160)
     assert "not reached" in text and "not enough data" in text
+    assert "best hyperparameters:\n  research" in text.replace("\r", "")
+
+
+def test_report_without_any_recommendation_has_no_empty_hyperparameter_heading(tmp_path):
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 30.0)]
+    res = analyze(
+        trials,
+        {"a": linear_history(0.1), "b": linear_history(0.03)},
+        AnalysisSettings(target=1e6, target_kind="absolute", n_boot=50),
+    )
+    assert all(r.config is None for r in res.recommendations)
+    text = render_text(res, width=160)
+    assert "none: no config reached" in text
+    assert "best hyperparameters" not in text
+    body = write_report(res, tmp_path / "r.md").read_text()  # crashed drawing empty log axes
+    assert "best hyperparameters" not in body
+    assert "To target vs total" not in body  # nothing reached: no such figure
+    assert (tmp_path / "r_plots" / "curves.png").stat().st_size > 0
+
+
+def test_report_draws_to_target_when_one_quantity_is_unknown_everywhere(tmp_path):
+    import math
+
+    from hwscale_tui.records import HistoryPoint
+
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 100.0)]
+    no_wall = {  # no wall time logged: samples to target known, time (and cost) to target not
+        r: [HistoryPoint(p.agent_step, math.nan, p.score) for p in linear_history(0.1)]
+        for r in ("a", "b")
+    }
+    res = analyze(trials, no_wall, AnalysisSettings(target=50.0, target_kind="absolute", n_boot=20))
+    assert res.per_config["samples_to_target"].notna().all()
+    assert res.per_config["time_to_target_s"].isna().all()
+    body = write_report(res, tmp_path / "r.md").read_text()
+    assert "To target vs total" in body
+    assert (tmp_path / "r_plots" / "to_target.png").stat().st_size > 0
 
 
 def test_markdown_report_with_png_plots(result, tmp_path):
