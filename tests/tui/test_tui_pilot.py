@@ -207,12 +207,29 @@ async def test_grid_details_show_pair_batch_space_and_command_and_copy(tmp_path)
         await pilot.press("down", "down", "right")  # g4n2
         shown = text_of(app.screen.query_one("#pair-details", Static), width=250)
         assert "g4n2" in shown and "total ranks 8" in shown  # local: CPU ranks
+        assert "OVERSUBSCRIBED" not in shown  # 8 ranks on the 16 cores tests/conftest.py sets
         assert "HYPOTHETICAL" in shown  # the price says it is not what the local run cost
         assert "learning_rate" in shown and "batch_size" in shown
         assert "--gpus 4 --nodes 2" in shown
         await pilot.press("y")
         assert app.clipboard.endswith("--gpus 4 --nodes 2")
         assert "WANDB_MODE=disabled" in app.clipboard
+
+
+async def test_grid_details_say_when_a_pair_oversubscribes_the_cores(tmp_path, monkeypatch):
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    cfg = cfgmod.from_dict({"grid": {"gpu_counts": [1, 4], "node_counts": [1]}}, env={})
+    app, _ = make_app(tmp_path, cfg=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        details = app.screen.query_one("#pair-details", Static)
+        await wait_for(pilot, lambda: "g1n1" in text_of(details, width=400))
+        assert "OVERSUBSCRIBED" not in text_of(details, width=400)
+        await pilot.press("down")  # g4n1: 4 ranks on 2 cores
+        await wait_for(pilot, lambda: "g4n1" in text_of(details, width=400))
+        state = next(
+            line for line in text_of(details, width=400).splitlines() if line.startswith("state")
+        )
+        assert "will run, OVERSUBSCRIBED: 4 ranks on 2 usable cores" in state
 
 
 async def test_grid_details_show_each_slurm_trials_sbatch_line(tmp_path):

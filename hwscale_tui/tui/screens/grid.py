@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from ... import config as cfgmod
 from ...errors import ConfigError
-from ...hardware import HardwarePair
+from ...hardware import HardwarePair, oversubscribed, usable_cores
 from ..session import GridCell, equivalent_command, format_field_value, parse_field_text
 from ..widgets.choice import ChoiceField
 from ..widgets.header import ExperimentHeader
@@ -343,10 +343,17 @@ class GridScreen(HwScreen):
         out.add_row(f"total {unit(cfg.local_ranks, 2)}", str(pair.total_gpus))
         if cfg.local_ranks:
             out.add_row("price", cfg.price_label)
-        out.add_row(
-            "state",
-            Text(state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]),
+        state_text = Text(
+            state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]
         )
+        cores = usable_cores() if cfg.local_ranks and cell.state == "on" else 0
+        if cores and oversubscribed(pair, cores):  # what plan and launch warn about, said here
+            state_text.append(
+                f", OVERSUBSCRIBED: {pair.total_gpus} ranks on {cores} usable cores "
+                "(warning below)",
+                style="bold yellow",
+            )
+        out.add_row("state", state_text)
         out.add_row("sweep", pair.sweep_name(cfg.name, cfg.generation))
         parts: list = [out]
         if cell.state != "invalid":
