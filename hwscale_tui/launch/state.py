@@ -192,6 +192,7 @@ class LaunchInfo:
     warnings: list[str] = field(default_factory=list)
     generation: int = 1  # the experiment's generation these pairs run in
     new_generation: bool = False  # this launch started that generation
+    spent: list[str] = field(default_factory=list)  # left out: their sweeps ran max_trials
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -463,9 +463,14 @@ def launch(
                 )
                 cfg.generation = decision.generation
                 plan = plan_experiment(cfg, snapshot, list(extra_args))
-            entries, left_running, drop = _pairs_to_launch(
+            entries, left_running, drop, spent = _pairs_to_launch(
                 cfg, plan, status, resume=resume, only=only
             )
+            if spent:
+                warnings.append(
+                    f"{_pairs_text(spent)} already ran {cfg.sweep.max_trials} trials in generation "
+                    f"{cfg.generation}: not started again (--only PAIR starts one anyway)"
+                )
             if not entries:
                 return _launch_info(
                     cfg.name,
@@ -511,6 +516,7 @@ def launch(
             warnings=warnings,
             generation=cfg.generation,
             new_generation=bool(decision and decision.started_new),
+            spent=spent,
         )
         if foreground:  # progress lines go to stderr, so stdout stays for the result (--json)
             SupervisorLoop(st, launch_id, clock=clock, out=sys.stderr).run()
@@ -529,6 +535,20 @@ def _stopped_on_full_disk(p: PairStatus) -> bool:
     return p.status == EXITED and p.exit_code == registry.EXIT_STORE_UNAVAILABLE and not p.alive
 
 
+def _budget_spent(cfg: ExperimentConfig, status: ExperimentStatus, sweeps: list[str]) -> list[str]:
+    """Of ``sweeps``, those whose built-in sweep has already run ``sweep.max_trials`` trials
+    (finished or failed, as the runner counts them): starting one again would end at once.
+    Metta's sweeps and custom commands keep their own budget, so none of theirs is skipped."""
+    if cfg.experiment.runner != "builtin" or cfg.launch.command:
+        return []
+    spent = {
+        p.sweep_name
+        for p in status.pairs
+        if not p.alive and p.trials_done is not None and p.trials_done >= cfg.sweep.max_trials
+    }
+    return [s for s in sweeps if s in spent]
+
+
 def _pairs_to_launch(
     cfg: ExperimentConfig,
     plan: ExperimentPlan,
@@ -536,10 +556,11 @@ def _pairs_to_launch(
     *,
     resume: bool,
     only: list[str] | None,
-) -> tuple[list[_PairEntry], list[str], list[str]]:
-    """The pairs this launch starts, the live pairs it leaves alone, and the rows of pairs no
-    longer in the grid. Raises UsageError when the launch would duplicate a supervisor or a
-    running sweep."""
+) -> tuple[list[_PairEntry], list[str], list[str], list[str]]:
+    """The pairs this launch starts, the live pairs it leaves alone, the rows of pairs no
+    longer in the grid, and the pairs left out because their sweep's budget is spent
+    (``_budget_spent``). Raises UsageError when the launch would duplicate a supervisor or a
+    running sweep, or when every pair's budget is spent."""
     name = cfg.name
     live = [p.sweep_name for p in status.pairs if p.alive]
     busy = {
@@ -569,9 +590,17 @@ def _pairs_to_launch(
             if (p.never_started or _died_unwatched(p) or _stopped_on_full_disk(p))
             and p.sweep_name in wanted
         ]
-        return [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in todo], live, []
+        return [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in todo], live, [], []
     known = [pp.sweep_name for pp in plan.pairs]
     chosen = _resolve_sweeps(name, only, known) if only else known
+    done = [] if only else _budget_spent(cfg, status, chosen)
+    if done and len(done) == len(chosen):
+        raise UsageError(
+            f"every pair of experiment {name} has already run its {cfg.sweep.max_trials} trials "
+            f"(generation {cfg.generation}); accepted: a higher sweep.max_trials, --only PAIR to "
+            "start a pair's sweep again anyway, or --new-generation to run the experiment again."
+        )
+    chosen = [s for s in chosen if s not in done]
     clash = [s for s in chosen if s in busy]
     if clash:
         raise UsageError(
@@ -589,7 +618,7 @@ def _pairs_to_launch(
         for pp in plan.pairs
         if pp.sweep_name in chosen
     ]
-    return entries, [s for s in live if s not in chosen], drop
+    return entries, [s for s in live if s not in chosen], drop, done
 
 
 def relaunch(

@@ -308,3 +308,39 @@ def test_an_unwritable_supervisor_log_refuses_the_launch_and_writes_nothing(tmp_
         sup.launch(cfg)
     assert not snapshot_path("exp").exists()
     assert sup.pair_status("exp").pairs == [] and sup.pair_status("exp").launch_id is None
+
+
+def _builtin(path, gpus: tuple[int, ...]) -> cfgmod.ExperimentConfig:
+    """A real built-in sweep (our runner and trainer), one tiny trial per pair."""
+    cfg = cfgmod.from_dict(
+        {
+            "experiment": {"name": "done"},
+            "grid": {"gpu_counts": list(gpus), "node_counts": [1]},
+            "sweep": {"max_trials": 1, "total_timesteps": 2048},
+            "launch": {"delay_s": 30.0},
+        },
+        source=str(path),
+        env={},
+    )
+    cfgmod.save(cfg, path)
+    return cfgmod.load(path)
+
+
+def test_a_launch_leaves_out_pairs_whose_builtin_sweep_has_run_its_trials(tmp_path):
+    sup.launch(_builtin(tmp_path / "e.toml", (1,)), foreground=True)
+    assert sup.pair_status("done").pair("done.g1n1").trials_done == 1
+    # a pair added to the grid: the launch starts only it, at once (no stagger behind g1n1)
+    info = sup.launch(_builtin(tmp_path / "e.toml", (1, 2)), foreground=True)
+    assert info.sweeps == ["done.g2n1"]
+    assert any("g1n1 already ran 1 trials in generation 1" in w for w in info.warnings)
+    st = sup.pair_status("done")
+    assert {p.tag: p.trials_done for p in st.pairs} == {"g1n1": 1, "g2n1": 1}
+    assert st.pair("done.g1n1").launch_id != st.pair("done.g2n1").launch_id
+    # nothing left to run: one sentence, nothing started
+    with pytest.raises(UsageError, match="every pair of experiment done has already run its 1"):
+        sup.launch(_builtin(tmp_path / "e.toml", (1, 2)))
+    assert sup.pair_status("done").launch_id == st.launch_id
+    # --only starts a spent pair anyway (its runner resumes the sweep and ends at once)
+    again = sup.launch(_builtin(tmp_path / "e.toml", (1, 2)), only=["g1n1"], foreground=True)
+    assert again.sweeps == ["done.g1n1"]
+    assert sup.pair_status("done").pair("done.g1n1").exit_code == 0

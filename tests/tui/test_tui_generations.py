@@ -90,3 +90,45 @@ def test_the_analysis_screen_uses_the_newest_generation_and_fitting_pairs(monkey
     older, notes = select_trials(cfg, trials, 1)  # the screen's g picks another generation
     assert [t.sweep for t in older] == ["hardware_scaling.g1n1"]
     assert "generation 1 of experiment hardware_scaling" in " ".join(notes)
+
+
+async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
+    """Real supervisor, real built-in sweeps: a pair added after the others ran starts alone."""
+    exp = tmp_path / "spent.toml"
+
+    def write(gpus: list[int]) -> None:
+        cfg = cfgmod.apply_overrides(
+            cfgmod.default_config(env={}),
+            {
+                "experiment.name": "spent",
+                "grid.gpu_counts": gpus,
+                "grid.node_counts": [1],
+                "launch.delay_s": 30.0,
+                "sweep.max_trials": 1,
+                "sweep.total_timesteps": 2048,
+            },
+        )
+        cfgmod.save(cfg, exp)
+
+    write([1])
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    write([1, 2])
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            await pilot.press("y")
+            await wait_for(
+                pilot,
+                lambda: any("Launched g2n1" in n.message for n in app._notifications),
+                timeout=60,
+                what="the launch notice",
+            )
+            notice = next(n.message for n in app._notifications if "Launched" in n.message)
+            assert "g1n1 already ran 1 trials, not started again" in notice
+            status = supervisor.pair_status("spent")
+            assert status.pair("spent.g2n1").launch_id != status.pair("spent.g1n1").launch_id
+    finally:
+        stop_everything("spent")

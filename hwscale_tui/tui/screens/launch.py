@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
+from ...hardware import pair_tag_of
 from ..formatting import STATE_STYLES, display_paths, plural
 from ..launch_rows import LaunchRow, launch_rows
 from ..source_cache import SourceCache
@@ -403,9 +404,21 @@ class LaunchScreen(HwScreen):
             )
             return
         session.cfg.generation = getattr(info, "generation", session.cfg.generation)
-        what = "all pairs" if only is None else ", ".join(only)
+        spent = [pair_tag_of(s) for s in getattr(info, "spent", [])]
+        what = (
+            "all pairs"
+            if only is None and not spent
+            else ", ".join(pair_tag_of(s) for s in getattr(info, "sweeps", only or []))
+        )
+        left_out = (
+            f"; {', '.join(spent)} already ran {session.cfg.sweep.max_trials} trials, not started "
+            "again"
+            if spent
+            else ""
+        )
         self.app.call_from_thread(
-            self.notify, f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')})."
+            self.notify,
+            f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')}){left_out}.",
         )
         self.app.call_from_thread(self.poll_now)
 
