@@ -88,10 +88,16 @@ def generation_note(experiment: str, trials: list[Trial], all_count: int) -> str
     return note
 
 
-def progress_note(cfg: ExperimentConfig, trials: list[Trial]) -> str | None:
+def progress_note(
+    cfg: ExperimentConfig, trials: list[Trial], allow_oversubscribed: bool = False
+) -> str | None:
     """A note while the analyzed generation is not done: its trials still in flight and, for
     the newest generation, the experiment's pairs without any trial yet (scheduled, or not
-    launched). None when neither: the analysis then stands as it is."""
+    launched). None when neither: the analysis then stands as it is.
+
+    ``trials``: those analyzed (after ``local_mode``); in local mode a pair with more ranks than
+    usable cores is not waited for unless ``allow_oversubscribed``: the analysis leaves it out.
+    """
     if not trials:
         return None
     live = sorted({pair_tag_of(t.sweep) for t in trials if t.state in IN_FLIGHT})
@@ -102,7 +108,10 @@ def progress_note(cfg: ExperimentConfig, trials: list[Trial]) -> str | None:
             cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
         )
         present = {pair_tag_of(t.sweep) for t in trials}
-        missing = [p.tag for p in pairs if p.tag not in present]
+        cores = usable_cores() if cfg.local_ranks and not allow_oversubscribed else 0
+        missing = [
+            p.tag for p in pairs if p.tag not in present and not (cores and p.total_gpus > cores)
+        ]
     parts = []
     if n_live:
         parts.append(f"{n_live} trial(s) still running ({', '.join(live)})")

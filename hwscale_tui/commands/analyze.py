@@ -221,12 +221,11 @@ def run(args: argparse.Namespace) -> int:
 
     note = None if args.trials else generation_note(cfg.name, trials, every)
     local_notes: list[str] = []
-    progress = None if args.trials else progress_note(cfg, trials)
-    if progress:
-        local_notes.append(progress)
     if cfg.local_ranks and not args.trials:
-        trials, more = local_mode(cfg, trials, args.allow_oversubscribed)
-        local_notes += more
+        trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)
+    progress = None if args.trials else progress_note(cfg, trials, args.allow_oversubscribed)
+    if progress:
+        local_notes.insert(0, progress)
     transfer = None if args.trials else transfer_note(trials)
     if transfer:
         local_notes.append(transfer)

@@ -102,3 +102,13 @@ def test_analyze_says_so_on_a_store_with_a_running_trial(private_home):
     line = next(x for x in r.stderr.splitlines() if sentence in x)
     assert "g2n1" in line and "g1n1," not in line and "will change" in line
     assert sentence in " ".join(r.stdout.split())  # in the report's notes too
+
+
+def test_local_mode_does_not_wait_for_a_pair_the_analysis_leaves_out(monkeypatch):
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    cfg = _cfg(pairs=((1, 4), (1,)))  # g4n1: 4 ranks on 2 cores, left out of the analysis
+    assert cfg.local_ranks
+    trials = [_trial("a", "g1n1", "finished")]
+    assert progress_note(cfg, trials) is None
+    note = progress_note(cfg, trials, allow_oversubscribed=True)
+    assert note is not None and "no trials yet from g4n1" in note

@@ -37,12 +37,11 @@ def select_trials(
     every = len(trials)
     chosen = pick_generation(cfg.name, trials, generation)
     notes = [f"Trials analyzed: {generation_note(cfg.name, chosen, every)}."]
-    progress = progress_note(cfg, chosen)
-    if progress:
-        notes.append(progress)
+    more: list[str] = []
     if getattr(cfg, "local_ranks", False):
         chosen, more = local_mode(cfg, chosen, False)
-        notes += more
+    progress = progress_note(cfg, chosen)
+    notes += ([progress] if progress else []) + more
     transfer = transfer_note(chosen)
     if transfer:
         notes.append(transfer)
