@@ -8,7 +8,13 @@ import sqlite3
 
 from ..config import ExperimentConfig
 from ..errors import StoreError, UsageError
-from ..hardware import pair_from_sweep_name, pair_tag_of, plan_grid, usable_cores
+from ..hardware import (
+    oversubscribed,
+    pair_from_sweep_name,
+    pair_tag_of,
+    plan_grid,
+    usable_cores,
+)
 from ..records import Trial
 
 IN_FLIGHT = ("queued", "running", "awaiting_eval")  # trials whose result is still to come
@@ -100,8 +106,7 @@ def progress_note(
     """
     if not trials:
         return None
-    live = sorted({pair_tag_of(t.sweep) for t in trials if t.state in IN_FLIGHT})
-    n_live = sum(t.state in IN_FLIGHT for t in trials)
+    in_flight = [t for t in trials if t.state in IN_FLIGHT]
     missing: list[str] = []
     if trials[0].generation == cfg.generation:
         pairs, _ = plan_grid(
@@ -110,11 +115,14 @@ def progress_note(
         present = {pair_tag_of(t.sweep) for t in trials}
         cores = usable_cores() if cfg.local_ranks and not allow_oversubscribed else 0
         missing = [
-            p.tag for p in pairs if p.tag not in present and not (cores and p.total_gpus > cores)
+            p.tag
+            for p in pairs
+            if p.tag not in present and not (cores and oversubscribed(p, cores))
         ]
     parts = []
-    if n_live:
-        parts.append(f"{n_live} trial(s) still running ({', '.join(live)})")
+    if in_flight:
+        live = sorted({pair_tag_of(t.sweep) for t in in_flight})
+        parts.append(f"{len(in_flight)} trial(s) still running ({', '.join(live)})")
     if missing:
         parts.append(f"no trials yet from {', '.join(missing)}")
     if not parts:
