@@ -10,13 +10,16 @@ stopped by the supervisor as soon as its process exists.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..records import BUDGETED_STATES
 from ..store import Store
+
+if TYPE_CHECKING:
+    from ..config import ExperimentConfig
 
 SCHEDULED, STARTING, RUNNING = "scheduled", "starting", "running"
 EXITED, FAILED_TO_START, CANCELLED = "exited", "failed_to_start", "cancelled"
@@ -418,3 +421,19 @@ class LaunchRecords:
             n_done, best_score = done.get(s, (0, None))
             out[s] = (int(n_done or 0), max_trials.get(s), best_score)
         return out
+
+
+def budget_spent(cfg: ExperimentConfig, status: Any, sweeps: Sequence[str]) -> list[str]:
+    """Of ``sweeps``, those whose built-in sweep has already run ``sweep.max_trials`` trials
+    (finished or failed, as the runner counts them): starting one again would end at once.
+    Metta's sweeps and custom commands keep their own budget, so none of theirs is skipped.
+    ``status``: the experiment's ``ExperimentStatus`` (its pairs' ``alive`` and ``trials_done``).
+    A launch of every pair leaves these out (supervisor.launch); the app's launch dialog too."""
+    if cfg.experiment.runner != "builtin" or cfg.launch.command:
+        return []
+    spent = {
+        p.sweep_name
+        for p in status.pairs
+        if not p.alive and p.trials_done is not None and p.trials_done >= cfg.sweep.max_trials
+    }
+    return [s for s in sweeps if s in spent]

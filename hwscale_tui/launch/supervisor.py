@@ -67,6 +67,7 @@ from .state import (
     LaunchRecords,
     PairRow,
     PairStatus,
+    budget_spent,
 )
 
 __all__ = [
@@ -535,20 +536,6 @@ def _stopped_on_full_disk(p: PairStatus) -> bool:
     return p.status == EXITED and p.exit_code == registry.EXIT_STORE_UNAVAILABLE and not p.alive
 
 
-def _budget_spent(cfg: ExperimentConfig, status: ExperimentStatus, sweeps: list[str]) -> list[str]:
-    """Of ``sweeps``, those whose built-in sweep has already run ``sweep.max_trials`` trials
-    (finished or failed, as the runner counts them): starting one again would end at once.
-    Metta's sweeps and custom commands keep their own budget, so none of theirs is skipped."""
-    if cfg.experiment.runner != "builtin" or cfg.launch.command:
-        return []
-    spent = {
-        p.sweep_name
-        for p in status.pairs
-        if not p.alive and p.trials_done is not None and p.trials_done >= cfg.sweep.max_trials
-    }
-    return [s for s in sweeps if s in spent]
-
-
 def _pairs_to_launch(
     cfg: ExperimentConfig,
     plan: ExperimentPlan,
@@ -559,7 +546,7 @@ def _pairs_to_launch(
 ) -> tuple[list[_PairEntry], list[str], list[str], list[str]]:
     """The pairs this launch starts, the live pairs it leaves alone, the rows of pairs no
     longer in the grid, and the pairs left out because their sweep's budget is spent
-    (``_budget_spent``). Raises UsageError when the launch would duplicate a supervisor or a
+    (``state.budget_spent``). Raises UsageError when the launch would duplicate a supervisor or a
     running sweep, or when every pair's budget is spent."""
     name = cfg.name
     live = [p.sweep_name for p in status.pairs if p.alive]
@@ -593,7 +580,7 @@ def _pairs_to_launch(
         return [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in todo], live, [], []
     known = [pp.sweep_name for pp in plan.pairs]
     chosen = _resolve_sweeps(name, only, known) if only else known
-    done = [] if only else _budget_spent(cfg, status, chosen)
+    done = [] if only else budget_spent(cfg, status, chosen)
     if done and len(done) == len(chosen):
         raise UsageError(
             f"every pair of experiment {name} has already run its {cfg.sweep.max_trials} trials "

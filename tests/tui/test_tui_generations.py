@@ -119,6 +119,9 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             await pilot.press("2")
             await pilot.press("L")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            question = app.screen.question
+            assert "g1n1 already ran 1 trials: left out" in question
+            assert "1 pair" in question  # the estimate counts g2n1 only
             await pilot.press("y")
             await wait_for(
                 pilot,
@@ -130,5 +133,20 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             assert "g1n1 already ran 1 trials, not started again" in notice
             status = supervisor.pair_status("spent")
             assert status.pair("spent.g2n1").launch_id != status.pair("spent.g1n1").launch_id
+
+            def g2n1_done() -> bool:
+                pair = supervisor.pair_status("spent").pair("spent.g2n1")
+                return pair.trials_done == 1 and not pair.alive
+
+            await wait_for(pilot, g2n1_done, timeout=60, what="g2n1's sweep to end")
+            await pilot.press("L")  # nothing left: a notice, no dialog, no launch
+            await wait_for(
+                pilot,
+                lambda: any("No pair to launch" in n.message for n in app._notifications),
+                what="the refusal",
+            )
+            refusal = next(n.message for n in app._notifications if "No pair" in n.message)
+            assert "every pair already ran 1 trials" in refusal
+            assert not isinstance(app.screen, ConfirmScreen)
     finally:
         stop_everything("spent")

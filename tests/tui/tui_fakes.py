@@ -52,6 +52,10 @@ class FakePairStatus:
     best_score: float | None = None
     never_started: bool = False
 
+    @property
+    def alive(self) -> bool:  # as the real PairStatus: its process runs now
+        return self.status in ("starting", "running")
+
 
 @dataclass
 class FakeExperimentStatus:

@@ -342,12 +342,20 @@ class LaunchScreen(HwScreen):
     @work(thread=True, group="launch-estimate", exclusive=True, exit_on_error=False)
     def _estimate_worker(self) -> None:
         from ...launch.generations import compare
+        from ...launch.state import budget_spent
         from ...store import Store
         from ..generation_dialog import question as generation_question
 
         session, progress = self.app.session, self.app.services.progress
         plan = session.plan()
-        pairs = [progress.PairPlan(pp.sweep_name, pp.pair.gpus, pp.pair.nodes) for pp in plan.pairs]
+        status = self.app.services.supervisor.pair_status(session.name)
+        # pairs whose sweep already ran its trials: the launch leaves them out, so does the estimate
+        spent = budget_spent(session.cfg, status, [pp.sweep_name for pp in plan.pairs])
+        pairs = [
+            progress.PairPlan(pp.sweep_name, pp.pair.gpus, pp.pair.nodes)
+            for pp in plan.pairs
+            if pp.sweep_name not in spent
+        ]
         estimate = progress.estimate_plan(
             pairs,
             progress.ProgressSettings.from_config(session.cfg),
@@ -358,13 +366,27 @@ class LaunchScreen(HwScreen):
         changed = (
             generation_question(comparison) if comparison.recorded and comparison.changes else None
         )
-        self.app.call_from_thread(self._confirm_launch, estimate, changed)
+        self.app.call_from_thread(
+            self._confirm_launch, estimate, changed, [pair_tag_of(s) for s in spent]
+        )
 
-    def _confirm_launch(self, estimate: Any, generation_change: str | None = None) -> None:
+    def _confirm_launch(
+        self, estimate: Any, generation_change: str | None = None, spent: list[str] | None = None
+    ) -> None:
+        cfg = self.app.session.cfg
+        ran = f"already ran {cfg.sweep.max_trials} trials" if spent else ""
         if not estimate.pairs:
-            self.notify("No pair to launch: every pair is switched off.", severity="warning")
+            why = f"every pair {ran} (raise max trials, or l relaunches one)" if spent else ""
+            self.notify(
+                f"No pair to launch: {why or 'every pair is switched off'}.", severity="warning"
+            )
             return
-        head = generation_change or f"Launch all pairs of {self.app.session.name}?"
+        head = generation_change or (
+            f"Launch the pairs of {self.app.session.name} with trials left? "
+            f"{', '.join(spent)} {ran}: left out."
+            if spent
+            else f"Launch all pairs of {self.app.session.name}?"
+        )
         question = "\n".join([head, *estimate.lines()])
         new_generation = generation_change is not None
 
