@@ -9,21 +9,14 @@ from hwscale_tui.analysis.selection import progress_note
 from hwscale_tui.config import default_config
 from hwscale_tui.records import Trial
 from hwscale_tui.store import Store
+from tests.analysis.analysis_helpers import trial
 from tests.support.cli import REPO, hwscale_cmd
 
 
 def _trial(run_id: str, pair: str, state: str, generation: int = 1) -> Trial:
     g, n = (int(v) for v in pair[1:].split("n"))
-    suffix = "" if generation == 1 else f".gen{generation}"
-    return Trial(
-        sweep=f"hardware_scaling.{pair}{suffix}",
-        run_id=run_id,
-        gpus=g,
-        nodes=n,
-        state=state,
-        score=400.0 if state == "finished" else None,
-        generation=generation,
-    )
+    score = 400.0 if state == "finished" else None
+    return trial(run_id, g, n, score, state=state, generation=generation)
 
 
 def _cfg(pairs=((1, 2), (1,)), generation: int = 1):
