@@ -506,7 +506,13 @@ def _recommend(
         scores = fom[name].to_numpy()
         if not np.any(scores > 0):
             out.append(
-                Recommendation(name, dict(weights), None, reason="no config reached the target")
+                Recommendation(
+                    name,
+                    dict(weights),
+                    None,
+                    reason="no config reached the target",
+                    unit=settings.unit,
+                )
             )
             continue
         order = np.argsort(-scores, kind="stable")

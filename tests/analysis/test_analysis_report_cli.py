@@ -91,6 +91,12 @@ def test_report_without_any_recommendation_has_no_empty_hyperparameter_heading(t
         AnalysisSettings(target=1e6, target_kind="absolute", n_boot=50),
     )
     assert all(r.config is None for r in res.recommendations)
+    local = analyze(
+        trials,
+        {"a": linear_history(0.1), "b": linear_history(0.03)},
+        AnalysisSettings(target=1e6, target_kind="absolute", n_boot=20, unit="ranks"),
+    )
+    assert {r.unit for r in local.recommendations} == {"ranks"}  # was "GPUs" when none reached
     text = render_text(res, width=160)
     assert "none: no config reached" in text
     assert "best hyperparameters" not in text
