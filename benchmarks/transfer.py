@@ -1,7 +1,7 @@
 """Hardware-aware transfer: 4 pairs' sweeps that see each other's results vs independent sweeps.
 
     python benchmarks/transfer.py [--seeds 10] [--first-seed 0] [--max-rounds 30] [--workers 2]
-                                  [--optimizer-seed-offset 0] [--json]
+                                  [--optimizer-seed-offset 0] [--reference] [--json]
 
 Four hardware pairs (1, 2, 4 and 8 GPUs in total) run their sweeps in parallel, as the
 supervisor does: in every round each pair gets one suggestion, all four trials run, and each
@@ -38,6 +38,11 @@ heavy-tailed, censored counts move a lot between sets of 20 seeds. ``--first-see
 fresh set (e.g. seeds 20-39 after tuning on 0-19); ``--optimizer-seed-offset`` keeps the
 surfaces and the noise and re-seeds only the optimizers, which shows how much of that spread is
 the optimizers' own randomness.
+
+``--reference`` adds a reference that is not a method: each pair is told the learning rate and
+batch of its own optimum (what the pairs share on every family) and searches epochs and clip
+alone. It shows what a transfer that got exactly the shared parameters right, and left the rest
+to each pair, could reach.
 """
 
 from __future__ import annotations
@@ -88,21 +93,28 @@ def pair_space(g: int) -> SearchSpace:
 OTHER_CLIP = {1: 0.15, 2: 0.3, 4: 0.4, 8: 0.2}  # up, then down again
 
 
-def surface(family: str, g: int) -> Callable[[dict[str, Any]], float]:
+def optimum(family: str, g: int) -> tuple[float, int, float, float]:
+    """The pair's best log2 batch, epochs and clip, and its peak score."""
     c = math.log2(g)
+    if family == "loglinear":
+        return 10.0 + c, 5, 0.25, PEAK
+    if family == "other":
+        return 10.0 + c, (3 if g < 4 else 7), OTHER_CLIP[g], PEAK * (1 - 0.1 * c)
+    return 12.0, 5, 0.25, PEAK
+
+
+def best_llr(lb: float) -> float:
+    """The best log10 learning rate at log2 batch ``lb`` (every family: it grows with the batch)."""
+    return -3.0 + 0.25 * (lb - 10.0)
+
+
+def surface(family: str, g: int) -> Callable[[dict[str, Any]], float]:
+    best_lb, best_epochs, best_clip, peak = optimum(family, g)
 
     def value(p: dict[str, Any]) -> float:
         llr, lb = math.log10(p["lr"]), math.log2(p["batch"])
-        if family == "loglinear":
-            best_lb, best_epochs, best_clip, peak = 10.0 + c, 5, 0.25, PEAK
-        elif family == "other":
-            best_lb, peak = 10.0 + c, PEAK * (1 - 0.1 * c)
-            best_epochs, best_clip = (3 if g < 4 else 7), OTHER_CLIP[g]
-        else:
-            best_lb, best_epochs, best_clip, peak = 12.0, 5, 0.25, PEAK
-        best_llr = -3.0 + 0.25 * (lb - 10.0)
         d2 = (
-            ((llr - best_llr) / 0.6) ** 2
+            ((llr - best_llr(lb)) / 0.6) ** 2
             + ((lb - best_lb) / 2.0) ** 2
             + ((p["epochs"] - best_epochs) / 4.0) ** 2
             + ((p["clip"] - best_clip) / 0.15) ** 2
@@ -196,6 +208,42 @@ def rounds_to_target(
     }
 
 
+def rounds_given_shared(family: str, seed: int, max_rounds: int) -> dict[str, Any]:
+    """A reference, not a method: each pair is *told* the learning rate and batch of its own
+    optimum (on every family what the pairs have in common: one learning-rate/batch ridge, moved
+    by the hardware) and searches epochs and clip alone, as an independent sweep over those two.
+    What a transfer that got the shared parameters exactly right, and nothing else, could do."""
+    pairs = [make_pair(family, g) for g in GPUS]
+    opts, fixed = [], []
+    for i, p in enumerate(pairs):
+        lb = optimum(family, p.gpus)[0]
+        fixed.append({"lr": 10.0 ** best_llr(lb), "batch": int(2**lb)})
+        own = tuple(q for q in p.space.params if q.key in ("epochs", "clip"))
+        opts.append(ProteinOptimizer(SearchSpace(own, dict(p.space.settings)), seed=seed * 100 + i))
+    noise = np.random.default_rng([seed, 11])
+    best = [(-math.inf, 1.0)] * len(pairs)
+    reached: list[int | None] = [None] * len(pairs)
+    for r in range(1, max_rounds + 1):
+        suggestions = [opt.suggest(1)[0] for opt in opts]
+        for i, (p, opt, params) in enumerate(zip(pairs, opts, suggestions)):
+            full = {**fixed[i], **params}
+            true = p.value(full)
+            score = true + NOISE_SD * noise.normal()
+            opt.observe(params, score, cost_s(full, p.gpus))
+            if score > best[i][0]:
+                best[i] = (score, (p.best - true) / (p.best - p.worst))
+            if reached[i] is None and best[i][1] <= REGRET_TARGET:
+                reached[i] = r
+        if all(x is not None for x in reached):
+            break
+    done = all(x is not None for x in reached)
+    return {
+        "total_trials": len(pairs)
+        * (max(x for x in reached if x is not None) if done else max_rounds + 1),
+        "pair_trials": [x if x is not None else max_rounds + 1 for x in reached],
+    }
+
+
 def speedup_interval(independent: list[int], transfer: list[int]) -> tuple[float, float]:
     """95% paired-bootstrap interval of median(independent) / median(transfer) over the seeds."""
     ind, tr = np.array(independent, dtype=float), np.array(transfer, dtype=float)
@@ -213,14 +261,18 @@ def run(
     families: list[str],
     first_seed: int = 0,
     seed_offset: int = 0,
+    reference: bool = False,
 ) -> dict[str, Any]:
     seed_range = range(first_seed, first_seed + seeds)
     jobs = [(f, m, s, max_rounds, seed_offset) for f in families for m in MODES for s in seed_range]
+    refs = [(f, s, max_rounds) for f in families for s in seed_range] if reference else []
     if workers == 1:  # in this process (no pickling; profilers and debuggers see it all)
         outs = [rounds_to_target(*job) for job in jobs]
+        ref_outs = [rounds_given_shared(*job) for job in refs]
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             outs = list(pool.map(rounds_to_target, *zip(*jobs)))
+            ref_outs = list(pool.map(rounds_given_shared, *zip(*refs))) if refs else []
     result: dict[str, Any] = {}
     for f in families:
         row: dict[str, Any] = {}
@@ -250,6 +302,15 @@ def run(
         row["seeds_transfer_worse"] = sum(
             a > b for a, b in zip(tr["total_trials"], ind["total_trials"])
         )
+        mine = [o for (ff, *_), o in zip(refs, ref_outs) if ff == f]
+        if mine:
+            row["reference"] = {
+                "median_total_trials": statistics.median(o["total_trials"] for o in mine),
+                "total_trials": [o["total_trials"] for o in mine],
+                "pair_rounds_median": [
+                    statistics.median(o["pair_trials"][i] for o in mine) for i in range(len(GPUS))
+                ],
+            }
         result[f] = row
     return result
 
@@ -278,10 +339,18 @@ def print_table(result: dict[str, Any], seeds: int, max_rounds: int, first_seed:
             f"{ind['censored']:>6}/{tr['censored']:<6} "
             f"{ind['median_suggest_s']:>6.3f}/{tr['median_suggest_s']:<6.3f}"
         )
-    for key, what in (
-        ("pair_rounds_median", f"the target ({REGRET_TARGET:.0%})"),
-        ("pair_approach_median", f"{APPROACH_TARGET:.0%} regret (the approach)"),
-    ):
+    refs = {f: r["reference"] for f, r in result.items() if "reference" in r}
+    if refs:
+        print(
+            "\nReference, not a method: each pair told the learning rate and batch of its own "
+            "optimum, epochs and clip searched alone (median total trials; per pair, median round)"
+        )
+        for f, ref in refs.items():
+            total = ref["median_total_trials"]
+            shown = f">{cap - 4}" if total >= cap else f"{total:g}"
+            rounds = " / ".join(f"{v:g}" for v in ref["pair_rounds_median"])
+            print(f"{f:<10} {shown:>12}   per pair {rounds}")
+    for key, what in (("pair_approach_median", f"{APPROACH_TARGET:.0%} regret (the approach)"),):
         print(
             f"\nPer pair: median round of first reaching {what}, independent -> transfer "
             f"({max_rounds + 1} = not reached)"
@@ -306,6 +375,12 @@ def main() -> None:
         help="add this to every optimizer's seed (same surfaces and noise): the optimizers' share "
         "of the seed-to-seed spread",
     )
+    ap.add_argument(
+        "--reference",
+        action="store_true",
+        help="also run the reference: each pair told the learning rate and batch of its optimum, "
+        "searching epochs and clip alone",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     families = args.families.split(",")
@@ -323,6 +398,7 @@ def main() -> None:
         families,
         args.first_seed,
         args.optimizer_seed_offset,
+        args.reference,
     )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -84,3 +84,22 @@ def test_optimizer_seed_offset_reseeds_the_optimizers_only():
     assert row["pair_approach_median"] == moved["pair_approach"]
     # a pair gets within 25% no later than within 5%
     assert all(a <= b for a, b in zip(moved["pair_approach"], moved["pair_trials"]))
+
+
+def test_every_family_peaks_at_its_stated_optimum_and_the_reference_is_told_it():
+    bench = _module()
+    for family in bench.FAMILIES:
+        for g in bench.GPUS:
+            lb, epochs, clip, peak = bench.optimum(family, g)
+            best = {"lr": 10.0 ** bench.best_llr(lb), "batch": int(2**lb), "epochs": epochs}
+            value = bench.surface(family, g)
+            assert value({**best, "clip": clip}) == pytest.approx(peak)
+            assert value({**best, "clip": clip + 0.1}) < peak  # and nowhere else
+            assert bench.make_pair(family, g).best == pytest.approx(peak)
+    ref = bench.rounds_given_shared("other", 0, 12)
+    assert ref == bench.rounds_given_shared("other", 0, 12)  # deterministic
+    assert ref["total_trials"] == 4 * max(ref["pair_trials"]) <= 4 * 13
+    result = bench.run(1, 2, 1, ["none"], reference=True)
+    row = result["none"]["reference"]
+    assert row["total_trials"] == [bench.rounds_given_shared("none", 0, 2)["total_trials"]]
+    assert "reference" not in bench.run(1, 1, 1, ["none"])["none"]
