@@ -147,6 +147,44 @@ def make_pair(family: str, g: int) -> Pair:
     return Pair(g, space, value, peak, worst)
 
 
+class _Reached:
+    """Per pair: the best observed score's regret, and the round it first got within the target
+    (and within the approach's coarser regret)."""
+
+    def __init__(self, pairs: list[Pair]) -> None:
+        self.pairs = pairs
+        self.best: list[tuple[float, float]] = [(-math.inf, 1.0)] * len(pairs)  # (seen, regret)
+        self.target: list[int | None] = [None] * len(pairs)
+        self.approach: list[int | None] = [None] * len(pairs)
+
+    def record(self, i: int, r: int, true: float, score: float) -> None:
+        p = self.pairs[i]
+        if score > self.best[i][0]:
+            self.best[i] = (score, (p.best - true) / (p.best - p.worst))
+        if self.target[i] is None and self.best[i][1] <= REGRET_TARGET:
+            self.target[i] = r
+        if self.approach[i] is None and self.best[i][1] <= APPROACH_TARGET:
+            self.approach[i] = r
+
+    def done(self) -> bool:
+        return all(x is not None for x in self.target)
+
+    def summary(self, max_rounds: int) -> dict[str, Any]:
+        """Total trials (4 per round; censored: 4 x max_rounds + 4) and the per-pair rounds."""
+        last = max_rounds + 1
+
+        def rounds(xs: list[int | None]) -> list[int]:
+            return [x if x is not None else last for x in xs]
+
+        return {
+            "total_trials": len(self.pairs) * max(rounds(self.target)),
+            "censored": not self.done(),
+            "pair_trials": rounds(self.target),
+            "pair_approach": rounds(self.approach),
+            "final_regret": [b[1] for b in self.best],
+        }
+
+
 def rounds_to_target(
     family: str, mode: str, seed: int, max_rounds: int, seed_offset: int = 0
 ) -> dict[str, Any]:
@@ -162,9 +200,7 @@ def rounds_to_target(
     noise = np.random.default_rng([seed, 11])
     results: list[tuple[int, dict[str, Any], float, float]] = []  # (pair index, params, score, s)
     fed = [0] * len(pairs)
-    best: list[tuple[float, float]] = [(-math.inf, 1.0)] * len(pairs)  # (observed, regret)
-    reached: list[int | None] = [None] * len(pairs)
-    approached: list[int | None] = [None] * len(pairs)
+    reached = _Reached(pairs)
     suggest_s: list[float] = []
     transferred = 0
     for r in range(1, max_rounds + 1):
@@ -187,22 +223,11 @@ def rounds_to_target(
             score, seconds = true + NOISE_SD * noise.normal(), cost_s(params, p.gpus)
             opt.observe(params, score, seconds)
             results.append((i, params, score, seconds))
-            if score > best[i][0]:
-                best[i] = (score, (p.best - true) / (p.best - p.worst))
-            if reached[i] is None and best[i][1] <= REGRET_TARGET:
-                reached[i] = r
-            if approached[i] is None and best[i][1] <= APPROACH_TARGET:
-                approached[i] = r
-        if all(x is not None for x in reached):
+            reached.record(i, r, true, score)
+        if reached.done():
             break
-    done = all(x is not None for x in reached)
     return {
-        "total_trials": len(pairs)
-        * (max(x for x in reached if x is not None) if done else max_rounds + 1),
-        "censored": not done,
-        "pair_trials": [x if x is not None else max_rounds + 1 for x in reached],
-        "pair_approach": [x if x is not None else max_rounds + 1 for x in approached],
-        "final_regret": [b[1] for b in best],
+        **reached.summary(max_rounds),
         "median_suggest_s": statistics.median(suggest_s),
         "max_transferred": transferred,
     }
@@ -221,8 +246,7 @@ def rounds_given_shared(family: str, seed: int, max_rounds: int) -> dict[str, An
         own = tuple(q for q in p.space.params if q.key in ("epochs", "clip"))
         opts.append(ProteinOptimizer(SearchSpace(own, dict(p.space.settings)), seed=seed * 100 + i))
     noise = np.random.default_rng([seed, 11])
-    best = [(-math.inf, 1.0)] * len(pairs)
-    reached: list[int | None] = [None] * len(pairs)
+    reached = _Reached(pairs)
     for r in range(1, max_rounds + 1):
         suggestions = [opt.suggest(1)[0] for opt in opts]
         for i, (p, opt, params) in enumerate(zip(pairs, opts, suggestions)):
@@ -230,18 +254,10 @@ def rounds_given_shared(family: str, seed: int, max_rounds: int) -> dict[str, An
             true = p.value(full)
             score = true + NOISE_SD * noise.normal()
             opt.observe(params, score, cost_s(full, p.gpus))
-            if score > best[i][0]:
-                best[i] = (score, (p.best - true) / (p.best - p.worst))
-            if reached[i] is None and best[i][1] <= REGRET_TARGET:
-                reached[i] = r
-        if all(x is not None for x in reached):
+            reached.record(i, r, true, score)
+        if reached.done():
             break
-    done = all(x is not None for x in reached)
-    return {
-        "total_trials": len(pairs)
-        * (max(x for x in reached if x is not None) if done else max_rounds + 1),
-        "pair_trials": [x if x is not None else max_rounds + 1 for x in reached],
-    }
+    return reached.summary(max_rounds)
 
 
 def speedup_interval(independent: list[int], transfer: list[int]) -> tuple[float, float]:
