@@ -209,8 +209,8 @@ def rounds_to_target(
             if mode == "transfer":
                 for j, params, score, seconds in results[fed[i] :]:
                     if j != i:
-                        ctx = {"total_gpus": pairs[j].gpus}
-                        opt.observe(params, score, seconds, context=ctx, space=pairs[j].space)
+                        theirs = {"total_gpus": pairs[j].gpus}
+                        opt.observe(params, score, seconds, context=theirs, space=pairs[j].space)
                 fed[i] = len(results)
             t0 = time.perf_counter()
             ctx = {"total_gpus": p.gpus} if mode == "transfer" else None
