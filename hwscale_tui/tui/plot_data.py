@@ -64,7 +64,16 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
             return ticks
     step = max(1, math.ceil((d1 - d0) / max_ticks))
     ticks = [10.0**d for d in range(d0, d1 + 1, step) if lo <= 10.0**d <= hi]
-    return ticks or [lo, hi]
+    if len(ticks) >= 2 or lo == hi:
+        return ticks or [lo]
+    # a narrow range (e.g. 1.0 to 1.4): at most one round value inside; label the ends too, so
+    # the axis shows its span (a lone "1" would read as if every point were at 1)
+    ends = [lo, *(t for t in ticks if not _close(t, lo) and not _close(t, hi)), hi]
+    return sorted(ends)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 0.05 * max(abs(a), abs(b))
 
 
 def to_axis(values: list[float], log: bool) -> list[float]:

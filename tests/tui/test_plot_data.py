@@ -1,0 +1,51 @@
+"""Tick labels of the analysis pane's log axes (plain data, no Textual)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwscale_tui.tui.plot_data import compact_number, log_ticks
+
+
+def test_round_values_across_decades() -> None:
+    # 1-2-5 would be 7 labels (1 .. 100): thinned to 1-3 per decade
+    assert log_ticks(1.0, 100.0) == [1.0, 3.0, 10.0, 30.0, 100.0]
+    assert log_ticks(3.0, 40.0) == [5.0, 10.0, 20.0]
+
+
+def test_wide_ranges_thin_to_decades() -> None:
+    ticks = log_ticks(1.0, 1e9)
+    assert ticks[0] == 1.0 and len(ticks) <= 6
+    assert all(t in {10.0**d for d in range(10)} for t in ticks)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        (1.0, 1.4, [1.0, 1.4]),  # one round value (the low end): the high end is labelled too
+        (55_200.0, 77_400.0, [55_200.0, 77_400.0]),  # none inside: both ends
+        (0.9, 1.3, [0.9, 1.0, 1.3]),  # one inside: it and both ends
+        (0.99, 1.3, [0.99, 1.3]),  # a round value next to an end is left out (labels overlap)
+    ],
+)
+def test_narrow_ranges_label_both_ends(lo: float, hi: float, expected: list[float]) -> None:
+    assert log_ticks(lo, hi) == expected
+
+
+def test_one_value_and_bad_input() -> None:
+    assert log_ticks(5.0, 5.0) == [5.0]
+    assert log_ticks(0.0, 10.0) == []
+    assert log_ticks(20.0, 2.0) == log_ticks(2.0, 20.0)
+
+
+def test_compact_labels() -> None:
+    assert [compact_number(v) for v in (0, 1, 1.4, 20, 5000, 77_400, 2e6, 0.012)] == [
+        "0",
+        "1",
+        "1.4",
+        "20",
+        "5k",
+        "77.4k",
+        "2M",
+        "0.012",
+    ]
