@@ -34,6 +34,15 @@ from .modals import ConfirmScreen
 POLL_INTERVALS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
+def _param_names(params: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The trial's hyperparameters by the names the grid and the logs use (the key's last
+    component, e.g. ``learning_rate``); full keys when two would share a name."""
+    short = [(k.rsplit(".", 1)[-1], v) for k, v in params.items()]
+    if len({name for name, _ in short}) == len(short):
+        return short
+    return list(params.items())
+
+
 class TrialsScreen(HwScreen):
     SCREEN_ID = "trials"
     SCREEN_TITLE = "Trials"
@@ -203,11 +212,8 @@ class TrialsScreen(HwScreen):
         params = Table.grid(padding=(0, 1))
         params.add_column(style="cyan")
         params.add_column()
-        for k, v in sorted(t.params.items()):
-            params.add_row(
-                k.removeprefix("trainer.").removeprefix("losses.ppo."),
-                fmt_number(v) if isinstance(v, float) else str(v),
-            )
+        for name, v in sorted(_param_names(t.params)):
+            params.add_row(name, fmt_number(v) if isinstance(v, float) else str(v))
         parts: list[Any] = [head, Text("hyperparameters", style="bold"), params]
         curve = self.curve_cache.get(t.run_id)
         if curve is None:
