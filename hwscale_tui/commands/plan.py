@@ -49,12 +49,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def fmt_num(v: float) -> str:
-    """Big powers of two as 2^k, other integers plainly, floats compactly."""
+    """Integers with thousands separators (``4,096``, as the app's grid shows them), floats
+    compactly."""
     if float(v).is_integer():
-        i = int(v)
-        if i >= 4096 and i & (i - 1) == 0:
-            return f"2^{i.bit_length() - 1}"
-        return str(i)
+        return f"{int(v):,}"
     return f"{v:g}"
 
 

@@ -280,3 +280,5 @@ def test_plan_table_lists_skipped_pairs_with_reason():
         r.stdout.split()
     )
     assert "6 pairs to launch" in r.stdout
+    # batch bounds as the app's grid writes them (thousands separators, never 2^k)
+    assert "1,024..8,192" in r.stdout and "^" not in r.stdout
