@@ -148,5 +148,15 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             refusal = next(n.message for n in app._notifications if "No pair" in n.message)
             assert "every pair already ran 1 trials" in refusal
             assert not isinstance(app.screen, ConfirmScreen)
+            before = supervisor.pair_status("spent").pair("spent.g1n1").launch_id
+            await pilot.press("l")  # the selected pair (g1n1) alone: not relaunched either
+            await wait_for(
+                pilot,
+                lambda: any("not relaunched" in n.message for n in app._notifications),
+                what="the relaunch refusal",
+            )
+            notice = next(n.message for n in app._notifications if "not relaunched" in n.message)
+            assert notice.startswith("g1n1 already ran 1 trials (max trials)")
+            assert supervisor.pair_status("spent").pair("spent.g1n1").launch_id == before
     finally:
         stop_everything("spent")

@@ -376,7 +376,7 @@ class LaunchScreen(HwScreen):
         cfg = self.app.session.cfg
         ran = f"already ran {cfg.sweep.max_trials} trials" if spent else ""
         if not estimate.pairs:
-            why = f"every pair {ran} (raise max trials, or l relaunches one)" if spent else ""
+            why = f"every pair {ran} (raise max trials on the grid to run more)" if spent else ""
             self.notify(
                 f"No pair to launch: {why or 'every pair is switched off'}.", severity="warning"
             )
@@ -458,7 +458,20 @@ class LaunchScreen(HwScreen):
 
     @work(thread=True, group="launch-action", exit_on_error=False)
     def _relaunch(self, sweeps: list[str]) -> None:
-        self.app.services.supervisor.relaunch(self.app.session.name, sweeps)
+        from ...launch.state import budget_spent
+
+        session, supervisor = self.app.session, self.app.services.supervisor
+        spent = budget_spent(session.cfg, supervisor.pair_status(session.name), sweeps)
+        if spent:  # the sweep would resume, find its trials all done, and end at once
+            self.app.call_from_thread(
+                self.notify,
+                f"{', '.join(pair_tag_of(s) for s in spent)} already ran "
+                f"{session.cfg.sweep.max_trials} trials (max trials): not relaunched. Raise max "
+                "trials on the grid (1) to run more.",
+                severity="warning",
+            )
+            return
+        supervisor.relaunch(session.name, sweeps)
         self.app.call_from_thread(self.notify, f"Relaunched {', '.join(sweeps)}.")
         self.app.call_from_thread(self.poll_now)
 
