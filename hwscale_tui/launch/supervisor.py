@@ -222,7 +222,8 @@ def pair_status(
             for ln in launches
             if ln.ended_at is None and is_running(ln.supervisor_pid, ln.supervisor_start)
         }
-        rows = records.pair_rows(experiment)
+        # in the grid's order (GPUs per node, then nodes), also after one pair was relaunched
+        rows = sorted(records.pair_rows(experiment), key=lambda r: (r.gpus, r.nodes))
         progress = (
             records.trial_progress([r.sweep for r in rows], _sweep_goal(experiment)) if rows else {}
         )

@@ -344,3 +344,5 @@ def test_a_launch_leaves_out_pairs_whose_builtin_sweep_has_run_its_trials(tmp_pa
     again = sup.launch(_builtin(tmp_path / "e.toml", (1, 2)), only=["g1n1"], foreground=True)
     assert again.sweeps == ["done.g1n1"]
     assert sup.pair_status("done").pair("done.g1n1").exit_code == 0
+    # the status lists the pairs in the grid's order, also after g1n1 was launched again last
+    assert [p.tag for p in sup.pair_status("done").pairs] == ["g1n1", "g2n1"]
