@@ -295,8 +295,13 @@ def _split_token(token: str) -> tuple[str, str]:
     if key not in KEYS:
         import difflib
 
-        close = difflib.get_close_matches(key, KEYS, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        # matched on the last component: the shared "trainer." prefix would make any trainer
+        # key look close (trainer.nope -> trainer.update_epochs)
+        tails: dict[str, str] = {}
+        for k in KEYS:
+            tails.setdefault(k.rsplit(".", 1)[-1], k)
+        close = difflib.get_close_matches(key.rsplit(".", 1)[-1], tails, n=1)
+        hint = f" (did you mean {tails[close[0]]}?)" if close else ""
         raise UsageError(f"unknown key {key!r}{hint}; accepted keys: {', '.join(KEYS)}.")
     return key, raw
 

@@ -89,6 +89,8 @@ def test_wandb_fields_come_from_the_environment_when_unset():
     ("tokens", "fragment"),
     [
         (["trainer.batchsize=1024"], "did you mean trainer.batch_size"),
+        (["trainer.learning_rat=0.1"], "did you mean trainer.optimizer.learning_rate"),
+        (["trainr.clip_coef=0.1"], "did you mean trainer.losses.ppo.clip_coef"),
         (["bogus=1"], "unknown key 'bogus'"),
         (["trainer.batch_size"], "not key=value"),
         (["=3"], "not key=value"),
@@ -155,3 +157,10 @@ def test_help_lists_every_key(capsys):
         "cost.price_per_gpu_hour",
     ):
         assert key in out
+
+
+def test_an_unknown_key_like_no_accepted_one_gets_no_guess():
+    with pytest.raises(UsageError) as err:
+        parse_overrides(["trainer.xyz=1"], env={})
+    assert "did you mean" not in str(err.value)  # the shared "trainer." prefix alone is no likeness
+    assert "accepted keys: run, group" in str(err.value)
