@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # this checkout and tests.support
@@ -192,7 +193,7 @@ def main() -> int:
         analyze_s.append(a)
     med = statistics.median
     base = med(imports) + med(analyze_s)
-    result = {
+    result: dict[str, Any] = {
         "workload": f"8 pairs x {args.trials} trials x {args.points}-point curves "
         f"({points:,} history rows), default analysis settings (1000 bootstrap resamples)",
         "build_s": build_s,

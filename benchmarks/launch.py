@@ -112,17 +112,26 @@ def bench_supervisor(work: Path, delay_s: float) -> dict:
     wait_until(
         lambda: (
             len(child_starts(record)) == n
-            and all(len(tree_of(p.pid)) >= 5 for p in sup.pair_status("bench").pairs)
+            and all(
+                p.pid is not None and len(tree_of(p.pid)) >= 5
+                for p in sup.pair_status("bench").pairs
+            )
         ),
         "every pair to hold its tree",
     )
     status = sup.pair_status("bench")
     seen = child_starts(record)
-    sup_err = [p.started_at - p.planned_start for p in status.pairs]
-    child_err = [seen[p.sweep_name] - p.planned_start for p in status.pairs]
+    sup_err, child_err = [], []
+    for p in status.pairs:  # every pair has started, each at a planned time (a delay, no chain)
+        assert p.started_at is not None and p.planned_start is not None
+        sup_err.append(p.started_at - p.planned_start)
+        child_err.append(seen[p.sweep_name] - p.planned_start)
 
     # cancel one pair, then the other seven together
-    trees = {p.sweep_name: tree_of(p.pid) for p in status.pairs}
+    trees = {}
+    for p in status.pairs:
+        assert p.pid is not None  # running
+        trees[p.sweep_name] = tree_of(p.pid)
     one = status.pairs[3].sweep_name
     t0 = time.monotonic()
     sup.cancel("bench", [one], by="benchmark")

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -47,7 +47,7 @@ LATENCY_OBSERVATIONS = (10, 100, 500)
 class Problem:
     name: str
     space: SearchSpace
-    goal: str
+    goal: Literal["minimize", "maximize"]
     optimum: float
     true_value: Callable[[dict[str, Any]], float]
     cost_s: Callable[[dict[str, Any]], float]

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = {
@@ -53,7 +54,7 @@ def main() -> None:
     base = rows[".venv/bin/hwscale-tui --help (baseline)"]["median_s"]
     for r in rows.values():
         r["ratio_vs_direct"] = r["median_s"] / base
-    out = {"first_run_sh_s": first, "cases": rows, "load_avg": os.getloadavg()}
+    out: dict[str, Any] = {"first_run_sh_s": first, "cases": rows, "load_avg": os.getloadavg()}
     if args.json:
         print(json.dumps(out, indent=2))
         return

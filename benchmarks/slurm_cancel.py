@@ -169,8 +169,8 @@ def main() -> int:
     )
     for row in rows:
         cells = []
-        for c in cols:
-            v = row.get(c)
+        for col in cols:
+            v = row.get(col)
             cells.append(f"{v['median_s']:>12.3f} / {v['max_s']:<11.3f}" if v else f"{'-':>26}")
         print(f"{row['dispatcher']:<17} {row['trial']:<17} {row['n']:>2}  " + "  ".join(cells))
     return 0

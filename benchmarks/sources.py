@@ -75,6 +75,7 @@ class LoopbackProcess:
             stdout=subprocess.PIPE,
             text=True,
         )
+        assert self.proc.stdout is not None  # stdout=PIPE
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("http://127.0.0.1:"):
             raise RuntimeError(f"loopback server did not start: {self.url!r}")
@@ -90,6 +91,7 @@ class LoopbackProcess:
         urllib.request.urlopen(req, timeout=60).close()
 
     def close(self) -> None:
+        assert self.proc.stdin is not None  # stdin=PIPE
         self.proc.stdin.close()
         self.proc.wait(timeout=60)
 

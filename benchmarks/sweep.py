@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, TypedDict
 
 import psutil
 import tomli_w
@@ -69,6 +70,12 @@ def gone(pids: list[int]) -> bool:
         except psutil.NoSuchProcess:
             continue
     return True
+
+
+def trial_row(store: Store, run_id: str) -> dict[str, Any]:
+    row = store.get_trial_row(run_id)
+    assert row is not None  # the store listed this trial
+    return row
 
 
 def tree(pid: int) -> list[int]:
@@ -142,7 +149,7 @@ class Bench:
             lambda: len(r := [x for x in store.trial_rows([sweep]) if x["pid"]]) == 2 and r
         )
         if case == "real trainer trials":  # training, with its signal handlers in place
-            wait_for(lambda: all(store.get_trial_row(r["run_id"])["agent_steps"] for r in rows))
+            wait_for(lambda: all(trial_row(store, r["run_id"])["agent_steps"] for r in rows))
         else:
             wait_for(lambda: all(Path(r["metrics_path"] + ".ready").exists() for r in rows))
         pids = [p for r in rows for p in tree(r["pid"])]
@@ -235,7 +242,7 @@ def main() -> None:
     cases = ["trials exit on SIGTERM", "trials ignore SIGTERM"] + (
         [] if args.no_trainer else ["real trainer trials"]
     )
-    stop: dict[str, dict[str, float]] = {}
+    stop: dict[str, StopSummary] = {}
     base = [bench.baseline_group_stop() for _ in range(args.repeat)]
     stop["baseline: plain process group"] = summarize(base)
     for case in cases:
@@ -276,7 +283,14 @@ def main() -> None:
     print(f"\nload average {result['load_average']:.1f}; targets met: {result['targets']}")
 
 
-def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
+class StopSummary(TypedDict):
+    runner_exit_median_s: float
+    runner_exit_max_s: float
+    trials_gone_max_s: float
+    exit_codes: str
+
+
+def summarize(runs: list[dict[str, float]]) -> StopSummary:
     exits = [r["runner_exit_s"] for r in runs]
     return {
         "runner_exit_median_s": statistics.median(exits),

@@ -105,7 +105,11 @@ def main() -> None:
         home = Path(tmp)
         make_store(home, a.trials)
         env = dict(os.environ, HWSCALE_HOME=str(home), COLUMNS="120")
-        cases = {"trials (table)": [], "trials --json": [], "trials --csv": []}
+        cases: dict[str, list[float]] = {
+            "trials (table)": [],
+            "trials --json": [],
+            "trials --csv": [],
+        }
         times: dict[str, list[float]] = {k: [] for k in cases}
         times["rich Table (before), in-process"] = []
         for _ in range(a.repeat):

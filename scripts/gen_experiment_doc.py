@@ -57,7 +57,11 @@ def render() -> str:
                     f"metta `{c.RUNNER_DEFAULTS['metta'][dotted]!r}` (*runner default*)"
                 )
             else:
-                v = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                if f.default is not dataclasses.MISSING:
+                    v = f.default
+                else:
+                    assert f.default_factory is not dataclasses.MISSING  # every key has a default
+                    v = f.default_factory()
                 d = "(unset)" if v is None else f"`{v!r}`"
             doc = f.metadata.get("doc", "")
             if "choices" in f.metadata:

@@ -214,7 +214,13 @@ def finished_run(home: Path) -> Prepared:
 
 async def capture(out: Path, size: tuple[int, int], prepared: Prepared) -> list[Path]:
     """Drive the app on the real services over the prepared home; save each screen as SVG."""
+    from textual.widgets import Static
+
     from hwscale_tui.tui.app import create_app
+    from hwscale_tui.tui.screens.analysis import AnalysisScreen
+    from hwscale_tui.tui.screens.grid import GridScreen
+    from hwscale_tui.tui.screens.launch import LaunchScreen
+    from hwscale_tui.tui.screens.trials import TrialsScreen
     from hwscale_tui.tui.services import real_services
     from hwscale_tui.tui.widgets.trial_table import TrialTable
 
@@ -234,44 +240,53 @@ async def capture(out: Path, size: tuple[int, int], prepared: Prepared) -> list[
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: app.current_mode == "launch", "the launch screen")
         launch = app.screen
+        assert isinstance(launch, LaunchScreen)
         await until(
             pilot,
             lambda: launch.rows and all(r.status == "exited" for r in launch.rows.values()),
             "pair status",
         )
         await until(
-            pilot, lambda: "done" in str(launch.query_one("#log-tail").content), "the log tail"
+            pilot,
+            lambda: "done" in str(launch.query_one("#log-tail", Static).content),
+            "the log tail",
         )
         save("launch")
         await pilot.press("1")
         grid = app.screen
+        assert isinstance(grid, GridScreen)
         await until(pilot, lambda: grid.query("#field-analysis--target"), "the form")
         await pilot.press("down")  # g2n1: the default grid on a 2-core machine is g1n1, g2n1
-        await until(
-            pilot,
-            lambda: (
-                grid.current_cell().pair.tag == "g2n1"
-                and grid._details_for[1] == grid.current_cell()
-            ),
-            "the pair details",
-        )
+
+        def g2n1_details() -> bool:
+            cell = grid.current_cell()
+            assert cell is not None  # the cursor is on a pair of the form's grid
+            if cell.pair.tag != "g2n1":
+                return False
+            assert grid._details_for is not None  # shown since the matrix was built
+            return grid._details_for[1] == cell
+
+        await until(pilot, g2n1_details, "the pair details")
         await pilot.pause()
         save("grid")
         await pilot.press("3")
         trials = app.screen
+        assert isinstance(trials, TrialsScreen)
         table = trials.query_one(TrialTable)
         await until(pilot, lambda: table.row_count == prepared.trials, "the trials")
         await pilot.press("s", "s", "s", "s")  # sort by score, best first
         await until(
             pilot,
-            lambda: table.selected_trial() and table.selected_trial().run_id in trials.curve_cache,
+            lambda: (t := table.selected_trial()) and t.run_id in trials.curve_cache,
             "a curve",
         )
         await pilot.pause()
         save("trials")
         await pilot.press("4")
         analysis = app.screen
+        assert isinstance(analysis, AnalysisScreen)
         await until(pilot, lambda: analysis.view is not None, "the analysis", timeout=300.0)
+        assert analysis.view is not None
         empty = [key for key, plot in analysis.view.plots.items() if plot.empty]
         if empty:
             print(

@@ -15,7 +15,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 echo "== import-linter"; .venv/bin/lint-imports --no-cache | tail -n 3
 echo "== ruff"; .venv/bin/ruff check --no-cache -q . && .venv/bin/ruff format --no-cache --check -q .
-echo "== mypy"; .venv/bin/mypy  # [tool.mypy] in pyproject.toml: the whole package
+echo "== mypy"; .venv/bin/mypy  # [tool.mypy] in pyproject.toml: the package, benchmarks/, scripts/, tests/support/
 echo "== pytest"
 # Tests never reach the network and never touch your real state dir (tests/conftest.py too).
 export SKYPILOT_DISABLE_LOCAL_API_SERVER=1 SKYPILOT_DISABLE_USAGE_COLLECTION=1 WANDB_MODE=disabled

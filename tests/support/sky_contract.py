@@ -242,16 +242,18 @@ class FakeSkyAPI:
         dag_utils.dump_dag_to_yaml_str(dag)  # the real client sends the DAG as YAML
 
         def run() -> Any:
-            error = self.launch_error(dag.name)
+            job_name = dag.name
+            assert job_name is not None  # callers name their jobs (name=, else the task's name)
+            error = self.launch_error(job_name)
             if error is not None:
                 raise error
             with self.lock:
                 job = FakeJob(
                     self._next_job_id,
-                    dag.name,
+                    job_name,
                     task,
-                    list(self.script(dag.name)),
-                    self.failure(dag.name),
+                    list(self.script(job_name)),
+                    self.failure(job_name),
                 )
                 self._next_job_id += 1
                 self.jobs.append(job)
@@ -424,7 +426,7 @@ class FakeSkyAPI:
 
         name = request_name(kind)
         with self.lock:
-            rid = RequestId(f"fake-{self._next_request:04d}-{name}")
+            rid: RequestId[Any] = RequestId(f"fake-{self._next_request:04d}-{name}")
             self._next_request += 1
             req = _Request(name, run, hold)
             self._requests[rid] = req

@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
 BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "sacct", "scancel", "sinfo", "munged")
@@ -160,7 +161,8 @@ class LocalSlurmCluster:
     def _wait(self, predicate, what: str, timeout: float = START_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
-            dead = [p.args[0] for p in self.procs if p.poll() is not None]
+            # every daemon was started by _spawn, from a list[str] argv
+            dead = [cast(list[str], p.args)[0] for p in self.procs if p.poll() is not None]
             if dead or time.monotonic() > deadline:
                 logs = "\n".join(
                     f.name + ": " + f.read_text(errors="replace")[-600:]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.records import HistoryPoint, Trial
@@ -31,7 +32,7 @@ class SyntheticTruth:
     batch_per_gpu: int = 1024
 
 
-def throughput(truth: SyntheticTruth, total_gpus: np.ndarray) -> np.ndarray:
+def throughput(truth: SyntheticTruth, total_gpus: ArrayLike) -> np.ndarray:
     g = np.asarray(total_gpus, dtype=float)
     return truth.lam * g / (1 + truth.sigma * (g - 1) + truth.kappa * g * (g - 1))
 

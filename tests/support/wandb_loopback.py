@@ -327,6 +327,10 @@ class WandbLoopback:
     def _project_ok(self, v: dict[str, Any]) -> bool:
         return v.get("project") == self.project and v.get("entity") == self.entity
 
+    def _named_run(self, v: dict[str, Any]) -> LoopbackRun | None:
+        name = v.get("name")
+        return self.runs.get(name) if name is not None else None
+
     def _runs_page(self, v: dict[str, Any]) -> dict[str, Any]:
         if not self._project_ok(v):
             return {"project": None}
@@ -413,14 +417,14 @@ class WandbLoopback:
     def _one_run(self, v: dict[str, Any]) -> dict[str, Any]:
         if not self._project_ok(v):
             return {"project": None}
-        run = self.runs.get(v.get("name"))
+        run = self._named_run(v)
         return {"project": {"run": self._node(run) if run else None}}
 
     def _full_history(self, v: dict[str, Any]) -> dict[str, Any]:
         """``run.history(samples=N)`` without keys: up to N whole rows, each as JSON text."""
         if not self._project_ok(v):
             return {"project": None}
-        run = self.runs.get(v.get("name"))
+        run = self._named_run(v)
         if run is None:
             return {"project": {"run": None}}
         samples = int(v.get("samples") or 500)
@@ -432,7 +436,7 @@ class WandbLoopback:
     def _sampled_history(self, v: dict[str, Any]) -> dict[str, Any]:
         if not self._project_ok(v):
             return {"project": None}
-        run = self.runs.get(v.get("name"))
+        run = self._named_run(v)
         if run is None:
             return {"project": {"run": None}}
         out = []
