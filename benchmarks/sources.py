@@ -236,11 +236,14 @@ def bench_wandb(sweeps: int, trials: int, changed: int, cycles: int) -> list[dic
 
 
 def bench_local(n_trials: int, changed: int, cycles: int) -> list[dict[str, Any]]:
-    from hwscale_tui.config import default_config
+    from hwscale_tui.config import apply_overrides, default_config
     from hwscale_tui.sources import SourceSettings, make_source
     from hwscale_tui.store import Store
 
-    cfg = default_config("builtin")
+    # every pair of PAIRS (the embedded default grid fits the machine's cores: 2 pairs on 2)
+    cfg = apply_overrides(
+        default_config("builtin"), {"grid.gpu_counts": [1, 2, 4, 8], "grid.node_counts": [1, 2]}
+    )
     sweeps = [f"{cfg.name}.{p}" for p in PAIRS]
     rows: list[dict[str, Any]] = []
     store = Store.open_default()
