@@ -24,6 +24,8 @@ fixed clock, like the snapshot tests.
 
 Needs ``rsvg-convert`` (Debian: ``apt-get install librsvg2-bin fonts-firacode fonts-dejavu-core``:
 Fira Code is the font the SVGs name, DejaVu Sans draws the check marks); falls back to the ``cairosvg`` module if it is installed (``pip install cairosvg``).
+Without apt, Fira Code comes from PyPI too: ``pip download fontpkg-fira-code``, then copy the
+wheel's ``FiraCode[wght].ttf`` into ``~/.local/share/fonts`` and run ``fc-cache``.
 Other options: ``--out screenshots``, ``--size 150x42``.
 """
 
@@ -312,8 +314,10 @@ SVG_TEXT = re.compile(
 
 
 # Fira Code draws U+2713 CHECK MARK like a square-root sign (bold runs most of all): the grid's
-# on / invalid marks are drawn from DejaVu Sans, whose check and ballot x read as such.
-MARK_GLYPHS = "✓✗"
+# on / invalid marks are drawn from DejaVu Sans, whose check and ballot x read as such. Fira Code
+# has no U+2605 BLACK STAR (the trials' best-per-pair mark), and cairosvg, unlike rsvg-convert,
+# falls back to no other font for a missing glyph: the star is drawn from DejaVu Sans too.
+MARK_GLYPHS = "✓✗★"
 MARK_STYLE = " style=\"font-family: 'DejaVu Sans'\""
 
 
