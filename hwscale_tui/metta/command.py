@@ -1,17 +1,21 @@
 """The per-pair Metta command, built so that Metta's ``tools/run.py`` binds every token.
 
-How upstream binds (common/src/metta/common/tool/run_tool.py at 7c1a7ff418; the same rules at
-a8d1ecee19): every token is ``key=value`` (:122-131); values are parsed by :88-119; the tool
-maker's parameters take their keys first (:614-673); what is left must be a field of the returned
-Tool, or a dotted key whose first part is one (:174-191), else "Unknown arguments" and exit 2
-(:706-718); each left-over key is then applied with ``Config.override`` (:720-730), which walks
-dicts only through keys that already exist (packages/mettagrid/python/src/mettagrid/base_config.py:53-58).
+How upstream binds (common/src/metta/common/tool/run_tool.py at 7c1a7ff418; the same steps at
+a8d1ecee19, lines in brackets): every token is ``key=value`` (:122-131 [:118-127]); values are
+parsed by :88-119 [:84-115]; the tool maker's parameters take their keys first (:614-673
+[:533-596]); what is left must be a field of the returned Tool, or a dotted key whose first part
+is one (:174-191 [:170-187]), else "Unknown arguments" and exit 2 (:706-718 [:619-632]); each
+left-over key is then applied with ``Config.override`` (:720-730 [:634-644]). At 7c1a7ff418 that
+walks dicts only through keys that already exist
+(packages/mettagrid/python/src/mettagrid/base_config.py:53-58); at a8d1ecee19 a dict also takes
+the dotted remainder as one key (base_config.py:61-85, :116-129).
 
-So a forwarded trainer key cannot travel as ``train_overrides.trainer.<key>=``: ``hw_sweep``'s
-``train_overrides`` dict holds the flat key ``"trainer.total_timesteps"`` (hw_sweep.py:79-81), the
-walk finds no ``"trainer"`` key and the override fails. ``fom-v1`` therefore sends one
-``train_overrides=<JSON>`` with ``trainer.total_timesteps`` and every forwarded key; ``main`` sends
-them as fixed values inside ``search_space=<JSON>`` (metta/tools/sweep.py:448-458 at a8d1ecee19).
+So under fom-v1 a forwarded trainer key cannot travel as ``train_overrides.trainer.<key>=``:
+``hw_sweep``'s ``train_overrides`` dict holds the flat key ``"trainer.total_timesteps"``
+(hw_sweep.py:79-81), the walk finds no ``"trainer"`` key and the override fails. ``fom-v1``
+therefore sends one ``train_overrides=<JSON>`` with ``trainer.total_timesteps`` and every
+forwarded key; ``main`` sends them, with the profile's pinned trainer keys, as fixed values inside
+``search_space=<JSON>`` (metta/tools/sweep.py:448-458 at a8d1ecee19).
 """
 
 from __future__ import annotations
@@ -157,7 +161,8 @@ def metta_argv(
         f"protein_metric_path={s.metric}",
     ]
     if prof.space_editable:
-        argv.append("search_space=" + fmt(space_json(preset, routed.trainer)))
+        fixed = {**prof.fixed_trainer, **routed.trainer}
+        argv.append("search_space=" + fmt(space_json(preset, fixed)))
     # SweepTool fields
     argv.append(f"sweep_name={pair.sweep_name(cfg.name, cfg.generation)}")
     if cfg.wandb.entity:  # entity and project travel together, or Metta auto-configures both

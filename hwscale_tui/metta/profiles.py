@@ -4,6 +4,7 @@
 that has the hardware-scaling experiment (``experiments/adaptive/hardware_scaling``). ``main`` is
 Metta-AI/metta at ``a8d1ecee19`` (2026-01-10): no ``experiments/adaptive``, a different SweepTool
 and different PPO key paths, so it runs the tool maker ``hwscale-tui metta install-tool`` writes.
+Re-checked on 2026-12-03: the newest stored snapshot of Metta's main was still ``a8d1ecee19``.
 Every fact is cited by upstream file:line in docs/metta.md.
 """
 
@@ -66,9 +67,10 @@ _FOM_V1_TRAINER: Tree = {
     "compile_mode": None,
 }
 
-# TrainerConfig at a8d1ecee19: metta/rl/trainer_config.py:11-20 (OptimizerConfig), :42-50
-# (AdvantageConfig), :76-94 (TrainerConfig); LossesConfig: metta/rl/loss/losses.py:33-56;
-# PPOActorConfig: metta/rl/loss/ppo_actor.py:16-25; PPOCriticConfig: metta/rl/loss/ppo_critic.py:17-24.
+# TrainerConfig at a8d1ecee19: metta/rl/trainer_config.py:11-25 (OptimizerConfig), :42-50
+# (AdvantageConfig), :76-94 (TrainerConfig); LossesConfig: metta/rl/loss/losses.py:33-56 (ppo_actor,
+# ppo_critic at :55-56); ``enabled`` is LossConfig's (metta/rl/loss/loss.py:110-111); PPOActorConfig:
+# metta/rl/loss/ppo_actor.py:16-27; PPOCriticConfig: metta/rl/loss/ppo_critic.py:17-25.
 _MAIN_TRAINER: Tree = {
     "total_timesteps": None,
     "losses": {
@@ -86,7 +88,18 @@ _MAIN_TRAINER: Tree = {
             )
         ),
     },
-    "optimizer": dict.fromkeys(("type", "learning_rate", "beta1", "beta2", "eps")),
+    "optimizer": dict.fromkeys(
+        (
+            "type",
+            "learning_rate",
+            "beta1",
+            "beta2",
+            "eps",
+            "weight_decay",
+            "momentum",
+            "warmup_steps",
+        )
+    ),
     "advantage": dict.fromkeys(("vtrace_rho_clip", "vtrace_c_clip", "gamma", "gae_lambda")),
     "require_contiguous_env_ids": None,
     "verbose": None,
@@ -227,6 +240,9 @@ class MettaProfile:
     # machine running the sweep, optimized_sweep_config.py:46) or "node" (grid.cpus_per_node).
     cpu_source: str
     trainer_overrides: str  # how extra trainer.* keys travel: "train_overrides" or "search_space"
+    # Trainer keys the profile pins as fixed values in search_space=<JSON> (a user's
+    # ``trainer.<key>=`` extra replaces them); empty when the space is not sent.
+    fixed_trainer: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -314,6 +330,15 @@ PROFILES: dict[str, MettaProfile] = {
         installs_tool=True,
         cpu_source="node",
         trainer_overrides="search_space",
+        # The batch bounds assume a 64-step BPTT horizon (optimized_sweep_config.py:58-64 with
+        # hw_sweep.py:60 at 7c1a7ff418, whose TrainerConfig default is 64, trainer_config.py:57).
+        # At a8d1ecee19 the default is 256 (metta/rl/trainer_config.py:88), and a trial fails at
+        # start unless batch_size // bptt_horizon >= the rank's agents
+        # (metta/rl/training/experience.py:41-49), up to 8,160 (num_envs x 24 agents:
+        # metta/rl/trainer.py:78-83, metta/rl/training/batch.py:13-19); at 256 every batch below
+        # 2^21 fails, the center of a 1-GPU pair's range (2^20) included. 64 keeps the
+        # experiment's horizon and fits Metta's default minibatch_size 16384 (experience.py:61-83).
+        fixed_trainer={"trainer.bptt_horizon": 64},
     ),
 }
 assert tuple(PROFILES) == tuple(p for p in METTA_PROFILES if p != "auto")

@@ -1,6 +1,7 @@
 """Stand-in Metta checkouts whose ``tools/run.py`` binds arguments exactly as upstream does.
 
-Written from Metta-AI/metta read at 7c1a7ff418 (profile fom-v1) and a8d1ecee19 (profile main);
+Written from Metta-AI/metta read at 7c1a7ff418 (profile fom-v1) and a8d1ecee19 (profile main;
+re-checked on 2026-12-03, when the newest stored snapshot of Metta's main was still a8d1ecee19);
 each rule cites its upstream file:line. The contract data here is typed in independently of
 hwscale_tui/metta/profiles.py, so a wrong product table fails against it instead of agreeing with
 itself. The stand-in never trains: once every token is bound and every nested key checked it
@@ -122,6 +123,8 @@ CONTRACTS = {
         # state hw_sweep leaves behind: train_overrides={"trainer.total_timesteps": N}
         # (hw_sweep.py:79-81)
         "initial_train_overrides": "total_timesteps",
+        # Config.override walks a dict only through keys that exist (base_config.py:53-58)
+        "dict_walk": "existing",
     },
     "main": {
         "commit": "a8d1ecee19",
@@ -139,8 +142,8 @@ CONTRACTS = {
             "grid_metric": "str",
             "cost_key": "str",
         },
-        # metta/rl/trainer_config.py:11-20, :42-50, :76-94; metta/rl/loss/losses.py:55-56;
-        # metta/rl/loss/ppo_actor.py:16-25; metta/rl/loss/ppo_critic.py:17-24
+        # metta/rl/trainer_config.py:11-25, :42-50, :76-94; metta/rl/loss/losses.py:55-56;
+        # metta/rl/loss/ppo_actor.py:16-27; metta/rl/loss/ppo_critic.py:17-25
         "trainer_paths": [
             "trainer.total_timesteps",
             "trainer.batch_size",
@@ -153,6 +156,9 @@ CONTRACTS = {
             "trainer.optimizer.beta2",
             "trainer.optimizer.eps",
             "trainer.optimizer.type",
+            "trainer.optimizer.weight_decay",
+            "trainer.optimizer.momentum",
+            "trainer.optimizer.warmup_steps",
             "trainer.advantage.gae_lambda",
             "trainer.advantage.gamma",
             "trainer.losses.ppo_actor.clip_coef",
@@ -161,8 +167,49 @@ CONTRACTS = {
             "trainer.losses.ppo_critic.vf_coef",
         ],
         "initial_train_overrides": None,
+        # a dict also takes the dotted remainder as one key (base_config.py:61-85, :116-129)
+        "dict_walk": "dotted_remainder",
+        # what a trial's trainer checks at start (trial_batch_error below)
+        "trial": {
+            "bptt_horizon": 256,  # TrainerConfig default, metta/rl/trainer_config.py:88
+            "minibatch_size": 16384,  # :87
+            "forward_pass_minibatch_target_size": 4096,  # training_environment.py:51
+            "async_factor": 2,  # training_environment.py:45
+            "num_agents": 24,  # recipes/prod/arena_basic_easy_shaped.py:36-37
+        },
     },
 }
+
+
+def trial_batch_error(profile: str, trainer: dict, cpus: int, gpus_per_node: int) -> str | None:
+    """Why a trial of ``profile`` on this node refuses these trainer values at start, or None.
+
+    Metta main at a8d1ecee19: TrainerConfig's validator (metta/rl/trainer_config.py:108-113); the
+    rank's agents are its envs x agents per env (metta/rl/trainer.py:78-83,
+    training_environment.py:227-232), envs from the auto-tuned worker count
+    (training_environment.py:158-170) and calculate_batch_sizes (metta/rl/training/batch.py:13-19);
+    Experience needs batch_size // bptt_horizon >= agents and whole minibatch segments
+    (metta/rl/training/experience.py:41-49, :61-83).
+    """
+    t = CONTRACTS[profile]["trial"]
+    batch = trainer["batch_size"]
+    minibatch = trainer.get("minibatch_size", t["minibatch_size"])
+    bptt = trainer.get("bptt_horizon", t["bptt_horizon"])
+    if minibatch > batch or batch % minibatch:
+        return "minibatch_size must be <= batch_size and divide it"
+    workers = max(1, (cpus // 2) // max(gpus_per_node, 1))
+    target = max(t["forward_pass_minibatch_target_size"] // t["num_agents"], 2, workers)
+    envs = (target // workers) * workers * t["async_factor"]
+    agents = envs * t["num_agents"]
+    segments = batch // bptt
+    if agents > segments:
+        return f"batch_size ({batch}) is too small for {agents} agents"
+    if minibatch % bptt:
+        return f"minibatch_size {minibatch} must be divisible by bptt_horizon {bptt}"
+    if segments % (minibatch // bptt):
+        return "segments must be divisible by minibatch_segments"
+    return None
+
 
 # -- the stand-in tools/run.py ----------------------------------------------------------------------
 
@@ -330,14 +377,34 @@ def main():
                     return 1
                 state[parts[0]] = dict(value)
             continue
-        if kind == "dict":  # dicts are walked only through keys that exist (:53-58)
-            node = state[parts[0]]
+        if kind == "dict" and CONTRACT["dict_walk"] == "existing":
+            node = state[parts[0]]  # dicts are walked only through keys that exist (:53-58)
             for p in parts[1:-1]:
                 if not isinstance(node, dict) or p not in node:
                     out(f"Error applying override {key}={value}: key {key} not found")
                     return 1
                 node = node[p]
             node[parts[-1]] = value
+        elif kind == "dict":  # a8d1ecee19: base_config.py:61-85, :116-129
+            node, i = state[parts[0]], 1
+            while i < len(parts) - 1:
+                if not isinstance(node, dict):
+                    out(f"Error applying override {key}={value}: key {key} is not a Config object")
+                    return 1
+                if parts[i] in node:
+                    node, i = node[parts[i]], i + 1
+                    continue
+                rest = ".".join(parts[i:])
+                if rest in node or i == len(parts) - 2:
+                    node[rest] = value
+                    break
+                out(f"Error applying override {key}={value}: key {key} not found in dict")
+                return 1
+            else:
+                if not isinstance(node, dict):
+                    out(f"Error applying override {key}={value}: key {key} is not a Config object")
+                    return 1
+                node[parts[-1]] = value
         elif kind.startswith("config:"):
             allowed = kind[7:].split(",")
             if allowed != ["*"] and (len(parts) != 2 or parts[1] not in allowed):

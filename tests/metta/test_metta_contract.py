@@ -1,10 +1,14 @@
 """The metta runner's commands against stand-in checkouts that bind exactly as Metta does.
 
-Upstream: Metta-AI/metta at 7c1a7ff418 (profile fom-v1) and a8d1ecee19 (profile main); the
-binding rules are common/src/metta/common/tool/run_tool.py:122-131 (key=value), :614-673 (tool
-maker parameters first), :174-191 and :706-718 (then Tool fields or dotted keys under one, else
-"Unknown arguments", exit 2), :720-730 with packages/mettagrid/python/src/mettagrid/base_config.py:42-101
-(overrides walk dicts only through existing keys). tests/metta/standin.py cites the rest.
+Upstream: Metta-AI/metta at 7c1a7ff418 (profile fom-v1) and a8d1ecee19 (profile main; re-checked
+on 2026-12-03, when the newest stored snapshot of Metta's main was still a8d1ecee19). The binding
+rules are common/src/metta/common/tool/run_tool.py:122-131 (key=value), :614-673 (tool maker
+parameters first), :174-191 and :706-718 (then Tool fields or dotted keys under one, else "Unknown
+arguments", exit 2), :720-730 with packages/mettagrid/python/src/mettagrid/base_config.py:42-101
+(overrides walk dicts only through existing keys) at 7c1a7ff418; at a8d1ecee19 the same steps are
+run_tool.py:118-127, :533-596, :170-187 with :619-632, and :634-644, and base_config.py:42-139
+also lets a dict take a dotted remainder as one key (:61-85, :116-129). tests/metta/standin.py
+cites the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from hwscale_tui.errors import UsageError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.install import TOOL_RELPATH, install_tool
 from hwscale_tui.metta.profiles import PROFILES
-from tests.metta.standin import make_checkout, run_standin, uv_shim
+from tests.metta.standin import make_checkout, run_standin, trial_batch_error, uv_shim
 from tests.support.cli import cli_env, hwscale_cmd
 
 PAIRS = {"grid.gpu_counts": [1, 2, 4, 8], "grid.node_counts": [1, 2]}
@@ -90,8 +94,48 @@ def test_every_pair_binds_in_the_profiles_standin(tmp_path, profile, dispatcher)
             }
             assert space["trainer.update_epochs"] == 2
             assert space["trainer.total_timesteps"] == 300_000_000
+            assert space["trainer.bptt_horizon"] == 64  # the profile's pinned horizon
             assert call["recipe_module"] == "recipes.prod.arena_basic_easy_shaped"
             assert rec["overrides"]["protein_settings.resample_frequency"] == 5
+
+
+@pytest.mark.parametrize("cpus", [4, 8, 48, 96])
+def test_main_trials_accept_every_batch_the_plan_searches(tmp_path, cpus):
+    """Metta main's trainer refuses a batch too small for the rank's agents at its BPTT horizon.
+
+    a8d1ecee19 defaults bptt_horizon to 256 (metta/rl/trainer_config.py:88) and needs
+    batch_size // bptt_horizon >= agents (metta/rl/training/experience.py:41-49); the batch bounds
+    assume 64 (hw_sweep.py:60 at 7c1a7ff418), so the profile pins trainer.bptt_horizon = 64.
+    """
+    repo = _checkout(tmp_path, "main")
+    cfg = _cfg(repo, "main", **{"grid.cpus_per_node": cpus})
+    plan = plan_experiment(cfg, tmp_path / "e.toml")
+    for pp in plan.pairs:
+        r = run_standin(repo, pp.argv)
+        assert r.returncode == 0, (pp.pair.tag, r.stderr)
+        space = json.loads(r.stdout)["state"]["search_space"]
+        fixed = {k.split(".")[-1]: v for k, v in space.items() if not isinstance(v, dict)}
+        batch = space["trainer.batch_size"]
+        b = int(batch["min"])
+        while b <= batch["max"]:  # every power of two uniform_pow2 can draw
+            trainer = {**fixed, "batch_size": b}
+            assert trial_batch_error("main", trainer, cpus, pp.pair.gpus) is None, (pp.pair.tag, b)
+            b *= 2
+    # without the pinned horizon Metta's default of 256 refuses a 1-GPU pair's search center
+    one = next(pp for pp in plan.pairs if pp.pair.total_gpus == 1)
+    center = int(one.preset.space["trainer.batch_size"].mean)
+    assert "too small" in (trial_batch_error("main", {"batch_size": center}, cpus, 1) or "")
+
+
+def test_dotted_dict_overrides_bind_as_each_commit_walks_dicts(tmp_path):
+    """eval_overrides.a.b=1: refused at 7c1a7ff418, a flat key "a.b" at a8d1ecee19."""
+    for profile, code in (("fom-v1", 1), ("main", 0)):
+        repo = _checkout(tmp_path, profile)
+        plan = plan_experiment(_cfg(repo, profile), tmp_path / "e.toml", ["eval_overrides.a.b=1"])
+        r = run_standin(repo, plan.pairs[0].argv)
+        assert r.returncode == code, (profile, r.stderr)
+        if code == 0:
+            assert json.loads(r.stdout)["state"]["eval_overrides"] == {"a.b": 1}
 
 
 def test_todays_argv_fails_the_standin(tmp_path):
