@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
             if p.space_editable
             else "built by the tool",
             "trainer_keys": f"sent via {p.trainer_overrides}",
+            # fixed values the profile sends in search_space=<JSON>; a trainer.<key>= extra
+            # replaces one (plan and launch warn)
+            "pinned_trainer_keys": dict(p.fixed_trainer),
             "tool_installed_by_hwscale_tui": p.installs_tool,
         }
         for p in PROFILES.values()
@@ -63,6 +66,15 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"  recipe {r['recipe_module']}; search space {r['search_space']}; trainer keys {r['trainer_keys']}"
             )
+            pinned = cast(dict[str, object], r["pinned_trainer_keys"])
+            if pinned:
+                values = ", ".join(f"{k} = {v}" for k, v in pinned.items())
+                print(
+                    f"  pinned trainer keys: {values} (fixed values in search_space; "
+                    "a trainer.<key>= extra replaces one, and plan and launch warn)"
+                )
+            else:
+                print("  pinned trainer keys: none")
             for k, v in cast(dict[str, str], r["key_paths"]).items():
                 print(f"  {k:<14} {v}")
     return 0

@@ -1,4 +1,5 @@
-"""[metta] profile (key_profile deprecated), the W&B entity a launch needs, and plan's warnings."""
+"""[metta] profile (key_profile deprecated), the W&B entity a launch needs, plan's warnings, and
+``metta profiles``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import ConfigError
 from hwscale_tui.launch.commands import plan_experiment
-from hwscale_tui.metta.profiles import resolve_profile
+from hwscale_tui.metta.profiles import PROFILES, resolve_profile
 from tests.metta.standin import make_checkout
 from tests.support.cli import cli_env, hwscale_cmd
 
@@ -163,3 +164,21 @@ def test_key_profile_flag_is_read_as_the_profile_with_a_deprecation():
     assert data["metta_profile"] == "main"
     assert any("key_profile" in w and "deprecated" in w for w in data["warnings"])
     assert data["pairs"][0]["argv"][3] == "recipes.experiment.hwscale_sweep.hw_sweep"
+
+
+def test_profiles_lists_each_profiles_pinned_trainer_keys():
+    env = cli_env()
+    r = subprocess.run(
+        hwscale_cmd("metta", "profiles", "--json"), capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 0, r.stderr
+    rows = {row["profile"]: row for row in json.loads(r.stdout)}
+    assert rows["main"]["pinned_trainer_keys"] == {"trainer.bptt_horizon": 64}
+    assert rows["main"]["pinned_trainer_keys"] == dict(PROFILES["main"].fixed_trainer)
+    assert rows["fom-v1"]["pinned_trainer_keys"] == {}
+    r = subprocess.run(hwscale_cmd("metta", "profiles"), capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    fom, main = text[: text.index("main (Metta")], text[text.index("main (Metta") :]
+    assert "  pinned trainer keys: none\n" in fom
+    assert "  pinned trainer keys: trainer.bptt_horizon = 64 (fixed values in search_space" in main
