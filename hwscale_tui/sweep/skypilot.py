@@ -139,7 +139,10 @@ class SkyJobsSDK:
 
     Every call returns a request id; ``sky.get`` waits for it and returns the request's value
     (skypilot 0.14.1 sky/client/sdk.py:2407-2460). tests/support/sky_contract.py fakes exactly
-    this boundary, with the installed SkyPilot's signatures, encoders and decoders.
+    this boundary, with the installed SkyPilot's signatures, encoders and decoders. Everything
+    after the task is passed by keyword: newer SkyPilot adds parameters (``launch(depends_on=)``,
+    ``queue_v2(include_tree=)``), and what these calls rely on holds there too (re-checked
+    2026-12-03, docs/upstream.md section 10).
     """
 
     def __init__(self) -> None:

@@ -46,10 +46,19 @@ What is real here and what is not (file:line in skypilot 0.14.1 as installed,
 
 Not modelled: the optimizer, clusters, recovery, pools, pipelines (one task per job), users
 and workspaces (every job is the caller's).
+
+Re-checked on 2026-12-03 against the newest SkyPilot code to be had, skypilot-nightly
+1.0.0.dev20261027 (built from commit 791e52d087c14fe704fe2f71f87f98d85d9d66b9; the newest
+release is still 0.14.1), docs/upstream.md section 10: everything above holds there, at the
+lines that section gives. Two functions gained a trailing keyword parameter the product does not
+pass (``NEWER_PARAMETERS``), and ``api_cancel`` refuses ``request_ids`` together with
+``all_users`` (sky/client/sdk.py:2681-2684 at 791e52d087), which the fake refuses too, so the
+product is held to calls both versions take.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import threading
@@ -68,6 +77,15 @@ REAL_FUNCTIONS: dict[str, tuple[str, str]] = {
     "get": ("sky.client.sdk", "get"),
     "stream_and_get": ("sky.client.sdk", "stream_and_get"),
     "api_cancel": ("sky.client.sdk", "api_cancel"),
+}
+# Parameters that SkyPilot newer than 0.14.1 added to those functions, which the fake (0.14.1's
+# signature) leaves out so the product cannot pass them: (name, kind, default), each inserted
+# where the newer signature has it. At skypilot-nightly 1.0.0.dev20261027 (commit 791e52d087):
+# ``launch(..., depends_on=None, _need_confirmation=False)`` (sky/jobs/client/sdk.py:165-177)
+# and ``queue_v2(..., name_match=None, include_tree=False)`` (sky/jobs/client/sdk.py:339-357).
+NEWER_PARAMETERS: dict[str, tuple[tuple[str, Any, Any], ...]] = {
+    "launch": (("depends_on", inspect.Parameter.POSITIONAL_OR_KEYWORD, None),),
+    "queue_v2": (("include_tree", inspect.Parameter.POSITIONAL_OR_KEYWORD, False),),
 }
 # Where the product reaches them: ``sky.<name>`` or ``sky.jobs.<name>``.
 JOBS_FUNCTIONS = ("launch", "queue_v2", "cancel")
@@ -384,6 +402,8 @@ class FakeSkyAPI:
         all_users: bool = False,
         silent: bool = False,
     ) -> Any:
+        if request_ids is not None and all_users:  # newer SkyPilot refuses it (see the top)
+            raise ValueError("Can only specify one of request_ids or all_users.")
         ids = [request_ids] if isinstance(request_ids, str) else list(request_ids or [])
         self._record("api_cancel", request_ids=ids, all_users=all_users)
 

@@ -1,6 +1,10 @@
 """The SkyPilot fake (tests/support/sky_contract.py) against the installed skypilot 0.14.1: its
 functions must keep SkyPilot's exact signatures, and what it returns must have SkyPilot's own
-shapes. If SkyPilot changes, these fail before the product's fake-backed tests can mislead."""
+shapes. If SkyPilot changes, these fail before the product's fake-backed tests can mislead.
+
+They pass as well against the newest SkyPilot code checked (skypilot-nightly 1.0.0.dev20261027,
+commit 791e52d087, docs/upstream.md section 10), whose only differences here are the parameters
+listed in ``NEWER_PARAMETERS``; any other change still fails."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from hwscale_tui.sweep.skypilot import (
 from tests.support.sky_contract import (
     CLIENT_FUNCTIONS,
     JOBS_FUNCTIONS,
+    NEWER_PARAMETERS,
     REAL_FUNCTIONS,
     FakeSkyAPI,
     request_name,
@@ -39,10 +44,22 @@ def _params(fn):
 
 @pytest.mark.parametrize("name", sorted(REAL_FUNCTIONS))
 def test_the_fake_has_the_installed_skypilot_signature(name):
+    """Exactly 0.14.1's parameters; a newer SkyPilot may also have the ones NEWER_PARAMETERS names
+    (each with its kind and default), which the fake leaves out so the product never passes them."""
     module, attr = REAL_FUNCTIONS[name]
     real = getattr(importlib.import_module(module), attr)
     # through functools.wraps of SkyPilot's decorators to the function itself
-    assert _params(getattr(FakeSkyAPI(), name)) == _params(real)
+    newer = set(NEWER_PARAMETERS.get(name, ()))
+    assert _params(getattr(FakeSkyAPI(), name)) == [p for p in _params(real) if p not in newer]
+
+
+def test_parameters_of_newer_skypilot_are_not_in_the_fake():
+    """So a product call that used one (0.14.1 would raise TypeError) fails the fake-backed tests."""
+    assert set(NEWER_PARAMETERS) <= set(REAL_FUNCTIONS)
+    for name, extra in NEWER_PARAMETERS.items():
+        fake_names = {p[0] for p in _params(getattr(FakeSkyAPI(), name))}
+        assert not fake_names & {p[0] for p in extra}, name
+        assert all(not p[0].startswith("_") and p[2] in (None, False) for p in extra), name
 
 
 def test_the_fake_replaces_the_functions_where_the_product_reaches_them(monkeypatch):
@@ -177,6 +194,9 @@ def test_an_aborted_request_raises_request_cancelled_and_creates_no_job(monkeypa
         sky.get(rid)
     fake.hold_launches.set()
     assert fake.jobs == []
+    # ids together with all_users: refused (newer SkyPilot raises ValueError on the client)
+    with pytest.raises(ValueError, match="one of request_ids or all_users"):
+        sky.api_cancel(rid, all_users=True)
 
 
 def test_an_unreachable_api_server_raises_skypilots_error(monkeypatch):

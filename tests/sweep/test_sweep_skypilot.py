@@ -201,6 +201,7 @@ def test_a_stop_aborts_launches_still_in_flight_and_cancels_them_by_name(monkeyp
     assert code == 128 + signal.SIGTERM
     aborted = sorted(rid for c in fake.called("api_cancel") for rid in c["request_ids"])
     assert len(aborted) == 2 and all("jobs.launch" in rid for rid in aborted)
+    assert not any(c["all_users"] for c in fake.called("api_cancel"))  # ids only
     assert sorted(c["name"] for c in fake.called("cancel")) == sorted(r["run_id"] for r in rows)
     assert fake.jobs == [] and {r["state"] for r in rows} == {"killed"}
 
