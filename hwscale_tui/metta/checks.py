@@ -5,11 +5,15 @@ Each sentence names the upstream fact (docs/metta.md cites file:line) and the fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import ExperimentConfig
-from ..hardware import HardwarePair
-from .profiles import FOM_V1, detect_profile, resolve_profile, tool_file
+from ..errors import UsageError
+from ..hardware import HardwarePair, plan_grid
+from .profiles import FOM_V1, MettaProfile, detect_profile, resolve_profile, tool_file
 
 # Metta's SkyPilot task (devops/skypilot/config/skypilot_run.yaml:1-23 at 7c1a7ff418) asks AWS
 # for L4 (g6) or A10G (g5) and launch.py's patch_task (:75-110) only changes the count. AWS sells
@@ -44,6 +48,157 @@ def wandb_env_forwarded(yaml_text: str | None, entity: str, project: str) -> boo
     return has_entity and has_project
 
 
+# What a Metta main trial (a8d1ecee19) checks when it starts, with the recipe's values. Its agents
+# per rank: auto-tuned env workers (cpus // 2) // GPUs per node
+# (metta/rl/training/training_environment.py:158-162), envs from calculate_batch_sizes
+# (metta/rl/training/batch.py:13-19; forward_pass_minibatch_target_size 4096 and async_factor 2,
+# training_environment.py:45, :51), 24 agents per env (recipes/prod/arena_basic_easy_shaped.py:36-37),
+# agents = envs x 24 (metta/rl/trainer.py:78-80, training_environment.py:227-232).
+MAIN_TRIAL_AGENTS_PER_ENV = 24
+MAIN_TRIAL_FORWARD_TARGET = 4096
+MAIN_TRIAL_ASYNC_FACTOR = 2
+MAIN_TRIAL_MINIBATCH = 16384  # TrainerConfig.minibatch_size, metta/rl/trainer_config.py:87
+
+
+def main_trial_agents(cpus_per_node: int, gpus_per_node: int) -> int:
+    """The agents one rank of a Metta main trial steps on a node with these CPUs and GPUs."""
+    workers = max(1, (cpus_per_node // 2) // max(gpus_per_node, 1))
+    target = max(MAIN_TRIAL_FORWARD_TARGET // MAIN_TRIAL_AGENTS_PER_ENV, 2, workers)
+    envs = (target // workers) * workers * MAIN_TRIAL_ASYNC_FACTOR
+    return envs * MAIN_TRIAL_AGENTS_PER_ENV
+
+
+def main_trial_error(batch: int, bptt: int, minibatch: int, agents: int) -> str | None:
+    """Why a Metta main trial refuses these values at start (the first check that fails), or None.
+
+    In the order a trial runs them: TrainerConfig's validator (metta/rl/trainer_config.py:108-113),
+    then the experience buffer (metta/rl/training/experience.py:41-49 agents, :61-67 minibatch
+    segments, :73-83 minibatches) at a8d1ecee19.
+    """
+    if minibatch > batch or batch % minibatch:
+        return f"minibatch_size {minibatch:,} must divide batch_size"
+    segments = batch // bptt
+    if agents > segments:
+        return f"batch_size // bptt_horizon must be at least the rank's {agents:,} agents"
+    if minibatch % bptt:
+        return f"minibatch_size {minibatch:,} is not a multiple of bptt_horizon {bptt:,}"
+    if segments % (minibatch // bptt):
+        return "batch_size // bptt_horizon is not a multiple of minibatch_size // bptt_horizon"
+    return None
+
+
+def _searched(lo: float, hi: float) -> list[int]:
+    """Every power of two a ``uniform_pow2`` batch can take in [lo, hi]."""
+    out, b = [], 1
+    while b <= hi:
+        if b >= lo:
+            out.append(b)
+        b *= 2
+    return out
+
+
+@dataclass(frozen=True)
+class _PairFailure:
+    tag: str
+    failing: list[int]
+    searched: int
+    reason: str
+
+
+def _horizon_clause(
+    cfg: ExperimentConfig, prof: MettaProfile, trainer: dict[str, Any], value: int, pinned: int
+) -> str:
+    """What a replaced BPTT horizon does to the batches each pair searches (", ..." or "")."""
+    from ..search.presets import preset_for  # imported when asked: presets imports profiles.py
+    from .command import positive_int
+
+    minibatch = trainer.get("trainer.minibatch_size", MAIN_TRIAL_MINIBATCH)
+    if not positive_int(minibatch):
+        return ""  # the trial's config refuses it whatever the horizon
+    minibatch = int(minibatch)
+    pairs, _ = plan_grid(
+        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
+    )
+    failures: list[_PairFailure] = []
+    bound: int | None = None  # the largest horizon every pair's smallest batch leaves room for
+    for pair in pairs:
+        param = preset_for(cfg, pair).space[prof.keys["batch_size"]]
+        batches = _searched(param.min, param.max)
+        if not batches:
+            continue
+        agents = main_trial_agents(cfg.grid.cpus_per_node, pair.gpus)
+        bound = min(bound, batches[0] // agents) if bound is not None else batches[0] // agents
+        # only what the user's horizon breaks: batches the pinned horizon lets through
+        failing = [
+            b
+            for b in batches
+            if main_trial_error(b, value, minibatch, agents)
+            and not main_trial_error(b, pinned, minibatch, agents)
+        ]
+        if failing:
+            reason = main_trial_error(failing[0], value, minibatch, agents) or ""
+            failures.append(_PairFailure(pair.tag, failing, len(batches), reason))
+    if not failures:
+        return f", and every batch it searches still fits a trial at {value}" if pairs else ""
+    parts = []
+    for f in failures:
+        run = f.failing == [f.failing[0] << i for i in range(len(f.failing))]
+        span = (
+            f"{f.failing[0]:,}..{f.failing[-1]:,}"
+            if run and len(f.failing) > 1
+            else " / ".join(f"{b:,}" for b in f.failing)
+        )
+        count = (
+            f"all {f.searched}"
+            if len(f.failing) == f.searched
+            else f"{len(f.failing)} of {f.searched}"
+        )
+        parts.append(f"{f.tag} {span} ({count}; {f.reason})")
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    fits = [h for h in range(1, (bound or 0) + 1) if minibatch % h == 0]
+    accepted = f"no trainer.bptt_horizon extra (the profile's {pinned})"
+    if fits:
+        accepted = (
+            f"a trainer.bptt_horizon up to {fits[-1]:,} that divides minibatch_size "
+            f"{minibatch:,}, or " + accepted
+        )
+    return (
+        f", but at {value} these searched batches fail at trial start: {listed}; "
+        f"accepted: {accepted}"
+    )
+
+
+def pinned_key_warnings(cfg: ExperimentConfig, extra: Sequence[str]) -> list[str]:
+    """One sentence per extra that replaces a trainer key the profile pins (profiles.py
+    ``fixed_trainer``); for the BPTT horizon, which pairs' searched batches then fail a trial's
+    start check and what is accepted."""
+    if cfg.experiment.runner != "metta" or cfg.launch.command:
+        return []
+    prof = resolve_profile(cfg).profile
+    if not prof.fixed_trainer or not extra:
+        return []
+    from .command import metta_tool, route_extras
+
+    try:
+        routed = route_extras(prof, metta_tool(cfg, prof), extra)
+    except UsageError:
+        return []  # building the command refuses it (exit 2) before any warning is shown
+    out: list[str] = []
+    for key, pinned in prof.fixed_trainer.items():
+        if key not in routed.trainer or routed.trainer[key] == pinned:
+            continue
+        value = routed.trainer[key]
+        tok = [t for t in extra if t.partition("=")[0] == key][-1]  # the last one wins
+        sentence = (
+            f"extra argument {tok!r} replaces {key} = {pinned}, which Metta {prof.name}'s profile "
+            "pins so that every batch it searches fits a trial"
+        )
+        if key == "trainer.bptt_horizon" and isinstance(pinned, int):
+            sentence += _horizon_clause(cfg, prof, routed.trainer, int(value), pinned)
+        out.append(sentence)
+    return out
+
+
 def launch_blockers(cfg: ExperimentConfig) -> list[str]:
     """Reasons the metta runner must not start (launch exits 2 with the first)."""
     if cfg.experiment.runner != "metta" or cfg.launch.command:
@@ -59,7 +214,9 @@ def launch_blockers(cfg: ExperimentConfig) -> list[str]:
     return out
 
 
-def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
+def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = None) -> list[str]:
+    """``extra``: every extra argument of the plan (the file's ``[launch] extra_args`` and the
+    command line's); None reads the file's alone."""
     if cfg.experiment.runner != "metta":
         return []
     w: list[str] = list(cfg.deprecations)
@@ -70,6 +227,7 @@ def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
         return w
     for b in launch_blockers(cfg):
         w.append(b + "; launch refuses to start")
+    w += pinned_key_warnings(cfg, cfg.launch.extra_args if extra is None else extra)
     if cfg.wandb.entity and cfg.experiment.dispatcher == "skypilot":
         project = cfg.wandb.effective_project
         if not wandb_env_forwarded(_task_yaml(cfg), cfg.wandb.entity, project):

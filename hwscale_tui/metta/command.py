@@ -110,13 +110,29 @@ def route_extras(prof: MettaProfile, tool: str, extra: Sequence[str]) -> RoutedE
                     f"extra argument {tok!r}: {key} is not a trainer key of Metta {prof.name} "
                     f"(its TrainerConfig forbids unknown keys); accepted: {accepted_forms(prof, tool)}."
                 )
-            out.trainer[key] = parse_value(raw)
+            value = parse_value(raw)
+            pinned = prof.fixed_trainer.get(key)
+            if isinstance(pinned, int) and not positive_int(value):
+                raise UsageError(
+                    f"extra argument {tok!r}: {key} is a positive integer in Metta {prof.name}'s "
+                    f"TrainerConfig, so every trial would fail to start; accepted: {key}=<n> with "
+                    f"n >= 1, or no {key} extra (the profile's {pinned})."
+                )
+            out.trainer[key] = value
         else:
             raise UsageError(
                 f"extra argument {tok!r} is not accepted by Metta {prof.name}'s tools/run.py "
                 f"(it would exit 2 with 'Unknown arguments'); accepted: {accepted_forms(prof, tool)}."
             )
     return out
+
+
+def positive_int(value: Any) -> bool:
+    """A positive whole number, not a bool: what an ``int = Field(gt=0)`` means (a pinned key such
+    as ``bptt_horizon``, metta/rl/trainer_config.py:88 at a8d1ecee19)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return float(value).is_integer() and value > 0
 
 
 def space_json(preset: Preset, fixed: dict[str, Any]) -> dict[str, Any]:
