@@ -23,6 +23,15 @@ Metta's meaning (metta/adaptive/stores/wandb.py at Metta-AI/metta 7c1a7ff418):
 - Cost is ``monitor/cost/accrued_total``, 0 when absent (:223-224), and ``sweep/cost`` copies
   it (metta/tools/sweep.py:53-63); only SkyPilot jobs log the monitor key, so a 0 without it
   means "not measured": the cost is unknown (``None``) and the analysis prices the GPU-hours.
+
+At a8d1ecee19 (profile main) the same, at :43-85, :184-229 and :237-238, with one addition: a
+zero ``_runtime`` falls back to ``run.duration`` (:191-196 for the status, :233-235 for
+``RunInfo.runtime``). That fallback never fires: ``hasattr(run, "duration")`` is False on a
+public-API Run, whose attributes are only what wandb's ``RunFragment`` fetches (no ``duration``
+in wandb 0.23.0, Metta's uv.lock, nor 0.26.1; ``Attrs.__getattr__`` in wandb/apis/attrs.py), and
+our ``Runs`` query fetches the same fragment. So Metta's runtime is ``_runtime``, 0 when missing,
+and that is what placeholder detection reads (tests/sources/test_sources_metta_states.py shows
+it with the real client).
 """
 
 from __future__ import annotations
@@ -205,6 +214,9 @@ def _params(
 
 def _metta_finished_state(summary: Mapping[str, Any], trial: Trial, score_metric: str) -> str:
     """What a W&B-finished Metta run is: placeholder (queued), trained only, or evaluated."""
+    # Metta's runtime: summary _runtime, 0 when missing (stores/wandb.py:182 at 7c1a7ff418,
+    # :191 at a8d1ecee19); its run.duration fallback (:192-196 at a8d1ecee19) is unreachable
+    # through the public API, which never fetches ``duration`` (module docstring).
     runtime = finite_number(lookup(summary, "_runtime"))
     placeholder = lookup(summary, "initialized") is True or not (runtime and runtime > 0)
     if trial.agent_steps is None and placeholder:
