@@ -186,12 +186,14 @@ def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | No
     return w
 
 
-def experiment_warnings(cfg: ExperimentConfig) -> list[str]:
+def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = None) -> list[str]:
+    """Warnings about the whole experiment; ``extra``: every extra argument the pairs' commands
+    get (the file's ``[launch] extra_args`` and the command line's; None: the file's alone)."""
     from ..metta import checks as metta_checks  # imported when first asked (the app's launch
     # screen plans before its first frame; its checks are for metta only)
 
     w: list[str] = []
-    w += metta_checks.experiment_warnings(cfg)
+    w += metta_checks.experiment_warnings(cfg, extra)
     if cfg.experiment.dispatcher == "skypilot" and cfg.experiment.runner == "builtin":
         try:
             import importlib.util
@@ -281,7 +283,7 @@ def plan_experiment(
         experiment_file,
         plans,
         skipped,
-        experiment_warnings(cfg),
+        experiment_warnings(cfg, extra),
         metta_checks.launch_blockers(cfg),
         profile.name if profile else None,
     )

@@ -147,3 +147,17 @@ def test_plan_and_launch_show_the_warning(tmp_path):
     assert r.returncode == 0, r.stderr
     (w,) = _pinned(json.loads(r.stdout)["warnings"])
     assert "g1n1 524,288..1,048,576 (2 of 4;" in w
+
+
+def test_a_command_line_extra_is_warned_too_and_wins_over_the_files(tmp_path):
+    """Extras given to plan/launch on the command line reach the pairs' commands after the
+    file's, so the warning is about the value actually sent."""
+    _, cfg = _main_cfg(tmp_path, ["trainer.bptt_horizon=32"])
+    plan = plan_experiment(cfg, tmp_path / "e.toml", ["trainer.bptt_horizon=256"])
+    (w,) = _pinned(plan.warnings)
+    assert w.startswith("extra argument 'trainer.bptt_horizon=256' replaces")
+    _, plain = _main_cfg(tmp_path / "plain")
+    (w,) = _pinned(
+        plan_experiment(plain, tmp_path / "e.toml", ["trainer.bptt_horizon=32"]).warnings
+    )
+    assert "still fits a trial at 32" in w
