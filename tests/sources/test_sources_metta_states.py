@@ -51,6 +51,20 @@ TRAINED = {
 }
 
 
+def _poll(cfg: Any, server: WandbLoopback) -> Any:
+    """One poll of the product's W&B source (the real client) against the loopback server."""
+    src = make_source(
+        cfg,
+        "wandb",
+        settings=SourceSettings(retry_sleep_s=0.01, stale_after_s=1e9),
+        clock=lambda: NOW,
+        api_factory=lambda: make_wandb_api(
+            base_url=server.url, entity=DEFAULT_ENTITY, timeout_s=30
+        ),
+    )
+    return src.poll()
+
+
 def test_poll_reads_placeholders_pending_eval_and_unknown_cost():
     runs = [
         # init_run's placeholder: finished at once (stores/wandb.py:49-70)
@@ -82,16 +96,7 @@ def test_poll_reads_placeholders_pending_eval_and_unknown_cost():
         {"wandb.entity": DEFAULT_ENTITY, "grid.gpu_counts": [4], "grid.node_counts": [1]},
     )
     with WandbLoopback(runs) as server:
-        src = make_source(
-            cfg,
-            "wandb",
-            settings=SourceSettings(retry_sleep_s=0.01, stale_after_s=1e9),
-            clock=lambda: NOW,
-            api_factory=lambda: make_wandb_api(
-                base_url=server.url, entity=DEFAULT_ENTITY, timeout_s=30
-            ),
-        )
-        result = src.poll()
+        result = _poll(cfg, server)
         assert server.unknown == []
     got = {t.run_id[-len("trial_0001_a1b2c3") :][:10]: t for t in result.trials}
     assert {k: t.state for k, t in got.items()} == {
@@ -163,16 +168,7 @@ def test_zero_or_missing_runtime_is_read_as_metta_reads_it_whatever_the_duration
             r.name[-len("trial_0001_a1b2c3") :][:10]: r
             for r in api.runs(f"{DEFAULT_ENTITY}/{server.project}", filters={"group": SWEEP})
         }
-        src = make_source(
-            cfg,
-            "wandb",
-            settings=SourceSettings(retry_sleep_s=0.01, stale_after_s=1e9),
-            clock=lambda: NOW,
-            api_factory=lambda: make_wandb_api(
-                base_url=server.url, entity=DEFAULT_ENTITY, timeout_s=30
-            ),
-        )
-        result = src.poll()
+        result = _poll(cfg, server)
         assert server.unknown == []
     assert sorted(real) == ["trial_0001", "trial_0002", "trial_0003"]
     for run in real.values():
