@@ -388,6 +388,42 @@ async def test_cancel_selected_asks_first_and_cancel_all(tmp_path):
         assert ("cancel", None) in world.supervisor.calls
 
 
+async def test_relaunch_failed_leaves_out_a_pair_whose_sweep_ran_its_trials(tmp_path):
+    """r relaunches the failed pairs with trials left; one that already ran max_trials would
+    end at once, so it is named and left out."""
+    cfg = cfgmod.apply_overrides(
+        default_config(), {"grid.gpu_counts": [1, 2, 4], "grid.node_counts": [1]}
+    )
+    app, world = make_app(tmp_path, start="launch", launched=True, cfg=cfg)
+    ended = {"status": "exited", "exit_code": 3, "ended_at": world.clock()}
+    for name, done in (("g2n1", cfg.sweep.max_trials), ("g4n1", 1)):
+        sweep = f"hardware_scaling.{name}"
+        world.supervisor.pairs[sweep] = replace(
+            world.supervisor.pairs[sweep], trials_done=done, **ended
+        )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(
+            pilot,
+            lambda: sum(r.failed for r in screen.rows.values()) == 2,
+            what="two failed rows",
+        )
+        await pilot.press("r")  # the selected row (g1n1) runs: every failed pair is meant
+        await wait_for(
+            pilot,
+            lambda: ("relaunch", ["hardware_scaling.g4n1"]) in world.supervisor.calls,
+            what="relaunch of g4n1",
+        )
+        notices = [n.message for n in app._notifications]
+        assert any(
+            m.startswith(f"g2n1 already ran {cfg.sweep.max_trials} trials (max trials)")
+            for m in notices
+        )
+        assert not any(
+            c[0] == "relaunch" and "hardware_scaling.g2n1" in c[1] for c in world.supervisor.calls
+        )
+
+
 async def test_relaunch_failed_pairs(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     failed = world.supervisor.pairs["hardware_scaling.g2n1"]

@@ -470,9 +470,11 @@ class LaunchScreen(HwScreen):
                 "trials on the grid (1) to run more.",
                 severity="warning",
             )
+        todo = [s for s in sweeps if s not in spent]
+        if not todo:
             return
-        supervisor.relaunch(session.name, sweeps)
-        self.app.call_from_thread(self.notify, f"Relaunched {', '.join(sweeps)}.")
+        supervisor.relaunch(session.name, todo)
+        self.app.call_from_thread(self.notify, f"Relaunched {', '.join(todo)}.")
         self.app.call_from_thread(self.poll_now)
 
     @work(thread=True, group="launch-action", exit_on_error=False)
