@@ -683,6 +683,12 @@ def cancel_pairs(
         return outcomes
 
 
+def _nothing_to_cancel(experiment: str) -> UsageError:
+    return UsageError(
+        f"experiment {experiment} has no launched pairs, so there is nothing to cancel; see hwscale-tui status --experiment-name {experiment}."
+    )
+
+
 def _cancel_with_store(
     experiment: str,
     sweeps: Sequence[str] | None,
@@ -691,6 +697,15 @@ def _cancel_with_store(
     store: Store | None,
     clock: Callable[[], float],
 ) -> list[CancelOutcome]:
+    if store is None and not app_paths().store.exists():
+        # Nothing was launched here (or the store was deleted while pairs run): never create
+        # the store, or its folders, just to refuse.
+        from_registry = _cancel_from_registry(
+            experiment, sweeps, grace_s, f"the store {app_paths().store} does not exist"
+        )
+        if from_registry is not None:
+            return from_registry
+        raise _nothing_to_cancel(experiment)
     with _open_store(store) as st:
         records = LaunchRecords(st)
         status = pair_status(experiment, st)
@@ -700,9 +715,7 @@ def _cancel_with_store(
             )
             if from_registry is not None:  # the store was deleted or replaced while pairs run
                 return from_registry
-            raise UsageError(
-                f"experiment {experiment} has no launched pairs, so there is nothing to cancel; see hwscale-tui status --experiment-name {experiment}."
-            )
+            raise _nothing_to_cancel(experiment)
         views = {p.sweep_name: p for p in status.pairs}
         chosen = list(views) if sweeps is None else _resolve_sweeps(experiment, sweeps, list(views))
         outcomes: list[CancelOutcome] = []

@@ -103,6 +103,9 @@ CLI_CASES = [
     (["status", "--experiment-name", "a" * 300], "is not an experiment name"),
     (["cancel", "--all", "--experiment-name", "../../etc"], "is not an experiment name"),
     (["cancel", "--all", "--grace", "1e308"], "--grace"),
+    # nothing launched on this machine: refused without creating the store or its folders
+    (["cancel", "g1n1"], "has no launched pairs, so there is nothing to cancel"),
+    (["cancel", "--all", "--remote"], "has no launched pairs, so there is nothing to cancel"),
     (["analyze", "--seed", "-1"], "--seed -1"),
     (["analyze", "--bootstrap", "-5"], "--bootstrap -5"),
     (["analyze", "--target", "nan"], "--target nan"),
