@@ -153,6 +153,14 @@ def _resolve_sweeps(experiment: str, names: Sequence[str], known: Sequence[str])
     return out
 
 
+def _tag_or_text(text: str) -> str:
+    """The pair tag ``text`` names (``g4n1`` for ``exp.g4n1.gen2``), else ``text`` itself."""
+    try:
+        return parse_pair(text.strip()).tag
+    except ValueError:
+        return text
+
+
 def _sweep_goal(experiment: str) -> str:
     try:
         return cfgmod.load(snapshot_path(experiment)).sweep.goal
@@ -446,6 +454,13 @@ def launch(
         raise UsageError(
             f"experiment {cfg.name} has no valid pair to launch; accepted: a grid with at least one valid pair "
             "(see hwscale-tui plan)."
+        )
+    if only and not resume:
+        # A pair's tag is the same in every generation: refuse a pair the grid does not have
+        # before the store, its folders and the launch lock are created (a full sweep name is
+        # checked again below, once the generation is known).
+        _resolve_sweeps(
+            cfg.name, [_tag_or_text(t) for t in only], [pp.sweep_name for pp in plan.pairs]
         )
     hint = hint_command or f"hwscale-tui launch --experiment-name {cfg.name}"
     with _open_store(store) as st:
