@@ -33,7 +33,14 @@ PARAM_PREFIX = "param."
 def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
-        raise UsageError(f"{what} {p} does not exist; accepted: a path to a CSV file.")
+        problem = (
+            "is a directory"
+            if p.is_dir()
+            else "is not a regular file"
+            if p.exists()
+            else "does not exist"
+        )
+        raise UsageError(f"{what} {p} {problem}; accepted: a path to a CSV file.")
     try:
         return pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:

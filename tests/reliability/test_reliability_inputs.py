@@ -129,6 +129,9 @@ def test_output_paths_must_exist_and_not_be_directories(tmp_path, capsys, privat
         (["plan", "--save", f"{missing}.toml"], "its folder does not exist"),
         (["analyze", "--report", f"{missing}.md"], "its folder does not exist"),
         (["analyze", "--csv", str(tmp_path)], "is a directory"),
+        (["analyze", "--trials", str(tmp_path)], f"trials file {tmp_path} is a directory"),
+        (["analyze", "--trials", "/dev/null"], "/dev/null is not a regular file"),
+        (["analyze", "--trials", str(missing)], f"{missing} does not exist"),
         (["analyze", "--report", str(tmp_path / "r.md"), "--plots", f"{missing}/p"], "folder"),
     ]
     for args, fragment in cases:
