@@ -67,7 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             name, help=mod.HELP, description=mod.HELP[:1].upper() + mod.HELP[1:] + "."
         )
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run, _skip_teardown=getattr(mod, "SKIP_TEARDOWN", False))
+        p.set_defaults(_run=mod.run, _skip_teardown=getattr(mod, "SKIP_TEARDOWN", False), _parser=p)
     return parser
 
 
@@ -114,7 +114,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["tui", *argv]
     parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # worded by the subcommand's parser, so the hint names its own --help
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     args._argv = argv  # the command line as given (hints print it back, pasteable)
     run = getattr(args, "_run", None)
     if run is None:

@@ -140,3 +140,24 @@ def test_output_paths_must_exist_and_not_be_directories(tmp_path, capsys, privat
     # the good path still works
     assert main(["plan", "--save", str(tmp_path / "ok.toml")]) == 0
     assert (tmp_path / "ok.toml").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "args,command",
+    [
+        (["plan", "--bogus"], "plan"),
+        (["launch", "--generation", "2"], "launch"),  # a flag of other commands, not of launch
+        (["status", "--jsn"], "status"),
+        (["--bogus"], "tui"),  # no command: the app's
+    ],
+)
+def test_an_unknown_flag_points_at_its_own_commands_help(capsys, private_home, args, command):
+    before = _files(private_home)
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"hwscale-tui {command}: error: unrecognized arguments: "), err
+    assert err.endswith(f"; see hwscale-tui {command} --help.\n"), err
+    assert _files(private_home) == before
