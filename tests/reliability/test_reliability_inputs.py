@@ -161,3 +161,27 @@ def test_an_unknown_flag_points_at_its_own_commands_help(capsys, private_home, a
     assert err.startswith(f"hwscale-tui {command}: error: unrecognized arguments: "), err
     assert err.endswith(f"; see hwscale-tui {command} --help.\n"), err
     assert _files(private_home) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "-e", ""],
+        ["plan", "--experiment", " "],
+        ["analyze", "--experiment-name", ""],
+        ["cancel", "--all", "--experiment-name", ""],
+        ["launch", "-e", ""],
+    ],
+    ids=lambda a: " ".join(repr(x) for x in a),
+)
+def test_an_empty_experiment_flag_is_refused_not_read_as_the_current_one(
+    capsys, private_home, args
+):
+    before = _files(private_home)
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ": error: argument --experiment" in err, err
+    assert "accepted: " in err, err
+    assert _files(private_home) == before
