@@ -369,14 +369,22 @@ class ExperimentConfig:
     @property
     def price_label(self) -> str:
         """What the price in force is, said plainly (every cost figure refers to it)."""
-        p = self.price_per_gpu_hour
+        from .prices import in_table
+
+        p, gpu = self.price_per_gpu_hour, self.cost.gpu_type
+        unknown = (
+            ""
+            if self.cost.price_per_gpu_hour is not None or in_table(gpu, self.cost.spot)
+            else f"; the price table has no {gpu}, so this is the H100 on-demand price: set "
+            "cost.price_per_gpu_hour"
+        )
         if not self.local_ranks:
-            return f"${p:g}/GPU-hour ({self.cost.gpu_type})"
-        if self.cost.gpu_type.lower() == "vcpu":
+            return f"${p:g}/GPU-hour ({gpu}{unknown})"
+        if gpu.lower() == "vcpu":
             return f"${p:g}/rank-hour: one cloud vCPU on demand (docs/prices.md)"
         return (
-            f"HYPOTHETICAL ${p:g}/rank-hour, as if each CPU rank were a {self.cost.gpu_type} "
-            '(cost.gpu_type = "vCPU" prices ranks as CPUs)'
+            f"HYPOTHETICAL ${p:g}/rank-hour, as if each CPU rank were a {gpu} "
+            f'(cost.gpu_type = "vCPU" prices ranks as CPUs{unknown})'
         )
 
 

@@ -34,9 +34,18 @@ PRICE_TABLE: dict[tuple[str, bool], tuple[float, str]] = {
 }
 
 
+def _key(gpu_type: str, spot: bool) -> tuple[str, bool]:
+    return (gpu_type.upper().replace("-40GB", "").replace("-80GB", ""), spot)
+
+
+def in_table(gpu_type: str, spot: bool = False) -> bool:
+    """Whether the dated table has a price for this GPU type (else the H100's is used)."""
+    return _key(gpu_type, spot) in PRICE_TABLE
+
+
 def price_per_gpu_hour(gpu_type: str, spot: bool = False) -> GpuPrice:
     """Look up the table; unknown GPU types fall back to the H100 on-demand price, said so."""
-    key = (gpu_type.upper().replace("-40GB", "").replace("-80GB", ""), spot)
+    key = _key(gpu_type, spot)
     if key in PRICE_TABLE:
         price, source = PRICE_TABLE[key]
         return GpuPrice(gpu_type, price, spot, source)

@@ -296,11 +296,11 @@ def _split_token(token: str) -> tuple[str, str]:
         import difflib
 
         # matched on the last component: the shared "trainer." prefix would make any trainer
-        # key look close (trainer.nope -> trainer.update_epochs)
+        # key look close (trainer.nope -> trainer.update_epochs); 0.7: bogus is not gpus
         tails: dict[str, str] = {}
         for k in KEYS:
             tails.setdefault(k.rsplit(".", 1)[-1], k)
-        close = difflib.get_close_matches(key.rsplit(".", 1)[-1], tails, n=1)
+        close = difflib.get_close_matches(key.rsplit(".", 1)[-1], tails, n=1, cutoff=0.7)
         hint = f" (did you mean {tails[close[0]]}?)" if close else ""
         raise UsageError(f"unknown key {key!r}{hint}; accepted keys: {', '.join(KEYS)}.")
     return key, raw

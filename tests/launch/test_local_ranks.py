@@ -63,6 +63,27 @@ def test_local_price_is_hypothetical_unless_priced_as_cpu(monkeypatch):
     assert cpu.price_label.startswith("$0.0425/rank-hour: one cloud vCPU")
 
 
+def test_a_gpu_type_missing_from_the_price_table_says_whose_price_is_used():
+    nope = cfgmod.from_dict({"cost": {"gpu_type": "NOPE"}}, env={})
+    assert nope.price_per_gpu_hour == pytest.approx(6.88)
+    assert nope.price_label.endswith(
+        '(cost.gpu_type = "vCPU" prices ranks as CPUs; the price table has no NOPE, so this is '
+        "the H100 on-demand price: set cost.price_per_gpu_hour)"
+    )
+    cluster = cfgmod.from_dict(
+        {
+            "experiment": {"dispatcher": "skypilot"},
+            "wandb": {"mode": "online"},
+            "cost": {"gpu_type": "NOPE"},
+        },
+        env={},
+    )
+    assert "the price table has no NOPE" in cluster.price_label
+    priced = cfgmod.from_dict({"cost": {"gpu_type": "NOPE", "price_per_gpu_hour": 3.0}}, env={})
+    assert "price table" not in priced.price_label  # the file's own price: nothing to say
+    assert "price table" not in cfgmod.default_config(env={}).price_label  # H100 is in it
+
+
 def test_an_added_oversubscribed_pair_is_kept_and_flagged_in_plan(monkeypatch, tmp_path):
     monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
     res = subprocess.run(
