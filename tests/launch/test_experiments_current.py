@@ -115,6 +115,8 @@ def test_list_archive_and_delete_and_a_running_one_is_never_deleted(tmp_path):
     _one_sentence_exit_2(cli("experiments", "delete", "busy", "--yes"), "busy is running")
     _one_sentence_exit_2(cli("experiments", "archive", "busy"), "busy is running")
     _one_sentence_exit_2(cli("experiments", "delete", "ghost", "--yes"), "'ghost'")
+    # without --yes, an unknown name is still named as unknown (not asked to confirm)
+    _one_sentence_exit_2(cli("experiments", "delete", "ghost"), "no experiment named 'ghost'")
     _one_sentence_exit_2(cli("experiments", "delete", "old"), "--yes")
     assert sup.pair_status("busy").pairs[0].alive and snapshot_path("busy").is_file()
     assert snapshot_path("old").is_file()
