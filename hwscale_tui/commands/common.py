@@ -48,7 +48,7 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _not_empty(accepted: str) -> Callable[[str], str]:
+def not_empty(accepted: str) -> Callable[[str], str]:
     """An argparse ``type`` that refuses an empty value (``-e ""`` must not mean "the current
     experiment": a script whose variable is unset would act on whatever is current)."""
 
@@ -66,13 +66,13 @@ def add_experiment_file_flag(parser: argparse.ArgumentParser) -> None:
         "--experiment",
         "-e",
         metavar="FILE",
-        type=_not_empty("a path to an experiment TOML file, or no -e for the current experiment"),
+        type=not_empty("a path to an experiment TOML file, or no -e for the current experiment"),
         help="experiment TOML file; its experiment becomes the current one (default: the current experiment)",
     )
     parser.add_argument(
         "--experiment-name",
         metavar="NAME",
-        type=_not_empty("an experiment's name (hwscale-tui experiments lists them)"),
+        type=not_empty("an experiment's name (hwscale-tui experiments lists them)"),
         help="act on this experiment and make it the current one (hwscale-tui experiments lists them)",
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .common import not_empty
+
 HELP = "open the app: grid editor, launch, live trials, analysis (the default command)"
 SCREENS = ("grid", "launch", "trials", "analysis")
 
@@ -14,6 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--experiment",
         "-e",
         metavar="FILE",
+        type=not_empty("a path to an experiment TOML file, or no -e for the current experiment"),
         help="experiment TOML file to open and save (default: the current experiment, else built-in defaults)",
     )
     p.add_argument(

@@ -171,6 +171,8 @@ def test_an_unknown_flag_points_at_its_own_commands_help(capsys, private_home, a
         ["analyze", "--experiment-name", ""],
         ["cancel", "--all", "--experiment-name", ""],
         ["launch", "-e", ""],
+        ["tui", "-e", ""],
+        ["-e", ""],  # the app, the default command
     ],
     ids=lambda a: " ".join(repr(x) for x in a),
 )
