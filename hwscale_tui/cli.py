@@ -116,7 +116,15 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # worded by the subcommand's parser, so the hint names its own --help
-        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+        sub = getattr(args, "_parser", parser)
+        if sub is parser:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        # A positional after an option (experiments delete --yes NAME) is left over by
+        # parse_known_args; intermixed parsing takes it, and words a real leftover the same way.
+        try:
+            args = sub.parse_intermixed_args(argv[1:], argparse.Namespace(command=argv[0]))
+        except TypeError:  # a subcommand with its own subcommands: not supported intermixed
+            sub.error(f"unrecognized arguments: {' '.join(unknown)}")
     args._argv = argv  # the command line as given (hints print it back, pasteable)
     run = getattr(args, "_run", None)
     if run is None:

@@ -73,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
         ex.archive(args.name, args.action == "archive")
         print(f"{args.action}d {args.name}")
     else:
-        if args.name not in ex.known_names():  # an unknown name first: --yes would not help
-            raise ex.no_such_experiment(args.name)
+        ex.require_known(args.name, "delete")  # an unknown name first: --yes would not help
         if not args.yes:
             raise UsageError(
                 f"deleting {args.name} removes its trials, launches, snapshot and logs; accepted: "

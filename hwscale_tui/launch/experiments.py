@@ -354,9 +354,17 @@ def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
     return out
 
 
-def _require_known(name: str) -> None:
-    if name not in known_names():
-        raise no_such_experiment(name)
+def require_known(name: str, what: str) -> None:
+    names = known_names()
+    if name in names:
+        return
+    if name == cfgmod.ExperimentSection().name:  # listed on a fresh machine, but nothing to act on
+        raise UsageError(
+            f"{name} is the built-in default experiment and nothing of it is saved or launched "
+            f"yet, so there is nothing to {what}; accepted: an experiment that was saved or "
+            "launched (hwscale-tui experiments lists them)."
+        )
+    raise no_such_experiment(name, names)
 
 
 def _refuse_if_running(name: str, store: Store, what: str) -> None:
@@ -370,7 +378,7 @@ def _refuse_if_running(name: str, store: Store, what: str) -> None:
 
 def archive(name: str, archived: bool = True) -> None:
     """Hide (or show again) an experiment in the list; its data stays. Refused while running."""
-    _require_known(name)
+    require_known(name, "archive" if archived else "unarchive")
     from ..store import Store
 
     with Store.open_default() as store:
@@ -390,7 +398,7 @@ def delete(name: str) -> int:
 
     from .files import experiment_logs_dir
 
-    _require_known(name)
+    require_known(name, "delete")
     from ..store import Store
 
     with Store.open_default() as store:

@@ -189,3 +189,14 @@ def test_piped_listings_keep_long_names_whole_and_lines_unwrapped(tmp_path):
     narrow = piped("experiments", columns="60").stdout  # a width the user asked for is kept
     table = narrow.splitlines()[:3]  # header, rule, the row
     assert name not in "\n".join(table) and max(map(len, table)) <= 60
+
+
+def test_the_unsaved_builtin_default_has_nothing_to_archive_or_delete():
+    """On a fresh machine the list shows the built-in default as current; archiving or deleting
+    it says why there is nothing to act on (not "no experiment named ...; none yet")."""
+    listed = cli("experiments", "--json")
+    assert [r["name"] for r in json.loads(listed.stdout)] == ["hardware_scaling"]
+    for action in (["archive"], ["delete", "--yes"]):  # NAME after --yes is fine too
+        res = cli("experiments", *action, "hardware_scaling")
+        _one_sentence_exit_2(res, "the built-in default experiment", "nothing of it is saved")
+    _one_sentence_exit_2(cli("experiments", "delete", "ghost", "--yes"), "no experiment named")
