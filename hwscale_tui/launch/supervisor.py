@@ -459,9 +459,14 @@ def launch(
         # A pair's tag is the same in every generation: refuse a pair the grid does not have
         # before the store, its folders and the launch lock are created (a full sweep name is
         # checked again below, once the generation is known).
-        _resolve_sweeps(
-            cfg.name, [_tag_or_text(t) for t in only], [pp.sweep_name for pp in plan.pairs]
-        )
+        known = [pp.sweep_name for pp in plan.pairs]
+        _resolve_sweeps(cfg.name, [_tag_or_text(t) for t in only], known)
+        for text in only:  # a sweep name of another experiment: refused here, not below
+            t = text.strip()
+            if "." in t and not t.startswith(f"{cfg.name}."):
+                raise UsageError(
+                    f"{text!r} is not a pair of experiment {cfg.name}; its pairs are: {_pairs_text(known)}."
+                )
     hint = hint_command or f"hwscale-tui launch --experiment-name {cfg.name}"
     with _open_store(store) as st:
         with experiment_lock(cfg.name):
