@@ -96,7 +96,10 @@ CLI_CASES = [
     (["launch", "--only", "g1n1,bogus.x"], "'bogus.x' is not a pair"),
     (["launch", "--only", "hardware_scaling.g9n9.gen2"], "'g9n9' is not a pair of experiment"),
     # a pair of another experiment, named in full: refused before the store is created
-    (["launch", "--only", "other.g1n1"], "'other.g1n1' is not a pair of experiment hardware_scaling"),
+    (
+        ["launch", "--only", "other.g1n1"],
+        "'other.g1n1' is not a pair of experiment hardware_scaling",
+    ),
     (["plan", "run=abc"], "sets run"),
     (["launch", "trainer.batch_size=5"], "swept hyperparameter trainer.batch_size"),
     (["plan", "trainer.nope=1"], "every trial would reject"),
