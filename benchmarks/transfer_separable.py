@@ -94,13 +94,7 @@ def fit_separable(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int, seed: in
     scale = surrogate.LENGTH_PRIOR_SCALE
 
     def optimizer(obj: Any, theta0: np.ndarray, bounds: np.ndarray) -> Any:
-        def objective(theta: np.ndarray, eval_gradient: bool = True) -> Any:
-            f, g = obj(theta, eval_gradient=True)
-            z = (theta[idx] - loc) / scale
-            g = np.array(g, dtype=float)
-            g[idx] += z / scale
-            return f + 0.5 * float(np.sum(z**2)), g
-
+        objective = surrogate._map_objective(obj, idx, np.full(len(idx), loc), scale)
         return surrogate._bounded_lbfgs(objective, theta0, bounds)
 
     gp = GaussianProcessRegressor(
