@@ -22,13 +22,14 @@ leave-one-out (``own_loo_raw_log_density``, the optimizer's guard).
 
 from __future__ import annotations
 
-import copy
 import itertools
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky
-from sklearn.gaussian_process.kernels import Kernel, Matern
+from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
+
+from .surrogate import MAX_LENGTH_SCALE, fit_map
 
 SHIFT_PRIOR_SD = 0.3  # normalized units (range 2) per doubling, around each of the two guesses
 SHIFT_MAX = 1.0  # |B| bound: half a parameter's range per doubling
@@ -101,63 +102,6 @@ def fit_shift(
     return shift
 
 
-CONTEXT_LENGTH_GRID = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)  # doublings
-MIN_OWN_FOR_TUNING = 3
-CONTEXT_TUNING_MARGIN = 2.0  # log likelihood a grid value must gain over the fitted one  # own results needed before they choose the context length scale
-
-
-def own_loo_log_likelihood(kernel: Kernel, x: np.ndarray, y: np.ndarray, own: np.ndarray) -> float:
-    """Sum of the leave-one-out log predictive densities of the rows ``own`` (closed form)."""
-    low = _cholesky(kernel, x)
-    if low is None:
-        return -np.inf
-    inv = cho_solve((low, True), np.eye(len(y)))
-    alpha = inv @ y
-    diag = np.diag(inv)[own]
-    return float(np.sum(0.5 * np.log(diag / (2 * np.pi)) - 0.5 * alpha[own] ** 2 / diag))
-
-
-def tune_context_length(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int) -> Kernel:
-    """The context length scales that best predict this pair's own results from the rest.
-
-    The marginal likelihood of all pairs' results together is dominated by the other pairs
-    (there are more of them); what matters here is how well they predict *this* pair. So the
-    context length scales (one value for all context features, from ``CONTEXT_LENGTH_GRID``,
-    no shorter than the fitted bound) are chosen by the leave-one-out predictive likelihood of
-    this pair's own rows (those at context 0), once there are ``MIN_OWN_FOR_TUNING`` of them;
-    the fitted value stays unless another predicts them better by ``CONTEXT_TUNING_MARGIN``.
-    """
-    own = np.all(x[:, d:] == 0, axis=1)
-    if own.sum() < MIN_OWN_FOR_TUNING or own.all():
-        return kernel
-    floor = float(np.atleast_2d(_matern(kernel).length_scale_bounds)[-1, 0])
-    best_value = own_loo_log_likelihood(kernel, x, y, own) + CONTEXT_TUNING_MARGIN
-    best_kernel = kernel
-    for value in CONTEXT_LENGTH_GRID:
-        if value < floor:
-            continue
-        trial = with_context_length(kernel, d, value)
-        v = own_loo_log_likelihood(trial, x, y, own)
-        if v > best_value:
-            best_value, best_kernel = v, trial
-    return best_kernel
-
-
-def _matern(kernel: Kernel) -> Matern:
-    return next(v for v in kernel.get_params(deep=True).values() if isinstance(v, Matern))
-
-
-def with_context_length(kernel: Kernel, d: int, value: float) -> Kernel:
-    """A copy of ``kernel`` whose context length scales (inputs after the ``d`` parameters) are
-    all ``value``."""
-    out = copy.deepcopy(kernel)
-    m = _matern(out)
-    scales = np.array(np.atleast_1d(m.length_scale), dtype=float)
-    scales[d:] = value
-    m.length_scale = scales
-    return out
-
-
 def space_shift(moves: list[tuple[np.ndarray, np.ndarray]], d: int, k: int) -> np.ndarray:
     """How the pairs' search spaces move with the context: the least-squares ``B`` (d x k) with
     ``moved = B z`` over the other pairs' observations (``z``: their log2 context features,
@@ -174,31 +118,116 @@ def space_shift(moves: list[tuple[np.ndarray, np.ndarray]], d: int, k: int) -> n
     return np.asarray(solution.T)
 
 
-def own_loo_raw_log_density(
-    kernel: Kernel,
+# -- the separable transfer kernel ------------------------------------------------------------
+MAX_PRIVATE = 2  # splits with at most this many private parameters (11 of 4 parameters)
+SPLITS_IN_MIXTURE = 4  # the most likely splits whose GPs form the score model
+IGNORED_LENGTH_SCALE = 1e5  # the fixed length scale of an input a Matern part does not see
+PRIVATE_CONTEXT_START = 1.0  # the private part's context length scale before fitting (doublings)
+
+
+def separable_kernel(
+    floors: np.ndarray, d: int, k: int, private: tuple[int, ...], max_length_scale: float
+) -> Kernel:
+    """``C * M_S(x_S) * (m^2 + M_P(x_P, z)) + White`` for the split ``private`` = P.
+
+    ``M_S`` (Matern 3/2) sees the shared parameters S (the ``d`` parameters not in P), ``M_P``
+    the private ones and the ``k`` context features; an input a part does not see has the
+    fixed length scale ``IGNORED_LENGTH_SCALE``. Between pairs many doublings apart ``M_P``
+    vanishes and ``C m^2 M_S`` is left: another pair's result informs this pair's shared
+    parameters whatever its private ones were. ``floors``: the length scales' lower bounds
+    (parameters, then context features).
+    """
+    n = d + k
+    shared_bounds = np.column_stack([floors, np.full(n, max_length_scale)])
+    private_bounds = shared_bounds.copy()
+    shared_start = np.maximum(floors, 0.7)
+    private_start = shared_start.copy()
+    for j in range(n):
+        if j >= d or j in private:
+            shared_bounds[j], shared_start[j] = (IGNORED_LENGTH_SCALE,) * 2, IGNORED_LENGTH_SCALE
+        else:
+            private_bounds[j], private_start[j] = (IGNORED_LENGTH_SCALE,) * 2, IGNORED_LENGTH_SCALE
+    private_start[d:] = np.maximum(floors[d:], PRIVATE_CONTEXT_START)
+    shared = Matern(length_scale=shared_start, length_scale_bounds=shared_bounds, nu=1.5)
+    own = Matern(length_scale=private_start, length_scale_bounds=private_bounds, nu=1.5)
+    return ConstantKernel(1.0, (1e-2, 1e2)) * shared * (
+        ConstantKernel(1.0, (1e-3, 1e2)) + own
+    ) + WhiteKernel(1e-2, (1e-6, 1.0))
+
+
+SHARED_LENGTH_SCALE = "k1__k1__k2__length_scale"  # M_S's, in ``separable_kernel``'s naming
+
+
+def fit_separable(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int, seed: int) -> Kernel:
+    """MAP fit of a ``separable_kernel``: the length-scale prior on ``M_S``'s free parameters'
+    length scales (as ``fit_kernel`` puts it on the default kernel's); the private part and
+    the context by maximum likelihood."""
+    prior: list[int] = []
+    pos = 0
+    for hp in kernel.hyperparameters:
+        if hp.fixed:
+            continue
+        if hp.name == SHARED_LENGTH_SCALE:
+            bounds = np.atleast_2d(hp.bounds)
+            prior += [pos + e for e in range(min(d, hp.n_elements)) if bounds[e][0] != bounds[e][1]]
+        pos += hp.n_elements
+    return fit_map(kernel, x, y, seed, np.array(prior, dtype=int), d)
+
+
+def private_context_length_scales(kernel: Kernel, d: int) -> list[float]:
+    """The context features' length scales (doublings) of a ``separable_kernel``'s ``M_P``."""
+    own = kernel.k1.k2.k2  # (C * M_S * (C + M_P)) + White
+    return [float(v) for v in np.atleast_1d(own.length_scale)[d:]]
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of the parameters into shared and ``private``, fitted."""
+
+    private: tuple[int, ...]  # parameter indices
+    shift: np.ndarray  # the context shift fitted under this split's kernel
+    kernel: Kernel  # fitted on the observations moved by the default kernel's shift
+    log_likelihood: float  # log marginal likelihood at ``shift``
+
+
+def fit_splits(
     x: np.ndarray,
     y: np.ndarray,
-    rows: np.ndarray,
-    to_raw: Callable[[np.ndarray], np.ndarray],
-    floor: float,
-) -> float:
-    """Sum of the leave-one-out log predictive densities of ``rows``, in the scores' own units.
+    d: int,
+    floors: np.ndarray,
+    first: np.ndarray,
+    guess: np.ndarray,
+    seed: int,
+) -> list[Split]:
+    """Every split with at most ``MAX_PRIVATE`` private parameters, most likely first.
 
-    Each row is predicted from all the others (closed form); the prediction (mean +- one
-    standard deviation, model units) is mapped back through ``to_raw`` so that two models with
-    different standardizations and warps compare on one scale. The spread is at least
-    ``floor`` (score units): a warp that squeezes the worst scores together must not make a
-    model look certain there.
+    ``x``: unshifted model inputs (parameters, then context features), ``y`` standardized
+    targets, ``first`` the shift fitted under the default kernel, ``guess`` the shift's prior
+    guess (``space_shift``). Per split: the kernel is fitted (``fit_separable``) on the
+    observations moved by ``first``, the shift fitted again under it (``fit_shift``), and the
+    marginal likelihood at that shift weighs the split (a uniform prior over splits).
     """
-    low = _cholesky(kernel, x)
-    if low is None or not rows.any():
-        return -np.inf
-    inv = cho_solve((low, True), np.eye(len(y)))
-    diag = np.diag(inv)[rows]
-    mean = y[rows] - (inv @ y)[rows] / diag
-    sd = 1.0 / np.sqrt(diag)
-    observed = to_raw(y[rows])
-    centre = to_raw(mean)
-    spread = np.maximum(np.abs(to_raw(mean + sd) - to_raw(mean - sd)) / 2.0, floor)
-    z = (observed - centre) / spread
-    return float(np.sum(-0.5 * z**2 - np.log(spread) - 0.5 * np.log(2 * np.pi)))
+    k = x.shape[1] - d
+    out = []
+    for size in range(min(MAX_PRIVATE, d) + 1):
+        for private in itertools.combinations(range(d), size):
+            kernel = fit_separable(
+                separable_kernel(floors, d, k, private, MAX_LENGTH_SCALE),
+                shifted(x, d, first),
+                y,
+                d,
+                seed,
+            )
+            b = fit_shift(kernel, x, y, d, guess)
+            out.append(
+                Split(private, b, kernel, log_marginal_likelihood(kernel, shifted(x, d, b), y))
+            )
+    out.sort(key=lambda s: -s.log_likelihood)  # stable: ties keep the enumeration order
+    return out
+
+
+def split_weights(splits: list[Split]) -> np.ndarray:
+    """The splits' posterior weights (their likelihoods normalized; a uniform prior)."""
+    v = np.array([s.log_likelihood for s in splits])
+    w = np.exp(v - v.max())
+    return np.asarray(w / w.sum())

@@ -41,7 +41,7 @@ from functools import cache
 from typing import Any, cast
 
 import numpy as np
-from sklearn.gaussian_process.kernels import Kernel, Matern
+from sklearn.gaussian_process.kernels import Kernel
 from threadpoolctl import ThreadpoolController
 
 from ..errors import UsageError
@@ -54,18 +54,25 @@ from .acquisition import (
 )
 from .context import (
     MIN_SHIFT_POINTS,
+    SPLITS_IN_MIXTURE,
+    Split,
+    fit_separable,
     fit_shift,
-    own_loo_raw_log_density,
+    fit_splits,
+    private_context_length_scales,
+    separable_kernel,
     shifted,
     space_shift,
-    tune_context_length,
+    split_weights,
 )
 from .pareto import pareto_front
 from .presets import PROTEIN_SETTINGS
 from .space import Param, SearchSpace
 from .surrogate import (
+    MAX_LENGTH_SCALE,
     MIN_FIT_POINTS,
     MIN_LENGTH_SCALE,
+    Mixture,
     Surrogate,
     default_kernel,
     fit_kernel,
@@ -85,13 +92,9 @@ CENSORED_COST_FACTOR = (
 MIN_COST_S = 1e-3  # costs are modelled in log space; shorter (or zero) runtimes are clipped to this
 DISCRETE = ("uniform_pow2", "int_uniform")
 CONTEXT_MIN_LENGTH_SCALE = 0.5  # of a context feature, in log2 units (doublings)
-# before the data tell otherwise, pairs are alike: correlation 0.89 one doubling apart
+# the shift's search kernel and the cost model: pairs alike, correlation 0.89 one doubling apart
 CONTEXT_START_LENGTH_SCALE = 3.0
-TUNE_CONTEXT_LENGTH = True  # own results choose the context length scale (context.py)
 TRANSFER_TRUST = 0.3  # with transfer: candidates are normal steps of this sd around the centers
-TRANSFER_GUARD = True  # own results decide whether the other pairs' are used (``_guard``)
-GUARD_SPREAD_FLOOR = 0.02  # of the scores' standard deviation: the least LOO spread
-GUARD_MIN_OWN = 3  # own successful results before the guard can turn transfer off
 TRANSFER_CENTERS = 3  # other pairs' best configurations that seed candidates (with transfer)
 LOCAL_SCALES = (0.15, 0.04)  # normal steps around the incumbent, in normalized coordinates
 LOCAL_PER_SCALE = 64
@@ -119,14 +122,6 @@ def min_length_scale(p: Param) -> float:
     else:
         return MIN_LENGTH_SCALE
     return max(MIN_LENGTH_SCALE, 1.0 / max(levels - 1, 1))
-
-
-def _length_scales(kernel: Kernel) -> list[float]:
-    """The Matern part's length scales of a fitted kernel (one per model input)."""
-    for value in kernel.get_params(deep=True).values():
-        if isinstance(value, Matern):
-            return [float(v) for v in np.atleast_1d(value.length_scale)]
-    return []
 
 
 @dataclass(frozen=True)
@@ -325,6 +320,8 @@ class _Models:
     context_dims: int  # trailing model columns that are context features (0: no transfer)
     incumbent: np.ndarray | None  # coords of the own observation with the best predicted score
     transfer: dict[str, Any] | None  # how much came from other contexts (for last_info)
+    # the score model: ``score``, or with transfer the mixture over the most likely splits
+    acquire: Surrogate | Mixture | None = None
 
 
 class ProteinOptimizer:
@@ -355,6 +352,7 @@ class ProteinOptimizer:
         self._center = space.center()
         self._kernels: dict[tuple[Any, ...], Kernel] = {}
         self._shifts: dict[tuple[Any, ...], np.ndarray] = {}
+        self._splits: dict[tuple[Any, ...], list[Split]] = {}  # the mixture's, per refit
         self._shift_now = np.zeros((len(space), 0))  # the shift the models were last built with
         self._models_cache: tuple[Any, _Models] | None = None
         self._target: ContextKey | None = None  # the context suggestions are for (last given)
@@ -563,11 +561,21 @@ class ProteinOptimizer:
                 idx = fit_subset(m)
                 x, y = data.x[idx], data.y[idx]
                 floors, start = self._kernel_bounds(context_dims)
-                # the search's kernel: the default one (moderate length scales, context 3
+                # the first search's kernel: the default one (moderate length scales, context 3
                 # doublings), not one fitted to these few points: early fits often call a
                 # parameter irrelevant (length scale 30), and then no shift of it shows
-                kernel = default_kernel(floors, trend=False, start=start)
-                shift = fit_shift(kernel, x, y, d, guess)
+                first = fit_shift(default_kernel(floors, trend=False, start=start), x, y, d, guess)
+                splits = fit_splits(x, y, d, floors, first, guess, self.seed)
+                shift = splits[0].shift
+                # the best split's kernel, fitted again on the observations at its own shift
+                self._kernels[("separable", m, self._target)] = fit_separable(
+                    separable_kernel(floors, d, context_dims, splits[0].private, MAX_LENGTH_SCALE),
+                    shifted(x, d, shift),
+                    y,
+                    d,
+                    self.seed,
+                )
+                self._splits[cache_key] = splits[:SPLITS_IN_MIXTURE]
             self._shifts[cache_key] = shift
         return self._shifts[cache_key]
 
@@ -581,42 +589,30 @@ class ProteinOptimizer:
         )
         return floors, start
 
-    def _guard(self, obs: Sequence[Observation], sd: Targets, kernel: Kernel) -> dict[str, Any]:
-        """Whether the other pairs' results predict this pair's own better than its own do.
-
-        Both models predict each of this pair's successful results from the rest (leave one
-        out, in score units): the transfer model (every pair's results) and the model of this
-        pair's results alone. Transfer is used unless the own model predicts them better, once
-        there are ``GUARD_MIN_OWN`` of them.
-        """
-        own_mask = np.array([self._is_own(o) for o in obs], dtype=bool)
-        n_own = int((own_mask & sd.ok).sum())
-        info: dict[str, Any] = {"used": True, "own": int(own_mask.sum())}
-        if n_own < GUARD_MIN_OWN:
-            return info
-        floor = GUARD_SPREAD_FLOOR * sd.std  # of all pairs' scores, in score units
-        with_others = own_loo_raw_log_density(
-            kernel, sd.x, sd.y, own_mask & sd.ok, sd.to_raw, floor
-        )
-        own = [o for o in self.observations if self._is_own(o)]
-        od = score_targets(own)
-        alone = own_loo_raw_log_density(
-            self._kernel("score", own, 0, own_only=True), od.x, od.y, od.ok, od.to_raw, floor
-        )
-        info["loo_with_others"] = round(with_others, 3)
-        info["loo_alone"] = round(alone, 3)
-        info["used"] = bool(with_others >= alone)
-        return info
-
-    def _kernel(
-        self, name: str, obs: Sequence[Observation], context_dims: int, own_only: bool = False
-    ) -> Kernel:
+    def _kernel(self, name: str, obs: Sequence[Observation], context_dims: int) -> Kernel:
         """Hyperparameters fitted on the first ``fit_prefix(n)`` observations (cached per prefix).
 
-        A pure function of those observations, so a rebuilt optimizer fits exactly the same.
+        With transfer the score's kernel is separable (``context.separable_kernel``): the best
+        split's, fitted when the shift was (``_shift``); before the shift is fitted from the
+        data, the split with every parameter shared. A pure function of those observations, so
+        a rebuilt optimizer fits exactly the same.
         """
         m = fit_prefix(len(obs))
-        cache_key = (name, m, self._target if context_dims or own_only else None, own_only)
+        if name == "score" and context_dims:
+            cache_key: tuple[Any, ...] = ("separable", m, self._target)
+            if cache_key not in self._kernels:  # too few results to weigh splits
+                d = len(self.space)
+                floors, _ = self._kernel_bounds(context_dims)
+                kernel = separable_kernel(floors, d, context_dims, (), MAX_LENGTH_SCALE)
+                prefix_data = score_targets(obs[:m])
+                if len(prefix_data.y) >= MIN_FIT_POINTS:
+                    idx = fit_subset(m)
+                    kernel = fit_separable(
+                        kernel, prefix_data.x[idx], prefix_data.y[idx], d, self.seed
+                    )
+                self._kernels[cache_key] = kernel
+            return self._kernels[cache_key]
+        cache_key = (name, m, self._target if context_dims else None)
         if cache_key not in self._kernels:
             prefix = obs[:m]
             data = (
@@ -627,7 +623,7 @@ class ProteinOptimizer:
             width = len(self.space) + context_dims
             x, y = (data.x, data.y) if data is not None else (np.zeros((0, width)), np.zeros(0))
             floors, start = self._kernel_bounds(context_dims)
-            kernel = fit_kernel(
+            self._kernels[cache_key] = fit_kernel(
                 x,
                 y,
                 self.seed,
@@ -636,10 +632,24 @@ class ProteinOptimizer:
                 start=start,
                 prior_dims=len(self.space),
             )
-            if context_dims and name == "score" and TUNE_CONTEXT_LENGTH:
-                kernel = tune_context_length(kernel, x, y, len(self.space))
-            self._kernels[cache_key] = kernel
         return self._kernels[cache_key]
+
+    def _mixture(self, splits: list[Split]) -> Mixture:
+        """The score model with transfer: the splits' GPs, each on the observations moved by its
+        own shift, weighted by the splits' likelihoods."""
+        d, target = len(self.space), self._target or ()
+        zeros = (0.0,) * len(target)
+        raw = [
+            replace(
+                o,
+                coords=o.coords
+                + (zeros if self._is_own(o) else context_features(o.context or (), target)),
+            )
+            for o in self.observations
+        ]
+        data = score_targets(raw)
+        parts = [Surrogate.condition(s.kernel, shifted(data.x, d, s.shift), data.y) for s in splits]
+        return Mixture(parts, split_weights(splits))
 
     def _models(self) -> _Models:
         cache_key = (len(self.observations), self._target)
@@ -649,15 +659,6 @@ class ProteinOptimizer:
         d = len(self.space)
         sd = score_targets(obs)
         kernel = self._kernel("score", obs, c)
-        guard: dict[str, Any] | None = None
-        if c and TRANSFER_GUARD:
-            guard = self._guard(obs, sd, kernel)
-            if not guard["used"]:
-                others = len(obs) - guard["own"]
-                obs, c = [o for o in self.observations if self._is_own(o)], 0
-                sd = score_targets(obs)
-                kernel = self._kernel("score", obs, 0, own_only=True)
-                guard["other"] = others
         score = Surrogate.condition(kernel, sd.x, sd.y)
         ok = sd.ok
         own = np.array([self._is_own(o) for o in obs], dtype=bool)
@@ -668,11 +669,7 @@ class ProteinOptimizer:
         best = float(predicted.max()) if ok.any() else float(sd.y.max())
         cd = cost_targets(obs, self.settings.max_suggestion_cost)
         cost = (
-            Surrogate.condition(
-                self._kernel("cost", obs, c, own_only=guard is not None and not guard["used"]),
-                cd.x,
-                cd.y,
-            )
+            Surrogate.condition(self._kernel("cost", obs, c), cd.x, cd.y)
             if cd is not None
             else None
         )
@@ -689,31 +686,40 @@ class ProteinOptimizer:
         else:
             own_front = np.array(self.space.normalize(self._center))[None, :]
         front, transfer = own_front, None
+        acquire: Surrogate | Mixture = score
         if c:
             # other pairs' best configurations (moved into this space's bounds) seed candidates too
             top = np.argsort(-predicted, kind="stable")[:TRANSFER_CENTERS]
             borrowed = self._snap(np.clip(at[top, :d], -1.0, 1.0))
             front = np.vstack([own_front, borrowed]) if own_ok.any() else borrowed
             others = [o for o, mine in zip(obs, own) if not mine]
+            names = [name for name, _ in self._target or ()]
             transfer = {
                 "own": int(own.sum()),
                 "other": len(others),
                 "other_contexts": len({o.context for o in others}),
-                "context_length_scales": dict(
-                    zip((name for name, _ in self._target or ()), _length_scales(kernel)[d:])
-                ),
+                # of the private part: how fast a pair's private parameters stop applying here
+                "context_length_scales": dict(zip(names, private_context_length_scales(kernel, d))),
                 # per parameter and feature: the optimum's move per doubling, in fractions of
                 # the parameter's search range (0: the pairs' landscapes line up unmoved)
                 "context_shift": {
-                    key: {
-                        name: round(float(b) / 2, 4)
-                        for (name, _), b in zip(self._target or (), row)
-                    }
+                    key: {name: round(float(b) / 2, 4) for name, b in zip(names, row)}
                     for key, row in zip(self.space.keys, self._shift_now)
                 },
             }
-        if guard is not None:
-            transfer = {**(transfer or {}), **guard}
+            splits = self._splits.get((fit_prefix(len(self.observations)), self._target))
+            if splits:
+                acquire = self._mixture(splits)
+                own_rows = own & ok
+                if own_rows.any():
+                    best = float(acquire.predict(sd.x[own_rows])[0].max())
+                transfer["splits"] = [
+                    {
+                        "private": [self.space.keys[j] for j in s.private],
+                        "weight": round(float(w), 4),
+                    }
+                    for s, w in zip(splits, acquire.weights)
+                ]
         models = _Models(
             score_data=sd,
             score_kernel=kernel,
@@ -726,6 +732,7 @@ class ProteinOptimizer:
             context_dims=c,
             incumbent=incumbent,
             transfer=transfer,
+            acquire=acquire,
         )
         self._models_cache = (cache_key, models)
         return models
@@ -744,14 +751,10 @@ class ProteinOptimizer:
             candidates = self._candidates(rng, m.front)
         if m.incumbent is not None:
             candidates = np.vstack([candidates, self._local(rng, m.incumbent)])
-        score = m.score
+        score = m.acquire if m.acquire is not None else m.score
         if chosen:  # constant-liar fantasies for trials in flight and earlier picks of this call
             fantasies = np.hstack([np.array(chosen), np.zeros((len(chosen), m.context_dims))])
-            score = Surrogate.condition(
-                m.score_kernel,
-                np.vstack([sd.x, fantasies]),
-                np.concatenate([sd.y, np.full(len(fantasies), LIAR_SCORE)]),
-            )
+            score = score.with_points(fantasies, np.full(len(fantasies), LIAR_SCORE))
         # the acquisition's random knob is drawn once per suggestion
         if s.acquisition_fn == "ei":
             knob = rng.exponential(0.1) if s.randomize_acquisition else 0.0

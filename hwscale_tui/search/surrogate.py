@@ -181,37 +181,22 @@ def fit_subset(n: int, cap: int = MAX_FIT_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, cap).round().astype(int))
 
 
-def fit_kernel(
-    x: np.ndarray,
-    y: np.ndarray,
-    seed: int,
-    min_length_scales: np.ndarray,
-    trend: bool,
-    start: np.ndarray | None = None,
-    prior_dims: int | None = None,
+def fit_map(
+    kernel: Kernel, x: np.ndarray, y: np.ndarray, seed: int, prior: np.ndarray, prior_dims: int
 ) -> Kernel:
-    """MAP kernel hyperparameters for standardized targets ``y`` at ``x``.
+    """``kernel`` with hyperparameters fitted by MAP to standardized targets ``y`` at ``x``.
 
-    The length-scale prior applies to the first ``prior_dims`` inputs (default: all); inputs
-    after them (context features) are fitted by maximum likelihood.
+    The log-normal length-scale prior (``LENGTH_PRIOR_LOC`` + 0.5 log ``prior_dims``, sd
+    ``LENGTH_PRIOR_SCALE``) applies to the free hyperparameters at positions ``prior``;
+    the others are fitted by maximum likelihood.
     """
-    kernel = default_kernel(min_length_scales, trend, start)
-    if len(y) < MIN_FIT_POINTS:
-        return kernel
-    idx = fit_subset(len(y))
     optimizer: Callable[..., Any] = _bounded_lbfgs
     if LENGTH_PRIOR_LOC is not None:
-        indices = _length_scale_indices(kernel)
-        d = len(indices) if prior_dims is None else prior_dims
-        loc = np.full(len(indices), LENGTH_PRIOR_LOC + 0.5 * math.log(max(d, 1)))
-        scale = np.full(len(indices), LENGTH_PRIOR_SCALE)
-        scale[d:] = np.inf  # e.g. context features: no prior
-        keep = np.isfinite(scale)
-        indices, loc = indices[keep], loc[keep]
+        loc = np.full(len(prior), LENGTH_PRIOR_LOC + 0.5 * math.log(max(prior_dims, 1)))
 
         def optimizer(obj: Callable[..., Any], theta0: np.ndarray, bounds: np.ndarray) -> Any:
             return _bounded_lbfgs(
-                _map_objective(obj, indices, loc, LENGTH_PRIOR_SCALE), theta0, bounds
+                _map_objective(obj, prior, loc, LENGTH_PRIOR_SCALE), theta0, bounds
             )
 
     gp = GaussianProcessRegressor(
@@ -223,8 +208,31 @@ def fit_kernel(
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        gp.fit(x[idx], y[idx])
+        gp.fit(x, y)
     return gp.kernel_
+
+
+def fit_kernel(
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    min_length_scales: np.ndarray,
+    trend: bool,
+    start: np.ndarray | None = None,
+    prior_dims: int | None = None,
+) -> Kernel:
+    """MAP hyperparameters of ``default_kernel`` for standardized targets ``y`` at ``x``.
+
+    The length-scale prior applies to the first ``prior_dims`` inputs (default: all); inputs
+    after them (context features) are fitted by maximum likelihood.
+    """
+    kernel = default_kernel(min_length_scales, trend, start)
+    if len(y) < MIN_FIT_POINTS:
+        return kernel
+    idx = fit_subset(len(y))
+    indices = _length_scale_indices(kernel)
+    d = len(indices) if prior_dims is None else prior_dims
+    return fit_map(kernel, x[idx], y[idx], seed, indices[:d], d)
 
 
 @dataclass
@@ -242,3 +250,32 @@ class Surrogate:
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean, std = self.gp.predict(x, return_std=True)
         return mean, std
+
+    def with_points(self, x: np.ndarray, y: np.ndarray) -> Surrogate:
+        """The same GP conditioned on its data plus ``(x, y)`` (e.g. constant-liar fantasies)."""
+        gp = GaussianProcessRegressor(self.gp.kernel, alpha=self.gp.alpha, optimizer=None)
+        return Surrogate(
+            gp.fit(np.vstack([self.gp.X_train_, x]), np.concatenate([self.gp.y_train_, y]))
+        )
+
+
+@dataclass
+class Mixture:
+    """A weighted mixture of GPs (weights summing to 1): its mean and standard deviation.
+
+    Each part may see the same observations at different inputs (each its own context shift).
+    """
+
+    parts: list[Surrogate]
+    weights: np.ndarray
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = [p.predict(x) for p in self.parts]
+        means = np.array([m for m, _ in out])
+        second = np.array([s**2 + m**2 for m, s in out])
+        mean = self.weights @ means
+        return mean, np.sqrt(np.maximum(self.weights @ second - mean**2, 1e-12))
+
+    def with_points(self, x: np.ndarray, y: np.ndarray) -> Mixture:
+        """Every part conditioned on ``(x, y)`` too (points of this context: no shift applies)."""
+        return Mixture([p.with_points(x, y) for p in self.parts], self.weights)

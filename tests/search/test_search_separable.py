@@ -1,0 +1,100 @@
+"""The separable transfer kernel and the mixture over splits (``search/context.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwscale_tui.search.context import (
+    Split,
+    fit_separable,
+    private_context_length_scales,
+    separable_kernel,
+    split_weights,
+)
+from hwscale_tui.search.surrogate import MAX_LENGTH_SCALE, Mixture, Surrogate
+
+FLOORS = np.array([0.05, 0.05, 0.05, 0.05, 0.5])  # 4 parameters, then one context feature
+
+
+def kernel(private: tuple[int, ...]):
+    return separable_kernel(FLOORS, 4, 1, private, MAX_LENGTH_SCALE)
+
+
+def test_far_apart_pairs_correlate_through_the_shared_parameters_only():
+    signal = kernel((2, 3)).k1  # without the noise term
+    here = np.array([[0.1, -0.2, 0.3, -0.4, 0.0]])
+    there = np.array([[0.1, -0.2, 0.3, -0.4, 40.0]])  # 40 doublings away: the private part is 0
+    base = float(signal(here, there)[0, 0])
+    moved_private = there.copy()
+    moved_private[0, 2:4] = [-0.9, 0.9]
+    moved_shared = there.copy()
+    moved_shared[0, 0] = 0.9
+    assert base > 0.1
+    # (an ignored input has length scale 1e5: a change of 1 moves the covariance by 1e-10)
+    assert abs(float(signal(here, moved_private)[0, 0]) - base) < 1e-8
+    assert float(signal(here, moved_shared)[0, 0]) < 0.5 * base
+    # within one pair the private parameters matter
+    near = here.copy()
+    near[0, 3] = 0.9
+    assert float(signal(here, near)[0, 0]) < float(signal(here, here)[0, 0]) - 0.1
+
+
+def test_with_nothing_private_the_pairs_share_every_parameter():
+    signal = kernel(()).k1
+    here = np.zeros((1, 5))
+    there = np.array([[0.0, 0.0, 0.9, 0.0, 40.0]])
+    assert float(signal(here, there)[0, 0]) < 0.5 * float(
+        signal(here, there * [1, 1, 0, 1, 1])[0, 0]
+    )
+
+
+def test_the_fit_keeps_ignored_inputs_ignored_and_reports_the_context_length_scale():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (20, 5))
+    x[:, 4] = rng.integers(0, 3, 20)  # contexts 0, 1 and 2 doublings away
+    y = np.sin(3 * x[:, 0]) + 0.5 * x[:, 2] * (x[:, 4] == 0)
+    y = (y - y.mean()) / y.std()
+    fitted = fit_separable(kernel((2,)), x, y, 4, seed=0)
+    shared = np.atleast_1d(fitted.k1.k1.k2.length_scale)
+    private = np.atleast_1d(fitted.k1.k2.k2.length_scale)
+    assert shared[2] == pytest.approx(1e5) and shared[4] == pytest.approx(1e5)  # P and context
+    assert all(private[j] == pytest.approx(1e5) for j in (0, 1, 3))
+    assert shared[0] < 2.0  # the shared part learned the shared parameter's wave
+    scales = private_context_length_scales(fitted, 4)
+    assert len(scales) == 1 and 0.5 <= scales[0] <= MAX_LENGTH_SCALE
+
+
+def test_split_weights_follow_the_likelihoods():
+    splits = [Split((), np.zeros((4, 1)), kernel(()), v) for v in (-10.0, -10.0 - np.log(3))]
+    np.testing.assert_allclose(split_weights(splits), [0.75, 0.25])
+
+
+def test_the_mixture_is_its_parts_weighted_mean_and_spread():
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, (8, 5)), rng.normal(size=8)
+    a = Surrogate.condition(kernel(()), x, y)
+    b = Surrogate.condition(kernel((0,)), x, y)
+    at = rng.uniform(-1, 1, (5, 5))
+    only_a = Mixture([a, b], np.array([1.0, 0.0])).predict(at)
+    np.testing.assert_allclose(only_a[0], a.predict(at)[0])
+    np.testing.assert_allclose(only_a[1], a.predict(at)[1], rtol=1e-6, atol=1e-6)
+    mean, sd = Mixture([a, b], np.array([0.5, 0.5])).predict(at)
+    (ma, sa), (mb, sb) = a.predict(at), b.predict(at)
+    np.testing.assert_allclose(mean, (ma + mb) / 2)
+    # the spread includes the parts' disagreement
+    np.testing.assert_allclose(sd**2, (sa**2 + ma**2 + sb**2 + mb**2) / 2 - mean**2, rtol=1e-6)
+
+
+def test_fantasies_condition_every_part():
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(-1, 1, (8, 5)), rng.normal(size=8)
+    a = Surrogate.condition(kernel(()), x, y)
+    b = Surrogate.condition(kernel((1,)), x, y)
+    extra = np.array([[0.3, 0.3, 0.3, 0.3, 0.0]])
+    mixture = Mixture([a, b], np.array([0.5, 0.5])).with_points(extra, np.array([2.5]))
+    direct = Surrogate.condition(kernel(()), np.vstack([x, extra]), np.append(y, 2.5))
+    np.testing.assert_allclose(mixture.parts[0].predict(extra)[0], direct.predict(extra)[0])
+    # the fantasy pulls the prediction there toward its value in every part
+    for before, after in zip((a, b), mixture.parts):
+        assert abs(after.predict(extra)[0][0] - 2.5) < abs(before.predict(extra)[0][0] - 2.5)
