@@ -10,14 +10,18 @@ features relative to this pair's) enters the models at
 
 so that, if the pairs' landscapes are one landscape moved by ``B z``, the other pairs' results
 land where they would have been measured here. ``B`` is the maximum a posteriori estimate
-under the marginal likelihood of a GP with the default kernel (length scales 0.7, context 3
-doublings), found coordinate by coordinate on a grid and then a finer one around the best, in
-``SHIFT_SWEEPS`` passes. Its prior has two modes per entry, each ``N(., SHIFT_PRIOR_SD**2)``:
-0 (the optimum stays put in absolute units) and how the pairs' search spaces move with the
-context (``space_shift``: the presets scale the batch bounds with the GPUs). What the shift does
-not explain stays with the context inputs' length scales, which this pair's own results choose
-(``tune_context_length``); whether the others are used at all, the own results decide by
-leave-one-out (``own_loo_raw_log_density``, the optimizer's guard).
+under the marginal likelihood of a GP, found coordinate by coordinate on a grid and then a
+finer one around the best, in ``SHIFT_SWEEPS`` passes: first under the default kernel (length
+scales 0.7, context 3 doublings), then again under each split's fitted kernel. Its prior has
+two modes per entry, each ``N(., SHIFT_PRIOR_SD**2)``: 0 (the optimum stays put in absolute
+units) and how the pairs' search spaces move with the context (``space_shift``: the presets
+scale the batch bounds with the GPUs).
+
+What the shift does not explain, the **separable kernel** takes (``separable_kernel``): the
+parameters are split into shared ones, which other pairs' results inform across any distance,
+and private ones, which only nearby contexts inform. The split is not known, so the optimizer
+averages over the most likely ones (``fit_splits``, ``split_weights``; the mixture is
+``surrogate.Mixture``).
 """
 
 from __future__ import annotations
