@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hwscale_tui.search import protein
 from hwscale_tui.search.context import (
     Split,
     fit_separable,
@@ -12,7 +13,9 @@ from hwscale_tui.search.context import (
     separable_kernel,
     split_weights,
 )
+from hwscale_tui.search.protein import ProteinOptimizer
 from hwscale_tui.search.surrogate import MAX_LENGTH_SCALE, Mixture, Surrogate
+from tests.search.test_search_transfer import random_results, shifting_score, space
 
 FLOORS = np.array([0.05, 0.05, 0.05, 0.05, 0.5])  # 4 parameters, then one context feature
 
@@ -98,3 +101,42 @@ def test_fantasies_condition_every_part():
     # the fantasy pulls the prediction there toward its value in every part
     for before, after in zip((a, b), mixture.parts):
         assert abs(after.predict(extra)[0][0] - 2.5) < abs(before.predict(extra)[0][0] - 2.5)
+
+
+def _pairs_optimizer(own: int):
+    opt = ProteinOptimizer(space(2), seed=0)
+    for g in (1, 4):
+        for p, y in random_results(g, 6, seed=7):
+            opt.observe(p, y, 60.0, context={"total_gpus": g}, space=space(g))
+    for p, _ in random_results(2, own, seed=8):
+        opt.observe(p, shifting_score(p, 2), 60.0, context={"total_gpus": 2})
+    return opt
+
+
+def test_splits_are_fitted_on_the_refit_schedule_only_and_the_same_results_give_the_same_model(
+    monkeypatch,
+):
+    calls: list[int] = []
+    real = protein.fit_splits
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(protein, "fit_splits", counting)
+    opt = _pairs_optimizer(3)  # 15 results: fit_prefix(15) = 15
+    first = opt.suggest(1, context={"total_gpus": 2})
+    assert calls == [15]
+    info = opt.last_info[0]["transfer"]
+    opt.observe(first[0], 0.0, 60.0)  # 16 results: still fitted on the first 15
+    opt.suggest(1)
+    assert calls == [15]
+    assert opt.last_info[0]["transfer"]["splits"] == info["splits"]
+    for p in opt.suggest(3):  # 19 results: the schedule's next point, a refit
+        opt.observe(p, 0.0, 60.0)
+    opt.suggest(1)
+    assert calls == [15, 19]
+    # a rebuilt optimizer fed the same results suggests the same (a resumed sweep)
+    again = _pairs_optimizer(3)
+    assert again.suggest(1, context={"total_gpus": 2}) == first
+    assert again.last_info[0]["transfer"]["splits"] == info["splits"]
