@@ -1,6 +1,6 @@
 """What a suggestion with transfer costs: the separable model's refit against an independent sweep.
 
-    python benchmarks/transfer_fit.py [--rounds 3,6,12,24] [--repeats 3]
+    python benchmarks/transfer_fit.py [--rounds 3,6,12,24] [--repeats 3] [--space bench|builtin]
 
 Four pairs (1, 2, 4, 8 GPUs) of ``benchmarks/transfer.py``'s ``other`` family have each measured
 ``rounds`` random configurations (noise sd 2). The 8-GPU pair's optimizer is timed:
@@ -11,6 +11,11 @@ Four pairs (1, 2, 4, 8 GPUs) of ``benchmarks/transfer.py``'s ``other`` family ha
   shift, then the mixture (what happens each time the observations cross the refit schedule);
 - **transfer, cached**: one more own result that does not cross the schedule, the next
   suggestion (the fitted kernels, shifts and splits are reused; the GPs are conditioned again).
+
+``--space builtin``: the same with the built-in runner's real search space instead (8
+parameters, ``search/presets.py``) for pairs g1n1, g2n1, g4n1 and g4n2 (context ``total_gpus``
+and ``nodes``; the timed pair is g4n2), on a quadratic bowl: what ``[sweep] transfer`` costs in
+the product.
 
 Each cell is the median of ``--repeats`` runs (fresh optimizers, the same data); suggestions use
 one BLAS thread, as in the product. The baseline is the independent column of the same run.
@@ -32,7 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import transfer  # benchmarks/transfer.py: the surfaces and the pairs' spaces
 
+from hwscale_tui.hardware import HardwarePair
+from hwscale_tui.search.presets import builtin_preset
 from hwscale_tui.search.protein import ProteinOptimizer
+from hwscale_tui.search.space import SearchSpace
 from hwscale_tui.search.surrogate import fit_prefix
 
 
@@ -54,6 +62,53 @@ def data(rounds: int, seed: int = 0) -> dict[int, list[tuple[dict, float, float]
             rows.append((p, noisy, transfer.cost_s(p, g)))
         out[g] = rows
     return out
+
+
+BUILTIN_PAIRS = ((1, 1), (2, 1), (4, 1), (4, 2))  # (GPUs per node, nodes); the last is timed
+
+
+@cache
+def builtin_space(gpus: int, nodes: int) -> SearchSpace:
+    return builtin_preset(HardwarePair(gpus, nodes)).space
+
+
+def builtin_data(rounds: int, seed: int = 0) -> list[tuple[tuple[int, int], dict, float, float]]:
+    """``rounds`` random results per pair on a bowl whose optimum moves with the GPUs."""
+    rng = np.random.default_rng([seed, rounds, 8])
+    out = []
+    for g, n in BUILTIN_PAIRS:
+        sp = builtin_space(g, n)
+        for x in rng.uniform(-1, 1, (rounds + 1, len(sp))):
+            best = 0.2 - 0.1 * np.log2(g * n)
+            out.append(((g, n), sp.unnormalize(x), -float(np.sum((x - best) ** 2)), 60.0))
+    return out
+
+
+def measure_builtin(rounds: int) -> tuple[float, float, float, int]:
+    rows = builtin_data(rounds)
+    target = BUILTIN_PAIRS[-1]
+    mine = {"total_gpus": target[0] * target[1], "nodes": target[1]}
+    space = builtin_space(*target)
+    own = [r for r in rows if r[0] == target]
+    alone = ProteinOptimizer(space, seed=0)
+    for _, p, y, s in own[:rounds]:
+        alone.observe(p, y, s)
+    independent = timed(alone, None)
+    opt = ProteinOptimizer(space, seed=0)
+    for pair_ in BUILTIN_PAIRS[:-1]:
+        for _, p, y, s in [r for r in rows if r[0] == pair_][:rounds]:
+            ctx = {"total_gpus": pair_[0] * pair_[1], "nodes": pair_[1]}
+            opt.observe(p, y, s, context=ctx, space=builtin_space(*pair_))
+    for _, p, y, s in own[:rounds]:
+        opt.observe(p, y, s)
+    refit = timed(opt, mine)
+    n = len(opt.observations)
+    _, p, y, s = own[rounds]
+    opt.observe(p, y, s)
+    assert fit_prefix(n + 1) == fit_prefix(n), "the extra result crossed a refit"
+    cached = timed(opt, mine)
+    splits = len(opt.last_info[0]["transfer"].get("splits", []))
+    return independent, refit, cached, splits
 
 
 def timed(opt: ProteinOptimizer, context: dict | None) -> float:
@@ -91,14 +146,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", default="3,6,12,24")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--space", choices=("bench", "builtin"), default="bench")
     args = parser.parse_args()
-    print("Suggestion time (s, median of repeats), 8-GPU pair of 4; 'other' family, random results")
+    run = measure if args.space == "bench" else measure_builtin
+    what = (
+        "8-GPU pair of 4; 'other' family (4 parameters)"
+        if args.space == "bench"
+        else "g4n2 of 4 pairs; the built-in space (8 parameters), contexts total_gpus and nodes"
+    )
+    print(f"Suggestion time (s, median of repeats), {what}; random results")
     print(
         f"{'rounds':>6} {'results':>7} {'independent':>11} {'transfer refit':>14} "
         f"{'cached':>7} {'refit / ind':>11} {'splits':>6}"
     )
     for rounds in (int(r) for r in args.rounds.split(",")):
-        runs = [measure(rounds) for _ in range(args.repeats)]
+        runs = [run(rounds) for _ in range(args.repeats)]
         ind, refit, cached = (statistics.median(r[i] for r in runs) for i in range(3))
         print(
             f"{rounds:>6} {4 * rounds:>7} {ind:>11.3f} {refit:>14.3f} {cached:>7.3f} "

@@ -124,6 +124,7 @@ def space_shift(moves: list[tuple[np.ndarray, np.ndarray]], d: int, k: int) -> n
 
 # -- the separable transfer kernel ------------------------------------------------------------
 MAX_PRIVATE = 2  # splits with at most this many private parameters (11 of 4 parameters)
+MAX_SPLITS = 12  # a refit's budget: sizes of P are added while the splits stay within it
 SPLITS_IN_MIXTURE = 4  # the most likely splits whose GPs form the score model
 IGNORED_LENGTH_SCALE = 1e5  # the fixed length scale of an input a Matern part does not see
 PRIVATE_CONTEXT_START = 1.0  # the private part's context length scale before fitting (doublings)
@@ -194,6 +195,19 @@ class Split:
     log_likelihood: float  # log marginal likelihood at ``shift``
 
 
+def private_sets(d: int) -> list[tuple[int, ...]]:
+    """The splits tried, as their private parameters: none, then every single one, then every
+    pair, ... up to ``MAX_PRIVATE``, a size only if all its sets fit within ``MAX_SPLITS``
+    (4 parameters: 1 + 4 + 6 = 11 splits; 8 parameters: 1 + 8 = 9, the 28 pairs left out)."""
+    out: list[tuple[int, ...]] = []
+    for size in range(min(MAX_PRIVATE, d) + 1):
+        sets = list(itertools.combinations(range(d), size))
+        if out and len(out) + len(sets) > MAX_SPLITS:
+            break
+        out += sets
+    return out
+
+
 def fit_splits(
     x: np.ndarray,
     y: np.ndarray,
@@ -203,7 +217,7 @@ def fit_splits(
     guess: np.ndarray,
     seed: int,
 ) -> list[Split]:
-    """Every split with at most ``MAX_PRIVATE`` private parameters, most likely first.
+    """The splits of ``private_sets(d)``, fitted, most likely first.
 
     ``x``: unshifted model inputs (parameters, then context features), ``y`` standardized
     targets, ``first`` the shift fitted under the default kernel, ``guess`` the shift's prior
@@ -213,19 +227,16 @@ def fit_splits(
     """
     k = x.shape[1] - d
     out = []
-    for size in range(min(MAX_PRIVATE, d) + 1):
-        for private in itertools.combinations(range(d), size):
-            kernel = fit_separable(
-                separable_kernel(floors, d, k, private, MAX_LENGTH_SCALE),
-                shifted(x, d, first),
-                y,
-                d,
-                seed,
-            )
-            b = fit_shift(kernel, x, y, d, guess)
-            out.append(
-                Split(private, b, kernel, log_marginal_likelihood(kernel, shifted(x, d, b), y))
-            )
+    for private in private_sets(d):
+        kernel = fit_separable(
+            separable_kernel(floors, d, k, private, MAX_LENGTH_SCALE),
+            shifted(x, d, first),
+            y,
+            d,
+            seed,
+        )
+        b = fit_shift(kernel, x, y, d, guess)
+        out.append(Split(private, b, kernel, log_marginal_likelihood(kernel, shifted(x, d, b), y)))
     out.sort(key=lambda s: -s.log_likelihood)  # stable: ties keep the enumeration order
     return out
 

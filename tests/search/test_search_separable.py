@@ -7,9 +7,11 @@ import pytest
 
 from hwscale_tui.search import protein
 from hwscale_tui.search.context import (
+    MAX_SPLITS,
     Split,
     fit_separable,
     private_context_length_scales,
+    private_sets,
     separable_kernel,
     split_weights,
 )
@@ -140,3 +142,15 @@ def test_splits_are_fitted_on_the_refit_schedule_only_and_the_same_results_give_
     again = _pairs_optimizer(3)
     assert again.suggest(1, context={"total_gpus": 2}) == first
     assert again.last_info[0]["transfer"]["splits"] == info["splits"]
+
+
+def test_the_splits_tried_stay_within_the_refit_budget():
+    # 4 parameters (the transfer benchmark's): none, each one, each pair
+    assert len(private_sets(4)) == 11 and private_sets(4)[:2] == [(), (0,)]
+    assert (2, 3) in private_sets(4)
+    # 8 (the built-in space): the 28 pairs would exceed the budget, so singles only
+    eight = private_sets(8)
+    assert len(eight) == 9 and all(len(p) <= 1 for p in eight)
+    for d in range(1, 12):
+        assert len(private_sets(d)) <= max(MAX_SPLITS, 1 + d)
+        assert private_sets(d)[0] == ()
