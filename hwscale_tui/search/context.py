@@ -130,9 +130,7 @@ IGNORED_LENGTH_SCALE = 1e5  # the fixed length scale of an input a Matern part d
 PRIVATE_CONTEXT_START = 1.0  # the private part's context length scale before fitting (doublings)
 
 
-def separable_kernel(
-    floors: np.ndarray, d: int, k: int, private: tuple[int, ...], max_length_scale: float
-) -> Kernel:
+def separable_kernel(floors: np.ndarray, d: int, k: int, private: tuple[int, ...]) -> Kernel:
     """``C * M_S(x_S) * (m^2 + M_P(x_P, z)) + White`` for the split ``private`` = P.
 
     ``M_S`` (Matern 3/2) sees the shared parameters S (the ``d`` parameters not in P), ``M_P``
@@ -143,7 +141,7 @@ def separable_kernel(
     (parameters, then context features).
     """
     n = d + k
-    shared_bounds = np.column_stack([floors, np.full(n, max_length_scale)])
+    shared_bounds = np.column_stack([floors, np.full(n, MAX_LENGTH_SCALE)])
     private_bounds = shared_bounds.copy()
     shared_start = np.maximum(floors, 0.7)
     private_start = shared_start.copy()
@@ -229,7 +227,7 @@ def fit_splits(
     out = []
     for private in private_sets(d):
         kernel = fit_separable(
-            separable_kernel(floors, d, k, private, MAX_LENGTH_SCALE),
+            separable_kernel(floors, d, k, private),
             shifted(x, d, first),
             y,
             d,

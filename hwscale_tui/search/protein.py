@@ -69,7 +69,6 @@ from .pareto import pareto_front
 from .presets import PROTEIN_SETTINGS
 from .space import Param, SearchSpace
 from .surrogate import (
-    MAX_LENGTH_SCALE,
     MIN_FIT_POINTS,
     MIN_LENGTH_SCALE,
     Mixture,
@@ -569,7 +568,7 @@ class ProteinOptimizer:
                 shift = splits[0].shift
                 # the best split's kernel, fitted again on the observations at its own shift
                 self._kernels[("separable", m, self._target)] = fit_separable(
-                    separable_kernel(floors, d, context_dims, splits[0].private, MAX_LENGTH_SCALE),
+                    separable_kernel(floors, d, context_dims, splits[0].private),
                     shifted(x, d, shift),
                     y,
                     d,
@@ -603,7 +602,7 @@ class ProteinOptimizer:
             if cache_key not in self._kernels:  # too few results to weigh splits
                 d = len(self.space)
                 floors, _ = self._kernel_bounds(context_dims)
-                kernel = separable_kernel(floors, d, context_dims, (), MAX_LENGTH_SCALE)
+                kernel = separable_kernel(floors, d, context_dims, ())
                 prefix_data = score_targets(obs[:m])
                 if len(prefix_data.y) >= MIN_FIT_POINTS:
                     idx = fit_subset(m)

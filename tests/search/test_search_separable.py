@@ -23,7 +23,7 @@ FLOORS = np.array([0.05, 0.05, 0.05, 0.05, 0.5])  # 4 parameters, then one conte
 
 
 def kernel(private: tuple[int, ...]):
-    return separable_kernel(FLOORS, 4, 1, private, MAX_LENGTH_SCALE)
+    return separable_kernel(FLOORS, 4, 1, private)
 
 
 def test_far_apart_pairs_correlate_through_the_shared_parameters_only():
