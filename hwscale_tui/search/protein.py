@@ -307,8 +307,8 @@ class _Models:
     """Everything fitted from one set of observations (reused for every suggestion in a call)."""
 
     score_data: Targets
-    score_kernel: Kernel
-    score: Surrogate
+    # the score model: one GP, or with transfer the mixture over the most likely splits
+    score: Surrogate | Mixture
     best: float  # incumbent for EI: best posterior mean at a successful observation
     cost_data: Targets | None
     cost: Surrogate | None
@@ -319,8 +319,6 @@ class _Models:
     context_dims: int  # trailing model columns that are context features (0: no transfer)
     incumbent: np.ndarray | None  # coords of the own observation with the best predicted score
     transfer: dict[str, Any] | None  # how much came from other contexts (for last_info)
-    # the score model: ``score``, or with transfer the mixture over the most likely splits
-    acquire: Surrogate | Mixture | None = None
 
 
 class ProteinOptimizer:
@@ -721,8 +719,7 @@ class ProteinOptimizer:
                 ]
         models = _Models(
             score_data=sd,
-            score_kernel=kernel,
-            score=score,
+            score=acquire,
             best=best,
             cost_data=cd,
             cost=cost,
@@ -731,7 +728,6 @@ class ProteinOptimizer:
             context_dims=c,
             incumbent=incumbent,
             transfer=transfer,
-            acquire=acquire,
         )
         self._models_cache = (cache_key, models)
         return models
@@ -750,7 +746,7 @@ class ProteinOptimizer:
             candidates = self._candidates(rng, m.front)
         if m.incumbent is not None:
             candidates = np.vstack([candidates, self._local(rng, m.incumbent)])
-        score = m.acquire if m.acquire is not None else m.score
+        score = m.score
         if chosen:  # constant-liar fantasies for trials in flight and earlier picks of this call
             fantasies = np.hstack([np.array(chosen), np.zeros((len(chosen), m.context_dims))])
             score = score.with_points(fantasies, np.full(len(fantasies), LIAR_SCORE))
