@@ -686,8 +686,20 @@ class ProteinOptimizer:
         acquire: Surrogate | Mixture = score
         if c:
             # other pairs' best configurations (moved into this space's bounds) seed candidates too
+            splits = self._splits.get((fit_prefix(len(self.observations)), self._target))
             top = np.argsort(-predicted, kind="stable")[:TRANSFER_CENTERS]
             borrowed = self._snap(np.clip(at[top, :d], -1.0, 1.0))
+            if splits and splits[0].private:
+                # their best says where the shared parameters go; the private values are theirs,
+                # so those centers take this pair's incumbent's (the search center before one)
+                private = list(splits[0].private)
+                here = (
+                    incumbent
+                    if incumbent is not None
+                    else np.array(self.space.normalize(self._center))
+                )
+                borrowed[:, private] = here[private]
+                borrowed = self._snap(borrowed)
             front = np.vstack([own_front, borrowed]) if own_ok.any() else borrowed
             others = [o for o, mine in zip(obs, own) if not mine]
             names = [name for name, _ in self._target or ()]
@@ -704,7 +716,6 @@ class ProteinOptimizer:
                     for key, row in zip(self.space.keys, self._shift_now)
                 },
             }
-            splits = self._splits.get((fit_prefix(len(self.observations)), self._target))
             if splits:
                 acquire = self._mixture(splits)
                 own_rows = own & ok
