@@ -300,3 +300,23 @@ def test_own_results_that_contradict_the_other_pairs_outweigh_them():
     ctx = "total_gpus"
     assert moved_info["context_length_scales"][ctx] < alike_info["context_length_scales"][ctx]
     assert moved_info["other"] == 20 and moved_info["own"] == 6
+
+
+def test_the_other_pairs_best_seed_candidates_with_their_shared_parameters_only():
+    opt = ProteinOptimizer(space(2), seed=0)
+    for g in (1, 4):
+        for p, _ in random_results(g, 12, seed=4):
+            opt.observe(p, clip_at(p, 0.1), 60.0, context={"total_gpus": g}, space=space(g))
+    for p, _ in random_results(2, 6, seed=5):
+        opt.observe(p, clip_at(p, 0.4), 60.0, context={"total_gpus": 2})
+    opt.suggest(1, context={"total_gpus": 2})
+    top = opt.last_info[0]["transfer"]["splits"][0]["private"]
+    assert "clip" in top
+    m = opt._models()
+    borrowed = m.front[len(m.own_front) :]
+    assert len(borrowed) == 3 and m.incumbent is not None
+    clip = list(space(2).keys).index("clip")
+    # the others' best clip (0.1) is theirs: the centers take this pair's incumbent's
+    np.testing.assert_array_equal(borrowed[:, clip], np.full(3, m.incumbent[clip]))
+    lr = list(space(2).keys).index("lr")
+    assert len(set(borrowed[:, lr])) > 1  # the shared learning rate still comes from them
