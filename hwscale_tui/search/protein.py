@@ -519,21 +519,27 @@ class ProteinOptimizer:
         obs, target = self.observations, self._target
         if target is None or all(self._is_own(o) for o in obs):
             return list(obs), 0
-        zeros = (0.0,) * len(target)
-        raw = [
-            replace(
-                o,
-                coords=o.coords
-                + (zeros if self._is_own(o) else context_features(o.context or (), target)),
-            )
-            for o in obs
-        ]
+        raw = self._with_context()
         shift = self._shift(raw, len(target))
         self._shift_now = shift
         if not shift.any():
             return raw, len(target)
         x = shifted(np.array([o.coords for o in raw]), len(self.space), shift)
         return [replace(o, coords=tuple(map(float, row))) for o, row in zip(raw, x)], len(target)
+
+    def _with_context(self) -> list[Observation]:
+        """Every observation with its context's log2 distance from the target context appended
+        to its coordinates (zeros for the sweep's own), unshifted."""
+        target = self._target or ()
+        zeros = (0.0,) * len(target)
+        return [
+            replace(
+                o,
+                coords=o.coords
+                + (zeros if self._is_own(o) else context_features(o.context or (), target)),
+            )
+            for o in self.observations
+        ]
 
     def _shift(self, raw: Sequence[Observation], context_dims: int) -> np.ndarray:
         """The context shift fitted on the first ``fit_prefix(n)`` observations (cached)."""
@@ -634,17 +640,8 @@ class ProteinOptimizer:
     def _mixture(self, splits: list[Split]) -> Mixture:
         """The score model with transfer: the splits' GPs, each on the observations moved by its
         own shift, weighted by the splits' likelihoods."""
-        d, target = len(self.space), self._target or ()
-        zeros = (0.0,) * len(target)
-        raw = [
-            replace(
-                o,
-                coords=o.coords
-                + (zeros if self._is_own(o) else context_features(o.context or (), target)),
-            )
-            for o in self.observations
-        ]
-        data = score_targets(raw)
+        d = len(self.space)
+        data = score_targets(self._with_context())
         parts = [Surrogate.condition(s.kernel, shifted(data.x, d, s.shift), data.y) for s in splits]
         return Mixture(parts, split_weights(splits))
 
