@@ -95,6 +95,9 @@ CONTEXT_MIN_LENGTH_SCALE = 0.5  # of a context feature, in log2 units (doublings
 CONTEXT_START_LENGTH_SCALE = 3.0
 TRANSFER_TRUST = 0.3  # with transfer: candidates are normal steps of this sd around the centers
 TRANSFER_CENTERS = 3  # other pairs' best configurations that seed candidates (with transfer)
+# with transfer, candidates step the shared parameters (the most likely split's) by this fraction
+# of the private parameters' steps: the other pairs' results already say where those go
+TRANSFER_SHARED_STEP = 0.33
 LOCAL_SCALES = (0.15, 0.04)  # normal steps around the incumbent, in normalized coordinates
 LOCAL_PER_SCALE = 64
 LOCAL_DIMS = 2.0  # coordinates changed per local step, on average (at least one)
@@ -302,6 +305,19 @@ def cost_targets(obs: Sequence[Observation], limit_s: float) -> Targets | None:
     )
 
 
+def transfer_steps(
+    rng: np.random.Generator, shape: tuple[int, ...], private: tuple[int, ...] | None
+) -> np.ndarray:
+    """Candidate steps around the centers with transfer: normal, sd ``TRANSFER_TRUST``; once
+    the splits are fitted, the shared parameters' steps are ``TRANSFER_SHARED_STEP`` of that."""
+    step = rng.normal(0.0, TRANSFER_TRUST, shape)
+    if private is None:
+        return step
+    scale = np.full(shape[-1], TRANSFER_SHARED_STEP)
+    scale[list(private)] = 1.0
+    return step * scale
+
+
 @dataclass
 class _Models:
     """Everything fitted from one set of observations (reused for every suggestion in a call)."""
@@ -319,6 +335,8 @@ class _Models:
     context_dims: int  # trailing model columns that are context features (0: no transfer)
     incumbent: np.ndarray | None  # coords of the own observation with the best predicted score
     transfer: dict[str, Any] | None  # how much came from other contexts (for last_info)
+    # with transfer: the most likely split's private parameters (None before splits are fitted)
+    private: tuple[int, ...] | None = None
 
 
 class ProteinOptimizer:
@@ -726,6 +744,7 @@ class ProteinOptimizer:
                     for s, w in zip(splits, acquire.weights)
                 ]
         models = _Models(
+            private=splits[0].private if c and splits else None,
             score_data=sd,
             score=acquire,
             best=best,
@@ -748,7 +767,7 @@ class ProteinOptimizer:
         sd, cd = m.score_data, m.cost_data
         if m.context_dims:  # transfer: search around the own front and the others' best only
             local = np.repeat(m.front, self.settings.suggestions_per_pareto, axis=0)
-            local = local + rng.normal(0.0, TRANSFER_TRUST, local.shape)
+            local = local + transfer_steps(rng, local.shape, m.private)
             candidates = self._snap(np.clip(local, -1.0, 1.0))
         else:
             candidates = self._candidates(rng, m.front)

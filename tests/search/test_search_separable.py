@@ -154,3 +154,31 @@ def test_the_splits_tried_stay_within_the_refit_budget():
     for d in range(1, 12):
         assert len(private_sets(d)) <= max(MAX_SPLITS, 1 + d)
         assert private_sets(d)[0] == ()
+
+
+def test_candidates_step_the_shared_parameters_less_than_the_private_ones():
+    rng = np.random.default_rng(0)
+    before = protein.transfer_steps(rng, (20000, 4), None)  # no splits yet: every one alike
+    np.testing.assert_allclose(before.std(axis=0), protein.TRANSFER_TRUST, rtol=0.05)
+    steps = protein.transfer_steps(rng, (20000, 4), (3,))
+    sd = steps.std(axis=0)
+    np.testing.assert_allclose(sd[3], protein.TRANSFER_TRUST, rtol=0.05)
+    np.testing.assert_allclose(
+        sd[:3], protein.TRANSFER_TRUST * protein.TRANSFER_SHARED_STEP, rtol=0.05
+    )
+
+
+def test_the_suggestion_uses_the_most_likely_splits_private_parameters(monkeypatch):
+    seen: list[tuple[int, ...] | None] = []
+    real = protein.transfer_steps
+
+    def recording(rng, shape, private):
+        seen.append(private)
+        return real(rng, shape, private)
+
+    monkeypatch.setattr(protein, "transfer_steps", recording)
+    opt = _pairs_optimizer(3)
+    opt.suggest(1, context={"total_gpus": 2})
+    best = opt._splits[(15, opt._target)][0].private
+    assert seen == [best]
+    assert opt.last_info[0]["transfer"]["splits"][0]["private"] == [opt.space.keys[j] for j in best]
