@@ -698,6 +698,7 @@ class ProteinOptimizer:
         else:
             own_front = np.array(self.space.normalize(self._center))[None, :]
         front, transfer = own_front, None
+        splits: list[Split] | None = None
         acquire: Surrogate | Mixture = score
         if c:
             # other pairs' best configurations (moved into this space's bounds) seed candidates too
@@ -744,7 +745,7 @@ class ProteinOptimizer:
                     for s, w in zip(splits, acquire.weights)
                 ]
         models = _Models(
-            private=splits[0].private if c and splits else None,
+            private=splits[0].private if splits else None,
             score_data=sd,
             score=acquire,
             best=best,
