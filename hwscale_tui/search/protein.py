@@ -698,23 +698,23 @@ class ProteinOptimizer:
         else:
             own_front = np.array(self.space.normalize(self._center))[None, :]
         front, transfer = own_front, None
-        splits: list[Split] | None = None
+        private: tuple[int, ...] | None = None  # the most likely split's, once fitted
         acquire: Surrogate | Mixture = score
         if c:
             # other pairs' best configurations (moved into this space's bounds) seed candidates too
             splits = self._splits.get((fit_prefix(len(self.observations)), self._target))
+            private = splits[0].private if splits else None
             top = np.argsort(-predicted, kind="stable")[:TRANSFER_CENTERS]
             borrowed = self._snap(np.clip(at[top, :d], -1.0, 1.0))
-            if splits and splits[0].private:
+            if private:
                 # their best says where the shared parameters go; the private values are theirs,
                 # so those centers take this pair's incumbent's (the search center before one)
-                private = list(splits[0].private)
                 here = (
                     incumbent
                     if incumbent is not None
                     else np.array(self.space.normalize(self._center))
                 )
-                borrowed[:, private] = here[private]
+                borrowed[:, list(private)] = here[list(private)]
                 borrowed = self._snap(borrowed)
             front = np.vstack([own_front, borrowed]) if own_ok.any() else borrowed
             others = [o for o, mine in zip(obs, own) if not mine]
@@ -745,7 +745,7 @@ class ProteinOptimizer:
                     for s, w in zip(splits, acquire.weights)
                 ]
         models = _Models(
-            private=splits[0].private if splits else None,
+            private=private,
             score_data=sd,
             score=acquire,
             best=best,
