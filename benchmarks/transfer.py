@@ -1,7 +1,8 @@
 """Hardware-aware transfer: 4 pairs' sweeps that see each other's results vs independent sweeps.
 
     python benchmarks/transfer.py [--seeds 10] [--first-seed 0] [--max-rounds 30] [--workers 2]
-                                  [--optimizer-seed-offset 0] [--reference] [--json]
+                                  [--optimizer-seed-offset 0] [--reference] [--params 4|8]
+                                  [--json]
 
 Four hardware pairs (1, 2, 4 and 8 GPUs in total) run their sweeps in parallel, as the
 supervisor does: in every round each pair gets one suggestion, all four trials run, and each
@@ -19,6 +20,11 @@ families of response surfaces (fixed before the transfer model was built):
   best number of epochs jumps at 4 GPUs, and the achievable score drops 10% per doubling;
 - ``none`` (control): the same surface in absolute units for every pair (its optimum lies
   inside every pair's bounds).
+
+``--params 8`` adds four parameters, as many as the built-in runner's space has: three with one
+optimum that every pair shares (discount, entropy and value coefficients) and one with no effect
+(GAE lambda), the same in every family. The model then weighs splits of 8 parameters (at most
+one private), and every pair has four more directions to search.
 
 Measured: the total number of trials (4 per round) until every pair's best-observed
 configuration is within 5% normalized regret of its own optimum, ``(best - found) / (best -
@@ -78,13 +84,25 @@ WORST_SAMPLES = 20_000
 BOOTSTRAP = 4000  # paired resamples of the seeds for the speedup's interval
 
 
-def pair_space(g: int) -> SearchSpace:
+PARAMS = (4, 8)
+# --params 8: (parameter, its optimum, the distance that costs 1 unit of d2); None: no effect
+EXTRA = (
+    (Param("gamma", "uniform", 0.9, 0.999, 0.99), 0.97, 0.03),
+    (Param("ent_coef", "log_normal", 1e-4, 1e-1, 1e-2), -2.5, 0.6),  # log10 units
+    (Param("vf_coef", "uniform", 0.1, 1.0, 0.5), 0.7, 0.3),
+    (Param("gae_lambda", "uniform", 0.8, 0.99, 0.95), None, None),
+)
+
+
+def pair_space(g: int, n_params: int = 4) -> SearchSpace:
+    extra = tuple(q for q, _, _ in EXTRA) if n_params == 8 else ()
     return SearchSpace(
         (
             Param("lr", "log_normal", 1e-5, 1e-1, 1e-3),
             Param("batch", "uniform_pow2", 512 * g, 4096 * g, 1024 * g),
             Param("epochs", "int_uniform", 1, 10, 4),
             Param("clip", "uniform", 0.05, 0.5, 0.2),
+            *extra,
         ),
         {**PROTEIN_SETTINGS, "max_suggestion_cost": 10800},
     )
@@ -108,8 +126,13 @@ def best_llr(lb: float) -> float:
     return -3.0 + 0.25 * (lb - 10.0)
 
 
-def surface(family: str, g: int) -> Callable[[dict[str, Any]], float]:
+def surface(family: str, g: int, n_params: int = 4) -> Callable[[dict[str, Any]], float]:
     best_lb, best_epochs, best_clip, peak = optimum(family, g)
+    extra = [
+        (q, at, width)
+        for q, at, width in (EXTRA if n_params == 8 else ())
+        if at is not None and width is not None
+    ]
 
     def value(p: dict[str, Any]) -> float:
         llr, lb = math.log10(p["lr"]), math.log2(p["batch"])
@@ -119,6 +142,9 @@ def surface(family: str, g: int) -> Callable[[dict[str, Any]], float]:
             + ((p["epochs"] - best_epochs) / 4.0) ** 2
             + ((p["clip"] - best_clip) / 0.15) ** 2
         )
+        for q, at, width in extra:
+            v = math.log10(p[q.key]) if q.distribution == "log_normal" else p[q.key]
+            d2 += ((v - at) / width) ** 2
         return peak * math.exp(-0.5 * d2)
 
     return value
@@ -137,12 +163,15 @@ class Pair:
     worst: float
 
 
-def make_pair(family: str, g: int) -> Pair:
-    space, value = pair_space(g), surface(family, g)
+def make_pair(family: str, g: int, n_params: int = 4) -> Pair:
+    space, value = pair_space(g, n_params), surface(family, g, n_params)
     rng = np.random.default_rng(12345)
-    worst = min(value(space.unnormalize(x)) for x in rng.uniform(-1, 1, (WORST_SAMPLES, 4)))
+    worst = min(
+        value(space.unnormalize(x)) for x in rng.uniform(-1, 1, (WORST_SAMPLES, len(space)))
+    )
     # every family's optimum is attainable inside every pair's bounds (integer batch exponent,
-    # integer epochs, continuous rest), so the best is the peak
+    # integer epochs, continuous rest, the extra parameters' optima inside theirs), so the best
+    # is the peak
     peak = PEAK * (1 - 0.1 * math.log2(g)) if family == "other" else PEAK
     return Pair(g, space, value, peak, worst)
 
@@ -186,14 +215,14 @@ class _Reached:
 
 
 def rounds_to_target(
-    family: str, mode: str, seed: int, max_rounds: int, seed_offset: int = 0
+    family: str, mode: str, seed: int, max_rounds: int, seed_offset: int = 0, n_params: int = 4
 ) -> dict[str, Any]:
     """Run the 4 pairs in lockstep rounds; the round at which every pair got within target.
 
     ``seed_offset`` moves the optimizers' seeds only (the surfaces and the noise stay): how much
     the optimizers' own random draws move the result.
     """
-    pairs = [make_pair(family, g) for g in GPUS]
+    pairs = [make_pair(family, g, n_params) for g in GPUS]
     opts = [
         ProteinOptimizer(p.space, seed=seed * 100 + i + seed_offset) for i, p in enumerate(pairs)
     ]
@@ -233,17 +262,20 @@ def rounds_to_target(
     }
 
 
-def rounds_given_shared(family: str, seed: int, max_rounds: int) -> dict[str, Any]:
+def rounds_given_shared(
+    family: str, seed: int, max_rounds: int, n_params: int = 4
+) -> dict[str, Any]:
     """A reference, not a method: each pair is *told* the learning rate and batch of its own
     optimum (on every family what the pairs have in common: one learning-rate/batch ridge, moved
-    by the hardware) and searches epochs and clip alone, as an independent sweep over those two.
-    What a transfer that got the shared parameters exactly right, and nothing else, could do."""
-    pairs = [make_pair(family, g) for g in GPUS]
+    by the hardware) and searches the rest alone (epochs and clip; with ``n_params`` 8 also the
+    extra four), as an independent sweep. What a transfer that got the learning rate and batch
+    exactly right, and nothing else, could do."""
+    pairs = [make_pair(family, g, n_params) for g in GPUS]
     opts, fixed = [], []
     for i, p in enumerate(pairs):
         lb = optimum(family, p.gpus)[0]
         fixed.append({"lr": 10.0 ** best_llr(lb), "batch": int(2**lb)})
-        own = tuple(q for q in p.space.params if q.key in ("epochs", "clip"))
+        own = tuple(q for q in p.space.params if q.key not in ("lr", "batch"))
         opts.append(ProteinOptimizer(SearchSpace(own, dict(p.space.settings)), seed=seed * 100 + i))
     noise = np.random.default_rng([seed, 11])
     reached = _Reached(pairs)
@@ -278,10 +310,16 @@ def run(
     first_seed: int = 0,
     seed_offset: int = 0,
     reference: bool = False,
+    n_params: int = 4,
 ) -> dict[str, Any]:
     seed_range = range(first_seed, first_seed + seeds)
-    jobs = [(f, m, s, max_rounds, seed_offset) for f in families for m in MODES for s in seed_range]
-    refs = [(f, s, max_rounds) for f in families for s in seed_range] if reference else []
+    jobs = [
+        (f, m, s, max_rounds, seed_offset, n_params)
+        for f in families
+        for m in MODES
+        for s in seed_range
+    ]
+    refs = [(f, s, max_rounds, n_params) for f in families for s in seed_range] if reference else []
     if workers == 1:  # in this process (no pickling; profilers and debuggers see it all)
         outs = [rounds_to_target(*job) for job in jobs]
         ref_outs = [rounds_given_shared(*job) for job in refs]
@@ -331,11 +369,13 @@ def run(
     return result
 
 
-def print_table(result: dict[str, Any], seeds: int, max_rounds: int, first_seed: int = 0) -> None:
+def print_table(
+    result: dict[str, Any], seeds: int, max_rounds: int, first_seed: int = 0, n_params: int = 4
+) -> None:
     print(
         f"Total trials until all 4 pairs are within {REGRET_TARGET:.0%} normalized regret "
-        f"(median over seeds {first_seed}-{first_seed + seeds - 1}; at most {max_rounds} rounds "
-        "of 4, '>' = not reached)"
+        f"({n_params} parameters; median over seeds {first_seed}-{first_seed + seeds - 1}; at "
+        f"most {max_rounds} rounds of 4, '>' = not reached)"
     )
     print(
         f"{'family':<10} {'independent':>12} {'transfer':>9} {'speedup':>8} {'95% interval':>13} "
@@ -359,7 +399,7 @@ def print_table(result: dict[str, Any], seeds: int, max_rounds: int, first_seed:
     if refs:
         print(
             "\nReference, not a method: each pair told the learning rate and batch of its own "
-            "optimum, epochs and clip searched alone (median total trials; per pair, median round)"
+            "optimum, the rest searched alone (median total trials; per pair, median round)"
         )
         for f, ref in refs.items():
             total = ref["median_total_trials"]
@@ -398,13 +438,22 @@ def main() -> None:
         "--reference",
         action="store_true",
         help="also run the reference: each pair told the learning rate and batch of its optimum, "
-        "searching epochs and clip alone",
+        "searching the rest alone",
+    )
+    ap.add_argument(
+        "--params",
+        type=int,
+        default=4,
+        help="4 (learning rate, batch, epochs, clip) or 8 (and three shared parameters and one "
+        "without effect, as many as the built-in space)",
     )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     families = args.families.split(",")
     if not set(families) <= set(FAMILIES):
         ap.error(f"--families takes names from {', '.join(FAMILIES)}")
+    if args.params not in PARAMS:
+        ap.error(f"--params takes 4 or 8, not {args.params}")
     if args.seeds < 1 or args.first_seed < 0 or args.workers < 1 or args.optimizer_seed_offset < 0:
         ap.error(
             "--seeds and --workers take a number from 1, --first-seed and "
@@ -418,11 +467,12 @@ def main() -> None:
         args.first_seed,
         args.optimizer_seed_offset,
         args.reference,
+        args.params,
     )
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print_table(result, args.seeds, args.max_rounds, args.first_seed)
+        print_table(result, args.seeds, args.max_rounds, args.first_seed, args.params)
 
 
 if __name__ == "__main__":

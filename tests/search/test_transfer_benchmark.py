@@ -103,3 +103,38 @@ def test_every_family_peaks_at_its_stated_optimum_and_the_reference_is_told_it()
     row = result["none"]["reference"]
     assert row["total_trials"] == [bench.rounds_given_shared("none", 0, 2)["total_trials"]]
     assert "reference" not in bench.run(1, 1, 1, ["none"])["none"]
+
+
+def test_eight_parameters_add_three_shared_optima_and_one_without_effect():
+    bench = _module()
+    for family in bench.FAMILIES:
+        for g in bench.GPUS:
+            lb, epochs, clip, peak = bench.optimum(family, g)
+            best = {"lr": 10.0 ** bench.best_llr(lb), "batch": int(2**lb), "epochs": epochs}
+            best |= {"clip": clip, "gamma": 0.97, "ent_coef": 10**-2.5, "vf_coef": 0.7}
+            value = bench.surface(family, g, 8)
+            assert value({**best, "gae_lambda": 0.8}) == pytest.approx(peak)
+            assert value({**best, "gae_lambda": 0.99}) == pytest.approx(peak)  # no effect
+            for key, moved in (("gamma", 0.99), ("ent_coef", 1e-3), ("vf_coef", 0.4)):
+                assert value({**best, key: moved}) < 0.9 * peak
+            pair = bench.make_pair(family, g, 8)
+            assert len(pair.space) == 8 and pair.best == pytest.approx(peak)
+            # the four-parameter surface ignores the extra keys
+            assert bench.surface(family, g)(best) == pytest.approx(peak)
+    run = bench.rounds_to_target("other", "transfer", 0, 2, n_params=8)
+    again = bench.rounds_to_target("other", "transfer", 0, 2, n_params=8)
+    assert run == {**again, "median_suggest_s": run["median_suggest_s"]}  # deterministic
+    ref = bench.run(1, 2, 1, ["none"], reference=True, n_params=8)["none"]["reference"]
+    assert ref["total_trials"] == [bench.rounds_given_shared("none", 0, 2, 8)["total_trials"]]
+
+
+def test_bad_params_option_exits_2_with_one_sentence():
+    r = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "transfer.py"), "--params", "6"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert r.returncode == 2 and r.stdout == ""
+    assert "--params takes 4 or 8, not 6" in r.stderr
