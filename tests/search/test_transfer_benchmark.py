@@ -41,17 +41,24 @@ def test_interval_brackets_the_ratio_of_medians_and_narrows_with_agreement():
     assert abs(inv_low - 1 / high) < 0.05 and abs(inv_high - 1 / low) < 0.05
 
 
-@pytest.mark.parametrize("option", ["--first-seed", "--optimizer-seed-offset"])
-def test_bad_seed_options_exit_2_with_one_sentence(option):
+@pytest.mark.parametrize(
+    ("option", "value", "sentence"),
+    [
+        ("--first-seed", "-1", "--first-seed"),
+        ("--optimizer-seed-offset", "-1", "--optimizer-seed-offset"),
+        ("--params", "6", "--params takes 4 or 8, not 6"),
+    ],
+)
+def test_bad_options_exit_2_with_one_sentence(option, value, sentence):
     r = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "transfer.py"), option, "-1"],
+        [sys.executable, str(REPO / "benchmarks" / "transfer.py"), option, value],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=120,
     )
     assert r.returncode == 2
-    assert option in r.stderr and r.stdout == ""
+    assert sentence in r.stderr and r.stdout == ""
 
 
 def test_first_seed_selects_the_seeds_run(capsys):
@@ -126,15 +133,3 @@ def test_eight_parameters_add_three_shared_optima_and_one_without_effect():
     assert run == {**again, "median_suggest_s": run["median_suggest_s"]}  # deterministic
     ref = bench.run(1, 2, 1, ["none"], reference=True, n_params=8)["none"]["reference"]
     assert ref["total_trials"] == [bench.rounds_given_shared("none", 0, 2, 8)["total_trials"]]
-
-
-def test_bad_params_option_exits_2_with_one_sentence():
-    r = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "transfer.py"), "--params", "6"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert r.returncode == 2 and r.stdout == ""
-    assert "--params takes 4 or 8, not 6" in r.stderr
