@@ -17,6 +17,11 @@ two modes per entry, each ``N(., SHIFT_PRIOR_SD**2)``: 0 (the optimum stays put 
 units) and how the pairs' search spaces move with the context (``space_shift``: the presets
 scale the batch bounds with the GPUs).
 
+Where the best learning rate follows the batch (the linear scaling rule), the score kernels
+measure distances on the learning rate lined up with the batch (``scaling_shear``, the kernel
+wrapper ``Sheared``): the ridge runs along an axis, and the learning rate needs no shift of its
+own.
+
 What the shift does not explain, the **separable kernel** takes (``separable_kernel``): the
 parameters are split into shared ones, which other pairs' results inform across any distance,
 and private ones, which only nearby contexts inform. The split is not known, so the optimizer
@@ -27,12 +32,22 @@ averages over the most likely ones (``fit_splits``, ``split_weights``; the mixtu
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky
-from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
+from sklearn.gaussian_process.kernels import (
+    ConstantKernel,
+    Hyperparameter,
+    Kernel,
+    Matern,
+    Sum,
+    WhiteKernel,
+)
 
+from .space import Param
 from .surrogate import MAX_LENGTH_SCALE, fit_map
 
 SHIFT_PRIOR_SD = 0.3  # normalized units (range 2) per doubling, around each of the two guesses
@@ -42,6 +57,11 @@ SHIFT_FINE = np.array([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0]) / 32.0
 SHIFT_SWEEPS = 2  # coordinate-wise passes over the entries
 MIN_SHIFT_POINTS = 6  # with fewer observations of other contexts: the spaces' guess
 JITTER = 1e-8
+# the learning rate follows the batch (``scaling_shear``): lr ~ batch ** LR_BATCH_EXPONENT
+LR_BATCH_EXPONENT = 1.0
+LEARNING_RATE_KEYS = ("learning_rate", "lr")
+BATCH_KEYS = ("batch_size", "batch")
+BATCH_DISTRIBUTIONS = ("uniform_pow2", "log_normal")
 
 
 def _cholesky(kernel: Kernel, x: np.ndarray) -> np.ndarray | None:
@@ -122,6 +142,125 @@ def space_shift(moves: list[tuple[np.ndarray, np.ndarray]], d: int, k: int) -> n
     return np.asarray(solution.T)
 
 
+# -- the shear: parameters whose optimum follows a moving parameter's ------------------------
+class Sheared(Kernel):
+    """``kernel`` on inputs whose first ``d`` columns are sheared: ``x - A x`` (``A``: d x d,
+    ``shear``). A fixed map, not a hyperparameter: the kernel's own hyperparameters are
+    ``kernel``'s, renamed ``kernel__...`` (as scikit-learn's wrapping kernels do)."""
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: unhashable, as scikit-learn's kernels are
+
+    def __init__(self, kernel: Kernel, shear: np.ndarray) -> None:
+        self.kernel = kernel
+        self.shear = shear
+
+    def _map(self, x: np.ndarray) -> np.ndarray:
+        a = np.asarray(self.shear, dtype=float)
+        out = np.array(x, dtype=float)
+        out[:, : len(a)] -= out[:, : len(a)] @ a.T
+        return out
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        params: dict[str, object] = {"kernel": self.kernel, "shear": self.shear}
+        if deep:
+            params.update(("kernel__" + k, v) for k, v in self.kernel.get_params().items())
+        return params
+
+    @property
+    def hyperparameters(self) -> list[Hyperparameter]:
+        return [
+            Hyperparameter("kernel__" + h.name, h.value_type, h.bounds, h.n_elements, h.fixed)
+            for h in self.kernel.hyperparameters
+        ]
+
+    @property
+    def theta(self) -> np.ndarray:
+        return np.asarray(self.kernel.theta)
+
+    @theta.setter
+    def theta(self, theta: np.ndarray) -> None:
+        self.kernel.theta = theta
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return np.asarray(self.kernel.bounds)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Sheared)
+            and self.kernel == other.kernel
+            and np.array_equal(self.shear, other.shear)
+        )
+
+    def __call__(
+        self, X: np.ndarray, Y: np.ndarray | None = None, eval_gradient: bool = False
+    ) -> object:
+        return self.kernel(
+            self._map(X), None if Y is None else self._map(Y), eval_gradient=eval_gradient
+        )
+
+    def diag(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.kernel.diag(self._map(X)))
+
+    def is_stationary(self) -> bool:
+        return bool(self.kernel.is_stationary())
+
+    def __repr__(self) -> str:
+        return f"Sheared({self.kernel!r})"
+
+
+def with_shear(kernel: Kernel, shear: np.ndarray | None) -> Kernel:
+    """``signal + noise`` with the signal part on sheared inputs (``kernel`` unchanged without a
+    shear): the noise stays the sum's second term, as ``Surrogate.condition`` expects."""
+    if shear is None or not np.any(shear):
+        return kernel
+    return Sum(Sheared(kernel.k1, shear), kernel.k2)
+
+
+def signal_part(kernel: Kernel) -> Kernel:
+    """The signal part of ``signal + noise``, unwrapped from a shear."""
+    signal = kernel.k1
+    return signal.kernel if isinstance(signal, Sheared) else signal
+
+
+def unshear(shift: np.ndarray, shear: np.ndarray | None) -> np.ndarray:
+    """The shift in raw coordinates whose sheared image is ``shift``: ``(I - A)^-1 B``."""
+    if shear is None or not np.any(shear):
+        return shift
+    return np.asarray(np.linalg.solve(np.eye(len(shear)) - shear, shift))
+
+
+def scaling_shear(params: Sequence[Param]) -> np.ndarray | None:
+    """The shear that lines the learning rate up with the batch, by the linear scaling rule.
+
+    The best learning rate grows with the batch (Goyal et al. 2017, "Accurate, large minibatch
+    SGD": in proportion to it, ``LR_BATCH_EXPONENT`` 1): within every pair a diagonal ridge.
+    In sheared coordinates ``lr - a batch`` the ridge runs along an axis, so the kernels'
+    per-parameter length scales can follow it, and a learning rate that follows the batch
+    needs no shift of its own across pairs. ``a`` is the rule's slope in this space's
+    normalized units (decades of the batch's range over decades of the learning rate's). None
+    unless the space has exactly one learning rate (a log-scale parameter named
+    ``learning_rate`` or ``lr``, last part of the key) and one batch (``batch_size`` or
+    ``batch``, power-of-two or log scale).
+    """
+
+    def find(names: tuple[str, ...], distributions: tuple[str, ...]) -> list[int]:
+        return [
+            i
+            for i, p in enumerate(params)
+            if p.key.rsplit(".", 1)[-1] in names and p.distribution in distributions
+        ]
+
+    lr, batch = find(LEARNING_RATE_KEYS, ("log_normal",)), find(BATCH_KEYS, BATCH_DISTRIBUTIONS)
+    if len(lr) != 1 or len(batch) != 1:
+        return None
+    p, q = params[lr[0]], params[batch[0]]
+    decades = math.log10(q.max / q.min) / math.log10(p.max / p.min)
+    shear = np.zeros((len(params), len(params)))
+    shear[lr[0], batch[0]] = LR_BATCH_EXPONENT * decades
+    return shear
+
+
 # -- the separable transfer kernel ------------------------------------------------------------
 MAX_PRIVATE = 2  # splits with at most this many private parameters (11 of 4 parameters)
 MAX_SPLITS = 12  # a refit's budget: sizes of P are added while the splits stay within it
@@ -159,6 +298,7 @@ def separable_kernel(floors: np.ndarray, d: int, k: int, private: tuple[int, ...
 
 
 SHARED_LENGTH_SCALE = "k1__k1__k2__length_scale"  # M_S's, in ``separable_kernel``'s naming
+SHARED_LENGTH_SCALES = (SHARED_LENGTH_SCALE, "k1__kernel__k1__k2__length_scale")  # and sheared
 
 
 def fit_separable(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int, seed: int) -> Kernel:
@@ -170,7 +310,7 @@ def fit_separable(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int, seed: in
     for hp in kernel.hyperparameters:
         if hp.fixed:
             continue
-        if hp.name == SHARED_LENGTH_SCALE:
+        if hp.name in SHARED_LENGTH_SCALES:
             bounds = np.atleast_2d(hp.bounds)
             prior += [pos + e for e in range(min(d, hp.n_elements)) if bounds[e][0] != bounds[e][1]]
         pos += hp.n_elements
@@ -179,7 +319,7 @@ def fit_separable(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int, seed: in
 
 def private_context_length_scales(kernel: Kernel, d: int) -> list[float]:
     """The context features' length scales (doublings) of a ``separable_kernel``'s ``M_P``."""
-    own = kernel.k1.k2.k2  # (C * M_S * (C + M_P)) + White
+    own = signal_part(kernel).k2.k2  # (C * M_S * (C + M_P)) + White
     return [float(v) for v in np.atleast_1d(own.length_scale)[d:]]
 
 
@@ -214,6 +354,7 @@ def fit_splits(
     first: np.ndarray,
     guess: np.ndarray,
     seed: int,
+    shear: np.ndarray | None = None,
 ) -> list[Split]:
     """The splits of ``private_sets(d)``, fitted, most likely first.
 
@@ -227,7 +368,7 @@ def fit_splits(
     out = []
     for private in private_sets(d):
         kernel = fit_separable(
-            separable_kernel(floors, d, k, private),
+            with_shear(separable_kernel(floors, d, k, private), shear),
             shifted(x, d, first),
             y,
             d,

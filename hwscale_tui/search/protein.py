@@ -60,10 +60,13 @@ from .context import (
     fit_shift,
     fit_splits,
     private_context_length_scales,
+    scaling_shear,
     separable_kernel,
     shifted,
     space_shift,
     split_weights,
+    unshear,
+    with_shear,
 )
 from .pareto import pareto_front
 from .presets import PROTEIN_SETTINGS
@@ -367,6 +370,8 @@ class ProteinOptimizer:
         self._center = space.center()
         self._kernels: dict[tuple[Any, ...], Kernel] = {}
         self._shifts: dict[tuple[Any, ...], np.ndarray] = {}
+        # with transfer, the score kernels see the learning rate lined up with the batch
+        self._shear = scaling_shear(space.params)
         self._splits: dict[tuple[Any, ...], list[Split]] = {}  # the mixture's, per refit
         self._shift_now = np.zeros((len(space), 0))  # the shift the models were last built with
         self._models_cache: tuple[Any, _Models] | None = None
@@ -575,6 +580,8 @@ class ProteinOptimizer:
                 d,
                 context_dims,
             )
+            # the spaces' move as the sheared kernels see it (the learning rate follows the batch)
+            guess = unshear(guess, self._shear)
             shift = guess
             others = sum(not self._is_own(o) for o in prefix)
             data = score_targets(prefix)
@@ -585,12 +592,14 @@ class ProteinOptimizer:
                 # the first search's kernel: the default one (moderate length scales, context 3
                 # doublings), not one fitted to these few points: early fits often call a
                 # parameter irrelevant (length scale 30), and then no shift of it shows
-                first = fit_shift(default_kernel(floors, trend=False, start=start), x, y, d, guess)
-                splits = fit_splits(x, y, d, floors, first, guess, self.seed)
+                base = default_kernel(floors, trend=False, start=start)
+                shear = self._shear
+                first = fit_shift(with_shear(base, shear), x, y, d, guess)
+                splits = fit_splits(x, y, d, floors, first, guess, self.seed, shear)
                 shift = splits[0].shift
                 # the best split's kernel, fitted again on the observations at its own shift
                 self._kernels[("separable", m, self._target)] = fit_separable(
-                    separable_kernel(floors, d, context_dims, splits[0].private),
+                    with_shear(separable_kernel(floors, d, context_dims, splits[0].private), shear),
                     shifted(x, d, shift),
                     y,
                     d,
@@ -624,7 +633,7 @@ class ProteinOptimizer:
             if cache_key not in self._kernels:  # too few results to weigh splits
                 d = len(self.space)
                 floors, _ = self._kernel_bounds(context_dims)
-                kernel = separable_kernel(floors, d, context_dims, ())
+                kernel = with_shear(separable_kernel(floors, d, context_dims, ()), self._shear)
                 prefix_data = score_targets(obs[:m])
                 if len(prefix_data.y) >= MIN_FIT_POINTS:
                     idx = fit_subset(m)
@@ -732,6 +741,17 @@ class ProteinOptimizer:
                     for key, row in zip(self.space.keys, self._shift_now)
                 },
             }
+            shear = self._shear
+            if shear is not None:
+                transfer["shear"] = {
+                    self.space.keys[j]: {
+                        self.space.keys[i]: round(float(shear[j, i]), 4)
+                        for i in range(d)
+                        if shear[j, i]
+                    }
+                    for j in range(d)
+                    if shear[j].any()
+                }
             if splits:
                 acquire = self._mixture(splits)
                 own_rows = own & ok

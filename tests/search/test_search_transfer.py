@@ -223,7 +223,10 @@ def test_how_the_spaces_move_is_the_first_guess_of_the_shift():
     guessed, unguessed = first_shift(True), first_shift(False)
     # the batch bounds double with the GPUs: one third of the (3-doubling) range per doubling
     assert guessed["batch"]["total_gpus"] == pytest.approx(1 / 3, abs=1e-4)  # rounded
-    assert guessed["lr"]["total_gpus"] == 0.0 and guessed["clip"]["total_gpus"] == 0.0
+    # the learning rate follows the batch by the linear scaling rule: log10(2) decades per
+    # doubling, of its 4-decade range
+    assert guessed["lr"]["total_gpus"] == pytest.approx(math.log10(2) / 4, abs=1e-4)
+    assert guessed["clip"]["total_gpus"] == 0.0
     assert all(v["total_gpus"] == 0.0 for v in unguessed.values())
 
 
