@@ -298,7 +298,8 @@ def separable_kernel(floors: np.ndarray, d: int, k: int, private: tuple[int, ...
 
 
 SHARED_LENGTH_SCALE = "k1__k1__k2__length_scale"  # M_S's, in ``separable_kernel``'s naming
-SHARED_LENGTH_SCALES = (SHARED_LENGTH_SCALE, "k1__kernel__k1__k2__length_scale")  # and sheared
+# and its name inside ``with_shear`` (the signal part k1 wrapped: k1__kernel__...)
+SHARED_LENGTH_SCALES = (SHARED_LENGTH_SCALE, "k1__kernel__" + SHARED_LENGTH_SCALE[4:])
 
 
 def fit_separable(kernel: Kernel, x: np.ndarray, y: np.ndarray, d: int, seed: int) -> Kernel:

@@ -592,9 +592,9 @@ class ProteinOptimizer:
                 # the first search's kernel: the default one (moderate length scales, context 3
                 # doublings), not one fitted to these few points: early fits often call a
                 # parameter irrelevant (length scale 30), and then no shift of it shows
-                base = default_kernel(floors, trend=False, start=start)
                 shear = self._shear
-                first = fit_shift(with_shear(base, shear), x, y, d, guess)
+                base = with_shear(default_kernel(floors, trend=False, start=start), shear)
+                first = fit_shift(base, x, y, d, guess)
                 splits = fit_splits(x, y, d, floors, first, guess, self.seed, shear)
                 shift = splits[0].shift
                 # the best split's kernel, fitted again on the observations at its own shift
@@ -741,17 +741,10 @@ class ProteinOptimizer:
                     for key, row in zip(self.space.keys, self._shift_now)
                 },
             }
-            shear = self._shear
-            if shear is not None:
-                transfer["shear"] = {
-                    self.space.keys[j]: {
-                        self.space.keys[i]: round(float(shear[j, i]), 4)
-                        for i in range(d)
-                        if shear[j, i]
-                    }
-                    for j in range(d)
-                    if shear[j].any()
-                }
+            if self._shear is not None:  # one entry: the learning rate's slope on the batch
+                (row,), (col,) = np.nonzero(self._shear)
+                keys = self.space.keys
+                transfer["shear"] = {keys[row]: {keys[col]: round(float(self._shear[row, col]), 4)}}
             if splits:
                 acquire = self._mixture(splits)
                 own_rows = own & ok
