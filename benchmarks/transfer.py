@@ -21,6 +21,14 @@ families of response surfaces (fixed before the transfer model was built):
 - ``none`` (control): the same surface in absolute units for every pair (its optimum lies
   inside every pair's bounds).
 
+``--aligned`` adds a second reference, also not a method: the transfer run as above, but each
+other pair's result is first moved by the exact difference between that pair's optimum and this
+one's (learning rate, batch, epochs and clip; ``aligned``), given with the space of the pair
+receiving it, so that every pair's results land where they would have been measured here. What
+a transfer model could reach if it knew, per pair, how far each other pair's optimum lies; on
+``other`` that move is not linear in the log2 GPUs, so the learned linear shift cannot express
+it.
+
 ``--params 8`` adds four parameters, as many as the built-in runner's space has: three with one
 optimum that every pair shares (discount, entropy and value coefficients) and one with no effect
 (GAE lambda), the same in every family. The model then weighs splits of 8 parameters (at most
@@ -214,11 +222,28 @@ class _Reached:
         }
 
 
+def aligned(family: str, params: dict[str, Any], theirs: int, mine: int) -> dict[str, Any]:
+    """A result of the ``theirs``-GPU pair moved by the difference between the two pairs'
+    optima (log learning rate, log2 batch, epochs, clip; the extra parameters' optima are
+    shared): where it would have been measured on the ``mine``-GPU pair's surface."""
+    lb_t, epochs_t, clip_t, _ = optimum(family, theirs)
+    lb_m, epochs_m, clip_m, _ = optimum(family, mine)
+    return {
+        **params,
+        "lr": params["lr"] * 10.0 ** (best_llr(lb_m) - best_llr(lb_t)),
+        "batch": int(round(params["batch"] * 2.0 ** (lb_m - lb_t))),
+        "epochs": params["epochs"] + epochs_m - epochs_t,
+        "clip": params["clip"] + clip_m - clip_t,
+    }
+
+
 def rounds_to_target(
     family: str, mode: str, seed: int, max_rounds: int, seed_offset: int = 0, n_params: int = 4
 ) -> dict[str, Any]:
     """Run the 4 pairs in lockstep rounds; the round at which every pair got within target.
 
+    ``mode``: ``independent``, ``transfer`` or ``aligned`` (the transfer with each other pair's
+    result moved onto this pair's optimum first: a reference, see the module doc).
     ``seed_offset`` moves the optimizers' seeds only (the surfaces and the noise stay): how much
     the optimizers' own random draws move the result.
     """
@@ -235,14 +260,17 @@ def rounds_to_target(
     for r in range(1, max_rounds + 1):
         suggestions = []
         for i, (p, opt) in enumerate(zip(pairs, opts)):
-            if mode == "transfer":
+            if mode != "independent":
                 for j, params, score, seconds in results[fed[i] :]:
-                    if j != i:
-                        theirs = {"total_gpus": pairs[j].gpus}
-                        opt.observe(params, score, seconds, context=theirs, space=pairs[j].space)
+                    if j == i:
+                        continue
+                    theirs, space = {"total_gpus": pairs[j].gpus}, pairs[j].space
+                    if mode == "aligned":
+                        params, space = aligned(family, params, pairs[j].gpus, p.gpus), p.space
+                    opt.observe(params, score, seconds, context=theirs, space=space)
                 fed[i] = len(results)
             t0 = time.perf_counter()
-            ctx = {"total_gpus": p.gpus} if mode == "transfer" else None
+            ctx = {"total_gpus": p.gpus} if mode != "independent" else None
             suggestions.append(opt.suggest(1, context=ctx)[0])
             suggest_s.append(time.perf_counter() - t0)
             info = opt.last_info[0].get("transfer")
@@ -311,12 +339,14 @@ def run(
     seed_offset: int = 0,
     reference: bool = False,
     n_params: int = 4,
+    aligned: bool = False,
 ) -> dict[str, Any]:
     seed_range = range(first_seed, first_seed + seeds)
+    modes = (*MODES, "aligned") if aligned else MODES
     jobs = [
         (f, m, s, max_rounds, seed_offset, n_params)
         for f in families
-        for m in MODES
+        for m in modes
         for s in seed_range
     ]
     refs = [(f, s, max_rounds, n_params) for f in families for s in seed_range] if reference else []
@@ -356,6 +386,15 @@ def run(
         row["seeds_transfer_worse"] = sum(
             a > b for a, b in zip(tr["total_trials"], ind["total_trials"])
         )
+        moved = [o for (ff, mm, *_), o in zip(jobs, outs) if ff == f and mm == "aligned"]
+        if moved:
+            row["aligned"] = {
+                "median_total_trials": statistics.median(o["total_trials"] for o in moved),
+                "total_trials": [o["total_trials"] for o in moved],
+                "pair_rounds_median": [
+                    statistics.median(o["pair_trials"][i] for o in moved) for i in range(len(GPUS))
+                ],
+            }
         mine = [o for (ff, *_), o in zip(refs, ref_outs) if ff == f]
         if mine:
             row["reference"] = {
@@ -395,12 +434,22 @@ def print_table(
             f"{ind['censored']:>6}/{tr['censored']:<6} "
             f"{ind['median_suggest_s']:>6.3f}/{tr['median_suggest_s']:<6.3f}"
         )
-    refs = {f: r["reference"] for f, r in result.items() if "reference" in r}
-    if refs:
-        print(
-            "\nReference, not a method: each pair told the learning rate and batch of its own "
-            "optimum, the rest searched alone (median total trials; per pair, median round)"
-        )
+    for key, what in (
+        (
+            "reference",
+            "each pair told the learning rate and batch of its own optimum, the rest "
+            "searched alone",
+        ),
+        (
+            "aligned",
+            "transfer with each other pair's results moved by the exact difference "
+            "between its optimum and this pair's",
+        ),
+    ):
+        refs = {f: r[key] for f, r in result.items() if key in r}
+        if not refs:
+            continue
+        print(f"\nReference, not a method: {what} (median total trials; per pair, median round)")
         for f, ref in refs.items():
             total = ref["median_total_trials"]
             shown = f">{cap - 4}" if total >= cap else f"{total:g}"
@@ -441,6 +490,12 @@ def main() -> None:
         "searching the rest alone",
     )
     ap.add_argument(
+        "--aligned",
+        action="store_true",
+        help="also run the aligned reference: transfer with each other pair's results moved "
+        "onto this pair's optimum first",
+    )
+    ap.add_argument(
         "--params",
         type=int,
         default=4,
@@ -468,6 +523,7 @@ def main() -> None:
         args.optimizer_seed_offset,
         args.reference,
         args.params,
+        args.aligned,
     )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -133,3 +133,28 @@ def test_eight_parameters_add_three_shared_optima_and_one_without_effect():
     assert run == {**again, "median_suggest_s": run["median_suggest_s"]}  # deterministic
     ref = bench.run(1, 2, 1, ["none"], reference=True, n_params=8)["none"]["reference"]
     assert ref["total_trials"] == [bench.rounds_given_shared("none", 0, 2, 8)["total_trials"]]
+
+
+def test_the_aligned_reference_moves_each_pairs_optimum_onto_the_receivers():
+    bench = _module()
+    for family in bench.FAMILIES:
+        for theirs in bench.GPUS:
+            lb, epochs, clip, _ = bench.optimum(family, theirs)
+            best = {"lr": 10.0 ** bench.best_llr(lb), "batch": int(2**lb), "epochs": epochs}
+            for mine in bench.GPUS:
+                moved = bench.aligned(family, {**best, "clip": clip}, theirs, mine)
+                # measured on the receiver's surface, the sender's optimum is the receiver's peak
+                assert bench.surface(family, mine)(moved) == pytest.approx(
+                    bench.make_pair(family, mine).best
+                )
+    # a result off the optimum keeps its distance from it: the same value relative to the peak
+    off = {"lr": 3e-3, "batch": 2048, "epochs": 5, "clip": 0.3}
+    here = bench.surface("other", 1)(off) / bench.make_pair("other", 1).best
+    there = bench.surface("other", 8)(bench.aligned("other", off, 1, 8))
+    assert there / bench.make_pair("other", 8).best == pytest.approx(here)
+    result = bench.run(1, 2, 1, ["loglinear"], aligned=True)
+    row = result["loglinear"]["aligned"]
+    assert row["total_trials"] == [
+        bench.rounds_to_target("loglinear", "aligned", 0, 2)["total_trials"]
+    ]
+    assert "aligned" not in bench.run(1, 1, 1, ["none"])["none"]
