@@ -330,6 +330,17 @@ def speedup_interval(independent: list[int], transfer: list[int]) -> tuple[float
     return float(low), float(high)
 
 
+def _reference_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A reference's row: median total trials, the totals, and each pair's median round."""
+    return {
+        "median_total_trials": statistics.median(o["total_trials"] for o in runs),
+        "total_trials": [o["total_trials"] for o in runs],
+        "pair_rounds_median": [
+            statistics.median(o["pair_trials"][i] for o in runs) for i in range(len(GPUS))
+        ],
+    }
+
+
 def run(
     seeds: int,
     max_rounds: int,
@@ -388,22 +399,10 @@ def run(
         )
         moved = [o for (ff, mm, *_), o in zip(jobs, outs) if ff == f and mm == "aligned"]
         if moved:
-            row["aligned"] = {
-                "median_total_trials": statistics.median(o["total_trials"] for o in moved),
-                "total_trials": [o["total_trials"] for o in moved],
-                "pair_rounds_median": [
-                    statistics.median(o["pair_trials"][i] for o in moved) for i in range(len(GPUS))
-                ],
-            }
+            row["aligned"] = _reference_row(moved)
         mine = [o for (ff, *_), o in zip(refs, ref_outs) if ff == f]
         if mine:
-            row["reference"] = {
-                "median_total_trials": statistics.median(o["total_trials"] for o in mine),
-                "total_trials": [o["total_trials"] for o in mine],
-                "pair_rounds_median": [
-                    statistics.median(o["pair_trials"][i] for o in mine) for i in range(len(GPUS))
-                ],
-            }
+            row["reference"] = _reference_row(mine)
         result[f] = row
     return result
 

@@ -26,6 +26,12 @@ def _module():
     return module
 
 
+def _best(bench, family, g):
+    """The pair's optimal learning rate, batch and epochs, its best clip and its peak."""
+    lb, epochs, clip, peak = bench.optimum(family, g)
+    return {"lr": 10.0 ** bench.best_llr(lb), "batch": int(2**lb), "epochs": epochs}, clip, peak
+
+
 def test_interval_brackets_the_ratio_of_medians_and_narrows_with_agreement():
     bench = _module()
     ind = [52, 100, 52, 52, 52, 48, 56, 36, 108, 48, 52, 44, 52, 60, 36, 36, 44, 64, 48, 40]
@@ -97,8 +103,7 @@ def test_every_family_peaks_at_its_stated_optimum_and_the_reference_is_told_it()
     bench = _module()
     for family in bench.FAMILIES:
         for g in bench.GPUS:
-            lb, epochs, clip, peak = bench.optimum(family, g)
-            best = {"lr": 10.0 ** bench.best_llr(lb), "batch": int(2**lb), "epochs": epochs}
+            best, clip, peak = _best(bench, family, g)
             value = bench.surface(family, g)
             assert value({**best, "clip": clip}) == pytest.approx(peak)
             assert value({**best, "clip": clip + 0.1}) < peak  # and nowhere else
@@ -116,8 +121,7 @@ def test_eight_parameters_add_three_shared_optima_and_one_without_effect():
     bench = _module()
     for family in bench.FAMILIES:
         for g in bench.GPUS:
-            lb, epochs, clip, peak = bench.optimum(family, g)
-            best = {"lr": 10.0 ** bench.best_llr(lb), "batch": int(2**lb), "epochs": epochs}
+            best, clip, peak = _best(bench, family, g)
             best |= {"clip": clip, "gamma": 0.97, "ent_coef": 10**-2.5, "vf_coef": 0.7}
             value = bench.surface(family, g, 8)
             assert value({**best, "gae_lambda": 0.8}) == pytest.approx(peak)
@@ -139,8 +143,7 @@ def test_the_aligned_reference_moves_each_pairs_optimum_onto_the_receivers():
     bench = _module()
     for family in bench.FAMILIES:
         for theirs in bench.GPUS:
-            lb, epochs, clip, _ = bench.optimum(family, theirs)
-            best = {"lr": 10.0 ** bench.best_llr(lb), "batch": int(2**lb), "epochs": epochs}
+            best, clip, _ = _best(bench, family, theirs)
             for mine in bench.GPUS:
                 moved = bench.aligned(family, {**best, "clip": clip}, theirs, mine)
                 # measured on the receiver's surface, the sender's optimum is the receiver's peak
