@@ -1,8 +1,8 @@
 """Hardware-aware transfer: 4 pairs' sweeps that see each other's results vs independent sweeps.
 
     python benchmarks/transfer.py [--seeds 10] [--first-seed 0] [--max-rounds 30] [--workers 2]
-                                  [--optimizer-seed-offset 0] [--reference] [--params 4|8]
-                                  [--json]
+                                  [--optimizer-seed-offset 0] [--reference] [--aligned]
+                                  [--params 4|8] [--json]
 
 Four hardware pairs (1, 2, 4 and 8 GPUs in total) run their sweeps in parallel, as the
 supervisor does: in every round each pair gets one suggestion, all four trials run, and each
@@ -247,6 +247,8 @@ def rounds_to_target(
     ``seed_offset`` moves the optimizers' seeds only (the surfaces and the noise stay): how much
     the optimizers' own random draws move the result.
     """
+    if mode not in (*MODES, "aligned"):
+        raise ValueError(f"mode {mode!r} is not one of {', '.join((*MODES, 'aligned'))}")
     pairs = [make_pair(family, g, n_params) for g in GPUS]
     opts = [
         ProteinOptimizer(p.space, seed=seed * 100 + i + seed_offset) for i, p in enumerate(pairs)

@@ -161,3 +161,5 @@ def test_the_aligned_reference_moves_each_pairs_optimum_onto_the_receivers():
         bench.rounds_to_target("loglinear", "aligned", 0, 2)["total_trials"]
     ]
     assert "aligned" not in bench.run(1, 1, 1, ["none"])["none"]
+    with pytest.raises(ValueError, match="not one of"):
+        bench.rounds_to_target("loglinear", "alinged", 0, 1)
