@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky
+from scipy.optimize import least_squares
 from sklearn.gaussian_process.kernels import (
     ConstantKernel,
     Hyperparameter,
@@ -332,6 +333,7 @@ class Split:
     shift: np.ndarray  # the context shift fitted under this split's kernel
     kernel: Kernel  # fitted on the observations moved by the default kernel's shift
     log_likelihood: float  # log marginal likelihood at ``shift``
+    aligned: bool = False  # fitted on the observations moved by the pairs' alignment
 
 
 def private_sets(d: int) -> list[tuple[int, ...]]:
@@ -386,3 +388,112 @@ def split_weights(splits: list[Split]) -> np.ndarray:
     v = np.array([s.log_likelihood for s in splits])
     w = np.exp(v - v.max())
     return np.asarray(w / w.sum())
+
+
+# -- per-pair alignment -----------------------------------------------------------------------
+ALIGN_KEEP = 0.5  # of each pair's results the better half enters the quadratic (at least 3)
+ALIGN_MIN_ROWS = 3  # results a pair needs before its peak is placed
+ALIGN_SPREAD_SD = 3.0  # prior sd of a pair's peak around the pairs' mean: aligned parameters
+ALIGN_SHARED_SD = 0.1  # the same for the other parameters (the shift lines those up)
+ALIGN_LOG_CURVATURE_SD = 2.0  # prior sd of each parameter's log curvature, around 0
+ALIGN_F_SCALE = 0.5  # soft-L1 loss: residuals beyond this (standardized score) count less
+ALIGN_MAX = 1.0  # bound on an offset: half a parameter's range
+ALIGN_MAX_EVALUATIONS = 400
+
+
+def aligned_parameters(d: int, shear: np.ndarray | None) -> tuple[int, ...]:
+    """The parameters whose optimum may move from pair to pair in a way the shift cannot
+    express: all but the learning rate and the batch when the scaling rule links them (their
+    move is the shift's and the rule's), else all."""
+    if shear is None:
+        return tuple(range(d))
+    linked = set(np.nonzero(shear)[0].tolist()) | set(np.nonzero(shear)[1].tolist())
+    return tuple(j for j in range(d) if j not in linked)
+
+
+def pair_peaks(
+    x: np.ndarray,
+    y: np.ndarray,
+    d: int,
+    group: np.ndarray,
+    n_groups: int,
+    shear: np.ndarray | None,
+    aligned: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's peak, placed by one quadratic whose curvature all the pairs share.
+
+    ``x``: model inputs, moved by the shift (parameters first); ``y`` standardized scores;
+    ``group`` each row's pair (0: this one). Each pair's better half of results (at least
+    ``ALIGN_MIN_ROWS``) is fitted by ``y = h_g - sum_j c_j (x_j - p_gj)^2`` (robust least squares,
+    scipy): the curvature ``c`` is learned from every pair's results, so a pair's few results
+    place its own peak ``p_g``. In ``aligned`` parameters a pair's peak may lie far from the
+    others' (prior sd ``ALIGN_SPREAD_SD``), in the rest it stays with them. Returns the peaks
+    (``n_groups`` x ``d``, normalized units, sheared as the kernels see them) and how many
+    results placed each.
+    """
+    xm = np.array(x[:, :d], dtype=float)
+    if shear is not None:
+        xm -= xm @ np.asarray(shear, dtype=float).T
+    rows: list[int] = []
+    counts = np.zeros(n_groups, dtype=int)
+    for g in range(n_groups):
+        mine = np.flatnonzero(group == g)
+        keep = max(min(len(mine), ALIGN_MIN_ROWS), math.ceil(ALIGN_KEEP * len(mine)))
+        top = mine[np.argsort(-y[mine], kind="stable")[:keep]]
+        rows.extend(top.tolist())
+        counts[g] = len(top)
+    xs, ys, gs = xm[rows], y[rows], group[rows]
+    spread = np.full(d, ALIGN_SHARED_SD)
+    spread[list(aligned)] = ALIGN_SPREAD_SD
+
+    def unpack(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return p[:n_groups], p[n_groups : n_groups + d], p[n_groups + d :].reshape(n_groups, d)
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        height, log_curvature, peaks = unpack(p)
+        fitted = height[gs] - ((xs - peaks[gs]) ** 2 * np.exp(log_curvature)).sum(axis=1)
+        return np.concatenate(
+            [
+                ys - fitted,
+                ((peaks - peaks.mean(axis=0)) / spread).ravel(),
+                log_curvature / ALIGN_LOG_CURVATURE_SD,
+            ]
+        )
+
+    # start: each pair's best result, flat curvature 1
+    start_height, start_peaks = np.zeros(n_groups), np.zeros((n_groups, d))
+    for g in range(n_groups):
+        mine = gs == g
+        if mine.any():
+            start_peaks[g] = xs[mine][np.argmax(ys[mine])]
+            start_height[g] = ys[mine].max()
+    fit = least_squares(
+        residuals,
+        np.concatenate([start_height, np.zeros(d), start_peaks.ravel()]),
+        loss="soft_l1",
+        f_scale=ALIGN_F_SCALE,
+        max_nfev=ALIGN_MAX_EVALUATIONS,
+    )
+    return unpack(fit.x)[2], counts
+
+
+def alignment_offsets(
+    x: np.ndarray,
+    y: np.ndarray,
+    d: int,
+    group: np.ndarray,
+    n_groups: int,
+    shear: np.ndarray | None,
+    aligned: Sequence[int],
+) -> np.ndarray:
+    """How far each other pair's peak lies from this pair's (``pair_peaks``), in the
+    ``aligned`` parameters: ``(n_groups - 1) x d``, 0 where either pair has fewer than
+    ``ALIGN_MIN_ROWS`` results. Subtracted from that pair's results, it moves its peak onto
+    this pair's."""
+    peaks, counts = pair_peaks(x, y, d, group, n_groups, shear, aligned)
+    offsets = np.zeros((n_groups - 1, d))
+    cols = list(aligned)
+    for g in range(1, n_groups):
+        if counts[g] >= ALIGN_MIN_ROWS and counts[0] >= ALIGN_MIN_ROWS:
+            offsets[g - 1, cols] = np.clip((peaks[g] - peaks[0])[cols], -ALIGN_MAX, ALIGN_MAX)
+    return offsets

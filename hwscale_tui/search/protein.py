@@ -56,6 +56,8 @@ from .context import (
     MIN_SHIFT_POINTS,
     SPLITS_IN_MIXTURE,
     Split,
+    aligned_parameters,
+    alignment_offsets,
     fit_separable,
     fit_shift,
     fit_splits,
@@ -373,6 +375,8 @@ class ProteinOptimizer:
         # with transfer, the score kernels see the learning rate lined up with the batch
         self._shear = scaling_shear(space.params)
         self._splits: dict[tuple[Any, ...], list[Split]] = {}  # the mixture's, per refit
+        # per refit: per other context, the offset that moves its peak onto this pair's
+        self._offsets: dict[tuple[Any, ...], dict[ContextKey, np.ndarray]] = {}
         self._shift_now = np.zeros((len(space), 0))  # the shift the models were last built with
         self._models_cache: tuple[Any, _Models] | None = None
         self._target: ContextKey | None = None  # the context suggestions are for (last given)
@@ -536,29 +540,43 @@ class ProteinOptimizer:
 
         Without observations of another context: this sweep's own, coordinates only. With them
         (transfer): every observation, its coordinates moved by the fitted context shift
-        (``context.py``; the sweep's own are not moved) followed by its context's log2 distance
-        from the target context (zeros for the sweep's own).
+        (``context.py``; the sweep's own are not moved; when the most likely split is an aligned
+        one, the other pairs' also by the alignment, ``_align``) followed by its context's log2
+        distance from the target context (zeros for the sweep's own).
         """
         obs, target = self.observations, self._target
         if target is None or all(self._is_own(o) for o in obs):
             return list(obs), 0
-        raw = self._with_context()
-        shift = self._shift(raw, len(target))
+        shift = self._shift(self._with_context(), len(target))
+        splits = self._splits.get((fit_prefix(len(obs)), target))
+        raw = self._with_context(aligned=bool(splits and splits[0].aligned))
         self._shift_now = shift
         if not shift.any():
             return raw, len(target)
         x = shifted(np.array([o.coords for o in raw]), len(self.space), shift)
         return [replace(o, coords=tuple(map(float, row))) for o, row in zip(raw, x)], len(target)
 
-    def _with_context(self) -> list[Observation]:
+    def _with_context(self, aligned: bool = False) -> list[Observation]:
         """Every observation with its context's log2 distance from the target context appended
-        to its coordinates (zeros for the sweep's own), unshifted."""
+        to its coordinates (zeros for the sweep's own), unshifted; ``aligned``: the other pairs'
+        coordinates moved by the alignment fitted with the current shift (``_align``)."""
         target = self._target or ()
         zeros = (0.0,) * len(target)
+        offsets = (
+            self._offsets.get((fit_prefix(len(self.observations)), self._target), {})
+            if aligned
+            else {}
+        )
+
+        def coords(o: Observation) -> tuple[float, ...]:
+            if self._is_own(o) or o.context not in offsets:
+                return o.coords
+            return tuple(map(float, np.array(o.coords) - offsets[o.context]))
+
         return [
             replace(
                 o,
-                coords=o.coords
+                coords=coords(o)
                 + (zeros if self._is_own(o) else context_features(o.context or (), target)),
             )
             for o in self.observations
@@ -596,6 +614,24 @@ class ProteinOptimizer:
                 base = with_shear(default_kernel(floors, trend=False, start=start), shear)
                 first = fit_shift(base, x, y, d, guess)
                 splits = fit_splits(x, y, d, floors, first, guess, self.seed, shear)
+                # the same splits again on the results moved by the pairs' alignment: the
+                # mixture weighs both by their likelihoods
+                moved = self._align(prefix, idx, x, y, first)
+                if moved is not None:
+                    offsets, x_aligned = moved
+                    self._offsets[cache_key] = offsets
+                    splits = sorted(
+                        splits
+                        + [
+                            replace(s, aligned=True)
+                            for s in fit_splits(
+                                x_aligned, y, d, floors, first, guess, self.seed, shear
+                            )
+                        ],
+                        key=lambda s: -s.log_likelihood,
+                    )
+                    if splits[0].aligned:
+                        x = x_aligned
                 shift = splits[0].shift
                 # the best split's kernel, fitted again on the observations at its own shift
                 self._kernels[("separable", m, self._target)] = fit_separable(
@@ -608,6 +644,38 @@ class ProteinOptimizer:
                 self._splits[cache_key] = splits[:SPLITS_IN_MIXTURE]
             self._shifts[cache_key] = shift
         return self._shifts[cache_key]
+
+    def _align(
+        self,
+        prefix: Sequence[Observation],
+        idx: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        first: np.ndarray,
+    ) -> tuple[dict[ContextKey, np.ndarray], np.ndarray] | None:
+        """Per other pair, the offset that moves its peak onto this pair's (``context.py``,
+        ``alignment_offsets``), and ``x`` with the other pairs' rows so moved; None before this
+        pair has a result, or when no parameter is aligned.
+
+        ``prefix[idx]`` are the rows of ``x`` (unshifted model inputs) and ``y``; the peaks are
+        placed on the inputs moved by ``first``, the shift under the default kernel.
+        """
+        d = len(self.space)
+        aligned = aligned_parameters(d, self._shear)
+        if not aligned or not any(self._is_own(o) and o.score is not None for o in prefix):
+            return None
+        contexts = sorted({cast(ContextKey, o.context) for o in prefix if not self._is_own(o)})
+        index = {c: g for g, c in enumerate(contexts, start=1)}
+        group = np.array(
+            [0 if self._is_own(o) else index[cast(ContextKey, o.context)] for o in prefix]
+        )[idx]
+        offsets = alignment_offsets(
+            shifted(x, d, first), y, d, group, len(contexts) + 1, self._shear, aligned
+        )
+        moved = x.copy()
+        others = group > 0
+        moved[others, :d] -= offsets[group[others] - 1]
+        return dict(zip(contexts, offsets)), moved
 
     def _kernel_bounds(self, context_dims: int) -> tuple[np.ndarray, np.ndarray]:
         """Length-scale floors and starting values: the parameters', then the context's."""
@@ -669,7 +737,13 @@ class ProteinOptimizer:
         own shift, weighted by the splits' likelihoods."""
         d = len(self.space)
         data = score_targets(self._with_context())
-        parts = [Surrogate.condition(s.kernel, shifted(data.x, d, s.shift), data.y) for s in splits]
+        x_aligned = score_targets(self._with_context(aligned=True)).x
+        parts = [
+            Surrogate.condition(
+                s.kernel, shifted(x_aligned if s.aligned else data.x, d, s.shift), data.y
+            )
+            for s in splits
+        ]
         return Mixture(parts, split_weights(splits))
 
     def _models(self) -> _Models:
@@ -753,10 +827,22 @@ class ProteinOptimizer:
                 transfer["splits"] = [
                     {
                         "private": [self.space.keys[j] for j in s.private],
+                        "aligned": s.aligned,
                         "weight": round(float(w), 4),
                     }
                     for s, w in zip(splits, acquire.weights)
                 ]
+                offsets = self._offsets.get((fit_prefix(len(self.observations)), self._target))
+                if offsets:
+                    # per other pair: how far its peak lies from this pair's, in fractions of
+                    # each aligned parameter's range (what the aligned splits move it by)
+                    cols = aligned_parameters(d, self._shear)
+                    transfer["alignment"] = {
+                        ",".join(f"{k}={v:g}" for k, v in ctx): {
+                            self.space.keys[j]: round(float(off[j]) / 2, 4) for j in cols
+                        }
+                        for ctx, off in offsets.items()
+                    }
         models = _Models(
             private=private,
             score_data=sd,

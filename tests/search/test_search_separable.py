@@ -7,11 +7,16 @@ import pytest
 
 from hwscale_tui.search import protein
 from hwscale_tui.search.context import (
+    ALIGN_MIN_ROWS,
     MAX_SPLITS,
     Split,
+    aligned_parameters,
+    alignment_offsets,
     fit_separable,
+    pair_peaks,
     private_context_length_scales,
     private_sets,
+    scaling_shear,
     separable_kernel,
     split_weights,
 )
@@ -128,20 +133,22 @@ def test_splits_are_fitted_on_the_refit_schedule_only_and_the_same_results_give_
     monkeypatch.setattr(protein, "fit_splits", counting)
     opt = _pairs_optimizer(3)  # 15 results: fit_prefix(15) = 15
     first = opt.suggest(1, context={"total_gpus": 2})
-    assert calls == [15]
+    assert calls == [15, 15]  # on the results as they are, and moved by the pairs' alignment
     info = opt.last_info[0]["transfer"]
     opt.observe(first[0], 0.0, 60.0)  # 16 results: still fitted on the first 15
     opt.suggest(1)
-    assert calls == [15]
+    assert calls == [15, 15]
     assert opt.last_info[0]["transfer"]["splits"] == info["splits"]
+    assert opt.last_info[0]["transfer"]["alignment"] == info["alignment"]
     for p in opt.suggest(3):  # 19 results: the schedule's next point, a refit
         opt.observe(p, 0.0, 60.0)
     opt.suggest(1)
-    assert calls == [15, 19]
+    assert calls == [15, 15, 19, 19]
     # a rebuilt optimizer fed the same results suggests the same (a resumed sweep)
     again = _pairs_optimizer(3)
     assert again.suggest(1, context={"total_gpus": 2}) == first
     assert again.last_info[0]["transfer"]["splits"] == info["splits"]
+    assert again.last_info[0]["transfer"]["alignment"] == info["alignment"]
 
 
 def test_the_splits_tried_stay_within_the_refit_budget():
@@ -182,3 +189,45 @@ def test_the_suggestion_uses_the_most_likely_splits_private_parameters(monkeypat
     best = opt._splits[(15, opt._target)][0].private
     assert seen == [best]
     assert opt.last_info[0]["transfer"]["splits"][0]["private"] == [opt.space.keys[j] for j in best]
+
+
+def _peaked_results(peaks: list[float], n: int, seed: int) -> tuple[np.ndarray, ...]:
+    """``n`` results per pair of one quadratic (curvature 1 and 2) whose peak in parameter 1 is
+    the pair's, in parameter 0 at 0.2 for all; a context column after the parameters."""
+    rng = np.random.default_rng(seed)
+    group = np.repeat(np.arange(len(peaks)), n)
+    x = np.hstack([rng.uniform(-1, 1, (len(group), 2)), group[:, None].astype(float)])
+    y = (
+        1.0
+        - (x[:, 0] - 0.2) ** 2
+        - 2.0 * (x[:, 1] - np.array(peaks)[group]) ** 2
+        + rng.normal(0, 0.02, len(group))
+    )
+    return x, y, group
+
+
+def test_each_pairs_peak_is_placed_by_a_curvature_all_pairs_share():
+    truth = [-0.5, 0.1, 0.6]
+    x, y, group = _peaked_results(truth, 8, seed=3)
+    peaks, counts = pair_peaks(x, y, 2, group, 3, None, aligned=(1,))
+    assert counts.tolist() == [4, 4, 4]  # each pair's better half
+    assert np.abs(peaks[:, 1] - truth).max() < 0.1, peaks
+    # parameter 0 is not aligned: one peak for all the pairs
+    assert np.ptp(peaks[:, 0]) < 0.05 and abs(peaks[0, 0] - 0.2) < 0.15, peaks
+    offsets = alignment_offsets(x, y, 2, group, 3, None, aligned=(1,))
+    assert offsets.shape == (2, 2) and not offsets[:, 0].any()
+    assert np.abs(offsets[:, 1] - [0.6, 1.0]).max() < 0.15, offsets  # 1.1: bounded at 1
+
+
+def test_a_pair_with_too_few_results_is_not_moved():
+    x, y, group = _peaked_results([-0.5, 0.6], 8, seed=4)
+    keep = (group == 0) | (np.cumsum(group == 1) < ALIGN_MIN_ROWS)  # pair 1: 2 results
+    offsets = alignment_offsets(x[keep], y[keep], 2, group[keep], 2, None, aligned=(1,))
+    assert not offsets.any()
+    assert alignment_offsets(x, y, 2, group, 2, None, aligned=(1,))[0, 1] > 0.9
+
+
+def test_the_learning_rate_and_batch_are_left_to_the_shift_when_the_scaling_rule_links_them():
+    params = space(1).params  # lr, batch, clip
+    assert aligned_parameters(3, scaling_shear(params)) == (2,)
+    assert aligned_parameters(3, None) == (0, 1, 2)

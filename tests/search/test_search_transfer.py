@@ -259,8 +259,8 @@ def clip_at(p: dict, clip: float) -> float:
     )
 
 
-def test_a_parameter_whose_optimum_differs_between_pairs_is_made_private():
-    def clip_private_weight(other_clip: float, seed: int) -> float:
+def test_a_parameter_whose_optimum_differs_between_pairs_is_made_private_or_aligned():
+    def weights(other_clip: float, seed: int) -> tuple[float, float]:
         opt = ProteinOptimizer(space(2), seed=0)
         for g in (1, 4):
             for p, _ in random_results(g, 12, seed=seed):
@@ -270,14 +270,25 @@ def test_a_parameter_whose_optimum_differs_between_pairs_is_made_private():
         for p, _ in random_results(2, 6, seed=seed + 1):
             opt.observe(p, clip_at(p, 0.4), 60.0, context={"total_gpus": 2})
         opt.suggest(1, context={"total_gpus": 2})
-        splits = opt.last_info[0]["transfer"]["splits"]
+        info = opt.last_info[0]["transfer"]
+        splits = info["splits"]
         assert len(splits) == 4 and sum(s["weight"] for s in splits) == pytest.approx(1, abs=1e-3)
-        return sum(s["weight"] for s in splits if "clip" in s["private"])
+        # where the other pairs' peaks lie from this pair's, in fractions of clip's range
+        assert set(info["alignment"]) == {"total_gpus=1", "total_gpus=4"}
+        offsets = [v["clip"] for v in info["alignment"].values()]
+        if other_clip < 0.4:  # (0.1 - 0.4) / 0.45 = -0.67, bounded at -0.5
+            assert max(offsets) < -0.3, info["alignment"]
+        aligned = sum(s["weight"] for s in splits if s["aligned"])
+        private = sum(s["weight"] for s in splits if "clip" in s["private"] and not s["aligned"])
+        return aligned, private
 
-    alike = [clip_private_weight(0.4, seed) for seed in (4, 6, 8)]
-    differ = [clip_private_weight(0.1, seed) for seed in (4, 6, 8)]
-    # the other pairs' best clip is 0.1, this pair's 0.4: the mixture keeps clip to this pair
-    assert min(differ) > 0.8 and np.median(alike) < 0.5, (alike, differ)
+    alike = [weights(0.4, seed) for seed in (4, 6, 8)]
+    differ = [weights(0.1, seed) for seed in (4, 6, 8)]
+    # the other pairs' best clip is 0.1, this pair's 0.4: the mixture keeps their clip from this
+    # pair, by moving their results onto this pair's peak or by keeping clip to this pair
+    assert min(a + p for a, p in differ) > 0.8, differ
+    # with one best clip for all, neither
+    assert np.median([a for a, _ in alike]) < 0.5 and np.median([p for _, p in alike]) < 0.5, alike
 
 
 def bump(p: dict, lr: float, clip: float) -> float:
