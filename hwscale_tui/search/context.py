@@ -27,6 +27,11 @@ parameters are split into shared ones, which other pairs' results inform across 
 and private ones, which only nearby contexts inform. The split is not known, so the optimizer
 averages over the most likely ones (``fit_splits``, ``split_weights``; the mixture is
 ``surrogate.Mixture``).
+
+Where a parameter's optimum differs between pairs without a linear trend, the **alignment**
+moves each other pair's results so that its peak lands on this pair's: the peaks are placed by
+one quadratic whose curvature all the pairs share (``pair_peaks``, ``alignment_offsets``), and
+the splits are fitted again on the moved results; the mixture weighs both sets by likelihood.
 """
 
 from __future__ import annotations
