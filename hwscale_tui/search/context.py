@@ -30,8 +30,9 @@ averages over the most likely ones (``fit_splits``, ``split_weights``; the mixtu
 
 Where a parameter's optimum differs between pairs without a linear trend, the **alignment**
 moves each other pair's results so that its peak lands on this pair's: the peaks are placed by
-one quadratic whose curvature all the pairs share (``pair_peaks``, ``alignment_offsets``), and
-the splits are fitted again on the moved results; the mixture weighs both sets by likelihood.
+one bump whose widths all the pairs share (``pair_peaks``, ``alignment_offsets``), and the
+splits are fitted again on the moved results; the mixture weighs both sets by likelihood, the
+aligned ones less the offsets they spent (``ALIGN_PENALTY``).
 """
 
 from __future__ import annotations
@@ -396,7 +397,6 @@ def split_weights(splits: list[Split]) -> np.ndarray:
 
 
 # -- per-pair alignment -----------------------------------------------------------------------
-ALIGN_KEEP = 0.5  # of each pair's results the better half enters the quadratic (at least 3)
 ALIGN_MIN_ROWS = 3  # results a pair needs before its peak is placed
 ALIGN_SPREAD_SD = 3.0  # prior sd of a pair's peak around the pairs' mean: aligned parameters
 ALIGN_SHARED_SD = 0.1  # the same for the other parameters (the shift lines those up)
@@ -404,6 +404,7 @@ ALIGN_LOG_CURVATURE_SD = 2.0  # prior sd of each parameter's log curvature, arou
 ALIGN_F_SCALE = 0.5  # soft-L1 loss: residuals beyond this (standardized score) count less
 ALIGN_MAX = 1.0  # bound on an offset: half a parameter's range
 ALIGN_MAX_EVALUATIONS = 400
+ALIGN_PENALTY = 1.0  # nats per offset placed, off an aligned split's log likelihood (AIC)
 
 
 def aligned_parameters(d: int, shear: np.ndarray | None) -> tuple[int, ...]:
@@ -425,61 +426,57 @@ def pair_peaks(
     shear: np.ndarray | None,
     aligned: Sequence[int],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each pair's peak, placed by one quadratic whose curvature all the pairs share.
+    """Each pair's peak, placed by one bump whose widths all the pairs share.
 
     ``x``: model inputs, moved by the shift (parameters first); ``y`` standardized scores;
-    ``group`` each row's pair (0: this one). Each pair's better half of results (at least
-    ``ALIGN_MIN_ROWS``) is fitted by ``y = h_g - sum_j c_j (x_j - p_gj)^2`` (robust least squares,
-    scipy): the curvature ``c`` is learned from every pair's results, so a pair's few results
-    place its own peak ``p_g``. In ``aligned`` parameters a pair's peak may lie far from the
-    others' (prior sd ``ALIGN_SPREAD_SD``), in the rest it stays with them. Returns the peaks
-    (``n_groups`` x ``d``, normalized units, sheared as the kernels see them) and how many
-    results placed each.
+    ``group`` each row's pair (0: this one). Every result is fitted by
+    ``y = f + exp(a_g) exp(-sum_j c_j (x_j - p_gj)^2)`` (robust least squares, scipy): one floor
+    ``f`` for all (a run far from its optimum scores about as badly however far), a height per
+    pair, and one curvature ``c_j`` per parameter learned from every pair's results, so that a
+    pair's few results place its own peak ``p_g``. In ``aligned`` parameters a pair's peak may
+    lie far from the others' (prior sd ``ALIGN_SPREAD_SD``), in the rest it stays with them.
+    Returns the peaks (``n_groups`` x ``d``, normalized units, sheared as the kernels see them)
+    and how many results placed each.
     """
-    xm = np.array(x[:, :d], dtype=float)
+    xs = np.array(x[:, :d], dtype=float)
     if shear is not None:
-        xm -= xm @ np.asarray(shear, dtype=float).T
-    rows: list[int] = []
-    counts = np.zeros(n_groups, dtype=int)
-    for g in range(n_groups):
-        mine = np.flatnonzero(group == g)
-        keep = max(min(len(mine), ALIGN_MIN_ROWS), math.ceil(ALIGN_KEEP * len(mine)))
-        top = mine[np.argsort(-y[mine], kind="stable")[:keep]]
-        rows.extend(top.tolist())
-        counts[g] = len(top)
-    xs, ys, gs = xm[rows], y[rows], group[rows]
+        xs -= xs @ np.asarray(shear, dtype=float).T
+    counts = np.bincount(group, minlength=n_groups)
     spread = np.full(d, ALIGN_SHARED_SD)
     spread[list(aligned)] = ALIGN_SPREAD_SD
 
-    def unpack(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return p[:n_groups], p[n_groups : n_groups + d], p[n_groups + d :].reshape(n_groups, d)
+    def unpack(p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        heights, rest = p[1 : 1 + n_groups], p[1 + n_groups :]
+        return float(p[0]), heights, rest[:d], rest[d:].reshape(n_groups, d)
 
     def residuals(p: np.ndarray) -> np.ndarray:
-        height, log_curvature, peaks = unpack(p)
-        fitted = height[gs] - ((xs - peaks[gs]) ** 2 * np.exp(log_curvature)).sum(axis=1)
+        floor, log_height, log_curvature, peaks = unpack(p)
+        spread_out = ((xs - peaks[group]) ** 2 * np.exp(log_curvature)).sum(axis=1)
+        fitted = floor + np.exp(log_height[group]) * np.exp(-spread_out)
         return np.concatenate(
             [
-                ys - fitted,
+                y - fitted,
                 ((peaks - peaks.mean(axis=0)) / spread).ravel(),
                 log_curvature / ALIGN_LOG_CURVATURE_SD,
             ]
         )
 
-    # start: each pair's best result, flat curvature 1
+    # start: the floor at the worst result, each pair's peak at its best result, curvature 1
+    floor = float(y.min()) if len(y) else 0.0
     start_height, start_peaks = np.zeros(n_groups), np.zeros((n_groups, d))
     for g in range(n_groups):
-        mine = gs == g
+        mine = group == g
         if mine.any():
-            start_peaks[g] = xs[mine][np.argmax(ys[mine])]
-            start_height[g] = ys[mine].max()
+            start_peaks[g] = xs[mine][np.argmax(y[mine])]
+            start_height[g] = np.log(max(y[mine].max() - floor, 0.1))
     fit = least_squares(
         residuals,
-        np.concatenate([start_height, np.zeros(d), start_peaks.ravel()]),
+        np.concatenate([[floor], start_height, np.zeros(d), start_peaks.ravel()]),
         loss="soft_l1",
         f_scale=ALIGN_F_SCALE,
         max_nfev=ALIGN_MAX_EVALUATIONS,
     )
-    return unpack(fit.x)[2], counts
+    return unpack(fit.x)[3], counts
 
 
 def alignment_offsets(

@@ -53,6 +53,7 @@ from .acquisition import (
     upper_confidence_bound,
 )
 from .context import (
+    ALIGN_PENALTY,
     MIN_SHIFT_POINTS,
     SPLITS_IN_MIXTURE,
     Split,
@@ -614,16 +615,18 @@ class ProteinOptimizer:
                 base = with_shear(default_kernel(floors, trend=False, start=start), shear)
                 first = fit_shift(base, x, y, d, guess)
                 splits = fit_splits(x, y, d, floors, first, guess, self.seed, shear)
-                # the same splits again on the results moved by the pairs' alignment: the
-                # mixture weighs both by their likelihoods
+                # the same splits again on the results moved by the pairs' alignment (when it
+                # moves any): the mixture weighs both by their likelihoods, the aligned ones less
+                # the offsets fitted to these same results (AIC, ``ALIGN_PENALTY`` each)
                 moved = self._align(prefix, idx, x, y, first)
-                if moved is not None:
+                if moved is not None and any(o.any() for o in moved[0].values()):
                     offsets, x_aligned = moved
                     self._offsets[cache_key] = offsets
+                    spent = ALIGN_PENALTY * sum(np.count_nonzero(o) for o in offsets.values())
                     splits = sorted(
                         splits
                         + [
-                            replace(s, aligned=True)
+                            replace(s, aligned=True, log_likelihood=s.log_likelihood - spent)
                             for s in fit_splits(
                                 x_aligned, y, d, floors, first, guess, self.seed, shear
                             )

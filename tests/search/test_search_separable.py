@@ -8,6 +8,7 @@ import pytest
 from hwscale_tui.search import protein
 from hwscale_tui.search.context import (
     ALIGN_MIN_ROWS,
+    ALIGN_PENALTY,
     MAX_SPLITS,
     Split,
     aligned_parameters,
@@ -151,6 +152,54 @@ def test_splits_are_fitted_on_the_refit_schedule_only_and_the_same_results_give_
     assert again.last_info[0]["transfer"]["alignment"] == info["alignment"]
 
 
+def test_splits_are_fitted_once_when_the_alignment_moves_nothing(monkeypatch):
+    calls: list[int] = []
+    real = protein.fit_splits
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(protein, "fit_splits", counting)
+    opt = ProteinOptimizer(space(2), seed=0)
+    for p, _ in random_results(2, 2, seed=8):  # this pair's 2 results cannot place its peak
+        opt.observe(p, shifting_score(p, 2), 60.0, context={"total_gpus": 2})
+    for g in (1, 4):
+        for p, y in random_results(g, 6, seed=7):
+            opt.observe(p, y, 60.0, context={"total_gpus": g}, space=space(g))
+    opt.suggest(1, context={"total_gpus": 2})
+    assert calls == [12]  # fit_prefix(14): this pair's 2 and 10 of the others'
+    info = opt.last_info[0]["transfer"]
+    assert "alignment" not in info and not any(s["aligned"] for s in info["splits"])
+    assert len({tuple(s["private"]) for s in info["splits"]}) == len(info["splits"])
+
+
+def test_an_aligned_split_pays_for_the_offsets_fitted_to_the_same_results(monkeypatch):
+    fitted: list[list[float]] = []
+    real = protein.fit_splits
+
+    def recording(*args, **kwargs):
+        splits = real(*args, **kwargs)
+        fitted.append([s.log_likelihood for s in splits])
+        return splits
+
+    monkeypatch.setattr(protein, "fit_splits", recording)
+    monkeypatch.setattr(protein, "SPLITS_IN_MIXTURE", 100)  # keep every split
+    opt = _pairs_optimizer(3)
+    opt.suggest(1, context={"total_gpus": 2})
+    placed = sum(np.count_nonzero(o) for o in opt._offsets[(15, opt._target)].values())
+    assert placed > 0
+    kept = opt._splits[(15, opt._target)]
+    assert len(kept) == 2 * len(fitted[0]) and sum(s.aligned for s in kept) == len(fitted[1])
+    for s in kept:
+        if s.aligned:
+            assert any(
+                abs(s.log_likelihood - (ll - ALIGN_PENALTY * placed)) < 1e-9 for ll in fitted[1]
+            )
+        else:
+            assert s.log_likelihood in fitted[0]
+
+
 def test_the_splits_tried_stay_within_the_refit_budget():
     # 4 parameters (the transfer benchmark's): none, each one, each pair
     assert len(private_sets(4)) == 11 and private_sets(4)[:2] == [(), (0,)]
@@ -192,15 +241,15 @@ def test_the_suggestion_uses_the_most_likely_splits_private_parameters(monkeypat
 
 
 def _peaked_results(peaks: list[float], n: int, seed: int) -> tuple[np.ndarray, ...]:
-    """``n`` results per pair of one quadratic (curvature 1 and 2) whose peak in parameter 1 is
-    the pair's, in parameter 0 at 0.2 for all; a context column after the parameters."""
+    """``n`` results per pair of one bump over a floor (curvature 1 and 2) whose peak in
+    parameter 1 is the pair's, in parameter 0 at 0.2 for all; a context column after the
+    parameters."""
     rng = np.random.default_rng(seed)
     group = np.repeat(np.arange(len(peaks)), n)
     x = np.hstack([rng.uniform(-1, 1, (len(group), 2)), group[:, None].astype(float)])
     y = (
-        1.0
-        - (x[:, 0] - 0.2) ** 2
-        - 2.0 * (x[:, 1] - np.array(peaks)[group]) ** 2
+        -1.0
+        + 2.0 * np.exp(-((x[:, 0] - 0.2) ** 2) - 2.0 * (x[:, 1] - np.array(peaks)[group]) ** 2)
         + rng.normal(0, 0.02, len(group))
     )
     return x, y, group
@@ -210,7 +259,7 @@ def test_each_pairs_peak_is_placed_by_a_curvature_all_pairs_share():
     truth = [-0.5, 0.1, 0.6]
     x, y, group = _peaked_results(truth, 8, seed=3)
     peaks, counts = pair_peaks(x, y, 2, group, 3, None, aligned=(1,))
-    assert counts.tolist() == [4, 4, 4]  # each pair's better half
+    assert counts.tolist() == [8, 8, 8]  # every result
     assert np.abs(peaks[:, 1] - truth).max() < 0.1, peaks
     # parameter 0 is not aligned: one peak for all the pairs
     assert np.ptp(peaks[:, 0]) < 0.05 and abs(peaks[0, 0] - 0.2) < 0.15, peaks
