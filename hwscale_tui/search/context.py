@@ -405,6 +405,7 @@ ALIGN_F_SCALE = 0.5  # soft-L1 loss: residuals beyond this (standardized score) 
 ALIGN_MAX = 1.0  # bound on an offset: half a parameter's range
 ALIGN_MAX_EVALUATIONS = 400
 ALIGN_PENALTY = 1.0  # nats per offset placed, off an aligned split's log likelihood (AIC)
+ALIGN_NEGLIGIBLE = 1e-6  # an offset below this (normalized units) is no move
 
 
 def aligned_parameters(d: int, shear: np.ndarray | None) -> tuple[int, ...]:
@@ -498,4 +499,7 @@ def alignment_offsets(
     for g in range(1, n_groups):
         if counts[g] >= ALIGN_MIN_ROWS and counts[0] >= ALIGN_MIN_ROWS:
             offsets[g - 1, cols] = np.clip((peaks[g] - peaks[0])[cols], -ALIGN_MAX, ALIGN_MAX)
+    # results that do not tell the peaks apart (e.g. every score the same) leave them on one
+    # another up to rounding: no move
+    offsets[np.abs(offsets) < ALIGN_NEGLIGIBLE] = 0.0
     return offsets

@@ -276,6 +276,12 @@ def test_a_pair_with_too_few_results_is_not_moved():
     assert alignment_offsets(x, y, 2, group, 2, None, aligned=(1,))[0, 1] > 0.9
 
 
+def test_results_that_all_score_the_same_move_nothing():
+    x, _, group = _peaked_results([-0.5, 0.6], 8, seed=5)
+    flat = np.zeros(len(group))  # standardized scores of trials that all scored the same
+    assert not alignment_offsets(x, flat, 2, group, 2, None, aligned=(0, 1)).any()
+
+
 def test_the_learning_rate_and_batch_are_left_to_the_shift_when_the_scaling_rule_links_them():
     params = space(1).params  # lr, batch, clip
     assert aligned_parameters(3, scaling_shear(params)) == (2,)
