@@ -121,30 +121,41 @@ def _pairs_optimizer(own: int):
     return opt
 
 
-def test_splits_are_fitted_on_the_refit_schedule_only_and_the_same_results_give_the_same_model(
-    monkeypatch,
-):
-    calls: list[int] = []
+@pytest.fixture
+def fit_splits_calls(monkeypatch) -> list[tuple[int, list[float]]]:
+    """Each call of ``protein.fit_splits``: how many results it was given, and the fitted
+    splits' log likelihoods."""
+    calls: list[tuple[int, list[float]]] = []
     real = protein.fit_splits
 
-    def counting(*args, **kwargs):
-        calls.append(len(args[1]))
-        return real(*args, **kwargs)
+    def recording(*args, **kwargs):
+        splits = real(*args, **kwargs)
+        calls.append((len(args[1]), [s.log_likelihood for s in splits]))
+        return splits
 
-    monkeypatch.setattr(protein, "fit_splits", counting)
+    monkeypatch.setattr(protein, "fit_splits", recording)
+    return calls
+
+
+def test_splits_are_fitted_on_the_refit_schedule_only_and_the_same_results_give_the_same_model(
+    fit_splits_calls,
+):
+    def calls() -> list[int]:
+        return [n for n, _ in fit_splits_calls]
+
     opt = _pairs_optimizer(3)  # 15 results: fit_prefix(15) = 15
     first = opt.suggest(1, context={"total_gpus": 2})
-    assert calls == [15, 15]  # on the results as they are, and moved by the pairs' alignment
+    assert calls() == [15, 15]  # on the results as they are, and moved by the pairs' alignment
     info = opt.last_info[0]["transfer"]
     opt.observe(first[0], 0.0, 60.0)  # 16 results: still fitted on the first 15
     opt.suggest(1)
-    assert calls == [15, 15]
+    assert calls() == [15, 15]
     assert opt.last_info[0]["transfer"]["splits"] == info["splits"]
     assert opt.last_info[0]["transfer"]["alignment"] == info["alignment"]
     for p in opt.suggest(3):  # 19 results: the schedule's next point, a refit
         opt.observe(p, 0.0, 60.0)
     opt.suggest(1)
-    assert calls == [15, 15, 19, 19]
+    assert calls() == [15, 15, 19, 19]
     # a rebuilt optimizer fed the same results suggests the same (a resumed sweep)
     again = _pairs_optimizer(3)
     assert again.suggest(1, context={"total_gpus": 2}) == first
@@ -152,15 +163,7 @@ def test_splits_are_fitted_on_the_refit_schedule_only_and_the_same_results_give_
     assert again.last_info[0]["transfer"]["alignment"] == info["alignment"]
 
 
-def test_splits_are_fitted_once_when_the_alignment_moves_nothing(monkeypatch):
-    calls: list[int] = []
-    real = protein.fit_splits
-
-    def counting(*args, **kwargs):
-        calls.append(len(args[1]))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(protein, "fit_splits", counting)
+def test_splits_are_fitted_once_when_the_alignment_moves_nothing(fit_splits_calls):
     opt = ProteinOptimizer(space(2), seed=0)
     for p, _ in random_results(2, 2, seed=8):  # this pair's 2 results cannot place its peak
         opt.observe(p, shifting_score(p, 2), 60.0, context={"total_gpus": 2})
@@ -168,25 +171,21 @@ def test_splits_are_fitted_once_when_the_alignment_moves_nothing(monkeypatch):
         for p, y in random_results(g, 6, seed=7):
             opt.observe(p, y, 60.0, context={"total_gpus": g}, space=space(g))
     opt.suggest(1, context={"total_gpus": 2})
-    assert calls == [12]  # fit_prefix(14): this pair's 2 and 10 of the others'
+    assert [n for n, _ in fit_splits_calls] == [
+        12
+    ]  # fit_prefix(14): this pair's 2 and 10 of the others'
     info = opt.last_info[0]["transfer"]
     assert "alignment" not in info and not any(s["aligned"] for s in info["splits"])
     assert len({tuple(s["private"]) for s in info["splits"]}) == len(info["splits"])
 
 
-def test_an_aligned_split_pays_for_the_offsets_fitted_to_the_same_results(monkeypatch):
-    fitted: list[list[float]] = []
-    real = protein.fit_splits
-
-    def recording(*args, **kwargs):
-        splits = real(*args, **kwargs)
-        fitted.append([s.log_likelihood for s in splits])
-        return splits
-
-    monkeypatch.setattr(protein, "fit_splits", recording)
+def test_an_aligned_split_pays_for_the_offsets_fitted_to_the_same_results(
+    fit_splits_calls, monkeypatch
+):
     monkeypatch.setattr(protein, "SPLITS_IN_MIXTURE", 100)  # keep every split
     opt = _pairs_optimizer(3)
     opt.suggest(1, context={"total_gpus": 2})
+    fitted = [lls for _, lls in fit_splits_calls]  # as they are, and moved
     placed = sum(np.count_nonzero(o) for o in opt._offsets[(15, opt._target)].values())
     assert placed > 0
     kept = opt._splits[(15, opt._target)]
