@@ -447,13 +447,13 @@ def pair_peaks(
     spread[list(aligned)] = ALIGN_SPREAD_SD
 
     def unpack(p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        heights, rest = p[1 : 1 + n_groups], p[1 + n_groups :]
-        return float(p[0]), heights, rest[:d], rest[d:].reshape(n_groups, d)
+        log_heights, rest = p[1 : 1 + n_groups], p[1 + n_groups :]
+        return float(p[0]), log_heights, rest[:d], rest[d:].reshape(n_groups, d)
 
     def residuals(p: np.ndarray) -> np.ndarray:
         floor, log_height, log_curvature, peaks = unpack(p)
-        spread_out = ((xs - peaks[group]) ** 2 * np.exp(log_curvature)).sum(axis=1)
-        fitted = floor + np.exp(log_height[group]) * np.exp(-spread_out)
+        distance = ((xs - peaks[group]) ** 2 * np.exp(log_curvature)).sum(axis=1)
+        fitted = floor + np.exp(log_height[group]) * np.exp(-distance)
         return np.concatenate(
             [
                 y - fitted,
