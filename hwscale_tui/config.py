@@ -153,6 +153,12 @@ class SweepSection:
         False,
         doc="each pair's optimizer also learns from the other pairs' finished trials (docs/optimizer.md)",
     )
+    lr_batch_exponent: float = _f(
+        1.0,
+        doc="with transfer (built-in runner): the best learning rate is taken to grow as batch ** this; 1 the linear scaling rule (SGD), 0.5 the square-root rule (often advised for Adam), 0 no link",
+        min=0,
+        max=2,
+    )
     env: str = _f("CartPole-v1", doc="builtin trainer environment", choices=BUILTIN_ENVS)
     trial_command: list[str] = _f(
         doc="per-trial argv template replacing hwscale-tui train, with {run_id} {sweep_name} {gpus} {nodes} {params} ... (docs/sweep.md)",

@@ -223,6 +223,20 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
     resolved = resolve_profile(cfg)
     prof = resolved.profile
     repo = _repo(cfg)
+    ours = [
+        k
+        for k, on in (
+            ("sweep.transfer = true", cfg.sweep.transfer),
+            ("sweep.lr_batch_exponent", "sweep.lr_batch_exponent" in cfg.explicit),
+        )
+        if on
+    ]
+    if ours:
+        w.append(
+            f"{', '.join(ours)} {'has' if len(ours) == 1 else 'have'} no effect with the metta "
+            "runner: Metta's sweep suggests each pair's trials itself, blind to the other "
+            'pairs (transfer is the built-in runner\'s: runner = "builtin")'
+        )
     if cfg.launch.command:
         return w
     for b in launch_blockers(cfg):

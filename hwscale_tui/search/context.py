@@ -54,6 +54,7 @@ from sklearn.gaussian_process.kernels import (
     WhiteKernel,
 )
 
+from .presets import LR_BATCH_EXPONENT
 from .space import Param
 from .surrogate import MAX_LENGTH_SCALE, fit_map
 
@@ -65,7 +66,6 @@ SHIFT_SWEEPS = 2  # coordinate-wise passes over the entries
 MIN_SHIFT_POINTS = 6  # with fewer observations of other contexts: the spaces' guess
 JITTER = 1e-8
 # the learning rate follows the batch (``scaling_shear``): lr ~ batch ** LR_BATCH_EXPONENT
-LR_BATCH_EXPONENT = 1.0
 LEARNING_RATE_KEYS = ("learning_rate", "lr")
 BATCH_KEYS = ("batch_size", "batch")
 BATCH_DISTRIBUTIONS = ("uniform_pow2", "log_normal")
@@ -237,19 +237,24 @@ def unshear(shift: np.ndarray, shear: np.ndarray | None) -> np.ndarray:
     return np.asarray(np.linalg.solve(np.eye(len(shear)) - shear, shift))
 
 
-def scaling_shear(params: Sequence[Param]) -> np.ndarray | None:
-    """The shear that lines the learning rate up with the batch, by the linear scaling rule.
+def scaling_shear(
+    params: Sequence[Param], exponent: float = LR_BATCH_EXPONENT
+) -> np.ndarray | None:
+    """The shear that lines the learning rate up with the batch, by a scaling rule.
 
-    The best learning rate grows with the batch (Goyal et al. 2017, "Accurate, large minibatch
-    SGD": in proportion to it, ``LR_BATCH_EXPONENT`` 1): within every pair a diagonal ridge.
+    The best learning rate grows with the batch, as ``batch ** exponent`` (Goyal et al. 2017,
+    "Accurate, large minibatch SGD": in proportion to it, exponent 1, the default; the
+    square-root rule, 0.5, is the usual advice for Adam): within every pair a diagonal ridge.
     In sheared coordinates ``lr - a batch`` the ridge runs along an axis, so the kernels'
     per-parameter length scales can follow it, and a learning rate that follows the batch
     needs no shift of its own across pairs. ``a`` is the rule's slope in this space's
     normalized units (decades of the batch's range over decades of the learning rate's). None
     unless the space has exactly one learning rate (a log-scale parameter named
     ``learning_rate`` or ``lr``, last part of the key) and one batch (``batch_size`` or
-    ``batch``, power-of-two or log scale).
+    ``batch``, power-of-two or log scale), and None for exponent 0 (no link).
     """
+    if exponent == 0:
+        return None
 
     def find(names: tuple[str, ...], distributions: tuple[str, ...]) -> list[int]:
         return [
@@ -264,7 +269,7 @@ def scaling_shear(params: Sequence[Param]) -> np.ndarray | None:
     p, q = params[lr[0]], params[batch[0]]
     decades = math.log10(q.max / q.min) / math.log10(p.max / p.min)
     shear = np.zeros((len(params), len(params)))
-    shear[lr[0], batch[0]] = LR_BATCH_EXPONENT * decades
+    shear[lr[0], batch[0]] = exponent * decades
     return shear
 
 

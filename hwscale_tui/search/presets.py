@@ -71,6 +71,11 @@ PROTEIN_SETTINGS: dict[str, Any] = {
     "suggestions_per_pareto": 128,
 }
 
+# With transfer, the best learning rate is taken to grow as batch ** this (the optimizer setting
+# lr_batch_exponent, [sweep] lr_batch_exponent): the linear scaling rule (docs/optimizer.md).
+LR_BATCH_EXPONENT = 1.0
+MAX_LR_BATCH_EXPONENT = 2.0
+
 # (short name, distribution, min, max, metta center)
 PPO_PARAMS: tuple[tuple[str, str, float, float, float], ...] = (
     ("clip_coef", "uniform", 0.1, 0.4, 0.264407),
@@ -197,4 +202,8 @@ def preset_for(cfg: Any, pair: HardwarePair) -> Preset:
             # Only what the file sets: otherwise Metta searches the experiment's own settings.
             overrides={k: v for k, v in overrides.items() if f"sweep.{k}" in cfg.explicit},
         )
+    exponent = float(cfg.sweep.lr_batch_exponent)
+    if exponent != LR_BATCH_EXPONENT:  # ours alone (Metta's optimizer has none); only when it
+        # differs from the default, so that the settings recorded with a sweep stay as they were
+        overrides["lr_batch_exponent"] = exponent
     return builtin_preset(pair, metric=cfg.sweep.metric, goal=cfg.sweep.goal, overrides=overrides)

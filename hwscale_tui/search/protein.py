@@ -72,7 +72,7 @@ from .context import (
     with_shear,
 )
 from .pareto import pareto_front
-from .presets import PROTEIN_SETTINGS
+from .presets import LR_BATCH_EXPONENT, MAX_LR_BATCH_EXPONENT, PROTEIN_SETTINGS
 from .space import Param, SearchSpace
 from .surrogate import (
     MIN_FIT_POINTS,
@@ -147,6 +147,8 @@ class ProteinSettings:
     expansion_rate: float
     random_suggestions: int
     suggestions_per_pareto: int
+    # with transfer: the best learning rate is taken to grow as batch ** this (0: no link)
+    lr_batch_exponent: float = LR_BATCH_EXPONENT
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> ProteinSettings:
@@ -156,7 +158,7 @@ class ProteinSettings:
             raise UsageError(
                 f"unknown optimizer setting {unknown[0]!r}; accepted settings are {', '.join(names)}."
             )
-        merged = {**PROTEIN_SETTINGS, **settings}
+        merged = {**PROTEIN_SETTINGS, "lr_batch_exponent": LR_BATCH_EXPONENT, **settings}
         values: dict[str, Any] = {}
         for f in fields(cls):
             value = merged[f.name]
@@ -198,6 +200,12 @@ class ProteinSettings:
                 )
         if self.ucb_beta < 0 or self.expansion_rate < 0:
             raise UsageError("ucb_beta and expansion_rate must be 0 or more.")
+        if not 0 <= self.lr_batch_exponent <= MAX_LR_BATCH_EXPONENT:
+            raise UsageError(
+                f"optimizer setting lr_batch_exponent must be a number from 0 to "
+                f"{MAX_LR_BATCH_EXPONENT:g} (1: the linear scaling rule, 0.5: the square-root "
+                f"rule, 0: no link), not {self.lr_batch_exponent:g}."
+            )
 
 
 ContextKey = tuple[tuple[str, float], ...]
@@ -374,7 +382,7 @@ class ProteinOptimizer:
         self._kernels: dict[tuple[Any, ...], Kernel] = {}
         self._shifts: dict[tuple[Any, ...], np.ndarray] = {}
         # with transfer, the score kernels see the learning rate lined up with the batch
-        self._shear = scaling_shear(space.params)
+        self._shear = scaling_shear(space.params, self.settings.lr_batch_exponent)
         self._splits: dict[tuple[Any, ...], list[Split]] = {}  # the mixture's, per refit
         # per refit: per other context, the offset that moves its peak onto this pair's
         self._offsets: dict[tuple[Any, ...], dict[ContextKey, np.ndarray]] = {}

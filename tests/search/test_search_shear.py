@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
+from hwscale_tui.errors import UsageError
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.search.context import Sheared, scaling_shear, signal_part, with_shear
 from hwscale_tui.search.presets import PROTEIN_SETTINGS, builtin_preset, metta_preset
@@ -38,6 +39,20 @@ def test_the_presets_spaces_get_one_learning_rate_batch_entry(preset):
     (row,), (col,) = np.nonzero(shear)
     assert keys[row].endswith("learning_rate") and keys[col].endswith("batch_size")
     assert shear[row, col] > 0
+
+
+@pytest.mark.parametrize("exponent", [0.5, 2.0])
+def test_the_rules_exponent_scales_the_shear_and_0_removes_it(exponent):
+    linear = scaling_shear(space(8).params)
+    assert linear is not None
+    np.testing.assert_allclose(scaling_shear(space(8).params, exponent), exponent * linear)
+    assert scaling_shear(space(8).params, 0.0) is None
+
+
+@pytest.mark.parametrize("bad", [-0.5, 2.5, float("nan"), "one"])
+def test_an_exponent_outside_0_to_2_is_refused_with_what_is_accepted(bad):
+    with pytest.raises(UsageError, match="lr_batch_exponent must be a number"):
+        ProteinOptimizer(space(8), settings={**PROTEIN_SETTINGS, "lr_batch_exponent": bad})
 
 
 def test_without_a_learning_rate_or_a_batch_there_is_no_shear():
@@ -81,9 +96,10 @@ def follows_the_batch(p: dict, gpus: int) -> float:
     )
 
 
-def first_suggestion_error(lr_key: str) -> float:
+def first_suggestion_error(lr_key: str, exponent: float = 1.0) -> float:
     """How far (decades) the 8-GPU pair's first suggestion's learning rate is from the best one
     at its batch, after 8 results from each of the 1-, 2- and 4-GPU pairs."""
+    settings = {**PROTEIN_SETTINGS, "lr_batch_exponent": exponent}
 
     def pair_space(g: int) -> SearchSpace:
         return SearchSpace(
@@ -91,7 +107,7 @@ def first_suggestion_error(lr_key: str) -> float:
                 Param(lr_key, "log_normal", 1e-5, 1e-1, 1e-3),
                 Param("batch", "uniform_pow2", 512 * g, 4096 * g, 1024 * g),
             ),
-            PROTEIN_SETTINGS,
+            settings,
         )
 
     opt = ProteinOptimizer(pair_space(8), seed=0)
@@ -103,8 +119,9 @@ def first_suggestion_error(lr_key: str) -> float:
             score = follows_the_batch({"lr": p[lr_key], "batch": p["batch"]}, g)
             opt.observe(p, score, 60.0, context={"total_gpus": g}, space=sp)
     s = opt.suggest(1, context={"total_gpus": 8})[0]
-    if lr_key == "lr":
-        assert opt.last_info[0]["transfer"]["shear"] == {"lr": {"batch": pytest.approx(0.2258)}}
+    if lr_key == "lr" and exponent:
+        slope = exponent * 0.2258
+        assert opt.last_info[0]["transfer"]["shear"] == {"lr": {"batch": pytest.approx(slope)}}
     else:
         assert "shear" not in opt.last_info[0]["transfer"]
     best_llr = -3.0 + math.log10(2) * (math.log2(s["batch"]) - 10.0)
@@ -115,3 +132,10 @@ def test_a_learning_rate_that_follows_the_batch_is_found_from_the_other_pairs_re
     # the same landscape and results; only the name says "learning rate" ("eta": no shear)
     lined_up, unaligned = first_suggestion_error("lr"), first_suggestion_error("eta")
     assert lined_up < 0.25 and lined_up < unaligned, (lined_up, unaligned)
+
+
+def test_exponent_0_unlinks_the_learning_rate_as_if_it_had_another_name():
+    # the same results and seed: with no link the learning rate is searched as "eta" is
+    assert first_suggestion_error("lr", exponent=0.0) == pytest.approx(
+        first_suggestion_error("eta"), abs=1e-9
+    )
