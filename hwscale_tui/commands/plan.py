@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..config import ExperimentConfig
 from ..console import stdout_console
 from ..paths import snapshot_path
 from .common import add_experiment_flags, check_output_path, load_config, plural, preflight
@@ -48,6 +49,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def transfer_label(cfg: ExperimentConfig) -> str:
+    """The header's note on [sweep] transfer: on, and the learning-rate rule when not the default."""
+    if not cfg.sweep.transfer:
+        return ""
+    e = cfg.sweep.lr_batch_exponent
+    return "  transfer" if e == 1.0 else f"  transfer (lr ~ batch^{e:g})"
+
+
 def fmt_num(v: float) -> str:
     """Integers with thousands separators (``4,096``, as the app's grid shows them), floats
     compactly."""
@@ -68,7 +77,7 @@ def print_plan(plan) -> None:
         f"[bold]{cfg.name}[/]  runner={cfg.experiment.runner}  dispatcher={cfg.experiment.dispatcher}  "
         f"trials/sweep={cfg.sweep.max_trials}  parallel={cfg.sweep.max_parallel_jobs}  "
         f"delay={cfg.launch.delay_s:g}s{'  sequential' if cfg.launch.sequential else ''}"
-        f"{'  transfer' if cfg.sweep.transfer else ''}"
+        f"{transfer_label(cfg)}"
     )
     if cfg.local_ranks:
         from ..hardware import usable_cores

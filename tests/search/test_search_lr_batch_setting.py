@@ -94,3 +94,20 @@ def test_metta_runner_warns_that_transfer_and_the_rule_do_not_reach_metta(tmp_pa
     assert not any(
         "no effect with the metta runner" in w for w in plan_experiment(quiet, qpath).warnings
     )
+
+
+def test_plan_shows_the_rule_next_to_transfer_when_it_is_not_the_default(tmp_path):
+    headers = []
+    for sweep in ("transfer = true", "transfer = true\nlr_batch_exponent = 0.5"):
+        _, path = _cfg(tmp_path, sweep)
+        r = subprocess.run(
+            hwscale_cmd("plan", "--experiment", str(path)),
+            capture_output=True,
+            text=True,
+            env=cli_env(HWSCALE_HOME=str(tmp_path / "hw")),
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        headers.append(r.stdout.splitlines()[0])
+    assert headers[0].endswith("  transfer")
+    assert headers[1].endswith("  transfer (lr ~ batch^0.5)")
