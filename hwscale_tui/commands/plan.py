@@ -53,8 +53,10 @@ def transfer_label(cfg: ExperimentConfig) -> str:
     """The header's note on [sweep] transfer: on, and the learning-rate rule when not the default."""
     if not cfg.sweep.transfer:
         return ""
+    from ..search.presets import LR_BATCH_EXPONENT
+
     e = cfg.sweep.lr_batch_exponent
-    return "  transfer" if e == 1.0 else f"  transfer (lr ~ batch^{e:g})"
+    return "  transfer" if e == LR_BATCH_EXPONENT else f"  transfer (lr ~ batch^{e:g})"
 
 
 def fmt_num(v: float) -> str:
