@@ -223,14 +223,9 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
     resolved = resolve_profile(cfg)
     prof = resolved.profile
     repo = _repo(cfg)
-    ours = [
-        k
-        for k, on in (
-            ("sweep.transfer = true", cfg.sweep.transfer),
-            ("sweep.lr_batch_exponent", "sweep.lr_batch_exponent" in cfg.explicit),
-        )
-        if on
-    ]
+    ours = ["sweep.transfer = true"] if cfg.sweep.transfer else []
+    if "sweep.lr_batch_exponent" in cfg.explicit:
+        ours.append("sweep.lr_batch_exponent")
     if ours:
         w.append(
             f"{', '.join(ours)} {'has' if len(ours) == 1 else 'have'} no effect with the metta "

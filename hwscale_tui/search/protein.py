@@ -147,8 +147,9 @@ class ProteinSettings:
     expansion_rate: float
     random_suggestions: int
     suggestions_per_pareto: int
-    # with transfer: the best learning rate is taken to grow as batch ** this (0: no link)
-    lr_batch_exponent: float = LR_BATCH_EXPONENT
+    # with transfer: the best learning rate is taken to grow as batch ** this (0: no link); not
+    # one of the Protein config's settings, so its default is added in ``from_mapping``
+    lr_batch_exponent: float
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> ProteinSettings:
