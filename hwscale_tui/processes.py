@@ -1,6 +1,7 @@
 """Processes: identity (pid + start time), process groups, spawning in a session of its own, and
-stopping a whole process tree (SIGTERM, then SIGKILL after a grace). The one place for these:
-the supervisor, the sweep's local dispatcher, the trainer and the CLI all use it.
+stopping a whole process tree (SIGTERM, then SIGKILL after a grace), and an event that signal
+handlers may set. The one place for these: the supervisor, the sweep's local dispatcher, the
+trainer and the CLI all use it.
 
 A process is *ours* only when its pid and its start time (psutil ``create_time``) both match
 what was recorded, so a recycled pid is never signalled. Zombies count as gone: orphans are
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,3 +236,63 @@ def spawn_in_new_session(
         env=dict(env) if env is not None else None,
         cwd=cwd,
     )
+
+
+class SignalSafeEvent:
+    """An event a signal handler may set: ``set`` writes a byte to a pipe and takes no lock.
+
+    ``threading.Event.set`` takes the event's lock, and ``Event.wait`` / ``clear`` hold that
+    lock for a few bytecodes. Python runs a signal handler in the main thread between bytecodes,
+    so a handler that sets a ``threading.Event`` while the main thread is inside ``wait`` blocks
+    on a lock its own thread holds, and the process hangs for good (a sweep that never ends).
+    Here ``wait`` sleeps in ``select`` on the pipe's read end, and ``set`` only assigns a flag and
+    writes one byte, so it is safe at any point, from a handler or from another thread.
+    """
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._r, False)
+        os.set_blocking(self._w, False)
+        self._finalizer = weakref.finalize(self, _close_fds, self._r, self._w)
+
+    def set(self) -> None:
+        self._flag = True
+        w = self._w
+        if w < 0:  # closed: nobody waits any more
+            return
+        # A full pipe already wakes the waiter; a closed fd means the event was closed meanwhile.
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(w, b"\0")
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def clear(self) -> None:
+        self._flag = False
+        self._drain()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Return once the event is set or ``timeout`` seconds have passed; True when set."""
+        if not self._flag and self._r >= 0:
+            # select retries after a signal (PEP 475) with what is left of the timeout; a
+            # handler that sets the event has written to the pipe, so select returns at once.
+            select.select([self._r], [], [], timeout)
+        self._drain()
+        return self._flag
+
+    def close(self) -> None:
+        """Release the pipe; a later ``set`` (a handler still installed) does nothing."""
+        self._w = self._r = -1  # before closing, so a handler never writes to a reused fd
+        self._finalizer()
+
+    def _drain(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while os.read(self._r, 4096):
+                pass
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)

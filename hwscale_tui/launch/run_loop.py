@@ -27,7 +27,13 @@ from typing import TextIO, cast
 
 from .. import config as cfgmod
 from ..errors import StoreError, store_error_sentence
-from ..processes import open_private_log, process_start_time, signal_group, spawn_in_new_session
+from ..processes import (
+    SignalSafeEvent,
+    open_private_log,
+    process_start_time,
+    signal_group,
+    spawn_in_new_session,
+)
 from ..store import Store
 from . import registry
 from .commands import child_env, full_env, working_dir
@@ -75,7 +81,7 @@ class SupervisorLoop:
         launch_id: int,
         *,
         clock: Callable[[], float] = time.time,
-        stop: threading.Event | None = None,
+        stop: threading.Event | SignalSafeEvent | None = None,
         out: TextIO | None = None,
     ):
         self.store = store
@@ -89,7 +95,7 @@ class SupervisorLoop:
         self.env = full_env(child_env(cfg))
         self.cwd = working_dir(cfg)
         self.clock = clock
-        self.stop = stop or threading.Event()
+        self.stop = stop or SignalSafeEvent()
         self.out = out or sys.stdout
         self.children: dict[str, OwnedChild] = {}
 

@@ -33,6 +33,7 @@ from ..hardware import pair_tag_of, parse_pair
 from ..paths import app_paths, snapshot_path
 from ..processes import (
     ProcessGroupTarget,
+    SignalSafeEvent,
     StopResult,
     is_running,
     open_private_log,
@@ -999,7 +1000,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (started sweeps keep running, pending pairs stay resumable).
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     os.umask(0o077)  # what the sweeps and their trials write is private too
-    stop = threading.Event()
+    stop = SignalSafeEvent()  # a threading.Event set from a handler can deadlock
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     app_paths().ensure()

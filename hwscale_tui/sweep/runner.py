@@ -18,7 +18,6 @@ import os
 import signal
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from ..hardware import HardwarePair
 from ..launch import registry
 from ..launch.commands import builtin_multinode_refusal
 from ..prices import job_cost_usd
-from ..processes import process_start_time
+from ..processes import SignalSafeEvent, process_start_time
 from ..search.presets import Preset, preset_for
 from ..store import Store
 from .dispatch import Dispatcher, InFlightTrial
@@ -229,7 +228,7 @@ class SweepRunner:
         self._stop_signal: int | None = None
         self._stopping = False  # set once the runner cancels its trials (stop, abort or error)
         self._building_optimizer = False
-        self._wake = threading.Event()
+        self._wake = SignalSafeEvent()  # set by signal handlers (SIGCHLD, SIGTERM)
         self._fed: set[str] = set()  # other pairs' trials given to the optimizer ([sweep] transfer)
         self._spaces: dict[HardwarePair, Any] = {}  # other pairs' search spaces (transfer)
         self._identity = process_start_time(os.getpid())
@@ -272,6 +271,7 @@ class SweepRunner:
             return self._run(resumed)
         finally:
             release_reserve(self._reserve)
+            self._wake.close()
 
     def _run(self, resumed: bool) -> int:
         cfg = self.cfg
