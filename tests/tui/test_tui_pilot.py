@@ -768,3 +768,45 @@ async def test_grid_form_turns_transfer_between_pairs_on(tmp_path):
         screen.query_one("#field-sweep--transfer").focus()
         await pilot.press("right")
         await wait_for(pilot, lambda: app.session.cfg.sweep.transfer is True, what="transfer on")
+
+
+async def test_grid_form_edits_the_optimizer_settings_and_saves_them(tmp_path):
+    """The sweep settings the plan shows (seed, acquisition, cost cap, the transfer's rule) are
+    editable in the form, validated like the CLI, and saved."""
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query("#field-sweep--lr_batch_exponent"), what="form")
+        rule = screen.query_one("#field-sweep--lr_batch_exponent", Input)
+        assert rule.value == "1"  # the linear rule by default
+        rule.focus()
+        rule.value = ""
+        await pilot.press("3")
+        await wait_for(pilot, lambda: screen.query("#error-sweep--lr_batch_exponent"), what="error")
+        error = text_of(screen.query_one("#error-sweep--lr_batch_exponent", Label))
+        assert error == "got 3.0; accepted: a number from 0 to 2."
+        assert app.session.cfg.sweep.lr_batch_exponent == 1.0  # the last valid value stays
+        await pilot.press("backspace", "0", ".", "5")
+        await wait_for(
+            pilot, lambda: app.session.cfg.sweep.lr_batch_exponent == 0.5, what="rule set"
+        )
+        screen.query_one("#field-sweep--acquisition_fn").focus()
+        await pilot.press("right")
+        await wait_for(pilot, lambda: app.session.cfg.sweep.acquisition_fn == "ucb", what="ucb")
+        screen.query_one("#field-sweep--env").focus()
+        await pilot.press("right")
+        await wait_for(pilot, lambda: app.session.cfg.sweep.env == "Acrobot-v1", what="env")
+        seed = screen.query_one("#field-sweep--seed", Input)
+        seed.focus()
+        seed.value = ""
+        await pilot.press("7")
+        await wait_for(pilot, lambda: app.session.cfg.sweep.seed == 7, what="seed")
+        seed.blur()
+        await pilot.press("ctrl+s")
+        saved = cfgmod.load(tmp_path / "experiment.toml").sweep
+        assert (saved.lr_batch_exponent, saved.acquisition_fn, saved.env, saved.seed) == (
+            0.5,
+            "ucb",
+            "Acrobot-v1",
+            7,
+        )

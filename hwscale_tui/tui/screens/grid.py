@@ -64,7 +64,12 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
             FormField("sweep.total_timesteps", "timesteps"),
             FormField("sweep.metric", "metric"),
             FormField("sweep.goal", "goal", "select"),
+            FormField("sweep.env", "environment", "select"),
+            FormField("sweep.seed", "seed"),
+            FormField("sweep.acquisition_fn", "acquisition", "select"),
+            FormField("sweep.max_suggestion_cost", "cost cap (s)"),
             FormField("sweep.transfer", "transfer", "bool"),
+            FormField("sweep.lr_batch_exponent", "lr ~ batch^"),
         ),
     ),
     (
