@@ -17,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +80,7 @@ class SupervisorLoop:
         launch_id: int,
         *,
         clock: Callable[[], float] = time.time,
-        stop: threading.Event | SignalSafeEvent | None = None,
+        stop: SignalSafeEvent | None = None,
         out: TextIO | None = None,
     ):
         self.store = store
