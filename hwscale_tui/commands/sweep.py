@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -117,6 +118,10 @@ def run_sweep(setup: SweepSetup) -> NoReturn:
         signal.signal(signum, lambda s, _frame: runner.request_stop(s))
     signal.signal(signal.SIGCHLD, lambda _s, _frame: runner.wake())  # a local trial ended: look now
     signal.siginterrupt(signal.SIGCHLD, False)
+    # `kill -USR1 PID` writes every thread's stack to stderr (the pair's log under a launch) and
+    # changes nothing else: where a sweep that seems stuck is. faulthandler's handler is C code
+    # that takes no Python lock, so it works even when the interpreter itself is blocked.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         code = runner.run()
     finally:

@@ -156,3 +156,30 @@ def test_a_failing_trial_is_reported_with_its_last_log_line_and_the_sweep_goes_o
     assert (
         "done" in r.stdout.splitlines()[-1] and "1 failed, 2 finished" in r.stdout.splitlines()[-1]
     )
+
+
+def test_sigusr1_prints_the_runners_stacks_and_the_sweep_goes_on(tmp_path):
+    """A sweep that seems stuck can be asked where it is without stopping it."""
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    exp = write_experiment(tmp_path / "exp.toml", name="cli", max_trials=2, max_parallel_jobs=1)
+    err = tmp_path / "stderr.txt"
+    with open(err, "w") as err_fh:
+        runner = subprocess.Popen(
+            sweep_cmd(exp),
+            stdout=subprocess.DEVNULL,
+            stderr=err_fh,
+            env=cli_env(STUB_HOLD_DIR=str(hold)),
+        )
+    store = Store.open_default()
+    try:
+        wait_for(lambda: any(x["pid"] for x in store.trial_rows([SWEEP])), what="a running trial")
+        runner.send_signal(signal.SIGUSR1)
+        dump = wait_for(lambda: "_loop" in (t := err.read_text()) and t, what="the stack dump")
+        (hold / "all").touch()
+        assert runner.wait(timeout=120) == 0  # the signal stopped nothing
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert "Current thread" in dump and "hwscale_tui/sweep/runner.py" in dump
+    assert [r["state"] for r in store.trial_rows([SWEEP])] == ["finished", "finished"]
