@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+# A margin before a test's pytest-timeout, the stacks of the hwscale-tui processes it started
+# go into its report (tests/support/stackdump.py).
+pytest_plugins = ["tests.support.stackdump"]
+
 
 @pytest.fixture(autouse=True)
 def private_home(tmp_path_factory, monkeypatch):
