@@ -77,6 +77,8 @@ from .space import Param, SearchSpace
 from .surrogate import (
     MIN_FIT_POINTS,
     MIN_LENGTH_SCALE,
+    REFIT_GROWTH,
+    REFIT_GROWTH_TRANSFER,
     Mixture,
     Surrogate,
     default_kernel,
@@ -504,6 +506,13 @@ class ProteinOptimizer:
         self.last_info = infos
         return [dict(o) for o in out]
 
+    def _fit_prefix(self, n: int) -> int:
+        """``fit_prefix`` on the schedule in use: every 10% growth once other pairs' results
+        are in (transfer), else every 25%. A function of the observations alone (resumes fit
+        the same)."""
+        transfer = any(not self._is_own(o) for o in self.observations)
+        return fit_prefix(n, REFIT_GROWTH_TRANSFER if transfer else REFIT_GROWTH)
+
     def _is_own(self, o: Observation) -> bool:
         return self._target is None or o.context is None or o.context == self._target
 
@@ -558,7 +567,7 @@ class ProteinOptimizer:
         if target is None or all(self._is_own(o) for o in obs):
             return list(obs), 0
         shift = self._shift(self._with_context(), len(target))
-        splits = self._splits.get((fit_prefix(len(obs)), target))
+        splits = self._splits.get((self._fit_prefix(len(obs)), target))
         raw = self._with_context(aligned=bool(splits and splits[0].aligned))
         self._shift_now = shift
         if not shift.any():
@@ -573,7 +582,7 @@ class ProteinOptimizer:
         target = self._target or ()
         zeros = (0.0,) * len(target)
         offsets = (
-            self._offsets.get((fit_prefix(len(self.observations)), self._target), {})
+            self._offsets.get((self._fit_prefix(len(self.observations)), self._target), {})
             if aligned
             else {}
         )
@@ -594,7 +603,7 @@ class ProteinOptimizer:
 
     def _shift(self, raw: Sequence[Observation], context_dims: int) -> np.ndarray:
         """The context shift fitted on the first ``fit_prefix(n)`` observations (cached)."""
-        m = fit_prefix(len(raw))
+        m = self._fit_prefix(len(raw))
         cache_key = (m, self._target)
         if cache_key not in self._shifts:
             d = len(self.space)
@@ -707,7 +716,7 @@ class ProteinOptimizer:
         data, the split with every parameter shared. A pure function of those observations, so
         a rebuilt optimizer fits exactly the same.
         """
-        m = fit_prefix(len(obs))
+        m = self._fit_prefix(len(obs))
         if name == "score" and context_dims:
             cache_key: tuple[Any, ...] = ("separable", m, self._target)
             if cache_key not in self._kernels:  # too few results to weigh splits
@@ -797,7 +806,7 @@ class ProteinOptimizer:
         acquire: Surrogate | Mixture = score
         if c:
             # other pairs' best configurations (moved into this space's bounds) seed candidates too
-            splits = self._splits.get((fit_prefix(len(self.observations)), self._target))
+            splits = self._splits.get((self._fit_prefix(len(self.observations)), self._target))
             private = splits[0].private if splits else None
             top = np.argsort(-predicted, kind="stable")[:TRANSFER_CENTERS]
             borrowed = self._snap(np.clip(at[top, :d], -1.0, 1.0))
@@ -844,7 +853,9 @@ class ProteinOptimizer:
                     }
                     for s, w in zip(splits, acquire.weights)
                 ]
-                offsets = self._offsets.get((fit_prefix(len(self.observations)), self._target))
+                offsets = self._offsets.get(
+                    (self._fit_prefix(len(self.observations)), self._target)
+                )
                 if offsets:
                     # per other pair: how far its peak lies from this pair's, in fractions of
                     # each aligned parameter's range (what the aligned splits move it by)

@@ -28,6 +28,10 @@ MAX_FIT_POINTS = 48  # hyperparameters are fitted on at most this many observati
 MIN_FIT_POINTS = 3  # with fewer observations the default hyperparameters are used
 FIT_MAX_EVALS = 40  # likelihood evaluations per fit (sklearn's own optimizer runs to convergence)
 REFIT_GROWTH = 1.25  # hyperparameters are refitted each time the observations grew by this factor
+# the same with other pairs' results (transfer): their shift, splits and alignment move with
+# every round early on, and stale ones cost the last stretch more than the fits' time
+# (BENCHMARKS.md, transfer, session 25)
+REFIT_GROWTH_TRANSFER = 1.10
 JITTER = 1e-8
 MIN_LENGTH_SCALE = 0.05  # of a continuous parameter, in normalized coordinates (range 2)
 MAX_LENGTH_SCALE = 30.0
@@ -159,17 +163,18 @@ def _bounded_lbfgs(
     return result.x, float(result.fun)
 
 
-def fit_prefix(n: int) -> int:
+def fit_prefix(n: int, growth: float = REFIT_GROWTH) -> int:
     """How many leading observations the hyperparameters are fitted on, given ``n``.
 
-    The largest point of the schedule 3, 4, 5, 7, 9, 12, 15, 19, ... (each ``REFIT_GROWTH``
-    times the last) not above ``n``: a sweep refits O(log n) times, and since the answer depends
-    on ``n`` alone a resumed sweep fits exactly what an uninterrupted one did.
+    The largest point of the schedule 3, 4, 5, 7, 9, 12, 15, 19, ... (each ``growth`` times the
+    last, at least one more) not above ``n``: a sweep refits O(log n) times, and since the
+    answer depends on ``n`` and ``growth`` alone a resumed sweep fits exactly what an
+    uninterrupted one did.
     """
     if n < MIN_FIT_POINTS:
         return n
     m = MIN_FIT_POINTS
-    while (step := max(m + 1, math.ceil(m * REFIT_GROWTH))) <= n:
+    while (step := max(m + 1, math.ceil(m * growth))) <= n:
         m = step
     return m
 

@@ -14,6 +14,7 @@ from hwscale_tui.search.acquisition import (
 from hwscale_tui.search.pareto import pareto_front
 from hwscale_tui.search.surrogate import (
     MAX_FIT_POINTS,
+    REFIT_GROWTH_TRANSFER,
     Surrogate,
     fit_kernel,
     fit_prefix,
@@ -59,6 +60,12 @@ def test_hyperparameters_are_refitted_on_a_geometric_schedule_and_a_capped_subse
     assert prefixes[:6] == [0, 1, 2, 3, 4, 5]
     assert all(a <= b <= n for n, (a, b) in enumerate(zip(prefixes, prefixes[1:]), start=1))
     assert len(set(prefixes)) < 20  # far fewer fits than observations
+    # with other pairs' results (transfer) the schedule is finer: every 10%, at least one more
+    transfer = [fit_prefix(n, REFIT_GROWTH_TRANSFER) for n in range(0, 40)]
+    assert transfer[:12] == list(range(12))
+    assert transfer[12:40:4] == [11, 15, 19, 24, 27, 30, 33]
+    assert all(a <= b <= n for n, (a, b) in enumerate(zip(transfer, transfer[1:]), start=1))
+    assert len(set(prefixes)) < len(set(transfer)) < 30
     assert fit_subset(10).tolist() == list(range(10))
     sub = fit_subset(500)
     assert len(sub) == MAX_FIT_POINTS and sub[0] == 0 and sub[-1] == 499
