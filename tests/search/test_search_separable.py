@@ -163,6 +163,23 @@ def test_splits_are_fitted_on_the_refit_schedule_only_and_the_same_results_give_
     assert again.last_info[0]["transfer"]["alignment"] == info["alignment"]
 
 
+def test_a_sweep_without_other_pairs_results_keeps_the_25_percent_refit_schedule(monkeypatch):
+    sizes: list[int] = []
+    real = protein.fit_kernel
+
+    def recording(x, *args, **kwargs):
+        sizes.append(len(x))
+        return real(x, *args, **kwargs)
+
+    monkeypatch.setattr(protein, "fit_kernel", recording)
+    opt = ProteinOptimizer(space(2), seed=0)
+    for p, y in random_results(2, 14, seed=3):  # its own results only, no context
+        opt.observe(p, y, 60.0)
+    opt.suggest(1)
+    # fit_prefix(14): 12 on the 25% schedule (the transfer schedule's would be 13)
+    assert sizes and set(sizes) == {12}
+
+
 def test_splits_are_fitted_once_when_the_alignment_moves_nothing(fit_splits_calls):
     opt = ProteinOptimizer(space(2), seed=0)
     for p, _ in random_results(2, 2, seed=8):  # this pair's 2 results cannot place its peak
