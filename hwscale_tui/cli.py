@@ -137,12 +137,18 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _run(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    from .commands.common import commit_selection
+
     try:
-        return int(run(args) or 0)
+        code = int(run(args) or 0)
+        if code != 2:  # an experiment named by -e/--experiment-name becomes current (not refused)
+            commit_selection(args)
+        return code
     except (UsageError, StoreError) as e:
         print(f"hwscale-tui: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
+        commit_selection(args)
         return 130
     except BrokenPipeError:
         return 0

@@ -164,7 +164,7 @@ def load_config(args: argparse.Namespace, *, with_flags: bool = True, select: bo
     (docs/experiments.md), with command-line flags applied. An experiment named by either flag
     becomes the current one (once everything is valid) unless ``select`` is False."""
     from .. import config as cfgmod
-    from ..launch.experiments import resolve, set_current
+    from ..launch.experiments import resolve
 
     name, file = getattr(args, "experiment_name", None), getattr(args, "experiment", None)
     check_experiment_name(name)
@@ -186,8 +186,25 @@ def load_config(args: argparse.Namespace, *, with_flags: bool = True, select: bo
 
     cfg.generation = newest_generation(cfg.name)
     if select and (name or file):
-        set_current(selected, path)
+        defer_selection(args, selected, path)
     return cfg, path
+
+
+def defer_selection(args: argparse.Namespace, name: str, path: str | Path | None) -> None:
+    """Remember the experiment the flags named: it becomes the current one once the command has
+    got past its checks (``commit_selection``; the CLI commits it when the command did not end
+    in a usage error), so a refused command leaves the current experiment as it was."""
+    args._selection = (name, path)
+
+
+def commit_selection(args: argparse.Namespace) -> None:
+    """Make the experiment ``defer_selection`` remembered the current one (once)."""
+    selection = getattr(args, "_selection", None)
+    if selection is not None:
+        from ..launch.experiments import set_current
+
+        set_current(*selection)
+        args._selection = None
 
 
 def check_output_path(path: str | None, flag: str, *, directory: bool = False) -> None:

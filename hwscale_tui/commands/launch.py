@@ -11,7 +11,14 @@ import time
 from ..console import stdout_console
 from ..errors import UsageError
 from ..hardware import pair_tag_of
-from .common import add_experiment_flags, load_config, pasteable_command, plural, preflight
+from .common import (
+    add_experiment_flags,
+    commit_selection,
+    load_config,
+    pasteable_command,
+    plural,
+    preflight,
+)
 
 HELP = "start one sweep per pair, staggered, under a detached supervisor that survives logout"
 
@@ -98,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         only=only,
         new_generation=args.new_generation,
         hint_command=pasteable_command(args),
+        on_started=lambda: commit_selection(args),  # a foreground launch runs long: select now
     )
     if interrupted:
         return _cancel_owned(cfg.name, info.sweeps, interrupted[0])

@@ -10,7 +10,12 @@ import time
 from ..console import stdout_console
 from ..errors import UsageError
 from ..hardware import pair_tag_of
-from .common import add_experiment_file_flag, check_experiment_name
+from .common import (
+    add_experiment_file_flag,
+    check_experiment_name,
+    commit_selection,
+    defer_selection,
+)
 
 HELP = "show each pair of a launched experiment: status, elapsed, next start, trials, best score"
 DEFAULT_WATCH_S = 2.0
@@ -23,9 +28,10 @@ def add_experiment_name_flags(p: argparse.ArgumentParser) -> None:
 
 
 def experiment_name(args: argparse.Namespace) -> str:
-    """The experiment named by the flags (it becomes the current one), else the current one."""
+    """The experiment named by the flags (it becomes the current one once the command got past
+    its checks: ``defer_selection``), else the current one."""
     from ..errors import StoreError
-    from ..launch.experiments import known_names, no_such_experiment, set_current
+    from ..launch.experiments import known_names, no_such_experiment
     from ..launch.supervisor import resolve_experiment
 
     name = args.experiment_name
@@ -39,7 +45,7 @@ def experiment_name(args: argparse.Namespace) -> str:
             raise no_such_experiment(name, known)
     name = resolve_experiment(name=name, experiment_file=args.experiment)
     if args.experiment_name or args.experiment:
-        set_current(name, args.experiment)
+        defer_selection(args, name, args.experiment)
     return name
 
 
@@ -114,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         if label:
             console.print(label, style="dim", highlight=False, markup=False)
         return 0
+    commit_selection(args)  # watching runs until ctrl+c: the experiment is current meanwhile
     return _watch(console, name, args.watch)
 
 

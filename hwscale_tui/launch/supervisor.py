@@ -425,6 +425,7 @@ def launch(
     hint_command: str | None = None,
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
+    on_started: Callable[[], None] | None = None,
 ) -> LaunchInfo:
     """Start the experiment's pairs under a supervisor; returns at once unless ``foreground``.
 
@@ -438,7 +439,8 @@ def launch(
     the experiment's newest generation ran, unless ``new_generation``: then the pairs run as a new
     generation (sweep names ``<name>.g<G>n<N>.gen<K>``) and earlier trials are kept apart. A
     price change re-costs the generation's trials instead. ``hint_command`` is the command the
-    refusal tells the user to re-run with ``--new-generation``.
+    refusal tells the user to re-run with ``--new-generation``. ``on_started`` is called once the
+    pairs are scheduled (before a foreground launch supervises them), never on a refusal.
     """
     from .experiments import remember
     from .generations import decide_for_launch
@@ -526,6 +528,8 @@ def launch(
                     drop=drop,
                 )
             remember(cfg.name, cfg.path, store=st)
+        if on_started is not None:
+            on_started()
         info = _launch_info(
             cfg.name,
             st,

@@ -94,6 +94,30 @@ def test_experiment_name_selects_on_every_command_and_a_missing_one_is_refused(t
     assert plan["experiment"] == "gamma"
 
 
+def test_a_refused_command_naming_another_experiment_leaves_the_current_one(tmp_path):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    write_experiment(a, fake_command(), name="alpha", gpus=(1,), delay_s=0)
+    write_experiment(b, fake_command(), name="beta", gpus=(1, 2), delay_s=0)
+    assert cli("plan", "-e", str(b), "--save", str(b)).returncode == 0
+    assert cli("plan", "-e", str(a), "--save", str(a)).returncode == 0
+    assert ex.read_current().name == "alpha"
+    current = app_paths().state.joinpath(ex.CURRENT_FILENAME)
+    before = current.read_bytes()
+    # beta exists, so each command gets past naming it; each is refused later
+    for args, needle in (
+        (("cancel", "g9n9", "--experiment-name", "beta"), "nothing to cancel"),
+        (("trials", "--experiment-name", "beta", "--generation", "7"), "--generation 7"),
+        (("analyze", "--experiment-name", "beta", "--generation", "7"), "'beta'"),
+        (("status", "-e", str(b), "--generation", "0"), "--generation 0"),
+        (("launch", "-e", str(b), "--only", "g9n9"), "g9n9"),
+    ):
+        _one_sentence_exit_2(cli(*args), needle)
+        assert current.read_bytes() == before, args  # still alpha
+    # a command that goes through selects it
+    assert cli("plan", "--experiment-name", "beta").returncode == 0
+    assert ex.read_current().name == "beta"
+
+
 def test_list_archive_and_delete_and_a_running_one_is_never_deleted(tmp_path):
     run, done = tmp_path / "run.toml", tmp_path / "done.toml"
     write_experiment(run, fake_command("--sleep", "600"), name="busy", gpus=(1,), delay_s=0)
