@@ -209,6 +209,20 @@ def run(args: argparse.Namespace) -> int:
     if args.target is not None and args.target_kind is None and args.target > 1:
         changes["target_kind"] = "absolute"  # 450 can only be a score
     settings = settings_from_config(cfg, **changes)
+    # the notes that name the price (local mode) name the one these flags put in force
+    priced = {
+        key: value
+        for key, value in (
+            ("cost.gpu_type", args.gpu_type),
+            ("cost.price_per_gpu_hour", args.price_per_gpu_hour),
+            ("cost.spot", args.spot),
+        )
+        if value is not None
+    }
+    if priced:
+        from .. import config as cfgmod
+
+        cfg = cfgmod.apply_overrides(cfg, priced, source="command line")
     # The trials and curves, then the analysis (numpy, scipy, pandas) imports: a store with
     # nothing to analyze is refused before that. Reading in a thread while the imports ran was
     # slower (about 0.25 s on 1.6 million rows): both need the GIL nearly all the time, and

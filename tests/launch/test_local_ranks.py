@@ -167,6 +167,22 @@ def test_analysis_leaves_oversubscribed_pairs_out_unless_asked_and_says_why(tmp_
     assert "too few for a scaling law" not in " ".join(out["notes"])  # 3 sizes now
 
 
+def test_the_local_note_names_the_price_the_flags_put_in_force(tmp_path):
+    exp = tmp_path / "loc.toml"
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "loc"}, "grid": {"gpu_counts": [1, 2], "node_counts": [1]}},
+        env={},
+    )
+    cfgmod.save(cfg, exp)
+    _seed_store("loc", [(1, 1), (2, 1)])
+    res = _analyze(exp, "--json", "--price-per-gpu-hour", "1", "--gpu-type", "A100")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    notes = " ".join(out["notes"])
+    assert "HYPOTHETICAL $1/rank-hour, as if each CPU rank were a A100" in notes, notes
+    assert "$6.88" not in notes and "H100" not in notes
+
+
 def test_only_oversubscribed_pairs_is_one_sentence_exit_2(tmp_path):
     exp = tmp_path / "big.toml"
     cfg = cfgmod.from_dict(
