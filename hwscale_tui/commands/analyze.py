@@ -181,6 +181,12 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
         check_generation(cfg, args.generation)
     trials = pick_generation(cfg.name, trials, args.generation)
     curves = source.histories([t.run_id for t in trials], args.metric or cfg.analysis.curve_metric)
+    if args.metric and trials and not any(len(points) for points in curves.values()):
+        raise UsageError(
+            f"--metric {args.metric!r}: no trial's history has that metric; accepted: a metric "
+            f"the trials logged, like the default {cfg.analysis.curve_metric!r} "
+            "([analysis] curve_metric)."
+        )
     return trials, dict(curves), every
 
 

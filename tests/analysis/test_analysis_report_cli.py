@@ -327,6 +327,19 @@ def test_cli_reads_the_local_store_in_a_child_process(experiment, tmp_path, priv
     assert r.returncode == 0, r.stderr
     assert f"{len(trials)} trials, {len(trials)} learning curves" in r.stderr
     assert "g8n2" in r.stdout and "Recommendations" in r.stdout
+    # a metric no trial logged is named as the problem (one sentence, exit 2)
+    r = subprocess.run(
+        [*hwscale_cmd("analyze", "--bootstrap", "0", "--metric", "nosuch")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=240,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines()[-1] == (
+        "hwscale-tui: error: --metric 'nosuch': no trial's history has that metric; accepted: "
+        "a metric the trials logged, like the default 'score' ([analysis] curve_metric)."
+    )
 
 
 def test_command_module_imports_only_the_standard_library_at_top():
