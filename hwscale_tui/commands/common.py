@@ -99,6 +99,12 @@ def _parse_flag_value(flag: str, kind: str, raw: Any) -> Any:
     if kind == "flag":
         return bool(raw)
     if kind == "ints":
+        for item in raw:
+            if "," in str(item) and any(not part.strip() for part in str(item).split(",")):
+                raise UsageError(
+                    f"{flag}: {str(item)!r} has an empty item; accepted: integers >= 1 separated "
+                    f"by commas or spaces, like {flag} 1,2,4 or {flag} 1 2 4."
+                )
         tokens = [t for item in raw for t in str(item).replace(",", " ").split()]
         out = []
         for t in tokens:
