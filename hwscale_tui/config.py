@@ -587,7 +587,7 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
                 source,
                 f"launch.extra_args[{i}]",
                 f"{tok!r} has no key=value form",
-                "tokens like trainer.seed=1",
+                "tokens like seed=1",
             )
     for key, template, allowed in (
         ("launch.command", cfg.launch.command, PLACEHOLDERS),

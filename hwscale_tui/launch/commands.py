@@ -118,7 +118,7 @@ def validate_extra_args(extra: list[str]) -> list[str]:
     for tok in extra:
         if "=" not in tok or tok.startswith("="):
             raise UsageError(
-                f"extra argument {tok!r} is not key=value; extra arguments must look like trainer.seed=1."
+                f"extra argument {tok!r} is not key=value; extra arguments must look like seed=1."
             )
     return list(extra)
 

@@ -28,7 +28,7 @@ def check_pairs(
     for pair in pairs:
         setup = prepare_sweep(cfg, pair, extra, runs_dir)
         if setup.builder.uses_builtin_trainer:
-            _check_trainer(pair, extra)
+            _check_trainer(pair, extra, setup.preset.space.keys)
 
 
 def check_slurm(cfg: ExperimentConfig, plan_pairs: Sequence[Any], runs_dir: Path) -> None:
@@ -42,8 +42,9 @@ def check_slurm(cfg: ExperimentConfig, plan_pairs: Sequence[Any], runs_dir: Path
         SlurmDispatcher(cfg, pp.sweep_name).preflight(pp.pair, runs_dir)
 
 
-def _check_trainer(pair: HardwarePair, extra: list[str]) -> None:
-    from ..train.overrides import MAX_RANKS, parse_overrides
+def _check_trainer(pair: HardwarePair, extra: list[str], swept: Sequence[str]) -> None:
+    from ..train.overrides import KEYS, MAX_RANKS, parse_overrides
+    from .trial_command import RUNNER_OWNED_KEYS
 
     if pair.total_gpus > MAX_RANKS:
         raise UsageError(
@@ -56,6 +57,11 @@ def _check_trainer(pair: HardwarePair, extra: list[str]) -> None:
         parse_overrides(extra, env={})
     except UsageError as e:
         reason = str(e).rstrip(".")
+        if "; accepted keys: " in reason:  # the trainer's keys, less those the sweep sets itself
+            free = [k for k in KEYS if k not in RUNNER_OWNED_KEYS and k not in swept]
+            reason = reason.split("; accepted keys: ")[0] + (
+                f"; accepted as extra arguments: {', '.join(free)}"
+            )
         raise UsageError(
             f"every trial would reject the extra arguments {' '.join(extra)[:200]!r}: {reason}."
         ) from None

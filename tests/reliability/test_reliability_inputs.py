@@ -103,6 +103,8 @@ CLI_CASES = [
     (["plan", "run=abc"], "sets run"),
     (["launch", "trainer.batch_size=5"], "swept hyperparameter trainer.batch_size"),
     (["plan", "trainer.nope=1"], "every trial would reject"),
+    # the keys offered are those an extra argument may set: not the runner's, not the swept ones
+    (["plan", "foo=bar"], "accepted as extra arguments: env, seed, trainer.total_timesteps,"),
     (["launch", "seed=x"], "every trial would reject"),
     (["plan", "--dispatcher", "skypilot"], "wandb.mode is 'disabled'"),
     (["launch", "--gpu-counts", "256", "--max-gpus-per-node", "256"], "more than the built-in"),
