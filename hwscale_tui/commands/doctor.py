@@ -1,5 +1,5 @@
 """``hwscale-tui doctor``: check the store, the state location, orphans and leaked shared memory;
-``--repair`` backs the store up and rebuilds what it can (never dropping a readable trial)."""
+``--repair`` backs a damaged store up and rebuilds it (never dropping a readable trial)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--repair",
         action="store_true",
-        help="back the store up, then rebuild it if damaged (every readable row is kept), "
-        "fix state-dir modes and remove leaked semaphores",
+        help="rebuild a damaged store after backing it up (every readable row is kept; not "
+        "while its sweeps run), fix state-dir modes and remove leaked semaphores",
     )
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
 
@@ -339,5 +339,7 @@ def run(args: argparse.Namespace) -> int:
             mark = "ok " if f.ok else ("fixed" if f.fixed else "PROBLEM")
             print(f"{mark:<7} {f.check}: {f.detail}" + (f" -> {f.fixed}" if f.fixed else ""))
         if not report.healthy and not args.repair:
-            print("hwscale-tui doctor --repair fixes what it can (it backs the store up first)")
+            print(
+                "hwscale-tui doctor --repair fixes what it can (a damaged store is backed up first)"
+            )
     return 0 if report.healthy else 1
