@@ -38,9 +38,24 @@ def _when(ts: float | None) -> str:
     return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
+# the flags each action takes: any other given is refused, not ignored
+FLAG_ACTIONS = {
+    "source": ("--from", ("new",)),
+    "all": ("--all", ("list",)),
+    "yes": ("--yes", ("delete",)),
+    "json": ("--json", ("list",)),
+}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..launch import experiments as ex
 
+    for dest, (flag, actions) in FLAG_ACTIONS.items():
+        if getattr(args, dest) not in (None, False) and args.action not in actions:
+            raise UsageError(
+                f"{flag} does not go with {args.action}; accepted: {flag} with "
+                f"{' or '.join(actions)} only (hwscale-tui experiments --help)."
+            )
     if args.action == "list":
         if args.name:
             raise UsageError(

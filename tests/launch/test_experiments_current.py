@@ -181,6 +181,10 @@ def test_new_from_this_one_copies_settings_under_a_new_name(tmp_path):
     assert ex.read_current().name == "alpha2"
     _one_sentence_exit_2(cli("experiments", "new", "alpha"), "already exists")
     _one_sentence_exit_2(cli("experiments", "new", "9bad"), "is not an experiment name")
+    # a flag of another action is refused, not ignored
+    _one_sentence_exit_2(cli("experiments", "--yes"), "--yes does not go with list")
+    _one_sentence_exit_2(cli("experiments", "list", "--from", "alpha"), "--from does not go")
+    _one_sentence_exit_2(cli("experiments", "select", "alpha", "--json"), "--json does not go")
 
 
 def test_piped_listings_keep_long_names_whole_and_lines_unwrapped(tmp_path):
