@@ -1,6 +1,6 @@
 """``status`` after a new generation: the newest generation's pairs only (the CLI, --json and the
-app's launch rows read the same ``pair_status``). Real child processes (fake sweeps) and a
-real store."""
+app's launch rows read the same ``pair_status``), and ``status --watch`` piped laid out like
+plain ``status``. Real child processes (fake sweeps) and a real store."""
 
 from __future__ import annotations
 
@@ -110,3 +110,19 @@ def test_a_pair_of_the_earlier_generation_still_due_to_start_stays_visible(tmp_p
     assert done.returncode == 0, done.stderr
     # once it has ended it belongs to generation 1's view only
     assert [p.sweep_name for p in sup.pair_status("exp").pairs] == ["exp.g1n1.gen2"]
+
+
+def test_status_watch_piped_is_laid_out_like_plain_status(tmp_path):
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command(), gpus=(1, 2), delay_s=0)
+    assert cli("launch", "-e", str(exp), "--foreground").returncode == 0
+    for env in ({}, {"COLUMNS": "200"}, {"COLUMNS": "90"}):
+        plain = cli("status", **env)
+        watched = cli("status", "--watch", "0.1", **env)  # every pair has ended: one frame
+        assert plain.returncode == 0 and watched.returncode == 0, watched.stderr
+        *frame, last = watched.stdout.split("\n")[:-1]
+        assert watched.stdout.endswith("every pair has ended; stopped watching\n")
+        assert "stopped watching" in last and frame == plain.stdout.split("\n")[:-1], env
+        header = next(line for line in frame if line.startswith("pair "))
+        assert header.rstrip().endswith("pid") == (env.get("COLUMNS") != "90"), header
+        assert any(line.startswith("local mode: ") for line in frame)
