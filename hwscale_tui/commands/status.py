@@ -103,11 +103,9 @@ def run(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    from rich.console import Console
-
     from ..launch.status_view import render
 
-    console = Console() if args.watch is not None else stdout_console()
+    console = stdout_console()
     if args.watch is None:
         status = sup.pair_status(name)
         console.print(render(status, time.time(), progress_from_store(status), console.width))
@@ -293,6 +291,8 @@ def slurm_lines(jobs: dict[str, list[dict[str, str | None]]]) -> list[str]:
 
 
 def _watch(console, name: str, interval_s: float) -> int:
+    """Redraw in place on a terminal; piped, print only the frame in force when watching stops
+    (laid out like plain ``status``: the same width, local-mode line and final newline)."""
     from rich.console import Group
     from rich.live import Live
     from rich.text import Text
@@ -302,7 +302,10 @@ def _watch(console, name: str, interval_s: float) -> int:
     from ..launch.status_view import render
     from ..store import Store
 
+    local_note: list[str] | None = None  # the experiment's config, read once it was launched
+
     def frame(store: Store):
+        nonlocal local_note
         now = time.time()
         status = sup.pair_status(name, store)
         ended = all_ended(status)
@@ -317,10 +320,23 @@ def _watch(console, name: str, interval_s: float) -> int:
             Text(line) for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs]))
         ]
         progress = progress_from_store(status, store, now)
-        return Group(render(status, now, progress, console.width), *jobs, hint), ended
+        notes = [Text(n, style="bold red") for n in [disk_full_note()] if n]
+        if local_note is None and status.launch_id is not None:
+            local_note = [n for n in [local_price_note(name)] if n]
+        notes += [Text(n, style="dim") for n in local_note or []]
+        return Group(render(status, now, progress, console.width), *jobs, *notes, hint), ended
 
     with Store.open_default(readonly=True) as store:
         shown, ended = frame(store)
+        if not console.is_terminal:  # nothing to redraw in place: the last frame, once
+            try:
+                while not ended:
+                    time.sleep(interval_s)
+                    shown, ended = frame(store)
+            except KeyboardInterrupt:
+                pass
+            console.print(shown)
+            return 0
         with Live(shown, console=console, auto_refresh=False) as live:
             try:
                 while not ended:

@@ -44,6 +44,9 @@ BASIS_TEXT = {
     "mixed": "from measured throughput where known, else from settings",
 }
 ENDED_PAIR_STATUSES = ("exited", "failed_to_start", "cancelled")
+# a pair ended this way before its budget was spent does no more work: it is left out of the
+# experiment's share done (counting it as done would overstate the progress)
+STOPPED_SHORT_TEXT = {"cancelled": "cancelled", "failed_to_start": "failed to start"}
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class PairProgress:
     cost_projected_usd: float | None  # so far + the estimated rest
     running_fraction: float = 0.0  # the running trials' progress, in trials
     awaiting_eval: int = 0  # trained to the budget, score not in yet (Metta)
+    stopped_short: str | None = None  # "cancelled" / "failed to start" before its budget was spent
 
     @property
     def fraction(self) -> float:
@@ -190,11 +194,22 @@ class ExperimentProgress:
         return BASIS_TEXT.get(self.basis, self.basis)
 
     @property
+    def counted(self) -> list[PairProgress]:
+        """The pairs the share done is over: all but those stopped short (cancelled, failed to
+        start), whose trials will never run."""
+        return [p for p in self.pairs if p.stopped_short is None]
+
+    @property
     def fraction(self) -> float:
-        total = sum(p.max_trials for p in self.pairs)
+        counted = self.counted
+        total = sum(p.max_trials for p in counted)
         if not total:
             return 0.0
-        return min(1.0, sum(p.fraction * p.max_trials for p in self.pairs) / total)
+        return min(1.0, sum(p.fraction * p.max_trials for p in counted) / total)
+
+    def stopped_short_text(self) -> str:
+        """``g1n1 cancelled, g4n1 failed to start`` (empty when none)."""
+        return ", ".join(f"{p.tag} {p.stopped_short}" for p in self.pairs if p.stopped_short)
 
     def summary(self, short: bool = False) -> str:
         """One line: ``42% | est. 12m05s left | $0.42 so far, est. $1.10 in all (basis)``;
@@ -213,7 +228,9 @@ class ExperimentProgress:
             else ""
         )
         basis = self.basis if short else self.basis_text
-        return f"{self.fraction:.0%} | {left} | ${self.cost_so_far_usd:,.2f} so far{projected} ({basis})"
+        stopped = self.stopped_short_text()
+        share = f"{self.fraction:.0%}" + (f" (not counted: {stopped})" if stopped else "")
+        return f"{share} | {left} | ${self.cost_so_far_usd:,.2f} so far{projected} ({basis})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -229,6 +246,7 @@ class ExperimentProgress:
             "failed": self.failed,
             "killed": self.killed,
             "ended": self.ended,
+            "stopped_short": [p.tag for p in self.pairs if p.stopped_short],
             "pairs": [p.to_json() for p in self.pairs],
             "notes": list(self.notes),
         }
@@ -362,6 +380,11 @@ def experiment_progress(
                 cost_so_far_usd=cost_so_far,
                 cost_projected_usd=projected,
                 running_fraction=running_fraction,
+                stopped_short=(
+                    STOPPED_SHORT_TEXT.get(p.status or "")
+                    if done + awaiting < settings.max_trials
+                    else None
+                ),
             )
         )
     live = [pp for pp in out if not pp.ended]

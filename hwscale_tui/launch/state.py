@@ -119,6 +119,7 @@ class PairStatus:
     max_trials: int | None = None
     best_score: float | None = None
     note: str | None = None  # e.g. why the exit code is unknown
+    generation: int = 1  # the experiment's generation this pair's sweep runs in
 
     @property
     def tag(self) -> str:
@@ -142,7 +143,7 @@ class ExperimentStatus:
     pairs: list[PairStatus]
     checked_at: float
     launch_status: str | None = None  # the latest launch: running | finished | stopped
-    generation: int = 1  # the experiment's newest generation
+    generation: int = 1  # the experiment's newest generation (``pairs`` are its pairs)
     generations: int = 1  # how many generations it has had
 
     @property

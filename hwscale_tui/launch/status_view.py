@@ -97,14 +97,19 @@ def cost_text(pp: Any | None) -> str:
     return f"${pp.cost_so_far_usd:,.2f}"
 
 
-def row_cells(p: PairStatus, now: float, progress: Any | None = None) -> dict[str, str]:
+def row_cells(
+    p: PairStatus, now: float, progress: Any | None = None, generation: int | None = None
+) -> dict[str, str]:
+    """A pair's cells; ``generation``: the one shown, so a pair of another (an earlier
+    generation's sweep still running) is marked ``g1n1 (gen 1)``."""
     pp = None
     if progress is not None:
         pp = next((x for x in progress.pairs if x.sweep == p.sweep_name), None)
+    other = generation is not None and p.generation != generation
     return {
         "ETA": eta_text(pp),
         "cost": cost_text(pp),
-        "pair": p.tag,
+        "pair": f"{p.tag} (gen {p.generation})" if other else p.tag,
         "status": status_text(p),
         "elapsed": elapsed_text(p, now),
         "next start": next_start_text(p, now),
@@ -112,6 +117,17 @@ def row_cells(p: PairStatus, now: float, progress: Any | None = None) -> dict[st
         "best": "-" if p.best_score is None else f"{p.best_score:.4g}",
         "pid": "-" if p.pid is None else str(p.pid),
     }
+
+
+def earlier_generations_line(status: ExperimentStatus) -> str | None:
+    """Where the earlier generations' pairs are shown (the table has the newest one's)."""
+    if status.generation <= 1:
+        return None
+    gen = "1" if status.generation == 2 else f"N (1 to {status.generation - 1})"
+    return (
+        f"earlier generations' pairs and trials: hwscale-tui status --experiment-name "
+        f"{status.experiment} --generation {gen}"
+    )
 
 
 def attention_lines(status: ExperimentStatus) -> list[str]:
@@ -181,14 +197,14 @@ def render(
         )
     gen = f"generation {status.generation}"
     if status.generations > 1:
-        gen += f" of {status.generations} (earlier generations' trials are kept apart)"
+        gen += f" of {status.generations}"
     header = Text.assemble(
         (status.experiment, "bold"), f"  {gen}  launch #{status.launch_id}  ", sup
     )
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     # below WIDE_AT columns the pid gives way to the estimates (it stays in --json)
     columns = [c for c in COLUMNS if c != "pid" or width is None or width >= WIDE_AT]
-    rows = [(p, row_cells(p, now, progress)) for p in status.pairs]
+    rows = [(p, row_cells(p, now, progress, status.generation)) for p in status.pairs]
     for col in columns:
         # the pair and its status are never cut ("schedul..."): other columns give way first
         whole = col in ("pair", "status")
@@ -214,6 +230,9 @@ def render(
         Text(line, style="yellow" if not line.startswith("    ") else "dim")
         for line in attention_lines(status)
     ]
+    earlier = earlier_generations_line(status)
+    if earlier:
+        parts.append(Text(earlier, style="dim"))
     if status.supervisor_log:
         parts.append(Text(f"supervisor log: {status.supervisor_log}", style="dim"))
     return Group(*parts)

@@ -29,7 +29,7 @@ from typing import Any, cast
 from .. import config as cfgmod
 from ..config import ExperimentConfig
 from ..errors import ConfigError, StoreError, UsageError
-from ..hardware import pair_tag_of, parse_pair
+from ..hardware import generation_of_sweep, pair_tag_of, parse_pair
 from ..paths import app_paths, snapshot_path
 from ..processes import (
     ProcessGroupTarget,
@@ -214,15 +214,18 @@ def _pair_view(
         max_trials=max_trials,
         best_score=best,
         note=note,
+        generation=generation_of_sweep(row.sweep),
     )
 
 
 def pair_status(
     experiment: str, store: Store | None = None, *, clock: Callable[[], float] = time.time
 ) -> ExperimentStatus:
-    """The experiment's pairs as they are now: the store's records checked against the process
-    table (a sweep that died unwatched shows as exited; a pair whose supervisor is gone shows as
-    never started)."""
+    """The newest generation's pairs as they are now: the store's records checked against the
+    process table (a sweep that died unwatched shows as exited; a pair whose supervisor is gone
+    shows as never started). A pair of an earlier generation is left out once it has ended (its
+    trials: ``status --generation N``); one that still runs, is due to start or left trials
+    running stays, so nothing running hides."""
     with _open_store(store, readonly=True) as st:
         records = LaunchRecords(st)
         launches = records.launches(experiment)
@@ -231,6 +234,7 @@ def pair_status(
             for ln in launches
             if ln.ended_at is None and is_running(ln.supervisor_pid, ln.supervisor_start)
         }
+        newest = st.latest_generation(experiment)
         # in the grid's order (GPUs per node, then nodes), also after one pair was relaunched
         rows = sorted(records.pair_rows(experiment), key=lambda r: (r.gpus, r.nodes))
         progress = (
@@ -240,6 +244,7 @@ def pair_status(
             _pair_view(experiment, r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows
         ]
         _note_orphans(experiment, pairs)
+        pairs = [p for p in pairs if p.generation == newest or _still_going(p)]
         for p in pairs:
             if _stopped_on_full_disk(p):
                 p.note = (
@@ -256,9 +261,18 @@ def pair_status(
             pairs=pairs,
             checked_at=clock(),
             launch_status=latest.status if latest else None,
-            generation=st.latest_generation(experiment),
+            generation=newest,
             generations=max(1, len(st.generations(experiment))),
         )
+
+
+def _still_going(p: PairStatus) -> bool:
+    """Running, due to start under a live supervisor, or with trials left running."""
+    return (
+        p.alive
+        or (p.status in PENDING_STATUSES and not p.never_started)
+        or "without their sweep runner" in (p.note or "")
+    )
 
 
 def _note_orphans(experiment: str, pairs: list[PairStatus]) -> None:

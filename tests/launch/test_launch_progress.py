@@ -69,6 +69,34 @@ def test_ended_pairs_have_no_time_left_and_cost_what_they_cost():
     assert prog.summary().startswith("all pairs ended")
 
 
+def test_a_pair_stopped_short_is_not_counted_as_done_work():
+    pairs = [
+        PairPlan("e.g1n1", 1, 1, "cancelled"),  # cancelled before any trial ended
+        PairPlan("e.g2n1", 2, 1, "running"),
+    ]
+    running = [t("r", "running", steps=500, sps=50, sweep="e.g2n1", g=2)]
+    prog = experiment_progress(pairs, running, SETTINGS, 0.0)
+    assert [p.stopped_short for p in prog.pairs] == ["cancelled", None]
+    # half of one of g2n1's 4 trials: 12.5%, not (4 + 0.5) / 8 = 56% with g1n1 counted as done
+    assert prog.fraction == pytest.approx(0.125)
+    assert prog.summary().startswith("12% (not counted: g1n1 cancelled) | est. ")
+    assert prog.to_json()["stopped_short"] == ["g1n1"]
+    assert not prog.ended and prog.eta_s is not None and prog.eta_s > 0
+
+    failed = experiment_progress(
+        [PairPlan("e.g1n1", 1, 1, "failed_to_start"), PairPlan("e.g2n1", 2, 1, "running")],
+        [],
+        SETTINGS,
+        0.0,
+    )
+    assert failed.fraction == 0.0 and "not counted: g1n1 failed to start" in failed.summary()
+    # a pair cancelled after its budget was spent did all its work: it counts
+    spent = [t(str(i), "finished", steps=1000, runtime=10) for i in range(4)]
+    prog = experiment_progress(pairs, spent + running, SETTINGS, 0.0)
+    assert prog.pairs[0].stopped_short is None and prog.fraction == pytest.approx(4.5 / 8)
+    assert "not counted" not in prog.summary()
+
+
 def test_without_measurements_the_estimate_is_scaled_from_history_or_an_upper_bound():
     pairs = [PairPlan("e.g1n1", 1, 1), PairPlan("e.g2n1", 2, 1)]
     bare = estimate_plan(pairs, SETTINGS)

@@ -1,0 +1,128 @@
+"""``status`` after a new generation: the newest generation's pairs only (the CLI, --json and the
+app's launch rows read the same ``pair_status``), and ``status --watch`` piped laid out like
+plain ``status``. Real child processes (fake sweeps) and a real store."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.launch.commands import plan_experiment
+from hwscale_tui.paths import snapshot_path
+from hwscale_tui.tui.launch_rows import launch_rows
+from tests.launch.launch_testkit import (
+    WAIT_S,
+    clean_processes,
+    fake_command,
+    wait_for,
+    write_experiment,
+)
+from tests.support.cli import cli_env, hwscale_cmd
+
+pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
+ROW = re.compile(r"^(g\d+n\d+(?: \(gen \d+\))?) ")
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        hwscale_cmd(*args),
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        stdin=subprocess.DEVNULL,
+        env=cli_env(**env),
+    )
+
+
+def table_pairs(text: str) -> list[str]:
+    return [m[1] for line in text.splitlines() if (m := ROW.match(line))]
+
+
+def _two_generations(tmp_path, delay_s: float = 0.0):
+    """Generation 1 ran g1n1 and g2n1; generation 2 only g1n1 (``--only``)."""
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command(), gpus=(1, 2), delay_s=delay_s)
+    return exp
+
+
+def test_status_of_a_new_generation_shows_only_its_pairs(tmp_path):
+    exp = _two_generations(tmp_path)
+    first = cli("launch", "-e", str(exp), "--foreground")
+    assert first.returncode == 0, first.stderr
+    second = cli("launch", "-e", str(exp), "--new-generation", "--only", "g1n1", "--foreground")
+    assert second.returncode == 0, second.stderr
+
+    status = sup.pair_status("exp")
+    assert (status.generation, status.generations) == (2, 2)
+    assert [(p.sweep_name, p.generation) for p in status.pairs] == [("exp.g1n1.gen2", 2)]
+    for flags in ((), ("--generation", "2")):
+        out = json.loads(cli("status", "--json", *flags).stdout)
+        assert [p["sweep_name"] for p in out["pairs"]] == ["exp.g1n1.gen2"]
+        assert [p["sweep"] for p in out["progress"]["pairs"]] == ["exp.g1n1.gen2"]
+        shown = cli("status", *flags)
+        assert shown.returncode == 0, shown.stderr
+        assert "generation 2 of 2" in shown.stdout
+        assert table_pairs(shown.stdout) == ["g1n1"], shown.stdout
+        assert (
+            "earlier generations' pairs and trials: hwscale-tui status --experiment-name exp "
+            "--generation 1" in shown.stdout
+        )
+    # generation 1 is still there, from its own view
+    old = cli("status", "--generation", "1")
+    assert old.returncode == 0 and "generation 1 of 2" in old.stdout
+
+    # the app's launch screen: generation 2's plan overlaid with the same status, and no
+    # generation 1 rows appended as "recorded pairs no longer in the plan"
+    cfg = cfgmod.load(exp)
+    cfg.generation = 2
+    plan = plan_experiment(cfg, snapshot_path("exp"), [])
+    rows = launch_rows(plan.pairs, status, 0.0, max_trials=cfg.sweep.max_trials)
+    assert [(r.sweep_name, r.status) for r in rows] == [
+        ("exp.g1n1.gen2", "exited"),
+        ("exp.g2n1.gen2", "not launched"),
+    ]
+
+
+def test_a_pair_of_the_earlier_generation_still_due_to_start_stays_visible(tmp_path):
+    # generation 1: g1n1 at once, g2n1 ten minutes later under a live supervisor
+    exp = _two_generations(tmp_path, delay_s=600.0)
+    first = cli("launch", "-e", str(exp))
+    assert first.returncode == 0, first.stderr
+    wait_for(
+        lambda: {p.tag: p.status for p in sup.pair_status("exp").pairs}.get("g1n1") == "exited",
+        "g1n1 of generation 1 to exit",
+    )
+    second = cli("launch", "-e", str(exp), "--new-generation", "--only", "g1n1", "--foreground")
+    assert second.returncode == 0, second.stderr
+
+    status = sup.pair_status("exp")
+    assert [(p.sweep_name, p.status) for p in status.pairs] == [
+        ("exp.g1n1.gen2", "exited"),
+        ("exp.g2n1", "scheduled"),  # would still start: never hidden
+    ]
+    assert table_pairs(cli("status").stdout) == ["g1n1", "g2n1 (gen 1)"]
+    done = cli("cancel", "--all")
+    assert done.returncode == 0, done.stderr
+    # once it has ended it belongs to generation 1's view only
+    assert [p.sweep_name for p in sup.pair_status("exp").pairs] == ["exp.g1n1.gen2"]
+
+
+def test_status_watch_piped_is_laid_out_like_plain_status(tmp_path):
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command(), gpus=(1, 2), delay_s=0)
+    assert cli("launch", "-e", str(exp), "--foreground").returncode == 0
+    for env in ({}, {"COLUMNS": "200"}, {"COLUMNS": "90"}):
+        plain = cli("status", **env)
+        watched = cli("status", "--watch", "0.1", **env)  # every pair has ended: one frame
+        assert plain.returncode == 0 and watched.returncode == 0, watched.stderr
+        *frame, last = watched.stdout.split("\n")[:-1]
+        assert watched.stdout.endswith("every pair has ended; stopped watching\n")
+        assert "stopped watching" in last and frame == plain.stdout.split("\n")[:-1], env
+        header = next(line for line in frame if line.startswith("pair "))
+        assert header.rstrip().endswith("pid") == (env.get("COLUMNS") != "90"), header
+        assert any(line.startswith("local mode: ") for line in frame)
