@@ -59,15 +59,20 @@ def run(args: argparse.Namespace) -> int:
     from ..train.runner import run_training
 
     cfg = parse_overrides(args.overrides)
-    print(
-        f"training {cfg.env} run={cfg.run} group={cfg.group} ranks={cfg.ranks} batch={cfg.batch_size} "
-        f"({cfg.envs_per_rank} envs x {cfg.rollout} steps per rank) minibatch={cfg.minibatch_size} "
-        f"lr={cfg.learning_rate:g} steps={cfg.total_timesteps:,}",
-        file=sys.stderr,
-        flush=True,
-    )
+
+    def started() -> None:  # once accepted: a run store=true refuses prints only its error
+        print(
+            f"training {cfg.env} run={cfg.run} group={cfg.group} ranks={cfg.ranks} batch={cfg.batch_size} "
+            f"({cfg.envs_per_rank} envs x {cfg.rollout} steps per rank) minibatch={cfg.minibatch_size} "
+            f"lr={cfg.learning_rate:g} steps={cfg.total_timesteps:,}",
+            file=sys.stderr,
+            flush=True,
+        )
+
     result = run_training(
-        cfg, on_update=None if args.quiet else ProgressPrinter(cfg.total_timesteps)
+        cfg,
+        on_update=None if args.quiet else ProgressPrinter(cfg.total_timesteps),
+        on_start=started,
     )
     if result.error:
         label = "" if result.state == "killed" else "error: "

@@ -27,6 +27,7 @@ from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
 from ..launch.commands import child_env, validate_extra_args
+from ..train.sinks import RUNNER_RUN_ENV, RUNNER_SWEEP_ENV
 
 # Keys of `hwscale-tui train` the runner owns: an extra argument may not set them.
 RUNNER_OWNED_KEYS = ("run", "group", "hardware.gpus", "hardware.nodes", "store", "metrics_file")
@@ -159,7 +160,8 @@ class TrialCommandBuilder:
         run_dir = self.runs_dir / run_id
         metrics_path = run_dir / "metrics.jsonl"
         tokens = param_tokens(params)
-        base_env = {**child_env(self.cfg), "HWSCALE_RUN_ID": run_id, "HWSCALE_SWEEP": self.sweep}
+        # The trainer's store=true writes an existing trial row only for the process given these.
+        base_env = {**child_env(self.cfg), RUNNER_RUN_ENV: run_id, RUNNER_SWEEP_ENV: self.sweep}
         local_env = {
             **base_env,
             "HWSCALE_METRICS_FILE": str(metrics_path),

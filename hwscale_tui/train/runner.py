@@ -25,7 +25,15 @@ from ..paths import app_paths, ensure_private_dir
 from ..prices import job_cost_usd
 from .envs import ENV_SPACES, param_count
 from .overrides import TrainConfig
-from .sinks import COST_KEY, LOSS_KEYS, MetricsFile, MetricSink, StoreSink, WandbSink
+from .sinks import (
+    COST_KEY,
+    LOSS_KEYS,
+    MetricsFile,
+    MetricSink,
+    StoreRefused,
+    StoreSink,
+    WandbSink,
+)
 
 SCORE_WINDOW = 20  # episodes in the score (pooled over ranks)
 STOP_GRACE_S = 1.0  # SIGTERM -> SIGKILL for ranks that linger
@@ -224,11 +232,17 @@ class _Pool:
 
 
 def run_training(
-    config: TrainConfig, on_update: Callable[[dict[str, Any]], None] | None = None
+    config: TrainConfig,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Train ``config`` to its ``total_timesteps`` (or until stopped); never raises for a failed run.
 
-    ``on_update`` receives every per-update metrics line (the CLI prints progress from it).
+    ``on_update`` receives every per-update metrics line (the CLI prints progress from it);
+    ``on_start`` is called once the run is accepted, before its ranks start.
+    With ``store=true``, a run whose trial row it may not write (a trial that ended, another
+    process's trial: ``sinks.store_refusal``) raises ``StoreRefused`` (a ``UsageError``) before
+    any rank, file or row is made.
     """
     cfg = config
     t0 = time.monotonic()
@@ -249,14 +263,18 @@ def run_training(
     sinks: list[MetricSink] = []
     with _handle_stop_signals(stop):
         try:
-            sinks.append(MetricsFile(metrics_path))
-            if cfg.store:
+            if cfg.store:  # first: a run the store refuses raises StoreRefused, nothing written
                 sinks.append(StoreSink(cfg, metrics_path))
+            sinks.insert(0, MetricsFile(metrics_path))
+            if on_start is not None:
+                on_start()
             group = RankGroup(cfg)
             if cfg.wandb_mode != "disabled":  # slow to start: the ranks train meanwhile
                 sinks.append(WandbSink(cfg, run_dir))
             state, error = _coordinate(cfg, group, pool, sinks, stop, usage, on_update)
         except Exception as exc:  # a sink or the coordinator itself broke: the run failed
+            if isinstance(exc, StoreRefused) and not sinks:  # refused before anything was written
+                raise
             state, error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             if group is not None:

@@ -12,10 +12,11 @@ import os
 import sqlite3
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
-from ..errors import StoreError
+from ..errors import StoreError, UsageError
 from ..paths import ensure_private_dir
 from .overrides import TrainConfig
 
@@ -59,10 +60,76 @@ class MetricsFile:
 
 MAX_PENDING_ROWS = 50_000  # history rows kept in memory while the store is unavailable
 FINAL_RETRY_WAITS_S = (0.5, 1.0, 2.0)  # the final result: a few retries, then the metrics file
+# Set by the sweep runner for each trial it starts (sweep/trial_command.py): the run id and the
+# sweep of the trial this process is.
+RUNNER_RUN_ENV, RUNNER_SWEEP_ENV = "HWSCALE_RUN_ID", "HWSCALE_SWEEP"
+WRITABLE_STATES = ("queued", "running")  # a trial row store=true may take over
+
+
+class StoreRefused(UsageError):
+    """``store=true`` would write into a trial row that is not this run's to write."""
+
+
+def store_refusal(
+    cfg: TrainConfig,
+    row: Mapping[str, Any] | None,
+    sweep_exists: bool,
+    env: Mapping[str, str],
+    pid: int,
+    pgid: int,
+) -> str | None:
+    """Why ``store=true`` must not write ``cfg.run``'s row (None: it may).
+
+    A new run id gets a new row, except in a sweep of the sweep runner (only it makes those).
+    An existing row may be written only by the trial the sweep runner started for it: its
+    state is ``queued`` or ``running``, the runner's environment names this run and the row's
+    sweep, the pid the runner recorded (if any yet) is this process or its group, and the row's
+    hardware is this run's. Anything else -- a trial that ended, another process's trial, an
+    earlier run of the same id -- would mix this run's result and curve into it.
+    """
+    run, accepted = cfg.run, "accepted: a run id the store does not have yet"
+    if row is None:
+        if sweep_exists:
+            return (
+                f"group={cfg.group} names a sweep in the store, whose trials only its sweep "
+                f"runner adds, so store=true does not record run {run} there; accepted: another "
+                "group, or omit store=true."
+            )
+        return None
+    state, sweep = row["state"], row["sweep"]
+    if state not in WRITABLE_STATES:
+        score = row.get("score")
+        shown = "" if score is None else f", score {score:.6g}"
+        return (
+            f"run {run} is a {state} trial of sweep {sweep} in the store (gpus={row.get('gpus')} "
+            f"nodes={row.get('nodes')}{shown}), and store=true never rewrites a trial that "
+            f"ended; {accepted}."
+        )
+    runners_trial = env.get(RUNNER_RUN_ENV) == run and env.get(RUNNER_SWEEP_ENV) == sweep
+    recorded = row.get("pid"), row.get("pgid")
+    if not runners_trial or (
+        recorded[0] is not None and pid != recorded[0] and pgid != recorded[1]
+    ):
+        return (
+            f"run {run} is a {state} trial of sweep {sweep} in the store, which only the process "
+            f"its sweep runner started for it writes; {accepted}."
+        )
+    if (row.get("gpus"), row.get("nodes")) != (cfg.gpus, cfg.nodes):
+        return (
+            f"run {run} is a trial of sweep {sweep} for gpus={row.get('gpus')} "
+            f"nodes={row.get('nodes')}, but this run has hardware.gpus={cfg.gpus} "
+            f"hardware.nodes={cfg.nodes} ({cfg.ranks} ranks); accepted: "
+            f"hardware.gpus={row.get('gpus')} hardware.nodes={row.get('nodes')} for it."
+        )
+    return None
 
 
 class StoreSink:
-    """The trial's row and history in the SQLite store, batched into few short transactions."""
+    """The trial's row and history in the SQLite store, batched into few short transactions.
+
+    Made before anything else of the run is written: a run whose row it may not write
+    (:func:`store_refusal`) raises :class:`StoreRefused` from the constructor.
+    """
 
     def __init__(self, cfg: TrainConfig, metrics_path: Path):
         self.cfg, self.run, self.metrics_path = cfg, cfg.run, metrics_path
@@ -75,15 +142,31 @@ class StoreSink:
 
     def _connect(self) -> bool:
         """Open the store and mark the row running; False (training goes on, the metrics file
-        has everything) while the store is unavailable."""
+        has everything) while the store is unavailable. Raises :class:`StoreRefused` when the
+        row is not this run's to write (checked in the same transaction as the first write)."""
         if self.store is not None:
             return True
         from ..store import Store
 
         try:
             store = Store.open_default()
+        except (sqlite3.Error, StoreError) as e:
+            self._warn(e)
+            return False
+        try:
             with store.transaction():
-                if store.get_trial_row(self.run) is None:
+                row = store.get_trial_row(self.run)
+                refusal = store_refusal(
+                    self.cfg,
+                    row,
+                    row is None and store.get_sweep(self.cfg.group) is not None,
+                    os.environ,
+                    os.getpid(),
+                    os.getpgrp(),
+                )
+                if refusal:
+                    raise StoreRefused(refusal)
+                if row is None:
                     store.insert_trial(
                         self.run,
                         self.cfg.group,
@@ -101,7 +184,11 @@ class StoreSink:
                         started_at=self.started_at,
                         metrics_path=str(self.metrics_path),
                     )
+        except StoreRefused:
+            store.close()
+            raise
         except (sqlite3.Error, StoreError) as e:
+            store.close()
             self._warn(e)
             return False
         self.store = store

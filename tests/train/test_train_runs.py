@@ -120,7 +120,10 @@ def test_store_gets_the_trial_its_history_and_final_state(tmp_path):
         )
 
 
-def test_store_row_made_by_the_sweep_runner_is_reused():
+def test_store_row_made_by_the_sweep_runner_is_reused(monkeypatch):
+    # the environment the sweep runner gives the trial process it starts for the row
+    monkeypatch.setenv("HWSCALE_RUN_ID", "st2")
+    monkeypatch.setenv("HWSCALE_SWEEP", "exp.g1n1")
     with Store.open_default() as store:
         store.insert_trial(
             "st2", "exp.g1n1", idx=4, gpus=1, nodes=1, params={"x": 1}, state="queued"
