@@ -28,6 +28,7 @@ from .overrides import TrainConfig
 from .sinks import (
     COST_KEY,
     LOSS_KEYS,
+    RUNNER_RUN_ENV,
     MetricsFile,
     MetricSink,
     StoreRefused,
@@ -251,6 +252,18 @@ def run_training(
     metrics_path = (
         Path(cfg.metrics_file).expanduser() if cfg.metrics_file else run_dir / "metrics.jsonl"
     )
+    if (  # with store=true the store's check (StoreSink) refuses a run id that is not new
+        not cfg.store
+        and not cfg.metrics_file
+        and os.environ.get(RUNNER_RUN_ENV) != cfg.run
+        and metrics_path.is_file()
+        and metrics_path.stat().st_size
+    ):  # an earlier run of this id (a sweep's trial among them): its curve is not truncated
+        raise StoreRefused(
+            f"run {cfg.run} already has a metrics file from an earlier run ({metrics_path}), "
+            "which this run would overwrite; accepted: a run id not used before, or "
+            "metrics_file=PATH to write elsewhere."
+        )
     if cfg.store or not cfg.metrics_file:
         paths.ensure()
     if not cfg.metrics_file:

@@ -247,3 +247,30 @@ def test_a_suggestion_never_started_is_trained_under_its_own_id_when_the_sweep_r
     assert row["state"] == "finished" and row["agent_steps"] == 2048 and row["score"] is not None
     assert json.loads(row["params_json"]) == params and steps == [1024, 2048]
     assert "store=true" in spec.argv
+
+
+def test_without_the_store_an_earlier_runs_metrics_file_is_not_overwritten(monkeypatch):
+    """The default metrics file of a run id is that run's: a second run of the id (a sweep's
+    trial id among them) is refused before it truncates it; the sweep runner's own trial
+    process, which restarts a trial under its id after a crash, is not."""
+    make_trial("finished", score=500.0, agent_steps=151552.0)
+    metrics = app_paths().runs / RUN / "metrics.jsonl"
+    before = metrics.read_bytes()
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["train", "-q", f"run={RUN}", "trainer.total_timesteps=3000"])
+    assert code == 2 and out.getvalue() == ""
+    assert err.getvalue() == (
+        f"hwscale-tui: error: run {RUN} already has a metrics file from an earlier run "
+        f"({metrics}), which this run would overwrite; accepted: a run id not used before, "
+        "or metrics_file=PATH to write elsewhere.\n"
+    )
+    assert metrics.read_bytes() == before
+    # elsewhere is fine, and so is the runner's own process for the id
+    other = app_paths().runs / "elsewhere.jsonl"
+    cfg = parse_overrides([f"run={RUN}", "trainer.total_timesteps=256", f"metrics_file={other}"])
+    assert run_training(cfg).state == "finished" and other.stat().st_size
+    as_runner_trial(monkeypatch)
+    owned = run_training(parse_overrides([f"run={RUN}", "trainer.total_timesteps=256"]))
+    assert owned.state == "finished"
+    assert metrics.read_bytes() != before  # rewritten by the process that owns it
