@@ -243,8 +243,8 @@ def pair_status(
         pairs = [
             _pair_view(experiment, r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows
         ]
-        _note_orphans(experiment, pairs)
-        pairs = [p for p in pairs if p.generation == newest or _still_going(p)]
+        orphaned = _note_orphans(experiment, pairs)
+        pairs = [p for p in pairs if p.generation == newest or _still_going(p, orphaned)]
         for p in pairs:
             if _stopped_on_full_disk(p):
                 p.note = (
@@ -266,35 +266,36 @@ def pair_status(
         )
 
 
-def _still_going(p: PairStatus) -> bool:
+def _still_going(p: PairStatus, orphaned: set[str]) -> bool:
     """Running, due to start under a live supervisor, or with trials left running."""
     return (
         p.alive
         or (p.status in PENDING_STATUSES and not p.never_started)
-        or "without their sweep runner" in (p.note or "")
+        or p.sweep_name in orphaned
     )
 
 
-def _note_orphans(experiment: str, pairs: list[PairStatus]) -> None:
-    """A pair whose sweep runner is gone but whose trials still run says so (cancel stops them)."""
+def _note_orphans(experiment: str, pairs: list[PairStatus]) -> set[str]:
+    """A pair whose sweep runner is gone but whose trials still run says so (cancel stops them);
+    returns those pairs' sweep names."""
     data = registry.read(experiment)
     paused: dict[str, Any] = data["paused"] if isinstance(data.get("paused"), dict) else {}
     for p in pairs:
         if p.alive and p.sweep_name in paused:
             p.note = f"paused: {paused[p.sweep_name]}"
-    ended = [p.sweep_name for p in pairs if not p.alive]
-    if not ended:
-        return
+    orphaned: set[str] = set()
     for p in pairs:
         if p.alive:
             continue
         orphans = _orphan_trials(experiment, [p.sweep_name], data)
         if orphans:
+            orphaned.add(p.sweep_name)
             pids = ", ".join(str(t.pid) for _, t in orphans)
             p.note = (
                 f"{len(orphans)} trial(s) still running without their sweep runner (pid {pids}); "
                 f"hwscale-tui cancel --experiment-name {experiment} {pair_tag_of(p.sweep_name)} stops them"
             )
+    return orphaned
 
 
 def current_experiment(store: Store | None = None) -> str | None:
