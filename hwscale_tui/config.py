@@ -350,7 +350,7 @@ class ExperimentConfig:
     def to_toml(self) -> str:
         import tomli_w
 
-        header = "# hwscale-tui experiment file (see README: 'The experiment file')\n"
+        header = "# hwscale-tui experiment file (every key: docs/experiment.md in the hwscale-tui repository)\n"
         return header + tomli_w.dumps(self.to_dict())
 
     def copy(self) -> ExperimentConfig:
