@@ -409,7 +409,9 @@ def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
     max_len = meta.get("max_len", MAX_STR_LEN)
 
     def bad(problem: str, accepted: str | None = None) -> ConfigError:
-        if lo is not None and hi is not None:
+        if lo is not None and hi is not None and "int" in vt.kind:
+            bounds = f" from {int(lo)} to {int(hi)}"  # exact: a seed's 4294967295, not 4.29497e+09
+        elif lo is not None and hi is not None:
             bounds = f" from {lo:g} to {hi:g}"
         elif lo is not None:
             bounds = f" >= {lo}"

@@ -96,6 +96,7 @@ BAD_FILES = [
     ('[sweep]\nmax_trials = "ten"\n', "sweep.max_trials", "an integer"),
     ("[grid]\nnode_counts = [1, -2]\n", "grid.node_counts", "integers from 1 to 4096"),
     ("[sweep]\nmax_parallel_jobs = -1\n", "sweep.max_parallel_jobs", "an integer from 1 to 100000"),
+    ("[sweep]\nseed = -1\n", "sweep.seed", "an integer from 0 to 4294967295"),  # exact
     ("[grid]\ngpu_counts = [1, 16]\n", "grid.gpu_counts", "integers from 1 to 8"),
     ("[grid]\ngpu_counts = []\n", "grid.gpu_counts", "non-empty"),
     ("[grid]\nnode_counts = []\n", "grid.node_counts", "non-empty"),
