@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .formatting import fmt_duration, fmt_money, fmt_number, fmt_steps
+from ..analysis.format import fmt_seconds, fmt_usd
+from .formatting import fmt_number, fmt_steps
 from .plot_data import PlotSpec
 
 PLOT_KEYS = ("samples", "time", "cost", "throughput", "pareto")
@@ -190,15 +191,16 @@ def fom_table(fom: Any) -> tuple[list[str], list[list[str]]]:
 
 
 def describe_recommendation(rec: Any) -> str:
-    """``research: g4n1 (4 GPUs x 1 nodes), score 480, time 12s, cost $0.03, bootstrap agrees 80%``."""
+    """``research: g4n1 (4 GPUs x 1 nodes), score 480, time 12 s, cost $0.03, bootstrap agrees 80%``."""
     if rec.config is None:
         return f"{rec.scenario}: no recommendation ({rec.reason or 'no configuration reached the target'})"
     parts = [f"{rec.scenario}: {rec.hardware}"]
     for label, value, fmt in (
         ("score", rec.expected_score, fmt_number),
         ("steps", rec.samples_to_target, fmt_steps),
-        ("time", rec.time_to_target_s, fmt_duration),
-        ("cost", rec.cost_to_target_usd, fmt_money),
+        # the report's formats: a local run's 0.391 s and $0.000746 are not "0s" and "$0.00"
+        ("time", rec.time_to_target_s, fmt_seconds),
+        ("cost", rec.cost_to_target_usd, fmt_usd),
     ):
         if value is not None:
             parts.append(f"{label} {fmt(value)}")

@@ -49,3 +49,22 @@ def test_compact_labels() -> None:
         "2M",
         "0.012",
     ]
+
+
+def test_recommendation_lines_keep_a_local_runs_small_time_and_cost():
+    from hwscale_tui.analysis.core import Recommendation
+    from hwscale_tui.tui.analysis_view import describe_recommendation
+
+    rec = Recommendation(
+        "budget",
+        {"cost": 1.0},
+        "g1n1",
+        gpus=1,
+        nodes=1,
+        total_gpus=1,
+        expected_score=480.0,
+        time_to_target_s=0.391,
+        cost_to_target_usd=0.000746,
+    )
+    line = describe_recommendation(rec)
+    assert "time 0.391 s" in line and "cost $0.000746" in line, line  # not "0s" and "$0.00"
