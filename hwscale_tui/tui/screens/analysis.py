@@ -178,7 +178,7 @@ class AnalysisScreen(HwScreen):
         tabs = Text()
         for k in PLOT_KEYS:
             tabs.append(f" {k} ", style="bold reverse" if k == key else "dim")
-        tabs.append("  [ ] switch", style="dim")
+        tabs.append("  keys [ ] switch plots", style="dim")
         self.query_one("#plot-tabs", Label).update(tabs)
         if view is None:
             return
