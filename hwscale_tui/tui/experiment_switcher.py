@@ -90,14 +90,22 @@ class ExperimentSwitcher(ModalScreen[None]):
         if source is None:
             return
 
-        def made(new_name: str | None) -> None:
+        def make(text: str) -> str | None:
+            """Copy it; a name refused (taken, not a name) keeps the prompt open with why."""
             from ..launch.experiments import new_from
 
-            if new_name and self._run(new_from, source, new_name.strip()):
+            try:
+                new_from(source, text.strip())
+            except UsageError as e:
+                return str(e)
+            return None
+
+        def made(new_name: str | None) -> None:
+            if new_name and new_name.strip():
                 switch_to(self.app, new_name.strip())
 
         self.app.push_screen(
-            PromptScreen(f"Name of the new experiment (a copy of {source}):"), made
+            PromptScreen(f"Name of the new experiment (a copy of {source}):", check=make), made
         )
 
     def action_archive(self) -> None:

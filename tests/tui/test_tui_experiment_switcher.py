@@ -33,3 +33,28 @@ async def test_switcher_lists_and_switches(tmp_path):
         await wait_for(pilot, lambda: app.switch_to == "one", what="switch")
     assert ex.read_current().name == "one"
     assert ExperimentSession.open().name == "one"  # what the reopened app shows
+
+
+async def test_a_refused_new_name_keeps_the_prompt_open_with_the_reason(tmp_path):
+    from textual.widgets import Input, Label
+
+    from hwscale_tui.tui.screens.modals import PromptScreen
+
+    _save(tmp_path / "one.toml", "one")
+    _save(tmp_path / "two.toml", "two")  # current
+    app = create_app(remember_state=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="prompt")
+        app.screen.query_one(Input).value = "bad name"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)  # still open, the reason under the field
+        error = app.screen.query_one("#prompt-error", Label)
+        assert error.has_class("shown") and "starts with a letter" in str(error.render())
+        app.screen.query_one(Input).value = "three"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.switch_to == "three", what="switch to the copy")
+    assert ex.read_current().name == "three"
