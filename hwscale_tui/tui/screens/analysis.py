@@ -251,4 +251,8 @@ class AnalysisScreen(HwScreen):
 
         out = ensure_private_dir(app_paths().state / "reports" / self.app.session.name)
         path = self.app.services.analysis.write_report(result, out / "report.md", out)
-        self.app.call_from_thread(self.notify, f"Report written: {path}", timeout=6)
+        from ..formatting import short_paths
+
+        self.app.call_from_thread(
+            self.notify, f"Report written: {short_paths(str(path))}", timeout=6
+        )
