@@ -317,24 +317,18 @@ def test_cli_reads_the_local_store_in_a_child_process(experiment, tmp_path, priv
                     for p in histories[t.run_id]
                 ],
             )
-    r = subprocess.run(
-        [*hwscale_cmd("analyze", "--bootstrap", "100", "--width", "160")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=240,
-    )
+
+    def analyze_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            hwscale_cmd("analyze", *args), capture_output=True, text=True, cwd=REPO, timeout=240
+        )
+
+    r = analyze_cli("--bootstrap", "100", "--width", "160")
     assert r.returncode == 0, r.stderr
     assert f"{len(trials)} trials, {len(trials)} learning curves" in r.stderr
     assert "g8n2" in r.stdout and "Recommendations" in r.stdout
     # a metric no trial logged is named as the problem (one sentence, exit 2)
-    r = subprocess.run(
-        [*hwscale_cmd("analyze", "--bootstrap", "0", "--metric", "nosuch")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=240,
-    )
+    r = analyze_cli("--bootstrap", "0", "--metric", "nosuch")
     assert r.returncode == 2, r.stderr
     assert r.stderr.splitlines()[-1] == (
         "hwscale-tui: error: --metric 'nosuch': no trial's history has that metric; accepted: "
