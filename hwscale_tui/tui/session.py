@@ -76,7 +76,7 @@ class ExperimentSession:
         self.source_kind = source_kind
         self.read_only = read_only
         self.dirty = False
-        self._plan: tuple[ExperimentConfig, Any] | None = None
+        self._plan: tuple[ExperimentConfig, int, Any] | None = None
 
     @classmethod
     def open(
@@ -107,6 +107,23 @@ class ExperimentSession:
     @property
     def name(self) -> str:
         return self.cfg.name
+
+    @property
+    def generation(self) -> int:
+        """The experiment's newest generation: the one whose sweeps the plan and sources name."""
+        return self.cfg.generation
+
+    def follow_generation(self, generation: int) -> bool:
+        """The store's newest generation is ``generation`` (a launch from the app or the CLI
+        started one): the config on screen takes it, so its plan (sweep names ``.gen<K>``) and
+        the trial sources (``source_cache.source_key``) follow. Edits and ``dirty`` are kept
+        (the generation is not a file key). Returns whether it changed."""
+        if generation == self.cfg.generation:
+            return False
+        new = self.cfg.copy()  # a new object: whoever cached the old one sees the change
+        new.generation = generation
+        self.cfg = new
+        return True
 
     @property
     def source_label(self) -> str:
@@ -208,14 +225,20 @@ class ExperimentSession:
     def plan(self):
         """What launching would run (``launch/commands.plan_experiment``), pointing at the snapshot file.
 
-        Computed once per config (every edit makes a new config object).
+        Computed once per config and generation (every edit makes a new config object; the
+        sweep names carry the generation).
         """
         from ..launch.commands import plan_experiment
         from ..paths import snapshot_path
 
-        if self._plan is None or self._plan[0] is not self.cfg:
-            self._plan = (self.cfg, plan_experiment(self.cfg, snapshot_path(self.cfg.name)))
-        return self._plan[1]
+        if (
+            self._plan is None
+            or self._plan[0] is not self.cfg
+            or self._plan[1] != self.cfg.generation
+        ):
+            plan = plan_experiment(self.cfg, snapshot_path(self.cfg.name))
+            self._plan = (self.cfg, self.cfg.generation, plan)
+        return self._plan[2]
 
 
 def _axis_key(axis: str) -> str:

@@ -4,6 +4,9 @@ generation (real supervisor, real store; each pair's command exits at once)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+from textual.widgets import Label
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.launch import supervisor
@@ -56,7 +59,9 @@ async def test_launch_with_changed_budget_asks_and_no_launches_nothing(tmp_path)
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="again")
             await pilot.press("y")
             await wait_for(pilot, lambda: _generation() == 2, timeout=60, what="generation 2")
-            assert app.session.cfg.generation == 2
+            await wait_for(
+                pilot, lambda: app.session.cfg.generation == 2, what="the session's generation"
+            )
             await wait_for(
                 pilot,
                 lambda: "tuigen.g1n1.gen2" in launch.rows,
@@ -160,3 +165,94 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             assert supervisor.pair_status("spent").pair("spent.g1n1").launch_id == before
     finally:
         stop_everything("spent")
+
+
+TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")
+
+
+def _write_tiny(path, total_timesteps: int) -> None:
+    """One pair (g1n1) whose sweep writes 2 finished trials with curves, then exits."""
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(env={}),
+        {
+            "experiment.name": "tuigen",
+            "grid.gpu_counts": [1],
+            "grid.node_counts": [1],
+            "launch.delay_s": 0.0,
+            "sweep.total_timesteps": total_timesteps,
+            "launch.command": [
+                sys.executable,
+                str(TINY_SWEEP),
+                "{sweep_name}",
+                "{gpus}",
+                "{nodes}",
+                "{experiment}",
+                "2",
+            ],
+        },
+    )
+    cfgmod.save(cfg, path)
+
+
+async def _launch_generation_2(pilot, app):
+    """On the launch screen: an unsaved comparability edit (as on the form), `L`, yes."""
+    app.session.set_field("sweep.total_timesteps", "5000")
+    await pilot.press("2")
+    await pilot.press("L")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+    assert "generation 2" in app.screen.question
+    await pilot.press("y")
+    await wait_for(pilot, lambda: _generation() == 2, timeout=60, what="generation 2")
+    await wait_for(pilot, lambda: app.session.cfg.generation == 2, what="the session's generation")
+
+
+async def test_a_new_generation_launched_from_the_app_replaces_the_launch_rows(tmp_path):
+    """After `L` + yes starts generation 2, the plan and the launch rows are the new
+    generation's pairs only (not the old ones beside them, "not launched")."""
+    exp = tmp_path / "tuigen.toml"
+    _write_tiny(exp, 1000)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            launch = app.screen
+            await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
+            await _launch_generation_2(pilot, app)
+            assert [pp.sweep_name for pp in app.session.plan().pairs] == ["tuigen.g1n1.gen2"]
+            await wait_for(
+                pilot,
+                lambda: (
+                    list(launch.rows) == ["tuigen.g1n1.gen2"]
+                    and launch.rows["tuigen.g1n1.gen2"].status != "not launched"
+                ),
+                timeout=60,
+                what="the launch rows of generation 2 only",
+            )
+            assert str(launch.query_one("#launch-summary", Label).render()).startswith("1 pair,")
+    finally:
+        stop_everything("tuigen")
+
+
+async def test_a_generation_launched_from_the_cli_is_followed_by_the_open_app(tmp_path):
+    exp = tmp_path / "tuigen.toml"
+    _write(exp, 1000)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            launch = app.screen
+            await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
+            _write(exp, 5000)  # elsewhere: hwscale-tui launch --new-generation
+            supervisor.launch(cfgmod.load(exp), new_generation=True, foreground=True)
+            await wait_for(
+                pilot,
+                lambda: list(launch.rows) == ["tuigen.g1n1.gen2"],
+                timeout=60,
+                what="the launch screen following generation 2",
+            )
+            assert app.session.cfg.generation == 2
+            assert not app.session.dirty
+    finally:
+        stop_everything("tuigen")

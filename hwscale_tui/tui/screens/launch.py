@@ -229,9 +229,10 @@ class LaunchScreen(HwScreen):
                 return
             self.status_for = experiment
             self.progress = progress
+            # a launch from here or the CLI started a new generation: its sweeps are the rows
+            self.app.follow_generation(getattr(status, "generation", None))
         self.status = status
-        if self.plan is None:
-            self.plan = self.app.session.plan()
+        self.plan = self.app.session.plan()  # cached by the session per config and generation
         cfg = self.app.session.cfg
         rows = launch_rows(
             self.plan.pairs,
@@ -419,13 +420,15 @@ class LaunchScreen(HwScreen):
         self._preflight(only)
         extra = {"new_generation": True} if new_generation else {}
         try:
-            info = self.app.services.supervisor.launch(session.cfg, only=only, **extra)
+            # a copy: the supervisor sets the generation it launches on the config it is given;
+            # the session takes it below, on the UI thread, so plan and sources follow it
+            info = self.app.services.supervisor.launch(session.cfg.copy(), only=only, **extra)
         except GenerationChangeRequired as e:
             self.app.call_from_thread(
                 ask_new_generation, self.app, e.comparison, lambda: self._launch(only, True)
             )
             return
-        session.cfg.generation = getattr(info, "generation", session.cfg.generation)
+        self.app.call_from_thread(self.app.follow_generation, getattr(info, "generation", None))
         spent = [pair_tag_of(s) for s in getattr(info, "spent", [])]
         what = (
             "all pairs"
