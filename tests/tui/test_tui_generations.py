@@ -13,6 +13,7 @@ from hwscale_tui.launch import supervisor
 from hwscale_tui.store import Store
 from hwscale_tui.tui.app import create_app
 from hwscale_tui.tui.screens.modals import ConfirmScreen
+from hwscale_tui.tui.widgets.trial_table import TrialTable
 from tests.tui.tui_helpers import stop_everything, wait_for
 
 SIZE = (120, 36)
@@ -230,6 +231,56 @@ async def test_a_new_generation_launched_from_the_app_replaces_the_launch_rows(t
                 what="the launch rows of generation 2 only",
             )
             assert str(launch.query_one("#launch-summary", Label).render()).startswith("1 pair,")
+    finally:
+        stop_everything("tuigen")
+
+
+async def test_a_new_generation_launched_from_the_app_reaches_trials_and_analysis(tmp_path):
+    """The trials and analysis screens made their sources on generation 1; after the app starts
+    generation 2 they list its trials and `g` knows there are two generations."""
+    exp = tmp_path / "tuigen.toml"
+    _write_tiny(exp, 1000)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")  # the trials screen makes its source on generation 1
+            table = app.screen.query_one(TrialTable)
+            await wait_for(pilot, lambda: len(table.trials) == 2, timeout=60, what="gen 1 trials")
+            await pilot.press("4")  # and the analysis screen its own
+            analysis = app.screen
+            await wait_for(pilot, lambda: not analysis._computing, timeout=60, what="analysis")
+            await _launch_generation_2(pilot, app)
+            launch = app.screen
+
+            def launch_progress_done() -> int | None:  # ETA, cost, trials of the launch screen
+                pairs = getattr(launch.progress, "pairs", None) or []
+                return next((pp.done for pp in pairs if pp.sweep == "tuigen.g1n1.gen2"), None)
+
+            await wait_for(
+                pilot,
+                lambda: launch_progress_done() == 2,
+                timeout=60,
+                what="the launch screen's progress counting generation 2's trials",
+            )
+            await pilot.press("3")
+            await wait_for(
+                pilot,
+                lambda: sum(t.generation == 2 for t in table.trials.values()) == 2,
+                timeout=60,
+                what="generation 2's trials on the trials screen",
+            )
+            assert len(table.trials) == 4  # both generations, told apart by their gen
+            await pilot.press("4")
+            await wait_for(pilot, lambda: not analysis._computing, timeout=60, what="analysis")
+            notes = " ".join(analysis.result.notes)
+            assert "generation 2 of experiment tuigen" in notes, notes
+            await pilot.press("g")
+            await wait_for(
+                pilot,
+                lambda: any("Analyzing generation 1 of 2" in n.message for n in app._notifications),
+                what="g stepping back to generation 1 of 2",
+            )
     finally:
         stop_everything("tuigen")
 
