@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,17 +139,28 @@ class ExperimentSession:
 
     def set_field(self, dotted: str, text: str) -> None:
         """Set one ``section.key`` from typed text; empty text unsets an optional value."""
-        section, key = dotted.split(".", 1)
-        optional = ValueType.of(cfgmod.field_specs(section)[key].type).optional
-        if text.strip() == "" and optional:
-            new = self.cfg.copy()
-            setattr(getattr(new, section), key, None)
-            new.explicit.discard(dotted)
-            new.env_filled.discard(dotted)
-            self.cfg = cfgmod.apply_overrides(new, {}, source=str(self.path))
-            self.dirty = True
-            return
-        self._apply({dotted: parse_field_text(dotted, text)})
+        self.set_fields(texts={dotted: text})
+
+    def set_fields(
+        self, texts: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None
+    ) -> None:
+        """Set several fields at once, validated together (a rule that ties two fields, such as
+        ``sweep.batch_size`` <= ``sweep.max_trials``, sees both new values): ``texts`` as typed
+        (empty text unsets an optional value), ``values`` as a TOML file would hold them. Nothing
+        changes when the result is invalid."""
+        new = self.cfg.copy()
+        overrides: dict[str, Any] = dict(values or {})
+        for dotted, text in (texts or {}).items():
+            section, key = dotted.split(".", 1)
+            optional = ValueType.of(cfgmod.field_specs(section)[key].type).optional
+            if text.strip() == "" and optional:
+                setattr(getattr(new, section), key, None)
+                new.explicit.discard(dotted)
+                new.env_filled.discard(dotted)
+            else:
+                overrides[dotted] = parse_field_text(dotted, text)
+        self.cfg = cfgmod.apply_overrides(new, overrides, source=str(self.path))
+        self.dirty = True
 
     def set_value(self, dotted: str, value: Any) -> None:
         self._apply({dotted: value})
