@@ -307,3 +307,40 @@ async def test_a_generation_launched_from_the_cli_is_followed_by_the_open_app(tm
             assert not app.session.dirty
     finally:
         stop_everything("tuigen")
+
+
+async def test_a_generation_change_is_asked_even_when_every_pair_ran_its_trials(tmp_path):
+    """Every pair's built-in sweep ran max trials in generation 1; a comparability change makes
+    `L` ask for generation 2 (which runs every pair afresh), not refuse 'No pair to launch'."""
+    exp = tmp_path / "spentgen.toml"
+
+    def write(total_timesteps: int) -> None:
+        cfg = cfgmod.apply_overrides(
+            cfgmod.default_config(env={}),
+            {
+                "experiment.name": "spentgen",
+                "grid.gpu_counts": [1],
+                "grid.node_counts": [1],
+                "launch.delay_s": 0.0,
+                "sweep.max_trials": 1,
+                "sweep.total_timesteps": total_timesteps,
+            },
+        )
+        cfgmod.save(cfg, exp)
+
+    write(2048)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.session.set_field("sweep.total_timesteps", "4096")
+            await pilot.press("2")
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            question = app.screen.question
+            assert "generation 2" in question and "1 pair" in question
+            assert "left out" not in question
+            assert not any("No pair to launch" in n.message for n in app._notifications)
+            await pilot.press("n")
+    finally:
+        stop_everything("spentgen")

@@ -349,9 +349,17 @@ class LaunchScreen(HwScreen):
 
         session, progress = self.app.session, self.app.services.progress
         plan = session.plan()
+        with Store.open_default() as store:  # comparability settings changed: one question for both
+            comparison, _ = compare(store, session.cfg)
+        new_generation = comparison.recorded and bool(comparison.changes)
         status = self.app.services.supervisor.pair_status(session.name)
-        # pairs whose sweep already ran its trials: the launch leaves them out, so does the estimate
-        spent = budget_spent(session.cfg, status, [pp.sweep_name for pp in plan.pairs])
+        # pairs whose sweep already ran its trials: the launch leaves them out, so does the
+        # estimate (a new generation starts every pair afresh)
+        spent = (
+            []
+            if new_generation
+            else budget_spent(session.cfg, status, [pp.sweep_name for pp in plan.pairs])
+        )
         pairs = [
             progress.PairPlan(pp.sweep_name, pp.pair.gpus, pp.pair.nodes)
             for pp in plan.pairs
@@ -362,11 +370,7 @@ class LaunchScreen(HwScreen):
             progress.ProgressSettings.from_config(session.cfg),
             history_sps=progress.measured_throughput(session.cfg.experiment.runner),
         )
-        with Store.open_default() as store:  # comparability settings changed: one question for both
-            comparison, _ = compare(store, session.cfg)
-        changed = (
-            generation_question(comparison) if comparison.recorded and comparison.changes else None
-        )
+        changed = generation_question(comparison) if new_generation else None
         self.app.call_from_thread(
             self._confirm_launch, estimate, changed, [pair_tag_of(s) for s in spent]
         )
