@@ -573,6 +573,17 @@ async def test_trials_filter_is_remembered_across_screens_and_sessions(tmp_path)
         assert table.row_count == 4
 
 
+async def test_trials_filter_matching_nothing_says_so(tmp_path):
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("slash", *"gen2", "enter")
+        assert table.row_count == 0
+        details = text_of(app.screen.query_one("#trial-details", Static))
+        assert details == "No trial matches the filter 'gen2' (32 trials in all; / changes it)."
+
+
 async def test_trials_sort_keys_and_header_click(tmp_path):
     app, _ = make_app(tmp_path, start="trials")
     async with app.run_test(size=SIZE) as pilot:
