@@ -322,6 +322,18 @@ async def test_grid_form_cross_field_error_follows_both_fields(tmp_path):
         assert (saved.sweep.max_trials, saved.sweep.batch_size) == (1, 1)
 
 
+async def test_grid_prompt_names_the_rows_as_the_matrix_does(tmp_path):
+    app, _ = make_app(tmp_path)
+    assert app.session.cfg.local_ranks  # the built-in local default: rows are CPU ranks
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        title = text_of(screen.query_one("#grid-left .section-title", Label))
+        assert title.startswith("CPU ranks per node (rows)")
+        await pilot.press("g")
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.question == "Add a count of CPU ranks per node:"
+
+
 async def test_read_only_refuses_edits_and_launches(tmp_path):
     app, world = make_app(tmp_path, read_only=True)
     async with app.run_test(size=SIZE) as pilot:

@@ -194,8 +194,7 @@ class GridScreen(HwScreen):
         with Horizontal(id="grid-main"):
             with Vertical(id="grid-left"):
                 yield Label(
-                    f"{'CPU ranks' if self.app.session.cfg.local_ranks else 'GPUs'} per node "
-                    "(rows) x nodes (columns)",
+                    f"{self.per_node()} (rows) x nodes (columns)",
                     classes="section-title",
                 )
                 yield DataTable(id="pair-matrix", cursor_type="cell", zebra_stripes=False)
@@ -433,10 +432,14 @@ class GridScreen(HwScreen):
         self.notify(f"{cell.pair.tag} {'on' if on_now else 'off'}", timeout=2)
         self._after_edit(cell.pair)
 
+    def per_node(self) -> str:
+        """The matrix's rows, as its title names them: ``CPU ranks per node`` in local mode."""
+        return f"{'CPU ranks' if self.app.session.cfg.local_ranks else 'GPUs'} per node"
+
     def action_add_count(self, axis: str) -> None:
         if not self._guard_writable():
             return
-        what = "GPUs per node" if axis == "gpus" else "nodes"
+        what = self.per_node() if axis == "gpus" else "nodes"
 
         def check(text: str) -> str | None:
             """Apply the count, or say why not (the prompt stays open with the sentence)."""
@@ -472,7 +475,7 @@ class GridScreen(HwScreen):
         except ConfigError as e:
             self.notify(str(e), severity="error")
             return
-        self.notify(f"removed {count} {'GPUs per node' if axis == 'gpus' else 'nodes'}", timeout=2)
+        self.notify(f"removed {count} {self.per_node() if axis == 'gpus' else 'nodes'}", timeout=2)
         self._after_edit()
 
     def action_copy_command(self) -> None:
