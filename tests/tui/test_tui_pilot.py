@@ -334,6 +334,15 @@ async def test_grid_prompt_names_the_rows_as_the_matrix_does(tmp_path):
         assert app.screen.question == "Add a count of CPU ranks per node:"
 
 
+async def test_grid_help_shows_enter_beside_space_for_toggle(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = {ident: keys for keys, _, ident in app.screen.binding_rows()}
+        assert rows["grid.toggle"] == "space / enter"
+
+
 async def test_read_only_refuses_edits_and_launches(tmp_path):
     app, world = make_app(tmp_path, read_only=True)
     async with app.run_test(size=SIZE) as pilot:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on
@@ -168,6 +168,8 @@ class GridScreen(HwScreen):
     GridScreen.-narrow #grid-form { width: 4fr; }
     GridScreen.-narrow .form-grid { grid-columns: 14 1fr; }
     """
+    # keys the help shows beside a binding's own: enter selects a matrix cell, which toggles it
+    HELP_ALSO_KEYS: ClassVar[dict[str, str]] = {"grid.toggle": "enter"}
     BINDINGS = [
         Binding("space", "toggle_pair", "Toggle", id="grid.toggle"),
         Binding("g", "add_count('gpus')", "+GPUs", id="grid.add_gpus"),
