@@ -168,7 +168,10 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
     def apply_watch(self, experiment: str, status: Any) -> None:
         if experiment != self.session.name:
             return
+        self.follow_generation(getattr(status, "generation", None))
         notices = self.pair_watch.look(experiment, status)
+        if self.pair_watch.was_active:
+            self.done_banner = None  # launched again: the last "done" no longer holds
         for n in notices:
             if n.done:
                 self.done_banner = n.message
@@ -178,6 +181,17 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 self.notify(n.message, severity=n.severity, timeout=10)
         if notices and self.bell_on:
             self.bell()
+
+    def follow_generation(self, generation: int | None) -> None:
+        """The store's newest generation (a status's ``generation``; None: not told) is the
+        session's: after a launch that started one, here or from the CLI, the plan, the launch
+        rows and every screen's trial source name the new generation's sweeps."""
+        if generation is None or not self.session.follow_generation(int(generation)):
+            return
+        self.done_banner = None  # about the previous generation
+        screen = self.screen
+        if isinstance(screen, HwScreen) and screen.is_current:
+            screen.generation_changed()
 
     @work(thread=True, group="app-best", exclusive=True, exit_on_error=False)
     def _best_worker(self, experiment: str, done: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ class ExperimentSession:
         self.source_kind = source_kind
         self.read_only = read_only
         self.dirty = False
-        self._plan: tuple[ExperimentConfig, Any] | None = None
+        self._plan: tuple[ExperimentConfig, int, Any] | None = None
 
     @classmethod
     def open(
@@ -109,6 +110,23 @@ class ExperimentSession:
         return self.cfg.name
 
     @property
+    def generation(self) -> int:
+        """The experiment's newest generation: the one whose sweeps the plan and sources name."""
+        return self.cfg.generation
+
+    def follow_generation(self, generation: int) -> bool:
+        """The store's newest generation is ``generation`` (a launch from the app or the CLI
+        started one): the config on screen takes it, so its plan (sweep names ``.gen<K>``) and
+        the trial sources (``source_cache.source_key``) follow. Edits and ``dirty`` are kept
+        (the generation is not a file key). Returns whether it changed."""
+        if generation == self.cfg.generation:
+            return False
+        new = self.cfg.copy()  # a new object: whoever cached the old one sees the change
+        new.generation = generation
+        self.cfg = new
+        return True
+
+    @property
     def source_label(self) -> str:
         if self.source_kind:
             return self.source_kind
@@ -121,17 +139,28 @@ class ExperimentSession:
 
     def set_field(self, dotted: str, text: str) -> None:
         """Set one ``section.key`` from typed text; empty text unsets an optional value."""
-        section, key = dotted.split(".", 1)
-        optional = ValueType.of(cfgmod.field_specs(section)[key].type).optional
-        if text.strip() == "" and optional:
-            new = self.cfg.copy()
-            setattr(getattr(new, section), key, None)
-            new.explicit.discard(dotted)
-            new.env_filled.discard(dotted)
-            self.cfg = cfgmod.apply_overrides(new, {}, source=str(self.path))
-            self.dirty = True
-            return
-        self._apply({dotted: parse_field_text(dotted, text)})
+        self.set_fields(texts={dotted: text})
+
+    def set_fields(
+        self, texts: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None
+    ) -> None:
+        """Set several fields at once, validated together (a rule that ties two fields, such as
+        ``sweep.batch_size`` <= ``sweep.max_trials``, sees both new values): ``texts`` as typed
+        (empty text unsets an optional value), ``values`` as a TOML file would hold them. Nothing
+        changes when the result is invalid."""
+        new = self.cfg.copy()
+        overrides: dict[str, Any] = dict(values or {})
+        for dotted, text in (texts or {}).items():
+            section, key = dotted.split(".", 1)
+            optional = ValueType.of(cfgmod.field_specs(section)[key].type).optional
+            if text.strip() == "" and optional:
+                setattr(getattr(new, section), key, None)
+                new.explicit.discard(dotted)
+                new.env_filled.discard(dotted)
+            else:
+                overrides[dotted] = parse_field_text(dotted, text)
+        self.cfg = cfgmod.apply_overrides(new, overrides, source=str(self.path))
+        self.dirty = True
 
     def set_value(self, dotted: str, value: Any) -> None:
         self._apply({dotted: value})
@@ -208,14 +237,20 @@ class ExperimentSession:
     def plan(self):
         """What launching would run (``launch/commands.plan_experiment``), pointing at the snapshot file.
 
-        Computed once per config (every edit makes a new config object).
+        Computed once per config and generation (every edit makes a new config object; the
+        sweep names carry the generation).
         """
         from ..launch.commands import plan_experiment
         from ..paths import snapshot_path
 
-        if self._plan is None or self._plan[0] is not self.cfg:
-            self._plan = (self.cfg, plan_experiment(self.cfg, snapshot_path(self.cfg.name)))
-        return self._plan[1]
+        if (
+            self._plan is None
+            or self._plan[0] is not self.cfg
+            or self._plan[1] != self.cfg.generation
+        ):
+            plan = plan_experiment(self.cfg, snapshot_path(self.cfg.name))
+            self._plan = (self.cfg, self.cfg.generation, plan)
+        return self._plan[2]
 
 
 def _axis_key(axis: str) -> str:

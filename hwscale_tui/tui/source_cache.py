@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
 
 def source_key(cfg: ExperimentConfig) -> tuple:
-    """What a trial source reads from the experiment: its sweeps, the W&B location, the metrics."""
+    """What a trial source reads from the experiment: its sweeps (of generations 1 to the
+    newest), the W&B location, the metrics."""
     g = cfg.grid
     return (
         cfg.name,
+        cfg.generation,
         tuple(g.gpu_counts),
         tuple(g.node_counts),
         g.max_gpus_per_node,

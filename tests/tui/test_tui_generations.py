@@ -4,12 +4,16 @@ generation (real supervisor, real store; each pair's command exits at once)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+from textual.widgets import Label
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.launch import supervisor
 from hwscale_tui.store import Store
 from hwscale_tui.tui.app import create_app
 from hwscale_tui.tui.screens.modals import ConfirmScreen
+from hwscale_tui.tui.widgets.trial_table import TrialTable
 from tests.tui.tui_helpers import stop_everything, wait_for
 
 SIZE = (120, 36)
@@ -56,7 +60,9 @@ async def test_launch_with_changed_budget_asks_and_no_launches_nothing(tmp_path)
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="again")
             await pilot.press("y")
             await wait_for(pilot, lambda: _generation() == 2, timeout=60, what="generation 2")
-            assert app.session.cfg.generation == 2
+            await wait_for(
+                pilot, lambda: app.session.cfg.generation == 2, what="the session's generation"
+            )
             await wait_for(
                 pilot,
                 lambda: "tuigen.g1n1.gen2" in launch.rows,
@@ -160,3 +166,181 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             assert supervisor.pair_status("spent").pair("spent.g1n1").launch_id == before
     finally:
         stop_everything("spent")
+
+
+TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")
+
+
+def _write_tiny(path, total_timesteps: int) -> None:
+    """One pair (g1n1) whose sweep writes 2 finished trials with curves, then exits."""
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(env={}),
+        {
+            "experiment.name": "tuigen",
+            "grid.gpu_counts": [1],
+            "grid.node_counts": [1],
+            "launch.delay_s": 0.0,
+            "sweep.total_timesteps": total_timesteps,
+            "launch.command": [
+                sys.executable,
+                str(TINY_SWEEP),
+                "{sweep_name}",
+                "{gpus}",
+                "{nodes}",
+                "{experiment}",
+                "2",
+            ],
+        },
+    )
+    cfgmod.save(cfg, path)
+
+
+async def _launch_generation_2(pilot, app):
+    """On the launch screen: an unsaved comparability edit (as on the form), `L`, yes."""
+    app.session.set_field("sweep.total_timesteps", "5000")
+    await pilot.press("2")
+    await pilot.press("L")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+    assert "generation 2" in app.screen.question
+    await pilot.press("y")
+    await wait_for(pilot, lambda: _generation() == 2, timeout=60, what="generation 2")
+    await wait_for(pilot, lambda: app.session.cfg.generation == 2, what="the session's generation")
+
+
+async def test_a_new_generation_launched_from_the_app_replaces_the_launch_rows(tmp_path):
+    """After `L` + yes starts generation 2, the plan and the launch rows are the new
+    generation's pairs only (not the old ones beside them, "not launched")."""
+    exp = tmp_path / "tuigen.toml"
+    _write_tiny(exp, 1000)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            launch = app.screen
+            await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
+            await _launch_generation_2(pilot, app)
+            assert [pp.sweep_name for pp in app.session.plan().pairs] == ["tuigen.g1n1.gen2"]
+            await wait_for(
+                pilot,
+                lambda: (
+                    list(launch.rows) == ["tuigen.g1n1.gen2"]
+                    and launch.rows["tuigen.g1n1.gen2"].status != "not launched"
+                ),
+                timeout=60,
+                what="the launch rows of generation 2 only",
+            )
+            assert str(launch.query_one("#launch-summary", Label).render()).startswith("1 pair,")
+    finally:
+        stop_everything("tuigen")
+
+
+async def test_a_new_generation_launched_from_the_app_reaches_trials_and_analysis(tmp_path):
+    """The trials and analysis screens made their sources on generation 1; after the app starts
+    generation 2 they list its trials and `g` knows there are two generations."""
+    exp = tmp_path / "tuigen.toml"
+    _write_tiny(exp, 1000)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")  # the trials screen makes its source on generation 1
+            table = app.screen.query_one(TrialTable)
+            await wait_for(pilot, lambda: len(table.trials) == 2, timeout=60, what="gen 1 trials")
+            await pilot.press("4")  # and the analysis screen its own
+            analysis = app.screen
+            await wait_for(pilot, lambda: not analysis._computing, timeout=60, what="analysis")
+            await _launch_generation_2(pilot, app)
+            launch = app.screen
+
+            def launch_progress_done() -> int | None:  # ETA, cost, trials of the launch screen
+                pairs = getattr(launch.progress, "pairs", None) or []
+                return next((pp.done for pp in pairs if pp.sweep == "tuigen.g1n1.gen2"), None)
+
+            await wait_for(
+                pilot,
+                lambda: launch_progress_done() == 2,
+                timeout=60,
+                what="the launch screen's progress counting generation 2's trials",
+            )
+            await pilot.press("3")
+            await wait_for(
+                pilot,
+                lambda: sum(t.generation == 2 for t in table.trials.values()) == 2,
+                timeout=60,
+                what="generation 2's trials on the trials screen",
+            )
+            assert len(table.trials) == 4  # both generations, told apart by their gen
+            await pilot.press("4")
+            await wait_for(pilot, lambda: not analysis._computing, timeout=60, what="analysis")
+            notes = " ".join(analysis.result.notes)
+            assert "generation 2 of experiment tuigen" in notes, notes
+            await pilot.press("g")
+            await wait_for(
+                pilot,
+                lambda: any("Analyzing generation 1 of 2" in n.message for n in app._notifications),
+                what="g stepping back to generation 1 of 2",
+            )
+    finally:
+        stop_everything("tuigen")
+
+
+async def test_a_generation_launched_from_the_cli_is_followed_by_the_open_app(tmp_path):
+    exp = tmp_path / "tuigen.toml"
+    _write(exp, 1000)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            launch = app.screen
+            await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
+            _write(exp, 5000)  # elsewhere: hwscale-tui launch --new-generation
+            supervisor.launch(cfgmod.load(exp), new_generation=True, foreground=True)
+            await wait_for(
+                pilot,
+                lambda: list(launch.rows) == ["tuigen.g1n1.gen2"],
+                timeout=60,
+                what="the launch screen following generation 2",
+            )
+            assert app.session.cfg.generation == 2
+            assert not app.session.dirty
+    finally:
+        stop_everything("tuigen")
+
+
+async def test_a_generation_change_is_asked_even_when_every_pair_ran_its_trials(tmp_path):
+    """Every pair's built-in sweep ran max trials in generation 1; a comparability change makes
+    `L` ask for generation 2 (which runs every pair afresh), not refuse 'No pair to launch'."""
+    exp = tmp_path / "spentgen.toml"
+
+    def write(total_timesteps: int) -> None:
+        cfg = cfgmod.apply_overrides(
+            cfgmod.default_config(env={}),
+            {
+                "experiment.name": "spentgen",
+                "grid.gpu_counts": [1],
+                "grid.node_counts": [1],
+                "launch.delay_s": 0.0,
+                "sweep.max_trials": 1,
+                "sweep.total_timesteps": total_timesteps,
+            },
+        )
+        cfgmod.save(cfg, exp)
+
+    write(2048)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.session.set_field("sweep.total_timesteps", "4096")
+            await pilot.press("2")
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            question = app.screen.question
+            assert "generation 2" in question and "1 pair" in question
+            assert "left out" not in question
+            assert not any("No pair to launch" in n.message for n in app._notifications)
+            await pilot.press("n")
+    finally:
+        stop_everything("spentgen")

@@ -288,6 +288,61 @@ async def test_grid_form_validates_inline_and_blocks_save(tmp_path):
         assert cfgmod.load(tmp_path / "experiment.toml").experiment.runner == "metta"
 
 
+async def test_grid_form_cross_field_error_follows_both_fields(tmp_path):
+    """max trials 1 with batch size 2: the error is under batch size (the key the CLI names),
+    and fixing batch size clears it and puts both values in force -- no re-typing max trials."""
+    cfg = cfgmod.apply_overrides(default_config(), {"sweep.batch_size": 2})  # set, not derived
+    app, _ = make_app(tmp_path, cfg=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query("#field-sweep--batch_size"), what="form mounted")
+        batch = screen.query_one("#field-sweep--batch_size", Input)
+        trials = screen.query_one("#field-sweep--max_trials", Input)
+        trials.focus()
+        trials.value = "1"
+        await wait_for(pilot, lambda: screen.query("#error-sweep--batch_size"), what="the error")
+        error = text_of(screen.query_one("#error-sweep--batch_size", Label))
+        assert error == "2 is more than max_trials = 1; accepted: an integer from 1 to 1."
+        assert not screen.query("#error-sweep--max_trials")
+        assert app.session.cfg.sweep.max_trials == 8  # the last valid config stays in force
+        await pilot.press("ctrl+s")
+        assert not (tmp_path / "experiment.toml").exists()
+        assert any("Not saved: batch size: 2 is more" in n.message for n in app._notifications)
+        batch.focus()
+        batch.value = "1"
+        await wait_for(
+            pilot, lambda: not screen.query("#error-sweep--batch_size"), what="error cleared"
+        )
+        assert not screen.query(".form-error")
+        cfg = app.session.cfg
+        assert (cfg.sweep.max_trials, cfg.sweep.batch_size) == (1, 1)
+        assert trials.value == "1"
+        await pilot.press("ctrl+s")
+        saved = cfgmod.load(tmp_path / "experiment.toml")
+        assert (saved.sweep.max_trials, saved.sweep.batch_size) == (1, 1)
+
+
+async def test_grid_prompt_names_the_rows_as_the_matrix_does(tmp_path):
+    app, _ = make_app(tmp_path)
+    assert app.session.cfg.local_ranks  # the built-in local default: rows are CPU ranks
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        title = text_of(screen.query_one("#grid-left .section-title", Label))
+        assert title.startswith("CPU ranks per node (rows)")
+        await pilot.press("g")
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.question == "Add a count of CPU ranks per node:"
+
+
+async def test_grid_help_shows_enter_beside_space_for_toggle(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = {ident: keys for keys, _, ident in app.screen.binding_rows()}
+        assert rows["grid.toggle"] == "space / enter"
+
+
 async def test_read_only_refuses_edits_and_launches(tmp_path):
     app, world = make_app(tmp_path, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -537,6 +592,17 @@ async def test_trials_filter_is_remembered_across_screens_and_sessions(tmp_path)
         table = app2.screen.query_one(TrialTable)
         await wait_for(pilot, lambda: len(table.trials) == 32, what="poll")
         assert table.row_count == 4
+
+
+async def test_trials_filter_matching_nothing_says_so(tmp_path):
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("slash", *"gen2", "enter")
+        assert table.row_count == 0
+        details = text_of(app.screen.query_one("#trial-details", Static))
+        assert details == "No trial matches the filter 'gen2' (32 trials in all; / changes it)."
 
 
 async def test_trials_sort_keys_and_header_click(tmp_path):

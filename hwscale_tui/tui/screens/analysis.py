@@ -160,6 +160,12 @@ class AnalysisScreen(HwScreen):
         self.notify(f"Analyzing generation {shown} of {newest}.", timeout=3)
         self.compute()
 
+    def generation_changed(self) -> None:
+        """A new generation started: showing the newest, analyze it (an older one picked with
+        ``g`` stays)."""
+        if self.generation is None:
+            self.compute()
+
     def _done(self) -> None:
         self._computing = False
 

@@ -288,6 +288,11 @@ class HwScreen(Screen, inherit_bindings=False):
     def poll_now(self) -> None:
         self._schedule_poll(0)
 
+    def generation_changed(self) -> None:
+        """The experiment's newest generation changed while this screen is shown (the session
+        already names its sweeps): look again now."""
+        self.poll_now()
+
     def _compositor_refresh(self) -> None:
         """Paint, except during the app's start-up batch: Textual renders that frame in full and
         then drops it (nothing is written before the app runs), so the render is owed instead

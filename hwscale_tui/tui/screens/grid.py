@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on
@@ -168,6 +168,8 @@ class GridScreen(HwScreen):
     GridScreen.-narrow #grid-form { width: 4fr; }
     GridScreen.-narrow .form-grid { grid-columns: 14 1fr; }
     """
+    # keys the help shows beside a binding's own: enter selects a matrix cell, which toggles it
+    HELP_ALSO_KEYS: ClassVar[dict[str, str]] = {"grid.toggle": "enter"}
     BINDINGS = [
         Binding("space", "toggle_pair", "Toggle", id="grid.toggle"),
         Binding("g", "add_count('gpus')", "+GPUs", id="grid.add_gpus"),
@@ -183,6 +185,9 @@ class GridScreen(HwScreen):
     def __init__(self) -> None:
         super().__init__()
         self.field_errors: dict[str, str] = {}
+        # typed (or chosen) values not in force because the form does not validate with them:
+        # dotted -> ("text", typed text) | ("value", a choice); retried with every change
+        self.pending: dict[str, tuple[str, Any]] = {}
         self._details_for: tuple[int, GridCell | None] | None = None
 
     # -- layout -------------------------------------------------------------------------------
@@ -191,8 +196,7 @@ class GridScreen(HwScreen):
         with Horizontal(id="grid-main"):
             with Vertical(id="grid-left"):
                 yield Label(
-                    f"{'CPU ranks' if self.app.session.cfg.local_ranks else 'GPUs'} per node "
-                    "(rows) x nodes (columns)",
+                    f"{self.per_node()} (rows) x nodes (columns)",
                     classes="section-title",
                 )
                 yield DataTable(id="pair-matrix", cursor_type="cell", zebra_stripes=False)
@@ -430,10 +434,14 @@ class GridScreen(HwScreen):
         self.notify(f"{cell.pair.tag} {'on' if on_now else 'off'}", timeout=2)
         self._after_edit(cell.pair)
 
+    def per_node(self) -> str:
+        """The matrix's rows, as its title names them: ``CPU ranks per node`` in local mode."""
+        return f"{'CPU ranks' if self.app.session.cfg.local_ranks else 'GPUs'} per node"
+
     def action_add_count(self, axis: str) -> None:
         if not self._guard_writable():
             return
-        what = "GPUs per node" if axis == "gpus" else "nodes"
+        what = self.per_node() if axis == "gpus" else "nodes"
 
         def check(text: str) -> str | None:
             """Apply the count, or say why not (the prompt stays open with the sentence)."""
@@ -469,7 +477,7 @@ class GridScreen(HwScreen):
         except ConfigError as e:
             self.notify(str(e), severity="error")
             return
-        self.notify(f"removed {count} {'GPUs per node' if axis == 'gpus' else 'nodes'}", timeout=2)
+        self.notify(f"removed {count} {self.per_node() if axis == 'gpus' else 'nodes'}", timeout=2)
         self._after_edit()
 
     def action_copy_command(self) -> None:
@@ -529,19 +537,72 @@ class GridScreen(HwScreen):
             existing.remove()
 
     def apply_field(self, dotted: str, text: str) -> None:
-        session = self.app.session
-        current = session.cfg.get(dotted)
-        if parse_field_text(dotted, text) == current or (text.strip() == "" and current is None):
-            self.set_field_error(dotted, None)
-            return
+        self.edit_field(dotted, "text", text)
+
+    def edit_field(self, dotted: str, kind: str, value: Any) -> None:
+        """A field changed (``kind`` "text": typed text, "value": a choice): validate the whole
+        form again with it, so every error reflects the values now on screen."""
+        self.pending[dotted] = (kind, value)
+        self.revalidate(dotted)
+
+    def _differs(self, dotted: str, kind: str, value: Any) -> bool:
+        current = self.app.session.cfg.get(dotted)
+        if kind == "value":
+            return bool(value != current)
+        return not (
+            parse_field_text(dotted, value) == current or (value.strip() == "" and current is None)
+        )
+
+    def _try(self, edits: dict[str, tuple[str, Any]]) -> ConfigError | None:
+        """Put ``edits`` in force together, or return the validator's error (nothing changed)."""
         try:
-            session.set_field(dotted, text)
+            self.app.session.set_fields(
+                texts={d: v for d, (k, v) in edits.items() if k == "text"},
+                values={d: v for d, (k, v) in edits.items() if k == "value"},
+            )
         except ConfigError as e:
-            self.set_field_error(dotted, short_error(e))
-            return
-        self.set_field_error(dotted, None)
-        keep = self.current_cell()
-        self._after_edit(keep.pair if keep else None)
+            return e
+        return None
+
+    def revalidate(self, edited: str | None = None) -> None:
+        """Put the pending values in force if the config validates with them; else show each
+        error under the field the validator names (the CLI's key), e.g. ``batch size: 2 is
+        more than max_trials = 1`` after max trials went to 1. The values that validate are
+        put in force, the others stay pending (shown as typed) until a change makes them fit."""
+        self.pending = {d: kv for d, kv in self.pending.items() if self._differs(d, *kv)}
+        errors: dict[str, str] = {}
+        attempt = dict(self.pending)
+        applied = False
+        while attempt:
+            error = self._try(attempt)
+            if error is None:
+                applied = True
+                for d in attempt:
+                    self.pending.pop(d, None)
+                break
+            if error.key in FORM_FIELDS:
+                where = error.key
+            else:  # a key the form has no field for: under the field just edited
+                where = edited if edited in attempt else next(iter(attempt))
+            errors.setdefault(where, short_error(error))
+            if where not in attempt:
+                # a value in force conflicts with what is typed: the typed values that fit
+                # on their own go in force, the rest wait for either field to change
+                for d in list(attempt):
+                    if self._try({d: attempt[d]}) is None:
+                        applied = True
+                        self.pending.pop(d, None)
+                break
+            del attempt[where]
+        for dotted in list(self.field_errors):
+            if dotted not in errors:
+                self.set_field_error(dotted, None)
+        for dotted, message in errors.items():
+            if self.field_errors.get(dotted) != message:
+                self.set_field_error(dotted, message)
+        if applied:
+            keep = self.current_cell()
+            self._after_edit(keep.pair if keep else None)
 
     def sync_form(self) -> None:
         """Show the config's values in the fields that have no pending error."""
@@ -550,7 +611,7 @@ class GridScreen(HwScreen):
         cfg = self.app.session.cfg
         for dotted, f in FORM_FIELDS.items():
             found = self.query("#" + f.widget_id)
-            if dotted in self.field_errors or not found:
+            if dotted in self.field_errors or dotted in self.pending or not found:
                 continue
             widget = found.first()
             value = cfg.get(dotted)
@@ -576,13 +637,6 @@ class GridScreen(HwScreen):
     @on(ChoiceField.Changed, ".form-grid ChoiceField")
     def _choice_changed(self, event: ChoiceField.Changed) -> None:
         dotted = cast(str, event.field.id).removeprefix("field-").replace("--", ".")
-        if event.value == self.app.session.cfg.get(dotted):
+        if event.value == self.app.session.cfg.get(dotted) and dotted not in self.pending:
             return
-        try:
-            self.app.session.set_value(dotted, event.value)
-        except ConfigError as e:
-            self.set_field_error(dotted, short_error(e))
-            return
-        self.set_field_error(dotted, None)
-        keep = self.current_cell()
-        self._after_edit(keep.pair if keep else None)
+        self.edit_field(dotted, "value", event.value)

@@ -229,9 +229,10 @@ class LaunchScreen(HwScreen):
                 return
             self.status_for = experiment
             self.progress = progress
+            # a launch from here or the CLI started a new generation: its sweeps are the rows
+            self.app.follow_generation(getattr(status, "generation", None))
         self.status = status
-        if self.plan is None:
-            self.plan = self.app.session.plan()
+        self.plan = self.app.session.plan()  # cached by the session per config and generation
         cfg = self.app.session.cfg
         rows = launch_rows(
             self.plan.pairs,
@@ -348,9 +349,17 @@ class LaunchScreen(HwScreen):
 
         session, progress = self.app.session, self.app.services.progress
         plan = session.plan()
+        with Store.open_default() as store:  # comparability settings changed: one question for both
+            comparison, _ = compare(store, session.cfg)
+        new_generation = comparison.recorded and bool(comparison.changes)
         status = self.app.services.supervisor.pair_status(session.name)
-        # pairs whose sweep already ran its trials: the launch leaves them out, so does the estimate
-        spent = budget_spent(session.cfg, status, [pp.sweep_name for pp in plan.pairs])
+        # pairs whose sweep already ran its trials: the launch leaves them out, so does the
+        # estimate (a new generation starts every pair afresh)
+        spent = (
+            []
+            if new_generation
+            else budget_spent(session.cfg, status, [pp.sweep_name for pp in plan.pairs])
+        )
         pairs = [
             progress.PairPlan(pp.sweep_name, pp.pair.gpus, pp.pair.nodes)
             for pp in plan.pairs
@@ -361,11 +370,7 @@ class LaunchScreen(HwScreen):
             progress.ProgressSettings.from_config(session.cfg),
             history_sps=progress.measured_throughput(session.cfg.experiment.runner),
         )
-        with Store.open_default() as store:  # comparability settings changed: one question for both
-            comparison, _ = compare(store, session.cfg)
-        changed = (
-            generation_question(comparison) if comparison.recorded and comparison.changes else None
-        )
+        changed = generation_question(comparison) if new_generation else None
         self.app.call_from_thread(
             self._confirm_launch, estimate, changed, [pair_tag_of(s) for s in spent]
         )
@@ -419,13 +424,15 @@ class LaunchScreen(HwScreen):
         self._preflight(only)
         extra = {"new_generation": True} if new_generation else {}
         try:
-            info = self.app.services.supervisor.launch(session.cfg, only=only, **extra)
+            # a copy: the supervisor sets the generation it launches on the config it is given;
+            # the session takes it below, on the UI thread, so plan and sources follow it
+            info = self.app.services.supervisor.launch(session.cfg.copy(), only=only, **extra)
         except GenerationChangeRequired as e:
             self.app.call_from_thread(
                 ask_new_generation, self.app, e.comparison, lambda: self._launch(only, True)
             )
             return
-        session.cfg.generation = getattr(info, "generation", session.cfg.generation)
+        self.app.call_from_thread(self.app.follow_generation, getattr(info, "generation", None))
         spent = [pair_tag_of(s) for s in getattr(info, "spent", [])]
         what = (
             "all pairs"

@@ -54,12 +54,15 @@ def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[s
     """
     from ..app import SCREENS, screen_class
 
-    def rows(bindings: list[Any]) -> list[tuple[str, str, str]]:
+    def rows(bindings: list[Any], also: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
         out = []
         for b in bindings:
             if b.system or not b.id or b.action in HIDDEN_ACTIONS:
                 continue
-            out.append((binding_keys(app, b), b.description or b.action, b.id))
+            keys = binding_keys(app, b)
+            if also and b.id in also:  # a widget's own key that does the same (the matrix's enter)
+                keys = f"{keys} / {also[b.id]}"
+            out.append((keys, b.description or b.action, b.id))
         return out
 
     everywhere = rows(list(type(app).BINDINGS))
@@ -70,7 +73,8 @@ def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[s
     sections = [("Everywhere", everywhere)]
     for number, (screen_id, (title, _)) in enumerate(SCREENS.items(), start=1):
         label = f"{number} {title}" + (" (this screen)" if screen_id == current else "")
-        sections.append((label, rows(list(screen_class(screen_id).BINDINGS))))
+        cls = screen_class(screen_id)
+        sections.append((label, rows(list(cls.BINDINGS), getattr(cls, "HELP_ALSO_KEYS", None))))
     return sections
 
 

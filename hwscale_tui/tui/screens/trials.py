@@ -22,6 +22,7 @@ from ..formatting import (
     fmt_money,
     fmt_number,
     fmt_steps,
+    plural,
     short_paths,
     sparkline_text,
 )
@@ -190,7 +191,19 @@ class TrialsScreen(HwScreen):
         t = self.query_one(TrialTable).selected_trial()
         box = self.query_one("#trial-details", Static)
         if t is None:
-            box.update(Text("No trials yet. Launch pairs on the launch screen (2).", style="dim"))
+            table = self.query_one(TrialTable)
+            if table.trials and table.filter_terms:
+                box.update(
+                    Text(
+                        f"No trial matches the filter {' '.join(table.filter_terms)!r} "
+                        f"({plural(len(table.trials), 'trial')} in all; / changes it).",
+                        style="dim",
+                    )
+                )
+            else:
+                box.update(
+                    Text("No trials yet. Launch pairs on the launch screen (2).", style="dim")
+                )
             return
         head = Table.grid(padding=(0, 1))
         head.add_column(style="bold")
