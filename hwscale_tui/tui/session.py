@@ -162,9 +162,6 @@ class ExperimentSession:
         self.cfg = cfgmod.apply_overrides(new, overrides, source=str(self.path))
         self.dirty = True
 
-    def set_value(self, dotted: str, value: Any) -> None:
-        self._apply({dotted: value})
-
     def grid_cells(self) -> list[list[GridCell]]:
         """Rows per GPU count, columns per node count (both in file order, duplicates dropped)."""
         g = self.cfg.grid
