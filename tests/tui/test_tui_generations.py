@@ -19,7 +19,8 @@ from tests.tui.tui_helpers import stop_everything, wait_for
 SIZE = (120, 36)
 
 
-def _write(path, total_timesteps: int) -> None:
+def _write(path, total_timesteps: int, command: list[str] | None = None) -> None:
+    """One pair (g1n1); its sweep command ``command`` (default: one that exits at once)."""
     cfg = cfgmod.apply_overrides(
         cfgmod.default_config(env={}),
         {
@@ -28,7 +29,7 @@ def _write(path, total_timesteps: int) -> None:
             "grid.node_counts": [1],
             "launch.delay_s": 0.0,
             "sweep.total_timesteps": total_timesteps,
-            "launch.command": [sys.executable, "-c", "pass"],
+            "launch.command": command or [sys.executable, "-c", "pass"],
         },
     )
     cfgmod.save(cfg, path)
@@ -173,26 +174,8 @@ TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")
 
 def _write_tiny(path, total_timesteps: int) -> None:
     """One pair (g1n1) whose sweep writes 2 finished trials with curves, then exits."""
-    cfg = cfgmod.apply_overrides(
-        cfgmod.default_config(env={}),
-        {
-            "experiment.name": "tuigen",
-            "grid.gpu_counts": [1],
-            "grid.node_counts": [1],
-            "launch.delay_s": 0.0,
-            "sweep.total_timesteps": total_timesteps,
-            "launch.command": [
-                sys.executable,
-                str(TINY_SWEEP),
-                "{sweep_name}",
-                "{gpus}",
-                "{nodes}",
-                "{experiment}",
-                "2",
-            ],
-        },
-    )
-    cfgmod.save(cfg, path)
+    command = [sys.executable, str(TINY_SWEEP), "{sweep_name}", "{gpus}", "{nodes}", "{experiment}"]
+    _write(path, total_timesteps, [*command, "2"])
 
 
 async def _launch_generation_2(pilot, app):
