@@ -4,6 +4,8 @@ generation (real supervisor, real store; each pair's command exits at once)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from textual.widgets import Label
@@ -190,32 +192,40 @@ async def _launch_generation_2(pilot, app):
     await wait_for(pilot, lambda: app.session.cfg.generation == 2, what="the session's generation")
 
 
+@asynccontextmanager
+async def _app_after_generation_1(exp: Path) -> AsyncIterator[tuple]:
+    """Generation 1 of ``exp`` launched (to its end), then the app open on it: (app, pilot);
+    every sweep of it stopped afterwards."""
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            yield app, pilot
+    finally:
+        stop_everything("tuigen")
+
+
 async def test_a_new_generation_launched_from_the_app_replaces_the_launch_rows(tmp_path):
     """After `L` + yes starts generation 2, the plan and the launch rows are the new
     generation's pairs only (not the old ones beside them, "not launched")."""
     exp = tmp_path / "tuigen.toml"
     _write_tiny(exp, 1000)
-    supervisor.launch(cfgmod.load(exp), foreground=True)
-    app = create_app(experiment_file=exp)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            launch = app.screen
-            await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
-            await _launch_generation_2(pilot, app)
-            assert [pp.sweep_name for pp in app.session.plan().pairs] == ["tuigen.g1n1.gen2"]
-            await wait_for(
-                pilot,
-                lambda: (
-                    list(launch.rows) == ["tuigen.g1n1.gen2"]
-                    and launch.rows["tuigen.g1n1.gen2"].status != "not launched"
-                ),
-                timeout=60,
-                what="the launch rows of generation 2 only",
-            )
-            assert str(launch.query_one("#launch-summary", Label).render()).startswith("1 pair,")
-    finally:
-        stop_everything("tuigen")
+    async with _app_after_generation_1(exp) as (app, pilot):
+        await pilot.press("2")
+        launch = app.screen
+        await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
+        await _launch_generation_2(pilot, app)
+        assert [pp.sweep_name for pp in app.session.plan().pairs] == ["tuigen.g1n1.gen2"]
+        await wait_for(
+            pilot,
+            lambda: (
+                list(launch.rows) == ["tuigen.g1n1.gen2"]
+                and launch.rows["tuigen.g1n1.gen2"].status != "not launched"
+            ),
+            timeout=60,
+            what="the launch rows of generation 2 only",
+        )
+        assert str(launch.query_one("#launch-summary", Label).render()).startswith("1 pair,")
 
 
 async def test_a_new_generation_launched_from_the_app_reaches_trials_and_analysis(tmp_path):
@@ -223,73 +233,63 @@ async def test_a_new_generation_launched_from_the_app_reaches_trials_and_analysi
     generation 2 they list its trials and `g` knows there are two generations."""
     exp = tmp_path / "tuigen.toml"
     _write_tiny(exp, 1000)
-    supervisor.launch(cfgmod.load(exp), foreground=True)
-    app = create_app(experiment_file=exp)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("3")  # the trials screen makes its source on generation 1
-            table = app.screen.query_one(TrialTable)
-            await wait_for(pilot, lambda: len(table.trials) == 2, timeout=60, what="gen 1 trials")
-            await pilot.press("4")  # and the analysis screen its own
-            analysis = app.screen
-            await wait_for(pilot, lambda: not analysis._computing, timeout=60, what="analysis")
-            await _launch_generation_2(pilot, app)
-            launch = app.screen
+    async with _app_after_generation_1(exp) as (app, pilot):
+        await pilot.press("3")  # the trials screen makes its source on generation 1
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: len(table.trials) == 2, timeout=60, what="gen 1 trials")
+        await pilot.press("4")  # and the analysis screen its own
+        analysis = app.screen
+        await wait_for(pilot, lambda: not analysis._computing, timeout=60, what="analysis")
+        await _launch_generation_2(pilot, app)
+        launch = app.screen
 
-            def launch_progress_done() -> int | None:  # ETA, cost, trials of the launch screen
-                pairs = getattr(launch.progress, "pairs", None) or []
-                return next((pp.done for pp in pairs if pp.sweep == "tuigen.g1n1.gen2"), None)
+        def launch_progress_done() -> int | None:  # ETA, cost, trials of the launch screen
+            pairs = getattr(launch.progress, "pairs", None) or []
+            return next((pp.done for pp in pairs if pp.sweep == "tuigen.g1n1.gen2"), None)
 
-            await wait_for(
-                pilot,
-                lambda: launch_progress_done() == 2,
-                timeout=60,
-                what="the launch screen's progress counting generation 2's trials",
-            )
-            await pilot.press("3")
-            await wait_for(
-                pilot,
-                lambda: sum(t.generation == 2 for t in table.trials.values()) == 2,
-                timeout=60,
-                what="generation 2's trials on the trials screen",
-            )
-            assert len(table.trials) == 4  # both generations, told apart by their gen
-            await pilot.press("4")
-            await wait_for(pilot, lambda: not analysis._computing, timeout=60, what="analysis")
-            notes = " ".join(analysis.result.notes)
-            assert "generation 2 of experiment tuigen" in notes, notes
-            await pilot.press("g")
-            await wait_for(
-                pilot,
-                lambda: any("Analyzing generation 1 of 2" in n.message for n in app._notifications),
-                what="g stepping back to generation 1 of 2",
-            )
-    finally:
-        stop_everything("tuigen")
+        await wait_for(
+            pilot,
+            lambda: launch_progress_done() == 2,
+            timeout=60,
+            what="the launch screen's progress counting generation 2's trials",
+        )
+        await pilot.press("3")
+        await wait_for(
+            pilot,
+            lambda: sum(t.generation == 2 for t in table.trials.values()) == 2,
+            timeout=60,
+            what="generation 2's trials on the trials screen",
+        )
+        assert len(table.trials) == 4  # both generations, told apart by their gen
+        await pilot.press("4")
+        await wait_for(pilot, lambda: not analysis._computing, timeout=60, what="analysis")
+        notes = " ".join(analysis.result.notes)
+        assert "generation 2 of experiment tuigen" in notes, notes
+        await pilot.press("g")
+        await wait_for(
+            pilot,
+            lambda: any("Analyzing generation 1 of 2" in n.message for n in app._notifications),
+            what="g stepping back to generation 1 of 2",
+        )
 
 
 async def test_a_generation_launched_from_the_cli_is_followed_by_the_open_app(tmp_path):
     exp = tmp_path / "tuigen.toml"
     _write(exp, 1000)
-    supervisor.launch(cfgmod.load(exp), foreground=True)
-    app = create_app(experiment_file=exp)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            launch = app.screen
-            await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
-            _write(exp, 5000)  # elsewhere: hwscale-tui launch --new-generation
-            supervisor.launch(cfgmod.load(exp), new_generation=True, foreground=True)
-            await wait_for(
-                pilot,
-                lambda: list(launch.rows) == ["tuigen.g1n1.gen2"],
-                timeout=60,
-                what="the launch screen following generation 2",
-            )
-            assert app.session.cfg.generation == 2
-            assert not app.session.dirty
-    finally:
-        stop_everything("tuigen")
+    async with _app_after_generation_1(exp) as (app, pilot):
+        await pilot.press("2")
+        launch = app.screen
+        await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
+        _write(exp, 5000)  # elsewhere: hwscale-tui launch --new-generation
+        supervisor.launch(cfgmod.load(exp), new_generation=True, foreground=True)
+        await wait_for(
+            pilot,
+            lambda: list(launch.rows) == ["tuigen.g1n1.gen2"],
+            timeout=60,
+            what="the launch screen following generation 2",
+        )
+        assert app.session.cfg.generation == 2
+        assert not app.session.dirty
 
 
 async def test_a_generation_change_is_asked_even_when_every_pair_ran_its_trials(tmp_path):
