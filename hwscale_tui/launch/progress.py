@@ -84,6 +84,9 @@ class PairPlan:
     status: str | None = None  # the supervisor's pair status; None: not launched
     planned_start: float | None = None
     started_at: float | None = None
+    # the max_trials the pair's sweep recorded when it started (what it runs to); None:
+    # ``ProgressSettings.max_trials``
+    max_trials: int | None = None
 
     @property
     def tag(self) -> str:
@@ -317,6 +320,7 @@ def experiment_progress(
     start = launched_at if launched_at is not None else now
     for i, p in enumerate(pairs):
         ts = by_sweep[p.sweep]
+        max_trials = p.max_trials or settings.max_trials
         counts = {s: sum(t.state == s for t in ts) for s in ("finished", "failed", "killed")}
         running = [t for t in ts if t.state == "running"]
         awaiting = sum(t.state == "awaiting_eval" for t in ts)  # trained, score not in yet
@@ -338,7 +342,7 @@ def experiment_progress(
         if measured_cost is not None:
             trial_cost = measured_cost
         cost_so_far = sum((c for t in ts if (c := _finite(t.cost_usd)) is not None), 0.0)
-        ended = p.status in ENDED_PAIR_STATUSES or done >= settings.max_trials
+        ended = p.status in ENDED_PAIR_STATUSES or done >= max_trials
         progress = [trial_progress(t, budget) for t in running]
         running_fraction = sum(tp.fraction or 0.0 for tp in progress)
         eta: float
@@ -350,7 +354,7 @@ def experiment_progress(
                 tp.eta_s if tp.eta_s is not None else trial_s * (1 - (tp.fraction or 0.0))
                 for tp in progress
             ]
-            new = max(0, settings.max_trials - done - len(running) - awaiting)
+            new = max(0, max_trials - done - len(running) - awaiting)
             eta = max(left_in_running, default=0.0) + math.ceil(new / settings.parallel) * trial_s
             if p.status in (None, "scheduled", "starting") and not ts:
                 planned = p.planned_start
@@ -358,14 +362,14 @@ def experiment_progress(
                     planned = start + i * settings.delay_s
                 if planned is not None:
                     eta += max(0.0, planned - now)
-            work_left = max(0.0, settings.max_trials - done - awaiting - running_fraction)
+            work_left = max(0.0, max_trials - done - awaiting - running_fraction)
             projected = cost_so_far + work_left * trial_cost
         out.append(
             PairProgress(
                 sweep=p.sweep,
                 tag=p.tag,
                 total_gpus=p.total_gpus,
-                max_trials=settings.max_trials,
+                max_trials=max_trials,
                 done=done,
                 finished=counts["finished"],
                 failed=counts["failed"],
@@ -381,9 +385,7 @@ def experiment_progress(
                 cost_projected_usd=projected,
                 running_fraction=running_fraction,
                 stopped_short=(
-                    STOPPED_SHORT_TEXT.get(p.status or "")
-                    if done + awaiting < settings.max_trials
-                    else None
+                    STOPPED_SHORT_TEXT.get(p.status or "") if done + awaiting < max_trials else None
                 ),
             )
         )
@@ -511,7 +513,15 @@ def progress_from_store(
         return None
     settings = ProgressSettings.from_config(cfg)
     pairs = [
-        PairPlan(p.sweep_name, p.gpus, p.nodes, p.status, p.planned_start, p.started_at)
+        PairPlan(
+            p.sweep_name,
+            p.gpus,
+            p.nodes,
+            p.status,
+            p.planned_start,
+            p.started_at,
+            getattr(p, "max_trials", None),
+        )
         for p in status.pairs
     ]
     own = store is None

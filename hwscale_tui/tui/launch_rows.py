@@ -158,7 +158,9 @@ def _row(
     done = int(getattr(ps, "trials_done", 0) or 0)
     if pp is not None:
         done = pp.done
-    total = getattr(ps, "max_trials", None) or max_trials
+    # what the pair's sweep runs to: its own record, else the launched settings (``pp``), else
+    # the config on screen
+    total = getattr(ps, "max_trials", None) or getattr(pp, "max_trials", None) or max_trials
     best = getattr(ps, "best_score", None)
     return LaunchRow(
         sweep_name=name,

@@ -395,6 +395,44 @@ async def test_launch_all_then_rows_show_status_countdown_pid_and_log(tmp_path):
         )
 
 
+async def test_launch_detail_uses_the_launched_max_trials_not_the_unsaved_edit(tmp_path):
+    """The selected pair's detail line counts trials out of what its sweep runs to (the row's
+    2/8), not the max trials typed on the grid and not saved (it said 3/12 beside 3/8)."""
+    from hwscale_tui.paths import snapshot_path
+
+    cfg = default_config()
+    app, world = make_app(tmp_path, start="launch", launched=True, cfg=cfg)
+    cfgmod.save(cfg, snapshot_path(cfg.name))  # the launch froze it: the sweeps read this file
+    # a scheduled pair's sweep has not started, so has recorded no max_trials yet
+    world.supervisor.pairs["hardware_scaling.g1n2"].max_trials = None
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        g1n1 = "hardware_scaling.g1n1"
+        await wait_for(
+            pilot, lambda: screen.rows[g1n1].detail.startswith("3/8 done"), what="progress"
+        )
+        await pilot.press("1")
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-sweep--max_trials"), what="form mounted")
+        field = grid.query_one("#field-sweep--max_trials", Input)
+        field.focus()
+        field.value = ""
+        await pilot.press("1", "2")
+        await wait_for(pilot, lambda: app.session.cfg.sweep.max_trials == 12, what="edit")
+        assert app.session.dirty
+        await pilot.press("escape", "2")  # esc: out of the form (not saved), 2: launch screen
+        assert app.current_mode == "launch" and app.session.cfg.sweep.max_trials == 12
+        polls = world.source.polls
+        await wait_for(pilot, lambda: world.source.polls > polls + 1, what="a poll after the edit")
+        row = screen.rows[g1n1]
+        assert row.trials.endswith("3/8")
+        assert row.detail.startswith("3/8 done, 1 running; ETA ~"), row.detail
+        summary = text_of(screen.query_one("#launch-summary", Label))
+        assert "g1n1: 3/8 done" in summary
+        scheduled = screen.rows["hardware_scaling.g1n2"]  # from the launch's snapshot
+        assert scheduled.trials.endswith("/8") and "/8 done" in scheduled.detail, scheduled
+
+
 async def test_launch_selected_pair_only(tmp_path):
     app, world = make_app(tmp_path, start="launch")
     async with app.run_test(size=SIZE) as pilot:

@@ -94,6 +94,7 @@ class LaunchScreen(HwScreen):
         self._trials: list[Any] = []
         self._trials_at = -1e18
         self._history: tuple[float, str, dict[Any, float]] | None = None
+        self._snapshot: tuple[tuple[str, int], Any] | None = None  # (path, mtime), config
         self.shown_columns: tuple[Any, ...] = ()
         self.table_columns: tuple[tuple[str, str, int], ...] = COLUMNS
 
@@ -189,18 +190,47 @@ class LaunchScreen(HwScreen):
             source, _ = self.sources.get(services.sources, session.cfg, session.source_label)
             self._trials = list(source.poll().trials)
             self._trials_at = now
+        # what the launched sweeps run with, not the editor's unsaved values: each pair's own
+        # max_trials as its sweep recorded it (what the row shows), the rest from the snapshot
+        # the launch froze (what `hwscale-tui status` estimates with)
+        launched = self._launched_config(session.name) or session.cfg
         return services.progress.experiment_progress(
             [
                 services.progress.PairPlan(
-                    p.sweep_name, p.gpus, p.nodes, p.status, p.planned_start, p.started_at
+                    p.sweep_name,
+                    p.gpus,
+                    p.nodes,
+                    p.status,
+                    p.planned_start,
+                    p.started_at,
+                    getattr(p, "max_trials", None),
                 )
                 for p in status.pairs
             ],
             self._trials,
-            services.progress.ProgressSettings.from_config(session.cfg),
+            services.progress.ProgressSettings.from_config(launched),
             now,
-            history_sps=self._history_sps(session.cfg.experiment.runner, now),
+            history_sps=self._history_sps(launched.experiment.runner, now),
         )
+
+    def _launched_config(self, experiment: str) -> Any | None:
+        """The experiment snapshot the latest launch froze (the file its sweeps read), re-read
+        when it changes; None when there is none or it cannot be read."""
+        from ... import config as cfgmod
+        from ...errors import UsageError
+        from ...paths import snapshot_path
+
+        path = snapshot_path(experiment)
+        try:
+            key = (str(path), path.stat().st_mtime_ns)
+        except OSError:
+            return None
+        if self._snapshot is None or self._snapshot[0] != key:
+            try:
+                self._snapshot = (key, cfgmod.load(path))
+            except UsageError:
+                return None
+        return self._snapshot[1]
 
     def _history_sps(self, runner: str, now: float) -> dict[Any, float]:
         """Steps/s of earlier runs in the store, re-read every HISTORY_EVERY_S."""
