@@ -7,6 +7,7 @@ This is the one place that knows the analysis result's shape; the pane draws the
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,34 @@ def describe_law(title: str, law: Any, unit: str = "GPUs") -> str:
             f" ({law.note})" if law.note else ""
         )
     return title
+
+
+def caption_lines(notes: list[str], width: int, max_lines: int) -> list[str]:
+    """The shown plots' notes in at most ``max_lines`` lines of ``width`` columns.
+
+    One line (``a | b``) when they fit; else one note per line, each wrapped, so a long first
+    note never pushes the second off the end. When they need more than ``max_lines``, each note
+    keeps an equal share of the lines (those a short note leaves go to the others) and a cut
+    note ends with an ellipsis.
+    """
+    notes = [n for n in notes if n]
+    if not notes or width <= 0 or max_lines <= 0:
+        return []
+    joined = " | ".join(notes)
+    if len(joined) <= width:
+        return [joined]
+    notes = notes[:max_lines]  # fewer lines than notes (the screen gives each plot two)
+    wrapped = [textwrap.wrap(n, width, break_on_hyphens=False) for n in notes]
+    shares = [max_lines // len(notes) + (i < max_lines % len(notes)) for i in range(len(notes))]
+    spare = sum(max(0, share - len(lines)) for share, lines in zip(shares, wrapped))
+    out: list[str] = []
+    for share, lines in zip(shares, wrapped):
+        take = min(len(lines), share + spare)
+        spare -= max(0, take - share)
+        if take < len(lines):
+            lines = [*lines[: take - 1], lines[take - 1][: width - 1].rstrip() + "\u2026"]
+        out.extend(lines)
+    return out
 
 
 def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:

@@ -68,3 +68,28 @@ def test_recommendation_lines_keep_a_local_runs_small_time_and_cost():
     )
     line = describe_recommendation(rec)
     assert "time 0.391 s" in line and "cost $0.000746" in line, line  # not "0s" and "$0.00"
+
+
+def test_plot_caption_puts_each_note_on_its_own_lines_when_they_do_not_fit_one() -> None:
+    from hwscale_tui.tui.analysis_view import caption_lines
+
+    long = "samples to target: a power law needs at least 3 points at 2 or more distinct x values"
+    short = "time to target ~ GPUs^-0.70 [-0.80, -0.60]"
+    assert caption_lines([short, short], 100, 4) == [f"{short} | {short}"]
+    assert caption_lines([long, short], 60, 4) == [
+        "samples to target: a power law needs at least 3 points at 2",
+        "or more distinct x values",
+        short,
+    ]
+    # too long for the lines: each note keeps its share, the cut one ends with an ellipsis
+    lines = caption_lines([long, long], 40, 4)
+    assert len(lines) == 4 and all(len(line) <= 40 for line in lines)
+    assert lines[0].startswith("samples") and lines[2].startswith("samples")
+    assert lines[1].endswith("\u2026") and lines[3].endswith("\u2026")
+    # a short note leaves its second line to the long one
+    assert caption_lines([short, long], 50, 3) == [
+        short,
+        "samples to target: a power law needs at least 3",
+        "points at 2 or more distinct x values",
+    ]
+    assert caption_lines([], 80, 2) == [] and caption_lines([long], 0, 2) == []

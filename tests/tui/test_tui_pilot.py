@@ -759,6 +759,53 @@ async def test_analysis_plots_target_export_and_ascii(tmp_path):
     )  # one source for every compute
 
 
+async def test_analysis_notes_of_both_plots_show_when_the_first_is_long(tmp_path):
+    """At 160 columns both plots' notes were one line, cut at the end: a long first note (a law
+    with too few points) hid the second plot's note. Each now gets its own line(s); at 80x24
+    the one plot shown has its note wrapped onto two lines."""
+    from types import SimpleNamespace
+
+    from textual.geometry import Region
+
+    reason = (
+        "a power law needs at least 3 points at 2 or more distinct x values; got 2 point(s) at 2"
+    )
+
+    def shown(label) -> list[str]:
+        lines = label.render_lines(Region(0, 0, label.size.width, label.size.height))
+        return [strip.text.rstrip() for strip in lines]
+
+    async def caption_at(size: tuple[int, int]) -> tuple[list[str], int]:
+        """The note lines the analysis screen shows at ``size``, and the plot area's width."""
+        app, world = make_app(tmp_path, start="analysis")
+        analyze = world.analysis.analyze
+
+        def few_points(trials, histories, settings):
+            result = analyze(trials, histories, settings)
+            for law in ("samples_to_target", "time_to_target"):
+                result.laws[law] = SimpleNamespace(reason=reason)
+            return result
+
+        world.analysis.analyze = few_points
+        async with app.run_test(size=size) as pilot:
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.view is not None, what="analysis result")
+            await pilot.pause()
+            return shown(screen.query_one("#plot-note", Label)), screen.query_one(
+                "#plot-area"
+            ).size.width
+
+    lines, width = await caption_at((160, 48))  # two plots side by side
+    assert all(len(line) <= width for line in lines), lines  # nothing past the plot area
+    text = " ".join(lines)
+    assert f"samples to target: {reason}" in text and f"time to target: {reason}" in text, lines
+    assert lines[0].startswith("samples to target: "), lines
+    assert any(line.startswith("time to target: ") for line in lines[1:]), lines
+    lines, width = await caption_at((80, 24))  # one plot: its note only, wrapped
+    assert all(len(line) <= width for line in lines), lines
+    assert len(lines) == 2 and " ".join(lines) == f"samples to target: {reason}", lines
+
+
 async def test_analysis_with_no_trials_says_so(tmp_path):
     app, _ = make_app(tmp_path, start="analysis", trials=False)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Select, Static
 
-from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, target_choices
+from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, caption_lines, target_choices
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from .base import HwFooter, HwScreen
@@ -48,6 +48,19 @@ def select_trials(
     return chosen, notes
 
 
+class PlotCaption:
+    """The shown plots' notes, laid out for the width they are drawn at (``caption_lines``):
+    one line when they fit, else a line or two per plot; re-laid out on every resize."""
+
+    def __init__(self, notes: list[str], max_lines: int):
+        self.notes = notes
+        self.max_lines = max_lines
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        lines = caption_lines(self.notes, options.max_width, self.max_lines)
+        yield Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
+
+
 class AnalysisScreen(HwScreen):
     SCREEN_ID = "analysis"
     SCREEN_TITLE = "Analysis"
@@ -61,7 +74,8 @@ class AnalysisScreen(HwScreen):
     #analysis-status { width: 1fr; }
     #analysis-main { height: 1fr; }
     #plot-area { width: 2fr; }
-    #plot-tabs, #plot-note { height: 1; }
+    #plot-tabs { height: 1; }
+    #plot-note { height: auto; width: 1fr; }
     #plots { height: 1fr; }
     #analysis-side { width: 1fr; padding: 0 1; border-left: vkey $primary-darken-2; }
     AnalysisScreen.-narrow #analysis-main { layout: vertical; }
@@ -192,9 +206,8 @@ class AnalysisScreen(HwScreen):
         self.query_one("#plot-b", FitPlot).show(view.plots.get(other))
         shown = (key, other) if self.has_class("-wide") else (key,)
         notes = [view.plots[k].note for k in shown if k in view.plots and view.plots[k].note]
-        self.query_one("#plot-note", Label).update(
-            Text(" | ".join(notes), no_wrap=True, overflow="ellipsis")
-        )
+        # up to two lines per plot shown (a long note no longer hides the other plot's)
+        self.query_one("#plot-note", Label).update(PlotCaption(notes, 2 * len(shown)))
 
     def tables(self, view: AnalysisView) -> Group:
         fom = Table(
