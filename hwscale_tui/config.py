@@ -389,7 +389,7 @@ class ExperimentConfig:
         if gpu.lower() == "vcpu":
             return f"${p:g}/rank-hour: one cloud vCPU on demand (docs/prices.md)"
         return (
-            f"HYPOTHETICAL ${p:g}/rank-hour, as if each CPU rank were a {gpu} "
+            f"HYPOTHETICAL ${p:g}/rank-hour, as if each CPU rank were one {gpu} "
             f'(cost.gpu_type = "vCPU" prices ranks as CPUs{unknown})'
         )
 

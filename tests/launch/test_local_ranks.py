@@ -58,6 +58,7 @@ def test_clusters_keep_the_gpu_grid_and_price(monkeypatch):
 def test_local_price_is_hypothetical_unless_priced_as_cpu(monkeypatch):
     cfg = cfgmod.default_config(env={})
     assert cfg.local_ranks and cfg.price_label.startswith("HYPOTHETICAL $6.88/rank-hour")
+    assert "as if each CPU rank were one H100 " in cfg.price_label  # "one", never "a H100"
     cpu = cfgmod.from_dict({"cost": {"gpu_type": "vCPU"}}, env={})
     assert cpu.price_per_gpu_hour == pytest.approx(0.0425)
     assert cpu.price_label.startswith("$0.0425/rank-hour: one cloud vCPU")
@@ -179,7 +180,7 @@ def test_the_local_note_names_the_price_the_flags_put_in_force(tmp_path):
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     notes = " ".join(out["notes"])
-    assert "HYPOTHETICAL $1/rank-hour, as if each CPU rank were a A100" in notes, notes
+    assert "HYPOTHETICAL $1/rank-hour, as if each CPU rank were one A100" in notes, notes
     assert "$6.88" not in notes and "H100" not in notes
 
 
