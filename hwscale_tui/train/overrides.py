@@ -59,7 +59,7 @@ KEYS: dict[str, KeySpec] = {
     "run": KeySpec(
         "run",
         "str",
-        "run id (default: train_<time>_<hex>)",
+        "run id (default: train_<date>_<time>_<hex>)",
         lambda s: bool(RUN_ID_RE.match(s)),
         "letters, digits, '.', '_' or '-', starting with a letter or digit",
     ),

@@ -159,6 +159,18 @@ def test_help_lists_every_key(capsys):
         assert key in out
 
 
+def test_help_names_the_default_run_id_as_it_is_made(capsys):
+    import re
+
+    from hwscale_tui.train.overrides import default_run_id
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "default: train_<date>_<time>_<hex>" in out  # as docs/train.md says
+    assert re.fullmatch(r"train_\d{8}_\d{6}_[0-9a-f]{6}", default_run_id())
+
+
 @pytest.mark.parametrize("token", ["trainer.xyz=1", "trainer.bogus=1"])
 def test_an_unknown_key_like_no_accepted_one_gets_no_guess(token):
     with pytest.raises(UsageError) as err:
