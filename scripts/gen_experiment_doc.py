@@ -20,8 +20,10 @@ INTRO = """# The experiment file
 
 One TOML file describes a hardware scaling experiment. `hwscale-tui plan --save FILE` writes one
 with every value spelled out; the app's grid editor saves the same file. Every command takes
-`--experiment FILE`; without it they use the current experiment
-(`$HWSCALE_HOME/config/experiment.toml`, or the platform config dir), else the built-in defaults.
+`--experiment FILE`; without it they use the current experiment: the one last saved, launched
+or selected (docs/experiments.md); with none yet, `config/experiment.toml` in the config dir
+(`$HWSCALE_HOME/config/` when set) if it exists, else the experiment launched most recently,
+else the built-in defaults.
 
 Rules:
 
