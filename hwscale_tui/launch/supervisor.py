@@ -162,11 +162,13 @@ def _tag_or_text(text: str) -> str:
         return text
 
 
-def _sweep_goal(experiment: str) -> str:
+def _snapshot_sweep(experiment: str) -> tuple[str, int | None]:
+    """The launched snapshot's sweep goal and max trials (``"maximize"``, None without one)."""
     try:
-        return cfgmod.load(snapshot_path(experiment)).sweep.goal
+        sweep = cfgmod.load(snapshot_path(experiment)).sweep
     except ConfigError:
-        return "maximize"
+        return "maximize", None
+    return sweep.goal, sweep.max_trials
 
 
 # -- status -------------------------------------------------------------------------------------
@@ -237,9 +239,14 @@ def pair_status(
         newest = st.latest_generation(experiment)
         # in the grid's order (GPUs per node, then nodes), also after one pair was relaunched
         rows = sorted(records.pair_rows(experiment), key=lambda r: (r.gpus, r.nodes))
-        progress = (
-            records.trial_progress([r.sweep for r in rows], _sweep_goal(experiment)) if rows else {}
-        )
+        goal, launched_max = _snapshot_sweep(experiment) if rows else ("maximize", None)
+        progress = records.trial_progress([r.sweep for r in rows], goal) if rows else {}
+        for r in rows:
+            # a pair not started yet runs to the launch's max trials, not to what its sweep
+            # recorded in an earlier run (the runner records the new one when it starts)
+            if r.status in PENDING_STATUSES and r.sweep in progress and launched_max:
+                done, _, best = progress[r.sweep]
+                progress[r.sweep] = (done, launched_max, best)
         pairs = [
             _pair_view(experiment, r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows
         ]

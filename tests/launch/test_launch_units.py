@@ -182,6 +182,34 @@ def test_trial_progress_counts_ended_trials_and_best_by_goal(tmp_path):
         assert recs.trial_progress(["exp.g1n1"], "minimize")["exp.g1n1"][2] == 0.5
 
 
+def test_a_pair_not_started_yet_shows_the_max_trials_its_launch_runs_to(tmp_path):
+    """A pair scheduled by a new launch whose sweep ran before (to 2 trials) shows the max trials
+    the launch froze (5), not the earlier run's; a started pair shows what its sweep recorded."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.paths import ensure_private_dir, snapshot_path
+
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "exp"}, "sweep": {"max_trials": 5, "batch_size": 1}}, env={}
+    )
+    snap = snapshot_path("exp")
+    ensure_private_dir(snap.parent)
+    cfgmod.save(cfg, snap)
+    with Store(tmp_path / "s.sqlite") as store:
+        for sweep in ("exp.g1n1", "exp.g2n1"):
+            store.upsert_sweep(sweep, max_trials=2)
+            store.insert_trial(sweep + "_r1", sweep, idx=1, state="finished", score=1.0)
+        recs = LaunchRecords(store)
+        lid = recs.create_launch("exp", snap, None, 1.0)
+        for sweep in ("exp.g1n1", "exp.g2n1"):
+            _schedule(recs, sweep, lid)
+        assert recs.claim_for_start("exp", "exp.g2n1", lid)
+        assert recs.mark_running("exp", "exp.g2n1", pid=1, pgid=1, proc_start=1.0, started_at=2.0)
+        recs.mark_ended("exp", "exp.g2n1", 0, None, 3.0)
+        pairs = {p.sweep_name: p for p in sup.pair_status("exp", store).pairs}
+    assert (pairs["exp.g1n1"].trials_done, pairs["exp.g1n1"].max_trials) == (1, 5)
+    assert (pairs["exp.g2n1"].trials_done, pairs["exp.g2n1"].max_trials) == (1, 2)
+
+
 def test_process_identity_detects_a_reused_pid():
     me = os.getpid()
     start = process_start_time(me)
