@@ -927,6 +927,7 @@ def _cancel_from_registry(
     note = f"cancelled from the per-launch file, because {why.rstrip('.')}"
     to_stop: list[tuple[CancelOutcome, ProcessGroupTarget]] = []
     outcomes: list[CancelOutcome] = []
+    hand_run: set[int] = set()  # outcomes of sweeps a hand-started runner runs: left alone
     for sweep in chosen:
         p: dict[str, Any] = pairs.get(sweep) or {}
         alive = bool(p) and is_running(p.get("pid"), p.get("proc_start"))
@@ -945,6 +946,15 @@ def _cancel_from_registry(
         if jobs:
             outcome.cancelled = True
             outcome.detail = f"orphaned cluster jobs: {cancel_cluster_jobs(jobs)}; "
+        by_hand = [] if p else _live_runners(sweep, data)
+        if by_hand and not outcome.cancelled:
+            outcome.previous_status = "running"
+            outcome.detail = (
+                f"its sweep runner (pid {', '.join(map(str, by_hand))}) was started by hand "
+                "(hwscale-tui sweep), not by hwscale-tui launch, so cancel leaves it alone; "
+                f"kill -TERM {' '.join(map(str, by_hand))} stops it and its trials"
+            )
+            hand_run.add(id(outcome))
         outcomes.append(outcome)
     if sweeps is None and sup_alive:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -961,10 +971,24 @@ def _cancel_from_registry(
                 f"stopped {stopped[id(outcome)]} process(es) in {result.elapsed_s:.2f} s; "
             )
     for outcome in outcomes:
+        if id(outcome) in hand_run:
+            continue
         if not outcome.cancelled and not outcome.detail:
             outcome.detail = "nothing of it is running; "
         outcome.detail += note
     return outcomes
+
+
+def _live_runners(sweep: str, data: dict) -> list[int]:
+    """The live sweep runners that own ``sweep``'s trials in the per-launch file."""
+    pids: list[int] = []
+    for t in data["trials"].values():
+        if not isinstance(t, dict) or t.get("sweep") != sweep:
+            continue
+        pid = t.get("runner_pid")
+        if isinstance(pid, int) and pid not in pids and is_running(pid, t.get("runner_start")):
+            pids.append(pid)
+    return pids
 
 
 def cancel_remote(

@@ -58,9 +58,14 @@ class SweepState:
             and row["pid"] != me
             and is_running(row["pid"], row["proc_start"])
         ):
+            stop = (
+                f"hwscale-tui cancel --experiment-name {experiment} {pair.tag}"
+                if self._launched_pair_running(experiment)
+                else f"kill -TERM {row['pid']}: it cancels its trials and exits"  # run by hand
+            )
             raise UsageError(
                 f"sweep {self.sweep} is already being run by process {row['pid']}; "
-                f"accepted: wait for it, or stop it first (hwscale-tui cancel --experiment-name {experiment} {pair.tag})."
+                f"accepted: wait for it, or stop it first ({stop})."
             )
         now = self.clock()
         self.store.upsert_sweep(
@@ -80,6 +85,16 @@ class SweepState:
             generation=generation,
         )
         return row is not None
+
+    def _launched_pair_running(self, experiment: str) -> bool:
+        """Whether a launch runs this sweep (``hwscale-tui cancel`` stops it), rather than a
+        ``hwscale-tui sweep`` started by hand (cancel knows only launched pairs)."""
+        from ..launch.state import LaunchRecords
+
+        return any(
+            r.sweep == self.sweep and is_running(r.pid, r.proc_start)
+            for r in LaunchRecords(self.store).pair_rows(experiment)
+        )
 
     def set_status(self, status: str) -> None:
         self.store.upsert_sweep(self.sweep, status=status, updated_at=self.clock())

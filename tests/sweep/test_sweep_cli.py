@@ -126,6 +126,23 @@ def test_sigterm_kills_in_flight_trials_and_a_second_runner_is_refused(tmp_path)
             sweep_cmd(exp), capture_output=True, text=True, env=cli_env(), timeout=120
         )
         assert second.returncode == 2 and "already being run by process" in second.stderr
+        # run by hand, not launched: the way to stop it is its signal, not hwscale-tui cancel
+        assert (
+            f"kill -TERM {runner.pid}" in second.stderr
+            and "hwscale-tui cancel" not in second.stderr
+        )
+        cancel = subprocess.run(
+            hwscale_cmd("cancel", "--experiment-name", "cli", "g1n1"),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=120,
+        )
+        assert cancel.returncode == 0, cancel.stderr
+        assert "g1n1: not cancelled" in cancel.stdout and "started by hand" in cancel.stdout
+        assert f"kill -TERM {runner.pid}" in cancel.stdout
+        assert "nothing of it is running" not in cancel.stdout
+        assert runner.poll() is None  # cancel left it alone
         runner.send_signal(signal.SIGTERM)
         out, _ = runner.communicate(timeout=60)
     finally:
