@@ -228,7 +228,8 @@ def _check_points(x: np.ndarray, n_params: int, dropped: int, what: str) -> NotE
         extra = f" ({dropped} missing or non-positive value(s) left out)" if dropped else ""
         return NotEnoughData(
             f"{what} needs at least {n_params + 1} points at {n_params} or more distinct x values; "
-            f"got {x.size} point(s) at {distinct}{extra}"
+            f"got {x.size} point{'s' if x.size != 1 else ''} at {distinct} distinct "
+            f"value{'s' if distinct != 1 else ''}{extra}"
         )
     return None
 

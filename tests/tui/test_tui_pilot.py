@@ -768,7 +768,8 @@ async def test_analysis_notes_of_both_plots_show_when_the_first_is_long(tmp_path
     from textual.geometry import Region
 
     reason = (
-        "a power law needs at least 3 points at 2 or more distinct x values; got 2 point(s) at 2"
+        "a power law needs at least 3 points at 2 or more distinct x values; "
+        "got 2 points at 2 distinct values"
     )
 
     def shown(label) -> list[str]:
