@@ -88,6 +88,19 @@ class PairPlan:
     # ``ProgressSettings.max_trials``
     max_trials: int | None = None
 
+    @classmethod
+    def of(cls, pair: Any) -> PairPlan:
+        """The plan of a launched pair as ``pair_status`` reports it (a ``PairStatus``)."""
+        return cls(
+            pair.sweep_name,
+            pair.gpus,
+            pair.nodes,
+            pair.status,
+            pair.planned_start,
+            pair.started_at,
+            getattr(pair, "max_trials", None),
+        )
+
     @property
     def tag(self) -> str:
         return f"g{self.gpus}n{self.nodes}"
@@ -512,18 +525,7 @@ def progress_from_store(
     except UsageError:  # the snapshot is gone or unreadable: no settings to estimate with
         return None
     settings = ProgressSettings.from_config(cfg)
-    pairs = [
-        PairPlan(
-            p.sweep_name,
-            p.gpus,
-            p.nodes,
-            p.status,
-            p.planned_start,
-            p.started_at,
-            getattr(p, "max_trials", None),
-        )
-        for p in status.pairs
-    ]
+    pairs = [PairPlan.of(p) for p in status.pairs]
     own = store is None
     st: Store = Store.open_default() if store is None else store
     try:

@@ -195,18 +195,7 @@ class LaunchScreen(HwScreen):
         # the launch froze (what `hwscale-tui status` estimates with)
         launched = self._launched_config(session.name) or session.cfg
         return services.progress.experiment_progress(
-            [
-                services.progress.PairPlan(
-                    p.sweep_name,
-                    p.gpus,
-                    p.nodes,
-                    p.status,
-                    p.planned_start,
-                    p.started_at,
-                    getattr(p, "max_trials", None),
-                )
-                for p in status.pairs
-            ],
+            [services.progress.PairPlan.of(p) for p in status.pairs],
             self._trials,
             services.progress.ProgressSettings.from_config(launched),
             now,
