@@ -29,7 +29,7 @@ from typing import Any, cast
 from .. import config as cfgmod
 from ..config import ExperimentConfig
 from ..errors import ConfigError, StoreError, UsageError
-from ..hardware import generation_of_sweep, pair_tag_of, parse_pair
+from ..hardware import generation_of_sweep, pair_tag_of, parse_pair, strip_generation
 from ..paths import app_paths, snapshot_path
 from ..processes import (
     ProcessGroupTarget,
@@ -145,6 +145,13 @@ def _resolve_sweeps(experiment: str, names: Sequence[str], known: Sequence[str])
                     f"{text!r} is not a pair; write pairs like g4n1 or {experiment}.g4n1."
                 ) from None
             sweep = by_tag.get(tag, "")
+            if sweep and "." in t and t != sweep and strip_generation(t) == strip_generation(sweep):
+                # the same pair's sweep of another generation (exp.g4n1 once exp is on gen 2)
+                raise UsageError(
+                    f"{text!r} is generation {generation_of_sweep(t)}'s sweep of {tag}, and "
+                    f"experiment {experiment}'s pairs are generation "
+                    f"{generation_of_sweep(sweep)}'s; accepted: {tag} or {sweep}."
+                )
             if not sweep or ("." in t and t != sweep):
                 raise UsageError(
                     f"{text!r} is not a pair of experiment {experiment}; its pairs are: {_pairs_text(known)}."

@@ -73,6 +73,20 @@ def test_pair_names_resolve_to_sweeps_or_fail_in_one_sentence():
         sup._resolve_sweeps("exp", ["other.g1n1"], known)
     with pytest.raises(UsageError, match="is not a pair; write pairs like g4n1"):
         sup._resolve_sweeps("exp", ["gpu4"], known)
+    # on generation 2 a pair's generation-1 sweep name (what `cancel --help` shows) is named as
+    # that, with the names that work, not "not a pair of experiment exp"
+    gen2 = ["exp.g1n1.gen2", "exp.g4n2.gen2"]
+    assert sup._resolve_sweeps("exp", ["exp.g1n1.gen2", "g4n2"], gen2) == gen2
+    for old in ("exp.g1n1", "exp.g1n1.gen3"):
+        with pytest.raises(UsageError) as err:
+            sup._resolve_sweeps("exp", [old], gen2)
+        gen = 3 if old.endswith("gen3") else 1
+        assert str(err.value) == (
+            f"{old!r} is generation {gen}'s sweep of g1n1, and experiment exp's pairs are "
+            "generation 2's; accepted: g1n1 or exp.g1n1.gen2."
+        )
+    with pytest.raises(UsageError, match=r"'other\.g1n1' is not a pair of experiment exp"):
+        sup._resolve_sweeps("exp", ["other.g1n1"], gen2)
 
 
 def _pair(**kw) -> PairStatus:
