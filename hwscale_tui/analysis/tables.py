@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import MAX_GPUS_PER_NODE, MAX_NODES
 from ..errors import UsageError
 from ..hardware import generation_of_sweep, pair_from_sweep_name, parse_pair
 from ..records import TRIAL_STATES, HistoryPoint, Trial
@@ -42,12 +43,19 @@ def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
         )
         raise UsageError(f"{what} {p} {problem}; accepted: a path to a CSV file.")
     try:
-        return pd.read_csv(p)
+        df = pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise UsageError(
             f"{what} {p} is not a readable CSV ({first}); accepted: a comma-separated file with a header row."
         ) from None
+    if len(df.columns) == 1:
+        for name, sep in (("semicolons", ";"), ("tabs", "\t")):
+            if sep in str(df.columns[0]):
+                raise UsageError(
+                    f"{what} {p} is separated by {name}; accepted: a comma-separated file with a header row."
+                )
+    return df
 
 
 def _number(value: Any) -> float | None:
@@ -58,9 +66,48 @@ def _number(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _shown(value: Any) -> str:
+    """A cell as the message names it: text quoted, a number as written (-5, inf)."""
+    return repr(value) if isinstance(value, str) else f"{float(value):g}"
+
+
+def _blank(value: Any) -> bool:
+    """An empty cell (pandas reads it as NaN) or a missing column."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _field(row: pd.Series, name: str, path: Path) -> float | None:
+    """An optional number of a trial: empty is unknown; text or a non-finite number is refused,
+    and so is a negative one except for the score."""
+    value = row.get(name)
+    if _blank(value):
+        return None
+    f = _number(value)
+    if f is None or (f < 0 and name != "score"):
+        kind = "a finite number" if name == "score" else "a finite number >= 0"
+        raise UsageError(
+            f"{path}: run {row['run_id']} has {name} {_shown(value)}; accepted: {kind} or an empty cell."
+        )
+    return f
+
+
+def _count(row: pd.Series, name: str, most: int, path: Path) -> int | None:
+    value = row.get(name)
+    if _blank(value):
+        return None
+    f = _number(value)
+    if f is None or not f.is_integer() or not 1 <= f <= most:
+        raise UsageError(
+            f"{path}: run {row['run_id']} has {name} {_shown(value)}; accepted: a whole number from 1 to {most}."
+        )
+    return int(f)
+
+
 def _hardware(row: pd.Series, path: Path) -> tuple[int, int]:
-    if _number(row.get("gpus")) and _number(row.get("nodes")):
-        return int(row["gpus"]), int(row["nodes"])
+    gpus = _count(row, "gpus", MAX_GPUS_PER_NODE, path)
+    nodes = _count(row, "nodes", MAX_NODES, path)
+    if gpus is not None and nodes is not None:
+        return gpus, nodes
     if isinstance(row.get("config"), str):
         try:
             pair = parse_pair(row["config"])
@@ -104,7 +151,7 @@ def _trial(row: pd.Series, columns: list[str], path: Path) -> Trial:
             f"{path}: run {row['run_id']} has state {state!r}; accepted: {', '.join(TRIAL_STATES)}."
         )
     sweep = str(row["sweep"]) if isinstance(row.get("sweep"), str) else f"csv.g{gpus}n{nodes}"
-    fields: dict[str, Any] = {f: _number(row.get(f)) for f in NUMBER_FIELDS}
+    fields: dict[str, Any] = {f: _field(row, f, path) for f in NUMBER_FIELDS}
     return Trial(
         sweep=sweep,
         run_id=str(row["run_id"]),
@@ -140,11 +187,36 @@ def _histories(df: pd.DataFrame, path: Path) -> dict[str, list[HistoryPoint]]:
         raise UsageError(
             f"{path} has no column(s) {', '.join(missing)}; accepted: {', '.join(HISTORY_COLUMNS)}[, cost_usd]."
         )
+    _check_run_ids(df, path)
+    _check_numbers(df, path, (*HISTORY_COLUMNS[1:], "cost_usd"))
     df = df.assign(run_id=df["run_id"].astype(str))
     return {
         run_id: _points(group.sort_values("agent_step"))
         for run_id, group in df.groupby("run_id", sort=False)
     }
+
+
+def _check_run_ids(df: pd.DataFrame, path: Path) -> None:
+    blank = df["run_id"].isna() | (df["run_id"].astype(str).str.strip() == "")
+    if blank.any():
+        line = int(blank.to_numpy().nonzero()[0][0]) + 2  # the header is line 1
+        raise UsageError(f"{path}: line {line} has no run_id; accepted: a run id on every row.")
+
+
+def _check_numbers(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
+    """Refuse text or a non-finite number in a history column (an empty cell is unknown)."""
+    for column in columns:
+        if column not in df.columns:
+            continue
+        raw = df[column]
+        numbers = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna() & ~numbers.apply(lambda v: math.isfinite(v) if pd.notna(v) else False)
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise UsageError(
+                f"{path}: run {df['run_id'].iloc[i]} has {column} {_shown(raw.iloc[i])}; accepted: a finite number"
+                + (" or an empty cell." if column in ("wall_s", "cost_usd") else ".")
+            )
 
 
 def read_trials_csv(
@@ -157,6 +229,7 @@ def read_trials_csv(
         raise UsageError(
             f"{p} has no run_id column; accepted: a CSV with run_id and gpus/nodes (see docs/analysis.md)."
         )
+    _check_run_ids(df, p)
     columns = list(df.columns)
     long_format = "agent_step" in df.columns and "score" in df.columns
     if long_format and history_path is not None:
@@ -175,6 +248,13 @@ def read_trials_csv(
             last = last.assign(score=last["final_score"])
         trials = [_trial(row, columns, p) for _, row in last.iterrows()]
         return trials, histories
+    repeated = df["run_id"].astype(str)
+    repeated = repeated[repeated.duplicated()]
+    if len(repeated):
+        raise UsageError(
+            f"{p}: run {repeated.iloc[0]} has more than one row; accepted: one row per trial "
+            "(per-step rows go in --history, or in a long-format file with agent_step and score)."
+        )
     trials = [_trial(row, columns, p) for _, row in df.iterrows()]
     histories = (
         _histories(_read_csv(history_path, "history file"), Path(history_path))

@@ -293,6 +293,96 @@ def test_cli_bad_input_exits_2_with_one_sentence_and_writes_nothing(
     assert not (private_home / "data").exists()
 
 
+GOOD_TRIALS = "run_id,gpus,nodes,score,cost_usd,sps\na,1,1,100,0.5,50\nb,2,1,90,0.7,100\n"
+GOOD_HISTORY = (
+    "run_id,agent_step,wall_s,score,cost_usd\na,100,1,10,0.1\na,200,2,100,0.2\nb,100,1,90,0.1\n"
+)
+
+
+@pytest.mark.parametrize(
+    "trials, history, message",
+    [
+        (
+            GOOD_TRIALS.replace("b,2,1", "b,-2,1"),
+            GOOD_HISTORY,
+            "run b has gpus -2; accepted: a whole number from 1 to 1024.",
+        ),
+        (
+            GOOD_TRIALS.replace("b,2,1", "b,1.5,1"),
+            GOOD_HISTORY,
+            "run b has gpus 1.5; accepted: a whole number",
+        ),
+        (GOOD_TRIALS.replace("b,2,1", "b,1e30,1"), GOOD_HISTORY, "run b has gpus 1e+30; accepted"),
+        (
+            GOOD_TRIALS.replace("b,2,1", "b,2,0"),
+            GOOD_HISTORY,
+            "run b has nodes 0; accepted: a whole number from 1 to 4096.",
+        ),
+        (
+            GOOD_TRIALS + "b,2,1,95,0.7,100\n",
+            GOOD_HISTORY,
+            "run b has more than one row; accepted: one row per trial",
+        ),
+        (GOOD_TRIALS + ",2,1,95,0.7,100\n", GOOD_HISTORY, "line 4 has no run_id; accepted"),
+        (
+            GOOD_TRIALS.replace(",90,", ",abc,"),
+            GOOD_HISTORY,
+            "run b has score 'abc'; accepted: a finite number or an empty cell.",
+        ),
+        (GOOD_TRIALS.replace(",90,", ",inf,"), GOOD_HISTORY, "run b has score inf; accepted"),
+        (
+            GOOD_TRIALS.replace(",0.7,", ",-0.7,"),
+            GOOD_HISTORY,
+            "run b has cost_usd -0.7; accepted: a finite number >= 0",
+        ),
+        (
+            GOOD_TRIALS.replace(",", ";"),
+            GOOD_HISTORY,
+            "is separated by semicolons; accepted: a comma-separated file",
+        ),
+        (
+            GOOD_TRIALS,
+            GOOD_HISTORY.replace("a,200,", "a,abc,"),
+            "run a has agent_step 'abc'; accepted: a finite number.",
+        ),
+        (
+            GOOD_TRIALS,
+            GOOD_HISTORY.replace("a,100,1,10,", "a,100,1,x,"),
+            "run a has score 'x'; accepted: a finite number.",
+        ),
+        (
+            GOOD_TRIALS,
+            GOOD_HISTORY.replace("a,200,2,", "a,200,inf,"),
+            "run a has wall_s inf; accepted",
+        ),
+        (GOOD_TRIALS, GOOD_HISTORY.replace(",0.2", ",$0.2"), "run a has cost_usd '$0.2'; accepted"),
+        (GOOD_TRIALS, GOOD_HISTORY.replace(",", "\t"), "is separated by tabs; accepted"),
+    ],
+    ids=lambda v: v.split(";")[0][-40:] if isinstance(v, str) and "accepted" in v else "",
+)
+def test_cli_bad_csv_values_exit_2_with_one_sentence(
+    trials, history, message, tmp_path, capsys, private_home
+):
+    (tmp_path / "t.csv").write_text(trials)
+    (tmp_path / "h.csv").write_text(history)
+    out = tmp_path / "out.csv"
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", "--csv", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not out.exists()
+
+
+def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text("\ufeff" + GOOD_TRIALS.replace(",0.7,", ",,"), encoding="utf-8")
+    (tmp_path / "h.csv").write_text(GOOD_HISTORY.replace("b,100,1,", "b,100,,"))
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", "--target", "50", "--json"]) == 0
+    by = {r["config"]: r for r in json.loads(capsys.readouterr().out)["per_config"]}
+    assert by["g1n1"]["n_trials"] == 1 and by["g2n1"]["n_trials"] == 1
+    assert by["g1n1"]["samples_to_target"] == pytest.approx(100 + 100 * 40 / 90)
+
+
 def test_cli_reads_the_local_store_in_a_child_process(experiment, tmp_path, private_home):
     trials, histories, _ = experiment
     with Store.open_default() as store:
