@@ -190,11 +190,38 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
     return trials, dict(curves), every
 
 
+def _check_outputs_apart(args: argparse.Namespace) -> None:
+    """The report's default plots folder (``<report>_plots``, as ``write_report`` makes it) must
+    not be a file, and the outputs must be different paths: else one would overwrite another, or
+    the report would fail after the CSV was written."""
+    outputs = [
+        (flag, path) for flag, path in (("--report", args.report), ("--csv", args.csv)) if path
+    ]
+    if args.report:
+        md = Path(args.report).expanduser()
+        plots = Path(args.plots).expanduser() if args.plots else md.with_name(md.stem + "_plots")
+        if not args.plots and plots.exists() and not plots.is_dir():
+            raise UsageError(
+                f"--report {args.report}: its plots folder {plots} is a file; accepted: a report "
+                "path whose <name>_plots is free or a folder, or --plots DIR."
+            )
+        outputs.append(("--plots" if args.plots else "the report's plots folder", str(plots)))
+    seen: dict[Path, str] = {}
+    for flag, path in outputs:
+        key = Path(path).expanduser().absolute()
+        if key in seen:
+            raise UsageError(
+                f"{seen[key]} and {flag} are the same path ({path}); accepted: a different path for each output."
+            )
+        seen[key] = flag
+
+
 def run(args: argparse.Namespace) -> int:
     _check_numbers(args)
     for path, flag in ((args.report, "--report"), (args.csv, "--csv")):
         check_output_path(path, flag)
     check_output_path(args.plots, "--plots", directory=True)
+    _check_outputs_apart(args)
     cfg, _ = load_config(args, with_flags=False)
     if args.plots and not args.report:
         raise UsageError("--plots only goes with --report; accepted: --report FILE.md --plots DIR.")

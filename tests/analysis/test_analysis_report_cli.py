@@ -383,6 +383,33 @@ def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
     assert by["g1n1"]["samples_to_target"] == pytest.approx(100 + 100 * 40 / 90)
 
 
+@pytest.mark.parametrize(
+    "outputs, message",
+    [
+        (["--report", "r.md", "--csv", "r.md"], "--report and --csv are the same path"),
+        (["--report", "r.md", "--plots", "r.md"], "--report and --plots are the same path"),
+        (
+            ["--report", "r.md", "--csv", "r_plots"],
+            "--csv and the report's plots folder are the same",
+        ),
+        (["--report", "q.md", "--csv", "c.csv"], "its plots folder"),
+    ],
+)
+def test_cli_outputs_that_would_clash_are_refused_before_anything_is_written(
+    outputs, message, tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "t.csv").write_text(GOOD_TRIALS)
+    (tmp_path / "h.csv").write_text(GOOD_HISTORY)
+    (tmp_path / "q_plots").write_text("a file where the report's plots would go\n")
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    argv = ["analyze", "--trials", "t.csv", "--history", "h.csv", "--bootstrap", "0", *outputs]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 def test_cli_reads_the_local_store_in_a_child_process(experiment, tmp_path, private_home):
     trials, histories, _ = experiment
     with Store.open_default() as store:
