@@ -121,7 +121,11 @@ def report_sections(result: AnalysisResult) -> list[Section]:
             f"target: {result.target_rule}",
             f"configs: {len(pc)}, trials: {n_trials} ({int(pc['n_curves'].sum())} with learning curves, {int(pc['n_reached'].sum())} reached the target)",
             f"cost: logged cost where a trial has it, else {result.price.describe()} x whole billed nodes x hours",
-            f"uncertainty: {int(s.ci_level * 100)}% intervals from {s.n_boot} bootstrap resamples (seed {s.seed}); smoothing: {s.smoothing}",
+            (
+                f"uncertainty: {int(s.ci_level * 100)}% intervals from {s.n_boot} bootstrap resamples (seed {s.seed}); smoothing: {s.smoothing}"
+                if s.n_boot
+                else f"uncertainty: no intervals (0 bootstrap resamples); smoothing: {s.smoothing}"
+            ),
             f"P(reach) is within a budget of {fmt_count(result.budget_steps)} agent steps; Kaplan-Meier over all trials of a config (censored at their last point)",
         ],
     )

@@ -9,6 +9,7 @@ curve never gets there the median is not reached (``inf``), never a placeholder.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,8 +110,10 @@ def kaplan_meier(
     else:
         median, p_reach = float("inf"), (0.0 if budget is not None else None)
         uniq, p_curve = np.empty(0), np.empty(0)
-    median_ci: tuple[float, float] = (median, median)
-    p_ci: tuple[float, float] | None = (p_reach, p_reach) if p_reach is not None else None
+    # no resamples (n_boot 0, or one trial: every resample is that trial): no interval, never
+    # the estimate twice, which reads as a certain one
+    median_ci: tuple[float, float] = (math.nan, math.nan)
+    p_ci: tuple[float, float] | None = (math.nan, math.nan) if p_reach is not None else None
     if n_boot > 0 and n > 1:
         idx = rng.integers(0, n, size=(n_boot, n))
         counts = resample_counts(idx, n)

@@ -94,3 +94,39 @@ def test_bootstrap_rows_are_resamples():
     surv = km_by_counts(times, events, counts)
     assert median_from_survival(times, surv).tolist() == [1.0, 3.0, 2.0]
     assert p_reach_from_survival(times, surv, 2.5).tolist() == pytest.approx([1.0, 0.0, 2 / 3])
+
+
+@pytest.mark.parametrize("n, n_boot", [(3, 0), (1, 500)])
+def test_no_resamples_give_no_interval_not_the_estimate_twice(n, n_boot):
+    # --bootstrap 0, or a config with one trial (every resample is that trial): an interval
+    # [100%, 100%] would read as certainty from nothing
+    s = kaplan_meier(
+        np.array([5.0, 6.0, 7.0][:n]),
+        np.array([True, False, True][:n]),
+        axis="agent_step",
+        budget=10.0,
+        n_boot=n_boot,
+        rng=np.random.default_rng(0),
+        ci_level=0.95,
+    )
+    assert np.isfinite(s.median) and s.p_reach is not None
+    assert np.isnan(s.median_ci).all() and np.isnan(s.p_reach_ci).all()
+
+
+def test_cli_report_says_no_interval_for_one_trial_and_for_bootstrap_0(tmp_path, capsys):
+    from hwscale_tui import cli
+
+    (tmp_path / "t.csv").write_text("run_id,gpus,nodes,score\na,1,1,100\nb,2,1,100\nc,2,1,90\n")
+    (tmp_path / "h.csv").write_text(
+        "run_id,agent_step,wall_s,score\na,100,1,10\na,200,2,100\n"
+        "b,100,1,90\nb,200,2,100\nc,100,1,10\nc,200,2,90\n"
+    )
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--target", "50", "--bootstrap", "200", "--width", "200"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("g1n1"))
+    assert "100%" in row and "[100%, 100%]" not in row and "[2 s, 2 s]" not in row, row
+    assert cli.main([*argv, "--target", "50", "--bootstrap", "0", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "uncertainty: no intervals (0 bootstrap resamples)" in out
+    row = next(line for line in out.splitlines() if line.startswith("g2n1"))
+    assert "100%" in row and "[100%, 100%]" not in row, row
