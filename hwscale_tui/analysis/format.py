@@ -21,6 +21,9 @@ def fmt_count(v: Any, missing: str = UNKNOWN) -> str:
     f = float(v)
     if math.isinf(f):
         return NOT_REACHED if f > 0 else "-inf"
+    f = float(f"{f:.3g}")  # round first: 999,500 is 1M, not '1e+03k'
+    if abs(f) >= 1e15:
+        return f"{f:.3g}"  # 1e+15, not '1e+03T'
     for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(f) >= div:
             return f"{f / div:.3g}{suffix}"

@@ -71,6 +71,25 @@ def test_text_report_has_every_section_and_no_nan(result):
     assert all(f"{r.config} (" in text for r in result.recommendations)
 
 
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (123_456, "123k"),
+        (999_500, "1M"),  # was '1e+03k'
+        (999_600_000, "1G"),  # was '1e+03M'
+        (999.7, "1k"),
+        (1e15, "1e+15"),  # was '1e+03T'
+        (1e300, "1e+300"),  # was '1e+288T'
+        (-999_500, "-1M"),
+        (12, "12"),
+    ],
+)
+def test_counts_round_before_their_unit_is_chosen(value, shown):
+    from hwscale_tui.analysis.format import fmt_count
+
+    assert fmt_count(value) == shown
+
+
 def test_text_report_says_not_reached_and_not_enough_data():
     trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 30.0)]
     res = analyze(
