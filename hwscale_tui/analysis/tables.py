@@ -203,6 +203,24 @@ def _check_run_ids(df: pd.DataFrame, path: Path) -> None:
         raise UsageError(f"{path}: line {line} has no run_id; accepted: a run id on every row.")
 
 
+def _check_one_hardware_per_run(df: pd.DataFrame, path: Path) -> None:
+    """A long-format file reads a run's fields from its last row: its rows must agree on the
+    hardware, or the others would be dropped without a word."""
+    keys = df["run_id"].astype(str)
+    for column in ("gpus", "nodes", "config", "sweep"):
+        if column not in df.columns:
+            continue
+        values = df[column]  # an empty cell does not disagree
+        counts = values.groupby(keys, sort=False).nunique()
+        if (counts > 1).any():
+            run = counts.index[int((counts > 1).to_numpy().nonzero()[0][0])]
+            seen = ", ".join(dict.fromkeys(_shown(v) for v in values[keys == run].dropna()))
+            raise UsageError(
+                f"{path}: run {run} has {column} {seen} on different rows; accepted: the same "
+                f"{column} on every row of a run."
+            )
+
+
 def _check_numbers(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
     """Refuse text or a non-finite number in a history column (an empty cell is unknown)."""
     for column in columns:
@@ -238,6 +256,7 @@ def read_trials_csv(
         )
     if long_format:
         histories = _histories(df, p)
+        _check_one_hardware_per_run(df, p)
         last = (
             df.assign(run_id=df["run_id"].astype(str))
             .sort_values("agent_step")

@@ -392,6 +392,21 @@ def test_cli_bad_csv_values_exit_2_with_one_sentence(
     assert not out.exists()
 
 
+def test_cli_long_csv_whose_rows_disagree_on_hardware_is_refused(tmp_path, capsys):
+    rows = "run_id,gpus,nodes,agent_step,wall_s,score\na,1,1,100,1,10\na,2,1,200,2,100\n"
+    (tmp_path / "long.csv").write_text(rows + "b,,1,100,1,50\nb,2,1,200,2,90\n")
+    argv = ["analyze", "--trials", str(tmp_path / "long.csv"), "--bootstrap", "0"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "run a has gpus 1, 2 on different rows; accepted: the same gpus" in err, err
+    assert err.count("\n") == 1
+    (tmp_path / "long.csv").write_text(
+        rows.replace("a,1,1,", "a,2,1,") + "b,,1,100,1,50\n" + "b,2,1,200,2,90\n"
+    )
+    assert cli.main([*argv, "--json"]) == 0  # an empty cell does not disagree
+    assert [r["n_trials"] for r in json.loads(capsys.readouterr().out)["per_config"]] == [2]
+
+
 def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
     (tmp_path / "t.csv").write_text("\ufeff" + GOOD_TRIALS.replace(",0.7,", ",,"), encoding="utf-8")
     (tmp_path / "h.csv").write_text(GOOD_HISTORY.replace("b,100,1,", "b,100,,"))
