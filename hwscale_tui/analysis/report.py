@@ -16,6 +16,7 @@ import numpy as np
 
 from ..paths import write_private_text
 from .core import AnalysisResult
+from .cost import COST_LOGGED_HISTORY, COST_LOGGED_TOTAL, COST_PRICED
 from .fits import (
     AmdahlFit,
     CriticalBatchFit,
@@ -47,11 +48,9 @@ class Section:
 def _short_source(source: str) -> str:
     if source.startswith("mixed"):
         return "mixed"
-    return (
-        "logged"
-        if source.startswith("logged")
-        else ("priced" if source.startswith("price") else "unknown")
-    )
+    if source in (COST_LOGGED_HISTORY, COST_LOGGED_TOTAL):
+        return "logged"
+    return "priced" if source == COST_PRICED else "unknown"
 
 
 def _median_text(value: float, ci: tuple[float, float], fmt: Callable[..., str]) -> str:

@@ -407,6 +407,24 @@ def test_cli_long_csv_whose_rows_disagree_on_hardware_is_refused(tmp_path, capsy
     assert [r["n_trials"] for r in json.loads(capsys.readouterr().out)["per_config"]] == [2]
 
 
+def test_cost_column_says_priced_logged_or_mixed_never_unknown_for_a_cost_shown(tmp_path, capsys):
+    # a trial total (b) is "logged"; no cost at all (a, c) is "priced": the docs' three words
+    (tmp_path / "t.csv").write_text(
+        "run_id,gpus,nodes,score,cost_usd,runtime_s\na,1,1,100,,\nb,2,1,90,0.5,2\nc,2,1,80,,\n"
+    )
+    (tmp_path / "h.csv").write_text(
+        GOOD_HISTORY.replace(",cost_usd", "").replace(",0.1", "").replace(",0.2", "")
+        + "c,100,1,80\n"
+    )
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", "--price-per-gpu-hour", "3", "--width", "200"]) == 0
+    rows: dict[str, str] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("g"):  # the per-config table comes first
+            rows.setdefault(line.split()[0], line.split()[-1])
+    assert rows["g1n1"] == "priced" and rows["g2n1"] == "mixed", rows
+
+
 def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
     (tmp_path / "t.csv").write_text("\ufeff" + GOOD_TRIALS.replace(",0.7,", ",,"), encoding="utf-8")
     (tmp_path / "h.csv").write_text(GOOD_HISTORY.replace("b,100,1,", "b,100,,"))
