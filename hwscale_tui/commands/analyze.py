@@ -238,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
         "price_per_gpu_hour": args.price_per_gpu_hour,
         "spot": args.spot,
         "levels": tuple(args.levels) if args.levels else None,
+        # a CSV's counts are its `gpus` column: local mode's ranks (and its notes) are the store's
+        "unit": "GPUs" if args.trials else None,
     }
     if args.target is not None and args.target_kind is None and args.target > 1:
         changes["target_kind"] = "absolute"  # 450 can only be a score

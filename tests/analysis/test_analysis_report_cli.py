@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -423,6 +424,22 @@ def test_cost_column_says_priced_logged_or_mixed_never_unknown_for_a_cost_shown(
         if line.startswith("g"):  # the per-config table comes first
             rows.setdefault(line.split()[0], line.split()[-1])
     assert rows["g1n1"] == "priced" and rows["g2n1"] == "mixed", rows
+
+
+def test_cli_trials_csv_counts_gpus_even_when_the_current_experiment_is_local(
+    tmp_path, capsys, private_home
+):
+    # the default experiment runs locally (ranks); a CSV's counts are its gpus column
+    (tmp_path / "t.csv").write_text(GOOD_TRIALS)
+    (tmp_path / "h.csv").write_text(GOOD_HISTORY)
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        not re.search(r"\branks?\b", out)
+        and "config  GPUs" in out
+        and "(2 GPUs/node x 1 node)" in out
+    ), out
 
 
 def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
