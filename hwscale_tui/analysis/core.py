@@ -274,9 +274,10 @@ def _resolve_target(
         rule = f"absolute target {settings.target:g}"
         return float(settings.target), rule, reference, ref_run, levels
     target = from_fraction(settings.target)
-    word = "x" if sign > 0 else "/"
     rule = (
-        f"{settings.target:g} {word} best smoothed score {reference:.6g} ({ref_run}) = {target:.6g}"
+        f"{settings.target:g} x best smoothed score {reference:.6g} ({ref_run}) = {target:.6g}"
+        if sign > 0  # minimizing: the best divided by the fraction, written in that order
+        else f"best smoothed score {reference:.6g} ({ref_run}) / {settings.target:g} = {target:.6g}"
     )
     return target, rule, reference, ref_run, levels
 

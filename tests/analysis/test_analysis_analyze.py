@@ -18,6 +18,7 @@ from hwscale_tui.analysis import (
 from hwscale_tui.analysis.cost import COST_LOGGED_HISTORY, COST_LOGGED_TOTAL, COST_PRICED
 from hwscale_tui.errors import UsageError
 from hwscale_tui.hardware import HardwarePair
+from hwscale_tui.records import HistoryPoint
 from tests.analysis.analysis_helpers import GRID, linear_history, trial
 from tests.support.synthetic import SyntheticTruth, synthetic_experiment
 
@@ -214,3 +215,18 @@ def test_pareto_knee_is_the_point_farthest_from_the_chord():
     )
     assert [p.config for p in front.front] == ["fast", "knee", "slow"] and front.knee == "knee"
     assert not next(p for p in front.points if p.config == "dominated").on_front
+
+
+def test_minimizing_target_rule_reads_as_the_division_it_is():
+    # 0.9 / 2 would be 0.45: the rule names the best score first, then divides
+    hist = [HistoryPoint(100.0 * s, 10.0 * s, 10 - 0.8 * s, None) for s in range(1, 11)]
+    res = analyze(
+        [trial("a", 1, 1, 2.0)],
+        {"a": hist},
+        AnalysisSettings(n_boot=0, goal="minimize", price_per_gpu_hour=3.6),
+    )
+    assert res.target == pytest.approx(2 / 0.9)
+    assert res.target_rule == "best smoothed score 2 (a) / 0.9 = 2.22222"
+    row = res.per_config.iloc[0]
+    assert row["samples_to_target"] == pytest.approx(100 * (10 - 2 / 0.9) / 0.8)
+    assert row["cost_to_target_usd"] == pytest.approx(row["time_to_target_s"] / 1000)
