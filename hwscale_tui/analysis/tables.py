@@ -43,12 +43,14 @@ def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
         )
         raise UsageError(f"{what} {p} {problem}; accepted: a path to a CSV file.")
     try:
-        df = pd.read_csv(p)
+        # "run_id, gpus" (a space after each comma) names the column gpus, not " gpus"
+        df = pd.read_csv(p, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise UsageError(
             f"{what} {p} is not a readable CSV ({first}); accepted: a comma-separated file with a header row."
         ) from None
+    df.columns = [str(c).strip() for c in df.columns]
     if len(df.columns) == 1:
         for name, sep in (("semicolons", ";"), ("tabs", "\t")):
             if sep in str(df.columns[0]):

@@ -442,6 +442,16 @@ def test_cli_trials_csv_counts_gpus_even_when_the_current_experiment_is_local(
     ), out
 
 
+def test_cli_csv_with_spaces_after_its_commas_is_read(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text(GOOD_TRIALS.replace(",", ", ").replace("run_id, ", "run_id , "))
+    (tmp_path / "h.csv").write_text(GOOD_HISTORY.replace(",", ", "))
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", "--target", "50", "--json"]) == 0
+    by = {r["config"]: r for r in json.loads(capsys.readouterr().out)["per_config"]}
+    assert by["g1n1"]["best_run_id"] == "a" and by["g2n1"]["best_score"] == 90
+    assert by["g1n1"]["samples_to_target"] == pytest.approx(100 + 100 * 40 / 90)
+
+
 def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
     (tmp_path / "t.csv").write_text("\ufeff" + GOOD_TRIALS.replace(",0.7,", ",,"), encoding="utf-8")
     (tmp_path / "h.csv").write_text(GOOD_HISTORY.replace("b,100,1,", "b,100,,"))
