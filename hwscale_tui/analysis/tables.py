@@ -25,6 +25,7 @@ from ..errors import UsageError
 from ..hardware import generation_of_sweep, pair_from_sweep_name, parse_pair
 from ..records import TRIAL_STATES, HistoryPoint, Trial
 from .core import AnalysisResult
+from .jsonable import jsonable
 
 HISTORY_COLUMNS = ("run_id", "agent_step", "wall_s", "score")
 NUMBER_FIELDS = ("score", "cost_usd", "agent_steps", "runtime_s", "sps")
@@ -288,5 +289,8 @@ def read_trials_csv(
 def per_config_csv(result: AnalysisResult) -> str:
     """The per-config table as CSV text (hyperparameters as a JSON column)."""
     df = result.per_config.copy()
-    df["best_params"] = [json.dumps(p, sort_keys=True, default=str) for p in df["best_params"]]
+    # strict JSON, as --json writes it: NaN -> null, inf -> "inf"
+    df["best_params"] = [
+        json.dumps(jsonable(p), sort_keys=True, allow_nan=False) for p in df["best_params"]
+    ]
     return df.to_csv(index=False)

@@ -452,6 +452,22 @@ def test_cli_csv_with_spaces_after_its_commas_is_read(tmp_path, capsys):
     assert by["g1n1"]["samples_to_target"] == pytest.approx(100 + 100 * 40 / 90)
 
 
+def test_cli_csv_export_writes_hyperparameters_as_strict_json(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text(
+        GOOD_TRIALS.replace("sps\n", "sps,params_json\n").replace(",50\n", ',50,"{""lr"": NaN}"\n')
+    )
+    (tmp_path / "h.csv").write_text(GOOD_HISTORY)
+    out = tmp_path / "pc.csv"
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", "--csv", str(out)]) == 0
+    cells = pd.read_csv(out)["best_params"]
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    assert [json.loads(c, parse_constant=refuse) for c in cells] == [{"lr": None}, {}]
+
+
 def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
     (tmp_path / "t.csv").write_text("\ufeff" + GOOD_TRIALS.replace(",0.7,", ",,"), encoding="utf-8")
     (tmp_path / "h.csv").write_text(GOOD_HISTORY.replace("b,100,1,", "b,100,,"))
