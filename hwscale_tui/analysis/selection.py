@@ -74,8 +74,10 @@ def local_mode(
     sizes = sorted({ranks(t) for t in trials if ranks(t)})
     if len(sizes) < 3:
         shown = " and ".join(str(s) for s in sizes) or "no"
+        noun = "rank" if sizes == [1] else "ranks"
+        count = "1 size" if len(sizes) == 1 else f"{len(sizes)} sizes"
         notes.append(
-            f"Only {len(sizes)} size(s) ({shown} ranks): too few for a scaling law (a law needs "
+            f"Only {count} ({shown} {noun}): too few for a scaling law (a law needs "
             "at least 3 sizes); compare the pairs directly and read any fitted law as not "
             "established."
         )

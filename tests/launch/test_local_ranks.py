@@ -159,7 +159,7 @@ def test_analysis_leaves_oversubscribed_pairs_out_unless_asked_and_says_why(tmp_
     notes = " ".join(out["notes"])
     assert "the pairs count CPU ranks, not GPUs" in notes and "HYPOTHETICAL" in notes
     assert "g4n1 left out: more CPU ranks than the 2 usable cores" in notes
-    assert "Only 2 size(s) (1 and 2 ranks): too few for a scaling law" in notes
+    assert "Only 2 sizes (1 and 2 ranks): too few for a scaling law" in notes
 
     res = _analyze(exp, "--json", "--allow-oversubscribed")
     out = json.loads(res.stdout)
@@ -241,3 +241,22 @@ def test_analysis_says_when_transfer_between_pairs_shaped_the_trials(tmp_path):
         trials = st.trials(experiment="xfer")
     _chosen, app_notes = select_trials(cfg, trials)
     assert any("Transfer between pairs was on for 2 of 6 trials" in n for n in app_notes)
+
+
+@pytest.mark.parametrize(
+    "pairs, said",
+    [
+        ([(1, 1)], "Only 1 size (1 rank): too few"),  # was "Only 1 size(s) (1 ranks)"
+        ([(1, 1), (1, 1)], "Only 1 size (1 rank): too few"),
+        ([(2, 1)], "Only 1 size (2 ranks): too few"),
+        ([(1, 1), (2, 1)], "Only 2 sizes (1 and 2 ranks): too few"),
+    ],
+)
+def test_too_few_sizes_note_counts_in_words(pairs, said):
+    from hwscale_tui.analysis.selection import local_mode
+    from tests.analysis.analysis_helpers import trial
+
+    cfg = cfgmod.default_config()
+    trials = [trial(f"r{i}", g, n, 1.0) for i, (g, n) in enumerate(pairs)]
+    _, notes = local_mode(cfg, trials, allow_oversubscribed=True)
+    assert any(note.startswith(said) for note in notes), notes
