@@ -225,17 +225,22 @@ def _check_one_hardware_per_run(df: pd.DataFrame, path: Path) -> None:
 
 
 def _check_numbers(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
-    """Refuse text or a non-finite number in a history column (an empty cell is unknown)."""
+    """Refuse text, a non-finite number or (but for the score) a negative one in a history
+    column: a step, a wall time or a cost below 0 gives a negative time or cost to target (an
+    empty cell is unknown)."""
     for column in columns:
         if column not in df.columns:
             continue
         raw = df[column]
         numbers = pd.to_numeric(raw, errors="coerce")
-        bad = raw.notna() & ~numbers.apply(lambda v: math.isfinite(v) if pd.notna(v) else False)
+        low = -math.inf if column == "score" else 0.0
+        ok = numbers.abs().lt(math.inf) & numbers.ge(low)  # NaN compares False
+        bad = raw.notna() & ~ok
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
+            kind = "a finite number" if column == "score" else "a finite number >= 0"
             raise UsageError(
-                f"{path}: run {df['run_id'].iloc[i]} has {column} {_shown(raw.iloc[i])}; accepted: a finite number"
+                f"{path}: run {df['run_id'].iloc[i]} has {column} {_shown(raw.iloc[i])}; accepted: {kind}"
                 + (" or an empty cell." if column in ("wall_s", "cost_usd") else ".")
             )
 

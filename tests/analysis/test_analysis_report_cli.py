@@ -363,7 +363,7 @@ GOOD_HISTORY = (
         (
             GOOD_TRIALS,
             GOOD_HISTORY.replace("a,200,", "a,abc,"),
-            "run a has agent_step 'abc'; accepted: a finite number.",
+            "run a has agent_step 'abc'; accepted: a finite number >= 0.",
         ),
         (
             GOOD_TRIALS,
@@ -377,6 +377,17 @@ GOOD_HISTORY = (
         ),
         (GOOD_TRIALS, GOOD_HISTORY.replace(",0.2", ",$0.2"), "run a has cost_usd '$0.2'; accepted"),
         (GOOD_TRIALS, GOOD_HISTORY.replace(",", "\t"), "is separated by tabs; accepted"),
+        (
+            GOOD_TRIALS,
+            GOOD_HISTORY.replace("a,100,1,", "a,100,-5,"),
+            "run a has wall_s -5; accepted: a finite number >= 0 or an empty cell.",
+        ),
+        (
+            GOOD_TRIALS,
+            GOOD_HISTORY.replace("a,100,", "a,-100,"),
+            "run a has agent_step -100; accepted: a finite number >= 0.",
+        ),
+        (GOOD_TRIALS, GOOD_HISTORY.replace(",0.2", ",-0.2"), "run a has cost_usd -0.2; accepted"),
     ],
     ids=lambda v: v.split(";")[0][-40:] if isinstance(v, str) and "accepted" in v else "",
 )
