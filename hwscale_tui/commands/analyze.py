@@ -145,6 +145,23 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
     if args.trials:
         if args.source:
             raise UsageError("--trials and --source are alternatives; accepted: one of them.")
+        for flag, value, what in (  # they act on a source's trials: a CSV would ignore them
+            (
+                "--metric",
+                args.metric,
+                "picks a metric of the store's or W&B's histories; a CSV's curve is its score column",
+            ),
+            ("--generation", args.generation, "picks a generation of the store's or W&B's trials"),
+            (
+                "--allow-oversubscribed",
+                args.allow_oversubscribed or None,
+                "keeps the store's oversubscribed local pairs",
+            ),
+        ):
+            if value is not None:
+                raise UsageError(
+                    f"{flag} does not go with --trials (it {what}); accepted: --trials without it."
+                )
         from ..analysis.tables import read_trials_csv
 
         trials, histories = read_trials_csv(

@@ -479,6 +479,18 @@ def test_cli_csv_export_writes_hyperparameters_as_strict_json(tmp_path, capsys):
     assert [json.loads(c, parse_constant=refuse) for c in cells] == [{"lr": None}, {}]
 
 
+@pytest.mark.parametrize(
+    "flag", [["--metric", "reward"], ["--generation", "2"], ["--allow-oversubscribed"]]
+)
+def test_cli_source_only_flags_are_refused_with_trials_not_ignored(flag, tmp_path, capsys):
+    (tmp_path / "t.csv").write_text(GOOD_TRIALS)
+    (tmp_path / "h.csv").write_text(GOOD_HISTORY)
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", *flag]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag[0]} does not go with --trials" in err and err.count("\n") == 1, err
+
+
 def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
     (tmp_path / "t.csv").write_text("\ufeff" + GOOD_TRIALS.replace(",0.7,", ",,"), encoding="utf-8")
     (tmp_path / "h.csv").write_text(GOOD_HISTORY.replace("b,100,1,", "b,100,,"))
