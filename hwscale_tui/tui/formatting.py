@@ -57,10 +57,13 @@ def fmt_number(x: float | None, digits: int = 3) -> str:
 def fmt_steps(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "-"
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= div:
+    if abs(round(x)) < 1000:
+        return f"{x:.0f}"
+    # the unit chosen after rounding: 999,960 is 1.0M, not 1000.0k
+    for unit, div in (("k", 1e3), ("M", 1e6)):
+        if abs(round(x / div, 1)) < 1000:
             return f"{x / div:.1f}{unit}"
-    return f"{x:.0f}"
+    return f"{x / 1e9:.1f}G"
 
 
 def fmt_money(x: float | None) -> str:

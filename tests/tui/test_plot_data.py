@@ -93,3 +93,23 @@ def test_plot_caption_puts_each_note_on_its_own_lines_when_they_do_not_fit_one()
         "points at 2 or more distinct x values",
     ]
     assert caption_lines([], 80, 2) == [] and caption_lines([long], 0, 2) == []
+
+
+def test_step_counts_pick_their_unit_after_rounding():
+    """999,960 steps read 1.0M, not 1000.0k (the unit was chosen before rounding)."""
+    from hwscale_tui.tui.formatting import fmt_steps
+
+    cases = {
+        0: "0",
+        999.4: "999",
+        999.6: "1.0k",
+        1500: "1.5k",
+        999_940: "999.9k",
+        999_960: "1.0M",
+        2.5e9: "2.5G",
+        999_960_000_000: "1000.0G",
+        -999_960: "-1.0M",
+        None: "-",
+        float("nan"): "-",
+    }
+    assert {x: fmt_steps(x) for x in cases} == cases
