@@ -177,7 +177,7 @@ class AnalysisResult:
                 "target_rule": self.target_rule,
                 "reference_score": self.reference_score,
                 "reference_run": self.reference_run,
-                "price": self.price.__dict__ | {"text": self.price.describe()},
+                "price": self.price.__dict__ | {"text": self.price.describe(s.unit)},
                 "budget_steps": self.budget_steps,
                 "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
                 "per_config": self.per_config,

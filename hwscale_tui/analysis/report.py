@@ -119,7 +119,8 @@ def report_sections(result: AnalysisResult) -> list[Section]:
         [
             f"target: {result.target_rule}",
             f"configs: {len(pc)}, trials: {n_trials} ({int(pc['n_curves'].sum())} with learning curves, {int(pc['n_reached'].sum())} reached the target)",
-            f"cost: logged cost where a trial has it, else {result.price.describe()} x whole billed nodes x hours",
+            f"cost: logged cost where a trial has it, else {result.price.describe(s.unit)} x "
+            + ("ranks x hours" if s.unit == "ranks" else "whole billed nodes x hours"),
             (
                 f"uncertainty: {int(s.ci_level * 100)}% intervals from {s.n_boot} bootstrap resamples (seed {s.seed}); smoothing: {s.smoothing}"
                 if s.n_boot

@@ -31,9 +31,18 @@ class PriceInForce:
     spot: bool
     source: str
 
-    def describe(self) -> str:
+    def describe(self, unit: str = "GPUs") -> str:
+        """The price, said plainly; with ``unit`` "ranks" (local mode) per CPU rank-hour."""
         kind = "spot" if self.spot else "on-demand"
-        return f"{self.gpu_type} {kind} ${self.usd_per_gpu_hour:g}/GPU-hour ({self.source})"
+        p = self.usd_per_gpu_hour
+        if unit != "ranks":
+            return f"{self.gpu_type} {kind} ${p:g}/GPU-hour ({self.source})"
+        if self.gpu_type.lower() == "vcpu":
+            return f"${p:g}/rank-hour, one cloud vCPU {kind} ({self.source})"
+        return (
+            f"HYPOTHETICAL ${p:g}/rank-hour, each CPU rank priced as one {self.gpu_type} "
+            f"{kind} ({self.source})"
+        )
 
 
 UNITS = ("GPUs", "ranks")

@@ -182,6 +182,16 @@ def test_the_local_note_names_the_price_the_flags_put_in_force(tmp_path):
     notes = " ".join(out["notes"])
     assert "HYPOTHETICAL $1/rank-hour, as if each CPU rank were one A100" in notes, notes
     assert "$6.88" not in notes and "H100" not in notes
+    assert out["price"]["text"].startswith("HYPOTHETICAL $1/rank-hour, each CPU rank priced as")
+    # the summary's cost line names the same per-rank price, not a per-GPU-hour one
+    res = _analyze(exp, "--price-per-gpu-hour", "1", "--gpu-type", "A100")
+    assert res.returncode == 0, res.stderr
+    summary = " ".join(
+        res.stdout.split("cost: logged cost where", 1)[1].split("uncertainty:")[0].split()
+    )
+    assert summary.startswith("a trial has it, else HYPOTHETICAL $1/rank-hour"), summary
+    assert summary.endswith("x ranks x hours"), summary
+    assert "GPU-hour" not in summary and "billed nodes" not in summary
 
 
 def test_only_oversubscribed_pairs_is_one_sentence_exit_2(tmp_path):
