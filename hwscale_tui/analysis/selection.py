@@ -20,14 +20,22 @@ from ..records import Trial
 IN_FLIGHT = ("queued", "running", "awaiting_eval")  # trials whose result is still to come
 
 
-def pick_generation(experiment: str, trials: list[Trial], wanted: int | None) -> list[Trial]:
+def pick_generation(
+    experiment: str, trials: list[Trial], wanted: int | None, of: str | None = None
+) -> list[Trial]:
     """One generation's trials (the newest by default): trials of different generations ran
-    under different comparability settings and are never analyzed together."""
+    under different comparability settings and are never analyzed together. ``of``: what
+    the trials come from, when not the experiment's source (e.g. a CSV file's name)."""
     gen = wanted if wanted is not None else max((t.generation for t in trials), default=1)
     chosen = [t for t in trials if t.generation == gen]
     if not chosen:
+        where = (
+            f"{of} has no trials of generation {gen}"
+            if of
+            else (f"generation {gen} of experiment {experiment} has no trials yet")
+        )
         raise UsageError(
-            f"generation {gen} of experiment {experiment} has no trials yet; accepted: --generation "
+            f"{where}; accepted: --generation "
             f"with one of {', '.join(str(g) for g in sorted({t.generation for t in trials}))}."
         )
     return chosen
@@ -84,10 +92,12 @@ def local_mode(
     return trials, notes
 
 
-def generation_note(experiment: str, trials: list[Trial], all_count: int) -> str:
+def generation_note(
+    experiment: str, trials: list[Trial], all_count: int, of: str | None = None
+) -> str:
     gen = trials[0].generation if trials else 1
     left = all_count - len(trials)
-    note = f"generation {gen} of experiment {experiment} ({len(trials)} trials)"
+    note = f"generation {gen} of {of or 'experiment ' + experiment} ({len(trials)} trials)"
     if left:
         note += (
             f"; {left} trial(s) of other generations left out (they ran under other "

@@ -3,8 +3,10 @@
 Trials CSV, one row per trial (wide) -- columns:
   ``run_id`` (required); hardware as ``gpus`` + ``nodes``, or a ``config`` like ``g4n1``, or a
   ``sweep`` name ending in ``g<G>n<N>``; optional ``state`` (default ``finished``), ``score``,
-  ``cost_usd``, ``agent_steps``, ``runtime_s``, ``sps``; hyperparameters as ``param.<dotted key>``
-  columns (e.g. ``param.trainer.batch_size``) or one ``params_json`` column.
+  ``cost_usd``, ``agent_steps``, ``runtime_s``, ``sps``, ``generation`` (default: the sweep
+  name's); hyperparameters as ``param.<dotted key>`` (or ``params.<dotted key>``, as
+  ``trials --csv`` writes them) columns (e.g. ``param.trainer.batch_size``) or one
+  ``params_json`` column.
 History CSV: ``run_id, agent_step, wall_s, score`` and optionally ``cost_usd``.
 Long format: a trials CSV that itself has ``agent_step`` and ``score`` columns holds one row per
 logged point; trial fields are read from each run's last row (its ``score`` is the final score
@@ -30,6 +32,7 @@ from .jsonable import jsonable
 HISTORY_COLUMNS = ("run_id", "agent_step", "wall_s", "score")
 NUMBER_FIELDS = ("score", "cost_usd", "agent_steps", "runtime_s", "sps")
 PARAM_PREFIX = "param."
+PARAM_PREFIXES = (PARAM_PREFIX, "params.")  # ``trials --csv`` writes ``params.<key>``
 
 
 def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
@@ -128,9 +131,9 @@ def _hardware(row: pd.Series, path: Path) -> tuple[int, int]:
 
 def _params(row: pd.Series, columns: list[str], path: Path) -> dict[str, Any]:
     params = {
-        c[len(PARAM_PREFIX) :]: row[c]
+        c.split(".", 1)[1]: row[c]
         for c in columns
-        if c.startswith(PARAM_PREFIX) and pd.notna(row[c])
+        if c.startswith(PARAM_PREFIXES) and pd.notna(row[c])
     }
     raw = row.get("params_json")
     if isinstance(raw, str) and raw.strip():
@@ -163,9 +166,22 @@ def _trial(row: pd.Series, columns: list[str], path: Path) -> Trial:
         state=state,
         params=_params(row, columns, path),
         source="local",
-        generation=generation_of_sweep(sweep),
+        generation=_generation(row, sweep, path),
         **fields,
     )
+
+
+def _generation(row: pd.Series, sweep: str, path: Path) -> int:
+    """A ``generation`` column's value (``trials --csv`` writes one), else the sweep name's."""
+    value = row.get("generation")
+    if _blank(value):
+        return generation_of_sweep(sweep)
+    f = _number(value)
+    if f is None or not f.is_integer() or f < 1:
+        raise UsageError(
+            f"{path}: run {row['run_id']} has generation {_shown(value)}; accepted: a whole number from 1."
+        )
+    return int(f)
 
 
 def _points(df: pd.DataFrame) -> list[HistoryPoint]:

@@ -151,7 +151,6 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
                 args.metric,
                 "picks a metric of the store's or W&B's histories; a CSV's curve is its score column",
             ),
-            ("--generation", args.generation, "picks a generation of the store's or W&B's trials"),
             (
                 "--allow-oversubscribed",
                 args.allow_oversubscribed or None,
@@ -164,11 +163,21 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
                 )
         from ..analysis.tables import read_trials_csv
 
+        path = Path(args.trials).expanduser()
         trials, histories = read_trials_csv(
-            Path(args.trials).expanduser(),
-            Path(args.history).expanduser() if args.history else None,
+            path, Path(args.history).expanduser() if args.history else None
         )
-        return trials, histories, len(trials)
+        every = len(trials)
+        if args.generation is not None and args.generation < 1:
+            raise UsageError(
+                f"--generation {args.generation}: generations count from 1; accepted: 1 or more."
+            )
+        # a file of several generations (trials --csv of a relaunched experiment): one of them
+        if args.generation is not None or len({t.generation for t in trials}) > 1:
+            trials = pick_generation(cfg.name, trials, args.generation, of=path.name)
+            kept = {t.run_id for t in trials}
+            histories = {k: v for k, v in histories.items() if k in kept}
+        return trials, histories, every
     if args.history:
         raise UsageError(
             "--history only goes with --trials; accepted: --trials FILE.csv --history FILE.csv."
@@ -285,7 +294,12 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.tables import per_config_csv
     from ..paths import write_private_text
 
-    note = None if args.trials else generation_note(cfg.name, trials, every)
+    if not args.trials:
+        note: str | None = generation_note(cfg.name, trials, every)
+    elif args.generation is not None or every > len(trials):
+        note = generation_note(cfg.name, trials, every, of=Path(args.trials).name)
+    else:
+        note = None
     local_notes: list[str] = []
     if cfg.local_ranks and not args.trials:
         trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)

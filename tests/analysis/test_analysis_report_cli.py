@@ -479,9 +479,7 @@ def test_cli_csv_export_writes_hyperparameters_as_strict_json(tmp_path, capsys):
     assert [json.loads(c, parse_constant=refuse) for c in cells] == [{"lr": None}, {}]
 
 
-@pytest.mark.parametrize(
-    "flag", [["--metric", "reward"], ["--generation", "2"], ["--allow-oversubscribed"]]
-)
+@pytest.mark.parametrize("flag", [["--metric", "reward"], ["--allow-oversubscribed"]])
 def test_cli_source_only_flags_are_refused_with_trials_not_ignored(flag, tmp_path, capsys):
     (tmp_path / "t.csv").write_text(GOOD_TRIALS)
     (tmp_path / "h.csv").write_text(GOOD_HISTORY)
@@ -652,3 +650,71 @@ def test_local_mode_recommendations_name_ranks(experiment):
     res = analyze(trials, histories, settings_from_config(default_config(), n_boot=50))
     hw = [r.hardware for r in res.recommendations if r.config]
     assert hw and all("rank" in h and "GPU" not in h for h in hw)
+
+
+GENERATIONS_TRIALS = (  # as `trials --csv` writes a relaunched experiment's: both generations
+    "run_id,sweep,generation,score,params.lr\n"
+    "a,exp.g1n1,1,100,0.1\nb,exp.g2n1,1,90,0.2\n"
+    "c,exp.g1n1.gen2,2,80,0.3\nd,exp.g2n1.gen2,2,70,0.4\ne,exp.g2n1.gen2,2,75,0.5\n"
+)
+GENERATIONS_HISTORY = "run_id,agent_step,wall_s,score\n" + "".join(
+    f"{r},100,1,10\n{r},200,2,{s}\n" for r, s in zip("abcde", (100, 90, 80, 70, 75))
+)
+
+
+def _generations(tmp_path, trials: str) -> list[str]:
+    (tmp_path / "t.csv").write_text(trials)
+    (tmp_path / "h.csv").write_text(GENERATIONS_HISTORY)
+    return [
+        "analyze",
+        "--trials",
+        str(tmp_path / "t.csv"),
+        "--history",
+        str(tmp_path / "h.csv"),
+        "--bootstrap",
+        "0",
+        "--json",
+    ]
+
+
+def test_cli_csv_of_two_generations_analyzes_one_and_says_so(tmp_path, capsys):
+    argv = _generations(tmp_path, GENERATIONS_TRIALS)
+    assert cli.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    counts = {r["config"]: r["n_trials"] for r in out["per_config"]}
+    assert counts == {"g1n1": 1, "g2n1": 2}  # generation 2 only, the newest
+    # the params.<key> columns trials --csv writes are the trials' hyperparameters
+    assert {r["config"]: r["best_params"] for r in out["per_config"]} == {
+        "g1n1": {"lr": 0.3},
+        "g2n1": {"lr": 0.5},
+    }
+    assert out["notes"][0].startswith("Trials analyzed: generation 2 of t.csv (3 trials); 2 ")
+
+    assert cli.main([*argv, "--generation", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {r["config"]: r["n_trials"] for r in out["per_config"]} == {"g1n1": 1, "g2n1": 1}
+    assert out["notes"][0].startswith("Trials analyzed: generation 1 of t.csv (2 trials)")
+
+
+def test_cli_csv_generations_from_sweep_names_and_bad_values_refused(tmp_path, capsys):
+    no_column = "run_id,sweep,score\n" + "".join(
+        f"{r},{w},{s}\n"
+        for r, w, s in zip(
+            "abcde",
+            ("exp.g1n1", "exp.g2n1", "exp.g1n1.gen2", "exp.g2n1.gen2", "exp.g2n1.gen2"),
+            (100, 90, 80, 70, 75),
+        )
+    )
+    argv = _generations(tmp_path, no_column)
+    assert cli.main(argv) == 0
+    assert sum(r["n_trials"] for r in json.loads(capsys.readouterr().out)["per_config"]) == 3
+    assert cli.main([*argv, "--generation", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "t.csv has no trials of generation 3; accepted: --generation with one of 1, 2." in err
+    assert err.count("\n") == 1
+    assert cli.main([*argv, "--generation", "0"]) == 2
+    assert "generations count from 1" in capsys.readouterr().err
+    argv = _generations(tmp_path, "run_id,gpus,nodes,generation,score\na,1,1,two,5\n")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "run a has generation 'two'; accepted: a whole number from 1." in err, err
