@@ -13,7 +13,7 @@ from hwscale_tui import config as cfgmod
 from hwscale_tui.config import default_config
 from hwscale_tui.paths import app_paths
 from hwscale_tui.tui.app import SCREENS, HwscaleApp, screen_class
-from hwscale_tui.tui.formatting import fmt_number
+from hwscale_tui.tui.formatting import fmt_duration, fmt_number
 from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
 from hwscale_tui.tui.widgets.trial_table import TrialTable
 from tests.tui.tui_helpers import make_app, wait_for
@@ -962,3 +962,39 @@ async def test_grid_form_edits_the_optimizer_settings_and_saves_them(tmp_path):
             "Acrobot-v1",
             7,
         )
+
+
+async def test_trials_progress_follows_the_launched_budget_not_the_first_drawn_one(tmp_path):
+    """The table was drawn with one ``sweep.total_timesteps``; a launch then froze another (a
+    new generation with a bigger budget): running trials' share and time left use the launched
+    budget from the next poll on, not the stale one (which read 'run 100%', '0s' left)."""
+    from hwscale_tui.launch.progress import trial_progress
+    from hwscale_tui.paths import snapshot_path
+
+    cfg = default_config()
+    app, _ = make_app(tmp_path, start="trials", cfg=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        running = next(t for t in table.trials.values() if t.state == "running")
+        drawn = float(cfg.sweep.total_timesteps)
+        assert table.get_cell(running.run_id, "state").plain == (
+            f"run {trial_progress(running, drawn).percent_text}"
+        )
+        launched = cfgmod.apply_overrides(
+            cfg, {"sweep.total_timesteps": 4 * cfg.sweep.total_timesteps}
+        )
+        snapshot = snapshot_path(cfg.name)
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        cfgmod.save(launched, snapshot)
+        budget = 4.0 * drawn
+        want = f"run {trial_progress(running, budget).percent_text}"
+        assert want != table.get_cell(running.run_id, "state").plain
+        await pilot.press("R")
+        await wait_for(
+            pilot,
+            lambda: table.get_cell(running.run_id, "state").plain == want,
+            what="the launched budget",
+        )
+        eta = trial_progress(running, budget).eta_s
+        assert table.get_cell(running.run_id, "left") == fmt_duration(eta)

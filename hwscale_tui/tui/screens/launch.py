@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Label, Static
 from ...hardware import pair_tag_of
 from ..formatting import STATE_STYLES, display_paths, plural
 from ..launch_rows import LaunchRow, launch_rows
+from ..launched import LaunchedConfig
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from .base import HwFooter, HwScreen
@@ -94,7 +95,7 @@ class LaunchScreen(HwScreen):
         self._trials: list[Any] = []
         self._trials_at = -1e18
         self._history: tuple[float, str, dict[Any, float]] | None = None
-        self._snapshot: tuple[tuple[str, int], Any] | None = None  # (path, mtime), config
+        self._launched = LaunchedConfig()  # the snapshot the latest launch froze
         self.shown_columns: tuple[Any, ...] = ()
         self.table_columns: tuple[tuple[str, str, int], ...] = COLUMNS
 
@@ -203,23 +204,8 @@ class LaunchScreen(HwScreen):
         )
 
     def _launched_config(self, experiment: str) -> Any | None:
-        """The experiment snapshot the latest launch froze (the file its sweeps read), re-read
-        when it changes; None when there is none or it cannot be read."""
-        from ... import config as cfgmod
-        from ...errors import UsageError
-        from ...paths import snapshot_path
-
-        path = snapshot_path(experiment)
-        try:
-            key = (str(path), path.stat().st_mtime_ns)
-        except OSError:
-            return None
-        if self._snapshot is None or self._snapshot[0] != key:
-            try:
-                self._snapshot = (key, cfgmod.load(path))
-            except UsageError:
-                return None
-        return self._snapshot[1]
+        """The experiment snapshot the latest launch froze (the file its sweeps read)."""
+        return self._launched.get(experiment)
 
     def _history_sps(self, runner: str, now: float) -> dict[Any, float]:
         """Steps/s of earlier runs in the store, re-read every HISTORY_EVERY_S."""

@@ -26,6 +26,7 @@ from ..formatting import (
     short_paths,
     sparkline_text,
 )
+from ..launched import LaunchedConfig
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from ..widgets.trial_table import SORT_COLUMNS, TrialTable, pair_tag, trial_number
@@ -84,6 +85,7 @@ class TrialsScreen(HwScreen):
         self.poll_state: Any | None = None
         self.curve_cache: dict[str, list[Any]] = {}
         self.poll_interval_s = 2.0
+        self.launched = LaunchedConfig()  # the snapshot the latest launch froze
 
     def compose(self) -> ComposeResult:
         yield ExperimentHeader(self.SCREEN_TITLE)
@@ -130,12 +132,20 @@ class TrialsScreen(HwScreen):
             assert poller is not None  # made with the first source
             result = poller.poll_once(force=True)  # this screen schedules polls itself
             state = poller.state
+            # a running trial's 100 %: what the launched sweeps run with (the snapshot the
+            # latest launch froze), not the value the screen was first drawn with nor an
+            # unsaved edit
+            launched = self.launched.get(session.name) or session.cfg
+            self.app.call_from_thread(self.set_budget, float(launched.sweep.total_timesteps))
             if result is not None:
                 self.app.call_from_thread(self.apply_poll, result, state)
             else:
                 self.app.call_from_thread(self.set_poll_state, state)
         finally:
             self.app.call_from_thread(self.poll_finished)
+
+    def set_budget(self, budget_steps: float) -> None:
+        self.query_one(TrialTable).set_budget(budget_steps)
 
     def poll_finished(self) -> None:
         backoff = getattr(self.poll_state, "backoff_s", 0) or 0

@@ -232,6 +232,18 @@ class TrialTable(DataTable):
             self._resort()
         return len(touched) + len(gone)
 
+    def set_budget(self, budget_steps: float | None) -> None:
+        """A new step budget (the launched ``sweep.total_timesteps``): running trials' share
+        and time left are redrawn with it."""
+        if budget_steps == self.budget_steps:
+            return
+        self.budget_steps = budget_steps
+        for rid, t in self.trials.items():
+            if t.state == "running":
+                self._show(rid)
+        if self.sort_column == "left":
+            self._resort()
+
     def _show(self, rid: str) -> None:
         t = self.trials.get(rid)
         visible = t is not None and matches(t, self.filter_terms)
