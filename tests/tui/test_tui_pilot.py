@@ -998,3 +998,26 @@ async def test_trials_progress_follows_the_launched_budget_not_the_first_drawn_o
         )
         eta = trial_progress(running, budget).eta_s
         assert table.get_cell(running.run_id, "left") == fmt_duration(eta)
+
+
+async def test_launch_log_keeps_the_newest_line_in_view_after_a_resize(tmp_path):
+    """A log that fit a wide pane overflows once the terminal narrows (its lines re-wrap): the
+    pane still shows its newest line, as it does when lines arrive (it showed the oldest)."""
+    app, _ = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        tail = screen.query_one("#log-tail", Static)
+        scroll = screen.query_one("#log-scroll")
+        await wait_for(pilot, lambda: "line 30" in text_of(tail), what="log tail")
+        await pilot.pause()
+        assert scroll.max_scroll_y == 0  # 30 lines fit the wide pane
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: scroll.max_scroll_y > 0, what="the log overflows")
+        await wait_for(
+            pilot, lambda: scroll.scroll_y == scroll.max_scroll_y, what="newest line in view"
+        )
+        scroll.scroll_home(animate=False)  # the user scrolls up to read: the view stays put
+        await pilot.pause()
+        await pilot.resize_terminal(90, 24)
+        await pilot.pause()
+        assert scroll.scroll_y == 0 < scroll.max_scroll_y

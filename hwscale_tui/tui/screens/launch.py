@@ -46,6 +46,21 @@ REMOTE_PROGRESS_EVERY_S = 15.0
 HISTORY_EVERY_S = 30.0
 
 
+class LogScroll(VerticalScroll):
+    """The log pane: keeps the newest line in view unless the user scrolled up to read, also
+    when a resize re-wraps the lines (a log that fit a wide pane overflows a narrow one)."""
+
+    follow = True  # the view is at the end (it stays there as lines arrive or re-wrap)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.follow = new_value >= self.max_scroll_y - 1
+
+    def on_resize(self) -> None:
+        if self.follow:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+
 def supervisor_note(status: Any | None, active: int) -> str | None:
     """What the summary says about the latest launch's supervisor (``ExperimentStatus.supervisor_state``)."""
     if status is None or getattr(status, "launch_id", None) is None:
@@ -105,7 +120,7 @@ class LaunchScreen(HwScreen):
             yield DataTable(id="launch-table", cursor_type="row")
             yield Label("", id="launch-summary")
             yield Label("log", id="log-title", classes="section-title")
-            with VerticalScroll(id="log-scroll"):
+            with LogScroll(id="log-scroll"):
                 yield Static("", id="log-tail")
         yield HwFooter()
 
@@ -264,14 +279,13 @@ class LaunchScreen(HwScreen):
             self.rows[r.sweep_name] = r
         self.update_summary()
         if tail is not None:
-            scroll = self.query_one("#log-scroll", VerticalScroll)
-            at_end = scroll.scroll_y >= scroll.max_scroll_y - 1
+            scroll = self.query_one("#log-scroll", LogScroll)
             # long lines wrap (never cut); the pane keeps the newest line in view unless the
             # user scrolled up to read
             self.query_one("#log-tail", Static).update(
                 Text(display_paths("\n".join(tail))) if tail else Text("(no log yet)", style="dim")
             )
-            if at_end:
+            if scroll.follow:
                 scroll.call_after_refresh(scroll.scroll_end, animate=False)
 
     def cells(self, r: LaunchRow) -> list[Any]:
