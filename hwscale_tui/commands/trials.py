@@ -8,6 +8,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..errors import UsageError
@@ -57,6 +58,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print one CSV row per trial, params as params.<key> columns",
     )
+    p.add_argument(
+        "--history",
+        action="store_true",
+        help="with --csv: print the trials' learning curves instead, one row per logged point "
+        "(run_id, agent_step, wall_s, score, cost_usd; score is [analysis] curve_metric): "
+        "what analyze --trials FILE.csv --history FILE.csv reads",
+    )
 
 
 def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None) -> list[str]:
@@ -89,6 +97,10 @@ def _json_safe(value: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     from ..sources import SourceUnavailable, make_source
 
+    if args.history and not args.csv:
+        raise UsageError(
+            "--history prints learning curves as CSV; accepted: trials --csv --history."
+        )
     cfg, _ = load_config(args, with_flags=False)
     source = make_source(cfg, args.source)
     sweeps = selected_sweeps(cfg.name, source.sweeps, args.sweep)
@@ -121,6 +133,13 @@ def run(args: argparse.Namespace) -> int:
         }
         json.dump(_json_safe(payload), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
+    elif args.csv and args.history:
+        curves = source.histories([t.run_id for t in trials], cfg.analysis.curve_metric)
+        error = getattr(source, "history_error", None)
+        if error:
+            print(f"hwscale-tui: error: could not read learning curves: {error}.", file=sys.stderr)
+            return 1
+        write_history_csv([(t.run_id, curves.get(t.run_id, ())) for t in trials])
     elif args.csv:
         write_csv(trials)
     else:
@@ -147,6 +166,25 @@ def write_csv(trials: list, out: TextIO | None = None) -> None:
                 ),
             ]
         )
+
+
+HISTORY_CSV_COLUMNS = ("run_id", "agent_step", "wall_s", "score", "cost_usd")
+
+
+def write_history_csv(curves: list[tuple[str, Sequence[Any]]], out: TextIO | None = None) -> None:
+    """Learning curves as CSV, one row per point (``analyze --history`` reads it); an unknown
+    wall time or cost is an empty cell."""
+    writer = csv.writer(sys.stdout if out is None else out, lineterminator="\n")
+    writer.writerow(HISTORY_CSV_COLUMNS)
+
+    def cell(v: float | None) -> Any:
+        return "" if v is None or not math.isfinite(v) else v
+
+    for run_id, points in curves:
+        for pt in points:
+            writer.writerow(
+                [run_id, cell(pt.agent_step), cell(pt.wall_s), cell(pt.score), cell(pt.cost_usd)]
+            )
 
 
 def _human(value: float | None) -> str:

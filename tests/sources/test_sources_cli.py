@@ -159,3 +159,39 @@ def test_sources_and_the_command_import_no_wandb_textual_or_rich_until_used():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_csv_history_is_what_analyze_reads_back(seeded, tmp_path, capsys):
+    with Store.open_default() as store:
+        for i, run in enumerate(["g1n1_trial_0001", "g2n1_trial_0002", "g2n1_trial_0003"], 1):
+            store.append_history(
+                f"hardware_scaling.{run}_aaaaaa",
+                [
+                    {"agent_step": s, "wall_s": s / 100, "score": s * i / 1000, "cost_usd": None}
+                    for s in (100, 200, 300)
+                ],
+            )
+    rc, trials_csv, _ = run_cli(capsys, "--csv", "--sweep", "g1n1", "--sweep", "g2n1")
+    assert rc == 0
+    rc, history_csv, _ = run_cli(capsys, "--csv", "--history", "--sweep", "g1n1", "--sweep", "g2n1")
+    rows = list(csv.DictReader(io.StringIO(history_csv)))
+    assert rc == 0 and len(rows) == 9
+    assert rows[0] == {
+        "run_id": "hardware_scaling.g1n1_trial_0001_aaaaaa",
+        "agent_step": "100.0",
+        "wall_s": "1.0",
+        "score": "0.1",
+        "cost_usd": "",
+    }
+    (tmp_path / "t.csv").write_text(trials_csv)
+    (tmp_path / "h.csv").write_text(history_csv)
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert main([*argv, "--bootstrap", "0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {r["config"]: r["n_curves"] for r in out["per_config"]} == {"g1n1": 1, "g2n1": 2}
+
+
+def test_history_without_csv_is_one_sentence_exit_2(capsys):
+    rc, out, err = run_cli(capsys, "--history")
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert "accepted: trials --csv --history." in err
