@@ -1021,3 +1021,41 @@ async def test_launch_log_keeps_the_newest_line_in_view_after_a_resize(tmp_path)
         await pilot.resize_terminal(90, 24)
         await pilot.pause()
         assert scroll.scroll_y == 0 < scroll.max_scroll_y
+
+
+async def test_analysis_notes_follow_a_resize_across_the_two_plot_breakpoint(tmp_path):
+    """Drawn at 160 columns (two plots, two notes), then narrowed to 80 (one plot): the caption
+    gives the one plot's note only; widened again, both notes are back."""
+    from types import SimpleNamespace
+
+    app, world = make_app(tmp_path, start="analysis")
+    analyze = world.analysis.analyze
+
+    def with_notes(trials, histories, settings):
+        result = analyze(trials, histories, settings)
+        result.laws["samples_to_target"] = SimpleNamespace(reason="too few samples points")
+        result.laws["time_to_target"] = SimpleNamespace(reason="too few time points")
+        return result
+
+    world.analysis.analyze = with_notes
+
+    def caption() -> str:
+        from textual.geometry import Region
+
+        label = app.screen.query_one("#plot-note", Label)
+        lines = label.render_lines(Region(0, 0, label.size.width, label.size.height))
+        return " ".join(strip.text.strip() for strip in lines)
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.view is not None, what="analysis result")
+        await wait_for(pilot, lambda: "too few time points" in caption(), what="both notes")
+        assert "too few samples points" in caption()
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: screen.has_class("-narrow"), what="narrow layout")
+        await wait_for(
+            pilot, lambda: "too few time points" not in caption(), what="the hidden plot's note"
+        )
+        assert "too few samples points" in caption()
+        await pilot.resize_terminal(160, 48)
+        await wait_for(pilot, lambda: "too few time points" in caption(), what="both notes again")

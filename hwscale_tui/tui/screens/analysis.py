@@ -103,6 +103,7 @@ class AnalysisScreen(HwScreen):
         self.target: tuple[str, float] | None = None  # (target_kind, target); None = the file's
         self._computing = False
         self.generation: int | None = None  # None: the newest (g cycles through the others)
+        self._shown_wide = False  # whether the plots were last laid out two side by side
         # Reused by every compute (the mode's screen lives as long as the app): a W&B source
         # checks the login and fetches runs and curves only the first time.
         self.sources = SourceCache()
@@ -189,9 +190,16 @@ class AnalysisScreen(HwScreen):
         self.show_plots()
         self.query_one("#analysis-tables", Static).update(self.tables(view))
 
+    def on_resize(self) -> None:
+        """Across the 130-column breakpoint one plot becomes two (or two one): the notes under
+        them follow (they named a plot no longer shown, or left out the one that came)."""
+        if self.view is not None and self.has_class("-wide") != self._shown_wide:
+            self.show_plots()
+
     def show_plots(self) -> None:
         from ..widgets.plots import FitPlot
 
+        self._shown_wide = self.has_class("-wide")
         view = self.view
         key = PLOT_KEYS[self.plot_index % len(PLOT_KEYS)]
         other = PLOT_KEYS[(self.plot_index + 1) % len(PLOT_KEYS)]
