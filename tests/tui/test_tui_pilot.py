@@ -1059,3 +1059,24 @@ async def test_analysis_notes_follow_a_resize_across_the_two_plot_breakpoint(tmp
         assert "too few samples points" in caption()
         await pilot.resize_terminal(160, 48)
         await wait_for(pilot, lambda: "too few time points" in caption(), what="both notes again")
+
+
+async def test_grid_search_space_fits_80_columns_uncut(tmp_path):
+    """At 80x24 the search space table lost its last column's values to an ellipsis
+    (learning_rate's center 0.0025 read '0.00…'): every value is shown whole."""
+    from textual.geometry import Region
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        details = app.screen.query_one("#pair-details", Static)
+        await wait_for(pilot, lambda: "search space" in text_of(details), what="pair details")
+        await pilot.pause()
+        lines = [
+            strip.text.rstrip()
+            for strip in details.render_lines(Region(0, 0, details.size.width, details.size.height))
+        ]
+        rows = {line.split()[0]: line.split() for line in lines if line.strip()}
+        assert rows["parameter"][-1] == "center", lines
+        assert rows["learning_rate"][-1] == "0.0025", lines
+        assert rows["ent_coef"][-1] == "0.001", lines
+        assert not any("\u2026" in line for line in lines), lines

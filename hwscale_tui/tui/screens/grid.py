@@ -378,6 +378,7 @@ class GridScreen(HwScreen):
                 show_header=True,
                 header_style="bold",
                 padding=(0, 1),
+                pad_edge=False,  # flush with the labels above, and 80 columns fit every value
                 expand=False,
                 title="search space",
                 title_justify="left",
