@@ -1080,3 +1080,27 @@ async def test_grid_search_space_fits_80_columns_uncut(tmp_path):
         assert rows["learning_rate"][-1] == "0.0025", lines
         assert rows["ent_coef"][-1] == "0.001", lines
         assert not any("\u2026" in line for line in lines), lines
+
+
+async def test_help_scrolls_the_current_screens_title_to_the_top_at_80_columns(tmp_path):
+    """At 80 columns the long rows above wrap: the current screen's title is still the second
+    line shown (a blank line above it), not pushed under the end of the section before it."""
+    from textual.geometry import Region
+
+    async def lines_from_top(screen_id: str) -> list[str]:
+        """The help's lines from the first one shown, opened on ``screen_id`` at 80x24."""
+        app, _ = make_app(tmp_path, start=screen_id)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+            help_screen = app.screen
+            await wait_for(pilot, lambda: help_screen.scrolled, what="scrolled")
+            await pilot.pause()
+            keys = help_screen.query_one("#help-keys", Static)
+            top = round(help_screen.query_one("#help-scroll").scroll_y)
+            lines = keys.render_lines(Region(0, 0, keys.size.width, keys.size.height))
+            return [strip.text.strip() for strip in lines[top:]]
+
+    for screen_id, title in (("trials", "3 Trials (this screen)"), ("grid", "1 Grid (this")):
+        lines = await lines_from_top(screen_id)
+        assert lines[0] == "" and lines[1].startswith(title), lines[:3]

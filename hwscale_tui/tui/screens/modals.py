@@ -131,6 +131,19 @@ class HelpScreen(ModalScreen[None]):
         self.call_after_refresh(self._scroll_to_target)
 
     def _scroll_to_target(self) -> None:
+        """Scroll so the current screen's title is the second line shown (a blank line above
+        it). Its line is found in the text as drawn: long rows wrap (more at 80 columns), so
+        counting rows put the title lower, under the end of the section before it."""
+        from textual.geometry import Region
+
+        keys = self.query_one("#help-keys", Static)
+        if keys.size.width and keys.size.height:
+            lines = keys.render_lines(Region(0, 0, keys.size.width, keys.size.height))
+            title = next(
+                (i for i, strip in enumerate(lines) if "(this screen)" in strip.text), None
+            )
+            if title is not None:
+                self.scroll_target = max(0, title - 1)
         scroll = self.query_one("#help-scroll", VerticalScroll)
         scroll.scroll_to(y=self.scroll_target, animate=False, immediate=True)
 
