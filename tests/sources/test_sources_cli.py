@@ -132,6 +132,29 @@ def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
         assert data["requests"] == 1 and server.counts["Runs"] == 1 and server.unknown == []
         assert "k" * 40 not in proc.stdout + proc.stderr
 
+        curves = subprocess.run(
+            hwscale_cmd(
+                "trials",
+                *("--experiment", str(experiment_file), "--source", "wandb"),
+                *("--sweep", "g2n1", "--csv", "--history"),
+            ),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert curves.returncode == 0, curves.stderr
+        rows = list(csv.DictReader(io.StringIO(curves.stdout)))
+        assert sorted({r["run_id"] for r in rows}) == sorted(r.name for r in expected)
+        for run in expected:  # every logged point of the curve metric, in step order
+            mine = [r for r in rows if r["run_id"] == run.name]
+            logged = [h for h in run.history if "overview/reward" in h]
+            assert len(mine) == len(logged) >= 2, (len(mine), len(logged))
+            assert [float(r["score"]) for r in mine] == [h["overview/reward"] for h in logged]
+            steps = [float(r["agent_step"]) for r in mine]
+            assert steps == sorted(steps) and len(set(steps)) == len(steps)
+        assert server.unknown == []
+
 
 def test_wandb_unreachable_is_exit_1_with_a_reason(tmp_path, capsys, monkeypatch):
     cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
