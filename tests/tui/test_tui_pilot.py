@@ -1104,3 +1104,23 @@ async def test_help_scrolls_the_current_screens_title_to_the_top_at_80_columns(t
     for screen_id, title in (("trials", "3 Trials (this screen)"), ("grid", "1 Grid (this")):
         lines = await lines_from_top(screen_id)
         assert lines[0] == "" and lines[1].startswith(title), lines[:3]
+
+
+async def test_launch_question_says_local_costs_are_cpu_ranks_at_their_price(tmp_path, monkeypatch):
+    """In local mode the launch question's dollars were bare ('estimated cost at most $10.32')
+    for CPU processes on this machine: it now names the price, HYPOTHETICAL unless
+    cost.gpu_type = "vCPU", as `hwscale-tui status` does."""
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    cfg = default_config()
+    assert cfg.local_ranks
+    app, _ = make_app(tmp_path, start="launch", cfg=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#launch-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2, what="planned rows")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
+        question = app.screen.question
+        assert "estimated cost" in question
+        assert f"local mode: pairs are CPU ranks; cost at {cfg.price_label}" in question
+        assert "HYPOTHETICAL" in question
+        await pilot.press("n")

@@ -411,7 +411,10 @@ class LaunchScreen(HwScreen):
             if spent
             else f"Launch all pairs of {self.app.session.name}?"
         )
-        question = "\n".join([head, *estimate.lines()])
+        lines = [head, *estimate.lines()]
+        if cfg.local_ranks:  # what `hwscale-tui status` says: the dollars are no bill
+            lines.append(f"local mode: pairs are CPU ranks; cost at {cfg.price_label}")
+        question = "\n".join(lines)
         new_generation = generation_change is not None
 
         def answered(yes: bool | None) -> None:
