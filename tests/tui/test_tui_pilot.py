@@ -1124,3 +1124,21 @@ async def test_launch_question_says_local_costs_are_cpu_ranks_at_their_price(tmp
         assert f"local mode: pairs are CPU ranks; cost at {cfg.price_label}" in question
         assert "HYPOTHETICAL" in question
         await pilot.press("n")
+
+
+async def test_grid_prompt_says_when_a_count_is_already_in_the_grid(tmp_path):
+    """Adding a count the grid has closed the question as if it were added (nothing changed,
+    nothing said): the question stays open and says so, as for any answer it cannot take."""
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        before = list(app.session.cfg.grid.gpu_counts)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="prompt")
+        await pilot.press(*str(before[0]), "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        error = text_of(app.screen.query_one("#prompt-error", Label))
+        listed = ", ".join(str(c) for c in before)
+        assert error == f"{before[0]} is already in the grid ({listed}); accepted: another count."
+        await pilot.press("escape")
+        assert list(app.session.cfg.grid.gpu_counts) == before

@@ -452,6 +452,10 @@ class GridScreen(HwScreen):
                 return f"{text.strip()!r} is not a count; accepted: a whole number >= 1."
             if count < 1:
                 return f"{count} is not a count; accepted: a whole number >= 1."
+            counts = list(getattr(self.app.session.cfg.grid, f"{axis[:-1]}_counts"))
+            if count in counts:  # nothing would change: say so rather than close as if added
+                listed = ", ".join(str(c) for c in counts)
+                return f"{count} is already in the grid ({listed}); accepted: another count."
             try:
                 self.app.session.add_count(axis, count)
             except ConfigError as e:
