@@ -1142,3 +1142,19 @@ async def test_grid_prompt_says_when_a_count_is_already_in_the_grid(tmp_path):
         assert error == f"{before[0]} is already in the grid ({listed}); accepted: another count."
         await pilot.press("escape")
         assert list(app.session.cfg.grid.gpu_counts) == before
+
+
+async def test_launch_summary_says_sweeps_keep_running_only_while_some_are_active(tmp_path):
+    """Before any launch (and after every pair ended) the summary said 'sweeps keep running
+    when you quit' beside '0 active': it is said only while a pair is scheduled or running."""
+    phrase = "sweeps keep running when you quit"
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        summary = app.screen.query_one("#launch-summary", Label)
+        await wait_for(pilot, lambda: "0 active" in text_of(summary), what="summary")
+        assert phrase not in text_of(summary)
+    app, _ = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        summary = app.screen.query_one("#launch-summary", Label)
+        await wait_for(pilot, lambda: phrase in text_of(summary), what="active pairs")
+        assert "0 active" not in text_of(summary)

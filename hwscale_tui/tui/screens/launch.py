@@ -312,7 +312,8 @@ class LaunchScreen(HwScreen):
         note = supervisor_note(self.status, active)
         if note:
             parts.append(note)
-        parts.append("sweeps keep running when you quit")
+        if active:  # nothing scheduled or running: nothing would keep running
+            parts.append("sweeps keep running when you quit")
         lines = ["  |  ".join(parts)]
         if self.progress is not None and self.status is not None:
             lines.append(f"experiment: {self.progress.summary(short=True)}")
