@@ -643,6 +643,29 @@ async def test_trials_filter_matching_nothing_says_so(tmp_path):
         assert details == "No trial matches the filter 'gen2' (32 trials in all; / changes it)."
 
 
+async def test_trials_of_a_later_generation_are_told_apart_in_the_pair_column(tmp_path):
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        old = next(t for t in world.source.trials.values() if t.sweep.endswith("g1n1"))
+        sweep = old.sweep + ".gen2"  # what a relaunch as generation 2 names the pair's sweep
+        new = replace(old, sweep=sweep, run_id=sweep + "_trial_0001_abcdef", generation=2)
+        world.source.trials[new.run_id] = new
+        await pilot.press("R")
+        await wait_for(pilot, lambda: new.run_id in table.rows, what="generation 2's trial")
+        assert table.get_cell(new.run_id, "pair") == "g1n1.2"
+        assert table.get_cell(old.run_id, "pair") == "g1n1"  # generation 1 reads as before
+        assert table.get_cell(new.run_id, "trial") == table.get_cell(old.run_id, "trial")
+        await pilot.press("s", "s")  # by pair: a pair's generations side by side, in order
+        assert table.sort_column == "pair"
+        ids = table.visible_run_ids()
+        g1n1 = [r for r in ids if table.trials[r].sweep.startswith(old.sweep)]
+        assert (
+            g1n1[-1] == new.run_id and ids.index(new.run_id) - ids.index(g1n1[0]) == len(g1n1) - 1
+        )
+
+
 async def test_trials_sort_keys_and_header_click(tmp_path):
     app, _ = make_app(tmp_path, start="trials")
     async with app.run_test(size=SIZE) as pilot:

@@ -29,7 +29,7 @@ from ..formatting import (
 from ..launched import LaunchedConfig
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
-from ..widgets.trial_table import SORT_COLUMNS, TrialTable, pair_tag, trial_number
+from ..widgets.trial_table import SORT_COLUMNS, TrialTable, pair_label, trial_number
 from .base import HwFooter, HwScreen
 from .modals import ConfirmScreen
 
@@ -364,7 +364,7 @@ class TrialsScreen(HwScreen):
             return
         self.app.push_screen(
             ConfirmScreen(
-                f"Stop trial {trial_number(t.run_id)} of {pair_tag(t)}? Its processes get SIGTERM; "
+                f"Stop trial {trial_number(t.run_id)} of {pair_label(t)}? Its processes get SIGTERM; "
                 "the sweep records it as killed and starts a new suggestion in its place."
             ),
             lambda yes: self._stop_if(bool(yes), t.run_id),

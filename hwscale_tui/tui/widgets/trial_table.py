@@ -65,6 +65,13 @@ def pair_tag(t: Trial) -> str:
     return pair_tag_of(t.sweep)
 
 
+def pair_label(t: Trial) -> str:
+    """The pair column's cell: ``g1n1``, and ``g1n1.2`` for a trial of generation 2 (a
+    relaunched experiment's trials are kept apart: its sweeps are ``<exp>.g1n1.gen2``)."""
+    tag = pair_tag(t)
+    return tag if t.generation <= 1 else f"{tag}.{t.generation}"
+
+
 def _num(x: float | None, missing: float) -> float:
     return x if x is not None and math.isfinite(x) else missing
 
@@ -72,7 +79,7 @@ def _num(x: float | None, missing: float) -> float:
 def sort_key(column: str, budget: float | None = None) -> Callable[[Trial], Any]:
     keys: dict[str, Callable[[Trial], Any]] = {
         "trial": lambda t: (t.created_at or 0.0, t.run_id),
-        "pair": lambda t: (t.total_gpus or 0, t.gpus or 0, t.run_id),
+        "pair": lambda t: (t.total_gpus or 0, t.gpus or 0, t.generation, t.run_id),
         "state": lambda t: (t.state, t.run_id),
         "score": lambda t: (_num(t.score, -math.inf), t.run_id),
         "steps": lambda t: (_num(t.agent_steps, -1.0), t.run_id),
@@ -147,7 +154,7 @@ class TrialTable(DataTable):
             state = f"run {progress.percent_text}"  # agent steps as a share of the budget
         return [
             Text(mark, style="bold yellow"),
-            pair_tag(t),
+            pair_label(t),
             RunLabel(trial_number(t.run_id), t.run_id),
             Text(state, style=STATE_STYLES.get(t.state, "")),
             Text(fmt_number(t.score), style="bold" if best else ""),
