@@ -230,8 +230,10 @@ class ExperimentProgress:
     def summary(self, short: bool = False) -> str:
         """One line: ``42% | est. 12m05s left | $0.42 so far, est. $1.10 in all (basis)``;
         ``short`` names the basis in one word (``measured``, ``settings``, ...)."""
-        if self.ended:
-            return f"all pairs ended | cost ${self.cost_so_far_usd:,.2f}"
+        if self.ended:  # and say which stopped short: "ended" alone reads as work done
+            stopped = self.stopped_short_text()
+            ended = f"all pairs ended ({stopped})" if stopped else "all pairs ended"
+            return f"{ended} | cost ${self.cost_so_far_usd:,.2f}"
         upper = self.basis == BASIS_SETTINGS
         left = (
             f"est. {'at most ' if upper else ''}{fmt_duration(self.eta_s)} left"

@@ -96,6 +96,12 @@ def test_a_pair_stopped_short_is_not_counted_as_done_work():
     assert prog.pairs[0].stopped_short is None and prog.fraction == pytest.approx(4.5 / 8)
     assert "not counted" not in prog.summary()
 
+    # both pairs ended, one of them cancelled short: the ended line says which
+    both = [PairPlan("e.g1n1", 1, 1, "cancelled"), PairPlan("e.g2n1", 2, 1, "exited")]
+    done = [t(str(i), "finished", steps=1000, runtime=10, sweep="e.g2n1", g=2) for i in range(4)]
+    prog = experiment_progress(both, done, SETTINGS, 0.0)
+    assert prog.ended and prog.summary().startswith("all pairs ended (g1n1 cancelled) | cost $")
+
 
 def test_without_measurements_the_estimate_is_scaled_from_history_or_an_upper_bound():
     pairs = [PairPlan("e.g1n1", 1, 1), PairPlan("e.g2n1", 2, 1)]
