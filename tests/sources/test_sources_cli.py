@@ -108,22 +108,21 @@ def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
             WANDB_ERROR_REPORTING="false",
             WANDB_DIR=str(tmp_path / "wandb-dir"),
         )
-        proc = subprocess.run(
-            hwscale_cmd(
-                "trials",
-                "--experiment",
-                str(experiment_file),
-                "--source",
-                "wandb",
-                "--sweep",
-                "g2n1",
-                "--json",
-            ),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+
+        def trials(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                hwscale_cmd(
+                    "trials",
+                    *("--experiment", str(experiment_file), "--source", "wandb"),
+                    *("--sweep", "g2n1", *args),
+                ),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+
+        proc = trials("--json")
         assert proc.returncode == 0, proc.stderr
         data = json.loads(proc.stdout)
         expected = [r for r in runs if r.group == "hardware_scaling.g2n1"]
@@ -132,17 +131,7 @@ def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
         assert data["requests"] == 1 and server.counts["Runs"] == 1 and server.unknown == []
         assert "k" * 40 not in proc.stdout + proc.stderr
 
-        curves = subprocess.run(
-            hwscale_cmd(
-                "trials",
-                *("--experiment", str(experiment_file), "--source", "wandb"),
-                *("--sweep", "g2n1", "--csv", "--history"),
-            ),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        curves = trials("--csv", "--history")
         assert curves.returncode == 0, curves.stderr
         rows = list(csv.DictReader(io.StringIO(curves.stdout)))
         assert sorted({r["run_id"] for r in rows}) == sorted(r.name for r in expected)
