@@ -51,6 +51,8 @@ def fmt_number(x: float | None, digits: int = 3) -> str:
     ax = abs(x)
     if ax != 0 and (ax >= 1e6 or ax < 1e-3):
         return f"{x:.{digits - 1}e}"
+    if round(ax) >= 10**digits:
+        return f"{x:,.0f}"  # 12,345 rather than 1.23e+04: below a million every digit fits
     return f"{x:.{digits}g}"
 
 

@@ -113,3 +113,21 @@ def test_step_counts_pick_their_unit_after_rounding():
         float("nan"): "-",
     }
     assert {x: fmt_steps(x) for x in cases} == cases
+
+
+def test_scores_below_a_million_keep_their_digits():
+    """A score of 12,345 reads 12,345 in the tables, not 1.23e+04; small and huge ones as before."""
+    from hwscale_tui.tui.formatting import fmt_number
+
+    cases = [
+        (0.5, "0.5"),
+        (123.4, "123"),
+        (999.6, "1,000"),
+        (12_345.4, "12,345"),
+        (-4_321.0, "-4,321"),
+        (2.5e6, "2.50e+06"),
+        (2e-4, "2.00e-04"),
+        (float("nan"), "-"),
+    ]
+    assert [fmt_number(x) for x, _ in cases] == [want for _, want in cases]
+    assert fmt_number(12_345.0, 2) == "12,345" and fmt_number(12.3456, 2) == "12"

@@ -685,6 +685,18 @@ async def test_trials_sort_keys_and_header_click(tmp_path):
         assert table.sort_column in ("sps", "left", "cost", "time")
 
 
+async def test_trials_status_line_keeps_the_sort_in_80_columns_with_a_filter(tmp_path):
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("slash", *"g1n1", "enter", "s", "s", "s", "s")
+        status = app.screen.query_one("#poll-status", Label)
+        assert table.sort_column == "score" and 0 < table.row_count < 32
+        visible = text_of(status)[: status.size.width]  # the line is cut with an ellipsis
+        assert visible.startswith("filter: g1n1") and "sort: score desc" in visible
+
+
 async def test_trials_details_show_params_and_learning_curve(tmp_path):
     app, world = make_app(tmp_path, start="trials")
     async with app.run_test(size=SIZE) as pilot:

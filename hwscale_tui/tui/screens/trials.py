@@ -175,18 +175,18 @@ class TrialsScreen(HwScreen):
         running = sum(t.state == "running" for t in table.trials.values())
         shown = table.row_count
         parts.append(f"{n} trials, {running} running" + (f", {shown} shown" if shown != n else ""))
-        if st is not None and getattr(st, "last_ok", None):
-            parts.append(f"updated {fmt_duration(now - st.last_ok)} ago")
-        elif st is None:
-            parts.append("waiting for the first poll")
-        parts.append(f"every {self.poll_interval_s:g}s (+/-)")
         if st is not None and getattr(st, "stale_since", None):
             since = time.strftime("%H:%M:%S", time.localtime(st.stale_since))
             parts.append(
                 f"STALE since {since}: {st.reason or 'error'}; retry in {fmt_duration(st.backoff_s)}"
             )
-        if table.sort_column:
+        if table.sort_column:  # before the poll's timing, so an 80-column line keeps it
             parts.append(f"sort: {table.sort_column} {'desc' if table.sort_reverse else 'asc'}")
+        if st is not None and getattr(st, "last_ok", None):
+            parts.append(f"updated {fmt_duration(now - st.last_ok)} ago")
+        elif st is None:
+            parts.append("waiting for the first poll")
+        parts.append(f"every {self.poll_interval_s:g}s (+/-)")
         text = Text("  |  ".join(parts), no_wrap=True, overflow="ellipsis")
         if st is not None and getattr(st, "stale_since", None):
             text.stylize("bold red")
