@@ -65,6 +65,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(run_id, agent_step, wall_s, score, cost_usd; score is [analysis] curve_metric): "
         "what analyze --trials FILE.csv --history FILE.csv reads",
     )
+    p.add_argument(
+        "--metric",
+        metavar="KEY",
+        help="with --csv --history: the history metric written as score "
+        "(default: [analysis] curve_metric)",
+    )
 
 
 def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None) -> list[str]:
@@ -101,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "--history prints learning curves as CSV; accepted: trials --csv --history."
         )
+    if args.metric is not None and not args.history:
+        raise UsageError(
+            "--metric picks the learning curves' metric; accepted: trials --csv --history --metric KEY."
+        )
     cfg, _ = load_config(args, with_flags=False)
     source = make_source(cfg, args.source)
     sweeps = selected_sweeps(cfg.name, source.sweeps, args.sweep)
@@ -134,11 +144,18 @@ def run(args: argparse.Namespace) -> int:
         json.dump(_json_safe(payload), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     elif args.csv and args.history:
-        curves = source.histories([t.run_id for t in trials], cfg.analysis.curve_metric)
+        metric = args.metric or cfg.analysis.curve_metric
+        curves = source.histories([t.run_id for t in trials], metric)
         error = getattr(source, "history_error", None)
         if error:
             print(f"hwscale-tui: error: could not read learning curves: {error}.", file=sys.stderr)
             return 1
+        if args.metric and trials and not any(len(points) for points in curves.values()):
+            raise UsageError(
+                f"--metric {args.metric!r}: no trial's history has that metric; accepted: a "
+                f"metric the trials logged, like the default {cfg.analysis.curve_metric!r} "
+                "([analysis] curve_metric)."
+            )
         write_history_csv([(t.run_id, curves.get(t.run_id, ())) for t in trials])
     elif args.csv:
         write_csv(trials)

@@ -207,3 +207,25 @@ def test_history_without_csv_is_one_sentence_exit_2(capsys):
     rc, out, err = run_cli(capsys, "--history")
     assert rc == 2 and out == "" and err.count("\n") == 1
     assert "accepted: trials --csv --history." in err
+
+
+def test_csv_history_metric_picks_the_curve_and_refuses_what_no_trial_logged(seeded, capsys):
+    with Store.open_default() as store:
+        store.append_history(
+            "hardware_scaling.g1n1_trial_0001_aaaaaa",
+            [
+                {"agent_step": s, "wall_s": s / 100, "score": s / 1000, "reward": s / 10}
+                for s in (100, 200)
+            ],
+        )
+    base = ["--csv", "--history", "--sweep", "g1n1"]
+    rc, out, _ = run_cli(capsys, *base, "--metric", "reward")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and [r["score"] for r in rows] == ["10.0", "20.0"]
+    rc, out, _ = run_cli(capsys, *base)  # the default: [analysis] curve_metric, score here
+    assert rc == 0 and [r["score"] for r in csv.DictReader(io.StringIO(out))] == ["0.1", "0.2"]
+    rc, out, err = run_cli(capsys, *base, "--metric", "nope/metric")
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert "--metric 'nope/metric': no trial's history has that metric" in err
+    rc, out, err = run_cli(capsys, "--csv", "--metric", "reward")
+    assert rc == 2 and out == "" and "accepted: trials --csv --history --metric KEY." in err
