@@ -279,17 +279,39 @@ def render_text(result: AnalysisResult, width: int | None = None) -> str:
     console.print("HARDWARE SCALING ANALYSIS", style="bold")
     for sec in report_sections(result):
         console.print()
-        console.rule(sec.title, align="left")
+        if len(sec.title) + 4 > console.width:  # rich would cut the title with an ellipsis
+            console.print(sec.title, markup=False)
+            console.rule()
+        else:
+            console.rule(sec.title, align="left")
         if sec.headers:
             table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
             for h in sec.headers:
                 table.add_column(h, overflow="fold")
             for row in sec.rows:
                 table.add_row(*row)
-            console.print(table)
+            wide = console.options.update_width(100_000)
+            if console.measure(table, options=wide).minimum > console.width:
+                _print_records(console, sec)  # a table cell would be cut inside a word
+            else:
+                console.print(table)
         for line in sec.lines:
             console.print(line, markup=False, soft_wrap=False)
     return buf.getvalue()
+
+
+def _print_records(console: Any, sec: Section) -> None:
+    """A table too wide for the console, one block per row (``header: value`` lines).
+
+    Folded into narrow columns, a table cuts headers and values inside a word or a number
+    (``$0.00`` over ``0869``); a block per row keeps every value whole and on one line.
+    """
+    first, *rest = sec.headers
+    pad = max(len(h) for h in rest) + 1
+    for row in sec.rows:
+        console.print(f"{first} {row[0]}", markup=False)
+        for header, value in zip(rest, row[1:], strict=True):
+            console.print(f"  {header + ':':<{pad}} {value}", markup=False)
 
 
 def _md_cell(text: str) -> str:

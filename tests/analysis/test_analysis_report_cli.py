@@ -72,6 +72,23 @@ def test_text_report_has_every_section_and_no_nan(result):
     assert all(f"{r.config} (" in text for r in result.recommendations)
 
 
+def test_text_report_at_80_columns_cuts_no_value_and_no_title(result):
+    """A table too wide for 80 columns was folded inside words and numbers ('$0.00' over
+    '0869', 'reache' over 'd') and long section titles ended in an ellipsis."""
+    from hwscale_tui.analysis.report import report_sections
+
+    text = render_text(result, width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "\u2026" not in text
+    flat = re.sub(r"\s+", " ", text)
+    for sec in report_sections(result):
+        assert sec.title in flat
+        for row in sec.rows:
+            for cell in row:
+                assert any(cell in line for line in lines), (sec.title, cell)
+
+
 @pytest.mark.parametrize(
     "value, shown",
     [
@@ -718,3 +735,8 @@ def test_cli_csv_generations_from_sweep_names_and_bad_values_refused(tmp_path, c
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "run a has generation 'two'; accepted: a whole number from 1." in err, err
+    argv = _generations(tmp_path, "run_id,gpus,nodes,transfer_other,score\na,1,1,-1,5\n")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "run a has transfer_other -1; accepted: a whole number from 0, or an empty cell." in err
+    assert err.count("\n") == 1
