@@ -35,6 +35,9 @@ class Trial:
     source: str = "local"
     flags: list[str] = field(default_factory=list)  # data problems found while normalizing
     generation: int = 1  # the experiment's run this trial belongs to (its sweep name's .gen<N>)
+    # how many other pairs' results the optimizer learned from for this trial's suggestion
+    # ([sweep] transfer; the built-in runner records it); None: not known (W&B, Metta)
+    transfer_other: int | None = None
 
     @property
     def total_gpus(self) -> int | None:

@@ -386,21 +386,6 @@ class Store:
         )
         return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
 
-    def transferred_count(self, run_ids: Sequence[str]) -> int:
-        """How many of these trials were suggested with other pairs' results in the optimizer
-        (``[sweep] transfer``: their ``suggestion_json`` has ``transfer.other`` > 0)."""
-        n = 0
-        ids = list(run_ids)
-        for i in range(0, len(ids), 900):  # SQLite's bound-parameter cap
-            chunk = ids[i : i + 900]
-            n += self.conn.execute(
-                f"SELECT COUNT(*) FROM trials WHERE run_id IN ({', '.join('?' for _ in chunk)}) "
-                "AND json_valid(suggestion_json) "
-                "AND json_extract(suggestion_json, '$.transfer.other') > 0",
-                chunk,
-            ).fetchone()[0]
-        return n
-
     def trials(
         self, sweeps: Sequence[str] | None = None, *, experiment: str | None = None
     ) -> list[Trial]:
@@ -694,4 +679,24 @@ def row_to_trial(r: Mapping[str, Any]) -> Trial:
         updated_at=r["updated_at"],
         source=r["source"] or "local",
         generation=generation_of_sweep(r["sweep"]),
+        transfer_other=transfer_other(r.get("suggestion_json")),
     )
+
+
+def transfer_other(suggestion_json: Any) -> int | None:
+    """``transfer.other`` of a suggestion's ``last_info`` (``[sweep] transfer``): how many other
+    pairs' results the optimizer was given; 0 when the suggestion names no transfer, None when
+    there is no suggestion or its transfer cannot be read."""
+    if not suggestion_json or not isinstance(suggestion_json, str):
+        return None
+    if '"transfer"' not in suggestion_json:  # most rows: no JSON parse per poll
+        return 0
+    try:
+        info = json.loads(suggestion_json)
+    except (TypeError, ValueError):
+        return None
+    moved = info.get("transfer") if isinstance(info, dict) else None
+    other = moved.get("other") if isinstance(moved, dict) else None
+    if isinstance(other, bool) or not isinstance(other, int | float) or not other >= 0:
+        return None
+    return int(other)

@@ -4,10 +4,8 @@ app's analysis screen alike."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from ..config import ExperimentConfig
-from ..errors import StoreError, UsageError
+from ..errors import UsageError
 from ..hardware import (
     oversubscribed,
     pair_from_sweep_name,
@@ -147,20 +145,10 @@ def progress_note(
 
 def transfer_note(trials: list[Trial]) -> str | None:
     """A note when some of ``trials`` were suggested with other pairs' results (``[sweep]
-    transfer``): then the pairs' sweeps were not independent. Read from the local store; None
-    when none were, or when there is no store (other sources run no built-in optimizer)."""
-    from ..paths import app_paths
-    from ..store import Store
-
-    local = [t.run_id for t in trials if t.source == "local"]
-    path = app_paths().store
-    if not local or not path.exists():
-        return None
-    try:
-        with Store(path, readonly=True) as store:
-            n = store.transferred_count(local)
-    except (StoreError, sqlite3.Error):
-        return None  # the trials were read a moment ago; a label is not worth failing for
+    transfer``): then the pairs' sweeps were not independent. From each trial's
+    ``transfer_other`` (the built-in runner's record, kept by ``trials --csv``); None when none
+    were, or when no trial's record says (other sources run no built-in optimizer)."""
+    n = sum(1 for t in trials if t.transfer_other)
     if not n:
         return None
     return (

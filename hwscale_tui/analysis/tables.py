@@ -167,8 +167,24 @@ def _trial(row: pd.Series, columns: list[str], path: Path) -> Trial:
         params=_params(row, columns, path),
         source="local",
         generation=_generation(row, sweep, path),
+        transfer_other=_transfer_other(row, path),
         **fields,
     )
+
+
+def _transfer_other(row: pd.Series, path: Path) -> int | None:
+    """A ``transfer_other`` column's value (``trials --csv`` writes one): how many other pairs'
+    results the trial's suggestion learned from; empty is unknown."""
+    value = row.get("transfer_other")
+    if _blank(value):
+        return None
+    f = _number(value)
+    if f is None or not f.is_integer() or f < 0:
+        raise UsageError(
+            f"{path}: run {row['run_id']} has transfer_other {_shown(value)}; accepted: a whole "
+            "number from 0, or an empty cell."
+        )
+    return int(f)
 
 
 def _generation(row: pd.Series, sweep: str, path: Path) -> int:

@@ -306,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
     progress = None if args.trials else progress_note(cfg, trials, args.allow_oversubscribed)
     if progress:
         local_notes.insert(0, progress)
-    transfer = None if args.trials else transfer_note(trials)
+    transfer = transfer_note(trials)  # a CSV keeps it: trials --csv writes transfer_other
     if transfer:
         local_notes.append(transfer)
     for n in local_notes:

@@ -32,6 +32,7 @@ RECORD_COLUMNS = (
     "updated_at",
     "source",
     "generation",
+    "transfer_other",
 )
 
 

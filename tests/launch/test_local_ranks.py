@@ -4,6 +4,8 @@ The usable-core count is injected with HWSCALE_USABLE_CORES (tests/conftest.py s
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -233,16 +235,56 @@ def test_analysis_says_when_transfer_between_pairs_shaped_the_trials(tmp_path):
             "xfer.g2n1_trial_0002", suggestion_json=json.dumps({"transfer": {"other": 0}})
         )
         st.update_trial("xfer.g1n1_trial_0003", suggestion_json="{not json")
-        assert (
-            st.transferred_count([f"xfer.g{g}n1_trial_000{i}" for g in (1, 2) for i in (1, 2, 3)])
-            == 2
-        )
+        got = {t.run_id.split(".")[1]: t.transfer_other for t in st.trials(experiment="xfer")}
+        assert got == {
+            "g1n1_trial_0001": None,  # no suggestion recorded
+            "g1n1_trial_0002": 3,
+            "g1n1_trial_0003": 0,  # unreadable, and names no transfer
+            "g2n1_trial_0001": None,
+            "g2n1_trial_0002": 0,
+            "g2n1_trial_0003": 1,
+        }
 
     res = _analyze(exp, "--json")
     assert res.returncode == 0, res.stderr
     notes = " ".join(json.loads(res.stdout)["notes"])
     assert "Transfer between pairs was on for 2 of 6 trials ([sweep] transfer = true)" in notes
     assert "Transfer between pairs was on for 2 of 6 trials" in res.stderr
+
+    # exported with trials --csv (and its curves), the file's analysis says the same
+    exported = {}
+    for name, extra in (("t.csv", ()), ("h.csv", ("--history",))):
+        out = subprocess.run(
+            hwscale_cmd("trials", "-e", str(exp), "--csv", *extra),
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        exported[name] = tmp_path / name
+        exported[name].write_text(out.stdout)
+    rows = list(csv.DictReader(io.StringIO(exported["t.csv"].read_text())))
+    assert sorted(r["transfer_other"] for r in rows) == ["", "", "0", "0", "1", "3"]
+    res = subprocess.run(
+        hwscale_cmd(
+            "analyze",
+            "--trials",
+            str(exported["t.csv"]),
+            "--history",
+            str(exported["h.csv"]),
+            "--bootstrap",
+            "0",
+            "--json",
+        ),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    notes = " ".join(json.loads(res.stdout)["notes"])
+    assert "Transfer between pairs was on for 2 of 6 trials ([sweep] transfer = true)" in notes
 
     # the app's analysis screen makes the same choice and says the same
     from hwscale_tui.tui.screens.analysis import select_trials
