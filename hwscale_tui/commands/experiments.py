@@ -99,11 +99,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# what the list's other columns need at least, wrapped ('not launched' and the date on two
+# lines), with the separators
+NAME_ROOM = 60
+
+
 def _print(rows: list) -> None:
     from rich.table import Table
 
+    console = stdout_console(highlight=False)
     t = Table(show_edge=False, pad_edge=False, header_style="bold")
     for col in ("", "experiment", "state", "generations", "pairs", "trials", "last activity"):
+        if col == "experiment":
+            # the names are what the list is for: while the other columns can wrap to make
+            # room (they need about NAME_ROOM columns), a name stays whole (rich shrank every
+            # column alike: 'hardware_scali…' at 80 columns)
+            longest = max((len(r.name) for r in rows), default=len(col))
+            room = max(len(col), console.width - NAME_ROOM)
+            t.add_column(col, no_wrap=True, min_width=min(longest, room))
+            continue
         t.add_column(col, justify="right" if col in ("generations", "pairs", "trials") else "left")
     for r in rows:
         t.add_row(
@@ -115,7 +129,6 @@ def _print(rows: list) -> None:
             str(r.trials),
             _when(r.last_activity),
         )
-    console = stdout_console(highlight=False)
     console.print(t)
     cur = next((r.name for r in rows if r.current), None)
     if cur:

@@ -219,6 +219,24 @@ def test_piped_listings_keep_long_names_whole_and_lines_unwrapped(tmp_path):
     assert name not in "\n".join(table) and max(map(len, table)) <= 60
 
 
+def test_the_list_at_80_columns_keeps_the_default_name_whole():
+    """At 80 columns rich shrank every column alike and cut the built-in default's name
+    ('hardware_scali…'), the one thing the list is for; now the other columns wrap first."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {"COLUMNS": "80"}
+    res = subprocess.run(
+        hwscale_cmd("experiments"),
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr
+    table = res.stdout.splitlines()[:-1]  # the "* current: ..." line is not wrapped (piped)
+    assert any("hardware_scaling" in line for line in table), table
+    assert max(map(len, table)) <= 80
+
+
 def test_the_unsaved_builtin_default_has_nothing_to_archive_or_delete():
     """On a fresh machine the list shows the built-in default as current; archiving or deleting
     it says why there is nothing to act on (not "no experiment named ...; none yet")."""
