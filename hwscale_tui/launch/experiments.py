@@ -418,7 +418,9 @@ def delete(name: str) -> int:
 def new_from(source: str, new_name: str) -> Path:
     """A new experiment with ``source``'s settings under ``new_name``; it becomes current."""
     cfg, _ = load_named(source)
-    if new_name in known_names():
+    # the built-in default is listed (as current) before anything of it is saved, so it is
+    # taken too: 'experiments new hardware_scaling' made a copy of it under its own name
+    if new_name in {*known_names(), source, current_name()}:
         raise UsageError(
             f"an experiment named {new_name!r} already exists; accepted: a new name "
             "(hwscale-tui experiments lists the taken ones)."

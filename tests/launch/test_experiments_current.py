@@ -246,3 +246,10 @@ def test_the_unsaved_builtin_default_has_nothing_to_archive_or_delete():
         res = cli("experiments", *action, "hardware_scaling")
         _one_sentence_exit_2(res, "the built-in default experiment", "nothing of it is saved")
     _one_sentence_exit_2(cli("experiments", "delete", "ghost", "--yes"), "no experiment named")
+    # the listed default's own name is taken: it was copied under it ("a copy of
+    # hardware_scaling" named hardware_scaling, a file written), with or without --from
+    for extra in ([], ["--from", "hardware_scaling"]):
+        res = cli("experiments", "new", "hardware_scaling", *extra)
+        _one_sentence_exit_2(res, "an experiment named 'hardware_scaling' already exists")
+    assert not ex.managed_file("hardware_scaling").exists()
+    assert not app_paths().default_experiment.exists()
