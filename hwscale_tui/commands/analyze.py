@@ -216,6 +216,11 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
     return trials, dict(curves), every
 
 
+def _replaced(path: Path) -> str:
+    """What the ``wrote`` line adds when the output was already there (it is replaced whole)."""
+    return " (replaced the file that was there)" if path.is_file() else ""
+
+
 def _check_outputs_apart(args: argparse.Namespace) -> None:
     """The report's default plots folder (``<report>_plots``, as ``write_report`` makes it) must
     not be a file, and the outputs must be different paths: else one would overwrite another, or
@@ -321,15 +326,17 @@ def run(args: argparse.Namespace) -> int:
         result.notes.insert(0, f"Trials analyzed: {note}.")
     result.notes[1 if note else 0 : 1 if note else 0] = local_notes
     if args.csv:
+        replaced = _replaced(Path(args.csv).expanduser())
         write_private_text(Path(args.csv).expanduser(), per_config_csv(result))
-        print(f"analyze: wrote {args.csv}", file=sys.stderr)
+        print(f"analyze: wrote {args.csv}{replaced}", file=sys.stderr)
     if args.report:
+        replaced = _replaced(Path(args.report).expanduser())
         md = write_report(
             result,
             Path(args.report).expanduser(),
             Path(args.plots).expanduser() if args.plots else None,
         )
-        print(f"analyze: wrote {md}", file=sys.stderr)
+        print(f"analyze: wrote {md}{replaced}", file=sys.stderr)
     if args.json:
         # one string, one write (json.dump writes the megabyte of a large experiment in ~100,000 pieces)
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")

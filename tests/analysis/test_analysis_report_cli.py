@@ -203,6 +203,18 @@ def test_cli_long_csv_text_and_csv(experiment, tmp_path, capsys):
     ]
     assert {"km_median_time_s", "p_reach", "cost_source", "best_params"} <= set(table.columns)
     assert json.loads(table["best_params"][0])["trainer.batch_size"] > 0
+    assert f"analyze: wrote {out_csv}\n" in cap.err  # a new file: nothing to say
+
+    # run again: the file is replaced whole, and the line says so
+    out_csv.write_text("old,content\n")
+    report = tmp_path / "r.md"
+    report.write_text("an old report\n")
+    argv = ["analyze", "--trials", str(src), "--bootstrap", "0", "--csv", str(out_csv)]
+    assert cli.main([*argv, "--report", str(report)]) == 0
+    err = capsys.readouterr().err
+    assert f"analyze: wrote {out_csv} (replaced the file that was there)" in err
+    assert f"analyze: wrote {report} (replaced the file that was there)" in err
+    assert "old" not in out_csv.read_text() and "an old report" not in report.read_text()
 
 
 def test_cli_json_is_strict_json(experiment, tmp_path, capsys):
