@@ -168,9 +168,14 @@ def file_for(name: str, store: Store | None = None) -> Path | None:
 
 def no_such_experiment(name: str, names: list[str] | None = None) -> UsageError:
     names = known_names() if names is None else names
-    listed = ", ".join(names) if names else "none yet"
+    if not names:  # it said "accepted: one of none yet"
+        return UsageError(
+            f"there is no experiment named {name!r}; accepted: the name of a saved or launched "
+            "experiment, and there is none yet (hwscale-tui plan --save FILE or hwscale-tui "
+            "launch makes one)."
+        )
     return UsageError(
-        f"there is no experiment named {name!r}; accepted: one of {listed} "
+        f"there is no experiment named {name!r}; accepted: one of {', '.join(names)} "
         "(hwscale-tui experiments lists them)."
     )
 

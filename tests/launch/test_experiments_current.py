@@ -246,6 +246,9 @@ def test_the_unsaved_builtin_default_has_nothing_to_archive_or_delete():
         res = cli("experiments", *action, "hardware_scaling")
         _one_sentence_exit_2(res, "the built-in default experiment", "nothing of it is saved")
     _one_sentence_exit_2(cli("experiments", "delete", "ghost", "--yes"), "no experiment named")
+    for args in (["experiments", "select", "ghost"], ["plan", "--experiment-name", "ghost"]):
+        res = cli(*args)  # it said "accepted: one of none yet"
+        _one_sentence_exit_2(res, "a saved or launched experiment, and there is none yet")
     # the listed default's own name is taken: it was copied under it ("a copy of
     # hardware_scaling" named hardware_scaling, a file written), with or without --from
     for extra in ([], ["--from", "hardware_scaling"]):
