@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -290,6 +291,10 @@ def slurm_lines(jobs: dict[str, list[dict[str, str | None]]]) -> list[str]:
     return lines
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _watch(console, name: str, interval_s: float) -> int:
     """Redraw in place on a terminal; piped, print only the frame in force when watching stops
     (laid out like plain ``status``: the same width, local-mode line and final newline)."""
@@ -304,7 +309,7 @@ def _watch(console, name: str, interval_s: float) -> int:
 
     local_note: list[str] | None = None  # the experiment's config, read once it was launched
 
-    def frame(store: Store):
+    def frame(store: Store, stopped: bool = False):
         nonlocal local_note
         now = time.time()
         status = sup.pair_status(name, store)
@@ -312,6 +317,8 @@ def _watch(console, name: str, interval_s: float) -> int:
         hint = Text(
             f"{time.strftime('%H:%M:%S')}  every pair has ended; stopped watching"
             if ended
+            else f"{time.strftime('%H:%M:%S')}  stopped watching (the sweeps keep running)"
+            if stopped
             else f"{time.strftime('%H:%M:%S')}  refreshing every {interval_s:g}s; ctrl+c stops "
             "watching (the sweeps keep running)",
             style="dim",
@@ -329,12 +336,18 @@ def _watch(console, name: str, interval_s: float) -> int:
     with Store.open_default(readonly=True) as store:
         shown, ended = frame(store)
         if not console.is_terminal:  # nothing to redraw in place: the last frame, once
+            # stopped by ctrl+c or SIGTERM (`timeout 600 hwscale-tui status --watch > log`), it
+            # still prints that frame, saying it stopped (it printed nothing on SIGTERM, and on
+            # ctrl+c a frame that said it was still refreshing)
+            previous = signal.signal(signal.SIGTERM, _interrupt)
             try:
                 while not ended:
                     time.sleep(interval_s)
                     shown, ended = frame(store)
             except KeyboardInterrupt:
-                pass
+                shown, ended = frame(store, stopped=True)
+            finally:
+                signal.signal(signal.SIGTERM, previous)
             console.print(shown)
             return 0
         with Live(shown, console=console, auto_refresh=False) as live:

@@ -197,6 +197,40 @@ def test_status_watch_redraws_until_ctrl_c(tmp_path):
             watch.kill()
 
 
+@pytest.mark.parametrize("how", ["ctrl+c", "SIGTERM"])
+def test_status_watch_piped_and_stopped_prints_its_last_frame_saying_so(
+    tmp_path, capsys, monkeypatch, how
+):
+    """Piped, a watch stopped by SIGTERM (`timeout 600 hwscale-tui status --watch > log`)
+    printed nothing, and one stopped by ctrl+c a frame that said it was still refreshing."""
+    from hwscale_tui.commands import status as status_cmd
+
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--sleep", "600"), gpus=(1,), delay_s=0)
+    sup.launch(sup.cfgmod.load(exp))
+
+    def stop(_seconds: float) -> None:  # the first refresh is interrupted
+        if how == "SIGTERM":
+            os.kill(os.getpid(), signal.SIGTERM)
+        else:
+            raise KeyboardInterrupt
+
+    def unhandled(_signum: int, _frame: object) -> None:  # by default SIGTERM ends pytest
+        raise RuntimeError("the watch left SIGTERM to the process's own handler")
+
+    monkeypatch.setattr(status_cmd.time, "sleep", stop)
+    before = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        assert main(["status", "--watch", "0.2", "--experiment-name", "exp"]) == 0
+        assert signal.getsignal(signal.SIGTERM) is unhandled  # the handler is put back
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    out = capsys.readouterr().out
+    assert out.startswith("exp  generation 1") and "g1n1" in out
+    assert out.rstrip().endswith("stopped watching (the sweeps keep running)"), out
+    assert "refreshing every" not in out
+
+
 def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path, capsys):
     exp = tmp_path / "e.toml"
     write_experiment(exp, fake_command(), delay_s=1)
