@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -341,6 +342,8 @@ def run(args: argparse.Namespace) -> int:
         # one string, one write (json.dump writes the megabyte of a large experiment in ~100,000 pieces)
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
-        width = args.width or (shutil.get_terminal_size().columns if sys.stdout.isatty() else None)
+        # a terminal's width; piped, $COLUMNS when set (as the other commands), else 120
+        sized = sys.stdout.isatty() or os.environ.get("COLUMNS", "").strip().isdigit()
+        width = args.width or (shutil.get_terminal_size().columns if sized else None)
         sys.stdout.write(render_text(result, width=width))
     return 0

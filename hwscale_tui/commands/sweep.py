@@ -6,6 +6,7 @@ import argparse
 import faulthandler
 import json
 import os
+import shlex
 import signal
 import sys
 from typing import TYPE_CHECKING, NoReturn
@@ -36,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import MAX_GPUS_PER_NODE, MAX_NODES
     from ..errors import UsageError
-    from ..hardware import HardwarePair
+    from ..hardware import HardwarePair, plan_grid
     from ..paths import app_paths
     from ..sweep.runner import prepare_sweep
 
@@ -51,11 +52,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--json only goes with --status; accepted: --status --json, or neither.")
     setup = prepare_sweep(cfg, pair, args.extra, app_paths().runs)
     if args.status:
-        return print_status(setup.sweep, cfg.sweep.goal, as_json=args.json)
+        start = f"hwscale-tui sweep --gpus {pair.gpus} --nodes {pair.nodes}"
+        if args.experiment:
+            start += f" -e {shlex.quote(args.experiment)}"
+        elif args.experiment_name:
+            start += f" --experiment-name {shlex.quote(args.experiment_name)}"
+        pairs, _ = plan_grid(
+            cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
+        )
+        if pair not in pairs:  # a pair of the experiment is what launch starts
+            tags = ", ".join(p.tag for p in pairs) or "none"
+            start += (
+                f"; {pair.tag} is not a pair of experiment {cfg.name!r}, whose pairs are {tags}"
+            )
+        return print_status(setup.sweep, cfg.sweep.goal, as_json=args.json, start=start)
     return run_sweep(setup)
 
 
-def print_status(sweep: str, goal: str, *, as_json: bool) -> int:
+def print_status(sweep: str, goal: str, *, as_json: bool, start: str = "hwscale-tui sweep") -> int:
     from ..paths import app_paths
     from ..store import Store
     from ..sweep.status import render_status, sweep_records
@@ -67,7 +81,7 @@ def print_status(sweep: str, goal: str, *, as_json: bool) -> int:
             json.dump(sweep_records(store, sweep), sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
-            render_status(store, sweep, goal)
+            render_status(store, sweep, goal, start)
     finally:
         if store is not None:
             store.close()

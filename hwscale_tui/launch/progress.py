@@ -38,7 +38,7 @@ BASIS_MEASURED, BASIS_HISTORY, BASIS_SCALED, BASIS_SETTINGS = (
 BASIS_TEXT = {
     BASIS_MEASURED: "from this experiment's measured throughput",
     BASIS_HISTORY: "from the throughput of earlier runs of the same pairs",
-    BASIS_SCALED: "from measured throughput scaled by GPU count",
+    BASIS_SCALED: "from measured throughput scaled by the pair's size (GPUs; ranks in local mode)",
     BASIS_SETTINGS: "upper bound from settings (sweep.max_suggestion_cost per trial; no "
     "throughput measured yet)",
     "mixed": "from measured throughput where known, else from settings",

@@ -39,16 +39,18 @@ def sweep_records(store: Store | None, sweep: str) -> list[dict[str, Any]]:
     return [trial_record(r) for r in store.trial_rows([sweep])] if store is not None else []
 
 
-def render_status(store: Store | None, sweep: str, goal: str) -> None:
+def render_status(
+    store: Store | None, sweep: str, goal: str, start: str = "hwscale-tui sweep"
+) -> None:
+    """The sweep's trials as a table; ``start``: the command that starts it, for the line
+    printed when nothing is recorded yet."""
     from rich.table import Table
 
     console = stdout_console()
     sweep_row = store.get_sweep(sweep) if store is not None else None
     rows = store.trial_rows([sweep]) if store is not None else []
     if sweep_row is None and not rows:
-        console.print(
-            f"{sweep}: no sweep recorded yet (start it with hwscale-tui sweep)", highlight=False
-        )
+        console.print(f"{sweep}: no sweep recorded yet (start it with {start})", highlight=False)
         return
     done = sum(r["state"] in ("finished", "failed") for r in rows)
     in_flight = sum(r["state"] in ("queued", "running") for r in rows)

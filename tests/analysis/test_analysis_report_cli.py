@@ -217,6 +217,21 @@ def test_cli_long_csv_text_and_csv(experiment, tmp_path, capsys):
     assert "old" not in out_csv.read_text() and "an old report" not in report.read_text()
 
 
+def test_cli_piped_text_follows_columns(experiment, tmp_path, capsys, monkeypatch):
+    """Piped (not a terminal), the text is laid out for $COLUMNS when it is set, as the other
+    commands' output is; without it, for 120 columns."""
+    src = tmp_path / "long.csv"
+    long_csv(experiment, src)
+    argv = ["analyze", "--trials", str(src), "--bootstrap", "0"]
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 80 and "HARDWARE SCALING ANALYSIS" in lines[0]
+    monkeypatch.delenv("COLUMNS")
+    assert cli.main(argv) == 0
+    assert 80 < max(map(len, capsys.readouterr().out.splitlines())) <= 120
+
+
 def test_cli_json_is_strict_json(experiment, tmp_path, capsys):
     src = tmp_path / "long.csv"
     long_csv(experiment, src)

@@ -9,6 +9,7 @@ from hwscale_tui.launch.progress import (
     BASIS_MEASURED,
     BASIS_SCALED,
     BASIS_SETTINGS,
+    BASIS_TEXT,
     PairPlan,
     ProgressSettings,
     estimate_plan,
@@ -121,6 +122,8 @@ def test_without_measurements_the_estimate_is_scaled_from_history_or_an_upper_bo
     }
     assert by_tag["g1n1"].basis == BASIS_HISTORY and by_tag["g1n1"].trial_s == pytest.approx(10.0)
     assert by_tag["g2n1"].basis == BASIS_SCALED and by_tag["g2n1"].trial_s == pytest.approx(5.0)
+    # local mode's pairs are ranks: the label names both, never GPUs alone
+    assert "(GPUs; ranks in local mode)" in BASIS_TEXT[by_tag["g2n1"].basis]
     assert hist.basis == "mixed" and hist.duration_s == pytest.approx(40.0)
 
 

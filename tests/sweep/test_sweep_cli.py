@@ -101,6 +101,18 @@ def test_status_of_a_sweep_never_run_is_empty(tmp_path):
         timeout=120,
     )
     assert r.returncode == 0 and json.loads(r.stdout) == []
+    # the table's line says how to start it, pasteable; a pair off the grid is named as such
+    for gpus, off_grid in (("1", False), ("3", True)):
+        r = subprocess.run(
+            hwscale_cmd("sweep", "-e", str(exp), "--gpus", gpus, "--nodes", "1", "--status"),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        assert f"(start it with hwscale-tui sweep --gpus {gpus} --nodes 1 -e {exp}" in r.stdout
+        assert (f"g{gpus}n1 is not a pair of experiment 'cli'" in r.stdout) == off_grid
 
 
 def test_sigterm_kills_in_flight_trials_and_a_second_runner_is_refused(tmp_path):
