@@ -195,12 +195,19 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     @work(thread=True, group="app-best", exclusive=True, exit_on_error=False)
     def _best_worker(self, experiment: str, done: str) -> None:
-        """The banner's best pair per priority, from the analysis of every trial."""
+        """The banner's best pair per priority, from the analysis the analysis screen makes of
+        the generation that ended: its trials only (generations never mix) and, in local mode,
+        only the pairs that fit the cores. No trial of it (every pair failed): no best pair."""
+        from .screens.analysis import select_trials
         from .source_cache import SourceCache
 
         session, services = self.session, self.services
         source, _ = SourceCache().get(services.sources, session.cfg, session.source_label)
-        trials = source.poll().trials
+        generation = getattr(session.cfg, "generation", 1)
+        trials = [t for t in source.poll().trials if t.generation == generation]
+        if not trials:
+            return
+        trials, _ = select_trials(session.cfg, trials, generation)
         if not trials:
             return
         histories = source.histories([t.run_id for t in trials], session.cfg.analysis.curve_metric)

@@ -255,6 +255,45 @@ async def test_experiment_done_banner_names_the_best_pair_per_priority(tmp_path)
         assert not any("cancelled by" in m for m in messages(app))
 
 
+async def test_the_done_banner_analyzes_only_the_generation_that_ended(tmp_path):
+    """As the analysis screen: an earlier generation's trials never join the banner's analysis,
+    and a generation without a trial (every pair failed) names no best pair."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    source = world.source
+    older = [replace(t, run_id=f"old_{t.run_id}", generation=1) for t in source.trials.values()]
+    newer = [replace(t, generation=2) for t in source.trials.values()]
+    source.trials = {t.run_id: t for t in older + newer}
+    analyzed: list[list] = []
+    analyze = world.analysis.analyze
+    world.analysis.analyze = lambda trials, *a: analyzed.append(list(trials)) or analyze(trials, *a)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        app.session.follow_generation(2)
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code = "exited", 0
+        world.supervisor.state = "finished"
+        await wait_for(pilot, lambda: app.done_banner and "Best pair" in app.done_banner)
+        assert analyzed and {t.generation for t in analyzed[-1]} == {2}
+        assert len(analyzed[-1]) == len(newer)
+
+    app, world = make_app(tmp_path / "failed", start="launch", launched=True)
+    analyzed.clear()
+    world.analysis.analyze = lambda trials, *a: analyzed.append(list(trials)) or analyze(trials, *a)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        app.session.follow_generation(2)  # launched afresh; every pair failed before a trial
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code = "exited", 1
+        world.supervisor.state = "finished"
+        await wait_for(pilot, lambda: app.done_banner, what="done")
+        await wait_for(
+            pilot,
+            lambda: not any(w.group == "app-best" and not w.is_finished for w in app.workers),
+            what="the banner's analysis",
+        )
+        assert "Best pair" not in app.done_banner and not analyzed
+
+
 async def test_the_bell_setting_is_off_by_default_and_remembered(tmp_path):
     from hwscale_tui.tui.app import create_app
 
