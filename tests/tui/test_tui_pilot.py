@@ -874,6 +874,25 @@ async def test_worker_errors_become_one_notification(tmp_path):
         assert app.is_running
 
 
+async def test_launch_all_while_the_supervisor_runs_says_so_without_asking(tmp_path):
+    """The supervisor refuses a second launch of a running experiment: L said so only after a
+    question with the plan's estimate and a yes."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.status is not None, what="status")
+        await pilot.press("L")
+        await wait_for(
+            pilot,
+            lambda: any("already running" in n.message for n in app._notifications),
+            what="notice",
+        )
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert world.supervisor.calls == [("launch", None)]  # the launch make_app made, only
+        notice = next(n.message for n in app._notifications if "already running" in n.message)
+        assert "C cancels them all" in notice
+
+
 async def test_keymap_file_remaps_a_binding_by_id(tmp_path):
     config = app_paths().ensure().config
     (config / "keymap.toml").write_text('"launch.all" = "A"\n')

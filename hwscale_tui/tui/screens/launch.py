@@ -385,6 +385,17 @@ class LaunchScreen(HwScreen):
             for pp in plan.pairs
             if pp.sweep_name not in spent
         ]
+        if pairs and getattr(status, "supervisor_alive", False):
+            # the supervisor would refuse it: say so now, not after a question about its plan
+            pid = getattr(status, "supervisor_pid", None)
+            self.app.call_from_thread(
+                self.notify,
+                f"{session.name} is already running"
+                f"{f' (supervisor pid {pid})' if pid else ''}: L launches again once every pair "
+                "has ended. l launches a pair that is not running; C cancels them all.",
+                severity="warning",
+            )
+            return
         estimate = progress.estimate_plan(
             pairs,
             progress.ProgressSettings.from_config(session.cfg),
