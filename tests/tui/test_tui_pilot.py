@@ -874,6 +874,19 @@ async def test_worker_errors_become_one_notification(tmp_path):
         assert app.is_running
 
 
+async def test_opening_the_app_on_a_launched_experiment_shows_the_log_with_the_first_status(
+    tmp_path,
+):
+    """Re-attaching: the first poll knows the pair's log from the status it reads; the pane said
+    "(no log yet)" until the next poll, beside a title naming the log."""
+    app, _ = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.status is not None, what="the first status")
+        tail = text_of(screen.query_one("#log-tail", Static))
+        assert "(no log yet)" not in tail and "line 30" in tail
+
+
 async def test_launch_all_while_the_supervisor_runs_says_so_without_asking(tmp_path):
     """The supervisor refuses a second launch of a running experiment: L said so only after a
     question with the plan's estimate and a yes."""

@@ -179,12 +179,21 @@ class LaunchScreen(HwScreen):
 
     # -- polling ------------------------------------------------------------------------------
     def poll(self) -> None:
-        self._poll_worker(self.app.session.name, self.selected_log_path())
+        row = self.selected_row()
+        self._poll_worker(
+            self.app.session.name,
+            row.log_path if row else None,
+            row.sweep_name if row else None,
+        )
 
     @work(thread=True, group="launch-poll", exit_on_error=False)
-    def _poll_worker(self, experiment: str, log_path: str | None) -> None:
+    def _poll_worker(self, experiment: str, log_path: str | None, sweep: str | None = None) -> None:
         try:
             status = self.app.services.supervisor.pair_status(experiment)
+            if log_path is None and sweep is not None:
+                # the row was drawn before the status was known (the first poll after opening
+                # the app): its log is the status's, not "(no log yet)"
+                log_path = next((p.log_path for p in status.pairs if p.sweep_name == sweep), None)
             tail = (
                 self.app.services.supervisor.log_tail(log_path, LOG_LINES)
                 if log_path and os.path.exists(log_path)
@@ -337,10 +346,6 @@ class LaunchScreen(HwScreen):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.rows.get(key) if key is not None else None
-
-    def selected_log_path(self) -> str | None:
-        row = self.selected_row()
-        return row.log_path if row else None
 
     @on(DataTable.RowHighlighted, "#launch-table")
     def _row_changed(self) -> None:
