@@ -843,12 +843,38 @@ async def test_analysis_notes_of_both_plots_show_when_the_first_is_long(tmp_path
 
 
 async def test_analysis_with_no_trials_says_so(tmp_path):
-    app, _ = make_app(tmp_path, start="analysis", trials=False)
+    """An empty store is a state, not an error: the real analysis refuses no trials (a notice
+    with its sentence each time the screen opened, and "computing..." stayed on)."""
+    app, world = make_app(tmp_path, start="analysis", trials=False)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: screen.view is not None, what="empty analysis")
-        assert "no target, 0 trials" in text_of(screen.query_one("#analysis-status", Label))
-        assert all(p.empty for p in screen.view.plots.values())
+        status = screen.query_one("#analysis-status", Label)
+        await wait_for(pilot, lambda: not screen._computing, what="the analysis")
+        assert "no trials yet" in text_of(status)
+        note = text_of(screen.query_one("#plot-note", Label))
+        assert "launch the pairs on the launch screen (2)" in note
+        assert world.analysis.targets == [] and not app._notifications  # nothing analyzed
+
+
+async def test_analysis_that_fails_keeps_its_reason_on_the_screen(tmp_path):
+    from hwscale_tui.errors import UsageError
+
+    app, world = make_app(tmp_path, start="analysis")
+
+    def refuse(*a, **k):
+        raise UsageError("no trial has a learning curve to analyze; accepted: trials with history.")
+
+    world.analysis.analyze = refuse  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: not screen._computing, what="the analysis")
+        assert "no analysis" in text_of(screen.query_one("#analysis-status", Label))
+        assert "has a learning curve" in text_of(screen.query_one("#plot-note", Label))
+        await wait_for(  # and the notice, once
+            pilot,
+            lambda: any("has a learning curve" in n.message for n in app._notifications),
+            what="the notice",
+        )
 
 
 async def test_worker_errors_become_one_notification(tmp_path):

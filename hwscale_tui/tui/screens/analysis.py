@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Select, Static
 
+from ...errors import UsageError
 from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, caption_lines, target_choices
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
@@ -152,6 +153,14 @@ class AnalysisScreen(HwScreen):
             services = self.app.services
             source, _ = self.sources.get(services.sources, session.cfg, session.source_label)
             trials, notes = select_trials(session.cfg, source.poll().trials, self.generation)
+            if not trials:  # nothing to analyze is a state, not an error
+                self.app.call_from_thread(
+                    self.show_nothing,
+                    "no trials yet",
+                    "No trials yet: launch the pairs on the launch screen (2); the analysis "
+                    "reads their finished trials.",
+                )
+                return
             metric = session.cfg.analysis.curve_metric
             histories = source.histories([t.run_id for t in trials], metric) if trials else {}
             changes = {"target_kind": target[0], "target": target[1]} if target is not None else {}
@@ -160,6 +169,12 @@ class AnalysisScreen(HwScreen):
             result.notes[0:0] = notes
             view = build_view(result, settings, len(trials))
             self.app.call_from_thread(self.show_view, result, view)
+        except Exception as e:
+            # the app's handler shows it as a notice too; the screen keeps the reason, not
+            # "computing..."
+            reason = str(e) if isinstance(e, UsageError) else f"{type(e).__name__}: {e}"
+            self.app.call_from_thread(self.show_nothing, "no analysis", reason)
+            raise
         finally:
             self.app.call_from_thread(self._done)
 
@@ -189,6 +204,19 @@ class AnalysisScreen(HwScreen):
         self.query_one("#analysis-status", Label).update(Text(f"  {view.summary}"))
         self.show_plots()
         self.query_one("#analysis-tables", Static).update(self.tables(view))
+
+    def show_nothing(self, status: str, reason: str) -> None:
+        """No analysis to show (no trials yet, or it failed): say why where the plots were, and
+        drop an earlier result's plots and tables (another experiment's, or stale)."""
+        from ..widgets.plots import FitPlot
+
+        self.result = self.view = None
+        self.query_one("#analysis-status", Label).update(Text(f"  {status}", style="yellow"))
+        self.query_one("#plot-tabs", Label).update("")
+        for plot in self.query(FitPlot):
+            plot.show(None)
+        self.query_one("#plot-note", Label).update(Text(reason))
+        self.query_one("#analysis-tables", Static).update("")
 
     def on_resize(self) -> None:
         """Across the 130-column breakpoint one plot becomes two (or two one): the notes under
