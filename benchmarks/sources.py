@@ -235,6 +235,41 @@ def bench_wandb(sweeps: int, trials: int, changed: int, cycles: int) -> list[dic
     return rows
 
 
+# what the optimizer's last_info holds with transfer (one pair of the `other` family, round 5)
+TRANSFER_INFO = {
+    "acquisition": -2.13,
+    "acquisition_fn": "ei",
+    "candidates": 640,
+    "how": "gp",
+    "predicted_cost": 24.18,
+    "predicted_score": 39.80,
+    "predicted_score_std": 15.73,
+    "transfer": {
+        "context_length_scales": {"total_gpus": 0.5},
+        "context_shift": {
+            "batch": {"total_gpus": 0.3333},
+            "clip": {"total_gpus": 0.0},
+            "epochs": {"total_gpus": 0.0},
+            "lr": {"total_gpus": 0.0753},
+        },
+        "other": 4,
+        "other_contexts": 1,
+        "own": 4,
+        "shear": {"lr": {"batch": 0.2258}},
+    },
+}
+
+
+def src_trials(cfg: Any, store: Any) -> list[Any]:
+    from hwscale_tui.sources import SourceSettings, make_source
+
+    return (
+        make_source(cfg, "local", store=store, settings=SourceSettings(stale_after_s=1e12))
+        .poll()
+        .trials
+    )
+
+
 def bench_local(n_trials: int, changed: int, cycles: int) -> list[dict[str, Any]]:
     from hwscale_tui.config import apply_overrides, default_config
     from hwscale_tui.sources import SourceSettings, make_source
@@ -326,6 +361,29 @@ def bench_local(n_trials: int, changed: int, cycles: int) -> list[dict[str, Any]
         s + s2,
         f"poll {s:.3f} s + curves {s2:.3f} s",
     )
+
+    # A built-in sweep records each suggestion's last_info (suggestion_json); with [sweep]
+    # transfer it names how many other pairs' results it used, which every record reads
+    # (Trial.transfer_other). A fresh source's first poll, warm SQLite cache, without and with.
+    def fresh_first_poll() -> float:
+        settings = SourceSettings(stale_after_s=1e12)
+        return statistics.median(
+            timed(make_source(cfg, "local", store=store, settings=settings).poll)[0]
+            for _ in range(cycles)
+        )
+
+    plain = fresh_first_poll()
+    row("ours, first poll, warm cache", 1, plain, f"median of {cycles}; no suggestions")
+    with store.transaction() as conn:
+        conn.execute("UPDATE trials SET suggestion_json = ?", (json.dumps(TRANSFER_INFO),))
+    with_info = fresh_first_poll()
+    assert all(t.transfer_other == 4 for t in src_trials(cfg, store))
+    row(
+        "ours, first poll, warm, every suggestion w/ transfer",
+        1,
+        with_info,
+        f"median of {cycles}; {with_info - plain:+.3f} s against the row above",
+    )
     times = []
     for _ in range(cycles):
         s, _trials = timed(lambda: store.trials(sweeps))
@@ -365,6 +423,7 @@ def main() -> None:
     )
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--local-only", action="store_true", help="only the local store's rows")
     args = ap.parse_args()
     home = tempfile.mkdtemp(prefix="hwscale-bench-sources-")
     os.environ.update(
@@ -375,20 +434,25 @@ def main() -> None:
         WANDB_DIR=str(Path(home) / "wandb-dir"),
         WANDB_MODE="disabled",
     )
-    rows = bench_wandb(args.sweeps, args.trials, args.changed, args.cycles)
+    rows = (
+        [] if args.local_only else bench_wandb(args.sweeps, args.trials, args.changed, args.cycles)
+    )
     rows += bench_local(args.local_trials, args.changed * 10, args.cycles)
     steady = {r["case"]: r for r in rows}
-    ours = steady["wandb: ours, steady poll (nothing changed)"]
-    changed = steady[f"wandb: ours, poll + curves after {args.changed} runs changed"]
     targets = {
-        "one request per steady W&B poll": ours["requests"] == 1,
-        "changed cycle = 1 Runs + 1 history per changed run": changed["by_operation"]
-        == {"Runs": 1, "RunSampledHistory": args.changed},
         "one query per steady local poll": steady["local: ours, steady poll (nothing changed)"][
             "requests"
         ]
         == 1,
     }
+    if not args.local_only:
+        ours = steady["wandb: ours, steady poll (nothing changed)"]
+        changed = steady[f"wandb: ours, poll + curves after {args.changed} runs changed"]
+        targets["one request per steady W&B poll"] = ours["requests"] == 1
+        targets["changed cycle = 1 Runs + 1 history per changed run"] = changed["by_operation"] == {
+            "Runs": 1,
+            "RunSampledHistory": args.changed,
+        }
     if args.json:
         json.dump({"rows": rows, "targets": targets}, sys.stdout, indent=2)
         print()

@@ -79,6 +79,15 @@ CREATE TABLE IF NOT EXISTS experiments (
 # Schema version -> columns it added to tables that existed before (ALTER TABLE ADD COLUMN).
 # Version 2: each trial and sweep records its generation and the trial its comparability
 # fingerprint (a row without them predates generations: generation 1, fingerprint unknown).
+# ``transfer.other`` of a trial's suggestion (the optimizer's last_info, ``[sweep] transfer``):
+# how many other pairs' results it was given. NULL without a suggestion or when unreadable; 0
+# when the suggestion names no transfer (read in SQL: most rows are skipped by the instr test,
+# and no row is parsed in Python: a first poll of 10,000 such trials, benchmarks/sources.py)
+TRANSFER_OTHER_SQL = (
+    "CASE WHEN suggestion_json IS NULL OR suggestion_json = '' THEN NULL "
+    "WHEN instr(suggestion_json, '\"transfer\"') = 0 THEN 0 "
+    "WHEN json_valid(suggestion_json) THEN json_extract(suggestion_json, '$.transfer.other') END"
+)
 ADDED_COLUMNS: dict[int, tuple[tuple[str, str, str], ...]] = {
     2: (
         ("trials", "generation", "INTEGER"),
@@ -380,7 +389,7 @@ class Store:
             where.append("updated_at > ?")
             args.append(updated_since)
         sql = (
-            "SELECT * FROM trials"
+            f"SELECT *, {TRANSFER_OTHER_SQL} AS transfer_other FROM trials"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY sweep, idx"
         )
@@ -679,24 +688,12 @@ def row_to_trial(r: Mapping[str, Any]) -> Trial:
         updated_at=r["updated_at"],
         source=r["source"] or "local",
         generation=generation_of_sweep(r["sweep"]),
-        transfer_other=transfer_other(r.get("suggestion_json")),
+        transfer_other=transfer_other(r.get("transfer_other")),
     )
 
 
-def transfer_other(suggestion_json: Any) -> int | None:
-    """``transfer.other`` of a suggestion's ``last_info`` (``[sweep] transfer``): how many other
-    pairs' results the optimizer was given; 0 when the suggestion names no transfer, None when
-    there is no suggestion or its transfer cannot be read."""
-    if not suggestion_json or not isinstance(suggestion_json, str):
+def transfer_other(value: Any) -> int | None:
+    """``TRANSFER_OTHER_SQL``'s value as a count, or None (no suggestion, or unreadable)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
         return None
-    if '"transfer"' not in suggestion_json:  # most rows: no JSON parse per poll
-        return 0
-    try:
-        info = json.loads(suggestion_json)
-    except (TypeError, ValueError):
-        return None
-    moved = info.get("transfer") if isinstance(info, dict) else None
-    other = moved.get("other") if isinstance(moved, dict) else None
-    if isinstance(other, bool) or not isinstance(other, int | float) or not other >= 0:
-        return None
-    return int(other)
+    return int(value)
