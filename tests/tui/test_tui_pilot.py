@@ -632,6 +632,21 @@ async def test_trials_filter_is_remembered_across_screens_and_sessions(tmp_path)
         assert table.row_count == 4
 
 
+async def test_clearing_the_trials_filter_puts_the_rows_back_in_their_order(tmp_path):
+    """Without a sort the rows are in the source's order; a filter and its removal rebuilt
+    them in an arbitrary one (a set's)."""
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        order = table.visible_run_ids()
+        await pilot.press("slash", *"g2n1", "enter")
+        assert table.row_count == 4
+        assert table.visible_run_ids() == [r for r in order if ".g2n1_" in r]
+        await pilot.press("slash", "ctrl+u", "enter")
+        assert table.visible_run_ids() == order
+
+
 async def test_trials_filter_matching_nothing_says_so(tmp_path):
     app, _ = make_app(tmp_path, start="trials")
     async with app.run_test(size=SIZE) as pilot:

@@ -221,7 +221,9 @@ class TrialTable(DataTable):
             self.runs_by_sweep[t.sweep].discard(rid)
             if rid in self.rows:
                 self.remove_row(rid)
-        for rid in todo:
+        # in the source's order (``todo`` is a set): ``trials`` keeps the order the rows were
+        # added in, which a new filter rebuilds them in
+        for rid in (r for r in incoming if r in todo):
             t = incoming[rid]
             old = self.trials.get(rid)
             if old is not None and old.sweep != t.sweep:
