@@ -647,6 +647,17 @@ async def test_clearing_the_trials_filter_puts_the_rows_back_in_their_order(tmp_
         assert table.visible_run_ids() == order
 
 
+async def test_the_filter_box_says_how_to_leave_it_at_80_columns(tmp_path):
+    """Its hint ended in "enter applies," at 80 columns: "esc cancels" was cut off."""
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash")
+        box = app.screen.query_one("#filter-input", Input)
+        assert box.has_focus
+        shown = box.render_line(0).text.split("\n")[0]  # the one row the box has
+        assert "esc cancels" in shown and "gen2" in shown, shown
+
+
 async def test_trials_filter_matching_nothing_says_so(tmp_path):
     app, _ = make_app(tmp_path, start="trials")
     async with app.run_test(size=SIZE) as pilot:

@@ -100,8 +100,9 @@ class TrialsScreen(HwScreen):
                 yield Static("", id="trial-details")
         yield Label("", id="poll-status")
         yield Input(
-            placeholder="filter: words that must all appear (pair, state, sweep, run id); "
-            "enter applies, esc cancels",
+            # fits 80 columns whole (it was cut after "enter applies,")
+            placeholder="filter: words that all must appear (pair, run id, state, gen2); "
+            "esc cancels",
             id="filter-input",
             compact=True,
         )
