@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ..console import stdout_console
-from ..store import Store
+from ..store import Store, transfer_other
 from .trial_command import short_params
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ JSON_FIELDS = (
 def trial_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """One trial for ``--status --json``: run_id, state, score, cost_usd, agent_steps, params, ..."""
     record = {k: row[k] for k in JSON_FIELDS}
+    record["transfer_other"] = transfer_other(row.get("transfer_other"))
     record["params"] = json.loads(row["params_json"] or "{}")
     return record
 
@@ -64,6 +65,9 @@ def render_status(
         head += f"  best {best['score']:.6g} (#{best['idx']})"
     console.print(head, highlight=False)
     table = Table(show_lines=False)
+    # [sweep] transfer: how many other pairs' results each suggestion learned from
+    others = [transfer_other(r.get("transfer_other")) for r in rows]
+    transfer = any(others)
     for col, justify in (
         ("#", "right"),
         ("trial", "left"),
@@ -72,10 +76,11 @@ def render_status(
         ("cost $", "right"),
         ("steps", "right"),
         ("time s", "right"),
+        *((("from others", "right"),) if transfer else ()),
         ("error", "left"),
     ):
         table.add_column(col, justify=cast("JustifyMethod", justify), overflow="fold")
-    for r in rows:
+    for r, n in zip(rows, others, strict=True):
         table.add_row(
             str(r["idx"]),
             r["run_id"].removeprefix(f"{sweep}_"),
@@ -84,6 +89,7 @@ def render_status(
             "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
             "-" if r["agent_steps"] is None else f"{r['agent_steps']:.0f}",
             "-" if r["runtime_s"] is None else f"{r['runtime_s']:.1f}",
+            *(("-" if n is None else str(n),) if transfer else ()),
             r["error"] or "",
         )
     console.print(table)

@@ -6,6 +6,7 @@ scripted, so trials end on cue.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 
@@ -15,6 +16,7 @@ from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.outcome import TrialExit
 from hwscale_tui.sweep.runner import RunnerTimings, SweepRunner, prepare_sweep, protein_optimizer
+from hwscale_tui.sweep.status import render_status, sweep_records
 from tests.sweep.sweep_helpers import ScriptedDispatcher, finished_exit
 
 
@@ -98,6 +100,24 @@ def test_with_transfer_a_sweep_learns_from_the_other_pairs_ended_trials():
     assert infos[0]["how"] == "gp"  # not the center: the other pair's results decide
     assert [i["transfer"]["other"] for i in infos] == [3, 3, 3]
     assert [i["transfer"]["own"] for i in infos] == [0, 1, 2]
+    # each record reads the count back from the stored suggestion (what trials --csv writes
+    # and the analysis's transfer note counts), and the sweep's status table shows it
+    with Store.open_default() as store:
+        assert [t.transfer_other for t in store.trials(["tr.g2n1"])] == [3, 3, 3]
+        assert [t.transfer_other for t in store.trials(["tr.g1n1"])][0] == 0  # nothing yet
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            render_status(store, "tr.g2n1", "maximize")
+    head = next(line for line in out.getvalue().splitlines() if "from others" in line)
+    column = [c.strip() for c in head.split("┃")].index("from others")
+    cells = [
+        [c.strip() for c in line.split("│")][column]
+        for line in out.getvalue().splitlines()
+        if "trial_000" in line
+    ]
+    assert cells == ["3", "3", "3"]
+    with Store.open_default() as store:
+        assert [r["transfer_other"] for r in sweep_records(store, "tr.g2n1")] == [3, 3, 3]
 
 
 def test_without_transfer_a_sweep_sees_only_its_own_trials():
@@ -107,6 +127,12 @@ def test_without_transfer_a_sweep_sees_only_its_own_trials():
     assert spy.suggest_contexts == [None, None, None]
     infos = [json.loads(r["suggestion_json"]) for r in rows]
     assert infos[0]["how"] == "center" and not any("transfer" in i for i in infos)
+    with Store.open_default() as store:
+        assert [t.transfer_other for t in store.trials(["solo.g2n1"])] == [0, 0, 0]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            render_status(store, "solo.g2n1", "maximize")
+    assert "trial_0001" in out.getvalue() and "from others" not in out.getvalue()
 
 
 def test_other_experiments_trials_are_not_fed():
