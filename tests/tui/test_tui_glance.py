@@ -341,6 +341,28 @@ async def test_at_80x24_the_form_keeps_help_in_the_footer_and_the_whole_matrix(t
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
 
 
+async def test_a_choice_field_shows_its_key_in_the_footer_and_the_help(tmp_path):
+    """Nothing said how to change a ``< value >`` field: its keys were hidden from the footer
+    and missing from the help."""
+    from hwscale_tui.tui.screens.base import HwFooter
+    from hwscale_tui.tui.widgets.choice import ChoiceField
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query(ChoiceField), what="form")
+        runner = grid.query(ChoiceField).first()
+        runner.focus()
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert keys[0] == ("→", "Choice") and keys[-1] == ("?", "Help")
+        assert grid.query_one(HwFooter).items[-1].end <= 80  # ? Help not cut
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        rows = {ident: keys for keys, _, ident in app.screen.binding_rows()}
+        assert rows["choice.next"] == "→ / space / ⏎" and rows["choice.previous"] == "←"
+
+
 async def test_the_first_frame_has_the_footer_keys_and_the_matrix_rows(tmp_path):
     """Textual's footer composes empty and adds its keys a refresh later; ours has them at once."""
     app, _ = make_app(tmp_path)

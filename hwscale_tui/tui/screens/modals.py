@@ -74,7 +74,10 @@ def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[s
     for number, (screen_id, (title, _)) in enumerate(SCREENS.items(), start=1):
         label = f"{number} {title}" + (" (this screen)" if screen_id == current else "")
         cls = screen_class(screen_id)
-        sections.append((label, rows(list(cls.BINDINGS), getattr(cls, "HELP_ALSO_KEYS", None))))
+        widgets = [b for w in getattr(cls, "HELP_WIDGETS", ()) for b in w.BINDINGS]
+        sections.append(
+            (label, rows(list(cls.BINDINGS), getattr(cls, "HELP_ALSO_KEYS", None)) + rows(widgets))
+        )
     return sections
 
 

@@ -13,7 +13,8 @@ from textual.widget import Widget
 
 class ChoiceField(Widget, can_focus=True):
     BINDINGS = [
-        Binding("right,space,enter", "cycle(1)", "Next choice", show=False, id="choice.next"),
+        # shown in the footer: nothing else on the screen says how a ``< value >`` changes
+        Binding("right,space,enter", "cycle(1)", "Choice", id="choice.next"),
         Binding("left", "cycle(-1)", "Previous choice", show=False, id="choice.previous"),
     ]
 
