@@ -52,6 +52,7 @@ def screen_class(screen_id: str) -> type[HwScreen]:
 
 
 KEYMAP_FILE = "keymap.toml"
+DONE_TITLE = "Experiment done"  # the title of the notices that the experiment ended
 
 
 class HwscaleApp(App[str | None], inherit_bindings=False):
@@ -172,15 +173,23 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         notices = self.pair_watch.look(experiment, status)
         if self.pair_watch.was_active:
             self.done_banner = None  # launched again: the last "done" no longer holds
+            self._drop_done_notices()
         for n in notices:
             if n.done:
                 self.done_banner = n.message
-                self.notify(n.message, title="Experiment done", timeout=30)
+                self.notify(n.message, title=DONE_TITLE, timeout=30)
                 self._best_worker(experiment, n.message)
             else:
                 self.notify(n.message, severity=n.severity, timeout=10)
         if notices and self.bell_on:
             self.bell()
+
+    def _drop_done_notices(self) -> None:
+        """The "Experiment done" toasts (shown 30 s) go when pairs run again: over a new launch
+        they said every pair had ended."""
+        for notification in list(self._notifications):
+            if notification.title == DONE_TITLE:
+                self._unnotify(notification)
 
     def follow_generation(self, generation: int | None) -> None:
         """The store's newest generation (a status's ``generation``; None: not told) is the
@@ -219,7 +228,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             banner = f"{done} Best pair per priority: {best}."
             self.call_from_thread(setattr, self, "done_banner", banner)
             self.call_from_thread(
-                self.notify, f"Best pair per priority: {best}.", title="Experiment done", timeout=30
+                self.notify, f"Best pair per priority: {best}.", title=DONE_TITLE, timeout=30
             )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -255,6 +255,24 @@ async def test_experiment_done_banner_names_the_best_pair_per_priority(tmp_path)
         assert not any("cancelled by" in m for m in messages(app))
 
 
+async def test_the_done_notices_go_when_the_pairs_run_again(tmp_path):
+    """A launch right after the experiment ended left its "every pair has ended" toasts on
+    screen for their 30 s, over the new launch's running pairs."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        pairs = list(world.supervisor.pairs.values())
+        for p in pairs:
+            p.status, p.exit_code = "exited", 0
+        world.supervisor.state = "finished"
+        await wait_for(pilot, lambda: app.done_banner and "Best pair" in app.done_banner)
+        assert sum(n.title == "Experiment done" for n in app._notifications) == 2
+        pairs[0].status, pairs[0].exit_code = "running", None  # launched again
+        world.supervisor.state = "running"
+        await wait_for(pilot, lambda: app.done_banner is None, what="the new launch seen")
+        assert not [n for n in app._notifications if n.title == "Experiment done"]
+
+
 async def test_the_done_banner_analyzes_only_the_generation_that_ended(tmp_path):
     """As the analysis screen: an earlier generation's trials never join the banner's analysis,
     and a generation without a trial (every pair failed) names no best pair."""
