@@ -359,6 +359,26 @@ async def test_at_80x24_the_form_keeps_help_in_the_footer_and_the_whole_matrix(t
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
 
 
+async def test_keys_typed_after_a_tab_go_to_the_next_field(tmp_path):
+    """Keys that arrive together (a fast typist, a paste, tmux send-keys): "3<tab>1" in max
+    trials typed "31" there, since the tab waited behind the keys the field had not read yet."""
+    from textual import events
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 34)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-sweep--batch_size"), what="form")
+        trials = grid.query_one("#field-sweep--max_trials", Input)
+        batch = grid.query_one("#field-sweep--batch_size", Input)
+        trials.focus()
+        trials.value = ""
+        await pilot.pause()
+        for key, char in (("3", "3"), ("tab", "\t"), ("1", "1")):  # read at once, as a burst is
+            app.post_message(events.Key(key, char))
+        await wait_for(pilot, lambda: batch.has_focus and batch.value == "1", what="the 1")
+        assert trials.value == "3"
+
+
 async def test_a_choice_field_shows_its_key_in_the_footer_and_the_help(tmp_path):
     """Nothing said how to change a ``< value >`` field: its keys were hidden from the footer
     and missing from the help."""

@@ -212,13 +212,24 @@ class HwScreen(Screen, inherit_bindings=False):
 
     SCREEN_ID: ClassVar[str] = ""
     SCREEN_TITLE: ClassVar[str] = ""
+    # priority: the focus moves when the app reads the key, so what is typed after a tab goes
+    # to the next field even while the field before is still busy with the keys before it (a
+    # fast typist's or a paste's "3<tab>1" put "31" in the first field and nothing in the next)
     BINDINGS = [
-        Binding("tab", "app.focus_next", "Focus next", show=False, id="screen.focus_next"),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Focus next",
+            show=False,
+            priority=True,
+            id="screen.focus_next",
+        ),
         Binding(
             "shift+tab",
             "app.focus_previous",
             "Focus previous",
             show=False,
+            priority=True,
             id="screen.focus_previous",
         ),
     ]
