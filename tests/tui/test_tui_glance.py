@@ -359,6 +359,27 @@ async def test_at_80x24_the_form_keeps_help_in_the_footer_and_the_whole_matrix(t
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
 
 
+async def test_removing_the_grids_last_row_says_why_not_without_a_path(tmp_path):
+    """The refusal began with the experiment file's path; the notice of a removal read
+    "removed 1 CPU ranks per node"."""
+    from hwscale_tui.config import apply_overrides, default_config
+
+    cfg = apply_overrides(
+        default_config(env={}), {"grid.gpu_counts": [1, 2], "grid.node_counts": [1]}
+    )
+    app, _ = make_app(tmp_path, cfg=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("G")
+        await wait_for(pilot, lambda: app.session.cfg.grid.gpu_counts == [2], what="removed")
+        await pilot.press("G")
+        await wait_for(pilot, lambda: any("not removed" in m for m in messages(app)), what="no")
+        said = [m for m in messages(app) if "row of" in m]
+        assert said[0] == "Removed the row of 1 CPU rank per node."
+        assert said[1].startswith("The row of 2 CPU ranks per node is not removed: ")
+        assert str(tmp_path) not in said[1] and "accepted:" in said[1]
+        assert app.session.cfg.grid.gpu_counts == [2]
+
+
 async def test_keys_typed_after_a_tab_go_to_the_next_field(tmp_path):
     """Keys that arrive together (a fast typist, a paste, tmux send-keys): "3<tab>1" in max
     trials typed "31" there, since the tab waited behind the keys the field had not read yet."""

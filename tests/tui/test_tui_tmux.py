@@ -126,7 +126,7 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
         tmux.keys("Down", "Down")
         tmux.wait_for("g4n1  (4 rank/node")  # the details follow the cursor
         tmux.keys("G")  # drop the 4-GPU row: pairs g1n1, g2n1
-        tmux.wait_for("removed 4")
+        tmux.wait_for("Removed the row of 4")
         tmux.keys("C-s")
         tmux.wait_for("Saved")
         assert cfgmod.load(exp).grid.gpu_counts == [1, 2]

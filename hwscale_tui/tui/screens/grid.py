@@ -478,12 +478,17 @@ class GridScreen(HwScreen):
         if cell is None or not self._guard_writable():
             return
         count = cell.pair.gpus if axis == "gpus" else cell.pair.nodes
+        if axis == "gpus":
+            unit = "CPU rank" if self.app.session.cfg.local_ranks else "GPU"
+            line = f"row of {count} {unit}{'s' if count != 1 else ''} per node"
+        else:
+            line = f"column of {count} node{'s' if count != 1 else ''}"
         try:
             self.app.session.remove_count(axis, count)
-        except ConfigError as e:
-            self.notify(str(e), severity="error")
+        except ConfigError as e:  # the last row or column: the sentence, not the file's path
+            self.notify(f"The {line} is not removed: {short_error(e)}", severity="error")
             return
-        self.notify(f"removed {count} {self.per_node() if axis == 'gpus' else 'nodes'}", timeout=2)
+        self.notify(f"Removed the {line}.", timeout=2)
         self._after_edit()
 
     def action_copy_command(self) -> None:
