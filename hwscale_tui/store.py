@@ -76,18 +76,19 @@ CREATE TABLE IF NOT EXISTS experiments (
 );
 """
 
-# Schema version -> columns it added to tables that existed before (ALTER TABLE ADD COLUMN).
-# Version 2: each trial and sweep records its generation and the trial its comparability
-# fingerprint (a row without them predates generations: generation 1, fingerprint unknown).
 # ``transfer.other`` of a trial's suggestion (the optimizer's last_info, ``[sweep] transfer``):
 # how many other pairs' results it was given. NULL without a suggestion or when unreadable; 0
-# when the suggestion names no transfer (read in SQL: most rows are skipped by the instr test,
-# and no row is parsed in Python: a first poll of 10,000 such trials, benchmarks/sources.py)
+# when the suggestion names no transfer. Read in the query: parsing each suggestion in Python
+# added 0.069 s to a first poll of 10,000 such trials, this adds 0.016 s (benchmarks/sources.py)
 TRANSFER_OTHER_SQL = (
     "CASE WHEN suggestion_json IS NULL OR suggestion_json = '' THEN NULL "
     "WHEN instr(suggestion_json, '\"transfer\"') = 0 THEN 0 "
     "WHEN json_valid(suggestion_json) THEN json_extract(suggestion_json, '$.transfer.other') END"
 )
+
+# Schema version -> columns it added to tables that existed before (ALTER TABLE ADD COLUMN).
+# Version 2: each trial and sweep records its generation and the trial its comparability
+# fingerprint (a row without them predates generations: generation 1, fingerprint unknown).
 ADDED_COLUMNS: dict[int, tuple[tuple[str, str, str], ...]] = {
     2: (
         ("trials", "generation", "INTEGER"),
