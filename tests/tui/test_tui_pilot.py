@@ -647,6 +647,18 @@ async def test_clearing_the_trials_filter_puts_the_rows_back_in_their_order(tmp_
         assert table.visible_run_ids() == order
 
 
+async def test_home_and_end_go_to_the_first_and_last_trial(tmp_path):
+    """The help says home and end move in tables; in the trials table they did nothing."""
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("end")
+        assert table.cursor_coordinate.row == 31 and table.scroll_y == table.max_scroll_y > 0
+        await pilot.press("home")
+        assert table.cursor_coordinate.row == 0 and table.scroll_y == 0
+
+
 async def test_the_filter_box_says_how_to_leave_it_at_80_columns(tmp_path):
     """Its hint ended in "enter applies," at 80 columns: "esc cancels" was cut off."""
     app, _ = make_app(tmp_path, start="trials")

@@ -302,6 +302,15 @@ class TrialTable(DataTable):
         self.select_run(keep)
 
     # -- cursor -------------------------------------------------------------------------------
+    def action_scroll_home(self) -> None:
+        """home: the first row, as in a pager (Textual's DataTable scrolls a row-cursor table
+        to its leftmost column there, which for a table that fits its width does nothing)."""
+        self.action_scroll_top()
+
+    def action_scroll_end(self) -> None:
+        """end: the last row."""
+        self.action_scroll_bottom()
+
     def cursor_run_id(self) -> str | None:
         if self.row_count == 0:
             return None
