@@ -647,6 +647,29 @@ async def test_clearing_the_trials_filter_puts_the_rows_back_in_their_order(tmp_
         assert table.visible_run_ids() == order
 
 
+async def test_the_star_of_a_tie_stays_on_the_earlier_trial(tmp_path):
+    """Trials of a pair that share the best score (CartPole's 500): the star went to whichever
+    the table read first, so it moved between them from one session to the next."""
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        sweep = "hardware_scaling.g1n1"
+        done = sorted(
+            (t for t in world.source.trials.values() if t.sweep == sweep and t.state == "finished"),
+            key=lambda t: t.run_id,
+        )
+        first, later = done[0], done[-1]
+        top = max(t.score for t in done) + 1
+        world.source.trials[later.run_id] = replace(later, score=top)  # the later one first
+        await pilot.press("R")
+        await wait_for(pilot, lambda: table.best_by_sweep[sweep] == later.run_id, what="later")
+        world.source.trials[first.run_id] = replace(first, score=top)  # then the earlier ties
+        await pilot.press("R")
+        await wait_for(pilot, lambda: table.trials[first.run_id].score == top, what="the tie")
+        assert table.best_by_sweep[sweep] == first.run_id
+
+
 async def test_home_and_end_go_to_the_first_and_last_trial(tmp_path):
     """The help says home and end move in tables; in the trials table they did nothing."""
     app, _ = make_app(tmp_path, start="trials")

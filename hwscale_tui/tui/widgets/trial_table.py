@@ -171,6 +171,8 @@ class TrialTable(DataTable):
             return False
         if b is None or b.score is None:
             return True
+        if a.score == b.score:  # a tie: the earlier trial keeps it, whatever order they came in
+            return (a.created_at or 0.0, a.run_id) < (b.created_at or 0.0, b.run_id)
         return a.score > b.score if self.goal == "maximize" else a.score < b.score
 
     def _update_best(self, changed: set[str], gone: set[str], gone_sweeps: set[str]) -> set[str]:
