@@ -961,6 +961,21 @@ async def test_worker_errors_become_one_notification(tmp_path):
         assert app.is_running
 
 
+async def test_cancelling_a_scheduled_pair_asks_without_a_sigterm(tmp_path):
+    """A scheduled pair has no process: the question said its sweep and trials get SIGTERM."""
+    app, _ = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.status is not None, what="status")
+        table = screen.query_one("#launch-table", DataTable)
+        scheduled = next(r for r in screen.rows.values() if r.status == "scheduled")
+        table.move_cursor(row=table.get_row_index(scheduled.sweep_name))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        assert "(scheduled)? It never starts" in app.screen.question
+        assert "SIGTERM" not in app.screen.question
+
+
 async def test_opening_the_app_on_a_launched_experiment_shows_the_log_with_the_first_status(
     tmp_path,
 ):

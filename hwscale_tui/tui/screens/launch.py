@@ -547,7 +547,12 @@ class LaunchScreen(HwScreen):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Cancel {row.sweep_name} ({row.status_text})? Its sweep and trials get SIGTERM."
+                f"Cancel {row.sweep_name} ({row.status_text})? "
+                + (
+                    "It never starts (its supervisor skips it)."
+                    if row.status == "scheduled"
+                    else "Its sweep and trials get SIGTERM."
+                )
             ),
             confirmed,
         )
