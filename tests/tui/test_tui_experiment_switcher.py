@@ -58,3 +58,16 @@ async def test_a_refused_new_name_keeps_the_prompt_open_with_the_reason(tmp_path
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.switch_to == "three", what="switch to the copy")
     assert ex.read_current().name == "three"
+
+
+async def test_the_switcher_is_centred_like_the_other_dialogs(tmp_path):
+    """It was drawn in the top left corner, over the header."""
+    _save(tmp_path / "one.toml", "one")
+    app = create_app(remember_state=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        await pilot.pause()
+        box = app.screen.query_one("#confirm-box").region
+        assert box.y > 0  # the header stays in view
+        assert abs(box.x - (80 - box.right)) <= 1  # as much room left as right

@@ -22,7 +22,7 @@ HIDDEN_ACTIONS = ("app.focus_next", "app.focus_previous")
 # The dialogs' rules (not scoped: the experiment switcher shares the confirm box), parsed when
 # a dialog is first opened rather than with the app's first frame.
 DIALOG_CSS = """
-HelpScreen, ConfirmScreen, PromptScreen { align: center middle; }
+HelpScreen, ConfirmScreen, PromptScreen, ExperimentSwitcher { align: center middle; }
 #help-box { width: 90%; max-width: 100; height: 90%; border: round $accent; padding: 0 1; background: $surface; }
 #help-title { text-style: bold; height: 1; }
 #help-hint { color: $text-muted; height: 1; }
