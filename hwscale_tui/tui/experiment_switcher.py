@@ -68,6 +68,13 @@ class ExperimentSwitcher(ModalScreen[None]):
             return None
         return self.rows[box.highlighted].name
 
+    def _writable(self) -> bool:
+        """--read-only: new, archive and delete are refused, as saving and launching are."""
+        if self.app.session.read_only:
+            self.app.notify("Read-only mode: new, archive and delete are off.", severity="warning")
+            return False
+        return True
+
     def _run(self, fn: Any, *args: Any) -> bool:
         try:
             fn(*args)
@@ -87,7 +94,7 @@ class ExperimentSwitcher(ModalScreen[None]):
 
     def action_new(self) -> None:
         source = self.selected()
-        if source is None:
+        if source is None or not self._writable():
             return
 
         def make(text: str) -> str | None:
@@ -112,7 +119,7 @@ class ExperimentSwitcher(ModalScreen[None]):
         from ..launch.experiments import archive
 
         name = self.selected()
-        if name is not None and self._run(archive, name):
+        if name is not None and self._writable() and self._run(archive, name):
             self.app.notify(f"Archived {name} (hwscale-tui experiments unarchive {name}).")
             self.reload()
 
@@ -120,7 +127,7 @@ class ExperimentSwitcher(ModalScreen[None]):
         from ..launch.experiments import delete
 
         name = self.selected()
-        if name is None:
+        if name is None or not self._writable():
             return
 
         def answer(yes: bool | None) -> None:

@@ -71,3 +71,22 @@ async def test_the_switcher_is_centred_like_the_other_dialogs(tmp_path):
         box = app.screen.query_one("#confirm-box").region
         assert box.y > 0  # the header stays in view
         assert abs(box.x - (80 - box.right)) <= 1  # as much room left as right
+
+
+async def test_read_only_refuses_new_archive_and_delete(tmp_path):
+    """--read-only asked "Delete one: its trials, launches, snapshot and logs?" and did it."""
+    from hwscale_tui.tui.screens.modals import ConfirmScreen, PromptScreen
+
+    _save(tmp_path / "one.toml", "one")
+    app = create_app(remember_state=False, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        for key in ("d", "a", "n"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, ExperimentSwitcher), key
+            assert not isinstance(app.screen, ConfirmScreen | PromptScreen)
+        said = [n.message for n in app._notifications]
+        assert said.count("Read-only mode: new, archive and delete are off.") == 3
+    assert [s.name for s in ex.summaries()] == ["one"]  # neither archived nor deleted
