@@ -70,8 +70,9 @@ class ExperimentSwitcher(ModalScreen[None]):
 
     def _writable(self) -> bool:
         """--read-only: new, archive and delete are refused, as saving and launching are."""
-        if self.app.session.read_only:
-            self.app.notify("Read-only mode: new, archive and delete are off.", severity="warning")
+        app: Any = self.app  # the HwscaleApp (this module imports no app class)
+        if app.session.read_only:
+            app.notify("Read-only mode: new, archive and delete are off.", severity="warning")
             return False
         return True
 
