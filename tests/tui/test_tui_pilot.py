@@ -938,6 +938,27 @@ async def test_analysis_that_fails_keeps_its_reason_on_the_screen(tmp_path):
         )
 
 
+async def test_a_generation_without_trials_says_so_in_the_apps_words(tmp_path):
+    """g onto a generation whose pairs never ran a trial answered with the CLI's sentence
+    ("accepted: --generation with one of 1, 3")."""
+    app, world = make_app(tmp_path, start="analysis")
+    source = world.source
+    source.trials = {
+        rid: replace(t, generation=1 if i % 2 else 3)
+        for i, (rid, t) in enumerate(source.trials.items())
+    }
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.session.follow_generation(3)
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.view is not None, what="generation 3's analysis")
+        await pilot.press("g")  # generation 2: every pair failed before a trial
+        status = screen.query_one("#analysis-status", Label)
+        await wait_for(pilot, lambda: "no trials" in text_of(status), what="generation 2")
+        assert "generation 2: no trials" in text_of(status)
+        note = text_of(screen.query_one("#plot-note", Label))
+        assert "generations with trials: 1, 3" in note and "--generation" not in note
+
+
 async def test_worker_errors_become_one_notification(tmp_path):
     app, world = make_app(tmp_path, start="launch")
 

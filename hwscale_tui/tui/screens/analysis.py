@@ -152,7 +152,20 @@ class AnalysisScreen(HwScreen):
             session = self.app.session
             services = self.app.services
             source, _ = self.sources.get(services.sources, session.cfg, session.source_label)
-            trials, notes = select_trials(session.cfg, source.poll().trials, self.generation)
+            every = source.poll().trials
+            wanted = self.generation
+            if wanted is not None and every and not any(t.generation == wanted for t in every):
+                # a generation picked with g whose pairs never ran a trial (they failed at
+                # once): say so in the app's words, not the CLI's --generation
+                ran = sorted({t.generation for t in every})
+                self.app.call_from_thread(
+                    self.show_nothing,
+                    f"generation {wanted}: no trials",
+                    f"Generation {wanted} has no trials (its pairs never ran one); generations "
+                    f"with trials: {', '.join(map(str, ran))} (g steps to the previous one).",
+                )
+                return
+            trials, notes = select_trials(session.cfg, every, wanted)
             if not trials:  # nothing to analyze is a state, not an error
                 self.app.call_from_thread(
                     self.show_nothing,
