@@ -371,7 +371,9 @@ def experiment_progress(
             ]
             new = max(0, max_trials - done - len(running) - awaiting)
             eta = max(left_in_running, default=0.0) + math.ceil(new / settings.parallel) * trial_s
-            if p.status in (None, "scheduled", "starting") and not ts:
+            # a pair not launched yet (status None: an estimate) starts at its turn, whatever its
+            # sweep ran before (continuing a generation)
+            if p.status is None or (p.status in ("scheduled", "starting") and not ts):
                 planned = p.planned_start
                 if planned is None and p.status is None and not settings.sequential:
                     planned = start + i * settings.delay_s
@@ -476,8 +478,10 @@ class PlanEstimate:
     def lines(self) -> list[str]:
         upper = "at most " if self.basis == BASIS_SETTINGS else ""
         return [
-            f"{self.pairs} pair{'s' if self.pairs != 1 else ''}, {self.trials} trials in all, "
-            f"{self.ranks} ranks/GPUs across pairs (largest pair {self.gpus_max})",
+            f"{self.pairs} pair{'s' if self.pairs != 1 else ''}, {self.trials} "
+            f"trial{'s' if self.trials != 1 else ''} in all, {self.ranks} "
+            f"{'ranks/GPUs' if self.ranks != 1 else 'rank/GPU'} across pairs "
+            f"(largest pair {self.gpus_max})",
             f"estimated duration {upper}{fmt_duration(self.duration_s)}, estimated cost "
             f"{upper}${self.cost_usd:,.2f}",
             f"({self.basis_text})",
@@ -494,16 +498,19 @@ def estimate_plan(
     settings: ProgressSettings,
     *,
     history_sps: Mapping[tuple[int, int], float] | None = None,
+    trials: Iterable[Trial] = (),
 ) -> PlanEstimate:
-    """Duration and cost of launching ``pairs`` now, before any trial ran."""
-    progress = experiment_progress(pairs, [], settings, 0.0, history_sps=history_sps)
+    """Duration and cost of launching ``pairs`` now. ``trials``: what their sweeps already ran
+    (a launch that continues a generation runs only the trials left: max_trials is each sweep's
+    total, and killed trials are run again); the estimate is of the work left."""
+    progress = experiment_progress(pairs, trials, settings, 0.0, history_sps=history_sps)
     return PlanEstimate(
         pairs=len(pairs),
-        trials=len(pairs) * settings.max_trials,
+        trials=sum(max(0, p.max_trials - p.done) for p in progress.pairs),
         ranks=sum(p.total_gpus for p in pairs),
         gpus_max=max((p.total_gpus for p in pairs), default=0),
         duration_s=progress.eta_s or 0.0,
-        cost_usd=progress.cost_projected_usd or 0.0,
+        cost_usd=sum((p.cost_projected_usd or 0.0) - p.cost_so_far_usd for p in progress.pairs),
         basis=progress.basis,
     )
 

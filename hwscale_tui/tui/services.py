@@ -119,6 +119,7 @@ class ProgressApi(Protocol):
         settings: ProgressSettingsT,
         *,
         history_sps: Mapping[tuple[int, int], float] | None = None,
+        trials: Iterable[Trial] = (),
     ) -> PlanEstimate: ...
 
     def measured_throughput(self, runner: str) -> dict[tuple[int, int], float]: ...

@@ -137,6 +137,27 @@ def test_sequential_pairs_add_up_and_staggered_pairs_wait_for_their_start():
     assert estimate_plan(pairs, staggered, history_sps=hist).duration_s == pytest.approx(50.0)
 
 
+def test_continuing_a_generation_the_estimate_counts_only_the_trials_left():
+    """max_trials raised from 4 to 6 after both pairs ran 4: the launch runs 2 more per pair
+    (killed ones again), and the question's trials, duration and cost are of those."""
+    pairs = [PairPlan("e.g1n1", 1, 1), PairPlan("e.g2n1", 2, 1)]
+    six = ProgressSettings(**{**SETTINGS.__dict__, "max_trials": 6, "delay_s": 30.0})
+    ran = [
+        *(t(f"a{i}", "finished", steps=1000, runtime=10, cost=0.01) for i in range(4)),
+        t("a4", "killed", steps=200, runtime=2, cost=0.002),
+        *(t(f"b{i}", "finished", steps=1000, runtime=5, cost=0.01, sweep="e.g2n1", g=2) for i in range(3)),
+        t("b3", "failed", steps=100, runtime=1, cost=0.001, sweep="e.g2n1", g=2),
+    ]  # fmt: skip
+    fresh = estimate_plan(pairs, six)
+    assert fresh.trials == 12
+    est = estimate_plan(pairs, six, trials=ran)
+    assert est.trials == 4  # 6 - 4 done for each pair; the killed trial is not done
+    # 2 trials x 10 s for g1n1; g2n1 starts 30 s later and runs 2 x 5 s: 40 s
+    assert est.duration_s == pytest.approx(40.0)
+    # the work left at each pair's measured cost per full trial, not what was spent before
+    assert est.cost_usd == pytest.approx(2 * 0.01 + 2 * 0.01)
+
+
 def test_measured_throughput_reads_finished_trials_of_the_runner_from_the_store():
     with Store.open_default() as store:
         store.upsert_sweep("old.g1n1", experiment="old", gpus=1, nodes=1, runner="builtin")

@@ -171,6 +171,42 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
         stop_everything("spent")
 
 
+async def test_launch_question_after_raising_max_trials_counts_the_trials_left(tmp_path):
+    """Real supervisor, real built-in sweep: g1n1 ran 1 trial; max trials raised to 3, the
+    launch continues the generation with 2 more, and the question's estimate says 2 (it said
+    3, max_trials for every pair, whatever they had run)."""
+    exp = tmp_path / "more.toml"
+
+    def write(max_trials: int) -> None:
+        cfg = cfgmod.apply_overrides(
+            cfgmod.default_config(env={}),
+            {
+                "experiment.name": "more",
+                "grid.gpu_counts": [1],
+                "grid.node_counts": [1],
+                "sweep.max_trials": max_trials,
+                "sweep.total_timesteps": 2048,
+            },
+        )
+        cfgmod.save(cfg, exp)
+
+    write(1)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    write(3)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            question = app.screen.question
+            assert "1 pair, 2 trials in all, 1 rank/GPU across pairs" in question
+            assert "left out" not in question
+            await pilot.press("n")
+    finally:
+        stop_everything("more")
+
+
 TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")
 
 

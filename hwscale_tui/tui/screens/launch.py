@@ -376,7 +376,9 @@ class LaunchScreen(HwScreen):
         plan = session.plan()
         with Store.open_default() as store:  # comparability settings changed: one question for both
             comparison, _ = compare(store, session.cfg)
-        new_generation = comparison.recorded and bool(comparison.changes)
+            new_generation = comparison.recorded and bool(comparison.changes)
+            # continuing the generation, each pair runs only its trials left: so does the estimate
+            ran = [] if new_generation else store.trials([pp.sweep_name for pp in plan.pairs])
         status = self.app.services.supervisor.pair_status(session.name)
         # pairs whose sweep already ran its trials: the launch leaves them out, so does the
         # estimate (a new generation starts every pair afresh)
@@ -405,6 +407,7 @@ class LaunchScreen(HwScreen):
             pairs,
             progress.ProgressSettings.from_config(session.cfg),
             history_sps=progress.measured_throughput(session.cfg.experiment.runner),
+            trials=ran,
         )
         changed = generation_question(comparison) if new_generation else None
         self.app.call_from_thread(
