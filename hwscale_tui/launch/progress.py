@@ -87,6 +87,7 @@ class PairPlan:
     # the max_trials the pair's sweep recorded when it started (what it runs to); None:
     # ``ProgressSettings.max_trials``
     max_trials: int | None = None
+    exit_code: int | None = None  # of an exited pair's sweep (negative: killed by that signal)
 
     @classmethod
     def of(cls, pair: Any) -> PairPlan:
@@ -99,6 +100,7 @@ class PairPlan:
             pair.planned_start,
             pair.started_at,
             getattr(pair, "max_trials", None),
+            getattr(pair, "exit_code", None),
         )
 
     @property
@@ -270,6 +272,17 @@ class ExperimentProgress:
         }
 
 
+def _stopped_short(p: PairPlan) -> str | None:
+    """Why a pair with trials left will run no more: cancelled, failed to start, or its sweep
+    exited with an error (a sweep that exits 0 early is taken as done: a Metta sweep's trials
+    are not in the local store, so they cannot be counted here)."""
+    if p.status == "exited" and p.exit_code is not None and p.exit_code != 0:
+        if p.exit_code < 0:
+            return f"killed by signal {-p.exit_code}"
+        return f"exited with code {p.exit_code}"
+    return STOPPED_SHORT_TEXT.get(p.status or "")
+
+
 def fmt_duration(seconds: float | None) -> str:
     """``42s``, ``3m05s``, ``2h07m``, ``1d03h``; ``-`` when unknown."""
     if seconds is None or not math.isfinite(seconds):
@@ -401,9 +414,7 @@ def experiment_progress(
                 cost_so_far_usd=cost_so_far,
                 cost_projected_usd=projected,
                 running_fraction=running_fraction,
-                stopped_short=(
-                    STOPPED_SHORT_TEXT.get(p.status or "") if done + awaiting < max_trials else None
-                ),
+                stopped_short=(_stopped_short(p) if done + awaiting < max_trials else None),
             )
         )
     live = [pp for pp in out if not pp.ended]

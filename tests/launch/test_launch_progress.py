@@ -104,6 +104,28 @@ def test_a_pair_stopped_short_is_not_counted_as_done_work():
     assert prog.ended and prog.summary().startswith("all pairs ended (g1n1 cancelled) | cost $")
 
 
+def test_a_sweep_that_exits_with_an_error_before_its_trials_is_not_counted_as_done():
+    """g1n1's sweep exited 1 at 0/4: its trials never run, so the share is g2n1's alone (it
+    read 50% with g2n1 not started); an exit 0 is taken as done (a Metta sweep's trials are
+    in W&B, not in the store these counts come from)."""
+    g2 = PairPlan("e.g2n1", 2, 1, "running")
+    running = [t("r", "running", steps=500, sps=50, sweep="e.g2n1", g=2)]
+    failed = experiment_progress(
+        [PairPlan("e.g1n1", 1, 1, "exited", exit_code=1), g2], running, SETTINGS, 0.0
+    )
+    assert failed.pairs[0].stopped_short == "exited with code 1"
+    assert failed.fraction == pytest.approx(0.5 / 4)
+    assert "(not counted: g1n1 exited with code 1)" in failed.summary()
+    killed = experiment_progress(
+        [PairPlan("e.g1n1", 1, 1, "exited", exit_code=-9), g2], running, SETTINGS, 0.0
+    )
+    assert killed.stopped_short_text() == "g1n1 killed by signal 9"
+    clean = experiment_progress(
+        [PairPlan("e.g1n1", 1, 1, "exited", exit_code=0), g2], running, SETTINGS, 0.0
+    )
+    assert clean.pairs[0].stopped_short is None and clean.fraction == pytest.approx(4.5 / 8)
+
+
 def test_without_measurements_the_estimate_is_scaled_from_history_or_an_upper_bound():
     pairs = [PairPlan("e.g1n1", 1, 1), PairPlan("e.g2n1", 2, 1)]
     bare = estimate_plan(pairs, SETTINGS)
