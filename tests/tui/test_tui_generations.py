@@ -250,6 +250,8 @@ async def test_a_new_generation_launched_from_the_app_replaces_the_launch_rows(t
         await pilot.press("2")
         launch = app.screen
         await wait_for(pilot, lambda: list(launch.rows) == ["tuigen.g1n1"], what="gen 1 row")
+        summary = launch.query_one("#launch-summary", Label)
+        assert str(summary.render()).startswith("1 pair,")  # one generation: nothing to tell
         await _launch_generation_2(pilot, app)
         assert [pp.sweep_name for pp in app.session.plan().pairs] == ["tuigen.g1n1.gen2"]
         await wait_for(
@@ -261,7 +263,12 @@ async def test_a_new_generation_launched_from_the_app_replaces_the_launch_rows(t
             timeout=60,
             what="the launch rows of generation 2 only",
         )
-        assert str(launch.query_one("#launch-summary", Label).render()).startswith("1 pair,")
+        # whose rows these are, as `status` says it ("generation 2 of 2")
+        await wait_for(
+            pilot,
+            lambda: str(summary.render()).startswith("generation 2 of 2  |  1 pair,"),
+            what="the summary naming the generation",
+        )
 
 
 async def test_a_new_generation_launched_from_the_app_reaches_trials_and_analysis(tmp_path):

@@ -318,6 +318,9 @@ class LaunchScreen(HwScreen):
     def update_summary(self) -> None:
         active = sum(r.active for r in self.rows.values())
         parts = [f"{plural(len(self.rows), 'pair')}, {active} active"]
+        generations = getattr(self.status, "generations", 1)
+        if self.status is not None and generations > 1:  # whose rows these are (as `status`)
+            parts.insert(0, f"generation {self.status.generation} of {generations}")
         note = supervisor_note(self.status, active)
         if note:
             parts.append(note)
