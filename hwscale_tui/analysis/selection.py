@@ -91,15 +91,21 @@ def local_mode(
 
 
 def generation_note(
-    experiment: str, trials: list[Trial], all_count: int, of: str | None = None
+    experiment: str,
+    trials: list[Trial],
+    all_count: int,
+    of: str | None = None,
+    another: str = "--generation N analyzes another",
 ) -> str:
+    """Which generation's trials are analyzed; ``another``: how to pick another (the command
+    line's flag, or the app's key)."""
     gen = trials[0].generation if trials else 1
     left = all_count - len(trials)
     note = f"generation {gen} of {of or 'experiment ' + experiment} ({len(trials)} trials)"
     if left:
         note += (
             f"; {left} trial(s) of other generations left out (they ran under other "
-            "comparability settings; --generation N analyzes another)"
+            f"comparability settings; {another})"
         )
     return note
 

@@ -37,7 +37,9 @@ def select_trials(
         return trials, []
     every = len(trials)
     chosen = pick_generation(cfg.name, trials, generation)
-    notes = [f"Trials analyzed: {generation_note(cfg.name, chosen, every)}."]
+    notes = [
+        f"Trials analyzed: {generation_note(cfg.name, chosen, every, another='g picks another')}."
+    ]
     more: list[str] = []
     if getattr(cfg, "local_ranks", False):
         chosen, more = local_mode(cfg, chosen, False)
