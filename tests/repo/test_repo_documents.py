@@ -25,7 +25,7 @@ BARE_NAME = re.compile(
 )
 SKIP_SUFFIXES = {".png", ".svg", ".csv", ".sqlite", ".gz", ".ico", ".jpg", ".lock"}
 # ALL-CAPS words followed by a number that name no document (``HTTP 429``, SQL's ``SELECT 1``).
-NOT_DOCUMENTS = {"HTTP", "LIMIT", "SELECT"}
+NOT_DOCUMENTS = {"HTTP", "LIMIT", "SELECT", "THEN"}  # SQL and protocol words before a number
 THIS_FILE = Path(__file__).resolve()
 # Before a ``.md`` name: it is a file the program writes, not a document (``--report out.md``,
 # ``out_dir / "report.md"``).
