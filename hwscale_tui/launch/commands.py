@@ -206,8 +206,18 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
             pass
     if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin":
         w += slurm_warnings(cfg)
-    if cfg.wandb.mode == "online" and not os.environ.get("WANDB_API_KEY"):
-        w.append('wandb.mode = "online" but WANDB_API_KEY is not set in the environment')
+    from ..train.overrides import wandb_key_available
+
+    if cfg.wandb.mode == "online" and not wandb_key_available(os.environ):
+        w.append(
+            'wandb.mode = "online" but no W&B API key was found (WANDB_API_KEY, or the '
+            "~/.netrc entry `wandb login` writes)"
+            + (
+                "; each built-in trial will refuse to start"
+                if cfg.experiment.runner == "builtin"
+                else ""
+            )
+        )
     return w
 
 

@@ -354,7 +354,31 @@ def _resolve(values: dict[str, Any], given: dict[str, Any], env: Mapping[str, st
     values.setdefault("wandb_entity", env.get("WANDB_ENTITY") or None)
     cfg = TrainConfig(**values, overrides=given)
     _check_batch(cfg, BUILTIN_ROLLOUT)
+    if cfg.wandb_mode == "online" and not wandb_key_available(env):
+        # else the run trains, then W&B refuses at its start: in a sweep, every trial the same
+        raise UsageError(
+            "wandb.mode=online needs a W&B API key and none was found (WANDB_API_KEY in the "
+            "environment, or the entry `wandb login` writes to ~/.netrc); accepted: export "
+            "WANDB_API_KEY=<key>, or wandb.mode=offline or disabled."
+        )
     return cfg
+
+
+def wandb_key_available(env: Mapping[str, str]) -> bool:
+    """Whether W&B will find an API key: ``WANDB_API_KEY``, else a netrc entry (``$NETRC`` or
+    ``~/.netrc``) for the W&B host (``WANDB_BASE_URL``, default api.wandb.ai), where ``wandb
+    login`` keeps it. Read only to know it is there; the key is never copied."""
+    import netrc
+    from urllib.parse import urlparse
+
+    if env.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(env.get("WANDB_BASE_URL") or "https://api.wandb.ai").hostname or ""
+    try:
+        entry = netrc.netrc(env.get("NETRC") or None).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return False
+    return bool(entry and entry[2])
 
 
 def _check_batch(cfg: TrainConfig, rollout: int) -> None:

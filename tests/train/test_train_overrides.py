@@ -85,6 +85,30 @@ def test_wandb_fields_come_from_the_environment_when_unset():
     assert (cfg.wandb_mode, cfg.wandb_project) == ("disabled", "q")
 
 
+def test_wandb_online_needs_a_key_before_anything_runs(tmp_path):
+    """Without a key W&B refused only after the run had trained (in a sweep, every trial the
+    same): online is refused up front, and taken with the key in the environment or in the
+    netrc entry `wandb login` writes for the W&B host."""
+    missing = {"NETRC": str(tmp_path / "none")}
+    with pytest.raises(UsageError, match=r"wandb\.mode=online needs a W&B API key") as e:
+        parse_overrides(["wandb.mode=online"], env=missing)
+    assert "accepted: export WANDB_API_KEY=<key>, or wandb.mode=offline or disabled." in str(
+        e.value
+    )
+    with pytest.raises(UsageError):
+        parse_overrides([], env={**missing, "WANDB_MODE": "online"})
+    assert parse_overrides(["wandb.mode=online"], env={**missing, "WANDB_API_KEY": "k" * 40})
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.wandb.ai\n  login user\n  password " + "k" * 40 + "\n")
+    netrc.chmod(0o600)
+    assert parse_overrides(["wandb.mode=online"], env={"NETRC": str(netrc)}).wandb_mode == "online"
+    # an entry for another host (a W&B server of one's own) is not this host's key
+    other = {"NETRC": str(netrc), "WANDB_BASE_URL": "http://127.0.0.1:8080"}
+    with pytest.raises(UsageError):
+        parse_overrides(["wandb.mode=online"], env=other)
+    assert parse_overrides(["wandb.mode=offline"], env=missing).wandb_mode == "offline"
+
+
 @pytest.mark.parametrize(
     ("tokens", "fragment"),
     [
