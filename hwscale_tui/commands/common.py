@@ -191,7 +191,9 @@ def load_config(args: argparse.Namespace, *, with_flags: bool = True, select: bo
     from ..launch.generations import newest_generation
 
     cfg.generation = newest_generation(cfg.name)
-    if select and (name or file):
+    # --new-experiment makes another experiment of the named one: that one is not what the
+    # command acts on (a save or launch of the new one makes it current)
+    if select and (name or file) and cfg.name == selected:
         defer_selection(args, selected, path)
     return cfg, path
 

@@ -118,6 +118,24 @@ def test_a_refused_command_naming_another_experiment_leaves_the_current_one(tmp_
     assert ex.read_current().name == "beta"
 
 
+def test_a_new_experiment_made_from_a_file_is_the_one_left_current(tmp_path):
+    """`-e a.toml --new-experiment gamma`: the command acts on gamma, so a save or launch of it
+    leaves gamma current (the named file's alpha was selected after it: the launch of gamma
+    left alpha current); a plan that saves nothing selects neither."""
+    a = tmp_path / "a.toml"
+    write_experiment(a, fake_command(), name="alpha", gpus=(1,), delay_s=0)
+    assert cli("plan", "-e", str(a), "--save", str(a)).returncode == 0
+    assert ex.read_current().name == "alpha"
+    res = cli("launch", "-e", str(a), "--new-experiment", "gamma", "--foreground", "--json")
+    assert res.returncode == 0, res.stderr
+    assert ex.read_current().name == "gamma"
+    assert cli("plan", "-e", str(a), "--new-experiment", "delta").returncode == 0
+    assert ex.read_current().name == "gamma"
+    g = tmp_path / "g.toml"
+    assert cli("plan", "-e", str(a), "--new-experiment", "eps", "--save", str(g)).returncode == 0
+    assert ex.read_current().name == "eps" and ex.read_current().file == g.resolve()
+
+
 def test_list_archive_and_delete_and_a_running_one_is_never_deleted(tmp_path):
     run, done = tmp_path / "run.toml", tmp_path / "done.toml"
     write_experiment(run, fake_command("--sleep", "600"), name="busy", gpus=(1,), delay_s=0)
