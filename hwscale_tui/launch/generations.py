@@ -290,6 +290,15 @@ def decide_for_launch(
     )
 
 
+def _launch_hint(cfg: ExperimentConfig) -> str:
+    """The launch command of ``cfg``'s experiment, pasteable: its file, else its name."""
+    import shlex
+
+    if cfg.path:
+        return f"hwscale-tui launch -e {shlex.quote(str(cfg.path))}"
+    return f"hwscale-tui launch --experiment-name {cfg.name}"
+
+
 def check_for_sweep(store: Store, cfg: ExperimentConfig, extra_args: Sequence[str] = ()) -> str:
     """The fingerprint a sweep of ``cfg`` records on its trials; refuses (UsageError) a sweep
     whose settings differ from its generation's, so trials never mix even without ``launch``."""
@@ -301,7 +310,7 @@ def check_for_sweep(store: Store, cfg: ExperimentConfig, extra_args: Sequence[st
         if cfg.generation == 1 and not gens:
             comp, _ = compare(store, cfg, extra_args)
             if comp.recorded and comp.changes:
-                raise GenerationChangeRequired(comp, f"hwscale-tui launch -e {cfg.path or 'FILE'}")
+                raise GenerationChangeRequired(comp, _launch_hint(cfg))
             store.add_generation(cfg.name, 1, fp, now, "first sweep")
             return fp
         raise UsageError(
@@ -314,7 +323,7 @@ def check_for_sweep(store: Store, cfg: ExperimentConfig, extra_args: Sequence[st
         comp.changes = [
             (k, was.get(k), v) for k, v in now.items() if k != PRICE_KEY and was.get(k) != v
         ]
-        raise GenerationChangeRequired(comp, f"hwscale-tui launch -e {cfg.path or 'FILE'}")
+        raise GenerationChangeRequired(comp, _launch_hint(cfg))
     return fp
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair, plan_grid
+from ..search.presets import LR_BATCH_EXPONENT
 from .profiles import FOM_V1, MettaProfile, detect_profile, resolve_profile, tool_file
 
 # Metta's SkyPilot task (devops/skypilot/config/skypilot_run.yaml:1-23 at 7c1a7ff418) asks AWS
@@ -224,7 +225,11 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
     prof = resolved.profile
     repo = _repo(cfg)
     ours = ["sweep.transfer = true"] if cfg.sweep.transfer else []
-    if "sweep.lr_batch_exponent" in cfg.explicit:
+    # set to anything but the default (every file `plan --save` writes spells the default out)
+    if (
+        "sweep.lr_batch_exponent" in cfg.explicit
+        and cfg.sweep.lr_batch_exponent != LR_BATCH_EXPONENT
+    ):
         ours.append("sweep.lr_batch_exponent")
     if ours:
         w.append(

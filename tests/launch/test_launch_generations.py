@@ -160,8 +160,16 @@ def test_a_sweep_run_directly_with_changed_settings_is_refused(tmp_path):
     assert check_for_sweep(store, cfg) == fingerprint(settings(cfg))  # records generation 1
     assert store.latest_generation("exp") == 1
     changed = _cfg(sweep={"total_timesteps": 99999})
-    with pytest.raises(GenerationChangeRequired, match="--new-generation"):
+    with pytest.raises(GenerationChangeRequired, match="--new-generation") as e:
         check_for_sweep(store, changed)
+    # the hint can be pasted: the experiment's name when it has no file (it said -e FILE)
+    assert "accepted: hwscale-tui launch --experiment-name exp --new-generation" in str(e.value)
+    changed.path = tmp_path / "my exp.toml"
+    with pytest.raises(GenerationChangeRequired) as e:
+        check_for_sweep(store, changed)
+    assert f"accepted: hwscale-tui launch -e '{tmp_path / 'my exp.toml'}' --new-generation" in str(
+        e.value
+    )
 
 
 def test_an_old_store_is_upgraded_in_place_and_its_trials_become_generation_1(tmp_path):

@@ -94,6 +94,11 @@ def test_metta_runner_warns_that_transfer_and_the_rule_do_not_reach_metta(tmp_pa
     assert not any(
         "no effect with the metta runner" in w for w in plan_experiment(quiet, qpath).warnings
     )
+    # the default spelled out (every file `plan --save` writes has it) is no setting of ours
+    spelled, spath = _cfg(tmp_path, "lr_batch_exponent = 1.0", runner="metta")
+    assert not any(
+        "no effect with the metta runner" in w for w in plan_experiment(spelled, spath).warnings
+    )
 
 
 def test_plan_shows_the_rule_next_to_transfer_when_it_is_not_the_default(tmp_path):
