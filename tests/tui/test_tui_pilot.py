@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.config import default_config
+from hwscale_tui.hardware import pair_tag_of
 from hwscale_tui.paths import app_paths
 from hwscale_tui.tui.app import SCREENS, HwscaleApp, screen_class
 from hwscale_tui.tui.formatting import fmt_duration, fmt_number
@@ -680,6 +681,27 @@ async def test_home_and_end_go_to_the_first_and_last_trial(tmp_path):
         assert table.cursor_coordinate.row == 31 and table.scroll_y == table.max_scroll_y > 0
         await pilot.press("home")
         assert table.cursor_coordinate.row == 0 and table.scroll_y == 0
+
+
+async def test_home_and_end_go_to_the_first_and_last_pair_of_the_launch_table(tmp_path):
+    """The help says home and end move in tables; in the launch table they did nothing."""
+    app, _ = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("#launch-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 8, what="rows")
+        last = list(screen.rows)[-1]
+        await pilot.press("end")
+        assert table.cursor_coordinate.row == 7 and screen.selected_row().sweep_name == last
+        await wait_for(pilot, lambda: f"log of {pair_tag_of(last)}" in log_title(screen))
+        await pilot.press("home")
+        assert table.cursor_coordinate.row == 0 and table.scroll_y == 0
+        await pilot.press("question_mark")
+        assert "home end" in text_of(app.screen.query_one("#help-keys", Static))
+
+
+def log_title(screen) -> str:
+    return text_of(screen.query_one("#log-title", Label))
 
 
 async def test_the_filter_box_says_how_to_leave_it_at_80_columns(tmp_path):

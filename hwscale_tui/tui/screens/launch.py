@@ -78,6 +78,18 @@ def supervisor_note(status: Any | None, active: int) -> str | None:
     return note
 
 
+class LaunchTable(DataTable):
+    """The pairs' table: ``home`` / ``end`` go to the first / last pair, as in the trials table
+    (Textual's DataTable scrolls a row-cursor table to its leftmost / rightmost column there,
+    which for a table that fits its width does nothing)."""
+
+    def action_scroll_home(self) -> None:
+        self.action_scroll_top()
+
+    def action_scroll_end(self) -> None:
+        self.action_scroll_bottom()
+
+
 class LaunchScreen(HwScreen):
     SCREEN_ID = "launch"
     SCREEN_TITLE = "Launch"
@@ -117,7 +129,7 @@ class LaunchScreen(HwScreen):
     def compose(self) -> ComposeResult:
         yield ExperimentHeader(self.SCREEN_TITLE)
         with Vertical(id="launch-main"):
-            yield DataTable(id="launch-table", cursor_type="row")
+            yield LaunchTable(id="launch-table", cursor_type="row")
             yield Label("", id="launch-summary")
             yield Label("log", id="log-title", classes="section-title")
             with LogScroll(id="log-scroll"):
