@@ -170,18 +170,23 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if experiment != self.session.name:
             return
         self.follow_generation(getattr(status, "generation", None))
+        if experiment != self.pair_watch.experiment:
+            self.done_banner = None  # another experiment's (a rename)
         notices = self.pair_watch.look(experiment, status)
         if self.pair_watch.was_active:
             self.done_banner = None  # launched again: the last "done" no longer holds
             self._drop_done_notices()
         for n in notices:
             if n.done:
+                # reopened on an experiment that had ended: the same banner (the launch
+                # screen's summary keeps it), without the toasts and bell of news
                 self.done_banner = n.message
-                self.notify(n.message, title=DONE_TITLE, timeout=30)
-                self._best_worker(experiment, n.message)
+                if not n.reopened:
+                    self.notify(n.message, title=DONE_TITLE, timeout=30)
+                self._best_worker(experiment, n.message, toast=not n.reopened)
             else:
                 self.notify(n.message, severity=n.severity, timeout=10)
-        if notices and self.bell_on:
+        if any(not n.reopened for n in notices) and self.bell_on:
             self.bell()
 
     def _drop_done_notices(self) -> None:
@@ -203,7 +208,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             screen.generation_changed()
 
     @work(thread=True, group="app-best", exclusive=True, exit_on_error=False)
-    def _best_worker(self, experiment: str, done: str) -> None:
+    def _best_worker(self, experiment: str, done: str, toast: bool = True) -> None:
         """The banner's best pair per priority, from the analysis the analysis screen makes of
         the generation that ended: its trials only (generations never mix) and, in local mode,
         only the pairs that fit the cores. No trial of it (every pair failed): no best pair."""
@@ -227,9 +232,10 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if best and experiment == self.session.name:
             banner = f"{done} Best pair per priority: {best}."
             self.call_from_thread(setattr, self, "done_banner", banner)
-            self.call_from_thread(
-                self.notify, f"Best pair per priority: {best}.", title=DONE_TITLE, timeout=30
-            )
+            if toast:
+                self.call_from_thread(
+                    self.notify, f"Best pair per priority: {best}.", title=DONE_TITLE, timeout=30
+                )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (the pair watch, the banner) report like the screens' do."""

@@ -4,7 +4,8 @@ The app looks at the supervisor's pair status every few seconds, whatever screen
 and turns each pair that ended since the last look into a notice: finished, failed or
 cancelled from elsewhere (a cancel from this app already said so). When every pair has ended
 and no supervisor is left, the experiment is done: one notice says so (the app then adds the
-best pair per priority from the analysis).
+best pair per priority from the analysis). The first look at an experiment that had already
+ended (the app reopened on it) gives the same notice, marked ``reopened``: it is no news.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Notice:
     message: str
     severity: Severity
     done: bool = False  # the experiment is done
+    reopened: bool = False  # it was done before the first look: no news, only the summary
 
 
 def _tag(p: Any) -> str:
@@ -46,6 +48,28 @@ def _ended_notice(p: Any, by_this_app: str) -> Notice | None:
     return None
 
 
+def done_notice(experiment: str, status: Any | None, reopened: bool = False) -> Notice | None:
+    """The "done" notice when every pair of the status (the newest generation's) has ended and
+    no supervisor is left; None while one is active, or when nothing was launched."""
+    pairs = list(getattr(status, "pairs", None) or [])
+    if (
+        not pairs
+        or getattr(status, "launch_id", None) is None
+        or getattr(status, "supervisor_alive", False)
+        or any(p.status in ACTIVE for p in pairs)
+    ):
+        return None
+    failed = sum(
+        1
+        for p in pairs
+        if p.status == "failed_to_start" or (p.status == "exited" and p.exit_code != 0)
+    )
+    tail = f" ({failed} failed)" if failed else ""
+    return Notice(
+        f"{experiment} is done: every pair has ended{tail}.", "information", True, reopened
+    )
+
+
 class PairWatch:
     """Remembers the last look at the pairs; :meth:`look` returns the notices for what changed."""
 
@@ -59,10 +83,12 @@ class PairWatch:
         pairs: Iterable[Any] = getattr(status, "pairs", None) or []
         now = {p.sweep_name: p.status for p in pairs}
         if experiment != self.experiment or self.seen is None:
-            # first look (or another experiment): nothing is news yet
+            # first look (or another experiment): nothing is news yet, but an experiment that
+            # had already ended is done as it would have been seen live
             self.experiment, self.seen = experiment, now
             self.was_active = any(s in ACTIVE for s in now.values())
-            return []
+            done = done_notice(experiment, status, reopened=True)
+            return [done] if done is not None else []
         notices: list[Notice] = []
         for p in pairs:
             before = self.seen.get(p.sweep_name)
@@ -71,21 +97,9 @@ class PairWatch:
                 if notice is not None:
                     notices.append(notice)
         active = any(s in ACTIVE for s in now.values())
-        if (
-            self.was_active
-            and not active
-            and now
-            and not getattr(status, "supervisor_alive", False)
-        ):
-            failed = sum(
-                1
-                for p in pairs
-                if p.status == "failed_to_start" or (p.status == "exited" and p.exit_code != 0)
-            )
-            tail = f" ({failed} failed)" if failed else ""
-            notices.append(
-                Notice(f"{experiment} is done: every pair has ended{tail}.", "information", True)
-            )
+        done = done_notice(experiment, status) if self.was_active else None
+        if done is not None:
+            notices.append(done)
         self.was_active = active if now else self.was_active
         self.seen = now
         return notices

@@ -312,6 +312,39 @@ async def test_the_done_banner_analyzes_only_the_generation_that_ended(tmp_path)
         assert "Best pair" not in app.done_banner and not analyzed
 
 
+async def test_reopening_on_an_ended_experiment_shows_the_done_line(tmp_path):
+    """Reopened on an experiment whose pairs had all ended, the launch screen showed no
+    "is done" / best pair per priority line; a live end shows it. Reopening is no news: the
+    line, without the toasts and the bell."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    for p in world.supervisor.pairs.values():
+        p.status, p.exit_code = "exited", 0
+    world.supervisor.pairs["hardware_scaling.g1n2"].exit_code = 1
+    world.supervisor.state = "finished"
+    rang = []
+    app.bell_on = True
+    app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        summary = app.screen.query_one("#launch-summary", Label)
+        await wait_for(
+            pilot, lambda: "Best pair per priority" in text_of(summary), what="the done line"
+        )
+        assert "hardware_scaling is done: every pair has ended (1 failed)." in text_of(summary)
+        assert app.done_banner and "research: g" in app.done_banner
+        assert not [n for n in app._notifications if n.title == "Experiment done"] and not rang
+
+
+async def test_a_never_launched_experiment_shows_no_done_line(tmp_path):
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.experiment, what="first look")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.status is not None, what="first poll")
+        await pilot.pause()
+        assert app.done_banner is None
+        assert "is done" not in text_of(screen.query_one("#launch-summary", Label))
+
+
 async def test_the_bell_setting_is_off_by_default_and_remembered(tmp_path):
     from hwscale_tui.tui.app import create_app
 

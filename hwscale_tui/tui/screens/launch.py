@@ -341,7 +341,7 @@ class LaunchScreen(HwScreen):
         lines = ["  |  ".join(parts)]
         if self.progress is not None and self.status is not None:
             lines.append(f"experiment: {self.progress.summary(short=True)}")
-        if self.app.done_banner and self.status is not None:
+        if self.app.done_banner and getattr(self.status, "launch_id", None) is not None:
             lines.append(self.app.done_banner)
         row = self.selected_row()
         if row is not None and row.detail:
