@@ -102,7 +102,7 @@ def caption_lines(notes: list[str], width: int, max_lines: int) -> list[str]:
     One line (``a | b``) when they fit; else one note per line, each wrapped, so a long first
     note never pushes the second off the end. When they need more than ``max_lines``, each note
     keeps an equal share of the lines (those a short note leaves go to the others) and a cut
-    note ends with an ellipsis.
+    note ends with an ellipsis after its last whole word.
     """
     notes = [n for n in notes if n]
     if not notes or width <= 0 or max_lines <= 0:
@@ -119,7 +119,13 @@ def caption_lines(notes: list[str], width: int, max_lines: int) -> list[str]:
         take = min(len(lines), share + spare)
         spare -= max(0, take - share)
         if take < len(lines):
-            lines = [*lines[: take - 1], lines[take - 1][: width - 1].rstrip() + "\u2026"]
+            last = lines[take - 1]
+            if len(last) > width - 1:  # no room for the ellipsis: its last word gives way
+                cut = last[: width - 1]
+                if last[width - 1] != " " and " " in cut:
+                    cut = cut[: cut.rindex(" ")]
+                last = cut
+            lines = [*lines[: take - 1], last.rstrip() + "\u2026"]
         out.extend(lines)
     return out
 

@@ -925,6 +925,39 @@ async def test_analysis_notes_of_both_plots_show_when_the_first_is_long(tmp_path
     assert len(lines) == 2 and " ".join(lines) == f"samples to target: {reason}", lines
 
 
+async def test_a_cut_analysis_note_ends_after_a_whole_word_at_80x24(tmp_path):
+    """A note too long for its two lines ended mid-word ("...value(s) lef\u2026")."""
+    from types import SimpleNamespace
+
+    from textual.geometry import Region
+
+    reason = (
+        "a power law needs at least 3 points at 2 or more distinct x values; got 2 points at "
+        "2 distinct values, and 5 value(s) left out as not finite or not positive, so the fit "
+        "and its band are not drawn for this plot"
+    )
+    app, world = make_app(tmp_path, start="analysis")
+    analyze = world.analysis.analyze
+
+    def few_points(trials, histories, settings):
+        result = analyze(trials, histories, settings)
+        result.laws["samples_to_target"] = SimpleNamespace(reason=reason)
+        return result
+
+    world.analysis.analyze = few_points
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.view is not None, what="analysis result")
+        await pilot.pause()
+        label = screen.query_one("#plot-note", Label)
+        drawn = label.render_lines(Region(0, 0, label.size.width, label.size.height))
+        lines = [strip.text.rstrip() for strip in drawn]
+    full = f"samples to target: {reason}"
+    assert len(lines) == 2 and lines[-1].endswith("\u2026"), lines
+    shown = " ".join(lines)[:-1]
+    assert full.startswith(shown) and full[len(shown)] == " ", lines  # cut between words
+
+
 async def test_analysis_with_no_trials_says_so(tmp_path):
     """An empty store is a state, not an error: the real analysis refuses no trials (a notice
     with its sentence each time the screen opened, and "computing..." stayed on)."""
