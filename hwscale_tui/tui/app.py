@@ -233,9 +233,13 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             banner = f"{done} Best pair per priority: {best}."
             self.call_from_thread(setattr, self, "done_banner", banner)
             if toast:
-                self.call_from_thread(
-                    self.notify, f"Best pair per priority: {best}.", title=DONE_TITLE, timeout=30
-                )
+                self.call_from_thread(self._done_toast, banner)
+
+    def _done_toast(self, banner: str) -> None:
+        """The "done" toast becomes the whole banner, best pairs included: one toast, not a
+        second one stacked over half an 80x24 screen for 30 s."""
+        self._drop_done_notices()
+        self.notify(banner, title=DONE_TITLE, timeout=30)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (the pair watch, the banner) report like the screens' do."""

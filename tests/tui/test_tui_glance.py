@@ -255,6 +255,27 @@ async def test_experiment_done_banner_names_the_best_pair_per_priority(tmp_path)
         assert not any("cancelled by" in m for m in messages(app))
 
 
+async def test_the_experiment_done_notice_is_one_toast_with_the_best_pairs(tmp_path):
+    """Two 30 s "Experiment done" toasts (done, then the best pairs) stacked over half of an
+    80x24 screen: the first now becomes the whole banner."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code = "exited", 0
+        world.supervisor.state = "finished"
+
+        def done_toasts() -> list[str]:
+            return [n.message for n in app._notifications if n.title == "Experiment done"]
+
+        await wait_for(
+            pilot, lambda: any("Best pair" in m for m in done_toasts()), what="best pairs"
+        )
+        await pilot.pause()
+        assert done_toasts() == [app.done_banner], done_toasts()
+        assert "is done: every pair has ended" in app.done_banner
+
+
 async def test_the_done_notices_go_when_the_pairs_run_again(tmp_path):
     """A launch right after the experiment ended left its "every pair has ended" toasts on
     screen for their 30 s, over the new launch's running pairs."""
@@ -266,7 +287,7 @@ async def test_the_done_notices_go_when_the_pairs_run_again(tmp_path):
             p.status, p.exit_code = "exited", 0
         world.supervisor.state = "finished"
         await wait_for(pilot, lambda: app.done_banner and "Best pair" in app.done_banner)
-        assert sum(n.title == "Experiment done" for n in app._notifications) == 2
+        assert sum(n.title == "Experiment done" for n in app._notifications) == 1
         pairs[0].status, pairs[0].exit_code = "running", None  # launched again
         world.supervisor.state = "running"
         await wait_for(pilot, lambda: app.done_banner is None, what="the new launch seen")
