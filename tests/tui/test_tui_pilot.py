@@ -1327,6 +1327,22 @@ async def test_grid_search_space_fits_80_columns_uncut(tmp_path):
         assert not any("\u2026" in line for line in lines), lines
 
 
+async def test_grid_command_placeholder_is_whole_at_80_columns(tmp_path):
+    """The launch command's empty field read "default command": its hint was cut."""
+    from textual.geometry import Region
+    from textual.widgets import Input
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-launch--command"), what="form")
+        field = grid.query_one("#field-launch--command", Input)
+        await pilot.pause()
+        assert field.value == "" and field.placeholder
+        drawn = field.render_lines(Region(0, 0, field.size.width, field.size.height))
+        assert drawn[0].text.strip() == field.placeholder, drawn[0].text
+
+
 async def test_help_scrolls_the_current_screens_title_to_the_top_at_80_columns(tmp_path):
     """At 80 columns the long rows above wrap: the current screen's title is still the second
     line shown (a blank line above it), not pushed under the end of the section before it."""

@@ -236,7 +236,7 @@ class GridScreen(HwScreen):
         if dotted == "wandb.project":
             return "hardware-scaling"
         if dotted == "launch.command":
-            return "default command per runner"
+            return "runner's default"  # whole in the field at 80 columns
         return ""
 
     def on_mount(self) -> None:
