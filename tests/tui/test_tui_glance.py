@@ -84,6 +84,29 @@ async def test_help_groups_the_apps_own_keys_by_screen(tmp_path):
         assert shown.index("trials.filter") < shown.index("4 Analysis")
 
 
+async def test_help_rows_that_wrap_go_on_under_their_text_at_80_columns(tmp_path):
+    """At 80 columns a long help row went on at column 0, under the keys."""
+    from textual.geometry import Region
+
+    from hwscale_tui.tui.screens.modals import help_sections
+
+    keys_width = 16  # the keys column, right-aligned; two spaces, then what the keys do
+
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        keys = app.screen.query_one("#help-keys", Static)
+        drawn = keys.render_lines(Region(0, 0, keys.size.width, keys.size.height))
+        lines = [strip.text.rstrip() for strip in drawn]
+        titles = {title for title, _ in help_sections(app, "launch")}
+        rows = [line for line in lines if line and line not in titles]
+        wrapped = next(line for line in rows if "screen.focus_previous" in line)
+        assert wrapped.startswith(" " * (keys_width + 2) + "screen.focus_previous"), lines
+        gap = slice(keys_width, keys_width + 2)
+        assert all(line[gap] == "  " for line in rows), [r for r in rows if r[gap] != "  "]
+
+
 async def test_help_shows_remapped_keys(tmp_path):
     from hwscale_tui.paths import app_paths
 

@@ -18,6 +18,7 @@ TABLE_KEYS_LINE = (
     "arrows pgup pgdn home end",
     "move in tables and lists; enter selects; click a column header to sort",
 )
+KEYS_WIDTH = 16  # the help's keys column (right-aligned; longer keys wrap within it)
 HIDDEN_ACTIONS = ("app.focus_next", "app.focus_previous")
 # The dialogs' rules (not scoped: the experiment switcher shares the confirm box), parsed when
 # a dialog is first opened rather than with the app's first frame.
@@ -102,22 +103,29 @@ class HelpScreen(ModalScreen[None]):
         return [row for _, rows in help_sections(self.app, current) for row in rows]
 
     def compose(self) -> ComposeResult:
+        from rich.console import Group
+        from rich.table import Table
+
         current = getattr(self.target, "SCREEN_ID", None)
-        text = Text()
+        parts: list[Any] = []
         for title, rows in help_sections(self.app, current):
-            if text:
-                text.append("\n")
-            text.append(f"{title}\n", style="bold reverse" if "(this screen)" in title else "bold")
+            if parts:
+                parts.append(Text(""))
+            parts.append(Text(title, style="bold reverse" if "(this screen)" in title else "bold"))
+            # two columns, so a row that wraps goes on under its own text, not at column 0
+            table = Table.grid(padding=(0, 0, 0, 2))
+            table.add_column(justify="right", width=KEYS_WIDTH, style="bold")
+            table.add_column(ratio=1)
             for keys, label, ident in rows:
-                text.append(f"{keys:>16}  ", style="bold")
-                text.append(f"{label}")
+                what = Text(label)
                 if ident:
-                    text.append(f"  {ident}", style="dim")
-                text.append("\n")
+                    what.append(f"  {ident}", style="dim")
+                table.add_row(keys, what)
+            parts.append(table)
         with Vertical(id="help-box"):
             yield Label("Keys", id="help-title")
             with VerticalScroll(id="help-scroll"):
-                yield Static(text, id="help-keys")
+                yield Static(Group(*parts), id="help-keys")
             yield Label(
                 "esc closes.  Remap keys by id in keymap.toml (see docs/tui.md).", id="help-hint"
             )
