@@ -1014,6 +1014,36 @@ async def test_a_generation_without_trials_says_so_in_the_apps_words(tmp_path):
         assert "generations with trials: 1, 3" in note and "--generation" not in note
 
 
+async def test_a_generation_asked_for_while_computing_is_analyzed_once_that_ends(tmp_path):
+    """g while an analysis is computing was dropped (the screen kept the older generation's
+    result, and said nothing): it now runs once the one in progress ends."""
+    import threading
+
+    app, world = make_app(tmp_path, start="analysis")
+    source = world.source
+    source.trials = {
+        rid: replace(t, generation=1 if i % 2 else 3)
+        for i, (rid, t) in enumerate(source.trials.items())
+    }
+    release, real = threading.Event(), world.analysis.analyze
+
+    def held(*args, **kwargs):
+        assert release.wait(60), "never released"
+        return real(*args, **kwargs)
+
+    world.analysis.analyze = held
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.session.follow_generation(3)
+        screen = app.screen
+        status = screen.query_one("#analysis-status", Label)
+        await wait_for(pilot, lambda: "computing" in text_of(status), what="generation 3 computing")
+        await pilot.press("g")  # generation 2, asked for while generation 3 computes
+        assert screen.generation == 2
+        release.set()
+        await wait_for(pilot, lambda: "no trials" in text_of(status), what="generation 2")
+        assert "generation 2: no trials" in text_of(status)
+
+
 async def test_worker_errors_become_one_notification(tmp_path):
     app, world = make_app(tmp_path, start="launch")
 

@@ -105,6 +105,7 @@ class AnalysisScreen(HwScreen):
         self.plot_index = 0
         self.target: tuple[str, float] | None = None  # (target_kind, target); None = the file's
         self._computing = False
+        self._again = False  # asked again while computing (g, R, a target): run once it ends
         self.generation: int | None = None  # None: the newest (g cycles through the others)
         self._shown_wide = False  # whether the plots were last laid out two side by side
         # Reused by every compute (the mode's screen lives as long as the app): a W&B source
@@ -142,7 +143,8 @@ class AnalysisScreen(HwScreen):
 
     # -- computation --------------------------------------------------------------------------
     def compute(self) -> None:
-        if self._computing:
+        if self._computing:  # what was asked meanwhile (another generation, a target) is not lost
+            self._again = True
             return
         self._computing = True
         self.query_one("#analysis-status", Label).update(Text("  computing...", style="yellow"))
@@ -213,6 +215,9 @@ class AnalysisScreen(HwScreen):
 
     def _done(self) -> None:
         self._computing = False
+        if self._again:
+            self._again = False
+            self.compute()
 
     def show_view(self, result: Any, view: AnalysisView) -> None:
         self.result, self.view = result, view
