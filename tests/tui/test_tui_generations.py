@@ -21,20 +21,31 @@ from tests.tui.tui_helpers import stop_everything, wait_for
 SIZE = (120, 36)
 
 
-def _write(path, total_timesteps: int, command: list[str] | None = None) -> None:
-    """One pair (g1n1); its sweep command ``command`` (default: one that exits at once)."""
+def _save(path, name: str, gpus: tuple[int, ...] = (1,), **settings) -> None:
+    """An experiment of ``gpus`` x 1 node; ``settings``: dotted keys with ``__`` for the dot
+    (``sweep__max_trials=3``)."""
+    overrides = {k.replace("__", "."): v for k, v in settings.items()}
     cfg = cfgmod.apply_overrides(
         cfgmod.default_config(env={}),
         {
-            "experiment.name": "tuigen",
-            "grid.gpu_counts": [1],
+            "experiment.name": name,
+            "grid.gpu_counts": list(gpus),
             "grid.node_counts": [1],
-            "launch.delay_s": 0.0,
-            "sweep.total_timesteps": total_timesteps,
-            "launch.command": command or [sys.executable, "-c", "pass"],
+            **overrides,
         },
     )
     cfgmod.save(cfg, path)
+
+
+def _write(path, total_timesteps: int, command: list[str] | None = None) -> None:
+    """One pair (g1n1); its sweep command ``command`` (default: one that exits at once)."""
+    _save(
+        path,
+        "tuigen",
+        launch__delay_s=0.0,
+        sweep__total_timesteps=total_timesteps,
+        launch__command=command or [sys.executable, "-c", "pass"],
+    )
 
 
 def _generation() -> int:
@@ -108,23 +119,19 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
     """Real supervisor, real built-in sweeps: a pair added after the others ran starts alone."""
     exp = tmp_path / "spent.toml"
 
-    def write(gpus: list[int]) -> None:
-        cfg = cfgmod.apply_overrides(
-            cfgmod.default_config(env={}),
-            {
-                "experiment.name": "spent",
-                "grid.gpu_counts": gpus,
-                "grid.node_counts": [1],
-                "launch.delay_s": 30.0,
-                "sweep.max_trials": 1,
-                "sweep.total_timesteps": 2048,
-            },
+    def write(gpus: tuple[int, ...]) -> None:
+        _save(
+            exp,
+            "spent",
+            gpus,
+            launch__delay_s=30.0,
+            sweep__max_trials=1,
+            sweep__total_timesteps=2048,
         )
-        cfgmod.save(cfg, exp)
 
-    write([1])
+    write((1,))
     supervisor.launch(cfgmod.load(exp), foreground=True)
-    write([1, 2])
+    write((1, 2))
     app = create_app(experiment_file=exp)
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -181,17 +188,7 @@ async def test_launch_question_after_raising_max_trials_counts_the_trials_left(t
     exp = tmp_path / "more.toml"
 
     def write(max_trials: int) -> None:
-        cfg = cfgmod.apply_overrides(
-            cfgmod.default_config(env={}),
-            {
-                "experiment.name": "more",
-                "grid.gpu_counts": [1],
-                "grid.node_counts": [1],
-                "sweep.max_trials": max_trials,
-                "sweep.total_timesteps": 2048,
-            },
-        )
-        cfgmod.save(cfg, exp)
+        _save(exp, "more", sweep__max_trials=max_trials, sweep__total_timesteps=2048)
 
     write(1)
     supervisor.launch(cfgmod.load(exp), foreground=True)
@@ -344,18 +341,13 @@ async def test_a_generation_change_is_asked_even_when_every_pair_ran_its_trials(
     exp = tmp_path / "spentgen.toml"
 
     def write(total_timesteps: int) -> None:
-        cfg = cfgmod.apply_overrides(
-            cfgmod.default_config(env={}),
-            {
-                "experiment.name": "spentgen",
-                "grid.gpu_counts": [1],
-                "grid.node_counts": [1],
-                "launch.delay_s": 0.0,
-                "sweep.max_trials": 1,
-                "sweep.total_timesteps": total_timesteps,
-            },
+        _save(
+            exp,
+            "spentgen",
+            launch__delay_s=0.0,
+            sweep__max_trials=1,
+            sweep__total_timesteps=total_timesteps,
         )
-        cfgmod.save(cfg, exp)
 
     write(2048)
     supervisor.launch(cfgmod.load(exp), foreground=True)
