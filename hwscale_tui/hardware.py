@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 PAIR_RE = re.compile(r"^g(?P<g>[1-9][0-9]*)n(?P<n>[1-9][0-9]*)$")
 # From generation 2 on a sweep name ends in ``.gen<N>`` (``<experiment>.g4n1.gen2``): no
@@ -105,6 +106,24 @@ def pair_from_sweep_name(name: str) -> HardwarePair | None:
     """Hardware from a group name ending in ``g<G>n<N>`` (ours and Metta's), else None."""
     m = re.search(r"g([1-9][0-9]*)n([1-9][0-9]*)$", strip_generation(name or ""))
     return HardwarePair(int(m[1]), int(m[2])) if m else None
+
+
+class Grid(Protocol):
+    """An experiment's ``[grid]`` section, as ``plan_of`` reads it."""
+
+    @property
+    def gpu_counts(self) -> list[int]: ...
+    @property
+    def node_counts(self) -> list[int]: ...
+    @property
+    def max_gpus_per_node(self) -> int: ...
+    @property
+    def exclude(self) -> list[str]: ...
+
+
+def plan_of(grid: Grid) -> tuple[list[HardwarePair], list[SkippedPair]]:
+    """``plan_grid`` of an experiment's ``[grid]`` section: its valid pairs and those skipped."""
+    return plan_grid(grid.gpu_counts, grid.node_counts, grid.max_gpus_per_node, grid.exclude)
 
 
 def plan_grid(

@@ -10,7 +10,7 @@ from ..hardware import (
     oversubscribed,
     pair_from_sweep_name,
     pair_tag_of,
-    plan_grid,
+    plan_of,
     usable_cores,
 )
 from ..records import Trial
@@ -125,9 +125,7 @@ def progress_note(
     in_flight = [t for t in trials if t.state in IN_FLIGHT]
     missing: list[str] = []
     if trials[0].generation == cfg.generation:
-        pairs, _ = plan_grid(
-            cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
-        )
+        pairs, _ = plan_of(cfg.grid)
         present = {pair_tag_of(t.sweep) for t in trials}
         cores = usable_cores() if cfg.local_ranks and not allow_oversubscribed else 0
         missing = [

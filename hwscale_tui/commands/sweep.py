@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import MAX_GPUS_PER_NODE, MAX_NODES
     from ..errors import UsageError
-    from ..hardware import HardwarePair, plan_grid
+    from ..hardware import HardwarePair, plan_of
     from ..paths import app_paths
     from ..sweep.runner import prepare_sweep
 
@@ -57,9 +57,7 @@ def run(args: argparse.Namespace) -> int:
             start += f" -e {shlex.quote(args.experiment)}"
         elif args.experiment_name:
             start += f" --experiment-name {shlex.quote(args.experiment_name)}"
-        pairs, _ = plan_grid(
-            cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
-        )
+        pairs, _ = plan_of(cfg.grid)
         if pair not in pairs:  # a pair of the experiment is what launch starts
             tags = ", ".join(p.tag for p in pairs) or "none"
             start += (

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
-from ..hardware import HardwarePair, SkippedPair, plan_grid, usable_cores
+from ..hardware import HardwarePair, SkippedPair, plan_of, usable_cores
 from ..search.presets import Preset, preset_for
 
 # Environment variables a child may need; their values are never printed or stored.
@@ -248,9 +248,7 @@ def plan_experiment(
 
     extra = validate_extra_args(list(cfg.launch.extra_args) + list(extra_args))
     cpu_count = usable_cores() if cpu_count is None else cpu_count
-    pairs, skipped = plan_grid(
-        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
-    )
+    pairs, skipped = plan_of(cfg.grid)
     env = child_env(cfg)
     metta = cfg.experiment.runner == "metta" and not cfg.launch.command
     from ..metta import checks as metta_checks

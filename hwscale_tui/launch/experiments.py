@@ -292,7 +292,7 @@ def _running_pairs(name: str, store: Store) -> list[str]:
 
 
 def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
-    from ..hardware import plan_grid
+    from ..hardware import plan_of
 
     cur = current_name()
     out: list[ExperimentSummary] = []
@@ -309,14 +309,7 @@ def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
                 continue
             try:
                 cfg, file = load_named(name)
-                pairs = len(
-                    plan_grid(
-                        cfg.grid.gpu_counts,
-                        cfg.grid.node_counts,
-                        cfg.grid.max_gpus_per_node,
-                        cfg.grid.exclude,
-                    )[0]
-                )
+                pairs = len(plan_of(cfg.grid)[0])
             except (UsageError, ConfigError):
                 file, pairs = None, 0
             gens, trials, last, launched, running = 1, 0, row.get("updated_at"), False, False

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
-from ..hardware import HardwarePair, plan_grid
+from ..hardware import HardwarePair, plan_of
 from ..search.presets import LR_BATCH_EXPONENT
 from .profiles import FOM_V1, MettaProfile, detect_profile, resolve_profile, tool_file
 
@@ -117,9 +117,7 @@ def _horizon_clause(
     if not positive_int(minibatch):
         return ""  # the trial's config refuses it whatever the horizon
     minibatch = int(minibatch)
-    pairs, _ = plan_grid(
-        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
-    )
+    pairs, _ = plan_of(cfg.grid)
     failures: list[_PairFailure] = []
     bound: int | None = None  # the largest horizon every pair's smallest batch leaves room for
     for pair in pairs:

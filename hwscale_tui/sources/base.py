@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..config import ExperimentConfig
-from ..hardware import plan_grid
+from ..hardware import plan_of
 from ..records import HistoryPoint, Trial
 
 LIVE_STATES = ("queued", "running")
@@ -74,9 +74,7 @@ class TrialSource(Protocol):
 def experiment_sweeps(cfg: ExperimentConfig) -> list[str]:
     """Sweep names of the experiment's valid pairs, in grid order, of every generation from 1 to
     ``cfg.generation`` (the trials of each are told apart by ``Trial.generation``)."""
-    pairs, _ = plan_grid(
-        cfg.grid.gpu_counts, cfg.grid.node_counts, cfg.grid.max_gpus_per_node, cfg.grid.exclude
-    )
+    pairs, _ = plan_of(cfg.grid)
     return [p.sweep_name(cfg.name, g) for g in range(1, cfg.generation + 1) for p in pairs]
 
 

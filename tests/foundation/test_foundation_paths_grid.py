@@ -41,6 +41,16 @@ def test_grid_pairs_totals_names_and_skips():
     ]
     _, skipped = plan_grid([1, 16], [1], 8)
     assert skipped[0].gpus == 16 and "more than max_gpus_per_node = 8" in skipped[0].reason
+    # an experiment's [grid] section, as every command plans it
+    from hwscale_tui.config import apply_overrides, default_config
+    from hwscale_tui.hardware import plan_of
+
+    grid = apply_overrides(
+        default_config(env={}),
+        {"grid.gpu_counts": [1, 2, 4, 8, 8], "grid.node_counts": [1, 2], "grid.exclude": ["g2n2"]},
+    ).grid
+    assert grid.max_gpus_per_node == 8
+    assert plan_of(grid) == plan_grid([1, 2, 4, 8, 8], [1, 2], 8, exclude=["g2n2"])
 
 
 def test_pair_parsing():

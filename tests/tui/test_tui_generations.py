@@ -132,53 +132,45 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
     write((1,))
     supervisor.launch(cfgmod.load(exp), foreground=True)
     write((1, 2))
-    app = create_app(experiment_file=exp)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await pilot.press("L")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
-            question = app.screen.question
-            assert "g1n1 already ran 1 trials: left out" in question
-            assert "1 pair" in question  # the estimate counts g2n1 only
-            await pilot.press("y")
-            await wait_for(
-                pilot,
-                lambda: any("Launched g2n1" in n.message for n in app._notifications),
-                timeout=60,
-                what="the launch notice",
-            )
-            notice = next(n.message for n in app._notifications if "Launched" in n.message)
-            assert "g1n1 already ran 1 trials, not started again" in notice
-            status = supervisor.pair_status("spent")
-            assert status.pair("spent.g2n1").launch_id != status.pair("spent.g1n1").launch_id
+    async with _launch_question(exp, "spent") as (app, pilot, question):
+        assert "g1n1 already ran 1 trials: left out" in question
+        assert "1 pair" in question  # the estimate counts g2n1 only
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: any("Launched g2n1" in n.message for n in app._notifications),
+            timeout=60,
+            what="the launch notice",
+        )
+        notice = next(n.message for n in app._notifications if "Launched" in n.message)
+        assert "g1n1 already ran 1 trials, not started again" in notice
+        status = supervisor.pair_status("spent")
+        assert status.pair("spent.g2n1").launch_id != status.pair("spent.g1n1").launch_id
 
-            def g2n1_done() -> bool:
-                pair = supervisor.pair_status("spent").pair("spent.g2n1")
-                return pair.trials_done == 1 and not pair.alive
+        def g2n1_done() -> bool:
+            pair = supervisor.pair_status("spent").pair("spent.g2n1")
+            return pair.trials_done == 1 and not pair.alive
 
-            await wait_for(pilot, g2n1_done, timeout=60, what="g2n1's sweep to end")
-            await pilot.press("L")  # nothing left: a notice, no dialog, no launch
-            await wait_for(
-                pilot,
-                lambda: any("No pair to launch" in n.message for n in app._notifications),
-                what="the refusal",
-            )
-            refusal = next(n.message for n in app._notifications if "No pair" in n.message)
-            assert "every pair already ran 1 trials" in refusal
-            assert not isinstance(app.screen, ConfirmScreen)
-            before = supervisor.pair_status("spent").pair("spent.g1n1").launch_id
-            await pilot.press("l")  # the selected pair (g1n1) alone: not relaunched either
-            await wait_for(
-                pilot,
-                lambda: any("not relaunched" in n.message for n in app._notifications),
-                what="the relaunch refusal",
-            )
-            notice = next(n.message for n in app._notifications if "not relaunched" in n.message)
-            assert notice.startswith("g1n1 already ran 1 trials (max trials)")
-            assert supervisor.pair_status("spent").pair("spent.g1n1").launch_id == before
-    finally:
-        stop_everything("spent")
+        await wait_for(pilot, g2n1_done, timeout=60, what="g2n1's sweep to end")
+        await pilot.press("L")  # nothing left: a notice, no dialog, no launch
+        await wait_for(
+            pilot,
+            lambda: any("No pair to launch" in n.message for n in app._notifications),
+            what="the refusal",
+        )
+        refusal = next(n.message for n in app._notifications if "No pair" in n.message)
+        assert "every pair already ran 1 trials" in refusal
+        assert not isinstance(app.screen, ConfirmScreen)
+        before = supervisor.pair_status("spent").pair("spent.g1n1").launch_id
+        await pilot.press("l")  # the selected pair (g1n1) alone: not relaunched either
+        await wait_for(
+            pilot,
+            lambda: any("not relaunched" in n.message for n in app._notifications),
+            what="the relaunch refusal",
+        )
+        notice = next(n.message for n in app._notifications if "not relaunched" in n.message)
+        assert notice.startswith("g1n1 already ran 1 trials (max trials)")
+        assert supervisor.pair_status("spent").pair("spent.g1n1").launch_id == before
 
 
 async def test_launch_question_after_raising_max_trials_counts_the_trials_left(tmp_path):
@@ -193,18 +185,25 @@ async def test_launch_question_after_raising_max_trials_counts_the_trials_left(t
     write(1)
     supervisor.launch(cfgmod.load(exp), foreground=True)
     write(3)
+    async with _launch_question(exp, "more") as (_app, pilot, question):
+        assert "1 pair, 2 trials in all, 1 rank/GPU across pairs" in question
+        assert "left out" not in question
+        await pilot.press("n")
+
+
+@asynccontextmanager
+async def _launch_question(exp: Path, name: str) -> AsyncIterator[tuple]:
+    """The app open on ``exp``, its launch screen, ``L`` pressed: (app, pilot, the question);
+    every sweep of experiment ``name`` stopped afterwards."""
     app = create_app(experiment_file=exp)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("2")
             await pilot.press("L")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
-            question = app.screen.question
-            assert "1 pair, 2 trials in all, 1 rank/GPU across pairs" in question
-            assert "left out" not in question
-            await pilot.press("n")
+            yield app, pilot, app.screen.question
     finally:
-        stop_everything("more")
+        stop_everything(name)
 
 
 TINY_SWEEP = Path(__file__).with_name("tui_tiny_sweep.py")

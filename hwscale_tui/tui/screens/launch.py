@@ -22,6 +22,7 @@ from ..launch_rows import LaunchRow, launch_rows
 from ..launched import LaunchedConfig
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
+from ..widgets.row_table import RowTable
 from .base import HwFooter, HwScreen
 
 # (key, label, width): fixed widths, so status updates never shift the columns (and 80 columns fit)
@@ -78,18 +79,6 @@ def supervisor_note(status: Any | None, active: int) -> str | None:
     return note
 
 
-class LaunchTable(DataTable):
-    """The pairs' table: ``home`` / ``end`` go to the first / last pair, as in the trials table
-    (Textual's DataTable scrolls a row-cursor table to its leftmost / rightmost column there,
-    which for a table that fits its width does nothing)."""
-
-    def action_scroll_home(self) -> None:
-        self.action_scroll_top()
-
-    def action_scroll_end(self) -> None:
-        self.action_scroll_bottom()
-
-
 class LaunchScreen(HwScreen):
     SCREEN_ID = "launch"
     SCREEN_TITLE = "Launch"
@@ -129,7 +118,7 @@ class LaunchScreen(HwScreen):
     def compose(self) -> ComposeResult:
         yield ExperimentHeader(self.SCREEN_TITLE)
         with Vertical(id="launch-main"):
-            yield LaunchTable(id="launch-table", cursor_type="row")
+            yield RowTable(id="launch-table", cursor_type="row")
             yield Label("", id="launch-summary")
             yield Label("log", id="log-title", classes="section-title")
             with LogScroll(id="log-scroll"):

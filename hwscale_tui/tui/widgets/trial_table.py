@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from rich.text import Text
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from ...hardware import pair_tag_of
 from ...launch.progress import trial_progress
 from ...records import Trial
 from ..formatting import STATE_STYLES, fmt_duration, fmt_money, fmt_number, fmt_steps
+from .row_table import RowTable
 
 # (key, label, width): fixed widths, so an update never shifts the columns (and 80 columns fit)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -99,7 +99,7 @@ def matches(t: Trial, terms: list[str]) -> bool:
     return all(term in hay for term in terms)
 
 
-class TrialTable(DataTable):
+class TrialTable(RowTable):
     """Trials keyed by run id; call :meth:`apply` with each poll's records."""
 
     def __init__(
@@ -304,15 +304,6 @@ class TrialTable(DataTable):
         self.select_run(keep)
 
     # -- cursor -------------------------------------------------------------------------------
-    def action_scroll_home(self) -> None:
-        """home: the first row, as in a pager (Textual's DataTable scrolls a row-cursor table
-        to its leftmost column there, which for a table that fits its width does nothing)."""
-        self.action_scroll_top()
-
-    def action_scroll_end(self) -> None:
-        """end: the last row."""
-        self.action_scroll_bottom()
-
     def cursor_run_id(self) -> str | None:
         if self.row_count == 0:
             return None
