@@ -381,6 +381,10 @@ def wandb_key_available(env: Mapping[str, str]) -> bool:
     return bool(entry and entry[2])
 
 
+def _ranks(r: int) -> str:
+    return f"{r} rank" if r == 1 else f"{r} ranks"
+
+
 def _check_batch(cfg: TrainConfig, rollout: int) -> None:
     b, mb, r = cfg.batch_size, cfg.minibatch_size, cfg.ranks
     if b % (r * rollout):
@@ -389,9 +393,12 @@ def _check_batch(cfg: TrainConfig, rollout: int) -> None:
             if "trainer.batch_size" in cfg.overrides
             else f"the default (preset center for {r} ranks) "
         )
+        step = r * rollout
+        lo = b // step * step
+        near = f"{lo} or {lo + step}" if lo else f"{step}"
         raise UsageError(
-            f"{given}trainer.batch_size={b} cannot be split over {r} rank(s) x {rollout} rollout steps; "
-            f"accepted: a multiple of {r * rollout} (ranks x {rollout}), like {2 * r * rollout}."
+            f"{given}trainer.batch_size={b} cannot be split over {_ranks(r)} x {rollout} rollout steps; "
+            f"accepted: a multiple of {step} (ranks x {rollout}), like {near}."
         )
     if mb > b:
         raise UsageError(
@@ -399,7 +406,7 @@ def _check_batch(cfg: TrainConfig, rollout: int) -> None:
         )
     if mb % r:
         raise UsageError(
-            f"trainer.minibatch_size={mb} cannot be split over {r} rank(s); accepted: a multiple of {r}."
+            f"trainer.minibatch_size={mb} cannot be split over {_ranks(r)}; accepted: a multiple of {r}."
         )
     if b % mb:
         raise UsageError(
