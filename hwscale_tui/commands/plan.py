@@ -119,9 +119,11 @@ def print_plan(plan) -> None:
         if plan.metta_profile:
             title += f" Metta {plan.metta_profile} searches"
         console.print(f"\n[bold]{title}[/] (first pair; batch bounds scale with {unit}):")
-        for key, p in first.preset.space.as_dict().items():
+        space = first.preset.space.as_dict()
+        width = max(map(len, space), default=0)
+        for key, p in space.items():
             console.print(
-                f"  {key:<34} {p['distribution']:<12} [{fmt_num(p['min'])}, {fmt_num(p['max'])}] center {fmt_num(p['mean'])}",
+                f"  {key:<{width}} {p['distribution']:<12} [{fmt_num(p['min'])}, {fmt_num(p['max'])}] center {fmt_num(p['mean'])}",
                 highlight=False,
             )
         settings = first.preset.settings

@@ -182,3 +182,19 @@ def test_profiles_lists_each_profiles_pinned_trainer_keys():
     fom, main = text[: text.index("main (Metta")], text[text.index("main (Metta") :]
     assert "  pinned trainer keys: none\n" in fom
     assert "  pinned trainer keys: trainer.bptt_horizon = 64 (fixed values in search_space" in main
+
+
+def test_plan_text_aligns_the_search_space_columns_for_long_keys():
+    r = subprocess.run(
+        hwscale_cmd("plan", "--runner", "metta", "--wandb-entity", "t"),
+        capture_output=True,
+        text=True,
+        env=cli_env(COLUMNS="200"),
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("search space", 1)[1].splitlines()
+    rows = [line for line in lines if line.startswith("  trainer.")]
+    assert len(rows) == 7  # fom-v1's seven parameters
+    # every row's distribution column starts where the longest key's does
+    starts = {line.index(line.split()[1], len(line.split()[0]) + 2) for line in rows}
+    assert len(starts) == 1, rows
