@@ -432,6 +432,10 @@ def new_from(source: str, new_name: str) -> Path:
     from ..store import Store
 
     with Store.open_default() as store:
+        if source not in store.experiment_names():
+            # the built-in default, current but never saved: it stays listed next to its copy
+            # (it vanished from 'experiments' once the copy became current)
+            store.touch_experiment(source)
         store.touch_experiment(new_name, file=str(path), parent=source)
     set_current(new_name, path)
     return path

@@ -205,6 +205,18 @@ def test_new_from_this_one_copies_settings_under_a_new_name(tmp_path):
     _one_sentence_exit_2(cli("experiments", "select", "alpha", "--json"), "--json does not go")
 
 
+def test_a_copy_of_the_unsaved_default_leaves_the_default_listed():
+    # a fresh machine: the built-in default is current, and nothing of it is saved
+    assert cli("experiments", "new", "mine").returncode == 0
+    res = cli("experiments", "list", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert set(rows) == {ex.DEFAULT_NAME, "mine"}
+    assert rows["mine"]["current"] and not rows[ex.DEFAULT_NAME]["current"]
+    assert rows[ex.DEFAULT_NAME]["state"] == "not launched"
+    assert cli("experiments", "select", ex.DEFAULT_NAME).returncode == 0
+
+
 def test_piped_listings_keep_long_names_whole_and_lines_unwrapped(tmp_path):
     def piped(*args: str, columns: str | None = None) -> subprocess.CompletedProcess[str]:
         # this test process may carry COLUMNS=80 in its C environment (set by a library), so
