@@ -20,6 +20,10 @@ from typing import Any, cast
 HELP = "check the store, the state dirs, orphaned trials and leaked shared memory (--repair fixes what it can)"
 
 EXPECTED_TABLES = ("meta", "sweeps", "trials", "history", "launches", "pairs", "events")
+# Tables the reading commands (status, trials, analyze) query: without one they fail, so a
+# store lacking it is a problem; the others (events, generations, ...) a writer adds in passing.
+READ_TABLES = ("sweeps", "trials", "history", "launches", "pairs")
+REPAIR_HINT = "hwscale-tui doctor --repair backs it up and rebuilds it from every readable row"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +42,7 @@ class Finding:
     ok: bool
     detail: str
     fixed: str = ""
+    repairable: bool = True  # False: --repair cannot fix it (the detail says what can)
 
 
 @dataclass
@@ -74,6 +79,7 @@ def check_dirs(report: Report, repair: bool) -> None:
         if not os.access(d, os.W_OK):
             problems.append("not writable")
         f = report.add("state dir", not problems, f"{d}: " + ("; ".join(problems) or "ok"))
+        f.repairable = bool(mode & 0o077) and st.st_uid == os.getuid()
         if problems and repair and mode & 0o077 and st.st_uid == os.getuid():
             with contextlib.suppress(OSError):
                 os.chmod(d, 0o700)
@@ -91,7 +97,7 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
     facts["size"] = path.stat().st_size
     facts["wal_size"] = wal.stat().st_size if wal.exists() else 0
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+        conn = _open_damaged(path)
         try:
             result = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
             tables = {
@@ -109,15 +115,33 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
         finally:
             conn.close()
     except sqlite3.Error as e:
-        return False, f"{path}: cannot be read ({e})", facts
+        return False, f"{path}: cannot be read ({e}); {REPAIR_HINT}", facts
     facts.update(integrity=result, schema_version=version)
     if result != ["ok"]:
-        return False, f"{path}: integrity check failed ({'; '.join(result[:3])})", facts
+        return (
+            False,
+            f"{path}: integrity check failed ({'; '.join(result[:3])}); {REPAIR_HINT}",
+            facts,
+        )
     missing = [t for t in EXPECTED_TABLES if t not in tables]
     if "meta" not in tables:
-        return False, f"{path}: not an hwscale-tui store (no meta table)", facts
-    if version is not None and int(version) > SCHEMA_VERSION:
-        return False, f"{path}: schema version {version} is newer than this hwscale-tui's", facts
+        return False, f"{path}: not an hwscale-tui store (no meta table); {REPAIR_HINT}", facts
+    if _newer(version):
+        facts["newer"] = True
+        return (
+            False,
+            f"{path}: schema version {version} is newer than this hwscale-tui's "
+            f"({SCHEMA_VERSION}); upgrade hwscale-tui to use it (--repair leaves it as it is)",
+            facts,
+        )
+    unreadable = [t for t in READ_TABLES if t not in tables]
+    if unreadable:
+        return (
+            False,
+            f"{path}: table(s) {', '.join(unreadable)} missing, which the reading commands "
+            f"(status, trials, analyze) need; {REPAIR_HINT} (adding every table)",
+            facts,
+        )
     detail = (
         f"{path}: ok (schema {version}, {facts.get('trials', 0)} trials, "
         f"{facts.get('finished', 0)} finished, WAL {facts['wal_size']} bytes)"
@@ -125,6 +149,25 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
     if missing:
         detail += f"; tables a writer will add: {', '.join(missing)}"
     return True, detail, facts
+
+
+def _newer(version: object) -> bool:
+    from ..store import SCHEMA_VERSION
+
+    try:
+        return version is not None and int(str(version)) > SCHEMA_VERSION
+    except ValueError:
+        return False
+
+
+def _open_damaged(path: Path) -> sqlite3.Connection:
+    """A read-only connection that reads what it can of a damaged file: writable_schema makes
+    SQLite load the schema even when a table's root page lies past the end of a truncated
+    file (else every query fails with 'malformed database schema'); nothing is written."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("PRAGMA writable_schema = ON")
+    return conn
 
 
 def _live_registered() -> list[str]:
@@ -166,7 +209,7 @@ def check_orphans(report: Report) -> None:
                 False,
                 f"{run_id} (pid {target.pid}) runs without its sweep runner; "
                 f"hwscale-tui cancel --experiment-name {f.stem} --all stops it",
-            )
+            ).repairable = False
     if not found:
         report.add("orphan trial", True, "no trial runs without its sweep runner")
 
@@ -244,7 +287,7 @@ def rebuild_store(path: Path) -> tuple[Path, dict[str, int]]:
     counts: dict[str, int] = {}
     with Store(new_path) as new:
         try:
-            old = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            old = _open_damaged(path)
             tables = [
                 r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type='table'")
             ]
@@ -297,6 +340,9 @@ def check_store(report: Report, repair: bool) -> None:
     path = app_paths().store
     ok, detail, facts = inspect_store(path)
     f = report.add("store", ok, detail)
+    if facts.get("newer"):  # a rebuild in this older schema would drop what the newer one added
+        f.repairable = False
+        return
     if ok or not repair:
         return
     live = _live_registered()
@@ -309,13 +355,18 @@ def check_store(report: Report, repair: bool) -> None:
     ok_after, detail_after, facts_after = inspect_store(path)
     finished_before = max(facts.get("finished", 0), counts.get("finished", 0))
     if facts_after.get("finished", 0) < finished_before:  # never: every readable row is copied
-        f.fixed = f"NOT fixed: fewer finished trials after the rebuild; the original is {backup}"
+        f.detail += (
+            f"; NOT fixed: fewer finished trials after the rebuild; the original is {backup}"
+        )
         return
-    f.fixed = (
+    kept = (
         f"backed up to {backup}; rebuilt keeping {counts.get('trials', 0)} trials "
         f"({facts_after.get('finished', 0)} finished), {counts.get('history', 0)} history rows"
-        + ("" if ok_after else f"; still failing: {detail_after}")
     )
+    if not ok_after:  # not fixed: the finding stays a problem (exit 1)
+        f.detail += f"; {kept}, but it still fails: {detail_after}"
+        return
+    f.fixed = kept
 
 
 def run(args: argparse.Namespace) -> int:
@@ -338,7 +389,9 @@ def run(args: argparse.Namespace) -> int:
         for f in report.findings:
             mark = "ok " if f.ok else ("fixed" if f.fixed else "PROBLEM")
             print(f"{mark:<7} {f.check}: {f.detail}" + (f" -> {f.fixed}" if f.fixed else ""))
-        if not report.healthy and not args.repair:
+        if not args.repair and any(
+            not f.ok and not f.fixed and f.repairable for f in report.findings
+        ):
             print(
                 "hwscale-tui doctor --repair fixes what it can (a damaged store is backed up first)"
             )

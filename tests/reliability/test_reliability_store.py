@@ -235,3 +235,66 @@ def test_the_app_on_a_damaged_store_is_one_sentence_not_a_traceback(capsys, monk
     monkeypatch.setattr(tui_app.HwscaleApp, "run", never_run)
     _damage("garbage", app_paths().store)
     _one_sentence_exit_1(capsys, ["tui"], str(app_paths().store), "doctor")
+
+
+def test_repair_of_a_truncated_store_keeps_the_trials_its_pages_still_hold(capsys):
+    store = app_paths().store
+    _good_store(store)
+    with Store(store) as st:  # curves after the trials: the file's tail holds history pages
+        for i in range(50):
+            st.append_history(
+                f"hardware_scaling.g1n1_trial_{i:04d}_abcdef",
+                [{"agent_step": s, "score": s * 0.1} for s in range(40)],
+            )
+        st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = store.read_bytes()
+    store.write_bytes(data[: len(data) - 3 * 4096 - 1000])  # a copy cut short of its end
+    for suffix in ("-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "PROBLEM store" in out and "doctor --repair" in out, out
+    assert main(["doctor", "--repair"]) == 0
+    out = capsys.readouterr().out
+    assert "rebuilt keeping 50 trials (50 finished)" in out, out
+    with Store(store, readonly=True) as st:
+        assert sum(t.state == "finished" for t in st.trials()) == 50
+
+
+def test_repair_leaves_a_store_of_a_newer_schema_as_it_is(capsys):
+    store = app_paths().store
+    _good_store(store)
+    with contextlib.closing(sqlite3.connect(store)) as c:
+        c.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 5),)
+        )
+        c.commit()
+    before = store.read_bytes()
+    assert main(["doctor", "--repair"]) == 1
+    out = capsys.readouterr().out
+    assert "upgrade hwscale-tui" in out and "backed up" not in out, out
+    assert store.read_bytes() == before
+    assert not (store.parent / "backups").exists()
+    assert main(["doctor"]) == 1
+    assert "doctor --repair fixes" not in capsys.readouterr().out  # it would not
+
+
+@pytest.mark.parametrize(("table", "reader"), [("trials", "trials"), ("launches", "status")])
+def test_a_store_missing_a_table_readers_need_is_a_problem_repair_fixes(capsys, table, reader):
+    store = app_paths().store
+    _good_store(store)
+    with contextlib.closing(sqlite3.connect(store)) as c:
+        c.execute(f"DROP TABLE {table}")
+        c.commit()
+    assert main([reader]) == 1
+    assert "no such table" in capsys.readouterr().err
+    assert main(["doctor"]) == 1  # it was 0 ('ok'), while status sent the user here
+    out = capsys.readouterr().out
+    assert f"table(s) {table} missing" in out and "doctor --repair" in out, out
+    assert main(["doctor", "--repair"]) == 0
+    out = capsys.readouterr().out
+    assert "backed up to" in out, out
+    assert main([reader]) == 0
+    assert main(["trials", "--json"]) == 0
+    kept = capsys.readouterr().out.count('"state": "finished"')
+    assert kept == (0 if table == "trials" else 50)
