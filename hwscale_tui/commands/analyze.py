@@ -208,6 +208,9 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
         check_generation(cfg, args.generation)
     trials = pick_generation(cfg.name, trials, args.generation)
     curves = source.histories([t.run_id for t in trials], args.metric or cfg.analysis.curve_metric)
+    history_error = getattr(source, "history_error", None)
+    if history_error and source.kind == "local":  # not "no learning curve": the store failed
+        raise StoreError(history_error.rstrip(".") + ".")
     if args.metric and trials and not any(len(points) for points in curves.values()):
         raise UsageError(
             f"--metric {args.metric!r}: no trial's history has that metric; accepted: a metric "

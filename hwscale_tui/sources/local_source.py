@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..config import ExperimentConfig
-from ..errors import StoreError
+from ..errors import StoreError, store_error_sentence
 from ..hardware import pair_from_sweep_name
 from ..records import TRIAL_STATES, HistoryPoint, Trial
 from ..store import Store, row_to_trial
@@ -118,6 +118,13 @@ class LocalSource:
     def sweeps(self) -> list[str]:
         return list(self._sweeps)
 
+    def _path(self) -> object:
+        if self._store is not None:
+            return self._store.path
+        from ..paths import app_paths
+
+        return app_paths().store
+
     def _open_store(self) -> Store | None:
         """The store, opened on first use; None while it does not exist yet (nothing is created)."""
         if self._store is None:
@@ -159,8 +166,8 @@ class LocalSource:
                             self.skipped[str(row["run_id"])] = f"unreadable row ({e})"
         except StoreError as e:
             raise SourceUnavailable(str(e).rstrip(".")) from e
-        except sqlite3.Error as e:
-            raise SourceUnavailable(f"cannot read the store ({e})") from e
+        except sqlite3.Error as e:  # what is wrong and what to do (hwscale-tui doctor, ...)
+            raise SourceUnavailable(store_error_sentence(self._path(), e).rstrip(".")) from e
         now = self._clock()
         trials = sorted((self._current(t, now) for t in self._known.values()), key=record_order)
         changed = diff_trials(self._previous, trials)
@@ -202,8 +209,10 @@ class LocalSource:
                 store = self._open_store()
                 if store is not None and ids:
                     self._refresh_curves(store, ids, column)
-            except (sqlite3.Error, StoreError) as e:
-                self.history_error = f"cannot read the store ({e})"
+            except StoreError as e:
+                self.history_error = str(e).rstrip(".")
+            except sqlite3.Error as e:
+                self.history_error = store_error_sentence(self._path(), e).rstrip(".")
             return {i: self._curves[(i, column)][1] for i in ids if (i, column) in self._curves}
 
     def _refresh_curves(self, store: Store, ids: list[str], column: str) -> None:

@@ -767,3 +767,34 @@ def test_cli_csv_generations_from_sweep_names_and_bad_values_refused(tmp_path, c
     err = capsys.readouterr().err
     assert "run a has transfer_other -1; accepted: a whole number from 0, or an empty cell." in err
     assert err.count("\n") == 1
+
+
+def test_cli_store_without_its_history_table_is_a_store_error_not_no_curves(capsys):
+    """The curves could not be read: that is the store's one sentence (exit 1, what to do), not
+    'no trial has a learning curve' (exit 2, as if the trials had logged none)."""
+    import contextlib
+    import sqlite3
+
+    from hwscale_tui.paths import app_paths
+
+    with Store.open_default() as store:
+        for i in range(3):
+            run_id = f"hardware_scaling.g1n1_trial_{i + 1:04d}_aaaaaa"
+            store.insert_trial(
+                run_id,
+                "hardware_scaling.g1n1",
+                experiment="hardware_scaling",
+                gpus=1,
+                nodes=1,
+                state="finished",
+                score=float(i),
+                params={"trainer.batch_size": 1024},
+            )
+            store.append_history(run_id, [{"agent_step": s, "score": s} for s in (1, 2, 3)])
+    with contextlib.closing(sqlite3.connect(app_paths().store)) as c:
+        c.execute("DROP TABLE history")
+        c.commit()
+    assert cli.main(["analyze", "--bootstrap", "0"]) == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert str(app_paths().store) in last and "no such table: history" in last, last
+    assert "run hwscale-tui doctor" in last, last

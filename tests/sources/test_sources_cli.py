@@ -229,3 +229,18 @@ def test_csv_history_metric_picks_the_curve_and_refuses_what_no_trial_logged(see
     assert "--metric 'nope/metric': no trial's history has that metric" in err
     rc, out, err = run_cli(capsys, "--csv", "--metric", "reward")
     assert rc == 2 and out == "" and "accepted: trials --csv --history --metric KEY." in err
+
+
+@pytest.mark.parametrize(("table", "args"), [("trials", ()), ("history", ("--csv", "--history"))])
+def test_a_store_missing_a_table_says_what_to_do(seeded, capsys, table, args):
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(app_paths().store)) as c:
+        c.execute(f"DROP TABLE {table}")
+        c.commit()
+    rc, _, err = run_cli(capsys, *args)
+    assert rc == 1 and err.count("\n") == 1, err
+    # the store's sentence: the file, what is wrong, and what to do
+    assert str(app_paths().store) in err and "no such table" in err, err
+    assert "run hwscale-tui doctor" in err, err
