@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     def started() -> None:  # once accepted: a run store=true refuses prints only its error
         print(
             f"training {cfg.env} run={cfg.run} group={cfg.group} ranks={cfg.ranks} batch={cfg.batch_size} "
-            f"({cfg.envs_per_rank} envs x {cfg.rollout} steps per rank) minibatch={cfg.minibatch_size} "
+            f"({cfg.envs_text()}) minibatch={cfg.minibatch_size} "
             f"lr={cfg.learning_rate:g} steps={cfg.total_timesteps:,}",
             file=sys.stderr,
             flush=True,

@@ -235,7 +235,38 @@ class TrainConfig:
 
     @property
     def envs_per_rank(self) -> int:
-        return self.batch_size // (self.ranks * self.rollout)
+        """Envs of the rank with the most (every rank's when the batch splits evenly)."""
+        return self.rank_envs()[0]
+
+    def rank_envs(self) -> list[int]:
+        """Each rank's envs. The batch's ``batch / rollout`` envs are dealt out in units that
+        keep every rank's share of a minibatch whole (each rank runs the same number of
+        minibatches per epoch, so the all-reduce stays in step): one env per unit unless a
+        minibatch is smaller than ``batch / rollout``. Ranks get as even a share as the units
+        allow, the first ones one unit more: 3 ranks, batch 4096 -> 22, 21, 21 envs."""
+        envs = self.batch_size // self.rollout
+        unit = _env_unit(self.batch_size, self.minibatch_size, self.rollout)
+        units, extra = divmod(envs // unit, self.ranks)
+        return [unit * (units + (1 if r < extra else 0)) for r in range(self.ranks)]
+
+    def rank_minibatch(self, rank: int) -> int:
+        """This rank's samples per minibatch: its share of the global minibatch."""
+        minibatches = self.batch_size // self.minibatch_size
+        return self.rank_envs()[rank] * self.rollout // minibatches
+
+    def rank_grad_weight(self, rank: int) -> float:
+        """What this rank's minibatch gradient is multiplied by before the all-reduce, which
+        averages the ranks with equal weights: its share of the minibatch times the ranks, so
+        that a rank with more envs (the batch split unevenly) counts for more and the mean is
+        the whole minibatch's. 1.0 on every rank when the split is even."""
+        return self.rank_minibatch(rank) * self.ranks / self.minibatch_size
+
+    def envs_text(self) -> str:
+        """'16 envs x 64 steps per rank', or '64 envs (22, 21, 21 per rank) x 64 steps'."""
+        per = self.rank_envs()
+        if len(set(per)) == 1:
+            return f"{per[0]} envs x {self.rollout} steps per rank"
+        return f"{sum(per)} envs ({', '.join(map(str, per))} per rank) x {self.rollout} steps"
 
     @property
     def updates(self) -> int:
@@ -385,30 +416,54 @@ def _ranks(r: int) -> str:
     return f"{r} rank" if r == 1 else f"{r} ranks"
 
 
+def _env_unit(batch: int, minibatch: int, rollout: int) -> int:
+    """Envs per unit of the split: the fewest envs whose ``rollout`` steps divide into the
+    batch's ``batch / minibatch`` minibatches."""
+    minibatches = batch // minibatch
+    return minibatches // math.gcd(minibatches, rollout)
+
+
 def _check_batch(cfg: TrainConfig, rollout: int) -> None:
     b, mb, r = cfg.batch_size, cfg.minibatch_size, cfg.ranks
-    if b % (r * rollout):
-        given = (
-            ""
-            if "trainer.batch_size" in cfg.overrides
-            else f"the default (preset center for {r} ranks) "
-        )
-        step = r * rollout
-        lo = b // step * step
-        near = f"{lo} or {lo + step}" if lo else f"{step}"
+    given = (
+        ""
+        if "trainer.batch_size" in cfg.overrides
+        else f"the default (preset center for {_ranks(r)}) "
+    )
+    if b % rollout:
+        lo = b // rollout * rollout
+        near = f"{lo} or {lo + rollout}" if lo else f"{rollout}"
         raise UsageError(
-            f"{given}trainer.batch_size={b} cannot be split over {_ranks(r)} x {rollout} rollout steps; "
-            f"accepted: a multiple of {step} (ranks x {rollout}), like {near}."
+            f"{given}trainer.batch_size={b} is not a whole number of {rollout}-step rollouts; "
+            f"accepted: a multiple of {rollout}, like {near}."
+        )
+    if b < r * rollout:
+        raise UsageError(
+            f"{given}trainer.batch_size={b} leaves some of the {_ranks(r)} without an env "
+            f"({rollout} steps each); accepted: at least {r * rollout} (ranks x {rollout})."
         )
     if mb > b:
         raise UsageError(
             f"trainer.minibatch_size={mb} is larger than trainer.batch_size={b}; accepted: a minibatch of at most the batch size."
         )
-    if mb % r:
-        raise UsageError(
-            f"trainer.minibatch_size={mb} cannot be split over {_ranks(r)}; accepted: a multiple of {r}."
-        )
     if b % mb:
         raise UsageError(
             f"trainer.minibatch_size={mb} does not divide trainer.batch_size={b}; accepted: a divisor of the batch size, like {b // 4}."
         )
+    # b = minibatches x mb and rollout | b, so the units always divide the envs exactly
+    units = b // rollout // _env_unit(b, mb, rollout)
+    if units < r:
+        raise UsageError(
+            f"trainer.minibatch_size={mb} cuts trainer.batch_size={b} into {b // mb} minibatches, "
+            f"too small to give each of the {_ranks(r)} a share; accepted: a minibatch of at "
+            f"least {_min_minibatch(b, r, rollout)}."
+        )
+
+
+def _min_minibatch(batch: int, ranks: int, rollout: int) -> int:
+    """The smallest minibatch dividing ``batch`` that gives every rank a share."""
+    return next(
+        mb
+        for mb in range(1, batch + 1)
+        if batch % mb == 0 and batch // rollout // _env_unit(batch, mb, rollout) >= ranks
+    )

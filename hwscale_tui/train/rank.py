@@ -59,7 +59,7 @@ class RankTrainer:
         self, cfg: TrainConfig, rank: int, allreduce: SharedGradientMean, dtype: type = DTYPE
     ):
         self.cfg, self.rank, self.allreduce, self.dtype = cfg, rank, allreduce, dtype
-        self.n_envs, self.horizon = cfg.envs_per_rank, cfg.rollout
+        self.n_envs, self.horizon = cfg.rank_envs()[rank], cfg.rollout
         self.venv = make_vector_env(cfg.env, self.n_envs)
         env_seed, rng_seed = np.random.SeedSequence([cfg.seed, rank]).generate_state(2)
         self.rng = np.random.default_rng(rng_seed)
@@ -76,7 +76,8 @@ class RankTrainer:
         self.grad = aligned_zeros(self.model.size, dtype)
         self.adam = Adam(self.model.size, dtype, cfg.learning_rate)
         self.coefs = PPOCoefs(cfg.clip_coef, cfg.vf_clip_coef, cfg.ent_coef, cfg.vf_coef)
-        self.local_minibatch = cfg.minibatch_size // cfg.ranks
+        self.local_minibatch = cfg.rank_minibatch(rank)
+        self.grad_weight = cfg.rank_grad_weight(rank)
         T, n = self.horizon, self.n_envs
         self.obs = np.zeros((T, n, obs_dim), dtype=dtype)
         self.actions = np.zeros((T, n), dtype=np.int64)
@@ -148,6 +149,8 @@ class RankTrainer:
                     mask[idx],
                 )
                 stats = ppo_loss_and_grad(self.model, self.params, mb, self.coefs, self.grad)
+                if self.grad_weight != 1.0:
+                    self.grad *= self.dtype(self.grad_weight)
                 self.allreduce(self.grad, self.grad)
                 clip_grad_norm(self.grad, self.cfg.max_grad_norm)
                 self.adam.step(self.params, self.grad)

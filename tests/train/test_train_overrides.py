@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 
 import pytest
@@ -36,12 +37,13 @@ def test_parse_value_follows_metta_rules(text, value):
     assert parsed == value and type(parsed) is type(value)
 
 
-@pytest.mark.parametrize("gpus,nodes", [(1, 1), (2, 1), (4, 2)])
+@pytest.mark.parametrize("gpus,nodes", [(1, 1), (2, 1), (3, 1), (6, 1), (7, 2), (4, 2)])
 def test_defaults_are_the_builtin_preset_centers(gpus, nodes):
+    # every rank count a grid allows trains at its preset's center, powers of two or not
     cfg = parse_overrides([f"hardware.gpus={gpus}", f"hardware.nodes={nodes}"], env={})
     assert cfg.swept_params() == builtin_preset(HardwarePair(gpus, nodes)).space.center()
     assert cfg.ranks == gpus * nodes
-    assert cfg.envs_per_rank * cfg.ranks * BUILTIN_ROLLOUT == cfg.batch_size
+    assert sum(cfg.rank_envs()) * BUILTIN_ROLLOUT == cfg.batch_size
     assert cfg.price_per_gpu_hour == price_per_gpu_hour("H100").price
     assert (cfg.env, cfg.update_epochs, cfg.store, cfg.wandb_mode) == (
         "CartPole-v1",
@@ -128,15 +130,21 @@ def test_wandb_online_needs_a_key_before_anything_runs(tmp_path):
         (["wandb.mode=sometimes"], "online, offline, disabled"),
         (["run=../escape"], "starting with a letter or digit"),
         (["hardware.gpus=0"], "an integer >= 1"),
-        (["trainer.batch_size=1000"], "a multiple of 64 (ranks x 64), like 960 or 1024."),
+        (["trainer.batch_size=1000"], "a multiple of 64, like 960 or 1024."),
         (["trainer.batch_size=32"], "like 64."),
-        (["hardware.gpus=2", "trainer.batch_size=2112"], "a multiple of 128"),
         (
-            ["hardware.gpus=3"],
-            "the default (preset center for 3 ranks) trainer.batch_size=4096 cannot be split over 3 ranks x 64",
+            ["hardware.gpus=3", "trainer.batch_size=128"],
+            "without an env (64 steps each); accepted: at least 192",
+        ),
+        (
+            ["hardware.gpus=3", "trainer.batch_size=192", "trainer.minibatch_size=2"],
+            "into 96 minibatches, too small to give each of the 3 ranks a share; accepted: a minibatch of at least 3.",
         ),
         (["trainer.minibatch_size=2048"], "larger than trainer.batch_size=1024"),
-        (["hardware.gpus=2", "trainer.minibatch_size=511"], "cannot be split over 2 ranks;"),
+        (
+            ["hardware.gpus=2", "trainer.minibatch_size=511"],
+            "does not divide trainer.batch_size=2048",
+        ),
         (["trainer.minibatch_size=384"], "does not divide trainer.batch_size=1024"),
         (["hardware.gpus=8", "hardware.nodes=32"], "at most 128 ranks"),
     ],
@@ -202,3 +210,50 @@ def test_an_unknown_key_like_no_accepted_one_gets_no_guess(token):
         parse_overrides([token], env={})
     assert "did you mean" not in str(err.value)  # the shared "trainer." prefix alone is no likeness
     assert "accepted keys: run, group" in str(err.value)
+
+
+def _split(ranks: int, batch: int, minibatch: int) -> tuple[list[int], list[int]]:
+    cfg = parse_overrides(
+        [
+            f"hardware.gpus={ranks}",
+            f"trainer.batch_size={batch}",
+            f"trainer.minibatch_size={minibatch}",
+        ],
+        env={},
+    )
+    return cfg.rank_envs(), [cfg.rank_minibatch(r) for r in range(ranks)]
+
+
+def test_an_uneven_batch_is_dealt_out_as_evenly_as_whole_minibatch_shares_allow():
+    assert _split(3, 4096, 512) == ([22, 21, 21], [176, 168, 168])
+    # 128 minibatches of 256 over 6 ranks: an env's 64 steps cannot be cut in two, so envs go
+    # in pairs (each pair's 128 steps give one sample to each minibatch)
+    envs, shares = _split(6, 32768, 256)
+    assert envs == [86, 86, 86, 86, 84, 84] and all(e % 2 == 0 for e in envs)
+    assert shares == [e * BUILTIN_ROLLOUT // 128 for e in envs] and sum(shares) == 256
+    # the all-reduce's equal-weight mean of the weighed gradients is the share-weighted mean
+    cfg = parse_overrides(["hardware.gpus=3"], env={})
+    weights = [cfg.rank_grad_weight(r) for r in range(3)]
+    assert weights == [176 * 3 / 512, 168 * 3 / 512, 168 * 3 / 512]
+    assert sum(weights) == pytest.approx(3.0)
+    even = parse_overrides(["hardware.gpus=2"], env={})
+    assert [even.rank_grad_weight(r) for r in range(2)] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_every_split_uses_the_whole_batch_and_the_same_minibatch_count_per_rank(ranks):
+    for batch in (512 * ranks, 1024 * ranks, 2048, 4096, 8192, 32768):
+        for minibatch in (256, 512, 1024):
+            if batch % minibatch or batch < ranks * BUILTIN_ROLLOUT:
+                continue
+            envs, shares = _split(ranks, batch, minibatch)
+            assert sum(envs) * BUILTIN_ROLLOUT == batch and sum(shares) == minibatch
+            minibatches = batch // minibatch
+            unit = minibatches // math.gcd(minibatches, BUILTIN_ROLLOUT)  # envs per share
+            assert max(envs) - min(envs) <= unit and all(e % unit == 0 for e in envs)
+            # each rank runs batch/minibatch minibatches an epoch: the all-reduce stays in step
+            assert {e * BUILTIN_ROLLOUT // s for e, s in zip(envs, shares)} == {batch // minibatch}
+            if batch % (ranks * BUILTIN_ROLLOUT) == 0 and minibatch % ranks == 0:
+                # an even split is the one it always was
+                assert envs == [batch // ranks // BUILTIN_ROLLOUT] * ranks
+                assert shares == [minibatch // ranks] * ranks

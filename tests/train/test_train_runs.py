@@ -77,6 +77,18 @@ def test_two_ranks_keep_identical_parameters_and_write_one_line_per_update():
     )
 
 
+def test_three_ranks_split_an_uneven_batch_and_stay_in_step():
+    # 3 ranks, the preset's center batch 4096: 64 envs dealt 22/21/21 (a power-of-two batch
+    # never splits evenly over 3 ranks; such pairs were refused before any trial could run)
+    cfg = parse_overrides(["run=dp3", "hardware.gpus=3", "trainer.total_timesteps=8192"])
+    assert cfg.rank_envs() == [22, 21, 21]
+    result = run_training(cfg)
+    assert (result.state, result.exit_code, result.error) == ("finished", 0, None)
+    assert result.updates == 2 and result.agent_steps == 2 * 4096
+    assert len(result.rank_pids) == 3 and len(set(result.rank_param_hashes)) == 1
+    assert result.params_in_sync
+
+
 def test_rank_parameters_differ_between_seeds():
     """The parameter hash is sensitive: a different seed gives different parameters."""
     hashes = []
