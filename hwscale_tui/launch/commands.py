@@ -165,11 +165,6 @@ def child_env(cfg: ExperimentConfig) -> dict[str, str]:
 def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | None) -> list[str]:
     w: list[str] = []
     if cfg.experiment.runner == "builtin" and not cfg.launch.command:
-        if pair.total_gpus & (pair.total_gpus - 1):
-            w.append(
-                f"{pair.total_gpus} ranks is not a power of two, so the built-in trainer cannot split "
-                "power-of-two batches evenly; its trials will fail"
-            )
         refusal = builtin_multinode_refusal(cfg, pair)
         if refusal:
             w.append("refused: " + refusal)

@@ -283,3 +283,15 @@ def test_status_table_never_cuts_the_status_at_80_columns():
         text = console.export_text()
         assert "scheduled" in text and "schedul…" not in text and "g16n128" in text
         assert all(len(line) <= width for line in text.splitlines())
+
+
+def test_a_pair_of_three_ranks_is_planned_without_a_warning_that_its_trials_fail():
+    # the built-in trainer deals an uneven batch out over the ranks (tests/train), so plan no
+    # longer warns that a rank count that is not a power of two fails every trial
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.hardware import HardwarePair
+    from hwscale_tui.launch.commands import pair_warnings
+
+    cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {"grid.gpu_counts": [1, 3]})
+    warnings = pair_warnings(cfg, HardwarePair(3, 1), cpu_count=8)
+    assert not any("fail" in w or "power of two" in w for w in warnings), warnings
