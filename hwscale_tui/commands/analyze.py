@@ -17,6 +17,7 @@ from .common import (
     check_number,
     check_output_path,
     load_config,
+    naming_output,
 )
 
 # The process ends without freeing what the analysis loaded, once its output is written
@@ -331,15 +332,17 @@ def run(args: argparse.Namespace) -> int:
     result.notes[1 if note else 0 : 1 if note else 0] = local_notes
     if args.csv:
         replaced = _replaced(Path(args.csv).expanduser())
-        write_private_text(Path(args.csv).expanduser(), per_config_csv(result))
+        with naming_output(args.csv):
+            write_private_text(Path(args.csv).expanduser(), per_config_csv(result))
         print(f"analyze: wrote {args.csv}{replaced}", file=sys.stderr)
     if args.report:
         replaced = _replaced(Path(args.report).expanduser())
-        md = write_report(
-            result,
-            Path(args.report).expanduser(),
-            Path(args.plots).expanduser() if args.plots else None,
-        )
+        with naming_output(args.report):
+            md = write_report(
+                result,
+                Path(args.report).expanduser(),
+                Path(args.plots).expanduser() if args.plots else None,
+            )
         print(f"analyze: wrote {md}{replaced}", file=sys.stderr)
     if args.json:
         # one string, one write (json.dump writes the megabyte of a large experiment in ~100,000 pieces)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +214,18 @@ def commit_selection(args: argparse.Namespace) -> None:
 
         set_current(*selection)
         args._selection = None
+
+
+@contextlib.contextmanager
+def naming_output(path: str | Path) -> Iterator[None]:
+    """An OS error writing an output file names that file (a full disk's write error carries no
+    file name: the error said 'a file: the disk is full')."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+        raise
 
 
 def check_output_path(path: str | None, flag: str, *, directory: bool = False) -> None:

@@ -214,6 +214,17 @@ def check_orphans(report: Report) -> None:
         report.add("orphan trial", True, "no trial runs without its sweep runner")
 
 
+def check_disk(report: Report) -> None:
+    """A full disk stops every write (sweeps pause, launch and cancel fail): say so here too."""
+    from .status import disk_full_note
+
+    note = disk_full_note()
+    if note:
+        report.add("disk", False, note).repairable = False
+    else:
+        report.add("disk", True, "the disk holding the state location has room")
+
+
 def check_shm(report: Report, repair: bool) -> None:
     from ..train import shm
 
@@ -345,6 +356,11 @@ def check_store(report: Report, repair: bool) -> None:
         return
     if ok or not repair:
         return
+    from .status import disk_full_note
+
+    if disk_full_note():  # the backup and the rebuild would fail half-way
+        f.detail += "; not repaired while the disk is full (free space, then run it again)"
+        return
     live = _live_registered()
     if live:
         f.fixed = ""
@@ -372,6 +388,7 @@ def check_store(report: Report, repair: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     report = Report()
     check_dirs(report, args.repair)
+    check_disk(report)
     check_store(report, args.repair)
     check_orphans(report)
     check_shm(report, args.repair)

@@ -9,7 +9,14 @@ import sys
 from ..config import ExperimentConfig
 from ..console import stdout_console
 from ..paths import snapshot_path
-from .common import add_experiment_flags, check_output_path, load_config, plural, preflight
+from .common import (
+    add_experiment_flags,
+    check_output_path,
+    load_config,
+    naming_output,
+    plural,
+    preflight,
+)
 
 HELP = "show the pairs, search spaces and commands an experiment would launch"
 
@@ -36,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
     preflight(cfg, plan, extra)
     if args.save:
-        saved = cfgmod.save(cfg, args.save)
+        with naming_output(args.save):
+            saved = cfgmod.save(cfg, args.save)
         from ..launch.experiments import remember
 
         remember(cfg.name, saved)  # saving makes it the current experiment

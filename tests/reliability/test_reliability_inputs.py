@@ -194,3 +194,39 @@ def test_an_empty_experiment_flag_is_refused_not_read_as_the_current_one(
     assert err.count("\n") == 1 and ": error: argument --experiment" in err, err
     assert "accepted: " in err, err
     assert _files(private_home) == before
+
+
+def test_a_full_disk_writing_an_output_names_that_output(tmp_path, capsys, monkeypatch):
+    """A full disk's write error carries no file name: the sentence said 'a file: the disk is
+    full'. It names the output now (plan --save, analyze --csv), and leaves nothing half-written."""
+    import errno
+
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        for i in range(2):
+            run_id = f"hardware_scaling.g1n1_trial_{i + 1:04d}_aaaaaa"
+            store.insert_trial(
+                run_id,
+                "hardware_scaling.g1n1",
+                experiment="hardware_scaling",
+                gpus=1,
+                nodes=1,
+                state="finished",
+                score=float(i),
+            )
+            store.append_history(run_id, [{"agent_step": s, "score": s} for s in (1, 2, 3)])
+
+    def full(fd: int) -> None:  # what os.fsync raises on a full disk (no file name)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    saved, table = tmp_path / "exp.toml", tmp_path / "per_config.csv"
+    for argv, out in (
+        (["plan", "--save", str(saved)], saved),
+        (["analyze", "--bootstrap", "0", "--csv", str(table)], table),
+    ):
+        assert main(argv) == 1, argv
+        last = capsys.readouterr().err.splitlines()[-1]
+        assert last.startswith(f"hwscale-tui: error: {out}: the disk is full"), last
+        assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -298,3 +298,19 @@ def test_a_store_missing_a_table_readers_need_is_a_problem_repair_fixes(capsys, 
     assert main(["trials", "--json"]) == 0
     kept = capsys.readouterr().out.count('"state": "finished"')
     assert kept == (0 if table == "trials" else 50)
+
+
+def test_doctor_says_the_disk_is_full_and_repair_then_touches_nothing(capsys, monkeypatch):
+    import shutil as shutil_mod
+    from collections import namedtuple
+
+    store = app_paths().store
+    _damage("garbage", store)
+    before = store.read_bytes()
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil_mod, "disk_usage", lambda path: usage(10**9, 10**9, 0))
+    assert main(["doctor", "--repair"]) == 1
+    out = capsys.readouterr().out
+    assert "PROBLEM disk:" in out and "is full (0 KiB free)" in out, out
+    assert "not repaired while the disk is full" in out, out
+    assert store.read_bytes() == before and not (store.parent / "backups").exists()
