@@ -817,9 +817,11 @@ def _cancel_with_store(
                 "pair_cancelled", f"{sweep} cancelled by {by} (was {before.status})", sweep=sweep
             )
         orphaned: dict[str, set[str]] = {}  # cluster jobs cancelled through the per-launch file
+        orphans: dict[int, int] = {}  # per outcome: trials its dead sweep runner left running
         for outcome in outcomes:  # trials whose sweep runner died keep running unowned
             for run_id, target in _orphan_trials(experiment, [outcome.sweep]):
                 to_stop.append((outcome, target))
+                orphans[id(outcome)] = orphans.get(id(outcome), 0) + 1
                 st.add_event(
                     "orphan_cancelled", f"{run_id}: its sweep runner is gone", sweep=outcome.sweep
                 )
@@ -834,13 +836,27 @@ def _cancel_with_store(
         if to_stop:
             result = stop_process_trees([target for _, target in to_stop], grace_s)
             now = clock()
+            stopped: dict[int, int] = {}  # per outcome: processes of all its targets' trees
             for outcome, target in to_stop:
                 outcome.stopped = result
-                outcome.detail = (
-                    f"stopped {result.per_group.get(target.pgid, 0)} process(es) in {result.elapsed_s:.2f} s"
+                stopped[id(outcome)] = stopped.get(id(outcome), 0) + result.per_group.get(
+                    target.pgid, 0
+                )
+            for outcome in {id(o): o for o, _ in to_stop}.values():
+                left = orphans.get(id(outcome), 0)
+                said = (
+                    f"stopped {stopped[id(outcome)]} process(es)"
+                    + (
+                        f" of {left} trial{'s' if left != 1 else ''} its dead sweep runner left running"
+                        if left
+                        else ""
+                    )
+                    + f" in {result.elapsed_s:.2f} s"
                     + (" (SIGKILL needed)" if result.killed else "")
                     + (f"; still alive: {result.survivors}" if result.survivors else "")
                 )
+                # an ended pair keeps its 'already exited': what was stopped is its trials
+                outcome.detail = f"{outcome.detail}; {said}" if outcome.detail else said
                 records.mark_stopped(experiment, outcome.sweep, now)
         for outcome in outcomes:
             # A live Slurm runner scancels its jobs when stopped; jobs the store still has in

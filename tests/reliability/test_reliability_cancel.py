@@ -147,9 +147,14 @@ def test_a_sigkilled_runner_leaves_its_trial_visible_and_cancel_stops_it(
         lambda: main(["status"]) == 0 and "without their sweep runner" in capsys.readouterr().out,
         "status to show the orphaned trial",
     )
+    wait_for(lambda: sup.pair_status("exp").pairs[0].status == "exited", "the pair's exit recorded")
     assert main(["cancel", "g1n1"]) == 0
-    capsys.readouterr()
+    out = capsys.readouterr().out
     wait_for(lambda: not live(trial["pid"]), "the orphaned trial to stop")
+    # the pair had ended (its runner was killed): that line said only 'stopped N process(es)'
+    # after 'not cancelled:', as if nothing happened, or the count of the last target alone
+    assert out.startswith("g1n1: not cancelled: already exited; stopped "), out
+    assert "process(es) of 1 trial its dead sweep runner left running in " in out, out
 
 
 def test_launch_foreground_ctrl_c_cancels_its_sweeps_and_exits_130(tmp_path):
