@@ -285,19 +285,41 @@ def render_text(result: AnalysisResult, width: int | None = None) -> str:
         else:
             console.rule(sec.title, align="left")
         if sec.headers:
-            table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-            for h in sec.headers:
-                table.add_column(h, overflow="fold")
-            for row in sec.rows:
-                table.add_row(*row)
-            wide = console.options.update_width(100_000)
-            if console.measure(table, options=wide).minimum > console.width:
+            widths = _column_widths(sec, console.width)
+            if widths is None:
                 _print_records(console, sec)  # a table cell would be cut inside a word
             else:
+                table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+                for h, w in zip(sec.headers, widths):
+                    table.add_column(h, overflow="fold", width=w)
+                for row in sec.rows:
+                    table.add_row(*row)
                 console.print(table)
         for line in sec.lines:
             console.print(line, markup=False, soft_wrap=False)
     return buf.getvalue()
+
+
+def _column_widths(sec: Section, width: int) -> list[int] | None:
+    """Each column's width for a table of ``width`` characters (2 between columns): its widest
+    cell when the whole table fits so, else the widest columns cut to one cap (each no
+    narrower than its longest word); None when even the longest words do not fit (rich, left
+    to squeeze, cut headers inside a word, "researc" over "h", and dropped the last column).
+    """
+    columns = [(h, *(row[i] for row in sec.rows)) for i, h in enumerate(sec.headers)]
+    natural = [max(len(cell) for cell in col) for col in columns]
+    least = [max((len(w) for cell in col for w in cell.split()), default=1) for col in columns]
+    room = width - 2 * (len(columns) - 1)
+    if sum(natural) <= room:
+        return natural
+    if sum(least) > room:
+        return None
+    # the widest columns are cut to one common cap, the largest that fits (never below a
+    # column's longest word); the narrower ones stay whole
+    cap = max(natural)
+    while sum(max(m, min(n, cap)) for n, m in zip(natural, least)) > room:
+        cap -= 1
+    return [max(m, min(n, cap)) for n, m in zip(natural, least)]
 
 
 def _print_records(console: Any, sec: Section) -> None:

@@ -89,6 +89,22 @@ def test_text_report_at_80_columns_cuts_no_value_and_no_title(result):
                 assert any(cell in line for line in lines), (sec.title, cell)
 
 
+@pytest.mark.parametrize("width", [90, 100, 110, 120, 130])
+def test_text_report_between_80_and_wide_cuts_no_word_and_drops_no_column(result, width):
+    """At 100 columns rich squeezed the tables itself: it cut headers inside a word
+    ('researc' over 'h', 'develo' over 'pment'), cut 'logged' to 'logge' and dropped the
+    figure-of-merit table's last column ('geo bal')."""
+    from hwscale_tui.analysis.report import report_sections
+
+    text = render_text(result, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    tokens = {w.removesuffix(":") for w in text.split()}  # a record line is "header: value"
+    for sec in report_sections(result):
+        for cell in (*sec.headers, *(c for row in sec.rows for c in row)):
+            for word in cell.split():
+                assert word in tokens, (width, sec.title, cell, word)
+
+
 @pytest.mark.parametrize(
     "value, shown",
     [
