@@ -333,6 +333,18 @@ def _batch_size(trial: Trial) -> float | None:
 # -- the analysis ---------------------------------------------------------------------------
 
 
+def _states_of(trials: Sequence[Trial]) -> str:
+    """' (of 2 trials: 2 failed; ...)': why there may be no curve, for the refusal."""
+    if not trials:
+        return ""
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[str(t.state)] = counts.get(str(t.state), 0) + 1
+    said = ", ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    why = "; a failed trial's reason is in its pair's log" if "failed" in counts else ""
+    return f" (of {len(trials)} trial{'s' if len(trials) != 1 else ''}: {said}{why})"
+
+
 def analyze(
     trials: Sequence[Trial],
     histories: Mapping[str, Any],
@@ -348,7 +360,8 @@ def analyze(
     curves, without = _build_curves(trials, histories, settings, price, notes)
     if not curves:
         raise UsageError(
-            "no trial has a learning curve to analyze; accepted: trials with history (agent_step, wall_s, score)."
+            f"no trial has a learning curve to analyze{_states_of(trials)}; accepted: trials with "
+            "history (agent_step, wall_s, score)."
         )
     sign = 1.0 if settings.goal == "maximize" else -1.0
     target, rule, reference, ref_run, level_targets = _resolve_target(curves, settings)

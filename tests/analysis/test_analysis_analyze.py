@@ -144,6 +144,20 @@ def test_fraction_target_with_a_negative_best_score_is_a_usage_error():
         analyze([trial("a", 1, 1, 1.0)], {}, AnalysisSettings())
 
 
+def test_no_curve_at_all_says_what_the_trials_were():
+    """Every trial failed (no curve): the refusal said only 'no trial has a learning curve',
+    as if nothing had run; it counts the trials per state and says where a failure's reason is."""
+    trials = [trial("a", 1, 1, None, "failed"), trial("b", 1, 1, None, "failed")]
+    trials.append(trial("c", 2, 1, None, "killed"))
+    with pytest.raises(UsageError) as refused:
+        analyze(trials, {}, AnalysisSettings())
+    said = str(refused.value)
+    assert said.startswith(
+        "no trial has a learning curve to analyze (of 3 trials: 2 failed, 1 killed;"
+    )
+    assert "a failed trial's reason is in its pair's log" in said
+
+
 def test_cost_sources_whole_billed_nodes_and_price_overrides():
     same_curve = linear_history(0.5, sps=100.0)
     trials = [
