@@ -138,6 +138,13 @@ def _check_numbers(args: argparse.Namespace) -> None:
     check_number(args.price_per_gpu_hour, "--price-per-gpu-hour", lo=0, hi=1e6)
     for level in args.levels or ():
         check_number(level, "--levels", lo=0, hi=1, lo_open=True)
+    gpu = args.gpu_type
+    if gpu is not None and (not gpu.strip() or len(gpu) > 64 or not gpu.isprintable()):
+        shown = gpu if len(gpu) <= 40 else f"{gpu[:40]}..."
+        raise UsageError(
+            f"--gpu-type {shown!r} is not a GPU name; accepted: a name like H100, A100, L4 or "
+            "vCPU (another name is priced as an H100 unless --price-per-gpu-hour is given)."
+        )
 
 
 def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:

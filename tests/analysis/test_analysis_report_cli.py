@@ -362,6 +362,10 @@ def test_cli_wide_trials_and_history_files(tmp_path, capsys):
         (["--target", "0"], "not a fraction"),
         (["--csv", "/nonexistent/dir/x.csv"], "folder does not exist"),
         ([], "has no trials"),
+        # a blank GPU type was priced as 'one  on-demand' (an H100's price under no name)
+        (["--gpu-type", ""], "--gpu-type '' is not a GPU name; accepted: a name like H100"),
+        (["--gpu-type", "  "], "--gpu-type '  ' is not a GPU name"),
+        (["--gpu-type", "H100\n"], "is not a GPU name"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_sentence_and_writes_nothing(
