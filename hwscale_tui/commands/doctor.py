@@ -214,6 +214,37 @@ def check_orphans(report: Report) -> None:
         report.add("orphan trial", True, "no trial runs without its sweep runner")
 
 
+def check_launches(report: Report, store_ok: bool) -> None:
+    """Launches whose supervisor died before it started every pair: those never start."""
+    from ..errors import StoreError
+    from ..launch import supervisor as sup
+    from ..launch.experiments import known_names
+    from ..paths import app_paths
+
+    if not store_ok or not app_paths().store.exists():
+        return
+    found = 0
+    try:
+        for name in known_names():
+            st = sup.pair_status(name)
+            never = st.never_started
+            if st.launch_id is None or st.supervisor_alive or not never:
+                continue
+            found += 1
+            report.add(
+                "launch",
+                False,
+                f"experiment {name}: its supervisor (pid {st.supervisor_pid}, launch "
+                f"#{st.launch_id}) is gone and {', '.join(p.tag for p in never)} never started; "
+                f"hwscale-tui launch --experiment-name {name} --resume starts them",
+            ).repairable = False
+    except (StoreError, sqlite3.Error) as e:  # the store check says what is wrong with it
+        report.add("launch", True, f"not checked: the store could not be read ({e})")
+        return
+    if not found:
+        report.add("launch", True, "no launch left pairs unstarted")
+
+
 def check_disk(report: Report) -> None:
     """A full disk stops every write (sweeps pause, launch and cancel fail): say so here too."""
     from .status import disk_full_note
@@ -390,6 +421,7 @@ def run(args: argparse.Namespace) -> int:
     check_dirs(report, args.repair)
     check_disk(report)
     check_store(report, args.repair)
+    check_launches(report, report.findings[-1].ok or bool(report.findings[-1].fixed))
     check_orphans(report)
     check_shm(report, args.repair)
     if args.json:

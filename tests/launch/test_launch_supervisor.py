@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from hwscale_tui import config as cfgmod
+from hwscale_tui.cli import main
 from hwscale_tui.errors import UsageError
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.launch.files import pair_log_path
@@ -164,7 +165,7 @@ def test_cancel_escalates_to_sigkill_when_the_tree_ignores_sigterm(tmp_path):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_supervisor_gone_sweeps_continue_and_resume_starts_only_the_rest(tmp_path, sig):
+def test_supervisor_gone_sweeps_continue_and_resume_starts_only_the_rest(tmp_path, sig, capsys):
     rec = tmp_path / "starts.jsonl"
     cfg = write_experiment(
         tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), delay_s=60
@@ -184,6 +185,14 @@ def test_supervisor_gone_sweeps_continue_and_resume_starts_only_the_rest(tmp_pat
     first = st.pair("exp.g1n1")
     assert first.status == "running" and first.alive  # the sweep did not notice
     assert [p.tag for p in st.never_started] == ["g2n1", "g4n1"]
+    # doctor says so too (it said every check was ok: those pairs would never start)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"PROBLEM launch: experiment exp: its supervisor (pid {info.supervisor_pid}, launch #1) "
+        "is gone and g2n1, g4n1 never started; hwscale-tui launch --experiment-name exp --resume "
+        "starts them"
+    ) in out, out
     with pytest.raises(UsageError, match="g1n1 of experiment exp still scheduled or running"):
         sup.launch(cfg)  # a plain launch would duplicate g1n1
 
@@ -192,6 +201,8 @@ def test_supervisor_gone_sweeps_continue_and_resume_starts_only_the_rest(tmp_pat
     wait_for(lambda: len(records(rec)) == 3, "the resumed pairs to start")
     st = sup.pair_status("exp")
     assert st.supervisor_alive and st.never_started == []
+    main(["doctor"])
+    assert "ok      launch: no launch left pairs unstarted" in capsys.readouterr().out
     assert st.pair("exp.g1n1").pid == first.pid
     assert sorted(r["sweep"] for r in records(rec)) == [
         "exp.g1n1",
