@@ -62,28 +62,54 @@ class Report:
 # -- checks ------------------------------------------------------------------------------------
 
 
+def _state_dirs(root: Path, depth: int = 2) -> list[Path]:
+    """``root`` and the folders under it, ``depth`` levels down (data/running, state/experiments,
+    logs/<experiment>, ...): one shut to you fails the command that needs it."""
+    out = [root]
+    if depth and os.access(root, os.R_OK | os.X_OK):
+        with contextlib.suppress(OSError):
+            for child in sorted(root.iterdir()):
+                if child.is_dir() and not child.is_symlink():
+                    out += _state_dirs(child, depth - 1)
+    return out
+
+
 def check_dirs(report: Report, repair: bool) -> None:
     from ..paths import app_paths
 
-    for d in (lambda p: (p.config, p.data, p.state, p.logs))(app_paths()):
-        if not d.exists():
-            report.add("state dir", True, f"{d} does not exist yet (created on first write)")
+    for top in (lambda p: (p.config, p.data, p.state, p.logs))(app_paths()):
+        if not top.exists():
+            report.add("state dir", True, f"{top} does not exist yet (created on first write)")
             continue
-        st = d.stat()
-        mode = stat.S_IMODE(st.st_mode)
-        problems = []
-        if mode & 0o077:
-            problems.append(f"mode {mode:04o} lets others in (want 0700)")
-        if st.st_uid != os.getuid():
-            problems.append(f"owned by uid {st.st_uid}, not you ({os.getuid()})")
-        if not os.access(d, os.W_OK):
-            problems.append("not writable")
-        f = report.add("state dir", not problems, f"{d}: " + ("; ".join(problems) or "ok"))
-        f.repairable = bool(mode & 0o077) and st.st_uid == os.getuid()
-        if problems and repair and mode & 0o077 and st.st_uid == os.getuid():
-            with contextlib.suppress(OSError):
-                os.chmod(d, 0o700)
-                f.fixed = "mode set to 0700"
+        for d in _state_dirs(top):
+            st = d.stat()
+            mode = stat.S_IMODE(st.st_mode)
+            mine = st.st_uid == os.getuid()
+            if d != top and mine and mode == 0o700:
+                continue  # the folders below are listed only when something is wrong
+            problems = []
+            if mode & 0o077:
+                problems.append(f"mode {mode:04o} lets others in (want 0700)")
+            if mode & 0o700 != 0o700:
+                problems.append(f"mode {mode:04o} shuts you out (want 0700)")
+            if not mine:
+                problems.append(f"owned by uid {st.st_uid}, not you ({os.getuid()})")
+            if not os.access(d, os.W_OK):
+                problems.append("not writable")
+            fixable = mine and mode != 0o700
+            if problems and not fixable:
+                problems.append(
+                    "make it yours and writable (chown, chmod 0700), or set HWSCALE_HOME to a "
+                    "folder of yours"
+                )
+            if d != top and not problems:
+                continue
+            f = report.add("state dir", not problems, f"{d}: " + ("; ".join(problems) or "ok"))
+            f.repairable = fixable
+            if problems and repair and fixable:
+                with contextlib.suppress(OSError):
+                    os.chmod(d, 0o700)
+                    f.fixed = "mode set to 0700"
 
 
 def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:

@@ -314,3 +314,32 @@ def test_doctor_says_the_disk_is_full_and_repair_then_touches_nothing(capsys, mo
     assert "PROBLEM disk:" in out and "is full (0 KiB free)" in out, out
     assert "not repaired while the disk is full" in out, out
     assert store.read_bytes() == before and not (store.parent / "backups").exists()
+
+
+def test_doctor_finds_state_folders_shut_to_their_owner_and_repair_opens_them(capsys):
+    """A folder of mode 0000 (yours) passed as ok -- others were not let in -- and the folders
+    under the four roots (data/running, logs/<experiment>) were never looked at."""
+    paths = app_paths()
+    _good_store(paths.store)
+    running, logs = paths.data / "running", paths.logs / "exp"
+    for d in (running, logs, paths.config):
+        d.mkdir(parents=True, exist_ok=True)
+        d.parent.chmod(0o700)
+    running.chmod(0o000)
+    logs.chmod(0o755)
+    paths.config.chmod(0o500)
+    try:
+        assert main(["doctor"]) == 1
+        out = capsys.readouterr().out
+        assert f"PROBLEM state dir: {running}: mode 0000 shuts you out (want 0700)" in out, out
+        assert f"PROBLEM state dir: {logs}: mode 0755 lets others in (want 0700)" in out, out
+        assert f"PROBLEM state dir: {paths.config}: mode 0500 shuts you out" in out, out
+        assert "hwscale-tui doctor --repair fixes what it can" in out
+        assert main(["doctor", "--repair"]) == 0
+        out = capsys.readouterr().out
+        assert out.count("-> mode set to 0700") == 3, out
+        for d in (running, logs, paths.config):
+            assert d.stat().st_mode & 0o777 == 0o700, d
+    finally:
+        for d in (running, logs, paths.config):
+            d.chmod(0o700)
