@@ -176,6 +176,11 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
         trials, histories = read_trials_csv(
             path, Path(args.history).expanduser() if args.history else None
         )
+        if not trials:
+            raise UsageError(
+                f"trials file {path} has a header but no trial rows; accepted: a CSV with a row "
+                "per trial (hwscale-tui trials --csv writes one)."
+            )
         every = len(trials)
         if args.generation is not None and args.generation < 1:
             raise UsageError(

@@ -818,3 +818,14 @@ def test_cli_store_without_its_history_table_is_a_store_error_not_no_curves(caps
     last = capsys.readouterr().err.splitlines()[-1]
     assert str(app_paths().store) in last and "no such table: history" in last, last
     assert "run hwscale-tui doctor" in last, last
+
+
+def test_cli_trials_csv_with_a_header_and_no_rows_says_so(tmp_path, capsys):
+    """An empty export (trials --csv of an experiment with no trials) was refused as 'no trial
+    has a learning curve to analyze', as if its trials had logged no history."""
+    empty = tmp_path / "t.csv"
+    empty.write_text("sweep,run_id,gpus,nodes,state,score\n")
+    assert cli.main(["analyze", "--trials", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"trials file {empty} has a header but no trial rows" in err, err
