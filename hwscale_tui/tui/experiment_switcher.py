@@ -120,7 +120,9 @@ class ExperimentSwitcher(ModalScreen[None]):
         from ..launch.experiments import archive
 
         name = self.selected()
-        if name is not None and self._writable() and self._run(archive, name):
+        if name is None or not self._writable() or not self._run(archive, name):
+            return
+        if not reopen_if_open(self.app, name):
             self.app.notify(f"Archived {name} (hwscale-tui experiments unarchive {name}).")
             self.reload()
 
@@ -132,7 +134,7 @@ class ExperimentSwitcher(ModalScreen[None]):
             return
 
         def answer(yes: bool | None) -> None:
-            if yes and self._run(delete, name):
+            if yes and self._run(delete, name) and not reopen_if_open(self.app, name):
                 self.app.notify(f"Deleted {name}.")
                 self.reload()
 
@@ -142,6 +144,19 @@ class ExperimentSwitcher(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def reopen_if_open(app: Any, name: str) -> bool:
+    """``name`` was archived or deleted: when it is the experiment the app shows, reopen the
+    app on the one now current (it showed the gone experiment, and saving or launching would
+    have brought it back). True when the app reopens."""
+    from ..launch.experiments import current_name
+
+    if name != app.session.name:
+        return False
+    app.switch_to = current_name()
+    app.exit(None)
+    return True
 
 
 def switch_to(app: Any, name: str) -> None:

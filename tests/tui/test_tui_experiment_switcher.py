@@ -90,3 +90,39 @@ async def test_read_only_refuses_new_archive_and_delete(tmp_path):
         said = [n.message for n in app._notifications]
         assert said.count("Read-only mode: new, archive and delete are off.") == 3
     assert [s.name for s in ex.summaries()] == ["one"]  # neither archived nor deleted
+
+
+async def test_deleting_the_open_experiment_reopens_the_app_on_the_current_one(tmp_path):
+    """Deleting the experiment the app showed left the app on it: its name in the header, its
+    grid, and ctrl+s or L would have brought it back."""
+    from hwscale_tui.tui.screens.modals import ConfirmScreen
+
+    _save(tmp_path / "one.toml", "one")
+    _save(tmp_path / "two.toml", "two")  # current, and what the app opens
+    app = create_app(remember_state=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        assert app.screen.selected() == "two"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.switch_to is not None, what="reopen")
+    assert "two" not in [s.name for s in ex.summaries()]
+    assert app.switch_to == ex.current_name() != "two"
+    assert ExperimentSession.open().name == app.switch_to  # what the reopened app shows
+
+
+async def test_archiving_the_open_experiment_reopens_the_app_and_another_stays(tmp_path):
+    _save(tmp_path / "one.toml", "one")
+    _save(tmp_path / "two.toml", "two")  # current
+    app = create_app(remember_state=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        await pilot.press("up", "a")  # "one": not the open experiment, the app stays
+        await wait_for(pilot, lambda: "one" not in [r.name for r in app.screen.rows], what="one")
+        assert app.switch_to is None and app.session.name == "two"
+        await pilot.press("a")  # "two", the open one
+        await wait_for(pilot, lambda: app.switch_to is not None, what="reopen")
+    assert app.switch_to == ex.current_name() != "two"
