@@ -503,6 +503,8 @@ def launch(
     with _open_store(store) as st:
         with experiment_lock(cfg.name):
             status = pair_status(cfg.name, st)
+            # before the generation check: its hint (--new-generation) would be refused next
+            _refuse_beside_a_live_supervisor(cfg.name, status, resume=resume, only=only)
             decision = None
             if resume:
                 cfg.generation = st.latest_generation(cfg.name)
@@ -591,6 +593,18 @@ def _stopped_on_full_disk(p: PairStatus) -> bool:
     return p.status == EXITED and p.exit_code == registry.EXIT_STORE_UNAVAILABLE and not p.alive
 
 
+def _refuse_beside_a_live_supervisor(
+    name: str, status: ExperimentStatus, *, resume: bool, only: list[str] | None
+) -> None:
+    """A launch of every pair (or a resume) while a supervisor of the experiment runs would
+    duplicate it (``--only`` adds pairs beside it)."""
+    if status.supervisor_alive and (only is None or resume):
+        raise UsageError(
+            f"experiment {name} is already running (supervisor pid {status.supervisor_pid}, launch "
+            f"#{status.launch_id}); watch it with hwscale-tui status --experiment-name {name}, or stop it with hwscale-tui cancel --experiment-name {name} --all first."
+        )
+
+
 def _pairs_to_launch(
     cfg: ExperimentConfig,
     plan: ExperimentPlan,
@@ -610,11 +624,7 @@ def _pairs_to_launch(
         for p in status.pairs
         if p.alive or (p.status in PENDING_STATUSES and not p.never_started)
     }
-    if status.supervisor_alive and (only is None or resume):
-        raise UsageError(
-            f"experiment {name} is already running (supervisor pid {status.supervisor_pid}, launch "
-            f"#{status.launch_id}); watch it with hwscale-tui status --experiment-name {name}, or stop it with hwscale-tui cancel --experiment-name {name} --all first."
-        )
+    _refuse_beside_a_live_supervisor(name, status, resume=resume, only=only)
     if resume:
         if not status.pairs:
             raise UsageError(

@@ -357,3 +357,20 @@ def test_a_launch_leaves_out_pairs_whose_builtin_sweep_has_run_its_trials(tmp_pa
     assert sup.pair_status("done").pair("done.g1n1").exit_code == 0
     # the status lists the pairs in the grid's order, also after g1n1 was launched again last
     assert [p.tag for p in sup.pair_status("done").pairs] == ["g1n1", "g2n1"]
+
+
+def test_a_changed_launch_beside_a_live_supervisor_is_refused_for_the_supervisor_first(tmp_path):
+    """Settings changed while a supervisor runs: the refusal named --new-generation, whose
+    launch was then refused as 'already running'. The running supervisor is said first."""
+    cfg = write_experiment(tmp_path / "e.toml", fake_command("--sleep", "600"), delay_s=60)
+    info = sup.launch(cfg)
+    changed = cfgmod.apply_overrides(cfg, {"sweep.total_timesteps": 12345})
+    with pytest.raises(UsageError) as refused:
+        sup.launch(changed)
+    said = str(refused.value)
+    assert said.startswith(
+        f"experiment exp is already running (supervisor pid {info.supervisor_pid}, launch #1)"
+    ), said
+    assert "--new-generation" not in said
+    with Store.open_default() as store:  # nothing recorded for the refused launch
+        assert [g["generation"] for g in store.generations("exp")] == [1]
