@@ -141,6 +141,14 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
         finally:
             conn.close()
     except sqlite3.Error as e:
+        if _locked(e):  # not damage: nothing to rebuild
+            facts["locked"] = True
+            return (
+                False,
+                f"{path}: another process holds its lock ({e}); retry when it is done (fuser "
+                f"{path} names it; --repair leaves a locked store as it is)",
+                facts,
+            )
         return False, f"{path}: cannot be read ({e}); {REPAIR_HINT}", facts
     facts.update(integrity=result, schema_version=version)
     if result != ["ok"]:
@@ -328,30 +336,56 @@ def _salvage_rows(
                 rows += old.execute(
                     f"SELECT {', '.join(cols)} FROM {table} WHERE rowid BETWEEN ? AND ?", (a, b)
                 ).fetchall()
-            except sqlite3.DatabaseError:
+            except sqlite3.DatabaseError as e:
+                _unless_locked(e)
                 for rowid in range(a, b + 1):
-                    with contextlib.suppress(sqlite3.DatabaseError):
+                    try:
                         rows += old.execute(
                             f"SELECT {', '.join(cols)} FROM {table} WHERE rowid = ?", (rowid,)
                         ).fetchall()
-    except sqlite3.OperationalError:  # WITHOUT ROWID (history): run by run, past damaged pages
+                    except sqlite3.DatabaseError as e:
+                        _unless_locked(e)
+    except sqlite3.OperationalError as e:  # WITHOUT ROWID (history): run by run, past damaged pages
+        _unless_locked(e)
         rows = []
         keys = list(run_ids) if "run_id" in cols and run_ids else [None]
         for key in keys:
             sql = f"SELECT {', '.join(cols)} FROM {table}" + (" WHERE run_id = ?" if key else "")
-            with contextlib.suppress(sqlite3.DatabaseError):
+            try:
                 for row in old.execute(sql, (key,) if key else ()):
                     rows.append(row)
+            except sqlite3.DatabaseError as e:
+                _unless_locked(e)
     return cols, rows
+
+
+def _locked(e: BaseException) -> bool:
+    text = str(e).lower()
+    return "locked" in text or "busy" in text
+
+
+def _unless_locked(e: sqlite3.DatabaseError) -> None:
+    """A damaged page is skipped; a lock is not damage: reading on would drop readable rows."""
+    if _locked(e):
+        raise e
 
 
 def rebuild_store(path: Path) -> tuple[Path, dict[str, int]]:
     """A fresh store holding every readable row of the damaged one, swapped in atomically."""
-    from ..store import Store
-
     new_path = path.with_name(f".{path.name}.rebuild-{os.getpid()}")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{new_path}{suffix}").unlink(missing_ok=True)
+    try:
+        return _rebuild_into(path, new_path)
+    except BaseException:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{new_path}{suffix}").unlink(missing_ok=True)
+        raise
+
+
+def _rebuild_into(path: Path, new_path: Path) -> tuple[Path, dict[str, int]]:
+    from ..store import Store
+
     counts: dict[str, int] = {}
     with Store(new_path) as new:
         try:
@@ -359,7 +393,8 @@ def rebuild_store(path: Path) -> tuple[Path, dict[str, int]]:
             tables = [
                 r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type='table'")
             ]
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as e:
+            _unless_locked(e)  # locked: the store is left as it is
             old, tables = None, []
         known = {
             r[0] for r in new.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -373,7 +408,8 @@ def rebuild_store(path: Path) -> tuple[Path, dict[str, int]]:
             try:
                 # tables is empty when old is None
                 cols, rows = _salvage_rows(cast(sqlite3.Connection, old), table, run_ids)
-            except sqlite3.DatabaseError:
+            except sqlite3.DatabaseError as e:
+                _unless_locked(e)
                 continue
             if table == "trials" and "run_id" in cols:
                 at, st = cols.index("run_id"), cols.index("state") if "state" in cols else None
@@ -408,7 +444,9 @@ def check_store(report: Report, repair: bool) -> None:
     path = app_paths().store
     ok, detail, facts = inspect_store(path)
     f = report.add("store", ok, detail)
-    if facts.get("newer"):  # a rebuild in this older schema would drop what the newer one added
+    if facts.get("newer") or facts.get("locked"):
+        # a rebuild in this older schema would drop what the newer one added; a locked store
+        # is not damaged, and its rebuild would read none of its rows
         f.repairable = False
         return
     if ok or not repair:
@@ -424,7 +462,13 @@ def check_store(report: Report, repair: bool) -> None:
         f.detail += f"; not repaired while these run: {', '.join(live)} (cancel them first)"
         return
     backup = backup_store(path)
-    _, counts = rebuild_store(path)
+    try:
+        _, counts = rebuild_store(path)
+    except sqlite3.Error as e:
+        if not _locked(e):
+            raise
+        f.detail += f"; not repaired: another process took its lock ({e}); retry when it is done"
+        return
     ok_after, detail_after, facts_after = inspect_store(path)
     finished_before = max(facts.get("finished", 0), counts.get("finished", 0))
     if facts_after.get("finished", 0) < finished_before:  # never: every readable row is copied

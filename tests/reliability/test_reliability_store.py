@@ -343,3 +343,42 @@ def test_doctor_finds_state_folders_shut_to_their_owner_and_repair_opens_them(ca
     finally:
         for d in (running, logs, paths.config):
             d.chmod(0o700)
+
+
+def test_repair_leaves_a_locked_store_as_it_is(capsys):
+    """A store another process holds locked read as damaged, and --repair swapped in an EMPTY
+    rebuilt store (the rebuild could read no row), keeping the rows only in the backup."""
+    import sys
+
+    store = app_paths().store
+    _good_store(store)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('PRAGMA locking_mode = EXCLUSIVE')\n"
+            "c.execute('BEGIN EXCLUSIVE')\n"
+            "c.execute(\"INSERT INTO meta (key, value) VALUES ('held', '1')\")\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.read()\n",
+            str(store),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert main(["doctor", "--repair"]) == 1
+        out = capsys.readouterr().out
+        assert "another process holds its lock" in out and "retry when it is done" in out, out
+        assert "backed up" not in out and "doctor --repair fixes" not in out, out
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert not (store.parent / "backups").exists()
+    with Store(store, readonly=True) as st:
+        assert sum(t.state == "finished" for t in st.trials()) == 50
