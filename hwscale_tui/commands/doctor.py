@@ -279,6 +279,49 @@ def check_launches(report: Report, store_ok: bool) -> None:
         report.add("launch", True, "no launch left pairs unstarted")
 
 
+def check_reserves(report: Report, repair: bool, store_ok: bool) -> None:
+    """The disk space a sweep holds back for a clean stop on a full disk (state/reserve/
+    <sweep>.bin, 512 KiB) stays behind when the sweep is SIGKILLed and never resumed."""
+    from ..errors import StoreError
+    from ..paths import app_paths
+    from ..processes import is_running
+    from ..store import Store
+
+    folder = app_paths().state / "reserve"
+    files = sorted(folder.glob("*.bin")) if folder.is_dir() else []
+    if not files or not store_ok or not app_paths().store.exists():
+        return
+    leaked: list[Path] = []
+    try:
+        with Store(app_paths().store, readonly=True) as st:
+            for f in files:
+                row = st.get_sweep(f.stem)
+                if row is None or is_running(row.get("pid"), row.get("proc_start")):
+                    continue  # unknown, or its sweep runs: left alone
+                with contextlib.suppress(OSError):  # a newer run of the sweep took it
+                    if f.stat().st_mtime <= float(row.get("updated_at") or 0):
+                        leaked.append(f)
+    except (StoreError, sqlite3.Error):
+        return
+    if not leaked:
+        report.add("space reserve", True, "no sweep that stopped left its disk-space reserve")
+        return
+    size = sum(f.stat().st_size for f in leaked if f.exists()) // 1024
+    finding = report.add(
+        "space reserve",
+        False,
+        f"{len(leaked)} disk-space reserve(s) of sweeps no longer running ({size} KiB in "
+        f"{folder}: {', '.join(f.stem for f in leaked)}); --repair removes them",
+    )
+    if repair:
+        removed = 0
+        for f in leaked:
+            with contextlib.suppress(OSError):
+                f.unlink()
+                removed += 1
+        finding.fixed = f"removed {removed}"
+
+
 def check_disk(report: Report) -> None:
     """A full disk stops every write (sweeps pause, launch and cancel fail): say so here too."""
     from .status import disk_full_note
@@ -491,7 +534,9 @@ def run(args: argparse.Namespace) -> int:
     check_dirs(report, args.repair)
     check_disk(report)
     check_store(report, args.repair)
-    check_launches(report, report.findings[-1].ok or bool(report.findings[-1].fixed))
+    store_ok = report.findings[-1].ok or bool(report.findings[-1].fixed)
+    check_launches(report, store_ok)
+    check_reserves(report, args.repair, store_ok)
     check_orphans(report)
     check_shm(report, args.repair)
     if args.json:

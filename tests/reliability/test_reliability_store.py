@@ -382,3 +382,36 @@ def test_repair_leaves_a_locked_store_as_it_is(capsys):
     assert not (store.parent / "backups").exists()
     with Store(store, readonly=True) as st:
         assert sum(t.state == "finished" for t in st.trials()) == 50
+
+
+def test_doctor_finds_the_disk_reserves_of_sweeps_that_died_and_repair_removes_only_those(capsys):
+    """A SIGKILLed sweep never released its 512 KiB reserve (state/reserve/<sweep>.bin) and
+    nothing said so; a running sweep's reserve, and one of a sweep the store does not know,
+    stay."""
+    import sys
+    import time as time_mod
+
+    from hwscale_tui.processes import process_start_time
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    reserve = app_paths().state / "reserve"
+    reserve.mkdir(parents=True)
+    files = {name: reserve / f"{name}.bin" for name in ("e.g1n1", "e.g2n1", "other.g1n1")}
+    for f in files.values():
+        f.write_bytes(b"\0" * 4096)
+    later = time_mod.time() + 5
+    with Store(app_paths().store) as st:
+        st.upsert_sweep("e.g1n1", experiment="e", pid=gone.pid, proc_start=1.0, updated_at=later)
+        me = os.getpid()
+        st.upsert_sweep(
+            "e.g2n1", experiment="e", pid=me, proc_start=process_start_time(me), updated_at=later
+        )
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "PROBLEM space reserve: 1 disk-space reserve(s) of sweeps no longer running" in out, out
+    assert "e.g1n1); --repair removes them" in out, out
+    assert main(["doctor", "--repair"]) == 0
+    assert "-> removed 1" in capsys.readouterr().out
+    assert not files["e.g1n1"].exists()
+    assert files["e.g2n1"].exists() and files["other.g1n1"].exists()
