@@ -543,7 +543,10 @@ def run(args: argparse.Namespace) -> int:
         json.dump(
             {
                 "healthy": report.healthy,
-                "findings": [f.__dict__ for f in report.findings],
+                # repairable: a problem --repair fixes (never said of a passed check)
+                "findings": [
+                    {**f.__dict__, "repairable": f.repairable and not f.ok} for f in report.findings
+                ],
             },
             sys.stdout,
             indent=2,

@@ -5,6 +5,7 @@ create, write or migrate it."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sqlite3
@@ -213,6 +214,9 @@ def test_doctor_finds_a_damaged_store_and_repair_keeps_every_finished_trial(caps
     store.write_bytes(bytes(data))
     assert main(["doctor"]) == 1
     assert "PROBLEM store" in capsys.readouterr().out
+    assert main(["doctor", "--json"]) == 1
+    damaged = json.loads(capsys.readouterr().out)
+    assert [f["check"] for f in damaged["findings"] if f["repairable"]] == ["store"], damaged
     assert main(["doctor", "--repair"]) == 0
     out = capsys.readouterr().out
     assert "backed up to" in out and "150 finished" in out, out
@@ -220,7 +224,10 @@ def test_doctor_finds_a_damaged_store_and_repair_keeps_every_finished_trial(caps
     assert len(backups) == 1 and backups[0].stat().st_mode & 0o777 == 0o600
     assert backups[0].read_bytes() == bytes(data)  # the damaged original, byte for byte
     assert main(["doctor", "--json"]) == 0
-    assert '"healthy": true' in capsys.readouterr().out
+    healthy = json.loads(capsys.readouterr().out)
+    assert healthy["healthy"] is True
+    # 'repairable' is never said of a passed check (it was, of every one but the folders)
+    assert not any(f["repairable"] for f in healthy["findings"]), healthy
     with Store(store, readonly=True) as st:
         finished = [t for t in st.trials() if t.state == "finished"]
     assert len(finished) == 150
