@@ -268,9 +268,9 @@ def check_number(
     low_bad = value <= lo if lo_open else value < lo
     if not math.isfinite(value) or low_bad or value > hi:
         lo_text = f"> {lo:g}" if lo_open else f">= {lo:g}"
-        raise UsageError(
-            f"{flag} {value:g} is out of range; accepted: a number {lo_text} and <= {hi:g}."
-        )
+        # nan is no number at all ('nan is out of range' read as if nan were a large number)
+        what = "is out of range" if not math.isnan(value) else "is not a number"
+        raise UsageError(f"{flag} {value:g} {what}; accepted: a number {lo_text} and <= {hi:g}.")
 
 
 def check_experiment_name(name: str | None, flag: str = "--experiment-name") -> None:

@@ -118,7 +118,8 @@ CLI_CASES = [
     (["cancel", "--all", "--remote"], "has no launched pairs, so there is nothing to cancel"),
     (["analyze", "--seed", "-1"], "--seed -1"),
     (["analyze", "--bootstrap", "-5"], "--bootstrap -5"),
-    (["analyze", "--target", "nan"], "--target nan"),
+    (["analyze", "--target", "nan"], "--target nan is not a number; accepted: a number >= 0"),
+    (["cancel", "--all", "--grace", "nan"], "--grace nan is not a number; accepted: a number"),
     (["analyze", "--levels", "0.5", "2"], "--levels 2"),
     (["sweep", "--gpus", "1", "--nodes", "100000000000000000000"], "--nodes"),
 ]
