@@ -251,7 +251,7 @@ def _dof_note(dof: int) -> str:
 
 def _bound_note(sigma: float) -> str:
     if sigma >= 1.0 - 1e-6:
-        return "sigma at its bound 1: more GPUs gave no speed-up in this data"
+        return "sigma at its bound 1: the larger pairs gave no speed-up in this data"
     return ""
 
 

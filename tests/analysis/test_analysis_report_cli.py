@@ -829,3 +829,19 @@ def test_cli_trials_csv_with_a_header_and_no_rows_says_so(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert f"trials file {empty} has a header but no trial rows" in err, err
+
+
+def test_local_mode_throughput_note_names_no_gpus():
+    """Throughput flat across pairs (sigma at its bound) said 'more GPUs gave no speed-up' in
+    local mode, whose pairs are CPU ranks."""
+    trials, histories = [], {}
+    for gpus in (1, 2, 4):
+        for i in range(2):
+            run_id = f"g{gpus}_{i}"
+            sps = 100.0 / gpus + i  # each rank slower: the pair's total throughput is flat
+            trials.append(trial(run_id, gpus, 1, 500.0, sps=sps))
+            histories[run_id] = linear_history(0.5, sps=sps)
+    res = analyze(trials, histories, AnalysisSettings(n_boot=0, unit="ranks"))
+    text = render_text(res, width=200)
+    notes = [line for line in text.splitlines() if "sigma at its bound" in line]
+    assert notes and all("gave no speed-up" in n and "GPU" not in n for n in notes), notes
