@@ -262,6 +262,20 @@ def _check_outputs_apart(args: argparse.Namespace) -> None:
                 f"{seen[key]} and {flag} are the same path ({path}); accepted: a different path for each output."
             )
         seen[key] = flag
+    inputs = [(f, p) for f, p in (("--trials", args.trials), ("--history", args.history)) if p]
+    for flag, path in outputs:
+        out = Path(path).expanduser()
+        for in_flag, in_path in inputs:
+            src = Path(in_path).expanduser()
+            try:
+                same = out.exists() and src.exists() and os.path.samefile(out, src)
+            except OSError:
+                same = False
+            if same or out.absolute() == src.absolute():
+                raise UsageError(
+                    f"{flag} {path} is the {in_flag} file this analysis reads (writing it would "
+                    "replace your data); accepted: another path for the output."
+                )
 
 
 def run(args: argparse.Namespace) -> int:

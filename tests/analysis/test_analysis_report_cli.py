@@ -845,3 +845,22 @@ def test_local_mode_throughput_note_names_no_gpus():
     text = render_text(res, width=200)
     notes = [line for line in text.splitlines() if "sigma at its bound" in line]
     assert notes and all("gave no speed-up" in n and "GPU" not in n for n in notes), notes
+
+
+@pytest.mark.parametrize("output", ["--csv", "--report"])
+@pytest.mark.parametrize("which", ["trials", "history"])
+def test_cli_an_output_that_is_an_input_is_refused_and_the_input_kept(
+    tmp_path, capsys, monkeypatch, output, which
+):
+    """`analyze --trials t.csv --csv t.csv` replaced the user's trials with the per-config
+    table (exit 0)."""
+    trials_csv, history_csv = tmp_path / "t.csv", tmp_path / "h.csv"
+    trials_csv.write_text(GOOD_TRIALS)
+    history_csv.write_text(GOOD_HISTORY)
+    monkeypatch.chdir(tmp_path)
+    target = "t.csv" if which == "trials" else str(history_csv)  # relative or absolute alike
+    argv = ["analyze", "--trials", str(trials_csv), "--history", "h.csv", "--bootstrap", "0"]
+    assert cli.main([*argv, output, target]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"is the --{which} file this analysis reads" in err, err
+    assert trials_csv.read_text() == GOOD_TRIALS and history_csv.read_text() == GOOD_HISTORY
