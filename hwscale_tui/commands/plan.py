@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ..config import ExperimentConfig
 from ..console import stdout_console
+from ..errors import UsageError
 from ..paths import snapshot_path
 from .common import (
     add_experiment_flags,
@@ -33,11 +35,46 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def check_replaceable(path: str | None) -> str:
+    """An existing file ``--save`` would replace must be an experiment file (TOML whose tables
+    are experiment sections): anything else -- the store, a log, a file of the user's -- is
+    refused, not overwritten. Returns what the ``saved`` line adds when one is replaced."""
+    import tomllib
+
+    from ..config import MAX_FILE_BYTES, SECTIONS
+
+    if not path:
+        return ""
+    p = Path(path).expanduser()
+    if not p.exists():
+        return ""
+    why = ""
+    try:
+        if not p.is_file():
+            why = "it is not a regular file"
+        elif p.stat().st_size > MAX_FILE_BYTES:
+            why = f"it is {p.stat().st_size} bytes long"
+        else:
+            data = tomllib.loads(p.read_bytes().decode("utf-8"))
+            other = sorted(k for k in data if k not in SECTIONS or not isinstance(data[k], dict))
+            if other:
+                why = f"its top-level {', '.join(map(repr, other[:3]))} is no experiment section"
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        why = f"it is not TOML ({str(e).splitlines()[0][:80] if str(e) else type(e).__name__})"
+    if why:
+        raise UsageError(
+            f"--save {path} exists and is not an experiment file ({why}), so it is not replaced; "
+            "accepted: a new path, or an experiment TOML file to replace."
+        )
+    return " (replaced the experiment file that was there)"
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import config as cfgmod
     from ..launch.commands import plan_experiment, validate_extra_args
 
     check_output_path(args.save, "--save")
+    replacing = check_replaceable(args.save)
     cfg, _ = load_config(args)
     extra = validate_extra_args(args.extra)
     plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
@@ -48,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         from ..launch.experiments import remember
 
         remember(cfg.name, saved)  # saving makes it the current experiment
-        print(f"saved {saved}", file=sys.stderr)
+        print(f"saved {saved}{replacing}", file=sys.stderr)
     if args.json:
         json.dump(plan.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -231,3 +231,37 @@ def test_a_full_disk_writing_an_output_names_that_output(tmp_path, capsys, monke
         last = capsys.readouterr().err.splitlines()[-1]
         assert last.startswith(f"hwscale-tui: error: {out}: the disk is full"), last
         assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_plan_save_never_replaces_a_file_that_is_not_an_experiment_file(
+    tmp_path, capsys, private_home
+):
+    """`plan --save` replaced whatever was at the path: the store itself (its trials gone, every
+    command then 'the file is damaged'), a log, a file of the user's."""
+    from hwscale_tui.paths import app_paths
+    from hwscale_tui.store import Store
+
+    with Store(app_paths().store) as st:
+        st.insert_trial("e.g1n1_trial_0001_abcdef", "e.g1n1", experiment="e", state="finished")
+        st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n')
+    for target, fragment in (
+        (app_paths().store, "it is not TOML"),
+        (notes, "it is not TOML"),
+        (pyproject, "its top-level 'project' is no experiment section"),
+        (tmp_path, "is a directory"),
+    ):
+        before = target.read_bytes() if target.is_file() else None
+        err = _refused(capsys, ["plan", "--save", str(target)], fragment, private_home)
+        assert "not replaced" in err or "directory" in err, err
+        assert before is None or target.read_bytes() == before
+    with Store(app_paths().store, readonly=True) as st:
+        assert len(st.trials()) == 1
+    mine = tmp_path / "exp.toml"
+    mine.write_text('[experiment]\nname = "mine"\n[grid]\ngpu_counts = [1]\nnode_counts = [1]\n')
+    assert main(["plan", "--save", str(mine), "--max-trials", "3"]) == 0
+    assert f"saved {mine} (replaced the experiment file that was there)" in capsys.readouterr().err
+    assert "max_trials = 3" in mine.read_text()
