@@ -64,7 +64,9 @@ def done_notice(experiment: str, status: Any | None, reopened: bool = False) -> 
         for p in pairs
         if p.status == "failed_to_start" or (p.status == "exited" and p.exit_code != 0)
     )
-    tail = f" ({failed} failed)" if failed else ""
+    cancelled = sum(1 for p in pairs if p.status == "cancelled")
+    counts = [f"{n} {what}" for n, what in ((failed, "failed"), (cancelled, "cancelled")) if n]
+    tail = f" ({', '.join(counts)})" if counts else ""
     return Notice(
         f"{experiment} is done: every pair has ended{tail}.", "information", True, reopened
     )
@@ -100,7 +102,13 @@ class PairWatch:
         done = done_notice(experiment, status) if self.was_active else None
         if done is not None:
             notices.append(done)
-        self.was_active = active if now else self.was_active
+        # Seen running, the experiment stays "was active" until its done notice is given: a look
+        # between the last pair's end and its supervisor's exit (a cancel of the last scheduled
+        # pair) is not done yet, and forgetting the run there lost the notice.
+        if active:
+            self.was_active = True
+        elif done is not None:
+            self.was_active = False
         self.seen = now
         return notices
 
