@@ -354,7 +354,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 f"{self.get_key_display(b)} on this screen ({b.id})",
                 lambda node=node, action=b.action: self.call_later(node.run_action, action),
             )
-        yield SystemCommand("Help", "List the keys of this screen", self.action_help)
+        yield SystemCommand(
+            "Help", "The app's keys by screen, this one first in view (? or f1)", self.action_help
+        )
         yield SystemCommand(
             f"Bell on notices: turn {'off' if self.bell_on else 'on'}",
             "Ring the terminal bell when a pair or the experiment ends (remembered)",
@@ -365,7 +367,11 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             "E: list experiments; switch, new from one, archive, delete",
             self.action_experiments,
         )
-        yield from super().get_system_commands(screen)
+        # Textual's "Keys" opens its own keys panel: a second, partial help (this screen's keys
+        # only, no ids or remaps) that esc does not close; Help above is the app's
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
 
     # -- quitting -----------------------------------------------------------------------------
     async def action_quit(self) -> None:

@@ -97,6 +97,9 @@ async def test_command_palette_offers_screens_and_actions(tmp_path):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert {"Go to Grid", "Go to Launch", "Go to Trials", "Go to Analysis"} <= set(titles)
         assert "Filter" in titles and "Sort" in titles
+        # one help: Textual's "Keys" panel (this screen's keys only, not closed by esc) is not
+        # offered beside the app's Help
+        assert "Help" in titles and "Keys" not in titles
         await pilot.press("ctrl+p")
         await wait_for(
             pilot, lambda: app.screen.__class__.__name__ == "CommandPalette", what="palette"
