@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis.format import fmt_seconds, fmt_usd
-from .formatting import fmt_number, fmt_steps
+from .formatting import fmt_number, fmt_steps, plural
 from .plot_data import PlotSpec
 
 PLOT_KEYS = ("samples", "time", "cost", "throughput", "pareto")
@@ -183,7 +183,7 @@ def build_view(result: Any, settings: Any, n_trials: int) -> AnalysisView:
     if getattr(result, "ranking_stable", True) is False:
         notes.insert(0, "ranking changes across target levels: read the recommendations with care")
     return AnalysisView(
-        f"{target_text}, {n_trials} trials, {len(per_config)} configs",
+        f"{target_text}, {plural(n_trials, 'trial')}, {plural(len(per_config), 'config')}",
         plots,
         columns,
         rows,

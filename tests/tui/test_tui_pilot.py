@@ -1017,6 +1017,26 @@ async def test_a_generation_without_trials_says_so_in_the_apps_words(tmp_path):
         assert "generations with trials: 1, 3" in note and "--generation" not in note
 
 
+async def test_the_analysis_bar_names_the_generation_shown(tmp_path):
+    """After g the bar read "target 22.5, 10 trials, 1 configs": which generation it was said
+    only a 3 s toast (and a note scrolled out of view at 80x24); and "1 configs"."""
+    app, world = make_app(tmp_path, start="analysis")
+    source = world.source
+    source.trials = {
+        rid: replace(t, generation=2 if t.gpus == 1 and t.nodes == 1 else 1)
+        for rid, t in source.trials.items()
+    }
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.follow_generation(2)  # the watch saw generation 2: the screen analyzes it again
+        screen = app.screen
+        status = screen.query_one("#analysis-status", Label)
+        await wait_for(pilot, lambda: "gen 2 of 2: target" in text_of(status), what="gen 2")
+        assert text_of(status).rstrip().endswith(" 1 config")  # one pair ran in generation 2
+        await pilot.press("g")
+        await wait_for(pilot, lambda: "gen 1 of 2: target" in text_of(status), what="gen 1")
+        assert text_of(status).rstrip().endswith(" configs")
+
+
 async def test_a_generation_asked_for_while_computing_is_analyzed_once_that_ends(tmp_path):
     """g while an analysis is computing was dropped (the screen kept the older generation's
     result, and said nothing): it now runs once the one in progress ends."""

@@ -328,7 +328,8 @@ class FakeAnalysis:
             ParetoPoint(float(t), float(c), lab, k < 2)
             for k, (t, c, lab) in enumerate(zip(time_s, cost, labels))
         ]
-        pareto = ParetoFront(pts, [p for p in pts if p.on_front], labels[1], "")
+        knee = labels[min(1, len(labels) - 1)]  # one config (one pair ran): its own knee
+        pareto = ParetoFront(pts, [p for p in pts if p.on_front], knee, "")
         per_config = pd.DataFrame({"total_gpus": gpus}, index=labels)
         return FakeResult(
             float(settings.target) * 500,

@@ -185,6 +185,9 @@ class AnalysisScreen(HwScreen):
             result = services.analysis.analyze(trials, histories, settings)
             result.notes[0:0] = notes
             view = build_view(result, settings, len(trials))
+            newest = getattr(session.cfg, "generation", 1)
+            if newest > 1:  # which one is shown (g picks another), not only in a passing toast
+                view.summary = f"gen {wanted or newest} of {newest}: {view.summary}"
             self.app.call_from_thread(self.show_view, result, view)
         except Exception as e:
             # the app's handler shows it as a notice too; the screen keeps the reason, not
