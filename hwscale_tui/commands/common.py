@@ -228,6 +228,25 @@ def naming_output(path: str | Path) -> Iterator[None]:
         raise
 
 
+def _refuse_own_state(p: Path, flag: str, path: str) -> None:
+    """No output inside hwscale-tui's own data and state folders: a file written there could
+    replace the store, a launch snapshot a running sweep reads, or a per-launch file."""
+    from ..paths import app_paths
+
+    paths = app_paths()
+    try:
+        where = p.parent.resolve() / p.name
+        roots = [(r.resolve(), r) for r in (paths.data, paths.state)]
+    except (OSError, RuntimeError):
+        return
+    for resolved, root in roots:
+        if where == resolved or resolved in where.parents:
+            raise UsageError(
+                f"{flag} {path} is inside hwscale-tui's own folder {root} (the store, launch "
+                "snapshots, run state); accepted: a path outside it."
+            )
+
+
 def check_output_path(path: str | None, flag: str, *, directory: bool = False) -> None:
     """Refuse an output path before anything is computed or written: its folder must exist
     (nothing is created silently) and it must not be a directory (or, for ``directory``
@@ -249,6 +268,7 @@ def check_output_path(path: str | None, flag: str, *, directory: bool = False) -
             f"{flag} {path}: its folder does not exist; accepted: a path in an existing folder "
             "(create it first)."
         )
+    _refuse_own_state(p, flag, path)
     if directory and exists and not is_dir:
         raise UsageError(
             f"{flag} {path} is a file; accepted: a directory, or a path to create one at."

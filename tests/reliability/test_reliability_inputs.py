@@ -248,8 +248,10 @@ def test_plan_save_never_replaces_a_file_that_is_not_an_experiment_file(
     notes.write_text("mine\n")
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text('[project]\nname = "x"\n')
+    copy = tmp_path / "store-copy.sqlite"  # the store itself is refused as hwscale-tui's own
+    copy.write_bytes(app_paths().store.read_bytes())
     for target, fragment in (
-        (app_paths().store, "it is not TOML"),
+        (copy, "it is not TOML"),
         (notes, "it is not TOML"),
         (pyproject, "its top-level 'project' is no experiment section"),
         (tmp_path, "is a directory"),
@@ -265,3 +267,23 @@ def test_plan_save_never_replaces_a_file_that_is_not_an_experiment_file(
     assert main(["plan", "--save", str(mine), "--max-trials", "3"]) == 0
     assert f"saved {mine} (replaced the experiment file that was there)" in capsys.readouterr().err
     assert "max_trials = 3" in mine.read_text()
+
+
+def test_no_output_goes_into_hwscale_tuis_own_data_or_state_folders(tmp_path, capsys, private_home):
+    """analyze --csv onto the store replaced it with a CSV; plan --save onto a launch snapshot
+    changed what a running sweep reads."""
+    from hwscale_tui.paths import app_paths
+
+    paths = app_paths()
+    for argv in (
+        ["analyze", "--csv", str(paths.store)],
+        ["analyze", "--report", str(paths.data / "report.md")],
+        ["analyze", "--report", str(tmp_path / "r.md"), "--plots", str(paths.state / "plots")],
+        ["plan", "--save", str(paths.state / "experiments" / "hardware_scaling.toml")],
+    ):
+        (paths.state / "experiments").mkdir(parents=True, exist_ok=True)
+        paths.data.mkdir(parents=True, exist_ok=True)
+        err = _refused(capsys, argv, "is inside hwscale-tui's own folder", private_home)
+        assert "accepted: a path outside it." in err
+    paths.config.mkdir(parents=True, exist_ok=True)
+    assert main(["plan", "--save", str(paths.config / "exp.toml")]) == 0  # config/ is yours
