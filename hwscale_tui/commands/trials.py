@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..errors import UsageError
-from ..hardware import pair_tag_of
+from ..hardware import pair_tag_of, strip_generation
 from .common import add_experiment_file_flag, add_generation_flag, check_generation, load_config
 
 HELP = "print the trials of an experiment's sweeps, from the local store or W&B"
@@ -80,14 +80,22 @@ def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None
         return list(sweeps)
     chosen = []
     for name in wanted:
-        full = name if name in sweeps else f"{experiment}.{name}"
-        if full not in sweeps:
+        if name in sweeps:  # a sweep's full name: that sweep (one generation's)
+            chosen.append(name)
+            continue
+        full = f"{experiment}.{name}"
+        if full in sweeps and strip_generation(full) != full:  # g1n1.gen2: that generation's
+            chosen.append(full)
+            continue
+        # a pair tag is the same in every generation: g1n1 is <exp>.g1n1, <exp>.g1n1.gen2, ...
+        same = [s for s in sweeps if strip_generation(s) == full]
+        if not same:
             raise UsageError(
                 f"--sweep {name!r} is not a sweep of experiment {experiment!r}; accepted: "
                 + ", ".join(sweeps)
                 + " (or their pair tags like g4n1)."
             )
-        chosen.append(full)
+        chosen += same
     return list(dict.fromkeys(chosen))
 
 

@@ -244,3 +244,34 @@ def test_a_store_missing_a_table_says_what_to_do(seeded, capsys, table, args):
     # the store's sentence: the file, what is wrong, and what to do
     assert str(app_paths().store) in err and "no such table" in err, err
     assert "run hwscale-tui doctor" in err, err
+
+
+def test_sweep_by_pair_tag_selects_that_pair_in_every_generation(capsys):
+    """--sweep g1n1 (a pair tag, the same in every generation) chose only generation 1's sweep:
+    `--sweep g1n1 --generation 2` printed 0 trials, exit 0."""
+    with Store.open_default() as store:
+        for gen in (1, 2):
+            store.add_generation("hardware_scaling", gen, f"fp{gen}", {}, "test")
+            sweep = "hardware_scaling.g1n1" + ("" if gen == 1 else f".gen{gen}")
+            store.insert_trial(f"{sweep}_trial_0001_aaaaaa", sweep, idx=1, state="finished")
+        store.insert_trial(
+            "hardware_scaling.g2n1.gen2_trial_0001_bbbbbb",
+            "hardware_scaling.g2n1.gen2",
+            idx=1,
+            state="finished",
+        )
+
+    def ids(*args: str) -> list[str]:
+        rc, out, err = run_cli(capsys, "--json", *args)
+        assert rc == 0, err
+        return sorted(t["run_id"] for t in json.loads(out)["trials"])
+
+    both = [
+        "hardware_scaling.g1n1.gen2_trial_0001_aaaaaa",
+        "hardware_scaling.g1n1_trial_0001_aaaaaa",
+    ]
+    assert ids("--sweep", "g1n1") == both
+    assert ids("--sweep", "g1n1", "--generation", "2") == both[:1]
+    # a sweep's own name (with or without the experiment) is that one generation's sweep
+    assert ids("--sweep", "hardware_scaling.g1n1") == both[1:]
+    assert ids("--sweep", "g1n1.gen2") == both[:1]
