@@ -364,3 +364,18 @@ async def test_a_generation_change_is_asked_even_when_every_pair_ran_its_trials(
             await pilot.press("n")
     finally:
         stop_everything("spentgen")
+
+
+async def test_launch_all_continuing_a_generation_says_the_figures_are_of_the_trials_left(tmp_path):
+    """After 2 of a pair's 8 trials ran, L asked "Launch all pairs of tuigen? 1 pair, 6 trials in
+    all": as if 6 were all it would run, the 2 already run not mentioned."""
+    exp = tmp_path / "tuigen.toml"
+    _write_tiny(exp, 1000)
+    supervisor.launch(cfgmod.load(exp), foreground=True)  # 2 finished trials, generation 1
+    async with _launch_question(exp, "tuigen") as (_app, pilot, question):
+        assert "Launch all pairs of tuigen?" in question
+        assert (
+            "Generation 1 continues: the trials its pairs ran count toward max trials " in question
+        )
+        assert "(8 per pair)" in question and "1 pair, 6 trials in all" in question
+        await pilot.press("n")

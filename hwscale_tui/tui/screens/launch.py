@@ -415,11 +415,15 @@ class LaunchScreen(HwScreen):
         )
         changed = generation_question(comparison) if new_generation else None
         self.app.call_from_thread(
-            self._confirm_launch, estimate, changed, [pair_tag_of(s) for s in spent]
+            self._confirm_launch, estimate, changed, [pair_tag_of(s) for s in spent], bool(ran)
         )
 
     def _confirm_launch(
-        self, estimate: Any, generation_change: str | None = None, spent: list[str] | None = None
+        self,
+        estimate: Any,
+        generation_change: str | None = None,
+        spent: list[str] | None = None,
+        continuing: bool = False,
     ) -> None:
         cfg = self.app.session.cfg
         ran = f"already ran {cfg.sweep.max_trials} trials" if spent else ""
@@ -435,7 +439,13 @@ class LaunchScreen(HwScreen):
             if spent
             else f"Launch all pairs of {self.app.session.name}?"
         )
-        lines = [head, *estimate.lines()]
+        lines = [head]
+        if continuing and generation_change is None:  # "4 trials in all" after 8 of 10 ran
+            lines.append(
+                f"Generation {getattr(cfg, 'generation', 1)} continues: the trials its pairs ran "
+                f"count toward max trials ({cfg.sweep.max_trials} per pair); below, those left."
+            )
+        lines += estimate.lines()
         if cfg.local_ranks:  # what `hwscale-tui status` says: the dollars are no bill
             lines.append(f"local mode: pairs are CPU ranks; cost at {cfg.price_label}")
         question = "\n".join(lines)
