@@ -74,12 +74,37 @@ def _state_dirs(root: Path, depth: int = 2) -> list[Path]:
     return out
 
 
+def _creation_blocker(path: Path) -> str:
+    """Why ``path`` could not be created ('' when it can): its nearest existing ancestor is
+    not a folder, or not one you may write in."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{parent} is not a folder"
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return f"{parent} is not writable"
+            return ""
+        if parent.is_symlink():  # a dangling link
+            return f"{parent} is a link to nothing"
+    return ""
+
+
 def check_dirs(report: Report, repair: bool) -> None:
     from ..paths import app_paths
 
     for top in (lambda p: (p.config, p.data, p.state, p.logs))(app_paths()):
         if not top.exists():
-            report.add("state dir", True, f"{top} does not exist yet (created on first write)")
+            blocker = _creation_blocker(top)
+            report.add(
+                "state dir",
+                not blocker,
+                f"{top} does not exist yet "
+                + (
+                    f"and cannot be created: {blocker}; set HWSCALE_HOME to a folder of yours"
+                    if blocker
+                    else "(created on first write)"
+                ),
+            ).repairable = False
             continue
         for d in _state_dirs(top):
             st = d.stat()

@@ -422,3 +422,21 @@ def test_doctor_finds_the_disk_reserves_of_sweeps_that_died_and_repair_removes_o
     assert "-> removed 1" in capsys.readouterr().out
     assert not files["e.g1n1"].exists()
     assert files["e.g2n1"].exists() and files["other.g1n1"].exists()
+
+
+def test_doctor_says_when_the_state_location_cannot_be_created(tmp_path, capsys, monkeypatch):
+    """HWSCALE_HOME naming a file passed every check ('does not exist yet (created on first
+    write)') while every command that writes then failed."""
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    monkeypatch.setenv("HWSCALE_HOME", str(a_file))
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"PROBLEM state dir: {a_file}/data does not exist yet and cannot be created: {a_file} "
+        "is not a folder; set HWSCALE_HOME to a folder of yours"
+    ) in out, out
+    assert "doctor --repair fixes" not in out  # it cannot
+    monkeypatch.setenv("HWSCALE_HOME", str(tmp_path / "fresh"))
+    assert main(["doctor"]) == 0
+    assert "does not exist yet (created on first write)" in capsys.readouterr().out
