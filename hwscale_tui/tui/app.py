@@ -221,6 +221,21 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         trials = [t for t in source.poll().trials if t.generation == generation]
         if not trials:
             return
+        if not any(t.state == "finished" for t in trials):
+            # "every pair has ended" over exit-0 sweeps whose every trial failed read as a run
+            # that went well: say that none finished, and where the reason is
+            counts: dict[str, int] = {}
+            for t in trials:
+                counts[str(t.state)] = counts.get(str(t.state), 0) + 1
+            said = ", ".join(f"{n} {state}" for state, n in counts.items())
+            banner = (
+                f"{done} No trial finished ({said}): o on the launch screen shows a pair's log."
+            )
+            if experiment == self.session.name:
+                self.call_from_thread(setattr, self, "done_banner", banner)
+                if toast:
+                    self.call_from_thread(self._done_toast, banner)
+            return
         trials, _ = select_trials(session.cfg, trials, generation)
         if not trials:
             return

@@ -544,3 +544,26 @@ async def test_the_collector_paused_for_the_start_is_back_on_after_the_first_fra
             assert app.screen.query_one("#pair-matrix").row_count > 0
     finally:
         gc.enable()
+
+
+async def test_the_done_banner_says_when_no_trial_finished(tmp_path):
+    """Every trial failed, every sweep exited 0: "is done: every pair has ended." with full bars
+    read as a run that went well."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    source = world.source
+    source.trials = {rid: replace(t, state="failed") for rid, t in source.trials.items()}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code = "exited", 0
+        world.supervisor.state = "finished"
+        await wait_for(
+            pilot, lambda: app.done_banner and "No trial" in app.done_banner, what="banner"
+        )
+        n = len(source.trials)
+        assert app.done_banner.endswith(
+            f"every pair has ended. No trial finished ({n} failed): o on the launch screen "
+            "shows a pair's log."
+        )
+        toasts = [m.message for m in app._notifications if m.title == "Experiment done"]
+        assert toasts == [app.done_banner]
