@@ -84,10 +84,25 @@ class ExperimentSwitcher(ModalScreen[None]):
             return False
         return True
 
+    def _then_leave(self, going_to: str, then: Any) -> None:
+        """Run ``then`` (it leaves the open experiment); with unsaved grid edits, only after a
+        yes to discarding them, as quitting asks (switching dropped them without a word)."""
+        app: Any = self.app
+        if going_to == app.session.name or not app.session.dirty or app.session.read_only:
+            then()
+            return
+        app.push_screen(
+            ConfirmScreen(
+                f"{app.session.name} has unsaved grid edits. Leave it for {going_to} and discard "
+                "them? (n stays; ctrl+s on the grid screen saves)"
+            ),
+            lambda yes: then() if yes else None,
+        )
+
     def action_switch(self) -> None:
         name = self.selected()
         if name is not None:
-            switch_to(self.app, name)
+            self._then_leave(name, lambda: switch_to(self.app, name))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -97,6 +112,9 @@ class ExperimentSwitcher(ModalScreen[None]):
         source = self.selected()
         if source is None or not self._writable():
             return
+        self._then_leave("a new experiment", lambda: self._ask_new(source))
+
+    def _ask_new(self, source: str) -> None:
 
         def make(text: str) -> str | None:
             """Copy it; a name refused (taken, not a name) keeps the prompt open with why."""

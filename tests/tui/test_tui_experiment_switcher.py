@@ -126,3 +126,33 @@ async def test_archiving_the_open_experiment_reopens_the_app_and_another_stays(t
         await pilot.press("a")  # "two", the open one
         await wait_for(pilot, lambda: app.switch_to is not None, what="reopen")
     assert app.switch_to == ex.current_name() != "two"
+
+
+async def test_switching_away_from_unsaved_grid_edits_asks_first(tmp_path):
+    """Quitting asked before discarding unsaved grid edits; switching experiment (or making a
+    new one, which switches to it) dropped them without a word."""
+    from hwscale_tui.tui.screens.modals import ConfirmScreen, PromptScreen
+
+    _save(tmp_path / "one.toml", "one")
+    _save(tmp_path / "two.toml", "two")  # current
+    app = create_app(remember_state=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.session.set_field("sweep.max_trials", "5")
+        assert app.session.dirty
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        await pilot.press("n")  # a new experiment: asked first, no: nothing asked for or made
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        assert "two has unsaved grid edits" in app.screen.question
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="back")
+        await pilot.press("up", "enter")  # switch to "one"
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        assert "Leave it for one and discard them?" in app.screen.question
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="stays")
+        assert app.switch_to is None and app.session.dirty
+        assert not isinstance(app.screen, PromptScreen)
+        await pilot.press("enter", "y")
+        await wait_for(pilot, lambda: app.switch_to == "one", what="switch after yes")
+    assert ex.read_current().name == "one"
