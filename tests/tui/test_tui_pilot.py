@@ -1472,3 +1472,19 @@ async def test_launch_summary_says_sweeps_keep_running_only_while_some_are_activ
         summary = app.screen.query_one("#launch-summary", Label)
         await wait_for(pilot, lambda: phrase in text_of(summary), what="active pairs")
         assert "0 active" not in text_of(summary)
+
+
+async def test_the_figure_of_merit_headers_are_whole_from_130_columns(tmp_path):
+    """At 130-155 columns the side pane (a third of the width) clipped them: "resear…",
+    "devel…", "balanc…"."""
+    from textual.geometry import Region
+
+    app, _ = make_app(tmp_path, start="analysis")
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.view is not None, what="the analysis")
+        await pilot.pause()
+        tables = screen.query_one("#analysis-tables", Static)
+        lines = tables.render_lines(Region(0, 0, tables.size.width, tables.size.height))
+        header = next(s.text for s in lines if "config" in s.text)
+        assert header.split() == ["config", "research", "development", "budget", "balanced"]

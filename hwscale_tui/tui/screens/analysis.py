@@ -81,6 +81,8 @@ class AnalysisScreen(HwScreen):
     #plot-note { height: auto; width: 1fr; }
     #plots { height: 1fr; }
     #analysis-side { width: 1fr; padding: 0 1; border-left: vkey $primary-darken-2; }
+    /* a third of 130-155 columns clipped the FOM table's headers ("resear…", "devel…") */
+    AnalysisScreen.-wide #analysis-side { min-width: 54; }
     AnalysisScreen.-narrow #analysis-main { layout: vertical; }
     AnalysisScreen.-narrow #plot-area { width: 1fr; height: 1fr; }
     AnalysisScreen.-narrow #plot-b { display: none; }
