@@ -379,3 +379,30 @@ async def test_launch_all_continuing_a_generation_says_the_figures_are_of_the_tr
         )
         assert "(8 per pair)" in question and "1 pair, 6 trials in all" in question
         await pilot.press("n")
+
+
+async def test_l_after_raising_max_trials_launches_with_the_new_max(tmp_path):
+    """l on a pair that ran relaunched it with the settings its launch froze: after max trials
+    went up on the grid the sweep resumed, found the old max done and ended at once."""
+    from hwscale_tui.paths import snapshot_path
+
+    exp = tmp_path / "tuigen.toml"
+    _write_tiny(exp, 1000)  # max trials 8; the sweep writes 2 finished trials
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    assert cfgmod.load(snapshot_path("tuigen")).sweep.max_trials == 8
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.session.set_field("sweep.max_trials", "9")  # as on the form, unsaved
+            await pilot.press("2")
+            await wait_for(pilot, lambda: app.screen.selected_row() is not None, what="rows")
+            await pilot.press("l")
+            await wait_for(
+                pilot,
+                lambda: any("Launched g1n1" in n.message for n in app._notifications),
+                timeout=60,
+                what="the launch",
+            )
+            assert cfgmod.load(snapshot_path("tuigen")).sweep.max_trials == 9
+    finally:
+        stop_everything("tuigen")

@@ -536,9 +536,22 @@ class LaunchScreen(HwScreen):
         todo = [s for s in sweeps if s not in spent]
         if not todo:
             return
+        if self._edited_since_launch():
+            # a relaunch runs the settings its launch froze: after max trials went up on the
+            # grid the sweep resumed, found its old max done and ended at once. Launch the
+            # pairs with the settings on screen, as L does (asking first about a new generation
+            # when they change what a trial measures).
+            self.app.call_from_thread(self._launch, todo)
+            return
         supervisor.relaunch(session.name, todo)
         self.app.call_from_thread(self.notify, f"Relaunched {', '.join(todo)}.")
         self.app.call_from_thread(self.poll_now)
+
+    def _edited_since_launch(self) -> bool:
+        """Whether the experiment on screen differs from the copy its last launch froze (none:
+        never launched here, or the copy is gone: nothing to differ from)."""
+        launched = self._launched.get(self.app.session.name)
+        return launched is not None and bool(launched != self.app.session.cfg)
 
     @work(thread=True, group="launch-action", exit_on_error=False)
     def _cancel(self, sweeps: list[str] | None) -> None:
