@@ -135,8 +135,11 @@ def _resolve_sweeps(experiment: str, names: Sequence[str], known: Sequence[str])
     out: list[str] = []
     for text in names:
         t = text.strip()
+        qualified = f"{experiment}.{t}"  # g4n1.gen2, as trials --sweep takes it
         if t in known:
             sweep = t
+        elif qualified in known:
+            sweep = qualified
         else:
             try:
                 tag = parse_pair(t).tag
@@ -145,7 +148,13 @@ def _resolve_sweeps(experiment: str, names: Sequence[str], known: Sequence[str])
                     f"{text!r} is not a pair; write pairs like g4n1 or {experiment}.g4n1."
                 ) from None
             sweep = by_tag.get(tag, "")
-            if sweep and "." in t and t != sweep and strip_generation(t) == strip_generation(sweep):
+            named = t if t.startswith(f"{experiment}.") else qualified
+            if (
+                sweep
+                and "." in t
+                and named != sweep
+                and strip_generation(named) == strip_generation(sweep)
+            ):
                 # the same pair's sweep of another generation (exp.g4n1 once exp is on gen 2)
                 raise UsageError(
                     f"{text!r} is generation {generation_of_sweep(t)}'s sweep of {tag}, and "

@@ -87,6 +87,14 @@ def test_pair_names_resolve_to_sweeps_or_fail_in_one_sentence():
         )
     with pytest.raises(UsageError, match=r"'other\.g1n1' is not a pair of experiment exp"):
         sup._resolve_sweeps("exp", ["other.g1n1"], gen2)
+    # a pair tag with its generation, as trials --sweep takes it (it was 'not a pair of exp')
+    assert sup._resolve_sweeps("exp", ["g1n1.gen2"], gen2) == ["exp.g1n1.gen2"]
+    with pytest.raises(UsageError) as err:
+        sup._resolve_sweeps("exp", ["g1n1.gen3"], gen2)
+    assert str(err.value) == (
+        "'g1n1.gen3' is generation 3's sweep of g1n1, and experiment exp's pairs are "
+        "generation 2's; accepted: g1n1 or exp.g1n1.gen2."
+    )
 
 
 def _pair(**kw) -> PairStatus:
