@@ -101,7 +101,8 @@ def generation_note(
     line's flag, or the app's key)."""
     gen = trials[0].generation if trials else 1
     left = all_count - len(trials)
-    note = f"generation {gen} of {of or 'experiment ' + experiment} ({len(trials)} trials)"
+    counted = f"{len(trials)} trial{'' if len(trials) == 1 else 's'}"
+    note = f"generation {gen} of {of or 'experiment ' + experiment} ({counted})"
     if left:
         note += (
             f"; {left} trial(s) of other generations left out (they ran under other "

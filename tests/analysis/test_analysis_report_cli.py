@@ -864,3 +864,12 @@ def test_cli_an_output_that_is_an_input_is_refused_and_the_input_kept(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"is the --{which} file this analysis reads" in err, err
     assert trials_csv.read_text() == GOOD_TRIALS and history_csv.read_text() == GOOD_HISTORY
+
+
+def test_cli_generation_of_one_trial_is_counted_in_the_singular(tmp_path, capsys):
+    """'generation 1 of t.csv (1 trials)'."""
+    one = "run_id,sweep,generation,score\na,exp.g1n1,1,100\nc,exp.g1n1.gen2,2,80\n"
+    argv = _generations(tmp_path, one)
+    assert cli.main([*argv, "--generation", "1"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert notes[0].startswith("Trials analyzed: generation 1 of t.csv (1 trial); 1 "), notes[0]
