@@ -107,7 +107,10 @@ def check_dirs(report: Report, repair: bool) -> None:
             ).repairable = False
             continue
         for d in _state_dirs(top):
-            st = d.stat()
+            try:
+                st = d.stat()
+            except OSError:  # gone since it was listed (a run folder a sweep removed)
+                continue
             mode = stat.S_IMODE(st.st_mode)
             mine = st.st_uid == os.getuid()
             if d != top and mine and mode == 0o700:

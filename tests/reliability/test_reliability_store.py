@@ -440,3 +440,19 @@ def test_doctor_says_when_the_state_location_cannot_be_created(tmp_path, capsys,
     monkeypatch.setenv("HWSCALE_HOME", str(tmp_path / "fresh"))
     assert main(["doctor"]) == 0
     assert "does not exist yet (created on first write)" in capsys.readouterr().out
+
+
+def test_doctor_skips_a_folder_removed_while_it_looks(capsys, monkeypatch):
+    """A run folder a sweep removes between doctor listing it and looking at it ended doctor
+    with 'No such file or directory' (exit 1) instead of its report."""
+    from hwscale_tui.commands import doctor
+
+    _good_store(app_paths().store)
+    listed = doctor._state_dirs
+
+    def with_a_gone_folder(root, depth=2):
+        return [*listed(root, depth), root / "runs-gone-meanwhile"]
+
+    monkeypatch.setattr(doctor, "_state_dirs", with_a_gone_folder)
+    assert main(["doctor"]) == 0
+    assert "runs-gone-meanwhile" not in capsys.readouterr().out
