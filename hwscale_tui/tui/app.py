@@ -260,6 +260,18 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         """The app's own workers (the pair watch, the banner) report like the screens' do."""
         self.worker_state_changed(event)
 
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """The palette's Screenshot: saved where the reports go (0600, like every file the app
+        writes); Textual's default, the downloads folder, is missing on most servers ("Failed to
+        save screenshot")."""
+        if path is None:
+            from ..paths import app_paths, ensure_private_dir
+
+            path = str(ensure_private_dir(app_paths().state / "reports" / self.session.name))
+        return super().deliver_screenshot(filename, path, time_format)
+
     def toggle_bell(self) -> None:
         self.bell_on = not self.bell_on
         self.remember("bell", self.bell_on)

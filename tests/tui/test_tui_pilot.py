@@ -1488,3 +1488,23 @@ async def test_the_figure_of_merit_headers_are_whole_from_130_columns(tmp_path):
         lines = tables.render_lines(Region(0, 0, tables.size.width, tables.size.height))
         header = next(s.text for s in lines if "config" in s.text)
         assert header.split() == ["config", "research", "development", "budget", "balanced"]
+
+
+async def test_the_palettes_screenshot_is_saved_with_the_reports(tmp_path):
+    """Textual saves it to the downloads folder, missing on most servers: the palette's
+    Screenshot said "Failed to save screenshot"."""
+    from hwscale_tui.paths import app_paths
+
+    app, _ = make_app(tmp_path, start="launch")
+    folder = app_paths().state / "reports" / app.session.name
+    async with app.run_test(size=SIZE) as pilot:
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Screenshot")
+        command.callback()
+        await wait_for(pilot, lambda: folder.is_dir() and any(folder.glob("*.svg")), what="svg")
+        await wait_for(
+            pilot,
+            lambda: any(str(folder) in n.message for n in app._notifications),
+            what="the notice naming where",
+        )
+    (svg,) = folder.glob("*.svg")
+    assert "<svg" in svg.read_text()
