@@ -39,12 +39,14 @@ class ExperimentSwitcher(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
+        app: Any = self.app
+        keys = (
+            "enter switches, esc closes (read-only: no new, archive or delete)"
+            if app.session.read_only  # n, a and d are refused: not offered
+            else "enter switches, n new from it, a archive, d delete, esc closes"
+        )
         with Vertical(id="confirm-box"):
-            yield Label(
-                "Experiments (* current): enter switches, n new from it, a archive, d delete, "
-                "esc closes",
-                id="switcher-title",
-            )
+            yield Label(f"Experiments (* current): {keys}", id="switcher-title")
             yield OptionList(id="switcher-list")
 
     def on_mount(self) -> None:

@@ -82,6 +82,8 @@ async def test_read_only_refuses_new_archive_and_delete(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("E")
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        title = str(app.screen.query_one("#switcher-title").render())
+        assert "n new" not in title and "(read-only: no new, archive or delete)" in title
         for key in ("d", "a", "n"):
             await pilot.press(key)
             await pilot.pause()
