@@ -996,6 +996,26 @@ async def test_analysis_that_fails_keeps_its_reason_on_the_screen(tmp_path):
         )
 
 
+async def test_every_trial_failed_is_a_state_in_the_apps_words_not_an_error(tmp_path):
+    """Every trial failed: the screen showed the CLI's refusal ("...; accepted: trials with
+    history (agent_step, wall_s, score).") under the plots and as an error notice."""
+    app, world = make_app(tmp_path, start="analysis")
+    source = world.source
+    source.trials = {rid: replace(t, state="failed") for rid, t in source.trials.items()}
+    source.histories_by_run = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        status = screen.query_one("#analysis-status", Label)
+        await wait_for(pilot, lambda: "no learning curves yet" in text_of(status), what="state")
+        n = len(source.trials)
+        note = text_of(screen.query_one("#plot-note", Label))
+        assert note == (
+            f"No trial has a learning curve to analyze yet ({n} trials: {n} failed). A failed "
+            "trial's reason is in its log (o on the trials screen, 3)."
+        )
+        assert world.analysis.targets == [] and not app._notifications  # no error, no notice
+
+
 async def test_a_generation_without_trials_says_so_in_the_apps_words(tmp_path):
     """g onto a generation whose pairs never ran a trial answered with the CLI's sentence
     ("accepted: --generation with one of 1, 3")."""

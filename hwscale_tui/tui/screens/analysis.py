@@ -15,6 +15,7 @@ from textual.widgets import Label, Select, Static
 
 from ...errors import UsageError
 from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, caption_lines, target_choices
+from ..formatting import plural
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from .base import HwFooter, HwScreen
@@ -182,6 +183,25 @@ class AnalysisScreen(HwScreen):
                 return
             metric = session.cfg.analysis.curve_metric
             histories = source.histories([t.run_id for t in trials], metric) if trials else {}
+            if not any(histories.get(t.run_id) for t in trials):
+                # every trial failed (or none has reported yet): a state, said in the app's
+                # words, not the CLI's refusal ("accepted: trials with history ...") as an error
+                counts: dict[str, int] = {}
+                for t in trials:
+                    counts[str(t.state)] = counts.get(str(t.state), 0) + 1
+                said = ", ".join(f"{n} {state}" for state, n in counts.items())
+                why = (
+                    " A failed trial's reason is in its log (o on the trials screen, 3)."
+                    if "failed" in counts
+                    else ""
+                )
+                self.app.call_from_thread(
+                    self.show_nothing,
+                    "no learning curves yet",
+                    f"No trial has a learning curve to analyze yet ({plural(len(trials), 'trial')}"
+                    f": {said}).{why}",
+                )
+                return
             changes = {"target_kind": target[0], "target": target[1]} if target is not None else {}
             settings = services.analysis.settings_from_config(session.cfg, **changes)
             result = services.analysis.analyze(trials, histories, settings)
