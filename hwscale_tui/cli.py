@@ -155,7 +155,8 @@ def _run(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespa
     except Exception as e:  # the store or the disk failed: one sentence, exit 1
         if not (isinstance(e, OSError) or _is_sqlite_error(e)):
             raise
-        print(f"hwscale-tui: error: {_failure_sentence(e)}", file=sys.stderr)
+        sentence = _failure_sentence(e, getattr(args, "command", "") or "")
+        print(f"hwscale-tui: error: {sentence}", file=sys.stderr)
         return 1
 
 
@@ -166,7 +167,7 @@ def _is_sqlite_error(exc: BaseException) -> bool:
     return sqlite3 is not None and isinstance(exc, sqlite3.Error)
 
 
-def _failure_sentence(exc: BaseException) -> str:
+def _failure_sentence(exc: BaseException, command: str = "") -> str:
     import errno
 
     from .paths import app_paths
@@ -176,7 +177,13 @@ def _failure_sentence(exc: BaseException) -> str:
     assert isinstance(exc, OSError)
     where = exc.filename or "a file"
     if exc.errno == errno.ENOSPC:
-        return f"{where}: the disk is full; free space, then retry (hwscale-tui launch --resume resumes a launch)."
+        # the resume hint only where a launch can have been cut short (plan, analyze: retry)
+        resume = (
+            " (hwscale-tui launch --resume resumes a launch)"
+            if command in ("launch", "sweep", "tui")
+            else ""
+        )
+        return f"{where}: the disk is full; free space, then retry{resume}."
     return f"{where}: {exc.strerror or exc}; check that the path exists and is yours and writable."
 
 

@@ -229,7 +229,7 @@ def test_a_full_disk_writing_an_output_names_that_output(tmp_path, capsys, monke
     ):
         assert main(argv) == 1, argv
         last = capsys.readouterr().err.splitlines()[-1]
-        assert last.startswith(f"hwscale-tui: error: {out}: the disk is full"), last
+        assert last == f"hwscale-tui: error: {out}: the disk is full; free space, then retry.", last
         assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
@@ -287,3 +287,18 @@ def test_no_output_goes_into_hwscale_tuis_own_data_or_state_folders(tmp_path, ca
         assert "accepted: a path outside it." in err
     paths.config.mkdir(parents=True, exist_ok=True)
     assert main(["plan", "--save", str(paths.config / "exp.toml")]) == 0  # config/ is yours
+
+
+def test_a_full_disk_offers_resume_only_where_a_launch_can_have_been_cut_short():
+    import errno
+
+    from hwscale_tui.cli import _failure_sentence
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/x/state/run.json")
+    assert _failure_sentence(full, "launch").endswith(
+        "free space, then retry (hwscale-tui launch --resume resumes a launch)."
+    )
+    for command in ("plan", "analyze", "trials", "doctor"):
+        assert _failure_sentence(full, command) == (
+            "/x/state/run.json: the disk is full; free space, then retry."
+        )
