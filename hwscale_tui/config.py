@@ -619,6 +619,15 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
             f"{cfg.sweep.max_suggestion_cost:g} seconds masks every suggestion",
             "a number of seconds > 0",
         )
+    gpu = cfg.cost.gpu_type
+    if not gpu or len(gpu) > 64 or not gpu.isprintable() or any(c.isspace() for c in gpu):
+        raise ConfigError(
+            source,
+            "cost.gpu_type",
+            f"{gpu[:40]!r} is not an accelerator name",
+            "a name without spaces like H100, A100-80GB, L4 or vCPU (SkyPilot's spelling; a "
+            "name the price table lacks is priced as an H100 unless price_per_gpu_hour is set)",
+        )
     validate_slurm(cfg, source)
     if cfg.analysis.target_kind == "fraction" and not (0 < cfg.analysis.target <= 1):
         raise ConfigError(
@@ -725,6 +734,14 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
             "its arrays or tables are nested too deeply to read",
             "a TOML file like the one `hwscale-tui plan --save` writes",
         ) from None
+    if not data:  # a file cut short or emptied would quietly run the built-in defaults
+        raise ConfigError(
+            str(p),
+            "<file>",
+            "it has no settings (it is empty or holds only comments)",
+            "an experiment file with at least one [section], like the one `hwscale-tui plan "
+            "--save` writes",
+        )
     cfg = from_dict(data, source=str(p), env=env)
     cfg.path = p
     return cfg

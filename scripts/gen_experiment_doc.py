@@ -28,7 +28,9 @@ else the built-in defaults.
 Rules:
 
 - Unknown sections or keys, wrong types, negative counts, an empty grid, a GPU count above
-  `max_gpus_per_node` given explicitly, or an experiment name SkyPilot would reject are errors:
+  `max_gpus_per_node` given explicitly, an experiment name SkyPilot would reject, a
+  `[cost] gpu_type` that is blank or has spaces, or a file with no settings at all (empty, or
+  only comments: a file cut short would otherwise run the built-in defaults) are errors:
   one sentence naming the file, the key and what is accepted; exit code 2; nothing written.
 - A GPU count above `max_gpus_per_node` that comes from the *default* grid (you lowered the max
   but kept the default counts) is skipped with the reason instead; so are pairs in `grid.exclude`.

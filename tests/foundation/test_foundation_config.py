@@ -108,6 +108,10 @@ BAD_FILES = [
     ("[analysis]\ntarget = 1.5\n", "analysis.target", "(0, 1]"),
     ("[sweep]\nmax_suggestion_cost = 0\n", "sweep.max_suggestion_cost", "seconds > 0"),
     ("not toml = = =\n", "<syntax>", "TOML"),
+    ('[cost]\ngpu_type = ""\n', "cost.gpu_type", "a name without spaces like H100"),
+    ('[cost]\ngpu_type = "H 100"\n', "cost.gpu_type", "a name without spaces like H100"),
+    ("", "<file>", "at least one [section]"),
+    ("# hwscale-tui experiment (cut short here)\n", "<file>", "at least one [section]"),
 ]
 
 
