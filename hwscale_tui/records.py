@@ -38,6 +38,9 @@ class Trial:
     # how many other pairs' results the optimizer learned from for this trial's suggestion
     # ([sweep] transfer; the built-in runner records it); None: not known (W&B, Metta)
     transfer_other: int | None = None
+    # why a failed or killed trial ended, as its runner recorded it (local store); None: none
+    # recorded or not known (W&B)
+    error: str | None = None
 
     @property
     def total_gpus(self) -> int | None:

@@ -690,6 +690,7 @@ def row_to_trial(r: Mapping[str, Any]) -> Trial:
         source=r["source"] or "local",
         generation=generation_of_sweep(r["sweep"]),
         transfer_other=transfer_other(r.get("transfer_other")),
+        error=r.get("error") or None,
     )
 
 

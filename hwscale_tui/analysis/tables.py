@@ -168,6 +168,9 @@ def _trial(row: pd.Series, columns: list[str], path: Path) -> Trial:
         source="local",
         generation=_generation(row, sweep, path),
         transfer_other=_transfer_other(row, path),
+        error=" ".join(str(row["error"]).split()) or None
+        if isinstance(row.get("error"), str)
+        else None,
         **fields,
     )
 

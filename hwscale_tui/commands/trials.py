@@ -33,6 +33,7 @@ RECORD_COLUMNS = (
     "source",
     "generation",
     "transfer_other",
+    "error",
 )
 
 
@@ -284,4 +285,19 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
     flagged = [t for t in trials if t.flags]
     for t in flagged:
         print(f"flagged {t.run_id}: " + "; ".join(t.flags))
+    ended = [t for t in trials if t.error and t.state in ("failed", "killed")]
+    for t in ended[:ERRORS_SHOWN]:
+        print(f"{t.state} {t.run_id}: {_one_line(t.error)}")
+    if len(ended) > ERRORS_SHOWN:
+        print(
+            f"(+{len(ended) - ERRORS_SHOWN} more failed or killed; --json or --csv has each error)"
+        )
     print(f"{len(flagged)} flagged; {requests} request(s) this poll")
+
+
+ERRORS_SHOWN = 10  # failed/killed trials whose reason the table prints under it
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -275,3 +275,40 @@ def test_sweep_by_pair_tag_selects_that_pair_in_every_generation(capsys):
     # a sweep's own name (with or without the experiment) is that one generation's sweep
     assert ids("--sweep", "hardware_scaling.g1n1") == both[1:]
     assert ids("--sweep", "g1n1.gen2") == both[:1]
+
+
+def test_a_failed_trials_reason_is_in_every_output_and_read_back(tmp_path, capsys):
+    """The store keeps why a trial failed; trials showed it nowhere (only sweep --status)."""
+    reason = "exit code 3: trainer.batch_size=1000 cannot be split\n(see the log)"
+    with Store.open_default() as store:
+        store.insert_trial(
+            "hardware_scaling.g1n1_trial_0001_cccccc",
+            "hardware_scaling.g1n1",
+            idx=1,
+            state="failed",
+            error=reason,
+        )
+        store.insert_trial(
+            "hardware_scaling.g1n1_trial_0002_cccccc",
+            "hardware_scaling.g1n1",
+            idx=2,
+            state="finished",
+            score=1.0,
+        )
+    rc, out, _ = run_cli(capsys)
+    assert rc == 0
+    one_line = "exit code 3: trainer.batch_size=1000 cannot be split (see the log)"
+    assert f"failed hardware_scaling.g1n1_trial_0001_cccccc: {one_line}" in out.splitlines()
+    rc, out, _ = run_cli(capsys, "--json")
+    errors = {t["run_id"][-11:]: t["error"] for t in json.loads(out)["trials"]}
+    assert errors == {"0001_cccccc": reason, "0002_cccccc": None}
+    rc, out, _ = run_cli(capsys, "--csv")
+    rows = {r["run_id"][-11:]: r for r in csv.DictReader(io.StringIO(out))}
+    assert rows["0001_cccccc"]["error"] == reason and rows["0002_cccccc"]["error"] == ""
+    # analyze --trials reads the exported reason back
+    from hwscale_tui.analysis.tables import read_trials_csv
+
+    path = tmp_path / "t.csv"
+    path.write_text(out)
+    back = {t.run_id[-11:]: t.error for t in read_trials_csv(path)[0]}
+    assert back == {"0001_cccccc": one_line, "0002_cccccc": None}
