@@ -1528,3 +1528,22 @@ async def test_the_palettes_screenshot_is_saved_with_the_reports(tmp_path):
         )
     (svg,) = folder.glob("*.svg")
     assert "<svg" in svg.read_text()
+
+
+async def test_a_question_taller_than_the_screen_scrolls_and_keeps_its_buttons(tmp_path):
+    """L's new-generation question with three changed settings ran off the bottom of 80x24:
+    the box's border, and with more changes the Yes/No buttons, were below the screen."""
+    from textual.widgets import Button
+
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=(80, 24)) as pilot:
+        question = "\n".join(f"changed setting {i}" for i in range(40))
+        app.push_screen(ConfirmScreen(question))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.pause()
+        box = app.screen.query_one("#confirm-box").region
+        assert box.y >= 0 and box.bottom <= 24
+        for button in app.screen.query(Button):
+            assert box.y < button.region.y and button.region.bottom <= box.bottom
+        scroll = app.screen.query_one("#confirm-scroll")
+        assert scroll.max_scroll_y > 0  # the rest of the question is a scroll away

@@ -27,9 +27,12 @@ HelpScreen, ConfirmScreen, PromptScreen, ExperimentSwitcher { align: center midd
 #help-box { width: 90%; max-width: 100; height: 90%; border: round $accent; padding: 0 1; background: $surface; }
 #help-title { text-style: bold; height: 1; }
 #help-hint { color: $text-muted; height: 1; }
-#confirm-box, #prompt-box { width: 70%; max-width: 70; height: auto; border: round $warning; padding: 1 2; background: $surface; }
+#confirm-box, #prompt-box { width: 70%; max-width: 70; height: auto; max-height: 100%; border: round $warning; padding: 1 2; background: $surface; }
 #confirm-box Label, #prompt-box Label { width: 100%; }  /* wrap long questions instead of clipping them */
-#confirm-buttons { height: auto; margin-top: 1; }
+/* a question taller than the screen (a new generation's changes at 80x24) scrolls; the buttons
+   stay in view under it (docked), not pushed off the bottom */
+#confirm-scroll { height: auto; max-height: 100%; }
+#confirm-buttons { height: auto; margin-top: 1; dock: bottom; }
 #prompt-error { display: none; color: $error; height: auto; }
 #prompt-error.shown { display: block; }
 #confirm-buttons Button { margin-right: 2; }
@@ -188,7 +191,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Label(self.question, id="confirm-question")
+            with VerticalScroll(id="confirm-scroll"):
+                yield Label(self.question, id="confirm-question")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no", variant="primary")
