@@ -384,9 +384,10 @@ def experiment_progress(
             ]
             new = max(0, max_trials - done - len(running) - awaiting)
             eta = max(left_in_running, default=0.0) + math.ceil(new / settings.parallel) * trial_s
-            # a pair not launched yet (status None: an estimate) starts at its turn, whatever its
-            # sweep ran before (continuing a generation)
-            if p.status is None or (p.status in ("scheduled", "starting") and not ts):
+            # a pair not launched yet (status None: an estimate) or scheduled starts at its
+            # turn, whatever its sweep ran before (continuing a generation: a scheduled pair
+            # with trials had no countdown, "scheduled in 58s, ETA ~7s")
+            if p.status in (None, "scheduled", "starting"):
                 planned = p.planned_start
                 if planned is None and p.status is None and not settings.sequential:
                     planned = start + i * settings.delay_s

@@ -180,6 +180,17 @@ def test_continuing_a_generation_the_estimate_counts_only_the_trials_left():
     assert est.cost_usd == pytest.approx(2 * 0.01 + 2 * 0.01)
 
 
+def test_a_scheduled_pair_continuing_a_generation_waits_for_its_start():
+    """A relaunch after max_trials was raised: g2n1's sweep ran 4 trials before and is
+    scheduled to start in 60 s; its ETA counts the wait, as a fresh pair's does."""
+    six = ProgressSettings(**{**SETTINGS.__dict__, "max_trials": 6})
+    ran = [t(f"b{i}", "finished", steps=1000, runtime=5, cost=0.01, sweep="e.g2n1", g=2) for i in range(4)]  # fmt: skip
+    now = 1000.0
+    pair = PairPlan("e.g2n1", 2, 1, status="scheduled", planned_start=now + 60.0)
+    (pp,) = experiment_progress([pair], ran, six, now).pairs
+    assert pp.eta_s == pytest.approx(60.0 + 2 * 5.0)
+
+
 def test_measured_throughput_reads_finished_trials_of_the_runner_from_the_store():
     with Store.open_default() as store:
         store.upsert_sweep("old.g1n1", experiment="old", gpus=1, nodes=1, runner="builtin")
