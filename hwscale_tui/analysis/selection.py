@@ -4,6 +4,8 @@ app's analysis screen alike."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import (
@@ -112,7 +114,10 @@ def generation_note(
 
 
 def progress_note(
-    cfg: ExperimentConfig, trials: list[Trial], allow_oversubscribed: bool = False
+    cfg: ExperimentConfig,
+    trials: list[Trial],
+    allow_oversubscribed: bool = False,
+    ended: Collection[str] = (),
 ) -> str | None:
     """A note while the analyzed generation is not done: its trials still in flight and, for
     the newest generation, the experiment's pairs without any trial yet (scheduled, or not
@@ -120,6 +125,8 @@ def progress_note(
 
     ``trials``: those analyzed (after ``local_mode``); in local mode a pair with more ranks than
     usable cores is not waited for unless ``allow_oversubscribed``: the analysis leaves it out.
+    ``ended``: tags of the newest generation's pairs whose sweeps ended (cancelled, exited,
+    failed to start): a pair among them without trials will bring none, so it is not waited for.
     """
     if not trials:
         return None
@@ -132,7 +139,9 @@ def progress_note(
         missing = [
             p.tag
             for p in pairs
-            if p.tag not in present and not (cores and oversubscribed(p, cores))
+            if p.tag not in present
+            and p.tag not in ended
+            and not (cores and oversubscribed(p, cores))
         ]
     parts = []
     if in_flight:

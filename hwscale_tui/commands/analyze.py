@@ -339,7 +339,14 @@ def run(args: argparse.Namespace) -> int:
     local_notes: list[str] = []
     if cfg.local_ranks and not args.trials:
         trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)
-    progress = None if args.trials else progress_note(cfg, trials, args.allow_oversubscribed)
+    if args.trials:
+        progress = None
+    else:
+        from ..launch.supervisor import ended_pair_tags
+
+        progress = progress_note(
+            cfg, trials, args.allow_oversubscribed, ended=ended_pair_tags(cfg.name)
+        )
     if progress:
         local_notes.insert(0, progress)
     transfer = transfer_note(trials)  # a CSV keeps it: trials --csv writes transfer_other

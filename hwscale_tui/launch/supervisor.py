@@ -289,6 +289,22 @@ def pair_status(
         )
 
 
+def ended_pair_tags(experiment: str) -> set[str]:
+    """Tags of the newest generation's pairs whose sweeps ended (exited, cancelled, failed to
+    start); empty when nothing was launched or the store cannot be read."""
+    from .progress import ENDED_PAIR_STATUSES
+
+    try:
+        status = pair_status(experiment)
+    except (StoreError, OSError, sqlite3.Error):
+        return set()
+    return {
+        p.tag
+        for p in status.pairs
+        if p.generation == status.generation and p.status in ENDED_PAIR_STATUSES
+    }
+
+
 def _still_going(p: PairStatus, orphaned: set[str]) -> bool:
     """Running, due to start under a live supervisor, or with trials left running."""
     return (

@@ -48,6 +48,14 @@ def test_trials_in_flight_and_pairs_without_trials_are_named():
     assert note is not None and "still running" not in note and "g2n1" in note
 
 
+def test_a_pair_whose_sweep_ended_without_trials_is_not_waited_for():
+    # g2n1 was cancelled while scheduled: it will bring no trial, the generation has ended
+    trials = [_trial("a", "g1n1", "finished")]
+    assert progress_note(_cfg(), trials, ended={"g2n1"}) is None
+    note = progress_note(_cfg(), [*trials, _trial("b", "g1n1", "running")], ended={"g2n1"})
+    assert note is not None and "g2n1" not in note and "still running (g1n1)" in note
+
+
 def test_an_older_generation_is_not_said_to_miss_pairs():
     # generation 2 added g2n1; generation 1 never had it and is not waiting for it
     cfg = _cfg(generation=2)

@@ -96,6 +96,9 @@ def test_cancel_a_scheduled_pair_it_never_starts(tmp_path):
     sup.launch(cfg)
     wait_for(lambda: records(rec), "g1n1 to run")
     assert sup.cancel("exp", ["g2n1"], by="tester") == ["exp.g2n1"]
+    # the analysis's progress note no longer waits for g2n1's trials (it read "no trials yet
+    # from g2n1" after the generation had ended)
+    assert sup.ended_pair_tags("exp") == {"g2n1"}
     pair = sup.pair_status("exp").pair("exp.g2n1")
     assert (
         pair.status == "cancelled"
@@ -108,6 +111,8 @@ def test_cancel_a_scheduled_pair_it_never_starts(tmp_path):
     wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to finish")
     st = sup.pair_status("exp")
     assert [p.status for p in st.pairs] == ["cancelled"] * 3
+    assert sup.ended_pair_tags("exp") == {"g1n1", "g2n1", "g4n1"}
+    assert sup.ended_pair_tags("never_launched") == set()
     assert [r["sweep"] for r in records(rec)] == ["exp.g1n1"]  # the others never ran
     assert not pair_log_path("exp", "exp.g2n1").exists()
 

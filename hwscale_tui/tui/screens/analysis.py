@@ -44,7 +44,9 @@ def select_trials(
     more: list[str] = []
     if getattr(cfg, "local_ranks", False):
         chosen, more = local_mode(cfg, chosen, False)
-    progress = progress_note(cfg, chosen)
+    from ...launch.supervisor import ended_pair_tags
+
+    progress = progress_note(cfg, chosen, ended=ended_pair_tags(cfg.name))
     notes += ([progress] if progress else []) + more
     transfer = transfer_note(chosen)
     if transfer:
