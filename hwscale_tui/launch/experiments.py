@@ -426,7 +426,9 @@ def new_from(source: str, new_name: str) -> Path:
     try:
         new = cfgmod.apply_overrides(cfg, {"experiment.name": new_name}, source="the new name")
     except ConfigError as e:
-        raise UsageError(f"{new_name!r}: {e.problem}; accepted: {e.accepted}.") from None
+        # the problem names the value already ("'bad name!' would make sweep names ...")
+        problem = e.problem if repr(new_name) in e.problem else f"{new_name!r}: {e.problem}"
+        raise UsageError(f"{problem}; accepted: {e.accepted}.") from None
     ensure_private_dir(experiments_dir())
     path = cfgmod.save(new, managed_file(new_name))
     from ..store import Store

@@ -19,10 +19,11 @@ from .screens.modals import DIALOG_CSS, ConfirmScreen, PromptScreen
 
 def _label(s: Any) -> str:
     mark = "* " if s.current else "  "
-    return (
-        f"{mark}{s.name}  {s.state}, {s.generations} generation(s), {s.pairs} pair(s), "
-        f"{s.trials} trial(s)"
+    counts = ", ".join(
+        f"{n} {word}{'' if n == 1 else 's'}"
+        for n, word in ((s.generations, "generation"), (s.pairs, "pair"), (s.trials, "trial"))
     )
+    return f"{mark}{s.name}  {s.state}, {counts}"
 
 
 class ExperimentSwitcher(ModalScreen[None]):

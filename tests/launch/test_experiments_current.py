@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+from hwscale_tui.errors import UsageError
 from hwscale_tui.launch import experiments as ex
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.paths import app_paths, snapshot_path
@@ -286,3 +287,11 @@ def test_the_unsaved_builtin_default_has_nothing_to_archive_or_delete():
         _one_sentence_exit_2(res, "an experiment named 'hardware_scaling' already exists")
     assert not ex.managed_file("hardware_scaling").exists()
     assert not app_paths().default_experiment.exists()
+
+
+def test_a_refused_new_name_is_said_once():
+    # the app passes the name straight to new_from: it read "'bad name!': 'bad name!' would make"
+    with pytest.raises(UsageError) as err:
+        ex.new_from(ex.DEFAULT_NAME, "bad name!")
+    assert str(err.value).count("'bad name!'") == 1, str(err.value)
+    assert "accepted: a name that starts with a letter" in str(err.value)

@@ -29,6 +29,10 @@ async def test_switcher_lists_and_switches(tmp_path):
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
         names = [r.name for r in app.screen.rows]
         assert names == ["one", "two"] and app.screen.selected() == "two"
+        from hwscale_tui.tui.experiment_switcher import _label
+
+        # counts in the singular where they are one ("1 generation(s)" before)
+        assert _label(app.screen.rows[0]).endswith("not launched, 1 generation, 8 pairs, 0 trials")
         await pilot.press("up", "enter")
         await wait_for(pilot, lambda: app.switch_to == "one", what="switch")
     assert ex.read_current().name == "one"
@@ -54,6 +58,7 @@ async def test_a_refused_new_name_keeps_the_prompt_open_with_the_reason(tmp_path
         assert isinstance(app.screen, PromptScreen)  # still open, the reason under the field
         error = app.screen.query_one("#prompt-error", Label)
         assert error.has_class("shown") and "starts with a letter" in str(error.render())
+        assert str(error.render()).count("'bad name'") == 1  # it was said twice
         app.screen.query_one(Input).value = "three"
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.switch_to == "three", what="switch to the copy")
