@@ -48,6 +48,12 @@ CONFIGS = (
     Config("1 rank (default)", []),
     Config("2 ranks, same work per rank", ["hardware.gpus=2", "trainer.minibatch_size=512"]),
     Config("2 ranks, preset center", ["hardware.gpus=2"]),
+    # 33 envs over 2 ranks (17 and 16): what a rank count that is not a power of two meets
+    # (the preset's batches are powers of two); against "same work per rank", 3% more work
+    Config(
+        "2 ranks, uneven split",
+        ["hardware.gpus=2", "trainer.batch_size=2112", "trainer.minibatch_size=528"],
+    ),
 )
 
 
