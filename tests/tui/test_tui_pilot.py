@@ -292,6 +292,30 @@ async def test_grid_form_validates_inline_and_blocks_save(tmp_path):
         assert cfgmod.load(tmp_path / "experiment.toml").experiment.runner == "metta"
 
 
+async def test_a_burst_of_keys_edits_a_field_in_the_order_typed(tmp_path):
+    """Keys arriving together (fast typing, typeahead over SSH): Textual ran backspace after
+    the characters typed behind it, so "8", backspace, "1", "0" became 81 (Textualize/textual
+    #6605); the form's, the filter's and the prompt's inputs run their editing keys in order."""
+    from textual import events
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query("#field-sweep--max_trials"), what="form mounted")
+        field = screen.query_one("#field-sweep--max_trials", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+        await pilot.pause()
+        assert field.value == "8"
+        for key, character in (("backspace", None), ("1", "1"), ("0", "0")):
+            app.post_message(events.Key(key, character))  # no wait between them
+        await wait_for(pilot, lambda: app.session.cfg.sweep.max_trials != 8, what="the edit")
+        assert field.value == "10" and app.session.cfg.sweep.max_trials == 10
+        for key, character in (("home", None), ("2", "2"), ("end", None), ("5", "5")):
+            app.post_message(events.Key(key, character))
+        await wait_for(pilot, lambda: field.value == "2105", what="home and end in order")
+
+
 async def test_grid_form_cross_field_error_follows_both_fields(tmp_path):
     """max trials 1 with batch size 2: the error is under batch size (the key the CLI names),
     and fixing batch size clears it and puts both values in force -- no re-typing max trials."""

@@ -217,9 +217,10 @@ class GridScreen(HwScreen):
             return ChoiceField(
                 [("false", False), ("true", True)], bool(value), id=f.widget_id, disabled=disabled
             )
-        from textual.widgets import Input  # the form follows the first frame, and so does Input
+        # the form follows the first frame, and so does Input
+        from ..widgets.ordered_input import OrderedInput
 
-        return Input(
+        return OrderedInput(
             format_field_value(value),
             id=f.widget_id,
             compact=True,

@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static
 
+from ..widgets.ordered_input import OrderedInput
+
 # One line stands for the tables' and lists' own movement keys (DataTable's many bindings).
 TABLE_KEYS_LINE = (
     "arrows pgup pgdn home end",
@@ -233,7 +235,7 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box"):
             yield Label(self.question)
-            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield OrderedInput(placeholder=self.placeholder, id="prompt-input")
             yield Label("", id="prompt-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

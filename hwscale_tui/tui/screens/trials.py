@@ -29,6 +29,7 @@ from ..formatting import (
 from ..launched import LaunchedConfig
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
+from ..widgets.ordered_input import OrderedInput
 from ..widgets.trial_table import SORT_COLUMNS, TrialTable, pair_label, trial_number
 from .base import HwFooter, HwScreen
 from .modals import ConfirmScreen
@@ -99,7 +100,7 @@ class TrialsScreen(HwScreen):
             with VerticalScroll(id="trial-details-scroll"):
                 yield Static("", id="trial-details")
         yield Label("", id="poll-status")
-        yield Input(
+        yield OrderedInput(
             # fits 80 columns whole (it was cut after "enter applies,")
             placeholder="filter: words that all must appear (pair, run id, state, gen2); "
             "esc cancels",
