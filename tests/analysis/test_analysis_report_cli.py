@@ -796,21 +796,9 @@ def test_cli_store_without_its_history_table_is_a_store_error_not_no_curves(caps
     import sqlite3
 
     from hwscale_tui.paths import app_paths
+    from tests.support.seed import finished_trials
 
-    with Store.open_default() as store:
-        for i in range(3):
-            run_id = f"hardware_scaling.g1n1_trial_{i + 1:04d}_aaaaaa"
-            store.insert_trial(
-                run_id,
-                "hardware_scaling.g1n1",
-                experiment="hardware_scaling",
-                gpus=1,
-                nodes=1,
-                state="finished",
-                score=float(i),
-                params={"trainer.batch_size": 1024},
-            )
-            store.append_history(run_id, [{"agent_step": s, "score": s} for s in (1, 2, 3)])
+    finished_trials(3, params={"trainer.batch_size": 1024})
     with contextlib.closing(sqlite3.connect(app_paths().store)) as c:
         c.execute("DROP TABLE history")
         c.commit()

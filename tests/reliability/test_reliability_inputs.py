@@ -202,21 +202,9 @@ def test_a_full_disk_writing_an_output_names_that_output(tmp_path, capsys, monke
     full'. It names the output now (plan --save, analyze --csv), and leaves nothing half-written."""
     import errno
 
-    from hwscale_tui.store import Store
+    from tests.support.seed import finished_trials
 
-    with Store.open_default() as store:
-        for i in range(2):
-            run_id = f"hardware_scaling.g1n1_trial_{i + 1:04d}_aaaaaa"
-            store.insert_trial(
-                run_id,
-                "hardware_scaling.g1n1",
-                experiment="hardware_scaling",
-                gpus=1,
-                nodes=1,
-                state="finished",
-                score=float(i),
-            )
-            store.append_history(run_id, [{"agent_step": s, "score": s} for s in (1, 2, 3)])
+    finished_trials(2)
 
     def full(fd: int) -> None:  # what os.fsync raises on a full disk (no file name)
         raise OSError(errno.ENOSPC, "No space left on device")
