@@ -237,7 +237,10 @@ def _refuse_own_state(p: Path, flag: str, path: str) -> None:
     try:
         where = p.parent.resolve() / p.name
         roots = [(r.resolve(), r) for r in (paths.data, paths.state)]
+        reports = (paths.state / "reports").resolve()
     except (OSError, RuntimeError):
+        return
+    if reports in where.parents:  # where the app's own reports and exports go
         return
     for resolved, root in roots:
         if where == resolved or resolved in where.parents:

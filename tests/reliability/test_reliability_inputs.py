@@ -9,7 +9,8 @@ import pytest
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.cli import main
-from hwscale_tui.errors import ConfigError
+from hwscale_tui.commands.common import check_output_path
+from hwscale_tui.errors import ConfigError, UsageError
 from tests.reliability.reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
 
 
@@ -275,6 +276,13 @@ def test_no_output_goes_into_hwscale_tuis_own_data_or_state_folders(tmp_path, ca
         assert "accepted: a path outside it." in err
     paths.config.mkdir(parents=True, exist_ok=True)
     assert main(["plan", "--save", str(paths.config / "exp.toml")]) == 0  # config/ is yours
+    # state/reports/ is where the app writes its reports and exports: the CLI may write there
+    reports = paths.state / "reports" / "hardware_scaling"
+    reports.mkdir(parents=True)
+    check_output_path(str(reports / "report.md"), "--report")
+    check_output_path(str(reports / "plots"), "--plots", directory=True)
+    with pytest.raises(UsageError, match="own folder"):
+        check_output_path(str(paths.state / "reports.md"), "--report")  # beside it: refused
 
 
 def test_a_full_disk_offers_resume_only_where_a_launch_can_have_been_cut_short():
