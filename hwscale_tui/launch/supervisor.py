@@ -263,6 +263,12 @@ def pair_status(
             if r.status in PENDING_STATUSES and r.sweep in progress and launched_max:
                 done, _, best = progress[r.sweep]
                 progress[r.sweep] = (done, launched_max, best)
+            elif (
+                r.sweep not in progress and launched_max and generation_of_sweep(r.sweep) == newest
+            ):
+                # no sweep recorded yet (scheduled, or ended before its first trial): 0 of
+                # the launch's max, as the app shows it (status showed "-")
+                progress[r.sweep] = (0, launched_max, None)
         pairs = [
             _pair_view(experiment, r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows
         ]

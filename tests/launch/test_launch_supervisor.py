@@ -95,6 +95,9 @@ def test_cancel_a_scheduled_pair_it_never_starts(tmp_path):
     )
     sup.launch(cfg)
     wait_for(lambda: records(rec), "g1n1 to run")
+    scheduled = sup.pair_status("exp").pair("exp.g2n1")
+    # no sweep recorded yet: 0 of the launch's max trials, as the app shows it (status said -)
+    assert (scheduled.trials_done, scheduled.max_trials) == (0, cfg.sweep.max_trials)
     assert sup.cancel("exp", ["g2n1"], by="tester") == ["exp.g2n1"]
     # the analysis's progress note no longer waits for g2n1's trials (it read "no trials yet
     # from g2n1" after the generation had ended)
