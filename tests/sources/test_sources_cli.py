@@ -312,3 +312,37 @@ def test_a_failed_trials_reason_is_in_every_output_and_read_back(tmp_path, capsy
     path.write_text(out)
     back = {t.run_id[-11:]: t.error for t in read_trials_csv(path)[0]}
     assert back == {"0001_cccccc": one_line, "0002_cccccc": None}
+
+
+def test_reading_wandb_gives_stdout_and_stderr_their_own_write_back(tmp_path):
+    """Importing wandb wraps sys.stdout.write and sys.stderr.write (its console capture, three
+    context managers per call); every later write paid for it -- `trials --json` of 4000 runs
+    took 3-4 s instead of ~1 s, and the app's frames go out through stderr."""
+    code = (
+        "import sys\n"
+        "from hwscale_tui import config as c\n"
+        "from hwscale_tui.sources import make_source\n"
+        "cfg = c.apply_overrides(c.default_config('metta'), {'wandb.entity': sys.argv[1]})\n"
+        "result = make_source(cfg, 'wandb').poll()\n"
+        "assert 'wandb' in sys.modules and len(result.trials) == 2, result\n"
+        "import wandb.sdk.lib.console_capture  # imported with wandb: it wrapped the streams\n"
+        "print([n for n in ('stdout', 'stderr', '__stdout__', '__stderr__')\n"
+        "       if 'write' in vars(getattr(sys, n))])\n"
+    )
+    with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1"], 2)) as server:
+        env = dict(
+            os.environ,
+            WANDB_API_KEY="k" * 40,
+            WANDB_BASE_URL=server.url,
+            WANDB_ERROR_REPORTING="false",
+            WANDB_DIR=str(tmp_path / "wandb-dir"),
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code, DEFAULT_ENTITY],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
