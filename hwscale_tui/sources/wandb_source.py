@@ -60,6 +60,12 @@ def make_wandb_api(
         raise SourceUnavailable(
             "WANDB_API_KEY is not set; the W&B source reads the key only from the environment"
         )
+    env_url = os.environ.get("WANDB_BASE_URL")
+    if base_url is None and env_url is not None and not is_http_url(env_url):
+        raise SourceUnavailable(
+            f"WANDB_BASE_URL {env_url[:80]!r} is not an http(s) URL; accepted: a URL like "
+            "https://api.wandb.ai, or unset it for W&B's own"
+        )
     import requests
     import wandb
     from wandb.apis import InternalApi
@@ -78,6 +84,17 @@ def make_wandb_api(
     overrides = {"base_url": url, **({"entity": entity} if entity else {})}
     # wandb annotates timeout as int but hands it to requests, which takes float seconds.
     return wandb.Api(overrides=overrides, api_key=key, timeout=cast(int, timeout_s))
+
+
+def is_http_url(text: str) -> bool:
+    """``text`` is an ``http://`` or ``https://`` URL with a host (what the wandb client accepts)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def release_console_writes() -> None:
@@ -217,7 +234,9 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
         return SourceUnavailable(f"cannot reach W&B at {where} (connection failed or dropped)")
     auth = next((e for e in chain if type(e).__name__ == "AuthenticationError"), None)
     if auth is not None:
-        return SourceUnavailable(f"W&B refused the API key ({str(auth).splitlines()[0][:120]})")
+        # raised by the client itself before W&B saw the key (its format check)
+        why = str(auth).splitlines()[0][:120].rstrip(". ")
+        return SourceUnavailable(f"the wandb client rejected WANDB_API_KEY ({why})")
     text = str(exc).splitlines()[0][:160] if str(exc) else ""
     return SourceUnavailable(f"W&B query failed ({type(exc).__name__}: {text})")
 

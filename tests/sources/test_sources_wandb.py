@@ -384,3 +384,36 @@ def test_history_failure_returns_the_older_cached_curve_and_says_why(server):
     assert src.histories([run_id]) == {run_id: old}
     assert "HTTP 500" in src.history_error
     assert len(src.histories([run_id])[run_id]) == len(old) + 1 and src.history_error is None
+
+
+def test_a_key_the_client_rejects_is_not_reported_as_refused_by_wandb(server, monkeypatch):
+    """A malformed key never reached W&B: the client's own format check raised, and the reason
+    read "W&B refused the API key (API key must have 40+ characters, has 5.)"."""
+    monkeypatch.setenv("WANDB_API_KEY", "short")
+    with pytest.raises(SourceUnavailable) as e:
+        wandb_source(server).poll()
+    assert e.value.reason == (
+        "the wandb client rejected WANDB_API_KEY (API key must have 40+ characters, has 5)"
+    )
+
+
+def test_a_wandb_base_url_that_is_not_a_url_says_so(monkeypatch):
+    """It read "W&B query failed (ValidationError: 1 validation error for Settings)"."""
+    monkeypatch.setenv("WANDB_BASE_URL", "notaurl")
+    with pytest.raises(SourceUnavailable) as e:
+        make_source(experiment(), "wandb").poll()
+    assert e.value.reason.startswith("WANDB_BASE_URL 'notaurl' is not an http(s) URL; accepted:")
+
+
+def test_a_wrong_or_revoked_key_is_refused_by_the_server_in_one_sentence(monkeypatch):
+    runs = experiment_runs("hardware_scaling", ["g1n1"], 2)
+    with WandbLoopback(runs, api_key="r" * 40) as server:
+        with pytest.raises(SourceUnavailable, match=r"^W&B refused the API key \(HTTP 401\)$"):
+            wandb_source(server).poll()  # the fixture's key is not the server's
+        monkeypatch.setenv("WANDB_API_KEY", "r" * 40)
+        src = wandb_source(server)
+        assert len(src.poll().trials) == 2
+        server.api_key = "z" * 40  # revoked while the app runs
+        poller = Poller(src, interval_s=1.0, clock=lambda: 0.0)
+        assert poller.poll_once() is None
+        assert poller.state.reason == "W&B refused the API key (HTTP 401)"

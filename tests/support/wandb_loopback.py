@@ -21,6 +21,7 @@ the counts and ``POST /_loopback/advance {"runs": N}`` makes N running runs log 
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import datetime as dt
 import json
@@ -137,8 +138,10 @@ class WandbLoopback:
         entity: str = DEFAULT_ENTITY,
         project: str = DEFAULT_PROJECT,
         max_page_size: int | None = None,
+        api_key: str | None = None,
     ):
         self.entity, self.project = entity, project
+        self.api_key = api_key  # when set, GraphQL requests with another key get HTTP 401
         self.max_page_size = max_page_size  # the server caps `first` like a real one may
         self.runs: dict[str, LoopbackRun] = {r.name: r for r in runs}
         self.counts: collections.Counter[str] = collections.Counter()
@@ -545,6 +548,9 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
             with server._lock:
                 server.counts[operation] += 1
                 server.requests.append((operation, variables))
+            if server.api_key is not None and not self._key_ok(server.api_key):
+                self._send(401, {"errors": [{"message": "user is not logged in"}]})
+                return
             fault = server._take_fault(operation)
             if fault is not None:
                 self._fault(fault)
@@ -561,6 +567,11 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             self._send(200, {"data": data})
+
+        def _key_ok(self, key: str) -> bool:
+            """W&B's HTTP basic auth: user ``api``, the key as password."""
+            expected = "Basic " + base64.b64encode(f"api:{key}".encode()).decode()
+            return self.headers.get("Authorization") == expected
 
         def _fault(self, fault: Fault) -> None:
             if fault.kind == "drop":
