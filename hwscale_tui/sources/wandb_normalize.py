@@ -238,6 +238,7 @@ def normalize_wandb_run(
     if not group:
         flags.append("run has no group (sweep name)")
     summary = json_object(run.summary, "summary", flags)
+    summary_read = not flags or not flags[-1].startswith("summary is not")
     config = _LazyConfig(run.config, flags)
     tags = run.tags if isinstance(run.tags, (list, tuple)) else ()
 
@@ -275,7 +276,9 @@ def normalize_wandb_run(
         flags=flags,
         generation=generation_of_sweep(group),
     )
-    if state == "finished" and not ours:
+    if state == "finished" and not ours and summary_read:
+        # Metta's reading needs the summary; an unreadable one is no placeholder: W&B's state
+        # stands (flagged below), never "queued" (then "stale") for a run W&B calls finished
         state = _metta_finished_state(summary, trial, score_metric)
         trial.state = state
     if state == "finished":

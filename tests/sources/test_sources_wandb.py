@@ -417,3 +417,18 @@ def test_a_wrong_or_revoked_key_is_refused_by_the_server_in_one_sentence(monkeyp
         poller = Poller(src, interval_s=1.0, clock=lambda: 0.0)
         assert poller.poll_once() is None
         assert poller.state.reason == "W&B refused the API key (HTTP 401)"
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]"])
+def test_a_finished_metta_run_whose_summary_cannot_be_read_stays_finished(server, raw):
+    """Its empty summary was read as Metta's placeholder: the run W&B calls finished showed as
+    `queued` (and `stale` once its heartbeat was old), as if it had never started."""
+    server.add_runs(
+        [LoopbackRun("unreadable", "hardware_scaling.g1n1", "finished", raw_summary=raw)]
+    )
+    by_id = {t.run_id: t for t in wandb_source(server).poll().trials}
+    t = by_id["unreadable"]
+    assert t.state == "finished" and t.score is None
+    assert t.flags[0].startswith("summary is not") and "finished without a score" in t.flags
+    stale = wandb_source(server, stale_after_s=60.0).poll().trials
+    assert next(t for t in stale if t.run_id == "unreadable").state == "finished"
