@@ -17,6 +17,7 @@ Re-attach (a new runner after the old one died): by the job id recorded in the t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -117,6 +118,11 @@ def _clean(value: str | None) -> str | None:
     return None if value in ("", "None", "(null)", "(None)") else value
 
 
+class SlurmUnanswered(OSError):
+    """A Slurm client command did not answer within its timeout (a stopped, overloaded or
+    unreachable controller): an OSError, so every caller treats it like a failed command."""
+
+
 class SlurmCLI:
     """The Slurm client commands, run without a shell (tests use the real ones too)."""
 
@@ -129,19 +135,34 @@ class SlurmCLI:
     def _run(
         self, argv: list[str], env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=self.timeout_s,
-            env=dict(env if env is not None else self.env),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        try:
+            return subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout_s,
+                env=dict(env if env is not None else self.env),
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise SlurmUnanswered(f"{argv[0]} did not answer within {self.timeout_s:g} s") from None
 
     def submit(self, options: Sequence[str], script: Path, env: Mapping[str, str]) -> str:
-        """sbatch; the job id. Raises OSError with sbatch's message when it refuses."""
-        out = self._run(["sbatch", "--parsable", *options, str(script)], env=env)
+        """sbatch; the job id. Raises OSError with sbatch's message when it refuses, or when it
+        did not answer: then the job may still be created once the controller catches up, so
+        it is scancelled by its name (the trial's unique run id) -- no job runs unwatched."""
+        try:
+            out = self._run(["sbatch", "--parsable", *options, str(script)], env=env)
+        except SlurmUnanswered as e:
+            names = [o.split("=", 1)[1] for o in options if o.startswith("--job-name=")]
+            if names:
+                with contextlib.suppress(OSError):
+                    self._run(["scancel", f"--name={names[0]}"])
+                raise OSError(
+                    f"{e}; scancel --name={names[0]} was sent in case it submitted the job late"
+                ) from None
+            raise
         if out.returncode != 0:
             raise OSError(f"sbatch refused the job: {_first_line(out.stderr) or out.returncode}")
         job_id = out.stdout.strip().split(";", 1)[0]
@@ -150,7 +171,8 @@ class SlurmCLI:
         return job_id
 
     def test_only(self, options: Sequence[str], script: Path) -> str | None:
-        """``sbatch --test-only``: None when Slurm would take the job, else its refusal."""
+        """``sbatch --test-only``: None when Slurm would take the job, else its refusal.
+        Raises SlurmUnanswered when sbatch did not answer."""
         out = self._run(["sbatch", "--test-only", *options, str(script)])
         return (
             None if out.returncode == 0 else (_first_line(out.stderr) or f"exit {out.returncode}")
@@ -315,6 +337,12 @@ class SlurmDispatcher:
         try:
             opts = sbatch_options(self.cfg, pair, "hwscale-test-only", os.devnull)
             refusal = self.cli.test_only(opts, probe)
+        except OSError as e:  # sbatch missing a library, or no answer from the controller
+            raise UsageError(
+                f"cannot check the {pair.tag} trials with sbatch --test-only: {e}; nothing was "
+                "submitted; accepted: a Slurm controller that answers (scontrol ping), then "
+                "launch again."
+            ) from None
         finally:
             probe.unlink(missing_ok=True)
         if refusal:
@@ -336,11 +364,17 @@ class SlurmDispatcher:
         return SlurmJob(job_id), {"job_name": job_id}
 
     def attach(self, row: Mapping[str, Any]) -> SlurmJob | None:
-        """A handle for a recorded job Slurm still knows (running or ended), else None."""
+        """A handle for a recorded job Slurm still knows (running or ended), else None. When
+        Slurm cannot be asked now, the job is still re-attached: the polls settle it once the
+        controller answers (a job it never heard of settles from what it left after a few
+        polls), rather than re-starting a trial whose job may still run."""
         job_id = str(row.get("job_name") or "")
         if not job_id.isdigit():
             return None
-        info = self.cli.queue([job_id]).get(job_id) or self.cli.finished([job_id]).get(job_id)
+        try:
+            info = self.cli.queue([job_id]).get(job_id) or self.cli.finished([job_id]).get(job_id)
+        except OSError:
+            return SlurmJob(job_id, "UNKNOWN")
         if info is None:
             return None
         return SlurmJob(job_id, info.state, info.reason, info.nodes)
@@ -449,20 +483,28 @@ class SlurmDispatcher:
         return f" on {info.nodes}" if info.nodes else ""
 
     def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
-        """scancel the jobs; wait at most ``grace_s`` for them to leave the active states."""
+        """scancel the jobs; wait at most ``grace_s`` in all for them to leave the active
+        states. scancel and squeue run in daemon threads, so a controller that does not answer
+        never holds the stop past ``grace_s`` (the runner would be SIGKILLed with its trials
+        unrecorded); an scancel still waiting goes on in its own process and is delivered when
+        the controller answers again."""
         ids = [t.handle.job_id for t in trials]
         if not ids:
             return
-        try:
-            self.cli.cancel(ids)
-        except (OSError, subprocess.TimeoutExpired):
-            return
         deadline = time.monotonic() + grace_s
+        if not _answered(in_daemon_thread(self.cli.cancel, ids), deadline):
+            return
         while time.monotonic() < deadline:
-            try:
-                active = [i for i in self.cli.queue(ids).values() if i.state not in ENDED_STATES]
-            except (OSError, subprocess.TimeoutExpired):
+            queued = _answered(in_daemon_thread(self.cli.queue, ids), deadline)
+            if queued is None:
                 return
-            if not active:
+            if all(i.state in ENDED_STATES for i in queued.result().values()):
                 return
             time.sleep(0.1)
+
+
+def _answered(future: Future, deadline: float) -> Future | None:
+    """``future`` once it finished without an error before ``deadline``, else None."""
+    while not future.done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return future if future.done() and future.exception() is None else None

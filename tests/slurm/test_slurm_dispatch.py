@@ -487,3 +487,134 @@ def test_the_shared_launch_check_refuses_what_slurm_would_not_take(slurm, tmp_pa
     with pytest.raises(UsageError, match="Slurm would refuse the g1n1 trials"):
         check_slurm(bad, plan_experiment(bad, snapshot_path("nopart")).pairs, app_paths().runs)
     assert slurm.job_ids(active_only=False) == before
+
+
+# -- a controller that does not answer --------------------------------------------------------
+
+
+@pytest.fixture
+def silent_controller(slurm, tmp_path):
+    """Client settings whose controller port accepts connections and never answers (a stopped
+    or overloaded slurmctld): every Slurm client command hangs until its timeout."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    conf = tmp_path / "silent-etc" / "slurm.conf"
+    conf.parent.mkdir()
+    text = slurm.conf.read_text()
+    port = listener.getsockname()[1]
+    conf.write_text(re.sub(r"(?m)^SlurmctldPort=.*$", f"SlurmctldPort={port}", text))
+    try:
+        yield {**os.environ, "SLURM_CONF": str(conf)}
+    finally:
+        listener.close()
+
+
+def test_a_launch_check_slurm_does_not_answer_is_one_sentence_and_submits_nothing(
+    slurm, silent_controller, tmp_path
+):
+    """sbatch --test-only that times out: a UsageError sentence (exit 2), not a traceback."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.errors import UsageError
+    from hwscale_tui.hardware import HardwarePair
+    from hwscale_tui.sweep.slurm import SlurmCLI, SlurmDispatcher
+
+    cfg = cfgmod.load(write_experiment(tmp_path / "q.toml", "quiet", trial_command=False))
+    before = slurm.job_ids(active_only=False)
+    dispatcher = SlurmDispatcher(cfg, "quiet.g1n1", cli=SlurmCLI(silent_controller, timeout_s=1.0))
+    with pytest.raises(UsageError) as refused:
+        dispatcher.preflight(HardwarePair(1, 1), app_paths().runs)
+    text = str(refused.value)
+    assert "sbatch did not answer within 1 s" in text and "nothing was submitted" in text
+    assert text.count(". ") == 0 and text.endswith(".")  # one sentence
+    assert slurm.job_ids(active_only=False) == before
+
+
+def test_a_reattach_while_slurm_does_not_answer_keeps_the_job(slurm, silent_controller):
+    """A runner resuming while the controller is unreachable must not treat a recorded job as
+    gone (it would start the trial again while the job may still run)."""
+    from hwscale_tui.config import from_dict
+    from hwscale_tui.sweep.slurm import SlurmCLI, SlurmDispatcher
+
+    dispatcher = SlurmDispatcher(
+        from_dict({"experiment": {"dispatcher": "slurm"}}, env={}),
+        "quiet.g1n1",
+        cli=SlurmCLI(silent_controller, timeout_s=1.0),
+    )
+    job = dispatcher.attach({"job_name": "4242"})
+    assert job is not None and job.job_id == "4242" and job.state == "UNKNOWN"
+
+
+def test_an_sbatch_that_times_out_leaves_no_job_behind(slurm, tmp_path):
+    """sbatch submitted the job but its answer never came back (a slow controller): the submit
+    fails as an OSError (the runner records 'could not start') and the job is scancelled by its
+    unique name, instead of running with no trial watching it."""
+    import shutil
+
+    from hwscale_tui.sweep.slurm import SlurmCLI
+
+    shim_dir = tmp_path / "shim"
+    shim_dir.mkdir()
+    real = shutil.which("sbatch")
+    shim = shim_dir / "sbatch"
+    shim.write_text(f'#!/bin/bash\n"{real}" "$@" > "{shim_dir}/out"\nexec sleep 600\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim_dir}:{os.environ['PATH']}"}
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/bash\nsleep 300\n")
+    name = "late.g1n1_trial_0001_abcdef"
+    cli = SlurmCLI(env, timeout_s=5.0)
+    with pytest.raises(OSError, match=f"scancel --name={name}"):
+        cli.submit(
+            [f"--job-name={name}", "--gres=gpu:1", f"--output={tmp_path / 'log'}"], script, env
+        )
+    job_id = (shim_dir / "out").read_text().strip()
+    assert job_id.isdigit()  # the job was submitted, and nobody tracks it
+    wait_for(
+        lambda: job_id not in slurm.job_ids(),  # active jobs only
+        f"job {job_id} to be cancelled",
+    )
+    state = slurm.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"]).stdout.strip()
+    assert state == "CANCELLED"
+
+
+def test_a_stop_while_scancel_hangs_ends_within_the_grace(slurm, tmp_path):
+    """The runner's stop calls cancel(grace_s): with scancel hanging (a controller that does
+    not answer), it must return after grace_s, so the runner records its trials killed before
+    the supervisor's SIGKILL. Here scancel blocks until the test releases it, so without the
+    bound cancel() cannot return at all (the join only keeps a failure from hanging)."""
+    import threading
+
+    from hwscale_tui.config import from_dict
+    from hwscale_tui.sweep.slurm import SlurmCLI, SlurmDispatcher, SlurmJob
+
+    shim_dir = tmp_path / "shim"
+    shim_dir.mkdir()
+    release = tmp_path / "release"
+    shim = shim_dir / "scancel"
+    shim.write_text(
+        f'#!/bin/bash\ntouch "{shim_dir}/entered"\n'
+        f'while [ ! -e "{release}" ]; do sleep 0.05; done\n'
+    )
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim_dir}:{os.environ['PATH']}"}
+    dispatcher = SlurmDispatcher(
+        from_dict({"experiment": {"dispatcher": "slurm"}}, env={}),
+        "quiet.g1n1",
+        cli=SlurmCLI(env, timeout_s=3600.0),
+    )
+
+    class Trial:
+        handle = SlurmJob("4242")
+
+    stopper = threading.Thread(target=dispatcher.cancel, args=([Trial()], 0.5), daemon=True)
+    try:
+        stopper.start()
+        stopper.join(120)
+        wait_for((shim_dir / "entered").exists, "scancel to run")
+        assert not stopper.is_alive(), "cancel() waited for scancel instead of its grace"
+        assert not release.exists()  # ... and returned while scancel still hung
+    finally:
+        release.write_text("")
