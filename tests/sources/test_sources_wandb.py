@@ -432,3 +432,16 @@ def test_a_finished_metta_run_whose_summary_cannot_be_read_stays_finished(server
     assert t.flags[0].startswith("summary is not") and "finished without a score" in t.flags
     stale = wandb_source(server, stale_after_s=60.0).poll().trials
     assert next(t for t in stale if t.run_id == "unreadable").state == "finished"
+
+
+def test_a_server_that_goes_away_after_a_good_poll_fails_the_next_poll_in_one_sentence():
+    """The loopback's stop() kept answering on the client's keep-alive connection, so a W&B
+    that went away mid-session could not be shown: the next poll still succeeded."""
+    with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1"], 2)) as server:
+        poller = Poller(wandb_source(server), interval_s=1.0, clock=lambda: 0.0)
+        assert poller.poll_once() is not None
+        url = server.url
+        server.stop()
+        assert poller.poll_once(force=True) is None
+    assert poller.state.reason == f"cannot reach W&B at {url} (connection failed or dropped)"
+    assert poller.state.stale and len(poller.state.last_result.trials) == 2

@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import contextlib
 import datetime as dt
 import json
 import logging
 import random
 import re
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -151,6 +153,7 @@ class WandbLoopback:
         self._fields: set[str] | None = None  # Run fields the query being answered asked for
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()  # open client connections (stop closes them)
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -168,10 +171,17 @@ class WandbLoopback:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the open (keep-alive) connections, as a server that goes away:
+        without that, a client holding a connection would still be answered."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> WandbLoopback:
         return self.start()
@@ -504,6 +514,16 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet; counts say what happened
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            with server._lock:
+                server._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with server._lock:
+                server._connections.discard(self.connection)
+            super().finish()
 
         def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
             body = json.dumps(payload).encode()
