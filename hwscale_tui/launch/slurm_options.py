@@ -128,17 +128,26 @@ def _ask_cluster_hosts(env: dict[str, str] | None) -> set[str] | None:
     return {h.strip() for h in out.stdout.split() if h.strip()}
 
 
-def shared_state_warning(state_dir: Path, hosts: set[str] | None) -> str | None:
-    """Why trial results might not come back through ``state_dir``, or None when they will."""
+def shared_state_warning(
+    state_dir: Path, hosts: set[str] | None, mounts_file: Path = Path("/proc/mounts")
+) -> str | None:
+    """Why trial results might not come back through ``state_dir``, or None when they will.
+    ``hosts``: the cluster's node hostnames, None when sinfo could not be asked."""
     me = {socket.gethostname(), socket.gethostname().split(".")[0], "localhost"}
     if hosts and hosts <= me:
         return None  # every node is this machine
-    fstype = mount_fstype(state_dir)
+    fstype = mount_fstype(state_dir, mounts_file)
     if fstype is not None and (fstype in SHARED_FS_TYPES or fstype.startswith("fuse.")):
         return None
-    where = f"a {fstype} filesystem" if fstype else "a filesystem of unknown type"
+    where = f"a local {fstype} filesystem" if fstype else "a filesystem of unknown type"
+    nodes = (
+        "the cluster's nodes"
+        if hosts
+        else "the cluster's nodes (sinfo did not answer, so whether they are this machine is "
+        "unknown)"
+    )
     return (
-        f"the state dir {state_dir} is on {where}, which the cluster's nodes may not share: Slurm "
+        f"the state dir {state_dir} is on {where}, which {nodes} may not share: Slurm "
         "trials write their metrics there, so put HWSCALE_HOME on a shared filesystem "
         "(docs/slurm.md)"
     )

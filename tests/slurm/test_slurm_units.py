@@ -135,6 +135,14 @@ def test_shared_state_check(tmp_path):
     assert shared_state_warning(tmp_path, {socket.gethostname()}) is None  # the cluster is here
     warning = shared_state_warning(Path("/"), {"gpu-node-17"})
     assert warning is None or "may not share" in warning  # / is local on most machines
+    # a local filesystem is named as one; when sinfo could not be asked (hosts None) the
+    # warning says whether the nodes are this machine is unknown, not that they are elsewhere
+    unknown = shared_state_warning(Path("/var/x"), None, mounts)
+    assert unknown is not None and "is on a local ext4 filesystem" in unknown
+    assert "sinfo did not answer" in unknown
+    known = shared_state_warning(Path("/var/x"), {"gpu-node-17"}, mounts)
+    assert known is not None and "sinfo did not answer" not in known
+    assert shared_state_warning(Path("/home/me"), None, mounts) is None  # nfs4 is shared
 
 
 # -- the state mapping -------------------------------------------------------------------------
