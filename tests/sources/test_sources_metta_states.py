@@ -169,11 +169,11 @@ def test_zero_or_missing_runtime_is_read_as_metta_reads_it_whatever_the_duration
             for r in api.runs(f"{DEFAULT_ENTITY}/{server.project}", filters={"group": SWEEP})
         }
         result = _poll(cfg, server)
+        assert sorted(real) == ["trial_0001", "trial_0002", "trial_0003"]
+        for run in real.values():  # with the server up: run.summary sends a request of its own
+            assert not hasattr(run, "duration")  # the server has it; the client never asked
+            assert _metta_runtime_and_started(run) == (0.0, False)  # Metta: PENDING
         assert server.unknown == []
-    assert sorted(real) == ["trial_0001", "trial_0002", "trial_0003"]
-    for run in real.values():
-        assert not hasattr(run, "duration")  # the server has it; the client never asked
-        assert _metta_runtime_and_started(run) == (0.0, False)  # Metta: PENDING
     got = {t.run_id[-len("trial_0001_a1b2c3") :][:10]: t for t in result.trials}
     assert {k: t.state for k, t in got.items()} == dict.fromkeys(real, "queued")
     assert [got[k].runtime_s for k in sorted(got)] == [0.0, None, 0.0]  # Metta's 0 or unknown
