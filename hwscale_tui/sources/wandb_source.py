@@ -60,6 +60,9 @@ def make_wandb_api(
         raise SourceUnavailable(
             "WANDB_API_KEY is not set; the W&B source reads the key only from the environment"
         )
+    problem = api_key_problem(key)
+    if problem is not None:
+        raise SourceUnavailable(f"WANDB_API_KEY is malformed ({problem}); nothing was sent to W&B")
     env_url = os.environ.get("WANDB_BASE_URL")
     if base_url is None and env_url is not None and not is_http_url(env_url):
         raise SourceUnavailable(
@@ -84,6 +87,25 @@ def make_wandb_api(
     overrides = {"base_url": url, **({"entity": entity} if entity else {})}
     # wandb annotates timeout as int but hands it to requests, which takes float seconds.
     return wandb.Api(overrides=overrides, api_key=key, timeout=cast(int, timeout_s))
+
+
+def api_key_problem(key: str) -> str | None:
+    """Why the wandb client would refuse ``key`` (its own format check), else None.
+
+    The client checks the key only after our probe sent it, and its errors read like failed
+    queries ("W&B query failed (UsageError: API key cannot start or end with whitespace)");
+    a key with a character outside Latin-1 failed inside ``requests`` (UnicodeEncodeError).
+    """
+    if key != key.strip():
+        return "it starts or ends with whitespace, like the newline of a file read with $(cat)"
+    if not key.isascii():
+        return "it has a character that is not ASCII"
+    try:
+        from wandb.sdk.lib.wbauth.validation import check_api_key
+    except ImportError:  # another wandb layout: the client checks the key itself
+        return None
+    problem = check_api_key(key)
+    return problem.rstrip(". ") if problem else None
 
 
 def is_http_url(text: str) -> bool:

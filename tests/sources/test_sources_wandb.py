@@ -386,15 +386,25 @@ def test_history_failure_returns_the_older_cached_curve_and_says_why(server):
     assert len(src.histories([run_id])[run_id]) == len(old) + 1 and src.history_error is None
 
 
-def test_a_key_the_client_rejects_is_not_reported_as_refused_by_wandb(server, monkeypatch):
-    """A malformed key never reached W&B: the client's own format check raised, and the reason
-    read "W&B refused the API key (API key must have 40+ characters, has 5.)"."""
-    monkeypatch.setenv("WANDB_API_KEY", "short")
+@pytest.mark.parametrize(
+    "key, why",
+    [
+        ("short", "API key must have 40+ characters, has 5"),
+        ("k" * 40 + "\n", "it starts or ends with whitespace"),
+        ("k" * 40 + "\u20ac", "it has a character that is not ASCII"),
+    ],
+)
+def test_a_malformed_key_is_refused_before_anything_is_sent(server, monkeypatch, key, why):
+    """The client's own key checks ran after our probe had sent the key, and read as failed
+    queries: "W&B refused the API key (API key must have 40+ characters, has 5.)", "W&B query
+    failed (UsageError: API key cannot start or end with whitespace)", "W&B query failed
+    (UnicodeEncodeError: 'latin-1' codec can't encode ...)"."""
+    monkeypatch.setenv("WANDB_API_KEY", key)
     with pytest.raises(SourceUnavailable) as e:
         wandb_source(server).poll()
-    assert e.value.reason == (
-        "the wandb client rejected WANDB_API_KEY (API key must have 40+ characters, has 5)"
-    )
+    assert e.value.reason.startswith(f"WANDB_API_KEY is malformed ({why}")
+    assert e.value.reason.endswith("); nothing was sent to W&B") and key not in e.value.reason
+    assert server.counts == {}
 
 
 def test_a_wandb_base_url_that_is_not_a_url_says_so(monkeypatch):
