@@ -97,7 +97,7 @@ def api_key_problem(key: str) -> str | None:
     a key with a character outside Latin-1 failed inside ``requests`` (UnicodeEncodeError).
     """
     if key != key.strip():
-        return "it starts or ends with whitespace, like the newline of a file read with $(cat)"
+        return "it starts or ends with whitespace, such as a pasted newline or a CRLF line end"
     if not key.isascii():
         return "it has a character that is not ASCII"
     try:
