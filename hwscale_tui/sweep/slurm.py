@@ -486,8 +486,9 @@ class SlurmDispatcher:
         """scancel the jobs; wait at most ``grace_s`` in all for them to leave the active
         states. scancel and squeue run in daemon threads, so a controller that does not answer
         never holds the stop past ``grace_s`` (the runner would be SIGKILLed with its trials
-        unrecorded); an scancel still waiting goes on in its own process and is delivered when
-        the controller answers again."""
+        unrecorded). An scancel whose request already reached the controller's socket takes
+        effect when the controller answers again; the supervisor stops the runner's whole
+        process tree, so one that had not connected yet is stopped with it."""
         ids = [t.handle.job_id for t in trials]
         if not ids:
             return
