@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from . import __version__
-from .errors import StoreError, UsageError, store_error_sentence
+from .errors import SourceError, StoreError, UsageError, store_error_sentence
 
 # name -> module under hwscale_tui.commands (each has HELP, add_arguments, run)
 COMMANDS = (
@@ -144,7 +144,7 @@ def _run(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespa
         if code != 2:  # an experiment named by -e/--experiment-name becomes current (not refused)
             commit_selection(args)
         return code
-    except (UsageError, StoreError) as e:
+    except (UsageError, StoreError, SourceError) as e:
         print(f"hwscale-tui: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:

@@ -25,6 +25,13 @@ class StoreError(Exception):
     exit_code = 1
 
 
+class SourceError(Exception):
+    """A remote trial source (W&B) could not be read: one sentence with the reason. Exit code
+    1 at the CLI boundary, as ``trials`` gives (the input was fine; the source was not)."""
+
+    exit_code = 1
+
+
 def store_error_sentence(path: object, exc: BaseException) -> str:
     """One sentence for an SQLite (or OS) failure on the store at ``path``: what is wrong and
     what to do about it."""

@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import StoreError, UsageError
+from ..errors import SourceError, StoreError, UsageError
 from .common import (
     add_experiment_file_flag,
     add_generation_flag,
@@ -204,8 +204,9 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
     except SourceUnavailable as e:
         if source.kind == "local":  # the store is damaged or locked: not bad input
             raise StoreError(e.reason.rstrip(".") + ".") from None
-        raise UsageError(
-            f"the {source.kind} trial source is unavailable ({e.reason}); accepted: a reachable source or --trials FILE.csv."
+        raise SourceError(
+            f"the {source.kind} trial source is unavailable ({e.reason.rstrip('.')}); retry, "
+            "or analyze an export with --trials FILE.csv."
         ) from None
     if not trials:
         where = (
@@ -224,6 +225,12 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
     history_error = getattr(source, "history_error", None)
     if history_error and source.kind == "local":  # not "no learning curve": the store failed
         raise StoreError(history_error.rstrip(".") + ".")
+    if history_error and not any(len(points) for points in curves.values()):
+        # W&B answered the trials but not their curves: that, not "no learning curve" (exit 2)
+        raise SourceError(
+            f"the {source.kind} trial source gave no learning curve ({history_error.rstrip('.')}); "
+            "retry, or analyze an export with --trials FILE.csv --history FILE.csv."
+        )
     if args.metric and trials and not any(len(points) for points in curves.values()):
         raise UsageError(
             f"--metric {args.metric!r}: no trial's history has that metric; accepted: a metric "

@@ -155,6 +155,14 @@ def test_wandb_unreachable_is_exit_1_with_a_reason(tmp_path, capsys, monkeypatch
     monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
     rc, out, err = run_cli(capsys, "--experiment", str(experiment_file))
     assert rc == 1 and out == "" and "could not read trials" in err and url in err
+    # analyze says the same with the same exit code (it exited 2, as if the input were bad)
+    rc = main(["analyze", "--experiment", str(experiment_file)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and err.count("\n") == 0, err
+    assert (
+        err.startswith("hwscale-tui: error: the wandb trial source is unavailable (") and url in err
+    )
+    assert err.endswith("retry, or analyze an export with --trials FILE.csv.")
 
 
 def test_sources_and_the_command_import_no_wandb_textual_or_rich_until_used():
@@ -346,3 +354,23 @@ def test_reading_wandb_gives_stdout_and_stderr_their_own_write_back(tmp_path):
         )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_analyze_says_when_wandb_gave_the_trials_but_none_of_their_curves(
+    tmp_path, capsys, monkeypatch
+):
+    """Every history request failing read as 'no trial has a learning curve to analyze' (exit
+    2, as if the trials had logged none); it is the source's failure (exit 1) with its reason."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 2)
+    with WandbLoopback(runs) as server:
+        monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+        monkeypatch.setenv("WANDB_BASE_URL", server.url)
+        monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
+        server.fail("500", times=1000, operation="RunSampledHistory")
+        rc = main(["analyze", "--experiment", str(experiment_file), "--bootstrap", "0"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 1, err
+    assert err.startswith("hwscale-tui: error: the wandb trial source gave no learning curve (")
+    assert "HTTP 500" in err and err.endswith("--trials FILE.csv --history FILE.csv.")
