@@ -1020,6 +1020,26 @@ async def test_analysis_that_fails_keeps_its_reason_on_the_screen(tmp_path):
         )
 
 
+async def test_an_unavailable_trial_source_is_a_state_in_its_own_words(tmp_path):
+    """W&B down or refusing the key: the screen showed "SourceUnavailable: W&B project ..." and
+    an error notice, the exception's class name included."""
+    from hwscale_tui.sources.base import SourceUnavailable
+
+    app, world = make_app(tmp_path, start="analysis")
+
+    def down():
+        raise SourceUnavailable("W&B project team/hw was not found")
+
+    world.source.poll = down  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: not screen._computing, what="the analysis")
+        assert "trial source unavailable" in text_of(screen.query_one("#analysis-status", Label))
+        note = text_of(screen.query_one("#plot-note", Label))
+        assert "The trial source is unavailable: W&B project team/hw was not found." in note
+        assert "SourceUnavailable" not in note and not app._notifications
+
+
 async def test_every_trial_failed_is_a_state_in_the_apps_words_not_an_error(tmp_path):
     """Every trial failed: the screen showed the CLI's refusal ("...; accepted: trials with
     history (agent_step, wall_s, score).") under the plots and as an error notice."""

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Select, Static
 
 from ...errors import UsageError
+from ...sources.base import SourceUnavailable
 from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, caption_lines, target_choices
 from ..formatting import plural
 from ..source_cache import SourceCache
@@ -213,6 +214,14 @@ class AnalysisScreen(HwScreen):
             if newest > 1:  # which one is shown (g picks another), not only in a passing toast
                 view.summary = f"gen {wanted or newest} of {newest}: {view.summary}"
             self.app.call_from_thread(self.show_view, result, view)
+        except SourceUnavailable as e:
+            # W&B down, rate limited or refusing the key: a state of the source, said in its
+            # own words ("SourceUnavailable: W&B project ..." before), not a crash notice
+            self.app.call_from_thread(
+                self.show_nothing,
+                "trial source unavailable",
+                f"The trial source is unavailable: {e.reason.rstrip('.')}. R analyzes again.",
+            )
         except Exception as e:
             # the app's handler shows it as a notice too; the screen keeps the reason, not
             # "computing..."
