@@ -642,7 +642,6 @@ def test_command_module_imports_only_the_standard_library_at_top():
 
 
 def test_cli_reads_wandb_through_the_sources_against_a_loopback_server(tmp_path):
-    import os
 
     from hwscale_tui import config as cfgmod
     from tests.support.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
@@ -651,13 +650,7 @@ def test_cli_reads_wandb_through_the_sources_against_a_loopback_server(tmp_path)
     experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
     runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
     with WandbLoopback(runs) as server:
-        env = dict(
-            os.environ,
-            WANDB_API_KEY="k" * 40,
-            WANDB_BASE_URL=server.url,
-            WANDB_ERROR_REPORTING="false",
-            WANDB_DIR=str(tmp_path / "wandb-dir"),
-        )
+        env = server.client_env(tmp_path / "wandb-dir")
         proc = subprocess.run(
             hwscale_cmd(
                 "analyze",

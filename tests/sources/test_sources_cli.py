@@ -101,13 +101,7 @@ def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
     experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
     runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 3)
     with WandbLoopback(runs) as server:
-        env = dict(
-            os.environ,
-            WANDB_API_KEY="k" * 40,
-            WANDB_BASE_URL=server.url,
-            WANDB_ERROR_REPORTING="false",
-            WANDB_DIR=str(tmp_path / "wandb-dir"),
-        )
+        env = server.client_env(tmp_path / "wandb-dir")
 
         def trials(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
@@ -338,13 +332,7 @@ def test_reading_wandb_gives_stdout_and_stderr_their_own_write_back(tmp_path):
         "       if 'write' in vars(getattr(sys, n))])\n"
     )
     with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1"], 2)) as server:
-        env = dict(
-            os.environ,
-            WANDB_API_KEY="k" * 40,
-            WANDB_BASE_URL=server.url,
-            WANDB_ERROR_REPORTING="false",
-            WANDB_DIR=str(tmp_path / "wandb-dir"),
-        )
+        env = server.client_env(tmp_path / "wandb-dir")
         proc = subprocess.run(
             [sys.executable, "-c", code, DEFAULT_ENTITY],
             env=env,

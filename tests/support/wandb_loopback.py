@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import random
 import re
 import socket
@@ -193,6 +194,17 @@ class WandbLoopback:
     def url(self) -> str:
         assert self._server is not None, "start() the server first"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def client_env(self, wandb_dir: str | os.PathLike[str], key: str = "k" * 40) -> dict[str, str]:
+        """This process's environment for a child ``wandb`` client of this server: a key, the
+        server's URL, no error reporting, and its files under ``wandb_dir``."""
+        return dict(
+            os.environ,
+            WANDB_API_KEY=key,
+            WANDB_BASE_URL=self.url,
+            WANDB_ERROR_REPORTING="false",
+            WANDB_DIR=str(wandb_dir),
+        )
 
     # -- data and faults --------------------------------------------------------------------
     def add_runs(self, runs: Iterable[LoopbackRun]) -> None:
