@@ -839,8 +839,21 @@ async def test_trials_interval_keys_and_stale_state(tmp_path):
         assert (
             "HTTP 429 rate limited" in text_of(status) and table.row_count == 32
         )  # last good data kept
+        # the retry comes before the (long) reason, so 80 columns keep it
+        assert "(retry in " in text_of(status, width=80)
         await pilot.press("R")
         await wait_for(pilot, lambda: "STALE" not in text_of(status), what="recovered")
+
+
+async def test_a_source_that_never_answered_has_no_data_not_stale_data(tmp_path):
+    """A missing or refused key: no poll ever succeeded, yet the line said "STALE since"."""
+    app, world = make_app(tmp_path, start="trials")
+    world.source.fail_next = "W&B refused the API key (HTTP 401) " + "and more words " * 8
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.screen.query_one("#poll-status", Label)
+        await wait_for(pilot, lambda: "NO DATA" in text_of(status, width=80), what="no data")
+        shown = text_of(status, width=80)
+        assert "STALE" not in shown and "(retry in " in shown
 
 
 async def test_polling_pauses_while_the_screen_is_hidden(tmp_path):

@@ -178,10 +178,12 @@ class TrialsScreen(HwScreen):
         shown = table.row_count
         parts.append(f"{n} trials, {running} running" + (f", {shown} shown" if shown != n else ""))
         if st is not None and getattr(st, "stale_since", None):
+            # the retry before the reason: a source's reason is a long sentence, and the line
+            # is cut at its end ("retry in" never showed at 80-120 columns); "NO DATA" when no
+            # poll has ever succeeded (it said "STALE since" with nothing on the table)
             since = time.strftime("%H:%M:%S", time.localtime(st.stale_since))
-            parts.append(
-                f"STALE since {since}: {st.reason or 'error'}; retry in {fmt_duration(st.backoff_s)}"
-            )
+            what = f"STALE since {since}" if getattr(st, "last_ok", None) else "NO DATA"
+            parts.append(f"{what} (retry in {fmt_duration(st.backoff_s)}): {st.reason or 'error'}")
         if table.sort_column:  # before the poll's timing, so an 80-column line keeps it
             parts.append(f"sort: {table.sort_column} {'desc' if table.sort_reverse else 'asc'}")
         if st is not None and getattr(st, "last_ok", None):
