@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import starmap
 from typing import Any, overload
@@ -48,6 +48,14 @@ class Trial:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def states_text(trials: Iterable[Trial]) -> str:
+    """The trials' states counted, most first: ``"2 failed, 1 killed"`` (``""`` for none)."""
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[str(t.state)] = counts.get(str(t.state), 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 @dataclass(frozen=True, slots=True)

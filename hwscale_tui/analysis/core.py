@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import UsageError
 from ..hardware import HardwarePair, pair_from_sweep_name
-from ..records import HistoryPoint, Trial
+from ..records import HistoryPoint, Trial, states_text
 from .cost import COST_UNKNOWN, attach_cost_axis
 from .curves import AXES, Curve
 from .fits import (
@@ -337,12 +337,12 @@ def _states_of(trials: Sequence[Trial]) -> str:
     """' (of 2 trials: 2 failed; ...)': why there may be no curve, for the refusal."""
     if not trials:
         return ""
-    counts: dict[str, int] = {}
-    for t in trials:
-        counts[str(t.state)] = counts.get(str(t.state), 0) + 1
-    said = ", ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    why = "; a failed trial's reason is in its pair's log" if "failed" in counts else ""
-    return f" (of {len(trials)} trial{'s' if len(trials) != 1 else ''}: {said}{why})"
+    why = (
+        "; a failed trial's reason is in its pair's log"
+        if any(t.state == "failed" for t in trials)
+        else ""
+    )
+    return f" (of {len(trials)} trial{'s' if len(trials) != 1 else ''}: {states_text(trials)}{why})"
 
 
 def analyze(

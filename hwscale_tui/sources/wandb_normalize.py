@@ -237,8 +237,9 @@ def normalize_wandb_run(
     group = run.group if isinstance(run.group, str) else ""
     if not group:
         flags.append("run has no group (sweep name)")
+    flagged_before = len(flags)
     summary = json_object(run.summary, "summary", flags)
-    summary_read = not flags or not flags[-1].startswith("summary is not")
+    summary_read = len(flags) == flagged_before  # json_object flags only what it cannot read
     config = _LazyConfig(run.config, flags)
     tags = run.tags if isinstance(run.tags, (list, tuple)) else ()
 

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from ..errors import UsageError
 from ..paths import app_paths, write_private_text
+from ..records import states_text
 from .screens.base import HwScreen
 from .services import Services, real_services
 from .session import ExperimentSession
@@ -224,12 +225,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if not any(t.state == "finished" for t in trials):
             # "every pair has ended" over exit-0 sweeps whose every trial failed read as a run
             # that went well: say that none finished, and where the reason is
-            counts: dict[str, int] = {}
-            for t in trials:
-                counts[str(t.state)] = counts.get(str(t.state), 0) + 1
-            said = ", ".join(f"{n} {state}" for state, n in counts.items())
             banner = (
-                f"{done} No trial finished ({said}): o on the launch screen shows a pair's log."
+                f"{done} No trial finished ({states_text(trials)}): o on the launch screen "
+                "shows a pair's log."
             )
             if experiment == self.session.name:
                 self.call_from_thread(setattr, self, "done_banner", banner)

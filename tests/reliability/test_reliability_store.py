@@ -99,7 +99,8 @@ def test_a_damaged_store_is_one_sentence_exit_1_for_every_command(capsys, kind):
     assert store.read_bytes() == before, "a command changed the damaged store"
 
 
-def test_a_store_of_a_newer_schema_says_upgrade(capsys):
+def _newer_schema_store() -> Path:
+    """A good store whose schema version says a newer hwscale-tui wrote it."""
     store = app_paths().store
     _good_store(store)
     with contextlib.closing(sqlite3.connect(store)) as c:
@@ -107,6 +108,11 @@ def test_a_store_of_a_newer_schema_says_upgrade(capsys):
             "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 5),)
         )
         c.commit()
+    return store
+
+
+def test_a_store_of_a_newer_schema_says_upgrade(capsys):
+    store = _newer_schema_store()
     for argv in READERS[:4]:
         _one_sentence_exit_1(capsys, argv, str(store), "upgrade hwscale-tui")
 
@@ -269,13 +275,7 @@ def test_repair_of_a_truncated_store_keeps_the_trials_its_pages_still_hold(capsy
 
 
 def test_repair_leaves_a_store_of_a_newer_schema_as_it_is(capsys):
-    store = app_paths().store
-    _good_store(store)
-    with contextlib.closing(sqlite3.connect(store)) as c:
-        c.execute(
-            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 5),)
-        )
-        c.commit()
+    store = _newer_schema_store()
     before = store.read_bytes()
     assert main(["doctor", "--repair"]) == 1
     out = capsys.readouterr().out

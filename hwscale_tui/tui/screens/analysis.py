@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Select, Static
 
 from ...errors import UsageError
+from ...records import states_text
 from ...sources.base import SourceUnavailable
 from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, caption_lines, target_choices
 from ..formatting import plural
@@ -189,13 +190,10 @@ class AnalysisScreen(HwScreen):
             if not any(histories.get(t.run_id) for t in trials):
                 # every trial failed (or none has reported yet): a state, said in the app's
                 # words, not the CLI's refusal ("accepted: trials with history ...") as an error
-                counts: dict[str, int] = {}
-                for t in trials:
-                    counts[str(t.state)] = counts.get(str(t.state), 0) + 1
-                said = ", ".join(f"{n} {state}" for state, n in counts.items())
+                said = states_text(trials)
                 why = (
                     " A failed trial's reason is in its log (o on the trials screen, 3)."
-                    if "failed" in counts
+                    if any(t.state == "failed" for t in trials)
                     else ""
                 )
                 self.app.call_from_thread(
