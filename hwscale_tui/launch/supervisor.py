@@ -815,13 +815,32 @@ def _cancel_with_store(
         chosen = list(views) if sweeps is None else _resolve_sweeps(experiment, sweeps, list(views))
         outcomes: list[CancelOutcome] = []
         to_stop: list[tuple[CancelOutcome, ProcessGroupTarget]] = []
+        dead: list[CancelOutcome] = []  # pairs whose runner died unwatched: nothing to signal
         for sweep in chosen:
             view = views[sweep]
+            # a pair whose runner died unwatched shows as exited, but its row still says
+            # running and ``launch --resume`` would start it again: cancelling it ends it
+            died = _died_unwatched(view)
             before = (
                 records.mark_cancelled(experiment, sweep, by, clock())
-                if view.status not in ENDED_STATUSES
+                if view.status not in ENDED_STATUSES or died
                 else None
             )
+            if before is not None and died:
+                outcome = CancelOutcome(
+                    sweep,
+                    EXITED,
+                    True,
+                    detail="its sweep runner had died; launch --resume no longer starts it",
+                )
+                outcomes.append(outcome)
+                dead.append(outcome)
+                st.add_event(
+                    "pair_cancelled",
+                    f"{sweep} cancelled by {by} (its sweep runner had died)",
+                    sweep=sweep,
+                )
+                continue
             if before is None:
                 outcome = CancelOutcome(sweep, view.status, False, detail=f"already {view.status}")
                 if view.alive:  # cancelled earlier and still going: stop it again
@@ -911,7 +930,36 @@ def _cancel_with_store(
                 done = scancel(leftover)
                 outcome.detail = "; ".join(x for x in (outcome.detail, done) if x)
                 st.add_event("slurm_cancel", done, sweep=outcome.sweep)
+        for outcome in outcomes:  # no runner will ever record these trials' end: cancel does
+            ended = _end_orphan_trial_rows(st, outcome.sweep, clock())
+            if ended:
+                said = f"{ended} trial{'s' if ended != 1 else ''} recorded killed"
+                outcome.detail = f"{outcome.detail}; {said}" if outcome.detail else said
+        for outcome in dead:
+            records.mark_stopped(experiment, outcome.sweep, clock())
         return outcomes
+
+
+def _end_orphan_trial_rows(st: Store, sweep: str, now: float) -> int:
+    """The queued and running trials of a sweep whose runner is gone (SIGKILLed, or killed
+    after the grace), recorded killed: they do not count toward max_trials, as a cancelled
+    trial's never does, and no longer show as running. A live runner records its own. How
+    many trials it ended."""
+    why = "cancelled after its sweep runner died"
+    sweep_row = st.get_sweep(sweep)
+    if sweep_row is None or is_running(sweep_row.get("pid"), sweep_row.get("proc_start")):
+        return 0
+    ended = 0
+    with st.transaction():
+        for row in st.trial_rows([sweep]):
+            if row["state"] not in ("queued", "running"):
+                continue
+            st.update_trial(row["run_id"], state="killed", error=why, ended_at=now)
+            st.add_event("killed", why, sweep=sweep, run_id=row["run_id"])
+            ended += 1
+        if sweep_row["status"] == "running":
+            st.upsert_sweep(sweep, status="cancelled")
+    return ended
 
 
 def _orphan_trials(

@@ -18,6 +18,7 @@ from hwscale_tui.launch import registry
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.paths import app_paths
 from hwscale_tui.processes import process_start_time
+from hwscale_tui.store import Store
 from tests.launch.launch_testkit import (
     fake_command,
     live,
@@ -155,6 +156,56 @@ def test_a_sigkilled_runner_leaves_its_trial_visible_and_cancel_stops_it(
     # after 'not cancelled:', as if nothing happened, or the count of the last target alone
     assert out.startswith("g1n1: not cancelled: already exited; stopped "), out
     assert "process(es) of 1 trial its dead sweep runner left running in " in out, out
+    _assert_trial_ended("exp.g1n1")
+
+
+def _assert_trial_ended(sweep: str) -> None:
+    """The stopped trial is recorded killed (the built-in trainer records its own SIGTERM;
+    cancel records a trial that could not, tests/slurm) and its sweep no longer runs."""
+    with Store.open_default(readonly=True) as st:
+        ((state, ended),) = [(r["state"], r["ended_at"]) for r in st.trial_rows([sweep])]
+        assert state == "killed" and ended, (state, ended)
+        assert st.get_sweep(sweep)["status"] == "cancelled"
+
+
+def test_cancelling_a_pair_whose_runner_died_unwatched_ends_it_for_good(
+    tmp_path, capsys, kill_registered
+):
+    """Supervisor and runner both SIGKILLed: the pair shows as exited (exit unknown), which
+    ``launch --resume`` starts again. Cancelling it stops its trial and makes it cancelled, so
+    a resume leaves it alone (before, cancel said 'already exited' and the resume restarted
+    the pair the user had cancelled)."""
+    exp = tmp_path / "exp.toml"
+    _write_builtin(exp)
+    assert main(["launch", "-e", str(exp)]) == 0
+    capsys.readouterr()
+    data = wait_for(
+        lambda: (d := registry.read("exp"))["trials"] and d, "a trial in the per-launch file"
+    )
+    ((_run_id, trial),) = data["trials"].items()
+    runner = data["pairs"]["exp.g1n1"]["pid"]
+    os.kill(data["supervisor"]["pid"], signal.SIGKILL)
+    os.kill(runner, signal.SIGKILL)
+    wait_for(lambda: not live(runner), "the runner to die")
+    (pair,) = wait_for(
+        lambda: (ps := sup.pair_status("exp").pairs)[0].status != "running" and ps,
+        "the pair to show as exited (a zombie until reaped)",
+    )
+    assert (pair.status, pair.exit_code, pair.ended_at) == ("exited", None, None), pair
+    assert main(["cancel", "g1n1"]) == 0
+    out = capsys.readouterr().out
+    wait_for(lambda: not live(trial["pid"]), "the orphaned trial to stop")
+    assert out.startswith(
+        "cancelled g1n1 (was exited): its sweep runner had died; launch --resume no longer "
+        "starts it; stopped "
+    ), out
+    (pair,) = sup.pair_status("exp").pairs
+    assert pair.status == "cancelled" and pair.ended_at is not None, pair
+    _assert_trial_ended("exp.g1n1")
+    assert main(["launch", "--resume", "--experiment-name", "exp"]) == 0
+    capsys.readouterr()
+    assert sup.pair_status("exp").pairs[0].status == "cancelled"
+    assert not sup.pair_status("exp").pairs[0].alive
 
 
 def test_launch_foreground_ctrl_c_cancels_its_sweeps_and_exits_130(tmp_path):

@@ -21,6 +21,7 @@ import pytest
 import tomli_w
 
 from hwscale_tui.errors import StoreError
+from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 
@@ -329,6 +330,15 @@ def test_cancel_after_the_runner_died_scancels_its_jobs(slurm, tmp_path):
     assert f"scancel {job_id}: ok" in out or f"scancelled Slurm job(s) {job_id}" in out, out
     wait_for(lambda: job_id not in slurm.job_ids(), "the job to leave the queue", 30)
     wait_for(lambda: not processes_of(trial["run_id"]), "the trial's processes to end", 30)
+    # the pair ends cancelled and its trial killed: before, the row stayed 'running' and the
+    # pair 'exited', so 'launch --resume' started the cancelled pair again
+    assert out.startswith("cancelled g1n1 (was exited): its sweep runner had died"), out
+    (row,) = rows("sd.g1n1")
+    assert row["state"] == "killed" and row["ended_at"], row
+    launch(exp, "--resume")
+    (pair,) = sup.pair_status("sd").pairs
+    assert pair.status == "cancelled" and not pair.alive, pair
+    assert [r["state"] for r in rows("sd.g1n1")] == ["killed"]  # no new trial started
 
 
 def test_pending_trial_shows_why_then_runs(slurm, tmp_path):
