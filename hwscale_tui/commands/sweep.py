@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
                 f"; {pair.tag} is not a pair of experiment {cfg.name!r}, whose pairs are {tags}"
             )
         return print_status(setup.sweep, cfg.sweep.goal, as_json=args.json, start=start)
+    if args.experiment:
+        from ..launch.experiments import note_file
+
+        note_file(cfg.name, args.experiment)
     return run_sweep(setup)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import config as cfgmod
 from ..config import ExperimentConfig
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, StoreError, UsageError
 from ..paths import app_paths, ensure_private_dir, snapshot_path, write_private_text
 
 if TYPE_CHECKING:  # the store loads when a function here first opens it
@@ -107,6 +108,23 @@ def remember(
         with Store.open_default() as st:
             st.touch_experiment(name, file=str(path) if path else None)
     set_current(name, path)
+
+
+def note_file(name: str, file: str | os.PathLike[str]) -> None:
+    """A sweep ran from ``file`` (``hwscale-tui sweep -e FILE``): register the experiment with
+    that file when it has none yet, so ``analyze``, ``experiments`` and the app read its
+    settings (its grid, target, prices), not the defaults. Never makes it current (a pair's
+    sweep does not change what the other commands act on); a launch snapshot is no file."""
+    from ..store import Store
+
+    path = Path(file).expanduser().resolve()
+    try:
+        if _is_snapshot(path) or file_for(name) is not None:
+            return
+        with Store.open_default() as st:
+            st.touch_experiment(name, file=str(path))
+    except (StoreError, sqlite3.Error, OSError):
+        return  # the sweep itself says what is wrong with the store; this note can wait
 
 
 def _open_store_readonly() -> Store | None:

@@ -212,3 +212,36 @@ def test_sigusr1_prints_the_runners_stacks_and_the_sweep_goes_on(tmp_path):
             runner.kill()
     assert "Current thread" in dump and "hwscale_tui/sweep/runner.py" in dump
     assert [r["state"] for r in store.trial_rows([SWEEP])] == ["finished", "finished"]
+
+
+def test_a_sweep_from_a_file_registers_the_file_so_analyze_reads_its_settings(tmp_path):
+    """``sweep -e FILE`` ran the file's settings, but ``analyze``/``experiments`` then read the
+    experiment by name and fell back to the built-in defaults (their 2-pair grid, the 0.9
+    fraction target): the analysis waited for a pair the file never had and used another
+    target. The file is now registered (not made current), unless it is a launch snapshot."""
+    import tomllib
+
+    import tomli_w
+
+    from hwscale_tui.launch.experiments import load_named, read_current
+
+    exp = write_experiment(tmp_path / "solo.toml", name="solo", max_trials=1)
+    data = tomllib.loads(exp.read_text())
+    data["grid"] = {"gpu_counts": [1], "node_counts": [1]}
+    data["analysis"] = {"target": 50.0, "target_kind": "absolute"}
+    exp.write_text(tomli_w.dumps(data))
+    r = subprocess.run(sweep_cmd(exp), capture_output=True, text=True, env=cli_env(), timeout=300)
+    assert r.returncode == 0, r.stderr
+    cfg, path = load_named("solo")
+    assert path == exp.resolve()
+    assert (cfg.grid.gpu_counts, cfg.analysis.target, cfg.analysis.target_kind) == (
+        [1],
+        50.0,
+        "absolute",
+    )
+    assert read_current() is None  # a pair's sweep never changes the current experiment
+    out = subprocess.run(
+        hwscale_cmd("experiments"), capture_output=True, text=True, env=cli_env(), timeout=120
+    ).stdout
+    (line,) = [x for x in out.splitlines() if " solo " in x]
+    assert line.split("│")[3].strip() == "1", line  # its pairs: the file's 1, not the default 2
