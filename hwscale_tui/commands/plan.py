@@ -28,6 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--save", metavar="FILE", help="write the resulting experiment file")
     p.add_argument(
+        "--check",
+        action="store_true",
+        help="also ask Slurm whether it would take every pair's jobs (sbatch --test-only; "
+        "nothing is submitted); dispatcher = slurm only",
+    )
+    p.add_argument(
         "extra",
         nargs="*",
         metavar="KEY=VALUE",
@@ -79,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     extra = validate_extra_args(args.extra)
     plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
     preflight(cfg, plan, extra)
+    if args.check:
+        check_with_slurm(cfg, plan)
     if args.save:
         with naming_output(args.save):
             saved = cfgmod.save(cfg, args.save)
@@ -92,6 +100,29 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print_plan(plan)
     return 0
+
+
+def check_with_slurm(cfg: ExperimentConfig, plan) -> None:
+    """``--check``: the ``sbatch --test-only`` check ``launch`` makes, before anything is
+    launched; Slurm's refusal is a UsageError (exit 2), its consent one line on stderr."""
+    from ..paths import app_paths
+    from ..sweep.preflight import check_slurm
+
+    if cfg.experiment.dispatcher != "slurm" or cfg.experiment.runner != "builtin":
+        raise UsageError(
+            f"--check asks Slurm (sbatch --test-only) whether it would take the jobs, and goes "
+            f'only with the built-in runner on dispatcher = "slurm"; experiment {cfg.name} '
+            f'has runner = "{cfg.experiment.runner}", dispatcher = '
+            f'"{cfg.experiment.dispatcher}".'
+        )
+    if not plan.pairs:
+        return  # the plan's own refusal (no valid pair) says why
+    check_slurm(cfg, plan.pairs, app_paths().runs)
+    print(
+        f"checked with sbatch --test-only: Slurm would take the jobs of "
+        f"{plural(len(plan.pairs), 'pair')} (nothing was submitted)",
+        file=sys.stderr,
+    )
 
 
 def transfer_label(cfg: ExperimentConfig) -> str:

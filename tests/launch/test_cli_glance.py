@@ -114,3 +114,12 @@ def test_status_prints_progress_eta_and_cost_and_json_has_them(tmp_path, capsys)
     out = capsys.readouterr().out
     assert "ETA" in out and "cost" in out and "progress: all pairs ended | cost $0.04" in out
     assert "g1n1 2/8 done, 1 running, 1 failed, 1 killed" in out
+
+
+def test_plan_check_on_a_local_experiment_is_one_sentence_exit_2(tmp_path, capsys):
+    """``plan --check`` asks Slurm; on the local dispatcher there is nothing to ask."""
+    assert main(["plan", "--check", "--save", str(tmp_path / "p.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "--check asks Slurm (sbatch --test-only)" in err and 'dispatcher = "local"' in err, err
+    assert err.count("error:") == 1 and err.rstrip().endswith("."), err
+    assert not (tmp_path / "p.toml").exists()  # refused before --save wrote anything

@@ -499,6 +499,41 @@ def test_the_shared_launch_check_refuses_what_slurm_would_not_take(slurm, tmp_pa
     assert slurm.job_ids(active_only=False) == before
 
 
+def test_plan_check_asks_slurm_and_submits_nothing(slurm, tmp_path):
+    """``plan --check``: the launch's sbatch --test-only check before launching; a partition the
+    cluster does not have is Slurm's sentence and exit 2 (``plan`` alone only prints it)."""
+    grid = {"gpu_counts": [1, 2], "node_counts": [1]}
+    good = write_experiment(tmp_path / "ok.toml", "ok", trial_command=False, grid=grid)
+    bad = write_experiment(
+        tmp_path / "bad.toml", "nopart", trial_command=False, slurm={"partition": "nope"}, grid=grid
+    )
+    before = slurm.job_ids(active_only=False)
+    r = subprocess.run(
+        hwscale_cmd("plan", "-e", str(good), "--check"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "checked with sbatch --test-only: Slurm would take the jobs of 2 pairs" in r.stderr
+    plain = subprocess.run(
+        hwscale_cmd("plan", "-e", str(bad)), capture_output=True, text=True, env=cli_env()
+    )
+    assert plain.returncode == 0 and "--partition=nope" in plain.stdout, plain.stderr
+    r = subprocess.run(
+        hwscale_cmd("plan", "-e", str(bad), "--check"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.startswith("hwscale-tui: error: Slurm would refuse the g1n1 trials ("), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert slurm.job_ids(active_only=False) == before
+
+
 # -- a controller that does not answer --------------------------------------------------------
 
 
