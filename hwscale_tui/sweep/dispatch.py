@@ -12,6 +12,18 @@ from .outcome import TrialExit
 from .trial_command import TrialSpec
 
 
+class NotSubmitted(OSError):
+    """The cluster could not be asked to run the trial (its controller did not answer): the
+    trial never ran, so it is no failure of its hyperparameters. The runner records it killed
+    (not counted toward max_trials, never shown to the optimizer) and replaces it; after
+    ``NOT_SUBMITTED_ALLOWED`` in a row it stops the sweep with the reason."""
+
+
+# Starts in a row the cluster did not take before the sweep stops (each one waited for the
+# client command's timeout, so a controller that stays silent ends the sweep within minutes).
+NOT_SUBMITTED_ALLOWED = 3
+
+
 @dataclass
 class InFlightTrial:
     """A trial the runner is watching."""

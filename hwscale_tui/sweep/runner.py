@@ -33,7 +33,7 @@ from ..prices import job_cost_usd
 from ..processes import SignalSafeEvent, process_start_time
 from ..search.presets import Preset, preset_for
 from ..store import Store
-from .dispatch import Dispatcher, InFlightTrial
+from .dispatch import NOT_SUBMITTED_ALLOWED, Dispatcher, InFlightTrial, NotSubmitted
 from .metrics import history_row, read_final
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
@@ -225,6 +225,7 @@ class SweepRunner:
         self.in_flight: dict[str, InFlightTrial] = {}
         self.counted = 0
         self.abort_reason: str | None = None
+        self._not_submitted_in_a_row = 0  # starts the cluster did not take (NotSubmitted)
         self._stop_signal: int | None = None
         self._stopping = False  # set once the runner cancels its trials (stop, abort or error)
         self._building_optimizer = False
@@ -405,6 +406,21 @@ class SweepRunner:
     def _start(self, spec: TrialSpec, note: str = "") -> None:
         try:
             handle, fields = self.dispatcher.start(spec)
+        except NotSubmitted as e:
+            # the cluster's fault, not the hyperparameters': killed (replaced, never counted,
+            # never a failure for the optimizer), until too many in a row end the sweep
+            self._not_submitted_in_a_row += 1
+            if self._not_submitted_in_a_row >= NOT_SUBMITTED_ALLOWED and self.abort_reason is None:
+                self.abort_reason = (
+                    f"the cluster took none of the last {self._not_submitted_in_a_row} trials, so "
+                    f"no trial can run: {e}"
+                )
+            self._settle(
+                spec.run_id,
+                spec.params,
+                TrialOutcome("killed", None, None, None, None, f"not submitted: {e}"),
+            )
+            return
         except (OSError, ValueError) as e:
             self._settle(
                 spec.run_id,
@@ -412,6 +428,7 @@ class SweepRunner:
                 TrialOutcome("failed", None, None, None, None, f"could not start: {e}"),
             )
             return
+        self._not_submitted_in_a_row = 0
         self._register(spec.run_id, fields)
         self.in_flight[spec.run_id] = InFlightTrial(
             spec.run_id,

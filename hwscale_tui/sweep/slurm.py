@@ -36,7 +36,7 @@ from ..hardware import HardwarePair
 from ..launch.commands import full_env
 from ..launch.slurm_options import SLURM_CMD_TIMEOUT_S, sbatch_options, time_limit_minutes
 from ..paths import ensure_private_dir, write_private_text
-from .dispatch import InFlightTrial
+from .dispatch import InFlightTrial, NotSubmitted
 from .local import last_log_line
 from .metrics import read_final
 from .outcome import TrialExit
@@ -159,10 +159,10 @@ class SlurmCLI:
             if names:
                 with contextlib.suppress(OSError):
                     self._run(["scancel", f"--name={names[0]}"])
-                raise OSError(
+                raise NotSubmitted(
                     f"{e}; scancel --name={names[0]} was sent in case it submitted the job late"
                 ) from None
-            raise
+            raise NotSubmitted(str(e)) from None
         if out.returncode != 0:
             raise OSError(f"sbatch refused the job: {_first_line(out.stderr) or out.returncode}")
         job_id = out.stdout.strip().split(";", 1)[0]

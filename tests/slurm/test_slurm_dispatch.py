@@ -594,10 +594,12 @@ def test_a_reattach_while_slurm_does_not_answer_keeps_the_job(slurm, silent_cont
 
 def test_an_sbatch_that_times_out_leaves_no_job_behind(slurm, tmp_path):
     """sbatch submitted the job but its answer never came back (a slow controller): the submit
-    fails as an OSError (the runner records 'could not start') and the job is scancelled by its
-    unique name, instead of running with no trial watching it."""
+    fails as NotSubmitted (the runner records the trial killed, not counted: tests/sweep/
+    test_sweep_scheduler.py) and the job is scancelled by its unique name, instead of running
+    with no trial watching it."""
     import shutil
 
+    from hwscale_tui.sweep.dispatch import NotSubmitted
     from hwscale_tui.sweep.slurm import SlurmCLI
 
     shim_dir = tmp_path / "shim"
@@ -611,7 +613,7 @@ def test_an_sbatch_that_times_out_leaves_no_job_behind(slurm, tmp_path):
     script.write_text("#!/bin/bash\nsleep 300\n")
     name = "late.g1n1_trial_0001_abcdef"
     cli = SlurmCLI(env, timeout_s=5.0)
-    with pytest.raises(OSError, match=f"scancel --name={name}"):
+    with pytest.raises(NotSubmitted, match=f"scancel --name={name}"):
         cli.submit(
             [f"--job-name={name}", "--gres=gpu:1", f"--output={tmp_path / 'log'}"], script, env
         )

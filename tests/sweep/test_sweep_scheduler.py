@@ -17,6 +17,7 @@ from hwscale_tui.config import apply_overrides, default_config
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
+from hwscale_tui.sweep.dispatch import NOT_SUBMITTED_ALLOWED, NotSubmitted
 from hwscale_tui.sweep.outcome import TrialExit
 from hwscale_tui.sweep.runner import RunnerTimings, SweepRunner, prepare_sweep, protein_optimizer
 from hwscale_tui.sweep.scheduler import (
@@ -131,6 +132,47 @@ def test_a_trial_that_rejects_its_arguments_stops_the_sweep():
     assert len(rows) == 1 and rows[0]["state"] == "failed"
     assert store.get_sweep("sched.g1n1")["status"] == "failed"
     assert "rejected its arguments" in out.getvalue()
+
+
+class SilentCluster(ScriptedDispatcher):
+    """A cluster whose controller does not answer the first ``silent`` submits."""
+
+    silent: int = 0
+
+    def start(self, spec):
+        if spec.idx <= self.silent:
+            raise NotSubmitted("sbatch did not answer within 20 s")
+        return super().start(spec)
+
+
+def test_a_trial_the_cluster_did_not_take_is_killed_replaced_and_never_a_failure():
+    """sbatch timing out is the controller's fault: the trial never ran. It was recorded failed,
+    counted toward max_trials and shown to the optimizer as a failure at its (maybe good)
+    hyperparameters."""
+    dispatcher = SilentCluster(exit_for=lambda spec: finished_exit(2.0))
+    dispatcher.silent = 2
+    runner, spy, store, out = make_runner(dispatcher, max_trials=2, batch_size=1, max_parallel=1)
+    assert runner.run() == 0
+    rows = store.trial_rows(["sched.g1n1"])
+    assert [r["state"] for r in rows] == ["killed", "killed", "finished", "finished"]
+    assert rows[0]["error"] == "not submitted: sbatch did not answer within 20 s"
+    assert not [o for o in spy.observed if o[2]], spy.observed  # no failure observed
+    assert "not counted toward max_trials" in out.getvalue()
+
+
+def test_a_cluster_that_takes_no_trial_ends_the_sweep_with_the_reason():
+    dispatcher = SilentCluster(exit_for=lambda spec: finished_exit(2.0))
+    dispatcher.silent = 100
+    runner, spy, store, out = make_runner(dispatcher, max_trials=5, batch_size=1, max_parallel=1)
+    assert runner.run() == 1
+    rows = store.trial_rows(["sched.g1n1"])
+    assert [r["state"] for r in rows] == ["killed"] * NOT_SUBMITTED_ALLOWED
+    assert store.get_sweep("sched.g1n1")["status"] == "failed"
+    assert (
+        f"the cluster took none of the last {NOT_SUBMITTED_ALLOWED} trials, so no trial can run: "
+        "sbatch did not answer within 20 s"
+    ) in out.getvalue()
+    assert not spy.observed
 
 
 def test_a_trial_that_cannot_start_is_failed_and_counted():
