@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
                 f"; {pair.tag} is not a pair of experiment {cfg.name!r}, whose pairs are {tags}"
             )
         return print_status(setup.sweep, cfg.sweep.goal, as_json=args.json, start=start)
+    from ..sweep.preflight import check_sweep
+
+    check_sweep(setup)  # an extra argument every trial would reject: exit 2, nothing written
     if args.experiment:
         from ..launch.experiments import note_file
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
-from .runner import prepare_sweep
+from .runner import SweepSetup, prepare_sweep
 
 
 def check_pairs(
@@ -29,6 +29,14 @@ def check_pairs(
         setup = prepare_sweep(cfg, pair, extra, runs_dir)
         if setup.builder.uses_builtin_trainer:
             _check_trainer(pair, extra, setup.preset.space.keys)
+
+
+def check_sweep(setup: SweepSetup) -> None:
+    """The same check for one pair's sweep (``hwscale-tui sweep``) and its own extra
+    arguments, before anything is written: a key every trial would reject is refused here
+    instead of failing the sweep at its first trial and recording its generation."""
+    if setup.builder.uses_builtin_trainer:
+        _check_trainer(setup.pair, list(setup.builder.extra), setup.preset.space.keys)
 
 
 def check_slurm(cfg: ExperimentConfig, plan_pairs: Sequence[Any], runs_dir: Path) -> None:

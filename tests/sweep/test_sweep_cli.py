@@ -91,6 +91,26 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path):
     assert not app_paths().store.exists() and not app_paths().runs.exists()
 
 
+def test_an_extra_key_the_trainer_rejects_is_refused_before_anything_is_written(tmp_path):
+    """A typo'd trainer key would fail the first trial and record the sweep and its generation
+    (whose fingerprint then refuses the corrected command): refused up front, as launch does."""
+    exp = write_experiment(tmp_path / "exp.toml", name="cli", trial_command=[])
+    r = subprocess.run(
+        sweep_cmd(exp, "trainer.update_epoch=2"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert (
+        r.stderr.strip().splitlines() == [r.stderr.strip()]
+        and "unknown key 'trainer.update_epoch' (did you mean trainer.update_epochs?)" in r.stderr
+    )
+    assert r.stdout == ""
+    assert not app_paths().store.exists() and not app_paths().runs.exists()
+
+
 def test_status_of_a_sweep_never_run_is_empty(tmp_path):
     exp = write_experiment(tmp_path / "exp.toml", name="cli")
     r = subprocess.run(
