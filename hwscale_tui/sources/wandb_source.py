@@ -20,9 +20,10 @@ import contextlib
 import datetime as dt
 import functools
 import os
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -139,23 +140,83 @@ def release_console_writes() -> None:
                 del stream.write
 
 
-def operation_name(document: Any) -> str:
-    """The GraphQL operation name of a parsed query document (``Runs``, ``RunSampledHistory``...)."""
+_counting = threading.local()  # .counter: the RequestCounter of the read this thread is making
+_counting_installed = threading.Lock()
+_counting_hook: list[Any] = []  # the installed wrapper, once
+
+
+def graphql_operation(body: Any) -> str:
+    """The operation name in a GraphQL request body (``Runs``, ``viewer`` for ``{ viewer ..}``),
+    read from its first bytes; ``http`` for a body that is not one."""
+    head = body[:300] if isinstance(body, (bytes, bytearray)) else str(body or "")[:300].encode()
+    m = _OPERATION_RE.search(head)
+    if m is None:
+        return "http"
+    return (m.group(1) or m.group(2)).decode("ascii", "replace")
+
+
+_WS = rb"(?:\s|\\[nrt])*"  # whitespace, also as JSON escapes
+_OPERATION_RE = re.compile(
+    rb'"query"\s*:\s*"'
+    + _WS
+    + rb"(?:#graphql"
+    + _WS
+    + rb")?(?:(?:query|mutation)\s+(\w+)|(?:query"
+    + _WS
+    + rb")?\{"
+    + _WS
+    + rb"(\w+))"
+)
+
+
+def install_request_count() -> None:
+    """Let :func:`counting_requests` count every HTTP request ``requests`` sends.
+
+    A source's requests go out through three clients: our own key probe (``requests.post``),
+    the wandb client's key check while ``wandb.Api()`` is built (its own ``InternalApi``, plus a
+    ``GetViewer`` for its error reporting unless ``WANDB_ERROR_REPORTING=false``), and the
+    ``Api``'s GraphQL client. All of them send through ``requests``' ``HTTPAdapter.send`` (one
+    call per attempt, retries included), so the count is taken there: once wrapped, a thread
+    inside ``counting_requests`` counts what it sends; other threads and other callers pass
+    straight through.
+    """
+    with _counting_installed:
+        if _counting_hook:
+            return
+        from requests.adapters import HTTPAdapter
+
+        send = HTTPAdapter.send
+
+        @functools.wraps(send)
+        def counted_send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            counter = getattr(_counting, "counter", None)
+            if counter is not None:
+                counter.add(graphql_operation(getattr(request, "body", None)))
+            return send(self, request, *args, **kwargs)
+
+        HTTPAdapter.send = counted_send  # type: ignore[method-assign]
+        _counting_hook.append(counted_send)
+
+
+@contextlib.contextmanager
+def counting_requests(counter: RequestCounter) -> Iterator[None]:
+    """Count in ``counter`` every HTTP request this thread sends meanwhile."""
+    install_request_count()
+    previous = getattr(_counting, "counter", None)
+    _counting.counter = counter
     try:
-        name = document.definitions[0].name
-        return name.value if name is not None else "anonymous"
-    except (AttributeError, IndexError):
-        return "graphql"
+        yield
+    finally:
+        _counting.counter = previous
 
 
-def install_request_hooks(
-    api: Any, counter: RequestCounter, *, retries: int, sleep_s: float
-) -> None:
-    """Count every GraphQL request ``api`` sends and bound the client's retries.
+def install_request_hooks(api: Any, *, retries: int, sleep_s: float) -> None:
+    """Bound the client's retries.
 
     wandb 0.26's ``RetryingClient`` retries any HTTP error except 400/401/403/404/409 for 20 s
     with sleeps from 1 s doubling -- a 500 or 429 would stall a poll for 20 s. This swaps its
-    retry wrapper for one with ``retries`` quick retries that never retries 429.
+    retry wrapper for one with ``retries`` quick retries that never retries 429. (Requests are
+    counted where they are sent, :func:`counting_requests`.)
     """
     retrying = getattr(api, "_client", None)
     transport_client = getattr(retrying, "_client", None)
@@ -168,8 +229,7 @@ def install_request_hooks(
     from wandb.util import no_retry_auth
     from wandb_gql.client import RetryError
 
-    def counted_execute(document: Any, *args: Any, **kwargs: Any) -> Any:
-        counter.add(operation_name(document))
+    def execute(document: Any, *args: Any, **kwargs: Any) -> Any:
         return transport_client.execute(document, *args, **kwargs)
 
     def should_retry(exc: Exception) -> Any:
@@ -179,7 +239,7 @@ def install_request_hooks(
         return no_retry_auth(exc)
 
     retrier = retry.Retry(
-        counted_execute,
+        execute,
         num_retries=retries,
         retry_timedelta=dt.timedelta(seconds=60),
         check_retry_fn=should_retry,
@@ -404,7 +464,6 @@ class WandbSource:
                 release_console_writes()
                 install_request_hooks(
                     api,
-                    self.counter,
                     retries=self.settings.client_retries,
                     sleep_s=self.settings.retry_sleep_s,
                 )
@@ -424,9 +483,9 @@ class WandbSource:
 
     def poll(self) -> PollResult:
         """One ``Runs`` request (per ``page_size`` runs) for all sweeps; raises SourceUnavailable."""
-        with self._lock:
+        with self._lock, counting_requests(self.counter):
+            before = self.counter.total  # the first poll's key checks count too
             api = self._ensure_api()
-            before = self.counter.total
             try:
                 entity = self._entity(api)
                 pages = run_nodes_paginator()(
@@ -520,7 +579,7 @@ class WandbSource:
         )
         out: dict[str, Sequence[HistoryPoint]] = {}
         self.history_error = None
-        with self._lock:
+        with self._lock, counting_requests(self.counter):
             for run_id in run_ids:
                 key = self._history_keys.get(run_id)
                 points = self._cache.get(run_id, metric, key) if key is not None else None

@@ -122,7 +122,8 @@ def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
         expected = [r for r in runs if r.group == "hardware_scaling.g2n1"]
         assert [t["run_id"] for t in data["trials"]] == [r.name for r in expected]
         assert [t["score"] for t in data["trials"]] == [r.summary["sweep/score"] for r in expected]
-        assert data["requests"] == 1 and server.counts["Runs"] == 1 and server.unknown == []
+        assert server.counts["Runs"] == 1 and server.unknown == []
+        assert data["requests"] == len(server.requests) == 3  # the two key checks, the query
         assert "k" * 40 not in proc.stdout + proc.stderr
 
         curves = trials("--csv", "--history")
@@ -362,3 +363,18 @@ def test_analyze_says_when_wandb_gave_the_trials_but_none_of_their_curves(
     assert rc == 1, err
     assert err.startswith("hwscale-tui: error: the wandb trial source gave no learning curve (")
     assert "HTTP 500" in err and err.endswith("--trials FILE.csv --history FILE.csv.")
+
+
+def test_trials_says_how_many_requests_it_sent_to_wandb(tmp_path, capsys, monkeypatch):
+    """`trials` printed "1 request(s) this poll" where it sent 3 (two key checks, the query)."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 2)) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        rc, out, _ = run_cli(capsys, "--experiment", str(experiment_file))
+        assert rc == 0 and len(server.requests) == 3
+        assert out.rstrip().splitlines()[-1].endswith("; 3 request(s) this poll")
+        server.reset_counts()
+        rc, out, _ = run_cli(capsys, "--experiment", str(experiment_file), "--json")
+        assert rc == 0 and json.loads(out)["requests"] == len(server.requests) == 3
