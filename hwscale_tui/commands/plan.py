@@ -85,8 +85,7 @@ def run(args: argparse.Namespace) -> int:
     extra = validate_extra_args(args.extra)
     plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
     preflight(cfg, plan, extra)
-    if args.check:
-        check_with_slurm(cfg, plan)
+    checked = check_with_slurm(cfg, plan) if args.check else ""
     if args.save:
         with naming_output(args.save):
             saved = cfgmod.save(cfg, args.save)
@@ -97,14 +96,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         json.dump(plan.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return 0
-    print_plan(plan)
+    else:
+        print_plan(plan)
+    if checked:  # after the plan, whose sbatch lines it vouches for
+        sys.stdout.flush()
+        print(checked, file=sys.stderr)
     return 0
 
 
-def check_with_slurm(cfg: ExperimentConfig, plan) -> None:
+def check_with_slurm(cfg: ExperimentConfig, plan) -> str:
     """``--check``: the ``sbatch --test-only`` check ``launch`` makes, before anything is
-    launched; Slurm's refusal is a UsageError (exit 2), its consent one line on stderr."""
+    launched; Slurm's refusal is a UsageError (exit 2), its consent the line to print."""
     from ..paths import app_paths
     from ..sweep.preflight import check_slurm
 
@@ -116,12 +118,11 @@ def check_with_slurm(cfg: ExperimentConfig, plan) -> None:
             f'"{cfg.experiment.dispatcher}".'
         )
     if not plan.pairs:
-        return  # the plan's own refusal (no valid pair) says why
+        return ""  # the plan's own refusal (no valid pair) says why
     check_slurm(cfg, plan.pairs, app_paths().runs)
-    print(
+    return (
         f"checked with sbatch --test-only: Slurm would take the jobs of "
-        f"{plural(len(plan.pairs), 'pair')} (nothing was submitted)",
-        file=sys.stderr,
+        f"{plural(len(plan.pairs), 'pair')} (nothing was submitted)"
     )
 
 
