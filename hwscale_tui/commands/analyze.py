@@ -199,6 +199,11 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
     from ..sources import SourceUnavailable, make_source
 
     source = make_source(cfg, args.source)
+    if source.kind == "wandb" and not os.environ.get("WANDB_API_KEY"):  # as trials says it
+        raise UsageError(
+            "--source wandb needs WANDB_API_KEY in the environment; accepted: export "
+            "WANDB_API_KEY=<key>, --source local, or an export with --trials FILE.csv."
+        )
     try:
         trials = source.poll().trials
     except SourceUnavailable as e:

@@ -366,6 +366,8 @@ def test_cli_wide_trials_and_history_files(tmp_path, capsys):
         (["--gpu-type", ""], "--gpu-type '' is not a GPU name; accepted: a name like H100"),
         (["--gpu-type", "  "], "--gpu-type '  ' is not a GPU name"),
         (["--gpu-type", "H100\n"], "is not a GPU name"),
+        # it exited 1 with "unavailable ...; retry", though no retry can find a key
+        (["--source", "wandb"], "--source wandb needs WANDB_API_KEY in the environment; accepted"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_sentence_and_writes_nothing(
