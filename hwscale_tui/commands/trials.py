@@ -13,7 +13,13 @@ from typing import Any, TextIO
 
 from ..errors import UsageError
 from ..hardware import pair_tag_of, strip_generation
-from .common import add_experiment_file_flag, add_generation_flag, check_generation, load_config
+from .common import (
+    add_experiment_file_flag,
+    add_generation_flag,
+    check_generation,
+    load_config,
+    plural,
+)
 
 HELP = "print the trials of an experiment's sweeps, from the local store or W&B"
 
@@ -278,7 +284,7 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
             for cell, w, col in zip(cells, widths, columns)
         ).rstrip()
 
-    out = [f"{len(trials)} trials from {kind}{of}", line(list(columns))]
+    out = [f"{plural(len(trials), 'trial')} from {kind}{of}", line(list(columns))]
     out.append("  ".join("─" * w for w in widths))
     out += [line(r) for r in rows]
     sys.stdout.write("\n".join(out) + "\n")

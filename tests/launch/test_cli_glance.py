@@ -123,3 +123,12 @@ def test_plan_check_on_a_local_experiment_is_one_sentence_exit_2(tmp_path, capsy
     assert "--check asks Slurm (sbatch --test-only)" in err and 'dispatcher = "local"' in err, err
     assert err.count("error:") == 1 and err.rstrip().endswith("."), err
     assert not (tmp_path / "p.toml").exists()  # refused before --save wrote anything
+
+
+def test_trials_counts_one_trial_in_the_singular(capsys):
+    from tests.support.seed import finished_trials
+
+    finished_trials(1)
+    assert main(["trials"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("1 trial from local"), first  # it said "1 trials"
