@@ -60,6 +60,7 @@ class ProgressSettings:
     max_trial_s: float  # sweep.max_suggestion_cost: the settings-only trial duration
     delay_s: float = 0.0
     sequential: bool = False
+    local_ranks: bool = False  # local mode: a pair's G x N are CPU ranks on this machine
 
     @classmethod
     def from_config(cls, cfg: Any) -> ProgressSettings:
@@ -71,6 +72,7 @@ class ProgressSettings:
             max_trial_s=float(cfg.sweep.max_suggestion_cost),
             delay_s=float(cfg.launch.delay_s),
             sequential=bool(cfg.launch.sequential),
+            local_ranks=bool(cfg.local_ranks),
         )
 
 
@@ -482,6 +484,7 @@ class PlanEstimate:
     duration_s: float
     cost_usd: float
     basis: str
+    unit: str = "GPU"  # what a pair's G x N counts: "GPU", or "rank" in local mode
 
     @property
     def basis_text(self) -> str:
@@ -492,7 +495,7 @@ class PlanEstimate:
         return [
             f"{self.pairs} pair{'s' if self.pairs != 1 else ''}, {self.trials} "
             f"trial{'s' if self.trials != 1 else ''} in all, {self.ranks} "
-            f"{'ranks/GPUs' if self.ranks != 1 else 'rank/GPU'} across pairs "
+            f"{self.unit}{'s' if self.ranks != 1 else ''} across pairs "
             f"(largest pair {self.gpus_max})",
             f"estimated duration {upper}{fmt_duration(self.duration_s)}, estimated cost "
             f"{upper}${self.cost_usd:,.2f}",
@@ -524,6 +527,7 @@ def estimate_plan(
         duration_s=progress.eta_s or 0.0,
         cost_usd=sum((p.cost_projected_usd or 0.0) - p.cost_so_far_usd for p in progress.pairs),
         basis=progress.basis,
+        unit="rank" if settings.local_ranks else "GPU",
     )
 
 

@@ -136,6 +136,10 @@ def test_without_measurements_the_estimate_is_scaled_from_history_or_an_upper_bo
     assert bare.cost_usd == pytest.approx(4 * 600 * 3 * 0.001)
     assert bare.trials == 8 and bare.ranks == 3 and bare.gpus_max == 2
     assert any("at most" in line for line in bare.lines())
+    # a cluster's pairs are GPUs, local mode's CPU ranks: the question says which ("ranks/GPUs")
+    assert bare.lines()[0] == "2 pairs, 8 trials in all, 3 GPUs across pairs (largest pair 2)"
+    local = estimate_plan(pairs, ProgressSettings(**{**SETTINGS.__dict__, "local_ranks": True}))
+    assert local.lines()[0] == "2 pairs, 8 trials in all, 3 ranks across pairs (largest pair 2)"
 
     hist = estimate_plan(pairs, SETTINGS, history_sps={(1, 1): 100.0})
     by_tag = {

@@ -186,7 +186,7 @@ async def test_launch_question_after_raising_max_trials_counts_the_trials_left(t
     supervisor.launch(cfgmod.load(exp), foreground=True)
     write(3)
     async with _launch_question(exp, "more") as (_app, pilot, question):
-        assert "1 pair, 2 trials in all, 1 rank/GPU across pairs" in question
+        assert "1 pair, 2 trials in all, 1 rank across pairs" in question
         assert "left out" not in question
         await pilot.press("n")
 
