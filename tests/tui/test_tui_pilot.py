@@ -845,6 +845,29 @@ async def test_trials_interval_keys_and_stale_state(tmp_path):
         await wait_for(pilot, lambda: "STALE" not in text_of(status), what="recovered")
 
 
+async def test_the_stale_line_counts_down_to_the_next_poll(tmp_path):
+    """It said "retry in 30s" for the whole 30 s; it counts down on the app's clock, redrawn by
+    the status line's 1 s timer, and nothing polls meanwhile."""
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        status = screen.query_one("#poll-status", Label)
+        world.source.retry_after_s = 30.0
+        world.source.fail_next = "rate limited by W&B (HTTP 429, reset in 30 s)"
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "(retry in 30s)" in text_of(status, width=80), what="stale")
+        polls = world.source.polls
+        world.clock.now += 1.0
+        await wait_for(pilot, lambda: "(retry in 29s)" in text_of(status, width=80), what="29s")
+        world.clock.now += 17.5  # 11.5 s left: the seconds still to wait, rounded up
+        await wait_for(pilot, lambda: "(retry in 12s)" in text_of(status, width=80), what="12s")
+        assert world.source.polls == polls and "STALE since" in text_of(status)
+        world.clock.now += 12.0
+        await wait_for(pilot, lambda: "(retrying now)" in text_of(status, width=80), what="now")
+
+
 async def test_a_source_that_never_answered_has_no_data_not_stale_data(tmp_path):
     """A missing or refused key: no poll ever succeeded, yet the line said "STALE since"."""
     app, world = make_app(tmp_path, start="trials")

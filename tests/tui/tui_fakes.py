@@ -187,6 +187,7 @@ class FakeSource:
         self._seen: dict[str, Trial] = {}
         self.polls = 0
         self.fail_next: str | None = None
+        self.retry_after_s: float | None = None  # what a failure asks to wait (HTTP 429's reset)
 
     def poll(self) -> FakePollResult:
         self.polls += 1
@@ -216,7 +217,8 @@ class FakePoller:
                 self.state.stale_since = self.src.clock()
             self.state.reason = str(e)
             self.state.consecutive_errors += 1
-            self.state.backoff_s = min(60.0, 2.0**self.state.consecutive_errors)
+            backoff = min(60.0, 2.0**self.state.consecutive_errors)
+            self.state.backoff_s = max(backoff, self.src.retry_after_s or 0.0)  # as Poller does
             return None
         self.state = FakePollerState(last_ok=self.src.clock(), last_result=result)
         return result

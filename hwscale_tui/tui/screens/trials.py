@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import time
 from typing import Any
 
@@ -86,6 +87,7 @@ class TrialsScreen(HwScreen):
         self.poll_state: Any | None = None
         self.curve_cache: dict[str, list[Any]] = {}
         self.poll_interval_s = 2.0
+        self.next_poll_at: float | None = None  # services.clock() when the next poll is due
         self.launched = LaunchedConfig()  # the snapshot the latest launch froze
 
     def compose(self) -> ComposeResult:
@@ -153,6 +155,23 @@ class TrialsScreen(HwScreen):
         backoff = getattr(self.poll_state, "backoff_s", 0) or 0
         self._polling = False
         self._schedule_poll(max(self.poll_interval_s, backoff))
+        if getattr(self.poll_state, "stale_since", None):  # "retrying now" -> "retry in 30s"
+            self.update_status_line()
+
+    def _schedule_poll(self, delay: float) -> None:
+        super()._schedule_poll(delay)
+        # on the app's clock, which the status line counts down with (its 1 s timer redraws it)
+        self.next_poll_at = self.app.services.clock() + max(delay, 0.01)
+
+    def retry_text(self, now: float) -> str:
+        """When the next poll goes out: ``retry in 27s``, counted down from the poll that failed
+        (the seconds left until the poll timer fires, not the backoff it was set with)."""
+        if self._polling:
+            return "retrying now"
+        if self._poll_timer is None or self.next_poll_at is None:
+            return "retry paused"  # a dialog covers the screen: no poll until it closes
+        left = self.next_poll_at - now
+        return f"retry in {fmt_duration(math.ceil(left))}" if left > 0 else "retrying now"
 
     def apply_poll(self, result: Any, state: Any) -> None:
         table = self.query_one(TrialTable)
@@ -183,7 +202,7 @@ class TrialsScreen(HwScreen):
             # poll has ever succeeded (it said "STALE since" with nothing on the table)
             since = time.strftime("%H:%M:%S", time.localtime(st.stale_since))
             what = f"STALE since {since}" if getattr(st, "last_ok", None) else "NO DATA"
-            parts.append(f"{what} (retry in {fmt_duration(st.backoff_s)}): {st.reason or 'error'}")
+            parts.append(f"{what} ({self.retry_text(now)}): {st.reason or 'error'}")
         if table.sort_column:  # before the poll's timing, so an 80-column line keeps it
             parts.append(f"sort: {table.sort_column} {'desc' if table.sort_reverse else 'asc'}")
         if st is not None and getattr(st, "last_ok", None):
