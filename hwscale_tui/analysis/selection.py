@@ -4,7 +4,8 @@ app's analysis screen alike."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
@@ -170,4 +171,50 @@ def transfer_note(trials: list[Trial]) -> str | None:
         "true): those pairs' sweeps also learned from the other pairs' results, so the pairs' "
         "times, samples and costs to target are not those of independent sweeps "
         "(docs/optimizer.md)."
+    )
+
+
+def unread_curves(
+    trials: list[Trial],
+    curves: Mapping[str, Sequence[object]],
+    unread: Collection[str],
+    reason: str | None,
+) -> dict[str, Any] | None:
+    """The trials among ``trials`` whose learning curve the source could not read (a W&B
+    source's ``history_unread``, with ``history_error``, the first failure's reason), for the
+    note and ``analyze --json``'s ``curves_unread``; None when every curve was read.
+    ``older_cached``: how many of them are analyzed on an older cached curve instead."""
+    missed = set(unread)
+    run_ids = [t.run_id for t in trials if t.run_id in missed]
+    if not run_ids:
+        return None
+    return {
+        "trials": len(run_ids),
+        "of": len(trials),
+        "older_cached": sum(1 for r in run_ids if curves.get(r)),
+        "reason": (reason or "unknown").rstrip("."),
+        "run_ids": run_ids,
+    }
+
+
+def unread_curves_note(
+    unread: Mapping[str, Any], where: str = "W&B", retry: str = "Run the analysis again to retry."
+) -> str:
+    """One note: how many trials' curves could not be read from ``where``, why, and what the
+    analysis uses instead (``unread``: what :func:`unread_curves` returned); ``retry``: how to
+    try again (the command line's words, or the app's key)."""
+    n, older = int(unread["trials"]), int(unread["older_cached"])
+    without = n - older
+    if older == 0:
+        instead = "they are analyzed without one (counted in n_trials, not in the estimates)"
+    elif without == 0:
+        instead = "they are analyzed on the older curves cached before"
+    else:
+        instead = (
+            f"{older} analyzed on the older curve cached before, {without} without one "
+            "(counted in n_trials, not in the estimates)"
+        )
+    return (
+        f"Learning curves of {n} of {unread['of']} trials could not be read from {where} "
+        f"({unread['reason']}; no curve is asked for after a failure): {instead}. {retry}"
     )

@@ -147,8 +147,9 @@ def _check_numbers(args: argparse.Namespace) -> None:
         )
 
 
-def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
-    """(trials, curves, how many trials the source had before one generation was picked)."""
+def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], str | None]:
+    """(trials, curves, how many trials the source had before one generation was picked, the
+    run ids whose curve the source could not read, and why: the first failure's reason)."""
     from ..analysis.selection import pick_generation
 
     if args.trials:
@@ -191,7 +192,7 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
             trials = pick_generation(cfg.name, trials, args.generation, of=path.name)
             kept = {t.run_id for t in trials}
             histories = {k: v for k, v in histories.items() if k in kept}
-        return trials, histories, every
+        return trials, histories, every, [], None
     if args.history:
         raise UsageError(
             "--history only goes with --trials; accepted: --trials FILE.csv --history FILE.csv."
@@ -242,7 +243,9 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int]:
             f"the trials logged, like the default {cfg.analysis.curve_metric!r} "
             "([analysis] curve_metric)."
         )
-    return trials, dict(curves), every
+    # some curves read, some not (a failed request; none is sent after it): said in a note
+    unread = list(getattr(source, "history_unread", ()))
+    return trials, dict(curves), every, unread, history_error
 
 
 def _replaced(path: Path) -> str:
@@ -336,9 +339,16 @@ def run(args: argparse.Namespace) -> int:
     # nothing to analyze is refused before that. Reading in a thread while the imports ran was
     # slower (about 0.25 s on 1.6 million rows): both need the GIL nearly all the time, and
     # SQLite hands it over at every row.
-    trials, histories, every = _load(args, cfg)
+    trials, histories, every, unread, unread_reason = _load(args, cfg)
     from ..analysis import analyze, render_text, write_report
-    from ..analysis.selection import generation_note, local_mode, progress_note, transfer_note
+    from ..analysis.selection import (
+        generation_note,
+        local_mode,
+        progress_note,
+        transfer_note,
+        unread_curves,
+        unread_curves_note,
+    )
     from ..analysis.tables import per_config_csv
     from ..paths import write_private_text
 
@@ -364,6 +374,9 @@ def run(args: argparse.Namespace) -> int:
     transfer = transfer_note(trials)  # a CSV keeps it: trials --csv writes transfer_other
     if transfer:
         local_notes.append(transfer)
+    curves_unread = unread_curves(trials, histories, unread, unread_reason)
+    if curves_unread:  # first among them: the analysis stands on fewer curves than it shows
+        local_notes.insert(0, unread_curves_note(curves_unread))
     for n in local_notes:
         print(f"analyze: {n}", file=sys.stderr)
     if note:
@@ -391,7 +404,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"analyze: wrote {md}{replaced}", file=sys.stderr)
     if args.json:
         # one string, one write (json.dump writes the megabyte of a large experiment in ~100,000 pieces)
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        payload = result.to_json()
+        payload["curves_unread"] = curves_unread  # null: every trial's curve was read
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
         # a terminal's width; piped, $COLUMNS when set (as the other commands), else 120
         sized = sys.stdout.isatty() or os.environ.get("COLUMNS", "").strip().isdigit()

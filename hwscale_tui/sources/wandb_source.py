@@ -430,6 +430,10 @@ class WandbSource:
         self._cache = HistoryCache(root / (self.entity or "_default") / self.project)
         self.counter = RequestCounter()
         self.history_error: str | None = None  # why the last histories() call used older curves
+        # run ids of the last histories() call whose curve could not be read from W&B: its
+        # request failed, or it was not sent after an earlier failure (those with an older
+        # cached curve got that one)
+        self.history_unread: list[str] = []
         self._api: Any = None
         self._lock = (
             threading.Lock()
@@ -569,9 +573,11 @@ class WandbSource:
         """Curves of ``metric`` (default: the experiment's curve metric) vs agent step and wall time.
 
         Served from the disk cache unless the run's last step moved since it was cached; only
-        those runs cost a ``RunSampledHistory`` request. Never raises for network errors: runs
-        that could not be fetched get their older cached curve (if any) and ``history_error``
-        says why. Runs not seen by the last poll are served from the cache only.
+        those runs cost a ``RunSampledHistory`` request. Never raises for network errors: after
+        the first failure no further request is sent; the runs whose curve could not be read
+        (that one and those after it) are listed in ``history_unread``, get their older cached
+        curve (if any), and ``history_error`` says why (the first failure's reason). Runs not
+        seen by the last poll are served from the cache only.
         """
         metric = metric or self.curve_metric
         keys = list(
@@ -579,18 +585,22 @@ class WandbSource:
         )
         out: dict[str, Sequence[HistoryPoint]] = {}
         self.history_error = None
+        self.history_unread = []
         with self._lock, counting_requests(self.counter):
             for run_id in run_ids:
                 key = self._history_keys.get(run_id)
                 points = self._cache.get(run_id, metric, key) if key is not None else None
-                if points is None and run_id in self._nodes and self.history_error is None:
-                    try:
-                        points = history_points(self._fetch_history(run_id, keys), metric)
-                        self._cache.put(run_id, metric, key, points)
-                    except Exception as e:
-                        self.history_error = unavailable_from(
-                            e, where=self._where(), now=self._clock()
-                        ).reason
+                if points is None and run_id in self._nodes:
+                    if self.history_error is None:
+                        try:
+                            points = history_points(self._fetch_history(run_id, keys), metric)
+                            self._cache.put(run_id, metric, key, points)
+                        except Exception as e:
+                            self.history_error = unavailable_from(
+                                e, where=self._where(), now=self._clock()
+                            ).reason
+                    if points is None:  # its request failed, or none was sent after a failure
+                        self.history_unread.append(run_id)
                 if points is None:
                     points = self._cache.latest(run_id, metric)
                 if points is not None:

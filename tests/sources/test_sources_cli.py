@@ -378,3 +378,40 @@ def test_trials_says_how_many_requests_it_sent_to_wandb(tmp_path, capsys, monkey
         server.reset_counts()
         rc, out, _ = run_cli(capsys, "--experiment", str(experiment_file), "--json")
         assert rc == 0 and json.loads(out)["requests"] == len(server.requests) == 3
+
+
+def test_analyze_says_how_many_wandb_curves_it_could_not_read_and_why(
+    tmp_path, capsys, monkeypatch
+):
+    """Some curves read and some not: analyze analyzed the rest without a word. One note (a
+    stderr line, the report's notes, the JSON's notes) says how many and the first reason, and
+    the JSON carries them as ``curves_unread``."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
+    order = [r.name for r in sorted(runs, key=lambda r: (r.group, r.created_at))]
+    analyze = ["analyze", "--experiment", str(experiment_file), "--bootstrap", "0", "--json"]
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        server.fail("500", times=1000, operation="RunSampledHistory", run=order[9])
+        rc = main(analyze)
+        out = capsys.readouterr()
+        assert rc == 0, out.err
+        data = json.loads(out.out)
+        unread = data["curves_unread"]
+        assert unread["run_ids"] == order[9:] and (unread["trials"], unread["of"]) == (3, 12)
+        assert unread["older_cached"] == 0 and "HTTP 500" in unread["reason"]
+        said = [n for n in data["notes"] if "could not be read" in n]
+        assert len(said) == 1 and said[0].startswith(
+            f"Learning curves of 3 of 12 trials could not be read from W&B (W&B at {server.url} "
+            "answered HTTP 500"
+        )
+        assert f"analyze: {said[0]}" in out.err.splitlines()
+        assert sum(r["n_trials"] for r in data["per_config"]) == 12
+
+        server.clear_faults()  # read again: every curve (the 9 read before from the cache)
+        assert main(analyze) == 0
+        out = capsys.readouterr()
+        data = json.loads(out.out)
+        assert data["curves_unread"] is None and "could not be read" not in out.err

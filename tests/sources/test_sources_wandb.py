@@ -406,6 +406,33 @@ def test_history_failure_returns_the_older_cached_curve_and_says_why(server):
     assert len(src.histories([run_id])[run_id]) == len(old) + 1 and src.history_error is None
 
 
+def test_curves_that_fail_in_part_are_listed_with_the_first_reason(server):
+    """Some curves read, some not: only ``history_error`` said so, and the analysis used the
+    rest as if nothing were missing. ``history_unread`` lists the runs whose curve could not
+    be read: the one whose request failed and those after it (no request is sent after a
+    failure), with or without an older cached curve; the next call retries them."""
+    src = wandb_source(server)
+    ids = [t.run_id for t in src.poll().trials]
+    src.histories(ids[:2])  # cached; unchanged runs are served from the cache
+    server.fail("500", times=1000, operation="RunSampledHistory", run=ids[5])
+    server.reset_counts()
+    curves = src.histories(ids)
+    assert src.history_unread == ids[5:] and "HTTP 500" in src.history_error
+    assert [r for r in ids if curves.get(r)] == ids[:5]
+    assert server.counts["RunSampledHistory"] == 3 + 2  # ids[2:5], then ids[5] and its retry
+    # two cached runs logged more: one reads, then the next fails -> its older curve is used
+    server.advance(ids[0])
+    server.advance(ids[1])
+    src.poll()
+    server.fail("500", times=2, operation="RunSampledHistory", run=ids[1])
+    curves = src.histories(ids[:2])
+    assert src.history_unread == [ids[1]] and len(curves[ids[1]]) == 20  # the older one
+    assert len(curves[ids[0]]) == 21
+    server.clear_faults()  # ids[5]'s persistent fault: gone, every curve reads
+    curves = src.histories(ids)
+    assert src.history_unread == [] and src.history_error is None and all(curves.values())
+
+
 @pytest.mark.parametrize(
     "key, why",
     [

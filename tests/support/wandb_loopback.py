@@ -129,6 +129,7 @@ class Fault:
     kind: str  # "429" | "500" | "drop"
     operation: str | None  # only requests of this operation (None: any GraphQL request)
     reset_s: float | None = None
+    run: str | None = None  # only requests for this run (its name in the variables)
 
 
 class WandbLoopback:
@@ -259,12 +260,19 @@ class WandbLoopback:
         times: int = 1,
         operation: str | None = "Runs",
         reset_s: float | None = None,
+        run: str | None = None,
     ) -> None:
-        """The next ``times`` requests of ``operation`` get: ``"429"``, ``"500"`` or ``"drop"``."""
+        """The next ``times`` requests of ``operation`` get: ``"429"``, ``"500"`` or ``"drop"``;
+        with ``run``, only the requests for that run (``Run``, ``RunSampledHistory``, ...)."""
         if kind not in ("429", "500", "drop"):
             raise ValueError(f"unknown fault {kind!r}; accepted: '429', '500', 'drop'")
         with self._lock:
-            self._faults += [Fault(kind, operation, reset_s) for _ in range(times)]
+            self._faults += [Fault(kind, operation, reset_s, run) for _ in range(times)]
+
+    def clear_faults(self) -> None:
+        """Drop the faults not yet taken."""
+        with self._lock:
+            self._faults.clear()
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -279,10 +287,10 @@ class WandbLoopback:
                 "runs": len(self.runs),
             }
 
-    def _take_fault(self, operation: str) -> Fault | None:
+    def _take_fault(self, operation: str, variables: dict[str, Any]) -> Fault | None:
         with self._lock:
             for i, f in enumerate(self._faults):
-                if f.operation in (None, operation):
+                if f.operation in (None, operation) and f.run in (None, variables.get("name")):
                     return self._faults.pop(i)
         return None
 
@@ -583,7 +591,7 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
             if server.api_key is not None and not self._key_ok(server.api_key):
                 self._send(401, {"errors": [{"message": "user is not logged in"}]})
                 return
-            fault = server._take_fault(operation)
+            fault = server._take_fault(operation, variables)
             if fault is not None:
                 self._fault(fault)
                 return

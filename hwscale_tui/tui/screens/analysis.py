@@ -187,6 +187,17 @@ class AnalysisScreen(HwScreen):
                 return
             metric = session.cfg.analysis.curve_metric
             histories = source.histories([t.run_id for t in trials], metric) if trials else {}
+            history_error = getattr(source, "history_error", None)
+            if history_error and not any(histories.get(t.run_id) for t in trials):
+                # the source answered the trials but gave none of their curves (W&B failing
+                # every history request): that, not "no learning curves yet"
+                self.app.call_from_thread(
+                    self.show_nothing,
+                    "no learning curves read",
+                    f"The trial source gave no learning curve ({history_error.rstrip('.')}). "
+                    "R analyzes again.",
+                )
+                return
             if not any(histories.get(t.run_id) for t in trials):
                 # every trial failed (or none has reported yet): a state, said in the app's
                 # words, not the CLI's refusal ("accepted: trials with history ...") as an error
@@ -206,8 +217,19 @@ class AnalysisScreen(HwScreen):
             changes = {"target_kind": target[0], "target": target[1]} if target is not None else {}
             settings = services.analysis.settings_from_config(session.cfg, **changes)
             result = services.analysis.analyze(trials, histories, settings)
+            # some curves read, some not (a failed W&B request; none is sent after it): the
+            # analysis stands on fewer curves than it shows, said after the trials' note
+            from ...analysis.selection import unread_curves, unread_curves_note
+
+            unread = unread_curves(
+                trials, histories, getattr(source, "history_unread", ()), history_error
+            )
+            if unread:
+                notes.insert(1, unread_curves_note(unread, retry="R analyzes again."))
             result.notes[0:0] = notes
             view = build_view(result, settings, len(trials))
+            if unread:  # the notes may be scrolled out of view: the bar says it too
+                view.summary += f", {unread['trials']} curves unread (see the notes)"
             newest = getattr(session.cfg, "generation", 1)
             if newest > 1:  # which one is shown (g picks another), not only in a passing toast
                 view.summary = f"gen {wanted or newest} of {newest}: {view.summary}"

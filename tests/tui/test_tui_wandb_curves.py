@@ -1,0 +1,50 @@
+"""The analysis screen on the real services, reading W&B through the real client from the
+loopback server, when some or all of the trials' learning curves cannot be read."""
+
+from __future__ import annotations
+
+from textual.widgets import Label, Static
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.tui.app import create_app
+from tests.support.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
+from tests.tui.test_tui_pilot import text_of
+from tests.tui.tui_helpers import wait_for
+
+SIZE = (140, 40)
+
+
+async def test_the_analysis_screen_says_which_wandb_curves_it_could_not_read(tmp_path, monkeypatch):
+    """Some curves read, some not: the screen analyzed the rest without a word; every one
+    failing read as 'no learning curves yet'."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
+    order = [r.name for r in sorted(runs, key=lambda r: (r.group, r.created_at))]
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        server.fail("500", times=1000, operation="RunSampledHistory")  # every curve fails
+        app = create_app(experiment_file=experiment_file, start="analysis")
+        async with app.run_test(size=SIZE) as pilot:
+            status = app.screen.query_one("#analysis-status", Label)
+            tables = app.screen.query_one("#analysis-tables", Static)
+            await wait_for(
+                pilot, lambda: "no learning curves read" in text_of(status), 120, "no curves"
+            )
+            said = text_of(app.screen.query_one("#plot-note", Label), width=200)
+            assert said.startswith(f"The trial source gave no learning curve (W&B at {server.url}")
+            assert "HTTP 500" in said and said.rstrip().endswith("R analyzes again.")
+
+            # one run's curve fails: the 9 read before it are analyzed, the 3 from it on are not
+            server.clear_faults()
+            server.fail("500", times=1000, operation="RunSampledHistory", run=order[9])
+            await pilot.press("R")
+            await wait_for(pilot, lambda: "12 trials" in text_of(status), 120, "the analysis")
+            assert "3 curves unread (see the notes)" in text_of(status)
+            notes = text_of(tables, width=200)
+            assert (
+                "Learning curves of 3 of 12 trials could not be read from W&B "
+                f"(W&B at {server.url} answered HTTP 500; " in notes
+            )
+            assert notes.count("could not be read") == 1 and "R analyzes again." in notes
