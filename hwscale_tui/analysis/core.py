@@ -396,7 +396,8 @@ def analyze(
         pools.append(pool)
         best = pool[_best_index(pool, sign)]
         say(
-            f"bootstrap: Kaplan-Meier for {pair.tag} ({len(members)} trials, {settings.n_boot} resamples)"
+            f"bootstrap: Kaplan-Meier for {pair.tag} ({len(members)} trial{'s' if len(members) != 1 else ''}, "
+            f"{settings.n_boot} resample{'s' if settings.n_boot != 1 else ''})"
         )
         km = {}
         for j, ax in enumerate(AXES):

@@ -103,6 +103,14 @@ def test_never_reached_config_gets_efficiency_zero_and_nothing_invented():
         trials, hist, AnalysisSettings(target=90.0, target_kind="absolute", n_boot=100)
     )
     pc = result.per_config.set_index("config")
+    said: list[str] = []
+    analyze(
+        trials,
+        hist,
+        AnalysisSettings(target=90.0, target_kind="absolute", n_boot=100),
+        progress=said.append,
+    )
+    assert "bootstrap: Kaplan-Meier for g1n1 (1 trial, 100 resamples)" in said, said  # "1 trials"
     assert not pc.loc["g2n1", "best_reached"] and np.isnan(pc.loc["g2n1", "time_to_target_s"])
     assert pc.loc["g2n1", "best_censored_at_steps"] == pytest.approx(1000.0)
     assert (result.fom.loc["g2n1", ["eff_sample", "eff_time", "eff_cost"]] == 0).all()
