@@ -99,26 +99,57 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# what the list's other columns need at least, wrapped ('not launched' and the date on two
-# lines), with the separators
-NAME_ROOM = 60
+# what the list's other columns need at least, with the separators: the mark, the numbers
+# and their headers never wrap; rich narrows 'state' and 'last activity' alike, to 10 at
+# least here ('not launched' and the date on two lines)
+NAME_ROOM = 61
 
 
 def _print(rows: list) -> None:
     from rich.table import Table
 
     console = stdout_console(highlight=False)
-    t = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for col in ("", "experiment", "state", "generations", "pairs", "trials", "last activity"):
-        if col == "experiment":
-            # the names are what the list is for: while the other columns can wrap to make
-            # room (they need about NAME_ROOM columns), a name stays whole (rich shrank every
-            # column alike: 'hardware_scali…' at 80 columns)
-            longest = max((len(r.name) for r in rows), default=len(col))
-            room = max(len(col), console.width - NAME_ROOM)
-            t.add_column(col, no_wrap=True, min_width=min(longest, room))
-            continue
-        t.add_column(col, justify="right" if col in ("generations", "pairs", "trials") else "left")
+    longest = max((len(r.name) for r in rows), default=len("experiment"))
+    if longest + NAME_ROOM > console.width:
+        # no room for a table: rich kept the name whole and squeezed every other column,
+        # the current mark included, to nothing (or, narrower still, cut the name too)
+        _print_blocks(console, rows)
+    else:
+        t = Table(show_edge=False, pad_edge=False, header_style="bold")
+        for col in ("", "experiment", "state", "generations", "pairs", "trials", "last activity"):
+            if col == "experiment":
+                # the names are what the list is for: while the other columns can wrap to
+                # make room (they need about NAME_ROOM columns), a name stays whole (rich
+                # shrank every column alike: 'hardware_scali…' at 80 columns)
+                t.add_column(col, no_wrap=True, min_width=longest)
+                continue
+            number = col in ("generations", "pairs", "trials")
+            t.add_column(col, justify="right" if number else "left", no_wrap=number or not col)
+        _add_rows(t, rows)
+        console.print(t)
+    cur = next((r.name for r in rows if r.current), None)
+    if cur:
+        console.print(
+            f"* current: {cur} (every command and the app act on it; "
+            "--experiment-name NAME or hwscale-tui experiments select NAME picks another)"
+        )
+
+
+def _print_blocks(console, rows: list) -> None:
+    """One block per experiment: its name on a line of its own, then one field a line."""
+    for r in rows:
+        console.print(f"{'*' if r.current else ' '} {r.name}", markup=False)
+        for label, value in (
+            ("state", r.state),
+            ("generations", str(r.generations)),
+            ("pairs", str(r.pairs)),
+            ("trials", str(r.trials)),
+            ("last activity", _when(r.last_activity)),
+        ):
+            console.print(f"    {label:<15}{value}", markup=False)
+
+
+def _add_rows(t, rows: list) -> None:
     for r in rows:
         t.add_row(
             "*" if r.current else "",
@@ -128,11 +159,4 @@ def _print(rows: list) -> None:
             str(r.pairs),
             str(r.trials),
             _when(r.last_activity),
-        )
-    console.print(t)
-    cur = next((r.name for r in rows if r.current), None)
-    if cur:
-        console.print(
-            f"* current: {cur} (every command and the app act on it; "
-            "--experiment-name NAME or hwscale-tui experiments select NAME picks another)"
         )
