@@ -19,8 +19,9 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "experiment.md"
 INTRO = """# The experiment file
 
 One TOML file describes a hardware scaling experiment. `hwscale-tui plan --save FILE` writes one
-with every value spelled out; the app's grid editor saves the same file. Every command takes
-`--experiment FILE`; without it they use the current experiment: the one last saved, launched
+with every value spelled out; the app's grid editor saves the same file. Every command that acts
+on an experiment (the app, `plan`, `launch`, `status`, `cancel`, `sweep`, `trials`, `analyze`)
+takes `--experiment FILE`; without it they use the current experiment: the one last saved, launched
 or selected (docs/experiments.md); with none yet, `config/experiment.toml` in the config dir
 (`$HWSCALE_HOME/config/` when set) if it exists, else the experiment launched most recently,
 else the built-in defaults.
