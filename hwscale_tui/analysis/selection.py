@@ -216,5 +216,5 @@ def unread_curves_note(
         )
     return (
         f"Learning curves of {n} of {unread['of']} trials could not be read from {where} "
-        f"({unread['reason']}; no curve is asked for after a failure): {instead}. {retry}"
+        f"({unread['reason']}): {instead}. {retry}"
     )

@@ -289,6 +289,24 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
     return None
 
 
+# History requests that fail in a row before a ``histories`` call sends no more (each failed
+# one may have cost the client's own retries).
+HISTORY_FAILURES_IN_A_ROW = 3
+
+
+def _fails_every_request(exc: BaseException, why: SourceUnavailable) -> bool:
+    """A failure of W&B as a whole, not of one run: the next request would fail the same way
+    (unreachable, no answer in time, rate limited, the key refused, no client)."""
+    if why.status in (401, 403, 429) or isinstance(exc, ImportError):
+        return True
+    import requests
+
+    return any(
+        isinstance(e, (requests.Timeout, requests.ConnectionError, ConnectionError))
+        for e in _exception_chain(exc)
+    )
+
+
 def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUnavailable:
     """Any failure of a W&B call -> one short reason (and the wait a 429 asked for)."""
     if isinstance(exc, SourceUnavailable):
@@ -573,11 +591,14 @@ class WandbSource:
         """Curves of ``metric`` (default: the experiment's curve metric) vs agent step and wall time.
 
         Served from the disk cache unless the run's last step moved since it was cached; only
-        those runs cost a ``RunSampledHistory`` request. Never raises for network errors: after
-        the first failure no further request is sent; the runs whose curve could not be read
-        (that one and those after it) are listed in ``history_unread``, get their older cached
-        curve (if any), and ``history_error`` says why (the first failure's reason). Runs not
-        seen by the last poll are served from the cache only.
+        those runs cost a ``RunSampledHistory`` request. Never raises for network errors. A
+        failure of one run's request (W&B answered with an error for it) does not stop the
+        others: one run W&B cannot give hid every curve after it. No further request is sent
+        after a failure that is W&B's as a whole (unreachable, no answer in time, rate limited,
+        key refused) or after ``HISTORY_FAILURES_IN_A_ROW`` failures in a row. The runs whose
+        curve could not be read are listed in ``history_unread`` and get their older cached
+        curve (if any); ``history_error`` says why (the first failure's reason). Runs not seen
+        by the last poll are served from the cache only.
         """
         metric = metric or self.curve_metric
         keys = list(
@@ -586,20 +607,26 @@ class WandbSource:
         out: dict[str, Sequence[HistoryPoint]] = {}
         self.history_error = None
         self.history_unread = []
+        in_a_row, stopped = 0, False
         with self._lock, counting_requests(self.counter):
             for run_id in run_ids:
                 key = self._history_keys.get(run_id)
                 points = self._cache.get(run_id, metric, key) if key is not None else None
                 if points is None and run_id in self._nodes:
-                    if self.history_error is None:
+                    if not stopped:
                         try:
                             points = history_points(self._fetch_history(run_id, keys), metric)
                             self._cache.put(run_id, metric, key, points)
+                            in_a_row = 0
                         except Exception as e:
-                            self.history_error = unavailable_from(
-                                e, where=self._where(), now=self._clock()
-                            ).reason
-                    if points is None:  # its request failed, or none was sent after a failure
+                            why = unavailable_from(e, where=self._where(), now=self._clock())
+                            self.history_error = self.history_error or why.reason
+                            in_a_row += 1
+                            stopped = (
+                                _fails_every_request(e, why)
+                                or in_a_row >= HISTORY_FAILURES_IN_A_ROW
+                            )
+                    if points is None:  # its request failed, or none was sent after a stop
                         self.history_unread.append(run_id)
                 if points is None:
                     points = self._cache.latest(run_id, metric)

@@ -409,17 +409,18 @@ def test_history_failure_returns_the_older_cached_curve_and_says_why(server):
 def test_curves_that_fail_in_part_are_listed_with_the_first_reason(server):
     """Some curves read, some not: only ``history_error`` said so, and the analysis used the
     rest as if nothing were missing. ``history_unread`` lists the runs whose curve could not
-    be read: the one whose request failed and those after it (no request is sent after a
-    failure), with or without an older cached curve; the next call retries them."""
+    be read, with or without an older cached curve; the next call retries them. One run W&B
+    answers with an error for does not stop the others (it hid every curve after it)."""
     src = wandb_source(server)
     ids = [t.run_id for t in src.poll().trials]
+    assert len(ids) == 12
     src.histories(ids[:2])  # cached; unchanged runs are served from the cache
     server.fail("500", times=1000, operation="RunSampledHistory", run=ids[5])
     server.reset_counts()
     curves = src.histories(ids)
-    assert src.history_unread == ids[5:] and "HTTP 500" in src.history_error
-    assert [r for r in ids if curves.get(r)] == ids[:5]
-    assert server.counts["RunSampledHistory"] == 3 + 2  # ids[2:5], then ids[5] and its retry
+    assert src.history_unread == [ids[5]] and "HTTP 500" in src.history_error
+    assert [r for r in ids if curves.get(r)] == ids[:5] + ids[6:]
+    assert server.counts["RunSampledHistory"] == 10 + 1  # ids[2:], and ids[5]'s retry
     # two cached runs logged more: one reads, then the next fails -> its older curve is used
     server.advance(ids[0])
     server.advance(ids[1])
@@ -431,6 +432,27 @@ def test_curves_that_fail_in_part_are_listed_with_the_first_reason(server):
     server.clear_faults()  # ids[5]'s persistent fault: gone, every curve reads
     curves = src.histories(ids)
     assert src.history_unread == [] and src.history_error is None and all(curves.values())
+
+
+@pytest.mark.parametrize(
+    "kind, fetches, reason",
+    [
+        ("500", 3, "HTTP 500"),  # every run's request fails: 3 in a row, then no more
+        ("429", 1, "rate limited"),  # W&B as a whole: the first failure stops the call
+        ("drop", 1, "cannot reach W&B"),
+    ],
+)
+def test_curves_stop_after_failures_of_wandb_as_a_whole(server, kind, fetches, reason):
+    """Going on past one run's failure must not turn an outage into one failing request (and
+    the client's retries) per run."""
+    src = wandb_source(server)
+    ids = [t.run_id for t in src.poll().trials]
+    server.fail(kind, times=1000, operation="RunSampledHistory", reset_s=1.0)
+    server.reset_counts()
+    curves = src.histories(ids)
+    assert curves == {} and src.history_unread == ids and reason in src.history_error
+    per_fetch = 1 if kind == "429" else 2  # the client retries a 500 or a dropped link once
+    assert server.counts["RunSampledHistory"] == fetches * per_fetch, server.counts
 
 
 @pytest.mark.parametrize(

@@ -229,7 +229,8 @@ class AnalysisScreen(HwScreen):
             result.notes[0:0] = notes
             view = build_view(result, settings, len(trials))
             if unread:  # the notes may be scrolled out of view: the bar says it too
-                view.summary += f", {unread['trials']} curves unread (see the notes)"
+                n = int(unread["trials"])
+                view.summary += f", {n} curve{'s' if n != 1 else ''} unread (see the notes)"
             newest = getattr(session.cfg, "generation", 1)
             if newest > 1:  # which one is shown (g picks another), not only in a passing toast
                 view.summary = f"gen {wanted or newest} of {newest}: {view.summary}"
