@@ -45,6 +45,34 @@ WATCH_FIRST_DELAY_S = 1.0  # after the first frame
 WATCH_EVERY_S = 2.0
 
 
+def binding_ids(load_all: bool = True) -> set[str]:
+    """Every binding id of the app's screens, dialogs and widgets (and Textual's own that
+    they inherit): what ``keymap.toml`` can remap. ``load_all`` imports every screen and
+    dialog first; without it, the ids of the classes loaded so far."""
+    from textual.dom import DOMNode
+
+    if load_all:
+        from . import experiment_switcher  # noqa: F401  (its bindings)
+        from .screens import modals  # noqa: F401
+        from .widgets import choice  # noqa: F401
+
+        for screen_id in SCREENS:
+            screen_class(screen_id)
+    classes: set[type] = set()
+    stack: list[type] = [DOMNode]
+    while stack:
+        cls = stack.pop()
+        classes.add(cls)
+        subclasses: list[type] = cls.__subclasses__()
+        stack.extend(c for c in subclasses if c not in classes)
+    return {
+        b.id
+        for cls in classes
+        for b in getattr(cls, "BINDINGS", ())
+        if isinstance(b, Binding) and b.id
+    }
+
+
 def screen_class(screen_id: str) -> type[HwScreen]:
     import importlib
 
@@ -311,6 +339,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             self.notify(f"{path}: ignored ({e})", severity="warning")
             return {}
         flat: dict[str, str] = {}
+        not_keys: list[str] = []
 
         def walk(prefix: str, node: Any) -> None:
             for k, v in node.items():
@@ -319,9 +348,40 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                     walk(key, v)
                 elif isinstance(v, str):
                     flat[key] = v
+                else:
+                    not_keys.append(f"{key} = {v!r}")
 
         walk("", data)
+        if not_keys:  # a number or a list was dropped without a word
+            self.notify(
+                f"{path}: {', '.join(not_keys)} ignored; accepted: keys as a string, like "
+                '"launch.all" = "A" or "trials.filter" = "f,slash".',
+                severity="warning",
+            )
+        if flat:  # the ids are checked once the first frame is out (it imports every screen)
+            self.call_after_refresh(self._check_keymap_ids, path, list(flat))
         return flat
+
+    def _check_keymap_ids(self, path: Path, ids: list[str]) -> None:
+        """Say which ``keymap.toml`` ids no binding has (a typo remapped nothing, silently)."""
+        if all(i in binding_ids(load_all=False) for i in ids):  # no screen imported for it
+            return
+        unknown = [i for i in ids if i not in binding_ids()]
+        if not unknown:
+            return
+        import difflib
+
+        everything = sorted(binding_ids())
+        named = []
+        for i in unknown:
+            close = difflib.get_close_matches(i, everything, n=1)
+            named.append(f"{i!r}" + (f" (did you mean {close[0]}?)" if close else ""))
+        self.notify(
+            f"{path}: no key binding has the id {', '.join(named)}, so it remaps nothing; "
+            "accepted: an id the help (?) lists.",
+            severity="warning",
+            timeout=15,
+        )
 
     # -- navigation ---------------------------------------------------------------------------
     def action_show(self, screen_id: str) -> None:

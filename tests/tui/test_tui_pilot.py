@@ -1254,6 +1254,28 @@ async def test_keymap_file_remaps_a_binding_by_id(tmp_path):
         )
 
 
+async def test_keymap_file_with_an_unknown_id_or_a_non_string_key_says_so(tmp_path):
+    """A typo'd id ('launch.al') or a key that is not a string remapped nothing, without a
+    word; each gets a notice naming it (the id with its close match), and the good line of
+    the same file still remaps."""
+    config = app_paths().ensure().config
+    (config / "keymap.toml").write_text(
+        '"launch.al" = "A"\n"trials.filter" = 5\n"trials.sort" = "z"\n'
+    )
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+
+        def notices() -> list[str]:
+            return [n.message for n in app._notifications]
+
+        await wait_for(pilot, lambda: any("'launch.al'" in m for m in notices()), what="notice")
+        unknown = next(m for m in notices() if "'launch.al'" in m)
+        assert "no key binding has the id 'launch.al' (did you mean launch.all?)" in unknown
+        assert "trials.sort" not in unknown  # a known id is not named
+        assert any("trials.filter = 5 ignored; accepted: keys as a string" in m for m in notices())
+        assert app._keymap == {"launch.al": "A", "trials.sort": "z"}
+
+
 async def test_grid_form_focus_keys_choice_cycling_and_prompt_cancel(tmp_path):
     app, _ = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
