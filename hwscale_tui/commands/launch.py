@@ -118,10 +118,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print_launch(info)
-        if final is not None:
+        if final is not None:  # laid out as `hwscale-tui status` shows it (cost, ETA, width)
+            from ..launch.progress import progress_from_store
             from ..launch.status_view import render
 
-            stdout_console().print(render(final, time.time()))
+            console = stdout_console()
+            console.print(render(final, time.time(), progress_from_store(final), console.width))
     if final is None:
         return 0
     return (

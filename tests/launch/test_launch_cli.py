@@ -169,6 +169,23 @@ def test_launch_in_the_foreground_waits_and_reports_for_scripts(tmp_path):
     assert "launched ok (launch #2): 2 pairs" in r.stdout and "exited 0" in r.stdout
 
 
+def test_the_foreground_launchs_last_table_reads_as_status_does(tmp_path):
+    """launch --foreground ended with the status table, but without its estimates: every
+    pair's ETA and cost read '-' where `hwscale-tui status` gives them."""
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--trials", "2"), gpus=(1, 2), delay_s=0)
+    r = cli("launch", "-e", str(exp), "--foreground")
+    assert r.returncode == 0, r.stderr
+
+    def rows(out: str) -> list[str]:
+        return [line for line in out.splitlines() if re.match(r"g\dn1 ", line)]
+
+    status = cli("status", "--experiment-name", "exp")
+    assert status.returncode == 0, status.stderr
+    assert len(rows(r.stdout)) == 2 and rows(r.stdout) == rows(status.stdout)
+    assert "progress: all pairs ended" in r.stdout
+
+
 def test_status_watch_redraws_until_ctrl_c(tmp_path):
     exp = tmp_path / "e.toml"
     write_experiment(exp, fake_command("--sleep", "600"), gpus=(1,), delay_s=1)
