@@ -323,7 +323,7 @@ def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
         for name in sorted(set(known_names(store)) | {cur}):
             row = rows.get(name) or {}
             archived = row.get("archived_at") is not None
-            if archived and not include_archived:
+            if archived and not include_archived and name != cur:  # the current one shows
                 continue
             try:
                 cfg, file = load_named(name)

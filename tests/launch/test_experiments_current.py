@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 
@@ -216,6 +217,24 @@ def test_a_copy_of_the_unsaved_default_leaves_the_default_listed():
     assert rows["mine"]["current"] and not rows[ex.DEFAULT_NAME]["current"]
     assert rows[ex.DEFAULT_NAME]["state"] == "not launched"
     assert cli("experiments", "select", ex.DEFAULT_NAME).returncode == 0
+
+
+def test_an_archived_experiment_made_current_again_is_listed_as_the_current_one():
+    """Selecting an archived experiment (select, or --experiment-name on a command) made it
+    current, but the list left it out: no row was marked and no '* current:' line said which
+    experiment every command now acts on."""
+    assert cli("experiments", "new", "mine").returncode == 0
+    assert cli("experiments", "new", "other").returncode == 0
+    assert cli("experiments", "archive", "mine").returncode == 0
+    for how in (["experiments", "select", "mine"], ["plan", "--experiment-name", "mine"]):
+        assert cli("experiments", "select", "other").returncode == 0
+        assert cli(*how).returncode == 0
+        rows = json.loads(cli("experiments", "--json").stdout)
+        assert [(r["name"], r["current"], r["state"]) for r in rows if r["current"]] == [
+            ("mine", True, "archived")
+        ]
+        listed = cli("experiments").stdout
+        assert "* current: mine " in listed and re.search(r"^\* .*\bmine\b.*archived", listed, re.M)
 
 
 def test_piped_listings_keep_long_names_whole_and_lines_unwrapped(tmp_path):
