@@ -24,8 +24,9 @@ BARE_NAME = re.compile(
     r"\b([A-Z][A-Z_]{3,})(?:\.md)?(?:'s)?(?=(?:\s+section)?\s+\d+(?:\.\d+)*\b|\s+section\b|'s\b)"
 )
 SKIP_SUFFIXES = {".png", ".svg", ".csv", ".sqlite", ".gz", ".ico", ".jpg", ".lock"}
-# ALL-CAPS words followed by a number that name no document (``HTTP 429``, SQL's ``SELECT 1``).
-NOT_DOCUMENTS = {"HTTP", "LIMIT", "SELECT", "THEN"}  # SQL and protocol words before a number
+# ALL-CAPS words followed by a number that name no document (``HTTP 429``, SQL's ``SELECT 1``),
+# or in the possessive (``the JSON's notes``).
+NOT_DOCUMENTS = {"HTTP", "JSON", "LIMIT", "SELECT", "THEN"}  # SQL, protocol and format words
 THIS_FILE = Path(__file__).resolve()
 # Before a ``.md`` name: it is a file the program writes, not a document (``--report out.md``,
 # ``out_dir / "report.md"``).
