@@ -1218,6 +1218,24 @@ async def test_opening_the_app_on_a_launched_experiment_shows_the_log_with_the_f
         assert "(no log yet)" not in tail and "line 30" in tail
 
 
+async def test_launch_all_question_flags_an_oversubscribed_pair_as_launch_does(
+    tmp_path, monkeypatch
+):
+    """`hwscale-tui launch` warns that a pair with more CPU ranks than cores measures
+    contention; the app's L question said nothing of it."""
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "4")
+    cfg = cfgmod.apply_overrides(default_config(), {"grid.gpu_counts": [1, 8]}, "test")
+    app, _ = make_app(tmp_path, start="launch", cfg=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.status is not None, what="status")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
+        question = app.screen.question
+        assert "warning: g8n1: OVERSUBSCRIBED: 8 CPU ranks on 4 usable cores" in question
+        assert "g8n2: OVERSUBSCRIBED: 16 CPU ranks" in question
+        assert "g1n1: OVERSUBSCRIBED" not in question and "g1n2: OVERSUBSCRIBED" not in question
+
+
 async def test_launch_all_while_the_supervisor_runs_says_so_without_asking(tmp_path):
     """The supervisor refuses a second launch of a running experiment: L said so only after a
     question with the plan's estimate and a yes."""

@@ -414,8 +414,21 @@ class LaunchScreen(HwScreen):
             trials=ran,
         )
         changed = generation_question(comparison) if new_generation else None
+        # what `hwscale-tui launch` warns about these pairs: more CPU ranks than cores
+        oversubscribed = [
+            f"warning: {pair_tag_of(pp.sweep_name)}: {w}"
+            for pp in plan.pairs
+            if pp.sweep_name not in spent
+            for w in pp.warnings
+            if w.startswith("OVERSUBSCRIBED")
+        ]
         self.app.call_from_thread(
-            self._confirm_launch, estimate, changed, [pair_tag_of(s) for s in spent], bool(ran)
+            self._confirm_launch,
+            estimate,
+            changed,
+            [pair_tag_of(s) for s in spent],
+            bool(ran),
+            oversubscribed,
         )
 
     def _confirm_launch(
@@ -424,6 +437,7 @@ class LaunchScreen(HwScreen):
         generation_change: str | None = None,
         spent: list[str] | None = None,
         continuing: bool = False,
+        warnings: list[str] | None = None,
     ) -> None:
         cfg = self.app.session.cfg
         ran = f"already ran {cfg.sweep.max_trials} trials" if spent else ""
@@ -448,6 +462,7 @@ class LaunchScreen(HwScreen):
         lines += estimate.lines()
         if cfg.local_ranks:  # what `hwscale-tui status` says: the dollars are no bill
             lines.append(f"local mode: pairs are CPU ranks; cost at {cfg.price_label}")
+        lines += warnings or []
         question = "\n".join(lines)
         new_generation = generation_change is not None
 
