@@ -82,10 +82,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json and args.watch is not None:
         raise UsageError("--json and --watch do not go together; accepted: one of them.")
-    if args.experiment_name:
-        check_experiment_name(args.experiment_name)
-        _check_known(args.experiment_name)
-    name = experiment_name(args)
+    name = experiment_name(args)  # an unknown --experiment-name: exit 2 naming the known ones
     if args.generation is not None:
         shown = generation_summary(name, args.generation, as_json=args.json, watch=args.watch)
         if shown:
@@ -223,25 +220,6 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
         print(f"{t:<6} {done[t]:>6} {finished[t]:>8} {shown:>8}")
     print(f"its trials: hwscale-tui trials --experiment-name {name} --generation {generation}")
     return True
-
-
-def _check_known(name: str) -> None:
-    """A name given with --experiment-name must be one that was launched (exit 2 otherwise)."""
-    from ..store import Store
-
-    with Store.open_default(readonly=True) as store:
-        known = [
-            r[0]
-            for r in store.conn.execute(
-                "SELECT DISTINCT experiment FROM launches ORDER BY experiment"
-            ).fetchall()
-        ]
-    if name not in known:
-        raise UsageError(
-            f"--experiment-name {name!r} was never launched; accepted: "
-            + (", ".join(known) if known else "the name of a launched experiment (none yet)")
-            + "."
-        )
 
 
 def all_ended(status) -> bool:

@@ -18,7 +18,24 @@ pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
 def test_status_of_an_unknown_experiment_name_exits_2(tmp_path, capsys):
     assert main(["status", "--experiment-name", "nope"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "'nope' was never launched" in err
+    assert err.count("\n") == 1 and "there is no experiment named 'nope'" in err
+
+
+def test_status_of_a_known_experiment_never_launched_says_so_as_plain_status_does(capsys):
+    """status --experiment-name of an experiment that exists but never ran said "'mine' was
+    never launched" and exited 2, naming only the launched ones (none here), where `status`
+    with it current says how to launch it; and a name no experiment has was called "never
+    launched" too, not unknown."""
+    assert main(["experiments", "new", "mine"]) == 0
+    assert main(["experiments", "new", "other"]) == 0  # 'other' is current now
+    capsys.readouterr()
+    assert main(["status", "--experiment-name", "mine"]) == 0
+    out = capsys.readouterr().out
+    assert "experiment mine has not been launched (hwscale-tui launch --experiment-name mine" in out
+    assert main(["status", "--experiment-name", "ghost"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "there is no experiment named 'ghost'; accepted: one of" in err
+    assert "mine" in err and "other" in err
 
 
 def test_max_trials_below_the_default_batch_clamps_the_batch(tmp_path):
