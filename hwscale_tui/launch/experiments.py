@@ -408,23 +408,31 @@ def archive(name: str, archived: bool = True) -> None:
 
 
 def delete(name: str) -> int:
-    """Delete an experiment: its store rows, launch snapshot, logs and the file the app made
-    for it (never a file of yours elsewhere). Refused while it runs. Returns trials deleted."""
+    """Delete an experiment: its store rows, launch snapshot, logs (the pairs', the
+    supervisor's and its trials' run directories) and the file the app made for it (never a
+    file of yours elsewhere). Refused while it runs. Returns trials deleted."""
     import shutil
 
-    from .files import experiment_logs_dir
+    from .files import experiment_logs_dir, supervisor_log_path
 
     require_known(name, "delete")
     from ..store import Store
 
     with Store.open_default() as store:
         _refuse_if_running(name, store, "deleted")
+        run_ids = [r["run_id"] for r in store.trial_rows(experiment=name)]
         n = store.delete_experiment(name)
     snapshot_path(name).unlink(missing_ok=True)
     managed_file(name).unlink(missing_ok=True)
     logs = experiment_logs_dir(name)
     if logs.is_dir():
         shutil.rmtree(logs, ignore_errors=True)
+    supervisor_log_path(name).unlink(missing_ok=True)
+    runs = app_paths().runs
+    for run_id in run_ids:  # each trial's trial.log and metrics.jsonl (W&B offline runs too)
+        run_dir = runs / run_id
+        if run_id and run_dir.parent == runs and run_dir.is_dir():
+            shutil.rmtree(run_dir, ignore_errors=True)
     cur = read_current()
     if cur is not None and cur.name == name:
         current_path().unlink(missing_ok=True)

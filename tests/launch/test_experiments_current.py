@@ -16,6 +16,7 @@ import pytest
 from hwscale_tui.errors import UsageError
 from hwscale_tui.launch import experiments as ex
 from hwscale_tui.launch import supervisor as sup
+from hwscale_tui.launch.files import supervisor_log_path
 from hwscale_tui.paths import app_paths, snapshot_path
 from hwscale_tui.store import Store
 from hwscale_tui.tui.session import ExperimentSession
@@ -171,8 +172,17 @@ def test_list_archive_and_delete_and_a_running_one_is_never_deleted(tmp_path):
         "busy",
         "old",
     }
+    # its logs: a trial's run directory and the supervisor's log were left behind
+    runs = app_paths().runs
+    for run_dir in (runs / "old.g1n1_trial_0001", runs / "someone_else_trial_0001"):
+        run_dir.mkdir(parents=True)
+        (run_dir / "trial.log").write_text("a trial's log\n")
+    supervisor_log_path("old").parent.mkdir(parents=True, exist_ok=True)
+    supervisor_log_path("old").write_text("the supervisor's log\n")
     res = cli("experiments", "delete", "old", "--yes")
     assert res.returncode == 0 and "1 trial(s)" in res.stdout
+    assert not (runs / "old.g1n1_trial_0001").exists() and not supervisor_log_path("old").exists()
+    assert (runs / "someone_else_trial_0001" / "trial.log").is_file()  # not a trial of old's
     with Store.open_default() as store:
         assert store.trials(experiment="old") == []
         assert (
@@ -186,8 +196,9 @@ def test_list_archive_and_delete_and_a_running_one_is_never_deleted(tmp_path):
 
     sup.cancel("busy", None, by="test", grace_s=1.0)
     wait_for(lambda: all_ended("busy"), "busy ended")
+    assert supervisor_log_path("busy").is_file()
     res = cli("experiments", "delete", "busy", "--yes")
-    assert res.returncode == 0
+    assert res.returncode == 0 and not supervisor_log_path("busy").exists()
 
 
 def test_new_from_this_one_copies_settings_under_a_new_name(tmp_path):
