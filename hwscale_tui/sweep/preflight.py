@@ -6,6 +6,7 @@ than the built-in trainer runs) is refused with one sentence instead of burning 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,11 @@ def _check_trainer(pair: HardwarePair, extra: list[str], swept: Sequence[str]) -
         )
     if not extra:
         return
+    # not the shell's WANDB_MODE/PROJECT (each trial gets the experiment's), but where W&B
+    # finds a key, as the trials will: without it, wandb.mode=online was refused with a key set
+    env = {k: v for k in ("WANDB_API_KEY", "WANDB_BASE_URL", "NETRC") if (v := os.environ.get(k))}
     try:
-        parse_overrides(extra, env={})
+        parse_overrides(extra, env=env)
     except UsageError as e:
         reason = str(e).rstrip(".")
         if "; accepted keys: " in reason:  # the trainer's keys, less those the sweep sets itself

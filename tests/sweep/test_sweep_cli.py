@@ -6,6 +6,8 @@ import json
 import signal
 import subprocess
 
+import pytest
+
 from hwscale_tui.paths import app_paths
 from hwscale_tui.processes import live_group_members
 from hwscale_tui.store import Store
@@ -109,6 +111,23 @@ def test_an_extra_key_the_trainer_rejects_is_refused_before_anything_is_written(
     )
     assert r.stdout == ""
     assert not app_paths().store.exists() and not app_paths().runs.exists()
+
+
+def test_an_extra_wandb_online_is_refused_only_without_a_key(tmp_path, monkeypatch):
+    """The check launch, plan and sweep make looked for the W&B key in an empty environment:
+    wandb.mode=online as an extra argument was refused with WANDB_API_KEY set."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.errors import UsageError
+    from hwscale_tui.hardware import HardwarePair
+    from hwscale_tui.sweep.preflight import check_pairs, check_sweep
+    from hwscale_tui.sweep.runner import prepare_sweep
+
+    cfg, pair, extra = cfgmod.default_config(), HardwarePair(1, 1), ["wandb.mode=online"]
+    with pytest.raises(UsageError, match="needs a W&B API key and none was found"):
+        check_pairs(cfg, [pair], extra, tmp_path)
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    check_pairs(cfg, [pair], extra, tmp_path)
+    check_sweep(prepare_sweep(cfg, pair, extra, tmp_path))
 
 
 def test_status_of_a_sweep_never_run_is_empty(tmp_path):
