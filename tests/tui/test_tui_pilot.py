@@ -601,6 +601,46 @@ async def test_full_log_opens_in_pager(tmp_path, monkeypatch):
         assert seen.read_text().splitlines()[-1] == "hardware_scaling.g1n1: line 30"
 
 
+async def test_a_pager_that_cannot_run_leaves_the_app_working(tmp_path, monkeypatch):
+    """Textual resumes a suspended app only when the suspend block ends normally: a $PAGER
+    that was not found raised out of it and left the app suspended for good (blank terminal,
+    no key read). A missing pager is said without suspending; one that fails to start is said
+    after the app resumed."""
+    import contextlib
+
+    events: list[str] = []
+
+    @contextlib.contextmanager
+    def textual_suspend():  # Textual 8.2's shape: resume after the yield, no finally
+        events.append("suspended")
+        yield
+        events.append("resumed")
+
+    broken = tmp_path / "broken-pager"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o700)
+    app, _ = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(
+            pilot, lambda: screen.selected_row() and screen.selected_row().log_path, what="log path"
+        )
+        monkeypatch.setattr(app, "suspend", textual_suspend)
+        for pager, said, suspends in (
+            ("nosuchpager -R", "Pager 'nosuchpager' not found; set $PAGER. The log is ", []),
+            (str(broken), f"Pager {str(broken)!r} could not run", ["suspended", "resumed"]),
+        ):
+            events.clear()
+            monkeypatch.setenv("PAGER", pager)
+            await pilot.press("o")
+            await wait_for(
+                pilot,
+                lambda said=said: any(said in n.message for n in app._notifications),
+                what=said,
+            )
+            assert events == suspends, pager
+
+
 # -- trials screen ----------------------------------------------------------------------------
 async def test_trials_arrive_update_in_place_and_best_is_marked(tmp_path):
     app, world = make_app(tmp_path, start="trials")

@@ -335,21 +335,41 @@ class HwScreen(Screen, inherit_bindings=False):
         """``$PAGER`` (default ``less``) on ``path``; the app steps aside until the pager exits."""
         import os
         import shlex
+        import shutil
         import subprocess
 
         from textual.app import SuspendNotSupported
 
-        argv = [*shlex.split(os.environ.get("PAGER") or "less"), path]
+        pager = os.environ.get("PAGER") or ""
+        try:
+            words = shlex.split(pager) or ["less"]
+        except ValueError:  # an unbalanced quote
+            words = []
+        if not words or shutil.which(words[0]) is None:
+            self.notify(
+                f"Pager {(words[0] if words else pager)!r} not found; set $PAGER. The log is "
+                + path,
+                severity="error",
+            )
+            return
+        failed: OSError | None = None
         try:
             with self.app.suspend():
-                subprocess.run(argv, check=False)
+                # an exception out of this block would leave the app suspended for good (the
+                # terminal handed over, no input read): Textual resumes only when it ends normally
+                try:
+                    subprocess.run([*words, path], check=False)
+                except OSError as e:
+                    failed = e
         except SuspendNotSupported:
             self.notify(
                 "This terminal cannot hand over to a pager; the log is " + path,
                 severity="warning",
             )
-        except FileNotFoundError:
-            self.notify(f"Pager {argv[0]!r} not found; set $PAGER.", severity="error")
+        if failed is not None:
+            self.notify(
+                f"Pager {words[0]!r} could not run ({failed}); set $PAGER.", severity="error"
+            )
         self.refresh()
 
     def on_screen_suspend(self) -> None:
