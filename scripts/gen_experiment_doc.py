@@ -23,8 +23,8 @@ with every value spelled out; the app's grid editor saves the same file. Every c
 on an experiment (the app, `plan`, `launch`, `status`, `cancel`, `sweep`, `trials`, `analyze`)
 takes `--experiment FILE`; without it they use the current experiment: the one last saved, launched
 or selected (docs/experiments.md); with none yet, `config/experiment.toml` in the config dir
-(`$HWSCALE_HOME/config/` when set) if it exists, else the experiment launched most recently,
-else the built-in defaults.
+(`$HWSCALE_HOME/config/` when set) if it exists, else the experiment launched most recently
+(not an archived one), else the built-in defaults.
 
 Rules:
 

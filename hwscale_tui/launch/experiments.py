@@ -216,7 +216,7 @@ def load_named(name: str) -> tuple[ExperimentConfig, Path | None]:
 
 def current_config() -> tuple[ExperimentConfig, Path | None]:
     """The current experiment's config and file: the pointer, else the legacy default file,
-    else the experiment launched most recently, else the built-in default."""
+    else the experiment launched most recently (and not archived), else the built-in default."""
     cur = read_current()
     if cur is not None:
         try:
@@ -229,9 +229,18 @@ def current_config() -> tuple[ExperimentConfig, Path | None]:
     st = _open_store_readonly()
     if st is not None:
         try:
-            row = st.conn.execute(
-                "SELECT experiment FROM launches ORDER BY id DESC LIMIT 1"
-            ).fetchone()
+            # not an archived one: archiving the current experiment made it current again here
+            archived = {r["name"] for r in st.experiment_rows() if r.get("archived_at") is not None}
+            row = next(
+                (
+                    r
+                    for r in st.conn.execute(
+                        "SELECT experiment FROM launches GROUP BY experiment ORDER BY MAX(id) DESC"
+                    )
+                    if r[0] not in archived
+                ),
+                None,
+            )
         finally:
             st.close()
         if row is not None:

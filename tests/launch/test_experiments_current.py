@@ -248,6 +248,23 @@ def test_an_archived_experiment_made_current_again_is_listed_as_the_current_one(
         assert "* current: mine " in listed and re.search(r"^\* .*\bmine\b.*archived", listed, re.M)
 
 
+def test_archiving_the_current_experiment_leaves_the_newest_other_one_current(tmp_path):
+    """With nothing current the newest launched experiment is: archiving the current one
+    (which clears the pointer) made that same, archived experiment current again."""
+    first, second = tmp_path / "first.toml", tmp_path / "second.toml"
+    write_experiment(first, fake_command(), name="first", gpus=(1,), delay_s=0)
+    write_experiment(second, fake_command(), name="second", gpus=(1,), delay_s=0)
+    for path in (first, second):
+        assert cli("launch", "-e", str(path), "--foreground").returncode == 0
+    assert ex.current_name() == "second"
+    assert cli("experiments", "archive", "second").returncode == 0
+    assert ex.current_name() == "first"
+    rows = json.loads(cli("experiments", "--json").stdout)
+    assert [(r["name"], r["current"]) for r in rows] == [("first", True)]
+    assert cli("experiments", "archive", "first").returncode == 0  # none left: the default
+    assert ex.current_name() == ex.DEFAULT_NAME
+
+
 def test_piped_listings_keep_long_names_whole_and_lines_unwrapped(tmp_path):
     def piped(*args: str, columns: str | None = None) -> subprocess.CompletedProcess[str]:
         # this test process may carry COLUMNS=80 in its C environment (set by a library), so
