@@ -478,6 +478,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
     def _quit(self) -> None:
         launch = self._launch_screen()
         rows = list(launch.rows.values()) if launch else []
+        if not rows:  # the launch screen was never shown: the pairs as `status` reads them
+            rows = self._pair_rows_now()
         going = [r for r in rows if r.keeps_running]
         running = [r.tag for r in going if r.status != "scheduled"]
         # due to start: the supervisor (which outlives the app) starts them on schedule
@@ -514,6 +516,19 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 f"Unsaved grid edits were discarded (ctrl+s saves to {self.session.path})."
             )
         self.exit(self.exit_message)
+
+    def _pair_rows_now(self) -> list[Any]:
+        """The experiment's recorded pairs as launch rows (status, countdown, never started)."""
+        import time
+
+        from .launch_rows import launch_rows
+
+        try:
+            status = self.services.supervisor.pair_status(self.session.name)
+        except Exception as e:  # a busy store: quit without the note rather than not at all
+            self.log.warning(f"quit: pair status: {type(e).__name__}: {e}")
+            return []
+        return launch_rows([], status, time.time(), self.session.cfg.sweep.max_trials)
 
     def _launch_screen(self) -> LaunchScreen | None:
         for stack in self._screen_stacks.values():

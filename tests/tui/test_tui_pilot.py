@@ -7,6 +7,7 @@ import os
 import stat
 from dataclasses import replace
 
+import pytest
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from hwscale_tui import config as cfgmod
@@ -128,6 +129,20 @@ async def test_quit_says_sweeps_keep_running(tmp_path):
     assert (
         world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"
     )  # quitting cancels nothing
+
+
+@pytest.mark.parametrize("start", ["trials", "grid", "analysis"])
+async def test_quit_from_another_screen_says_sweeps_keep_running_too(tmp_path, start):
+    """The note came from the launch screen's rows: quitting an app that never showed that
+    screen (opened on trials, grid or analysis) printed nothing while the sweeps ran on."""
+    app, world = make_app(tmp_path, start=start, launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+q")
+    assert app._launch_screen() is None  # it was never shown
+    assert app.return_value and "keep running in the background (g1n1" in app.return_value
+    assert "start on schedule (" in app.return_value
+    assert world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"
 
 
 async def test_launch_summary_and_quit_follow_the_supervisor_state(tmp_path):
