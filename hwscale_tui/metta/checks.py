@@ -203,6 +203,13 @@ def launch_blockers(cfg: ExperimentConfig) -> list[str]:
     if cfg.experiment.runner != "metta" or cfg.launch.command:
         return []
     out: list[str] = []
+    repo = _repo(cfg)
+    if repo is not None and not repo.is_dir():  # every pair's command runs there: none starts
+        out.append(
+            f"metta.repo {repo} is not a directory, and every pair's command runs in the Metta "
+            "checkout, so none would start; accepted: the path of a Metta checkout (metta.repo, "
+            "--metta-repo), or no metta.repo to run in the current directory"
+        )
     if not cfg.wandb.entity:
         out.append(
             "the metta runner needs a W&B entity, as upstream's own launcher required "
@@ -279,7 +286,7 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
             )
     if repo is not None:
         if not repo.is_dir():
-            w.append(f"metta.repo {repo} does not exist")
+            pass  # a launch blocker, among the warnings above
         else:
             found = detect_profile(repo)
             if resolved.how == "default":

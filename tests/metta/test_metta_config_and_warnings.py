@@ -70,6 +70,37 @@ def test_profile_is_detected_from_the_checkout(tmp_path):
     assert any("looks like Metta main" in w for w in plan.warnings)
 
 
+def test_launch_with_a_metta_repo_that_is_not_there_exits_2_and_starts_nothing(tmp_path):
+    """metta.repo is where every pair's command runs: a path that is not there was only a
+    warning, and the launch started a supervisor whose pairs all failed to start."""
+    exp = tmp_path / "e.toml"
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config("metta", env={}),
+        {
+            "metta.repo": str(tmp_path / "no-such-checkout"),
+            "wandb.entity": "t",
+            "grid.gpu_counts": [1],
+            "grid.node_counts": [1],
+        },
+    )
+    cfgmod.save(cfg, exp)
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp)), capture_output=True, text=True, env=cli_env()
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0  # one sentence
+    assert f"metta.repo {tmp_path / 'no-such-checkout'} is not a directory" in r.stderr
+    st = subprocess.run(
+        hwscale_cmd("status", "-e", str(exp), "--json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
+    plan = plan_experiment(cfgmod.load(exp, env={}), exp)  # plan says it, once
+    assert len([w for w in plan.warnings if "no-such-checkout" in w]) == 1 and plan.blockers
+
+
 def test_launch_without_a_wandb_entity_exits_2_and_starts_nothing(tmp_path):
     repo = make_checkout(tmp_path / "m", "fom-v1")
     exp = tmp_path / "e.toml"
