@@ -71,7 +71,32 @@ def run(args: argparse.Namespace) -> int:
         from ..launch.experiments import note_file
 
         note_file(cfg.name, args.experiment)
-    return run_sweep(setup)
+    return run_sweep(setup, launch_hint=launch_hint(args, pair.tag))
+
+
+def launch_hint(args: argparse.Namespace, tag: str) -> str:
+    """The launch that starts this pair's sweep in a new generation with the same settings:
+    the sweep's experiment, its flags and extra arguments, and ``--only`` this pair (a launch
+    of the experiment alone ran every pair at the file's settings, not the sweep's)."""
+    from .common import LAUNCHER_FLAGS
+
+    argv = ["launch"]
+    if args.experiment:
+        argv += ["-e", args.experiment]
+    elif args.experiment_name:
+        argv += ["--experiment-name", args.experiment_name]
+    for flag, (key, kind) in LAUNCHER_FLAGS.items():
+        raw = getattr(args, "set_" + key.replace(".", "__"), None)
+        if raw is None or raw is False:
+            continue
+        if kind == "flag":
+            argv.append(flag)
+        elif kind == "ints":
+            argv += [flag, *map(str, raw)]
+        else:
+            argv += [flag, str(raw)]
+    argv += ["--only", tag, *args.extra]
+    return "hwscale-tui " + shlex.join(argv)
 
 
 def print_status(sweep: str, goal: str, *, as_json: bool, start: str = "hwscale-tui sweep") -> int:
@@ -93,18 +118,19 @@ def print_status(sweep: str, goal: str, *, as_json: bool, start: str = "hwscale-
     return 0
 
 
-def with_fingerprint(setup: SweepSetup, store) -> SweepSetup:
+def with_fingerprint(setup: SweepSetup, store, launch_hint: str | None = None) -> SweepSetup:
     """The setup with the comparability fingerprint its trials record; refuses (UsageError) a
-    sweep whose settings differ from its generation's (docs/launch.md, generations)."""
+    sweep whose settings differ from its generation's (docs/launch.md, generations), naming
+    ``launch_hint`` as the command that starts the new generation."""
     import dataclasses
 
     from ..launch.generations import check_for_sweep
 
-    fp = check_for_sweep(store, setup.cfg, setup.builder.extra)
+    fp = check_for_sweep(store, setup.cfg, setup.builder.extra, hint_command=launch_hint)
     return dataclasses.replace(setup, fingerprint=fp)
 
 
-def run_sweep(setup: SweepSetup) -> NoReturn:
+def run_sweep(setup: SweepSetup, launch_hint: str | None = None) -> NoReturn:
     from ..store import Store
     from ..sweep.dispatch import Dispatcher
     from ..sweep.local import LocalDispatcher
@@ -126,7 +152,7 @@ def run_sweep(setup: SweepSetup) -> NoReturn:
         dispatcher = LocalDispatcher()
     store = Store.open_default()
     try:
-        setup = with_fingerprint(setup, store)
+        setup = with_fingerprint(setup, store, launch_hint)
     except BaseException:
         store.close()
         raise

@@ -299,9 +299,17 @@ def _launch_hint(cfg: ExperimentConfig) -> str:
     return f"hwscale-tui launch --experiment-name {cfg.name}"
 
 
-def check_for_sweep(store: Store, cfg: ExperimentConfig, extra_args: Sequence[str] = ()) -> str:
+def check_for_sweep(
+    store: Store,
+    cfg: ExperimentConfig,
+    extra_args: Sequence[str] = (),
+    *,
+    hint_command: str | None = None,
+) -> str:
     """The fingerprint a sweep of ``cfg`` records on its trials; refuses (UsageError) a sweep
-    whose settings differ from its generation's, so trials never mix even without ``launch``."""
+    whose settings differ from its generation's, so trials never mix even without ``launch``.
+    ``hint_command``: the launch the refusal offers (default: the experiment's launch)."""
+    hint = hint_command or _launch_hint(cfg)
     now = settings(cfg, extra_args)
     fp = fingerprint(now)
     gens = {int(g["generation"]): g for g in store.generations(cfg.name)}
@@ -310,7 +318,7 @@ def check_for_sweep(store: Store, cfg: ExperimentConfig, extra_args: Sequence[st
         if cfg.generation == 1 and not gens:
             comp, _ = compare(store, cfg, extra_args)
             if comp.recorded and comp.changes:
-                raise GenerationChangeRequired(comp, _launch_hint(cfg))
+                raise GenerationChangeRequired(comp, hint)
             store.add_generation(cfg.name, 1, fp, now, "first sweep")
             return fp
         raise UsageError(
@@ -323,7 +331,7 @@ def check_for_sweep(store: Store, cfg: ExperimentConfig, extra_args: Sequence[st
         comp.changes = [
             (k, was.get(k), v) for k, v in now.items() if k != PRICE_KEY and was.get(k) != v
         ]
-        raise GenerationChangeRequired(comp, _launch_hint(cfg))
+        raise GenerationChangeRequired(comp, hint)
     return fp
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import tomllib
 
 import pytest
+import tomli_w
 
 from hwscale_tui.paths import app_paths
 from hwscale_tui.processes import live_group_members
@@ -284,3 +286,38 @@ def test_a_sweep_from_a_file_registers_the_file_so_analyze_reads_its_settings(tm
     ).stdout
     (line,) = [x for x in out.splitlines() if " solo " in x]
     assert line.split("│")[3].strip() == "1", line  # its pairs: the file's 1, not the default 2
+
+
+def test_a_refused_sweep_offers_a_launch_of_this_pair_with_its_own_settings(tmp_path):
+    """A sweep whose flags change the generation's settings is refused; the launch it offered
+    had the experiment's file alone, so pasting it ran every pair at the file's settings, not
+    the sweep's. The hint carries the sweep's flags, its extra arguments and --only its pair,
+    and pasted, starts just that pair in the next generation with those settings."""
+    import shlex
+
+    exp = write_experiment(tmp_path / "exp.toml", name="gen", max_trials=1)
+    data = tomllib.loads(exp.read_text())
+    data["grid"] = {"gpu_counts": [1, 2], "node_counts": [1]}
+    data["launch"] = {"delay_s": 0}
+    exp.write_text(tomli_w.dumps(data))
+    first = subprocess.run(sweep_cmd(exp), capture_output=True, text=True, env=cli_env())
+    assert first.returncode == 0, first.stderr
+    changed = sweep_cmd(exp, "--total-timesteps", "6000", "extra.flag=1")
+    r = subprocess.run(changed, capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    hint = r.stderr.split("accepted: ", 1)[1].split(" (starts generation 2")[0]
+    assert hint == (
+        f"hwscale-tui launch -e {shlex.quote(str(exp))} --total-timesteps 6000 --only g1n1 "
+        "extra.flag=1 --new-generation"
+    ), r.stderr
+    pasted = hwscale_cmd(*shlex.split(hint)[1:], "--foreground")
+    done = subprocess.run(pasted, capture_output=True, text=True, env=cli_env(), timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with Store.open_default(readonly=True) as st:
+        rows = st.trial_rows(experiment="gen")
+        assert sorted((r["sweep"], r["generation"]) for r in rows) == [
+            ("gen.g1n1", 1),
+            ("gen.g1n1.gen2", 2),  # this pair only: g2n1 was not started
+        ]
+        settings = json.loads(st.generations("gen")[1]["settings_json"])
+    assert (settings["total_timesteps"], settings["extra_args"]) == (6000, ["extra.flag=1"])
