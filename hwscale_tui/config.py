@@ -387,7 +387,10 @@ class ExperimentConfig:
         if not self.local_ranks:
             return f"${p:g}/GPU-hour ({gpu}{unknown})"
         if gpu.lower() == "vcpu":
-            return f"${p:g}/rank-hour: one cloud vCPU on demand (docs/prices.md)"
+            if self.cost.price_per_gpu_hour is not None:  # the user's price, not the table's
+                return f"${p:g}/rank-hour: each rank priced as one vCPU (cost.price_per_gpu_hour)"
+            kind = "spot" if self.cost.spot else "on demand"
+            return f"${p:g}/rank-hour: one cloud vCPU {kind} (docs/prices.md)"
         return (
             f"HYPOTHETICAL ${p:g}/rank-hour, as if each CPU rank were one {gpu} "
             f'(cost.gpu_type = "vCPU" prices ranks as CPUs{unknown})'

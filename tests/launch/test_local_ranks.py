@@ -63,7 +63,14 @@ def test_local_price_is_hypothetical_unless_priced_as_cpu(monkeypatch):
     assert "as if each CPU rank were one H100 " in cfg.price_label  # "one", never "a H100"
     cpu = cfgmod.from_dict({"cost": {"gpu_type": "vCPU"}}, env={})
     assert cpu.price_per_gpu_hour == pytest.approx(0.0425)
-    assert cpu.price_label.startswith("$0.0425/rank-hour: one cloud vCPU")
+    assert cpu.price_label == "$0.0425/rank-hour: one cloud vCPU on demand (docs/prices.md)"
+    # the spot price, or the user's own, is not "on demand" (both were labelled so)
+    spot = cfgmod.from_dict({"cost": {"gpu_type": "vCPU", "spot": True}}, env={})
+    assert spot.price_label == "$0.0213/rank-hour: one cloud vCPU spot (docs/prices.md)"
+    own = cfgmod.from_dict({"cost": {"gpu_type": "vCPU", "price_per_gpu_hour": 0.1}}, env={})
+    assert own.price_label == (
+        "$0.1/rank-hour: each rank priced as one vCPU (cost.price_per_gpu_hour)"
+    )
 
 
 def test_a_gpu_type_missing_from_the_price_table_says_whose_price_is_used():
