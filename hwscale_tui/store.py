@@ -139,6 +139,10 @@ HISTORY_COLUMNS = (
 )
 
 
+# History metrics kept in a column of their own (any other is read from ``extra_json``).
+COLUMN_METRICS = ("score", "reward", "sps")
+
+
 def _lock_wait_from_env(readonly: bool) -> float:
     """``HWSCALE_LOCK_WAIT_S`` (seconds, 0.1..3600) overrides the default lock waits."""
     default = READ_LOCK_WAIT_S if readonly else WRITE_LOCK_WAIT_S
@@ -441,13 +445,14 @@ class Store:
     def histories(
         self, run_ids: Sequence[str] | None = None, metric: str = "score"
     ) -> dict[str, Sequence[HistoryPoint]]:
-        """Curves per run: ``metric`` is ``score``, ``reward`` or a key kept in ``extra_json``.
+        """Curves per run: ``metric`` is a column (``score``, ``reward``, ``sps``) or a key kept
+        in ``extra_json``.
 
         ``score`` and ``reward`` curves are :class:`HistoryRows`: one indexed range read per run
         (the primary key is ``(run_id, agent_step)``) whose rows are the curve's points as they
         are, with no object made per point.
         """
-        if metric in ("score", "reward"):
+        if metric in COLUMN_METRICS:
             return self._column_histories(run_ids, metric)
         col = "extra_json"
         sql = f"SELECT run_id, agent_step, wall_s, {col}, cost_usd FROM history"
@@ -489,8 +494,8 @@ class Store:
         self, run_ids: Sequence[str], metric: str = "score"
     ) -> dict[str, tuple[tuple[int, float | None], Sequence[HistoryPoint]]]:
         """Curves with their :meth:`history_marks`, for runs with history rows, in one read:
-        for ``score``/``reward`` the marks come from the rows themselves (no second scan)."""
-        if metric not in ("score", "reward"):
+        for a column metric the marks come from the rows themselves (no second scan)."""
+        if metric not in COLUMN_METRICS:
             marks = self.history_marks(run_ids)
             curves = self.histories(list(marks), metric)
             return {r: (marks[r], curves.get(r, [])) for r in marks}

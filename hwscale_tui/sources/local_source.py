@@ -37,7 +37,11 @@ from .base import (
 )
 
 # Curve metric names (W&B keys) -> the store's history columns.
-HISTORY_METRIC_ALIASES = {"overview/reward": "reward", "sweep/score": "score"}
+HISTORY_METRIC_ALIASES = {
+    "overview/reward": "reward",
+    "sweep/score": "score",
+    "overview/sps": "sps",
+}
 _UNSEEN = object()
 SQL_CHUNK = 10_000  # run ids per IN (...) query
 NUMBER_FIELDS = ("score", "cost_usd", "agent_steps", "runtime_s", "sps", "created_at", "updated_at")

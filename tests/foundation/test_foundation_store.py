@@ -41,8 +41,8 @@ def test_trials_and_history_round_trip(tmp_path):
     s.append_history(
         "a_trial_0001_abcdef",
         [
-            {"agent_step": 0, "wall_s": 0.0, "score": 9.0, "losses/policy": 0.1},
-            {"agent_step": 1024, "wall_s": 0.5, "score": 22.0, "reward": 21.0},
+            {"agent_step": 0, "wall_s": 0.0, "score": 9.0, "losses/policy": 0.1, "sps": 900.0},
+            {"agent_step": 1024, "wall_s": 0.5, "score": 22.0, "reward": 21.0, "sps": 950.0},
             {"agent_step": None, "score": 1.0},  # dropped: no step
         ],
     )
@@ -59,6 +59,12 @@ def test_trials_and_history_round_trip(tmp_path):
     assert (
         s.histories(["a_trial_0001_abcdef"], "losses/policy")["a_trial_0001_abcdef"][0].score == 0.1
     )
+    # steps per second has a column of its own: read from it (it was looked for in extra_json
+    # and found in no trial: `trials --csv --history --metric sps` said no trial logged it)
+    sps = s.histories(["a_trial_0001_abcdef"], "sps")["a_trial_0001_abcdef"]
+    assert [(p.agent_step, p.score) for p in sps] == [(0, 900.0), (1024, 950.0)]
+    ((_, marked),) = s.histories_marked(["a_trial_0001_abcdef"], "sps").values()
+    assert [p.score for p in marked] == [900.0, 950.0]
     assert s.next_trial_index("a") == 2 and s.next_trial_index("b") == 1
 
 

@@ -162,7 +162,13 @@ def test_histories_are_the_same_shape_and_reread_only_when_they_grow(store):
     store.append_history(
         a,
         [
-            {"agent_step": 100.0 * k, "wall_s": 1.0 * k, "score": 0.1 * k, "reward": 0.2 * k}
+            {
+                "agent_step": 100.0 * k,
+                "wall_s": 1.0 * k,
+                "score": 0.1 * k,
+                "reward": 0.2 * k,
+                "sps": 100.0 * k,
+            }
             for k in (1, 2)
         ],
     )
@@ -176,6 +182,11 @@ def test_histories_are_the_same_shape_and_reread_only_when_they_grow(store):
     assert src.histories([a], "overview/reward")[a] == [
         HistoryPoint(100.0, 1.0, 0.2),
         HistoryPoint(200.0, 2.0, 0.4),
+    ]
+    # the trainer's steps per second, by its W&B key: the store's sps column
+    assert src.histories([a], "overview/sps")[a] == [
+        HistoryPoint(100.0, 1.0, 100.0),
+        HistoryPoint(200.0, 2.0, 200.0),
     ]
     before = dict(src.counter.by_kind)
     assert src.histories([a, b]) == curves
