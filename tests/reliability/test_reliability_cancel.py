@@ -129,9 +129,9 @@ def _write_builtin(path: Path, name: str = "exp") -> None:
     )
 
 
-def test_a_sigkilled_runner_leaves_its_trial_visible_and_cancel_stops_it(
-    tmp_path, capsys, kill_registered
-):
+def _launch_one_trial(tmp_path: Path, capsys) -> tuple[dict, dict, int]:
+    """A launched 1-pair experiment once its trial runs: the per-launch file, the trial's entry
+    in it and the sweep runner's pid."""
     exp = tmp_path / "exp.toml"
     _write_builtin(exp)
     assert main(["launch", "-e", str(exp)]) == 0
@@ -140,7 +140,13 @@ def test_a_sigkilled_runner_leaves_its_trial_visible_and_cancel_stops_it(
         lambda: (d := registry.read("exp"))["trials"] and d, "a trial in the per-launch file"
     )
     ((_run_id, trial),) = data["trials"].items()
-    runner = data["pairs"]["exp.g1n1"]["pid"]
+    return data, trial, data["pairs"]["exp.g1n1"]["pid"]
+
+
+def test_a_sigkilled_runner_leaves_its_trial_visible_and_cancel_stops_it(
+    tmp_path, capsys, kill_registered
+):
+    _data, trial, runner = _launch_one_trial(tmp_path, capsys)
     os.kill(runner, signal.SIGKILL)
     wait_for(lambda: not live(runner), "the runner to die")
     assert live(trial["pid"]), "the trial outlives its runner (it is re-attached on resume)"
@@ -175,15 +181,7 @@ def test_cancelling_a_pair_whose_runner_died_unwatched_ends_it_for_good(
     ``launch --resume`` starts again. Cancelling it stops its trial and makes it cancelled, so
     a resume leaves it alone (before, cancel said 'already exited' and the resume restarted
     the pair the user had cancelled)."""
-    exp = tmp_path / "exp.toml"
-    _write_builtin(exp)
-    assert main(["launch", "-e", str(exp)]) == 0
-    capsys.readouterr()
-    data = wait_for(
-        lambda: (d := registry.read("exp"))["trials"] and d, "a trial in the per-launch file"
-    )
-    ((_run_id, trial),) = data["trials"].items()
-    runner = data["pairs"]["exp.g1n1"]["pid"]
+    data, trial, runner = _launch_one_trial(tmp_path, capsys)
     os.kill(data["supervisor"]["pid"], signal.SIGKILL)
     os.kill(runner, signal.SIGKILL)
     wait_for(lambda: not live(runner), "the runner to die")

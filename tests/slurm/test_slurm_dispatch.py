@@ -508,26 +508,22 @@ def test_plan_check_asks_slurm_and_submits_nothing(slurm, tmp_path):
         tmp_path / "bad.toml", "nopart", trial_command=False, slurm={"partition": "nope"}, grid=grid
     )
     before = slurm.job_ids(active_only=False)
-    r = subprocess.run(
-        hwscale_cmd("plan", "-e", str(good), "--check"),
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=120,
-    )
+
+    def plan(exp: Path, *more: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            hwscale_cmd("plan", "-e", str(exp), *more),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=120,
+        )
+
+    r = plan(good, "--check")
     assert r.returncode == 0, r.stderr
     assert "checked with sbatch --test-only: Slurm would take the jobs of 2 pairs" in r.stderr
-    plain = subprocess.run(
-        hwscale_cmd("plan", "-e", str(bad)), capture_output=True, text=True, env=cli_env()
-    )
+    plain = plan(bad)
     assert plain.returncode == 0 and "--partition=nope" in plain.stdout, plain.stderr
-    r = subprocess.run(
-        hwscale_cmd("plan", "-e", str(bad), "--check"),
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=120,
-    )
+    r = plan(bad, "--check")
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.startswith("hwscale-tui: error: Slurm would refuse the g1n1 trials ("), r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
