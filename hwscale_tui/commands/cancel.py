@@ -48,6 +48,26 @@ def who() -> str:
     return f"{user}@{socket.gethostname()} (cli)"
 
 
+def _refuse_remote_off_skypilot(name: str) -> None:
+    """``--remote`` asks SkyPilot for managed jobs: an experiment whose launch snapshot runs its
+    trials elsewhere has none, and asking would start a local SkyPilot API server."""
+    from .. import config as cfgmod
+    from ..errors import ConfigError
+    from ..paths import snapshot_path
+
+    snap = snapshot_path(name)
+    try:
+        dispatcher = cfgmod.load(snap).experiment.dispatcher
+    except (ConfigError, OSError):
+        return  # no readable launch snapshot: SkyPilot is asked by sweep name all the same
+    if dispatcher != "skypilot":
+        raise UsageError(
+            f"--remote cancels SkyPilot managed jobs, and experiment {name} runs its trials "
+            f"with the {dispatcher} dispatcher (its launch snapshot {snap}), so it has none; "
+            "accepted: the same cancel without --remote."
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from ..launch import supervisor as sup
 
@@ -57,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         )
     check_number(args.grace, "--grace", lo=0, hi=3600)
     name = experiment_name(args)
+    if args.remote:
+        _refuse_remote_off_skypilot(name)
     outcomes = sup.cancel_pairs(
         name, None if args.all else args.pairs, by=who(), grace_s=args.grace
     )
@@ -93,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"{verb}: {o.detail}" if o.detail else verb)
         for r in remote:
-            what = r.run_id or "(W&B lookup)"
+            what = r.run_id or "(SkyPilot lookup)"
             print(
                 f"remote {pair_tag_of(r.sweep)} {what}: {'cancelled' if r.ok else 'FAILED'}: {r.detail}"
             )

@@ -122,3 +122,42 @@ def test_cancel_remote_covers_every_chosen_pair_even_ended_ones_and_records_even
             and "cannot list SkyPilot managed jobs of exp.g2n1" in events[1][2]
             and "API server unreachable" in events[1][2]
         )
+
+
+def test_cli_remote_is_refused_for_an_experiment_off_skypilot_before_anything_runs(
+    tmp_path, capsys, monkeypatch
+):
+    """A local experiment has no SkyPilot jobs: asking SkyPilot would start its API server on
+    this machine (the SDK does so when none answers). One sentence, exit 2, nothing cancelled."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.cli import main
+    from hwscale_tui.paths import snapshot_path
+
+    asked: list[str] = []
+
+    def no_sky(self, sweep):
+        asked.append(sweep)
+        return {}
+
+    monkeypatch.setattr(SkyPilotJobsBoundary, "unfinished_jobs", no_sky)
+    cfgmod.save(cfgmod.from_dict({"experiment": {"name": "exp"}}, env={}), snapshot_path("exp"))
+    with Store.open_default() as store:
+        recs = LaunchRecords(store)
+        lid = recs.create_launch("exp", snapshot_path("exp"), None, 1.0)
+        recs.schedule_pair(
+            "exp",
+            "exp.g1n1",
+            gpus=1,
+            nodes=1,
+            launch_id=lid,
+            position=0,
+            planned_start=1.0,
+            argv=["uv"],
+            log_path="exp.g1n1.log",
+        )
+    assert main(["cancel", "--all", "--remote", "--experiment-name", "exp"]) == 2
+    err = capsys.readouterr().err
+    assert "--remote cancels SkyPilot managed jobs" in err and "local dispatcher" in err
+    assert asked == []
+    with Store.open_default() as store:
+        assert [p.status for p in LaunchRecords(store).pair_rows("exp")] == ["scheduled"]
