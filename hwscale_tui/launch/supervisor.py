@@ -888,7 +888,7 @@ def _cancel_with_store(
             jobs = _orphan_jobs(experiment, [outcome.sweep]).get(outcome.sweep, [])
             orphaned[outcome.sweep] = {job for _, job in jobs}
             if jobs:
-                said = cancel_cluster_jobs(jobs)
+                said = cancel_cluster_jobs(jobs, experiment=experiment)
                 outcome.detail = (outcome.detail + "; " if outcome.detail else "") + (
                     f"orphaned cluster jobs: {said}"
                 )
@@ -996,9 +996,16 @@ def _orphan_jobs(
     return out
 
 
-def cancel_cluster_jobs(jobs: Sequence[tuple[str, str]], timeout_s: float = 60.0) -> str:
+def cancel_cluster_jobs(
+    jobs: Sequence[tuple[str, str]],
+    timeout_s: float = 60.0,
+    *,
+    experiment: str | None = None,
+) -> str:
     """Cancel orphaned cluster jobs with the cluster's own command (``scancel IDS`` for Slurm,
-    ``sky jobs cancel -y -n NAME`` for SkyPilot); one line saying what happened."""
+    ``sky jobs cancel -y -n NAME`` for SkyPilot); one line saying what happened. With
+    ``experiment``, the jobs a command cancelled leave its per-launch file: they are no one's
+    to cancel again (a later cancel said 'scancel ID: ok' for them once more)."""
     import shutil
     import subprocess
 
@@ -1018,7 +1025,22 @@ def cancel_cluster_jobs(jobs: Sequence[tuple[str, str]], timeout_s: float = 60.0
             done.append(f"{' '.join(argv)}: {'ok' if ok else (r.stderr.strip() or 'failed')[:120]}")
         except (OSError, subprocess.TimeoutExpired) as e:
             done.append(f"{' '.join(argv)}: {e}")
+            continue
+        if ok and experiment is not None:
+            _forget_cluster_jobs(experiment, set(argv[1:] if argv[0] == "scancel" else argv[-1:]))
     return "; ".join(done)
+
+
+def _forget_cluster_jobs(experiment: str, jobs: set[str]) -> None:
+    """Drop the per-launch file's trials whose cluster job is one of ``jobs``."""
+
+    def change(d: dict[str, Any]) -> None:
+        for run_id, t in list(d["trials"].items()):
+            job = (t.get("slurm_job_id") or t.get("job_name")) if isinstance(t, dict) else None
+            if job is not None and not t.get("pgid") and str(job) in jobs:
+                del d["trials"][run_id]
+
+    registry.update(experiment, change)
 
 
 def _cancel_from_registry(
@@ -1057,7 +1079,9 @@ def _cancel_from_registry(
         jobs = _orphan_jobs(experiment, [sweep], data).get(sweep, [])
         if jobs:
             outcome.cancelled = True
-            outcome.detail = f"orphaned cluster jobs: {cancel_cluster_jobs(jobs)}; "
+            outcome.detail = (
+                f"orphaned cluster jobs: {cancel_cluster_jobs(jobs, experiment=experiment)}; "
+            )
         by_hand = [] if p else _live_runners(sweep, data)
         if by_hand and not outcome.cancelled:
             outcome.previous_status = "running"

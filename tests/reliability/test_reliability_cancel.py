@@ -268,3 +268,57 @@ def test_cancel_cancels_cluster_jobs_whose_runner_died(tmp_path, capsys, monkeyp
     lines = calls.read_text().splitlines()
     assert "scancel 4242" in lines and "sky jobs cancel -y -n exp.g1n1_trial_0002_bbbbbb" in lines
     assert not any("4343" in line for line in lines), "only the pair named is cancelled"
+    # cancelled: they left the per-launch file (g2n1's job, not cancelled, stays)
+    left = registry.read("exp")["trials"]
+    assert sorted(left) == ["exp.g2n1_trial_0001_cccccc"], left
+
+
+def test_a_dead_runners_slurm_jobs_are_scancelled_once_not_by_every_later_cancel(
+    tmp_path, capsys, monkeypatch
+):
+    """After `cancel` scancelled the jobs a SIGKILLed runner left (and recorded their trials
+    killed), the per-launch file still listed them: the next cancel of the pair, e.g. of a
+    runner relaunched with --only, said 'orphaned cluster jobs: scancel 9: ok' again."""
+    from hwscale_tui.launch.state import LaunchRecords
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    (bin_dir / "scancel").write_text(f'#!/bin/sh\necho "scancel $*" >> {calls}\n')
+    (bin_dir / "scancel").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with Store.open_default() as store:
+        recs = LaunchRecords(store)
+        lid = recs.create_launch("exp", tmp_path / "exp.toml", None, 1.0)
+        recs.schedule_pair(
+            "exp",
+            "exp.g1n1",
+            gpus=1,
+            nodes=1,
+            launch_id=lid,
+            position=0,
+            planned_start=1.0,
+            argv=["x"],
+            log_path="exp.g1n1.log",
+        )
+        assert recs.claim_for_start("exp", "exp.g1n1", lid)
+        assert recs.mark_running(
+            "exp", "exp.g1n1", pid=dead.pid, pgid=dead.pid, proc_start=1.0, started_at=1.5
+        )
+    registry.record_trial(
+        "exp",
+        "exp.g1n1",
+        "exp.g1n1_trial_0001_aaaaaa",
+        runner_pid=dead.pid,
+        runner_start=1.0,
+        fields={"slurm_job_id": "4242"},
+        dispatcher="slurm",
+    )
+    assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
+    assert "orphaned cluster jobs: scancel 4242: ok" in capsys.readouterr().out
+    assert "exp.g1n1_trial_0001_aaaaaa" not in registry.read("exp")["trials"]
+    assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
+    assert "scancel" not in capsys.readouterr().out
+    assert calls.read_text().splitlines() == ["scancel 4242"]
