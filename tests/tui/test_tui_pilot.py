@@ -876,6 +876,25 @@ async def test_trials_details_show_params_and_learning_curve(tmp_path):
         assert f"last {fmt_number(curve[-1].score)}" in shown
 
 
+async def test_trials_details_say_why_a_trial_failed_as_the_trials_command_does(tmp_path):
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        old = table.selected_trial()
+        reason = "killed by SIGKILL:\nstep 217,088/3,000,000 score 500.00"
+        world.source.trials[old.run_id] = replace(
+            old, state="failed", error=reason, flags=["no score logged"]
+        )
+        await pilot.press("R")
+        await wait_for(pilot, lambda: table.selected_trial().state == "failed", what="the failure")
+        shown = text_of(app.screen.query_one("#trial-details", Static), width=80)
+        lines = shown.splitlines()  # right under the state, in the 6 rows shown at 80x24
+        assert lines[1].split() == ["state", "failed"]
+        assert lines[2].startswith("reason killed by SIGKILL: step 217,088/3,000,000")
+        assert "flags  no score logged" in shown
+
+
 async def test_trials_interval_keys_and_stale_state(tmp_path):
     app, world = make_app(tmp_path, start="trials")
     async with app.run_test(size=SIZE) as pilot:

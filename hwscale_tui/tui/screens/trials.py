@@ -243,6 +243,10 @@ class TrialsScreen(HwScreen):
         head.add_column()
         head.add_row("run", t.run_id)
         head.add_row("state", Text(t.state, style=STATE_STYLES.get(t.state, "")))
+        if t.error and t.state in ("failed", "killed"):  # why, as `hwscale-tui trials` says
+            head.add_row("reason", _one_line(t.error))
+        if t.flags:
+            head.add_row("flags", "; ".join(t.flags))
         head.add_row("score", fmt_number(t.score))
         head.add_row("steps", fmt_steps(t.agent_steps))
         table = self.query_one(TrialTable)
@@ -425,3 +429,9 @@ class TrialsScreen(HwScreen):
         self.app.call_from_thread(
             self.notify, f"{len(trials)} trials written to {short_paths(str(path))}", timeout=6
         )
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """A trial's error on one line (a traceback's lines joined), cut at ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
