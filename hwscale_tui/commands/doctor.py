@@ -250,8 +250,9 @@ def _live_registered() -> list[str]:
 
 
 def check_orphans(report: Report) -> None:
+    from ..hardware import pair_tag_of
     from ..launch import registry
-    from ..launch.supervisor import _orphan_trials
+    from ..launch.supervisor import _orphan_jobs, _orphan_trials, cluster_jobs_text
     from ..paths import app_paths
 
     found = 0
@@ -271,6 +272,17 @@ def check_orphans(report: Report) -> None:
                 False,
                 f"{run_id} (pid {target.pid}) runs without its sweep runner; "
                 f"hwscale-tui cancel --experiment-name {f.stem} --all stops it",
+            ).repairable = False
+        # a dead runner's Slurm / SkyPilot jobs: no runner watches them (status says whether
+        # launch --resume re-attaches them); the per-launch file drops them once settled
+        for sweep, jobs in sorted(_orphan_jobs(f.stem, sweeps, data).items()):
+            found += len(jobs)
+            report.add(
+                "orphan trial",
+                False,
+                f"{len(jobs)} trial(s) of {sweep} left in flight as cluster jobs by their dead "
+                f"sweep runner ({cluster_jobs_text(jobs)}); hwscale-tui cancel --experiment-name "
+                f"{f.stem} {pair_tag_of(sweep)} cancels them",
             ).repairable = False
     if not found:
         report.add("orphan trial", True, "no trial runs without its sweep runner")

@@ -340,7 +340,32 @@ def _note_orphans(experiment: str, pairs: list[PairStatus]) -> set[str]:
                 f"{len(orphans)} trial(s) still running without their sweep runner (pid {pids}); "
                 f"hwscale-tui cancel --experiment-name {experiment} {pair_tag_of(p.sweep_name)} stops them"
             )
+            continue
+        jobs = _orphan_jobs(experiment, [p.sweep_name], data).get(p.sweep_name, [])
+        if jobs:
+            orphaned.add(p.sweep_name)
+            resume = (
+                ""
+                if p.status == "cancelled"
+                else f"hwscale-tui launch --experiment-name {experiment} --resume re-attaches them, "
+            )
+            p.note = (
+                f"{len(jobs)} trial(s) left in flight as cluster jobs by their dead sweep runner "
+                f"({cluster_jobs_text(jobs)}); {resume}hwscale-tui cancel --experiment-name "
+                f"{experiment} {pair_tag_of(p.sweep_name)} cancels them"
+            )
     return orphaned
+
+
+def cluster_jobs_text(jobs: Sequence[tuple[str, str]]) -> str:
+    """``Slurm job 10, 11; SkyPilot job NAME`` for (dispatcher, job) pairs."""
+    names = {"slurm": "Slurm", "skypilot": "SkyPilot"}
+    kinds: dict[str, list[str]] = {}
+    for kind, job in jobs:
+        kinds.setdefault(names.get(kind, kind or "cluster"), []).append(job)
+    return "; ".join(
+        f"{kind} job{'s' if len(ids) > 1 else ''} {', '.join(ids)}" for kind, ids in kinds.items()
+    )
 
 
 def current_experiment(store: Store | None = None) -> str | None:

@@ -273,10 +273,11 @@ def test_cancel_cancels_cluster_jobs_whose_runner_died(tmp_path, capsys, monkeyp
     assert sorted(left) == ["exp.g2n1_trial_0001_cccccc"], left
 
 
-def test_a_dead_runners_slurm_jobs_are_scancelled_once_not_by_every_later_cancel(
+def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled_once(
     tmp_path, capsys, monkeypatch
 ):
-    """After `cancel` scancelled the jobs a SIGKILLed runner left (and recorded their trials
+    """A SIGKILLed runner's Slurm jobs: status and doctor name them (doctor said 'no trial
+    runs without its sweep runner'). After `cancel` scancelled them (and recorded their trials
     killed), the per-launch file still listed them: the next cancel of the pair, e.g. of a
     runner relaunched with --only, said 'orphaned cluster jobs: scancel 9: ok' again."""
     from hwscale_tui.launch.state import LaunchRecords
@@ -316,8 +317,19 @@ def test_a_dead_runners_slurm_jobs_are_scancelled_once_not_by_every_later_cancel
         fields={"slurm_job_id": "4242"},
         dispatcher="slurm",
     )
+    # before: status and doctor name the job no runner watches (doctor said 'no trial runs
+    # without its sweep runner', status nothing of it)
+    assert main(["status", "--experiment-name", "exp"]) == 0
+    out = capsys.readouterr().out
+    assert "1 trial(s) left in flight as cluster jobs by their dead sweep runner" in out, out
+    assert "(Slurm job 4242); hwscale-tui launch --experiment-name exp --resume" in out, out
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "1 trial(s) of exp.g1n1 left in flight as cluster jobs" in out, out
     assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
     assert "orphaned cluster jobs: scancel 4242: ok" in capsys.readouterr().out
+    main(["doctor"])
+    assert "no trial runs without its sweep runner" in capsys.readouterr().out
     assert "exp.g1n1_trial_0001_aaaaaa" not in registry.read("exp")["trials"]
     assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
     assert "scancel" not in capsys.readouterr().out
