@@ -456,7 +456,8 @@ def measured_throughput(runner: str, store: Any | None = None) -> dict[tuple[int
     from ..store import Store
 
     own = store is None
-    st: Store = Store.open_default() if store is None else store
+    # read-only: status is a reading command (a writer's lock, a read-only state location)
+    st: Store = Store.open_default(readonly=True) if store is None else store
     try:
         rows = st.conn.execute(
             "SELECT t.gpus, t.nodes, t.sps FROM trials t JOIN sweeps s ON s.sweep = t.sweep "
@@ -552,7 +553,7 @@ def progress_from_store(
     settings = ProgressSettings.from_config(cfg)
     pairs = [PairPlan.of(p) for p in status.pairs]
     own = store is None
-    st: Store = Store.open_default() if store is None else store
+    st: Store = Store.open_default(readonly=True) if store is None else store
     try:
         trials = st.trials([p.sweep for p in pairs])
         history = measured_throughput(cfg.experiment.runner, st)

@@ -156,6 +156,44 @@ def test_a_writer_holding_the_lock_is_a_bounded_wait_then_one_sentence(capsys, m
         holder.close()
 
 
+def test_status_of_a_launched_experiment_reads_past_a_writers_lock(capsys, monkeypatch):
+    """status is a reading command: its progress line opened the store read-write, so a writer
+    holding the lock made status of any launched experiment fail ('another process holds its
+    lock'), while trials read on."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.launch.state import LaunchRecords
+    from hwscale_tui.paths import snapshot_path
+
+    store = app_paths().store
+    _good_store(store)
+    cfgmod.save(cfgmod.default_config(env={}), snapshot_path("hardware_scaling"))
+    with Store(store) as st:
+        recs = LaunchRecords(st)
+        lid = recs.create_launch("hardware_scaling", snapshot_path("hardware_scaling"), None, 1.0)
+        recs.schedule_pair(
+            "hardware_scaling",
+            "hardware_scaling.g1n1",
+            gpus=1,
+            nodes=1,
+            launch_id=lid,
+            position=0,
+            planned_start=1.0,
+            argv=["x"],
+            log_path="g1n1.log",
+        )
+    monkeypatch.setenv("HWSCALE_LOCK_WAIT_S", "0.5")
+    holder = sqlite3.connect(store, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        for argv in (["status"], ["status", "--json"]):
+            assert main([*argv, "--experiment-name", "hardware_scaling"]) == 0, capsys.readouterr()
+            out = capsys.readouterr().out
+            assert "g1n1" in out and "progress" in out, out
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 def test_store_errors_from_the_python_api_are_store_errors(tmp_path):
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"x" * 5000)
