@@ -490,6 +490,24 @@ async def test_launch_selected_pair_only(tmp_path):
         assert screen.rows["hardware_scaling.g1n1"].status == "not launched"
 
 
+async def test_launch_selected_starts_a_pair_its_gone_supervisor_never_started(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
+        never = world.supervisor.pairs["hardware_scaling.g1n1"]
+        never.status, never.exit_code, never.ended_at, never.pid = "scheduled", None, None, None
+        never.never_started = True
+        world.supervisor.state = "gone"
+        row = lambda: screen.rows["hardware_scaling.g1n1"]  # noqa: E731
+        await wait_for(pilot, lambda: row().status_text == "not started", what="not started")
+        world.supervisor.calls.clear()  # the launch that made the rows
+        await pilot.press("home", "l")  # it said "g1n1 is already not started." and did nothing
+        await wait_for(pilot, lambda: world.supervisor.calls, what="relaunch call")
+        assert world.supervisor.calls == [("relaunch", ["hardware_scaling.g1n1"])]
+        await wait_for(pilot, lambda: row().status == "running", what="running")
+
+
 async def test_cancel_selected_asks_first_and_cancel_all(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:

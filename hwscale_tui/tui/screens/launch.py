@@ -478,7 +478,7 @@ class LaunchScreen(HwScreen):
         row = self.selected_row()
         if row is None or not self._writable():
             return
-        if row.active:
+        if row.keeps_running:  # a pair its gone supervisor never started is started here
             self.notify(f"{row.tag} is already {row.status_text}.", severity="warning")
             return
         if row.status == "not launched":
