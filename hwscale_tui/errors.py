@@ -49,7 +49,8 @@ def store_error_sentence(path: object, exc: BaseException) -> str:
         todo = "run hwscale-tui doctor --repair (it backs the file up first) or restore a backup"
     elif "locked" in low or "busy" in low:
         what = "another process holds its lock for longer than the wait allows"
-        todo = "retry in a moment, or see which process holds it with hwscale-tui doctor"
+        # not doctor: a WAL writer's lock does not stop its reads, so it finds nothing wrong
+        todo = f"retry in a moment (fuser {path} names the process that holds it)"
     elif "readonly" in low or "read-only" in low or "unable to open" in low or "permission" in low:
         what = f"it cannot be opened for this ({text})"
         todo = "check that the state location is writable and yours, or set HWSCALE_HOME to one"

@@ -148,8 +148,13 @@ def test_a_writer_holding_the_lock_is_a_bounded_wait_then_one_sentence(capsys, m
     try:
         assert main(["trials", "--json"]) == 0  # WAL: readers are not blocked by a writer
         capsys.readouterr()
+        # it named doctor to find the holder, and doctor, reading past a WAL writer, found
+        # nothing: fuser does
         _one_sentence_exit_1(
-            capsys, ["cancel", "--all", "--experiment-name", "hardware_scaling"], "lock"
+            capsys,
+            ["cancel", "--all", "--experiment-name", "hardware_scaling"],
+            "lock",
+            f"(fuser {store} names the process that holds it)",
         )
     finally:
         holder.execute("ROLLBACK")
