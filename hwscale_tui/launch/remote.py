@@ -32,6 +32,10 @@ SKY_ENDED_STATES = (
 )
 
 
+# SkyPilot's ClusterNotUpError message when the jobs controller does not exist or is stopped.
+NO_JOBS_CONTROLLER = "No in-progress managed jobs"
+
+
 @dataclass
 class RemoteCancel:
     sweep: str
@@ -81,10 +85,20 @@ class SkyPilotJobsBoundary:
 
     def unfinished_jobs(self, sweep: str) -> dict[str, list[int]]:
         import sky
+        from sky import exceptions as sky_exceptions
 
-        records, *_ = sky.get(
-            sky.jobs.queue_v2(refresh=False, skip_finished=True, name_match=sweep)
-        )
+        try:
+            records, *_ = sky.get(
+                sky.jobs.queue_v2(refresh=False, skip_finished=True, name_match=sweep)
+            )
+        except sky_exceptions.ClusterNotUpError as e:
+            # No jobs controller, or one stopped (it autostops once no job is in progress):
+            # SkyPilot says so in these words (skypilot 0.14.1, sky/jobs/server/core.py:1605,
+            # sky/utils/controller_utils.py:155). Nothing to cancel, not a failed lookup; an
+            # unreachable controller says something else and stays a failure.
+            if NO_JOBS_CONTROLLER in str(e):
+                return {}
+            raise
         return sweep_jobs(sweep, records)
 
     def cancel_jobs(self, job_ids: list[int]) -> tuple[bool, str]:

@@ -161,3 +161,19 @@ def test_cli_remote_is_refused_for_an_experiment_off_skypilot_before_anything_ru
     assert asked == []
     with Store.open_default() as store:
         assert [p.status for p in LaunchRecords(store).pair_rows("exp")] == ["scheduled"]
+
+
+def test_no_jobs_controller_is_no_jobs_to_cancel_not_a_failed_lookup(monkeypatch):
+    """With no jobs controller (never launched, or autostopped once every job ended) SkyPilot
+    answers ClusterNotUpError('No in-progress managed jobs.'): cancel --remote reported that
+    as 'FAILED: cannot list SkyPilot managed jobs' and exited 1. An unreachable controller
+    (another message) is still a failure."""
+    from sky.exceptions import ClusterNotUpError
+
+    fake = FakeSkyAPI().install(monkeypatch)
+    fake.queue_error = lambda: ClusterNotUpError("No in-progress managed jobs.")
+    assert cancel_remote_trials(["exp.g1n1"], SkyPilotJobsBoundary()) == []
+    assert fake.called("cancel") == []
+    fake.queue_error = lambda: ClusterNotUpError("Failed to connect to jobs controller.")
+    (result,) = cancel_remote_trials(["exp.g1n1"], SkyPilotJobsBoundary())
+    assert not result.ok and "Failed to connect to jobs controller" in result.detail

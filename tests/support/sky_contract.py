@@ -210,6 +210,8 @@ class FakeSkyAPI:
         # raised by the request on the "server" (so by sky.get), given the call's arguments
         self.launch_error: Callable[[str], BaseException | None] = lambda name: None
         self.cancel_error: Callable[[dict[str, Any]], BaseException | None] = lambda args: None
+        # e.g. the jobs controller not up: ClusterNotUpError("No in-progress managed jobs.")
+        self.queue_error: Callable[[], BaseException | None] = lambda: None
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -308,6 +310,9 @@ class FakeSkyAPI:
         def run() -> Any:
             from sky.schemas.api.responses import ManagedJobRecord
 
+            error = self.queue_error()
+            if error is not None:
+                raise error
             known = {f.alias or n for n, f in ManagedJobRecord.model_fields.items()}
             with self.lock:
                 total_no_filter = len(self.jobs)
