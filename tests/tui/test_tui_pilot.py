@@ -181,6 +181,8 @@ async def test_launch_summary_and_quit_follow_the_supervisor_state(tmp_path):
             what="row",
         )
         assert screen.rows["hardware_scaling.g8n2"].countdown == "-"
+        # the one active pair never starts by itself: nothing keeps running when you quit
+        assert "1 active" in text_of(summary) and "keep running" not in text_of(summary)
         await pilot.press("ctrl+q")
     assert (
         "keep running" not in app.return_value

@@ -325,7 +325,7 @@ class LaunchScreen(HwScreen):
         note = supervisor_note(self.status, active)
         if note:
             parts.append(note)
-        if active:  # nothing scheduled or running: nothing would keep running
+        if any(r.keeps_running for r in self.rows.values()):  # not a pair that never starts
             parts.append("sweeps keep running when you quit")
         lines = ["  |  ".join(parts)]
         if self.progress is not None and self.status is not None:
