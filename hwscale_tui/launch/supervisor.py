@@ -955,6 +955,8 @@ def _cancel_with_store(
                 done = scancel(leftover)
                 outcome.detail = "; ".join(x for x in (outcome.detail, done) if x)
                 st.add_event("slurm_cancel", done, sweep=outcome.sweep)
+                if done.startswith("scancelled"):  # no one's to cancel again (doctor, status)
+                    _forget_cluster_jobs(experiment, set(leftover))
         for outcome in outcomes:  # no runner will ever record these trials' end: cancel does
             ended = _end_orphan_trial_rows(st, outcome.sweep, clock())
             if ended:

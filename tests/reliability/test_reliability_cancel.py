@@ -334,3 +334,76 @@ def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled
     assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
     assert "scancel" not in capsys.readouterr().out
     assert calls.read_text().splitlines() == ["scancel 4242"]
+
+
+def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
+    tmp_path, capsys, monkeypatch
+):
+    """A Slurm runner that ignores SIGTERM is SIGKILLed by cancel, which then scancels the jobs
+    the store still has in flight: the per-launch file kept them under the dead runner, so
+    status and doctor went on naming them as left in flight."""
+    from hwscale_tui.launch.state import LaunchRecords
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    (bin_dir / "scancel").write_text(f'#!/bin/sh\necho "scancel $*" >> {calls}\n')
+    (bin_dir / "scancel").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert runner.stdout is not None and runner.stdout.readline() == "ready\n"
+        start = process_start_time(runner.pid)
+        run_id = "exp.g1n1_trial_0001_aaaaaa"
+        with Store.open_default() as store:
+            store.upsert_sweep("exp.g1n1", experiment="exp", gpus=1, nodes=1, dispatcher="slurm")
+            store.insert_trial(run_id, "exp.g1n1", experiment="exp", idx=1, gpus=1, nodes=1)
+            store.update_trial(run_id, job_name="4242")
+            recs = LaunchRecords(store)
+            lid = recs.create_launch("exp", tmp_path / "exp.toml", None, 1.0)
+            recs.schedule_pair(
+                "exp",
+                "exp.g1n1",
+                gpus=1,
+                nodes=1,
+                launch_id=lid,
+                position=0,
+                planned_start=1.0,
+                argv=["x"],
+                log_path="exp.g1n1.log",
+            )
+            assert recs.claim_for_start("exp", "exp.g1n1", lid)
+            assert recs.mark_running(
+                "exp", "exp.g1n1", pid=runner.pid, pgid=runner.pid, proc_start=start, started_at=1.5
+            )
+        registry.record_trial(
+            "exp",
+            "exp.g1n1",
+            run_id,
+            runner_pid=runner.pid,
+            runner_start=start,
+            fields={"job_name": "4242"},
+            dispatcher="slurm",
+        )
+        assert main(["cancel", "g1n1", "--experiment-name", "exp", "--grace", "0.2"]) == 0
+        out = capsys.readouterr().out
+        assert "SIGKILL needed" in out and "scancelled Slurm job(s) 4242" in out, out
+        assert run_id not in registry.read("exp")["trials"]
+        main(["doctor"])
+        assert "no trial runs without its sweep runner" in capsys.readouterr().out
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        runner.wait()
