@@ -1122,6 +1122,8 @@ def _cancel_from_registry(
     if sweeps is None and sup_alive:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(sup["pid"], signal.SIGTERM)  # pairs not started yet never start
+            # the file lists only started pairs: the scheduled ones are named nowhere else
+            note += f"; its supervisor (pid {sup['pid']}) was stopped, so no pair not started yet will start"
     if to_stop:
         result = stop_process_trees([target for _, target in to_stop], grace_s)
         stopped: dict[int, int] = {}  # per outcome: processes of its own targets' trees

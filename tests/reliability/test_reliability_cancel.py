@@ -74,6 +74,8 @@ def test_cancel_all_stops_running_pairs_from_the_per_launch_file(tmp_path, capsy
     assert "per-launch file" in out and "cancelled g1n1" in out and "cancelled g2n1" in out, out
     wait_for(lambda: not any(live(pid) for pid in tree), "every process of both pairs to end")
     sup_pid = running["supervisor"]["pid"]
+    # the file lists started pairs only: the line says the supervisor (the rest) was stopped
+    assert f"its supervisor (pid {sup_pid}) was stopped, so no pair not started yet" in out, out
     wait_for(lambda: not live(sup_pid), "the supervisor to stop")
 
 
