@@ -7,6 +7,7 @@ from every screen end up in one handler (:meth:`HwscaleApp.on_worker_state_chang
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
@@ -15,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -43,6 +44,24 @@ SCREENS: dict[str, tuple[str, str]] = {
 UI_STATE_FILE = "tui.json"
 WATCH_FIRST_DELAY_S = 1.0  # after the first frame
 WATCH_EVERY_S = 2.0
+
+
+def esc_digit(character: str | None) -> str | None:
+    """The digit of an esc-digit pair Textual read as one key (its character for the escape
+    sequence ``\\x1b<digit>``: "™" for esc 2), else None."""
+    if not character or character.isascii():
+        return None
+    from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
+
+    for sequence, key in ANSI_SEQUENCES_KEYS.items():
+        if (
+            key == character
+            and len(sequence) == 2
+            and sequence[0] == "\x1b"
+            and sequence[1].isdigit()
+        ):
+            return sequence[1]
+    return None
 
 
 def binding_ids(load_all: bool = True) -> set[str]:
@@ -144,6 +163,19 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self.pair_watch = PairWatch()
         self.done_banner: str | None = None  # "experiment done" with the best pair per priority
         self.switch_to: str | None = None  # set by the experiment switcher: reopen on it
+        self._replayed_keys: asyncio.Task[None] | None = None  # see on_event
+
+    async def on_event(self, event: events.Event) -> None:
+        """Textual reads an esc followed within its ESCDELAY (100 ms: fast typing, or keys an
+        SSH link delivers together) by a digit as one key, a macOS Option+digit character
+        (WezTerm's ``\\x1b2`` is "™"): esc then 2 typed "™" into a form field, or did nothing
+        elsewhere. The two keys are pressed here instead, in order, each handled before the
+        next (as Pilot presses keys)."""
+        if isinstance(event, events.Key) and (digit := esc_digit(event.character)):
+            event.stop()
+            self._replayed_keys = asyncio.create_task(self._press_keys(["escape", digit]))
+            return
+        await super().on_event(event)
 
     # -- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -333,6 +333,25 @@ async def test_a_burst_of_keys_edits_a_field_in_the_order_typed(tmp_path):
         await wait_for(pilot, lambda: field.value == "2105", what="home and end in order")
 
 
+async def test_esc_then_a_digit_read_as_one_key_leaves_the_form_and_switches_screens(tmp_path):
+    """Textual reads esc followed within 100 ms by 2 (fast typing, keys an SSH link delivers
+    together) as macOS Option+2, "™": it was typed into the field and the form stayed."""
+    from textual import events
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query("#field-sweep--max_trials"), what="form mounted")
+        field = screen.query_one("#field-sweep--max_trials", Input)
+        field.focus()
+        await pilot.pause()
+        app.post_message(events.Key("trade_mark_sign", "™"))  # Textual's key for "\x1b2"
+        await wait_for(pilot, lambda: app.current_mode == "launch", what="the launch screen")
+        assert field.value == "8" and app.session.cfg.sweep.max_trials == 8
+        app.post_message(events.Key("pound_sign", "£"))  # esc (back to the grid), then 3
+        await wait_for(pilot, lambda: app.current_mode == "trials", what="the trials screen")
+
+
 async def test_grid_form_cross_field_error_follows_both_fields(tmp_path):
     """max trials 1 with batch size 2: the error is under batch size (the key the CLI names),
     and fixing batch size clears it and puts both values in force -- no re-typing max trials."""
