@@ -195,11 +195,19 @@ def _pair_view(
     row: PairRow,
     supervisor_alive: bool,
     progress: tuple[int | None, int | None, float | None] | None,
+    own_end: tuple[str, float] | None = None,
 ) -> PairStatus:
     alive = row.status in (STARTING, RUNNING, CANCELLED) and is_running(row.pid, row.proc_start)
     status, note, never_started = row.status, None, False
+    ended_at = row.ended_at
     if row.status == RUNNING and not alive and not supervisor_alive:
         status, note = EXITED, "ended while no supervisor was watching it: exit code unknown"
+        if own_end is not None:  # it ended by itself, it did not die: nothing to resume
+            note = (
+                "ended while no supervisor was watching it (exit code unknown), after its "
+                f"sweep recorded its own end ({own_end[0]})"
+            )
+            ended_at = own_end[1]
     elif row.status in PENDING_STATUSES and not supervisor_alive:
         status, never_started = SCHEDULED, True
         note = (
@@ -217,7 +225,7 @@ def _pair_view(
         proc_start=row.proc_start,
         planned_start=row.planned_start,
         started_at=row.started_at,
-        ended_at=row.ended_at,
+        ended_at=ended_at,
         exit_code=row.exit_code,
         log_path=row.log_path,
         cancelled_by=row.cancelled_by,
@@ -234,6 +242,24 @@ def _pair_view(
         note=note,
         generation=generation_of_sweep(row.sweep),
     )
+
+
+def _own_end(st: Store, row: PairRow) -> tuple[str, float] | None:
+    """(status, when) if the built-in sweep runner of a pair recorded as running recorded its
+    own end (finished, failed, cancelled) after this pair started: it ended by itself
+    while no supervisor watched, it did not die (SIGKILL, OOM), so ``launch --resume`` has
+    nothing to resume and ``cancel`` nothing to end. None for a runner that died or for
+    sweeps the store does not keep (Metta's, a custom ``launch.command``)."""
+    if row.status != RUNNING or row.started_at is None:
+        return None
+    sweep = st.get_sweep(row.sweep)
+    status = sweep.get("status") if sweep else None
+    if status in (None, "running") or str(status).startswith("stopped"):
+        return None  # died, or stopped on a full disk: --resume continues it (as ever)
+    when = sweep.get("updated_at") if sweep else None
+    if not isinstance(when, (int, float)) or when < row.started_at:
+        return None  # an earlier run's end: this one died before recording anything
+    return str(status), float(when)
 
 
 def pair_status(
@@ -270,7 +296,14 @@ def pair_status(
                 # the launch's max, as the app shows it (status showed "-")
                 progress[r.sweep] = (0, launched_max, None)
         pairs = [
-            _pair_view(experiment, r, r.launch_id in alive_ids, progress.get(r.sweep)) for r in rows
+            _pair_view(
+                experiment,
+                r,
+                r.launch_id in alive_ids,
+                progress.get(r.sweep),
+                _own_end(st, r) if r.launch_id not in alive_ids else None,
+            )
+            for r in rows
         ]
         orphaned = _note_orphans(experiment, pairs)
         pairs = [p for p in pairs if p.generation == newest or _still_going(p, orphaned)]

@@ -409,3 +409,46 @@ def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
         if runner.poll() is None:
             runner.kill()
         runner.wait()
+
+
+def test_a_runner_that_finished_while_no_supervisor_watched_did_not_die(tmp_path, capsys):
+    """The supervisor is SIGKILLed, the pair's sweep then runs to its end and records it
+    (sweep 'finished'). Its pair row still says running and the exit code is unknown, and it
+    was taken for a runner that died: `launch --resume` started it again and `cancel` said
+    'its sweep runner had died' and recorded a finished pair cancelled."""
+    from hwscale_tui.launch.state import LaunchRecords
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with Store.open_default() as store:
+        recs = LaunchRecords(store)
+        lid = recs.create_launch("exp", tmp_path / "exp.toml", None, 1.0)
+        for i, sweep in enumerate(("exp.g1n1", "exp.g2n1")):
+            recs.schedule_pair(
+                "exp",
+                sweep,
+                gpus=i + 1,
+                nodes=1,
+                launch_id=lid,
+                position=i,
+                planned_start=1.0,
+                argv=["x"],
+                log_path=f"{sweep}.log",
+            )
+            assert recs.claim_for_start("exp", sweep, lid)
+            assert recs.mark_running(
+                "exp", sweep, pid=dead.pid, pgid=dead.pid, proc_start=1.0, started_at=10.0
+            )
+        # g1n1's runner recorded its end; g2n1's was SIGKILLed (its sweep still says running)
+        store.upsert_sweep("exp.g1n1", experiment="exp", status="finished", updated_at=20.0)
+        store.upsert_sweep("exp.g2n1", experiment="exp", status="running", updated_at=20.0)
+    g1, g2 = sup.pair_status("exp").pairs
+    assert g1.status == g2.status == "exited" and g1.exit_code is None
+    assert "its sweep recorded its own end (finished)" in (g1.note or ""), g1.note
+    assert g1.ended_at == 20.0 and g2.ended_at is None
+    assert not sup._died_unwatched(g1) and sup._died_unwatched(g2)  # what --resume starts
+    assert main(["cancel", "--all", "--experiment-name", "exp"]) == 0
+    out = capsys.readouterr().out
+    assert "g1n1: not cancelled: already exited" in out, out
+    assert "cancelled g2n1 (was exited): its sweep runner had died" in out, out
+    assert [p.status for p in sup.pair_status("exp").pairs] == ["exited", "cancelled"]
