@@ -529,6 +529,24 @@ async def test_launch_selected_starts_a_pair_its_gone_supervisor_never_started(t
         await wait_for(pilot, lambda: row().status == "running", what="running")
 
 
+async def test_cancelling_an_ended_pair_says_in_a_sentence_that_it_does_not_run(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
+        pair = world.supervisor.pairs["hardware_scaling.g1n1"]
+        pair.status, pair.exit_code, pair.pid = "failed_to_start", None, None
+        await wait_for(
+            pilot,
+            lambda: screen.rows["hardware_scaling.g1n1"].status_text == "start failed",
+            what="start failed",
+        )
+        await pilot.press("home", "c")  # it said "g1n1 is start failed; nothing to cancel."
+        notices = [n.message for n in app._notifications]
+        assert "g1n1 is not scheduled or running (start failed); nothing to cancel." in notices
+        assert not isinstance(app.screen, ConfirmScreen)
+
+
 async def test_cancel_selected_asks_first_and_cancel_all(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:

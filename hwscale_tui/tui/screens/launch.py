@@ -581,7 +581,10 @@ class LaunchScreen(HwScreen):
         if row is None or not self._writable():
             return
         if not row.active:
-            self.notify(f"{row.tag} is {row.status_text}; nothing to cancel.", severity="warning")
+            self.notify(  # "g1n1 is start failed" read badly
+                f"{row.tag} is not scheduled or running ({row.status_text}); nothing to cancel.",
+                severity="warning",
+            )
             return
 
         def confirmed(yes: bool | None) -> None:
