@@ -276,7 +276,8 @@ def decide_for_launch(
     if new_generation:
         if running:
             raise UsageError(
-                f"{', '.join(running)} of experiment {cfg.name} still run in generation "
+                f"{', '.join(running)} of experiment {cfg.name} "
+                f"{'still runs' if len(running) == 1 else 'still run'} in generation "
                 f"{comp.generation}; accepted: hwscale-tui cancel --experiment-name {cfg.name} "
                 "--all first, then the launch with --new-generation."
             )
