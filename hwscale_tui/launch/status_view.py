@@ -107,7 +107,8 @@ def row_cells(
         pp = next((x for x in progress.pairs if x.sweep == p.sweep_name), None)
     other = generation is not None and p.generation != generation
     return {
-        "ETA": eta_text(pp),
+        # a pair its gone supervisor never started runs only after ``launch --resume``
+        "ETA": "-" if p.never_started else eta_text(pp),
         "cost": cost_text(pp),
         "pair": f"{p.tag} (gen {p.generation})" if other else p.tag,
         "status": status_text(p),

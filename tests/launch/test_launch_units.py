@@ -139,6 +139,16 @@ def test_status_texts():
         status_text(gone) == "never started"
         and next_start_text(gone, 100.0) == "never (supervisor gone)"
     )
+    # it runs only after launch --resume: no ETA in its row (it read '~32s', counting down to
+    # a start that never comes), though the estimate alone has one
+    from hwscale_tui.launch.progress import PairPlan, ProgressSettings, experiment_progress
+    from hwscale_tui.launch.status_view import eta_text, row_cells
+
+    settings = ProgressSettings(1000.0, 2, 1, 1.0, 60.0)
+    progress = experiment_progress([PairPlan.of(gone)], [], settings, 100.0)
+    assert eta_text(progress.pairs[0]) != "-"
+    assert row_cells(gone, 100.0, progress)["ETA"] == "-"
+    assert row_cells(_pair(planned_start=130.0), 100.0, progress)["ETA"] != "-"
     failed = _pair(status=EXITED, exit_code=3, first_log_lines=["boom"])
     st = ExperimentStatus("exp", 1, False, 123, None, [gone, failed], 100.0)
     lines = attention_lines(st)
