@@ -417,6 +417,24 @@ async def test_read_only_refuses_edits_and_launches(tmp_path):
         assert world.supervisor.calls == []
 
 
+async def test_read_only_form_scrolls_by_keyboard_at_80x24(tmp_path):
+    """Its fields are disabled: e focused nothing, so the fields below the screen's edge (W&B,
+    Metta, cost) could only be seen with the mouse."""
+    app, _ = make_app(tmp_path, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query("#field-sweep--max_trials"), what="form mounted")
+        form = screen.query_one("#grid-form")
+        await wait_for(pilot, lambda: form.max_scroll_y > 0, what="a form taller than the screen")
+        await pilot.press("e")
+        assert app.focused is form
+        assert any("Read-only mode: the form scrolls" in n.message for n in app._notifications)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: form.scroll_y == form.max_scroll_y, what="scrolled down")
+        await pilot.press("escape")  # back to the matrix, not to another screen
+        assert app.focused is screen.query_one("#pair-matrix") and app.current_mode == "grid"
+
+
 # -- launch screen ----------------------------------------------------------------------------
 async def test_launch_all_then_rows_show_status_countdown_pid_and_log(tmp_path):
     app, world = make_app(tmp_path, start="launch")

@@ -502,12 +502,16 @@ class GridScreen(HwScreen):
         self.notify("Command copied to the clipboard (OSC 52).", timeout=3)
 
     def action_focus_form(self) -> None:
+        if self.app.session.read_only:  # its fields are disabled and take no focus: the form does
+            self.query_one("#grid-form").focus()
+            self.notify("Read-only mode: the form scrolls (arrows, page keys) but takes no edits.")
+            return
         self.query_one(f"#{FORM_FIELDS['experiment.name'].widget_id}").focus()
 
     def back(self) -> bool:
         """esc in the form returns to the matrix (the app's back action asks first)."""
-        focused = self.app.focused
-        if focused is not None and self.query_one("#grid-form") in focused.ancestors:
+        focused, form = self.app.focused, self.query_one("#grid-form")
+        if focused is not None and (focused is form or form in focused.ancestors):
             self.action_focus_matrix()
             return True
         return False
