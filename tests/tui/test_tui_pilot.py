@@ -1669,6 +1669,32 @@ async def test_grid_search_space_fits_80_columns_uncut(tmp_path):
         assert not any("\u2026" in line for line in lines), lines
 
 
+async def test_grid_after_a_runner_change_names_the_rows_and_fits_the_space_in_80_columns(tmp_path):
+    """runner -> metta: the title still said "CPU ranks per node" over rows of GPUs, and the
+    Metta search space was cut ('batch_si…', '0.000576818..0.002…')."""
+    from textual.geometry import Region
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        details = app.screen.query_one("#pair-details", Static)
+        await wait_for(pilot, lambda: "search space" in text_of(details), what="pair details")
+        await wait_for(pilot, lambda: app.screen.query("#field-experiment--runner"), what="form")
+        await pilot.press("e", "tab", "right")  # runner: builtin -> metta
+        await wait_for(pilot, lambda: app.session.cfg.experiment.runner == "metta", what="metta")
+        await wait_for(pilot, lambda: "524288" in text_of(details), what="Metta's space")
+        await pilot.pause()
+        title = text_of(app.screen.query_one("#grid-left .section-title", Label))
+        assert title == "GPUs per node (rows) x nodes (columns)"
+        lines = [
+            strip.text.rstrip()
+            for strip in details.render_lines(Region(0, 0, details.size.width, details.size.height))
+        ]
+        rows = {line.split()[0]: line.split() for line in lines if line.strip()}
+        assert rows["batch_size"][-2:] == ["524288..4194304", "1048576"], lines
+        assert rows["learning_rate"][-2:] == ["0.00058..0.0023", "0.00115"], lines
+        assert not any("\u2026" in line for line in lines), lines
+
+
 async def test_grid_command_placeholder_is_whole_at_80_columns(tmp_path):
     """The launch command's empty field read "default command": its hint was cut."""
     from textual.geometry import Region

@@ -272,6 +272,10 @@ class GridScreen(HwScreen):
         """Redraw the matrix; the cursor stays on ``keep``, else on the same row and column (clamped)."""
         table = self.query_one("#pair-matrix", DataTable)
         old_row, old_col = table.cursor_coordinate
+        # the rows' unit follows a runner or dispatcher change (CPU ranks only in local mode)
+        self.query_one("#grid-left .section-title", Label).update(
+            f"{self.per_node()} (rows) x nodes (columns)"
+        )
         cells = self.app.session.grid_cells()
         table.clear(columns=True)
         if not cells:
@@ -375,26 +379,36 @@ class GridScreen(HwScreen):
                 "minibatch",
                 f"{c.min_minibatch:,}..{c.max_minibatch:,} (default {c.default_minibatch:,})",
             )
+            header = ("parameter", "dist", "range", "center")
+            rows = [
+                (
+                    key.rsplit(".", 1)[-1],
+                    DIST_SHORT.get(p["distribution"], p["distribution"]),
+                    _space_range(p["min"], p["max"]),
+                    _space_number(p["mean"]),
+                )
+                for key, p in preset.space.as_dict().items()
+            ]
+            widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+            room = self.query_one("#pair-details").content_size.width
+            # two spaces between columns, one when that is what keeps every value whole
+            # (Metta's space in the 80-column pane)
+            narrow = 0 < room < sum(widths) + 2 * (len(header) - 1)
             space = Table(
                 box=None,
                 show_header=True,
                 header_style="bold",
-                padding=(0, 1),
+                padding=(0, 1, 0, 0) if narrow else (0, 1),
                 pad_edge=False,  # flush with the labels above, and 80 columns fit every value
                 expand=False,
                 title="search space",
                 title_justify="left",
                 title_style="bold",
             )
-            for col in ("parameter", "dist", "range", "center"):
+            for col in header:
                 space.add_column(col, no_wrap=True)
-            for key, p in preset.space.as_dict().items():
-                space.add_row(
-                    key.rsplit(".", 1)[-1],
-                    DIST_SHORT.get(p["distribution"], p["distribution"]),
-                    f"{p['min']:g}..{p['max']:g}",
-                    f"{p['mean']:g}",
-                )
+            for row in rows:
+                space.add_row(*row)
             parts.append(space)
         plan = self.app.session.plan()
         pair_plan = next((pp for pp in plan.pairs if pp.pair == pair), None)
@@ -656,3 +670,18 @@ class GridScreen(HwScreen):
         if event.value == self.app.session.cfg.get(dotted) and dotted not in self.pending:
             return
         self.edit_field(dotted, "value", event.value)
+
+
+def _space_number(v: float, digits: int = 3) -> str:
+    """A search-space bound or center in few columns: a whole number in full (Metta's batch
+    sizes, 524288), else 3 significant digits (0.00115, not 0.00115364) so 80 columns fit."""
+    if float(v).is_integer() and abs(v) < 1e7:
+        return str(int(v))
+    return f"{v:.{digits}g}"
+
+
+def _space_range(low: float, high: float) -> str:
+    """``low..high``, at 2 significant digits when 3 make it wider than 15 columns (Metta's
+    learning rate, 0.00058..0.0023): the table then fits the 80-column pane uncut."""
+    text = f"{_space_number(low)}..{_space_number(high)}"
+    return text if len(text) <= 15 else f"{_space_number(low, 2)}..{_space_number(high, 2)}"
