@@ -547,6 +547,25 @@ async def test_launch_selected_starts_a_pair_its_gone_supervisor_never_started(t
         await wait_for(pilot, lambda: row().status == "running", what="running")
 
 
+async def test_cancelling_a_pair_its_gone_supervisor_never_started_says_what_it_does(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
+        never = world.supervisor.pairs["hardware_scaling.g1n1"]
+        never.status, never.exit_code, never.ended_at, never.pid = "scheduled", None, None, None
+        never.never_started = True
+        world.supervisor.state = "gone"
+        row = lambda: screen.rows["hardware_scaling.g1n1"]  # noqa: E731
+        await wait_for(pilot, lambda: row().status_text == "not started", what="not started")
+        await pilot.press("home", "c")  # it said "its supervisor skips it": there is none
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question == (
+            "Cancel hardware_scaling.g1n1 (not started)? Its supervisor is gone: it is recorded "
+            "cancelled, and launch --resume leaves it out."
+        )
+
+
 async def test_cancelling_an_ended_pair_says_in_a_sentence_that_it_does_not_run(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:

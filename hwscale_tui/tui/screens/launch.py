@@ -597,7 +597,10 @@ class LaunchScreen(HwScreen):
             ConfirmScreen(
                 f"Cancel {row.sweep_name} ({row.status_text})? "
                 + (
-                    "It never starts (its supervisor skips it)."
+                    "Its supervisor is gone: it is recorded cancelled, and launch --resume "
+                    "leaves it out."
+                    if row.never_started
+                    else "It never starts (its supervisor skips it)."
                     if row.status == "scheduled"
                     else "Its sweep and trials get SIGTERM."
                 )
