@@ -36,8 +36,13 @@ def _ended_notice(p: Any, by_this_app: str) -> Notice | None:
     if p.status == "exited":
         if p.exit_code == 0:
             return Notice(f"{_tag(p)} finished (its sweep exited 0).", "information")
-        code = "unknown" if p.exit_code is None else str(p.exit_code)
-        return Notice(f"{_tag(p)} failed: its sweep exited {code}.", "error")
+        if p.exit_code is None:  # no supervisor watched it end: not known to have failed
+            return Notice(
+                f"{_tag(p)} ended while no supervisor watched it (exit code unknown; "
+                "hwscale-tui status says more).",
+                "warning",
+            )
+        return Notice(f"{_tag(p)} failed: its sweep exited {p.exit_code}.", "error")
     if p.status == "failed_to_start":
         return Notice(f"{_tag(p)} failed to start (see its log: o on the launch screen).", "error")
     if p.status == "cancelled":
@@ -62,10 +67,19 @@ def done_notice(experiment: str, status: Any | None, reopened: bool = False) -> 
     failed = sum(
         1
         for p in pairs
-        if p.status == "failed_to_start" or (p.status == "exited" and p.exit_code != 0)
+        if p.status == "failed_to_start" or (p.status == "exited" and p.exit_code not in (0, None))
     )
+    unknown = sum(1 for p in pairs if p.status == "exited" and p.exit_code is None)
     cancelled = sum(1 for p in pairs if p.status == "cancelled")
-    counts = [f"{n} {what}" for n, what in ((failed, "failed"), (cancelled, "cancelled")) if n]
+    counts = [
+        f"{n} {what}"
+        for n, what in (
+            (failed, "failed"),
+            (cancelled, "cancelled"),
+            (unknown, "with exit code unknown"),  # as the launch row: not counted failed
+        )
+        if n
+    ]
     tail = f" ({', '.join(counts)})" if counts else ""
     return Notice(
         f"{experiment} is done: every pair has ended{tail}.", "information", True, reopened

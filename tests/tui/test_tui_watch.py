@@ -49,3 +49,18 @@ def test_done_counts_failed_and_cancelled_pairs():
     assert [n.message for n in done] == [
         "exp is done: every pair has ended (2 failed, 1 cancelled)."
     ]
+
+
+def test_a_pair_that_ended_unwatched_is_not_counted_failed():
+    """Its supervisor gone, a pair's exit code is unknown (status: 'exited (code unknown)'; its
+    sweep may have run every trial): the notices called it failed ('its sweep exited unknown',
+    'every pair has ended (1 failed)') while its launch row and r counted it not failed."""
+    watch = PairWatch()
+    watch.look("exp", _status(("g1n1", "running"), ("g2n1", "running"), alive=True))
+    pairs = (("g1n1", "exited"), ("g2n1", "cancelled"))
+    notices = [n.message for n in watch.look("exp", _status(*pairs, alive=False, code=None))]
+    assert notices == [
+        "g1n1 ended while no supervisor watched it (exit code unknown; hwscale-tui status says "
+        "more).",
+        "exp is done: every pair has ended (1 cancelled, 1 with exit code unknown).",
+    ]
