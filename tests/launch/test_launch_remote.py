@@ -10,6 +10,7 @@ from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.launch.remote import SkyPilotJobsBoundary, cancel_remote_trials, sweep_jobs
 from hwscale_tui.launch.state import LaunchRecords
 from hwscale_tui.store import Store
+from tests.support.launches import recorded_launch
 from tests.support.sky_contract import FakeSkyAPI
 
 
@@ -88,19 +89,9 @@ def test_cancel_remote_covers_every_chosen_pair_even_ended_ones_and_records_even
     cfgmod.save(cfg, snapshot_path("exp"))
     with Store.open_default() as store:
         recs = LaunchRecords(store)
-        lid = recs.create_launch("exp", snapshot_path("exp"), None, 1.0)
-        for i, sweep in enumerate(("exp.g1n1", "exp.g2n1")):
-            recs.schedule_pair(
-                "exp",
-                sweep,
-                gpus=i + 1,
-                nodes=1,
-                launch_id=lid,
-                position=i,
-                planned_start=1.0,
-                argv=["uv"],
-                log_path=sweep + ".log",
-            )
+        lid = recorded_launch(
+            store, "exp", ["exp.g1n1", "exp.g2n1"], snapshot_path("exp"), argv=["uv"]
+        )
         # g1n1's local sweep has exited (Metta's sweep dies and leaves its SkyPilot jobs running)
         assert recs.claim_for_start("exp", "exp.g1n1", lid)
         assert recs.mark_running("exp", "exp.g1n1", pid=1, pgid=1, proc_start=0.0, started_at=1.5)
@@ -142,19 +133,7 @@ def test_cli_remote_is_refused_for_an_experiment_off_skypilot_before_anything_ru
     monkeypatch.setattr(SkyPilotJobsBoundary, "unfinished_jobs", no_sky)
     cfgmod.save(cfgmod.from_dict({"experiment": {"name": "exp"}}, env={}), snapshot_path("exp"))
     with Store.open_default() as store:
-        recs = LaunchRecords(store)
-        lid = recs.create_launch("exp", snapshot_path("exp"), None, 1.0)
-        recs.schedule_pair(
-            "exp",
-            "exp.g1n1",
-            gpus=1,
-            nodes=1,
-            launch_id=lid,
-            position=0,
-            planned_start=1.0,
-            argv=["uv"],
-            log_path="exp.g1n1.log",
-        )
+        recorded_launch(store, "exp", ["exp.g1n1"], snapshot_path("exp"), argv=["uv"])
     assert main(["cancel", "--all", "--remote", "--experiment-name", "exp"]) == 2
     err = capsys.readouterr().err
     assert "--remote cancels SkyPilot managed jobs" in err and "local dispatcher" in err

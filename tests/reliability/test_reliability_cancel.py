@@ -25,6 +25,7 @@ from tests.launch.launch_testkit import (
     wait_for,
     write_experiment,
 )
+from tests.support.launches import recorded_launch
 
 
 def _wreck_store() -> None:
@@ -282,7 +283,6 @@ def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled
     runs without its sweep runner'). After `cancel` scancelled them (and recorded their trials
     killed), the per-launch file still listed them: the next cancel of the pair, e.g. of a
     runner relaunched with --only, said 'orphaned cluster jobs: scancel 9: ok' again."""
-    from hwscale_tui.launch.state import LaunchRecords
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -293,23 +293,7 @@ def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with Store.open_default() as store:
-        recs = LaunchRecords(store)
-        lid = recs.create_launch("exp", tmp_path / "exp.toml", None, 1.0)
-        recs.schedule_pair(
-            "exp",
-            "exp.g1n1",
-            gpus=1,
-            nodes=1,
-            launch_id=lid,
-            position=0,
-            planned_start=1.0,
-            argv=["x"],
-            log_path="exp.g1n1.log",
-        )
-        assert recs.claim_for_start("exp", "exp.g1n1", lid)
-        assert recs.mark_running(
-            "exp", "exp.g1n1", pid=dead.pid, pgid=dead.pid, proc_start=1.0, started_at=1.5
-        )
+        recorded_launch(store, "exp", ["exp.g1n1"], tmp_path / "exp.toml", running_pid=dead.pid)
     registry.record_trial(
         "exp",
         "exp.g1n1",
@@ -344,7 +328,6 @@ def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
     """A Slurm runner that ignores SIGTERM is SIGKILLed by cancel, which then scancels the jobs
     the store still has in flight: the per-launch file kept them under the dead runner, so
     status and doctor went on naming them as left in flight."""
-    from hwscale_tui.launch.state import LaunchRecords
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -373,22 +356,13 @@ def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
             store.upsert_sweep("exp.g1n1", experiment="exp", gpus=1, nodes=1, dispatcher="slurm")
             store.insert_trial(run_id, "exp.g1n1", experiment="exp", idx=1, gpus=1, nodes=1)
             store.update_trial(run_id, job_name="4242")
-            recs = LaunchRecords(store)
-            lid = recs.create_launch("exp", tmp_path / "exp.toml", None, 1.0)
-            recs.schedule_pair(
+            recorded_launch(
+                store,
                 "exp",
-                "exp.g1n1",
-                gpus=1,
-                nodes=1,
-                launch_id=lid,
-                position=0,
-                planned_start=1.0,
-                argv=["x"],
-                log_path="exp.g1n1.log",
-            )
-            assert recs.claim_for_start("exp", "exp.g1n1", lid)
-            assert recs.mark_running(
-                "exp", "exp.g1n1", pid=runner.pid, pgid=runner.pid, proc_start=start, started_at=1.5
+                ["exp.g1n1"],
+                tmp_path / "exp.toml",
+                running_pid=runner.pid,
+                proc_start=start,
             )
         registry.record_trial(
             "exp",
@@ -416,29 +390,18 @@ def test_a_runner_that_finished_while_no_supervisor_watched_did_not_die(tmp_path
     (sweep 'finished'). Its pair row still says running and the exit code is unknown, and it
     was taken for a runner that died: `launch --resume` started it again and `cancel` said
     'its sweep runner had died' and recorded a finished pair cancelled."""
-    from hwscale_tui.launch.state import LaunchRecords
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with Store.open_default() as store:
-        recs = LaunchRecords(store)
-        lid = recs.create_launch("exp", tmp_path / "exp.toml", None, 1.0)
-        for i, sweep in enumerate(("exp.g1n1", "exp.g2n1")):
-            recs.schedule_pair(
-                "exp",
-                sweep,
-                gpus=i + 1,
-                nodes=1,
-                launch_id=lid,
-                position=i,
-                planned_start=1.0,
-                argv=["x"],
-                log_path=f"{sweep}.log",
-            )
-            assert recs.claim_for_start("exp", sweep, lid)
-            assert recs.mark_running(
-                "exp", sweep, pid=dead.pid, pgid=dead.pid, proc_start=1.0, started_at=10.0
-            )
+        recorded_launch(
+            store,
+            "exp",
+            ["exp.g1n1", "exp.g2n1"],
+            tmp_path / "exp.toml",
+            running_pid=dead.pid,
+            started_at=10.0,
+        )
         # g1n1's runner recorded its end; g2n1's was SIGKILLed (its sweep still says running)
         store.upsert_sweep("exp.g1n1", experiment="exp", status="finished", updated_at=20.0)
         store.upsert_sweep("exp.g2n1", experiment="exp", status="running", updated_at=20.0)

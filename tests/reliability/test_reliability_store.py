@@ -19,6 +19,7 @@ from hwscale_tui.errors import StoreError
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import SCHEMA_VERSION, Store
 from tests.reliability.reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
+from tests.support.launches import recorded_launch
 
 READERS = [
     ["status"],
@@ -166,25 +167,14 @@ def test_status_of_a_launched_experiment_reads_past_a_writers_lock(capsys, monke
     holding the lock made status of any launched experiment fail ('another process holds its
     lock'), while trials read on."""
     from hwscale_tui import config as cfgmod
-    from hwscale_tui.launch.state import LaunchRecords
     from hwscale_tui.paths import snapshot_path
 
     store = app_paths().store
     _good_store(store)
     cfgmod.save(cfgmod.default_config(env={}), snapshot_path("hardware_scaling"))
     with Store(store) as st:
-        recs = LaunchRecords(st)
-        lid = recs.create_launch("hardware_scaling", snapshot_path("hardware_scaling"), None, 1.0)
-        recs.schedule_pair(
-            "hardware_scaling",
-            "hardware_scaling.g1n1",
-            gpus=1,
-            nodes=1,
-            launch_id=lid,
-            position=0,
-            planned_start=1.0,
-            argv=["x"],
-            log_path="g1n1.log",
+        recorded_launch(
+            st, "hardware_scaling", ["hardware_scaling.g1n1"], snapshot_path("hardware_scaling")
         )
     monkeypatch.setenv("HWSCALE_LOCK_WAIT_S", "0.5")
     holder = sqlite3.connect(store, isolation_level=None)

@@ -529,17 +529,27 @@ async def test_launch_selected_pair_only(tmp_path):
         assert screen.rows["hardware_scaling.g1n1"].status == "not launched"
 
 
+async def _g1n1_never_started(pilot, screen, world):
+    """g1n1 scheduled by a supervisor that is now gone (it never starts by itself), shown as
+    'not started'; returns a getter of its row."""
+    await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
+    never = world.supervisor.pairs["hardware_scaling.g1n1"]
+    never.status, never.exit_code, never.ended_at, never.pid = "scheduled", None, None, None
+    never.never_started = True
+    world.supervisor.state = "gone"
+
+    def row():
+        return screen.rows["hardware_scaling.g1n1"]
+
+    await wait_for(pilot, lambda: row().status_text == "not started", what="not started")
+    return row
+
+
 async def test_launch_selected_starts_a_pair_its_gone_supervisor_never_started(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
-        never = world.supervisor.pairs["hardware_scaling.g1n1"]
-        never.status, never.exit_code, never.ended_at, never.pid = "scheduled", None, None, None
-        never.never_started = True
-        world.supervisor.state = "gone"
-        row = lambda: screen.rows["hardware_scaling.g1n1"]  # noqa: E731
-        await wait_for(pilot, lambda: row().status_text == "not started", what="not started")
+        row = await _g1n1_never_started(pilot, screen, world)
         world.supervisor.calls.clear()  # the launch that made the rows
         await pilot.press("home", "l")  # it said "g1n1 is already not started." and did nothing
         await wait_for(pilot, lambda: world.supervisor.calls, what="relaunch call")
@@ -551,13 +561,7 @@ async def test_cancelling_a_pair_its_gone_supervisor_never_started_says_what_it_
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
-        never = world.supervisor.pairs["hardware_scaling.g1n1"]
-        never.status, never.exit_code, never.ended_at, never.pid = "scheduled", None, None, None
-        never.never_started = True
-        world.supervisor.state = "gone"
-        row = lambda: screen.rows["hardware_scaling.g1n1"]  # noqa: E731
-        await wait_for(pilot, lambda: row().status_text == "not started", what="not started")
+        await _g1n1_never_started(pilot, screen, world)
         await pilot.press("home", "c")  # it said "its supervisor skips it": there is none
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.question == (
