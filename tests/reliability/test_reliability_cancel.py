@@ -276,6 +276,17 @@ def test_cancel_cancels_cluster_jobs_whose_runner_died(tmp_path, capsys, monkeyp
     assert sorted(left) == ["exp.g2n1_trial_0001_cccccc"], left
 
 
+def _fake_scancel(tmp_path: Path, monkeypatch) -> Path:
+    """An ``scancel`` on PATH that only writes its arguments to the returned file."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    (bin_dir / "scancel").write_text(f'#!/bin/sh\necho "scancel $*" >> {calls}\n')
+    (bin_dir / "scancel").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return calls
+
+
 def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled_once(
     tmp_path, capsys, monkeypatch
 ):
@@ -284,12 +295,7 @@ def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled
     killed), the per-launch file still listed them: the next cancel of the pair, e.g. of a
     runner relaunched with --only, said 'orphaned cluster jobs: scancel 9: ok' again."""
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "calls.txt"
-    (bin_dir / "scancel").write_text(f'#!/bin/sh\necho "scancel $*" >> {calls}\n')
-    (bin_dir / "scancel").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    calls = _fake_scancel(tmp_path, monkeypatch)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with Store.open_default() as store:
@@ -329,12 +335,7 @@ def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
     the store still has in flight: the per-launch file kept them under the dead runner, so
     status and doctor went on naming them as left in flight."""
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "calls.txt"
-    (bin_dir / "scancel").write_text(f'#!/bin/sh\necho "scancel $*" >> {calls}\n')
-    (bin_dir / "scancel").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    _fake_scancel(tmp_path, monkeypatch)
     runner = subprocess.Popen(
         [
             sys.executable,
