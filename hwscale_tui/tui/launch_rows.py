@@ -175,7 +175,8 @@ def _row(
         best=fmt_number(best),
         log_path=ps.log_path,
         never_started=never_started,
-        eta=eta_text(pp) if status in ACTIVE_PAIR_STATUSES else "-",
+        # a pair its gone supervisor never started runs only after launch --resume
+        eta=eta_text(pp) if status in ACTIVE_PAIR_STATUSES and not never_started else "-",
         cost=fmt_money(pp.cost_so_far_usd) if pp is not None else "-",
         detail=pair_detail(pp),
     )

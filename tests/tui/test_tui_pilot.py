@@ -542,6 +542,7 @@ async def _g1n1_never_started(pilot, screen, world):
         return screen.rows["hardware_scaling.g1n1"]
 
     await wait_for(pilot, lambda: row().status_text == "not started", what="not started")
+    assert row().eta == "-"  # no countdown to a start that never comes (as status shows it)
     return row
 
 
