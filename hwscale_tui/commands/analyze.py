@@ -243,7 +243,7 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
             f"the trials logged, like the default {cfg.analysis.curve_metric!r} "
             "([analysis] curve_metric)."
         )
-    # some curves read, some not (a failed request; none is sent after it): said in a note
+    # some curves read, some not (failed requests, docs/sources.md): said in a note
     unread = list(getattr(source, "history_unread", ()))
     return trials, dict(curves), every, unread, history_error
 

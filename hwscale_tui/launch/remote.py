@@ -32,7 +32,9 @@ SKY_ENDED_STATES = (
 )
 
 
-# SkyPilot's ClusterNotUpError message when the jobs controller does not exist or is stopped.
+# SkyPilot's ClusterNotUpError message when the jobs controller does not exist or is stopped:
+# the jobs controller's ``default_hint_if_non_existent`` (sky/utils/controller_utils.py:155 in
+# 0.14.1, raised from sky/backends/backend_utils.py:3709; docs/upstream.md section 10).
 NO_JOBS_CONTROLLER = "No in-progress managed jobs"
 
 

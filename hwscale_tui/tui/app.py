@@ -396,14 +396,16 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     def _check_keymap_ids(self, path: Path, ids: list[str]) -> None:
         """Say which ``keymap.toml`` ids no binding has (a typo remapped nothing, silently)."""
-        if all(i in binding_ids(load_all=False) for i in ids):  # no screen imported for it
+        loaded = binding_ids(load_all=False)
+        if all(i in loaded for i in ids):  # no screen imported for it
             return
-        unknown = [i for i in ids if i not in binding_ids()]
+        known = binding_ids()  # one walk over every screen's classes, not one per id
+        unknown = [i for i in ids if i not in known]
         if not unknown:
             return
         import difflib
 
-        everything = sorted(binding_ids())
+        everything = sorted(known)
         named = []
         for i in unknown:
             close = difflib.get_close_matches(i, everything, n=1)

@@ -217,7 +217,7 @@ class AnalysisScreen(HwScreen):
             changes = {"target_kind": target[0], "target": target[1]} if target is not None else {}
             settings = services.analysis.settings_from_config(session.cfg, **changes)
             result = services.analysis.analyze(trials, histories, settings)
-            # some curves read, some not (a failed W&B request; none is sent after it): the
+            # some curves read, some not (failed W&B requests, docs/sources.md): the
             # analysis stands on fewer curves than it shows, said after the trials' note
             from ...analysis.selection import unread_curves, unread_curves_note
 
