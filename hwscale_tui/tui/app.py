@@ -290,9 +290,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 "shows a pair's log."
             )
             if experiment == self.session.name:
-                self.call_from_thread(setattr, self, "done_banner", banner)
-                if toast:
-                    self.call_from_thread(self._done_toast, banner)
+                self.call_from_thread(self._done_toast, banner, toast)
             return
         trials, _ = select_trials(session.cfg, trials, generation)
         if not trials:
@@ -304,15 +302,16 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         best = best_per_priority(getattr(result, "recommendations", None) or [])
         if best and experiment == self.session.name:
             banner = f"{done} Best pair per priority: {best}."
-            self.call_from_thread(setattr, self, "done_banner", banner)
-            if toast:
-                self.call_from_thread(self._done_toast, banner)
+            self.call_from_thread(self._done_toast, banner, toast)
 
-    def _done_toast(self, banner: str) -> None:
-        """The "done" toast becomes the whole banner, best pairs included: one toast, not a
-        second one stacked over half an 80x24 screen for 30 s."""
-        self._drop_done_notices()
-        self.notify(banner, title=DONE_TITLE, timeout=30)
+    def _done_toast(self, banner: str, toast: bool = True) -> None:
+        """The banner becomes the whole "done" line, best pairs included, and with ``toast`` so
+        does the toast: one toast, not a second one stacked over half an 80x24 screen for 30 s.
+        Both in one call on the UI thread, so nothing sees the new banner with the old toast."""
+        self.done_banner = banner
+        if toast:
+            self._drop_done_notices()
+            self.notify(banner, title=DONE_TITLE, timeout=30)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (the pair watch, the banner) report like the screens' do."""
