@@ -32,6 +32,7 @@ from .fits import (
 )
 from .fom import ParetoFront, efficiency_matrix, fom_scores, fom_table, pareto_front
 from .jsonable import jsonable
+from .selection import no_curve_note
 from .settings import AnalysisSettings, PriceInForce
 from .survival import SurvivalSummary, kaplan_meier
 
@@ -165,6 +166,8 @@ class AnalysisResult:
     survival: dict[str, dict[str, SurvivalSummary]]
     curves: dict[str, Curve] = field(repr=False)
     notes: list[str] = field(default_factory=list)
+    # run ids of the trials without a curve, counted in the notes' "no learning curve yet"
+    without_curve: list[str] = field(default_factory=list)
 
     def recommendation(self, scenario: str) -> Recommendation:
         return next(r for r in self.recommendations if r.scenario == scenario)
@@ -247,9 +250,7 @@ def _build_curves(
             f"{unknown_hw} trial(s) skipped: no GPU/node counts and no g<G>n<N> in the sweep name"
         )
     if without:
-        notes.append(
-            f"{len(without)} trial(s) have no learning curve yet (counted in n_trials, not in the estimates)"
-        )
+        notes.append(no_curve_note(len(without)))
     return with_curve, without
 
 
@@ -491,6 +492,7 @@ def analyze(
         survival=survival,
         curves={tc.trial.run_id: tc.curve for tc in curves},
         notes=notes,
+        without_curve=[t.run_id for t, _ in without],
     )
 
 

@@ -174,6 +174,31 @@ def transfer_note(trials: list[Trial]) -> str | None:
     )
 
 
+def no_curve_note(n: int) -> str:
+    """The analysis' note on its ``n`` trials without a learning curve."""
+    return f"{n} trial(s) have no learning curve yet (counted in n_trials, not in the estimates)"
+
+
+def count_unread_once(
+    notes: list[str], without_curve: Sequence[str], unread: Mapping[str, Any] | None
+) -> None:
+    """Count each trial without a curve in one note: those whose curve could not be read are
+    the unread note's (:func:`unread_curves_note`), so the analysis' "no learning curve yet"
+    note (``without_curve``: the run ids it counted) is recounted without them, or dropped."""
+    if not unread or not without_curve:
+        return
+    counted = no_curve_note(len(without_curve))
+    if counted not in notes:
+        return
+    missed = set(unread["run_ids"])
+    rest = sum(1 for run_id in without_curve if run_id not in missed)
+    at = notes.index(counted)
+    if rest:
+        notes[at] = no_curve_note(rest)
+    else:
+        del notes[at]
+
+
 def unread_curves(
     trials: list[Trial],
     curves: Mapping[str, Sequence[object]],

@@ -342,6 +342,7 @@ def run(args: argparse.Namespace) -> int:
     trials, histories, every, unread, unread_reason = _load(args, cfg)
     from ..analysis import analyze, render_text, write_report
     from ..analysis.selection import (
+        count_unread_once,
         generation_note,
         local_mode,
         progress_note,
@@ -385,6 +386,8 @@ def run(args: argparse.Namespace) -> int:
     result = analyze(
         trials, histories, settings, progress=lambda msg: print(f"analyze: {msg}", file=sys.stderr)
     )
+    # a trial whose curve could not be read is the unread note's, not "no learning curve yet"
+    count_unread_once(result.notes, result.without_curve, curves_unread)
     if note:
         result.notes.insert(0, f"Trials analyzed: {note}.")
     result.notes[1 if note else 0 : 1 if note else 0] = local_notes

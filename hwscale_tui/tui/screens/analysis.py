@@ -219,13 +219,19 @@ class AnalysisScreen(HwScreen):
             result = services.analysis.analyze(trials, histories, settings)
             # some curves read, some not (failed W&B requests, docs/sources.md): the
             # analysis stands on fewer curves than it shows, said after the trials' note
-            from ...analysis.selection import unread_curves, unread_curves_note
+            from ...analysis.selection import (
+                count_unread_once,
+                unread_curves,
+                unread_curves_note,
+            )
 
             unread = unread_curves(
                 trials, histories, getattr(source, "history_unread", ()), history_error
             )
             if unread:
                 notes.insert(1, unread_curves_note(unread, retry="R analyzes again."))
+                # each such trial counted once: by that note, not "no learning curve yet" too
+                count_unread_once(result.notes, getattr(result, "without_curve", ()), unread)
             result.notes[0:0] = notes
             view = build_view(result, settings, len(trials))
             if unread:  # the notes may be scrolled out of view: the bar says it too
