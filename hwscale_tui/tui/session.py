@@ -62,7 +62,8 @@ def format_field_value(value: Any) -> str:
 
 
 class ExperimentSession:
-    """The config on screen, its file, and whether it has unsaved edits."""
+    """The config on screen, its file, and whether it has unsaved edits (``dirty``: the config
+    on screen differs from the one last opened or saved, so an edit undone by hand is none)."""
 
     def __init__(
         self,
@@ -76,7 +77,8 @@ class ExperimentSession:
         self.path = Path(path)
         self.source_kind = source_kind
         self.read_only = read_only
-        self.dirty = False
+        self._saved = _file_values(cfg)  # what the file holds (as opened, or as last saved)
+        self._dirty: tuple[ExperimentConfig, bool] | None = None  # (cfg, dirty) last worked out
         self._plan: tuple[ExperimentConfig, int, Any] | None = None
 
     @classmethod
@@ -110,6 +112,16 @@ class ExperimentSession:
         return self.cfg.name
 
     @property
+    def dirty(self) -> bool:
+        """The config on screen would write a file other than the one opened or last saved.
+
+        Worked out once per config (every edit makes a new config object; the header asks
+        every second)."""
+        if self._dirty is None or self._dirty[0] is not self.cfg:
+            self._dirty = (self.cfg, _file_values(self.cfg) != self._saved)
+        return self._dirty[1]
+
+    @property
     def generation(self) -> int:
         """The experiment's newest generation: the one whose sweeps the plan and sources name."""
         return self.cfg.generation
@@ -135,7 +147,6 @@ class ExperimentSession:
     # -- edits (each replaces cfg with a validated copy, or raises ConfigError) ---------------
     def _apply(self, overrides: dict[str, Any]) -> None:
         self.cfg = cfgmod.apply_overrides(self.cfg, overrides, source=str(self.path))
-        self.dirty = True
 
     def set_field(self, dotted: str, text: str) -> None:
         """Set one ``section.key`` from typed text; empty text unsets an optional value."""
@@ -160,7 +171,6 @@ class ExperimentSession:
             else:
                 overrides[dotted] = parse_field_text(dotted, text)
         self.cfg = cfgmod.apply_overrides(new, overrides, source=str(self.path))
-        self.dirty = True
 
     def grid_cells(self) -> list[list[GridCell]]:
         """Rows per GPU count, columns per node count (both in file order, duplicates dropped)."""
@@ -225,7 +235,7 @@ class ExperimentSession:
                 str(self.path), "<file>", "the app runs read-only", "saving without --read-only"
             )
         saved = cfgmod.save(self.cfg, self.path)
-        self.dirty = False
+        self._saved, self._dirty = _file_values(self.cfg), None
         from ..launch.experiments import remember
 
         remember(self.cfg.name, saved)  # saving makes it the current experiment
@@ -248,6 +258,12 @@ class ExperimentSession:
             plan = plan_experiment(self.cfg, snapshot_path(self.cfg.name))
             self._plan = (self.cfg, self.cfg.generation, plan)
         return self._plan[2]
+
+
+def _file_values(cfg: ExperimentConfig) -> dict[str, dict[str, Any]]:
+    """What saving ``cfg`` writes (``config.save`` writes ``to_toml()`` of these values; values
+    taken from the environment are not saved)."""
+    return cfg.to_dict()
 
 
 def _axis_key(axis: str) -> str:

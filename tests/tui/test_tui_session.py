@@ -20,11 +20,11 @@ def session_at(tmp_path, **kw) -> ExperimentSession:
 def test_toggle_writes_grid_exclude_and_back(tmp_path):
     s = session_at(tmp_path)
     assert s.toggle_pair(HardwarePair(2, 1)) is False
-    assert s.cfg.grid.exclude == ["g2n1"]
+    assert s.cfg.grid.exclude == ["g2n1"] and s.dirty
     cells = {c.pair.tag: c for row in s.grid_cells() for c in row}
     assert cells["g2n1"].state == "off" and cells["g2n2"].state == "on"
     assert s.toggle_pair(HardwarePair(2, 1)) is True
-    assert s.cfg.grid.exclude == [] and s.dirty
+    assert s.cfg.grid.exclude == [] and not s.dirty  # toggled back: the file as it was
 
 
 def test_add_and_remove_counts_keep_sorted_and_prune_exclude(tmp_path):
