@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import UsageError
 from ..hardware import HardwarePair, pair_from_sweep_name
 from ..records import HistoryPoint, Trial, states_text
-from .cost import COST_UNKNOWN, attach_cost_axis
+from .cost import COST_LOGGED_HISTORY, COST_LOGGED_TOTAL, COST_UNKNOWN, attach_cost_axis
 from .curves import AXES, Curve
 from .fits import (
     CriticalBatchFit,
@@ -254,6 +254,43 @@ def _build_curves(
     return with_curve, without
 
 
+def _logged_rate(tc: TrialCurve) -> float | None:
+    """$ per GPU-hour (rank-hour) of a trial's logged cost: its last logged cost over its billed
+    GPUs x wall hours; None without a logged cost and a wall time."""
+    if tc.cost_source not in (COST_LOGGED_HISTORY, COST_LOGGED_TOTAL):
+        return None
+    known = np.isfinite(tc.curve.cost_usd) & np.isfinite(tc.curve.wall_s) & (tc.curve.wall_s > 0)
+    if not known.any():
+        return None
+    i = int(np.flatnonzero(known)[-1])
+    hours = float(tc.curve.wall_s[i]) / 3600.0
+    return float(tc.curve.cost_usd[i]) / (tc.pair.gpus * tc.pair.nodes * hours)
+
+
+def _logged_price_note(
+    curves: list[TrialCurve], price: PriceInForce, settings: AnalysisSettings
+) -> str | None:
+    """Local mode: the trainer logs its cost at the price in force when it ran, and a logged
+    cost is used as it is (the price in force prices only a trial that logged none). When the
+    logged rate is not that price (``--gpu-type vCPU`` after an H100-priced launch), the notes'
+    "costs use $X/rank-hour" would be wrong without this one."""
+    if settings.unit != "ranks":
+        return None
+    rates = [r for r in (_logged_rate(tc) for tc in curves) if r is not None and r > 0]
+    p = price.usd_per_gpu_hour
+    if not rates or all(abs(r - p) <= 0.01 * p for r in rates):
+        return None
+    lo, hi = min(rates), max(rates)
+    rate = f"${lo:.3g}/rank-hour" if hi <= 1.01 * lo else f"${lo:.3g} to ${hi:.3g}/rank-hour"
+    n, m = len(rates), len(curves)
+    who = f"the {n} trials' trainer" if n == m else f"{n} of the {m} trials' trainer"
+    return (
+        f"The costs are those {who} logged when they ran, at {rate}, not the ${p:g}/rank-hour "
+        "in force (it prices only a trial that logged no cost); launch with the [cost] you want "
+        "to change them."
+    )
+
+
 def _resolve_target(
     curves: list[TrialCurve], settings: AnalysisSettings
 ) -> tuple[float, str, float, str, list[float]]:
@@ -458,6 +495,9 @@ def analyze(
             if len(unfinished_pairs) < len(pairs)
             else "no pair has a finished trial yet: each best trial is chosen among all trials"
         )
+    logged_price = _logged_price_note(curves, price, settings)
+    if logged_price:
+        notes.append(logged_price)
     if any(tc.cost_source == COST_UNKNOWN for tc in curves):
         notes.append("some trials logged no wall time: their time and cost to target are unknown")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hwscale_tui import config as cfgmod
 from hwscale_tui.cli import main
 from tests.support.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
@@ -43,3 +45,66 @@ def test_a_wandb_curve_that_could_not_be_read_is_counted_in_one_note(tmp_path, c
         assert [n for n in notes if "have no learning curve yet" in n] == [
             "1 trial(s) have no learning curve yet (counted in n_trials, not in the estimates)"
         ]
+
+
+def _local_store(pairs=((1, 1), (2, 1)), trials_per_pair=2, usd_per_rank_hour=6.88):
+    """A local-mode store (the embedded default experiment: built-in trainer, local dispatcher)
+    whose trials logged their cost as the built-in trainer does: its price x ranks x hours."""
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        for gpus, nodes in pairs:
+            sweep = f"hardware_scaling.g{gpus}n{nodes}"
+            for i in range(1, trials_per_pair + 1):
+                run_id = f"{sweep}_trial_{i:04d}_qa40{gpus}{i}"
+                slope = 0.1 * i
+                store.insert_trial(
+                    run_id,
+                    sweep,
+                    experiment="hardware_scaling",
+                    idx=i,
+                    gpus=gpus,
+                    nodes=nodes,
+                    state="finished",
+                    score=slope * 1000,
+                    params={"trainer.batch_size": 1024 * gpus},
+                )
+                sps = 100.0 * gpus
+                store.append_history(
+                    run_id,
+                    [
+                        {
+                            "agent_step": s,
+                            "wall_s": s / sps,
+                            "score": slope * s,
+                            "cost_usd": usd_per_rank_hour * gpus * nodes * (s / sps) / 3600,
+                        }
+                        for s in range(0, 1100, 100)
+                    ],
+                )
+
+
+def test_local_mode_says_when_the_costs_are_not_at_the_price_its_note_names(capsys):
+    """Local mode: `analyze --gpu-type vCPU` said "costs use $0.0425/rank-hour: one cloud vCPU"
+    while every cost shown was the one the trainer had logged at the H100 price ($6.88 per
+    rank-hour: $0.0172 where $0.000106 was implied). The price in force prices only trials that
+    logged no cost (docs/analysis.md), so a note says the costs are the logged ones, at which
+    rate; none when the logged rate is the price in force."""
+    from hwscale_tui.prices import price_per_gpu_hour
+
+    _local_store()
+    vcpu = price_per_gpu_hour("vCPU").price
+    assert main(["analyze", "--bootstrap", "0", "--json", "--gpu-type", "vCPU"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for row in data["per_config"]:  # the logged costs, as documented
+        assert row["cost_to_target_usd"] == pytest.approx(
+            6.88 * row["total_gpus"] * row["time_to_target_s"] / 3600, rel=1e-6
+        )
+    said = [n for n in data["notes"] if "trainer logged when" in n]
+    assert said == [
+        "The costs are those the 4 trials' trainer logged when they ran, at $6.88/rank-hour, "
+        f"not the ${vcpu:g}/rank-hour in force (it prices only a trial that logged no cost); "
+        "launch with the [cost] you want to change them."
+    ]
+    assert main(["analyze", "--bootstrap", "0", "--json"]) == 0  # logged at the price in force
+    assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "logged when" in n]
