@@ -40,6 +40,32 @@ STATE_STYLES = {
 ACTIVE_PAIR_STATUSES = ("scheduled", "starting", "running")
 
 
+def trial_reason(state: str, error: str, stopped_here: bool = False) -> str:
+    """Why a failed or killed trial ended, as the trials screen says it: the store's error (what
+    ``hwscale-tui trials`` prints), except that a killed trial's bare SIGTERM / SIGINT exit
+    (``exit code 143``, ``killed by SIGTERM``) reads as the stop it was, in the trainer's words
+    (``stopped by SIGTERM``, docs/train.md), and ``stopped by you`` when this app stopped it."""
+    import re
+    import signal
+
+    from ..sweep.outcome import KILLED_EXIT_CODES
+
+    signame, code = None, None
+    if state == "killed":
+        if m := re.fullmatch(r"exit code (\d+)", error.strip()):
+            code = int(m.group(1))
+            if code in KILLED_EXIT_CODES and code > 128:
+                signame = signal.Signals(code - 128).name
+        elif m := re.fullmatch(r"killed by (SIGTERM|SIGINT)", error.strip()):
+            signame = m.group(1)
+    if signame is None:
+        return error
+    exit_code = f"exit code {code}" if code is not None else ""
+    if stopped_here:
+        return f"stopped by you ({', '.join(filter(None, (signame, exit_code)))})"
+    return f"stopped by {signame}" + (f" ({exit_code})" if exit_code else "")
+
+
 def plural(n: int, noun: str) -> str:
     """``1 pair``, ``2 pairs``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

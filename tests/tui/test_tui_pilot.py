@@ -806,7 +806,9 @@ async def test_trials_filter_is_remembered_across_screens_and_sessions(tmp_path)
         assert table.row_count == 4
         await pilot.press("slash", "escape")
         assert not box.has_class("shown") and table.row_count == 4
-    assert json.loads((app_paths().state / "tui.json").read_text())["trials_filter"] == "g2n1"
+    assert json.loads((app_paths().state / "tui.json").read_text())["trials_filters"] == {
+        "hardware_scaling": "g2n1"
+    }
     app2, _ = make_app(tmp_path, start="trials")
     async with app2.run_test(size=SIZE) as pilot:
         table = app2.screen.query_one(TrialTable)

@@ -60,3 +60,91 @@ async def test_an_edit_after_a_save_is_measured_against_the_saved_file(tmp_path)
         await pilot.press("backspace", *"12")
         await wait_for(pilot, lambda: app.session.cfg.sweep.max_trials == 12, what="12 again")
         assert not app.session.dirty
+
+
+# -- 2. the trials filter is each experiment's own ---------------------------------------------
+async def test_the_trials_filter_is_remembered_per_experiment(tmp_path):
+    """A filter set on one experiment is not applied to the next one the switcher opens (the
+    app reopened on ``other`` showed 4 of its 32 trials under ``filter: g2n1``); back on the
+    first experiment, its filter is there again."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.config import default_config
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, _ = make_app(tmp_path / "one", start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("slash", *"g2n1", "enter")
+        assert table.row_count == 4
+    other = cfgmod.apply_overrides(default_config(), {"experiment.name": "other"})
+    app2, _ = make_app(tmp_path / "two", start="trials", cfg=other)
+    async with app2.run_test(size=SIZE) as pilot:
+        table = app2.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: len(table.trials) == 32, what="poll")
+        assert table.filter_terms == [] and table.row_count == 32
+        assert "filter:" not in str(app2.screen.query_one("#poll-status").render())
+        await pilot.press("slash", *"g1n1", "enter")
+        assert table.row_count == 4
+    app3, _ = make_app(tmp_path / "three", start="trials")
+    async with app3.run_test(size=SIZE) as pilot:
+        table = app3.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: len(table.trials) == 32, what="poll")
+        assert table.filter_terms == ["g2n1"] and table.row_count == 4
+
+
+# -- 3. a trial the user stopped reads as stopped, not as an exit code ------------------------
+def _details(app) -> str:
+    from tests.tui.test_tui_pilot import text_of
+
+    return " ".join(text_of(app.screen.query_one("#trial-details")).split())
+
+
+async def test_a_trial_stopped_with_k_reads_stopped_by_you(tmp_path):
+    """Its sweep records the SIGTERM exit as ``exit code 143`` (as `hwscale-tui trials` prints
+    it); the side pane said ``reason exit code 143``. A trial another process stopped (a
+    SIGTERM from elsewhere, exit 130 after SIGINT) reads ``stopped by SIGTERM``."""
+    from dataclasses import replace
+
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, world = make_app(tmp_path, start="trials")
+    stopped: list[str] = []
+
+    class Control:  # what the sweep does with a trial stopped by its SIGTERM: records it killed
+        def stop_trial(self, run_id: str) -> str:
+            stopped.append(run_id)
+            world.source.trials[run_id] = replace(
+                world.source.trials[run_id], state="killed", error="exit code 143"
+            )
+            return f"stopped trial {run_id} (1 process(es))"
+
+        def trial_log_path(self, run_id: str) -> str | None:
+            return None
+
+    world.services.trial_control = Control()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        running = [t for t in table.trials.values() if t.state == "running"]
+        mine, other = running[0], running[1]
+        table.select_run(mine.run_id)
+        await pilot.press("k", "y")
+        await wait_for(pilot, lambda: stopped == [mine.run_id], what="stop")
+        await wait_for(
+            pilot, lambda: table.trials[mine.run_id].state == "killed", what="killed polled"
+        )
+        await wait_for(pilot, lambda: "reason" in _details(app), what="reason shown")
+        shown = _details(app)
+        assert "reason stopped by you (SIGTERM, exit code 143)" in shown, shown
+        for error, said in (
+            ("exit code 143", "stopped by SIGTERM (exit code 143)"),
+            ("exit code 130", "stopped by SIGINT (exit code 130)"),
+            ("killed by SIGTERM", "stopped by SIGTERM"),
+            ("exit code 1: Traceback", "exit code 1: Traceback"),  # not a stop: as recorded
+        ):
+            world.source.trials[other.run_id] = replace(other, state="killed", error=error)
+            await pilot.press("R")
+            await wait_for(pilot, lambda e=error: table.trials[other.run_id].error == e, what=error)
+            table.select_run(other.run_id)
+            await wait_for(pilot, lambda s=said: f"reason {s}" in _details(app), what=said)

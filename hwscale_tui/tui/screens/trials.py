@@ -26,6 +26,7 @@ from ..formatting import (
     plural,
     short_paths,
     sparkline_text,
+    trial_reason,
 )
 from ..launched import LaunchedConfig
 from ..source_cache import SourceCache
@@ -89,6 +90,7 @@ class TrialsScreen(HwScreen):
         self.poll_interval_s = 2.0
         self.next_poll_at: float | None = None  # services.clock() when the next poll is due
         self.launched = LaunchedConfig()  # the snapshot the latest launch froze
+        self.stopped_here: set[str] = set()  # run ids stopped with k in this app
 
     def compose(self) -> ComposeResult:
         yield ExperimentHeader(self.SCREEN_TITLE)
@@ -113,7 +115,7 @@ class TrialsScreen(HwScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(TrialTable)
-        remembered = self.app.ui_state.get("trials_filter", "")
+        remembered = self.remembered_filters().get(self.app.session.name, "")
         if remembered:
             table.filter_terms = remembered.lower().split()
         table.focus()
@@ -244,7 +246,9 @@ class TrialsScreen(HwScreen):
         head.add_row("run", t.run_id)
         head.add_row("state", Text(t.state, style=STATE_STYLES.get(t.state, "")))
         if t.error and t.state in ("failed", "killed"):  # why, as `hwscale-tui trials` says
-            head.add_row("reason", _one_line(t.error))
+            # a stop reads as one ("stopped by you (SIGTERM, exit code 143)"), not as an exit
+            reason = trial_reason(t.state, t.error, stopped_here=t.run_id in self.stopped_here)
+            head.add_row("reason", _one_line(reason))
         if t.flags:
             head.add_row("flags", "; ".join(t.flags))
         head.add_row("score", fmt_number(t.score))
@@ -308,10 +312,21 @@ class TrialsScreen(HwScreen):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         table = self.query_one(TrialTable)
         table.set_filter(event.value)
-        self.app.remember("trials_filter", " ".join(table.filter_terms))
+        filters = self.remembered_filters()
+        filters[self.app.session.name] = " ".join(table.filter_terms)
+        self.app.ui_state.pop("trials_filter", None)  # one filter for every experiment, before
+        self.app.remember("trials_filters", {k: v for k, v in filters.items() if v})
         self._close_filter()
         self.update_status_line()
         self.show_details()
+
+    def remembered_filters(self) -> dict[str, str]:
+        """Each experiment's own filter (``state/tui.json``): one set on an experiment is not
+        applied to the next one the switcher opens, and is there again back on it."""
+        filters = self.app.ui_state.get("trials_filters")
+        if not isinstance(filters, dict):
+            return {}
+        return {k: v for k, v in filters.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _close_filter(self) -> None:
         box = self.query_one("#filter-input", Input)
@@ -404,6 +419,7 @@ class TrialsScreen(HwScreen):
     @work(thread=True, group="trials-stop", exit_on_error=False)
     def _stop_worker(self, run_id: str) -> None:
         message = self.app.services.trial_control.stop_trial(run_id)
+        self.stopped_here.add(run_id)  # only once signalled (a refusal raises)
         self.app.call_from_thread(self.notify, message[0].upper() + message[1:] + ".", timeout=6)
         self.app.call_from_thread(self.poll_now)
 
