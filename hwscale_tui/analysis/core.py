@@ -183,8 +183,8 @@ class AnalysisResult:
                 "price": self.price.__dict__ | {"text": self.price.describe(s.unit)},
                 "budget_steps": self.budget_steps,
                 "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
-                "per_config": self.per_config,
-                "per_trial": self.per_trial,
+                "per_config": never_reached_as_inf(self.per_config, "best_reached"),
+                "per_trial": never_reached_as_inf(self.per_trial, "reached"),
                 "laws": self.laws,
                 "fom": self.fom.reset_index(),
                 "recommendations": self.recommendations,
@@ -195,6 +195,22 @@ class AnalysisResult:
                 "notes": self.notes,
             }
         )
+
+
+def never_reached_as_inf(frame: pd.DataFrame, reached: str) -> pd.DataFrame:
+    """``frame`` for output (JSON, CSV): the to-target values of a row that never reached the
+    target are infinite ("inf"), not NaN, which says unknown (a time that was not logged). A
+    trial without a curve (``n_points`` 0) is unknown, and stays so."""
+    if frame.empty or reached not in frame:
+        return frame
+    out = frame.copy()
+    never = ~out[reached].astype(bool)
+    if "n_points" in out:
+        never &= out["n_points"].fillna(0).to_numpy() > 0
+    for col in TO_TARGET_COLUMNS:
+        if col in out:
+            out[col] = out[col].astype(float).where(~never, np.inf)
+    return out
 
 
 # -- building blocks ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from ..config import MAX_GPUS_PER_NODE, MAX_NODES
 from ..errors import UsageError
 from ..hardware import generation_of_sweep, pair_from_sweep_name, parse_pair
 from ..records import TRIAL_STATES, HistoryPoint, Trial
-from .core import AnalysisResult
+from .core import AnalysisResult, never_reached_as_inf
 from .jsonable import jsonable
 
 HISTORY_COLUMNS = ("run_id", "agent_step", "wall_s", "score")
@@ -328,7 +328,8 @@ def read_trials_csv(
 
 def per_config_csv(result: AnalysisResult) -> str:
     """The per-config table as CSV text (hyperparameters as a JSON column)."""
-    df = result.per_config.copy()
+    # never reached: inf (as --json says it), not an empty cell (unknown)
+    df = never_reached_as_inf(result.per_config, "best_reached").copy()
     # strict JSON, as --json writes it: NaN -> null, inf -> "inf"
     df["best_params"] = [
         json.dumps(jsonable(p), sort_keys=True, allow_nan=False) for p in df["best_params"]

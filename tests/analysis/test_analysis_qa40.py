@@ -108,3 +108,40 @@ def test_local_mode_says_when_the_costs_are_not_at_the_price_its_note_names(caps
     ]
     assert main(["analyze", "--bootstrap", "0", "--json"]) == 0  # logged at the price in force
     assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "logged when" in n]
+
+
+def test_json_and_csv_say_inf_for_a_target_never_reached_and_null_for_unknown(tmp_path, capsys):
+    """docs/analysis.md: in --json "null = unknown, "inf" = unbounded / never reached". A pair
+    whose best trial never reached the target had null samples/time/cost to target (the same
+    as a reached trial whose time is unknown), while its KM medians said "inf"; the CSV had
+    empty cells. They say "inf" (a trial without a curve stays null: unknown)."""
+    import csv
+    import io
+
+    trials = tmp_path / "t.csv"
+    history = tmp_path / "h.csv"
+    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nc,2,1,40\nd,2,1,30\ne,2,1,\n")
+    history.write_text(
+        "run_id,agent_step,wall_s,score\n"
+        + "".join(
+            f"{r},{s},{s / 10},{top * s / 1000}\n"
+            for r, top in (("a", 100), ("b", 50), ("c", 40), ("d", 30))
+            for s in range(0, 1001, 100)
+        )
+    )
+    out_csv = tmp_path / "pc.csv"
+    args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
+    assert main([*args, "--json", "--csv", str(out_csv)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {r["config"]: r for r in data["per_config"]}
+    assert rows["g1n1"]["best_reached"] and rows["g1n1"]["samples_to_target"] == 900.0
+    g2 = rows["g2n1"]
+    assert g2["best_reached"] is False and g2["km_median_steps"] == "inf"
+    for col in ("samples_to_target", "time_to_target_s", "cost_to_target_usd"):
+        assert g2[col] == "inf", (col, g2[col])
+    per_trial = {r["run_id"]: r for r in data["per_trial"]}
+    assert per_trial["c"]["samples_to_target"] == "inf"
+    assert per_trial["e"]["n_points"] == 0 and per_trial["e"].get("samples_to_target") is None
+    written = {r["config"]: r for r in csv.DictReader(io.StringIO(out_csv.read_text()))}
+    assert written["g2n1"]["samples_to_target"] == "inf"
+    assert written["g1n1"]["samples_to_target"] == "900.0"
