@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 PIPED_WIDTH = 200
@@ -24,3 +25,16 @@ def stdout_console(**kwargs: Any) -> Any:
         return Console(**kwargs)
     width = None if os.environ.get("COLUMNS") else PIPED_WIDTH
     return Console(soft_wrap=True, width=width, **kwargs)
+
+
+def fitted_table(console: Any, build: Callable[[bool], Any]) -> Any:
+    """``build(False)``, or ``build(True)`` (the narrow layout: the builder collapses padding,
+    breaks ranges) when the first would be wider than ``console`` -- a table wider than the
+    terminal gets its cells cut with an ellipsis or folded mid-number."""
+    from rich.measure import Measurement
+
+    table = build(False)
+    wide = console.options.update_width(10_000)
+    if Measurement.get(console, wide, table).maximum > console.width:
+        return build(True)
+    return table

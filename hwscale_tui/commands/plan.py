@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..config import ExperimentConfig
-from ..console import stdout_console
+from ..console import fitted_table, stdout_console
 from ..errors import UsageError
 from ..paths import snapshot_path
 from .common import (
@@ -165,28 +166,41 @@ def print_plan(plan) -> None:
             f"local mode: a pair's g<G>n<N> is G x N CPU ranks (processes) on this machine's "
             f"{usable_cores()} usable cores, not GPUs; price: {cfg.price_label}"
         )
-    t = Table(
-        title=f"{plural(len(plan.pairs), 'pair')} to launch (sweeps named {cfg.name}.<pair>)",
-        show_lines=False,
-    )
-    unit = "ranks" if cfg.local_ranks else "GPUs"
-    for col in ("pair", unit, "batch", "center", "minibatch", "center", "start"):
-        t.add_column(col, no_wrap=True)
-    for i, pp in enumerate(plan.pairs):
-        c = pp.preset.constraints
-        start = "after previous" if cfg.launch.sequential and i else f"+{i * cfg.launch.delay_s:g}s"
-        searched_mb = any(k.endswith(".minibatch_size") for k in pp.preset.space.keys)
-        t.add_row(
-            pp.pair.tag,
-            str(pp.pair.total_gpus),
-            f"{fmt_num(c.min_batch)}..{fmt_num(c.max_batch)}",
-            fmt_num(c.center_batch),
-            f"{fmt_num(c.min_minibatch)}..{fmt_num(c.max_minibatch)}"
-            if searched_mb
-            else "not searched",
-            fmt_num(c.default_minibatch) if searched_mb else "-",
-            start,
+
+    def pairs_table(narrow: bool) -> Any:
+        # narrow: each range on two lines ("512.." above "4,096"), the cells' padding collapsed
+        # (60 columns then fit 4 nodes x 8 GPUs); never a number cut or folded in the middle
+        sep = "..\n" if narrow else ".."
+        t = Table(
+            title=f"{plural(len(plan.pairs), 'pair')} to launch (sweeps named {cfg.name}.<pair>)",
+            show_edge=False,
+            pad_edge=False,
+            header_style="bold",
+            collapse_padding=narrow,
         )
+        for col in ("pair", unit, "batch", "center", "minibatch", "center", "start"):
+            t.add_column(col, no_wrap=True)
+        for i, pp in enumerate(plan.pairs):
+            c = pp.preset.constraints
+            start = (
+                "after previous" if cfg.launch.sequential and i else f"+{i * cfg.launch.delay_s:g}s"
+            )
+            searched_mb = any(k.endswith(".minibatch_size") for k in pp.preset.space.keys)
+            t.add_row(
+                pp.pair.tag,
+                str(pp.pair.total_gpus),
+                f"{fmt_num(c.min_batch)}{sep}{fmt_num(c.max_batch)}",
+                fmt_num(c.center_batch),
+                f"{fmt_num(c.min_minibatch)}{sep}{fmt_num(c.max_minibatch)}"
+                if searched_mb
+                else "not searched",
+                fmt_num(c.default_minibatch) if searched_mb else "-",
+                start,
+            )
+        return t
+
+    unit = "ranks" if cfg.local_ranks else "GPUs"
+    t = fitted_table(console, pairs_table)
     console.print(t)
     for s in plan.skipped:
         console.print(f"[yellow]skipped[/] g{s.gpus}n{s.nodes}: {s.reason}")

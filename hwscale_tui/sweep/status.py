@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ..console import stdout_console
+from ..console import fitted_table, stdout_console
 from ..store import Store, transfer_other
 from .trial_command import short_params
 
@@ -64,34 +64,49 @@ def render_status(
         best = (max if goal == "maximize" else min)(scored, key=lambda r: r["score"])
         head += f"  best {best['score']:.6g} (#{best['idx']})"
     console.print(head, highlight=False)
-    table = Table(show_lines=False)
     # [sweep] transfer: how many other pairs' results each suggestion learned from
     others = [transfer_other(r.get("transfer_other")) for r in rows]
     transfer = any(others)
-    for col, justify in (
-        ("#", "right"),
-        ("trial", "left"),
-        ("state", "left"),
-        ("score", "right"),
-        ("cost $", "right"),
-        ("steps", "right"),
-        ("time s", "right"),
-        *((("from others", "right"),) if transfer else ()),
-        ("error", "left"),
-    ):
-        table.add_column(col, justify=cast("JustifyMethod", justify), overflow="fold")
-    for r, n in zip(rows, others, strict=True):
-        table.add_row(
-            str(r["idx"]),
-            r["run_id"].removeprefix(f"{sweep}_"),
-            r["state"],
-            "-" if r["score"] is None else f"{r['score']:.4g}",
-            "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
-            "-" if r["agent_steps"] is None else f"{r['agent_steps']:.0f}",
-            "-" if r["runtime_s"] is None else f"{r['runtime_s']:.1f}",
-            *(("-" if n is None else str(n),) if transfer else ()),
-            r["error"] or "",
-        )
+
+    def trials_table(narrow: bool) -> Any:
+        # No outer edges; the numbers never wrap (a cost folded in two would read as two
+        # values): the trial ids and errors fold instead, and on a narrow terminal (COLUMNS=60)
+        # the cells' padding collapses so that the numbers still fit whole.
+        table = Table(show_edge=False, pad_edge=False, header_style="bold", collapse_padding=narrow)
+        for col, justify in (
+            ("#", "right"),
+            ("trial", "left"),
+            ("state", "left"),
+            ("score", "right"),
+            ("cost $", "right"),
+            ("steps", "right"),
+            ("time s", "right"),
+            *((("from others", "right"),) if transfer else ()),
+            ("error", "left"),
+        ):
+            text = col in ("trial", "error")
+            table.add_column(
+                col,
+                justify=cast("JustifyMethod", justify),
+                overflow="fold" if text else "ellipsis",
+                no_wrap=not text,
+                min_width=6 if text else None,
+            )
+        for r, n in zip(rows, others, strict=True):
+            table.add_row(
+                str(r["idx"]),
+                r["run_id"].removeprefix(f"{sweep}_"),
+                r["state"],
+                "-" if r["score"] is None else f"{r['score']:.4g}",
+                "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
+                "-" if r["agent_steps"] is None else f"{r['agent_steps']:.0f}",
+                "-" if r["runtime_s"] is None else f"{r['runtime_s']:.1f}",
+                *(("-" if n is None else str(n),) if transfer else ()),
+                r["error"] or "",
+            )
+        return table
+
+    table = fitted_table(console, trials_table)
     console.print(table)
     if scored:
         console.print(

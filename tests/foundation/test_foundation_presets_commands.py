@@ -282,3 +282,28 @@ def test_plan_table_lists_skipped_pairs_with_reason():
     assert "6 pairs to launch" in r.stdout
     # batch bounds as the app's grid writes them (thousands separators, never 2^k)
     assert "1,024..8,192" in r.stdout and "^" not in r.stdout
+
+
+def test_plan_table_keeps_every_value_whole_at_60_columns():
+    """Piped with COLUMNS=60 (a narrow terminal): the pairs' table fits, nothing is cut with an
+    ellipsis, and each pair's batch range, centers and start read whole on its row."""
+    r = subprocess.run(
+        hwscale_cmd("plan", "--gpu-counts", "1", "8", "--node-counts", "1", "4"),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "60"},
+    )
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if "│" in line or "┃" in line]
+    assert rows and all(len(line) <= 60 for line in rows), r.stdout
+    assert "…" not in "".join(rows)
+    cells = [[x.strip() for x in line.split("│")] for line in rows if "│" in line]
+    # a pair's row and the line below it (each range on two lines: "16,384.." above "131,072")
+    whole = {
+        top[0]: [a + b for a, b in zip(top, below, strict=True)]
+        for top, below in zip(cells, cells[1:], strict=False)
+        if top[0]
+    }
+    assert whole["g8n4"][1:4] == ["32", "16,384..131,072", "32,768"], whole["g8n4"]
+    assert whole["g1n1"][1:4] == ["1", "512..4,096", "1,024"], whole["g1n1"]
+    assert whole["g8n4"][-1] == "+180s"

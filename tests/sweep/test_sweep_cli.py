@@ -72,6 +72,21 @@ def test_sweep_runs_to_completion_prints_events_and_status(tmp_path):
     )
     assert table.returncode == 0 and "cli.g1n1" in table.stdout and "done 3/3" in table.stdout
     assert table.stdout.count("finished") >= 3
+    # 60 columns: every line fits, and no number is cut or folded (the trial ids fold instead)
+    narrow = subprocess.run(
+        sweep_cmd(exp, "--status"),
+        capture_output=True,
+        text=True,
+        env=cli_env(COLUMNS="60"),
+        timeout=120,
+    )
+    rows = [line for line in narrow.stdout.splitlines() if "│" in line]
+    assert narrow.returncode == 0 and "…" not in narrow.stdout
+    assert all(len(line) <= 60 for line in rows), narrow.stdout
+    for t in trials:
+        row = next(line for line in rows if line.split("│")[0].strip() == str(t["idx"]))
+        cells = [c.strip() for c in row.split("│")]
+        assert f"{t['cost_usd']:.4f}" in cells and "3000" in cells and f"{t['score']:.4g}" in cells
 
 
 def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path):
