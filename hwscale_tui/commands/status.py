@@ -292,15 +292,25 @@ def _watch(console, name: str, interval_s: float) -> int:
         now = time.time()
         status = sup.pair_status(name, store)
         ended = all_ended(status)
-        hint = Text(
-            f"{time.strftime('%H:%M:%S')}  every pair has ended; stopped watching"
-            if ended
-            else f"{time.strftime('%H:%M:%S')}  stopped watching (the sweeps keep running)"
-            if stopped
-            else f"{time.strftime('%H:%M:%S')}  refreshing every {interval_s:g}s; ctrl+c stops "
-            "watching (the sweeps keep running)",
-            style="dim",
-        )
+        clock = time.strftime("%H:%M:%S")
+        if status.launch_id is None:  # nothing runs yet: it waits for a launch (from elsewhere)
+            hint = Text(
+                f"{clock}  stopped watching (nothing was launched)"
+                if stopped
+                else f"{clock}  waiting for a launch, refreshing every {interval_s:g}s; ctrl+c "
+                "stops watching",
+                style="dim",
+            )
+        else:
+            hint = Text(
+                f"{clock}  every pair has ended; stopped watching"
+                if ended
+                else f"{clock}  stopped watching (the sweeps keep running)"
+                if stopped
+                else f"{clock}  refreshing every {interval_s:g}s; ctrl+c stops "
+                "watching (the sweeps keep running)",
+                style="dim",
+            )
         jobs = [
             Text(line) for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs]))
         ]

@@ -248,6 +248,31 @@ def test_status_watch_piped_and_stopped_prints_its_last_frame_saying_so(
     assert "refreshing every" not in out
 
 
+def test_status_watch_of_a_never_launched_experiment_says_it_waits_for_a_launch(
+    tmp_path, capsys, monkeypatch
+):
+    """It keeps watching (a launch from another terminal shows up), and says so: it said
+    "the sweeps keep running" of sweeps that never started."""
+    from hwscale_tui.commands import status as status_cmd
+
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--sleep", "600"), gpus=(1,), delay_s=0)
+    frames: list[str] = []
+
+    def one_refresh_then_stop(_seconds: float) -> None:
+        frames.append("refresh")
+        if len(frames) > 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(status_cmd.time, "sleep", one_refresh_then_stop)
+    assert main(["status", "--watch", "0.2", "-e", str(exp)]) == 0
+    out = capsys.readouterr().out
+    assert frames == ["refresh", "refresh"]  # it went on watching past the first frame
+    assert "exp has not been launched" in out
+    assert out.rstrip().endswith("stopped watching (nothing was launched)"), out
+    assert "sweeps keep running" not in out
+
+
 def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path, capsys):
     exp = tmp_path / "e.toml"
     write_experiment(exp, fake_command(), delay_s=1)
