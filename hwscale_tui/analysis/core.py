@@ -265,8 +265,6 @@ def _build_curves(
         notes.append(
             f"{unknown_hw} trial(s) skipped: no GPU/node counts and no g<G>n<N> in the sweep name"
         )
-    if without:
-        notes.append(no_curve_note(len(without)))
     return with_curve, without
 
 
@@ -439,6 +437,21 @@ def analyze(
         n_all[pair] = n_all.get(pair, 0) + 1
     pairs = sorted(groups, key=lambda p: (p.total_gpus, p.nodes, p.gpus))
     configs = [p.tag for p in pairs]
+    # trials without a curve: counted in their pair's n_trials when it has a row; a pair none
+    # of whose trials has a curve has no row, so its trials are counted nowhere: named instead
+    counted = [t.run_id for t, p in without if p in groups]
+    if counted:
+        notes.append(no_curve_note(len(counted)))
+    left_out = [p for _, p in without if p not in groups]
+    if left_out:
+        tags = sorted(set(left_out), key=lambda p: (p.total_gpus, p.nodes, p.gpus))
+        one = len(tags) == 1
+        # no trial count: a trial whose W&B curve could not be read is counted by that note
+        notes.append(
+            f"{', '.join(p.tag for p in tags)} left out: none of {'its' if one else 'their'} "
+            f"trials has a learning curve yet, so {'it is' if one else 'they are'} not in the tables "
+            "or the trial counts."
+        )
 
     rows, survival, pools = [], {}, []
     unfinished_pairs: list[str] = []  # pairs with no finished trial: best among all of theirs
@@ -548,7 +561,7 @@ def analyze(
         survival=survival,
         curves={tc.trial.run_id: tc.curve for tc in curves},
         notes=notes,
-        without_curve=[t.run_id for t, _ in without],
+        without_curve=counted,
     )
 
 

@@ -145,3 +145,32 @@ def test_json_and_csv_say_inf_for_a_target_never_reached_and_null_for_unknown(tm
     written = {r["config"]: r for r in csv.DictReader(io.StringIO(out_csv.read_text()))}
     assert written["g2n1"]["samples_to_target"] == "inf"
     assert written["g1n1"]["samples_to_target"] == "900.0"
+
+
+def test_a_pair_without_any_curve_is_named_not_said_counted_in_n_trials(tmp_path, capsys):
+    """Trials of a pair none of whose trials has a curve were in the note "3 trial(s) have no
+    learning curve yet (counted in n_trials, not in the estimates)", but their pair is not in
+    the tables, so n_trials never counted them (summary: "trials: 3" of 5) and nothing said
+    which pairs were missing. That note counts the trials of the pairs in the tables; another
+    names the pairs left out."""
+    trials = tmp_path / "t.csv"
+    history = tmp_path / "h.csv"
+    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nx,1,1,\nc,2,1,40\nd,4,1,\n")
+    history.write_text(
+        "run_id,agent_step,wall_s,score\n"
+        + "".join(
+            f"{r},{s},{s / 10},{top * s / 1000}\n"
+            for r, top in (("a", 100), ("b", 50))
+            for s in range(0, 1001, 100)
+        )
+    )
+    args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["config"] for r in data["per_config"]] == ["g1n1"]
+    assert data["per_config"][0]["n_trials"] == 3
+    assert [n for n in data["notes"] if "learning curve" in n] == [
+        "1 trial(s) have no learning curve yet (counted in n_trials, not in the estimates)",
+        "g2n1, g4n1 left out: none of their trials has a learning curve yet, so they are not "
+        "in the tables or the trial counts.",
+    ]
