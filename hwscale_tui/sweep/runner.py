@@ -728,6 +728,7 @@ class SweepRunner:
                 pair=self.setup.pair,
             )
             self._settle(run_id, params, outcome)
+            registry.forget_trial(self.cfg.name, run_id)  # as _finish does: nothing runs
             return None
         return self.setup.builder.build(run_id, row["idx"], params)
 

@@ -10,6 +10,7 @@ import subprocess
 
 from hwscale_tui.config import apply_overrides, default_config
 from hwscale_tui.hardware import HardwarePair
+from hwscale_tui.launch import registry
 from hwscale_tui.paths import app_paths
 from hwscale_tui.store import Store
 from hwscale_tui.sweep.runner import RunnerTimings, SweepRunner, prepare_sweep
@@ -128,6 +129,9 @@ def test_sigkill_then_restart_keeps_reattaches_and_settles_every_trial(tmp_path)
     assert store.get_sweep(SWEEP)["status"] == "finished"
     text = (tmp_path / "runner2.log").read_text()
     assert "reattached" in text and "done" in text
+    # the per-launch file forgets the trials settled at the resume too (a later cancel or
+    # status would take their jobs for ones still in flight)
+    assert not registry.read("res")["trials"], registry.read("res")["trials"]
 
 
 def test_a_suggestion_recorded_but_never_started_is_started_under_its_own_id_on_resume():
