@@ -62,6 +62,7 @@ to each pair, could reach.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import statistics
@@ -171,6 +172,7 @@ class Pair:
     worst: float
 
 
+@functools.cache  # 20,000 evaluations for the worst value: once per family, GPUs and size
 def make_pair(family: str, g: int, n_params: int = 4) -> Pair:
     space, value = pair_space(g, n_params), surface(family, g, n_params)
     rng = np.random.default_rng(12345)
