@@ -382,7 +382,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"analyze: {n}", file=sys.stderr)
     if note:
         print(f"analyze: {note}", file=sys.stderr)
-    print(f"analyze: {len(trials)} trials, {len(histories)} learning curves", file=sys.stderr)
+    # the curves there are (an unread or empty one is no curve), of the trials analyzed
+    n, read = len(trials), sum(1 for t in trials if len(histories.get(t.run_id, ())))
+    print(
+        f"analyze: {n} trial{'' if n == 1 else 's'}, {read} learning "
+        f"curve{'' if read == 1 else 's'}",
+        file=sys.stderr,
+    )
     result = analyze(
         trials, histories, settings, progress=lambda msg: print(f"analyze: {msg}", file=sys.stderr)
     )

@@ -174,3 +174,27 @@ def test_a_pair_without_any_curve_is_named_not_said_counted_in_n_trials(tmp_path
         "g2n1, g4n1 left out: none of their trials has a learning curve yet, so they are not "
         "in the tables or the trial counts.",
     ]
+
+
+def test_the_stderr_count_of_curves_counts_curves_read_in_the_singular_for_one(
+    tmp_path, capsys, monkeypatch
+):
+    """stderr said "analyze: 1 trials, 1 learning curves" for one trial, and "12 trials, 12
+    learning curves" when W&B gave 11 curves (an unread one counted as a curve)."""
+    trials = tmp_path / "t.csv"
+    history = tmp_path / "h.csv"
+    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\n")
+    history.write_text("run_id,agent_step,wall_s,score\na,0,0,0\na,100,1,50\na,200,2,100\n")
+    args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
+    assert main(args) == 0
+    assert "analyze: 1 trial, 1 learning curve" in capsys.readouterr().err.splitlines()
+
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
+    order = [r.name for r in sorted(runs, key=lambda r: (r.group, r.created_at))]
+    analyze = ["analyze", "--experiment", str(_wandb_experiment(tmp_path)), "--bootstrap", "0"]
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        server.fail("500", times=1000, operation="RunSampledHistory", run=order[9])
+        assert main(analyze) == 0
+        assert "analyze: 12 trials, 11 learning curves" in capsys.readouterr().err.splitlines()
