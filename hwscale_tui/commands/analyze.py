@@ -383,9 +383,9 @@ def run(args: argparse.Namespace) -> int:
     if note:
         print(f"analyze: {note}", file=sys.stderr)
     # the curves there are (an unread or empty one is no curve), of the trials analyzed
-    n, read = len(trials), sum(1 for t in trials if len(histories.get(t.run_id, ())))
+    count, read = len(trials), sum(1 for t in trials if len(histories.get(t.run_id, ())))
     print(
-        f"analyze: {n} trial{'' if n == 1 else 's'}, {read} learning "
+        f"analyze: {count} trial{'' if count == 1 else 's'}, {read} learning "
         f"curve{'' if read == 1 else 's'}",
         file=sys.stderr,
     )
