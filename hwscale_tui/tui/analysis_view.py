@@ -85,9 +85,12 @@ def describe_law(title: str, law: Any, unit: str = "GPUs") -> str:
         chosen = law.fit
         peak = getattr(chosen, "peak_n", None)
         extra = f", peak at {peak:.0f} {unit}" if peak else ""
-        return (
-            f"{title}: {law.chosen.upper()} (sigma {fmt_number(chosen.sigma)}{extra}; {law.reason})"
-        )
+        # the reason reads "Amdahl (why)": the name is said once, in front
+        reason = str(law.reason)
+        for name in ("Amdahl", "USL"):
+            if reason.startswith(f"{name} (") and reason.endswith(")"):
+                reason = reason[len(name) + 2 : -1]
+        return f"{title}: {law.chosen.upper()} (sigma {fmt_number(chosen.sigma)}{extra}; {reason})"
     if hasattr(law, "b"):
         lo, hi = law.ci.get("b", (math.nan, math.nan))
         return f"{title} ~ {unit}^{law.b:.2f} [{lo:.2f}, {hi:.2f}]" + (

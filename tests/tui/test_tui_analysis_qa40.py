@@ -34,3 +34,19 @@ async def test_the_screen_counts_a_wandb_curve_it_could_not_read_once(tmp_path, 
             )
             assert notes.count("could not be read") == 1
             assert "no learning curve yet" not in notes
+
+
+def test_the_throughput_note_names_the_chosen_law_once():
+    """The throughput plot's note read "throughput: AMDAHL (sigma 1; Amdahl (the USL could not
+    be fitted: ...))": the law's name twice and nested brackets. It names it once."""
+    from hwscale_tui.analysis.fits import select_throughput_model
+    from hwscale_tui.tui.analysis_view import describe_law
+
+    law = select_throughput_model([1, 1, 2, 2], [100.0, 110.0, 150.0, 160.0], n_boot=0)
+    note = describe_law("throughput", law, "ranks")
+    assert note.startswith("throughput: AMDAHL (sigma ")
+    assert note.count("Amdahl") == 0 and note.count("AMDAHL") == 1, note
+    assert note.endswith(
+        "; the USL could not be fitted: the USL needs at least 4 points at 3 "
+        "or more distinct x values; got 4 points at 2 distinct values)"
+    ), note
