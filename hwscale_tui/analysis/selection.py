@@ -21,6 +21,19 @@ from ..records import Trial
 IN_FLIGHT = ("queued", "running", "awaiting_eval")  # trials whose result is still to come
 
 
+class AllOversubscribed(UsageError):
+    """Local mode: every pair with trials has more CPU ranks than the usable cores (the command
+    line's refusal; the app says it in its own words from ``pairs`` and ``cores``)."""
+
+    def __init__(self, pairs: list[str], cores: int):
+        self.pairs, self.cores = pairs, cores
+        super().__init__(
+            f"every pair with trials ({', '.join(pairs)}) has more CPU ranks than the {cores} "
+            "usable cores, so its times measure contention, not scaling; accepted: "
+            "--allow-oversubscribed to analyze them anyway."
+        )
+
+
 def pick_generation(
     experiment: str, trials: list[Trial], wanted: int | None, of: str | None = None
 ) -> list[Trial]:
@@ -69,11 +82,7 @@ def local_mode(
     elif over:
         kept = [t for t in trials if ranks(t) <= cores]
         if not kept:
-            raise UsageError(
-                f"every pair with trials ({', '.join(over)}) has more CPU ranks than the {cores} "
-                "usable cores, so its times measure contention, not scaling; accepted: "
-                "--allow-oversubscribed to analyze them anyway."
-            )
+            raise AllOversubscribed(over, cores)
         notes.append(
             f"{', '.join(over)} left out: more CPU ranks than the {cores} usable cores, so their "
             "times measure CPU contention, not scaling, and no recommendation is made from them "

@@ -50,3 +50,49 @@ def test_the_throughput_note_names_the_chosen_law_once():
         "; the USL could not be fitted: the USL needs at least 4 points at 3 "
         "or more distinct x values; got 4 points at 2 distinct values)"
     ), note
+
+
+async def test_only_oversubscribed_pairs_is_said_in_the_apps_words(tmp_path, monkeypatch):
+    """Local mode, every pair with trials oversubscribed: the screen showed "no analysis" and
+    the command line's refusal, "accepted: --allow-oversubscribed to analyze them anyway", a
+    flag the app has no place for. It says the state and where that flag is."""
+    from hwscale_tui.store import Store
+
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "big"}, "grid": {"gpu_counts": [4], "node_counts": [1]}}, env={}
+    )
+    experiment_file = cfgmod.save(cfg, tmp_path / "big.toml")
+    with Store.open_default() as store:
+        for i in (1, 2):
+            run_id = f"big.g4n1_trial_{i:04d}_abcdef"
+            store.insert_trial(
+                run_id,
+                "big.g4n1",
+                experiment="big",
+                idx=i,
+                gpus=4,
+                nodes=1,
+                state="finished",
+                score=100.0 + i,
+            )
+            store.append_history(
+                run_id,
+                [
+                    {"agent_step": s, "wall_s": s / 100, "score": s / 10}
+                    for s in range(0, 1001, 100)
+                ],
+            )
+    app = create_app(experiment_file=experiment_file, start="analysis")
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.screen.query_one("#analysis-status", Label)
+        await wait_for(pilot, lambda: "computing" not in text_of(status), 120, "the analysis")
+        await pilot.pause()
+        assert text_of(status).strip() == "oversubscribed pairs only"
+        said = " ".join(text_of(app.screen.query_one("#plot-note", Label), width=200).split())
+        assert said == (
+            "Every pair with trials (g4n1) has more CPU ranks than the 2 usable cores, so its "
+            "times measure contention, not scaling: the analysis leaves such pairs out "
+            "(hwscale-tui analyze --allow-oversubscribed analyzes them anyway)."
+        )
+        assert not [n for n in app._notifications if n.severity == "error"]

@@ -176,7 +176,22 @@ class AnalysisScreen(HwScreen):
                     f"with trials: {', '.join(map(str, ran))} (g steps to the previous one).",
                 )
                 return
-            trials, notes = select_trials(session.cfg, every, wanted)
+            from ...analysis.selection import AllOversubscribed
+
+            try:
+                trials, notes = select_trials(session.cfg, every, wanted)
+            except AllOversubscribed as e:
+                # a state of the experiment, said in the app's words (the command line's
+                # refusal named a flag the app has no place for)
+                self.app.call_from_thread(
+                    self.show_nothing,
+                    "oversubscribed pairs only",
+                    f"Every pair with trials ({', '.join(e.pairs)}) has more CPU ranks than the "
+                    f"{e.cores} usable cores, so its times measure contention, not scaling: the "
+                    "analysis leaves such pairs out (hwscale-tui analyze --allow-oversubscribed "
+                    "analyzes them anyway).",
+                )
+                return
             if not trials:  # nothing to analyze is a state, not an error
                 self.app.call_from_thread(
                     self.show_nothing,
