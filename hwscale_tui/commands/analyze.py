@@ -320,6 +320,20 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.target is not None and args.target_kind is None and args.target > 1:
         changes["target_kind"] = "absolute"  # 450 can only be a score
+    kind = changes["target_kind"] or cfg.analysis.target_kind
+    target = args.target if args.target is not None else float(cfg.analysis.target)
+    if kind == "fraction" and not 0 < target <= 1:  # said with the flags that made it
+        if args.target is not None:
+            raise UsageError(
+                f"--target {target:g} is not a fraction of the best smoothed score; accepted: a "
+                "number in (0, 1], or a score with --target-kind absolute."
+            )
+        if args.target_kind == "fraction":  # else the file's own pair: settings say it
+            raise UsageError(
+                f"--target-kind fraction would read the experiment's target {target:g} "
+                "([analysis] target) as a fraction of the best smoothed score; accepted: "
+                "--target with a number in (0, 1]."
+            )
     settings = settings_from_config(cfg, **changes)
     # the notes that name the price (local mode) name the one these flags put in force
     priced = {

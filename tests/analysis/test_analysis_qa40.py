@@ -198,3 +198,36 @@ def test_the_stderr_count_of_curves_counts_curves_read_in_the_singular_for_one(
         server.fail("500", times=1000, operation="RunSampledHistory", run=order[9])
         assert main(analyze) == 0
         assert "analyze: 12 trials, 11 learning curves" in capsys.readouterr().err.splitlines()
+
+
+def test_a_target_that_is_not_a_fraction_names_the_flag_and_how_to_give_a_score(tmp_path, capsys):
+    """`--target 1.5 --target-kind fraction` said "target 1.5 is not a fraction; accepted: a
+    number in (0, 1], or an absolute target": no flag, and not how to give a score. And
+    `--target-kind fraction` over a file's absolute 450 blamed a "target 450" not given here."""
+    trials = tmp_path / "t.csv"
+    history = tmp_path / "h.csv"
+    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\n")
+    history.write_text("run_id,agent_step,wall_s,score\na,0,0,0\na,100,1,50\na,200,2,100\n")
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(), {"analysis.target": 450.0, "analysis.target_kind": "absolute"}
+    )
+    exp = cfgmod.save(cfg, tmp_path / "exp.toml")
+    base = ["analyze", "-e", str(exp), "--trials", str(trials), "--history", str(history)]
+    for extra, said in (
+        (
+            ["--target", "1.5", "--target-kind", "fraction"],
+            "--target 1.5 is not a fraction of the best smoothed score; accepted: a number in "
+            "(0, 1], or a score with --target-kind absolute.",
+        ),
+        (
+            ["--target-kind", "fraction"],
+            "--target-kind fraction would read the experiment's target 450 ([analysis] target) "
+            "as a fraction of the best smoothed score; accepted: --target with a number in "
+            "(0, 1].",
+        ),
+    ):
+        out = tmp_path / "pc.csv"
+        assert main([*base, *extra, "--csv", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"hwscale-tui: error: {said}"]
+        assert not out.exists()
