@@ -26,6 +26,9 @@ class LaunchRow:
     eta: str = "-"  # estimated time left (``~3m05s``, ``<=10m00s`` for a settings bound)
     cost: str = "-"  # dollars so far
     detail: str = ""  # trial counts, ETA and cost with what the estimate is based on
+    # the status in the words of ``hwscale-tui status`` (``launch/status_view.status_text``):
+    # ``exited (code unknown)``, ``never started``, ``failed to start``, ``exited -15 (SIGTERM)``
+    label: str = ""
 
     @property
     def active(self) -> bool:
@@ -44,13 +47,7 @@ class LaunchRow:
 
     @property
     def status_text(self) -> str:
-        if self.never_started:
-            return "not started"
-        if self.status == "exited":
-            return f"exited {self.exit_code}" if self.exit_code is not None else "exited"
-        if self.status == "failed_to_start":
-            return "start failed"
-        return self.status.replace("_", " ")
+        return self.label or self.status.replace("_", " ")
 
 
 def eta_text(pp: Any | None) -> str:
@@ -147,6 +144,10 @@ def _row(
             "-",
             None,
         )
+    # here, not at the top: status_view imports the store, which the first frame never needs
+    # (a row with a status was read from the store already)
+    from ..launch.status_view import status_text
+
     status = ps.status
     never_started = bool(getattr(ps, "never_started", False))
     countdown = "-"
@@ -179,4 +180,5 @@ def _row(
         eta=eta_text(pp) if status in ACTIVE_PAIR_STATUSES and not never_started else "-",
         cost=fmt_money(pp.cost_so_far_usd) if pp is not None else "-",
         detail=pair_detail(pp),
+        label=status_text(ps),
     )

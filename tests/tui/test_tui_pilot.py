@@ -177,7 +177,7 @@ async def test_launch_summary_and_quit_follow_the_supervisor_state(tmp_path):
         )
         await wait_for(
             pilot,
-            lambda: screen.rows["hardware_scaling.g8n2"].status_text == "not started",
+            lambda: screen.rows["hardware_scaling.g8n2"].status_text == "never started",
             what="row",
         )
         assert screen.rows["hardware_scaling.g8n2"].countdown == "-"
@@ -531,7 +531,7 @@ async def test_launch_selected_pair_only(tmp_path):
 
 async def _g1n1_never_started(pilot, screen, world):
     """g1n1 scheduled by a supervisor that is now gone (it never starts by itself), shown as
-    'not started'; returns a getter of its row."""
+    'never started' (as `hwscale-tui status` says); returns a getter of its row."""
     await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
     never = world.supervisor.pairs["hardware_scaling.g1n1"]
     never.status, never.exit_code, never.ended_at, never.pid = "scheduled", None, None, None
@@ -541,7 +541,7 @@ async def _g1n1_never_started(pilot, screen, world):
     def row():
         return screen.rows["hardware_scaling.g1n1"]
 
-    await wait_for(pilot, lambda: row().status_text == "not started", what="not started")
+    await wait_for(pilot, lambda: row().status_text == "never started", what="never started")
     assert row().eta == "-"  # no countdown to a start that never comes (as status shows it)
     return row
 
@@ -566,7 +566,7 @@ async def test_cancelling_a_pair_its_gone_supervisor_never_started_says_what_it_
         await pilot.press("home", "c")  # it said "its supervisor skips it": there is none
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.question == (
-            "Cancel hardware_scaling.g1n1 (not started)? Its supervisor is gone: it is recorded "
+            "Cancel hardware_scaling.g1n1 (never started)? Its supervisor is gone: it is recorded "
             "cancelled, and launch --resume leaves it out."
         )
 
@@ -580,12 +580,12 @@ async def test_cancelling_an_ended_pair_says_in_a_sentence_that_it_does_not_run(
         pair.status, pair.exit_code, pair.pid = "failed_to_start", None, None
         await wait_for(
             pilot,
-            lambda: screen.rows["hardware_scaling.g1n1"].status_text == "start failed",
-            what="start failed",
+            lambda: screen.rows["hardware_scaling.g1n1"].status_text == "failed to start",
+            what="failed to start",
         )
         await pilot.press("home", "c")  # it said "g1n1 is start failed; nothing to cancel."
         notices = [n.message for n in app._notifications]
-        assert "g1n1 is not scheduled or running (start failed); nothing to cancel." in notices
+        assert "g1n1 is not scheduled or running (failed to start); nothing to cancel." in notices
         assert not isinstance(app.screen, ConfirmScreen)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input
 
 from hwscale_tui.tui.widgets.choice import ChoiceField
@@ -148,3 +149,53 @@ async def test_a_trial_stopped_with_k_reads_stopped_by_you(tmp_path):
             await wait_for(pilot, lambda e=error: table.trials[other.run_id].error == e, what=error)
             table.select_run(other.run_id)
             await wait_for(pilot, lambda s=said: f"reason {s}" in _details(app), what=said)
+
+
+# -- 4. the launch rows say a pair's status in the words of `hwscale-tui status` ---------------
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_launch_rows_use_the_words_of_status_and_show_them_whole(tmp_path, size):
+    """The rows said ``exited`` where `status` says ``exited (code unknown)``, ``not started``
+    for ``never started``, ``start failed`` for ``failed to start``, and ``exited -15`` for
+    ``exited -15 (SIGTERM)``; at 80 and 120 columns each label is shown whole (not cut)."""
+    from hwscale_tui.launch.status_view import status_text
+
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    pairs = world.supervisor.pairs
+    ended = world.clock()
+    for name, (status, code, never) in {
+        "hardware_scaling.g1n1": ("exited", None, False),
+        "hardware_scaling.g1n2": ("scheduled", None, True),
+        "hardware_scaling.g2n1": ("failed_to_start", None, False),
+        "hardware_scaling.g2n2": ("exited", -15, False),
+    }.items():
+        p = pairs[name]
+        p.status, p.exit_code, p.never_started, p.pid = status, code, never, None
+        p.ended_at = ended if status != "scheduled" else None
+    for p in pairs.values():  # its supervisor gone, no scheduled pair starts by itself
+        p.never_started = p.status == "scheduled"
+    world.supervisor.state = "gone"
+    expected = {
+        "hardware_scaling.g1n1": "exited (code unknown)",
+        "hardware_scaling.g1n2": "never started",
+        "hardware_scaling.g2n1": "failed to start",
+        "hardware_scaling.g2n2": "exited -15 (SIGTERM)",
+    }
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        await wait_for(
+            pilot,
+            lambda: all(
+                n in screen.rows and screen.rows[n].status_text == w for n, w in expected.items()
+            ),
+            what="the words of status",
+        )
+        for name in expected:  # the same function's words, not a copy of them
+            assert screen.rows[name].status_text == status_text(pairs[name])
+        await pilot.pause()
+        table = screen.query_one("#launch-table")
+        lines = [table.render_line(y).text for y in range(table.size.height)]
+        for name, words in expected.items():
+            tag = name.rsplit(".", 1)[1]
+            line = next(line for line in lines if line.strip().startswith(tag))
+            assert words in line, (words, line)
+        assert all(len(line.rstrip()) <= size[0] for line in lines)

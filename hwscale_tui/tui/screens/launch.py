@@ -114,6 +114,9 @@ class LaunchScreen(HwScreen):
         self._launched = LaunchedConfig()  # the snapshot the latest launch froze
         self.shown_columns: tuple[Any, ...] = ()
         self.table_columns: tuple[tuple[str, str, int], ...] = COLUMNS
+        # the row whose log the pane shows: a rebuild of the columns (a resize, a longer status)
+        # highlights it again, which must not blank its log until the next poll
+        self._highlighted: str | None = None
 
     def compose(self) -> ComposeResult:
         yield ExperimentHeader(self.SCREEN_TITLE)
@@ -132,7 +135,7 @@ class LaunchScreen(HwScreen):
     def columns_for(self, width: int) -> tuple[tuple[str, str, int], ...]:
         """The columns that fit ``width``: at 80 columns GPUs, pid and elapsed give way. In local
         mode (built-in trainer, local dispatcher) the GPUs column is "ranks": they are CPU
-        processes, not GPUs."""
+        processes, not GPUs. The status column widens to its rows' longest status."""
         columns = list(COLUMNS)
         if self.app.session.cfg.local_ranks:
             columns = [
@@ -140,7 +143,23 @@ class LaunchScreen(HwScreen):
             ]
         full = sum(w + 2 for _, _, w in columns) + 4  # cell padding, scrollbar
         cols = [c for c in columns if width >= max(WIDE_AT, full) or c[0] not in NARROW_HIDDEN]
-        spare = width - 4 - sum(w + 2 for _, _, w in cols)  # cell padding, scrollbar
+
+        def spare_of(cols: list[tuple[str, str, int]]) -> int:
+            return width - 4 - sum(w + 2 for _, _, w in cols)  # cell padding, scrollbar
+
+        # the status column fits the longest status of its rows, in the words of `hwscale-tui
+        # status` (``exited (code unknown)``, 21 columns): from the spare width, else, while no
+        # row counts down to its start, from the starts column
+        need = max((len(r.status_text) for r in self.rows.values()), default=0)
+        status_w = next(w for k, _, w in cols if k == "status")
+        if need > status_w:
+            if spare_of(cols) < need - status_w and all(
+                r.countdown == "-" for r in self.rows.values()
+            ):
+                cols = [c for c in cols if c[0] != "starts"]
+            grown = status_w + max(0, min(need - status_w, spare_of(cols)))
+            cols = [(k, lbl, grown if k == "status" else w) for k, lbl, w in cols]
+        spare = spare_of(cols)
         if spare > 0 and width >= 140:  # wide terminals: status, trials and cost grow
             grow = {"status": 0.3, "trials": 0.4, "cost": 0.3}
             cols = [(k, lbl, w + int(spare * grow.get(k, 0))) for k, lbl, w in cols]
@@ -287,6 +306,7 @@ class LaunchScreen(HwScreen):
             else:
                 table.add_row(*cells, key=r.sweep_name)
             self.rows[r.sweep_name] = r
+        self.set_columns()  # a longer status (``exited (code unknown)``) widens its column
         self.update_summary()
         if tail is not None:
             scroll = self.query_one("#log-scroll", LogScroll)
@@ -353,6 +373,11 @@ class LaunchScreen(HwScreen):
 
     @on(DataTable.RowHighlighted, "#launch-table")
     def _row_changed(self) -> None:
+        row = self.selected_row()
+        sweep = row.sweep_name if row is not None else None
+        if sweep == self._highlighted:  # the columns were rebuilt around the same row
+            return
+        self._highlighted = sweep
         self.query_one("#log-tail", Static).update("")
         self.update_summary()
         self.poll_now()
