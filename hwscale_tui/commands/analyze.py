@@ -177,6 +177,12 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
         trials, histories = read_trials_csv(
             path, Path(args.history).expanduser() if args.history else None
         )
+        if trials and not args.history and not any(len(h) for h in histories.values()):
+            raise UsageError(
+                f"--trials {args.trials} holds no learning curves and no --history was given; "
+                "accepted: --history FILE.csv (run_id, agent_step, wall_s, score), or a trials "
+                "file with a row per logged point (agent_step and score columns)."
+            )
         if not trials:
             raise UsageError(
                 f"trials file {path} has a header but no trial rows; accepted: a CSV with a row "

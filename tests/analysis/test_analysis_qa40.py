@@ -231,3 +231,17 @@ def test_a_target_that_is_not_a_fraction_names_the_flag_and_how_to_give_a_score(
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f"hwscale-tui: error: {said}"]
         assert not out.exists()
+
+
+def test_a_wide_trials_file_without_history_asks_for_history(tmp_path, capsys):
+    """`analyze --trials t.csv` (a wide file, no --history) said "no trial has a learning curve
+    to analyze ...; accepted: trials with history (agent_step, wall_s, score)", not that the
+    curves go in --history FILE.csv (or in the trials file's own per-step rows)."""
+    trials = tmp_path / "t.csv"
+    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\nb,2,1,90\n")
+    assert main(["analyze", "--trials", str(trials)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"hwscale-tui: error: --trials {trials} holds no learning curves and no --history was "
+        "given; accepted: --history FILE.csv (run_id, agent_step, wall_s, score), or a trials "
+        "file with a row per logged point (agent_step and score columns)."
+    ]
