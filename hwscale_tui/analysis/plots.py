@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..paths import ensure_private_dir
 from .core import TO_TARGET_COLUMNS, AnalysisResult
 from .fits import PowerLawFit, ThroughputSelection
 
@@ -42,8 +44,7 @@ def _log_axes(ax: Any, x_base: int = 10) -> None:
 def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     """Write every figure that has data; returns title -> path."""
     plt = _pyplot()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = ensure_private_dir(Path(out_dir))  # private whatever the caller's umask
     saved: dict[str, Path] = {}
     for title, name, draw in (
         ("Learning curves (best trial per config)", "curves.png", _curves),
@@ -56,7 +57,10 @@ def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
         if fig is None:
             continue
         path = out_dir / name
-        fig.savefig(path, dpi=100)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a file that was there keeps its mode otherwise
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, dpi=100, format="png")
         plt.close(fig)
         saved[title] = path
     return saved

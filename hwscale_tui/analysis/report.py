@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..paths import write_private_text
+from ..paths import ensure_private_dir, write_private_text
 from .core import AnalysisResult
 from .cost import COST_LOGGED_HISTORY, COST_LOGGED_TOTAL, COST_PRICED
 from .fits import (
@@ -372,7 +372,7 @@ def write_report(
     from .plots import save_plots
 
     md = Path(md_path)
-    md.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(md.parent)
     pngs = Path(png_dir) if png_dir is not None else md.with_name(md.stem + "_plots")
     saved = save_plots(result, pngs)
     images = {title: _relative(path, md.parent) for title, path in saved.items()}

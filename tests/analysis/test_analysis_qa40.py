@@ -245,3 +245,27 @@ def test_a_wide_trials_file_without_history_asks_for_history(tmp_path, capsys):
         "given; accepted: --history FILE.csv (run_id, agent_step, wall_s, score), or a trials "
         "file with a row per logged point (agent_step and score columns)."
     ]
+
+
+def test_a_report_written_from_python_has_private_plots_as_its_markdown(tmp_path):
+    """write_report (the app's export, and docs/analysis.md's "From Python") wrote the Markdown
+    0600 but its PNGs and their folder with the caller's umask (0644 / 0755 under umask 022):
+    one report, two privacies. Both are private whatever the umask."""
+    import os
+    import stat
+
+    from hwscale_tui.analysis import AnalysisSettings, analyze, write_report
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 90.0)]
+    histories = {"a": linear_history(0.1), "b": linear_history(0.09, sps=180.0)}
+    result = analyze(trials, histories, AnalysisSettings(n_boot=0))
+    previous = os.umask(0o022)
+    try:
+        md = write_report(result, tmp_path / "r.md")
+    finally:
+        os.umask(previous)
+    pngs = sorted((tmp_path / "r_plots").glob("*.png"))
+    assert pngs and stat.S_IMODE(md.stat().st_mode) == 0o600
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in pngs} == {p.name: 0o600 for p in pngs}
+    assert stat.S_IMODE((tmp_path / "r_plots").stat().st_mode) == 0o700
