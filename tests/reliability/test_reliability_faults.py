@@ -301,7 +301,7 @@ def test_a_disk_that_stays_full_stops_the_sweep_cleanly_and_resume_continues_it(
     exp = tmp_path / "exp.toml"
     exp.write_text(
         '[experiment]\nname = "full"\n[grid]\ngpu_counts = [1]\nnode_counts = [1]\n'
-        "[sweep]\nmax_trials = 2\nbatch_size = 1\ntotal_timesteps = 300000\n[launch]\ndelay_s = 0\n"
+        "[sweep]\nmax_trials = 1\nbatch_size = 1\ntotal_timesteps = 300000\n[launch]\ndelay_s = 0\n"
     )
     cli = [sys.executable, "-m", "hwscale_tui"]
     assert subprocess.run([*cli, "launch", "-e", str(exp)], capture_output=True).returncode == 0
@@ -329,9 +329,11 @@ def test_a_disk_that_stays_full_stops_the_sweep_cleanly_and_resume_continues_it(
             [*cli, "launch", "-e", str(exp), "--resume"], capture_output=True, text=True
         )
         assert r.returncode == 0, r.stderr
-        _wait(lambda: [x[1] for x in _rows(store)].count("finished") == 2, "the sweep to finish")
+        # the one trial the stop killed is not counted: the resumed sweep runs one more
+        _wait(lambda: [x[1] for x in _rows(store)].count("finished") == 1, "the sweep to finish")
         states = [x[1] for x in _rows(store)]
         assert "failed" not in states and "running" not in states, states
+        assert states[0] == "killed" and states[-1] == "finished", states  # max_trials = 1
     finally:
         if filler is not None:
             filler.unlink(missing_ok=True)
