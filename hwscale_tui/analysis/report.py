@@ -271,6 +271,7 @@ def render_text(result: AnalysisResult, width: int | None = None) -> str:
     """The report as plain terminal text (rich tables, no colour)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     buf = io.StringIO()
     console = Console(
@@ -291,9 +292,9 @@ def render_text(result: AnalysisResult, width: int | None = None) -> str:
             else:
                 table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
                 for h, w in zip(sec.headers, widths):
-                    table.add_column(h, overflow="fold", width=w)
-                for row in sec.rows:
-                    table.add_row(*row)
+                    table.add_column(Text(h), overflow="fold", width=w)
+                for row in sec.rows:  # plain text: "[no interval]" is no markup tag
+                    table.add_row(*(Text(cell) for cell in row))
                 console.print(table)
         for line in sec.lines:
             console.print(line, markup=False, soft_wrap=False)

@@ -269,3 +269,20 @@ def test_a_report_written_from_python_has_private_plots_as_its_markdown(tmp_path
     assert pngs and stat.S_IMODE(md.stat().st_mode) == 0o600
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in pngs} == {p.name: 0o600 for p in pngs}
     assert stat.S_IMODE((tmp_path / "r_plots").stat().st_mode) == 0o700
+
+
+def test_the_text_tables_keep_no_interval_which_rich_read_as_markup():
+    """With --bootstrap 0 (or a pair of one trial) the per-config table's KM median and
+    P(reach) cells are "2.61 s [no interval]" and "50% [no interval]"; the wide text table
+    printed "2.61 s" and "50%": rich took "[no interval]" for a style tag and dropped it (the
+    narrow one-block-per-row layout kept it)."""
+    from hwscale_tui.analysis import AnalysisSettings, analyze, render_text
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 90.0)]
+    histories = {"a": linear_history(0.1), "b": linear_history(0.09, sps=180.0)}
+    result = analyze(trials, histories, AnalysisSettings(n_boot=0))
+    wide = render_text(result, width=200)
+    table = wide.split("Per hardware config", 1)[1].split("Scaling laws", 1)[0]
+    row = next(line for line in table.splitlines() if line.startswith("g1n1"))
+    assert row.count("[no interval]") == 2, row
