@@ -7,6 +7,8 @@ test short). Measured on seeds 0-7 at the defaults: 475 first reached after 53k-
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -30,14 +32,21 @@ def steps_to_target(metrics_file) -> int | None:
     return None
 
 
+def _solve(seed: int) -> tuple[str, int, int | None]:
+    """One seed at the defaults, full budget, no early stop (in its own process)."""
+    cfg = parse_overrides(
+        [f"run=cartpole_s{seed}", f"seed={seed}", f"trainer.total_timesteps={BUDGET}"]
+    )
+    result = run_training(cfg)
+    return result.state, result.agent_steps, steps_to_target(result.metrics_file)
+
+
 def test_defaults_solve_cartpole_on_at_least_4_of_5_seeds():
-    reached = {}
-    for seed in SEEDS:  # one rank, in sequence, full budget each: no early stop
-        cfg = parse_overrides(
-            [f"run=cartpole_s{seed}", f"seed={seed}", f"trainer.total_timesteps={BUDGET}"]
-        )
-        result = run_training(cfg)
-        assert result.state == "finished" and result.agent_steps >= BUDGET
-        reached[seed] = steps_to_target(result.metrics_file)
+    # one rank per seed, two seeds at a time (this machine's 2 cores): the seeds are independent
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = dict(zip(SEEDS, pool.map(_solve, SEEDS), strict=True))
+    for state, steps, _ in results.values():
+        assert state == "finished" and steps >= BUDGET
+    reached = {seed: r[2] for seed, r in results.items()}
     solved = [s for s, steps in reached.items() if steps is not None and steps <= BUDGET]
     assert len(solved) >= 4, f"steps to {TARGET} per seed: {reached}"
