@@ -298,7 +298,7 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
         print(
             f"(+{len(ended) - ERRORS_SHOWN} more failed or killed; --json or --csv has each error)"
         )
-    print(f"{len(flagged)} flagged; {requests} request(s) this poll")
+    print(f"{len(flagged)} flagged; {plural(requests, 'request')} this poll")
 
 
 ERRORS_SHOWN = 10  # failed/killed trials whose reason the table prints under it

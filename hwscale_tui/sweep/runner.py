@@ -749,7 +749,10 @@ class SweepRunner:
 
     def _stop(self, signum: int) -> int:
         name = signal.Signals(signum).name
-        self.state.event("cancelling", f"{name}: stopping {len(self.in_flight)} in-flight trial(s)")
+        self.state.event(
+            "cancelling",
+            f"{name}: stopping {len(self.in_flight)} in-flight trial{'' if len(self.in_flight) == 1 else 's'}",
+        )
         self._cancel_in_flight()
         try:
             self._retry_unrecorded()

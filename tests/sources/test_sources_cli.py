@@ -74,6 +74,7 @@ def test_table_shows_trials_and_explains_flags(seeded, capsys):
     rc, out, _ = run_cli(capsys)
     assert rc == 0 and "4 trials from local" in out and "trial_0002_aaaaaa" in out
     assert "unknown state 'nonsense'" in out and "1 flagged" in out
+    assert "; 1 request this poll" in out  # one SQL query; it said "1 request(s)"
 
 
 @pytest.mark.parametrize(
@@ -374,7 +375,7 @@ def test_trials_says_how_many_requests_it_sent_to_wandb(tmp_path, capsys, monkey
             monkeypatch.setenv(name, value)
         rc, out, _ = run_cli(capsys, "--experiment", str(experiment_file))
         assert rc == 0 and len(server.requests) == 3
-        assert out.rstrip().splitlines()[-1].endswith("; 3 request(s) this poll")
+        assert out.rstrip().splitlines()[-1].endswith("; 3 requests this poll")
         server.reset_counts()
         rc, out, _ = run_cli(capsys, "--experiment", str(experiment_file), "--json")
         assert rc == 0 and json.loads(out)["requests"] == len(server.requests) == 3
