@@ -75,7 +75,9 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
     cfgmod.save(cfg, exp)
     pager_saw = tmp_path / "pager-saw.txt"
     pager = tmp_path / "pager.sh"
-    pager.write_text(f'#!/bin/sh\ncp "$1" {pager_saw}\n')
+    # copied then renamed: the test waits for the file to exist, and a plain cp makes it
+    # exist empty before it writes (read in that gap once, under load: '' was all it saw)
+    pager.write_text(f'#!/bin/sh\ncp "$1" {pager_saw}.part && mv {pager_saw}.part {pager_saw}\n')
     pager.chmod(0o700)
     env = {
         "HWSCALE_HOME": str(private_home),
