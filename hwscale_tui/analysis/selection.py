@@ -124,7 +124,7 @@ def generation_note(
 
 
 def progress_note(
-    cfg: ExperimentConfig,
+    cfg: ExperimentConfig | None,
     trials: list[Trial],
     allow_oversubscribed: bool = False,
     ended: Collection[str] = (),
@@ -137,12 +137,14 @@ def progress_note(
     usable cores is not waited for unless ``allow_oversubscribed``: the analysis leaves it out.
     ``ended``: tags of the newest generation's pairs whose sweeps ended (cancelled, exited,
     failed to start): a pair among them without trials will bring none, so it is not waited for.
+    ``cfg`` None (trials read from a file): the trials in flight only, since which pairs were
+    planned is the experiment's to say.
     """
     if not trials:
         return None
     in_flight = [t for t in trials if t.state in IN_FLIGHT]
     missing: list[str] = []
-    if trials[0].generation == cfg.generation:
+    if cfg is not None and trials[0].generation == cfg.generation:
         pairs, _ = plan_of(cfg.grid)
         present = {pair_tag_of(t.sweep) for t in trials}
         cores = usable_cores() if cfg.local_ranks and not allow_oversubscribed else 0

@@ -382,8 +382,8 @@ def run(args: argparse.Namespace) -> int:
     local_notes: list[str] = []
     if cfg.local_ranks and not args.trials:
         trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)
-    if args.trials:
-        progress = None
+    if args.trials:  # the file's trials in flight; its pairs without trials are unknown
+        progress = progress_note(None, trials)
     else:
         from ..launch.supervisor import ended_pair_tags
 

@@ -286,3 +286,31 @@ def test_the_text_tables_keep_no_interval_which_rich_read_as_markup():
     table = wide.split("Per hardware config", 1)[1].split("Scaling laws", 1)[0]
     row = next(line for line in table.splitlines() if line.startswith("g1n1"))
     assert row.count("[no interval]") == 2, row
+
+
+def test_a_trials_file_with_trials_in_flight_says_the_results_will_change(tmp_path, capsys):
+    """`trials --csv` of a running experiment, analyzed with --trials: its running and queued
+    trials (censored at their last point) were analyzed without the "Still in progress" note
+    the same trials read from the store get. The in-flight part is said (which pairs have no
+    trial yet only the experiment's grid can say)."""
+    trials = tmp_path / "t.csv"
+    history = tmp_path / "h.csv"
+    trials.write_text(
+        "run_id,gpus,nodes,score,state\na,1,1,100,finished\nb,1,1,50,failed\n"
+        "c,2,1,90,running\nd,2,1,,queued\n"
+    )
+    history.write_text(
+        "run_id,agent_step,wall_s,score\n"
+        + "".join(
+            f"{r},{s},{s / 10},{top * s / 1000}\n"
+            for r, top in (("a", 100), ("b", 50), ("c", 90))
+            for s in range(0, 1001, 100)
+        )
+    )
+    args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
+    assert main([*args, "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert [n for n in notes if n.startswith("Still in progress")] == [
+        "Still in progress: 2 trial(s) still running (g2n1). These results will change; run "
+        "the analysis again when the sweeps have finished."
+    ]
