@@ -455,6 +455,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 lambda sid=screen_id: self.action_show(sid),
             )
         seen: set[str] = set()
+        words = screen.binding_words(self) if isinstance(screen, HwScreen) else {}
         for active in screen.active_bindings.values():
             b = active.binding
             if (
@@ -468,7 +469,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             seen.add(b.id)
             node = active.node
             yield SystemCommand(
-                b.description,
+                words.get(b.id, b.description),
                 f"{self.get_key_display(b)} on this screen ({b.id})",
                 lambda node=node, action=b.action: self.call_later(node.run_action, action),
             )

@@ -199,3 +199,48 @@ async def test_launch_rows_use_the_words_of_status_and_show_them_whole(tmp_path,
             line = next(line for line in lines if line.strip().startswith(tag))
             assert words in line, (words, line)
         assert all(len(line.rstrip()) <= size[0] for line in lines)
+
+
+# -- 5. the grid's keys name CPU ranks in local mode -------------------------------------------
+@pytest.mark.parametrize(
+    ("size", "add", "remove"), [((80, 24), "+rank", "-rank"), ((120, 36), "+ranks", "-ranks")]
+)
+async def test_the_grid_footer_says_ranks_in_local_mode(tmp_path, size, add, remove):
+    """Local mode's rows are CPU ranks per node, but g / G read ``+GPUs`` / ``-GPUs``; at 80
+    columns ``+ranks`` / ``-ranks`` would push ``? Help`` off the line, so it is ``+rank``.
+    A runner change to metta (GPUs) brings ``+GPUs`` back; the palette says the same."""
+    from hwscale_tui.tui.screens.base import HwFooter
+
+    app, _ = make_app(tmp_path)
+    assert app.session.cfg.local_ranks
+    async with app.run_test(size=size) as pilot:
+        grid = app.screen
+        footer = grid.query_one(HwFooter)
+        await pilot.pause()
+        keys = dict(footer.shown_keys())
+        assert (keys["g"], keys["G"]) == (add, remove)
+        line = footer.render().plain.split("▏")[0].rstrip()  # the keys, without ^p Palette
+        assert line.endswith("? Help") and len(line) <= size[0]
+        commands = [c.title for c in app.get_system_commands(grid)]
+        assert "+ranks" in commands and "+GPUs" not in commands
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form mounted")
+        grid.query_one("#field-experiment--runner", ChoiceField).focus()
+        await pilot.press("right")  # metta: pairs are GPUs
+        await wait_for(pilot, lambda: not app.session.cfg.local_ranks, what="metta")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: dict(footer.shown_keys()).get("g") == "+GPUs", what="GPUs")
+        assert footer.render().plain.split("▏")[0].rstrip().endswith("? Help")
+
+
+async def test_the_help_names_the_grid_keys_as_the_footer_does(tmp_path):
+    from textual.widgets import Static
+
+    from hwscale_tui.tui.screens.modals import HelpScreen
+    from tests.tui.test_tui_pilot import text_of
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = text_of(app.screen.query_one("#help-keys", Static))
+        assert "+ranks  grid.add_gpus" in shown and "-ranks  grid.remove_gpus" in shown

@@ -100,7 +100,21 @@ class HwFooter(Widget, can_focus=False):
 
     def _layout(self) -> tuple[FooterItem, ...]:
         """The keys as Textual's footer lays them out: one per action (the first binding shown
-        for it), in the screen's order, a column apart; the palette at the right end."""
+        for it), in the screen's order, a column apart; the palette at the right end. The
+        screen's words for a key (``binding_words``) replace its description, and its shorter
+        ones (``footer_short_words``) where the line would not fit otherwise."""
+        screen = self.screen
+        words = screen.binding_words(screen.app) if isinstance(screen, HwScreen) else {}
+        items = self._layout_with(words)
+        short = screen.footer_short_words() if isinstance(screen, HwScreen) else {}
+        if short:
+            palette = [i for i in items if i.key == self.app.COMMAND_PALETTE_BINDING]
+            room = palette[0].start - 1 if palette else (self.size.width or self.app.size.width)
+            if any(i.end > room for i in items if i not in palette):
+                items = self._layout_with({**words, **short})
+        return items
+
+    def _layout_with(self, words: dict[str, str]) -> tuple[FooterItem, ...]:
         active = self.screen.active_bindings
         items: list[FooterItem] = []
         seen: set[str] = set()
@@ -110,11 +124,10 @@ class HwFooter(Widget, can_focus=False):
                 continue
             seen.add(binding.action)
             display = self.app.get_key_display(binding)
-            width = len(display) + (1 + len(binding.description) if binding.description else 0)
+            description = words.get(binding.id or "", binding.description)
+            width = len(display) + (1 + len(description) if description else 0)
             items.append(
-                FooterItem(
-                    binding.key, display, binding.description, enabled, tooltip, x, x + width
-                )
+                FooterItem(binding.key, display, description, enabled, tooltip, x, x + width)
             )
             x += width + 1  # each key's margin
         if self.show_command_palette and self.app.COMMAND_PALETTE_BINDING in active:
@@ -233,6 +246,17 @@ class HwScreen(Screen, inherit_bindings=False):
             id="screen.focus_previous",
         ),
     ]
+
+    @classmethod
+    def binding_words(cls, app: HwscaleApp) -> dict[str, str]:
+        """Descriptions of this screen's keys, by binding id, that replace the bindings' own in
+        the footer, the help and the palette (the grid's ``+ranks`` in local mode)."""
+        return {}
+
+    def footer_short_words(self) -> dict[str, str]:
+        """Shorter descriptions, by binding id, for a footer line that would not fit its width
+        with ``binding_words`` (so it keeps ``? Help`` at 80 columns)."""
+        return {}
 
     poll_interval_s: float = 1.0
     _poll_timer: Timer | None = None

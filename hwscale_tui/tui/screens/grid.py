@@ -183,6 +183,24 @@ class GridScreen(HwScreen):
         Binding("ctrl+s", "save", "Save", id="grid.save", priority=True),
     ]
 
+    # local mode: the rows are CPU ranks per node (as the matrix's title and rows say)
+    LOCAL_WORDS: ClassVar[dict[str, str]] = {
+        "grid.add_gpus": "+ranks",
+        "grid.remove_gpus": "-ranks",
+    }
+    # ... and at 80 columns, where "+ranks -ranks" would push "? Help" off the footer
+    LOCAL_SHORT_WORDS: ClassVar[dict[str, str]] = {
+        "grid.add_gpus": "+rank",
+        "grid.remove_gpus": "-rank",
+    }
+
+    @classmethod
+    def binding_words(cls, app: Any) -> dict[str, str]:
+        return dict(cls.LOCAL_WORDS) if app.session.cfg.local_ranks else {}
+
+    def footer_short_words(self) -> dict[str, str]:
+        return dict(self.LOCAL_SHORT_WORDS) if self.app.session.cfg.local_ranks else {}
+
     def __init__(self) -> None:
         super().__init__()
         self.field_errors: dict[str, str] = {}
@@ -438,6 +456,7 @@ class GridScreen(HwScreen):
         self.rebuild_matrix(keep)
         self.sync_form()
         self.query_one(ExperimentHeader).refresh_header()
+        self.query_one(HwFooter).refresh()  # +ranks / +GPUs follow a runner or dispatcher change
 
     def action_toggle_pair(self) -> None:
         cell = self.current_cell()

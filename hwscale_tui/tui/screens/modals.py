@@ -60,7 +60,9 @@ def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[s
     """
     from ..app import SCREENS, screen_class
 
-    def rows(bindings: list[Any], also: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    def rows(
+        bindings: list[Any], also: dict[str, str] | None = None, words: dict[str, str] | None = None
+    ) -> list[tuple[str, str, str]]:
         out = []
         for b in bindings:
             if b.system or not b.id or b.action in HIDDEN_ACTIONS:
@@ -68,7 +70,7 @@ def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[s
             keys = binding_keys(app, b)
             if also and b.id in also:  # a widget's own key that does the same (the matrix's enter)
                 keys = f"{keys} / {also[b.id]}"
-            out.append((keys, b.description or b.action, b.id))
+            out.append((keys, (words or {}).get(b.id, b.description) or b.action, b.id))
         return out
 
     everywhere = rows(list(type(app).BINDINGS))
@@ -82,7 +84,13 @@ def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[s
         cls = screen_class(screen_id)
         widgets = [b for w in getattr(cls, "HELP_WIDGETS", ()) for b in w.BINDINGS]
         sections.append(
-            (label, rows(list(cls.BINDINGS), getattr(cls, "HELP_ALSO_KEYS", None)) + rows(widgets))
+            (
+                label,
+                rows(
+                    list(cls.BINDINGS), getattr(cls, "HELP_ALSO_KEYS", None), cls.binding_words(app)
+                )
+                + rows(widgets),
+            )
         )
     return sections
 
