@@ -29,7 +29,7 @@ class AllOversubscribed(UsageError):
         self.pairs, self.cores = pairs, cores
         super().__init__(
             f"every pair with trials ({', '.join(pairs)}) has more CPU ranks than the {cores} "
-            "usable cores, so its times measure contention, not scaling; accepted: "
+            f"usable core{'' if cores == 1 else 's'}, so its times measure contention, not scaling; accepted: "
             "--allow-oversubscribed to analyze them anyway."
         )
 
@@ -61,9 +61,10 @@ def local_mode(
     """Local built-in runs measure CPU ranks: say so, leave oversubscribed pairs out unless
     asked, and say plainly when too few sizes remain for a scaling law."""
     cores = usable_cores()
+    usable = f"{cores} usable core{'' if cores == 1 else 's'}"
     notes = [
         f"Local mode: the pairs count CPU ranks, not GPUs (each rank is a process on this "
-        f"machine's {cores} usable cores); costs use {cfg.price_label}."
+        f"machine's {usable}); costs use {cfg.price_label}."
     ]
 
     def ranks(t: Trial) -> int:
@@ -73,10 +74,11 @@ def local_mode(
         return pair.total_gpus if pair else 0
 
     over = sorted({pair_tag_of(t.sweep) for t in trials if ranks(t) > cores})
+    its, it = ("its", "it") if len(over) == 1 else ("their", "them")
     if over and allow_oversubscribed:
         notes.append(
-            f"{', '.join(over)} oversubscribed (more ranks than the {cores} usable cores) and kept "
-            "because --allow-oversubscribed was given: their times measure CPU contention, not "
+            f"{', '.join(over)} oversubscribed (more ranks than the {usable}) and kept "
+            f"because --allow-oversubscribed was given: {its} times measure CPU contention, not "
             "scaling."
         )
     elif over:
@@ -84,9 +86,9 @@ def local_mode(
         if not kept:
             raise AllOversubscribed(over, cores)
         notes.append(
-            f"{', '.join(over)} left out: more CPU ranks than the {cores} usable cores, so their "
-            "times measure CPU contention, not scaling, and no recommendation is made from them "
-            "(--allow-oversubscribed keeps them)."
+            f"{', '.join(over)} left out: more CPU ranks than the {usable}, so {its} "
+            f"times measure CPU contention, not scaling, and no recommendation is made from {it} "
+            f"(--allow-oversubscribed keeps {it})."
         )
         trials = kept
     sizes = sorted({ranks(t) for t in trials if ranks(t)})

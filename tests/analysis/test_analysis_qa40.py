@@ -314,3 +314,24 @@ def test_a_trials_file_with_trials_in_flight_says_the_results_will_change(tmp_pa
         "Still in progress: 2 trial(s) still running (g2n1). These results will change; run "
         "the analysis again when the sweeps have finished."
     ]
+
+
+def test_local_notes_on_one_core_and_one_left_out_pair_are_grammatical(
+    tmp_path, capsys, monkeypatch
+):
+    """On a 1-core machine the notes said "this machine's 1 usable cores" and, of the one pair
+    left out, "g2n1 left out: ... so their times ... no recommendation is made from them"."""
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "1")
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "hardware_scaling"}, "grid": {"gpu_counts": [1, 2]}}, env={}
+    )
+    exp = cfgmod.save(cfg, tmp_path / "exp.toml")
+    _local_store()
+    assert main(["analyze", "-e", str(exp), "--bootstrap", "0", "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any("each rank is a process on this machine's 1 usable core)" in n for n in notes)
+    assert (
+        "g2n1 left out: more CPU ranks than the 1 usable core, so its times measure CPU "
+        "contention, not scaling, and no recommendation is made from it (--allow-oversubscribed "
+        "keeps it)."
+    ) in notes

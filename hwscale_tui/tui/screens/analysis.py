@@ -187,7 +187,7 @@ class AnalysisScreen(HwScreen):
                     self.show_nothing,
                     "oversubscribed pairs only",
                     f"Every pair with trials ({', '.join(e.pairs)}) has more CPU ranks than the "
-                    f"{e.cores} usable cores, so its times measure contention, not scaling: the "
+                    f"{e.cores} usable core{'' if e.cores == 1 else 's'}, so its times measure contention, not scaling: the "
                     "analysis leaves such pairs out (hwscale-tui analyze --allow-oversubscribed "
                     "analyzes them anyway).",
                 )
