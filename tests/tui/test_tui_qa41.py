@@ -244,3 +244,31 @@ async def test_the_help_names_the_grid_keys_as_the_footer_does(tmp_path):
         assert isinstance(app.screen, HelpScreen)
         shown = text_of(app.screen.query_one("#help-keys", Static))
         assert "+ranks  grid.add_gpus" in shown and "-ranks  grid.remove_gpus" in shown
+
+
+# -- QA: what the launch screen's summary holds is all shown -----------------------------------
+async def test_the_done_line_and_the_pair_line_are_whole_at_80_columns(tmp_path):
+    """At 80x24 the summary kept 4 lines: with the done line (2 lines, 3 for a long name) the
+    end of the best pairs (``balanced: ...``) and the highlighted pair's line were cut off."""
+    from textual.widgets import Label
+
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code = "exited", 0
+        world.supervisor.state = "finished"
+        await wait_for(
+            pilot, lambda: app.done_banner and "Best pair" in app.done_banner, what="banner"
+        )
+        summary = app.screen.query_one("#launch-summary", Label)
+        row = app.screen.selected_row()
+
+        def drawn() -> str:
+            return " ".join(summary.render_line(y).text for y in range(summary.size.height))
+
+        await wait_for(pilot, lambda: "Best pair" in drawn(), what="the done line")
+        await pilot.pause()
+        shown = " ".join(drawn().split())
+        assert app.done_banner.split("balanced: ")[1] in shown, shown  # its end
+        assert f"{row.tag}: {row.detail}" in shown, shown

@@ -86,7 +86,7 @@ class LaunchScreen(HwScreen):
     /* the screen's own rules, parsed when it is first shown (app.tcss holds the shared ones) */
     #launch-main { height: 1fr; }
     #launch-table { height: auto; max-height: 60%; }
-    #launch-summary { height: auto; max-height: 4; width: 1fr; color: $text-muted; }
+    #launch-summary { height: auto; max-height: 6; width: 1fr; color: $text-muted; }
     #log-title { height: 1; }
     #log-scroll { height: 1fr; }
     #log-tail { height: auto; color: $text-muted; }
