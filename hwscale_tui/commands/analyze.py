@@ -334,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
                 f"--target {target:g} is not a fraction of the best smoothed score; accepted: a "
                 "number in (0, 1], or a score with --target-kind absolute."
             )
-        if args.target_kind == "fraction":  # else the file's own pair: settings say it
+        if args.target_kind == "fraction":  # a file's own pair is checked when it is read
             raise UsageError(
                 f"--target-kind fraction would read the experiment's target {target:g} "
                 "([analysis] target) as a fraction of the best smoothed score; accepted: "
