@@ -309,7 +309,13 @@ async def test_the_done_notices_go_when_the_pairs_run_again(tmp_path):
         for p in pairs:
             p.status, p.exit_code = "exited", 0
         world.supervisor.state = "finished"
-        await wait_for(pilot, lambda: app.done_banner and "Best pair" in app.done_banner)
+        await wait_for(  # the toast, not the banner: it is shown after (notify posts a message)
+            pilot,
+            lambda: any(
+                "Best pair" in n.message for n in app._notifications if n.title == "Experiment done"
+            ),
+        )
+        await pilot.pause()
         assert sum(n.title == "Experiment done" for n in app._notifications) == 1
         pairs[0].status, pairs[0].exit_code = "running", None  # launched again
         world.supervisor.state = "running"
@@ -557,9 +563,16 @@ async def test_the_done_banner_says_when_no_trial_finished(tmp_path):
         for p in world.supervisor.pairs.values():
             p.status, p.exit_code = "exited", 0
         world.supervisor.state = "finished"
+        # the toast comes after the banner: Textual's notify posts a message (set in the same
+        # call, the banner can be read before the toast is shown; that gap failed this test)
         await wait_for(
-            pilot, lambda: app.done_banner and "No trial" in app.done_banner, what="banner"
+            pilot,
+            lambda: any(
+                "No trial" in m.message for m in app._notifications if m.title == "Experiment done"
+            ),
+            what="the toast",
         )
+        await pilot.pause()
         n = len(source.trials)
         assert app.done_banner.endswith(
             f"every pair has ended. No trial finished ({n} failed): o on the launch screen "
