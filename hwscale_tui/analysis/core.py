@@ -31,6 +31,7 @@ from .fits import (
     select_throughput_model,
 )
 from .fom import ParetoFront, efficiency_matrix, fom_scores, fom_table, pareto_front
+from .format import fmt_count
 from .jsonable import jsonable
 from .selection import no_curve_note
 from .settings import AnalysisSettings, PriceInForce
@@ -423,6 +424,13 @@ def analyze(
     budget_steps = float(
         settings.budget_steps or max(float(tc.curve.agent_step[-1]) for tc in curves)
     )
+    followed = max(float(tc.curve.agent_step[-1]) for tc in curves)
+    if budget_steps > followed:  # Kaplan-Meier says nothing past the last point followed
+        notes.append(
+            f"The step budget ({fmt_count(budget_steps)} agent steps) is past the longest trial "
+            f"({fmt_count(followed)} steps): P(reach) is the Kaplan-Meier value at the end of "
+            "the trials, a lower bound (no trial was followed further)."
+        )
     budgets = {
         "agent_step": budget_steps,
         "wall_s": settings.budget_time_s,

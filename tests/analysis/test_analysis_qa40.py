@@ -335,3 +335,31 @@ def test_local_notes_on_one_core_and_one_left_out_pair_are_grammatical(
         "contention, not scaling, and no recommendation is made from it (--allow-oversubscribed "
         "keeps it)."
     ) in notes
+
+
+def test_a_step_budget_past_every_trial_says_p_reach_is_a_lower_bound(tmp_path, capsys):
+    """`--budget-steps 1e9` over trials followed to 1,000 steps printed "P(reach) is within a
+    budget of 1G agent steps" and 50%, the Kaplan-Meier value at 1,000 steps, as if trials had
+    been followed that far. A note says the budget is past the longest trial and that P(reach)
+    there is only a lower bound; none when the budget is within it."""
+    trials = tmp_path / "t.csv"
+    history = tmp_path / "h.csv"
+    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nc,2,1,90\n")
+    history.write_text(
+        "run_id,agent_step,wall_s,score\n"
+        + "".join(
+            f"{r},{s},{s / 10},{top * s / 1000}\n"
+            for r, top in (("a", 100), ("b", 50), ("c", 90))
+            for s in range(0, 1001, 100)
+        )
+    )
+    args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
+    assert main([*args, "--json", "--budget-steps", "1e9"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert [n for n in notes if "budget" in n] == [
+        "The step budget (1G agent steps) is past the longest trial (1k steps): P(reach) is "
+        "the Kaplan-Meier value at the end of the trials, a lower bound (no trial was followed "
+        "further)."
+    ]
+    assert main([*args, "--json", "--budget-steps", "500"]) == 0
+    assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "budget" in n]
