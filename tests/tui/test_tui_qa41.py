@@ -272,3 +272,26 @@ async def test_the_done_line_and_the_pair_line_are_whole_at_80_columns(tmp_path)
         shown = " ".join(drawn().split())
         assert app.done_banner.split("balanced: ")[1] in shown, shown  # its end
         assert f"{row.tag}: {row.detail}" in shown, shown
+
+
+async def test_a_long_run_id_is_shown_whole_in_the_trial_details_at_80_columns(tmp_path):
+    """A long experiment name makes run ids longer than the 80-column pane: the id (what
+    `hwscale-tui trials` and the logs name the trial by) lost its tail to an ellipsis."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.config import default_config
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    name = "scaling_study_with_a_rather_long_descriptive_name_v2"
+    cfg = cfgmod.apply_overrides(default_config(), {"experiment.name": name})
+    app, _ = make_app(tmp_path, start="trials", cfg=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        t = table.selected_trial()
+        await pilot.pause()
+        box = app.screen.query_one("#trial-details")
+        assert len("run ") + len(t.run_id) > box.size.width  # it does not fit on one line
+        drawn = "".join(box.render_line(y).text.strip() for y in range(box.size.height)).replace(
+            " ", ""
+        )
+        assert t.run_id in drawn, drawn[:200]

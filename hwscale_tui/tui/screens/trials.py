@@ -242,7 +242,9 @@ class TrialsScreen(HwScreen):
             return
         head = Table.grid(padding=(0, 1))
         head.add_column(style="bold")
-        head.add_column()
+        # a value too long for the pane (a long experiment's run id) folds onto the next line:
+        # the run id's tail is what tells trials apart
+        head.add_column(overflow="fold")
         head.add_row("run", t.run_id)
         head.add_row("state", Text(t.state, style=STATE_STYLES.get(t.state, "")))
         if t.error and t.state in ("failed", "killed"):  # why, as `hwscale-tui trials` says
