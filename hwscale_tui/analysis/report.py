@@ -254,6 +254,14 @@ def report_sections(result: AnalysisResult) -> list[Section]:
         f"Target levels (fractions of the best smoothed score): ranking {'stable' if result.ranking_stable else 'NOT stable'}",
         headers=["level", "target", "configs reached", *s.scenarios],
     )
+    if result.levels.empty:  # no fraction of a best score <= 0 is a level
+        levels = Section(
+            "Target levels (fractions of the best smoothed score)",
+            [
+                "no target levels: they are fractions of the best smoothed score, which is "
+                f"{fmt_num(result.reference_score)} (they need a positive one)"
+            ],
+        )
     for _, r in result.levels.iterrows():
         levels.rows.append(
             [

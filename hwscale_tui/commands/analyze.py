@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -133,7 +134,15 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(
             f"--width {args.width} is out of range; accepted: an integer from 20 to 1000."
         )
-    check_number(args.target, "--target", lo=0, hi=1e15)
+    # a score may be negative (Acrobot-v1, MountainCar-v0); a fraction is checked once its
+    # kind is known
+    target = args.target
+    if target is not None and not (math.isfinite(target) and -1e15 <= target <= 1e15):
+        what = "is not a number" if math.isnan(target) else "is out of range"
+        raise UsageError(
+            f"--target {target:g} {what}; accepted: a number >= 0 and <= 1e+15, or a negative "
+            "score down to -1e+15."
+        )
     check_number(args.budget_steps, "--budget-steps", lo=0, hi=1e18, lo_open=True)
     check_number(args.price_per_gpu_hour, "--price-per-gpu-hour", lo=0, hi=1e6)
     for level in args.levels or ():
@@ -324,8 +333,8 @@ def run(args: argparse.Namespace) -> int:
         # a CSV's counts are its `gpus` column: local mode's ranks (and its notes) are the store's
         "unit": "GPUs" if args.trials else None,
     }
-    if args.target is not None and args.target_kind is None and args.target > 1:
-        changes["target_kind"] = "absolute"  # 450 can only be a score
+    if args.target is not None and args.target_kind is None and not 0 <= args.target <= 1:
+        changes["target_kind"] = "absolute"  # 450 or -400 can only be a score
     kind = changes["target_kind"] or cfg.analysis.target_kind
     target = args.target if args.target is not None else float(cfg.analysis.target)
     if kind == "fraction" and not 0 < target <= 1:  # said with the flags that made it

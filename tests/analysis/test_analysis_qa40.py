@@ -363,3 +363,55 @@ def test_a_step_budget_past_every_trial_says_p_reach_is_a_lower_bound(tmp_path, 
     ]
     assert main([*args, "--json", "--budget-steps", "500"]) == 0
     assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "budget" in n]
+
+
+def _negative_scores(tmp_path):
+    """Acrobot-v1 / MountainCar-v0 (built-in environments): returns below 0, best near 0."""
+    trials = tmp_path / "t.csv"
+    history = tmp_path / "h.csv"
+    trials.write_text("run_id,gpus,nodes,score\na,1,1,-100\nb,2,1,-300\n")
+    history.write_text(
+        "run_id,agent_step,wall_s,score\n"
+        + "".join(
+            f"{r},{s},{s / 10},{-500 + (500 - end) * s / 1000}\n"
+            for r, end in (("a", 100), ("b", 300))
+            for s in range(0, 1001, 100)
+        )
+    )
+    return ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
+
+
+def test_an_experiment_of_negative_scores_can_be_analyzed_with_a_negative_target(tmp_path, capsys):
+    """The built-in Acrobot-v1 and MountainCar-v0 score below 0: a fractional target is refused
+    there ("needs a positive best score; accepted: an absolute target"), and `--target -400
+    --target-kind absolute` was refused too ("--target -400 is out of range; accepted: a number
+    >= 0"): such an experiment could not be analyzed at all. A negative score is a target (read
+    as one without --target-kind, as a value above 1 is)."""
+    args = _negative_scores(tmp_path)
+    assert main([*args, "--json"]) == 2
+    assert "needs a positive best score" in capsys.readouterr().err
+    for extra in (["--target", "-400", "--target-kind", "absolute"], ["--target", "-400"]):
+        assert main([*args, *extra, "--json"]) == 0, capsys.readouterr().err
+        data = json.loads(capsys.readouterr().out)
+        assert data["target"] == -400.0 and data["target_rule"] == "absolute target -400"
+        rows = {r["config"]: r for r in data["per_config"]}
+        assert rows["g1n1"]["samples_to_target"] == 250.0  # -500 + 400 s/1000 = -400 at 250
+        assert rows["g2n1"]["samples_to_target"] == 500.0
+    assert main([*args, "--target", "-400", "--target-kind", "fraction"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "hwscale-tui: error: --target -400 is not a fraction of the best smoothed score; "
+        "accepted: a number in (0, 1], or a score with --target-kind absolute."
+    )
+
+
+def test_target_levels_of_a_negative_best_score_say_why_there_are_none(tmp_path, capsys):
+    """With a best smoothed score below 0 the target-levels table was empty under "ranking
+    stable", with no word why (fractions of a negative best are no levels)."""
+    assert main([*_negative_scores(tmp_path), "--target", "-400", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    section = out.split("Target levels", 1)[1].split("Notes", 1)[0]
+    assert "ranking stable" not in section
+    assert (
+        "no target levels: they are fractions of the best smoothed score, which is -100 (they "
+        "need a positive one)" in section
+    )
