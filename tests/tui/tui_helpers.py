@@ -34,12 +34,15 @@ def make_app(
 async def wait_for(
     pilot, condition: Callable[[], object], timeout: float = 30.0, what: str = "condition"
 ) -> None:
-    """Let the app run until ``condition()`` is true (generous: the machine may be loaded)."""
+    """Let the app run until ``condition()`` is true (generous: the machine may be loaded), then
+    until it has handled the messages already posted: what one UI call does at once (a banner
+    and its toast; Textual's ``notify`` posts a message) is all seen by the test's next line."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+    await pilot.pause()
 
 
 def stop_everything(experiment: str) -> None:
