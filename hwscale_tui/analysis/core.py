@@ -306,6 +306,18 @@ def _logged_price_note(
     )
 
 
+class FractionNeedsPositiveBest(UsageError):
+    """A fractional target over a best smoothed score <= 0 (returns below 0: Acrobot-v1,
+    MountainCar-v0): the command line's refusal; the app says it in its own words."""
+
+    def __init__(self, reference: float):
+        self.reference = reference
+        super().__init__(
+            "a fractional target needs a positive best score, but the best smoothed score is "
+            f"{reference:g}; accepted: an absolute target (--target-kind absolute)."
+        )
+
+
 def _resolve_target(
     curves: list[TrialCurve], settings: AnalysisSettings
 ) -> tuple[float, str, float, str, list[float]]:
@@ -316,10 +328,7 @@ def _resolve_target(
 
     def from_fraction(f: float) -> float:
         if reference <= 0:
-            raise UsageError(
-                f"a fractional target needs a positive best score, but the best smoothed score is {reference:g}; "
-                "accepted: an absolute target (--target-kind absolute)."
-            )
+            raise FractionNeedsPositiveBest(reference)
         return reference * f if sign > 0 else reference / f
 
     levels = [from_fraction(lv) for lv in settings.levels] if reference > 0 else []

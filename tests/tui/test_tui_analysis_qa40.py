@@ -96,3 +96,53 @@ async def test_only_oversubscribed_pairs_is_said_in_the_apps_words(tmp_path, mon
             "(hwscale-tui analyze --allow-oversubscribed analyzes them anyway)."
         )
         assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_negative_scores_are_said_in_the_apps_words(tmp_path):
+    """An Acrobot-v1 experiment (returns below 0): the screen showed "no analysis", an error
+    notice and the command line's "accepted: an absolute target (--target-kind absolute)", a
+    flag the app has no place for. It says why no fraction is a target and what analyzes it."""
+    from hwscale_tui.store import Store
+
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "acro"}, "grid": {"gpu_counts": [1, 2], "node_counts": [1]}},
+        env={},
+    )
+    experiment_file = cfgmod.save(cfg, tmp_path / "acro.toml")
+    with Store.open_default() as store:
+        for gpus in (1, 2):
+            run_id = f"acro.g{gpus}n1_trial_0001_abcdef"
+            store.insert_trial(
+                run_id,
+                f"acro.g{gpus}n1",
+                experiment="acro",
+                idx=1,
+                gpus=gpus,
+                nodes=1,
+                state="finished",
+                score=-100.0 * gpus,
+            )
+            store.append_history(
+                run_id,
+                [
+                    {
+                        "agent_step": s,
+                        "wall_s": s / 100,
+                        "score": -500 + (500 - 100 * gpus) * s / 1000,
+                    }
+                    for s in range(0, 1001, 100)
+                ],
+            )
+    app = create_app(experiment_file=experiment_file, start="analysis")
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.screen.query_one("#analysis-status", Label)
+        await wait_for(pilot, lambda: "computing" not in text_of(status), 120, "the analysis")
+        await pilot.pause()
+        assert text_of(status).strip() == "no fractional target"
+        said = " ".join(text_of(app.screen.query_one("#plot-note", Label), width=200).split())
+        assert said == (
+            "The best smoothed score is -100: no fraction of it is a target (a fraction needs a "
+            "best score above 0). A score as the target analyzes them: hwscale-tui analyze "
+            "--target SCORE."
+        )
+        assert not [n for n in app._notifications if n.severity == "error"]

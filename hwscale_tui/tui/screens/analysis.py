@@ -231,7 +231,21 @@ class AnalysisScreen(HwScreen):
                 return
             changes = {"target_kind": target[0], "target": target[1]} if target is not None else {}
             settings = services.analysis.settings_from_config(session.cfg, **changes)
-            result = services.analysis.analyze(trials, histories, settings)
+            from ...analysis.core import FractionNeedsPositiveBest
+
+            try:
+                result = services.analysis.analyze(trials, histories, settings)
+            except FractionNeedsPositiveBest as e:
+                # a state of the data, in the app's words (the command line's refusal named
+                # --target-kind, which the app has no place for)
+                self.app.call_from_thread(
+                    self.show_nothing,
+                    "no fractional target",
+                    f"The best smoothed score is {e.reference:g}: no fraction of it is a target "
+                    "(a fraction needs a best score above 0). A score as the target analyzes "
+                    "them: hwscale-tui analyze --target SCORE.",
+                )
+                return
             # some curves read, some not (failed W&B requests, docs/sources.md): the
             # analysis stands on fewer curves than it shows, said after the trials' note
             from ...analysis.selection import (
