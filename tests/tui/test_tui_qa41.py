@@ -295,3 +295,23 @@ async def test_a_long_run_id_is_shown_whole_in_the_trial_details_at_80_columns(t
             " ", ""
         )
         assert t.run_id in drawn, drawn[:200]
+
+
+async def test_the_footer_leaves_out_slash_filter_while_the_filter_is_typed(tmp_path):
+    """With the trials filter open the footer said ``/ Filter``, but ``/`` is typed into it
+    (Textual knows ``?`` is typed, so ``f1 Help`` shows, but not ``/``, ``+``, ``-``)."""
+    from hwscale_tui.tui.screens.base import HwFooter
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        footer = app.screen.query_one(HwFooter)
+        assert "/" in dict(footer.shown_keys())
+        await pilot.press("slash", "g", "/")
+        box = app.screen.query_one("#filter-input", Input)
+        assert box.has_focus and box.value == "g/"  # typed, not the filter key again
+        await pilot.pause()
+        keys = dict(footer.shown_keys())
+        assert "/" not in keys and keys.get("f1") == "Help", keys

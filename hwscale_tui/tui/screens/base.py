@@ -30,6 +30,25 @@ FIRST_POLL_DELAY_S = 0.3
 PALETTE_IN_FOOTER_AT = 120  # columns from which the footer also shows ^p Palette
 
 
+# Textual's ``key_to_character`` has no character for these key names (8.2), so its footer
+# kept their bindings while a field took them as text (the trials filter's "/ Filter")
+KEY_CHARACTERS = {
+    "slash": "/",
+    "plus": "+",
+    "minus": "-",
+    "at": "@",
+    "backslash": "\\",
+    "underscore": "_",
+}
+
+
+def typed_character(key: str) -> str | None:
+    """The character a printable key types (``slash`` -> ``/``), else None."""
+    from textual.keys import key_to_character
+
+    return key_to_character(key) or KEY_CHARACTERS.get(key)
+
+
 class FooterItem(NamedTuple):
     """One key the footer shows, and the columns it takes on the footer's line."""
 
@@ -119,8 +138,13 @@ class HwFooter(Widget, can_focus=False):
         items: list[FooterItem] = []
         seen: set[str] = set()
         x = 0
+        focused = self.screen.focused
         for _, binding, enabled, tooltip in active.values():
             if not binding.show or binding.action in seen:
+                continue
+            if focused is not None and focused.check_consume_key(
+                binding.key, typed_character(binding.key)
+            ):  # typed into the focused field (the trials filter's "/"), not this key's action
                 continue
             seen.add(binding.action)
             display = self.app.get_key_display(binding)
