@@ -158,7 +158,13 @@ def _survival(plt: Any, result: AnalysisResult) -> Any:
     drawn = False
     for config, by_axis in result.survival.items():
         s = by_axis.get("agent_step")
-        if s is None or s.times.size == 0:
+        if s is None:
+            continue
+        if s.times.size == 0:  # none reached: 0 over all it was followed, not left out
+            ax.step(
+                [0.0, s.followed_to], [0.0, 0.0], where="post", label=f"{config} (none reached)"
+            )
+            drawn = True
             continue
         x = np.concatenate([[0.0], s.times, [s.followed_to]])
         y = np.concatenate([[0.0], s.p_reached, [s.p_reached[-1]]])

@@ -415,3 +415,26 @@ def test_target_levels_of_a_negative_best_score_say_why_there_are_none(tmp_path,
         "no target levels: they are fractions of the best smoothed score, which is -100 (they "
         "need a positive one)" in section
     )
+
+
+def test_the_survival_plot_draws_a_pair_that_never_reached_the_target():
+    """survival.png drew only pairs with a trial that reached the target: a pair whose trials
+    all fell short (P(reached) 0 over all it was followed) was missing from the plot and its
+    legend, as if it had no data. It is drawn at 0 up to where it was followed, and labelled."""
+    from hwscale_tui.analysis import AnalysisSettings, analyze
+    from hwscale_tui.analysis.plots import _pyplot, _survival
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 40.0)]
+    histories = {"a": linear_history(0.1), "b": linear_history(0.04)}
+    result = analyze(trials, histories, AnalysisSettings(n_boot=0))
+    assert not result.per_config.set_index("config").loc["g2n1", "best_reached"]
+    plt = _pyplot()
+    fig = _survival(plt, result)
+    try:
+        lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+        assert "g2n1 (none reached)" in lines and "g1n1" in lines
+        xs, ys = lines["g2n1 (none reached)"].get_data()
+        assert max(ys) == 0 and max(xs) == 1000.0
+    finally:
+        plt.close(fig)
