@@ -29,7 +29,8 @@ def _label(s: Any) -> str:
 class ExperimentSwitcher(ModalScreen[None]):
     """enter switches, n new from the highlighted one, a archives, d deletes, esc closes."""
 
-    DEFAULT_CSS = DIALOG_CSS  # its box is the confirm box
+    # its box is the confirm box, wider: at 80 columns an experiment's line fits on one line
+    DEFAULT_CSS = DIALOG_CSS + "ExperimentSwitcher #confirm-box { width: 94%; max-width: 100; }\n"
     SCOPED_CSS = False
     BINDINGS = [
         Binding("enter", "switch", "Switch to it", id="experiments.switch"),

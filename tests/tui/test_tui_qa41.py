@@ -315,3 +315,30 @@ async def test_the_footer_leaves_out_slash_filter_while_the_filter_is_typed(tmp_
         await pilot.pause()
         keys = dict(footer.shown_keys())
         assert "/" not in keys and keys.get("f1") == "Help", keys
+
+
+async def test_the_experiment_switcher_shows_an_experiment_on_one_line_at_80_columns(tmp_path):
+    """Its box was the yes/no box's 56 columns: at 80 columns every entry (``alpha  launched,
+    1 generation, 2 pairs, 6 trials``) wrapped onto a second line."""
+    from textual.widgets import OptionList
+
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.launch import experiments as ex
+    from hwscale_tui.tui.app import create_app
+    from hwscale_tui.tui.experiment_switcher import ExperimentSwitcher, _label
+
+    for name in ("alpha", "beta"):
+        cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {"experiment.name": name})
+        cfgmod.save(cfg, tmp_path / f"{name}.toml")
+        ex.remember(name, tmp_path / f"{name}.toml")
+    app = create_app(remember_state=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        await pilot.pause()
+        box = app.screen.query_one(OptionList)
+        lines = [box.render_line(y).text for y in range(box.size.height)]
+        for s in app.screen.rows:
+            assert any(_label(s).strip() in line for line in lines), (_label(s), lines)
+        region = app.screen.query_one("#confirm-box").region
+        assert region.right <= 80 and abs(region.x - (80 - region.right)) <= 1  # centred
