@@ -371,6 +371,7 @@ def run(args: argparse.Namespace) -> int:
     trials, histories, every, unread, unread_reason = _load(args, cfg)
     from ..analysis import analyze, render_text, write_report
     from ..analysis.selection import (
+        IN_FLIGHT,
         count_unread_once,
         generation_note,
         local_mode,
@@ -381,6 +382,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from ..analysis.tables import per_config_csv
     from ..paths import write_private_text
+    from ..records import states_text
 
     if not args.trials:
         note: str | None = generation_note(cfg.name, trials, every)
@@ -418,6 +420,13 @@ def run(args: argparse.Namespace) -> int:
         f"curve{'' if read == 1 else 's'}",
         file=sys.stderr,
     )
+    if not read and any(t.state in IN_FLIGHT for t in trials):
+        # right after a launch: a wait, not a file without its history (analyze's refusal)
+        raise UsageError(
+            f"no trial has logged a learning curve yet (of {count} trial"
+            f"{'' if count == 1 else 's'}: {states_text(trials)}); accepted: the analysis run "
+            "again once they have logged their first points."
+        )
     result = analyze(
         trials, histories, settings, progress=lambda msg: print(f"analyze: {msg}", file=sys.stderr)
     )

@@ -438,3 +438,28 @@ def test_the_survival_plot_draws_a_pair_that_never_reached_the_target():
         assert max(ys) == 0 and max(xs) == 1000.0
     finally:
         plt.close(fig)
+
+
+def test_trials_in_flight_without_a_curve_yet_are_a_wait_not_a_missing_history(capsys):
+    """Right after a launch (trials running or queued, none has logged a point) analyze said
+    "no trial has a learning curve to analyze (of 2 trials: 1 running, 1 queued); accepted:
+    trials with history (agent_step, wall_s, score)", the words for a file without its
+    history. It says they have not logged one yet and to run the analysis again."""
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        for i, state in ((1, "running"), (2, "queued")):
+            store.insert_trial(
+                f"hardware_scaling.g1n1_trial_{i:04d}_abcdef",
+                "hardware_scaling.g1n1",
+                experiment="hardware_scaling",
+                idx=i,
+                gpus=1,
+                nodes=1,
+                state=state,
+            )
+    assert main(["analyze", "--bootstrap", "0"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "hwscale-tui: error: no trial has logged a learning curve yet (of 2 trials: 1 running, "
+        "1 queued); accepted: the analysis run again once they have logged their first points."
+    )
