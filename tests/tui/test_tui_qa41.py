@@ -342,3 +342,25 @@ async def test_the_experiment_switcher_shows_an_experiment_on_one_line_at_80_col
             assert any(_label(s).strip() in line for line in lines), (_label(s), lines)
         region = app.screen.query_one("#confirm-box").region
         assert region.right <= 80 and abs(region.x - (80 - region.right)) <= 1  # centred
+
+
+async def test_the_log_title_keeps_its_key_hint_with_a_long_experiment_name(tmp_path):
+    """``log of g1n1: <a long experiment>.g1n1.log  (o: full log)`` was cut at 80 columns after
+    ``(o:``; the file name is shortened in the middle instead."""
+    from textual.widgets import Label
+
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.config import default_config
+
+    name = "scaling_study_with_a_rather_long_descriptive_name_v2"
+    cfg = cfgmod.apply_overrides(default_config(), {"experiment.name": name})
+    app, _ = make_app(tmp_path, start="launch", launched=True, cfg=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        title = app.screen.query_one("#log-title", Label)
+        await wait_for(pilot, lambda: "log of g1n1" in title.render_line(0).text, what="title")
+        await pilot.pause()
+        line = title.render_line(0).text.rstrip()
+        assert line.startswith("log of g1n1: scaling_study") and line.endswith(
+            "_v2.g1n1.log  (o: full log)"
+        ), line
+        assert "…" in line and len(line) <= 80

@@ -356,11 +356,16 @@ class LaunchScreen(HwScreen):
         if row is not None and row.detail:
             lines.append(f"{row.tag}: {row.detail}")
         self.query_one("#launch-summary", Label).update("\n".join(lines))
-        title = (
-            f"log of {row.tag}: {os.path.basename(row.log_path) if row.log_path else '(none yet)'}  (o: full log)"
-            if row
-            else "log"
-        )
+        title = "log"
+        if row is not None:
+            head, hint = f"log of {row.tag}: ", "  (o: full log)"
+            name = os.path.basename(row.log_path) if row.log_path else "(none yet)"
+            # a long experiment's file name is shortened in the middle: the key hint stays
+            over = len(head) + len(name) + len(hint) - (self.size.width or self.app.size.width)
+            if over > 0:
+                keep = max(8, len(name) - over - 1)
+                name = name[: keep // 2] + "…" + name[len(name) - (keep - keep // 2) :]
+            title = head + name + hint
         self.query_one("#log-title", Label).update(title)
 
     # -- selection ----------------------------------------------------------------------------
