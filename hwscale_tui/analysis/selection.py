@@ -125,6 +125,22 @@ def generation_note(
     return note
 
 
+def newest_without_trials_note(
+    cfg: ExperimentConfig, trials: list[Trial], wanted: int | None
+) -> str | None:
+    """When the newest generation (a relaunch) has no trials yet, the newest generation with
+    trials is analyzed (``pick_generation``): say so. None when a generation was asked for."""
+    if wanted is not None or not trials:
+        return None
+    gen, newest = trials[0].generation, getattr(cfg, "generation", 1)
+    if gen >= newest:
+        return None
+    return (
+        f"Generation {newest}, the newest, has no trials yet (its sweeps are starting, or ran "
+        f"none): these are generation {gen}'s results."
+    )
+
+
 def progress_note(
     cfg: ExperimentConfig | None,
     trials: list[Trial],

@@ -375,6 +375,7 @@ def run(args: argparse.Namespace) -> int:
         count_unread_once,
         generation_note,
         local_mode,
+        newest_without_trials_note,
         progress_note,
         transfer_note,
         unread_curves,
@@ -384,6 +385,7 @@ def run(args: argparse.Namespace) -> int:
     from ..paths import write_private_text
     from ..records import states_text
 
+    newest = None if args.trials else newest_without_trials_note(cfg, trials, args.generation)
     if not args.trials:
         note: str | None = generation_note(cfg.name, trials, every)
     elif args.generation is not None or every > len(trials):
@@ -403,6 +405,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if progress:
         local_notes.insert(0, progress)
+    if newest:  # analyzed an older generation than the newest: said before the rest
+        local_notes.insert(0, newest)
     transfer = transfer_note(trials)  # a CSV keeps it: trials --csv writes transfer_other
     if transfer:
         local_notes.append(transfer)

@@ -463,3 +463,30 @@ def test_trials_in_flight_without_a_curve_yet_are_a_wait_not_a_missing_history(c
         "hwscale-tui: error: no trial has logged a learning curve yet (of 2 trials: 1 running, "
         "1 queued); accepted: the analysis run again once they have logged their first points."
     )
+
+
+def _two_generations_newest_without_trials():
+    """generation 2 recorded (a relaunch), all trials still of generation 1."""
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        store.add_generation("hardware_scaling", 1, "f1", {}, "first launch")
+        store.add_generation("hardware_scaling", 2, "f2", {}, "relaunch")
+    _local_store()
+
+
+def test_the_newest_generation_without_trials_is_said_not_silently_replaced(capsys):
+    """Just after `launch --new-generation`, before its first trial, analyze analyzed
+    generation 1 and said only "generation 1 of experiment ... (4 trials)": nothing said that a
+    newer generation exists and has no trials yet."""
+    _two_generations_newest_without_trials()
+    assert main(["analyze", "--bootstrap", "0", "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert notes[0] == "Trials analyzed: generation 1 of experiment hardware_scaling (4 trials)."
+    assert notes[1] == (
+        "Generation 2, the newest, has no trials yet (its sweeps are starting, or ran none): "
+        "these are generation 1's results."
+    )
+    assert main(["analyze", "--bootstrap", "0", "--json", "--generation", "1"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert not [n for n in notes if "the newest, has no trials yet" in n]

@@ -146,3 +146,46 @@ async def test_negative_scores_are_said_in_the_apps_words(tmp_path):
             "--target SCORE."
         )
         assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_the_bar_names_the_generation_it_analyzed(tmp_path):
+    """After a relaunch, before generation 2's first trial, the bar said "gen 2 of 2: ..." over
+    generation 1's trials (the notes said generation 1)."""
+    from hwscale_tui.store import Store
+
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "gens"}, "grid": {"gpu_counts": [1, 2], "node_counts": [1]}},
+        env={},
+    )
+    experiment_file = cfgmod.save(cfg, tmp_path / "gens.toml")
+    with Store.open_default() as store:
+        store.add_generation("gens", 1, "f1", {}, "first launch")
+        store.add_generation("gens", 2, "f2", {}, "relaunch")
+        for gpus in (1, 2):
+            run_id = f"gens.g{gpus}n1_trial_0001_abcdef"
+            store.insert_trial(
+                run_id,
+                f"gens.g{gpus}n1",
+                experiment="gens",
+                idx=1,
+                gpus=gpus,
+                nodes=1,
+                state="finished",
+                score=100.0,
+            )
+            store.append_history(
+                run_id,
+                [
+                    {"agent_step": s, "wall_s": s / 100, "score": s / 10}
+                    for s in range(0, 1001, 100)
+                ],
+            )
+    app = create_app(experiment_file=experiment_file, start="analysis")
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.screen.query_one("#analysis-status", Label)
+        await wait_for(pilot, lambda: "trials" in text_of(status), 120, "the analysis")
+        assert text_of(status).strip().startswith("gen 1 of 2: ")
+        notes = " ".join(
+            text_of(app.screen.query_one("#analysis-tables", Static), width=200).split()
+        )
+        assert "Generation 2, the newest, has no trials yet" in notes

@@ -31,6 +31,7 @@ def select_trials(
     from ...analysis.selection import (
         generation_note,
         local_mode,
+        newest_without_trials_note,
         pick_generation,
         progress_note,
         transfer_note,
@@ -43,6 +44,9 @@ def select_trials(
     notes = [
         f"Trials analyzed: {generation_note(cfg.name, chosen, every, another='g picks another')}."
     ]
+    newest = newest_without_trials_note(cfg, chosen, generation)
+    if newest:
+        notes.append(newest)
     more: list[str] = []
     if getattr(cfg, "local_ranks", False):
         chosen, more = local_mode(cfg, chosen, False)
@@ -268,7 +272,8 @@ class AnalysisScreen(HwScreen):
                 view.summary += f", {n} curve{'s' if n != 1 else ''} unread (see the notes)"
             newest = getattr(session.cfg, "generation", 1)
             if newest > 1:  # which one is shown (g picks another), not only in a passing toast
-                view.summary = f"gen {wanted or newest} of {newest}: {view.summary}"
+                # the one analyzed: the newest with trials, when the newest has none yet
+                view.summary = f"gen {trials[0].generation} of {newest}: {view.summary}"
             self.app.call_from_thread(self.show_view, result, view)
         except SourceUnavailable as e:
             # W&B down, rate limited or refusing the key: a state of the source, said in its
