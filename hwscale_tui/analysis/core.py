@@ -551,6 +551,10 @@ def analyze(
     fom = fom_table(configs, values, settings.scenarios, settings.geometric)
     say(f"bootstrap: recommendation agreement ({settings.n_boot} resamples over trials)")
     boot_values = _bootstrap_best_values(pools, sign, settings.n_boot, rng)
+    if all(len(pool) == 1 for pool in pools):
+        # every resample is every config's one trial: agreement would be 100% by construction
+        # (drawn all the same, so the random stream of what follows is unchanged)
+        boot_values = boot_values[:0]
     recommendations = _recommend(per_config, fom, boot_values, settings, survival)
     pareto = pareto_front(configs, values[:, 1], values[:, 2])
     say("fitting scaling laws")

@@ -490,3 +490,25 @@ def test_the_newest_generation_without_trials_is_said_not_silently_replaced(caps
     assert main(["analyze", "--bootstrap", "0", "--json", "--generation", "1"]) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
     assert not [n for n in notes if "the newest, has no trials yet" in n]
+
+
+def test_bootstrap_agreement_is_unknown_when_no_config_has_two_trials():
+    """With one trial per config every resample of each config's trials is that trial, so
+    "bootstrap agrees 100%" was certain only by construction (as a Kaplan-Meier interval of one
+    trial would be, which is why those are not given). It is unknown then; with a config of
+    two trials it is measured."""
+    from hwscale_tui.analysis import AnalysisSettings, analyze
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    histories = {"a": linear_history(0.1), "b": linear_history(0.09, sps=180.0)}
+    result = analyze(
+        [trial("a", 1, 1, 100.0), trial("b", 2, 1, 90.0)], histories, AnalysisSettings(n_boot=200)
+    )
+    assert all(r.config and r.bootstrap_agreement is None for r in result.recommendations)
+    histories["c"] = linear_history(0.05)
+    result = analyze(
+        [trial("a", 1, 1, 100.0), trial("b", 2, 1, 90.0), trial("c", 2, 1, 50.0)],
+        histories,
+        AnalysisSettings(n_boot=200),
+    )
+    assert all(r.bootstrap_agreement is not None for r in result.recommendations)
