@@ -364,3 +364,24 @@ async def test_the_log_title_keeps_its_key_hint_with_a_long_experiment_name(tmp_
             "_v2.g1n1.log  (o: full log)"
         ), line
         assert "…" in line and len(line) <= 80
+
+
+async def test_a_form_value_wider_than_its_field_shows_its_start_once_left(tmp_path):
+    """At 80 columns ``evaluate_in_sweep`` is wider than its field: focusing it scrolls to its
+    end, and leaving it kept ``valuate_in_sweep`` on screen, as if the value had lost a letter."""
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form mounted")
+        field = grid.query_one("#field-metta--eval_entrypoint", Input)
+        assert field.value == "evaluate_in_sweep"
+        field.focus()
+        await pilot.pause()
+        # it does not fit with the cursor after its last character
+        assert field.content_size.width <= len(field.value)
+        assert field.scroll_offset.x > 0  # the end is in view while it has the cursor
+        await pilot.press("tab")
+        await pilot.pause()
+        assert not field.has_focus
+        assert field.scroll_offset.x == 0
+        assert field.render_line(0).text.startswith("evaluate")

@@ -27,3 +27,11 @@ class OrderedInput(Input):
                     event.prevent_default()
                     return
         await super()._on_key(event)
+
+    def on_blur(self, event: events.Blur) -> None:
+        """Left, a value wider than the field shows from its start: focusing scrolled it to its
+        end (the cursor's place), and the field kept ``valuate_in_sweep`` on screen."""
+        # not when only the terminal lost the focus: Textual gives it back to this field, with
+        # the cursor where it was (and so in view)
+        if getattr(self.app, "_last_focused_on_app_blur", None) is not self:
+            self.scroll_to(x=0, animate=False, immediate=True)
