@@ -241,12 +241,15 @@ def _fit_quality(logy: np.ndarray, rss: float) -> tuple[float, float]:
     return rmse, r2
 
 
-def _dof_note(dof: int) -> str:
-    if dof == 1:
-        return "1 residual degree of freedom: the interval is wide"
-    if dof <= 3:
-        return f"{dof} residual degrees of freedom: the interval is wide"
-    return ""
+def _dof_note(dof: int, n_boot: int) -> str:
+    """Few residual degrees of freedom: the interval is wide, or, without one (no bootstrap
+    resamples), the fit itself is loose."""
+    if dof > 3:
+        return ""
+    what = f"{dof} residual degree{'' if dof == 1 else 's'} of freedom"
+    if n_boot <= 0:
+        return f"{what}: the fit is loose (no interval: 0 bootstrap resamples)"
+    return f"{what}: the interval is wide"
 
 
 def _bound_note(sigma: float) -> str:
@@ -322,7 +325,7 @@ def fit_power_law(
         n=int(xa.size),
         dof=dof,
         ci_level=ci_level,
-        note=_dof_note(dof),
+        note=_dof_note(dof, n_boot),
         x=xa,
         y=ya,
         theta=theta,
@@ -354,7 +357,7 @@ def fit_amdahl(
         else {}
     )
     dof = int(na.size - 2)
-    notes = [_dof_note(dof), _bound_note(float(theta[1]))]
+    notes = [_dof_note(dof, n_boot), _bound_note(float(theta[1]))]
     return AmdahlFit(
         lam=float(np.exp(theta[0])),
         sigma=float(theta[1]),
@@ -397,7 +400,7 @@ def fit_usl(
     sigma, kappa = float(theta[1]), float(theta[2])
     peak_point = float(_peak(np.array([sigma]), np.array([kappa]))[0])
     ci: dict[str, tuple[float, float]] = {}
-    notes = [_dof_note(int(na.size - 3)), _bound_note(sigma)]
+    notes = [_dof_note(int(na.size - 3), n_boot), _bound_note(sigma)]
     peak_n: float | None = None
     if boot.size:
         ci = {
@@ -504,7 +507,7 @@ def fit_critical_batch(
             }
     lo, hi = float(ba.min()), float(ba.max())
     straddled = lo <= b_crit <= hi
-    notes = [_dof_note(int(ba.size - 2))]
+    notes = [_dof_note(int(ba.size - 2), n_boot)]
     if not straddled:
         notes.append(
             f"B_crit {b_crit:.4g} lies outside the tested batch sizes [{lo:g}, {hi:g}]: an extrapolation, not claimed"

@@ -512,3 +512,17 @@ def test_bootstrap_agreement_is_unknown_when_no_config_has_two_trials():
         AnalysisSettings(n_boot=200),
     )
     assert all(r.bootstrap_agreement is not None for r in result.recommendations)
+
+
+def test_a_fit_without_bootstrap_does_not_speak_of_its_interval():
+    """`--bootstrap 0` printed "[no interval]" beside "note: 1 residual degree of freedom: the
+    interval is wide". Without resamples the note says the fit is loose."""
+    from hwscale_tui.analysis import fit_power_law
+
+    x, y = [1.0, 2.0, 4.0], [100.0, 60.0, 33.0]
+    assert fit_power_law(x, y, n_boot=0).note == (
+        "1 residual degree of freedom: the fit is loose (no interval: 0 bootstrap resamples)"
+    )
+    assert (
+        fit_power_law(x, y, n_boot=50).note == "1 residual degree of freedom: the interval is wide"
+    )
