@@ -42,7 +42,10 @@ def _ended_notice(p: Any, by_this_app: str) -> Notice | None:
                 "hwscale-tui status says more).",
                 "warning",
             )
-        return Notice(f"{_tag(p)} failed: its sweep exited {p.exit_code}.", "error")
+        # in the words of `hwscale-tui status`: "exited -15 (SIGTERM)"
+        from ..launch.status_view import status_text
+
+        return Notice(f"{_tag(p)} failed: its sweep {status_text(p)}.", "error")
     if p.status == "failed_to_start":
         return Notice(f"{_tag(p)} failed to start (see its log: o on the launch screen).", "error")
     if p.status == "cancelled":

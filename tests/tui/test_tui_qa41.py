@@ -385,3 +385,22 @@ async def test_a_form_value_wider_than_its_field_shows_its_start_once_left(tmp_p
         assert not field.has_focus
         assert field.scroll_offset.x == 0
         assert field.render_line(0).text.startswith("evaluate")
+
+
+def test_a_pair_killed_by_a_signal_is_told_with_the_signal_as_status_says_it():
+    """``status`` says ``exited -15 (SIGTERM)``; the notice said ``its sweep exited -15``."""
+    from types import SimpleNamespace
+
+    from hwscale_tui.tui.watch import PairWatch
+
+    def status(state: str, code: int | None) -> SimpleNamespace:
+        pair = SimpleNamespace(
+            sweep_name="exp.g1n1", gpus=1, nodes=1, status=state, exit_code=code, alive=False
+        )
+        return SimpleNamespace(launch_id=1, supervisor_alive=True, pairs=[pair])
+
+    for code, said in ((-15, "exited -15 (SIGTERM)"), (3, "exited 3")):
+        watch = PairWatch()
+        watch.look("exp", status("running", None))
+        notices = watch.look("exp", status("exited", code))
+        assert [n.message for n in notices] == [f"g1n1 failed: its sweep {said}."]
