@@ -33,7 +33,7 @@ from .fits import (
 from .fom import ParetoFront, efficiency_matrix, fom_scores, fom_table, pareto_front
 from .format import fmt_count
 from .jsonable import jsonable
-from .selection import no_curve_note
+from .selection import left_out_note, no_curve_note
 from .settings import AnalysisSettings, PriceInForce
 from .survival import SurvivalSummary, kaplan_meier
 
@@ -169,6 +169,8 @@ class AnalysisResult:
     notes: list[str] = field(default_factory=list)
     # run ids of the trials without a curve, counted in the notes' "no learning curve yet"
     without_curve: list[str] = field(default_factory=list)
+    # the pairs none of whose trials has a curve (no row): tag -> their trials' run ids
+    left_out: dict[str, list[str]] = field(default_factory=dict)
 
     def recommendation(self, scenario: str) -> Recommendation:
         return next(r for r in self.recommendations if r.scenario == scenario)
@@ -459,16 +461,14 @@ def analyze(
     counted = [t.run_id for t, p in without if p in groups]
     if counted:
         notes.append(no_curve_note(len(counted)))
-    left_out = [p for _, p in without if p not in groups]
-    if left_out:
-        tags = sorted(set(left_out), key=lambda p: (p.total_gpus, p.nodes, p.gpus))
-        one = len(tags) == 1
-        # no trial count: a trial whose W&B curve could not be read is counted by that note
-        notes.append(
-            f"{', '.join(p.tag for p in tags)} left out: none of {'its' if one else 'their'} "
-            f"trials has a learning curve yet, so {'it is' if one else 'they are'} not in the tables "
-            "or the trial counts."
-        )
+    left_out: dict[str, list[str]] = {}
+    for t, p in sorted(
+        ((t, p) for t, p in without if p not in groups),
+        key=lambda tp: (tp[1].total_gpus, tp[1].nodes, tp[1].gpus),
+    ):
+        left_out.setdefault(p.tag, []).append(t.run_id)
+    if left_out:  # no trial count: a trial whose W&B curve could not be read is that note's
+        notes.append(left_out_note(list(left_out)))
 
     rows, survival, pools = [], {}, []
     unfinished_pairs: list[str] = []  # pairs with no finished trial: best among all of theirs
@@ -583,6 +583,7 @@ def analyze(
         curves={tc.trial.run_id: tc.curve for tc in curves},
         notes=notes,
         without_curve=counted,
+        left_out=left_out,
     )
 
 

@@ -208,24 +208,70 @@ def no_curve_note(n: int) -> str:
     return f"{n} trial(s) have no learning curve yet (counted in n_trials, not in the estimates)"
 
 
+def left_out_note(tags: Sequence[str], unread: Collection[str] = ()) -> str:
+    """The analysis' note on the pairs ``tags`` none of whose trials has a curve, so that have
+    no row; ``unread``: those among them whose every curve W&B could not give."""
+    one = len(tags) == 1
+    its = "its" if one else "their"
+    if not unread:
+        why = f"none of {its} trials has a learning curve yet"
+    elif set(tags) <= set(unread):
+        why = f"none of {its} trials' learning curves could be read"
+    else:
+        shown = ", ".join(t for t in tags if t in unread)
+        why = f"none of {its} trials has a learning curve (those of {shown} could not be read)"
+    return (
+        f"{', '.join(tags)} left out: {why}, so {'it is' if one else 'they are'} not in the "
+        "tables or the trial counts."
+    )
+
+
+UNREAD_COUNTED = "(counted in n_trials, not in the estimates)"
+
+
 def count_unread_once(
-    notes: list[str], without_curve: Sequence[str], unread: Mapping[str, Any] | None
+    notes: list[str],
+    without_curve: Sequence[str],
+    unread: Mapping[str, Any] | None,
+    left_out: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Count each trial without a curve in one note: those whose curve could not be read are
     the unread note's (:func:`unread_curves_note`), so the analysis' "no learning curve yet"
-    note (``without_curve``: the run ids it counted) is recounted without them, or dropped."""
-    if not unread or not without_curve:
-        return
-    counted = no_curve_note(len(without_curve))
-    if counted not in notes:
+    note (``without_curve``: the run ids it counted) is recounted without them, or dropped.
+    ``left_out``: the pairs without any curve (tag -> run ids), which have no row: the unread
+    note claims no count for their trials, and the left-out note says which could not be read.
+    """
+    if not unread:
         return
     missed = set(unread["run_ids"])
-    rest = sum(1 for run_id in without_curve if run_id not in missed)
-    at = notes.index(counted)
-    if rest:
-        notes[at] = no_curve_note(rest)
-    else:
-        del notes[at]
+    counted = no_curve_note(len(without_curve))
+    if without_curve and counted in notes:
+        rest = sum(1 for run_id in without_curve if run_id not in missed)
+        at = notes.index(counted)
+        if rest:
+            notes[at] = no_curve_note(rest)
+        else:
+            del notes[at]
+    left_out = left_out or {}
+    hit = [tag for tag, ids in left_out.items() if any(r in missed for r in ids)]
+    if not hit:
+        return
+    said = left_out_note(list(left_out))
+    if said in notes:
+        unread_pairs = [tag for tag in hit if all(r in missed for r in left_out[tag])]
+        notes[notes.index(said)] = left_out_note(list(left_out), unread_pairs)
+    one = len(hit) == 1
+    nowhere = (
+        f"{', '.join(hit)}'s, as {'that pair has' if one else 'those pairs have'} no other "
+        "curve, are in no table or count"
+    )
+    shown = any(r in missed for r in without_curve)  # some are of pairs with a row
+    for i, note in enumerate(notes):
+        if note.startswith("Learning curves of ") and UNREAD_COUNTED in note:
+            notes[i] = note.replace(
+                UNREAD_COUNTED,
+                f"{UNREAD_COUNTED[:-1]}; {nowhere})" if shown else f"({nowhere})",
+            )
 
 
 def unread_curves(
@@ -260,13 +306,13 @@ def unread_curves_note(
     n, older = int(unread["trials"]), int(unread["older_cached"])
     without = n - older
     if older == 0:
-        instead = "they are analyzed without one (counted in n_trials, not in the estimates)"
+        instead = f"they are analyzed without one {UNREAD_COUNTED}"
     elif without == 0:
         instead = "they are analyzed on the older curves cached before"
     else:
         instead = (
             f"{older} analyzed on the older curve cached before, {without} without one "
-            "(counted in n_trials, not in the estimates)"
+            f"{UNREAD_COUNTED}"
         )
     return (
         f"Learning curves of {n} of {unread['of']} trials could not be read from {where} "

@@ -434,11 +434,11 @@ def run(args: argparse.Namespace) -> int:
     result = analyze(
         trials, histories, settings, progress=lambda msg: print(f"analyze: {msg}", file=sys.stderr)
     )
-    # a trial whose curve could not be read is the unread note's, not "no learning curve yet"
-    count_unread_once(result.notes, result.without_curve, curves_unread)
     if note:
         result.notes.insert(0, f"Trials analyzed: {note}.")
     result.notes[1 if note else 0 : 1 if note else 0] = local_notes
+    # a trial whose curve could not be read is the unread note's, not "no learning curve yet"
+    count_unread_once(result.notes, result.without_curve, curves_unread, result.left_out)
     if args.csv:
         replaced = _replaced(Path(args.csv).expanduser())
         with naming_output(args.csv):

@@ -526,3 +526,32 @@ def test_a_fit_without_bootstrap_does_not_speak_of_its_interval():
     assert (
         fit_power_law(x, y, n_boot=50).note == "1 residual degree of freedom: the interval is wide"
     )
+
+
+def test_a_pair_whose_only_curves_could_not_be_read_is_said_so_once(tmp_path, capsys, monkeypatch):
+    """A pair whose every W&B curve failed (g4n1's one trial) was said twice, two ways: "its
+    curve could not be read ... (counted in n_trials, not in the estimates)" though the pair
+    had no row and no count held it, and "g4n1 left out: none of its trials has a learning
+    curve yet", as if it had logged none. The left-out note says its curves could not be read,
+    and the unread note no longer claims a count for it."""
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 2, history_points=30)
+    runs += experiment_runs("hardware_scaling", ["g4n1"], 1, history_points=30)
+    lone = next(r.name for r in runs if r.group and r.group.endswith("g4n1"))
+    analyze = ["analyze", "--experiment", str(_wandb_experiment(tmp_path)), "--bootstrap", "0"]
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        server.fail("500", times=1000, operation="RunSampledHistory", run=lone)
+        assert main([*analyze, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["curves_unread"]["run_ids"] == [lone]
+    said = [n for n in data["notes"] if "g4n1" in n or "could not be read" in n]
+    assert said[0].startswith("Learning curves of 1 of 5 trials could not be read from W&B (")
+    assert said[0].endswith(
+        "): they are analyzed without one (g4n1's, as that pair has no other curve, are in no "
+        "table or count). Run the analysis again to retry."
+    )
+    assert said[1:] == [
+        "g4n1 left out: none of its trials' learning curves could be read, so it is not in the "
+        "tables or the trial counts."
+    ]

@@ -263,9 +263,14 @@ class AnalysisScreen(HwScreen):
             )
             if unread:
                 notes.insert(1, unread_curves_note(unread, retry="R analyzes again."))
-                # each such trial counted once: by that note, not "no learning curve yet" too
-                count_unread_once(result.notes, getattr(result, "without_curve", ()), unread)
             result.notes[0:0] = notes
+            # each such trial counted once: by that note, not "no learning curve yet" too
+            count_unread_once(
+                result.notes,
+                getattr(result, "without_curve", ()),
+                unread,
+                getattr(result, "left_out", None),
+            )
             view = build_view(result, settings, len(trials))
             if unread:  # the notes may be scrolled out of view: the bar says it too
                 n = int(unread["trials"])
