@@ -426,10 +426,15 @@ def run(args: argparse.Namespace) -> int:
     )
     if not read and any(t.state in IN_FLIGHT for t in trials):
         # right after a launch: a wait, not a file without its history (analyze's refusal)
+        failed = (
+            "; a failed trial's reason is in its pair's log"
+            if any(t.state == "failed" for t in trials)
+            else ""
+        )
         raise UsageError(
             f"no trial has logged a learning curve yet (of {count} trial"
-            f"{'' if count == 1 else 's'}: {states_text(trials)}); accepted: the analysis run "
-            "again once they have logged their first points."
+            f"{'' if count == 1 else 's'}: {states_text(trials)}{failed}); accepted: the "
+            "analysis run again once they have logged their first points."
         )
     result = analyze(
         trials, histories, settings, progress=lambda msg: print(f"analyze: {msg}", file=sys.stderr)
