@@ -404,3 +404,21 @@ def test_a_pair_killed_by_a_signal_is_told_with_the_signal_as_status_says_it():
         watch.look("exp", status("running", None))
         notices = watch.look("exp", status("exited", code))
         assert [n.message for n in notices] == [f"g1n1 failed: its sweep {said}."]
+
+
+async def test_the_pair_details_count_ranks_per_node_in_the_plural(tmp_path):
+    """``g2n1  (2 rank/node x 1 node)``: the count per node was always singular."""
+    from textual.widgets import DataTable, Static
+
+    from tests.tui.test_tui_pilot import text_of
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        details = grid.query_one("#pair-details", Static)
+        await wait_for(
+            pilot, lambda: "g1n1  (1 rank/node x 1 node)" in text_of(details), what="g1n1"
+        )
+        grid.query_one("#pair-matrix", DataTable).move_cursor(row=1, column=1)
+        await wait_for(pilot, lambda: "g2n2  (" in text_of(details), what="g2n2")
+        assert "g2n2  (2 ranks/node x 2 nodes)" in text_of(details)

@@ -126,7 +126,7 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
         tmux.wait_for("ranks per node")
         tmux.wait_for("max trials")  # the form is mounted after the first frame
         tmux.keys("Down", "Down")
-        tmux.wait_for("g4n1  (4 rank/node")  # the details follow the cursor
+        tmux.wait_for("g4n1  (4 ranks/node")  # the details follow the cursor
         tmux.keys("G")  # drop the 4-GPU row: pairs g1n1, g2n1
         tmux.wait_for("Removed the row of 4")
         tmux.keys("C-s")

@@ -370,7 +370,7 @@ class GridScreen(HwScreen):
         state = {"on": "will run", "off": "off", "invalid": "invalid"}[cell.state]
         out.add_row(
             "pair",
-            f"{pair.tag}  ({pair.gpus} {unit(cfg.local_ranks, 1)}/node x {pair.nodes} "
+            f"{pair.tag}  ({pair.gpus} {unit(cfg.local_ranks, pair.gpus)}/node x {pair.nodes} "
             f"node{'s' if pair.nodes > 1 else ''})",
         )
         out.add_row(f"total {unit(cfg.local_ranks, 2)}", str(pair.total_gpus))
