@@ -14,7 +14,10 @@ class ConfigError(UsageError):
 
     def __init__(self, source: str, key: str, problem: str, accepted: str):
         self.source, self.key, self.problem, self.accepted = source, key, problem, accepted
-        super().__init__(f"{source}: {key}: {problem}; accepted: {accepted}.")
+        # a key like "<file>" or "<syntax>" says the problem is the whole file's: not printed
+        # ("x.toml: <file>: the file does not exist" read as a template never filled in)
+        where = "" if key.startswith("<") else f"{key}: "
+        super().__init__(f"{source}: {where}{problem}; accepted: {accepted}.")
 
 
 class StoreError(Exception):
