@@ -384,15 +384,18 @@ class ExperimentConfig:
             else f"; the price table has no {gpu}, so this is the H100 on-demand price: set "
             "cost.price_per_gpu_hour"
         )
+        own = self.cost.price_per_gpu_hour is not None  # the user's price, not the table's
+        # the table's spot price says so (it said "H100" of a spot price, half the on-demand)
+        spot = " spot" if self.cost.spot and not own and not unknown else ""
         if not self.local_ranks:
-            return f"${p:g}/GPU-hour ({gpu}{unknown})"
+            return f"${p:g}/GPU-hour ({gpu}{spot}{unknown})"
         if gpu.lower() == "vcpu":
-            if self.cost.price_per_gpu_hour is not None:  # the user's price, not the table's
+            if own:
                 return f"${p:g}/rank-hour: each rank priced as one vCPU (cost.price_per_gpu_hour)"
             kind = "spot" if self.cost.spot else "on demand"
             return f"${p:g}/rank-hour: one cloud vCPU {kind} (docs/prices.md)"
         return (
-            f"HYPOTHETICAL ${p:g}/rank-hour, as if each CPU rank were one {gpu} "
+            f"HYPOTHETICAL ${p:g}/rank-hour, as if each CPU rank were one {gpu}{spot} "
             f'(cost.gpu_type = "vCPU" prices ranks as CPUs{unknown})'
         )
 

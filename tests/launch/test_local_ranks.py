@@ -73,6 +73,29 @@ def test_local_price_is_hypothetical_unless_priced_as_cpu(monkeypatch):
     )
 
 
+def test_a_spot_price_from_the_table_says_spot_on_clusters_and_locally(monkeypatch):
+    """The H100 spot price was labelled "H100" (locally "as if each CPU rank were one H100"),
+    read as the on-demand price; a price of the user's own is not the table's spot price."""
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    local = cfgmod.from_dict({"cost": {"spot": True}}, env={})
+    assert local.price_per_gpu_hour < cfgmod.default_config(env={}).price_per_gpu_hour
+    assert (
+        f"HYPOTHETICAL ${local.price_per_gpu_hour:g}/rank-hour, as if each CPU rank were one "
+        "H100 spot (" in local.price_label
+    )
+    cluster = cfgmod.from_dict(
+        {
+            "experiment": {"dispatcher": "skypilot"},
+            "wandb": {"mode": "online"},
+            "cost": {"spot": True},
+        },
+        env={},
+    )
+    assert cluster.price_label == f"${cluster.price_per_gpu_hour:g}/GPU-hour (H100 spot)"
+    own = cfgmod.from_dict({"cost": {"spot": True, "price_per_gpu_hour": 3.0}}, env={})
+    assert "one H100 (" in own.price_label and "spot" not in own.price_label
+
+
 def test_a_gpu_type_missing_from_the_price_table_says_whose_price_is_used():
     nope = cfgmod.from_dict({"cost": {"gpu_type": "NOPE"}}, env={})
     assert nope.price_per_gpu_hour == pytest.approx(6.88)
