@@ -283,8 +283,8 @@ class SlurmSection:
 
 @dataclass
 class AnalysisSection:
-    target: float = _f(
-        0.9, doc="target score: a fraction of the best, or absolute", min=0, max=1e15
+    target: float = _f(  # absolute: a score, negative for returns like Acrobot-v1's
+        0.9, doc="target score: a fraction of the best, or absolute", min=-1e15, max=1e15
     )
     target_kind: str = _f("fraction", doc="fraction or absolute", choices=TARGET_KINDS)
     curve_metric: str = _f("score", doc="history metric used for learning curves")

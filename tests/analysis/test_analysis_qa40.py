@@ -555,3 +555,19 @@ def test_a_pair_whose_only_curves_could_not_be_read_is_said_so_once(tmp_path, ca
         "g4n1 left out: none of its trials' learning curves could be read, so it is not in the "
         "tables or the trial counts."
     ]
+
+
+def test_an_experiment_file_can_hold_a_negative_absolute_target(tmp_path, capsys):
+    """`[analysis] target = -400` (target_kind absolute) was refused by the file's range (0 to
+    1e15), so the app and a saved experiment could not hold the target of an Acrobot-v1
+    experiment that `--target -400` analyzes; as a fraction it is still refused."""
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(), {"analysis.target": -400.0, "analysis.target_kind": "absolute"}
+    )
+    exp = cfgmod.save(cfg, tmp_path / "neg.toml")
+    assert cfgmod.load(exp).analysis.target == -400.0
+    assert main([*_negative_scores(tmp_path), "-e", str(exp), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["target"] == -400.0 and data["target_rule"] == "absolute target -400"
+    with pytest.raises(cfgmod.ConfigError, match="is not a fraction"):
+        cfgmod.apply_overrides(cfgmod.default_config(), {"analysis.target": -400.0})
