@@ -329,7 +329,8 @@ def run(args: argparse.Namespace) -> int:
         "gpu_type": args.gpu_type,
         "price_per_gpu_hour": args.price_per_gpu_hour,
         "spot": args.spot,
-        "levels": tuple(args.levels) if args.levels else None,
+        # a level given twice is checked once (it was a second, identical row)
+        "levels": tuple(dict.fromkeys(args.levels)) if args.levels else None,
         # a CSV's counts are its `gpus` column: local mode's ranks (and its notes) are the store's
         "unit": "GPUs" if args.trials else None,
     }

@@ -571,3 +571,10 @@ def test_an_experiment_file_can_hold_a_negative_absolute_target(tmp_path, capsys
     assert data["target"] == -400.0 and data["target_rule"] == "absolute target -400"
     with pytest.raises(cfgmod.ConfigError, match="is not a fraction"):
         cfgmod.apply_overrides(cfgmod.default_config(), {"analysis.target": -400.0})
+
+
+def test_a_level_given_twice_is_one_row(tmp_path, capsys):
+    args = [*_negative_scores(tmp_path), "--target", "-400", "--json"]
+    assert main([*args, "--levels", "0.5", "0.9", "0.5"]) == 0
+    levels = json.loads(capsys.readouterr().out)["settings"]["levels"]
+    assert list(levels) == [0.5, 0.9]
