@@ -225,6 +225,9 @@ async def test_the_grid_footer_says_ranks_in_local_mode(tmp_path, size, add, rem
         assert "+ranks" in commands and "+GPUs" not in commands
         await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form mounted")
         grid.query_one("#field-experiment--runner", ChoiceField).focus()
+        await pilot.pause()
+        keys = dict(footer.shown_keys())  # "-> Choice" is shorter than "space Toggle": the
+        assert "→" in keys and (keys["g"], keys["G"]) == (add, remove)  # words stay as they were
         await pilot.press("right")  # metta: pairs are GPUs
         await wait_for(pilot, lambda: not app.session.cfg.local_ranks, what="metta")
         await pilot.press("escape")

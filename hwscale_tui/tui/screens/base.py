@@ -108,6 +108,7 @@ class HwFooter(Widget, can_focus=False):
         super().__init__()
         self.items: tuple[FooterItem, ...] = ()
         self._hover: int | None = None  # index in items of the key under the mouse
+        self._short_widths: set[int] = set()  # widths that need the screen's short words
 
     @property
     def show_command_palette(self) -> bool:
@@ -126,10 +127,15 @@ class HwFooter(Widget, can_focus=False):
         words = screen.binding_words(screen.app) if isinstance(screen, HwScreen) else {}
         items = self._layout_with(words)
         short = screen.footer_short_words() if isinstance(screen, HwScreen) else {}
-        if short:
+        width = self.size.width  # 0 until laid out: nothing is decided before
+        if short and width:
             palette = [i for i in items if i.key == self.app.COMMAND_PALETTE_BINDING]
-            room = palette[0].start - 1 if palette else (self.size.width or self.app.size.width)
+            room = palette[0].start - 1 if palette else width
             if any(i.end > room for i in items if i not in palette):
+                self._short_widths.add(width)
+            # once a width needed them, they stay at that width: a shorter line (a form field
+            # has the cursor) does not switch the words back and forth as the focus moves
+            if width in self._short_widths:
                 items = self._layout_with({**words, **short})
         return items
 
