@@ -50,6 +50,11 @@ class Trial:
         return asdict(self)
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 trial``, ``2 trials`` (``nouns``: an irregular plural)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {nouns or noun + 's'}"
+
+
 def states_text(trials: Iterable[Trial]) -> str:
     """The trials' states counted, most first: ``"2 failed, 1 killed"`` (``""`` for none)."""
     counts: dict[str, int] = {}

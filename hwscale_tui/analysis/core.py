@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import UsageError
 from ..hardware import HardwarePair, pair_from_sweep_name
-from ..records import HistoryPoint, Trial, states_text
+from ..records import HistoryPoint, Trial, plural, states_text
 from .cost import COST_LOGGED_HISTORY, COST_LOGGED_TOTAL, COST_UNKNOWN, attach_cost_axis
 from .curves import AXES, Curve
 from .fits import (
@@ -266,7 +266,7 @@ def _build_curves(
         )
     if unknown_hw:
         notes.append(
-            f"{unknown_hw} trial(s) skipped: no GPU/node counts and no g<G>n<N> in the sweep name"
+            f"{plural(unknown_hw, 'trial')} skipped: no GPU/node counts and no g<G>n<N> in the sweep name"
         )
     return with_curve, without
 

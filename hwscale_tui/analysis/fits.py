@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..records import plural
 from .lsq import (
     AMDAHL,
     CRITICAL_BATCH,
@@ -225,7 +226,7 @@ def _positive_pairs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
 def _check_points(x: np.ndarray, n_params: int, dropped: int, what: str) -> NotEnoughData | None:
     distinct = np.unique(x).size
     if x.size < n_params + 1 or distinct < n_params:
-        extra = f" ({dropped} missing or non-positive value(s) left out)" if dropped else ""
+        extra = f" ({plural(dropped, 'missing or non-positive value')} left out)" if dropped else ""
         return NotEnoughData(
             f"{what} needs at least {n_params + 1} points at {n_params} or more distinct x values; "
             f"got {x.size} point{'s' if x.size != 1 else ''} at {distinct} distinct "

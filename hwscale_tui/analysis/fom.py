@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..records import plural
 from .settings import FOM_METRICS
 
 
@@ -111,7 +112,7 @@ def pareto_front(configs: Sequence[str], time_s: np.ndarray, cost_usd: np.ndarra
         return ParetoFront(points, [], None, "no config reached the target on both time and cost")
     if len(front) < 3:
         return ParetoFront(
-            points, front, None, f"{len(front)} point(s) on the front: a knee needs 3"
+            points, front, None, f"{plural(len(front), 'point')} on the front: a knee needs 3"
         )
     if np.any(t[front_idx] <= 0) or np.any(c[front_idx] <= 0):
         return ParetoFront(points, front, None, "a zero time or cost on the front: no log-log knee")

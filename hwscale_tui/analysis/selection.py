@@ -16,7 +16,7 @@ from ..hardware import (
     plan_of,
     usable_cores,
 )
-from ..records import Trial
+from ..records import Trial, plural
 
 IN_FLIGHT = ("queued", "running", "awaiting_eval")  # trials whose result is still to come
 
@@ -119,7 +119,7 @@ def generation_note(
     note = f"generation {gen} of {of or 'experiment ' + experiment} ({counted})"
     if left:
         note += (
-            f"; {left} trial(s) of other generations left out (they ran under other "
+            f"; {plural(left, 'trial')} of other generations left out (they ran under other "
             f"comparability settings; {another})"
         )
     return note
@@ -176,7 +176,7 @@ def progress_note(
     parts = []
     if in_flight:
         live = sorted({pair_tag_of(t.sweep) for t in in_flight})
-        parts.append(f"{len(in_flight)} trial(s) still running ({', '.join(live)})")
+        parts.append(f"{plural(len(in_flight), 'trial')} still running ({', '.join(live)})")
     if missing:
         parts.append(f"no trials yet from {', '.join(missing)}")
     if not parts:
@@ -205,7 +205,8 @@ def transfer_note(trials: list[Trial]) -> str | None:
 
 def no_curve_note(n: int) -> str:
     """The analysis' note on its ``n`` trials without a learning curve."""
-    return f"{n} trial(s) have no learning curve yet (counted in n_trials, not in the estimates)"
+    has = "has" if n == 1 else "have"
+    return f"{plural(n, 'trial')} {has} no learning curve yet (counted in n_trials, not in the estimates)"
 
 
 def left_out_note(tags: Sequence[str], unread: Collection[str] = ()) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from ..records import plural
+
 HELP = "check the store, the state dirs, orphaned trials and leaked shared memory (--repair fixes what it can)"
 
 EXPECTED_TABLES = ("meta", "sweeps", "trials", "history", "launches", "pairs", "events")
@@ -280,7 +282,7 @@ def check_orphans(report: Report) -> None:
             report.add(
                 "orphan trial",
                 False,
-                f"{len(jobs)} trial(s) of {sweep} left in flight as cluster jobs by their dead "
+                f"{plural(len(jobs), 'trial')} of {sweep} left in flight as cluster jobs by their dead "
                 f"sweep runner ({cluster_jobs_text(jobs)}); hwscale-tui cancel --experiment-name "
                 f"{f.stem} {pair_tag_of(sweep)} cancels them",
             ).repairable = False

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
+from ..records import plural
 
 if TYPE_CHECKING:  # the store loads when a function here first opens it
     from ..store import Store
@@ -238,7 +239,7 @@ class GenerationDecision:
         if self.price_change is not None:
             a, b = self.price_change
             return (
-                f"price {a:g} -> {b:g} $/GPU-hour: re-costed {self.recosted} trial(s) of "
+                f"price {a:g} -> {b:g} $/GPU-hour: re-costed {plural(self.recosted, 'trial')} of "
                 f"generation {self.generation} (no new generation: the price does not change "
                 "what a trial measures)"
             )

@@ -41,6 +41,7 @@ from ..processes import (
     spawn_in_new_session,
     stop_process_trees,
 )
+from ..records import plural
 from ..store import Store
 from . import registry
 from .commands import ExperimentPlan, plan_experiment, resolve_executable
@@ -383,7 +384,7 @@ def _note_orphans(experiment: str, pairs: list[PairStatus]) -> set[str]:
                 else f"hwscale-tui launch --experiment-name {experiment} --resume re-attaches them, "
             )
             p.note = (
-                f"{len(jobs)} trial(s) left in flight as cluster jobs by their dead sweep runner "
+                f"{plural(len(jobs), 'trial')} left in flight as cluster jobs by their dead sweep runner "
                 f"({cluster_jobs_text(jobs)}); {resume}hwscale-tui cancel --experiment-name "
                 f"{experiment} {pair_tag_of(p.sweep_name)} cancels them"
             )

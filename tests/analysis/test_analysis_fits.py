@@ -68,8 +68,7 @@ def test_power_law_not_enough_data_is_a_reason_not_a_number():
     assert isinstance(out, NotEnoughData) and "at least 3 points" in out.reason
     out = fit_power_law([1, 2, 4, 8], [5.0, float("nan"), 0.0, 2.0])
     assert (
-        isinstance(out, NotEnoughData)
-        and "2 missing or non-positive value(s) left out" in out.reason
+        isinstance(out, NotEnoughData) and "2 missing or non-positive values left out" in out.reason
     )
     out = fit_power_law([4, 4, 4], [1.0, 2.0, 3.0])
     assert isinstance(out, NotEnoughData)

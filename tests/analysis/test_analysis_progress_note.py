@@ -40,7 +40,7 @@ def test_trials_in_flight_and_pairs_without_trials_are_named():
     ]
     note = progress_note(_cfg(), trials)
     assert note is not None
-    assert "2 trial(s) still running (g1n1)" in note
+    assert "2 trials still running (g1n1)" in note
     assert "no trials yet from g2n1" in note
     assert "will change" in note
     # only a pair missing
@@ -98,7 +98,7 @@ def test_analyze_says_so_on_a_store_with_a_running_trial(private_home):
     )
     assert r.returncode == 0, r.stderr
     # the embedded default grid: every pair but g1n1 has no trial yet
-    sentence = "Still in progress: 1 trial(s) still running (g1n1); no trials yet from "
+    sentence = "Still in progress: 1 trial still running (g1n1); no trials yet from "
     assert sentence in r.stderr
     line = next(x for x in r.stderr.splitlines() if sentence in x)
     assert "g2n1" in line and "g1n1," not in line and "will change" in line

@@ -32,8 +32,8 @@ def test_a_wandb_curve_that_could_not_be_read_is_counted_in_one_note(tmp_path, c
         out = capsys.readouterr()
         notes = json.loads(out.out)["notes"]
         assert len([n for n in notes if "could not be read" in n]) == 1
-        assert not [n for n in notes if "have no learning curve yet" in n], notes
-        assert "have no learning curve yet" not in out.err
+        assert not [n for n in notes if "no learning curve yet" in n], notes
+        assert "no learning curve yet" not in out.err
 
         # a second trial without any logged point: counted by the other note, on its own
         empty = next(r for r in runs if r.name == order[2])
@@ -42,8 +42,8 @@ def test_a_wandb_curve_that_could_not_be_read_is_counted_in_one_note(tmp_path, c
         assert main([*analyze, "--json"]) == 0
         notes = json.loads(capsys.readouterr().out)["notes"]
         assert len([n for n in notes if "could not be read" in n]) == 1
-        assert [n for n in notes if "have no learning curve yet" in n] == [
-            "1 trial(s) have no learning curve yet (counted in n_trials, not in the estimates)"
+        assert [n for n in notes if "no learning curve yet" in n] == [
+            "1 trial has no learning curve yet (counted in n_trials, not in the estimates)"
         ]
 
 
@@ -170,7 +170,7 @@ def test_a_pair_without_any_curve_is_named_not_said_counted_in_n_trials(tmp_path
     assert [r["config"] for r in data["per_config"]] == ["g1n1"]
     assert data["per_config"][0]["n_trials"] == 3
     assert [n for n in data["notes"] if "learning curve" in n] == [
-        "1 trial(s) have no learning curve yet (counted in n_trials, not in the estimates)",
+        "1 trial has no learning curve yet (counted in n_trials, not in the estimates)",
         "g2n1, g4n1 left out: none of their trials has a learning curve yet, so they are not "
         "in the tables or the trial counts.",
     ]
@@ -311,7 +311,7 @@ def test_a_trials_file_with_trials_in_flight_says_the_results_will_change(tmp_pa
     assert main([*args, "--json"]) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
     assert [n for n in notes if n.startswith("Still in progress")] == [
-        "Still in progress: 2 trial(s) still running (g2n1). These results will change; run "
+        "Still in progress: 2 trials still running (g2n1). These results will change; run "
         "the analysis again when the sweeps have finished."
     ]
 

@@ -148,7 +148,7 @@ def test_a_price_change_recosts_the_generation_instead_of_starting_one(tmp_path)
     d = decide_for_launch(store, cheaper)
     assert (d.generation, d.started_new, d.price_change) == (1, False, (2.0, 1.0))
     d.record(store)
-    assert d.recosted == 1 and "re-costed 1 trial(s)" in d.note
+    assert d.recosted == 1 and "re-costed 1 trial of" in d.note
     row = store.get_trial_row("exp.g2n1_trial_0001")
     assert row["cost_usd"] == pytest.approx(1.0 * 2 * 1 * 0.5)  # $1 x 2 GPUs x half an hour
     hist = store.conn.execute("SELECT cost_usd FROM history").fetchone()[0]

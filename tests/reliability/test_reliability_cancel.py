@@ -313,11 +313,11 @@ def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled
     # without its sweep runner', status nothing of it)
     assert main(["status", "--experiment-name", "exp"]) == 0
     out = capsys.readouterr().out
-    assert "1 trial(s) left in flight as cluster jobs by their dead sweep runner" in out, out
+    assert "1 trial left in flight as cluster jobs by their dead sweep runner" in out, out
     assert "(Slurm job 4242); hwscale-tui launch --experiment-name exp --resume" in out, out
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
-    assert "1 trial(s) of exp.g1n1 left in flight as cluster jobs" in out, out
+    assert "1 trial of exp.g1n1 left in flight as cluster jobs" in out, out
     assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
     assert "orphaned cluster jobs: scancel 4242: ok" in capsys.readouterr().out
     main(["doctor"])

@@ -108,7 +108,7 @@ def test_the_analysis_screen_uses_the_newest_generation_and_fitting_pairs(monkey
     assert "generation 2 of experiment hardware_scaling" in text
     assert "g4n1 left out" in text and "too few for a scaling law" in text
     # the app's way to another generation, not the command line's
-    assert "1 trial(s) of other generations left out" in text and "g picks another" in text
+    assert "1 trial of other generations left out" in text and "g picks another" in text
     assert "--generation" not in text
     older, notes = select_trials(cfg, trials, 1)  # the screen's g picks another generation
     assert [t.sweep for t in older] == ["hardware_scaling.g1n1"]
