@@ -68,6 +68,17 @@ def _describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
+def _describe_stop(code: int) -> str:
+    """A killed trial's exit: a shell's 128 + signal (143, 130) names the signal, as the app and
+    the trainer say it ("stopped by SIGTERM (exit code 143)", not a bare "exit code 143")."""
+    if code > 128:
+        try:
+            return f"stopped by {signal.Signals(code - 128).name} (exit code {code})"
+        except ValueError:
+            pass
+    return _describe_exit(code)
+
+
 # Failure reasons that are the machine's, not the trial's.
 INFRASTRUCTURE_FAILURES = (
     "no space left on device",
@@ -106,7 +117,7 @@ def decide_outcome(
         elif exit.killed and exit.reason:
             error = exit.reason
         else:
-            error = _describe_exit(exit.code) if exit.code is not None else "killed"
+            error = _describe_stop(exit.code) if exit.code is not None else "killed"
         return outcome("killed", error=error)
     if exit.code is None or exit.code == 0:
         score = finite(final.get("sweep/score"))

@@ -58,6 +58,8 @@ def trial_reason(state: str, error: str, stopped_here: bool = False) -> str:
                 signame = signal.Signals(code - 128).name
         elif m := re.fullmatch(r"killed by (SIGTERM|SIGINT)", error.strip()):
             signame = m.group(1)
+        elif m := re.fullmatch(r"stopped by (SIGTERM|SIGINT) \(exit code (\d+)\)", error.strip()):
+            signame, code = m.group(1), int(m.group(2))  # as decide_outcome records a stop now
     if signame is None:
         return error
     exit_code = f"exit code {code}" if code is not None else ""

@@ -64,6 +64,14 @@ def test_a_zero_score_is_a_score():
 def test_sigterm_and_sigint_exits_are_killed_and_not_counted(code):
     o = decide(TrialExit(code, "x"))
     assert o.state == "killed" and not o.counts_toward_max_trials
+    # the signal named, as the app says it (a bare "exit code 143" in `trials` before)
+    said = {
+        143: "stopped by SIGTERM (exit code 143)",
+        130: "stopped by SIGINT (exit code 130)",
+        -15: "killed by SIGTERM",
+        -2: "killed by SIGINT",
+    }
+    assert o.error == said[code]
 
 
 def test_cancelled_by_the_runner_is_killed_whatever_the_exit():

@@ -116,7 +116,10 @@ async def test_a_trial_stopped_with_k_reads_stopped_by_you(tmp_path):
         def stop_trial(self, run_id: str) -> str:
             stopped.append(run_id)
             world.source.trials[run_id] = replace(
-                world.source.trials[run_id], state="killed", error="exit code 143"
+                # as outcome.decide_outcome records a SIGTERM exit (stores before: "exit code 143")
+                world.source.trials[run_id],
+                state="killed",
+                error="stopped by SIGTERM (exit code 143)",
             )
             return f"stopped trial {run_id} (1 process(es))"
 
@@ -140,6 +143,7 @@ async def test_a_trial_stopped_with_k_reads_stopped_by_you(tmp_path):
         assert "reason stopped by you (SIGTERM, exit code 143)" in shown, shown
         for error, said in (
             ("exit code 143", "stopped by SIGTERM (exit code 143)"),
+            ("stopped by SIGTERM (exit code 143)", "stopped by SIGTERM (exit code 143)"),
             ("exit code 130", "stopped by SIGINT (exit code 130)"),
             ("killed by SIGTERM", "stopped by SIGTERM"),
             ("exit code 1: Traceback", "exit code 1: Traceback"),  # not a stop: as recorded
