@@ -13,6 +13,42 @@ from tests.tui.tui_helpers import wait_for
 SIZE = (140, 40)
 
 
+def _store_trials(experiment: str, trials: list[tuple[int, int, float]], score_at) -> None:
+    """One finished trial per ``(gpus, idx, score)`` of ``experiment`` (one node), its curve
+    ``score_at(gpus, agent_step)`` over 0..1000 steps (wall time steps / 100)."""
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        for gpus, idx, score in trials:
+            run_id = f"{experiment}.g{gpus}n1_trial_{idx:04d}_abcdef"
+            store.insert_trial(
+                run_id,
+                f"{experiment}.g{gpus}n1",
+                experiment=experiment,
+                idx=idx,
+                gpus=gpus,
+                nodes=1,
+                state="finished",
+                score=score,
+            )
+            store.append_history(
+                run_id,
+                [
+                    {"agent_step": s, "wall_s": s / 100, "score": score_at(gpus, s)}
+                    for s in range(0, 1001, 100)
+                ],
+            )
+
+
+async def _said_when_done(app, pilot) -> tuple[str, str]:
+    """The analysis bar's status and the plot's note once the analysis is done."""
+    status = app.screen.query_one("#analysis-status", Label)
+    await wait_for(pilot, lambda: "computing" not in text_of(status), 120, "the analysis")
+    await pilot.pause()
+    note = " ".join(text_of(app.screen.query_one("#plot-note", Label), width=200).split())
+    return text_of(status).strip(), note
+
+
 async def test_the_screen_counts_a_wandb_curve_it_could_not_read_once(tmp_path, monkeypatch):
     """The notes counted a trial whose W&B curve could not be read twice: "Learning curves of 1
     of 12 trials could not be read ..." and "1 trial(s) have no learning curve yet"."""
@@ -56,40 +92,17 @@ async def test_only_oversubscribed_pairs_is_said_in_the_apps_words(tmp_path, mon
     """Local mode, every pair with trials oversubscribed: the screen showed "no analysis" and
     the command line's refusal, "accepted: --allow-oversubscribed to analyze them anyway", a
     flag the app has no place for. It says the state and where that flag is."""
-    from hwscale_tui.store import Store
 
     monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
     cfg = cfgmod.from_dict(
         {"experiment": {"name": "big"}, "grid": {"gpu_counts": [4], "node_counts": [1]}}, env={}
     )
     experiment_file = cfgmod.save(cfg, tmp_path / "big.toml")
-    with Store.open_default() as store:
-        for i in (1, 2):
-            run_id = f"big.g4n1_trial_{i:04d}_abcdef"
-            store.insert_trial(
-                run_id,
-                "big.g4n1",
-                experiment="big",
-                idx=i,
-                gpus=4,
-                nodes=1,
-                state="finished",
-                score=100.0 + i,
-            )
-            store.append_history(
-                run_id,
-                [
-                    {"agent_step": s, "wall_s": s / 100, "score": s / 10}
-                    for s in range(0, 1001, 100)
-                ],
-            )
+    _store_trials("big", [(4, i, 100.0 + i) for i in (1, 2)], lambda _g, s: s / 10)
     app = create_app(experiment_file=experiment_file, start="analysis")
     async with app.run_test(size=SIZE) as pilot:
-        status = app.screen.query_one("#analysis-status", Label)
-        await wait_for(pilot, lambda: "computing" not in text_of(status), 120, "the analysis")
-        await pilot.pause()
-        assert text_of(status).strip() == "oversubscribed pairs only"
-        said = " ".join(text_of(app.screen.query_one("#plot-note", Label), width=200).split())
+        status, said = await _said_when_done(app, pilot)
+        assert status == "oversubscribed pairs only"
         assert said == (
             "Every pair with trials (g4n1) has more CPU ranks than the 2 usable cores, so its "
             "times measure contention, not scaling: the analysis leaves such pairs out "
@@ -102,44 +115,20 @@ async def test_negative_scores_are_said_in_the_apps_words(tmp_path):
     """An Acrobot-v1 experiment (returns below 0): the screen showed "no analysis", an error
     notice and the command line's "accepted: an absolute target (--target-kind absolute)", a
     flag the app has no place for. It says why no fraction is a target and what analyzes it."""
-    from hwscale_tui.store import Store
-
     cfg = cfgmod.from_dict(
         {"experiment": {"name": "acro"}, "grid": {"gpu_counts": [1, 2], "node_counts": [1]}},
         env={},
     )
     experiment_file = cfgmod.save(cfg, tmp_path / "acro.toml")
-    with Store.open_default() as store:
-        for gpus in (1, 2):
-            run_id = f"acro.g{gpus}n1_trial_0001_abcdef"
-            store.insert_trial(
-                run_id,
-                f"acro.g{gpus}n1",
-                experiment="acro",
-                idx=1,
-                gpus=gpus,
-                nodes=1,
-                state="finished",
-                score=-100.0 * gpus,
-            )
-            store.append_history(
-                run_id,
-                [
-                    {
-                        "agent_step": s,
-                        "wall_s": s / 100,
-                        "score": -500 + (500 - 100 * gpus) * s / 1000,
-                    }
-                    for s in range(0, 1001, 100)
-                ],
-            )
+    _store_trials(
+        "acro",
+        [(gpus, 1, -100.0 * gpus) for gpus in (1, 2)],
+        lambda g, s: -500 + (500 - 100 * g) * s / 1000,
+    )
     app = create_app(experiment_file=experiment_file, start="analysis")
     async with app.run_test(size=SIZE) as pilot:
-        status = app.screen.query_one("#analysis-status", Label)
-        await wait_for(pilot, lambda: "computing" not in text_of(status), 120, "the analysis")
-        await pilot.pause()
-        assert text_of(status).strip() == "no fractional target"
-        said = " ".join(text_of(app.screen.query_one("#plot-note", Label), width=200).split())
+        status, said = await _said_when_done(app, pilot)
+        assert status == "no fractional target"
         assert said == (
             "The best smoothed score is -100: no fraction of it is a target (a fraction needs a "
             "best score above 0). A score as the target analyzes them: hwscale-tui analyze "
@@ -161,25 +150,7 @@ async def test_the_bar_names_the_generation_it_analyzed(tmp_path):
     with Store.open_default() as store:
         store.add_generation("gens", 1, "f1", {}, "first launch")
         store.add_generation("gens", 2, "f2", {}, "relaunch")
-        for gpus in (1, 2):
-            run_id = f"gens.g{gpus}n1_trial_0001_abcdef"
-            store.insert_trial(
-                run_id,
-                f"gens.g{gpus}n1",
-                experiment="gens",
-                idx=1,
-                gpus=gpus,
-                nodes=1,
-                state="finished",
-                score=100.0,
-            )
-            store.append_history(
-                run_id,
-                [
-                    {"agent_step": s, "wall_s": s / 100, "score": s / 10}
-                    for s in range(0, 1001, 100)
-                ],
-            )
+    _store_trials("gens", [(gpus, 1, 100.0) for gpus in (1, 2)], lambda _g, s: s / 10)
     app = create_app(experiment_file=experiment_file, start="analysis")
     async with app.run_test(size=SIZE) as pilot:
         status = app.screen.query_one("#analysis-status", Label)
