@@ -84,6 +84,20 @@ def _local_store(pairs=((1, 1), (2, 1)), trials_per_pair=2, usd_per_rank_hour=6.
                 )
 
 
+def _linear_curves(tmp_path, trials_csv: str, tops) -> tuple:
+    """A trials file and a history file: each ``(run_id, top)`` a straight curve from 0 to
+    ``top`` over 0..1000 agent steps (wall time steps / 10)."""
+    trials, history = tmp_path / "t.csv", tmp_path / "h.csv"
+    trials.write_text(trials_csv)
+    history.write_text(
+        "run_id,agent_step,wall_s,score\n"
+        + "".join(
+            f"{r},{s},{s / 10},{top * s / 1000}\n" for r, top in tops for s in range(0, 1001, 100)
+        )
+    )
+    return trials, history
+
+
 def test_local_mode_says_when_the_costs_are_not_at_the_price_its_note_names(capsys):
     """Local mode: `analyze --gpu-type vCPU` said "costs use $0.0425/rank-hour: one cloud vCPU"
     while every cost shown was the one the trainer had logged at the H100 price ($6.88 per
@@ -118,16 +132,10 @@ def test_json_and_csv_say_inf_for_a_target_never_reached_and_null_for_unknown(tm
     import csv
     import io
 
-    trials = tmp_path / "t.csv"
-    history = tmp_path / "h.csv"
-    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nc,2,1,40\nd,2,1,30\ne,2,1,\n")
-    history.write_text(
-        "run_id,agent_step,wall_s,score\n"
-        + "".join(
-            f"{r},{s},{s / 10},{top * s / 1000}\n"
-            for r, top in (("a", 100), ("b", 50), ("c", 40), ("d", 30))
-            for s in range(0, 1001, 100)
-        )
+    trials, history = _linear_curves(
+        tmp_path,
+        "run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nc,2,1,40\nd,2,1,30\ne,2,1,\n",
+        (("a", 100), ("b", 50), ("c", 40), ("d", 30)),
     )
     out_csv = tmp_path / "pc.csv"
     args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
@@ -153,16 +161,10 @@ def test_a_pair_without_any_curve_is_named_not_said_counted_in_n_trials(tmp_path
     the tables, so n_trials never counted them (summary: "trials: 3" of 5) and nothing said
     which pairs were missing. That note counts the trials of the pairs in the tables; another
     names the pairs left out."""
-    trials = tmp_path / "t.csv"
-    history = tmp_path / "h.csv"
-    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nx,1,1,\nc,2,1,40\nd,4,1,\n")
-    history.write_text(
-        "run_id,agent_step,wall_s,score\n"
-        + "".join(
-            f"{r},{s},{s / 10},{top * s / 1000}\n"
-            for r, top in (("a", 100), ("b", 50))
-            for s in range(0, 1001, 100)
-        )
+    trials, history = _linear_curves(
+        tmp_path,
+        "run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nx,1,1,\nc,2,1,40\nd,4,1,\n",
+        (("a", 100), ("b", 50)),
     )
     args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
     assert main([*args, "--json"]) == 0
@@ -293,19 +295,11 @@ def test_a_trials_file_with_trials_in_flight_says_the_results_will_change(tmp_pa
     trials (censored at their last point) were analyzed without the "Still in progress" note
     the same trials read from the store get. The in-flight part is said (which pairs have no
     trial yet only the experiment's grid can say)."""
-    trials = tmp_path / "t.csv"
-    history = tmp_path / "h.csv"
-    trials.write_text(
+    trials, history = _linear_curves(
+        tmp_path,
         "run_id,gpus,nodes,score,state\na,1,1,100,finished\nb,1,1,50,failed\n"
-        "c,2,1,90,running\nd,2,1,,queued\n"
-    )
-    history.write_text(
-        "run_id,agent_step,wall_s,score\n"
-        + "".join(
-            f"{r},{s},{s / 10},{top * s / 1000}\n"
-            for r, top in (("a", 100), ("b", 50), ("c", 90))
-            for s in range(0, 1001, 100)
-        )
+        "c,2,1,90,running\nd,2,1,,queued\n",
+        (("a", 100), ("b", 50), ("c", 90)),
     )
     args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
     assert main([*args, "--json"]) == 0
@@ -342,16 +336,10 @@ def test_a_step_budget_past_every_trial_says_p_reach_is_a_lower_bound(tmp_path, 
     budget of 1G agent steps" and 50%, the Kaplan-Meier value at 1,000 steps, as if trials had
     been followed that far. A note says the budget is past the longest trial and that P(reach)
     there is only a lower bound; none when the budget is within it."""
-    trials = tmp_path / "t.csv"
-    history = tmp_path / "h.csv"
-    trials.write_text("run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nc,2,1,90\n")
-    history.write_text(
-        "run_id,agent_step,wall_s,score\n"
-        + "".join(
-            f"{r},{s},{s / 10},{top * s / 1000}\n"
-            for r, top in (("a", 100), ("b", 50), ("c", 90))
-            for s in range(0, 1001, 100)
-        )
+    trials, history = _linear_curves(
+        tmp_path,
+        "run_id,gpus,nodes,score\na,1,1,100\nb,1,1,50\nc,2,1,90\n",
+        (("a", 100), ("b", 50), ("c", 90)),
     )
     args = ["analyze", "--trials", str(trials), "--history", str(history), "--bootstrap", "0"]
     assert main([*args, "--json", "--budget-steps", "1e9"]) == 0
