@@ -9,7 +9,7 @@ from textual.widgets import Input, Label, Static
 from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
 from hwscale_tui.tui.widgets.header import ExperimentHeader
 from tests.tui.test_tui_pilot import SIZE, text_of
-from tests.tui.tui_helpers import make_app, wait_for
+from tests.tui.tui_helpers import end_every_pair, make_app, wait_for
 
 
 def header_text(app) -> str:
@@ -262,10 +262,7 @@ async def test_pair_ends_and_cancels_from_elsewhere_become_notices_on_any_screen
 async def test_experiment_done_banner_names_the_best_pair_per_priority(tmp_path):
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
-        for p in world.supervisor.pairs.values():
-            p.status, p.exit_code = "exited", 0
-        world.supervisor.state = "finished"
+        await end_every_pair(pilot, app, world)
         await wait_for(
             pilot, lambda: app.done_banner and "Best pair" in app.done_banner, what="banner"
         )
@@ -283,10 +280,7 @@ async def test_the_experiment_done_notice_is_one_toast_with_the_best_pairs(tmp_p
     80x24 screen: the first now becomes the whole banner."""
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
-        for p in world.supervisor.pairs.values():
-            p.status, p.exit_code = "exited", 0
-        world.supervisor.state = "finished"
+        await end_every_pair(pilot, app, world)
 
         def done_toasts() -> list[str]:
             return [n.message for n in app._notifications if n.title == "Experiment done"]
@@ -336,10 +330,7 @@ async def test_the_done_banner_analyzes_only_the_generation_that_ended(tmp_path)
     world.analysis.analyze = lambda trials, *a: analyzed.append(list(trials)) or analyze(trials, *a)  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         app.session.follow_generation(2)
-        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
-        for p in world.supervisor.pairs.values():
-            p.status, p.exit_code = "exited", 0
-        world.supervisor.state = "finished"
+        await end_every_pair(pilot, app, world)
         await wait_for(pilot, lambda: app.done_banner and "Best pair" in app.done_banner)
         assert analyzed and {t.generation for t in analyzed[-1]} == {2}
         assert len(analyzed[-1]) == len(newer)
@@ -349,10 +340,7 @@ async def test_the_done_banner_analyzes_only_the_generation_that_ended(tmp_path)
     world.analysis.analyze = lambda trials, *a: analyzed.append(list(trials)) or analyze(trials, *a)  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         app.session.follow_generation(2)  # launched afresh; every pair failed before a trial
-        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
-        for p in world.supervisor.pairs.values():
-            p.status, p.exit_code = "exited", 1
-        world.supervisor.state = "finished"
+        await end_every_pair(pilot, app, world, 1)
         await wait_for(pilot, lambda: app.done_banner, what="done")
         await wait_for(
             pilot,
@@ -559,10 +547,7 @@ async def test_the_done_banner_says_when_no_trial_finished(tmp_path):
     source = world.source
     source.trials = {rid: replace(t, state="failed") for rid, t in source.trials.items()}
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
-        for p in world.supervisor.pairs.values():
-            p.status, p.exit_code = "exited", 0
-        world.supervisor.state = "finished"
+        await end_every_pair(pilot, app, world)
         # the toast comes after the banner: Textual's notify posts a message (set in the same
         # call, the banner can be read before the toast is shown; that gap failed this test)
         await wait_for(

@@ -8,7 +8,7 @@ from textual.widgets import Input
 from hwscale_tui.tui.widgets.choice import ChoiceField
 from tests.tui.test_tui_glance import header_text
 from tests.tui.test_tui_pilot import SIZE
-from tests.tui.tui_helpers import make_app, wait_for
+from tests.tui.tui_helpers import end_every_pair, make_app, wait_for
 
 
 # -- 1. the unsaved-edits mark follows the form back to the saved file ------------------------
@@ -261,10 +261,7 @@ async def test_the_done_line_and_the_pair_line_are_whole_at_80_columns(tmp_path)
 
     app, world = make_app(tmp_path, start="launch", launched=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
-        for p in world.supervisor.pairs.values():
-            p.status, p.exit_code = "exited", 0
-        world.supervisor.state = "finished"
+        await end_every_pair(pilot, app, world)
         await wait_for(
             pilot, lambda: app.done_banner and "Best pair" in app.done_banner, what="banner"
         )

@@ -45,6 +45,15 @@ async def wait_for(
     await pilot.pause()
 
 
+async def end_every_pair(pilot, app: HwscaleApp, world: FakeWorld, exit_code: int = 0) -> None:
+    """After the app's first look at the pairs, every pair exits (``exit_code``) and the
+    supervisor finishes: the experiment is done, as the app will see at its next look."""
+    await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+    for p in world.supervisor.pairs.values():
+        p.status, p.exit_code = "exited", exit_code
+    world.supervisor.state = "finished"
+
+
 def stop_everything(experiment: str) -> None:
     """Test cleanup: cancel whatever a real launch left running (nothing launched is fine)."""
     from hwscale_tui.errors import UsageError
