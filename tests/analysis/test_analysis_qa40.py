@@ -8,12 +8,7 @@ import pytest
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.cli import main
-from tests.support.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
-
-
-def _wandb_experiment(tmp_path):
-    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
-    return cfgmod.save(cfg, tmp_path / "exp.toml")
+from tests.support.wandb_loopback import experiment_runs, metta_wandb_experiment
 
 
 def test_a_wandb_curve_that_could_not_be_read_is_counted_in_one_note(tmp_path, capsys, monkeypatch):
@@ -22,11 +17,8 @@ def test_a_wandb_curve_that_could_not_be_read_is_counted_in_one_note(tmp_path, c
     learning curve yet". Each trial is counted once: by the unread note only, and a trial that
     logged no curve (a run with no history rows) still by the other."""
     runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
-    order = [r.name for r in sorted(runs, key=lambda r: (r.group, r.created_at))]
-    analyze = ["analyze", "--experiment", str(_wandb_experiment(tmp_path)), "--bootstrap", "0"]
-    with WandbLoopback(runs) as server:
-        for name, value in server.client_env(tmp_path / "wandb-dir").items():
-            monkeypatch.setenv(name, value)
+    with metta_wandb_experiment(tmp_path, monkeypatch, runs) as (server, exp, order):
+        analyze = ["analyze", "--experiment", str(exp), "--bootstrap", "0"]
         server.fail("500", times=1000, operation="RunSampledHistory", run=order[9])
         assert main([*analyze, "--json"]) == 0
         out = capsys.readouterr()
@@ -191,12 +183,8 @@ def test_the_stderr_count_of_curves_counts_curves_read_in_the_singular_for_one(
     assert main(args) == 0
     assert "analyze: 1 trial, 1 learning curve" in capsys.readouterr().err.splitlines()
 
-    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
-    order = [r.name for r in sorted(runs, key=lambda r: (r.group, r.created_at))]
-    analyze = ["analyze", "--experiment", str(_wandb_experiment(tmp_path)), "--bootstrap", "0"]
-    with WandbLoopback(runs) as server:
-        for name, value in server.client_env(tmp_path / "wandb-dir").items():
-            monkeypatch.setenv(name, value)
+    with metta_wandb_experiment(tmp_path, monkeypatch) as (server, exp, order):
+        analyze = ["analyze", "--experiment", str(exp), "--bootstrap", "0"]
         server.fail("500", times=1000, operation="RunSampledHistory", run=order[9])
         assert main(analyze) == 0
         assert "analyze: 12 trials, 11 learning curves" in capsys.readouterr().err.splitlines()
@@ -525,10 +513,8 @@ def test_a_pair_whose_only_curves_could_not_be_read_is_said_so_once(tmp_path, ca
     runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 2, history_points=30)
     runs += experiment_runs("hardware_scaling", ["g4n1"], 1, history_points=30)
     lone = next(r.name for r in runs if r.group and r.group.endswith("g4n1"))
-    analyze = ["analyze", "--experiment", str(_wandb_experiment(tmp_path)), "--bootstrap", "0"]
-    with WandbLoopback(runs) as server:
-        for name, value in server.client_env(tmp_path / "wandb-dir").items():
-            monkeypatch.setenv(name, value)
+    with metta_wandb_experiment(tmp_path, monkeypatch, runs) as (server, exp, _):
+        analyze = ["analyze", "--experiment", str(exp), "--bootstrap", "0"]
         server.fail("500", times=1000, operation="RunSampledHistory", run=lone)
         assert main([*analyze, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

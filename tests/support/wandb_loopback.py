@@ -33,7 +33,7 @@ import re
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -813,3 +813,24 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+@contextlib.contextmanager
+def metta_wandb_experiment(
+    tmp_path: Any, monkeypatch: Any, runs: list[LoopbackRun] | None = None
+) -> Iterator[tuple[WandbLoopback, Any, list[str]]]:
+    """A Metta experiment file (W&B entity ``DEFAULT_ENTITY``) whose ``runs`` (default: 3 pairs
+    x 4 runs of 30 history points) the loopback server holds, with the real client pointed at
+    it (``monkeypatch``): ``(server, experiment file, run names in the order the trials are
+    listed)``."""
+    from hwscale_tui import config as cfgmod
+
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    if runs is None:
+        runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
+    order = [r.name for r in sorted(runs, key=lambda r: (r.group, r.created_at))]
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        yield server, experiment_file, order

@@ -6,8 +6,8 @@ from textual.widgets import Label, Static
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.tui.app import create_app
+from tests.support.wandb_loopback import metta_wandb_experiment
 from tests.tui.test_tui_pilot import text_of
-from tests.tui.test_tui_wandb_curves import wandb_experiment
 from tests.tui.tui_helpers import wait_for
 
 SIZE = (140, 40)
@@ -52,7 +52,7 @@ async def _said_when_done(app, pilot) -> tuple[str, str]:
 async def test_the_screen_counts_a_wandb_curve_it_could_not_read_once(tmp_path, monkeypatch):
     """The notes counted a trial whose W&B curve could not be read twice: "Learning curves of 1
     of 12 trials could not be read ..." and "1 trial(s) have no learning curve yet"."""
-    with wandb_experiment(tmp_path, monkeypatch) as (server, experiment_file, order):
+    with metta_wandb_experiment(tmp_path, monkeypatch) as (server, experiment_file, order):
         server.fail("500", times=1000, operation="RunSampledHistory", run=order[9])
         app = create_app(experiment_file=experiment_file, start="analysis")
         async with app.run_test(size=SIZE) as pilot:

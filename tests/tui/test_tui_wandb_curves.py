@@ -3,38 +3,20 @@ loopback server, when some or all of the trials' learning curves cannot be read.
 
 from __future__ import annotations
 
-import contextlib
-
 from textual.widgets import Label, Static
 
-from hwscale_tui import config as cfgmod
 from hwscale_tui.tui.app import create_app
-from tests.support.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
+from tests.support.wandb_loopback import metta_wandb_experiment
 from tests.tui.test_tui_pilot import text_of
 from tests.tui.tui_helpers import wait_for
 
 SIZE = (140, 40)
 
 
-@contextlib.contextmanager
-def wandb_experiment(tmp_path, monkeypatch):
-    """A Metta experiment whose 12 runs (3 pairs x 4, 30 history points) the loopback server
-    holds, the real client pointed at it: ``(server, experiment file, run names in the order
-    the app lists them)``."""
-    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
-    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
-    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g4n1"], 4, history_points=30)
-    order = [r.name for r in sorted(runs, key=lambda r: (r.group, r.created_at))]
-    with WandbLoopback(runs) as server:
-        for name, value in server.client_env(tmp_path / "wandb-dir").items():
-            monkeypatch.setenv(name, value)
-        yield server, experiment_file, order
-
-
 async def test_the_analysis_screen_says_which_wandb_curves_it_could_not_read(tmp_path, monkeypatch):
     """Some curves read, some not: the screen analyzed the rest without a word; every one
     failing read as 'no learning curves yet'."""
-    with wandb_experiment(tmp_path, monkeypatch) as (server, experiment_file, order):
+    with metta_wandb_experiment(tmp_path, monkeypatch) as (server, experiment_file, order):
         server.fail("500", times=1000, operation="RunSampledHistory")  # every curve fails
         app = create_app(experiment_file=experiment_file, start="analysis")
         async with app.run_test(size=SIZE) as pilot:
