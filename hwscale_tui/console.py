@@ -29,12 +29,12 @@ def stdout_console(**kwargs: Any) -> Any:
 
 def fitted_table(console: Any, build: Callable[[bool], Any]) -> Any:
     """``build(False)``, or ``build(True)`` (the narrow layout: the builder collapses padding,
-    breaks ranges) when the first would be wider than ``console`` -- a table wider than the
-    terminal gets its cells cut with an ellipsis or folded mid-number."""
+    breaks ranges) when the first cannot fit ``console`` even with its foldable cells folded
+    -- a table narrower than it can be gets its cells cut with an ellipsis."""
     from rich.measure import Measurement
 
     table = build(False)
     wide = console.options.update_width(10_000)
-    if Measurement.get(console, wide, table).maximum > console.width:
+    if Measurement.get(console, wide, table).minimum > console.width:
         return build(True)
     return table
