@@ -42,7 +42,7 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
-    await pilot.pause()
+    await pilot.pause(0)  # the messages queued so far are handled (not pause(): it waits for idle)
 
 
 async def end_every_pair(pilot, app: HwscaleApp, world: FakeWorld, exit_code: int = 0) -> None:
