@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, UsageError
+from ..records import plural  # noqa: F401 (the commands import it from here)
 
 # flag -> (dotted key, kind)
 LAUNCHER_FLAGS: dict[str, tuple[str, str]] = {
@@ -42,11 +43,6 @@ LAUNCHER_FLAGS: dict[str, tuple[str, str]] = {
     "--price-per-gpu-hour": ("cost.price_per_gpu_hour", "float"),
 }
 FLAG_OF_KEY = {key: flag for flag, (key, _) in LAUNCHER_FLAGS.items()}
-
-
-def plural(n: int, noun: str) -> str:
-    """``1 pair``, ``2 pairs``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def not_empty(accepted: str) -> Callable[[str], str]:

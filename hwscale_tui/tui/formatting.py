@@ -6,6 +6,8 @@ import math
 import os
 from collections.abc import Callable
 
+from ..records import plural  # noqa: F401 (the screens import it from here)
+
 _FMT_DURATION: Callable[[float | None], str] | None = None
 
 
@@ -66,11 +68,6 @@ def trial_reason(state: str, error: str, stopped_here: bool = False) -> str:
     if stopped_here:
         return f"stopped by you ({', '.join(filter(None, (signame, exit_code)))})"
     return f"stopped by {signame}" + (f" ({exit_code})" if exit_code else "")
-
-
-def plural(n: int, noun: str) -> str:
-    """``1 pair``, ``2 pairs``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def fmt_number(x: float | None, digits: int = 3) -> str:
