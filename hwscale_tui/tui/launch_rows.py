@@ -182,3 +182,31 @@ def _row(
         detail=pair_detail(pp),
         label=status_text(ps),
     )
+
+
+def covering_config(cfg: Any, pairs: Iterable[Any]) -> Any:
+    """``cfg`` with its grid widened to every recorded pair (``gpus``/``nodes``), so a trial
+    source made from it reads their sweeps too: a pair launched with other counts than the
+    file's (``launch --gpu-counts``) or removed from the grid since is still counted as
+    ``hwscale-tui status`` counts it. ``cfg`` itself when its grid has them all already."""
+    from dataclasses import replace
+
+    from ..hardware import plan_of
+
+    have = {p.tag for p in plan_of(cfg.grid)[0]}
+    extra = [
+        (p.gpus, p.nodes)
+        for p in pairs
+        if p.gpus and p.nodes and f"g{p.gpus}n{p.nodes}" not in have
+    ]
+    if not extra:
+        return cfg
+    g = cfg.grid
+    grid = replace(
+        g,
+        gpu_counts=list(dict.fromkeys([*g.gpu_counts, *(x for x, _ in extra)])),
+        node_counts=list(dict.fromkeys([*g.node_counts, *(y for _, y in extra)])),
+        max_gpus_per_node=max(g.max_gpus_per_node, *(x for x, _ in extra)),
+        exclude=[t for t in g.exclude if t not in {f"g{x}n{y}" for x, y in extra}],
+    )
+    return replace(cfg, grid=grid)

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Label, Static
 
 from ...hardware import pair_tag_of
 from ..formatting import STATE_STYLES, display_paths, plural
-from ..launch_rows import LaunchRow, launch_rows
+from ..launch_rows import LaunchRow, covering_config, launch_rows
 from ..launched import LaunchedConfig
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
@@ -232,7 +232,10 @@ class LaunchScreen(HwScreen):
         now = services.clock()
         remote = session.source_label != "local"
         if not remote or now - self._trials_at >= REMOTE_PROGRESS_EVERY_S:
-            source, _ = self.sources.get(services.sources, session.cfg, session.source_label)
+            # every recorded pair's sweep, also one the grid on screen no longer has (its row
+            # stays, counted as `hwscale-tui status` counts it)
+            cfg = covering_config(session.cfg, status.pairs)
+            source, _ = self.sources.get(services.sources, cfg, session.source_label)
             self._trials = list(source.poll().trials)
             self._trials_at = now
         # what the launched sweeps run with, not the editor's unsaved values: each pair's own
