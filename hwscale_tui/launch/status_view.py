@@ -28,6 +28,7 @@ STATUS_STYLE = {
     CANCELLED: "magenta",
 }
 WIDE_AT = 100
+ACTIVE = (SCHEDULED, STARTING, RUNNING)  # a pair that runs or is still to start
 COLUMNS = ("pair", "status", "elapsed", "next start", "trials", "ETA", "cost", "best", "pid")
 
 
@@ -186,12 +187,14 @@ def render(
         sup = Text.assemble(("supervisor running", "green"), f" (pid {status.supervisor_pid})")
     elif state == "finished":
         sup = Text("supervisor finished (every pair ended)", style="dim")
-    elif state == "stopped":
+    elif state == "stopped" and any(p.status in ACTIVE for p in status.pairs):
         sup = Text.assemble(
             ("supervisor stopped", "yellow"),
             " (started sweeps keep running; hwscale-tui launch --experiment-name "
             f"{status.experiment} --resume starts the rest)",
         )
+    elif state == "stopped":  # e.g. launch --foreground interrupted: it cancelled its pairs
+        sup = Text.assemble(("supervisor stopped", "yellow"), " (every pair ended)")
     else:
         sup = Text.assemble(
             ("supervisor gone", "yellow"), f" (last pid {status.supervisor_pid} died)"

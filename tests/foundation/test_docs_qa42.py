@@ -1,0 +1,69 @@
+"""The CLI against what README.md and docs/ promise (QA pass 42)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from hwscale_tui.launch.state import ExperimentStatus, PairStatus
+from hwscale_tui.launch.status_view import render
+
+
+def _pair(tag: str, status: str, *, alive: bool = False, position: int = 0) -> PairStatus:
+    gpus, nodes = (int(x) for x in tag[1:].split("n"))
+    ended = status in ("exited", "cancelled")
+    return PairStatus(
+        sweep_name=f"demo.{tag}",
+        gpus=gpus,
+        nodes=nodes,
+        status=status,
+        pid=100 + position if status != "scheduled" else None,
+        pgid=100 + position if status != "scheduled" else None,
+        proc_start=1.0,
+        planned_start=1.0,
+        started_at=2.0 if status != "scheduled" else None,
+        ended_at=9.0 if ended else None,
+        exit_code=None,
+        log_path=None,
+        cancelled_by="root@host (cli)" if status == "cancelled" else None,
+        cancelled_at=9.0 if status == "cancelled" else None,
+        first_log_lines=[],
+        argv=["x"],
+        launch_id=1,
+        position=position,
+        alive=alive,
+        never_started=False,
+    )
+
+
+def _status_text(pairs: list[PairStatus]) -> str:
+    status = ExperimentStatus(
+        experiment="demo",
+        launch_id=1,
+        supervisor_alive=False,
+        supervisor_pid=99,
+        supervisor_log=None,
+        pairs=pairs,
+        checked_at=10.0,
+        launch_status="stopped",
+    )
+    console = Console(width=120, record=True, file=open("/dev/null", "w"))
+    console.print(render(status, 10.0))
+    return console.export_text()
+
+
+def test_a_stopped_supervisor_points_to_resume_only_when_something_is_left():
+    """docs/launch.md: `launch --foreground` stopped by ctrl+c or SIGTERM cancels the pairs it
+    owns; `status` then said "supervisor stopped (started sweeps keep running; hwscale-tui
+    launch --experiment-name demo --resume starts the rest)", although nothing ran and
+    `launch --resume` answered "nothing to resume". The hint stays while a pair still runs or
+    waits to start (docs/tui.md: the app's summary says it "while any pair is active")."""
+    ended = _status_text([_pair("g1n1", "cancelled"), _pair("g2n1", "exited", position=1)])
+    head = ended.split("pair ")[0]
+    assert "supervisor stopped" in head, ended
+    assert "--resume" not in head and "keep running" not in head, head
+
+    left = _status_text(
+        [_pair("g1n1", "running", alive=True), _pair("g2n1", "scheduled", position=1)]
+    )
+    head = " ".join(left.split("pair ")[0].split())
+    assert "supervisor stopped" in head and "--resume starts the rest" in head, left
