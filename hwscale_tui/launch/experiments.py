@@ -171,8 +171,9 @@ def file_for(name: str, store: Store | None = None) -> Path | None:
         if store is None and st is not None:
             st.close()
     cur = read_current()
-    if cur is not None and cur.name == name and cur.file is not None:
-        candidates.insert(0, cur.file)
+    pointed = cur.file if cur is not None and cur.name == name else None
+    if pointed is not None:
+        candidates.insert(0, pointed)
     candidates += [managed_file(name), app_paths().default_experiment]
     for path in candidates:
         if path.is_file():
@@ -180,8 +181,29 @@ def file_for(name: str, store: Store | None = None) -> Path | None:
                 if cfgmod.load(path).name == name:
                     return path
             except ConfigError:
+                if _names(path, name, pointed=path == pointed):
+                    # its own file has a bad value (a typo made by hand): say so, rather than
+                    # act on its launch snapshot or the built-in defaults without a word
+                    raise
                 continue
     return None
+
+
+def _names(path: Path, name: str, *, pointed: bool) -> bool:
+    """Whether a file that does not load is still experiment ``name``'s: its ``[experiment]
+    name`` says so (another experiment may have been made from it under a new name); a file
+    that is not TOML at all tells no name, and counts when it is the current experiment's."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+    except tomllib.TOMLDecodeError:
+        return pointed
+    section = data.get("experiment")
+    given = section.get("name", DEFAULT_NAME) if isinstance(section, dict) else DEFAULT_NAME
+    return given == name
 
 
 def no_such_experiment(name: str, names: list[str] | None = None) -> UsageError:
@@ -221,6 +243,8 @@ def current_config() -> tuple[ExperimentConfig, Path | None]:
     if cur is not None:
         try:
             return load_named(cur.name)
+        except ConfigError:
+            raise  # its file has a bad value: the command says which, in one sentence
         except UsageError:
             pass  # deleted since: fall through to the defaults
     legacy = app_paths().default_experiment
@@ -246,13 +270,21 @@ def current_config() -> tuple[ExperimentConfig, Path | None]:
         if row is not None:
             try:
                 return load_named(row[0])
+            except ConfigError:
+                raise  # its file has a bad value: the command says which, in one sentence
             except UsageError:
                 pass
     return cfgmod.default_config(env=os.environ), None
 
 
 def current_name() -> str:
-    return current_config()[0].name
+    try:
+        return current_config()[0].name
+    except ConfigError:  # its file has a bad value (commands acting on it say so): still current
+        cur = read_current()
+        if cur is None:
+            raise
+        return cur.name
 
 
 def resolve(

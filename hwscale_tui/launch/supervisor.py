@@ -413,10 +413,15 @@ def resolve_experiment(
     name: str | None = None, experiment_file: str | None = None, store: Store | None = None
 ) -> str:
     """The experiment a command acts on: the name given, else the file's, else the current one."""
-    from .experiments import resolve
+    from .experiments import current_name, resolve
 
     try:
         return resolve(name, experiment_file, select=False)[0].name
+    except ConfigError:
+        if experiment_file is not None:
+            raise
+        # a bad value in the experiment's own file: status and cancel need only its name
+        return name or current_name()
     except StoreError:  # the store is damaged: the newest per-launch file names it
         latest = registry.latest_experiment()
         if latest is None:

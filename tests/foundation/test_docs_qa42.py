@@ -67,3 +67,38 @@ def test_a_stopped_supervisor_points_to_resume_only_when_something_is_left():
     )
     head = " ".join(left.split("pair ")[0].split())
     assert "supervisor stopped" in head and "--resume starts the rest" in head, left
+
+
+def test_a_bad_value_in_the_current_experiments_file_is_refused_not_replaced(tmp_path, capsys):
+    """docs/experiment.md: a bad key or value in an experiment file is one sentence naming the
+    file and the key, exit 2, nothing written; docs/experiments.md: an experiment's settings
+    come from its own file. After `plan -e exp.toml`, a typo made in exp.toml by hand was
+    skipped without a word: `plan` (and `launch`, `sweep`, the app) acted on the built-in
+    defaults under the file's name -- or, once launched, on the launch snapshot, without the
+    edit. The experiment list still works, to switch to another one."""
+    from hwscale_tui.cli import main
+    from hwscale_tui.paths import app_paths
+
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[experiment]\nname = "mine"\n[grid]\ngpu_counts = [1]\nnode_counts = [1]\n')
+    assert main(["plan", "-e", str(exp)]) == 0
+    capsys.readouterr()
+    exp.write_text(
+        '[experiment]\nname = "mine"\n[grid]\ngpu_counts = [1]\nnode_counts = [1]\n'
+        "[sweep]\nmax_trails = 3\n"
+    )
+    before = sorted(app_paths().state.rglob("*"))
+    assert main(["plan"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hwscale-tui: error: ") and err.count("\n") == 1, err
+    assert "exp.toml" in err and "max_trails" in err, err
+    assert sorted(app_paths().state.rglob("*")) == before
+    assert main(["experiments"]) == 0
+    assert "mine" in capsys.readouterr().out
+    # status and cancel need only the experiment's name: they still answer
+    assert main(["status"]) == 0
+    assert main(["status", "--experiment-name", "mine"]) == 0
+    assert "mine has not been launched" in capsys.readouterr().out
+    exp.write_text('[experiment]\nname = "mine"\n[sweep\n')  # not TOML at all
+    assert main(["plan"]) == 2
+    assert "exp.toml" in capsys.readouterr().err
