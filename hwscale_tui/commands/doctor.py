@@ -182,9 +182,18 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
         return False, f"{path}: cannot be read ({e}); {REPAIR_HINT}", facts
     facts.update(integrity=result, schema_version=version)
     if result != ["ok"]:
+        # SQLite may put every problem in one row, a line each, under a "*** in database
+        # main ***" heading: the finding stays one line
+        problems = [
+            line.strip()
+            for row in result
+            for line in str(row).splitlines()
+            if line.strip() and not line.lstrip().startswith("***")
+        ]
+        more = f"; {len(problems) - 3} more" if len(problems) > 3 else ""
         return (
             False,
-            f"{path}: integrity check failed ({'; '.join(result[:3])}); {REPAIR_HINT}",
+            f"{path}: integrity check failed ({'; '.join(problems[:3])}{more}); {REPAIR_HINT}",
             facts,
         )
     missing = [t for t in EXPECTED_TABLES if t not in tables]

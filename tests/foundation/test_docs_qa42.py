@@ -102,3 +102,37 @@ def test_a_bad_value_in_the_current_experiments_file_is_refused_not_replaced(tmp
     exp.write_text('[experiment]\nname = "mine"\n[sweep\n')  # not TOML at all
     assert main(["plan"]) == 2
     assert "exp.toml" in capsys.readouterr().err
+
+
+def test_doctor_says_a_damaged_store_in_one_line(capsys):
+    """docs/launch.md: doctor prints each problem as "one line saying what is wrong and what to
+    do". SQLite's integrity check answers with one row holding every problem on lines of its
+    own, and the store's line went on for 20 lines ("*** in database main ***", "Page 43:
+    btreeInitPage() returns error code 11", ...), its advice at the end of the last."""
+    import os
+
+    from hwscale_tui.cli import main
+    from hwscale_tui.paths import app_paths
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        for i in range(5):  # the trials fit one page; the curves fill the middle of the file
+            run_id = f"demo.g1n1_trial_{i + 1:04d}_aaaaaa"
+            store.insert_trial(run_id, "demo.g1n1", experiment="demo", gpus=1, nodes=1)
+            store.append_history(
+                run_id, [{"agent_step": s, "score": float(s)} for s in range(1, 1000)]
+            )
+    path = app_paths().store
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:  # two pages of curves overwritten: the tables still read
+        f.seek(size // 2)
+        f.write(b"\xff" * 8192)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    store_lines = [line for line in out if " store: " in line]
+    assert len(store_lines) == 1, out
+    assert store_lines[0].startswith("PROBLEM") and "doctor --repair" in store_lines[0], out
+    assert "integrity check failed" in store_lines[0], out
+    assert all(
+        line.split()[0] in ("ok", "PROBLEM", "hwscale-tui") for line in out if line.strip()
+    ), out
