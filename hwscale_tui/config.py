@@ -369,8 +369,15 @@ class ExperimentConfig:
 
     @property
     def local_ranks(self) -> bool:
-        """Pairs are CPU ranks on this machine (built-in trainer, local dispatcher), not GPUs."""
-        return self.experiment.runner == "builtin" and self.experiment.dispatcher == "local"
+        """Pairs are CPU ranks on this machine (built-in trainer, local dispatcher), not GPUs.
+        Your own trainer (``[sweep] trial_command``, e.g. ``{torchrun}`` on a GPU workstation)
+        or sweep tool (``[launch] command``) runs what the pair says: GPUs."""
+        return (
+            self.experiment.runner == "builtin"
+            and self.experiment.dispatcher == "local"
+            and not self.sweep.trial_command
+            and not self.launch.command
+        )
 
     @property
     def price_label(self) -> str:

@@ -168,7 +168,7 @@ def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair, cpu_count: int | No
         refusal = builtin_multinode_refusal(cfg, pair)
         if refusal:
             w.append("refused: " + refusal)
-        if cfg.experiment.dispatcher == "local" and cpu_count and pair.total_gpus > cpu_count:
+        if cfg.local_ranks and cpu_count and pair.total_gpus > cpu_count:
             w.append(
                 f"OVERSUBSCRIBED: {pair.total_gpus} CPU ranks on {cpu_count} usable cores (you "
                 "added this pair); its times measure CPU contention, not scaling, so analyze "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 
 from hwscale_tui.launch.state import ExperimentStatus, PairStatus
@@ -136,3 +137,74 @@ def test_doctor_says_a_damaged_store_in_one_line(capsys):
     assert all(
         line.split()[0] in ("ok", "PROBLEM", "hwscale-tui") for line in out if line.strip()
     ), out
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        '[sweep]\ntrial_command = ["{torchrun}", "train.py", "{params}"]\n',
+        '[launch]\ncommand = ["my_sweep", "--gpus", "{total_gpus}"]\n',
+    ],
+)
+def test_own_trainer_on_the_local_dispatcher_counts_gpus_not_cpu_ranks(
+    tmp_path, capsys, monkeypatch, section
+):
+    """README: "With the built-in trainer and the local dispatcher a pair g<G>n<N> is G x N CPU
+    processes"; docs/sweep.md gives `{torchrun}` on this machine as `torchrun --standalone
+    --nproc_per_node=<total_gpus>`. With your own trainer (`[sweep] trial_command`) or sweep
+    tool (`[launch] command`) on a 4-GPU workstation, plan said "not GPUs", priced them as
+    HYPOTHETICAL, flagged g4n1 OVERSUBSCRIBED on the machine's CPU cores, and analyze left it
+    out of the recommendations."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.cli import main
+
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    exp = tmp_path / "own.toml"
+    exp.write_text(
+        '[experiment]\nname = "own"\n[grid]\ngpu_counts = [1, 2, 4]\nnode_counts = [1]\n' + section
+    )
+    assert not cfgmod.load(exp).local_ranks
+    assert main(["plan", "-e", str(exp)]) == 0
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "local mode" not in text and "OVERSUBSCRIBED" not in text, text
+    assert "HYPOTHETICAL" not in text and "GPUs" in text, text
+
+
+def test_status_and_its_watch_say_local_mode_for_the_built_in_trainer(tmp_path, capsys):
+    """docs/launch.md: `status --watch` piped prints its last frame "laid out like plain
+    `status` (same width rule, `local mode:` line)". A launch of the built-in runner on the
+    local dispatcher whose pairs have ended (their runner's pid is gone)."""
+    import subprocess
+    import sys
+
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.cli import main
+    from hwscale_tui.paths import ensure_private_dir, snapshot_path
+    from hwscale_tui.store import Store
+    from tests.support.launches import recorded_launch
+
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "loc"}, "grid": {"gpu_counts": [1], "node_counts": [1]}},
+        source="test",
+    )
+    assert cfg.local_ranks
+    snap = snapshot_path("loc")
+    ensure_private_dir(snap.parent)
+    cfgmod.save(cfg, snap)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with Store.open_default() as store:
+        recorded_launch(store, "loc", ["loc.g1n1"], snap, running_pid=int(gone.stdout))
+    assert main(["status", "--experiment-name", "loc"]) == 0
+    plain = capsys.readouterr().out
+    assert main(["status", "--experiment-name", "loc", "--watch", "0.1"]) == 0
+    watched = capsys.readouterr().out
+    for out in (plain, watched):
+        assert any(
+            line.startswith("local mode: pairs are CPU ranks") for line in out.splitlines()
+        ), out
