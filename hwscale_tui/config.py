@@ -531,9 +531,15 @@ def from_dict(
         s, k = dotted.split(".")
         values.setdefault(s, {}).setdefault(k, default)
 
-    if runner == "builtin" and values.get("experiment", {}).get("dispatcher", "local") == "local":
+    if (
+        runner == "builtin"
+        and values.get("experiment", {}).get("dispatcher", "local") == "local"
+        and not values.get("sweep", {}).get("trial_command")
+        and not values.get("launch", {}).get("command")
+    ):
         # local ranks are CPU processes: the default grid fits this machine's usable cores
-        # (a count the user gives is kept as given, oversubscribed or not)
+        # (a count the user gives is kept as given, oversubscribed or not); your own trainer
+        # or sweep tool counts GPUs (``local_ranks``)
         from .hardware import local_default_grid, usable_cores
 
         grid = values.setdefault("grid", {})

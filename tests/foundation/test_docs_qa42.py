@@ -164,6 +164,10 @@ def test_own_trainer_on_the_local_dispatcher_counts_gpus_not_cpu_ranks(
         '[experiment]\nname = "own"\n[grid]\ngpu_counts = [1, 2, 4]\nnode_counts = [1]\n' + section
     )
     assert not cfgmod.load(exp).local_ranks
+    # and the default grid is not fitted to the CPU cores (experiment.md: the built-in trainer's)
+    bare = tmp_path / "bare.toml"
+    bare.write_text('[experiment]\nname = "own"\n' + section)
+    assert cfgmod.load(bare).grid.gpu_counts == [1, 2, 4, 8]
     assert main(["plan", "-e", str(exp)]) == 0
     out = capsys.readouterr()
     text = out.out + out.err
