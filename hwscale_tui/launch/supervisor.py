@@ -749,6 +749,14 @@ def _pairs_to_launch(
         )
     chosen = [s for s in chosen if s not in done]
     clash = [s for s in chosen if s in busy]
+    if clash and status.supervisor_alive:  # --only beside it: --resume would be refused
+        raise UsageError(
+            f"{_pairs_text(clash)} of experiment {name} still scheduled or running under its "
+            f"live supervisor (launch #{status.launch_id}), which starts a scheduled pair "
+            f"itself; accepted: hwscale-tui status --experiment-name {name} to follow it, or "
+            f"hwscale-tui cancel --experiment-name {name} {' '.join(pair_tag_of(s) for s in clash)} "
+            "first to launch it again."
+        )
     if clash:
         raise UsageError(
             f"{_pairs_text(clash)} of experiment {name} still scheduled or running from an earlier launch; "

@@ -212,3 +212,30 @@ def test_status_and_its_watch_say_local_mode_for_the_built_in_trainer(tmp_path, 
         assert any(
             line.startswith("local mode: pairs are CPU ranks") for line in out.splitlines()
         ), out
+
+
+def test_launch_only_of_a_pair_its_live_supervisor_will_start_says_so(tmp_path, capsys):
+    """docs/launch.md: `--only` adds pairs beside a running supervisor "as long as the pairs it
+    names are not scheduled or running". Naming a scheduled one was refused with "accepted:
+    hwscale-tui launch ... --resume", which the live supervisor then refused too."""
+    import contextlib
+
+    from hwscale_tui.cli import main
+    from hwscale_tui.errors import UsageError
+    from hwscale_tui.launch import supervisor
+
+    exp = tmp_path / "twice.toml"
+    exp.write_text(
+        '[experiment]\nname = "twice"\n[grid]\ngpu_counts = [1, 2]\nnode_counts = [1]\n'
+        '[launch]\ndelay_s = 600\ncommand = ["sleep", "60"]\n'
+    )
+    try:
+        assert main(["launch", "-e", str(exp)]) == 0
+        capsys.readouterr()
+        assert main(["launch", "-e", str(exp), "--only", "g2n1"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "g2n1" in err and "--resume" not in err, err
+        assert "hwscale-tui cancel --experiment-name twice g2n1" in err, err
+    finally:
+        with contextlib.suppress(UsageError):
+            supervisor.cancel("twice", None, by="test cleanup", grace_s=1.0)
