@@ -347,6 +347,8 @@ def experiment_progress(
     if per_gpu is None and history_sps:
         per_gpu = _median(sps / (g * n) for (g, n), sps in history_sps.items() if g and n)
     out: list[PairProgress] = []
+    own_etas: list[float] = []  # each live pair's own time left, without waiting for others
+    before = 0.0  # sequential: what the live pairs before this one still have to run
     start = launched_at if launched_at is not None else now
     for i, p in enumerate(pairs):
         ts = by_sweep[p.sweep]
@@ -395,6 +397,12 @@ def experiment_progress(
                     planned = start + i * settings.delay_s
                 if planned is not None:
                     eta += max(0.0, planned - now)
+            own_etas.append(eta)
+            if settings.sequential and p.status in (None, "scheduled") and p.planned_start is None:
+                # it starts when the pair before it has exited: it ends after the ones before
+                eta, before = before + eta, before + eta
+            else:
+                before += eta
             work_left = max(0.0, max_trials - done - awaiting - running_fraction)
             projected = cost_so_far + work_left * trial_cost
         out.append(
@@ -422,7 +430,7 @@ def experiment_progress(
         )
     live = [pp for pp in out if not pp.ended]
     etas = [pp.eta_s for pp in live if pp.eta_s is not None]
-    eta = (sum(etas) if settings.sequential else max(etas, default=0.0)) if live else 0.0
+    eta = (sum(own_etas) if settings.sequential else max(etas, default=0.0)) if live else 0.0
     bases = {pp.basis for pp in live} or {BASIS_MEASURED}
     basis = bases.pop() if len(bases) == 1 else "mixed"
     projections = [pp.cost_projected_usd for pp in out]

@@ -239,3 +239,29 @@ def test_launch_only_of_a_pair_its_live_supervisor_will_start_says_so(tmp_path, 
     finally:
         with contextlib.suppress(UsageError):
             supervisor.cancel("twice", None, by="test cleanup", grace_s=1.0)
+
+
+def test_a_sequential_pairs_eta_counts_the_pairs_before_it():
+    """docs/launch.md: ETA is the "estimated time until the pair ends", and a sequential pair
+    starts "when the previous one has exited". Its ETA left out the wait: g2n1 behind a
+    running g1n1 read ~4m51s beside g1n1's ~4m50s, while the experiment's line said 9m41s."""
+    from hwscale_tui.launch.progress import PairPlan, ProgressSettings, experiment_progress
+
+    settings = ProgressSettings(
+        budget_steps=1000.0,
+        max_trials=2,
+        parallel=1,
+        price_per_gpu_hour=1.0,
+        max_trial_s=100.0,
+        sequential=True,
+    )
+    pairs = [
+        PairPlan("e.g1n1", 1, 1, "running", planned_start=0.0, started_at=0.0),
+        PairPlan("e.g2n1", 2, 1, "scheduled"),  # after previous: no planned start yet
+        PairPlan("e.g4n1", 4, 1, "scheduled"),
+    ]
+    prog = experiment_progress(pairs, [], settings, now=1.0)
+    first, second, third = (pp.eta_s for pp in prog.pairs)
+    assert first == 200.0  # two trials of at most 100 s each, none started yet
+    assert second == first + 200.0 and third == second + 200.0
+    assert prog.eta_s == third  # the experiment ends with its last pair
