@@ -40,6 +40,12 @@ def sweep_records(store: Store | None, sweep: str) -> list[dict[str, Any]]:
     return [trial_record(r) for r in store.trial_rows([sweep])] if store is not None else []
 
 
+def _runner_alive(row: Mapping[str, Any]) -> bool:
+    from ..processes import is_running
+
+    return bool(row.get("pid")) and is_running(row["pid"], row.get("proc_start"))
+
+
 def render_status(
     store: Store | None, sweep: str, goal: str, start: str = "hwscale-tui sweep"
 ) -> None:
@@ -56,7 +62,14 @@ def render_status(
     done = sum(r["state"] in ("finished", "failed") for r in rows)
     in_flight = sum(r["state"] in ("queued", "running") for r in rows)
     scored = [r for r in rows if r["state"] == "finished" and r["score"] is not None]
-    head = f"[bold]{sweep}[/]  status={sweep_row['status'] if sweep_row else '-'}"
+    status = sweep_row["status"] if sweep_row else "-"
+    if sweep_row and status == "running" and not _runner_alive(sweep_row):
+        # checked, not trusted (as `hwscale-tui status`): a SIGKILLed runner left it "running"
+        status = (
+            f"interrupted (its runner, pid {sweep_row['pid']}, is gone: run the sweep again to "
+            "resume it, or hwscale-tui launch --resume for a launched pair)"
+        )
+    head = f"[bold]{sweep}[/]  status={status}"
     if sweep_row:
         head += f"  dispatcher={sweep_row['dispatcher']}  done {done}/{sweep_row['max_trials']}"
     head += f"  in flight {in_flight}"

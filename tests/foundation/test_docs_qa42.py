@@ -265,3 +265,37 @@ def test_a_sequential_pairs_eta_counts_the_pairs_before_it():
     assert first == 200.0  # two trials of at most 100 s each, none started yet
     assert second == first + 200.0 and third == second + 200.0
     assert prog.eta_s == third  # the experiment ends with its last pair
+
+
+def test_sweep_status_says_when_its_runner_is_gone(capsys):
+    """docs/sweep.md: after a crash or SIGKILL, "start the same command again". `sweep --status`
+    kept printing `status=running` for a sweep whose runner had been SIGKILLed (the row it
+    wrote when it started), with nothing in flight and nothing running."""
+    import subprocess
+    import sys
+
+    from hwscale_tui.cli import main
+    from hwscale_tui.store import Store
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with Store.open_default() as store:
+        store.upsert_sweep(
+            "hardware_scaling.g1n1",
+            experiment="hardware_scaling",
+            gpus=1,
+            nodes=1,
+            runner="builtin",
+            dispatcher="local",
+            max_trials=8,
+            status="running",
+            pid=int(gone.stdout),
+            proc_start=1.0,
+        )
+    assert main(["sweep", "--gpus", "1", "--nodes", "1", "--status"]) == 0
+    head = " ".join(capsys.readouterr().out.split())
+    assert "status=interrupted (its runner" in head and "is gone" in head, head
