@@ -60,6 +60,7 @@ MAX_GPUS_PER_NODE = 1024
 MAX_NODES = 4096
 MAX_DELAY_S = 7 * 24 * 3600.0  # a week between pair starts
 MAX_SECONDS = 30 * 24 * 3600.0
+MAX_POLL_S = 3600.0  # an hour between squeue calls: a larger one would all but never poll
 MAX_FILE_BYTES = 1 << 20  # an experiment file
 
 # SkyPilot's rule for cluster / job names; a sweep name becomes a job-name prefix.
@@ -278,7 +279,7 @@ class SlurmSection:
         doc="more sbatch options, like --mem=16G (not the ones the dispatcher sets)",
         factory=list,
     )
-    poll_s: float = _f(5.0, doc="seconds between squeue calls of a sweep", min=0)
+    poll_s: float = _f(5.0, doc="seconds between squeue calls of a sweep", min=0, max=MAX_POLL_S)
 
 
 @dataclass
