@@ -195,8 +195,16 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
         if r["state"] == "finished" and r["score"] is not None:
             finished[tag] += 1
             best[tag] = max(best.get(tag, r["score"]), r["score"])
+    grid = grid_tags(name)
+    outside = [t for t in done if grid is not None and t not in grid]
     pairs = [
-        {"pair": t, "trials_done": done[t], "finished": finished[t], "best_score": best.get(t)}
+        {
+            "pair": t,
+            "trials_done": done[t],
+            "finished": finished[t],
+            "best_score": best.get(t),
+            "in_grid": t not in outside,
+        }
         for t in done
     ]
     if as_json:
@@ -218,8 +226,34 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
     for t in done:
         shown = f"{best[t]:.4g}" if t in best else "-"
         print(f"{t:<6} {done[t]:>6} {finished[t]:>8} {shown:>8}")
-    print(f"its trials: hwscale-tui trials --experiment-name {name} --generation {generation}")
+    command = f"hwscale-tui trials --experiment-name {name} --generation {generation}"
+    if not outside:
+        print(f"its trials: {command}")
+        return True
+    # `trials` and `analyze` read the grid's pairs only (docs/sources.md): say so, not a
+    # command that would list nothing of these pairs
+    inside = [t for t in done if t not in outside]
+    if inside:
+        print(f"its trials of {', '.join(inside)}: {command}")
+    one = len(outside) == 1
+    print(
+        f"{', '.join(outside)} {'is' if one else 'are'} not in experiment {name}'s grid now: "
+        f"`trials` and `analyze` leave {'its' if one else 'their'} trials out; put "
+        f"{'it' if one else 'them'} back in the experiment file's [grid] to list them"
+    )
     return True
+
+
+def grid_tags(name: str) -> set[str] | None:
+    """The pair tags of the grid ``trials --experiment-name NAME`` reads (None: unreadable)."""
+    from ..hardware import plan_of
+    from ..launch.experiments import load_named
+
+    try:
+        cfg, _ = load_named(name)
+    except UsageError:  # an unreadable file (ConfigError too): say nothing of the grid
+        return None
+    return {p.tag for p in plan_of(cfg.grid)[0]}
 
 
 def all_ended(status) -> bool:
