@@ -715,7 +715,9 @@ def _composite(
             for k, v in (("critical batch", cbs), ("throughput", thr))
             if isinstance(v, NotEnoughData)
         ]
-        return NotEnoughData("needs the " + " and ".join(missing) + " law(s)")
+        return NotEnoughData(
+            "needs the " + " and ".join(missing) + (" law" if len(missing) == 1 else " laws")
+        )
     reached = per_config[np.isfinite(per_config["time_to_target_s"].to_numpy(dtype=float))]
     per_gpu = (reached["batch_size"] / reached["total_gpus"]).dropna()
     if reached.empty or per_gpu.empty:

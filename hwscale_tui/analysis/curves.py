@@ -48,7 +48,8 @@ def history_frame(history: Any) -> dict[str, np.ndarray]:
         missing = {"agent_step", "score"} - set(history.columns)
         if missing:
             raise ValueError(
-                f"history has no column(s) {sorted(missing)}; accepted: agent_step, wall_s, score[, cost_usd]"
+                f"history has no {'column' if len(missing) == 1 else 'columns'} {', '.join(sorted(missing))}; "
+                "accepted: agent_step, wall_s, score[, cost_usd]"
             )
         step = history["agent_step"].to_numpy(dtype=float)
         wall = (

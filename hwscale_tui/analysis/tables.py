@@ -223,7 +223,8 @@ def _histories(df: pd.DataFrame, path: Path) -> dict[str, list[HistoryPoint]]:
     missing = [c for c in HISTORY_COLUMNS if c not in df.columns]
     if missing:
         raise UsageError(
-            f"{path} has no column(s) {', '.join(missing)}; accepted: {', '.join(HISTORY_COLUMNS)}[, cost_usd]."
+            f"{path} has no {'column' if len(missing) == 1 else 'columns'} {', '.join(missing)}; "
+            f"accepted: {', '.join(HISTORY_COLUMNS)}[, cost_usd]."
         )
     _check_run_ids(df, path)
     _check_numbers(df, path, (*HISTORY_COLUMNS[1:], "cost_usd"))

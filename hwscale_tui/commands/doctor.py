@@ -211,7 +211,7 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
     if unreadable:
         return (
             False,
-            f"{path}: table(s) {', '.join(unreadable)} missing, which the reading commands "
+            f"{path}: {'table' if len(unreadable) == 1 else 'tables'} {', '.join(unreadable)} missing, which the reading commands "
             f"(status, trials, analyze) need; {REPAIR_HINT} (adding every table)",
             facts,
         )
@@ -361,7 +361,7 @@ def check_reserves(report: Report, repair: bool, store_ok: bool) -> None:
     finding = report.add(
         "space reserve",
         False,
-        f"{len(leaked)} disk-space reserve(s) of sweeps no longer running ({size} KiB in "
+        f"{plural(len(leaked), 'disk-space reserve')} of sweeps no longer running ({size} KiB in "
         f"{folder}: {', '.join(f.stem for f in leaked)}); --repair removes them",
     )
     if repair:
@@ -392,7 +392,9 @@ def check_shm(report: Report, repair: bool) -> None:
     f = report.add(
         "shared memory",
         not leaked,
-        f"{count} semaphore(s) leaked by SIGKILLed trials" if leaked else "no leaked semaphores",
+        f"{plural(count, 'semaphore')} leaked by SIGKILLed trials"
+        if leaked
+        else "no leaked semaphores",
     )
     if leaked and repair:
         f.fixed = f"removed {shm.clean_leaked(shm._is_running)}"

@@ -9,6 +9,7 @@ import time
 
 from ..console import stdout_console
 from ..errors import UsageError
+from ..records import plural
 from .common import check_experiment_name
 
 HELP = "list experiments (the current one marked); select, copy (new --from), archive or delete one"
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 f"hwscale-tui experiments delete {args.name} --yes."
             )
         n = ex.delete(args.name)
-        print(f"deleted {args.name} ({n} trial(s))")
+        print(f"deleted {args.name} ({plural(n, 'trial')})")
     return 0
 
 

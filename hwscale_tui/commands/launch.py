@@ -146,7 +146,7 @@ def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:
     for signum_ in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
         signal.signal(signum_, signal.SIG_IGN)  # a second ctrl+c must not cut the cancel short
     name = signal.Signals(signum).name
-    print(f"{name}: cancelling the {len(sweeps)} pair(s) this launch owns", file=sys.stderr)
+    print(f"{name}: cancelling the {plural(len(sweeps), 'pair')} this launch owns", file=sys.stderr)
     if sweeps:
         for o in sup.cancel_pairs(experiment, sweeps, by=who()):
             tag = pair_tag_of(o.sweep)

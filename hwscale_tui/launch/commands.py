@@ -219,7 +219,7 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
 def slurm_warnings(cfg: ExperimentConfig) -> list[str]:
     """Plan-time checks of the slurm dispatcher: the client commands, the shared state dir."""
     from ..paths import app_paths
-    from .slurm_options import cluster_hosts, shared_state_warning
+    from .slurm_options import cluster_hosts, shared_state_warning, sinfo_problem
 
     if shutil.which("sbatch") is None:
         return [
@@ -227,7 +227,7 @@ def slurm_warnings(cfg: ExperimentConfig) -> list[str]:
         ]
     if cfg.wandb.mode == "online":
         return []  # results can come back from W&B
-    warning = shared_state_warning(app_paths().state, cluster_hosts())
+    warning = shared_state_warning(app_paths().state, cluster_hosts(), why=sinfo_problem())
     return [warning] if warning else []
 
 

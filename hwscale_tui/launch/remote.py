@@ -110,7 +110,10 @@ class SkyPilotJobsBoundary:
             sky.get(sky.jobs.cancel(job_ids=job_ids))
         except Exception as e:  # the SDK raises many types (API server, network, cluster)
             return False, f"sky.jobs.cancel failed: {type(e).__name__}: {str(e)[:160]}"
-        return True, f"cancelled job id(s) {', '.join(map(str, job_ids))}"
+        return (
+            True,
+            f"cancelled {'job id' if len(job_ids) == 1 else 'job ids'} {', '.join(map(str, job_ids))}",
+        )
 
 
 def cancel_remote_trials(

@@ -82,6 +82,7 @@ class SupervisorLoop:
         clock: Callable[[], float] = time.time,
         stop: SignalSafeEvent | None = None,
         out: TextIO | None = None,
+        foreground: bool = False,
     ):
         self.store = store
         self.records = LaunchRecords(store)
@@ -97,6 +98,9 @@ class SupervisorLoop:
         self.stop = stop or SignalSafeEvent()
         self.out = out or sys.stdout
         self.children: dict[str, OwnedChild] = {}
+        # launch --foreground: once stopped (ctrl+c, SIGTERM, SIGHUP) its command cancels the
+        # launch's pairs, so nothing keeps running or stays scheduled
+        self.foreground = foreground
 
     # -- reporting ---------------------------------------------------------------------------
     def say(self, message: str, *, kind: str | None = None, sweep: str | None = None) -> None:
@@ -159,7 +163,14 @@ class SupervisorLoop:
                 flush=True,
             )
             return status
-        if status == LAUNCH_STOPPED:
+        if status == LAUNCH_STOPPED and self.foreground:
+            left = ", ".join(self.children) or "none"
+            self.say(
+                f"supervisor stopped; the foreground launch now cancels its pairs (running: {left}) "
+                "and those not started yet",
+                kind="launch_stopped",
+            )
+        elif status == LAUNCH_STOPPED:
             left = ", ".join(self.children) or "none"
             self.say(
                 f"supervisor stopped; sweeps already started keep running ({left}); "

@@ -97,21 +97,32 @@ def mount_fstype(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | 
 
 
 SINFO_TIMEOUT_S = 5.0
-_HOSTS_CACHE: dict[str, set[str] | None] = {}  # SLURM_CONF -> hosts (plan runs often in the app)
+# SLURM_CONF -> (hosts, why sinfo could not tell them) (plan runs often in the app)
+_HOSTS_CACHE: dict[str, tuple[set[str] | None, str]] = {}
 
 
 def cluster_hosts(env: dict[str, str] | None = None) -> set[str] | None:
     """The hostnames of the cluster's nodes (``sinfo``, asked once per process and
     ``SLURM_CONF``), or None when it cannot be asked."""
+    return _cluster_answer(env)[0]
+
+
+def sinfo_problem(env: dict[str, str] | None = None) -> str:
+    """Why ``cluster_hosts`` has no hosts: sinfo missing, timed out or failed (and how);
+    ``""`` when it answered."""
+    return _cluster_answer(env)[1]
+
+
+def _cluster_answer(env: dict[str, str] | None) -> tuple[set[str] | None, str]:
     key = (env if env is not None else os.environ).get("SLURM_CONF", "")
     if key not in _HOSTS_CACHE:
         _HOSTS_CACHE[key] = _ask_cluster_hosts(env)
     return _HOSTS_CACHE[key]
 
 
-def _ask_cluster_hosts(env: dict[str, str] | None) -> set[str] | None:
+def _ask_cluster_hosts(env: dict[str, str] | None) -> tuple[set[str] | None, str]:
     if shutil.which("sinfo") is None:
-        return None
+        return None, "sinfo is not on PATH"
     try:
         out = subprocess.run(
             ["sinfo", "-h", "-N", "-o", "%n"],
@@ -119,20 +130,30 @@ def _ask_cluster_hosts(env: dict[str, str] | None) -> set[str] | None:
             text=True,
             timeout=SINFO_TIMEOUT_S,
             env=env,
+            stdin=subprocess.DEVNULL,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except subprocess.TimeoutExpired:
+        return None, f"sinfo did not answer within {SINFO_TIMEOUT_S:g} s"
+    except OSError as e:
+        return None, f"sinfo could not run: {e.strerror or e}"
     if out.returncode != 0:
-        return None
-    return {h.strip() for h in out.stdout.split() if h.strip()}
+        lines = out.stderr.strip().splitlines()
+        said = f": {lines[-1].strip()[:200]}" if lines else ""
+        return None, f"sinfo failed with exit code {out.returncode}{said}"
+    hosts = {h.strip() for h in out.stdout.split() if h.strip()}
+    return hosts, "" if hosts else "sinfo listed no nodes"
 
 
 def shared_state_warning(
-    state_dir: Path, hosts: set[str] | None, mounts_file: Path = Path("/proc/mounts")
+    state_dir: Path,
+    hosts: set[str] | None,
+    mounts_file: Path = Path("/proc/mounts"),
+    why: str = "sinfo did not answer",
 ) -> str | None:
     """Why trial results might not come back through ``state_dir``, or None when they will.
-    ``hosts``: the cluster's node hostnames, None when sinfo could not be asked."""
+    ``hosts``: the cluster's node hostnames, None when sinfo could not be asked; ``why``: why
+    not (``sinfo_problem``)."""
     me = {socket.gethostname(), socket.gethostname().split(".")[0], "localhost"}
     if hosts and hosts <= me:
         return None  # every node is this machine
@@ -143,8 +164,8 @@ def shared_state_warning(
     nodes = (
         "the cluster's nodes"
         if hosts
-        else "the cluster's nodes (sinfo did not answer, so whether they are this machine is "
-        "unknown)"
+        else f"the cluster's nodes ({why or 'sinfo did not answer'}, so whether they are this "
+        "machine is unknown)"
     )
     return (
         f"the state dir {state_dir} is on {where}, which {nodes} may not share: Slurm "
@@ -182,4 +203,4 @@ def scancel(job_ids: list[str]) -> str:
         return f"scancel {' '.join(job_ids)} failed: {e}"
     if done.returncode != 0 and done.stderr.strip():
         return f"scancel {' '.join(job_ids)}: {done.stderr.strip().splitlines()[-1]}"
-    return f"scancelled Slurm job(s) {' '.join(job_ids)}"
+    return f"scancelled Slurm {'job' if len(job_ids) == 1 else 'jobs'} {' '.join(job_ids)}"

@@ -371,7 +371,8 @@ def _note_orphans(experiment: str, pairs: list[PairStatus]) -> set[str]:
             orphaned.add(p.sweep_name)
             pids = ", ".join(str(t.pid) for _, t in orphans)
             p.note = (
-                f"{len(orphans)} trial(s) still running without their sweep runner (pid {pids}); "
+                f"{plural(len(orphans), 'trial')} still running without their sweep runner "
+                f"({'pid' if len(orphans) == 1 else 'pids'} {pids}); "
                 f"hwscale-tui cancel --experiment-name {experiment} {pair_tag_of(p.sweep_name)} stops them"
             )
             continue
@@ -672,7 +673,7 @@ def launch(
             spent=spent,
         )
         if foreground:  # progress lines go to stderr, so stdout stays for the result (--json)
-            SupervisorLoop(st, launch_id, clock=clock, out=sys.stderr).run()
+            SupervisorLoop(st, launch_id, clock=clock, out=sys.stderr, foreground=True).run()
         return info
 
 
@@ -977,9 +978,9 @@ def _cancel_with_store(
             for outcome in {id(o): o for o, _ in to_stop}.values():
                 left = orphans.get(id(outcome), 0)
                 said = (
-                    f"stopped {stopped[id(outcome)]} process(es)"
+                    f"stopped {plural(stopped[id(outcome)], 'process', 'processes')}"
                     + (
-                        f" of {left} trial{'s' if left != 1 else ''} its dead sweep runner left running"
+                        f" of {plural(left, 'trial')} its dead sweep runner left running"
                         if left
                         else ""
                     )
@@ -1179,9 +1180,7 @@ def _cancel_from_registry(
             count = result.per_group.get(target.pgid, 0)
             stopped[id(outcome)] = stopped.get(id(outcome), 0) + count
         for outcome in {id(o): o for o, _ in to_stop}.values():
-            outcome.detail += (
-                f"stopped {stopped[id(outcome)]} process(es) in {result.elapsed_s:.2f} s; "
-            )
+            outcome.detail += f"stopped {plural(stopped[id(outcome)], 'process', 'processes')} in {result.elapsed_s:.2f} s; "
     for outcome in outcomes:
         if id(outcome) in hand_run:
             continue

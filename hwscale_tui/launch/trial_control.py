@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..processes import ProcessGroupTarget, is_running, stop_process_trees
+from ..records import plural
 from ..store import Store
 
 
@@ -79,6 +80,6 @@ def stop_trial(run_id: str, *, grace_s: float = 5.0, store: Store | None = None)
     result = stop_process_trees([ProcessGroupTarget(proc.pid, proc.pgid, proc.proc_start)], grace_s)
     how = f", {result.killed} needed SIGKILL" if result.killed else ""
     return (
-        f"stopped trial {run_id} ({result.signalled} process(es){how}); its sweep records it as "
+        f"stopped trial {run_id} ({plural(result.signalled, 'process', 'processes')}{how}); its sweep records it as "
         "killed and starts a new suggestion in its place"
     )

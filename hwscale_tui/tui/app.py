@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from ..errors import UsageError
 from ..paths import app_paths, write_private_text
-from ..records import states_text
+from ..records import plural, states_text
 from .screens.base import HwScreen
 from .services import Services, real_services
 from .session import ExperimentSession
@@ -525,12 +525,14 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 parts = []
                 if running:
                     parts.append(
-                        f"{len(running)} pair(s) of {self.session.name} keep running in the "
+                        f"{plural(len(running), 'pair')} of {self.session.name} "
+                        f"{'keeps' if len(running) == 1 else 'keep'} running in the "
                         f"background ({', '.join(running)})"
                     )
                 if scheduled:
                     parts.append(
-                        f"{len(scheduled)} pair(s) of {self.session.name} start on schedule "
+                        f"{plural(len(scheduled), 'pair')} of {self.session.name} "
+                        f"{'starts' if len(scheduled) == 1 else 'start'} on schedule "
                         f"({', '.join(scheduled)}): their supervisor keeps running"
                     )
                 lines.append(
@@ -540,7 +542,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 )
             if orphaned:
                 lines.append(
-                    f"{len(orphaned)} pair(s) of {self.session.name} never started: their supervisor is gone "
+                    f"{plural(len(orphaned), 'pair')} of {self.session.name} never started: their supervisor is gone "
                     f"({', '.join(orphaned)}); "
                     f"`hwscale-tui launch --experiment-name {self.session.name} --resume` starts them."
                 )

@@ -180,7 +180,7 @@ def test_list_archive_and_delete_and_a_running_one_is_never_deleted(tmp_path):
     supervisor_log_path("old").parent.mkdir(parents=True, exist_ok=True)
     supervisor_log_path("old").write_text("the supervisor's log\n")
     res = cli("experiments", "delete", "old", "--yes")
-    assert res.returncode == 0 and "1 trial(s)" in res.stdout
+    assert res.returncode == 0 and "(1 trial)" in res.stdout
     assert not (runs / "old.g1n1_trial_0001").exists() and not supervisor_log_path("old").exists()
     assert (runs / "someone_else_trial_0001" / "trial.log").is_file()  # not a trial of old's
     with Store.open_default() as store:

@@ -330,7 +330,7 @@ def test_a_store_missing_a_table_readers_need_is_a_problem_repair_fixes(capsys, 
     assert "no such table" in capsys.readouterr().err
     assert main(["doctor"]) == 1  # it was 0 ('ok'), while status sent the user here
     out = capsys.readouterr().out
-    assert f"table(s) {table} missing" in out and "doctor --repair" in out, out
+    assert f"table {table} missing" in out and "doctor --repair" in out, out
     assert main(["doctor", "--repair"]) == 0
     out = capsys.readouterr().out
     assert "backed up to" in out, out
@@ -449,7 +449,7 @@ def test_doctor_finds_the_disk_reserves_of_sweeps_that_died_and_repair_removes_o
         )
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
-    assert "PROBLEM space reserve: 1 disk-space reserve(s) of sweeps no longer running" in out, out
+    assert "PROBLEM space reserve: 1 disk-space reserve of sweeps no longer running" in out, out
     assert "e.g1n1); --repair removes them" in out, out
     assert main(["doctor", "--repair"]) == 0
     assert "-> removed 1" in capsys.readouterr().out

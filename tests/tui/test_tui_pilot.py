@@ -15,7 +15,7 @@ from hwscale_tui.config import default_config
 from hwscale_tui.hardware import pair_tag_of
 from hwscale_tui.paths import app_paths
 from hwscale_tui.tui.app import SCREENS, HwscaleApp, screen_class
-from hwscale_tui.tui.formatting import fmt_duration, fmt_number
+from hwscale_tui.tui.formatting import fmt_duration, fmt_number, plural
 from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
 from hwscale_tui.tui.widgets.trial_table import TrialTable
 from tests.tui.tui_helpers import make_app, wait_for
@@ -120,11 +120,12 @@ async def test_quit_says_sweeps_keep_running(tmp_path):
             pilot, lambda: any(r.active for r in app.screen.rows.values()), what="active rows"
         )
         await pilot.press("ctrl+q")
-    assert app.return_value and "keep running in the background (g1n1" in app.return_value
+    assert app.return_value and "running in the background (g1n1" in app.return_value
     scheduled = [n for n, r in world.supervisor.pairs.items() if r.status == "scheduled"]
     assert scheduled  # the fake launch starts the first pair and schedules the rest
     # pairs not started yet are told apart: the supervisor starts them later, with when
-    assert f"{len(scheduled)} pair(s) of hardware_scaling start on schedule (" in app.return_value
+    assert f"{plural(len(scheduled), 'pair')} of hardware_scaling start" in app.return_value
+    assert " on schedule (" in app.return_value
     assert f"{scheduled[0].split('.')[-1]} in " in app.return_value
     assert (
         world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"
@@ -140,7 +141,7 @@ async def test_quit_from_another_screen_says_sweeps_keep_running_too(tmp_path, s
         await pilot.pause(0.1)
         await pilot.press("ctrl+q")
     assert app._launch_screen() is None  # it was never shown
-    assert app.return_value and "keep running in the background (g1n1" in app.return_value
+    assert app.return_value and "running in the background (g1n1" in app.return_value
     assert "start on schedule (" in app.return_value
     assert world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"
 

@@ -121,7 +121,7 @@ async def test_a_trial_stopped_with_k_reads_stopped_by_you(tmp_path):
                 state="killed",
                 error="stopped by SIGTERM (exit code 143)",
             )
-            return f"stopped trial {run_id} (1 process(es))"
+            return f"stopped trial {run_id} (1 process)"
 
         def trial_log_path(self, run_id: str) -> str | None:
             return None

@@ -151,7 +151,7 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
         tmux.keys("Escape")
         tmux.keys("C-q")
         shown = tmux.wait_for("EXIT=0")
-        assert "keep running in the background (g2n1)" in " ".join(shown.split())
+        assert "1 pair of tmuxexp keeps running in the background (g2n1)" in " ".join(shown.split())
         # reopen: re-attaches on the launch screen, g2n1 still running
         tmux.run("kill-session", "-t", "app")
         tmux.run(
