@@ -123,10 +123,11 @@ def test_hwscale_tui_in_tmux_by_keyboard(tmp_path, private_home):
             "-c",
             app_cmd,
         )
-        tmux.wait_for("ranks per node")
+        # its own launch.command: the pairs count GPUs, not local mode's CPU ranks
+        tmux.wait_for("GPUs per node")
         tmux.wait_for("max trials")  # the form is mounted after the first frame
         tmux.keys("Down", "Down")
-        tmux.wait_for("g4n1  (4 ranks/node")  # the details follow the cursor
+        tmux.wait_for("g4n1  (4 GPUs/node")  # the details follow the cursor
         tmux.keys("G")  # drop the 4-GPU row: pairs g1n1, g2n1
         tmux.wait_for("Removed the row of 4")
         tmux.keys("C-s")
