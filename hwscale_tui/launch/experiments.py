@@ -448,10 +448,57 @@ def archive(name: str, archived: bool = True) -> None:
         current_path().unlink(missing_ok=True)
 
 
+def _still_registered(name: str) -> list[str]:
+    """What the per-launch file still tracks that may run: a live supervisor, pair or trial
+    process, or a cluster job (cancel stops or forgets each; only a job's cluster knows whether
+    it still runs)."""
+    from ..processes import is_running
+    from . import registry
+
+    data = registry.read(name)
+    out: list[str] = []
+    sup = data.get("supervisor")
+    if isinstance(sup, dict) and is_running(sup.get("pid"), sup.get("proc_start")):
+        out.append(f"its supervisor, pid {sup['pid']}")
+    for sweep, p in data["pairs"].items():
+        if isinstance(p, dict) and is_running(p.get("pid"), p.get("proc_start")):
+            out.append(f"{sweep}, pid {p['pid']}")
+    for run_id, t in data["trials"].items():
+        if not isinstance(t, dict):
+            continue
+        if is_running(t.get("pid"), t.get("proc_start")):
+            out.append(f"trial {run_id}, pid {t['pid']}")
+        elif not t.get("pgid") and (job := t.get("slurm_job_id") or t.get("job_name")):
+            out.append(f"trial {run_id}, cluster job {job}")
+    return out
+
+
+def _refuse_if_registered(name: str) -> None:
+    """Deleting drops the per-launch file, the only record ``cancel`` and ``doctor`` have of a
+    trial whose sweep runner died: refused while it names something that may still run."""
+    live = _still_registered(name)
+    if live:
+        shown = ", ".join(live[:3]) + (f" and {len(live) - 3} more" if len(live) > 3 else "")
+        raise UsageError(
+            f"experiment {name} still has processes or cluster jobs recorded as running "
+            f"({shown}), so it cannot be deleted; accepted: hwscale-tui cancel "
+            f"--experiment-name {name} --all first."
+        )
+
+
+def _forget_registry(name: str) -> None:
+    from . import registry
+
+    path = registry.registry_path(name)
+    path.unlink(missing_ok=True)
+    path.with_suffix(".lock").unlink(missing_ok=True)
+
+
 def delete(name: str) -> int:
     """Delete an experiment: its store rows, launch snapshot, logs (the pairs', the
     supervisor's and its trials' run directories) and the file the app made for it (never a
-    file of yours elsewhere). Refused while it runs. Returns trials deleted."""
+    file of yours elsewhere) and its per-launch file. Refused while it runs, or while that
+    file names a process still alive or a cluster job. Returns trials deleted."""
     import shutil
 
     from .files import experiment_logs_dir, supervisor_log_path
@@ -461,8 +508,10 @@ def delete(name: str) -> int:
 
     with Store.open_default() as store:
         _refuse_if_running(name, store, "deleted")
+        _refuse_if_registered(name)
         run_ids = [r["run_id"] for r in store.trial_rows(experiment=name)]
         n = store.delete_experiment(name)
+    _forget_registry(name)
     snapshot_path(name).unlink(missing_ok=True)
     managed_file(name).unlink(missing_ok=True)
     logs = experiment_logs_dir(name)

@@ -1,0 +1,109 @@
+"""Small defects (QA pass 44): `experiments delete` and the per-launch file, bounds of two
+[slurm] keys, percentages that read 100% or 0% when they are not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hwscale_tui.cli import main
+from hwscale_tui.launch import registry
+from hwscale_tui.processes import process_start_time
+from hwscale_tui.store import Store
+
+# -- 1. experiments delete and data/running/<name>.json -----------------------------------------
+
+
+def _experiment(name: str) -> None:
+    with Store.open_default() as store:
+        store.touch_experiment(name)
+        store.insert_trial(
+            f"{name}.g1n1_trial_0001", f"{name}.g1n1", experiment=name, idx=1, state="finished"
+        )
+
+
+def _dead_pid() -> tuple[int, float | None]:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = process_start_time(p.pid)
+    p.wait()
+    return p.pid, start
+
+
+def test_delete_removes_the_per_launch_file_when_nothing_it_names_runs(capsys):
+    _experiment("old")
+    pid, start = _dead_pid()
+    registry.record_supervisor("old", 1, pid, start)
+    registry.record_pair("old", "old.g1n1", pid=pid, pgid=pid, proc_start=start)
+    registry.record_trial(
+        "old",
+        "old.g1n1",
+        "old.g1n1_trial_0001",
+        runner_pid=pid,
+        runner_start=start,
+        fields={"pid": pid, "pgid": pid, "proc_start": start},
+        dispatcher="local",
+    )
+    path = registry.registry_path("old")
+    assert path.exists()
+    assert main(["experiments", "delete", "old", "--yes"]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip() == "deleted old (1 trial)"
+    assert not path.exists()
+    assert not path.with_suffix(".lock").exists()
+
+
+def test_delete_is_refused_while_a_trial_of_a_dead_sweep_runner_still_runs(capsys):
+    """An orphan trial (its sweep runner died) is known only to the per-launch file: deleting
+    the experiment with it would leave nobody able to stop that process."""
+    _experiment("old")
+    dead, dead_start = _dead_pid()
+    trial = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        registry.record_trial(
+            "old",
+            "old.g1n1",
+            "old.g1n1_trial_0001",
+            runner_pid=dead,
+            runner_start=dead_start,
+            fields={
+                "pid": trial.pid,
+                "pgid": trial.pid,
+                "proc_start": process_start_time(trial.pid),
+            },
+            dispatcher="local",
+        )
+        path = registry.registry_path("old")
+        before = path.read_text()
+        assert main(["experiments", "delete", "old", "--yes"]) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err.count("\n") == 1 and err.count(". ") == 0, err  # one sentence
+        assert f"trial old.g1n1_trial_0001, pid {trial.pid}" in err, err
+        assert "hwscale-tui cancel --experiment-name old --all first" in err, err
+        assert path.read_text() == before
+        with Store.open_default() as store:
+            assert "old" in store.experiment_names()
+            assert len(store.trial_rows(experiment="old")) == 1
+    finally:
+        trial.kill()
+        trial.wait()
+    # once it is gone, the delete goes through and takes the file with it
+    assert main(["experiments", "delete", "old", "--yes"]) == 0, capsys.readouterr().err
+    assert not registry.registry_path("old").exists()
+
+
+def test_delete_is_refused_while_a_cluster_job_is_recorded(capsys):
+    _experiment("old")
+    dead, dead_start = _dead_pid()
+    registry.record_trial(
+        "old",
+        "old.g1n1",
+        "old.g1n1_trial_0001",
+        runner_pid=dead,
+        runner_start=dead_start,
+        fields={"slurm_job_id": "4242"},
+        dispatcher="slurm",
+    )
+    assert main(["experiments", "delete", "old", "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "cluster job 4242" in err, err
+    assert registry.registry_path("old").exists()
