@@ -61,6 +61,11 @@ MAX_NODES = 4096
 MAX_DELAY_S = 7 * 24 * 3600.0  # a week between pair starts
 MAX_SECONDS = 30 * 24 * 3600.0
 MAX_POLL_S = 3600.0  # an hour between squeue calls: a larger one would all but never poll
+# a Slurm task's CPUs: above the largest single-image nodes (HPE Superdome Flex, 1792 threads)
+MAX_CPUS_PER_TASK = 4096
+# with max_suggestion_cost at MAX_SECONDS (30 days), 1000x is 43.2M minutes: still under the
+# 32-bit minute count Slurm keeps a time limit in (its INFINITE is 2**32 - 1)
+MAX_TIME_LIMIT_FACTOR = 1000.0
 MAX_FILE_BYTES = 1 << 20  # an experiment file
 
 # SkyPilot's rule for cluster / job names; a sweep name becomes a job-name prefix.
@@ -270,10 +275,16 @@ class SlurmSection:
         None, doc="GRES type, like h100: --gres=gpu:<type>:G (default: untyped gpu:G)"
     )
     cpus_per_task: int = _f(
-        0, doc="CPUs per task (one task per node); 0 = grid.cpus_per_node", min=0
+        0,
+        doc="CPUs per task (one task per node); 0 = grid.cpus_per_node",
+        min=0,
+        max=MAX_CPUS_PER_TASK,
     )
     time_limit_factor: float = _f(
-        2.0, doc="time limit = factor x sweep.max_suggestion_cost, in whole minutes", min=0
+        2.0,
+        doc="time limit = factor x sweep.max_suggestion_cost, in whole minutes",
+        min=0,
+        max=MAX_TIME_LIMIT_FACTOR,
     )
     extra_sbatch_args: list[str] = _f(
         doc="more sbatch options, like --mem=16G (not the ones the dispatcher sets)",

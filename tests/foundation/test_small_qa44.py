@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from hwscale_tui.cli import main
-from hwscale_tui.launch import registry
+from hwscale_tui.launch import registry, slurm_options
 from hwscale_tui.processes import process_start_time
 from hwscale_tui.store import Store
+from tests.support.cli import REPO
 
 # -- 1. experiments delete and data/running/<name>.json -----------------------------------------
 
@@ -107,3 +111,53 @@ def test_delete_is_refused_while_a_cluster_job_is_recorded(capsys):
     err = capsys.readouterr().err
     assert "cluster job 4242" in err, err
     assert registry.registry_path("old").exists()
+
+
+# -- 2. [slurm] cpus_per_task and time_limit_factor have upper bounds ----------------------------
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "accepted"),
+    [
+        ("cpus_per_task", "4097", "accepted: an integer from 0 to 4096."),
+        ("cpus_per_task", "1000000000", "accepted: an integer from 0 to 4096."),
+        ("time_limit_factor", "1000.5", "accepted: a number from 0 to 1000."),
+        ("time_limit_factor", "1e300", "accepted: a number from 0 to 1000."),
+    ],
+)
+def test_slurm_cpus_and_time_factor_beyond_their_bound_are_refused(
+    tmp_path, capsys, private_home, key, value, accepted
+):
+    exp = tmp_path / "e.toml"
+    exp.write_text(f"[slurm]\n{key} = {value}\n")
+    before = sorted(p.name for p in tmp_path.iterdir()), _tree(private_home)
+    assert main(["plan", "-e", str(exp), "--save", str(tmp_path / "out.toml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.count(". ") == 0, err  # one sentence
+    assert f"slurm.{key}" in err and accepted in err, err
+    assert (sorted(p.name for p in tmp_path.iterdir()), _tree(private_home)) == before
+
+
+def test_slurm_bounds_themselves_are_accepted_and_fit_a_slurm_time_limit(tmp_path, capsys):
+    exp = tmp_path / "e.toml"
+    exp.write_text(
+        "[sweep]\nmax_suggestion_cost = 2592000\n"
+        "[slurm]\ncpus_per_task = 4096\ntime_limit_factor = 1000\n"
+    )
+    assert main(["plan", "-e", str(exp), "--json"]) == 0, capsys.readouterr().err
+    from hwscale_tui import config as cfgmod
+
+    cfg = cfgmod.load(exp)
+    # Slurm keeps a time limit as 32-bit minutes, 2**32 - 1 meaning INFINITE
+    assert slurm_options.time_limit_minutes(cfg) < 2**32 - 2
+
+
+def test_the_docs_state_the_slurm_bounds():
+    text = (REPO / "docs" / "experiment.md").read_text()
+    assert "grid.cpus_per_node; *range* 0 to 4096 |" in text
+    assert "in whole minutes; *range* 0 to 1000 |" in text
