@@ -64,7 +64,19 @@ def fmt_num(v: Any, missing: str = UNKNOWN, digits: int = 4) -> str:
 
 
 def fmt_share(v: Any, missing: str = UNKNOWN) -> str:
-    return missing if _missing(v) else f"{100 * float(v):.0f}%"
+    """0.42 -> '42%'; a share strictly between 0 and 1 never reads 100% or 0%: 0.999 -> '99.9%',
+    0.004 -> '0.4%', and '>99.9%' / '<0.1%' closer still."""
+    if _missing(v):
+        return missing
+    pct = 100 * float(v)
+    text = f"{pct:.0f}"
+    if 0 < pct < 100 and text in ("0", "100"):
+        text = f"{pct:.1f}"
+        if text == "100.0":
+            return ">99.9%"
+        if text == "0.0":
+            return "<0.1%"
+    return f"{text}%"
 
 
 def fmt_ci(ci: Any, fmt: Callable[..., str] = fmt_num) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..analysis.format import fmt_share
 from ..prices import job_cost_usd
 from ..records import Trial
 
@@ -126,7 +127,7 @@ class TrialProgress:
 
     @property
     def percent_text(self) -> str:
-        return "-" if self.fraction is None else f"{self.fraction:.0%}"
+        return "-" if self.fraction is None else fmt_share(self.fraction)
 
 
 def trial_progress(t: Trial, budget_steps: float | None) -> TrialProgress:
@@ -251,7 +252,7 @@ class ExperimentProgress:
         )
         basis = self.basis if short else self.basis_text
         stopped = self.stopped_short_text()
-        share = f"{self.fraction:.0%}" + (f" (not counted: {stopped})" if stopped else "")
+        share = fmt_share(self.fraction) + (f" (not counted: {stopped})" if stopped else "")
         return f"{share} | {left} | ${self.cost_so_far_usd:,.2f} so far{projected} ({basis})"
 
     def to_json(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.format import fmt_seconds, fmt_usd
+from ..analysis.format import fmt_seconds, fmt_share, fmt_usd
 from .formatting import fmt_number, fmt_steps, plural
 from .plot_data import PlotSpec
 
@@ -35,9 +35,13 @@ def target_choices(cfg: Any) -> list[tuple[str, tuple[str, float]]]:
     options: list[tuple[str, tuple[str, float]]] = []
     current = (cfg.analysis.target_kind, float(cfg.analysis.target))
     for level in TARGET_LEVELS:
-        options.append((f"{level:.0%} of best", ("fraction", level)))
+        options.append((f"{100 * level:.4g}% of best", ("fraction", level)))
     if current not in [v for _, v in options]:
-        label = f"{current[1]:.0%} of best" if current[0] == "fraction" else f"score {current[1]:g}"
+        label = (
+            f"{100 * current[1]:.4g}% of best"
+            if current[0] == "fraction"
+            else f"score {current[1]:g}"
+        )
         options.append((label, current))
     return options
 
@@ -243,5 +247,5 @@ def describe_recommendation(rec: Any) -> str:
         if value is not None:
             parts.append(f"{label} {fmt(value)}")
     if rec.bootstrap_agreement is not None:
-        parts.append(f"bootstrap agrees {rec.bootstrap_agreement:.0%}")
+        parts.append(f"bootstrap agrees {fmt_share(rec.bootstrap_agreement)}")
     return ", ".join(parts)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from hwscale_tui.analysis.format import fmt_share
 from hwscale_tui.cli import main
 from hwscale_tui.launch import registry, slurm_options
+from hwscale_tui.launch.progress import TrialProgress
 from hwscale_tui.processes import process_start_time
 from hwscale_tui.store import Store
 from tests.support.cli import REPO
@@ -161,3 +163,31 @@ def test_the_docs_state_the_slurm_bounds():
     text = (REPO / "docs" / "experiment.md").read_text()
     assert "grid.cpus_per_node; *range* 0 to 4096 |" in text
     assert "in whole minutes; *range* 0 to 1000 |" in text
+
+
+# -- 3. a share below 100% never reads 100%, one above 0 never 0% -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [
+        (0.999, "99.9%"),
+        (0.996, "99.6%"),
+        (0.99999, ">99.9%"),
+        (0.004, "0.4%"),
+        (0.00001, "<0.1%"),
+        (0.42, "42%"),
+        (0.994, "99%"),
+        (1.0, "100%"),
+        (0.0, "0%"),
+        (None, "unknown"),
+    ],
+)
+def test_shares_near_the_ends_show_a_decimal(share, text):
+    assert fmt_share(share) == text
+
+
+def test_a_trial_at_999_permille_of_its_budget_is_not_shown_done():
+    """The trials table and screen said 'run 100%' for a trial still running at 99.9%."""
+    assert TrialProgress(fraction=0.999, sps=None, eta_s=None).percent_text == "99.9%"
+    assert TrialProgress(fraction=0.001, sps=None, eta_s=None).percent_text == "0.1%"
