@@ -156,6 +156,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self.ascii_only = ascii_only
         self.remember_state = remember_state
         self.ui_state: dict[str, Any] = self._load_ui_state() if remember_state else {}
+        if remember_state:
+            self._forget_gone_experiments()
         self.history: list[str] = []
         self.exit_message: str | None = None
         # a terminal bell with each notice of a pair or experiment ending: off unless asked
@@ -341,6 +343,36 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
+
+    def _forget_gone_experiments(self) -> None:
+        """Drop the saved state (trials filters) of experiments deleted since it was saved, in
+        the app or with ``hwscale-tui experiments delete``; all of it stays when the store
+        cannot be read."""
+        filters = self.ui_state.get("trials_filters")
+        if not isinstance(filters, dict) or not filters:
+            return
+        import sqlite3
+
+        from ..errors import StoreError
+        from ..launch.experiments import _open_store_readonly, known_names
+
+        try:
+            store = _open_store_readonly()
+            if store is None:
+                return
+            try:
+                names = set(known_names(store))
+            finally:
+                store.close()
+        except (StoreError, sqlite3.Error, OSError):
+            return
+        self.forget_experiments([k for k in filters if k not in names and k != self.session.name])
+
+    def forget_experiments(self, names: list[str]) -> None:
+        """Drop what the app saved for experiments that no longer exist."""
+        filters = self.ui_state.get("trials_filters")
+        if isinstance(filters, dict) and any(n in filters for n in names):
+            self.remember("trials_filters", {k: v for k, v in filters.items() if k not in names})
 
     def remember(self, key: str, value: Any) -> None:
         """Keep a UI preference (e.g. the trials filter) for the next session."""

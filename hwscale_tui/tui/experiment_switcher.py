@@ -156,7 +156,11 @@ class ExperimentSwitcher(ModalScreen[None]):
             return
 
         def answer(yes: bool | None) -> None:
-            if yes and self._run(delete, name) and not reopen_if_open(self.app, name):
+            if not (yes and self._run(delete, name)):
+                return
+            app: Any = self.app  # the HwscaleApp
+            app.forget_experiments([name])  # its saved trials filter
+            if not reopen_if_open(app, name):
                 self.app.notify(f"Deleted {name}.")
                 self.reload()
 

@@ -3,9 +3,17 @@ of deleted experiments, and `?` inside a dialog."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
+from hwscale_tui import config as cfgmod
+from hwscale_tui.launch import experiments as ex
+from hwscale_tui.paths import app_paths
 from hwscale_tui.tui.analysis_view import describe_recommendation, target_choices
+from hwscale_tui.tui.app import create_app
+from hwscale_tui.tui.experiment_switcher import ExperimentSwitcher
+from hwscale_tui.tui.screens.modals import ConfirmScreen
+from tests.tui.tui_helpers import wait_for
 
 # -- 3. a share below 100% never reads 100% ------------------------------------------------------
 
@@ -28,3 +36,59 @@ def test_a_target_just_below_the_best_is_labelled_as_set():
     cfg = SimpleNamespace(analysis=SimpleNamespace(target_kind="fraction", target=0.999))
     labels = [label for label, _ in target_choices(cfg)]
     assert labels == ["50% of best", "75% of best", "90% of best", "99.9% of best"]
+
+
+# -- 4. the saved trials filter of a deleted experiment goes with it ----------------------------
+
+
+def _save(path, name: str) -> None:
+    cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {"experiment.name": name})
+    cfgmod.save(cfg, path)
+    ex.remember(name, path)
+
+
+def _saved_filters() -> dict:
+    return json.loads((app_paths().state / "tui.json").read_text())["trials_filters"]
+
+
+def _write_filters(filters: dict) -> None:
+    paths = app_paths().ensure()
+    (paths.state / "tui.json").write_text(json.dumps({"bell": True, "trials_filters": filters}))
+
+
+async def test_the_app_forgets_the_trials_filter_of_an_experiment_it_deletes(tmp_path):
+    _save(tmp_path / "one.toml", "one")
+    _save(tmp_path / "two.toml", "two")  # current, and what the app opens
+    _write_filters({"one": "g1n1", "two": "g2n1"})
+    app = create_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        await pilot.press("up", "d")  # "one", not the open experiment
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "one" not in [r.name for r in app.screen.rows], what="gone")
+        assert _saved_filters() == {"two": "g2n1"}
+    assert "one" not in [s.name for s in ex.summaries()]
+
+
+async def test_the_app_drops_saved_filters_of_experiments_deleted_elsewhere(tmp_path):
+    """`hwscale-tui experiments delete` (or a delete in another app) left the filter saved:
+    a new experiment of the same name would have opened filtered."""
+    _save(tmp_path / "one.toml", "one")
+    _save(tmp_path / "two.toml", "two")  # current
+    _write_filters({"one": "g1n1", "two": "g2n1", "gone": "g4n2"})
+    app = create_app()
+    assert app.ui_state["trials_filters"] == {"one": "g1n1", "two": "g2n1"}
+    assert _saved_filters() == {"one": "g1n1", "two": "g2n1"}
+    assert json.loads((app_paths().state / "tui.json").read_text())["bell"] is True
+
+
+def test_saved_filters_stay_when_the_store_cannot_be_read(tmp_path):
+    _save(tmp_path / "two.toml", "two")
+    _write_filters({"two": "g2n1", "gone": "g4n2"})
+    app = create_app(remember_state=False)
+    app.ui_state = {"trials_filters": {"two": "g2n1", "gone": "g4n2"}}
+    app_paths().store.write_bytes(b"not a database")
+    app._forget_gone_experiments()
+    assert app.ui_state["trials_filters"] == {"two": "g2n1", "gone": "g4n2"}
