@@ -14,7 +14,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from ..errors import UsageError
-from .screens.modals import DIALOG_CSS, ConfirmScreen, PromptScreen
+from .screens.modals import DIALOG_CSS, ConfirmScreen, PromptScreen, dialog_help
 
 
 def _label(s: Any) -> str:
@@ -38,7 +38,9 @@ class ExperimentSwitcher(ModalScreen[None]):
         Binding("a", "archive", "Archive", id="experiments.archive"),
         Binding("d", "delete", "Delete", id="experiments.delete"),
         Binding("escape", "close", "Close", id="experiments.close"),
+        dialog_help("experiments.help"),
     ]
+    HELP_TITLE = "Experiments"
 
     def compose(self) -> ComposeResult:
         app: Any = self.app

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+from textual.widgets import Input, Static
+
 from hwscale_tui import config as cfgmod
 from hwscale_tui.launch import experiments as ex
 from hwscale_tui.paths import app_paths
 from hwscale_tui.tui.analysis_view import describe_recommendation, target_choices
 from hwscale_tui.tui.app import create_app
 from hwscale_tui.tui.experiment_switcher import ExperimentSwitcher
-from hwscale_tui.tui.screens.modals import ConfirmScreen
+from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
+from tests.tui.test_tui_pilot import text_of
 from tests.tui.tui_helpers import wait_for
 
 # -- 3. a share below 100% never reads 100% ------------------------------------------------------
@@ -92,3 +95,71 @@ def test_saved_filters_stay_when_the_store_cannot_be_read(tmp_path):
     app_paths().store.write_bytes(b"not a database")
     app._forget_gone_experiments()
     assert app.ui_state["trials_filters"] == {"two": "g2n1", "gone": "g4n2"}
+
+
+# -- 5. ? inside a dialog shows the dialog's keys -------------------------------------------------
+
+
+async def test_question_mark_in_a_dialog_opens_the_help_with_its_keys_first(tmp_path):
+    """A modal dialog cuts the app's keys off: `?` in the experiment switcher or a yes/no
+    question did nothing."""
+    _save(tmp_path / "one.toml", "one")
+    _save(tmp_path / "two.toml", "two")
+    app = create_app(remember_state=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        switcher = app.screen
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        title, rows = app.screen.sections()[0]
+        assert title == "Experiments (this screen)"
+        assert {ident for _, _, ident in rows} >= {
+            "experiments.switch",
+            "experiments.delete",
+            "experiments.close",
+        }
+        assert "Experiments (this screen)" in text_of(app.screen.query_one("#help-keys", Static))
+        await pilot.press("escape")  # back to the dialog, still open
+        await wait_for(pilot, lambda: app.screen is switcher, what="switcher again")
+
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        title, rows = app.screen.sections()[0]
+        assert title == "Question (this screen)"
+        assert {ident for _, _, ident in rows} >= {"confirm.yes", "confirm.no"}
+        await pilot.press("question_mark")  # closes the help, as everywhere
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is switcher, what="not deleted")
+    assert "one" in [s.name for s in ex.summaries()]
+
+
+async def test_question_mark_in_a_prompt_is_typed_and_f1_opens_the_help(tmp_path):
+    _save(tmp_path / "one.toml", "one")
+    app = create_app(remember_state=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="prompt")
+        prompt = app.screen
+        await pilot.press("a", "question_mark")
+        assert prompt.query_one(Input).value == "a?" and app.screen is prompt
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        assert app.screen.sections()[0][0] == "Prompt (enter submits) (this screen)"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is prompt, what="prompt again")
+        assert prompt.query_one(Input).value == "a?"
+
+
+async def test_the_help_of_a_screen_is_unchanged(tmp_path):
+    app = create_app(remember_state=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        titles = [title for title, _ in app.screen.sections()]
+        assert titles[0] == "Everywhere" and "1 Grid (this screen)" in titles

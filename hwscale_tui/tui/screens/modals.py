@@ -52,8 +52,18 @@ def binding_keys(app: Any, binding: Binding) -> str:
     return " / ".join(dict.fromkeys(shown))
 
 
-def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[str, str, str]]]]:
-    """(title, [(keys, what, id)]) for everywhere, then each screen in screen order.
+def dialog_help(ident: str) -> Binding:
+    """A dialog's own ``?`` / ``f1``: a modal dialog cuts the app's keys off, so ``?`` did
+    nothing there. It opens the help with the dialog's keys first (in a text field ``?`` is
+    typed, and ``f1`` opens it)."""
+    return Binding("question_mark,f1", "app.help", "Keys", show=False, id=ident)
+
+
+def help_sections(
+    app: Any, current: str | None, dialog: Screen | None = None
+) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """(title, [(keys, what, id)]) for everywhere, then each screen in screen order; with an
+    open ``dialog`` (a modal screen the help was asked for in), its keys come first.
 
     Only the app's own bindings with ids: Textual's internal ones (DataTable paging, the
     command palette's "Show menu") are folded into one table-navigation line.
@@ -79,6 +89,9 @@ def help_sections(app: Any, current: str | None) -> list[tuple[str, list[tuple[s
     )
     everywhere.append((*TABLE_KEYS_LINE, ""))
     sections = [("Everywhere", everywhere)]
+    if dialog is not None:
+        title = getattr(dialog, "HELP_TITLE", "This dialog")
+        sections.insert(0, (f"{title} (this screen)", rows(list(type(dialog).BINDINGS))))
     for number, (screen_id, (title, _)) in enumerate(SCREENS.items(), start=1):
         label = f"{number} {title}" + (" (this screen)" if screen_id == current else "")
         cls = screen_class(screen_id)
@@ -110,18 +123,21 @@ class HelpScreen(ModalScreen[None]):
         self.target = target
         self.scroll_target = 0
 
+    def sections(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        current = getattr(self.target, "SCREEN_ID", None)
+        dialog = self.target if current is None and self.target.is_modal else None
+        return help_sections(self.app, current, dialog)
+
     def binding_rows(self) -> list[tuple[str, str, str]]:
         """Every row of every section, in the order shown."""
-        current = getattr(self.target, "SCREEN_ID", None)
-        return [row for _, rows in help_sections(self.app, current) for row in rows]
+        return [row for _, rows in self.sections() for row in rows]
 
     def compose(self) -> ComposeResult:
         from rich.console import Group
         from rich.table import Table
 
-        current = getattr(self.target, "SCREEN_ID", None)
         parts: list[Any] = []
-        for title, rows in help_sections(self.app, current):
+        for title, rows in self.sections():
             if parts:
                 parts.append(Text(""))
             parts.append(Text(title, style="bold reverse" if "(this screen)" in title else "bold"))
@@ -145,9 +161,8 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         """Scroll the current screen's section into view."""
-        current = getattr(self.target, "SCREEN_ID", None)
         line = 0
-        for title, rows in help_sections(self.app, current):
+        for title, rows in self.sections():
             if "(this screen)" in title:
                 break
             line += len(rows) + 2
@@ -193,7 +208,9 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        dialog_help("confirm.help"),
     ]
+    HELP_TITLE = "Question"
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -227,7 +244,11 @@ class PromptScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = DIALOG_CSS
     SCOPED_CSS = False
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
+        dialog_help("prompt.help"),
+    ]
+    HELP_TITLE = "Prompt (enter submits)"
 
     def __init__(
         self,
