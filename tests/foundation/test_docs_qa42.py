@@ -179,14 +179,12 @@ def test_status_and_its_watch_say_local_mode_for_the_built_in_trainer(tmp_path, 
     """docs/launch.md: `status --watch` piped prints its last frame "laid out like plain
     `status` (same width rule, `local mode:` line)". A launch of the built-in runner on the
     local dispatcher whose pairs have ended (their runner's pid is gone)."""
-    import subprocess
-    import sys
 
     from hwscale_tui import config as cfgmod
     from hwscale_tui.cli import main
     from hwscale_tui.paths import ensure_private_dir, snapshot_path
     from hwscale_tui.store import Store
-    from tests.support.launches import recorded_launch
+    from tests.support.launches import dead_pid, recorded_launch
 
     cfg = cfgmod.from_dict(
         {"experiment": {"name": "loc"}, "grid": {"gpu_counts": [1], "node_counts": [1]}},
@@ -196,14 +194,9 @@ def test_status_and_its_watch_say_local_mode_for_the_built_in_trainer(tmp_path, 
     snap = snapshot_path("loc")
     ensure_private_dir(snap.parent)
     cfgmod.save(cfg, snap)
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    gone, _ = dead_pid()
     with Store.open_default() as store:
-        recorded_launch(store, "loc", ["loc.g1n1"], snap, running_pid=int(gone.stdout))
+        recorded_launch(store, "loc", ["loc.g1n1"], snap, running_pid=gone)
     assert main(["status", "--experiment-name", "loc"]) == 0
     plain = capsys.readouterr().out
     assert main(["status", "--experiment-name", "loc", "--watch", "0.1"]) == 0
@@ -271,18 +264,11 @@ def test_sweep_status_says_when_its_runner_is_gone(capsys):
     """docs/sweep.md: after a crash or SIGKILL, "start the same command again". `sweep --status`
     kept printing `status=running` for a sweep whose runner had been SIGKILLed (the row it
     wrote when it started), with nothing in flight and nothing running."""
-    import subprocess
-    import sys
-
     from hwscale_tui.cli import main
     from hwscale_tui.store import Store
+    from tests.support.launches import dead_pid
 
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    gone, _ = dead_pid()
     with Store.open_default() as store:
         store.upsert_sweep(
             "hardware_scaling.g1n1",
@@ -293,7 +279,7 @@ def test_sweep_status_says_when_its_runner_is_gone(capsys):
             dispatcher="local",
             max_trials=8,
             status="running",
-            pid=int(gone.stdout),
+            pid=gone,
             proc_start=1.0,
         )
     assert main(["sweep", "--gpus", "1", "--nodes", "1", "--status"]) == 0

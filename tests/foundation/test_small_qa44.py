@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from hwscale_tui.launch.progress import TrialProgress
 from hwscale_tui.processes import process_start_time
 from hwscale_tui.store import Store
 from tests.support.cli import REPO
+from tests.support.launches import dead_pid
 
 # -- 1. experiments delete and data/running/<name>.json -----------------------------------------
 
@@ -28,16 +28,9 @@ def _experiment(name: str) -> None:
         )
 
 
-def _dead_pid() -> tuple[int, float | None]:
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    start = process_start_time(p.pid)
-    p.wait()
-    return p.pid, start
-
-
 def test_delete_removes_the_per_launch_file_when_nothing_it_names_runs(capsys):
     _experiment("old")
-    pid, start = _dead_pid()
+    pid, start = dead_pid()
     registry.record_supervisor("old", 1, pid, start)
     registry.record_pair("old", "old.g1n1", pid=pid, pgid=pid, proc_start=start)
     registry.record_trial(
@@ -61,7 +54,7 @@ def test_delete_is_refused_while_a_trial_of_a_dead_sweep_runner_still_runs(capsy
     """An orphan trial (its sweep runner died) is known only to the per-launch file: deleting
     the experiment with it would leave nobody able to stop that process."""
     _experiment("old")
-    dead, dead_start = _dead_pid()
+    dead, dead_start = dead_pid()
     trial = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
         registry.record_trial(
@@ -99,7 +92,7 @@ def test_delete_is_refused_while_a_trial_of_a_dead_sweep_runner_still_runs(capsy
 
 def test_delete_is_refused_while_a_cluster_job_is_recorded(capsys):
     _experiment("old")
-    dead, dead_start = _dead_pid()
+    dead, dead_start = dead_pid()
     registry.record_trial(
         "old",
         "old.g1n1",

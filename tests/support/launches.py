@@ -4,11 +4,22 @@ rows as ``launch`` writes them, each pair scheduled, and running as a given proc
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from hwscale_tui.launch.state import LaunchRecords
+from hwscale_tui.processes import process_start_time
 from hwscale_tui.store import Store
+
+
+def dead_pid() -> tuple[int, float | None]:
+    """The pid of a process that ran and has exited (reaped), and its start time."""
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = process_start_time(p.pid)
+    p.wait()
+    return p.pid, start
 
 
 def recorded_launch(
