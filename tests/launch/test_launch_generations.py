@@ -288,6 +288,7 @@ def test_cli_relaunch_with_a_changed_budget(tmp_path):
             "trials_done": 1,
             "finished": 1,
             "best_score": old["pairs"][0]["best_score"],
+            "in_grid": True,  # g1n1 is still in the experiment file's grid
         }
     ]
     assert "first launch" in old["started_because"]
