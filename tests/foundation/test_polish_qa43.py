@@ -96,21 +96,7 @@ def test_experiments_delete_counts_its_trials(capsys):
 # -- 2. [slurm] poll_s has an upper bound -------------------------------------------------------
 
 
-def _tree(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
-
-
-@pytest.mark.parametrize("value", ["1e9", "3600.5"])
-def test_a_slurm_poll_interval_beyond_an_hour_is_refused(tmp_path, capsys, private_home, value):
-    exp = tmp_path / "e.toml"
-    exp.write_text(f"[slurm]\npoll_s = {value}\n")
-    before = sorted(p.name for p in tmp_path.iterdir()), _tree(private_home)
-    assert main(["plan", "-e", str(exp), "--save", str(tmp_path / "out.toml")]) == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.count("\n") == 1 and err.count(". ") == 0, err  # one sentence
-    assert "slurm.poll_s" in err and "accepted: a number from 0 to 3600." in err, err
-    assert (sorted(p.name for p in tmp_path.iterdir()), _tree(private_home)) == before
+# beyond the bound: tests/foundation/test_small_qa44.py, with the other Slurm bounds
 
 
 def test_a_slurm_poll_interval_of_an_hour_is_accepted(tmp_path, capsys):

@@ -108,7 +108,7 @@ def test_delete_is_refused_while_a_cluster_job_is_recorded(capsys):
     assert registry.registry_path("old").exists()
 
 
-# -- 2. [slurm] cpus_per_task and time_limit_factor have upper bounds ----------------------------
+# -- 2. [slurm] cpus_per_task, time_limit_factor and poll_s have upper bounds -------------------
 
 
 def _tree(root: Path) -> list[str]:
@@ -122,9 +122,11 @@ def _tree(root: Path) -> list[str]:
         ("cpus_per_task", "1000000000", "accepted: an integer from 0 to 4096."),
         ("time_limit_factor", "1000.5", "accepted: a number from 0 to 1000."),
         ("time_limit_factor", "1e300", "accepted: a number from 0 to 1000."),
+        ("poll_s", "1e9", "accepted: a number from 0 to 3600."),  # the sweep never polled
+        ("poll_s", "3600.5", "accepted: a number from 0 to 3600."),
     ],
 )
-def test_slurm_cpus_and_time_factor_beyond_their_bound_are_refused(
+def test_slurm_bounded_keys_beyond_their_bound_are_refused(
     tmp_path, capsys, private_home, key, value, accepted
 ):
     exp = tmp_path / "e.toml"
