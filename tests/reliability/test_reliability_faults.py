@@ -68,12 +68,13 @@ def _start_sweep(exp: Path, home: Path, log: Path) -> subprocess.Popen:
 
 
 def _fill(directory: Path) -> Path:
+    """Fill ``directory``'s file system with one file. Unbuffered: a buffered writer keeps the
+    bytes the full disk refused and raises ENOSPC again when it is closed (a full suite run failed so)."""
     filler = directory / "filler"
-    with open(filler, "wb") as fh:
+    with open(filler, "wb", buffering=0) as fh:
         try:
             while True:
                 fh.write(b"\0" * 65536)
-                fh.flush()
         except OSError as e:
             assert e.errno == errno.ENOSPC
     return filler
