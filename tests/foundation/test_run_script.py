@@ -94,6 +94,7 @@ def test_uv_in_the_venv_installs_the_lock_and_pip_is_not_asked(tmp_path):
     assert len(calls) == 2 and calls[-1] == "hwscale-tui --version"
     assert calls[0].startswith("uv pip install")
     assert "--python .venv/bin/python -c requirements/lock.txt -e ." in calls[0]
+    assert "--compile-bytecode" in calls[0]  # as pip does; uv does not by default
     assert len(list((root / ".venv").glob(".hwscale-installed-*"))) == 1
 
 
