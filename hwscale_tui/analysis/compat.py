@@ -27,7 +27,7 @@ from ..hardware import HardwarePair
 from ..records import HistoryPoint, Trial
 from .core import AnalysisResult, analyze
 from .fits import NotEnoughData, PowerLawFit, fit_power_law
-from .format import NOT_REACHED, fmt_ci, fmt_share
+from .format import NOT_REACHED, fmt_ci, fmt_level, fmt_share
 from .settings import DEFAULT_SCENARIOS, AnalysisSettings
 
 # History metrics tried in order for the learning curve: ours, Metta's eval score, Metta's reward.
@@ -250,7 +250,7 @@ class HardwareScalingAnalyzer:
             if isinstance(fit, PowerLawFit):
                 lines.append(
                     f"{name.capitalize()}: {fit.a:.2e} * GPUs^{fit.b:.3f} "
-                    f"(exponent {int(fit.ci_level * 100)}% CI {fmt_ci(fit.ci.get('b'), lambda v: f'{v:.3f}')}, "
+                    f"(exponent {fmt_level(fit.ci_level)} CI {fmt_ci(fit.ci.get('b'), lambda v: f'{v:.3f}')}, "
                     f"n={fit.n}{'; ' + fit.note if fit.note else ''})"
                 )
             else:

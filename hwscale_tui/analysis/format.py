@@ -63,6 +63,12 @@ def fmt_num(v: Any, missing: str = UNKNOWN, digits: int = 4) -> str:
     return f"{f:.{digits}g}"
 
 
+def fmt_level(level: float) -> str:
+    """A confidence level as a percentage, as precise as it was given: 0.95 -> '95%',
+    0.999 -> '99.9%' (not '99%')."""
+    return f"{round(100 * level, 6):g}%"
+
+
 def fmt_share(v: Any, missing: str = UNKNOWN) -> str:
     """0.42 -> '42%'; a share strictly between 0 and 1 never reads 100% or 0%: 0.999 -> '99.9%',
     0.004 -> '0.4%', and '>99.9%' / '<0.1%' closer still."""

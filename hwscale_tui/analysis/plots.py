@@ -11,6 +11,7 @@ import numpy as np
 from ..paths import ensure_private_dir
 from .core import TO_TARGET_COLUMNS, AnalysisResult
 from .fits import PowerLawFit, ThroughputSelection
+from .format import fmt_level
 
 
 def _pyplot() -> Any:
@@ -109,7 +110,7 @@ def _to_target(plt: Any, result: AnalysisResult) -> Any:
         if isinstance(law, PowerLawFit):
             grid = np.geomspace(gpus.min(), gpus.max(), 50)
             lo, hi = law.band(grid)
-            ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{int(law.ci_level * 100)}% band")
+            ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{fmt_level(law.ci_level)} band")
             ax.plot(grid, law.predict(grid), label=f"{law.a:.3g} G^{law.b:.2f}")
         else:
             ax.set_title("not enough data for a law", fontsize=8)

@@ -25,7 +25,16 @@ from .fits import (
     ThroughputSelection,
     USLFit,
 )
-from .format import NOT_REACHED, fmt_ci, fmt_count, fmt_num, fmt_seconds, fmt_share, fmt_usd
+from .format import (
+    NOT_REACHED,
+    fmt_ci,
+    fmt_count,
+    fmt_level,
+    fmt_num,
+    fmt_seconds,
+    fmt_share,
+    fmt_usd,
+)
 
 LAW_TITLES = {
     "samples_to_target": ("samples to target vs total {unit}", fmt_count),
@@ -122,7 +131,7 @@ def report_sections(result: AnalysisResult) -> list[Section]:
             f"cost: logged cost where a trial has it, else {result.price.describe(s.unit)} x "
             + ("ranks x hours" if s.unit == "ranks" else "whole billed nodes x hours"),
             (
-                f"uncertainty: {int(s.ci_level * 100)}% intervals from {s.n_boot} bootstrap resamples (seed {s.seed}); smoothing: {s.smoothing}"
+                f"uncertainty: {fmt_level(s.ci_level)} intervals from {s.n_boot} bootstrap resamples (seed {s.seed}); smoothing: {s.smoothing}"
                 if s.n_boot
                 else f"uncertainty: no intervals (0 bootstrap resamples); smoothing: {s.smoothing}"
             ),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hwscale_tui.analysis.format import fmt_share
+from hwscale_tui.analysis.format import fmt_level, fmt_share
 from hwscale_tui.cli import main
 from hwscale_tui.launch import registry, slurm_options
 from hwscale_tui.launch.progress import TrialProgress
@@ -180,6 +180,14 @@ def test_the_docs_state_the_slurm_bounds():
 )
 def test_shares_near_the_ends_show_a_decimal(share, text):
     assert fmt_share(share) == text
+
+
+@pytest.mark.parametrize(
+    ("level", "text"), [(0.95, "95%"), (0.999, "99.9%"), (0.9, "90%"), (0.955, "95.5%")]
+)
+def test_a_confidence_level_reads_as_given(level, text):
+    """Reports and plots printed int(level * 100): a 99.9% interval read '99%'."""
+    assert fmt_level(level) == text
 
 
 def test_a_trial_at_999_permille_of_its_budget_is_not_shown_done():
