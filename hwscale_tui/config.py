@@ -61,7 +61,7 @@ MAX_NODES = 4096
 MAX_DELAY_S = 7 * 24 * 3600.0  # a week between pair starts
 MAX_SECONDS = 30 * 24 * 3600.0
 MAX_POLL_S = 3600.0  # an hour between squeue calls: a larger one would all but never poll
-# a Slurm task's CPUs: above the largest single-image nodes (HPE Superdome Flex, 1792 threads)
+# a node's or a Slurm task's CPUs: above the largest single-image nodes (HPE Superdome Flex, 1792 threads)
 MAX_CPUS_PER_TASK = 4096
 # with max_suggestion_cost at MAX_SECONDS (30 days), 1000x is 43.2M minutes: still under the
 # 32-bit minute count Slurm keeps a time limit in (its INFINITE is 2**32 - 1)
@@ -134,7 +134,7 @@ class GridSection:
         8, doc="largest GPU count one node has", min=1, max=MAX_GPUS_PER_NODE
     )
     cpus_per_node: int = _f(
-        8, doc="CPUs of a training node (sets Metta's envs per GPU)", min=1, max=1_000_000
+        8, doc="CPUs of a training node (sets Metta's envs per GPU)", min=1, max=MAX_CPUS_PER_TASK
     )
     exclude: list[str] = _f(doc="pairs switched off, as g<G>n<N>", factory=list)
 

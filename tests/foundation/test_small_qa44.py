@@ -108,7 +108,7 @@ def test_delete_is_refused_while_a_cluster_job_is_recorded(capsys):
     assert registry.registry_path("old").exists()
 
 
-# -- 2. [slurm] cpus_per_task, time_limit_factor and poll_s have upper bounds -------------------
+# -- 2. [slurm] cpus_per_task, time_limit_factor, poll_s and [grid] cpus_per_node have upper bounds -------------------
 
 
 def _tree(root: Path) -> list[str]:
@@ -118,25 +118,27 @@ def _tree(root: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("key", "value", "accepted"),
     [
-        ("cpus_per_task", "4097", "accepted: an integer from 0 to 4096."),
-        ("cpus_per_task", "1000000000", "accepted: an integer from 0 to 4096."),
-        ("time_limit_factor", "1000.5", "accepted: a number from 0 to 1000."),
-        ("time_limit_factor", "1e300", "accepted: a number from 0 to 1000."),
-        ("poll_s", "1e9", "accepted: a number from 0 to 3600."),  # the sweep never polled
-        ("poll_s", "3600.5", "accepted: a number from 0 to 3600."),
+        ("slurm.cpus_per_task", "4097", "accepted: an integer from 0 to 4096."),
+        ("grid.cpus_per_node", "4097", "accepted: an integer from 1 to 4096."),
+        ("slurm.cpus_per_task", "1000000000", "accepted: an integer from 0 to 4096."),
+        ("slurm.time_limit_factor", "1000.5", "accepted: a number from 0 to 1000."),
+        ("slurm.time_limit_factor", "1e300", "accepted: a number from 0 to 1000."),
+        ("slurm.poll_s", "1e9", "accepted: a number from 0 to 3600."),  # the sweep never polled
+        ("slurm.poll_s", "3600.5", "accepted: a number from 0 to 3600."),
     ],
 )
-def test_slurm_bounded_keys_beyond_their_bound_are_refused(
+def test_bounded_keys_beyond_their_bound_are_refused(
     tmp_path, capsys, private_home, key, value, accepted
 ):
     exp = tmp_path / "e.toml"
-    exp.write_text(f"[slurm]\n{key} = {value}\n")
+    section, name = key.split(".")
+    exp.write_text(f"[{section}]\n{name} = {value}\n")
     before = sorted(p.name for p in tmp_path.iterdir()), _tree(private_home)
     assert main(["plan", "-e", str(exp), "--save", str(tmp_path / "out.toml")]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1 and err.count(". ") == 0, err  # one sentence
-    assert f"slurm.{key}" in err and accepted in err, err
+    assert key in err and accepted in err, err
     assert (sorted(p.name for p in tmp_path.iterdir()), _tree(private_home)) == before
 
 
