@@ -195,11 +195,13 @@ def transfer_note(trials: list[Trial]) -> str | None:
     n = sum(1 for t in trials if t.transfer_other)
     if not n:
         return None
+    # counted per trial: with transfer on, a pair's first trials come before any other pair's
+    # result and are suggested from its own alone
     return (
-        f"Transfer between pairs was on for {n} of {len(trials)} trials ([sweep] transfer = "
-        "true): those pairs' sweeps also learned from the other pairs' results, so the pairs' "
-        "times, samples and costs to target are not those of independent sweeps "
-        "(docs/optimizer.md)."
+        f"Transfer between pairs: {n} of {plural(len(trials), 'trial')} "
+        f"{'was' if n == 1 else 'were'} suggested with other pairs' results too ([sweep] "
+        "transfer = true), so the pairs' sweeps were not independent and their times, samples "
+        "and costs to target are not those of independent sweeps (docs/optimizer.md)."
     )
 
 

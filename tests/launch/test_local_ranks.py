@@ -278,8 +278,11 @@ def test_analysis_says_when_transfer_between_pairs_shaped_the_trials(tmp_path):
     res = _analyze(exp, "--json")
     assert res.returncode == 0, res.stderr
     notes = " ".join(json.loads(res.stdout)["notes"])
-    assert "Transfer between pairs was on for 2 of 6 trials ([sweep] transfer = true)" in notes
-    assert "Transfer between pairs was on for 2 of 6 trials" in res.stderr
+    assert (
+        "Transfer between pairs: 2 of 6 trials were suggested with other pairs' results too ([sweep] transfer = true)"
+        in notes
+    )
+    assert "Transfer between pairs: 2 of 6 trials were suggested" in res.stderr
 
     # exported with trials --csv (and its curves), the file's analysis says the same
     exported = {}
@@ -314,7 +317,10 @@ def test_analysis_says_when_transfer_between_pairs_shaped_the_trials(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     notes = " ".join(json.loads(res.stdout)["notes"])
-    assert "Transfer between pairs was on for 2 of 6 trials ([sweep] transfer = true)" in notes
+    assert (
+        "Transfer between pairs: 2 of 6 trials were suggested with other pairs' results too ([sweep] transfer = true)"
+        in notes
+    )
 
     # the app's analysis screen makes the same choice and says the same
     from hwscale_tui.tui.screens.analysis import select_trials
@@ -322,7 +328,7 @@ def test_analysis_says_when_transfer_between_pairs_shaped_the_trials(tmp_path):
     with Store.open_default() as st:
         trials = st.trials(experiment="xfer")
     _chosen, app_notes = select_trials(cfg, trials)
-    assert any("Transfer between pairs was on for 2 of 6 trials" in n for n in app_notes)
+    assert any("Transfer between pairs: 2 of 6 trials were suggested" in n for n in app_notes)
 
 
 @pytest.mark.parametrize(
