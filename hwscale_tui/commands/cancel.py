@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                         "sweep_name": o.sweep,
                         "previous_status": o.previous_status,
                         "cancelled": o.cancelled,
+                        "failed": o.failed,
                         "detail": o.detail,
                     }
                     for o in outcomes
@@ -121,4 +122,6 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.remote and not remote:
             print("remote: no queued or running SkyPilot jobs found for these sweeps")
-    return 1 if any(not r.ok for r in remote) else 0
+    # a cluster's cancel command that failed (its jobs stay recorded) fails the command, as a
+    # remote cancel that failed does
+    return 1 if any(not r.ok for r in remote) or any(o.failed for o in outcomes) else 0

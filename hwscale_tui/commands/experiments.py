@@ -32,6 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--all", action="store_true", help="with list: archived ones too")
     p.add_argument("--yes", action="store_true", help="with delete: confirm")
+    p.add_argument(
+        "--forget-jobs",
+        action="store_true",
+        help="with delete: delete even though cluster jobs (Slurm, SkyPilot) are still recorded "
+        "as running, when cancel cannot reach their cluster; the jobs are forgotten, not "
+        "cancelled",
+    )
     p.add_argument("--json", action="store_true", help="with list: print JSON")
 
 
@@ -44,6 +51,7 @@ FLAG_ACTIONS = {
     "source": ("--from", ("new",)),
     "all": ("--all", ("list",)),
     "yes": ("--yes", ("delete",)),
+    "forget_jobs": ("--forget-jobs", ("delete",)),
     "json": ("--json", ("list",)),
 }
 
@@ -95,8 +103,16 @@ def run(args: argparse.Namespace) -> int:
                 f"deleting {args.name} removes its trials, launches, snapshot and logs; accepted: "
                 f"hwscale-tui experiments delete {args.name} --yes."
             )
-        n = ex.delete(args.name)
+        n, forgotten = ex.delete(args.name, forget_jobs=args.forget_jobs)
         print(f"deleted {args.name} ({plural(n, 'trial')})")
+        if forgotten:
+            jobs = ", ".join(j.rpartition("cluster job ")[2] for j in forgotten)
+            print(
+                f"forgot {plural(len(forgotten), 'cluster job')} ({jobs}) without cancelling "
+                f"{'it' if len(forgotten) == 1 else 'them'}: if "
+                f"{'it still runs' if len(forgotten) == 1 else 'they still run'}, cancel "
+                f"{'it' if len(forgotten) == 1 else 'them'} on the cluster (scancel, sky jobs cancel)"
+            )
     return 0
 
 

@@ -448,42 +448,54 @@ def archive(name: str, archived: bool = True) -> None:
         current_path().unlink(missing_ok=True)
 
 
-def _still_registered(name: str) -> list[str]:
-    """What the per-launch file still tracks that may run: a live supervisor, pair or trial
-    process, or a cluster job (cancel stops or forgets each; only a job's cluster knows whether
-    it still runs)."""
+def _still_registered(name: str) -> tuple[list[str], list[str]]:
+    """What the per-launch file still tracks that may run: live supervisor, pair or trial
+    processes, and cluster jobs (cancel stops or forgets each; only a job's cluster knows
+    whether it still runs)."""
     from ..processes import is_running
     from . import registry
 
     data = registry.read(name)
-    out: list[str] = []
+    live: list[str] = []
+    jobs: list[str] = []
     sup = data.get("supervisor")
     if isinstance(sup, dict) and is_running(sup.get("pid"), sup.get("proc_start")):
-        out.append(f"its supervisor, pid {sup['pid']}")
+        live.append(f"its supervisor, pid {sup['pid']}")
     for sweep, p in data["pairs"].items():
         if isinstance(p, dict) and is_running(p.get("pid"), p.get("proc_start")):
-            out.append(f"{sweep}, pid {p['pid']}")
+            live.append(f"{sweep}, pid {p['pid']}")
     for run_id, t in data["trials"].items():
         if not isinstance(t, dict):
             continue
         if is_running(t.get("pid"), t.get("proc_start")):
-            out.append(f"trial {run_id}, pid {t['pid']}")
+            live.append(f"trial {run_id}, pid {t['pid']}")
         elif not t.get("pgid") and (job := t.get("slurm_job_id") or t.get("job_name")):
-            out.append(f"trial {run_id}, cluster job {job}")
-    return out
+            jobs.append(f"trial {run_id}, cluster job {job}")
+    return live, jobs
 
 
-def _refuse_if_registered(name: str) -> None:
+def _refuse_if_registered(name: str, forget_jobs: bool) -> list[str]:
     """Deleting drops the per-launch file, the only record ``cancel`` and ``doctor`` have of a
-    trial whose sweep runner died: refused while it names something that may still run."""
-    live = _still_registered(name)
-    if live:
-        shown = ", ".join(live[:3]) + (f" and {len(live) - 3} more" if len(live) > 3 else "")
+    trial whose sweep runner died: refused while it names something that may still run. With
+    ``forget_jobs``, cluster jobs (which only their cluster can stop) do not refuse it; they
+    are returned, to be named as forgotten."""
+    live, jobs = _still_registered(name)
+    blocking = live + ([] if forget_jobs else jobs)
+    if blocking:
+        shown = ", ".join(blocking[:3])
+        shown += f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""
+        way_out = (
+            f" (or, when their cluster cannot be reached, hwscale-tui experiments delete {name} "
+            "--yes --forget-jobs)"
+            if jobs and not live
+            else ""
+        )
         raise UsageError(
             f"experiment {name} still has processes or cluster jobs recorded as running "
             f"({shown}), so it cannot be deleted; accepted: hwscale-tui cancel "
-            f"--experiment-name {name} --all first."
+            f"--experiment-name {name} --all first{way_out}."
         )
+    return jobs
 
 
 def _forget_registry(name: str) -> None:
@@ -494,11 +506,12 @@ def _forget_registry(name: str) -> None:
     path.with_suffix(".lock").unlink(missing_ok=True)
 
 
-def delete(name: str) -> int:
+def delete(name: str, *, forget_jobs: bool = False) -> tuple[int, list[str]]:
     """Delete an experiment: its store rows, launch snapshot, logs (the pairs', the
     supervisor's and its trials' run directories) and the file the app made for it (never a
     file of yours elsewhere) and its per-launch file. Refused while it runs, or while that
-    file names a process still alive or a cluster job. Returns trials deleted."""
+    file names a process still alive or (unless ``forget_jobs``) a cluster job. Returns the
+    trials deleted and the cluster jobs forgotten (not cancelled)."""
     import shutil
 
     from .files import experiment_logs_dir, supervisor_log_path
@@ -508,7 +521,7 @@ def delete(name: str) -> int:
 
     with Store.open_default() as store:
         _refuse_if_running(name, store, "deleted")
-        _refuse_if_registered(name)
+        forgotten = _refuse_if_registered(name, forget_jobs)
         run_ids = [r["run_id"] for r in store.trial_rows(experiment=name)]
         n = store.delete_experiment(name)
     _forget_registry(name)
@@ -526,7 +539,7 @@ def delete(name: str) -> int:
     cur = read_current()
     if cur is not None and cur.name == name:
         current_path().unlink(missing_ok=True)
-    return n
+    return n, forgotten
 
 
 def new_from(source: str, new_name: str) -> Path:

@@ -102,6 +102,7 @@ class CancelOutcome:
         None  # when its processes were signalled (shared by pairs stopped together)
     )
     detail: str = ""
+    failed: bool = False  # a cluster's cancel command failed: its jobs are still recorded
 
 
 @dataclass(frozen=True)
@@ -961,7 +962,8 @@ def _cancel_with_store(
             jobs = _orphan_jobs(experiment, [outcome.sweep]).get(outcome.sweep, [])
             orphaned[outcome.sweep] = {job for _, job in jobs}
             if jobs:
-                said = cancel_cluster_jobs(jobs, experiment=experiment)
+                said, _, failed = cancel_cluster_jobs(jobs, experiment=experiment)
+                outcome.failed = outcome.failed or failed
                 outcome.detail = (outcome.detail + "; " if outcome.detail else "") + (
                     f"orphaned cluster jobs: {said}"
                 )
@@ -1076,34 +1078,46 @@ def cancel_cluster_jobs(
     timeout_s: float = 60.0,
     *,
     experiment: str | None = None,
-) -> str:
+) -> tuple[str, bool, bool]:
     """Cancel orphaned cluster jobs with the cluster's own command (``scancel IDS`` for Slurm,
-    ``sky jobs cancel -y -n NAME`` for SkyPilot); one line saying what happened. With
-    ``experiment``, the jobs a command cancelled leave its per-launch file: they are no one's
-    to cancel again (a later cancel said 'scancel ID: ok' for them once more)."""
+    ``sky jobs cancel -y -n NAME`` for SkyPilot); one line saying what happened, whether any
+    command succeeded and whether any failed (or could not be run). With ``experiment``, the jobs a command cancelled leave its
+    per-launch file: they are no one's to cancel again (a later cancel said 'scancel ID: ok'
+    for them once more); the others stay, to be cancelled again when their cluster answers."""
     import shutil
     import subprocess
 
     slurm = [job for kind, job in jobs if kind == "slurm"]
     sky = [job for kind, job in jobs if kind == "skypilot"]
     done: list[str] = []
+    any_ok = any_failed = False
     commands = ([["scancel", *slurm]] if slurm else []) + [
         ["sky", "jobs", "cancel", "-y", "-n", name] for name in sky
     ]
     for argv in commands:
         if shutil.which(argv[0]) is None:
+            any_failed = True
             done.append(f"{argv[0]} is not on PATH: cancel {' '.join(argv[1:])} by hand")
             continue
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
-            ok = r.returncode == 0
-            done.append(f"{' '.join(argv)}: {'ok' if ok else (r.stderr.strip() or 'failed')[:120]}")
         except (OSError, subprocess.TimeoutExpired) as e:
-            done.append(f"{' '.join(argv)}: {e}")
+            any_failed = True
+            done.append(f"{' '.join(argv)} failed: {e}; still recorded")
             continue
-        if ok and experiment is not None:
+        if r.returncode != 0:
+            # the tool's last line says why (scancel prints a chain of errors ending in the
+            # fatal one); one line, so the cancel's own line stays whole
+            lines = [line.strip() for line in r.stderr.splitlines() if line.strip()]
+            why = lines[-1][:160] if lines else f"exit code {r.returncode}"
+            any_failed = True
+            done.append(f"{' '.join(argv)} failed ({why}); still recorded")
+            continue
+        any_ok = True
+        done.append(f"{' '.join(argv)}: ok")
+        if experiment is not None:
             _forget_cluster_jobs(experiment, set(argv[1:] if argv[0] == "scancel" else argv[-1:]))
-    return "; ".join(done)
+    return "; ".join(done), any_ok, any_failed
 
 
 def _forget_cluster_jobs(experiment: str, jobs: set[str]) -> None:
@@ -1153,10 +1167,10 @@ def _cancel_from_registry(
             outcome.cancelled = True
         jobs = _orphan_jobs(experiment, [sweep], data).get(sweep, [])
         if jobs:
-            outcome.cancelled = True
-            outcome.detail = (
-                f"orphaned cluster jobs: {cancel_cluster_jobs(jobs, experiment=experiment)}; "
-            )
+            said, any_ok, failed = cancel_cluster_jobs(jobs, experiment=experiment)
+            outcome.cancelled = outcome.cancelled or any_ok
+            outcome.failed = failed
+            outcome.detail = f"orphaned cluster jobs: {said}; "
         by_hand = [] if p else _live_runners(sweep, data)
         if by_hand and not outcome.cancelled:
             outcome.previous_status = "running"
@@ -1186,7 +1200,10 @@ def _cancel_from_registry(
             continue
         if not outcome.cancelled and not outcome.detail:
             outcome.detail = "nothing of it is running; "
-        outcome.detail += note
+        # a pair whose only cancel failed was looked up there, not cancelled
+        outcome.detail += (
+            note if outcome.cancelled else note.replace("cancelled from", "looked up in", 1)
+        )
     return outcomes
 
 

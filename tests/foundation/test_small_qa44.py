@@ -82,6 +82,10 @@ def test_delete_is_refused_while_a_trial_of_a_dead_sweep_runner_still_runs(capsy
         with Store.open_default() as store:
             assert "old" in store.experiment_names()
             assert len(store.trial_rows(experiment="old")) == 1
+        # --forget-jobs is for cluster jobs only: a live process still refuses the delete
+        assert main(["experiments", "delete", "old", "--yes", "--forget-jobs"]) == 2
+        assert f"pid {trial.pid}" in capsys.readouterr().err
+        assert path.read_text() == before
     finally:
         trial.kill()
         trial.wait()
@@ -105,7 +109,21 @@ def test_delete_is_refused_while_a_cluster_job_is_recorded(capsys):
     assert main(["experiments", "delete", "old", "--yes"]) == 2
     err = capsys.readouterr().err
     assert "cluster job 4242" in err, err
+    assert err.count("\n") == 1 and err.count(". ") == 0, err  # one sentence
+    # cancel may not reach the cluster (scancel failing, or a copy of the state elsewhere):
+    # the refusal names the way out, which forgets the job and says so
+    assert "experiments delete old --yes --forget-jobs" in err, err
     assert registry.registry_path("old").exists()
+    assert main(["experiments", "delete", "old", "--yes", "--forget-jobs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "deleted old (1 trial)",
+        "forgot 1 cluster job (4242) without cancelling it: if it still runs, cancel it on the "
+        "cluster (scancel, sky jobs cancel)",
+    ], out
+    assert not registry.registry_path("old").exists()
+    with Store.open_default() as store:
+        assert "old" not in store.experiment_names()
 
 
 # -- 2. [slurm] cpus_per_task, time_limit_factor, poll_s and [grid] cpus_per_node have upper bounds -------------------

@@ -288,6 +288,45 @@ def _fake_scancel(tmp_path: Path, monkeypatch) -> Path:
     return calls
 
 
+def test_a_scancel_that_fails_keeps_the_job_and_fails_the_cancel_in_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    """scancel failing (its cluster unreachable) printed its whole multi-line stderr cut at
+    120 characters inside 'cancelled g1n1': the pair reads not cancelled, scancel's last
+    line says why, the job stays recorded for a later cancel, and cancel exits 1."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "scancel").write_text(
+        "#!/bin/sh\necho 'scancel: error: fetch_config: DNS SRV lookup failed' >&2\n"
+        "echo 'scancel: fatal: Could not establish a configuration source' >&2\nexit 1\n"
+    )
+    (bin_dir / "scancel").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    with Store.open_default() as store:
+        store.touch_experiment("exp")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    registry.record_trial(
+        "exp",
+        "exp.g1n1",
+        "exp.g1n1_trial_0001_aaaaaa",
+        runner_pid=dead.pid,
+        runner_start=1.0,
+        fields={"slurm_job_id": "4242"},
+        dispatcher="slurm",
+    )
+    assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    assert out.startswith("g1n1: not cancelled: orphaned cluster jobs: scancel 4242 failed "), out
+    assert "(scancel: fatal: Could not establish a configuration source); still recorded" in out
+    assert "DNS SRV" not in out, out
+    assert "exp.g1n1_trial_0001_aaaaaa" in registry.read("exp")["trials"]
+    assert main(["cancel", "g1n1", "--experiment-name", "exp", "--json"]) == 1
+    (pair,) = json.loads(capsys.readouterr().out)["pairs"]
+    assert pair["cancelled"] is False and pair["failed"] is True, pair
+
+
 def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled_once(
     tmp_path, capsys, monkeypatch
 ):
