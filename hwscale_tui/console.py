@@ -18,13 +18,27 @@ PIPED_WIDTH = 200
 
 
 def stdout_console(**kwargs: Any) -> Any:
-    """A ``rich.console.Console`` on stdout (imported here: rich loads on first use)."""
+    """A ``rich.console.Console`` on stdout (imported here: rich loads on first use).
+
+    A reader that stops reading (``hwscale-tui experiments | head -1``) ends the command as
+    every other output of it does: quietly, exit 0 (``cli`` takes the ``BrokenPipeError``).
+    rich's own console exits 1 there, so the same pipe gave 0 after ``status`` and 1 after
+    ``experiments``."""
     from rich.console import Console
 
+    class _StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            # what is still buffered for stdout goes nowhere at exit, instead of failing again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            raise BrokenPipeError
+
     if sys.stdout.isatty():
-        return Console(**kwargs)
+        return _StdoutConsole(**kwargs)
     width = None if os.environ.get("COLUMNS") else PIPED_WIDTH
-    return Console(soft_wrap=True, width=width, **kwargs)
+    return _StdoutConsole(soft_wrap=True, width=width, **kwargs)
 
 
 def fitted_table(console: Any, build: Callable[[bool], Any]) -> Any:
