@@ -106,9 +106,9 @@ def run(args: argparse.Namespace) -> int:
         n, forgotten = ex.delete(args.name, forget_jobs=args.forget_jobs)
         print(f"deleted {args.name} ({plural(n, 'trial')})")
         if forgotten:
-            jobs = ", ".join(j.rpartition("cluster job ")[2] for j in forgotten)
             print(
-                f"forgot {plural(len(forgotten), 'cluster job')} ({jobs}) without cancelling "
+                f"forgot {plural(len(forgotten), 'cluster job')} ({', '.join(forgotten)}) "
+                "without cancelling "
                 f"{'it' if len(forgotten) == 1 else 'them'}: if "
                 f"{'it still runs' if len(forgotten) == 1 else 'they still run'}, cancel "
                 f"{'it' if len(forgotten) == 1 else 'them'} on the cluster (scancel, sky jobs cancel)"

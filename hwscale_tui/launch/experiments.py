@@ -448,16 +448,16 @@ def archive(name: str, archived: bool = True) -> None:
         current_path().unlink(missing_ok=True)
 
 
-def _still_registered(name: str) -> tuple[list[str], list[str]]:
+def _still_registered(name: str) -> tuple[list[str], list[tuple[str, str]]]:
     """What the per-launch file still tracks that may run: live supervisor, pair or trial
-    processes, and cluster jobs (cancel stops or forgets each; only a job's cluster knows
-    whether it still runs)."""
+    processes (described), and cluster jobs as (trial run id, job) (cancel stops or forgets
+    each; only a job's cluster knows whether it still runs)."""
     from ..processes import is_running
     from . import registry
 
     data = registry.read(name)
     live: list[str] = []
-    jobs: list[str] = []
+    jobs: list[tuple[str, str]] = []
     sup = data.get("supervisor")
     if isinstance(sup, dict) and is_running(sup.get("pid"), sup.get("proc_start")):
         live.append(f"its supervisor, pid {sup['pid']}")
@@ -470,7 +470,7 @@ def _still_registered(name: str) -> tuple[list[str], list[str]]:
         if is_running(t.get("pid"), t.get("proc_start")):
             live.append(f"trial {run_id}, pid {t['pid']}")
         elif not t.get("pgid") and (job := t.get("slurm_job_id") or t.get("job_name")):
-            jobs.append(f"trial {run_id}, cluster job {job}")
+            jobs.append((run_id, str(job)))
     return live, jobs
 
 
@@ -478,9 +478,10 @@ def _refuse_if_registered(name: str, forget_jobs: bool) -> list[str]:
     """Deleting drops the per-launch file, the only record ``cancel`` and ``doctor`` have of a
     trial whose sweep runner died: refused while it names something that may still run. With
     ``forget_jobs``, cluster jobs (which only their cluster can stop) do not refuse it; they
-    are returned, to be named as forgotten."""
+    are returned (their ids), to be named as forgotten."""
     live, jobs = _still_registered(name)
-    blocking = live + ([] if forget_jobs else jobs)
+    described = [f"trial {run_id}, cluster job {job}" for run_id, job in jobs]
+    blocking = live + ([] if forget_jobs else described)
     if blocking:
         shown = ", ".join(blocking[:3])
         shown += f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""
@@ -495,7 +496,7 @@ def _refuse_if_registered(name: str, forget_jobs: bool) -> list[str]:
             f"({shown}), so it cannot be deleted; accepted: hwscale-tui cancel "
             f"--experiment-name {name} --all first{way_out}."
         )
-    return jobs
+    return [job for _, job in jobs]
 
 
 def _forget_registry(name: str) -> None:
