@@ -288,6 +288,23 @@ def _fake_scancel(tmp_path: Path, monkeypatch) -> Path:
     return calls
 
 
+def _record_dead_runners_slurm_trial() -> int:
+    """Trial exp.g1n1_trial_0001_aaaaaa in the per-launch file as Slurm job 4242 of a sweep
+    runner that has exited; returns that runner's pid."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    registry.record_trial(
+        "exp",
+        "exp.g1n1",
+        "exp.g1n1_trial_0001_aaaaaa",
+        runner_pid=dead.pid,
+        runner_start=1.0,
+        fields={"slurm_job_id": "4242"},
+        dispatcher="slurm",
+    )
+    return dead.pid
+
+
 def test_a_scancel_that_fails_keeps_the_job_and_fails_the_cancel_in_one_line(
     tmp_path, capsys, monkeypatch
 ):
@@ -304,17 +321,7 @@ def test_a_scancel_that_fails_keeps_the_job_and_fails_the_cancel_in_one_line(
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     with Store.open_default() as store:
         store.touch_experiment("exp")
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    registry.record_trial(
-        "exp",
-        "exp.g1n1",
-        "exp.g1n1_trial_0001_aaaaaa",
-        runner_pid=dead.pid,
-        runner_start=1.0,
-        fields={"slurm_job_id": "4242"},
-        dispatcher="slurm",
-    )
+    _record_dead_runners_slurm_trial()
     assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 1
     out = capsys.readouterr().out
     assert out.count("\n") == 1, out
@@ -336,19 +343,9 @@ def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled
     runner relaunched with --only, said 'orphaned cluster jobs: scancel 9: ok' again."""
 
     calls = _fake_scancel(tmp_path, monkeypatch)
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
+    dead = _record_dead_runners_slurm_trial()
     with Store.open_default() as store:
-        recorded_launch(store, "exp", ["exp.g1n1"], tmp_path / "exp.toml", running_pid=dead.pid)
-    registry.record_trial(
-        "exp",
-        "exp.g1n1",
-        "exp.g1n1_trial_0001_aaaaaa",
-        runner_pid=dead.pid,
-        runner_start=1.0,
-        fields={"slurm_job_id": "4242"},
-        dispatcher="slurm",
-    )
+        recorded_launch(store, "exp", ["exp.g1n1"], tmp_path / "exp.toml", running_pid=dead)
     # before: status and doctor name the job no runner watches (doctor said 'no trial runs
     # without its sweep runner', status nothing of it)
     assert main(["status", "--experiment-name", "exp"]) == 0
