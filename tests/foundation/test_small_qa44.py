@@ -50,26 +50,28 @@ def test_delete_removes_the_per_launch_file_when_nothing_it_names_runs(capsys):
     assert not path.with_suffix(".lock").exists()
 
 
+def _record_old_trial(fields: dict, dispatcher: str) -> None:
+    """old.g1n1_trial_0001 in the per-launch file, its sweep runner gone."""
+    dead, dead_start = dead_pid()
+    registry.record_trial(
+        "old",
+        "old.g1n1",
+        "old.g1n1_trial_0001",
+        runner_pid=dead,
+        runner_start=dead_start,
+        fields=fields,
+        dispatcher=dispatcher,
+    )
+
+
 def test_delete_is_refused_while_a_trial_of_a_dead_sweep_runner_still_runs(capsys):
     """An orphan trial (its sweep runner died) is known only to the per-launch file: deleting
     the experiment with it would leave nobody able to stop that process."""
     _experiment("old")
-    dead, dead_start = dead_pid()
     trial = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
-        registry.record_trial(
-            "old",
-            "old.g1n1",
-            "old.g1n1_trial_0001",
-            runner_pid=dead,
-            runner_start=dead_start,
-            fields={
-                "pid": trial.pid,
-                "pgid": trial.pid,
-                "proc_start": process_start_time(trial.pid),
-            },
-            dispatcher="local",
-        )
+        fields = {"pid": trial.pid, "pgid": trial.pid, "proc_start": process_start_time(trial.pid)}
+        _record_old_trial(fields, "local")
         path = registry.registry_path("old")
         before = path.read_text()
         assert main(["experiments", "delete", "old", "--yes"]) == 2
@@ -96,16 +98,7 @@ def test_delete_is_refused_while_a_trial_of_a_dead_sweep_runner_still_runs(capsy
 
 def test_delete_is_refused_while_a_cluster_job_is_recorded(capsys):
     _experiment("old")
-    dead, dead_start = dead_pid()
-    registry.record_trial(
-        "old",
-        "old.g1n1",
-        "old.g1n1_trial_0001",
-        runner_pid=dead,
-        runner_start=dead_start,
-        fields={"slurm_job_id": "4242"},
-        dispatcher="slurm",
-    )
+    _record_old_trial({"slurm_job_id": "4242"}, "slurm")
     assert main(["experiments", "delete", "old", "--yes"]) == 2
     err = capsys.readouterr().err
     assert "cluster job 4242" in err, err
