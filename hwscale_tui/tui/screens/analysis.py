@@ -369,7 +369,7 @@ class AnalysisScreen(HwScreen):
 
     def tables(self, view: AnalysisView) -> Group:
         fom = Table(
-            title="Figure of merit (1.0 = best)",
+            title="Figure of merit (1.0 = best on every measure)",
             title_style="bold",
             box=None,
             header_style="bold",
