@@ -145,7 +145,7 @@ class SweepSection:
     batch_size: int = _f(2, doc="suggestions per scheduling round", min=1, max=MAX_TRIALS)
     max_parallel_jobs: int = _f(1, doc="trials running at once per sweep", min=1, max=MAX_TRIALS)
     total_timesteps: int = _f(200_000, doc="agent steps per trial", min=1, max=10**15)
-    metric: str = _f("score", doc="metric the sweep optimizes")
+    metric: str = _f("score", doc="metric the sweep optimizes (the built-in runner: 'score' only)")
     goal: str = _f("maximize", doc="maximize or minimize the metric", choices=GOALS)
     acquisition_fn: str = _f("ei", doc="ei, ucb or naive", choices=ACQUISITION_FNS)
     max_suggestion_cost: float = _f(
@@ -636,6 +636,27 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
                     " ".join("{" + p + "}" for p in allowed)
                     + " (write {{ and }} for literal braces)",
                 )
+    for key, metric in (
+        ("sweep.metric", cfg.sweep.metric),
+        ("analysis.curve_metric", cfg.analysis.curve_metric),
+    ):
+        if not metric.strip() or not metric.isprintable():
+            raise ConfigError(
+                source,
+                key,
+                f"got {metric[:40]!r}",
+                "a metric name like score or evaluator/eval_sweep/score",
+            )
+    if cfg.experiment.runner == "builtin" and cfg.sweep.metric != "score":
+        # the built-in runner's trials (our trainer, or a trial_command) report sweep/score, and
+        # nothing reads another key: the setting would be ignored without a word
+        raise ConfigError(
+            source,
+            "sweep.metric",
+            f'{cfg.sweep.metric[:60]!r} has no effect with runner = "builtin", whose trials '
+            "report 'score'",
+            '"score" (runner = "metta" optimizes another metric)',
+        )
     if cfg.sweep.batch_size > cfg.sweep.max_trials:
         raise ConfigError(
             source,

@@ -78,6 +78,16 @@ def test_runner_change_moves_unset_runner_defaults_only():
     assert m.sweep.total_timesteps == 300_000_000  # a default follows the runner
 
 
+def test_metta_runner_takes_any_metric_and_builtin_only_score():
+    m = cfgmod.from_dict(
+        {"experiment": {"runner": "metta"}, "sweep": {"metric": "evaluator/eval_sweep/x"}}, env={}
+    )
+    assert m.sweep.metric == "evaluator/eval_sweep/x"
+    assert cfgmod.from_dict({"sweep": {"metric": "score"}}, env={}).sweep.metric == "score"
+    with pytest.raises(ConfigError, match="has no effect with runner"):  # back to builtin
+        cfgmod.apply_overrides(m, {"experiment.runner": "builtin"})
+
+
 def test_default_gpu_count_over_a_lowered_max_is_skipped_not_an_error():
     cfg = cfgmod.from_dict({"grid": {"max_gpus_per_node": 4}}, env={})
     from hwscale_tui.hardware import plan_grid
@@ -111,6 +121,10 @@ BAD_FILES = [
     ('[cost]\ngpu_type = ""\n', "cost.gpu_type", "a name without spaces like H100"),
     ('[cost]\ngpu_type = "H 100"\n', "cost.gpu_type", "a name without spaces like H100"),
     ("", "<file>", "at least one [section]"),
+    ('[sweep]\nmetric = ""\n', "sweep.metric", "a metric name like score"),
+    ('[analysis]\ncurve_metric = " "\n', "analysis.curve_metric", "a metric name like score"),
+    # the built-in runner's trials report sweep/score: another metric would be ignored silently
+    ('[sweep]\nmetric = "reward"\n', "sweep.metric", '"score" (runner = "metta" optimizes'),
     ("# hwscale-tui experiment (cut short here)\n", "<file>", "at least one [section]"),
 ]
 
@@ -161,6 +175,7 @@ def test_bad_file_on_cli_exits_2_and_writes_nothing(tmp_path, text, key, accepte
         (["--runner", "slurm"], "--runner (experiment.runner)"),
         (["--delay", "soon"], "--delay: 'soon' is not a number"),
         (["notakeyvalue"], "extra argument 'notakeyvalue' is not key=value"),
+        (["--metric-path", "reward"], "--metric-path (sweep.metric): 'reward' has no effect"),
     ],
 )
 def test_bad_flags_exit_2_with_one_sentence(tmp_path, flags, needle):
