@@ -345,13 +345,20 @@ assert tuple(PROFILES) == tuple(p for p in METTA_PROFILES if p != "auto")
 
 
 def tool_file(repo: Path, tool: str) -> Path | None:
-    """Where ``tool`` (``pkg.module.function``) lives in a checkout, or None if absent."""
-    parts = tool.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        mod = repo.joinpath(*parts[:cut])
-        for candidate in (mod.with_suffix(".py"), mod / "__init__.py"):
-            if candidate.is_file():
-                return candidate
+    """Where ``tool`` (``pkg.module.function``) lives in a checkout, or None if absent.
+
+    ``tools/run.py`` imports the module ``pkg.module`` and takes ``function`` from it
+    (common/src/metta/common/tool/tool_path.py:24-52, ``path.rsplit(".", 1)``), so only that
+    module counts: a parent package such as ``recipes/experiment/__init__.py``, which every
+    Metta main checkout has, does not hold the tool.
+    """
+    module, sep, _ = tool.rpartition(".")
+    if not sep or not module:
+        return None
+    mod = repo.joinpath(*module.split("."))
+    for candidate in (mod.with_suffix(".py"), mod / "__init__.py"):
+        if candidate.is_file():
+            return candidate
     return None
 
 
