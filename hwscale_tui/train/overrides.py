@@ -88,7 +88,7 @@ KEYS: dict[str, KeySpec] = {
     "trainer.batch_size": KeySpec(
         "batch_size",
         "int",
-        "global batch per update, across ranks (default: preset center, 1024 x ranks)",
+        "global batch per update, across ranks (default: preset center, 1024 x ranks rounded up to a power of two)",
         _positive,
         "an integer >= 1",
     ),

@@ -43,6 +43,8 @@ def test_defaults_are_the_builtin_preset_centers(gpus, nodes):
     cfg = parse_overrides([f"hardware.gpus={gpus}", f"hardware.nodes={nodes}"], env={})
     assert cfg.swept_params() == builtin_preset(HardwarePair(gpus, nodes)).space.center()
     assert cfg.ranks == gpus * nodes
+    # what --help and docs/train.md say: 1024 x ranks, rounded up to a power of two
+    assert cfg.batch_size == 2 ** math.ceil(math.log2(1024 * gpus * nodes))
     assert sum(cfg.rank_envs()) * BUILTIN_ROLLOUT == cfg.batch_size
     assert cfg.price_per_gpu_hour == price_per_gpu_hour("H100").price
     assert (cfg.env, cfg.update_epochs, cfg.store, cfg.wandb_mode) == (
