@@ -78,6 +78,12 @@ def install_tool(repo: Path, *, force: bool = False) -> Path:
             f"since only profile main needs {PROFILES[MAIN].tool}."
         )
     target = repo / TOOL_RELPATH
+    # --force replaces a file, never a directory (writing over one failed on the temp file)
+    if target.is_dir():
+        raise UsageError(
+            f"{target} is a directory, not the tool maker's file; accepted: move it away, "
+            "then run install-tool again."
+        )
     if target.exists() and not force:
         head = target.read_text(encoding="utf-8", errors="replace")[: len(MARKER)]
         if head != MARKER:
