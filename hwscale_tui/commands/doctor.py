@@ -216,7 +216,7 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
             facts,
         )
     detail = (
-        f"{path}: ok (schema {version}, {facts.get('trials', 0)} trials, "
+        f"{path}: ok (schema {version}, {plural(facts.get('trials', 0), 'trial')}, "
         f"{facts.get('finished', 0)} finished, WAL {facts['wal_size']} bytes)"
     )
     if missing:
@@ -573,7 +573,7 @@ def check_store(report: Report, repair: bool) -> None:
         )
         return
     kept = (
-        f"backed up to {backup}; rebuilt keeping {counts.get('trials', 0)} trials "
+        f"backed up to {backup}; rebuilt keeping {plural(counts.get('trials', 0), 'trial')} "
         f"({facts_after.get('finished', 0)} finished), {counts.get('history', 0)} history rows"
     )
     if not ok_after:  # not fixed: the finding stays a problem (exit 1)

@@ -227,6 +227,13 @@ def test_reading_commands_work_on_a_read_only_state_location(tmp_path, capsys, m
         subprocess.run(["umount", "-l", str(home)])
 
 
+def test_doctor_counts_one_trial_in_the_singular(capsys):
+    with Store(app_paths().store) as st:
+        st.insert_trial("e.g1n1_trial_0001", "e.g1n1", experiment="e", idx=1, gpus=1, nodes=1)
+    assert main(["doctor"]) == 0
+    assert f"(schema {SCHEMA_VERSION}, 1 trial, 0 finished, WAL" in capsys.readouterr().out
+
+
 def test_doctor_finds_a_damaged_store_and_repair_keeps_every_finished_trial(capsys):
     store = app_paths().store
     with Store(store) as st:

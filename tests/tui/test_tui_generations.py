@@ -133,7 +133,7 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
     supervisor.launch(cfgmod.load(exp), foreground=True)
     write((1, 2))
     async with _launch_question(exp, "spent") as (app, pilot, question):
-        assert "g1n1 already ran 1 trials: left out" in question
+        assert "g1n1 already ran 1 trial: left out" in question
         assert "1 pair" in question  # the estimate counts g2n1 only
         await pilot.press("y")
         await wait_for(
@@ -143,7 +143,7 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             what="the launch notice",
         )
         notice = next(n.message for n in app._notifications if "Launched" in n.message)
-        assert "g1n1 already ran 1 trials, not started again" in notice
+        assert "g1n1 already ran 1 trial, not started again" in notice
         status = supervisor.pair_status("spent")
         assert status.pair("spent.g2n1").launch_id != status.pair("spent.g1n1").launch_id
 
@@ -159,7 +159,7 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             what="the refusal",
         )
         refusal = next(n.message for n in app._notifications if "No pair" in n.message)
-        assert "every pair already ran 1 trials" in refusal
+        assert "every pair already ran 1 trial" in refusal
         assert not isinstance(app.screen, ConfirmScreen)
         before = supervisor.pair_status("spent").pair("spent.g1n1").launch_id
         await pilot.press("l")  # the selected pair (g1n1) alone: not relaunched either
@@ -169,7 +169,7 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             what="the relaunch refusal",
         )
         notice = next(n.message for n in app._notifications if "not relaunched" in n.message)
-        assert notice.startswith("g1n1 already ran 1 trials (max trials)")
+        assert notice.startswith("g1n1 already ran 1 trial (max trials)")
         assert supervisor.pair_status("spent").pair("spent.g1n1").launch_id == before
 
 

@@ -473,7 +473,7 @@ class LaunchScreen(HwScreen):
         warnings: list[str] | None = None,
     ) -> None:
         cfg = self.app.session.cfg
-        ran = f"already ran {cfg.sweep.max_trials} trials" if spent else ""
+        ran = f"already ran {plural(cfg.sweep.max_trials, 'trial')}" if spent else ""
         if not estimate.pairs:
             why = f"every pair {ran} (raise max trials on the grid to run more)" if spent else ""
             self.notify(
@@ -544,7 +544,8 @@ class LaunchScreen(HwScreen):
             else ", ".join(pair_tag_of(s) for s in getattr(info, "sweeps", only or []))
         )
         left_out = (
-            f"; {', '.join(spent)} already ran {session.cfg.sweep.max_trials} trials, not started "
+            f"; {', '.join(spent)} already ran {plural(session.cfg.sweep.max_trials, 'trial')}, "
+            "not started "
             "again"
             if spent
             else ""
@@ -577,7 +578,7 @@ class LaunchScreen(HwScreen):
             self.app.call_from_thread(
                 self.notify,
                 f"{', '.join(pair_tag_of(s) for s in spent)} already ran "
-                f"{session.cfg.sweep.max_trials} trials (max trials): not relaunched. Raise max "
+                f"{plural(session.cfg.sweep.max_trials, 'trial')} (max trials): not relaunched. Raise max "
                 "trials on the grid (1) to run more.",
                 severity="warning",
             )

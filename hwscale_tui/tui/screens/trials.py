@@ -197,7 +197,9 @@ class TrialsScreen(HwScreen):
         n = len(table.trials)
         running = sum(t.state == "running" for t in table.trials.values())
         shown = table.row_count
-        parts.append(f"{n} trials, {running} running" + (f", {shown} shown" if shown != n else ""))
+        parts.append(
+            f"{plural(n, 'trial')}, {running} running" + (f", {shown} shown" if shown != n else "")
+        )
         if st is not None and getattr(st, "stale_since", None):
             # the retry before the reason: a source's reason is a long sentence, and the line
             # is cut at its end ("retry in" never showed at 80-120 columns); "NO DATA" when no
@@ -445,7 +447,9 @@ class TrialsScreen(HwScreen):
         path = out / "trials.csv"
         write_private_text(path, buffer.getvalue())
         self.app.call_from_thread(
-            self.notify, f"{len(trials)} trials written to {short_paths(str(path))}", timeout=6
+            self.notify,
+            f"{plural(len(trials), 'trial')} written to {short_paths(str(path))}",
+            timeout=6,
         )
 
 
