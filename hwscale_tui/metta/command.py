@@ -31,6 +31,8 @@ from ..hardware import HardwarePair
 from ..search.presets import Preset
 from .profiles import PROFILES, PROTEIN_SETTINGS_DEFAULTS, MettaProfile, resolve_profile
 
+TOTAL_TIMESTEPS_KEY = "trainer.total_timesteps"  # sent from sweep.total_timesteps, never an extra
+
 
 def parse_value(text: str) -> Any:
     """A ``key=value`` value as tools/run.py reads it (run_tool.py:88-119 at 7c1a7ff418)."""
@@ -109,6 +111,25 @@ def route_extras(prof: MettaProfile, tool: str, extra: Sequence[str]) -> RoutedE
                 raise UsageError(
                     f"extra argument {tok!r}: {key} is not a trainer key of Metta {prof.name} "
                     f"(its TrainerConfig forbids unknown keys); accepted: {accepted_forms(prof, tool)}."
+                )
+            if key == TOTAL_TIMESTEPS_KEY:
+                raise UsageError(
+                    f"extra argument {tok!r} repeats the total_timesteps the metta runner sends "
+                    "from sweep.total_timesteps (hwscale-tui plan shows it); accepted: "
+                    "sweep.total_timesteps in the experiment or --total-timesteps N, and extras "
+                    "only for keys the runner does not send."
+                )
+            if key in prof.keys.values():
+                effect = (
+                    "gives each trial its suggestion instead, so it would have no effect"
+                    if prof.trainer_overrides == "train_overrides"
+                    else "would train every trial at that value instead of searching it, "
+                    "while plan shows it searched"
+                )
+                raise UsageError(
+                    f"extra argument {tok!r} would override the swept hyperparameter {key} "
+                    f"(Metta {prof.name} {effect}); accepted: extras for keys the sweep does "
+                    "not search, like trainer.update_epochs=2."
                 )
             value = parse_value(raw)
             pinned = prof.fixed_trainer.get(key)

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
+import pytest
+
 from hwscale_tui import config as cfgmod
+from hwscale_tui.errors import UsageError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.install import TOOL_RELPATH, install_tool
+from hwscale_tui.metta.profiles import PROFILES
 from tests.metta.standin import make_checkout
 from tests.support.cli import cli_env, hwscale_cmd
 
@@ -70,3 +75,55 @@ def test_install_tool_over_a_directory_is_one_sentence_exit_2_with_or_without_fo
             "hwscale_sweep.py",
         ]
         assert list((repo / TOOL_RELPATH).iterdir()) == []
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+@pytest.mark.parametrize("name", ["batch_size", "learning_rate", "clip_coef", "gae_lambda"])
+def test_an_extra_for_a_swept_hyperparameter_is_refused(tmp_path, profile, name):
+    """main sent it as a fixed value in search_space=<JSON>, so Metta stopped searching it while
+    plan showed it searched; fom-v1 sent it in train_overrides, which each trial's suggestion
+    replaces (async_capped.py:284-285 at 7c1a7ff418), so it did nothing."""
+    key = PROFILES[profile].keys[name]
+    repo = make_checkout(tmp_path / "metta", profile)
+    with pytest.raises(UsageError) as e:
+        plan_experiment(_cfg(repo, profile), tmp_path / "e.toml", [f"{key}=0.5"])
+    assert str(e.value).startswith(
+        f"extra argument '{key}=0.5' would override the swept hyperparameter {key} (Metta {profile} "
+    )
+    assert str(e.value).endswith(
+        "; accepted: extras for keys the sweep does not search, like trainer.update_epochs=2."
+    )
+    # a key the sweep does not search still travels
+    plan = plan_experiment(_cfg(repo, profile), tmp_path / "e.toml", ["trainer.update_epochs=2"])
+    assert any("trainer.update_epochs" in tok for tok in plan.pairs[0].argv)
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+def test_an_extra_total_timesteps_is_refused_for_sweep_total_timesteps(tmp_path, profile):
+    """main's tool maker overwrote it with total_timesteps= (so it was ignored); fom-v1 sent it
+    in train_overrides over sweep.total_timesteps (so plan's total_timesteps= was not what ran)."""
+    repo = make_checkout(tmp_path / "metta", profile)
+    if profile == "main":
+        install_tool(repo)
+    exp = tmp_path / "e.toml"
+    cfgmod.save(_cfg(repo, profile, **{"grid.gpu_counts": [1], "grid.node_counts": [1]}), exp)
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp), "trainer.total_timesteps=5"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == (
+        "hwscale-tui: error: extra argument 'trainer.total_timesteps=5' repeats the "
+        "total_timesteps the metta runner sends from sweep.total_timesteps (hwscale-tui plan "
+        "shows it); accepted: sweep.total_timesteps in the experiment or --total-timesteps N, "
+        "and extras only for keys the runner does not send.\n"
+    )
+    st = subprocess.run(
+        hwscale_cmd("status", "-e", str(exp), "--json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
