@@ -4,7 +4,9 @@ Point estimates come from ``scipy.stats.ecdf`` on ``CensoredData``. The bootstra
 same sorted data with multinomial counts and runs Kaplan-Meier for all resamples at once in
 numpy (``km_by_counts``), which equals scipy's estimate when every count is 1 (a test checks).
 The median is the smallest value at which the estimated P(reached) is at least 0.5; when the
-curve never gets there the median is not reached (``inf``), never a placeholder.
+curve never gets there the median is not reached (``inf``), never a placeholder. A P(reach) of
+0 or 1 that every resample repeats (no trial reached within the budget, or all did) gets the
+exact binomial interval instead of the bootstrap's, which has no width there.
 """
 
 from __future__ import annotations
@@ -81,6 +83,29 @@ def p_reach_from_survival(times: np.ndarray, surv: np.ndarray, budget: float) ->
     return 1.0 - surv[:, j]
 
 
+def _exact_p_reach_ci(
+    times: np.ndarray, events: np.ndarray, budget: float, p_reach: float, level: float
+) -> tuple[float, float]:
+    """The exact binomial (Clopper-Pearson) interval for a P(reach) of 0 or 1 that every
+    resample repeats: no trial reached the target within the budget, or every trial did. The
+    percentile bootstrap has no width there ("0% [0%, 0%]" from three trials), which reads as
+    certainty and covers a true P(reach) of 0.2 in half the experiments of three trials.
+
+    At 0: the trials followed to the budget (or to the end of the longest trial, where P(reach)
+    is read when the budget lies past it) without reaching the target, 0 of them reaching it;
+    a trial censored earlier says less and is not counted. At 1 every trial reached the target
+    within the budget: all of them."""
+    from scipy.stats import binomtest
+
+    if p_reach == 0.0:
+        n = int(np.sum(times >= min(budget, float(times.max()))))
+        k = 0
+    else:
+        n = k = int(events.sum())
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    return (float(ci.low), float(ci.high))
+
+
 def kaplan_meier(
     values: np.ndarray,
     reached: np.ndarray,
@@ -121,6 +146,8 @@ def kaplan_meier(
         median_ci = percentile_ci(median_from_survival(times, surv), ci_level)
         if budget is not None:
             p_ci = percentile_ci(p_reach_from_survival(times, surv, budget), ci_level)
+            if p_reach is not None and p_ci[0] == p_ci[1] == p_reach:
+                p_ci = _exact_p_reach_ci(times, events, budget, p_reach, ci_level)
     return SurvivalSummary(
         axis=axis,
         n=n,

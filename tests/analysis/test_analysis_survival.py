@@ -130,3 +130,38 @@ def test_cli_report_says_no_interval_for_one_trial_and_for_bootstrap_0(tmp_path,
     assert "uncertainty: no intervals (0 bootstrap resamples)" in out
     row = next(line for line in out.splitlines() if line.startswith("g2n1"))
     assert "100%" in row and "[100%, 100%]" not in row, row
+
+
+@pytest.mark.parametrize(
+    "reached, expected", [(False, (0.0, 1 - 0.025 ** (1 / 3))), (True, (0.025 ** (1 / 3), 1.0))]
+)
+def test_p_reach_of_none_or_all_of_three_trials_has_the_exact_binomial_interval(reached, expected):
+    # every resample repeats 0% (or 100%): the percentile interval [0%, 0%] read as certainty
+    # from three trials
+    s = kaplan_meier(
+        np.array([100.0, 100.0, 90.0]) if reached else np.array([100.0, 100.0, 100.0]),
+        np.full(3, reached),
+        axis="agent_step",
+        budget=100.0,
+        n_boot=500,
+        rng=np.random.default_rng(0),
+        ci_level=0.95,
+    )
+    assert s.p_reach == (1.0 if reached else 0.0)
+    assert s.p_reach_ci == pytest.approx(expected)
+
+
+def test_p_reach_interval_covers_a_small_true_probability_at_its_level():
+    """Three trials followed to the budget, each reaching the target with probability 0.2:
+    the 95% interval must contain 0.2 in about 95% of such experiments or more (it did in 49%:
+    0 of 3 reached gave [0%, 0%])."""
+    rng = np.random.default_rng(7)
+    covered = 0
+    for _ in range(300):
+        reached = rng.random(3) < 0.2
+        values = np.where(reached, rng.uniform(10.0, 90.0, 3), 100.0)
+        s = kaplan_meier(
+            values, reached, axis="agent_step", budget=100.0, n_boot=200, rng=rng, ci_level=0.95
+        )
+        covered += s.p_reach_ci[0] <= 0.2 <= s.p_reach_ci[1]
+    assert covered / 300 >= 0.93
