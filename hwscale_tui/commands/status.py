@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         out = status.to_json()
         progress = progress_from_store(status)
         out["progress"] = progress.to_json() if progress is not None else None
-        jobs = slurm_jobs([p.sweep_name for p in status.pairs])
+        jobs = slurm_jobs([p.sweep_name for p in status.pairs], name)
         if jobs:
             out["slurm_jobs"] = jobs
         out["disk_full"] = disk_full_note() is not None
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.watch is None:
         status = sup.pair_status(name)
         console.print(render(status, time.time(), progress_from_store(status), console.width))
-        for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs])):
+        for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs], name)):
             console.print(line, highlight=False, markup=False)
         note = disk_full_note()
         if note:
@@ -267,8 +267,15 @@ def all_ended(status) -> bool:
     )
 
 
-def slurm_jobs(sweeps: list[str]) -> dict[str, list[dict[str, str | None]]]:
-    """The Slurm job ids of the sweeps' trials in flight (slurm dispatcher only), by sweep."""
+ORPHANED_JOB = "left by its dead sweep runner"
+
+
+def slurm_jobs(
+    sweeps: list[str], experiment: str | None = None
+) -> dict[str, list[dict[str, str | None]]]:
+    """The Slurm job ids of the sweeps' trials in flight (slurm dispatcher only), by sweep;
+    with ``experiment``, also the jobs its per-launch file keeps for a dead sweep runner (an
+    ``scancel`` that failed: their trials are recorded killed, the jobs may still run)."""
     from ..paths import app_paths
     from ..store import Store
 
@@ -291,6 +298,26 @@ def slurm_jobs(sweeps: list[str]) -> dict[str, list[dict[str, str | None]]]:
                 for r in store.trial_rows([sweep])
                 if r["state"] in ("queued", "running") and r["job_name"]
             ]
+    if experiment is not None and out:
+        from ..launch import registry
+        from ..processes import is_running
+
+        for run_id, t in registry.read(experiment)["trials"].items():
+            if not isinstance(t, dict) or t.get("sweep") not in out or not t.get("slurm_job_id"):
+                continue
+            shown = out[t["sweep"]]
+            if any(j["run_id"] == run_id for j in shown) or is_running(
+                t.get("runner_pid"), t.get("runner_start")
+            ):
+                continue  # in flight in the store, or its runner watches it
+            shown.append(
+                {
+                    "run_id": run_id,
+                    "job_id": str(t["slurm_job_id"]),
+                    "state": ORPHANED_JOB,
+                    "waiting": None,
+                }
+            )
     return out
 
 
@@ -346,7 +373,8 @@ def _watch(console, name: str, interval_s: float) -> int:
                 style="dim",
             )
         jobs = [
-            Text(line) for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs]))
+            Text(line)
+            for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs], name))
         ]
         progress = progress_from_store(status, store, now)
         notes = [Text(n, style="bold red") for n in [disk_full_note()] if n]

@@ -184,23 +184,3 @@ def leftover_slurm_jobs(store: Any, sweep: str) -> list[str]:
         for r in store.trial_rows([sweep])
         if r["state"] in ("queued", "running") and str(r["job_name"] or "").isdigit()
     ]
-
-
-def scancel(job_ids: list[str]) -> str:
-    """``scancel`` the jobs (a job that already ended is no error); what happened, in words."""
-    if not job_ids:
-        return ""
-    try:
-        done = subprocess.run(
-            ["scancel", *job_ids],
-            capture_output=True,
-            text=True,
-            timeout=SLURM_CMD_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"scancel {' '.join(job_ids)} failed: {e}"
-    if done.returncode != 0 and done.stderr.strip():
-        return f"scancel {' '.join(job_ids)}: {done.stderr.strip().splitlines()[-1]}"
-    return f"scancelled Slurm {'job' if len(job_ids) == 1 else 'jobs'} {' '.join(job_ids)}"

@@ -162,6 +162,8 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
         if p.note and (
             p.status == EXITED
             or "without their sweep runner" in p.note
+            # a cancelled pair's jobs a failed scancel left (a later cancel retries them)
+            or "left in flight as cluster jobs" in p.note
             or p.note.startswith("paused:")
         ):
             out.append(f"{p.tag}: {p.note}")

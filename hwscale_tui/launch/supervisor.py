@@ -55,7 +55,7 @@ from .files import (
 from .remote import RemoteCancel, RemoteTrialsBoundary, cancel_remote_trials
 from .run_loop import SupervisorLoop
 from .schedule import DETACHED_START_LEAD_S, stagger_schedule
-from .slurm_options import leftover_slurm_jobs, scancel
+from .slurm_options import leftover_slurm_jobs
 from .state import (
     CANCELLED,
     ENDED_STATUSES,
@@ -1002,11 +1002,19 @@ def _cancel_with_store(
                 if j not in orphaned.get(outcome.sweep, set())
             ]
             if leftover:
-                done = scancel(leftover)
-                outcome.detail = "; ".join(x for x in (outcome.detail, done) if x)
-                st.add_event("slurm_cancel", done, sweep=outcome.sweep)
-                if done.startswith("scancelled"):  # no one's to cancel again (doctor, status)
-                    _forget_cluster_jobs(experiment, set(leftover))
+                # as for the per-launch file's jobs: a cancel that worked forgets them (no one's
+                # to cancel again: doctor, status); one that failed (the controller cannot be
+                # reached) fails the cancel and keeps them for a later one -- it said
+                # 'scancel 9: <error>', exited 0 and recorded the trials killed, forgetting
+                # jobs the per-launch file did not list
+                said, _, failed = cancel_cluster_jobs(
+                    [("slurm", job) for job in leftover], experiment=experiment
+                )
+                outcome.failed = outcome.failed or failed
+                outcome.detail = "; ".join(x for x in (outcome.detail, said) if x)
+                st.add_event("slurm_cancel", said, sweep=outcome.sweep)
+                if failed:
+                    _keep_recorded(experiment, st, outcome.sweep, set(leftover))
         for outcome in outcomes:  # no runner will ever record these trials' end: cancel does
             ended = _end_orphan_trial_rows(st, outcome.sweep, clock())
             if ended:
@@ -1015,6 +1023,27 @@ def _cancel_with_store(
         for outcome in dead:
             records.mark_stopped(experiment, outcome.sweep, clock())
         return outcomes
+
+
+def _keep_recorded(experiment: str, st: Store, sweep: str, jobs: set[str]) -> None:
+    """Slurm jobs the store had in flight and ``scancel`` could not cancel: put those the
+    per-launch file does not list yet in it, under the sweep's dead runner, so a later
+    ``cancel`` retries them and ``status``, ``doctor`` and ``experiments delete`` name them
+    (their trials are recorded killed next: no runner watches them)."""
+    sweep_row = st.get_sweep(sweep) or {}
+    listed = registry.read(experiment)["trials"]
+    for row in st.trial_rows([sweep]):
+        job = str(row["job_name"] or "")
+        if job in jobs and row["state"] in ("queued", "running") and row["run_id"] not in listed:
+            registry.record_trial(
+                experiment,
+                sweep,
+                row["run_id"],
+                runner_pid=int(sweep_row.get("pid") or 0),
+                runner_start=sweep_row.get("proc_start"),
+                fields={"slurm_job_id": job},
+                dispatcher="slurm",
+            )
 
 
 def _end_orphan_trial_rows(st: Store, sweep: str, now: float) -> int:

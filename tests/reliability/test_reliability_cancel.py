@@ -413,7 +413,7 @@ def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
         )
         assert main(["cancel", "g1n1", "--experiment-name", "exp", "--grace", "0.2"]) == 0
         out = capsys.readouterr().out
-        assert "SIGKILL needed" in out and "scancelled Slurm job 4242" in out, out
+        assert "SIGKILL needed" in out and "scancel 4242: ok" in out, out
         assert run_id not in registry.read("exp")["trials"]
         main(["doctor"])
         assert "no trial runs without its sweep runner" in capsys.readouterr().out
@@ -453,3 +453,93 @@ def test_a_runner_that_finished_while_no_supervisor_watched_did_not_die(tmp_path
     assert "g1n1: not cancelled: already exited" in out, out
     assert "cancelled g2n1 (was exited): its sweep runner had died" in out, out
     assert [p.status for p in sup.pair_status("exp").pairs] == ["exited", "cancelled"]
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["in-the-per-launch-file", "store-only"])
+def test_a_failed_scancel_of_a_killed_runners_jobs_fails_the_cancel_and_keeps_them(
+    tmp_path, capsys, monkeypatch, listed
+):
+    """A Slurm runner that ignores SIGTERM (its own scancel hangs: the controller is down) is
+    SIGKILLed by cancel, which scancels the jobs the store still has in flight. That scancel
+    failing read 'scancel 4242: scancel: fatal: ...' inside 'cancelled g1n1', exited 0 and
+    recorded the trial killed: a job the per-launch file did not list was forgotten (status:
+    'Slurm jobs: none in flight'), and no later cancel retried it. Now it fails the cancel in
+    the words of the per-launch file's jobs, and the job stays recorded for a later cancel."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    (bin_dir / "scancel").write_text(
+        f'#!/bin/sh\necho "scancel $*" >> {calls}\n'
+        "echo 'scancel: error: Kill job error on job id 4242: Unable to contact slurm "
+        "controller (connect failure)' >&2\nexit 8\n"
+    )
+    (bin_dir / "scancel").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert runner.stdout is not None and runner.stdout.readline() == "ready\n"
+        start = process_start_time(runner.pid)
+        run_id = "exp.g1n1_trial_0001_aaaaaa"
+        with Store.open_default() as store:
+            store.upsert_sweep(
+                "exp.g1n1",
+                experiment="exp",
+                gpus=1,
+                nodes=1,
+                dispatcher="slurm",
+                pid=runner.pid,
+                proc_start=start,
+            )
+            store.insert_trial(run_id, "exp.g1n1", experiment="exp", idx=1, gpus=1, nodes=1)
+            store.update_trial(run_id, job_name="4242", state="running")
+            recorded_launch(
+                store,
+                "exp",
+                ["exp.g1n1"],
+                tmp_path / "exp.toml",
+                running_pid=runner.pid,
+                proc_start=start,
+            )
+        if listed:
+            registry.record_trial(
+                "exp",
+                "exp.g1n1",
+                run_id,
+                runner_pid=runner.pid,
+                runner_start=start,
+                fields={"slurm_job_id": "4242"},
+                dispatcher="slurm",
+            )
+        assert main(["cancel", "g1n1", "--experiment-name", "exp", "--grace", "0.2"]) == 1
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1, out
+        assert "SIGKILL needed" in out, out
+        assert (
+            "scancel 4242 failed (scancel: error: Kill job error on job id 4242: Unable to "
+            "contact slurm controller (connect failure)); still recorded"
+        ) in out, out
+        assert registry.read("exp")["trials"][run_id]["slurm_job_id"] == "4242"
+        assert main(["status", "--experiment-name", "exp"]) == 0
+        out = capsys.readouterr().out
+        assert "g1n1 Slurm jobs: 4242 left by its dead sweep runner" in out, out
+        assert "1 trial left in flight as cluster jobs by their dead sweep runner" in out, out
+        # the next cancel retries the job (from the per-launch file) and fails again, saying so
+        assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 1
+        assert "scancel 4242 failed" in capsys.readouterr().out
+        assert calls.read_text().splitlines() == ["scancel 4242", "scancel 4242"]
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        runner.wait()
