@@ -130,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     cfg, _ = load_config(args, with_flags=False)
     source = make_source(cfg, args.source)
     sweeps = selected_sweeps(cfg.name, source.sweeps, args.sweep)
+    if args.generation is not None:  # bad input: refused before anything is read
+        check_generation(cfg, args.generation)
     if source.kind == "wandb" and not os.environ.get("WANDB_API_KEY"):
         raise UsageError(
             "--source wandb needs WANDB_API_KEY in the environment; accepted: export WANDB_API_KEY=<key>, or --source local."
@@ -143,7 +145,6 @@ def run(args: argparse.Namespace) -> int:
     for run_id, why in getattr(source, "skipped", {}).items():
         print(f"hwscale-tui: warning: skipped trial {run_id}: {why}", file=sys.stderr)
     if args.generation is not None:
-        check_generation(cfg, args.generation)
         trials = [t for t in trials if t.generation == args.generation]
     if args.json:
         payload = {

@@ -416,3 +416,23 @@ def test_analyze_says_how_many_wandb_curves_it_could_not_read_and_why(
         out = capsys.readouterr()
         data = json.loads(out.out)
         assert data["curves_unread"] is None and "could not be read" not in out.err
+
+
+def test_an_unknown_generation_is_refused_before_wandb_is_asked(tmp_path, capsys, monkeypatch):
+    """`trials --generation 7` read every run from W&B first (3 requests), then exited 2; with a
+    malformed key it exited 1 on the key, never saying the generation was wrong."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    sentence = (
+        "hwscale-tui: error: --generation 7: experiment hardware_scaling has no such generation; "
+        "accepted: 1.\n"
+    )
+    with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1"], 2)) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        rc, out, err = run_cli(capsys, "--experiment", str(experiment_file), "--generation", "7")
+        assert (rc, out, err) == (2, "", sentence)
+        assert server.requests == []
+    monkeypatch.setenv("WANDB_API_KEY", "short")
+    rc, out, err = run_cli(capsys, "--experiment", str(experiment_file), "--generation", "7")
+    assert (rc, out, err) == (2, "", sentence)
