@@ -39,6 +39,23 @@ def test_a_single_noisy_spike_does_not_count_as_reaching_the_target():
     ).value == pytest.approx(4.5)
 
 
+def test_a_single_spike_counts_in_part_as_the_docs_say():
+    """docs/analysis.md said isotonic smoothing made a single noisy spike not count: it pools the
+    spike with the points after it, so it lifts them to their mean and can reach a target that
+    no other point came near (and a spike at the last point counts in full)."""
+    from hwscale_tui.analysis.curves import smooth_scores
+    from tests.support.cli import REPO
+
+    smoothed = smooth_scores(np.array([10.0, 100.0, 10.0, 10.0, 10.0]))
+    assert smoothed.tolist() == [10.0, 32.5, 32.5, 32.5, 32.5]
+    hist = [HistoryPoint(float(i), float(i), v) for i, v in enumerate([10.0, 100.0, 10, 10, 10])]
+    assert time_to_target(hist, 30.0, "agent_step").reached
+    assert smooth_scores(np.array([10.0, 10.0, 100.0]))[-1] == 100.0
+    doc = " ".join((REPO / "docs" / "analysis.md").read_text().split())
+    assert "single noisy spike does not count" not in doc
+    assert "`10, 100, 10, 10, 10` smooths to `10, 32.5, 32.5, 32.5, 32.5`" in doc
+
+
 def test_first_point_already_at_target_gives_the_first_value():
     hist = [HistoryPoint(10.0, 2.0, 5.0), HistoryPoint(20.0, 4.0, 6.0)]
     assert time_to_target(hist, 5.0, "agent_step").value == pytest.approx(10.0)
