@@ -81,10 +81,13 @@ def accepted_forms(prof: MettaProfile, tool: str) -> str:
         if prof.trainer_overrides == "train_overrides"
         else "sent as fixed values inside search_space=<JSON>"
     )
+    # every parameter of the tool maker is sent from the experiment (metta_argv), so an extra
+    # for one is refused as a repeat: they are named as what is not accepted
     return (
-        f"a parameter of {tool} ({', '.join(prof.tool_params)}), a SweepTool field or a dotted key "
-        f"under one (like local_test=true, wandb.tags=[...]), or a trainer key of Metta {prof.name} "
-        f"(like trainer.update_epochs=2, {route})"
+        f"a SweepTool field the runner does not send or a dotted key under one (like "
+        f"local_test=true, wandb.tags=[...]), or a trainer key of Metta {prof.name} that the sweep "
+        f"does not search (like trainer.update_epochs=2, {route}); the parameters of {tool} "
+        f"({', '.join(prof.tool_params)}) come from the experiment (hwscale-tui plan shows them)"
     )
 
 

@@ -127,3 +127,21 @@ def test_an_extra_total_timesteps_is_refused_for_sweep_total_timesteps(tmp_path,
         env=cli_env(),
     )
     assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+def test_a_refusal_never_offers_the_tool_makers_parameters_which_are_always_sent(tmp_path, profile):
+    """The sentence said 'accepted: a parameter of <tool> (gpus, nodes, ..., search_space)', but
+    the runner sends every one of them, so each such extra was refused as a repeat."""
+    repo = make_checkout(tmp_path / "metta", profile)
+    cfg = _cfg(repo, profile)
+    for param in PROFILES[profile].tool_params:
+        with pytest.raises(UsageError, match=f"extra argument '{param}=1' (repeats|would replace)"):
+            plan_experiment(cfg, tmp_path / "e.toml", [f"{param}=1"])
+    with pytest.raises(UsageError) as e:
+        plan_experiment(cfg, tmp_path / "e.toml", ["metric_path=x"])
+    accepted = str(e.value).split("; accepted: ", 1)[1]
+    assert accepted.startswith("a SweepTool field the runner does not send or a dotted key")
+    assert "a parameter of" not in accepted
+    params = ", ".join(PROFILES[profile].tool_params)
+    assert accepted.endswith(f"({params}) come from the experiment (hwscale-tui plan shows them).")
