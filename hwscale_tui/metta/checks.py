@@ -5,6 +5,7 @@ Each sentence names the upstream fact (docs/metta.md cites file:line) and the fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,16 +38,29 @@ def _task_yaml(cfg: ExperimentConfig) -> str | None:
         return None
 
 
+_WANDB_ENV_LINE = re.compile(r"^\s*(WANDB_ENTITY|WANDB_PROJECT)\s*:(?:\s+(.*))?$")
+
+
+def _yaml_scalar(raw: str) -> str:
+    """A one-line YAML scalar's value: quotes removed, or a trailing ``# comment`` cut."""
+    raw = raw.strip()
+    if raw[:1] in ("'", '"'):
+        end = raw.find(raw[0], 1)
+        return raw[1:end] if end > 0 else raw
+    return raw.split(" #", 1)[0].strip()
+
+
 def wandb_env_forwarded(yaml_text: str | None, entity: str, project: str) -> bool:
-    """Whether the checkout's SkyPilot task already sets the sweep's W&B entity and project."""
+    """Whether the checkout's SkyPilot task already sets the sweep's W&B entity and project
+    (``WANDB_ENTITY: team``, quoted or not, with or without a trailing comment)."""
     if not yaml_text:
         return False
-    lines = [ln.strip() for ln in yaml_text.splitlines()]
-    want = {f"WANDB_ENTITY: {entity}", f"WANDB_PROJECT: {project}"}
-    want |= {f'WANDB_ENTITY: "{entity}"', f'WANDB_PROJECT: "{project}"'}
-    has_entity = any(ln in want for ln in lines if ln.startswith("WANDB_ENTITY"))
-    has_project = any(ln in want for ln in lines if ln.startswith("WANDB_PROJECT"))
-    return has_entity and has_project
+    found: dict[str, set[str]] = {"WANDB_ENTITY": set(), "WANDB_PROJECT": set()}
+    for line in yaml_text.splitlines():
+        m = _WANDB_ENV_LINE.match(line)
+        if m:
+            found[m.group(1)].add(_yaml_scalar(m.group(2) or ""))
+    return entity in found["WANDB_ENTITY"] and project in found["WANDB_PROJECT"]
 
 
 # What a Metta main trial (a8d1ecee19) checks when it starts, with the recipe's values. Its agents

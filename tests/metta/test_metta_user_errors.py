@@ -145,3 +145,28 @@ def test_a_refusal_never_offers_the_tool_makers_parameters_which_are_always_sent
     assert "a parameter of" not in accepted
     params = ", ".join(PROFILES[profile].tool_params)
     assert accepted.endswith(f"({params}) come from the experiment (hwscale-tui plan shows them).")
+
+
+@pytest.mark.parametrize(
+    "envs, warned",
+    [
+        ("  WANDB_ENTITY: team\n  WANDB_PROJECT: hw\n", False),
+        ("  WANDB_ENTITY: 'team'\n  WANDB_PROJECT: 'hw'\n", False),
+        ('  WANDB_ENTITY: "team"  # for hwscale-tui\n  WANDB_PROJECT: hw # ours\n', False),
+        ("  # WANDB_ENTITY: team\n  WANDB_PROJECT: hw\n", True),
+        ("  WANDB_ENTITY: other\n  WANDB_PROJECT: hw\n", True),
+        ("  WANDB_ENTITY:team\n  WANDB_PROJECT:hw\n", True),  # YAML: a plain string, no key
+    ],
+)
+def test_the_skypilot_wandb_warning_goes_once_the_task_sets_them_in_any_yaml_spelling(
+    tmp_path, envs, warned
+):
+    """Single quotes or a trailing comment, both plain YAML, kept the warning (and its 'fix')
+    after the user had applied the fix."""
+    repo = make_checkout(tmp_path / "metta", "fom-v1")
+    task = repo / "devops/skypilot/config/skypilot_run.yaml"
+    task.parent.mkdir(parents=True)
+    task.write_text("resources:\n  accelerators: L4:1\nenvs:\n" + envs)
+    cfg = _cfg(repo, "fom-v1", **{"wandb.project": "hw", "experiment.dispatcher": "skypilot"})
+    warnings = plan_experiment(cfg, tmp_path / "e.toml").warnings
+    assert any("forwards no WANDB_*" in w for w in warnings) is warned
