@@ -158,11 +158,14 @@ def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:
 
 
 def print_launch(info) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console = stdout_console(highlight=False)
+    # paths and warnings are text, never markup: a '[lab]' in HWSCALE_HOME or metta.repo was
+    # taken for a style and dropped ('/tmp//data/hwscale.sqlite')
     for w in info.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {escape(w)}")
     if info.launch_id is None:
         running = (
             f"; still running: {', '.join(pair_tag_of(s) for s in info.left_running)}"
@@ -203,12 +206,12 @@ def print_launch(info) -> None:
             t.add_row(pair_tag_of(sweep), when)
         console.print(t)
     new = " (new: earlier generations' trials are kept apart)" if info.new_generation else ""
-    console.print(f"generation:          {info.generation}{new}")
-    console.print(f"experiment snapshot: {info.experiment_file}")
-    console.print(f"state (SQLite):      {info.store_path}")
-    console.print(f"pair logs:           {info.logs_dir}/<sweep>.log")
+    console.print(f"generation:          {info.generation}{new}", markup=False)
+    console.print(f"experiment snapshot: {info.experiment_file}", markup=False)
+    console.print(f"state (SQLite):      {info.store_path}", markup=False)
+    console.print(f"pair logs:           {info.logs_dir}/<sweep>.log", markup=False)
     if info.supervisor_log:
-        console.print(f"supervisor log:      {info.supervisor_log}")
+        console.print(f"supervisor log:      {info.supervisor_log}", markup=False)
     sel = f"--experiment-name {info.experiment}"
     console.print(
         f"follow: hwscale-tui status {sel} --watch    cancel: hwscale-tui cancel {sel} PAIR | --all"

@@ -148,6 +148,7 @@ def fmt_num(v: float) -> str:
 def print_plan(plan) -> None:
     import shlex
 
+    from rich.markup import escape  # warnings, notes and paths are text: '[lab]' is no style
     from rich.table import Table
 
     # Piped output is not wrapped at 80 columns: a warning or a command stays on one line.
@@ -164,7 +165,8 @@ def print_plan(plan) -> None:
 
         console.print(
             f"local mode: a pair's g<G>n<N> is G x N CPU ranks (processes) on this machine's "
-            f"{usable_cores()} usable cores, not GPUs; price: {cfg.price_label}"
+            f"{usable_cores()} usable cores, not GPUs; price: {cfg.price_label}",
+            markup=False,
         )
 
     def pairs_table(narrow: bool) -> Any:
@@ -203,7 +205,7 @@ def print_plan(plan) -> None:
     t = fitted_table(console, pairs_table)
     console.print(t)
     for s in plan.skipped:
-        console.print(f"[yellow]skipped[/] g{s.gpus}n{s.nodes}: {s.reason}")
+        console.print(f"[yellow]skipped[/] g{s.gpus}n{s.nodes}: {escape(s.reason)}")
     if plan.pairs:
         first = plan.pairs[0]
         title = "search space"
@@ -222,9 +224,10 @@ def print_plan(plan) -> None:
             console.print(
                 "  settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()),
                 highlight=False,
+                markup=False,
             )
         if first.space_note:
-            console.print(f"  [dim]{first.space_note}[/]", highlight=False)
+            console.print(f"  [dim]{escape(first.space_note)}[/]", highlight=False)
         if plan.metta_profile == "main" and not cfg.metta.tool and not cfg.launch.command:
             from ..metta.install import TOOL_RELPATH
 
@@ -252,4 +255,4 @@ def print_plan(plan) -> None:
         f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings
     ]
     for w in warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)

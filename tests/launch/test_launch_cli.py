@@ -303,3 +303,25 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path, capsys):
     assert not supervisor_log_path("exp").exists()
     with Store.open_default() as store:
         assert store.conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == 0
+
+
+def test_paths_and_warnings_with_brackets_print_as_they_are(tmp_path, monkeypatch, capsys):
+    """`launch` and `plan` printed paths and warnings as rich markup: a '[lab]' in
+    HWSCALE_HOME or metta.repo was taken for a style and dropped ('state (SQLite):
+    /tmp//data/hwscale.sqlite', 'metta.repo /tmp//metta is not a directory')."""
+    home = tmp_path / "[lab]" / "hw"
+    monkeypatch.setenv("HWSCALE_HOME", str(home))
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command(), gpus=(1,), delay_s=0)
+    assert main(["launch", "-e", str(exp), "--foreground"]) == 0
+    out = capsys.readouterr().out
+    assert f"state (SQLite):      {home}/data/hwscale.sqlite" in out, out
+    assert f"experiment snapshot: {home}/state/experiments/exp.toml" in out, out
+    metta = tmp_path / "m.toml"
+    metta.write_text(
+        '[experiment]\nname = "m"\nrunner = "metta"\n[grid]\ngpu_counts = [1]\n'
+        f'node_counts = [1]\n[metta]\nrepo = "{tmp_path}/[lab]/metta"\n'
+    )
+    assert main(["plan", "-e", str(metta)]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: metta.repo {tmp_path}/[lab]/metta is not a directory" in out, out
