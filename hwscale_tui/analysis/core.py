@@ -546,6 +546,9 @@ def analyze(
         notes.append(logged_price)
     if any(tc.cost_source == COST_UNKNOWN for tc in curves):
         notes.append("some trials logged no wall time: their time and cost to target are unknown")
+    unknown_fom = _unknown_fom_note(per_config)
+    if unknown_fom:
+        notes.append(unknown_fom)
 
     values = per_config[list(TO_TARGET_COLUMNS)].to_numpy(dtype=float)
     fom = fom_table(configs, values, settings.scenarios, settings.geometric)
@@ -584,6 +587,42 @@ def analyze(
         notes=notes,
         without_curve=counted,
         left_out=left_out,
+    )
+
+
+def _unknown_fom_note(per_config: pd.DataFrame) -> str | None:
+    """The configs whose best trial reached the target with its time or cost to target unknown
+    (no wall time or cost logged there): the figure of merit scores an unknown as 0, as it does
+    a target not reached, which ranks them low without the tables saying why."""
+    named: list[tuple[str, str]] = []
+    for _, r in per_config.iterrows():
+        if not r["best_reached"]:
+            continue
+        unknown = [
+            m
+            for m, col in (("time", "time_to_target_s"), ("cost", "cost_to_target_usd"))
+            if not np.isfinite(float(r[col]))
+        ]
+        if unknown:
+            named.append((str(r["config"]), " and ".join(unknown)))
+    if not named:
+        return None
+    if len(named) == 1:
+        (config, what), two = named[0], " and " in named[0][1]
+        which = (
+            f"the best trial of {config} reached the target, but its {what} to target "
+            f"{'are' if two else 'is'} unknown (no wall time or cost logged there), so the "
+            f"recommendations rank {config} low on {'them' if two else 'it'}"
+        )
+    else:
+        shown = ", ".join(f"{c} ({w})" for c, w in named[:-1]) + " and {} ({})".format(*named[-1])
+        which = (
+            f"the best trials of {shown} reached the target, but those values are unknown (no "
+            "wall time or cost logged there), so the recommendations rank them low on those measures"
+        )
+    return (
+        "The figure of merit counts an unknown to-target value as 0, as it does a target not "
+        f"reached: {which}."
     )
 
 

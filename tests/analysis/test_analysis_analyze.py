@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -116,6 +117,27 @@ def test_never_reached_config_gets_efficiency_zero_and_nothing_invented():
     assert (result.fom.loc["g2n1", ["eff_sample", "eff_time", "eff_cost"]] == 0).all()
     assert all(r.config == "g1n1" for r in result.recommendations)
     assert isinstance(result.laws["samples_to_target"], NotEnoughData)
+
+
+def test_a_reached_target_with_an_unknown_time_scores_0_and_a_note_says_why():
+    """A best trial that reached the target without a wall clock has efficiency 0 on time and
+    cost, as one that never reached it: the tables said "unknown" and the recommendations went
+    to another pair without a word."""
+    no_clock = [HistoryPoint(p.agent_step, math.nan, p.score) for p in linear_history(0.1)]
+    trials = [trial("a1", 1, 1, 100.0), trial("b1", 2, 1, 90.0), trial("c1", 4, 1, 90.0)]
+    hist = {"a1": no_clock, "b1": linear_history(0.09), "c1": list(no_clock)}
+    result = analyze(trials, hist, AnalysisSettings(target=50.0, target_kind="absolute", n_boot=0))
+    assert (result.fom.loc["g1n1", ["eff_time", "eff_cost"]] == 0).all()
+    assert all(r.config == "g2n1" for r in result.recommendations)
+    note = next(n for n in result.notes if n.startswith("The figure of merit counts an unknown"))
+    assert "g1n1 (time and cost) and g4n1 (time and cost)" in note, note
+    one = analyze(trials[:2], hist, AnalysisSettings(target=50.0, target_kind="absolute", n_boot=0))
+    assert (
+        "the best trial of g1n1 reached the target, but its time and cost to target are unknown"
+        in " ".join(one.notes)
+    )
+    reached = analyze(trials[1:2], hist, AnalysisSettings(n_boot=0))
+    assert not any("counts an unknown" in n for n in reached.notes)
 
 
 def test_no_config_reaching_the_target_recommends_nothing():
