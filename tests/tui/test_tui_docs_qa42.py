@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from hwscale_tui.config import default_config
 from hwscale_tui.store import Store
@@ -53,3 +54,14 @@ async def test_a_launched_pair_no_longer_in_the_grid_counts_its_trials(tmp_path)
         assert row.cost == "$1.50"
         pp = next(p for p in screen.progress.pairs if p.sweep == "hardware_scaling.g4n1")
         assert pp.done == 3
+
+
+def test_docs_name_every_binding_id_keymap_toml_can_remap():
+    """docs/tui.md says every key binding has an id to remap in keymap.toml: each of the app's
+    ids (its screens, dialogs and widgets) is named there."""
+    from hwscale_tui.tui.app import binding_ids
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tui.md").read_text()
+    ids = binding_ids()
+    assert len(ids) > 40
+    assert sorted(i for i in ids if f"`{i}`" not in doc) == []
