@@ -164,8 +164,14 @@ def run(args: argparse.Namespace) -> int:
         metric = args.metric or cfg.analysis.curve_metric
         curves = source.histories([t.run_id for t in trials], metric)
         error = getattr(source, "history_error", None)
-        if error:
-            print(f"hwscale-tui: error: could not read learning curves: {error}.", file=sys.stderr)
+        if error:  # a partial export would pass for the whole one: nothing is printed
+            unread = len(getattr(source, "history_unread", None) or ())
+            which = f" of {unread} of {plural(len(trials), 'trial')}" if unread else ""
+            print(
+                f"hwscale-tui: error: could not read the learning curves{which} ({error}); "
+                "nothing was printed.",
+                file=sys.stderr,
+            )
             return 1
         if args.metric and trials and not any(len(points) for points in curves.values()):
             raise UsageError(

@@ -436,3 +436,24 @@ def test_an_unknown_generation_is_refused_before_wandb_is_asked(tmp_path, capsys
     monkeypatch.setenv("WANDB_API_KEY", "short")
     rc, out, err = run_cli(capsys, "--experiment", str(experiment_file), "--generation", "7")
     assert (rc, out, err) == (2, "", sentence)
+
+
+def test_csv_history_says_how_many_curves_it_could_not_read_and_prints_none(
+    tmp_path, capsys, monkeypatch
+):
+    """One run's history failing read as 'could not read learning curves: ...' with no word of
+    which or how many, though the other curves had been read."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 2)
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        server.fail("500", times=2, operation="RunSampledHistory", run=runs[1].name)
+        rc, out, err = run_cli(capsys, "--experiment", str(experiment_file), "--csv", "--history")
+        url = server.url
+    assert (rc, out) == (1, "")
+    assert err == (
+        "hwscale-tui: error: could not read the learning curves of 1 of 4 trials "
+        f"(W&B at {url} answered HTTP 500); nothing was printed.\n"
+    )
