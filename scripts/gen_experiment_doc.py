@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hwscale_tui import config as c
+from hwscale_tui.commands.common import FLAG_OF_KEY
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "experiment.md"
 
@@ -47,6 +48,8 @@ Rules:
   (a FIFO, a device or a directory is refused before it is read).
 - Templates (`[launch] command`, `[sweep] trial_command`) are Python format strings: only the
   listed placeholders, and `{{` / `}}` for literal braces (a lone `{` is refused).
+- `plan`, `launch` and `sweep` take a flag for many keys (shown below as *flag*) that overrides
+  the file for that command, checked by the same rules; `plan --save FILE` writes the result.
 """
 
 
@@ -80,6 +83,8 @@ def render() -> str:
                 )
             if "max_len" in f.metadata:
                 doc += f"; at most {f.metadata['max_len']} characters"
+            if dotted in FLAG_OF_KEY:
+                doc += f"; *flag* `{FLAG_OF_KEY[dotted]}`"
             lines.append(f"| `{f.name}` | {d} | {doc.replace('|', '/')} |")
         lines.append("")
     # The local default grid fits the usable cores; the example pins 16 so the doc is the same
