@@ -233,6 +233,16 @@ def metta_argv(
                 "the experiment (hwscale-tui plan shows it); accepted: change that setting in the "
                 "experiment, and use extras only for keys the runner does not send."
             )
+        # a whole field after the runner's dotted keys under it replaces them: tools/run.py
+        # applies the overrides in order (run_tool.py:634-644 at a8d1ecee19)
+        covered = sorted(s for s in sent if s.startswith(key + "."))
+        if covered:
+            listed = ", ".join(covered[:-1]) + " and " + covered[-1] if covered[1:] else covered[0]
+            raise UsageError(
+                f"extra argument {tok!r} would replace {listed}, which the metta "
+                "runner sends from the experiment (hwscale-tui plan shows them); accepted: "
+                f"dotted keys under {key} that the runner does not send, like {key}.<field>=VALUE."
+            )
     return argv + routed.tokens
 
 

@@ -170,3 +170,34 @@ def test_the_skypilot_wandb_warning_goes_once_the_task_sets_them_in_any_yaml_spe
     cfg = _cfg(repo, "fom-v1", **{"wandb.project": "hw", "experiment.dispatcher": "skypilot"})
     warnings = plan_experiment(cfg, tmp_path / "e.toml").warnings
     assert any("forwards no WANDB_*" in w for w in warnings) is warned
+
+
+@pytest.mark.parametrize(
+    "profile, token, replaced",
+    [
+        ("main", 'wandb={"enabled":false}', "wandb.entity and wandb.project"),
+        ("fom-v1", "wandb={}", "wandb.entity and wandb.project"),
+        (
+            "main",
+            'protein_settings={"ucb_beta":3}',
+            "protein_settings.random_suggestions, protein_settings.resample_frequency and "
+            "protein_settings.suggestions_per_pareto",
+        ),
+    ],
+)
+def test_a_whole_field_over_the_runners_dotted_keys_is_refused(tmp_path, profile, token, replaced):
+    """tools/run.py applies overrides in order, so 'wandb={...}' after wandb.entity= and
+    wandb.project= dropped the sweep's entity (the 'unconfigured' pitfall), and a whole
+    protein_settings dropped the settings plan showed as sent."""
+    repo = make_checkout(tmp_path / "metta", profile)
+    field = token.split("=", 1)[0]
+    with pytest.raises(UsageError) as e:
+        plan_experiment(_cfg(repo, profile), tmp_path / "e.toml", [token])
+    assert str(e.value) == (
+        f"extra argument {token!r} would replace {replaced}, which the metta runner sends from "
+        "the experiment (hwscale-tui plan shows them); accepted: dotted keys under "
+        f"{field} that the runner does not send, like {field}.<field>=VALUE."
+    )
+    # a dotted key under it is fine
+    plan = plan_experiment(_cfg(repo, profile), tmp_path / "e.toml", ['wandb.tags=["hw"]'])
+    assert plan.pairs[0].argv[-1] == 'wandb.tags=["hw"]'
