@@ -368,6 +368,13 @@ def _best_index(pool: list[TrialCurve], sign: float) -> int:
     return int(np.argmax([sign * tc.final_score for tc in pool]))
 
 
+def _followed_to(members: list[TrialCurve], axis: str) -> float | None:
+    """The largest last logged value on ``axis`` of the trials (None when none is known)."""
+    ends = [x[np.isfinite(x)] for x in (tc.curve.axis(axis) for tc in members)]
+    known = [float(e.max()) for e in ends if e.size]
+    return max(known) if known else None
+
+
 def _median_sps(members: list[TrialCurve]) -> float:
     vals = [v for v in (_trial_sps(tc) for tc in members) if v is not None]
     return float(np.median(vals)) if vals else float("nan")
@@ -495,6 +502,7 @@ def analyze(
                 n_boot=settings.n_boot,
                 rng=rng,
                 ci_level=settings.ci_level,
+                followed_to=_followed_to(members, ax),
             )
             if summary is not None:
                 km[ax] = summary

@@ -34,7 +34,7 @@ class SurvivalSummary:
     p_reach_ci: tuple[float, float] | None
     times: np.ndarray  # distinct values at which a trial reached the target
     p_reached: np.ndarray  # estimated P(reached by time) at ``times``
-    followed_to: float  # the largest value any trial was observed at
+    followed_to: float  # the largest value any trial was observed at (its last logged value)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,8 +115,13 @@ def kaplan_meier(
     n_boot: int,
     rng: np.random.Generator,
     ci_level: float,
+    followed_to: float | None = None,
 ) -> SurvivalSummary | None:
-    """``values`` are to-target values where ``reached`` and censoring points where not."""
+    """``values`` are to-target values where ``reached`` and censoring points where not.
+
+    ``followed_to``: how far the trials were followed on this axis (their last logged value);
+    without it, the largest of ``values``, which for a trial that reached the target is where
+    it did, not where it ended."""
     from scipy.stats import CensoredData, ecdf
 
     ok = np.isfinite(values)
@@ -159,5 +164,5 @@ def kaplan_meier(
         p_reach_ci=p_ci,
         times=uniq,
         p_reached=p_curve,
-        followed_to=float(times.max()),
+        followed_to=max(float(times.max()), followed_to or -np.inf),
     )

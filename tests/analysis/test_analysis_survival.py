@@ -165,3 +165,19 @@ def test_p_reach_interval_covers_a_small_true_probability_at_its_level():
         )
         covered += s.p_reach_ci[0] <= 0.2 <= s.p_reach_ci[1]
     assert covered / 300 >= 0.93
+
+
+def test_followed_to_is_where_the_trials_ended_not_where_the_last_one_reached_the_target():
+    """Every trial reached the target: followed_to (the JSON's, and where the survival plot's
+    curve ends) was the last crossing, as if no trial had been followed further."""
+    from hwscale_tui.analysis import AnalysisSettings, analyze
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    trials = [trial("a", 1, 1, 100.0), trial("b", 1, 1, 90.0)]
+    hist = {"a": linear_history(0.1), "b": linear_history(0.09)}  # steps 0..1000 at 100/s
+    result = analyze(trials, hist, AnalysisSettings(target=50.0, target_kind="absolute", n_boot=0))
+    km = result.survival["g1n1"]
+    assert km["agent_step"].n_reached == 2 and km["agent_step"].times.max() < 600
+    assert km["agent_step"].followed_to == 1000.0
+    assert km["wall_s"].followed_to == pytest.approx(10.0)
+    assert result.to_json()["survival"]["g1n1"]["agent_step"]["followed_to"] == 1000.0
