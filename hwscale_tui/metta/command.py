@@ -213,6 +213,12 @@ def metta_argv(
         f"batch_size={s.batch_size}",
         f"max_parallel_jobs={s.max_parallel_jobs}",
     ]
+    if s.goal != "maximize":  # both commits default to maximize; the experiment may not
+        # main: SweepTool.protein_goal (metta/tools/sweep.py:131 at a8d1ecee19); fom-v1: hw_sweep
+        # builds protein_config with goal="maximize" (optimized_sweep_config.py:84 at
+        # 7c1a7ff418), whose ProteinConfig.goal field an override reaches (protein_config.py:99)
+        goal_key = "protein_goal" if "protein_goal" in prof.tool_fields else "protein_config.goal"
+        argv.append(f"{goal_key}={s.goal}")
     if prof.space_editable:
         argv += [
             f"protein_settings.{k}={fmt(v)}"

@@ -13,7 +13,7 @@ from hwscale_tui.errors import UsageError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.install import TOOL_RELPATH, install_tool
 from hwscale_tui.metta.profiles import PROFILES
-from tests.metta.standin import make_checkout
+from tests.metta.standin import make_checkout, run_standin
 from tests.support.cli import cli_env, hwscale_cmd
 
 
@@ -201,3 +201,28 @@ def test_a_whole_field_over_the_runners_dotted_keys_is_refused(tmp_path, profile
     # a dotted key under it is fine
     plan = plan_experiment(_cfg(repo, profile), tmp_path / "e.toml", ['wandb.tags=["hw"]'])
     assert plan.pairs[0].argv[-1] == 'wandb.tags=["hw"]'
+
+
+@pytest.mark.parametrize(
+    "profile, token, bound",
+    [
+        ("main", "protein_goal=minimize", ("overrides", "protein_goal")),
+        ("fom-v1", "protein_config.goal=minimize", ("overrides", "protein_config.goal")),
+    ],
+)
+def test_a_minimized_metric_reaches_metta(tmp_path, profile, token, bound):
+    """sweep.goal = "minimize" was never sent: both commits default to maximize, so Metta's sweep
+    chased the worst trials while plan and the analysis minimized."""
+    repo = make_checkout(tmp_path / "metta", profile)
+    if profile == "main":
+        install_tool(repo)
+    for goal, sent in (("maximize", False), ("minimize", True)):
+        cfg = _cfg(repo, profile, **{"sweep.goal": goal})
+        argv = plan_experiment(cfg, tmp_path / "e.toml").pairs[0].argv
+        assert (token in argv) is sent
+        assert not any("goal" in tok for tok in argv) or sent
+        r = run_standin(repo, argv)  # it binds in the stand-in checkout (exit 0)
+        assert r.returncode == 0, r.stdout + r.stderr
+        if sent:
+            where, key = bound
+            assert json.loads(r.stdout)[where][key] == "minimize"
