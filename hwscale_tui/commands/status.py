@@ -159,7 +159,7 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
     """``--generation N``: refuse a generation the experiment never had; for an earlier one,
     print its pairs from its trials (done, finished, best score) and return True."""
     from ..hardware import generation_of_sweep
-    from ..records import TERMINAL_STATES
+    from ..records import BUDGETED_STATES
     from ..store import Store
 
     with Store.open_default(readonly=True) as store:
@@ -190,7 +190,9 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
     best: dict[str, float] = {}
     for r in rows:
         tag = pair_tag_of(r["sweep"])
-        done[tag] = done.get(tag, 0) + (r["state"] in TERMINAL_STATES)
+        # what the newest generation's 'trials' column counts: finished and failed (a killed
+        # trial was replaced by a new suggestion; counting it read 1 where status had said 0/2)
+        done[tag] = done.get(tag, 0) + (r["state"] in BUDGETED_STATES)
         finished.setdefault(tag, 0)
         if r["state"] == "finished" and r["score"] is not None:
             finished[tag] += 1

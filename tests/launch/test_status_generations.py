@@ -128,3 +128,24 @@ def test_status_watch_piped_is_laid_out_like_plain_status(tmp_path):
         # a [launch] command is your own tool, not the built-in trainer: its pairs count GPUs,
         # so no "local mode:" line (the built-in trainer's: tests/foundation/test_docs_qa42.py)
         assert not any(line.startswith("local mode: ") for line in frame)
+
+
+def test_an_earlier_generations_trials_done_count_as_the_trials_column_does(capsys):
+    """`status --generation 1` counted killed (cancelled, replaced) trials as done: a pair
+    cancelled mid-trial read '1' trial done there where its status had said 0/2. Done is
+    finished and failed, what counts toward max_trials, as the newest generation's column."""
+    from hwscale_tui.cli import main
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        store.touch_experiment("exp")
+        for gen, why in ((1, "first launch"), (2, "sweep.total_timesteps 1 -> 2")):
+            store.add_generation("exp", gen, f"fp{gen}", {}, why)
+        states = {"a": "killed", "b": "finished", "c": "failed", "d": "killed"}
+        for i, (suffix, state) in enumerate(states.items(), 1):
+            run_id = f"exp.g1n1_trial_{i:04d}_{suffix * 6}"
+            store.insert_trial(run_id, "exp.g1n1", experiment="exp", idx=i, gpus=1, nodes=1)
+            store.update_trial(run_id, state=state, score=1.0 if state == "finished" else None)
+    assert main(["status", "--experiment-name", "exp", "--generation", "1", "--json"]) == 0
+    (pair,) = json.loads(capsys.readouterr().out)["pairs"]
+    assert (pair["pair"], pair["trials_done"], pair["finished"]) == ("g1n1", 2, 1), pair
