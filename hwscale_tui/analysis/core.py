@@ -541,6 +541,10 @@ def analyze(
         row["best_params"] = dict(best.trial.params)
         rows.append(row)
     per_config = pd.DataFrame(rows)
+    if budget_steps <= followed:  # else the note above says it of every pair
+        short = _short_of_budget_note(survival, curves, budget_steps)
+        if short:
+            notes.append(short)
     if unfinished_pairs:
         notes.append(
             f"{', '.join(unfinished_pairs)}: no finished trial yet, so the best trial is chosen "
@@ -595,6 +599,45 @@ def analyze(
         notes=notes,
         without_curve=counted,
         left_out=left_out,
+    )
+
+
+def _short_of_budget_note(
+    survival: dict[str, dict[str, SurvivalSummary]],
+    curves: list[TrialCurve],
+    budget_steps: float,
+) -> str | None:
+    """The pairs whose trials all end before the step budget with some of them short of the
+    target (a pair still running, or whose trials stopped early): their P(reach) is the
+    Kaplan-Meier value where their trials end, a lower bound, which the table does not say.
+    A pair that ends within one logging interval of the budget (the longest of the curves'
+    median intervals) is not named: trials of one length end up to a batch apart when their
+    batch sizes differ, as they stop at the first whole batch past their steps."""
+    intervals = [
+        float(np.median(np.diff(tc.curve.agent_step))) for tc in curves if len(tc.curve) > 1
+    ]
+    slack = max(intervals, default=0.0)
+    short = [
+        (tag, km["agent_step"].followed_to)
+        for tag, km in survival.items()
+        if "agent_step" in km
+        and (km["agent_step"].p_reach or 0.0) < 1.0
+        and km["agent_step"].followed_to < budget_steps - slack
+    ]
+    if not short:
+        return None
+    if len(short) == 1:
+        tag, end = short[0]
+        which = f"of {tag} is the Kaplan-Meier value where its trials end ({fmt_count(end)} steps)"
+    else:
+        shown = ", ".join(f"{t} ({fmt_count(e)} steps)" for t, e in short[:-1])
+        which = (
+            f"of {shown} and {short[-1][0]} ({fmt_count(short[-1][1])} steps) is the "
+            "Kaplan-Meier value where their trials end"
+        )
+    return (
+        f"P(reach) {which}, short of the {fmt_count(budget_steps)}-step budget: a lower bound "
+        "(no trial was followed further)."
     )
 
 

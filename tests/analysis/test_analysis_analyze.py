@@ -140,6 +140,37 @@ def test_a_reached_target_with_an_unknown_time_scores_0_and_a_note_says_why():
     assert not any("counts an unknown" in n for n in reached.notes)
 
 
+def test_a_pair_whose_trials_end_short_of_the_step_budget_has_its_p_reach_called_a_lower_bound():
+    """A pair still running (or whose trials stopped early) was followed to 300 steps of a
+    1k-step budget: its P(reach) 0% read as "never within 1k steps" without a word."""
+    trials = [
+        trial("a1", 1, 1, 100.0),
+        trial("a2", 1, 1, 80.0),
+        trial("b1", 2, 1, 30.0, state="running"),
+        trial("c1", 4, 1, 100.0),
+    ]
+    hist = {
+        "a1": linear_history(0.1),  # steps 0..1000, reaches 50 at 500
+        "a2": linear_history(0.04),  # never reaches 50: censored at 1000
+        "b1": linear_history(0.1, steps=4),  # steps 0..300: not yet at 50
+        "c1": linear_history(0.1, steps=8),  # steps 0..700: reached at 500, so P(reach) is 1
+    }
+    settings = AnalysisSettings(target=50.0, target_kind="absolute", n_boot=0)
+    result = analyze(trials, hist, settings)
+    assert result.budget_steps == 1000.0
+    assert (
+        "P(reach) of g2n1 is the Kaplan-Meier value where its trials end (300 steps), short of "
+        "the 1k-step budget: a lower bound (no trial was followed further)."
+    ) in result.notes, result.notes
+    assert not any("g4n1" in n or "g1n1 is" in n for n in result.notes if n.startswith("P(reach)"))
+    # trials one logging interval short of the budget (a batch apart) are not named
+    hist["b1"] = linear_history(0.1, steps=10)  # steps 0..900, logged every 100
+    assert not any(n.startswith("P(reach)") for n in analyze(trials, hist, settings).notes)
+    # a budget past every trial: the one note on all the pairs, not a second one
+    past = analyze(trials, hist, settings.with_changes(budget_steps=5000.0))
+    assert sum("lower bound" in n for n in past.notes) == 1
+
+
 def test_no_config_reaching_the_target_recommends_nothing():
     trials = [trial("a1", 1, 1, 10.0), trial("b1", 2, 1, 20.0)]
     hist = {"a1": linear_history(0.01), "b1": linear_history(0.02)}
