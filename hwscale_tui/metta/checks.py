@@ -212,6 +212,14 @@ def pinned_key_warnings(cfg: ExperimentConfig, extra: Sequence[str]) -> list[str
     return out
 
 
+def _python_path(text: str, parts: int) -> bool:
+    """``text`` is dotted Python names: at least ``parts`` of them, or exactly one for 0."""
+    names = text.split(".")
+    if parts == 0 and len(names) != 1:
+        return False
+    return len(names) >= max(parts, 1) and all(n.isidentifier() for n in names)
+
+
 def launch_blockers(cfg: ExperimentConfig) -> list[str]:
     """Reasons the metta runner must not start (launch exits 2 with the first)."""
     if cfg.experiment.runner != "metta" or cfg.launch.command:
@@ -224,6 +232,41 @@ def launch_blockers(cfg: ExperimentConfig) -> list[str]:
             "checkout, so none would start; accepted: the path of a Metta checkout (metta.repo, "
             "--metta-repo), or no metta.repo to run in the current directory"
         )
+    m = cfg.metta
+    for key, value, parts, what, accepted in (
+        (
+            "metta.tool",
+            m.tool,
+            2,
+            "tools/run.py could not import it and no pair would start",
+            "a tool maker path like pkg.module.function, or empty for the profile's",
+        ),
+        (
+            "metta.recipe_module",
+            m.recipe_module,
+            1,
+            "no trial could import it",
+            "a module path like recipes.prod.arena_basic_easy_shaped, or empty for the profile's",
+        ),
+        (
+            "metta.train_entrypoint",
+            m.train_entrypoint,
+            0,
+            "no trial could start",
+            "the name of the recipe's training function, like train",
+        ),
+        (
+            "metta.eval_entrypoint",
+            m.eval_entrypoint,
+            0,
+            "no trial could be evaluated",
+            "the name of the recipe's sweep evaluation function, like evaluate_in_sweep",
+        ),
+    ):
+        if parts and not value:
+            continue  # empty: the profile's
+        if not _python_path(value, parts):
+            out.append(f"{key} {value!r} is not a Python name, so {what}; accepted: {accepted}")
     if not cfg.wandb.entity:
         out.append(
             "the metta runner needs a W&B entity, as upstream's own launcher required "

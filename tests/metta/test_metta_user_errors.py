@@ -226,3 +226,62 @@ def test_a_minimized_metric_reaches_metta(tmp_path, profile, token, bound):
         if sent:
             where, key = bound
             assert json.loads(r.stdout)[where][key] == "minimize"
+
+
+@pytest.mark.parametrize(
+    "key, value, sentence",
+    [
+        (
+            "metta.tool",
+            "nodots",
+            "metta.tool 'nodots' is not a Python name, so tools/run.py could not import it and no "
+            "pair would start; accepted: a tool maker path like pkg.module.function, or empty for "
+            "the profile's.",
+        ),
+        ("metta.tool", "-x.y", "metta.tool '-x.y' is not a Python name"),
+        ("metta.tool", "a b.c", "metta.tool 'a b.c' is not a Python name"),
+        (
+            "metta.recipe_module",
+            "x y",
+            "metta.recipe_module 'x y' is not a Python name, so no trial could import it; accepted: "
+            "a module path like recipes.prod.arena_basic_easy_shaped, or empty for the profile's.",
+        ),
+        (
+            "metta.train_entrypoint",
+            "",
+            "metta.train_entrypoint '' is not a Python name, so no trial could start; accepted: "
+            "the name of the recipe's training function, like train.",
+        ),
+        ("metta.train_entrypoint", "a=b", "metta.train_entrypoint 'a=b' is not a Python name"),
+        ("metta.eval_entrypoint", "m.evaluate", "metta.eval_entrypoint 'm.evaluate' is not a"),
+    ],
+)
+def test_a_tool_recipe_or_entrypoint_that_is_no_python_name_stops_the_launch(
+    tmp_path, key, value, sentence
+):
+    """They went into every command as given: launch started a supervisor whose pairs (a tool
+    path starting with '-' reads as a runner option) or every trial then failed."""
+    repo = make_checkout(tmp_path / "metta", "main")
+    install_tool(repo)
+    exp = tmp_path / "e.toml"
+    cfg = _cfg(repo, **{"grid.gpu_counts": [1], "grid.node_counts": [1], key: value})
+    cfgmod.save(cfg, exp)
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp)), capture_output=True, text=True, env=cli_env()
+    )
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("hwscale-tui: error: " + sentence) and r.stderr.count("\n") == 1
+    st = subprocess.run(
+        hwscale_cmd("status", "-e", str(exp), "--json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
+    assert any(w.startswith(sentence.rstrip(".")) for w in plan_experiment(cfg, exp).warnings)
+
+
+def test_the_profiles_own_names_and_dotted_overrides_are_no_blockers(tmp_path):
+    repo = make_checkout(tmp_path / "metta", "main")
+    for over in ({}, {"metta.tool": "recipes.experiment.mine.sweep", "metta.recipe_module": "r"}):
+        assert plan_experiment(_cfg(repo, **over), tmp_path / "e.toml").blockers == []
