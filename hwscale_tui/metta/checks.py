@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import ExperimentConfig
+from ..config import ExperimentConfig, default_config
 from ..errors import UsageError
 from ..hardware import HardwarePair, plan_of
 from ..search.presets import LR_BATCH_EXPONENT
@@ -277,6 +277,11 @@ def launch_blockers(cfg: ExperimentConfig) -> list[str]:
     return out
 
 
+def _setting(cfg: ExperimentConfig, key: str) -> Any:
+    section, name = key.split(".", 1)
+    return getattr(getattr(cfg, section), name)
+
+
 def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = None) -> list[str]:
     """``extra``: every extra argument of the plan (the file's ``[launch] extra_args`` and the
     command line's); None reads the file's alone."""
@@ -330,10 +335,12 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
             "(it takes the single policy_uri)"
         )
     if prof.name == FOM_V1:
+        # set to anything but the default: every file `plan --save` writes spells them out
+        defaults = default_config("metta", env={})
         fixed = [
             k
             for k in ("grid.cpus_per_node", "sweep.acquisition_fn", "sweep.max_suggestion_cost")
-            if k in cfg.explicit
+            if k in cfg.explicit and _setting(cfg, k) != _setting(defaults, k)
         ]
         if fixed:
             w.append(

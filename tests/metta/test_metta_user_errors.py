@@ -285,3 +285,17 @@ def test_the_profiles_own_names_and_dotted_overrides_are_no_blockers(tmp_path):
     repo = make_checkout(tmp_path / "metta", "main")
     for over in ({}, {"metta.tool": "recipes.experiment.mine.sweep", "metta.recipe_module": "r"}):
         assert plan_experiment(_cfg(repo, **over), tmp_path / "e.toml").blockers == []
+
+
+def test_a_saved_experiment_is_not_told_its_defaults_cannot_reach_fom_v1(tmp_path):
+    """Every saved file spells out grid.cpus_per_node, sweep.acquisition_fn and
+    sweep.max_suggestion_cost, so planning a file saved with the defaults warned that all three
+    'cannot reach Metta fom-v1', though the user had set none of them."""
+    repo = make_checkout(tmp_path / "metta", "fom-v1")
+    exp = cfgmod.save(_cfg(repo, "fom-v1"), tmp_path / "e.toml")
+    saved = cfgmod.load(exp, env={})
+    assert {"sweep.acquisition_fn", "grid.cpus_per_node"} <= saved.explicit
+    assert not [w for w in plan_experiment(saved, exp).warnings if "cannot reach Metta" in w]
+    changed = cfgmod.apply_overrides(saved, {"sweep.acquisition_fn": "ucb"})
+    reach = [w for w in plan_experiment(changed, exp).warnings if "cannot reach Metta" in w]
+    assert len(reach) == 1 and reach[0].startswith("sweep.acquisition_fn cannot reach Metta fom-v1")
