@@ -8,6 +8,9 @@ from typing import Any
 
 NOT_REACHED = "not reached"
 UNKNOWN = "unknown"
+# the report's PNGs in its plots folder (plots.py writes them; the command keeps its other
+# outputs off these paths, without importing matplotlib or numpy)
+PLOT_FILES = ("curves.png", "to_target.png", "throughput.png", "survival.png", "pareto.png")
 
 
 def _missing(v: Any) -> bool:

@@ -11,7 +11,7 @@ import numpy as np
 from ..paths import ensure_private_dir
 from .core import TO_TARGET_COLUMNS, AnalysisResult
 from .fits import PowerLawFit, ThroughputSelection
-from .format import fmt_level
+from .format import PLOT_FILES, fmt_level
 
 
 def _pyplot() -> Any:
@@ -47,12 +47,17 @@ def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     plt = _pyplot()
     out_dir = ensure_private_dir(Path(out_dir))  # private whatever the caller's umask
     saved: dict[str, Path] = {}
-    for title, name, draw in (
-        ("Learning curves (best trial per config)", "curves.png", _curves),
-        (f"To target vs total {result.settings.unit}", "to_target.png", _to_target),
-        (f"Throughput vs total {result.settings.unit}", "throughput.png", _throughput),
-        ("Kaplan-Meier: P(reached target) vs agent steps", "survival.png", _survival),
-        ("Time vs cost to target (Pareto front)", "pareto.png", _pareto),
+    for title, name, draw in zip(
+        (
+            "Learning curves (best trial per config)",
+            f"To target vs total {result.settings.unit}",
+            f"Throughput vs total {result.settings.unit}",
+            "Kaplan-Meier: P(reached target) vs agent steps",
+            "Time vs cost to target (Pareto front)",
+        ),
+        PLOT_FILES,
+        (_curves, _to_target, _throughput, _survival, _pareto),
+        strict=True,
     ):
         fig = draw(plt, result)
         if fig is None:

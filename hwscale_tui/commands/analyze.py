@@ -284,6 +284,10 @@ def _check_outputs_apart(args: argparse.Namespace) -> None:
                 "path whose <name>_plots is free or a folder, or --plots DIR."
             )
         outputs.append(("--plots" if args.plots else "the report's plots folder", str(plots)))
+        from ..analysis.format import PLOT_FILES  # no numpy: refused before anything is read
+
+        # a PNG the report writes there would replace an output of that name (written before it)
+        outputs += [(f"the report's plot {name}", str(plots / name)) for name in PLOT_FILES]
     seen: dict[Path, str] = {}
     for flag, path in outputs:
         key = Path(path).expanduser().absolute()

@@ -575,6 +575,19 @@ def test_cli_good_csv_with_a_bom_and_empty_cells_is_read(tmp_path, capsys):
             "--csv and the report's plots folder are the same",
         ),
         (["--report", "q.md", "--csv", "c.csv"], "its plots folder"),
+        # the report's PNGs replaced an output of their name (the CSV became curves.png's image)
+        (
+            ["--report", "r.md", "--plots", ".", "--csv", "curves.png"],
+            "--csv and the report's plot curves.png are the same path",
+        ),
+        (
+            ["--report", "r.md", "--csv", "r_plots/survival.png"],
+            "--csv r_plots/survival.png: its folder does not exist",
+        ),
+        (
+            ["--report", "pareto.png", "--plots", "."],
+            "--report and the report's plot pareto.png are the same path",
+        ),
     ],
 )
 def test_cli_outputs_that_would_clash_are_refused_before_anything_is_written(
