@@ -174,7 +174,8 @@ def print_plan(plan) -> None:
         # (60 columns then fit 4 nodes x 8 GPUs); never a number cut or folded in the middle
         sep = "..\n" if narrow else ".."
         t = Table(
-            title=f"{plural(len(plan.pairs), 'pair')} to launch (sweeps named {cfg.name}.<pair>)",
+            title=f"{plural(len(plan.pairs), 'pair')} to launch (sweeps named "
+            f"{cfg.name}.<pair>{f'.gen{cfg.generation}' if cfg.generation > 1 else ''})",
             show_edge=False,
             pad_edge=False,
             header_style="bold",

@@ -70,8 +70,9 @@ def sbatch_options(
 
 
 def sbatch_line(cfg: ExperimentConfig, pair: HardwarePair, runs_dir: Path) -> str:
-    """The equivalent sbatch command of one of the pair's trials (for ``plan``)."""
-    sweep = pair.sweep_name(cfg.name)
+    """The equivalent sbatch command of one of the pair's trials (for ``plan``), named as the
+    experiment's newest generation names its trials (``<name>.g1n1.gen2_trial_...``)."""
+    sweep = pair.sweep_name(cfg.name, cfg.generation)
     run_id = f"{sweep}_trial_NNNN_XXXXXX"
     opts = sbatch_options(cfg, pair, run_id, str(runs_dir / run_id / "trial.log"))
     return shlex.join(["sbatch", "--parsable", *opts, str(runs_dir / run_id / "job.sh")])

@@ -22,6 +22,7 @@ from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.launch.slurm_options import (
     gres_spec,
     mount_fstype,
+    sbatch_line,
     sbatch_options,
     shared_state_warning,
     time_limit_minutes,
@@ -346,3 +347,13 @@ def test_a_hung_squeue_never_holds_up_the_runner(tmp_path):
         assert dispatcher.poll(trials) == {}  # returns while squeue is still hung
     release.set()
     assert settle(dispatcher, trials) == {} and trials[0].where == "running on node1"
+
+
+def test_the_sbatch_line_names_the_trials_of_the_newest_generation():
+    """From generation 2 on a pair's trials are `<name>.g1n1.gen2_trial_...` (the job name, the
+    run directory): plan's sbatch line named them `<name>.g1n1_trial_...` as in generation 1."""
+    cfg = slurm_cfg()
+    cfg.generation = 2
+    line = sbatch_line(cfg, HardwarePair(1, 1), Path("/s/runs"))
+    assert "--job-name=hardware_scaling.g1n1.gen2_trial_NNNN_XXXXXX " in line, line
+    assert " /s/runs/hardware_scaling.g1n1.gen2_trial_NNNN_XXXXXX/job.sh" in line, line
