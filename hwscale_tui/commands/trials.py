@@ -96,6 +96,12 @@ def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None
             continue
         # a pair tag is the same in every generation: g1n1 is <exp>.g1n1, <exp>.g1n1.gen2, ...
         same = [s for s in sweeps if strip_generation(s) == full]
+        if not same and not sweeps:
+            raise UsageError(
+                f"--sweep {name!r} is not a sweep of experiment {experiment!r}, whose grid has no "
+                "pair (each is in grid.exclude or above grid.max_gpus_per_node); accepted: no "
+                "--sweep, or a grid with pairs."
+            )
         if not same:
             raise UsageError(
                 f"--sweep {name!r} is not a sweep of experiment {experiment!r}; accepted: "

@@ -457,3 +457,16 @@ def test_csv_history_says_how_many_curves_it_could_not_read_and_prints_none(
         "hwscale-tui: error: could not read the learning curves of 1 of 4 trials "
         f"(W&B at {url} answered HTTP 500); nothing was printed.\n"
     )
+
+
+def test_sweep_on_an_experiment_with_no_pair_is_one_clear_sentence(tmp_path, capsys):
+    """It read '...; accepted:  (or their pair tags like g4n1).' with an empty list."""
+    exp = tmp_path / "e.toml"
+    exp.write_text('[grid]\ngpu_counts = [1]\nnode_counts = [1]\nexclude = ["g1n1"]\n')
+    rc, out, err = run_cli(capsys, "--experiment", str(exp), "--sweep", "g1n1")
+    assert (rc, out) == (2, "")
+    assert err == (
+        "hwscale-tui: error: --sweep 'g1n1' is not a sweep of experiment 'hardware_scaling', "
+        "whose grid has no pair (each is in grid.exclude or above grid.max_gpus_per_node); "
+        "accepted: no --sweep, or a grid with pairs.\n"
+    )
