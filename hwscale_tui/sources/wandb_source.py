@@ -506,6 +506,12 @@ class WandbSource:
     def poll(self) -> PollResult:
         """One ``Runs`` request (per ``page_size`` runs) for all sweeps; raises SourceUnavailable."""
         with self._lock, counting_requests(self.counter):
+            if not self._sweeps:  # no pair in the grid: nothing to ask W&B for (an empty
+                # "$in" filter is not sent, whatever the server would make of it)
+                self._previous, self._nodes, self._history_keys = {}, {}, {}
+                return PollResult(
+                    trials=[], changed=set(), flagged=0, requests=0, fetched_at=self._clock()
+                )
             before = self.counter.total  # the first poll's key checks count too
             api = self._ensure_api()
             try:

@@ -524,3 +524,14 @@ def test_a_server_that_goes_away_after_a_good_poll_fails_the_next_poll_in_one_se
         assert poller.poll_once(force=True) is None
     assert poller.state.reason == f"cannot reach W&B at {url} (connection failed or dropped)"
     assert poller.state.stale and len(poller.state.last_result.trials) == 2
+
+
+def test_an_experiment_with_no_pair_asks_wandb_nothing(server):
+    """Every pair excluded: the poll sent the key checks and a Runs query filtered on an empty
+    group list ({"$in": []}), whose meaning is the server's to decide; there is nothing to ask."""
+    cfg = experiment(**{"grid.gpu_counts": [1], "grid.exclude": ["g1n1"]})
+    src = wandb_source(server, cfg)
+    assert src.sweeps == []
+    result = src.poll()
+    assert (result.trials, result.changed, result.flagged, result.requests) == ([], set(), 0, 0)
+    assert server.requests == [] and src.histories(["hardware_scaling.g1n1_trial_0001"]) == {}
