@@ -31,10 +31,11 @@ from .fits import (
     select_throughput_model,
 )
 from .fom import ParetoFront, efficiency_matrix, fom_scores, fom_table, pareto_front
-from .format import fmt_count
+from .format import fmt_count, fmt_level
 from .jsonable import jsonable
 from .selection import left_out_note, no_curve_note
 from .settings import AnalysisSettings, PriceInForce
+from .stats import min_resamples
 from .survival import SurvivalSummary, kaplan_meier
 
 BATCH_KEY = "trainer.batch_size"
@@ -439,6 +440,9 @@ def analyze(
     for tc in curves:
         tc.to_target, tc.censored_at = _to_target_arrays(tc.curve, target)
     rng = np.random.default_rng(settings.seed)
+    few = _few_resamples_note(settings)
+    if few:
+        notes.append(few)
     budget_steps = float(
         settings.budget_steps or max(float(tc.curve.agent_step[-1]) for tc in curves)
     )
@@ -566,9 +570,10 @@ def analyze(
     fom = fom_table(configs, values, settings.scenarios, settings.geometric)
     say(f"bootstrap: recommendation agreement ({settings.n_boot} resamples over trials)")
     boot_values = _bootstrap_best_values(pools, sign, settings.n_boot, rng)
-    if all(len(pool) == 1 for pool in pools):
+    if settings.n_boot < 2 or all(len(pool) == 1 for pool in pools):
         # every resample is every config's one trial: agreement would be 100% by construction
-        # (drawn all the same, so the random stream of what follows is unchanged)
+        # (drawn all the same, so the random stream of what follows is unchanged); one
+        # resample is no share either
         boot_values = boot_values[:0]
     recommendations = _recommend(per_config, fom, boot_values, settings, survival)
     pareto = pareto_front(configs, values[:, 1], values[:, 2])
@@ -599,6 +604,26 @@ def analyze(
         notes=notes,
         without_curve=counted,
         left_out=left_out,
+    )
+
+
+def _few_resamples_note(settings: AnalysisSettings) -> str | None:
+    """Fewer bootstrap resamples than an interval at the level needs (``--bootstrap 10``): each
+    end is the smallest or largest resample, narrower than the level says; one makes none."""
+    n, need = settings.n_boot, min_resamples(settings.ci_level)
+    if not 0 < n < need:
+        return None
+    level = fmt_level(settings.ci_level)
+    what = (
+        "there is no interval"
+        if n == 1
+        else "each interval runs from the smallest to the largest resample, narrower than "
+        f"{level} of the uncertainty"
+    )
+    return (
+        f"{plural(n, 'bootstrap resample')} {'is' if n == 1 else 'are'} too few for {level} "
+        f"intervals (each end needs {fmt_level((1 - settings.ci_level) / 2)} of the resamples, "
+        f"at least one: {need} or more): {what}."
     )
 
 

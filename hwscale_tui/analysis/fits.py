@@ -72,7 +72,7 @@ class LogFit:
     def band(self, x: Any, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Pointwise bootstrap interval of the fitted curve at ``x``."""
         xs = np.atleast_1d(np.asarray(x, dtype=float))
-        if self.boot_theta.shape[0] == 0:
+        if self.boot_theta.shape[0] < 2:  # no resample, or one: no band
             mid = self.predict(xs)
             return mid, mid
         lev = self.ci_level if level is None else level
@@ -248,8 +248,8 @@ def _dof_note(dof: int, n_boot: int) -> str:
     if dof > 3:
         return ""
     what = f"{dof} residual degree{'' if dof == 1 else 's'} of freedom"
-    if n_boot <= 0:
-        return f"{what}: the fit is loose (no interval: 0 bootstrap resamples)"
+    if n_boot <= 1:  # one resample makes no interval either
+        return f"{what}: the fit is loose (no interval: {plural(max(n_boot, 0), 'bootstrap resample')})"
     return f"{what}: the interval is wide"
 
 
@@ -403,7 +403,7 @@ def fit_usl(
     ci: dict[str, tuple[float, float]] = {}
     notes = [_dof_note(int(na.size - 3), n_boot), _bound_note(sigma)]
     peak_n: float | None = None
-    if boot.size:
+    if boot.shape[0] > 1:  # one resample bounds nothing
         ci = {
             "lam": percentile_ci(np.exp(boot[:, 0]), ci_level),
             "sigma": percentile_ci(boot[:, 1], ci_level),

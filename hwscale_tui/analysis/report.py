@@ -132,8 +132,8 @@ def report_sections(result: AnalysisResult) -> list[Section]:
             + ("ranks x hours" if s.unit == "ranks" else "whole billed nodes x hours"),
             (
                 f"uncertainty: {fmt_level(s.ci_level)} intervals from {s.n_boot} bootstrap resamples (seed {s.seed}); smoothing: {s.smoothing}"
-                if s.n_boot
-                else f"uncertainty: no intervals (0 bootstrap resamples); smoothing: {s.smoothing}"
+                if s.n_boot > 1
+                else f"uncertainty: no intervals ({s.n_boot} bootstrap resample{'' if s.n_boot == 1 else 's'}); smoothing: {s.smoothing}"
             ),
             f"P(reach) is within a budget of {fmt_count(result.budget_steps)} agent steps; Kaplan-Meier over all trials of a config (censored at their last point)",
         ],

@@ -9,14 +9,22 @@ def percentile_ci(samples: np.ndarray, level: float) -> tuple[float, float]:
     """Percentile interval of bootstrap samples; NaN samples (failed refits) are ignored.
 
     ``inverted_cdf`` never interpolates, so an infinite sample gives an infinite bound, not NaN.
+    One sample (``--bootstrap 1``) makes no interval: it was printed as one from that sample to
+    itself, beside an estimate it did not contain.
     """
     s = np.asarray(samples, dtype=float)
     s = s[~np.isnan(s)]
-    if s.size == 0:
+    if s.size < 2:
         return (float("nan"), float("nan"))
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(s, [alpha, 1.0 - alpha], method="inverted_cdf")
     return (float(lo), float(hi))
+
+
+def min_resamples(level: float) -> int:
+    """The fewest bootstrap resamples whose percentile interval at ``level`` has each end
+    inside them: each tail holds ``(1 - level) / 2`` of them, at least one (40 at 95%)."""
+    return int(np.ceil(2.0 / (1.0 - level) - 1e-9))
 
 
 def resample_counts(idx: np.ndarray, n: int) -> np.ndarray:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -869,3 +871,39 @@ def test_cli_generation_of_one_trial_is_counted_in_the_singular(tmp_path, capsys
     assert cli.main([*argv, "--generation", "1"]) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
     assert notes[0].startswith("Trials analyzed: generation 1 of t.csv (1 trial); 1 "), notes[0]
+
+
+def test_too_few_bootstrap_resamples_are_said_and_one_makes_no_interval(tmp_path, capsys):
+    """--bootstrap 1 printed "11.5 s [9.07 s, 9.07 s]" (an interval from its one resample to
+    itself, without its own estimate), "a [8073, 8073]" for a = 8070 and "bootstrap agrees 100%";
+    --bootstrap 20 printed 95% intervals that were the smallest and largest of 20 resamples."""
+    from hwscale_tui.analysis.stats import percentile_ci
+
+    assert all(map(math.isnan, percentile_ci(np.array([3.0]), 0.95)))
+    rows = ["run_id,gpus,nodes,score"]
+    hist = ["run_id,agent_step,wall_s,score"]
+    for g in (1, 2, 4):
+        for k in range(3):
+            rows.append(f"r{g}{k},{g},1,{100 - k}")
+            for s in range(0, 1001, 100):
+                hist.append(f"r{g}{k},{s},{s / (100 * g**0.8) + k},{s * (0.1 + 0.01 * k) / g**0.3}")
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "h.csv").write_text("\n".join(hist) + "\n")
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    argv += ["--target", "50", "--width", "250"]
+    assert cli.main([*argv, "--bootstrap", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "uncertainty: no intervals (1 bootstrap resample)" in out
+    assert "1 bootstrap resample is too few for 95% intervals" in out
+    assert not re.search(r"\[([^\],]+), \1\]", out), out  # no interval from a value to itself
+    research = next(line for line in out.splitlines() if line.startswith("research "))
+    assert "unknown" in research and "100%" not in research, research
+    assert cli.main([*argv, "--bootstrap", "20"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "20 bootstrap resamples are too few for 95% intervals (each end needs 2.5% of the "
+        "resamples, at least one: 40 or more): each interval runs from the smallest to the "
+        "largest resample, narrower than 95% of the uncertainty."
+    ) in out
+    assert cli.main([*argv, "--bootstrap", "40", "--json"]) == 0
+    assert not any("too few" in n for n in json.loads(capsys.readouterr().out)["notes"])
