@@ -174,6 +174,31 @@ def space_json(preset: Preset, fixed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Where each key the runner sends comes from (what to change instead of repeating it as an
+# extra); the protein_settings keys not listed are the experiment's fixed optimizer settings.
+SENT_FROM = {
+    "gpus": "grid.gpu_counts",
+    "nodes": "grid.node_counts",
+    "recipe_module": "metta.recipe_module",
+    "train_entrypoint": "metta.train_entrypoint",
+    "eval_entrypoint": "metta.eval_entrypoint",
+    "total_timesteps": "sweep.total_timesteps",
+    "protein_metric_path": "sweep.metric",
+    "sweep_name": "experiment.name",
+    "wandb.entity": "wandb.entity",
+    "wandb.project": "wandb.project",
+    "dispatcher_type": "experiment.dispatcher",
+    "max_trials": "sweep.max_trials",
+    "batch_size": "sweep.batch_size",
+    "max_parallel_jobs": "sweep.max_parallel_jobs",
+    "protein_goal": "sweep.goal",
+    "protein_config.goal": "sweep.goal",
+    "protein_settings.acquisition_fn": "sweep.acquisition_fn",
+    "protein_settings.max_suggestion_cost": "sweep.max_suggestion_cost",
+    "local_test": "metta.local_test",
+}
+
+
 def metta_tool(cfg: ExperimentConfig, prof: MettaProfile) -> str:
     return cfg.metta.tool or prof.tool
 
@@ -234,10 +259,18 @@ def metta_argv(
     for tok in routed.tokens:
         key = tok.split("=", 1)[0]
         if key in sent:
+            origin = SENT_FROM.get(key)
+            if origin is None:  # an optimizer setting of the experiment's own config
+                raise UsageError(
+                    f"extra argument {tok!r} repeats {key}, which the metta runner already sends "
+                    "as the hardware-scaling experiment's optimizer setting (docs/metta.md, 'What "
+                    "Metta searches'; hwscale-tui plan shows it); accepted: extras only for keys "
+                    "the runner does not send."
+                )
             raise UsageError(
                 f"extra argument {tok!r} repeats {key}, which the metta runner already sends from "
-                "the experiment (hwscale-tui plan shows it); accepted: change that setting in the "
-                "experiment, and use extras only for keys the runner does not send."
+                f"{origin} (hwscale-tui plan shows it); accepted: set {origin} in the experiment "
+                "instead, and extras only for keys the runner does not send."
             )
         # a whole field after the runner's dotted keys under it replaces them: tools/run.py
         # applies the overrides in order (run_tool.py:634-644 at a8d1ecee19)

@@ -299,3 +299,41 @@ def test_a_saved_experiment_is_not_told_its_defaults_cannot_reach_fom_v1(tmp_pat
     changed = cfgmod.apply_overrides(saved, {"sweep.acquisition_fn": "ucb"})
     reach = [w for w in plan_experiment(changed, exp).warnings if "cannot reach Metta" in w]
     assert len(reach) == 1 and reach[0].startswith("sweep.acquisition_fn cannot reach Metta fom-v1")
+
+
+@pytest.mark.parametrize(
+    "token, origin",
+    [
+        ("max_trials=3", "sweep.max_trials"),
+        ("gpus=2", "grid.gpu_counts"),
+        ("protein_metric_path=x", "sweep.metric"),
+        ("protein_settings.acquisition_fn=ucb", "sweep.acquisition_fn"),
+    ],
+)
+def test_a_repeated_key_names_the_experiment_setting_it_comes_from(tmp_path, token, origin):
+    """It said 'accepted: change that setting in the experiment' without naming it."""
+    repo = make_checkout(tmp_path / "metta", "main")
+    cfg = _cfg(repo, **{"sweep.acquisition_fn": "ei"})
+    key = token.split("=", 1)[0]
+    with pytest.raises(UsageError) as e:
+        plan_experiment(cfg, tmp_path / "e.toml", [token])
+    assert str(e.value) == (
+        f"extra argument {token!r} repeats {key}, which the metta runner already sends from "
+        f"{origin} (hwscale-tui plan shows it); accepted: set {origin} in the experiment "
+        "instead, and extras only for keys the runner does not send."
+    )
+
+
+def test_a_repeated_fixed_optimizer_setting_is_not_sent_to_the_experiment_to_change(tmp_path):
+    """protein_settings.random_suggestions comes from the hardware-scaling experiment's optimized
+    config, not from a key of the experiment file: 'change that setting in the experiment' sent
+    the user looking for a key that does not exist."""
+    repo = make_checkout(tmp_path / "metta", "main")
+    with pytest.raises(UsageError) as e:
+        plan_experiment(_cfg(repo), tmp_path / "e.toml", ["protein_settings.random_suggestions=10"])
+    assert str(e.value) == (
+        "extra argument 'protein_settings.random_suggestions=10' repeats "
+        "protein_settings.random_suggestions, which the metta runner already sends as the "
+        "hardware-scaling experiment's optimizer setting (docs/metta.md, 'What Metta searches'; "
+        "hwscale-tui plan shows it); accepted: extras only for keys the runner does not send."
+    )
