@@ -83,6 +83,7 @@ class CompositeModel:
     t0_s: float
     throughput: ThroughputSelection
     usd_per_gpu_hour: float
+    note: str = ""  # e.g. that its B_crit lies outside the tested batch sizes
 
     def samples(self, total_gpus: Any) -> np.ndarray:
         g = np.asarray(total_gpus, dtype=float)
@@ -108,6 +109,7 @@ class CompositeModel:
             "t0_s": self.t0_s,
             "throughput": self.throughput.chosen,
             "usd_per_gpu_hour": self.usd_per_gpu_hour,
+            "note": self.note,
         }
 
 
@@ -844,6 +846,12 @@ def _composite(
         reached["total_gpus"].to_numpy(dtype=float)
     )
     model.t0_s = float(max(0.0, np.median(overhead)))
+    if not cbs.straddled:  # the critical-batch law does not claim it: neither may this model
+        lo, hi = cbs.batch_range
+        model.note = (
+            f"built on B_crit {fmt_count(cbs.b_crit)}, outside the tested batch sizes "
+            f"[{fmt_count(lo)}, {fmt_count(hi)}]: an extrapolation, not a measurement"
+        )
     return model
 
 

@@ -115,7 +115,7 @@ def _law_lines(name: str, law: Any, unit: str = "GPUs") -> list[str]:
         return [
             f"composite: E(G) = {fmt_count(law.e_min)} (1 + {fmt_count(law.batch_per_gpu)} G / {fmt_count(law.b_crit)}), "
             f"T(G) = {fmt_seconds(law.t0_s)} + E(G) / X(G) with X = {law.throughput.chosen}"
-        ]
+        ] + ([f"  note: {law.note}"] if law.note else [])
     return [f"{name}: {law}"]
 
 

@@ -270,6 +270,32 @@ def test_critical_batch_from_trials_spanning_batch_sizes():
     assert cbs.b_crit == pytest.approx(e_min / s_min, rel=1e-3) and cbs.straddled
 
 
+def test_the_composite_model_says_when_its_critical_batch_is_not_claimed():
+    """The critical-batch law claims no B_crit outside the tested batch sizes, but the
+    composite model was built on it and printed without a word."""
+    from hwscale_tui.analysis import CompositeModel, render_text
+
+    trials, hist = [], {}
+    e_min, s_min = 1.0e5, 20.0  # B_crit 5000, past every batch tested
+    for g in (1, 2, 4):
+        for k, batch in enumerate((64 * g, 96 * g)):
+            samples = (s_min + e_min / batch) * batch
+            t = trial(f"g{g}b{k}", g, 1, 500.0, params={"trainer.batch_size": batch}, sps=100.0 * g)
+            trials.append(t)
+            hist[t.run_id] = [
+                type(p)(p.agent_step * samples / 500.0, p.wall_s * samples / 500.0 / g, p.score)
+                for p in linear_history(0.5)
+            ]
+    result = analyze(
+        trials, hist, AnalysisSettings(target=250.0, target_kind="absolute", n_boot=50)
+    )
+    cbs, composite = result.laws["critical_batch"], result.laws["composite"]
+    assert not cbs.straddled and isinstance(composite, CompositeModel)
+    assert composite.note.startswith("built on B_crit 5k, outside the tested batch sizes [64, 384]")
+    assert f"note: {composite.note}" in render_text(result, width=300)
+    assert result.to_json()["laws"]["composite"]["note"] == composite.note
+
+
 def test_settings_reject_bad_values_with_one_sentence():
     for kwargs, match in (
         ({"target": 1.5}, "not a fraction"),
