@@ -26,14 +26,19 @@ class TrialProcess:
     pgid: int | None
     proc_start: float | None
     log_path: str | None
-    job_name: str | None
+    job_name: str | None  # a SkyPilot job's name, a Slurm job's id
+    dispatcher: str | None = None  # its sweep's: local, skypilot or slurm (None: unrecorded)
 
 
 def _row(run_id: str, store: Store | None) -> dict[str, Any] | None:
     own = store is None
     st: Store = Store.open_default() if store is None else store
     try:
-        return st.get_trial_row(run_id)
+        row = st.get_trial_row(run_id)
+        if row is not None:
+            sweep = st.get_sweep(row["sweep"]) if row.get("sweep") else None
+            row = {**row, "dispatcher": (sweep or {}).get("dispatcher")}
+        return row
     finally:
         if own:
             st.close()
@@ -55,6 +60,7 @@ def trial_process(run_id: str, store: Store | None = None) -> TrialProcess:
         row["proc_start"],
         row["log_path"],
         row["job_name"],
+        row.get("dispatcher"),
     )
 
 
@@ -69,10 +75,16 @@ def stop_trial(run_id: str, *, grace_s: float = 5.0, store: Store | None = None)
     if proc.state != "running":
         raise UsageError(f"trial {run_id} is {proc.state}; accepted: a running trial.")
     if proc.job_name and not proc.pgid:
-        raise UsageError(
-            f"trial {run_id} runs as SkyPilot job {proc.job_name}; accepted: a local trial "
-            f"(stop this one with `sky jobs cancel -y -n {proc.job_name}`)."
+        # a Slurm trial's job_name is its job id: it was named a SkyPilot job, to be stopped
+        # with `sky jobs cancel -y -n 34`
+        how = (
+            f"Slurm job {proc.job_name}; accepted: a local trial (stop this one with "
+            f"`scancel {proc.job_name}`: its sweep records it killed and starts a new suggestion)"
+            if proc.dispatcher == "slurm"
+            else f"SkyPilot job {proc.job_name}; accepted: a local trial (stop this one with "
+            f"`sky jobs cancel -y -n {proc.job_name}`)"
         )
+        raise UsageError(f"trial {run_id} runs as {how}.")
     if proc.pid is None or proc.pgid is None or not is_running(proc.pid, proc.proc_start):
         raise UsageError(
             f"trial {run_id} has no live process on this machine; accepted: a running local trial."

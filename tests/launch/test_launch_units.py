@@ -313,3 +313,26 @@ def test_a_pair_of_three_ranks_is_planned_without_a_warning_that_its_trials_fail
     cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {"grid.gpu_counts": [1, 3]})
     warnings = pair_warnings(cfg, HardwarePair(3, 1), cpu_count=8)
     assert not any("fail" in w or "power of two" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize(
+    ("dispatcher", "said", "how"),
+    [
+        ("slurm", "runs as Slurm job 34;", "`scancel 34`"),
+        ("skypilot", "runs as SkyPilot job 34;", "`sky jobs cancel -y -n 34`"),
+    ],
+)
+def test_stopping_a_cluster_trial_names_its_clusters_own_command(dispatcher, said, how):
+    """The app's stop on a Slurm trial said 'runs as SkyPilot job 34 ... (stop this one with
+    `sky jobs cancel -y -n 34`)': a Slurm trial's job_name is its job id."""
+    from hwscale_tui.launch.trial_control import stop_trial
+    from hwscale_tui.store import Store
+
+    run_id = "exp.g1n1_trial_0001_aaaaaa"
+    with Store.open_default() as store:
+        store.upsert_sweep("exp.g1n1", experiment="exp", gpus=1, nodes=1, dispatcher=dispatcher)
+        store.insert_trial(run_id, "exp.g1n1", experiment="exp", idx=1, gpus=1, nodes=1)
+        store.update_trial(run_id, job_name="34", state="running")
+        with pytest.raises(UsageError) as e:
+            stop_trial(run_id, store=store)
+    assert said in str(e.value) and how in str(e.value), e.value
