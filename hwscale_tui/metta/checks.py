@@ -267,6 +267,13 @@ def launch_blockers(cfg: ExperimentConfig) -> list[str]:
             continue  # empty: the profile's
         if not _python_path(value, parts):
             out.append(f"{key} {value!r} is not a Python name, so {what}; accepted: {accepted}")
+    if cfg.wandb.mode != "online":  # every pair's command runs with WANDB_MODE set to it
+        out.append(
+            f"wandb.mode = {cfg.wandb.mode!r} with the metta runner: Metta's sweep keeps its "
+            "trials in W&B and hwscale-tui reads them back from there, so with W&B "
+            f"{cfg.wandb.mode} no trial would ever be seen; accepted: wandb.mode = "
+            '"online" with runner = "metta"'
+        )
     if not cfg.wandb.entity:
         out.append(
             "the metta runner needs a W&B entity, as upstream's own launcher required "

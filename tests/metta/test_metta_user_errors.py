@@ -337,3 +337,36 @@ def test_a_repeated_fixed_optimizer_setting_is_not_sent_to_the_experiment_to_cha
         "hardware-scaling experiment's optimizer setting (docs/metta.md, 'What Metta searches'; "
         "hwscale-tui plan shows it); accepted: extras only for keys the runner does not send."
     )
+
+
+@pytest.mark.parametrize("mode", ["disabled", "offline"])
+def test_launch_refuses_the_metta_runner_without_wandb_online(tmp_path, mode):
+    """Each pair's command ran with WANDB_MODE=disabled (or offline): Metta's sweep keeps its
+    trials in W&B and `trials` reads them from there, so the launch ran for nothing."""
+    repo = make_checkout(tmp_path / "metta", "fom-v1")
+    exp = tmp_path / "e.toml"
+    cfg = _cfg(repo, "fom-v1", **{"wandb.mode": mode, "grid.gpu_counts": [1]})
+    cfgmod.save(cfg, exp)
+    sentence = (
+        f"wandb.mode = {mode!r} with the metta runner: Metta's sweep keeps its trials in W&B "
+        "and hwscale-tui reads them back from there, so with W&B "
+        f'{mode} no trial would ever be seen; accepted: wandb.mode = "online" with runner = '
+        '"metta"'
+    )
+    r = subprocess.run(
+        hwscale_cmd("launch", "-e", str(exp)), capture_output=True, text=True, env=cli_env()
+    )
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == f"hwscale-tui: error: {sentence}.\n"
+    st = subprocess.run(
+        hwscale_cmd("status", "-e", str(exp), "--json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
+    plan = plan_experiment(cfg, exp)
+    assert plan.blockers[0] == sentence
+    assert f"{sentence}; launch refuses to start" in plan.warnings
+    online = _cfg(repo, "fom-v1", **{"wandb.mode": "online"})
+    assert plan_experiment(online, exp).blockers == []
