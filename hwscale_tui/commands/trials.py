@@ -179,7 +179,16 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        if args.metric and trials and not any(len(points) for points in curves.values()):
+        default = cfg.analysis.curve_metric
+        if (
+            args.metric
+            and args.metric != default
+            and trials
+            and not any(len(points) for points in curves.values())
+            # trials that logged nothing yet say nothing about the metric: refused only when
+            # they logged the default one
+            and any(len(points) for points in source.histories([t.run_id for t in trials]).values())
+        ):
             raise UsageError(
                 f"--metric {args.metric!r}: no trial's history has that metric; accepted: a "
                 f"metric the trials logged, like the default {cfg.analysis.curve_metric!r} "

@@ -470,3 +470,19 @@ def test_sweep_on_an_experiment_with_no_pair_is_one_clear_sentence(tmp_path, cap
         "whose grid has no pair (each is in grid.exclude or above grid.max_gpus_per_node); "
         "accepted: no --sweep, or a grid with pairs.\n"
     )
+
+
+def test_csv_history_metric_is_not_refused_before_any_trial_logged_a_point(seeded, capsys):
+    """With no history logged yet, `--metric score` (the default itself) was refused: "no
+    trial's history has that metric; accepted: ... like the default 'score'", where the same
+    command without --metric printed the header; nothing logged says nothing about the metric."""
+    header = "run_id,agent_step,wall_s,score,cost_usd\n"
+    for metric in ("score", "reward", "nope/metric"):
+        rc, out, err = run_cli(capsys, "--csv", "--history", "--metric", metric)
+        assert (rc, out, err) == (0, header, ""), metric
+    with Store.open_default() as store:  # once a trial logged its curve, a wrong metric is told
+        store.append_history(
+            "hardware_scaling.g1n1_trial_0001_aaaaaa", [{"agent_step": 1, "wall_s": 1, "score": 1}]
+        )
+    rc, out, err = run_cli(capsys, "--csv", "--history", "--metric", "nope/metric")
+    assert (rc, out) == (2, "") and "no trial's history has that metric" in err
