@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..hardware import HardwarePair
@@ -36,9 +38,11 @@ def attach_cost_axis(curve: Curve, trial: Trial, pair: HardwarePair, price: Pric
         return COST_LOGGED_HISTORY
     if not has_wall:
         return COST_UNKNOWN
-    if (
+    if (  # an infinite total or runtime is no rate: $inf to target, or $0 (the best)
         trial.cost_usd is not None
-        and trial.runtime_s
+        and trial.runtime_s is not None
+        and math.isfinite(trial.cost_usd)
+        and math.isfinite(trial.runtime_s)
         and trial.runtime_s > 0
         and trial.cost_usd >= 0
     ):

@@ -296,6 +296,20 @@ def test_the_composite_model_says_when_its_critical_batch_is_not_claimed():
     assert result.to_json()["laws"]["composite"]["note"] == composite.note
 
 
+@pytest.mark.parametrize("total, runtime", [(math.inf, 10.0), (9.0, math.inf)])
+def test_an_infinite_logged_total_or_runtime_is_no_cost_rate(total, runtime):
+    """A trial total of $inf (or a runtime of inf s) spread over the wall time made the cost to
+    target $inf, printed "not reached" beside a reached target (or $0, the best of all)."""
+    trials = [trial("t", 2, 1, 500.0, cost_usd=total, runtime_s=runtime)]
+    hist = {"t": linear_history(0.5, sps=100.0)}
+    settings = AnalysisSettings(
+        target=250.0, target_kind="absolute", n_boot=0, price_per_gpu_hour=3.6
+    )
+    row = analyze(trials, hist, settings).per_config.iloc[0]
+    assert row["cost_source"] == COST_PRICED
+    assert row["cost_to_target_usd"] == pytest.approx(0.01)  # 5 s x 2 GPUs x $3.6/GPU-hour
+
+
 def test_settings_reject_bad_values_with_one_sentence():
     for kwargs, match in (
         ({"target": 1.5}, "not a fraction"),
