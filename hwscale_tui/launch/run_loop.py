@@ -28,6 +28,7 @@ from .. import config as cfgmod
 from ..errors import StoreError, store_error_sentence
 from ..processes import (
     SignalSafeEvent,
+    is_running,
     open_private_log,
     process_start_time,
     signal_group,
@@ -188,12 +189,14 @@ class SupervisorLoop:
         whether any pair is still waiting to start."""
         next_due: float | None = None
         pending = False
-        previous_ended = True  # for sequential pairs: has the pair before this one ended?
+        previous_ended: bool | None = None  # sequential: has the pair before this one ended?
         for row in rows:
             status = row.status
             if status == SCHEDULED:
                 planned = row.planned_start
                 if planned is None:  # sequential: due once the previous pair has ended
+                    if previous_ended is None:  # the first (a resume): the pairs left running
+                        previous_ended = not self.others_running()
                     if not previous_ended:
                         pending = True
                         break
@@ -206,6 +209,16 @@ class SupervisorLoop:
             previous_ended = status in ENDED_STATUSES
             pending = pending or status in PENDING_STATUSES
         return next_due, pending
+
+    def others_running(self) -> bool:
+        """Whether a pair of the experiment that another launch started still runs (a
+        sequential resume's first pair waits for the one its dead supervisor left running)."""
+        return any(
+            r.launch_id != self.launch_id
+            and r.status == RUNNING
+            and is_running(r.pid, r.proc_start)
+            for r in self.records.pair_rows(self.experiment)
+        )
 
     # -- starting ----------------------------------------------------------------------------
     def start_pair(self, row: PairRow, planned: float) -> str:

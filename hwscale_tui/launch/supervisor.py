@@ -462,15 +462,19 @@ def _schedule_and_start(
     log: tuple[Path, int] | None,
     clock: Callable[[], float],
     drop: Sequence[str] = (),
+    after_running: bool = False,
 ) -> tuple[int, dict[str, float | None], int]:
     """One transaction: the launch row, the pairs' rows (``drop``: rows of pairs no longer in the
     grid) and the supervisor process (detached when ``log`` is given, else this process).
-    Readers see all of it or none of it."""
+    Readers see all of it or none of it. ``after_running`` (sequential): the first pair, too,
+    waits until the experiment's pairs still running from an earlier launch have exited."""
     records = LaunchRecords(st)
     now = clock()
     planned = stagger_schedule(
         now + (DETACHED_START_LEAD_S if log else 0.0), len(entries), delay_s, sequential
     )
+    if sequential and after_running and planned:
+        planned[0] = None
     with st.transaction():
         records.delete_pairs(experiment, drop)
         launch_id = records.create_launch(experiment, snapshot, log[0] if log else None, now)
@@ -654,6 +658,9 @@ def launch(
                     log=log,
                     clock=clock,
                     drop=drop,
+                    # a sequential resume: the pair its dead supervisor left running goes first
+                    # (the resumed pairs started at once beside it)
+                    after_running=resume and bool(left_running),
                 )
             remember(cfg.name, cfg.path, store=st)
         if on_started is not None:

@@ -382,3 +382,33 @@ def test_a_changed_launch_beside_a_live_supervisor_is_refused_for_the_supervisor
     assert "--new-generation" not in said
     with Store.open_default() as store:  # nothing recorded for the refused launch
         assert [g["generation"] for g in store.generations("exp")] == [1]
+
+
+def test_a_sequential_resume_waits_for_the_pair_its_dead_supervisor_left_running(tmp_path):
+    """Sequential pairs run one after another. The supervisor is SIGKILLed while g1n1 runs;
+    `launch --resume` started g2n1 at once, beside g1n1 (both on the machine's cores, so both
+    timed each other's contention). Now g2n1 waits until g1n1 has exited."""
+    rec = tmp_path / "starts.jsonl"
+    cfg = write_experiment(
+        tmp_path / "e.toml",
+        fake_command("--sleep", "600", record=rec),
+        gpus=(1, 2),
+        sequential=True,
+    )
+    info = sup.launch(cfg)
+    wait_for(lambda: records(rec), "g1n1 to run")
+    os.kill(info.supervisor_pid, signal.SIGKILL)
+    wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to be gone")
+
+    resumed = sup.launch(cfg, resume=True)
+    assert resumed.sweeps == ["exp.g2n1"] and resumed.left_running == ["exp.g1n1"]
+    assert resumed.planned_start == {"exp.g2n1": None}  # after the previous pair, not now
+    wait_for(
+        lambda: sup.pair_status("exp").supervisor_alive, "the resumed launch's supervisor to run"
+    )
+    assert [r["sweep"] for r in records(rec)] == ["exp.g1n1"]
+    sup.cancel_pairs("exp", ["g1n1"], by="test")
+    wait_for(lambda: len(records(rec)) == 2, "g2n1 to start once g1n1 has exited")
+    g1 = sup.pair_status("exp").pair("exp.g1n1")
+    assert g1 is not None and g1.ended_at is not None
+    assert records(rec)[1]["sweep"] == "exp.g2n1" and records(rec)[1]["started"] >= g1.ended_at
