@@ -150,9 +150,10 @@ def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:
     if sweeps:
         for o in sup.cancel_pairs(experiment, sweeps, by=who()):
             tag = pair_tag_of(o.sweep)
+            # as `hwscale-tui cancel` says it ('g1n1: cancelled stopped 3 processes' read as one)
+            said = "cancelled" if o.cancelled else "not cancelled"
             print(
-                f"  {tag}: {'cancelled' if o.cancelled else 'not cancelled'} {o.detail}".rstrip(),
-                file=sys.stderr,
+                f"  {tag}: {said}: {o.detail}" if o.detail else f"  {tag}: {said}", file=sys.stderr
             )
     return 128 + signum
 

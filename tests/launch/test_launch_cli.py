@@ -325,3 +325,24 @@ def test_paths_and_warnings_with_brackets_print_as_they_are(tmp_path, monkeypatc
     assert main(["plan", "-e", str(metta)]) == 0
     out = capsys.readouterr().out
     assert f"warning: metta.repo {tmp_path}/[lab]/metta is not a directory" in out, out
+
+
+def test_an_interrupted_foreground_launch_says_what_it_did_to_each_pair(monkeypatch, capsys):
+    """It printed 'g1n1: cancelled stopped 3 processes in 0.23 s' (and 'g2n1: not cancelled
+    already exited'): the outcome and its detail read as one phrase."""
+    from hwscale_tui.commands.launch import _cancel_owned
+
+    outcomes = [
+        sup.CancelOutcome("exp.g1n1", "running", True, detail="stopped 3 processes in 0.23 s"),
+        sup.CancelOutcome("exp.g2n1", "exited", False, detail="already exited"),
+        sup.CancelOutcome("exp.g4n1", "scheduled", True),
+    ]
+    monkeypatch.setattr(sup, "cancel_pairs", lambda *a, **k: outcomes)
+    monkeypatch.setattr(signal, "signal", lambda *a: None)  # leave this process's handlers
+    assert _cancel_owned("exp", ["exp.g1n1", "exp.g2n1", "exp.g4n1"], signal.SIGINT) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert err[1:] == [
+        "  g1n1: cancelled: stopped 3 processes in 0.23 s",
+        "  g2n1: not cancelled: already exited",
+        "  g4n1: cancelled",
+    ], err
