@@ -316,7 +316,10 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
     for b in launch_blockers(cfg):
         w.append(b + "; launch refuses to start")
     w += pinned_key_warnings(cfg, cfg.launch.extra_args if extra is None else extra)
-    if cfg.wandb.entity and cfg.experiment.dispatcher == "skypilot":
+    # Metta's quick test runs locally whatever dispatcher_type says (SweepTool.invoke,
+    # metta/tools/sweep.py:172-182 at 7c1a7ff418, :183-192 at a8d1ecee19)
+    remote = cfg.experiment.dispatcher == "skypilot" and not cfg.metta.local_test
+    if cfg.wandb.entity and remote:
         project = cfg.wandb.effective_project
         if not wandb_env_forwarded(_task_yaml(cfg), cfg.wandb.entity, project):
             w.append(
@@ -326,7 +329,14 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
                 f"under envs: in {(repo / SKYPILOT_TASK_YAML) if repo else SKYPILOT_TASK_YAML} "
                 "of the Metta checkout"
             )
-    if cfg.experiment.dispatcher == "local":
+    if cfg.metta.local_test:
+        w.append(
+            "metta.local_test = true runs Metta's quick test: every trial trains on this machine "
+            "(whatever experiment.dispatcher says) for 50,000 agent steps, not "
+            f"sweep.total_timesteps = {cfg.sweep.total_timesteps:,}, without searching "
+            "trainer.batch_size, so this is not a hardware comparison"
+        )
+    elif cfg.experiment.dispatcher == "local":
         w.append(
             "Metta's local dispatcher ignores gpus and nodes: every pair trains on this machine, so "
             "pairs differ only in batch bounds and this is not a hardware comparison (use "
@@ -386,7 +396,11 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
 
 
 def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair) -> list[str]:
-    if cfg.experiment.runner != "metta" or cfg.experiment.dispatcher != "skypilot":
+    if (
+        cfg.experiment.runner != "metta"
+        or cfg.experiment.dispatcher != "skypilot"
+        or cfg.metta.local_test  # Metta's quick test runs every trial locally
+    ):
         return []
     text = _task_yaml(cfg)
     if text is not None and not ("L4" in text or "A10G" in text):

@@ -370,3 +370,28 @@ def test_launch_refuses_the_metta_runner_without_wandb_online(tmp_path, mode):
     assert f"{sentence}; launch refuses to start" in plan.warnings
     online = _cfg(repo, "fom-v1", **{"wandb.mode": "online"})
     assert plan_experiment(online, exp).blockers == []
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+def test_local_test_says_what_metta_runs_and_drops_the_skypilot_warnings(tmp_path, profile):
+    """metta.local_test = true makes SweepTool.invoke run every trial locally for 50,000 steps
+    without searching trainer.batch_size (metta/tools/sweep.py:172-182 at 7c1a7ff418, :183-192
+    at a8d1ecee19); with dispatcher skypilot plan said nothing of it and warned about SkyPilot
+    placement and W&B forwarding that the quick test never reaches."""
+    repo = make_checkout(tmp_path / "metta", profile)
+    over = {"experiment.dispatcher": "skypilot", "grid.gpu_counts": [1, 2]}
+    plan = plan_experiment(_cfg(repo, profile, **over), tmp_path / "e.toml")
+    assert any("forwards no WANDB_*" in w for w in plan.warnings)
+    assert any("cannot be placed" in w for p in plan.pairs for w in p.warnings)
+    assert not any("quick test" in w for w in plan.warnings)
+    quick = _cfg(repo, profile, **over, **{"metta.local_test": True})
+    plan = plan_experiment(quick, tmp_path / "e.toml")
+    assert (
+        "metta.local_test = true runs Metta's quick test: every trial trains on this machine "
+        "(whatever experiment.dispatcher says) for 50,000 agent steps, not sweep.total_timesteps "
+        "= 300,000,000, without searching trainer.batch_size, so this is not a hardware "
+        "comparison"
+    ) in plan.warnings
+    assert not any("forwards no WANDB_*" in w for w in plan.warnings)
+    assert not any(w for p in plan.pairs for w in p.warnings if "cannot be placed" in w)
+    assert not any("local dispatcher ignores" in w for w in plan.warnings)
