@@ -21,7 +21,8 @@ COST_UNKNOWN = "unknown (no wall time)"
 def attach_cost_axis(curve: Curve, trial: Trial, pair: HardwarePair, price: PriceInForce) -> str:
     """Fill ``curve.cost_usd`` and return which cost source was used.
 
-    1. cost logged in the history (gaps interpolated over wall time);
+    1. cost logged in the history (gaps between logged costs interpolated over wall time;
+       before the first and after the last, unknown);
     2. the trial's logged total, spread over its wall time;
     3. ``price`` for every GPU of every billed node (``pair.gpus`` per node x ``pair.nodes``) for the
        wall time -- clouds bill whole nodes for the whole job.
@@ -31,10 +32,16 @@ def attach_cost_axis(curve: Curve, trial: Trial, pair: HardwarePair, price: Pric
     has_wall = np.isfinite(wall).any() and np.nanmax(wall) > 0 if wall.size else False
     if logged.any():
         if not logged.all():
-            if logged.sum() >= 2 and has_wall:
-                curve.cost_usd = np.interp(wall, wall[logged], curve.cost_usd[logged])
-            else:
-                curve.cost_usd = np.where(logged, curve.cost_usd, np.nan)
+            # between two logged costs, linear over the wall time; before the first and after
+            # the last it stays unknown (np.interp held the end values: a crossing after the
+            # last logged cost cost no more than it), and a logged cost is kept as logged
+            known = logged & np.isfinite(wall)
+            filled = np.full(len(curve), np.nan)
+            if known.sum() >= 2:
+                filled = np.interp(
+                    wall, wall[known], curve.cost_usd[known], left=np.nan, right=np.nan
+                )
+            curve.cost_usd = np.where(logged, curve.cost_usd, filled)
         return COST_LOGGED_HISTORY
     if not has_wall:
         return COST_UNKNOWN

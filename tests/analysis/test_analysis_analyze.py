@@ -310,6 +310,28 @@ def test_an_infinite_logged_total_or_runtime_is_no_cost_rate(total, runtime):
     assert row["cost_to_target_usd"] == pytest.approx(0.01)  # 5 s x 2 GPUs x $3.6/GPU-hour
 
 
+def test_a_cost_logged_at_some_points_is_interpolated_between_them_and_unknown_past_them():
+    """np.interp held the last logged cost after it: a trial that logged $4 at 4 s and reached
+    the target at 4.5 s cost $4 to target. And a cost logged where no wall time was, was lost."""
+    from hwscale_tui.analysis.cost import attach_cost_axis
+    from hwscale_tui.analysis.curves import Curve
+
+    costs = [0.5, None, 2.0, None, 4.0, None]
+    walls = [math.nan, 1.0, 2.0, 3.0, 4.0, 5.0]
+    hist = [HistoryPoint(100.0 * i, w, 10.0 * i, c) for i, (w, c) in enumerate(zip(walls, costs))]
+    curve = Curve.from_history(hist)
+    source = attach_cost_axis(
+        curve, trial("t", 1, 1, 50.0), HardwarePair(1, 1), AnalysisSettings().price()
+    )
+    assert source == COST_LOGGED_HISTORY
+    assert curve.cost_usd[[0, 2, 3, 4]].tolist() == [0.5, 2.0, 3.0, 4.0]  # 3.0: interpolated
+    assert np.isnan(curve.cost_usd[[1, 5]]).all()  # no wall time to interpolate over; past the last
+    settings = AnalysisSettings(target=45.0, target_kind="absolute", n_boot=0)
+    row = analyze([trial("t", 1, 1, 50.0)], {"t": hist}, settings).per_config.iloc[0]
+    assert row["best_reached"] and row["time_to_target_s"] == pytest.approx(4.5)
+    assert math.isnan(row["cost_to_target_usd"])  # past the last logged cost: unknown, not $4
+
+
 def test_settings_reject_bad_values_with_one_sentence():
     for kwargs, match in (
         ({"target": 1.5}, "not a fraction"),
