@@ -1,5 +1,8 @@
 """What a new user runs into with the metta runner: the tool maker that is not installed yet,
-``install-tool`` on odd paths, and extra arguments that the sweep's own values would overwrite."""
+``install-tool`` on odd paths, extra arguments that the runner's own values would overwrite (or
+that would overwrite them), settings that never reached Metta (``sweep.goal``), settings that
+make every pair or trial fail (names, ``wandb.mode``), and warnings that were wrong or missing
+(a saved file's defaults, the SkyPilot task's YAML, ``local_test``)."""
 
 from __future__ import annotations
 
