@@ -86,7 +86,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--bootstrap",
         type=int,
         metavar="N",
-        help="bootstrap resamples (default 1000; 0 = no intervals)",
+        help="bootstrap resamples (default 1000; 0 or 1 = no intervals; 40 or more for 95%% ones)",
     )
     tgt.add_argument("--seed", type=int, metavar="N", help="bootstrap seed (default: [sweep] seed)")
     tgt.add_argument(

@@ -122,3 +122,27 @@ def test_a_point_that_logged_no_wall_time_is_unknown_there_never_zero(tmp_path):
     last = time_to_target(curve, 50.0, "wall_s")
     assert last.reached and last.value is None
     assert np.isnan(curve[0].wall_s) and curve[1].wall_s == 10.0  # a point: NaN, not 0.0
+
+
+def test_every_analyze_flag_is_in_the_docs_options_table():
+    """docs/analysis.md's option table had no --experiment-name, which analyze takes."""
+    import argparse
+
+    from hwscale_tui.commands import analyze as command
+    from tests.support.cli import REPO
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    flags = {
+        opt
+        for action in parser._actions
+        for opt in action.option_strings
+        if opt.startswith("--") and opt != "--help"
+    }
+    doc = (REPO / "docs" / "analysis.md").read_text()
+    table = doc[doc.index("## Options") : doc.index("## CSV input")]
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    documented = {
+        word.strip("`,") for row in rows for word in row.split() if word.startswith("`--")
+    }
+    assert flags - documented == set()
