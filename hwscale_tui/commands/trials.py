@@ -251,6 +251,13 @@ def _human(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def _money(usd: float | None) -> str:
+    """Dollars to the cent; a cost below half a cent is "<0.01", not "0.00" (free)."""
+    if usd is None:
+        return "-"
+    return "<0.01" if 0 < usd < 0.005 else f"{usd:.2f}"
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -290,7 +297,7 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
             t.run_id.removeprefix(f"{t.sweep}_"),
             t.state,
             "-" if t.score is None else f"{t.score:.4g}",
-            "-" if t.cost_usd is None else f"{t.cost_usd:.2f}",
+            _money(t.cost_usd),
             _human(t.agent_steps),
             _duration(t.runtime_s),
             _human(t.sps),

@@ -486,3 +486,20 @@ def test_csv_history_metric_is_not_refused_before_any_trial_logged_a_point(seede
         )
     rc, out, err = run_cli(capsys, "--csv", "--history", "--metric", "nope/metric")
     assert (rc, out) == (2, "") and "no trial's history has that metric" in err
+
+
+def test_a_cost_below_a_cent_is_not_shown_as_free(capsys):
+    """A local trial's cost of $0.0015 was shown as 0.00 in the table's cost column."""
+    with Store.open_default() as store:
+        for i, cost in enumerate((0.0015, 0.0, 0.006, None), 1):
+            store.insert_trial(
+                f"hardware_scaling.g1n1_trial_{i:04d}_aaaaaa",
+                "hardware_scaling.g1n1",
+                idx=i,
+                state="finished",
+                score=1.0,
+                cost_usd=cost,
+            )
+    rc, out, _ = run_cli(capsys)
+    costs = [line.split()[5] for line in out.splitlines() if "trial_000" in line]
+    assert rc == 0 and costs == ["<0.01", "0.00", "0.01", "-"]
