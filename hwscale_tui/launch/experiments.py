@@ -358,7 +358,9 @@ def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
     path = app_paths().store
     from ..store import Store
 
-    store = Store(path) if path.exists() else None
+    # a list reads: never a write transaction or an upgrade of an older store's schema (the
+    # read-write opening did both, and waited 30 s, not 10, for a writer's lock)
+    store = Store(path, readonly=True) if path.exists() else None
     try:
         rows = {r["name"]: r for r in store.experiment_rows()} if store else {}
         for name in sorted(set(known_names(store)) | {cur}):

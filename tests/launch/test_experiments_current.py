@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 
 import pytest
@@ -349,3 +350,27 @@ def test_a_refused_new_name_is_said_once():
         ex.new_from(ex.DEFAULT_NAME, "bad name!")
     assert str(err.value).count("'bad name!'") == 1, str(err.value)
     assert "accepted: a name that starts with a letter" in str(err.value)
+
+
+def test_the_list_reads_the_store_without_upgrading_an_older_one(tmp_path, capsys):
+    """`experiments` opened the store read-write: every listing ran a write transaction and
+    upgraded a store of an older schema in place (docs/launch.md: reading commands never
+    migrate it)."""
+    from hwscale_tui.cli import main
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        store.touch_experiment("old")
+        store.conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        store.conn.execute("DROP TABLE generations")
+        path = store.path
+    assert main(["experiments", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["old"]["generations"] == 1, rows
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "1",
+        )
+    finally:
+        conn.close()
