@@ -259,8 +259,15 @@ def report_sections(result: AnalysisResult) -> list[Section]:
         f"  {', '.join(scenarios)}: {run_id}: {params}"
         for run_id, (scenarios, params) in params_by_run.items()
     ]
+    # minimized: a level's target is the best divided by it (0.5 of a loss of 3 is 6), as the
+    # target's rule says it
+    of_best = (
+        "fractions of the best smoothed score"
+        if s.goal == "maximize"
+        else "the best smoothed score divided by each level, as the metric is minimized"
+    )
     levels = Section(
-        f"Target levels (fractions of the best smoothed score): ranking {'stable' if result.ranking_stable else 'NOT stable'}",
+        f"Target levels ({of_best}): ranking {'stable' if result.ranking_stable else 'NOT stable'}",
         headers=["level", "target", "configs reached", *s.scenarios],
     )
     if result.levels.empty:  # no fraction of a best score <= 0 is a level

@@ -367,3 +367,19 @@ def test_minimizing_target_rule_reads_as_the_division_it_is():
     row = res.per_config.iloc[0]
     assert row["samples_to_target"] == pytest.approx(100 * (10 - 2 / 0.9) / 0.8)
     assert row["cost_to_target_usd"] == pytest.approx(row["time_to_target_s"] / 1000)
+
+
+def test_minimized_target_levels_say_they_divide_the_best_score():
+    """The level table said "fractions of the best smoothed score" over a loss: level 0.5 of a
+    best loss of 2 read 4, twice the best, under a heading that promised half of it."""
+    from hwscale_tui.analysis import render_text
+
+    hist = [HistoryPoint(100.0 * s, 10.0 * s, 10 - 0.8 * s, None) for s in range(1, 11)]
+    res = analyze([trial("a", 1, 1, 2.0)], {"a": hist}, AnalysisSettings(n_boot=0, goal="minimize"))
+    assert res.levels["target"].tolist() == pytest.approx([4.0, 2 / 0.75, 2 / 0.9])
+    text = " ".join(render_text(res, width=200).split())
+    assert (
+        "Target levels (the best smoothed score divided by each level, as the metric is minimized)"
+        in text
+    )
+    assert "fractions of the best smoothed score" not in text
