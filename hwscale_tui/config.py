@@ -82,6 +82,7 @@ RUNNER_DEFAULTS: dict[str, dict[str, Any]] = {
         "sweep.total_timesteps": 200_000,
         "sweep.metric": "score",
         "sweep.max_suggestion_cost": 600.0,
+        "sweep.acquisition_fn": "ei",
         "wandb.mode": "disabled",
         "analysis.curve_metric": "score",
     },
@@ -92,6 +93,9 @@ RUNNER_DEFAULTS: dict[str, dict[str, Any]] = {
         "sweep.total_timesteps": 300_000_000,
         "sweep.metric": METTA_DEFAULT_METRIC,
         "sweep.max_suggestion_cost": 10800.0,
+        # Metta's ProteinSettings default (metta/sweep/protein_config.py): left as it is, the
+        # runner sends nothing and Metta keeps its own
+        "sweep.acquisition_fn": "naive",
         "wandb.mode": "online",
         "analysis.curve_metric": "overview/reward",
     },

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..config import RUNNER_DEFAULTS
 from ..hardware import (
     BatchConstraints,
     HardwarePair,
@@ -199,8 +200,14 @@ def preset_for(cfg: Any, pair: HardwarePair) -> Preset:
             cpus_per_node=cfg.grid.cpus_per_node,
             metric=cfg.sweep.metric,
             goal=cfg.sweep.goal,
-            # Only what the file sets: otherwise Metta searches the experiment's own settings.
-            overrides={k: v for k, v in overrides.items() if f"sweep.{k}" in cfg.explicit},
+            # Only what the file sets to something else than the runner's default (Metta's own):
+            # otherwise Metta searches the experiment's own settings. A file `plan --save`
+            # wrote spells every default out, and must send what the file it came from sent.
+            overrides={
+                k: v
+                for k, v in overrides.items()
+                if f"sweep.{k}" in cfg.explicit and v != RUNNER_DEFAULTS["metta"][f"sweep.{k}"]
+            },
         )
     exponent = float(cfg.sweep.lr_batch_exponent)
     if exponent != LR_BATCH_EXPONENT:  # ours alone (Metta's optimizer has none); only when it

@@ -59,6 +59,23 @@ def test_metta_preset_reproduces_the_experiment_exactly(monkeypatch, gpus, nodes
     assert p.metric == "evaluator/eval_sweep/score" and p.goal == "maximize"
 
 
+@pytest.mark.parametrize("profile", ["main", "fom-v1"])
+def test_a_saved_metta_file_sends_metta_what_the_unsaved_one_did(tmp_path, profile):
+    """`plan --save` spells every default out; that must not start sending Metta settings the
+    unsaved file left to Metta (our acquisition default was 'ei', Metta's is 'naive')."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta", env={}), {"metta.profile": profile})
+    path = tmp_path / "exp.toml"
+    cfgmod.save(cfg, path)
+    saved = cfgmod.load(path, env={})
+    assert "sweep.acquisition_fn" in saved.explicit and saved.sweep.acquisition_fn == "naive"
+    pair = HardwarePair(2, 1)
+    assert preset_for(saved, pair).space.settings == preset_for(cfg, pair).space.settings
+    assert preset_for(saved, pair).space.settings["acquisition_fn"] == "naive"
+    chosen = cfgmod.apply_overrides(saved, {"sweep.acquisition_fn": "ei"})
+    sent = preset_for(chosen, pair).space.settings["acquisition_fn"]
+    assert sent == ("ei" if profile == "main" else "naive")  # fom-v1 cannot take it (plan warns)
+
+
 def test_metta_batch_cpus_fom_v1_from_the_sweep_machine_main_from_cpus_per_node(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 96)
     assert metta_batch_constraints(1, 8).min_batch == 2**19
