@@ -206,7 +206,11 @@ class WandbSection:
 
 @dataclass
 class MettaSection:
-    repo: str | None = _f(None, doc="path to a Metta checkout (commands run there)")
+    repo: str | None = _f(
+        None,
+        doc="path to a Metta checkout (commands run there); a relative path is taken from the "
+        "directory hwscale-tui runs in, not the file's",
+    )
     profile: str = _f(
         "auto",
         doc="Metta version: fom-v1 (commit 7c1a7ff418), main (a8d1ecee19), or auto (detected from metta.repo, else fom-v1)",
