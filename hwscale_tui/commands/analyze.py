@@ -197,6 +197,17 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
                 f"trials file {path} has a header but no trial rows; accepted: a CSV with a row "
                 "per trial (hwscale-tui trials --csv writes one)."
             )
+        curved = [run_id for run_id, points in histories.items() if len(points)]
+        if args.history and curved and not any(t.run_id in histories for t in trials):
+            # not "no trial has a learning curve": the file has curves, of other runs
+            more = ("", ", ...")
+            raise UsageError(
+                f"--history {args.history} has learning curves of {len(curved)} run"
+                f"{'' if len(curved) == 1 else 's'} ({curved[0]!r}{more[len(curved) > 1]}), "
+                f"none of them a run of --trials {args.trials} ({trials[0].run_id!r}"
+                f"{more[len(trials) > 1]}); accepted: the history file of those trials "
+                "(hwscale-tui trials --csv --history writes it)."
+            )
         every = len(trials)
         if args.generation is not None and args.generation < 1:
             raise UsageError(

@@ -907,3 +907,23 @@ def test_too_few_bootstrap_resamples_are_said_and_one_makes_no_interval(tmp_path
     ) in out
     assert cli.main([*argv, "--bootstrap", "40", "--json"]) == 0
     assert not any("too few" in n for n in json.loads(capsys.readouterr().out)["notes"])
+
+
+def test_a_history_file_of_other_runs_is_named_as_such(tmp_path, capsys):
+    """A history file of other runs than the trials file's said "no trial has a learning curve
+    to analyze (of 2 trials: 2 finished)", as if the trials had logged none."""
+    (tmp_path / "t.csv").write_text(GOOD_TRIALS)
+    (tmp_path / "h.csv").write_text(GOOD_HISTORY.replace("a,", "x,").replace("b,", "y,"))
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--csv", str(tmp_path / "out.csv")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1
+        and (
+            f"--history {tmp_path / 'h.csv'} has learning curves of 2 runs ('x', ...), none of them "
+            f"a run of --trials {tmp_path / 't.csv'} ('a', ...); accepted: the history file of those "
+            "trials (hwscale-tui trials --csv --history writes it)."
+        )
+        in err
+    ), err
+    assert not (tmp_path / "out.csv").exists()
