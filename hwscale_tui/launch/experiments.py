@@ -463,9 +463,11 @@ def _still_registered(name: str) -> tuple[list[str], list[tuple[str, str]]]:
     sup = data.get("supervisor")
     if isinstance(sup, dict) and is_running(sup.get("pid"), sup.get("proc_start")):
         live.append(f"its supervisor, pid {sup['pid']}")
+    runners: set[int] = set()  # named already
     for sweep, p in data["pairs"].items():
         if isinstance(p, dict) and is_running(p.get("pid"), p.get("proc_start")):
             live.append(f"{sweep}, pid {p['pid']}")
+            runners.add(p["pid"])
     for run_id, t in data["trials"].items():
         if not isinstance(t, dict):
             continue
@@ -473,6 +475,16 @@ def _still_registered(name: str) -> tuple[list[str], list[tuple[str, str]]]:
             live.append(f"trial {run_id}, pid {t['pid']}")
         elif not t.get("pgid") and (job := t.get("slurm_job_id") or t.get("job_name")):
             jobs.append((run_id, str(job)))
+        runner = t.get("runner_pid")
+        # the sweep runner that owns a trial, alive (one started by hand: no pair lists it):
+        # --forget-jobs deleted the experiment under it, and it wrote its rows back
+        if (
+            isinstance(runner, int)
+            and runner not in runners
+            and is_running(runner, t.get("runner_start"))
+        ):
+            runners.add(runner)
+            live.append(f"the sweep runner of {t.get('sweep')}, pid {runner}")
     return live, jobs
 
 

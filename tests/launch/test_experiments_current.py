@@ -374,3 +374,36 @@ def test_the_list_reads_the_store_without_upgrading_an_older_one(tmp_path, capsy
         )
     finally:
         conn.close()
+
+
+def test_forget_jobs_never_deletes_an_experiment_under_a_live_sweep_runner(capsys):
+    """A sweep started by hand (`hwscale-tui sweep`, no launch: no pair lists it) owns a Slurm
+    job. `experiments delete --yes --forget-jobs` deleted the experiment under the live runner,
+    which then wrote its trials back into the store; a live process refuses the delete."""
+    from hwscale_tui.cli import main
+    from hwscale_tui.launch import registry
+    from hwscale_tui.processes import process_start_time
+
+    with Store.open_default() as store:
+        store.touch_experiment("old")
+    runner = subprocess.Popen(["sleep", "60"])
+    try:
+        registry.record_trial(
+            "old",
+            "old.g1n1",
+            "old.g1n1_trial_0001_aaaaaa",
+            runner_pid=runner.pid,
+            runner_start=process_start_time(runner.pid),
+            fields={"job_name": "45"},
+            dispatcher="slurm",
+        )
+        assert main(["experiments", "delete", "old", "--yes", "--forget-jobs"]) == 2
+        err = capsys.readouterr().err
+        assert f"the sweep runner of old.g1n1, pid {runner.pid}" in err, err
+        assert err.count("\n") == 1, err
+        assert "old" in ex.known_names()
+    finally:
+        runner.kill()
+        runner.wait()
+    assert main(["experiments", "delete", "old", "--yes", "--forget-jobs"]) == 0
+    assert "forgot 1 cluster job (45)" in capsys.readouterr().out
