@@ -591,6 +591,19 @@ class WandbSource:
         rows = run.history(samples=self.settings.history_samples, keys=keys, pandas=False)
         return rows if isinstance(rows, list) else []
 
+    def _fetch_points(self, run_id: str, metric: str, key: str | None) -> list[HistoryPoint]:
+        """A run's curve. W&B returns only the history rows that hold every key asked for
+        (wandb/wandb#2266), so the two wall-time keys are never asked for together: first
+        ``_runtime`` (W&B's own), and only when that leaves a run that has history without a
+        point, ``metric/total_time`` (what Metta's and our trainer's rows carry)."""
+        points: list[HistoryPoint] = []
+        for wall in (RUNTIME_HISTORY_KEY, TOTAL_TIME_HISTORY_KEY):
+            keys = list(dict.fromkeys([metric, AGENT_STEP_KEY, wall]))
+            points = history_points(self._fetch_history(run_id, keys), metric)
+            if points or key is None or not key.startswith("step="):
+                break  # a curve, or a run with no history row to ask again for
+        return points
+
     def histories(
         self, run_ids: Sequence[str], metric: str | None = None
     ) -> dict[str, Sequence[HistoryPoint]]:
@@ -607,9 +620,6 @@ class WandbSource:
         by the last poll are served from the cache only.
         """
         metric = metric or self.curve_metric
-        keys = list(
-            dict.fromkeys([metric, AGENT_STEP_KEY, RUNTIME_HISTORY_KEY, TOTAL_TIME_HISTORY_KEY])
-        )
         out: dict[str, Sequence[HistoryPoint]] = {}
         self.history_error = None
         self.history_unread = []
@@ -621,7 +631,7 @@ class WandbSource:
                 if points is None and run_id in self._nodes:
                     if not stopped:
                         try:
-                            points = history_points(self._fetch_history(run_id, keys), metric)
+                            points = self._fetch_points(run_id, metric, key)
                             self._cache.put(run_id, metric, key, points)
                             in_a_row = 0
                         except Exception as e:

@@ -210,13 +210,8 @@ def test_history_is_fetched_only_for_changed_runs_and_cached_on_disk(server):
     curves = src.histories(ids)
     assert dict(server.counts) == {"RunSampledHistory": len(ids)}
     spec = json.loads(server.requests[0][1]["specs"][0])
-    assert spec["keys"] == [
-        "_step",
-        "overview/reward",
-        "metric/agent_step",
-        "_runtime",
-        "metric/total_time",  # wall time of Metta rows without _runtime
-    ]
+    # one wall-time key per request: W&B returns only the rows holding every key asked for
+    assert spec["keys"] == ["_step", "overview/reward", "metric/agent_step", "_runtime"]
     run = server.runs[ids[0]]
     assert [(p.agent_step, p.wall_s, p.score) for p in curves[ids[0]]] == [
         (r["metric/agent_step"], r["_runtime"], r["overview/reward"]) for r in run.history
@@ -236,6 +231,33 @@ def test_history_is_fetched_only_for_changed_runs_and_cached_on_disk(server):
     reopened.poll()
     server.reset_counts()
     assert reopened.histories(ids) == again and non_login(server.counts) == {}
+
+
+def test_rows_without_runtime_get_their_curve_from_metric_total_time(server):
+    """W&B returns only the rows holding every key asked for (wandb/wandb#2266; the loopback
+    does the same): asked for ``_runtime`` and ``metric/total_time`` together, a run whose rows
+    lack either gave no curve at all. Rows without ``_runtime`` (Metta's trainer logs
+    ``metric/total_time``) cost one more request and keep their curve; rows with it, one."""
+    src = wandb_source(server)
+    ids = [t.run_id for t in src.poll().trials]
+    rows = [
+        {"_step": i, "metric/agent_step": 100.0 * (i + 1), "metric/total_time": 5.0 * (i + 1)}
+        | {"overview/reward": 0.1 * i}
+        for i in range(4)
+    ]
+    server.update_run(ids[0], history=rows)
+    without_total = [{k: v for k, v in r.items() if k != "metric/total_time"} for r in rows]
+    server.update_run(ids[1], history=[r | {"_runtime": 2.0 * r["_step"]} for r in without_total])
+    src.poll()
+    server.reset_counts()
+    curves = src.histories(ids[:2])
+    assert [(p.agent_step, p.wall_s, p.score) for p in curves[ids[0]]] == [
+        (r["metric/agent_step"], r["metric/total_time"], r["overview/reward"]) for r in rows
+    ]
+    assert [p.wall_s for p in curves[ids[1]]] == [0.0, 2.0, 4.0, 6.0]
+    assert dict(server.counts) == {"RunSampledHistory": 3}
+    asked = [json.loads(v["specs"][0])["keys"][-1] for op, v in server.requests]
+    assert asked == ["_runtime", "metric/total_time", "_runtime"]
 
 
 def test_history_rows_missing_values_are_skipped_and_the_metric_is_configurable(server):

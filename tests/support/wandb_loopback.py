@@ -476,10 +476,11 @@ class WandbLoopback:
         for raw in v.get("specs") or []:
             spec = json.loads(raw)
             keys, samples = spec.get("keys") or [], int(spec.get("samples") or 500)
+            # W&B answers with the rows that hold *every* key asked for, not any of them
+            # (wandb/wandb#2266, a maintainer: "we only return rows with _all_ instead of _any_
+            # of the keys present"; #5391; the SDK's docs since wandb/wandb#12430)
             rows = [
-                {k: r[k] for k in keys if k in r}
-                for r in run.history
-                if keys and keys[0] in r and any(k in r for k in keys[1:])
+                {k: r[k] for k in keys} for r in run.history if keys and all(k in r for k in keys)
             ]
             if len(rows) > samples:  # evenly spaced, first and last kept
                 idx = (
