@@ -625,8 +625,9 @@ def launch(
             )
             if spent:
                 warnings.append(
-                    f"{_pairs_text(spent)} already ran {cfg.sweep.max_trials} trials in generation "
-                    f"{cfg.generation}: not started again (--only PAIR starts one anyway)"
+                    f"{_pairs_text(spent)} already ran {plural(cfg.sweep.max_trials, 'trial')} in "
+                    f"generation {cfg.generation}: not started again (a higher sweep.max_trials "
+                    "runs more)"
                 )
             if not entries:
                 return _launch_info(
@@ -749,12 +750,25 @@ def _pairs_to_launch(
         return [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in todo], live, [], []
     known = [pp.sweep_name for pp in plan.pairs]
     chosen = _resolve_sweeps(name, only, known) if only else known
-    done = [] if only else budget_spent(cfg, status, chosen)
+    done = budget_spent(cfg, status, chosen)
+    # a spent sweep started again resumes, finds its trials done and ends at once: --only
+    # PAIR was offered as the way to 'start it anyway', and started a sweep that did nothing
+    more = (
+        "a higher sweep.max_trials (--max-trials), or --new-generation to run the experiment again"
+    )
+    if done and only:
+        one = len(done) == 1
+        raise UsageError(
+            f"{_pairs_text(done)} of experiment {name} already ran "
+            f"{plural(cfg.sweep.max_trials, 'trial')} in generation {cfg.generation}, so "
+            f"{'its sweep' if one else 'their sweeps'} would find {'its' if one else 'their'} "
+            f"trials done and end at once; accepted: {more}."
+        )
     if done and len(done) == len(chosen):
         raise UsageError(
-            f"every pair of experiment {name} has already run its {cfg.sweep.max_trials} trials "
-            f"(generation {cfg.generation}); accepted: a higher sweep.max_trials, --only PAIR to "
-            "start a pair's sweep again anyway, or --new-generation to run the experiment again."
+            f"every pair of experiment {name} has already run its "
+            f"{plural(cfg.sweep.max_trials, 'trial')} (generation {cfg.generation}); accepted: "
+            f"{more}."
         )
     chosen = [s for s in chosen if s not in done]
     clash = [s for s in chosen if s in busy]

@@ -351,7 +351,7 @@ def test_a_launch_leaves_out_pairs_whose_builtin_sweep_has_run_its_trials(tmp_pa
     # a pair added to the grid: the launch starts only it, at once (no stagger behind g1n1)
     info = sup.launch(_builtin(tmp_path / "e.toml", (1, 2)), foreground=True)
     assert info.sweeps == ["done.g2n1"]
-    assert any("g1n1 already ran 1 trials in generation 1" in w for w in info.warnings)
+    assert any("g1n1 already ran 1 trial in generation 1" in w for w in info.warnings)
     st = sup.pair_status("done")
     assert {p.tag: p.trials_done for p in st.pairs} == {"g1n1": 1, "g2n1": 1}
     assert st.pair("done.g1n1").launch_id != st.pair("done.g2n1").launch_id
@@ -359,9 +359,21 @@ def test_a_launch_leaves_out_pairs_whose_builtin_sweep_has_run_its_trials(tmp_pa
     with pytest.raises(UsageError, match="every pair of experiment done has already run its 1"):
         sup.launch(_builtin(tmp_path / "e.toml", (1, 2)))
     assert sup.pair_status("done").launch_id == st.launch_id
-    # --only starts a spent pair anyway (its runner resumes the sweep and ends at once)
-    again = sup.launch(_builtin(tmp_path / "e.toml", (1, 2)), only=["g1n1"], foreground=True)
+    # --only of a spent pair is refused too: it was started 'anyway', and its runner resumed
+    # the sweep, found its trial done and ended at once
+    with pytest.raises(UsageError) as refused:
+        sup.launch(_builtin(tmp_path / "e.toml", (1, 2)), only=["g1n1"])
+    assert str(refused.value) == (
+        "g1n1 of experiment done already ran 1 trial in generation 1, so its sweep would find "
+        "its trials done and end at once; accepted: a higher sweep.max_trials (--max-trials), "
+        "or --new-generation to run the experiment again."
+    )
+    assert sup.pair_status("done").launch_id == st.launch_id
+    # with a higher max_trials it runs one more
+    more = cfgmod.apply_overrides(_builtin(tmp_path / "e.toml", (1, 2)), {"sweep.max_trials": 2})
+    again = sup.launch(more, only=["g1n1"], foreground=True)
     assert again.sweeps == ["done.g1n1"]
+    assert sup.pair_status("done").pair("done.g1n1").trials_done == 2
     assert sup.pair_status("done").pair("done.g1n1").exit_code == 0
     # the status lists the pairs in the grid's order, also after g1n1 was launched again last
     assert [p.tag for p in sup.pair_status("done").pairs] == ["g1n1", "g2n1"]
