@@ -135,6 +135,7 @@ class Recommendation:
     )
     runner_up: str | None = None
     reason: str = ""
+    tied_with: list[str] = field(default_factory=list)  # configs with the very same FOM
     unit: str = "GPUs"  # "ranks" when the pairs ran as local CPU processes
 
     @property
@@ -578,6 +579,9 @@ def analyze(
         # resample is no share either
         boot_values = boot_values[:0]
     recommendations = _recommend(per_config, fom, boot_values, settings, survival)
+    tie = _tie_note(recommendations)
+    if tie:
+        notes.append(tie)
     pareto = pareto_front(configs, values[:, 1], values[:, 2])
     say("fitting scaling laws")
     laws = _fit_laws(per_config, curves, settings, rng, price)
@@ -606,6 +610,23 @@ def analyze(
         notes=notes,
         without_curve=counted,
         left_out=left_out,
+    )
+
+
+def _tie_note(recommendations: list[Recommendation]) -> str | None:
+    """The scenarios whose winner ties another config on the FOM: the table shows the first
+    listed (fewest GPUs in all, then nodes), which reads as a better config without this."""
+    ties: dict[str, list[str]] = {}
+    for rec in recommendations:
+        if rec.config is not None and rec.tied_with:
+            said = f"{rec.config} ties {', '.join(rec.tied_with)}"
+            ties.setdefault(said, []).append(rec.scenario)
+    if not ties:
+        return None
+    said = "; ".join(f"{', '.join(scenarios)}: {what}" for what, scenarios in ties.items())
+    return (
+        f"Tied on the figure of merit ({said}): the recommendation shows the config listed "
+        "first (fewest GPUs in all, then fewest nodes), not a better one."
     )
 
 
@@ -743,11 +764,24 @@ def _recommend(
         order = np.argsort(-scores, kind="stable")
         win = int(order[0])
         row = per_config.iloc[win]
+        # configs with the winner's very FOM: it is shown as listed first, not as better
+        tied = [
+            str(per_config.iloc[int(i)]["config"])
+            for i in order[1:]
+            if np.isclose(scores[i], scores[win], rtol=1e-9, atol=1e-12)
+        ]
         agreement = None
         if boot_eff is not None:
             boot_fom = fom_scores(boot_eff, weights)
-            has_winner = boot_fom.max(axis=1) > 0
-            agreement = float(np.mean(has_winner & (np.argmax(boot_fom, axis=1) == win)))
+            others = np.delete(boot_fom, win, axis=1)
+            # a resample where another config ties the winner is no win for it (argmax took
+            # the first listed: identical pairs "agreed" 80%); FOMs lie in [0, 1]
+            wins = (
+                boot_fom[:, win] > others.max(axis=1) + 1e-12
+                if others.shape[1]
+                else np.ones(len(boot_fom), dtype=bool)
+            )
+            agreement = float(np.mean((boot_fom[:, win] > 0) & wins))
         km_time = survival[row["config"]].get("wall_s")
         out.append(
             Recommendation(
@@ -772,7 +806,12 @@ def _recommend(
                 runner_up=per_config.iloc[int(order[1])]["config"]
                 if len(order) > 1 and scores[order[1]] > 0
                 else None,
-                reason="highest FOM",
+                reason=(
+                    f"highest FOM, tied with {', '.join(tied)} (shown as listed first)"
+                    if tied
+                    else "highest FOM"
+                ),
+                tied_with=tied,
                 unit=settings.unit,
             )
         )

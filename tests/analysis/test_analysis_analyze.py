@@ -383,3 +383,32 @@ def test_minimized_target_levels_say_they_divide_the_best_score():
         in text
     )
     assert "fractions of the best smoothed score" not in text
+
+
+def test_identical_pairs_are_a_tie_not_a_winner_the_bootstrap_agrees_with():
+    """Two pairs with the same trials tie on every FOM: the first listed was recommended for
+    "highest FOM" with "bootstrap agrees 80%", since argmax gives a tied resample to the first."""
+    trials = [
+        trial(f"{p}{k}", g, n, 100.0 - k)
+        for p, g, n in (("a", 2, 1), ("b", 1, 2))
+        for k in range(3)
+    ]
+    hist = {t.run_id: linear_history(0.1 - 0.01 * int(t.run_id[1])) for t in trials}
+    result = analyze(trials, hist, AnalysisSettings(n_boot=400))
+    assert (result.fom.loc["g2n1"] == result.fom.loc["g1n2"]).all()
+    for rec in result.recommendations:
+        assert rec.config == "g2n1" and rec.tied_with == ["g1n2"] and rec.runner_up == "g1n2"
+        # it wins a resample only where its resampled best trial beats the other pair's: about
+        # 22% of them (56% are ties, which argmax gave it)
+        assert rec.bootstrap_agreement is not None and rec.bootstrap_agreement < 0.5
+    assert (
+        "Tied on the figure of merit (research, development, budget, balanced: g2n1 ties g1n2): "
+        "the recommendation shows the config listed first (fewest GPUs in all, then fewest "
+        "nodes), not a better one."
+    ) in result.notes
+    assert result.to_json()["recommendations"][0]["tied_with"] == ["g1n2"]
+    # no tie, no note, and agreement as before
+    hist["b0"] = linear_history(0.05)
+    untied = analyze(trials, hist, AnalysisSettings(n_boot=400))
+    assert not any(n.startswith("Tied") for n in untied.notes)
+    assert all(not r.tied_with for r in untied.recommendations)
