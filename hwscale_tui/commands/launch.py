@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from ..paths import snapshot_path
 
     only = _only(args.only)
+    if args.resume:
+        _refuse_settings_with_resume(args)
     cfg, _ = load_config(args)
     if args.new_generation and args.resume:
         raise UsageError(
@@ -135,6 +137,31 @@ def run(args: argparse.Namespace) -> int:
         )
         else 1
     )
+
+
+# what a resume takes from the command line: when the resumed pairs start
+RESUME_SETTINGS = ("--delay", "--sequential")
+
+
+def _refuse_settings_with_resume(args: argparse.Namespace) -> None:
+    """A resume starts each pair with the command its launch recorded, from the launch's
+    frozen snapshot: other settings given with it (--max-trials 20, seed=3) were accepted and
+    silently ignored."""
+    from .common import LAUNCHER_FLAGS
+
+    given = [
+        flag
+        for flag, (key, _) in LAUNCHER_FLAGS.items()
+        if flag not in RESUME_SETTINGS
+        and getattr(args, "set_" + key.replace(".", "__"), None) is not None
+    ]
+    given += list(args.extra)
+    if given:
+        raise UsageError(
+            f"--resume starts the pairs with the commands and settings their launch recorded, so "
+            f"{', '.join(given)} would be ignored; accepted: --resume with only --delay, "
+            "--sequential or --only, or a launch without --resume to apply new settings."
+        )
 
 
 def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:

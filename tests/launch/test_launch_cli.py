@@ -346,3 +346,18 @@ def test_an_interrupted_foreground_launch_says_what_it_did_to_each_pair(monkeypa
         "  g2n1: not cancelled: already exited",
         "  g4n1: cancelled",
     ], err
+
+
+def test_settings_given_with_resume_are_refused_not_ignored(tmp_path, capsys):
+    """A resume starts the pairs with the commands their launch recorded: `launch --resume
+    --max-trials 20 seed=3` was accepted and both were silently ignored."""
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command(), gpus=(1,), delay_s=0)
+    assert main(["launch", "-e", str(exp), "--foreground"]) == 0
+    capsys.readouterr()
+    assert main(["launch", "--resume", "--max-trials", "20", "seed=3"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "so --max-trials, seed=3 would be ignored; accepted: --resume with only --delay" in err
+    assert main(["launch", "--resume", "--delay", "1"]) == 0  # when the pairs start: taken
+    assert "nothing to resume for exp" in capsys.readouterr().out
