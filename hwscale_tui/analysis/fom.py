@@ -96,30 +96,41 @@ class ParetoFront:
 
 
 def pareto_front(configs: Sequence[str], time_s: np.ndarray, cost_usd: np.ndarray) -> ParetoFront:
-    """Sort by time, keep strictly decreasing cost; the knee is farthest from the end-to-end chord in log-log."""
+    """Sort by time, keep strictly decreasing cost (and a point equal to the last kept on both:
+    it is not dominated); the knee is the distinct point farthest from the end-to-end chord in
+    log-log."""
     t = np.asarray(time_s, dtype=float)
     c = np.asarray(cost_usd, dtype=float)
     ok = np.isfinite(t) & np.isfinite(c)
     order = [int(i) for i in np.lexsort((c, t)) if ok[i]]
     front_idx: list[int] = []
     for i in order:
-        if not front_idx or c[i] < c[front_idx[-1]]:
+        last = front_idx[-1] if front_idx else None
+        # a point the last one equals on both is not dominated by it (identical pairs)
+        if last is None or c[i] < c[last] or (t[i] == t[last] and c[i] == c[last]):
             front_idx.append(i)
     on = set(front_idx)
     points = [ParetoPoint(float(t[i]), float(c[i]), configs[i], i in on) for i in order]
     front = [ParetoPoint(float(t[i]), float(c[i]), configs[i], True) for i in front_idx]
     if not front:
         return ParetoFront(points, [], None, "no config reached the target on both time and cost")
-    if len(front) < 3:
+    # the knee is of distinct points: configs that tie on both are one point of the curve
+    distinct = [
+        i
+        for k, i in enumerate(front_idx)
+        if k == 0 or (t[i], c[i]) != (t[front_idx[k - 1]], c[front_idx[k - 1]])
+    ]
+    if len(distinct) < 3:
+        what = "point" if len(distinct) == len(front_idx) else "distinct point"
         return ParetoFront(
-            points, front, None, f"{plural(len(front), 'point')} on the front: a knee needs 3"
+            points, front, None, f"{plural(len(distinct), what)} on the front: a knee needs 3"
         )
-    if np.any(t[front_idx] <= 0) or np.any(c[front_idx] <= 0):
+    if np.any(t[distinct] <= 0) or np.any(c[distinct] <= 0):
         return ParetoFront(points, front, None, "a zero time or cost on the front: no log-log knee")
-    lx, ly = np.log(t[front_idx]), np.log(c[front_idx])
+    lx, ly = np.log(t[distinct]), np.log(c[distinct])
     dx, dy = lx[-1] - lx[0], ly[-1] - ly[0]
     dist = np.abs(dy * (lx - lx[0]) - dx * (ly - ly[0])) / np.hypot(dx, dy)
-    knee = front[int(np.argmax(dist))].config
+    knee = configs[distinct[int(np.argmax(dist))]]
     return ParetoFront(
         points,
         front,

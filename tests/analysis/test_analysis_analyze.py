@@ -354,6 +354,23 @@ def test_pareto_knee_is_the_point_farthest_from_the_chord():
     assert not next(p for p in front.points if p.config == "dominated").on_front
 
 
+def test_a_config_equal_to_a_front_point_is_on_the_front_not_dominated():
+    """Identical pairs: the second of two configs with the same time and cost was drawn and
+    listed as dominated by its twin; and two twins and one more point are no 3 for a knee."""
+    twins = pareto_front(["a", "b"], np.array([9.0, 9.0]), np.array([0.5, 0.5]))
+    assert [p.config for p in twins.front] == ["a", "b"] and all(p.on_front for p in twins.points)
+    assert twins.knee is None and twins.note == "1 distinct point on the front: a knee needs 3"
+    three = pareto_front(
+        ["fast", "knee", "twin", "slow"],
+        np.array([1.0, 2.0, 2.0, 100.0]),
+        np.array([100.0, 2.0, 2.0, 1.0]),
+    )
+    assert [p.config for p in three.front] == ["fast", "knee", "twin", "slow"]
+    assert three.knee == "knee"
+    two = pareto_front(["a", "b", "c"], np.array([1.0, 1.0, 5.0]), np.array([5.0, 5.0, 1.0]))
+    assert two.knee is None and two.note == "2 distinct points on the front: a knee needs 3"
+
+
 def test_minimizing_target_rule_reads_as_the_division_it_is():
     # 0.9 / 2 would be 0.45: the rule names the best score first, then divides
     hist = [HistoryPoint(100.0 * s, 10.0 * s, 10 - 0.8 * s, None) for s in range(1, 11)]
