@@ -263,7 +263,15 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
             f"the {source.kind} trial source gave no learning curve ({history_error.rstrip('.')}); "
             "retry, or analyze an export with --trials FILE.csv --history FILE.csv."
         )
-    if args.metric and trials and not any(len(points) for points in curves.values()):
+    if (
+        args.metric
+        and args.metric != cfg.analysis.curve_metric
+        and trials
+        and not any(len(points) for points in curves.values())
+        # trials that logged nothing yet say nothing about the metric (the analysis says they
+        # have no curve yet): refused only when they logged the default one
+        and any(len(p) for p in source.histories([t.run_id for t in trials]).values())
+    ):
         raise UsageError(
             f"--metric {args.metric!r}: no trial's history has that metric; accepted: a metric "
             f"the trials logged, like the default {cfg.analysis.curve_metric!r} "

@@ -927,3 +927,25 @@ def test_a_history_file_of_other_runs_is_named_as_such(tmp_path, capsys):
         in err
     ), err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_metric_default_before_any_curve_is_not_refused_as_a_metric_no_trial_logged(capsys):
+    """`analyze --metric score` (the default itself) while no trial had logged a point said "no
+    trial's history has that metric; accepted: ... like the default 'score'"; it now says what
+    `analyze` alone says. A metric the trials did not log, once they logged the default, is
+    still refused."""
+    run = "hardware_scaling.g1n1_trial_0001_aaaaaa"
+    with Store.open_default() as st:
+        st.upsert_sweep("hardware_scaling.g1n1", experiment="hardware_scaling", gpus=1, nodes=1)
+        st.insert_trial(
+            run, "hardware_scaling.g1n1", experiment="hardware_scaling", idx=1, gpus=1, nodes=1
+        )
+    said = []
+    for argv in (["analyze"], ["analyze", "--metric", "score"], ["analyze", "--metric", "x"]):
+        assert cli.main(argv) == 2
+        said.append(capsys.readouterr().err.splitlines()[-1])
+    assert said[0] == said[1] == said[2] and "no trial has logged a learning curve yet" in said[0]
+    with Store.open_default() as st:
+        st.append_history(run, [{"agent_step": 1, "wall_s": 1, "score": 1.0}])
+    assert cli.main(["analyze", "--metric", "x"]) == 2
+    assert "--metric 'x': no trial's history has that metric" in capsys.readouterr().err
