@@ -267,7 +267,8 @@ def decide_for_launch(
 ) -> GenerationDecision:
     """The generation a launch of ``cfg`` runs in (nothing written; see ``record``). Raises
     GenerationChangeRequired when comparability settings changed and ``new_generation`` is not
-    set, UsageError when a new generation would start while pairs of the old one run."""
+    set, UsageError when a new generation would start while pairs of the old one run or are
+    due to start (``running``: their tags)."""
     comp, now = compare(store, cfg, extra_args)
     fp = fingerprint(now)
     if not comp.recorded:
@@ -278,9 +279,9 @@ def decide_for_launch(
         if running:
             raise UsageError(
                 f"{', '.join(running)} of experiment {cfg.name} "
-                f"{'still runs' if len(running) == 1 else 'still run'} in generation "
-                f"{comp.generation}; accepted: hwscale-tui cancel --experiment-name {cfg.name} "
-                "--all first, then the launch with --new-generation."
+                f"{'is' if len(running) == 1 else 'are'} still running or due to start in "
+                f"generation {comp.generation}; accepted: hwscale-tui cancel --experiment-name "
+                f"{cfg.name} --all first, then the launch with --new-generation."
             )
         gen = comp.generation + 1
         reason = comp.describe() or "asked for (no comparability setting changed)"

@@ -615,7 +615,14 @@ def launch(
                     cfg,
                     [*cfg.launch.extra_args, *extra_args],
                     new_generation=new_generation,
-                    running=[pair_tag_of(p.sweep_name) for p in status.pairs if p.alive],
+                    # and the pairs a live supervisor is still to start: one started after
+                    # the new generation began ran the new snapshot as the new generation's
+                    # sweep of a pair that generation never launched
+                    running=[
+                        pair_tag_of(p.sweep_name)
+                        for p in status.pairs
+                        if p.alive or (p.status in PENDING_STATUSES and not p.never_started)
+                    ],
                     hint_command=hint,
                 )
                 cfg.generation = decision.generation

@@ -123,9 +123,14 @@ def test_changed_budget_is_refused_then_a_new_generation_keeps_old_trials_apart(
     more = _cfg(sweep={"total_timesteps": 30000, "max_trials": 5})
     assert decide_for_launch(store, more).generation == 1
     # a running pair blocks a new generation
-    with pytest.raises(UsageError, match="g2n1 of experiment exp still runs in generation 1"):
+    with pytest.raises(
+        UsageError, match="g2n1 of experiment exp is still running or due to start in generation 1"
+    ):
         decide_for_launch(store, new, new_generation=True, running=["g2n1"])
-    with pytest.raises(UsageError, match="g1n1, g2n1 of experiment exp still run in generation"):
+    with pytest.raises(
+        UsageError,
+        match="g1n1, g2n1 of experiment exp are still running or due to start in generation",
+    ):
         decide_for_launch(store, new, new_generation=True, running=["g1n1", "g2n1"])
     d = decide_for_launch(store, new, new_generation=True)
     assert (d.generation, d.started_new) == (2, True)

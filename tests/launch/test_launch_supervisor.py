@@ -424,3 +424,22 @@ def test_a_sequential_resume_waits_for_the_pair_its_dead_supervisor_left_running
     g1 = sup.pair_status("exp").pair("exp.g1n1")
     assert g1 is not None and g1.ended_at is not None
     assert records(rec)[1]["sweep"] == "exp.g2n1" and records(rec)[1]["started"] >= g1.ended_at
+
+
+def test_a_new_generation_waits_for_the_pairs_a_live_supervisor_is_still_to_start(tmp_path):
+    """g1n1 has run, g2n1 is due in a minute under the live supervisor. `launch
+    --new-generation --only g1n1` was taken: once due, generation 1's g2n1 ran the new
+    snapshot as generation 2's sweep (exp.g2n1.gen2), a pair generation 2 never launched.
+    It is refused like a new generation beside a running pair."""
+    rec = tmp_path / "starts.jsonl"
+    cfg = write_experiment(tmp_path / "e.toml", fake_command(record=rec), gpus=(1, 2), delay_s=60)
+    sup.launch(cfg)
+    wait_for(lambda: sup.pair_status("exp").pair("exp.g1n1").status == "exited", "g1n1 to end")
+    with pytest.raises(UsageError) as refused:
+        sup.launch(cfg, new_generation=True, only=["g1n1"])
+    assert "g2n1 of experiment exp is still running or due to start in generation 1" in str(
+        refused.value
+    )
+    with Store.open_default() as store:
+        assert store.latest_generation("exp") == 1  # nothing recorded
+    assert [r["sweep"] for r in records(rec)] == ["exp.g1n1"]

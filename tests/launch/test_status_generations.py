@@ -14,6 +14,7 @@ from hwscale_tui import config as cfgmod
 from hwscale_tui.launch import supervisor as sup
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.paths import snapshot_path
+from hwscale_tui.store import Store
 from hwscale_tui.tui.launch_rows import launch_rows
 from tests.launch.launch_testkit import (
     WAIT_S,
@@ -23,6 +24,7 @@ from tests.launch.launch_testkit import (
     write_experiment,
 )
 from tests.support.cli import cli_env, hwscale_cmd
+from tests.support.launches import dead_pid, recorded_launch
 
 pytestmark = pytest.mark.usefixtures(clean_processes.__name__)
 ROW = re.compile(r"^(g\d+n\d+(?: \(gen \d+\))?) ")
@@ -97,8 +99,17 @@ def test_a_pair_of_the_earlier_generation_still_due_to_start_stays_visible(tmp_p
         lambda: {p.tag: p.status for p in sup.pair_status("exp").pairs}.get("g1n1") == "exited",
         "g1n1 of generation 1 to exit",
     )
+    # a new generation is refused while g2n1 is due (started later, it would run the new
+    # settings as generation 2's sweep)
     second = cli("launch", "-e", str(exp), "--new-generation", "--only", "g1n1", "--foreground")
-    assert second.returncode == 0, second.stderr
+    assert second.returncode == 2, second.stderr
+    assert "g2n1 of experiment exp is still running or due to start in generation 1" in (
+        second.stderr
+    )
+    # the state such a launch left (an older release took it): generation 2 ran g1n1 alone
+    with Store.open_default() as store:
+        store.add_generation("exp", 2, "fp2", {}, "asked for")
+        recorded_launch(store, "exp", ["exp.g1n1.gen2"], exp, running_pid=dead_pid()[0])
 
     status = sup.pair_status("exp")
     assert [(p.sweep_name, p.status) for p in status.pairs] == [
