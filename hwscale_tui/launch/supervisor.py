@@ -55,7 +55,7 @@ from .files import (
 from .remote import RemoteCancel, RemoteTrialsBoundary, cancel_remote_trials
 from .run_loop import SupervisorLoop
 from .schedule import DETACHED_START_LEAD_S, stagger_schedule
-from .slurm_options import leftover_slurm_jobs
+from .slurm_options import SLURM_CMD_TIMEOUT_S, leftover_slurm_jobs
 from .state import (
     CANCELLED,
     ENDED_STATUSES,
@@ -1036,7 +1036,9 @@ def _cancel_with_store(
                 # 'scancel 9: <error>', exited 0 and recorded the trials killed, forgetting
                 # jobs the per-launch file did not list
                 said, _, failed = cancel_cluster_jobs(
-                    [("slurm", job) for job in leftover], experiment=experiment
+                    [("slurm", job) for job in leftover],
+                    SLURM_CMD_TIMEOUT_S,  # as the runner's own Slurm commands
+                    experiment=experiment,
                 )
                 outcome.failed = outcome.failed or failed
                 outcome.detail = "; ".join(x for x in (outcome.detail, said) if x)
