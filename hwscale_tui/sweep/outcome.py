@@ -88,6 +88,19 @@ INFRASTRUCTURE_FAILURES = (
 )
 
 
+def _no_result(final: Mapping[str, Any]) -> str:
+    """Why a trial that exited 0 has no result: what its final metrics line lacks."""
+    if not final:
+        return "exited 0 without a final metrics line with sweep/score"
+    if "sweep/score" not in final:
+        return "exited 0; its final metrics line has no sweep/score"
+    if finite(final.get("sweep/score")) is None:
+        got = repr(final["sweep/score"])
+        got = got if len(got) <= 40 else got[:37] + "..."
+        return f"exited 0; its final metrics line's sweep/score is {got}, not a finite number"
+    return f"exited 0; its final metrics line says state {str(final.get('state'))[:40]!r}"
+
+
 def decide_outcome(
     exit: TrialExit,
     *,
@@ -128,7 +141,7 @@ def decide_outcome(
         if final.get("state") == "killed":
             return outcome("killed", error="the trial reported that it was killed")
         if exit.code == 0:
-            return outcome("failed", error="exited 0 without a final metrics line with sweep/score")
+            return outcome("failed", error=_no_result(final))
         return outcome(
             "failed",
             error=exit.reason

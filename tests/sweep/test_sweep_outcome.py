@@ -55,6 +55,23 @@ def test_exit_0_without_final_line_is_failed_and_cost_comes_from_the_price_model
     ) == pytest.approx(0.2)
 
 
+@pytest.mark.parametrize(
+    "final,said",
+    [
+        ({"final": True, "sweep/score": float("nan")}, "sweep/score is nan, not a finite number"),
+        ({"final": True, "sweep/score": "high"}, "sweep/score is 'high', not a finite number"),
+        ({"final": True, "sweep/cost": 1.0}, "its final metrics line has no sweep/score"),
+        ({"final": True, "sweep/score": 3.0, "state": "failed"}, "says state 'failed'"),
+    ],
+)
+def test_exit_0_with_a_final_line_but_no_result_says_what_the_line_lacks(final, said):
+    """A final line whose sweep/score was NaN or text read 'exited 0 without a final metrics
+    line with sweep/score', which sent the user looking for a line that was there."""
+    o = decide(TrialExit(0, None, final))
+    assert o.state == "failed" and o.error is not None and said in o.error, o.error
+    assert "without a final metrics line" not in o.error
+
+
 def test_a_zero_score_is_a_score():
     o = decide(TrialExit(0, None, {**FINAL, "sweep/score": 0.0}))
     assert o.state == "finished" and o.score == 0.0
