@@ -158,6 +158,13 @@ def _resolve_sweeps(experiment: str, names: Sequence[str], known: Sequence[str])
                 and strip_generation(named) == strip_generation(sweep)
             ):
                 # the same pair's sweep of another generation (exp.g4n1 once exp is on gen 2)
+                if generation_of_sweep(t) == generation_of_sweep(sweep):
+                    # g4n1.gen1: no sweep is named so (it read "generation 1's sweep of g4n1,
+                    # and the pairs are generation 1's")
+                    raise UsageError(
+                        f"{text!r} names no sweep of experiment {experiment} (generation 1's "
+                        f"sweeps have no .gen suffix); accepted: {tag} or {sweep}."
+                    )
                 raise UsageError(
                     f"{text!r} is generation {generation_of_sweep(t)}'s sweep of {tag}, and "
                     f"experiment {experiment}'s pairs are generation "

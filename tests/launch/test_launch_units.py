@@ -336,3 +336,16 @@ def test_stopping_a_cluster_trial_names_its_clusters_own_command(dispatcher, sai
         with pytest.raises(UsageError) as e:
             stop_trial(run_id, store=store)
     assert said in str(e.value) and how in str(e.value), e.value
+
+
+def test_a_pair_spelled_with_a_gen1_suffix_is_refused_without_contradicting_itself():
+    """'g1n1.gen1' was refused as "generation 1's sweep of g1n1, and experiment exp's pairs
+    are generation 1's": no sweep has that name (generation 1's have no suffix)."""
+    with pytest.raises(UsageError) as e:
+        sup._resolve_sweeps("exp", ["g1n1.gen1"], ["exp.g1n1"])
+    assert str(e.value) == (
+        "'g1n1.gen1' names no sweep of experiment exp (generation 1's sweeps have no .gen "
+        "suffix); accepted: g1n1 or exp.g1n1."
+    )
+    with pytest.raises(UsageError, match="is generation 1's sweep of g1n1"):
+        sup._resolve_sweeps("exp", ["exp.g1n1"], ["exp.g1n1.gen2"])
