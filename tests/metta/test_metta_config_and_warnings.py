@@ -14,7 +14,7 @@ from hwscale_tui.errors import ConfigError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.profiles import PROFILES, resolve_profile
 from tests.metta.standin import make_checkout
-from tests.support.cli import cli_env, hwscale_cmd
+from tests.support.cli import cli_env, hwscale_cmd, launched_nothing
 
 
 def _write(path, text):
@@ -90,13 +90,7 @@ def test_launch_with_a_metta_repo_that_is_not_there_exits_2_and_starts_nothing(t
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0  # one sentence
     assert f"metta.repo {tmp_path / 'no-such-checkout'} is not a directory" in r.stderr
-    st = subprocess.run(
-        hwscale_cmd("status", "-e", str(exp), "--json"),
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-    )
-    assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
+    assert launched_nothing(exp)
     plan = plan_experiment(cfgmod.load(exp, env={}), exp)  # plan says it, once
     assert len([w for w in plan.warnings if "no-such-checkout" in w]) == 1 and plan.blockers
 

@@ -17,7 +17,7 @@ from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.install import TOOL_RELPATH, install_tool
 from hwscale_tui.metta.profiles import PROFILES
 from tests.metta.standin import make_checkout, run_standin
-from tests.support.cli import cli_env, hwscale_cmd
+from tests.support.cli import cli_env, hwscale_cmd, launched_nothing
 
 
 def _cfg(repo, profile="main", **over):
@@ -123,13 +123,7 @@ def test_an_extra_total_timesteps_is_refused_for_sweep_total_timesteps(tmp_path,
         "shows it); accepted: sweep.total_timesteps in the experiment or --total-timesteps N, "
         "and extras only for keys the runner does not send.\n"
     )
-    st = subprocess.run(
-        hwscale_cmd("status", "-e", str(exp), "--json"),
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-    )
-    assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
+    assert launched_nothing(exp)
 
 
 @pytest.mark.parametrize("profile", ["fom-v1", "main"])
@@ -274,13 +268,7 @@ def test_a_tool_recipe_or_entrypoint_that_is_no_python_name_stops_the_launch(
     )
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.startswith("hwscale-tui: error: " + sentence) and r.stderr.count("\n") == 1
-    st = subprocess.run(
-        hwscale_cmd("status", "-e", str(exp), "--json"),
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-    )
-    assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
+    assert launched_nothing(exp)
     assert any(w.startswith(sentence.rstrip(".")) for w in plan_experiment(cfg, exp).warnings)
 
 
@@ -361,13 +349,7 @@ def test_launch_refuses_the_metta_runner_without_wandb_online(tmp_path, mode):
     )
     assert (r.returncode, r.stdout) == (2, "")
     assert r.stderr == f"hwscale-tui: error: {sentence}.\n"
-    st = subprocess.run(
-        hwscale_cmd("status", "-e", str(exp), "--json"),
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-    )
-    assert json.loads(st.stdout)["launch_id"] is None  # nothing was launched
+    assert launched_nothing(exp)
     plan = plan_experiment(cfg, exp)
     assert plan.blockers[0] == sentence
     assert f"{sentence}; launch refuses to start" in plan.warnings

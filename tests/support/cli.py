@@ -19,3 +19,19 @@ def cli_env(**extra: str) -> dict[str, str]:
 def hwscale_cmd(*args: str) -> list[str]:
     """The command line that runs ``hwscale-tui ARGS`` with this interpreter."""
     return [sys.executable, "-m", "hwscale_tui", *args]
+
+
+def launched_nothing(experiment: Path | str) -> bool:
+    """Whether ``hwscale-tui status -e EXPERIMENT --json`` says the experiment was never
+    launched (a refused launch must leave nothing behind)."""
+    import json
+    import subprocess
+
+    st = subprocess.run(
+        hwscale_cmd("status", "-e", str(experiment), "--json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert st.returncode == 0, st.stderr
+    return bool(json.loads(st.stdout)["launch_id"] is None)
