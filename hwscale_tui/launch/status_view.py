@@ -161,7 +161,7 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
             out.extend(f"    {line}" for line in shown)
         if p.note and (
             p.status == EXITED
-            or "without their sweep runner" in p.note
+            or " still running without " in p.note  # trials whose sweep runner died
             # a cancelled pair's jobs a failed scancel left (a later cancel retries them)
             or "left in flight as cluster jobs" in p.note
             or p.note.startswith("paused:")

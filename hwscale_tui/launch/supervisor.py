@@ -379,7 +379,8 @@ def _note_orphans(experiment: str, pairs: list[PairStatus]) -> set[str]:
             orphaned.add(p.sweep_name)
             pids = ", ".join(str(t.pid) for _, t in orphans)
             p.note = (
-                f"{plural(len(orphans), 'trial')} still running without their sweep runner "
+                f"{plural(len(orphans), 'trial')} still running without "
+                f"{'its' if len(orphans) == 1 else 'their'} sweep runner "
                 f"({'pid' if len(orphans) == 1 else 'pids'} {pids}); "
                 f"hwscale-tui cancel --experiment-name {experiment} {pair_tag_of(p.sweep_name)} stops them"
             )

@@ -154,7 +154,10 @@ def test_a_sigkilled_runner_leaves_its_trial_visible_and_cancel_stops_it(
     wait_for(lambda: not live(runner), "the runner to die")
     assert live(trial["pid"]), "the trial outlives its runner (it is re-attached on resume)"
     wait_for(
-        lambda: main(["status"]) == 0 and "without their sweep runner" in capsys.readouterr().out,
+        lambda: (
+            main(["status"]) == 0
+            and "1 trial still running without its sweep runner" in capsys.readouterr().out
+        ),
         "status to show the orphaned trial",
     )
     wait_for(lambda: sup.pair_status("exp").pairs[0].status == "exited", "the pair's exit recorded")
