@@ -60,5 +60,7 @@ class Dispatcher(Protocol):
     def poll(self, trials: Sequence[InFlightTrial]) -> dict[str, TrialExit]:
         """Exits of the trials that ended since the last poll, by run id (called every tick: never blocks long)."""
 
-    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
-        """Stop the trials (returns within about ``grace_s`` seconds)."""
+    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> set[str]:
+        """Stop the trials (returns within about ``grace_s`` seconds); the run ids whose stop
+        could not be confirmed (their cluster job may still run: the runner keeps them in the
+        per-launch file, so that ``hwscale-tui cancel`` can try again)."""

@@ -103,7 +103,7 @@ class LocalDispatcher:
             exits[trial.run_id] = TrialExit(code, reason, read_final(trial.metrics_path))
         return exits
 
-    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
+    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> set[str]:
         """Stop each trial's whole process tree (the supervisor's way: SIGTERM, SIGKILL after
         ``grace_s``) and return only once every process of it is gone, then reap the leaders."""
         procs: list[LocalProcess] = [t.handle for t in trials]
@@ -114,6 +114,7 @@ class LocalDispatcher:
             if proc.popen is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.popen.wait(timeout=2.0)
+        return set()  # SIGKILL of the whole group: nothing of them runs on
 
     @staticmethod
     def _stop_leftovers(proc: LocalProcess) -> None:

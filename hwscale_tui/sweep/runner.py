@@ -517,7 +517,10 @@ class SweepRunner:
                 live[column] = values[-1]
         self.state.record_live(trial.run_id, live, rows)
 
-    def _finish(self, trial: InFlightTrial, exit: TrialExit) -> None:
+    def _finish(self, trial: InFlightTrial, exit: TrialExit, unconfirmed: bool = False) -> None:
+        """Settle an ended (or cancelled) trial. ``unconfirmed``: its cancel was not confirmed
+        (scancel failed or got no answer): it stays in the per-launch file and says so, so that
+        ``hwscale-tui cancel`` finds its job and tries again."""
         if not trial.writes_store:
             self._copy_metrics(trial)
         outcome = decide_outcome(
@@ -535,8 +538,17 @@ class SweepRunner:
             outcome = dataclasses.replace(
                 outcome, state="killed", error=f"{outcome.error} while {why.rstrip('.')}"
             )
+        if unconfirmed:
+            kind = getattr(self.dispatcher, "kind", "")
+            job = {"slurm": "Slurm job", "skypilot": "SkyPilot job"}.get(kind, "job")
+            outcome = dataclasses.replace(
+                outcome,
+                error=f"{outcome.error}; its cancel was not confirmed, so its {job} may still "
+                "run: hwscale-tui cancel tries again",
+            )
         self._settle(trial.run_id, trial.params, outcome)
-        registry.forget_trial(self.cfg.name, trial.run_id)
+        if not unconfirmed:
+            registry.forget_trial(self.cfg.name, trial.run_id)
         if exit.abort and self.abort_reason is None:
             self.abort_reason = exit.abort
         if (
@@ -740,10 +752,14 @@ class SweepRunner:
             return
         for trial in trials:
             trial.cancelled = True
-        self.dispatcher.cancel(trials, self.timings.cancel_grace_s)
+        unconfirmed = self.dispatcher.cancel(trials, self.timings.cancel_grace_s) or set()
         for trial in trials:
             try:
-                self._finish(self.in_flight.pop(trial.run_id), TrialExit(None))
+                self._finish(
+                    self.in_flight.pop(trial.run_id),
+                    TrialExit(None),
+                    unconfirmed=trial.run_id in unconfirmed,
+                )
             except STORE_ERRORS as e:  # stopped all the same; the store is told when it can be
                 self._store_unavailable(e)
 

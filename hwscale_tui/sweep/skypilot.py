@@ -387,12 +387,16 @@ class SkyPilotDispatcher:
         }
         return QueueSnapshot(statuses, finals)
 
-    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
-        """Ask SkyPilot to cancel each job by name; wait at most ``grace_s`` for the requests."""
+    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> set[str]:
+        """Ask SkyPilot to cancel each job by name; wait at most ``grace_s`` for the requests.
+        Returns the trials whose request failed or got no answer in time."""
         requests = [in_daemon_thread(self.sdk.cancel, t.handle.name) for t in trials]
         deadline = time.monotonic() + grace_s
-        for request in requests:
+        unconfirmed: set[str] = set()
+        for trial, request in zip(trials, requests):
             try:
-                request.exception(timeout=max(0.0, deadline - time.monotonic()))
+                if request.exception(timeout=max(0.0, deadline - time.monotonic())) is not None:
+                    unconfirmed.add(trial.run_id)
             except TimeoutError:
-                break
+                unconfirmed.add(trial.run_id)
+        return unconfirmed

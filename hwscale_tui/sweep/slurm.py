@@ -256,8 +256,11 @@ class SlurmCLI:
         )
 
     def cancel(self, job_ids: Sequence[str]) -> None:
+        """scancel; raises OSError when it fails (it exits 0 for jobs that already ended)."""
         if job_ids:
-            self._run(["scancel", *job_ids])
+            out = self._run(["scancel", *job_ids])
+            if out.returncode != 0:
+                raise OSError(f"scancel failed: {_first_line(out.stderr) or out.returncode}")
 
 
 def _first_line(text: str) -> str:
@@ -482,7 +485,7 @@ class SlurmDispatcher:
     def _on(info: JobInfo) -> str:
         return f" on {info.nodes}" if info.nodes else ""
 
-    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> None:
+    def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> set[str]:
         """scancel the jobs; wait at most ``grace_s`` in all for them to leave the active
         states. scancel and squeue run in daemon threads, so a controller that does not answer
         never holds the stop past ``grace_s`` (the runner would be SIGKILLed with its trials
@@ -490,18 +493,21 @@ class SlurmDispatcher:
         effect when the controller answers again; the supervisor stops the runner's whole
         process tree, so one that had not connected yet is stopped with it."""
         ids = [t.handle.job_id for t in trials]
+        every = {t.run_id for t in trials}
         if not ids:
-            return
+            return set()
         deadline = time.monotonic() + grace_s
         if not _answered(in_daemon_thread(self.cli.cancel, ids), deadline):
-            return
+            return every  # scancel failed or got no answer: the jobs may run on
+        # scancel was taken: the jobs end (the wait only lets them go before the runner does)
         while time.monotonic() < deadline:
             queued = _answered(in_daemon_thread(self.cli.queue, ids), deadline)
             if queued is None:
-                return
+                break
             if all(i.state in ENDED_STATES for i in queued.result().values()):
-                return
+                break
             time.sleep(0.1)
+        return set()
 
 
 def _answered(future: Future, deadline: float) -> Future | None:

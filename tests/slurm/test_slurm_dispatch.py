@@ -650,14 +650,19 @@ def test_a_stop_while_scancel_hangs_ends_within_the_grace(slurm, tmp_path):
     )
 
     class Trial:
+        run_id = "quiet.g1n1_trial_0001_abcdef"
         handle = SlurmJob("4242")
 
-    stopper = threading.Thread(target=dispatcher.cancel, args=([Trial()], 0.5), daemon=True)
+    returned: list[set[str]] = []
+    stopper = threading.Thread(
+        target=lambda: returned.append(dispatcher.cancel([Trial()], 0.5)), daemon=True
+    )
     try:
         stopper.start()
         stopper.join(120)
         wait_for((shim_dir / "entered").exists, "scancel to run")
         assert not stopper.is_alive(), "cancel() waited for scancel instead of its grace"
         assert not release.exists()  # ... and returned while scancel still hung
+        assert returned == [{Trial.run_id}]  # unconfirmed: the runner keeps it for `cancel`
     finally:
         release.write_text("")

@@ -357,3 +357,38 @@ def test_the_sbatch_line_names_the_trials_of_the_newest_generation():
     line = sbatch_line(cfg, HardwarePair(1, 1), Path("/s/runs"))
     assert "--job-name=hardware_scaling.g1n1.gen2_trial_NNNN_XXXXXX " in line, line
     assert " /s/runs/hardware_scaling.g1n1.gen2_trial_NNNN_XXXXXX/job.sh" in line, line
+
+
+def test_cancel_returns_the_trials_whose_scancel_failed(tmp_path):
+    """The runner keeps a trial in the per-launch file when its scancel failed (the controller
+    unreachable): the dispatcher says which; a scancel that was taken confirms them all."""
+
+    class FailingScancel(RecordingCLI):
+        def cancel(self, job_ids):
+            self.calls.append(("scancel", list(job_ids)))
+            raise OSError("scancel failed: scancel: error: Unable to contact slurm controller")
+
+    ended = {"1": JobInfo("1", "CANCELLED", exit_code=0, signal=15)}
+    trials = [trial(tmp_path, "1")]
+    failing = SlurmDispatcher(slurm_cfg(), "s", cli=FailingScancel({}, {}), poll_interval_s=3600)
+    assert failing.cancel(trials, grace_s=2.0) == {"r1"}
+    taken = RecordingCLI(ended, {})
+    taken.cancel = lambda ids: taken.calls.append(("scancel", list(ids)))  # type: ignore[method-assign]
+    dispatcher = SlurmDispatcher(slurm_cfg(), "s", cli=taken, poll_interval_s=3600)
+    assert dispatcher.cancel(trials, grace_s=2.0) == set()
+    assert ("scancel", ["1"]) in taken.calls
+
+
+def test_a_failing_scancel_raises_and_one_for_ended_jobs_does_not(tmp_path):
+    """scancel's exit code was never looked at: a failed scancel counted as done."""
+    scancel = tmp_path / "scancel"
+    scancel.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = 9 ]; then echo "scancel: error: Unable to contact slurm controller" >&2; '
+        "exit 1; fi\nexit 0\n"
+    )
+    scancel.chmod(0o755)
+    cli = SlurmCLI(env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    cli.cancel(["4"])  # exit 0 (Slurm's answer for a job that already ended too)
+    with pytest.raises(OSError, match="scancel failed: scancel: error: Unable to contact"):
+        cli.cancel(["9"])

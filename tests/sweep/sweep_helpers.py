@@ -79,6 +79,7 @@ class ScriptedDispatcher:
     running: set[str] = field(default_factory=set)
     max_concurrent: int = 0
     cancelled: list[str] = field(default_factory=list)
+    unconfirmed: set[str] = field(default_factory=set)  # cancels it says it could not confirm
 
     def start(self, spec: TrialSpec):
         if self.fail_start(spec):
@@ -100,10 +101,11 @@ class ScriptedDispatcher:
                 self.running.discard(t.run_id)
         return exits
 
-    def cancel(self, trials: Sequence, grace_s: float) -> None:
+    def cancel(self, trials: Sequence, grace_s: float) -> set[str]:
         for t in trials:
             self.cancelled.append(t.run_id)
             self.running.discard(t.run_id)
+        return set(self.unconfirmed)
 
 
 def finished_exit(score: float = 1.0) -> TrialExit:

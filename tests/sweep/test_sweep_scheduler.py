@@ -205,6 +205,36 @@ def test_stop_request_cancels_in_flight_trials_marks_them_killed_and_the_sweep_c
     assert "not counted" not in out.getvalue()  # killed by our own stop: nothing is replaced
 
 
+def test_a_cancel_the_cluster_did_not_confirm_keeps_the_trial_for_hwscale_tui_cancel():
+    """A failed scancel (the controller unreachable) used to be ignored: the trial was recorded
+    killed and dropped from the per-launch file, so its job could run on unrecorded and no
+    `hwscale-tui cancel` could find it. It now stays there, and its error says so."""
+    from hwscale_tui.launch import registry
+
+    class StopOnSecondStart(ScriptedDispatcher):
+        def start(self, spec):
+            result = super().start(spec)
+            if spec.idx == 2:
+                self.unconfirmed = {self.started[0].run_id}  # scancel failed for the first
+                runner.request_stop(signal.SIGTERM)
+            return result
+
+    dispatcher = StopOnSecondStart(
+        exit_for=lambda spec: finished_exit(), polls_to_finish=10**9, kind="slurm"
+    )
+    runner, _spy, store, _out = make_runner(dispatcher, max_trials=5, batch_size=2, max_parallel=2)
+    assert runner.run() == 128 + signal.SIGTERM
+    first, second = store.trial_rows(["sched.g1n1"])
+    assert (first["state"], second["state"]) == ("killed", "killed")
+    assert first["error"] == (
+        "cancelled by the sweep runner; its cancel was not confirmed, so its Slurm job may "
+        "still run: hwscale-tui cancel tries again"
+    )
+    assert second["error"] == "cancelled by the sweep runner"
+    kept = registry.read(runner.cfg.name)["trials"]
+    assert set(kept) == {first["run_id"]}  # the confirmed one is forgotten, as before
+
+
 def test_every_event_is_a_stdout_line_and_a_store_event():
     dispatcher = ScriptedDispatcher(
         exit_for=lambda spec: TrialExit(1, "bad") if spec.idx == 2 else finished_exit(3.5)
