@@ -368,14 +368,9 @@ def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled
     assert calls.read_text().splitlines() == ["scancel 4242"]
 
 
-def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
-    tmp_path, capsys, monkeypatch
-):
-    """A Slurm runner that ignores SIGTERM is SIGKILLed by cancel, which then scancels the jobs
-    the store still has in flight: the per-launch file kept them under the dead runner, so
-    status and doctor went on naming them as left in flight."""
-
-    _fake_scancel(tmp_path, monkeypatch)
+def _sigterm_deaf_runner() -> subprocess.Popen:
+    """A stand-in sweep runner that ignores SIGTERM (cancel must SIGKILL it), in its own
+    session, returned once it has set that up."""
     runner = subprocess.Popen(
         [
             sys.executable,
@@ -389,8 +384,20 @@ def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
         text=True,
         start_new_session=True,
     )
+    assert runner.stdout is not None and runner.stdout.readline() == "ready\n"
+    return runner
+
+
+def test_a_runner_killed_by_cancel_leaves_no_slurm_job_in_the_per_launch_file(
+    tmp_path, capsys, monkeypatch
+):
+    """A Slurm runner that ignores SIGTERM is SIGKILLed by cancel, which then scancels the jobs
+    the store still has in flight: the per-launch file kept them under the dead runner, so
+    status and doctor went on naming them as left in flight."""
+
+    _fake_scancel(tmp_path, monkeypatch)
+    runner = _sigterm_deaf_runner()
     try:
-        assert runner.stdout is not None and runner.stdout.readline() == "ready\n"
         start = process_start_time(runner.pid)
         run_id = "exp.g1n1_trial_0001_aaaaaa"
         with Store.open_default() as store:
@@ -478,21 +485,8 @@ def test_a_failed_scancel_of_a_killed_runners_jobs_fails_the_cancel_and_keeps_th
     )
     (bin_dir / "scancel").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    runner = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import signal, sys, time\n"
-            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-            "print('ready', flush=True)\n"
-            "time.sleep(120)\n",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    runner = _sigterm_deaf_runner()
     try:
-        assert runner.stdout is not None and runner.stdout.readline() == "ready\n"
         start = process_start_time(runner.pid)
         run_id = "exp.g1n1_trial_0001_aaaaaa"
         with Store.open_default() as store:
