@@ -305,7 +305,13 @@ def slurm_jobs(
         from ..processes import is_running
 
         for run_id, t in registry.read(experiment)["trials"].items():
-            if not isinstance(t, dict) or t.get("sweep") not in out or not t.get("slurm_job_id"):
+            if not isinstance(t, dict) or t.get("sweep") not in out:
+                continue
+            # the sweep runner records a Slurm job as job_name, `cancel` as slurm_job_id
+            job = t.get("slurm_job_id") or (
+                t.get("job_name") if t.get("dispatcher") == "slurm" else None
+            )
+            if not job:
                 continue
             shown = out[t["sweep"]]
             if any(j["run_id"] == run_id for j in shown) or is_running(
@@ -315,7 +321,7 @@ def slurm_jobs(
             shown.append(
                 {
                     "run_id": run_id,
-                    "job_id": str(t["slurm_job_id"]),
+                    "job_id": str(job),
                     "state": ORPHANED_JOB,
                     "waiting": None,
                 }

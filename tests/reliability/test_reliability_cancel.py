@@ -540,3 +540,29 @@ def test_a_failed_scancel_of_a_killed_runners_jobs_fails_the_cancel_and_keeps_th
         if runner.poll() is None:
             runner.kill()
         runner.wait()
+
+
+def test_status_lists_a_slurm_job_a_runner_kept_after_its_own_scancel_failed():
+    """A sweep runner whose scancel failed keeps the trial in the per-launch file under the key
+    it records Slurm jobs by (job_name), its row killed; status read only `cancel`'s key
+    (slurm_job_id), so the job that may still run was listed nowhere."""
+    from hwscale_tui.commands.status import ORPHANED_JOB, slurm_jobs
+
+    run_id = "exp.g1n1_trial_0001_aaaaaa"
+    with Store.open_default() as store:
+        store.upsert_sweep("exp.g1n1", experiment="exp", gpus=1, nodes=1, dispatcher="slurm")
+        store.insert_trial(run_id, "exp.g1n1", experiment="exp", idx=1, gpus=1, nodes=1)
+        store.update_trial(run_id, job_name="4242", state="killed")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    registry.record_trial(
+        "exp",
+        "exp.g1n1",
+        run_id,
+        runner_pid=dead.pid,
+        runner_start=None,
+        fields={"job_name": "4242"},
+        dispatcher="slurm",
+    )
+    jobs = slurm_jobs(["exp.g1n1"], "exp")["exp.g1n1"]
+    assert [(j["job_id"], j["state"]) for j in jobs] == [("4242", ORPHANED_JOB)]
