@@ -206,7 +206,7 @@ def preset_for(cfg: Any, pair: HardwarePair) -> Preset:
             overrides={
                 k: v
                 for k, v in overrides.items()
-                if f"sweep.{k}" in cfg.explicit and v != RUNNER_DEFAULTS["metta"][f"sweep.{k}"]
+                if f"sweep.{k}" in cfg.explicit and v != RUNNER_DEFAULTS["metta"].get(f"sweep.{k}")
             },
         )
     exponent = float(cfg.sweep.lr_batch_exponent)
