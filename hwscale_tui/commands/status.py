@@ -307,10 +307,8 @@ def slurm_jobs(
         for run_id, t in registry.read(experiment)["trials"].items():
             if not isinstance(t, dict) or t.get("sweep") not in out:
                 continue
-            # the sweep runner records a Slurm job as job_name, `cancel` as slurm_job_id
-            job = t.get("slurm_job_id") or (
-                t.get("job_name") if t.get("dispatcher") == "slurm" else None
-            )
+            # a Slurm job only (a SkyPilot entry's job_name is a job name)
+            job = registry.cluster_job(t) if t.get("dispatcher") == "slurm" else None
             if not job:
                 continue
             shown = out[t["sweep"]]

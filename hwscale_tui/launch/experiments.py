@@ -473,8 +473,8 @@ def _still_registered(name: str) -> tuple[list[str], list[tuple[str, str]]]:
             continue
         if is_running(t.get("pid"), t.get("proc_start")):
             live.append(f"trial {run_id}, pid {t['pid']}")
-        elif not t.get("pgid") and (job := t.get("slurm_job_id") or t.get("job_name")):
-            jobs.append((run_id, str(job)))
+        elif job := registry.cluster_job(t):
+            jobs.append((run_id, job))
         runner = t.get("runner_pid")
         # the sweep runner that owns a trial, alive (one started by hand: no pair lists it):
         # --forget-jobs deleted the experiment under it, and it wrote its rows back

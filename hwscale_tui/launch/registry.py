@@ -128,6 +128,16 @@ def record_trial(
     return update(experiment, change)
 
 
+def cluster_job(entry: Any) -> str | None:
+    """The cluster job a trial entry records: a Slurm job id (``slurm_job_id`` as ``cancel``
+    writes it, ``job_name`` as the sweep runner does) or a SkyPilot job name; None for a local
+    process group or an entry that is not one."""
+    if not isinstance(entry, dict) or entry.get("pgid"):
+        return None
+    job = entry.get("slurm_job_id") or entry.get("job_name")
+    return str(job) if job else None
+
+
 def forget_trial(experiment: str, run_id: str) -> bool:
     return update(experiment, lambda d: d["trials"].pop(run_id, None))
 

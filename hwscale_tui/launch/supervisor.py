@@ -1131,12 +1131,12 @@ def _orphan_jobs(
     data = registry.read(experiment) if data is None else data
     out: dict[str, list[tuple[str, str]]] = {}
     for t in data["trials"].values():
-        if not isinstance(t, dict) or t.get("sweep") not in sweeps or t.get("pgid"):
+        if not isinstance(t, dict) or t.get("sweep") not in sweeps:
             continue
-        job = t.get("slurm_job_id") or t.get("job_name")
+        job = registry.cluster_job(t)
         if not job or is_running(t.get("runner_pid"), t.get("runner_start")):
             continue
-        out.setdefault(t["sweep"], []).append((str(t.get("dispatcher") or ""), str(job)))
+        out.setdefault(t["sweep"], []).append((str(t.get("dispatcher") or ""), job))
     return out
 
 
@@ -1192,8 +1192,7 @@ def _forget_cluster_jobs(experiment: str, jobs: set[str]) -> None:
 
     def change(d: dict[str, Any]) -> None:
         for run_id, t in list(d["trials"].items()):
-            job = (t.get("slurm_job_id") or t.get("job_name")) if isinstance(t, dict) else None
-            if job is not None and not t.get("pgid") and str(job) in jobs:
+            if registry.cluster_job(t) in jobs:
                 del d["trials"][run_id]
 
     registry.update(experiment, change)
