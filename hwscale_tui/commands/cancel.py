@@ -10,7 +10,7 @@ import sys
 
 from ..errors import UsageError
 from ..hardware import pair_tag_of
-from .common import check_number
+from .common import check_number, pair_tokens
 from .status import add_experiment_name_flags, experiment_name
 
 HELP = "cancel pairs: scheduled ones never start, running sweeps get SIGTERM then SIGKILL after a grace period"
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "pairs",
         nargs="*",
         metavar="PAIR",
-        help="pairs to cancel, like g4n1 or hardware_scaling.g4n1",
+        help="pairs to cancel, like g4n1 or hardware_scaling.g4n1 (several: g1n1 g2n1 or g1n1,g2n1)",
     )
     p.add_argument("--all", action="store_true", help="cancel every pair of the experiment")
     p.add_argument(
@@ -71,7 +71,8 @@ def _refuse_remote_off_skypilot(name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..launch import supervisor as sup
 
-    if bool(args.pairs) == bool(args.all):
+    pairs = pair_tokens(args.pairs)
+    if bool(pairs) == bool(args.all):
         raise UsageError(
             "name the pairs to cancel (like g4n1) or pass --all, not both and not neither."
         )
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.remote:
         _refuse_remote_off_skypilot(name)
     outcomes = sup.cancel_pairs(
-        name, None if args.all else args.pairs, by=who(), grace_s=args.grace
+        name, None if args.all else pairs, by=who(), grace_s=args.grace
     )
     remote = sup.cancel_remote(name, [o.sweep for o in outcomes]) if args.remote else []
     if args.json:

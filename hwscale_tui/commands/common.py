@@ -276,6 +276,11 @@ def check_output_path(path: str | None, flag: str, *, directory: bool = False) -
         raise UsageError(f"{flag} {path} is a directory; accepted: a file path.")
 
 
+def pair_tokens(values: list[str]) -> list[str]:
+    """Pairs as the user wrote them, each value split at commas and blanks (``g1n1,g2n1``)."""
+    return [t for v in values for t in v.replace(",", " ").split()]
+
+
 def check_number(
     value: float | None, flag: str, *, lo: float, hi: float, lo_open: bool = False
 ) -> None:

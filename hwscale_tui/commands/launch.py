@@ -15,6 +15,7 @@ from .common import (
     add_experiment_flags,
     commit_selection,
     load_config,
+    pair_tokens,
     pasteable_command,
     plural,
     preflight,
@@ -60,7 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _only(values: list[str] | None) -> list[str] | None:
     if values is None:
         return None
-    tokens = [t for v in values for t in v.replace(",", " ").split()]
+    tokens = pair_tokens(values)
     if not tokens:  # an empty --only must never mean "every pair"
         raise UsageError(
             "--only names no pair; accepted: pairs like --only g4n1 or --only g1n1,g2n1."

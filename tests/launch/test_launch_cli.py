@@ -100,17 +100,17 @@ def test_the_supervisor_survives_the_terminal_that_launched_it(tmp_path):
 
 def test_launch_status_cancel_from_fresh_sessions(tmp_path):
     exp = tmp_path / "e.toml"
-    write_experiment(exp, fake_command("--sleep", "600"), gpus=(1, 2), delay_s=60)
+    write_experiment(exp, fake_command("--sleep", "600"), gpus=(1, 2, 4), delay_s=60)
     r = cli("launch", "-e", str(exp))
     assert r.returncode == 0, r.stderr
-    assert "launched exp (launch #1): 2 pairs" in r.stdout and "supervisor log:" in r.stdout
+    assert "launched exp (launch #1): 3 pairs" in r.stdout and "supervisor log:" in r.stdout
     wait_for(lambda: statuses().get("g1n1") == "running", "g1n1 to run")
 
     r = cli("status", "--json")  # no experiment named: the one launched last
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["experiment"] == "exp" and data["supervisor_alive"] is True
-    g1, g2 = data["pairs"]
+    g1, g2, _ = data["pairs"]
     for key in (
         "sweep_name",
         "gpus",
@@ -136,16 +136,20 @@ def test_launch_status_cancel_from_fresh_sessions(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert r.stderr.startswith("hwscale-tui: error: experiment exp is already running")
 
-    r = cli("cancel", "g2n1")
-    assert r.returncode == 0 and "cancelled g2n1 (was scheduled): will not start" in r.stdout
+    r = cli("cancel", ",")  # names no pair once split at the comma: never "every pair"
+    assert r.returncode == 2 and "name the pairs to cancel" in r.stderr
+    r = cli("cancel", "g2n1,g4n1")  # several pairs in one word, as launch --only takes them
+    assert r.returncode == 0, r.stderr
+    for tag in ("g2n1", "g4n1"):
+        assert f"cancelled {tag} (was scheduled): will not start" in r.stdout
     r = cli("cancel", "--all", "--grace", "2", "--json")
     assert r.returncode == 0, r.stderr
     done = {p["sweep_name"]: p for p in json.loads(r.stdout)["pairs"]}
     assert done["exp.g1n1"]["cancelled"] and done["exp.g1n1"]["previous_status"] == "running"
-    assert not done["exp.g2n1"]["cancelled"]
+    assert not done["exp.g2n1"]["cancelled"] and not done["exp.g4n1"]["cancelled"]
     wait_for(lambda: not sup.pair_status("exp").supervisor_alive, "the supervisor to finish")
     final = json.loads(cli("status", "--json", "--experiment-name", "exp").stdout)
-    assert [p["status"] for p in final["pairs"]] == ["cancelled", "cancelled"]
+    assert [p["status"] for p in final["pairs"]] == ["cancelled"] * 3
     assert all(p["cancelled_by"].endswith("(cli)") for p in final["pairs"])
 
 
