@@ -80,9 +80,7 @@ def run(args: argparse.Namespace) -> int:
     name = experiment_name(args)
     if args.remote:
         _refuse_remote_off_skypilot(name)
-    outcomes = sup.cancel_pairs(
-        name, None if args.all else pairs, by=who(), grace_s=args.grace
-    )
+    outcomes = sup.cancel_pairs(name, None if args.all else pairs, by=who(), grace_s=args.grace)
     remote = sup.cancel_remote(name, [o.sweep for o in outcomes]) if args.remote else []
     if args.json:
         json.dump(

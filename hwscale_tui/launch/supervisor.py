@@ -657,6 +657,8 @@ def launch(
                     warnings=warnings,
                     generation=cfg.generation,
                 )
+            if only and not resume:  # before anything is written
+                _refuse_changing_what_pending_pairs_read(cfg, status, [e.sweep for e in entries])
             with nullcontext() if foreground else _supervisor_log(cfg.name) as log:
                 if decision is not None:
                     decision.record(st)
@@ -723,6 +725,64 @@ def _refuse_beside_a_live_supervisor(
             f"experiment {name} is already running (supervisor pid {status.supervisor_pid}, launch "
             f"#{status.launch_id}); watch it with hwscale-tui status --experiment-name {name}, or stop it with hwscale-tui cancel --experiment-name {name} --all first."
         )
+
+
+# Keys a scheduled pair's sweep never reads from the snapshot: its place in the grid and its
+# start time are recorded in the store when it is scheduled, and the analysis is not the sweep's.
+_SNAPSHOT_KEYS_PENDING_PAIRS_IGNORE = (
+    "grid.gpu_counts",
+    "grid.node_counts",
+    "grid.exclude",
+    "grid.max_gpus_per_node",
+    "launch.delay_s",
+    "launch.sequential",
+)
+
+
+def _changed_settings(old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
+    """Dotted keys whose values differ between two experiments, but for those a pair that is
+    already scheduled does not read (above) and the ``[analysis]`` section."""
+    a, b = old.to_dict(), new.to_dict()
+    keys = sorted(
+        f"{section}.{key}"
+        for section in set(a) | set(b)
+        if section != "analysis"
+        for key in set(a.get(section, {})) | set(b.get(section, {}))
+        if a.get(section, {}).get(key) != b.get(section, {}).get(key)
+    )
+    return [k for k in keys if k not in _SNAPSHOT_KEYS_PENDING_PAIRS_IGNORE]
+
+
+def _refuse_changing_what_pending_pairs_read(
+    cfg: ExperimentConfig, status: ExperimentStatus, starting: Sequence[str]
+) -> None:
+    """``launch --only`` rewrites the experiment's snapshot, which every pair of the experiment
+    reads when its sweep starts: pairs still waiting to start (scheduled by a live supervisor,
+    or left by a dead one for ``--resume``) would start with settings they were not launched
+    with. Refused when the settings they read changed; adding pairs to the grid is allowed."""
+    waiting = [
+        p.sweep_name
+        for p in status.pairs
+        if p.status in PENDING_STATUSES and p.sweep_name not in starting
+    ]
+    if not waiting:
+        return
+    try:
+        old = cfgmod.load(snapshot_path(cfg.name), env={})
+    except ConfigError:
+        return  # no readable snapshot: nothing the waiting pairs were launched with to keep
+    changed = _changed_settings(old, cfg)
+    if not changed:
+        return
+    shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+    tags = _pairs_text(waiting)
+    raise UsageError(
+        f"launching {_pairs_text(starting)} now would change "
+        f"{shown} for {tags} of experiment {cfg.name}, which {'is' if len(waiting) == 1 else 'are'} "
+        f"still to start with the settings {'it was' if len(waiting) == 1 else 'they were'} "
+        "launched with; accepted: the launched settings (only pairs added to the grid), or this "
+        f"launch once {tags} started (or after hwscale-tui cancel {','.join(pair_tag_of(s) for s in waiting)})."
+    )
 
 
 def _pairs_to_launch(

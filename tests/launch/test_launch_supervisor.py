@@ -443,3 +443,35 @@ def test_a_new_generation_waits_for_the_pairs_a_live_supervisor_is_still_to_star
     with Store.open_default() as store:
         assert store.latest_generation("exp") == 1  # nothing recorded
     assert [r["sweep"] for r in records(rec)] == ["exp.g1n1"]
+
+
+def test_launch_only_never_changes_the_settings_of_pairs_still_to_start(tmp_path):
+    """g1n1 runs and g2n1 is due in a minute under a live supervisor. `launch --only g4n1` of
+    the edited file rewrote the snapshot every pair's sweep reads when it starts, so g2n1 would
+    have started with a budget it was not launched with. Refused, nothing written; a launch that
+    only adds a pair to the grid goes ahead and leaves g2n1's settings as launched."""
+    cfg = write_experiment(
+        tmp_path / "e.toml", fake_command("--sleep", "600"), gpus=(1, 2), delay_s=60
+    )
+    sup.launch(cfg)
+    wait_for(lambda: sup.pair_status("exp").pair("exp.g1n1").status == "running", "g1n1 to run")
+    before = snapshot_path("exp").read_bytes()
+    more = cfgmod.apply_overrides(
+        cfg, {"grid.gpu_counts": [1, 2, 4], "sweep.max_trials": cfg.sweep.max_trials + 5}
+    )
+    with pytest.raises(UsageError) as refused:
+        sup.launch(more, only=["g4n1"])
+    said = str(refused.value)
+    assert said.startswith(
+        "launching g4n1 now would change sweep.max_trials for g2n1 of experiment exp, which is "
+        "still to start with the settings it was launched with"
+    ), said
+    assert said.endswith("(or after hwscale-tui cancel g2n1).") and "\n" not in said
+    assert snapshot_path("exp").read_bytes() == before
+    assert sup.pair_status("exp").pair("exp.g4n1") is None
+
+    added = cfgmod.apply_overrides(cfg, {"grid.gpu_counts": [1, 2, 4]})
+    info = sup.launch(added, only=["g4n1"])
+    assert info.sweeps == ["exp.g4n1"]
+    assert cfgmod.load(snapshot_path("exp")).sweep.max_trials == cfg.sweep.max_trials
+    assert sup.pair_status("exp").pair("exp.g2n1").status == "scheduled"
