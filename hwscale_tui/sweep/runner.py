@@ -333,6 +333,13 @@ class SweepRunner:
             self.state.event("failed", self.abort_reason)
             return 1
         if sweep_done(self.setup.limits, progress):
+            states = {r["state"] for r in self.state.rows()}
+            if "failed" in states and "finished" not in states:
+                # nothing measured: a sweep of failures is no result (its launch and scripts
+                # say so), not a done sweep; its trials stay counted, as any failed trial is
+                self.state.set_status("failed")
+                self.state.event("failed", f"every trial failed: {self._summary()}")
+                return 1
             self.state.set_status("finished")
             self.state.event("done", self._summary())
             return 0

@@ -336,3 +336,25 @@ def test_a_refused_sweep_offers_a_launch_of_this_pair_with_its_own_settings(tmp_
         ]
         settings = json.loads(st.generations("gen")[1]["settings_json"])
     assert (settings["total_timesteps"], settings["extra_args"]) == (6000, ["extra.flag=1"])
+
+
+def test_a_sweep_whose_every_trial_failed_exits_1_and_says_so(tmp_path):
+    """Every trial failed: the sweep ended 'done ... 2 failed' with exit 0, so its launch showed
+    the pair as exited 0 and `launch --foreground` reported success. It is a failed sweep."""
+    exp = write_experiment(tmp_path / "exp.toml", name="cli", max_trials=2)
+    r = subprocess.run(
+        sweep_cmd(exp),
+        capture_output=True,
+        text=True,
+        env=cli_env(STUB_FAIL_IDX="1,2"),
+        timeout=300,
+    )
+    assert r.returncode == 1, r.stdout + r.stderr
+    last = r.stdout.splitlines()[-1]
+    assert "every trial failed: 2 failed" in last and "done" not in last, last
+    rows = Store.open_default().trial_rows([SWEEP])
+    assert [row["state"] for row in rows] == ["failed", "failed"]
+    again = subprocess.run(
+        sweep_cmd(exp), capture_output=True, text=True, env=cli_env(), timeout=300
+    )
+    assert again.returncode == 1 and "every trial failed" in again.stdout  # resumed: the same end
