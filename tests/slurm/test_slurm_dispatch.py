@@ -250,7 +250,8 @@ def test_bad_slurm_settings_exit_2_with_one_sentence_and_submit_nothing(slurm, t
 def test_failing_trial_is_failed_with_slurms_exit_code(slurm, tmp_path):
     exp = write_experiment(tmp_path / "exp.toml", "sf", trial_command=True)
     r = sweep(exp, 1, 1, HWSTUB_EXIT="3")
-    assert r.returncode == 0, r.stdout + r.stderr
+    # its one trial failed, so the sweep did too
+    assert r.returncode == 1 and "every trial failed: 1 failed" in r.stdout, r.stdout + r.stderr
     (trial,) = rows("sf.g1n1")
     assert trial["state"] == "failed", trial
     assert trial["error"].startswith(f"exit code 3: Slurm job {trial['job_name']} FAILED on node")
