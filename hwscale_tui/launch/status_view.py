@@ -132,6 +132,13 @@ def earlier_generations_line(status: ExperimentStatus) -> str | None:
     )
 
 
+def _log_end(path: str | None, n: int = 5) -> list[str]:
+    """The last ``n`` non-blank lines of a pair's log, [] when it cannot be read."""
+    from .files import log_tail
+
+    return [line for line in log_tail(path, 3 * n) if line.strip()][-n:]
+
+
 def attention_lines(status: ExperimentStatus) -> list[str]:
     """What a user should know beyond the table, one line each."""
     out: list[str] = []
@@ -155,7 +162,14 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
         f"cancelled by {by} at {when}: {', '.join(tags)}" for (by, when), tags in cancels.items()
     ]
     for p in status.pairs:
-        if p.status in (FAILED_TO_START, EXITED) and p.first_log_lines and (p.exit_code != 0):
+        # why a sweep failed is where its log ends (its last line, a traceback's last lines),
+        # not where it began: its first lines are its first trials' (read now; the recorded
+        # first lines when the log is gone, and for a pair that failed to start)
+        ends = _log_end(p.log_path) if p.status == EXITED and p.exit_code not in (0, None) else []
+        if ends:
+            out.append(f"{p.tag} {status_text(p)}; its log ends ({p.log_path}):")
+            out.extend(f"    {line}" for line in ends)
+        elif p.status in (FAILED_TO_START, EXITED) and p.first_log_lines and (p.exit_code != 0):
             shown = p.first_log_lines[:5]
             out.append(f"{p.tag} {status_text(p)}; first log lines ({p.log_path}):")
             out.extend(f"    {line}" for line in shown)

@@ -156,6 +156,29 @@ def test_status_texts():
     assert "    boom" in lines
 
 
+def test_a_failed_sweep_shows_where_its_log_ends_not_where_it_began(tmp_path):
+    """A sweep that exited 1 after its trials showed its first log lines: its first trials'
+    suggestions, not why it failed (its last line says). Status reads the log's end now; a
+    pair whose log is gone keeps the first lines its supervisor recorded."""
+    log = tmp_path / "exp.g2n1.log"
+    log.write_text(
+        "".join(f"08:00:{i:02d} suggested  trial {i}\n" for i in range(30))
+        + "\n08:01:00 failed     exp.g2n1 every trial failed: 30 failed\n\n"
+    )
+    failed = _pair(
+        status=EXITED, exit_code=1, log_path=str(log), first_log_lines=["08:00:00 suggested"]
+    )
+    lines = attention_lines(ExperimentStatus("exp", 1, False, 123, None, [failed], 100.0))
+    at = lines.index(f"g2n1 exited 1; its log ends ({log}):")
+    assert lines[at + 1 :] == [
+        *(f"    08:00:{i:02d} suggested  trial {i}" for i in range(26, 30)),
+        "    08:01:00 failed     exp.g2n1 every trial failed: 30 failed",
+    ]
+    log.unlink()
+    lines = attention_lines(ExperimentStatus("exp", 1, False, 123, None, [failed], 100.0))
+    assert lines[-2:] == [f"g2n1 exited 1; first log lines ({log}):", "    08:00:00 suggested"]
+
+
 def _schedule(recs: LaunchRecords, sweep: str, launch_id: int) -> None:
     recs.schedule_pair(
         "exp",
