@@ -32,6 +32,15 @@ def _tag(p: Any) -> str:
     return f"g{p.gpus}n{p.nodes}"
 
 
+def _last_log_line(path: str | None) -> str:
+    """A sweep's last log line (why it failed: "every trial failed: 3 failed", an error's
+    last line), with its time stamp and event column squeezed; "" when there is none."""
+    from ..launch.files import log_tail
+
+    lines = [line for line in log_tail(path, 5) if line.strip()]
+    return " ".join(lines[-1].split()) if lines else ""
+
+
 def _ended_notice(p: Any, by_this_app: str) -> Notice | None:
     if p.status == "exited":
         if p.exit_code == 0:
@@ -45,7 +54,12 @@ def _ended_notice(p: Any, by_this_app: str) -> Notice | None:
         # in the words of `hwscale-tui status`: "exited -15 (SIGTERM)"
         from ..launch.status_view import status_text
 
-        return Notice(f"{_tag(p)} failed: its sweep {status_text(p)}.", "error")
+        why = _last_log_line(getattr(p, "log_path", None))
+        return Notice(
+            f"{_tag(p)} failed: its sweep {status_text(p)}."
+            + (f" Its log ends: {why}" if why else ""),
+            "error",
+        )
     if p.status == "failed_to_start":
         return Notice(f"{_tag(p)} failed to start (see its log: o on the launch screen).", "error")
     if p.status == "cancelled":

@@ -410,6 +410,39 @@ def test_a_pair_killed_by_a_signal_is_told_with_the_signal_as_status_says_it():
         assert [n.message for n in notices] == [f"g1n1 failed: its sweep {said}."]
 
 
+def test_a_failed_pairs_notice_says_why_from_its_logs_last_line(tmp_path):
+    """'g1n1 failed: its sweep exited 1.' said nothing of why; its log's last line does."""
+    from types import SimpleNamespace
+
+    from hwscale_tui.tui.watch import PairWatch
+
+    log = tmp_path / "exp.g1n1.log"
+    log.write_text(
+        "08:43:17 failed     exp.g1n1_trial_0002_2b53bb exit code 1: boom\n"
+        "08:43:18 failed     exp.g1n1 every trial failed: 2 failed\n\n"
+    )
+
+    def status(state: str, code: int | None) -> SimpleNamespace:
+        pair = SimpleNamespace(
+            sweep_name="exp.g1n1",
+            gpus=1,
+            nodes=1,
+            status=state,
+            exit_code=code,
+            alive=False,
+            log_path=str(log),
+        )
+        return SimpleNamespace(launch_id=1, supervisor_alive=True, pairs=[pair])
+
+    watch = PairWatch()
+    watch.look("exp", status("running", None))
+    (notice,) = watch.look("exp", status("exited", 1))
+    assert notice.message == (
+        "g1n1 failed: its sweep exited 1. Its log ends: "
+        "08:43:18 failed exp.g1n1 every trial failed: 2 failed"
+    )
+
+
 async def test_the_pair_details_count_ranks_per_node_in_the_plural(tmp_path):
     """``g2n1  (2 rank/node x 1 node)``: the count per node was always singular."""
     from textual.widgets import DataTable, Static
