@@ -775,13 +775,21 @@ def _refuse_changing_what_pending_pairs_read(
     if not changed:
         return
     shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-    tags = _pairs_text(waiting)
+    tags, one = _pairs_text(waiting), len(waiting) == 1
+    orphans = {p.sweep_name for p in status.pairs if p.never_started} & set(waiting)
+    resume = (
+        f" (hwscale-tui launch --experiment-name {cfg.name} --resume starts "
+        f"{_pairs_text(sorted(orphans))}: {'its' if len(orphans) == 1 else 'their'} supervisor "
+        "is gone)"
+        if orphans
+        else ""
+    )
     raise UsageError(
-        f"launching {_pairs_text(starting)} now would change "
-        f"{shown} for {tags} of experiment {cfg.name}, which {'is' if len(waiting) == 1 else 'are'} "
-        f"still to start with the settings {'it was' if len(waiting) == 1 else 'they were'} "
-        "launched with; accepted: the launched settings (only pairs added to the grid), or this "
-        f"launch once {tags} started (or after hwscale-tui cancel {','.join(pair_tag_of(s) for s in waiting)})."
+        f"launching {_pairs_text(starting)} now would change {shown} for {tags} of experiment "
+        f"{cfg.name}, which {'is' if one else 'are'} still to start with the settings "
+        f"{'it was' if one else 'they were'} launched with; accepted: the launched settings "
+        f"(only pairs added to the grid), or this launch once {tags} started{resume} or after "
+        f"hwscale-tui cancel {','.join(pair_tag_of(s) for s in waiting)}."
     )
 
 

@@ -453,7 +453,7 @@ def test_launch_only_never_changes_the_settings_of_pairs_still_to_start(tmp_path
     cfg = write_experiment(
         tmp_path / "e.toml", fake_command("--sleep", "600"), gpus=(1, 2), delay_s=60
     )
-    sup.launch(cfg)
+    first = sup.launch(cfg)
     wait_for(lambda: sup.pair_status("exp").pair("exp.g1n1").status == "running", "g1n1 to run")
     before = snapshot_path("exp").read_bytes()
     more = cfgmod.apply_overrides(
@@ -466,7 +466,7 @@ def test_launch_only_never_changes_the_settings_of_pairs_still_to_start(tmp_path
         "launching g4n1 now would change sweep.max_trials for g2n1 of experiment exp, which is "
         "still to start with the settings it was launched with"
     ), said
-    assert said.endswith("(or after hwscale-tui cancel g2n1).") and "\n" not in said
+    assert said.endswith("once g2n1 started or after hwscale-tui cancel g2n1.") and "\n" not in said
     assert snapshot_path("exp").read_bytes() == before
     assert sup.pair_status("exp").pair("exp.g4n1") is None
 
@@ -475,3 +475,15 @@ def test_launch_only_never_changes_the_settings_of_pairs_still_to_start(tmp_path
     assert info.sweeps == ["exp.g4n1"]
     assert cfgmod.load(snapshot_path("exp")).sweep.max_trials == cfg.sweep.max_trials
     assert sup.pair_status("exp").pair("exp.g2n1").status == "scheduled"
+    # launch #1's supervisor killed: only --resume starts g2n1 now, and the refusal says so
+    wait_for(lambda: sup.pair_status("exp").pair("exp.g4n1").status == "running", "g4n1 to run")
+    os.kill(first.supervisor_pid, signal.SIGKILL)
+    wait_for(lambda: sup.pair_status("exp").never_started, "g2n1 to be left unstarted")
+    more = cfgmod.apply_overrides(added, {"grid.gpu_counts": [1, 2, 4, 8], "sweep.seed": 7})
+    with pytest.raises(UsageError) as refused:
+        sup.launch(more, only=["g8n1"])
+    assert "would change sweep.seed for g2n1 of experiment exp" in str(refused.value)
+    assert str(refused.value).endswith(
+        "once g2n1 started (hwscale-tui launch --experiment-name exp --resume starts g2n1: "
+        "its supervisor is gone) or after hwscale-tui cancel g2n1."
+    )
