@@ -62,17 +62,21 @@ def first_lines(path: str | os.PathLike[str], offset: int = 0, n: int = FIRST_LI
     return out
 
 
+TAIL_MAX_BYTES = 1 << 20  # a log whose end has no newlines (progress bars) is read this far back
+
+
 def log_tail(path: str | os.PathLike[str] | None, n: int = 50) -> list[str]:
-    """The last ``n`` lines of a log (reads backwards in blocks; [] when there is no file)."""
+    """The last ``n`` lines of a log (reads backwards in blocks, at most ``TAIL_MAX_BYTES``;
+    [] when there is no file)."""
     if not path or n <= 0:
         return []
     block = 8192
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
-            pos = fh.tell()
+            pos = end = fh.tell()
             data = b""
-            while pos > 0 and data.count(b"\n") <= n:
+            while pos > 0 and data.count(b"\n") <= n and end - pos < TAIL_MAX_BYTES:
                 step = min(block, pos)
                 pos -= step
                 fh.seek(pos)

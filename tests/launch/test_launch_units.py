@@ -55,6 +55,12 @@ def test_log_tail_and_first_lines(tmp_path):
     assert tail[2].endswith("...") and len(tail[2]) == 503  # clipped long line
     assert log_tail(log, 10_000)[0] == "line 0"
     assert log_tail(tmp_path / "missing.log", 5) == []
+    # a log that ends in one huge line (progress bars redrawn with \r) is read 1 MiB back, not
+    # whole into memory on every status refresh
+    bars = tmp_path / "bars.log"
+    bars.write_bytes(b"first\n" + b"\r[####      ] 40%" * 200_000)  # 3.4 MB
+    assert log_tail(bars, 2) == ["[####      ] 40%"] * 2
+    assert "first" not in log_tail(bars, 10**9)  # it stopped 1 MiB back
     offset = len("".join(f"line {i}\n" for i in range(10)))
     assert first_lines(log, offset, n=2) == ["line 10", "line 11"]
 
