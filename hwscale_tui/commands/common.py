@@ -57,26 +57,38 @@ def not_empty(accepted: str) -> Callable[[str], str]:
     return convert
 
 
-def add_experiment_file_flag(parser: argparse.ArgumentParser) -> None:
-    """``-e FILE`` and ``--experiment-name NAME``: which experiment (default: the current one)."""
+def add_experiment_file_flag(parser: argparse.ArgumentParser, *, selects: bool = True) -> None:
+    """``-e FILE`` and ``--experiment-name NAME``: which experiment (default: the current one).
+    ``selects``: whether the command makes that experiment the current one (a pair's sweep,
+    ``load_config(select=False)``, never does, and its help must not say it does)."""
     parser.add_argument(
         "--experiment",
         "-e",
         metavar="FILE",
         type=not_empty("a path to an experiment TOML file, or no -e for the current experiment"),
-        help="experiment TOML file; its experiment becomes the current one (default: the current experiment)",
+        help=(
+            "experiment TOML file; its experiment becomes the current one (default: the current experiment)"
+            if selects
+            else "experiment TOML file (default: the current experiment); a pair's sweep never "
+            "changes which experiment is current"
+        ),
     )
     parser.add_argument(
         "--experiment-name",
         metavar="NAME",
         type=not_empty("an experiment's name (hwscale-tui experiments lists them)"),
-        help="act on this experiment and make it the current one (hwscale-tui experiments lists them)",
+        help=(
+            "act on this experiment and make it the current one (hwscale-tui experiments lists them)"
+            if selects
+            else "act on this experiment, without making it the current one (hwscale-tui "
+            "experiments lists them)"
+        ),
     )
 
 
-def add_experiment_flags(parser: argparse.ArgumentParser) -> None:
+def add_experiment_flags(parser: argparse.ArgumentParser, *, selects: bool = True) -> None:
     """``--experiment FILE`` plus every flag of the original launcher."""
-    add_experiment_file_flag(parser)
+    add_experiment_file_flag(parser, selects=selects)
     g = parser.add_argument_group("experiment settings (override the file)")
     for flag, (key, kind) in LAUNCHER_FLAGS.items():
         dest = "set_" + key.replace(".", "__")

@@ -20,7 +20,7 @@ HELP = "run one pair's built-in Bayesian sweep to completion (--status: print it
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_experiment_flags(p)
+    add_experiment_flags(p, selects=False)  # run() loads it with select=False
     p.add_argument("--gpus", type=int, required=True, metavar="G", help="GPUs per node of the pair")
     p.add_argument("--nodes", type=int, required=True, metavar="N", help="nodes of the pair")
     p.add_argument(
