@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         + "\n".join(f"  {k:<34} {h}" for k, h in KEY_HELP.items())
         + (
             "\n\nexample:\n  hwscale-tui train run=demo trainer.total_timesteps=200000 env=CartPole-v1 seed=1"
-            "\n\nexit codes: 0 finished, 1 training failed, 2 bad input, 143 after SIGTERM, 130 after SIGINT"
+            "\n\nexit codes: 0 finished, 1 training failed, 2 bad input, 143 after SIGTERM, 130 after SIGINT, 129 after SIGHUP"
         )
     )
     p.add_argument(

@@ -3,7 +3,8 @@
 The calling process is the coordinator: it never trains. It starts ``gpus x nodes`` rank
 processes (``spawn``, one BLAS thread each), waits on their pipes and exit sentinels, pools
 their finished episodes into the score, and writes every sink. A rank that dies fails the
-trial at once (the others are stopped); SIGTERM / SIGINT stop every rank and mark the run killed.
+trial at once (the others are stopped); SIGTERM / SIGINT / SIGHUP stop every rank and mark the run
+killed.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ STOP_GRACE_S = 1.0  # SIGTERM -> SIGKILL for ranks that linger
 POLL_S = 0.1
 BLAS_SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 EXIT_CODES = {"finished": 0, "failed": 1}
-SIGNAL_EXIT_CODES: dict[int, int] = {signal.SIGTERM: 143, signal.SIGINT: 130}
+# SIGHUP: a closed terminal or a dropped SSH link stops a run by hand as a sweep runner stops
+# (128 + the signal, as `launch --foreground` and `sweep` exit)
+SIGNAL_EXIT_CODES: dict[int, int] = {signal.SIGTERM: 143, signal.SIGINT: 130, signal.SIGHUP: 129}
 
 
 @dataclass
@@ -49,7 +52,7 @@ class TrainResult:
     run: str
     group: str
     state: str  # finished | failed | killed
-    exit_code: int  # 0 finished, 1 failed, 143 after SIGTERM, 130 after SIGINT
+    exit_code: int  # 0 finished, 1 failed, 143 after SIGTERM, 130 after SIGINT, 129 after SIGHUP
     score: float | None  # mean return of the last 20 episodes at the end
     agent_steps: int
     total_time_s: float
@@ -68,7 +71,7 @@ class TrainResult:
 
 
 class StopRequest:
-    """Records the first SIGTERM / SIGINT; the coordinator loop polls it."""
+    """Records the first SIGTERM / SIGINT / SIGHUP; the coordinator loop polls it."""
 
     def __init__(self) -> None:
         self.signum: int | None = None

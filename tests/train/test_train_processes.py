@@ -126,8 +126,13 @@ def test_sigkill_of_the_parent_takes_the_ranks_with_it(tmp_path):
     wait_for(lambda: not any(is_running(pid) for pid in ranks), "ranks to follow their parent")
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)]
+)
 def test_a_stop_signal_stops_the_ranks_flushes_metrics_and_marks_killed(tmp_path, signum, code):
+    """SIGHUP too (docs/train.md): a `hwscale-tui train store=true` run by hand in a terminal
+    that closed (an SSH link that dropped) died of it without its final line, its store row
+    left `running` for good, while the sweep runner already treats SIGHUP as a stop."""
     proc, metrics = start_training(
         tmp_path, f"run=stop{code}", "group=exp.g2n1", "hardware.gpus=2", "store=true"
     )
@@ -153,17 +158,19 @@ def test_a_stop_signal_stops_the_ranks_flushes_metrics_and_marks_killed(tmp_path
     assert row["agent_steps"] == final["metric/agent_step"]
 
 
-def test_sigterm_to_the_whole_process_group_is_a_kill_not_a_failure(tmp_path):
-    """The sweep runner cancels a trial with SIGTERM to its process group: ranks get it too."""
-    proc, metrics = start_training(tmp_path, "run=group_stop", "hardware.gpus=2")
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_stop_signal_to_the_whole_process_group_is_a_kill_not_a_failure(tmp_path, signum, code):
+    """The sweep runner cancels a trial with SIGTERM to its process group, and a closed
+    terminal sends SIGHUP to its foreground group: the ranks get it too (and die of it)."""
+    proc, metrics = start_training(tmp_path, f"run=group_stop{code}", "hardware.gpus=2")
     try:
         ranks = rank_pids(proc.pid, 2)
         wait_for(lambda: metrics_lines(metrics), "a metrics line")
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signum)
         out, _ = stop_process(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 143 and out.startswith("killed ")
+    assert proc.returncode == code and out.startswith("killed ")
     assert metrics_lines(metrics)[-1]["state"] == "killed"
     wait_for(lambda: not any(is_running(pid) for pid in ranks), "no rank left")
