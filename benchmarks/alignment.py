@@ -84,6 +84,8 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=40)
     parser.add_argument("--results", type=int, nargs="+", default=[4, 8, 12])
     args = parser.parse_args()
+    if args.draws < 1 or min(args.results) < 1:
+        parser.error("--draws and every --results take a number from 1")
     t0 = time.perf_counter()
     print(
         "Mean |offset error| (normalized units; range 2), epochs / clip, "

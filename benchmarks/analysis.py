@@ -103,6 +103,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error(f"--repeat takes a number from 1, not {args.repeat}")
 
     pairs = [HardwarePair(g, n) for n in (1, 2) for g in (1, 2, 4, 8)]
     trials, histories, _ = synthetic_experiment(pairs, 50, 1000, SyntheticTruth(), seed=0)

@@ -146,6 +146,9 @@ def main() -> int:
         "with the same --trials/--points (default: a new temporary directory)",
     )
     args = p.parse_args()
+    if min(args.repeat, args.trials) < 1 or args.points < 2:
+        # one point per curve is its step-0 score alone: analyze has no best score to aim at
+        p.error("--repeat and --trials take a number from 1, --points one from 2")
 
     import compileall
 

@@ -39,6 +39,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error(f"--repeat takes a number from 1, not {args.repeat}")
     env = dict(os.environ, HWSCALE_HOME=tempfile.mkdtemp(prefix="hwscale-bench-"))
     rows = {}
     for name, argv in CASES.items():

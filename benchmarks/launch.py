@@ -43,6 +43,7 @@ TREE_SCRIPT = (
 TARGET_STAGGER_S = 0.5
 TARGET_CANCEL_S = 3.0
 WAIT_S = 120.0
+MAX_DELAY_S = 7 * 24 * 3600  # launch.delay_s's bound (hwscale_tui.config.MAX_DELAY_S)
 
 
 def tree_argv(record: Path, ignore_term: bool = False) -> list[str]:
@@ -234,6 +235,8 @@ def main() -> int:
         "--delay", type=float, default=0.5, help="seconds between pair starts (default 0.5)"
     )
     args = parser.parse_args()
+    if not 0 <= args.delay <= MAX_DELAY_S:
+        parser.error(f"--delay takes seconds from 0 to {MAX_DELAY_S}, not {args.delay:g}")
     with tempfile.TemporaryDirectory(prefix="hwscale-bench-launch-") as tmp:
         os.environ["HWSCALE_HOME"] = str(Path(tmp) / "home")  # never the user's real state
         work = Path(tmp)

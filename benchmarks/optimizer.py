@@ -760,6 +760,8 @@ def main() -> None:
         "--json", action="store_true", help="print the result as JSON instead of a table"
     )
     args = ap.parse_args()
+    if args.seeds < 1 or args.trials < 1 or args.workers < 1:
+        ap.error("--seeds, --trials and --workers take a number from 1")
     logging.getLogger("optuna").setLevel(logging.WARNING)
     seeds, trials, repeats = (3, 12, 1) if args.quick else (args.seeds, args.trials, 3)
     if args.no_latency:

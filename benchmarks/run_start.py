@@ -40,6 +40,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error(f"--repeat takes a number from 1, not {args.repeat}")
     env = dict(os.environ, HWSCALE_HOME=tempfile.mkdtemp(prefix="hwscale-bench-"))
     first = once(CASES["bash scripts/run.sh --help"], env)  # installs when the stamp is stale
     offline = dict(env, PIP_INDEX_URL="http://127.0.0.1:9/", PIP_NO_INPUT="1")

@@ -114,6 +114,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5, help="trials per row (default 5)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error(f"--repeat takes a number from 1, not {args.repeat}")
     reason = unavailable_reason()
     if reason:
         print(f"cannot run: {reason}", file=sys.stderr)

@@ -10,7 +10,7 @@
   touched per run (N+1), measured on one sweep and extrapolated x8.
 * Local: a store with ``--local-trials`` trials (10 history rows each, written over the last
   hour). Our source: first poll,
-  steady polls, a poll after ``--changed`` trials were updated, and curves. Baseline: re-reading
+  steady polls, a poll after 10 x ``--changed`` trials were updated, and curves. Baseline: re-reading
   every trial each cycle (``Store.trials(sweeps)``).
 
 Peak memory is tracemalloc's peak over one steady poll (Python allocations of this process).
@@ -57,6 +57,9 @@ def peak_mib(fn: Callable[[], Any]) -> float:
         tracemalloc.stop()
 
 
+RUNNING_EVERY = 10  # every 10th loopback run is still running: only those can log a step
+
+
 class LoopbackProcess:
     """The loopback server in a child process; counts come from its stats endpoint."""
 
@@ -70,6 +73,8 @@ class LoopbackProcess:
                 str(sweeps),
                 "--trials",
                 str(trials),
+                "--running-every",
+                str(RUNNING_EVERY),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -425,6 +430,19 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--local-only", action="store_true", help="only the local store's rows")
     args = ap.parse_args()
+    running = args.sweeps * (args.trials // RUNNING_EVERY)  # the runs that can log a step
+    if min(args.trials, args.local_trials, args.changed, args.cycles) < 1:
+        ap.error("--trials, --local-trials, --changed and --cycles take a number from 1")
+    if not args.local_only and args.changed > running:
+        ap.error(
+            f"--changed {args.changed} is more than the {running} running runs on the loopback "
+            f"server (every {RUNNING_EVERY}th of --trials {args.trials}, x --sweeps {args.sweeps})"
+        )
+    if args.changed * 10 > args.local_trials:
+        ap.error(
+            f"--changed {args.changed} updates {args.changed * 10} local trials, more than "
+            f"--local-trials {args.local_trials}"
+        )
     home = tempfile.mkdtemp(prefix="hwscale-bench-sources-")
     os.environ.update(
         HWSCALE_HOME=home,

@@ -238,6 +238,8 @@ def main() -> None:
     ap.add_argument("--no-trainer", action="store_true", help="skip the real-trainer stop case")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.repeat < 1 or args.trials < 1:
+        ap.error("--repeat and --trials take a number from 1")
     bench = Bench(Path(tempfile.mkdtemp(prefix="hwscale-bench-sweep-")))
     cases = ["trials exit on SIGTERM", "trials ignore SIGTERM"] + (
         [] if args.no_trainer else ["real trainer trials"]

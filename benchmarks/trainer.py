@@ -138,7 +138,12 @@ def _median(values: list[float]) -> float:
 def run(steps: int, seed: int, repeat: int) -> dict:
     load_before = os.getloadavg()[0]
     env_sps = env_only_sps()
-    common = [f"trainer.total_timesteps={steps}", f"seed={seed}", "env=CartPole-v1"]
+    common = [
+        f"trainer.total_timesteps={steps}",
+        f"seed={seed}",
+        "env=CartPole-v1",
+        "wandb.mode=disabled",  # not the caller's $WANDB_MODE: no W&B cost, nothing uploaded
+    ]
     per_config: dict[str, list[Measurement]] = {c.name: [] for c in CONFIGS}
     independent: list[float] = []
     for r in range(
@@ -249,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    if args.steps < 1 or args.repeat < 1 or args.seed < 0:
+        parser.error("--steps and --repeat take a number from 1, --seed one from 0")
     with tempfile.TemporaryDirectory(prefix="hwscale-bench-") as home:
         os.environ["HWSCALE_HOME"] = home  # never the user's state
         report = run(args.steps, args.seed, args.repeat)

@@ -512,9 +512,15 @@ def main() -> None:
         ap.error(f"--families takes names from {', '.join(FAMILIES)}")
     if args.params not in PARAMS:
         ap.error(f"--params takes 4 or 8, not {args.params}")
-    if args.seeds < 1 or args.first_seed < 0 or args.workers < 1 or args.optimizer_seed_offset < 0:
+    if (
+        args.seeds < 1
+        or args.max_rounds < 1
+        or args.first_seed < 0
+        or args.workers < 1
+        or args.optimizer_seed_offset < 0
+    ):
         ap.error(
-            "--seeds and --workers take a number from 1, --first-seed and "
+            "--seeds, --max-rounds and --workers take a number from 1, --first-seed and "
             "--optimizer-seed-offset one from 0"
         )
     result = run(

@@ -1,6 +1,6 @@
 """What a suggestion with transfer costs: the separable model's refit against an independent sweep.
 
-    python benchmarks/transfer_fit.py [--rounds 3,6,12,24] [--repeats 3] [--space bench|builtin]
+    python benchmarks/transfer_fit.py [--rounds 6,12,24] [--repeats 3] [--space bench|builtin]
 
 Four pairs (1, 2, 4, 8 GPUs) of ``benchmarks/transfer.py``'s ``other`` family have each measured
 ``rounds`` random configurations (noise sd 2). The 8-GPU pair's optimizer is timed:
@@ -41,7 +41,7 @@ from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.search.presets import builtin_preset
 from hwscale_tui.search.protein import ProteinOptimizer
 from hwscale_tui.search.space import SearchSpace
-from hwscale_tui.search.surrogate import fit_prefix
+from hwscale_tui.search.surrogate import REFIT_GROWTH_TRANSFER, fit_prefix
 
 
 @cache
@@ -105,10 +105,17 @@ def measure_builtin(rounds: int) -> tuple[float, float, float, int]:
     n = len(opt.observations)
     _, p, y, s = own[rounds]
     opt.observe(p, y, s)
-    assert fit_prefix(n + 1) == fit_prefix(n), "the extra result crossed a refit"
+    assert not crosses_refit(n), "the extra result crossed a refit"
     cached = timed(opt, mine)
     splits = len(opt.last_info[0]["transfer"].get("splits", []))
     return independent, refit, cached, splits
+
+
+def crosses_refit(n: int) -> bool:
+    """Whether a result after ``n`` (other pairs' among them) crosses the refit schedule the
+    optimizer keeps with transfer (every 10% growth), so that the cached column would time a
+    refit."""
+    return fit_prefix(n + 1, REFIT_GROWTH_TRANSFER) != fit_prefix(n, REFIT_GROWTH_TRANSFER)
 
 
 def timed(opt: ProteinOptimizer, context: dict | None) -> float:
@@ -136,7 +143,7 @@ def measure(rounds: int) -> tuple[float, float, float, int]:
     n = len(opt.observations)
     p, y, s = rows[8][rounds]
     opt.observe(p, y, s)
-    assert fit_prefix(n + 1) == fit_prefix(n), "the extra result crossed a refit"
+    assert not crosses_refit(n), "the extra result crossed a refit"
     cached = timed(opt, mine)
     splits = len(opt.last_info[0]["transfer"].get("splits", []))
     return independent, refit, cached, splits
@@ -144,10 +151,28 @@ def measure(rounds: int) -> tuple[float, float, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", default="3,6,12,24")
+    parser.add_argument(
+        "--rounds",
+        default="6,12,24",
+        help="comma-separated results per pair, each one after which one more result does not "
+        "cross the optimizer's refit schedule (the cached column); 6, 12 and 24 qualify",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--space", choices=("bench", "builtin"), default="bench")
     args = parser.parse_args()
+    try:
+        rounds_list = [int(r) for r in args.rounds.split(",")]
+    except ValueError:
+        parser.error(f"--rounds takes comma-separated whole numbers (6,12,24), not {args.rounds}")
+    if args.repeats < 1:
+        parser.error(f"--repeats takes a number from 1, not {args.repeats}")
+    for rounds in rounds_list:
+        n = len(transfer.GPUS) * rounds  # both spaces time a pair of 4, each with `rounds` results
+        if rounds < 1 or crosses_refit(n):
+            parser.error(
+                f"--rounds {rounds}: one more result crosses the optimizer's refit schedule "
+                "there, so the cached column would time a refit (6, 12 and 24 do not)"
+            )
     run = measure if args.space == "bench" else measure_builtin
     what = (
         "8-GPU pair of 4; 'other' family (4 parameters)"
@@ -159,7 +184,7 @@ def main() -> None:
         f"{'rounds':>6} {'results':>7} {'independent':>11} {'transfer refit':>14} "
         f"{'cached':>7} {'refit / ind':>11} {'splits':>6}"
     )
-    for rounds in (int(r) for r in args.rounds.split(",")):
+    for rounds in rounds_list:
         runs = [run(rounds) for _ in range(args.repeats)]
         ind, refit, cached = (statistics.median(r[i] for r in runs) for i in range(3))
         print(

@@ -101,6 +101,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    if a.trials < 1 or a.repeat < 1:
+        ap.error("--trials and --repeat take a number from 1")
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         make_store(home, a.trials)

@@ -305,6 +305,8 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    if args.repeat < 1:
+        p.error(f"--repeat takes a number from 1, not {args.repeat}")
     compile_bytecode()
     frame = {**bench_first_frame_tmux(args.repeat), **bench_first_frame(args.repeat)}
     table = asyncio.run(bench_table(args.repeat))
