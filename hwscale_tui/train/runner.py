@@ -35,6 +35,7 @@ from .sinks import (
     StoreRefused,
     StoreSink,
     WandbSink,
+    metrics_path_refusal,
 )
 
 SCORE_WINDOW = 20  # episodes in the score (pooled over ranks)
@@ -267,6 +268,10 @@ def run_training(
             "which this run would overwrite; accepted: a run id not used before, or "
             "metrics_file=PATH to write elsewhere."
         )
+    if cfg.metrics_file:  # opening it truncates it: never the store, a log or a file of yours
+        refusal = metrics_path_refusal(metrics_path, paths)
+        if refusal:
+            raise StoreRefused(refusal)
     if cfg.store or not cfg.metrics_file:
         paths.ensure()
     if not cfg.metrics_file:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
 from ..errors import StoreError, UsageError
-from ..paths import ensure_private_dir
+from ..paths import AppPaths, ensure_private_dir
 from .overrides import TrainConfig
 
 LOSS_KEYS = (
@@ -35,6 +35,48 @@ class MetricSink(Protocol):
     def update(self, line: dict[str, Any]) -> None: ...
 
     def finish(self, final: dict[str, Any], error: str | None) -> None: ...
+
+
+def metrics_path_refusal(path: Path, paths: AppPaths) -> str | None:
+    """Why an explicit ``metrics_file=PATH`` may not be written (opening it truncates it), or
+    None. Refused: a folder; a path in hwscale-tui's own folders other than the run directories
+    (``<state>/runs/``: the store, its WAL, launch snapshots, per-launch files, logs, the
+    experiment files); an existing file that is not a metrics file (its first line no JSON
+    object: a file of yours, a copy of the store, a trial's log). A missing folder is made,
+    as for a trial on a remote machine; ``/dev/null`` and other non-files are written as before."""
+    shown = str(path)
+    try:
+        where = path.expanduser().absolute()
+        where = where.parent.resolve() / where.name
+        if where.is_symlink():
+            where = where.resolve()
+        if where.is_dir():
+            return f"metrics_file={shown} is a folder; accepted: a file path, like {where / 'metrics.jsonl'}."
+        runs = paths.runs.resolve()
+        for root in (paths.config, paths.data, paths.state, paths.logs):
+            resolved = root.resolve()
+            if (where == resolved or resolved in where.parents) and runs not in where.parents:
+                return (
+                    f"metrics_file={shown} is inside hwscale-tui's own folder {root} (the store, "
+                    "launch snapshots, logs, experiment files), where it would replace one of "
+                    f"them; accepted: a path outside it, or in the run directories ({paths.runs})."
+                )
+        if where.is_file() and where.stat().st_size:
+            with open(where, "rb") as f:
+                first = f.read(1 << 16).split(b"\n", 1)[0]
+            try:
+                is_metrics = isinstance(json.loads(first), dict)
+            except ValueError:  # not JSON, or not UTF-8
+                is_metrics = False
+            if not is_metrics:
+                return (
+                    f"metrics_file={shown} is an existing file that is not a metrics file (its "
+                    "first line is no JSON object), which this run would overwrite; accepted: a "
+                    "new path, or an earlier run's metrics file to replace."
+                )
+    except OSError as e:
+        return f"metrics_file={shown} cannot be checked ({e.strerror or e}); accepted: a writable file path."
+    return None
 
 
 class MetricsFile:
@@ -67,7 +109,9 @@ WRITABLE_STATES = ("queued", "running")  # a trial row store=true may take over
 
 
 class StoreRefused(UsageError):
-    """``store=true`` would write into a trial row that is not this run's to write."""
+    """A run refused before anything is started or written: ``store=true`` would write into a
+    trial row that is not this run's to write, or its metrics file would replace a file that is
+    not this run's to replace (``metrics_path_refusal``; the runner's earlier-run check)."""
 
 
 def store_refusal(
