@@ -237,14 +237,16 @@ def naming_output(path: str | Path) -> Iterator[None]:
 
 
 def _refuse_own_state(p: Path, flag: str, path: str) -> None:
-    """No output inside hwscale-tui's own data and state folders: a file written there could
-    replace the store, a launch snapshot a running sweep reads, or a per-launch file."""
+    """No output inside hwscale-tui's own data, state and logs folders: a file written there
+    could replace the store, a launch snapshot a running sweep reads, a per-launch file or a
+    pair's log (``logs/`` is under ``state/`` in the platform's layout, beside it under
+    ``$HWSCALE_HOME``: both are refused). ``config/`` holds experiment files: yours to save."""
     from ..paths import app_paths
 
     paths = app_paths()
     try:
         where = p.parent.resolve() / p.name
-        roots = [(r.resolve(), r) for r in (paths.data, paths.state)]
+        roots = [(r.resolve(), r) for r in (paths.data, paths.state, paths.logs)]
         reports = (paths.state / "reports").resolve()
     except (OSError, RuntimeError):
         return
@@ -254,7 +256,7 @@ def _refuse_own_state(p: Path, flag: str, path: str) -> None:
         if where == resolved or resolved in where.parents:
             raise UsageError(
                 f"{flag} {path} is inside hwscale-tui's own folder {root} (the store, launch "
-                "snapshots, run state); accepted: a path outside it."
+                "snapshots, run state, logs); accepted: a path outside it."
             )
 
 

@@ -52,3 +52,32 @@ def test_sweep_minus_e_leaves_the_current_experiment_as_it_was(tmp_path, capsys)
         == 0
     )
     assert json.loads(current.read_text())["name"] == "mine"
+
+
+def test_no_output_goes_into_hwscale_tuis_logs_folder(tmp_path, capsys):
+    """docs/analysis.md and docs/experiments.md refuse outputs inside hwscale-tui's own folders.
+    In the platform's layout the logs are under state/ (refused); with HWSCALE_HOME set they
+    are beside it, in logs/, and `analyze --csv $HWSCALE_HOME/logs/qa/qa.g1n1.log` replaced a
+    pair's log with the per-config table (exit 0). `plan --save` into logs/ went through too."""
+    from hwscale_tui.cli import main
+    from hwscale_tui.paths import app_paths
+
+    paths = app_paths()
+    assert paths.state not in paths.logs.parents  # the HWSCALE_HOME layout of the tests
+    log = paths.logs / "qa" / "qa.g1n1.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("=== hwscale-tui launch #1: qa.g1n1 starting\n")
+    trials = tmp_path / "t.csv"
+    trials.write_text("run_id,gpus,nodes,agent_step,score,wall_s\nr1,1,1,100,1,1\nr1,1,1,200,5,2\n")
+    for argv in (
+        ["analyze", "--trials", str(trials), "--bootstrap", "0", "--csv", str(log)],
+        ["analyze", "--trials", str(trials), "--bootstrap", "0", "--plots", str(paths.logs / "p")],
+        ["plan", "--save", str(paths.logs / "exp.toml")],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"is inside hwscale-tui's own folder {paths.logs}" in err, (
+            err
+        )
+    assert log.read_text() == "=== hwscale-tui launch #1: qa.g1n1 starting\n"
+    assert not (paths.logs / "p").exists() and not (paths.logs / "exp.toml").exists()
