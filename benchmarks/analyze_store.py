@@ -21,9 +21,11 @@ set aside as oversubscribed).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import pickle
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -153,7 +155,11 @@ def main() -> int:
     import compileall
 
     compileall.compile_dir(REPO / "hwscale_tui", quiet=1)  # as an install has (see tui.py)
-    home = Path(args.home or tempfile.mkdtemp(prefix="hwscale-bench-")).resolve()
+    if args.home is None:  # a store of its own: removed at exit (--home keeps it for reuse)
+        home = Path(tempfile.mkdtemp(prefix="hwscale-bench-")).resolve()
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+    else:
+        home = Path(args.home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, HWSCALE_HOME=str(home), HWSCALE_USABLE_CORES="16")
     stamp = home / "bench-size.txt"

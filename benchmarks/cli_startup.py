@@ -6,8 +6,10 @@ python benchmarks/cli_startup.py [--repeat 15] [--json]
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,7 +43,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.repeat < 1:
         ap.error(f"--repeat takes a number from 1, not {args.repeat}")
-    env = dict(os.environ, HWSCALE_HOME=tempfile.mkdtemp(prefix="hwscale-bench-"))
+    home = tempfile.mkdtemp(prefix="hwscale-bench-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    env = dict(os.environ, HWSCALE_HOME=home)
     rows = {}
     for name, argv in CASES.items():
         measure(argv, 1, env)  # warm the page cache

@@ -11,8 +11,10 @@ python benchmarks/run_start.py [--repeat 15] [--json]
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -42,7 +44,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.repeat < 1:
         ap.error(f"--repeat takes a number from 1, not {args.repeat}")
-    env = dict(os.environ, HWSCALE_HOME=tempfile.mkdtemp(prefix="hwscale-bench-"))
+    home = tempfile.mkdtemp(prefix="hwscale-bench-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    env = dict(os.environ, HWSCALE_HOME=home)
     first = once(CASES["bash scripts/run.sh --help"], env)  # installs when the stamp is stale
     offline = dict(env, PIP_INDEX_URL="http://127.0.0.1:9/", PIP_NO_INPUT="1")
     times: dict[str, list[float]] = {name: [] for name in CASES}

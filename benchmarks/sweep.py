@@ -15,8 +15,10 @@ next start, from the store) against the same trial command run N times in a plai
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -240,7 +242,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.repeat < 1 or args.trials < 1:
         ap.error("--repeat and --trials take a number from 1")
-    bench = Bench(Path(tempfile.mkdtemp(prefix="hwscale-bench-sweep-")))
+    root = tempfile.mkdtemp(prefix="hwscale-bench-sweep-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    bench = Bench(Path(root))
     cases = ["trials exit on SIGTERM", "trials ignore SIGTERM"] + (
         [] if args.no_trainer else ["real trainer trials"]
     )

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import itertools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -158,6 +160,7 @@ def compile_bytecode() -> None:
 def bench_first_frame_tmux(repeat: int) -> dict[str, float]:
     """The real ``hwscale-tui`` command against a minimal Textual app, both in tmux."""
     home = tempfile.mkdtemp(prefix="hwscale-bench-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     env = dict(os.environ, HWSCALE_HOME=home, TEXTUAL_ANIMATIONS="none", TERM="xterm-256color")
     script = Path(home) / "minimal_app.py"
     script.write_text(MINIMAL_APP)
@@ -186,6 +189,7 @@ def bench_first_frame_tmux(repeat: int) -> dict[str, float]:
 
 def bench_first_frame(repeat: int) -> dict[str, float]:
     home = tempfile.mkdtemp(prefix="hwscale-bench-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     env = dict(os.environ, HWSCALE_HOME=home, TEXTUAL_ANIMATIONS="none", PYTHONPATH=str(REPO))
     cases = ("minimal", "grid", "launch")
     times: dict[str, list[float]] = {c: [] for c in cases}
