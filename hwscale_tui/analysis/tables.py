@@ -10,7 +10,7 @@ Trials CSV, one row per trial (wide) -- columns:
 History CSV: ``run_id, agent_step, wall_s, score`` and optionally ``cost_usd``.
 Long format: a trials CSV that itself has ``agent_step`` and ``score`` columns holds one row per
 logged point; trial fields are read from each run's last row (its ``score`` is the final score
-unless a ``final_score`` column says otherwise).
+unless a ``final_score`` column says otherwise), its hardware from any of its rows.
 """
 
 from __future__ import annotations
@@ -260,6 +260,18 @@ def _check_one_hardware_per_run(df: pd.DataFrame, path: Path) -> None:
             )
 
 
+def _hardware_on_every_row(df: pd.DataFrame) -> pd.DataFrame:
+    """A run's hardware cells filled from its other rows: an empty cell does not disagree
+    (``_check_one_hardware_per_run``), so a run whose last row left them empty (hardware logged
+    on the first row only) is read with the hardware its other rows give, not refused."""
+    keys = df["run_id"].astype(str)
+    filled = df.copy()
+    for column in ("gpus", "nodes", "config", "sweep"):
+        if column in df.columns:
+            filled[column] = df[column].groupby(keys, sort=False).transform("first")
+    return filled
+
+
 def _check_numbers(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
     """Refuse text, a non-finite number or (but for the score) a negative one in a history
     column: a step, a wall time or a cost below 0 gives a negative time or cost to target (an
@@ -302,7 +314,8 @@ def read_trials_csv(
         histories = _histories(df, p)
         _check_one_hardware_per_run(df, p)
         last = (
-            df.assign(run_id=df["run_id"].astype(str))
+            _hardware_on_every_row(df)
+            .assign(run_id=df["run_id"].astype(str))
             .sort_values("agent_step")
             .groupby("run_id", sort=False)
             .tail(1)

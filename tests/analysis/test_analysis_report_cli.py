@@ -487,6 +487,25 @@ def test_cli_long_csv_whose_rows_disagree_on_hardware_is_refused(tmp_path, capsy
     assert [r["n_trials"] for r in json.loads(capsys.readouterr().out)["per_config"]] == [2]
 
 
+def test_cli_long_csv_whose_last_row_leaves_the_hardware_empty_reads_it_from_the_others(
+    tmp_path, capsys
+):
+    """docs/analysis.md: in a long-format file "an empty cell does not count" when a run's
+    rows are compared, but the trial's fields came from its last row alone, so hardware logged
+    on the first row only (`r1,1,1,100,...` then `r1,,,200,...`) was refused: "run r1 has no
+    hardware", exit 2."""
+    (tmp_path / "long.csv").write_text(
+        "run_id,gpus,nodes,config,agent_step,wall_s,score\n"
+        "a,1,1,,100,1,10\na,,,,200,2,100\n"
+        "b,,,g2n1,100,1,50\nb,,,,200,2,90\n"
+        "c,2,,,100,1,40\nc,,1,,200,2,80\n"
+    )
+    argv = ["analyze", "--trials", str(tmp_path / "long.csv"), "--bootstrap", "0", "--json"]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    rows = json.loads(capsys.readouterr().out)["per_config"]
+    assert [(r["config"], r["n_trials"]) for r in rows] == [("g1n1", 1), ("g2n1", 2)]
+
+
 def test_cost_column_says_priced_logged_or_mixed_never_unknown_for_a_cost_shown(tmp_path, capsys):
     # a trial total (b) is "logged"; no cost at all (a, c) is "priced": the docs' three words
     (tmp_path / "t.csv").write_text(
