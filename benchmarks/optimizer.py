@@ -18,6 +18,7 @@ for g4n1, whose cost in seconds grows with the batch size. A PPO-like trial that
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import math
@@ -773,8 +774,25 @@ def main() -> None:
     peers = [p for p in args.peers.split(",") if p]
     if not set(peers) <= set(OPTIMIZERS) - {"ours"}:
         ap.error("--peers takes tpe, gp and random")
+    needs = {"tpe": ("optuna",), "gp": ("optuna", "torch"), "random": ()}
+    lacking = {
+        peer: [m for m in needs[peer] if importlib.util.find_spec(m) is None] for peer in peers
+    }
+    lacking = {peer: modules for peer, modules in lacking.items() if modules}
+    if lacking:
+        modules = sorted({m for ms in lacking.values() for m in ms})
+        rest = ",".join(p for p in peers if p not in lacking) or "random"
+        ap.error(
+            f"--peers {','.join(lacking)} needs {' and '.join(modules)}, which is not installed "
+            f"(pip install -e '.[bench]'); without it: --peers {rest}"
+        )
     cache_path = Path(args.cache) if args.cache else None
-    cache = json.loads(cache_path.read_text()) if cache_path and cache_path.exists() else {}
+    try:
+        cache = json.loads(cache_path.read_text()) if cache_path and cache_path.exists() else {}
+    except (OSError, ValueError) as e:
+        ap.error(f"--cache {cache_path}: not a JSON file this benchmark wrote ({e})")
+    if not isinstance(cache, dict):
+        ap.error(f"--cache {cache_path}: not a JSON file this benchmark wrote (not an object)")
     result = run(seeds, trials, args.workers, repeats, names, peers, cache, cache_path)
     result["suite"], result["seeds"], result["trials"] = args.suite, seeds, trials
     if args.json:

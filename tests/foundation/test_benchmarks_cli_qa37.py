@@ -208,3 +208,36 @@ def test_sources_counts_a_steady_local_poll_without_the_memory_poll(monkeypatch,
     rows = _script("sources").bench_local(40, 4, 1)
     steady = next(r for r in rows if r["case"] == "local: ours, steady poll (nothing changed)")
     assert steady["requests"] == 1
+
+
+def test_optimizer_refuses_a_peer_whose_package_is_missing(monkeypatch, capsys):
+    """The documented default (``--peers tpe,gp,random``) without torch (the ``bench`` extra)
+    was a ModuleNotFoundError traceback from a worker process."""
+    bench = _script("optimizer")
+    real = bench.importlib.util.find_spec
+    monkeypatch.setattr(
+        bench.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "torch" else real(name, *a),
+    )
+    monkeypatch.setattr(sys, "argv", ["optimizer.py", "--quick"])
+    with pytest.raises(SystemExit) as exc:
+        bench.main()
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and out == ""
+    assert err.strip().splitlines()[-1] == (
+        "optimizer.py: error: --peers gp needs torch, which is not installed "
+        "(pip install -e '.[bench]'); without it: --peers tpe,random"
+    )
+
+
+def test_optimizer_refuses_a_cache_it_cannot_read(monkeypatch, capsys, tmp_path):
+    cache = tmp_path / "peers.json"
+    cache.write_text("{not json")
+    monkeypatch.setattr(
+        sys, "argv", ["optimizer.py", "--quick", "--peers", "random", "--cache", str(cache)]
+    )
+    with pytest.raises(SystemExit) as exc:
+        _script("optimizer").main()
+    assert exc.value.code == 2
+    assert f"--cache {cache}: not a JSON file this benchmark wrote" in capsys.readouterr().err
