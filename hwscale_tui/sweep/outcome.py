@@ -18,7 +18,9 @@ from ..prices import job_cost_usd
 from ..records import BUDGETED_STATES
 from .metrics import finite
 
-KILLED_EXIT_CODES = (143, 130, -signal.SIGTERM, -signal.SIGINT)
+# stopped, not failed: SIGTERM, SIGINT and SIGHUP (a closed terminal; the trainer exits 129
+# on it as on SIGTERM), as a shell's 128 + signal or as the signal itself
+KILLED_EXIT_CODES = (143, 130, 129, -signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP)
 BAD_INPUT_EXIT_CODE = 2
 
 

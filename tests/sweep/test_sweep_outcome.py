@@ -77,16 +77,19 @@ def test_a_zero_score_is_a_score():
     assert o.state == "finished" and o.score == 0.0
 
 
-@pytest.mark.parametrize("code", [143, 130, -15, -2])
-def test_sigterm_and_sigint_exits_are_killed_and_not_counted(code):
+@pytest.mark.parametrize("code", [143, 130, 129, -15, -2, -1])
+def test_sigterm_sigint_and_sighup_exits_are_killed_and_not_counted(code):
     o = decide(TrialExit(code, "x"))
     assert o.state == "killed" and not o.counts_toward_max_trials
-    # the signal named, as the app says it (a bare "exit code 143" in `trials` before)
+    # the signal named, as the app says it (a bare "exit code 143" in `trials` before); SIGHUP
+    # (the trainer exits 129 on it, as on SIGTERM) was a failure counted toward max_trials
     said = {
         143: "stopped by SIGTERM (exit code 143)",
         130: "stopped by SIGINT (exit code 130)",
+        129: "stopped by SIGHUP (exit code 129)",
         -15: "killed by SIGTERM",
         -2: "killed by SIGINT",
+        -1: "killed by SIGHUP",
     }
     assert o.error == said[code]
 
