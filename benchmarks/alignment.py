@@ -1,6 +1,6 @@
 """How precisely the transfer's alignment places each other pair's peak relative to this pair's.
 
-    python benchmarks/alignment.py [--draws 40] [--results 4 8 12]
+    python benchmarks/alignment.py [--draws 40] [--results 4 8 12] [--json]
 
 Transfer item 4 (docs/optimizer.md) moves each other pair's results by the difference between
 that pair's peak and this one's, in the parameters the shift cannot carry (epochs and clip of
@@ -20,6 +20,7 @@ the true offsets on ``other`` are up to 1.1) per family, per ``n``, for epochs a
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -83,23 +84,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=40)
     parser.add_argument("--results", type=int, nargs="+", default=[4, 8, 12])
+    parser.add_argument("--json", action="store_true", help="print the errors as JSON")
     args = parser.parse_args()
     if args.draws < 1 or min(args.results) < 1:
         parser.error("--draws and every --results take a number from 1")
     t0 = time.perf_counter()
-    print(
-        "Mean |offset error| (normalized units; range 2), epochs / clip, "
-        f"{args.draws} draws x 4 pairs as this pair x 3 others"
-    )
-    print(f"{'family':<10} {'results':>7}  {'bump (product)':>16}  {'best result':>14}")
+    if not args.json:
+        print(
+            "Mean |offset error| (normalized units; range 2), epochs / clip, "
+            f"{args.draws} draws x 4 pairs as this pair x 3 others"
+        )
+        print(f"{'family':<10} {'results':>7}  {'bump (product)':>16}  {'best result':>14}")
+    rows = []
     for family in bench.FAMILIES:
         for n in args.results:
             e = errors(family, n, args.draws)
-            print(
-                f"{family:<10} {n:>7}  {e['bump'][0]:>7.3f} / {e['bump'][1]:<6.3f}  "
-                f"{e['best result'][0]:>6.3f} / {e['best result'][1]:<6.3f}"
+            rows.append(
+                {
+                    "family": family,
+                    "results": n,
+                    "bump": {"epochs": float(e["bump"][0]), "clip": float(e["bump"][1])},
+                    "best_result": {
+                        "epochs": float(e["best result"][0]),
+                        "clip": float(e["best result"][1]),
+                    },
+                }
             )
-    print(f"({time.perf_counter() - t0:.1f} s)")
+            if not args.json:
+                print(
+                    f"{family:<10} {n:>7}  {e['bump'][0]:>7.3f} / {e['bump'][1]:<6.3f}  "
+                    f"{e['best result'][0]:>6.3f} / {e['best result'][1]:<6.3f}"
+                )
+    seconds = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps({"draws": args.draws, "rows": rows, "seconds": seconds}, indent=2))
+    else:
+        print(f"({seconds:.1f} s)")
 
 
 if __name__ == "__main__":

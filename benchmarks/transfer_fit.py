@@ -1,6 +1,6 @@
 """What a suggestion with transfer costs: the separable model's refit against an independent sweep.
 
-    python benchmarks/transfer_fit.py [--rounds 6,12,24] [--repeats 3] [--space bench|builtin]
+    python benchmarks/transfer_fit.py [--rounds 6,12,24] [--repeats 3] [--space bench|builtin] [--json]
 
 Four pairs (1, 2, 4, 8 GPUs) of ``benchmarks/transfer.py``'s ``other`` family have each measured
 ``rounds`` random configurations (noise sd 2). The 8-GPU pair's optimizer is timed:
@@ -24,6 +24,7 @@ one BLAS thread, as in the product. The baseline is the independent column of th
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -159,6 +160,7 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--space", choices=("bench", "builtin"), default="bench")
+    parser.add_argument("--json", action="store_true", help="print the times as JSON")
     args = parser.parse_args()
     try:
         rounds_list = [int(r) for r in args.rounds.split(",")]
@@ -179,18 +181,34 @@ def main() -> None:
         if args.space == "bench"
         else "g4n2 of 4 pairs; the built-in space (8 parameters), contexts total_gpus and nodes"
     )
-    print(f"Suggestion time (s, median of repeats), {what}; random results")
-    print(
-        f"{'rounds':>6} {'results':>7} {'independent':>11} {'transfer refit':>14} "
-        f"{'cached':>7} {'refit / ind':>11} {'splits':>6}"
-    )
+    if not args.json:
+        print(f"Suggestion time (s, median of repeats), {what}; random results")
+        print(
+            f"{'rounds':>6} {'results':>7} {'independent':>11} {'transfer refit':>14} "
+            f"{'cached':>7} {'refit / ind':>11} {'splits':>6}"
+        )
+    rows = []
     for rounds in rounds_list:
         runs = [run(rounds) for _ in range(args.repeats)]
         ind, refit, cached = (statistics.median(r[i] for r in runs) for i in range(3))
-        print(
-            f"{rounds:>6} {4 * rounds:>7} {ind:>11.3f} {refit:>14.3f} {cached:>7.3f} "
-            f"{refit / ind:>10.0f}x {runs[0][3]:>6}"
+        rows.append(
+            {
+                "rounds": rounds,
+                "results": 4 * rounds,
+                "independent_s": ind,
+                "refit_s": refit,
+                "cached_s": cached,
+                "refit_over_independent": refit / ind,
+                "splits": runs[0][3],
+            }
         )
+        if not args.json:
+            print(
+                f"{rounds:>6} {4 * rounds:>7} {ind:>11.3f} {refit:>14.3f} {cached:>7.3f} "
+                f"{refit / ind:>10.0f}x {runs[0][3]:>6}"
+            )
+    if args.json:
+        print(json.dumps({"space": args.space, "repeats": args.repeats, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -241,3 +241,46 @@ def test_optimizer_refuses_a_cache_it_cannot_read(monkeypatch, capsys, tmp_path)
         _script("optimizer").main()
     assert exc.value.code == 2
     assert f"--cache {cache}: not a JSON file this benchmark wrote" in capsys.readouterr().err
+
+
+def test_alignment_and_transfer_fit_print_json_as_every_benchmark_does(monkeypatch, capsys):
+    """BENCHMARKS.md: each benchmark prints a table and ``--json``; these two had no --json."""
+    import json
+
+    import numpy as np
+
+    align = _script("alignment")
+    monkeypatch.setattr(
+        align,
+        "errors",
+        lambda family, n, draws: {
+            "bump": np.array([0.2, 0.3]),
+            "best result": np.array([0.4, 0.5]),
+        },
+    )
+    monkeypatch.setattr(sys, "argv", ["alignment.py", "--draws", "2", "--results", "4", "--json"])
+    align.main()
+    out = json.loads(capsys.readouterr().out)
+    assert out["draws"] == 2 and len(out["rows"]) == len(align.bench.FAMILIES)
+    assert out["rows"][0]["bump"] == {"epochs": 0.2, "clip": 0.3}
+    assert out["rows"][0]["best_result"] == {"epochs": 0.4, "clip": 0.5}
+
+    fit = _script("transfer_fit")
+    monkeypatch.setattr(fit, "measure", lambda rounds: (0.05, 1.0, 0.02, 4))
+    monkeypatch.setattr(
+        sys, "argv", ["transfer_fit.py", "--rounds", "6", "--repeats", "1", "--json"]
+    )
+    fit.main()
+    out = json.loads(capsys.readouterr().out)
+    assert out["space"] == "bench" and out["repeats"] == 1
+    assert out["rows"] == [
+        {
+            "rounds": 6,
+            "results": 24,
+            "independent_s": 0.05,
+            "refit_s": 1.0,
+            "cached_s": 0.02,
+            "refit_over_independent": 20.0,
+            "splits": 4,
+        }
+    ]
