@@ -424,12 +424,16 @@ class LaunchRecords:
         return out
 
 
-def budget_spent(cfg: ExperimentConfig, status: Any, sweeps: Sequence[str]) -> list[str]:
+def budget_spent(
+    cfg: ExperimentConfig, status: Any, sweeps: Sequence[str], store: Store | None = None
+) -> list[str]:
     """Of ``sweeps``, those whose built-in sweep has already run ``sweep.max_trials`` trials
     (finished or failed, as the runner counts them): starting one again would end at once.
     Metta's sweeps and custom commands keep their own budget, so none of theirs is skipped.
     ``status``: the experiment's ``ExperimentStatus`` (its pairs' ``alive`` and ``trials_done``).
-    A launch of every pair leaves these out (supervisor.launch); the app's launch dialog too."""
+    With ``store``, a sweep no launch ran (``hwscale-tui sweep`` by hand, under the pair's sweep
+    name) is counted from its trials. A launch of every pair leaves these out
+    (supervisor.launch); the app's launch dialog too."""
     if cfg.experiment.runner != "builtin" or cfg.launch.command:
         return []
     spent = {
@@ -437,4 +441,9 @@ def budget_spent(cfg: ExperimentConfig, status: Any, sweeps: Sequence[str]) -> l
         for p in status.pairs
         if not p.alive and p.trials_done is not None and p.trials_done >= cfg.sweep.max_trials
     }
+    launched = {p.sweep_name for p in status.pairs}
+    by_hand = [s for s in sweeps if s not in launched]
+    if store is not None and by_hand:
+        progress = LaunchRecords(store).trial_progress(by_hand, cfg.sweep.goal)
+        spent |= {s for s, (done, _, _) in progress.items() if (done or 0) >= cfg.sweep.max_trials}
     return [s for s in sweeps if s in spent]

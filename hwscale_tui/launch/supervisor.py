@@ -636,7 +636,7 @@ def launch(
                 cfg.generation = decision.generation
                 plan = plan_experiment(cfg, snapshot, list(extra_args))
             entries, left_running, drop, spent = _pairs_to_launch(
-                cfg, plan, status, resume=resume, only=only
+                cfg, plan, status, resume=resume, only=only, store=st
             )
             if spent:
                 warnings.append(
@@ -800,6 +800,7 @@ def _pairs_to_launch(
     *,
     resume: bool,
     only: list[str] | None,
+    store: Store | None = None,
 ) -> tuple[list[_PairEntry], list[str], list[str], list[str]]:
     """The pairs this launch starts, the live pairs it leaves alone, the rows of pairs no
     longer in the grid, and the pairs left out because their sweep's budget is spent
@@ -833,7 +834,7 @@ def _pairs_to_launch(
         return [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in todo], live, [], []
     known = [pp.sweep_name for pp in plan.pairs]
     chosen = _resolve_sweeps(name, only, known) if only else known
-    done = budget_spent(cfg, status, chosen)
+    done = budget_spent(cfg, status, chosen, store)
     # a spent sweep started again resumes, finds its trials done and ends at once: --only
     # PAIR was offered as the way to 'start it anyway', and started a sweep that did nothing
     more = (

@@ -379,6 +379,30 @@ def test_a_launch_leaves_out_pairs_whose_builtin_sweep_has_run_its_trials(tmp_pa
     assert [p.tag for p in sup.pair_status("done").pairs] == ["g1n1", "g2n1"]
 
 
+def test_a_launch_leaves_out_a_pair_whose_sweep_was_run_by_hand_to_its_budget(tmp_path):
+    """`hwscale-tui sweep` by hand runs the pair's sweep under the same name a launch uses. Only
+    launched pairs were checked, so the launch started it again: it found its trials done,
+    logged "1 of 1 trials done" and ended at once (and held back the pairs staggered after it)."""
+    import subprocess
+
+    from tests.support.cli import hwscale_cmd
+
+    path = tmp_path / "e.toml"
+    _builtin(path, (1,))
+    r = subprocess.run(
+        hwscale_cmd("sweep", "-e", str(path), "--gpus", "1", "--nodes", "1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    info = sup.launch(_builtin(path, (1, 2)), foreground=True)
+    assert info.sweeps == ["done.g2n1"]
+    assert any("g1n1 already ran 1 trial in generation 1" in w for w in info.warnings)
+    with pytest.raises(UsageError, match="g1n1 of experiment done already ran 1 trial"):
+        sup.launch(_builtin(path, (1, 2)), only=["g1n1"])
+
+
 def test_a_changed_launch_beside_a_live_supervisor_is_refused_for_the_supervisor_first(tmp_path):
     """Settings changed while a supervisor runs: the refusal named --new-generation, whose
     launch was then refused as 'already running'. The running supervisor is said first."""
