@@ -240,8 +240,9 @@ def main() -> None:
     ap.add_argument("--no-trainer", action="store_true", help="skip the real-trainer stop case")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    if args.repeat < 1 or args.trials < 1:
-        ap.error("--repeat and --trials take a number from 1")
+    if args.repeat < 1 or args.trials < 2:
+        # a slot is from one trial's start to the next's: one trial has none
+        ap.error("--repeat takes a number from 1, --trials one from 2")
     root = tempfile.mkdtemp(prefix="hwscale-bench-sweep-")
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     bench = Bench(Path(root))
