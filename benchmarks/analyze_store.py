@@ -151,6 +151,8 @@ def main() -> int:
     if min(args.repeat, args.trials) < 1 or args.points < 2:
         # one point per curve is its step-0 score alone: analyze has no best score to aim at
         p.error("--repeat and --trials take a number from 1, --points one from 2")
+    if args.home is not None and Path(args.home).exists() and not Path(args.home).is_dir():
+        p.error(f"--home {args.home} is a file, not a directory to build the store in")
 
     import compileall
 

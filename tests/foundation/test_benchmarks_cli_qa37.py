@@ -284,3 +284,14 @@ def test_alignment_and_transfer_fit_print_json_as_every_benchmark_does(monkeypat
             "splits": 4,
         }
     ]
+
+
+def test_analyze_store_refuses_a_home_that_is_a_file(monkeypatch, capsys, tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "argv", ["analyze_store.py", "--home", str(target)])
+    with pytest.raises(SystemExit) as exc:
+        _script("analyze_store").main()
+    assert exc.value.code == 2 and target.read_text() == "mine"
+    assert f"--home {target} is a file, not a directory" in capsys.readouterr().err
