@@ -567,23 +567,35 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                         f"{'starts' if len(scheduled) == 1 else 'start'} on schedule "
                         f"({', '.join(scheduled)}): their supervisor keeps running"
                     )
-                lines.append(
-                    "; ".join(parts) + ". Run hwscale-tui again to re-attach, or "
-                    f"`hwscale-tui status --experiment-name {self.session.name}` / "
-                    f"`hwscale-tui cancel --experiment-name {self.session.name} --all`."
-                )
+                lines.append(self._fill("; ".join(parts) + ". Re-attach, check or stop them with:"))
+                lines += [
+                    "  hwscale-tui",
+                    f"  hwscale-tui status --experiment-name {self.session.name}",
+                    f"  hwscale-tui cancel --experiment-name {self.session.name} --all",
+                ]
             if orphaned:
                 lines.append(
-                    f"{plural(len(orphaned), 'pair')} of {self.session.name} never started: their supervisor is gone "
-                    f"({', '.join(orphaned)}); "
-                    f"`hwscale-tui launch --experiment-name {self.session.name} --resume` starts them."
+                    self._fill(
+                        f"{plural(len(orphaned), 'pair')} of {self.session.name} never started: "
+                        f"their supervisor is gone ({', '.join(orphaned)}). Start them with:"
+                    )
                 )
+                lines.append(f"  hwscale-tui launch --experiment-name {self.session.name} --resume")
             self.exit_message = "\n".join(lines)
         elif self.session.dirty:
-            self.exit_message = (
+            self.exit_message = self._fill(
                 f"Unsaved grid edits were discarded (ctrl+s saves to {self.session.path})."
             )
         self.exit(self.exit_message)
+
+    def _fill(self, text: str) -> str:
+        """``text`` folded at spaces to the terminal's width: the note is printed after the app
+        has left the screen, where the terminal broke its long line inside words (``har`` /
+        ``dware_scaling`` at 80 columns). Commands go on lines of their own, to be copied."""
+        import textwrap
+
+        width = max(40, self.size.width or 80)
+        return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
 
     def _pair_rows_now(self) -> list[Any]:
         """The experiment's recorded pairs as launch rows (status, countdown, never started)."""
