@@ -142,6 +142,44 @@ def check_dirs(report: Report, repair: bool) -> None:
                     f.fixed = "mode set to 0700"
 
 
+def check_store_modes(report: Report, repair: bool) -> None:
+    """The store and its -wal/-shm files are 0600 and yours: one made read-only (chmod 400)
+    still reads, but every launch, sweep and cancel fails to write it -- and SQLite gives a
+    -wal/-shm it creates the store's mode."""
+    from ..paths import app_paths
+
+    store = app_paths().store
+    for f in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue  # the store check says what is wrong with a store that is no file
+        mode = stat.S_IMODE(st.st_mode)
+        mine = st.st_uid == os.getuid()
+        problems = []
+        if mode & 0o600 != 0o600:
+            problems.append(f"mode {mode:04o} shuts you out of writing it (want 0600)")
+        if mode & 0o077:
+            problems.append(f"mode {mode:04o} lets others in (want 0600)")
+        if not mine:
+            problems.append(
+                f"owned by uid {st.st_uid}, not you ({os.getuid()}): make it yours (chown) or "
+                "set HWSCALE_HOME to a folder of yours"
+            )
+        if not problems:
+            continue
+        finding = report.add("store file", False, f"{f}: " + "; ".join(problems))
+        finding.repairable = mine
+        if mine:
+            finding.detail += "; --repair sets it to 0600"
+            if repair:
+                with contextlib.suppress(OSError):
+                    os.chmod(f, 0o600)
+                    finding.fixed = "mode set to 0600"
+
+
 def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
     """(healthy, one-line detail, facts) of the store file, read-only."""
     from ..store import SCHEMA_VERSION
@@ -330,6 +368,97 @@ def check_launches(report: Report, store_ok: bool) -> None:
         report.add("launch", True, "no launch left pairs unstarted")
 
 
+def check_snapshots(report: Report, store_ok: bool) -> None:
+    """Launched experiments whose launch snapshot (state/experiments/NAME.toml) is gone or no
+    longer reads: status then shows no ETA or cost, and launch --resume cannot continue them."""
+    from ..errors import StoreError
+    from ..launch import supervisor as sup
+    from ..launch.experiments import known_names
+    from .status import snapshot_problem
+
+    if not store_ok or not app_store_exists():
+        return
+    found = 0
+    try:
+        for name in known_names():
+            if sup.pair_status(name).launch_id is None:
+                continue
+            problem = snapshot_problem(name)
+            if problem:
+                found += 1
+                report.add(
+                    "launch snapshot", False, f"experiment {name}: {problem}"
+                ).repairable = False
+    except (StoreError, sqlite3.Error):  # the store check says what is wrong with it
+        return
+    if not found:
+        report.add("launch snapshot", True, "every launched experiment's snapshot reads")
+
+
+def check_state_files(report: Report, repair: bool, store_ok: bool) -> None:
+    """The small JSON files beside the store: a per-launch file (data/running/NAME.json, what
+    cancel and the orphan check read) or the current-experiment pointer that no longer parses
+    is otherwise passed over in silence (an empty per-launch file; another current experiment)."""
+    from ..errors import StoreError, UsageError
+    from ..launch import supervisor as sup
+    from ..launch.experiments import current_name, current_path, read_current
+    from ..paths import app_paths
+
+    found = 0
+    running = app_paths().data / "running"
+    for f in sorted(running.glob("*.json")) if running.is_dir() else []:
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+            why = "" if isinstance(data, dict) else "not a JSON object"
+        except (OSError, ValueError) as e:
+            why = f"{type(e).__name__}: {e}"
+        if not why:
+            continue
+        found += 1
+        finding = report.add(
+            "per-launch file",
+            False,
+            f"{f} cannot be read ({why}): doctor cannot see orphaned trials of {f.stem} and "
+            f"cancel cannot stop its processes from it while the store is damaged; its "
+            f"supervisor and sweep runners rewrite it at their next update",
+        )
+        idle = False
+        if store_ok and app_store_exists():
+            with contextlib.suppress(StoreError, sqlite3.Error):
+                st = sup.pair_status(f.stem)
+                idle = not st.supervisor_alive and not any(p.alive for p in st.pairs)
+        finding.repairable = idle
+        if not idle:
+            finding.detail += " (--repair leaves it: something of it runs, or the store cannot say)"
+        else:
+            finding.detail += "; nothing of it runs, so --repair removes it"
+            if repair:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+                    finding.fixed = "removed (the next launch writes a new one)"
+    pointer = current_path()
+    if pointer.exists() and read_current() is None:
+        found += 1
+        try:
+            now = f"commands act on {current_name()} instead"
+        except (UsageError, StoreError, sqlite3.Error, OSError) as e:
+            now = f"the fallback experiment cannot be read either ({e})"
+        report.add(
+            "current experiment",
+            False,
+            f"{pointer} cannot be read, so the experiment you last selected is forgotten: {now} "
+            "; hwscale-tui experiments select NAME sets it again",
+        ).repairable = False
+    if not found:
+        report.add("state files", True, "the per-launch files and the current-experiment file read")
+
+
+def app_store_exists() -> bool:
+    from ..paths import app_paths
+
+    return app_paths().store.exists()
+
+
 def check_reserves(report: Report, repair: bool, store_ok: bool) -> None:
     """The disk space a sweep holds back for a clean stop on a full disk (state/reserve/
     <sweep>.bin, 512 KiB) stays behind when the sweep is SIGKILLed and never resumed."""
@@ -419,11 +548,13 @@ def backup_store(path: Path) -> Path:
 
 def _salvage_rows(
     old: sqlite3.Connection, table: str, run_ids: Sequence[str] = ()
-) -> tuple[list[str], list[tuple]]:
+) -> tuple[list[str], list[tuple], bool]:
     """Every row of ``table`` that can still be read (page by page of rowids when the table
-    has them, else one pass that keeps what came before an error)."""
+    has them, else one pass that keeps what came before an error), and whether a read failed
+    on the way (rows on a damaged page are lost)."""
     cols = [r[1] for r in old.execute(f"PRAGMA table_info({table})")]
     rows: list[tuple] = []
+    lossy = False
     try:
         lo, hi = old.execute(f"SELECT MIN(rowid), MAX(rowid) FROM {table}").fetchone()
         chunks = [] if lo is None else [(a, min(a + 99, hi)) for a in range(lo, hi + 1, 100)]
@@ -441,9 +572,11 @@ def _salvage_rows(
                         ).fetchall()
                     except sqlite3.DatabaseError as e:
                         _unless_locked(e)
+                        lossy = True
     except sqlite3.OperationalError as e:  # WITHOUT ROWID (history): run by run, past damaged pages
         _unless_locked(e)
         rows = []
+        lossy = "rowid" not in str(e).lower()  # the MIN(rowid) query failed on damage
         keys = list(run_ids) if "run_id" in cols and run_ids else [None]
         for key in keys:
             sql = f"SELECT {', '.join(cols)} FROM {table}" + (" WHERE run_id = ?" if key else "")
@@ -452,7 +585,11 @@ def _salvage_rows(
                     rows.append(row)
             except sqlite3.DatabaseError as e:
                 _unless_locked(e)
-    return cols, rows
+                lossy = True
+    except sqlite3.DatabaseError as e:  # the table's pages cannot be read at all
+        _unless_locked(e)
+        lossy = True
+    return cols, rows, lossy
 
 
 def _locked(e: BaseException) -> bool:
@@ -466,8 +603,9 @@ def _unless_locked(e: sqlite3.DatabaseError) -> None:
         raise e
 
 
-def rebuild_store(path: Path) -> tuple[Path, dict[str, int]]:
-    """A fresh store holding every readable row of the damaged one, swapped in atomically."""
+def rebuild_store(path: Path) -> tuple[Path, dict[str, int], list[str]]:
+    """A fresh store holding every readable row of the damaged one, swapped in atomically;
+    also the tables whose rows could not all be read (``["*"]``: nothing of the file could)."""
     new_path = path.with_name(f".{path.name}.rebuild-{os.getpid()}")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{new_path}{suffix}").unlink(missing_ok=True)
@@ -479,10 +617,11 @@ def rebuild_store(path: Path) -> tuple[Path, dict[str, int]]:
         raise
 
 
-def _rebuild_into(path: Path, new_path: Path) -> tuple[Path, dict[str, int]]:
+def _rebuild_into(path: Path, new_path: Path) -> tuple[Path, dict[str, int], list[str]]:
     from ..store import Store
 
     counts: dict[str, int] = {}
+    lost: list[str] = []
     with Store(new_path) as new:
         try:
             old = _open_damaged(path)
@@ -492,6 +631,7 @@ def _rebuild_into(path: Path, new_path: Path) -> tuple[Path, dict[str, int]]:
         except sqlite3.DatabaseError as e:
             _unless_locked(e)  # locked: the store is left as it is
             old, tables = None, []
+            lost.append("*")
         known = {
             r[0] for r in new.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
@@ -503,10 +643,13 @@ def _rebuild_into(path: Path, new_path: Path) -> tuple[Path, dict[str, int]]:
             new_cols = {r[1] for r in new.conn.execute(f"PRAGMA table_info({table})")}
             try:
                 # tables is empty when old is None
-                cols, rows = _salvage_rows(cast(sqlite3.Connection, old), table, run_ids)
+                cols, rows, lossy = _salvage_rows(cast(sqlite3.Connection, old), table, run_ids)
             except sqlite3.DatabaseError as e:
                 _unless_locked(e)
+                lost.append(table)
                 continue
+            if lossy:
+                lost.append(table)
             if table == "trials" and "run_id" in cols:
                 at, st = cols.index("run_id"), cols.index("state") if "state" in cols else None
                 run_ids = [r[at] for r in rows]
@@ -531,7 +674,7 @@ def _rebuild_into(path: Path, new_path: Path) -> tuple[Path, dict[str, int]]:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
         Path(f"{new_path}{suffix}").unlink(missing_ok=True)
     os.replace(new_path, path)
-    return path, counts
+    return path, counts, sorted(lost)
 
 
 def check_store(report: Report, repair: bool) -> None:
@@ -559,7 +702,7 @@ def check_store(report: Report, repair: bool) -> None:
         return
     backup = backup_store(path)
     try:
-        _, counts = rebuild_store(path)
+        _, counts, lost = rebuild_store(path)
     except sqlite3.Error as e:
         if not _locked(e):
             raise
@@ -576,6 +719,17 @@ def check_store(report: Report, repair: bool) -> None:
         f"backed up to {backup}; rebuilt keeping {plural(counts.get('trials', 0), 'trial')} "
         f"({facts_after.get('finished', 0)} finished), {counts.get('history', 0)} history rows"
     )
+    if lost == ["*"]:
+        kept += (
+            "; nothing of the old file could be read (not an SQLite store any more), so the "
+            f"rebuilt store is empty: restore an older copy if you have one, else {backup} is "
+            "all that is left of it"
+        )
+    elif lost:
+        kept += (
+            f"; rows of {', '.join(lost)} on damaged pages could not be read and are not in the "
+            f"rebuilt store (status may show a launch as never made): {backup} keeps the original"
+        )
     if not ok_after:  # not fixed: the finding stays a problem (exit 1)
         f.detail += f"; {kept}, but it still fails: {detail_after}"
         return
@@ -586,9 +740,12 @@ def run(args: argparse.Namespace) -> int:
     report = Report()
     check_dirs(report, args.repair)
     check_disk(report)
+    check_store_modes(report, args.repair)
     check_store(report, args.repair)
     store_ok = report.findings[-1].ok or bool(report.findings[-1].fixed)
     check_launches(report, store_ok)
+    check_snapshots(report, store_ok)
+    check_state_files(report, args.repair, store_ok)
     check_reserves(report, args.repair, store_ok)
     check_orphans(report)
     check_shm(report, args.repair)

@@ -58,6 +58,9 @@ FLAG_ACTIONS = {
 
 def run(args: argparse.Namespace) -> int:
     from ..launch import experiments as ex
+    from .status import check_state_location
+
+    check_state_location()  # HWSCALE_HOME naming a file: no empty list, no built-in default
 
     for dest, (flag, actions) in FLAG_ACTIONS.items():
         if getattr(args, dest) not in (None, False) and args.action not in actions:

@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json and args.watch is not None:
         raise UsageError("--json and --watch do not go together; accepted: one of them.")
+    check_state_location()  # HWSCALE_HOME naming a file is no experiment "not launched"
     name = experiment_name(args)  # an unknown --experiment-name: exit 2 naming the known ones
     if args.generation is not None:
         shown = generation_summary(name, args.generation, as_json=args.json, watch=args.watch)
@@ -112,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
         note = disk_full_note()
         if note:
             console.print(note, style="bold red", highlight=False, markup=False)
+        gone = snapshot_problem(name) if status.launch_id is not None else None
+        if gone:
+            console.print(
+                f"no ETA or cost estimate: {gone}", style="bold red", highlight=False, markup=False
+            )
         label = local_price_note(name) if status.launch_id is not None else None
         if label:
             console.print(label, style="dim", highlight=False, markup=False)
@@ -131,6 +137,47 @@ def local_price_note(name: str) -> str | None:
         return None
     return (
         f"local mode: pairs are CPU ranks; cost at {cfg.price_label}" if cfg.local_ranks else None
+    )
+
+
+def check_state_location() -> None:
+    """Raise StoreError (exit 1) when the state location cannot exist -- HWSCALE_HOME (or a
+    folder on the way to the store) is a file: reading commands would otherwise show an
+    empty, never-launched experiment as if the store had none (a missing store reads empty)."""
+    from ..errors import StoreError
+    from ..paths import app_paths
+
+    data = app_paths().data
+    for path in (data, *data.parents):
+        if path.exists() or path.is_symlink():
+            if path.is_dir():
+                return
+            what = "a link to nothing" if not path.exists() else "a file, not a folder"
+            raise StoreError(
+                f"the state location {data} cannot exist: {path} is {what}; set HWSCALE_HOME "
+                "to a folder of yours (or unset it for the default location)."
+            )
+
+
+def snapshot_problem(name: str) -> str | None:
+    """Why the launch snapshot of launched experiment ``name`` cannot be read (None when it
+    can): the ETA and cost estimates need it, and so does ``launch --resume``."""
+    from ..config import load
+    from ..paths import snapshot_path
+
+    path = snapshot_path(name)
+    if not path.exists():
+        why = f"its launch snapshot {path} is gone"
+    else:
+        try:
+            load(path)
+        except UsageError as e:
+            why = f"its launch snapshot cannot be read ({str(e).rstrip('.')})"
+        else:
+            return None
+    return (
+        f"{why}; put it back from a backup (the next hwscale-tui launch --experiment-name "
+        f"{name} writes a new one)"
     )
 
 

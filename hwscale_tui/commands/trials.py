@@ -135,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
         )
     cfg, _ = load_config(args, with_flags=False)
     source = make_source(cfg, args.source)
+    if source.kind == "local":  # HWSCALE_HOME naming a file: not "0 trials"
+        from .status import check_state_location
+
+        check_state_location()
     sweeps = selected_sweeps(cfg.name, source.sweeps, args.sweep)
     if args.generation is not None:  # bad input: refused before anything is read
         check_generation(cfg, args.generation)

@@ -1,0 +1,200 @@
+"""State damaged the ways real machines damage it (QA pass 37): doctor names what it cannot see
+(a per-launch file or current-experiment file that no longer parses, a launch snapshot gone or
+edited into nonsense, a store file made read-only), --repair says which rows a damaged store
+lost, and reading commands refuse a state location that cannot exist rather than showing an
+empty, never-launched experiment. Real SQLite files, real child processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+from pathlib import Path
+
+from hwscale_tui.paths import app_paths, ensure_private_dir, snapshot_path
+from hwscale_tui.store import Store
+from tests.reliability.reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
+from tests.support.cli import cli_env, hwscale_cmd
+from tests.support.launches import dead_pid, recorded_launch
+
+NAME = "qa37"
+SWEEPS = [f"{NAME}.g1n1", f"{NAME}.g2n1"]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(hwscale_cmd(*args), capture_output=True, text=True, env=cli_env())
+
+
+def _launched(*, snapshot: bool = True) -> Path:
+    """A store holding a launch of NAME whose pairs ran and are gone (dead pids) and two
+    finished trials each; its launch snapshot written when ``snapshot``."""
+    snap = snapshot_path(NAME)
+    if snapshot:
+        ensure_private_dir(snap.parent)
+        snap.write_text(f'[experiment]\nname = "{NAME}"\n', encoding="utf-8")
+    pid, start = dead_pid()
+    store = app_paths().store
+    with Store(store) as st:
+        for sweep in SWEEPS:
+            gpus = int(sweep.split(".g")[1][0])
+            st.upsert_sweep(sweep, experiment=NAME, gpus=gpus, nodes=1)
+            for i in range(2):
+                st.insert_trial(
+                    f"{sweep}_trial_{i + 1:04d}_abcdef",
+                    sweep,
+                    experiment=NAME,
+                    idx=i + 1,
+                    gpus=gpus,
+                    nodes=1,
+                    state="finished",
+                    score=float(i),
+                )
+        recorded_launch(st, NAME, SWEEPS, snap, running_pid=pid, proc_start=start or 1.0)
+        st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return store
+
+
+def _one_line(r: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in r.stderr + r.stdout, r.stderr
+    assert r.stderr.count("\n") <= 1, r.stderr
+
+
+# -- doctor --repair says what a damaged store lost -------------------------------------------
+
+
+def test_repair_of_a_truncated_store_names_the_tables_whose_rows_were_lost():
+    store = _launched()
+    assert _run("doctor").returncode == 0  # healthy before the damage
+    with sqlite3.connect(store) as c:
+        page = c.execute("PRAGMA page_size").fetchone()[0]
+        launches_root = c.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'launches'"
+        ).fetchone()[0]
+        trials_root = c.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'trials'"
+        ).fetchone()[0]
+    assert trials_root < launches_root
+    # the launches table (and what follows it) goes, the trials stay
+    os.truncate(store, page * (launches_root - 1))
+    r = _run("doctor", "--repair")
+    _one_line(r)
+    assert r.returncode == 0, r.stdout
+    line = next(x for x in r.stdout.splitlines() if " store:" in x)
+    assert "rebuilt keeping 4 trials (4 finished)" in line, line
+    # it used to say only what it kept: the lost launch and pairs went unmentioned, and
+    # status then said the experiment had never been launched
+    assert "launches" in line and "pairs" in line and "could not be read" in line, line
+    assert "backups" in line, line
+    assert " trials" not in line.split("could not be read")[0].split("rows of")[-1], line
+
+
+def test_repair_of_a_garbage_store_says_nothing_could_be_read():
+    store = app_paths().store
+    ensure_private_dir(store.parent)
+    store.write_bytes(os.urandom(16384))
+    r = _run("doctor", "--repair")
+    _one_line(r)
+    line = next(x for x in r.stdout.splitlines() if " store:" in x)
+    assert "nothing of the old file could be read" in line, line
+    assert "backups" in line, line
+
+
+# -- the launch snapshot -----------------------------------------------------------------------
+
+
+def test_a_deleted_launch_snapshot_is_a_doctor_problem_and_a_status_note():
+    _launched(snapshot=False)
+    r = _run("doctor")
+    _one_line(r)
+    assert r.returncode == 1, r.stdout  # it was 0, all ok
+    assert f"PROBLEM launch snapshot: experiment {NAME}" in r.stdout, r.stdout
+    assert str(snapshot_path(NAME)) in r.stdout and "is gone" in r.stdout, r.stdout
+    assert _run("doctor", "--repair").returncode == 1  # nothing --repair can do: still a problem
+    st = _run("status", "--experiment-name", NAME)
+    _one_line(st)
+    assert st.returncode == 0, st.stderr
+    # the cost column and the progress line silently went blank before
+    assert "no ETA or cost estimate" in st.stdout and "is gone" in st.stdout, st.stdout
+
+
+def test_a_launch_snapshot_edited_into_bad_toml_is_a_doctor_problem():
+    _launched()
+    with open(snapshot_path(NAME), "a", encoding="utf-8") as f:
+        f.write("this is = = not toml [\n")
+    r = _run("doctor", "--json")
+    assert r.returncode == 1, r.stdout
+    found = [f for f in json.loads(r.stdout)["findings"] if f["check"] == "launch snapshot"]
+    assert len(found) == 1 and not found[0]["ok"], found
+    assert "not valid TOML" in found[0]["detail"], found
+    st = _run("status", "--experiment-name", NAME)
+    assert st.returncode == 0 and "no ETA or cost estimate" in st.stdout, st.stdout
+
+
+# -- the small JSON files beside the store ------------------------------------------------------
+
+
+def test_a_per_launch_file_that_does_not_parse_is_found_and_removed_when_nothing_runs():
+    _launched()
+    reg = app_paths().data / "running" / f"{NAME}.json"
+    ensure_private_dir(reg.parent)
+    reg.write_text('{"version": 1, "experiment": "qa37", "pairs": {', encoding="utf-8")
+    r = _run("doctor")
+    _one_line(r)
+    assert r.returncode == 1, r.stdout  # it was 0: the orphan check read it as empty
+    assert f"PROBLEM per-launch file: {reg} cannot be read" in r.stdout, r.stdout
+    assert "--repair removes it" in r.stdout, r.stdout
+    fixed = _run("doctor", "--repair")
+    assert fixed.returncode == 0, fixed.stdout
+    assert "fixed   per-launch file" in fixed.stdout and not reg.exists(), fixed.stdout
+    assert _run("doctor").returncode == 0
+
+
+def test_a_current_experiment_file_that_does_not_parse_names_the_fallback():
+    _launched()
+    pointer = app_paths().state / "current-experiment.json"
+    pointer.write_bytes(b"\x00\xffgarbage")
+    r = _run("doctor")
+    _one_line(r)
+    assert r.returncode == 1, r.stdout
+    assert f"PROBLEM current experiment: {pointer} cannot be read" in r.stdout, r.stdout
+    assert f"commands act on {NAME} instead" in r.stdout, r.stdout
+    assert "experiments select NAME" in r.stdout, r.stdout
+    assert _run("experiments", "select", NAME).returncode == 0
+    assert _run("doctor").returncode == 0
+
+
+# -- the store file's own mode ------------------------------------------------------------------
+
+
+def test_a_read_only_store_file_is_found_and_repair_sets_0600():
+    # checked by its mode bits, not access(): as root a 0400 file is still writable, but
+    # for its owner every launch, sweep and cancel fails to write it
+    store = _launched()
+    os.chmod(store, 0o400)
+    r = _run("doctor")
+    _one_line(r)
+    assert r.returncode == 1, r.stdout  # it was 0: store ok
+    assert f"PROBLEM store file: {store}: mode 0400" in r.stdout, r.stdout
+    fixed = _run("doctor", "--repair")
+    assert fixed.returncode == 0, fixed.stdout
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    assert _run("doctor").returncode == 0
+
+
+# -- HWSCALE_HOME naming a file -----------------------------------------------------------------
+
+
+def test_reading_commands_refuse_a_state_location_that_is_a_file(tmp_path):
+    home = tmp_path / "not-a-folder"
+    home.write_text("hi\n", encoding="utf-8")
+    env = cli_env(HWSCALE_HOME=str(home))
+    for argv in (["status"], ["status", "--json"], ["trials"], ["experiments"]):
+        r = subprocess.run(hwscale_cmd(*argv), capture_output=True, text=True, env=env)
+        _one_line(r)
+        # it was exit 0: "experiment hardware_scaling has not been launched", "0 trials"
+        assert r.returncode == 1, (argv, r.stdout, r.stderr)
+        assert f"{home} is a file, not a folder" in r.stderr, (argv, r.stderr)
+        assert "HWSCALE_HOME" in r.stderr and r.stdout == "", (argv, r.stdout)
+    assert home.read_text(encoding="utf-8") == "hi\n"
