@@ -411,7 +411,14 @@ class AnalysisScreen(HwScreen):
         self.app.ascii_only = not self.app.ascii_only
         for plot in self.query(FitPlot):
             plot.set_ascii(self.app.ascii_only)
-        self.notify(f"Plots in {'ASCII' if self.app.ascii_only else 'braille'}.", timeout=2)
+        # the app's setting, as --ascii: the grid's marks and the bars change too, which
+        # "Plots in ASCII." left unexplained (the grid's check marks turned into "+")
+        self.notify(
+            "ASCII plots, bars and marks on every screen, as --ascii (a switches back)."
+            if self.app.ascii_only
+            else "Braille plots, block bars and marks again (a: ASCII).",
+            timeout=4,
+        )
 
     def action_recompute(self) -> None:
         self.compute()
