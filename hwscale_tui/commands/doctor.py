@@ -383,7 +383,7 @@ def check_snapshots(report: Report, store_ok: bool) -> None:
         for name in known_names():
             if sup.pair_status(name).launch_id is None:
                 continue
-            problem = snapshot_problem(name)
+            problem = snapshot_problem(name) or _snapshot_edited(name)
             if problem:
                 found += 1
                 report.add(
@@ -393,6 +393,52 @@ def check_snapshots(report: Report, store_ok: bool) -> None:
         return
     if not found:
         report.add("launch snapshot", True, "every launched experiment's snapshot reads")
+
+
+def _snapshot_edited(name: str) -> str | None:
+    """The launch snapshot of ``name`` edited by hand since its newest generation ran, in a
+    setting that decides comparability: every pair ``launch --resume`` starts from it exits 2
+    at once (its sweep refuses to mix trials), while resume itself says it launched them."""
+    from ..config import load
+    from ..errors import UsageError
+    from ..launch.generations import PRICE_KEY, SETTING_LABELS, settings
+    from ..paths import snapshot_path
+    from ..store import Store
+
+    path = snapshot_path(name)
+    try:
+        cfg = load(path)
+        with Store(app_paths_store(), readonly=True) as st:
+            gens = st.generations(name)
+        if not gens:
+            return None  # a store from before generations: nothing recorded to compare with
+        was = json.loads(gens[-1]["settings_json"])
+        now = settings(cfg)
+    except (UsageError, ValueError, TypeError, KeyError, OSError, sqlite3.Error):
+        return None
+    if not isinstance(was, dict):
+        return None
+    # forwarded key=value arguments come from the launch's command line too: not compared
+    changed = [
+        f"{SETTING_LABELS.get(k, k)} {json.dumps(was.get(k), default=str)[:40]} -> "
+        f"{json.dumps(v, default=str)[:40]}"
+        for k, v in now.items()
+        if k not in (PRICE_KEY, "extra_args") and k in was and was.get(k) != v
+    ]
+    if not changed:
+        return None
+    return (
+        f"its launch snapshot {path} was changed since generation {gens[-1]['generation']} "
+        f"ran ({'; '.join(changed)}): a pair launch --resume starts from it exits at once (its "
+        "sweep refuses to mix trials); put the settings back in it (such a change goes in "
+        "the experiment's own file, launched with --new-generation)"
+    )
+
+
+def app_paths_store() -> Path:
+    from ..paths import app_paths
+
+    return app_paths().store
 
 
 def check_state_files(report: Report, repair: bool, store_ok: bool) -> None:

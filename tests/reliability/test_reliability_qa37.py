@@ -13,6 +13,8 @@ import stat
 import subprocess
 from pathlib import Path
 
+from hwscale_tui.config import load
+from hwscale_tui.launch.generations import fingerprint, settings
 from hwscale_tui.paths import app_paths, ensure_private_dir, snapshot_path
 from hwscale_tui.store import Store
 from tests.reliability.reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
@@ -52,6 +54,9 @@ def _launched(*, snapshot: bool = True) -> Path:
                     score=float(i),
                 )
         recorded_launch(st, NAME, SWEEPS, snap, running_pid=pid, proc_start=start or 1.0)
+        if snapshot:  # generation 1, recorded as its first sweep records it
+            now = settings(load(snap))
+            st.add_generation(NAME, 1, fingerprint(now), now, "first sweep")
         st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return store
 
@@ -130,6 +135,20 @@ def test_a_launch_snapshot_edited_into_bad_toml_is_a_doctor_problem():
     assert "not valid TOML" in found[0]["detail"], found
     st = _run("status", "--experiment-name", NAME)
     assert st.returncode == 0 and "no ETA or cost estimate" in st.stdout, st.stdout
+
+
+def test_a_launch_snapshot_edited_in_a_comparability_setting_is_a_doctor_problem():
+    _launched()
+    assert _run("doctor").returncode == 0  # the snapshot as launched: no problem
+    with open(snapshot_path(NAME), "a", encoding="utf-8") as f:
+        f.write("[sweep]\ntotal_timesteps = 4096\nmax_trials = 9\n")
+    r = _run("doctor")
+    _one_line(r)
+    # it was 0; launch --resume then started pairs that exited 2 at once
+    assert r.returncode == 1, r.stdout
+    line = next(x for x in r.stdout.splitlines() if "launch snapshot" in x)
+    assert "was changed since generation 1 ran (sweep.total_timesteps" in line, line
+    assert "-> 4096)" in line and "max_trials" not in line, line  # not a comparability setting
 
 
 # -- the small JSON files beside the store ------------------------------------------------------
