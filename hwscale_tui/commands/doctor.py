@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -435,6 +436,73 @@ def _snapshot_edited(name: str) -> str | None:
     )
 
 
+# A sweep's trial id (sweep/trial_command.py: ``<sweep>_trial_<nnnn>_<6 hex>``): a run folder of
+# that name was made by a sweep, which records the trial in the store before it starts it.
+SWEEP_RUN_RE = re.compile(r"^(?P<sweep>.+)_trial_\d{4,}_[0-9a-f]{6}$")
+
+
+def check_runs(report: Report, store_ok: bool) -> None:
+    """Sweep trials' run folders (state/runs/<run id>) the store has no row for: the store
+    lost them (its -wal file deleted, an older backup restored, a repair that could not read
+    their pages) -- else every command shows them as never run, with nothing said."""
+    from ..errors import StoreError
+    from ..paths import app_paths
+    from ..store import SQL_CHUNK, Store
+
+    runs = app_paths().runs
+    if not store_ok or not runs.is_dir():
+        return
+    names: list[str] = []
+    with contextlib.suppress(OSError):
+        names = sorted(d.name for d in runs.iterdir() if SWEEP_RUN_RE.match(d.name) and d.is_dir())
+    if not names:
+        return
+    known: set[str] = set()
+    try:
+        with Store(app_paths_store(), readonly=True) as st:
+            for i in range(0, len(names), SQL_CHUNK):
+                chunk = names[i : i + SQL_CHUNK]
+                known.update(
+                    r[0]
+                    for r in st.conn.execute(
+                        f"SELECT run_id FROM trials WHERE run_id IN ({', '.join('?' * len(chunk))})",
+                        chunk,
+                    )
+                )
+    except (StoreError, sqlite3.Error):
+        return
+    missing = [n for n in names if n not in known]
+    if not missing:
+        report.add("trial runs", True, "every sweep trial's run folder has its row in the store")
+        return
+    finished = sum(1 for n in missing if _finished_run(runs / n))
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    report.add(
+        "trial runs",
+        False,
+        f"{plural(len(missing), 'trial')} run by sweeps ({finished} finished) "
+        f"{'is' if len(missing) == 1 else 'are'} missing from "
+        f"the store though their run folders are in {runs} ({shown}): the store lost them (a "
+        "deleted -wal file, an older copy put back, rows a repair could not read); status, "
+        "trials and analyze leave them out and launch --resume runs that many again -- put "
+        "back the store copy that has them if you have one (data/backups/ holds the ones "
+        "--repair made)",
+    ).repairable = False
+
+
+def _finished_run(run_dir: Path) -> bool:
+    """Whether the last line of the run's metrics file says it finished."""
+    try:
+        with open(run_dir / "metrics.jsonl", "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 4096))
+            last = fh.read().splitlines()[-1]
+        row = json.loads(last)
+    except (OSError, ValueError, IndexError):
+        return False
+    return isinstance(row, dict) and row.get("state") == "finished"
+
+
 def app_paths_store() -> Path:
     from ..paths import app_paths
 
@@ -792,6 +860,7 @@ def run(args: argparse.Namespace) -> int:
     check_launches(report, store_ok)
     check_snapshots(report, store_ok)
     check_state_files(report, args.repair, store_ok)
+    check_runs(report, store_ok)
     check_reserves(report, args.repair, store_ok)
     check_orphans(report)
     check_shm(report, args.repair)

@@ -184,6 +184,41 @@ def test_a_current_experiment_file_that_does_not_parse_names_the_fallback():
     assert _run("doctor").returncode == 0
 
 
+# -- trials the store lost ---------------------------------------------------------------------
+
+
+def test_sweep_trials_whose_rows_the_store_lost_are_a_doctor_problem():
+    store = _launched()
+    runs = app_paths().runs
+    for sweep in SWEEPS:  # the recorded trials' run folders: as a sweep leaves them
+        for i in range(2):
+            ensure_private_dir(runs / f"{sweep}_trial_{i + 1:04d}_abcdef")
+    ensure_private_dir(runs / "my-hand-run")  # hwscale-tui train run=my-hand-run: no row
+    assert _run("doctor").returncode == 0
+    # a trial that finished after the last checkpoint, its row only in the -wal file, which
+    # was deleted since: the main file is as that checkpoint left it
+    checkpointed = store.read_bytes()
+    with Store(store) as st:
+        st.insert_trial(
+            f"{NAME}.g1n1_trial_0003_0a1b2c", SWEEPS[0], experiment=NAME, idx=3, state="finished"
+        )
+    lost = ensure_private_dir(runs / f"{NAME}.g1n1_trial_0003_0a1b2c")
+    (lost / "metrics.jsonl").write_text(
+        '{"metric/agent_step": 10}\n{"final": true, "state": "finished", "sweep/score": 5.0}\n',
+        encoding="utf-8",
+    )
+    for suffix in ("-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    store.write_bytes(checkpointed)
+    assert _run("trials", "--json", "--experiment-name", NAME).returncode == 0
+    r = _run("doctor")
+    _one_line(r)
+    assert r.returncode == 1, r.stdout  # it was 0: the finished trial was gone without a word
+    line = next(x for x in r.stdout.splitlines() if "trial runs" in x)
+    assert line.startswith("PROBLEM trial runs: 1 trial run by sweeps (1 finished) is missing")
+    assert f"{NAME}.g1n1_trial_0003_0a1b2c" in line and "my-hand-run" not in line, line
+
+
 # -- the store file's own mode ------------------------------------------------------------------
 
 
