@@ -46,3 +46,66 @@ async def test_the_analysis_ascii_key_says_it_changes_every_screen(tmp_path):
         await wait_for(pilot, lambda: not app.ascii_only, what="back")
         said = [n.message for n in app._notifications]
         assert any(m.startswith("Braille plots, block bars and marks again") for m in said), said
+
+
+# -- r / L on pairs whose every trial failed ---------------------------------------------------------
+
+
+async def test_relaunching_pairs_whose_every_trial_failed_says_how_to_run_them_again(tmp_path):
+    """A trial command that cannot run: every pair ran its max trials, all failed. r said only
+    "Raise max trials on the grid (1) to run more", which runs more trials that fail the same
+    way; fixing the cause and starting a new generation is what runs them again."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    max_trials = app.session.cfg.sweep.max_trials
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code, p.trials_done, p.best_score = "exited", 1, max_trials, None
+        world.supervisor.state = "finished"
+        screen = app.screen
+        await wait_for(
+            pilot,
+            lambda: screen.rows and all(r.failed for r in screen.rows.values()),
+            what="failed rows",
+        )
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: any("not relaunched" in n.message for n in app._notifications),
+            what="the refusal",
+        )
+        said = next(n.message for n in app._notifications if "not relaunched" in n.message)
+        assert "finished: fix the cause (o shows the log)" in said, said
+        assert "hwscale-tui launch --new-generation --experiment-name hardware_scaling" in said
+        await pilot.press("L")
+        await wait_for(
+            pilot,
+            lambda: any("No pair to launch" in n.message for n in app._notifications),
+            what="the launch refusal",
+        )
+        said = next(n.message for n in app._notifications if "No pair to launch" in n.message)
+        assert "--new-generation" in said, said
+
+
+async def test_a_spent_pair_with_a_finished_trial_gets_no_new_generation_hint(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    max_trials = app.session.cfg.sweep.max_trials
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen, what="first look")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code, p.trials_done, p.best_score = "exited", 1, max_trials, 0.5
+        world.supervisor.state = "finished"
+        screen = app.screen
+        await wait_for(
+            pilot,
+            lambda: screen.rows and all(r.best != "-" for r in screen.rows.values()),
+            what="rows with a best score",
+        )
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: any("not relaunched" in n.message for n in app._notifications),
+            what="the refusal",
+        )
+        said = next(n.message for n in app._notifications if "not relaunched" in n.message)
+        assert said.endswith("Raise max trials on the grid (1) to run more."), said

@@ -476,8 +476,13 @@ class LaunchScreen(HwScreen):
         ran = f"already ran {plural(cfg.sweep.max_trials, 'trial')}" if spent else ""
         if not estimate.pairs:
             why = f"every pair {ran} (raise max trials on the grid to run more)" if spent else ""
+            hint = self._none_finished_hint(
+                [s for s in self.rows if pair_tag_of(s) in (spent or [])]
+            )
             self.notify(
-                f"No pair to launch: {why or 'every pair is switched off'}.", severity="warning"
+                f"No pair to launch: {why or 'every pair is switched off'}.{hint}",
+                severity="warning",
+                timeout=12 if hint else 5,
             )
             return
         head = generation_change or (
@@ -575,12 +580,14 @@ class LaunchScreen(HwScreen):
         session, supervisor = self.app.session, self.app.services.supervisor
         spent = budget_spent(session.cfg, supervisor.pair_status(session.name), sweeps)
         if spent:  # the sweep would resume, find its trials all done, and end at once
+            hint = self._none_finished_hint(spent)
             self.app.call_from_thread(
                 self.notify,
                 f"{', '.join(pair_tag_of(s) for s in spent)} already ran "
                 f"{plural(session.cfg.sweep.max_trials, 'trial')} (max trials): not relaunched. Raise max "
-                "trials on the grid (1) to run more.",
+                "trials on the grid (1) to run more." + hint,
                 severity="warning",
+                timeout=12 if hint else 5,
             )
         todo = [s for s in sweeps if s not in spent]
         if not todo:
@@ -595,6 +602,24 @@ class LaunchScreen(HwScreen):
         supervisor.relaunch(session.name, todo)
         self.app.call_from_thread(self.notify, f"Relaunched {', '.join(todo)}.")
         self.app.call_from_thread(self.poll_now)
+
+    def _none_finished_hint(self, sweeps: list[str]) -> str:
+        """For spent pairs that failed without a finished trial (a trial command that cannot
+        run): more trials of the same settings fail too, so "raise max trials" alone pointed
+        the wrong way. What does run them again, once the cause is fixed."""
+        failed = [
+            s
+            for s in sweeps
+            if (row := self.rows.get(s)) is not None and row.failed and row.best == "-"
+        ]
+        if not failed:
+            return ""
+        name = self.app.session.name
+        return (
+            f" No trial of {', '.join(pair_tag_of(s) for s in failed)} finished: fix the cause "
+            "(o shows the log), then `hwscale-tui launch --new-generation --experiment-name "
+            f"{name}` runs {'it' if len(failed) == 1 else 'them'} again."
+        )
 
     def _edited_since_launch(self) -> bool:
         """Whether the experiment on screen differs from the copy its last launch froze (none:
