@@ -109,3 +109,52 @@ async def test_a_spent_pair_with_a_finished_trial_gets_no_new_generation_hint(tm
         )
         said = next(n.message for n in app._notifications if "not relaunched" in n.message)
         assert said.endswith("Raise max trials on the grid (1) to run more."), said
+
+
+# -- the grid's notices ------------------------------------------------------------------------------
+
+
+async def test_removing_the_only_row_says_it_is_the_only_one(tmp_path):
+    """ "The column of 1 node is not removed: the grid is empty" read as if the grid were empty
+    now; it is the grid's only column."""
+    from hwscale_tui.config import apply_overrides, default_config
+
+    cfg = apply_overrides(default_config(env={}), {"grid.gpu_counts": [2], "grid.node_counts": [1]})
+    app, _ = make_app(tmp_path, cfg=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key, what in (("G", "row of 2 CPU ranks per node"), ("N", "column of 1 node")):
+            await pilot.press(key)
+            await wait_for(
+                pilot,
+                lambda what=what: any(what in n.message for n in app._notifications),
+                what=what,
+            )
+            said = [n.message for n in app._notifications if what in n.message][-1]
+            kind = what.split()[0]
+            assert said.startswith(f"The {what} is not removed: it is the grid's only {kind}")
+            assert "the grid is empty" not in said and "accepted:" in said
+        assert app.session.cfg.grid.gpu_counts == [2] and app.session.cfg.grid.node_counts == [1]
+
+
+async def test_the_saved_notice_writes_the_state_dir_as_hwscale_home(tmp_path):
+    """The toast held the full path, which broke inside its file name at 80 columns."""
+    import os
+    from pathlib import Path
+
+    from hwscale_tui.config import default_config
+    from hwscale_tui.tui.app import create_app
+    from hwscale_tui.tui.session import ExperimentSession
+    from tests.tui.tui_fakes import fake_world
+
+    cfg = default_config()
+    path = Path(os.environ["HWSCALE_HOME"]) / "config" / "experiment.toml"
+    world = fake_world(cfg, tmp_path)
+    app = create_app(world.services, session=ExperimentSession(cfg, path), start="grid")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+s")
+        await wait_for(
+            pilot, lambda: any("Saved" in n.message for n in app._notifications), what="saved"
+        )
+    said = [n.message for n in app._notifications if "Saved" in n.message]
+    assert said == ["Saved $HWSCALE_HOME/config/experiment.toml"]
+    assert path.is_file()

@@ -517,9 +517,22 @@ class GridScreen(HwScreen):
             line = f"row of {count} {unit}{'s' if count != 1 else ''} per node"
         else:
             line = f"column of {count} node{'s' if count != 1 else ''}"
+        counts = (
+            self.app.session.cfg.grid.gpu_counts
+            if axis == "gpus"
+            else (self.app.session.cfg.grid.node_counts)
+        )
+        if list(counts) == [count]:  # the config's "the grid is empty" read as if it were now
+            kind = "row" if axis == "gpus" else "column"
+            self.notify(
+                f"The {line} is not removed: it is the grid's only {kind} (accepted: a grid of "
+                f"at least one {kind}; add another with {'g' if axis == 'gpus' else 'n'} first).",
+                severity="error",
+            )
+            return
         try:
             self.app.session.remove_count(axis, count)
-        except ConfigError as e:  # the last row or column: the sentence, not the file's path
+        except ConfigError as e:  # the sentence, not the file's path
             self.notify(f"The {line} is not removed: {short_error(e)}", severity="error")
             return
         self.notify(f"Removed the {line}.", timeout=2)
@@ -564,7 +577,11 @@ class GridScreen(HwScreen):
         except ConfigError as e:
             self.notify(str(e), severity="error")
             return
-        self.notify(f"Saved {path}", timeout=3)
+        from ..formatting import short_paths
+
+        # $HWSCALE_HOME/... as the other notices write paths: the full path broke inside its
+        # file name in the toast at 80 columns
+        self.notify(f"Saved {short_paths(str(path))}", timeout=3)
         self.query_one(ExperimentHeader).refresh_header()
 
     # -- form ---------------------------------------------------------------------------------
