@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         note = disk_full_note()
         if note:
             console.print(note, style="bold red", highlight=False, markup=False)
+        lost = lost_runs_note(name)
+        if lost:
+            console.print(lost, style="bold red", highlight=False, markup=False)
         gone = snapshot_problem(name) if status.launch_id is not None else None
         if gone:
             console.print(
@@ -157,6 +160,45 @@ def check_state_location() -> None:
                 f"the state location {data} cannot exist: {path} is {what}; set HWSCALE_HOME "
                 "to a folder of yours (or unset it for the default location)."
             )
+
+
+def lost_runs_note(name: str) -> str | None:
+    """One line when sweep trials of experiment ``name`` left run folders (state/runs/<run
+    id>) but have no row in the store: it lost them (a deleted -wal file, an older copy put
+    back), and what status and trials show leaves them out."""
+    import re
+    import sqlite3
+
+    from ..errors import StoreError
+    from ..paths import app_paths
+    from ..store import SQL_CHUNK, Store
+
+    runs = app_paths().runs
+    mine = re.compile(rf"^{re.escape(name)}\.g\d+n\d+(\.gen\d+)?_trial_\d{{4,}}_[0-9a-f]{{6}}$")
+    try:
+        names = sorted(d.name for d in runs.iterdir() if mine.match(d.name) and d.is_dir())
+    except OSError:
+        return None
+    if not names:
+        return None
+    known: set[str] = set()
+    try:
+        with Store(app_paths().store, readonly=True) as st:
+            for i in range(0, len(names), SQL_CHUNK):
+                chunk = names[i : i + SQL_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT run_id FROM trials WHERE run_id IN ({marks})"
+                known.update(r[0] for r in st.conn.execute(sql, chunk))
+    except (StoreError, sqlite3.Error):
+        return None  # the command itself says what is wrong with the store
+    missing = len(names) - len(known)
+    if missing <= 0:
+        return None
+    return (
+        f"note: {missing} of {name}'s trials left run folders in {runs} but have no row in "
+        "the store (it lost them: a deleted -wal file, an older copy put back), so they are "
+        "not shown; hwscale-tui doctor says more"
+    )
 
 
 def snapshot_problem(name: str) -> str | None:

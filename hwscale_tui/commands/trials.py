@@ -156,6 +156,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"hwscale-tui: warning: skipped trial {run_id}: {why}", file=sys.stderr)
     if args.generation is not None:
         trials = [t for t in trials if t.generation == args.generation]
+    if source.kind == "local":  # trials the store lost are left out: said, not passed over
+        from .status import lost_runs_note
+
+        lost = lost_runs_note(cfg.name)
+        if lost:
+            print(f"hwscale-tui: warning: {lost.removeprefix('note: ')}", file=sys.stderr)
     if args.json:
         payload = {
             "experiment": cfg.name,

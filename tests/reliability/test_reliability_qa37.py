@@ -187,7 +187,7 @@ def test_a_current_experiment_file_that_does_not_parse_names_the_fallback():
 # -- trials the store lost ---------------------------------------------------------------------
 
 
-def test_sweep_trials_whose_rows_the_store_lost_are_a_doctor_problem():
+def test_sweep_trials_whose_rows_the_store_lost_are_said_by_doctor_status_and_trials():
     store = _launched()
     runs = app_paths().runs
     for sweep in SWEEPS:  # the recorded trials' run folders: as a sweep leaves them
@@ -195,6 +195,8 @@ def test_sweep_trials_whose_rows_the_store_lost_are_a_doctor_problem():
             ensure_private_dir(runs / f"{sweep}_trial_{i + 1:04d}_abcdef")
     ensure_private_dir(runs / "my-hand-run")  # hwscale-tui train run=my-hand-run: no row
     assert _run("doctor").returncode == 0
+    tr = _run("trials", "--experiment-name", NAME)
+    assert tr.returncode == 0 and tr.stderr == "", tr.stderr  # nothing lost: nothing said
     # a trial that finished after the last checkpoint, its row only in the -wal file, which
     # was deleted since: the main file is as that checkpoint left it
     checkpointed = store.read_bytes()
@@ -210,7 +212,15 @@ def test_sweep_trials_whose_rows_the_store_lost_are_a_doctor_problem():
     for suffix in ("-wal", "-shm"):
         Path(f"{store}{suffix}").unlink(missing_ok=True)
     store.write_bytes(checkpointed)
-    assert _run("trials", "--json", "--experiment-name", NAME).returncode == 0
+    # status and trials show the 4 trials left, and say one is missing
+    st = _run("status", "--experiment-name", NAME)
+    _one_line(st)
+    assert st.returncode == 0, st.stderr
+    assert f"note: 1 of {NAME}'s trials left run folders in {runs}" in st.stdout, st.stdout
+    tr = _run("trials", "--json", "--experiment-name", NAME)
+    _one_line(tr)
+    assert tr.returncode == 0 and len(json.loads(tr.stdout)["trials"]) == 4, tr.stdout
+    assert tr.stderr.startswith("hwscale-tui: warning: 1 of qa37's trials left run"), tr.stderr
     r = _run("doctor")
     _one_line(r)
     assert r.returncode == 1, r.stdout  # it was 0: the finished trial was gone without a word
