@@ -158,3 +158,25 @@ async def test_the_saved_notice_writes_the_state_dir_as_hwscale_home(tmp_path):
     said = [n.message for n in app._notifications if "Saved" in n.message]
     assert said == ["Saved $HWSCALE_HOME/config/experiment.toml"]
     assert path.is_file()
+
+
+async def test_the_trials_table_follows_the_ascii_key(tmp_path):
+    """After ``a`` on the analysis screen, the trials table kept ``★`` (its rows were drawn with
+    the setting the table was made with), while the grid's marks and the bars changed."""
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.best_by_sweep, what="first poll")
+
+        def marks() -> set[str]:
+            return {table.get_row(rid)[0].plain for rid in set(table.best_by_sweep.values())}
+
+        assert marks() == {"★"}
+        await pilot.press("4")
+        await wait_for(pilot, lambda: app.screen.view is not None, what="analysis result")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: app.ascii_only, what="ascii")
+        await pilot.press("3")
+        await wait_for(pilot, lambda: marks() == {"*"}, what="ascii marks")

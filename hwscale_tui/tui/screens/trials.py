@@ -121,6 +121,11 @@ class TrialsScreen(HwScreen):
         table.focus()
         self.set_interval(1.0, self.update_status_line)
 
+    def on_screen_resume(self) -> None:
+        # the app's ASCII setting may have changed while this screen was hidden (the analysis
+        # screen's a); HwScreen.on_screen_resume follows: Textual calls each class's handler
+        self.query_one(TrialTable).set_ascii(self.app.ascii_only)
+
     # -- polling ------------------------------------------------------------------------------
     def poll(self) -> None:
         self._poll_worker()

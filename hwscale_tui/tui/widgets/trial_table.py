@@ -255,6 +255,15 @@ class TrialTable(RowTable):
         if self.sort_column == "left":
             self._resort()
 
+    def set_ascii(self, ascii_only: bool) -> None:
+        """The app's ASCII setting changed (``a`` on the analysis screen): the best trials'
+        marks are redrawn (``*`` / ``★``); the rows added after it kept the old mark."""
+        if ascii_only == self.ascii_only:
+            return
+        self.ascii_only = ascii_only
+        for rid in set(self.best_by_sweep.values()):
+            self._show(rid)
+
     def _show(self, rid: str) -> None:
         t = self.trials.get(rid)
         visible = t is not None and matches(t, self.filter_terms)
