@@ -196,7 +196,8 @@ def lost_runs_note(name: str) -> str | None:
         return None
     return (
         f"note: {missing} of {name}'s trials left run folders in {runs} but have no row in "
-        "the store (it lost them: a deleted -wal file, an older copy put back), so they are "
+        "the store (it lost them: a deleted -wal file, an older copy put back, a damaged "
+        "store rebuilt), so they are "
         "not shown; hwscale-tui doctor says more"
     )
 
