@@ -61,6 +61,18 @@ def format_field_value(value: Any) -> str:
     return str(value)
 
 
+def _new_config(path: Path) -> ExperimentConfig:
+    """The built-in default for a file not made yet (``-e my_experiment.toml``), named after
+    the file: the default's own name (``hardware_scaling``) showed, and launched into, the
+    trials of whichever experiment already had that name. A stem that is no experiment name
+    (``my exp``) keeps the default's; the name field on the grid renames it."""
+    cfg = cfgmod.default_config(env=os.environ)
+    try:
+        return cfgmod.apply_overrides(cfg, {"experiment.name": path.stem})
+    except ConfigError:
+        return cfg
+
+
 class ExperimentSession:
     """The config on screen, its file, and whether it has unsaved edits (``dirty``: the config
     on screen differs from the one last opened or saved, so an edit undone by hand is none)."""
@@ -92,7 +104,7 @@ class ExperimentSession:
         """The named file, else the current experiment, else the built-in local default."""
         if experiment_file is not None:
             path = Path(experiment_file).expanduser()
-            cfg = cfgmod.load(path) if path.exists() else cfgmod.default_config(env=os.environ)
+            cfg = cfgmod.load(path) if path.exists() else _new_config(path)
             if path.exists():
                 from ..launch.experiments import set_current
 

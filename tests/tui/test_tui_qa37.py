@@ -180,3 +180,18 @@ async def test_the_trials_table_follows_the_ascii_key(tmp_path):
         await wait_for(pilot, lambda: app.ascii_only, what="ascii")
         await pilot.press("3")
         await wait_for(pilot, lambda: marks() == {"*"}, what="ascii marks")
+
+
+# -- -e FILE for a file not made yet -------------------------------------------------------------------
+
+
+def test_a_new_experiment_file_names_its_experiment_after_the_file(tmp_path):
+    """``hwscale-tui -e brandnew.toml`` opened the default named ``hardware_scaling``: the app
+    showed (and would have launched into) the trials of the experiment already of that name."""
+    from hwscale_tui.tui.session import ExperimentSession
+
+    session = ExperimentSession.open(tmp_path / "brandnew.toml")
+    assert session.name == "brandnew"
+    assert session.path == tmp_path / "brandnew.toml" and not session.path.exists()
+    # a file name that is no experiment name keeps the default's (renamed on the grid)
+    assert ExperimentSession.open(tmp_path / "my exp.toml").name == "hardware_scaling"
