@@ -296,7 +296,34 @@ def _live_registered() -> list[str]:
         for sweep, p in data["pairs"].items():
             if isinstance(p, dict) and is_running(p.get("pid"), p.get("proc_start")):
                 live.append(f"{sweep} pid {p['pid']}")
+        # a runner that found the file unreadable rewrote it with its own trial only: the
+        # trials' runners and processes are alive processes of this store too
+        for run_id, t in data["trials"].items():
+            if not isinstance(t, dict):
+                continue
+            runner = t.get("runner_pid")
+            if is_running(runner, t.get("runner_start")):
+                entry = f"{t.get('sweep') or run_id} runner pid {runner}"
+                if entry not in live and not any(f"pid {runner}" in x for x in live):
+                    live.append(entry)
+            if is_running(t.get("pid"), t.get("proc_start")):
+                live.append(f"{run_id} pid {t['pid']}")
     return live
+
+
+def _unreadable_registries() -> list[Path]:
+    """Per-launch files that do not parse: what runs for their experiments is unknown."""
+    from ..paths import app_paths
+
+    out = []
+    for f in sorted((app_paths().data / "running").glob("*.json")):
+        try:
+            ok = isinstance(json.loads(f.read_text(encoding="utf-8")), dict)
+        except (OSError, ValueError):
+            ok = False
+        if not ok:
+            out.append(f)
+    return out
 
 
 def check_orphans(report: Report) -> None:
@@ -813,6 +840,14 @@ def check_store(report: Report, repair: bool) -> None:
     if live:
         f.fixed = ""
         f.detail += f"; not repaired while these run: {', '.join(live)} (cancel them first)"
+        return
+    unknown = _unreadable_registries()
+    if unknown:  # a rebuild swapped in under a running sweep loses what it writes
+        f.detail += (
+            f"; not repaired: {', '.join(str(u) for u in unknown)} cannot be read, so whether "
+            "sweeps still run on this store is unknown; stop them (ps -eo pid,args | grep "
+            "hwscale_tui), remove that file, then run doctor --repair again"
+        )
         return
     backup = backup_store(path)
     try:

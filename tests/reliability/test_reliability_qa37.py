@@ -16,6 +16,7 @@ from pathlib import Path
 from hwscale_tui.config import load
 from hwscale_tui.launch.generations import fingerprint, settings
 from hwscale_tui.paths import app_paths, ensure_private_dir, snapshot_path
+from hwscale_tui.processes import process_start_time
 from hwscale_tui.store import Store
 from tests.reliability.reliability_helpers import nothing_starts  # noqa: F401 (autouse fixture)
 from tests.support.cli import cli_env, hwscale_cmd
@@ -227,6 +228,72 @@ def test_sweep_trials_whose_rows_the_store_lost_are_said_by_doctor_status_and_tr
     line = next(x for x in r.stdout.splitlines() if "trial runs" in x)
     assert line.startswith("PROBLEM trial runs: 1 trial run by sweeps (1 finished) is missing")
     assert f"{NAME}.g1n1_trial_0003_0a1b2c" in line and "my-hand-run" not in line, line
+
+
+# -- doctor --repair never rebuilds a store a sweep may be writing -----------------------------
+
+
+def _garbage_store() -> Path:
+    store = app_paths().store
+    ensure_private_dir(store.parent)
+    store.write_bytes(os.urandom(16384))
+    return store
+
+
+def test_repair_leaves_a_damaged_store_while_a_per_launch_file_does_not_parse():
+    store = _garbage_store()
+    before = store.read_bytes()
+    reg = app_paths().data / "running" / f"{NAME}.json"
+    ensure_private_dir(reg.parent)
+    reg.write_text('{"version": 1, "experiment": "qa37", "pairs": {', encoding="utf-8")
+    r = _run("doctor", "--repair")
+    _one_line(r)
+    # it rebuilt the store: whether the experiment's sweeps ran was unknown
+    assert r.returncode == 1, r.stdout
+    line = next(x for x in r.stdout.splitlines() if " store:" in x)
+    assert f"not repaired: {reg} cannot be read" in line, line
+    assert store.read_bytes() == before
+    assert not (store.parent / "backups").exists()
+
+
+def test_repair_leaves_a_damaged_store_while_a_registered_trial_runner_lives():
+    # a sweep runner that found the per-launch file unreadable rewrote it holding only its
+    # own trial: no supervisor, no pairs -- the runner is still alive and writing the store
+    store = _garbage_store()
+    before = store.read_bytes()
+    runner = subprocess.Popen(["sleep", "300"])
+    try:
+        start = process_start_time(runner.pid)
+        assert start is not None
+        reg = app_paths().data / "running" / f"{NAME}.json"
+        ensure_private_dir(reg.parent)
+        reg.write_text(
+            json.dumps(
+                {
+                    "version": 1,
+                    "experiment": NAME,
+                    "pairs": {},
+                    "trials": {
+                        f"{SWEEPS[0]}_trial_0002_dd4b09": {
+                            "sweep": SWEEPS[0],
+                            "dispatcher": "local",
+                            "runner_pid": runner.pid,
+                            "runner_start": start,
+                        }
+                    },
+                }
+            ),
+            encoding="utf-8",
+        )
+        r = _run("doctor", "--repair")
+        _one_line(r)
+        assert r.returncode == 1, r.stdout  # it rebuilt the store under the live runner
+        line = next(x for x in r.stdout.splitlines() if " store:" in x)
+        assert f"not repaired while these run: {SWEEPS[0]} runner pid {runner.pid}" in line
+        assert store.read_bytes() == before
+    finally:
+        runner.kill()
+        runner.wait()
 
 
 # -- the store file's own mode ------------------------------------------------------------------
