@@ -109,6 +109,15 @@ def check_dirs(report: Report, repair: bool) -> None:
                 ),
             ).repairable = False
             continue
+        if not top.is_dir():  # a file (or a link to one) where the folder goes: no chmod fixes it
+            report.add(
+                "state dir",
+                False,
+                f"{top} is a file, not a folder, so nothing can be kept in it; move that file "
+                "away (hwscale-tui makes the folder again), or set HWSCALE_HOME to a folder of "
+                "yours",
+            ).repairable = False
+            continue
         for d in _state_dirs(top):
             try:
                 st = d.stat()

@@ -329,3 +329,17 @@ def test_reading_commands_refuse_a_state_location_that_is_a_file(tmp_path):
         assert f"{home} is a file, not a folder" in r.stderr, (argv, r.stderr)
         assert "HWSCALE_HOME" in r.stderr and r.stdout == "", (argv, r.stdout)
     assert home.read_text(encoding="utf-8") == "hi\n"
+
+
+def test_a_state_folder_that_is_a_file_is_not_chmodded_and_called_fixed():
+    state = app_paths().state
+    ensure_private_dir(state.parent)
+    state.write_text("x\n", encoding="utf-8")
+    os.chmod(state, 0o644)
+    r = _run("doctor", "--repair")
+    _one_line(r)
+    # it said "mode 0644 lets others in" and "fixed: mode set to 0700" on the file
+    assert r.returncode == 1, r.stdout
+    assert f"PROBLEM state dir: {state} is a file, not a folder" in r.stdout, r.stdout
+    assert "fixed" not in r.stdout, r.stdout
+    assert stat.S_IMODE(state.stat().st_mode) == 0o644 and state.is_file()
