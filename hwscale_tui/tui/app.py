@@ -252,6 +252,13 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if any(not n.reopened for n in notices) and self.bell_on:
             self.bell()
 
+    def pairs_launched(self) -> None:
+        """This app launched or relaunched pairs: the "done" line and toast no longer hold. The
+        watch's next look (up to 2 s on) would drop them too, but until then they said every
+        pair had ended over the pair just started."""
+        self.done_banner = None
+        self._drop_done_notices()
+
     def _drop_done_notices(self) -> None:
         """The "Experiment done" toasts (shown 30 s) go when pairs run again: over a new launch
         they said every pair had ended."""
@@ -292,7 +299,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 "shows a pair's log."
             )
             if experiment == self.session.name:
-                self.call_from_thread(self._done_toast, banner, toast)
+                self.call_from_thread(self._done_toast, banner, toast, done)
             return
         trials, _ = select_trials(session.cfg, trials, generation)
         if not trials:
@@ -304,12 +311,17 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         best = best_per_priority(getattr(result, "recommendations", None) or [])
         if best and experiment == self.session.name:
             banner = f"{done} Best pair per priority: {best}."
-            self.call_from_thread(self._done_toast, banner, toast)
+            self.call_from_thread(self._done_toast, banner, toast, done)
 
-    def _done_toast(self, banner: str, toast: bool = True) -> None:
+    def _done_toast(self, banner: str, toast: bool = True, done: str | None = None) -> None:
         """The banner becomes the whole "done" line, best pairs included, and with ``toast`` so
         does the toast: one toast, not a second one stacked over half an 80x24 screen for 30 s.
-        Both in one call on the UI thread, so nothing sees the new banner with the old toast."""
+        Both in one call on the UI thread, so nothing sees the new banner with the old toast.
+
+        Not once the ``done`` banner it was made for is gone (pairs launched again while the
+        analysis ran): "every pair has ended" then came back over running pairs."""
+        if done is not None and self.done_banner != done:
+            return
         self.done_banner = banner
         if toast:
             self._drop_done_notices()

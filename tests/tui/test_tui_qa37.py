@@ -195,3 +195,31 @@ def test_a_new_experiment_file_names_its_experiment_after_the_file(tmp_path):
     assert session.path == tmp_path / "brandnew.toml" and not session.path.exists()
     # a file name that is no experiment name keeps the default's (renamed on the grid)
     assert ExperimentSession.open(tmp_path / "my exp.toml").name == "hardware_scaling"
+
+
+# -- the "done" line over pairs launched again -------------------------------------------------------
+
+
+async def test_relaunching_a_pair_drops_the_done_line_at_once(tmp_path):
+    """l on an ended pair: the launch screen kept "... is done: every pair has ended. Best pair
+    per priority: ..." over the running pair until the watch's next look, and an analysis
+    finishing in between put it back."""
+    from tests.tui.tui_helpers import end_every_pair
+
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await end_every_pair(pilot, app, world)
+        await wait_for(pilot, lambda: app.done_banner, what="done")
+        done = app.done_banner
+        await pilot.press("l")
+        await wait_for(
+            pilot,
+            lambda: any("aunched" in n.message for n in app._notifications),
+            what="the relaunch",
+        )
+        assert app.done_banner is None
+        assert not [n for n in app._notifications if n.title == "Experiment done"]
+        # the best pairs of the analysis that was running come after: not shown
+        app._done_toast(f"{done} Best pair per priority: research: g1n1.", True, done)
+        assert app.done_banner is None
+        assert not [n for n in app._notifications if n.title == "Experiment done"]

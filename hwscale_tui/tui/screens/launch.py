@@ -541,6 +541,7 @@ class LaunchScreen(HwScreen):
                 ask_new_generation, self.app, e.comparison, lambda: self._launch(only, True)
             )
             return
+        self.app.call_from_thread(self.app.pairs_launched)
         self.app.call_from_thread(self.app.follow_generation, getattr(info, "generation", None))
         spent = [pair_tag_of(s) for s in getattr(info, "spent", [])]
         what = (
@@ -600,6 +601,7 @@ class LaunchScreen(HwScreen):
             self.app.call_from_thread(self._launch, todo)
             return
         supervisor.relaunch(session.name, todo)
+        self.app.call_from_thread(self.app.pairs_launched)
         self.app.call_from_thread(self.notify, f"Relaunched {', '.join(todo)}.")
         self.app.call_from_thread(self.poll_now)
 
