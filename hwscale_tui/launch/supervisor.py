@@ -617,6 +617,8 @@ def launch(
             decision = None
             if resume:
                 cfg.generation = st.latest_generation(cfg.name)
+                if status.pairs:  # never launched: _pairs_to_launch says so
+                    _refuse_an_edited_snapshot(st, cfg.name)
             else:
                 decision = decide_for_launch(
                     st,
@@ -701,6 +703,38 @@ def launch(
         if foreground:  # progress lines go to stderr, so stdout stays for the result (--json)
             SupervisorLoop(st, launch_id, clock=clock, out=sys.stderr, foreground=True).run()
         return info
+
+
+def _refuse_an_edited_snapshot(st: Store, name: str) -> None:
+    """``--resume`` starts pairs that read the launch snapshot. Edited by hand since the
+    generation ran, in a setting that decides comparability, every pair exited 2 at once (its
+    sweep refuses to mix trials) while the resume said it launched them; unreadable, every pair
+    failed. Refused first, nothing started. Forwarded arguments come from the pairs' recorded
+    commands and the price only re-costs, so neither is compared."""
+    from .generations import compare
+
+    path = snapshot_path(name)
+    if not path.is_file():
+        return  # _pairs_to_launch says it is gone
+    try:
+        snap = cfgmod.load(path)
+    except ConfigError:
+        raise UsageError(
+            f"the launch snapshot {path} of experiment {name} no longer reads as an experiment "
+            f"file (hwscale-tui doctor says why), so no pair --resume starts could run; "
+            f"accepted: the snapshot put back, or a fresh start with hwscale-tui launch "
+            f"--experiment-name {name}."
+        ) from None
+    comp, _ = compare(st, snap)
+    comp.changes = [c for c in comp.changes if c[0] != "extra_args"]
+    if comp.recorded and comp.changes:
+        raise UsageError(
+            f"the launch snapshot {path} of experiment {name} was changed since generation "
+            f"{comp.generation} ran ({comp.describe()}), and every pair --resume starts reads "
+            "it and would exit at once (its sweep refuses to mix trials); accepted: the "
+            "settings put back in the snapshot, or the change made in the experiment's own "
+            "file and launched with --new-generation."
+        )
 
 
 def _died_unwatched(p: PairStatus) -> bool:

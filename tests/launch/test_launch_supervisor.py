@@ -511,3 +511,32 @@ def test_launch_only_never_changes_the_settings_of_pairs_still_to_start(tmp_path
         "once g2n1 started (hwscale-tui launch --experiment-name exp --resume starts g2n1: "
         "its supervisor is gone) or after hwscale-tui cancel g2n1."
     )
+
+
+def test_resume_refuses_a_snapshot_edited_since_its_generation_ran(tmp_path):
+    """The supervisor SIGKILLed with g2n1 still to start, then the launch snapshot edited by
+    hand (sweep.total_timesteps): `launch --resume` said it launched g2n1, which exited 2 at
+    once (its sweep refuses to mix trials). Refused before anything starts; an unreadable
+    snapshot too; put back, the resume starts g2n1."""
+    rec = tmp_path / "starts.jsonl"
+    cfg = write_experiment(
+        tmp_path / "e.toml", fake_command("--sleep", "600", record=rec), gpus=(1, 2), delay_s=60
+    )
+    first = sup.launch(cfg)
+    wait_for(lambda: records(rec), "g1n1 to run")
+    os.kill(first.supervisor_pid, signal.SIGKILL)
+    wait_for(lambda: sup.pair_status("exp").never_started, "g2n1 to be left unstarted")
+    snap = snapshot_path("exp")
+    launched = snap.read_text()
+    cfgmod.save(cfgmod.apply_overrides(cfgmod.load(snap), {"sweep.total_timesteps": 12345}), snap)
+    with pytest.raises(UsageError) as refused:
+        sup.launch(cfg, resume=True)
+    said = str(refused.value)
+    assert said.startswith(f"the launch snapshot {snap} of experiment exp was changed since ")
+    assert "sweep.total_timesteps" in said and "12345" in said and "\n" not in said
+    snap.write_text("[sweep\n")
+    with pytest.raises(UsageError, match="no longer reads as an experiment file"):
+        sup.launch(cfg, resume=True)
+    assert [r["sweep"] for r in records(rec)] == ["exp.g1n1"]  # nothing started
+    snap.write_text(launched)
+    assert sup.launch(cfg, resume=True).sweeps == ["exp.g2n1"]
