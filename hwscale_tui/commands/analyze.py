@@ -337,6 +337,10 @@ def run(args: argparse.Namespace) -> int:
         check_output_path(path, flag)
     check_output_path(args.plots, "--plots", directory=True)
     _check_outputs_apart(args)
+    if not args.trials:  # the store's trials: HWSCALE_HOME naming a file read as "no trials"
+        from .status import check_state_location
+
+        check_state_location()
     cfg, _ = load_config(args, with_flags=False)
     if args.plots and not args.report:
         raise UsageError("--plots only goes with --report; accepted: --report FILE.md --plots DIR.")

@@ -72,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_app(args: argparse.Namespace) -> int:
+    from .status import check_state_location
+
+    check_state_location()  # HWSCALE_HOME naming a file: not an empty app on the default
     from ..tui.app import create_app
 
     experiment_file = args.experiment

@@ -321,8 +321,17 @@ def test_reading_commands_refuse_a_state_location_that_is_a_file(tmp_path):
     home = tmp_path / "not-a-folder"
     home.write_text("hi\n", encoding="utf-8")
     env = cli_env(HWSCALE_HOME=str(home))
-    for argv in (["status"], ["status", "--json"], ["trials"], ["experiments"]):
-        r = subprocess.run(hwscale_cmd(*argv), capture_output=True, text=True, env=env)
+    # analyze said "no trials for 'hardware_scaling'" (exit 2); the app (no argument) opened
+    # the built-in default on an empty store
+    for argv in (["status"], ["status", "--json"], ["trials"], ["experiments"], ["analyze"], []):
+        r = subprocess.run(
+            hwscale_cmd(*argv),
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
         _one_line(r)
         # it was exit 0: "experiment hardware_scaling has not been launched", "0 trials"
         assert r.returncode == 1, (argv, r.stdout, r.stderr)
