@@ -223,3 +223,40 @@ async def test_relaunching_a_pair_drops_the_done_line_at_once(tmp_path):
         app._done_toast(f"{done} Best pair per priority: research: g1n1.", True, done)
         assert app.done_banner is None
         assert not [n for n in app._notifications if n.title == "Experiment done"]
+
+
+# -- k on a trial that ends while the question is open -------------------------------------------------
+
+
+async def test_stopping_a_trial_that_ended_meanwhile_says_so_plainly(tmp_path):
+    """The trial finished while "Stop trial #0001?" was open (the poll pauses under a dialog):
+    yes showed the CLI's "trial <run id> is finished; accepted: a running trial." as an error."""
+    from types import SimpleNamespace
+
+    from hwscale_tui.errors import UsageError
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.row_count, what="trials")
+        running = next(t for t in table.trials.values() if t.state == "running")
+        table.select_run(running.run_id)
+
+        def stop_trial(run_id: str) -> str:
+            raise UsageError(f"trial {run_id} is finished; accepted: a running trial.")
+
+        app.services.trial_control = SimpleNamespace(
+            stop_trial=stop_trial, trial_log_path=lambda run_id: None
+        )
+        await pilot.press("k", "y")
+        await wait_for(
+            pilot,
+            lambda: any("before it was stopped" in n.message for n in app._notifications),
+            what="notice",
+        )
+        said = [n.message for n in app._notifications]
+        assert any(
+            m.endswith("ended (finished) before it was stopped; nothing to stop.") for m in said
+        )
+        assert not any("accepted:" in m for m in said), said

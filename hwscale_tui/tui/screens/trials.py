@@ -427,7 +427,25 @@ class TrialsScreen(HwScreen):
 
     @work(thread=True, group="trials-stop", exit_on_error=False)
     def _stop_worker(self, run_id: str) -> None:
-        message = self.app.services.trial_control.stop_trial(run_id)
+        from ...errors import UsageError
+
+        try:
+            message = self.app.services.trial_control.stop_trial(run_id)
+        except UsageError as e:
+            # it ended while the question was open (the poll pauses under a dialog): the
+            # CLI's "trial <run id> is finished; accepted: a running trial." read as a mistake
+            prefix = f"trial {run_id} is "
+            if not str(e).startswith(prefix):
+                raise
+            state = str(e)[len(prefix) :].split(";")[0]
+            self.app.call_from_thread(
+                self.notify,
+                f"Trial {trial_number(run_id)} ended ({state}) before it was stopped; "
+                "nothing to stop.",
+                severity="warning",
+            )
+            self.app.call_from_thread(self.poll_now)
+            return
         self.stopped_here.add(run_id)  # only once signalled (a refusal raises)
         self.app.call_from_thread(self.notify, message[0].upper() + message[1:] + ".", timeout=6)
         self.app.call_from_thread(self.poll_now)
