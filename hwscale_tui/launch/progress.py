@@ -40,8 +40,9 @@ BASIS_TEXT = {
     BASIS_MEASURED: "from this experiment's measured throughput",
     BASIS_HISTORY: "from the throughput of earlier runs of the same pairs",
     BASIS_SCALED: "from measured throughput scaled by the pair's size (GPUs; ranks in local mode)",
-    BASIS_SETTINGS: "upper bound from settings (sweep.max_suggestion_cost per trial; no "
-    "throughput measured yet)",
+    # shown in parentheses: none of its own
+    BASIS_SETTINGS: "an upper bound from settings: sweep.max_suggestion_cost per trial, no "
+    "throughput measured yet",
     "mixed": "from measured throughput where known, else from settings",
 }
 ENDED_PAIR_STATUSES = ("exited", "failed_to_start", "cancelled")
