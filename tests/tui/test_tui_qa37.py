@@ -68,22 +68,10 @@ async def test_relaunching_pairs_whose_every_trial_failed_says_how_to_run_them_a
             lambda: screen.rows and all(r.failed for r in screen.rows.values()),
             what="failed rows",
         )
-        await pilot.press("r")
-        await wait_for(
-            pilot,
-            lambda: any("not relaunched" in n.message for n in app._notifications),
-            what="the refusal",
-        )
-        said = next(n.message for n in app._notifications if "not relaunched" in n.message)
+        said = await _notice_after(pilot, app, "r", "not relaunched")
         assert "finished: fix the cause (o shows the log)" in said, said
         assert "hwscale-tui launch --new-generation --experiment-name hardware_scaling" in said
-        await pilot.press("L")
-        await wait_for(
-            pilot,
-            lambda: any("No pair to launch" in n.message for n in app._notifications),
-            what="the launch refusal",
-        )
-        said = next(n.message for n in app._notifications if "No pair to launch" in n.message)
+        said = await _notice_after(pilot, app, "L", "No pair to launch")
         assert "--new-generation" in said, said
 
 
@@ -101,14 +89,19 @@ async def test_a_spent_pair_with_a_finished_trial_gets_no_new_generation_hint(tm
             lambda: screen.rows and all(r.best != "-" for r in screen.rows.values()),
             what="rows with a best score",
         )
-        await pilot.press("r")
-        await wait_for(
-            pilot,
-            lambda: any("not relaunched" in n.message for n in app._notifications),
-            what="the refusal",
-        )
-        said = next(n.message for n in app._notifications if "not relaunched" in n.message)
+        said = await _notice_after(pilot, app, "r", "not relaunched")
         assert said.endswith("Raise max trials on the grid (1) to run more."), said
+
+
+async def _notice_after(pilot, app, key: str, marker: str) -> str:
+    """Press ``key``; the first notice that says ``marker``."""
+    await pilot.press(key)
+    await wait_for(
+        pilot,
+        lambda: any(marker in n.message for n in app._notifications),
+        what=f"a notice saying {marker!r}",
+    )
+    return next(n.message for n in app._notifications if marker in n.message)
 
 
 # -- the grid's notices ------------------------------------------------------------------------------
