@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 ensure_venv '.[test]'
+# The project is installed editable, so uv's --compile-bytecode leaves its own modules out. Where
+# PYTHONDONTWRITEBYTECODE is set (CI's machines), every child process the suite starts (sweep
+# runners, supervisors, trainer ranks, CLI calls) then compiled them again: 0.2-0.8 s each
+# (BENCHMARKS.md, "Test suite time"). compileall writes the bytecode whatever that variable says.
+.venv/bin/python -m compileall -q -j 0 hwscale_tui tests >/dev/null
 if ! command -v tmux >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "warning: could not install tmux; the real-terminal test needs it" >&2
