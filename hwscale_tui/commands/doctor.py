@@ -435,10 +435,10 @@ def check_snapshots(report: Report, store_ok: bool) -> None:
 def _snapshot_edited(name: str) -> str | None:
     """The launch snapshot of ``name`` edited by hand since its newest generation ran, in a
     setting that decides comparability: every pair ``launch --resume`` starts from it exits 2
-    at once (its sweep refuses to mix trials), while resume itself says it launched them."""
+    at once (its sweep refuses to mix trials); resume refuses it (``generations.snapshot_edits``)."""
     from ..config import load
     from ..errors import UsageError
-    from ..launch.generations import PRICE_KEY, SETTING_LABELS, settings
+    from ..launch.generations import snapshot_edits
     from ..paths import snapshot_path
     from ..store import Store
 
@@ -446,27 +446,14 @@ def _snapshot_edited(name: str) -> str | None:
     try:
         cfg = load(path)
         with Store(app_paths_store(), readonly=True) as st:
-            gens = st.generations(name)
-        if not gens:
-            return None  # a store from before generations: nothing recorded to compare with
-        was = json.loads(gens[-1]["settings_json"])
-        now = settings(cfg)
+            comp = snapshot_edits(st, cfg)
     except (UsageError, ValueError, TypeError, KeyError, OSError, sqlite3.Error):
         return None
-    if not isinstance(was, dict):
-        return None
-    # forwarded key=value arguments come from the launch's command line too: not compared
-    changed = [
-        f"{SETTING_LABELS.get(k, k)} {json.dumps(was.get(k), default=str)[:40]} -> "
-        f"{json.dumps(v, default=str)[:40]}"
-        for k, v in now.items()
-        if k not in (PRICE_KEY, "extra_args") and k in was and was.get(k) != v
-    ]
-    if not changed:
+    if comp is None:
         return None
     return (
-        f"its launch snapshot {path} was changed since generation {gens[-1]['generation']} "
-        f"ran ({'; '.join(changed)}): a pair launch --resume starts from it exits at once (its "
+        f"its launch snapshot {path} was changed since generation {comp.generation} "
+        f"ran ({comp.describe()}): a pair launch --resume starts from it exits at once (its "
         "sweep refuses to mix trials); put the settings back in it (such a change goes in "
         "the experiment's own file, launched with --new-generation)"
     )

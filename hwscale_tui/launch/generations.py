@@ -186,6 +186,17 @@ def compare(
     return comp, now
 
 
+def snapshot_edits(store: Store, snapshot: ExperimentConfig) -> Comparison | None:
+    """How a launch snapshot differs from its experiment's newest generation in the settings
+    that decide comparability (None: nothing recorded, or no change). Its pairs read it when
+    they start, with the forwarded arguments of their recorded commands, and a price only
+    re-costs: neither is compared. ``launch --resume`` refuses such a snapshot, ``doctor``
+    reports it."""
+    comp, _ = compare(store, snapshot)
+    comp.changes = [c for c in comp.changes if c[0] != "extra_args"]
+    return comp if comp.recorded and comp.changes else None
+
+
 def recost(store: Store, experiment: str, generation: int, price_per_gpu_hour: float) -> int:
     """Re-price the generation's local trials and their curves at ``price_per_gpu_hour``
     (whole nodes for the whole wall time, as the runner prices them); returns trials changed.

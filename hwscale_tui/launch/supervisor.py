@@ -711,7 +711,7 @@ def _refuse_an_edited_snapshot(st: Store, name: str) -> None:
     sweep refuses to mix trials) while the resume said it launched them; unreadable, every pair
     failed. Refused first, nothing started. Forwarded arguments come from the pairs' recorded
     commands and the price only re-costs, so neither is compared."""
-    from .generations import compare
+    from .generations import snapshot_edits
 
     path = snapshot_path(name)
     if not path.is_file():
@@ -725,9 +725,8 @@ def _refuse_an_edited_snapshot(st: Store, name: str) -> None:
             f"accepted: the snapshot put back, or a fresh start with hwscale-tui launch "
             f"--experiment-name {name}."
         ) from None
-    comp, _ = compare(st, snap)
-    comp.changes = [c for c in comp.changes if c[0] != "extra_args"]
-    if comp.recorded and comp.changes:
+    comp = snapshot_edits(st, snap)
+    if comp is not None:
         raise UsageError(
             f"the launch snapshot {path} of experiment {name} was changed since generation "
             f"{comp.generation} ran ({comp.describe()}), and every pair --resume starts reads "
