@@ -468,33 +468,18 @@ def check_runs(report: Report, store_ok: bool) -> None:
     """Sweep trials' run folders (state/runs/<run id>) the store has no row for: the store
     lost them (its -wal file deleted, an older backup restored, a repair that could not read
     their pages) -- else every command shows them as never run, with nothing said."""
-    from ..errors import StoreError
     from ..paths import app_paths
-    from ..store import SQL_CHUNK, Store
+    from .status import lost_run_ids
 
     runs = app_paths().runs
     if not store_ok or not runs.is_dir():
         return
-    names: list[str] = []
+    ran = False
     with contextlib.suppress(OSError):
-        names = sorted(d.name for d in runs.iterdir() if SWEEP_RUN_RE.match(d.name) and d.is_dir())
-    if not names:
-        return
-    known: set[str] = set()
-    try:
-        with Store(app_paths_store(), readonly=True) as st:
-            for i in range(0, len(names), SQL_CHUNK):
-                chunk = names[i : i + SQL_CHUNK]
-                known.update(
-                    r[0]
-                    for r in st.conn.execute(
-                        f"SELECT run_id FROM trials WHERE run_id IN ({', '.join('?' * len(chunk))})",
-                        chunk,
-                    )
-                )
-    except (StoreError, sqlite3.Error):
-        return
-    missing = [n for n in names if n not in known]
+        ran = any(SWEEP_RUN_RE.match(d.name) and d.is_dir() for d in runs.iterdir())
+    if not ran:
+        return  # no sweep trial ever ran here: nothing to say
+    missing = lost_run_ids()
     if not missing:
         report.add("trial runs", True, "every sweep trial's run folder has its row in the store")
         return

@@ -162,10 +162,11 @@ def check_state_location() -> None:
             )
 
 
-def lost_runs_note(name: str) -> str | None:
-    """One line when sweep trials of experiment ``name`` left run folders (state/runs/<run
-    id>) but have no row in the store: it lost them (a deleted -wal file, an older copy put
-    back), and what status and trials show leaves them out."""
+def lost_run_ids(name: str | None = None) -> list[str]:
+    """Sweep trials (of experiment ``name``; every experiment's when None) that left run
+    folders (state/runs/<run id>) but have no row in the store: it lost them (a deleted -wal
+    file, an older copy put back, rows a repair could not read). [] when the folders or the
+    store cannot be read (the commands say what is wrong with the store)."""
     import re
     import sqlite3
 
@@ -174,13 +175,13 @@ def lost_runs_note(name: str) -> str | None:
     from ..store import SQL_CHUNK, Store
 
     runs = app_paths().runs
-    mine = re.compile(rf"^{re.escape(name)}\.g\d+n\d+(\.gen\d+)?_trial_\d{{4,}}_[0-9a-f]{{6}}$")
+    # a sweep's trial id (sweep/trial_command.py: ``<sweep>_trial_<nnnn>_<6 hex>``)
+    sweep = rf"{re.escape(name)}\.g\d+n\d+(\.gen\d+)?" if name else ".+"
+    mine = re.compile(rf"^{sweep}_trial_\d{{4,}}_[0-9a-f]{{6}}$")
     try:
         names = sorted(d.name for d in runs.iterdir() if mine.match(d.name) and d.is_dir())
     except OSError:
-        return None
-    if not names:
-        return None
+        return []
     known: set[str] = set()
     try:
         with Store(app_paths().store, readonly=True) as st:
@@ -190,15 +191,22 @@ def lost_runs_note(name: str) -> str | None:
                 sql = f"SELECT run_id FROM trials WHERE run_id IN ({marks})"
                 known.update(r[0] for r in st.conn.execute(sql, chunk))
     except (StoreError, sqlite3.Error):
-        return None  # the command itself says what is wrong with the store
-    missing = len(names) - len(known)
-    if missing <= 0:
+        return []
+    return [n for n in names if n not in known]
+
+
+def lost_runs_note(name: str) -> str | None:
+    """One line when sweep trials of experiment ``name`` are lost (``lost_run_ids``): what
+    status and trials show leaves them out."""
+    from ..paths import app_paths
+
+    missing = len(lost_run_ids(name))
+    if not missing:
         return None
     return (
-        f"note: {missing} of {name}'s trials left run folders in {runs} but have no row in "
-        "the store (it lost them: a deleted -wal file, an older copy put back, a damaged "
-        "store rebuilt), so they are "
-        "not shown; hwscale-tui doctor says more"
+        f"note: {missing} of {name}'s trials left run folders in {app_paths().runs} but have no "
+        "row in the store (it lost them: a deleted -wal file, an older copy put back, a damaged "
+        "store rebuilt), so they are not shown; hwscale-tui doctor says more"
     )
 
 
