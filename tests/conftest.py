@@ -22,6 +22,19 @@ def private_home(tmp_path_factory, monkeypatch):
     # The local default grid fits the usable cores (hardware.usable_cores); tests inject the
     # count so they do not depend on the machine: 16 keeps the full 1/2/4/8 x 1/2 default.
     monkeypatch.setenv("HWSCALE_USABLE_CORES", "16")
+    # The terminal's size is the test's to set: pytest-xdist's workers have COLUMNS=80 and
+    # LINES=24 in their environment, and a shell may export its own
+    for var in ("COLUMNS", "LINES"):
+        monkeypatch.delenv(var, raising=False)
     for var in ("WANDB_API_KEY", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     return hw
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (scripts/test.sh runs ``-n 2 --dist loadgroup``) every test that uses
+    the local Slurm cluster runs in one worker, so the suite starts one cluster, not one per
+    worker."""
+    for item in items:
+        if "slurm_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
