@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import time
+from typing import Any
 
 from ..console import stdout_console
 from ..errors import UsageError
@@ -21,6 +22,7 @@ from .common import (
 HELP = "show each pair of a launched experiment: status, elapsed, next start, trials, best score"
 DEFAULT_WATCH_S = 2.0
 MIN_WATCH_S, MAX_WATCH_S = 0.1, 3600.0
+PRICE_NOTE_START = "local mode: "  # local_price_note: information, not a problem (dim)
 
 
 def add_experiment_name_flags(p: argparse.ArgumentParser) -> None:
@@ -99,6 +101,14 @@ def run(args: argparse.Namespace) -> int:
         if jobs:
             out["slurm_jobs"] = jobs
         out["disk_full"] = disk_full_note() is not None
+        # what plain status prints below its table, line for line: why pairs failed (their
+        # logs' last lines), cancels, a gone supervisor; then the notes (disk full, trials the
+        # store lost, an unreadable launch snapshot, a hypothetical price)
+        from ..launch.status_view import attention_lines
+
+        out["attention"] = attention_lines(status)
+        out["lost_trials"] = lost_run_ids(name)
+        out["notes"] = status_notes(name, status)
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
@@ -110,23 +120,27 @@ def run(args: argparse.Namespace) -> int:
         console.print(render(status, time.time(), progress_from_store(status), console.width))
         for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs], name)):
             console.print(line, highlight=False, markup=False)
-        note = disk_full_note()
-        if note:
-            console.print(note, style="bold red", highlight=False, markup=False)
-        lost = lost_runs_note(name)
-        if lost:
-            console.print(lost, style="bold red", highlight=False, markup=False)
-        gone = snapshot_problem(name) if status.launch_id is not None else None
-        if gone:
-            console.print(
-                f"no ETA or cost estimate: {gone}", style="bold red", highlight=False, markup=False
-            )
-        label = local_price_note(name) if status.launch_id is not None else None
-        if label:
-            console.print(label, style="dim", highlight=False, markup=False)
+        notes = status_notes(name, status)
+        for note in notes:
+            style = "dim" if note.startswith(PRICE_NOTE_START) else "bold red"
+            console.print(note, style=style, highlight=False, markup=False)
         return 0
     commit_selection(args)  # watching runs until ctrl+c: the experiment is current meanwhile
     return _watch(console, name, args.watch)
+
+
+def status_notes(name: str, status: Any) -> list[str]:
+    """The notes ``status`` prints below its table and ``status --json`` lists, in that order:
+    a full disk, trials the store lost, an unreadable launch snapshot, a hypothetical price."""
+    launched = status.launch_id is not None
+    gone = snapshot_problem(name) if launched else None
+    notes = [
+        disk_full_note(),
+        lost_runs_note(name),
+        f"no ETA or cost estimate: {gone}" if gone else None,
+        local_price_note(name) if launched else None,
+    ]
+    return [n for n in notes if n]
 
 
 def local_price_note(name: str) -> str | None:
@@ -139,7 +153,9 @@ def local_price_note(name: str) -> str | None:
     except (UsageError, ConfigError, StoreError):
         return None
     return (
-        f"local mode: pairs are CPU ranks; cost at {cfg.price_label}" if cfg.local_ranks else None
+        f"{PRICE_NOTE_START}pairs are CPU ranks; cost at {cfg.price_label}"
+        if cfg.local_ranks
+        else None
     )
 
 

@@ -160,3 +160,25 @@ def test_an_earlier_generations_trials_done_count_as_the_trials_column_does(caps
     assert main(["status", "--experiment-name", "exp", "--generation", "1", "--json"]) == 0
     (pair,) = json.loads(capsys.readouterr().out)["pairs"]
     assert (pair["pair"], pair["trials_done"], pair["finished"]) == ("g1n1", 2, 1), pair
+
+
+def test_status_json_carries_what_plain_status_prints_below_its_table(tmp_path):
+    """A script reading ``status --json`` learns what a person reading ``status`` does: why a
+    pair failed (its log's last lines), and the notes (here a launch snapshot gone). It had the
+    table's fields only."""
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command("--say", "boom: out of memory", "--exit", "3"), gpus=(1,))
+    assert cli("launch", "-e", str(exp), "--foreground").returncode != 0
+    snapshot_path("exp").unlink()  # a note: no ETA or cost estimate without it
+    plain, js = cli("status"), cli("status", "--json")
+    assert plain.returncode == 0 and js.returncode == 0, js.stderr
+    out = json.loads(js.stdout)
+    attention = out["attention"]
+    assert attention[0].startswith("g1n1 exited 3; its log ends ("), attention
+    assert "    boom: out of memory" in attention, attention
+    below_table = plain.stdout.split("\n")
+    assert all(line in below_table for line in attention), (attention, plain.stdout)
+    assert out["lost_trials"] == []
+    assert [n for n in out["notes"] if "launch snapshot" in n] == [
+        line for line in below_table if line.startswith("no ETA or cost estimate: its launch")
+    ], (out["notes"], plain.stdout)

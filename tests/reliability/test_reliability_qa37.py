@@ -218,6 +218,13 @@ def test_sweep_trials_whose_rows_the_store_lost_are_said_by_doctor_status_and_tr
     _one_line(st)
     assert st.returncode == 0, st.stderr
     assert f"note: 1 of {NAME}'s trials left run folders in {runs}" in st.stdout, st.stdout
+    js = _run("status", "--json", "--experiment-name", NAME)  # what a script reads says so too
+    assert js.returncode == 0, js.stderr
+    out = json.loads(js.stdout)
+    assert out["lost_trials"] == [f"{NAME}.g1n1_trial_0003_0a1b2c"], out
+    assert [n for n in out["notes"] if "left run folders" in n] == [
+        next(x for x in st.stdout.splitlines() if "left run folders" in x)
+    ], out["notes"]
     tr = _run("trials", "--json", "--experiment-name", NAME)
     _one_line(tr)
     assert tr.returncode == 0 and len(json.loads(tr.stdout)["trials"]) == 4, tr.stdout
