@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from ..errors import UsageError
 from ..paths import app_paths, write_private_text
 from ..records import plural, states_text
+from .formatting import short_paths
 from .screens.base import HwScreen
 from .services import Services, real_services
 from .session import ExperimentSession
@@ -163,6 +164,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         # a terminal bell with each notice of a pair or experiment ending: off unless asked
         self.bell_on = bool(self.ui_state.get("bell", False)) if bell is None else bell
         self.pair_watch = PairWatch()
+        # the open experiment's pairs as the watch last read them (None: not read yet): the
+        # grid says which pairs a launch would leave out as having run their trials
+        self.pair_status_seen: Any = None
         self.done_banner: str | None = None  # "experiment done" with the best pair per priority
         self.switch_to: str | None = None  # set by the experiment switcher: reopen on it
         self._replayed_keys: asyncio.Task[None] | None = None  # see on_event
@@ -233,6 +237,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if experiment != self.session.name:
             return
         self.follow_generation(getattr(status, "generation", None))
+        self.pair_status_seen = status
+        if isinstance(self.screen, HwScreen):
+            self.screen.pairs_seen()
         if experiment != self.pair_watch.experiment:
             self.done_banner = None  # another experiment's (a rename)
         notices = self.pair_watch.look(experiment, status)
@@ -543,11 +550,17 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if self.session.dirty and not self.session.read_only:
             if isinstance(self.screen, ConfirmScreen):
                 return
+            name, file = self.session.name, short_paths(str(self.session.path))
+            question = (
+                f"{name}'s grid edits were launched but are not saved to {file}. Quit without "
+                "saving them? (the launch keeps its own copy; n stays; ctrl+s on the grid "
+                "screen saves)"
+                if self.session.launched_unsaved()
+                else f"{name} has unsaved grid edits. Quit and discard them? (n stays; ctrl+s "
+                "on the grid screen saves)"
+            )
             self.push_screen(
-                ConfirmScreen(
-                    f"{self.session.name} has unsaved grid edits. Quit and discard them? "
-                    "(n stays; ctrl+s on the grid screen saves)"
-                ),
+                ConfirmScreen(question),
                 lambda yes: self._quit() if yes else None,
             )
             return

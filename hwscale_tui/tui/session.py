@@ -133,6 +133,14 @@ class ExperimentSession:
             self._dirty = (self.cfg, _file_values(self.cfg) != self._saved)
         return self._dirty[1]
 
+    def launched_unsaved(self) -> bool:
+        """The unsaved config on screen is the one the latest launch froze (its snapshot): its
+        edits were launched from the app but not saved to the file. Reads a file."""
+        from .launched import LaunchedConfig
+
+        launched = LaunchedConfig().get(self.name)
+        return launched is not None and _file_values(launched) == _file_values(self.cfg)
+
     @property
     def generation(self) -> int:
         """The experiment's newest generation: the one whose sweeps the plan and sources name."""

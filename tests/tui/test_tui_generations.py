@@ -173,6 +173,79 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
         assert supervisor.pair_status("spent").pair("spent.g1n1").launch_id == before
 
 
+async def test_the_grid_says_which_pairs_a_launch_leaves_out_as_having_run_their_trials(tmp_path):
+    """Real supervisor, real built-in sweep: g1n1 ran its 1 trial, g2n1 was added since. The
+    grid's details said "will run" for both, where `L` leaves g1n1 out."""
+    from textual.widgets import Static
+
+    from tests.tui.test_tui_pilot import text_of
+
+    exp = tmp_path / "spent.toml"
+    settings = {"launch__delay_s": 30.0, "sweep__total_timesteps": 2048}
+    _save(exp, "spent", (1,), sweep__max_trials=1, **settings)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+    _save(exp, "spent", (1, 2), sweep__max_trials=1, **settings)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("1")  # a launched experiment opens on its launch screen
+            await wait_for(pilot, lambda: bool(app.screen.query("#pair-details")), what="grid")
+            details = app.screen.query_one("#pair-details", Static)
+
+            def state() -> str:
+                shown = text_of(details, width=400).splitlines()
+                return next((x for x in shown if x.startswith("state")), "")
+
+            await wait_for(pilot, lambda: "L leaves it out" in state(), what="g1n1's state")
+            assert "ran its 1 trial: L leaves it out (raise max trials to run more)" in state()
+            await pilot.press("down")  # g2n1: never ran
+            await wait_for(pilot, lambda: "g2n1" in text_of(details, width=400), what="g2n1")
+            assert state().split(maxsplit=1)[1].startswith("will run"), state()
+            await pilot.press("up")
+            app.session.set_field("sweep.max_trials", "2")  # g1n1 has a trial left to run
+            await pilot.press("down", "up")
+            await wait_for(pilot, lambda: "g1n1" in text_of(details, width=400), what="g1n1")
+            assert state().split(maxsplit=1)[1].startswith("will run"), state()
+    finally:
+        stop_everything("spent")
+
+
+async def test_quitting_after_launching_unsaved_edits_says_they_were_launched(tmp_path):
+    """Real supervisor: grid edits launched from the app and not saved. Quitting asked to
+    "discard" them as if nothing had used them; it says the launch has them, and that the file
+    does not."""
+    exp = tmp_path / "quit.toml"
+    _write(exp, 2048)
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.session.set_field("launch.delay_s", "1")  # an edit that needs no new generation
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            assert app.screen.question.startswith("tuigen has unsaved grid edits. Quit and")
+            await pilot.press("n", "2", "L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="launch")
+            await pilot.press("y")
+            from hwscale_tui.paths import snapshot_path
+
+            await wait_for(pilot, snapshot_path("tuigen").exists, timeout=60, what="the launch")
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            question = app.screen.question
+            assert question.startswith(
+                f"tuigen's grid edits were launched but are not saved to {exp}. Quit without "
+                "saving them? (the launch keeps its own copy;"
+            ), question
+            await pilot.press("n")
+            app.session.set_field("launch.delay_s", "2")  # an edit after the launch: unsaved
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+            assert app.screen.question.startswith("tuigen has unsaved grid edits."), question
+            await pilot.press("n")
+    finally:
+        stop_everything("tuigen")
+
+
 async def test_launch_question_after_raising_max_trials_counts_the_trials_left(tmp_path):
     """Real supervisor, real built-in sweep: g1n1 ran 1 trial; max trials raised to 3, the
     launch continues the generation with 2 more, and the question's estimate says 2 (it said

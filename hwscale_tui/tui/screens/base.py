@@ -353,6 +353,10 @@ class HwScreen(Screen, inherit_bindings=False):
     def poll_now(self) -> None:
         self._schedule_poll(0)
 
+    def pairs_seen(self) -> None:
+        """The app's watch has read the open experiment's pairs again (``app.pair_status_seen``);
+        a screen that shows something of them says it anew. Nothing by default."""
+
     def generation_changed(self) -> None:
         """The experiment's newest generation changed while this screen is shown (the session
         already names its sweeps): look again now."""

@@ -207,7 +207,7 @@ class GridScreen(HwScreen):
         # typed (or chosen) values not in force because the form does not validate with them:
         # dotted -> ("text", typed text) | ("value", a choice); retried with every change
         self.pending: dict[str, tuple[str, Any]] = {}
-        self._details_for: tuple[int, GridCell | None] | None = None
+        self._details_for: tuple[int, GridCell | None, bool] | None = None
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -347,9 +347,26 @@ class GridScreen(HwScreen):
                 return equivalent_command(pp)
         return None
 
+    def pairs_seen(self) -> None:
+        if self.is_current:  # a pair that ran its trials since: its state line changes
+            self.show_details()
+
+    def _ran_its_trials(self, pair: HardwarePair) -> bool:
+        """The pair's sweep of this generation has run ``max_trials`` trials, by the pair
+        status the app's watch last read: a launch of every pair leaves it out."""
+        from ...launch.state import budget_spent
+
+        cfg, status = self.app.session.cfg, getattr(self.app, "pair_status_seen", None)
+        if status is None or status.experiment != cfg.name:
+            return False
+        if getattr(status, "generation", None) != cfg.generation:
+            return False
+        return bool(budget_spent(cfg, status, [pair.sweep_name(cfg.name, cfg.generation)]))
+
     def show_details(self) -> None:
         cell = self.current_cell()
-        shown = (id(self.app.session.cfg), cell)
+        spent = cell is not None and cell.state == "on" and self._ran_its_trials(cell.pair)
+        shown = (id(self.app.session.cfg), cell, spent)
         if shown == self._details_for:  # the matrix rebuild and its highlight event both ask
             return
         self._details_for = shown
@@ -379,6 +396,13 @@ class GridScreen(HwScreen):
         state_text = Text(
             state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]
         )
+        if spent:  # what L's question and `launch` say of it: left out, not run again
+            n = cfg.sweep.max_trials
+            state_text = Text(
+                f"ran its {n} trial{'s' if n != 1 else ''}: L leaves it out (raise max trials "
+                "to run more)",
+                style="dim",
+            )
         cores = usable_cores() if cfg.local_ranks and cell.state == "on" else 0
         if cores and oversubscribed(pair, cores):  # what plan and launch warn about, said here
             state_text.append(
