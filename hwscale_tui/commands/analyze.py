@@ -441,6 +441,12 @@ def run(args: argparse.Namespace) -> int:
     curves_unread = unread_curves(trials, histories, unread, unread_reason)
     if curves_unread:  # first among them: the analysis stands on fewer curves than it shows
         local_notes.insert(0, unread_curves_note(curves_unread))
+    if not args.trials:  # trials the store lost are not analyzed: said, as status says it
+        from .status import lost_runs_note
+
+        lost = lost_runs_note(cfg.name, left_out="analyzed")
+        if lost:
+            local_notes.insert(0, lost.removeprefix("note: "))
     for n in local_notes:
         print(f"analyze: {n}", file=sys.stderr)
     if note:

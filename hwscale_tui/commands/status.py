@@ -211,9 +211,9 @@ def lost_run_ids(name: str | None = None) -> list[str]:
     return [n for n in names if n not in known]
 
 
-def lost_runs_note(name: str) -> str | None:
+def lost_runs_note(name: str, left_out: str = "shown") -> str | None:
     """One line when sweep trials of experiment ``name`` are lost (``lost_run_ids``): what
-    status and trials show leaves them out."""
+    status and trials show (``left_out``: what analyze does) leaves them out."""
     from ..paths import app_paths
 
     missing = len(lost_run_ids(name))
@@ -222,7 +222,7 @@ def lost_runs_note(name: str) -> str | None:
     return (
         f"note: {missing} of {name}'s trials left run folders in {app_paths().runs} but have no "
         "row in the store (it lost them: a deleted -wal file, an older copy put back, a damaged "
-        "store rebuilt), so they are not shown; hwscale-tui doctor says more"
+        f"store rebuilt), so they are not {left_out}; hwscale-tui doctor says more"
     )
 
 

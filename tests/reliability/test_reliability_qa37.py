@@ -229,6 +229,9 @@ def test_sweep_trials_whose_rows_the_store_lost_are_said_by_doctor_status_and_tr
     _one_line(tr)
     assert tr.returncode == 0 and len(json.loads(tr.stdout)["trials"]) == 4, tr.stdout
     assert tr.stderr.startswith("hwscale-tui: warning: 1 of qa37's trials left run"), tr.stderr
+    an = _run("analyze", "--experiment-name", NAME)  # the trials it analyzes leave it out too
+    lost_line = f"analyze: 1 of {NAME}'s trials left run folders in {runs} but have no row"
+    assert lost_line in an.stderr and "so they are not analyzed;" in an.stderr, an.stderr
     r = _run("doctor")
     _one_line(r)
     assert r.returncode == 1, r.stdout  # it was 0: the finished trial was gone without a word
