@@ -131,11 +131,13 @@ def run(args: argparse.Namespace) -> int:
 
 def status_notes(name: str, status: Any) -> list[str]:
     """The notes ``status`` prints below its table and ``status --json`` lists, in that order:
-    a full disk, trials the store lost, an unreadable launch snapshot, a hypothetical price."""
+    a full disk, trials of an experiment with no launch, trials the store lost, an unreadable
+    launch snapshot, a hypothetical price."""
     launched = status.launch_id is not None
     gone = snapshot_problem(name) if launched else None
     notes = [
         disk_full_note(),
+        None if launched else unlaunched_trials_note(name),
         lost_runs_note(name),
         f"no ETA or cost estimate: {gone}" if gone else None,
         local_price_note(name) if launched else None,
@@ -209,6 +211,32 @@ def lost_run_ids(name: str | None = None) -> list[str]:
     except (StoreError, sqlite3.Error):
         return []
     return [n for n in names if n not in known]
+
+
+def unlaunched_trials_note(name: str) -> str | None:
+    """One line when experiment ``name`` has no launch but the store has trials of it: sweeps
+    run by hand (``hwscale-tui sweep``), or launches a rebuilt store lost. None when it has
+    none, or the store cannot be read (the commands say what is wrong with it)."""
+    import sqlite3
+
+    from ..errors import StoreError
+    from ..paths import app_paths
+    from ..records import plural
+    from ..store import Store
+
+    try:
+        with Store(app_paths().store, readonly=True) as st:
+            sql = "SELECT COUNT(*) FROM trials WHERE experiment = ?"
+            n = st.conn.execute(sql, (name,)).fetchone()[0]
+    except (StoreError, sqlite3.Error):
+        return None
+    if not n:
+        return None
+    return (
+        f"note: the store has {plural(n, 'trial')} of {name} but no launch of it (sweeps run by "
+        "hand with hwscale-tui sweep, or launches a damaged store lost when it was rebuilt); "
+        f"hwscale-tui trials --experiment-name {name} shows them"
+    )
 
 
 def lost_runs_note(name: str, left_out: str = "shown") -> str | None:

@@ -240,6 +240,30 @@ def test_sweep_trials_whose_rows_the_store_lost_are_said_by_doctor_status_and_tr
     assert f"{NAME}.g1n1_trial_0003_0a1b2c" in line and "my-hand-run" not in line, line
 
 
+def test_status_of_an_experiment_with_trials_but_no_launch_says_where_they_are():
+    """A repair that could not read the launches table (or sweeps run by hand) leaves trials of
+    an experiment with no launch: status said only "has not been launched", as for one that
+    never ran a trial."""
+    store = app_paths().store
+    ensure_private_dir(store.parent)
+    with Store(store) as st:
+        for i in (1, 2):
+            run_id = f"{NAME}.g1n1_trial_000{i}_abcdef"
+            st.insert_trial(run_id, SWEEPS[0], experiment=NAME, idx=i, state="finished")
+    r = _run("status", "--experiment-name", NAME)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"experiment {NAME} has not been launched"), r.stdout
+    note = f"note: the store has 2 trials of {NAME} but no launch of it (sweeps run by hand"
+    assert note in " ".join(r.stdout.split()), r.stdout
+    assert f"hwscale-tui trials --experiment-name {NAME} shows them" in " ".join(r.stdout.split())
+    js = json.loads(_run("status", "--json", "--experiment-name", NAME).stdout)
+    assert js["launch_id"] is None and js["notes"][0].startswith(note), js["notes"]
+    with Store(store) as st:
+        st.conn.execute("DELETE FROM trials")
+    r = _run("status", "--experiment-name", NAME)
+    assert r.returncode == 0 and "note:" not in r.stdout, r.stdout  # none: nothing said
+
+
 # -- doctor --repair never rebuilds a store a sweep may be writing -----------------------------
 
 
