@@ -246,6 +246,62 @@ async def test_quitting_after_launching_unsaved_edits_says_they_were_launched(tm
         stop_everything("tuigen")
 
 
+async def test_an_analysis_made_while_pairs_ran_is_made_again_when_they_end(tmp_path):
+    """Real supervisor: the analysis screen opened while g2n1 ran kept that analysis after the
+    run ended (R redid it); now it analyzes again once no pair runs, and only then."""
+    import dataclasses
+
+    class Counting:
+        def __init__(self, real):
+            self.real, self.calls = real, 0
+
+        def analyze(self, *args, **kwargs):
+            # the analysis screen's (the done banner's best pair is another analysis)
+            self.calls += sys._getframe(1).f_code.co_name == "_compute_worker"
+            return self.real.analyze(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    exp = tmp_path / "mid.toml"
+    _write_tiny(exp, 2048)
+    _save(  # g1n1 and g2n1; g2n1's tiny sweep lingers after its trials until cancelled
+        exp,
+        "tuigen",
+        (1, 2),
+        launch__delay_s=0.0,
+        sweep__total_timesteps=2048,
+        launch__command=cfgmod.load(exp).launch.command,
+    )
+    supervisor.launch(cfgmod.load(exp))
+    app = create_app(experiment_file=exp)
+    counting = Counting(app.services.analysis)
+    app.services = dataclasses.replace(app.services, analysis=counting)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+
+            def running() -> bool:
+                seen = app.pair_status_seen
+                return seen is not None and any(p.alive for p in seen.pairs)
+
+            def with_trials() -> bool:
+                with Store.open_default() as store:
+                    n = store.conn.execute("SELECT COUNT(*) FROM trials WHERE state='finished'")
+                    return n.fetchone()[0] == 4
+
+            await wait_for(pilot, lambda: running() and with_trials(), timeout=60, what="trials")
+            await pilot.press("4")
+            await wait_for(pilot, lambda: counting.calls == 1, timeout=60, what="the analysis")
+            await pilot.pause(5)  # the watch looks every 2 s: pairs still run, nothing redone
+            assert counting.calls == 1
+            stop_everything("tuigen")  # g2n1 ends
+            await wait_for(pilot, lambda: counting.calls == 2, timeout=60, what="the redo")
+            await pilot.pause(5)
+            assert counting.calls == 2  # once: nothing runs, nothing changes
+    finally:
+        stop_everything("tuigen")
+
+
 async def test_launch_question_after_raising_max_trials_counts_the_trials_left(tmp_path):
     """Real supervisor, real built-in sweep: g1n1 ran 1 trial; max trials raised to 3, the
     launch continues the generation with 2 more, and the question's estimate says 2 (it said

@@ -23,6 +23,12 @@ from ..widgets.header import ExperimentHeader
 from .base import HwFooter, HwScreen
 
 
+def _pairs_running(app: Any) -> bool:
+    """Some pair of the open experiment runs, as the app's watch last saw it."""
+    status = getattr(app, "pair_status_seen", None)
+    return any(getattr(p, "alive", False) for p in getattr(status, "pairs", ()))
+
+
 def select_trials(
     cfg: Any, trials: list[Any], generation: int | None = None
 ) -> tuple[list[Any], list[str]]:
@@ -118,6 +124,8 @@ class AnalysisScreen(HwScreen):
         self._computing = False
         self._again = False  # asked again while computing (g, R, a target): run once it ends
         self.generation: int | None = None  # None: the newest (g cycles through the others)
+        # the last analysis was made while pairs ran: once none runs, it is made again
+        self._ran_mid_run = False
         self._shown_wide = False  # whether the plots were last laid out two side by side
         # Reused by every compute (the mode's screen lives as long as the app): a W&B source
         # checks the login and fetches runs and curves only the first time.
@@ -150,7 +158,10 @@ class AnalysisScreen(HwScreen):
         yield HwFooter()
 
     def on_screen_resume(self) -> None:
-        self.compute()  # analysis is on demand: when the pane is opened, on R, or a new target
+        # analysis is on demand: when the pane is opened, on R, or a new target. Opening it
+        # resumes it twice (the mode's screen installed, then shown): one analysis, not two
+        if not self._computing:
+            self.compute()
 
     # -- computation --------------------------------------------------------------------------
     def compute(self) -> None:
@@ -158,6 +169,7 @@ class AnalysisScreen(HwScreen):
             self._again = True
             return
         self._computing = True
+        self._ran_mid_run = _pairs_running(self.app)
         self.query_one("#analysis-status", Label).update(Text("  computing...", style="yellow"))
         self._compute_worker(self.target)
 
@@ -308,6 +320,12 @@ class AnalysisScreen(HwScreen):
         shown = self.generation or newest
         self.notify(f"Analyzing generation {shown} of {newest}.", timeout=3)
         self.compute()
+
+    def pairs_seen(self) -> None:
+        """Analyzed while trials ran, and now no pair runs: analyze the ended run (it stayed
+        as it was until R)."""
+        if self._ran_mid_run and self.is_current and not _pairs_running(self.app):
+            self.compute()
 
     def generation_changed(self) -> None:
         """A new generation started: showing the newest, analyze it (an older one picked with

@@ -357,7 +357,7 @@ class GridScreen(HwScreen):
         from ...launch.state import budget_spent
 
         cfg, status = self.app.session.cfg, getattr(self.app, "pair_status_seen", None)
-        if status is None or status.experiment != cfg.name:
+        if getattr(status, "experiment", None) != cfg.name:
             return False
         if getattr(status, "generation", None) != cfg.generation:
             return False
