@@ -16,6 +16,7 @@ from hwscale_tui.hardware import pair_tag_of
 from hwscale_tui.paths import app_paths
 from hwscale_tui.tui.app import SCREENS, HwscaleApp, screen_class
 from hwscale_tui.tui.formatting import fmt_duration, fmt_number, plural
+from hwscale_tui.tui.screens.base import HwFooter
 from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
 from hwscale_tui.tui.widgets.trial_table import TrialTable
 from tests.tui.tui_helpers import make_app, wait_for
@@ -418,6 +419,29 @@ async def test_read_only_refuses_edits_and_launches(tmp_path):
         await pilot.press("2", "L")
         await pilot.pause(0.2)
         assert world.supervisor.calls == []
+        assert any("Read-only mode: launching" in n.message for n in app._notifications)
+
+
+async def test_read_only_footers_leave_out_the_keys_it_refuses(tmp_path):
+    """--read-only footers offered Toggle, Save, Launch all, Cancel, Stop...: each pressed said
+    "Read-only mode". They list what works; the refused keys still say why."""
+    shown: dict[str, dict[str, list[str]]] = {}
+    for read_only in (False, True):
+        app, _ = make_app(tmp_path, read_only=read_only)
+        async with app.run_test(size=(160, 30)) as pilot:
+            for key, screen in (("1", "grid"), ("2", "launch"), ("3", "trials")):
+                await pilot.press(key)
+                await wait_for(pilot, lambda a=app, s=screen: a.current_mode == s, what=screen)
+                await pilot.pause(0.1)
+                footer = app.screen.query_one(HwFooter)
+                shown.setdefault(screen, {})[str(read_only)] = [d for _, d in footer.shown_keys()]
+    for screen, keys in shown.items():
+        gone = [k for k in keys["False"] if k not in keys["True"]]
+        refused = {"grid": ["Toggle", "+ranks", "-ranks", "+nodes", "-nodes", "Save"],  # local
+                   "launch": ["Launch all", "Launch", "Cancel", "Cancel all", "Relaunch"],
+                   "trials": ["Stop"]}[screen]  # fmt: skip
+        assert gone == refused, (screen, keys)
+        assert "Help" in keys["True"] and keys["True"], keys
 
 
 async def test_read_only_form_scrolls_by_keyboard_at_80x24(tmp_path):

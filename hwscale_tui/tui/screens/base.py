@@ -145,8 +145,12 @@ class HwFooter(Widget, can_focus=False):
         seen: set[str] = set()
         x = 0
         focused = self.screen.focused
+        refused: frozenset[str] = frozenset()
+        screen = self.screen
+        if isinstance(screen, HwScreen) and screen.app.session.read_only:
+            refused = screen.READ_ONLY_REFUSED
         for _, binding, enabled, tooltip in active.values():
-            if not binding.show or binding.action in seen:
+            if not binding.show or binding.action in seen or binding.id in refused:
                 continue
             if focused is not None and focused.check_consume_key(
                 binding.key, typed_character(binding.key)
@@ -255,6 +259,9 @@ class HwScreen(Screen, inherit_bindings=False):
 
     SCREEN_ID: ClassVar[str] = ""
     SCREEN_TITLE: ClassVar[str] = ""
+    # binding ids whose actions ``--read-only`` refuses: the footer leaves them out there (the
+    # key still says why it does nothing)
+    READ_ONLY_REFUSED: ClassVar[frozenset[str]] = frozenset()
     # priority: the focus moves when the app reads the key, so what is typed after a tab goes
     # to the next field even while the field before is still busy with the keys before it (a
     # fast typist's or a paste's "3<tab>1" put "31" in the first field and nothing in the next)

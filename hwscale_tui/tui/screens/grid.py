@@ -171,6 +171,16 @@ class GridScreen(HwScreen):
     # keys the help shows beside a binding's own: enter selects a matrix cell, which toggles it
     HELP_ALSO_KEYS: ClassVar[dict[str, str]] = {"grid.toggle": "enter"}
     HELP_WIDGETS: ClassVar[tuple[type, ...]] = (ChoiceField,)  # the form's own keys, in the help
+    READ_ONLY_REFUSED = frozenset(
+        {
+            "grid.toggle",
+            "grid.add_gpus",
+            "grid.remove_gpus",
+            "grid.add_nodes",
+            "grid.remove_nodes",
+            "grid.save",
+        }
+    )
     BINDINGS = [
         Binding("space", "toggle_pair", "Toggle", id="grid.toggle"),
         Binding("g", "add_count('gpus')", "+GPUs", id="grid.add_gpus"),

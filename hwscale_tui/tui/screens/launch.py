@@ -91,6 +91,15 @@ class LaunchScreen(HwScreen):
     #log-scroll { height: 1fr; }
     #log-tail { height: auto; color: $text-muted; }
     """
+    READ_ONLY_REFUSED = frozenset(
+        {
+            "launch.all",
+            "launch.selected",
+            "launch.cancel_selected",
+            "launch.cancel_all",
+            "launch.relaunch_failed",
+        }
+    )
     BINDINGS = [
         Binding("L", "launch_all", "Launch all", id="launch.all"),
         Binding("l", "launch_selected", "Launch", id="launch.selected"),

@@ -64,6 +64,7 @@ class TrialsScreen(HwScreen):
     #filter-input { display: none; }
     #filter-input.shown { display: block; }
     """
+    READ_ONLY_REFUSED = frozenset({"trials.stop"})
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="trials.filter"),
         Binding("s", "sort_next", "Sort", id="trials.sort"),
