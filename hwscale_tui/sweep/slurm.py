@@ -123,6 +123,28 @@ class SlurmUnanswered(OSError):
     unreachable controller): an OSError, so every caller treats it like a failed command."""
 
 
+# What Slurm's clients say when they could not talk to the controller (slurm_strerror of
+# SLURMCTLD_COMMUNICATIONS_*, SLURM_COMMUNICATIONS_*, SLURM_PROTOCOL_SOCKET_IMPL_TIMEOUT, ...):
+# the cluster's fault, never the job's options. sbatch says "Batch job submission failed:
+# Unable to contact slurm controller (connect failure)", --test-only "allocation failure: ...".
+CONTROLLER_UNREACHABLE = (
+    "unable to contact slurm controller",
+    "socket timed out on send/recv",
+    "zero bytes were transmitted or received",
+    "communication connection failure",
+    "communication send failure",
+    "communication receive failure",
+    "backup controller in standby mode",
+    "protocol authentication error",
+)
+
+
+def controller_unreachable(message: str) -> bool:
+    """Does a Slurm client's error say the controller could not be reached (not a refusal)?"""
+    text = message.lower()
+    return any(m in text for m in CONTROLLER_UNREACHABLE)
+
+
 class SlurmCLI:
     """The Slurm client commands, run without a shell (tests use the real ones too)."""
 
@@ -149,9 +171,10 @@ class SlurmCLI:
             raise SlurmUnanswered(f"{argv[0]} did not answer within {self.timeout_s:g} s") from None
 
     def submit(self, options: Sequence[str], script: Path, env: Mapping[str, str]) -> str:
-        """sbatch; the job id. Raises OSError with sbatch's message when it refuses, or when it
-        did not answer: then the job may still be created once the controller catches up, so
-        it is scancelled by its name (the trial's unique run id) -- no job runs unwatched."""
+        """sbatch; the job id. Raises OSError with sbatch's message when it refuses, and
+        NotSubmitted when it did not answer or could not reach the controller: then the job
+        may still be created once the controller catches up, so it is scancelled by its name
+        (the trial's unique run id) -- no job runs unwatched."""
         try:
             out = self._run(["sbatch", "--parsable", *options, str(script)], env=env)
         except SlurmUnanswered as e:
@@ -164,7 +187,16 @@ class SlurmCLI:
                 ) from None
             raise NotSubmitted(str(e)) from None
         if out.returncode != 0:
-            raise OSError(f"sbatch refused the job: {_first_line(out.stderr) or out.returncode}")
+            said = _first_line(out.stderr) or f"exit {out.returncode}"
+            if controller_unreachable(said):
+                # the controller's fault, not the trial's: never a failure of its
+                # hyperparameters (a "socket timed out" request may still have created it)
+                names = [o.split("=", 1)[1] for o in options if o.startswith("--job-name=")]
+                if names:
+                    with contextlib.suppress(OSError):
+                        self._run(["scancel", f"--name={names[0]}"])
+                raise NotSubmitted(f"sbatch could not reach the Slurm controller: {said}")
+            raise OSError(f"sbatch refused the job: {said}")
         job_id = out.stdout.strip().split(";", 1)[0]
         if not job_id.isdigit():
             raise OSError(f"sbatch printed no job id: {out.stdout.strip()!r}")
@@ -172,11 +204,15 @@ class SlurmCLI:
 
     def test_only(self, options: Sequence[str], script: Path) -> str | None:
         """``sbatch --test-only``: None when Slurm would take the job, else its refusal.
-        Raises SlurmUnanswered when sbatch did not answer."""
+        Raises OSError (SlurmUnanswered on a timeout) when sbatch did not reach the controller:
+        that says nothing about the options."""
         out = self._run(["sbatch", "--test-only", *options, str(script)])
-        return (
-            None if out.returncode == 0 else (_first_line(out.stderr) or f"exit {out.returncode}")
-        )
+        if out.returncode == 0:
+            return None
+        said = _first_line(out.stderr) or f"exit {out.returncode}"
+        if controller_unreachable(said):  # no answer about the options: not a refusal
+            raise OSError(f"sbatch could not reach the Slurm controller ({said})")
+        return said
 
     def queue(self, job_ids: Sequence[str]) -> dict[str, JobInfo]:
         """One squeue call: every given job the controller still knows, ended ones included."""

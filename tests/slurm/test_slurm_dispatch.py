@@ -667,3 +667,65 @@ def test_a_stop_while_scancel_hangs_ends_within_the_grace(slurm, tmp_path):
         assert returned == [{Trial.run_id}]  # unconfirmed: the runner keeps it for `cancel`
     finally:
         release.write_text("")
+
+
+# -- a controller that is down (nothing listens on its port) ----------------------------------
+
+
+@pytest.fixture
+def dead_controller(slurm, tmp_path):
+    """Client settings whose controller port has nobody listening (slurmctld stopped, being
+    restarted or failed over): the clients fail with "Unable to contact slurm controller
+    (connect failure)" after MessageTimeout (2 s here instead of the default 10 s)."""
+    from tests.support.slurm_cluster import free_ports
+
+    conf = tmp_path / "dead-etc" / "slurm.conf"
+    conf.parent.mkdir()
+    text = re.sub(
+        r"(?m)^SlurmctldPort=.*$", f"SlurmctldPort={free_ports(1)[0]}", slurm.conf.read_text()
+    )
+    conf.write_text(text + "MessageTimeout=2\n")
+    return {**os.environ, "SLURM_CONF": str(conf)}
+
+
+def test_a_launch_check_with_the_controller_down_does_not_blame_the_settings(
+    slurm, dead_controller, tmp_path
+):
+    """sbatch --test-only failing with "Unable to contact slurm controller" says nothing about
+    the options: the check says it could not ask (it said "Slurm would refuse the g1n1
+    trials (...); accepted: [slurm] partition, account, ..." as if the settings were wrong)."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.errors import UsageError
+    from hwscale_tui.hardware import HardwarePair
+    from hwscale_tui.sweep.slurm import SlurmCLI, SlurmDispatcher
+
+    cfg = cfgmod.load(write_experiment(tmp_path / "d.toml", "down", trial_command=False))
+    dispatcher = SlurmDispatcher(cfg, "down.g1n1", cli=SlurmCLI(dead_controller))
+    with pytest.raises(UsageError) as refused:
+        dispatcher.preflight(HardwarePair(1, 1), app_paths().runs)
+    text = str(refused.value)
+    assert text.startswith("cannot check the g1n1 trials with sbatch --test-only: "), text
+    assert "Unable to contact slurm controller" in text and "scontrol ping" in text
+    assert "would refuse" not in text and "partition" not in text
+
+
+def test_an_sbatch_that_cannot_reach_the_controller_is_not_a_failed_trial(
+    slurm, dead_controller, tmp_path
+):
+    """A submit while the controller is down raises NotSubmitted (the runner records the trial
+    killed, not counted toward max_trials and never shown to the optimizer as a failure of its
+    hyperparameters; after 3 in a row the sweep stops), not a plain OSError (recorded "failed:
+    could not start: sbatch refused the job: ..." and counted)."""
+    from hwscale_tui.sweep.dispatch import NotSubmitted
+    from hwscale_tui.sweep.slurm import SlurmCLI
+
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/bash\ntrue\n")
+    name = "down.g1n1_trial_0001_abcdef"
+    with pytest.raises(
+        NotSubmitted, match=r"could not reach the Slurm controller: .*Unable to contact"
+    ):
+        SlurmCLI(dead_controller).submit(
+            [f"--job-name={name}", f"--output={tmp_path / 'log'}"], script, dead_controller
+        )
+    assert name not in slurm.run(["squeue", "-h", "-t", "all", "-o", "%j"]).stdout
