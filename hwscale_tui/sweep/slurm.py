@@ -267,6 +267,27 @@ class SlurmCLI:
             )
         return infos
 
+    def partition_max_minutes(self) -> tuple[dict[str, float | None], str | None] | None:
+        """Each partition's ``MaxTime`` in minutes (None: unlimited) and the default
+        partition's name, from ``scontrol -o show partition``; None when it cannot be asked."""
+        try:
+            out = self._run(["scontrol", "-o", "show", "partition"])
+        except OSError:
+            return None
+        if out.returncode != 0:
+            return None
+        limits: dict[str, float | None] = {}
+        default = None
+        for line in out.stdout.splitlines():
+            fields = dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
+            name = fields.get("PartitionName")
+            if not name:
+                continue
+            limits[name] = slurm_minutes(fields.get("MaxTime", "UNLIMITED"))
+            if fields.get("Default") == "YES":
+                default = name
+        return limits, default
+
     def _scontrol(self, job_id: str) -> JobInfo | None:
         try:
             out = self._run(["scontrol", "-o", "show", "job", job_id])
@@ -297,6 +318,24 @@ class SlurmCLI:
             out = self._run(["scancel", *job_ids])
             if out.returncode != 0:
                 raise OSError(f"scancel failed: {_first_line(out.stderr) or out.returncode}")
+
+
+def slurm_minutes(text: str) -> float | None:
+    """A Slurm duration as scontrol prints it (``UNLIMITED``, ``MM:SS``, ``HH:MM:SS``,
+    ``D-HH:MM:SS``, plain minutes) in minutes; None for unlimited or unreadable."""
+    m = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", text.strip())
+    if not m:
+        return None  # UNLIMITED, INFINITE, NONE
+    days, a, b, c = (int(g) if g else None for g in m.groups())
+    if c is not None:  # [D-]HH:MM:SS
+        hours, minutes, seconds = a or 0, b or 0, c
+    elif days is not None:  # D-HH[:MM]
+        hours, minutes, seconds = a or 0, b or 0, 0
+    elif b is not None:  # MM:SS
+        hours, minutes, seconds = 0, a or 0, b
+    else:  # MM
+        hours, minutes, seconds = 0, a or 0, 0
+    return (days or 0) * 1440 + hours * 60 + minutes + seconds / 60.0
 
 
 def _first_line(text: str) -> str:
@@ -390,6 +429,40 @@ class SlurmDispatcher:
                 "partition, account, qos, constraint, gpu_type, cpus_per_task and "
                 "extra_sbatch_args the cluster takes (see sinfo), and gpus per node it has."
             )
+        self._check_partition_time(pair)
+
+    def _check_partition_time(self, pair: HardwarePair) -> None:
+        """sbatch --test-only takes a job whose --time is above its partition's MaxTime (with
+        the default EnforcePartLimits=NO it is accepted, then pends for ever with the reason
+        PartitionTimeLimit): refuse it here. A QOS may lift the partition's limit, so a set
+        ``[slurm] qos`` skips the check; so does a partition list none of whose limits is known."""
+        if self.cfg.slurm.qos:
+            return
+        answer = self.cli.partition_max_minutes()
+        if answer is None:
+            return
+        limits, default = answer
+        wanted = self.cfg.slurm.partition or self.cli.env.get("SBATCH_PARTITION") or default
+        names = [p for p in (wanted or "").split(",") if p in limits]
+        limit = time_limit_minutes(self.cfg)
+        too_short: dict[str, float] = {}
+        for p in names:
+            most = limits[p]
+            if most is not None and most < limit:
+                too_short[p] = most
+        if not names or len(too_short) < len(names):
+            return  # a partition that takes it (or none we know)
+        longest = max(too_short.values())
+        where = ", ".join(f"{p} ({v:g} min)" for p, v in too_short.items())
+        raise UsageError(
+            f"the {pair.tag} trials' time limit of {limit} min (slurm.time_limit_factor "
+            f"{self.cfg.slurm.time_limit_factor:g} x sweep.max_suggestion_cost "
+            f"{self.cfg.sweep.max_suggestion_cost:g} s, in whole minutes) is above the MaxTime "
+            f"of partition {where}, so Slurm would keep every job pending "
+            f"(PartitionTimeLimit); nothing was submitted; accepted: a time_limit_factor or "
+            f"max_suggestion_cost that gives at most {longest:g} min, or a partition whose "
+            f"MaxTime is at least {limit} min (scontrol show partition)."
+        )
 
     # -- the Dispatcher protocol ------------------------------------------------------------------
     def start(self, spec: TrialSpec) -> tuple[SlurmJob, dict[str, Any]]:

@@ -729,3 +729,58 @@ def test_an_sbatch_that_cannot_reach_the_controller_is_not_a_failed_trial(
             [f"--job-name={name}", f"--output={tmp_path / 'log'}"], script, dead_controller
         )
     assert name not in slurm.run(["squeue", "-h", "-t", "all", "-o", "%j"]).stdout
+
+
+# -- the partition's time limit ---------------------------------------------------------------
+
+
+def test_a_time_limit_above_the_partitions_max_time_is_refused_before_anything_pends(
+    slurm, tmp_path
+):
+    """With the default EnforcePartLimits=NO, sbatch --test-only takes a job whose --time is
+    above its partition's MaxTime, and the job then pends for ever (PartitionTimeLimit): the
+    launch check passed, plan --check said "Slurm would take the jobs" and every trial sat in
+    "waiting: PartitionTimeLimit". Now the check compares the limit with MaxTime."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.errors import UsageError
+    from hwscale_tui.hardware import HardwarePair
+    from hwscale_tui.sweep.slurm import SlurmDispatcher
+
+    exp = write_experiment(
+        tmp_path / "t.toml",
+        "tl",
+        trial_command=False,
+        sweep={"max_suggestion_cost": 600.0},
+        grid={"gpu_counts": [1], "node_counts": [1]},
+    )
+    before = slurm.job_ids(active_only=False)
+    update = ["scontrol", "update", "PartitionName=debug"]
+    assert slurm.run([*update, "MaxTime=10"]).returncode == 0
+    try:
+        cfg = cfgmod.load(exp)  # 2 x 600 s: --time=20
+        with pytest.raises(UsageError) as refused:
+            SlurmDispatcher(cfg, "tl.g1n1").preflight(HardwarePair(1, 1), app_paths().runs)
+        text = str(refused.value)
+        assert "time limit of 20 min" in text and "MaxTime of partition debug (10 min)" in text, (
+            text
+        )
+        assert "PartitionTimeLimit" in text and "at most 10 min" in text
+        assert text.count(". ") == 0 and text.endswith(".")  # one sentence
+        r = subprocess.run(
+            hwscale_cmd("plan", "-e", str(exp), "--check"),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=120,
+        )
+        assert r.returncode == 2 and "PartitionTimeLimit" in r.stderr, r.stdout + r.stderr
+        # a limit the partition takes passes: 0.5 x 600 s = 5 min
+        ok = cfgmod.load(
+            write_experiment(
+                tmp_path / "ok.toml", "tl", trial_command=False, slurm={"time_limit_factor": 0.5}
+            )
+        )
+        SlurmDispatcher(ok, "tl.g1n1").preflight(HardwarePair(1, 1), app_paths().runs)
+    finally:
+        slurm.run([*update, "MaxTime=UNLIMITED"])
+    assert slurm.job_ids(active_only=False) == before
