@@ -69,6 +69,63 @@ def sbatch_options(
     return opts + list(sl.extra_sbatch_args)
 
 
+# sbatch options that break how a trial is submitted or watched, which the experiment file's
+# check (config.py, the options the dispatcher sets itself) lets through; refused by the launch
+# check (``SlurmDispatcher.preflight``: launch, plan --check, sweep).
+BREAKING_SBATCH_OPTIONS = {
+    "--test-only": "makes sbatch submit nothing",
+    "--quiet": "hides the job id that sbatch --parsable prints, so the job would run unwatched",
+    "--wait": "makes sbatch wait until the job ends, which the runner takes for a controller "
+    "that does not answer",
+    "--array": "makes each trial several jobs that all run the same trial",
+    "--clusters": "submits to another cluster, whose jobs this cluster's squeue does not show",
+    "--help": "makes sbatch print its help and submit nothing",
+    "--usage": "makes sbatch print its usage and submit nothing",
+    "--version": "makes sbatch print its version and submit nothing",
+}
+BREAKING_SHORT_OPTIONS = {
+    "-Q": "--quiet",
+    "-W": "--wait",
+    "-a": "--array",
+    "-M": "--clusters",
+    "-h": "--help",
+    "-u": "--usage",
+    "-V": "--version",
+}
+
+
+def extra_sbatch_args_problem(cfg: ExperimentConfig) -> str | None:
+    """Why ``[slurm] extra_sbatch_args`` would break the trials' submission or watching (one
+    sentence), else None: an option of ``BREAKING_SBATCH_OPTIONS``, or an abbreviation of one
+    of those or of an option the dispatcher sets (sbatch, like getopt_long, reads an
+    unambiguous prefix of a long option as that option: ``--part=gpu`` is ``--partition=gpu``)."""
+    from ..config import SLURM_OWNED_OPTIONS
+
+    accepted = (
+        "accepted: other sbatch options, spelled out in full (like --mem=16G); partition, "
+        "account, qos and constraint have their own [slurm] keys."
+    )
+    for i, tok in enumerate(cfg.slurm.extra_sbatch_args):
+        where = f"slurm.extra_sbatch_args[{i}] {tok!r}"
+        if tok.startswith("--"):
+            name = tok.split("=", 1)[0]
+        else:
+            name = BREAKING_SHORT_OPTIONS.get(tok[:2], "")
+        if name in BREAKING_SBATCH_OPTIONS:
+            return f"{where} {BREAKING_SBATCH_OPTIONS[name]}; {accepted}"
+        if len(name) > 2 and name not in SLURM_OWNED_OPTIONS:
+            meant = [
+                o for o in (*SLURM_OWNED_OPTIONS, *BREAKING_SBATCH_OPTIONS) if o.startswith(name)
+            ]
+            if meant:
+                return (
+                    f"{where} is an abbreviation sbatch reads as {' or '.join(meant)}, which "
+                    f"the slurm dispatcher sets per trial or from a [slurm] key, or which breaks "
+                    f"its trials; {accepted}"
+                )
+    return None
+
+
 def sbatch_line(cfg: ExperimentConfig, pair: HardwarePair, runs_dir: Path) -> str:
     """The equivalent sbatch command of one of the pair's trials (for ``plan``), named as the
     experiment's newest generation names its trials (``<name>.g1n1.gen2_trial_...``)."""

@@ -34,7 +34,12 @@ from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
 from ..launch.commands import full_env
-from ..launch.slurm_options import SLURM_CMD_TIMEOUT_S, sbatch_options, time_limit_minutes
+from ..launch.slurm_options import (
+    SLURM_CMD_TIMEOUT_S,
+    extra_sbatch_args_problem,
+    sbatch_options,
+    time_limit_minutes,
+)
 from ..paths import ensure_private_dir, write_private_text
 from .dispatch import InFlightTrial, NotSubmitted
 from .local import last_log_line
@@ -191,16 +196,23 @@ class SlurmCLI:
             if controller_unreachable(said):
                 # the controller's fault, not the trial's: never a failure of its
                 # hyperparameters (a "socket timed out" request may still have created it)
-                names = [o.split("=", 1)[1] for o in options if o.startswith("--job-name=")]
-                if names:
-                    with contextlib.suppress(OSError):
-                        self._run(["scancel", f"--name={names[0]}"])
+                self._cancel_by_name(options)
                 raise NotSubmitted(f"sbatch could not reach the Slurm controller: {said}")
             raise OSError(f"sbatch refused the job: {said}")
         job_id = out.stdout.strip().split(";", 1)[0]
         if not job_id.isdigit():
+            # sbatch exited 0, so it may have created a job it did not name: never unwatched
+            self._cancel_by_name(options)
             raise OSError(f"sbatch printed no job id: {out.stdout.strip()!r}")
         return job_id
+
+    def _cancel_by_name(self, options: Sequence[str]) -> None:
+        """scancel --name=<the job's name>, best effort: for an sbatch that may have created a
+        job without telling us its id."""
+        names = [o.split("=", 1)[1] for o in options if o.startswith("--job-name=")]
+        if names:
+            with contextlib.suppress(OSError):
+                self._run(["scancel", f"--name={names[0]}"])
 
     def test_only(self, options: Sequence[str], script: Path) -> str | None:
         """``sbatch --test-only``: None when Slurm would take the job, else its refusal.
@@ -402,7 +414,11 @@ class SlurmDispatcher:
 
     # -- checks before anything is submitted ------------------------------------------------------
     def preflight(self, pair: HardwarePair, runs_dir: Path) -> None:
-        """Refuse (UsageError) when sbatch is missing or Slurm would reject the pair's jobs."""
+        """Refuse (UsageError) when an extra sbatch option would break the trials, sbatch is
+        missing, or Slurm would reject the pair's jobs."""
+        problem = extra_sbatch_args_problem(self.cfg)
+        if problem:
+            raise UsageError(problem)
         if shutil.which("sbatch", path=self.cli.env.get("PATH")) is None:
             raise UsageError(
                 "the slurm dispatcher needs the Slurm client commands (sbatch, squeue, sacct, "

@@ -784,3 +784,64 @@ def test_a_time_limit_above_the_partitions_max_time_is_refused_before_anything_p
     finally:
         slurm.run([*update, "MaxTime=UNLIMITED"])
     assert slurm.job_ids(active_only=False) == before
+
+
+# -- extra sbatch options that would break every trial ----------------------------------------
+
+
+def test_an_extra_sbatch_option_that_hides_the_job_id_is_refused_by_the_launch_check(
+    slurm, tmp_path
+):
+    """``extra_sbatch_args = ["--quiet"]`` passed plan --check (sbatch --test-only takes it),
+    then every sbatch --parsable printed nothing: the trial was recorded failed ("could not
+    start: sbatch printed no job id: ''") while its job ran, unwatched. Now the launch check
+    (plan --check, launch, sweep) refuses it, exit 2, nothing submitted."""
+    grid = {"gpu_counts": [1], "node_counts": [1]}
+    before = slurm.job_ids(active_only=False)
+    for args in (["--quiet"], ["--part=debug"]):
+        exp = write_experiment(
+            tmp_path / "q.toml",
+            "quiet",
+            trial_command=False,
+            grid=grid,
+            slurm={"extra_sbatch_args": args},
+        )
+        for cmd in (
+            ["plan", "-e", str(exp), "--check"],
+            ["sweep", "-e", str(exp), "--gpus", "1", "--nodes", "1"],
+        ):
+            r = subprocess.run(
+                hwscale_cmd(*cmd), capture_output=True, text=True, env=cli_env(), timeout=120
+            )
+            assert r.returncode == 2, r.stdout + r.stderr
+            assert r.stderr.startswith(
+                f"hwscale-tui: error: slurm.extra_sbatch_args[0] {args[0]!r} "
+            ), r.stderr
+            assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert slurm.job_ids(active_only=False) == before
+    assert not rows("quiet.g1n1")
+
+
+def test_an_sbatch_that_prints_no_job_id_leaves_no_job_behind(slurm, tmp_path):
+    """sbatch exited 0 without printing a job id (here -Q, which hides --parsable's output):
+    the submit fails and the job it may have created is scancelled by its unique name, rather
+    than left to run with no trial watching it."""
+    from hwscale_tui.sweep.slurm import SlurmCLI
+
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/bash\nsleep 300\n")
+    name = "mute.g1n1_trial_0001_abcdef"
+    with pytest.raises(OSError, match="sbatch printed no job id"):
+        SlurmCLI().submit(
+            [f"--job-name={name}", f"--output={tmp_path / 'log'}", "-Q"], script, {**os.environ}
+        )
+    out = slurm.run(["squeue", "-h", "-t", "all", "-o", "%j|%T"]).stdout.splitlines()
+    states = [line.split("|")[1] for line in out if line.startswith(name + "|")]
+    assert len(states) == 1, out  # sbatch did create the job
+    wait_for(
+        lambda: (
+            slurm.run(["squeue", "-h", "-t", "all", "--name", name, "-o", "%T"]).stdout.strip()
+            == "CANCELLED"
+        ),
+        f"job {name} to be cancelled",
+    )

@@ -392,3 +392,55 @@ def test_a_failing_scancel_raises_and_one_for_ended_jobs_does_not(tmp_path):
     cli.cancel(["4"])  # exit 0 (Slurm's answer for a job that already ended too)
     with pytest.raises(OSError, match="scancel failed: scancel: error: Unable to contact"):
         cli.cancel(["9"])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--test-only"], "makes sbatch submit nothing"),
+        (["--quiet"], "hides the job id"),
+        (["-Q"], "hides the job id"),
+        (["--wait"], "wait until the job ends"),
+        (["-W"], "wait until the job ends"),
+        (["--array=0-3"], "several jobs"),
+        (["-a0-3"], "several jobs"),
+        (["--clusters=other"], "another cluster"),
+        (["--help"], "print its help"),
+        (
+            ["--mem=1G", "--part=gpu"],
+            "[1] '--part=gpu' is an abbreviation sbatch reads as --partition",
+        ),
+        (["--job=x"], "reads as --job-name"),
+        (["--out=/tmp/x"], "reads as --output"),
+        (["--wai"], "reads as --wait"),
+    ],
+)
+def test_extra_sbatch_args_that_break_the_trials_are_one_sentence(args, needle):
+    """Options config.py lets through (it refuses only the ones the dispatcher sets, spelled
+    out) that would break every trial: --quiet hid the job id (each job ran unwatched, its trial
+    recorded failed), --wait read as a controller that does not answer, --test-only submitted
+    nothing, an abbreviation set an owned option a second time."""
+    from hwscale_tui.launch.slurm_options import extra_sbatch_args_problem
+
+    problem = extra_sbatch_args_problem(slurm_cfg(extra_sbatch_args=args))
+    assert problem is not None and needle in problem, problem
+    assert problem.count("accepted:") == 1 and problem.count(". ") == 0 and problem.endswith(".")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--mem=1G"],
+        ["--hold"],
+        ["--wait-all-nodes=1"],
+        ["--time-min=5"],
+        ["--export-file=/tmp/env"],
+        ["--gres-flags=enforce-binding"],
+        ["--exclusive", "-v"],
+        ["--mem-per-gpu=4G", "--nodelist=node1"],
+    ],
+)
+def test_ordinary_extra_sbatch_args_pass(args):
+    from hwscale_tui.launch.slurm_options import extra_sbatch_args_problem
+
+    assert extra_sbatch_args_problem(slurm_cfg(extra_sbatch_args=args)) is None
