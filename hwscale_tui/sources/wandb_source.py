@@ -85,9 +85,33 @@ def make_wandb_api(
         probe.raise_for_status()
     except requests.RequestException as e:
         raise unavailable_from(e, where=url, now=time.time()) from e
+    problem = not_graphql_reply(probe)
+    if problem is not None:
+        # wandb.Api()'s own key check would retry such an answer for up to 7 days
+        # ("wandb: Network error (JSONDecodeError), entering retry loop.")
+        raise SourceUnavailable(
+            f"{url} is not W&B's API: it answered a GraphQL query with {problem}; accepted: "
+            "WANDB_BASE_URL set to the API's address (https://api.wandb.ai, or your server's), "
+            "or unset"
+        )
     overrides = {"base_url": url, **({"entity": entity} if entity else {})}
     # wandb annotates timeout as int but hands it to requests, which takes float seconds.
     return wandb.Api(overrides=overrides, api_key=key, timeout=cast(int, timeout_s))
+
+
+def not_graphql_reply(response: Any) -> str | None:
+    """What a successful answer to the key probe is, when it is not a GraphQL reply (a JSON
+    object with ``data`` or ``errors``), else None: a web page (W&B's web app, a proxy's
+    login page) answers HTTP 200 too."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and ("data" in body or "errors" in body):
+        return None
+    kind = (response.headers.get("Content-Type") or "").split(";")[0].strip() or "no content type"
+    what = "JSON that is not a GraphQL reply" if body is not None else f"a {kind} page"
+    return f"{what} (HTTP {response.status_code})"
 
 
 def api_key_problem(key: str) -> str | None:

@@ -557,3 +557,20 @@ def test_an_experiment_with_no_pair_asks_wandb_nothing(server):
     result = src.poll()
     assert (result.trials, result.changed, result.flagged, result.requests) == ([], set(), 0, 0)
     assert server.requests == [] and src.histories(["hardware_scaling.g1n1_trial_0001"]) == {}
+
+
+def test_a_wandb_base_url_that_answers_with_a_web_page_says_so_at_once(server):
+    """WANDB_BASE_URL naming W&B's web app (https://wandb.ai) or a proxy's login page answers
+    HTTP 200 with HTML: the probe passed it, and wandb.Api()'s key check then retried it for up
+    to 7 days ("wandb: Network error (JSONDecodeError), entering retry loop."): `trials` hung."""
+    server.fail("html", times=3, operation=None)  # bounded: without the check the poll
+    # succeeds once the faults are used up, instead of hanging
+    src = wandb_source(server)
+    with pytest.raises(SourceUnavailable) as e:
+        src.poll()
+    assert e.value.reason == (
+        f"{server.url} is not W&B's API: it answered a GraphQL query with a text/html page "
+        "(HTTP 200); accepted: WANDB_BASE_URL set to the API's address (https://api.wandb.ai, "
+        "or your server's), or unset"
+    )
+    assert server.counts == {"anonymous:viewer": 1}  # the probe alone

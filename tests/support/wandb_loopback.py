@@ -7,7 +7,8 @@ with the full ``RunFragment``, ``Run``, ``RunSampledHistory``), paginates by cur
 requests per operation name so a test can assert "one request per poll". A query it does not
 know is logged at ERROR level and kept in ``unknown`` so drift in the client shows up.
 
-Faults on demand (``fail``): HTTP 429 with ``RateLimit-Reset``, HTTP 500, a dropped connection.
+Faults on demand (``fail``): HTTP 429 with ``RateLimit-Reset``, HTTP 500, a dropped connection,
+HTTP 200 with a web page.
 Runs are plain data (:class:`LoopbackRun`) and may be malformed on purpose.
 
     with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 5)) as server:
@@ -126,7 +127,7 @@ class LoopbackRun:
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "500" | "drop"
+    kind: str  # "429" | "500" | "drop" | "html"
     operation: str | None  # only requests of this operation (None: any GraphQL request)
     reset_s: float | None = None
     run: str | None = None  # only requests for this run (its name in the variables)
@@ -262,10 +263,12 @@ class WandbLoopback:
         reset_s: float | None = None,
         run: str | None = None,
     ) -> None:
-        """The next ``times`` requests of ``operation`` get: ``"429"``, ``"500"`` or ``"drop"``;
-        with ``run``, only the requests for that run (``Run``, ``RunSampledHistory``, ...)."""
-        if kind not in ("429", "500", "drop"):
-            raise ValueError(f"unknown fault {kind!r}; accepted: '429', '500', 'drop'")
+        """The next ``times`` requests of ``operation`` get: ``"429"``, ``"500"``, ``"drop"``
+        or ``"html"`` (HTTP 200 with a web page: what a ``WANDB_BASE_URL`` naming W&B's web app
+        or a proxy's login page answers); with ``run``, only the requests for that run
+        (``Run``, ``RunSampledHistory``, ...)."""
+        if kind not in ("429", "500", "drop", "html"):
+            raise ValueError(f"unknown fault {kind!r}; accepted: '429', '500', 'drop', 'html'")
         with self._lock:
             self._faults += [Fault(kind, operation, reset_s, run) for _ in range(times)]
 
@@ -625,6 +628,13 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
                 if fault.reset_s is not None:
                     headers["RateLimit-Reset"] = f"{fault.reset_s:g}"
                 self._send(429, {"errors": [{"message": "rate limit exceeded"}]}, headers)
+            elif fault.kind == "html":
+                page = b"<!DOCTYPE html><html><body>Weights &amp; Biases</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
             else:
                 self._send(500, {"errors": [{"message": "internal server error"}]})
 
