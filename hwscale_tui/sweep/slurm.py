@@ -279,6 +279,29 @@ class SlurmCLI:
             )
         return infos
 
+    def node_shapes(self, partition: str | None) -> list[str]:
+        """What the partition's nodes have, one entry per kind (``2 nodes with 4 CPUs, 4000 MB,
+        gres gpu:fake:2``) from ``sinfo``; empty when it cannot be asked."""
+        argv = ["sinfo", "-h", "-o", "%D|%c|%m|%G"] + (["-p", partition] if partition else [])
+        try:
+            out = self._run(argv)
+        except OSError:
+            return []
+        if out.returncode != 0:
+            return []
+        shapes = []
+        for line in out.stdout.splitlines():
+            parts = line.strip().split("|")
+            if len(parts) != 4:
+                continue
+            count, cpus, mem, gres = parts
+            node = "node" if count == "1" else "nodes"
+            gres = "no GPUs (gres none)" if gres in ("", "(null)") else f"gres {gres}"
+            shape = f"{count} {node} with {cpus} CPUs, {mem} MB, {gres}"
+            if shape not in shapes:
+                shapes.append(shape)
+        return shapes[:4]
+
     def partition_max_minutes(self) -> tuple[dict[str, float | None], str | None] | None:
         """Each partition's ``MaxTime`` in minutes (None: unlimited) and the default
         partition's name, from ``scontrol -o show partition``; None when it cannot be asked."""
@@ -439,6 +462,16 @@ class SlurmDispatcher:
             ) from None
         finally:
             probe.unlink(missing_ok=True)
+        if refusal and "node configuration is not available" in refusal:
+            # Slurm does not say which request no node meets: show the request and the nodes
+            shapes = self.cli.node_shapes(self.cfg.slurm.partition)
+            asked = " ".join(
+                o for o in opts if o.startswith(("--nodes=", "--cpus-per-task=", "--gres="))
+            )
+            extra = " ".join(self.cfg.slurm.extra_sbatch_args)
+            refusal += f"; asked per job: {asked}" + (f" {extra}" if extra else "")
+            if shapes:
+                refusal += f"; the nodes have: {'; '.join(shapes)}"
         if refusal:
             raise UsageError(
                 f"Slurm would refuse the {pair.tag} trials ({refusal}); accepted: [slurm] "

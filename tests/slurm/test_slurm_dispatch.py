@@ -229,6 +229,11 @@ def test_bad_slurm_settings_exit_2_with_one_sentence_and_submit_nothing(slurm, t
     )
     r = sweep(exp, 4, 1)
     assert r.returncode == 2 and "Slurm would refuse the g4n1 trials" in r.stderr, r.stderr
+    # Slurm only says "Requested node configuration is not available": the sentence adds what
+    # was asked and what the nodes have, so the user sees it is 4 GPUs against 2
+    assert "asked per job: --nodes=1 --cpus-per-task=1 --gres=gpu:4;" in r.stderr, r.stderr
+    assert "the nodes have: 2 nodes with 4 CPUs, 4000 MB, gres gpu:fake:2)" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
     assert slurm.job_ids(active_only=False) == before
     # launch refuses the same way before starting anything
     r = subprocess.run(
