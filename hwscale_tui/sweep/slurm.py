@@ -613,6 +613,16 @@ class SlurmDispatcher:
         state = info.state
         final = read_final(trial.metrics_path) or remote_final
         if state == "COMPLETED":
+            if final is None and self.results is None and not trial.metrics_path.exists():
+                # the usual cause on a real cluster: the nodes wrote it to a disk of their own
+                # (with W&B online, results come from W&B and the file need not be here)
+                return TrialExit(
+                    None,
+                    f"{job} COMPLETED but left no metrics file at {trial.metrics_path}: the "
+                    "trial wrote none, or the nodes do not share the state dir with this "
+                    "machine (HWSCALE_HOME must be on a filesystem every node mounts, "
+                    "docs/slurm.md)",
+                )
             return TrialExit(
                 0, None if final else f"{job} COMPLETED without a final sweep/score", final
             )

@@ -850,3 +850,25 @@ def test_an_sbatch_that_prints_no_job_id_leaves_no_job_behind(slurm, tmp_path):
         ),
         f"job {name} to be cancelled",
     )
+
+
+def test_a_completed_job_that_left_no_metrics_file_points_at_the_shared_state_dir(slurm, tmp_path):
+    """A job that COMPLETED with no metrics file where the runner reads it -- on a real cluster
+    the nodes wrote it to a disk of their own -- said only "exited 0 without a final metrics
+    line with sweep/score". Now the trial's error names the file and the shared state dir."""
+    exp = write_experiment(
+        tmp_path / "exp.toml",
+        "nomet",
+        trial_command=False,
+        grid={"gpu_counts": [1], "node_counts": [1]},
+        sweep={"trial_command": ["/bin/true", "{run_id}"]},
+    )
+    r = sweep(exp, 1, 1)
+    assert r.returncode == 1, r.stdout + r.stderr
+    (trial,) = rows("nomet.g1n1")
+    assert trial["state"] == "failed", trial
+    assert trial["error"].startswith(
+        f"Slurm job {trial['job_name']} COMPLETED but left no metrics file at "
+        f"{trial['metrics_path']}: "
+    ), trial["error"]
+    assert "HWSCALE_HOME must be on a filesystem every node mounts" in trial["error"]
