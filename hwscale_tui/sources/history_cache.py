@@ -8,17 +8,22 @@ cached points are used, also by the next process that opens the app. Files are 0
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
 from ..paths import ensure_private_dir, write_private_text
 from ..records import HistoryPoint
 
+log = logging.getLogger(__name__)
+
 
 class HistoryCache:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._memory: dict[tuple[str, str], tuple[str | None, list[HistoryPoint]]] = {}
+        # why the last write to disk failed (the curves are then kept in memory only)
+        self.write_error: str | None = None
 
     def _file(self, run_id: str, metric: str) -> Path:
         return self.root / f"{quote(run_id, safe='')}--{quote(metric, safe='')}.json"
@@ -48,15 +53,29 @@ class HistoryCache:
     def put(
         self, run_id: str, metric: str, last_step: str | None, points: list[HistoryPoint]
     ) -> None:
-        """Cache ``points``; ``last_step`` None (not known) is never fresh for :meth:`get`."""
+        """Cache ``points``; ``last_step`` None (not known) is never fresh for :meth:`get`.
+
+        Never raises for the disk: a cache that cannot be written (a file where its directory
+        belongs, a full or read-only disk) keeps the curve in memory, logs why once, and the
+        next process fetches it again. A curve W&B gave is never lost to its cache."""
         self._memory[(run_id, metric)] = (last_step, points)
-        ensure_private_dir(self.root)
         payload = {
             "run_id": run_id,
             "metric": metric,
             "last_step": last_step,
             "points": [[p.agent_step, p.wall_s, p.score, p.cost_usd] for p in points],
         }
-        write_private_text(
-            self._file(run_id, metric), json.dumps(payload), fsync=False
-        )  # a cache: no need to hit the disk
+        try:
+            ensure_private_dir(self.root)
+            write_private_text(
+                self._file(run_id, metric), json.dumps(payload), fsync=False
+            )  # a cache: no need to hit the disk
+        except OSError as e:
+            if self.write_error is None:
+                log.warning(
+                    "learning-curve cache %s cannot be written (%s); curves are kept in "
+                    "memory only",
+                    self.root,
+                    e,
+                )
+            self.write_error = f"{type(e).__name__}: {e}"

@@ -574,3 +574,30 @@ def test_a_wandb_base_url_that_answers_with_a_web_page_says_so_at_once(server):
         "or your server's), or unset"
     )
     assert server.counts == {"anonymous:viewer": 1}  # the probe alone
+
+
+def test_a_curve_cache_that_cannot_be_written_loses_no_curve_and_blames_not_wandb(server, tmp_path):
+    """A file where the cache directory belongs (or a full, read-only disk): each curve W&B
+    had sent was reported "could not be read from W&B (W&B query failed (NotADirectoryError:
+    ...))", the reads stopped after 3 such "failures", `trials --csv --history` printed nothing
+    and `analyze` ran on 2 curves of 15."""
+    (tmp_path / "blocked").write_text("a file, not a directory")
+    cfg = experiment()
+    src = make_source(
+        cfg,
+        "wandb",
+        settings=SourceSettings(retry_sleep_s=0.01, stale_after_s=1e9),
+        clock=lambda: NOW,
+        cache_dir=tmp_path / "blocked" / "cache",
+        api_factory=lambda: make_wandb_api(
+            base_url=server.url, entity=cfg.wandb.entity, timeout_s=30
+        ),
+    )
+    ids = [t.run_id for t in src.poll().trials]
+    server.reset_counts()
+    curves = src.histories(ids)
+    assert (src.history_error, src.history_unread) == (None, [])
+    assert dict(server.counts) == {"RunSampledHistory": len(ids)}
+    assert all(len(curves[i]) == len(server.runs[i].history) > 0 for i in ids)
+    server.reset_counts()
+    assert src.histories(ids) == curves and dict(server.counts) == {}  # kept in memory
