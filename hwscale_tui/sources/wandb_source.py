@@ -70,9 +70,21 @@ def make_wandb_api(
             f"WANDB_BASE_URL {env_url[:80]!r} is not an http(s) URL; accepted: a URL like "
             "https://api.wandb.ai, or unset it for W&B's own"
         )
+    if base_url is None and env_url is not None and env_url != env_url.strip():
+        raise SourceUnavailable(
+            f"WANDB_BASE_URL {env_url[:80]!r} starts or ends with whitespace (such as a newline "
+            "read from a file); nothing was sent to W&B"
+        )
     import requests
     import wandb
     from wandb.apis import InternalApi
+
+    refused = base_url_refusal(env_url) if base_url is None and env_url is not None else None
+    if refused is not None:
+        raise SourceUnavailable(
+            f"WANDB_BASE_URL {env_url!r} is refused by the wandb client ({refused}); nothing "
+            "was sent to W&B"
+        )
 
     url = (base_url or InternalApi().settings("base_url")).rstrip("/")
     try:
@@ -97,6 +109,25 @@ def make_wandb_api(
     overrides = {"base_url": url, **({"entity": entity} if entity else {})}
     # wandb annotates timeout as int but hands it to requests, which takes float seconds.
     return wandb.Api(overrides=overrides, api_key=key, timeout=cast(int, timeout_s))
+
+
+def base_url_refusal(url: str) -> str | None:
+    """Why the wandb client refuses ``url`` as its base URL (its own settings check), else None.
+
+    The check ran inside the client, and its error read "W&B query failed (ValidationError: 1
+    validation error for Settings)": the first line, without the reason (such as "https://wandb.ai
+    is not a valid server address, did you mean https://api.wandb.ai?")."""
+    try:
+        from wandb.sdk.wandb_settings import Settings
+    except ImportError:  # another wandb layout: the client checks the URL itself
+        return None
+    try:
+        Settings(base_url=url)
+    except ValueError as e:  # pydantic's ValidationError
+        errors = e.errors() if callable(getattr(e, "errors", None)) else []  # type: ignore[attr-defined]
+        why = str(errors[0].get("msg", "")) if errors else str(e).splitlines()[0]
+        return why.removeprefix("Value error, ").rstrip(". ")[:160]
+    return None
 
 
 def not_graphql_reply(response: Any) -> str | None:

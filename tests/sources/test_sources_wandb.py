@@ -601,3 +601,39 @@ def test_a_curve_cache_that_cannot_be_written_loses_no_curve_and_blames_not_wand
     assert all(len(curves[i]) == len(server.runs[i].history) > 0 for i in ids)
     server.reset_counts()
     assert src.histories(ids) == curves and dict(server.counts) == {}  # kept in memory
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        (
+            "{server}\n",
+            "starts or ends with whitespace (such as a newline read from a file); nothing was "
+            "sent to W&B",
+        ),
+        (
+            " {server}",
+            "starts or ends with whitespace (such as a newline read from a file); nothing was "
+            "sent to W&B",
+        ),
+        (
+            "https://wandb.ai",
+            "is refused by the wandb client (https://wandb.ai is not a valid server address, did "
+            "you mean https://api.wandb.ai?); nothing was sent to W&B",
+        ),
+        (
+            "http://api.wandb.ai",
+            "is refused by the wandb client (http is not secure, please use "
+            "https://api.wandb.ai); nothing was sent to W&B",
+        ),
+    ],
+)
+def test_a_wandb_base_url_the_client_refuses_says_why(server, monkeypatch, url, why):
+    """Each read "W&B query failed (ValidationError: 1 validation error for Settings)": the
+    client's reason (its next lines) was cut off, and a URL with a newline passed our check."""
+    url = url.format(server=server.url)
+    monkeypatch.setenv("WANDB_BASE_URL", url)
+    with pytest.raises(SourceUnavailable) as e:
+        make_source(experiment(), "wandb").poll()
+    assert e.value.reason == f"WANDB_BASE_URL {url!r} {why}"
+    assert server.counts == {}
