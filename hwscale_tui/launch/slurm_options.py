@@ -46,6 +46,17 @@ def cpus_per_task(cfg: ExperimentConfig) -> int:
     return cfg.slurm.cpus_per_task or cfg.grid.cpus_per_node
 
 
+def output_pattern(log_path: str) -> str:
+    """``--output``'s value for ``log_path``: sbatch expands ``%j``, ``%x``, ``%u``, ... in it
+    (sbatch(1), "filename pattern"), so a state dir with a ``%`` in its path sent the log
+    elsewhere -- a directory that does not exist fails the job (JobLaunchFailure). A backslash
+    in the pattern turns the expansion off, and sbatch drops it."""
+    if "%" not in log_path:
+        return log_path
+    head, sep, tail = log_path.rpartition("/")
+    return f"{head}{sep}\\{tail}"
+
+
 def sbatch_options(
     cfg: ExperimentConfig, pair: HardwarePair, run_id: str, log_path: str
 ) -> list[str]:
@@ -58,7 +69,7 @@ def sbatch_options(
         f"--cpus-per-task={cpus_per_task(cfg)}",
         f"--gres={gres_spec(cfg, pair)}",
         f"--time={time_limit_minutes(cfg)}",
-        f"--output={log_path}",
+        f"--output={output_pattern(log_path)}",
         "--open-mode=append",
         "--export=ALL",
     ]

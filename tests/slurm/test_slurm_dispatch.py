@@ -872,3 +872,26 @@ def test_a_completed_job_that_left_no_metrics_file_points_at_the_shared_state_di
         f"{trial['metrics_path']}: "
     ), trial["error"]
     assert "HWSCALE_HOME must be on a filesystem every node mounts" in trial["error"]
+
+
+def test_a_state_dir_with_a_percent_sign_keeps_the_trials_log_where_it_belongs(
+    slurm, tmp_path, monkeypatch
+):
+    """sbatch expands %x, %j, ... in --output: with HWSCALE_HOME under a directory named
+    "50%x" the log path pointed into a directory that does not exist, and every job FAILED
+    (JobLaunchFailure) before the trial ran. The option now turns the expansion off."""
+    home = tmp_path / "50%x" / "hw"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HWSCALE_HOME", str(home))
+    exp = write_experiment(
+        tmp_path / "exp.toml",
+        "pct",
+        trial_command=False,
+        grid={"gpu_counts": [1], "node_counts": [1]},
+    )
+    r = sweep(exp, 1, 1)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (trial,) = rows("pct.g1n1")
+    assert trial["state"] == "finished", trial
+    log = Path(trial["log_path"])
+    assert str(log).startswith(str(home)) and "training CartPole-v1" in log.read_text()
