@@ -302,6 +302,27 @@ class SlurmCLI:
                 shapes.append(shape)
         return shapes[:4]
 
+    def partitions_and_features(self) -> tuple[list[str], list[str]]:
+        """The cluster's partitions (the default one marked ``(default)``) and its nodes'
+        features, from one ``sinfo``; empty lists when it cannot be asked."""
+        try:
+            out = self._run(["sinfo", "-h", "-o", "%P|%f"])
+        except OSError:
+            return [], []
+        if out.returncode != 0:
+            return [], []
+        partitions: list[str] = []
+        features: list[str] = []
+        for line in out.stdout.splitlines():
+            name, _, feats = line.strip().partition("|")
+            name = name[:-1] + " (default)" if name.endswith("*") else name
+            if name and name not in partitions:
+                partitions.append(name)
+            for f in feats.split(","):
+                if _clean(f) and f not in features:
+                    features.append(f)
+        return partitions, features
+
     def partition_max_minutes(self) -> tuple[dict[str, float | None], str | None] | None:
         """Each partition's ``MaxTime`` in minutes (None: unlimited) and the default
         partition's name, from ``scontrol -o show partition``; None when it cannot be asked."""
@@ -472,6 +493,13 @@ class SlurmDispatcher:
             refusal += f"; asked per job: {asked}" + (f" {extra}" if extra else "")
             if shapes:
                 refusal += f"; the nodes have: {'; '.join(shapes)}"
+        if refusal and ("invalid partition" in refusal.lower() or "feature" in refusal.lower()):
+            # name what the cluster has, so a typo shows without another command
+            partitions, features = self.cli.partitions_and_features()
+            if "partition" in refusal.lower() and partitions:
+                refusal += f"; the cluster's partitions: {', '.join(partitions[:20])}"
+            elif "feature" in refusal.lower():
+                refusal += f"; the nodes' features: {', '.join(features[:20]) or 'none'}"
         if refusal:
             raise UsageError(
                 f"Slurm would refuse the {pair.tag} trials ({refusal}); accepted: [slurm] "

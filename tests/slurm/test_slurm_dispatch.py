@@ -895,3 +895,28 @@ def test_a_state_dir_with_a_percent_sign_keeps_the_trials_log_where_it_belongs(
     assert trial["state"] == "finished", trial
     log = Path(trial["log_path"])
     assert str(log).startswith(str(home)) and "training CartPole-v1" in log.read_text()
+
+
+def test_a_partition_or_constraint_typo_names_what_the_cluster_has(slurm, tmp_path):
+    """sbatch only says "invalid partition specified: gpu" or "Invalid feature specification":
+    the refusal now lists the cluster's partitions or its nodes' features, so the typo shows
+    without another command."""
+    grid = {"gpu_counts": [1], "node_counts": [1]}
+    before = slurm.job_ids(active_only=False)
+    for name, slurm_keys, needle in (
+        ("typo1", {"partition": "gpu"}, "the cluster's partitions: debug (default))"),
+        ("typo2", {"constraint": "a100"}, "the nodes' features: none)"),
+    ):
+        exp = write_experiment(
+            tmp_path / f"{name}.toml", name, trial_command=False, grid=grid, slurm=slurm_keys
+        )
+        r = subprocess.run(
+            hwscale_cmd("plan", "-e", str(exp), "--check"),
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=120,
+        )
+        assert r.returncode == 2 and needle in r.stderr, r.stdout + r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert slurm.job_ids(active_only=False) == before
