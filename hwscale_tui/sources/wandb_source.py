@@ -329,7 +329,8 @@ def _response_of(exc: BaseException) -> Any:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds to wait from ``RateLimit-Reset`` (delta seconds, or an epoch) or ``Retry-After``."""
+    """Seconds to wait from ``RateLimit-Reset`` (delta seconds, or an epoch) or ``Retry-After``
+    (delta seconds, or an HTTP date as RFC 9110 allows: what proxies in front of W&B send)."""
     for name in ("RateLimit-Reset", "Retry-After"):
         raw = headers.get(name)
         if raw is None:
@@ -337,11 +338,27 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
         try:
             value = float(raw)
         except ValueError:
-            continue
+            when = http_date(raw) if name == "Retry-After" else None
+            if when is None:
+                continue
+            value = when
         if value > 1e9:  # an epoch time, not a delta
             value -= now
         return max(0.0, value)
     return None
+
+
+def http_date(text: str) -> float | None:
+    """An HTTP date (``Wed, 21 Oct 2026 07:28:00 GMT``) as epoch seconds, else None."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, as HTTP dates are
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
 
 
 # History requests that fail in a row before a ``histories`` call sends no more (each failed

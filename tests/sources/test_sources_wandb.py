@@ -637,3 +637,23 @@ def test_a_wandb_base_url_the_client_refuses_says_why(server, monkeypatch, url, 
         make_source(experiment(), "wandb").poll()
     assert e.value.reason == f"WANDB_BASE_URL {url!r} {why}"
     assert server.counts == {}
+
+
+def test_a_429_whose_retry_after_is_an_http_date_is_waited_for(server):
+    """RFC 9110 lets Retry-After be a date (what a proxy in front of W&B may send); it was
+    ignored ("rate limited by W&B (HTTP 429)", no wait), and the poller retried after 10 s."""
+    from email.utils import formatdate
+
+    src = wandb_source(server)
+    src.poll()
+    server.fail("429", retry_after=formatdate(NOW + 90, usegmt=True))
+    with pytest.raises(SourceUnavailable) as e:
+        src.poll()
+    assert (e.value.reason, e.value.retry_after_s) == (
+        "rate limited by W&B (HTTP 429, reset in 90 s)",
+        90.0,
+    )
+    server.fail("429", retry_after="120")  # the delay form, as before
+    with pytest.raises(SourceUnavailable) as e:
+        src.poll()
+    assert e.value.retry_after_s == 120.0

@@ -131,6 +131,7 @@ class Fault:
     operation: str | None  # only requests of this operation (None: any GraphQL request)
     reset_s: float | None = None
     run: str | None = None  # only requests for this run (its name in the variables)
+    retry_after: str | None = None  # a 429's Retry-After header, verbatim
 
 
 class WandbLoopback:
@@ -262,15 +263,19 @@ class WandbLoopback:
         operation: str | None = "Runs",
         reset_s: float | None = None,
         run: str | None = None,
+        retry_after: str | None = None,
     ) -> None:
         """The next ``times`` requests of ``operation`` get: ``"429"``, ``"500"``, ``"drop"``
         or ``"html"`` (HTTP 200 with a web page: what a ``WANDB_BASE_URL`` naming W&B's web app
         or a proxy's login page answers); with ``run``, only the requests for that run
-        (``Run``, ``RunSampledHistory``, ...)."""
+        (``Run``, ``RunSampledHistory``, ...). A 429 carries ``RateLimit-Reset: reset_s`` and
+        ``Retry-After: retry_after`` (seconds or an HTTP date) when given."""
         if kind not in ("429", "500", "drop", "html"):
             raise ValueError(f"unknown fault {kind!r}; accepted: '429', '500', 'drop', 'html'")
         with self._lock:
-            self._faults += [Fault(kind, operation, reset_s, run) for _ in range(times)]
+            self._faults += [
+                Fault(kind, operation, reset_s, run, retry_after) for _ in range(times)
+            ]
 
     def clear_faults(self) -> None:
         """Drop the faults not yet taken."""
@@ -627,6 +632,8 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
                 headers = {"RateLimit-Limit": "100", "RateLimit-Remaining": "0"}
                 if fault.reset_s is not None:
                     headers["RateLimit-Reset"] = f"{fault.reset_s:g}"
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = fault.retry_after
                 self._send(429, {"errors": [{"message": "rate limit exceeded"}]}, headers)
             elif fault.kind == "html":
                 page = b"<!DOCTYPE html><html><body>Weights &amp; Biases</body></html>"
