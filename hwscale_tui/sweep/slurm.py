@@ -419,14 +419,21 @@ class SlurmJob:
     missing_polls: int = 0
 
 
+# sbatch input variables that would break every submit as the options of the same name do
+# (launch/slurm_options.py, BREAKING_SBATCH_OPTIONS): --wait, --array.
+BREAKING_SBATCH_ENV = frozenset({"SBATCH_WAIT", "SBATCH_ARRAY_INX"})
+
+
 def submit_env(spec_env: Mapping[str, str]) -> dict[str, str]:
     """sbatch's environment: ours plus the trial's. ``SLURM_*`` variables (set when the runner
     itself runs inside a Slurm job) would describe that job, not this one: dropped, except
-    ``SLURM_CONF``. ``SBATCH_*`` input variables are the user's and stay."""
+    ``SLURM_CONF``. ``SBATCH_*`` input variables are the user's and stay, except
+    ``SBATCH_WAIT`` and ``SBATCH_ARRAY_INX`` (sbatch would wait for each job to end, read as a
+    controller that does not answer, or run each trial several times)."""
     return {
         k: v
         for k, v in full_env(spec_env).items()
-        if not k.startswith("SLURM_") or k == "SLURM_CONF"
+        if (not k.startswith("SLURM_") or k == "SLURM_CONF") and k not in BREAKING_SBATCH_ENV
     }
 
 

@@ -920,3 +920,26 @@ def test_a_partition_or_constraint_typo_names_what_the_cluster_has(slurm, tmp_pa
         assert r.returncode == 2 and needle in r.stderr, r.stdout + r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert slurm.job_ids(active_only=False) == before
+
+
+def test_an_sbatch_wait_in_the_users_environment_does_not_hold_up_the_submit(
+    slurm, tmp_path, monkeypatch
+):
+    """SBATCH_WAIT (sbatch's input variable for --wait) in the runner's environment made every
+    sbatch wait for its job to end: read as a controller that does not answer, each trial was
+    recorded killed and the sweep stopped after 3. sbatch's environment now leaves it out."""
+    from hwscale_tui.sweep.slurm import SlurmCLI, submit_env
+
+    monkeypatch.setenv("SBATCH_WAIT", "1")
+    monkeypatch.setenv("SBATCH_ARRAY_INX", "0-1")
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/bash\nsleep 300\n")
+    name = "waits.g1n1_trial_0001_abcdef"
+    env = submit_env({})
+    assert "SBATCH_WAIT" not in env and "SBATCH_ARRAY_INX" not in env
+    job_id = SlurmCLI(timeout_s=10.0).submit(
+        [f"--job-name={name}", f"--output={tmp_path / 'log'}"], script, env
+    )
+    assert job_id.isdigit()
+    jobs = slurm.run(["squeue", "-h", "-t", "all", "--name", name, "-o", "%i"]).stdout.split()
+    assert jobs == [job_id]  # one job, not an array
