@@ -16,6 +16,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -166,13 +167,17 @@ def mount_fstype(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | 
 
 
 SINFO_TIMEOUT_S = 5.0
-# SLURM_CONF -> (hosts, why sinfo could not tell them) (plan runs often in the app)
-_HOSTS_CACHE: dict[str, tuple[set[str] | None, str]] = {}
+# A failed sinfo is asked again after this long (a controller that was down answers later:
+# the app, which plans often and lives long, kept its first failure for good).
+SINFO_RETRY_S = 60.0
+# SLURM_CONF -> ((hosts, why sinfo could not tell them), when asked) (plan runs often in the app)
+_HOSTS_CACHE: dict[str, tuple[tuple[set[str] | None, str], float]] = {}
 
 
 def cluster_hosts(env: dict[str, str] | None = None) -> set[str] | None:
     """The hostnames of the cluster's nodes (``sinfo``, asked once per process and
-    ``SLURM_CONF``), or None when it cannot be asked."""
+    ``SLURM_CONF`` when it answers, again after ``SINFO_RETRY_S`` when it did not), or None
+    when it cannot be asked."""
     return _cluster_answer(env)[0]
 
 
@@ -184,9 +189,11 @@ def sinfo_problem(env: dict[str, str] | None = None) -> str:
 
 def _cluster_answer(env: dict[str, str] | None) -> tuple[set[str] | None, str]:
     key = (env if env is not None else os.environ).get("SLURM_CONF", "")
-    if key not in _HOSTS_CACHE:
-        _HOSTS_CACHE[key] = _ask_cluster_hosts(env)
-    return _HOSTS_CACHE[key]
+    cached = _HOSTS_CACHE.get(key)
+    now = time.monotonic()
+    if cached is None or (cached[0][0] is None and now - cached[1] >= SINFO_RETRY_S):
+        cached = _HOSTS_CACHE[key] = (_ask_cluster_hosts(env), now)
+    return cached[0]
 
 
 def _ask_cluster_hosts(env: dict[str, str] | None) -> tuple[set[str] | None, str]:

@@ -444,3 +444,35 @@ def test_ordinary_extra_sbatch_args_pass(args):
     from hwscale_tui.launch.slurm_options import extra_sbatch_args_problem
 
     assert extra_sbatch_args_problem(slurm_cfg(extra_sbatch_args=args)) is None
+
+
+def test_a_failed_sinfo_is_asked_again_later_and_an_answer_is_kept(tmp_path, monkeypatch):
+    """plan's shared-state warning asks sinfo once per process: a failure (the controller was
+    down for a moment) stayed cached for good, so the app, which plans often and runs for
+    days, kept warning "sinfo failed" after the controller was back. A failure is now asked
+    again after SINFO_RETRY_S (0 here); an answer is kept."""
+    from hwscale_tui.launch import slurm_options
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    flag = tmp_path / "up"
+    calls = tmp_path / "calls"
+    sinfo = bin_dir / "sinfo"
+    sinfo.write_text(
+        f'#!/bin/sh\necho x >> "{calls}"\n'
+        f'if [ -e "{flag}" ]; then echo node1; exit 0; fi\n'
+        "echo 'sinfo: error: Unable to contact slurm controller' >&2\nexit 1\n"
+    )
+    sinfo.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("SLURM_CONF", str(tmp_path / "slurm.conf"))
+    monkeypatch.setattr(slurm_options, "_HOSTS_CACHE", {})
+    monkeypatch.setattr(slurm_options, "SINFO_RETRY_S", 0.0)
+    assert slurm_options.cluster_hosts() is None
+    assert "Unable to contact slurm controller" in slurm_options.sinfo_problem()
+    flag.write_text("")  # the controller is back
+    assert slurm_options.cluster_hosts() == {"node1"}
+    assert slurm_options.sinfo_problem() == ""
+    asked = len(calls.read_text().splitlines())
+    slurm_options.cluster_hosts()
+    assert len(calls.read_text().splitlines()) == asked  # an answer is not asked again
