@@ -4,7 +4,7 @@ Per poll, wandb's ``Runs`` paginator sends the same query as ``api.runs(path, {"
 sweeps}}, lazy=False)`` -- config and summary come inside it, so there is no per-run
 request (the N+1 trap of ``lazy=True``). A fresh paginator per poll means the Api object's run
 cache (what ``api.flush()`` clears) is never used, so every poll sees current data. Curves are
-fetched with ``run.history(keys=...)`` (``RunSampledHistory``) only for runs whose last history
+fetched with the ``RunSampledHistory`` query of ``run.history(keys=...)`` only for runs whose last history
 step moved since they were cached on disk.
 
 ``wandb`` is imported on the first poll, never at module import: the TUI polls from a thread
@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import os
 import re
 import threading
@@ -431,6 +432,22 @@ def run_data(node: Mapping[str, Any]) -> WandbRunData:
 
 
 @functools.cache
+def sampled_history_query() -> Any:
+    """wandb's ``RunSampledHistory`` query (``Run._sampled_history`` in wandb 0.26), parsed once."""
+    from wandb_gql import gql
+
+    return gql(
+        """
+        query RunSampledHistory($project: String!, $entity: String!, $name: String!, $specs: [JSONString!]!) {
+            project(name: $project, entityName: $entity) {
+                run(name: $name) { sampledHistory(specs: $specs) }
+            }
+        }
+        """
+    )
+
+
+@functools.cache
 def run_nodes_paginator() -> type:
     """wandb's public ``Runs`` paginator -- same ``Runs`` query, filters and cursors -- yielding
     the raw run nodes instead of a ``Run`` object per run.
@@ -640,27 +657,27 @@ class WandbSource:
             )
 
     def _fetch_history(self, run_id: str, keys: list[str]) -> list[dict[str, Any]]:
-        """``run.history(keys=...)``: one ``RunSampledHistory`` request for one run."""
-        from wandb.apis.public import Run
-
-        node = self._nodes[run_id]
-        attrs: dict[str, Any] = {
-            "name": run_id,
-            "state": node.get("state"),
-            "config": {},
-            "summaryMetrics": {},
-            "systemMetrics": {},
-        }
-        run = Run(
-            self._api.client,
-            cast(str, self._entity_name),  # set by the poll that listed this run
-            self.project,
-            run_id,
-            attrs,
-            include_sweeps=False,
-            lazy=False,
+        """One ``RunSampledHistory`` request for one run: the query, variables and spec that
+        ``run.history(keys=keys, samples=..., pandas=False)`` sends, without a ``Run`` object:
+        ``Run.__init__`` makes an empty directory ``<entity>/<project>/<run id>`` under
+        ``WANDB_DIR`` (else the system temp dir) for every run, and none is ever removed."""
+        spec = {"keys": ["_step", *keys], "samples": self.settings.history_samples}
+        response = self._api.client.execute(
+            sampled_history_query(),
+            variable_values={
+                "entity": cast(str, self._entity_name),  # set by the poll that listed this run
+                "project": self.project,
+                "name": run_id,
+                "specs": [json.dumps(spec)],
+            },
         )
-        rows = run.history(samples=self.settings.history_samples, keys=keys, pandas=False)
+        project = (response or {}).get("project")
+        if project is None:
+            raise ValueError(f"Could not find project {self.path}")
+        run = project.get("run")
+        if run is None:
+            raise ValueError(f"Could not find run {run_id} in {self.path}")
+        rows = (run.get("sampledHistory") or [[]])[0]
         return rows if isinstance(rows, list) else []
 
     def _fetch_points(self, run_id: str, metric: str, key: str | None) -> list[HistoryPoint]:
