@@ -95,6 +95,14 @@ def make_wandb_api(
             auth=("api", key),
             timeout=timeout_s,
         )
+        if probe.status_code in (404, 405):  # no GraphQL endpoint there: a wrong address,
+            # such as one ending in /graphql (the client adds it) or a web server's root
+            raise SourceUnavailable(
+                f"{url} is not W&B's API: {url}/graphql answered HTTP {probe.status_code}; "
+                "accepted: WANDB_BASE_URL set to the API's address without /graphql "
+                "(https://api.wandb.ai, or your server's), or unset",
+                status=probe.status_code,
+            )
         probe.raise_for_status()
     except requests.RequestException as e:
         raise unavailable_from(e, where=url, now=time.time()) from e

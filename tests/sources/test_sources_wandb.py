@@ -669,3 +669,18 @@ def test_reading_curves_leaves_no_directory_per_run(server, tmp_path):
     assert all(len(curves[i]) == len(server.runs[i].history) > 0 for i in ids)
     wandb_dir = tmp_path / "wandb-dir"  # the fixture's WANDB_DIR
     assert not wandb_dir.exists() or list(wandb_dir.rglob("*")) == []
+
+
+def test_a_wandb_base_url_with_no_graphql_endpoint_says_it_is_not_the_api(monkeypatch):
+    """WANDB_BASE_URL ending in /graphql (the client adds it) read "W&B at <url> answered HTTP
+    404", as if W&B had failed."""
+    with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1"], 2)) as server:
+        url = f"{server.url}/graphql"
+        monkeypatch.setenv("WANDB_BASE_URL", url)
+        with pytest.raises(SourceUnavailable) as e:
+            make_source(experiment(), "wandb").poll()
+        assert server.unknown == ["POST /graphql/graphql"]  # the probe alone
+    assert e.value.reason == (
+        f"{url} is not W&B's API: {url}/graphql answered HTTP 404; accepted: WANDB_BASE_URL set "
+        "to the API's address without /graphql (https://api.wandb.ai, or your server's), or unset"
+    )
