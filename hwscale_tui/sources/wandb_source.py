@@ -388,6 +388,32 @@ def _fails_every_request(exc: BaseException, why: SourceUnavailable) -> bool:
     )
 
 
+def tls_problem(chain: Sequence[BaseException]) -> str | None:
+    """A reason template (``{where}``) when the failure was TLS's, else None: it read "cannot
+    reach W&B (connection failed or dropped)", which sends one looking at the network."""
+    import ssl
+
+    import requests
+
+    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if tls is None and not any(isinstance(e, requests.exceptions.SSLError) for e in chain):
+        return None
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        why = str(tls.verify_message or tls.reason or "certificate verify failed")
+        return (
+            "W&B at {where} has a TLS certificate this machine does not trust ("
+            + why.replace("{", "(").replace("}", ")")
+            + "); accepted: REQUESTS_CA_BUNDLE set to the certificate file of the authority "
+            "that signed it"
+        )
+    why = str(getattr(tls, "reason", None) or "TLS error")
+    return (
+        "the TLS handshake with W&B at {where} failed ("
+        + why.replace("{", "(").replace("}", ")")
+        + "); a server that speaks plain HTTP needs an http:// URL"
+    )
+
+
 def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUnavailable:
     """Any failure of a W&B call -> one short reason (and the wait a 429 asked for)."""
     if isinstance(exc, SourceUnavailable):
@@ -409,6 +435,9 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
         if status in (401, 403):
             return SourceUnavailable(f"W&B refused the API key (HTTP {status})", status=status)
         return SourceUnavailable(f"W&B at {where} answered HTTP {status}", status=status)
+    tls = tls_problem(chain)
+    if tls is not None:
+        return SourceUnavailable(tls.format(where=where))
     if any(isinstance(e, requests.Timeout) for e in chain):
         return SourceUnavailable(f"W&B at {where} did not answer in time")
     if any(isinstance(e, (requests.ConnectionError, ConnectionError)) for e in chain):

@@ -684,3 +684,15 @@ def test_a_wandb_base_url_with_no_graphql_endpoint_says_it_is_not_the_api(monkey
         f"{url} is not W&B's API: {url}/graphql answered HTTP 404; accepted: WANDB_BASE_URL set "
         "to the API's address without /graphql (https://api.wandb.ai, or your server's), or unset"
     )
+
+
+def test_https_to_a_server_without_tls_says_the_handshake_failed(server, monkeypatch):
+    """It read "cannot reach W&B at https://... (connection failed or dropped)": the server
+    was reachable; TLS was what failed."""
+    url = server.url.replace("http://", "https://")
+    monkeypatch.setenv("WANDB_BASE_URL", url)
+    with pytest.raises(SourceUnavailable) as e:
+        make_source(experiment(), "wandb").poll()
+    assert e.value.reason.startswith(f"the TLS handshake with W&B at {url} failed (")
+    assert e.value.reason.endswith("); a server that speaks plain HTTP needs an http:// URL")
+    assert "WRONG_VERSION_NUMBER" in e.value.reason or "RECORD_LAYER" in e.value.reason
