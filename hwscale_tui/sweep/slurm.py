@@ -302,6 +302,20 @@ class SlurmCLI:
                 shapes.append(shape)
         return shapes[:4]
 
+    def job_name(self, job_id: str) -> str | None:
+        """The job's name (``squeue``, else ``scontrol show job``), None when neither knows."""
+        try:
+            out = self._run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%i|%j"])
+            for line in out.stdout.splitlines() if out.returncode == 0 else []:
+                found, _, name = line.strip().partition("|")
+                if found == job_id:
+                    return name
+            out = self._run(["scontrol", "-o", "show", "job", job_id])
+        except OSError:
+            return None
+        m = re.search(r"(?:^|\s)JobName=(\S*)", out.stdout) if out.returncode == 0 else None
+        return m.group(1) if m else None
+
     def partitions_and_features(self) -> tuple[list[str], list[str]]:
         """The cluster's partitions (the default one marked ``(default)``) and its nodes'
         features, from one ``sinfo``; empty lists when it cannot be asked."""
@@ -572,6 +586,12 @@ class SlurmDispatcher:
         except OSError:
             return SlurmJob(job_id, "UNKNOWN")
         if info is None:
+            return None
+        run_id = str(row.get("run_id") or "")
+        name = self.cli.job_name(job_id) if run_id else None
+        if name is not None and name != run_id:
+            # job ids start again after the controller lost its state (a reinstalled or
+            # rebuilt cluster): this id is someone else's job now, never ours to watch
             return None
         return SlurmJob(job_id, info.state, info.reason, info.nodes)
 

@@ -943,3 +943,37 @@ def test_an_sbatch_wait_in_the_users_environment_does_not_hold_up_the_submit(
     assert job_id.isdigit()
     jobs = slurm.run(["squeue", "-h", "-t", "all", "--name", name, "-o", "%i"]).stdout.split()
     assert jobs == [job_id]  # one job, not an array
+
+
+def test_a_reattach_never_takes_someone_elses_job_with_the_recorded_id(slurm, tmp_path):
+    """Job ids start again when a controller loses its state (a rebuilt cluster): a runner
+    resuming a trial whose recorded job id now belongs to another job re-attached to that job
+    and settled the trial from it. The job's name (the trial's run id) must match."""
+    from hwscale_tui.config import from_dict
+    from hwscale_tui.sweep.slurm import SlurmDispatcher
+
+    script = tmp_path / "other.sh"
+    script.write_text("#!/bin/bash\nsleep 300\n")
+    out = slurm.run(
+        [
+            "sbatch",
+            "--parsable",
+            "--job-name=someone-else",
+            f"--output={tmp_path / 'o'}",
+            str(script),
+        ]
+    )
+    assert out.returncode == 0, out.stderr
+    other = out.stdout.strip()
+    dispatcher = SlurmDispatcher(
+        from_dict({"experiment": {"dispatcher": "slurm"}}, env={}), "re.g1n1"
+    )
+    mine = "re.g1n1_trial_0001_abcdef"
+    assert dispatcher.attach({"job_name": other, "run_id": mine}) is None
+    # its own job is re-attached as before
+    out = slurm.run(
+        ["sbatch", "--parsable", f"--job-name={mine}", f"--output={tmp_path / 'm'}", str(script)]
+    )
+    own = out.stdout.strip()
+    job = dispatcher.attach({"job_name": own, "run_id": mine})
+    assert job is not None and job.job_id == own
