@@ -141,8 +141,8 @@ def base_url_refusal(url: str) -> str | None:
 
 def not_graphql_reply(response: Any) -> str | None:
     """What a successful answer to the key probe is, when it is not a GraphQL reply (a JSON
-    object with ``data`` or ``errors``), else None: a web page (W&B's web app, a proxy's
-    login page) answers HTTP 200 too."""
+    object with ``data`` or ``errors``), else None: a web page (a proxy's login page, a web
+    server's home page) answers HTTP 200 too."""
     try:
         body = response.json()
     except ValueError:

@@ -560,8 +560,7 @@ def test_an_experiment_with_no_pair_asks_wandb_nothing(server):
 
 
 def test_a_wandb_base_url_that_answers_with_a_web_page_says_so_at_once(server):
-    """WANDB_BASE_URL naming W&B's web app (https://wandb.ai) or a proxy's login page answers
-    HTTP 200 with HTML: the probe passed it, and wandb.Api()'s key check then retried it for up
+    """A WANDB_BASE_URL naming a web server or a proxy's login page answers HTTP 200 with HTML: the probe passed it, and wandb.Api()'s key check then retried it for up
     to 7 days ("wandb: Network error (JSONDecodeError), entering retry loop."): `trials` hung."""
     server.fail("html", times=3, operation=None)  # bounded: without the check the poll
     # succeeds once the faults are used up, instead of hanging
