@@ -225,6 +225,8 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
         )
     from ..sources import SourceUnavailable, make_source
 
+    if args.generation is not None:  # bad input: refused before the source is asked (W&B)
+        check_generation(cfg, args.generation)
     source = make_source(cfg, args.source)
     if source.kind == "wandb" and not os.environ.get("WANDB_API_KEY"):  # as trials says it
         raise UsageError(
@@ -250,8 +252,6 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
             f"{where} has no trials for experiment {cfg.name!r}; accepted: a launched experiment (--experiment FILE) or --trials FILE.csv."
         )
     every = len(trials)
-    if args.generation is not None:
-        check_generation(cfg, args.generation)
     trials = pick_generation(cfg.name, trials, args.generation)
     curves = source.histories([t.run_id for t in trials], args.metric or cfg.analysis.curve_metric)
     history_error = getattr(source, "history_error", None)

@@ -141,6 +141,24 @@ def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
         assert server.unknown == []
 
 
+def test_analyze_refuses_a_generation_the_experiment_never_had_before_asking_wandb(
+    tmp_path, capsys, monkeypatch
+):
+    """``analyze --generation 9`` asked W&B first: with W&B down it exited 1 ("unavailable")
+    for bad input, and with W&B up it sent its requests first. ``trials`` checked first."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
+    with WandbLoopback() as server:
+        monkeypatch.setenv("WANDB_BASE_URL", server.url)
+        rc = main(["analyze", "--experiment", str(experiment_file), "--generation", "9"])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.count("\n") == 0, err
+        assert "--generation 9: experiment hardware_scaling has no such generation" in err, err
+        assert server.requests == []  # nothing asked of W&B
+
+
 def test_wandb_unreachable_is_exit_1_with_a_reason(tmp_path, capsys, monkeypatch):
     cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
     experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
