@@ -238,8 +238,10 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
     except SourceUnavailable as e:
         if source.kind == "local":  # the store is damaged or locked: not bad input
             raise StoreError(e.reason.rstrip(".") + ".") from None
+        # a refused key does not come right by retrying: a key W&B accepts does
+        again = "set a WANDB_API_KEY W&B accepts" if e.status in (401, 403) else "retry"
         raise SourceError(
-            f"the {source.kind} trial source is unavailable ({e.reason.rstrip('.')}); retry, "
+            f"the {source.kind} trial source is unavailable ({e.reason.rstrip('.')}); {again}, "
             "or analyze an export with --trials FILE.csv."
         ) from None
     if not trials:

@@ -159,6 +159,23 @@ def test_analyze_refuses_a_generation_the_experiment_never_had_before_asking_wan
         assert server.requests == []  # nothing asked of W&B
 
 
+def test_analyze_with_a_key_wandb_refuses_asks_for_another_key_not_a_retry(
+    tmp_path, capsys, monkeypatch
+):
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
+    runs = experiment_runs("hardware_scaling", ["g1n1"], 2)
+    with WandbLoopback(runs, api_key="r" * 40) as server:  # not the key in the environment
+        monkeypatch.setenv("WANDB_BASE_URL", server.url)
+        rc = main(["analyze", "--experiment", str(experiment_file)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and "W&B refused the API key (HTTP 401)" in err, err
+    assert "; set a WANDB_API_KEY W&B accepts, or analyze an export" in err, err
+    assert "retry" not in err, err
+
+
 def test_wandb_unreachable_is_exit_1_with_a_reason(tmp_path, capsys, monkeypatch):
     cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
     experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
