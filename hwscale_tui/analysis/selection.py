@@ -176,7 +176,16 @@ def progress_note(
     parts = []
     if in_flight:
         live = sorted({pair_tag_of(t.sweep) for t in in_flight})
-        parts.append(f"{plural(len(in_flight), 'trial')} still running ({', '.join(live)})")
+        states = [t.state for t in in_flight]
+        # a Metta trial whose training ended waits for its evaluation: not "running"
+        what = (
+            "awaiting evaluation"
+            if all(s == "awaiting_eval" for s in states)
+            else "still running"
+            if "awaiting_eval" not in states
+            else "still running or awaiting evaluation"
+        )
+        parts.append(f"{plural(len(in_flight), 'trial')} {what} ({', '.join(live)})")
     if missing:
         parts.append(f"no trials yet from {', '.join(missing)}")
     if not parts:

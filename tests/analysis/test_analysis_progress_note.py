@@ -40,12 +40,20 @@ def test_trials_in_flight_and_pairs_without_trials_are_named():
     ]
     note = progress_note(_cfg(), trials)
     assert note is not None
-    assert "2 trials still running (g1n1)" in note
+    assert "2 trials still running or awaiting evaluation (g1n1)" in note
     assert "no trials yet from g2n1" in note
     assert "will change" in note
     # only a pair missing
     note = progress_note(_cfg(), [_trial("a", "g1n1", "finished")])
     assert note is not None and "still running" not in note and "g2n1" in note
+
+
+def test_trials_awaiting_evaluation_are_not_said_to_run():
+    """A Metta trial whose training ended and whose evaluation is due was "still running"."""
+    trials = [_trial("a", "g1n1", "finished"), _trial("c", "g1n1", "awaiting_eval")]
+    note = progress_note(_cfg(), trials, ended={"g2n1"})
+    assert note is not None and "1 trial awaiting evaluation (g1n1)" in note, note
+    assert "running" not in note
 
 
 def test_a_pair_whose_sweep_ended_without_trials_is_not_waited_for():
