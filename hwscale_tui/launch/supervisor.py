@@ -20,7 +20,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -1156,9 +1156,13 @@ def _cancel_with_store(
                 if failed:
                     _keep_recorded(experiment, st, outcome.sweep, set(leftover))
         for outcome in outcomes:  # no runner will ever record these trials' end: cancel does
-            ended = _end_orphan_trial_rows(st, outcome.sweep, clock())
-            if ended:
-                said = f"{ended} trial{'s' if ended != 1 else ''} recorded killed"
+            ended, done = _end_orphan_trial_rows(st, outcome.sweep, clock())
+            said = "; ".join(
+                f"{n} trial{'s' if n != 1 else ''} recorded {what}"
+                for n, what in ((ended, "killed"), (done, "finished (from their metrics files)"))
+                if n
+            )
+            if said:
                 outcome.detail = f"{outcome.detail}; {said}" if outcome.detail else said
         for outcome in dead:
             records.mark_stopped(experiment, outcome.sweep, clock())
@@ -1186,26 +1190,63 @@ def _keep_recorded(experiment: str, st: Store, sweep: str, jobs: set[str]) -> No
             )
 
 
-def _end_orphan_trial_rows(st: Store, sweep: str, now: float) -> int:
+def _finished_from_metrics(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A trial's finished result from the final line of its metrics file (as a sweep runner
+    that re-attaches reads it), as store fields; None when it left none."""
+    from ..metrics_file import finite, read_final
+
+    path = row.get("metrics_path")
+    final = read_final(Path(path)) if path else None
+    score = finite((final or {}).get("sweep/score"))
+    if final is None or score is None or final.get("state", "finished") != "finished":
+        return None
+    fields: dict[str, Any] = {"state": "finished", "score": score, "error": None}
+    for column, key in (
+        ("runtime_s", "metric/total_time"),
+        ("agent_steps", "metric/agent_step"),
+        ("cost_usd", "sweep/cost"),
+        ("sps", "overview/sps"),
+    ):
+        value = finite(final.get(key))
+        if value is not None:
+            fields[column] = value
+    return fields
+
+
+def _end_orphan_trial_rows(st: Store, sweep: str, now: float) -> tuple[int, int]:
     """The queued and running trials of a sweep whose runner is gone (SIGKILLed, or killed
     after the grace), recorded killed: they do not count toward max_trials, as a cancelled
-    trial's never does, and no longer show as running. A live runner records its own. How
-    many trials it ended."""
+    trial's never does, and no longer show as running. A trial that finished meanwhile (a
+    cluster job that ran to its end while nobody watched) is recorded finished from its
+    metrics file, as a re-attaching runner would: its result is not thrown away. A live runner
+    records its own. How many trials it recorded killed, and finished."""
     why = "cancelled after its sweep runner died"
     sweep_row = st.get_sweep(sweep)
     if sweep_row is None or is_running(sweep_row.get("pid"), sweep_row.get("proc_start")):
-        return 0
-    ended = 0
+        return 0, 0
+    ended = done = 0
     with st.transaction():
         for row in st.trial_rows([sweep]):
             if row["state"] not in ("queued", "running"):
+                continue
+            finished = _finished_from_metrics(row)
+            if finished is not None:
+                st.update_trial(row["run_id"], ended_at=now, **finished)
+                st.add_event(
+                    "finished",
+                    f"score {finished['score']:g}, read from its metrics file: it finished "
+                    "while its sweep runner was gone",
+                    sweep=sweep,
+                    run_id=row["run_id"],
+                )
+                done += 1
                 continue
             st.update_trial(row["run_id"], state="killed", error=why, ended_at=now)
             st.add_event("killed", why, sweep=sweep, run_id=row["run_id"])
             ended += 1
         if sweep_row["status"] == "running":
             st.upsert_sweep(sweep, status="cancelled")
-    return ended
+    return ended, done
 
 
 def _orphan_trials(

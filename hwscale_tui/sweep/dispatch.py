@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .metrics import MetricsTail
+from ..metrics_file import MetricsTail
 from .outcome import TrialExit
 from .trial_command import TrialSpec
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..launch.commands import full_env, resolve_executable
+from ..metrics_file import read_final
 from ..paths import ensure_private_dir
 from ..processes import (
     ProcessGroupTarget,
@@ -27,7 +28,6 @@ from ..processes import (
     stop_process_trees,
 )
 from .dispatch import InFlightTrial
-from .metrics import read_final
 from .outcome import TrialExit
 from .trial_command import TrialSpec
 

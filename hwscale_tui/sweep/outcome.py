@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..hardware import HardwarePair
+from ..metrics_file import finite
 from ..prices import job_cost_usd
 from ..records import BUDGETED_STATES
-from .metrics import finite
 
 # stopped, not failed: SIGTERM, SIGINT and SIGHUP (a closed terminal; the trainer exits 129
 # on it as on SIGTERM), as a shell's 128 + signal or as the signal itself

@@ -29,12 +29,12 @@ from ..errors import StoreError, UsageError
 from ..hardware import HardwarePair
 from ..launch import registry
 from ..launch.commands import builtin_multinode_refusal
+from ..metrics_file import history_row, read_final
 from ..prices import job_cost_usd
 from ..processes import SignalSafeEvent, process_start_time
 from ..search.presets import Preset, preset_for
 from ..store import Store
 from .dispatch import NOT_SUBMITTED_ALLOWED, Dispatcher, InFlightTrial, NotSubmitted
-from .metrics import history_row, read_final
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState

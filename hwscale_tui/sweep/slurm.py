@@ -40,10 +40,10 @@ from ..launch.slurm_options import (
     sbatch_options,
     time_limit_minutes,
 )
+from ..metrics_file import read_final
 from ..paths import ensure_private_dir, write_private_text
 from .dispatch import InFlightTrial, NotSubmitted
 from .local import last_log_line
-from .metrics import read_final
 from .outcome import TrialExit
 from .skypilot import TrialResults, WandbTrialResults, in_daemon_thread
 from .trial_command import TrialSpec

@@ -566,3 +566,49 @@ def test_status_lists_a_slurm_job_a_runner_kept_after_its_own_scancel_failed():
     )
     jobs = slurm_jobs(["exp.g1n1"], "exp")["exp.g1n1"]
     assert [(j["job_id"], j["state"]) for j in jobs] == [("4242", ORPHANED_JOB)]
+
+
+def test_cancel_after_the_runner_died_keeps_the_results_of_trials_that_finished_meanwhile(
+    tmp_path, capsys
+):
+    """Supervisor and sweep runner gone, two trials in the store as running: one's job ran to
+    its end meanwhile (its metrics file has its final line), the other's left none. Cancel
+    recorded both killed ("cancelled after its sweep runner died"), throwing the finished
+    result away; it records that one finished, from its metrics file, as a runner that
+    re-attaches would."""
+    from tests.support.launches import dead_pid
+
+    dead, start = dead_pid()
+    runs = app_paths().runs
+    with Store.open_default() as store:
+        recorded_launch(store, "exp", ["exp.g1n1"], tmp_path / "exp.toml", running_pid=dead)
+        store.upsert_sweep(
+            "exp.g1n1", experiment="exp", gpus=1, nodes=1, pid=dead, proc_start=start,
+            status="running",
+        )  # fmt: skip
+        for i, final in ((1, True), (2, False)):
+            run_id = f"exp.g1n1_trial_000{i}_abcdef"
+            metrics = runs / run_id / "metrics.jsonl"
+            metrics.parent.mkdir(parents=True)
+            lines = [{"metric/agent_step": 1024, "score": 20.0}]
+            if final:
+                lines.append(
+                    {"final": True, "state": "finished", "sweep/score": 500.0,
+                     "metric/agent_step": 200704, "metric/total_time": 11.5, "sweep/cost": 0.04}
+                )  # fmt: skip
+            metrics.write_text("".join(json.dumps(x) + "\n" for x in lines))
+            store.insert_trial(
+                run_id, "exp.g1n1", experiment="exp", idx=i, state="running",
+                metrics_path=str(metrics),
+            )  # fmt: skip
+    assert main(["cancel", "g1n1", "--experiment-name", "exp"]) == 0
+    out = capsys.readouterr().out
+    assert "1 trial recorded killed; 1 trial recorded finished (from their metrics files)" in out
+    with Store.open_default() as store:
+        rows = {r["run_id"]: r for r in store.trial_rows(["exp.g1n1"])}
+    done, killed = rows["exp.g1n1_trial_0001_abcdef"], rows["exp.g1n1_trial_0002_abcdef"]
+    assert (done["state"], done["score"], done["agent_steps"], done["runtime_s"]) == (
+        "finished", 500.0, 200704, 11.5
+    ), done  # fmt: skip
+    assert done["cost_usd"] == 0.04 and done["error"] is None
+    assert (killed["state"], killed["error"]) == ("killed", "cancelled after its sweep runner died")

@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 
 from hwscale_tui.hardware import HardwarePair
+from hwscale_tui.metrics_file import read_final
 from hwscale_tui.paths import app_paths
 from hwscale_tui.sweep.local import last_log_line
-from hwscale_tui.sweep.metrics import read_final
 from hwscale_tui.sweep.outcome import TrialExit, decide_outcome
 from hwscale_tui.train import shm
 

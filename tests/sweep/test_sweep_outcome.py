@@ -12,9 +12,9 @@ from hwscale_tui.config import ConfigError, apply_overrides, default_config, fro
 from hwscale_tui.errors import UsageError
 from hwscale_tui.hardware import HardwarePair
 from hwscale_tui.launch.commands import resolve_executable
+from hwscale_tui.metrics_file import MetricsTail, history_row, read_final
 from hwscale_tui.prices import job_cost_usd
 from hwscale_tui.search.presets import preset_for
-from hwscale_tui.sweep.metrics import MetricsTail, history_row, read_final
 from hwscale_tui.sweep.outcome import TrialExit, decide_outcome
 from hwscale_tui.sweep.trial_command import TORCHRUN_SKYPILOT, TrialCommandBuilder, format_value
 
