@@ -111,7 +111,7 @@ def test_a_refused_command_naming_another_experiment_leaves_the_current_one(tmp_
     for args, needle in (
         (("cancel", "g9n9", "--experiment-name", "beta"), "nothing to cancel"),
         (("trials", "--experiment-name", "beta", "--generation", "7"), "--generation 7"),
-        (("analyze", "--experiment-name", "beta", "--generation", "7"), "'beta'"),
+        (("analyze", "--experiment-name", "beta", "--generation", "7"), "--generation 7"),
         (("status", "-e", str(b), "--generation", "0"), "--generation 0"),
         (("launch", "-e", str(b), "--only", "g9n9"), "g9n9"),
     ):
