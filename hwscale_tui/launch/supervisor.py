@@ -314,7 +314,7 @@ def pair_status(
             )
             for r in rows
         ]
-        orphaned = _note_orphans(experiment, pairs)
+        orphaned = _note_orphans(experiment, pairs, supervisor_alive=bool(alive_ids))
         pairs = [p for p in pairs if p.generation == newest or _still_going(p, orphaned)]
         for p in pairs:
             if _stopped_on_full_disk(p):
@@ -362,9 +362,13 @@ def _still_going(p: PairStatus, orphaned: set[str]) -> bool:
     )
 
 
-def _note_orphans(experiment: str, pairs: list[PairStatus]) -> set[str]:
+def _note_orphans(
+    experiment: str, pairs: list[PairStatus], *, supervisor_alive: bool = False
+) -> set[str]:
     """A pair whose sweep runner is gone but whose trials still run says so (cancel stops them);
-    returns those pairs' sweep names."""
+    returns those pairs' sweep names. Cluster jobs are re-attached by a new runner: ``launch
+    --resume`` starts one when no supervisor runs, ``launch --only PAIR`` beside a live one
+    (``--resume`` then finds nothing to resume)."""
     data = registry.read(experiment)
     paused: dict[str, Any] = data["paused"] if isinstance(data.get("paused"), dict) else {}
     for p in pairs:
@@ -388,10 +392,11 @@ def _note_orphans(experiment: str, pairs: list[PairStatus]) -> set[str]:
         jobs = _orphan_jobs(experiment, [p.sweep_name], data).get(p.sweep_name, [])
         if jobs:
             orphaned.add(p.sweep_name)
+            again = f"--only {pair_tag_of(p.sweep_name)}" if supervisor_alive else "--resume"
             resume = (
                 ""
                 if p.status == "cancelled"
-                else f"hwscale-tui launch --experiment-name {experiment} --resume re-attaches them, "
+                else f"hwscale-tui launch --experiment-name {experiment} {again} re-attaches them, "
             )
             p.note = (
                 f"{plural(len(jobs), 'trial')} left in flight as cluster jobs by their dead sweep runner "

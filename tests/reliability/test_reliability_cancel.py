@@ -355,6 +355,20 @@ def test_a_dead_runners_slurm_jobs_are_named_by_status_and_doctor_and_scancelled
     out = capsys.readouterr().out
     assert "1 trial left in flight as cluster jobs by their dead sweep runner" in out, out
     assert "(Slurm job 4242); hwscale-tui launch --experiment-name exp --resume" in out, out
+    # beside a live supervisor `launch --resume` finds nothing to resume: --only PAIR starts a
+    # runner that re-attaches them (status named --resume there too)
+    from hwscale_tui.launch.state import LaunchRecords
+
+    with Store.open_default() as store:
+        lid = store.conn.execute("SELECT MAX(id) FROM launches").fetchone()[0]
+        LaunchRecords(store).set_supervisor(lid, os.getpid(), process_start_time(os.getpid()))
+    assert main(["status", "--experiment-name", "exp"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "(Slurm job 4242); hwscale-tui launch --experiment-name exp --only g1n1 re-attaches" in out
+    )
+    with Store.open_default() as store:
+        LaunchRecords(store).set_supervisor(lid, dead, None)
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "1 trial of exp.g1n1 left in flight as cluster jobs" in out, out
