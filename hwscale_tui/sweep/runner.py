@@ -40,6 +40,15 @@ from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sw
 from .state import IN_FLIGHT_STATES, SweepState
 from .trial_command import TrialCommandBuilder, TrialSpec, fit_minibatch_to_batch, short_params
 
+# Trials killed in a row (none finished or failed since) before the sweep stops: enough for a
+# wave of preemptions of every trial in flight, a few times over.
+KILLED_IN_A_ROW_ALLOWED = 10
+
+
+def killed_in_a_row_allowed(max_parallel_jobs: int) -> int:
+    return max(KILLED_IN_A_ROW_ALLOWED, 3 * max(1, max_parallel_jobs))
+
+
 # trial column <- history row key, for the live values copied from a template trial's metrics
 LIVE_COLUMNS = {
     "agent_steps": "agent_step",
@@ -226,6 +235,7 @@ class SweepRunner:
         self.counted = 0
         self.abort_reason: str | None = None
         self._not_submitted_in_a_row = 0  # starts the cluster did not take (NotSubmitted)
+        self._killed_in_a_row = 0  # trials stopped from outside, none finished or failed since
         self._stop_signal: int | None = None
         self._stopping = False  # set once the runner cancels its trials (stop, abort or error)
         self._building_optimizer = False
@@ -558,6 +568,7 @@ class SweepRunner:
             registry.forget_trial(self.cfg.name, trial.run_id)
         if exit.abort and self.abort_reason is None:
             self.abort_reason = exit.abort
+        self._count_kills(trial, outcome)
         if (
             outcome.state == "failed"
             and exit.code == BAD_INPUT_EXIT_CODE
@@ -566,6 +577,26 @@ class SweepRunner:
             self.abort_reason = (
                 f"trial {trial.run_id} rejected its arguments (exit 2), so every trial would; "
                 f"fix the trial command or the extra arguments ({outcome.error})"
+            )
+
+    def _count_kills(self, trial: InFlightTrial, outcome: TrialOutcome) -> None:
+        """A killed trial is replaced and not counted (preempted, cancelled by an admin, the
+        machine's failure); but trials killed one after another with nothing finishing or
+        failing (jobs scancelled as they start, a node that kills every trial) would be replaced
+        without end: after ``killed_in_a_row_allowed`` in a row the sweep stops, saying why."""
+        if trial.cancelled or self._stopping:
+            return
+        if outcome.state != "killed":
+            self._killed_in_a_row = 0
+            return
+        self._killed_in_a_row += 1
+        allowed = killed_in_a_row_allowed(self.setup.limits.max_parallel_jobs)
+        if self._killed_in_a_row >= allowed and self.abort_reason is None:
+            self.abort_reason = (
+                f"the last {self._killed_in_a_row} trials were all stopped before they ended and "
+                f"none finished or failed since (the last: {outcome.error or 'killed'}), so the "
+                "sweep stops instead of replacing them without end; find what stops them, then "
+                f"start the pair again (hwscale-tui launch --only {self.setup.pair.tag})"
             )
 
     def _settle(self, run_id: str, params: dict[str, Any], outcome: TrialOutcome) -> None:

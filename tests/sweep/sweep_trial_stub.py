@@ -7,6 +7,8 @@ Behaviour switches (environment, so the sweep's argv stays the same for every tr
   STUB_HOLD_DIR    wait until a file named <run_id> (or "all") exists there before finishing
                    (at most 10 minutes, then exit 1)
   STUB_FAIL_IDX    comma-separated trial indices (from the run id) that exit 1
+  STUB_KILL_IDX    the same, for trials stopped from outside (exit 143, as on SIGTERM); "all":
+                   every trial
 It handles SIGTERM by exiting 143.
 """
 
@@ -55,6 +57,10 @@ def main() -> int:
             if time.monotonic() > give_up:
                 return 1
             time.sleep(0.05)
+    killed = os.environ.get("STUB_KILL_IDX", "").split(",")
+    if str(idx) in killed or "all" in killed:
+        print(f"stub: trial {idx} is stopped as if from outside", flush=True)
+        return 143
     if str(idx) in os.environ.get("STUB_FAIL_IDX", "").split(","):
         print(f"stub: trial {idx} fails on purpose", flush=True)
         return 1

@@ -338,6 +338,35 @@ def test_a_refused_sweep_offers_a_launch_of_this_pair_with_its_own_settings(tmp_
     assert (settings["total_timesteps"], settings["extra_args"]) == (6000, ["extra.flag=1"])
 
 
+def test_a_sweep_whose_trials_are_all_stopped_from_outside_stops_after_ten_in_a_row(tmp_path):
+    """A killed trial is replaced and not counted (preempted, scancelled): with every trial
+    stopped from outside the sweep replaced them without end (19 in 20 s on Slurm, max_trials
+    never reached). After 10 in a row with nothing finished or failed it stops, exit 1, saying
+    why; one that finishes in between starts the count again."""
+    exp = write_experiment(tmp_path / "exp.toml", name="cli", max_trials=2)
+    r = subprocess.run(
+        sweep_cmd(exp), capture_output=True, text=True, env=cli_env(STUB_KILL_IDX="all"),
+        timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stdout + r.stderr
+    last = r.stdout.splitlines()[-1]
+    assert "the last 10 trials were all stopped before they ended" in last, last
+    assert "stopped by SIGTERM" in last and "launch --only g1n1" in last, last
+    rows = Store.open_default().trial_rows([SWEEP])
+    assert [row["state"] for row in rows] == ["killed"] * 10
+    # trials 1-9 and 11-19 stopped, 10 finishes: no 10 in a row until trial 20
+    Store.open_default().conn.execute("DELETE FROM trials")
+    exp = write_experiment(tmp_path / "exp2.toml", name="cli2", max_trials=2)
+    kills = ",".join(str(i) for i in range(1, 30) if i != 10)
+    r = subprocess.run(
+        sweep_cmd(exp), capture_output=True, text=True, env=cli_env(STUB_KILL_IDX=kills),
+        timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 1 and "the last 10 trials" in r.stdout.splitlines()[-1], r.stdout
+    states = [row["state"] for row in Store.open_default().trial_rows(["cli2.g1n1"])]
+    assert states == ["killed"] * 9 + ["finished"] + ["killed"] * 10, states
+
+
 def test_a_sweep_whose_every_trial_failed_exits_1_and_says_so(tmp_path):
     """Every trial failed: the sweep ended 'done ... 2 failed' with exit 0, so its launch showed
     the pair as exited 0 and `launch --foreground` reported success. It is a failed sweep."""
