@@ -219,16 +219,26 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
 def slurm_warnings(cfg: ExperimentConfig) -> list[str]:
     """Plan-time checks of the slurm dispatcher: the client commands, the shared state dir."""
     from ..paths import app_paths
-    from .slurm_options import cluster_hosts, shared_state_warning, sinfo_problem
+    from .slurm_options import (
+        cluster_hosts,
+        extra_sbatch_args_problem,
+        shared_state_warning,
+        sinfo_problem,
+    )
 
+    # extra sbatch options that break every trial: launch refuses them; plan says so first
+    extra = extra_sbatch_args_problem(cfg)
+    warnings = [f"launch refuses this: {extra}"] if extra else []
     if shutil.which("sbatch") is None:
         return [
-            "the slurm dispatcher needs sbatch, squeue, sacct and scancel on PATH (a Slurm login node)"
+            *warnings,
+            "the slurm dispatcher needs sbatch, squeue, sacct and scancel on PATH (a Slurm login "
+            "node)",
         ]
     if cfg.wandb.mode == "online":
-        return []  # results can come back from W&B
+        return warnings  # results can come back from W&B
     warning = shared_state_warning(app_paths().state, cluster_hosts(), why=sinfo_problem())
-    return [warning] if warning else []
+    return [*warnings, warning] if warning else warnings
 
 
 def plan_experiment(

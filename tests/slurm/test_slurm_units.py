@@ -476,3 +476,14 @@ def test_a_failed_sinfo_is_asked_again_later_and_an_answer_is_kept(tmp_path, mon
     asked = len(calls.read_text().splitlines())
     slurm_options.cluster_hosts()
     assert len(calls.read_text().splitlines()) == asked  # an answer is not asked again
+
+
+def test_plan_warns_of_extra_sbatch_args_that_launch_refuses():
+    """`launch` refuses extra sbatch options that break every trial; plain `plan` (without
+    --check) said nothing of them, so the plan looked ready to launch."""
+    from hwscale_tui.launch.commands import slurm_warnings
+
+    warnings = slurm_warnings(slurm_cfg(extra_sbatch_args=["--quiet"]))
+    assert warnings and warnings[0].startswith("launch refuses this: "), warnings
+    assert "--quiet" in warnings[0]
+    assert not any(w.startswith("launch refuses") for w in slurm_warnings(slurm_cfg()))
