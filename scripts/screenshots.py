@@ -266,7 +266,9 @@ async def capture(out: Path, size: tuple[int, int], prepared: Prepared) -> list[
             if cell.pair.tag != "g2n1":
                 return False
             assert grid._details_for is not None  # shown since the matrix was built
-            return grid._details_for[1] == cell
+            # and with the pairs' status read (the app's watch): it ran its trials, which the
+            # state line says (before the watch's first look it says "will run")
+            return grid._details_for[1] == cell and grid._details_for[2]
 
         await until(pilot, g2n1_details, "the pair details")
         await pilot.pause()
