@@ -61,6 +61,24 @@ def metrics_path_refusal(path: Path, paths: AppPaths) -> str | None:
                     "launch snapshots, logs, experiment files), where it would replace one of "
                     f"them; accepted: a path outside it, or in the run directories ({paths.runs})."
                 )
+        # the folders a missing path needs must be makeable, and the file writable: else the
+        # run failed (exit 1) on a raw OSError, after store=true had marked its trial running
+        folder = next(p for p in where.parents if p.exists())
+        if where.exists():
+            if not os.access(where, os.W_OK):
+                return (
+                    f"metrics_file={shown} is not writable; accepted: a file path you can write to."
+                )
+        elif not folder.is_dir():
+            return (
+                f"metrics_file={shown} cannot be made: {folder} is a file, not a folder; "
+                "accepted: a file path in a folder."
+            )
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            return (
+                f"metrics_file={shown} cannot be made: the folder {folder} is not writable; "
+                "accepted: a file path in a folder you can write to."
+            )
         if where.is_file() and where.stat().st_size:
             with open(where, "rb") as f:
                 first = f.read(1 << 16).split(b"\n", 1)[0]

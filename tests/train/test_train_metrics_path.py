@@ -102,3 +102,18 @@ def test_new_paths_earlier_metrics_files_and_the_run_directories_are_written(tmp
         run_training(parse_overrides(["run=r6", f"metrics_file={in_runs}", SHORT])).state
         == "finished"
     )
+
+
+@pytest.mark.parametrize("store", [False, True])
+def test_a_metrics_file_under_a_file_is_refused_before_the_store_is_touched(tmp_path, store):
+    # it failed with exit 1 on "FileExistsError: [Errno 17] File exists", and with store=true
+    # after the trial row had been inserted (then marked failed)
+    (tmp_path / "afile").write_text("mine\n")
+    path = tmp_path / "afile" / "sub" / "m.jsonl"
+    tokens = ["run=r_under_file", f"metrics_file={path}", SHORT]
+    code, out, err = run_cli(*tokens, *(["store=true"] if store else []))
+    assert code == 2, (out, err)
+    assert err.startswith("hwscale-tui: error: ") and err.count("\n") == 1, err
+    assert f"cannot be made: {tmp_path / 'afile'} is a file, not a folder" in err, err
+    assert out == "" and (tmp_path / "afile").read_text() == "mine\n"
+    assert not app_paths().store.exists()
