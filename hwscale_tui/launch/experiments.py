@@ -206,6 +206,50 @@ def _names(path: Path, name: str, *, pointed: bool) -> bool:
     return given == name
 
 
+def _recorded_files(name: str) -> list[Path]:
+    """The files experiment ``name`` was recorded as edited in: the current pointer's (when it
+    names it) and the store's."""
+    out: list[Path] = []
+    cur = read_current()
+    if cur is not None and cur.name == name and cur.file is not None:
+        out.append(cur.file)
+    st = _open_store_readonly()
+    try:
+        if st is not None:
+            row = next((r for r in st.experiment_rows() if r["name"] == name), None)
+            if row and row["file"] and Path(row["file"]) not in out:
+                out.append(Path(row["file"]))
+    finally:
+        if st is not None:
+            st.close()
+    return out
+
+
+def _refuse_lost_file(name: str) -> None:
+    """Experiment ``name`` has no file holding it and no launch snapshot: when it was recorded
+    with a file (moved, deleted, or its ``[experiment] name`` edited since), say so rather than
+    act on the built-in defaults under its name (``launch`` started the default grid)."""
+    for path in _recorded_files(name):
+        if not path.exists():
+            why = "no longer exists (moved or deleted)"
+        else:
+            try:
+                other = cfgmod.load(path).name
+            except ConfigError:
+                continue  # file_for said what is wrong with a file that is still its own
+            if other == name:
+                continue
+            why = f"now holds experiment {other!r}"
+        raise ConfigError(
+            str(path),
+            "<file>",
+            f"experiment {name}'s file {why}, and {name} has no launch snapshot to read its "
+            "settings from (they would be the built-in defaults)",
+            "the file put back, -e FILE where it is now, or hwscale-tui experiments select "
+            "another experiment",
+        )
+
+
 def no_such_experiment(name: str, names: list[str] | None = None) -> UsageError:
     names = known_names() if names is None else names
     if not names:  # it said "accepted: one of none yet"
@@ -228,6 +272,8 @@ def load_named(name: str) -> tuple[ExperimentConfig, Path | None]:
     snap = snapshot_path(name)
     if snap.is_file():
         return cfgmod.load(snap), None
+    if name != DEFAULT_NAME:
+        _refuse_lost_file(name)
     if name == DEFAULT_NAME or (name in known_names()):
         cfg = cfgmod.default_config(env=os.environ)
         if name != cfg.name:
