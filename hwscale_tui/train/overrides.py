@@ -442,6 +442,14 @@ def _check_batch(cfg: TrainConfig, rollout: int) -> None:
             f"{given}trainer.batch_size={b} leaves some of the {_ranks(r)} without an env "
             f"({rollout} steps each); accepted: at least {r * rollout} (ranks x {rollout})."
         )
+    memory = _physical_memory_bytes()
+    if memory and b * BYTES_PER_SAMPLE > memory:
+        most = 1 << (memory // BYTES_PER_SAMPLE).bit_length() - 1
+        raise UsageError(
+            f"{given}trainer.batch_size={b} needs about {_gib(b * BYTES_PER_SAMPLE)} of memory "
+            f"for its rollouts, more than this machine's {_gib(memory)}; accepted: at most "
+            f"{most} (about {BYTES_PER_SAMPLE} bytes a sample)."
+        )
     if mb > b:
         raise UsageError(
             f"trainer.minibatch_size={mb} is larger than trainer.batch_size={b}; accepted: a minibatch of at most the batch size."
@@ -458,6 +466,24 @@ def _check_batch(cfg: TrainConfig, rollout: int) -> None:
             f"too small to give each of the {_ranks(r)} a share; accepted: a minibatch of at "
             f"least {_min_minibatch(b, r, rollout)}."
         )
+
+
+# Rank memory per batch sample, all ranks together (measured ~520 bytes on CartPole: rollout
+# buffers, minibatch copies, the envs; doubled for margin). A batch beyond the machine's memory
+# started its ranks and then failed (exit 1: "Maximum allowed dimension exceeded") or, worse,
+# ran the machine out of memory.
+BYTES_PER_SAMPLE = 1024
+
+
+def _physical_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB"
 
 
 def _min_minibatch(batch: int, ranks: int, rollout: int) -> int:

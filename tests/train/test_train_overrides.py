@@ -259,3 +259,23 @@ def test_every_split_uses_the_whole_batch_and_the_same_minibatch_count_per_rank(
                 # an even split is the one it always was
                 assert envs == [batch // ranks // BUILTIN_ROLLOUT] * ranks
                 assert shares == [minibatch // ranks] * ranks
+
+
+@pytest.mark.parametrize("batch", [str(2**40), "1e30"])
+def test_a_batch_beyond_the_machines_memory_is_refused_before_any_rank(private_home, batch):
+    # it started the rank, which failed ("Maximum allowed dimension exceeded", exit 1) or, for
+    # a batch just above the memory, ran the machine out of it
+    proc = subprocess.run(
+        hwscale_cmd("train", "-q", f"trainer.batch_size={batch}", "trainer.total_timesteps=64"),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc
+    assert proc.stderr.startswith("hwscale-tui: error: trainer.batch_size=") and (
+        proc.stderr.count("\n") == 1
+    ), proc.stderr
+    assert "of memory for its rollouts, more than this machine's" in proc.stderr
+    assert "accepted: at most " in proc.stderr and proc.stdout == ""
+    assert not private_home.exists()
