@@ -32,6 +32,7 @@ from .sinks import (
     RUNNER_RUN_ENV,
     MetricsFile,
     MetricSink,
+    MetricsWriteError,
     StoreRefused,
     StoreSink,
     WandbSink,
@@ -296,7 +297,8 @@ def run_training(
         except Exception as exc:  # a sink or the coordinator itself broke: the run failed
             if isinstance(exc, StoreRefused) and not sinks:  # refused before anything was written
                 raise
-            state, error = "failed", f"{type(exc).__name__}: {exc}"
+            why = str(exc) if isinstance(exc, MetricsWriteError) else f"{type(exc).__name__}: {exc}"
+            state, error = "failed", why
         finally:
             if group is not None:
                 group.stop()

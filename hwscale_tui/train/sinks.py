@@ -7,6 +7,7 @@ summary (``sweep/score``, ``sweep/cost``, ...). ``wandb`` and the store are impo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -97,6 +98,10 @@ def metrics_path_refusal(path: Path, paths: AppPaths) -> str | None:
     return None
 
 
+class MetricsWriteError(OSError):
+    """The metrics file could not be written (a full disk): the run fails with this message."""
+
+
 class MetricsFile:
     """One JSON object per line, written whole and flushed, so readers can tail the file."""
 
@@ -107,15 +112,23 @@ class MetricsFile:
         self.fh = os.fdopen(fd, "w", encoding="utf-8")
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(obj, allow_nan=False) + "\n")
-        self.fh.flush()
+        try:
+            self.fh.write(json.dumps(obj, allow_nan=False) + "\n")
+            self.fh.flush()
+        except OSError as e:  # a full disk: the run fails saying which file and why
+            raise MetricsWriteError(
+                f"writing the metrics file {self.path} failed ({e.strerror or e})"
+            ) from None
 
     def update(self, line: dict[str, Any]) -> None:
         self._write(line)
 
     def finish(self, final: dict[str, Any], error: str | None) -> None:
-        self._write({**final, **({"error": error} if error else {})})
-        self.fh.close()
+        try:
+            self._write({**final, **({"error": error} if error else {})})
+        finally:
+            with contextlib.suppress(OSError):  # what a full disk left unflushed is lost
+                self.fh.close()
 
 
 MAX_PENDING_ROWS = 50_000  # history rows kept in memory while the store is unavailable

@@ -117,3 +117,16 @@ def test_a_metrics_file_under_a_file_is_refused_before_the_store_is_touched(tmp_
     assert f"cannot be made: {tmp_path / 'afile'} is a file, not a folder" in err, err
     assert out == "" and (tmp_path / "afile").read_text() == "mine\n"
     assert not app_paths().store.exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_disk_fails_the_run_naming_the_metrics_file():
+    # /dev/full: every write is ENOSPC. It said only "OSError: [Errno 28] No space left on
+    # device", not which file
+    code, out, err = run_cli("run=r_full", "metrics_file=/dev/full", SHORT)
+    assert code == 1, (out, err)
+    assert (
+        "hwscale-tui train: error: writing the metrics file /dev/full failed (No space left on device)"
+        in err
+    ), err
+    assert "Errno" not in err and out.startswith("failed run=r_full "), out
