@@ -97,8 +97,11 @@ def run(args: argparse.Namespace) -> int:
         path = ex.new_from(source, args.name)
         print(f"new experiment {args.name} (a copy of {source}) in {path}; it is now current")
     elif args.action in ("archive", "unarchive"):
-        ex.archive(args.name, args.action == "archive")
-        print(f"{args.action}d {args.name}")
+        if ex.archive(args.name, args.action == "archive"):
+            print(f"{args.action}d {args.name}")
+        else:
+            state = "archived already" if args.action == "archive" else "not archived"
+            print(f"{args.name} is {state}; nothing changed")
     else:
         ex.require_known(args.name, "delete")  # an unknown name first: --yes would not help
         if not args.yes:

@@ -481,19 +481,35 @@ def _refuse_if_running(name: str, store: Store, what: str) -> None:
         )
 
 
-def archive(name: str, archived: bool = True) -> None:
-    """Hide (or show again) an experiment in the list; its data stays. Refused while running."""
+def archive(name: str, archived: bool = True) -> bool:
+    """Hide (or show again) an experiment in the list; its data stays. Refused while running.
+    Returns False when it already was (un)archived. Neither is activity: the list's last
+    activity stays what it was (it showed the moment of archiving)."""
     require_known(name, "archive" if archived else "unarchive")
     from ..store import Store
 
     with Store.open_default() as store:
+        row = next((r for r in store.experiment_rows() if r["name"] == name), None)
+        cur = read_current()
+        if (
+            row is not None
+            and (row.get("archived_at") is not None) == archived
+            # archived, then selected again: archiving it hides it again (it stops being current)
+            and not (archived and cur is not None and cur.name == name)
+        ):
+            return False
         if archived:
             _refuse_if_running(name, store, "archived")
-        store.touch_experiment(name)
-        store.set_experiment_archived(name, archived)
-    cur = read_current()
+        with store.transaction():
+            if row is None:  # known from its sweeps or trials only: register it, no activity
+                store.touch_experiment(name)
+                store.conn.execute(
+                    "UPDATE experiments SET updated_at = NULL WHERE name = ?", (name,)
+                )
+            store.set_experiment_archived(name, archived)
     if archived and cur is not None and cur.name == name:
         current_path().unlink(missing_ok=True)
+    return True
 
 
 def _still_registered(name: str) -> tuple[list[str], list[tuple[str, str]]]:
