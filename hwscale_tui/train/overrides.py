@@ -356,7 +356,17 @@ def parse_overrides(tokens: Sequence[str], env: Mapping[str, str] | None = None)
     for token in tokens:
         key, raw = _split_token(token)
         spec = KEYS[key]
-        value = _coerce(key, spec, raw, parse_value(raw))
+        parsed = parse_value(raw)
+        if parsed is None and spec.kind == "str":
+            # null/none is None, as in Metta: the default (metrics_file=null wrote a file named
+            # "null"); for wandb.entity, no entity even when $WANDB_ENTITY names one
+            given[key] = None
+            if key == "wandb.entity":
+                values[spec.field] = None
+            else:
+                values.pop(spec.field, None)
+            continue
+        value = _coerce(key, spec, raw, parsed)
         given[key] = value
         values[spec.field] = value
     return _resolve(values, given, env)

@@ -10,6 +10,7 @@ import pytest
 from hwscale_tui.cli import main
 from hwscale_tui.errors import UsageError
 from hwscale_tui.hardware import BUILTIN_ROLLOUT, HardwarePair
+from hwscale_tui.paths import app_paths
 from hwscale_tui.prices import price_per_gpu_hour
 from hwscale_tui.search.presets import builtin_preset
 from hwscale_tui.train import parse_overrides
@@ -279,3 +280,20 @@ def test_a_batch_beyond_the_machines_memory_is_refused_before_any_rank(private_h
     assert "of memory for its rollouts, more than this machine's" in proc.stderr
     assert "accepted: at most " in proc.stderr and proc.stdout == ""
     assert not private_home.exists()
+
+
+def test_null_on_a_text_key_is_its_default_as_in_metta(monkeypatch):
+    monkeypatch.setenv("WANDB_ENTITY", "team")
+    cfg = parse_overrides(["metrics_file=null", "run=None", "group=NULL", "wandb.entity=none"])
+    assert cfg.metrics_file is None and cfg.run.startswith("train_")
+    assert cfg.group == "train.g1n1" and cfg.wandb_entity is None
+
+
+def test_metrics_file_null_writes_the_default_file_not_one_named_null(tmp_path, monkeypatch):
+    # it wrote the run's metrics to ./null
+    monkeypatch.chdir(tmp_path)
+    assert (
+        main(["train", "-q", "run=r_null", "metrics_file=null", "trainer.total_timesteps=64"]) == 0
+    )
+    assert not (tmp_path / "null").exists()
+    assert (app_paths().runs / "r_null" / "metrics.jsonl").read_text().count("\n") == 2
