@@ -254,8 +254,11 @@ def run_training(
     t0 = time.monotonic()
     paths = app_paths()
     run_dir = paths.runs / cfg.run
+    # absolute: the store's metrics_path is read from other folders (runner, cancel, status)
     metrics_path = (
-        Path(cfg.metrics_file).expanduser() if cfg.metrics_file else run_dir / "metrics.jsonl"
+        Path(cfg.metrics_file).expanduser().absolute()
+        if cfg.metrics_file
+        else run_dir / "metrics.jsonl"
     )
     if (  # with store=true the store's check (StoreSink) refuses a run id that is not new
         not cfg.store

@@ -130,3 +130,16 @@ def test_a_full_disk_fails_the_run_naming_the_metrics_file():
         in err
     ), err
     assert "Errno" not in err and out.startswith("failed run=r_full "), out
+
+
+def test_a_relative_metrics_file_is_recorded_and_shown_absolute(tmp_path, monkeypatch):
+    # the store's metrics_path was "m.jsonl", which the runner, cancel and status read from
+    # their own working folders
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("run=r_rel", "metrics_file=sub/m.jsonl", "store=true", SHORT)
+    assert code == 0, (out, err)
+    path = tmp_path / "sub" / "m.jsonl"
+    assert out.rstrip().endswith(f"metrics={path}"), out
+    with Store.open_default() as store:
+        assert store.get_trial_row("r_rel")["metrics_path"] == str(path)
+    assert json.loads(path.read_text().splitlines()[-1])["state"] == "finished"
