@@ -122,6 +122,28 @@ def _describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (it unlinks the ranks' semaphores) ignoring
+    SIGHUP as it ignores SIGINT and SIGTERM. It runs in the coordinator's process group, so a
+    closing terminal's SIGHUP killed it: the coordinator then relaunched it and every semaphore
+    it released printed a 'KeyError' traceback on stderr. An ignored disposition survives its
+    exec; SIGHUP stays blocked meanwhile, so one arriving now still reaches the coordinator."""
+    from multiprocessing import resource_tracker
+
+    if threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            signal.signal(signal.SIGHUP, previous)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+
+
 class RankGroup:
     """The rank processes of one run, their pipes, and the barrier of their all-reduce."""
 
@@ -131,6 +153,7 @@ class RankGroup:
 
         ctx = mp.get_context("spawn")
         self.ranks = cfg.ranks
+        _start_resource_tracker()
         # Held for the group's lifetime: the ranks attach to its named semaphores after start().
         if cfg.ranks > 1:
             from . import shm

@@ -167,10 +167,13 @@ def test_a_stop_signal_to_the_whole_process_group_is_a_kill_not_a_failure(tmp_pa
         ranks = rank_pids(proc.pid, 2)
         wait_for(lambda: metrics_lines(metrics), "a metrics line")
         os.killpg(proc.pid, signum)
-        out, _ = stop_process(proc)
+        out, err = stop_process(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == code and out.startswith("killed ")
+    # SIGHUP killed multiprocessing's resource tracker too: "KeyError: '/mp-...'" tracebacks
+    assert "Traceback" not in err and "resource_tracker" not in err, err
+    assert err.rstrip().endswith(f"stopped by {signal.Signals(signum).name}"), err
     assert metrics_lines(metrics)[-1]["state"] == "killed"
     wait_for(lambda: not any(is_running(pid) for pid in ranks), "no rank left")
