@@ -70,7 +70,12 @@ KEYS: dict[str, KeySpec] = {
         lambda s: bool(s.strip()),
         "a non-empty name",
     ),
-    "env": KeySpec("env", "choice", "environment", choices=SUPPORTED_ENVS),
+    "env": KeySpec(
+        "env",
+        "choice",
+        f"environment: {', '.join(SUPPORTED_ENVS)} (default {SUPPORTED_ENVS[0]})",
+        choices=SUPPORTED_ENVS,
+    ),
     "seed": KeySpec("seed", "int", "random seed (default 0)", _non_negative, "an integer >= 0"),
     "hardware.gpus": KeySpec(
         "gpus", "int", "ranks per node (default 1)", _positive, "an integer >= 1"

@@ -297,3 +297,13 @@ def test_metrics_file_null_writes_the_default_file_not_one_named_null(tmp_path, 
     )
     assert not (tmp_path / "null").exists()
     assert (app_paths().runs / "r_null" / "metrics.jsonl").read_text().count("\n") == 2
+
+
+def test_help_names_the_environments_and_the_default(capsys):
+    # it said only "env  environment": a user had to provoke an error to learn the names
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("env "))
+    assert "CartPole-v1, Acrobot-v1, MountainCar-v0 (default CartPole-v1)" in line, line
+    assert parse_overrides([]).env == "CartPole-v1"
