@@ -97,8 +97,11 @@ def run(args: argparse.Namespace) -> int:
         path = ex.new_from(source, args.name)
         print(f"new experiment {args.name} (a copy of {source}) in {path}; it is now current")
     elif args.action in ("archive", "unarchive"):
+        was_current = _is_current(args.name)
         if ex.archive(args.name, args.action == "archive"):
             print(f"{args.action}d {args.name}")
+            if was_current and args.action == "archive":
+                _say_new_current(args.name)
         else:
             state = "archived already" if args.action == "archive" else "not archived"
             print(f"{args.name} is {state}; nothing changed")
@@ -109,8 +112,11 @@ def run(args: argparse.Namespace) -> int:
                 f"deleting {args.name} removes its trials, launches, snapshot and logs; accepted: "
                 f"hwscale-tui experiments delete {args.name} --yes."
             )
+        was_current = _is_current(args.name)
         n, forgotten = ex.delete(args.name, forget_jobs=args.forget_jobs)
         print(f"deleted {args.name} ({plural(n, 'trial')})")
+        if was_current:
+            _say_new_current(args.name)
         if forgotten:
             print(
                 f"forgot {plural(len(forgotten), 'cluster job')} ({', '.join(forgotten)}) "
@@ -120,6 +126,30 @@ def run(args: argparse.Namespace) -> int:
                 f"{'it' if len(forgotten) == 1 else 'them'} on the cluster (scancel, sky jobs cancel)"
             )
     return 0
+
+
+def _is_current(name: str) -> bool:
+    from ..launch import experiments as ex
+
+    cur = ex.read_current()
+    return cur is not None and cur.name == name
+
+
+def _say_new_current(gone: str) -> None:
+    """The current experiment was archived or deleted: bare commands now act on another one,
+    which is named (they did so without a word)."""
+    from ..errors import ConfigError
+    from ..launch import experiments as ex
+
+    try:
+        now = ex.current_name()
+    except ConfigError as e:
+        print(f"{gone} was the current experiment; the next one cannot be read ({e})")
+        return
+    print(
+        f"{gone} was the current experiment: commands now act on {now} "
+        "(hwscale-tui experiments select NAME picks another)"
+    )
 
 
 # what the list's other columns need at least, with the separators: the mark, the numbers

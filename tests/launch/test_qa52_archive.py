@@ -58,5 +58,5 @@ def test_archive_and_unarchive_leave_last_activity_and_a_repeat_changes_nothing(
     assert cli("experiments", "archive", "mine").returncode == 0
     assert cli("experiments", "select", "mine").returncode == 0
     res = cli("experiments", "archive", "mine")
-    assert res.stdout.strip() == "archived mine", res
+    assert res.stdout.splitlines()[0] == "archived mine", res
     assert "mine" not in [r["name"] for r in json.loads(cli("experiments", "--json").stdout)]
