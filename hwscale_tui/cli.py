@@ -150,7 +150,8 @@ def _run(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespa
     except KeyboardInterrupt:
         commit_selection(args)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader stopped reading (| head): the command did its work
+        commit_selection(args)
         return 0
     except Exception as e:  # the store or the disk failed: one sentence, exit 1
         if not (isinstance(e, OSError) or _is_sqlite_error(e)):

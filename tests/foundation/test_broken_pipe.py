@@ -34,3 +34,25 @@ def test_a_closed_pipe_ends_the_command_quietly_with_exit_0(argv):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0, err
     assert err == "", err
+
+
+def test_a_closed_pipe_still_makes_the_named_experiment_current(tmp_path):
+    """``plan -e FILE | head -1`` exited 0 without making FILE's experiment current, as the same
+    command does unpiped (the broken pipe skipped the selection)."""
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.launch.experiments import read_current
+
+    exp = tmp_path / "piped.toml"
+    cfgmod.save(cfgmod.apply_overrides(cfgmod.default_config(), {"experiment.name": "piped"}), exp)
+    proc = subprocess.Popen(
+        hwscale_cmd("plan", "-e", str(exp)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(COLUMNS="120"),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    current = read_current()
+    assert current is not None and current.name == "piped", current
