@@ -184,6 +184,8 @@ def rank_main(
     if os.getppid() != parent_pid:  # the parent died before we asked to follow it
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a diverging run overflows: the coordinator fails it saying so, without numpy's warnings
+    np.seterr(over="ignore", invalid="ignore")
     try:
         obs_dim, n_actions = ENV_SPACES[cfg.env]
         size = param_count(obs_dim, n_actions, cfg.hidden)

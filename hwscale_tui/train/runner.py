@@ -9,6 +9,7 @@ killed.
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
 import signal
@@ -323,7 +324,8 @@ def run_training(
         except Exception as exc:  # a sink or the coordinator itself broke: the run failed
             if isinstance(exc, StoreRefused) and not sinks:  # refused before anything was written
                 raise
-            why = str(exc) if isinstance(exc, MetricsWriteError) else f"{type(exc).__name__}: {exc}"
+            plain = isinstance(exc, (MetricsWriteError, TrainingDiverged))
+            why = str(exc) if plain else f"{type(exc).__name__}: {exc}"
             state, error = "failed", why
         finally:
             if group is not None:
@@ -431,10 +433,21 @@ def _coordinate(
     return "finished", None
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss went NaN or infinite: the parameters are no longer finite, the run fails."""
+
+
 def _emit(
     pool: _Pool, sinks: list[MetricSink], on_update: Callable[[dict[str, Any]], None] | None
 ) -> None:
     for line in pool.ready_lines():
+        bad = {k: v for k, v in line.items() if isinstance(v, float) and not math.isfinite(v)}
+        if bad:  # else the metrics file refused it: "Out of range float values are not JSON ..."
+            shown = ", ".join(f"{k} = {v}" for k, v in bad.items())
+            raise TrainingDiverged(
+                f"training diverged at update {pool.updates} ({shown}); try a smaller "
+                "trainer.optimizer.learning_rate or trainer.losses.ppo.max_grad_norm"
+            )
         for sink in sinks:
             sink.update(line)
         if on_update is not None:

@@ -224,3 +224,32 @@ def test_wandb_offline_run_follows_the_key_contract(tmp_path, monkeypatch):
     )
     assert records["exit"][0].exit_code == 0
     assert b"x" * 40 not in b"".join(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())
+
+
+def test_a_diverging_run_fails_saying_so(tmp_path):
+    # it failed with "ValueError: Out of range float values are not JSON compliant" (the
+    # metrics file refusing a NaN loss) after numpy's overflow warnings on stderr
+    import subprocess
+
+    from tests.support.cli import cli_env, hwscale_cmd
+
+    metrics = tmp_path / "m.jsonl"
+    proc = subprocess.run(
+        hwscale_cmd(
+            "train",
+            "-q",
+            "trainer.optimizer.learning_rate=1e30",
+            "trainer.total_timesteps=8192",
+            f"metrics_file={metrics}",
+        ),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc
+    assert "hwscale-tui train: error: training diverged at update " in proc.stderr, proc.stderr
+    assert "try a smaller trainer.optimizer.learning_rate" in proc.stderr
+    assert "JSON" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    final = read_lines(metrics)[-1]
+    assert final["state"] == "failed" and final["error"].startswith("training diverged")
