@@ -37,7 +37,7 @@ def test_a_closed_pipe_ends_the_command_quietly_with_exit_0(argv):
 
 
 def test_a_closed_pipe_still_makes_the_named_experiment_current(tmp_path):
-    """``plan -e FILE | head -1`` exited 0 without making FILE's experiment current, as the same
+    """``plan -e FILE | head -1`` exited 0 without making the experiment of FILE current, as the same
     command does unpiped (the broken pipe skipped the selection)."""
     from hwscale_tui import config as cfgmod
     from hwscale_tui.launch.experiments import read_current
