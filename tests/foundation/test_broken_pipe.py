@@ -11,6 +11,21 @@ import pytest
 from tests.support.cli import cli_env, hwscale_cmd
 
 
+def _with_closed_stdout(*argv: str) -> tuple[int, str]:
+    """(exit code, stderr) of ``hwscale-tui ARGV`` whose stdout's read end is closed before it
+    writes anything: every write of it fails (EPIPE), whatever the pipe's buffer and timing."""
+    proc = subprocess.Popen(
+        hwscale_cmd(*argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(COLUMNS="120"),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    return proc.wait(timeout=60), err
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -21,18 +36,8 @@ from tests.support.cli import cli_env, hwscale_cmd
     ],
 )
 def test_a_closed_pipe_ends_the_command_quietly_with_exit_0(argv):
-    # the read end is closed before the child writes anything: every write of it fails
-    # (EPIPE), whatever the pipe's buffer and the timing
-    proc = subprocess.Popen(
-        hwscale_cmd(*argv),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(COLUMNS="120"),
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 0, err
+    code, err = _with_closed_stdout(*argv)
+    assert code == 0, err
     assert err == "", err
 
 
@@ -44,15 +49,7 @@ def test_a_closed_pipe_still_makes_the_named_experiment_current(tmp_path):
 
     exp = tmp_path / "piped.toml"
     cfgmod.save(cfgmod.apply_overrides(cfgmod.default_config(), {"experiment.name": "piped"}), exp)
-    proc = subprocess.Popen(
-        hwscale_cmd("plan", "-e", str(exp)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(COLUMNS="120"),
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 0, err
+    code, err = _with_closed_stdout("plan", "-e", str(exp))
+    assert code == 0, err
     current = read_current()
     assert current is not None and current.name == "piped", current
