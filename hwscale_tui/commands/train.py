@@ -74,13 +74,16 @@ def run(args: argparse.Namespace) -> int:
         on_update=None if args.quiet else ProgressPrinter(cfg.total_timesteps),
         on_start=started,
     )
-    if result.error:
-        label = "" if result.state == "killed" else "error: "
-        print(f"hwscale-tui train: {label}{result.error}", file=sys.stderr)
     score = "none" if result.score is None else f"{result.score:.2f}"
     print(
         f"{result.state} run={result.run} score={score} agent_steps={result.agent_steps} "
         f"time={result.total_time_s:.1f}s sps={result.sps:,.0f} cost=${result.cost_usd:.4f} "
-        f"metrics={result.metrics_file}"
+        f"metrics={result.metrics_file}",
+        flush=True,
     )
+    if result.error:
+        # last: a sweep runner reads a failed trial's reason from its log's last line (both
+        # streams go to one file), and tells a full disk, not the trial's fault, by it
+        label = "" if result.state == "killed" else "error: "
+        print(f"hwscale-tui train: {label}{result.error}", file=sys.stderr)
     return result.exit_code

@@ -116,8 +116,11 @@ class MetricsFile:
             self.fh.write(json.dumps(obj, allow_nan=False) + "\n")
             self.fh.flush()
         except OSError as e:  # a full disk: the run fails saying which file and why
+            # the cause before the path: a sweep runner reads a failed trial's reason from its
+            # log's last line, cut at 300 characters, and tells a full disk (not the trial's
+            # fault) by it
             raise MetricsWriteError(
-                f"writing the metrics file {self.path} failed ({e.strerror or e})"
+                f"writing the metrics file failed ({e.strerror or e}): {self.path}"
             ) from None
 
     def update(self, line: dict[str, Any]) -> None:

@@ -126,7 +126,7 @@ def test_a_full_disk_fails_the_run_naming_the_metrics_file():
     code, out, err = run_cli("run=r_full", "metrics_file=/dev/full", SHORT)
     assert code == 1, (out, err)
     assert (
-        "hwscale-tui train: error: writing the metrics file /dev/full failed (No space left on device)"
+        "hwscale-tui train: error: writing the metrics file failed (No space left on device): /dev/full"
         in err
     ), err
     assert "Errno" not in err and out.startswith("failed run=r_full "), out
