@@ -17,6 +17,7 @@ from .common import (
     check_generation,
     check_number,
     check_output_path,
+    check_wandb_environment,
     load_config,
     naming_output,
 )
@@ -233,6 +234,8 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
             "--source wandb needs WANDB_API_KEY in the environment; accepted: export "
             "WANDB_API_KEY=<key>, --source local, or an export with --trials FILE.csv."
         )
+    if source.kind == "wandb":
+        check_wandb_environment()
     try:
         trials = source.poll().trials
     except SourceUnavailable as e:

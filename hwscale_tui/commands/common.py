@@ -331,3 +331,18 @@ def preflight(cfg: Any, plan: Any, extra: list[str]) -> None:
     from ..sweep.preflight import check_pairs
 
     check_pairs(cfg, [pp.pair for pp in plan.pairs], extra, app_paths().runs)
+
+
+def check_wandb_environment() -> None:
+    """Refuse a malformed ``WANDB_API_KEY`` or a ``WANDB_BASE_URL`` the client refuses, before
+    anything is sent: they are the user's input (exit code 2, as any bad flag), not a W&B that
+    cannot be reached (exit code 1)."""
+    from ..sources.wandb_source import environment_problem, release_console_writes
+
+    try:
+        problem = environment_problem()
+    finally:
+        release_console_writes()  # the key's check may import wandb
+    if problem is not None:
+        reason, accepted = problem
+        raise UsageError(f"{reason}; accepted: {accepted}." if accepted else f"{reason}.")

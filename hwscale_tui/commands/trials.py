@@ -17,6 +17,7 @@ from .common import (
     add_experiment_file_flag,
     add_generation_flag,
     check_generation,
+    check_wandb_environment,
     load_config,
     plural,
 )
@@ -146,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "--source wandb needs WANDB_API_KEY in the environment; accepted: export WANDB_API_KEY=<key>, or --source local."
         )
+    if source.kind == "wandb":
+        check_wandb_environment()
     try:
         result = source.poll()
     except SourceUnavailable as e:

@@ -62,30 +62,12 @@ def make_wandb_api(
         raise SourceUnavailable(
             "WANDB_API_KEY is not set; the W&B source reads the key only from the environment"
         )
-    problem = api_key_problem(key)
-    if problem is not None:
-        raise SourceUnavailable(f"WANDB_API_KEY is malformed ({problem}); nothing was sent to W&B")
-    env_url = os.environ.get("WANDB_BASE_URL")
-    if base_url is None and env_url is not None and not is_http_url(env_url):
-        raise SourceUnavailable(
-            f"WANDB_BASE_URL {env_url[:80]!r} is not an http(s) URL; accepted: a URL like "
-            "https://api.wandb.ai, or unset it for W&B's own"
-        )
-    if base_url is None and env_url is not None and env_url != env_url.strip():
-        raise SourceUnavailable(
-            f"WANDB_BASE_URL {env_url[:80]!r} starts or ends with whitespace (such as a newline "
-            "read from a file); nothing was sent to W&B"
-        )
+    refused = environment_problem(base_url=base_url)
+    if refused is not None:
+        raise SourceUnavailable(refused[0])
     import requests
     import wandb
     from wandb.apis import InternalApi
-
-    refused = base_url_refusal(env_url) if base_url is None and env_url is not None else None
-    if refused is not None:
-        raise SourceUnavailable(
-            f"WANDB_BASE_URL {env_url!r} is refused by the wandb client ({refused}); nothing "
-            "was sent to W&B"
-        )
 
     url = (base_url or InternalApi().settings("base_url")).rstrip("/")
     try:
@@ -118,6 +100,47 @@ def make_wandb_api(
     overrides = {"base_url": url, **({"entity": entity} if entity else {})}
     # wandb annotates timeout as int but hands it to requests, which takes float seconds.
     return wandb.Api(overrides=overrides, api_key=key, timeout=cast(int, timeout_s))
+
+
+KEY_ACCEPTED = "the key as https://wandb.ai/authorize shows it (40 or more letters, digits or _)"
+URL_ACCEPTED = "the URL of a W&B server, like https://api.wandb.ai, or WANDB_BASE_URL unset"
+
+
+def environment_problem(*, base_url: str | None = None) -> tuple[str, str | None] | None:
+    """What is wrong with ``WANDB_API_KEY`` / ``WANDB_BASE_URL`` as set (a malformed key, a
+    URL the client refuses), as one sentence without a final stop, and what is accepted (None:
+    the sentence says it); None when nothing is wrong. Nothing is sent. A key that is not set is not a problem here (the callers
+    say that in their own words).
+
+    These are the user's input: the CLI refuses them with exit code 2, a poll shows them as
+    its reason."""
+    key = os.environ.get("WANDB_API_KEY")
+    problem = api_key_problem(key) if key else None
+    if problem is not None:
+        return f"WANDB_API_KEY is malformed ({problem}); nothing was sent to W&B", KEY_ACCEPTED
+    env_url = os.environ.get("WANDB_BASE_URL")
+    if base_url is not None or env_url is None:
+        return None
+    if not is_http_url(env_url):
+        return (
+            f"WANDB_BASE_URL {env_url[:80]!r} is not an http(s) URL; accepted: a URL like "
+            "https://api.wandb.ai, or unset it for W&B's own",
+            None,
+        )
+    if env_url != env_url.strip():
+        return (
+            f"WANDB_BASE_URL {env_url[:80]!r} starts or ends with whitespace (such as a newline "
+            "read from a file); nothing was sent to W&B",
+            "the URL alone",
+        )
+    refused = base_url_refusal(env_url)
+    if refused is not None:
+        return (
+            f"WANDB_BASE_URL {env_url!r} is refused by the wandb client ({refused}); nothing "
+            "was sent to W&B",
+            URL_ACCEPTED,
+        )
+    return None
 
 
 def base_url_refusal(url: str) -> str | None:

@@ -538,3 +538,38 @@ def test_a_cost_below_a_cent_is_not_shown_as_free(capsys):
     rc, out, _ = run_cli(capsys)
     costs = [line.split()[5] for line in out.splitlines() if "trial_000" in line]
     assert rc == 0 and costs == ["<0.01", "0.00", "0.01", "-"]
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        (
+            {"WANDB_API_KEY": "short"},
+            "WANDB_API_KEY is malformed (API key must have 40+ characters",
+        ),
+        ({"WANDB_API_KEY": "k" * 39 + " "}, "WANDB_API_KEY is malformed (it starts or ends with"),
+        ({"WANDB_BASE_URL": "htp:/x"}, "WANDB_BASE_URL 'htp:/x' is not an http(s) URL; accepted:"),
+        (
+            {"WANDB_BASE_URL": "https://wandb.ai"},
+            "is refused by the wandb client (https://wandb.ai",
+        ),
+    ],
+)
+def test_a_malformed_wandb_key_or_url_is_bad_input_exit_2_and_nothing_is_sent(
+    tmp_path, capsys, monkeypatch, env, said
+):
+    """They exited 1 ("could not read trials" / "source unavailable"), the code for a W&B that
+    cannot be reached, though retrying never helps: the environment is the user's input."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
+    with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1"], 2)) as server:
+        for name, value in {**server.client_env(tmp_path / "wandb-dir"), **env}.items():
+            monkeypatch.setenv(name, value)
+        for command in (["trials"], ["analyze"]):
+            rc = main([*command, "--experiment", str(experiment_file)])
+            out = capsys.readouterr()
+            assert (rc, out.out, out.err.count("\n")) == (2, "", 1), (command, out.err)
+            assert out.err.startswith("hwscale-tui: error: ") and said in out.err, out.err
+            assert "accepted: " in out.err, out.err
+        assert server.requests == []
