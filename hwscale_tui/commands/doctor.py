@@ -305,8 +305,8 @@ def _live_registered() -> list[str]:
         for sweep, p in data["pairs"].items():
             if isinstance(p, dict) and is_running(p.get("pid"), p.get("proc_start")):
                 live.append(f"{sweep} pid {p['pid']}")
-        # a runner that found the file unreadable rewrote it with its own trial only: the
-        # trials' runners and processes are alive processes of this store too
+        # a runner that found the file damaged set it aside and began a new one with its own
+        # trial only: the trials' runners and processes are alive processes of this store too
         for run_id, t in data["trials"].items():
             if not isinstance(t, dict):
                 continue
@@ -542,7 +542,8 @@ def check_state_files(report: Report, repair: bool, store_ok: bool) -> None:
             False,
             f"{f} cannot be read ({why}): doctor cannot see orphaned trials of {f.stem} and "
             f"cancel cannot stop its processes from it while the store is damaged; its "
-            f"supervisor and sweep runners rewrite it at their next update",
+            f"supervisor and sweep runners set it aside ({f.name}.damaged-TIME) and start a "
+            f"new one at their next update",
         )
         idle = False
         if store_ok and app_store_exists():
@@ -558,6 +559,17 @@ def check_state_files(report: Report, repair: bool, store_ok: bool) -> None:
                 with contextlib.suppress(OSError):
                     f.unlink()
                     finding.fixed = "removed (the next launch writes a new one)"
+    for copy in sorted(running.glob("*.json.damaged-*")) if running.is_dir() else []:
+        found += 1
+        stem = copy.name.split(".json.damaged-")[0]
+        report.add(
+            "per-launch file",
+            False,
+            f"{copy} is a per-launch file of {stem} that did not parse, set aside by the writer "
+            "that found it: cancel does not read it, so a cluster job it listed (a Slurm job id, "
+            "a SkyPilot job name) is stopped by no one; read what of it is legible, cancel such "
+            "jobs by hand (scancel ID, sky jobs cancel NAME), then delete it",
+        ).repairable = False
     pointer = current_path()
     if pointer.exists() and read_current() is None:
         found += 1

@@ -62,11 +62,54 @@ def _locked(experiment: str) -> Iterator[None]:
         os.close(fd)
 
 
+def damaged_copies(experiment: str) -> list[Path]:
+    """Copies of the file set aside because they could not be parsed (newest last)."""
+    path = registry_path(experiment)
+    return sorted(path.parent.glob(f"{path.name}.damaged-*"))
+
+
+def _read_for_update(experiment: str) -> dict[str, Any] | None:
+    """The file's content for a writer: empty when it is missing; None when it exists but
+    cannot be read (its permissions, an I/O error), so that the writer does not replace what
+    it could not see. A file that reads but does not parse (damaged by hand or by the disk) is
+    renamed ``<name>.damaged-<time>`` first, and the writer starts a new one: the launch goes on
+    and the old entries (cluster jobs ``cancel`` may still need) are kept for a person to read."""
+    path = registry_path(experiment)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return _empty(experiment)
+    except (OSError, ValueError):  # ValueError: not UTF-8
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        text = raw.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("pairs", "trials"):
+            if not isinstance(data.get(key), dict):
+                data[key] = {}
+        return data
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    try:
+        os.replace(path, aside)
+    except OSError:
+        return None
+    return _empty(experiment)
+
+
 def update(experiment: str, change: Callable[[dict[str, Any]], None]) -> bool:
-    """Read-modify-write under the lock; False (nothing raised) if the file cannot be written."""
+    """Read-modify-write under the lock; False (nothing raised) if the file cannot be read or
+    written."""
     try:
         with _locked(experiment):
-            data = read(experiment)
+            data = _read_for_update(experiment)
+            if data is None:
+                return False
             change(data)
             data["updated_at"] = time.time()
             write_private_text(registry_path(experiment), json.dumps(data, indent=1), fsync=False)

@@ -171,6 +171,56 @@ def test_a_per_launch_file_that_does_not_parse_is_found_and_removed_when_nothing
     assert _run("doctor").returncode == 0
 
 
+def test_a_damaged_per_launch_file_is_set_aside_by_the_next_writer_not_overwritten():
+    """A writer read a file that did not parse as empty and replaced it with its own entry:
+    the Slurm jobs it listed (what cancel stops when the runner is gone) were lost for good."""
+    from hwscale_tui.launch import registry
+
+    _launched()
+    reg = registry.registry_path(NAME)
+    ensure_private_dir(reg.parent)
+    damaged = '{"version": 1, "experiment": "qa37", "trials": {"t1": {"slurm_job_id": "4242"'
+    reg.write_text(damaged, encoding="utf-8")
+    assert registry.record_pair(NAME, SWEEPS[0], pid=1, pgid=1, proc_start=None)
+    (aside,) = registry.damaged_copies(NAME)
+    assert aside.read_text(encoding="utf-8") == damaged  # kept, byte for byte
+    assert registry.read(NAME)["pairs"].keys() == {SWEEPS[0]}  # the writer went on
+    r = _run("doctor")
+    _one_line(r)
+    assert r.returncode == 1, r.stdout
+    line = next(x for x in r.stdout.splitlines() if str(aside) in x)
+    assert "cancel does not read it" in line and "scancel ID" in line, line
+    assert "--repair" not in line, line  # a person reads it: doctor does not delete it
+    assert aside.exists() and _run("doctor", "--repair").returncode == 1 and aside.exists()
+
+
+def test_a_per_launch_file_that_cannot_be_read_is_not_replaced(monkeypatch):
+    """One that could not be read (its mode changed, an I/O error) was replaced by a writer
+    that took it for empty. The read fails here by a patched read (the tests run as root, whom
+    a mode of 000 does not stop)."""
+    from hwscale_tui.launch import registry
+
+    assert registry.record_pair(NAME, SWEEPS[0], pid=1, pgid=1, proc_start=None)
+    reg = registry.registry_path(NAME)
+    before = reg.read_bytes()
+
+    real_text, real_bytes = Path.read_text, Path.read_bytes
+
+    def refuse(real):
+        def read(self, *args, **kwargs):
+            if self == reg:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *args, **kwargs)
+
+        return read
+
+    monkeypatch.setattr(Path, "read_text", refuse(real_text))
+    monkeypatch.setattr(Path, "read_bytes", refuse(real_bytes))
+    assert not registry.record_pair(NAME, SWEEPS[1], pid=2, pgid=2, proc_start=None)
+    monkeypatch.undo()
+    assert reg.read_bytes() == before and registry.damaged_copies(NAME) == []
+
+
 def test_a_current_experiment_file_that_does_not_parse_names_the_fallback():
     _launched()
     pointer = app_paths().state / "current-experiment.json"
