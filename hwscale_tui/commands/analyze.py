@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -292,6 +293,32 @@ def _replaced(path: Path) -> str:
     return " (replaced the file that was there)" if path.is_file() else ""
 
 
+def _output_file(path: str | None, flag: str) -> str | None:
+    """The file an output ``path`` names, for writing: a symbolic link is followed (the link
+    stays and the file it points to gets the output, as a shell's ``>`` writes it), and a
+    device, pipe or socket is refused. An output is written to a temporary file renamed over
+    the path, which replaced the link itself with a file, and a pipe or device -- as root even
+    /dev/full or /dev/stdout -- with one, reporting "wrote" while no reader got a byte."""
+    if not path:
+        return path
+    p = Path(path).expanduser()
+    try:
+        mode = os.stat(p).st_mode  # follows links
+    except OSError:
+        mode = None  # nothing there (or a dangling link): the checks below say what is wrong
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise UsageError(
+            f"{flag} {path} is not a regular file (a device, pipe or socket, which writing the "
+            "output would replace); accepted: a path to a regular file or a new one (the text "
+            "report and --json go to stdout)."
+        )
+    if not p.is_symlink():
+        return path
+    target = os.path.realpath(p)
+    check_output_path(target, flag)  # its folder, a directory, hwscale-tui's own folders
+    return target
+
+
 def _check_outputs_apart(args: argparse.Namespace) -> None:
     """The report's default plots folder (``<report>_plots``, as ``write_report`` makes it) must
     not be a file, and the outputs must be different paths: else one would overwrite another, or
@@ -340,6 +367,8 @@ def run(args: argparse.Namespace) -> int:
     _check_numbers(args)
     for path, flag in ((args.report, "--report"), (args.csv, "--csv")):
         check_output_path(path, flag)
+    args.report = _output_file(args.report, "--report")
+    args.csv = _output_file(args.csv, "--csv")
     check_output_path(args.plots, "--plots", directory=True)
     _check_outputs_apart(args)
     if not args.trials:  # the store's trials: HWSCALE_HOME naming a file read as "no trials"

@@ -1,0 +1,72 @@
+"""Where `hwscale-tui analyze` writes its outputs: links, pipes and the report's image links."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from hwscale_tui import cli
+
+TRIALS = "run_id,gpus,nodes,score,cost_usd,sps\na,1,1,100,0.5,50\nb,2,1,90,0.7,100\n"
+HISTORY = (
+    "run_id,agent_step,wall_s,score,cost_usd\na,100,1,10,0.1\na,200,2,100,0.2\nb,100,1,90,0.1\n"
+)
+
+
+@pytest.fixture
+def argv(tmp_path):
+    (tmp_path / "t.csv").write_text(TRIALS)
+    (tmp_path / "h.csv").write_text(HISTORY)
+    return [
+        "analyze",
+        "--trials",
+        str(tmp_path / "t.csv"),
+        "--history",
+        str(tmp_path / "h.csv"),
+        "--bootstrap",
+        "0",
+    ]
+
+
+@pytest.mark.parametrize("flag", ["--csv", "--report"])
+def test_an_output_at_a_link_is_written_to_the_file_it_points_to(argv, tmp_path, capsys, flag):
+    """The output replaced the link with a file of its own: the link was gone and the file it
+    pointed to kept its old content."""
+    real = tmp_path / "shared" / "latest.out"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "link.out"
+    link.symlink_to(real)
+    assert cli.main([*argv, flag, str(link)]) == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    body = real.read_text()
+    assert "old" not in body
+    assert body.startswith("config," if flag == "--csv" else "# Hardware scaling analysis")
+    assert f"wrote {real} (replaced the file that was there)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--csv", "--report"])
+def test_an_output_at_a_pipe_is_refused_and_the_pipe_kept(argv, tmp_path, capsys, flag):
+    """A named pipe (like /dev/stdout or a device) was replaced by a regular file, exit 0 and
+    "wrote", while its reader got nothing; as root /dev/full became a file."""
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    assert cli.main([*argv, flag, str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{flag} {fifo} is not a regular file" in err and "accepted:" in err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv", "out.fifo", "t.csv"]
+
+
+def test_a_link_into_hwscale_tuis_own_folders_is_refused(argv, tmp_path, capsys, private_home):
+    """Followed, a link into the state folder would write there: refused as that path is."""
+    (private_home / "data").mkdir(parents=True)
+    link = tmp_path / "x.csv"
+    link.symlink_to(private_home / "data" / "x.csv")
+    assert cli.main([*argv, "--csv", str(link)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "inside hwscale-tui's own folder" in err
+    assert link.is_symlink() and not (private_home / "data" / "x.csv").exists()
