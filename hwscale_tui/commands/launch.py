@@ -112,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
     )
     if interrupted:
         return _cancel_owned(cfg.name, info.sweeps, interrupted[0])
+    if args.new_generation and not info.new_generation:  # said, not passed over in silence
+        print(
+            f"hwscale-tui launch: note: experiment {cfg.name} had never been launched, so "
+            f"--new-generation changed nothing: this is its generation {info.generation}.",
+            file=sys.stderr,
+        )
     final = sup.pair_status(cfg.name) if args.foreground and info.launch_id is not None else None
     if args.json:
         out = info.to_json()

@@ -365,3 +365,21 @@ def test_settings_given_with_resume_are_refused_not_ignored(tmp_path, capsys):
     assert "so --max-trials, seed=3 would be ignored; accepted: --resume with only --delay" in err
     assert main(["launch", "--resume", "--delay", "1"]) == 0  # when the pairs start: taken
     assert "nothing to resume for exp" in capsys.readouterr().out
+
+
+def test_new_generation_on_a_first_launch_says_it_changed_nothing(tmp_path, capsys):
+    """It printed 'generation: 1' and nothing else: the flag the user gave was passed over in
+    silence. A second --new-generation does start generation 2, and says nothing more."""
+    exp = tmp_path / "e.toml"
+    write_experiment(exp, fake_command(), gpus=(1,), delay_s=0)
+    assert main(["launch", "-e", str(exp), "--foreground", "--new-generation"]) == 0
+    out = capsys.readouterr()
+    assert "generation:          1\n" in out.out, out.out
+    assert out.err.splitlines()[-1] == (  # after the foreground run's log lines
+        "hwscale-tui launch: note: experiment exp had never been launched, so --new-generation "
+        "changed nothing: this is its generation 1."
+    )
+    assert main(["launch", "-e", str(exp), "--foreground", "--new-generation"]) == 0
+    out = capsys.readouterr()
+    assert "generation:          2 (new: earlier generations' trials are kept apart)" in out.out
+    assert "note:" not in out.err, out.err
