@@ -406,6 +406,9 @@ def write_report(
 
 
 def _relative(path: Path, base: Path) -> str:
+    """The image's link from the report's folder, percent-encoded: a space or a parenthesis
+    (``--report "run 2 (final).md"``) ended the Markdown link, which then showed as text."""
     import os
+    from urllib.parse import quote
 
-    return os.path.relpath(path.resolve(), base.resolve())
+    return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 import pytest
@@ -70,3 +71,19 @@ def test_a_link_into_hwscale_tuis_own_folders_is_refused(argv, tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "inside hwscale-tui's own folder" in err
     assert link.is_symlink() and not (private_home / "data" / "x.csv").exists()
+
+
+def test_report_images_show_when_its_name_has_spaces_and_parentheses(argv, tmp_path):
+    """``--report "run 2 (final).md"`` linked ``![...](run 2 (final)_plots/curves.png)``: the
+    space ended the Markdown link, and every plot showed as that text instead of an image."""
+    from urllib.parse import unquote
+
+    from markdown_it import MarkdownIt  # rich's Markdown parser, CommonMark
+
+    report = tmp_path / "run 2 (final).md"
+    assert cli.main([*argv, "--report", str(report)]) == 0
+    html = MarkdownIt("commonmark").render(report.read_text())
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert len(sources) == 5 and "![" not in html
+    for src in sources:
+        assert (tmp_path / unquote(src)).is_file(), src
