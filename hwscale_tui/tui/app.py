@@ -32,6 +32,7 @@ from .session import ExperimentSession
 from .watch import PairWatch, best_per_priority
 
 if TYPE_CHECKING:
+    from .screens.grid import GridScreen
     from .screens.launch import LaunchScreen
 
 # screen id -> (title, "module:class"); a screen's module is imported when it is first shown,
@@ -634,6 +635,15 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             self.log.warning(f"quit: pair status: {type(e).__name__}: {e}")
             return []
         return launch_rows([], status, time.time(), self.session.cfg.sweep.max_trials)
+
+    def grid_form_error(self) -> str | None:
+        """The first error the grid form shows (``max trials: got 'abc'; ...``), if the grid
+        screen was built: its typed value is not in force."""
+        for stack in self._screen_stacks.values():
+            for screen in stack:
+                if getattr(screen, "SCREEN_ID", None) == "grid":
+                    return cast("GridScreen", screen).form_error()
+        return None
 
     def _launch_screen(self) -> LaunchScreen | None:
         for stack in self._screen_stacks.values():

@@ -602,9 +602,9 @@ class GridScreen(HwScreen):
     def action_save(self) -> None:
         if not self._guard_writable():
             return
-        if self.field_errors:
-            _key, message = next(iter(self.field_errors.items()))
-            self.notify(f"Not saved: {FORM_FIELDS[_key].label}: {message}", severity="error")
+        error = self.form_error()
+        if error:
+            self.notify(f"Not saved: {error}", severity="error")
             return
         try:
             path = self.app.session.save()
@@ -619,6 +619,14 @@ class GridScreen(HwScreen):
         self.query_one(ExperimentHeader).refresh_header()
 
     # -- form ---------------------------------------------------------------------------------
+    def form_error(self) -> str | None:
+        """The first error the form shows (``max trials: got 'abc'; ...``), if any: what is
+        typed there is not in force, so a save or a launch would not run what the form shows."""
+        if not self.field_errors:
+            return None
+        dotted, message = next(iter(self.field_errors.items()))
+        return f"{FORM_FIELDS[dotted].label}: {message}"
+
     def set_field_error(self, dotted: str, message: str | None) -> None:
         """Show ``message`` under the field (a label mounted only while there is an error)."""
         f = FORM_FIELDS[dotted]

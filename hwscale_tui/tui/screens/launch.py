@@ -406,9 +406,24 @@ class LaunchScreen(HwScreen):
             return False
         return True
 
+    def _form_in_force(self) -> bool:
+        """A launch runs the experiment's values in force; a grid field that shows an error
+        holds a typed value that is not (save refuses it too): say so rather than launch
+        something other than what the form shows."""
+        error = self.app.grid_form_error()
+        if error:
+            self.notify(
+                f"Not launched: the grid form (1) shows an error, {error} Fix it first: a "
+                "launch runs the last valid values, not what the form shows.",
+                severity="error",
+                timeout=10,
+            )
+            return False
+        return True
+
     def action_launch_all(self) -> None:
         """Ask first, with the plan's summary: pairs, trials, ranks, estimated time and cost."""
-        if self._writable():
+        if self._writable() and self._form_in_force():
             self._estimate_worker()
 
     @work(thread=True, group="launch-estimate", exclusive=True, exit_on_error=False)
@@ -527,6 +542,8 @@ class LaunchScreen(HwScreen):
             return
         if row.keeps_running:  # a pair its gone supervisor never started is started here
             self.notify(f"{row.tag} is already {row.status_text}.", severity="warning")
+            return
+        if not self._form_in_force():
             return
         if row.status == "not launched":
             self._launch([row.sweep_name])
@@ -711,7 +728,8 @@ class LaunchScreen(HwScreen):
         if not failed:
             self.notify("No failed pair to relaunch.", severity="warning")
             return
-        self._relaunch(failed)
+        if self._form_in_force():
+            self._relaunch(failed)
 
     def action_open_log(self) -> None:
         row = self.selected_row()
