@@ -3,7 +3,8 @@
 A curve is smoothed (isotonic regression, or a centered rolling median), then the first logged
 point at or past the target is found and the crossing is interpolated linearly from the point
 before it. A curve that never crosses is right-censored at its last point: ``reached=False``,
-``value=None``, ``censored_at`` = the last axis value. Nothing is ever filled in.
+``value=None``, ``censored_at`` = the last known axis value (a last point that logged no time
+or cost is censored where the time or cost was last logged). Nothing is ever filled in.
 """
 
 from __future__ import annotations
@@ -194,8 +195,12 @@ class Curve:
             return ToTarget(None, False, None, axis)
         i = self.crossing_index(target)
         if i is None:
-            last = float(x[-1])
-            return ToTarget(None, False, last if np.isfinite(last) else None, axis)
+            # censored where it was last seen on this axis: a last point that logged no time
+            # (or cost) does not make the whole trial unknown there, which left it out of the
+            # Kaplan-Meier time and cost estimates as if it had never run (a median time for a
+            # pair where 1 of 3 trials reached the target)
+            known = x[np.isfinite(x)]
+            return ToTarget(None, False, float(known[-1]) if known.size else None, axis)
         if i == 0:
             value = float(x[0])
         else:

@@ -1,0 +1,42 @@
+"""Censored trials stay in the estimates on every axis, and crossings that were never seen are
+said to be so."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hwscale_tui.analysis import AnalysisSettings, analyze, time_to_target
+from hwscale_tui.records import HistoryPoint
+from tests.analysis.analysis_helpers import trial
+
+
+def test_a_censored_trial_whose_last_point_logged_no_time_is_censored_at_its_last_time():
+    """A trial that never reached the target and whose last point logged no wall time (an
+    empty ``wall_s`` cell, a NULL in the store) was left out of the Kaplan-Meier time and cost
+    estimates as if it had never run: a pair where 1 of 3 trials reached the target got that
+    trial's time as its median time, beside P(reach) 33%."""
+    reached = [HistoryPoint(100.0, 1.0, 10.0), HistoryPoint(200.0, 2.0, 100.0)]
+    stalled = [
+        HistoryPoint(100.0, 1.0, 10.0),
+        HistoryPoint(200.0, 2.0, 40.0),
+        HistoryPoint(300.0, math.nan, 50.0),
+    ]
+    tt = time_to_target(stalled, 90.0, "wall_s")
+    assert not tt.reached and tt.censored_at == pytest.approx(2.0)
+
+    trials = [trial("a", 1, 1, 100.0), trial("b", 1, 1, 50.0), trial("c", 1, 1, 50.0)]
+    result = analyze(
+        trials,
+        {"a": reached, "b": stalled, "c": stalled},
+        AnalysisSettings(target=90.0, target_kind="absolute", n_boot=0),
+    )
+    row = result.per_config.iloc[0]
+    assert row["p_reach"] == pytest.approx(1 / 3)
+    assert math.isinf(row["km_median_steps"])
+    assert math.isinf(row["km_median_time_s"])  # was 1.89 s, from trial a alone
+    assert result.survival["g1n1"]["wall_s"].n == 3  # was 1
+    assert result.survival["g1n1"]["cost_usd"].n == 3
+    by = result.per_trial.set_index("run_id")
+    assert by.loc["b", "censored_at_s"] == pytest.approx(2.0)
