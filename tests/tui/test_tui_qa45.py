@@ -55,3 +55,56 @@ async def test_launching_while_a_grid_field_shows_an_error_is_refused(tmp_path):
         await pilot.press("escape", "2", "L")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
         assert "24 trials in all" in app.screen.question
+
+
+# -- the add-count prompts say which counts they take ---------------------------------------------
+
+
+async def _prompt_answer(pilot, app, key: str, answer: str) -> str:
+    """Open the add-count prompt with ``key``, type ``answer`` and return the error shown."""
+    from textual.widgets import Label
+
+    from hwscale_tui.tui.screens.modals import PromptScreen
+    from tests.tui.test_tui_pilot import text_of
+
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the prompt")
+    prompt = app.screen
+    await pilot.press(*answer, "enter")
+    await wait_for(pilot, lambda: prompt.query_one("#prompt-error").display, what="error")
+    return text_of(prompt.query_one("#prompt-error", Label))
+
+
+async def test_the_add_count_prompts_suggest_and_name_the_counts_they_take(tmp_path):
+    """The rows' prompt suggested 'e.g. 16', which the default max GPUs/node (8) refuses; 5000
+    nodes (or 2000 GPUs per node) got the config's sentence about a list ("got [1, 2, 5000]
+    (counts must be from 1 to 4096); accepted: a list of integers ...") and 'abc' claimed any
+    whole number >= 1 would do."""
+    from hwscale_tui.tui.screens.modals import PromptScreen
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#pair-matrix"), what="matrix")
+        assert list(app.session.cfg.grid.gpu_counts) == [1, 2, 4, 8]
+        assert await _prompt_answer(pilot, app, "g", "2000") == (  # the CLI's, as 9 gets
+            "2000 GPUs is more than max_gpus_per_node = 8; accepted: integers from 1 to 8."
+        )
+        assert app.screen.placeholder == "e.g. 7"  # twice 8 does not fit: the largest free one
+        await pilot.press("escape")
+        assert await _prompt_answer(pilot, app, "n", "5000") == (
+            "5000 is more than 4096, the most nodes a pair can have; accepted: a whole number "
+            "from 1 to 4096."
+        )
+        assert app.screen.placeholder == "e.g. 4"  # the default columns are 1 and 2 nodes
+        await pilot.press("escape")
+        assert (await _prompt_answer(pilot, app, "n", "abc")).endswith(
+            "accepted: a whole number from 1 to 4096."
+        )
+        await pilot.press("escape")
+        assert list(app.session.cfg.grid.node_counts) == [1, 2]
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the prompt")
+        await pilot.press("4", "enter")  # the suggestion is taken
+        await wait_for(pilot, lambda: not isinstance(app.screen, PromptScreen), what="closed")
+        assert list(app.session.cfg.grid.node_counts) == [1, 2, 4]

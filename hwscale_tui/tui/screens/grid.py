@@ -131,6 +131,16 @@ def short_error(e: ConfigError) -> str:
     return f"{e.problem}; accepted: {e.accepted}."
 
 
+def example_count(counts: list[int] | tuple[int, ...], top: int) -> str:
+    """The add-count prompt's placeholder: a count the grid would take (twice the largest when
+    that fits, else the largest free one); ``e.g. 16`` was refused with the default max of 8."""
+    largest = max(counts, default=0)
+    if 0 < 2 * largest <= top:
+        return f"e.g. {2 * largest}"
+    free = [c for c in range(top, 0, -1) if c not in counts][:1]
+    return f"e.g. {free[0]}" if free else ""
+
+
 def unit(local_ranks: bool, n: int) -> str:
     """``GPU``/``GPUs``, or ``rank``/``ranks`` when pairs are local CPU ranks (docs/prices.md)."""
     word = "rank" if local_ranks else "GPU"
@@ -512,15 +522,30 @@ class GridScreen(HwScreen):
         if not self._guard_writable():
             return
         what = self.per_node() if axis == "gpus" else "nodes"
+        grid = self.app.session.cfg.grid
+        # the most a count can be: the form's max GPUs/node for a row, the config's bound for
+        # a column (the config's own sentence for 5000 nodes spoke of a list: "got [1, 5000]")
+        top = grid.max_gpus_per_node if axis == "gpus" else cfgmod.MAX_NODES
+        accepted = f"accepted: a whole number from 1 to {top}"
+
+        def too_many(count: int) -> str:
+            if axis == "gpus":  # the CLI's sentence, which the config says only up to 1024
+                return (
+                    f"{count} GPUs is more than max_gpus_per_node = {top}; accepted: integers "
+                    f"from 1 to {top}."
+                )
+            return f"{count} is more than {top}, the most nodes a pair can have; {accepted}."
 
         def check(text: str) -> str | None:
             """Apply the count, or say why not (the prompt stays open with the sentence)."""
             try:
                 count = int(text)
             except ValueError:
-                return f"{text.strip()!r} is not a count; accepted: a whole number >= 1."
+                return f"{text.strip()!r} is not a count; {accepted}."
             if count < 1:
-                return f"{count} is not a count; accepted: a whole number >= 1."
+                return f"{count} is not a count; {accepted}."
+            if count > top:
+                return too_many(count)
             counts = list(getattr(self.app.session.cfg.grid, f"{axis[:-1]}_counts"))
             if count in counts:  # nothing would change: say so rather than close as if added
                 listed = ", ".join(str(c) for c in counts)
@@ -539,7 +564,10 @@ class GridScreen(HwScreen):
 
         from .modals import PromptScreen
 
-        self.app.push_screen(PromptScreen(f"Add a count of {what}:", "e.g. 16", check), added)
+        counts = grid.gpu_counts if axis == "gpus" else grid.node_counts
+        self.app.push_screen(
+            PromptScreen(f"Add a count of {what}:", example_count(counts, top), check), added
+        )
 
     def action_remove_count(self, axis: str) -> None:
         cell = self.current_cell()
