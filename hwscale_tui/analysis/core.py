@@ -442,6 +442,9 @@ def analyze(
     target, rule, reference, ref_run, level_targets = _resolve_target(curves, settings)
     for tc in curves:
         tc.to_target, tc.censored_at = _to_target_arrays(tc.curve, target)
+    unseen = _unseen_crossing_note(curves, target)
+    if unseen:
+        notes.append(unseen)
     rng = np.random.default_rng(settings.seed)
     few = _few_resamples_note(settings)
     if few:
@@ -627,6 +630,32 @@ def _tie_note(recommendations: list[Recommendation]) -> str | None:
     return (
         f"Tied on the figure of merit ({said}): the recommendation shows the config listed "
         "first (fewest GPUs in all, then fewest nodes), not a better one."
+    )
+
+
+def _unseen_crossing_note(curves: list[TrialCurve], target: float) -> str | None:
+    """The trials already at or past the target at their first logged point, past step 0: no
+    point before it, so their crossing was never logged and their samples, time and cost to
+    target are where logging began -- the logging interval (a batch), not a measurement. With a
+    target below every curve's start (``--target 20`` on CartPole), every pair's values and the
+    laws fitted to them measured only that, without a word."""
+    early = [
+        tc
+        for tc in curves
+        if tc.reached and tc.curve.crossing_index(target) == 0 and float(tc.curve.agent_step[0]) > 0
+    ]
+    if not early:
+        return None
+    pairs = ", ".join(dict.fromkeys(tc.pair.tag for tc in early))
+    n, m = len(early), len(curves)
+    were = "was" if n == 1 else "were"
+    whose = "its" if n == 1 else "their"
+    share = f"{n} of {m} trials" if n < m else ("the trial" if m == 1 else f"all {m} trials")
+    return (
+        f"{share[0].upper()}{share[1:]} ({pairs}) {were} already at or past the target at "
+        f"{whose} first logged point, past step 0: {whose} samples, time and cost to target "
+        "are where logging began (an upper bound; the crossing itself was not logged), not a "
+        "measured crossing; a target above where the curves start measures one."
     )
 
 

@@ -40,3 +40,37 @@ def test_a_censored_trial_whose_last_point_logged_no_time_is_censored_at_its_las
     assert result.survival["g1n1"]["cost_usd"].n == 3
     by = result.per_trial.set_index("run_id")
     assert by.loc["b", "censored_at_s"] == pytest.approx(2.0)
+
+
+def _start_at(first: float, score: float) -> list[HistoryPoint]:
+    return [HistoryPoint(first * k, float(k), score + 30.0 * k) for k in range(1, 4)]
+
+
+def test_a_target_every_curve_starts_past_is_said_to_be_no_measured_crossing():
+    """A target below where the curves start (``--target 20`` on CartPole, whose first point
+    scores more) was "reached" at each trial's first logged point: the samples to target were
+    the pairs' first logging steps (their batch sizes) and the laws and the figure of merit
+    ranked those, with no word that no crossing had been seen."""
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 100.0), trial("c", 2, 1, 100.0)]
+    histories = {
+        "a": _start_at(1024, 50.0),
+        "b": _start_at(2048, 50.0),
+        "c": _start_at(2048, -20.0),
+    }
+    settings = AnalysisSettings(target=20.0, target_kind="absolute", n_boot=0)
+    result = analyze(trials, histories, settings)
+    assert result.per_config.set_index("config").loc["g1n1", "samples_to_target"] == 1024.0
+    said = [n for n in result.notes if "first logged point" in n]
+    assert said == [
+        "2 of 3 trials (g1n1, g2n1) were already at or past the target at their first logged "
+        "point, past step 0: their samples, time and cost to target are where logging began (an "
+        "upper bound; the crossing itself was not logged), not a measured crossing; a target "
+        "above where the curves start measures one."
+    ]
+    # a curve logged from step 0 that starts past the target reached it at step 0: measured
+    from_zero = {k: [HistoryPoint(0.0, 0.0, 50.0), *h] for k, h in histories.items()}
+    result = analyze(trials, from_zero, settings)
+    assert not [n for n in result.notes if "first logged point" in n]
+    # a target the curves cross: nothing to say
+    result = analyze(trials, histories, AnalysisSettings(n_boot=0))
+    assert not [n for n in result.notes if "first logged point" in n]
