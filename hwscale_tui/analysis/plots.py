@@ -60,9 +60,14 @@ def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
         strict=True,
     ):
         fig = draw(plt, result)
-        if fig is None:
-            continue
         path = out_dir / name
+        if fig is None:
+            # nothing to draw this time (no config reached the target): a figure an earlier
+            # report left under this name would sit beside this report as if it were its own
+            # (the app writes every report to one folder)
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+            continue
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)  # a file that was there keeps its mode otherwise
         with os.fdopen(fd, "wb") as fh:

@@ -87,3 +87,27 @@ def test_report_images_show_when_its_name_has_spaces_and_parentheses(argv, tmp_p
     assert len(sources) == 5 and "![" not in html
     for src in sources:
         assert (tmp_path / unquote(src)).is_file(), src
+
+
+def test_a_figure_the_new_report_does_not_draw_is_not_left_from_an_earlier_one(tmp_path):
+    """A report where no config reached the target draws no to-target or Pareto figure; the
+    ones an earlier report wrote in the same plots folder (the app writes every report to one
+    folder) stayed there, showing another target's results beside this report."""
+    from hwscale_tui.analysis import AnalysisSettings, analyze, write_report
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 100.0), trial("c", 4, 1, 100.0)]
+    histories = {t.run_id: linear_history(0.1 * (i + 1)) for i, t in enumerate(trials)}
+    md = tmp_path / "report.md"
+    plots = tmp_path / "report_plots"
+    reached = analyze(trials, histories, AnalysisSettings(n_boot=0))
+    write_report(reached, md)
+    assert {"to_target.png", "pareto.png"} <= {p.name for p in plots.iterdir()}
+    (plots / "notes.txt").write_text("mine\n")  # not a figure's name: kept
+
+    never = AnalysisSettings(target=1e6, target_kind="absolute", n_boot=0)
+    write_report(analyze(trials, histories, never), md)
+    names = {p.name for p in plots.iterdir()}
+    assert "to_target.png" not in names and "pareto.png" not in names
+    assert {"curves.png", "survival.png", "throughput.png", "notes.txt"} <= names
+    assert "to_target.png" not in md.read_text() and "pareto.png" not in md.read_text()
