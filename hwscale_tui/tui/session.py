@@ -47,6 +47,20 @@ def parse_field_text(dotted: str, text: str) -> Any:
         return text
 
 
+def _check_words(source: str, dotted: str, text: str) -> None:
+    """A command typed into the form is split into words as a shell does; an unclosed quote
+    got the file's sentence, "accepted: a list of strings", which a text field never shows."""
+    try:
+        shlex.split(text)
+    except ValueError:
+        raise ConfigError(
+            source,
+            dotted,
+            f"got {text.strip()!r}: a quote is not closed",
+            "words as a shell splits them (quote a word that has spaces: python 'my run.py')",
+        ) from None
+
+
 def format_field_value(value: Any) -> str:
     if value is None:
         return ""
@@ -183,7 +197,10 @@ class ExperimentSession:
         overrides: dict[str, Any] = dict(values or {})
         for dotted, text in (texts or {}).items():
             section, key = dotted.split(".", 1)
-            optional = ValueType.of(cfgmod.field_specs(section)[key].type).optional
+            value_type = ValueType.of(cfgmod.field_specs(section)[key].type)
+            optional = value_type.optional
+            if value_type.kind == "list[str]":
+                _check_words(str(self.path), dotted, text)
             if text.strip() == "" and optional:
                 setattr(getattr(new, section), key, None)
                 new.explicit.discard(dotted)

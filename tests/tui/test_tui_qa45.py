@@ -108,3 +108,32 @@ async def test_the_add_count_prompts_suggest_and_name_the_counts_they_take(tmp_p
         await pilot.press("4", "enter")  # the suggestion is taken
         await wait_for(pilot, lambda: not isinstance(app.screen, PromptScreen), what="closed")
         assert list(app.session.cfg.grid.node_counts) == [1, 2, 4]
+
+
+# -- a command with an unclosed quote says so -----------------------------------------------------
+
+
+async def test_a_command_with_an_unclosed_quote_says_so_under_its_field(tmp_path):
+    """The launch command field is a line of words; an unclosed quote read 'got "python
+    'x"; accepted: a list of strings.', which is how the file holds it, not how it is typed."""
+    from textual.widgets import Label
+
+    from tests.tui.test_tui_pilot import text_of
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 34)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-launch--command"), what="form")
+        field = grid.query_one("#field-launch--command", Input)
+        field.focus()
+        field.value = "python 'my run.py"
+        await wait_for(pilot, lambda: grid.query("#error-launch--command"), what="the error")
+        error = text_of(grid.query_one("#error-launch--command", Label), width=200)
+        assert error == (
+            'got "python \'my run.py": a quote is not closed; accepted: words as a shell '
+            "splits them (quote a word that has spaces: python 'my run.py')."
+        )
+        assert app.session.cfg.launch.command == []
+        field.value = "python 'my run.py' {gpus}"
+        await wait_for(pilot, lambda: not grid.query("#error-launch--command"), what="cleared")
+        assert app.session.cfg.launch.command == ["python", "my run.py", "{gpus}"]
