@@ -181,6 +181,13 @@ class HardwareScalingAnalyzer:
 
     def calculate_fom(self, df: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
         """Adds ``*_efficiency_norm`` (efficiency / max) and ``fom`` = weighted sum; weights must sum to 1."""
+        unknown = sorted(set(weights) - {"sample", "time", "cost"})
+        if unknown:  # {"samples": 0.6, ...} summed to 1 and weighed the samples 0
+            raise ValueError(
+                f"weights {unknown} are unknown; accepted weight keys: sample, time, cost"
+            )
+        if any(w < 0 for w in weights.values()):
+            raise ValueError(f"weights must be >= 0, got {dict(weights)}")
         total = sum(weights.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"weights must sum to 1, got {total:g}")

@@ -177,7 +177,13 @@ class AnalysisResult:
     left_out: dict[str, list[str]] = field(default_factory=dict)
 
     def recommendation(self, scenario: str) -> Recommendation:
-        return next(r for r in self.recommendations if r.scenario == scenario)
+        """The recommendation for ``scenario``; an unknown name raises ``KeyError`` naming the
+        scenarios there are (it raised a bare ``StopIteration``)."""
+        for r in self.recommendations:
+            if r.scenario == scenario:
+                return r
+        known = ", ".join(r.scenario for r in self.recommendations)
+        raise KeyError(f"scenario {scenario!r} is unknown; accepted: {known}")
 
     def to_json(self) -> dict[str, Any]:
         s = self.settings
