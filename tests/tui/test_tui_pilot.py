@@ -19,7 +19,7 @@ from hwscale_tui.tui.formatting import fmt_duration, fmt_number, plural
 from hwscale_tui.tui.screens.base import HwFooter
 from hwscale_tui.tui.screens.modals import ConfirmScreen, HelpScreen, PromptScreen
 from hwscale_tui.tui.widgets.trial_table import TrialTable
-from tests.tui.tui_helpers import make_app, wait_for
+from tests.tui.tui_helpers import make_app, shown_error, wait_for
 
 SIZE = (100, 34)
 
@@ -284,15 +284,15 @@ async def test_grid_form_validates_inline_and_blocks_save(tmp_path):
         field.focus()
         field.value = ""
         await pilot.press("0")
-        await wait_for(pilot, lambda: screen.query("#error-sweep--max_trials"), what="inline error")
-        error = screen.query_one("#error-sweep--max_trials", Label)
+        await wait_for(pilot, lambda: shown_error(screen, "sweep.max_trials"), what="inline error")
+        error = shown_error(screen, "sweep.max_trials")
         assert text_of(error).startswith("got 0; accepted: an integer")  # short form: no path
         assert app.session.cfg.sweep.max_trials == 8
         await pilot.press("ctrl+s")
         assert not (tmp_path / "experiment.toml").exists()
         await pilot.press("backspace", "1", "2")
         await wait_for(
-            pilot, lambda: not screen.query("#error-sweep--max_trials"), what="error cleared"
+            pilot, lambda: not shown_error(screen, "sweep.max_trials"), what="error cleared"
         )
         assert app.session.cfg.sweep.max_trials == 12
         screen.query_one("#field-experiment--runner").focus()
@@ -368,10 +368,10 @@ async def test_grid_form_cross_field_error_follows_both_fields(tmp_path):
         trials = screen.query_one("#field-sweep--max_trials", Input)
         trials.focus()
         trials.value = "1"
-        await wait_for(pilot, lambda: screen.query("#error-sweep--batch_size"), what="the error")
-        error = text_of(screen.query_one("#error-sweep--batch_size", Label))
+        await wait_for(pilot, lambda: shown_error(screen, "sweep.batch_size"), what="the error")
+        error = text_of(shown_error(screen, "sweep.batch_size"))
         assert error == "2 is more than max_trials = 1; accepted: an integer from 1 to 1."
-        assert not screen.query("#error-sweep--max_trials")
+        assert not shown_error(screen, "sweep.max_trials")
         assert app.session.cfg.sweep.max_trials == 8  # the last valid config stays in force
         await pilot.press("ctrl+s")
         assert not (tmp_path / "experiment.toml").exists()
@@ -379,9 +379,9 @@ async def test_grid_form_cross_field_error_follows_both_fields(tmp_path):
         batch.focus()
         batch.value = "1"
         await wait_for(
-            pilot, lambda: not screen.query("#error-sweep--batch_size"), what="error cleared"
+            pilot, lambda: not shown_error(screen, "sweep.batch_size"), what="error cleared"
         )
-        assert not screen.query(".form-error")
+        assert not [e for e in screen.query(".form-error") if e.display]
         cfg = app.session.cfg
         assert (cfg.sweep.max_trials, cfg.sweep.batch_size) == (1, 1)
         assert trials.value == "1"
@@ -1574,8 +1574,8 @@ async def test_grid_form_edits_the_optimizer_settings_and_saves_them(tmp_path):
         rule.focus()
         rule.value = ""
         await pilot.press("3")
-        await wait_for(pilot, lambda: screen.query("#error-sweep--lr_batch_exponent"), what="error")
-        error = text_of(screen.query_one("#error-sweep--lr_batch_exponent", Label))
+        await wait_for(pilot, lambda: shown_error(screen, "sweep.lr_batch_exponent"), what="error")
+        error = text_of(shown_error(screen, "sweep.lr_batch_exponent"))
         assert error == "got 3.0; accepted: a number from 0 to 2."
         assert app.session.cfg.sweep.lr_batch_exponent == 1.0  # the last valid value stays
         await pilot.press("backspace", "0", ".", "5")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from hwscale_tui.tui.screens.modals import ConfirmScreen
-from tests.tui.tui_helpers import make_app, wait_for
+from tests.tui.tui_helpers import make_app, shown_error, wait_for
 
 SIZE = (80, 24)
 
@@ -29,7 +29,7 @@ async def test_launching_while_a_grid_field_shows_an_error_is_refused(tmp_path):
         field = grid.query_one("#field-sweep--max_trials", Input)
         field.focus()
         field.value = "abc"
-        await wait_for(pilot, lambda: grid.query("#error-sweep--max_trials"), what="the error")
+        await wait_for(pilot, lambda: shown_error(grid, "sweep.max_trials"), what="the error")
         await pilot.press("escape", "2")
         await wait_for(pilot, lambda: app.current_mode == "launch", what="launch screen")
         screen = app.screen
@@ -51,7 +51,7 @@ async def test_launching_while_a_grid_field_shows_an_error_is_refused(tmp_path):
         await wait_for(pilot, lambda: app.current_mode == "grid", what="grid")
         field.focus()
         field.value = "3"
-        await wait_for(pilot, lambda: not grid.query("#error-sweep--max_trials"), what="fixed")
+        await wait_for(pilot, lambda: not shown_error(grid, "sweep.max_trials"), what="fixed")
         await pilot.press("escape", "2", "L")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
         assert "24 trials in all" in app.screen.question
@@ -116,7 +116,6 @@ async def test_the_add_count_prompts_suggest_and_name_the_counts_they_take(tmp_p
 async def test_a_command_with_an_unclosed_quote_says_so_under_its_field(tmp_path):
     """The launch command field is a line of words; an unclosed quote read 'got "python
     'x"; accepted: a list of strings.', which is how the file holds it, not how it is typed."""
-    from textual.widgets import Label
 
     from tests.tui.test_tui_pilot import text_of
 
@@ -127,13 +126,43 @@ async def test_a_command_with_an_unclosed_quote_says_so_under_its_field(tmp_path
         field = grid.query_one("#field-launch--command", Input)
         field.focus()
         field.value = "python 'my run.py"
-        await wait_for(pilot, lambda: grid.query("#error-launch--command"), what="the error")
-        error = text_of(grid.query_one("#error-launch--command", Label), width=200)
+        await wait_for(pilot, lambda: shown_error(grid, "launch.command"), what="the error")
+        error = text_of(shown_error(grid, "launch.command"), width=200)
         assert error == (
             'got "python \'my run.py": a quote is not closed; accepted: words as a shell '
             "splits them (quote a word that has spaces: python 'my run.py')."
         )
         assert app.session.cfg.launch.command == []
         field.value = "python 'my run.py' {gpus}"
-        await wait_for(pilot, lambda: not grid.query("#error-launch--command"), what="cleared")
+        await wait_for(pilot, lambda: not shown_error(grid, "launch.command"), what="cleared")
         assert app.session.cfg.launch.command == ["python", "my run.py", "{gpus}"]
+
+
+# -- an error typed in one burst of keys is shown -------------------------------------------------
+
+
+async def test_an_error_typed_in_one_burst_of_keys_shows_under_its_field(tmp_path):
+    """target cleared, then "1.5" typed fast (keys arriving together, as over SSH): the 1
+    cleared the empty field's error while its label was still there, "1.5" wrote its error into
+    that label as it was being removed, and the form showed 1.5 with no error (save refused it,
+    naming an error no one could see)."""
+    from textual import events
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 34)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        field = grid.query_one("#field-analysis--target", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+        await pilot.pause()
+        assert field.value == "0.9"
+        keys = [("backspace", None)] * 3 + [("1", "1"), ("full_stop", "."), ("5", "5")]
+        for key, character in keys:
+            app.post_message(events.Key(key, character))  # no wait between them
+        await wait_for(pilot, lambda: field.value == "1.5", what="typed")
+        await pilot.pause(0.2)
+        assert grid.field_errors.get("analysis.target", "").startswith("1.5 is not a fraction")
+        error = shown_error(grid, "analysis.target")
+        assert error is not None and error.is_attached
+        assert str(error.render()).startswith("1.5 is not a fraction")

@@ -61,3 +61,10 @@ def stop_everything(experiment: str) -> None:
 
     with contextlib.suppress(UsageError):
         supervisor.cancel(experiment, None, by="test cleanup", grace_s=1.0)
+
+
+def shown_error(screen, dotted: str):
+    """The grid form's error label under field ``dotted`` (``sweep.max_trials``) while it is
+    shown, else None (a label, once mounted, stays and is hidden when its error goes)."""
+    found = screen.query("#error-" + dotted.replace(".", "--"))
+    return found.first() if found and found.first().display else None

@@ -656,13 +656,18 @@ class GridScreen(HwScreen):
         return f"{FORM_FIELDS[dotted].label}: {message}"
 
     def set_field_error(self, dotted: str, message: str | None) -> None:
-        """Show ``message`` under the field (a label mounted only while there is an error)."""
+        """Show ``message`` under the field: a label mounted with the field's first error, then
+        shown or hidden. (Removed when the error went, a label still being removed took the next
+        error's text when keys came together: "1.5" typed fast into target, after the 1 cleared
+        the error of the empty field, showed no error while save refused it.)"""
         f = FORM_FIELDS[dotted]
         existing = self.query("#" + f.error_id)
         if message:
             self.field_errors[dotted] = message
             if existing:
-                existing.first(Label).update(message)
+                label = existing.first(Label)
+                label.update(message)
+                label.display = True
             else:
                 widget = self.query_one("#" + f.widget_id)
                 cast(Widget, widget.parent).mount(
@@ -670,7 +675,8 @@ class GridScreen(HwScreen):
                 )
         else:
             self.field_errors.pop(dotted, None)
-            existing.remove()
+            for label in existing:
+                label.display = False
 
     def apply_field(self, dotted: str, text: str) -> None:
         self.edit_field(dotted, "text", text)
