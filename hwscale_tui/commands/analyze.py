@@ -319,6 +319,31 @@ def _output_file(path: str | None, flag: str) -> str | None:
     return target
 
 
+def _check_writable(args: argparse.Namespace) -> None:
+    """Every output's folder must take new files: a read-only folder (or disk) failed only once
+    the analysis had run, with exit 1 naming a temporary file (``.x.csv.123.tmp``), and after
+    the outputs written before it (the CSV, the report's plots) were left behind."""
+    folders: list[tuple[str, str, Path]] = [
+        (flag, path, Path(path).expanduser().absolute().parent)
+        for flag, path in (("--report", args.report), ("--csv", args.csv))
+        if path
+    ]
+    if args.report:
+        md = Path(args.report).expanduser()
+        plots = Path(args.plots).expanduser() if args.plots else md.with_name(md.stem + "_plots")
+        flag = "--plots" if args.plots else "--report"
+        shown = args.plots if args.plots else args.report
+        # the plots folder's own, or, to be made, its parent's
+        where = plots.absolute() if plots.is_dir() else plots.absolute().parent
+        folders.append((flag, shown, where))
+    for flag, path, folder in folders:
+        if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(
+                f"{flag} {path}: the folder {folder} is not writable (read-only, or not "
+                "yours); accepted: a path in a folder you can write to."
+            )
+
+
 def _check_outputs_apart(args: argparse.Namespace) -> None:
     """The report's default plots folder (``<report>_plots``, as ``write_report`` makes it) must
     not be a file, and the outputs must be different paths: else one would overwrite another, or
@@ -371,6 +396,7 @@ def run(args: argparse.Namespace) -> int:
     args.csv = _output_file(args.csv, "--csv")
     check_output_path(args.plots, "--plots", directory=True)
     _check_outputs_apart(args)
+    _check_writable(args)
     if not args.trials:  # the store's trials: HWSCALE_HOME naming a file read as "no trials"
         from .status import check_state_location
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
+import subprocess
 
 import pytest
 
@@ -111,3 +113,50 @@ def test_a_figure_the_new_report_does_not_draw_is_not_left_from_an_earlier_one(t
     assert "to_target.png" not in names and "pareto.png" not in names
     assert {"curves.png", "survival.png", "throughput.png", "notes.txt"} <= names
     assert "to_target.png" not in md.read_text() and "pareto.png" not in md.read_text()
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder no file can be created in: mode 0555, or for root (whom modes do not stop) a
+    read-only tmpfs."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    if shutil.which("mount") is None:
+        pytest.skip("root without mount: no read-only folder to make")
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)]
+    ).returncode:
+        pytest.skip("mount failed (no privilege in this container)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)])
+
+
+@pytest.mark.parametrize(
+    "outputs, flag",
+    [
+        (["--csv", "{ro}/x.csv"], "--csv {ro}/x.csv"),
+        (["--csv", "{tmp}/ok.csv", "--report", "{ro}/r.md"], "--report {ro}/r.md"),
+        (["--report", "{tmp}/r.md", "--plots", "{ro}"], "--plots {ro}"),
+        (["--report", "{ro}/r.md", "--plots", "{tmp}/plots"], "--report {ro}/r.md"),
+    ],
+)
+def test_an_output_in_a_read_only_folder_is_refused_before_anything_is_written(
+    argv, tmp_path, capsys, read_only_folder, outputs, flag
+):
+    """It failed once the analysis had run, exit 1, naming a temporary file
+    ('.x.csv.123.tmp: Read-only file system'), after writing the outputs before it: the CSV, or
+    the report's five plots."""
+    fill = {"ro": read_only_folder, "tmp": tmp_path}
+    assert cli.main([*argv, *(o.format(**fill) for o in outputs)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{flag.format(**fill)}: the folder {read_only_folder} is not writable" in err
+    assert "accepted: a path in a folder you can write to." in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv", "ro", "t.csv"]
