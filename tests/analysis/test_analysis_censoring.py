@@ -74,3 +74,25 @@ def test_a_target_every_curve_starts_past_is_said_to_be_no_measured_crossing():
     # a target the curves cross: nothing to say
     result = analyze(trials, histories, AnalysisSettings(n_boot=0))
     assert not [n for n in result.notes if "first logged point" in n]
+
+
+def test_a_csv_nan_is_unknown_as_an_empty_cell_is_and_inf_is_refused(tmp_path, capsys):
+    """docs/analysis.md said every non-finite number in a number column is refused, while a
+    `nan` (what a diverged trial logs) is read as unknown, like an empty cell: the docs now say
+    so, and this holds them to it."""
+    import json
+
+    from hwscale_tui import cli
+
+    (tmp_path / "t.csv").write_text("run_id,gpus,nodes,score\na,1,1,NA\nb,2,1,90\n")
+    history = "run_id,agent_step,wall_s,score\na,100,1,10\na,200,2,nan\na,300,3,100\nb,100,1,90\n"
+    (tmp_path / "h.csv").write_text(history)
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", "--target", "50", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    a = next(r for r in data["per_trial"] if r["run_id"] == "a")
+    assert a["n_points"] == 2 and a["final_score"] == 100.0  # the curve's last point's
+    assert a["samples_to_target"] == pytest.approx(100 + 200 * 40 / 90)
+    (tmp_path / "h.csv").write_text(history.replace(",nan", ",inf"))
+    assert cli.main([*argv, "--bootstrap", "0"]) == 2
+    assert "run a has score inf; accepted: a finite number." in capsys.readouterr().err
