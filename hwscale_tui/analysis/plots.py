@@ -216,7 +216,10 @@ def _pareto(plt: Any, result: AnalysisResult) -> Any:
         ax.scatter(
             [k["time_s"]], [k["cost_usd"]], s=160, facecolors="none", edgecolors="red", label="knee"
         )
-    _log_axes(ax)
+    if (pts["time_s"] > 0).all() and (pts["cost_usd"] > 0).all():
+        _log_axes(ax)
+    else:  # a price of 0 (--price-per-gpu-hour 0): log axes drew no point, and warned
+        ax.set_title("linear axes: a time or cost of 0 has no logarithm", fontsize=8)
     ax.set_xlabel("seconds to target (best trial)")
     ax.set_ylabel("$ to target (best trial)")
     ax.legend(fontsize=8)

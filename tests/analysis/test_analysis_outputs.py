@@ -160,3 +160,29 @@ def test_an_output_in_a_read_only_folder_is_refused_before_anything_is_written(
     assert f"{flag.format(**fill)}: the folder {read_only_folder} is not writable" in err
     assert "accepted: a path in a folder you can write to." in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv", "ro", "t.csv"]
+
+
+def test_pareto_figure_at_a_price_of_zero_draws_its_points_on_linear_axes():
+    """At ``--price-per-gpu-hour 0`` every cost to target is $0: the log-log Pareto figure drew
+    no point at all and matplotlib printed "Data has no positive values, and therefore cannot
+    be log-scaled" on stderr."""
+    import warnings
+
+    from hwscale_tui.analysis import AnalysisSettings, analyze
+    from hwscale_tui.analysis.plots import _pareto, _pyplot
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 100.0)]
+    histories = {"a": linear_history(0.1, sps=50), "b": linear_history(0.1, sps=100)}
+    result = analyze(trials, histories, AnalysisSettings(n_boot=0, price_per_gpu_hour=0.0))
+    assert [p.cost_usd for p in result.pareto.points] == [0.0, 0.0]
+    plt = _pyplot()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning fails the test
+        fig = _pareto(plt, result)
+        fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "linear"
+    ymin, ymax = ax.get_ylim()
+    assert ymin <= 0.0 <= ymax  # the points are inside the drawn area
+    plt.close(fig)
