@@ -361,15 +361,21 @@ def _print_records(console: Any, sec: Section) -> None:
             console.print(f"  {header + ':':<{pad}} {value}", markup=False)
 
 
+def _md_text(text: str) -> str:
+    """Text as Markdown shows it: a ``<`` escaped, else ``g<G>n<N>`` in a note (or a ``<`` in a
+    run id or a value) reads as HTML tags and the viewer hides them ("no gn in the sweep name")."""
+    return text.replace("<", "\\<")
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return _md_text(text).replace("|", "\\|")
 
 
 def _md_line(line: str) -> str:
     if line.startswith("- "):
-        return line
+        return _md_text(line)
     depth = (len(line) - len(line.lstrip(" "))) // 2
-    return "  " * depth + "- " + line.strip()
+    return "  " * depth + "- " + _md_text(line.strip())
 
 
 def markdown(result: AnalysisResult, images: dict[str, str] | None = None) -> str:

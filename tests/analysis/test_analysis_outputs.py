@@ -186,3 +186,23 @@ def test_pareto_figure_at_a_price_of_zero_draws_its_points_on_linear_axes():
     ymin, ymax = ax.get_ylim()
     assert ymin <= 0.0 <= ymax  # the points are inside the drawn area
     plt.close(fig)
+
+
+def test_markdown_report_shows_angle_brackets_instead_of_hiding_them_as_html():
+    """The note on a trial without hardware says "no g<G>n<N> in the sweep name"; in the
+    Markdown report <G> and <N> were raw HTML tags, and the viewer showed "no gn"."""
+    from markdown_it import MarkdownIt
+
+    from hwscale_tui.analysis import AnalysisSettings, analyze
+    from hwscale_tui.analysis.report import markdown
+    from hwscale_tui.records import Trial
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    lost = Trial(sweep="adhoc", run_id="x<1>", gpus=None, nodes=None, state="finished", score=1.0)
+    trials = [trial("a", 1, 1, 100.0), trial("b", 2, 1, 100.0), lost]
+    histories = {"a": linear_history(0.1), "b": linear_history(0.2), "x<1>": linear_history(0.1)}
+    result = analyze(trials, histories, AnalysisSettings(n_boot=0))
+    assert any("g<G>n<N>" in n for n in result.notes)
+    html = MarkdownIt("commonmark").enable("table").render(markdown(result))
+    assert "no g&lt;G&gt;n&lt;N&gt; in the sweep name" in html
+    assert "<G>" not in html and "<N>" not in html
