@@ -106,7 +106,19 @@ async def test_edit_launch_watch_cancel_analyse_quit_reopen(tmp_path):
             # -- analysis on the real analysis package
             await pilot.press("4")
             analysis = app.screen
-            await wait_for(pilot, lambda: analysis.view is not None, timeout=120, what="analysis")
+            # settled: an analysis made while the watch still saw the cancelled pair running is
+            # made again once it sees none (e6edba0), and reads "computing..." meanwhile
+            await wait_for(
+                pilot,
+                lambda: (
+                    analysis.view is not None
+                    and not analysis._computing
+                    and not analysis._ran_mid_run
+                    and "trials" in str(analysis.query_one("#analysis-status", Label).content)
+                ),
+                timeout=120,
+                what="analysis",
+            )
             status = str(analysis.query_one("#analysis-status", Label).content)
             assert "6 trials, 2 configs" in status
             assert [row[0] for row in analysis.view.fom_rows] == ["g1n1", "g2n1"]

@@ -675,8 +675,8 @@ class GridScreen(HwScreen):
                 )
         else:
             self.field_errors.pop(dotted, None)
-            for label in existing:
-                label.display = False
+            for shown in existing:
+                shown.display = False
 
     def apply_field(self, dotted: str, text: str) -> None:
         self.edit_field(dotted, "text", text)
