@@ -568,10 +568,13 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self._quit()
 
     def _quit(self) -> None:
+        # the pairs as `status` reads them now: the launch screen's rows are refreshed only
+        # while it is shown (left while pairs ran, they still said so after every pair ended,
+        # and the note said they kept running); its rows only if the store cannot be read
+        rows = self._pair_rows_now()
         launch = self._launch_screen()
-        rows = list(launch.rows.values()) if launch else []
-        if not rows:  # the launch screen was never shown: the pairs as `status` reads them
-            rows = self._pair_rows_now()
+        if not rows and launch is not None:
+            rows = list(launch.rows.values())
         going = [r for r in rows if r.keeps_running]
         running = [r.tag for r in going if r.status != "scheduled"]
         # due to start: the supervisor (which outlives the app) starts them on schedule
@@ -593,7 +596,10 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                         f"{'starts' if len(scheduled) == 1 else 'start'} on schedule "
                         f"({', '.join(scheduled)}): their supervisor keeps running"
                     )
-                lines.append(self._fill("; ".join(parts) + ". Re-attach, check or stop them with:"))
+                them = "it" if len(going) == 1 else "them"
+                lines.append(
+                    self._fill("; ".join(parts) + f". Re-attach, check or stop {them} with:")
+                )
                 lines += [
                     "  hwscale-tui",
                     f"  hwscale-tui status --experiment-name {self.session.name}",
@@ -603,7 +609,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 lines.append(
                     self._fill(
                         f"{plural(len(orphaned), 'pair')} of {self.session.name} never started: "
-                        f"their supervisor is gone ({', '.join(orphaned)}). Start them with:"
+                        f"their supervisor is gone ({', '.join(orphaned)}). Start "
+                        f"{'it' if len(orphaned) == 1 else 'them'} with:"
                     )
                 )
                 lines.append(f"  hwscale-tui launch --experiment-name {self.session.name} --resume")

@@ -166,3 +166,38 @@ async def test_an_error_typed_in_one_burst_of_keys_shows_under_its_field(tmp_pat
         error = shown_error(grid, "analysis.target")
         assert error is not None and error.is_attached
         assert str(error.render()).startswith("1.5 is not a fraction")
+
+
+# -- quitting says what runs now, not what the launch screen last showed --------------------------
+
+
+async def test_quit_after_leaving_the_launch_screen_says_what_runs_now(tmp_path):
+    """Launch screen left while the pairs ran (its rows are refreshed only while it is shown),
+    every pair then ended: ctrl+q printed '8 pairs of hardware_scaling keep running in the
+    background' after `hwscale-tui status` said every pair had exited."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(
+            pilot, lambda: screen.rows["hardware_scaling.g1n1"].keeps_running, what="running"
+        )
+        await pilot.press("1")
+        await wait_for(pilot, lambda: app.current_mode == "grid", what="grid")
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code, p.ended_at = "exited", 0, world.clock()
+        world.supervisor.state = "finished"
+        await pilot.press("ctrl+q")
+    assert "keep" not in (app.return_value or ""), app.return_value
+
+
+async def test_quit_note_for_one_pair_says_it(tmp_path):
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.rows["hardware_scaling.g1n1"].keeps_running)
+        for name, p in world.supervisor.pairs.items():
+            if name != "hardware_scaling.g1n1":
+                p.status, p.exit_code, p.ended_at = "exited", 0, world.clock()
+        await pilot.press("ctrl+q")
+    said = " ".join((app.return_value or "").split())
+    assert "1 pair of hardware_scaling keeps running in the background (g1n1)" in said
+    assert "Re-attach, check or stop it with:" in said
