@@ -242,12 +242,24 @@ def _fit_quality(logy: np.ndarray, rss: float) -> tuple[float, float]:
     return rmse, r2
 
 
-def _dof_note(dof: int, n_boot: int) -> str:
+def _exact(rss: float, n: int) -> bool:
+    """The points lie on the law to rounding (an RMS log residual below 1e-6, a millionth in
+    relative terms, which a bounded fit's optimizer also stops at): no noise scale to resample."""
+    return rss <= 1e-12 * max(n, 1)
+
+
+def _dof_note(dof: int, n_boot: int, exact: bool = False) -> str:
     """Few residual degrees of freedom: the interval is wide, or, without one (no bootstrap
-    resamples), the fit itself is loose."""
+    resamples), the fit itself is loose. ``exact``: the points lie on the law, so there is no
+    interval at all (the bootstrap's was one value, "[a, a]", beside "the interval is wide")."""
+    what = f"{dof} residual degree{'' if dof == 1 else 's'} of freedom"
+    if exact and n_boot > 1:
+        return (
+            f"the points lie exactly on the law (no residual, {what}): no noise to resample, "
+            "so no interval; an exact fit of so few points is no certainty"
+        )
     if dof > 3:
         return ""
-    what = f"{dof} residual degree{'' if dof == 1 else 's'} of freedom"
     if n_boot <= 1:  # one resample makes no interval either
         return f"{what}: the fit is loose (no interval: {plural(max(n_boot, 0), 'bootstrap resample')})"
     return f"{what}: the interval is wide"
@@ -269,7 +281,7 @@ def _nonlinear(
     g = group_log(x, np.log(y))
     theta, rss = fit_point(model, g)
     fitted = model.log_predict(theta[None, :], g.x)[0]
-    if n_boot > 0:
+    if n_boot > 0 and not _exact(rss, x.size):
         ystar = parametric_log_bootstrap(g, fitted, rss, len(model.params), n_boot, rng)
         boot = batched_lm(model, g.x, ystar, g.counts, theta)
     else:
@@ -300,7 +312,8 @@ def fit_power_law(
     rss = float(np.sum((np.log(ya) - at_points) ** 2))
     dof = xa.size - 2
     rng = _rng(seed)
-    if n_boot > 0:
+    exact = _exact(rss, xa.size)
+    if n_boot > 0 and not exact:
         fitted = theta[0] + theta[1] * g.x
         ystar = parametric_log_bootstrap(g, fitted, rss, 2, n_boot, rng)
         bi, bs = weighted_line(g.x, ystar, g.counts)
@@ -326,7 +339,7 @@ def fit_power_law(
         n=int(xa.size),
         dof=dof,
         ci_level=ci_level,
-        note=_dof_note(dof, n_boot),
+        note=_dof_note(dof, n_boot, exact),
         x=xa,
         y=ya,
         theta=theta,
@@ -358,7 +371,7 @@ def fit_amdahl(
         else {}
     )
     dof = int(na.size - 2)
-    notes = [_dof_note(dof, n_boot), _bound_note(float(theta[1]))]
+    notes = [_dof_note(dof, n_boot, _exact(rss, na.size)), _bound_note(float(theta[1]))]
     return AmdahlFit(
         lam=float(np.exp(theta[0])),
         sigma=float(theta[1]),
@@ -401,7 +414,7 @@ def fit_usl(
     sigma, kappa = float(theta[1]), float(theta[2])
     peak_point = float(_peak(np.array([sigma]), np.array([kappa]))[0])
     ci: dict[str, tuple[float, float]] = {}
-    notes = [_dof_note(int(na.size - 3), n_boot), _bound_note(sigma)]
+    notes = [_dof_note(int(na.size - 3), n_boot, _exact(rss, na.size)), _bound_note(sigma)]
     peak_n: float | None = None
     if boot.shape[0] > 1:  # one resample bounds nothing
         ci = {
@@ -508,7 +521,7 @@ def fit_critical_batch(
             }
     lo, hi = float(ba.min()), float(ba.max())
     straddled = lo <= b_crit <= hi
-    notes = [_dof_note(int(ba.size - 2), n_boot)]
+    notes = [_dof_note(int(ba.size - 2), n_boot, _exact(rss, ba.size))]
     if not straddled:
         notes.append(
             f"B_crit {b_crit:.4g} lies outside the tested batch sizes [{lo:g}, {hi:g}]: an extrapolation, not claimed"

@@ -96,3 +96,24 @@ def test_a_csv_nan_is_unknown_as_an_empty_cell_is_and_inf_is_refused(tmp_path, c
     (tmp_path / "h.csv").write_text(history.replace(",nan", ",inf"))
     assert cli.main([*argv, "--bootstrap", "0"]) == 2
     assert "run a has score inf; accepted: a finite number." in capsys.readouterr().err
+
+
+def test_a_law_the_points_lie_exactly_on_has_no_interval_not_a_zero_width_one():
+    """Three points exactly on a power law (costs proportional to GPUs at one time to target)
+    printed "a [0.001911, 0.001911], b [1.000, 1.000]" beside "note: 1 residual degree of
+    freedom: the interval is wide": no residual gave the bootstrap no noise to resample."""
+    from hwscale_tui.analysis import fit_critical_batch, fit_power_law
+
+    law = fit_power_law([1, 2, 4], [0.5, 1.0, 2.0], n_boot=200)
+    assert law.b == pytest.approx(1.0) and law.ci == {}
+    assert "exactly on the law" in law.note and "wide" not in law.note
+    lo, hi = law.band([1.0, 4.0])
+    assert list(lo) == list(hi) == pytest.approx([0.5, 2.0])  # no band either
+
+    batches = [256.0, 512.0, 1024.0, 2048.0]
+    cbs = fit_critical_batch(batches, [100.0 * (1 + 1000.0 / b) for b in batches], n_boot=200)
+    assert cbs.b_crit == pytest.approx(1000.0, rel=1e-4) and cbs.ci == {}
+    assert "exactly on the law" in cbs.note
+
+    noisy = fit_power_law([1, 2, 4], [0.5, 1.1, 2.0], n_boot=200)  # a residual: an interval
+    assert noisy.ci["b"][0] < noisy.b < noisy.ci["b"][1] and "wide" in noisy.note
