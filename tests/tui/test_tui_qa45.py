@@ -201,3 +201,31 @@ async def test_quit_note_for_one_pair_says_it(tmp_path):
     said = " ".join((app.return_value or "").split())
     assert "1 pair of hardware_scaling keeps running in the background (g1n1)" in said
     assert "Re-attach, check or stop it with:" in said
+
+
+# -- ? Help stays on the footer in a narrow terminal ----------------------------------------------
+
+
+async def test_help_stays_on_the_footer_of_every_screen_at_60_columns(tmp_path):
+    """At 60x20 the analysis footer ended '... R Redo g Genera': the line ran past the edge
+    and took '? Help' with it. The keys before it now give way (all stay in the help)."""
+    from hwscale_tui.tui.screens.base import HwFooter
+
+    app, _ = make_app(tmp_path, launched=True)
+    async with app.run_test(size=(60, 20)) as pilot:
+        for key, mode in (("1", "grid"), ("2", "launch"), ("3", "trials"), ("4", "analysis")):
+            await pilot.press(key)
+            await wait_for(pilot, lambda mode=mode: app.current_mode == mode, what=mode)
+            footer = app.screen.query_one(HwFooter)
+            await wait_for(pilot, lambda footer=footer: footer.items, what="footer keys")
+            assert footer.shown_keys()[-1] == ("?", "Help"), (mode, footer.shown_keys())
+            assert footer.items[-1].end <= 60, (mode, footer.items)
+        # the keys left out are still the screen's: the first ones stay, in order
+        assert footer.shown_keys()[0] == ("]", "Next plot")
+    app, _ = make_app(tmp_path, launched=True)
+    async with app.run_test(size=(80, 24)) as pilot:  # 80 columns: every key, as before
+        await pilot.press("4")
+        await wait_for(pilot, lambda: app.current_mode == "analysis", what="analysis")
+        footer = app.screen.query_one(HwFooter)
+        await wait_for(pilot, lambda: footer.items, what="footer keys")
+        assert [k for k, _ in footer.shown_keys()] == ["]", "[", "t", "x", "a", "R", "g", "?"]

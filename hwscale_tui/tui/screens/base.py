@@ -137,7 +137,25 @@ class HwFooter(Widget, can_focus=False):
             # has the cursor) does not switch the words back and forth as the focus moves
             if width in self._short_widths:
                 items = self._layout_with({**words, **short})
-        return items
+        return self._fit(items, width) if width else items
+
+    def _fit(self, items: tuple[FooterItem, ...], width: int) -> tuple[FooterItem, ...]:
+        """Below 80 columns (60 over a narrow SSH window) the line ran past the edge and cut
+        ``? Help`` off: the keys before it give way from the right until it fits (every key
+        stays in the help and the palette)."""
+        palette = [i for i in items if i.key == self.app.COMMAND_PALETTE_BINDING]
+        keys = [i for i in items if i not in palette]
+        room = palette[0].start - 1 if palette else width
+        if not keys or keys[-1].end <= room:
+            return items
+        while len(keys) > 1 and keys[-1].end > room:
+            del keys[-2]
+            x, placed = 0, []
+            for item in keys:
+                placed.append(item._replace(start=x, end=x + item.end - item.start))
+                x = placed[-1].end + 1
+            keys = placed
+        return (*keys, *palette)
 
     def _layout_with(self, words: dict[str, str]) -> tuple[FooterItem, ...]:
         active = self.screen.active_bindings
