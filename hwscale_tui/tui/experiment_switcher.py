@@ -41,6 +41,8 @@ class ExperimentSwitcher(ModalScreen[None]):
         dialog_help("experiments.help"),
     ]
     HELP_TITLE = "Experiments"
+    # --read-only refuses them: the help leaves them out, as the title does
+    READ_ONLY_REFUSED = frozenset({"experiments.new", "experiments.archive", "experiments.delete"})
 
     def compose(self) -> ComposeResult:
         app: Any = self.app

@@ -229,3 +229,51 @@ async def test_help_stays_on_the_footer_of_every_screen_at_60_columns(tmp_path):
         footer = app.screen.query_one(HwFooter)
         await wait_for(pilot, lambda: footer.items, what="footer keys")
         assert [k for k, _ in footer.shown_keys()] == ["]", "[", "t", "x", "a", "R", "g", "?"]
+
+
+# -- --read-only: the help lists the keys that work -----------------------------------------------
+
+
+async def test_read_only_help_leaves_out_the_keys_it_refuses(tmp_path):
+    """The footers left them out (7acaf28), the help still listed Toggle, Save, Launch all,
+    Cancel, Stop, the form's choice keys and the switcher's new/archive/delete: each pressed
+    only said "Read-only mode"."""
+    from hwscale_tui.tui.experiment_switcher import ExperimentSwitcher
+    from hwscale_tui.tui.screens.modals import HelpScreen
+
+    refused = {
+        "grid.toggle",
+        "grid.add_gpus",
+        "grid.remove_gpus",
+        "grid.add_nodes",
+        "grid.remove_nodes",
+        "grid.save",
+        "choice.next",
+        "choice.previous",
+        "launch.all",
+        "launch.selected",
+        "launch.cancel_selected",
+        "launch.cancel_all",
+        "launch.relaunch_failed",
+        "trials.stop",
+        "experiments.new",
+        "experiments.archive",
+        "experiments.delete",
+    }
+    listed: dict[bool, set[str]] = {}
+    for read_only in (False, True):
+        app, _ = make_app(tmp_path, read_only=read_only, start="launch")
+        async with app.run_test(size=(100, 34)) as pilot:
+            await pilot.press("E")
+            await wait_for(pilot, lambda a=app: isinstance(a.screen, ExperimentSwitcher))
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda a=app: isinstance(a.screen, HelpScreen), what="help")
+            listed[read_only] = {ident for _, _, ident in app.screen.binding_rows()}
+            hint = str(app.screen.query_one("#help-hint").render())
+            assert ("Read-only" in hint) is read_only
+    assert refused <= listed[False]
+    assert not refused & listed[True], refused & listed[True]
+    # what works read-only stays: the log, the filter, the form's scrolling, switching
+    assert {"launch.open_log", "trials.filter", "grid.focus_form", "experiments.switch"} <= (
+        listed[True]
+    )

@@ -71,11 +71,14 @@ def help_sections(
     from ..app import SCREENS, screen_class
 
     def rows(
-        bindings: list[Any], also: dict[str, str] | None = None, words: dict[str, str] | None = None
+        bindings: list[Any],
+        also: dict[str, str] | None = None,
+        words: dict[str, str] | None = None,
+        refused: frozenset[str] = frozenset(),
     ) -> list[tuple[str, str, str]]:
         out = []
         for b in bindings:
-            if b.system or not b.id or b.action in HIDDEN_ACTIONS:
+            if b.system or not b.id or b.action in HIDDEN_ACTIONS or b.id in refused:
                 continue
             keys = binding_keys(app, b)
             if also and b.id in also:  # a widget's own key that does the same (the matrix's enter)
@@ -83,6 +86,7 @@ def help_sections(
             out.append((keys, (words or {}).get(b.id, b.description) or b.action, b.id))
         return out
 
+    read_only = bool(getattr(getattr(app, "session", None), "read_only", False))
     everywhere = rows(list(type(app).BINDINGS))
     everywhere.append(
         ("tab / shift+tab", "next / previous field", "screen.focus_next screen.focus_previous")
@@ -91,16 +95,29 @@ def help_sections(
     sections = [("Everywhere", everywhere)]
     if dialog is not None:
         title = getattr(dialog, "HELP_TITLE", "This dialog")
-        sections.insert(0, (f"{title} (this screen)", rows(list(type(dialog).BINDINGS))))
+        refused: frozenset[str] = (
+            getattr(dialog, "READ_ONLY_REFUSED", frozenset()) if read_only else frozenset()
+        )
+        sections.insert(
+            0, (f"{title} (this screen)", rows(list(type(dialog).BINDINGS), refused=refused))
+        )
     for number, (screen_id, (title, _)) in enumerate(SCREENS.items(), start=1):
         label = f"{number} {title}" + (" (this screen)" if screen_id == current else "")
         cls = screen_class(screen_id)
-        widgets = [b for w in getattr(cls, "HELP_WIDGETS", ()) for b in w.BINDINGS]
+        # --read-only: the keys it refuses are left out, as the footers leave them out (the
+        # help listed Toggle, Save, Launch all, Cancel, Stop... that only said "read-only");
+        # the form's choice keys too, its fields taking no edits
+        refused = cls.READ_ONLY_REFUSED if read_only else frozenset()
+        helpers = () if read_only else getattr(cls, "HELP_WIDGETS", ())
+        widgets = [b for w in helpers for b in w.BINDINGS]
         sections.append(
             (
                 label,
                 rows(
-                    list(cls.BINDINGS), getattr(cls, "HELP_ALSO_KEYS", None), cls.binding_words(app)
+                    list(cls.BINDINGS),
+                    getattr(cls, "HELP_ALSO_KEYS", None),
+                    cls.binding_words(app),
+                    refused,
                 )
                 + rows(widgets),
             )
@@ -155,8 +172,13 @@ class HelpScreen(ModalScreen[None]):
             yield Label("Keys", id="help-title")
             with VerticalScroll(id="help-scroll"):
                 yield Static(Group(*parts), id="help-keys")
+            read_only = getattr(getattr(self.app, "session", None), "read_only", False)
             yield Label(
-                "esc closes.  Remap keys by id in keymap.toml (see docs/tui.md).", id="help-hint"
+                "esc closes.  Remap keys by id in keymap.toml (see docs/tui.md)."
+                + (
+                    "  Read-only: keys that edit, launch or stop are left out." if read_only else ""
+                ),
+                id="help-hint",
             )
 
     def on_mount(self) -> None:
