@@ -508,6 +508,10 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             )
         seen: set[str] = set()
         words = screen.binding_words(self) if isinstance(screen, HwScreen) else {}
+        # --read-only: what it refuses is not offered, as the footers and the help leave it out
+        refused: frozenset[str] = frozenset()
+        if self.session.read_only:
+            refused = getattr(screen, "READ_ONLY_REFUSED", frozenset())
         for active in screen.active_bindings.values():
             b = active.binding
             if (
@@ -516,6 +520,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 or b.id in seen
                 or b.id is None
                 or b.id.startswith(("app.", "screen."))
+                or b.id in refused
             ):
                 continue
             seen.add(b.id)
@@ -535,7 +540,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         )
         yield SystemCommand(
             "Switch experiment",
-            "E: list experiments; switch, new from one, archive, delete",
+            "E: list experiments; switch"
+            + (" (read-only)" if self.session.read_only else ", new from one, archive, delete"),
             self.action_experiments,
         )
         # Textual's "Keys" opens its own keys panel: a second, partial help (this screen's keys

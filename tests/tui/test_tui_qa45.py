@@ -277,3 +277,22 @@ async def test_read_only_help_leaves_out_the_keys_it_refuses(tmp_path):
     assert {"launch.open_log", "trials.filter", "grid.focus_form", "experiments.switch"} <= (
         listed[True]
     )
+
+
+async def test_read_only_palette_offers_only_what_works(tmp_path):
+    """The palette of a --read-only app offered Launch all, Launch, Cancel, Cancel all (and
+    Toggle, Save on the grid, Stop on the trials screen), each only saying 'Read-only mode'."""
+    offered: dict[bool, dict[str, set[str]]] = {}
+    for read_only in (False, True):
+        app, _ = make_app(tmp_path, read_only=read_only)
+        async with app.run_test(size=(100, 34)) as pilot:
+            for key, mode in (("1", "grid"), ("2", "launch"), ("3", "trials")):
+                await pilot.press(key)
+                await wait_for(pilot, lambda a=app, m=mode: a.current_mode == m, what=mode)
+                commands = app.get_system_commands(app.screen)
+                offered.setdefault(read_only, {})[mode] = {c.title for c in commands}
+    gone = {mode: offered[False][mode] - offered[True][mode] for mode in offered[False]}
+    assert gone["grid"] >= {"Toggle", "+ranks", "-ranks", "+nodes", "-nodes", "Save"}
+    assert gone["launch"] >= {"Launch all", "Launch", "Cancel", "Cancel all", "Relaunch"}
+    assert gone["trials"] >= {"Stop"}
+    assert "Log" in offered[True]["launch"] and "Filter" in offered[True]["trials"]
