@@ -4,7 +4,8 @@ app's analysis screen alike."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from ..config import ExperimentConfig
@@ -73,6 +74,7 @@ def local_mode(
         pair = pair_from_sweep_name(t.sweep)
         return pair.total_gpus if pair else 0
 
+    every = trials  # the pairs left out below ran too: they took cores from the others
     over = sorted({pair_tag_of(t.sweep) for t in trials if ranks(t) > cores})
     its, it = ("its", "it") if len(over) == 1 else ("their", "them")
     if over and allow_oversubscribed:
@@ -91,6 +93,9 @@ def local_mode(
             f"(--allow-oversubscribed keeps {it})."
         )
         trials = kept
+    contention = contention_note(every, trials, ranks, cores)
+    if contention:
+        notes.append(contention)
     sizes = sorted({ranks(t) for t in trials if ranks(t)})
     if len(sizes) < 3:
         shown = " and ".join(str(s) for s in sizes) or "no"
@@ -102,6 +107,67 @@ def local_mode(
             "established."
         )
     return trials, notes
+
+
+def contention_note(
+    every: Sequence[Trial],
+    analyzed: Sequence[Trial],
+    ranks: Callable[[Trial], int],
+    cores: int,
+) -> str | None:
+    """Local mode: the analyzed trials that ran while other trials did with more ranks in all
+    than the usable cores. Pairs that start together (``delay_s`` 0, or sweeps longer than the
+    stagger) share this machine's cores, so a trial's time and steps per second measured the
+    wait for a core, not the pair's scaling: g1n1's steps per second read 3.9k beside g2n1
+    and g4n1 and 16k alone, and nothing said why. A trial's span is its record's
+    ``created_at`` to ``updated_at``; one without both, or still queued, is not counted."""
+    spans = [
+        (float(t.created_at), float(t.updated_at), ranks(t), t)
+        for t in every
+        if t.created_at is not None
+        and t.updated_at is not None
+        and t.updated_at > t.created_at
+        and t.state != "queued"
+        and ranks(t)
+    ]
+    if len(spans) < 2:
+        return None
+    # ranks running at once: a step function over the spans' starts and ends
+    events = sorted([(a, r) for a, _b, r, _t in spans] + [(b, -r) for _a, b, r, _t in spans])
+    times: list[float] = []
+    level: list[int] = []
+    running = 0
+    for when, change in events:
+        running += change
+        if times and times[-1] == when:
+            level[-1] = running
+        else:
+            times.append(when)
+            level.append(running)
+    kept = {id(t) for t in analyzed}
+    crowded: list[Trial] = []
+    peak = 0
+    for a, b, own, t in spans:
+        if id(t) not in kept:
+            continue
+        i, j = bisect_right(times, a) - 1, bisect_left(times, b)
+        most = max(level[max(i, 0) : max(j, i + 1)], default=0)
+        # past the cores, and not by its own ranks alone (an oversubscribed pair's note)
+        if most > max(cores, own):
+            crowded.append(t)
+            peak = max(peak, most)
+    if not crowded:
+        return None
+    pairs = ", ".join(sorted({pair_tag_of(t.sweep) for t in crowded}))
+    n, m = len(crowded), len(analyzed)
+    usable = f"{cores} usable core{'' if cores == 1 else 's'}"
+    return (
+        f"Trials ran at the same time on this machine: {n} of {plural(m, 'analyzed trial')} "
+        f"({pairs}) ran beside other trials, up to {peak} ranks at once on the {usable}, so "
+        f"{'its' if n == 1 else 'their'} times and steps per second include waiting for a core "
+        "(contention), not the pair's scaling alone; launch the pairs one at a time "
+        "(--sequential, with [sweep] max_parallel_jobs = 1) to measure each by itself."
+    )
 
 
 def generation_note(

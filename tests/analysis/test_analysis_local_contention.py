@@ -1,0 +1,71 @@
+"""Local mode: trials that shared the machine's cores with other trials are said to have."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.analysis.selection import local_mode
+from tests.analysis.analysis_helpers import trial
+
+
+def _ran(run_id: str, gpus: int, start: float, end: float, state: str = "finished"):
+    return trial(run_id, gpus, 1, 1.0, state=state, created_at=start, updated_at=end)
+
+
+def _said(notes: list[str]) -> list[str]:
+    return [n for n in notes if n.startswith("Trials ran at the same time")]
+
+
+@pytest.fixture
+def two_cores(monkeypatch):
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    return cfgmod.default_config()
+
+
+def test_pairs_that_ran_together_past_the_cores_are_said_to_measure_contention(two_cores):
+    """`launch --delay 0` ran g1n1 and g2n1 (and g4n1, left out as oversubscribed) at once on
+    2 cores: g1n1's steps per second read 3.9k there and 16k alone, and the analysis said
+    nothing of it."""
+    trials = [
+        _ran("a", 1, 0.0, 10.0),
+        _ran("b", 2, 5.0, 15.0),
+        _ran("c", 4, 20.0, 40.0),  # left out (4 ranks > 2 cores), and alone
+        _ran("d", 1, 30.0, 35.0),  # beside c: 5 ranks at once
+    ]
+    kept, notes = local_mode(two_cores, trials, allow_oversubscribed=False)
+    assert [t.run_id for t in kept] == ["a", "b", "d"]
+    assert _said(notes) == [
+        "Trials ran at the same time on this machine: 3 of 3 analyzed trials (g1n1, g2n1) ran "
+        "beside other trials, up to 5 ranks at once on the 2 usable cores, so their times and "
+        "steps per second include waiting for a core (contention), not the pair's scaling "
+        "alone; launch the pairs one at a time (--sequential, with [sweep] max_parallel_jobs = "
+        "1) to measure each by itself."
+    ]
+
+
+def test_pairs_one_after_another_or_within_the_cores_are_not_said_to(two_cores):
+    sequential = [_ran("a", 1, 0.0, 10.0), _ran("b", 2, 10.0, 20.0), _ran("c", 1, 20.0, 30.0)]
+    assert not _said(local_mode(two_cores, sequential, allow_oversubscribed=False)[1])
+    within = [_ran("a", 1, 0.0, 10.0), _ran("b", 1, 0.0, 10.0)]  # 2 ranks on 2 cores
+    assert not _said(local_mode(two_cores, within, allow_oversubscribed=False)[1])
+    # an oversubscribed pair alone is its own note's, kept with --allow-oversubscribed
+    alone = [_ran("a", 1, 0.0, 10.0), _ran("c", 4, 10.0, 20.0)]
+    assert not _said(local_mode(two_cores, alone, allow_oversubscribed=True)[1])
+    # a queued trial takes no core, and a record without times says nothing
+    queued = [_ran("a", 2, 0.0, 10.0), _ran("b", 1, 0.0, 10.0, state="queued")]
+    assert not _said(local_mode(two_cores, queued, allow_oversubscribed=False)[1])
+    untimed = [trial("a", 2, 1, 1.0), trial("b", 2, 1, 1.0)]
+    assert not _said(local_mode(two_cores, untimed, allow_oversubscribed=False)[1])
+
+
+def test_one_trial_beside_a_left_out_pair_is_said_in_the_singular(two_cores):
+    """A pair left out as oversubscribed still took the cores from the trials beside it."""
+    trials = [_ran("c", 4, 0.0, 10.0), _ran("a", 1, 5.0, 15.0), _ran("b", 1, 20.0, 30.0)]
+    kept, notes = local_mode(two_cores, trials, allow_oversubscribed=False)
+    assert [t.run_id for t in kept] == ["a", "b"]
+    (note,) = _said(notes)
+    assert note.startswith(
+        "Trials ran at the same time on this machine: 1 of 2 analyzed trials (g1n1) ran beside "
+        "other trials, up to 5 ranks at once on the 2 usable cores, so its times"
+    )
