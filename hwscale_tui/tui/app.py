@@ -443,7 +443,51 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             )
         if flat:  # the ids are checked once the first frame is out (it imports every screen)
             self.call_after_refresh(self._check_keymap_ids, path, list(flat))
+            self.call_after_refresh(self._check_keymap_clashes, path, flat)
         return flat
+
+    def _check_keymap_clashes(self, path: Path, keymap: dict[str, str]) -> None:
+        """Say which remapped key now does two things where both are bound (``"launch.all" =
+        "l"`` on the launch screen, where l launches the highlighted pair): one of them shadowed
+        the other without a word, and the help listed both on l."""
+        from .experiment_switcher import ExperimentSwitcher
+        from .screens.modals import ConfirmScreen, HelpScreen, PromptScreen
+
+        def keys(binding: Binding) -> set[str]:
+            given = keymap.get(binding.id or "", binding.key)
+            return {k.strip() for k in given.split(",") if k.strip()}
+
+        def own(cls: type) -> list[Binding]:
+            return [b for b in getattr(cls, "BINDINGS", ()) if isinstance(b, Binding) and b.id]
+
+        scopes: list[tuple[str, list[Binding]]] = [
+            (f"the {title.lower()} screen", own(type(self)) + own(screen_class(sid)))
+            for sid, (title, _) in SCREENS.items()
+        ]
+        for dialog, where in (
+            (ExperimentSwitcher, "the experiment switcher"),
+            (ConfirmScreen, "a yes/no question"),
+            (PromptScreen, "a prompt"),
+            (HelpScreen, "the help"),
+        ):
+            scopes.append((where, own(dialog)))
+        clashes: list[str] = []
+        for where, bindings in scopes:
+            owners: dict[str, list[str]] = {}
+            for b in bindings:
+                for key in keys(b):
+                    if b.id not in owners.setdefault(key, []):
+                        owners[key].append(b.id or "")
+            for key, ids in owners.items():
+                if len(ids) > 1 and any(i in keymap for i in ids):
+                    clashes.append(f"{key!r} is {' and '.join(ids)} on {where}")
+        if clashes:
+            self.notify(
+                f"{path}: {'; '.join(dict.fromkeys(clashes))}: only one of them runs; accepted: "
+                "a key nothing else on that screen uses.",
+                severity="warning",
+                timeout=15,
+            )
 
     def _check_keymap_ids(self, path: Path, ids: list[str]) -> None:
         """Say which ``keymap.toml`` ids no binding has (a typo remapped nothing, silently)."""

@@ -296,3 +296,30 @@ async def test_read_only_palette_offers_only_what_works(tmp_path):
     assert gone["launch"] >= {"Launch all", "Launch", "Cancel", "Cancel all", "Relaunch"}
     assert gone["trials"] >= {"Stop"}
     assert "Log" in offered[True]["launch"] and "Filter" in offered[True]["trials"]
+
+
+# -- a remapped key that clashes with another on the same screen says so -------------------------
+
+
+async def test_keymap_clash_on_one_screen_says_so(tmp_path):
+    """ "launch.all" = "l" put Launch all on the key that launches the highlighted pair: one of
+    the two no longer ran, the footer showed only one and the help listed both on l, without a
+    word. A remap that clashes with nothing gets no notice."""
+    from hwscale_tui.paths import app_paths
+
+    config = app_paths().ensure().config
+    (config / "keymap.toml").write_text('"launch.all" = "l"\n"trials.filter" = "f,slash"\n')
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: any("only one of them runs" in m for m in _notices(app)), what="notice"
+        )
+        clash = next(m for m in _notices(app) if "only one of them runs" in m)
+        assert "'l' is launch.all and launch.selected on the launch screen" in clash
+        assert "trials.filter" not in clash  # f clashes with nothing on the trials screen
+    (config / "keymap.toml").write_text('"launch.all" = "A"\n')
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app._keymap == {"launch.all": "A"}, what="keymap")
+        await pilot.pause(0.3)
+        assert not any("only one of them runs" in m for m in _notices(app))
