@@ -120,14 +120,16 @@ def contention_note(
     stagger) share this machine's cores, so a trial's time and steps per second measured the
     wait for a core, not the pair's scaling: g1n1's steps per second read 3.9k beside g2n1
     and g4n1 and 16k alone, and nothing said why. A trial's span is its record's
-    ``created_at`` to ``updated_at``; one without both, or still queued, is not counted."""
+    ``created_at`` to ``updated_at``; one without both is not counted, nor one still queued
+    (it takes no core), killed or stale (a trial whose runner died is recorded killed when a
+    supervisor next looks, which can be long after it stopped)."""
     spans = [
         (float(t.created_at), float(t.updated_at), ranks(t), t)
         for t in every
         if t.created_at is not None
         and t.updated_at is not None
         and t.updated_at > t.created_at
-        and t.state != "queued"
+        and t.state not in ("queued", "killed", "stale")
         and ranks(t)
     ]
     if len(spans) < 2:

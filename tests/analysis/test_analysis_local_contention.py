@@ -55,6 +55,10 @@ def test_pairs_one_after_another_or_within_the_cores_are_not_said_to(two_cores):
     # a queued trial takes no core, and a record without times says nothing
     queued = [_ran("a", 2, 0.0, 10.0), _ran("b", 1, 0.0, 10.0, state="queued")]
     assert not _said(local_mode(two_cores, queued, allow_oversubscribed=False)[1])
+    # a trial recorded killed when a supervisor found its runner gone: its end is not when
+    # it stopped
+    orphan = [_ran("a", 2, 0.0, 10.0), _ran("b", 1, 0.0, 500.0, state="killed")]
+    assert not _said(local_mode(two_cores, orphan, allow_oversubscribed=False)[1])
     untimed = [trial("a", 2, 1, 1.0), trial("b", 2, 1, 1.0)]
     assert not _said(local_mode(two_cores, untimed, allow_oversubscribed=False)[1])
 
