@@ -323,3 +323,35 @@ async def test_keymap_clash_on_one_screen_says_so(tmp_path):
         await wait_for(pilot, lambda: app._keymap == {"launch.all": "A"}, what="keymap")
         await pilot.pause(0.3)
         assert not any("only one of them runs" in m for m in _notices(app))
+
+
+# -- notices with nothing to act on say why ------------------------------------------------------
+
+
+async def test_nothing_to_export_or_step_to_says_why(tmp_path):
+    """A never-launched experiment: x on the analysis said 'Nothing to export yet.' and g
+    'This experiment has one generation.' (it has none); x on the trials screen with a filter
+    that hides every trial said 'No trials to export.' as if none had run."""
+    app, _ = make_app(tmp_path, start="analysis", trials=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        status = screen.query_one("#analysis-status")
+        await wait_for(pilot, lambda: "no trials yet" in str(status.render()), what="no trials")
+        await pilot.press("x", "g")
+        await pilot.pause(0.1)
+        said = _notices(app)
+        assert "Nothing to export: no trials yet." in said, said
+        assert any(m.startswith("Nothing to step to: no trials yet") for m in said), said
+        assert not any("one generation" in m for m in said)
+    app, _ = make_app(tmp_path, start="trials", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+        table = app.screen.query_one(TrialTable)
+        await wait_for(pilot, lambda: table.trials, what="trials")
+        table.set_filter("zzz")
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        assert "No trial matches the filter 'zzz'; nothing exported (/ changes it)." in _notices(
+            app
+        )

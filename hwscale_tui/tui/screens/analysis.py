@@ -127,6 +127,7 @@ class AnalysisScreen(HwScreen):
         # the last analysis was made while pairs ran: once none runs, it is made again
         self._ran_mid_run = False
         self._shown_wide = False  # whether the plots were last laid out two side by side
+        self.nothing: str | None = None  # why there is no analysis to show ("no trials yet")
         # Reused by every compute (the mode's screen lives as long as the app): a W&B source
         # checks the login and fetches runs and curves only the first time.
         self.sources = SourceCache()
@@ -314,8 +315,13 @@ class AnalysisScreen(HwScreen):
         newest = getattr(self.app.session.cfg, "generation", 1)
         current = self.generation or newest
         self.generation = None if current <= 1 else current - 1
-        if newest == 1:
-            self.notify("This experiment has one generation.", timeout=3)
+        if newest == 1:  # never launched, it has none: "one generation" read as if it had
+            self.notify(
+                "Nothing to step to: no trials yet (launch the pairs on the launch screen, 2)."
+                if self.nothing == "no trials yet"
+                else "This experiment has one generation.",
+                timeout=3,
+            )
             return
         shown = self.generation or newest
         self.notify(f"Analyzing generation {shown} of {newest}.", timeout=3)
@@ -341,6 +347,7 @@ class AnalysisScreen(HwScreen):
 
     def show_view(self, result: Any, view: AnalysisView) -> None:
         self.result, self.view = result, view
+        self.nothing = None
         self.query_one("#analysis-status", Label).update(Text(f"  {view.summary}"))
         self.show_plots()
         self.query_one("#analysis-tables", Static).update(self.tables(view))
@@ -351,6 +358,7 @@ class AnalysisScreen(HwScreen):
         from ..widgets.plots import FitPlot
 
         self.result = self.view = None
+        self.nothing = status
         self.query_one("#analysis-status", Label).update(Text(f"  {status}", style="yellow"))
         self.query_one("#plot-tabs", Label).update("")
         for plot in self.query(FitPlot):
@@ -442,8 +450,12 @@ class AnalysisScreen(HwScreen):
         self.compute()
 
     def action_export(self) -> None:
-        if self.result is None:
-            self.notify("Nothing to export yet.", severity="warning")
+        if self.result is None:  # it said only "yet": why there is none, as the bar says
+            why = "the analysis is being computed" if self._computing else self.nothing
+            self.notify(
+                f"Nothing to export: {why or 'no analysis yet'}.",
+                severity="warning",
+            )
             return
         self._export_worker(self.result)
 

@@ -456,7 +456,13 @@ class TrialsScreen(HwScreen):
         table = self.query_one(TrialTable)
         trials = [table.trials[rid] for rid in table.visible_run_ids() if rid in table.trials]
         if not trials:
-            self.notify("No trials to export.", severity="warning")
+            terms = " ".join(table.filter_terms)
+            self.notify(  # with a filter hiding every trial, "No trials" read as if none ran
+                f"No trial matches the filter {terms!r}; nothing exported (/ changes it)."
+                if terms and table.trials
+                else "No trials to export.",
+                severity="warning",
+            )
             return
         self._export_worker(trials)
 
