@@ -355,3 +355,39 @@ async def test_nothing_to_export_or_step_to_says_why(tmp_path):
         assert "No trial matches the filter 'zzz'; nothing exported (/ changes it)." in _notices(
             app
         )
+
+
+# -- the footer under a dialog shows the dialog's keys -------------------------------------------
+
+
+async def test_the_footer_under_a_dialog_shows_the_dialogs_keys(tmp_path):
+    """A yes/no question, the help or a prompt over the launch or grid screen left the
+    screen's keys on the footer (L Launch all, c Cancel, space Toggle...), none of which the
+    dialog lets through; its own keys (y, n, esc) were on no footer."""
+    from hwscale_tui.tui.screens.base import HwFooter
+    from hwscale_tui.tui.screens.modals import HelpScreen, PromptScreen
+
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        footer = screen.query_one(HwFooter)
+        await wait_for(pilot, lambda: len(screen.rows) == 8, what="rows")
+        launch_keys = footer.shown_keys()
+        assert launch_keys[0] == ("L", "Launch all")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await wait_for(pilot, lambda: footer.shown_keys() != launch_keys, what="dialog keys")
+        assert footer.shown_keys() == [("y", "Yes"), ("n", "No"), ("?", "Help")]
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await wait_for(pilot, lambda: footer.shown_keys() == [("esc", "Close")], what="help keys")
+        await pilot.press("escape", "n")
+        await wait_for(pilot, lambda: footer.shown_keys() == launch_keys, what="screen keys back")
+        await pilot.press("1", "g")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="prompt")
+        grid_footer = app.screen_stack[-2].query_one(HwFooter)
+        await wait_for(
+            pilot,
+            lambda: grid_footer.shown_keys() == [("esc", "Cancel"), ("f1", "Help")],
+            what="prompt keys",
+        )

@@ -118,12 +118,23 @@ class HwFooter(Widget, can_focus=False):
         """(key display, description) of every key the footer shows, left to right."""
         return [(i.key_display, i.description) for i in self.items]
 
+    @property
+    def keys_screen(self) -> Screen:
+        """The screen whose keys the footer shows: a dialog open over this screen (a yes/no
+        question, a prompt, the help, the experiment switcher) takes the keys, so the footer
+        says what works in it; it showed this screen's keys (L Launch all, c Cancel...), which
+        the dialog cuts off."""
+        top = self.app.screen
+        if top is not self.screen and top.is_modal and self.screen in self.app.screen_stack:
+            return top
+        return self.screen
+
     def _layout(self) -> tuple[FooterItem, ...]:
         """The keys as Textual's footer lays them out: one per action (the first binding shown
         for it), in the screen's order, a column apart; the palette at the right end. The
         screen's words for a key (``binding_words``) replace its description, and its shorter
         ones (``footer_short_words``) where the line would not fit otherwise."""
-        screen = self.screen
+        screen = self.keys_screen
         words = screen.binding_words(screen.app) if isinstance(screen, HwScreen) else {}
         items = self._layout_with(words)
         short = screen.footer_short_words() if isinstance(screen, HwScreen) else {}
@@ -158,15 +169,15 @@ class HwFooter(Widget, can_focus=False):
         return (*keys, *palette)
 
     def _layout_with(self, words: dict[str, str]) -> tuple[FooterItem, ...]:
-        active = self.screen.active_bindings
+        screen = self.keys_screen
+        active = screen.active_bindings
         items: list[FooterItem] = []
         seen: set[str] = set()
         x = 0
-        focused = self.screen.focused
+        focused = screen.focused
         refused: frozenset[str] = frozenset()
-        screen = self.screen
-        if isinstance(screen, HwScreen) and screen.app.session.read_only:
-            refused = screen.READ_ONLY_REFUSED
+        if getattr(getattr(self.app, "session", None), "read_only", False):
+            refused = getattr(screen, "READ_ONLY_REFUSED", frozenset())
         for _, binding, enabled, tooltip in active.values():
             if not binding.show or binding.action in seen or binding.id in refused:
                 continue
@@ -209,7 +220,7 @@ class HwFooter(Widget, can_focus=False):
         hover_style = self.get_component_rich_style("footer-key--hover")
         line = Text(no_wrap=True, overflow="crop", style=base, end="")
         palette = self.show_command_palette and self.app.COMMAND_PALETTE_BINDING in (
-            self.screen.active_bindings
+            self.keys_screen.active_bindings
         )
         for index, item in enumerate(self.items):
             style = item_style
@@ -237,9 +248,16 @@ class HwFooter(Widget, can_focus=False):
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        # a dialog opened or closed over this screen: the keys shown are the dialog's or its own
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
+        self.app.screen_change_signal.unsubscribe(self)
+
+    def _screen_changed(self, screen: Screen) -> None:
+        if self.screen in self.app.screen_stack:
+            self.refresh()
 
     def bindings_changed(self, screen: Screen) -> None:
         """Redraw when what the footer shows changed (focus moves, enabled actions)."""

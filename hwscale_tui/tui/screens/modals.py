@@ -55,8 +55,9 @@ def binding_keys(app: Any, binding: Binding) -> str:
 def dialog_help(ident: str) -> Binding:
     """A dialog's own ``?`` / ``f1``: a modal dialog cuts the app's keys off, so ``?`` did
     nothing there. It opens the help with the dialog's keys first (in a text field ``?`` is
-    typed, and ``f1`` opens it)."""
-    return Binding("question_mark,f1", "app.help", "Keys", show=False, id=ident)
+    typed, and ``f1`` opens it). The footer under the dialog shows it, as it shows ``? Help``
+    on every screen."""
+    return Binding("question_mark,f1", "app.help", "Help", id=ident)
 
 
 def help_sections(
