@@ -391,3 +391,28 @@ async def test_the_footer_under_a_dialog_shows_the_dialogs_keys(tmp_path):
             lambda: grid_footer.shown_keys() == [("esc", "Cancel"), ("f1", "Help")],
             what="prompt keys",
         )
+
+
+# -- relaunch and cancel notices name pairs as the rows do ---------------------------------------
+
+
+async def test_relaunch_and_cancel_notices_name_the_pair_as_the_rows_do(tmp_path):
+    """'Relaunched hardware_scaling.g2n1.' / 'Cancelled hardware_scaling.g1n1.' beside rows and
+    other notices that say g2n1 and g1n1 (a long name wrapped the toast at 80 columns)."""
+    from dataclasses import replace
+
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    failed = world.supervisor.pairs["hardware_scaling.g2n1"]
+    world.supervisor.pairs["hardware_scaling.g2n1"] = replace(
+        failed, status="exited", exit_code=3, started_at=world.clock() - 5, ended_at=world.clock()
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.rows["hardware_scaling.g2n1"].failed, what="failed")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "Relaunched g2n1." in _notices(app), what="relaunched")
+        await pilot.press("home", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "Cancelled g1n1." in _notices(app), what="cancelled")
+        assert not any("hardware_scaling.g" in m for m in _notices(app)), _notices(app)

@@ -628,7 +628,9 @@ class LaunchScreen(HwScreen):
             return
         supervisor.relaunch(session.name, todo)
         self.app.call_from_thread(self.app.pairs_launched)
-        self.app.call_from_thread(self.notify, f"Relaunched {', '.join(todo)}.")
+        # the pairs as the rows and the other notices name them (it said "fail.g1n1")
+        tags = ", ".join(pair_tag_of(s) for s in todo)
+        self.app.call_from_thread(self.notify, f"Relaunched {tags}.")
         self.app.call_from_thread(self.poll_now)
 
     def _none_finished_hint(self, sweeps: list[str]) -> str:
@@ -659,7 +661,8 @@ class LaunchScreen(HwScreen):
     def _cancel(self, sweeps: list[str] | None) -> None:
         done = self.app.services.supervisor.cancel(self.app.session.name, sweeps, by="tui")
         self.app.call_from_thread(
-            self.notify, f"Cancelled {', '.join(done) if done else 'nothing running'}."
+            self.notify,
+            f"Cancelled {', '.join(pair_tag_of(s) for s in done) if done else 'nothing running'}.",
         )
         self.app.call_from_thread(self.poll_now)
 
