@@ -201,6 +201,9 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
             pass
     if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin":
         w += slurm_warnings(cfg)
+    overlap = local_overlap_warning(cfg, usable_cores())
+    if overlap:
+        w.append(overlap)
     from ..train.overrides import wandb_key_available
 
     if cfg.wandb.mode == "online" and not wandb_key_available(os.environ):
@@ -214,6 +217,38 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
             )
         )
     return w
+
+
+def local_overlap_warning(cfg: ExperimentConfig, cores: int) -> str | None:
+    """Local ranks of pairs (and of a pair's parallel trials) that run at once share the cores:
+    each pair's times then carry the others' load. Said when they could together need more
+    ranks than ``cores`` (staggered starts overlap once a sweep lasts longer than the delay);
+    a pair alone past the cores has its own warning."""
+    if not cfg.local_ranks:
+        return None
+    pairs, _ = plan_of(cfg.grid)
+    parallel = cfg.sweep.max_parallel_jobs
+    ranks = [p.total_gpus for p in pairs if p.total_gpus <= cores]  # the rest: their own warning
+    if not ranks:
+        return None
+    apart = not cfg.launch.sequential and len(ranks) > 1
+    at_once = (sum(ranks) if apart else max(ranks)) * parallel
+    if at_once <= cores:
+        return None
+    together = (
+        f"pairs started {cfg.launch.delay_s:g} s apart run at once when a sweep lasts longer"
+        if apart
+        else f"{parallel} trials of a sweep run at once"
+    )
+    fixes = [
+        *(["launch.sequential = true (launch --sequential)"] if apart else []),
+        *(["sweep.max_parallel_jobs = 1"] if parallel > 1 else []),
+    ]
+    return (
+        f"local mode: {together}: up to {at_once} CPU ranks together on {cores} usable cores, so "
+        "a pair's times carry the others' load, not its own ranks' alone (analyze notes it); "
+        f"{' and '.join(fixes)} measures each alone"
+    )
 
 
 def slurm_warnings(cfg: ExperimentConfig) -> list[str]:

@@ -135,6 +135,50 @@ def test_an_added_oversubscribed_pair_is_kept_and_flagged_in_plan(monkeypatch, t
     assert not any("OVERSUBSCRIBED" in w for w in pairs["g2n1"]["warnings"])
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (  # the default local grid on 2 cores: g1n1 and g2n1, staggered 60 s
+            (),
+            "local mode: pairs started 60 s apart run at once when a sweep lasts longer: up to 3 "
+            "CPU ranks together on 2 usable cores",
+        ),
+        (
+            ("--gpu-counts", "2", "--max-parallel-jobs", "2"),
+            "local mode: 2 trials of a sweep run at once: up to 4 CPU ranks together",
+        ),
+        (("--sequential",), None),  # one pair at a time, one trial at a time: nothing shared
+        (("--sequential", "--max-parallel-jobs", "2"), "local mode: 2 trials of a sweep run"),
+        (("--gpu-counts", "1", "--node-counts", "1"), None),  # one pair, one rank
+        (
+            ("--dispatcher", "slurm", "--node-counts", "1"),
+            None,
+        ),  # a cluster's GPUs: not this machine's cores
+    ],
+)
+def test_plan_says_when_pairs_running_at_once_share_the_cores(monkeypatch, args, said):
+    """Each pair's own ranks were checked against the cores, not pairs started 60 s apart that
+    run together (analyze measured g1n1 at 3.9k steps/s beside g2n1 and g4n1, 16k alone)."""
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")
+    res = subprocess.run(
+        hwscale_cmd("plan", "--json", *args),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    shared = [w for w in json.loads(res.stdout)["warnings"] if "usable cores" in w]
+    if said is None:
+        assert shared == [], shared
+    else:
+        assert len(shared) == 1 and shared[0].startswith(said), shared
+        assert shared[0].endswith("measures each alone"), shared
+        # run one after another already, or a single pair: no --sequential advised
+        assert ("launch --sequential" in shared[0]) == (args == ()), shared
+        assert ("max_parallel_jobs = 1" in shared[0]) == ("--max-parallel-jobs" in args), shared
+
+
 def _seed_store(name: str, pairs: list[tuple[int, int]]) -> None:
     with Store.open_default() as st:
         for g, n in pairs:
