@@ -471,13 +471,15 @@ class LaunchScreen(HwScreen):
             trials=ran,
         )
         changed = generation_question(comparison) if new_generation else None
-        # what `hwscale-tui launch` warns about these pairs: more CPU ranks than cores
+        # what `hwscale-tui launch` warns about these pairs: more CPU ranks than cores, alone
         oversubscribed = [
             f"warning: {pair_tag_of(pp.sweep_name)}: {w}"
             for pp in plan.pairs
             if pp.sweep_name not in spent
             for w in pp.warnings
             if w.startswith("OVERSUBSCRIBED")
+        ] + [  # and pairs that run at once sharing the cores (local mode)
+            f"warning: {w}" for w in plan.warnings if w.startswith("local mode: ")
         ]
         self.app.call_from_thread(
             self._confirm_launch,
