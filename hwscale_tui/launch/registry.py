@@ -42,8 +42,11 @@ def read(experiment: str) -> dict[str, Any]:
         data = json.loads(registry_path(experiment).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return _empty(experiment)
-    if not isinstance(data, dict):
-        return _empty(experiment)
+    return _with_sections(data) if isinstance(data, dict) else _empty(experiment)
+
+
+def _with_sections(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with a ``pairs`` and a ``trials`` mapping (empty where one is missing or not one)."""
     for key in ("pairs", "trials"):
         if not isinstance(data.get(key), dict):
             data[key] = {}
@@ -90,10 +93,7 @@ def _read_for_update(experiment: str) -> dict[str, Any] | None:
     except ValueError:
         data = None
     if isinstance(data, dict):
-        for key in ("pairs", "trials"):
-            if not isinstance(data.get(key), dict):
-                data[key] = {}
-        return data
+        return _with_sections(data)
     aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
     try:
         os.replace(path, aside)
