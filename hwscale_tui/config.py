@@ -434,6 +434,16 @@ def field_specs(section: str) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(SECTIONS[section])}
 
 
+def plain_number(v: float) -> str:
+    """A bound or a value as a user would type it: 1000000 and -1, not 1e+06 and -1.0 (1e+15
+    stays short; a fraction keeps every digit it has)."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e9:
+        return str(int(v))
+    if isinstance(v, float) and v.is_integer():
+        return f"{v:g}"
+    return repr(v) if isinstance(v, float) else str(v)
+
+
 def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
     vt = ValueType.of(f.type)
     meta = f.metadata
@@ -445,9 +455,9 @@ def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
         if lo is not None and hi is not None and "int" in vt.kind:
             bounds = f" from {int(lo)} to {int(hi)}"  # exact: a seed's 4294967295, not 4.29497e+09
         elif lo is not None and hi is not None:
-            bounds = f" from {lo:g} to {hi:g}"
+            bounds = f" from {plain_number(lo)} to {plain_number(hi)}"
         elif lo is not None:
-            bounds = f" >= {lo}"
+            bounds = f" >= {plain_number(lo)}"
         else:
             bounds = ""
         acc = accepted or vt.describe() + bounds
@@ -456,7 +466,7 @@ def _coerce(source: str, dotted: str, f: dataclasses.Field, value: Any) -> Any:
         return ConfigError(source, dotted, problem, acc)
 
     def short(v: Any) -> str:  # a huge value is named by its kind, never echoed in full
-        text = repr(v)
+        text = plain_number(v) if isinstance(v, float) else repr(v)
         return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
     try:  # a file or an override never sets None: an optional value is unset by leaving it out
@@ -597,7 +607,9 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
         raise ConfigError(
             source,
             "experiment.name",
-            f"{name!r} would make sweep names SkyPilot rejects",
+            "the name is empty"
+            if not name
+            else f"{name!r} cannot name the sweeps, W&B runs and cluster jobs made from it",
             "a name that starts with a letter and has only letters, digits, '-', '_' and '.'",
         )
     if not cfg.grid.gpu_counts:
@@ -614,7 +626,8 @@ def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:
             raise ConfigError(
                 source,
                 "grid.gpu_counts",
-                f"{over[0]} GPUs is more than max_gpus_per_node = {cfg.grid.max_gpus_per_node}",
+                f"{over[0]} {'ranks' if cfg.local_ranks else 'GPUs'} is more than "
+                f"max_gpus_per_node = {cfg.grid.max_gpus_per_node}",
                 f"integers from 1 to {cfg.grid.max_gpus_per_node}",
             )
     for tag in cfg.grid.exclude:

@@ -76,11 +76,7 @@ def render() -> str:
                 doc += " (" + ", ".join(f.metadata["choices"]) + ")"
             if "max" in f.metadata:
                 lo, hi = f.metadata.get("min", 0), f.metadata["max"]
-                doc += (
-                    f"; *range* {lo:g} to {hi:g}"
-                    if isinstance(hi, float)
-                    else f"; *range* {lo} to {hi}"
-                )
+                doc += f"; *range* {c.plain_number(lo)} to {c.plain_number(hi)}"
             if "max_len" in f.metadata:
                 doc += f"; at most {f.metadata['max_len']} characters"
             if dotted in FLAG_OF_KEY:

@@ -166,7 +166,7 @@ def test_bad_file_on_cli_exits_2_and_writes_nothing(tmp_path, text, key, accepte
 @pytest.mark.parametrize(
     "flags,needle",
     [
-        (["--gpu-counts", "1", "16"], "--gpu-counts (grid.gpu_counts): 16 GPUs"),
+        (["--gpu-counts", "1", "16"], "--gpu-counts (grid.gpu_counts): 16 ranks"),
         (["--gpu-counts", "one"], "--gpu-counts: 'one' is not an integer"),
         (["--node-counts", "0"], "--node-counts (grid.node_counts)"),
         (["--node-counts", "1,,2"], "--node-counts: '1,,2' has an empty item"),

@@ -48,6 +48,12 @@ def _sbin_path() -> str:
     return os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
 
 
+# Another apt-get on the machine (the tmux install scripts/test.sh starts, an unattended
+# upgrade at boot) holds dpkg's lock for a while: wait for it instead of failing every Slurm test
+# ("Could not get lock /var/lib/dpkg/lock-frontend", seen on a new machine, session 40).
+APT_WAIT = ("-o", "DPkg::Lock::Timeout=600")
+
+
 def install() -> None:
     """apt-get install the Slurm packages when a binary is missing."""
     if all(shutil.which(b, path=_sbin_path()) for b in BINARIES):
@@ -57,9 +63,9 @@ def install() -> None:
         ["apt-cache", "policy", "slurmctld"], capture_output=True, text=True, check=False
     )
     if "Candidate: (none)" in policy.stdout or "Candidate:" not in policy.stdout:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", *APT_WAIT, "update", "-qq"], check=True, env=env)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
+        ["apt-get", *APT_WAIT, "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,
