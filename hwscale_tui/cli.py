@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 from . import __version__
 from .errors import SourceError, StoreError, UsageError, store_error_sentence
@@ -136,11 +137,78 @@ def _main(argv: Sequence[str] | None) -> int:
     return code
 
 
+class StdoutWriteError(OSError):
+    """Writing the command's standard output failed (``> /dev/full``, a full disk, an I/O
+    error): not a file of its own. A write or flush to stdout raises an ``OSError`` without a
+    file name, as a full disk's write to an output file does, so the error said "a file: the
+    disk is full" and which one could not be told apart afterwards (a probe flush at the error
+    found stdout's buffer already handed over); stdout's writes are tagged instead."""
+
+
+class _TaggedStdout:
+    """``sys.stdout`` while a command runs: an ``OSError`` of a write or flush to it (a closed
+    pipe aside, which ends the command quietly) is raised as :class:`StdoutWriteError`; all
+    else is the stream's own."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise StdoutWriteError(e.errno, e.strerror or str(e)) from e
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise StdoutWriteError(e.errno, e.strerror or str(e)) from e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _drop_stdout() -> None:
+    """What is still buffered for a stdout that failed goes nowhere at exit (the interpreter's
+    own flush failed again: "Exception ignored ... OSError", exit 120)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return  # not a real file (a test's capture): nothing flushes it at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def _run(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    real = sys.stdout
+    tagged = real is not None and getattr(args, "command", "") != "tui"  # the app draws itself
+    if tagged:
+        sys.stdout = cast(TextIO, _TaggedStdout(real))
+    try:
+        return _run_tagged(run, args)
+    finally:
+        if tagged and isinstance(sys.stdout, _TaggedStdout):
+            sys.stdout = real
+
+
+def _run_tagged(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
     from .commands.common import commit_selection
 
     try:
         code = int(run(args) or 0)
+        sys.stdout.flush()  # what is still buffered fails here, tagged, not at the exit
         if code != 2:  # an experiment named by -e/--experiment-name becomes current (not refused)
             commit_selection(args)
         return code
@@ -156,6 +224,8 @@ def _run(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespa
     except Exception as e:  # the store or the disk failed: one sentence, exit 1
         if not (isinstance(e, OSError) or _is_sqlite_error(e)):
             raise
+        if isinstance(e, StdoutWriteError):
+            _drop_stdout()
         sentence = _failure_sentence(e, getattr(args, "command", "") or "")
         print(f"hwscale-tui: error: {sentence}", file=sys.stderr)
         return 1
@@ -176,6 +246,17 @@ def _failure_sentence(exc: BaseException, command: str = "") -> str:
     if _is_sqlite_error(exc):
         return store_error_sentence(app_paths().store, exc)
     assert isinstance(exc, OSError)
+    if isinstance(exc, StdoutWriteError):
+        why = (
+            "the disk or device it goes to is full"
+            if exc.errno == errno.ENOSPC
+            else (exc.strerror or str(exc))
+        )
+        return (
+            f"standard output could not be written ({why}), so the output is incomplete; "
+            "retry with it going somewhere with room (a file on another disk, a pipe, the "
+            "terminal)."
+        )
     where = exc.filename or "a file"
     if exc.errno == errno.ENOSPC:
         # the resume hint only where a launch can have been cut short (plan, analyze: retry)
