@@ -2,7 +2,9 @@
 
 The poll loop follows Dolphie: the next poll is scheduled only after the current one has
 finished (never overlapping, so a slow source slows the loop down by itself), and nothing is
-polled while the screen is hidden or a modal covers it.
+polled while the screen is hidden. A dialog (a yes/no question, the help) leaves the screen in
+view around it, so its polls go on: its countdowns and statuses stay live, not frozen until the
+dialog closes.
 """
 
 from __future__ import annotations
@@ -386,7 +388,10 @@ class HwScreen(Screen, inherit_bindings=False):
 
     def _poll_due(self) -> None:
         self._poll_timer = None
-        if not self.is_current:  # hidden screen or a modal on top: skip, look again later
+        # hidden (another screen, or an opaque one on top): skip; showing it again polls.
+        # Textual's ``is_current`` holds too under a dialog, which lets the screen show
+        # through: its polls go on
+        if not self.is_current:
             return
         if self._polling:
             return
@@ -428,8 +433,12 @@ class HwScreen(Screen, inherit_bindings=False):
             for header in self.query(ExperimentHeader):  # a rename or edit made on another screen
                 header.refresh_header()
         # The first poll waits for the first frame: its worker imports the core (a thread that
-        # would compete with the first paint for the GIL); later returns poll at once.
-        self._schedule_poll(0.01 if self._shown_before else FIRST_POLL_DELAY_S)
+        # would compete with the first paint for the GIL); later returns poll at once, except
+        # from under a dialog, where the polls went on (the next is due, or running)
+        if not self._shown_before:
+            self._schedule_poll(FIRST_POLL_DELAY_S)
+        elif self._poll_timer is None and not self._polling:
+            self._schedule_poll(0.01)
         self._shown_before = True
 
     def open_in_pager(self, path: str) -> None:
@@ -474,6 +483,12 @@ class HwScreen(Screen, inherit_bindings=False):
         self.refresh()
 
     def on_screen_suspend(self) -> None:
+        """Hidden: no more polls until it shows again. Under a dialog the screen is still in
+        view (Textual's ``is_current``, already true of the new stack), and its polls go on:
+        the launch screen's countdowns and statuses, the trials' ``retry in 27s``, froze
+        while a question was open."""
+        if self.is_current:
+            return
         if self._poll_timer is not None:
             self._poll_timer.stop()
             self._poll_timer = None

@@ -177,7 +177,7 @@ class TrialsScreen(HwScreen):
         if self._polling:
             return "retrying now"
         if self._poll_timer is None or self.next_poll_at is None:
-            return "retry paused"  # a dialog covers the screen: no poll until it closes
+            return "retry paused"  # the screen is hidden: no poll until it is shown again
         left = self.next_poll_at - now
         return f"retry in {fmt_duration(math.ceil(left))}" if left > 0 else "retrying now"
 
@@ -433,7 +433,7 @@ class TrialsScreen(HwScreen):
         try:
             message = self.app.services.trial_control.stop_trial(run_id)
         except UsageError as e:
-            # it ended while the question was open (the poll pauses under a dialog): the
+            # it ended while the question was open (before the next poll showed it): the
             # CLI's "trial <run id> is finished; accepted: a running trial." read as a mistake
             prefix = f"trial {run_id} is "
             if not str(e).startswith(prefix):

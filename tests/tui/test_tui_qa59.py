@@ -1,0 +1,63 @@
+"""Defects found in the app (QA pass 59), each driven by Pilot on fake services."""
+
+from __future__ import annotations
+
+from hwscale_tui.tui.screens.modals import ConfirmScreen
+from tests.tui.test_tui_pilot import text_of
+from tests.tui.tui_helpers import make_app, wait_for
+
+SIZE = (80, 24)
+
+
+def _cell(screen, sweep: str, column: str) -> str:
+    value = screen.query_one("#launch-table").get_cell(sweep, column)
+    return getattr(value, "plain", str(value))
+
+
+# -- 1. a dialog no longer freezes the screen behind it ------------------------------------------
+async def test_the_launch_countdown_goes_on_behind_a_question(tmp_path):
+    """The launch screen polls every second; with a question open over it (cancel all?) the
+    screen stays in view around the dialog, yet its polls stopped: g1n2's ``in 1m00s`` stood
+    still however long the question was open."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        sweep = "hardware_scaling.g1n2"
+        await wait_for(pilot, lambda: _cell(screen, sweep, "starts") == "in 1m00s", what="60s")
+        await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        world.clock.now += 15
+        await wait_for(
+            pilot, lambda: _cell(screen, sweep, "starts") == "in 45s", what="the countdown"
+        )
+        world.supervisor.pairs[sweep].status = "running"  # the supervisor started it meanwhile
+        await wait_for(pilot, lambda: _cell(screen, sweep, "status") == "running", what="running")
+        assert isinstance(app.screen, ConfirmScreen)  # all while the question was open
+        await pilot.press("n")
+
+
+async def test_the_trials_retry_countdown_goes_on_behind_a_question(tmp_path):
+    """A stale source's ``retry in 30s`` read ``retry paused`` as soon as a dialog opened (the
+    stop-trial question), and the retry waited for the dialog to close: it counts down."""
+    app, world = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        status = screen.query_one("#poll-status")
+        await wait_for(pilot, lambda: screen.poll_state is not None, what="first poll")
+        world.source.fail_next = "rate limited by W&B (HTTP 429, reset in 30 s)"
+        world.source.retry_after_s = 30.0
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "(retry in 30s)" in text_of(status), what="stale")
+        table = screen.query_one("#trial-table")
+        running = next(
+            i
+            for i, rid in enumerate(table.visible_run_ids())
+            if table.trials[rid].state == "running"
+        )
+        table.move_cursor(row=running, animate=False)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        world.clock.now += 10
+        await wait_for(pilot, lambda: "(retry in 20s)" in text_of(status), what="20s")
+        assert isinstance(app.screen, ConfirmScreen) and "paused" not in text_of(status)
+        await pilot.press("n")
