@@ -73,9 +73,35 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def read_only_file(path: Path) -> bool:
+    """Whether ``path`` is a file its owner made read-only (``chmod 444``), or one this user
+    may not write. Renaming a new file over it needs only its folder's permission, so the
+    atomic write replaced such a file without a word, where ``>``, ``cp``, ``sort -o`` and
+    pandas' ``to_csv`` are refused ("Permission denied"); root, whom the permission bits do
+    not stop, is held to the bits: a file with no write bit at all is read-only to it too."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    return (st.st_mode & 0o222) == 0 or not os.access(path, os.W_OK)
+
+
 def write_private_text(path: Path, text: str, *, fsync: bool = True) -> None:
-    """Write ``text`` atomically (temp file + rename) with mode 0600; ``fsync=False`` for caches."""
+    """Write ``text`` atomically (temp file + rename) with mode 0600; ``fsync=False`` for caches.
+
+    A file already there that is read-only (:func:`read_only_file`) is not replaced:
+    ``PermissionError`` naming it, and nothing is written."""
     path = Path(path)
+    if read_only_file(path):
+        import errno
+
+        raise PermissionError(
+            errno.EACCES, "it is read-only, so it is not replaced (chmod u+w lets it be)", str(path)
+        )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -288,6 +288,13 @@ def check_output_path(path: str | None, flag: str, *, directory: bool = False) -
         )
     if not directory and is_dir:
         raise UsageError(f"{flag} {path} is a directory; accepted: a file path.")
+    from ..paths import read_only_file
+
+    if not directory and read_only_file(p):
+        raise UsageError(
+            f"{flag} {path} is read-only, so it is not replaced; accepted: a writable file or a "
+            "new path (chmod u+w it to let hwscale-tui replace it)."
+        )
 
 
 def pair_tokens(values: list[str]) -> list[str]:
