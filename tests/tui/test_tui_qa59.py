@@ -61,3 +61,42 @@ async def test_the_trials_retry_countdown_goes_on_behind_a_question(tmp_path):
         await wait_for(pilot, lambda: "(retry in 20s)" in text_of(status), what="20s")
         assert isinstance(app.screen, ConfirmScreen) and "paused" not in text_of(status)
         await pilot.press("n")
+
+
+# -- 2. the grid form names ranks in local mode -------------------------------------------------
+def _form_labels(grid) -> list[str]:
+    from textual.widgets import Label
+
+    return [text_of(label) for label in grid.query(".form-label").results(Label)]
+
+
+async def test_the_grid_form_says_ranks_in_local_mode(tmp_path):
+    """Local mode's pairs are CPU ranks (the matrix's rows, ``+ranks``, the price line), yet the
+    form said ``max GPUs/node`` and ``$/GPU-hour``. A runner change to metta (GPUs) brings the
+    GPU words back, and builtin takes them away again; a bad value's refusal names the field as
+    the form does."""
+    from textual.widgets import Input
+
+    from hwscale_tui.tui.widgets.choice import ChoiceField
+
+    app, _ = make_app(tmp_path)
+    assert app.session.cfg.local_ranks
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form mounted")
+        labels = _form_labels(grid)
+        assert "max ranks/node" in labels and "$/rank-hour" in labels
+        assert not any("GPU" in label for label in labels if label != "GPU type")
+        runner = grid.query_one("#field-experiment--runner", ChoiceField)
+        runner.focus()
+        await pilot.press("right")  # metta: pairs are GPUs
+        await wait_for(pilot, lambda: not app.session.cfg.local_ranks, what="metta")
+        await wait_for(pilot, lambda: "max GPUs/node" in _form_labels(grid), what="GPUs")
+        assert "$/GPU-hour" in _form_labels(grid) and "max ranks/node" not in _form_labels(grid)
+        await pilot.press("left")
+        await wait_for(pilot, lambda: "max ranks/node" in _form_labels(grid), what="ranks again")
+        field = grid.query_one("#field-grid--max_gpus_per_node", Input)
+        field.focus()
+        field.value = "0"
+        await wait_for(pilot, lambda: grid.form_error() is not None, what="the error")
+        assert grid.form_error().startswith("max ranks/node: ")

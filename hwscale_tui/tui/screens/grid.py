@@ -30,10 +30,20 @@ class FormField:
     dotted: str
     label: str
     kind: str = "input"  # input | select (a ChoiceField of the config's choices) | bool
+    # the label in local mode, where pairs are CPU ranks (``max ranks/node``), if it differs
+    local_label: str = ""
 
     @property
     def widget_id(self) -> str:
         return "field-" + self.dotted.replace(".", "--")
+
+    @property
+    def label_id(self) -> str:
+        return "label-" + self.dotted.replace(".", "--")
+
+    def label_for(self, local_ranks: bool) -> str:
+        """The label as the rest of the screen names things: CPU ranks in local mode."""
+        return (self.local_label or self.label) if local_ranks else self.label
 
     @property
     def error_id(self) -> str:
@@ -51,7 +61,7 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
             FormField("experiment.name", "name"),
             FormField("experiment.runner", "runner", "select"),
             FormField("experiment.dispatcher", "dispatcher", "select"),
-            FormField("grid.max_gpus_per_node", "max GPUs/node"),
+            FormField("grid.max_gpus_per_node", "max GPUs/node", local_label="max ranks/node"),
             FormField("grid.cpus_per_node", "CPUs/node"),
         ),
     ),
@@ -102,7 +112,7 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
         "Cost & analysis",
         (
             FormField("cost.gpu_type", "GPU type"),
-            FormField("cost.price_per_gpu_hour", "$/GPU-hour"),
+            FormField("cost.price_per_gpu_hour", "$/GPU-hour", local_label="$/rank-hour"),
             FormField("cost.spot", "spot", "bool"),
             FormField("analysis.target", "target"),
         ),
@@ -292,11 +302,12 @@ class GridScreen(HwScreen):
     def mount_form_section(self, index: int) -> None:
         title, fields = FORM_SECTIONS[index]
         cells = []
+        local = self.app.session.cfg.local_ranks
         for f in fields:
             # the field and (while its value is bad) its error share one cell: the error wraps
             # under the field at the cell's width and leaves no gap
             cells += [
-                Label(f.label, classes="form-label"),
+                Label(f.label_for(local), id=f.label_id, classes="form-label"),
                 Vertical(self._field_widget(f), classes="form-cell"),
             ]
         self.query_one("#grid-form", VerticalScroll).mount_all(
@@ -499,6 +510,7 @@ class GridScreen(HwScreen):
     def _after_edit(self, keep: HardwarePair | None = None) -> None:
         self.rebuild_matrix(keep)
         self.sync_form()
+        self.sync_labels()
         self.query_one(ExperimentHeader).refresh_header()
         self.query_one(HwFooter).refresh()  # +ranks / +GPUs follow a runner or dispatcher change
 
@@ -653,7 +665,7 @@ class GridScreen(HwScreen):
         if not self.field_errors:
             return None
         dotted, message = next(iter(self.field_errors.items()))
-        return f"{FORM_FIELDS[dotted].label}: {message}"
+        return f"{FORM_FIELDS[dotted].label_for(self.app.session.cfg.local_ranks)}: {message}"
 
     def set_field_error(self, dotted: str, message: str | None) -> None:
         """Show ``message`` under the field: a label mounted with the field's first error, then
@@ -745,6 +757,17 @@ class GridScreen(HwScreen):
         if applied:
             keep = self.current_cell()
             self._after_edit(keep.pair if keep else None)
+
+    def sync_labels(self) -> None:
+        """The labels that name GPUs follow a runner or dispatcher change: ``max ranks/node``
+        and ``$/rank-hour`` in local mode, where pairs are CPU ranks (as the matrix's rows, the
+        footer's ``+ranks`` and the price line say); it said ``max GPUs/node`` there."""
+        local = self.app.session.cfg.local_ranks
+        for f in FORM_FIELDS.values():
+            if not f.local_label:
+                continue
+            for label in self.query("#" + f.label_id).results(Label):
+                label.update(f.label_for(local))
 
     def sync_form(self) -> None:
         """Show the config's values in the fields that have no pending error."""
