@@ -100,3 +100,45 @@ async def test_the_grid_form_says_ranks_in_local_mode(tmp_path):
         field.value = "0"
         await wait_for(pilot, lambda: grid.form_error() is not None, what="the error")
         assert grid.form_error().startswith("max ranks/node: ")
+
+
+# -- 3. the grid's pair details say a pair runs while it runs -----------------------------------
+def _with_experiment_and_generation(app, world) -> None:
+    """The fake supervisor's status names its experiment and generation, as the real one does
+    (the grid reads only a status of the experiment and generation on screen)."""
+    pair_status = world.supervisor.pair_status
+
+    def named(experiment, store=None):
+        status = pair_status(experiment, store)
+        status.experiment, status.generation = experiment, app.session.cfg.generation
+        return status
+
+    world.supervisor.pair_status = named
+
+
+async def test_the_pair_details_say_running_while_the_pair_runs(tmp_path):
+    """The grid's details said ``state  will run`` of g1n1 while its sweep was running (and of
+    g1n2 while it waited for its start); they say what the launch screen says. Once the pair
+    has ended, it will run again on L, and its last launch's end is named."""
+    from textual.widgets import Static
+
+    app, world = make_app(tmp_path, launched=True)
+    _with_experiment_and_generation(app, world)
+    async with app.run_test(size=(100, 34)) as pilot:
+        grid = app.screen
+        details = grid.query_one("#pair-details", Static)
+
+        def state() -> str:
+            shown = text_of(details, width=400).splitlines()
+            return next((x for x in shown if x.startswith("state")), "").split(maxsplit=1)[-1]
+
+        await wait_for(pilot, lambda: app.pair_status_seen is not None, what="the first look")
+        await wait_for(pilot, lambda: "g1n1" in text_of(details, width=400), what="g1n1")
+        await wait_for(pilot, lambda: state().startswith("running"), what="running")
+        assert "will run" not in state()
+        await pilot.press("right")  # g1n2: due to start in a minute
+        await wait_for(pilot, lambda: state().startswith("scheduled"), what="scheduled")
+        await pilot.press("left")
+        world.supervisor.pairs["hardware_scaling.g1n1"].status = "cancelled"
+        await wait_for(pilot, lambda: state().startswith("will run"), what="ended")
+        assert "(its last launch: cancelled)" in state()

@@ -237,7 +237,9 @@ class GridScreen(HwScreen):
         # typed (or chosen) values not in force because the form does not validate with them:
         # dotted -> ("text", typed text) | ("value", a choice); retried with every change
         self.pending: dict[str, tuple[str, Any]] = {}
-        self._details_for: tuple[int, GridCell | None, bool] | None = None
+        self._details_for: (
+            tuple[int, GridCell | None, bool, tuple[str, str, bool] | None] | None
+        ) = None
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -382,22 +384,53 @@ class GridScreen(HwScreen):
         if self.is_current:  # a pair that ran its trials since: its state line changes
             self.show_details()
 
+    def _status_seen(self) -> Any | None:
+        """The open experiment's pair status as the app's watch last read it, when it is of the
+        generation on screen (else None: not read yet, or another experiment's)."""
+        cfg, status = self.app.session.cfg, getattr(self.app, "pair_status_seen", None)
+        if getattr(status, "experiment", None) != cfg.name:
+            return None
+        if getattr(status, "generation", None) != cfg.generation:
+            return None
+        return status
+
     def _ran_its_trials(self, pair: HardwarePair) -> bool:
         """The pair's sweep of this generation has run ``max_trials`` trials, by the pair
         status the app's watch last read: a launch of every pair leaves it out."""
         from ...launch.state import budget_spent
 
-        cfg, status = self.app.session.cfg, getattr(self.app, "pair_status_seen", None)
-        if getattr(status, "experiment", None) != cfg.name:
-            return False
-        if getattr(status, "generation", None) != cfg.generation:
+        cfg, status = self.app.session.cfg, self._status_seen()
+        if status is None:
             return False
         return bool(budget_spent(cfg, status, [pair.sweep_name(cfg.name, cfg.generation)]))
+
+    def _launched_state(self, pair: HardwarePair) -> tuple[str, str, bool] | None:
+        """(the pair's status in the words of ``hwscale-tui status``, its style, whether it is
+        scheduled or running now) as the app's watch last read it; None when this generation
+        never launched it. The state line said "will run" of a pair that was running."""
+        status = self._status_seen()
+        if status is None:
+            return None
+        cfg = self.app.session.cfg
+        sweep = pair.sweep_name(cfg.name, cfg.generation)
+        ps = next((p for p in getattr(status, "pairs", ()) if p.sweep_name == sweep), None)
+        if ps is None:
+            return None
+        from ...launch.status_view import status_text
+        from ..formatting import ACTIVE_PAIR_STATUSES, STATE_STYLES
+
+        words = status_text(ps)
+        active = ps.status in ACTIVE_PAIR_STATUSES or bool(getattr(ps, "alive", False))
+        failed = ps.status == "failed_to_start" or (
+            ps.status == "exited" and (ps.exit_code or 0) != 0
+        )
+        return words, STATE_STYLES.get("failed" if failed else ps.status, ""), active
 
     def show_details(self) -> None:
         cell = self.current_cell()
         spent = cell is not None and cell.state == "on" and self._ran_its_trials(cell.pair)
-        shown = (id(self.app.session.cfg), cell, spent)
+        launched = self._launched_state(cell.pair) if cell is not None else None
+        shown = (id(self.app.session.cfg), cell, spent, launched)
         if shown == self._details_for:  # the matrix rebuild and its highlight event both ask
             return
         self._details_for = shown
@@ -427,13 +460,22 @@ class GridScreen(HwScreen):
         state_text = Text(
             state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]
         )
-        if spent:  # what L's question and `launch` say of it: left out, not run again
+        if launched is not None and launched[2]:
+            # scheduled, starting or running now: "will run" read as if it had not started
+            words, style, _ = launched
+            state_text = Text(words, style=style)
+            state_text.append(" (see the launch screen, 2)", style="dim")
+            if cell.state == "off":
+                state_text.append("; switched off: the next launch leaves it out", style="dim")
+        elif spent:  # what L's question and `launch` say of it: left out, not run again
             n = cfg.sweep.max_trials
             state_text = Text(
                 f"ran its {n} trial{'s' if n != 1 else ''}: L leaves it out (raise max trials "
                 "to run more)",
                 style="dim",
             )
+        elif launched is not None and cell.state == "on":  # ended: L runs its trials left
+            state_text.append(f" (its last launch: {launched[0]})", style="dim")
         cores = usable_cores() if cfg.local_ranks and cell.state == "on" else 0
         if cores and oversubscribed(pair, cores):  # what plan and launch warn about, said here
             state_text.append(
