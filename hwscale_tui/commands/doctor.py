@@ -394,8 +394,8 @@ def check_launches(report: Report, store_ok: bool) -> None:
             report.add(
                 "launch",
                 False,
-                f"experiment {name}: its supervisor (pid {st.supervisor_pid}, launch "
-                f"#{st.launch_id}) is gone and {', '.join(p.tag for p in never)} never started; "
+                f"experiment {name}: its supervisor (pid {st.supervisor_pid}, "
+                f"{st.launch_text}) is gone and {', '.join(p.tag for p in never)} never started; "
                 f"hwscale-tui launch --experiment-name {name} --resume starts them",
             ).repairable = False
     except (StoreError, sqlite3.Error) as e:  # the store check says what is wrong with it

@@ -217,7 +217,8 @@ def print_launch(info) -> None:
         else "detached; it keeps going if you close this terminal"
     )
     console.print(
-        f"[bold]launched {info.experiment}[/] (launch #{info.launch_id}): {plural(len(info.sweeps), 'pair')}, "
+        f"[bold]launched {info.experiment}[/] ({info.launch_text} of this experiment): "
+        f"{plural(len(info.sweeps), 'pair')}, "
         f"supervisor pid {info.supervisor_pid} ({how})"
     )
     if info.left_running:

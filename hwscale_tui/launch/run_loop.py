@@ -49,6 +49,7 @@ from .state import (
     SCHEDULED,
     LaunchRecords,
     PairRow,
+    launch_label,
 )
 
 TICK_S = 0.1  # how often children are reaped and the store is re-read
@@ -89,9 +90,14 @@ class SupervisorLoop:
         self.records = LaunchRecords(store)
         launch = self.records.get_launch(launch_id)
         if launch is None:
-            raise LookupError(f"launch #{launch_id} is not in the store {store.path}")
+            raise LookupError(f"launch id {launch_id} is not in the store {store.path}")
         self.launch_id = launch_id
         self.experiment = launch.experiment
+        # "launch 2 (id 5)": its place among the experiment's launches, and the store's id
+        self.launch_text = (
+            f"{launch_label(self.records.launch_number(launch.experiment, launch_id), launch_id)}"
+            f" (id {launch_id})"
+        )
         cfg = cfgmod.load(cast(str, launch.experiment_file))  # every launch row records its file
         self.env = full_env(child_env(cfg))
         self.cwd = working_dir(cfg)
@@ -112,7 +118,7 @@ class SupervisorLoop:
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> str:
         """Supervise until every pair of the launch has ended; returns the launch's end status."""
-        self.say(f"supervisor pid {os.getpid()} for {self.experiment} launch #{self.launch_id}")
+        self.say(f"supervisor pid {os.getpid()} for {self.experiment} {self.launch_text}")
         registry.record_supervisor(
             self.experiment, self.launch_id, os.getpid(), process_start_time(os.getpid())
         )
@@ -179,9 +185,7 @@ class SupervisorLoop:
                 kind="launch_stopped",
             )
         else:
-            self.say(
-                f"launch #{self.launch_id} finished: every pair has ended", kind="launch_finished"
-            )
+            self.say(f"{self.launch_text} finished: every pair has ended", kind="launch_finished")
         return status
 
     def start_due(self, rows: list[PairRow], now: float) -> tuple[float | None, bool]:
@@ -233,7 +237,7 @@ class SupervisorLoop:
             )
         try:
             header = (
-                f"=== hwscale-tui launch #{self.launch_id}: {row.sweep} starting at {_stamp(self.clock())} "
+                f"=== hwscale-tui {self.launch_text}: {row.sweep} starting at {_stamp(self.clock())} "
                 f"(planned {_stamp(planned)}) ===\n$ {shlex.join(row.argv)}\n"
             )
             os.write(fd, header.encode())

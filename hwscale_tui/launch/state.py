@@ -145,6 +145,14 @@ class ExperimentStatus:
     launch_status: str | None = None  # the latest launch: running | finished | stopped
     generation: int = 1  # the experiment's newest generation (``pairs`` are its pairs)
     generations: int = 1  # how many generations it has had
+    # the latest launch's place among this experiment's launches (1: its first); launch_id is
+    # the store's id, counted across every experiment ("launch #2" on a first launch)
+    launch_number: int | None = None
+
+    @property
+    def launch_text(self) -> str:
+        """``launch 3`` (this experiment's third), or the store's id when the count is unknown."""
+        return launch_label(self.launch_number, self.launch_id)
 
     @property
     def supervisor_state(self) -> str:
@@ -168,6 +176,7 @@ class ExperimentStatus:
             "generation": self.generation,
             "generations": self.generations,
             "launch_id": self.launch_id,
+            "launch_number": self.launch_number,
             "supervisor_alive": self.supervisor_alive,
             "supervisor_state": self.supervisor_state,
             "supervisor_pid": self.supervisor_pid,
@@ -197,9 +206,24 @@ class LaunchInfo:
     generation: int = 1  # the experiment's generation these pairs run in
     new_generation: bool = False  # this launch started that generation
     spent: list[str] = field(default_factory=list)  # left out: their sweeps ran max_trials
+    launch_number: int | None = None  # this launch's place among the experiment's (1: first)
+
+    @property
+    def launch_text(self) -> str:
+        return launch_label(self.launch_number, self.launch_id)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def launch_label(number: int | None, launch_id: int | None) -> str:
+    """How a launch is named to the user: ``launch 2`` (the experiment's second launch). The
+    store's launch id counts every experiment's launches, so an experiment's first launch was
+    "launch #2" after another experiment's; the id is named as one only when the experiment's
+    count is unknown."""
+    if number is not None:
+        return f"launch {number}"
+    return f"launch id {launch_id}"
 
 
 class LaunchRecords:
@@ -245,6 +269,14 @@ class LaunchRecords:
             "SELECT * FROM launches WHERE experiment = ? ORDER BY id", (experiment,)
         )
         return [LaunchRow(**_known_fields(LaunchRow, dict(r))) for r in rows.fetchall()]
+
+    def launch_number(self, experiment: str, launch_id: int) -> int:
+        """Launch ``launch_id``'s place among ``experiment``'s launches (1: its first)."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM launches WHERE experiment = ? AND id <= ?",
+            (experiment, launch_id),
+        ).fetchone()
+        return int(row[0])
 
     def latest_experiment(self) -> str | None:
         row = self.conn.execute(

@@ -218,9 +218,7 @@ def render(
     gen = f"generation {status.generation}"
     if status.generations > 1:
         gen += f" of {status.generations}"
-    header = Text.assemble(
-        (status.experiment, "bold"), f"  {gen}  launch #{status.launch_id}  ", sup
-    )
+    header = Text.assemble((status.experiment, "bold"), f"  {gen}  {status.launch_text}  ", sup)
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     # below WIDE_AT columns the pid gives way to the estimates (it stays in --json)
     columns = [c for c in COLUMNS if c != "pid" or width is None or width >= WIDE_AT]

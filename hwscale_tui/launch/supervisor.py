@@ -70,6 +70,7 @@ from .state import (
     PairRow,
     PairStatus,
     budget_spent,
+    launch_label,
 )
 
 __all__ = [
@@ -334,6 +335,7 @@ def pair_status(
             launch_status=latest.status if latest else None,
             generation=newest,
             generations=max(1, len(st.generations(experiment))),
+            launch_number=len(launches) if latest else None,
         )
 
 
@@ -491,6 +493,8 @@ def _schedule_and_start(
     with st.transaction():
         records.delete_pairs(experiment, drop)
         launch_id = records.create_launch(experiment, snapshot, log[0] if log else None, now)
+        # its place among the experiment's launches, with the store's id for the logs
+        named = f"{launch_label(records.launch_number(experiment, launch_id), launch_id)} (id {launch_id})"
         for position, (entry, start) in enumerate(zip(entries, planned)):
             records.schedule_pair(
                 experiment,
@@ -517,7 +521,7 @@ def _schedule_and_start(
             ]
             os.write(
                 log[1],
-                f"--- launch #{launch_id} of {experiment}: {len(entries)} pairs ---\n".encode(),
+                f"--- {named} of {experiment}: {len(entries)} pairs ---\n".encode(),
             )
             proc = spawn_in_new_session(argv, log[1])
             # Reap it if it ends while we still run (the TUI), so it never lingers as a zombie.
@@ -528,7 +532,7 @@ def _schedule_and_start(
         records.set_supervisor(launch_id, pid, process_start_time(pid))
         st.add_event(
             "launch",
-            f"launch #{launch_id}: {len(entries)} pairs ({_pairs_text([e.sweep for e in entries])})",
+            f"{named}: {len(entries)} pairs ({_pairs_text([e.sweep for e in entries])})",
         )
     return launch_id, {e.sweep: p for e, p in zip(entries, planned)}, pid
 
@@ -546,6 +550,11 @@ def _launch_info(
     return LaunchInfo(
         experiment=experiment,
         launch_id=launch_id,
+        launch_number=(
+            LaunchRecords(st).launch_number(experiment, launch_id)
+            if launch_id is not None
+            else None
+        ),
         experiment_file=str(snapshot),
         store_path=str(st.path),
         logs_dir=str(experiment_logs_dir(experiment)),
@@ -760,8 +769,8 @@ def _refuse_beside_a_live_supervisor(
     duplicate it (``--only`` adds pairs beside it)."""
     if status.supervisor_alive and (only is None or resume):
         raise UsageError(
-            f"experiment {name} is already running (supervisor pid {status.supervisor_pid}, launch "
-            f"#{status.launch_id}); watch it with hwscale-tui status --experiment-name {name}, or stop it with hwscale-tui cancel --experiment-name {name} --all first."
+            f"experiment {name} is already running (supervisor pid {status.supervisor_pid}, "
+            f"{status.launch_text}); watch it with hwscale-tui status --experiment-name {name}, or stop it with hwscale-tui cancel --experiment-name {name} --all first."
         )
 
 
@@ -897,7 +906,7 @@ def _pairs_to_launch(
     if clash and status.supervisor_alive:  # --only beside it: --resume would be refused
         raise UsageError(
             f"{_pairs_text(clash)} of experiment {name} still scheduled or running under its "
-            f"live supervisor (launch #{status.launch_id}), which starts a scheduled pair "
+            f"live supervisor ({status.launch_text}), which starts a scheduled pair "
             f"itself; accepted: hwscale-tui status --experiment-name {name} to follow it, or "
             f"hwscale-tui cancel --experiment-name {name} {' '.join(pair_tag_of(s) for s in clash)} "
             "first to launch it again."
@@ -1499,13 +1508,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         store = Store.open_default()
     except StoreError as e:
-        print(f"supervisor of launch #{args.launch_id}: {e}", file=sys.stderr)
+        print(f"supervisor of launch id {args.launch_id}: {e}", file=sys.stderr)
         return 1
     with store:
         loop = SupervisorLoop(store, args.launch_id, stop=stop)
         if loop.experiment != args.experiment:
             print(
-                f"launch #{args.launch_id} belongs to {loop.experiment}, not {args.experiment}",
+                f"launch id {args.launch_id} belongs to {loop.experiment}, not {args.experiment}",
                 file=sys.stderr,
             )
             return 2

@@ -103,7 +103,10 @@ def test_launch_status_cancel_from_fresh_sessions(tmp_path):
     write_experiment(exp, fake_command("--sleep", "600"), gpus=(1, 2, 4), delay_s=60)
     r = cli("launch", "-e", str(exp))
     assert r.returncode == 0, r.stderr
-    assert "launched exp (launch #1): 3 pairs" in r.stdout and "supervisor log:" in r.stdout
+    assert (
+        "launched exp (launch 1 of this experiment): 3 pairs" in r.stdout
+        and "supervisor log:" in r.stdout
+    )
     wait_for(lambda: statuses().get("g1n1") == "running", "g1n1 to run")
 
     r = cli("status", "--json")  # no experiment named: the one launched last
@@ -170,7 +173,9 @@ def test_launch_in_the_foreground_waits_and_reports_for_scripts(tmp_path):
     assert "exp.g1n1 ended with exit code 1" in r.stderr  # progress on stderr
     r = cli("launch", "-e", str(exp2), "--foreground")
     assert r.returncode == 0, r.stderr
-    assert "launched ok (launch #2): 2 pairs" in r.stdout and "exited 0" in r.stdout
+    assert (
+        "launched ok (launch 1 of this experiment): 2 pairs" in r.stdout and "exited 0" in r.stdout
+    )
 
 
 def test_the_foreground_launchs_last_table_reads_as_status_does(tmp_path):

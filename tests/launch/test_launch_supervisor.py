@@ -197,7 +197,7 @@ def test_supervisor_gone_sweeps_continue_and_resume_starts_only_the_rest(tmp_pat
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert (
-        f"PROBLEM launch: experiment exp: its supervisor (pid {info.supervisor_pid}, launch #1) "
+        f"PROBLEM launch: experiment exp: its supervisor (pid {info.supervisor_pid}, launch 1) "
         "is gone and g2n1, g4n1 never started; hwscale-tui launch --experiment-name exp --resume "
         "starts them"
     ) in out, out
@@ -266,7 +266,7 @@ def test_a_second_launch_is_refused_while_the_supervisor_runs(tmp_path):
     snapshot = snapshot_path("exp").read_text()
     changed = cfgmod.apply_overrides(cfg, {"sweep.max_trials": 3})
     with pytest.raises(
-        UsageError, match=rf"already running \(supervisor pid {first.supervisor_pid}, launch #1\)"
+        UsageError, match=rf"already running \(supervisor pid {first.supervisor_pid}, launch 1\)"
     ):
         sup.launch(changed)
     with pytest.raises(UsageError, match="already running"):
@@ -413,7 +413,7 @@ def test_a_changed_launch_beside_a_live_supervisor_is_refused_for_the_supervisor
         sup.launch(changed)
     said = str(refused.value)
     assert said.startswith(
-        f"experiment exp is already running (supervisor pid {info.supervisor_pid}, launch #1)"
+        f"experiment exp is already running (supervisor pid {info.supervisor_pid}, launch 1)"
     ), said
     assert "--new-generation" not in said
     with Store.open_default() as store:  # nothing recorded for the refused launch
