@@ -12,10 +12,13 @@ experiment's settings, so ``status`` (and ``--json``) and the app print the same
 
 Every duration and projected cost is an **estimate** and says what it is based on:
 ``measured`` (this pair's own trials: finished trials' time, else running trials' steps/s),
-``history`` (finished trials of the same GPU x node shape in earlier experiments of this
-store), ``scaled`` (another pair's measured throughput scaled by the GPU count), or
-``settings`` (no throughput known: ``sweep.max_suggestion_cost``, the longest a suggestion
-may be predicted to run, so the estimate is an upper bound).
+``history`` (finished trials of the same GPU x node shape in this experiment's earlier runs:
+an earlier generation's sweeps), ``scaled`` (another pair's measured throughput scaled by the
+GPU count), or ``settings`` (no throughput of this experiment known:
+``sweep.max_suggestion_cost``, the longest a suggestion may be predicted to run, so the
+estimate is an upper bound). Other experiments' throughput is never used: they may train
+another environment, batch or trainer on the same shapes (an experiment's first estimate took
+another's seconds per trial and called it "earlier runs of the same pairs").
 """
 
 from __future__ import annotations
@@ -38,13 +41,27 @@ BASIS_MEASURED, BASIS_HISTORY, BASIS_SCALED, BASIS_SETTINGS = (
 )
 BASIS_TEXT = {
     BASIS_MEASURED: "from this experiment's measured throughput",
-    BASIS_HISTORY: "from the throughput of earlier runs of the same pairs",
+    BASIS_HISTORY: "from the throughput of this experiment's earlier runs of the same pairs",
     BASIS_SCALED: "from measured throughput scaled by the pair's size (GPUs; ranks in local mode)",
     # shown in parentheses: none of its own
+    # "no throughput measured yet": of this experiment (no other experiment's is used)
     BASIS_SETTINGS: "an upper bound from settings: sweep.max_suggestion_cost per trial, no "
     "throughput measured yet",
-    "mixed": "from measured throughput where known, else from settings",
 }
+BASIS_ORDER = (BASIS_MEASURED, BASIS_HISTORY, BASIS_SCALED, BASIS_SETTINGS)
+
+
+def mixed_basis_text(pairs: Iterable[Any]) -> str:
+    """What the estimates of pairs on different bases stand on, pair by pair: ``g1n1: from
+    this experiment's measured throughput; g2n1: an upper bound from settings ...`` (it said
+    "from measured throughput where known, else from settings" whatever the bases were)."""
+    by_basis: dict[str, list[str]] = {}
+    for pp in pairs:
+        by_basis.setdefault(pp.basis, []).append(pp.tag)
+    order = sorted(by_basis, key=lambda b: BASIS_ORDER.index(b) if b in BASIS_ORDER else 99)
+    return "; ".join(f"{', '.join(by_basis[b])}: {BASIS_TEXT.get(b, b)}" for b in order)
+
+
 ENDED_PAIR_STATUSES = ("exited", "failed_to_start", "cancelled")
 # a pair ended this way before its budget was spent does no more work: it is left out of the
 # experiment's share done (counting it as done would overstate the progress)
@@ -213,6 +230,8 @@ class ExperimentProgress:
 
     @property
     def basis_text(self) -> str:
+        if self.basis == "mixed":
+            return mixed_basis_text(p for p in self.pairs if not p.ended)
         return BASIS_TEXT.get(self.basis, self.basis)
 
     @property
@@ -461,18 +480,27 @@ def experiment_progress(
     )
 
 
-def measured_throughput(runner: str, store: Any | None = None) -> dict[tuple[int, int], float]:
-    """(gpus, nodes) -> median steps/s of finished trials of ``runner`` in the store."""
+def measured_throughput(
+    runner: str, store: Any | None = None, *, experiment: str | None = None
+) -> dict[tuple[int, int], float]:
+    """(gpus, nodes) -> median steps/s of experiment ``experiment``'s finished trials of
+    ``runner`` in the store (its earlier generations' sweeps among them).
+
+    Without ``experiment``: {} -- an estimate stands on its own experiment's throughput only
+    (another experiment's, on the same shapes, may train another environment or batch), so a
+    caller that names none gets the estimate's honest fallback, the settings' upper bound."""
     from ..store import Store
 
+    if experiment is None:
+        return {}
     own = store is None
     # read-only: status is a reading command (a writer's lock, a read-only state location)
     st: Store = Store.open_default(readonly=True) if store is None else store
     try:
         rows = st.conn.execute(
             "SELECT t.gpus, t.nodes, t.sps FROM trials t JOIN sweeps s ON s.sweep = t.sweep "
-            "WHERE t.state = 'finished' AND t.sps > 0 AND s.runner = ?",
-            (runner,),
+            "WHERE t.state = 'finished' AND t.sps > 0 AND s.runner = ? AND s.experiment = ?",
+            (runner, experiment),
         ).fetchall()
     finally:
         if own:
@@ -496,9 +524,12 @@ class PlanEstimate:
     cost_usd: float
     basis: str
     unit: str = "GPU"  # what a pair's G x N counts: "GPU", or "rank" in local mode
+    mixed_text: str = ""  # basis "mixed": what each pair's estimate stands on
 
     @property
     def basis_text(self) -> str:
+        if self.basis == "mixed" and self.mixed_text:
+            return self.mixed_text
         return BASIS_TEXT.get(self.basis, self.basis)
 
     def lines(self) -> list[str]:
@@ -539,6 +570,7 @@ def estimate_plan(
         cost_usd=sum((p.cost_projected_usd or 0.0) - p.cost_so_far_usd for p in progress.pairs),
         basis=progress.basis,
         unit="rank" if settings.local_ranks else "GPU",
+        mixed_text=progress.basis_text if progress.basis == "mixed" else "",
     )
 
 
@@ -566,7 +598,7 @@ def progress_from_store(
     st: Store = Store.open_default(readonly=True) if store is None else store
     try:
         trials = st.trials([p.sweep for p in pairs])
-        history = measured_throughput(cfg.experiment.runner, st)
+        history = measured_throughput(cfg.experiment.runner, st, experiment=status.experiment)
     finally:
         if own:
             st.close()

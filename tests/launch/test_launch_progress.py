@@ -203,5 +203,5 @@ def test_measured_throughput_reads_finished_trials_of_the_runner_from_the_store(
             store.insert_trial(f"r{i}", "old.g1n1", gpus=1, nodes=1, state="finished", sps=sps)
         store.insert_trial("q", "old.g1n1", gpus=1, nodes=1, state="running", sps=999.0)
         store.insert_trial("m", "met.g1n1", gpus=1, nodes=1, state="finished", sps=5.0)
-        assert measured_throughput("builtin", store) == {(1, 1): 200.0}
-        assert measured_throughput("metta", store) == {(1, 1): 5.0}
+        assert measured_throughput("builtin", store, experiment="old") == {(1, 1): 200.0}
+        assert measured_throughput("metta", store, experiment="met") == {(1, 1): 5.0}
