@@ -142,3 +142,32 @@ async def test_the_pair_details_say_running_while_the_pair_runs(tmp_path):
         world.supervisor.pairs["hardware_scaling.g1n1"].status = "cancelled"
         await wait_for(pilot, lambda: state().startswith("will run"), what="ended")
         assert "(its last launch: cancelled)" in state()
+
+
+# -- 4. the trials filter closes when the cursor leaves it ----------------------------------------
+async def test_tab_out_of_the_trials_filter_closes_it(tmp_path):
+    """``/``, "g2n1", then tab: the cursor went to the table while the box stayed open under it
+    with its text (typed into no more, applied to nothing). It closes as esc closes it; ``/``
+    opens it again with the filter in force."""
+    from textual.widgets import Input
+
+    from hwscale_tui.tui.screens.base import HwFooter
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        table = screen.query_one(TrialTable)
+        box = screen.query_one("#filter-input", Input)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("slash", *"g2n1")
+        assert box.display and box.has_focus and box.value == "g2n1"
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: not box.has_focus, what="the cursor leaves")
+        await wait_for(pilot, lambda: not box.display, what="the box closes")
+        assert table.row_count == 32 and not table.filter_terms  # enter was not pressed
+        assert "/" in dict(screen.query_one(HwFooter).shown_keys())
+        await pilot.press("slash")
+        assert box.display and box.has_focus and box.value == ""
+        await pilot.press(*"g2n1", "enter")
+        assert table.row_count == 4 and not box.display

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -342,6 +342,15 @@ class TrialsScreen(HwScreen):
         box = self.query_one("#filter-input", Input)
         box.remove_class("shown")
         self.query_one(TrialTable).focus()
+
+    @on(events.DescendantFocus)
+    def _focus_left_the_filter(self, event: events.DescendantFocus) -> None:
+        """tab (or a click) moved the cursor out of the filter box: it closes, as esc closes it
+        (what was typed and not applied with enter is dropped). It stayed open, its text
+        still there but typed into no more, and the footer's keys back as if it were gone."""
+        box = self.query_one("#filter-input", Input)
+        if box.has_class("shown") and event.widget is not box:
+            box.remove_class("shown")
 
     def back(self) -> bool:
         """esc: close the filter box if open (the app's back action asks first)."""
