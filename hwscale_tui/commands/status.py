@@ -117,10 +117,14 @@ def run(args: argparse.Namespace) -> int:
     console = stdout_console()
     if args.watch is None:
         status = sup.pair_status(name)
-        console.print(render(status, time.time(), progress_from_store(status), console.width))
+        notes = status_notes(name, status)
+        # never launched and its file gone: "hwscale-tui launch ... starts it" would be refused
+        startable = not any(n.endswith(CANNOT_LAUNCH_END) for n in notes)
+        console.print(
+            render(status, time.time(), progress_from_store(status), console.width, startable)
+        )
         for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs], name)):
             console.print(line, highlight=False, markup=False)
-        notes = status_notes(name, status)
         for note in notes:
             style = "dim" if note.startswith(PRICE_NOTE_START) else "bold red"
             console.print(note, style=style, highlight=False, markup=False)
@@ -136,6 +140,7 @@ def status_notes(name: str, status: Any) -> list[str]:
     launched = status.launch_id is not None
     gone = snapshot_problem(name) if launched else None
     notes = [
+        lost_file_note(name),
         disk_full_note(),
         None if launched else unlaunched_trials_note(name),
         lost_runs_note(name),
@@ -143,6 +148,41 @@ def status_notes(name: str, status: Any) -> list[str]:
         local_price_note(name) if launched else None,
     ]
     return [n for n in notes if n]
+
+
+def lost_file_note(name: str) -> str | None:
+    """One line when experiment ``name``'s own file was moved or deleted by hand: what the
+    commands read instead (its launch snapshot), or that it cannot be planned or launched
+    until the file is back; and what to do. Status said nothing of it (or, never launched,
+    "hwscale-tui launch ... starts it", which the launch then refused)."""
+    import sqlite3
+
+    from ..errors import StoreError
+    from ..launch.experiments import lost_file
+    from ..paths import snapshot_path
+
+    try:
+        path = lost_file(name)
+    except (UsageError, StoreError, OSError, sqlite3.Error):
+        return None
+    if path is None:
+        return None
+    gone = f"{name}'s file {path} no longer exists (moved or deleted)"
+    snapshot = snapshot_path(name)
+    if snapshot.is_file():
+        return (
+            f"note: {gone}; plan, launch and the app now read its launch snapshot {snapshot}: "
+            f"put the file back, open it where it is now with -e FILE, or write it again from "
+            f"the snapshot with hwscale-tui plan --experiment-name {name} --save FILE"
+        )
+    return f"note: {gone}, so it cannot be planned or launched: {CANNOT_LAUNCH_END}"
+
+
+# what to do about an experiment whose file is gone and that has no launch snapshot
+CANNOT_LAUNCH_END = (
+    "put the file back, open it where it is now with hwscale-tui plan -e FILE, or pick another "
+    "experiment with hwscale-tui experiments select NAME"
+)
 
 
 def local_price_note(name: str) -> str | None:

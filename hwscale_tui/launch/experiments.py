@@ -225,6 +225,18 @@ def _recorded_files(name: str) -> list[Path]:
     return out
 
 
+def lost_file(name: str) -> Path | None:
+    """The file experiment ``name`` was recorded as edited in, when that file is gone (moved
+    or deleted by hand) and no other file holds the experiment; None otherwise (also when its
+    file is there but unreadable: the commands that read it say what is wrong)."""
+    try:
+        if file_for(name) is not None:
+            return None
+    except ConfigError:
+        return None
+    return next((p for p in _recorded_files(name) if not p.exists()), None)
+
+
 def _refuse_lost_file(name: str) -> None:
     """Experiment ``name`` has no file holding it and no launch snapshot: when it was recorded
     with a file (moved, deleted, or its ``[experiment] name`` edited since), say so rather than

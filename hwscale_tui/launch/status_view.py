@@ -185,15 +185,23 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
 
 
 def render(
-    status: ExperimentStatus, now: float, progress: Any | None = None, width: int | None = None
+    status: ExperimentStatus,
+    now: float,
+    progress: Any | None = None,
+    width: int | None = None,
+    startable: bool = True,
 ) -> Any:
     """A rich renderable of the whole status (with ``progress``: ETA, cost, estimates); for a
-    console ``width`` below WIDE_AT the table leaves out the pid."""
+    console ``width`` below WIDE_AT the table leaves out the pid. ``startable`` False: a
+    never-launched experiment that cannot be launched as it is (its file is gone), so no
+    "hwscale-tui launch ... starts it" (a note says what to do)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     if status.launch_id is None:
+        if not startable:
+            return Text(f"experiment {status.experiment} has not been launched")
         return Text(
             f"experiment {status.experiment} has not been launched "
             f"(hwscale-tui launch --experiment-name {status.experiment} starts it)"
