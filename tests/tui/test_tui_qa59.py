@@ -171,3 +171,40 @@ async def test_tab_out_of_the_trials_filter_closes_it(tmp_path):
         assert box.display and box.has_focus and box.value == ""
         await pilot.press(*"g2n1", "enter")
         assert table.row_count == 4 and not box.display
+
+
+# -- 5. the launch table at 60 columns keeps its important columns --------------------------------
+def _launch_columns(screen) -> dict[str, int]:
+    table = screen.query_one("#launch-table")
+    return {c.key.value: c.width for c in table.ordered_columns}
+
+
+async def test_the_launch_table_keeps_pair_status_trials_and_best_at_60_columns(tmp_path):
+    """At 60 columns (a narrow SSH window) the table ran past the screen's edge and cut its
+    last columns: best and cost, and part of the ETA. Cost gives way first, then the ETA (while
+    a pair counts down to its start) or the countdown (the line under the table still says
+    the highlighted pair's ETA and cost); a long status is shown whole."""
+    app, world = make_app(tmp_path, start="launch", launched=True)
+    async with app.run_test(size=(60, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("#launch-table")
+        await wait_for(
+            pilot, lambda: any(r.countdown != "-" for r in screen.rows.values()), what="rows"
+        )
+        await wait_for(pilot, lambda: "starts" in _launch_columns(screen), what="the countdown")
+        columns = _launch_columns(screen)
+        assert list(columns) == ["pair", "status", "starts", "trials", "best"]
+        assert sum(w + 2 for w in columns.values()) <= table.scrollable_content_region.width
+        for p in world.supervisor.pairs.values():  # ended while no supervisor watched them
+            p.status, p.exit_code, p.planned_start = "exited", None, None
+        await wait_for(
+            pilot,
+            lambda: _launch_columns(screen).get("status", 0) >= len("exited (code unknown)"),
+            what="the status whole",
+        )
+        columns = _launch_columns(screen)
+        assert {"pair", "trials", "best"} <= set(columns) and "cost" not in columns
+        assert sum(w + 2 for w in columns.values()) <= table.scrollable_content_region.width
+        await pilot.resize_terminal(80, 24)  # 80 columns: the columns as before
+        await wait_for(pilot, lambda: "cost" in _launch_columns(screen), what="80 columns")
+        assert list(_launch_columns(screen)) == ["pair", "status", "trials", "eta", "cost", "best"]

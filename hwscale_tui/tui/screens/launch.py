@@ -39,6 +39,10 @@ COLUMNS = (
     ("best", "best", 6),
 )
 NARROW_HIDDEN = ("gpus", "pid", "elapsed")  # below WIDE_AT columns: the rest fits 80 columns
+# below 80 columns (a narrow SSH window) these give way too, first to last, until the rest fits:
+# the line under the table still says the highlighted pair's ETA and cost. A countdown to a
+# pair's start outlasts the ETA while a pair counts down.
+NARROWER_DROPPED = ("cost", "starts", "eta")
 WIDE_AT = 100
 LOG_LINES = 200
 # A W&B source is asked for the trials behind the progress at most this often (a local store
@@ -168,6 +172,18 @@ class LaunchScreen(HwScreen):
                 cols = [c for c in cols if c[0] != "starts"]
             grown = status_w + max(0, min(need - status_w, spare_of(cols)))
             cols = [(k, lbl, grown if k == "status" else w) for k, lbl, w in cols]
+        if spare_of(cols) < 0:  # below 80 columns: pair, status, trials and best stay whole
+            # (the table cut its last columns, best first, at 60 columns)
+            counting = any(r.countdown != "-" for r in self.rows.values())
+            order = ("cost", "eta", "starts") if counting else NARROWER_DROPPED
+            shown_w = next(w for k, _, w in cols if k == "status")
+            for key in order:
+                if spare_of(cols) >= max(0, need - shown_w):  # the status whole too
+                    break
+                cols = [c for c in cols if c[0] != key]
+            if need > shown_w:  # the room the dropped columns left
+                grown = shown_w + max(0, min(need - shown_w, spare_of(cols)))
+                cols = [(k, lbl, grown if k == "status" else w) for k, lbl, w in cols]
         spare = spare_of(cols)
         if spare > 0 and width >= 140:  # wide terminals: status, trials and cost grow
             grow = {"status": 0.3, "trials": 0.4, "cost": 0.3}
