@@ -557,6 +557,9 @@ def analyze(
         row["best_params"] = dict(best.trial.params)
         rows.append(row)
     per_config = pd.DataFrame(rows)
+    no_spread = _no_spread_note(survival)
+    if no_spread:
+        notes.append(no_spread)
     if budget_steps <= followed:  # else the note above says it of every pair
         short = _short_of_budget_note(survival, curves, budget_steps)
         if short:
@@ -662,6 +665,27 @@ def _unseen_crossing_note(curves: list[TrialCurve], target: float) -> str | None
         f"{whose} first logged point, past step 0: {whose} samples, time and cost to target "
         "are where logging began (an upper bound; the crossing itself was not logged), not a "
         "measured crossing; a target above where the curves start measures one."
+    )
+
+
+KM_AXIS_WORD = {"agent_step": "samples", "wall_s": "time", "cost_usd": "cost"}
+
+
+def _no_spread_note(survival: dict[str, dict[str, SurvivalSummary]]) -> str | None:
+    """Pairs whose Kaplan-Meier median every bootstrap resample repeated (its trials reached
+    the target at one value): no interval, said why -- as a law whose points lie exactly on it
+    gets none ("[20k, 20k]" read as a certain median)."""
+    where = [
+        f"{tag} ({', '.join(KM_AXIS_WORD.get(ax, ax) for ax, s in km.items() if s.median_no_spread)})"
+        for tag, km in survival.items()
+        if any(s.median_no_spread for s in km.values())
+    ]
+    if not where:
+        return None
+    return (
+        f"Kaplan-Meier medians of {', '.join(where)} have no interval: every bootstrap resample "
+        "gave the same median (the trials reached the target at one value), so there is no "
+        "spread to resample; so few equal values are no certainty."
     )
 
 

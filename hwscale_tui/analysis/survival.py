@@ -6,7 +6,9 @@ numpy (``km_by_counts``), which equals scipy's estimate when every count is 1 (a
 The median is the smallest value at which the estimated P(reached) is at least 0.5; when the
 curve never gets there the median is not reached (``inf``), never a placeholder. A P(reach) of
 0 or 1 that every resample repeats (no trial reached within the budget, or all did) gets the
-exact binomial interval instead of the bootstrap's, which has no width there.
+exact binomial interval instead of the bootstrap's, which has no width there. A median every
+resample repeats (the trials reached the target at one value -- the same logged step, say) gets
+no interval, as a law whose points lie exactly on it does: "[20k, 20k]" read as certainty.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class SurvivalSummary:
     times: np.ndarray  # distinct values at which a trial reached the target
     p_reached: np.ndarray  # estimated P(reached by time) at ``times``
     followed_to: float  # the largest value any trial was observed at (its last logged value)
+    # every bootstrap resample gave the same finite median: no spread, so no interval
+    median_no_spread: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +47,7 @@ class SurvivalSummary:
             "n_reached": self.n_reached,
             "median": self.median,
             "median_ci": list(self.median_ci),
+            "median_no_spread": self.median_no_spread,
             "budget": self.budget,
             "p_reach": self.p_reach,
             "p_reach_ci": list(self.p_reach_ci) if self.p_reach_ci else None,
@@ -144,11 +149,16 @@ def kaplan_meier(
     # the estimate twice, which reads as a certain one
     median_ci: tuple[float, float] = (math.nan, math.nan)
     p_ci: tuple[float, float] | None = (math.nan, math.nan) if p_reach is not None else None
+    no_spread = False
     if n_boot > 0 and n > 1:
         idx = rng.integers(0, n, size=(n_boot, n))
         counts = resample_counts(idx, n)
         surv = km_by_counts(times, events, counts)
         median_ci = percentile_ci(median_from_survival(times, surv), ci_level)
+        if math.isfinite(median_ci[0]) and median_ci[0] == median_ci[1]:
+            # "[20k, 20k]": the resamples have no spread (the trials reached the target at one
+            # value), which is no certainty about the median: no interval, and a note says why
+            median_ci, no_spread = (math.nan, math.nan), True
         if budget is not None:
             p_ci = percentile_ci(p_reach_from_survival(times, surv, budget), ci_level)
             if p_reach is not None and p_ci[0] == p_ci[1] == p_reach:
@@ -165,4 +175,5 @@ def kaplan_meier(
         times=uniq,
         p_reached=p_curve,
         followed_to=max(float(times.max()), followed_to or -np.inf),
+        median_no_spread=no_spread,
     )
