@@ -72,7 +72,8 @@ def _form_labels(grid) -> list[str]:
 
 async def test_the_grid_form_says_ranks_in_local_mode(tmp_path):
     """Local mode's pairs are CPU ranks (the matrix's rows, ``+ranks``, the price line), yet the
-    form said ``max GPUs/node`` and ``$/GPU-hour``. A runner change to metta (GPUs) brings the
+    form said ``max GPUs/node`` and ``$/GPU-hour`` (now ``max rank/node``, short enough for the
+    80-column form, as the footer's ``+rank``). A runner change to metta (GPUs) brings the
     GPU words back, and builtin takes them away again; a bad value's refusal names the field as
     the form does."""
     from textual.widgets import Input
@@ -85,21 +86,24 @@ async def test_the_grid_form_says_ranks_in_local_mode(tmp_path):
         grid = app.screen
         await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form mounted")
         labels = _form_labels(grid)
-        assert "max ranks/node" in labels and "$/rank-hour" in labels
+        assert "max rank/node" in labels and "$/rank-hour" in labels
+        # at 80 columns the labels' column is 14 wide: a 14-letter label touched its value
+        # ("max ranks/node8")
+        assert all(len(label) <= 13 for label in labels)
         assert not any("GPU" in label for label in labels if label != "GPU type")
         runner = grid.query_one("#field-experiment--runner", ChoiceField)
         runner.focus()
         await pilot.press("right")  # metta: pairs are GPUs
         await wait_for(pilot, lambda: not app.session.cfg.local_ranks, what="metta")
         await wait_for(pilot, lambda: "max GPUs/node" in _form_labels(grid), what="GPUs")
-        assert "$/GPU-hour" in _form_labels(grid) and "max ranks/node" not in _form_labels(grid)
+        assert "$/GPU-hour" in _form_labels(grid) and "max rank/node" not in _form_labels(grid)
         await pilot.press("left")
-        await wait_for(pilot, lambda: "max ranks/node" in _form_labels(grid), what="ranks again")
+        await wait_for(pilot, lambda: "max rank/node" in _form_labels(grid), what="ranks again")
         field = grid.query_one("#field-grid--max_gpus_per_node", Input)
         field.focus()
         field.value = "0"
         await wait_for(pilot, lambda: grid.form_error() is not None, what="the error")
-        assert grid.form_error().startswith("max ranks/node: ")
+        assert grid.form_error().startswith("max rank/node: ")
 
 
 # -- 3. the grid's pair details say a pair runs while it runs -----------------------------------

@@ -30,7 +30,7 @@ class FormField:
     dotted: str
     label: str
     kind: str = "input"  # input | select (a ChoiceField of the config's choices) | bool
-    # the label in local mode, where pairs are CPU ranks (``max ranks/node``), if it differs
+    # the label in local mode, where pairs are CPU ranks (``max rank/node``), if it differs
     local_label: str = ""
 
     @property
@@ -61,7 +61,7 @@ FORM_SECTIONS: tuple[tuple[str, tuple[FormField, ...]], ...] = (
             FormField("experiment.name", "name"),
             FormField("experiment.runner", "runner", "select"),
             FormField("experiment.dispatcher", "dispatcher", "select"),
-            FormField("grid.max_gpus_per_node", "max GPUs/node", local_label="max ranks/node"),
+            FormField("grid.max_gpus_per_node", "max GPUs/node", local_label="max rank/node"),
             FormField("grid.cpus_per_node", "CPUs/node"),
         ),
     ),
@@ -801,7 +801,7 @@ class GridScreen(HwScreen):
             self._after_edit(keep.pair if keep else None)
 
     def sync_labels(self) -> None:
-        """The labels that name GPUs follow a runner or dispatcher change: ``max ranks/node``
+        """The labels that name GPUs follow a runner or dispatcher change: ``max rank/node``
         and ``$/rank-hour`` in local mode, where pairs are CPU ranks (as the matrix's rows, the
         footer's ``+ranks`` and the price line say); it said ``max GPUs/node`` there."""
         local = self.app.session.cfg.local_ranks
