@@ -31,10 +31,13 @@ def private_home(tmp_path_factory, monkeypatch):
     return hw
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (scripts/test.sh runs ``-n 2 --dist loadgroup``) every test that uses
     the local Slurm cluster runs in one worker, so the suite starts one cluster, not one per
-    worker."""
+    worker. First of the hooks: xdist's worker reads the mark in its own
+    ``pytest_collection_modifyitems`` (xdist/remote.py), and run after it the mark came too late:
+    both workers started a cluster, and on a new machine both ran apt-get at once."""
     for item in items:
         if "slurm_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("slurm"))

@@ -13,8 +13,34 @@ import pytest
 from tests.support.slurm_cluster import LocalSlurmCluster, unavailable_reason
 
 
+def _claim_the_cluster_for_this_worker(tmp_path_factory) -> None:
+    """Under pytest-xdist one worker runs every Slurm test (tests/conftest.py marks them): the
+    first worker to start a cluster leaves its name in the run's shared temp dir, and a second
+    worker that gets here fails, so a grouping that stops working is seen, not paid for with a
+    second cluster (and, on a new machine, two apt-get runs fighting for dpkg's lock)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    claim = tmp_path_factory.getbasetemp().parent / "slurm-cluster-worker"
+    try:
+        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        owner = claim.read_text()
+        if owner and owner != worker:
+            pytest.fail(
+                f"worker {worker} was given a Slurm test, but {owner} runs the cluster: the "
+                "xdist_group mark (tests/conftest.py) did not reach pytest-xdist (it needs "
+                "--dist loadgroup, as scripts/test.sh gives)",
+                pytrace=False,
+            )
+        return
+    with os.fdopen(fd, "w") as f:
+        f.write(worker)
+
+
 @pytest.fixture(scope="session")
-def slurm_cluster():
+def slurm_cluster(tmp_path_factory):
+    _claim_the_cluster_for_this_worker(tmp_path_factory)
     reason = unavailable_reason()
     required = os.environ.get("HWSCALE_REQUIRE_SLURM") == "1"
     if reason:
