@@ -120,6 +120,13 @@ def _with_experiment_and_generation(app, world) -> None:
     world.supervisor.pair_status = named
 
 
+def _state_line(details) -> str:
+    """What the pair details' ``state`` line says ("" while there is none)."""
+    shown = text_of(details, width=400).splitlines()
+    line = next((x for x in shown if x.startswith("state ")), "state ")
+    return line.removeprefix("state").strip()
+
+
 async def test_the_pair_details_say_running_while_the_pair_runs(tmp_path):
     """The grid's details said ``state  will run`` of g1n1 while its sweep was running (and of
     g1n2 while it waited for its start); they say what the launch screen says. Once the pair
@@ -133,8 +140,7 @@ async def test_the_pair_details_say_running_while_the_pair_runs(tmp_path):
         details = grid.query_one("#pair-details", Static)
 
         def state() -> str:
-            shown = text_of(details, width=400).splitlines()
-            return next((x for x in shown if x.startswith("state")), "").split(maxsplit=1)[-1]
+            return _state_line(details)
 
         await wait_for(pilot, lambda: app.pair_status_seen is not None, what="the first look")
         await wait_for(pilot, lambda: "g1n1" in text_of(details, width=400), what="g1n1")
@@ -212,3 +218,33 @@ async def test_the_launch_table_keeps_pair_status_trials_and_best_at_60_columns(
         await pilot.resize_terminal(80, 24)  # 80 columns: the columns as before
         await wait_for(pilot, lambda: "cost" in _launch_columns(screen), what="80 columns")
         assert list(_launch_columns(screen)) == ["pair", "status", "trials", "eta", "cost", "best"]
+
+
+async def test_the_pair_details_are_up_to_date_when_the_grid_is_shown_again(tmp_path):
+    """Back on the grid after the pair ended (seen by the app's watch while the launch screen
+    was shown), its state line said ``running`` until the watch's next look, up to 2 s later."""
+    from textual.widgets import Static
+
+    app, world = make_app(tmp_path, launched=True)
+    _with_experiment_and_generation(app, world)
+    async with app.run_test(size=(100, 34)) as pilot:
+        grid = app.screen
+        details = grid.query_one("#pair-details", Static)
+
+        def state() -> str:
+            return _state_line(details)
+
+        await wait_for(pilot, lambda: state().startswith("running"), what="running")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.current_mode == "launch", what="the launch screen")
+        world.supervisor.pairs["hardware_scaling.g1n1"].status = "cancelled"
+
+        def seen() -> bool:
+            status = app.pair_status_seen
+            return any(p.status == "cancelled" for p in status.pairs)
+
+        await wait_for(pilot, seen, what="the watch sees it")
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.current_mode == "grid"
+        assert state().startswith("will run (its last launch: cancelled)"), state()

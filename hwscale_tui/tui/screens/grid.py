@@ -384,6 +384,13 @@ class GridScreen(HwScreen):
         if self.is_current:  # a pair that ran its trials since: its state line changes
             self.show_details()
 
+    def on_screen_resume(self) -> None:
+        # back from another screen: the pairs the watch saw meanwhile (launched, ended there)
+        # are said at once, not at its next look (the state said "will run" for 2 s after a
+        # launch). HwScreen.on_screen_resume follows: Textual calls each class's handler
+        if self._details_for is not None:  # the first details come after the first frame
+            self.show_details()
+
     def _status_seen(self) -> Any | None:
         """The open experiment's pair status as the app's watch last read it, when it is of the
         generation on screen (else None: not read yet, or another experiment's)."""
