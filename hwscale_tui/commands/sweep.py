@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, NoReturn
 from .common import add_experiment_flags, load_config
 
 if TYPE_CHECKING:
+    from ..config import ExperimentConfig
+    from ..hardware import HardwarePair
     from ..sweep.runner import SweepSetup
 
 HELP = "run one pair's built-in Bayesian sweep to completion (--status: print its trials)"
@@ -67,11 +69,38 @@ def run(args: argparse.Namespace) -> int:
     from ..sweep.preflight import check_sweep
 
     check_sweep(setup)  # an extra argument every trial would reject: exit 2, nothing written
+    for warning in pair_run_warnings(cfg, pair):
+        print(f"hwscale-tui sweep: warning: {warning}", file=sys.stderr, flush=True)
     if args.experiment:
         from ..launch.experiments import note_file
 
         note_file(cfg.name, args.experiment)
     return run_sweep(setup, launch_hint=launch_hint(args, pair.tag))
+
+
+def pair_run_warnings(cfg: ExperimentConfig, pair: HardwarePair) -> list[str]:
+    """What ``launch`` and ``plan`` would say of this pair, said before its sweep runs: a pair
+    outside the experiment's grid (``trials`` and ``analyze`` show only the grid's pairs, so
+    its trials were run and then shown nowhere: "0 trials", "the local store has no trials"),
+    and more CPU ranks than usable cores (OVERSUBSCRIBED), which ran without a word."""
+    from ..hardware import plan_of, usable_cores
+    from ..launch.commands import pair_warnings
+
+    out: list[str] = []
+    pairs, _ = plan_of(cfg.grid)
+    if pair not in pairs:
+        tags = ", ".join(p.tag for p in pairs) or "none"
+        out.append(
+            f"{pair.tag} is not a pair of experiment {cfg.name} (its grid: {tags}), so "
+            "hwscale-tui trials and analyze will not show this sweep's trials until it is in "
+            "[grid] (--gpu-counts and --node-counts, or the app's grid editor)"
+        )
+    out += [
+        f"{pair.tag}: {w}"
+        for w in pair_warnings(cfg, pair, usable_cores())
+        if w.startswith("OVERSUBSCRIBED")
+    ]
+    return out
 
 
 def launch_hint(args: argparse.Namespace, tag: str) -> str:
