@@ -248,3 +248,23 @@ async def test_the_pair_details_are_up_to_date_when_the_grid_is_shown_again(tmp_
         await pilot.pause()
         assert app.current_mode == "grid"
         assert state().startswith("will run (its last launch: cancelled)"), state()
+
+
+# -- found by hand: a tall question covered the footer --------------------------------------------
+async def test_a_tall_question_leaves_the_header_and_the_footer_in_view(tmp_path):
+    """The launch question at 80x24 is taller than the screen: its box took every row and
+    covered the footer (``y Yes n No ?``, ``Help`` under the box) and the header. It keeps a
+    row above and below (its text scrolls, its buttons stay in view); a resize follows."""
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.rows) == 8, what="planned rows")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.pause()
+        for height in (24, 16):
+            await pilot.resize_terminal(80, height)
+            await pilot.pause()
+            box = app.screen.query_one("#confirm-box").region
+            assert box.y >= 1 and box.bottom <= height - 1, (height, box)
+            assert app.screen.query_one("#yes").region.bottom <= box.bottom

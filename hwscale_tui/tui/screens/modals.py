@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -249,6 +250,16 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+        self._leave_header_and_footer(self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._leave_header_and_footer(event.size.height)
+
+    def _leave_header_and_footer(self, height: int) -> None:
+        """A question as tall as the screen (the launch's at 80x24) covered the header and the
+        footer, whose line shows the dialog's keys and ``? Help``: it keeps a row above and
+        below (CSS has no ``100% - 2``; the screen's padding would blank the rows instead)."""
+        self.query_one("#confirm-box").styles.max_height = max(8, height - 2)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
