@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from .. import config as cfgmod
 from ..config import ExperimentConfig
@@ -600,9 +600,10 @@ def launch(
     snapshot = snapshot_path(cfg.name)
     cfg = cfg.copy()
     plan = plan_experiment(cfg, snapshot, list(extra_args))
-    warnings = list(plan.warnings) + [
+    plan_warnings = list(plan.warnings) + [
         f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in pp.warnings
     ]
+    warnings = list(plan_warnings)
     if plan.blockers and not resume:
         raise UsageError(plan.blockers[0] + ".")
     if not plan.pairs and not resume:
@@ -622,6 +623,10 @@ def launch(
                 raise UsageError(
                     f"{text!r} is not a pair of experiment {cfg.name}; its pairs are: {_pairs_text(known)}."
                 )
+    if resume and store is None and not pair_status(cfg.name).pairs:
+        # refused before the store, its folders and the launch lock are created (a read-only
+        # look: a refused resume of a never-launched experiment left them behind, exit 2)
+        _refuse_resume_of_nothing(cfg.name)
     hint = hint_command or f"hwscale-tui launch --experiment-name {cfg.name}"
     with _open_store(store) as st:
         with experiment_lock(cfg.name):
@@ -660,7 +665,7 @@ def launch(
                     f"generation {cfg.generation}: not started again (a higher sweep.max_trials "
                     "runs more)"
                 )
-            if not entries:
+            if not entries:  # the plan's warnings are of pairs that start: none does now
                 return _launch_info(
                     cfg.name,
                     st,
@@ -670,7 +675,7 @@ def launch(
                     None,
                     {},
                     left_running=left_running,
-                    warnings=warnings,
+                    warnings=[w for w in warnings if w not in plan_warnings],
                     generation=cfg.generation,
                 )
             if only and not resume:  # before anything is written
@@ -760,6 +765,13 @@ def _died_unwatched(p: PairStatus) -> bool:
 def _stopped_on_full_disk(p: PairStatus) -> bool:
     """A sweep that stopped cleanly because the disk stayed full: ``--resume`` continues it."""
     return p.status == EXITED and p.exit_code == registry.EXIT_STORE_UNAVAILABLE and not p.alive
+
+
+def _refuse_resume_of_nothing(name: str) -> NoReturn:
+    raise UsageError(
+        f"experiment {name} has never been launched, so there is nothing to resume; run "
+        f"hwscale-tui launch --experiment-name {name}."
+    )
 
 
 def _refuse_beside_a_live_supervisor(
@@ -863,9 +875,7 @@ def _pairs_to_launch(
     _refuse_beside_a_live_supervisor(name, status, resume=resume, only=only)
     if resume:
         if not status.pairs:
-            raise UsageError(
-                f"experiment {name} has never been launched, so there is nothing to resume; run hwscale-tui launch --experiment-name {name}."
-            )
+            _refuse_resume_of_nothing(name)
         if not snapshot_path(name).is_file():
             raise UsageError(
                 f"the snapshot {snapshot_path(name)} of experiment {name} is gone; start afresh with hwscale-tui launch --experiment-name {name}."
