@@ -470,8 +470,7 @@ class GridScreen(HwScreen):
         if launched is not None and launched[2]:
             # scheduled, starting or running now: "will run" read as if it had not started
             words, style, _ = launched
-            state_text = Text(words, style=style)
-            state_text.append(" (see the launch screen, 2)", style="dim")
+            state_text = Text(words, style=style)  # as the launch screen's row says it
             if cell.state == "off":
                 state_text.append("; switched off: the next launch leaves it out", style="dim")
         elif spent:  # what L's question and `launch` say of it: left out, not run again
