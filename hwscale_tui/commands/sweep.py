@@ -92,8 +92,8 @@ def pair_run_warnings(cfg: ExperimentConfig, pair: HardwarePair) -> list[str]:
         tags = ", ".join(p.tag for p in pairs) or "none"
         out.append(
             f"{pair.tag} is not a pair of experiment {cfg.name} (its grid: {tags}), so "
-            "hwscale-tui trials and analyze will not show this sweep's trials until it is in "
-            "[grid] (--gpu-counts and --node-counts, or the app's grid editor)"
+            "hwscale-tui trials and analyze will not show this sweep's trials until it is in the "
+            "experiment's [grid] (its file, or the app's grid editor)"
         )
     out += [
         f"{pair.tag}: {w}"

@@ -113,6 +113,40 @@ def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None
     return list(dict.fromkeys(chosen))
 
 
+def outside_grid_note(name: str, sweeps: list[str]) -> str | None:
+    """One line when the store has trials of experiment ``name`` from sweeps of pairs outside
+    its grid (``hwscale-tui sweep --gpus 3 --nodes 1``, a pair taken out of the grid): they are
+    not shown, and "0 trials" said nothing of them. None when none, or the store is unreadable
+    (the commands say what is wrong with it)."""
+    import sqlite3
+
+    from ..errors import StoreError
+    from ..paths import app_paths
+    from ..store import Store
+
+    path = app_paths().store
+    if not path.exists():
+        return None
+    try:
+        with Store(path, readonly=True) as st:
+            rows = st.conn.execute(
+                "SELECT sweep, COUNT(*) FROM trials WHERE experiment = ? GROUP BY sweep", (name,)
+            ).fetchall()
+    except (StoreError, sqlite3.Error):
+        return None
+    known = set(sweeps)
+    left = [(sweep, int(n)) for sweep, n in rows if sweep not in known]
+    if not left:
+        return None
+    n = sum(c for _, c in left)
+    tags = ", ".join(sorted({pair_tag_of(sweep) for sweep, _ in left}))
+    return (
+        f"{plural(n, 'trial')} of {name} from pairs outside its grid ({tags}) "
+        f"{'is' if n == 1 else 'are'} not shown; add the pairs to the experiment's [grid] (its "
+        "file, or the app's grid editor) to see them"
+    )
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -165,6 +199,9 @@ def run(args: argparse.Namespace) -> int:
         lost = lost_runs_note(cfg.name)
         if lost:
             print(f"hwscale-tui: warning: {lost.removeprefix('note: ')}", file=sys.stderr)
+        outside = outside_grid_note(cfg.name, source.sweeps)
+        if outside and not args.sweep:
+            print(f"hwscale-tui: warning: {outside}", file=sys.stderr)
     if args.json:
         payload = {
             "experiment": cfg.name,
