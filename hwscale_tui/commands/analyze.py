@@ -21,6 +21,7 @@ from .common import (
     check_wandb_environment,
     load_config,
     naming_output,
+    plural,
 )
 
 # The process ends without freeing what the analysis loaded, once its output is written
@@ -254,6 +255,18 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
             if source.kind == "local"
             else f"W&B project {getattr(source, 'path', '?')}"
         )
+        n, tags = 0, list[str]()
+        if source.kind == "local":  # its trials of pairs outside the grid: said, not "none"
+            from .trials import outside_grid_trials
+
+            n, tags = outside_grid_trials(cfg.name, list(source.sweeps))
+        if n:
+            raise UsageError(
+                f"{where} has no trials of the grid pairs of experiment {cfg.name!r} (its "
+                f"{plural(n, 'trial')} {'is' if n == 1 else 'are'} of {', '.join(tags)}, outside "
+                "the grid); accepted: those pairs added to its [grid] (its file, or the app's "
+                "grid editor), or --trials FILE.csv."
+            )
         raise UsageError(
             f"{where} has no trials for experiment {cfg.name!r}; accepted: a launched experiment (--experiment FILE) or --trials FILE.csv."
         )

@@ -113,11 +113,11 @@ def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None
     return list(dict.fromkeys(chosen))
 
 
-def outside_grid_note(name: str, sweeps: list[str]) -> str | None:
-    """One line when the store has trials of experiment ``name`` from sweeps of pairs outside
-    its grid (``hwscale-tui sweep --gpus 3 --nodes 1``, a pair taken out of the grid): they are
-    not shown, and "0 trials" said nothing of them. None when none, or the store is unreadable
-    (the commands say what is wrong with it)."""
+def outside_grid_trials(name: str, sweeps: Sequence[str]) -> tuple[int, list[str]]:
+    """(how many, their pair tags): the store's trials of experiment ``name`` from sweeps of
+    pairs outside its grid (``hwscale-tui sweep --gpus 3 --nodes 1``, a pair taken out of the
+    grid), which ``trials`` and ``analyze`` do not read. (0, []) when none, or when the store
+    cannot be read (the commands say what is wrong with it)."""
     import sqlite3
 
     from ..errors import StoreError
@@ -126,22 +126,27 @@ def outside_grid_note(name: str, sweeps: list[str]) -> str | None:
 
     path = app_paths().store
     if not path.exists():
-        return None
+        return 0, []
     try:
         with Store(path, readonly=True) as st:
             rows = st.conn.execute(
                 "SELECT sweep, COUNT(*) FROM trials WHERE experiment = ? GROUP BY sweep", (name,)
             ).fetchall()
     except (StoreError, sqlite3.Error):
-        return None
+        return 0, []
     known = set(sweeps)
     left = [(sweep, int(n)) for sweep, n in rows if sweep not in known]
-    if not left:
+    return sum(n for _, n in left), sorted({pair_tag_of(sweep) for sweep, _ in left})
+
+
+def outside_grid_note(name: str, sweeps: Sequence[str]) -> str | None:
+    """One line when the store has trials of ``name`` outside its grid (they are not shown,
+    and "0 trials" said nothing of them)."""
+    n, tags = outside_grid_trials(name, sweeps)
+    if not n:
         return None
-    n = sum(c for _, c in left)
-    tags = ", ".join(sorted({pair_tag_of(sweep) for sweep, _ in left}))
     return (
-        f"{plural(n, 'trial')} of {name} from pairs outside its grid ({tags}) "
+        f"{plural(n, 'trial')} of {name} from pairs outside its grid ({', '.join(tags)}) "
         f"{'is' if n == 1 else 'are'} not shown; add the pairs to the experiment's [grid] (its "
         "file, or the app's grid editor) to see them"
     )

@@ -43,3 +43,16 @@ def test_trials_of_pairs_outside_the_grid_are_said_not_shown(tmp_path, capsys):
     assert main(["trials", "-e", str(exp)]) == 0
     captured = capsys.readouterr()
     assert "3 trials from local" in captured.out and "outside its grid" not in captured.err
+
+
+def test_analyze_with_only_trials_outside_the_grid_says_where_they_are(tmp_path, capsys):
+    exp = tmp_path / "exp.toml"
+    _experiment(exp, [2])
+    with Store.open_default() as st:
+        _trial(st, "exp.g1n1_trial_0001_aaaaaa", 1)
+    assert main(["analyze", "-e", str(exp)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    # it said "has no trials for experiment 'exp'", as if nothing had run
+    assert "(its 1 trial is of g1n1, outside the grid)" in err, err
+    assert "accepted: those pairs added to its [grid]" in err, err
