@@ -598,18 +598,29 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
     async def action_quit(self) -> None:
         from .screens.modals import ConfirmScreen
 
-        if self.session.dirty and not self.session.read_only:
+        # a value typed in the grid form that shows an error is not in force (the experiment
+        # is not "dirty" for it), yet it is an edit: quitting dropped it without a word
+        typed = None if self.session.read_only else self.grid_form_error()
+        if (self.session.dirty or typed) and not self.session.read_only:
             if isinstance(self.screen, ConfirmScreen):
                 return
             name, file = self.session.name, short_paths(str(self.session.path))
-            question = (
-                f"{name}'s grid edits were launched but are not saved to {file}. Quit without "
-                "saving them? (the launch keeps its own copy; n stays; ctrl+s on the grid "
-                "screen saves)"
-                if self.session.launched_unsaved()
-                else f"{name} has unsaved grid edits. Quit and discard them? (n stays; ctrl+s "
-                "on the grid screen saves)"
-            )
+            if not self.session.dirty:
+                question = (
+                    f"{name}'s grid form shows a value that is neither in force nor saved "
+                    f"({typed}) Quit and discard it? (n stays)"
+                )
+            elif self.session.launched_unsaved():
+                question = (
+                    f"{name}'s grid edits were launched but are not saved to {file}. Quit "
+                    "without saving them? (the launch keeps its own copy; n stays; ctrl+s on "
+                    "the grid screen saves)"
+                )
+            else:
+                question = (
+                    f"{name} has unsaved grid edits. Quit and discard them? (n stays; ctrl+s "
+                    "on the grid screen saves)"
+                )
             self.push_screen(
                 ConfirmScreen(question),
                 lambda yes: self._quit() if yes else None,
@@ -665,7 +676,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 )
                 lines.append(f"  hwscale-tui launch --experiment-name {self.session.name} --resume")
             self.exit_message = "\n".join(lines)
-        elif self.session.dirty:
+        elif self.session.dirty or self.grid_form_error():
             self.exit_message = self._fill(
                 f"Unsaved grid edits were discarded (ctrl+s saves to {self.session.path})."
             )

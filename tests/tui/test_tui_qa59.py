@@ -268,3 +268,34 @@ async def test_a_tall_question_leaves_the_header_and_the_footer_in_view(tmp_path
             box = app.screen.query_one("#confirm-box").region
             assert box.y >= 1 and box.bottom <= height - 1, (height, box)
             assert app.screen.query_one("#yes").region.bottom <= box.bottom
+
+
+# -- found by hand: quitting dropped a typed value the form refused -------------------------------
+async def test_quitting_asks_about_a_typed_value_the_form_shows_an_error_for(tmp_path):
+    """max trials typed as ``abc`` (its error under the field, so not in force and the
+    experiment not marked edited): ctrl+q quit at once and dropped it, where an edit in force
+    asks first. It asks too; ``n`` stays, ``y`` quits with the note that edits were discarded."""
+    from textual.widgets import Input
+
+    from tests.tui.tui_helpers import shown_error
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-sweep--max_trials"), what="form")
+        field = grid.query_one("#field-sweep--max_trials", Input)
+        field.focus()
+        field.value = "abc"
+        await wait_for(pilot, lambda: shown_error(grid, "sweep.max_trials"), what="the error")
+        assert not app.session.dirty
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        question = app.screen.question
+        assert "max trials: got 'abc'" in question and "Quit and discard it?" in question
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="stays")
+        assert app.is_running and field.value == "abc"
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="again")
+        await pilot.press("y")
+    assert "Unsaved grid edits were discarded" in (app.return_value or "")
