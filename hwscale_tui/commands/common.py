@@ -191,9 +191,18 @@ def load_config(args: argparse.Namespace, *, with_flags: bool = True, select: bo
             try:
                 cfg = cfgmod.apply_overrides(cfg, overrides, source="command line")
             except ConfigError as e:
-                if e.source == "command line" and e.key in FLAG_OF_KEY:
+                if e.source == "command line" and e.key in overrides:
                     raise UsageError(
                         f"{FLAG_OF_KEY[e.key]} ({e.key}): {e.problem}; accepted: {e.accepted}."
+                    ) from None
+                if e.source == "command line" and e.key in FLAG_OF_KEY:
+                    # a flag given made a setting that was not given wrong (--max-trials 1
+                    # below the default sweep.batch_size 2): it was named as if given
+                    given = ", ".join(FLAG_OF_KEY[k] for k in overrides if k in FLAG_OF_KEY)
+                    raise UsageError(
+                        f"{e.key} (the experiment's value, not given on the command line; "
+                        f"{FLAG_OF_KEY[e.key]} sets it) does not go with {given}: {e.problem}; "
+                        f"accepted: {e.accepted}."
                     ) from None
                 raise
             cfg.path = path
