@@ -96,13 +96,25 @@ class ExperimentSwitcher(ModalScreen[None]):
         """Run ``then`` (it leaves the open experiment); with unsaved grid edits, only after a
         yes to discarding them, as quitting asks (switching dropped them without a word)."""
         app: Any = self.app
-        if going_to == app.session.name or not app.session.dirty or app.session.read_only:
+        # a value the grid form refused (shown with its error, not in force) is an edit too
+        typed = None if app.session.dirty else app.grid_form_error()
+        if (
+            going_to == app.session.name
+            or not (app.session.dirty or typed)
+            or app.session.read_only
+        ):
             then()
             return
+        edits = (
+            "unsaved grid edits."
+            if app.session.dirty
+            else f"a grid form value that is neither in force nor saved ({typed})"
+        )
         app.push_screen(
             ConfirmScreen(
-                f"{app.session.name} has unsaved grid edits. Leave it for {going_to} and discard "
-                "them? (n stays; ctrl+s on the grid screen saves)"
+                f"{app.session.name} has {edits} Leave it for {going_to} and discard "
+                f"{'them' if app.session.dirty else 'it'}? (n stays; ctrl+s on the grid "
+                "screen saves)"
             ),
             lambda yes: then() if yes else None,
         )

@@ -299,3 +299,41 @@ async def test_quitting_asks_about_a_typed_value_the_form_shows_an_error_for(tmp
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="again")
         await pilot.press("y")
     assert "Unsaved grid edits were discarded" in (app.return_value or "")
+
+
+async def test_switching_experiment_asks_about_a_typed_value_the_form_refused(tmp_path):
+    """The experiment switcher left the experiment (and the typed ``abc``) without a word,
+    as quitting did: it asks first too."""
+    from textual.widgets import Input
+
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.launch import experiments as ex
+    from hwscale_tui.tui.app import create_app
+    from hwscale_tui.tui.experiment_switcher import ExperimentSwitcher
+    from tests.tui.tui_helpers import shown_error
+
+    for name in ("one", "two"):  # two is current
+        cfg = cfgmod.apply_overrides(cfgmod.default_config(env={}), {"experiment.name": name})
+        cfgmod.save(cfg, tmp_path / f"{name}.toml")
+        ex.remember(name, tmp_path / f"{name}.toml")
+    app = create_app(remember_state=False, start="grid")
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-sweep--max_trials"), what="form")
+        field = grid.query_one("#field-sweep--max_trials", Input)
+        field.focus()
+        field.value = "abc"
+        await wait_for(pilot, lambda: shown_error(grid, "sweep.max_trials"), what="the error")
+        await pilot.press("escape", "E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="switcher")
+        await pilot.press("up", "enter")  # switch to "one"
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        question = app.screen.question
+        assert (
+            "max trials: got 'abc'" in question and "Leave it for one and discard it?" in question
+        )
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentSwitcher), what="stays")
+        assert app.switch_to is None
+        await pilot.press("enter", "y")
+        await wait_for(pilot, lambda: app.switch_to == "one", what="switch after yes")
