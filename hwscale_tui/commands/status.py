@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         status = sup.pair_status(name)
         notes = status_notes(name, status)
         # never launched and its file gone: "hwscale-tui launch ... starts it" would be refused
-        startable = not any(n.endswith(CANNOT_LAUNCH_END) for n in notes)
+        startable = not any(CANNOT_LAUNCH in n for n in notes)
         console.print(
             render(status, time.time(), progress_from_store(status), console.width, startable)
         )
@@ -157,10 +157,19 @@ def lost_file_note(name: str) -> str | None:
     "hwscale-tui launch ... starts it", which the launch then refused)."""
     import sqlite3
 
-    from ..errors import StoreError
-    from ..launch.experiments import lost_file
+    from ..errors import ConfigError, StoreError
+    from ..launch.experiments import file_for, lost_file
     from ..paths import snapshot_path
 
+    try:
+        file_for(name)
+    except ConfigError as e:  # its own file has a bad value or is not TOML: every plan refuses
+        return (
+            f"note: {name}'s file cannot be read, so it {CANNOT_LAUNCH} until it is fixed: "
+            f"{str(e).rstrip('.')}"
+        )
+    except (UsageError, StoreError, OSError, sqlite3.Error):
+        return None
     try:
         path = lost_file(name)
     except (UsageError, StoreError, OSError, sqlite3.Error):
@@ -175,14 +184,16 @@ def lost_file_note(name: str) -> str | None:
             f"put the file back, open it where it is now with -e FILE, or write it again from "
             f"the snapshot with hwscale-tui plan --experiment-name {name} --save FILE"
         )
-    return f"note: {gone}, so it cannot be planned or launched: {CANNOT_LAUNCH_END}"
+    return (
+        f"note: {gone}, so it {CANNOT_LAUNCH}: put the file back, open it where it is now with "
+        "hwscale-tui plan -e FILE, or pick another experiment with hwscale-tui experiments "
+        "select NAME"
+    )
 
 
-# what to do about an experiment whose file is gone and that has no launch snapshot
-CANNOT_LAUNCH_END = (
-    "put the file back, open it where it is now with hwscale-tui plan -e FILE, or pick another "
-    "experiment with hwscale-tui experiments select NAME"
-)
+# said of an experiment whose file is gone (and no launch snapshot) or unreadable: status then
+# does not say "hwscale-tui launch ... starts it"
+CANNOT_LAUNCH = "cannot be planned or launched"
 
 
 def local_price_note(name: str) -> str | None:

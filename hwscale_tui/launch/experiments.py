@@ -174,6 +174,11 @@ def file_for(name: str, store: Store | None = None) -> Path | None:
     pointed = cur.file if cur is not None and cur.name == name else None
     if pointed is not None:
         candidates.insert(0, pointed)
+    # files recorded as its own (the pointer's, the store's) and its managed file: one that is
+    # not TOML at all is still its own, said, never passed over for its launch snapshot or the
+    # built-in defaults (a line typed into a plan --save file planned the defaults under its
+    # name); the legacy default file may be another experiment's
+    own = {*candidates, managed_file(name)}
     candidates += [managed_file(name), app_paths().default_experiment]
     for path in candidates:
         if path.is_file():
@@ -181,7 +186,7 @@ def file_for(name: str, store: Store | None = None) -> Path | None:
                 if cfgmod.load(path).name == name:
                     return path
             except ConfigError:
-                if _names(path, name, pointed=path == pointed):
+                if _names(path, name, pointed=path in own):
                     # its own file has a bad value (a typo made by hand): say so, rather than
                     # act on its launch snapshot or the built-in defaults without a word
                     raise

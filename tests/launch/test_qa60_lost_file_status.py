@@ -53,3 +53,27 @@ def test_launched_and_its_file_gone_status_names_the_snapshot_read_instead(tmp_p
     capsys.readouterr()
     assert main(["status"]) == 0
     assert "no longer exists" not in capsys.readouterr().out
+
+
+def test_its_saved_file_made_invalid_by_hand_is_refused_not_replaced_by_the_defaults(
+    tmp_path, capsys
+):
+    """``plan --new-experiment N --save N.toml``, then a stray line typed into N.toml: plan
+    planned the built-in defaults under N's name (the file was recorded in the store, not as the
+    pointer's, and a file that is not TOML counted as another experiment's); status said
+    "launch ... starts it"."""
+    saved = tmp_path / "n.toml"
+    assert (
+        main(["plan", "--new-experiment", "nexp", "--max-trials", "3", "--save", str(saved)]) == 0
+    )
+    assert main(["experiments", "select", "nexp"]) == 0
+    saved.write_text(saved.read_text() + "garbage [[\n")
+    capsys.readouterr()
+    assert main(["plan", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{saved}: not valid TOML" in err, err
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "experiment nexp has not been launched\n" in out, out
+    assert "nexp's file cannot be read, so it cannot be planned or launched" in out, out
+    assert "starts it" not in out, out
