@@ -122,7 +122,9 @@ class ProgressApi(Protocol):
         trials: Iterable[Trial] = (),
     ) -> PlanEstimate: ...
 
-    def measured_throughput(self, runner: str) -> dict[tuple[int, int], float]: ...
+    def measured_throughput(
+        self, runner: str, store: Any | None = None, *, experiment: str | None = None
+    ) -> dict[tuple[int, int], float]: ...
 
 
 class TrialControlApi(Protocol):

@@ -337,3 +337,31 @@ async def test_switching_experiment_asks_about_a_typed_value_the_form_refused(tm
         assert app.switch_to is None
         await pilot.press("enter", "y")
         await wait_for(pilot, lambda: app.switch_to == "one", what="switch after yes")
+
+
+# -- found by hand: the app's estimates no longer read the experiment's measured throughput -------
+async def test_the_launch_question_estimates_from_this_experiments_earlier_runs(tmp_path):
+    """The core reads measured throughput only for an experiment it is told (another's may
+    train something else); the app named none, so its launch question said "no throughput
+    measured yet" after this very experiment had run the same pairs."""
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:  # an earlier run of this experiment: 1000 steps/s
+        store.upsert_sweep(
+            "hardware_scaling.old", experiment="hardware_scaling", gpus=1, nodes=1,
+            runner="builtin",
+        )  # fmt: skip
+        for i in range(3):
+            store.insert_trial(
+                f"old{i}", "hardware_scaling.old", experiment="hardware_scaling", gpus=1,
+                nodes=1, state="finished", sps=1000.0,
+            )  # fmt: skip
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.rows) == 8, what="planned rows")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        question = app.screen.question
+        assert "no throughput measured yet" not in question, question
+        assert "this experiment's earlier runs" in question, question

@@ -272,21 +272,25 @@ class LaunchScreen(HwScreen):
             self._trials,
             services.progress.ProgressSettings.from_config(launched),
             now,
-            history_sps=self._history_sps(launched.experiment.runner, now),
+            history_sps=self._history_sps(launched.experiment.runner, session.name, now),
         )
 
     def _launched_config(self, experiment: str) -> Any | None:
         """The experiment snapshot the latest launch froze (the file its sweeps read)."""
         return self._launched.get(experiment)
 
-    def _history_sps(self, runner: str, now: float) -> dict[Any, float]:
-        """Steps/s of earlier runs in the store, re-read every HISTORY_EVERY_S."""
+    def _history_sps(self, runner: str, experiment: str, now: float) -> dict[Any, float]:
+        """Steps/s of this experiment's earlier runs in the store (its earlier generations'),
+        re-read every HISTORY_EVERY_S. Naming the experiment is what reads any: the core
+        gives none without it (another experiment's may train something else)."""
+        key = f"{runner}:{experiment}"
         if (
             self._history is None
-            or self._history[1] != runner
+            or self._history[1] != key
             or now - self._history[0] > HISTORY_EVERY_S
         ):
-            self._history = (now, runner, self.app.services.progress.measured_throughput(runner))
+            measured = self.app.services.progress.measured_throughput(runner, experiment=experiment)
+            self._history = (now, key, measured)
         return self._history[2]
 
     def apply_status(
@@ -483,7 +487,9 @@ class LaunchScreen(HwScreen):
         estimate = progress.estimate_plan(
             pairs,
             progress.ProgressSettings.from_config(session.cfg),
-            history_sps=progress.measured_throughput(session.cfg.experiment.runner),
+            history_sps=progress.measured_throughput(
+                session.cfg.experiment.runner, experiment=session.name
+            ),
             trials=ran,
         )
         changed = generation_question(comparison) if new_generation else None
