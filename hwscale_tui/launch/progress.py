@@ -109,6 +109,9 @@ class PairPlan:
     # ``ProgressSettings.max_trials``
     max_trials: int | None = None
     exit_code: int | None = None  # of an exited pair's sweep (negative: killed by that signal)
+    # pending, but the supervisor that would start it is gone: it waits for launch --resume,
+    # so no time left can be estimated (it was counted as starting at its planned time)
+    never_started: bool = False
 
     @classmethod
     def of(cls, pair: Any) -> PairPlan:
@@ -122,6 +125,7 @@ class PairPlan:
             pair.started_at,
             getattr(pair, "max_trials", None),
             getattr(pair, "exit_code", None),
+            bool(getattr(pair, "never_started", False)),
         )
 
     @property
@@ -442,7 +446,9 @@ def experiment_progress(
                 trial_s=trial_s,
                 trial_cost_usd=trial_cost,
                 basis=basis,
-                eta_s=eta,
+                # waits for a --resume nobody has run: no time left can be given (it was
+                # counted as starting at its planned time: "est. 25s left" for nothing running)
+                eta_s=None if p.never_started and not ended else eta,
                 cost_so_far_usd=cost_so_far,
                 cost_projected_usd=projected,
                 running_fraction=running_fraction,
@@ -451,7 +457,11 @@ def experiment_progress(
         )
     live = [pp for pp in out if not pp.ended]
     etas = [pp.eta_s for pp in live if pp.eta_s is not None]
-    eta = (sum(own_etas) if settings.sequential else max(etas, default=0.0)) if live else 0.0
+    total_eta: float | None = (
+        (sum(own_etas) if settings.sequential else max(etas, default=0.0)) if live else 0.0
+    )
+    if any(pp.eta_s is None for pp in live):
+        total_eta = None  # a pair that never started waits for launch --resume: end unknown
     bases = {pp.basis for pp in live} or {BASIS_MEASURED}
     basis = bases.pop() if len(bases) == 1 else "mixed"
     projections = [pp.cost_projected_usd for pp in out]
@@ -463,7 +473,7 @@ def experiment_progress(
         )
     return ExperimentProgress(
         pairs=out,
-        eta_s=eta,
+        eta_s=total_eta,
         cost_so_far_usd=sum(pp.cost_so_far_usd for pp in out),
         cost_projected_usd=(
             sum(c for c in projections if c is not None)

@@ -94,3 +94,25 @@ def test_history_is_said_to_be_this_experiments_and_mixed_bases_are_named_per_pa
     plan = estimate_plan(pairs, SETTINGS, history_sps={(2, 1): 200.0}, trials=ran)
     assert plan.basis == "mixed" and plan.basis_text == text
     assert plan.lines()[-1] == f"({text})"
+
+
+def test_a_pair_that_never_started_gives_no_time_left():
+    """Its supervisor killed, g2n1 never started and waits for launch --resume: status said
+    "est. 25s left", counting it as starting at its planned time."""
+    ran = [
+        Trial(sweep="b.g1n1", run_id="r", gpus=1, nodes=1, state="finished",
+              agent_steps=1000.0, runtime_s=10.0, sps=100.0),
+    ]  # fmt: skip
+    stalled = SimpleNamespace(
+        sweep_name="b.g2n1", gpus=2, nodes=1, status="scheduled", planned_start=30.0,
+        started_at=None, max_trials=None, exit_code=None, never_started=True,
+    )  # fmt: skip
+    pairs = [PairPlan("b.g1n1", 1, 1, "running"), PairPlan.of(stalled)]
+    prog = experiment_progress(pairs, ran, SETTINGS, 0.0)
+    assert prog.pairs[1].eta_s is None and prog.pairs[0].eta_s == pytest.approx(10.0)
+    assert prog.eta_s is None and "time left unknown" in prog.summary()
+    # its cost is still projected: the work is still to be done once it is resumed
+    assert prog.cost_projected_usd is not None
+    # a pair still waiting for a live supervisor keeps its estimate
+    waiting = PairPlan.of(SimpleNamespace(**{**vars(stalled), "never_started": False}))
+    assert experiment_progress([pairs[0], waiting], ran, SETTINGS, 0.0).eta_s is not None
