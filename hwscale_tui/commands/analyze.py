@@ -349,6 +349,16 @@ def _check_writable(args: argparse.Namespace) -> None:
         # the plots folder's own, or, to be made, its parent's
         where = plots.absolute() if plots.is_dir() else plots.absolute().parent
         folders.append((flag, shown, where))
+        from ..analysis.format import PLOT_FILES
+        from ..paths import read_only_file
+
+        for name in PLOT_FILES:  # a plot made read-only is not replaced, as --csv is not
+            if read_only_file(plots / name):
+                raise UsageError(
+                    f"{flag} {shown}: its plot {plots / name} is read-only, so it is not "
+                    "replaced; accepted: a writable plots folder or another one (chmod u+w the "
+                    "plot to let hwscale-tui replace it)."
+                )
     for flag, path, folder in folders:
         if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
             raise UsageError(

@@ -53,3 +53,19 @@ def test_an_output_flag_naming_a_read_only_file_is_refused_in_one_sentence(
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["out.csv"] + (["t.csv"] if command == "analyze" else [])
     )
+
+
+def test_a_read_only_plot_in_the_reports_plots_folder_is_refused(tmp_path, capsys):
+    """The report's PNGs were opened with O_TRUNC and set to 0600: as root a chmod 444 plot was
+    replaced and made writable again."""
+    trials = tmp_path / "t.csv"
+    trials.write_text("run_id,gpus,nodes,agent_step,score,wall_s\nr1,1,1,100,1,1\nr1,1,1,200,5,2\n")
+    plots = tmp_path / "r_plots"
+    plots.mkdir()
+    plot = _read_only(plots / "curves.png", "old png")
+    report = tmp_path / "r.md"
+    argv = ["analyze", "--trials", str(trials), "--bootstrap", "0", "--report", str(report)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"its plot {plot} is read-only" in err, err
+    assert plot.read_text() == "old png" and not report.exists()
