@@ -152,10 +152,12 @@ class _TaggedStdout:
 
     def __init__(self, stream: Any):
         self._stream = stream
+        # bound once: ``trials --json`` makes ~100 writes per trial, each through here
+        self._write = stream.write
 
     def write(self, text: str) -> int:
         try:
-            return int(self._stream.write(text))
+            return self._write(text)
         except BrokenPipeError:
             raise
         except OSError as e:

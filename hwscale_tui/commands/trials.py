@@ -127,15 +127,27 @@ def outside_grid_trials(name: str, sweeps: Sequence[str]) -> tuple[int, list[str
     path = app_paths().store
     if not path.exists():
         return 0, []
+    known = set(sweeps)
     try:
         with Store(path, readonly=True) as st:
-            rows = st.conn.execute(
-                "SELECT sweep, COUNT(*) FROM trials WHERE experiment = ? GROUP BY sweep", (name,)
-            ).fetchall()
+            # the experiment's sweeps (the runner records each), then their trials by the
+            # sweep index: no scan of every trial of a large store
+            others = [
+                row[0]
+                for row in st.conn.execute(
+                    "SELECT sweep FROM sweeps WHERE experiment = ?", (name,)
+                ).fetchall()
+                if row[0] not in known
+            ]
+            left = [
+                (sweep, int(st.conn.execute(
+                    "SELECT COUNT(*) FROM trials WHERE sweep = ?", (sweep,)
+                ).fetchone()[0]))
+                for sweep in others
+            ]  # fmt: skip
     except (StoreError, sqlite3.Error):
         return 0, []
-    known = set(sweeps)
-    left = [(sweep, int(n)) for sweep, n in rows if sweep not in known]
+    left = [(sweep, n) for sweep, n in left if n]
     return sum(n for _, n in left), sorted({pair_tag_of(sweep) for sweep, _ in left})
 
 
