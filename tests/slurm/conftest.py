@@ -19,9 +19,10 @@ def _claim_the_cluster_for_this_worker(tmp_path_factory) -> None:
     worker that gets here fails, so a grouping that stops working is seen, not paid for with a
     second cluster (and, on a new machine, two apt-get runs fighting for dpkg's lock)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
-        return
-    claim = tmp_path_factory.getbasetemp().parent / "slurm-cluster-worker"
+    base = tmp_path_factory.getbasetemp()
+    if not worker or base.name != f"popen-{worker}":  # not a worker (a child pytest inherits
+        return  # the variable, with a temp dir of its own)
+    claim = base.parent / "slurm-cluster-worker"
     try:
         fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
