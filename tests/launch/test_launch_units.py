@@ -146,15 +146,17 @@ def test_status_texts():
         and next_start_text(gone, 100.0) == "never (supervisor gone)"
     )
     # it runs only after launch --resume: no ETA in its row (it read '~32s', counting down to
-    # a start that never comes), though the estimate alone has one
+    # a start that never comes), nor in the estimate (the progress line said "est. 25s left")
     from hwscale_tui.launch.progress import PairPlan, ProgressSettings, experiment_progress
     from hwscale_tui.launch.status_view import eta_text, row_cells
 
     settings = ProgressSettings(1000.0, 2, 1, 1.0, 60.0)
     progress = experiment_progress([PairPlan.of(gone)], [], settings, 100.0)
-    assert eta_text(progress.pairs[0]) != "-"
+    assert eta_text(progress.pairs[0]) == "-" and progress.eta_s is None
     assert row_cells(gone, 100.0, progress)["ETA"] == "-"
-    assert row_cells(_pair(planned_start=130.0), 100.0, progress)["ETA"] != "-"
+    waiting = _pair(planned_start=130.0)
+    progress = experiment_progress([PairPlan.of(waiting)], [], settings, 100.0)
+    assert row_cells(waiting, 100.0, progress)["ETA"] != "-"
     failed = _pair(status=EXITED, exit_code=3, first_log_lines=["boom"])
     st = ExperimentStatus("exp", 1, False, 123, None, [gone, failed], 100.0)
     lines = attention_lines(st)
