@@ -184,6 +184,26 @@ def attention_lines(status: ExperimentStatus) -> list[str]:
     return out
 
 
+# the columns that give way, in this order, when the table is wider than the console: at 60
+# columns every cell was cut ("2…" trials, "46…" best); pair, status, trials and best stay
+GIVE_WAY = ("pid", "elapsed", "cost", "next start", "ETA")
+
+
+def fitted_columns(columns: list[str], rows: list[dict[str, str]], width: int | None) -> list[str]:
+    """``columns`` less those that give way (GIVE_WAY order) until the table, each column as
+    wide as its widest cell or header and 3 characters between columns, fits ``width``."""
+    if width is None:
+        return columns
+    need = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
+    kept = list(columns)
+    for col in GIVE_WAY:
+        if sum(need[c] for c in kept) + 3 * (len(kept) - 1) <= width:
+            break
+        if col in kept:
+            kept.remove(col)
+    return kept
+
+
 def render(
     status: ExperimentStatus,
     now: float,
@@ -231,6 +251,7 @@ def render(
     # below WIDE_AT columns the pid gives way to the estimates (it stays in --json)
     columns = [c for c in COLUMNS if c != "pid" or width is None or width >= WIDE_AT]
     rows = [(p, row_cells(p, now, progress, status.generation)) for p in status.pairs]
+    columns = fitted_columns(columns, [cells for _, cells in rows], width)
     for col in columns:
         # the pair and its status are never cut ("schedul..."): other columns give way first
         whole = col in ("pair", "status")
