@@ -26,17 +26,19 @@ def test_a_refused_resume_of_a_never_launched_experiment_writes_nothing(private_
     assert after == before, after  # it had created data/hwscale.sqlite and the launch lock
 
 
-def test_nothing_to_resume_prints_no_warning_of_the_plan(monkeypatch, capsys):
+def test_nothing_to_resume_prints_no_warning_of_the_plan(monkeypatch, capsys, tmp_path):
     from hwscale_tui import config as cfgmod
     from hwscale_tui.launch.state import LaunchRecords
     from hwscale_tui.paths import ensure_private_dir, snapshot_path
     from hwscale_tui.store import Store
 
     monkeypatch.setenv("HWSCALE_USABLE_CORES", "2")  # default grid g1n1, g2n1: they share 2 cores
-    assert main(["plan"]) == 0
+    exp = tmp_path / "exp.toml"  # staggered 60 s apart: the plan warns they run at once
+    cfgmod.save(cfgmod.from_dict({"launch": {"delay_s": 60}}, source=str(exp)), exp)
+    assert main(["plan", "-e", str(exp)]) == 0
     planned = capsys.readouterr().out
     assert "warning: local mode: pairs started" in planned  # what the plan warns of
-    cfg = cfgmod.default_config(env=os.environ)
+    cfg = cfgmod.load(exp)
     ensure_private_dir(snapshot_path(cfg.name).parent)
     cfgmod.save(cfg, snapshot_path(cfg.name))
     with Store.open_default() as st:  # a launch whose pairs were both cancelled
