@@ -183,7 +183,11 @@ class SweepSection:
 @dataclass
 class LaunchSection:
     delay_s: float = _f(60.0, doc="seconds between pair starts", min=0, max=MAX_DELAY_S)
-    sequential: bool = _f(False, doc="start each pair after the previous one exits")
+    sequential: bool = _f(
+        False,
+        doc="start each pair after the previous one exits (local mode: the default unless "
+        "delay_s is set, when the pairs together need more CPU ranks than the usable cores)",
+    )
     command: list[str] = _f(
         doc="per-pair argv template with {gpus} {nodes} {total_gpus} {sweep_name} {experiment}",
         factory=list,
@@ -580,6 +584,14 @@ def from_dict(
             grid["node_counts"] = n
         if not {"grid.gpu_counts", "grid.node_counts", "grid.exclude"} & explicit:
             grid["exclude"] = ex
+        if not {"launch.sequential", "launch.delay_s"} & explicit:
+            # pairs started a delay apart overlap once a sweep outlasts it, and on CPU ranks
+            # they then share the cores: each pair's times would carry the others' load. Unless
+            # the file asks for a stagger, pairs that cannot all run at once on the usable cores
+            # run one after another (launch.delay_s or launch.sequential = false staggers them)
+            values.setdefault("launch", {})["sequential"] = _local_pairs_overlap(
+                grid, values.get("sweep", {}).get("max_parallel_jobs", 1), usable_cores()
+            )
 
     sweep = values.get("sweep", {})
     if "sweep.batch_size" not in explicit and isinstance(sweep.get("max_trials"), int):
@@ -598,6 +610,20 @@ def from_dict(
     cfg.env_filled = env_filled
     validate(cfg, source)
     return cfg
+
+
+def _local_pairs_overlap(grid: Mapping[str, Any], parallel: int, cores: int) -> bool:
+    """Whether a grid's pairs, all running at once, need more CPU ranks than ``cores``."""
+    from .hardware import plan_grid
+
+    pairs, _ = plan_grid(
+        list(grid.get("gpu_counts", GridSection().gpu_counts)),
+        list(grid.get("node_counts", GridSection().node_counts)),
+        grid.get("max_gpus_per_node", GridSection().max_gpus_per_node),
+        grid.get("exclude", ()),
+    )
+    ranks = [p.total_gpus for p in pairs if p.total_gpus <= cores]
+    return len(ranks) > 1 and sum(ranks) * parallel > cores
 
 
 def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:

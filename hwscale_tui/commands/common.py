@@ -101,7 +101,12 @@ def add_experiment_flags(parser: argparse.ArgumentParser, *, selects: bool = Tru
                 flag, dest=dest, nargs="+", metavar="N", help=f"{key} (e.g. 1 2 4 8 or 1,2,4,8)"
             )
         else:
-            g.add_argument(flag, dest=dest, metavar=kind.upper(), help=f"{key}")
+            extra = (
+                " (pairs that many seconds apart: turns launch.sequential off unless --sequential too)"
+                if flag == "--delay"
+                else ""
+            )
+            g.add_argument(flag, dest=dest, metavar=kind.upper(), help=f"{key}{extra}")
 
 
 def _parse_flag_value(flag: str, kind: str, raw: Any) -> Any:
@@ -147,6 +152,10 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         raw = getattr(args, "set_" + key.replace(".", "__"), None)
         if raw is not None:
             out[key] = _parse_flag_value(flag, kind, raw)
+    if "launch.delay_s" in out and "launch.sequential" not in out:
+        # --delay S asks for pairs S seconds apart: it turns a file's sequential = true off
+        # (a local file has it by default when its pairs cannot run together on the cores)
+        out["launch.sequential"] = False
     return out
 
 

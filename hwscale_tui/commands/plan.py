@@ -168,6 +168,11 @@ def print_plan(plan) -> None:
             f"{usable_cores()} usable cores, not GPUs; price: {cfg.price_label}",
             markup=False,
         )
+        from ..launch.commands import local_sequential_note
+
+        note = local_sequential_note(cfg, usable_cores())
+        if note:
+            console.print(note, markup=False)
 
     def pairs_table(narrow: bool) -> Any:
         # narrow: each range on two lines ("512.." above "4,096"), the cells' padding collapsed

@@ -219,6 +219,22 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
     return w
 
 
+def local_sequential_note(cfg: ExperimentConfig, cores: int) -> str | None:
+    """Why a local experiment's pairs run one after another: together they would need more
+    CPU ranks than the usable cores (config.py makes that the default for a new local file)."""
+    if not cfg.local_ranks or not cfg.launch.sequential:
+        return None
+    pairs, _ = plan_of(cfg.grid)
+    ranks = [p.total_gpus for p in pairs if p.total_gpus <= cores]
+    if len(ranks) < 2 or sum(ranks) * cfg.sweep.max_parallel_jobs <= cores:
+        return None
+    return (
+        f"local mode: pairs run one after another (launch.sequential), as together they would "
+        f"need {sum(ranks) * cfg.sweep.max_parallel_jobs} CPU ranks on {cores} usable cores and "
+        "each pair's times should be its own ranks' alone"
+    )
+
+
 def local_overlap_warning(cfg: ExperimentConfig, cores: int) -> str | None:
     """Local ranks of pairs (and of a pair's parallel trials) that run at once share the cores:
     each pair's times then carry the others' load. Said when they could together need more

@@ -23,7 +23,9 @@ def test_defaults_cover_every_section_and_runner_defaults_differ():
         and b.grid.node_counts == [1, 2]
         and b.grid.max_gpus_per_node == 8
     )
-    assert b.launch.delay_s == 60 and b.launch.sequential is False
+    # local ranks on the tests' 16 usable cores: the default grid's pairs together need 45
+    # ranks, so they run one after another (tests/launch/test_local_ranks.py)
+    assert b.launch.delay_s == 60 and b.launch.sequential is True
     assert b.wandb.effective_project == "hardware-scaling"
     assert (
         m.sweep.max_trials,

@@ -138,8 +138,9 @@ def test_an_added_oversubscribed_pair_is_kept_and_flagged_in_plan(monkeypatch, t
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (  # the default local grid on 2 cores: g1n1 and g2n1, staggered 60 s
-            (),
+        ((), None),  # the default local grid on 2 cores: g1n1 and g2n1, one after another
+        (  # the same pairs staggered 60 s on request
+            ("--delay", "60"),
             "local mode: pairs started 60 s apart run at once when a sweep lasts longer: up to 3 "
             "CPU ranks together on 2 usable cores",
         ),
@@ -175,7 +176,7 @@ def test_plan_says_when_pairs_running_at_once_share_the_cores(monkeypatch, args,
         assert len(shared) == 1 and shared[0].startswith(said), shared
         assert shared[0].endswith("measures each alone"), shared
         # run one after another already, or a single pair: no --sequential advised
-        assert ("launch --sequential" in shared[0]) == (args == ()), shared
+        assert ("launch --sequential" in shared[0]) == ("--delay" in args), shared
         assert ("max_parallel_jobs = 1" in shared[0]) == ("--max-parallel-jobs" in args), shared
 
 
@@ -392,3 +393,74 @@ def test_too_few_sizes_note_counts_in_words(pairs, said):
     trials = [trial(f"r{i}", g, n, 1.0) for i, (g, n) in enumerate(pairs)]
     _, notes = local_mode(cfg, trials, allow_oversubscribed=True)
     assert any(note.startswith(said) for note in notes), notes
+
+
+@pytest.mark.parametrize(
+    ("cores", "args", "sequential"),
+    [
+        ("2", (), True),  # g1n1 + g2n1: 3 ranks on 2 cores
+        ("16", (), True),  # [1, 2, 4, 8] x [1, 2]: 45 ranks on 16 cores
+        ("64", (), False),  # the same 45 ranks fit 64 cores: staggered as on a cluster
+        ("2", ("--delay", "5"), False),  # a stagger asked for is kept (the warning says so)
+        ("2", ("--gpu-counts", "1"), False),  # one pair: nothing to run one after another
+        ("2", ("--dispatcher", "slurm", "--node-counts", "1"), False),  # a cluster's GPUs
+    ],
+)
+def test_local_pairs_that_cannot_run_together_run_one_after_another_by_default(
+    monkeypatch, tmp_path, cores, args, sequential
+):
+    """Pairs staggered 60 s apart overlapped once a sweep outlasted the stagger, and on CPU
+    ranks each pair's times then carried the others' load: a local experiment's pairs now run one
+    after another unless they fit the cores together or the file sets a stagger."""
+    monkeypatch.setenv("HWSCALE_USABLE_CORES", cores)
+    res = subprocess.run(
+        hwscale_cmd("plan", *args), env=cli_env(), capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    header = res.stdout.splitlines()[0]
+    assert header.endswith("sequential") == sequential, header
+    note = [line for line in res.stdout.splitlines() if "pairs run one after another" in line]
+    assert len(note) == int(sequential), res.stdout
+    if sequential:
+        assert note[0].startswith("local mode: pairs run one after another (launch.sequential)")
+        assert f"on {cores} usable cores" in note[0]
+        assert "after previous" in res.stdout
+    # saved, the file says what ran: reloaded, the pairs run the same way
+    saved = tmp_path / "saved.toml"
+    res = subprocess.run(
+        hwscale_cmd("plan", *args, "--save", str(saved)),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert f"sequential = {str(sequential).lower()}" in saved.read_text()
+
+
+def test_a_delay_on_the_command_line_staggers_a_file_that_runs_pairs_one_after_another(tmp_path):
+    """A local file saved with the default sequential = true: --delay alone used to change
+    nothing (the pairs still waited for each other); now it staggers them, and with
+    --sequential too they still run one after another."""
+    saved = tmp_path / "exp.toml"
+    res = subprocess.run(
+        hwscale_cmd("plan", "--save", str(saved)), env=cli_env(), capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    assert "sequential = true" in saved.read_text()
+
+    def header(*args: str) -> str:
+        r = subprocess.run(
+            hwscale_cmd("plan", "-e", str(saved), *args),
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    assert header().splitlines()[0].endswith("delay=60s  sequential")
+    staggered = header("--delay", "5")
+    assert staggered.splitlines()[0].endswith("delay=5s") and "+5s" in staggered
+    assert header("--delay", "5", "--sequential").splitlines()[0].endswith("sequential")
