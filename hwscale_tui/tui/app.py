@@ -66,6 +66,26 @@ def esc_digit(character: str | None) -> str | None:
     return None
 
 
+def esc_then(event: events.Key) -> str | None:
+    """The key typed right after an esc that Textual read together with it as one key, else
+    None: an esc-digit pair ("™" for esc 2, :func:`esc_digit`), or esc and a printable
+    character, which it reads as ``alt+<key>`` with the bare character (esc then ``s`` on the
+    trials filter typed "s" into it and left it open). A terminal's Alt+key sends the same
+    two bytes; the app binds no alt key."""
+    digit = esc_digit(event.character)
+    if digit:
+        return digit
+    character = event.character
+    if (
+        event.key.startswith("alt+")
+        and character is not None
+        and len(character) == 1
+        and character.isprintable()
+    ):
+        return character
+    return None
+
+
 def binding_ids(load_all: bool = True) -> set[str]:
     """Every binding id of the app's screens, dialogs and widgets (and Textual's own that
     they inherit): what ``keymap.toml`` can remap. ``load_all`` imports every screen and
@@ -176,11 +196,12 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         """Textual reads an esc followed within its ESCDELAY (100 ms: fast typing, or keys an
         SSH link delivers together) by a digit as one key, a macOS Option+digit character
         (WezTerm's ``\\x1b2`` is "™"): esc then 2 typed "™" into a form field, or did nothing
-        elsewhere. The two keys are pressed here instead, in order, each handled before the
-        next (as Pilot presses keys)."""
-        if isinstance(event, events.Key) and (digit := esc_digit(event.character)):
+        elsewhere; by another printable key as ``alt+<key>``, which typed the key into a field
+        (the esc lost). The two keys are pressed here instead, in order, each handled before
+        the next (as Pilot presses keys)."""
+        if isinstance(event, events.Key) and (then := esc_then(event)):
             event.stop()
-            self._replayed_keys = asyncio.create_task(self._press_keys(["escape", digit]))
+            self._replayed_keys = asyncio.create_task(self._press_keys(["escape", then]))
             return
         await super().on_event(event)
 

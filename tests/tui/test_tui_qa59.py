@@ -365,3 +365,29 @@ async def test_the_launch_question_estimates_from_this_experiments_earlier_runs(
         question = app.screen.question
         assert "no throughput measured yet" not in question, question
         assert "this experiment's earlier runs" in question, question
+
+
+# -- found by hand: esc and a letter arriving together lost the esc -------------------------------
+async def test_esc_then_a_letter_read_as_one_key_closes_the_filter_and_runs_the_letter(tmp_path):
+    """``/``, "g2", then esc and ``s`` together (fast typing, or keys an SSH link delivers
+    together): Textual reads them as one key, ``alt+s`` with the character "s", which typed
+    "g2s" into the filter and left it open. The app presses esc, then s (as it does esc and a
+    digit): the filter closes and the table sorts."""
+    from textual import events
+    from textual.widgets import Input
+
+    from hwscale_tui.tui.widgets.trial_table import TrialTable
+
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        table = screen.query_one(TrialTable)
+        box = screen.query_one("#filter-input", Input)
+        await wait_for(pilot, lambda: table.row_count == 32, what="first poll")
+        await pilot.press("slash", *"g2")
+        app.post_message(events.Key("alt+s", "s"))  # Textual's key for "\x1bs"
+        await wait_for(pilot, lambda: table.sort_column == "trial", what="sorted")
+        assert not box.display and box.value == "g2" and not table.filter_terms
+        app.post_message(events.Key("alt+shift+s", "S"))  # esc (nothing open), then S
+        await wait_for(pilot, lambda: table.sort_reverse, what="reversed")
+        assert app.current_mode == "trials"  # (opened on trials: no screen to go back to)
