@@ -187,6 +187,7 @@ SENT_FROM = {
     "sweep_name": "experiment.name",
     "wandb.entity": "wandb.entity",
     "wandb.project": "wandb.project",
+    "wandb": "wandb.entity and wandb.project",
     "dispatcher_type": "experiment.dispatcher",
     "max_trials": "sweep.max_trials",
     "batch_size": "sweep.batch_size",
@@ -197,6 +198,28 @@ SENT_FROM = {
     "protein_settings.max_suggestion_cost": "sweep.max_suggestion_cost",
     "local_test": "metta.local_test",
 }
+
+
+def reads_back(text: str) -> bool:
+    """tools/run.py reads ``key=text`` as the string ``text`` (not a number, bool, None or JSON)."""
+    value = parse_value(text)
+    return isinstance(value, str) and value == text
+
+
+def wandb_tokens(entity: str, project: str) -> list[str]:
+    """The SweepTool ``wandb`` settings: ``wandb.entity=E wandb.project=P``, or, when
+    tools/run.py would read either as something other than a string (a project ``2025`` is the
+    int 2025, ``true`` a bool, ``null`` None), the whole field as JSON, which keeps it a string.
+
+    ``Config.override`` validates each value against the field's type
+    (``TypeAdapter(field.annotation).validate_python``, base_config.py:98 at 7c1a7ff418, :136 at
+    a8d1ecee19) and pydantic refuses an int for ``WandbConfig.project: str``
+    (common/src/metta/common/wandb/context.py:16-19 at both), so the sweep exited 1. The JSON
+    form gives the same config as the dotted keys on ``SweepTool.wandb``'s default
+    ``WandbConfig.Unconfigured()`` (``enabled=False``, every other field its default)."""
+    if reads_back(entity) and reads_back(project):
+        return [f"wandb.entity={entity}", f"wandb.project={project}"]
+    return ["wandb=" + fmt({"enabled": False, "project": project, "entity": entity})]
 
 
 def metta_tool(cfg: ExperimentConfig, prof: MettaProfile) -> str:
@@ -231,7 +254,7 @@ def metta_argv(
     # SweepTool fields
     argv.append(f"sweep_name={pair.sweep_name(cfg.name, cfg.generation)}")
     if cfg.wandb.entity:  # entity and project travel together, or Metta auto-configures both
-        argv += [f"wandb.entity={cfg.wandb.entity}", f"wandb.project={cfg.wandb.effective_project}"]
+        argv += wandb_tokens(cfg.wandb.entity, cfg.wandb.effective_project)
     argv += [
         f"dispatcher_type={cfg.experiment.dispatcher}",
         f"max_trials={s.max_trials}",
@@ -256,6 +279,8 @@ def metta_argv(
     if m.local_test:
         argv.append("local_test=true")
     sent = {tok.split("=", 1)[0] for tok in argv[4:]}
+    if "wandb" in sent:  # the whole field carries entity and project
+        sent |= {"wandb.entity", "wandb.project"}
     for tok in routed.tokens:
         key = tok.split("=", 1)[0]
         if key in sent:
