@@ -41,6 +41,10 @@ class InFlightTrial:
     )
     where: str | None = None  # set by a cluster dispatcher: where it runs ("on node[1-2]")
     recorded_waiting: str | None = None  # what the runner last wrote to the store
+    # Time in the cluster's queue, which runs nothing and costs nothing: kept out of the
+    # trial's runtime and cost (the runner tracks it from ``waiting`` after each poll).
+    queued_since: float | None = None  # when it was last seen entering the queue
+    queued_s: float = 0.0  # queue time before that
     metrics: MetricsTail = field(init=False)
 
     def __post_init__(self) -> None:

@@ -485,7 +485,28 @@ class SweepRunner:
             # Popped only once handled: a store failure in between leaves it to the next poll.
             self._finish(self.in_flight[run_id], exit)
             self.in_flight.pop(run_id, None)
+        self._track_queue_time()
         self._record_waiting()
+
+    def _track_queue_time(self) -> None:
+        """Note when each trial enters and leaves the cluster's queue (``waiting``): a job that
+        waits for resources runs nothing and is billed nothing, so its runtime and cost count
+        from when it runs. A trial first seen waiting has waited since it was submitted."""
+        now = self.clock()
+        for trial in self.in_flight.values():
+            if trial.waiting and trial.queued_since is None:
+                trial.queued_since = trial.started_at if trial.where is None else now
+            elif not trial.waiting and trial.queued_since is not None:
+                trial.queued_s += max(0.0, now - trial.queued_since)
+                trial.queued_since = None
+
+    def _run_wall_s(self, trial: InFlightTrial) -> float:
+        """Seconds since the trial started, less the time it waited in the cluster's queue."""
+        now = self.clock()
+        queued = trial.queued_s
+        if trial.queued_since is not None:  # still waiting when it ended (cancelled in the queue)
+            queued += max(0.0, now - trial.queued_since)
+        return max(0.0, now - trial.started_at - queued)
 
     def _record_waiting(self) -> None:
         """A trial the cluster has not started yet shows why (``waiting: Resources``)."""
@@ -544,7 +565,7 @@ class SweepRunner:
             exit,
             cancelled=trial.cancelled,
             row=self.state.row(trial.run_id),
-            wall_s=max(0.0, self.clock() - trial.started_at),
+            wall_s=self._run_wall_s(trial),
             price_per_gpu_hour=self.price,
             pair=self.setup.pair,
         )
