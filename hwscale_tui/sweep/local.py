@@ -50,8 +50,10 @@ class LocalProcess:
         return self.popen.returncode if self.popen is not None else None
 
 
-def last_log_line(path: Path) -> str | None:
-    """The last non-empty line of a log (for a failed trial's error), shortened."""
+def last_log_line(path: Path, noise: tuple[str, ...] = ()) -> str | None:
+    """The last non-empty line of a log (for a failed trial's error), shortened. Lines that
+    start with one of ``noise`` (a launcher's own messages) are passed over when the trial
+    wrote any other line."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -61,6 +63,8 @@ def last_log_line(path: Path) -> str | None:
             ]
     except OSError:
         return None
+    own = [ln for ln in lines if not ln.startswith(noise)] if noise else lines
+    lines = own or lines
     return lines[-1][:LOG_REASON_CHARS] if lines else None
 
 

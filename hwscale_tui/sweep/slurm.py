@@ -71,6 +71,11 @@ KILLED_STATES = frozenset({"CANCELLED", "NODE_FAIL", "PREEMPTED", "REVOKED"})
 MISSING_POLLS_ALLOWED = 3
 SQUEUE_FORMAT = "%i|%T|%r|%N"
 SACCT_FIELDS = "JobID,State,ExitCode,NodeList"
+# What srun and slurmstepd add to a job's output when its task fails ("srun: error: node1: task
+# 0: Exited with exit code 3", "srun: launch/slurm: _step_signal: Terminating StepId=33.0",
+# "slurmstepd: error: *** STEP 33.0 ON node1 CANCELLED ..."), in an order that varies with
+# buffering: a failed trial's error quotes its own last line, not these (unless it wrote none).
+SLURM_LOG_NOISE = ("srun: ", "slurmstepd: ")
 
 JOB_SCRIPT = """#!/bin/bash
 # hwscale-tui trial {run_id} (sweep {sweep}, pair {tag}): one task per node.
@@ -689,7 +694,7 @@ class SlurmDispatcher:
                 code = -info.signal
             elif not code:
                 code = 1
-            last = last_log_line(trial.log_path)
+            last = last_log_line(trial.log_path, SLURM_LOG_NOISE)
             return TrialExit(code, f"{job} FAILED{self._on(info)}" + (f"; {last}" if last else ""))
         if state == "TIMEOUT":
             limit = time_limit_minutes(self.cfg)
