@@ -295,6 +295,7 @@ class SweepRunner:
             self._resume(resumed)
             return self._loop()
         except StopRequested as stop:
+            self._reattach_to_stop()
             return self._stop(stop.signum)
         except BaseException as e:
             self._cancel_in_flight()
@@ -704,10 +705,12 @@ class SweepRunner:
                 f"runtime_s={_fmt(outcome.runtime_s, '.1f')}",
                 run_id,
             )
-            self._built_optimizer().observe(params, outcome.score, outcome.runtime_s)
+            if self.optimizer is not None:  # None: stopped during start-up (the store has it)
+                self.optimizer.observe(params, outcome.score, outcome.runtime_s)
         elif outcome.state == "failed":
             self.state.event("failed", outcome.error or "failed", run_id)
-            self._built_optimizer().observe(params, None, outcome.runtime_s, failed=True)
+            if self.optimizer is not None:
+                self.optimizer.observe(params, None, outcome.runtime_s, failed=True)
         else:
             note = (
                 ""
@@ -757,29 +760,53 @@ class SweepRunner:
             row["state"], f"{detail} (ended while no runner was watching)", row["run_id"]
         )
 
+    def _reattach(self, row: Mapping[str, Any], params: dict[str, Any]) -> bool:
+        """Watch a trial an earlier runner started, if the dispatcher still finds it running."""
+        run_id = row["run_id"]
+        handle = self.dispatcher.attach(row)
+        if handle is None:
+            return False
+        self.in_flight[run_id] = InFlightTrial(
+            run_id,
+            params,
+            row["started_at"] or self.clock(),
+            Path(row["log_path"]),
+            Path(row["metrics_path"]),
+            self.setup.builder.trainer_writes_store,
+            handle,
+        )
+        self._register(run_id, dict(row))
+        self.state.event(
+            "reattached",
+            f"pid={row['pid']}"
+            if row["pid"]
+            else f"{getattr(self.dispatcher, 'job_label', 'job_name')}={row['job_name']}",
+            run_id,
+        )
+        return True
+
+    def _reattach_to_stop(self) -> None:
+        """A stop that came during start-up, before ``_resume``: the trials an earlier runner
+        left running (a Slurm job, a local process) are re-attached so that the stop cancels
+        them, rather than the sweep being recorded cancelled while they run on unwatched.
+        Anything else (ended trials, suggestions never started) is left to the next runner."""
+        try:
+            rows = self.state.rows()
+        except STORE_ERRORS as e:
+            self._store_unavailable(e)
+            return
+        for row in rows:
+            if row["state"] not in IN_FLIGHT_STATES or row["run_id"] in self.in_flight:
+                continue
+            if row["pid"] or row["job_name"]:
+                with contextlib.suppress(*STORE_ERRORS):
+                    self._reattach(row, json.loads(row["params_json"] or "{}"))
+
     def _resume_in_flight(self, row: Mapping[str, Any], params: dict[str, Any]) -> TrialSpec | None:
         """Re-attach a trial an earlier runner started, settle it if it ended, or return it to start."""
         run_id = row["run_id"]
         was_started = bool(row["pid"] or row["job_name"])
-        handle = self.dispatcher.attach(row) if was_started else None
-        if handle is not None:
-            self.in_flight[run_id] = InFlightTrial(
-                run_id,
-                params,
-                row["started_at"] or self.clock(),
-                Path(row["log_path"]),
-                Path(row["metrics_path"]),
-                self.setup.builder.trainer_writes_store,
-                handle,
-            )
-            self._register(run_id, dict(row))
-            self.state.event(
-                "reattached",
-                f"pid={row['pid']}"
-                if row["pid"]
-                else f"{getattr(self.dispatcher, 'job_label', 'job_name')}={row['job_name']}",
-                run_id,
-            )
+        if was_started and self._reattach(row, params):
             return None
         log_exists = bool(row["log_path"]) and Path(row["log_path"]).exists()
         if was_started or log_exists:
