@@ -33,7 +33,7 @@ from .fits import (
 from .fom import ParetoFront, efficiency_matrix, fom_scores, fom_table, pareto_front
 from .format import fmt_count, fmt_level
 from .jsonable import jsonable
-from .selection import left_out_note, no_curve_note
+from .selection import flagged_note, left_out_note, no_curve_note
 from .settings import AnalysisSettings, PriceInForce
 from .stats import min_resamples
 from .survival import SurvivalSummary, kaplan_meier
@@ -492,6 +492,9 @@ def analyze(
         left_out.setdefault(p.tag, []).append(t.run_id)
     if left_out:  # no trial count: a trial whose W&B curve could not be read is that note's
         notes.append(left_out_note(list(left_out)))
+    flagged = flagged_note(trials)
+    if flagged:
+        notes.append(flagged)
 
     rows, survival, pools = [], {}, []
     unfinished_pairs: list[str] = []  # pairs with no finished trial: best among all of theirs

@@ -288,6 +288,22 @@ def no_curve_note(n: int) -> str:
     return f"{plural(n, 'trial')} {has} no learning curve yet (counted in n_trials, not in the estimates)"
 
 
+def flagged_note(trials: Sequence[Trial]) -> str | None:
+    """The analysis' note on its trials whose source flagged data problems (a score that is
+    NaN or a string, a summary that is not JSON, ...; docs/sources.md, "Flags"): each bad value
+    was read as unknown and the trial kept, which the analysis did not say. None when none."""
+    flagged = [t for t in trials if t.flags]
+    if not flagged:
+        return None
+    first = flagged[0]
+    has = "has" if len(flagged) == 1 else "have"
+    return (
+        f"{len(flagged)} of {plural(len(trials), 'trial')} {has} data problems their source "
+        f"flagged (first: {first.run_id}: {first.flags[0]}): each bad value is left out as "
+        "unknown and the trial kept; hwscale-tui trials lists every one"
+    )
+
+
 def left_out_note(tags: Sequence[str], unread: Collection[str] = ()) -> str:
     """The analysis' note on the pairs ``tags`` none of whose trials has a curve, so that have
     no row; ``unread``: those among them whose every curve W&B could not give."""
