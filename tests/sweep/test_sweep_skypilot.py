@@ -186,8 +186,9 @@ def test_sigterm_cancels_every_in_flight_job_by_name(monkeypatch):
     assert code == 128 + signal.SIGTERM
     assert sorted(c["name"] for c in fake.called("cancel")) == sorted(r["run_id"] for r in rows)
     assert len(rows) == 2 and [r["state"] for r in rows] == ["killed", "killed"]
-    # the controller got the cancels: both jobs are CANCELLING (CANCELLED at the next queue read)
-    assert {fake.job(r["run_id"]).status.value for r in rows} == {"CANCELLING"}
+    # the controller got the cancels: both jobs are CANCELLING, or CANCELLED once a queue read
+    # came after them (a loaded machine's last poll can)
+    assert {fake.job(r["run_id"]).status.value for r in rows} <= {"CANCELLING", "CANCELLED"}
 
 
 def test_a_stop_aborts_launches_still_in_flight_and_cancels_them_by_name(monkeypatch):
