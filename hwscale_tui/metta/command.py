@@ -32,6 +32,13 @@ from ..search.presets import Preset
 from .profiles import PROFILES, PROTEIN_SETTINGS_DEFAULTS, MettaProfile, resolve_profile
 
 TOTAL_TIMESTEPS_KEY = "trainer.total_timesteps"  # sent from sweep.total_timesteps, never an extra
+# TrainerConfig's ``int = Field(gt=0)`` keys an extra may set, the same in both profiles'
+# commits (metta/rl/trainer_config.py:56-58 at 7c1a7ff418, :87-89 at a8d1ecee19); batch_size
+# (swept) and total_timesteps (sent) are refused as extras anyway. Any other value fails the
+# trial's TrainerConfig at start, in every trial of every pair.
+POSITIVE_INT_TRAINER_KEYS = frozenset(
+    ("trainer.minibatch_size", "trainer.bptt_horizon", "trainer.update_epochs")
+)
 
 
 def parse_value(text: str) -> Any:
@@ -136,11 +143,14 @@ def route_extras(prof: MettaProfile, tool: str, extra: Sequence[str]) -> RoutedE
                 )
             value = parse_value(raw)
             pinned = prof.fixed_trainer.get(key)
-            if isinstance(pinned, int) and not positive_int(value):
+            if (isinstance(pinned, int) or key in POSITIVE_INT_TRAINER_KEYS) and not positive_int(
+                value
+            ):
+                default = f"the profile's {pinned}" if pinned is not None else "Metta's default"
                 raise UsageError(
                     f"extra argument {tok!r}: {key} is a positive integer in Metta {prof.name}'s "
                     f"TrainerConfig, so every trial would fail to start; accepted: {key}=<n> with "
-                    f"n >= 1, or no {key} extra (the profile's {pinned})."
+                    f"n >= 1, or no {key} extra ({default})."
                 )
             out.trainer[key] = value
         else:

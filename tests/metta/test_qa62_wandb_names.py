@@ -131,3 +131,50 @@ def test_the_whole_field_token_is_json_tools_run_reads_back(tmp_path):
         "project": "2025",
         "entity": "team",
     }
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "trainer.update_epochs=abc",
+        "trainer.update_epochs=0",
+        "trainer.minibatch_size=6.5",
+        "trainer.minibatch_size=-4",
+        "trainer.bptt_horizon=abc",
+    ],
+)
+def test_a_positive_integer_trainer_key_that_is_not_one_is_refused_under_both_profiles(
+    tmp_path, profile, token
+):
+    """``TrainerConfig.update_epochs``, ``minibatch_size`` and ``bptt_horizon`` are
+    ``int = Field(gt=0)`` in both commits (metta/rl/trainer_config.py:56-58 at 7c1a7ff418, :87-89
+    at a8d1ecee19); only the main profile's pinned horizon was checked, so ``update_epochs=abc``
+    planned and launched, and every trial of every pair failed its TrainerConfig at start."""
+    key = token.split("=", 1)[0]
+    repo = make_checkout(tmp_path / "metta", profile)
+    with pytest.raises(UsageError) as e:
+        plan_experiment(_cfg(repo, profile, **{"launch.extra_args": [token]}), tmp_path / "e.toml")
+    msg = str(e.value)
+    assert msg.startswith(f"extra argument {token!r}: {key} is a positive integer in Metta ")
+    assert f"accepted: {key}=<n> with n >= 1, or no {key} extra (" in msg
+    assert msg.endswith(").") and msg.count(". ") == 0
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+def test_a_positive_integer_trainer_key_that_is_one_still_reaches_the_trials(tmp_path, profile):
+    repo = make_checkout(tmp_path / "metta", profile)
+    if profile == "main":
+        from hwscale_tui.metta.install import install_tool
+
+        install_tool(repo)
+    extras = ["trainer.update_epochs=2", "trainer.minibatch_size=8192"]
+    plan = plan_experiment(
+        _cfg(repo, profile, **{"launch.extra_args": extras}), tmp_path / "e.toml"
+    )
+    for pp in plan.pairs:
+        r = run_standin(repo, pp.argv)
+        assert r.returncode == 0, r.stderr
+        state = json.loads(r.stdout)["state"]
+        sent = state["train_overrides"] if profile == "fom-v1" else state["search_space"]
+        assert sent["trainer.update_epochs"] == 2 and sent["trainer.minibatch_size"] == 8192
