@@ -181,8 +181,8 @@ class SlurmCLI:
             raise SlurmUnanswered(f"{argv[0]} did not answer within {self.timeout_s:g} s") from None
 
     def submit(self, options: Sequence[str], script: Path, env: Mapping[str, str]) -> str:
-        """sbatch; the job id. Raises OSError with sbatch's message when it refuses, and
-        NotSubmitted when it did not answer or could not reach the controller: then the job
+        """sbatch; the job id. Raises NotSubmitted with sbatch's message when it refuses the
+        job, did not answer or could not reach the controller: in the last two cases the job
         may still be created once the controller catches up, so it is scancelled by its name
         (the trial's unique run id) -- no job runs unwatched."""
         try:
@@ -203,7 +203,12 @@ class SlurmCLI:
                 # hyperparameters (a "socket timed out" request may still have created it)
                 self._cancel_by_name(options)
                 raise NotSubmitted(f"sbatch could not reach the Slurm controller: {said}")
-            raise OSError(f"sbatch refused the job: {said}")
+            # Every trial of a pair has the same options, which sbatch --test-only took before
+            # the first one: a refusal now is the cluster's state (a drained or inactive
+            # partition, a submit limit), never the trial's hyperparameters -- not a failure
+            # the optimizer should learn from or max_trials should count (3 in a row stop the
+            # sweep with this reason).
+            raise NotSubmitted(f"sbatch refused the job: {said}")
         job_id = out.stdout.strip().split(";", 1)[0]
         if not job_id.isdigit():
             # sbatch exited 0, so it may have created a job it did not name: never unwatched
