@@ -171,6 +171,10 @@ def _trial(row: pd.Series, columns: list[str], path: Path) -> Trial:
         error=" ".join(str(row["error"]).split()) or None
         if isinstance(row.get("error"), str)
         else None,
+        # trials --csv joins a trial's flags with "; ": read back, the analysis notes them
+        flags=[f.strip() for f in row["flags"].split("; ") if f.strip()]
+        if isinstance(row.get("flags"), str)
+        else [],
         **fields,
     )
 

@@ -68,3 +68,35 @@ def test_no_flag_no_note_and_the_count_is_of_flagged_trials():
     ]
     clean = [_trial(t.run_id, []) for t in trials]
     assert not [n for n in analyze(clean, histories).notes if "flagged" in n]
+
+
+def test_a_trials_csv_keeps_the_flags_and_so_the_note(tmp_path, capsys, monkeypatch):
+    """``trials --csv`` writes each trial's flags; ``analyze --trials`` dropped them, so the same
+    trials analyzed from the export lost the note the W&B read gave."""
+    cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 3, history_points=12)
+    bad = make_run("hardware_scaling.g1n1", 9, history_points=12)
+    bad.summary["overview/sps"] = "fast"
+    runs.append(bad)
+    trials_csv, history_csv = tmp_path / "t.csv", tmp_path / "h.csv"
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        for args, path in (((), trials_csv), (("--history",), history_csv)):
+            assert main(["trials", "-e", str(experiment_file), "--csv", *args]) == 0
+            path.write_text(capsys.readouterr().out)
+        assert main(["analyze", "-e", str(experiment_file), "--bootstrap", "0", "--json"]) == 0
+        from_wandb = json.loads(capsys.readouterr().out)["notes"]
+    rc = main(
+        ["analyze", "--trials", str(trials_csv), "--history", str(history_csv), "--bootstrap", "0"]
+        + ["--json"]
+    )
+    from_csv = json.loads(capsys.readouterr().out)["notes"]
+    assert rc == 0
+    expected = (
+        f"1 of 7 trials has data problems their source flagged (first: {bad.name}: overview/sps "
+        "is not a finite number: 'fast'): each bad value is left out as unknown and the trial "
+        "kept; hwscale-tui trials lists every one"
+    )
+    assert expected in from_wandb and expected in from_csv
