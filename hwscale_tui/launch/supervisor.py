@@ -369,7 +369,8 @@ def _note_orphans(
 ) -> set[str]:
     """A pair whose sweep runner is gone but whose trials still run says so (cancel stops them);
     returns those pairs' sweep names. Cluster jobs are re-attached by a new runner: ``launch
-    --resume`` starts one when no supervisor runs, ``launch --only PAIR`` beside a live one
+    --resume`` starts one for a pair that died while no supervisor watched it, ``launch --only
+    PAIR`` for one whose death a supervisor recorded, even if that supervisor has ended since
     (``--resume`` then finds nothing to resume)."""
     data = registry.read(experiment)
     paused: dict[str, Any] = data["paused"] if isinstance(data.get("paused"), dict) else {}
@@ -394,7 +395,14 @@ def _note_orphans(
         jobs = _orphan_jobs(experiment, [p.sweep_name], data).get(p.sweep_name, [])
         if jobs:
             orphaned.add(p.sweep_name)
-            again = f"--only {pair_tag_of(p.sweep_name)}" if supervisor_alive else "--resume"
+            # --resume starts only a pair that died while no supervisor watched it; one whose
+            # death a supervisor recorded (exited -9) is started again with --only
+            unwatched = _died_unwatched(p) or _stopped_on_full_disk(p)
+            again = (
+                "--resume"
+                if unwatched and not supervisor_alive
+                else f"--only {pair_tag_of(p.sweep_name)}"
+            )
             resume = (
                 ""
                 if p.status == "cancelled"

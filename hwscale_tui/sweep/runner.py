@@ -766,7 +766,7 @@ class SweepRunner:
         handle = self.dispatcher.attach(row)
         if handle is None:
             return False
-        self.in_flight[run_id] = InFlightTrial(
+        trial = InFlightTrial(
             run_id,
             params,
             row["started_at"] or self.clock(),
@@ -775,6 +775,12 @@ class SweepRunner:
             self.setup.builder.trainer_writes_store,
             handle,
         )
+        if row["state"] == "queued":
+            # the row says it waits ("waiting: Resources"): once a poll sees it running, the
+            # row must say so too (a job that started while no runner watched showed
+            # "queued, waiting: Resources" for its whole run)
+            trial.recorded_waiting = row["error"] or "waiting: in the queue"
+        self.in_flight[run_id] = trial
         self._register(run_id, dict(row))
         self.state.event(
             "reattached",
