@@ -302,8 +302,9 @@ def install_request_hooks(api: Any, *, retries: int, sleep_s: float) -> None:
 
     wandb 0.26's ``RetryingClient`` retries any HTTP error except 400/401/403/404/409 for 20 s
     with sleeps from 1 s doubling -- a 500 or 429 would stall a poll for 20 s. This swaps its
-    retry wrapper for one with ``retries`` quick retries that never retries 429. (Requests are
-    counted where they are sent, :func:`counting_requests`.)
+    retry wrapper for one with ``retries`` quick retries that never retries 429 or a request
+    that timed out (that would double a poll's wait on a server that does not answer). (Requests
+    are counted where they are sent, :func:`counting_requests`.)
     """
     retrying = getattr(api, "_client", None)
     transport_client = getattr(retrying, "_client", None)
@@ -322,6 +323,10 @@ def install_request_hooks(api: Any, *, retries: int, sleep_s: float) -> None:
     def should_retry(exc: Exception) -> Any:
         response = _response_of(exc)
         if response is not None and response.status_code == 429:
+            return False
+        if any(isinstance(e, requests.Timeout) for e in _exception_chain(exc)):
+            # a server that did not answer within timeout_s: asking again would make the
+            # poll wait timeout_s once more, and the poller backs off anyway
             return False
         return no_retry_auth(exc)
 
