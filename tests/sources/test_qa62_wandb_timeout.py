@@ -15,11 +15,10 @@ from hwscale_tui.sources import SourceSettings, SourceUnavailable, make_source
 from tests.support.wandb_loopback import DEFAULT_ENTITY, WandbLoopback, experiment_runs
 
 
-def _source():
+def _source(timeout_s: float = 20.0):
     cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
-    return make_source(
-        cfg, "wandb", settings=SourceSettings(timeout_s=0.5, retry_sleep_s=0.01, client_retries=1)
-    )
+    settings = SourceSettings(timeout_s=timeout_s, retry_sleep_s=0.01, client_retries=1)
+    return make_source(cfg, "wandb", settings=settings)
 
 
 def test_a_query_that_times_out_is_not_sent_again(tmp_path, monkeypatch):
@@ -27,7 +26,7 @@ def test_a_query_that_times_out_is_not_sent_again(tmp_path, monkeypatch):
     with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1"], 2)) as server:
         for name, value in server.client_env(tmp_path / "wandb-dir").items():
             monkeypatch.setenv(name, value)
-        src = _source()
+        src = _source(timeout_s=2.0)  # a loopback answer takes milliseconds; the hung one, 30 s
         assert len(src.poll().trials) == 2  # key checks done, the client built
         answer = server.answer
 
