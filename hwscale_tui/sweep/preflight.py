@@ -35,9 +35,17 @@ def check_pairs(
 def check_sweep(setup: SweepSetup) -> None:
     """The same check for one pair's sweep (``hwscale-tui sweep``) and its own extra
     arguments, before anything is written: a key every trial would reject is refused here
-    instead of failing the sweep at its first trial and recording its generation."""
+    instead of failing the sweep at its first trial and recording its generation; so are, on
+    the slurm dispatcher, settings Slurm would refuse (``sbatch --test-only``)."""
     if setup.builder.uses_builtin_trainer:
         _check_trainer(setup.pair, list(setup.builder.extra), setup.preset.space.keys)
+    cfg = setup.cfg
+    if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin":
+        # settings Slurm would refuse (or no sbatch at all): refused before the sweep registers
+        # its experiment file, as launch and plan --check refuse them
+        from .slurm import SlurmDispatcher
+
+        SlurmDispatcher(cfg, setup.sweep).preflight(setup.pair, setup.builder.runs_dir)
 
 
 def check_slurm(cfg: ExperimentConfig, plan_pairs: Sequence[Any], runs_dir: Path) -> None:
