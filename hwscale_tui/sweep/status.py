@@ -46,6 +46,36 @@ def _runner_alive(row: Mapping[str, Any]) -> bool:
     return bool(row.get("pid")) and is_running(row["pid"], row.get("proc_start"))
 
 
+def _resume_hint(sweep: str, sweep_row: Mapping[str, Any]) -> str:
+    """What resumes an interrupted sweep: for a launched pair, the launch that starts its
+    runner again -- ``--resume`` only for a pair that died while no supervisor watched it,
+    ``--only PAIR`` for one whose death its supervisor recorded (``--resume`` then finds
+    nothing to resume); else running the sweep again."""
+    generic = (
+        "run the sweep again to resume it, or for a launched pair the launch hwscale-tui "
+        "status names"
+    )
+    experiment = sweep_row.get("experiment")
+    if not experiment:
+        return generic
+    try:
+        from ..hardware import pair_tag_of
+        from ..launch.supervisor import _died_unwatched, _stopped_on_full_disk, pair_status
+
+        pairs = pair_status(str(experiment)).pairs
+    except Exception:  # the launch records cannot be read: the general advice
+        return generic
+    pair = next((p for p in pairs if p.sweep_name == sweep), None)
+    if pair is None:  # a sweep run by hand
+        return "run the sweep again to resume it"
+    again = (
+        "--resume"
+        if _died_unwatched(pair) or _stopped_on_full_disk(pair)
+        else f"--only {pair_tag_of(sweep)}"
+    )
+    return f"hwscale-tui launch --experiment-name {experiment} {again} resumes it"
+
+
 def render_status(
     store: Store | None, sweep: str, goal: str, start: str = "hwscale-tui sweep"
 ) -> None:
@@ -66,8 +96,8 @@ def render_status(
     if sweep_row and status == "running" and not _runner_alive(sweep_row):
         # checked, not trusted (as `hwscale-tui status`): a SIGKILLed runner left it "running"
         status = (
-            f"interrupted (its runner, pid {sweep_row['pid']}, is gone: run the sweep again to "
-            "resume it, or hwscale-tui launch --resume for a launched pair)"
+            f"interrupted (its runner, pid {sweep_row['pid']}, is gone: "
+            f"{_resume_hint(sweep, sweep_row)})"
         )
     head = f"[bold]{sweep}[/]  status={status}"
     if sweep_row:

@@ -7,6 +7,8 @@ defects followed:
 - status said "hwscale-tui launch ... --resume re-attaches them", and --resume answered
   "nothing to resume ... no pair is waiting to start" (--resume starts only pairs that died
   while no supervisor watched them; docs/slurm.md): the command that does is --only g1n1;
+- so did `sweep --status` ("interrupted (...: run the sweep again to resume it, or
+  hwscale-tui launch --resume for a launched pair)");
 - the re-attached trial's row kept "queued, waiting: Resources" while its job ran, because
   the new runner did not know the row said "waiting".
 """
@@ -97,6 +99,16 @@ def test_a_pending_trial_of_a_runner_killed_under_its_supervisor_is_reattached_w
         f"(Slurm job {job_id}); hwscale-tui launch --experiment-name rq --only g1n1 re-attaches them"
         in text
     ), text
+    # and sweep --status, which said "or hwscale-tui launch --resume for a launched pair"
+    r = subprocess.run(
+        hwscale_cmd("sweep", "--experiment-name", "rq", "--gpus", "1", "--nodes", "1", "--status"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+    )
+    head = " ".join(r.stdout.split())
+    assert "is gone: hwscale-tui launch --experiment-name rq --only g1n1 resumes it" in head, head
     launch(exp, "--only", "g1n1", HWSTUB_HOLD_DIR=str(hold))
     wait_for(
         lambda: ("reattached", run_id, f"slurm_job={job_id}") in events("rq.g1n1"),
