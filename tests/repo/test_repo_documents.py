@@ -26,7 +26,15 @@ BARE_NAME = re.compile(
 SKIP_SUFFIXES = {".png", ".svg", ".csv", ".sqlite", ".gz", ".ico", ".jpg", ".lock"}
 # ALL-CAPS words followed by a number that name no document (``HTTP 429``, SQL's ``SELECT 1``),
 # or in the possessive (``the JSON's notes``).
-NOT_DOCUMENTS = {"HTTP", "JSON", "LIMIT", "SELECT", "THEN"}  # SQL, protocol and format words
+NOT_DOCUMENTS = {
+    "HTTP",
+    "JSON",
+    "LIMIT",
+    "SELECT",
+    "THEN",
+    "STEP",
+    "SIGTERM",
+}  # SQL, protocol, format, Slurm log and signal words
 THIS_FILE = Path(__file__).resolve()
 # Before a ``.md`` name: it is a file the program writes, not a document (``--report out.md``,
 # ``out_dir / "report.md"``).
