@@ -794,8 +794,9 @@ class SweepRunner:
     def _reattach_to_stop(self) -> None:
         """A stop that came during start-up, before ``_resume``: the trials an earlier runner
         left running (a Slurm job, a local process) are re-attached so that the stop cancels
-        them, rather than the sweep being recorded cancelled while they run on unwatched.
-        Anything else (ended trials, suggestions never started) is left to the next runner."""
+        them, rather than the sweep being recorded cancelled while they run on unwatched; one
+        that ended meanwhile is settled as a resume settles it. A suggestion never started is
+        left to the next runner."""
         try:
             rows = self.state.rows()
         except STORE_ERRORS as e:
@@ -804,9 +805,8 @@ class SweepRunner:
         for row in rows:
             if row["state"] not in IN_FLIGHT_STATES or row["run_id"] in self.in_flight:
                 continue
-            if row["pid"] or row["job_name"]:
-                with contextlib.suppress(*STORE_ERRORS):
-                    self._reattach(row, json.loads(row["params_json"] or "{}"))
+            with contextlib.suppress(*STORE_ERRORS):
+                self._resume_in_flight(row, json.loads(row["params_json"] or "{}"))
 
     def _resume_in_flight(self, row: Mapping[str, Any], params: dict[str, Any]) -> TrialSpec | None:
         """Re-attach a trial an earlier runner started, settle it if it ended, or return it to start."""

@@ -71,3 +71,43 @@ def test_a_stop_while_the_optimizer_is_built_cancels_the_trials_left_running():
     assert row["state"] == "killed", row
     assert store.get_sweep(SWEEP)["status"] == "cancelled"
     assert "stopping 1 in-flight trial" in out.getvalue(), out.getvalue()
+
+
+def test_a_stop_during_start_up_settles_a_trial_that_ended_while_no_runner_watched():
+    """Its row said "running" under the sweep recorded cancelled, for good."""
+    cfg = apply_overrides(
+        default_config(env={}),
+        {"experiment.name": "stp", "sweep.max_trials": 2, "sweep.batch_size": 1},
+    )
+    setup = prepare_sweep(cfg, HardwarePair(1, 1), [], app_paths().runs)
+    store = Store.open_default()
+    store.upsert_sweep(SWEEP, status="running", pid=2**22 + 1, proc_start=1.0)
+    run_dir = app_paths().runs / "gone"
+    store.insert_trial(
+        f"{SWEEP}_trial_0002_bbbbbb",
+        SWEEP,
+        idx=2,
+        state="running",
+        params=setup.preset.space.center(),
+        job_name="4243",  # StillRunning.attach does not find it: its job ended
+        log_path=str(run_dir / "trial.log"),
+        metrics_path=str(run_dir / "metrics.jsonl"),
+    )
+    runner: SweepRunner
+
+    def slow_optimizer(preset, seed):
+        runner.request_stop(signal.SIGTERM)
+        raise AssertionError("request_stop did not interrupt the start-up")
+
+    runner = SweepRunner(
+        setup,
+        store=store,
+        dispatcher=StillRunning(exit_for=lambda spec: finished_exit()),
+        optimizer_factory=slow_optimizer,
+        out=io.StringIO(),
+        timings=RunnerTimings(poll_s=0.0, cancel_grace_s=0.1),
+    )
+    assert runner.run() == 128 + signal.SIGTERM
+    (row,) = store.trial_rows([SWEEP])
+    assert row["state"] == "failed" and row["ended_at"], row
+    assert "ended while no runner was watching" in (row["error"] or ""), row
