@@ -125,6 +125,12 @@ def _parse_flag_value(flag: str, kind: str, raw: Any) -> Any:
             try:
                 out.append(int(t))
             except ValueError:
+                if "=" in t:  # `--node-counts 1 seed=3`: the list took the extra argument
+                    raise UsageError(
+                        f"{flag}: {t!r} is an extra KEY=VALUE argument read as one of its "
+                        f"counts; accepted: extra arguments before the options, or after a "
+                        f"`--` that ends the list ({flag} 1 2 -- {t})."
+                    ) from None
                 raise UsageError(
                     f"{flag}: {t!r} is not an integer; accepted: integers >= 1, like {flag} 1 2 4 8."
                 ) from None

@@ -57,3 +57,18 @@ def test_the_number_wording_keeps_every_digit_of_a_fraction_and_short_huge_value
     assert cfgmod.plain_number(1e15) == "1e+15"
     assert cfgmod.plain_number(-1.0) == "-1"
     assert cfgmod.plain_number(7) == "7"
+
+
+@pytest.mark.parametrize("flag", ["--node-counts", "--gpu-counts"])
+def test_an_extra_argument_swallowed_by_a_count_list_is_said_so(flag, capsys):
+    """`plan --node-counts 1 metric_path=x` said "'metric_path=x' is not an integer": the list
+    had taken the extra argument, and nothing said where it goes."""
+    from hwscale_tui.cli import main
+
+    assert main(["plan", flag, "1", "metric_path=x"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{flag}: 'metric_path=x' is an extra KEY=VALUE argument read as one of its counts" in err
+    )
+    assert f"({flag} 1 2 -- metric_path=x)" in err
+    assert main(["plan", flag, "1", "--", "seed=3"]) == 0  # the way the sentence shows works
