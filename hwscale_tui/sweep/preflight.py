@@ -7,6 +7,7 @@ than the built-in trainer runs) is refused with one sentence instead of burning 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ def check_pairs(
     if cfg.experiment.runner != "builtin" or cfg.launch.command:
         return
     extra = list(cfg.launch.extra_args) + list(extra_args)
+    _check_program(cfg)
     for pair in pairs:
         setup = prepare_sweep(cfg, pair, extra, runs_dir)
         if setup.builder.uses_builtin_trainer:
@@ -40,6 +42,7 @@ def check_sweep(setup: SweepSetup) -> None:
     if setup.builder.uses_builtin_trainer:
         _check_trainer(setup.pair, list(setup.builder.extra), setup.preset.space.keys)
     cfg = setup.cfg
+    _check_program(cfg)
     if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin":
         # settings Slurm would refuse (or no sbatch at all): refused before the sweep registers
         # its experiment file, as launch and plan --check refuse them
@@ -57,6 +60,31 @@ def check_slurm(cfg: ExperimentConfig, plan_pairs: Sequence[Any], runs_dir: Path
 
     for pp in plan_pairs:
         SlurmDispatcher(cfg, pp.sweep_name).preflight(pp.pair, runs_dir)
+
+
+def _check_program(cfg: ExperimentConfig) -> None:
+    """A local ``[sweep] trial_command`` whose program this machine cannot run: every trial
+    would fail "could not start" and the sweep would spend its whole budget on them (each one a
+    failure the optimizer learns from). Refused before anything is written. A program named by
+    a placeholder, or run on a cluster's nodes (slurm, skypilot), is not checked here."""
+    command = cfg.sweep.trial_command
+    if cfg.experiment.dispatcher != "local" or not command:
+        return
+    program = command[0]
+    if "{" in program or program == "hwscale-tui":  # a placeholder; resolve_executable's own
+        return
+    if os.sep in program:
+        path = Path(program).expanduser()
+        runnable = path.is_file() and os.access(path, os.X_OK)
+    else:
+        runnable = shutil.which(program) is not None
+    if not runnable:
+        raise UsageError(
+            f"sweep.trial_command[0] {program!r} is not a program this machine can run (not on "
+            "PATH, no such file, or not executable), so every trial would fail to start; "
+            "accepted: a program on PATH or the path of an executable file (e.g. "
+            '"python", "./train.sh" with chmod +x).'
+        )
 
 
 def _check_trainer(pair: HardwarePair, extra: list[str], swept: Sequence[str]) -> None:
