@@ -36,6 +36,8 @@ class TrialExit:
     # the dispatcher can run no trial at all (e.g. SkyPilot's API server cannot be reached):
     # the sweep stops with this reason instead of spending its budget on trials that never ran
     abort: str | None = None
+    # how long the job ran, as the cluster measured it (Slurm's Elapsed: queue time excluded)
+    runtime_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -566,7 +566,7 @@ class SweepRunner:
             exit,
             cancelled=trial.cancelled,
             row=self.state.row(trial.run_id),
-            wall_s=self._run_wall_s(trial),
+            wall_s=exit.runtime_s if exit.runtime_s is not None else self._run_wall_s(trial),
             price_per_gpu_hour=self.price,
             pair=self.setup.pair,
         )

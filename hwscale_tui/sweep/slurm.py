@@ -18,6 +18,7 @@ Re-attach (a new runner after the old one died): by the job id recorded in the t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shlex
@@ -70,7 +71,7 @@ KILLED_STATES = frozenset({"CANCELLED", "NODE_FAIL", "PREEMPTED", "REVOKED"})
 # Polls in a row a submitted job may be missing from squeue and sacct before it counts as lost.
 MISSING_POLLS_ALLOWED = 3
 SQUEUE_FORMAT = "%i|%T|%r|%N"
-SACCT_FIELDS = "JobID,State,ExitCode,NodeList"
+SACCT_FIELDS = "JobID,State,ExitCode,NodeList,ElapsedRaw"
 # What srun and slurmstepd add to a job's output when its task fails ("srun: error: node1: task
 # 0: Exited with exit code 3", "srun: launch/slurm: _step_signal: Terminating StepId=33.0",
 # "slurmstepd: error: *** STEP 33.0 ON node1 CANCELLED ..."), in an order that varies with
@@ -116,6 +117,7 @@ class JobInfo:
     nodes: str | None = None
     exit_code: int | None = None
     signal: int | None = None
+    elapsed_s: float | None = None  # how long it ran (sacct ElapsedRaw, scontrol RunTime)
 
 
 def _base_state(text: str) -> str:
@@ -281,11 +283,12 @@ class SlurmCLI:
         infos: dict[str, JobInfo] = {}
         for line in out.stdout.splitlines():
             parts = line.split("|")
-            if len(parts) != 4 or parts[0] not in job_ids:
+            if len(parts) != 5 or parts[0] not in job_ids:
                 continue
             code, sig = parse_exit_code(parts[2])
+            elapsed = float(parts[4]) if parts[4].strip().isdigit() else None
             infos[parts[0]] = JobInfo(
-                parts[0], _base_state(parts[1]), None, _clean(parts[3]), code, sig
+                parts[0], _base_state(parts[1]), None, _clean(parts[3]), code, sig, elapsed
             )
         return infos
 
@@ -383,6 +386,7 @@ class SlurmCLI:
         if "JobState" not in fields:
             return None
         code, sig = parse_exit_code(fields.get("ExitCode"))
+        run_minutes = slurm_minutes(fields.get("RunTime", ""))
         return JobInfo(
             job_id,
             _base_state(fields["JobState"]),
@@ -390,6 +394,7 @@ class SlurmCLI:
             _clean(fields.get("NodeList")),
             code,
             sig,
+            None if run_minutes is None else round(run_minutes * 60.0, 3),
         )
 
     def cancel(self, job_ids: Sequence[str]) -> None:
@@ -641,7 +646,10 @@ class SlurmDispatcher:
                     )
                 continue
             trial.waiting = None
-            exits[trial.run_id] = self._exit(trial, info, snapshot.finals.get(job_id))
+            exit = self._exit(trial, info, snapshot.finals.get(job_id))
+            if info.elapsed_s is not None:  # Slurm's own measure: no queue time, no poll lag
+                exit = dataclasses.replace(exit, runtime_s=info.elapsed_s)
+            exits[trial.run_id] = exit
         return exits
 
     def _snapshot(self, jobs: Mapping[str, InFlightTrial]) -> Snapshot | None:
