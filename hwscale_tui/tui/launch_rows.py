@@ -153,6 +153,8 @@ def _row(
     countdown = "-"
     if status == "scheduled" and ps.planned_start is not None and not never_started:
         countdown = f"in {fmt_duration(ps.planned_start - now)}"
+    elif status == "scheduled" and not never_started:  # sequential: no time until the pair
+        countdown = "in turn"  # before it exits (`status` says "after previous"; 8 columns)
     elapsed = "-"
     if ps.started_at is not None:
         elapsed = fmt_duration((ps.ended_at or now) - ps.started_at)
