@@ -110,24 +110,32 @@ def test_a_pending_trial_of_a_runner_killed_under_its_supervisor_is_reattached_w
     head = " ".join(r.stdout.split())
     assert "is gone: hwscale-tui launch --experiment-name rq --only g1n1 resumes it" in head, head
     launch(exp, "--only", "g1n1", HWSTUB_HOLD_DIR=str(hold))
-    wait_for(
-        lambda: ("reattached", run_id, f"slurm_job={job_id}") in events("rq.g1n1"),
-        "the re-attach",
-    )
-    running = wait_for(
-        lambda: next(
-            (t for t in rows("rq.g1n1") if t["run_id"] == run_id and t["state"] == "running"),
-            None,
-        ),
-        "the re-attached trial's row to say it runs",
-        timeout=30,
-    )
-    assert running["error"] is None, running
-    (hold / "all").write_text("")
-    done = wait_for(
-        lambda: next((t for t in rows("rq.g1n1") if t["state"] == "finished"), None),
-        "the trial to finish",
-    )
+    try:
+        wait_for(
+            lambda: ("reattached", run_id, f"slurm_job={job_id}") in events("rq.g1n1"),
+            "the re-attach",
+        )
+        running = wait_for(
+            lambda: next(
+                (t for t in rows("rq.g1n1") if t["run_id"] == run_id and t["state"] == "running"),
+                None,
+            ),
+            "the re-attached trial's row to say it runs",
+            timeout=30,
+        )
+        assert running["error"] is None, running
+        (hold / "all").write_text("")
+        done = wait_for(
+            lambda: next((t for t in rows("rq.g1n1") if t["state"] == "finished"), None),
+            "the trial to finish",
+        )
+    finally:  # a failure leaves no launched runner behind (it would poll a stopped cluster)
+        subprocess.run(
+            hwscale_cmd("cancel", "--all", "--experiment-name", "rq"),
+            capture_output=True,
+            env=cli_env(),
+            timeout=120,
+        )
     assert done["run_id"] == run_id and done["job_name"] == job_id
     assert (
         psutil.pid_exists(runner_pid) is False
