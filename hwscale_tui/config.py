@@ -614,7 +614,7 @@ def from_dict(
 
 def _local_pairs_overlap(grid: Mapping[str, Any], parallel: int, cores: int) -> bool:
     """Whether a grid's pairs, all running at once, need more CPU ranks than ``cores``."""
-    from .hardware import plan_grid
+    from .hardware import plan_grid, ranks_all_at_once
 
     pairs, _ = plan_grid(
         list(grid.get("gpu_counts", GridSection().gpu_counts)),
@@ -622,8 +622,7 @@ def _local_pairs_overlap(grid: Mapping[str, Any], parallel: int, cores: int) -> 
         grid.get("max_gpus_per_node", GridSection().max_gpus_per_node),
         grid.get("exclude", ()),
     )
-    ranks = [p.total_gpus for p in pairs if p.total_gpus <= cores]
-    return len(ranks) > 1 and sum(ranks) * parallel > cores
+    return ranks_all_at_once(pairs, cores, parallel) > cores
 
 
 def validate(cfg: ExperimentConfig, source: str = "<experiment>") -> None:

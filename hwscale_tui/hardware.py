@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,6 +56,14 @@ def local_default_grid(
     nodes = [1, 2] if cores >= 4 else [1]
     exclude = [f"g{g}n{n}" for g in gpus for n in nodes if g * n > cores]
     return gpus, nodes, exclude
+
+
+def ranks_all_at_once(pairs: Sequence[HardwarePair], cores: int, parallel: int = 1) -> int:
+    """CPU ranks the pairs that fit ``cores`` each need together, with ``parallel`` trials
+    each, when they all run at once; 0 with fewer than two such pairs (nothing runs beside
+    anything). A pair past the cores alone is left out: it has its own OVERSUBSCRIBED warning."""
+    ranks = [p.total_gpus for p in pairs if p.total_gpus <= cores]
+    return sum(ranks) * parallel if len(ranks) > 1 else 0
 
 
 def oversubscribed(pair: HardwarePair, cores: int) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..config import ExperimentConfig
 from ..errors import UsageError
-from ..hardware import HardwarePair, SkippedPair, plan_of, usable_cores
+from ..hardware import HardwarePair, SkippedPair, plan_of, ranks_all_at_once, usable_cores
 from ..search.presets import Preset, preset_for
 
 # Environment variables a child may need; their values are never printed or stored.
@@ -224,14 +224,13 @@ def local_sequential_note(cfg: ExperimentConfig, cores: int) -> str | None:
     CPU ranks than the usable cores (config.py makes that the default for a new local file)."""
     if not cfg.local_ranks or not cfg.launch.sequential:
         return None
-    pairs, _ = plan_of(cfg.grid)
-    ranks = [p.total_gpus for p in pairs if p.total_gpus <= cores]
-    if len(ranks) < 2 or sum(ranks) * cfg.sweep.max_parallel_jobs <= cores:
+    together = ranks_all_at_once(plan_of(cfg.grid)[0], cores, cfg.sweep.max_parallel_jobs)
+    if together <= cores:
         return None
     return (
         f"local mode: pairs run one after another (launch.sequential), as together they would "
-        f"need {sum(ranks) * cfg.sweep.max_parallel_jobs} CPU ranks on {cores} usable cores and "
-        "each pair's times should be its own ranks' alone"
+        f"need {together} CPU ranks on {cores} usable cores and each pair's times should be its "
+        "own ranks' alone"
     )
 
 
