@@ -53,19 +53,7 @@ def status_text(experiment: str) -> str:
 def test_a_pending_trial_of_a_runner_killed_under_its_supervisor_is_reattached_with_only(
     slurm, tmp_path
 ):
-    blocker = slurm.run(
-        [
-            "sbatch",
-            "--parsable",
-            "--nodes=2",
-            "--gres=gpu:2",
-            "--output=/dev/null",
-            "--wrap",
-            "sleep 300",
-        ]
-    )
-    assert blocker.returncode == 0, blocker.stderr
-    blocker_id = blocker.stdout.strip()
+    blocker_id = slurm.occupy_every_node()
     hold = tmp_path / "hold"
     hold.mkdir()
     exp = write_experiment(

@@ -348,19 +348,7 @@ def test_cancel_after_the_runner_died_scancels_its_jobs(slurm, tmp_path):
 
 
 def test_pending_trial_shows_why_then_runs(slurm, tmp_path):
-    blocker = slurm.run(
-        [
-            "sbatch",
-            "--parsable",
-            "--nodes=2",
-            "--gres=gpu:2",
-            "--output=/dev/null",
-            "--wrap",
-            "sleep 300",
-        ]
-    )
-    assert blocker.returncode == 0, blocker.stderr
-    blocker_id = blocker.stdout.strip()
+    blocker_id = slurm.occupy_every_node()
     wait_for(
         lambda: blocker_id in slurm.run(["squeue", "-h", "-t", "R", "-o", "%i"]).stdout,
         "the blocker to run",

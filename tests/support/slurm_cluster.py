@@ -248,6 +248,23 @@ class LocalSlurmCluster:
         (r / "etc" / "cgroup.conf").write_text("#\n")
 
     # -- use ----------------------------------------------------------------------------------
+    def occupy_every_node(self, seconds: int = 300) -> str:
+        """Submit a job that takes every node and GPU for ``seconds`` (a trial submitted next
+        waits "Resources" until it is cancelled); its job id."""
+        job = self.run(
+            [
+                "sbatch",
+                "--parsable",
+                f"--nodes={self.nodes}",
+                f"--gres=gpu:{self.gpus_per_node}",
+                "--output=/dev/null",
+                "--wrap",
+                f"sleep {seconds}",
+            ]
+        )
+        assert job.returncode == 0, job.stderr
+        return job.stdout.strip()
+
     def run(self, argv: Sequence[str], timeout: float = 30.0) -> subprocess.CompletedProcess:
         return subprocess.run(
             list(argv),
