@@ -87,8 +87,9 @@ async def test_the_add_count_prompts_suggest_and_name_the_counts_they_take(tmp_p
         grid = app.screen
         await wait_for(pilot, lambda: grid.query("#pair-matrix"), what="matrix")
         assert list(app.session.cfg.grid.gpu_counts) == [1, 2, 4, 8]
+        assert app.session.cfg.local_ranks  # rows are CPU ranks, and the sentence says so
         assert await _prompt_answer(pilot, app, "g", "2000") == (  # the CLI's, as 9 gets
-            "2000 GPUs is more than max_gpus_per_node = 8; accepted: integers from 1 to 8."
+            "2000 ranks is more than max_gpus_per_node = 8; accepted: integers from 1 to 8."
         )
         assert app.screen.placeholder == "e.g. 7"  # twice 8 does not fit: the largest free one
         await pilot.press("escape")
@@ -108,6 +109,22 @@ async def test_the_add_count_prompts_suggest_and_name_the_counts_they_take(tmp_p
         await pilot.press("4", "enter")  # the suggestion is taken
         await wait_for(pilot, lambda: not isinstance(app.screen, PromptScreen), what="closed")
         assert list(app.session.cfg.grid.node_counts) == [1, 2, 4]
+
+
+async def test_the_rows_prompt_says_gpus_when_pairs_are_gpus(tmp_path):
+    """The local default's rows are CPU ranks ("2000 ranks is more than ..."); with the metta
+    runner the pairs are GPUs, and the rows' prompt says GPUs, as the CLI does."""
+    from hwscale_tui.config import default_config
+
+    app, _ = make_app(tmp_path, cfg=default_config("metta"))
+    assert not app.session.cfg.local_ranks
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#pair-matrix"), what="matrix")
+        top = app.session.cfg.grid.max_gpus_per_node
+        assert await _prompt_answer(pilot, app, "g", "2000") == (
+            f"2000 GPUs is more than max_gpus_per_node = {top}; accepted: integers from 1 to {top}."
+        )
 
 
 # -- a command with an unclosed quote says so -----------------------------------------------------

@@ -590,8 +590,9 @@ class GridScreen(HwScreen):
 
         def too_many(count: int) -> str:
             if axis == "gpus":  # the CLI's sentence, which the config says only up to 1024
+                word = "ranks" if self.app.session.cfg.local_ranks else "GPUs"
                 return (
-                    f"{count} GPUs is more than max_gpus_per_node = {top}; accepted: integers "
+                    f"{count} {word} is more than max_gpus_per_node = {top}; accepted: integers "
                     f"from 1 to {top}."
                 )
             return f"{count} is more than {top}, the most nodes a pair can have; {accepted}."
