@@ -8,8 +8,8 @@ import json
 import socket
 import sys
 
-from ..errors import UsageError
-from ..hardware import pair_tag_of
+from ..errors import StoreError, UsageError
+from ..hardware import PAIR_RE, pair_tag_of, strip_generation
 from .common import check_number, pair_tokens
 from .status import add_experiment_name_flags, experiment_name
 
@@ -68,6 +68,46 @@ def _refuse_remote_off_skypilot(name: str) -> None:
         )
 
 
+def _owner(token: str) -> str | None:
+    """The experiment a sweep name (``L.g1n1``, ``L.g1n1.gen2``) names, else None (``g1n1``)."""
+    base = strip_generation(token.strip())
+    owner, _, tag = base.rpartition(".")
+    return owner if owner and PAIR_RE.match(tag) else None
+
+
+def _experiment_of_pairs(args: argparse.Namespace, name: str, pairs: list[str]) -> str:
+    """The experiment to cancel in: a pair given by its sweep name (``L.g1n1``) names its
+    experiment, and when that is another known experiment than ``name`` (the current one, or
+    the one the flags name), the cancel is about it: it was refused as "not a pair of
+    experiment M" with M's pairs, as if L's pair had been a typo of M's. All the pairs named
+    that way, with no flag naming another experiment: the cancel acts on L; else one sentence
+    says why not."""
+    from ..launch.experiments import known_names
+
+    others = {o for o in map(_owner, pairs) if o is not None and o != name}
+    if not others:
+        return name
+    try:
+        known = set(known_names())
+    except StoreError:  # a damaged store: the sweep names are taken as written
+        return name
+    others &= known
+    if not others:  # no such experiment: refused below as not a pair of ``name``
+        return name
+    flagged = bool(args.experiment_name or args.experiment)
+    other = sorted(others)[0]
+    if not flagged and all(_owner(t) == other for t in pairs):
+        return other
+    token = next(t for t in pairs if _owner(t) == other)
+    why = "named on the command line" if flagged else "the current one"
+    tags = " ".join(pair_tag_of(t) for t in pairs if _owner(t) == other)
+    raise UsageError(
+        f"{token!r} is a pair of experiment {other}, and this cancel acts on experiment {name} "
+        f"({why}); accepted: one experiment's pairs per cancel, like hwscale-tui cancel "
+        f"--experiment-name {other} {tags}."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from ..launch import supervisor as sup
 
@@ -77,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
             "name the pairs to cancel (like g4n1) or pass --all, not both and not neither."
         )
     check_number(args.grace, "--grace", lo=0, hi=3600)
-    name = experiment_name(args)
+    named = experiment_name(args)
+    name = _experiment_of_pairs(args, named, pairs)
     if args.remote:
         _refuse_remote_off_skypilot(name)
     outcomes = sup.cancel_pairs(name, None if args.all else pairs, by=who(), grace_s=args.grace)
@@ -107,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         for o in outcomes:
-            tag = pair_tag_of(o.sweep)
+            # another experiment's pairs (named by their sweep names) say whose they are: a
+            # bare g1n1 reads as the current experiment's
+            tag = pair_tag_of(o.sweep) if name == named else o.sweep
             verb = (
                 f"cancelled {tag} (was {o.previous_status})"
                 if o.cancelled
