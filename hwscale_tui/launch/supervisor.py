@@ -529,7 +529,7 @@ def _schedule_and_start(
             ]
             os.write(
                 log[1],
-                f"--- {named} of {experiment}: {len(entries)} pairs ---\n".encode(),
+                f"--- {named} of {experiment}: {plural(len(entries), 'pair')} ---\n".encode(),
             )
             proc = spawn_in_new_session(argv, log[1])
             # Reap it if it ends while we still run (the TUI), so it never lingers as a zombie.
@@ -540,7 +540,7 @@ def _schedule_and_start(
         records.set_supervisor(launch_id, pid, process_start_time(pid))
         st.add_event(
             "launch",
-            f"{named}: {len(entries)} pairs ({_pairs_text([e.sweep for e in entries])})",
+            f"{named}: {plural(len(entries), 'pair')} ({_pairs_text([e.sweep for e in entries])})",
         )
     return launch_id, {e.sweep: p for e, p in zip(entries, planned)}, pid
 
