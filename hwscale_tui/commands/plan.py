@@ -190,9 +190,10 @@ def print_plan(plan) -> None:
             t.add_column(col, no_wrap=True)
         for i, pp in enumerate(plan.pairs):
             c = pp.preset.constraints
-            start = (
-                "after previous" if cfg.launch.sequential and i else f"+{i * cfg.launch.delay_s:g}s"
-            )
+            # narrow: on two lines too, as the ranges are (one line, it took the room the pair
+            # tags and ranges needed at 60 columns: 'g2n1', '1,024..' and 'minibatch' were cut)
+            after = "after\nprevious" if narrow else "after previous"
+            start = after if cfg.launch.sequential and i else f"+{i * cfg.launch.delay_s:g}s"
             searched_mb = any(k.endswith(".minibatch_size") for k in pp.preset.space.keys)
             t.add_row(
                 pp.pair.tag,

@@ -1,0 +1,40 @@
+"""QA pass 65 over the read-side commands (plan, experiments): what a user saw, fixed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from tests.support.cli import hwscale_cmd
+
+
+def test_sequential_plan_keeps_every_value_whole_at_60_columns():
+    """A sequential plan's 'after previous' start took, on one line, the room the pairs' tags and
+    ranges needed at 60 columns: the default plan of a 2-core machine showed 'minibat…',
+    '1,024…' and 'after previo…' (and a larger grid cut the pair tags to 'g1…')."""
+    r = subprocess.run(
+        hwscale_cmd("plan", "--gpu-counts", "1", "8", "--node-counts", "1", "4", "--sequential"),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "60"},
+    )
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if "│" in line or "┃" in line]
+    assert rows and all(len(line) <= 60 for line in rows), r.stdout
+    assert "…" not in "".join(rows), r.stdout
+    cells = [[x.strip() for x in line.split("│")] for line in rows if "│" in line]
+    whole = {
+        top[0]: [(a + " " + b).strip() if a.isalpha() else a + b for a, b in zip(top, below)]
+        for top, below in zip(cells, cells[1:], strict=False)
+        if top[0]
+    }
+    assert set(whole) == {"g1n1", "g1n4", "g8n1", "g8n4"}, whole
+    assert whole["g8n4"][1:] == [
+        "32",
+        "16,384..131,072",
+        "32,768",
+        "256..32,768",
+        "4,096",
+        "after previous",
+    ]
+    assert whole["g1n1"][-1] == "+0s"
