@@ -461,6 +461,19 @@ def run(args: argparse.Namespace) -> int:
                 "--target with a number in (0, 1]."
             )
     settings = settings_from_config(cfg, **changes)
+    # The file's price_per_gpu_hour is its own gpu_type's (on-demand or spot, as it says):
+    # --gpu-type A100 or --spot without --price-per-gpu-hour asks for another price, the
+    # table's -- it kept the file's and labelled it "A100 on-demand $2/GPU-hour"
+    reprice = (
+        args.price_per_gpu_hour is None
+        and cfg.cost.price_per_gpu_hour is not None
+        and (
+            (args.gpu_type is not None and args.gpu_type != cfg.cost.gpu_type)
+            or (args.spot is not None and bool(args.spot) != bool(cfg.cost.spot))
+        )
+    )
+    if reprice:
+        settings = settings.with_changes(price_per_gpu_hour=None)
     # the notes that name the price (local mode) name the one these flags put in force
     priced = {
         key: value
@@ -475,6 +488,8 @@ def run(args: argparse.Namespace) -> int:
         from .. import config as cfgmod
 
         cfg = cfgmod.apply_overrides(cfg, priced, source="command line")
+        if reprice:
+            cfg.cost.price_per_gpu_hour = None  # a new config: the file's stays as it is
     # The trials and curves, then the analysis (numpy, scipy, pandas) imports: a store with
     # nothing to analyze is refused before that. Reading in a thread while the imports ran was
     # slower (about 0.25 s on 1.6 million rows): both need the GIL nearly all the time, and
