@@ -171,12 +171,11 @@ def run_sweep(setup: SweepSetup, launch_hint: str | None = None) -> NoReturn:
 
         dispatcher = SkyPilotDispatcher(setup.cfg, setup.sweep)
     elif setup.cfg.experiment.dispatcher == "slurm":
-        from ..paths import app_paths
         from ..sweep.slurm import SlurmDispatcher
 
+        # bad [slurm] settings were refused by check_sweep (exit 2, nothing submitted), which
+        # run() makes first: asking sbatch --test-only again here repeated the same options
         dispatcher = SlurmDispatcher(setup.cfg, setup.sweep)
-        # bad [slurm] settings: exit 2, nothing submitted
-        dispatcher.preflight(setup.pair, app_paths().runs)
     else:
         dispatcher = LocalDispatcher()
     store = Store.open_default()

@@ -18,7 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +85,7 @@ class SupervisorLoop:
         stop: SignalSafeEvent | None = None,
         out: TextIO | None = None,
         foreground: bool = False,
+        extra_env: Mapping[str, str] | None = None,
     ):
         self.store = store
         self.records = LaunchRecords(store)
@@ -99,7 +100,8 @@ class SupervisorLoop:
             f" (id {launch_id})"
         )
         cfg = cfgmod.load(cast(str, launch.experiment_file))  # every launch row records its file
-        self.env = full_env(child_env(cfg))
+        # extra_env: what the launch tells its pairs (the sbatch --test-only checks it made)
+        self.env = {**full_env(child_env(cfg)), **(extra_env or {})}
         self.cwd = working_dir(cfg)
         self.clock = clock
         self.stop = stop or SignalSafeEvent()

@@ -10,6 +10,8 @@ The sweep layer (``sweep/slurm.py``) submits with these; ``plan`` prints them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import shlex
@@ -17,11 +19,12 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..config import ExperimentConfig
-from ..hardware import HardwarePair
+from ..hardware import HardwarePair, strip_generation
 
 # Filesystems every node of a cluster can mount (the state dir must be on one unless the
 # cluster is this machine): NFS, Lustre, GPFS (Spectrum Scale), BeeGFS, CephFS, and FUSE mounts
@@ -79,6 +82,53 @@ def sbatch_options(
         if value:
             opts.append(f"--{key}={value}")
     return opts + list(sl.extra_sbatch_args)
+
+
+# -- sbatch --test-only once per pair per launch ---------------------------------------------
+# ``launch`` (and the app's launch keys) ask ``sbatch --test-only`` for every pair before
+# anything starts; each pair's sweep, started by the launch's supervisor, used to ask again with
+# the same options (twice: its own check, then its runner's). A launch now passes the checks it
+# made to its supervisor in this variable ("<sweep>=<key> ..."), the supervisor passes it to the
+# pairs, and a sweep whose options give the same key skips the repeat. A sweep run by hand, a
+# relaunch and a launch that made no check (none recorded in the process) still ask.
+SLURM_CHECKED_ENV = "HWSCALE_SLURM_CHECKED"
+# A check is for the launch right after it (the same command, or the same key press in the
+# app); one older than this is made again by the sweep.
+CHECK_FRESH_S = 600.0
+_passed: dict[str, tuple[str, float]] = {}  # sweep -> (check key, time.monotonic() it passed)
+
+
+def check_key(cfg: ExperimentConfig, pair: HardwarePair, env: Mapping[str, str]) -> str:
+    """What ``sbatch --test-only`` and the partition time check of ``pair`` depend on: its
+    options (the [slurm] keys, the time limit, the extra options), the cluster (``SLURM_CONF``)
+    and the default partition (``SBATCH_PARTITION``), hashed."""
+    asked = {
+        "options": sbatch_options(cfg, pair, "hwscale-test-only", os.devnull),
+        "env": {k: env.get(k) for k in ("SLURM_CONF", "SBATCH_PARTITION")},
+    }
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def note_check_passed(sweep: str, key: str) -> None:
+    """This process's ``sbatch --test-only`` took ``sweep``'s jobs (options hashed to ``key``)."""
+    _passed[strip_generation(sweep)] = (key, time.monotonic())
+
+
+def checked_env(sweeps: Iterable[str]) -> dict[str, str]:
+    """The variable a launch starting ``sweeps`` gives its supervisor: the checks this process
+    passed for them in the last CHECK_FRESH_S seconds, each used once (empty when none)."""
+    now = time.monotonic()
+    said = []
+    for sweep in map(strip_generation, sweeps):  # a new generation's pairs: the same options
+        key, at = _passed.pop(sweep, ("", -math.inf))
+        if key and now - at <= CHECK_FRESH_S:
+            said.append(f"{sweep}={key}")
+    return {SLURM_CHECKED_ENV: " ".join(said)} if said else {}
+
+
+def checked_by_launch(sweep: str, key: str, env: Mapping[str, str]) -> bool:
+    """Did the launch that started this sweep check the same options already?"""
+    return f"{strip_generation(sweep)}={key}" in env.get(SLURM_CHECKED_ENV, "").split()
 
 
 # sbatch options that break how a trial is submitted or watched, which the experiment file's

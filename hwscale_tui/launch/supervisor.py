@@ -55,7 +55,7 @@ from .files import (
 from .remote import RemoteCancel, RemoteTrialsBoundary, cancel_remote_trials
 from .run_loop import SupervisorLoop
 from .schedule import DETACHED_START_LEAD_S, stagger_schedule
-from .slurm_options import SLURM_CMD_TIMEOUT_S, leftover_slurm_jobs
+from .slurm_options import SLURM_CMD_TIMEOUT_S, checked_env, leftover_slurm_jobs
 from .state import (
     CANCELLED,
     ENDED_STATUSES,
@@ -486,11 +486,13 @@ def _schedule_and_start(
     clock: Callable[[], float],
     drop: Sequence[str] = (),
     after_running: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> tuple[int, dict[str, float | None], int]:
     """One transaction: the launch row, the pairs' rows (``drop``: rows of pairs no longer in the
     grid) and the supervisor process (detached when ``log`` is given, else this process).
     Readers see all of it or none of it. ``after_running`` (sequential): the first pair, too,
-    waits until the experiment's pairs still running from an earlier launch have exited."""
+    waits until the experiment's pairs still running from an earlier launch have exited.
+    ``extra_env``: variables the detached supervisor (and so its pairs) gets beside ours."""
     records = LaunchRecords(st)
     now = clock()
     planned = stagger_schedule(
@@ -531,7 +533,9 @@ def _schedule_and_start(
                 log[1],
                 f"--- {named} of {experiment}: {plural(len(entries), 'pair')} ---\n".encode(),
             )
-            proc = spawn_in_new_session(argv, log[1])
+            proc = spawn_in_new_session(
+                argv, log[1], env={**os.environ, **extra_env} if extra_env else None
+            )
             # Reap it if it ends while we still run (the TUI), so it never lingers as a zombie.
             threading.Thread(
                 target=proc.wait, name=f"reap-supervisor-{launch_id}", daemon=True
@@ -695,6 +699,8 @@ def launch(
                         warnings.insert(0, decision.note)
                 if not resume:
                     cfgmod.save(cfg.copy(), snapshot)
+                # the sbatch --test-only checks made for this launch: its sweeps skip repeats
+                checked = checked_env([e.sweep for e in entries])
                 launch_id, planned, pid = _schedule_and_start(
                     st,
                     cfg.name,
@@ -705,6 +711,7 @@ def launch(
                     log=log,
                     clock=clock,
                     drop=drop,
+                    extra_env=checked,
                     # a sequential resume: the pair its dead supervisor left running goes first
                     # (the resumed pairs started at once beside it)
                     after_running=resume and bool(left_running),
@@ -728,7 +735,9 @@ def launch(
             spent=spent,
         )
         if foreground:  # progress lines go to stderr, so stdout stays for the result (--json)
-            SupervisorLoop(st, launch_id, clock=clock, out=sys.stderr, foreground=True).run()
+            SupervisorLoop(
+                st, launch_id, clock=clock, out=sys.stderr, foreground=True, extra_env=checked
+            ).run()
         return info
 
 

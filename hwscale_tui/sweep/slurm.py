@@ -36,8 +36,12 @@ from ..errors import UsageError
 from ..hardware import HardwarePair
 from ..launch.commands import full_env
 from ..launch.slurm_options import (
+    SLURM_CHECKED_ENV,
     SLURM_CMD_TIMEOUT_S,
+    check_key,
+    checked_by_launch,
     extra_sbatch_args_problem,
+    note_check_passed,
     sbatch_options,
     time_limit_minutes,
 )
@@ -462,7 +466,9 @@ def submit_env(spec_env: Mapping[str, str]) -> dict[str, str]:
     return {
         k: v
         for k, v in full_env(spec_env).items()
-        if (not k.startswith("SLURM_") or k == "SLURM_CONF") and k not in BREAKING_SBATCH_ENV
+        if (not k.startswith("SLURM_") or k == "SLURM_CONF")
+        and k not in BREAKING_SBATCH_ENV
+        and k != SLURM_CHECKED_ENV  # the launch's note to its sweeps, nothing of the job's
     }
 
 
@@ -505,6 +511,9 @@ class SlurmDispatcher:
                 "scancel) on PATH, and sbatch is not there; accepted: run on a Slurm login node, "
                 'or dispatcher = "local" / "skypilot".'
             )
+        key = check_key(self.cfg, pair, self.cli.env)
+        if checked_by_launch(self.sweep, key, self.cli.env):
+            return  # the launch that started this sweep asked with the same options
         ensure_private_dir(runs_dir)
         probe = runs_dir / f".{pair.sweep_name(self.cfg.name)}.test-only.sh"
         write_private_text(probe, "#!/bin/bash\ntrue\n")
@@ -543,6 +552,7 @@ class SlurmDispatcher:
                 "extra_sbatch_args the cluster takes (see sinfo), and gpus per node it has."
             )
         self._check_partition_time(pair)
+        note_check_passed(self.sweep, key)  # for the launch this check is made for
 
     def _check_partition_time(self, pair: HardwarePair) -> None:
         """sbatch --test-only takes a job whose --time is above its partition's MaxTime (with
