@@ -916,8 +916,15 @@ def _fit_laws(
         bs = np.array(sorted(per_batch))
         laws["critical_batch"] = fit_critical_batch(bs, np.array([per_batch[b] for b in bs]), **kw)
     else:
+        # with no trial at the target, "no trial that reached the target records
+        # trainer.batch_size" read as if the trainer failed to record its batch size
+        reached = sum(tc.reached for tc in curves)
         laws["critical_batch"] = NotEnoughData(
-            f"no trial that reached the target records {BATCH_KEY}"
+            "no trial reached the target"
+            if not reached
+            else f"the one trial that reached the target does not record {BATCH_KEY}"
+            if reached == 1
+            else f"none of the {reached} trials that reached the target records {BATCH_KEY}"
         )
     laws["composite"] = _composite(per_config, laws, price)
     return laws

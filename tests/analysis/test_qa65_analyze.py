@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -63,3 +64,26 @@ def test_gpu_type_or_spot_prices_from_the_table_not_the_files_own_price(
     assert _price(capsys)["usd_per_gpu_hour"] == 3.0
     assert cli.main([*argv, "--gpu-type", "H100"]) == 0
     assert _price(capsys)["usd_per_gpu_hour"] == 2.0
+
+
+def test_critical_batch_says_no_trial_reached_the_target_when_none_did():
+    """With no trial at the target, the critical-batch law said "no trial that reached the
+    target records trainer.batch_size", which read as if the trainer did not record it."""
+    from hwscale_tui.analysis import AnalysisSettings, analyze
+    from tests.analysis.analysis_helpers import linear_history, trial
+
+    trials = [
+        trial(f"r{i}", g, 1, 100.0, params={"trainer.batch_size": 512 * g}, sps=100.0 * g)
+        for i, g in enumerate((1, 2, 4))
+    ]
+    histories = {t.run_id: linear_history(0.1) for t in trials}  # scores 0 to 100
+
+    def reason(target: float, batch: bool = True) -> str:
+        kept = trials if batch else [dataclasses.replace(t, params={}) for t in trials]
+        settings = AnalysisSettings(target=target, target_kind="absolute", n_boot=0)
+        return analyze(kept, histories, settings).laws["critical_batch"].reason
+
+    assert reason(500.0) == "no trial reached the target"
+    assert reason(50.0, batch=False) == (
+        "none of the 3 trials that reached the target records trainer.batch_size"
+    )
