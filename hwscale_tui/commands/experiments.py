@@ -100,6 +100,20 @@ def run(args: argparse.Namespace) -> int:
         was_current = _is_current(args.name)
         if ex.archive(args.name, args.action == "archive"):
             print(f"{args.action}d {args.name}")
+            if args.action == "archive":
+                # no confirmation, as for every change one command undoes (delete, which
+                # removes data, takes --yes): the undo is said instead, as the app's toast
+                # says it; on stderr, so the result line stays what scripts read
+                again = (
+                    f", and hwscale-tui experiments select {args.name} makes it current again"
+                    if was_current
+                    else ""
+                )
+                print(
+                    f"its data is kept: hwscale-tui experiments unarchive {args.name} lists it "
+                    f"again{again}",
+                    file=sys.stderr,
+                )
             if was_current and args.action == "archive":
                 _say_new_current(args.name)
         else:

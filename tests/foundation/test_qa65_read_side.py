@@ -38,3 +38,28 @@ def test_sequential_plan_keeps_every_value_whole_at_60_columns():
         "after previous",
     ]
     assert whole["g1n1"][-1] == "+0s"
+
+
+def test_archive_names_the_command_that_undoes_it(capsys):
+    """`experiments archive NAME` asks no confirmation (it removes nothing, and `unarchive`
+    undoes it): it now says the command that undoes it, as the app's toast does."""
+    from hwscale_tui import cli
+
+    assert cli.main(["experiments", "new", "demo"]) == 0
+    capsys.readouterr()
+    assert cli.main(["experiments", "archive", "demo"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "archived demo"  # the result line, as scripts read it
+    assert err == (
+        "its data is kept: hwscale-tui experiments unarchive demo lists it again, and "
+        "hwscale-tui experiments select demo makes it current again\n"
+    )
+    assert "demo was the current experiment: commands now act on hardware_scaling" in out
+    assert cli.main(["experiments", "archive", "hardware_scaling"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "archived hardware_scaling\n"
+    assert err == (
+        "its data is kept: hwscale-tui experiments unarchive hardware_scaling lists it again\n"
+    )
+    assert cli.main(["experiments", "unarchive", "demo"]) == 0
+    assert capsys.readouterr() == ("unarchived demo\n", "")
