@@ -160,6 +160,13 @@ def _say_new_current(gone: str) -> None:
     except ConfigError as e:
         print(f"{gone} was the current experiment; the next one cannot be read ({e})")
         return
+    if now == gone:  # no other experiment left: the built-in default, which has its name
+        print(
+            f"{gone} was the current experiment; no other experiment is left to act on, so "
+            f"commands act on the built-in default, whose name is also {gone} (hwscale-tui "
+            "experiments new NAME makes another)"
+        )
+        return
     print(
         f"{gone} was the current experiment: commands now act on {now} "
         "(hwscale-tui experiments select NAME picks another)"

@@ -63,3 +63,31 @@ def test_archive_names_the_command_that_undoes_it(capsys):
     )
     assert cli.main(["experiments", "unarchive", "demo"]) == 0
     assert capsys.readouterr() == ("unarchived demo\n", "")
+
+
+def test_archiving_the_only_experiment_says_commands_act_on_the_built_in_default(capsys):
+    """Archiving the current experiment with no other left said "hardware_scaling was the
+    current experiment: commands now act on hardware_scaling": the built-in default, which has
+    the same name, read as the archived experiment itself."""
+    from hwscale_tui import cli
+
+    assert cli.main(["experiments", "new", "demo"]) == 0
+    assert cli.main(["experiments", "archive", "demo"]) == 0
+    assert cli.main(["experiments", "select", "hardware_scaling"]) == 0
+    capsys.readouterr()
+    assert cli.main(["experiments", "archive", "hardware_scaling"]) == 0
+    out = capsys.readouterr().out
+    assert "commands now act on hardware_scaling" not in out
+    assert out.splitlines()[1] == (
+        "hardware_scaling was the current experiment; no other experiment is left to act on, so "
+        "commands act on the built-in default, whose name is also hardware_scaling (hwscale-tui "
+        "experiments new NAME makes another)"
+    )
+    # with another one left, it is named
+    assert cli.main(["experiments", "unarchive", "demo"]) == 0
+    assert cli.main(["experiments", "select", "demo"]) == 0
+    capsys.readouterr()
+    assert cli.main(["experiments", "archive", "demo"]) == 0
+    assert "demo was the current experiment: commands now act on hardware_scaling (" in (
+        capsys.readouterr().out
+    )
