@@ -141,6 +141,8 @@ BREAKING_SBATCH_OPTIONS = {
     "that does not answer",
     "--array": "makes each trial several jobs that all run the same trial",
     "--clusters": "submits to another cluster, whose jobs this cluster's squeue does not show",
+    "--hold": "submits every job held (priority 0), so no trial would ever start and the sweep "
+    "would wait for ever",
     "--help": "makes sbatch print its help and submit nothing",
     "--usage": "makes sbatch print its usage and submit nothing",
     "--version": "makes sbatch print its version and submit nothing",
@@ -150,6 +152,7 @@ BREAKING_SHORT_OPTIONS = {
     "-W": "--wait",
     "-a": "--array",
     "-M": "--clusters",
+    "-H": "--hold",
     "-h": "--help",
     "-u": "--usage",
     "-V": "--version",

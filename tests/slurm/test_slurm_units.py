@@ -405,6 +405,10 @@ def test_a_failing_scancel_raises_and_one_for_ended_jobs_does_not(tmp_path):
         (["--array=0-3"], "several jobs"),
         (["-a0-3"], "several jobs"),
         (["--clusters=other"], "another cluster"),
+        (["--hold"], "submits every job held"),
+        (["-H"], "submits every job held"),
+        (["--hold=1"], "submits every job held"),
+        (["--mem=1G", "--hol"], "[1] '--hol' is an abbreviation sbatch reads as --hold"),
         (["--help"], "print its help"),
         (
             ["--mem=1G", "--part=gpu"],
@@ -431,7 +435,7 @@ def test_extra_sbatch_args_that_break_the_trials_are_one_sentence(args, needle):
     "args",
     [
         ["--mem=1G"],
-        ["--hold"],
+        ["--hint=nomultithread"],
         ["--wait-all-nodes=1"],
         ["--time-min=5"],
         ["--export-file=/tmp/env"],
