@@ -725,15 +725,18 @@ class GridScreen(HwScreen):
         existing = self.query("#" + f.error_id)
         if message:
             self.field_errors[dotted] = message
+            widget = self.query_one("#" + f.widget_id)
             if existing:
                 label = existing.first(Label)
                 label.update(message)
                 label.display = True
             else:
-                widget = self.query_one("#" + f.widget_id)
-                cast(Widget, widget.parent).mount(
-                    Label(message, id=f.error_id, classes="form-error"), after=widget
-                )
+                label = Label(message, id=f.error_id, classes="form-error")
+                cast(Widget, widget.parent).mount(label, after=widget)
+            if widget.has_focus:
+                # the error of the field being typed in is brought into view: under the
+                # form's last field (target) it was below the form's bottom edge, unseen
+                self.call_after_refresh(label.scroll_visible, animate=False)
         else:
             self.field_errors.pop(dotted, None)
             for shown in existing:

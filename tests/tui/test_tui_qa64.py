@@ -1,0 +1,37 @@
+"""Defects a demanding new user hit in a real terminal over SSH (QA pass 64), each driven by
+Pilot on fake services."""
+
+from __future__ import annotations
+
+from tests.tui.tui_helpers import make_app, shown_error, wait_for
+
+SIZE = (80, 24)
+
+
+def _fully_shown(widget) -> bool:
+    """Whether every line of ``widget`` is on screen (not scrolled out of its container)."""
+    geometry = widget.screen.find_widget(widget)
+    return bool(geometry.region.height) and geometry.clip.contains_region(geometry.region)
+
+
+# -- 1. the error under the form's last field is shown --------------------------------------------
+async def test_the_error_under_the_last_form_field_scrolls_into_view(tmp_path):
+    """The analysis target is the form's last field; typed 'a' there, its error ("got 'a';
+    accepted: ...") went under the form's bottom edge: the field kept the cursor, save refused,
+    and the screen showed no reason."""
+    from textual.widgets import Input
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        field = grid.query_one("#field-analysis--target", Input)
+        field.focus()
+        await pilot.pause()
+        await wait_for(pilot, lambda: _fully_shown(field), what="the field in view")
+        await pilot.press("end", "a")
+        await wait_for(pilot, lambda: shown_error(grid, "analysis.target"), what="the error")
+        error = shown_error(grid, "analysis.target")
+        await wait_for(pilot, lambda: _fully_shown(error), what="the error in view", timeout=5)
+        assert _fully_shown(field)
+
