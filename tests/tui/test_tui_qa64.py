@@ -35,3 +35,26 @@ async def test_the_error_under_the_last_form_field_scrolls_into_view(tmp_path):
         await wait_for(pilot, lambda: _fully_shown(error), what="the error in view", timeout=5)
         assert _fully_shown(field)
 
+
+# -- 2. e pressed as the grid appears -------------------------------------------------------------
+async def test_e_typed_with_the_key_that_shows_the_grid_focuses_the_form(tmp_path):
+    """``1e`` in one burst (typeahead over SSH) on the launch screen: the grid came up, and ``e``
+    crashed the app (NoMatches: '#field-experiment--name'), its form being mounted only after
+    the grid's first frame. Now ``e`` mounts the form's first section at once and focuses the
+    name, and what is typed next goes into it; the rest of the form follows, each field once."""
+    from textual.widgets import Input
+
+    from hwscale_tui.tui.screens.grid import FORM_FIELDS
+
+    app, _ = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.query("#launch-table"), what="launch screen")
+        await pilot.press("1", "e", "x")
+        grid = app.screen
+        name = grid.query_one("#field-experiment--name", Input)
+        assert app.focused is name
+        assert name.value == "x"  # typed over the name, selected on focus as after any e
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="whole form")
+        await pilot.pause()
+        for f in FORM_FIELDS.values():  # every field mounted once
+            assert len(grid.query("#" + f.widget_id)) == 1, f.dotted

@@ -14,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Label, Static
 
 if TYPE_CHECKING:
+    from textual.widget import AwaitMount
     from textual.widgets import Input
 
 from ... import config as cfgmod
@@ -234,6 +235,7 @@ class GridScreen(HwScreen):
     def __init__(self) -> None:
         super().__init__()
         self.field_errors: dict[str, str] = {}
+        self._form_sections = 0  # how many of FORM_SECTIONS are mounted
         # typed (or chosen) values not in force because the form does not validate with them:
         # dotted -> ("text", typed text) | ("value", a choice); retried with every change
         self.pending: dict[str, tuple[str, Any]] = {}
@@ -301,7 +303,12 @@ class GridScreen(HwScreen):
         self.set_timer(DETAILS_FIRST_DELAY_S, self.show_details)
         self.set_timer(FORM_FIRST_DELAY_S, lambda: self.mount_form_section(0))
 
-    def mount_form_section(self, index: int) -> None:
+    def mount_form_section(self, index: int) -> AwaitMount | None:
+        """Mount the form's section ``index`` (once: ``e`` may have mounted it before its
+        timer), then schedule the next; the awaitable of the mount, or None if it was done."""
+        if index != self._form_sections:
+            return None
+        self._form_sections = index + 1
         title, fields = FORM_SECTIONS[index]
         cells = []
         local = self.app.session.cfg.local_ranks
@@ -312,11 +319,12 @@ class GridScreen(HwScreen):
                 Label(f.label_for(local), id=f.label_id, classes="form-label"),
                 Vertical(self._field_widget(f), classes="form-cell"),
             ]
-        self.query_one("#grid-form", VerticalScroll).mount_all(
+        mounted = self.query_one("#grid-form", VerticalScroll).mount_all(
             [Label(title, classes="section-title"), Grid(*cells, classes="form-grid")]
         )
         if index + 1 < len(FORM_SECTIONS):
             self.set_timer(FORM_NEXT_DELAY_S, lambda: self.mount_form_section(index + 1))
+        return mounted
 
     # -- matrix -------------------------------------------------------------------------------
     def rebuild_matrix(self, keep: HardwarePair | None = None, details: bool = True) -> None:
@@ -670,7 +678,15 @@ class GridScreen(HwScreen):
         self.app.copy_to_clipboard(command)
         self.notify("Command copied to the clipboard (OSC 52).", timeout=3)
 
-    def action_focus_form(self) -> None:
+    async def action_focus_form(self) -> None:
+        if not self._form_sections:
+            # e typed with the key that showed the grid ("1e" in one burst over SSH) came
+            # before the form, which follows the first frame: it crashed on the missing field.
+            # The first section is mounted now; the keys behind e wait for it, so they are
+            # typed into the name field as they would have been a moment later
+            mounting = self.mount_form_section(0)
+            if mounting is not None:
+                await mounting
         if self.app.session.read_only:  # its fields are disabled and take no focus: the form does
             self.query_one("#grid-form").focus()
             self.notify("Read-only mode: the form scrolls (arrows, page keys) but takes no edits.")
