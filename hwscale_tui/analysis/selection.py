@@ -264,6 +264,25 @@ def progress_note(
     )
 
 
+def stopped_short_note(experiment: str, stopped: Sequence[tuple[str, str, int, int]]) -> str | None:
+    """A note naming the pairs of the analyzed generation whose sweep ended before it ran its
+    trials -- killed, exited with an error, cancelled, failed to start: ``stopped`` holds
+    (tag, why, trials done, max trials) each. Their rows rest on fewer trials than planned (a
+    pair killed after 1 of 8 is ranked beside pairs of 8), which only ``status`` said."""
+    if not stopped:
+        return None
+    shown = "; ".join(
+        f"{tag} {why} after {done} of its {plural(planned, 'trial')}"
+        for tag, why, done, planned in stopped
+    )
+    one = len(stopped) == 1
+    return (
+        f"Stopped short: {shown}, so {'its' if one else 'their'} results rest on fewer trials "
+        f"than planned; hwscale-tui launch --experiment-name {experiment} runs the trials "
+        f"{'it' if one else 'they'} did not."
+    )
+
+
 def transfer_note(trials: list[Trial]) -> str | None:
     """A note when some of ``trials`` were suggested with other pairs' results (``[sweep]
     transfer``): then the pairs' sweeps were not independent. From each trial's

@@ -301,6 +301,47 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
     return trials, dict(curves), every, unread, history_error
 
 
+def _stopped_short(
+    cfg, trials: list, allow_oversubscribed: bool
+) -> list[tuple[str, str, int, int]]:
+    """(tag, why, trials done, max trials) of the analyzed generation's pairs whose sweep ended
+    before it ran its trials: killed or exited with an error, cancelled, failed to start (what
+    status's progress line calls stopped short). Only for the newest generation, whose pairs the
+    launch records; [] when the store cannot say."""
+    import sqlite3
+
+    from ..hardware import HardwarePair, oversubscribed, pair_tag_of, usable_cores
+    from ..launch.supervisor import pair_status
+
+    if not trials or trials[0].generation != cfg.generation:
+        return []
+    try:
+        status = pair_status(cfg.name)
+    except (StoreError, OSError, sqlite3.Error):
+        return []
+    present = {pair_tag_of(t.sweep) for t in trials}
+    cores = usable_cores() if cfg.local_ranks and not allow_oversubscribed else 0
+    out = []
+    for p in status.pairs:
+        done, planned = p.trials_done, p.max_trials
+        if p.generation != status.generation or done is None or planned is None or done >= planned:
+            continue
+        if p.status == "exited" and p.exit_code:  # 0: done; None: unknown (status says so)
+            code = p.exit_code
+            why = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        elif p.status in ("cancelled", "failed_to_start"):
+            why = "was cancelled" if p.status == "cancelled" else "failed to start"
+        else:
+            continue
+        # a pair the analysis leaves out (oversubscribed) is not one of its results
+        if p.tag not in present and (
+            done or (cores and oversubscribed(HardwarePair(p.gpus, p.nodes), cores))
+        ):
+            continue
+        out.append((p.tag, why, done, planned))
+    return out
+
+
 def _replaced(path: Path) -> str:
     """What the ``wrote`` line adds when the output was already there (it is replaced whole)."""
     return " (replaced the file that was there)" if path.is_file() else ""
@@ -531,6 +572,12 @@ def run(args: argparse.Namespace) -> int:
         )
     if progress:
         local_notes.insert(0, progress)
+    if not args.trials:  # pairs killed or cancelled part way: said, as status says it
+        from ..analysis.selection import stopped_short_note
+
+        short = stopped_short_note(cfg.name, _stopped_short(cfg, trials, args.allow_oversubscribed))
+        if short:
+            local_notes.insert(1 if progress else 0, short)
     if newest:  # analyzed an older generation than the newest: said before the rest
         local_notes.insert(0, newest)
     transfer = transfer_note(trials)  # a CSV keeps it: trials --csv writes transfer_other

@@ -87,3 +87,64 @@ def test_critical_batch_says_no_trial_reached_the_target_when_none_did():
     assert reason(50.0, batch=False) == (
         "none of the 3 trials that reached the target records trainer.batch_size"
     )
+
+
+def _killed_part_way(tmp_path, exit_code: int | None = -9):
+    """Experiment `exp` (g1n1, g2n1; 3 trials a sweep) launched: g1n1 ran its 3 trials and
+    exited 0, g2n1 ended (``exit_code``) after 1. Returns the experiment file."""
+    import time
+
+    from hwscale_tui.launch.state import LaunchRecords
+    from hwscale_tui.store import Store
+    from tests.support.launches import dead_pid, recorded_launch
+
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        '[experiment]\nname = "exp"\n\n[grid]\ngpu_counts = [1, 2]\nnode_counts = [1]\n\n'
+        "[sweep]\nmax_trials = 3\n"
+    )
+    pid, start = dead_pid()
+    sweeps = ["exp.g1n1", "exp.g2n1"]
+    with Store.open_default() as st:
+        recorded_launch(st, "exp", sweeps, exp, running_pid=pid, proc_start=start or 1.0)
+        for sweep, code, n in (("exp.g1n1", 0, 3), ("exp.g2n1", exit_code, 1)):
+            LaunchRecords(st).mark_ended("exp", sweep, code, None, time.time())
+            st.upsert_sweep(sweep, experiment="exp", max_trials=3)
+            gpus = int(sweep[-3])
+            for i in range(n):
+                run_id = f"{sweep}_trial_{i + 1:04d}_aaaaaa"
+                st.insert_trial(
+                    run_id,
+                    sweep,
+                    experiment="exp",
+                    gpus=gpus,
+                    nodes=1,
+                    state="finished",
+                    score=90.0,
+                )
+                points = [(100, 1.0, 10.0), (200, 2.0, 50.0), (300, 3.0, 90.0)]
+                st.append_history(
+                    run_id, [{"agent_step": s, "wall_s": w, "score": v} for s, w, v in points]
+                )
+    return exp
+
+
+def test_analyze_names_a_pair_killed_part_way_through_its_sweep(tmp_path, capsys):
+    """A pair whose sweep was killed after 1 of its 3 trials was ranked beside pairs that ran
+    all of theirs, with nothing said (status said "killed by signal 9")."""
+    exp = _killed_part_way(tmp_path)
+    assert cli.main(["analyze", "-e", str(exp), "--bootstrap", "0", "--json"]) == 0
+    out, err = capsys.readouterr()
+    said = (
+        "Stopped short: g2n1 was killed by signal 9 after 1 of its 3 trials, so its results "
+        "rest on fewer trials than planned; hwscale-tui launch --experiment-name exp runs the "
+        "trials it did not."
+    )
+    assert said in json.loads(out)["notes"]
+    assert f"analyze: {said}" in err.splitlines()
+
+
+def test_a_pair_that_ran_its_trials_or_ended_by_itself_is_not_stopped_short(tmp_path, capsys):
+    exp = _killed_part_way(tmp_path, exit_code=0)  # its sweep ended by itself: status says done
+    assert cli.main(["analyze", "-e", str(exp), "--bootstrap", "0", "--json"]) == 0
+    assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "Stopped short" in n]
