@@ -101,11 +101,14 @@ def add_experiment_flags(parser: argparse.ArgumentParser, *, selects: bool = Tru
                 flag, dest=dest, nargs="+", metavar="N", help=f"{key} (e.g. 1 2 4 8 or 1,2,4,8)"
             )
         else:
-            extra = (
-                " (pairs that many seconds apart: turns launch.sequential off unless --sequential too)"
-                if flag == "--delay"
-                else ""
-            )
+            extra = {
+                "--delay": " (pairs that many seconds apart: turns launch.sequential off unless "
+                "--sequential too)",
+                # what the config accepts and how it reads it (it said only 'metta.key_profile',
+                # a key docs/experiment.md does not list, and 'main' was then refused)
+                "--key-profile": " (deprecated: ppo or loss_configs is read as --metta-profile "
+                "fom-v1, ppo_actor as main; use --metta-profile)",
+            }.get(flag, "")
             g.add_argument(flag, dest=dest, metavar=kind.upper(), help=f"{key}{extra}")
 
 

@@ -91,3 +91,20 @@ def test_archiving_the_only_experiment_says_commands_act_on_the_built_in_default
     assert "demo was the current experiment: commands now act on hardware_scaling (" in (
         capsys.readouterr().out
     )
+
+
+def test_key_profile_help_says_it_is_deprecated_and_what_it_takes(capsys):
+    """`plan --help` (and launch's, sweep's) listed `--key-profile STR metta.key_profile`, a key
+    docs/experiment.md does not list, with nothing of its values: `--key-profile main` was then
+    refused with 'accepted: "ppo" or "loss_configs" or "ppo_actor" (deprecated ...)'."""
+    import pytest
+
+    from hwscale_tui import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["plan", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--key-profile STR metta.key_profile (deprecated: ppo or loss_configs is read as "
+        "--metta-profile fom-v1, ppo_actor as main; use --metta-profile)"
+    ) in text
