@@ -187,8 +187,15 @@ def run_sweep(setup: SweepSetup, launch_hint: str | None = None) -> NoReturn:
     runner = SweepRunner(setup, store=store, dispatcher=dispatcher)
     # A closed terminal or SSH link (SIGHUP) stops the sweep like SIGTERM: its trials are
     # cancelled and recorded, never left running unowned.
+    interrupt = getattr(dispatcher, "interrupt", None)  # Slurm: a submit's backoff wait
+
+    def on_stop(signum: int, _frame: object) -> None:
+        if interrupt is not None:
+            interrupt()
+        runner.request_stop(signum)
+
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, lambda s, _frame: runner.request_stop(s))
+        signal.signal(signum, on_stop)
     signal.signal(signal.SIGCHLD, lambda _s, _frame: runner.wake())  # a local trial ended: look now
     signal.siginterrupt(signal.SIGCHLD, False)
     # `kill -USR1 PID` writes every thread's stack to stderr (the pair's log under a launch) and

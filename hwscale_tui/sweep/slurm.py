@@ -24,8 +24,9 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ from ..launch.slurm_options import (
 )
 from ..metrics_file import read_final
 from ..paths import ensure_private_dir, write_private_text
+from ..processes import SignalSafeEvent
 from .dispatch import InFlightTrial, NotSubmitted
 from .local import last_log_line
 from .outcome import TrialExit
@@ -161,6 +163,33 @@ def controller_unreachable(message: str) -> bool:
     return any(m in text for m in CONTROLLER_UNREACHABLE)
 
 
+# sbatch refusals that say the cluster cannot take the job *now* (slurm_strerror texts of
+# ESLURM_PARTITION_NOT_AVAIL, ESLURM_NODE_NOT_AVAIL, ESLURM_REQUESTED_PART_CONFIG_UNAVAILABLE,
+# EAGAIN, ESLURM_ACCOUNTING_POLICY -- a submit limit clears as jobs end), not that the job's
+# options are wrong: worth asking again. Any other refusal (an invalid partition, account, qos,
+# gres or option) is taken as permanent and never retried.
+TRANSIENT_REFUSALS = (
+    "partition not available (inactive or drain)",
+    "required node not available",
+    "configuration not available now",
+    "temporarily unable to accept job",
+    "resource temporarily unavailable",
+    "job violates accounting/qos policy",
+)
+
+
+class SubmitNotNow(NotSubmitted):
+    """sbatch did not answer, could not reach the controller, or the controller refused the job
+    for now (``TRANSIENT_REFUSALS``): a later submit may work, so ``SlurmDispatcher.start``
+    asks again after a backoff before the trial counts as not submitted."""
+
+
+# How long a trial's start waits before asking sbatch again after a SubmitNotNow, as multiples
+# of [slurm] poll_s: 5 s, 15 s and 45 s at the default 5 s (each at most SUBMIT_RETRY_MAX_S).
+SUBMIT_RETRY_FACTORS = (1.0, 3.0, 9.0)
+SUBMIT_RETRY_MAX_S = 300.0
+
+
 class SlurmCLI:
     """The Slurm client commands, run without a shell (tests use the real ones too)."""
 
@@ -198,22 +227,25 @@ class SlurmCLI:
             if names:
                 with contextlib.suppress(OSError):
                     self._run(["scancel", f"--name={names[0]}"])
-                raise NotSubmitted(
+                raise SubmitNotNow(
                     f"{e}; scancel --name={names[0]} was sent in case it submitted the job late"
                 ) from None
-            raise NotSubmitted(str(e)) from None
+            raise SubmitNotNow(str(e)) from None
         if out.returncode != 0:
             said = _first_line(out.stderr) or f"exit {out.returncode}"
             if controller_unreachable(said):
                 # the controller's fault, not the trial's: never a failure of its
                 # hyperparameters (a "socket timed out" request may still have created it)
                 self._cancel_by_name(options)
-                raise NotSubmitted(f"sbatch could not reach the Slurm controller: {said}")
+                raise SubmitNotNow(f"sbatch could not reach the Slurm controller: {said}")
             # Every trial of a pair has the same options, which sbatch --test-only took before
             # the first one: a refusal now is the cluster's state (a drained or inactive
             # partition, a submit limit), never the trial's hyperparameters -- not a failure
             # the optimizer should learn from or max_trials should count (3 in a row stop the
-            # sweep with this reason).
+            # sweep with this reason). A refusal for now (a drained partition, a submit limit)
+            # is asked again after a backoff first (SlurmDispatcher.start).
+            if any(m in said.lower() for m in TRANSIENT_REFUSALS):
+                raise SubmitNotNow(f"sbatch refused the job: {said}")
             raise NotSubmitted(f"sbatch refused the job: {said}")
         job_id = out.stdout.strip().split(";", 1)[0]
         if not job_id.isdigit():
@@ -409,6 +441,11 @@ class SlurmCLI:
                 raise OSError(f"scancel failed: {_first_line(out.stderr) or out.returncode}")
 
 
+def _say_on_stderr(line: str) -> None:
+    """A line of the sweep's own output (the pair's log under a launch)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def slurm_minutes(text: str) -> float | None:
     """A Slurm duration as scontrol prints it (``UNLIMITED``, ``MM:SS``, ``HH:MM:SS``,
     ``D-HH:MM:SS``, plain minutes) in minutes; None for unlimited or unreadable."""
@@ -486,6 +523,9 @@ class SlurmDispatcher:
         cli: SlurmCLI | None = None,
         results: TrialResults | None = None,
         poll_interval_s: float | None = None,
+        submit_retry_delays_s: Sequence[float] | None = None,
+        wait: Callable[[float], bool] | None = None,
+        say: Callable[[str], None] | None = None,
     ):
         self.cfg = cfg
         self.sweep = sweep
@@ -494,6 +534,17 @@ class SlurmDispatcher:
             results = WandbTrialResults(cfg.wandb.entity, cfg.wandb.effective_project)
         self.results = results
         self.poll_interval_s = cfg.slurm.poll_s if poll_interval_s is None else poll_interval_s
+        # a submit the cluster cannot take now (SubmitNotNow) is asked again after each delay
+        self.submit_retry_delays_s = tuple(
+            (min(f * self.poll_interval_s, SUBMIT_RETRY_MAX_S) for f in SUBMIT_RETRY_FACTORS)
+            if submit_retry_delays_s is None
+            else submit_retry_delays_s
+        )
+        # set by interrupt() (the sweep's stop signals): a backoff wait ends at once and no
+        # further sbatch is run. ``wait(seconds)`` -> True when interrupted (tests inject it).
+        self._stop = SignalSafeEvent()
+        self._wait = wait or self._stop.wait
+        self._say = say or _say_on_stderr
         self._last_poll = -float("inf")
         self._query: Future[Snapshot] | None = None
         self.snapshots_seen = 0  # queries whose answer poll() has used (tests wait on it)
@@ -594,9 +645,44 @@ class SlurmDispatcher:
         write_private_text(script, job_script(spec))
         os.chmod(script, 0o700)
         opts = sbatch_options(self.cfg, spec.pair, spec.run_id, str(spec.log_path))
-        job_id = self.cli.submit(opts, script, submit_env(spec.remote_env))
+        job_id = self._submit(spec.run_id, opts, script, submit_env(spec.remote_env))
         self._last_poll = -float("inf")  # ask about it at the next query
         return SlurmJob(job_id), {"job_name": job_id}
+
+    def interrupt(self) -> None:
+        """The sweep is stopping (safe from a signal handler): a submit waiting to be asked
+        again gives up at once, and no further sbatch is run."""
+        self._stop.set()
+
+    def _submit(
+        self, run_id: str, opts: Sequence[str], script: Path, env: Mapping[str, str]
+    ) -> str:
+        """sbatch, asked again after each of ``submit_retry_delays_s`` while the cluster cannot
+        take the job now (SubmitNotNow: no answer, no controller, a drained partition): three
+        refusals in a row, each within a second, ended the sweep while a controller restarted.
+        A permanent refusal (NotSubmitted) is raised at once."""
+        delays = self.submit_retry_delays_s
+        for attempt in range(len(delays) + 1):
+            if self._stop.is_set():
+                raise NotSubmitted("the sweep is stopping, so sbatch was not asked")
+            try:
+                return self.cli.submit(opts, script, env)
+            except SubmitNotNow as e:
+                if attempt == len(delays):
+                    apart = ", ".join(f"{d:g}" for d in delays)
+                    raise SubmitNotNow(
+                        f"{e} (asked {attempt + 1} times, {apart} s apart)" if delays else str(e)
+                    ) from None
+                delay = delays[attempt]
+                self._say(
+                    f"{time.strftime('%H:%M:%S')} sbatch     {run_id} {e}; asking again in "
+                    f"{delay:g} s (retry {attempt + 1} of {len(delays)})"
+                )
+                if self._wait(delay):
+                    raise NotSubmitted(
+                        f"{e}; the sweep stopped before sbatch was asked again"
+                    ) from None
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def attach(self, row: Mapping[str, Any]) -> SlurmJob | None:
         """A handle for a recorded job Slurm still knows (running or ended), else None. When
