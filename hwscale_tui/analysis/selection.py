@@ -272,14 +272,16 @@ def stopped_short_note(experiment: str, stopped: Sequence[tuple[str, str, int, i
     if not stopped:
         return None
     shown = "; ".join(
-        f"{tag} {why} after {done} of its {plural(planned, 'trial')}"
+        f"{tag} {why} "
+        + (f"after {done} of its" if done else "before any of its")
+        + f" {plural(planned, 'trial')}"
         for tag, why, done, planned in stopped
     )
     one = len(stopped) == 1
     return (
-        f"Stopped short: {shown}, so {'its' if one else 'their'} results rest on fewer trials "
-        f"than planned; hwscale-tui launch --experiment-name {experiment} runs the trials "
-        f"{'it' if one else 'they'} did not."
+        f"Stopped short: {shown}, so the analysis has fewer trials than planned of "
+        f"{'it' if one else 'them'}; hwscale-tui launch --experiment-name {experiment} runs "
+        "the rest."
     )
 
 

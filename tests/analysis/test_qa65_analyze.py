@@ -136,9 +136,8 @@ def test_analyze_names_a_pair_killed_part_way_through_its_sweep(tmp_path, capsys
     assert cli.main(["analyze", "-e", str(exp), "--bootstrap", "0", "--json"]) == 0
     out, err = capsys.readouterr()
     said = (
-        "Stopped short: g2n1 was killed by signal 9 after 1 of its 3 trials, so its results "
-        "rest on fewer trials than planned; hwscale-tui launch --experiment-name exp runs the "
-        "trials it did not."
+        "Stopped short: g2n1 was killed by signal 9 after 1 of its 3 trials, so the analysis has "
+        "fewer trials than planned of it; hwscale-tui launch --experiment-name exp runs the rest."
     )
     assert said in json.loads(out)["notes"]
     assert f"analyze: {said}" in err.splitlines()
@@ -148,3 +147,16 @@ def test_a_pair_that_ran_its_trials_or_ended_by_itself_is_not_stopped_short(tmp_
     exp = _killed_part_way(tmp_path, exit_code=0)  # its sweep ended by itself: status says done
     assert cli.main(["analyze", "-e", str(exp), "--bootstrap", "0", "--json"]) == 0
     assert not [n for n in json.loads(capsys.readouterr().out)["notes"] if "Stopped short" in n]
+
+
+def test_stopped_short_note_of_pairs_with_and_without_trials():
+    from hwscale_tui.analysis.selection import stopped_short_note
+
+    assert stopped_short_note("e", []) is None
+    assert stopped_short_note(
+        "e", [("g1n1", "was killed by signal 9", 2, 8), ("g2n1", "was cancelled", 0, 8)]
+    ) == (
+        "Stopped short: g1n1 was killed by signal 9 after 2 of its 8 trials; g2n1 was cancelled "
+        "before any of its 8 trials, so the analysis has fewer trials than planned of them; "
+        "hwscale-tui launch --experiment-name e runs the rest."
+    )
