@@ -160,11 +160,15 @@ def _say_new_current(gone: str) -> None:
     except ConfigError as e:
         print(f"{gone} was the current experiment; the next one cannot be read ({e})")
         return
-    if now == gone:  # no other experiment left: the built-in default, which has its name
+    if now == gone:  # no other experiment left: the fallback has its name
+        from ..paths import app_paths
+
+        legacy = app_paths().default_experiment
+        settings = f"the settings of {legacy}" if legacy.is_file() else "the built-in defaults"
         print(
-            f"{gone} was the current experiment; no other experiment is left to act on, so "
-            f"commands act on the built-in default, whose name is also {gone} (hwscale-tui "
-            "experiments new NAME makes another)"
+            f"{gone} was the current experiment and no other experiment is left: commands "
+            f"still act on {gone}, with {settings} (hwscale-tui experiments new NAME makes "
+            "another)"
         )
         return
     print(

@@ -79,9 +79,9 @@ def test_archiving_the_only_experiment_says_commands_act_on_the_built_in_default
     out = capsys.readouterr().out
     assert "commands now act on hardware_scaling" not in out
     assert out.splitlines()[1] == (
-        "hardware_scaling was the current experiment; no other experiment is left to act on, so "
-        "commands act on the built-in default, whose name is also hardware_scaling (hwscale-tui "
-        "experiments new NAME makes another)"
+        "hardware_scaling was the current experiment and no other experiment is left: commands "
+        "still act on hardware_scaling, with the built-in defaults (hwscale-tui experiments new "
+        "NAME makes another)"
     )
     # with another one left, it is named
     assert cli.main(["experiments", "unarchive", "demo"]) == 0
