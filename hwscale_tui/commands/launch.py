@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         on_started=lambda: commit_selection(args),  # a foreground launch runs long: select now
     )
     if interrupted:
-        return _cancel_owned(cfg.name, info.sweeps, interrupted[0])
+        return _cancel_owned(cfg.name, info.sweeps, interrupted[0], info.launch_id)
     if args.new_generation and not info.new_generation:  # said, not passed over in silence
         print(
             f"hwscale-tui launch: note: experiment {cfg.name} had never been launched, so "
@@ -171,7 +171,9 @@ def _refuse_settings_with_resume(args: argparse.Namespace) -> None:
         )
 
 
-def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:
+def _cancel_owned(
+    experiment: str, sweeps: list[str], signum: int, launch_id: int | None = None
+) -> int:
     """``launch --foreground`` was interrupted: its sweeps run in sessions of their own, so the
     terminal's signal never reached them; cancel them (trials included) and exit 128+signal."""
     from ..launch import supervisor as sup
@@ -182,7 +184,8 @@ def _cancel_owned(experiment: str, sweeps: list[str], signum: int) -> int:
     name = signal.Signals(signum).name
     print(f"{name}: cancelling the {plural(len(sweeps), 'pair')} this launch owns", file=sys.stderr)
     if sweeps:
-        for o in sup.cancel_pairs(experiment, sweeps, by=who()):
+        # only what this launch still owns: a pair another launch started again since is theirs
+        for o in sup.cancel_pairs(experiment, sweeps, by=who(), launch_id=launch_id):
             tag = pair_tag_of(o.sweep)
             # as `hwscale-tui cancel` says it ('g1n1: cancelled stopped 3 processes' read as one)
             said = "cancelled" if o.cancelled else "not cancelled"

@@ -1014,16 +1014,19 @@ def cancel_pairs(
     grace_s: float = DEFAULT_GRACE_S,
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
+    launch_id: int | None = None,
 ) -> list[CancelOutcome]:
     """Cancel pairs (all when ``sweeps`` is None): a scheduled pair never starts; a running one
     gets SIGTERM to its whole process tree, SIGKILL after ``grace_s``. Works without the
-    supervisor. Records who cancelled and when."""
+    supervisor. Records who cancelled and when. ``launch_id``: only the pairs that launch
+    still owns (an interrupted ``launch --foreground``); a pair a newer launch started again
+    since is left alone, and its outcome says so."""
     if not math.isfinite(grace_s) or grace_s < 0:
         raise UsageError(
             f"grace period {grace_s:g} s is not allowed; accepted: a number of seconds >= 0, like 5."
         )
     try:
-        return _cancel_with_store(experiment, sweeps, by, grace_s, store, clock)
+        return _cancel_with_store(experiment, sweeps, by, grace_s, store, clock, launch_id)
     except StoreError as e:  # damaged, locked or unwritable: the per-launch file still knows
         outcomes = _cancel_from_registry(experiment, sweeps, grace_s, str(e))
         if outcomes is None:
@@ -1044,6 +1047,7 @@ def _cancel_with_store(
     grace_s: float,
     store: Store | None,
     clock: Callable[[], float],
+    launch_id: int | None = None,
 ) -> list[CancelOutcome]:
     if store is None and not app_paths().store.exists():
         # Nothing was launched here (or the store was deleted while pairs run): never create
@@ -1066,6 +1070,24 @@ def _cancel_with_store(
             raise _nothing_to_cancel(experiment)
         views = {p.sweep_name: p for p in status.pairs}
         chosen = list(views) if sweeps is None else _resolve_sweeps(experiment, sweeps, list(views))
+        # pairs a newer launch took over since: theirs to cancel, not this launch's (cancelling
+        # them stopped the newer launch's sweep and answered as if it were this one's)
+        taken = {
+            sweep: views[sweep].launch_id
+            for sweep in chosen
+            if launch_id is not None and views[sweep].launch_id != launch_id
+        }
+        left_alone = [
+            CancelOutcome(
+                sweep,
+                views[sweep].status,
+                False,
+                detail=f"left alone: {_launch_name(records, experiment, other)} started it "
+                "again since, and owns it now",
+            )
+            for sweep, other in taken.items()
+        ]
+        chosen = [sweep for sweep in chosen if sweep not in taken]
         outcomes: list[CancelOutcome] = []
         to_stop: list[tuple[CancelOutcome, ProcessGroupTarget]] = []
         dead: list[CancelOutcome] = []  # pairs whose runner died unwatched: nothing to signal
@@ -1207,7 +1229,15 @@ def _cancel_with_store(
                 outcome.detail = f"{outcome.detail}; {said}" if outcome.detail else said
         for outcome in dead:
             records.mark_stopped(experiment, outcome.sweep, clock())
-        return outcomes
+        return outcomes + left_alone
+
+
+def _launch_name(records: LaunchRecords, experiment: str, launch_id: int | None) -> str:
+    """``launch 3 (id 7)``, as the supervisor's log names a launch."""
+    if launch_id is None:
+        return "another launch"
+    number = records.launch_number(experiment, launch_id)
+    return f"{launch_label(number, launch_id)} (id {launch_id})"
 
 
 def _keep_recorded(experiment: str, st: Store, sweep: str, jobs: set[str]) -> None:
