@@ -3,8 +3,8 @@
 On a terminal it is rich's own (the terminal's width). Piped or redirected, rich would lay
 everything out for 80 columns: long lines wrapped mid-sentence and table cells cut with an
 ellipsis (``hardware_scali…``), so a name could not be grepped. Piped output is therefore laid
-out for ``$COLUMNS`` when it is set, else for ``PIPED_WIDTH`` columns, and lines are not
-wrapped (tables still take only the width they need).
+out for ``$COLUMNS`` when it is set (a whole number >= 1), else for ``PIPED_WIDTH`` columns,
+and lines are not wrapped (tables still take only the width they need).
 """
 
 from __future__ import annotations
@@ -36,9 +36,30 @@ def stdout_console(**kwargs: Any) -> Any:
             raise BrokenPipeError
 
     if sys.stdout.isatty():
+        # rich takes a COLUMNS (LINES) of 0 as the terminal's size: nothing was printed (a
+        # pseudo-terminal that reports 0 x 0, an exported COLUMNS=0); the terminal's own then
+        for name, key in (("COLUMNS", "width"), ("LINES", "height")):
+            if env_size(name) == 0 and key not in kwargs:
+                kwargs[key] = getattr(_terminal_size(), "columns" if key == "width" else "lines")
         return _StdoutConsole(**kwargs)
-    width = None if os.environ.get("COLUMNS") else PIPED_WIDTH
+    # a COLUMNS of 0 (or not a number) is no width: the piped default, not 0 (nothing printed)
+    width = env_size("COLUMNS") or PIPED_WIDTH
     return _StdoutConsole(soft_wrap=True, width=width, **kwargs)
+
+
+def env_size(name: str) -> int | None:
+    """``$COLUMNS`` (``name``) as a whole number (0 included), None when unset or not one."""
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _terminal_size() -> os.terminal_size:
+    """stdout's terminal size, 80 x 25 where it reports 0 (as rich takes it)."""
+    try:
+        size = os.get_terminal_size(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        size = os.terminal_size((0, 0))
+    return os.terminal_size((size.columns or 80, size.lines or 25))
 
 
 def fitted_table(console: Any, build: Callable[[bool], Any]) -> Any:

@@ -108,3 +108,48 @@ def test_key_profile_help_says_it_is_deprecated_and_what_it_takes(capsys):
         "--key-profile STR metta.key_profile (deprecated: ppo or loss_configs is read as "
         "--metta-profile fom-v1, ppo_actor as main; use --metta-profile)"
     ) in text
+
+
+def _run_with_columns_0(*args: str, terminal: bool) -> str:
+    """`hwscale-tui ARGS` with COLUMNS=0 (and LINES=0), its stdout a pipe or a terminal."""
+    env = {**os.environ, "COLUMNS": "0", "LINES": "0"}
+    if not terminal:
+        r = subprocess.run(hwscale_cmd(*args), capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+    import pty
+
+    master, slave = pty.openpty()  # a new pseudo-terminal reports 0 x 0 too
+    try:
+        p = subprocess.Popen(hwscale_cmd(*args), stdout=slave, stderr=subprocess.PIPE, env=env)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
+    finally:
+        os.close(master)
+    return b"".join(chunks).decode()
+
+
+def test_columns_0_does_not_swallow_the_output():
+    """With COLUMNS=0 (an exported 0, a pseudo-terminal reporting 0 x 0) rich laid the output
+    out for 0 columns: `experiments`, `status` and `plan` printed nothing and exited 0."""
+    from hwscale_tui import cli
+
+    assert cli.main(["experiments", "new", "demo"]) == 0
+    for terminal in (False, True):
+        out = _run_with_columns_0("experiments", terminal=terminal)
+        assert "demo" in out and "* current: demo" in " ".join(out.split()), out
+        assert "has not been launched" in _run_with_columns_0("status", terminal=terminal)
+        assert "2 pairs to launch" in " ".join(
+            _run_with_columns_0(
+                "plan", "--gpu-counts", "1", "2", "--node-counts", "1", terminal=terminal
+            ).split()
+        )
