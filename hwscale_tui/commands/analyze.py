@@ -27,6 +27,7 @@ from .common import (
 # The process ends without freeing what the analysis loaded, once its output is written
 # (cli._exit_without_teardown): that freeing is about 0.4 s of work nobody waits for.
 SKIP_TEARDOWN = True
+MIN_WIDTH, MAX_WIDTH = 20, 1000  # the text report's width: --width's range, and a terminal's
 HELP = "analyze an experiment's trials: to-target values, scaling laws with CIs, FOM and recommendations"
 
 
@@ -133,9 +134,10 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(
             f"--bootstrap {args.bootstrap} is out of range; accepted: an integer from 0 to 100000."
         )
-    if args.width is not None and not 20 <= args.width <= 1000:
+    if args.width is not None and not MIN_WIDTH <= args.width <= MAX_WIDTH:
         raise UsageError(
-            f"--width {args.width} is out of range; accepted: an integer from 20 to 1000."
+            f"--width {args.width} is out of range; accepted: an integer from {MIN_WIDTH} to "
+            f"{MAX_WIDTH}."
         )
     # a score may be negative (Acrobot-v1, MountainCar-v0); a fraction is checked once its
     # kind is known
@@ -340,6 +342,19 @@ def _stopped_short(
             continue
         out.append((p.tag, why, done, planned))
     return out
+
+
+def _auto_width() -> int | None:
+    """The text report's width without --width: a terminal's; piped, $COLUMNS when it is a
+    width (as the other commands), else None (120). Within --width's range: a COLUMNS of 5
+    broke every word ('HARDW' over 'ARE'), and piped, a COLUMNS of 0 read as 80."""
+    from ..console import env_size
+
+    if sys.stdout.isatty():
+        width: int | None = shutil.get_terminal_size().columns  # COLUMNS=0: the terminal's
+    else:
+        width = env_size("COLUMNS") or None
+    return None if width is None else min(max(width, MIN_WIDTH), MAX_WIDTH)
 
 
 def _replaced(path: Path) -> str:
@@ -643,8 +658,5 @@ def run(args: argparse.Namespace) -> int:
         payload["curves_unread"] = curves_unread  # null: every trial's curve was read
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
-        # a terminal's width; piped, $COLUMNS when set (as the other commands), else 120
-        sized = sys.stdout.isatty() or os.environ.get("COLUMNS", "").strip().isdigit()
-        width = args.width or (shutil.get_terminal_size().columns if sized else None)
-        sys.stdout.write(render_text(result, width=width))
+        sys.stdout.write(render_text(result, width=args.width or _auto_width()))
     return 0

@@ -160,3 +160,27 @@ def test_stopped_short_note_of_pairs_with_and_without_trials():
         "before any of its 8 trials, so the analysis has fewer trials than planned of them; "
         "hwscale-tui launch --experiment-name e runs the rest."
     )
+
+
+@pytest.mark.parametrize("columns,widest", [("0", 120), ("5", 20), ("70", 70)])
+def test_text_width_from_columns_is_a_width_analyze_takes(argv, columns, widest):
+    """Piped, COLUMNS=0 laid the report out for 80 columns (docs: $COLUMNS when set, else 120),
+    and COLUMNS=5 for 5, which broke every word ('HARDW' over 'ARE') while --width 5 is refused
+    (20 to 1000)."""
+    import os
+    import subprocess
+
+    from tests.support.cli import hwscale_cmd
+
+    text_argv = [a for a in argv if a != "--json"]
+    r = subprocess.run(
+        hwscale_cmd(*text_argv),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": columns},
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["HARDWARE", "SCALING", "ANALYSIS"][: len(lines[0].split())]
+    assert "HARDW" not in [w for line in lines[:3] for w in line.split()]
+    assert max(len(line) for line in lines) == widest, r.stdout
