@@ -580,8 +580,8 @@ def check_state_files(report: Report, repair: bool, store_ok: bool) -> None:
         report.add(
             "current experiment",
             False,
-            f"{pointer} cannot be read, so the experiment you last selected is forgotten: {now} "
-            "; hwscale-tui experiments select NAME sets it again",
+            f"{pointer} cannot be read, so the experiment you last selected is forgotten: {now}; "
+            "hwscale-tui experiments select NAME sets it again",
         ).repairable = False
     if not found:
         report.add("state files", True, "the per-launch files and the current-experiment file read")

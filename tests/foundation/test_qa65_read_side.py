@@ -153,3 +153,18 @@ def test_columns_0_does_not_swallow_the_output():
                 "plan", "--gpu-counts", "1", "2", "--node-counts", "1", terminal=terminal
             ).split()
         )
+
+
+def test_doctor_names_an_unreadable_current_experiment_file_in_one_clean_sentence(capsys):
+    from hwscale_tui import cli
+    from hwscale_tui.launch.experiments import current_path
+
+    assert cli.main(["experiments", "new", "demo"]) == 0
+    current_path().write_text("{not json")
+    capsys.readouterr()
+    assert cli.main(["doctor"]) == 1
+    line = next(x for x in capsys.readouterr().out.splitlines() if "current experiment:" in x)
+    assert line.endswith(
+        "cannot be read, so the experiment you last selected is forgotten: commands act on "
+        "hardware_scaling instead; hwscale-tui experiments select NAME sets it again"
+    ), line
