@@ -269,6 +269,19 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
                 "the grid); accepted: those pairs added to its [grid] (its file, or the app's "
                 "grid editor), or --trials FILE.csv."
             )
+        launched = _launch_state(cfg.name)
+        if launched is not None:  # right after a launch, or its pairs ended before a trial
+            status = f"hwscale-tui status --experiment-name {cfg.name}"
+            raise UsageError(
+                f"{where} has no trials for experiment {cfg.name!r}: it was launched, and its "
+                f"pairs ended without recording one ({status} says why); accepted: a new "
+                f"launch (hwscale-tui launch --experiment-name {cfg.name}), or --trials FILE.csv."
+                if launched == "ended"
+                else f"{where} has no trials for experiment {cfg.name!r} yet: it was launched "
+                f"and no trial of it is recorded so far ({status} says how its pairs stand); "
+                "accepted: the analysis run again once its trials have logged their first "
+                "points, or --trials FILE.csv."
+            )
         raise UsageError(
             f"{where} has no trials for experiment {cfg.name!r}; accepted: a launched experiment (--experiment FILE) or --trials FILE.csv."
         )
@@ -301,6 +314,23 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
     # some curves read, some not (failed requests, docs/sources.md): said in a note
     unread = list(getattr(source, "history_unread", ()))
     return trials, dict(curves), every, unread, history_error
+
+
+def _launch_state(name: str) -> str | None:
+    """Whether experiment ``name`` was launched: "ended" (every pair of its latest launch
+    ended, no supervisor left), "running", or None (never, or the store cannot say)."""
+    import sqlite3
+
+    from ..launch.supervisor import pair_status
+    from .status import all_ended
+
+    try:
+        status = pair_status(name)
+    except (StoreError, OSError, sqlite3.Error):
+        return None
+    if status.launch_id is None:
+        return None
+    return "ended" if all_ended(status) else "running"
 
 
 def _stopped_short(

@@ -184,3 +184,42 @@ def test_text_width_from_columns_is_a_width_analyze_takes(argv, columns, widest)
     assert lines[0].split() == ["HARDWARE", "SCALING", "ANALYSIS"][: len(lines[0].split())]
     assert "HARDW" not in [w for line in lines[:3] for w in line.split()]
     assert max(len(line) for line in lines) == widest, r.stdout
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_a_launched_experiment_without_trials_is_not_told_to_launch(tmp_path, capsys, running):
+    """Right after `launch` (or with every pair cancelled before its first trial) analyze said
+    "has no trials ...; accepted: a launched experiment (--experiment FILE)", as if it had not
+    been launched."""
+    import os
+    import time
+
+    from hwscale_tui.launch.state import LaunchRecords
+    from hwscale_tui.processes import process_start_time
+    from hwscale_tui.store import Store
+    from tests.support.launches import dead_pid, recorded_launch
+
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[experiment]\nname = "exp"\n\n[grid]\ngpu_counts = [1]\nnode_counts = [1]\n')
+    pid, start = (os.getpid(), process_start_time(os.getpid())) if running else dead_pid()
+    with Store.open_default() as st:
+        recorded_launch(st, "exp", ["exp.g1n1"], exp, running_pid=pid, proc_start=start or 1.0)
+        if not running:
+            LaunchRecords(st).mark_cancelled("exp", "exp.g1n1", "test", time.time())
+    assert cli.main(["analyze", "-e", str(exp), "--bootstrap", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "accepted: a launched experiment" not in err
+    if running:
+        assert err == (
+            "hwscale-tui: error: the local store has no trials for experiment 'exp' yet: it was "
+            "launched and no trial of it is recorded so far (hwscale-tui status "
+            "--experiment-name exp says how its pairs stand); accepted: the analysis run again "
+            "once its trials have logged their first points, or --trials FILE.csv.\n"
+        )
+    else:
+        assert err == (
+            "hwscale-tui: error: the local store has no trials for experiment 'exp': it was "
+            "launched, and its pairs ended without recording one (hwscale-tui status "
+            "--experiment-name exp says why); accepted: a new launch (hwscale-tui launch "
+            "--experiment-name exp), or --trials FILE.csv.\n"
+        )
