@@ -513,6 +513,16 @@ def run(args: argparse.Namespace) -> int:
     cfg, _ = load_config(args, with_flags=False)
     if args.plots and not args.report:
         raise UsageError("--plots only goes with --report; accepted: --report FILE.md --plots DIR.")
+    if args.allow_oversubscribed and not args.trials and not cfg.local_ranks:
+        # refused, not ignored, as with --trials: no pair of this experiment is left out for it
+        raise UsageError(
+            f"--allow-oversubscribed keeps local mode's pairs with more CPU ranks than usable "
+            f"cores, and experiment {cfg.name}'s pairs count GPUs, not this machine's CPU ranks "
+            f'(runner = "{cfg.experiment.runner}", dispatcher = "{cfg.experiment.dispatcher}"'
+            f"{', its own trial command' if cfg.sweep.trial_command else ''}"
+            f"{', its own launch command' if cfg.launch.command else ''}); accepted: analyze "
+            "without it."
+        )
     from ..analysis.settings import settings_from_config  # no numpy: bad settings fail fast
 
     changes = {

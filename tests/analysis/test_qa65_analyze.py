@@ -223,3 +223,20 @@ def test_a_launched_experiment_without_trials_is_not_told_to_launch(tmp_path, ca
             "--experiment-name exp says why); accepted: a new launch (hwscale-tui launch "
             "--experiment-name exp), or --trials FILE.csv.\n"
         )
+
+
+def test_allow_oversubscribed_is_refused_where_no_pair_is_left_out_for_it(tmp_path, capsys):
+    """On an experiment whose pairs count GPUs (a cluster dispatcher, your own trial command)
+    --allow-oversubscribed was accepted and ignored; with --trials it is refused, not ignored."""
+    exp = _killed_part_way(tmp_path)  # local mode: the flag has pairs to keep
+    assert cli.main(["analyze", "-e", str(exp), "--bootstrap", "0", "--allow-oversubscribed"]) == 0
+    capsys.readouterr()
+    text = exp.read_text().replace("[sweep]\n", '[sweep]\ntrial_command = ["true"]\n')
+    exp.write_text(text)
+    assert cli.main(["analyze", "-e", str(exp), "--bootstrap", "0", "--allow-oversubscribed"]) == 2
+    assert capsys.readouterr().err == (
+        "hwscale-tui: error: --allow-oversubscribed keeps local mode's pairs with more CPU ranks "
+        "than usable cores, and experiment exp's pairs count GPUs, not this machine's CPU ranks "
+        '(runner = "builtin", dispatcher = "local", its own trial command); accepted: analyze '
+        "without it.\n"
+    )
