@@ -203,7 +203,24 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             event.stop()
             self._replayed_keys = asyncio.create_task(self._press_keys(["escape", then]))
             return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            event._sent_to = self.focused  # type: ignore[attr-defined]  # see _on_key
         await super().on_event(event)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """A key no widget took, come back up to the app. Keys that arrive together (typeahead
+        over SSH: ``/g2n`` on the trials screen) are all sent to the widget that has the cursor
+        when they arrive, before the first one's action moves it (``/`` opens the filter box):
+        the g, 2 and n came back here, the box by then had the cursor and takes printable
+        keys, so they were dropped (and before the box took the cursor at once, the 2 opened
+        the launch screen). A key sent to a widget that has since lost the cursor goes to the
+        one that has it now, behind the keys sent there before it: an enter typed after them
+        submits what they typed (a key that widget does not take comes back up as any key)."""
+        sent_to, focused = getattr(event, "_sent_to", None), self.focused
+        if sent_to is not None and focused is not None and focused is not sent_to:
+            event.stop()
+            event.prevent_default()  # not App._on_key's bindings: Textual runs each class's
+            focused.post_message(events.Key(event.key, event.character))
 
     # -- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -58,3 +58,51 @@ async def test_e_typed_with_the_key_that_shows_the_grid_focuses_the_form(tmp_pat
         await pilot.pause()
         for f in FORM_FIELDS.values():  # every field mounted once
             assert len(grid.query("#" + f.widget_id)) == 1, f.dotted
+
+
+# -- 3. keys typed behind the one that moves the cursor go where it moved ---------------------------
+def _burst(app, *keys: tuple[str, str | None]) -> None:
+    """Keys arriving together (typeahead over SSH): posted with no wait between them."""
+    from textual import events
+
+    for key, character in keys:
+        app.post_message(events.Key(key, character))
+
+
+async def test_keys_typed_behind_slash_go_into_the_trials_filter(tmp_path):
+    """'/g2n' and enter in one burst: Textual moves the cursor into the filter box only after
+    the keys already queued, so g, 2 and n went to the table, and the 2 switched to the launch
+    screen (with the box taking the cursor at once, the app then dropped them: the box takes
+    printable keys). Each now goes where the key before it moved the cursor."""
+    from textual.widgets import Input
+
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.poll_state is not None, what="first poll")
+        box = screen.query_one("#filter-input", Input)
+        table = screen.query_one("#trial-table")
+        _burst(app, ("slash", "/"), ("g", "g"), ("2", "2"), ("n", "n"), ("enter", None))
+        await wait_for(
+            pilot,
+            lambda: table.filter_terms or app.current_mode != "trials",
+            what="the filter applied",
+            timeout=10,
+        )
+        assert app.current_mode == "trials"
+        assert table.filter_terms == ["g2n"] and not box.has_class("shown")
+
+
+async def test_keys_typed_behind_e_go_into_the_grid_form(tmp_path):
+    """'e' and a new name in one burst: the name's letters went to the matrix (n asked for a
+    node count, y copied the command) instead of into the name field e had moved to."""
+    from textual.widgets import Input
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        name = grid.query_one("#field-experiment--name", Input)
+        _burst(app, ("e", "e"), *((c, c) for c in "ny2"))
+        await wait_for(pilot, lambda: name.value == "ny2" or app.screen is not grid, timeout=10)
+        assert app.screen is grid and app.focused is name and name.value == "ny2"

@@ -20,7 +20,7 @@ from ..analysis_view import PLOT_KEYS, AnalysisView, build_view, caption_lines, 
 from ..formatting import plural
 from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
-from .base import HwFooter, HwScreen
+from .base import HwFooter, HwScreen, focus_now
 
 
 def _pairs_running(app: Any) -> bool:
@@ -421,7 +421,7 @@ class AnalysisScreen(HwScreen):
         self.show_plots()
 
     def action_focus_target(self) -> None:
-        self.query_one("#target-select", Select).focus()
+        focus_now(self.query_one("#target-select", Select))
 
     @on(Select.Changed, "#target-select")
     def _target_changed(self, event: Select.Changed) -> None:

@@ -51,6 +51,14 @@ def typed_character(key: str) -> str | None:
     return key_to_character(key) or KEY_CHARACTERS.get(key)
 
 
+def focus_now(widget: Widget) -> None:
+    """Move the cursor to ``widget`` before the next key is handled. Textual's ``focus()``
+    moves it only after the messages already queued, so keys typed together with the one that
+    asked (typeahead over SSH: ``/g2n`` in one burst) went to the widget that had the cursor
+    before: the 2 switched to the launch screen instead of being typed into the filter."""
+    widget.screen.set_focus(widget)
+
+
 class FooterItem(NamedTuple):
     """One key the footer shows, and the columns it takes on the footer's line."""
 

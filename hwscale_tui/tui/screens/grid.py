@@ -23,7 +23,7 @@ from ...hardware import HardwarePair, oversubscribed, usable_cores
 from ..session import GridCell, equivalent_command, format_field_value, parse_field_text
 from ..widgets.choice import ChoiceField
 from ..widgets.header import ExperimentHeader
-from .base import HwFooter, HwScreen
+from .base import HwFooter, HwScreen, focus_now
 
 
 @dataclass(frozen=True)
@@ -688,10 +688,10 @@ class GridScreen(HwScreen):
             if mounting is not None:
                 await mounting
         if self.app.session.read_only:  # its fields are disabled and take no focus: the form does
-            self.query_one("#grid-form").focus()
+            focus_now(self.query_one("#grid-form"))
             self.notify("Read-only mode: the form scrolls (arrows, page keys) but takes no edits.")
             return
-        self.query_one(f"#{FORM_FIELDS['experiment.name'].widget_id}").focus()
+        focus_now(self.query_one(f"#{FORM_FIELDS['experiment.name'].widget_id}"))
 
     def back(self) -> bool:
         """esc in the form returns to the matrix (the app's back action asks first)."""
@@ -702,7 +702,7 @@ class GridScreen(HwScreen):
         return False
 
     def action_focus_matrix(self) -> None:
-        self.query_one("#pair-matrix", DataTable).focus()
+        focus_now(self.query_one("#pair-matrix", DataTable))
 
     def action_save(self) -> None:
         if not self._guard_writable():

@@ -33,7 +33,7 @@ from ..source_cache import SourceCache
 from ..widgets.header import ExperimentHeader
 from ..widgets.ordered_input import OrderedInput
 from ..widgets.trial_table import SORT_COLUMNS, TrialTable, pair_label, trial_number
-from .base import HwFooter, HwScreen
+from .base import HwFooter, HwScreen, focus_now
 from .modals import ConfirmScreen
 
 POLL_INTERVALS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -316,7 +316,7 @@ class TrialsScreen(HwScreen):
         box = self.query_one("#filter-input", Input)
         box.value = " ".join(self.query_one(TrialTable).filter_terms)
         box.add_class("shown")
-        box.focus()
+        focus_now(box)
 
     @on(Input.Submitted, "#filter-input")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -341,7 +341,7 @@ class TrialsScreen(HwScreen):
     def _close_filter(self) -> None:
         box = self.query_one("#filter-input", Input)
         box.remove_class("shown")
-        self.query_one(TrialTable).focus()
+        focus_now(self.query_one(TrialTable))
 
     @on(events.DescendantFocus)
     def _focus_left_the_filter(self, event: events.DescendantFocus) -> None:
