@@ -304,6 +304,13 @@ def check_output_path(path: str | None, flag: str, *, directory: bool = False) -
             f"{flag} {path!r} is not a usable path ({e}); accepted: a path in an existing folder."
         ) from None
     if not parent_ok:
+        # a file on the way ('--csv out.csv/x.csv') is no folder to create: said as it is
+        blocker = next((a for a in p.absolute().parents if a.exists() or a.is_symlink()), None)
+        if blocker is not None and not blocker.is_dir():
+            what = "a file, not a folder" if blocker.exists() else "a link to nothing"
+            raise UsageError(
+                f"{flag} {path}: {blocker} is {what}; accepted: a path in an existing folder."
+            )
         raise UsageError(
             f"{flag} {path}: its folder does not exist; accepted: a path in an existing folder "
             "(create it first)."

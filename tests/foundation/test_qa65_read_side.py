@@ -168,3 +168,25 @@ def test_doctor_names_an_unreadable_current_experiment_file_in_one_clean_sentenc
         "cannot be read, so the experiment you last selected is forgotten: commands act on "
         "hardware_scaling instead; hwscale-tui experiments select NAME sets it again"
     ), line
+
+
+def test_an_output_path_through_a_file_says_so_not_that_its_folder_is_missing(tmp_path, capsys):
+    """`--save out.csv/x.toml` with out.csv a file said "its folder does not exist; ... (create
+    it first)": a folder cannot be made there."""
+    from hwscale_tui import cli
+
+    (tmp_path / "out.csv").write_text("x\n")
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    for argv, flag, path, blocker, what in (
+        (["plan", "--save"], "--save", "out.csv/x.toml", "out.csv", "a file, not a folder"),
+        (["analyze", "--csv"], "--csv", "out.csv/a/b.csv", "out.csv", "a file, not a folder"),
+        (["analyze", "--csv"], "--csv", "gone/b.csv", "gone", "a link to nothing"),
+    ):
+        assert cli.main([*argv, str(tmp_path / path)]) == 2
+        assert capsys.readouterr().err == (
+            f"hwscale-tui: error: {flag} {tmp_path / path}: {tmp_path / blocker} is {what}; "
+            "accepted: a path in an existing folder.\n"
+        )
+    assert cli.main(["plan", "--save", str(tmp_path / "no" / "x.toml")]) == 2
+    assert "its folder does not exist" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gone", "out.csv"]  # nothing written
