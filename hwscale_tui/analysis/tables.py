@@ -47,8 +47,9 @@ def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
         )
         raise UsageError(f"{what} {p} {problem}; accepted: a path to a CSV file.")
     try:
-        # "run_id, gpus" (a space after each comma) names the column gpus, not " gpus"
-        df = pd.read_csv(p, skipinitialspace=True)
+        # "run_id, gpus" (a space after each comma) names the column gpus, not " gpus"; a run
+        # id is text: "007" stays "007" and "1e3" "1e3" (read as numbers: "7.0", "1000.0")
+        df = pd.read_csv(p, skipinitialspace=True, dtype={"run_id": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise UsageError(

@@ -240,3 +240,21 @@ def test_allow_oversubscribed_is_refused_where_no_pair_is_left_out_for_it(tmp_pa
         '(runner = "builtin", dispatcher = "local", its own trial command); accepted: analyze '
         "without it.\n"
     )
+
+
+def test_csv_run_ids_that_look_like_numbers_stay_as_written(tmp_path, capsys):
+    """pandas read a run_id column of "007" and "1e3" as numbers: the report named the runs
+    "7.0" and "1000.0", which match no run of yours."""
+    (tmp_path / "t.csv").write_text("run_id,gpus,nodes\n007,1,1\n1e3,2,1\n")
+    (tmp_path / "h.csv").write_text(
+        "run_id,agent_step,wall_s,score\n007,100,1,5\n007,200,2,10\n1e3,100,1,3\n1e3,200,2,12\n"
+    )
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    assert cli.main([*argv, "--bootstrap", "0", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [t["run_id"] for t in data["per_trial"]] == ["007", "1e3"]
+    assert data["reference_run"] == "1e3"
+    long = tmp_path / "long.csv"  # a long-format file too
+    long.write_text("run_id,config,agent_step,wall_s,score\n007,g1n1,100,1,5\n007,g1n1,200,2,10\n")
+    assert cli.main(["analyze", "--trials", str(long), "--bootstrap", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reference_run"] == "007"
