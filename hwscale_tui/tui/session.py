@@ -207,7 +207,31 @@ class ExperimentSession:
                 new.env_filled.discard(dotted)
             else:
                 overrides[dotted] = parse_field_text(dotted, text)
-        self.cfg = cfgmod.apply_overrides(new, overrides, source=str(self.path))
+        edited = cfgmod.apply_overrides(new, overrides, source=str(self.path))
+        self._refuse_taken_name(edited.name)
+        self.cfg = edited
+
+    def _refuse_taken_name(self, name: str) -> None:
+        """The name field renamed the experiment to another one's name without a word, and
+        saving then pointed that experiment (its trials, its generations) at this file, its own
+        file still naming it: a name another experiment has is refused, as the switcher's new
+        name is. The experiment's own name (as opened or last saved) is always taken back."""
+        if name in (self.cfg.name, self._saved.get("experiment", {}).get("name")):
+            return
+        from ..errors import StoreError
+        from ..launch.experiments import known_names
+
+        try:
+            taken = name in known_names()
+        except StoreError:  # a damaged store says so where it is read; the name is not judged
+            return
+        if taken:
+            raise ConfigError(
+                str(self.path),
+                "experiment.name",
+                f"an experiment named {name!r} already exists",
+                "a new name (hwscale-tui experiments lists the taken ones)",
+            )
 
     def grid_cells(self) -> list[list[GridCell]]:
         """Rows per GPU count, columns per node count (both in file order, duplicates dropped)."""

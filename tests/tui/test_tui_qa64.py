@@ -106,3 +106,50 @@ async def test_keys_typed_behind_e_go_into_the_grid_form(tmp_path):
         _burst(app, ("e", "e"), *((c, c) for c in "ny2"))
         await wait_for(pilot, lambda: name.value == "ny2" or app.screen is not grid, timeout=10)
         assert app.screen is grid and app.focused is name and name.value == "ny2"
+
+
+# -- 4. the name field refuses another experiment's name -------------------------------------------
+async def test_the_name_field_refuses_the_name_of_another_experiment(tmp_path):
+    """exp2 (made from hardware_scaling) renamed 'hardware_scaling' in the name field showed no
+    error, and ctrl+s wrote exp2's file under that name: the store then pointed
+    hardware_scaling, its trials and generations, at exp2's file, while its own file still said
+    hardware_scaling. The field says the name is taken, as the switcher's new-name prompt
+    does, and nothing is saved; the experiment's own name, typed back, is taken again."""
+    from textual.widgets import Input
+
+    from hwscale_tui.config import apply_overrides, default_config
+    from hwscale_tui.launch.experiments import file_for, new_from, remember
+
+    first = tmp_path / "first.toml"
+    remember("hardware_scaling", _save(first))
+    new_from("hardware_scaling", "exp2")
+    cfg = apply_overrides(default_config(), {"experiment.name": "exp2"})
+    app, _ = make_app(tmp_path, cfg=cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        name = grid.query_one("#field-experiment--name", Input)
+        name.focus()
+        name.value = "hardware_scaling"
+        await wait_for(pilot, lambda: shown_error(grid, "experiment.name"), what="the error")
+        assert grid.field_errors["experiment.name"] == (
+            "an experiment named 'hardware_scaling' already exists; accepted: a new name "
+            "(hwscale-tui experiments lists the taken ones)."
+        )
+        assert app.session.cfg.name == "exp2"  # not in force
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not app.session.path.exists()  # refused: nothing written
+        assert file_for("hardware_scaling") == first.resolve()
+        name.value = "exp3"  # a new name is taken at once
+        await wait_for(pilot, lambda: not shown_error(grid, "experiment.name"), what="ok")
+        assert app.session.cfg.name == "exp3"
+        name.value = "exp2"  # and its own name back
+        await wait_for(pilot, lambda: app.session.cfg.name == "exp2", what="its own name")
+        assert not shown_error(grid, "experiment.name")
+
+
+def _save(path):
+    from hwscale_tui.config import default_config, save
+
+    return save(default_config(), path)
