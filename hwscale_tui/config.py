@@ -61,6 +61,7 @@ MAX_NODES = 4096
 MAX_DELAY_S = 7 * 24 * 3600.0  # a week between pair starts
 MAX_SECONDS = 30 * 24 * 3600.0
 MAX_POLL_S = 3600.0  # an hour between squeue calls: a larger one would all but never poll
+MIN_POLL_S = 0.1  # 0 would call squeue in a busy loop, a load on the cluster's controller
 # a node's or a Slurm task's CPUs: above the largest single-image nodes (HPE Superdome Flex, 1792 threads)
 MAX_CPUS_PER_TASK = 4096
 # with max_suggestion_cost at MAX_SECONDS (30 days), 1000x is 43.2M minutes: still under the
@@ -302,7 +303,9 @@ class SlurmSection:
         doc="more sbatch options, like --mem=16G (not the ones the dispatcher sets)",
         factory=list,
     )
-    poll_s: float = _f(5.0, doc="seconds between squeue calls of a sweep", min=0, max=MAX_POLL_S)
+    poll_s: float = _f(
+        5.0, doc="seconds between squeue calls of a sweep", min=MIN_POLL_S, max=MAX_POLL_S
+    )
 
 
 @dataclass

@@ -108,7 +108,8 @@ def test_a_slurm_poll_interval_of_an_hour_is_accepted(tmp_path, capsys):
 def test_the_experiment_doc_states_the_poll_bound():
     text = (REPO / "docs" / "experiment.md").read_text()
     assert (
-        "| `poll_s` | `5.0` | seconds between squeue calls of a sweep; *range* 0 to 3600 |" in text
+        "| `poll_s` | `5.0` | seconds between squeue calls of a sweep; *range* 0.1 to 3600 |"
+        in text
     )
 
 

@@ -134,8 +134,9 @@ def _tree(root: Path) -> list[str]:
         ("slurm.cpus_per_task", "1000000000", "accepted: an integer from 0 to 4096."),
         ("slurm.time_limit_factor", "1000.5", "accepted: a number from 0 to 1000."),
         ("slurm.time_limit_factor", "1e300", "accepted: a number from 0 to 1000."),
-        ("slurm.poll_s", "1e9", "accepted: a number from 0 to 3600."),  # the sweep never polled
-        ("slurm.poll_s", "3600.5", "accepted: a number from 0 to 3600."),
+        ("slurm.poll_s", "1e9", "accepted: a number from 0.1 to 3600."),  # the sweep never polled
+        ("slurm.poll_s", "3600.5", "accepted: a number from 0.1 to 3600."),
+        ("slurm.poll_s", "0", "accepted: a number from 0.1 to 3600."),  # squeue in a busy loop
     ],
 )
 def test_bounded_keys_beyond_their_bound_are_refused(
