@@ -220,7 +220,11 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if sent_to is not None and focused is not None and focused is not sent_to:
             event.stop()
             event.prevent_default()  # not App._on_key's bindings: Textual runs each class's
-            focused.post_message(events.Key(event.key, event.character))
+            # as Textual forwards a key: marked forwarded, so that, unhandled there, it comes
+            # back up here as any key does (posted plainly, it was read as a new key at the
+            # app and forwarded again with its propagation stopped: a down after an esc that
+            # left a form field was lost)
+            focused._forward_event(events.Key(event.key, event.character))
 
     # -- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -108,6 +108,22 @@ async def test_keys_typed_behind_e_go_into_the_grid_form(tmp_path):
         assert app.screen is grid and app.focused is name and name.value == "ny2"
 
 
+async def test_a_down_typed_behind_esc_moves_the_matrix_cursor(tmp_path):
+    """esc and down in one burst from a form field (esc leaves the form for the matrix): the
+    down was lost, the matrix's cursor stayed on g1n1."""
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        grid.query_one("#field-grid--max_gpus_per_node").focus()
+        await pilot.pause()
+        matrix = grid.query_one("#pair-matrix")
+        assert matrix.cursor_coordinate.row == 0
+        _burst(app, ("escape", None), ("down", None))
+        await wait_for(pilot, lambda: matrix.cursor_coordinate.row == 1, what="down", timeout=10)
+        assert app.focused is matrix
+
+
 # -- 4. the name field refuses another experiment's name -------------------------------------------
 async def test_the_name_field_refuses_the_name_of_another_experiment(tmp_path):
     """exp2 (made from hardware_scaling) renamed 'hardware_scaling' in the name field showed no
