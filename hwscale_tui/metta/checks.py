@@ -15,6 +15,7 @@ from ..config import ExperimentConfig, default_config
 from ..errors import UsageError
 from ..hardware import HardwarePair, plan_of
 from ..search.presets import LR_BATCH_EXPONENT
+from .command import read_as, reads_back
 from .profiles import FOM_V1, MettaProfile, detect_profile, resolve_profile, tool_file
 
 # Metta's SkyPilot task (devops/skypilot/config/skypilot_run.yaml:1-23 at 7c1a7ff418) asks AWS
@@ -267,6 +268,18 @@ def launch_blockers(cfg: ExperimentConfig) -> list[str]:
             continue  # empty: the profile's
         if not _python_path(value, parts):
             out.append(f"{key} {value!r} is not a Python name, so {what}; accepted: {accepted}")
+        elif key != "metta.tool" and not reads_back(value):
+            # parse_value (run_tool.py:84-115 at a8d1ecee19, :88-119 at 7c1a7ff418) makes it a
+            # bool, None or float; hw_sweep gets it as is (type_parse fails and the raw value is
+            # kept, run_tool.py:554-565; :646-650 at 7c1a7ff418) and its SweepTool's str field
+            # (metta/tools/sweep.py:138-140; :134-136) refuses it: "Error creating tool
+            # configuration", exit 1 (:608-610; :692-696)
+            out.append(
+                f"{key} {value!r} would reach Metta as {read_as(value)}, not a name (tools/run.py "
+                "reads true, false, none, null, nan, inf and infinity, in any case, as values), so "
+                "hw_sweep's SweepTool refuses it and the sweep exits 1 before any trial; accepted: "
+                f"{accepted.split(', or empty')[0]}, other than those words"
+            )
     if cfg.wandb.mode != "online":  # every pair's command runs with WANDB_MODE set to it
         out.append(
             f"wandb.mode = {cfg.wandb.mode!r} with the metta runner: Metta's sweep keeps its "

@@ -216,6 +216,18 @@ def reads_back(text: str) -> bool:
     return isinstance(value, str) and value == text
 
 
+def read_as(text: str) -> str:
+    """What tools/run.py makes of ``key=text`` when it is not the string ``text``, in words."""
+    value = parse_value(text)
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "None"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    return f"JSON ({type(value).__name__})" if isinstance(value, (dict, list)) else repr(value)
+
+
 def wandb_tokens(entity: str, project: str) -> list[str]:
     """The SweepTool ``wandb`` settings: ``wandb.entity=E wandb.project=P``, or, when
     tools/run.py would read either as something other than a string (a project ``2025`` is the

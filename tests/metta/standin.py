@@ -330,16 +330,20 @@ def main():
         return 1
     names, anns, required, defaults = params_of(sig)
     kwargs, consumed = {}, set()
-    for name in names:  # run_tool.py:623-673
-        if name in nested:
+    for name in names:  # run_tool.py:623-673 (a8d1ecee19: :533-587)
+        if name in nested:  # every flat key is in the nested payload too (nestify, :494)
             kwargs[name] = nested[name]
             consumed |= {k for k in cli if k == name or k.startswith(name + ".")}
         elif name in cli:
-            if not type_ok(cli[name], anns[name]):  # type_parse raises -> exit 1 (:694-696)
-                out(f"Error creating tool configuration: {name}={cli[name]!r} is not {anns[name]}")
-                return 1
             kwargs[name] = cli[name]
             consumed.add(name)
+        # type_parse failing keeps the raw value (a8d1ecee19 :554-565), which the tool maker
+        # hands to SweepTool: pydantic refuses a bool, None or float for a str field
+        # (recipe_module, train_entrypoint, eval_entrypoint: metta/tools/sweep.py:138-140 at
+        # a8d1ecee19), "Error creating tool configuration", exit 1 (:608-610)
+        if name in kwargs and not type_ok(kwargs[name], anns[name]):
+            out(f"Error creating tool configuration: {name}={kwargs[name]!r} is not {anns[name]}")
+            return 1
     missing = [n for n in required if n not in kwargs]
     if missing:  # the call raises TypeError -> exit 1 (:683-693)
         out(f"Error creating tool configuration: missing required argument(s) {missing}")
