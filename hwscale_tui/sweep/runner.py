@@ -204,6 +204,18 @@ class RunnerTimings:
     cancel_grace_s: float = 3.0  # SIGTERM -> SIGKILL for local trials; bounded wait for SkyPilot
 
 
+@dataclass
+class _SubmitWait:
+    """A trial the cluster could not take now, waiting to be submitted again (the dispatcher
+    asked for it: a ``NotSubmitted`` with ``retry_in_s``). It holds its slot, its params are
+    pending for the optimizer, and the loop goes on polling the other trials meanwhile."""
+
+    spec: TrialSpec
+    due: float  # runner clock: when to call the dispatcher's start again
+    reason: str  # the dispatcher's last refusal
+    note: str  # the started event's note ("suggested before the runner restarted")
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -232,6 +244,7 @@ class SweepRunner:
         )
         self.price = setup.cfg.price_per_gpu_hour
         self.in_flight: dict[str, InFlightTrial] = {}
+        self._to_submit: dict[str, _SubmitWait] = {}  # waiting to be submitted again, by run id
         self.counted = 0
         self.abort_reason: str | None = None
         self._not_submitted_in_a_row = 0  # starts the cluster did not take (NotSubmitted)
@@ -321,8 +334,16 @@ class SweepRunner:
                 continue
             if code is not None:
                 return code
-            self._wake.wait(self.timings.poll_s)
+            self._wake.wait(self._next_turn_in_s())
             self._wake.clear()
+
+    def _next_turn_in_s(self) -> float:
+        """The loop's period, shorter when a trial's submit is due before it."""
+        wait = self.timings.poll_s
+        if self._to_submit:
+            due = min(w.due for w in self._to_submit.values())
+            wait = min(wait, max(0.0, due - self.clock()))
+        return wait
 
     def _turn(self) -> int | None:
         """One turn of the loop; an exit code when the sweep is over. A store failure raises
@@ -337,7 +358,9 @@ class SweepRunner:
                 errno.ENOSPC, "No space left on device", str(self.setup.builder.runs_dir)
             )
         self._store_available()
-        progress = SweepProgress(self.counted, len(self.in_flight))
+        if self.abort_reason is None:
+            self._submit_due()
+        progress = SweepProgress(self.counted, len(self.in_flight) + len(self._to_submit))
         if self.abort_reason is not None:
             self._cancel_in_flight()
             self.state.set_status("failed")
@@ -365,13 +388,14 @@ class SweepRunner:
 
     def _suggest_and_start(self, n: int) -> None:
         pending = [t.params for t in self.in_flight.values()]
+        pending += [w.spec.params for w in self._to_submit.values()]
         if self.cfg.sweep.transfer:
             self._feed_other_pairs()
             context = hardware_context(self.setup.pair.gpus, self.setup.pair.nodes)
             suggestions = self._built_optimizer().suggest(n, pending=pending, context=context)
         else:
             suggestions = self._built_optimizer().suggest(n, pending=pending)
-        if not suggestions and not self.in_flight:
+        if not suggestions and not self.in_flight and not self._to_submit:
             self.abort_reason = "the optimizer returned no suggestion and no trial is running"
             return
         infos = list(self._built_optimizer().last_info) + [{}] * len(suggestions)
@@ -422,9 +446,14 @@ class SweepRunner:
             )
 
     def _start(self, spec: TrialSpec, note: str = "") -> None:
+        waited = self._to_submit.pop(spec.run_id, None) is not None
         try:
             handle, fields = self.dispatcher.start(spec)
         except NotSubmitted as e:
+            retry_in_s = getattr(e, "retry_in_s", None)
+            if retry_in_s is not None:  # asked again later (a stop records it, unsubmitted)
+                self._wait_to_submit(spec, float(retry_in_s), str(e), note)
+                return
             # the cluster's fault, not the hyperparameters': killed (replaced, never counted,
             # never a failure for the optimizer), until too many in a row end the sweep
             self._not_submitted_in_a_row += 1
@@ -458,12 +487,40 @@ class SweepRunner:
             handle,
         )
         try:  # tracked above first: a started trial is never lost to a store failure
-            self.state.mark_started(spec.run_id, **fields)
+            if waited:  # its row said "waiting to submit: ..."
+                self.state.mark_started(spec.run_id, **fields, error=None)
+            else:
+                self.state.mark_started(spec.run_id, **fields)
         except STORE_ERRORS as e:
             self._store_unavailable(e)
         label = {"pid": "pid", "job_name": getattr(self.dispatcher, "job_label", "job_name")}
         where = " ".join(f"{label[k]}={v}" for k, v in fields.items() if k in label)
         self.state.event("started", (where + note).strip(), spec.run_id)
+
+    def _wait_to_submit(self, spec: TrialSpec, retry_in_s: float, reason: str, note: str) -> None:
+        """The cluster cannot take the trial now and the dispatcher asks for it again later:
+        it waits (queued, ``waiting to submit: <reason>``) while the loop polls the other
+        trials, and is started again by ``_submit_due`` once ``retry_in_s`` has passed."""
+        self._to_submit[spec.run_id] = _SubmitWait(spec, self.clock() + retry_in_s, reason, note)
+        try:
+            self.state.store.update_trial(
+                spec.run_id,
+                state="queued",
+                error=f"waiting to submit: {reason}",
+                updated_at=self.clock(),
+            )
+        except STORE_ERRORS as e:  # only what the row shows: the wait goes on
+            self._store_unavailable(e)
+
+    def _submit_due(self) -> None:
+        """Start again each trial waiting to be submitted whose time has come (not once a
+        stop was asked for: the stop records them, and no further sbatch is run)."""
+        now = self.clock()
+        for waiting in list(self._to_submit.values()):
+            if self._stop_signal is not None or self.abort_reason is not None:
+                return
+            if waiting.due <= now:
+                self._start(waiting.spec, note=waiting.note)
 
     def _register(self, run_id: str, fields: Mapping[str, Any]) -> None:
         """Mirror a running trial into the per-launch file, so ``cancel`` finds it even when
@@ -839,6 +896,21 @@ class SweepRunner:
     # -- stopping ---------------------------------------------------------------------------------
     def _cancel_in_flight(self) -> None:
         self._stopping = True
+        for run_id, waiting in list(self._to_submit.items()):  # never submitted: nothing to cancel
+            del self._to_submit[run_id]
+            self._settle(
+                run_id,
+                waiting.spec.params,
+                TrialOutcome(
+                    "killed",
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"not submitted: {waiting.reason}; the sweep stopped before sbatch was "
+                    "asked again",
+                ),
+            )
         trials = list(self.in_flight.values())
         if not trials:
             return
@@ -857,9 +929,10 @@ class SweepRunner:
 
     def _stop(self, signum: int) -> int:
         name = signal.Signals(signum).name
+        n = len(self.in_flight) + len(self._to_submit)  # waiting to submit: in flight for the sweep
         self.state.event(
             "cancelling",
-            f"{name}: stopping {len(self.in_flight)} in-flight trial{'' if len(self.in_flight) == 1 else 's'}",
+            f"{name}: stopping {n} in-flight trial{'' if n == 1 else 's'}",
         )
         self._cancel_in_flight()
         try:

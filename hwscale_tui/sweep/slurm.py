@@ -180,12 +180,21 @@ TRANSIENT_REFUSALS = (
 
 class SubmitNotNow(NotSubmitted):
     """sbatch did not answer, could not reach the controller, or the controller refused the job
-    for now (``TRANSIENT_REFUSALS``): a later submit may work, so ``SlurmDispatcher.start``
-    asks again after a backoff before the trial counts as not submitted."""
+    for now (``TRANSIENT_REFUSALS``): a later submit may work, so the trial is asked again
+    after a backoff before it counts as not submitted.
+
+    ``retry_in_s`` set: ``SlurmDispatcher.start`` wants the trial started again in that many
+    seconds. The runner then keeps it waiting to submit -- polling its other trials meanwhile
+    -- and calls ``start`` again once the time has come (it reads the attribute, so any
+    dispatcher may ask for it). None: it was the last try, the trial was not submitted."""
+
+    def __init__(self, message: str, retry_in_s: float | None = None):
+        super().__init__(message)
+        self.retry_in_s = retry_in_s
 
 
-# How long a trial's start waits before asking sbatch again after a SubmitNotNow, as multiples
-# of [slurm] poll_s: 5 s, 15 s and 45 s at the default 5 s (each at most SUBMIT_RETRY_MAX_S).
+# How long a trial waits to be submitted again after a SubmitNotNow, as multiples of [slurm]
+# poll_s: 5 s, 15 s and 45 s at the default 5 s (each at most SUBMIT_RETRY_MAX_S).
 SUBMIT_RETRY_FACTORS = (1.0, 3.0, 9.0)
 SUBMIT_RETRY_MAX_S = 300.0
 
@@ -524,7 +533,6 @@ class SlurmDispatcher:
         results: TrialResults | None = None,
         poll_interval_s: float | None = None,
         submit_retry_delays_s: Sequence[float] | None = None,
-        wait: Callable[[float], bool] | None = None,
         say: Callable[[str], None] | None = None,
     ):
         self.cfg = cfg
@@ -540,10 +548,9 @@ class SlurmDispatcher:
             if submit_retry_delays_s is None
             else submit_retry_delays_s
         )
-        # set by interrupt() (the sweep's stop signals): a backoff wait ends at once and no
-        # further sbatch is run. ``wait(seconds)`` -> True when interrupted (tests inject it).
+        # set by interrupt() (the sweep's stop signals): no further sbatch is run
         self._stop = SignalSafeEvent()
-        self._wait = wait or self._stop.wait
+        self._asked: dict[str, int] = {}  # run id -> sbatch calls so far for a retried submit
         self._say = say or _say_on_stderr
         self._last_poll = -float("inf")
         self._query: Future[Snapshot] | None = None
@@ -650,39 +657,40 @@ class SlurmDispatcher:
         return SlurmJob(job_id), {"job_name": job_id}
 
     def interrupt(self) -> None:
-        """The sweep is stopping (safe from a signal handler): a submit waiting to be asked
-        again gives up at once, and no further sbatch is run."""
+        """The sweep is stopping (safe from a signal handler): no further sbatch is run, so a
+        trial waiting to be submitted again stays unsubmitted."""
         self._stop.set()
 
     def _submit(
         self, run_id: str, opts: Sequence[str], script: Path, env: Mapping[str, str]
     ) -> str:
-        """sbatch, asked again after each of ``submit_retry_delays_s`` while the cluster cannot
-        take the job now (SubmitNotNow: no answer, no controller, a drained partition): three
-        refusals in a row, each within a second, ended the sweep while a controller restarted.
-        A permanent refusal (NotSubmitted) is raised at once."""
+        """sbatch, once. While the cluster cannot take the job now (SubmitNotNow: no answer, no
+        controller, a drained partition) the trial is asked again after each of
+        ``submit_retry_delays_s``: this raises SubmitNotNow with ``retry_in_s``, and the runner
+        calls ``start`` again when that time has come, polling its other trials meanwhile (a
+        wait here held up the whole sweep). Three refusals in a row, each within a second,
+        ended the sweep while a controller restarted. After the last retry SubmitNotNow is
+        raised without ``retry_in_s``; a permanent refusal (NotSubmitted) at once."""
+        if self._stop.is_set():
+            self._asked.pop(run_id, None)
+            raise NotSubmitted("the sweep is stopping, so sbatch was not asked")
         delays = self.submit_retry_delays_s
-        for attempt in range(len(delays) + 1):
-            if self._stop.is_set():
-                raise NotSubmitted("the sweep is stopping, so sbatch was not asked")
-            try:
-                return self.cli.submit(opts, script, env)
-            except SubmitNotNow as e:
-                if attempt == len(delays):
-                    apart = ", ".join(f"{d:g}" for d in delays)
-                    raise SubmitNotNow(
-                        f"{e} (asked {attempt + 1} times, {apart} s apart)" if delays else str(e)
-                    ) from None
-                delay = delays[attempt]
-                self._say(
-                    f"{time.strftime('%H:%M:%S')} sbatch     {run_id} {e}; asking again in "
-                    f"{delay:g} s (retry {attempt + 1} of {len(delays)})"
-                )
-                if self._wait(delay):
-                    raise NotSubmitted(
-                        f"{e}; the sweep stopped before sbatch was asked again"
-                    ) from None
-        raise AssertionError("unreachable")  # the loop returns or raises
+        attempt = self._asked.pop(run_id, 0)
+        try:
+            return self.cli.submit(opts, script, env)
+        except SubmitNotNow as e:
+            if attempt >= len(delays):
+                apart = ", ".join(f"{d:g}" for d in delays)
+                raise SubmitNotNow(
+                    f"{e} (asked {attempt + 1} times, {apart} s apart)" if delays else str(e)
+                ) from None
+            self._asked[run_id] = attempt + 1
+            delay = delays[attempt]
+            self._say(
+                f"{time.strftime('%H:%M:%S')} sbatch     {run_id} {e}; asking again in "
+                f"{delay:g} s (retry {attempt + 1} of {len(delays)})"
+            )
+            raise SubmitNotNow(str(e), retry_in_s=delay) from None
 
     def attach(self, row: Mapping[str, Any]) -> SlurmJob | None:
         """A handle for a recorded job Slurm still knows (running or ended), else None. When
