@@ -32,6 +32,7 @@ from ..launch.commands import builtin_multinode_refusal
 from ..metrics_file import history_row, read_final
 from ..prices import job_cost_usd
 from ..processes import SignalSafeEvent, process_start_time
+from ..records import plural
 from ..search.presets import Preset, preset_for
 from ..store import Store
 from .dispatch import NOT_SUBMITTED_ALLOWED, Dispatcher, InFlightTrial, NotSubmitted
@@ -801,7 +802,8 @@ class SweepRunner:
         if resumed:
             self.state.event(
                 "resumed",
-                f"{self.counted} of {self.setup.limits.max_trials} trials done, {len(self.in_flight)} re-attached, "
+                f"{self.counted} of {plural(self.setup.limits.max_trials, 'trial')} done, "
+                f"{len(self.in_flight)} re-attached, "
                 f"{len(to_start)} suggested but never started",
             )
         for spec in to_start:
@@ -932,7 +934,7 @@ class SweepRunner:
         n = len(self.in_flight) + len(self._to_submit)  # waiting to submit: in flight for the sweep
         self.state.event(
             "cancelling",
-            f"{name}: stopping {n} in-flight trial{'' if n == 1 else 's'}",
+            f"{name}: stopping {plural(n, 'in-flight trial')}",
         )
         self._cancel_in_flight()
         try:
