@@ -247,7 +247,8 @@ class ExperimentSession:
                         GridCell(
                             pair,
                             "invalid",
-                            f"{gpus} GPUs per node is more than max_gpus_per_node = {g.max_gpus_per_node}",
+                            f"{self._per_node(gpus)} is more than max_gpus_per_node = "
+                            f"{g.max_gpus_per_node}",
                         )
                     )
                 elif pair.tag in excluded:
@@ -257,14 +258,22 @@ class ExperimentSession:
             rows.append(row)
         return rows
 
+    def _per_node(self, count: int) -> str:
+        """``2 GPUs per node``, or ``2 ranks per node`` in local mode, where the matrix's rows
+        are CPU ranks (an invalid row's reason said GPUs beside its ``2 ranks``)."""
+        word = "rank" if self.cfg.local_ranks else "GPU"
+        return f"{count} {word}{'' if count == 1 else 's'} per node"
+
     def toggle_pair(self, pair: HardwarePair) -> bool:
         """Switch a valid pair off/on (``grid.exclude``); returns whether it is now on."""
         if pair.gpus > self.cfg.grid.max_gpus_per_node:
+            top = self.cfg.grid.max_gpus_per_node
             raise ConfigError(
                 str(self.path),
                 "grid.exclude",
-                f"{pair.tag} is not a valid pair",
-                f"pairs with at most max_gpus_per_node = {self.cfg.grid.max_gpus_per_node} GPUs per node",
+                f"{pair.tag} is not a valid pair ({self._per_node(pair.gpus)} is more than "
+                f"max_gpus_per_node = {top})",
+                f"pairs with at most {self._per_node(top)}",
             )
         exclude = list(self.cfg.grid.exclude)
         if pair.tag in exclude:

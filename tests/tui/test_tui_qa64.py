@@ -169,3 +169,37 @@ def _save(path):
     from hwscale_tui.config import default_config, save
 
     return save(default_config(), path)
+
+
+# -- 5. an invalid row's reason counts ranks in local mode ----------------------------------------
+async def test_an_invalid_rows_reason_counts_ranks_in_local_mode(tmp_path):
+    """max rank/node lowered to 1: the row '2 ranks' read '✗ invalid', its state line 'invalid:
+    2 GPUs per node is more than max_gpus_per_node = 1', and space on it noticed the file's
+    path and key and 'at most max_gpus_per_node = 1 GPUs per node'."""
+    from textual.widgets import Input
+
+    from tests.tui.test_tui_pilot import text_of
+
+    app, _ = make_app(tmp_path)
+    assert app.session.cfg.local_ranks
+    async with app.run_test(size=(100, 30)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        field = grid.query_one("#field-grid--max_gpus_per_node", Input)
+        field.focus()
+        field.value = "1"
+        await wait_for(pilot, lambda: app.session.cfg.grid.max_gpus_per_node == 1, what="1")
+        await pilot.press("escape", "down")
+        details = grid.query_one("#pair-details")
+        await wait_for(pilot, lambda: "g2n1" in text_of(details, width=200), what="g2n1")
+        shown = " ".join(text_of(details, width=200).split())
+        assert "invalid: 2 ranks per node is more than max_gpus_per_node = 1" in shown
+        state = shown.split(" state ", 1)[1].split(" sweep ", 1)[0]
+        assert state == "invalid: 2 ranks per node is more than max_gpus_per_node = 1"
+        app.clear_notifications()
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app._notifications, what="the notice")
+        assert [n.message for n in app._notifications] == [
+            "g2n1 is not a valid pair (2 ranks per node is more than max_gpus_per_node = 1); "
+            "accepted: pairs with at most 1 rank per node."
+        ]

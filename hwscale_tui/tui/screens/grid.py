@@ -576,8 +576,8 @@ class GridScreen(HwScreen):
             return
         try:
             on_now = self.app.session.toggle_pair(cell.pair)
-        except ConfigError as e:
-            self.notify(str(e), severity="error")
+        except ConfigError as e:  # the sentence, not the file's path, as the form's errors
+            self.notify(short_error(e), severity="error")
             return
         self.notify(f"{cell.pair.tag} {'on' if on_now else 'off'}", timeout=2)
         self._after_edit(cell.pair)
