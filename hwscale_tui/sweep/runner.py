@@ -447,7 +447,7 @@ class SweepRunner:
             )
 
     def _start(self, spec: TrialSpec, note: str = "") -> None:
-        waited = self._to_submit.pop(spec.run_id, None) is not None
+        self._to_submit.pop(spec.run_id, None)
         try:
             handle, fields = self.dispatcher.start(spec)
         except NotSubmitted as e:
@@ -488,10 +488,9 @@ class SweepRunner:
             handle,
         )
         try:  # tracked above first: a started trial is never lost to a store failure
-            if waited:  # its row said "waiting to submit: ..."
-                self.state.mark_started(spec.run_id, **fields, error=None)
-            else:
-                self.state.mark_started(spec.run_id, **fields)
+            # error=None: a row that said "waiting to submit: ..." (this runner's wait, or one
+            # that died waiting) no longer waits
+            self.state.mark_started(spec.run_id, **fields, error=None)
         except STORE_ERRORS as e:
             self._store_unavailable(e)
         label = {"pid": "pid", "job_name": getattr(self.dispatcher, "job_label", "job_name")}

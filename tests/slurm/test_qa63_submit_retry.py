@@ -498,3 +498,43 @@ def test_a_sweep_rides_out_a_partition_drained_for_a_moment(slurm, tmp_path):
             proc.wait()
     assert [t["state"] for t in rows("ride.g1n1")] == ["finished", "finished"], out.read_text()
     assert "Required partition not available" in out.read_text()
+
+
+def test_a_trial_left_waiting_to_submit_by_a_dead_runner_is_started_with_a_clean_row(
+    tmp_path, monkeypatch
+):
+    """A runner that dies (SIGKILL) while a trial waits to be submitted again leaves it queued,
+    ``waiting to submit: ...``, with no job. The next runner starts it as a suggestion never
+    started, and its row, running, no longer says it waits."""
+    sync_queries(monkeypatch)
+    clock = Clock()
+    cli = FakeCluster({1: [DOWN]}, [], clock)
+    dead, _d, store, _said = slurm_runner(cli, io.StringIO(), clock, max_trials=1, parallel=1)
+    dead.optimizer = dead.optimizer_factory(dead.setup.preset, 0)
+    dead.state.claim(
+        experiment=dead.cfg.name,
+        pair=dead.setup.pair,
+        dispatcher="slurm",
+        max_trials=1,
+        config=dead.cfg.to_dict(),
+    )
+    assert dead._turn() is None  # one turn: the trial is refused for now, then SIGKILL
+    (row,) = store.trial_rows(["wait.g1n1"])
+    assert (row["state"], row["job_name"]) == ("queued", None)
+    assert row["error"] == f"waiting to submit: {DOWN}"
+
+    while_running: list[tuple[str, str | None]] = []
+
+    class Peek(FakeCluster):
+        def queue(self, job_ids):  # type: ignore[no-untyped-def]
+            (r,) = store.trial_rows(["wait.g1n1"])
+            while_running.append((r["state"], r["error"]))
+            return super().queue(job_ids)
+
+    peek = Peek({}, [], clock)
+    peek.done.add("1")
+    runner, _d, store, _said = slurm_runner(peek, io.StringIO(), clock, max_trials=1, parallel=1)
+    assert runner.run() == 0
+    assert while_running and while_running[0] == ("running", None), while_running
+    (row,) = store.trial_rows(["wait.g1n1"])
+    assert (row["state"], row["job_name"], row["run_id"]) == ("finished", "1", row["run_id"])
