@@ -203,3 +203,29 @@ async def test_an_invalid_rows_reason_counts_ranks_in_local_mode(tmp_path):
             "g2n1 is not a valid pair (2 ranks per node is more than max_gpus_per_node = 1); "
             "accepted: pairs with at most 1 rank per node."
         ]
+
+
+# -- 6. the grid's marks follow a on the analysis screen ------------------------------------------
+async def test_the_grid_marks_follow_the_ascii_key(tmp_path):
+    """a on the analysis screen switches plots, bars and marks to ASCII "on every screen": the
+    trials' ★ and the launch bars followed, the grid kept its ✓ (and, started with --ascii, kept
+    + after a switched back)."""
+    app, _ = make_app(tmp_path)
+
+    def marks(grid) -> str:
+        matrix = grid.query_one("#pair-matrix")
+        return "".join(str(matrix.get_cell_at((r, 0))) for r in range(matrix.row_count))
+
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        assert "✓" in marks(grid) and "+" not in marks(grid)
+        for ascii_now, mark in ((True, "+"), (False, "✓")):
+            await pilot.press("4")
+            await wait_for(pilot, lambda: app.current_mode == "analysis", what="analysis")
+            await pilot.press("a")
+            assert app.ascii_only is ascii_now
+            await pilot.press("1")
+            await wait_for(pilot, lambda: app.current_mode == "grid", what="grid")
+            await pilot.pause()
+            assert mark in marks(grid), marks(grid)

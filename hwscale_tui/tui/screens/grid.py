@@ -236,6 +236,7 @@ class GridScreen(HwScreen):
         super().__init__()
         self.field_errors: dict[str, str] = {}
         self._form_sections = 0  # how many of FORM_SECTIONS are mounted
+        self._drawn_ascii: bool | None = None  # the marks the matrix was drawn with
         # typed (or chosen) values not in force because the form does not validate with them:
         # dotted -> ("text", typed text) | ("value", a choice); retried with every change
         self.pending: dict[str, tuple[str, Any]] = {}
@@ -345,6 +346,7 @@ class GridScreen(HwScreen):
                 f"{n} node{'s' if n > 1 else ''}", key=f"n{n}", width=MATRIX_CELL_WIDTH
             )
         local = self.app.session.cfg.local_ranks
+        self._drawn_ascii = self.app.ascii_only
         for row in cells:
             g = row[0].pair.gpus
             table.add_row(
@@ -398,6 +400,11 @@ class GridScreen(HwScreen):
         # launch). HwScreen.on_screen_resume follows: Textual calls each class's handler
         if self._details_for is not None:  # the first details come after the first frame
             self.show_details()
+        if self._drawn_ascii != self.app.ascii_only:
+            # a on the analysis screen switched the marks "on every screen": the matrix kept
+            # its ✓ (the trials' ★ and the launch bars followed at once)
+            keep = self.current_cell()
+            self.rebuild_matrix(keep.pair if keep else None, details=False)
 
     def _status_seen(self) -> Any | None:
         """The open experiment's pair status as the app's watch last read it, when it is of the
