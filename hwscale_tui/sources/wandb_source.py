@@ -97,9 +97,94 @@ def make_wandb_api(
             "WANDB_BASE_URL set to the API's address (https://api.wandb.ai, or your server's), "
             "or unset"
         )
+    no_user = viewer_refusal(probe)
+    if no_user is not None:  # what wandb's key check refused, said at once
+        raise SourceUnavailable(f"W&B refused the API key ({no_user})", status=401)
     overrides = {"base_url": url, **({"entity": entity} if entity else {})}
-    # wandb annotates timeout as int but hands it to requests, which takes float seconds.
-    return wandb.Api(overrides=overrides, api_key=key, timeout=cast(int, timeout_s))
+    with key_checked_by_probe(key, url):
+        # wandb annotates timeout as int but hands it to requests, which takes float seconds.
+        return wandb.Api(overrides=overrides, api_key=key, timeout=cast(int, timeout_s))
+
+
+def viewer_refusal(probe: Any) -> str | None:
+    """Why a GraphQL answer to the key probe (``query { viewer { id } }``) is no valid key, else
+    None: wandb's own check (``InternalApi.validate_api_key``) takes a ``viewer`` of null for a
+    key the server does not know, and a GraphQL error for a failed check."""
+    body = probe.json()
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, dict) and data.get("viewer") is not None:
+        return None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    message = first.get("message") if isinstance(first, dict) else None
+    if isinstance(message, str) and message.strip():
+        return f"its key check answered: {message.strip()[:120]}"
+    return "its key check answered no user for it"
+
+
+_build_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def key_checked_by_probe(key: str, url: str) -> Iterator[None]:
+    """While ``wandb.Api(api_key=key)`` is built for ``url``: no request of it retries.
+
+    ``Api.__init__`` sends two requests through wandb's own retry loops before any hook of ours
+    can be installed (:func:`install_request_hooks`):
+
+    - its key check, ``wandb_login._verify_login``: the same ``query { viewer { id } }`` our probe
+      has just sent and checked (:func:`make_wandb_api`), inside ``InternalApi``'s retry loop,
+      which retries a 5xx, a 429 or a dropped connection for up to 7 days (``retry_timedelta``,
+      wandb/sdk/internal/internal_api.py in wandb 0.26). It is not sent again; any other key or
+      server is checked by wandb as before.
+    - with error reporting on (``WANDB_ERROR_REPORTING`` not ``false``), ``_configure_sentry``'s
+      ``GetViewer``, retried for 20 s (``RETRY_TIMEDELTA``, wandb/apis/public/const.py); its
+      errors only leave error reporting unconfigured, so it is sent once.
+
+    A W&B that answered the probe and then failed those requests held the first poll (and
+    ``trials``) for as long, printing "wandb: Network error ..., entering retry loop."."""
+    try:
+        from wandb.apis.public import api as public_api
+        from wandb.sdk import wandb_login
+    except ImportError:  # another wandb layout: nothing to bound
+        yield
+        return
+    original_verify = getattr(wandb_login, "_verify_login", None)
+    original_sentry = public_api.Api.__dict__.get("_configure_sentry")
+
+    def verify_login(*args: Any, **kwargs: Any) -> None:
+        bound = dict(zip(("key", "base_url"), args), **kwargs)
+        if bound.get("key") == key and str(bound.get("base_url", "")).rstrip("/") == url:
+            return  # the probe checked exactly this, with one bounded request
+        assert original_verify is not None
+        original_verify(*args, **kwargs)
+
+    def configure_sentry(api: Any) -> None:
+        retrying: Any = getattr(api, "_client", None)
+        transport_client = getattr(retrying, "_client", None)
+        assert original_sentry is not None
+        if transport_client is None or not hasattr(retrying, "_execute_decorated"):
+            original_sentry(api)
+            return
+        saved = retrying._execute_decorated
+        retrying._execute_decorated = transport_client.execute  # one attempt
+        try:
+            original_sentry(api)
+        finally:
+            retrying._execute_decorated = saved
+
+    with _build_lock:
+        if original_verify is not None:
+            wandb_login._verify_login = verify_login
+        if original_sentry is not None:
+            public_api.Api._configure_sentry = configure_sentry  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            if original_verify is not None:
+                wandb_login._verify_login = original_verify
+            if original_sentry is not None:
+                public_api.Api._configure_sentry = original_sentry  # type: ignore[method-assign]
 
 
 KEY_ACCEPTED = "the key as https://wandb.ai/authorize shows it (40 or more letters, digits or _)"

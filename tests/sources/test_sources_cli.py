@@ -124,7 +124,7 @@ def test_wandb_source_end_to_end_in_a_child_process(tmp_path):
         assert [t["run_id"] for t in data["trials"]] == [r.name for r in expected]
         assert [t["score"] for t in data["trials"]] == [r.summary["sweep/score"] for r in expected]
         assert server.counts["Runs"] == 1 and server.unknown == []
-        assert data["requests"] == len(server.requests) == 3  # the two key checks, the query
+        assert data["requests"] == len(server.requests) == 2  # the key check, the query
         assert "k" * 40 not in proc.stdout + proc.stderr
 
         curves = trials("--csv", "--history")
@@ -402,18 +402,19 @@ def test_analyze_says_when_wandb_gave_the_trials_but_none_of_their_curves(
 
 
 def test_trials_says_how_many_requests_it_sent_to_wandb(tmp_path, capsys, monkeypatch):
-    """`trials` printed "1 request(s) this poll" where it sent 3 (two key checks, the query)."""
+    """`trials` printed "1 request(s) this poll" where it sent 3 (two key checks, the query;
+    now 2: the client's own key check is the one our probe sent, so it is not sent again)."""
     cfg = cfgmod.apply_overrides(cfgmod.default_config("metta"), {"wandb.entity": DEFAULT_ENTITY})
     experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
     with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 2)) as server:
         for name, value in server.client_env(tmp_path / "wandb-dir").items():
             monkeypatch.setenv(name, value)
         rc, out, _ = run_cli(capsys, "--experiment", str(experiment_file))
-        assert rc == 0 and len(server.requests) == 3
-        assert out.rstrip().splitlines()[-1].endswith("; 3 requests this poll")
+        assert rc == 0 and len(server.requests) == 2
+        assert out.rstrip().splitlines()[-1].endswith("; 2 requests this poll")
         server.reset_counts()
         rc, out, _ = run_cli(capsys, "--experiment", str(experiment_file), "--json")
-        assert rc == 0 and json.loads(out)["requests"] == len(server.requests) == 3
+        assert rc == 0 and json.loads(out)["requests"] == len(server.requests) == 2
 
 
 def test_analyze_says_how_many_wandb_curves_it_could_not_read_and_why(

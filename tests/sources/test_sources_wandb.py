@@ -82,8 +82,9 @@ def test_one_runs_query_per_poll_for_all_sweeps_with_config_and_summary_inside(s
     src = wandb_source(server)
     first = src.poll()
     assert non_login(server.counts) == {"Runs": 1}
-    # the first poll's key checks (ours, then the client's) are requests it sent too: it said 1
-    assert dict(server.counts) == {"anonymous:viewer": 2, "Runs": 1} and first.requests == 3
+    # the first poll's key check is a request it sent too: it said 1. It is sent once: the
+    # client's own check while wandb.Api() is built is the same request (key_checked_by_probe)
+    assert dict(server.counts) == {"anonymous:viewer": 1, "Runs": 1} and first.requests == 2
     _op, variables = [r for r in server.requests if r[0] == "Runs"][0]
     assert json.loads(variables["filters"]) == {
         "group": {"$in": ["hardware_scaling.g1n1", "hardware_scaling.g2n1"]}
@@ -126,7 +127,7 @@ def test_pagination_follows_cursors_over_several_pages(server):
     src = wandb_source(server, page_size=5)
     result = src.poll()
     runs_requests = [v for op, v in server.requests if op == "Runs"]
-    assert len(runs_requests) == 3 and result.requests == len(server.requests) == 5  # + key checks
+    assert len(runs_requests) == 3 and result.requests == len(server.requests) == 4  # + key check
     assert [v["cursor"] for v in runs_requests] == [None, "4", "9"] and {
         v["perPage"] for v in runs_requests
     } == {5}
@@ -137,24 +138,25 @@ def test_a_server_that_caps_page_size_is_still_read_completely(server):
     server.max_page_size = 4
     result = wandb_source(server).poll()
     assert server.counts["Runs"] == 3 and len(result.trials) == 12
-    assert result.requests == len(server.requests) == 5  # and the two key checks
+    assert result.requests == len(server.requests) == 4  # and the key check
 
 
 def test_every_request_a_source_sends_is_counted_the_key_checks_included(server):
     """`trials` said "1 request(s) this poll" where the first poll sent 3: our key check and
-    the client's (while ``wandb.Api()`` is built) were not counted. The count is taken where
-    requests are sent, so whatever the client sends is in it (with wandb's error reporting on,
-    its GetViewer too; the tests keep it off: nothing may leave the machine)."""
+    the client's (while ``wandb.Api()`` is built; now skipped, it is the same request) were not
+    counted. The count is taken where requests are sent, so whatever the client sends is in it
+    (with wandb's error reporting on, its GetViewer too; the tests keep it off: nothing may
+    leave the machine)."""
     src = wandb_source(server)
     first = src.poll()
-    assert first.requests == len(server.requests) == 3
+    assert first.requests == len(server.requests) == 2
     server.reset_counts()
     assert src.poll().requests == len(server.requests) == 1
     server.reset_counts()
     server.fail("500", operation="RunSampledHistory")  # retried once: both attempts count
     src.histories([t.run_id for t in first.trials[:2]])
-    assert len(server.requests) == 3 and src.counter.total == 3 + 1 + 3
-    assert src.counter.by_kind == {"viewer": 2, "Runs": 2, "RunSampledHistory": 3}
+    assert len(server.requests) == 3 and src.counter.total == 2 + 1 + 3
+    assert src.counter.by_kind == {"viewer": 1, "Runs": 2, "RunSampledHistory": 3}
 
 
 def test_flush_between_polls_shows_changes_and_only_changed_runs_are_reported(server):
