@@ -131,7 +131,10 @@ class Poller:
         if s.stale_since is None:
             s.stale_since = self.wall_clock()
         s.reason = reason
-        backoff = min(self.max_backoff_s, self.interval_s * 2**s.consecutive_errors)
+        # the exponent stops growing long after the cap is reached: 2 ** 1024 is no float, and
+        # interval * 2 ** errors raised OverflowError out of poll_once after ~1,000 failures in a
+        # row (3.5 days of a W&B outage at the 300 s cap)
+        backoff = min(self.max_backoff_s, self.interval_s * 2.0 ** min(s.consecutive_errors, 64))
         s.backoff_s = max(backoff, retry_after_s or 0.0)
         self._finished_at = self.clock()
         s.next_due = self._finished_at + s.backoff_s

@@ -137,3 +137,20 @@ def test_describe_before_and_after_polls():
     poller.poll_once()
     assert poller.state.describe(wall.t + 4) == "updated 4 s ago"
     assert poller.seconds_until_due() == 5.0 and not poller.due()
+
+
+def test_a_long_outage_keeps_backing_off_at_the_cap_and_never_raises():
+    """``interval * 2 ** errors`` stopped being a float after ~1,000 failures in a row (3.5 days
+    of a W&B outage at the 300 s cap): OverflowError came out of poll_once, which never raises,
+    and the poller's state stopped moving (the app's status line froze on the last reason)."""
+    failures = 1100
+    poller, _src, clock, _ = make(
+        [SourceUnavailable(f"outage {i}") for i in range(failures)] + [result(1)]
+    )
+    for i in range(failures):
+        assert poller.poll_once(force=True) is None
+        assert poller.state.reason == f"outage {i}"
+        assert poller.state.backoff_s == (300.0 if i >= 5 else 5.0 * 2 ** (i + 1))
+    assert poller.state.failures == poller.state.consecutive_errors == failures
+    assert clock.t + 300.0 == poller.state.next_due
+    assert poller.poll_once(force=True) is not None and not poller.state.stale
