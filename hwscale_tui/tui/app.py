@@ -122,6 +122,7 @@ def screen_class(screen_id: str) -> type[HwScreen]:
 
 
 KEYMAP_FILE = "keymap.toml"
+KEYMAP_NOTICE_S = 15  # how long each notice about keymap.toml stays
 DONE_TITLE = "Experiment done"  # the title of the notices that the experiment ended
 
 
@@ -449,19 +450,30 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
     def _load_keymap(self) -> dict[str, str]:
         """``keymap.toml`` in the config dir: ``binding.id = "key"`` lines remap keys."""
         path = app_paths().config / KEYMAP_FILE
+        accepted = 'accepted: lines like "launch.all" = "A" or "trials.filter" = "f,slash".'
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as e:
-            self.notify(f"{path}: ignored ({e})", severity="warning")
+            # the keymap's notices stay as long as each other (a start-up notice of 5 s, the
+            # default, went before a slow SSH link had shown much else), and say what is taken
+            self.notify(
+                f"{path} cannot be read ({e}), so no key is remapped; {accepted}",
+                severity="warning",
+                timeout=KEYMAP_NOTICE_S,
+            )
             return {}
         import tomllib  # only with a keymap file
 
         try:
             data = tomllib.loads(text)
         except ValueError as e:
-            self.notify(f"{path}: ignored ({e})", severity="warning")
+            self.notify(
+                f"{path} is not TOML ({e}), so no key is remapped; {accepted}",
+                severity="warning",
+                timeout=KEYMAP_NOTICE_S,
+            )
             return {}
         flat: dict[str, str] = {}
         not_keys: list[str] = []
@@ -482,6 +494,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 f"{path}: {', '.join(not_keys)} ignored; accepted: keys as a string, like "
                 '"launch.all" = "A" or "trials.filter" = "f,slash".',
                 severity="warning",
+                timeout=KEYMAP_NOTICE_S,
             )
         if flat:  # the ids are checked once the first frame is out (it imports every screen)
             self.call_after_refresh(self._check_keymap_ids, path, list(flat))
@@ -528,7 +541,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 f"{path}: {'; '.join(dict.fromkeys(clashes))}: only one of them runs; accepted: "
                 "a key nothing else on that screen uses.",
                 severity="warning",
-                timeout=15,
+                timeout=KEYMAP_NOTICE_S,
             )
 
     def _check_keymap_ids(self, path: Path, ids: list[str]) -> None:
@@ -551,7 +564,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             f"{path}: no key binding has the id {', '.join(named)}, so it remaps nothing; "
             "accepted: an id the help (?) lists.",
             severity="warning",
-            timeout=15,
+            timeout=KEYMAP_NOTICE_S,
         )
 
     # -- navigation ---------------------------------------------------------------------------
