@@ -221,6 +221,25 @@ def _python_path(text: str, parts: int) -> bool:
     return len(names) >= max(parts, 1) and all(n.isidentifier() for n in names)
 
 
+# Metta's SkyPilot launch names each trial's task after its run id and validates it
+# (devops/skypilot/launch.py:249-250 at a8d1ecee19, :250-251 at 7c1a7ff418); SkyPilot's task
+# names (sky/task.py:46, :57-80 in skypilot 0.14.1, the rule of Metta's pinned 0.10.3 and 0.11.1
+# too) allow at most two separators in a row. Our experiment names (config.SKY_NAME_RE) allow any.
+SKY_TASK_NAME_RE = re.compile(r"[a-zA-Z0-9]+(?:[._-]{1,2}[a-zA-Z0-9]+)*")
+
+
+def metta_run_name(cfg: ExperimentConfig) -> str | None:
+    """A run id Metta's sweep makes for the experiment's first pair, when its trials go to
+    SkyPilot: ``<sweep>_trial_<NNNN>_<6 hex>`` (generate_run_id, metta/adaptive/utils.py:243-258);
+    None when they run locally (Metta's local dispatcher names no task)."""
+    if cfg.experiment.dispatcher != "skypilot" or cfg.metta.local_test:
+        return None
+    pairs, _ = plan_of(cfg.grid)
+    if not pairs:
+        return None
+    return f"{pairs[0].sweep_name(cfg.name, cfg.generation)}_trial_0001_0a1b2c"
+
+
 def launch_blockers(cfg: ExperimentConfig) -> list[str]:
     """Reasons the metta runner must not start (launch exits 2 with the first)."""
     if cfg.experiment.runner != "metta" or cfg.launch.command:
@@ -280,6 +299,14 @@ def launch_blockers(cfg: ExperimentConfig) -> list[str]:
                 "hw_sweep's SweepTool refuses it and the sweep exits 1 before any trial; accepted: "
                 f"{accepted.split(', or empty')[0]}, other than those words"
             )
+    run_name = metta_run_name(cfg)
+    if run_name is not None and not SKY_TASK_NAME_RE.fullmatch(run_name):
+        out.append(
+            f"experiment.name {cfg.name!r} makes trial run names like {run_name!r}, which "
+            "Metta's SkyPilot launch refuses as a task name (SkyPilot allows at most two '.', "
+            "'-' or '_' in a row), so no trial would start; accepted: a name without three of "
+            "them in a row"
+        )
     if cfg.wandb.mode != "online":  # every pair's command runs with WANDB_MODE set to it
         out.append(
             f"wandb.mode = {cfg.wandb.mode!r} with the metta runner: Metta's sweep keeps its "
