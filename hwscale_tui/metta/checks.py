@@ -223,8 +223,9 @@ def _python_path(text: str, parts: int) -> bool:
 
 # Metta's SkyPilot launch names each trial's task after its run id and validates it
 # (devops/skypilot/launch.py:249-250 at a8d1ecee19, :250-251 at 7c1a7ff418); SkyPilot's task
-# names (sky/task.py:46, :57-80 in skypilot 0.14.1, the rule of Metta's pinned 0.10.3 and 0.11.1
-# too) allow at most two separators in a row. Our experiment names (config.SKY_NAME_RE) allow any.
+# names allow at most two separators in a row: the same _VALID_NAME_REGEX in the skypilot that
+# Metta pins, 0.11.1 at a8d1ecee19 (sky/task.py:32, :43-66) and 0.10.3 at 7c1a7ff418 (:35,
+# :46-69), and in ours, 0.14.1 (:46, :57-80). Our experiment names (config.SKY_NAME_RE) allow any.
 SKY_TASK_NAME_RE = re.compile(r"[a-zA-Z0-9]+(?:[._-]{1,2}[a-zA-Z0-9]+)*")
 
 
