@@ -70,6 +70,7 @@ def make_wandb_api(
     from wandb.apis import InternalApi
 
     url = (base_url or InternalApi().settings("base_url")).rstrip("/")
+    shown = shown_url(url)  # what messages say: never a password in the URL
     try:
         probe = requests.post(
             f"{url}/graphql",
@@ -80,20 +81,20 @@ def make_wandb_api(
         if probe.status_code in (404, 405):  # no GraphQL endpoint there: a wrong address,
             # such as one ending in /graphql (the client adds it) or a web server's root
             raise SourceUnavailable(
-                f"{url} is not W&B's API: {url}/graphql answered HTTP {probe.status_code}; "
+                f"{shown} is not W&B's API: {shown}/graphql answered HTTP {probe.status_code}; "
                 "accepted: WANDB_BASE_URL set to the API's address without /graphql "
                 "(https://api.wandb.ai, or your server's), or unset",
                 status=probe.status_code,
             )
         probe.raise_for_status()
     except requests.RequestException as e:
-        raise unavailable_from(e, where=url, now=time.time()) from e
+        raise unavailable_from(e, where=shown, now=time.time()) from e
     problem = not_graphql_reply(probe)
     if problem is not None:
         # wandb.Api()'s own key check would retry such an answer for up to 7 days
         # ("wandb: Network error (JSONDecodeError), entering retry loop.")
         raise SourceUnavailable(
-            f"{url} is not W&B's API: it answered a GraphQL query with {problem}; accepted: "
+            f"{shown} is not W&B's API: it answered a GraphQL query with {problem}; accepted: "
             "WANDB_BASE_URL set to the API's address (https://api.wandb.ai, or your server's), "
             "or unset"
         )
@@ -208,20 +209,20 @@ def environment_problem(*, base_url: str | None = None) -> tuple[str, str | None
         return None
     if not is_http_url(env_url):
         return (
-            f"WANDB_BASE_URL {env_url[:80]!r} is not an http(s) URL; accepted: a URL like "
+            f"WANDB_BASE_URL {shown_url(env_url)[:80]!r} is not an http(s) URL; accepted: a URL like "
             "https://api.wandb.ai, or unset it for W&B's own",
             None,
         )
     if env_url != env_url.strip():
         return (
-            f"WANDB_BASE_URL {env_url[:80]!r} starts or ends with whitespace (such as a newline "
+            f"WANDB_BASE_URL {shown_url(env_url)[:80]!r} starts or ends with whitespace (such as a newline "
             "read from a file); nothing was sent to W&B",
             "the URL alone",
         )
     refused = base_url_refusal(env_url)
     if refused is not None:
         return (
-            f"WANDB_BASE_URL {env_url!r} is refused by the wandb client ({refused}); nothing "
+            f"WANDB_BASE_URL {shown_url(env_url)!r} is refused by the wandb client ({refused}); nothing "
             "was sent to W&B",
             URL_ACCEPTED,
         )
@@ -279,6 +280,18 @@ def api_key_problem(key: str) -> str | None:
         return None
     problem = check_api_key(key)
     return problem.rstrip(". ") if problem else None
+
+
+_USERINFO_RE = re.compile(r"^(\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//)?[^/@\s]*@")
+_ANY_USERINFO_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
+
+
+def shown_url(text: str) -> str:
+    """A W&B URL as messages show it: its user and password (``https://user:pw@host``, a proxy's
+    basic auth; the wandb client accepts them) replaced by ``***``. The reasons of a poll end up
+    on screen, on stderr and in files (``analyze --report`` and ``--json`` notes), and secrets
+    travel only in the environment."""
+    return _USERINFO_RE.sub(lambda m: (m.group(1) or "") + "***@", text, count=1)
 
 
 def is_http_url(text: str) -> bool:
@@ -558,9 +571,9 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
     auth = next((e for e in chain if type(e).__name__ == "AuthenticationError"), None)
     if auth is not None:
         # raised by the client itself before W&B saw the key (its format check)
-        why = str(auth).splitlines()[0][:120].rstrip(". ")
+        why = _ANY_USERINFO_RE.sub(r"\1***@", str(auth).splitlines()[0])[:120].rstrip(". ")
         return SourceUnavailable(f"the wandb client rejected WANDB_API_KEY ({why})")
-    text = str(exc).splitlines()[0][:160] if str(exc) else ""
+    text = _ANY_USERINFO_RE.sub(r"\1***@", str(exc).splitlines()[0])[:160] if str(exc) else ""
     return SourceUnavailable(f"W&B query failed ({type(exc).__name__}: {text})")
 
 
@@ -712,7 +725,8 @@ class WandbSource:
 
     def _where(self) -> str:
         settings = getattr(self._api, "settings", None) or {}
-        return str(settings.get("base_url") or os.environ.get("WANDB_BASE_URL") or "api.wandb.ai")
+        url = settings.get("base_url") or os.environ.get("WANDB_BASE_URL") or "api.wandb.ai"
+        return shown_url(str(url))
 
     def _ensure_api(self) -> Any:
         if self._api is None:
