@@ -53,6 +53,9 @@ MISSING_POLLS_ALLOWED = 3
 # id: API server unreachable or not configured, the task refused by the client) before the sweep
 # stops: each such trial never ran, so it is killed and replaced, not counted as a failure.
 NOT_SUBMITTED_ALLOWED = 3
+# A cancel that finds a launch request still being sent waits this long for its request id (the
+# dispatcher's cancel grace bounds the wait the runner sees; this bounds the daemon thread's).
+SUBMIT_WAIT_S = 30.0
 
 
 class LaunchNotSubmitted(Exception):
@@ -147,18 +150,26 @@ class SkyJobsSDK:
 
     def __init__(self) -> None:
         self._launching: dict[str, Any] = {}  # job name -> request id of a launch in flight
-        self._lock = threading.Lock()
+        self._submitting: set[str] = set()  # job names whose launch request is being sent
+        self._lock = threading.Condition()
 
     def launch(self, task: Any, name: str) -> list[int]:
         """Launch the managed job; its job ids (``sky.get`` gives ``(job_ids, handle)``)."""
         import sky
 
+        with self._lock:
+            self._submitting.add(name)
         try:
             request_id = sky.jobs.launch(task, name=name)
         except Exception as e:  # the SDK raises many types (API server, network, validation)
             raise LaunchNotSubmitted(f"{type(e).__name__}: {str(e)[:300]}") from e
-        with self._lock:
-            self._launching[name] = request_id
+        else:
+            with self._lock:
+                self._launching[name] = request_id
+        finally:
+            with self._lock:
+                self._submitting.discard(name)
+                self._lock.notify_all()
         try:
             job_ids, _handle = sky.get(request_id)[:2]
         finally:
@@ -186,6 +197,9 @@ class SkyJobsSDK:
         import sky
 
         with self._lock:
+            # a launch whose request is still being sent has no id to abort yet: wait for it,
+            # else the job that request makes afterwards outlives the cancel by name below
+            self._lock.wait_for(lambda: name not in self._submitting, timeout=SUBMIT_WAIT_S)
             request_id = self._launching.get(name)
         abort_error: Exception | None = None
         if request_id is not None:

@@ -204,6 +204,8 @@ class FakeSkyAPI:
         self._next_request = 1
         # Test controls
         self.hold_launches: threading.Event | None = None  # launches wait for it
+        # the launch call itself (the client's POST) waits for it before it returns a request id
+        self.slow_launch_post: threading.Event | None = None
         self.hold_queues: threading.Event | None = None  # queue requests wait for it
         # function name -> how many of its next calls raise ApiServerConnectionError
         self.unreachable: dict[str, int] = {}
@@ -260,6 +262,8 @@ class FakeSkyAPI:
         if name is not None:
             dag.name = name
         dag_utils.dump_dag_to_yaml_str(dag)  # the real client sends the DAG as YAML
+        if self.slow_launch_post is not None:
+            self.slow_launch_post.wait(10)
 
         def run() -> Any:
             job_name = dag.name

@@ -207,6 +207,37 @@ def test_a_stop_aborts_launches_still_in_flight_and_cancels_them_by_name(monkeyp
     assert fake.jobs == [] and {r["state"] for r in rows} == {"killed"}
 
 
+def test_a_stop_while_a_launch_request_is_still_being_sent_aborts_it_once_it_has_an_id(
+    monkeypatch,
+):
+    """A stop that comes while sky.jobs.launch (the client's POST) has not returned: the cancel
+    has no request id to abort yet. It waits for it and aborts the request; cancelling by name
+    alone found no job, and the job the request made afterwards outlived the sweep."""
+    fake = FakeSkyAPI(lambda name: ["RUNNING"]).install(monkeypatch)
+    fake.slow_launch_post = threading.Event()
+    fake.hold_launches = threading.Event()  # never set: the request, once sent, stays in flight
+
+    def post_returns_once_the_cancel_began() -> None:
+        wait_for(
+            lambda: (
+                fake.called("cancel") or any(t.name == "sky-cancel" for t in threading.enumerate())
+            ),
+            what="the runner's cancel",
+        )
+        assert fake.slow_launch_post is not None
+        fake.slow_launch_post.set()
+
+    threading.Thread(target=post_returns_once_the_cancel_began, daemon=True).start()
+    code, rows, _out, _ = run_sky_sweep(
+        sky_cfg(), fake, stop_when=lambda: len(fake.called("launch")) >= 1
+    )
+    assert code == 128 + signal.SIGTERM
+    aborted = [rid for c in fake.called("api_cancel") for rid in c["request_ids"]]
+    assert aborted and all("jobs.launch" in rid for rid in aborted)
+    assert fake.jobs == []  # no managed job outlives the sweep
+    assert {r["state"] for r in rows} == {"killed"}
+
+
 def test_a_launch_the_api_server_refuses_fails_that_trial_with_skypilots_error(monkeypatch):
     from sky import exceptions
 
