@@ -157,6 +157,13 @@ CONTROLLER_UNREACHABLE = (
 )
 
 
+# sbatch's last words when it has no slurm.conf (SLURM_CONF unset or wrong, none at the default
+# path) and no DNS SRV record names a controller ("sbatch: fatal: Could not establish a
+# configuration source", after "resolve_ctls_from_dns_srv: res_nsearch error: Unknown host"):
+# no cluster was asked, so nothing was refused.
+NO_CONFIGURATION = "could not establish a configuration source"
+
+
 def controller_unreachable(message: str) -> bool:
     """Does a Slurm client's error say the controller could not be reached (not a refusal)?"""
     text = message.lower()
@@ -281,6 +288,11 @@ class SlurmCLI:
         said = _first_line(out.stderr) or f"exit {out.returncode}"
         if controller_unreachable(said):  # no answer about the options: not a refusal
             raise OSError(f"sbatch could not reach the Slurm controller ({said})")
+        if NO_CONFIGURATION in (out.stderr or "").lower():  # no cluster to ask: not a refusal
+            raise OSError(
+                "sbatch found no Slurm configuration (no slurm.conf where SLURM_CONF or the "
+                f"default path points, and no DNS SRV record of a controller: {said})"
+            )
         return said
 
     def queue(self, job_ids: Sequence[str]) -> dict[str, JobInfo]:
