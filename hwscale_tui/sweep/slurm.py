@@ -248,7 +248,9 @@ class SlurmCLI:
                 ) from None
             raise SubmitNotNow(str(e)) from None
         if out.returncode != 0:
-            said = _first_line(out.stderr) or f"exit {out.returncode}"
+            # sbatch's reason, without its own "sbatch: error: Batch job submission failed:"
+            # (quoted after "sbatch refused the job:" it read twice)
+            said = _sbatch_reason(_first_line(out.stderr)) or f"exit {out.returncode}"
             if controller_unreachable(said):
                 # the controller's fault, not the trial's: never a failure of its
                 # hyperparameters (a "socket timed out" request may still have created it)
@@ -488,6 +490,19 @@ def slurm_minutes(text: str) -> float | None:
 def _first_line(text: str) -> str:
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
     return lines[0] if lines else ""
+
+
+_SBATCH_PREFIXES = ("sbatch: error:", "batch job submission failed:")
+
+
+def _sbatch_reason(line: str) -> str:
+    """An sbatch error line without the prefixes sbatch puts before its reason
+    (``sbatch: error: Batch job submission failed: Required partition not available ...`` ->
+    ``Required partition not available ...``); a line without them is kept as it is."""
+    for prefix in _SBATCH_PREFIXES:
+        if line.lower().startswith(prefix) and line[len(prefix) :].strip():
+            line = line[len(prefix) :].strip()
+    return line
 
 
 @dataclass(frozen=True)

@@ -288,8 +288,7 @@ def test_a_trial_that_ends_while_another_waits_to_be_submitted_is_seen_before_th
     timeline: list[str] = []
     clock = Clock()
     drained = SubmitNotNow(
-        "sbatch refused the job: Batch job submission failed: Required partition not "
-        "available (inactive or drain)"
+        "sbatch refused the job: Required partition not available (inactive or drain)"
     )
     cli = FakeCluster({2: [drained]}, timeline, clock)
     seen: dict[str, Any] = {}
@@ -331,8 +330,8 @@ def test_a_trial_that_ends_while_another_waits_to_be_submitted_is_seen_before_th
     assert seen["sbatch"] == 2 and seen["clock"] == 1000.0, (seen, timeline)
     assert seen["row"]["state"] == "queued" and seen["row"]["job_name"] is None
     assert seen["row"]["error"] == (
-        "waiting to submit: sbatch refused the job: Batch job submission failed: Required "
-        "partition not available (inactive or drain)"
+        "waiting to submit: sbatch refused the job: Required partition not available "
+        "(inactive or drain)"
     )
     # ...and the second was asked again only when its 5 s had passed on the runner's clock
     names = [n for n, _ in cli.sbatch_at]
