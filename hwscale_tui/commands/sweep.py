@@ -187,7 +187,9 @@ def run_sweep(setup: SweepSetup, launch_hint: str | None = None) -> NoReturn:
     runner = SweepRunner(setup, store=store, dispatcher=dispatcher)
     # A closed terminal or SSH link (SIGHUP) stops the sweep like SIGTERM: its trials are
     # cancelled and recorded, never left running unowned.
-    interrupt = getattr(dispatcher, "interrupt", None)  # Slurm: a submit's backoff wait
+    # Slurm: once a stop arrives no further sbatch is run (a trial waiting to be submitted
+    # again stays unsubmitted); the runner does the waiting, between its polls, not a sleep
+    interrupt = getattr(dispatcher, "interrupt", None)
 
     def on_stop(signum: int, _frame: object) -> None:
         if interrupt is not None:
