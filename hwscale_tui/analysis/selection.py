@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..config import ExperimentConfig
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 from ..hardware import (
+    HardwarePair,
     oversubscribed,
     pair_from_sweep_name,
     pair_tag_of,
@@ -262,6 +263,80 @@ def progress_note(
         f"Still in progress: {'; '.join(parts)}. These results will change; run the analysis "
         "again when the sweeps have finished."
     )
+
+
+class PairState(Protocol):
+    """A pair of the latest launch as ``launch.supervisor.pair_status`` reads it (its
+    ``PairStatus``; the launch layer is above this one)."""
+
+    @property
+    def tag(self) -> str: ...
+    @property
+    def gpus(self) -> int: ...
+    @property
+    def nodes(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def trials_done(self) -> int | None: ...
+    @property
+    def max_trials(self) -> int | None: ...
+    @property
+    def generation(self) -> int: ...
+
+
+class LaunchState(Protocol):
+    """An experiment's latest launch as ``launch.supervisor.pair_status`` reads it."""
+
+    @property
+    def generation(self) -> int: ...
+    @property
+    def pairs(self) -> Sequence[PairState]: ...
+
+
+def stopped_short(
+    cfg: ExperimentConfig,
+    trials: Sequence[Trial],
+    read_status: Callable[[str], LaunchState],
+    allow_oversubscribed: bool = False,
+) -> list[tuple[str, str, int, int]]:
+    """(tag, why, trials done, max trials) of the analyzed generation's pairs whose sweep ended
+    before it ran its trials: killed or exited with an error, cancelled, failed to start (what
+    status's progress line calls stopped short), for ``stopped_short_note``. Only for the newest
+    generation, whose pairs the launch records (``read_status(experiment)``:
+    ``launch.supervisor.pair_status``); [] when the store cannot say. Used by ``analyze`` and
+    the app's analysis screen alike."""
+    import sqlite3
+
+    if not trials or trials[0].generation != cfg.generation:
+        return []
+    try:
+        status = read_status(cfg.name)
+    except (StoreError, OSError, sqlite3.Error):
+        return []
+    present = {pair_tag_of(t.sweep) for t in trials}
+    cores = usable_cores() if cfg.local_ranks and not allow_oversubscribed else 0
+    out = []
+    for p in status.pairs:
+        done, planned = p.trials_done, p.max_trials
+        if p.generation != status.generation or done is None or planned is None or done >= planned:
+            continue
+        if p.status == "exited" and p.exit_code:  # 0: done; None: unknown (status says so)
+            code = p.exit_code
+            why = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        elif p.status in ("cancelled", "failed_to_start"):
+            why = "was cancelled" if p.status == "cancelled" else "failed to start"
+        else:
+            continue
+        # a pair the analysis leaves out (oversubscribed) is not one of its results
+        if p.tag not in present and (
+            done or (cores and oversubscribed(HardwarePair(p.gpus, p.nodes), cores))
+        ):
+            continue
+        out.append((p.tag, why, done, planned))
+    return out
 
 
 def stopped_short_note(experiment: str, stopped: Sequence[tuple[str, str, int, int]]) -> str | None:

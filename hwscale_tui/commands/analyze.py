@@ -336,42 +336,12 @@ def _launch_state(name: str) -> str | None:
 def _stopped_short(
     cfg, trials: list, allow_oversubscribed: bool
 ) -> list[tuple[str, str, int, int]]:
-    """(tag, why, trials done, max trials) of the analyzed generation's pairs whose sweep ended
-    before it ran its trials: killed or exited with an error, cancelled, failed to start (what
-    status's progress line calls stopped short). Only for the newest generation, whose pairs the
-    launch records; [] when the store cannot say."""
-    import sqlite3
-
-    from ..hardware import HardwarePair, oversubscribed, pair_tag_of, usable_cores
+    """The analyzed generation's pairs whose sweep ended before it ran its trials (shared with
+    the app's analysis screen: ``analysis.selection.stopped_short``)."""
+    from ..analysis.selection import stopped_short
     from ..launch.supervisor import pair_status
 
-    if not trials or trials[0].generation != cfg.generation:
-        return []
-    try:
-        status = pair_status(cfg.name)
-    except (StoreError, OSError, sqlite3.Error):
-        return []
-    present = {pair_tag_of(t.sweep) for t in trials}
-    cores = usable_cores() if cfg.local_ranks and not allow_oversubscribed else 0
-    out = []
-    for p in status.pairs:
-        done, planned = p.trials_done, p.max_trials
-        if p.generation != status.generation or done is None or planned is None or done >= planned:
-            continue
-        if p.status == "exited" and p.exit_code:  # 0: done; None: unknown (status says so)
-            code = p.exit_code
-            why = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        elif p.status in ("cancelled", "failed_to_start"):
-            why = "was cancelled" if p.status == "cancelled" else "failed to start"
-        else:
-            continue
-        # a pair the analysis leaves out (oversubscribed) is not one of its results
-        if p.tag not in present and (
-            done or (cores and oversubscribed(HardwarePair(p.gpus, p.nodes), cores))
-        ):
-            continue
-        out.append((p.tag, why, done, planned))
-    return out
+    return stopped_short(cfg, trials, pair_status, allow_oversubscribed)
 
 
 def _auto_width() -> int | None:

@@ -40,6 +40,8 @@ def select_trials(
         newest_without_trials_note,
         pick_generation,
         progress_note,
+        stopped_short,
+        stopped_short_note,
         transfer_note,
     )
 
@@ -56,10 +58,12 @@ def select_trials(
     more: list[str] = []
     if getattr(cfg, "local_ranks", False):
         chosen, more = local_mode(cfg, chosen, False)
-    from ...launch.supervisor import ended_pair_tags
+    from ...launch.supervisor import ended_pair_tags, pair_status
 
     progress = progress_note(cfg, chosen, ended=ended_pair_tags(cfg.name))
-    notes += ([progress] if progress else []) + more
+    # a pair killed or cancelled part way rests on fewer trials: said, as analyze says it
+    short = stopped_short_note(cfg.name, stopped_short(cfg, chosen, pair_status))
+    notes += [note for note in (progress, short) if note] + more
     transfer = transfer_note(chosen)
     if transfer:
         notes.append(transfer)
