@@ -2,7 +2,9 @@
 
 ``metta``: Metta's ``tools/run.py`` invocation for the experiment's Metta profile
 (hwscale_tui/metta, docs/metta.md), every token one upstream binds, ``WANDB_ENTITY`` /
-``WANDB_PROJECT`` in the child's environment so local trials land in the sweep's project. ``builtin``: ``hwscale-tui sweep --experiment FILE --gpus G --nodes N``. A template in
+``WANDB_PROJECT`` in the child's environment so local trials land in the sweep's project, and
+``WANDB_ENABLED`` / ``WANDB_MODE`` so they log to W&B exactly when ``[wandb] mode`` says
+(``child_env``). ``builtin``: ``hwscale-tui sweep --experiment FILE --gpus G --nodes N``. A template in
 ``[launch] command`` replaces either. Extra ``key=value`` arguments go to every pair.
 """
 
@@ -150,6 +152,29 @@ def template_argv(
     return [tok.format(**values) for tok in template] + list(extra)
 
 
+# Metta's switch for a trial's W&B logging. A trial's TrainTool starts with
+# WandbConfig.Unconfigured() (metta/tools/train.py:76 at a8d1ecee19, :68 at 7c1a7ff418), the
+# recipes' train() leave it so and a sweep's trial gets only run= and group= (metta/adaptive/
+# utils.py:237), so the trial takes auto_wandb_config(run) (train.py:108-109; :99-100) and logs
+# only when its `enabled` is true (train.py:439-442; :360-363). auto_wandb_config merges
+# WandbConfig.Off() (enabled=False), then the user's Metta setup (metta/setup/components/
+# wandb.py:100-128 at both commits: on for a softmax user type or an enabled wandb component,
+# off for the default "external" user, metta/setup/profiles.py:40-49, saved_settings.py:56-58),
+# then WANDB_ENABLED (metta/tools/utils/auto_config.py:18-34, 50-58; :16-32, 48-56), which wins.
+# WANDB_MODE and WANDB_API_KEY do not turn it on. WANDB_ENABLED is a pydantic-settings `bool | None`
+# (pydantic-settings 2.11.0, the version both commits lock): the name is read in any case
+# (main.py:481, case_sensitive=False), "true"/"false" (also 1/0, yes/no, on/off, t/f, y/n, any
+# case) are accepted, and an empty or other value fails the import of auto_config, i.e. every
+# Metta tool. So a metta pair always gets WANDB_ENABLED, "true" when [wandb] mode logs (online,
+# or offline with WANDB_MODE=offline) and "false" when it is "disabled".
+METTA_WANDB_ENABLED_ENV = "WANDB_ENABLED"
+
+
+def metta_wandb_enabled(mode: str) -> str:
+    """The ``WANDB_ENABLED`` value Metta's trials need for this ``[wandb] mode``."""
+    return "false" if mode == "disabled" else "true"
+
+
 def child_env(cfg: ExperimentConfig) -> dict[str, str]:
     env: dict[str, str] = {}
     if cfg.wandb.entity:
@@ -157,8 +182,12 @@ def child_env(cfg: ExperimentConfig) -> dict[str, str]:
         env["WANDB_PROJECT"] = cfg.wandb.effective_project
     elif cfg.experiment.runner != "metta":  # Metta: entity and project travel together
         env["WANDB_PROJECT"] = cfg.wandb.effective_project
-    if cfg.experiment.runner == "builtin" or cfg.wandb.mode != "online":
-        env["WANDB_MODE"] = cfg.wandb.mode
+    # Always, "online" too: wandb.init in a Metta trial (common/src/metta/common/wandb/
+    # context.py:122-137 at a8d1ecee19, :123-137 at 7c1a7ff418) reads WANDB_MODE from the
+    # environment, so a WANDB_MODE=disabled left in the user's shell would keep it from logging.
+    env["WANDB_MODE"] = cfg.wandb.mode
+    if cfg.experiment.runner == "metta":
+        env[METTA_WANDB_ENABLED_ENV] = metta_wandb_enabled(cfg.wandb.mode)
     return env
 
 
@@ -366,7 +395,14 @@ def working_dir(cfg: ExperimentConfig) -> Path | None:
 
 
 def full_env(plan_env: Mapping[str, str]) -> dict[str, str]:
-    """The child's environment: ours plus the plan's (secrets pass through untouched)."""
-    env = dict(os.environ)
+    """The child's environment: ours plus the plan's (secrets pass through untouched).
+
+    A variable of ours whose name differs from one of the plan's only in case is left out:
+    Metta reads ``WANDB_ENABLED``, ``WANDB_ENTITY`` and ``WANDB_PROJECT`` in any case
+    (pydantic-settings, see ``METTA_WANDB_ENABLED_ENV``), so a ``wandb_enabled=false`` here
+    could otherwise override the plan's ``WANDB_ENABLED=true``.
+    """
+    planned = {k.upper(): k for k in plan_env}
+    env = {k: v for k, v in os.environ.items() if planned.get(k.upper(), k) == k}
     env.update(plan_env)
     return env

@@ -224,6 +224,73 @@ def out(msg):
     print(msg, file=sys.stderr)
 
 
+# -- whether a trial of this sweep logs to W&B (the same at 7c1a7ff418 and a8d1ecee19) --
+# A trial's TrainTool starts with WandbConfig.Unconfigured() (metta/tools/train.py:76 at
+# a8d1ecee19, :68 at 7c1a7ff418); the recipes' train() leave it (recipes/prod/
+# arena_basic_easy_shaped.py:130-136; experiments/recipes/arena_basic_easy_shaped.py:120-126) and
+# a sweep's trial gets only run= and group= (metta/adaptive/utils.py:237), so the trial takes
+# auto_wandb_config(run) (train.py:108-109; :99-100) and logs only when `enabled`
+# (train.py:439-442; :360-363). A local trial inherits the sweep's environment
+# (metta/adaptive/dispatcher/local.py:100-114: Popen without env=).
+# User types whose Metta profile enables the wandb component (metta/setup/profiles.py:39-111 at
+# a8d1ecee19, :39-107 at 7c1a7ff418; the wandb lines 49, 65, 81, 100/99: external off; cloud,
+# softmax-docker, softmax on).
+PROFILE_WANDB = {"external": False, "cloud": True, "softmax-docker": True, "softmax": True}
+TRUE_WORDS = ("1", "on", "t", "true", "y", "yes")  # pydantic's lax bool from a str, any case
+FALSE_WORDS = ("0", "off", "f", "false", "n", "no")
+
+
+def env_wandb_enabled():
+    """SupportedWandbEnvOverrides().WANDB_ENABLED (metta/tools/utils/auto_config.py:18-37 at
+    a8d1ecee19, :16-35 at 7c1a7ff418): pydantic-settings 2.11.0 (both commits' uv.lock) reads the
+    name in any case (main.py:481 case_sensitive=False; lower-cased into one dict, so the last of
+    os.environ wins, sources/utils.py:22-23, 30-40), takes an empty value as a value (main.py:486)
+    and no word as None (:489), and pydantic reads the str as a bool; the instance is built at
+    import, so a bad value fails every Metta tool."""
+    found = None
+    for k, v in os.environ.items():
+        if k.lower() == "wandb_enabled":
+            found = v
+    if found is None:
+        return None
+    if found.lower() in TRUE_WORDS:
+        return True
+    if found.lower() in FALSE_WORDS:
+        return False
+    raise ValueError(f"WANDB_ENABLED={found!r}: Input should be a valid boolean")
+
+
+def setup_wandb_enabled():
+    """WandbSetup().to_config_settings()["enabled"] (metta/setup/components/wandb.py:100-128 at
+    both commits): on for a softmax user type, else when the wandb component is enabled
+    (metta/setup/components/base.py:52-56; :51-55); the settings are ~/.metta/config.yaml
+    (metta/setup/saved_settings.py:115-117), user type "external" by default (:56-58), the
+    profile's components unless custom_config (:72-85)."""
+    path = os.path.join(os.path.expanduser("~"), ".metta", "config.yaml")
+    saved = {}
+    if os.path.exists(path):
+        text = open(path, encoding="utf-8").read()
+        try:
+            import yaml
+            saved = yaml.safe_load(text) or {}
+        except ImportError:  # the tests write it as JSON, which is YAML too
+            saved = json.loads(text or "{}")
+    user_type = saved.get("user_type", "external")
+    if user_type in ("softmax", "softmax-docker"):
+        return True
+    if saved.get("custom_config", False):
+        return bool((saved.get("components") or {}).get("wandb", {}).get("enabled", False))
+    return PROFILE_WANDB.get(user_type, False)
+
+
+def trial_wandb():
+    """auto_wandb_config's `enabled` (auto_config.py:50-58 at a8d1ecee19, :48-56 at 7c1a7ff418):
+    WandbConfig.Off() (False), then the setup's, then WANDB_ENABLED, later ones winning."""
+    from_env = env_wandb_enabled()
+    enabled = setup_wandb_enabled() if from_env is None else from_env
+    return {"enabled": enabled, "wandb_mode": os.environ.get("WANDB_MODE")}
+
+
 def parse_value(s):  # run_tool.py:88-119
     low = s.lower()
     if low in ("true", "false"):
@@ -312,6 +379,11 @@ def main():
     if not argv:
         return 0
     tool_path, rest = argv[0], argv[1:]
+    try:  # metta.tools.sweep imports auto_config (metta/tools/sweep.py:24; :21)
+        wandb_of_trials = trial_wandb()
+    except ValueError as e:
+        out(f"Error: {e}")
+        return 1
     dash = [a for a in rest if a.startswith("-")]
     if dash:  # run_tool.py:499-509
         out("Error: Unknown runner option(s): " + ", ".join(dash))
@@ -432,7 +504,13 @@ def main():
                 if v["distribution"] not in ("uniform", "int_uniform", "uniform_pow2", "log_normal", "logit_normal") or not v["min"] < v["max"]:
                     out(f"Error: search_space {k} is not a valid ParameterConfig")
                     return 1
-    record = {"tool": tool_path, "call": call, "overrides": remaining, "state": state}
+    record = {
+        "tool": tool_path,
+        "call": call,
+        "overrides": remaining,
+        "state": state,
+        "trial_wandb": wandb_of_trials,
+    }
     print(json.dumps(record, sort_keys=True))
     rec = os.environ.get("STANDIN_RECORD")
     if rec:
