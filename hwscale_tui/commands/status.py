@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import time
@@ -491,7 +492,10 @@ def slurm_jobs(
                     "waiting": r["error"] if r["state"] == "queued" else None,
                 }
                 for r in store.trial_rows([sweep])
-                if r["state"] in ("queued", "running") and r["job_name"]
+                if r["state"] in ("queued", "running")
+                # no job yet: a submit the cluster could not take now, asked again later
+                # (sweep/runner.py _wait_to_submit); it was left out, as if nothing waited
+                and (r["job_name"] or (r["state"] == "queued" and _waits_to_submit(r["error"])))
             ]
     if experiment is not None and out:
         from ..launch import registry
@@ -520,11 +524,29 @@ def slurm_jobs(
     return out
 
 
+WAITING_TO_SUBMIT = "waiting to submit:"
+
+
+def _waits_to_submit(error: object) -> bool:
+    return isinstance(error, str) and error.startswith(WAITING_TO_SUBMIT)
+
+
+def _job_text(t: dict[str, str | None]) -> str:
+    """``12 running``; a trial with no job yet by its number: ``trial 3 waiting to submit:
+    sbatch refused the job: ...``."""
+    if t["job_id"]:
+        return f"{t['job_id']} {t['waiting'] or t['state']}"
+    found = re.search(r"_trial_0*(\d+)_", t["run_id"] or "")
+    trial = f"trial {found.group(1)}" if found else str(t["run_id"])
+    return f"{trial} {t['waiting'] or t['state']}"
+
+
 def slurm_lines(jobs: dict[str, list[dict[str, str | None]]]) -> list[str]:
-    """``g1n1 Slurm jobs: 12 running, 13 waiting: Resources`` per sweep."""
+    """``g1n1 Slurm jobs: 12 running, 13 waiting: Resources`` per sweep (a trial whose submit
+    waits to be asked again: ``trial 3 waiting to submit: ...``)."""
     lines = []
     for sweep, trials in jobs.items():
-        shown = ", ".join(f"{t['job_id']} {t['waiting'] or t['state']}" for t in trials)
+        shown = ", ".join(_job_text(t) for t in trials)
         lines.append(f"{pair_tag_of(sweep)} Slurm jobs: {shown or 'none in flight'}")
     return lines
 
