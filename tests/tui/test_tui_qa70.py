@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.widgets import Label, Static
 
 from hwscale_tui.tui.app import create_app
 from tests.analysis.test_qa65_analyze import _killed_part_way
 from tests.tui.test_tui_pilot import text_of
-from tests.tui.tui_helpers import wait_for
+from tests.tui.tui_helpers import make_app, wait_for
 
 
 # -- 1. the analysis screen names a pair stopped short, as analyze does ---------------------------
@@ -37,3 +38,58 @@ async def test_the_analysis_screen_says_nothing_of_pairs_that_ran_their_trials(t
         await wait_for(pilot, lambda: "4 trials" in text_of(status), 120, "the analysis")
         notes = text_of(app.screen.query_one("#analysis-tables", Static), width=400)
         assert "Stopped short" not in notes
+
+
+# -- 2. ctrl+c in the help, as docs/tui.md says it and as it works --------------------------------
+def _doc_row(key: str) -> str:
+    """What docs/tui.md's Everywhere table says ``key`` does."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tui.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith(f"| `{key}` |"))
+    return row.split(" | ")[1]
+
+
+async def test_help_lists_ctrl_c_everywhere_as_the_docs_say(tmp_path):
+    """docs/tui.md lists ctrl+c under Everywhere; the help's Everywhere section left it out
+    (a Textual system binding): a user looking for how to quit or copy did not find it."""
+    from hwscale_tui.tui.screens.modals import HelpScreen
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        (everywhere,) = [rows for title, rows in app.screen.sections() if title == "Everywhere"]
+        row = next(r for r in everywhere if r[2] == "app.help_quit")
+        assert row[0] == app.get_key_display(Binding("ctrl+c", "")) == "^c"
+        assert row[1] == _doc_row("ctrl+c")
+        assert "app.help_quit" in text_of(app.screen.query_one("#help-keys", Static), width=200)
+
+
+async def test_ctrl_c_does_what_the_help_says(tmp_path):
+    """What the help's row says: no quitting; with nothing selected a notice names ctrl+q; in a
+    text field its selection is copied (no notice); in a dialog nothing."""
+    from textual.widgets import Input
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-experiment--name"), what="form")
+
+        async def notices_after_ctrl_c() -> list[str]:
+            app._notifications.clear()
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            return [n.message for n in app._notifications]
+
+        assert await notices_after_ctrl_c() == ["Press [b]ctrl+q[/b] to quit the app"]
+        assert app.is_running
+        await pilot.press("e")  # the name field, its text selected
+        name = grid.query_one("#field-experiment--name", Input)
+        assert app.focused is name and name.selected_text == "hardware_scaling"
+        assert await notices_after_ctrl_c() == []
+        assert app.clipboard == "hardware_scaling"
+        await pilot.press("escape", "question_mark")
+        await wait_for(pilot, lambda: app.screen is not grid, what="help")
+        assert await notices_after_ctrl_c() == []
+        assert app.is_running

@@ -23,6 +23,13 @@ TABLE_KEYS_LINE = (
 )
 KEYS_WIDTH = 16  # the help's keys column (right-aligned; longer keys wrap within it)
 HIDDEN_ACTIONS = ("app.focus_next", "app.focus_previous")
+# Textual's system keys the help lists anyway, in words of what they do here: ctrl+c quits
+# nothing, and a user presses it to quit (Textual's own binding: a selection, in a text field or
+# made with the mouse, is copied first; in a dialog only that, the app's keys being cut off)
+SYSTEM_KEYS_SHOWN = {
+    "app.help_quit": "does not quit: copies the selected text (in a text field, or selected "
+    "with the mouse); with none, a notice names the key that quits (in a dialog, nothing)",
+}
 # The dialogs' rules (not scoped: the experiment switcher shares the confirm box), parsed when
 # a dialog is first opened rather than with the app's first frame.
 DIALOG_CSS = """
@@ -80,7 +87,10 @@ def help_sections(
     ) -> list[tuple[str, str, str]]:
         out = []
         for b in bindings:
-            if b.system or not b.id or b.action in HIDDEN_ACTIONS or b.id in refused:
+            shown_system = b.id in SYSTEM_KEYS_SHOWN
+            if (b.system and not shown_system) or not b.id or b.action in HIDDEN_ACTIONS:
+                continue
+            if b.id in refused:
                 continue
             keys = binding_keys(app, b)
             if also and b.id in also:  # a widget's own key that does the same (the matrix's enter)
@@ -89,7 +99,7 @@ def help_sections(
         return out
 
     read_only = bool(getattr(getattr(app, "session", None), "read_only", False))
-    everywhere = rows(list(type(app).BINDINGS))
+    everywhere = rows(list(type(app).BINDINGS), words=SYSTEM_KEYS_SHOWN)
     everywhere.append(
         ("tab / shift+tab", "next / previous field", "screen.focus_next screen.focus_previous")
     )
