@@ -93,3 +93,44 @@ async def test_ctrl_c_does_what_the_help_says(tmp_path):
         await wait_for(pilot, lambda: app.screen is not grid, what="help")
         assert await notices_after_ctrl_c() == []
         assert app.is_running
+
+
+# -- 3. o and k with a filter that matches no trial say so ----------------------------------------
+async def test_o_and_k_with_a_filter_matching_nothing_name_the_filter(tmp_path):
+    """`/zzz` then `o` or `k`: "No trial selected." (o) or nothing at all (k), the filter that
+    hid every trial out of mind. Both say the filter matches nothing and how to clear it, and
+    that way of clearing it works."""
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.poll_state is not None, what="first poll")
+        table = screen.query_one("#trial-table")
+        count = len(table.trials)
+        assert count > 1
+        await pilot.press("slash", "z", "z", "z", "enter")
+        await wait_for(pilot, lambda: table.filter_terms == ["zzz"], what="the filter")
+        for key in ("o", "k"):
+            app._notifications.clear()
+            await pilot.press(key)
+            await pilot.pause()
+            assert [n.message for n in app._notifications] == [
+                f"No trial matches the filter 'zzz' ({count} trials in all), so none is "
+                "highlighted: / then backspace and enter clears it."
+            ]
+        await pilot.press("slash", "backspace", "enter")  # as the notice says
+        await wait_for(pilot, lambda: not table.filter_terms, what="the filter cleared")
+        assert table.row_count == count
+
+
+async def test_o_and_k_with_no_trials_say_there_are_none_yet(tmp_path):
+    app, _ = make_app(tmp_path, start="trials", trials=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.poll_state is not None, what="first poll")
+        for key in ("o", "k"):
+            app._notifications.clear()
+            await pilot.press(key)
+            await pilot.pause()
+            assert [n.message for n in app._notifications] == [
+                "No trials yet: launch pairs on the launch screen (2)."
+            ]

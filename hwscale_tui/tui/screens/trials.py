@@ -390,10 +390,24 @@ class TrialsScreen(HwScreen):
         self.poll_now()
 
     # -- one trial: its log, stopping it; the table as CSV -------------------------------------
+    def _none_selected(self) -> None:
+        """``o`` or ``k`` with no trial under the cursor: say why -- a filter that matches no
+        trial (it said "No trial selected." with the filter out of mind), or no trials yet."""
+        table = self.query_one(TrialTable)
+        if table.trials and table.filter_terms:
+            message = (
+                f"No trial matches the filter {' '.join(table.filter_terms)!r} "
+                f"({plural(len(table.trials), 'trial')} in all), so none is highlighted: / then "
+                "backspace and enter clears it."
+            )
+        else:
+            message = "No trials yet: launch pairs on the launch screen (2)."
+        self.notify(message, severity="warning")
+
     def action_open_log(self) -> None:
         t = self.query_one(TrialTable).selected_trial()
         if t is None:
-            self.notify("No trial selected.", severity="warning")
+            self._none_selected()
             return
         self._log_worker(t.run_id)
 
@@ -412,11 +426,12 @@ class TrialsScreen(HwScreen):
         self.app.call_from_thread(self.open_in_pager, path)
 
     def action_stop_trial(self) -> None:
-        t = self.query_one(TrialTable).selected_trial()
-        if t is None:
-            return
         if self.app.session.read_only:
             self.notify("Read-only mode: stopping trials is off.", severity="warning")
+            return
+        t = self.query_one(TrialTable).selected_trial()
+        if t is None:
+            self._none_selected()
             return
         if t.state != "running":
             self.notify(
