@@ -134,3 +134,31 @@ async def test_o_and_k_with_no_trials_say_there_are_none_yet(tmp_path):
             assert [n.message for n in app._notifications] == [
                 "No trials yet: launch pairs on the launch screen (2)."
             ]
+
+
+# -- 4. enter on the empty add-count prompt -------------------------------------------------------
+async def test_enter_on_an_empty_add_count_prompt_keeps_it_open_with_a_hint(tmp_path):
+    """`n` then enter: the prompt closed and nothing was added, its placeholder "e.g. 4" read
+    as a default taken. It stays open, one line says what it takes, and a count typed then is
+    added."""
+    from hwscale_tui.tui.screens.modals import PromptScreen
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = app.screen
+        before = list(app.session.cfg.grid.node_counts)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the prompt")
+        prompt = app.screen
+        placeholder = prompt.query_one("#prompt-input").placeholder
+        assert placeholder.startswith("e.g. ")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is prompt
+        error = prompt.query_one("#prompt-error", Label)
+        assert error.has_class("shown") and error.region.height == 1
+        assert text_of(error) == f"Type a count first ({placeholder}); esc cancels."
+        assert app.session.cfg.grid.node_counts == before
+        await pilot.press("3", "enter")
+        await wait_for(pilot, lambda: app.screen is grid, what="the prompt closed")
+        assert app.session.cfg.grid.node_counts == sorted([*before, 3])

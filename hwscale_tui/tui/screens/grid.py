@@ -641,8 +641,13 @@ class GridScreen(HwScreen):
         from .modals import PromptScreen
 
         counts = grid.gpu_counts if axis == "gpus" else grid.node_counts
+        example = example_count(counts, top)
+        # enter on the empty field closed the prompt as if done, its "e.g. 4" taken for a
+        # default that was never added: it stays open and says what it takes
+        shown = f" ({example})" if example else ""
+        empty = f"Type a count first{shown}; esc cancels."
         self.app.push_screen(
-            PromptScreen(f"Add a count of {what}:", example_count(counts, top), check), added
+            PromptScreen(f"Add a count of {what}:", example, check, empty=empty), added
         )
 
     def action_remove_count(self, axis: str) -> None:

@@ -283,7 +283,9 @@ class PromptScreen(ModalScreen[str | None]):
 
     ``check(text)`` (optional) applies the answer and returns None, or returns a short
     sentence saying what was wrong: the prompt then stays open with that sentence under the
-    field, so the user can correct it.
+    field, so the user can correct it. ``empty`` (optional): the sentence shown the same way
+    for enter on an empty field, which then keeps the prompt open (without it, the prompt
+    closes with "").
     """
 
     DEFAULT_CSS = DIALOG_CSS
@@ -299,11 +301,13 @@ class PromptScreen(ModalScreen[str | None]):
         question: str,
         placeholder: str = "",
         check: Callable[[str], str | None] | None = None,
+        empty: str | None = None,
     ) -> None:
         super().__init__()
         self.question = question
         self.placeholder = placeholder
         self.check = check
+        self.empty = empty
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box"):
@@ -312,13 +316,15 @@ class PromptScreen(ModalScreen[str | None]):
             yield Label("", id="prompt-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if self.check is not None and event.value.strip():
-            error = self.check(event.value)
-            if error:
-                label = self.query_one("#prompt-error", Label)
-                label.update(error)
-                label.add_class("shown")
-                return
+        if not event.value.strip():
+            error = self.empty
+        else:
+            error = self.check(event.value) if self.check is not None else None
+        if error:
+            label = self.query_one("#prompt-error", Label)
+            label.update(error)
+            label.add_class("shown")
+            return
         self.dismiss(event.value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
