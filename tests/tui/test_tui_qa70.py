@@ -162,3 +162,29 @@ async def test_enter_on_an_empty_add_count_prompt_keeps_it_open_with_a_hint(tmp_
         await pilot.press("3", "enter")
         await wait_for(pilot, lambda: app.screen is grid, what="the prompt closed")
         assert app.session.cfg.grid.node_counts == sorted([*before, 3])
+
+
+# -- 5. node columns out of view at 80 columns are named ------------------------------------------
+async def test_node_columns_out_of_view_are_named_under_the_matrix(tmp_path):
+    """node_counts [1, 2, 4, 8] at 80x24: the matrix is wider than its pane and scrolled
+    sideways with nothing saying so, its 8-node column hidden until the cursor reached it. A
+    line under it names the columns out of view on either side, as the cursor scrolls it; with
+    room for every column the line goes."""
+    from hwscale_tui.config import default_config
+
+    cfg = default_config()
+    cfg.grid.node_counts = [1, 2, 4, 8]
+    app, _ = make_app(tmp_path, cfg=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        line = app.screen.query_one("#matrix-more", Label)
+        await wait_for(pilot, lambda: line.display, what="the line")
+        assert text_of(line) == "out of view: 8 nodes →"  # 4 nodes is whole on screen
+        assert line.region.height == 1 and line.region.width >= len(text_of(line))
+        await pilot.press("right", "right", "right")
+        await wait_for(pilot, lambda: "←" in text_of(line), what="scrolled")
+        assert text_of(line) == "out of view: ← 1 node"
+        await pilot.press("n", "1", "6", "enter")  # one more: columns out of view on both sides
+        await wait_for(pilot, lambda: "16 nodes" in text_of(line), what="16 nodes")
+        assert text_of(line) == "out of view: ← 1 node | 16 nodes →"
+        await pilot.resize_terminal(120, 30)
+        await wait_for(pilot, lambda: not line.display, what="the line gone")

@@ -178,6 +178,8 @@ class GridScreen(HwScreen):
     #grid-left { width: 3fr; }
     #grid-form { width: 2fr; padding: 0 1; border-left: vkey $primary-darken-2; }
     #pair-matrix { height: auto; max-height: 12; }
+    #matrix-more { display: none; height: 1; width: 1fr; color: $warning; }
+    #matrix-more.shown { display: block; }
     #pair-details-scroll { height: 1fr; }
     .form-grid { grid-size: 2; grid-columns: 15 1fr; grid-rows: auto; height: auto; }
     .form-label { color: $text-muted; }
@@ -254,6 +256,7 @@ class GridScreen(HwScreen):
                     classes="section-title",
                 )
                 yield DataTable(id="pair-matrix", cursor_type="cell", zebra_stripes=False)
+                yield Label("", id="matrix-more")
                 with VerticalScroll(id="pair-details-scroll"):
                     yield Static(id="pair-details")
             yield VerticalScroll(id="grid-form")
@@ -295,7 +298,11 @@ class GridScreen(HwScreen):
 
     def on_mount(self) -> None:
         self.rebuild_matrix(details=False)
-        self.query_one("#pair-matrix", DataTable).focus()
+        matrix = self.query_one("#pair-matrix", DataTable)
+        matrix.focus()
+        # node columns out of view are named under the matrix, as it scrolls or is resized
+        self.watch(matrix, "scroll_x", self._show_out_of_view, init=False)
+        self.watch(matrix, "virtual_size", self._show_out_of_view, init=False)
         # The first frame shows the header, the matrix and the footer; once it is painted the
         # pair's details follow, then the form's ~30 fields, one section per tick.
         self.call_after_refresh(self._after_first_frame)
@@ -365,6 +372,38 @@ class GridScreen(HwScreen):
             )
         if details:
             self.show_details()
+
+    def _show_out_of_view(self) -> None:
+        """Name the node columns the matrix has out of view, with the keys that scroll there: at
+        80 columns a grid of 4 node counts is wider than its pane, and its 4th column was
+        hidden, with nothing saying so, until the cursor reached it."""
+        table = self.query_one("#pair-matrix", DataTable)
+        line = self.query_one("#matrix-more", Label)
+        widths = [(str(c.label), c.get_render_width(table)) for c in table.ordered_columns]
+        view = table.scrollable_content_region.width
+        # the row labels stay put as the columns scroll: the columns share what is left
+        x = table.virtual_size.width - sum(w for _, w in widths)
+        first, last = x + int(table.scroll_x), int(table.scroll_x) + view
+        pad = table.cell_padding  # a column cut in its padding only is in view
+        left, right = [], []
+        for label, width in widths:
+            if x + pad < first:
+                left.append(label)
+            elif x + width - pad > last:
+                right.append(label)
+            x += width
+        if not (left or right) or not view:
+            line.remove_class("shown")
+            return
+        # the arrows point where they are and are the keys that scroll there
+        parts = ([f"← {', '.join(left)}"] if left else []) + (
+            [f"{', '.join(right)} →"] if right else []
+        )
+        line.update(Text(f"out of view: {' | '.join(parts)}", no_wrap=True, overflow="ellipsis"))
+        line.add_class("shown")
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_out_of_view)
 
     def current_cell(self) -> GridCell | None:
         table = self.query_one("#pair-matrix", DataTable)
