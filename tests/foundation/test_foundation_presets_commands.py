@@ -268,7 +268,8 @@ def test_plan_json_schema_and_save(tmp_path):
         "settings",
         "warnings",
     }
-    assert p0["env"] == ["WANDB_ENTITY", "WANDB_PROJECT"]  # names only
+    # names only; WANDB_ENABLED and WANDB_MODE: whether the Metta trials log to W&B (docs/metta.md)
+    assert p0["env"] == ["WANDB_ENABLED", "WANDB_ENTITY", "WANDB_MODE", "WANDB_PROJECT"]
     assert "max_trials=9" in p0["argv"] and p0["argv"][-1] == "local_test=true"
     assert p0["search_space"]["trainer.batch_size"] == {
         "distribution": "uniform_pow2",
