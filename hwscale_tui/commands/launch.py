@@ -228,15 +228,21 @@ def print_launch(info) -> None:
         console.print(
             f"left running (not duplicated): {', '.join(pair_tag_of(s) for s in info.left_running)}"
         )
+    waits = getattr(info, "waits_for", None) or []
+    if waits:
+        console.print(info.waits_text, markup=False)
     if not info.foreground:
         t = Table(show_edge=False, pad_edge=False, header_style="bold")
         t.add_column("pair")
         t.add_column("planned start")
         first = min((v for v in info.planned_start.values() if v is not None), default=None)
-        for sweep in info.sweeps:
+        for i, sweep in enumerate(info.sweeps):
             planned = info.planned_start[sweep]
             when = (
-                "after the previous pair exits"
+                f"once {', '.join(pair_tag_of(s) for s in waits)} "
+                f"{'has' if len(waits) == 1 else 'have'} ended"
+                if planned is None and i == 0 and waits
+                else "after the previous pair exits"
                 if planned is None
                 else (
                     f"{time.strftime('%H:%M:%S', time.localtime(planned))} (+{planned - first:g}s)"

@@ -47,6 +47,7 @@ from .state import (
     PENDING_STATUSES,
     RUNNING,
     SCHEDULED,
+    STARTING,
     LaunchRecords,
     PairRow,
     launch_label,
@@ -192,18 +193,24 @@ class SupervisorLoop:
 
     def start_due(self, rows: list[PairRow], now: float) -> tuple[float | None, bool]:
         """Start every pair whose time has come. Returns the next planned start (if known) and
-        whether any pair is still waiting to start."""
+        whether any pair is still waiting to start.
+
+        A sequential pair (no planned start) is due once every pair before it in this launch
+        has ended and no pair of the experiment that another launch owns runs or is still to
+        start before it (``others_busy``): a pair relaunched beside a running one, or after
+        a scheduled pair in the middle was cancelled, started at once and shared the cores."""
         next_due: float | None = None
         pending = False
-        previous_ended: bool | None = None  # sequential: has the pair before this one ended?
+        before_ended = True  # sequential: has every pair before this one ended?
+        others: bool | None = None  # others_busy(), asked once per tick when needed
         for row in rows:
             status = row.status
             if status == SCHEDULED:
                 planned = row.planned_start
-                if planned is None:  # sequential: due once the previous pair has ended
-                    if previous_ended is None:  # the first (a resume): the pairs left running
-                        previous_ended = not self.others_running()
-                    if not previous_ended:
+                if planned is None:  # sequential: due once the pairs before it have ended
+                    if before_ended and others is None:
+                        others = self.others_busy()
+                    if not before_ended or others:
                         pending = True
                         break
                     planned = now
@@ -212,18 +219,38 @@ class SupervisorLoop:
                     status = self.start_pair(row, planned)
                 else:
                     next_due = planned if next_due is None else min(next_due, planned)
-            previous_ended = status in ENDED_STATUSES
+            before_ended = before_ended and status in ENDED_STATUSES
             pending = pending or status in PENDING_STATUSES
         return next_due, pending
 
-    def others_running(self) -> bool:
-        """Whether a pair of the experiment that another launch started still runs (a
-        sequential resume's first pair waits for the one its dead supervisor left running)."""
-        return any(
-            r.launch_id != self.launch_id
-            and r.status == RUNNING
-            and is_running(r.pid, r.proc_start)
-            for r in self.records.pair_rows(self.experiment)
+    def others_busy(self) -> bool:
+        """Whether a pair of the experiment that another launch owns still runs (its process
+        is alive: running, starting, or cancelled and still stopping), or is still to start
+        under an earlier launch's live supervisor. A sequential pair waits for them, so pairs
+        run one after another across launches too (a relaunched pair, a resume's first pair
+        after the one its dead supervisor left running); earlier launches go first, so two
+        launches never wait for each other."""
+        rows = [r for r in self.records.pair_rows(self.experiment) if r.launch_id != self.launch_id]
+        if any(
+            r.status in (STARTING, RUNNING, CANCELLED) and is_running(r.pid, r.proc_start)
+            for r in rows
+        ):
+            return True
+        earlier = {
+            r.launch_id
+            for r in rows
+            if r.status in PENDING_STATUSES
+            and r.launch_id is not None
+            and r.launch_id < self.launch_id
+        }
+        return any(self._supervisor_alive(launch_id) for launch_id in earlier)
+
+    def _supervisor_alive(self, launch_id: int) -> bool:
+        launch = self.records.get_launch(launch_id)
+        return (
+            launch is not None
+            and launch.ended_at is None
+            and is_running(launch.supervisor_pid, launch.supervisor_start)
         )
 
     # -- starting ----------------------------------------------------------------------------

@@ -207,10 +207,29 @@ class LaunchInfo:
     new_generation: bool = False  # this launch started that generation
     spent: list[str] = field(default_factory=list)  # left out: their sweeps ran max_trials
     launch_number: int | None = None  # this launch's place among the experiment's (1: first)
+    # sequential: the experiment's pairs (running, or still to start under a live supervisor)
+    # this launch's first pair waits for; it starts once they have ended
+    waits_for: list[str] = field(default_factory=list)
 
     @property
     def launch_text(self) -> str:
         return launch_label(self.launch_number, self.launch_id)
+
+    @property
+    def waits_text(self) -> str:
+        """Why the first pair does not start at once ("" when it does): the CLI's line and
+        the app's notice."""
+        if not self.waits_for:
+            return ""
+        from ..hardware import pair_tag_of
+
+        them = ", ".join(pair_tag_of(s) for s in self.waits_for)
+        first = pair_tag_of(self.sweeps[0]) if self.sweeps else "the first pair"
+        return (
+            f"{first} starts once {them} {'has' if len(self.waits_for) == 1 else 'have'} "
+            "ended: this experiment's pairs run one after another (launch.sequential), so "
+            "each pair's measured times are its own alone"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -71,7 +71,9 @@ def next_start_text(p: PairStatus, now: float) -> str:
     if p.never_started:
         return "never (supervisor gone)"
     if p.planned_start is None:
-        return "after previous"
+        # the first pair of its launch (a relaunch, a resume) waits for the experiment's
+        # pairs of other launches, not for a pair before it in the grid
+        return "after the others" if p.position == 0 else "after previous"
     left = p.planned_start - now
     return f"in {format_duration(left)}" if left > 0.5 else "now"
 

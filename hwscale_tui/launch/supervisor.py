@@ -701,6 +701,12 @@ def launch(
                     cfgmod.save(cfg.copy(), snapshot)
                 # the sbatch --test-only checks made for this launch: its sweeps skip repeats
                 checked = checked_env([e.sweep for e in entries])
+                # sequential: the first pair, too, waits for the experiment's pairs still
+                # running (a resume: the one its dead supervisor left running; --only: those
+                # a live supervisor runs or is still to start)
+                waits_for = _sequential_waits_for(
+                    cfg.launch.sequential, status, [e.sweep for e in entries]
+                )
                 launch_id, planned, pid = _schedule_and_start(
                     st,
                     cfg.name,
@@ -712,9 +718,7 @@ def launch(
                     clock=clock,
                     drop=drop,
                     extra_env=checked,
-                    # a sequential resume: the pair its dead supervisor left running goes first
-                    # (the resumed pairs started at once beside it)
-                    after_running=resume and bool(left_running),
+                    after_running=bool(waits_for),
                 )
             remember(cfg.name, cfg.path, store=st)
         if on_started is not None:
@@ -733,12 +737,31 @@ def launch(
             generation=cfg.generation,
             new_generation=bool(decision and decision.started_new),
             spent=spent,
+            waits_for=waits_for,
         )
         if foreground:  # progress lines go to stderr, so stdout stays for the result (--json)
             SupervisorLoop(
                 st, launch_id, clock=clock, out=sys.stderr, foreground=True, extra_env=checked
             ).run()
         return info
+
+
+def _sequential_waits_for(
+    sequential: bool, status: ExperimentStatus, starting: Sequence[str]
+) -> list[str]:
+    """The experiment's pairs a sequential launch of ``starting`` waits for: those still
+    running (also cancelled and still stopping) and those a live supervisor is still to start.
+    Its first pair starts once they have ended (``SupervisorLoop.others_busy``), as the
+    experiment's pairs run one after another: on one machine, pairs running at once share its
+    cores and each pair's measured times carry the other's load."""
+    if not sequential:
+        return []
+    return [
+        p.sweep_name
+        for p in status.pairs
+        if p.sweep_name not in starting
+        and (p.alive or (p.status in PENDING_STATUSES and not p.never_started))
+    ]
 
 
 def _refuse_an_edited_snapshot(st: Store, name: str) -> None:
@@ -989,6 +1012,9 @@ def relaunch(
                 "or were cancelled."
             )
         entries = [_PairEntry(p.sweep_name, p.gpus, p.nodes, p.argv) for p in views]
+        # sequential: it waits for the pairs still running or still to start (it started at
+        # once beside them: 3 ranks on 2 cores, both pairs' times carrying the other's load)
+        waits_for = _sequential_waits_for(cfg.launch.sequential, status, chosen)
         with _supervisor_log(experiment) as log:
             launch_id, planned, pid = _schedule_and_start(
                 st,
@@ -999,8 +1025,11 @@ def relaunch(
                 sequential=cfg.launch.sequential,
                 log=log,
                 clock=clock,
+                after_running=bool(waits_for),
             )
-        return _launch_info(experiment, st, snapshot, launch_id, pid, log, planned)
+        return _launch_info(
+            experiment, st, snapshot, launch_id, pid, log, planned, waits_for=waits_for
+        )
 
 
 # -- cancel -------------------------------------------------------------------------------------

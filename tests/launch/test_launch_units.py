@@ -139,7 +139,9 @@ def test_status_texts():
     assert status_text(_pair(status=EXITED, exit_code=-signal.SIGTERM)) == "exited -15 (SIGTERM)"
     assert status_text(_pair(status=EXITED, exit_code=None)) == "exited (code unknown)"
     assert next_start_text(_pair(planned_start=130.0), now=100.0) == "in 30s"
-    assert next_start_text(_pair(planned_start=None), now=100.0) == "after previous"
+    assert next_start_text(_pair(planned_start=None, position=1), now=100.0) == "after previous"
+    # the first of its launch (a relaunch, a resume): it waits for the other launches' pairs
+    assert next_start_text(_pair(planned_start=None), now=100.0) == "after the others"
     gone = _pair(never_started=True, planned_start=50.0)
     assert (
         status_text(gone) == "never started"

@@ -606,9 +606,12 @@ class LaunchScreen(HwScreen):
             if spent
             else ""
         )
+        waits = getattr(info, "waits_text", "")
         self.app.call_from_thread(
             self.notify,
-            f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')}){left_out}.",
+            f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')}){left_out}"
+            + (f"; {waits}." if waits else "."),
+            **({"timeout": 10} if waits else {}),
         )
         self.app.call_from_thread(self.poll_now)
 
@@ -650,11 +653,18 @@ class LaunchScreen(HwScreen):
             # when they change what a trial measures).
             self.app.call_from_thread(self._launch, todo)
             return
-        supervisor.relaunch(session.name, todo)
+        info = supervisor.relaunch(session.name, todo)
         self.app.call_from_thread(self.app.pairs_launched)
         # the pairs as the rows and the other notices name them (it said "fail.g1n1")
         tags = ", ".join(pair_tag_of(s) for s in todo)
-        self.app.call_from_thread(self.notify, f"Relaunched {tags}.")
+        # sequential: it waits for the pair still running (it started beside it, sharing
+        # the cores, and said nothing)
+        waits = getattr(info, "waits_text", "")
+        self.app.call_from_thread(
+            self.notify,
+            f"Relaunched {tags}" + (f"; {waits}." if waits else "."),
+            **({"timeout": 10} if waits else {}),
+        )
         self.app.call_from_thread(self.poll_now)
 
     def _none_finished_hint(self, sweeps: list[str]) -> str:
