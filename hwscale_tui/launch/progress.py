@@ -112,6 +112,11 @@ class PairPlan:
     # pending, but the supervisor that would start it is gone: it waits for launch --resume,
     # so no time left can be estimated (it was counted as starting at its planned time)
     never_started: bool = False
+    # the launch that owns the pair and its place in it: a sequential pair with no planned
+    # start runs after the pairs running now and those launched before it (a pair relaunched
+    # beside a running one waits for it), whatever their order in the grid
+    launch_id: int | None = None
+    position: int | None = None
 
     @classmethod
     def of(cls, pair: Any) -> PairPlan:
@@ -126,6 +131,8 @@ class PairPlan:
             getattr(pair, "max_trials", None),
             getattr(pair, "exit_code", None),
             bool(getattr(pair, "never_started", False)),
+            getattr(pair, "launch_id", None),
+            getattr(pair, "position", None),
         )
 
     @property
@@ -329,8 +336,28 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def _full_trial_seconds(trials: Sequence[Trial], budget: float) -> float | None:
-    """Seconds one full-budget trial takes, measured on this pair's trials."""
+# trials whose steps/s measure the pair's throughput when none finished: killed ones too (a
+# cancel or a replacement stopped them; they ran at the pair's speed until then)
+_RATE_STATES = ("running", "finished", "failed", "killed")
+
+
+# the steps a pair's unfinished trials must have made, as a share of one trial's budget, for
+# their rate to come before an earlier run's or another pair's: below it their time is mostly
+# start-up (a new pair's first report read 1m39s for what took 27s)
+MIN_RATE_SHARE = 0.1
+
+
+def _full_trial_seconds(
+    trials: Sequence[Trial], budget: float, min_steps: float = 0.0
+) -> float | None:
+    """Seconds one full-budget trial takes, measured on this pair's trials.
+
+    Without a finished trial: the steps of the pair's trials over the time they took, added
+    up. A trial's steps/s is its steps over its time so far, start-up included (spawning its
+    ranks, building its environments): at its first reports that is mostly start-up -- ~20x
+    too slow on a loaded machine -- and, taken alone (the median of one), it stood for the
+    pair's throughput: a relaunched pair's ETA read 2h44m for a sweep that took 9m. Added up,
+    a trial that has only just begun weighs as little as the steps it made."""
     finished: list[float] = []
     for t in trials:
         runtime, steps = _finite(t.runtime_s), _finite(t.agent_steps)
@@ -339,8 +366,36 @@ def _full_trial_seconds(trials: Sequence[Trial], budget: float) -> float | None:
     measured = _median(finished)
     if measured is not None:
         return measured
-    sps = _median(t.sps for t in trials if t.state in ("running", "finished", "failed"))
-    return budget / sps if sps else None
+    steps_sum = seconds_sum = 0.0
+    for t in trials:
+        steps, sps = _finite(t.agent_steps), _finite(t.sps)
+        if t.state in _RATE_STATES and steps and steps > 0 and sps and sps > 0:
+            steps_sum += steps
+            seconds_sum += steps / sps
+    if steps_sum > 0 and seconds_sum > 0 and steps_sum >= min_steps:
+        return budget * seconds_sum / steps_sum
+    if min_steps > 0:
+        return None
+    sps_median = _median(t.sps for t in trials if t.state in _RATE_STATES)
+    return budget / sps_median if sps_median else None
+
+
+def _run_order(pairs: Sequence[PairPlan]) -> list[int]:
+    """The pairs' indices in the order a sequential experiment runs them: those running now,
+    then those with a planned start (by it), then those waiting for their turn (by the launch
+    that owns them and their place in it; not launched yet: the grid's order)."""
+
+    def key(i: int) -> tuple[int, float, float, int]:
+        p = pairs[i]
+        if p.status in ("running", "starting"):
+            return (0, 0.0, 0.0, i)
+        if p.planned_start is not None:
+            return (1, p.planned_start, 0.0, i)
+        launch = float(p.launch_id) if p.launch_id is not None else math.inf
+        place = float(p.position) if p.position is not None else float(i)
+        return (2, launch, place, i)
+
+    return sorted(range(len(pairs)), key=key)
 
 
 def experiment_progress(
@@ -363,17 +418,27 @@ def experiment_progress(
         if t.sweep in by_sweep:
             by_sweep[t.sweep].append(t)
     budget = settings.budget_steps
+    enough = budget * MIN_RATE_SHARE
+
+    def per_gpu_rate(min_steps: float) -> float | None:
+        return _median(
+            (budget / s) / p.total_gpus
+            for p in pairs
+            if (s := _full_trial_seconds(by_sweep[p.sweep], budget, min_steps)) and p.total_gpus
+        )
+
     # steps/s per GPU measured anywhere in this experiment, to scale to pairs without their own
-    per_gpu = _median(
-        (budget / s) / p.total_gpus
-        for p in pairs
-        if (s := _full_trial_seconds(by_sweep[p.sweep], budget)) and p.total_gpus
-    )
+    per_gpu = per_gpu_rate(enough)
     if per_gpu is None and history_sps:
         per_gpu = _median(sps / (g * n) for (g, n), sps in history_sps.items() if g and n)
+    solid = per_gpu is not None  # from trials that made enough steps, or finished ones
+    if per_gpu is None:  # only trials just begun: better than the settings' upper bound
+        per_gpu = per_gpu_rate(0.0)
     out: list[PairProgress] = []
     own_etas: list[float] = []  # each live pair's own time left, without waiting for others
-    before = 0.0  # sequential: what the live pairs before this one still have to run
+    # sequential: the pairs that start when the pair before them has exited (no planned start)
+    waits_turn: set[int] = set()
+    own_eta: dict[int, float] = {}
     start = launched_at if launched_at is not None else now
     for i, p in enumerate(pairs):
         ts = by_sweep[p.sweep]
@@ -382,11 +447,15 @@ def experiment_progress(
         running = [t for t in ts if t.state == "running"]
         awaiting = sum(t.state == "awaiting_eval" for t in ts)  # trained, score not in yet
         done = counts["finished"] + counts["failed"]
-        trial_s, basis = _full_trial_seconds(ts, budget), BASIS_MEASURED
+        trial_s, basis = _full_trial_seconds(ts, budget, enough), BASIS_MEASURED
         if trial_s is None and history_sps and history_sps.get((p.gpus, p.nodes)):
             trial_s, basis = budget / history_sps[(p.gpus, p.nodes)], BASIS_HISTORY
-        if trial_s is None and per_gpu:
+        own = _full_trial_seconds(ts, budget) if trial_s is None else None
+        if trial_s is None and per_gpu and (own is None or solid):
+            # another pair's rate, scaled: its trials made enough steps, or this pair has none
             trial_s, basis = budget / (per_gpu * p.total_gpus), BASIS_SCALED
+        if trial_s is None and own is not None:  # its own trials, just begun: all there is
+            trial_s, basis = own, BASIS_MEASURED
         if trial_s is None:
             trial_s, basis = settings.max_trial_s, BASIS_SETTINGS
         trial_cost = job_cost_usd(settings.price_per_gpu_hour, p.gpus, p.nodes, trial_s)
@@ -407,10 +476,10 @@ def experiment_progress(
         if ended:
             eta, projected = 0.0, cost_so_far
         else:
-            left_in_running = [
-                tp.eta_s if tp.eta_s is not None else trial_s * (1 - (tp.fraction or 0.0))
-                for tp in progress
-            ]
+            # a running trial's part left at the pair's time per trial: its own steps/s alone
+            # is mostly its start-up at its first reports (one trial just begun read 1m16s
+            # left of a 5 s trial; the rate it is part of weighs it by its steps)
+            left_in_running = [trial_s * (1 - (tp.fraction or 0.0)) for tp in progress]
             new = max(0, max_trials - done - len(running) - awaiting)
             eta = max(left_in_running, default=0.0) + math.ceil(new / settings.parallel) * trial_s
             # a pair not launched yet (status None: an estimate) or scheduled starts at its
@@ -423,11 +492,9 @@ def experiment_progress(
                 if planned is not None:
                     eta += max(0.0, planned - now)
             own_etas.append(eta)
+            own_eta[i] = eta
             if settings.sequential and p.status in (None, "scheduled") and p.planned_start is None:
-                # it starts when the pair before it has exited: it ends after the ones before
-                eta, before = before + eta, before + eta
-            else:
-                before += eta
+                waits_turn.add(i)  # it ends after the pairs before it: added up below
             work_left = max(0.0, max_trials - done - awaiting - running_fraction)
             projected = cost_so_far + work_left * trial_cost
         out.append(
@@ -455,6 +522,17 @@ def experiment_progress(
                 stopped_short=(_stopped_short(p) if done + awaiting < max_trials else None),
             )
         )
+    if waits_turn:
+        # in the order the pairs run (a relaunched pair waits for the pair running now, listed
+        # after it in the grid: its ETA left that pair's time out)
+        before = 0.0  # what the live pairs before this one still have to run
+        for i in _run_order(pairs):
+            pp = out[i]
+            if pp.ended:
+                continue
+            before += own_eta[i]
+            if i in waits_turn and pp.eta_s is not None:
+                pp.eta_s = before
     live = [pp for pp in out if not pp.ended]
     etas = [pp.eta_s for pp in live if pp.eta_s is not None]
     total_eta: float | None = (
