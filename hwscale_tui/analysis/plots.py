@@ -42,38 +42,84 @@ def _log_axes(ax: Any, x_base: int = 10) -> None:
         axis.set_major_formatter(ticker.FuncFormatter(_compact))
 
 
-def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
-    """Write every figure that has data; returns title -> path."""
+def stage_plots(
+    result: AnalysisResult, out_dir: Path
+) -> tuple[dict[str, Path], list[tuple[Path, Path]], list[Path]]:
+    """Draw every figure that has data into a temporary file beside its name; returns title ->
+    path, the (temporary, final) pairs to rename and the figures an earlier report left that
+    this one does not draw. Nothing that was there is changed: on a failure (a full disk) the
+    temporary files are removed and the error names the figure; :func:`commit_plots` puts them
+    in place."""
     plt = _pyplot()
     out_dir = ensure_private_dir(Path(out_dir))  # private whatever the caller's umask
     saved: dict[str, Path] = {}
-    for title, name, draw in zip(
-        (
-            "Learning curves (best trial per config)",
-            f"To target vs total {result.settings.unit}",
-            f"Throughput vs total {result.settings.unit}",
-            "Kaplan-Meier: P(reached target) vs agent steps",
-            "Time vs cost to target (Pareto front)",
-        ),
-        PLOT_FILES,
-        (_curves, _to_target, _throughput, _survival, _pareto),
-        strict=True,
-    ):
-        fig = draw(plt, result)
-        path = out_dir / name
-        if fig is None:
-            # nothing to draw this time (no config reached the target): a figure an earlier
-            # report left under this name would sit beside this report as if it were its own
-            # (the app writes every report to one folder)
-            if path.is_file() or path.is_symlink():
-                path.unlink()
-            continue
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # a file that was there keeps its mode otherwise
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, dpi=100, format="png")
-        plt.close(fig)
-        saved[title] = path
+    staged: list[tuple[Path, Path]] = []
+    stale: list[Path] = []
+    try:
+        for title, name, draw in zip(
+            (
+                "Learning curves (best trial per config)",
+                f"To target vs total {result.settings.unit}",
+                f"Throughput vs total {result.settings.unit}",
+                "Kaplan-Meier: P(reached target) vs agent steps",
+                "Time vs cost to target (Pareto front)",
+            ),
+            PLOT_FILES,
+            (_curves, _to_target, _throughput, _survival, _pareto),
+            strict=True,
+        ):
+            fig = draw(plt, result)
+            path = out_dir / name
+            if fig is None:
+                # nothing to draw this time (no config reached the target): a figure an earlier
+                # report left under this name would sit beside this report as if it were its
+                # own (the app writes every report to one folder)
+                if path.is_file() or path.is_symlink():
+                    stale.append(path)
+                continue
+            # a link is followed, as the report's own path is: the file it points to gets it
+            final = Path(os.path.realpath(path)) if path.is_symlink() else path
+            tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+            staged.append((tmp, final))
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.fchmod(fd, 0o600)  # whatever the umask
+                with os.fdopen(fd, "wb") as fh:
+                    fig.savefig(fh, dpi=100, format="png")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as e:
+                # a full disk's write error names no file: the figure is named, not the report
+                if e.filename is None:
+                    raise OSError(e.errno, e.strerror or str(e), str(final)) from e
+                raise
+            finally:
+                plt.close(fig)
+            saved[title] = path
+    except BaseException:
+        discard_plots(staged)
+        raise
+    return saved, staged, stale
+
+
+def discard_plots(staged: list[tuple[Path, Path]]) -> None:
+    """Remove the temporary files :func:`stage_plots` wrote (the figures there stay as they were)."""
+    for tmp, _ in staged:
+        tmp.unlink(missing_ok=True)
+
+
+def commit_plots(staged: list[tuple[Path, Path]], stale: list[Path]) -> None:
+    """Put the staged figures in place (a rename each) and remove the stale ones."""
+    for tmp, final in staged:
+        os.replace(tmp, final)
+    for path in stale:
+        path.unlink(missing_ok=True)
+
+
+def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
+    """Write every figure that has data; returns title -> path."""
+    saved, staged, stale = stage_plots(result, out_dir)
+    commit_plots(staged, stale)
     return saved
 
 

@@ -6,7 +6,9 @@ Every number printed comes from the result; a missing one is said in words ("not
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..paths import ensure_private_dir, write_private_text
+from ..paths import ensure_private_dir, read_only_file
 from .core import AnalysisResult
 from .cost import COST_LOGGED_HISTORY, COST_LOGGED_TOTAL, COST_PRICED
 from .fits import (
@@ -399,22 +401,55 @@ def markdown(result: AnalysisResult, images: dict[str, str] | None = None) -> st
 def write_report(
     result: AnalysisResult, md_path: str | Path, png_dir: str | Path | None = None
 ) -> Path:
-    """Write the Markdown report and its PNG plots (default: ``<report>_plots/`` beside it)."""
-    from .plots import save_plots
+    """Write the Markdown report and its PNG plots (default: ``<report>_plots/`` beside it).
+
+    All or nothing: the plots and the report are written to temporary files first and renamed
+    into place only once every one is written, so a failure (a full disk) leaves the report and
+    the figures that were there as they were, and no plots folder it made. A PNG was opened
+    in place and truncated first: a full disk left an empty ``curves.png`` (an earlier report's
+    figure lost), and the error named the report."""
+    import errno
+
+    from .plots import commit_plots, discard_plots, stage_plots
 
     md = Path(md_path)
     ensure_private_dir(md.parent)
+    if read_only_file(md):
+        raise PermissionError(
+            errno.EACCES, "it is read-only, so it is not replaced (chmod u+w lets it be)", str(md)
+        )
     pngs = Path(png_dir) if png_dir is not None else md.with_name(md.stem + "_plots")
-    saved = save_plots(result, pngs)
-    images = {title: _relative(path, md.parent) for title, path in saved.items()}
-    write_private_text(md, markdown(result, images))
+    made = not pngs.exists()
+    staged: list[tuple[Path, Path]] = []
+    tmp = md.with_name(f".{md.name}.{os.getpid()}.tmp")
+    try:
+        saved, staged, stale = stage_plots(result, pngs)
+        images = {title: _relative(path, md.parent) for title, path in saved.items()}
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(markdown(result, images))
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as e:
+            if e.filename is None or e.filename == str(tmp):
+                raise OSError(e.errno, e.strerror or str(e), str(md)) from e
+            raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        discard_plots(staged)
+        if made:
+            with contextlib.suppress(OSError):
+                pngs.rmdir()  # only when empty: nothing of anyone's is removed
+        raise
+    commit_plots(staged, stale)
+    os.replace(tmp, md)
     return md
 
 
 def _relative(path: Path, base: Path) -> str:
     """The image's link from the report's folder, percent-encoded: a space or a parenthesis
     (``--report "run 2 (final).md"``) ended the Markdown link, which then showed as text."""
-    import os
     from urllib.parse import quote
 
     return quote(Path(os.path.relpath(path.resolve(), base.resolve())).as_posix())
