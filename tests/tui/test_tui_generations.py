@@ -152,15 +152,11 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
             return pair.trials_done == 1 and not pair.alive
 
         await wait_for(pilot, g2n1_done, timeout=60, what="g2n1's sweep to end")
-        await pilot.press("L")  # nothing left: a notice, no dialog, no launch
-        await wait_for(
-            pilot,
-            lambda: any("No pair to launch" in n.message for n in app._notifications),
-            what="the refusal",
-        )
-        refusal = next(n.message for n in app._notifications if "No pair" in n.message)
-        assert "every pair already ran 1 trial" in refusal
-        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("L")  # nothing left in generation 1: it offers generation 2
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        assert "already ran 1 trial (max trials) in generation 1" in app.screen.question
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="closed")
         before = supervisor.pair_status("spent").pair("spent.g1n1").launch_id
         await pilot.press("l")  # the selected pair (g1n1) alone: not relaunched either
         await wait_for(

@@ -463,11 +463,13 @@ class LaunchScreen(HwScreen):
         status = self.app.services.supervisor.pair_status(session.name)
         # pairs whose sweep already ran its trials: the launch leaves them out, so does the
         # estimate (a new generation starts every pair afresh)
-        spent = (
-            []
-            if new_generation
-            else budget_spent(session.cfg, status, [pp.sweep_name for pp in plan.pairs])
-        )
+        sweeps = [pp.sweep_name for pp in plan.pairs]
+        spent = [] if new_generation else budget_spent(session.cfg, status, sweeps)
+        # every pair ran its max trials: a launch would start none, so what `hwscale-tui
+        # launch --new-generation` does is offered instead (asked first), every pair afresh
+        fresh: list[str] = []
+        if comparison.recorded and sweeps and set(sweeps) <= set(spent):
+            fresh, spent, ran = [pair_tag_of(s) for s in spent], [], []
         pairs = [
             progress.PairPlan(pp.sweep_name, pp.pair.gpus, pp.pair.nodes)
             for pp in plan.pairs
@@ -510,7 +512,29 @@ class LaunchScreen(HwScreen):
             [pair_tag_of(s) for s in spent],
             bool(ran),
             oversubscribed,
+            (comparison.generation, fresh) if fresh else None,
         )
+
+    def _fresh_generation_question(self, generation: int, spent: list[str]) -> str:
+        """What `L` asks when every pair ran its max trials (`launch --new-generation`)."""
+        session = self.app.session
+        trials = plural(session.cfg.sweep.max_trials, "trial")
+        failed = [
+            r.tag for r in self.rows.values() if r.tag in spent and r.failed and r.best == "-"
+        ]
+        lines = [
+            f"Every pair of {session.name} already ran {trials} (max trials) in generation "
+            f"{generation}. Start generation {generation + 1}, running every pair afresh? "
+            f"Generation {generation}'s trials are kept and shown apart, never mixed. (No: "
+            f"nothing is launched; a higher max trials on the grid (1) runs more in generation "
+            f"{generation}.)"
+        ]
+        if failed:  # the same settings fail the same way: the cause comes first
+            lines.append(
+                f"No trial of {', '.join(failed)} finished: fix the cause first (o shows the "
+                "log), or the new generation's trials fail the same way."
+            )
+        return "\n".join(lines)
 
     def _confirm_launch(
         self,
@@ -519,8 +543,13 @@ class LaunchScreen(HwScreen):
         spent: list[str] | None = None,
         continuing: bool = False,
         warnings: list[str] | None = None,
+        fresh: tuple[int, list[str]] | None = None,
     ) -> None:
+        """``fresh``: every pair ran its max trials in that generation, so the question is
+        whether to start the next one (what `hwscale-tui launch --new-generation` does)."""
         cfg = self.app.session.cfg
+        if fresh is not None:
+            generation_change = self._fresh_generation_question(*fresh)
         ran = f"already ran {plural(cfg.sweep.max_trials, 'trial')}" if spent else ""
         if not estimate.pairs:
             why = f"every pair {ran} (raise max trials on the grid to run more)" if spent else ""
@@ -606,6 +635,8 @@ class LaunchScreen(HwScreen):
             if spent
             else ""
         )
+        if getattr(info, "new_generation", False):  # which rows and trials are theirs
+            what += f" as generation {info.generation}"
         waits = getattr(info, "waits_text", "")
         self.app.call_from_thread(
             self.notify,

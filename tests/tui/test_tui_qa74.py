@@ -1,0 +1,77 @@
+"""Defects a user reported in the app (QA pass 74), each driven by Pilot."""
+
+from __future__ import annotations
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.launch import supervisor
+from hwscale_tui.store import Store
+from hwscale_tui.tui.app import create_app
+from hwscale_tui.tui.screens.modals import ConfirmScreen
+from tests.tui.tui_helpers import stop_everything, wait_for
+
+
+# -- 1. L once every pair ran its max trials offers a new generation, as the CLI's --new-generation
+async def test_launch_all_offers_a_new_generation_once_every_pair_ran_its_trials(tmp_path):
+    """Real supervisor, real built-in sweeps (1 trial each). Every pair ran its max trials: `L`
+    said only 'No pair to launch: every pair already ran 1 trial (raise max trials ...)', so
+    the app could not run the experiment again where `hwscale-tui launch --new-generation`
+    can. It asks, and yes starts generation 2 with every pair."""
+    exp = tmp_path / "again.toml"
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(env={}),
+        {
+            "experiment.name": "again",
+            "grid.gpu_counts": [1, 2],
+            "grid.node_counts": [1],
+            "launch.delay_s": 0.0,
+            "sweep.max_trials": 1,
+            "sweep.total_timesteps": 2048,
+        },
+    )
+    cfgmod.save(cfg, exp)
+    supervisor.launch(cfgmod.load(exp), foreground=True)
+
+    def generation() -> int:
+        with Store.open_default() as store:
+            return store.latest_generation("again")
+
+    app = create_app(experiment_file=exp)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("2")
+            launch = app.screen
+            await wait_for(pilot, lambda: len(launch.rows) == 2, what="the two pairs")
+            await pilot.press("L")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen), 60, what="question"
+            )
+            question = app.screen.question
+            assert question.startswith(
+                "Every pair of again already ran 1 trial (max trials) in generation 1. Start "
+                "generation 2, running every pair afresh?"
+            ), question
+            assert "2 pairs, 2 trials in all" in question  # every pair's trials, afresh
+            await pilot.press("n")  # no: nothing launched, nothing recorded
+            await wait_for(pilot, lambda: app.screen is launch, what="the question closed")
+            await pilot.pause(0.3)
+            assert generation() == 1
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60, what="again")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: generation() == 2, timeout=60, what="generation 2")
+            await wait_for(
+                pilot,
+                lambda: any(
+                    "Launched all pairs as generation 2" in n.message for n in app._notifications
+                ),
+                timeout=60,
+                what="the launch notice",
+            )
+            await wait_for(
+                pilot,
+                lambda: {"again.g1n1.gen2", "again.g2n1.gen2"} <= set(launch.rows),
+                timeout=60,
+                what="generation 2's pairs on the launch screen",
+            )
+    finally:
+        stop_everything("again")
