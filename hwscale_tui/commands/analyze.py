@@ -316,6 +316,25 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
     return trials, dict(curves), every, unread, history_error
 
 
+def _outside_grid_note(cfg, generation: int) -> str | None:
+    """The analyzed generation's trials of pairs no longer in the grid (``trials`` warns of
+    them; the analysis left them out and said nothing, its recommendation made without a pair
+    that ran)."""
+    from ..sources import experiment_sweeps
+    from .trials import outside_grid_trials
+
+    n, tags = outside_grid_trials(cfg.name, experiment_sweeps(cfg), generation)
+    if not n:
+        return None
+    one = len(tags) == 1
+    return (
+        f"Left out: {plural(n, 'trial')} of generation {generation} from "
+        f"{', '.join(tags)}, {'a pair' if one else 'pairs'} no longer in experiment "
+        f"{cfg.name}'s grid; add {'it' if one else 'them'} back to its [grid] (its file, or "
+        "the app's grid editor) to analyze them."
+    )
+
+
 def _launch_state(name: str) -> str | None:
     """Whether experiment ``name`` was launched: "ended" (every pair of its latest launch
     ended, no supervisor left), "running", or None (never, or the store cannot say)."""
@@ -603,6 +622,12 @@ def run(args: argparse.Namespace) -> int:
         short = stopped_short_note(cfg.name, _stopped_short(cfg, trials, args.allow_oversubscribed))
         if short:
             local_notes.insert(1 if progress else 0, short)
+    from ..sources import default_kind
+
+    if not args.trials and trials and (args.source or default_kind(cfg)) == "local":
+        off_grid = _outside_grid_note(cfg, trials[0].generation)
+        if off_grid:  # trials of pairs taken out of the grid: said, not left out silently
+            local_notes.insert(0, off_grid)
     if newest:  # analyzed an older generation than the newest: said before the rest
         local_notes.insert(0, newest)
     transfer = transfer_note(trials)  # a CSV keeps it: trials --csv writes transfer_other

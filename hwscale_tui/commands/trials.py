@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..errors import UsageError
-from ..hardware import pair_tag_of, strip_generation
+from ..hardware import generation_of_sweep, pair_tag_of, strip_generation
 from .common import (
     add_experiment_file_flag,
     add_generation_flag,
@@ -113,11 +113,14 @@ def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None
     return list(dict.fromkeys(chosen))
 
 
-def outside_grid_trials(name: str, sweeps: Sequence[str]) -> tuple[int, list[str]]:
+def outside_grid_trials(
+    name: str, sweeps: Sequence[str], generation: int | None = None
+) -> tuple[int, list[str]]:
     """(how many, their pair tags): the store's trials of experiment ``name`` from sweeps of
     pairs outside its grid (``hwscale-tui sweep --gpus 3 --nodes 1``, a pair taken out of the
-    grid), which ``trials`` and ``analyze`` do not read. (0, []) when none, or when the store
-    cannot be read (the commands say what is wrong with it)."""
+    grid), which ``trials`` and ``analyze`` do not read; of one ``generation``'s sweeps when
+    given. (0, []) when none, or when the store cannot be read (the commands say what is wrong
+    with it)."""
     import sqlite3
 
     from ..errors import StoreError
@@ -138,6 +141,7 @@ def outside_grid_trials(name: str, sweeps: Sequence[str]) -> tuple[int, list[str
                     "SELECT sweep FROM sweeps WHERE experiment = ?", (name,)
                 ).fetchall()
                 if row[0] not in known
+                and (generation is None or generation_of_sweep(row[0]) == generation)
             ]
             left = [
                 (sweep, int(st.conn.execute(
