@@ -16,6 +16,7 @@ from .common import (
     add_experiment_file_flag,
     add_generation_flag,
     check_generation,
+    check_not_blank,
     check_number,
     check_output_path,
     check_wandb_environment,
@@ -126,6 +127,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _check_numbers(args: argparse.Namespace) -> None:
     """Refuse numbers analysis cannot use before any trial is read."""
+    # an empty --trials or --history was read as not given: the store's trials were analyzed,
+    # and an empty --metric used the default one, with exit 0
+    check_not_blank(args.trials, "--trials", "a path to a trials CSV file")
+    check_not_blank(args.history, "--history", "a path to a history CSV file")
+    check_not_blank(args.metric, "--metric", "a history metric name like score")
     if args.seed is not None and not 0 <= args.seed <= 2**32 - 1:
         raise UsageError(
             f"--seed {args.seed} is out of range; accepted: an integer from 0 to {2**32 - 1}."

@@ -352,6 +352,13 @@ def check_number(
         raise UsageError(f"{flag} {value:g} {what}; accepted: a number {lo_text} and <= {hi:g}.")
 
 
+def check_not_blank(value: str | None, flag: str, accepted: str) -> None:
+    """Refuse a text flag given as an empty or blank string (``--trials "$FILE"`` with FILE
+    unset): read as not given, it ran the command on its default instead."""
+    if value is not None and not value.strip():
+        raise UsageError(f"{flag} is empty; accepted: {accepted}.")
+
+
 def check_experiment_name(name: str | None, flag: str = "--experiment-name") -> None:
     """A name given on the command line obeys the same rule as ``[experiment] name``."""
     from ..config import MAX_NAME_LEN, SKY_NAME_RE

@@ -17,6 +17,7 @@ from .common import (
     add_experiment_file_flag,
     add_generation_flag,
     check_generation,
+    check_not_blank,
     check_wandb_environment,
     load_config,
     plural,
@@ -185,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "--history prints learning curves as CSV; accepted: trials --csv --history."
         )
+    # an empty --metric wrote the default metric's curves, with exit 0
+    check_not_blank(args.metric, "--metric", "a history metric name like score")
     if args.metric is not None and not args.history:
         raise UsageError(
             "--metric picks the learning curves' metric; accepted: trials --csv --history --metric KEY."
