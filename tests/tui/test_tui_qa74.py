@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from textual.widgets import Static
+
 from hwscale_tui import config as cfgmod
 from hwscale_tui.launch import supervisor
 from hwscale_tui.store import Store
 from hwscale_tui.tui.app import create_app
 from hwscale_tui.tui.screens.modals import ConfirmScreen
+from tests.tui.test_tui_pilot import text_of
 from tests.tui.tui_helpers import stop_everything, wait_for
 
 
@@ -38,6 +41,20 @@ async def test_launch_all_offers_a_new_generation_once_every_pair_ran_its_trials
     app = create_app(experiment_file=exp)
     try:
         async with app.run_test(size=(120, 36)) as pilot:
+            # the grid's state line says what L does now (it said "L leaves it out")
+            await pilot.press("1")
+            await wait_for(pilot, lambda: bool(app.screen.query("#pair-details")), what="grid")
+            details = app.screen.query_one("#pair-details", Static)
+
+            def state() -> str:
+                shown = text_of(details, width=400).splitlines()
+                return next((x for x in shown if x.startswith("state")), "")
+
+            await wait_for(pilot, lambda: "ran its 1 trial" in state(), what="g1n1's state")
+            assert (
+                "ran its 1 trial, as every pair did: L asks to start generation 2 (or raise "
+                "max trials to run more)"
+            ) in state(), state()
             await pilot.press("2")
             launch = app.screen
             await wait_for(pilot, lambda: len(launch.rows) == 2, what="the two pairs")

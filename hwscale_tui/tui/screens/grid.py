@@ -243,7 +243,7 @@ class GridScreen(HwScreen):
         # dotted -> ("text", typed text) | ("value", a choice); retried with every change
         self.pending: dict[str, tuple[str, Any]] = {}
         self._details_for: (
-            tuple[int, GridCell | None, bool, tuple[str, str, bool] | None] | None
+            tuple[int, GridCell | None, bool, bool, tuple[str, str, bool] | None] | None
         ) = None
 
     # -- layout -------------------------------------------------------------------------------
@@ -465,6 +465,22 @@ class GridScreen(HwScreen):
             return False
         return bool(budget_spent(cfg, status, [pair.sweep_name(cfg.name, cfg.generation)]))
 
+    def _every_pair_ran(self) -> bool:
+        """Every pair that is on ran its ``max_trials`` trials: `L` then asks to start the next
+        generation rather than leave them all out (screens/launch.py)."""
+        from ...launch.state import budget_spent
+
+        cfg, status = self.app.session.cfg, self._status_seen()
+        if status is None:
+            return False
+        on = [
+            c.pair.sweep_name(cfg.name, cfg.generation)
+            for row in self.app.session.grid_cells()
+            for c in row
+            if c.state == "on"
+        ]
+        return bool(on) and len(budget_spent(cfg, status, on)) == len(on)
+
     def _launched_state(self, pair: HardwarePair) -> tuple[str, str, bool] | None:
         """(the pair's status in the words of ``hwscale-tui status``, its style, whether it is
         scheduled or running now) as the app's watch last read it; None when this generation
@@ -490,8 +506,9 @@ class GridScreen(HwScreen):
     def show_details(self) -> None:
         cell = self.current_cell()
         spent = cell is not None and cell.state == "on" and self._ran_its_trials(cell.pair)
+        every = spent and self._every_pair_ran()
         launched = self._launched_state(cell.pair) if cell is not None else None
-        shown = (id(self.app.session.cfg), cell, spent, launched)
+        shown = (id(self.app.session.cfg), cell, spent, every, launched)
         if shown == self._details_for:  # the matrix rebuild and its highlight event both ask
             return
         self._details_for = shown
@@ -529,9 +546,13 @@ class GridScreen(HwScreen):
                 state_text.append("; switched off: the next launch leaves it out", style="dim")
         elif spent:  # what L's question and `launch` say of it: left out, not run again
             n = cfg.sweep.max_trials
+            ran = f"ran its {n} trial{'s' if n != 1 else ''}"
             state_text = Text(
-                f"ran its {n} trial{'s' if n != 1 else ''}: L leaves it out (raise max trials "
-                "to run more)",
+                # as every pair did: L asks to run them all again as the next generation
+                f"{ran}, as every pair did: L asks to start generation {cfg.generation + 1} "
+                "(or raise max trials to run more)"
+                if every
+                else f"{ran}: L leaves it out (raise max trials to run more)",
                 style="dim",
             )
         elif launched is not None and cell.state == "on":  # ended: L runs its trials left
