@@ -300,6 +300,10 @@ def run_training(
         refusal = metrics_path_refusal(metrics_path, paths)
         if refusal:
             raise StoreRefused(refusal)
+    if not cfg.metrics_file:
+        refusal = _run_dir_refusal(cfg.run, run_dir, metrics_path)
+        if refusal:
+            raise StoreRefused(refusal)
     if cfg.store or not cfg.metrics_file:
         paths.ensure()
     if not cfg.metrics_file:
@@ -359,6 +363,28 @@ def run_training(
         params_in_sync=pool.in_sync,
         rank_peak_rss_bytes=[usage[r][0] for r in sorted(usage)],
         rank_train_cpu_s=[usage[r][1] for r in sorted(usage)],
+    )
+
+
+def _run_dir_refusal(run: str, run_dir: Path, metrics_path: Path) -> str | None:
+    """Why the default metrics file's run directory cannot be made or written (a read-only
+    state location), or None. The run started, then failed (exit 1) on a raw 'OSError: [Errno
+    30] Read-only file system: ...' with a result line naming a metrics file never made."""
+    existing = next((p for p in (run_dir, *run_dir.parents) if p.exists()), None)
+    if existing is None:
+        return None
+    file_in_question = existing == run_dir and metrics_path.exists()  # written in place
+    if (
+        existing.is_dir()
+        and os.access(existing, os.W_OK | os.X_OK)
+        and (not file_in_question or os.access(metrics_path, os.W_OK))
+    ):
+        return None
+    where = metrics_path if file_in_question else existing
+    return (
+        f"run {run}'s metrics file {metrics_path} cannot be written: {where} is not "
+        "writable (a read-only state location, or not yours); accepted: a state location you "
+        "can write to (HWSCALE_HOME), or metrics_file=PATH in a folder you can write to."
     )
 
 
