@@ -56,6 +56,14 @@ def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
             f"{what} {p} is not a readable CSV ({first}); accepted: a comma-separated file with a header row."
         ) from None
     df.columns = [str(c).strip() for c in df.columns]
+    twice = _repeated_column(p)
+    if twice is not None:
+        # pandas renames the second one (gpus.1) and the first was read with nothing said,
+        # whichever of the two the file meant
+        raise UsageError(
+            f"{what} {p} has the column {twice!r} more than once; accepted: a header row naming "
+            "each column once."
+        )
     if len(df.columns) == 1:
         for name, sep in (("semicolons", ";"), ("tabs", "\t")):
             if sep in str(df.columns[0]):
@@ -63,6 +71,20 @@ def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
                     f"{what} {p} is separated by {name}; accepted: a comma-separated file with a header row."
                 )
     return df
+
+
+def _repeated_column(path: Path) -> str | None:
+    """The first column name the header row has twice (spaces around a name do not count)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    seen: set[str] = set()
+    for name in (c.strip() for c in header):
+        if name and name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _number(value: Any) -> float | None:
