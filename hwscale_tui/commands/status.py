@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import signal
 import sys
@@ -382,6 +383,10 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
     done: dict[str, int] = {}
     finished: dict[str, int] = {}
     best: dict[str, float] = {}
+    cfg = _named_config(name)
+    # the best by the sweep's goal, as the newest generation's column (it was the highest for
+    # a minimized metric too)
+    pick = min if cfg is not None and cfg.sweep.goal == "minimize" else max
     for r in rows:
         tag = pair_tag_of(r["sweep"])
         # what the newest generation's 'trials' column counts: finished and failed (a killed
@@ -390,8 +395,12 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
         finished.setdefault(tag, 0)
         if r["state"] == "finished" and r["score"] is not None:
             finished[tag] += 1
-            best[tag] = max(best.get(tag, r["score"]), r["score"])
-    grid = grid_tags(name)
+            score = r["score"]
+            # a damaged row's score ('high': text SQLite kept) is no number to rank: it ended
+            # the command with a traceback (trials flags it)
+            if isinstance(score, (int, float)) and math.isfinite(score):
+                best[tag] = pick(best.get(tag, score), score)
+    grid = grid_tags(name, cfg)
     outside = [t for t in done if grid is not None and t not in grid]
     pairs = [
         {
@@ -440,14 +449,24 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
     return True
 
 
-def grid_tags(name: str) -> set[str] | None:
-    """The pair tags of the grid ``trials --experiment-name NAME`` reads (None: unreadable)."""
-    from ..hardware import plan_of
+def _named_config(name: str) -> Any:
+    """The settings of experiment ``name`` (None: its file is unreadable)."""
     from ..launch.experiments import load_named
 
     try:
         cfg, _ = load_named(name)
-    except UsageError:  # an unreadable file (ConfigError too): say nothing of the grid
+    except UsageError:  # an unreadable file (ConfigError too): say nothing of its settings
+        return None
+    return cfg
+
+
+def grid_tags(name: str, cfg: Any = None) -> set[str] | None:
+    """The pair tags of the grid ``trials --experiment-name NAME`` reads (None: unreadable);
+    ``cfg``: its settings, when read already."""
+    from ..hardware import plan_of
+
+    cfg = cfg if cfg is not None else _named_config(name)
+    if cfg is None:
         return None
     return {p.tag for p in plan_of(cfg.grid)[0]}
 
