@@ -74,6 +74,15 @@ def normalize_store_row(row: Mapping[str, Any]) -> Trial:
         if value is not None and finite_number(value) is None:
             flags.append(f"{name} is not a finite number: {str(value)[:40]!r}")
             setattr(trial, name, None)
+    for name in ("gpus", "nodes"):
+        # a damaged row's count ('zzz', kept by SQLite as written, or 0) ended analyze and the
+        # app's analysis with a traceback (int('zzz')); the sweep name's pair stands in
+        value = getattr(trial, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1 << 20
+        ):
+            flags.append(f"{name} is not a whole number from 1: {str(value)[:40]!r}")
+            setattr(trial, name, None)
     if trial.gpus is None or trial.nodes is None:
         pair = pair_from_sweep_name(trial.sweep)
         if pair is None:
