@@ -7,6 +7,14 @@ that are due: staggered ones at their planned time, sequential ones when the pre
 ended. Cancels come from outside (``hwscale-tui cancel`` writes the store and signals the
 process groups itself); the loop only honours them: a pair cancelled before its start is never
 claimed, and one cancelled while starting is stopped as soon as its process exists.
+
+A sweep runner that dies (SIGKILL, the OOM killer) or exits with an error while local trials it
+started still run leaves them with no owner. The loop stops them as ``cancel`` stops a dead
+runner's trials (their process trees: SIGTERM, SIGKILL after ``ORPHAN_GRACE_S``), in a thread
+of its own so that the other pairs are still reaped and started on time, records them killed
+and says so; in a sequential launch the next pair starts only once they are gone. A dead
+runner's cluster jobs (Slurm, SkyPilot) are left running for a new runner to re-attach
+(``launch --only PAIR``) or ``cancel`` to cancel, and the log says so.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,14 +35,19 @@ from typing import TextIO, cast
 
 from .. import config as cfgmod
 from ..errors import StoreError, store_error_sentence
+from ..hardware import pair_tag_of
 from ..processes import (
+    ProcessGroupTarget,
     SignalSafeEvent,
+    StopResult,
     is_running,
     open_private_log,
     process_start_time,
     signal_group,
     spawn_in_new_session,
+    stop_process_trees,
 )
+from ..records import plural
 from ..store import Store
 from . import registry
 from .commands import child_env, full_env, working_dir
@@ -52,6 +66,13 @@ from .state import (
     PairRow,
     launch_label,
 )
+from .trial_control import (
+    ORPHAN_GRACE_S,
+    cluster_jobs_text,
+    end_orphan_trial_rows,
+    left_running,
+    orphan_jobs,
+)
 
 TICK_S = 0.1  # how often children are reaped and the store is re-read
 MAX_STORE_BACKOFF_S = 5.0  # longest wait between retries while the store is unavailable
@@ -68,6 +89,30 @@ class OwnedChild:
     log_path: Path
     log_offset: int  # where this run's output begins in the (appended) log
     kill_at: float | None = None  # cancelled while starting: SIGKILL its group at this time
+
+
+@dataclass
+class LeftTrials:
+    """Local trials a dead sweep runner left running, which this supervisor stops."""
+
+    how: str  # how the runner ended: "signal 9", "exit code 1"
+    targets: dict[str, ProcessGroupTarget]  # run id -> its process group
+    thread: threading.Thread | None = None
+    result: StopResult | None = None  # set by the thread once it is done
+    error: str | None = None  # what went wrong in the thread, if anything
+    recorded: bool = False  # the store records them
+    said_survivors: bool = False
+
+    def stop(self) -> None:
+        """The thread's work: stop every target's process tree (no store access here)."""
+        try:
+            self.result = stop_process_trees(list(self.targets.values()), ORPHAN_GRACE_S)
+        except Exception as e:  # never let a psutil surprise end the thread unsaid
+            self.error = f"{type(e).__name__}: {e}"
+
+    def alive(self) -> list[int]:
+        """Pids of the trials (group leaders) that still run."""
+        return [t.pid for t in self.targets.values() if is_running(t.pid, t.proc_start)]
 
 
 def _stamp(t: float) -> str:
@@ -108,15 +153,24 @@ class SupervisorLoop:
         self.stop = stop or SignalSafeEvent()
         self.out = out or sys.stdout
         self.children: dict[str, OwnedChild] = {}
+        # per sweep: trials its dead runner left running, being stopped (or not gone yet)
+        self.stopping: dict[str, LeftTrials] = {}
         # launch --foreground: once stopped (ctrl+c, SIGTERM, SIGHUP) its command cancels the
         # launch's pairs, so nothing keeps running or stays scheduled
         self.foreground = foreground
 
     # -- reporting ---------------------------------------------------------------------------
-    def say(self, message: str, *, kind: str | None = None, sweep: str | None = None) -> None:
+    def say(
+        self,
+        message: str,
+        *,
+        kind: str | None = None,
+        sweep: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
         print(f"{_stamp(self.clock())} {message}", file=self.out, flush=True)
         if kind:
-            self.store.add_event(kind, message, sweep=sweep)
+            self.store.add_event(kind, message, sweep=sweep, run_id=run_id)
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> str:
@@ -156,7 +210,7 @@ class SupervisorLoop:
                 if trouble is not None:
                     self.say("store available again", kind="store_available")
                     trouble, backoff = None, TICK_S
-                if not self.children and not pending:
+                if not self.children and not pending and not self.stopping:
                     break
                 wait = (
                     TICK_S if next_due is None else min(TICK_S, max(0.0, next_due - self.clock()))
@@ -164,6 +218,7 @@ class SupervisorLoop:
                 self.stop.wait(wait)
         except KeyboardInterrupt:
             status = LAUNCH_STOPPED
+        self.finish_stopping()
         try:
             self.records.end_launch(self.launch_id, status, self.clock())
         except (sqlite3.Error, StoreError) as e:
@@ -219,7 +274,11 @@ class SupervisorLoop:
                     status = self.start_pair(row, planned)
                 else:
                     next_due = planned if next_due is None else min(next_due, planned)
-            before_ended = before_ended and status in ENDED_STATUSES
+            # a pair whose dead runner's trials are still being stopped has not ended yet:
+            # the next one would share the cores with them
+            before_ended = (
+                before_ended and status in ENDED_STATUSES and row.sweep not in self.stopping
+            )
             pending = pending or status in PENDING_STATUSES
         return next_due, pending
 
@@ -328,12 +387,128 @@ class SupervisorLoop:
                 continue
             fast = now - child.started_at < FAST_EXIT_S
             lines = first_lines(child.log_path, child.log_offset) if (code != 0 or fast) else None
+            # a runner that died or failed may leave trials running (read before the pair is
+            # recorded ended: a failed store read is retried next tick with the rest)
+            left = left_running(self.store, self.experiment, sweep) if code != 0 else {}
             self.records.mark_ended(self.experiment, sweep, code, lines, now)
             del self.children[sweep]  # only once recorded: a failed write is retried next tick
             registry.forget_pair(self.experiment, sweep)
             how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            if left:  # under way before anything is said: a failed event write loses no stop
+                self.stop_left_trials(sweep, how, left)
             self.say(
                 f"{sweep} ended with {how} after {now - child.started_at:.1f} s",
                 kind="pair_exited",
                 sweep=sweep,
+            )
+            if left:
+                self.say_stopping(sweep, how, left)
+            if code != 0:
+                self.note_cluster_jobs(sweep, how)
+        self.settle_stopping()
+
+    # -- trials a dead sweep runner left running ---------------------------------------------
+    def stop_left_trials(
+        self, sweep: str, how: str, targets: dict[str, ProcessGroupTarget]
+    ) -> None:
+        """Start stopping ``targets`` (the trials ``sweep``'s dead runner left) in a thread."""
+        left = LeftTrials(how, targets)
+        left.thread = threading.Thread(target=left.stop, name=f"stop-orphans-{sweep}", daemon=True)
+        self.stopping[sweep] = left
+        left.thread.start()
+
+    def say_stopping(self, sweep: str, how: str, targets: dict[str, ProcessGroupTarget]) -> None:
+        trials = ", ".join(f"{run_id} (pid {t.pid})" for run_id, t in targets.items())
+        what = (
+            f"trial {trials} running; stopping it"
+            if len(targets) == 1
+            else f"{plural(len(targets), 'trial')} running: {trials}; stopping them"
+        )
+        self.say(
+            f"{sweep}'s sweep runner ended with {how} and left {what} (SIGTERM to each "
+            f"process group, SIGKILL after {ORPHAN_GRACE_S:g} s)",
+            kind="orphan_stopping",
+            sweep=sweep,
+        )
+
+    def settle_stopping(self) -> None:
+        """Record the trials whose stop has finished; forget them once none of them runs."""
+        for sweep, left in list(self.stopping.items()):
+            if left.thread is not None and left.thread.is_alive():
+                continue
+            if not left.recorded:
+                self.record_stopped(sweep, left)
+                left.recorded = True
+            survivors = left.alive()
+            if survivors:
+                if not left.said_survivors:
+                    self.say(
+                        f"{sweep}: {plural(len(survivors), 'trial')} its dead sweep runner left "
+                        f"still {'runs' if len(survivors) == 1 else 'run'} after SIGKILL "
+                        f"(pid {', '.join(map(str, survivors))}); a sequential launch starts "
+                        "its next pair once they are gone",
+                        kind="orphan_survives",
+                        sweep=sweep,
+                    )
+                    left.said_survivors = True
+                continue
+            for run_id in left.targets:
+                registry.forget_trial(self.experiment, run_id)
+            del self.stopping[sweep]
+
+    def record_stopped(self, sweep: str, left: LeftTrials) -> None:
+        """Record the stopped trials as ``cancel`` records a dead runner's trials (killed, or
+        finished from their metrics file), and say so, one line per trial."""
+        why = f"stopped by its supervisor after its sweep runner ended with {left.how}"
+        end_orphan_trial_rows(self.store, sweep, self.clock(), why=why, sweep_status=None)
+        result = left.result
+        for run_id, target in left.targets.items():
+            row = self.store.get_trial_row(run_id)
+            state = row["state"] if row else "not in the store"
+            if result is None:
+                done = f"stopping it failed ({left.error})"
+            else:
+                count = result.per_group.get(target.pgid, 0)
+                done = (
+                    f"{plural(count, 'process', 'processes')} stopped in {result.elapsed_s:.2f} s"
+                    + (" (SIGKILL needed)" if result.killed else "")
+                )
+            self.say(
+                f"stopped trial {run_id} (pid {target.pid}) of {sweep}, left running by its "
+                f"dead sweep runner ({left.how}): {done}; the store records it {state}",
+                kind="orphan_stopped",
+                sweep=sweep,
+                run_id=run_id,
+            )
+
+    def note_cluster_jobs(self, sweep: str, how: str) -> None:
+        """Cluster jobs a dead runner left in flight are left running (a new runner re-attaches
+        them): say so, with the commands that re-attach or cancel them."""
+        jobs = orphan_jobs(self.experiment, [sweep]).get(sweep, [])
+        if not jobs:
+            return
+        tag = pair_tag_of(sweep)
+        self.say(
+            f"{sweep}'s sweep runner ended with {how} and left "
+            f"{plural(len(jobs), 'trial')} in flight as cluster jobs ({cluster_jobs_text(jobs)}); "
+            f"they are left running: hwscale-tui launch --experiment-name {self.experiment} "
+            f"--only {tag} re-attaches them, hwscale-tui cancel --experiment-name "
+            f"{self.experiment} {tag} cancels them",
+            kind="orphan_left",
+            sweep=sweep,
+        )
+
+    def finish_stopping(self) -> None:
+        """Before the launch ends: wait for the stops under way and record them (each is
+        bounded: the grace, then SIGKILL)."""
+        for left in self.stopping.values():
+            if left.thread is not None:
+                left.thread.join()
+        try:
+            self.settle_stopping()
+        except (sqlite3.Error, StoreError) as e:
+            print(
+                f"cannot record the trials stopped: {store_error_sentence(self.store.path, e)}",
+                file=self.out,
+                flush=True,
             )

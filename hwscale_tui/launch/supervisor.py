@@ -72,6 +72,10 @@ from .state import (
     budget_spent,
     launch_label,
 )
+from .trial_control import cluster_jobs_text
+from .trial_control import end_orphan_trial_rows as _end_orphan_trial_rows
+from .trial_control import orphan_jobs as _orphan_jobs
+from .trial_control import orphan_trials as _orphan_trials
 
 __all__ = [
     "CancelOutcome",
@@ -414,17 +418,6 @@ def _note_orphans(
                 f"{experiment} {pair_tag_of(p.sweep_name)} cancels them"
             )
     return orphaned
-
-
-def cluster_jobs_text(jobs: Sequence[tuple[str, str]]) -> str:
-    """``Slurm job 10, 11; SkyPilot job NAME`` for (dispatcher, job) pairs."""
-    names = {"slurm": "Slurm", "skypilot": "SkyPilot"}
-    kinds: dict[str, list[str]] = {}
-    for kind, job in jobs:
-        kinds.setdefault(names.get(kind, kind or "cluster"), []).append(job)
-    return "; ".join(
-        f"{kind} job{'s' if len(ids) > 1 else ''} {', '.join(ids)}" for kind, ids in kinds.items()
-    )
 
 
 def current_experiment(store: Store | None = None) -> str | None:
@@ -1288,99 +1281,6 @@ def _keep_recorded(experiment: str, st: Store, sweep: str, jobs: set[str]) -> No
                 fields={"slurm_job_id": job},
                 dispatcher="slurm",
             )
-
-
-def _finished_from_metrics(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A trial's finished result from the final line of its metrics file (as a sweep runner
-    that re-attaches reads it), as store fields; None when it left none."""
-    from ..metrics_file import finite, read_final
-
-    path = row.get("metrics_path")
-    final = read_final(Path(path)) if path else None
-    score = finite((final or {}).get("sweep/score"))
-    if final is None or score is None or final.get("state", "finished") != "finished":
-        return None
-    fields: dict[str, Any] = {"state": "finished", "score": score, "error": None}
-    for column, key in (
-        ("runtime_s", "metric/total_time"),
-        ("agent_steps", "metric/agent_step"),
-        ("cost_usd", "sweep/cost"),
-        ("sps", "overview/sps"),
-    ):
-        value = finite(final.get(key))
-        if value is not None:
-            fields[column] = value
-    return fields
-
-
-def _end_orphan_trial_rows(st: Store, sweep: str, now: float) -> tuple[int, int]:
-    """The queued and running trials of a sweep whose runner is gone (SIGKILLed, or killed
-    after the grace), recorded killed: they do not count toward max_trials, as a cancelled
-    trial's never does, and no longer show as running. A trial that finished meanwhile (a
-    cluster job that ran to its end while nobody watched) is recorded finished from its
-    metrics file, as a re-attaching runner would: its result is not thrown away. A live runner
-    records its own. How many trials it recorded killed, and finished."""
-    why = "cancelled after its sweep runner died"
-    sweep_row = st.get_sweep(sweep)
-    if sweep_row is None or is_running(sweep_row.get("pid"), sweep_row.get("proc_start")):
-        return 0, 0
-    ended = done = 0
-    with st.transaction():
-        for row in st.trial_rows([sweep]):
-            if row["state"] not in ("queued", "running"):
-                continue
-            finished = _finished_from_metrics(row)
-            if finished is not None:
-                st.update_trial(row["run_id"], ended_at=now, **finished)
-                st.add_event(
-                    "finished",
-                    f"score {finished['score']:g}, read from its metrics file: it finished "
-                    "while its sweep runner was gone",
-                    sweep=sweep,
-                    run_id=row["run_id"],
-                )
-                done += 1
-                continue
-            st.update_trial(row["run_id"], state="killed", error=why, ended_at=now)
-            st.add_event("killed", why, sweep=sweep, run_id=row["run_id"])
-            ended += 1
-        if sweep_row["status"] == "running":
-            st.upsert_sweep(sweep, status="cancelled")
-    return ended, done
-
-
-def _orphan_trials(
-    experiment: str, sweeps: Sequence[str], data: dict | None = None
-) -> list[tuple[str, ProcessGroupTarget]]:
-    """Local trials of ``sweeps`` (from the per-launch file) still running while the sweep runner
-    that started them is gone: nobody else will ever stop them."""
-    data = registry.read(experiment) if data is None else data
-    out: list[tuple[str, ProcessGroupTarget]] = []
-    for run_id, t in data["trials"].items():
-        if not isinstance(t, dict) or t.get("sweep") not in sweeps or not t.get("pgid"):
-            continue
-        if is_running(t.get("runner_pid"), t.get("runner_start")):
-            continue  # its runner stops it when the pair is cancelled
-        if is_running(t.get("pid"), t.get("proc_start")):
-            out.append((run_id, ProcessGroupTarget(t["pid"], t["pgid"], t.get("proc_start"))))
-    return out
-
-
-def _orphan_jobs(
-    experiment: str, sweeps: Sequence[str], data: dict | None = None
-) -> dict[str, list[tuple[str, str]]]:
-    """Cluster jobs (dispatcher, job) of ``sweeps`` whose sweep runner is gone, per sweep:
-    nobody else cancels them."""
-    data = registry.read(experiment) if data is None else data
-    out: dict[str, list[tuple[str, str]]] = {}
-    for t in data["trials"].values():
-        if not isinstance(t, dict) or t.get("sweep") not in sweeps:
-            continue
-        job = registry.cluster_job(t)
-        if not job or is_running(t.get("runner_pid"), t.get("runner_start")):
-            continue
-        out.setdefault(t["sweep"], []).append((str(t.get("dispatcher") or ""), job))
-    return out
 
 
 def cancel_cluster_jobs(
