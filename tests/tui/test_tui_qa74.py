@@ -92,3 +92,30 @@ async def test_launch_all_offers_a_new_generation_once_every_pair_ran_its_trials
             )
     finally:
         stop_everything("again")
+
+
+# -- 2. a source that never answered: the side pane gives its reason in full ---------------------
+async def test_trials_side_pane_gives_the_reason_no_trial_was_read(tmp_path):
+    """--source wandb without WANDB_API_KEY at 80x24: the status line read 'NO DATA (retry in
+    4s): WANDB_API_KEY is not set; the' (cut at the edge) and the side pane was blank, so the
+    reason could not be read whole anywhere. The pane says it."""
+    from textual.widgets import Label
+
+    from tests.tui.tui_helpers import make_app
+
+    app, world = make_app(tmp_path, start="trials")
+    reason = (
+        "WANDB_API_KEY is not set; the W&B source reads the key only from the environment "
+        "(export WANDB_API_KEY=...)"
+    )
+    world.source.fail_next = reason
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.screen.query_one("#poll-status", Label)
+        await wait_for(pilot, lambda: "NO DATA" in text_of(status, width=80), what="no data")
+        pane = app.screen.query_one("#trial-details", Static)
+        shown = " ".join(text_of(pane, width=40).split())
+        assert f"the trial source (local) failed: {reason}." in shown, shown
+        assert "R polls now" in shown
+        await pilot.press("R")  # the next poll answers: the trials, and the first one's details
+        await wait_for(pilot, lambda: "run" in text_of(pane).split(), what="a trial")
+        assert "No trials read" not in text_of(pane, width=200)

@@ -192,6 +192,8 @@ class TrialsScreen(HwScreen):
     def set_poll_state(self, state: Any) -> None:
         self.poll_state = state
         self.update_status_line()
+        if not self.query_one(TrialTable).trials:  # the pane says why there is none
+            self.show_details()
 
     def update_status_line(self) -> None:
         table = self.query_one(TrialTable)
@@ -241,6 +243,17 @@ class TrialsScreen(HwScreen):
                         f"No trial matches the filter {' '.join(table.filter_terms)!r} "
                         f"({plural(len(table.trials), 'trial')} in all; / changes it).",
                         style="dim",
+                    )
+                )
+            elif getattr(self.poll_state, "stale_since", None) and not table.trials:
+                # no poll has succeeded: the source's reason in full (the status line cuts
+                # it at 80 columns: "WANDB_API_KEY is not set; the")
+                reason = (getattr(self.poll_state, "reason", "") or "error").rstrip(".")
+                box.update(
+                    Text(
+                        f"No trials read: the trial source ({self.app.session.source_label}) "
+                        f"failed: {reason}. It is polled again on its own; R polls now.",
+                        style="red",
                     )
                 )
             else:
