@@ -37,6 +37,12 @@ PARAM_PREFIXES = (PARAM_PREFIX, "params.")  # ``trials --csv`` writes ``params.<
 
 def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
     p = Path(path)
+    try:
+        p.exists()
+    except OSError as e:  # a name too long for the filesystem: bad input, not a failed disk
+        raise UsageError(
+            f"{what} {p} is not a usable path ({e.strerror or e}); accepted: a path to a CSV file."
+        ) from None
     if not p.is_file():
         problem = (
             "is a directory"

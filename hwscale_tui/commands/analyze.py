@@ -458,6 +458,14 @@ def _check_outputs_apart(args: argparse.Namespace) -> None:
     if args.report:
         md = Path(args.report).expanduser()
         plots = Path(args.plots).expanduser() if args.plots else md.with_name(md.stem + "_plots")
+        if not args.plots:
+            try:
+                plots.exists()
+            except OSError as e:  # a report name that fits, whose '_plots' does not
+                raise UsageError(
+                    f"--report {args.report}: its plots folder {plots.name} is not a usable "
+                    f"path ({e.strerror or e}); accepted: a shorter report name, or --plots DIR."
+                ) from None
         if not args.plots and plots.exists() and not plots.is_dir():
             raise UsageError(
                 f"--report {args.report}: its plots folder {plots} is a file; accepted: a report "
