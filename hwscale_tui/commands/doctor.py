@@ -670,13 +670,26 @@ def backup_store(path: Path) -> Path:
     from ..paths import ensure_private_dir
 
     backups = ensure_private_dir(path.parent / "backups")
-    dest = backups / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
-    for suffix in ("", "-wal"):
-        src = Path(f"{path}{suffix}")
-        if src.exists():
-            fd = os.open(f"{dest}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-                shutil.copyfileobj(inp, out)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    # a second repair within the same second (a script, a repair run again) found the first's
+    # backup under its name and failed, exit 1, 'File exists': the next free name is taken
+    n = 1
+    while True:
+        dest = backups / f"{path.stem}-{stamp}{'' if n == 1 else f'-{n}'}.sqlite"
+        if not Path(f"{dest}-wal").exists():
+            try:
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:
+                pass
+        n += 1
+    with os.fdopen(fd, "wb") as out, open(path, "rb") as inp:
+        shutil.copyfileobj(inp, out)
+    wal = Path(f"{path}-wal")
+    if wal.exists():
+        fd = os.open(f"{dest}-wal", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out, open(wal, "rb") as inp:
+            shutil.copyfileobj(inp, out)
     return dest
 
 
