@@ -119,3 +119,40 @@ async def test_trials_side_pane_gives_the_reason_no_trial_was_read(tmp_path):
         await pilot.press("R")  # the next poll answers: the trials, and the first one's details
         await wait_for(pilot, lambda: "run" in text_of(pane).split(), what="a trial")
         assert "No trials read" not in text_of(pane, width=200)
+
+
+# -- 3. the launch screen with a trial source that fails ------------------------------------------
+async def test_launch_screen_rows_stay_when_the_trial_source_fails(tmp_path):
+    """--source wandb without WANDB_API_KEY (or W&B down): every pair of a launched experiment
+    read 'not launched' and a notice 'launch-poll: SourceUnavailable: ...' came every second,
+    since the failing read of the trials behind the ETAs threw away the supervisor's status
+    too. The rows keep their status; the summary says why the estimates are old."""
+    from textual.widgets import Label
+
+    from hwscale_tui.sources.base import SourceUnavailable
+    from tests.tui.tui_helpers import make_app
+
+    app, world = make_app(tmp_path, start="launch", launched=True)
+
+    def refuse():
+        raise SourceUnavailable("W&B is unreachable (HTTP 503)")
+
+    world.source.poll = refuse
+    for p in world.supervisor.pairs.values():
+        p.trials_done = 2
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_for(
+            pilot,
+            lambda: screen.rows and all(r.status != "not launched" for r in screen.rows.values()),
+            what="the launched pairs' rows",
+        )
+        summary = screen.query_one("#launch-summary", Label)
+        await wait_for(pilot, lambda: "failed" in text_of(summary, width=400), what="the note")
+        assert (
+            "trial source (local) failed: W&B is unreachable (HTTP 503); no ETA or cost until "
+            "it answers."
+        ) in " ".join(text_of(summary, width=400).split())
+        # the trials done are the supervisor's count, as `hwscale-tui status` gives it
+        assert all(r.trials.endswith(" 2/8") for r in screen.rows.values()), screen.rows
+        assert not any("SourceUnavailable" in n.message for n in app._notifications)

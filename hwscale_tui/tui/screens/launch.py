@@ -125,6 +125,9 @@ class LaunchScreen(HwScreen):
         self._trials_at = -1e18
         self._history: tuple[float, str, dict[Any, float]] | None = None
         self._launched = LaunchedConfig()  # the snapshot the latest launch froze
+        # why the trial source failed at the latest read of the trials behind the estimates
+        self.source_error: str | None = None
+        self._trials_read = False  # the source has answered once
         self.shown_columns: tuple[Any, ...] = ()
         self.table_columns: tuple[tuple[str, str, int], ...] = COLUMNS
         # the row whose log the pane shows: a rebuild of the columns (a resize, a longer status)
@@ -260,9 +263,21 @@ class LaunchScreen(HwScreen):
             # every recorded pair's sweep, also one the grid on screen no longer has (its row
             # stays, counted as `hwscale-tui status` counts it)
             cfg = covering_config(session.cfg, status.pairs)
-            source, _ = self.sources.get(services.sources, cfg, session.source_label)
-            self._trials = list(source.poll().trials)
+            from ...sources.base import SourceUnavailable
+
+            try:
+                source, _ = self.sources.get(services.sources, cfg, session.source_label)
+                self._trials = list(source.poll().trials)
+                self.source_error, self._trials_read = None, True
+            except SourceUnavailable as e:
+                # W&B down, rate limited or refusing the key: the rows still come from the
+                # supervisor's status (they all read "not launched", with a crash notice every
+                # second); the estimates go on from the trials last read, and the summary says
+                # why. Asked again at the same pace as when it answers.
+                self.source_error = e.reason
             self._trials_at = now
+        if self.source_error and not self._trials_read:
+            return None  # no trial read yet: the rows count as `hwscale-tui status` does
         # what the launched sweeps run with, not the editor's unsaved values: each pair's own
         # max_trials as its sweep recorded it (what the row shows), the rest from the snapshot
         # the launch froze (what `hwscale-tui status` estimates with)
@@ -382,6 +397,16 @@ class LaunchScreen(HwScreen):
         lines = ["  |  ".join(parts)]
         if self.progress is not None and self.status is not None:
             lines.append(f"experiment: {self.progress.summary(short=True)}")
+        if self.source_error and getattr(self.status, "launch_id", None) is not None:
+            lines.append(
+                f"trial source ({self.app.session.source_label}) failed: "
+                f"{self.source_error.rstrip('.')}; "
+                + (
+                    "ETAs and costs are from the trials read before."
+                    if self.progress is not None
+                    else "no ETA or cost until it answers."
+                )
+            )
         if self.app.done_banner and getattr(self.status, "launch_id", None) is not None:
             lines.append(self.app.done_banner)
         row = self.selected_row()
