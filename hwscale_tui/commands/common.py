@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -373,10 +374,37 @@ def check_experiment_name(name: str | None, flag: str = "--experiment-name") -> 
         )
 
 
+def check_launch_program(cfg: Any) -> None:
+    """A ``[launch] command`` whose program this machine cannot run: every pair would fail to
+    start (the supervisor runs each pair's command here, whatever the dispatcher), one stagger
+    after another; it was planned and launched without a word, as ``[sweep] trial_command``'s
+    is not. A program named by a placeholder is not checked."""
+    import shutil
+
+    command = cfg.launch.command
+    if not command or "{" in command[0]:
+        return
+    program = command[0]
+    if os.sep in program:
+        path = Path(program).expanduser()
+        runnable = path.is_file() and os.access(path, os.X_OK)
+    else:
+        runnable = bool(program) and shutil.which(program) is not None
+    if not runnable:
+        raise UsageError(
+            f"launch.command[0] {program!r} is not a program this machine can run (not on "
+            "PATH, no such file, or not executable), so every pair would fail to start; "
+            "accepted: a program on PATH or the path of an executable file (e.g. "
+            '"python", "./sweep.sh" with chmod +x).'
+        )
+
+
 def preflight(cfg: Any, plan: Any, extra: list[str]) -> None:
     """Refuse, before anything runs, what every sweep or trial of the plan would reject."""
     from ..paths import app_paths
     from ..sweep.preflight import check_pairs
+
+    check_launch_program(cfg)
 
     check_pairs(cfg, [pp.pair for pp in plan.pairs], extra, app_paths().runs)
 
