@@ -15,6 +15,7 @@ from ..errors import SourceError, StoreError, UsageError
 from .common import (
     add_experiment_file_flag,
     add_generation_flag,
+    check_file_metric,
     check_generation,
     check_not_blank,
     check_number,
@@ -317,6 +318,8 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
             f"the trials logged, like the default {cfg.analysis.curve_metric!r} "
             "([analysis] curve_metric)."
         )
+    if not args.metric and trials and not any(len(points) for points in curves.values()):
+        check_file_metric(cfg, source, trials)
     # some curves read, some not (failed requests, docs/sources.md): said in a note
     unread = list(getattr(source, "history_unread", ()))
     return trials, dict(curves), every, unread, history_error

@@ -399,6 +399,26 @@ def check_launch_program(cfg: Any) -> None:
         )
 
 
+def check_file_metric(cfg: Any, source: Any, trials: list) -> None:
+    """The experiment's ``[analysis] curve_metric`` none of the trials logged, where they logged
+    the runner's default one (a typo in the file: 'scor'): refused as ``--metric`` is. It read
+    'no trial has a learning curve to analyze ... accepted: trials with history', of trials
+    that have one (``analyze``), or wrote a header alone (``trials --csv --history``)."""
+    from ..config import RUNNER_DEFAULTS
+
+    metric = cfg.analysis.curve_metric
+    default = RUNNER_DEFAULTS[cfg.experiment.runner]["analysis.curve_metric"]
+    if metric == default:
+        return
+    if any(len(p) for p in source.histories([t.run_id for t in trials], default).values()):
+        where = f" ({cfg.path})" if getattr(cfg, "path", None) else ""
+        raise UsageError(
+            f"[analysis] curve_metric {metric!r}{where}: no trial's history has that metric; "
+            f"accepted: a metric the trials logged, like the {cfg.experiment.runner} runner's "
+            f"default {default!r} (the file's [analysis] curve_metric, or --metric KEY)."
+        )
+
+
 def preflight(cfg: Any, plan: Any, extra: list[str]) -> None:
     """Refuse, before anything runs, what every sweep or trial of the plan would reject."""
     from ..paths import app_paths

@@ -16,6 +16,7 @@ from ..hardware import generation_of_sweep, pair_tag_of, strip_generation
 from .common import (
     add_experiment_file_flag,
     add_generation_flag,
+    check_file_metric,
     check_generation,
     check_not_blank,
     check_wandb_environment,
@@ -268,6 +269,8 @@ def run(args: argparse.Namespace) -> int:
                 f"metric the trials logged, like the default {cfg.analysis.curve_metric!r} "
                 "([analysis] curve_metric)."
             )
+        if not args.metric and trials and not any(len(points) for points in curves.values()):
+            check_file_metric(cfg, source, trials)
         write_history_csv([(t.run_id, curves.get(t.run_id, ())) for t in trials])
     elif args.csv:
         write_csv(trials)
