@@ -690,19 +690,34 @@ def run(args: argparse.Namespace) -> int:
     result.notes[1 if note else 0 : 1 if note else 0] = local_notes
     # a trial whose curve could not be read is the unread note's, not "no learning curve yet"
     count_unread_once(result.notes, result.without_curve, curves_unread, result.left_out)
-    if args.csv:
-        replaced = _replaced(Path(args.csv).expanduser())
+    # The CSV is written beside its path and renamed once the report is written too: a report
+    # that failed (a full disk) left the CSV replaced by this analysis's, beside the earlier
+    # report, with exit 1
+    csv_path = Path(args.csv).expanduser() if args.csv else None
+    csv_tmp = None
+    if csv_path is not None:
+        csv_replaced = _replaced(csv_path)
+        csv_tmp = csv_path.with_name(f".{csv_path.name}.{os.getpid()}.tmp.csv")
         with naming_output(args.csv):
-            write_private_text(Path(args.csv).expanduser(), per_config_csv(result))
-        print(f"analyze: wrote {args.csv}{replaced}", file=sys.stderr)
+            write_private_text(csv_tmp, per_config_csv(result))
+    try:
+        if args.report:
+            replaced = _replaced(Path(args.report).expanduser())
+            with naming_output(args.report):
+                md = write_report(
+                    result,
+                    Path(args.report).expanduser(),
+                    Path(args.plots).expanduser() if args.plots else None,
+                )
+        if csv_path is not None and csv_tmp is not None:
+            with naming_output(args.csv):
+                os.replace(csv_tmp, csv_path)
+    finally:
+        if csv_tmp is not None:
+            csv_tmp.unlink(missing_ok=True)
+    if args.csv:
+        print(f"analyze: wrote {args.csv}{csv_replaced}", file=sys.stderr)
     if args.report:
-        replaced = _replaced(Path(args.report).expanduser())
-        with naming_output(args.report):
-            md = write_report(
-                result,
-                Path(args.report).expanduser(),
-                Path(args.plots).expanduser() if args.plots else None,
-            )
         print(f"analyze: wrote {md}{replaced}", file=sys.stderr)
     if args.json:
         # one string, one write (json.dump writes the megabyte of a large experiment in ~100,000 pieces)

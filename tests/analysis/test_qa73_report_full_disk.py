@@ -81,3 +81,40 @@ def test_analyze_names_the_figure_the_disk_had_no_room_for(tmp_path, monkeypatch
         "then retry."
     )
     assert list(out.iterdir()) == []
+
+
+def test_a_report_that_fails_leaves_the_csv_written_with_it_as_it_was(
+    tmp_path, monkeypatch, capsys
+):
+    """``--csv`` was written first: a report that then failed left the CSV replaced by this
+    analysis's, beside the earlier report."""
+    (tmp_path / "t.csv").write_text("run_id,gpus,nodes,score\na,1,1,100\nb,2,1,90\n")
+    (tmp_path / "h.csv").write_text(
+        "run_id,agent_step,wall_s,score\na,100,1,10\na,200,2,100\nb,100,1,90\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "per_config.csv").write_text("earlier\n")
+    real_curves = plots_mod._curves
+    _disk_fills_at(monkeypatch, "_curves")
+    argv = ["analyze", "--trials", str(tmp_path / "t.csv"), "--history", str(tmp_path / "h.csv")]
+    argv += [
+        "--bootstrap",
+        "0",
+        "--csv",
+        str(out / "per_config.csv"),
+        "--report",
+        str(out / "r.md"),
+    ]
+    assert cli.main(argv) == 1
+    capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["per_config.csv"]
+    assert (out / "per_config.csv").read_text() == "earlier\n"
+
+    monkeypatch.setattr(plots_mod, "_curves", real_curves)  # room again: both are written
+    assert cli.main(argv) == 0
+    assert (out / "per_config.csv").read_text().startswith("config,")
+    err = capsys.readouterr().err
+    assert f"analyze: wrote {out / 'per_config.csv'} (replaced the file that was there)\n" in err
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(["per_config.csv", (out / "r.md").name, "r_plots"])
