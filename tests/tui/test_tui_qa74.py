@@ -156,3 +156,33 @@ async def test_launch_screen_rows_stay_when_the_trial_source_fails(tmp_path):
         # the trials done are the supervisor's count, as `hwscale-tui status` gives it
         assert all(r.trials.endswith(" 2/8") for r in screen.rows.values()), screen.rows
         assert not any("SourceUnavailable" in n.message for n in app._notifications)
+
+
+# -- 4. a question taller than its box scrolls from the keyboard -----------------------------------
+async def test_a_long_question_scrolls_with_the_arrow_and_page_keys(tmp_path):
+    """L's question at 80x24 in local mode ends with its warnings (pairs run at once on 2
+    cores), below the box's fold. With the cursor on a button, as it opens, down and page down
+    did nothing: only tab into the text, which nothing names, scrolled it."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import Button
+
+    from hwscale_tui.tui.screens.modals import ConfirmScreen
+    from tests.tui.tui_helpers import make_app
+
+    app, _ = make_app(tmp_path)
+    question = "\n".join(f"line {i}: " + "words of the plan " * 4 for i in range(1, 16))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(ConfirmScreen(question + "\nwarning: the last line"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.pause()
+        scroll = app.screen.query_one("#confirm-scroll", VerticalScroll)
+        assert isinstance(app.focused, Button) and scroll.max_scroll_y > 0
+        await pilot.press("down")
+        await wait_for(pilot, lambda: scroll.scroll_y > 0, what="scrolled down")
+        await pilot.press("end", "pagedown")
+        await wait_for(pilot, lambda: scroll.scroll_y == scroll.max_scroll_y, what="the end")
+        await pilot.press("home")
+        await wait_for(pilot, lambda: scroll.scroll_y < scroll.max_scroll_y, what="back up")
+        assert isinstance(app.focused, Button)  # enter still answers the button: No
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="closed")

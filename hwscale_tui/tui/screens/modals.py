@@ -242,6 +242,19 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        # a question taller than its box (the launch's at 80x24, its local-mode warnings last)
+        # scrolls with these while a button has the cursor: they did nothing, and only tab
+        # into the text, which no key hint names, scrolled it
+        Binding(
+            "down,pagedown,end",
+            "scroll_question(1)",
+            "Scroll down",
+            show=False,
+            id="confirm.scroll_down",
+        ),
+        Binding(
+            "up,pageup,home", "scroll_question(-1)", "Scroll up", show=False, id="confirm.scroll_up"
+        ),
         dialog_help("confirm.help"),
     ]
     HELP_TITLE = "Question"
@@ -276,6 +289,14 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+    def action_scroll_question(self, direction: int) -> None:
+        """A page of the question's text down (1) or up (-1)."""
+        scroll = self.query_one("#confirm-scroll", VerticalScroll)
+        if direction > 0:
+            scroll.scroll_page_down(animate=False)
+        else:
+            scroll.scroll_page_up(animate=False)
 
 
 class PromptScreen(ModalScreen[str | None]):
