@@ -185,6 +185,12 @@ TRANSIENT_REFUSALS = (
 )
 
 
+# Of those, the ones that name the cluster's state and never the job's options: a launch check
+# that gets one says the cluster cannot take jobs now, not that the settings are wrong (a QOS
+# limit may be the settings', so it is left out).
+CLUSTER_NOT_NOW = tuple(m for m in TRANSIENT_REFUSALS if "qos" not in m)
+
+
 class SubmitNotNow(NotSubmitted):
     """sbatch did not answer, could not reach the controller, or the controller refused the job
     for now (``TRANSIENT_REFUSALS``): a later submit may work, so the trial is asked again
@@ -613,6 +619,15 @@ class SlurmDispatcher:
             ) from None
         finally:
             probe.unlink(missing_ok=True)
+        if refusal and any(m in refusal.lower() for m in CLUSTER_NOT_NOW):
+            # the cluster's state for now (a partition drained for maintenance): the settings
+            # are not what is wrong, and the sweep itself asks sbatch again on this refusal
+            raise UsageError(
+                f"Slurm cannot take the {pair.tag} trials now ({refusal}): that is the "
+                "cluster's state (a drained or inactive partition, nodes down, drained or "
+                "reserved), not the [slurm] settings; nothing was submitted; accepted: launch "
+                "again once sinfo shows the partition up with nodes that take jobs."
+            )
         if refusal and "node configuration is not available" in refusal:
             # Slurm does not say which request no node meets: show the request and the nodes
             shapes = self.cli.node_shapes(self.cfg.slurm.partition)
