@@ -115,6 +115,24 @@ def selected_sweeps(experiment: str, sweeps: list[str], wanted: list[str] | None
     return list(dict.fromkeys(chosen))
 
 
+def _check_sweep_generation(
+    experiment: str, sweeps: Sequence[str], wanted: Sequence[str], generation: int
+) -> None:
+    """A ``--sweep`` naming one generation's sweep (``exp.g1n1.gen2``) with ``--generation`` of
+    another: it listed '0 trials' with exit 0, as if the sweep had none."""
+    for name in wanted:
+        full = name if name in sweeps else f"{experiment}.{name}"
+        if full not in sweeps or (name not in sweeps and strip_generation(full) == full):
+            continue  # a pair tag: the pair in every generation
+        own = generation_of_sweep(full)
+        if own != generation:
+            raise UsageError(
+                f"--sweep {name} is generation {own}'s sweep, and --generation {generation} "
+                f"lists generation {generation}'s trials; accepted: --generation {own}, or "
+                f"--sweep {pair_tag_of(full)} (the pair in every generation)."
+            )
+
+
 def outside_grid_trials(
     name: str, sweeps: Sequence[str], generation: int | None = None
 ) -> tuple[int, list[str]]:
@@ -202,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
     sweeps = selected_sweeps(cfg.name, source.sweeps, args.sweep)
     if args.generation is not None:  # bad input: refused before anything is read
         check_generation(cfg, args.generation)
+        _check_sweep_generation(cfg.name, source.sweeps, args.sweep or [], args.generation)
     if source.kind == "wandb" and not os.environ.get("WANDB_API_KEY"):
         raise UsageError(
             "--source wandb needs WANDB_API_KEY in the environment; accepted: export WANDB_API_KEY=<key>, or --source local."
