@@ -186,3 +186,41 @@ async def test_a_long_question_scrolls_with_the_arrow_and_page_keys(tmp_path):
         assert isinstance(app.focused, Button)  # enter still answers the button: No
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="closed")
+
+
+# -- 5. the exported report names commands, not the analysis screen's keys ------------------------
+async def test_the_exported_report_notes_name_the_command_not_the_app_keys(tmp_path):
+    """x on the analysis screen of generation 2 of 5 wrote a Markdown report whose notes said '10
+    trials of other generations left out (they ran under other comparability settings; g picks
+    another)': a key of a screen the report's reader does not have open. The report says the
+    command; the screen keeps its keys."""
+    from tests.tui.tui_helpers import make_app
+
+    app, world = make_app(tmp_path, start="analysis")
+    written: list[list[str]] = []
+    write = world.analysis.write_report
+
+    def record(result, md_path, png_dir=None):
+        written.append(list(result.notes))
+        return write(result, md_path, png_dir)
+
+    world.analysis.write_report = record
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.result is not None, what="the analysis")
+        on_screen = [
+            "Trials analyzed: generation 2 of experiment e (4 trials); 10 trials of other "
+            "generations left out (they ran under other comparability settings; g picks another).",
+            "1 of 4 learning curves could not be read (HTTP 500). R analyzes again.",
+        ]
+        screen.result.notes[:] = on_screen
+        await pilot.press("x")
+        await wait_for(pilot, lambda: written, what="the report")
+        assert written[0] == [
+            "Trials analyzed: generation 2 of experiment e (4 trials); 10 trials of other "
+            "generations left out (they ran under other comparability settings; hwscale-tui "
+            "analyze --generation N analyzes another).",
+            "1 of 4 learning curves could not be read (HTTP 500). hwscale-tui analyze reads "
+            "them again.",
+        ]
+        assert screen.result.notes == on_screen  # the screen keeps its keys

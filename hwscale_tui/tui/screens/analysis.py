@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Group
@@ -27,6 +28,24 @@ def _pairs_running(app: Any) -> bool:
     """Some pair of the open experiment runs, as the app's watch last saw it."""
     status = getattr(app, "pair_status_seen", None)
     return any(getattr(p, "alive", False) for p in getattr(status, "pairs", ()))
+
+
+# what a note on the screen names a key for, and what the exported report says instead (it was
+# "10 trials of other generations left out (...; g picks another)" in a Markdown file)
+APP_WORDS_IN_NOTES = (
+    ("g picks another", "hwscale-tui analyze --generation N analyzes another"),
+    ("R analyzes again.", "hwscale-tui analyze reads them again."),
+)
+
+
+def report_notes(notes: list[str]) -> list[str]:
+    """The analysis notes as the exported report gives them: the command line's words."""
+    out = []
+    for note in notes:
+        for app_words, command_words in APP_WORDS_IN_NOTES:
+            note = note.replace(app_words, command_words)
+        out.append(note)
+    return out
 
 
 def select_trials(
@@ -468,6 +487,8 @@ class AnalysisScreen(HwScreen):
         from ...paths import app_paths, ensure_private_dir
 
         out = ensure_private_dir(app_paths().state / "reports" / self.app.session.name)
+        # a report is read away from the app: its notes name the command, not the screen's keys
+        result = replace(result, notes=report_notes(result.notes))
         path = self.app.services.analysis.write_report(result, out / "report.md", out)
         from ..formatting import short_paths
 
