@@ -1217,13 +1217,30 @@ def _cancel_with_store(
                 outcome.detail = f"{outcome.detail}; {said}" if outcome.detail else said
                 records.mark_stopped(experiment, outcome.sweep, now)
         for outcome in outcomes:
-            # A live Slurm runner scancels its jobs when stopped; jobs the store still has in
-            # flight (and the per-launch file did not list) belong to a runner that died.
-            leftover = [
-                j
-                for j in leftover_slurm_jobs(st, outcome.sweep)
-                if j not in orphaned.get(outcome.sweep, set())
+            handled = orphaned.get(outcome.sweep, set())
+            # A live Slurm runner scancels its jobs when stopped; one whose scancel failed or
+            # got no answer (a controller down) keeps them in the per-launch file under itself,
+            # now dead: cancel them here, as the jobs of a runner that died. They were looked
+            # for only before the runner was stopped, so cancel exited 0 without a word while
+            # the job ran on (seen with slurmctld stopped, session 75).
+            runner_left = [
+                (kind, job)
+                for kind, job in _orphan_jobs(experiment, [outcome.sweep]).get(outcome.sweep, [])
+                if job not in handled
             ]
+            if runner_left:
+                said, _, failed = cancel_cluster_jobs(
+                    runner_left, SLURM_CMD_TIMEOUT_S, experiment=experiment
+                )
+                outcome.failed = outcome.failed or failed
+                outcome.detail = "; ".join(
+                    x for x in (outcome.detail, f"jobs its sweep runner left: {said}") if x
+                )
+                st.add_event("orphan_cancelled", said, sweep=outcome.sweep)
+                handled = handled | {job for _, job in runner_left}
+            # jobs the store still has in flight (and the per-launch file did not list) belong
+            # to a runner that died.
+            leftover = [j for j in leftover_slurm_jobs(st, outcome.sweep) if j not in handled]
             if leftover:
                 # as for the per-launch file's jobs: a cancel that worked forgets them (no one's
                 # to cancel again: doctor, status); one that failed (the controller cannot be
