@@ -536,6 +536,22 @@ class SlurmJob:
 BREAKING_SBATCH_ENV = frozenset({"SBATCH_WAIT", "SBATCH_ARRAY_INX"})
 
 
+def sbatch_input_variables(env: Mapping[str, str], options: Sequence[str] = ()) -> str:
+    """The ``SBATCH_*`` input variables of ``env`` sbatch reads as options (sbatch(1), "INPUT
+    ENVIRONMENT VARIABLES"), as ``NAME=value`` for a message (``""`` when none). Left out:
+    those the runner drops (``BREAKING_SBATCH_ENV``), and those an option of ``options``
+    overrides (``SBATCH_PARTITION`` with ``--partition=...``; command-line options win)."""
+    given = {o.split("=", 1)[0] for o in options if o.startswith("--")}
+    found = []
+    for k, v in sorted(env.items()):
+        if not k.startswith("SBATCH_") or k in BREAKING_SBATCH_ENV:
+            continue
+        option = "--time" if k == "SBATCH_TIMELIMIT" else "--" + k[7:].lower().replace("_", "-")
+        if option not in given:
+            found.append(f"{k}={v if len(v) <= 60 else v[:57] + '...'}")
+    return " ".join(found)
+
+
 def submit_env(spec_env: Mapping[str, str]) -> dict[str, str]:
     """sbatch's environment: ours plus the trial's. ``SLURM_*`` variables (set when the runner
     itself runs inside a Slurm job) would describe that job, not this one: dropped, except
@@ -646,10 +662,18 @@ class SlurmDispatcher:
             elif "feature" in refusal.lower():
                 refusal += f"; the nodes' features: {', '.join(features[:20]) or 'none'}"
         if refusal:
+            # sbatch reads SBATCH_* input variables as options (SBATCH_PARTITION=gpu is
+            # --partition=gpu): one set in the user's shell was in the refusal unnamed, and the
+            # sentence pointed only at the experiment's settings
+            from_env = sbatch_input_variables(self.cli.env, opts)
             raise UsageError(
-                f"Slurm would refuse the {pair.tag} trials ({refusal}); accepted: [slurm] "
-                "partition, account, qos, constraint, gpu_type, cpus_per_task and "
-                "extra_sbatch_args the cluster takes (see sinfo), and gpus per node it has."
+                f"Slurm would refuse the {pair.tag} trials ({refusal})"
+                + (f"; sbatch also took {from_env} from the environment" if from_env else "")
+                + "; accepted: [slurm] partition, account, qos, constraint, gpu_type, "
+                "cpus_per_task and extra_sbatch_args the cluster takes (see sinfo), and gpus "
+                "per node it has"
+                + (" (and SBATCH_* variables it takes, or unset them)" if from_env else "")
+                + "."
             )
         self._check_partition_time(pair)
         note_check_passed(self.sweep, key)  # for the launch this check is made for
