@@ -185,6 +185,12 @@ TRANSIENT_REFUSALS = (
 )
 
 
+# sinfo's long node states (%T, suffixes such as "*" taken off) in which a node takes no new
+# job (sinfo(1), "NODE STATE CODES").
+NODE_STATES_TAKING_NO_JOB = frozenset(
+    {"drained", "draining", "down", "fail", "failing", "maint", "reserved", "inval", "future"}
+)
+
 # Of those, the ones that name the cluster's state and never the job's options: a launch check
 # that gets one says the cluster cannot take jobs now, not that the settings are wrong (a QOS
 # limit may be the settings', so it is left out).
@@ -357,28 +363,36 @@ class SlurmCLI:
             )
         return infos
 
-    def node_shapes(self, partition: str | None) -> list[str]:
+    def node_shapes(self, partition: str | None) -> tuple[list[str], bool]:
         """What the partition's nodes have, one entry per kind (``2 nodes with 4 CPUs, 4000 MB,
-        gres gpu:fake:2``) from ``sinfo``; empty when it cannot be asked."""
-        argv = ["sinfo", "-h", "-o", "%D|%c|%m|%G"] + (["-p", partition] if partition else [])
+        gres gpu:fake:2``, with ``(drained)`` for nodes in a state that takes no new job) from
+        ``sinfo``, and whether every node is in such a state (Slurm then refuses any request
+        with "Requested node configuration is not available"); empty when it cannot be asked."""
+        argv = ["sinfo", "-h", "-o", "%D|%c|%m|%G|%T"] + (["-p", partition] if partition else [])
         try:
             out = self._run(argv)
         except OSError:
-            return []
+            return [], False
         if out.returncode != 0:
-            return []
+            return [], False
         shapes = []
+        unavailable = seen = 0
         for line in out.stdout.splitlines():
             parts = line.strip().split("|")
-            if len(parts) != 4:
+            if len(parts) != 5:
                 continue
-            count, cpus, mem, gres = parts
+            count, cpus, mem, gres, state = parts
+            seen += 1
+            base = state.strip().lower().rstrip("*~#!%$@^-+")
+            taking_none = base in NODE_STATES_TAKING_NO_JOB
+            unavailable += taking_none
             node = "node" if count == "1" else "nodes"
             gres = "no GPUs (gres none)" if gres in ("", "(null)") else f"gres {gres}"
             shape = f"{count} {node} with {cpus} CPUs, {mem} MB, {gres}"
+            shape += f" ({base})" if taking_none else ""
             if shape not in shapes:
                 shapes.append(shape)
-        return shapes[:4]
+        return shapes[:4], seen > 0 and unavailable == seen
 
     def job_name(self, job_id: str) -> str | None:
         """The job's name (``squeue``, else ``scontrol show job``), None when neither knows."""
@@ -646,7 +660,7 @@ class SlurmDispatcher:
             )
         if refusal and "node configuration is not available" in refusal:
             # Slurm does not say which request no node meets: show the request and the nodes
-            shapes = self.cli.node_shapes(self.cfg.slurm.partition)
+            shapes, none_takes_jobs = self.cli.node_shapes(self.cfg.slurm.partition)
             asked = " ".join(
                 o for o in opts if o.startswith(("--nodes=", "--cpus-per-task=", "--gres="))
             )
@@ -654,6 +668,16 @@ class SlurmDispatcher:
             refusal += f"; asked per job: {asked}" + (f" {extra}" if extra else "")
             if shapes:
                 refusal += f"; the nodes have: {'; '.join(shapes)}"
+            if none_takes_jobs:
+                # every node drained (maintenance) or down: Slurm says this of any request, so
+                # the settings are not shown to be wrong (it blamed them, the nodes' shapes
+                # fitting the request)
+                raise UsageError(
+                    f"Slurm cannot take the {pair.tag} trials now ({refusal}): every node of "
+                    "the partition is drained, down or reserved, which is the cluster's state, "
+                    "not the [slurm] settings; nothing was submitted; accepted: launch again "
+                    "once sinfo shows nodes that take jobs (with what a job asks)."
+                )
         if refusal and ("invalid partition" in refusal.lower() or "feature" in refusal.lower()):
             # name what the cluster has, so a typo shows without another command
             partitions, features = self.cli.partitions_and_features()
