@@ -186,6 +186,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         # a terminal bell with each notice of a pair or experiment ending: off unless asked
         self.bell_on = bool(self.ui_state.get("bell", False)) if bell is None else bell
         self.pair_watch = PairWatch()
+        self._launches_here = 0  # launches from this app: a look read before one is dropped
         # the open experiment's pairs as the watch last read them (None: not read yet): the
         # grid says which pairs a launch would leave out as having run their trials
         self.pair_status_seen: Any = None
@@ -264,21 +265,25 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     # -- notices: pairs that ended, the experiment done (whatever screen is shown) --------------
     def _watch_tick(self) -> None:
-        self._watch_worker(self.session.name)
+        self._watch_worker(self.session.name, self._launches_here)
 
     @work(thread=True, group="app-watch", exclusive=True, exit_on_error=False)
-    def _watch_worker(self, experiment: str) -> None:
+    def _watch_worker(self, experiment: str, launches: int = 0) -> None:
         try:
             status = self.services.supervisor.pair_status(experiment)
         except Exception as e:  # a busy store or a gone file: look again at the next tick
             self.log.warning(f"pair watch: {type(e).__name__}: {e}")
             status = None
         if status is not None:
-            self.call_from_thread(self.apply_watch, experiment, status)
+            self.call_from_thread(self.apply_watch, experiment, status, launches)
         self.call_from_thread(self.set_timer, WATCH_EVERY_S, self._watch_tick)
 
-    def apply_watch(self, experiment: str, status: Any) -> None:
+    def apply_watch(self, experiment: str, status: Any, launches: int | None = None) -> None:
         if experiment != self.session.name:
+            return
+        if launches is not None and launches != self._launches_here:
+            # read before a launch from here: its pairs' old ends are no news (the next look
+            # reads them as launched)
             return
         self.follow_generation(getattr(status, "generation", None))
         self.pair_status_seen = status
@@ -303,12 +308,16 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if any(not n.reopened for n in notices) and self.bell_on:
             self.bell()
 
-    def pairs_launched(self) -> None:
-        """This app launched or relaunched pairs: the "done" line and toast no longer hold. The
-        watch's next look (up to 2 s on) would drop them too, but until then they said every
-        pair had ended over the pair just started."""
+    def pairs_launched(self, sweeps: list[str] | None = None) -> None:
+        """This app launched or relaunched pairs (``sweeps``): the "done" line and toast no
+        longer hold. The watch's next look (up to 2 s on) would drop them too, but until then
+        they said every pair had ended over the pair just started. Their end is news to the
+        watch, even when its next look finds them ended already."""
         self.done_banner = None
         self._drop_done_notices()
+        if sweeps:
+            self._launches_here += 1
+            self.pair_watch.launched(sweeps)
 
     def _drop_done_notices(self) -> None:
         """The "Experiment done" toasts (shown 30 s) go when pairs run again: over a new launch

@@ -112,6 +112,17 @@ class PairWatch:
         self.experiment: str | None = None
         self.was_active = False
 
+    def launched(self, sweeps: Iterable[str]) -> None:
+        """This app (re)launched ``sweeps``: their end is news at the next look, also when that
+        look finds them ended already. A sweep that fails at once (a trial command that cannot
+        run) ended within the 2 s between looks, was never seen active, and went unsaid: no
+        "failed" notice, no "Experiment done"."""
+        if self.seen is None:  # before the first look: that look sees them as they are
+            return
+        for sweep in sweeps:
+            self.seen[sweep] = "scheduled"
+        self.was_active = True
+
     def look(self, experiment: str, status: Any | None) -> list[Notice]:
         pairs: Iterable[Any] = getattr(status, "pairs", None) or []
         now = {p.sweep_name: p.status for p in pairs}

@@ -224,3 +224,46 @@ async def test_the_exported_report_notes_name_the_command_not_the_app_keys(tmp_p
             "them again.",
         ]
         assert screen.result.notes == on_screen  # the screen keeps its keys
+
+
+# -- 6. pairs launched here that end before the next look still get their notices --------------
+async def test_pairs_that_fail_at_once_after_a_launch_here_get_their_notices(tmp_path):
+    """A launch command that cannot run (`false`): every pair exited 1 within the 2 s between
+    the app's looks at the pairs. The watch had never seen them active, so no 'g1n1 failed'
+    notice came and no 'Experiment done' (the launch screen's line neither); they came only
+    for pairs caught running at a look."""
+    from types import SimpleNamespace
+
+    from hwscale_tui.tui.app import DONE_TITLE
+    from hwscale_tui.tui.screens.modals import ConfirmScreen
+    from tests.tui.tui_helpers import make_app
+
+    app, world = make_app(tmp_path, start="launch")
+    launch = world.supervisor.launch
+
+    def launch_and_fail(cfg, **kwargs):
+        launch(cfg, **kwargs)
+        for p in world.supervisor.pairs.values():
+            p.status, p.exit_code = "exited", 1
+        world.supervisor.state = "finished"
+        return SimpleNamespace(
+            launch_id=1, supervisor_pid=999, sweeps=list(world.supervisor.pairs), generation=1
+        )
+
+    world.supervisor.launch = launch_and_fail
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.pair_watch.seen is not None, what="first look")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60, "question")
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: any(n.title == DONE_TITLE for n in app._notifications),
+            what="the done notice",
+        )
+        said = [n.message for n in app._notifications]
+        tags = sorted(name.rsplit(".", 1)[-1] for name in world.supervisor.pairs)
+        for tag in tags:
+            assert any(m.startswith(f"{tag} failed: its sweep exited 1.") for m in said), said
+        assert any(f"every pair has ended ({len(tags)} failed)" in m for m in said), said
+        assert app.done_banner and "every pair has ended" in app.done_banner

@@ -645,8 +645,8 @@ class LaunchScreen(HwScreen):
                 ask_new_generation, self.app, e.comparison, lambda: self._launch(only, True)
             )
             return
-        self.app.call_from_thread(self.app.pairs_launched)
         self.app.call_from_thread(self.app.follow_generation, getattr(info, "generation", None))
+        self.app.call_from_thread(self.app.pairs_launched, list(getattr(info, "sweeps", [])))
         spent = [pair_tag_of(s) for s in getattr(info, "spent", [])]
         what = (
             "all pairs"
@@ -710,7 +710,7 @@ class LaunchScreen(HwScreen):
             self.app.call_from_thread(self._launch, todo)
             return
         info = supervisor.relaunch(session.name, todo)
-        self.app.call_from_thread(self.app.pairs_launched)
+        self.app.call_from_thread(self.app.pairs_launched, todo)
         # the pairs as the rows and the other notices name them (it said "fail.g1n1")
         tags = ", ".join(pair_tag_of(s) for s in todo)
         # sequential: it waits for the pair still running (it started beside it, sharing
