@@ -148,12 +148,14 @@ async def test_launch_all_leaves_out_pairs_whose_sweep_ran_its_trials(tmp_path):
         assert status.pair("spent.g2n1").launch_id != status.pair("spent.g1n1").launch_id
 
         def g2n1_done() -> bool:
-            pair = supervisor.pair_status("spent").pair("spent.g2n1")
-            return pair.trials_done == 1 and not pair.alive
+            status = supervisor.pair_status("spent")
+            pair = status.pair("spent.g2n1")
+            # and its supervisor gone: L refuses while it runs ("already running")
+            return pair.trials_done == 1 and not pair.alive and not status.supervisor_alive
 
         await wait_for(pilot, g2n1_done, timeout=60, what="g2n1's sweep to end")
         await pilot.press("L")  # nothing left in generation 1: it offers generation 2
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60, what="question")
         assert "already ran 1 trial (max trials) in generation 1" in app.screen.question
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="closed")
