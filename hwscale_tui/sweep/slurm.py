@@ -829,7 +829,7 @@ class SlurmDispatcher:
                     trial.waiting = None
                     trial.where = f"{info.state.lower()} on {info.nodes}" if info.nodes else None
                 continue
-            info = snapshot.details.get(job_id) or info
+            info = _ended_info(snapshot.details.get(job_id), info)
             if info is None or info.state not in ENDED_STATES:
                 job.missing_polls += 1
                 if job.missing_polls > MISSING_POLLS_ALLOWED:
@@ -866,7 +866,7 @@ class SlurmDispatcher:
         details = self.cli.finished(ended) if ended else {}
         finals: dict[str, dict[str, Any] | None] = {}
         for job_id in ended:
-            info = details.get(job_id) or queued.get(job_id)
+            info = _ended_info(details.get(job_id), queued.get(job_id))
             run_id, metrics = asked[job_id]
             completed = info is not None and info.state == "COMPLETED"
             if completed and self.results is not None and read_final(metrics) is None:
@@ -943,6 +943,18 @@ class SlurmDispatcher:
                 break
             time.sleep(0.1)
         return set()
+
+
+def _ended_info(detail: JobInfo | None, queued: JobInfo | None) -> JobInfo | None:
+    """What settles a job that left squeue's active states: sacct's (or scontrol's) answer,
+    with its exit code, when it says the job ended; else squeue's own ended state. slurmdbd
+    records an end after the controller (under load, seconds to minutes later), so sacct may
+    still say RUNNING for a job squeue shows CANCELLED: taken over squeue's, it made the job
+    count as missing and settle as failed after 3 polls (a job scancelled by hand was recorded
+    failed, not killed)."""
+    if detail is not None and (detail.state in ENDED_STATES or queued is None):
+        return detail
+    return queued or detail
 
 
 def _answered(future: Future, deadline: float) -> Future | None:
