@@ -353,6 +353,29 @@ def check_number(
         raise UsageError(f"{flag} {value:g} {what}; accepted: a number {lo_text} and <= {hi:g}.")
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every float that is not finite as None (JSON's null): ``json.dump``
+    wrote ``Infinity`` or ``NaN``, which no JSON reader takes (``jq``, JavaScript)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout, non-finite numbers as null (``json_safe``)."""
+    import json
+    import sys
+
+    json.dump(json_safe(value), sys.stdout, indent=2, allow_nan=False)
+    sys.stdout.write("\n")
+
+
 def check_not_blank(value: str | None, flag: str, accepted: str) -> None:
     """Refuse a text flag given as an empty or blank string (``--trials "$FILE"`` with FILE
     unset): read as not given, it ran the command on its default instead."""

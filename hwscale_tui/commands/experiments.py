@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 from ..console import stdout_console
 from ..errors import UsageError
 from ..records import plural
-from .common import check_experiment_name
+from .common import check_experiment_name, print_json
 
 HELP = "list experiments (the current one marked); select, copy (new --from), archive or delete one"
 ACTIONS = ("list", "select", "new", "archive", "unarchive", "delete")
@@ -76,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
             )
         rows = ex.summaries(include_archived=args.all)
         if args.json:
-            json.dump([r.to_json() for r in rows], sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            print_json([r.to_json() for r in rows])
             return 0
         _print(rows)
         return 0

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import signal
-import sys
 import time
 from typing import Any
 
@@ -19,6 +17,7 @@ from .common import (
     check_experiment_name,
     commit_selection,
     defer_selection,
+    print_json,
 )
 
 HELP = "show each pair of a launched experiment: status, elapsed, next start, trials, best score"
@@ -111,8 +110,7 @@ def run(args: argparse.Namespace) -> int:
         out["attention"] = attention_lines(status)
         out["lost_trials"] = lost_run_ids(name)
         out["notes"] = status_notes(name, status)
-        json.dump(out, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(out)
         return 0
     from ..launch.status_view import render
 
@@ -420,8 +418,7 @@ def generation_summary(name: str, generation: int, *, as_json: bool, watch: floa
             "started_because": reason,
             "pairs": pairs,
         }
-        json.dump(out, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(out)
         return True
     print(
         f"{name}  generation {generation} of {newest} (not running; launched pairs belong to "

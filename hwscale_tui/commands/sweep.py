@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
-import json
 import os
 import shlex
 import signal
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
-from .common import add_experiment_flags, load_config
+from .common import add_experiment_flags, load_config, print_json
 
 if TYPE_CHECKING:
     from ..config import ExperimentConfig
@@ -137,8 +136,7 @@ def print_status(sweep: str, goal: str, *, as_json: bool, start: str = "hwscale-
     store = Store(path, readonly=True) if path.exists() else None
     try:
         if as_json:
-            json.dump(sweep_records(store, sweep), sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            print_json(sweep_records(store, sweep))
         else:
             render_status(store, sweep, goal, start)
     finally:
