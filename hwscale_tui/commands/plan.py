@@ -92,8 +92,10 @@ def run(args: argparse.Namespace) -> int:
             saved = cfgmod.save(cfg, args.save)
         from ..launch.experiments import remember
 
-        remember(cfg.name, saved)  # saving makes it the current experiment
+        # said before the store is written: a store that cannot take it (locked, read-only)
+        # failed the command with the store's sentence alone, the file saved without a word
         print(f"saved {saved}{replacing}", file=sys.stderr)
+        remember(cfg.name, saved)  # saving makes it the current experiment
     if args.json:
         json.dump(plan.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
