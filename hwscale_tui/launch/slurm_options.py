@@ -252,6 +252,9 @@ def _cluster_answer(env: dict[str, str] | None) -> tuple[set[str] | None, str]:
 def _ask_cluster_hosts(env: dict[str, str] | None) -> tuple[set[str] | None, str]:
     if shutil.which("sinfo") is None:
         return None, "sinfo is not on PATH"
+    conf = (env if env is not None else os.environ).get("SLURM_CONF")
+    if conf and not os.path.isfile(conf):  # sinfo would retry reading it for 60 s
+        return None, f"SLURM_CONF names {conf}, which is no file on this machine"
     try:
         out = subprocess.run(
             ["sinfo", "-h", "-N", "-o", "%n"],

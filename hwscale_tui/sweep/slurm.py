@@ -632,6 +632,16 @@ class SlurmDispatcher:
                 "scancel) on PATH, and sbatch is not there; accepted: run on a Slurm login node, "
                 'or dispatcher = "local" / "skypilot".'
             )
+        conf = self.cli.env.get("SLURM_CONF")
+        if conf and not os.path.isfile(conf):
+            # sbatch retries reading it for 60 s ("s_p_parse_file: cannot stat file ...,
+            # retrying in 1sec up to 60sec"): the check said "sbatch did not answer within 20 s"
+            # and sent the user to the controller
+            raise UsageError(
+                f"SLURM_CONF names {conf}, which is no file on this machine, so every Slurm "
+                "command would wait up to 60 s retrying to read it; nothing was submitted; "
+                "accepted: the path of the cluster's slurm.conf, or SLURM_CONF unset."
+            )
         key = check_key(self.cfg, pair, self.cli.env)
         if checked_by_launch(self.sweep, key, self.cli.env):
             return  # the launch that started this sweep asked with the same options

@@ -469,6 +469,7 @@ def test_a_failed_sinfo_is_asked_again_later_and_an_answer_is_kept(tmp_path, mon
     )
     sinfo.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    (tmp_path / "slurm.conf").write_text("")  # a SLURM_CONF naming no file is refused first
     monkeypatch.setenv("SLURM_CONF", str(tmp_path / "slurm.conf"))
     monkeypatch.setattr(slurm_options, "_HOSTS_CACHE", {})
     monkeypatch.setattr(slurm_options, "SINFO_RETRY_S", 0.0)
