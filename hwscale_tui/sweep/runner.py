@@ -378,6 +378,11 @@ class SweepRunner:
             self.state.set_status("finished")
             self.state.event("done", self._summary())
             return 0
+        if self._stop_signal is not None:
+            # a stop came during this turn (a cancel's SIGTERM while sbatch ran): the loop
+            # stops next; a trial suggested now was recorded killed, "not submitted: the sweep
+            # is stopping", a row nobody asked for
+            return None
         n = suggestions_this_round(self.setup.limits, progress)
         if n:
             self._suggest_and_start(n)
@@ -771,7 +776,7 @@ class SweepRunner:
         else:
             note = (
                 ""
-                if self._stopping
+                if self._stopping or self._stop_signal is not None
                 else "; not counted toward max_trials (a new suggestion replaces it)"
             )
             self.state.event("killed", (outcome.error or "killed") + note, run_id)
