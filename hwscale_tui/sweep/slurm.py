@@ -23,6 +23,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -230,6 +231,7 @@ class SlurmCLI:
     def _run(
         self, argv: list[str], env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess:
+        submit = argv[0] == "sbatch" and "--test-only" not in argv
         try:
             return subprocess.run(
                 argv,
@@ -239,6 +241,7 @@ class SlurmCLI:
                 env=dict(env if env is not None else self.env),
                 stdin=subprocess.DEVNULL,
                 check=False,
+                preexec_fn=_ignore_stop_signals if submit else None,
             )
         except subprocess.TimeoutExpired:
             raise SlurmUnanswered(f"{argv[0]} did not answer within {self.timeout_s:g} s") from None
@@ -482,6 +485,16 @@ class SlurmCLI:
             out = self._run(["scancel", *job_ids])
             if out.returncode != 0:
                 raise OSError(f"scancel failed: {_first_line(out.stderr) or out.returncode}")
+
+
+def _ignore_stop_signals() -> None:
+    """In a submitting sbatch, before exec: SIGTERM, SIGINT and SIGHUP ignored. A sweep's stop
+    (cancel's SIGTERM to the runner's process group, ctrl+c in a terminal) reached sbatch too,
+    and one killed after its request reached a slow controller left a job that ran with no one
+    told its id, its trial recorded "not submitted: sbatch refused the job: exit -15". sbatch
+    now finishes (within its timeout) and the runner, stopping, scancels the job by its id."""
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _say_on_stderr(line: str) -> None:
