@@ -397,11 +397,12 @@ def check_experiment_name(name: str | None, flag: str = "--experiment-name") -> 
         )
 
 
-def check_launch_program(cfg: Any) -> None:
+def check_launch_program(cfg: Any, *, warn: bool = False) -> None:
     """A ``[launch] command`` whose program this machine cannot run: every pair would fail to
     start (the supervisor runs each pair's command here, whatever the dispatcher), one stagger
-    after another; it was planned and launched without a word, as ``[sweep] trial_command``'s
-    is not. A program named by a placeholder is not checked."""
+    after another; it was launched without a word. ``launch`` refuses it; ``plan`` (``warn``),
+    which may prepare a file for another machine, says so on stderr. A program named by a
+    placeholder is not checked."""
     import shutil
 
     command = cfg.launch.command
@@ -413,13 +414,21 @@ def check_launch_program(cfg: Any) -> None:
         runnable = path.is_file() and os.access(path, os.X_OK)
     else:
         runnable = bool(program) and shutil.which(program) is not None
-    if not runnable:
-        raise UsageError(
-            f"launch.command[0] {program!r} is not a program this machine can run (not on "
-            "PATH, no such file, or not executable), so every pair would fail to start; "
-            "accepted: a program on PATH or the path of an executable file (e.g. "
-            '"python", "./sweep.sh" with chmod +x).'
-        )
+    if runnable:
+        return
+    problem = (
+        f"launch.command[0] {program!r} is not a program this machine can run (not on PATH, no "
+        "such file, or not executable), so every pair would fail to start"
+    )
+    if warn:
+        import sys
+
+        print(f"hwscale-tui: warning: {problem} if launched here", file=sys.stderr)
+        return
+    raise UsageError(
+        f"{problem}; accepted: a program on PATH or the path of an executable file (e.g. "
+        '"python", "./sweep.sh" with chmod +x).'
+    )
 
 
 def check_file_metric(cfg: Any, source: Any, trials: list) -> None:
@@ -446,8 +455,6 @@ def preflight(cfg: Any, plan: Any, extra: list[str]) -> None:
     """Refuse, before anything runs, what every sweep or trial of the plan would reject."""
     from ..paths import app_paths
     from ..sweep.preflight import check_pairs
-
-    check_launch_program(cfg)
 
     check_pairs(cfg, [pp.pair for pp in plan.pairs], extra, app_paths().runs)
 

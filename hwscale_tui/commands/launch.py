@@ -13,6 +13,7 @@ from ..errors import UsageError
 from ..hardware import pair_tag_of
 from .common import (
     add_experiment_flags,
+    check_launch_program,
     commit_selection,
     load_config,
     pair_tokens,
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         )
     extra = validate_extra_args(args.extra)
     plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
+    check_launch_program(cfg)  # every pair would fail to start
     preflight(cfg, plan, extra)
     from ..paths import app_paths
     from ..sweep.preflight import check_slurm

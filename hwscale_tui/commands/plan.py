@@ -14,6 +14,7 @@ from ..errors import UsageError
 from ..paths import snapshot_path
 from .common import (
     add_experiment_flags,
+    check_launch_program,
     check_output_path,
     load_config,
     naming_output,
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     extra = validate_extra_args(args.extra)
     plan = plan_experiment(cfg, snapshot_path(cfg.name), extra)
     preflight(cfg, plan, extra)
+    check_launch_program(cfg, warn=True)  # plan may prepare a file for another machine
     checked = check_with_slurm(cfg, plan) if args.check else ""
     if args.save:
         with naming_output(args.save):
