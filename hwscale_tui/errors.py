@@ -39,10 +39,16 @@ def store_error_sentence(path: object, exc: BaseException) -> str:
     """One sentence for an SQLite (or OS) failure on the store at ``path``: what is wrong and
     what to do about it."""
     import errno
+    import os
 
     text = str(exc).strip() or type(exc).__name__
     low = text.lower()
-    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in low:
+    if os.path.isdir(str(path)):
+        # SQLite says 'disk I/O error' of a folder where the file should be: it read 'check the
+        # disk and free space', and doctor --repair failed on it ('Is a directory')
+        what = "it is a folder, not the store file"
+        todo = "move that folder away (a new store is made in its place on the next write)"
+    elif (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in low:
         what, todo = (
             "the disk is full",
             "free space, then retry (hwscale-tui launch --resume resumes a launch)",

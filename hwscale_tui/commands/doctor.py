@@ -197,6 +197,15 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
     facts: dict[str, Any] = {}
     if not path.exists():
         return True, f"{path} does not exist yet (created by the first launch)", facts
+    if not path.is_file():  # a folder (or a device) where the store should be: no rebuild
+        facts["not_a_file"] = True
+        return (
+            False,
+            f"{path} is not a file (a folder or another kind of file is where the store should "
+            "be); move it away (a new store is made in its place on the next write; --repair "
+            "leaves it as it is)",
+            facts,
+        )
     wal = Path(f"{path}-wal")
     facts["size"] = path.stat().st_size
     facts["wal_size"] = wal.stat().st_size if wal.exists() else 0
@@ -830,7 +839,7 @@ def check_store(report: Report, repair: bool) -> None:
     path = app_paths().store
     ok, detail, facts = inspect_store(path)
     f = report.add("store", ok, detail)
-    if facts.get("newer") or facts.get("locked"):
+    if facts.get("newer") or facts.get("locked") or facts.get("not_a_file"):
         # a rebuild in this older schema would drop what the newer one added; a locked store
         # is not damaged, and its rebuild would read none of its rows
         f.repairable = False
