@@ -463,7 +463,10 @@ class LaunchRecords:
             r[0]: (r[1], r[2])
             for r in self.conn.execute(
                 f"SELECT sweep, SUM(state IN ({terminal})), "
-                f"{best}(CASE WHEN state = 'finished' THEN score END) FROM trials WHERE sweep IN ({marks}) GROUP BY sweep",
+                # a score damaged to text ('high') sorts above every number in SQLite: it
+                # became the best, and status's ':.4g' raised on it
+                f"{best}(CASE WHEN state = 'finished' AND typeof(score) IN ('real', 'integer') "
+                f"THEN score END) FROM trials WHERE sweep IN ({marks}) GROUP BY sweep",
                 sweeps,
             ).fetchall()
         }
