@@ -103,14 +103,21 @@ def write_private_text(path: Path, text: str, *, fsync: bool = True) -> None:
             errno.EACCES, "it is read-only, so it is not replaced (chmod u+w lets it be)", str(path)
         )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if e.filename is not None and str(e.filename) != str(tmp):
+            raise
+        # a full disk (ENOSPC) while writing names no file: 'experiments new X' said 'a file:
+        # the disk is full'; the file meant is ``path`` (not the temp file, which is gone)
+        raise OSError(e.errno, e.strerror, str(path)) from e
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
