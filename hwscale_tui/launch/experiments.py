@@ -656,11 +656,17 @@ def new_from(source: str, new_name: str) -> Path:
     path = cfgmod.save(new, managed_file(new_name))
     from ..store import Store
 
-    with Store.open_default() as store:
-        if source not in store.experiment_names():
-            # the built-in default, current but never saved: it stays listed next to its copy
-            # (it vanished from 'experiments' once the copy became current)
-            store.touch_experiment(source)
-        store.touch_experiment(new_name, file=str(path), parent=source)
+    try:
+        with Store.open_default() as store:
+            if source not in store.experiment_names():
+                # the built-in default, current but never saved: it stays listed next to its
+                # copy (it vanished from 'experiments' once the copy became current)
+                store.touch_experiment(source)
+            store.touch_experiment(new_name, file=str(path), parent=source)
+    except BaseException:
+        # a store that is locked (or unreadable) ends the command asking for a retry: the file
+        # written above stayed, and the retry was refused ('... already exists')
+        path.unlink(missing_ok=True)
+        raise
     set_current(new_name, path)
     return path
