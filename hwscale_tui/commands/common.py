@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -398,37 +397,12 @@ def check_experiment_name(name: str | None, flag: str = "--experiment-name") -> 
 
 
 def check_launch_program(cfg: Any, *, warn: bool = False) -> None:
-    """A ``[launch] command`` whose program this machine cannot run: every pair would fail to
-    start (the supervisor runs each pair's command here, whatever the dispatcher), one stagger
-    after another; it was launched without a word. ``launch`` refuses it; ``plan`` (``warn``),
-    which may prepare a file for another machine, says so on stderr. A program named by a
-    placeholder is not checked."""
-    import shutil
+    """``launch`` refuses, and ``plan`` (``warn``) warns of, a ``[launch] command`` whose
+    program this machine cannot run: ``sweep.preflight.check_launch_program``, where the app's
+    launch makes the same check."""
+    from ..sweep.preflight import check_launch_program as check
 
-    command = cfg.launch.command
-    if not command or "{" in command[0]:
-        return
-    program = command[0]
-    if os.sep in program:
-        path = Path(program).expanduser()
-        runnable = path.is_file() and os.access(path, os.X_OK)
-    else:
-        runnable = bool(program) and shutil.which(program) is not None
-    if runnable:
-        return
-    problem = (
-        f"launch.command[0] {program!r} is not a program this machine can run (not on PATH, no "
-        "such file, or not executable), so every pair would fail to start"
-    )
-    if warn:
-        import sys
-
-        print(f"hwscale-tui: warning: {problem} if launched here", file=sys.stderr)
-        return
-    raise UsageError(
-        f"{problem}; accepted: a program on PATH or the path of an executable file (e.g. "
-        '"python", "./sweep.sh" with chmod +x).'
-    )
+    check(cfg, warn=warn)
 
 
 def check_file_metric(cfg: Any, source: Any, trials: list) -> None:

@@ -62,6 +62,39 @@ def check_slurm(cfg: ExperimentConfig, plan_pairs: Sequence[Any], runs_dir: Path
         SlurmDispatcher(cfg, pp.sweep_name).preflight(pp.pair, runs_dir)
 
 
+def check_launch_program(cfg: ExperimentConfig, *, warn: bool = False) -> None:
+    """A ``[launch] command`` whose program this machine cannot run: every pair would fail to
+    start (the supervisor runs each pair's command here, whatever the dispatcher), one stagger
+    after another; it was launched without a word. ``launch`` refuses it; ``plan`` (``warn``),
+    which may prepare a file for another machine, says so on stderr. A program named by a
+    placeholder is not checked. The app's launch makes the same check (screens/launch.py
+    ``_preflight``)."""
+    command = cfg.launch.command
+    if not command or "{" in command[0]:
+        return
+    program = command[0]
+    if os.sep in program:
+        path = Path(program).expanduser()
+        runnable = path.is_file() and os.access(path, os.X_OK)
+    else:
+        runnable = bool(program) and shutil.which(program) is not None
+    if runnable:
+        return
+    problem = (
+        f"launch.command[0] {program!r} is not a program this machine can run (not on PATH, no "
+        "such file, or not executable), so every pair would fail to start"
+    )
+    if warn:
+        import sys
+
+        print(f"hwscale-tui: warning: {problem} if launched here", file=sys.stderr)
+        return
+    raise UsageError(
+        f"{problem}; accepted: a program on PATH or the path of an executable file (e.g. "
+        '"python", "./sweep.sh" with chmod +x).'
+    )
+
+
 def _check_program(cfg: ExperimentConfig) -> None:
     """A local ``[sweep] trial_command`` whose program this machine cannot run: every trial
     would fail "could not start" and the sweep would spend its whole budget on them (each one a

@@ -672,13 +672,17 @@ class LaunchScreen(HwScreen):
         self.app.call_from_thread(self.poll_now)
 
     def _preflight(self, only: list[str] | None) -> None:
-        """The checks ``hwscale-tui launch`` makes before anything runs (settings every sweep or
-        trial would reject, more ranks than the trainer runs, jobs Slurm would not take): a UsageError here is shown as its
-        sentence and nothing is launched."""
+        """The checks ``hwscale-tui launch`` makes before anything runs (a ``[launch] command``
+        whose program this machine cannot run, settings every sweep or trial would reject, more
+        ranks than the trainer runs, jobs Slurm would not take): a UsageError here is shown as
+        its sentence and nothing is launched."""
         from ...paths import app_paths
-        from ...sweep.preflight import check_pairs, check_slurm
+        from ...sweep.preflight import check_launch_program, check_pairs, check_slurm
 
         session = self.app.session
+        # every pair would fail to start, one stagger after another (the CLI refused it; the
+        # app launched it)
+        check_launch_program(session.cfg)
         chosen = [pp for pp in session.plan().pairs if only is None or pp.sweep_name in only]
         check_pairs(session.cfg, [pp.pair for pp in chosen], [], app_paths().runs)
         check_slurm(session.cfg, chosen, app_paths().runs)
