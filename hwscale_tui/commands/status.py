@@ -7,6 +7,7 @@ import math
 import re
 import signal
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from ..console import stdout_console
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         out = status.to_json()
         progress = progress_from_store(status)
         out["progress"] = progress.to_json() if progress is not None else None
-        jobs = slurm_jobs([p.sweep_name for p in status.pairs], name)
+        jobs = slurm_jobs([p.sweep_name for p in status.pairs], name, sup.ended_runners(status))
         if jobs:
             out["slurm_jobs"] = jobs
         out["disk_full"] = disk_full_note() is not None
@@ -123,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(
             render(status, time.time(), progress_from_store(status), console.width, startable)
         )
-        for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs], name)):
+        for line in slurm_lines(
+            slurm_jobs([p.sweep_name for p in status.pairs], name, sup.ended_runners(status))
+        ):
             console.print(line, highlight=False, markup=False)
         for note in notes:
             style = "dim" if note.startswith(PRICE_NOTE_START) else "bold red"
@@ -483,11 +486,16 @@ ORPHANED_JOB = "left by its dead sweep runner"
 
 
 def slurm_jobs(
-    sweeps: list[str], experiment: str | None = None
+    sweeps: list[str],
+    experiment: str | None = None,
+    ended: Mapping[str, str] | None = None,
 ) -> dict[str, list[dict[str, str | None]]]:
     """The Slurm job ids of the sweeps' trials in flight (slurm dispatcher only), by sweep;
     with ``experiment``, also the jobs its per-launch file keeps for a dead sweep runner (an
-    ``scancel`` that failed: their trials are recorded killed, the jobs may still run)."""
+    ``scancel`` that failed: their trials are recorded killed, the jobs may still run).
+    ``ended``: the sweeps whose runner is gone, each with the command that starts it again
+    (supervisor.ended_runners): a trial of theirs that waited to submit waits for nothing
+    now, so it is said not submitted, with that command (``restart``)."""
     from ..paths import app_paths
     from ..store import Store
 
@@ -513,6 +521,14 @@ def slurm_jobs(
                 # (sweep/runner.py _wait_to_submit); it was left out, as if nothing waited
                 and (r["job_name"] or (r["state"] == "queued" and _waits_to_submit(r["error"])))
             ]
+            restart = (ended or {}).get(sweep)
+            for entry in out[sweep]:
+                if restart and not entry["job_id"] and _waits_to_submit(entry["waiting"]):
+                    # its runner is gone: nothing will ask sbatch again ('waiting to submit'
+                    # said it would); a new runner submits it (sweep/runner.py _resume)
+                    reason = str(entry["waiting"])[len(WAITING_TO_SUBMIT) :].strip()
+                    entry["waiting"] = f"{NOT_SUBMITTED} ({reason})"
+                    entry["restart"] = restart
     if experiment is not None and out:
         from ..launch import registry
         from ..processes import is_running
@@ -541,6 +557,7 @@ def slurm_jobs(
 
 
 WAITING_TO_SUBMIT = "waiting to submit:"
+NOT_SUBMITTED = "not submitted: its sweep runner ended while it waited to submit"
 
 
 def _waits_to_submit(error: object) -> bool:
@@ -563,6 +580,13 @@ def slurm_lines(jobs: dict[str, list[dict[str, str | None]]]) -> list[str]:
     lines = []
     for sweep, trials in jobs.items():
         shown = ", ".join(_job_text(t) for t in trials)
+        restart = next((t["restart"] for t in trials if t.get("restart")), None)
+        if restart:  # its runner is gone: a new one submits them (and re-attaches the jobs)
+            unsent = sum(1 for t in trials if t.get("restart"))
+            shown += (
+                f"; {restart} starts its sweep runner again, which submits "
+                f"{'it' if unsent == 1 else 'them'}"
+            )
         lines.append(f"{pair_tag_of(sweep)} Slurm jobs: {shown or 'none in flight'}")
     return lines
 
@@ -611,7 +635,9 @@ def _watch(console, name: str, interval_s: float) -> int:
             )
         jobs = [
             Text(line)
-            for line in slurm_lines(slurm_jobs([p.sweep_name for p in status.pairs], name))
+            for line in slurm_lines(
+                slurm_jobs([p.sweep_name for p in status.pairs], name, sup.ended_runners(status))
+            )
         ]
         progress = progress_from_store(status, store, now)
         notes = [Text(n, style="bold red") for n in [disk_full_note()] if n]

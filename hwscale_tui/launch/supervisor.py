@@ -86,11 +86,13 @@ __all__ = [
     "cancel_pairs",
     "cancel_remote",
     "current_experiment",
+    "ended_runners",
     "launch",
     "log_tail",
     "pair_status",
     "relaunch",
     "resolve_experiment",
+    "restart_command",
 ]
 
 DEFAULT_GRACE_S = 5.0
@@ -399,18 +401,10 @@ def _note_orphans(
         jobs = _orphan_jobs(experiment, [p.sweep_name], data).get(p.sweep_name, [])
         if jobs:
             orphaned.add(p.sweep_name)
-            # --resume starts only a pair that died while no supervisor watched it; one whose
-            # death a supervisor recorded (exited -9) is started again with --only
-            unwatched = _died_unwatched(p) or _stopped_on_full_disk(p)
-            again = (
-                "--resume"
-                if unwatched and not supervisor_alive
-                else f"--only {pair_tag_of(p.sweep_name)}"
-            )
             resume = (
                 ""
                 if p.status == "cancelled"
-                else f"hwscale-tui launch --experiment-name {experiment} {again} re-attaches them, "
+                else f"{restart_command(experiment, p, supervisor_alive)} re-attaches them, "
             )
             p.note = (
                 f"{plural(len(jobs), 'trial')} left in flight as cluster jobs by their dead sweep runner "
@@ -418,6 +412,30 @@ def _note_orphans(
                 f"{experiment} {pair_tag_of(p.sweep_name)} cancels them"
             )
     return orphaned
+
+
+def restart_command(experiment: str, p: PairStatus, supervisor_alive: bool) -> str:
+    """The command that starts ``p``'s gone sweep runner again (the new runner re-attaches the
+    trials still in flight and submits those never submitted): ``launch --resume`` for a pair
+    that died (or never started) while no supervisor watched it, ``launch --only PAIR`` for one
+    whose death a supervisor recorded, even if that supervisor has ended since (``--resume``
+    then finds nothing to resume)."""
+    unwatched = p.never_started or _died_unwatched(p) or _stopped_on_full_disk(p)
+    again = (
+        "--resume" if unwatched and not supervisor_alive else f"--only {pair_tag_of(p.sweep_name)}"
+    )
+    return f"hwscale-tui launch --experiment-name {experiment} {again}"
+
+
+def ended_runners(status: ExperimentStatus) -> dict[str, str]:
+    """The pairs whose sweep runner is gone and that no live supervisor is about to start, by
+    sweep, each with the command that starts it again (:func:`restart_command`): nothing of
+    theirs is watched or submitted until then."""
+    return {
+        p.sweep_name: restart_command(status.experiment, p, status.supervisor_alive)
+        for p in status.pairs
+        if not p.alive and not (p.status in PENDING_STATUSES and not p.never_started)
+    }
 
 
 def current_experiment(store: Store | None = None) -> str | None:
