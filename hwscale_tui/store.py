@@ -223,17 +223,21 @@ class Store:
         self._migrate()
         return self.conn
 
+    def _empty_readonly(self, wait: float) -> sqlite3.Connection:
+        """An empty in-memory store of the current schema: what a read of no store sees."""
+        self.missing = True
+        conn = self._connect("file::memory:", wait)
+        for stmt in SCHEMA.split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+        for added in sorted(ADDED_COLUMNS):
+            for table, column, kind in ADDED_COLUMNS[added]:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        return conn
+
     def _open_readonly(self, wait: float) -> sqlite3.Connection:
         if not self.path.exists():
-            self.missing = True
-            conn = self._connect("file::memory:", wait)  # an empty store of the current schema
-            for stmt in SCHEMA.split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            for added in sorted(ADDED_COLUMNS):
-                for table, column, kind in ADDED_COLUMNS[added]:
-                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            return conn
+            return self._empty_readonly(wait)
         conn = self._connect(f"file:{self.path}?mode=ro", wait)
         try:
             version = self._schema_version(conn)
@@ -246,7 +250,13 @@ class Store:
             conn = self._connect(f"file:{self.path}?mode=ro&immutable=1", wait)
             version = self._schema_version(conn)
         if version is None:
+            empty = not conn.execute("SELECT 1 FROM sqlite_master").fetchone()
             conn.close()
+            if empty:
+                # a file with no tables at all (0 bytes: made, then nothing written, as an
+                # interrupted first open leaves it): no store yet, which a write migrates as it
+                # does; it was called an unknown schema to upgrade for
+                return self._empty_readonly(wait)
             raise sqlite3.DatabaseError("no such table: meta (not an hwscale-tui store schema)")
         if version > SCHEMA_VERSION:
             conn.close()

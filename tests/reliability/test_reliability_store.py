@@ -127,6 +127,24 @@ def test_reading_commands_create_nothing(capsys, private_home):
     assert not app_paths().data.exists()
 
 
+def test_an_empty_store_file_reads_as_no_store_and_a_writer_makes_it_one(capsys):
+    """A 0-byte store file (made, then nothing written: an interrupted first open) holds no
+    tables at all. Reading commands saw 'no hwscale-tui schema' and said to run doctor, while a
+    writing command migrated it: now they read it as no store yet and leave it as it is."""
+    store = app_paths().store
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_bytes(b"")
+    for argv in READERS:
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code in (0, 2), (argv, err)  # 2: analyze says there are no trials
+        assert "doctor" not in err and "schema" not in err, (argv, err)
+    assert store.read_bytes() == b"", "a reading command wrote the empty store"
+    with Store.open_default() as st:  # a writer makes it a store, as before
+        assert st.experiment_names() == []
+    assert store.stat().st_size > 0
+
+
 def test_reading_does_not_migrate_an_older_store(capsys):
     store = app_paths().store
     _good_store(store)
