@@ -254,6 +254,10 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
             facts,
         )
     missing = [t for t in EXPECTED_TABLES if t not in tables]
+    if not tables:
+        # made, nothing written yet (an interrupted first open): readers see no store and the
+        # next write makes it one (store.py _open_readonly)
+        return True, f"{path}: empty, no tables yet (the next launch makes it a store)", facts
     if "meta" not in tables:
         return False, f"{path}: not an hwscale-tui store (no meta table); {REPAIR_HINT}", facts
     if _newer(version):

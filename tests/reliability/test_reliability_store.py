@@ -132,14 +132,18 @@ def test_an_empty_store_file_reads_as_no_store_and_a_writer_makes_it_one(capsys)
     tables at all. Reading commands saw 'no hwscale-tui schema' and said to run doctor, while a
     writing command migrated it: now they read it as no store yet and leave it as it is."""
     store = app_paths().store
-    store.parent.mkdir(parents=True, exist_ok=True)
+    store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store.parent.chmod(0o700)
     store.write_bytes(b"")
+    store.chmod(0o600)
     for argv in READERS:
         code = main(argv)
         err = capsys.readouterr().err
         assert code in (0, 2), (argv, err)  # 2: analyze says there are no trials
         assert "doctor" not in err and "schema" not in err, (argv, err)
     assert store.read_bytes() == b"", "a reading command wrote the empty store"
+    assert main(["doctor"]) == 0  # it called the file no hwscale-tui store, a problem to repair
+    assert "empty, no tables yet" in capsys.readouterr().out
     with Store.open_default() as st:  # a writer makes it a store, as before
         assert st.experiment_names() == []
     assert store.stat().st_size > 0
