@@ -420,6 +420,7 @@ def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
     out: list[ExperimentSummary] = []
     path = app_paths().store
     from ..store import Store
+    from .state import number_or_none
 
     # a list reads: never a write transaction or an upgrade of an older store's schema (the
     # read-write opening did both, and waited 30 s, not 10, for a writer's lock)
@@ -436,7 +437,9 @@ def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
                 pairs = len(plan_of(cfg.grid)[0])
             except (UsageError, ConfigError):
                 file, pairs = None, 0
-            gens, trials, last, launched, running = 1, 0, row.get("updated_at"), False, False
+            # a time damaged to text (by hand) is unknown: max() over it raised TypeError
+            last = number_or_none(row.get("updated_at"))
+            gens, trials, launched, running = 1, 0, False, False
             if store is not None:
                 gens = max(1, len(store.generations(name)))
                 trials = store.conn.execute(
@@ -446,7 +449,7 @@ def summaries(include_archived: bool = False) -> list[ExperimentSummary]:
                     "SELECT MAX(updated_at) FROM trials WHERE experiment = ?",
                     "SELECT MAX(started_at) FROM launches WHERE experiment = ?",
                 ):
-                    value = store.conn.execute(sql, (name,)).fetchone()[0]
+                    value = number_or_none(store.conn.execute(sql, (name,)).fetchone()[0])
                     if value is not None and (last is None or value > last):
                         last = value
                 launched = (

@@ -145,7 +145,11 @@ class PairPlan:
 
 
 def _finite(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
+    """``x`` if it is a finite number; None for anything else (also text a damaged store row
+    holds: math.isfinite('many') raised TypeError, and status ended in a traceback)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)
@@ -332,7 +336,7 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 def _median(values: Iterable[float | None]) -> float | None:
-    xs = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    xs = [x for v in values if (x := _finite(v)) is not None and x > 0]
     return statistics.median(xs) if xs else None
 
 
@@ -595,8 +599,11 @@ def measured_throughput(
             st.close()
     by_shape: dict[tuple[int, int], list[float]] = {}
     for gpus, nodes, sps in rows:
-        if gpus and nodes:
-            by_shape.setdefault((int(gpus), int(nodes)), []).append(float(sps))
+        # a value damaged to text is unknown, that trial left out (int('g') raised, and
+        # SQLite takes text for more than 0, so 'fast' passed the query's sps > 0)
+        g, n, rate = _finite(gpus), _finite(nodes), _finite(sps)
+        if g and n and rate and g == int(g) and n == int(n):
+            by_shape.setdefault((int(g), int(n)), []).append(float(rate))
     return {k: statistics.median(v) for k, v in by_shape.items()}
 
 

@@ -70,12 +70,41 @@ class PairRow:
         return f"g{self.gpus}n{self.nodes}"
 
 
+# the launches' and pairs' number columns: a value of another type (text or a non-finite
+# number put there by hand, a damaged store) reads as unknown (None). It ended status in a
+# traceback (psutil comparing a text pid, 'noon' - 1.5, ':.4g' of text)
+_INT_FIELDS = frozenset(
+    {"supervisor_pid", "pid", "pgid", "exit_code", "launch_id", "position", "gpus", "nodes"}
+)
+_FLOAT_FIELDS = frozenset(
+    {"supervisor_start", "started_at", "ended_at", "planned_start", "proc_start", "cancelled_at"}
+)
+
+
+def number_or_none(value: Any, *, integer: bool = False) -> Any:
+    """``value`` if it is a finite number (a whole one with ``integer``), else None."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not math.isfinite(value):
+        return None
+    if integer:
+        return int(value) if float(value).is_integer() else None
+    return value
+
+
 def _known_fields(cls: type, d: dict[str, Any]) -> dict[str, Any]:
     """Only the dataclass's fields (a store of another schema version may have more or fewer
-    columns: missing ones read as None)."""
+    columns: missing ones read as None); a number column holding something else reads None."""
     import dataclasses
 
-    return {f.name: d.get(f.name) for f in dataclasses.fields(cls)}
+    out = {f.name: d.get(f.name) for f in dataclasses.fields(cls)}
+    for name in out.keys() & _INT_FIELDS:
+        out[name] = number_or_none(out[name], integer=True)
+    for name in out.keys() & _FLOAT_FIELDS:
+        out[name] = number_or_none(out[name])
+    return out
 
 
 def _pair_row(r: Any) -> PairRow:
@@ -88,7 +117,17 @@ def _pair_row(r: Any) -> PairRow:
         argv = []
     lines = d.pop("first_log_lines", None)
     d.update(argv=argv, first_log_lines=lines.split("\n") if isinstance(lines, str) else [])
-    return PairRow(**_known_fields(PairRow, d))
+    fields = _known_fields(PairRow, d)
+    if fields["gpus"] is None or fields["nodes"] is None:
+        # unknown: the pair's shape from its sweep name (exp.g2n1), as it was scheduled
+        import re
+
+        shape = re.search(r"\.g(\d+)n(\d+)(?:\.|$)", str(fields["sweep"]))
+        fields["gpus"] = fields["gpus"] or (int(shape[1]) if shape else 0)
+        fields["nodes"] = fields["nodes"] or (int(shape[2]) if shape else 0)
+    if fields["position"] is None:
+        fields["position"] = 0
+    return PairRow(**fields)
 
 
 @dataclass
@@ -474,7 +513,12 @@ class LaunchRecords:
             if s not in max_trials and s not in done:
                 continue
             n_done, best_score = done.get(s, (0, None))
-            out[s] = (int(n_done or 0), max_trials.get(s), best_score)
+            # a max_trials damaged to text is unknown (compared with numbers, it raised)
+            out[s] = (
+                int(n_done or 0),
+                number_or_none(max_trials.get(s), integer=True),
+                best_score,
+            )
         return out
 
 
