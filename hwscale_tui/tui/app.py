@@ -301,10 +301,10 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 # screen's summary keeps it), without the toasts and bell of news
                 self.done_banner = n.message
                 if not n.reopened:
-                    self.notify(n.message, title=DONE_TITLE, timeout=30)
+                    self.notify(n.message, title=DONE_TITLE, timeout=30, markup=False)
                 self._best_worker(experiment, n.message, toast=not n.reopened)
             else:
-                self.notify(n.message, severity=n.severity, timeout=10)
+                self.notify(n.message, severity=n.severity, timeout=10, markup=False)
         if any(not n.reopened for n in notices) and self.bell_on:
             self.bell()
 
@@ -385,7 +385,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self.done_banner = banner
         if toast:
             self._drop_done_notices()
-            self.notify(banner, title=DONE_TITLE, timeout=30)
+            self.notify(banner, title=DONE_TITLE, timeout=30, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers (the pair watch, the banner) report like the screens' do."""
@@ -406,7 +406,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
     def toggle_bell(self) -> None:
         self.bell_on = not self.bell_on
         self.remember("bell", self.bell_on)
-        self.notify(f"Bell on notices {'on' if self.bell_on else 'off'}.", timeout=3)
+        self.notify(f"Bell on notices {'on' if self.bell_on else 'off'}.", timeout=3, markup=False)
 
     def _load_ui_state(self) -> dict[str, Any]:
         path = app_paths().state / UI_STATE_FILE
@@ -471,6 +471,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 f"{path} cannot be read ({e}), so no key is remapped; {accepted}",
                 severity="warning",
                 timeout=KEYMAP_NOTICE_S,
+                markup=False,
             )
             return {}
         import tomllib  # only with a keymap file
@@ -482,6 +483,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 f"{path} is not TOML ({e}), so no key is remapped; {accepted}",
                 severity="warning",
                 timeout=KEYMAP_NOTICE_S,
+                markup=False,
             )
             return {}
         flat: dict[str, str] = {}
@@ -504,6 +506,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 '"launch.all" = "A" or "trials.filter" = "f,slash".',
                 severity="warning",
                 timeout=KEYMAP_NOTICE_S,
+                markup=False,
             )
         if flat:  # the ids are checked once the first frame is out (it imports every screen)
             self.call_after_refresh(self._check_keymap_ids, path, list(flat))
@@ -551,6 +554,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
                 "a key nothing else on that screen uses.",
                 severity="warning",
                 timeout=KEYMAP_NOTICE_S,
+                markup=False,
             )
 
     def _check_keymap_ids(self, path: Path, ids: list[str]) -> None:
@@ -574,6 +578,7 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             "accepted: an id the help (?) lists.",
             severity="warning",
             timeout=KEYMAP_NOTICE_S,
+            markup=False,
         )
 
     # -- navigation ---------------------------------------------------------------------------
@@ -791,12 +796,13 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             return
         error = event.worker.error
         if isinstance(error, UsageError):
-            self.notify(str(error), severity="error", timeout=8)
+            self.notify(str(error), severity="error", timeout=8, markup=False)
         else:
             self.notify(
                 f"{event.worker.group}: {type(error).__name__}: {error}",
                 severity="error",
                 timeout=8,
+                markup=False,
             )
             self.log.error(f"worker {event.worker.name} failed", error)
 

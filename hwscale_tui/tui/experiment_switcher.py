@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -64,7 +65,7 @@ class ExperimentSwitcher(ModalScreen[None]):
         self.rows = summaries()
         box = self.query_one(OptionList)
         box.clear_options()
-        box.add_options([Option(_label(s), id=s.name) for s in self.rows])
+        box.add_options([Option(Text(_label(s)), id=s.name) for s in self.rows])
         current = next((i for i, s in enumerate(self.rows) if s.current), 0)
         if self.rows:
             box.highlighted = current
@@ -80,7 +81,9 @@ class ExperimentSwitcher(ModalScreen[None]):
         """--read-only: new, archive and delete are refused, as saving and launching are."""
         app: Any = self.app  # the HwscaleApp (this module imports no app class)
         if app.session.read_only:
-            app.notify("Read-only mode: new, archive and delete are off.", severity="warning")
+            app.notify(
+                "Read-only mode: new, archive and delete are off.", severity="warning", markup=False
+            )
             return False
         return True
 
@@ -88,7 +91,7 @@ class ExperimentSwitcher(ModalScreen[None]):
         try:
             fn(*args)
         except UsageError as e:
-            self.app.notify(str(e), severity="error", timeout=8)
+            self.app.notify(str(e), severity="error", timeout=8, markup=False)
             return False
         return True
 
@@ -161,7 +164,9 @@ class ExperimentSwitcher(ModalScreen[None]):
         if name is None or not self._writable() or not self._run(archive, name):
             return
         if not reopen_if_open(self.app, name):
-            self.app.notify(f"Archived {name} (hwscale-tui experiments unarchive {name}).")
+            self.app.notify(
+                f"Archived {name} (hwscale-tui experiments unarchive {name}).", markup=False
+            )
             self.reload()
 
     def action_delete(self) -> None:
@@ -177,7 +182,7 @@ class ExperimentSwitcher(ModalScreen[None]):
             app: Any = self.app  # the HwscaleApp
             app.forget_experiments([name])  # its saved trials filter
             if not reopen_if_open(app, name):
-                self.app.notify(f"Deleted {name}.")
+                self.app.notify(f"Deleted {name}.", markup=False)
                 self.reload()
 
         self.app.push_screen(
@@ -208,7 +213,7 @@ def switch_to(app: Any, name: str) -> None:
     try:
         _, file = load_named(name)
     except UsageError as e:
-        app.notify(str(e), severity="error", timeout=8)
+        app.notify(str(e), severity="error", timeout=8, markup=False)
         return
     set_current(name, file)
     if name == app.session.name:

@@ -344,10 +344,11 @@ class AnalysisScreen(HwScreen):
                 if self.nothing == "no trials yet"
                 else "This experiment has one generation.",
                 timeout=3,
+                markup=False,
             )
             return
         shown = self.generation or newest
-        self.notify(f"Analyzing generation {shown} of {newest}.", timeout=3)
+        self.notify(f"Analyzing generation {shown} of {newest}.", timeout=3, markup=False)
         self.compute()
 
     def pairs_seen(self) -> None:
@@ -427,7 +428,7 @@ class AnalysisScreen(HwScreen):
         for col in view.fom_columns:
             fom.add_column(col, justify="right" if col != "config" else "left")
         for row in view.fom_rows:
-            fom.add_row(*row)
+            fom.add_row(*(Text(c) if isinstance(c, str) else c for c in row))
         parts: list[Any] = [fom, Text("")]
         parts.append(Text("Recommendations", style="bold"))
         for line in view.recommendations or ["none yet: no configuration reached the target"]:
@@ -467,6 +468,7 @@ class AnalysisScreen(HwScreen):
             if self.app.ascii_only
             else "Braille plots, block bars and marks again (a: ASCII).",
             timeout=4,
+            markup=False,
         )
 
     def action_recompute(self) -> None:
@@ -478,6 +480,7 @@ class AnalysisScreen(HwScreen):
             self.notify(
                 f"Nothing to export: {why or 'no analysis yet'}.",
                 severity="warning",
+                markup=False,
             )
             return
         self._export_worker(self.result)
@@ -493,5 +496,5 @@ class AnalysisScreen(HwScreen):
         from ..formatting import short_paths
 
         self.app.call_from_thread(
-            self.notify, f"Report written: {short_paths(str(path))}", timeout=6
+            self.notify, f"Report written: {short_paths(str(path))}", timeout=6, markup=False
         )

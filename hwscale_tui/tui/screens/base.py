@@ -468,6 +468,7 @@ class HwScreen(Screen, inherit_bindings=False):
                 f"Pager {(words[0] if words else pager)!r} not found; set $PAGER. The log is "
                 + path,
                 severity="error",
+                markup=False,
             )
             return
         failed: OSError | None = None
@@ -483,10 +484,13 @@ class HwScreen(Screen, inherit_bindings=False):
             self.notify(
                 "This terminal cannot hand over to a pager; the log is " + path,
                 severity="warning",
+                markup=False,
             )
         if failed is not None:
             self.notify(
-                f"Pager {words[0]!r} could not run ({failed}); set $PAGER.", severity="error"
+                f"Pager {words[0]!r} could not run ({failed}); set $PAGER.",
+                severity="error",
+                markup=False,
             )
         self.refresh()
 

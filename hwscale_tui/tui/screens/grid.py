@@ -534,7 +534,7 @@ class GridScreen(HwScreen):
         )
         out.add_row(f"total {unit(cfg.local_ranks, 2)}", str(pair.total_gpus))
         if cfg.local_ranks:
-            out.add_row("price", cfg.price_label)
+            out.add_row("price", Text(cfg.price_label))
         state_text = Text(
             state + (f": {cell.reason}" if cell.reason else ""), style=CELL_STYLE[cell.state]
         )
@@ -565,7 +565,7 @@ class GridScreen(HwScreen):
                 style="bold yellow",
             )
         out.add_row("state", state_text)
-        out.add_row("sweep", pair.sweep_name(cfg.name, cfg.generation))
+        out.add_row("sweep", Text(pair.sweep_name(cfg.name, cfg.generation)))
         parts: list = [out]
         if cell.state != "invalid":
             preset = preset_for(cfg, pair)
@@ -604,7 +604,7 @@ class GridScreen(HwScreen):
             for col in header:
                 space.add_column(col, no_wrap=True)
             for row in rows:
-                space.add_row(*row)
+                space.add_row(*(Text(cell) for cell in row))
             parts.append(space)
         plan = self.app.session.plan()
         pair_plan = next((pp for pp in plan.pairs if pp.pair == pair), None)
@@ -626,7 +626,11 @@ class GridScreen(HwScreen):
     # -- actions ------------------------------------------------------------------------------
     def _guard_writable(self) -> bool:
         if self.app.session.read_only:
-            self.notify("Read-only mode: the experiment cannot be changed.", severity="warning")
+            self.notify(
+                "Read-only mode: the experiment cannot be changed.",
+                severity="warning",
+                markup=False,
+            )
             return False
         return True
 
@@ -644,9 +648,9 @@ class GridScreen(HwScreen):
         try:
             on_now = self.app.session.toggle_pair(cell.pair)
         except ConfigError as e:  # the sentence, not the file's path, as the form's errors
-            self.notify(short_error(e), severity="error")
+            self.notify(short_error(e), severity="error", markup=False)
             return
-        self.notify(f"{cell.pair.tag} {'on' if on_now else 'off'}", timeout=2)
+        self.notify(f"{cell.pair.tag} {'on' if on_now else 'off'}", timeout=2, markup=False)
         self._after_edit(cell.pair)
 
     def per_node(self) -> str:
@@ -731,24 +735,29 @@ class GridScreen(HwScreen):
                 f"The {line} is not removed: it is the grid's only {kind} (accepted: a grid of "
                 f"at least one {kind}; add another with {'g' if axis == 'gpus' else 'n'} first).",
                 severity="error",
+                markup=False,
             )
             return
         try:
             self.app.session.remove_count(axis, count)
         except ConfigError as e:  # the sentence, not the file's path
-            self.notify(f"The {line} is not removed: {short_error(e)}", severity="error")
+            self.notify(
+                f"The {line} is not removed: {short_error(e)}", severity="error", markup=False
+            )
             return
-        self.notify(f"Removed the {line}.", timeout=2)
+        self.notify(f"Removed the {line}.", timeout=2, markup=False)
         self._after_edit()
 
     def action_copy_command(self) -> None:
         cell = self.current_cell()
         command = self.pair_command(cell.pair) if cell and cell.state == "on" else None
         if not command:
-            self.notify("This pair does not run, so it has no command.", severity="warning")
+            self.notify(
+                "This pair does not run, so it has no command.", severity="warning", markup=False
+            )
             return
         self.app.copy_to_clipboard(command)
-        self.notify("Command copied to the clipboard (OSC 52).", timeout=3)
+        self.notify("Command copied to the clipboard (OSC 52).", timeout=3, markup=False)
 
     async def action_focus_form(self) -> None:
         if not self._form_sections:
@@ -761,7 +770,10 @@ class GridScreen(HwScreen):
                 await mounting
         if self.app.session.read_only:  # its fields are disabled and take no focus: the form does
             focus_now(self.query_one("#grid-form"))
-            self.notify("Read-only mode: the form scrolls (arrows, page keys) but takes no edits.")
+            self.notify(
+                "Read-only mode: the form scrolls (arrows, page keys) but takes no edits.",
+                markup=False,
+            )
             return
         focus_now(self.query_one(f"#{FORM_FIELDS['experiment.name'].widget_id}"))
 
@@ -781,18 +793,18 @@ class GridScreen(HwScreen):
             return
         error = self.form_error()
         if error:
-            self.notify(f"Not saved: {error}", severity="error")
+            self.notify(f"Not saved: {error}", severity="error", markup=False)
             return
         try:
             path = self.app.session.save()
         except ConfigError as e:
-            self.notify(str(e), severity="error")
+            self.notify(str(e), severity="error", markup=False)
             return
         from ..formatting import short_paths
 
         # $HWSCALE_HOME/... as the other notices write paths: the full path broke inside its
         # file name in the toast at 80 columns
-        self.notify(f"Saved {short_paths(str(path))}", timeout=3)
+        self.notify(f"Saved {short_paths(str(path))}", timeout=3, markup=False)
         self.query_one(ExperimentHeader).refresh_header()
 
     # -- form ---------------------------------------------------------------------------------
@@ -819,7 +831,7 @@ class GridScreen(HwScreen):
                 label.update(message)
                 label.display = True
             else:
-                label = Label(message, id=f.error_id, classes="form-error")
+                label = Label(message, id=f.error_id, classes="form-error", markup=False)
                 cast(Widget, widget.parent).mount(label, after=widget)
             if widget.has_focus:
                 # the error of the field being typed in is brought into view: under the

@@ -138,8 +138,8 @@ class LaunchScreen(HwScreen):
         yield ExperimentHeader(self.SCREEN_TITLE)
         with Vertical(id="launch-main"):
             yield RowTable(id="launch-table", cursor_type="row")
-            yield Label("", id="launch-summary")
-            yield Label("log", id="log-title", classes="section-title")
+            yield Label("", id="launch-summary", markup=False)
+            yield Label("log", id="log-title", classes="section-title", markup=False)
             with LogScroll(id="log-scroll"):
                 yield Static("", id="log-tail")
         yield HwFooter()
@@ -447,7 +447,11 @@ class LaunchScreen(HwScreen):
     # -- actions (each a thread worker; errors reach the app's single handler) ----------------
     def _writable(self) -> bool:
         if self.app.session.read_only:
-            self.notify("Read-only mode: launching and cancelling are off.", severity="warning")
+            self.notify(
+                "Read-only mode: launching and cancelling are off.",
+                severity="warning",
+                markup=False,
+            )
             return False
         return True
 
@@ -462,6 +466,7 @@ class LaunchScreen(HwScreen):
                 "launch runs the last valid values, not what the form shows.",
                 severity="error",
                 timeout=10,
+                markup=False,
             )
             return False
         return True
@@ -509,6 +514,7 @@ class LaunchScreen(HwScreen):
                 f"{f' (supervisor pid {pid})' if pid else ''}: L launches again once every pair "
                 "has ended. l launches a pair that is not running; C cancels them all.",
                 severity="warning",
+                markup=False,
             )
             return
         estimate = progress.estimate_plan(
@@ -585,6 +591,7 @@ class LaunchScreen(HwScreen):
                 f"No pair to launch: {why or 'every pair is switched off'}.{hint}",
                 severity="warning",
                 timeout=12 if hint else 5,
+                markup=False,
             )
             return
         head = generation_change or (
@@ -619,7 +626,9 @@ class LaunchScreen(HwScreen):
         if row is None or not self._writable():
             return
         if row.keeps_running:  # a pair its gone supervisor never started is started here
-            self.notify(f"{row.tag} is already {row.status_text}.", severity="warning")
+            self.notify(
+                f"{row.tag} is already {row.status_text}.", severity="warning", markup=False
+            )
             return
         if not self._form_in_force():
             return
@@ -668,6 +677,7 @@ class LaunchScreen(HwScreen):
             f"Launched {what} (supervisor pid {getattr(info, 'supervisor_pid', '?')}){left_out}"
             + (f"; {waits}." if waits else "."),
             **({"timeout": 10} if waits else {}),
+            markup=False,
         )
         self.app.call_from_thread(self.poll_now)
 
@@ -702,6 +712,7 @@ class LaunchScreen(HwScreen):
                 "trials on the grid (1) to run more." + hint,
                 severity="warning",
                 timeout=12 if hint else 5,
+                markup=False,
             )
         todo = [s for s in sweeps if s not in spent]
         if not todo:
@@ -724,6 +735,7 @@ class LaunchScreen(HwScreen):
             self.notify,
             f"Relaunched {tags}" + (f"; {waits}." if waits else "."),
             **({"timeout": 10} if waits else {}),
+            markup=False,
         )
         self.app.call_from_thread(self.poll_now)
 
@@ -757,6 +769,7 @@ class LaunchScreen(HwScreen):
         self.app.call_from_thread(
             self.notify,
             f"Cancelled {', '.join(pair_tag_of(s) for s in done) if done else 'nothing running'}.",
+            markup=False,
         )
         self.app.call_from_thread(self.poll_now)
 
@@ -768,6 +781,7 @@ class LaunchScreen(HwScreen):
             self.notify(  # "g1n1 is start failed" read badly
                 f"{row.tag} is not scheduled or running ({row.status_text}); nothing to cancel.",
                 severity="warning",
+                markup=False,
             )
             return
 
@@ -797,7 +811,7 @@ class LaunchScreen(HwScreen):
             return
         active = [r for r in self.rows.values() if r.active]
         if not active:
-            self.notify("No pair is scheduled or running.", severity="warning")
+            self.notify("No pair is scheduled or running.", severity="warning", markup=False)
             return
 
         def confirmed(yes: bool | None) -> None:
@@ -823,7 +837,7 @@ class LaunchScreen(HwScreen):
             else [r.sweep_name for r in self.rows.values() if r.failed]
         )
         if not failed:
-            self.notify("No failed pair to relaunch.", severity="warning")
+            self.notify("No failed pair to relaunch.", severity="warning", markup=False)
             return
         if self._form_in_force():
             self._relaunch(failed)
@@ -831,6 +845,6 @@ class LaunchScreen(HwScreen):
     def action_open_log(self) -> None:
         row = self.selected_row()
         if row is None or not row.log_path or not os.path.exists(row.log_path):
-            self.notify("This pair has no log yet.", severity="warning")
+            self.notify("This pair has no log yet.", severity="warning", markup=False)
             return
         self.open_in_pager(row.log_path)

@@ -178,7 +178,7 @@ class HelpScreen(ModalScreen[None]):
                 what = Text(label)
                 if ident:
                     what.append(f"  {ident}", style="dim")
-                table.add_row(keys, what)
+                table.add_row(Text(keys), what)
             parts.append(table)
         with Vertical(id="help-box"):
             yield Label("Keys", id="help-title")
@@ -266,7 +266,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             with VerticalScroll(id="confirm-scroll"):
-                yield Label(self.question, id="confirm-question")
+                yield Label(self.question, id="confirm-question", markup=False)
             with Horizontal(id="confirm-buttons"):
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no", variant="primary")
@@ -332,9 +332,9 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box"):
-            yield Label(self.question)
+            yield Label(self.question, markup=False)
             yield OrderedInput(placeholder=self.placeholder, id="prompt-input")
-            yield Label("", id="prompt-error")
+            yield Label("", id="prompt-error", markup=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if not event.value.strip():

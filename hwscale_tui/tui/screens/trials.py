@@ -266,14 +266,14 @@ class TrialsScreen(HwScreen):
         # a value too long for the pane (a long experiment's run id) folds onto the next line:
         # the run id's tail is what tells trials apart
         head.add_column(overflow="fold")
-        head.add_row("run", t.run_id)
+        head.add_row("run", Text(t.run_id))
         head.add_row("state", Text(t.state, style=STATE_STYLES.get(t.state, "")))
         if t.error and t.state in ("failed", "killed"):  # why, as `hwscale-tui trials` says
             # a stop reads as one ("stopped by you (SIGTERM, exit code 143)"), not as an exit
             reason = trial_reason(t.state, t.error, stopped_here=t.run_id in self.stopped_here)
-            head.add_row("reason", _one_line(reason))
+            head.add_row("reason", Text(_one_line(reason)))
         if t.flags:
-            head.add_row("flags", "; ".join(t.flags))
+            head.add_row("flags", Text("; ".join(t.flags)))
         head.add_row("score", fmt_number(t.score))
         head.add_row("steps", fmt_steps(t.agent_steps))
         table = self.query_one(TrialTable)
@@ -290,7 +290,7 @@ class TrialsScreen(HwScreen):
         params.add_column(style="cyan")
         params.add_column()
         for name, v in sorted(_param_names(t.params)):
-            params.add_row(name, fmt_number(v) if isinstance(v, float) else str(v))
+            params.add_row(Text(name), Text(fmt_number(v) if isinstance(v, float) else str(v)))
         parts: list[Any] = [head, Text("hyperparameters", style="bold"), params]
         curve = self.curve_cache.get(t.run_id)
         if curve is None:
@@ -415,7 +415,7 @@ class TrialsScreen(HwScreen):
             )
         else:
             message = "No trials yet: launch pairs on the launch screen (2)."
-        self.notify(message, severity="warning")
+        self.notify(message, severity="warning", markup=False)
 
     def action_open_log(self) -> None:
         t = self.query_one(TrialTable).selected_trial()
@@ -434,13 +434,14 @@ class TrialsScreen(HwScreen):
                 self.notify,
                 f"Trial {trial_number(run_id)} has no log on this machine.",
                 severity="warning",
+                markup=False,
             )
             return
         self.app.call_from_thread(self.open_in_pager, path)
 
     def action_stop_trial(self) -> None:
         if self.app.session.read_only:
-            self.notify("Read-only mode: stopping trials is off.", severity="warning")
+            self.notify("Read-only mode: stopping trials is off.", severity="warning", markup=False)
             return
         t = self.query_one(TrialTable).selected_trial()
         if t is None:
@@ -448,7 +449,9 @@ class TrialsScreen(HwScreen):
             return
         if t.state != "running":
             self.notify(
-                f"Trial {trial_number(t.run_id)} is {t.state}; nothing to stop.", severity="warning"
+                f"Trial {trial_number(t.run_id)} is {t.state}; nothing to stop.",
+                severity="warning",
+                markup=False,
             )
             return
         self.app.push_screen(
@@ -481,11 +484,14 @@ class TrialsScreen(HwScreen):
                 f"Trial {trial_number(run_id)} ended ({state}) before it was stopped; "
                 "nothing to stop.",
                 severity="warning",
+                markup=False,
             )
             self.app.call_from_thread(self.poll_now)
             return
         self.stopped_here.add(run_id)  # only once signalled (a refusal raises)
-        self.app.call_from_thread(self.notify, message[0].upper() + message[1:] + ".", timeout=6)
+        self.app.call_from_thread(
+            self.notify, message[0].upper() + message[1:] + ".", timeout=6, markup=False
+        )
         self.app.call_from_thread(self.poll_now)
 
     def action_export_csv(self) -> None:
@@ -499,6 +505,7 @@ class TrialsScreen(HwScreen):
                 if terms and table.trials
                 else "No trials to export.",
                 severity="warning",
+                markup=False,
             )
             return
         self._export_worker(trials)
@@ -517,6 +524,7 @@ class TrialsScreen(HwScreen):
             self.notify,
             f"{plural(len(trials), 'trial')} written to {short_paths(str(path))}",
             timeout=6,
+            markup=False,
         )
 
 
