@@ -610,6 +610,11 @@ def sampled_history_query() -> Any:
     )
 
 
+# ``Runs`` pages in a row that may bring no new run (empty, or runs already listed) while W&B
+# says more exist, before a poll gives up rather than list part of the runs as all of them
+PAGES_WITHOUT_NEW_RUNS = 3
+
+
 @functools.cache
 def run_nodes_paginator() -> type:
     """wandb's public ``Runs`` paginator -- same ``Runs`` query, filters and cursors -- yielding
@@ -619,10 +624,46 @@ def run_nodes_paginator() -> type:
     never sent when the data came with the page) -- seconds per poll at thousands of runs -- and parses
     config, summary and system metrics, raising on a run whose summary is not an object (one
     such run would fail the page). A ``Run`` is built only for the runs whose curve is fetched.
+
+    A page that brings no new run while W&B says more exist (``hasNextPage``) does not end the
+    list: wandb's paginator stopped there (``Paginator.__next__`` in wandb 0.26), so a poll
+    listed the runs before it and none after -- the rest of the sweep vanished from the
+    trials as if deleted, with no error. The next page is asked for; after
+    ``PAGES_WITHOUT_NEW_RUNS`` such pages in a row the poll fails with that reason (a partial
+    list is never shown as the whole one). The page after an empty one starts where the empty
+    one ended (its ``endCursor``, else the cursor it was asked from): wandb's ``Runs.cursor``
+    reads the last edge's cursor and, with no edge, started over from the first page.
     """
     from wandb.apis.public import Runs
 
     class RunNodes(Runs):
+        @property
+        def cursor(self) -> str | None:
+            if self.last_response is None:
+                return None
+            page = (self.last_response.get("project") or {}).get("runs") or {}
+            edges = page.get("edges") or []
+            if edges:
+                return cast(str | None, edges[-1].get("cursor"))  # as wandb's Runs.cursor
+            end = (page.get("pageInfo") or {}).get("endCursor")
+            return cast(str | None, end if end is not None else self.variables.get("cursor"))
+
+        def _load_page(self) -> bool:
+            seen: set[str] = self.__dict__.setdefault("_hwscale_seen", set())
+            for _ in range(PAGES_WITHOUT_NEW_RUNS):
+                before = len(self.objects)
+                if not super()._load_page():
+                    return False
+                names = {str(n.get("name")) for n in self.objects[before:]}
+                if names - seen:
+                    seen |= names
+                    return True
+            raise SourceUnavailable(
+                f"W&B's run list of {self.entity}/{self.project} stopped short: "
+                f"{PAGES_WITHOUT_NEW_RUNS} pages in a row brought no new run although W&B said "
+                f"more exist (after {len(seen)} runs), so the list would be incomplete"
+            )
+
         def convert_objects(self) -> list[dict[str, Any]]:  # type: ignore[override]
             project = (self.last_response or {}).get("project")
             if project is None:

@@ -8,7 +8,7 @@ requests per operation name so a test can assert "one request per poll". A query
 know is logged at ERROR level and kept in ``unknown`` so drift in the client shows up.
 
 Faults on demand (``fail``): HTTP 429 with ``RateLimit-Reset``, HTTP 500, a dropped connection,
-HTTP 200 with a web page.
+HTTP 200 with a web page, a ``Runs`` page with no runs that says more exist.
 Runs are plain data (:class:`LoopbackRun`) and may be malformed on purpose.
 
     with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 5)) as server:
@@ -127,11 +127,12 @@ class LoopbackRun:
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "500" | "drop" | "html"
+    kind: str  # "429" | "500" | "drop" | "html" | "empty"
     operation: str | None  # only requests of this operation (None: any GraphQL request)
     reset_s: float | None = None
     run: str | None = None  # only requests for this run (its name in the variables)
     retry_after: str | None = None  # a 429's Retry-After header, verbatim
+    cursor: str | None = None  # only the Runs request for the page after this cursor
 
 
 class WandbLoopback:
@@ -264,17 +265,25 @@ class WandbLoopback:
         reset_s: float | None = None,
         run: str | None = None,
         retry_after: str | None = None,
+        cursor: str | None = None,
     ) -> None:
         """The next ``times`` requests of ``operation`` get: ``"429"``, ``"500"``, ``"drop"``
         or ``"html"`` (HTTP 200 with a web page: what a ``WANDB_BASE_URL`` naming W&B's web app
         or a proxy's login page answers); with ``run``, only the requests for that run
         (``Run``, ``RunSampledHistory``, ...). A 429 carries ``RateLimit-Reset: reset_s`` and
-        ``Retry-After: retry_after`` (seconds or an HTTP date) when given."""
-        if kind not in ("429", "500", "drop", "html"):
-            raise ValueError(f"unknown fault {kind!r}; accepted: '429', '500', 'drop', 'html'")
+        ``Retry-After: retry_after`` (seconds or an HTTP date) when given. ``"empty"`` (for
+        ``Runs``): a page with no edges whose ``hasNextPage`` is true and whose ``endCursor`` is
+        the cursor asked for -- what a paginated API may answer while runs are deleted or
+        filtered out under it; asking again from that cursor gets the runs. With ``cursor``,
+        only the request for the page after that cursor (``Runs`` cursors here are the index
+        of a page's last run: "4" asks for the page from the 6th run)."""
+        if kind not in ("429", "500", "drop", "html", "empty"):
+            raise ValueError(
+                f"unknown fault {kind!r}; accepted: '429', '500', 'drop', 'html', 'empty'"
+            )
         with self._lock:
             self._faults += [
-                Fault(kind, operation, reset_s, run, retry_after) for _ in range(times)
+                Fault(kind, operation, reset_s, run, retry_after, cursor) for _ in range(times)
             ]
 
     def clear_faults(self) -> None:
@@ -298,7 +307,11 @@ class WandbLoopback:
     def _take_fault(self, operation: str, variables: dict[str, Any]) -> Fault | None:
         with self._lock:
             for i, f in enumerate(self._faults):
-                if f.operation in (None, operation) and f.run in (None, variables.get("name")):
+                if (
+                    f.operation in (None, operation)
+                    and f.run in (None, variables.get("name"))
+                    and f.cursor in (None, variables.get("cursor"))
+                ):
                     return self._faults.pop(i)
         return None
 
@@ -601,6 +614,25 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
                 self._send(401, {"errors": [{"message": "user is not logged in"}]})
                 return
             fault = server._take_fault(operation, variables)
+            if fault is not None and fault.kind == "empty":
+                cursor = variables.get("cursor")
+                page = {"edges": [], "pageInfo": {"endCursor": cursor, "hasNextPage": True}}
+                with server._lock:
+                    count = len(server.runs)
+                self._send(
+                    200,
+                    {
+                        "data": {
+                            "project": {
+                                "internalId": "UHJvamVjdDox",
+                                "runCount": count,
+                                "readOnly": False,
+                                "runs": page,
+                            }
+                        }
+                    },
+                )
+                return
             if fault is not None:
                 self._fault(fault)
                 return
