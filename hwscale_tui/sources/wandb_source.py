@@ -540,6 +540,14 @@ def tls_problem(chain: Sequence[BaseException]) -> str | None:
     )
 
 
+def not_json_what(body: object) -> str:
+    """What a body that is not JSON looks like, for a reason: a web page, empty, or text."""
+    text = str(body or "").lstrip()
+    if not text:
+        return "an empty body"
+    return "a web page" if text.startswith("<") else "text"
+
+
 def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUnavailable:
     """Any failure of a W&B call -> one short reason (and the wait a 429 asked for)."""
     if isinstance(exc, SourceUnavailable):
@@ -568,6 +576,14 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
         return SourceUnavailable(f"W&B at {where} did not answer in time")
     if any(isinstance(e, (requests.ConnectionError, ConnectionError)) for e in chain):
         return SourceUnavailable(f"cannot reach W&B at {where} (connection failed or dropped)")
+    not_json = next((e for e in chain if isinstance(e, json.JSONDecodeError)), None)
+    if not_json is not None:
+        # the client's requests.Response.json() on a body that is no JSON; it read "W&B query
+        # failed (JSONDecodeError: Expecting value: line 1 column 1 (char 0))"
+        return SourceUnavailable(
+            f"W&B at {where} answered a GraphQL query with {not_json_what(not_json.doc)}, not "
+            "JSON (such as a proxy's login or error page, or an address that is not W&B's API)"
+        )
     auth = next((e for e in chain if type(e).__name__ == "AuthenticationError"), None)
     if auth is not None:
         # raised by the client itself before W&B saw the key (its format check)

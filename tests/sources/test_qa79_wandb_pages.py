@@ -3,7 +3,8 @@ wandb client against the loopback server.
 
 wandb's paginator ended the list at such a page: a poll listed the runs before it and none after,
 so the rest of the sweep vanished from ``trials`` and the trials screen as if deleted, with no
-error (an empty first page showed an experiment with no trials at all)."""
+error (an empty first page showed an experiment with no trials at all). And a web page answered
+mid-session (a proxy's login page) read as a JSONDecodeError."""
 
 from __future__ import annotations
 
@@ -67,3 +68,22 @@ def test_pages_that_never_bring_a_new_run_fail_the_poll_with_a_sentence(server):
     )
     assert runs_cursors(server) == [None, "4", "4", "4"]
     assert len(src.poll().trials) == 12  # W&B answers again: every run is listed
+
+
+def test_a_web_page_instead_of_a_graphql_reply_mid_session_says_so(server):
+    """A proxy in front of W&B whose session expired answers every query with its login page
+    (HTTP 200, HTML): the poll read "W&B query failed (JSONDecodeError: Expecting value: line 1
+    column 1 (char 0))", and so did the curves' reason."""
+    src = wandb_source(page_size=5)
+    run_ids = [t.run_id for t in src.poll().trials]
+    server.fail("html", operation=None, times=10)  # every attempt, the retry included
+    with pytest.raises(SourceUnavailable) as e:
+        src.poll()
+    said = (
+        f"W&B at {server.url} answered a GraphQL query with a web page, not JSON (such as a "
+        "proxy's login or error page, or an address that is not W&B's API)"
+    )
+    assert e.value.reason == said
+    assert src.histories(run_ids[:2]) == {} and src.history_error == said
+    server.clear_faults()
+    assert len(src.poll().trials) == 12
