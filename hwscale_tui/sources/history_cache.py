@@ -7,6 +7,7 @@ cached points are used, also by the next process that opens the app. Files are 0
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -17,6 +18,9 @@ from ..records import HistoryPoint
 
 log = logging.getLogger(__name__)
 
+# the longest file name kept before ".json" (file systems allow 255 bytes; quoted names are ASCII)
+MAX_NAME = 200
+
 
 class HistoryCache:
     def __init__(self, root: Path):
@@ -26,7 +30,15 @@ class HistoryCache:
         self.write_error: str | None = None
 
     def _file(self, run_id: str, metric: str) -> Path:
-        return self.root / f"{quote(run_id, safe='')}--{quote(metric, safe='')}.json"
+        """``<run id>--<metric>.json``, percent-quoted; a name longer than a file name may be
+        (255 bytes: a non-ASCII run id or metric quotes to 3 bytes per byte) is shortened and
+        made unique with a hash of both: it failed to be written ("File name too long") and
+        that run's curve was fetched again by every process."""
+        name = f"{quote(run_id, safe='')}--{quote(metric, safe='')}"
+        if len(name) > MAX_NAME:
+            digest = hashlib.sha256(f"{run_id}\0{metric}".encode()).hexdigest()[:32]
+            name = f"{name[: MAX_NAME - len(digest) - 1]}~{digest}"
+        return self.root / f"{name}.json"
 
     def _load(self, run_id: str, metric: str) -> tuple[str | None, list[HistoryPoint]] | None:
         entry = self._memory.get((run_id, metric))
