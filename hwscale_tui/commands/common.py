@@ -258,7 +258,14 @@ def naming_output(path: str | Path) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        if e.filename is None:
+        named = None if e.filename is None else Path(str(e.filename))
+        # the output's own temporary sibling (``.NAME.<pid>.tmp...``, written and renamed into
+        # place) is the output as far as the user is concerned: it is gone after the error
+        ours = named is not None and (
+            named.parent == Path(path).expanduser().parent
+            and named.name.startswith(f".{Path(path).name}.")
+        )
+        if named is None or ours:
             raise OSError(e.errno, e.strerror or str(e), str(path)) from e
         raise
 
