@@ -589,8 +589,35 @@ def unavailable_from(exc: BaseException, *, where: str, now: float) -> SourceUna
         # raised by the client itself before W&B saw the key (its format check)
         why = _ANY_USERINFO_RE.sub(r"\1***@", str(auth).splitlines()[0])[:120].rstrip(". ")
         return SourceUnavailable(f"the wandb client rejected WANDB_API_KEY ({why})")
+    refused = graphql_error_message(exc)
+    if refused is not None:
+        return SourceUnavailable(f"W&B at {where} answered the query with an error: {refused}")
     text = _ANY_USERINFO_RE.sub(r"\1***@", str(exc).splitlines()[0])[:160] if str(exc) else ""
     return SourceUnavailable(f"W&B query failed ({type(exc).__name__}: {text})")
+
+
+def graphql_error_message(exc: BaseException) -> str | None:
+    """The message of a GraphQL error W&B answered with, else None.
+
+    wandb's GraphQL client raises ``Exception(str(result.errors[0]))``: the text of a Python
+    dict, which a reason showed as "W&B query failed (Exception: {'message': 'permission
+    denied', 'path': ['project']})"."""
+    import ast
+
+    if type(exc) is not Exception or len(exc.args) != 1 or not isinstance(exc.args[0], str):
+        return None
+    text = exc.args[0]
+    if not text.startswith("{"):
+        return None
+    try:
+        error = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        return None
+    one_line = " ".join(message.split())
+    return _ANY_USERINFO_RE.sub(r"\1***@", one_line)[:160].rstrip(". ")
 
 
 def run_data(node: Mapping[str, Any]) -> WandbRunData:

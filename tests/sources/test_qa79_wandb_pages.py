@@ -87,3 +87,16 @@ def test_a_web_page_instead_of_a_graphql_reply_mid_session_says_so(server):
     assert src.histories(run_ids[:2]) == {} and src.history_error == said
     server.clear_faults()
     assert len(src.poll().trials) == 12
+
+
+def test_a_graphql_error_reads_as_its_message(server):
+    """W&B refusing a query (HTTP 200, ``errors``: no access to the entity, say) read "W&B query
+    failed (Exception: {'message': 'permission denied', 'path': ['project']})"."""
+    src = wandb_source(page_size=5)
+    run_ids = [t.run_id for t in src.poll().trials]
+    server.fail("graphql", operation=None, times=10, message="permission denied")
+    with pytest.raises(SourceUnavailable) as e:
+        src.poll()
+    said = f"W&B at {server.url} answered the query with an error: permission denied"
+    assert e.value.reason == said
+    assert src.histories(run_ids[:1]) == {} and src.history_error == said

@@ -8,7 +8,8 @@ requests per operation name so a test can assert "one request per poll". A query
 know is logged at ERROR level and kept in ``unknown`` so drift in the client shows up.
 
 Faults on demand (``fail``): HTTP 429 with ``RateLimit-Reset``, HTTP 500, a dropped connection,
-HTTP 200 with a web page, a ``Runs`` page with no runs that says more exist.
+HTTP 200 with a web page, a ``Runs`` page with no runs that says more exist, HTTP 200 with a
+GraphQL error.
 Runs are plain data (:class:`LoopbackRun`) and may be malformed on purpose.
 
     with WandbLoopback(experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 5)) as server:
@@ -127,12 +128,13 @@ class LoopbackRun:
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "500" | "drop" | "html" | "empty"
+    kind: str  # "429" | "500" | "drop" | "html" | "empty" | "graphql"
     operation: str | None  # only requests of this operation (None: any GraphQL request)
     reset_s: float | None = None
     run: str | None = None  # only requests for this run (its name in the variables)
     retry_after: str | None = None  # a 429's Retry-After header, verbatim
     cursor: str | None = None  # only the Runs request for the page after this cursor
+    message: str = "permission denied"  # a "graphql" fault's error message
 
 
 class WandbLoopback:
@@ -266,6 +268,7 @@ class WandbLoopback:
         run: str | None = None,
         retry_after: str | None = None,
         cursor: str | None = None,
+        message: str = "permission denied",
     ) -> None:
         """The next ``times`` requests of ``operation`` get: ``"429"``, ``"500"``, ``"drop"``
         or ``"html"`` (HTTP 200 with a web page: what a ``WANDB_BASE_URL`` naming W&B's web app
@@ -276,14 +279,16 @@ class WandbLoopback:
         the cursor asked for -- what a paginated API may answer while runs are deleted or
         filtered out under it; asking again from that cursor gets the runs. With ``cursor``,
         only the request for the page after that cursor (``Runs`` cursors here are the index
-        of a page's last run: "4" asks for the page from the 6th run)."""
-        if kind not in ("429", "500", "drop", "html", "empty"):
-            raise ValueError(
-                f"unknown fault {kind!r}; accepted: '429', '500', 'drop', 'html', 'empty'"
-            )
+        of a page's last run: "4" asks for the page from the 6th run). ``"graphql"``: HTTP 200
+        with ``{"data": {"project": null}, "errors": [{"message": message, "path": ["project"]}]}``,
+        what W&B answers a query it refuses (no access to the entity, say)."""
+        kinds = ("429", "500", "drop", "html", "empty", "graphql")
+        if kind not in kinds:
+            raise ValueError(f"unknown fault {kind!r}; accepted: {', '.join(map(repr, kinds))}")
         with self._lock:
             self._faults += [
-                Fault(kind, operation, reset_s, run, retry_after, cursor) for _ in range(times)
+                Fault(kind, operation, reset_s, run, retry_after, cursor, message)
+                for _ in range(times)
             ]
 
     def clear_faults(self) -> None:
@@ -674,6 +679,9 @@ def _handler_for(server: WandbLoopback) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
                 self.wfile.write(page)
+            elif fault.kind == "graphql":
+                error = {"message": fault.message, "path": ["project"]}
+                self._send(200, {"data": {"project": None}, "errors": [error]})
             else:
                 self._send(500, {"errors": [{"message": "internal server error"}]})
 
