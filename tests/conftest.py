@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 # A margin before a test's pytest-timeout, the stacks of the hwscale-tui processes it started
@@ -29,6 +31,25 @@ def private_home(tmp_path_factory, monkeypatch):
     for var in ("WANDB_API_KEY", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     return hw
+
+
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+
+
+@pytest.fixture(autouse=True)
+def signals_as_they_were():
+    """The stop signals' handlers and this thread's signal mask are put back after each test.
+    Commands run in-process (``main([...])``) install handlers, and an interrupted foreground
+    launch ignores SIGHUP, SIGINT and SIGTERM while it cancels; an ignored or blocked signal is
+    inherited by every process a later test in the same worker starts (a "terminal" that then
+    never got the hangup its test sends)."""
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    yield
+    for s, handler in before.items():
+        if signal.getsignal(s) is not handler and handler is not None:
+            signal.signal(s, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 @pytest.hookimpl(tryfirst=True)

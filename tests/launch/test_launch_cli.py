@@ -50,6 +50,10 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def _make_controlling_tty() -> None:  # runs in the child between fork and exec
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # a terminal's shell starts with the hangup as the kernel sends it: not ignored or blocked
+    # as this worker process may have it (an in-process command of an earlier test)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
 
 def _read_until(fd: int, marker: bytes, timeout: float = WAIT_S) -> bytes:
