@@ -36,20 +36,28 @@ def private_home(tmp_path_factory, monkeypatch):
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
 
 
+def _default_handler(signum: int):
+    return signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+
+
 @pytest.fixture(autouse=True)
-def signals_as_they_were():
-    """The stop signals' handlers and this thread's signal mask are put back after each test.
-    Commands run in-process (``main([...])``) install handlers, and an interrupted foreground
-    launch ignores SIGHUP, SIGINT and SIGTERM while it cancels; an ignored or blocked signal is
-    inherited by every process a later test in the same worker starts (a "terminal" that then
-    never got the hangup its test sends)."""
-    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+def stop_signals_at_their_defaults():
+    """Every test starts, and leaves, with the stop signals as a fresh Python process has them
+    (SIGINT raising KeyboardInterrupt, SIGHUP and SIGTERM at the kernel's default) and none of
+    them blocked. Commands run in-process (``main([...])``) install handlers, and an interrupted
+    foreground launch ignores all three while it cancels; an ignored or blocked signal is
+    inherited by every process a later test in the same worker starts: a pty "terminal" that
+    never got its hangup, a ``status --watch`` that never got its ctrl+c (both timed out in CI;
+    reproduced by running them under a parent that ignores the signal)."""
+
+    def reset() -> None:
+        for s in STOP_SIGNALS:
+            signal.signal(s, _default_handler(s))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(STOP_SIGNALS))
+
+    reset()
     yield
-    for s, handler in before.items():
-        if signal.getsignal(s) is not handler and handler is not None:
-            signal.signal(s, handler)
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    reset()
 
 
 @pytest.hookimpl(tryfirst=True)
