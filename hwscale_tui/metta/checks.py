@@ -429,11 +429,30 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
                     else f"check out Metta {prof.commit} there or set metta.tool to one the checkout has"
                 )
                 w.append(f"Metta tool {tool} is not in {repo}; {how}")
+            recipe = cfg.metta.recipe_module
+            if recipe and _python_path(recipe, 1) and not recipe_found(repo, recipe):
+                w.append(
+                    f"metta.recipe_module {recipe} is not in {repo}, so every trial would fail "
+                    f"to find {recipe}.{cfg.metta.train_entrypoint}; accepted: a module of the "
+                    "checkout like recipes.prod.arena_basic_easy_shaped, or empty for the profile's"
+                )
     else:
         w.append(
             "metta.repo is not set: commands run in the current directory, which must be a Metta checkout"
         )
     return w
+
+
+# Each trial runs tools/run.py <recipe_module>.<entrypoint> (metta/adaptive/utils.py:192, 233 at
+# a8d1ecee19), which imports the module directly or finds it in the recipe registry, under these
+# prefixes for a short name (common/src/metta/common/tool/tool_path.py:90-118,
+# recipe_registry.py:37-63; at 7c1a7ff418 tool_path.py:55-83, recipe_registry.py:34-58).
+RECIPE_PREFIXES = ("", "recipes.prod.", "recipes.experiment.", "experiments.recipes.")
+
+
+def recipe_found(repo: Path, recipe: str) -> bool:
+    """Whether a recipe module is in the checkout, as itself or under a registry prefix."""
+    return any(tool_file(repo, f"{prefix}{recipe}.train") is not None for prefix in RECIPE_PREFIXES)
 
 
 def pair_warnings(cfg: ExperimentConfig, pair: HardwarePair) -> list[str]:
