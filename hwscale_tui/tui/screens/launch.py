@@ -702,7 +702,8 @@ class LaunchScreen(HwScreen):
         from ...launch.state import budget_spent
 
         session, supervisor = self.app.session, self.app.services.supervisor
-        spent = budget_spent(session.cfg, supervisor.pair_status(session.name), sweeps)
+        status = supervisor.pair_status(session.name)
+        spent = budget_spent(session.cfg, status, sweeps)
         if spent:  # the sweep would resume, find its trials all done, and end at once
             hint = self._none_finished_hint(spent)
             self.app.call_from_thread(
@@ -724,6 +725,7 @@ class LaunchScreen(HwScreen):
             # when they change what a trial measures).
             self.app.call_from_thread(self._launch, todo)
             return
+        self._check_relaunch_program(status, todo)
         info = supervisor.relaunch(session.name, todo)
         self.app.call_from_thread(self.app.pairs_launched, todo)
         # the pairs as the rows and the other notices name them (it said "fail.g1n1")
@@ -738,6 +740,34 @@ class LaunchScreen(HwScreen):
             markup=False,
         )
         self.app.call_from_thread(self.poll_now)
+
+    def _check_relaunch_program(self, status: Any, sweeps: list[str]) -> None:
+        """``_preflight``'s ``[launch] command`` check for a relaunch: ``supervisor.relaunch``
+        runs each pair's recorded command (the argv its launch made of the frozen ``[launch]
+        command``), so a program gone since made the pairs fail to start, one stagger after
+        another, where L and ``hwscale-tui launch --only`` refuse. The same check and sentence,
+        on the program the relaunch would run; a UsageError here is shown as its sentence and
+        nothing is relaunched. Without a ``[launch] command`` the pairs run the runner's own
+        command, which this check is not about; a program named by a placeholder is not
+        checked, as at launch."""
+        from ...sweep.preflight import check_launch_program
+
+        launched = self._launched_config(self.app.session.name)
+        if launched is None:
+            return  # no snapshot: supervisor.relaunch refuses, saying so
+        command = list(launched.launch.command)
+        if not command or "{" in command[0]:
+            return
+        recorded = {
+            p.sweep_name: list(getattr(p, "argv", None) or []) for p in getattr(status, "pairs", [])
+        }
+        # each pair's own recorded command (an earlier launch's may differ from the snapshot's);
+        # the snapshot's where none is recorded
+        programs = {(argv := recorded.get(s) or command)[0]: argv for s in sweeps}
+        for argv in programs.values():
+            cfg = launched.copy()
+            cfg.launch.command = argv
+            check_launch_program(cfg)
 
     def _none_finished_hint(self, sweeps: list[str]) -> str:
         """For spent pairs that failed without a finished trial (a trial command that cannot
