@@ -368,11 +368,18 @@ def run_training(
 
 def _run_dir_refusal(run: str, run_dir: Path, metrics_path: Path) -> str | None:
     """Why the default metrics file's run directory cannot be made or written (a read-only
-    state location), or None. The run started, then failed (exit 1) on a raw 'OSError: [Errno
-    30] Read-only file system: ...' with a result line naming a metrics file never made."""
+    state location, or a file where it or a folder on the way should be), or None. The run
+    started, then failed (exit 1) on a raw 'OSError: [Errno 30] Read-only file system: ...'
+    with a result line naming a metrics file never made."""
     existing = next((p for p in (run_dir, *run_dir.parents) if p.exists()), None)
     if existing is None:
         return None
+    if not existing.is_dir():  # it said "not writable (a read-only state location, ...)"
+        what = "a file, not a folder" if existing.is_file() else "not a folder"
+        return (
+            f"run {run}'s metrics file {metrics_path} cannot be written: {existing} is {what}; "
+            "move it away (or set metrics_file=PATH in a folder you can write to)."
+        )
     file_in_question = existing == run_dir and metrics_path.exists()  # written in place
     if (
         existing.is_dir()
