@@ -421,11 +421,19 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
                     f'metta.profile = "{prof.name}" but {repo} looks like Metta {found}; '
                     "its commands will not bind there"
                 )
+            elif resolved.how == "set" and found is None:
+                w.append(
+                    f'metta.profile = "{prof.name}" but {repo} does not look like a Metta checkout '
+                    "(it has neither recipes/prod/arena_basic_easy_shaped.py nor "
+                    "experiments/adaptive/hardware_scaling/hw_sweep.py), and every pair's command "
+                    "runs ./tools/run.py there; accepted: the path of a Metta checkout in metta.repo"
+                )
             tool = cfg.metta.tool or prof.tool
             if tool_file(repo, tool) is None:
                 how = (
                     f"run: hwscale-tui metta install-tool --repo {repo}"
-                    if prof.installs_tool and not cfg.metta.tool
+                    # install-tool writes only into a checkout that looks like main (install.py)
+                    if prof.installs_tool and not cfg.metta.tool and found == prof.name
                     else f"check out Metta {prof.commit} there or set metta.tool to one the checkout has"
                 )
                 w.append(f"Metta tool {tool} is not in {repo}; {how}")
