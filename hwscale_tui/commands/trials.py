@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import os
 import sys
@@ -20,8 +19,10 @@ from .common import (
     check_generation,
     check_not_blank,
     check_wandb_environment,
+    json_safe,
     load_config,
     plural,
+    print_json,
 )
 
 HELP = "print the trials of an experiment's sweeps, from the local store or W&B"
@@ -188,16 +189,6 @@ def outside_grid_note(name: str, sweeps: Sequence[str]) -> str | None:
     )
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     from ..sources import SourceUnavailable, make_source
 
@@ -258,8 +249,7 @@ def run(args: argparse.Namespace) -> int:
             "flagged": sum(1 for t in trials if t.flags),
             "trials": [t.to_dict() for t in trials],
         }
-        json.dump(_json_safe(payload), sys.stdout, indent=2, allow_nan=False)
-        sys.stdout.write("\n")
+        print_json(payload)
     elif args.csv and args.history:
         metric = args.metric or cfg.analysis.curve_metric
         curves = source.histories([t.run_id for t in trials], metric)
@@ -306,7 +296,7 @@ def write_csv(trials: list, out: TextIO | None = None) -> None:
     writer = csv.writer(sys.stdout if out is None else out, lineterminator="\n")
     writer.writerow([*RECORD_COLUMNS, "flags", *(f"params.{k}" for k in param_keys)])
     for t in trials:
-        record = _json_safe(t.to_dict())
+        record = json_safe(t.to_dict())
         writer.writerow(
             [
                 *("" if record[c] is None else record[c] for c in RECORD_COLUMNS),
