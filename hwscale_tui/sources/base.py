@@ -102,10 +102,14 @@ def diff_trials(previous: Mapping[str, Trial], current: Sequence[Trial]) -> set[
 
 
 def finite_number(value: Any) -> float | None:
-    """``value`` as a finite float, else None (bools, strings, NaN and inf are not numbers here)."""
+    """``value`` as a finite float, else None (bools, strings, NaN and inf are not numbers here,
+    nor a whole number too large for a float: JSON's ``10**400`` raised OverflowError)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    f = float(value)
+    try:
+        f = float(value)
+    except OverflowError:
+        return None
     return f if math.isfinite(f) else None
 
 
