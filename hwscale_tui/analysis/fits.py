@@ -423,7 +423,15 @@ def fit_usl(
             "kappa": percentile_ci(boot[:, 2], ci_level),
             "peak_n": percentile_ci(_peak(boot[:, 1], boot[:, 2]), ci_level),
         }
-        if np.isfinite(peak_point) and np.all(np.isfinite(ci["peak_n"])):
+        smallest = float(na.min())
+        if np.isfinite(peak_point) and peak_point < smallest:
+            # "peak at 0.746 ranks": the fitted throughput falls from the smallest size on, and
+            # where below every size that ran it would turn is no measurement
+            notes.append(
+                f"no peak claimed: the fitted peak ({peak_point:.3g}) lies below the smallest size "
+                f"tested ({smallest:g}), so the fitted throughput falls over every tested size"
+            )
+        elif np.isfinite(peak_point) and np.all(np.isfinite(ci["peak_n"])):
             peak_n = peak_point
         else:
             notes.append(
