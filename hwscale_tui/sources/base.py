@@ -101,16 +101,39 @@ def diff_trials(previous: Mapping[str, Trial], current: Sequence[Trial]) -> set[
     }
 
 
+# The largest magnitude a trial's number may have: 2**53, beyond which a float no longer holds
+# every whole number (and W&B's web app, JavaScript numbers, shows it rounded). No real score,
+# cost, agent step count, runtime or SPS comes near (9.0e15 agent steps are 285 years at a
+# million steps per second); a value beyond is an overflow or a logging bug (1.7e308, an int
+# beyond 2**63), which as a score became the best and as SPS dominated the throughput fit.
+NUMBER_LIMIT = float(2**53)
+
+
 def finite_number(value: Any) -> float | None:
-    """``value`` as a finite float, else None (bools, strings, NaN and inf are not numbers here,
-    nor a whole number too large for a float: JSON's ``10**400`` raised OverflowError)."""
+    """``value`` as a finite float within ±``NUMBER_LIMIT``, else None (bools, strings, NaN and
+    inf are not numbers here, nor a whole number too large for a float: JSON's ``10**400``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
         f = float(value)
     except OverflowError:
         return None
-    return f if math.isfinite(f) else None
+    return f if math.isfinite(f) and abs(f) <= NUMBER_LIMIT else None
+
+
+def number_flag(name: str, value: Any) -> str:
+    """The flag of a value of ``name`` that :func:`finite_number` refused: out of range for a
+    number beyond ``NUMBER_LIMIT``, else not a finite number (NaN, inf, a string, a dict)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            f = float(value)
+        except OverflowError:
+            shown = f"a {len(str(abs(int(value))))}-digit whole number"
+        else:
+            shown = f"{f:.3g}" if math.isfinite(f) else ""
+        if shown:
+            return f"{name} is out of range: {shown} (a trial's numbers are within ±2**53, 9.0e15)"
+    return f"{name} is not a finite number: {str(value)[:40]!r}"
 
 
 @dataclass

@@ -33,6 +33,7 @@ from .base import (
     experiment_sweeps,
     finite_number,
     mark_stale,
+    number_flag,
     record_order,
 )
 
@@ -72,7 +73,7 @@ def normalize_store_row(row: Mapping[str, Any]) -> Trial:
     for name in NUMBER_FIELDS:
         value = getattr(trial, name)
         if value is not None and finite_number(value) is None:
-            flags.append(f"{name} is not a finite number: {str(value)[:40]!r}")
+            flags.append(number_flag(name, value))
             setattr(trial, name, None)
     for name in ("gpus", "nodes"):
         # a damaged row's count ('zzz', kept by SQLite as written, or 0) ended analyze and the

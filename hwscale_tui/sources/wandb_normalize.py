@@ -44,7 +44,7 @@ from typing import Any
 
 from ..hardware import generation_of_sweep, pair_from_sweep_name
 from ..records import Trial
-from .base import finite_number, mark_stale
+from .base import finite_number, mark_stale, number_flag
 
 # W&B run states -> Trial states. "preempted" runs stopped and may be resumed later.
 STATE_MAP = {
@@ -162,7 +162,7 @@ def _first_number(
         number = finite_number(value)
         if number is not None:
             return number
-        flags.append(f"{key} is not a finite number: {str(value)[:40]!r}")
+        flags.append(number_flag(key, value))
     return None
 
 

@@ -5,7 +5,13 @@ A whole number too large for a float (W&B keeps what a run logs: ``10**400`` as 
 OverflowError while the run was read: the run became an unreadable ``stale`` trial with no pair,
 score or cost ("could not read run (OverflowError: int too large to convert to float)"), and in
 a history row it failed the run's whole curve ("W&B query failed (OverflowError ...)"), which
-``trials --csv --history`` refused to print and ``analyze`` analyzed without."""
+``trials --csv --history`` refused to print and ``analyze`` analyzed without.
+
+And a finite but absurd number (1.7e308, -1e300, an int beyond 2**63) was taken as it came: a
+score of 1.7e308 was its pair's best score in ``analyze`` (and the trials table's), a cost of
+2**64 dollars and an SPS of 1e308 went into the cost and throughput estimates, and the table
+printed them 300 digits wide. A number beyond 2**53 (``base.NUMBER_LIMIT``) is now flagged
+"out of range" and unknown, as NaN is, and such a history row is skipped."""
 
 from __future__ import annotations
 
@@ -59,8 +65,7 @@ def test_a_whole_number_too_large_for_a_float_in_a_summary_is_one_flagged_value(
     assert t.score == runs[0].summary["sweep/score"]
     assert t.agent_steps is None
     assert len(t.flags) == 2
-    assert t.flags[0].startswith("metric/agent_step is ")
-    assert "10000000000" in t.flags[0] and len(t.flags[0]) < 200
+    assert t.flags[0].startswith("metric/agent_step is out of range: a 401-digit whole number")
     assert t.flags[1] == "finished without agent steps"
     assert all(not other.flags for other in trials.values() if other is not t)
 
@@ -75,3 +80,76 @@ def test_a_whole_number_too_large_for_a_float_in_a_history_row_skips_that_row(ru
     assert src.history_error is None and src.history_unread == []
     lengths = {run_id: len(curves[run_id]) for run_id in ids}
     assert lengths == {runs[0].name: 9, runs[1].name: 9, runs[2].name: 10}
+
+
+ABSURD = {
+    "sweep/score": 1.7e308,
+    "evaluator/eval_sweep/score": 1.7e308,
+    "monitor/cost/accrued_total": 2**64,
+    "sweep/cost": 2**64,
+    "metric/agent_step": 2**70,
+    "metric/total_time": 1e308,
+    "overview/sps": -1e300,
+}
+
+
+def test_finite_but_absurd_summary_values_are_flagged_and_unknown(runs, serve):
+    runs[0].summary.update(ABSURD)
+    serve(runs)
+    trials = {t.run_id: t for t in wandb_source().poll().trials}
+    t = trials[runs[0].name]
+    assert (t.score, t.cost_usd, t.agent_steps, t.sps) == (None,) * 4
+    assert t.runtime_s == runs[0].summary["_runtime"]  # the next runtime key, as for a NaN
+    assert t.state == "finished"
+    out_of_range = "is out of range: {} (a trial's numbers are within ±2**53, 9.0e15)".format
+    assert t.flags == [
+        f"monitor/cost/accrued_total {out_of_range('1.84e+19')}",
+        f"sweep/cost {out_of_range('1.84e+19')}",
+        f"sweep/score {out_of_range('1.7e+308')}",
+        f"evaluator/eval_sweep/score {out_of_range('1.7e+308')}",
+        f"metric/agent_step {out_of_range('1.18e+21')}",
+        f"metric/total_time {out_of_range('1e+308')}",
+        f"overview/sps {out_of_range('-1e+300')}",
+        "finished without a score",
+        "finished without agent steps",
+    ]
+    # the other runs' values stand: the best score is a real one
+    best = max(trials.values(), key=lambda t: -1 if t.score is None else t.score)
+    assert best is not t and best.score == max(r.summary["sweep/score"] for r in runs[1:])
+
+
+def test_an_absurd_value_in_a_history_row_skips_that_row(runs, serve):
+    runs[0].history[4]["overview/reward"] = 1.7e308
+    runs[1].history[6]["_runtime"] = -1e300
+    serve(runs)
+    src = wandb_source()
+    ids = [t.run_id for t in src.poll().trials]
+    curves = src.histories(ids)
+    assert src.history_error is None
+    assert max(p.score for points in curves.values() for p in points) < 1
+    lengths = {run_id: len(curves[run_id]) for run_id in ids}
+    assert lengths == {runs[0].name: 9, runs[1].name: 9, runs[2].name: 10}
+
+
+def test_an_absurd_number_in_the_local_store_is_flagged_and_unknown():
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        for i, score in enumerate((1.7e308, 0.8), 1):
+            store.insert_trial(
+                f"hardware_scaling.g1n1_trial_{i:04d}_aaaaaa",
+                "hardware_scaling.g1n1",
+                idx=i,
+                state="finished",
+                score=score,
+                cost_usd=-1e300,
+            )
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(), {"grid.gpu_counts": [1], "grid.node_counts": [1]}
+    )
+    first, second = make_source(cfg, "local").poll().trials
+    assert (first.score, first.cost_usd, second.score, second.cost_usd) == (None, None, 0.8, None)
+    assert first.flags == [
+        "score is out of range: 1.7e+308 (a trial's numbers are within ±2**53, 9.0e15)",
+        "cost_usd is out of range: -1e+300 (a trial's numbers are within ±2**53, 9.0e15)",
+    ]
