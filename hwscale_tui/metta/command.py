@@ -29,6 +29,7 @@ from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
 from ..search.presets import Preset
+from .fields import field_error
 from .profiles import PROFILES, PROTEIN_SETTINGS_DEFAULTS, MettaProfile, resolve_profile
 
 TOTAL_TIMESTEPS_KEY = "trainer.total_timesteps"  # sent from sweep.total_timesteps, never an extra
@@ -329,6 +330,10 @@ def metta_argv(
                 "runner sends from the experiment (hwscale-tui plan shows them); accepted: "
                 f"dotted keys under {key} that the runner does not send, like {key}.<field>=VALUE."
             )
+        # a SweepTool field's key and value as Config.override checks them (fields.py)
+        refusal = None if key in prof.tool_params else field_error(prof.name, tok)
+        if refusal:
+            raise UsageError(refusal + ".")
     return argv + routed.tokens
 
 

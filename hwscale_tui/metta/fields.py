@@ -1,0 +1,275 @@
+"""What each SweepTool field accepts, for extras such as ``wandb.tags=[...]`` or ``local_test=true``.
+
+``tools/run.py`` applies every extra that is not a tool-maker parameter with ``Config.override``
+(common/src/metta/common/tool/run_tool.py:720-730 at 7c1a7ff418, :634-644 at a8d1ecee19): it walks
+a dotted key through the Configs' fields (a dict's keys are not checked here), refuses a key that
+is no field, and validates the value with ``TypeAdapter(field.annotation).validate_python``
+(packages/mettagrid/python/src/mettagrid/base_config.py:42-101 at 7c1a7ff418, :42-139 at
+a8d1ecee19; Configs forbid unknown keys, ``extra="forbid"``, :16). A failure is "Error applying
+override" and exit 1 (run_tool.py:725-730; :640-644) before any trial, in every pair. So each
+Metta model the extras can reach is spelled out below with its fields, and each field's type where
+it is simple (pydantic's lax mode, what the override uses); a timedelta's value is not checked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .profiles import FOM_V1, MAIN, PROFILES
+
+
+@dataclass(frozen=True)
+class Model:
+    """A Metta Config (pydantic, ``extra="forbid"``): its fields and which have no default."""
+
+    name: str
+    fields: Mapping[str, Spec]
+    required: frozenset[str] = field(default_factory=frozenset)
+
+
+# A leaf kind ("bool", "int", "float", "str", "str?" for ``str | None``, "path", "list[str]",
+# "dict", "timedelta"), the values of a Literal or StrEnum as a tuple, or a nested Model.
+Spec = str | tuple[str, ...] | Model
+
+# SystemConfig: metta/rl/system_config.py:40-54 at 7c1a7ff418, :41-54 at a8d1ecee19 (no
+# remote_prefix there); nccl_timeout's value (a timedelta) is not checked.
+_SYSTEM_FIELDS: dict[str, Spec] = {
+    "vectorization": ("serial", "multiprocessing"),
+    "seed": "int",
+    "torch_deterministic": "bool",
+    "device": "str",
+    "data_dir": "path",
+    "remote_prefix": "str?",
+    "local_only": "bool",
+    "nccl_timeout": "timedelta",
+}
+SYSTEM_FOM_V1 = Model("SystemConfig", _SYSTEM_FIELDS)
+SYSTEM_MAIN = Model(
+    "SystemConfig", {k: v for k, v in _SYSTEM_FIELDS.items() if k != "remote_prefix"}
+)
+
+# WandbConfig: common/src/metta/common/wandb/context.py:16-26 at 7c1a7ff418, :16-25 at
+# a8d1ecee19 (no name there).
+_WANDB_FIELDS: dict[str, Spec] = {
+    "enabled": "bool",
+    "project": "str",
+    "entity": "str",
+    "group": "str?",
+    "name": "str?",
+    "run_id": "str?",
+    "data_dir": "str?",
+    "job_type": "str?",
+    "tags": "list[str]",
+    "notes": "str",
+}
+_WANDB_REQUIRED = frozenset(("enabled", "project", "entity"))
+WANDB_FOM_V1 = Model("WandbConfig", _WANDB_FIELDS, _WANDB_REQUIRED)
+WANDB_MAIN = Model(
+    "WandbConfig", {k: v for k, v in _WANDB_FIELDS.items() if k != "name"}, _WANDB_REQUIRED
+)
+
+# ProteinSettings, the same at both commits: metta/sweep/protein_config.py:71-91 at 7c1a7ff418,
+# :16-36 at a8d1ecee19.
+PROTEIN_SETTINGS = Model(
+    "ProteinSettings",
+    {
+        "max_suggestion_cost": "float",
+        "global_search_scale": "float",
+        "random_suggestions": "int",
+        "suggestions_per_pareto": "int",
+        "resample_frequency": "int",
+        "num_random_samples": "int",
+        "seed_with_search_center": "bool",
+        "expansion_rate": "float",
+        "acquisition_fn": ("naive", "ei", "ucb"),
+        "ucb_beta": "float",
+        "randomize_acquisition": "bool",
+    },
+)
+# ProteinConfig at 7c1a7ff418: metta/sweep/protein_config.py:94-110.
+PROTEIN_CONFIG = Model(
+    "ProteinConfig",
+    {
+        "metric": "str",
+        "goal": ("maximize", "minimize"),
+        "method": ("bayes",),
+        "parameters": "dict",
+        "settings": PROTEIN_SETTINGS,
+    },
+    frozenset(("metric",)),
+)
+
+# SweepTool fields both commits share (metta/tools/sweep.py:113-167 at 7c1a7ff418, :115-178 at
+# a8d1ecee19; DispatcherType :90-94 / :92-96); Tool.system (common/src/metta/common/tool/tool.py:27
+# / :31) is added per profile.
+_SWEEP_COMMON: dict[str, Spec] = {
+    "sweep_name": "str?",
+    "sweep_dir": "str?",
+    "max_trials": "int",
+    "batch_size": "int",
+    "recipe_module": "str",
+    "train_entrypoint": "str",
+    "eval_entrypoint": "str",
+    "max_concurrent_evals": "int",
+    "liar_strategy": "str",
+    "max_parallel_jobs": "int",
+    "monitoring_interval": "int",
+    "sweep_server_uri": "str",
+    "gpus": "int",
+    "nodes": "int",
+    "local_test": "bool",
+    "force_eval": "bool",
+    "eval_overrides": "dict",
+    "stats_server_uri": "str",
+    "dispatcher_type": ("local", "skypilot"),
+    "capture_output": "bool",
+}
+
+SWEEP_TOOL: dict[str, Model] = {
+    # 7c1a7ff418: SweepSchedulerType metta/tools/sweep.py:97-101
+    FOM_V1: Model(
+        "SweepTool",
+        {
+            **_SWEEP_COMMON,
+            "system": SYSTEM_FOM_V1,
+            "protein_config": PROTEIN_CONFIG,
+            "scheduler_type": ("batched_synced", "async_capped"),
+            "train_overrides": "dict",
+            "wandb": WANDB_FOM_V1,
+        },
+    ),
+    # a8d1ecee19: SweepSchedulerType metta/tools/sweep.py:99-103
+    MAIN: Model(
+        "SweepTool",
+        {
+            **_SWEEP_COMMON,
+            "system": SYSTEM_MAIN,
+            "search_space": "dict",
+            "protein_metric": "str",
+            "protein_goal": ("maximize", "minimize"),
+            "protein_method": ("bayes",),
+            "protein_settings": PROTEIN_SETTINGS,
+            "scheduler_type": ("async_capped", "grid_search"),
+            "wandb": WANDB_MAIN,
+            "grid_parameters": "dict",
+            "grid_metric": "str?",
+            "cost_key": "str?",
+        },
+    ),
+}
+assert all(frozenset(SWEEP_TOOL[p].fields) == PROFILES[p].tool_fields for p in PROFILES)
+
+_BOOL_WORDS = frozenset(("0", "off", "f", "false", "n", "no", "1", "on", "t", "true", "y", "yes"))
+_INT64 = 2**63
+
+
+def value_ok(spec: Spec, value: Any) -> bool:
+    """Whether pydantic's lax validation takes ``value`` (as tools/run.py parsed it) for ``spec``.
+
+    Only the kinds above: a bool takes 0/1 and the words pydantic knows in any case, an int a
+    bool or a whole float, a float a bool or int, a str (or path) only a string."""
+    if isinstance(spec, Model):
+        if not isinstance(value, dict):
+            return False
+        if set(value) - set(spec.fields) or spec.required - set(value):
+            return False
+        return all(value_ok(spec.fields[k], v) for k, v in value.items())
+    if isinstance(spec, tuple):
+        return isinstance(value, str) and value in spec
+    if spec == "bool":
+        if isinstance(value, str):
+            return value.lower() in _BOOL_WORDS
+        return isinstance(value, (bool, int, float)) and value in (0, 1)
+    if spec == "int":
+        if isinstance(value, float):
+            return math.isfinite(value) and value.is_integer() and abs(value) < _INT64
+        return isinstance(value, int)
+    if spec == "float":
+        return isinstance(value, (bool, int, float))
+    if spec in ("str", "path"):
+        return isinstance(value, str)
+    if spec == "str?":
+        return value is None or isinstance(value, str)
+    if spec == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if spec == "dict":
+        return isinstance(value, dict)
+    return True  # "timedelta": not checked
+
+
+_STRING = "a string that tools/run.py does not read as a number, true/false or none/null"
+_KIND_WORDS = {
+    "bool": "true or false (or 1/0, yes/no, on/off)",
+    "int": "a whole number",
+    "float": "a number",
+    "str": _STRING,
+    "path": _STRING,
+    "str?": "none or " + _STRING,
+    "list[str]": 'a JSON list of strings, like ["a","b"]',
+    "dict": "a JSON object",
+    "timedelta": "a duration in seconds",
+}
+
+
+def describe(spec: Spec) -> str:
+    """What ``spec`` accepts, in words."""
+    if isinstance(spec, Model):
+        req = sorted(spec.required)
+        need = f", with {', '.join(req)}" if req else ""
+        return f"a JSON object of {spec.name} fields ({', '.join(spec.fields)}){need}"
+    if isinstance(spec, tuple):
+        return "one of " + ", ".join(spec)
+    return _KIND_WORDS.get(spec, "any value")
+
+
+def _kind(spec: Spec) -> str:
+    if isinstance(spec, Model):
+        return spec.name
+    if isinstance(spec, tuple):
+        return "fixed choice"
+    return {"str?": "str or None", "list[str]": "list of str"}.get(spec, spec)
+
+
+def field_error(profile: str, tok: str) -> str | None:
+    """One sentence (without the final period) on why Metta ``profile``'s SweepTool refuses the
+    extra ``tok`` (``key=value``, its first part a SweepTool field), or None when it takes it."""
+    from .command import parse_value, read_as, reads_back
+
+    key, _, raw = tok.partition("=")
+    parts = key.split(".")
+    root = SWEEP_TOOL[profile]
+    node: Spec = root
+    parent = root.name
+    fail = "so the sweep would exit 1 before any trial"
+    for i, part in enumerate(parts):
+        if not isinstance(node, Model):  # base_config.py:73-75 (7c1a7ff418), :99-101 (a8d1ecee19)
+            if node == "dict":
+                return None  # a dict's keys are not checked here
+            above = ".".join(parts[:i])
+            return (
+                f"extra argument {tok!r}: {above} is a {_kind(node)} field of Metta {profile}'s "
+                f"{parent}, not a config with fields, {fail}; accepted: {above}=<value> with "
+                f"{describe(node)}"
+            )
+        if part not in node.fields:  # base_config.py:61-63, 85-96 (7c1a7ff418); :87-89, 112-134
+            where = ".".join(parts[:i])
+            return (
+                f"extra argument {tok!r}: {part} is not a field of {node.name} ({where}) in "
+                f"Metta {profile}, which forbids unknown keys, {fail}; accepted: {where}.<field> "
+                f"with a field of {node.name}: {', '.join(node.fields)}"
+            )
+        parent, node = node.name, node.fields[part]
+    spec = node
+    value = parse_value(raw)
+    if value_ok(spec, value):
+        return None
+    plain = reads_back(raw) or isinstance(value, (dict, list))
+    read = "" if plain else f" (tools/run.py reads {raw!r} as {read_as(raw)})"
+    shown = raw if len(raw) <= 40 else raw[:37] + "..."
+    return (
+        f"extra argument {tok!r}: Metta {profile}'s {parent} refuses {shown} for {parts[-1]}, "
+        f"a {_kind(spec)}{read}, {fail}; accepted for {key}: {describe(spec)}"
+    )
