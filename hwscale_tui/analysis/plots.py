@@ -123,6 +123,13 @@ def save_plots(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     return saved
 
 
+def _has_band(fit: Any) -> bool:
+    """Whether a fit has a band to draw: two or more bootstrap resamples. Without them
+    (``--bootstrap 0``, or points exactly on the law: "[no interval]" in the text) ``band``
+    is the fitted curve twice, an empty fill whose legend still said "95% band"."""
+    return int(getattr(fit, "boot_theta", np.empty((0, 0))).shape[0]) >= 2
+
+
 def _curves(plt: Any, result: AnalysisResult) -> Any:
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     for _, row in result.per_config.iterrows():
@@ -165,8 +172,9 @@ def _to_target(plt: Any, result: AnalysisResult) -> Any:
             continue
         if isinstance(law, PowerLawFit):
             grid = np.geomspace(gpus.min(), gpus.max(), 50)
-            lo, hi = law.band(grid)
-            ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{fmt_level(law.ci_level)} band")
+            if _has_band(law):
+                lo, hi = law.band(grid)
+                ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{fmt_level(law.ci_level)} band")
             ax.plot(grid, law.predict(grid), label=f"{law.a:.3g} G^{law.b:.2f}")
         else:
             ax.set_title("not enough data for a law", fontsize=8)
@@ -185,8 +193,9 @@ def _throughput(plt: Any, result: AnalysisResult) -> Any:
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     if isinstance(law, ThroughputSelection):
         grid = np.geomspace(1, max(2.0, float(pt["total_gpus"].max()) * 2), 60)
-        lo, hi = law.band(grid)
-        ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{law.chosen} band")
+        if _has_band(law.fit):
+            lo, hi = law.band(grid)
+            ax.fill_between(grid, lo, hi, alpha=0.2, label=f"{law.chosen} band")
         ax.plot(
             grid,
             law.amdahl.predict(grid),
