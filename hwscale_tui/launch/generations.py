@@ -128,15 +128,56 @@ class Comparison:
 class GenerationChangeRequired(UsageError):
     """A launch whose comparability settings changed, without ``--new-generation``."""
 
-    def __init__(self, comparison: Comparison, hint_command: str):
+    def __init__(self, comparison: Comparison, hint_command: str, same_as_ran: str | None = None):
         self.comparison = comparison
         c = comparison
+        # ``same_as_ran``: a command that starts the named pairs with the settings the
+        # generation ran with (its launch snapshot), offered first: the pairs go on in it
+        ran = (
+            f"{same_as_ran} (the settings generation {c.generation} ran with: its launch "
+            "snapshot), or "
+            if same_as_ran
+            else ""
+        )
         super().__init__(
             f"experiment {c.experiment}'s comparability settings changed since generation "
-            f"{c.generation} ran ({c.describe()}); accepted: {hint_command} --new-generation "
+            f"{c.generation} ran ({c.describe()}); accepted: {ran}{hint_command} --new-generation "
             f"(starts generation {c.generation + 1}; generation {c.generation}'s trials are kept "
             "apart), or the settings put back."
         )
+
+
+def same_as_ran_command(store: Store, name: str, pairs: Sequence[str]) -> str | None:
+    """``hwscale-tui launch -e SNAPSHOT --only PAIRS [KEY=VALUE ...]``: the launch of ``pairs``
+    with exactly the settings of the experiment's newest generation (its launch snapshot plus
+    the forwarded arguments its launch was given on the command line), or None when the
+    snapshot does not give them (missing, unreadable, or edited since). A pair whose sweep
+    runner died (or was cancelled) goes on in its generation with it: its finished trials
+    count, its trials in flight are re-attached, even when the experiment's file, or the
+    command line of the launch that started the generation, says otherwise."""
+    import shlex
+
+    from .. import config as cfgmod
+    from ..paths import snapshot_path
+
+    gens = store.generations(name)
+    snapshot = snapshot_path(name)
+    if not gens or not pairs or not snapshot.is_file():
+        return None
+    try:
+        was = json.loads(gens[-1]["settings_json"])
+        snap = cfgmod.load(snapshot)
+    except (OSError, ValueError, TypeError, UsageError):
+        return None
+    recorded = was.get("extra_args")
+    if not isinstance(recorded, list) or not all(isinstance(a, str) for a in recorded):
+        return None
+    given = [a for a in recorded if a not in snap.launch.extra_args]
+    now = settings(snap, given)
+    if any(k != PRICE_KEY and was.get(k) != v for k, v in now.items()):
+        return None
+    words = ["hwscale-tui", "launch", "-e", str(snapshot), "--only", ",".join(pairs), *given]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _legacy_settings(store: Store, experiment: str) -> dict[str, Any] | None:

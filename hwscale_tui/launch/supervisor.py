@@ -618,7 +618,7 @@ def launch(
     pairs are scheduled (before a foreground launch supervises them), never on a refusal.
     """
     from .experiments import remember
-    from .generations import decide_for_launch
+    from .generations import GenerationChangeRequired, decide_for_launch, same_as_ran_command
 
     snapshot = snapshot_path(cfg.name)
     cfg = cfg.copy()
@@ -662,21 +662,35 @@ def launch(
                 if status.pairs:  # never launched: _pairs_to_launch says so
                     _refuse_an_edited_snapshot(st, cfg.name)
             else:
-                decision = decide_for_launch(
-                    st,
-                    cfg,
-                    [*cfg.launch.extra_args, *extra_args],
-                    new_generation=new_generation,
-                    # and the pairs a live supervisor is still to start: one started after
-                    # the new generation began ran the new snapshot as the new generation's
-                    # sweep of a pair that generation never launched
-                    running=[
-                        pair_tag_of(p.sweep_name)
-                        for p in status.pairs
-                        if p.alive or (p.status in PENDING_STATUSES and not p.never_started)
-                    ],
-                    hint_command=hint,
-                )
+                try:
+                    decision = decide_for_launch(
+                        st,
+                        cfg,
+                        [*cfg.launch.extra_args, *extra_args],
+                        new_generation=new_generation,
+                        # and the pairs a live supervisor is still to start: one started after
+                        # the new generation began ran the new snapshot as the new generation's
+                        # sweep of a pair that generation never launched
+                        running=[
+                            pair_tag_of(p.sweep_name)
+                            for p in status.pairs
+                            if p.alive or (p.status in PENDING_STATUSES and not p.never_started)
+                        ],
+                        hint_command=hint,
+                    )
+                except GenerationChangeRequired as refused:
+                    # `launch --only PAIR`, as status offers it for a pair whose runner died,
+                    # reads the experiment's file: after a launch given settings on its command
+                    # line (--total-timesteps 600000) it differs from what the generation ran.
+                    # Offer the launch that goes on with what ran (re-attaching its jobs).
+                    same = (
+                        same_as_ran_command(st, cfg.name, [_tag_or_text(t) for t in only])
+                        if only
+                        else None
+                    )
+                    if same is None:
+                        raise
+                    raise GenerationChangeRequired(refused.comparison, hint, same) from None
                 cfg.generation = decision.generation
                 plan = plan_experiment(cfg, snapshot, list(extra_args))
             entries, left_running, drop, spent = _pairs_to_launch(
