@@ -523,6 +523,10 @@ def slurm_jobs(
             ]
             restart = (ended or {}).get(sweep)
             for entry in out[sweep]:
+                if restart and entry["job_id"]:
+                    # the store's state is what its runner last saw: the job may have ended
+                    # since ('11 running' was shown for a job squeue no longer had)
+                    entry["unwatched"] = "its sweep runner is gone: the state it last recorded"
                 if restart and not entry["job_id"] and _waits_to_submit(entry["waiting"]):
                     # its runner is gone: nothing will ask sbatch again ('waiting to submit'
                     # said it would); a new runner submits it (sweep/runner.py _resume)
@@ -568,6 +572,10 @@ def _job_text(t: dict[str, str | None]) -> str:
     """``12 running``; a trial with no job yet by its number: ``trial 3 waiting to submit:
     sbatch refused the job: ...``."""
     if t["job_id"]:
+        if t.get("unwatched"):  # its runner is gone: what it last saw, not what Slurm says now
+            return (
+                f"{t['job_id']} last recorded {t['waiting'] or t['state']} (no runner watches it)"
+            )
         return f"{t['job_id']} {t['waiting'] or t['state']}"
     found = re.search(r"_trial_0*(\d+)_", t["run_id"] or "")
     trial = f"trial {found.group(1)}" if found else str(t["run_id"])

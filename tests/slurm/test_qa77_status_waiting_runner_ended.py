@@ -64,12 +64,16 @@ def test_a_dead_runners_waiting_trial_is_not_submitted_and_the_restart_is_named(
     out = _status(capsys)
     assert WAITING not in out, out
     assert (
-        f"g1n1 Slurm jobs: 12 running, {ENDED}; hwscale-tui launch --experiment-name exp "
+        # its runner is gone: job 12's state is what it last recorded (session 43: a job that
+        # had ended was shown '12 running' until a new runner looked)
+        f"g1n1 Slurm jobs: 12 last recorded running (no runner watches it), {ENDED}; "
+        "hwscale-tui launch --experiment-name exp "
         "--resume starts its sweep runner again, which submits it"
     ) in out, out
     assert main(["status", "--experiment-name", "exp", "--json"]) == 0
     jobs = json.loads(capsys.readouterr().out)["slurm_jobs"][SWEEP]
     assert jobs[1]["waiting"] == ENDED.removeprefix("trial 2 ")
+    assert jobs[0]["state"] == "running" and "runner is gone" in jobs[0]["unwatched"]
     assert jobs[1]["restart"] == "hwscale-tui launch --experiment-name exp --resume"
 
     # beside a live supervisor --resume finds nothing to resume: --only g1n1 starts it
