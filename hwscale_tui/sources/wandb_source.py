@@ -920,11 +920,14 @@ class WandbSource:
             },
         )
         project = (response or {}).get("project")
-        if project is None:
-            raise ValueError(f"Could not find project {self.path}")
+        if project is None:  # read "W&B query failed (ValueError: Could not find project ...)"
+            raise SourceUnavailable(f"W&B project {self.path} not found at {self._where()}")
         run = project.get("run")
-        if run is None:
-            raise ValueError(f"Could not find run {run_id} in {self.path}")
+        if run is None:  # listed by the last poll, deleted since
+            raise SourceUnavailable(
+                f"run {run_id} is no longer in {self.path} on W&B (deleted since the trials "
+                "were listed)"
+            )
         rows = (run.get("sampledHistory") or [[]])[0]
         return rows if isinstance(rows, list) else []
 
