@@ -898,7 +898,8 @@ def _fit_laws(
     for col, name in zip(
         TO_TARGET_COLUMNS, ("samples_to_target", "time_to_target", "cost_to_target")
     ):
-        laws[name] = fit_power_law(gpus, per_config[col].to_numpy(dtype=float), **kw)
+        y = per_config[col].to_numpy(dtype=float)
+        laws[name] = fit_power_law(gpus, y, left_out=_left_out_text(per_config, y, col), **kw)
     sps_points = [(tc.pair.total_gpus, _trial_sps(tc)) for tc in curves]
     sps_points = [(g, s) for g, s in sps_points if s is not None]
     if sps_points:
@@ -928,6 +929,28 @@ def _fit_laws(
         )
     laws["composite"] = _composite(per_config, laws, price)
     return laws
+
+
+LAW_MEASURE = {
+    "samples_to_target": "samples",
+    "time_to_target_s": "time",
+    "cost_to_target_usd": "cost",
+}
+
+
+def _left_out_text(per_config: pd.DataFrame, y: np.ndarray, col: str) -> str | None:
+    """Why configs have no point on a to-target law: their best trial did not reach the
+    target, its value there is unknown (no wall time or cost logged), or it is 0 (a price of
+    $0) -- "4 missing or non-positive values" read as missing data."""
+    reached = per_config["best_reached"].to_numpy(dtype=bool)
+    measure = LAW_MEASURE[col]
+    parts = [
+        (int(np.sum(~reached)), "whose best trial did not reach the target"),
+        (int(np.sum(reached & ~np.isfinite(y))), f"whose {measure} to target is unknown"),
+        (int(np.sum(reached & np.isfinite(y) & (y <= 0))), f"whose {measure} to target is 0"),
+    ]
+    said = [f"{plural(n, 'config')} {why}" for n, why in parts if n]
+    return "; ".join(said) or None
 
 
 def _composite(

@@ -223,10 +223,14 @@ def _positive_pairs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
     return xa[ok], ya[ok], int((~ok).sum())
 
 
-def _check_points(x: np.ndarray, n_params: int, dropped: int, what: str) -> NotEnoughData | None:
+def _check_points(
+    x: np.ndarray, n_params: int, dropped: int, what: str, left_out: str | None = None
+) -> NotEnoughData | None:
+    """``left_out``: what the dropped points were, said instead of "missing or non-positive"."""
     distinct = np.unique(x).size
     if x.size < n_params + 1 or distinct < n_params:
-        extra = f" ({plural(dropped, 'missing or non-positive value')} left out)" if dropped else ""
+        said = left_out or plural(dropped, "missing or non-positive value")
+        extra = f" ({said} left out)" if dropped else ""
         return NotEnoughData(
             f"{what} needs at least {n_params + 1} points at {n_params} or more distinct x values; "
             f"got {x.size} point{'s' if x.size != 1 else ''} at {distinct} distinct "
@@ -299,10 +303,14 @@ def fit_power_law(
     n_boot: int = 1000,
     seed: int | np.random.Generator = 0,
     ci_level: float = 0.95,
+    left_out: str | None = None,
 ) -> PowerLawFit | NotEnoughData:
-    """``y = a * x^b`` by least squares on ``ln y = ln a + b ln x``, with bootstrap CIs on a and b."""
+    """``y = a * x^b`` by least squares on ``ln y = ln a + b ln x``, with bootstrap CIs on a and b.
+
+    ``left_out``: what the points with a missing or non-positive ``y`` are (e.g. "4 configs
+    whose best trial did not reach the target"), for the reason when too few remain."""
     xa, ya, dropped = _positive_pairs(x, y)
-    bad = _check_points(xa, 2, dropped, "a power law")
+    bad = _check_points(xa, 2, dropped, "a power law", left_out)
     if bad:
         return bad
     g = group_log(np.log(xa), np.log(ya))
