@@ -211,6 +211,31 @@ SENT_FROM = {
 }
 
 
+# Keys the experiment decides that are not always in the command: the tool maker sets them from
+# its parameters, or the runner sends them only when they differ from Metta's default. An extra
+# for one would silently replace the experiment's value: key -> (setting, how it reaches Metta).
+_NOT_DEFAULT = "sent only when it differs from Metta's default"
+DECIDED_BY_EXPERIMENT: dict[str, dict[str, tuple[str, str]]] = {
+    "fom-v1": {
+        # optimized_sweep_config.py:82-85 at 7c1a7ff418: ProteinConfig(metric=metric_path,
+        # goal="maximize"), built by hw_sweep (hw_sweep.py:56-62)
+        "protein_config.metric": ("sweep.metric", "hw_sweep sets it from protein_metric_path"),
+        "protein_config.goal": ("sweep.goal", "sent only when it is minimize"),
+    },
+    "main": {
+        # our tool maker: SweepTool(protein_metric=protein_metric_path) (install.py); the goal
+        # and settings: metta/tools/sweep.py:131 and protein_config.py:20, :30-32 at a8d1ecee19
+        "protein_metric": ("sweep.metric", "the tool maker sets it from protein_metric_path"),
+        "protein_goal": ("sweep.goal", "sent only when it is minimize"),
+        "protein_settings.acquisition_fn": ("sweep.acquisition_fn", _NOT_DEFAULT),
+        "protein_settings.max_suggestion_cost": ("sweep.max_suggestion_cost", _NOT_DEFAULT),
+    },
+}
+# fom-v1's search space: hw_sweep builds protein_config.parameters from the pair
+# (optimized_sweep_config.py:86-147 at 7c1a7ff418); plan shows it, and no setting changes it.
+FIXED_SPACE = {"fom-v1": "protein_config.parameters"}
+
+
 def reads_back(text: str) -> bool:
     """tools/run.py reads ``key=text`` as the string ``text`` (not a number, bool, None or JSON)."""
     value = parse_value(text)
@@ -304,8 +329,24 @@ def metta_argv(
     sent = {tok.split("=", 1)[0] for tok in argv[4:]}
     if "wandb" in sent:  # the whole field carries entity and project
         sent |= {"wandb.entity", "wandb.project"}
+    decided = DECIDED_BY_EXPERIMENT.get(prof.name, {})
+    space = FIXED_SPACE.get(prof.name)
     for tok in routed.tokens:
         key = tok.split("=", 1)[0]
+        if space and (key == space or key.startswith(space + ".")):
+            raise UsageError(
+                f"extra argument {tok!r} would replace {space}, the search space {tool} builds "
+                f"for each pair (hwscale-tui plan shows it; Metta {prof.name}'s space is fixed); "
+                f'accepted: no extra under {space}, or metta.profile = "main", whose search '
+                "space the runner sends."
+            )
+        if key in decided and key not in sent:
+            setting, how = decided[key]
+            raise UsageError(
+                f"extra argument {tok!r} would replace {key}, which the metta runner takes from "
+                f"{setting} ({how}; hwscale-tui plan shows {setting}); accepted: set {setting} in "
+                "the experiment instead, and extras only for keys the runner does not send."
+            )
         if key in sent:
             origin = SENT_FROM.get(key)
             if origin is None:  # an optimizer setting of the experiment's own config
@@ -322,7 +363,9 @@ def metta_argv(
             )
         # a whole field after the runner's dotted keys under it replaces them: tools/run.py
         # applies the overrides in order (run_tool.py:634-644 at a8d1ecee19)
-        covered = sorted(s for s in sent if s.startswith(key + "."))
+        covered = sorted(s for s in sent if s.startswith(key + ".")) or sorted(
+            s for s in (*decided, *([space] if space else [])) if s.startswith(key + ".")
+        )
         if covered:
             listed = ", ".join(covered[:-1]) + " and " + covered[-1] if covered[1:] else covered[0]
             raise UsageError(

@@ -224,7 +224,7 @@ def metta_takes(profile: str, tok: str) -> bool:
     return True
 
 
-# -- extras: none of them is a key the runner sends -----------------------------------------------
+# -- extras: none of them is a key the runner sends or the experiment decides (goal, metric) -----------------------------------------------
 
 COMMON = [
     "wandb.bogus=1",
@@ -296,8 +296,6 @@ EXTRAS = {
     "fom-v1": COMMON
     + [
         "protein_config.bogus=1",
-        "protein_config.goal=minimize",
-        "protein_config.goal=up",
         "protein_config.method=bayes",
         "protein_config.method=grid",
         "protein_config.settings.ucb_beta=3",
@@ -319,7 +317,6 @@ EXTRAS = {
         "protein_settings.expansion_rate=0.5",
         "protein_method=bayes",
         "protein_method=grid",
-        "protein_metric=evaluator/eval_sweep/other",
         "grid_metric=none",
         "grid_metric=x",
         "cost_key=monitor/cost",
