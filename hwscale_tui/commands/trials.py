@@ -221,7 +221,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = source.poll()
     except SourceUnavailable as e:
-        print(f"hwscale-tui: error: could not read trials: {e.reason}.", file=sys.stderr)
+        # a refused key does not come right by running trials again: a key W&B accepts does
+        advice = "; set a WANDB_API_KEY W&B accepts" if e.status in (401, 403) else ""
+        print(
+            f"hwscale-tui: error: could not read trials: {e.reason.rstrip('.')}{advice}.",
+            file=sys.stderr,
+        )
         return 1
     trials = [t for t in result.trials if t.sweep in sweeps] if args.sweep else result.trials
     for run_id, why in getattr(source, "skipped", {}).items():
