@@ -121,6 +121,15 @@ def finite_number(value: Any) -> float | None:
     return f if math.isfinite(f) and abs(f) <= NUMBER_LIMIT else None
 
 
+NEGATIVE_FLAG = "is negative: {} (a cost, step count, runtime or SPS is 0 or more)"
+
+
+def negative_flag(name: str, value: float) -> str:
+    """The flag of a cost, step count, runtime or SPS below 0: no such quantity is (it was shown
+    as "-100.00" dollars or "-50s"); a score may be negative."""
+    return f"{name} {NEGATIVE_FLAG.format(f'{value:.3g}')}"
+
+
 def number_flag(name: str, value: Any) -> str:
     """The flag of a value of ``name`` that :func:`finite_number` refused: out of range for a
     number beyond ``NUMBER_LIMIT``, else not a finite number (NaN, inf, a string, a dict)."""

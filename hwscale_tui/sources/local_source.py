@@ -33,6 +33,7 @@ from .base import (
     experiment_sweeps,
     finite_number,
     mark_stale,
+    negative_flag,
     number_flag,
     record_order,
 )
@@ -46,6 +47,7 @@ HISTORY_METRIC_ALIASES = {
 _UNSEEN = object()
 SQL_CHUNK = 10_000  # run ids per IN (...) query
 NUMBER_FIELDS = ("score", "cost_usd", "agent_steps", "runtime_s", "sps", "created_at", "updated_at")
+NON_NEGATIVE_FIELDS = ("cost_usd", "agent_steps", "runtime_s", "sps")  # a score may be below 0
 
 
 def _is_json_object(text: Any) -> bool:
@@ -72,8 +74,14 @@ def normalize_store_row(row: Mapping[str, Any]) -> Trial:
         trial.params = {}
     for name in NUMBER_FIELDS:
         value = getattr(trial, name)
-        if value is not None and finite_number(value) is None:
+        if value is None:
+            continue
+        number = finite_number(value)
+        if number is None:
             flags.append(number_flag(name, value))
+            setattr(trial, name, None)
+        elif number < 0 and name in NON_NEGATIVE_FIELDS:
+            flags.append(negative_flag(name, number))
             setattr(trial, name, None)
     for name in ("gpus", "nodes"):
         # a damaged row's count ('zzz', kept by SQLite as written, or 0) ended analyze and the

@@ -44,7 +44,7 @@ from typing import Any
 
 from ..hardware import generation_of_sweep, pair_from_sweep_name
 from ..records import Trial
-from .base import finite_number, mark_stale, number_flag
+from .base import finite_number, mark_stale, negative_flag, number_flag
 
 # W&B run states -> Trial states. "preempted" runs stopped and may be resumed later.
 STATE_MAP = {
@@ -152,17 +152,22 @@ def parse_time(value: Any) -> float | None:
 
 
 def _first_number(
-    summary: Mapping[str, Any], keys: tuple[str, ...], flags: list[str]
+    summary: Mapping[str, Any],
+    keys: tuple[str, ...],
+    flags: list[str],
+    *,
+    signed: bool = False,
 ) -> float | None:
-    """The first of ``keys`` holding a finite number; present-but-bad values are flagged."""
+    """The first of ``keys`` holding a finite number (one of 0 or more unless ``signed``: a
+    cost, step count, runtime or SPS); present-but-bad values are flagged."""
     for key in keys:
         value = lookup(summary, key)
         if value is _MISSING or value is None:
             continue
         number = finite_number(value)
-        if number is not None:
+        if number is not None and (signed or number >= 0):
             return number
-        flags.append(number_flag(key, value))
+        flags.append(number_flag(key, value) if number is None else negative_flag(key, number))
     return None
 
 
@@ -266,7 +271,7 @@ def normalize_wandb_run(
         nodes=nodes,
         state=state,
         params=_params(summary, config, tags, flags),
-        score=_first_number(summary, score_keys, flags),
+        score=_first_number(summary, score_keys, flags, signed=True),
         cost_usd=cost,
         agent_steps=_first_number(summary, (AGENT_STEP_KEY,), flags),
         runtime_s=_first_number(summary, RUNTIME_KEYS, flags),

@@ -153,3 +153,67 @@ def test_an_absurd_number_in_the_local_store_is_flagged_and_unknown():
         "score is out of range: 1.7e+308 (a trial's numbers are within ±2**53, 9.0e15)",
         "cost_usd is out of range: -1e+300 (a trial's numbers are within ±2**53, 9.0e15)",
     ]
+
+
+def test_a_negative_cost_step_count_runtime_or_sps_is_flagged_and_unknown(runs, serve):
+    """They were shown as they came ("-100.00" dollars, "-50s", "-1G" steps, "-1M" SPS in the
+    table, the same in --json and --csv) with no flag; a negative score stays a score."""
+    runs[0].summary.update(
+        {
+            "monitor/cost/accrued_total": -100.0,
+            "metric/agent_step": -1e9,
+            "metric/total_time": -50.0,
+            "overview/sps": -1e6,
+            "sweep/score": -0.5,
+            "evaluator/eval_sweep/score": -0.5,
+        }
+    )
+    serve(runs)
+    trials = {t.run_id: t for t in wandb_source().poll().trials}
+    t = trials[runs[0].name]
+    assert t.score == -0.5
+    assert t.cost_usd == runs[0].summary["sweep/cost"]  # the next cost key, as for a NaN
+    assert t.runtime_s == runs[0].summary["_runtime"]  # likewise
+    assert (t.agent_steps, t.sps) == (None, None)
+    negative = "is negative: {} (a cost, step count, runtime or SPS is 0 or more)".format
+    assert t.flags == [
+        f"monitor/cost/accrued_total {negative('-100')}",
+        f"metric/agent_step {negative('-1e+09')}",
+        f"metric/total_time {negative('-50')}",
+        f"overview/sps {negative('-1e+06')}",
+        "finished without agent steps",
+    ]
+
+
+def test_a_negative_cost_in_the_local_store_is_flagged_and_unknown():
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        store.insert_trial(
+            "hardware_scaling.g1n1_trial_0001_aaaaaa",
+            "hardware_scaling.g1n1",
+            idx=1,
+            state="finished",
+            score=-0.25,
+            cost_usd=-3.0,
+            runtime_s=-1.0,
+            agent_steps=0.0,
+            sps=-2.0,
+        )
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(), {"grid.gpu_counts": [1], "grid.node_counts": [1]}
+    )
+    (t,) = make_source(cfg, "local").poll().trials
+    assert (t.score, t.cost_usd, t.agent_steps, t.runtime_s, t.sps) == (
+        -0.25,
+        None,
+        0.0,
+        None,
+        None,
+    )
+    negative = "is negative: {} (a cost, step count, runtime or SPS is 0 or more)".format
+    assert t.flags == [
+        f"cost_usd {negative('-3')}",
+        f"runtime_s {negative('-1')}",
+        f"sps {negative('-2')}",
+    ]
