@@ -142,6 +142,14 @@ def number_flag(name: str, value: Any) -> str:
             shown = f"{f:.3g}" if math.isfinite(f) else ""
         if shown:
             return f"{name} is out of range: {shown} (a trial's numbers are within ±2**53, 9.0e15)"
+    if isinstance(value, Mapping):  # its text cut at 40 characters said little
+        kind = value.get("_type")
+        if isinstance(kind, str) and kind:  # what W&B keeps of a logged object
+            return f"{name} is not a finite number: a W&B {kind[:40]}"
+        keys = ", ".join(repr(str(k)[:20]) for k in list(value)[:3])
+        more = ", ..." if len(value) > 3 else ""
+        shown = f"a dict (keys {keys}{more})" if keys else "an empty dict"
+        return f"{name} is not a finite number: {shown}"
     return f"{name} is not a finite number: {str(value)[:40]!r}"
 
 

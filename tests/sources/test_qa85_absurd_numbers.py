@@ -217,3 +217,25 @@ def test_a_negative_cost_in_the_local_store_is_flagged_and_unknown():
         f"runtime_s {negative('-1')}",
         f"sps {negative('-2')}",
     ]
+
+
+def test_a_histogram_where_a_number_belongs_is_named_as_one(runs, serve):
+    """The flag showed the dict's text cut at 40 characters: 'sweep/score is not a finite
+    number: "{\\'_type\\': \\'histogram\\', \\'values\\': [1, 2],"'."""
+    histogram = {"_type": "histogram", "values": [1, 2, 3], "bins": [0.0, 0.5, 1.0, 1.5]}
+    runs[0].summary.update(
+        {
+            "sweep/score": histogram,
+            "evaluator/eval_sweep/score": histogram,
+            "overview/sps": {"mean": 5.0, "max": 7.0},
+        }
+    )
+    serve(runs)
+    t = next(t for t in wandb_source().poll().trials if t.run_id == runs[0].name)
+    assert (t.score, t.sps) == (None, None)
+    assert t.flags == [
+        "sweep/score is not a finite number: a W&B histogram",
+        "evaluator/eval_sweep/score is not a finite number: a W&B histogram",
+        "overview/sps is not a finite number: a dict (keys 'mean', 'max')",
+        "finished without a score",
+    ]
