@@ -326,7 +326,10 @@ class FractionNeedsPositiveBest(UsageError):
         self.reference = reference
         super().__init__(
             "a fractional target needs a positive best score, but the best smoothed score is "
-            f"{reference:g}; accepted: an absolute target (--target-kind absolute)."
+            # not "--target-kind absolute", which read the target 0.9 as a score: every
+            # config "not reached" on returns below 0
+            f"{reference:g}; accepted: a score as the target: --target SCORE (with "
+            "--target-kind absolute when SCORE is between 0 and 1)."
         )
 
 
