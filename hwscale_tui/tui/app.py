@@ -32,6 +32,8 @@ from .session import ExperimentSession
 from .watch import PairWatch, best_per_priority
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from .screens.grid import GridScreen
     from .screens.launch import LaunchScreen
 
@@ -46,6 +48,9 @@ SCREENS: dict[str, tuple[str, str]] = {
 UI_STATE_FILE = "tui.json"
 WATCH_FIRST_DELAY_S = 1.0  # after the first frame
 WATCH_EVERY_S = 2.0
+# the longest keys typed behind a text field's enter wait for it to be acted on (a field whose
+# enter is never answered, say): then they go on as they are
+HOLD_KEYS_AT_MOST_S = 0.5
 
 
 def esc_digit(character: str | None) -> str | None:
@@ -193,6 +198,10 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self.done_banner: str | None = None  # "experiment done" with the best pair per priority
         self.switch_to: str | None = None  # set by the experiment switcher: reopen on it
         self._replayed_keys: asyncio.Task[None] | None = None  # see on_event
+        # keys typed behind an enter that a text field has not acted on yet (see on_event)
+        self._held_keys: list[events.Key] | None = None
+        self._held_keys_timer: Timer | None = None
+        self._keys_read = 0
 
     async def on_event(self, event: events.Event) -> None:
         """Textual reads an esc followed within its ESCDELAY (100 ms: fast typing, or keys an
@@ -200,7 +209,16 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         (WezTerm's ``\\x1b2`` is "™"): esc then 2 typed "™" into a form field, or did nothing
         elsewhere; by another printable key as ``alt+<key>``, which typed the key into a field
         (the esc lost). The two keys are pressed here instead, in order, each handled before
-        the next (as Pilot presses keys)."""
+        the next (as Pilot presses keys).
+
+        Keys typed behind an enter in a text field wait until the field's answer was acted on
+        (:meth:`hold_keys`)."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._keys_read += 1
+            event._read_as = self._keys_read  # type: ignore[attr-defined]  # see _release_keys
+            if self._held_keys is not None:
+                self.hold_key(event)
+                return
         if isinstance(event, events.Key) and (then := esc_then(event)):
             event.stop()
             self._replayed_keys = asyncio.create_task(self._press_keys(["escape", then]))
@@ -208,6 +226,42 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         if isinstance(event, events.Key) and not event.is_forwarded:
             event._sent_to = self.focused  # type: ignore[attr-defined]  # see _on_key
         await super().on_event(event)
+
+    def hold_keys(self) -> None:
+        """A text field (``OrderedInput``) is about to act on its enter: the keys typed behind
+        it wait until its answer was acted on (:meth:`on_input_submitted`), then go where the
+        cursor is, in the order they were typed. Textual had sent them to the field before its
+        enter closed a prompt or the trials filter: ``n3``, enter, ``n5``, enter on the grid
+        typed ``n5`` into the closed prompt (5 was never added), an ``s`` behind the filter's
+        enter did not sort."""
+        if self._held_keys is None:
+            self._held_keys = []
+            self._held_keys_timer = self.set_timer(HOLD_KEYS_AT_MOST_S, self._release_keys)
+
+    @property
+    def holding_keys(self) -> bool:
+        return self._held_keys is not None
+
+    def hold_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        if self._held_keys is not None:
+            self._held_keys.append(event)
+
+    def on_input_submitted(self) -> None:
+        """A text field's enter was acted on (by its screen, before it bubbled up here)."""
+        self._release_keys()
+
+    def _release_keys(self) -> None:
+        held, self._held_keys = self._held_keys or [], None
+        if self._held_keys_timer is not None:
+            self._held_keys_timer.stop()
+            self._held_keys_timer = None
+        # in the order read: one sent to another widget first may come back later than keys
+        # read after it (see _on_key); read again, as they were typed
+        held.sort(key=lambda e: getattr(e, "_read_as", 0))
+        for key in held:
+            self.post_message(events.Key(key.key, key.character))
 
     async def _on_key(self, event: events.Key) -> None:
         """A key no widget took, come back up to the app. Keys that arrive together (typeahead
@@ -226,7 +280,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             # back up here as any key does (posted plainly, it was read as a new key at the
             # app and forwarded again with its propagation stopped: a down after an esc that
             # left a form field was lost)
-            focused._forward_event(events.Key(event.key, event.character))
+            again = events.Key(event.key, event.character)
+            again._read_as = getattr(event, "_read_as", 0)  # type: ignore[attr-defined]
+            focused._forward_event(again)
 
     # -- start-up -----------------------------------------------------------------------------
     def on_mount(self) -> None:

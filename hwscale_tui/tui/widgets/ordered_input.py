@@ -19,6 +19,12 @@ from textual.widgets import Input
 
 class OrderedInput(Input):
     async def _on_key(self, event: events.Key) -> None:
+        app = self.app
+        if getattr(app, "holding_keys", False):  # typed behind an enter: see app.hold_keys
+            app.hold_key(event)  # type: ignore[attr-defined]
+            return
+        if event.key == "enter" and hasattr(app, "hold_keys"):
+            app.hold_keys()
         if not event.is_printable:
             for binding in self._bindings.key_to_bindings.get(event.key, ()):
                 if not binding.priority and await self.app.run_action(binding.action, self):
