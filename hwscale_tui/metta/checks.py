@@ -23,6 +23,9 @@ from .profiles import FOM_V1, MettaProfile, detect_profile, resolve_profile, too
 # those GPUs 1, 4 or 8 per instance (https://aws.amazon.com/ec2/instance-types/g5/ and /g6/).
 AWS_G5_G6_GPU_COUNTS = (1, 4, 8)
 SKYPILOT_TASK_YAML = "devops/skypilot/config/skypilot_run.yaml"
+# Metta's runner, which every pair's command runs in the checkout: tools/run.py at 7c1a7ff418 and
+# at a8d1ecee19 (docs/metta.md, "How tools/run.py binds arguments").
+RUN_PY = "tools/run.py"
 
 
 def _repo(cfg: ExperimentConfig) -> Path | None:
@@ -252,6 +255,12 @@ def launch_blockers(cfg: ExperimentConfig) -> list[str]:
             f"metta.repo {repo} is not a directory, and every pair's command runs in the Metta "
             "checkout, so none would start; accepted: the path of a Metta checkout (metta.repo, "
             "--metta-repo), or no metta.repo to run in the current directory"
+        )
+    elif repo is not None and not (repo / RUN_PY).is_file():  # uv run ./tools/run.py there
+        out.append(
+            f"metta.repo {repo} has no {RUN_PY}, which every pair's command runs there (uv run "
+            f"./{RUN_PY} ...), so none would start; accepted: the path of a Metta checkout "
+            "(metta.repo, --metta-repo), or no metta.repo to run in the current directory"
         )
     m = cfg.metta
     for key, value, parts, what, accepted in (
