@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,49 @@ class NotSubmitted(OSError):
     trial never ran, so it is no failure of its hyperparameters. The runner records it killed
     (not counted toward max_trials, never shown to the optimizer) and replaces it; after
     ``NOT_SUBMITTED_ALLOWED`` in a row it stops the sweep with the reason."""
+
+
+def metrics_problem(path: Path) -> str | None:
+    """Why a trial's metrics file cannot be read as one -- a folder, a named pipe or a device
+    (opening a pipe with no writer waits forever), a file the runner may not read -- or None
+    (a file, or none yet). Said in the trial's error; the runner never stops on it."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"its metrics file {path} cannot be read ({e.strerror or e})"
+    if stat.S_ISDIR(mode):
+        return f"its metrics file {path} is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return f"its metrics file {path} is not a regular file (a named pipe, a socket or a device)"
+    return None
+
+
+class TrialMetrics(MetricsTail):
+    """A trial's metrics file, read as it grows; a path that cannot be read as a file reads as
+    no lines, and ``problem`` says why (it was an IsADirectoryError out of the runner's loop:
+    the sweep ended exit 1 with the trial left ``running``; a named pipe hung the runner)."""
+
+    problem: str | None = None
+
+    def read_new(self) -> list[dict[str, Any]]:
+        problem = metrics_problem(self.path)
+        if problem is None:
+            try:
+                return super().read_new()
+            except OSError as e:
+                problem = f"its metrics file {self.path} cannot be read ({e.strerror or e})"
+        self.problem = problem
+        return []
+
+
+def read_trial_final(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The last ``final: true`` line of a trial's metrics file (or None), and why the file
+    could not be read (``metrics_problem``; None when it could)."""
+    tail = TrialMetrics(path)
+    tail.read_new()
+    return tail.final, tail.problem
 
 
 # Starts in a row the cluster did not take before the sweep stops (each one waited for the
@@ -45,10 +90,10 @@ class InFlightTrial:
     # trial's runtime and cost (the runner tracks it from ``waiting`` after each poll).
     queued_since: float | None = None  # when it was last seen entering the queue
     queued_s: float = 0.0  # queue time before that
-    metrics: MetricsTail = field(init=False)
+    metrics: TrialMetrics = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metrics = MetricsTail(self.metrics_path)
+        self.metrics = TrialMetrics(self.metrics_path)
 
 
 class Dispatcher(Protocol):

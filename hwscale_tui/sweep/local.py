@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from ..launch.commands import full_env, resolve_executable
-from ..metrics_file import read_final
 from ..paths import ensure_private_dir
 from ..processes import (
     ProcessGroupTarget,
@@ -27,7 +26,7 @@ from ..processes import (
     signal_group,
     stop_process_trees,
 )
-from .dispatch import InFlightTrial
+from .dispatch import InFlightTrial, read_trial_final
 from .outcome import TrialExit
 from .trial_command import TrialSpec
 
@@ -104,7 +103,8 @@ class LocalDispatcher:
             self._stop_leftovers(proc)
             code = proc.exit_code()
             reason = None if code == 0 else last_log_line(trial.log_path)
-            exits[trial.run_id] = TrialExit(code, reason, read_final(trial.metrics_path))
+            final, problem = read_trial_final(trial.metrics_path)
+            exits[trial.run_id] = TrialExit(code, reason, final, metrics_problem=problem)
         return exits
 
     def cancel(self, trials: Sequence[InFlightTrial], grace_s: float) -> set[str]:

@@ -38,6 +38,9 @@ class TrialExit:
     abort: str | None = None
     # how long the job ran, as the cluster measured it (Slurm's Elapsed: queue time excluded)
     runtime_s: float | None = None
+    # why its metrics file could not be read (a folder, a named pipe, not readable): said in
+    # the error of a trial that left no result
+    metrics_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,13 +147,19 @@ def decide_outcome(
             return outcome("finished", finite(row["score"]))
         if final.get("state") == "killed":
             return outcome("killed", error="the trial reported that it was killed")
+        problem = exit.metrics_problem
         if exit.code == 0:
-            return outcome("failed", error=_no_result(final))
-        return outcome(
-            "failed",
-            error=exit.reason
-            or "its process ended while the runner was not watching and left no final result",
+            return outcome(
+                "failed",
+                error=f"exited 0, but {problem}, so it left no result"
+                if problem
+                else _no_result(final),
+            )
+        error = (
+            exit.reason
+            or "its process ended while the runner was not watching and left no final result"
         )
+        return outcome("failed", error=f"{error} ({problem})" if problem else error)
     detail = _describe_exit(exit.code)
     if exit.code == BAD_INPUT_EXIT_CODE:
         detail += " (the trial rejected its arguments)"
@@ -158,6 +167,8 @@ def decide_outcome(
     # last log line, which is often only its summary.
     cause = final.get("error") if isinstance(final.get("error"), str) else None
     reason = cause or exit.reason
+    if exit.metrics_problem and not final:
+        reason = f"{reason} ({exit.metrics_problem})" if reason else exit.metrics_problem
     if reason and any(m in reason.lower() for m in INFRASTRUCTURE_FAILURES):
         # The disk or the store failed, not the hyperparameters: never a failure for the
         # optimizer, never counted toward max_trials (a new suggestion replaces it).

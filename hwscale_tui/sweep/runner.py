@@ -29,13 +29,19 @@ from ..errors import StoreError, UsageError
 from ..hardware import HardwarePair
 from ..launch import registry
 from ..launch.commands import builtin_multinode_refusal
-from ..metrics_file import history_row, read_final
+from ..metrics_file import history_row
 from ..prices import job_cost_usd
 from ..processes import SignalSafeEvent, process_start_time
 from ..records import plural
 from ..search.presets import Preset, preset_for
 from ..store import Store
-from .dispatch import NOT_SUBMITTED_ALLOWED, Dispatcher, InFlightTrial, NotSubmitted
+from .dispatch import (
+    NOT_SUBMITTED_ALLOWED,
+    Dispatcher,
+    InFlightTrial,
+    NotSubmitted,
+    read_trial_final,
+)
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState
@@ -882,9 +888,10 @@ class SweepRunner:
             reason = "its process ended while no runner was watching and left no final result"
             if not was_started:
                 reason = "the runner stopped while starting it, so its process (if any) was never tracked"
-            exit = TrialExit(
-                None, reason, read_final(Path(row["metrics_path"])) if row["metrics_path"] else None
+            final, problem = (
+                read_trial_final(Path(row["metrics_path"])) if row["metrics_path"] else (None, None)
             )
+            exit = TrialExit(None, reason, final, metrics_problem=problem)
             started = row["started_at"]
             outcome = decide_outcome(
                 exit,

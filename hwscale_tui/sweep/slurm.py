@@ -47,10 +47,9 @@ from ..launch.slurm_options import (
     sbatch_options,
     time_limit_minutes,
 )
-from ..metrics_file import read_final
 from ..paths import ensure_private_dir, write_private_text
 from ..processes import SignalSafeEvent
-from .dispatch import InFlightTrial, NotSubmitted
+from .dispatch import InFlightTrial, NotSubmitted, read_trial_final
 from .local import last_log_line
 from .outcome import TrialExit
 from .skypilot import TrialResults, WandbTrialResults, in_daemon_thread
@@ -859,7 +858,7 @@ class SlurmDispatcher:
                     exits[trial.run_id] = TrialExit(
                         None,
                         f"Slurm job {job_id} is in neither squeue nor sacct any more",
-                        read_final(trial.metrics_path),  # what it left decides
+                        read_trial_final(trial.metrics_path)[0],  # what it left decides
                     )
                 continue
             trial.waiting = None
@@ -892,7 +891,7 @@ class SlurmDispatcher:
             info = _ended_info(details.get(job_id), queued.get(job_id))
             run_id, metrics = asked[job_id]
             completed = info is not None and info.state == "COMPLETED"
-            if completed and self.results is not None and read_final(metrics) is None:
+            if completed and self.results is not None and read_trial_final(metrics)[0] is None:
                 finals[job_id] = self.results.final(run_id)
         return Snapshot(tuple(ids), queued, details, finals)
 
@@ -901,7 +900,7 @@ class SlurmDispatcher:
     ) -> TrialExit:
         job = f"Slurm job {info.job_id}"
         state = info.state
-        final = read_final(trial.metrics_path) or remote_final
+        final = read_trial_final(trial.metrics_path)[0] or remote_final
         if state == "COMPLETED":
             if final is None and self.results is None and not trial.metrics_path.exists():
                 # the usual cause on a real cluster: the nodes wrote it to a disk of their own
