@@ -267,8 +267,8 @@ def field_error(profile: str, tok: str) -> str | None:
     if value_ok(spec, value):
         return None
     plain = reads_back(raw) or isinstance(value, (dict, list))
-    read = "" if plain else f" (tools/run.py reads {raw!r} as {read_as(raw)})"
-    shown = raw if len(raw) <= 40 else raw[:37] + "..."
+    read = "" if plain else f" (tools/run.py reads it as {read_as(raw)})"
+    shown = repr(raw if len(raw) <= 40 else raw[:37] + "...")  # '' for an empty value
     return (
         f"extra argument {tok!r}: Metta {profile}'s {parent} refuses {shown} for {parts[-1]}, "
         f"a {_kind(spec)}{read}, {fail}; accepted for {key}: {describe(spec)}"

@@ -389,9 +389,24 @@ def test_extras_under_sweeptool_fields_are_refused_exactly_as_metta_refuses_them
         (
             "main",
             "local_test=maybe",
-            "extra argument 'local_test=maybe': Metta main's SweepTool refuses maybe for "
+            "extra argument 'local_test=maybe': Metta main's SweepTool refuses 'maybe' for "
             "local_test, a bool, so the sweep would exit 1 before any trial; accepted for "
             "local_test: true or false (or 1/0, yes/no, on/off).",
+        ),
+        (  # an empty value was shown as nothing ("refuses  for tags")
+            "fom-v1",
+            "wandb.tags=",
+            "extra argument 'wandb.tags=': Metta fom-v1's WandbConfig refuses '' for tags, a "
+            "list of str, so the sweep would exit 1 before any trial; accepted for wandb.tags: a "
+            'JSON list of strings, like ["a","b"].',
+        ),
+        (
+            "main",
+            "wandb.group=2025",
+            "extra argument 'wandb.group=2025': Metta main's WandbConfig refuses '2025' for group, "
+            "a str or None (tools/run.py reads it as the number 2025), so the sweep would exit 1 "
+            "before any trial; accepted for wandb.group: none or a string that tools/run.py does "
+            "not read as a number, true/false or none/null.",
         ),
     ],
 )
