@@ -121,6 +121,22 @@ def finite_number(value: Any) -> float | None:
     return f if math.isfinite(f) and abs(f) <= NUMBER_LIMIT else None
 
 
+def params_without_oversized_ints(params: dict[str, Any], label: str, flags: list[str]) -> None:
+    """Set to None (and flag) each hyperparameter that is a whole number too large for a float
+    (JSON's ``10**400``): kept, a ``trainer.batch_size`` of 401 digits ended ``analyze`` with
+    an OverflowError. Other values are kept as they came (a 64-bit seed is a hyperparameter)."""
+    for key, value in params.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                float(value)
+            except OverflowError:
+                digits = len(str(abs(value)))
+                flags.append(
+                    f"{label}.{key} is a {digits}-digit whole number, too large for a float"
+                )
+                params[key] = None
+
+
 NEGATIVE_FLAG = "is negative: {} (a cost, step count, runtime or SPS is 0 or more)"
 
 

@@ -35,6 +35,7 @@ from .base import (
     mark_stale,
     negative_flag,
     number_flag,
+    params_without_oversized_ints,
     record_order,
 )
 
@@ -72,6 +73,7 @@ def normalize_store_row(row: Mapping[str, Any]) -> Trial:
     ):  # row_to_trial turns bad JSON into {} silently
         flags.append("params_json is not a JSON object")
         trial.params = {}
+    params_without_oversized_ints(trial.params, "params_json", flags)
     for name in NUMBER_FIELDS:
         value = getattr(trial, name)
         if value is None:

@@ -44,7 +44,13 @@ from typing import Any
 
 from ..hardware import generation_of_sweep, pair_from_sweep_name
 from ..records import Trial
-from .base import finite_number, mark_stale, negative_flag, number_flag
+from .base import (
+    finite_number,
+    mark_stale,
+    negative_flag,
+    number_flag,
+    params_without_oversized_ints,
+)
 
 # W&B run states -> Trial states. "preempted" runs stopped and may be resumed later.
 STATE_MAP = {
@@ -204,16 +210,20 @@ def _params(
 ) -> dict[str, Any]:
     suggestion = lookup(summary, SUGGESTION_KEY)
     if isinstance(suggestion, Mapping):
-        return flatten(suggestion)
+        params = flatten(suggestion)
+        params_without_oversized_ints(params, SUGGESTION_KEY, flags)
+        return params
     if suggestion is not _MISSING and suggestion is not None:
         flags.append(f"{SUGGESTION_KEY} is not a dict ({type(suggestion).__name__})")
     values = config.get()
     if (
         OUR_TAG in tags or "hardware" in values
     ):  # our runs keep the params in the config too, next to `hardware`
-        return flatten(
+        params = flatten(
             {k: v for k, v in values.items() if k != "hardware" and not k.startswith("_")}
         )
+        params_without_oversized_ints(params, "config", flags)
+        return params
     return {}
 
 

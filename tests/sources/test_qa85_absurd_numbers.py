@@ -239,3 +239,55 @@ def test_a_histogram_where_a_number_belongs_is_named_as_one(runs, serve):
         "overview/sps is not a finite number: a dict (keys 'mean', 'max')",
         "finished without a score",
     ]
+
+
+def test_a_hyperparameter_too_large_for_a_float_is_flagged_and_analyze_runs(
+    runs, serve, tmp_path, capsys
+):
+    """A sweep/suggestion holding trainer.batch_size = 10**400 was kept as it came: analyze
+    ended with a traceback (OverflowError: int too large to convert to float, in the critical
+    batch size's reading of the batch size), and trials printed the 401 digits."""
+    from hwscale_tui.cli import main
+
+    runs[0].summary["sweep/suggestion"]["trainer.batch_size"] = HUGE_INT
+    serve(runs)
+    t = next(t for t in wandb_source().poll().trials if t.run_id == runs[0].name)
+    assert t.params["trainer.batch_size"] is None
+    assert (
+        t.params["trainer.minibatch_size"]
+        == runs[0].summary["sweep/suggestion"]["trainer.minibatch_size"]
+    )
+    assert t.flags == [
+        "sweep/suggestion.trainer.batch_size is a 401-digit whole number, too large for a float"
+    ]
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config("metta"),
+        {"wandb.entity": DEFAULT_ENTITY, "grid.gpu_counts": [1], "grid.node_counts": [1]},
+    )
+    experiment_file = cfgmod.save(cfg, tmp_path / "exp.toml")
+    rc = main(["analyze", "--experiment", str(experiment_file), "--bootstrap", "20"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "Traceback" not in err and "1 of 3 trials" in out
+
+
+def test_a_hyperparameter_too_large_for_a_float_in_the_store_is_flagged():
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        store.insert_trial(
+            "hardware_scaling.g1n1_trial_0001_aaaaaa",
+            "hardware_scaling.g1n1",
+            idx=1,
+            state="finished",
+            score=0.5,
+            params={"trainer.batch_size": HUGE_INT, "seed": 2**64 - 1},
+        )
+    cfg = cfgmod.apply_overrides(
+        cfgmod.default_config(), {"grid.gpu_counts": [1], "grid.node_counts": [1]}
+    )
+    (t,) = make_source(cfg, "local").poll().trials
+    assert t.params == {"trainer.batch_size": None, "seed": 2**64 - 1}  # a 64-bit seed stays
+    assert t.flags == [
+        "params_json.trainer.batch_size is a 401-digit whole number, too large for a float"
+    ]
