@@ -328,7 +328,7 @@ class FractionNeedsPositiveBest(UsageError):
             "a fractional target needs a positive best score, but the best smoothed score is "
             # not "--target-kind absolute", which read the target 0.9 as a score: every
             # config "not reached" on returns below 0
-            f"{reference:g}; accepted: a score as the target: --target SCORE (with "
+            f"{reference:g}; accepted: an absolute target, a score: --target SCORE (with "
             "--target-kind absolute when SCORE is between 0 and 1)."
         )
 

@@ -37,7 +37,7 @@ def test_the_refusal_asks_for_a_score(tmp_path, capsys) -> None:
     said = captured.err.strip().splitlines()[-1]
     assert said == (
         "hwscale-tui: error: a fractional target needs a positive best score, but the best "
-        "smoothed score is -100; accepted: a score as the target: --target SCORE (with "
+        "smoothed score is -100; accepted: an absolute target, a score: --target SCORE (with "
         "--target-kind absolute when SCORE is between 0 and 1)."
     )
     # the advice, followed, analyzes: a score the curves reach
