@@ -16,7 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "install-tool",
         help="write recipes/experiment/hwscale_sweep.py (profile main's tool maker) into a Metta checkout",
     )
-    inst.add_argument("--repo", required=True, metavar="PATH", help="the Metta main checkout")
+    inst.add_argument(
+        "--repo", metavar="PATH", help="the Metta main checkout (not needed with --print)"
+    )
     inst.add_argument(
         "--force", action="store_true", help="replace a file hwscale-tui did not write"
     )
@@ -35,6 +37,14 @@ def run(args: argparse.Namespace) -> int:
         if args.print:
             sys.stdout.write(TOOL_SOURCE)
             return 0
+        if not args.repo:
+            from ..errors import UsageError
+
+            raise UsageError(
+                "install-tool writes the main profile's tool maker into a Metta checkout, and no "
+                "--repo was given; accepted: --repo PATH (a Metta main checkout), or --print to "
+                "show the module."
+            )
         target = install_tool(Path(args.repo), force=args.force)
         print(f"wrote {target} (tool {PROFILES['main'].tool})")
         return 0
