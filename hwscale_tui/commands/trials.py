@@ -359,6 +359,28 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+def _shown(text: str) -> str:
+    """``text`` for a terminal: a character that is not printable (an escape sequence, a
+    newline, in a W&B run id or a recorded error) as ``repr`` writes it, so the terminal is
+    not driven by the data and a row stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _cells(text: str) -> int:
+    """Terminal cells ``text`` takes: a wide (East Asian) character two, a combining one none;
+    ``ljust`` counted characters, which shifted a row of 日本語 by a cell per character."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
 def print_table(trials: list, kind: str, requests: int, experiment: str = "") -> None:
     """The trials as an aligned text table. Plain string formatting, not a rich Table: rich
     measures every cell, which took ~10 s for 10,000 trials (benchmarks/trials_table.py)."""
@@ -385,7 +407,7 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
         (
             str(t.generation),
             pair_tag_of(t.sweep) or "?",
-            t.run_id.removeprefix(f"{t.sweep}_"),
+            _shown(t.run_id.removeprefix(f"{t.sweep}_")),
             t.state,
             "-" if t.score is None else f"{t.score:.4g}",
             _money(t.cost_usd),
@@ -396,13 +418,14 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
         )
         for t in sorted(trials, key=lambda t: t.generation)
     ]
-    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    widths = [max([len(c), *(_cells(r[i]) for r in rows)]) for i, c in enumerate(columns)]
 
     def line(cells: tuple[str, ...] | list[str]) -> str:
-        return "  ".join(
-            cell.ljust(w) if col in left else cell.rjust(w)
-            for cell, w, col in zip(cells, widths, columns)
-        ).rstrip()
+        padded = []
+        for cell, w, col in zip(cells, widths, columns):
+            pad = " " * (w - _cells(cell))
+            padded.append(cell + pad if col in left else pad + cell)
+        return "  ".join(padded).rstrip()
 
     out = [f"{plural(len(trials), 'trial')} from {kind}{of}", line(list(columns))]
     out.append("  ".join("─" * w for w in widths))
@@ -410,10 +433,10 @@ def print_table(trials: list, kind: str, requests: int, experiment: str = "") ->
     sys.stdout.write("\n".join(out) + "\n")
     flagged = [t for t in trials if t.flags]
     for t in flagged:
-        print(f"flagged {t.run_id}: " + "; ".join(t.flags))
+        print(f"flagged {_shown(t.run_id)}: " + _shown("; ".join(t.flags)))
     ended = [t for t in trials if t.error and t.state in ("failed", "killed")]
     for t in ended[:ERRORS_SHOWN]:
-        print(f"{t.state} {t.run_id}: {_one_line(t.error)}")
+        print(f"{t.state} {_shown(t.run_id)}: {_shown(_one_line(t.error))}")
     if len(ended) > ERRORS_SHOWN:
         print(
             f"(+{len(ended) - ERRORS_SHOWN} more failed or killed; --json or --csv has each error)"

@@ -32,3 +32,36 @@ def test_a_key_wandb_refuses_says_what_to_set(tmp_path, monkeypatch, capsys, exp
         "hwscale-tui: error: could not read trials: W&B refused the API key (HTTP 401); set a "
         "WANDB_API_KEY W&B accepts.\n"
     )
+
+
+def cells(text: str) -> int:
+    """Terminal cells ``text`` takes: 2 for a wide (East Asian) character."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def test_run_ids_with_control_or_wide_characters_keep_the_table_whole(
+    tmp_path, monkeypatch, capsys, experiment_file
+):
+    """A W&B run id holding an escape sequence or a newline was printed raw -- the terminal
+    turned red, the row broke in two -- and one of wide characters (日本語) shifted its row's
+    columns by one cell per character."""
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 2)
+    runs[0].name = "hardware_scaling.g1n1_evil\x1b[31mRED\x1b[0m\nnext"
+    runs[2].name = "hardware_scaling.g2n1_日本語の名前"
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        rc = main(["trials", "--experiment", str(experiment_file)])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "\x1b" not in out
+    lines = out.splitlines()
+    header, rows = lines[1], lines[3:7]
+    assert len(lines) == 8  # title, header, rule, 4 rows, the flagged count: no row broke
+    assert "evil\\x1b[31mRED\\x1b[0m\\nnext" in rows[0]  # shown escaped, as repr() would
+    at = cells(header[: header.index("state")])
+    for row in rows:
+        state = next(s for s in ("finished", "stale") if s in row)
+        assert cells(row[: row.index(state)]) == at, row
