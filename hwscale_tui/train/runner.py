@@ -381,6 +381,18 @@ def _run_dir_refusal(run: str, run_dir: Path, metrics_path: Path) -> str | None:
             "move it away (or set metrics_file=PATH in a folder you can write to)."
         )
     file_in_question = existing == run_dir and metrics_path.exists()  # written in place
+    if file_in_question and not metrics_path.is_file():
+        # a folder failed the run (exit 1, "IsADirectoryError: ..."); a named pipe waited for
+        # a reader forever, deaf to SIGTERM
+        what = (
+            "a folder, not a file"
+            if metrics_path.is_dir()
+            else "not a regular file (a named pipe, a socket or a device)"
+        )
+        return (
+            f"run {run}'s metrics file {metrics_path} is {what}; move it away (or set "
+            "metrics_file=PATH to write elsewhere)."
+        )
     if (
         existing.is_dir()
         and os.access(existing, os.W_OK | os.X_OK)

@@ -8,6 +8,7 @@ summary (``sweep/score``, ``sweep/cost``, ...). ``wandb`` and the store are impo
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -44,7 +45,8 @@ def metrics_path_refusal(path: Path, paths: AppPaths) -> str | None:
     (``<state>/runs/``: the store, its WAL, launch snapshots, per-launch files, logs, the
     experiment files); an existing file that is not a metrics file (its first line no JSON
     object: a file of yours, a copy of the store, a trial's log). A missing folder is made,
-    as for a trial on a remote machine; ``/dev/null`` and other non-files are written as before."""
+    as for a trial on a remote machine; ``/dev/null`` and other non-files are written as before
+    (a named pipe no process reads is refused when ``MetricsFile`` opens it)."""
     shown = str(path)
     try:
         where = path.expanduser().absolute()
@@ -107,7 +109,16 @@ class MetricsFile:
 
     def __init__(self, path: Path):
         ensure_private_dir(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:  # non-blocking: a named pipe nobody reads would wait for a reader forever
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK, 0o600)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            raise StoreRefused(
+                f"metrics_file={path} is a named pipe that no process reads, so writing it "
+                "would wait for one forever; accepted: a file path, or a pipe a process reads."
+            ) from None
+        os.set_blocking(fd, True)
         self.path = path
         self.fh = os.fdopen(fd, "w", encoding="utf-8")
 
