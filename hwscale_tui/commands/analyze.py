@@ -650,6 +650,17 @@ def run(args: argparse.Namespace) -> int:
     transfer = transfer_note(trials)  # a CSV keeps it: trials --csv writes transfer_other
     if transfer:
         local_notes.append(transfer)
+    curve_metric = args.metric or cfg.analysis.curve_metric
+    if not args.trials and curve_metric != cfg.sweep.metric:
+        # Metta's defaults (evaluator/eval_sweep/score, overview/reward), or --metric reward:
+        # "best score 0.8" beside "target: 0.9 x best smoothed score 12" with no word why
+        where = "--metric" if args.metric else "[analysis] curve_metric"
+        local_notes.append(
+            f"Two metrics: each config's best trial and its best score are the trials' "
+            f"{cfg.sweep.metric} ([sweep] metric), while the learning curves, the target and "
+            f"the levels are in {curve_metric} ({where}): the best score and the target are "
+            "not in the same units."
+        )
     curves_unread = unread_curves(trials, histories, unread, unread_reason)
     if curves_unread:  # first among them: the analysis stands on fewer curves than it shows
         local_notes.insert(0, unread_curves_note(curves_unread))
