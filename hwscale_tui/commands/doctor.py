@@ -477,10 +477,13 @@ def _snapshot_edited(name: str) -> str | None:
 SWEEP_RUN_RE = re.compile(r"^(?P<sweep>.+)_trial_\d{4,}_[0-9a-f]{6}$")
 
 
-def check_runs(report: Report, store_ok: bool) -> None:
+def check_runs(report: Report, repair: bool, store_ok: bool) -> None:
     """Sweep trials' run folders (state/runs/<run id>) the store has no row for: the store
     lost them (its -wal file deleted, an older backup restored, a repair that could not read
-    their pages) -- else every command shows them as never run, with nothing said."""
+    their pages) -- else every command shows them as never run, with nothing said. ``--repair``
+    puts back the rows their folders can rebuild (``trial.json`` and a final metrics line:
+    metrics_file.recovered_trial)."""
+    from ..metrics_file import recovered_trial
     from ..paths import app_paths
     from .status import lost_run_ids
 
@@ -496,19 +499,96 @@ def check_runs(report: Report, store_ok: bool) -> None:
     if not missing:
         report.add("trial runs", True, "every sweep trial's run folder has its row in the store")
         return
+    rebuilt = {n: recovered_trial(runs / n) for n in missing}
+    can = [n for n, r in rebuilt.items() if not isinstance(r, str)]
     finished = sum(1 for n in missing if _finished_run(runs / n))
     shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-    report.add(
+    cannot = len(missing) - len(can)
+    if can:
+        fix = (
+            f"--repair rebuilds {'it' if len(can) == len(missing) == 1 else plural(len(can), 'row')} "
+            "from the run folders (their trial.json and metrics file)"
+            + (
+                f"; {plural(cannot, 'other')} cannot be: "
+                + _why_not(rebuilt, [n for n in missing if n not in can])
+                + " -- put back the store copy that has them if you have one (data/backups/ "
+                "holds the ones --repair made)"
+                if cannot
+                else ""
+            )
+        )
+    else:
+        fix = (
+            "their folders cannot rebuild them ("
+            + _why_not(rebuilt, missing)
+            + ") -- put back the store copy that has them if you have one (data/backups/ holds "
+            "the ones --repair made)"
+        )
+    finding = report.add(
         "trial runs",
         False,
         f"{plural(len(missing), 'trial')} run by sweeps ({finished} finished) "
         f"{'is' if len(missing) == 1 else 'are'} missing from "
         f"the store though their run folders are in {runs} ({shown}): the store lost them (a "
         "deleted -wal file, an older copy put back, rows a repair could not read); status, "
-        "trials and analyze leave them out and launch --resume runs that many again -- put "
-        "back the store copy that has them if you have one (data/backups/ holds the ones "
-        "--repair made)",
-    ).repairable = False
+        f"trials and analyze leave them out and launch --resume runs that many again; {fix}",
+    )
+    finding.repairable = bool(can)
+    if repair and can:
+        ok, said = _rebuild_rows(rebuilt, can)
+        if ok and not cannot:
+            finding.fixed = said
+        else:  # some are still missing, or nothing could be written: still a problem (exit 1)
+            finding.detail += f"; --repair: {said}"
+            finding.repairable = False
+
+
+def _why_not(rebuilt: dict[str, Any], names: list[str]) -> str:
+    """``3 with no readable trial.json (run before hwscale-tui wrote one), 1 with no final
+    metrics line (...)``."""
+    counts: dict[str, int] = {}
+    for n in names:
+        why = rebuilt[n]
+        counts[why] = counts.get(why, 0) + 1
+    return ", ".join(
+        f"{n} with {why}"
+        + (" (run before hwscale-tui wrote one, or damaged)" if "trial.json" in why else "")
+        for why, n in counts.items()
+    )
+
+
+def _rebuild_rows(rebuilt: dict[str, Any], names: list[str]) -> tuple[bool, str]:
+    """Insert the rebuilt rows (and their curves, where the store kept none) in one transaction."""
+    from ..errors import StoreError
+    from ..paths import app_paths
+    from ..store import Store
+
+    try:
+        with Store(app_paths().store) as st, st.transaction():
+            curves = 0
+            for n in names:
+                row, history = rebuilt[n]
+                if st.get_trial_row(n) is not None:  # a sweep recorded it meanwhile
+                    continue
+                sweep = SWEEP_RUN_RE.match(n)
+                assert sweep is not None
+                st.insert_trial(n, sweep.group("sweep"), **row)
+                has_curve = st.conn.execute(
+                    "SELECT 1 FROM history WHERE run_id = ? LIMIT 1", (n,)
+                ).fetchone()
+                if not has_curve:
+                    curves += st.append_history(n, history)
+    except (StoreError, sqlite3.Error, OSError) as e:
+        return False, f"nothing rebuilt: {e}"
+    states: dict[str, int] = {}
+    for n in names:
+        state = rebuilt[n][0]["state"]
+        states[state] = states.get(state, 0) + 1
+    said = ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+    return True, (
+        f"rebuilt {plural(len(names), 'trial')} ({said}) and {plural(curves, 'curve point')} "
+        "from their run folders"
+    )
 
 
 def _finished_run(run_dir: Path) -> bool:
@@ -914,7 +994,7 @@ def run(args: argparse.Namespace) -> int:
     check_launches(report, store_ok)
     check_snapshots(report, store_ok)
     check_state_files(report, args.repair, store_ok)
-    check_runs(report, store_ok)
+    check_runs(report, args.repair, store_ok)
     check_reserves(report, args.repair, store_ok)
     check_orphans(report)
     check_shm(report, args.repair)

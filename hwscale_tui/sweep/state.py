@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 from ..errors import StoreError, UsageError
 from ..hardware import HardwarePair
+from ..metrics_file import write_trial_record
+from ..paths import ensure_private_dir
 from ..processes import is_running, process_start_time
 from ..store import Store
 from .outcome import TrialOutcome
@@ -138,6 +140,30 @@ class SweepState:
                 source="local",
                 generation=generation,
                 fingerprint=fingerprint,
+            )
+        # the row's copy beside the trial's metrics: `doctor --repair` rebuilds the row from
+        # both if the store loses it; a folder that cannot be written fails the trial's start
+        # itself, with its own sentence, so nothing is said here
+        with contextlib.suppress(OSError):
+            ensure_private_dir(spec.run_dir)  # every folder made 0700, the runs folder too
+            write_trial_record(
+                spec.run_dir,
+                {
+                    "run_id": spec.run_id,
+                    "sweep": self.sweep,
+                    "experiment": experiment,
+                    "idx": idx,
+                    "gpus": spec.pair.gpus,
+                    "nodes": spec.pair.nodes,
+                    "params": dict(params),
+                    "suggestion": dict(info),
+                    "generation": generation,
+                    "fingerprint": fingerprint,
+                    "created_at": now,
+                    "source": "local",
+                    "log_path": str(spec.log_path),
+                    "metrics_path": str(spec.metrics_path),
+                },
             )
         return spec
 
