@@ -32,6 +32,7 @@ from .session import ExperimentSession
 from .watch import PairWatch, best_per_priority
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
     from textual.timer import Timer
 
     from .screens.grid import GridScreen
@@ -54,8 +55,8 @@ HOLD_KEYS_AT_MOST_S = 0.5
 
 
 def esc_digit(character: str | None) -> str | None:
-    """The digit of an esc-digit pair Textual read as one key (its character for the escape
-    sequence ``\\x1b<digit>``: "™" for esc 2), else None."""
+    """The digit (or ``-``, ``=``) of an esc-digit pair Textual read as one key (its character
+    for the escape sequence ``\\x1b<digit>``: "™" for esc 2, "–" for esc -), else None."""
     if not character or character.isascii():
         return None
     from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
@@ -65,7 +66,7 @@ def esc_digit(character: str | None) -> str | None:
             key == character
             and len(sequence) == 2
             and sequence[0] == "\x1b"
-            and sequence[1].isdigit()
+            and (sequence[1].isdigit() or sequence[1] in "-=")
         ):
             return sequence[1]
     return None
@@ -285,6 +286,15 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             focused._forward_event(again)
 
     # -- start-up -----------------------------------------------------------------------------
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, reading an esc typed right before a space,
+        enter, punctuation mark or ctrl key as its own key (``tui/parser.py``)."""
+        from .parser import keep_esc
+
+        driver_class = super().get_driver_class()
+        keep_esc(driver_class)
+        return driver_class
+
     def on_mount(self) -> None:
         if self.use_ansi_theme:
             self.theme = "ansi-dark"

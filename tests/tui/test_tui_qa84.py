@@ -62,3 +62,72 @@ async def test_a_key_typed_behind_the_enter_of_the_trials_filter_sorts(tmp_path)
         _burst(app, *_typed("/g2n\ns"))
         await wait_for(pilot, lambda: table.sort_column, what="the sort", timeout=10)
         assert table.filter_terms == ["g2n"] and app.focused is table
+
+
+# -- 2. an esc typed right before a space, ?, enter or ctrl key ----------------------------------
+def _read(app, data: str) -> list:
+    """The key events the app's terminal driver reads from ``data`` arriving in one burst (its
+    parser, fed the bytes at once, then the end of input: what it does after the esc delay)."""
+    import importlib
+
+    parser = importlib.import_module(app.driver_class.__module__).XTermParser()
+    return [*parser.feed(data), *parser.feed("")]
+
+
+def test_the_parser_keeps_an_esc_typed_before_a_key_that_is_no_letter(tmp_path):
+    """Textual read an esc and a space (or ?, enter, ctrl+c) typed within 100 ms as the space
+    alone, the esc lost; an unknown escape sequence is still not read as an esc."""
+    app, _ = make_app(tmp_path)
+    for data, keys in (
+        ("\x1b ", ["escape", "space"]),
+        ("\x1b?", ["escape", "question_mark"]),
+        ("\x1b\r", ["escape", "enter"]),
+        ("\x1b\x03", ["escape", "ctrl+c"]),
+        ("\x1bs", ["alt+s"]),  # a letter: alt+, the app presses both (app.esc_then)
+        ("\x1b[?z", ["left_square_bracket", "question_mark", "z"]),  # no sequence known
+        ("\x1b]11;x", ["right_square_bracket", "1", "1", "semicolon", "x"]),
+    ):
+        assert [e.key for e in _read(app, data)] == keys, repr(data)
+
+
+async def test_esc_then_space_closes_the_help_and_toggles_the_pair(tmp_path):
+    """'?' then esc and space in one burst on the grid: the help stayed open (the space went
+    to it) and the pair was not switched off."""
+    from hwscale_tui.tui.screens.modals import HelpScreen
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        assert "g1n1" not in app.session.cfg.grid.exclude
+        for event in _read(app, "\x1b "):
+            app.post_message(event)
+        await wait_for(
+            pilot,
+            lambda: app.screen is grid and "g1n1" in app.session.cfg.grid.exclude,
+            what="help closed, g1n1 off",
+            timeout=10,
+        )
+
+
+async def test_esc_then_minus_leaves_the_filter_box_and_polls_faster(tmp_path):
+    """esc and '-' typed together read as one key, "–" (the esc-digit pairs' table), typed
+    into the trials filter box; now the box closes and the poll interval goes down."""
+    from textual.widgets import Input
+
+    app, _ = make_app(tmp_path, start="trials")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.poll_state is not None, what="first poll")
+        box = screen.query_one("#filter-input", Input)
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: app.focused is box, what="the filter box")
+        interval = screen.poll_interval_s
+        for event in _read(app, "\x1b-"):
+            app.post_message(event)
+        await wait_for(
+            pilot, lambda: screen.poll_interval_s < interval, what="faster poll", timeout=10
+        )
+        assert "–" not in box.value and not box.has_class("shown")
