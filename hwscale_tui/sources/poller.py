@@ -11,6 +11,7 @@ recovers by itself on the next good poll.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,12 @@ from ..errors import UsageError
 from .base import PollResult, SourceUnavailable, TrialSource
 
 log = logging.getLogger(__name__)
+
+# The longest wait a server's RateLimit-Reset or Retry-After is honoured for. As sent, an epoch
+# in milliseconds (1.7e12, read as seconds), ``inf`` or an HTTP date in the year 9999 made the
+# next poll due never: the app said "retrying after 1.79e+12 s" until it was restarted. W&B's
+# own resets are seconds to a minute.
+MAX_SERVER_WAIT_S = 3600.0
 
 
 @dataclass
@@ -135,6 +142,7 @@ class Poller:
         # interval * 2 ** errors raised OverflowError out of poll_once after ~1,000 failures in a
         # row (3.5 days of a W&B outage at the 300 s cap)
         backoff = min(self.max_backoff_s, self.interval_s * 2.0 ** min(s.consecutive_errors, 64))
-        s.backoff_s = max(backoff, retry_after_s or 0.0)
+        asked = 0.0 if retry_after_s is None or math.isnan(retry_after_s) else retry_after_s
+        s.backoff_s = max(backoff, min(asked, MAX_SERVER_WAIT_S))
         self._finished_at = self.clock()
         s.next_due = self._finished_at + s.backoff_s

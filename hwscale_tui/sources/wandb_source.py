@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import math
 import os
 import re
 import threading
@@ -477,6 +478,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
             if when is None:
                 continue
             value = when
+        if not math.isfinite(value):  # "inf" or "nan": no wait at all (the poller's own stands)
+            continue
         if value > 1e9:  # an epoch time, not a delta
             value -= now
         return max(0.0, value)
