@@ -352,6 +352,16 @@ class LaunchRecords:
         rows = self.conn.execute(sql + " ORDER BY launch_id, position", args).fetchall()
         return [_pair_row(r) for r in rows]
 
+    def active_pair_rows_elsewhere(self, experiment: str) -> list[PairRow]:
+        """Other experiments' pairs recorded as starting or running (their processes may have
+        ended since: check them)."""
+        rows = self.conn.execute(
+            "SELECT * FROM pairs WHERE experiment != ? AND status IN (?, ?) "
+            "ORDER BY experiment, launch_id, position",
+            (experiment, STARTING, RUNNING),
+        ).fetchall()
+        return [_pair_row(r) for r in rows]
+
     def schedule_pair(
         self,
         experiment: str,

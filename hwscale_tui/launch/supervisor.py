@@ -717,6 +717,9 @@ def launch(
                 )
             if only and not resume:  # before anything is written
                 _refuse_changing_what_pending_pairs_read(cfg, status, [e.sweep for e in entries])
+            beside = _local_pairs_elsewhere(st, cfg)
+            if beside:
+                warnings.append(beside)
             with nullcontext() if foreground else _supervisor_log(cfg.name) as log:
                 if decision is not None:
                     decision.record(st)
@@ -769,6 +772,40 @@ def launch(
                 st, launch_id, clock=clock, out=sys.stderr, foreground=True, extra_env=checked
             ).run()
         return info
+
+
+def _local_pairs_elsewhere(st: Store, cfg: ExperimentConfig) -> str | None:
+    """A local launch beside another experiment's local pairs that run now: their trials and
+    this launch's share this machine's cores, and neither experiment's times are its own.
+    A sequential launch waits only for its own experiment's pairs, and analyze sees one
+    experiment's trials, so nothing else would say so."""
+    if cfg.experiment.dispatcher != "local":
+        return None
+    running: dict[str, list[str]] = {}
+    for r in LaunchRecords(st).active_pair_rows_elsewhere(cfg.name):
+        if not is_running(r.pid, r.proc_start):
+            continue
+        row = st.get_sweep(r.sweep)
+        dispatcher = row.get("dispatcher") if row else None
+        if dispatcher is None:  # its runner has not recorded the sweep yet: its snapshot says
+            with contextlib.suppress(ConfigError, OSError):
+                dispatcher = cfgmod.load(snapshot_path(r.experiment)).experiment.dispatcher
+        if dispatcher == "local":
+            running.setdefault(r.experiment, []).append(r.tag)
+    if not running:
+        return None
+    from ..hardware import usable_cores
+
+    cores = usable_cores()
+    which = "; ".join(f"experiment {name}: {', '.join(tags)}" for name, tags in running.items())
+    first = next(iter(running))
+    return (
+        f"other experiments' pairs run on this machine now ({which}): this launch's trials "
+        f"share the {plural(cores, 'usable core')} with theirs, so the times and steps per "
+        "second of both include the other's load (analyze sees one experiment and cannot "
+        f"tell); to measure each alone, wait until they end (hwscale-tui status "
+        f"--experiment-name {first}) or cancel them"
+    )
 
 
 def _sequential_waits_for(
