@@ -548,10 +548,17 @@ def from_dict(
                         + ' (deprecated: use metta.profile = "fom-v1" or "main")',
                     )
                 mapped = KEY_PROFILE_TO_PROFILE[value]
-                deprecations.append(
-                    f'metta.key_profile = "{value}" is deprecated and read as metta.profile = '
-                    f'"{mapped}" (key paths now come from the profile); write profile = "{mapped}" instead'
-                )
+                if "profile" in sdata:  # the profile given wins: key_profile is not read at all
+                    deprecations.append(
+                        f'metta.key_profile = "{value}" is deprecated and ignored here: '
+                        f"metta.profile = {sdata['profile']!r} is given and decides the key "
+                        "paths; remove key_profile"
+                    )
+                else:
+                    deprecations.append(
+                        f'metta.key_profile = "{value}" is deprecated and read as metta.profile = '
+                        f'"{mapped}" (key paths now come from the profile); write profile = "{mapped}" instead'
+                    )
                 if "profile" not in sdata:
                     values.setdefault("metta", {})["profile"] = mapped
                     explicit.add("metta.profile")

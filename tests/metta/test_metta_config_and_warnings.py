@@ -42,7 +42,13 @@ def test_old_key_profile_files_keep_working_with_a_deprecation(tmp_path, old, pr
         tmp_path / "both.toml",
         f'[experiment]\nrunner = "metta"\n[metta]\nkey_profile = "{old}"\nprofile = "main"\n',
     )
-    assert cfgmod.load(both, env={}).metta.profile == "main"
+    loaded = cfgmod.load(both, env={})
+    assert loaded.metta.profile == "main"
+    # and the deprecation says the old key is ignored, not 'read as' a profile that lost
+    # (session 43: it said 'read as metta.profile = "fom-v1"' beside profile = "main")
+    (said,) = loaded.deprecations
+    assert f'key_profile = "{old}" is deprecated and ignored here' in said, said
+    assert "metta.profile = 'main' is given" in said and "read as" not in said
 
 
 def test_bad_profile_values_name_what_is_accepted(tmp_path):
