@@ -43,6 +43,7 @@ def check_sweep(setup: SweepSetup) -> None:
         _check_trainer(setup.pair, list(setup.builder.extra), setup.preset.space.keys)
     cfg = setup.cfg
     _check_program(cfg)
+    _check_runs_dir(cfg, setup.builder.runs_dir)
     if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin":
         # settings Slurm would refuse (or no sbatch at all): refused before the sweep registers
         # its experiment file, as launch and plan --check refuse them
@@ -118,6 +119,30 @@ def _check_program(cfg: ExperimentConfig) -> None:
             "accepted: a program on PATH or the path of an executable file (e.g. "
             '"python", "./train.sh" with chmod +x).'
         )
+
+
+def _check_runs_dir(cfg: ExperimentConfig, runs_dir: Path) -> None:
+    """A local sweep's run folders (each trial's log and metrics file) that cannot be made: on
+    a read-only state location every trial failed "could not start: [Errno 30] Read-only file
+    system", one after another until the whole budget was spent, each one a failure the
+    optimizer learned from. Refused before anything is written, as ``train`` refuses it."""
+    if cfg.experiment.dispatcher != "local":
+        return
+    existing = next((p for p in (runs_dir, *runs_dir.parents) if p.exists()), None)
+    if existing is None:
+        return
+    if not existing.is_dir():
+        problem = f"{existing} is a file, not a folder"
+        accepted = "move it away"
+    elif os.access(existing, os.W_OK | os.X_OK):
+        return
+    else:
+        problem = f"{existing} is not writable (a read-only state location, or not yours)"
+        accepted = "a state location you can write to (HWSCALE_HOME)"
+    raise UsageError(
+        f"the trials' run folders under {runs_dir} cannot be made: {problem}, so every trial "
+        f"would fail to start; accepted: {accepted}."
+    )
 
 
 def _check_trainer(pair: HardwarePair, extra: list[str], swept: Sequence[str]) -> None:
