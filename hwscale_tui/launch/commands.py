@@ -119,8 +119,15 @@ class ExperimentPlan:
 def validate_extra_args(extra: list[str]) -> list[str]:
     for tok in extra:
         if "=" not in tok or tok.startswith("="):
+            # `hwscale-tui plan exp.toml`: the file was meant, and -e opens it
+            hint = (
+                f" (to open the experiment file, give it with -e: -e {tok})"
+                if "=" not in tok and tok.lower().endswith(".toml")
+                else ""
+            )
             raise UsageError(
-                f"extra argument {tok!r} is not key=value; extra arguments must look like seed=1."
+                f"extra argument {tok!r} is not key=value; extra arguments must look like "
+                f"seed=1{hint}."
             )
     return list(extra)
 

@@ -177,6 +177,8 @@ def test_bad_file_on_cli_exits_2_and_writes_nothing(tmp_path, text, key, accepte
         (["--runner", "slurm"], "--runner (experiment.runner)"),
         (["--delay", "soon"], "--delay: 'soon' is not a number"),
         (["notakeyvalue"], "extra argument 'notakeyvalue' is not key=value"),
+        # `plan exp.toml`: the file was meant (session 43, helper 82)
+        (["exp.toml"], "seed=1 (to open the experiment file, give it with -e: -e exp.toml)."),
         (["--metric-path", "reward"], "--metric-path (sweep.metric): 'reward' has no effect"),
     ],
 )
