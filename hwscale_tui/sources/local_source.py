@@ -123,6 +123,7 @@ class LocalSource:
         self.curve_metric = cfg.analysis.curve_metric
         self._sweeps = experiment_sweeps(cfg)
         self._store = store
+        self._file_id: tuple[int, int] | None = None  # (device, inode) of the store we opened
         self._clock = clock
         self.counter = RequestCounter()
         self._known: dict[str, Trial] = {}  # normalized rows, before the time-dependent stale rule
@@ -150,14 +151,33 @@ class LocalSource:
         return app_paths().store
 
     def _open_store(self) -> Store | None:
-        """The store, opened on first use; None while it does not exist yet (nothing is created)."""
-        if self._store is None:
-            from ..paths import app_paths
+        """The store, opened on first use; None while it does not exist yet (nothing is created).
 
-            path = app_paths().store
-            if not path.exists():
+        A store this source opened is reopened when the file at its path is another one (its
+        device and inode differ): ``doctor --repair`` renames a rebuilt store over it, and a
+        store may be removed and made again. The connection kept reading the old file, so the
+        app showed the old trials, "updated 0 s ago", and none written since. A store removed
+        is none (no trials); what was read from the old file is forgotten either way."""
+        from ..paths import app_paths
+
+        if self._store is not None and self._file_id is None:
+            return self._store  # given by the caller: theirs to manage
+        path = app_paths().store
+        try:
+            st = path.stat()
+            file_id: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        except FileNotFoundError:
+            file_id = None
+        if self._store is not None and file_id != self._file_id:
+            self._store.close()
+            self._store, self._file_id = None, None
+            self._known, self._stamps, self._last_query, self._curves = {}, {}, None, {}
+            self.skipped = {}
+        if self._store is None:
+            if file_id is None:
                 return None
             self._store = Store(path, readonly=True)  # a reader never creates or migrates
+            self._file_id = file_id
         return self._store
 
     def poll(self) -> PollResult:
