@@ -897,7 +897,7 @@ class SweepRunner:
                 exit,
                 cancelled=False,
                 row=row,
-                wall_s=(self.clock() - started) if started else None,
+                wall_s=(self._last_sign_of_life(row) - started) if started else None,
                 price_per_gpu_hour=self.price,
                 pair=self.setup.pair,
             )
@@ -905,6 +905,21 @@ class SweepRunner:
             registry.forget_trial(self.cfg.name, run_id)  # as _finish does: nothing runs
             return None
         return self.setup.builder.build(run_id, row["idx"], params)
+
+    def _last_sign_of_life(self, row: Mapping[str, Any]) -> float:
+        """When a trial that ended while no runner watched was last seen alive: the last write
+        to its log or metrics file (never later than now). Its wall time, and so the cost of a
+        trial that reported no time of its own, ran to now: a 0.2 s trial settled 12 minutes
+        later was charged 709 s, the time the runner was away."""
+        now = self.clock()
+        seen: list[float] = []
+        for key in ("log_path", "metrics_path"):
+            if row[key]:
+                with contextlib.suppress(OSError):
+                    seen.append(os.stat(row[key]).st_mtime)
+        started = row["started_at"] or 0.0
+        last = max((t for t in seen if t >= started), default=now)
+        return min(now, last)
 
     # -- stopping ---------------------------------------------------------------------------------
     def _cancel_in_flight(self) -> None:
