@@ -218,6 +218,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if source.kind == "wandb":
         check_wandb_environment()
+    every_sweep = source.sweeps
+    if args.sweep or args.generation is not None:  # read only these: W&B sent every sweep's runs
+        source.narrow([s for s in sweeps if args.generation in (None, generation_of_sweep(s))])
     try:
         result = source.poll()
     except SourceUnavailable as e:
@@ -239,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         lost = lost_runs_note(cfg.name)
         if lost:
             print(f"hwscale-tui: warning: {lost.removeprefix('note: ')}", file=sys.stderr)
-        outside = outside_grid_note(cfg.name, source.sweeps)
+        outside = outside_grid_note(cfg.name, every_sweep)
         if outside and not args.sweep:
             print(f"hwscale-tui: warning: {outside}", file=sys.stderr)
     if args.json:

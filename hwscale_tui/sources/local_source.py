@@ -122,6 +122,7 @@ class LocalSource:
         self.settings = settings or SourceSettings()
         self.curve_metric = cfg.analysis.curve_metric
         self._sweeps = experiment_sweeps(cfg)
+        self._read = self._sweeps  # the sweeps a poll reads (narrow)
         self._store = store
         self._file_id: tuple[int, int] | None = None  # (device, inode) of the store we opened
         self._clock = clock
@@ -142,6 +143,12 @@ class LocalSource:
     @property
     def sweeps(self) -> list[str]:
         return list(self._sweeps)
+
+    def narrow(self, sweeps: Sequence[str]) -> None:
+        """Read only these of the experiment's sweeps from now on (``trials --sweep`` or
+        ``--generation``: the others were read and left out); ``sweeps`` stays every sweep."""
+        wanted = set(sweeps)
+        self._read = [s for s in self._sweeps if s in wanted]
 
     def _path(self) -> object:
         if self._store is not None:
@@ -196,7 +203,7 @@ class LocalSource:
                     if self._last_query is None
                     else self._last_query - self.settings.local_overlap_s
                 )
-                rows = store.trial_rows(self._sweeps, updated_since=since)
+                rows = store.trial_rows(self._read, updated_since=since)
                 self.counter.add("trials")
                 self._last_query = query_time
                 for row in rows:

@@ -781,6 +781,7 @@ class WandbSource:
         self.score_metric = cfg.sweep.metric
         self.curve_metric = cfg.analysis.curve_metric
         self._sweeps = experiment_sweeps(cfg)
+        self._read = self._sweeps  # the sweeps a poll asks for (narrow)
         self._api_factory = api_factory
         self._clock = clock
         root = cache_dir or app_paths().state / "cache" / "wandb"
@@ -805,6 +806,12 @@ class WandbSource:
     @property
     def sweeps(self) -> list[str]:
         return list(self._sweeps)
+
+    def narrow(self, sweeps: Sequence[str]) -> None:
+        """Read only these of the experiment's sweeps from now on (``trials --sweep`` or
+        ``--generation``: the others were read and left out); ``sweeps`` stays every sweep."""
+        wanted = set(sweeps)
+        self._read = [s for s in self._sweeps if s in wanted]
 
     @property
     def path(self) -> str:
@@ -846,7 +853,7 @@ class WandbSource:
     def poll(self) -> PollResult:
         """One ``Runs`` request (per ``page_size`` runs) for all sweeps; raises SourceUnavailable."""
         with self._lock, counting_requests(self.counter):
-            if not self._sweeps:  # no pair in the grid: nothing to ask W&B for (an empty
+            if not self._read:  # no pair in the grid: nothing to ask W&B for (an empty
                 # "$in" filter is not sent, whatever the server would make of it)
                 self._previous, self._nodes, self._history_keys = {}, {}, {}
                 return PollResult(
@@ -860,7 +867,7 @@ class WandbSource:
                     api.client,
                     entity,
                     self.project,
-                    filters={"group": {"$in": self._sweeps}},
+                    filters={"group": {"$in": self._read}},
                     order="+created_at",
                     per_page=self.settings.page_size,
                     include_sweeps=False,

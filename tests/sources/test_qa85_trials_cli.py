@@ -65,3 +65,70 @@ def test_run_ids_with_control_or_wide_characters_keep_the_table_whole(
     for row in rows:
         state = next(s for s in ("finished", "stale") if s in row)
         assert cells(row[: row.index(state)]) == at, row
+
+
+def runs_filter_groups(server) -> list[list[str]]:
+    import json
+
+    return [
+        sorted(json.loads(v["filters"])["group"]["$in"])
+        for op, v in server.requests
+        if op == "Runs"
+    ]
+
+
+@pytest.mark.parametrize(
+    "args, groups",
+    [
+        (["--sweep", "g2n1"], ["hardware_scaling.g2n1"]),
+        (
+            ["--sweep", "g1n1", "--sweep", "g2n1"],
+            ["hardware_scaling.g1n1", "hardware_scaling.g2n1"],
+        ),
+        ([], ["hardware_scaling.g1n1", "hardware_scaling.g2n1"]),
+    ],
+)
+def test_wandb_is_asked_for_the_chosen_sweeps_only(
+    tmp_path, monkeypatch, capsys, experiment_file, args, groups
+):
+    """``trials --sweep g2n1`` asked W&B for the runs of every sweep of the experiment and left
+    the others out afterwards: with Metta's large configs, tens of MB per thousand runs fetched
+    for nothing (16 sweeps of 1,000 runs: 4 pages of 5,000 for one sweep's 1,000)."""
+    import json
+
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 3)
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        rc = main(["trials", "--experiment", str(experiment_file), "--json", *args])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert runs_filter_groups(server) == [groups]
+    listed = json.loads(out)
+    assert listed["sweeps"] == groups
+    assert sorted({t["sweep"] for t in listed["trials"]}) == groups
+    assert len(listed["trials"]) == 3 * len(groups)
+
+
+def test_wandb_is_asked_for_one_generations_sweeps_only(
+    tmp_path, monkeypatch, capsys, experiment_file
+):
+    import json
+
+    from hwscale_tui.store import Store
+
+    with Store.open_default() as store:
+        store.touch_experiment("hardware_scaling", file=str(experiment_file))
+        for gen in (1, 2):
+            store.add_generation("hardware_scaling", gen, f"fp{gen}", {}, "test")
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1", "g1n1.gen2"], 2)
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        rc = main(["trials", "--experiment", str(experiment_file), "--json", "--generation", "2"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    gen2 = ["hardware_scaling.g1n1.gen2", "hardware_scaling.g2n1.gen2"]
+    assert runs_filter_groups(server) == [gen2]
+    listed = json.loads(out)
+    assert [t["sweep"] for t in listed["trials"]] == ["hardware_scaling.g1n1.gen2"] * 2
