@@ -373,8 +373,14 @@ def metta_argv(
                 "runner sends from the experiment (hwscale-tui plan shows them); accepted: "
                 f"dotted keys under {key} that the runner does not send, like {key}.<field>=VALUE."
             )
-        # a SweepTool field's key and value as Config.override checks them (fields.py)
-        refusal = None if key in prof.tool_params else field_error(prof.name, tok)
+    # a SweepTool field's key and value as Config.override checks them (fields.py), in the order
+    # tools/run.py applies them: one value per key, the last given, at the key's first place
+    # (parse_cli_args fills a dict, run_tool.py:122-131 at 7c1a7ff418, :118-127 at a8d1ecee19),
+    # the dict fields keeping what the extras before set in them
+    dicts: dict[str, dict[str, Any]] = {}
+    last = {tok.split("=", 1)[0]: tok for tok in routed.tokens}
+    for key, tok in last.items():
+        refusal = None if key in prof.tool_params else field_error(prof.name, tok, dicts)
         if refusal:
             raise UsageError(refusal + ".")
     return argv + routed.tokens

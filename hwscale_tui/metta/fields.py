@@ -233,9 +233,60 @@ def _kind(spec: Spec) -> str:
     return {"str?": "str or None", "list[str]": "list of str"}.get(spec, spec)
 
 
-def field_error(profile: str, tok: str) -> str | None:
+def dict_walk_error(
+    profile: str, field: str, held: dict[str, Any], rest: list[str], value: Any
+) -> str | None:
+    """Set ``value`` at the dotted ``rest`` inside the dict ``held`` (the SweepTool dict field
+    ``field``, as the extras so far left it) the way Metta ``profile``'s ``Config.override`` does,
+    or say (a clause) why it fails there; ``held`` is changed only when it binds.
+
+    7c1a7ff418 (packages/mettagrid/python/src/mettagrid/base_config.py:53-59, :89-91): a dict is
+    walked only through keys it holds, and the last part is set there. a8d1ecee19 (:61-85,
+    :116-129): a missing part takes the rest of the path as one key with dots, but only when at
+    most the final part follows it (``eval_overrides.a.b=1`` sets ``{"a.b": 1}``). At both, a value
+    that is no dict (or Config) in the middle of the path fails (:61-75 / :87-101, and
+    ``type(inner).model_fields`` at :94 / :132 for the last step)."""
+    node: Any = held
+    i = 0
+    while i < len(rest) - 1:
+        if not isinstance(node, dict):
+            break
+        if rest[i] in node:
+            node = node[rest[i]]
+            i += 1
+            continue
+        if profile == MAIN:
+            remaining = ".".join(rest[i:])
+            if remaining in node or i == len(rest) - 2:
+                node[remaining] = value
+                return None
+        where = ".".join((field, *rest[:i]))
+        if profile == MAIN:
+            return (
+                f"{where} has no key {rest[i]!r}, and Metta main's Config.override then takes at "
+                f"most one more part, as a key with a dot ({where}.a.b=1 sets the key 'a.b')"
+            )
+        return (
+            f"{where} has no key {rest[i]!r}, and Metta fom-v1's Config.override walks a dict "
+            "only through keys it already holds"
+        )
+    if not isinstance(node, dict):
+        where = ".".join((field, *rest[:i]))
+        return f"{where} holds {node!r}, not a JSON object, so Config.override cannot walk into it"
+    node[rest[-1]] = value
+    return None
+
+
+def field_error(
+    profile: str, tok: str, dicts: dict[str, dict[str, Any]] | None = None
+) -> str | None:
     """One sentence (without the final period) on why Metta ``profile``'s SweepTool refuses the
-    extra ``tok`` (``key=value``, its first part a SweepTool field), or None when it takes it."""
+    extra ``tok`` (``key=value``, its first part a SweepTool field), or None when it takes it.
+
+    ``dicts`` holds the SweepTool dict fields as the extras before ``tok`` left them (keyed by
+    their dotted path; a missing one starts empty, as ``eval_overrides`` and ``grid_parameters``
+    do at both commits, metta/tools/sweep.py:159 at 7c1a7ff418, :162 and :173 at a8d1ecee19); it
+    is updated with what ``tok`` sets when Metta takes it."""
     from .command import parse_value, read_as, reads_back
 
     key, _, raw = tok.partition("=")
@@ -244,11 +295,24 @@ def field_error(profile: str, tok: str) -> str | None:
     node: Spec = root
     parent = root.name
     fail = "so the sweep would exit 1 before any trial"
+    state = {} if dicts is None else dicts
     for i, part in enumerate(parts):
         if not isinstance(node, Model):  # base_config.py:73-75 (7c1a7ff418), :99-101 (a8d1ecee19)
-            if node == "dict":
-                return None  # a dict's keys are not checked here
             above = ".".join(parts[:i])
+            if node == "dict":
+                held = state.setdefault(above, {})
+                why = dict_walk_error(profile, above, held, parts[i:], parse_value(raw))
+                if why is None:
+                    return None
+                keys = (
+                    f"{above}.<key>=VALUE or {above}.<a>.<b>=VALUE (the key 'a.b')"
+                    if profile == MAIN
+                    else f"{above}.<key>=VALUE (one level below {above})"
+                )
+                return (
+                    f"extra argument {tok!r}: {why}, {fail}; accepted: {keys}, deeper only "
+                    f"through keys {above} holds, or the whole {above}=<JSON object>"
+                )
             return (
                 f"extra argument {tok!r}: {above} is a {_kind(node)} field of Metta {profile}'s "
                 f"{parent}, not a config with fields, {fail}; accepted: {above}=<value> with "
@@ -265,6 +329,8 @@ def field_error(profile: str, tok: str) -> str | None:
     spec = node
     value = parse_value(raw)
     if value_ok(spec, value):
+        if spec == "dict":  # the whole dict field: what later extras walk through
+            state[key] = value
         return None
     plain = reads_back(raw) or isinstance(value, (dict, list))
     read = "" if plain else f" (tools/run.py reads it as {read_as(raw)})"
