@@ -31,7 +31,7 @@ from .fits import (
     select_throughput_model,
 )
 from .fom import ParetoFront, efficiency_matrix, fom_scores, fom_table, pareto_front
-from .format import fmt_count, fmt_level
+from .format import fmt_count, fmt_level, fmt_num, fmt_seconds
 from .jsonable import jsonable
 from .selection import flagged_note, left_out_note, no_curve_note
 from .settings import AnalysisSettings, PriceInForce
@@ -501,6 +501,7 @@ def analyze(
 
     rows, survival, pools = [], {}, []
     unfinished_pairs: list[str] = []  # pairs with no finished trial: best among all of theirs
+    ties: list[tuple[str, TrialCurve, list[TrialCurve]]] = []
     for pair in pairs:
         members = groups[pair]
         pool, why = _best_pool(members)
@@ -508,6 +509,9 @@ def analyze(
             unfinished_pairs.append(pair.tag)
         pools.append(pool)
         best = pool[_best_index(pool, sign)]
+        tied = [tc for tc in pool if tc.final_score == best.final_score]
+        if len(tied) > 1:
+            ties.append((pair.tag, best, tied))
         say(
             f"bootstrap: Kaplan-Meier for {pair.tag} ({len(members)} trial{'s' if len(members) != 1 else ''}, "
             f"{settings.n_boot} resample{'s' if settings.n_boot != 1 else ''})"
@@ -570,6 +574,9 @@ def analyze(
         short = _short_of_budget_note(survival, curves, budget_steps)
         if short:
             notes.append(short)
+    tied_note = _tied_best_note(ties)
+    if tied_note:
+        notes.append(tied_note)
     if unfinished_pairs:
         notes.append(
             f"{', '.join(unfinished_pairs)}: no finished trial yet, so the best trial is chosen "
@@ -629,6 +636,48 @@ def analyze(
         without_curve=counted,
         left_out=left_out,
     )
+
+
+def _tied_best_note(ties: list[tuple[str, TrialCurve, list[TrialCurve]]]) -> str | None:
+    """The configs whose best trial by final score ties others there (CartPole-v1 caps its
+    return at 500: 4 of 6 trials of a real sweep finished at 500) while the tied trials reached
+    the target at different values: the first listed is taken (as the original's idxmax), and
+    the config's to-target values -- 32.8k or 82.6k samples, by list order -- rested on it
+    without a word. (tag, best trial, the tied trials) each."""
+    said: list[str] = []
+    named: list[str] = []
+    for tag, best, tied in ties:
+        samples = [float(tc.to_target[0]) for tc in tied]
+        if len({round(v, 9) if np.isfinite(v) else "not" for v in samples}) < 2:
+            continue  # they reached it at one value (or none did): the choice changes nothing
+        reached = [tc for tc in tied if tc.reached]
+        if not reached:
+            continue
+        steps = [float(tc.to_target[0]) for tc in reached]
+        secs = [float(tc.to_target[1]) for tc in reached if np.isfinite(tc.to_target[1])]
+        which = (
+            "which reached the target"
+            if len(reached) == len(tied)
+            else f"{len(reached)} of which reached the target"
+        )
+        span = f"in {fmt_count(min(steps))} to {fmt_count(max(steps))} samples"
+        if secs:
+            span += f" ({fmt_seconds(min(secs))} to {fmt_seconds(max(secs))})"
+        said.append(
+            f"{tag}'s best trial {best.trial.run_id} is the first listed of {len(tied)} trials "
+            f"with its final score {fmt_num(best.final_score)}, {which} {span}"
+        )
+        named.append(best.trial.run_id)
+    if not said:
+        return None
+    whose = (
+        f"the config's to-target values, and the laws, figures of merit and recommendations "
+        f"built on them, are {named[0]}'s"
+        if len(said) == 1
+        else "each config's to-target values, and the laws, figures of merit and "
+        "recommendations built on them, are its first listed trial's"
+    )
+    return f"Tied on the final score: {'; '.join(said)}; {whose}."
 
 
 def _tie_note(recommendations: list[Recommendation]) -> str | None:
