@@ -15,11 +15,20 @@ from urllib.parse import quote
 
 from ..paths import ensure_private_dir, write_private_text
 from ..records import HistoryPoint
+from .base import finite_number
 
 log = logging.getLogger(__name__)
 
 # the longest file name kept before ".json" (file systems allow 255 bytes; quoted names are ASCII)
 MAX_NAME = 200
+
+
+def _readable(point: HistoryPoint) -> bool:
+    """A cached point W&B's rows would give today: a finite agent step, wall time and score
+    within ``base.NUMBER_LIMIT``. A curve cached before such rows were skipped kept its 1.7e308
+    point under the run's last step -- a finished run's curve is never fetched again -- and it
+    went on setting the analysis target."""
+    return all(finite_number(v) is not None for v in (point.agent_step, point.wall_s, point.score))
 
 
 class HistoryCache:
@@ -46,7 +55,8 @@ class HistoryCache:
             return entry
         try:
             data = json.loads(self._file(run_id, metric).read_text(encoding="utf-8"))
-            entry = (str(data["last_step"]), [HistoryPoint(*p) for p in data["points"]])
+            points = [HistoryPoint(*p) for p in data["points"]]
+            entry = (str(data["last_step"]), [p for p in points if _readable(p)])
         except (OSError, ValueError, KeyError, TypeError):
             return None
         self._memory[(run_id, metric)] = entry

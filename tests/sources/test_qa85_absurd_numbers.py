@@ -291,3 +291,30 @@ def test_a_hyperparameter_too_large_for_a_float_in_the_store_is_flagged():
     assert t.flags == [
         "params_json.trainer.batch_size is a 401-digit whole number, too large for a float"
     ]
+
+
+def test_a_curve_cached_with_an_absurd_point_before_is_served_without_it(runs, serve):
+    """A curve fetched before absurd values were skipped was cached with its 1.7e308 point,
+    under the run's last step: a finished run's curve is never fetched again, so the point
+    kept setting the analysis target after the fix. Points read from the cache are checked
+    as W&B's rows are."""
+    from hwscale_tui.paths import app_paths
+    from hwscale_tui.records import HistoryPoint
+    from hwscale_tui.sources.history_cache import HistoryCache
+
+    server = serve(runs)
+    run = runs[0]
+    good = [HistoryPoint(float(i), 10.0 * i, 0.1 * i) for i in range(1, 5)]
+    cache = HistoryCache(app_paths().state / "cache" / "wandb" / DEFAULT_ENTITY / server.project)
+    cache.put(
+        run.name,
+        "overview/reward",
+        f"step={run.last_step()}",
+        [*good, HistoryPoint(5.0, 50.0, 1.7e308)],
+    )
+    src = wandb_source()
+    src.poll()
+    server.reset_counts()
+    curves = src.histories([run.name])
+    assert server.counts.get("RunSampledHistory", 0) == 0  # served from the cache
+    assert list(curves[run.name]) == good
