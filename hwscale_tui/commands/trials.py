@@ -260,6 +260,15 @@ def run(args: argparse.Namespace) -> int:
         print_json(payload)
     elif args.csv and args.history:
         metric = args.metric or cfg.analysis.curve_metric
+        to_fetch = getattr(source, "curves_to_fetch", None)
+        cold = to_fetch([t.run_id for t in trials], metric) if to_fetch else 0
+        if cold >= CURVES_NOTE_AT:  # minutes of requests with nothing printed looked hung
+            print(
+                f"hwscale-tui: reading {plural(cold, 'learning curve')} from W&B, one request "
+                "each (kept in the cache for the next time) ...",
+                file=sys.stderr,
+                flush=True,
+            )
         curves = source.histories([t.run_id for t in trials], metric)
         error = getattr(source, "history_error", None)
         if error:  # a partial export would pass for the whole one: nothing is printed
@@ -316,6 +325,9 @@ def write_csv(trials: list, out: TextIO | None = None) -> None:
             ]
         )
 
+
+# Curves to fetch from W&B (one request each) from which trials --csv --history says so first
+CURVES_NOTE_AT = 20
 
 HISTORY_CSV_COLUMNS = ("run_id", "agent_step", "wall_s", "score", "cost_usd")
 

@@ -954,6 +954,21 @@ class WandbSource:
                 break  # a curve, or a run with no history row to ask again for
         return points
 
+    def curves_to_fetch(self, run_ids: Sequence[str], metric: str | None = None) -> int:
+        """How many of these runs' curves :meth:`histories` would ask W&B for: runs the last
+        poll listed whose curve is not cached at their last step (one request each)."""
+        metric = metric or self.curve_metric
+        with self._lock:
+            return sum(
+                1
+                for run_id in dict.fromkeys(run_ids)
+                if run_id in self._nodes
+                and (
+                    (key := self._history_keys.get(run_id)) is None
+                    or self._cache.get(run_id, metric, key) is None
+                )
+            )
+
     def histories(
         self, run_ids: Sequence[str], metric: str | None = None
     ) -> dict[str, Sequence[HistoryPoint]]:

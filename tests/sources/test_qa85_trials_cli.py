@@ -132,3 +132,29 @@ def test_wandb_is_asked_for_one_generations_sweeps_only(
     assert runs_filter_groups(server) == [gen2]
     listed = json.loads(out)
     assert [t["sweep"] for t in listed["trials"]] == ["hardware_scaling.g1n1.gen2"] * 2
+
+
+def test_a_long_cold_curve_export_says_what_it_waits_for(
+    tmp_path, monkeypatch, capsys, experiment_file
+):
+    """``trials --csv --history`` sends one W&B request per curve not cached yet: 4,000 runs
+    took 29 s on the loopback server (minutes from real W&B) with nothing printed, as if hung.
+    It says first how many it reads; with the curves cached, nothing."""
+    from hwscale_tui.commands.trials import CURVES_NOTE_AT
+
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], CURVES_NOTE_AT, history_points=3)
+    argv = ["trials", "--experiment", str(experiment_file), "--csv", "--history"]
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        assert main(argv) == 0
+        cold = capsys.readouterr()
+        assert main(argv) == 0
+        warm = capsys.readouterr()
+    n = 2 * CURVES_NOTE_AT
+    assert cold.err == (
+        f"hwscale-tui: reading {n} learning curves from W&B, one request each (kept in the "
+        "cache for the next time) ...\n"
+    )
+    assert warm.err == "" and warm.out == cold.out
+    assert len(cold.out.splitlines()) == 1 + 3 * n
