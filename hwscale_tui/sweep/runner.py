@@ -197,6 +197,18 @@ def release_reserve(path: Path | None) -> None:
             path.unlink()
 
 
+def _same_disk(a: Path, b: Path) -> bool:
+    """Whether two paths (or their nearest existing parents) are on one file system; True
+    when that cannot be told."""
+    try:
+        devs = {
+            os.stat(next(p for p in (path, *path.parents) if p.exists())).st_dev for path in (a, b)
+        }
+    except (OSError, StopIteration):
+        return True
+    return len(devs) == 1
+
+
 class _DiskFull(OSError):
     """The trials' file system is full: pause like an unavailable store."""
 
@@ -267,6 +279,7 @@ class SweepRunner:
         self._unrecorded: dict[str, tuple[dict[str, Any], TrialOutcome]] = {}
         self._paused: str | None = None  # why the sweep is paused (the store is unavailable)
         self._paused_since = 0.0
+        self._paused_label = ""  # what the pause event said was unavailable
         # A little disk space held back, released to record a clean stop on a full disk.
         self._reserve = take_reserve(setup.builder.runs_dir.parent / "reserve", setup.sweep)
         self._store_backoff_s = STORE_RETRY_MIN_S
@@ -712,13 +725,26 @@ class SweepRunner:
         """Pause: no new trial starts; trials in flight keep running; writes are retried."""
         from ..errors import store_error_sentence
 
-        reason = store_error_sentence(self.state.store.path, exc)
+        runs = self.setup.builder.runs_dir
+        if isinstance(exc, _DiskFull) and not _same_disk(runs, self.state.store.path.parent):
+            # only the trials' disk is full: it said "the store <path>: the disk is full" of a
+            # store on another disk with room to spare
+            label, after = "the trials' disk is full", "."
+            reason = (
+                f"the trials' run folders {runs}: the disk is full; free space, then retry "
+                "(hwscale-tui launch --resume resumes a launch)."
+            )
+        else:
+            label = "store unavailable"
+            after = "; their results are written once the store takes them."
+            reason = store_error_sentence(self.state.store.path, exc)
         if self._paused is None:
             self._paused_since = time.monotonic()
+            self._paused_label = label
             self.state.event(
                 "paused",
-                f"store unavailable: {reason} No new trial starts; {len(self.in_flight)} in flight "
-                "keep running; their results are written once the store takes them.",
+                f"{label}: {reason} No new trial starts; {len(self.in_flight)} in flight "
+                f"keep running{after}",
             )
             registry.update(
                 self.cfg.name,
@@ -763,7 +789,12 @@ class SweepRunner:
         registry.update(
             self.cfg.name, lambda d: d.setdefault("paused", {}).pop(self.setup.sweep, None)
         )
-        self.state.event("resumed", "store available again; the sweep continues")
+        again = (
+            "space on the trials' disk again"
+            if self._paused_label == "the trials' disk is full"
+            else "store available again"
+        )
+        self.state.event("resumed", f"{again}; the sweep continues")
 
     def _recorded(self, run_id: str, params: dict[str, Any], outcome: TrialOutcome) -> None:
         if outcome.state == "finished":
