@@ -29,7 +29,7 @@ from ..config import ExperimentConfig
 from ..errors import UsageError
 from ..hardware import HardwarePair
 from ..search.presets import Preset
-from .fields import field_error
+from .fields import describe, field_error, kind_name, value_ok
 from .profiles import PROFILES, PROTEIN_SETTINGS_DEFAULTS, MettaProfile, resolve_profile
 
 TOTAL_TIMESTEPS_KEY = "trainer.total_timesteps"  # sent from sweep.total_timesteps, never an extra
@@ -153,6 +153,9 @@ def route_extras(prof: MettaProfile, tool: str, extra: Sequence[str]) -> RoutedE
                     f"TrainerConfig, so every trial would fail to start; accepted: {key}=<n> with "
                     f"n >= 1, or no {key} extra ({default})."
                 )
+            kind = prof.trainer_type(key)
+            if kind is not None and not value_ok(kind, value):
+                raise UsageError(trainer_value_error(prof, tok, kind))
             out.trainer[key] = value
         else:
             raise UsageError(
@@ -160,6 +163,24 @@ def route_extras(prof: MettaProfile, tool: str, extra: Sequence[str]) -> RoutedE
                 f"(it would exit 2 with 'Unknown arguments'); accepted: {accepted_forms(prof, tool)}."
             )
     return out
+
+
+def trainer_value_error(prof: MettaProfile, tok: str, kind: str | tuple[str, ...]) -> str:
+    """One sentence on a trainer key's value that its Metta model refuses: each trial applies the
+    key with ``Config.override``, which validates the value with the field's annotation
+    (``TypeAdapter(field.annotation)``, base_config.py:98 at 7c1a7ff418, :136 at a8d1ecee19) after
+    the value went through ``f"{k}={v}"`` into the trial's command and ``parse_value`` again
+    (metta/adaptive/dispatcher/skypilot.py:47 and local.py:85-89 at 7c1a7ff418, :45-46 and
+    :86-89 at a8d1ecee19), which give back what ``parse_value`` made of it here."""
+    key, _, raw = tok.partition("=")
+    plain = reads_back(raw) or isinstance(parse_value(raw), (dict, list))
+    read = "" if plain else f" (tools/run.py reads it as {read_as(raw)})"
+    shown = repr(raw if len(raw) <= 40 else raw[:37] + "...")
+    return (
+        f"extra argument {tok!r}: Metta {prof.name}'s TrainerConfig refuses {shown} for {key}, "
+        f"a {kind_name(kind)}{read}, so every trial would fail to start; accepted for {key}: "
+        f"{describe(kind)}, or no {key} extra (Metta's default)."
+    )
 
 
 def positive_int(value: Any) -> bool:

@@ -30,8 +30,8 @@ class Model:
     required: frozenset[str] = field(default_factory=frozenset)
 
 
-# A leaf kind ("bool", "int", "float", "str", "str?" for ``str | None``, "path", "list[str]",
-# "dict", "timedelta"), the values of a Literal or StrEnum as a tuple, or a nested Model.
+# A leaf kind ("bool", "int", "float", "float?" for ``float | None``, "str", "str?" for
+# ``str | None``, "path", "list[str]", "dict", "timedelta"), the values of a Literal or StrEnum as a tuple, or a nested Model.
 Spec = str | tuple[str, ...] | Model
 
 # SystemConfig: metta/rl/system_config.py:40-54 at 7c1a7ff418, :41-54 at a8d1ecee19 (no
@@ -189,6 +189,8 @@ def value_ok(spec: Spec, value: Any) -> bool:
         return isinstance(value, int)
     if spec == "float":
         return isinstance(value, (bool, int, float))
+    if spec == "float?":
+        return value is None or isinstance(value, (bool, int, float))
     if spec in ("str", "path"):
         return isinstance(value, str)
     if spec == "str?":
@@ -205,6 +207,7 @@ _KIND_WORDS = {
     "bool": "true or false (or 1/0, yes/no, on/off)",
     "int": "a whole number",
     "float": "a number",
+    "float?": "none or a number",
     "str": _STRING,
     "path": _STRING,
     "str?": "none or " + _STRING,
@@ -225,12 +228,14 @@ def describe(spec: Spec) -> str:
     return _KIND_WORDS.get(spec, "any value")
 
 
-def _kind(spec: Spec) -> str:
+def kind_name(spec: Spec) -> str:
     if isinstance(spec, Model):
         return spec.name
     if isinstance(spec, tuple):
         return "fixed choice"
-    return {"str?": "str or None", "list[str]": "list of str"}.get(spec, spec)
+    return {"str?": "str or None", "float?": "float or None", "list[str]": "list of str"}.get(
+        spec, spec
+    )
 
 
 def dict_walk_error(
@@ -314,7 +319,7 @@ def field_error(
                     f"through keys {above} holds, or the whole {above}=<JSON object>"
                 )
             return (
-                f"extra argument {tok!r}: {above} is a {_kind(node)} field of Metta {profile}'s "
+                f"extra argument {tok!r}: {above} is a {kind_name(node)} field of Metta {profile}'s "
                 f"{parent}, not a config with fields, {fail}; accepted: {above}=<value> with "
                 f"{describe(node)}"
             )
@@ -337,5 +342,5 @@ def field_error(
     shown = repr(raw if len(raw) <= 40 else raw[:37] + "...")  # '' for an empty value
     return (
         f"extra argument {tok!r}: Metta {profile}'s {parent} refuses {shown} for {parts[-1]}, "
-        f"a {_kind(spec)}{read}, {fail}; accepted for {key}: {describe(spec)}"
+        f"a {kind_name(spec)}{read}, {fail}; accepted for {key}: {describe(spec)}"
     )

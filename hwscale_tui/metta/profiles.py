@@ -21,50 +21,62 @@ from ..config import METTA_PROFILES
 FOM_V1 = "fom-v1"
 MAIN = "main"
 
-# Tree of the trainer keys a profile accepts (``None`` marks a leaf). Only the parts the product
-# can send are spelled out; a key outside the tree is refused before anything runs, as Metta's
-# ``extra="forbid"`` models would refuse it when a trial starts.
+# Tree of the trainer keys a profile accepts. Only the parts the product can send are spelled
+# out; a key outside the tree is refused before anything runs, as Metta's ``extra="forbid"``
+# models would refuse it when a trial starts. A leaf is the field's type as the model declares it
+# (a kind of hwscale_tui/metta/fields.py: "bool", "int", "float", "float?" for ``float | None``,
+# or a Literal's values as a tuple): a trial applies each key with ``Config.override``, which
+# validates the value with ``TypeAdapter(field.annotation)`` (base_config.py:98 at 7c1a7ff418,
+# :136 at a8d1ecee19), so a value of another type fails every trial at its start.
 Tree = Mapping[str, Any]
+_BOOL, _INT, _FLOAT = "bool", "int", "float"
+_COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
-# TrainerConfig at 7c1a7ff418: metta/rl/trainer_config.py:10-21 (OptimizerConfig), :47-66
-# (TrainerConfig); trainer.losses is LossConfig (metta/rl/loss/loss_config.py:19-25) whose
-# loss_configs dict holds {"ppo": PPOConfig()} (:35); PPOConfig: metta/rl/loss/ppo.py:31-62.
-_FOM_V1_PPO: Tree = dict.fromkeys(
-    (
-        "clip_coef",
-        "ent_coef",
-        "gae_lambda",
-        "gamma",
-        "max_grad_norm",
-        "vf_clip_coef",
-        "vf_coef",
-        "l2_reg_loss_coef",
-        "l2_init_loss_coef",
-        "norm_adv",
-        "clip_vloss",
-        "target_kl",
-    )
-)
+# TrainerConfig at 7c1a7ff418: metta/rl/trainer_config.py:10-21 (OptimizerConfig), :47-62
+# (TrainerConfig); trainer.losses is LossConfig (metta/rl/loss/loss_config.py:19-27) whose
+# loss_configs dict holds {"ppo": PPOConfig()} (:35); PPOConfig: metta/rl/loss/ppo.py:31-60.
+_FOM_V1_PPO: Tree = {
+    **dict.fromkeys(
+        (
+            "clip_coef",
+            "ent_coef",
+            "gae_lambda",
+            "gamma",
+            "max_grad_norm",
+            "vf_clip_coef",
+            "vf_coef",
+            "l2_reg_loss_coef",
+            "l2_init_loss_coef",
+        ),
+        _FLOAT,
+    ),
+    "norm_adv": _BOOL,
+    "clip_vloss": _BOOL,
+    "target_kl": "float?",
+}
 _FOM_V1_TRAINER: Tree = {
-    "total_timesteps": None,
+    "total_timesteps": _INT,
     "losses": {
         "loss_configs": {"ppo": _FOM_V1_PPO},
-        "enable_contrastive": None,
-        "contrastive_temperature": None,
-        "contrastive_coef": None,
-        "contrastive_embedding_dim": None,
-        "contrastive_use_projection_head": None,
+        "enable_contrastive": _BOOL,
+        "contrastive_temperature": _FLOAT,
+        "contrastive_coef": _FLOAT,
+        "contrastive_embedding_dim": _INT,
+        "contrastive_use_projection_head": _BOOL,
     },
-    "optimizer": dict.fromkeys(("type", "learning_rate", "beta1", "beta2", "eps", "weight_decay")),
-    "require_contiguous_env_ids": None,
-    "verbose": None,
-    "batch_size": None,
-    "minibatch_size": None,
-    "bptt_horizon": None,
-    "update_epochs": None,
-    "scale_batches_by_world_size": None,
-    "compile": None,
-    "compile_mode": None,
+    "optimizer": {
+        "type": ("adam", "muon"),
+        **dict.fromkeys(("learning_rate", "beta1", "beta2", "eps", "weight_decay"), _FLOAT),
+    },
+    "require_contiguous_env_ids": _BOOL,
+    "verbose": _BOOL,
+    "batch_size": _INT,
+    "minibatch_size": _INT,
+    "bptt_horizon": _INT,
+    "update_epochs": _INT,
+    "scale_batches_by_world_size": _BOOL,
+    "compile": _BOOL,
+    "compile_mode": _COMPILE_MODES,
 }
 
 # TrainerConfig at a8d1ecee19: metta/rl/trainer_config.py:11-25 (OptimizerConfig), :42-50
@@ -72,45 +84,44 @@ _FOM_V1_TRAINER: Tree = {
 # ppo_critic at :55-56); ``enabled`` is LossConfig's (metta/rl/loss/loss.py:110-111); PPOActorConfig:
 # metta/rl/loss/ppo_actor.py:16-27; PPOCriticConfig: metta/rl/loss/ppo_critic.py:17-25.
 _MAIN_TRAINER: Tree = {
-    "total_timesteps": None,
+    "total_timesteps": _INT,
     "losses": {
-        "ppo_actor": dict.fromkeys(("enabled", "clip_coef", "ent_coef", "norm_adv", "target_kl")),
-        "ppo_critic": dict.fromkeys(
-            (
-                "enabled",
-                "vf_clip_coef",
-                "vf_coef",
-                "clip_vloss",
-                "critic_update",
-                "aux_coef",
-                "beta",
-                "teacher_offpolicy_rho_clip",
-            )
-        ),
+        "ppo_actor": {
+            "enabled": _BOOL,
+            "clip_coef": _FLOAT,
+            "ent_coef": _FLOAT,
+            "norm_adv": _BOOL,
+            "target_kl": "float?",
+        },
+        "ppo_critic": {
+            "enabled": _BOOL,
+            "vf_clip_coef": _FLOAT,
+            "vf_coef": _FLOAT,
+            "clip_vloss": _BOOL,
+            "critic_update": ("mse", "gtd_lambda"),
+            "aux_coef": _FLOAT,
+            "beta": _FLOAT,
+            "teacher_offpolicy_rho_clip": _FLOAT,
+        },
     },
-    "optimizer": dict.fromkeys(
-        (
-            "type",
-            "learning_rate",
-            "beta1",
-            "beta2",
-            "eps",
-            "weight_decay",
-            "momentum",
-            "warmup_steps",
-        )
-    ),
-    "advantage": dict.fromkeys(("vtrace_rho_clip", "vtrace_c_clip", "gamma", "gae_lambda")),
-    "require_contiguous_env_ids": None,
-    "verbose": None,
-    "batch_size": None,
-    "minibatch_size": None,
-    "bptt_horizon": None,
-    "update_epochs": None,
-    "scale_batches_by_world_size": None,
-    "compile": None,
-    "compile_mode": None,
-    "detect_anomaly": None,
+    "optimizer": {
+        "type": ("adam", "muon", "adamw_schedulefree", "sgd_schedulefree"),
+        **dict.fromkeys(
+            ("learning_rate", "beta1", "beta2", "eps", "weight_decay", "momentum"), _FLOAT
+        ),
+        "warmup_steps": _INT,
+    },
+    "advantage": dict.fromkeys(("vtrace_rho_clip", "vtrace_c_clip", "gamma", "gae_lambda"), _FLOAT),
+    "require_contiguous_env_ids": _BOOL,
+    "verbose": _BOOL,
+    "batch_size": _INT,
+    "minibatch_size": _INT,
+    "bptt_horizon": _INT,
+    "update_epochs": _INT,
+    "scale_batches_by_world_size": _BOOL,
+    "compile": _BOOL,
+    "compile_mode": _COMPILE_MODES,
+    "detect_anomaly": _BOOL,
 }
 
 # SweepTool fields (what run_tool.get_tool_fields returns: the model's fields, Tool's ``system``
@@ -250,20 +261,27 @@ class MettaProfile:
         return self.space_via == "argument"
 
     def accepts_trainer_key(self, key: str) -> bool:
+        return self.trainer_type(key) is not None
+
+    def trainer_type(self, key: str) -> str | tuple[str, ...] | None:
+        """The declared type of trainer key ``key`` (a leaf of the tree), None when no such key."""
         return (
-            tree_has(self.trainer_tree, key.split(".")[1:]) if key.startswith("trainer.") else False
+            tree_leaf(self.trainer_tree, key.split(".")[1:]) if key.startswith("trainer.") else None
         )
 
 
-def tree_has(tree: Tree, parts: list[str]) -> bool:
+def tree_leaf(tree: Tree, parts: list[str]) -> str | tuple[str, ...] | None:
+    """The leaf at ``parts`` (a field's type), or None when the path is no leaf of ``tree``."""
     node: Any = tree
-    for i, part in enumerate(parts):
+    for part in parts:
         if not isinstance(node, Mapping) or part not in node:
-            return False
+            return None
         node = node[part]
-        if node is None:
-            return i == len(parts) - 1
-    return False
+    return None if isinstance(node, Mapping) else node
+
+
+def tree_has(tree: Tree, parts: list[str]) -> bool:
+    return tree_leaf(tree, parts) is not None
 
 
 PROFILES: dict[str, MettaProfile] = {
