@@ -730,10 +730,15 @@ def _no_spread_note(survival: dict[str, dict[str, SurvivalSummary]]) -> str | No
     """Pairs whose Kaplan-Meier median every bootstrap resample repeated (its trials reached
     the target at one value): no interval, said why -- as a law whose points lie exactly on it
     gets none ("[20k, 20k]" read as a certain median)."""
+
+    def named(ax: str, s: SurvivalSummary) -> bool:
+        # a cost of $0 (a price of 0) is fixed by the price, not a few equal values
+        return s.median_no_spread and not (ax == "cost_usd" and s.median == 0)
+
     where = [
-        f"{tag} ({', '.join(KM_AXIS_WORD.get(ax, ax) for ax, s in km.items() if s.median_no_spread)})"
+        f"{tag} ({', '.join(KM_AXIS_WORD.get(ax, ax) for ax, s in km.items() if named(ax, s))})"
         for tag, km in survival.items()
-        if any(s.median_no_spread for s in km.values())
+        if any(named(ax, s) for ax, s in km.items())
     ]
     if not where:
         return None
