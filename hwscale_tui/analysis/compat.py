@@ -268,8 +268,12 @@ class HardwareScalingAnalyzer:
             if rec["hardware"] is None:
                 lines.append(f"  Hardware: none ({rec['reason']})")
                 continue
+            # per node x nodes, as analyze's recommendations say it: "g2n2 (2 GPUs on 2 nodes)"
+            # read as 2 GPUs in all, for 4
+            g, n = rec["gpus"], rec["nodes"]
             lines.append(
-                f"  Hardware: {rec['hardware']} ({rec['gpus']} GPUs on {rec['nodes']} nodes)"
+                f"  Hardware: {rec['hardware']} ({g} GPU{'s' if g != 1 else ''}/node x "
+                f"{n} node{'s' if n != 1 else ''})"
             )
             lines.append(f"  Expected score: {rec['expected_score']:.4f}")
             t, c = rec["expected_time_hours"], rec["expected_cost"]
