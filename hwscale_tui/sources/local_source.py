@@ -2,7 +2,9 @@
 
 The first poll reads every trial of the experiment's sweeps; later polls read only rows updated
 since the previous query began (``Store.trial_rows(updated_since=...)``), minus a small
-overlap so a row committed a moment after its writer read the clock is not missed. Rows read
+overlap so a row committed a moment after its writer read the clock is not missed; every
+``SourceSettings.local_full_read_s`` a poll reads every row, and trials deleted from the store
+leave. Rows read
 again with an unchanged ``updated_at`` are skipped, and records that did not change are the
 same objects from poll to poll (treat records as read-only). Curves come from
 ``Store.histories`` and are re-read only for runs whose history grew.
@@ -130,6 +132,7 @@ class LocalSource:
         self._known: dict[str, Trial] = {}  # normalized rows, before the time-dependent stale rule
         self._stamps: dict[str, Any] = {}  # run id -> updated_at of the row last normalized
         self._last_query: float | None = None  # clock time of the previous query
+        self._last_full: float | None = None  # clock time of the last query of every row
         self._previous: dict[str, Trial] = {}
         self._curves: dict[
             tuple[str, str], tuple[tuple[int, float | None], Sequence[HistoryPoint]]
@@ -179,6 +182,7 @@ class LocalSource:
             self._store.close()
             self._store, self._file_id = None, None
             self._known, self._stamps, self._last_query, self._curves = {}, {}, None, {}
+            self._last_full = None
             self.skipped = {}
         if self._store is None:
             if file_id is None:
@@ -201,11 +205,16 @@ class LocalSource:
                 since = (
                     None
                     if self._last_query is None
+                    or self._last_full is None
+                    or query_time - self._last_full >= self.settings.local_full_read_s
                     else self._last_query - self.settings.local_overlap_s
                 )
                 rows = store.trial_rows(self._read, updated_since=since)
                 self.counter.add("trials")
                 self._last_query = query_time
+                if since is None:  # every row: those no longer in the store leave
+                    self._last_full = query_time
+                    self._forget_all_but({row["run_id"] for row in rows})
                 for row in rows:
                     if (
                         self._stamps.get(row["run_id"], _UNSEEN) != row["updated_at"]
@@ -230,6 +239,14 @@ class LocalSource:
             requests=self.counter.total - before,
             fetched_at=now,
         )
+
+    def _forget_all_but(self, present: set[Any]) -> None:
+        """Drop the records of trials a full read no longer found (deleted from the store):
+        incremental polls read only rows updated since, so a deleted trial stayed listed."""
+        for run_id in [r for r in self._stamps if r not in present]:
+            self._stamps.pop(run_id, None)
+            self._known.pop(run_id, None)
+            self.skipped.pop(str(run_id), None)
 
     def _current(self, trial: Trial, now: float) -> Trial:
         """The record as of ``now``: a stale copy of a live trial gone quiet, else the record itself."""

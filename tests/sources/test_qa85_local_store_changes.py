@@ -58,3 +58,30 @@ def test_a_store_removed_under_the_source_shows_no_trials():
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     assert src.poll().trials == []
+
+
+def test_trials_deleted_from_the_store_leave_a_polling_source():
+    """``hwscale-tui experiments rm NAME`` while the app showed NAME's trials: later polls read
+    only rows updated since the last one, so the deleted trials stayed on the trials screen for
+    as long as it was open (and next to the new ones of an experiment made again under the
+    name). Every ``local_full_read_s`` (60 s) a poll now reads every row, and those gone leave."""
+    from hwscale_tui.sources import SourceSettings
+
+    path = app_paths().ensure().store
+    t0 = 1_750_000_000.0
+    with Store(path) as store:
+        ids = [add(store, i, experiment="hardware_scaling", updated_at=t0) for i in (1, 2, 3)]
+    clock = [t0 + 100]
+    src = make_source(config(), "local", clock=lambda: clock[0], settings=SourceSettings())
+    assert [t.run_id for t in src.poll().trials] == ids
+    with Store(path) as store:
+        store.conn.execute("DELETE FROM trials WHERE run_id = ?", (ids[1],))
+        store.conn.commit()
+    clock[0] = t0 + 100 + SourceSettings().local_full_read_s
+    result = src.poll()
+    assert [t.run_id for t in result.trials] == [ids[0], ids[2]]
+    assert result.changed == set() and result.requests == 1
+    with Store(path) as store:
+        assert store.delete_experiment("hardware_scaling") == 2
+    clock[0] += SourceSettings().local_full_read_s
+    assert src.poll().trials == []
