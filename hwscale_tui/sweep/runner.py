@@ -209,6 +209,10 @@ def _same_disk(a: Path, b: Path) -> bool:
     return len(devs) == 1
 
 
+# A trial's start that fails with one of these failed for the machine's reason, not its own.
+MACHINE_ERRNOS = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EIO)
+
+
 class _DiskFull(OSError):
     """The trials' file system is full: pause like an unavailable store."""
 
@@ -494,6 +498,12 @@ class SweepRunner:
             )
             return
         except (OSError, ValueError) as e:
+            if isinstance(e, OSError) and e.errno in MACHINE_ERRNOS:
+                # the machine's disk, not the hyperparameters (a file system remounted
+                # read-only mid-sweep): each trial was a failure the optimizer learned from,
+                # one after another until the whole budget was spent
+                self._machine_refused_start(spec, e)
+                return
             self._settle(
                 spec.run_id,
                 spec.params,
@@ -520,6 +530,25 @@ class SweepRunner:
         label = {"pid": "pid", "job_name": getattr(self.dispatcher, "job_label", "job_name")}
         where = " ".join(f"{label[k]}={v}" for k, v in fields.items() if k in label)
         self.state.event("started", (where + note).strip(), spec.run_id)
+
+    def _machine_refused_start(self, spec: TrialSpec, e: OSError) -> None:
+        """A trial this machine could not start for a reason of its own (a read-only or full
+        disk): recorded killed (replaced, never counted, never a failure for the optimizer),
+        and after ``NOT_SUBMITTED_ALLOWED`` in a row the sweep stops with the cause."""
+        self._not_submitted_in_a_row += 1
+        if self._not_submitted_in_a_row >= NOT_SUBMITTED_ALLOWED and self.abort_reason is None:
+            self.abort_reason = (
+                f"none of the last {self._not_submitted_in_a_row} trials could start, for a "
+                f"reason of this machine's, not theirs: {e}; fix that, then start the pair again "
+                f"(hwscale-tui launch --only {self.setup.pair.tag}, or this hwscale-tui sweep)"
+            )
+        self._settle(
+            spec.run_id,
+            spec.params,
+            TrialOutcome(
+                "killed", None, None, None, None, f"could not start: {e} (the machine's disk)"
+            ),
+        )
 
     def _wait_to_submit(self, spec: TrialSpec, retry_in_s: float, reason: str, note: str) -> None:
         """The cluster cannot take the trial now and the dispatcher asks for it again later:
