@@ -58,10 +58,15 @@ def pick_generation(
 
 
 def local_mode(
-    cfg: ExperimentConfig, trials: list[Trial], allow_oversubscribed: bool
+    cfg: ExperimentConfig,
+    trials: list[Trial],
+    allow_oversubscribed: bool,
+    curved: Collection[str] | None = None,
 ) -> tuple[list[Trial], list[str]]:
     """Local built-in runs measure CPU ranks: say so, leave oversubscribed pairs out unless
-    asked, and say plainly when too few sizes remain for a scaling law."""
+    asked, and say plainly when too few sizes remain for a scaling law. ``curved``: the run ids
+    with a learning curve, when known: a size none of whose trials has one has no point on a
+    law (its pair is left out of the analysis), so it is not counted among the sizes."""
     cores = usable_cores()
     usable = f"{cores} usable core{'' if cores == 1 else 's'}"
     notes = [
@@ -97,7 +102,9 @@ def local_mode(
     contention = contention_note(every, trials, ranks, cores)
     if contention:
         notes.append(contention)
-    sizes = sorted({ranks(t) for t in trials if ranks(t)})
+    # none with a curve yet (refused after these notes): every trial's size, as before
+    sized = [t for t in trials if curved is None or t.run_id in curved] or trials
+    sizes = sorted({ranks(t) for t in sized if ranks(t)})
     if len(sizes) < 3:
         shown = " and ".join(str(s) for s in sizes) or "no"
         noun = "rank" if sizes == [1] else "ranks"

@@ -622,7 +622,9 @@ def run(args: argparse.Namespace) -> int:
         note = None
     local_notes: list[str] = []
     if cfg.local_ranks and not args.trials:
-        trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed)
+        # sizes with a curve: a pair whose trials all failed before logging has no law point
+        curved = {run_id for run_id, points in histories.items() if len(points)}
+        trials, local_notes = local_mode(cfg, trials, args.allow_oversubscribed, curved)
     if args.trials:  # the file's trials in flight; its pairs without trials are unknown
         progress = progress_note(None, trials)
     else:
