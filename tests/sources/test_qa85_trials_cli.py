@@ -158,3 +158,29 @@ def test_a_long_cold_curve_export_says_what_it_waits_for(
     )
     assert warm.err == "" and warm.out == cold.out
     assert len(cold.out.splitlines()) == 1 + 3 * n
+
+
+def test_a_metric_no_trial_logged_is_refused_without_reading_every_default_curve(
+    tmp_path, monkeypatch, capsys, experiment_file
+):
+    """``--csv --history --metric typo`` then read every trial's default curve from W&B (one
+    request per run: 4,000 for 4,000 runs) only to learn that they logged one. It now stops at
+    the first chunk of runs with a curve."""
+    import json
+
+    from hwscale_tui.commands.trials import METRIC_CHECK_CHUNK
+
+    runs = experiment_runs("hardware_scaling", ["g1n1", "g2n1"], 12, history_points=3)
+    argv = ["trials", "-e", str(experiment_file), "--csv", "--history", "--metric", "typo"]
+    with WandbLoopback(runs) as server:
+        for name, value in server.client_env(tmp_path / "wandb-dir").items():
+            monkeypatch.setenv(name, value)
+        assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "--metric 'typo': no trial's history has that metric" in err
+    default_curves = [
+        v["name"]
+        for op, v in server.requests
+        if op == "RunSampledHistory" and "overview/reward" in json.loads(v["specs"][0])["keys"]
+    ]
+    assert len(default_curves) == METRIC_CHECK_CHUNK < len(runs)
