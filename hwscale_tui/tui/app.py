@@ -8,6 +8,7 @@ from every screen end up in one handler (:meth:`HwscaleApp.on_worker_state_chang
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -52,6 +55,15 @@ WATCH_EVERY_S = 2.0
 # the longest keys typed behind a text field's enter wait for it to be acted on (a field whose
 # enter is never answered, say): then they go on as they are
 HOLD_KEYS_AT_MOST_S = 0.5
+QUIT_IN_TURN_AT_MOST_S = 0.5  # see HwscaleApp.action_quit
+
+
+class QuitInTurn(Message):
+    """ctrl+q, sent on behind the keys typed before it (see ``HwscaleApp.action_quit``)."""
+
+    def __init__(self, turn: object) -> None:
+        super().__init__()
+        self.turn = turn
 
 
 def esc_digit(character: str | None) -> str | None:
@@ -158,6 +170,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             priority=True,
             id="app.command_palette",
         ),
+        # a priority key (dialogs see no other app key), read at once: it quits in its turn
+        # behind the keys typed before it (action_quit)
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
         Binding("ctrl+c", "help_quit", show=False, system=True, id="app.help_quit"),
     ]
@@ -203,6 +217,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
         self._held_keys: list[events.Key] | None = None
         self._held_keys_timer: Timer | None = None
         self._keys_read = 0
+        self._last_sent_to: MessagePump | None = None
+        self._sent_before: MessagePump | None = None
+        self._quitting: object | None = None  # see action_quit
 
     async def on_event(self, event: events.Event) -> None:
         """Textual reads an esc followed within its ESCDELAY (100 ms: fast typing, or keys an
@@ -226,6 +243,8 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             return
         if isinstance(event, events.Key) and not event.is_forwarded:
             event._sent_to = self.focused  # type: ignore[attr-defined]  # see _on_key
+            # where the key before this one went (action_quit sends ctrl+q on behind it)
+            self._sent_before, self._last_sent_to = self._last_sent_to, self.focused or self.screen
         await super().on_event(event)
 
     def hold_keys(self) -> None:
@@ -731,8 +750,31 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
 
     # -- quitting -----------------------------------------------------------------------------
     async def action_quit(self) -> None:
+        """ctrl+q, a priority key, is acted on when the app reads it, maybe before keys typed
+        just before it were: y to a launch question and ctrl+q in one burst (typeahead over
+        SSH) quit with the question still open, nothing launched and nothing said. It is sent
+        on behind the last of them, along the widgets they go through, and the app quits when
+        it comes back up (at the latest after QUIT_IN_TURN_AT_MOST_S, should that widget go
+        before it is read)."""
+        turn = self._quitting = object()
+        target = self._sent_before
+        if target is None or not target.is_attached:
+            self.call_next(self._quit_in_turn, turn)
+            return
+        target.post_message(QuitInTurn(turn))
+        self.set_timer(QUIT_IN_TURN_AT_MOST_S, partial(self._quit_in_turn, turn))
+
+    async def on_quit_in_turn(self, message: QuitInTurn) -> None:
+        message.stop()
+        await self._quit_in_turn(message.turn)
+
+    async def _quit_in_turn(self, turn: object) -> None:
+        if turn is not self._quitting:  # already quit (or asked) for this ctrl+q
+            return
+        self._quitting = None
         from .screens.modals import ConfirmScreen
 
+        await self._launch_actions_done()
         # a value typed in the grid form that shows an error is not in force (the experiment
         # is not "dirty" for it), yet it is an edit: quitting dropped it without a word
         typed = None if self.session.read_only else self.grid_form_error()
@@ -762,6 +804,22 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             )
             return
         self._quit()
+
+    async def _launch_actions_done(self) -> None:
+        """A launch, relaunch or cancel the launch screen has begun (a background worker) ends
+        before the app quits: quit while a launch was being started, it was launched or not
+        at random, and the app said nothing of it."""
+        launch = self._launch_screen()
+        if launch is not None and launch.is_running:  # an answer's callback starts it there
+            started = asyncio.Event()
+            launch.call_next(started.set)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(started.wait(), QUIT_IN_TURN_AT_MOST_S)
+        for worker in list(self.workers):
+            if worker.group == "launch-action" and not worker.is_finished:
+                # its error is handled as any worker's (a notice)
+                with contextlib.suppress(Exception):
+                    await worker.wait()
 
     def _quit(self) -> None:
         # the pairs as `status` reads them now: the launch screen's rows are refreshed only

@@ -3,6 +3,8 @@ fake services."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.tui.tui_helpers import make_app, wait_for
 
 SIZE = (80, 24)
@@ -131,3 +133,47 @@ async def test_esc_then_minus_leaves_the_filter_box_and_polls_faster(tmp_path):
             pilot, lambda: screen.poll_interval_s < interval, what="faster poll", timeout=10
         )
         assert "–" not in box.value and not box.has_class("shown")
+
+
+# -- 3. y to the launch question and ctrl+q in one burst ------------------------------------------
+async def test_yes_to_launch_and_quit_in_one_burst_launches_and_says_so(tmp_path):
+    """L, then y and ctrl+q together (typeahead over SSH): ctrl+q, a priority key, quit before
+    the y was read, or while the launch it asked for was being started: nothing was launched
+    (or it was, at random) and the app printed nothing. Now the y is read first, the launch
+    ends, and the note says which pairs keep running."""
+    from hwscale_tui.tui.screens.modals import ConfirmScreen
+
+    app, world = make_app(tmp_path, start="launch")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.query("#launch-table"), what="launch screen")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        _burst(app, ("y", "y"), ("ctrl+q", None))
+        await wait_for(pilot, lambda: not app.is_running, what="the app quit", timeout=10)
+    assert ("launch", None) in world.supervisor.calls
+    said = " ".join((app.return_value or "").split())
+    assert "running in the background (g1n1" in said
+
+
+@pytest.mark.parametrize("where", ["field", "help", "palette"])
+async def test_ctrl_q_still_quits_from_a_form_field_a_dialog_and_the_palette(tmp_path, where):
+    """ctrl+q, sent on behind the keys typed before it, still quits wherever the cursor is."""
+    from textual.command import CommandPalette
+
+    from hwscale_tui.tui.screens.modals import HelpScreen
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        if where == "field":
+            await pilot.press("e")
+            await wait_for(pilot, lambda: app.focused is not None, what="a field")
+        elif where == "help":
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        else:
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, what=f"quit from {where}")
