@@ -54,7 +54,9 @@ def last_log_line(path: Path, noise: tuple[str, ...] = ()) -> str | None:
     start with one of ``noise`` (a launcher's own messages) are passed over when the trial
     wrote any other line."""
     try:
-        with open(path, "rb") as fh:
+        # non-blocking: a named pipe in the log's place (a trial replaced it) would wait for a
+        # writer forever, and the runner with it; its seek fails instead (no reason, as before)
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as fh:
             fh.seek(0, os.SEEK_END)
             fh.seek(max(0, fh.tell() - 4096))
             lines = [
