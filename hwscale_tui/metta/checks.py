@@ -404,16 +404,14 @@ def experiment_warnings(cfg: ExperimentConfig, extra: Sequence[str] | None = Non
     if prof.name == FOM_V1:
         # set to anything but the default: every file `plan --save` writes spells them out
         defaults = default_config("metta", env={})
-        fixed = [
-            k
-            for k in ("grid.cpus_per_node", "sweep.acquisition_fn", "sweep.max_suggestion_cost")
-            if k in cfg.explicit and _setting(cfg, k) != _setting(defaults, k)
-        ]
-        if fixed:
+        # sweep.acquisition_fn and sweep.max_suggestion_cost do reach it, as
+        # protein_config.settings.<key>= (command.fom_settings)
+        key = "grid.cpus_per_node"
+        if key in cfg.explicit and _setting(cfg, key) != _setting(defaults, key):
             w.append(
-                f"{', '.join(fixed)} cannot reach Metta fom-v1: its hw_sweep builds the search space "
-                "itself (batch bounds from the sweep machine's CPU count, naive acquisition, "
-                '10800 s cost cap); use metta.profile = "main" to send your own'
+                f"{key} cannot reach Metta fom-v1: its hw_sweep builds the search space itself, "
+                "with batch bounds from the CPU count of the machine that runs the sweep; use "
+                'metta.profile = "main" to send your own'
             )
     if repo is not None:
         if not repo.is_dir():

@@ -30,7 +30,13 @@ from ..errors import UsageError
 from ..hardware import HardwarePair
 from ..search.presets import Preset
 from .fields import describe, field_error, kind_name, value_ok
-from .profiles import PROFILES, PROTEIN_SETTINGS_DEFAULTS, MettaProfile, resolve_profile
+from .profiles import (
+    OPTIMIZED_SETTINGS,
+    PROFILES,
+    PROTEIN_SETTINGS_DEFAULTS,
+    MettaProfile,
+    resolve_profile,
+)
 
 TOTAL_TIMESTEPS_KEY = "trainer.total_timesteps"  # sent from sweep.total_timesteps, never an extra
 # TrainerConfig's ``int = Field(gt=0)`` keys an extra may set, the same in both profiles'
@@ -191,6 +197,22 @@ def positive_int(value: Any) -> bool:
     return float(value).is_integer() and value > 0
 
 
+def fom_settings(cfg: ExperimentConfig) -> dict[str, Any]:
+    """The experiment's optimizer settings that reach Metta fom-v1, whose hw_sweep builds the rest.
+
+    hw_sweep's ProteinConfig carries ProteinSettings (optimized_sweep_config.py:148-160 at
+    7c1a7ff418), an override reaches them (``protein_config.settings.<key>=``: SweepTool field
+    metta/tools/sweep.py:117, ProteinConfig.settings metta/sweep/protein_config.py:108-110,
+    ProteinSettings :71-91), and the scheduler's optimizer reads them at every suggestion
+    (metta/sweep/schedulers/async_capped.py:110, metta/sweep/optimizer/protein.py:27-44 into
+    metta/sweep/protein.py:244-276). Sent only when they differ from hw_sweep's (naive, 10800)."""
+    cost = float(cfg.sweep.max_suggestion_cost)
+    return {
+        "acquisition_fn": cfg.sweep.acquisition_fn,
+        "max_suggestion_cost": int(cost) if cost.is_integer() else cost,
+    }
+
+
 def space_json(preset: Preset, fixed: dict[str, Any]) -> dict[str, Any]:
     """The search space as ``main``'s ParameterConfig fields (parameter_config.py:21-36)."""
     out: dict[str, Any] = {}
@@ -228,6 +250,8 @@ SENT_FROM = {
     "protein_config.goal": "sweep.goal",
     "protein_settings.acquisition_fn": "sweep.acquisition_fn",
     "protein_settings.max_suggestion_cost": "sweep.max_suggestion_cost",
+    "protein_config.settings.acquisition_fn": "sweep.acquisition_fn",
+    "protein_config.settings.max_suggestion_cost": "sweep.max_suggestion_cost",
     "local_test": "metta.local_test",
 }
 
@@ -242,6 +266,15 @@ DECIDED_BY_EXPERIMENT: dict[str, dict[str, tuple[str, str]]] = {
         # goal="maximize"), built by hw_sweep (hw_sweep.py:56-62)
         "protein_config.metric": ("sweep.metric", "hw_sweep sets it from protein_metric_path"),
         "protein_config.goal": ("sweep.goal", "sent only when it is minimize"),
+        # fom_settings: hw_sweep's own values are naive and 10800
+        "protein_config.settings.acquisition_fn": (
+            "sweep.acquisition_fn",
+            "sent only when it differs from hw_sweep's naive",
+        ),
+        "protein_config.settings.max_suggestion_cost": (
+            "sweep.max_suggestion_cost",
+            "sent only when it differs from hw_sweep's 10800",
+        ),
     },
     "main": {
         # our tool maker: SweepTool(protein_metric=protein_metric_path) (install.py); the goal
@@ -336,6 +369,12 @@ def metta_argv(
         # 7c1a7ff418), whose ProteinConfig.goal field an override reaches (protein_config.py:99)
         goal_key = "protein_goal" if "protein_goal" in prof.tool_fields else "protein_config.goal"
         argv.append(f"{goal_key}={s.goal}")
+    if "protein_config" in prof.tool_fields:  # fom-v1
+        argv += [
+            f"protein_config.settings.{k}={fmt(v)}"
+            for k, v in fom_settings(cfg).items()
+            if OPTIMIZED_SETTINGS[k] != v
+        ]
     if prof.space_editable:
         argv += [
             f"protein_settings.{k}={fmt(v)}"

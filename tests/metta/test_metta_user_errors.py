@@ -287,9 +287,11 @@ def test_a_saved_experiment_is_not_told_its_defaults_cannot_reach_fom_v1(tmp_pat
     saved = cfgmod.load(exp, env={})
     assert {"sweep.acquisition_fn", "grid.cpus_per_node"} <= saved.explicit
     assert not [w for w in plan_experiment(saved, exp).warnings if "cannot reach Metta" in w]
-    changed = cfgmod.apply_overrides(saved, {"sweep.acquisition_fn": "ucb"})
+    # sweep.acquisition_fn and sweep.max_suggestion_cost reach fom-v1 since
+    # tests/metta/test_qa88_fom_settings.py; the CPU count still does not
+    changed = cfgmod.apply_overrides(saved, {"grid.cpus_per_node": 96})
     reach = [w for w in plan_experiment(changed, exp).warnings if "cannot reach Metta" in w]
-    assert len(reach) == 1 and reach[0].startswith("sweep.acquisition_fn cannot reach Metta fom-v1")
+    assert len(reach) == 1 and reach[0].startswith("grid.cpus_per_node cannot reach Metta fom-v1")
 
 
 @pytest.mark.parametrize(

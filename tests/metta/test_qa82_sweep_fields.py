@@ -300,8 +300,9 @@ EXTRAS = {
         "protein_config.method=grid",
         "protein_config.settings.ucb_beta=3",
         "protein_config.settings.ucb_beta=abc",
-        "protein_config.settings.acquisition_fn=ei",
-        "protein_config.settings.acquisition_fn=EI",
+        # protein_config.settings.acquisition_fn is sent from sweep.acquisition_fn (test_qa88_fom_settings)
+        "protein_config.settings.randomize_acquisition=true",
+        "protein_config.settings.randomize_acquisition=sometimes",
         "protein_config.settings.bogus=1",
         "protein_config.settings.random_suggestions=2.5",
         "protein_settings.bogus=1",
