@@ -43,6 +43,7 @@ def check_sweep(setup: SweepSetup) -> None:
         _check_trainer(setup.pair, list(setup.builder.extra), setup.preset.space.keys)
     cfg = setup.cfg
     _check_program(cfg)
+    _check_torchrun(cfg)
     _check_runs_dir(cfg, setup.builder.runs_dir)
     if cfg.experiment.dispatcher == "slurm" and cfg.experiment.runner == "builtin":
         # settings Slurm would refuse (or no sbatch at all): refused before the sweep registers
@@ -94,6 +95,23 @@ def check_launch_program(cfg: ExperimentConfig, *, warn: bool = False) -> None:
         f"{problem}; accepted: a program on PATH or the path of an executable file (e.g. "
         '"python", "./sweep.sh" with chmod +x).'
     )
+
+
+def _check_torchrun(cfg: ExperimentConfig) -> None:
+    """A local ``[sweep] trial_command`` that starts with ``{torchrun}`` runs ``torchrun
+    --standalone ...`` here: without torchrun on PATH every trial failed "could not start:
+    [Errno 2] No such file or directory: 'torchrun'" until the budget was spent. Refused by
+    ``hwscale-tui sweep`` only (``plan`` may prepare a file for a machine that has it)."""
+    command = cfg.sweep.trial_command
+    if cfg.experiment.dispatcher != "local" or not command or command[0] != "{torchrun}":
+        return
+    if shutil.which("torchrun") is None:
+        raise UsageError(
+            "sweep.trial_command starts with {torchrun}, which runs torchrun on this machine, "
+            "and torchrun is not on PATH, so every trial would fail to start; accepted: "
+            "PyTorch installed where PATH finds its torchrun (pip install torch), or a "
+            "trial_command without {torchrun}."
+        )
 
 
 def _check_program(cfg: ExperimentConfig) -> None:
