@@ -277,7 +277,7 @@ def dict_walk_error(
         )
     if not isinstance(node, dict):
         where = ".".join((field, *rest[:i]))
-        return f"{where} holds {node!r}, not a JSON object, so Config.override cannot walk into it"
+        return f"{where} holds {node!r}, not a JSON object that Config.override could walk into"
     node[rest[-1]] = value
     return None
 

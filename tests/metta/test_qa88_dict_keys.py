@@ -202,3 +202,20 @@ def test_the_refusal_names_the_missing_key_and_what_is_accepted(tmp_path):
         "eval_overrides), deeper only through keys eval_overrides holds, or the whole "
         "eval_overrides=<JSON object>."
     )
+
+
+def test_a_key_under_a_value_that_is_no_object_says_so_once(tmp_path):
+    """It read '..., so Config.override cannot walk into it, so the sweep would exit 1 ...'."""
+    repo = make_checkout(tmp_path / "metta", "fom-v1")
+    with pytest.raises(UsageError) as e:
+        plan_experiment(
+            _cfg(repo, "fom-v1"),
+            tmp_path / "e.toml",
+            ["eval_overrides.a=1", "eval_overrides.a.b=2"],
+        )
+    assert str(e.value) == (
+        "extra argument 'eval_overrides.a.b=2': eval_overrides.a holds 1, not a JSON object that "
+        "Config.override could walk into, so the sweep would exit 1 before any trial; accepted: "
+        "eval_overrides.<key>=VALUE (one level below eval_overrides), deeper only through keys "
+        "eval_overrides holds, or the whole eval_overrides=<JSON object>."
+    )
