@@ -31,6 +31,11 @@ def pair_tag_of(sweep: str) -> str:
     return strip_generation(sweep).rsplit(".", 1)[-1]
 
 
+def experiment_of_sweep(sweep: str) -> str:
+    """``exp`` for ``exp.g4n1`` and ``exp.g4n1.gen2`` (an experiment name may hold dots)."""
+    return strip_generation(sweep).rsplit(".", 1)[0]
+
+
 USABLE_CORES_ENV = "HWSCALE_USABLE_CORES"  # overrides the count (tests inject it this way)
 
 

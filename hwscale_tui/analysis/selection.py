@@ -12,6 +12,7 @@ from ..config import ExperimentConfig
 from ..errors import StoreError, UsageError
 from ..hardware import (
     HardwarePair,
+    experiment_of_sweep,
     oversubscribed,
     pair_from_sweep_name,
     pair_tag_of,
@@ -62,11 +63,14 @@ def local_mode(
     trials: list[Trial],
     allow_oversubscribed: bool,
     curved: Collection[str] | None = None,
+    beside: Sequence[Trial] = (),
 ) -> tuple[list[Trial], list[str]]:
     """Local built-in runs measure CPU ranks: say so, leave oversubscribed pairs out unless
     asked, and say plainly when too few sizes remain for a scaling law. ``curved``: the run ids
     with a learning curve, when known: a size none of whose trials has one has no point on a
-    law (its pair is left out of the analysis), so it is not counted among the sizes."""
+    law (its pair is left out of the analysis), so it is not counted among the sizes.
+    ``beside``: other experiments' local trials (this machine's store): they took cores from
+    the analyzed trials when they ran at the same time, which the contention note counts."""
     cores = usable_cores()
     usable = f"{cores} usable core{'' if cores == 1 else 's'}"
     notes = [
@@ -99,7 +103,7 @@ def local_mode(
             f"(--allow-oversubscribed keeps {it})."
         )
         trials = kept
-    contention = contention_note(every, trials, ranks, cores)
+    contention = contention_note([*every, *beside], trials, ranks, cores)
     if contention:
         notes.append(contention)
     # none with a curve yet (refused after these notes): every trial's size, as before
@@ -171,12 +175,30 @@ def contention_note(
     pairs = ", ".join(sorted({pair_tag_of(t.sweep) for t in crowded}))
     n, m = len(crowded), len(analyzed)
     usable = f"{cores} usable core{'' if cores == 1 else 's'}"
+    # trials of other experiments among those beside them (another launch on this machine)
+    own_experiments = {experiment_of_sweep(t.sweep) for t in analyzed}
+    crowded_spans = [(a, b) for a, b, _o, t in spans if any(t is c for c in crowded)]
+    others = sorted(
+        {
+            experiment_of_sweep(t.sweep)
+            for a, b, _own, t in spans
+            if experiment_of_sweep(t.sweep) not in own_experiments
+            and any(a < d and c < b for c, d in crowded_spans)
+        }
+    )
+    of_others = f", among them other experiments' ({', '.join(others)})" if others else ""
     return (
         f"Trials ran at the same time on this machine: {n} of {plural(m, 'analyzed trial')} "
-        f"({pairs}) ran beside other trials, up to {peak} ranks at once on the {usable}, so "
+        f"({pairs}) ran beside other trials{of_others}, up to {peak} ranks at once on the {usable}, so "
         f"{'its' if n == 1 else 'their'} times and steps per second include waiting for a core "
-        "(contention), not the pair's scaling alone; launch the pairs one at a time "
-        "(--sequential, with [sweep] max_parallel_jobs = 1) to measure each by itself."
+        "(contention), not the pair's scaling alone; "
+        + (
+            "run one experiment at a time on this machine (and its pairs one at a time: "
+            "--sequential, with [sweep] max_parallel_jobs = 1) to measure each by itself."
+            if others
+            else "launch the pairs one at a time (--sequential, with [sweep] max_parallel_jobs "
+            "= 1) to measure each by itself."
+        )
     )
 
 

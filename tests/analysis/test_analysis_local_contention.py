@@ -73,3 +73,30 @@ def test_one_trial_beside_a_left_out_pair_is_said_in_the_singular(two_cores):
         "Trials ran at the same time on this machine: 1 of 2 analyzed trials (g1n1) ran beside "
         "other trials, up to 5 ranks at once on the 2 usable cores, so its times"
     )
+
+
+def test_other_experiments_trials_at_the_same_time_are_counted_and_named(two_cores):
+    """Session 43: experiments `hardware_scaling` and `second` ran their (sequential) pairs at
+    once on 2 cores; each one's analysis saw only its own trials and said nothing."""
+    from dataclasses import replace
+
+    mine = [_ran("a", 1, 0.0, 10.0), _ran("b", 2, 10.0, 20.0)]  # one after another
+    theirs = [
+        replace(_ran("x", 2, 12.0, 18.0), sweep="second.g2n1"),  # beside b: 4 ranks
+        replace(_ran("y", 2, 100.0, 110.0), sweep="second.g2n1.gen2"),  # beside nothing
+    ]
+    assert not _said(local_mode(two_cores, mine, allow_oversubscribed=False)[1])
+    kept, notes = local_mode(two_cores, mine, allow_oversubscribed=False, beside=theirs)
+    assert [t.run_id for t in kept] == ["a", "b"]  # counted, never analyzed
+    (note,) = _said(notes)
+    assert note.startswith(
+        "Trials ran at the same time on this machine: 1 of 2 analyzed trials (g2n1) ran beside "
+        "other trials, among them other experiments' (second), up to 4 ranks at once"
+    ), note
+    assert note.endswith(
+        "run one experiment at a time on this machine (and its pairs one at a time: "
+        "--sequential, with [sweep] max_parallel_jobs = 1) to measure each by itself."
+    ), note
+    # another experiment's trials at other times: nothing said
+    later = [replace(_ran("z", 2, 50.0, 60.0), sweep="second.g2n1")]
+    assert not _said(local_mode(two_cores, mine, allow_oversubscribed=False, beside=later)[1])
