@@ -123,6 +123,8 @@ CONTRACTS = {
         # state hw_sweep leaves behind: train_overrides={"trainer.total_timesteps": N}
         # (hw_sweep.py:79-81)
         "initial_train_overrides": "total_timesteps",
+        # ProteinConfig.settings is ProteinSettings (metta/sweep/protein_config.py:108-110, :71-91)
+        "nested": {"protein_config.settings": _PROTEIN_SETTINGS},
         # Config.override walks a dict only through keys that exist (base_config.py:53-58)
         "dict_walk": "existing",
     },
@@ -483,7 +485,10 @@ def main():
                 node[parts[-1]] = value
         elif kind.startswith("config:"):
             allowed = kind[7:].split(",")
-            if allowed != ["*"] and (len(parts) != 2 or parts[1] not in allowed):
+            nested = CONTRACT.get("nested", {}).get(".".join(parts[:2]), [])
+            if len(parts) == 3 and parts[2] in nested:
+                pass  # a field of a Config inside this Config (protein_config.settings)
+            elif allowed != ["*"] and (len(parts) != 2 or parts[1] not in allowed):
                 out(f"Error applying override {key}={value}: key {key} not found")
                 return 1
         else:

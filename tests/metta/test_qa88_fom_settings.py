@@ -15,6 +15,8 @@ The replica of SweepTool and Config.override is tests/metta/test_qa82_sweep_fiel
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hwscale_tui import config as cfgmod
@@ -106,3 +108,17 @@ def test_the_cpu_count_still_cannot_reach_it_and_plan_says_so(tmp_path):
     plan = plan_experiment(_cfg(repo, **{"grid.cpus_per_node": 96}), tmp_path / "e.toml")
     reach = [w for w in plan.warnings if "cannot reach Metta" in w]
     assert len(reach) == 1 and reach[0].startswith("grid.cpus_per_node cannot reach Metta fom-v1")
+
+
+def test_a_pair_with_them_binds_in_the_fom_v1_standin(tmp_path):
+    """tests/metta/standin.py binds as tools/run.py does; it now knows protein_config.settings."""
+    from tests.metta.standin import run_standin
+
+    repo = make_checkout(tmp_path / "metta", "fom-v1")
+    cfg = _cfg(repo, **{"sweep.acquisition_fn": "ucb", "grid.gpu_counts": [1]})
+    for pp in plan_experiment(cfg, tmp_path / "e.toml").pairs:
+        r = run_standin(repo, pp.argv)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["overrides"]["protein_config.settings.acquisition_fn"] == "ucb"
+    r = run_standin(repo, [*pp.argv, "protein_config.settings.bogus=1"])
+    assert r.returncode == 1
