@@ -263,7 +263,11 @@ def test_launches_skypilot_never_takes_stop_the_sweep_instead_of_spending_its_bu
     fake.unreachable["launch"] = 100
     code, rows, _out, store = run_sky_sweep(sky_cfg(**{"sweep.max_trials": 5}), fake)
     assert code == 1 and fake.jobs == []
-    assert [r["state"] for r in rows] == ["killed"] * 3  # never "failed": nothing ran
+    # never "failed": nothing ran. Three in a row stop it; with max_parallel_jobs = 2 the
+    # launch beside the third can be on its way when the third fails, and it is not taken
+    # either (a CI run under load saw 4: the timing of the two launch requests decides)
+    states = [r["state"] for r in rows]
+    assert states in (["killed"] * 3, ["killed"] * 4), states
     assert {(r["cost_usd"], r["runtime_s"]) for r in rows} == {(0.0, 0.0)}
     assert all("not submitted to SkyPilot: ApiServerConnectionError" in r["error"] for r in rows)
     (failed,) = [e for e in store.events("skx.g2n1") if e["kind"] == "failed"]
