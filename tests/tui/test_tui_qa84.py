@@ -177,3 +177,51 @@ async def test_ctrl_q_still_quits_from_a_form_field_a_dialog_and_the_palette(tmp
             await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running, what=f"quit from {where}")
+
+
+# -- 4. x, o and k before the first poll has answered ---------------------------------------------
+def _messages(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_x_o_and_k_before_the_first_poll_say_the_trials_are_being_read(tmp_path):
+    """'3x' in one burst on an experiment with trials: "No trials to export." (o and k: "No
+    trials yet: launch pairs on the launch screen (2).") while the first poll had not answered,
+    and the trials were on screen a moment later. They now say the trials are being read."""
+    import threading
+
+    app, world = make_app(tmp_path, start="trials")
+    answer = threading.Event()
+    poll = world.source.poll
+    world.source.poll = lambda: (answer.wait(30), poll())[1]  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.query("#trial-table"), what="trials screen")
+            for key in ("x", "o", "k"):
+                await pilot.press(key)
+            await wait_for(pilot, lambda: len(_messages(app)) >= 3, what="three notices")
+            for message in _messages(app):
+                assert "being read" in message and "launch pairs" not in message, message
+            assert "being read" in str(screen.query_one("#trial-details").render())
+            answer.set()
+            await wait_for(pilot, lambda: screen.query_one("#trial-table").trials, what="poll")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: any("written" in m for m in _messages(app)), what="csv")
+    finally:
+        answer.set()  # the poll's thread ends with the test
+
+
+async def test_x_with_a_source_that_never_answered_says_why(tmp_path):
+    """A trial source that failed from the start (no WANDB_API_KEY): x said "No trials to
+    export." and o and k "No trials yet: launch pairs ...", the reason left to the side pane."""
+    app, world = make_app(tmp_path, start="trials")
+    world.source.fail_next = "WANDB_API_KEY is not set"
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.poll_state is not None, what="the failed poll")
+        for key in ("x", "o"):
+            await pilot.press(key)
+        await wait_for(pilot, lambda: len(_messages(app)) >= 2, what="two notices")
+        for message in _messages(app):
+            assert "WANDB_API_KEY is not set" in message and "launch pairs" not in message

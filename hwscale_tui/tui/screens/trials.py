@@ -120,6 +120,7 @@ class TrialsScreen(HwScreen):
         if remembered:
             table.filter_terms = remembered.lower().split()
         table.focus()
+        self.show_details()  # the side pane says the trials are being read (it was blank)
         self.set_interval(1.0, self.update_status_line)
 
     def on_screen_resume(self) -> None:
@@ -232,34 +233,40 @@ class TrialsScreen(HwScreen):
     def _highlight(self) -> None:
         self.show_details()
 
+    def no_trial_shown(self) -> tuple[str, str]:
+        """Why no trial is shown, and its style: a filter that hides every trial, the first
+        poll not answered yet, a source that never answered, or no trials yet."""
+        table = self.query_one(TrialTable)
+        if table.trials and table.filter_terms:
+            return (
+                f"No trial matches the filter {' '.join(table.filter_terms)!r} "
+                f"({plural(len(table.trials), 'trial')} in all; / changes it).",
+                "dim",
+            )
+        if table.trials:
+            return "", "dim"
+        if getattr(self.poll_state, "stale_since", None):
+            # no poll has succeeded: the source's reason in full (the status line cuts it at
+            # 80 columns: "WANDB_API_KEY is not set; the")
+            reason = (getattr(self.poll_state, "reason", "") or "error").rstrip(".")
+            return (
+                f"No trials read: the trial source ({self.app.session.source_label}) failed: "
+                f"{reason}. It is polled again on its own; R polls now.",
+                "red",
+            )
+        if self.poll_state is None:  # "No trials yet" read as if none ran (3 then x at once)
+            return (
+                f"The trials are being read (the trial source, {self.app.session.source_label}, "
+                "has not answered yet).",
+                "dim",
+            )
+        return "No trials yet. Launch pairs on the launch screen (2).", "dim"
+
     def show_details(self) -> None:
         t = self.query_one(TrialTable).selected_trial()
         box = self.query_one("#trial-details", Static)
         if t is None:
-            table = self.query_one(TrialTable)
-            if table.trials and table.filter_terms:
-                box.update(
-                    Text(
-                        f"No trial matches the filter {' '.join(table.filter_terms)!r} "
-                        f"({plural(len(table.trials), 'trial')} in all; / changes it).",
-                        style="dim",
-                    )
-                )
-            elif getattr(self.poll_state, "stale_since", None) and not table.trials:
-                # no poll has succeeded: the source's reason in full (the status line cuts
-                # it at 80 columns: "WANDB_API_KEY is not set; the")
-                reason = (getattr(self.poll_state, "reason", "") or "error").rstrip(".")
-                box.update(
-                    Text(
-                        f"No trials read: the trial source ({self.app.session.source_label}) "
-                        f"failed: {reason}. It is polled again on its own; R polls now.",
-                        style="red",
-                    )
-                )
-            else:
-                box.update(
-                    Text("No trials yet. Launch pairs on the launch screen (2).", style="dim")
-                )
+            box.update(Text(*self.no_trial_shown()))
             return
         head = Table.grid(padding=(0, 1))
         head.add_column(style="bold")
@@ -413,9 +420,18 @@ class TrialsScreen(HwScreen):
                 f"({plural(len(table.trials), 'trial')} in all), so none is highlighted: / then "
                 "backspace and enter clears it."
             )
+        elif self._trials_unread():
+            message = self.no_trial_shown()[0]
         else:
             message = "No trials yet: launch pairs on the launch screen (2)."
         self.notify(message, severity="warning", markup=False)
+
+    def _trials_unread(self) -> bool:
+        """No trial is shown since none was read yet: the first poll has not answered, or the
+        source has failed every poll (not: there are none)."""
+        return not self.query_one(TrialTable).trials and (
+            self.poll_state is None or bool(getattr(self.poll_state, "stale_since", None))
+        )
 
     def action_open_log(self) -> None:
         t = self.query_one(TrialTable).selected_trial()
@@ -503,6 +519,8 @@ class TrialsScreen(HwScreen):
             self.notify(  # with a filter hiding every trial, "No trials" read as if none ran
                 f"No trial matches the filter {terms!r}; nothing exported (/ changes it)."
                 if terms and table.trials
+                else f"Nothing exported. {self.no_trial_shown()[0]}"
+                if self._trials_unread()
                 else "No trials to export.",
                 severity="warning",
                 markup=False,
