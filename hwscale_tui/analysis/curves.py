@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+CURVE_LIMIT = float(2**53)  # the largest magnitude a curve's step or score may have
+
 AXES = ("agent_step", "wall_s", "cost_usd")
 _POINT_FIELDS = attrgetter("agent_step", "wall_s", "score")
 _COST_FIELD = attrgetter("cost_usd")
@@ -84,7 +86,15 @@ def history_frame(history: Any) -> dict[str, np.ndarray]:
             cost = np.full(n, np.nan)
         else:
             cost = np.array([np.nan if c is None else c for c in costs], dtype=float)
-    keep = np.isfinite(step) & np.isfinite(score)
+    # beyond +-2**53 a point is an overflow or a logging bug, not a measurement (the sources'
+    # own limit, sources/base.NUMBER_LIMIT): the local store's curves come here unchecked, and
+    # a score of 1e308 set the target at 1.8e307
+    keep = (
+        np.isfinite(step)
+        & np.isfinite(score)
+        & (np.abs(step) <= CURVE_LIMIT)
+        & (np.abs(score) <= CURVE_LIMIT)
+    )
     if not keep.all():
         step, wall, score, cost = step[keep], wall[keep], score[keep], cost[keep]
     if step.size > 1 and np.any(np.diff(step) < 0):
