@@ -378,8 +378,9 @@ def print_json(value: Any) -> None:
     import json
     import sys
 
-    json.dump(json_safe(value), sys.stdout, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
+    # one write: json.dump wrote each of its chunks to stdout on its own (400,000 writes for
+    # 4,000 trials, 0.31 s against 0.07 s into a pipe)
+    sys.stdout.write(json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")
 
 
 def check_not_blank(value: str | None, flag: str, accepted: str) -> None:
