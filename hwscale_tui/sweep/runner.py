@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import json
 import os
 import signal
 import sqlite3
@@ -45,7 +44,13 @@ from .dispatch import (
 from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState
-from .trial_command import TrialCommandBuilder, TrialSpec, fit_minibatch_to_batch, short_params
+from .trial_command import (
+    TrialCommandBuilder,
+    TrialSpec,
+    fit_minibatch_to_batch,
+    short_params,
+    stored_params,
+)
 
 # Trials killed in a row (none finished or failed since) before the sweep stops: enough for a
 # wave of preemptions of every trial in flight, a few times over.
@@ -416,7 +421,8 @@ class SweepRunner:
         return self.optimizer
 
     def _suggest_and_start(self, n: int) -> None:
-        pending = [t.params for t in self.in_flight.values()]
+        # a re-attached trial whose stored params were damaged ({}) is no pending point
+        pending = [t.params for t in self.in_flight.values() if t.params]
         pending += [w.spec.params for w in self._to_submit.values()]
         if self.cfg.sweep.transfer:
             self._feed_other_pairs()
@@ -461,12 +467,15 @@ class SweepRunner:
             if row["sweep"] == self.setup.sweep or not ended or row["run_id"] in self._fed:
                 continue
             self._fed.add(row["run_id"])
+            params = stored_params(row["params_json"])
+            if params is None:  # a damaged row: nowhere to place it
+                continue
             ok = row["state"] == "finished" and row["score"] is not None
             pair = HardwarePair(int(row["gpus"]), int(row["nodes"]))
             if pair not in self._spaces:  # the space it was suggested from: how the spaces move
                 self._spaces[pair] = preset_for(self.cfg, pair).space
             self._built_optimizer().observe(
-                json.loads(row["params_json"] or "{}"),
+                params,
                 row["score"] if ok else None,
                 row["runtime_s"],
                 failed=not ok,
@@ -833,11 +842,12 @@ class SweepRunner:
                 f"runtime_s={_fmt(outcome.runtime_s, '.1f')}",
                 run_id,
             )
-            if self.optimizer is not None:  # None: stopped during start-up (the store has it)
+            # None: stopped during start-up (the store has it); no params: a damaged row
+            if self.optimizer is not None and params:
                 self.optimizer.observe(params, outcome.score, outcome.runtime_s)
         elif outcome.state == "failed":
             self.state.event("failed", outcome.error or "failed", run_id)
-            if self.optimizer is not None:
+            if self.optimizer is not None and params:
                 self.optimizer.observe(params, None, outcome.runtime_s, failed=True)
         else:
             note = (
@@ -855,18 +865,22 @@ class SweepRunner:
         to_start: list[TrialSpec] = []
         announced = self.state.ended_run_ids() if resumed else set()
         for row in self.state.rows():
-            params = json.loads(row["params_json"] or "{}")
+            # None: a hand-damaged row; it counts, but the optimizer cannot place it
+            stored = stored_params(row["params_json"])
+            params = stored if stored is not None else {}
             state = row["state"]
             if state not in IN_FLIGHT_STATES and row["run_id"] not in announced:
                 self._announce_unwatched_end(row)
             if state == "finished" and row["score"] is not None:
-                self._built_optimizer().observe(params, row["score"], row["runtime_s"])
+                if stored is not None:
+                    self._built_optimizer().observe(params, row["score"], row["runtime_s"])
                 self.counted += 1
             elif state in ("finished", "failed", "stale"):
-                self._built_optimizer().observe(params, None, row["runtime_s"], failed=True)
+                if stored is not None:
+                    self._built_optimizer().observe(params, None, row["runtime_s"], failed=True)
                 self.counted += 1
             elif state in IN_FLIGHT_STATES:
-                spec = self._resume_in_flight(row, params)
+                spec = self._resume_in_flight(row, params, damaged=stored is None)
                 if spec is not None:
                     to_start.append(spec)
         if resumed:
@@ -935,10 +949,14 @@ class SweepRunner:
             if row["state"] not in IN_FLIGHT_STATES or row["run_id"] in self.in_flight:
                 continue
             with contextlib.suppress(*STORE_ERRORS):
-                self._resume_in_flight(row, json.loads(row["params_json"] or "{}"))
+                stored = stored_params(row["params_json"])
+                self._resume_in_flight(row, stored or {}, damaged=stored is None)
 
-    def _resume_in_flight(self, row: Mapping[str, Any], params: dict[str, Any]) -> TrialSpec | None:
-        """Re-attach a trial an earlier runner started, settle it if it ended, or return it to start."""
+    def _resume_in_flight(
+        self, row: Mapping[str, Any], params: dict[str, Any], damaged: bool = False
+    ) -> TrialSpec | None:
+        """Re-attach a trial an earlier runner started, settle it if it ended, or return it to
+        start (``damaged``: its stored params are no JSON object, so it is never started)."""
         run_id = row["run_id"]
         was_started = bool(row["pid"] or row["job_name"])
         if was_started and self._reattach(row, params):
@@ -963,6 +981,18 @@ class SweepRunner:
             )
             self._settle(run_id, params, outcome)
             registry.forget_trial(self.cfg.name, run_id)  # as _finish does: nothing runs
+            return None
+        if damaged:  # what it was to run is lost: replaced, never started with defaults
+            outcome = TrialOutcome(
+                "killed",
+                None,
+                None,
+                None,
+                None,
+                "never started: its params in the store are damaged (params_json is no JSON "
+                "object)",
+            )
+            self._settle(run_id, params, outcome)
             return None
         return self.setup.builder.build(run_id, row["idx"], params)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ..console import fitted_table, stdout_console
 from ..store import Store, transfer_other
-from .trial_command import short_params
+from .trial_command import short_params, stored_params
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
@@ -32,7 +31,7 @@ def trial_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """One trial for ``--status --json``: run_id, state, score, cost_usd, agent_steps, params, ..."""
     record = {k: row[k] for k in JSON_FIELDS}
     record["transfer_other"] = transfer_other(row.get("transfer_other"))
-    record["params"] = json.loads(row["params_json"] or "{}")
+    record["params"] = stored_params(row["params_json"])  # null: a damaged row
     return record
 
 
@@ -153,6 +152,11 @@ def render_status(
     console.print(table)
     if scored:
         console.print(
-            f"best (#{best['idx']}): " + short_params(json.loads(best["params_json"] or "{}")),
+            f"best (#{best['idx']}): "
+            + (
+                short_params(params)
+                if (params := stored_params(best["params_json"])) is not None
+                else "its params in the store are damaged (params_json is no JSON object)"
+            ),
             highlight=False,
         )

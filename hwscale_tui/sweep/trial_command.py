@@ -15,6 +15,7 @@ multi-node pair with the built-in trainer is refused on the cluster dispatchers
 
 from __future__ import annotations
 
+import json
 import secrets
 import shlex
 import sys
@@ -71,6 +72,17 @@ def param_tokens(params: Mapping[str, Any]) -> list[str]:
 
 BATCH_KEY = "trainer.batch_size"
 MINIBATCH_KEY = "trainer.minibatch_size"
+
+
+def stored_params(text: Any) -> dict[str, Any] | None:
+    """A trial's ``params_json`` as the store has it; None when it is no JSON object (a
+    hand-damaged row), which made ``sweep --status --json`` and a resuming runner end in a
+    JSONDecodeError traceback."""
+    try:
+        value = json.loads(text or "{}")
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def fit_minibatch_to_batch(params: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
