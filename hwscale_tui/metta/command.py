@@ -43,6 +43,11 @@ TOTAL_TIMESTEPS_KEY = "trainer.total_timesteps"  # sent from sweep.total_timeste
 # commits (metta/rl/trainer_config.py:56-58 at 7c1a7ff418, :87-89 at a8d1ecee19); batch_size
 # (swept) and total_timesteps (sent) are refused as extras anyway. Any other value fails the
 # trial's TrainerConfig at start, in every trial of every pair.
+# TrainerConfig validates every assignment (validate_assignment, trainer_config.py:70-74 at
+# 7c1a7ff418, :102-106 at a8d1ecee19) with minibatch_size <= batch_size and batch_size %
+# minibatch_size == 0 (:76-82, :108-113), so a trial's override of this key is checked against
+# the batch_size it has before its suggestion (MettaProfile.batch_before_suggestion).
+MINIBATCH_KEY = "trainer.minibatch_size"
 POSITIVE_INT_TRAINER_KEYS = frozenset(
     ("trainer.minibatch_size", "trainer.bptt_horizon", "trainer.update_epochs")
 )
@@ -158,6 +163,16 @@ def route_extras(prof: MettaProfile, tool: str, extra: Sequence[str]) -> RoutedE
                     f"extra argument {tok!r}: {key} is a positive integer in Metta {prof.name}'s "
                     f"TrainerConfig, so every trial would fail to start; accepted: {key}=<n> with "
                     f"n >= 1, or no {key} extra ({default})."
+                )
+            first = prof.batch_before_suggestion
+            if key == MINIBATCH_KEY and first and (value > first or first % value):
+                raise UsageError(
+                    f"extra argument {tok!r}: a trial sets {key} before its suggested batch_size, "
+                    f"while batch_size is still Metta {prof.name}'s default {first:,}, and "
+                    "TrainerConfig then requires a minibatch_size that is at most batch_size and "
+                    "divides it, so every trial would fail to start; accepted: "
+                    f"{key}=<n> with n a power of two up to {first:,} (like 8192), or no {key} "
+                    "extra (Metta's default 16384)."
                 )
             kind = prof.trainer_type(key)
             if kind is not None and not value_ok(kind, value):

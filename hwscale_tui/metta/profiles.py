@@ -255,6 +255,10 @@ class MettaProfile:
     # ``trainer.<key>=`` extra replaces them); empty when the space is not sent.
     fixed_trainer: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The trainer's batch_size when a trial applies the sweep's fixed overrides: TrainerConfig's
+    # default, which the recipe's train() keeps; the trial's suggested batch_size comes after them
+    # (merged_overrides = train/base overrides, then the suggestion).
+    batch_before_suggestion: int = 0
 
     @property
     def space_editable(self) -> bool:
@@ -316,6 +320,9 @@ PROFILES: dict[str, MettaProfile] = {
         installs_tool=False,
         cpu_source="controller",
         trainer_overrides="train_overrides",
+        # metta/rl/trainer_config.py:55; experiments/recipes/arena_basic_easy_shaped.py:113-115
+        # (TrainerConfig(losses=LossConfig())); metta/sweep/schedulers/async_capped.py:284-285
+        batch_before_suggestion=524_288,
     ),
     MAIN: MettaProfile(
         name=MAIN,
@@ -357,6 +364,9 @@ PROFILES: dict[str, MettaProfile] = {
         # 2^21 fails, the center of a 1-GPU pair's range (2^20) included. 64 keeps the
         # experiment's horizon and fits Metta's default minibatch_size 16384 (experience.py:61-83).
         fixed_trainer={"trainer.bptt_horizon": 64},
+        # metta/rl/trainer_config.py:86; recipes/prod/arena_basic_easy_shaped.py:111
+        # (TrainerConfig()); metta/sweep/schedulers/async_capped.py:182-183
+        batch_before_suggestion=2_097_152,
     ),
 }
 assert tuple(PROFILES) == tuple(p for p in METTA_PROFILES if p != "auto")

@@ -1,0 +1,84 @@
+"""A trainer.minibatch_size extra that fails every trial at its start is refused.
+
+Before, ``trainer.minibatch_size=3000`` (or 1048576 under fom-v1) passed plan and launch, and
+every trial of every pair failed: TrainerConfig validates every assignment
+(validate_assignment, metta/rl/trainer_config.py:70-74 at 7c1a7ff418, :102-106 at a8d1ecee19)
+with minibatch_size <= batch_size and batch_size % minibatch_size == 0 (:76-82, :108-113), and a
+trial applies the sweep's fixed overrides before its suggested batch_size (merged_overrides =
+train_overrides, then the suggestion: metta/sweep/schedulers/async_capped.py:284-285 at
+7c1a7ff418; base_overrides, then the suggestion, :182-183 at a8d1ecee19), so the minibatch is
+checked against TrainerConfig's default batch_size, which the recipes' train() keep
+(experiments/recipes/arena_basic_easy_shaped.py:113-115: 524,288, trainer_config.py:55;
+recipes/prod/arena_basic_easy_shaped.py:111: 2,097,152, trainer_config.py:86).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hwscale_tui import config as cfgmod
+from hwscale_tui.errors import UsageError
+from hwscale_tui.launch.commands import plan_experiment
+from hwscale_tui.metta.install import install_tool
+from tests.metta.standin import make_checkout
+
+
+class _Trainer(BaseModel):
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", validate_assignment=True)
+    batch_size: int = Field(default=524288, gt=0)
+    minibatch_size: int = Field(default=16384, gt=0)
+
+    @model_validator(mode="after")
+    def validate_fields(self) -> _Trainer:  # trainer_config.py:76-82 / :108-113
+        if self.minibatch_size > self.batch_size:
+            raise ValueError("minibatch_size must be <= batch_size")
+        if self.batch_size % self.minibatch_size != 0:
+            raise ValueError("batch_size must be divisible by minibatch_size")
+        return self
+
+
+DEFAULT_BATCH = {"fom-v1": 524_288, "main": 2_097_152}
+
+
+def every_trial_fails(profile: str, minibatch: int) -> bool:
+    t = _Trainer(batch_size=DEFAULT_BATCH[profile])
+    try:
+        t.minibatch_size = minibatch  # the fixed override, before the suggestion's batch_size
+    except ValueError:
+        return True
+    return False
+
+
+def _cfg(repo, profile):
+    return cfgmod.apply_overrides(
+        cfgmod.default_config("metta", env={}),
+        {"wandb.entity": "team", "metta.repo": str(repo), "metta.profile": profile},
+    )
+
+
+@pytest.mark.parametrize("profile", ["fom-v1", "main"])
+def test_a_minibatch_every_trial_refuses_is_refused_and_one_it_takes_is_sent(tmp_path, profile):
+    repo = make_checkout(tmp_path / "metta", profile)
+    if profile == "main":
+        install_tool(repo)
+    cfg = _cfg(repo, profile)
+    wrong = []
+    for m in (1, 64, 3000, 8192, 16384, 24576, 524_288, 1_048_576, 2_097_152, 4_194_304):
+        tok = f"trainer.minibatch_size={m}"
+        try:
+            plan = plan_experiment(cfg, tmp_path / "e.toml", [tok])
+            took, why = True, ""
+        except UsageError as e:
+            took, why = False, str(e)
+        if took == every_trial_fails(profile, m):
+            wrong.append((tok, why))
+        elif not took:
+            assert f"n a power of two up to {DEFAULT_BATCH[profile]:,}" in why, why
+            assert why.endswith(".") and ". " not in why, why
+        else:
+            sent = " ".join(plan.pairs[0].argv)
+            assert f'"trainer.minibatch_size":{m}' in sent, sent
+    assert not wrong, wrong
