@@ -58,6 +58,26 @@ class TrialOutcome:
         return self.state in BUDGETED_STATES
 
 
+# A trial row's number columns: a hand-damaged row may hold text (or an infinity) there.
+NUMBER_COLUMNS = ("score", "cost_usd", "runtime_s", "agent_steps", "sps", "started_at", "ended_at")
+
+
+def clean_numbers(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row with each number column a finite float or None (``damaged``: the columns that
+    held something else). ``sweep --status``, its JSON and a resuming runner ended in a
+    TypeError traceback on a score of 'x'."""
+    out = dict(row)
+    damaged = []
+    for column in NUMBER_COLUMNS:
+        if column in out and out[column] is not None:
+            value = finite(out[column])
+            if value is None:
+                damaged.append(column)
+            out[column] = value
+    out["damaged"] = damaged
+    return out
+
+
 def first_finite(*values: Any) -> float | None:
     for value in values:
         f = finite(value)

@@ -41,7 +41,13 @@ from .dispatch import (
     NotSubmitted,
     read_trial_final,
 )
-from .outcome import BAD_INPUT_EXIT_CODE, TrialExit, TrialOutcome, decide_outcome
+from .outcome import (
+    BAD_INPUT_EXIT_CODE,
+    TrialExit,
+    TrialOutcome,
+    clean_numbers,
+    decide_outcome,
+)
 from .scheduler import ScheduleLimits, SweepProgress, suggestions_this_round, sweep_done
 from .state import IN_FLIGHT_STATES, SweepState
 from .trial_command import (
@@ -470,7 +476,10 @@ class SweepRunner:
             params = stored_params(row["params_json"])
             if params is None:  # a damaged row: nowhere to place it
                 continue
+            row = clean_numbers(row)
             ok = row["state"] == "finished" and row["score"] is not None
+            if row["state"] == "finished" and "score" in row["damaged"]:
+                continue  # a damaged score: neither a result nor a failure
             pair = HardwarePair(int(row["gpus"]), int(row["nodes"]))
             if pair not in self._spaces:  # the space it was suggested from: how the spaces move
                 self._spaces[pair] = preset_for(self.cfg, pair).space
@@ -864,15 +873,15 @@ class SweepRunner:
         """Rebuild everything from the store (a no-op for a new sweep)."""
         to_start: list[TrialSpec] = []
         announced = self.state.ended_run_ids() if resumed else set()
-        for row in self.state.rows():
+        for row in map(clean_numbers, self.state.rows()):
             # None: a hand-damaged row; it counts, but the optimizer cannot place it
             stored = stored_params(row["params_json"])
             params = stored if stored is not None else {}
             state = row["state"]
             if state not in IN_FLIGHT_STATES and row["run_id"] not in announced:
                 self._announce_unwatched_end(row)
-            if state == "finished" and row["score"] is not None:
-                if stored is not None:
+            if state == "finished" and (row["score"] is not None or "score" in row["damaged"]):
+                if stored is not None and row["score"] is not None:
                     self._built_optimizer().observe(params, row["score"], row["runtime_s"])
                 self.counted += 1
             elif state in ("finished", "failed", "stale"):
@@ -945,7 +954,7 @@ class SweepRunner:
         except STORE_ERRORS as e:
             self._store_unavailable(e)
             return
-        for row in rows:
+        for row in map(clean_numbers, rows):
             if row["state"] not in IN_FLIGHT_STATES or row["run_id"] in self.in_flight:
                 continue
             with contextlib.suppress(*STORE_ERRORS):
@@ -1062,7 +1071,7 @@ class SweepRunner:
         return 128 + signum
 
     def _summary(self) -> str:
-        rows = self.state.rows()
+        rows = [clean_numbers(r) for r in self.state.rows()]
         by_state: dict[str, int] = {}
         for r in rows:
             by_state[r["state"]] = by_state.get(r["state"], 0) + 1

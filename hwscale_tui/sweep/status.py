@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..console import fitted_table, stdout_console
 from ..store import Store, transfer_other
+from .outcome import clean_numbers
 from .trial_command import short_params, stored_params
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ def trial_record(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def sweep_records(store: Store | None, sweep: str) -> list[dict[str, Any]]:
-    return [trial_record(r) for r in store.trial_rows([sweep])] if store is not None else []
+    rows = store.trial_rows([sweep]) if store is not None else []
+    return [trial_record(clean_numbers(r)) for r in rows]
 
 
 def _runner_alive(row: Mapping[str, Any]) -> bool:
@@ -84,7 +86,7 @@ def render_status(
 
     console = stdout_console()
     sweep_row = store.get_sweep(sweep) if store is not None else None
-    rows = store.trial_rows([sweep]) if store is not None else []
+    rows = [clean_numbers(r) for r in store.trial_rows([sweep])] if store is not None else []
     if sweep_row is None and not rows:
         console.print(f"{sweep}: no sweep recorded yet (start it with {start})", highlight=False)
         return

@@ -89,3 +89,73 @@ def test_a_resuming_runner_counts_a_damaged_row_and_never_starts_lost_params():
     observed = [params for params, *_rest in spies[0].observed]
     assert {} not in observed and center in observed
     store.close()
+
+
+def rows_with_a_text_score(max_trials: int):
+    cfg = apply_overrides(
+        default_config(env={}),
+        {"experiment.name": "dmn", "sweep.max_trials": max_trials, "sweep.batch_size": 1},
+    )
+    setup = prepare_sweep(cfg, HardwarePair(1, 1), [], app_paths().runs)
+    store = Store.open_default()
+    store.upsert_sweep("dmn.g1n1", status="running", pid=2**22 + 1, proc_start=1.0, max_trials=9)
+    center = setup.preset.space.center()
+    for idx, score in ((1, 10.0), (2, 20.0)):
+        store.insert_trial(
+            f"dmn.g1n1_trial_000{idx}_aaaaa{idx}",
+            "dmn.g1n1",
+            idx=idx,
+            state="finished",
+            score=score,
+            runtime_s=3.0,
+            params={**center, "trainer.optimizer.learning_rate": 0.00123 * idx},
+        )
+    store.add_event("finished", "score=10", sweep="dmn.g1n1", run_id="dmn.g1n1_trial_0001_aaaaa1")
+    store.conn.execute(  # trial 2: text where numbers go (its end not announced yet)
+        "UPDATE trials SET score = 'x', runtime_s = 'slow', cost_usd = 'much', "
+        "agent_steps = 'many' WHERE idx = 2"
+    )
+    return setup, store
+
+
+def test_status_reads_text_numbers_as_unknown(capsys):
+    _setup, store = rows_with_a_text_score(3)
+    store.close()
+    argv = ["sweep", "--new-experiment", "dmn", "--gpus", "1", "--nodes", "1", "--status"]
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and "best 10 (#1)" in out.out, out
+    assert main([*argv, "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["score"], r["runtime_s"], r["cost_usd"]) for r in records] == [
+        (10.0, 3.0, None),
+        (None, None, None),
+    ]
+
+
+def test_a_resuming_runner_counts_a_text_score_without_showing_it_to_the_optimizer():
+    setup, store = rows_with_a_text_score(3)
+    spies: list[SpyOptimizer] = []
+
+    def factory(preset: Preset, seed: int) -> SpyOptimizer:
+        spies.append(SpyOptimizer(protein_optimizer(preset, seed)))
+        return spies[-1]
+
+    d = ScriptedDispatcher(exit_for=lambda spec: finished_exit(5.0))
+    out = io.StringIO()
+    runner = SweepRunner(
+        setup,
+        store=store,
+        dispatcher=d,
+        optimizer_factory=factory,
+        out=out,
+        timings=RunnerTimings(poll_s=0.0),
+    )
+    assert runner.run() == 0, out.getvalue()
+    assert [s.idx for s in d.started] == [3]  # trials 1 and 2 counted: one more fills 3
+    lr = "trainer.optimizer.learning_rate"
+    observed = [(params[lr], score) for params, score, _failed in spies[0].observed]
+    assert (0.00123, 10.0) in observed, observed
+    assert all(rate != 0.00246 for rate, _score in observed), "trial 2 is no result nor failure"
+    assert "best score=10" in out.getvalue().strip().splitlines()[-1], out.getvalue()
+    store.close()
