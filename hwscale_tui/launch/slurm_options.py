@@ -159,12 +159,45 @@ BREAKING_SHORT_OPTIONS = {
 }
 
 
+# Slurm's environment variables that point its commands at another cluster (sbatch(1), "INPUT
+# ENVIRONMENT VARIABLES": "SBATCH_CLUSTERS or SLURM_CLUSTERS  Same as --clusters"; squeue(1),
+# scancel(1), sinfo(1): "SLURM_CLUSTERS  Same as --clusters"). The dispatcher passes no
+# --clusters, so a variable left set in the user's shell applies to every trial: SBATCH_CLUSTERS
+# submits where squeue does not look, and SLURM_CLUSTERS points squeue and scancel at another
+# cluster while sbatch (which runs without SLURM_* variables, sweep/slurm.py submit_env) submits
+# here. (SBATCH_WAIT and SBATCH_ARRAY_INX, the other breaking ones, are dropped from sbatch's
+# environment by the dispatcher itself.)
+CLUSTER_ENV = ("SBATCH_CLUSTERS", "SLURM_CLUSTERS")
+
+
+def sbatch_env_problem(env: Mapping[str, str] | None = None) -> str | None:
+    """Why a variable of ``CLUSTER_ENV`` set in the environment would break every trial's
+    submission or watching (one sentence), else None."""
+    env = os.environ if env is None else env
+    for name in CLUSTER_ENV:
+        value = env.get(name)
+        if value:
+            return (
+                f"{name}={value!r} is set in the environment, and Slurm's commands read it as "
+                f"--clusters, which {BREAKING_SBATCH_OPTIONS['--clusters']} (the slurm "
+                "dispatcher submits and watches the trials on this login node's cluster); "
+                f"nothing was submitted; accepted: {name} unset for hwscale-tui (env -u {name} "
+                "hwscale-tui ...), or hwscale-tui run on that cluster's login node"
+            )
+    return None
+
+
 def extra_sbatch_args_problem(cfg: ExperimentConfig) -> str | None:
     """Why ``[slurm] extra_sbatch_args`` would break the trials' submission or watching (one
     sentence), else None: an option of ``BREAKING_SBATCH_OPTIONS``, or an abbreviation of one
     of those or of an option the dispatcher sets (sbatch, like getopt_long, reads an
-    unambiguous prefix of a long option as that option: ``--part=gpu`` is ``--partition=gpu``)."""
+    unambiguous prefix of a long option as that option: ``--part=gpu`` is ``--partition=gpu``).
+    A variable of the environment that sets such an option (``sbatch_env_problem``) too."""
     from ..config import SLURM_OWNED_OPTIONS
+
+    from_env = sbatch_env_problem()
+    if from_env:
+        return from_env
 
     accepted = (
         "accepted: other sbatch options, spelled out in full (like --mem=16G); partition, "
