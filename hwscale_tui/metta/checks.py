@@ -145,18 +145,35 @@ def _horizon_clause(
             continue
         agents = main_trial_agents(cfg.grid.cpus_per_node, pair.gpus)
         bound = min(bound, batches[0] // agents) if bound is not None else batches[0] // agents
-        # only what the user's horizon breaks: batches the pinned horizon lets through
+        # only what the user's extras break: batches the pinned horizon at Metta's default
+        # minibatch lets through (a minibatch extra's own failures are named here too)
         failing = [
             b
             for b in batches
             if main_trial_error(b, value, minibatch, agents)
-            and not main_trial_error(b, pinned, minibatch, agents)
+            and not main_trial_error(b, pinned, MAIN_TRIAL_MINIBATCH, agents)
         ]
         if failing:
             reason = main_trial_error(failing[0], value, minibatch, agents) or ""
             failures.append(_PairFailure(pair.tag, failing, len(batches), reason))
     if not failures:
         return f", and every batch it searches still fits a trial at {value}" if pairs else ""
+    listed = _listed(failures)
+    fits = [h for h in range(1, (bound or 0) + 1) if minibatch % h == 0]
+    accepted = f"no trainer.bptt_horizon extra (the profile's {pinned})"
+    if fits:
+        accepted = (
+            f"a trainer.bptt_horizon up to {fits[-1]:,} that divides minibatch_size "
+            f"{minibatch:,}, or " + accepted
+        )
+    return (
+        f", but at {value} these searched batches fail at trial start: {listed}; "
+        f"accepted: {accepted}"
+    )
+
+
+def _listed(failures: list[_PairFailure]) -> str:
+    """'g1n1 524,288..1,048,576 (2 of 4; reason) and g2n1 ...'."""
     parts = []
     for f in failures:
         run = f.failing == [f.failing[0] << i for i in range(len(f.failing))]
@@ -171,17 +188,43 @@ def _horizon_clause(
             else f"{len(f.failing)} of {f.searched}"
         )
         parts.append(f"{f.tag} {span} ({count}; {f.reason})")
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    fits = [h for h in range(1, (bound or 0) + 1) if minibatch % h == 0]
-    accepted = f"no trainer.bptt_horizon extra (the profile's {pinned})"
-    if fits:
-        accepted = (
-            f"a trainer.bptt_horizon up to {fits[-1]:,} that divides minibatch_size "
-            f"{minibatch:,}, or " + accepted
-        )
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _minibatch_warning(
+    cfg: ExperimentConfig, prof: MettaProfile, tok: str, value: int, bptt: int
+) -> str | None:
+    """What a trainer.minibatch_size extra does to the batches each pair searches at the pinned
+    horizon (Metta main's trial checks, main_trial_error), or None when every batch still fits."""
+    from ..search.presets import preset_for  # imported when asked: presets imports profiles.py
+
+    failures: list[_PairFailure] = []
+    smallest: int | None = None
+    for pair in plan_of(cfg.grid)[0]:
+        param = preset_for(cfg, pair).space[prof.keys["batch_size"]]
+        batches = _searched(param.min, param.max)
+        if not batches:
+            continue
+        smallest = batches[0] if smallest is None else min(smallest, batches[0])
+        agents = main_trial_agents(cfg.grid.cpus_per_node, pair.gpus)
+        # only what the user's minibatch breaks: batches Metta's default lets through
+        failing = [
+            b
+            for b in batches
+            if main_trial_error(b, bptt, value, agents)
+            and not main_trial_error(b, bptt, MAIN_TRIAL_MINIBATCH, agents)
+        ]
+        if failing:
+            reason = main_trial_error(failing[0], bptt, value, agents) or ""
+            failures.append(_PairFailure(pair.tag, failing, len(batches), reason))
+    if not failures or smallest is None:
+        return None
+    fits = f"a power of two from {bptt} up to {smallest:,}, or " if smallest >= bptt else ""
     return (
-        f", but at {value} these searched batches fail at trial start: {listed}; "
-        f"accepted: {accepted}"
+        f"extra argument {tok!r} sets trainer.minibatch_size = {value:,}, but at Metta "
+        f"{prof.name}'s trainer.bptt_horizon = {bptt} these searched batches then fail at trial "
+        f"start: {_listed(failures)}; accepted: a trainer.minibatch_size that is {fits}no "
+        f"trainer.minibatch_size extra (Metta's {MAIN_TRIAL_MINIBATCH:,})"
     )
 
 
@@ -213,6 +256,18 @@ def pinned_key_warnings(cfg: ExperimentConfig, extra: Sequence[str]) -> list[str
         if key == "trainer.bptt_horizon" and isinstance(pinned, int):
             sentence += _horizon_clause(cfg, prof, routed.trainer, int(value), pinned)
         out.append(sentence)
+    # a minibatch extra at the pinned horizon (with a replaced one, _horizon_clause says it)
+    horizon = prof.fixed_trainer.get("trainer.bptt_horizon")
+    minibatch = routed.trainer.get("trainer.minibatch_size")
+    if (
+        isinstance(horizon, int)
+        and minibatch is not None
+        and routed.trainer.get("trainer.bptt_horizon", horizon) == horizon
+    ):
+        tok = [t for t in extra if t.partition("=")[0] == "trainer.minibatch_size"][-1]
+        sentence_or_none = _minibatch_warning(cfg, prof, tok, int(minibatch), horizon)
+        if sentence_or_none:
+            out.append(sentence_or_none)
     return out
 
 

@@ -82,3 +82,60 @@ def test_a_minibatch_every_trial_refuses_is_refused_and_one_it_takes_is_sent(tmp
             sent = " ".join(plan.pairs[0].argv)
             assert f'"trainer.minibatch_size":{m}' in sent, sent
     assert not wrong, wrong
+
+
+# -- main: a minibatch every trial takes at the default batch can still break searched batches --
+
+
+def _main_plan(tmp_path, extra):
+    from tests.metta.test_metta_pinned_keys import _main_cfg
+
+    repo, cfg = _main_cfg(tmp_path, extra)
+    return repo, plan_experiment(cfg, tmp_path / "e.toml")
+
+
+@pytest.mark.parametrize("minibatch", [1_048_576, 2_097_152, 32, 8192, 16384])
+def test_main_names_the_searched_batches_a_minibatch_extra_breaks(tmp_path, minibatch):
+    """The stand-in's trial checks (tests/metta/standin.py trial_batch_error: TrainerConfig's
+    validator and the experience buffer at a8d1ecee19) decide which batches break; before, a
+    minibatch extra without a horizon extra was not checked against them at all."""
+    import json
+
+    from tests.metta.standin import run_standin, trial_batch_error
+
+    tok = f"trainer.minibatch_size={minibatch}"
+    repo, plan = _main_plan(tmp_path, [tok])
+    broken = {}
+    for pp in plan.pairs:
+        r = run_standin(repo, pp.argv)
+        assert r.returncode == 0, r.stderr
+        space = json.loads(r.stdout)["state"]["search_space"]
+        lo, hi, b = space["trainer.batch_size"]["min"], space["trainer.batch_size"]["max"], 1
+        bad = []
+        while b <= hi:
+            t = {"batch_size": b, "bptt_horizon": 64}
+            if (
+                b >= lo
+                and trial_batch_error("main", {**t, "minibatch_size": minibatch}, 8, pp.pair.gpus)
+                and not trial_batch_error("main", t, 8, pp.pair.gpus)
+            ):
+                bad.append(b)
+            b *= 2
+        if bad:
+            broken[pp.pair.tag] = bad
+    said = [w for w in plan.warnings if w.startswith(f"extra argument {tok!r} sets ")]
+    assert bool(said) == bool(broken), (said, broken)
+    if said:
+        (w,) = said
+        for tag, bad in broken.items():
+            assert f"{tag} {bad[0]:,}" in w, w
+        assert w.endswith("or no trainer.minibatch_size extra (Metta's 16,384)") and ". " not in w
+    assert minibatch not in (1_048_576, 32) or broken  # the list has both outcomes
+
+
+def test_with_a_horizon_extra_too_the_minibatch_s_broken_batches_are_named(tmp_path):
+    """The horizon's sentence left out batches that the pinned horizon also failed with the
+    user's minibatch: with bptt 128 and minibatch 1,048,576 it said every batch still fits."""
+    _, plan = _main_plan(tmp_path, ["trainer.minibatch_size=1048576", "trainer.bptt_horizon=128"])
+    (w,) = [w for w in plan.warnings if "replaces trainer.bptt_horizon = 64" in w]
+    assert "these searched batches fail at trial start: g1n1 524,288 (1 of 4; " in w, w
