@@ -2,8 +2,8 @@
 
 ``tools/run.py`` applies every extra that is not a tool-maker parameter with ``Config.override``
 (common/src/metta/common/tool/run_tool.py:720-730 at 7c1a7ff418, :634-644 at a8d1ecee19): it walks
-a dotted key through the Configs' fields (a dict's keys are not checked here), refuses a key that
-is no field, and validates the value with ``TypeAdapter(field.annotation).validate_python``
+a dotted key through the Configs' fields (and a dict's keys as each commit does: dict_walk_error),
+refuses a key that is no field, and validates the value with ``TypeAdapter(field.annotation).validate_python``
 (packages/mettagrid/python/src/mettagrid/base_config.py:42-101 at 7c1a7ff418, :42-139 at
 a8d1ecee19; Configs forbid unknown keys, ``extra="forbid"``, :16). A failure is "Error applying
 override" and exit 1 (run_tool.py:725-730; :640-644) before any trial, in every pair. So each
