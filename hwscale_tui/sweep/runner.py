@@ -480,7 +480,10 @@ class SweepRunner:
             ok = row["state"] == "finished" and row["score"] is not None
             if row["state"] == "finished" and "score" in row["damaged"]:
                 continue  # a damaged score: neither a result nor a failure
-            pair = HardwarePair(int(row["gpus"]), int(row["nodes"]))
+            gpus, nodes = row["gpus"], row["nodes"]
+            if not all(isinstance(n, int) and n >= 1 for n in (gpus, nodes)):
+                continue  # a damaged row (NULL or text): no pair to place it in
+            pair = HardwarePair(gpus, nodes)
             if pair not in self._spaces:  # the space it was suggested from: how the spaces move
                 self._spaces[pair] = preset_for(self.cfg, pair).space
             self._built_optimizer().observe(
@@ -488,7 +491,7 @@ class SweepRunner:
                 row["score"] if ok else None,
                 row["runtime_s"],
                 failed=not ok,
-                context=hardware_context(row["gpus"], row["nodes"]),
+                context=hardware_context(gpus, nodes),
                 space=self._spaces[pair],
             )
 
