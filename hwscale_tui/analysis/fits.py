@@ -172,15 +172,24 @@ class CriticalBatchFit(LogFit):
         }
 
 
+AICC_MARGIN = 2.0
+"""How much lower the USL's AICc must be for its extra term (kappa) to be chosen: laws within 2
+of the best both have substantial support (Burnham & Anderson 2002, section 2.6), and a
+parameter added to a nested model that lowers the AICc by less than 2 is uninformative (Arnold
+2010). Within it the simpler law, Amdahl's, is kept and the two are said to be indistinguishable."""
+
+
 @dataclass
 class ThroughputSelection:
-    """Amdahl vs USL on the same points, chosen by AICc (lower is better)."""
+    """Amdahl vs USL on the same points, chosen by AICc (lower is better); the USL only when its
+    AICc is lower by more than :data:`AICC_MARGIN`."""
 
     chosen: str  # "amdahl" or "usl"
     amdahl: AmdahlFit
     usl: USLFit | NotEnoughData
     delta_aicc: float | None  # AICc(amdahl) - AICc(usl); > 0 favours USL
     reason: str
+    indistinguishable: bool = False  # |delta_aicc| <= AICC_MARGIN: the data cannot tell them apart
 
     @property
     def x(self) -> np.ndarray:
@@ -205,6 +214,7 @@ class ThroughputSelection:
             "law": "ThroughputSelection",
             "chosen": self.chosen,
             "delta_aicc": self.delta_aicc,
+            "indistinguishable": self.indistinguishable,
             "reason": self.reason,
             "amdahl": self.amdahl.to_json(),
             "usl": self.usl.to_json(),
@@ -477,7 +487,8 @@ def select_throughput_model(
     seed: int | np.random.Generator = 0,
     ci_level: float = 0.95,
 ) -> ThroughputSelection | NotEnoughData:
-    """Fit Amdahl and USL to the same points and keep the one with the lower AICc."""
+    """Fit Amdahl and USL to the same points and keep the USL only when its AICc is lower by
+    more than :data:`AICC_MARGIN`; else Amdahl, the simpler (the USL with kappa = 0)."""
     rng = _rng(seed)
     amdahl = fit_amdahl(n, x, n_boot=n_boot, seed=rng, ci_level=ci_level)
     if isinstance(amdahl, NotEnoughData):
@@ -492,14 +503,22 @@ def select_throughput_model(
             "amdahl", amdahl, usl, None, "Amdahl (too few points for the USL's AICc)"
         )
     delta = amdahl.aicc - usl.aicc
-    if delta > 0:
+    if delta > AICC_MARGIN:
         return ThroughputSelection("usl", amdahl, usl, delta, f"USL (AICc lower by {delta:.1f})")
+    if delta > 0:
+        why = (
+            f"the USL's AICc is lower by only {delta:.1f}, not by more than {AICC_MARGIN:g}: "
+            "the two laws are indistinguishable on these points, so the simpler is kept"
+        )
+    elif delta >= -AICC_MARGIN:
+        why = (
+            f"AICc lower by {-delta:.1f}, within {AICC_MARGIN:g} of the USL's: the two laws are "
+            "indistinguishable on these points, so the simpler is kept"
+        )
+    else:
+        why = f"AICc lower by {-delta:.1f}; the USL's extra term is not supported"
     return ThroughputSelection(
-        "amdahl",
-        amdahl,
-        usl,
-        delta,
-        f"Amdahl (AICc lower by {-delta:.1f}; the USL's extra term is not supported)",
+        "amdahl", amdahl, usl, delta, f"Amdahl ({why})", abs(delta) <= AICC_MARGIN
     )
 
 
