@@ -13,6 +13,7 @@ import math
 import multiprocessing as mp
 import os
 import signal
+import stat
 import threading
 import time
 from collections import deque
@@ -316,9 +317,12 @@ def run_training(
     sinks: list[MetricSink] = []
     with _handle_stop_signals(stop):
         try:
+            # a named pipe is opened first (that writes nothing), so that one no process reads
+            # is refused before the store's row is made (it was exit 1 and a failed row)
+            pipe = MetricsFile(metrics_path) if _is_pipe(metrics_path) else None
             if cfg.store:  # first: a run the store refuses raises StoreRefused, nothing written
                 sinks.append(StoreSink(cfg, metrics_path))
-            sinks.insert(0, MetricsFile(metrics_path))
+            sinks.insert(0, pipe or MetricsFile(metrics_path))
             if on_start is not None:
                 on_start()
             group = RankGroup(cfg)
@@ -364,6 +368,13 @@ def run_training(
         rank_peak_rss_bytes=[usage[r][0] for r in sorted(usage)],
         rank_train_cpu_s=[usage[r][1] for r in sorted(usage)],
     )
+
+
+def _is_pipe(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _run_dir_refusal(run: str, run_dir: Path, metrics_path: Path) -> str | None:

@@ -108,3 +108,20 @@ def test_a_metrics_file_that_is_a_pipe_a_process_reads_is_written(tmp_path):
     reader.join(30)
     assert r.returncode == 0, r.stdout + r.stderr
     assert b'"final": true' in b"".join(got)
+
+
+def test_with_store_a_pipe_no_process_reads_is_refused_before_the_row_is_made(tmp_path):
+    """store=true makes the trial's row first; the pipe was found only after it, so the run
+    ended exit 1 with a failed row saying 'StoreRefused: ...'."""
+    from hwscale_tui.store import Store
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    r = train("run=r86s", "store=true", f"metrics_file={pipe}")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stdout == ""
+    assert r.stderr.startswith(f"hwscale-tui: error: metrics_file={pipe} is a named pipe"), r.stderr
+    store = app_paths().store
+    if store.exists():
+        with Store(store, readonly=True) as s:
+            assert s.get_trial_row("r86s") is None
