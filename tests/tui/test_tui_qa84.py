@@ -225,3 +225,55 @@ async def test_x_with_a_source_that_never_answered_says_why(tmp_path):
         await wait_for(pilot, lambda: len(_messages(app)) >= 2, what="two notices")
         for message in _messages(app):
             assert "WANDB_API_KEY is not set" in message and "launch pairs" not in message
+
+
+# -- 5. c typed with the key that shows the launch screen -----------------------------------------
+async def test_c_typed_with_2_on_a_running_pair_asks_to_cancel_it(tmp_path):
+    """'2c' in one burst from the grid while g1n1 ran: "g1n1 is not scheduled or running (not
+    launched); nothing to cancel.", the rows drawn before the launch screen's first poll. They
+    now start from the app's last look at the pairs, and c asks to cancel the running pair."""
+    from hwscale_tui.tui.screens.modals import ConfirmScreen
+
+    app, world = make_app(tmp_path, start="grid", launched=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.pair_status_seen is not None, what="the app's look")
+        assert world.supervisor.pairs["hardware_scaling.g1n1"].status == "running"
+        _burst(app, ("2", "2"), ("c", "c"))
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen) or _messages(app),
+            what="the question",
+            timeout=10,
+        )
+        assert isinstance(app.screen, ConfirmScreen), _messages(app)
+        assert "(running)" in str(app.screen.query_one("#confirm-question").render())
+
+
+async def test_c_before_the_pairs_status_was_read_says_so(tmp_path):
+    """Before any status was read the rows say "not launched" of every pair: c, C, l and r say
+    the status is being read instead of acting on (or refusing) what the rows claim."""
+    import threading
+
+    app, world = make_app(tmp_path, start="grid", launched=True)
+    answer = threading.Event()
+    pair_status = world.supervisor.pair_status
+    world.supervisor.pair_status = lambda *a, **k: (  # type: ignore[method-assign]
+        answer.wait(30),
+        pair_status(*a, **k),
+    )[1]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await wait_for(pilot, lambda: app.screen.query("#launch-table"), what="launch")
+            for key in ("c", "C", "l", "r"):
+                app._notifications.clear()
+                await pilot.press(key)
+                await wait_for(pilot, lambda: _messages(app), what=f"{key}'s notice")
+                assert all("being read" in m for m in _messages(app)), (key, _messages(app))
+            assert not [c for c in world.supervisor.calls if c[0] != "launch"]
+            answer.set()
+            await wait_for(
+                pilot, lambda: app.screen.status_read_for, what="the status read", timeout=10
+            )
+    finally:
+        answer.set()

@@ -118,6 +118,9 @@ class LaunchScreen(HwScreen):
         self.rows: dict[str, LaunchRow] = {}
         self.status: Any | None = None
         self.status_for: str | None = None  # the experiment name ``status`` belongs to
+        # the experiment whose pairs' status was read (a poll, or the app's last look at them):
+        # until then every row says "not launched", whatever runs
+        self.status_read_for: str | None = None
         self.plan: Any | None = None
         self.progress: Any | None = None  # ExperimentProgress of the latest poll
         self.sources = SourceCache()
@@ -222,6 +225,13 @@ class LaunchScreen(HwScreen):
         ):  # renamed: the old experiment's rows and log go
             self.status, self.status_for = None, self.app.session.name
             self.query_one("#log-tail", Static).update("")
+        name = self.app.session.name
+        if (
+            self.status_read_for != name
+            and self.app.pair_status_seen is not None
+            and self.app.pair_watch.experiment == name
+        ):  # the app's last look at the pairs (every 2 s), until this screen's first poll
+            self.status, self.status_read_for = self.app.pair_status_seen, name
         self.apply_status(self.status, None)
         # HwScreen.on_screen_resume follows: Textual calls each class's handler in turn
 
@@ -323,7 +333,7 @@ class LaunchScreen(HwScreen):
         if experiment is not None:
             if experiment != self.app.session.name:
                 return
-            self.status_for = experiment
+            self.status_for = self.status_read_for = experiment
             self.progress = progress
             # a launch from here or the CLI started a new generation: its sweeps are the rows
             self.app.follow_generation(getattr(status, "generation", None))
@@ -454,6 +464,20 @@ class LaunchScreen(HwScreen):
             )
             return False
         return True
+
+    def _status_read(self) -> bool:
+        """Whether the rows hold the pairs' status: ``2c`` in one burst (typeahead over SSH)
+        said of a running pair "g1n1 is not scheduled or running (not launched); nothing to
+        cancel", the rows drawn before the status was read."""
+        if self.status_read_for == self.app.session.name:
+            return True
+        self.notify(
+            "The pairs' status is being read (the screen has just opened); press the key again "
+            "in a moment.",
+            severity="warning",
+            markup=False,
+        )
+        return False
 
     def _form_in_force(self) -> bool:
         """A launch runs the experiment's values in force; a grid field that shows an error
@@ -623,7 +647,7 @@ class LaunchScreen(HwScreen):
 
     def action_launch_selected(self) -> None:
         row = self.selected_row()
-        if row is None or not self._writable():
+        if row is None or not self._writable() or not self._status_read():
             return
         if row.keeps_running:  # a pair its gone supervisor never started is started here
             self.notify(
@@ -805,7 +829,7 @@ class LaunchScreen(HwScreen):
 
     def action_cancel_selected(self) -> None:
         row = self.selected_row()
-        if row is None or not self._writable():
+        if row is None or not self._writable() or not self._status_read():
             return
         if not row.active:
             self.notify(  # "g1n1 is start failed" read badly
@@ -837,7 +861,7 @@ class LaunchScreen(HwScreen):
         )
 
     def action_cancel_all(self) -> None:
-        if not self._writable():
+        if not self._writable() or not self._status_read():
             return
         active = [r for r in self.rows.values() if r.active]
         if not active:
@@ -858,7 +882,7 @@ class LaunchScreen(HwScreen):
         )
 
     def action_relaunch_failed(self) -> None:
-        if not self._writable():
+        if not self._writable() or not self._status_read():
             return
         row = self.selected_row()
         failed = (
