@@ -1,0 +1,195 @@
+"""The tables and quoted messages of docs/ against the code they describe (QA pass 90).
+
+Each test reads the doc itself, so it fails when the doc and the code drift apart, whichever
+of the two moved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+DOCS = REPO / "docs"
+
+
+def _doc(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def _table_rows(text: str, header: str) -> list[list[str]]:
+    """The rows of the Markdown table whose header line starts with ``header``, as cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def _ticked(cell: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", cell)
+
+
+def test_architecture_layers_are_the_import_contracts_layers():
+    """docs/architecture.md: "import-linter checks this" -- the layer table lists the packages
+    of each layer, top to bottom. It left out the foundation's `metrics_file` (a trial's
+    metrics file, in the contract since it was added)."""
+    rows = _table_rows(_doc("architecture.md"), "| layer (top to bottom)")
+    documented = [{f"hwscale_tui.{p}" for p in _ticked(cells[1])} for cells in rows]
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(
+        c for c in pyproject["tool"]["importlinter"]["contracts"] if c["type"] == "layers"
+    )
+    layers = [{m.strip() for m in layer.split(":")} for layer in contract["layers"]]
+    assert documented == layers
+
+
+def test_architecture_names_every_test_support_module():
+    """docs/architecture.md, "Test support is not product", lists what tests/support/ holds; it
+    did not name `seed` and `launches`, which many tests use."""
+    text = " ".join(_doc("architecture.md").split())
+    section = text.split("## Test support is not product")[1].split("##")[0]
+    modules = {p.stem for p in (REPO / "tests" / "support").glob("*.py")} - {"__init__"}
+    missing = sorted(m for m in modules if f"`{m}`" not in section)
+    assert not missing, missing
+
+
+def test_source_settings_line_has_every_default():
+    """docs/sources.md ends its Python API with the `SourceSettings(...)` defaults; it left out
+    `local_full_read_s=60` (how often a local poll reads every row)."""
+    from hwscale_tui.sources import SourceSettings
+
+    text = " ".join(_doc("sources.md").split())
+    line = re.search(r"`SourceSettings\(([^)]*)\)`", text)
+    assert line, "no SourceSettings(...) line"
+    documented = dict(kv.strip().split("=") for kv in line.group(1).split(","))
+    fields = {f.name: f.default for f in dataclasses.fields(SourceSettings)}
+    assert set(documented) == set(fields)
+    for name, value in documented.items():
+        assert float(value) == float(fields[name]), name  # type: ignore[arg-type]
+
+
+def test_optimizer_preset_table_is_the_preset():
+    """docs/optimizer.md: the table of the built-in preset's settings and their values."""
+    from hwscale_tui.config import RUNNER_DEFAULTS
+    from hwscale_tui.search.presets import LR_BATCH_EXPONENT, PROTEIN_SETTINGS
+
+    preset = {**PROTEIN_SETTINGS, "lr_batch_exponent": LR_BATCH_EXPONENT}
+    rows = _table_rows(_doc("optimizer.md"), "| setting | preset |")
+    seen = set()
+    for cells in rows:
+        name = _ticked(cells[0])[0]
+        values = [tomllib.loads(f"v = {v}")["v"] for v in _ticked(cells[1])]
+        seen.add(name)
+        if name == "max_suggestion_cost":  # one per runner
+            assert values == [
+                RUNNER_DEFAULTS[r]["sweep.max_suggestion_cost"] for r in ("builtin", "metta")
+            ]
+        else:
+            assert values == [preset[name]], name
+    assert seen == set(preset)
+
+
+def test_slurm_keys_table_is_the_slurm_section():
+    """docs/slurm.md, "The [slurm] keys": every key of `[slurm]` and its default."""
+    from hwscale_tui.config import SlurmSection
+
+    rows = _table_rows(_doc("slurm.md"), "| key | default | meaning |")
+    documented = {_ticked(cells[0])[0]: cells[1] for cells in rows}
+    section = SlurmSection()
+    assert set(documented) == {f.name for f in dataclasses.fields(SlurmSection)}
+    for name, shown in documented.items():
+        value = getattr(section, name)
+        if value is None:
+            assert shown in ("none", "cluster default"), name
+        elif isinstance(value, list):
+            assert shown == "[]" and value == [], name
+        else:
+            assert float(shown) == float(value), name
+
+
+def test_price_table_is_the_prices_module():
+    """docs/prices.md: every row of the default price table (GPU, spot, $/GPU-h) and the CPU
+    rank prices, as hwscale_tui/prices.py has them, and the table's date."""
+    from hwscale_tui.prices import PRICE_TABLE, PRICES_AS_OF
+
+    text = _doc("prices.md")
+    assert f'`PRICES_AS_OF = "{PRICES_AS_OF}"`' in text
+    documented = {}
+    for header in ("| GPU | spot | $/GPU-h |", "  | type | spot | $/rank-h |"):
+        for cells in _table_rows(text.replace("\n  |", "\n|"), header.strip()):
+            gpu = cells[0].split()[0].upper()
+            documented[(gpu, cells[1] == "yes")] = float(cells[2])
+    assert documented == {key: price for key, (price, _) in PRICE_TABLE.items()}
+
+
+def test_archive_lines_are_the_ones_experiments_md_quotes(tmp_path, capsys):
+    """docs/experiments.md quotes what `experiments archive` prints (`archived demo`, then on
+    stderr the command that undoes it) and says archiving an archived one "says so and changes
+    nothing"."""
+    from hwscale_tui.cli import main
+
+    text = " ".join(_doc("experiments.md").split())
+    undo = re.search(r"\(stderr: `([^`]+)`", text)
+    assert undo, "experiments.md no longer quotes the archive's stderr line"
+    assert main(["plan", "--new-experiment", "demo", "--save", str(tmp_path / "d.toml")]) == 0
+    assert main(["experiments", "select", "hardware_scaling"]) == 0
+    capsys.readouterr()
+    assert main(["experiments", "archive", "demo"]) == 0
+    out = capsys.readouterr()
+    assert "archived demo" in out.out.splitlines(), out.out
+    assert undo.group(1) in out.err, out.err
+    assert main(["experiments", "archive", "demo"]) == 0
+    again = capsys.readouterr()
+    assert "archived already" in again.out + again.err and "nothing changed" in again.out, again
+
+
+def test_status_json_has_the_keys_launch_md_lists(tmp_path, capsys):
+    """docs/launch.md, `status --json`: the per-pair and top-level keys it lists are the ones
+    printed. It listed `slurm_jobs` as always there; it is there only when Slurm pairs have
+    trials in flight."""
+    import json
+
+    from hwscale_tui import config as cfgmod
+    from hwscale_tui.cli import main
+    from hwscale_tui.paths import ensure_private_dir, snapshot_path
+    from hwscale_tui.store import Store
+    from tests.support.launches import dead_pid, recorded_launch
+
+    cfg = cfgmod.from_dict(
+        {"experiment": {"name": "loc"}, "grid": {"gpu_counts": [1], "node_counts": [1]}},
+        source="test",
+    )
+    snap = snapshot_path("loc")
+    ensure_private_dir(snap.parent)
+    cfgmod.save(cfg, snap)
+    gone, _ = dead_pid()
+    with Store.open_default() as store:
+        recorded_launch(store, "loc", ["loc.g1n1"], snap, running_pid=gone)
+    capsys.readouterr()
+    assert main(["status", "--experiment-name", "loc", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+
+    text = " ".join(_doc("launch.md").split())
+    row = text.split("| `--json` | everything as JSON; per pair ")[1].split(" | ")[0]
+    per_pair, top = row.split("; at the top ", 1)
+    pair_keys = set(_ticked(per_pair))
+    assert (
+        "`slurm_jobs` (Slurm pairs' trials in flight, docs/slurm.md; only when there are any)"
+        in (top)
+    )
+    top = top.split("; times are epoch seconds")[0]
+    while "(" in top:  # what the parentheses say about a key is not a key
+        top = re.sub(r"\([^()]*\)", "", top)
+    # `supervisor_alive`/`_state`/`_pid`/`_log` is four keys
+    assert "`supervisor_alive`/`_state`/`_pid`/`_log`" in top
+    top_keys = {k for k in _ticked(top) if not k.startswith("_")}
+    top_keys |= {"supervisor_state", "supervisor_pid", "supervisor_log"}
+    assert pair_keys == set(got["pairs"][0]), pair_keys ^ set(got["pairs"][0])
+    assert top_keys - {"slurm_jobs"} == set(got) - {"pairs"}, top_keys ^ set(got)
+    assert "slurm_jobs" not in got  # no Slurm pair
