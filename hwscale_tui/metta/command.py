@@ -48,6 +48,8 @@ TOTAL_TIMESTEPS_KEY = "trainer.total_timesteps"  # sent from sweep.total_timeste
 # minibatch_size == 0 (:76-82, :108-113), so a trial's override of this key is checked against
 # the batch_size it has before its suggestion (MettaProfile.batch_before_suggestion).
 MINIBATCH_KEY = "trainer.minibatch_size"
+BPTT_KEY = "trainer.bptt_horizon"
+DEFAULT_MINIBATCH = 16384  # TrainerConfig.minibatch_size: trainer_config.py:56 / :87
 POSITIVE_INT_TRAINER_KEYS = frozenset(
     ("trainer.minibatch_size", "trainer.bptt_horizon", "trainer.update_epochs")
 )
@@ -183,7 +185,39 @@ def route_extras(prof: MettaProfile, tool: str, extra: Sequence[str]) -> RoutedE
                 f"extra argument {tok!r} is not accepted by Metta {prof.name}'s tools/run.py "
                 f"(it would exit 2 with 'Unknown arguments'); accepted: {accepted_forms(prof, tool)}."
             )
+    if prof.bptt_default:  # a pinned horizon is checked per searched batch (checks.py)
+        minibatch_horizon_check(prof, extra, out.trainer)
     return out
+
+
+def minibatch_horizon_check(prof: MettaProfile, extra: Sequence[str], trainer: dict) -> None:
+    """UsageError when a trial's experience buffer would refuse the minibatch at the horizon in
+    force, whatever its batch: ``minibatch_size / bptt_horizon`` must be whole
+    (metta/rl/training/experience.py:53-59 at 7c1a7ff418, the minibatch being the trainer's own,
+    metta/rl/trainer.py:83), with Metta's defaults where no extra sets them (trainer_config.py:56-57)."""
+    bptt = trainer.get(BPTT_KEY, prof.bptt_default)
+    minibatch = trainer.get(MINIBATCH_KEY, DEFAULT_MINIBATCH)
+    if minibatch % bptt == 0:
+        return
+    key = BPTT_KEY if BPTT_KEY in trainer else MINIBATCH_KEY
+    tok = [t for t in extra if t.partition("=")[0] == key][-1]  # the last one wins
+    if key == BPTT_KEY:
+        accepted = (
+            f"{key}=<n> with n dividing minibatch_size {int(minibatch):,} (a power of two up to "
+            f"it), or no {key} extra (Metta's {prof.bptt_default})"
+        )
+    else:
+        accepted = (
+            f"{key}=<n> with n a multiple of bptt_horizon {int(bptt):,} (a power of two from "
+            f"{int(bptt):,} up to {prof.batch_before_suggestion:,}), or no {key} extra (Metta's "
+            f"{DEFAULT_MINIBATCH})"
+        )
+    raise UsageError(
+        f"extra argument {tok!r}: Metta {prof.name}'s trials need minibatch_size "
+        f"{int(minibatch):,} to be a multiple of bptt_horizon {int(bptt):,} (their experience "
+        f"buffer splits each minibatch into whole BPTT segments), so every trial would fail to "
+        f"start; accepted: {accepted}."
+    )
 
 
 def trainer_value_error(prof: MettaProfile, tok: str, kind: str | tuple[str, ...]) -> str:

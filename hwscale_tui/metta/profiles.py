@@ -259,6 +259,9 @@ class MettaProfile:
     # default, which the recipe's train() keeps; the trial's suggested batch_size comes after them
     # (merged_overrides = train/base overrides, then the suggestion).
     batch_before_suggestion: int = 0
+    # TrainerConfig's bptt_horizon default, what a trial uses when nothing sends one (0: the
+    # profile pins it, fixed_trainer)
+    bptt_default: int = 0
 
     @property
     def space_editable(self) -> bool:
@@ -323,6 +326,7 @@ PROFILES: dict[str, MettaProfile] = {
         # metta/rl/trainer_config.py:55; experiments/recipes/arena_basic_easy_shaped.py:113-115
         # (TrainerConfig(losses=LossConfig())); metta/sweep/schedulers/async_capped.py:284-285
         batch_before_suggestion=524_288,
+        bptt_default=64,  # metta/rl/trainer_config.py:57
     ),
     MAIN: MettaProfile(
         name=MAIN,

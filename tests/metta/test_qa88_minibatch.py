@@ -73,10 +73,14 @@ def test_a_minibatch_every_trial_refuses_is_refused_and_one_it_takes_is_sent(tmp
             took, why = True, ""
         except UsageError as e:
             took, why = False, str(e)
-        if took == every_trial_fails(profile, m):
+        # fom-v1 also refuses what its experience buffer refuses at the horizon 64 (below)
+        fails = every_trial_fails(profile, m) or (profile == "fom-v1" and experience_refuses(m, 64))
+        if took == fails:
             wrong.append((tok, why))
         elif not took:
-            assert f"n a power of two up to {DEFAULT_BATCH[profile]:,}" in why, why
+            assert f"a power of two up to {DEFAULT_BATCH[profile]:,}" in why or (
+                f"a power of two from 64 up to {DEFAULT_BATCH[profile]:,}" in why
+            ), why
             assert why.endswith(".") and ". " not in why, why
         else:
             sent = " ".join(plan.pairs[0].argv)
@@ -139,3 +143,44 @@ def test_with_a_horizon_extra_too_the_minibatch_s_broken_batches_are_named(tmp_p
     _, plan = _main_plan(tmp_path, ["trainer.minibatch_size=1048576", "trainer.bptt_horizon=128"])
     (w,) = [w for w in plan.warnings if "replaces trainer.bptt_horizon = 64" in w]
     assert "these searched batches fail at trial start: g1n1 524,288 (1 of 4; " in w, w
+
+
+# -- fom-v1: the experience buffer's whole-segment rule, whatever the batch ---------------------
+
+
+def experience_refuses(minibatch: int, bptt: int) -> bool:
+    """metta/rl/training/experience.py:53-59 at 7c1a7ff418, with max_minibatch_size the
+    trainer's own minibatch_size (metta/rl/trainer.py:83): min() leaves it as it is."""
+    size = min(minibatch, minibatch)
+    return int(size / bptt) != size / bptt
+
+
+@pytest.mark.parametrize(
+    "extras",
+    [
+        ["trainer.bptt_horizon=96"],
+        ["trainer.bptt_horizon=128"],
+        ["trainer.bptt_horizon=32768"],
+        ["trainer.minibatch_size=32"],
+        ["trainer.minibatch_size=64"],
+        ["trainer.minibatch_size=8192", "trainer.bptt_horizon=16384"],
+        ["trainer.bptt_horizon=1024", "trainer.minibatch_size=2048"],
+    ],
+)
+def test_fom_v1_refuses_a_minibatch_and_horizon_no_trial_can_split(tmp_path, extras):
+    """Before, trainer.bptt_horizon=96 (16,384 is no multiple of it) or trainer.minibatch_size=32
+    (below TrainerConfig's horizon 64, trainer_config.py:57) passed plan and launch under fom-v1,
+    and every trial failed at its start."""
+    repo = make_checkout(tmp_path / "metta", "fom-v1")
+    given = dict(t.split("=") for t in extras)
+    minibatch = int(given.get("trainer.minibatch_size", 16384))
+    bptt = int(given.get("trainer.bptt_horizon", 64))
+    try:
+        plan_experiment(_cfg(repo, "fom-v1"), tmp_path / "e.toml", extras)
+        took, why = True, ""
+    except UsageError as e:
+        took, why = False, str(e)
+    assert took != experience_refuses(minibatch, bptt), why
+    if not took:
+        assert "so every trial would fail to start; accepted: " in why, why
+        assert why.endswith(".") and ". " not in why, why
