@@ -193,3 +193,57 @@ def test_status_json_has_the_keys_launch_md_lists(tmp_path, capsys):
     assert pair_keys == set(got["pairs"][0]), pair_keys ^ set(got["pairs"][0])
     assert top_keys - {"slurm_jobs"} == set(got) - {"pairs"}, top_keys ^ set(got)
     assert "slurm_jobs" not in got  # no Slurm pair
+
+
+def _quote(doc: str, start: str) -> str:
+    """The backticked quote of ``doc`` that begins with ``start`` (line breaks as spaces)."""
+    text = " ".join(_doc(doc).split())
+    found = re.search(r"`(" + re.escape(start) + r"[^`]*)`", text)
+    assert found, f"{doc} no longer quotes {start!r}"
+    return found.group(1)
+
+
+def test_a_folder_where_the_store_goes_is_said_as_launch_md_quotes(capsys):
+    """docs/launch.md, "When things go wrong": a folder where the store file should be makes
+    every command say so in one sentence (`it is a folder, not the store file; move that folder
+    away`), exit 1."""
+    from hwscale_tui.cli import main
+    from hwscale_tui.paths import app_paths
+
+    quoted = _quote("launch.md", "it is a folder, not the store file")
+    app_paths().store.mkdir(parents=True)
+    for command in (["status"], ["trials"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and quoted in err, err
+
+
+def test_a_launch_command_this_machine_cannot_run_is_refused_as_launch_md_quotes(tmp_path, capsys):
+    """docs/launch.md, "The command each pair runs": `launch` refuses a `[launch] command`
+    whose program this machine cannot run, exit 2, before anything starts, in the sentence
+    the doc quotes."""
+    from hwscale_tui.cli import main
+    from tests.support.cli import launched_nothing
+
+    quoted = _quote("launch.md", "launch.command[0] 'sweepx'").split("...")[0]
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        '[experiment]\nname = "own"\n[grid]\ngpu_counts = [1]\nnode_counts = [1]\n'
+        '[launch]\ncommand = ["sweepx", "{sweep_name}"]\n'
+    )
+    assert main(["launch", "-e", str(exp)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert quoted in err, err
+    assert launched_nothing(exp)
+
+
+def test_plan_check_on_another_dispatcher_is_refused_as_slurm_md_says(capsys):
+    """docs/slurm.md: "`--check` on another dispatcher is refused (exit 2)"."""
+    from hwscale_tui.cli import main
+
+    assert "`--check` on another dispatcher is refused (exit 2)" in " ".join(
+        _doc("slurm.md").split()
+    )
+    assert main(["plan", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hwscale-tui: error: ") and err.count("\n") == 1, err
