@@ -247,3 +247,21 @@ def test_plan_check_on_another_dispatcher_is_refused_as_slurm_md_says(capsys):
     assert main(["plan", "--check"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hwscale-tui: error: ") and err.count("\n") == 1, err
+
+
+def test_analysis_md_scenarios_and_report_figures_are_the_code():
+    """docs/analysis.md: the figure-of-merit scenarios' weights over sample / time / cost and
+    the five PNGs of the Markdown report."""
+    from hwscale_tui.analysis.format import PLOT_FILES
+    from hwscale_tui.analysis.settings import DEFAULT_SCENARIOS
+
+    text = " ".join(_doc("analysis.md").split())
+    weights = dict(re.findall(r"(research|development|budget|balanced) (\.\d+/\.\d+/\.\d+)", text))
+    assert set(weights) == set(DEFAULT_SCENARIOS)
+    for name, shown in weights.items():
+        assert [float(w) for w in shown.split("/")] == [
+            DEFAULT_SCENARIOS[name][k] for k in ("sample", "time", "cost")
+        ], name
+    report = text.split("## The Markdown report")[1].split("##")[0]
+    assert "plus five PNGs" in report and len(PLOT_FILES) == 5
+    assert set(re.findall(r"`([a-z_]+\.png)`", report)) == set(PLOT_FILES)
