@@ -1040,6 +1040,11 @@ def _composite(
             f"built on B_crit {fmt_count(cbs.b_crit)}, outside the tested batch sizes "
             f"[{fmt_count(lo)}, {fmt_count(hi)}]: an extrapolation, not a measurement"
         )
+    elif not cbs.claimed:  # too few points, or an interval the data do not bound
+        model.note = (
+            f"built on B_crit {fmt_count(cbs.b_crit)}, which the critical-batch law does not "
+            f"claim ({cbs.unclaimed_reason}): an illustration, not a measurement"
+        )
     return model
 
 

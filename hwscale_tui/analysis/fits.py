@@ -148,12 +148,27 @@ class USLFit(LogFit):
         }
 
 
+MIN_CLAIM_DOF = 2
+"""The fewest residual degrees of freedom on which a critical batch size is claimed: with one, the
+noise scale rests on a single residual (Student's t at 95% is 12.7 with 1 degree of freedom, 4.3
+with 2) and three points leave nothing to tell McCandlish's bend from any other two-parameter
+curve."""
+
+B_CRIT_BOUND_FACTOR = 100.0
+"""A B_crit interval reaching past 100x the largest tested batch size (or below 1/100 of the
+smallest) is unbounded: there, at every tested size, the law differs by under 1% from one with no
+critical batch size (steps falling as 1/B, or not falling at all), so the data do not bound it."""
+
+
 @dataclass(kw_only=True)
 class CriticalBatchFit(LogFit):
     """McCandlish et al.: ``S = S_min (1 + B_crit / B)``, ``E = E_min (1 + B / B_crit)``, ``B_crit = E_min / S_min``.
 
-    ``straddled`` says whether the tested batch sizes lie on both sides of ``b_crit``; only then
-    is the critical batch size a measurement rather than an extrapolation.
+    ``straddled`` says whether the tested batch sizes lie on both sides of ``b_crit``; without
+    that the critical batch size is an extrapolation. ``bounded``: whether its interval is finite
+    and within :data:`B_CRIT_BOUND_FACTOR` of the tested batch sizes (None without an interval).
+    ``claimed``: straddled, at least :data:`MIN_CLAIM_DOF` residual degrees of freedom, and not
+    unbounded; only then is it a finding (:attr:`unclaimed_reason` says why not).
     """
 
     s_min: float
@@ -161,6 +176,19 @@ class CriticalBatchFit(LogFit):
     b_crit: float
     straddled: bool
     batch_range: tuple[float, float]
+    bounded: bool | None = None
+    claimed: bool = False
+
+    @property
+    def unclaimed_reason(self) -> str:
+        """Why B_crit is not claimed, in a few words ("" when it is)."""
+        if self.claimed:
+            return ""
+        if not self.straddled:
+            return "outside the tested batch sizes"
+        if self.dof < MIN_CLAIM_DOF:
+            return f"{plural(self.dof, 'residual degree')} of freedom"
+        return "its interval is unbounded"
 
     def params(self) -> dict[str, Any]:
         return {
@@ -168,6 +196,8 @@ class CriticalBatchFit(LogFit):
             "e_min": self.e_min,
             "b_crit": self.b_crit,
             "straddled": self.straddled,
+            "bounded": self.bounded,
+            "claimed": self.claimed,
             "batch_range": list(self.batch_range),
         }
 
@@ -556,18 +586,38 @@ def fit_critical_batch(
             }
     lo, hi = float(ba.min()), float(ba.max())
     straddled = lo <= b_crit <= hi
-    notes = [_dof_note(int(ba.size - 2), n_boot, _exact(rss, ba.size))]
+    dof = int(ba.size - 2)
+    bounded: bool | None = None
+    ci_lo, ci_hi = ci.get("b_crit", (float("nan"), float("nan")))
+    if not (np.isnan(ci_lo) or np.isnan(ci_hi)):  # NaN: no interval (--bootstrap 0 or 1)
+        bounded = bool(lo / B_CRIT_BOUND_FACTOR < ci_lo and ci_hi < hi * B_CRIT_BOUND_FACTOR)
+    notes = [_dof_note(dof, n_boot, _exact(rss, ba.size))]
     if not straddled:
         notes.append(
             f"B_crit {b_crit:.4g} lies outside the tested batch sizes [{lo:g}, {hi:g}]: an extrapolation, not claimed"
         )
-    dof = int(ba.size - 2)
+    elif dof < MIN_CLAIM_DOF:
+        notes.append(
+            f"B_crit not claimed: {plural(int(ba.size), 'point')} for the law's 2 parameters leave "
+            f"{plural(dof, 'residual degree')} of freedom, too few to tell its bend from noise "
+            f"(needs {MIN_CLAIM_DOF + 2} or more batch sizes)"
+        )
+    elif bounded is False:
+        level = f"{100 * ci_level:g}%"
+        notes.append(
+            f"B_crit not claimed: its {level} interval [{ci_lo:.4g}, {ci_hi:.4g}] reaches past "
+            f"{B_CRIT_BOUND_FACTOR:g}x the tested batch sizes [{lo:g}, {hi:g}], where the law differs "
+            "by under 1% from one with no critical batch size: the data do not bound it"
+        )
+    claimed = straddled and dof >= MIN_CLAIM_DOF and bounded is not False
     return CriticalBatchFit(
         s_min=s_min,
         e_min=e_min,
         b_crit=b_crit,
         straddled=straddled,
         batch_range=(lo, hi),
+        bounded=bounded,
+        claimed=claimed,
         ci=ci,
         rmse_log=rmse,
         r2_log=r2,

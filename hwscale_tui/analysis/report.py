@@ -105,8 +105,8 @@ def _law_lines(name: str, law: Any, unit: str = "GPUs") -> list[str]:
     if isinstance(law, CriticalBatchFit):
         claim = (
             "within the tested batch sizes"
-            if law.straddled
-            else "NOT claimed (outside the tested batch sizes)"
+            if law.claimed
+            else f"NOT claimed ({law.unclaimed_reason})"
         )
         return [
             f"critical batch (McCandlish): B_crit {fmt_count(law.b_crit)} {fmt_ci(law.ci.get('b_crit'), fmt_count)} {claim}; "
