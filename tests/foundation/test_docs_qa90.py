@@ -265,3 +265,18 @@ def test_analysis_md_scenarios_and_report_figures_are_the_code():
     report = text.split("## The Markdown report")[1].split("##")[0]
     assert "plus five PNGs" in report and len(PLOT_FILES) == 5
     assert set(re.findall(r"`([a-z_]+\.png)`", report)) == set(PLOT_FILES)
+
+
+def test_experiments_json_has_the_keys_experiments_md_lists(capsys):
+    """docs/experiments.md: `experiments --json` prints a list of objects with the keys it
+    names, no more and no fewer."""
+    import json
+
+    from hwscale_tui.cli import main
+
+    text = " ".join(_doc("experiments.md").split())
+    listed = text.split("`--json` prints the same as a list of objects (")[1].split("; `--all`")[0]
+    keys = set(_ticked(listed))
+    assert main(["experiments", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(set(row) == keys for row in rows), (keys, rows)
