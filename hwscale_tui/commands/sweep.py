@@ -8,6 +8,7 @@ import os
 import shlex
 import signal
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 from .common import add_experiment_flags, load_config, print_json
@@ -70,11 +71,16 @@ def run(args: argparse.Namespace) -> int:
     check_sweep(setup)  # an extra argument every trial would reject: exit 2, nothing written
     for warning in pair_run_warnings(cfg, pair):
         print(f"hwscale-tui sweep: warning: {warning}", file=sys.stderr, flush=True)
-    if args.experiment:
+    note = None
+    if args.experiment:  # once the sweep is claimed: a refused one registers nothing
         from ..launch.experiments import note_file
 
-        note_file(cfg.name, args.experiment)
-    return run_sweep(setup, launch_hint=launch_hint(args, pair.tag))
+        name, file = cfg.name, args.experiment
+
+        def note() -> None:
+            note_file(name, file)
+
+    return run_sweep(setup, launch_hint=launch_hint(args, pair.tag), on_claimed=note)
 
 
 def pair_run_warnings(cfg: ExperimentConfig, pair: HardwarePair) -> list[str]:
@@ -157,7 +163,14 @@ def with_fingerprint(setup: SweepSetup, store, launch_hint: str | None = None) -
     return dataclasses.replace(setup, fingerprint=fp)
 
 
-def run_sweep(setup: SweepSetup, launch_hint: str | None = None) -> NoReturn:
+def run_sweep(
+    setup: SweepSetup,
+    launch_hint: str | None = None,
+    on_claimed: Callable[[], None] | None = None,
+) -> NoReturn:
+    """Run the sweep to its end and exit with its code. ``on_claimed`` runs once this process
+    owns the sweep (``sweep -e FILE`` registers the file then): a sweep refused before, for
+    its generation's settings or a runner already at it, registered the file all the same."""
     from ..store import Store
     from ..sweep.dispatch import Dispatcher
     from ..sweep.local import LocalDispatcher
@@ -182,7 +195,7 @@ def run_sweep(setup: SweepSetup, launch_hint: str | None = None) -> NoReturn:
     except BaseException:
         store.close()
         raise
-    runner = SweepRunner(setup, store=store, dispatcher=dispatcher)
+    runner = SweepRunner(setup, store=store, dispatcher=dispatcher, on_claimed=on_claimed)
     # A closed terminal or SSH link (SIGHUP) stops the sweep like SIGTERM: its trials are
     # cancelled and recorded, never left running unowned.
     # Slurm: once a stop arrives no further sbatch is run (a trial waiting to be submitted

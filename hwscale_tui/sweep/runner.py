@@ -265,8 +265,10 @@ class SweepRunner:
         out: TextIO = sys.stdout,
         clock: Callable[[], float] = time.time,
         timings: RunnerTimings = RunnerTimings(),
+        on_claimed: Callable[[], None] | None = None,
     ):
         self.setup = setup
+        self.on_claimed = on_claimed  # run once the sweep is this runner's (claim succeeded)
         self.cfg = setup.cfg
         self.dispatcher = dispatcher
         self.clock = clock
@@ -326,6 +328,8 @@ class SweepRunner:
             config=cfg.to_dict(),
             generation=cfg.generation,
         )
+        if self.on_claimed is not None:
+            self.on_claimed()
         try:
             return self._run(resumed)
         finally:
