@@ -280,3 +280,15 @@ def test_experiments_json_has_the_keys_experiments_md_lists(capsys):
     assert main(["experiments", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows and all(set(row) == keys for row in rows), (keys, rows)
+
+
+def test_every_experiments_action_a_doc_names_is_one_the_cli_takes():
+    """docs/sources.md said trials deleted with `hwscale-tui experiments rm`, an action the CLI
+    refuses ("invalid choice: 'rm'"); it is `experiments delete NAME --yes`. Every
+    `hwscale-tui experiments <action>` these docs name is one `experiments --help` lists."""
+    from hwscale_tui.commands.experiments import ACTIONS
+
+    for name in ("sources.md", "experiments.md", "launch.md", "analysis.md", "slurm.md"):
+        text = " ".join(_doc(name).split())
+        for action in re.findall(r"hwscale-tui experiments ([a-z]+)", text):
+            assert action in ACTIONS, (name, action)
