@@ -137,9 +137,10 @@ def metta_preset(
     """What the Metta profile searches for this pair.
 
     ``fom-v1``: the tool maker builds the space itself (optimized_sweep_config.py:82-161 at
-    7c1a7ff418) from ``os.cpu_count()`` of the sweep's machine, so ``cpus_per_node`` and
-    ``overrides`` cannot reach it and are not applied. ``main``: our tool maker receives the space,
-    so both apply.
+    7c1a7ff418) from ``os.cpu_count()`` of the sweep's machine, so ``cpus_per_node`` cannot reach
+    it and is not applied; the ``overrides`` (acquisition_fn, max_suggestion_cost) reach its
+    ProteinSettings as ``protein_config.settings.<key>=`` (metta/command.py; protein_config.py:
+    71-91 at 7c1a7ff418). ``main``: our tool maker receives the space, so both apply.
     """
     prof = PROFILES[profile] if isinstance(profile, str) else profile
     cpus = controller_cpus() if prof.cpu_source == "controller" else cpus_per_node
@@ -153,8 +154,7 @@ def metta_preset(
         Param(prof.keys[name], dist, lo, hi, mean) for name, dist, lo, hi, mean in OPTIMIZED_PARAMS
     ]
     settings = dict(OPTIMIZED_SETTINGS)
-    if prof.space_editable:
-        settings.update(overrides or {})
+    settings.update(overrides or {})  # both profiles send them (fom-v1: protein_config.settings)
     return Preset("metta", pair, c, SearchSpace(tuple(params), settings), metric, goal)
 
 
