@@ -292,3 +292,46 @@ def test_every_experiments_action_a_doc_names_is_one_the_cli_takes():
         text = " ".join(_doc(name).split())
         for action in re.findall(r"hwscale-tui experiments ([a-z]+)", text):
             assert action in ACTIONS, (name, action)
+
+
+OWN_DOCS = (
+    "architecture.md",
+    "analysis.md",
+    "dependencies.md",
+    "experiment.md",
+    "experiments.md",
+    "launch.md",
+    "optimizer.md",
+    "prices.md",
+    "slurm.md",
+    "sources.md",
+)
+
+
+def test_every_flag_a_doc_gives_a_command_is_one_it_takes():
+    """Every option these docs write after a command in backticks (`hwscale-tui launch
+    --resume`, `status --watch`, `analyze --trials FILE.csv`) is one that command's parser
+    takes, so a renamed or removed flag shows up here rather than as "unrecognized arguments"
+    for a reader who pasted it."""
+    import argparse
+
+    from hwscale_tui.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {
+        name: {o for a in parser._actions for o in a.option_strings}
+        for name, parser in sub.choices.items()
+        if name != "metta"  # its flags belong to its own subcommands
+    }
+    pattern = re.compile(r"`(?:hwscale-tui )?(" + "|".join(flags) + r")((?: [^`]*)?)`")
+    unknown = []
+    checked = 0
+    for name in OWN_DOCS:
+        text = " ".join(_doc(name).split())
+        for found in pattern.finditer(text):
+            command, rest = found.groups()
+            for flag in re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", rest):
+                checked += 1
+                if flag not in flags[command]:
+                    unknown.append((name, command, flag))
+    assert checked > 50 and not unknown, unknown
