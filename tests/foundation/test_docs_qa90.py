@@ -335,3 +335,28 @@ def test_every_flag_a_doc_gives_a_command_is_one_it_takes():
                 if flag not in flags[command]:
                     unknown.append((name, command, flag))
     assert checked > 50 and not unknown, unknown
+
+
+def test_every_experiment_key_a_doc_names_is_one_the_file_takes():
+    """Every setting these docs name as `section.key` or `[section] key` (`sweep.transfer`,
+    `[slurm] poll_s`) is a key of that section of the experiment file (hwscale_tui/config.py),
+    so a renamed key shows up here rather than as "unknown key" for a reader who wrote it."""
+    from hwscale_tui import config as cfgmod
+
+    keys = {s: {f.name for f in dataclasses.fields(t)} for s, t in cfgmod.SECTIONS.items()}
+    not_keys = {("slurm", "conf"), ("wandb", "init")}  # slurm.conf, wandb.init(...)
+    sections = "|".join(keys)
+    pattern = re.compile(rf"`(?:\[({sections})\] ([a-z_]+)|({sections})\.([a-z_]+))")
+    unknown = []
+    checked = 0
+    for name in OWN_DOCS:
+        text = " ".join(_doc(name).split())
+        for found in pattern.finditer(text):
+            section = found.group(1) or found.group(3)
+            key = found.group(2) or found.group(4)
+            if (section, key) in not_keys:
+                continue
+            checked += 1
+            if key not in keys[section]:
+                unknown.append((name, f"{section}.{key}"))
+    assert checked > 50 and not unknown, unknown
