@@ -360,3 +360,25 @@ def test_every_experiment_key_a_doc_names_is_one_the_file_takes():
             if key not in keys[section]:
                 unknown.append((name, f"{section}.{key}"))
     assert checked > 50 and not unknown, unknown
+
+
+def test_every_hwscale_variable_the_package_reads_is_documented():
+    """Each `HWSCALE_*` environment variable hwscale_tui reads is named in docs/ or the README
+    (`HWSCALE_USABLE_CORES`, which sets the usable cores local mode plans with, was in none),
+    and each one the owned docs name is read by the package or the test and CI scripts."""
+    read: set[str] = set()
+    for path in (REPO / "hwscale_tui").rglob("*.py"):
+        read |= set(re.findall(r"\"(HWSCALE_[A-Z_]+)\"", path.read_text(encoding="utf-8")))
+    documented = " ".join(
+        p.read_text(encoding="utf-8") for p in [REPO / "README.md", *DOCS.glob("*.md")]
+    )
+    assert read and not {v for v in read if v not in documented}
+    elsewhere = " ".join(
+        p.read_text(encoding="utf-8")
+        for folder in ("hwscale_tui", "tests", "scripts", ".ci")
+        for p in (REPO / folder).rglob("*")
+        if p.is_file() and p.suffix in (".py", ".sh", "") and p != Path(__file__)
+    )
+    for name in OWN_DOCS:
+        for variable in set(re.findall(r"HWSCALE_[A-Z_]+", _doc(name))):
+            assert variable in elsewhere, (name, variable)
