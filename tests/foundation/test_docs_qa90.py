@@ -382,3 +382,19 @@ def test_every_hwscale_variable_the_package_reads_is_documented():
     for name in OWN_DOCS:
         for variable in set(re.findall(r"HWSCALE_[A-Z_]+", _doc(name))):
             assert variable in elsewhere, (name, variable)
+
+
+def test_every_repository_path_a_doc_names_exists():
+    """Every file or folder of the repository the owned docs point to (`hwscale_tui/...`,
+    `tests/...`, `benchmarks/...`, `scripts/...`) is there."""
+    pattern = re.compile(
+        r"(?<![\w/.])((?:hwscale_tui|tests|benchmarks|scripts|requirements)/[\w./-]*\w)"
+    )
+    missing = []
+    checked = 0
+    for name in OWN_DOCS:
+        for path in set(pattern.findall(_doc(name))):
+            checked += 1
+            if not (REPO / path).exists():
+                missing.append((name, path))
+    assert checked > 30 and not missing, missing
