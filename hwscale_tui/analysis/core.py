@@ -972,7 +972,10 @@ def _fit_laws(
             per_batch[b] = min(per_batch.get(b, np.inf), steps)
     if per_batch:
         bs = np.array(sorted(per_batch))
-        laws["critical_batch"] = fit_critical_batch(bs, np.array([per_batch[b] for b in bs]), **kw)
+        cbs = fit_critical_batch(bs, np.array([per_batch[b] for b in bs]), **kw)
+        if isinstance(cbs, NotEnoughData):  # why a sweep over 5 batch sizes gave only 2
+            cbs = NotEnoughData(f"{cbs.reason} among the trials that reached the target")
+        laws["critical_batch"] = cbs
     else:
         # with no trial at the target, "no trial that reached the target records
         # trainer.batch_size" read as if the trainer failed to record its batch size

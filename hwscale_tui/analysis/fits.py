@@ -565,12 +565,13 @@ def fit_critical_batch(
     ``steps`` are optimizer steps to the target at each batch size (the best run per size).
     """
     ba, sa, dropped = _positive_pairs(batch_sizes, steps)
-    bad = _check_points(ba, 2, dropped, "the critical-batch law")
-    if bad:
-        return bad
-    if np.unique(ba).size < 3:
+    sizes = np.unique(ba)
+    if sizes.size < 3:  # "at least 3 points at 2 or more distinct x values" read as 2 being enough
+        got = f"{sizes.size} ({', '.join(f'{b:g}' for b in sizes)})" if sizes.size else "none"
+        extra = f" ({plural(dropped, 'missing or non-positive value')} left out)" if dropped else ""
         return NotEnoughData(
-            f"the critical-batch law needs at least 3 distinct batch sizes; got {np.unique(ba).size}"
+            f"the critical-batch law needs at least 3 distinct batch sizes "
+            f"({MIN_CLAIM_DOF + 2} or more to claim a B_crit); got {got}{extra}"
         )
     _g, theta, rss, boot = _nonlinear(CRITICAL_BATCH, ba, sa, n_boot, _rng(seed))
     rmse, r2 = _fit_quality(np.log(sa), rss)
