@@ -398,3 +398,27 @@ def test_every_repository_path_a_doc_names_exists():
             if not (REPO / path).exists():
                 missing.append((name, path))
     assert checked > 30 and not missing, missing
+
+
+def test_a_history_point_beyond_2_to_the_53_is_left_out_as_analysis_md_says(tmp_path, capsys):
+    """docs/analysis.md, CSV input: a history point whose score lies beyond ±2**53 (`1e300`)
+    is left out of its curve (the analysis drops such points since 61267c3; the doc named only
+    `nan`). The analysis with it is the analysis without it."""
+    import json
+
+    from hwscale_tui.cli import main
+
+    assert "a point whose agent step or score lies beyond ±2**53" in " ".join(
+        _doc("analysis.md").split()
+    )
+    trials = tmp_path / "t.csv"
+    trials.write_text("run_id,gpus,nodes,score\na,1,1,5\nb,2,1,4\n")
+    rows = ["a,10,1,5", "a,30,3,6", "b,10,1,3", "b,30,2,4"]
+    targets = []
+    for extra in ([], ["a,20,2,1e300"]):
+        history = tmp_path / "h.csv"
+        history.write_text("run_id,agent_step,wall_s,score\n" + "\n".join(rows + extra) + "\n")
+        args = ["analyze", "--trials", str(trials), "--history", str(history)]
+        assert main([*args, "--bootstrap", "0", "--json"]) == 0
+        targets.append(json.loads(capsys.readouterr().out)["target"])
+    assert targets[0] == targets[1], targets
