@@ -422,3 +422,20 @@ def test_a_history_point_beyond_2_to_the_53_is_left_out_as_analysis_md_says(tmp_
         assert main([*args, "--bootstrap", "0", "--json"]) == 0
         targets.append(json.loads(capsys.readouterr().out)["target"])
     assert targets[0] == targets[1], targets
+
+
+def test_doctor_json_has_the_shape_launch_md_gives(capsys):
+    """docs/launch.md: `doctor --json` prints `{"healthy": ..., "findings": [{"check", "ok",
+    "detail", "fixed", "repairable"}]}`."""
+    import json
+
+    from hwscale_tui.cli import main
+
+    text = " ".join(_doc("launch.md").split())
+    shape = re.search(r'`\{"healthy": \.\.\., "findings": \[\{([^}]*)\}\]\}`', text)
+    assert shape, "launch.md no longer gives doctor --json's shape"
+    keys = set(re.findall(r'"(\w+)"', shape.group(1)))
+    assert main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"healthy", "findings"} and report["findings"]
+    assert all(set(f) == keys for f in report["findings"]), (keys, report["findings"][0])
