@@ -463,6 +463,11 @@ def fit_usl(
     peak_point = float(_peak(np.array([sigma]), np.array([kappa]))[0])
     ci: dict[str, tuple[float, float]] = {}
     notes = [_dof_note(int(na.size - 3), n_boot, _exact(rss, na.size)), _bound_note(sigma)]
+    if np.unique(na).size == 3:  # as many parameters (lam, sigma, kappa) as sizes
+        notes.append(
+            "3 sizes for the USL's 3 parameters: it can follow each size's throughput, so it "
+            "fits any 3 sizes and its shape is not tested (that takes 4 or more sizes)"
+        )
     peak_n: float | None = None
     if boot.shape[0] > 1:  # one resample bounds nothing
         ci = {
@@ -534,7 +539,15 @@ def select_throughput_model(
         )
     delta = amdahl.aicc - usl.aicc
     if delta > AICC_MARGIN:
-        return ThroughputSelection("usl", amdahl, usl, delta, f"USL (AICc lower by {delta:.1f})")
+        sizes = np.unique(usl.x).size
+        untested = (
+            f"; {sizes} sizes: Amdahl's law misses them, the USL's shape is not tested"
+            if sizes <= 3
+            else ""
+        )
+        return ThroughputSelection(
+            "usl", amdahl, usl, delta, f"USL (AICc lower by {delta:.1f}{untested})"
+        )
     if delta > 0:
         why = (
             f"the USL's AICc is lower by only {delta:.1f}, not by more than {AICC_MARGIN:g}: "
