@@ -439,3 +439,26 @@ def test_doctor_json_has_the_shape_launch_md_gives(capsys):
     report = json.loads(capsys.readouterr().out)
     assert set(report) == {"healthy", "findings"} and report["findings"]
     assert all(set(f) == keys for f in report["findings"]), (keys, report["findings"][0])
+
+
+def test_trials_json_and_the_record_are_what_sources_md_lists(capsys):
+    """docs/sources.md: `trials --json` prints `{experiment, generation, newest_generation,
+    source, sweeps, fetched_at, requests, flagged, trials: [...]}`, and "The record" lists the
+    Trial record's fields."""
+    import json
+
+    from hwscale_tui.cli import main
+    from hwscale_tui.records import Trial
+
+    text = " ".join(_doc("sources.md").split())
+    shape = re.search(r"\| `--json` \| `\{([^}]*)\}`", text)
+    assert shape, "sources.md no longer gives trials --json's shape"
+    keys = {k.split(":")[0].strip() for k in shape.group(1).split(",")}
+    assert main(["trials", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == keys
+
+    record = text.split("## The record ")[1]
+    fields = re.match(r"`([^`]*)`", record)
+    assert fields, "sources.md's record section no longer starts with the field list"
+    documented = [f.strip() for f in fields.group(1).split(",")]
+    assert documented == [f.name for f in dataclasses.fields(Trial)]
