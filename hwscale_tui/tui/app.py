@@ -302,6 +302,9 @@ class HwscaleApp(App[str | None], inherit_bindings=False):
             # left a form field was lost)
             again = events.Key(event.key, event.character)
             again._read_as = getattr(event, "_read_as", 0)  # type: ignore[attr-defined]
+            # come back up again (that widget does not take it, and the cursor moved on: the
+            # n of E n in one burst opened a prompt), it goes on to where the cursor is then
+            again._sent_to = focused  # type: ignore[attr-defined]
             focused._forward_event(again)
 
     # -- start-up -----------------------------------------------------------------------------

@@ -277,3 +277,19 @@ async def test_c_before_the_pairs_status_was_read_says_so(tmp_path):
             )
     finally:
         answer.set()
+
+
+# -- 6. a key that comes back up twice ------------------------------------------------------------
+async def test_a_new_experiment_typed_behind_e_in_one_burst_is_made(tmp_path):
+    """'E', 'n', a name and enter in one burst: the switcher opened and nothing more. The n went
+    to the grid's matrix, came back up and on to the switcher's list, which opened the name
+    prompt; the name's letters, sent on to the list too, came back up a second time and were
+    dropped (a key sent on was no longer told from a new one). Each goes on to where the cursor
+    is, however often it comes back up: the experiment is made and the app switches to it."""
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen
+        await wait_for(pilot, lambda: grid.query("#field-analysis--target"), what="form")
+        _burst(app, *_typed("Enab\n"))
+        await wait_for(pilot, lambda: app.switch_to, what="the switch", timeout=10)
+        assert app.switch_to == "ab"
