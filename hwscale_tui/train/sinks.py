@@ -87,7 +87,7 @@ def metrics_path_refusal(path: Path, paths: AppPaths) -> str | None:
                 first = f.read(1 << 16).split(b"\n", 1)[0]
             try:
                 is_metrics = isinstance(json.loads(first), dict)
-            except ValueError:  # not JSON, or not UTF-8
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
                 is_metrics = False
             if not is_metrics:
                 return (

@@ -125,3 +125,15 @@ def test_with_store_a_pipe_no_process_reads_is_refused_before_the_row_is_made(tm
     if store.exists():
         with Store(store, readonly=True) as s:
             assert s.get_trial_row("r86s") is None
+
+
+def test_a_metrics_file_whose_first_line_is_nested_too_deep_is_refused(tmp_path):
+    """Its first line is checked to be a JSON object; one nested past Python's recursion
+    limit ended train in a RecursionError traceback."""
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 200_000 + "]" * 200_000 + "\n")
+    r = train("run=r86d", f"metrics_file={deep}")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    assert "is an existing file that is not a metrics file" in r.stderr, r.stderr
+    assert deep.read_text().startswith("[[[")  # left as it was
