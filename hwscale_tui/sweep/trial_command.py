@@ -80,7 +80,7 @@ def stored_params(text: Any) -> dict[str, Any] | None:
     JSONDecodeError traceback."""
     try:
         value = json.loads(text or "{}")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: nested too deep
         return None
     return value if isinstance(value, dict) else None
 

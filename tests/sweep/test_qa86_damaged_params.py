@@ -159,3 +159,14 @@ def test_a_resuming_runner_counts_a_text_score_without_showing_it_to_the_optimiz
     assert all(rate != 0.00246 for rate, _score in observed), "trial 2 is no result nor failure"
     assert "best score=10" in out.getvalue().strip().splitlines()[-1], out.getvalue()
     store.close()
+
+
+def test_params_nested_past_the_recursion_limit_read_as_damaged(capsys):
+    _setup, store, center = setup_with_rows(3)
+    store.conn.execute(
+        "UPDATE trials SET params_json = ? WHERE idx = 1", ("[" * 200_000 + "]" * 200_000,)
+    )
+    store.close()
+    argv = ["sweep", "--new-experiment", "dmg", "--gpus", "1", "--nodes", "1", "--status"]
+    assert main([*argv, "--json"]) == 0
+    assert [r["params"] for r in json.loads(capsys.readouterr().out)] == [None, center, None]
