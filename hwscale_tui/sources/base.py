@@ -45,7 +45,7 @@ class SourceSettings:
         5.0  # re-read store rows updated this close to the last poll (late commits)
     )
     # every this long a local poll reads every row (one query, as any poll), so trials deleted
-    # from the store (hwscale-tui experiments rm) leave; the polls between read what changed
+    # from the store (hwscale-tui experiments delete) leave; the polls between read what changed
     local_full_read_s: float = 60.0
 
 
