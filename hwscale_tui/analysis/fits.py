@@ -204,9 +204,9 @@ class CriticalBatchFit(LogFit):
 
 AICC_MARGIN = 2.0
 """How much lower the USL's AICc must be for its extra term (kappa) to be chosen: laws within 2
-of the best both have substantial support (Burnham & Anderson 2002, section 2.6), and a
-parameter added to a nested model that lowers the AICc by less than 2 is uninformative (Arnold
-2010). Within it the simpler law, Amdahl's, is kept and the two are said to be indistinguishable."""
+of the best both have substantial support (Burnham & Anderson 2002, p. 70), and a model within
+2 that adds one parameter to the other is close only because of it (ibid., p. 131; Arnold 2010
+on such uninformative parameters). Within it the simpler law, Amdahl's, is kept and the two are said to be indistinguishable."""
 
 
 @dataclass

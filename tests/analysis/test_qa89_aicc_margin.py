@@ -2,8 +2,8 @@
 
 Helper 83 saw the USL chosen on an AICc gap of 0.3: "chosen USL (AICc lower by 0.3)". The USL
 is Amdahl plus one term (kappa); an extra parameter that lowers the AICc by less than 2 is not
-supported by the data (Burnham & Anderson 2002, section 2.6: models within 2 of the best have
-substantial support; Arnold 2010: such a parameter is uninformative). On these points, drawn
+supported by the data (Burnham & Anderson 2002, p. 70: models within 2 of the best have
+substantial support; p. 131 and Arnold 2010: such a parameter is uninformative). On these points, drawn
 from Amdahl's law, the two laws are indistinguishable, and the simpler one is kept, saying so.
 """
 
