@@ -309,6 +309,18 @@ def _dof_note(dof: int, n_boot: int, exact: bool = False) -> str:
     return f"{what}: the interval is wide"
 
 
+def _shape_note(x: np.ndarray, n_params: int, law: str) -> str:
+    """No more sizes than the law has parameters: it is set by each size's value and any such
+    curve would do as well, so the fit does not test the law's shape (one more size does)."""
+    sizes = int(np.unique(x).size)
+    if sizes > n_params:
+        return ""
+    return (
+        f"{sizes} sizes for the {n_params} parameters of {law}: its shape is not tested (that "
+        f"takes {n_params + 1} or more sizes)"
+    )
+
+
 def _bound_note(sigma: float) -> str:
     if sigma >= 1.0 - 1e-6:
         return "sigma at its bound 1: the larger pairs gave no speed-up in this data"
@@ -387,7 +399,9 @@ def fit_power_law(
         n=int(xa.size),
         dof=dof,
         ci_level=ci_level,
-        note=_dof_note(dof, n_boot, exact),
+        note="; ".join(
+            s for s in (_dof_note(dof, n_boot, exact), _shape_note(xa, 2, "the power law")) if s
+        ),
         x=xa,
         y=ya,
         theta=theta,
@@ -419,7 +433,11 @@ def fit_amdahl(
         else {}
     )
     dof = int(na.size - 2)
-    notes = [_dof_note(dof, n_boot, _exact(rss, na.size)), _bound_note(float(theta[1]))]
+    notes = [
+        _dof_note(dof, n_boot, _exact(rss, na.size)),
+        _bound_note(float(theta[1])),
+        _shape_note(na, 2, "Amdahl's law"),
+    ]
     return AmdahlFit(
         lam=float(np.exp(theta[0])),
         sigma=float(theta[1]),
@@ -463,11 +481,7 @@ def fit_usl(
     peak_point = float(_peak(np.array([sigma]), np.array([kappa]))[0])
     ci: dict[str, tuple[float, float]] = {}
     notes = [_dof_note(int(na.size - 3), n_boot, _exact(rss, na.size)), _bound_note(sigma)]
-    if np.unique(na).size == 3:  # as many parameters (lam, sigma, kappa) as sizes
-        notes.append(
-            "3 sizes for the USL's 3 parameters: it can follow each size's throughput, so it "
-            "fits any 3 sizes and its shape is not tested (that takes 4 or more sizes)"
-        )
+    notes.append(_shape_note(na, 3, "the USL"))  # lam, sigma, kappa
     peak_n: float | None = None
     if boot.shape[0] > 1:  # one resample bounds nothing
         ci = {
