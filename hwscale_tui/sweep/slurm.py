@@ -900,7 +900,8 @@ class SlurmDispatcher:
     ) -> TrialExit:
         job = f"Slurm job {info.job_id}"
         state = info.state
-        final = read_trial_final(trial.metrics_path)[0] or remote_final
+        final, problem = read_trial_final(trial.metrics_path)
+        final = final or remote_final
         if state == "COMPLETED":
             if final is None and self.results is None and not trial.metrics_path.exists():
                 # the usual cause on a real cluster: the nodes wrote it to a disk of their own
@@ -912,8 +913,11 @@ class SlurmDispatcher:
                     "machine (HWSCALE_HOME must be on a filesystem every node mounts, "
                     "docs/slurm.md)",
                 )
-            return TrialExit(
-                0, None if final else f"{job} COMPLETED without a final sweep/score", final
+            return TrialExit(  # a metrics file that is no file says so (it said "no final line")
+                0,
+                None if final else f"{job} COMPLETED without a final sweep/score",
+                final,
+                metrics_problem=None if final else problem,
             )
         if state in KILLED_STATES:
             return TrialExit(143, f"{job} {state}" + self._on(info), final, killed=True)
