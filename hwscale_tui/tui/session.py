@@ -317,7 +317,8 @@ class ExperimentSession:
         Computed once per config and generation (every edit makes a new config object; the
         sweep names carry the generation).
         """
-        from ..launch.commands import plan_experiment
+        from ..errors import UsageError
+        from ..launch.commands import ExperimentPlan, plan_experiment
         from ..paths import snapshot_path
 
         if (
@@ -325,7 +326,21 @@ class ExperimentSession:
             or self._plan[0] is not self.cfg
             or self._plan[1] != self.cfg.generation
         ):
-            plan = plan_experiment(self.cfg, snapshot_path(self.cfg.name))
+            try:
+                plan = plan_experiment(self.cfg, snapshot_path(self.cfg.name))
+            except UsageError as e:
+                # what `hwscale-tui plan` refuses with exit 2 (a [launch] extra_args entry the
+                # runner refuses: trainer.seed=1 under Metta): the app ended with a traceback
+                # on opening such a file. No pair can be planned: the grid says why, as a
+                # warning, and a launch is refused with the same sentence (a blocker).
+                plan = ExperimentPlan(
+                    self.cfg,
+                    snapshot_path(self.cfg.name),
+                    [],
+                    [],
+                    warnings=[f"launch refuses this: {e}"],
+                    blockers=[str(e).rstrip(".")],
+                )
             self._plan = (self.cfg, self.cfg.generation, plan)
         return self._plan[2]
 

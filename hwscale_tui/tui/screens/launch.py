@@ -509,6 +509,11 @@ class LaunchScreen(HwScreen):
 
         session, progress = self.app.session, self.app.services.progress
         plan = session.plan()
+        if plan.blockers:  # what `hwscale-tui launch` refuses (exit 2): said now, nothing asked
+            self.app.call_from_thread(
+                self.notify, plan.blockers[0] + ".", severity="error", timeout=15, markup=False
+            )
+            return
         with Store.open_default() as store:  # comparability settings changed: one question for both
             comparison, _ = compare(store, session.cfg)
             new_generation = comparison.recorded and bool(comparison.changes)
