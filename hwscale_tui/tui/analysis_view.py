@@ -88,7 +88,8 @@ def describe_law(title: str, law: Any, unit: str = "GPUs") -> str:
     if hasattr(law, "chosen"):  # ThroughputSelection: Amdahl or USL, chosen by AICc
         chosen = law.fit
         peak = getattr(chosen, "peak_n", None)
-        extra = f", peak at {peak:.0f} {unit}" if peak else ""
+        # fmt_number, as the report: a peak of 1.4 read "peak at 1" with :.0f (helper 83)
+        extra = f", peak at {fmt_number(peak)} {unit}" if peak else ""
         # the reason reads "Amdahl (why)": the name is said once, in front
         reason = str(law.reason)
         for name in ("Amdahl", "USL"):
@@ -97,9 +98,12 @@ def describe_law(title: str, law: Any, unit: str = "GPUs") -> str:
         return f"{title}: {law.chosen.upper()} (sigma {fmt_number(chosen.sigma)}{extra}; {reason})"
     if hasattr(law, "b"):
         lo, hi = law.ci.get("b", (math.nan, math.nan))
-        return f"{title} ~ {unit}^{law.b:.2f} [{lo:.2f}, {hi:.2f}]" + (
-            f" ({law.note})" if law.note else ""
+        # no interval (--bootstrap 0 or 1, points exactly on the law): said as the report
+        # says it, not "[nan, nan]" (helper 89)
+        shown = (
+            f"[{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) and math.isfinite(hi) else "[no interval]"
         )
+        return f"{title} ~ {unit}^{law.b:.2f} {shown}" + (f" ({law.note})" if law.note else "")
     return title
 
 

@@ -154,3 +154,23 @@ async def test_the_bar_names_the_generation_it_analyzed(tmp_path):
             text_of(app.screen.query_one("#analysis-tables", Static), width=200).split()
         )
         assert "Generation 2, the newest, has no trials yet" in notes
+
+
+def test_a_law_without_an_interval_and_a_fractional_peak_read_as_the_report_says():
+    """Session 43 (helpers 83 and 89): the app showed "samples to target ~ GPUs^-1.00 [nan,
+    nan]" for a power law with no interval (the report says "[no interval]"), and a USL peak of
+    1.4 as "peak at 1" (:.0f)."""
+    from types import SimpleNamespace
+
+    from hwscale_tui.analysis.fits import fit_power_law
+    from hwscale_tui.tui.analysis_view import describe_law
+
+    law = fit_power_law([1, 2, 4], [400.0, 200.0, 100.0], n_boot=0)  # exactly on the law
+    text = describe_law("samples to target", law)
+    assert "[no interval]" in text and "nan" not in text, text
+    usl = SimpleNamespace(
+        chosen="usl",
+        fit=SimpleNamespace(sigma=0.1, peak_n=1.4),
+        reason="USL (AICc lower by 5)",
+    )
+    assert "peak at 1.4 ranks" in describe_law("throughput", usl, "ranks")
