@@ -51,3 +51,44 @@ async def test_launch_all_refuses_with_the_clis_sentence_and_launches_nothing(tm
         )
         assert not any(c[0] == "launch" for c in world.supervisor.calls)
         assert app.is_running  # no traceback, still open
+
+
+async def test_a_launch_warning_the_question_did_not_show_is_shown_after_it(tmp_path):
+    """Session 43: `hwscale-tui launch` beside another experiment's local pairs warns that they
+    share this machine's cores; the app's L launched and said nothing of it (the launch's
+    warnings were never shown). The plan's own warnings, the spent pairs and a new
+    generation's note are said elsewhere and not repeated."""
+    from dataclasses import dataclass, field
+
+    from hwscale_tui.tui.screens.modals import ConfirmScreen
+
+    beside = "other experiments' pairs run on this machine now (experiment second: g1n1): ..."
+
+    @dataclass
+    class Info:
+        launch_id: int = 1
+        supervisor_pid: int = 999
+        warnings: list = field(default_factory=list)
+
+    app, world = make_app(tmp_path, start="launch")
+    real = world.supervisor.launch
+
+    def launch(cfg, **kw):
+        real(cfg, **{k: v for k, v in kw.items() if k in ("extra_args", "only")})
+        plan_warning = app.session.plan().warnings[0] if app.session.plan().warnings else ""
+        spent = "g1n1 already ran 8 trials in generation 1: not started again"
+        return Info(warnings=[w for w in (plan_warning, spent, beside) if w])
+
+    world.supervisor.launch = launch
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: any(beside in n.message for n in app._notifications),
+            what="the warning",
+        )
+        messages = [n.message for n in app._notifications]
+        assert sum(m.startswith("warning: ") for m in messages) == 1, messages

@@ -708,6 +708,12 @@ class LaunchScreen(HwScreen):
             **({"timeout": 10} if waits else {}),
             markup=False,
         )
+        # what `hwscale-tui launch` warns about that the question before did not show (other
+        # experiments' pairs sharing this machine's cores): the app said nothing of it
+        for w in launch_only_warnings(getattr(info, "warnings", []), session.plan()):
+            self.app.call_from_thread(
+                self.notify, f"warning: {w}", severity="warning", timeout=15, markup=False
+            )
         self.app.call_from_thread(self.poll_now)
 
     def _preflight(self, only: list[str] | None) -> None:
@@ -907,3 +913,17 @@ class LaunchScreen(HwScreen):
             self.notify("This pair has no log yet.", severity="warning", markup=False)
             return
         self.open_in_pager(row.log_path)
+
+
+def launch_only_warnings(warnings: list[str], plan: Any) -> list[str]:
+    """The launch's warnings the app's launch question did not already show: not the plan's
+    (nor its pairs', as ``launch`` prefixes them), not the pairs left out as spent and not the
+    new generation's note (the launch toast says both)."""
+    known = set(plan.warnings) | {
+        f"{pp.pair.tag}: {w}" for pp in plan.pairs for w in getattr(pp, "warnings", [])
+    }
+    return [
+        w
+        for w in warnings
+        if w not in known and " already ran " not in w and not w.startswith("generation ")
+    ]
