@@ -121,6 +121,25 @@ def local_mode(
     return trials, notes
 
 
+def other_experiments_trials(name: str) -> list[Trial]:
+    """Other experiments' trials in this machine's store: those that ran at the same time as
+    experiment ``name``'s took cores from them (``contention_note``; ``local_mode``'s
+    ``beside``). [] when the store cannot be read (the analysis says what is wrong with it)."""
+    import sqlite3
+
+    from ..paths import app_paths
+    from ..store import Store
+
+    path = app_paths().store
+    if not path.is_file():
+        return []
+    try:
+        with Store(path, readonly=True) as st:
+            return [t for t in st.trials() if experiment_of_sweep(t.sweep) != name]
+    except (StoreError, sqlite3.Error, OSError):
+        return []
+
+
 def contention_note(
     every: Sequence[Trial],
     analyzed: Sequence[Trial],

@@ -325,26 +325,6 @@ def _load(args: argparse.Namespace, cfg) -> tuple[list, dict, int, list[str], st
     return trials, dict(curves), every, unread, history_error
 
 
-def _other_experiments(name: str) -> list:
-    """Other experiments' trials in this machine's store: those that ran at the same time as
-    the analyzed ones took cores from them (analysis.selection.contention_note). [] when the
-    store cannot be read (the analysis itself says what is wrong with it)."""
-    import sqlite3
-
-    from ..hardware import experiment_of_sweep
-    from ..paths import app_paths
-    from ..store import Store
-
-    path = app_paths().store
-    if not path.is_file():
-        return []
-    try:
-        with Store(path, readonly=True) as st:
-            return [t for t in st.trials() if experiment_of_sweep(t.sweep) != name]
-    except (StoreError, sqlite3.Error, OSError):
-        return []
-
-
 def _outside_grid_note(cfg, generation: int) -> str | None:
     """The analyzed generation's trials of pairs no longer in the grid (``trials`` warns of
     them; the analysis left them out and said nothing, its recommendation made without a pair
@@ -624,6 +604,7 @@ def run(args: argparse.Namespace) -> int:
         generation_note,
         local_mode,
         newest_without_trials_note,
+        other_experiments_trials,
         progress_note,
         transfer_note,
         unread_curves,
@@ -645,7 +626,11 @@ def run(args: argparse.Namespace) -> int:
         # sizes with a curve: a pair whose trials all failed before logging has no law point
         curved = {run_id for run_id, points in histories.items() if len(points)}
         trials, local_notes = local_mode(
-            cfg, trials, args.allow_oversubscribed, curved, beside=_other_experiments(cfg.name)
+            cfg,
+            trials,
+            args.allow_oversubscribed,
+            curved,
+            beside=other_experiments_trials(cfg.name),
         )
     if args.trials:  # the file's trials in flight; its pairs without trials are unknown
         progress = progress_note(None, trials)

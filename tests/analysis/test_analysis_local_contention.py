@@ -100,3 +100,37 @@ def test_other_experiments_trials_at_the_same_time_are_counted_and_named(two_cor
     # another experiment's trials at other times: nothing said
     later = [replace(_ran("z", 2, 50.0, 60.0), sweep="second.g2n1")]
     assert not _said(local_mode(two_cores, mine, allow_oversubscribed=False, beside=later)[1])
+
+
+def test_the_store_gives_other_experiments_trials_and_the_app_counts_them(two_cores):
+    """analyze and the app's analysis screen read the other experiments' trials from this
+    machine's store (an experiment name may hold dots: `hw.v2` is not `hw`)."""
+    from hwscale_tui.analysis.selection import other_experiments_trials
+    from hwscale_tui.paths import app_paths
+    from hwscale_tui.store import Store
+    from hwscale_tui.tui.screens.analysis import select_trials
+
+    with Store(app_paths().ensure().store) as st:
+        for run, sweep, gpus, start, end in (
+            ("a", "hw.g1n1", 1, 0.0, 10.0),
+            ("b", "hw.g2n1", 2, 10.0, 20.0),
+            ("x", "hw.v2.g2n1", 2, 12.0, 18.0),  # another experiment, beside b
+        ):
+            st.insert_trial(
+                run,
+                sweep,
+                gpus=gpus,
+                nodes=1,
+                state="finished",
+                score=1.0,
+                created_at=start,
+                updated_at=end,
+            )
+    assert [t.run_id for t in other_experiments_trials("hw")] == ["x"]
+    assert [t.run_id for t in other_experiments_trials("hw.v2")] == ["a", "b"]
+    cfg = cfgmod.apply_overrides(two_cores, {"experiment.name": "hw"}, "test")
+    with Store(app_paths().store, readonly=True) as st:
+        mine = [t for t in st.trials() if t.sweep.startswith("hw.g")]
+    _kept, notes = select_trials(cfg, mine)
+    (note,) = _said(notes)
+    assert "among them other experiments' (hw.v2)" in note, note

@@ -57,6 +57,7 @@ def select_trials(
         generation_note,
         local_mode,
         newest_without_trials_note,
+        other_experiments_trials,
         pick_generation,
         progress_note,
         stopped_short,
@@ -76,7 +77,8 @@ def select_trials(
         notes.append(newest)
     more: list[str] = []
     if getattr(cfg, "local_ranks", False):
-        chosen, more = local_mode(cfg, chosen, False)
+        # other experiments' trials that ran at the same time count as analyze counts them
+        chosen, more = local_mode(cfg, chosen, False, beside=other_experiments_trials(cfg.name))
     from ...launch.supervisor import ended_pair_tags, pair_status
 
     progress = progress_note(cfg, chosen, ended=ended_pair_tags(cfg.name))
