@@ -52,11 +52,19 @@ class RunLabel(str):
 
 
 def trial_number(run_id: str) -> str:
-    """``#0003`` from ``<sweep>_trial_0003_ab12cd``; the run id's tail otherwise."""
+    """``#0003`` from ``<sweep>_trial_0003_ab12cd``; the run id's tail otherwise (a W&B run
+    id), as the table shows it: a character that is not printable as ``repr`` writes it and
+    ``[`` escaped, since the table reads a text cell as markup (an id ending in
+    ``日本語\x1b[31mX`` showed as "本語X": the escape dropped, ``[31m`` taken for a style)."""
     parts = run_id.rsplit("_trial_", 1)
     if len(parts) == 2:
         return "#" + parts[1].split("_", 1)[0]
-    return run_id[-8:]
+    from rich.markup import escape
+
+    tail = run_id[-8:]
+    if not tail.isprintable():
+        tail = "".join(c if c.isprintable() else repr(c)[1:-1] for c in tail)
+    return escape(tail)
 
 
 def pair_tag(t: Trial) -> str:
