@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,16 @@ class MetricsTail:
         self.last: dict[str, Any] | None = None
 
     def read_new(self) -> list[dict[str, Any]]:
+        # a path that is no regular file reads as no lines: a folder raised IsADirectoryError
+        # and a named pipe nobody writes hung the reader (cancel, the supervisor's reap,
+        # doctor's rebuild; the sweep runner's TrialMetrics says why as well)
         try:
+            if not stat.S_ISREG(os.stat(self.path).st_mode):
+                return []
             with open(self.path, "rb") as fh:
                 fh.seek(self.offset)
                 chunk = fh.read()
-        except FileNotFoundError:
+        except OSError:
             return []
         end = chunk.rfind(b"\n")
         if end < 0:
@@ -72,7 +78,7 @@ class MetricsTail:
         for line in chunk[: end + 1].splitlines():
             try:
                 rec = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # a line nested past the recursion limit
                 continue
             if isinstance(rec, dict):
                 records.append(rec)
