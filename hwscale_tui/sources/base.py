@@ -6,6 +6,7 @@ not loop or sleep; :class:`~hwscale_tui.sources.poller.Poller` decides when to p
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +90,20 @@ def mark_stale(trial: Trial, now: float, stale_after_s: float) -> Trial:
         and now - trial.updated_at > stale_after_s
     ):
         trial.state = "stale"
+    return trial
+
+
+def current_record(trial: Trial, now: float, stale_after_s: float) -> Trial:
+    """The record as of ``now``: a stale copy of a live trial gone quiet, else the record
+    itself (the same object from poll to poll while its source sends it unchanged)."""
+    if trial.state in LIVE_STATES:
+        stale = mark_stale(
+            dataclasses.replace(trial, params=dict(trial.params), flags=list(trial.flags)),
+            now,
+            stale_after_s,
+        )
+        if stale.state == "stale":
+            return stale
     return trial
 
 

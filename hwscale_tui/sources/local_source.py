@@ -12,7 +12,6 @@ same objects from poll to poll (treat records as read-only). Curves come from
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import threading
@@ -26,15 +25,14 @@ from ..hardware import pair_from_sweep_name
 from ..records import TRIAL_STATES, HistoryPoint, Trial
 from ..store import Store, row_to_trial
 from .base import (
-    LIVE_STATES,
     PollResult,
     RequestCounter,
     SourceSettings,
     SourceUnavailable,
+    current_record,
     diff_trials,
     experiment_sweeps,
     finite_number,
-    mark_stale,
     negative_flag,
     number_flag,
     params_without_oversized_ints,
@@ -249,16 +247,8 @@ class LocalSource:
             self.skipped.pop(str(run_id), None)
 
     def _current(self, trial: Trial, now: float) -> Trial:
-        """The record as of ``now``: a stale copy of a live trial gone quiet, else the record itself."""
-        if trial.state in LIVE_STATES:
-            stale = mark_stale(
-                dataclasses.replace(trial, params=dict(trial.params), flags=list(trial.flags)),
-                now,
-                self.settings.stale_after_s,
-            )
-            if stale.state == "stale":
-                return stale
-        return trial
+        """The record as of ``now`` (``base.current_record``)."""
+        return current_record(trial, now, self.settings.stale_after_s)
 
     def histories(
         self, run_ids: Sequence[str], metric: str | None = None

@@ -17,7 +17,6 @@ is replaced by a bounded one that never retries 429, so a poll fails fast and th
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import functools
 import json
@@ -33,15 +32,14 @@ from typing import Any, cast
 from ..config import ExperimentConfig
 from ..records import HistoryPoint, Trial
 from .base import (
-    LIVE_STATES,
     PollResult,
     RequestCounter,
     SourceSettings,
     SourceUnavailable,
+    current_record,
     diff_trials,
     experiment_sweeps,
     finite_number,
-    mark_stale,
     record_order,
 )
 from .history_cache import HistoryCache
@@ -942,17 +940,8 @@ class WandbSource:
             return _unreadable_run(node, e), None
 
     def _current(self, trial: Trial, now: float) -> Trial:
-        """The record as of ``now``: a stale copy of a live run gone quiet, else the record
-        itself (the same object from poll to poll while W&B sends the run unchanged)."""
-        if trial.state in LIVE_STATES:
-            stale = mark_stale(
-                dataclasses.replace(trial, params=dict(trial.params), flags=list(trial.flags)),
-                now,
-                self.settings.stale_after_s,
-            )
-            if stale.state == "stale":
-                return stale
-        return trial
+        """The record as of ``now`` (``base.current_record``)."""
+        return current_record(trial, now, self.settings.stale_after_s)
 
     def _fetch_history(self, run_id: str, keys: list[str]) -> list[dict[str, Any]]:
         """One ``RunSampledHistory`` request for one run: the query, variables and spec that
