@@ -353,12 +353,12 @@ class LaunchRecords:
         return [_pair_row(r) for r in rows]
 
     def active_pair_rows_elsewhere(self, experiment: str) -> list[PairRow]:
-        """Other experiments' pairs recorded as starting or running (their processes may have
-        ended since: check them)."""
+        """Other experiments' pairs recorded as scheduled, starting or running (their
+        processes may have ended since, their supervisors died: check them)."""
         rows = self.conn.execute(
-            "SELECT * FROM pairs WHERE experiment != ? AND status IN (?, ?) "
+            "SELECT * FROM pairs WHERE experiment != ? AND status IN (?, ?, ?) "
             "ORDER BY experiment, launch_id, position",
-            (experiment, STARTING, RUNNING),
+            (experiment, SCHEDULED, STARTING, RUNNING),
         ).fetchall()
         return [_pair_row(r) for r in rows]
 

@@ -775,15 +775,35 @@ def launch(
 
 
 def _local_pairs_elsewhere(st: Store, cfg: ExperimentConfig) -> str | None:
-    """A local launch beside another experiment's local pairs that run now: their trials and
-    this launch's share this machine's cores, and neither experiment's times are its own.
-    A sequential launch waits only for its own experiment's pairs, and analyze sees one
-    experiment's trials, so nothing else would say so."""
+    """A local launch beside another experiment's local pairs that run now or are due to
+    start under a live supervisor (two experiments launched together: the other's first pair
+    starts a second after its launch): their trials and this launch's share this machine's
+    cores, and neither experiment's times are its own. A sequential launch waits only for
+    its own experiment's pairs, and analyze sees one experiment's trials, so nothing else
+    would say so."""
     if cfg.experiment.dispatcher != "local":
         return None
+    records = LaunchRecords(st)
+    live: dict[int, bool] = {}
+
+    def supervised(launch_id: int | None) -> bool:
+        if launch_id is None:
+            return False
+        if launch_id not in live:
+            ln = records.get_launch(launch_id)
+            live[launch_id] = bool(
+                ln is not None
+                and ln.ended_at is None
+                and is_running(ln.supervisor_pid, ln.supervisor_start)
+            )
+        return live[launch_id]
+
     running: dict[str, list[str]] = {}
-    for r in LaunchRecords(st).active_pair_rows_elsewhere(cfg.name):
-        if not is_running(r.pid, r.proc_start):
+    for r in records.active_pair_rows_elsewhere(cfg.name):
+        due = r.status in PENDING_STATUSES and r.pid is None
+        if due and not supervised(r.launch_id):
+            continue  # never starts unless resumed: nothing shares the cores
+        if not due and not is_running(r.pid, r.proc_start):
             continue
         row = st.get_sweep(r.sweep)
         dispatcher = row.get("dispatcher") if row else None
@@ -791,16 +811,22 @@ def _local_pairs_elsewhere(st: Store, cfg: ExperimentConfig) -> str | None:
             with contextlib.suppress(ConfigError, OSError):
                 dispatcher = cfgmod.load(snapshot_path(r.experiment)).experiment.dispatcher
         if dispatcher == "local":
-            running.setdefault(r.experiment, []).append(r.tag)
+            running.setdefault(r.experiment, []).append(f"{r.tag} (due to start)" if due else r.tag)
     if not running:
         return None
     from ..hardware import usable_cores
 
     cores = usable_cores()
     which = "; ".join(f"experiment {name}: {', '.join(tags)}" for name, tags in running.items())
+    due_text = (
+        " or are due to start"
+        if any(t.endswith("(due to start)") for tags in running.values() for t in tags)
+        else ""
+    )
     first = next(iter(running))
     return (
-        f"other experiments' pairs run on this machine now ({which}): this launch's trials "
+        f"other experiments' pairs run on this machine now{due_text} ({which}): this "
+        "launch's trials "
         f"share the {plural(cores, 'usable core')} with theirs, so the times and steps per "
         "second of both include the other's load (analyze sees one experiment and cannot "
         f"tell); to measure each alone, wait until they end (hwscale-tui status "
