@@ -61,7 +61,7 @@ def test_a_store_removed_under_the_source_shows_no_trials():
 
 
 def test_trials_deleted_from_the_store_leave_a_polling_source():
-    """``hwscale-tui experiments rm NAME`` while the app showed NAME's trials: later polls read
+    """``hwscale-tui experiments delete NAME --yes`` while the app showed its trials: later polls read
     only rows updated since the last one, so the deleted trials stayed on the trials screen for
     as long as it was open (and next to the new ones of an experiment made again under the
     name). Every ``local_full_read_s`` (60 s) a poll now reads every row, and those gone leave."""
