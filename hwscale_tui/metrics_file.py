@@ -59,16 +59,8 @@ class MetricsTail:
         self.last: dict[str, Any] | None = None
 
     def read_new(self) -> list[dict[str, Any]]:
-        # a path that is no regular file reads as no lines: a folder raised IsADirectoryError
-        # and a named pipe nobody writes hung the reader (cancel, the supervisor's reap,
-        # doctor's rebuild; the sweep runner's TrialMetrics says why as well)
-        try:
-            if not stat.S_ISREG(os.stat(self.path).st_mode):
-                return []
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                chunk = fh.read()
-        except OSError:
+        chunk = self._read_chunk()
+        if chunk is None:
             return []
         end = chunk.rfind(b"\n")
         if end < 0:
@@ -86,6 +78,20 @@ class MetricsTail:
                 if rec.get("final") is True:
                     self.final = rec
         return records
+
+    def _read_chunk(self) -> bytes | None:
+        """The bytes written since the last read; None when the path is no regular file or
+        cannot be read: a folder raised IsADirectoryError and a named pipe nobody writes hung
+        the reader (cancel, the supervisor's reap, doctor's rebuild; the sweep runner's
+        TrialMetrics also says why)."""
+        try:
+            if not stat.S_ISREG(os.stat(self.path).st_mode):
+                return None
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                return fh.read()
+        except OSError:
+            return None
 
 
 def read_final(path: Path) -> dict[str, Any] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -46,36 +45,19 @@ class TrialMetrics(MetricsTail):
 
     problem: str | None = None
 
-    def read_new(self) -> list[dict[str, Any]]:
+    def _read_chunk(self) -> bytes | None:
         problem = metrics_problem(self.path)
         if problem is None:
             try:
                 with open(self.path, "rb") as fh:
                     fh.seek(self.offset)
-                    chunk = fh.read()
+                    return fh.read()
             except FileNotFoundError:
-                return []
+                return None
             except OSError as e:
                 problem = f"its metrics file {self.path} cannot be read ({e.strerror or e})"
-        if problem is not None:
-            self.problem = problem
-            return []
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return []
-        self.offset += end + 1
-        records = []
-        for line in chunk[: end + 1].splitlines():
-            try:
-                rec = json.loads(line)
-            except (ValueError, RecursionError):  # a line nested past Python's recursion limit
-                continue  # ended the runner in a RecursionError traceback
-            if isinstance(rec, dict):
-                records.append(rec)
-                self.last = rec
-                if rec.get("final") is True:
-                    self.final = rec
-        return records
+        self.problem = problem
+        return None
 
 
 def read_trial_final(path: Path) -> tuple[dict[str, Any] | None, str | None]:
