@@ -329,6 +329,8 @@ def pair_status(
                     "stopped cleanly because the disk stayed full; free space, then "
                     f"hwscale-tui launch --experiment-name {experiment} --resume continues it"
                 )
+            elif _killed_short(p, newest):
+                p.note = _restart_note(st, experiment, p)
         latest = launches[-1] if launches else None
         return ExperimentStatus(
             experiment=experiment,
@@ -893,6 +895,39 @@ def _died_unwatched(p: PairStatus) -> bool:
 def _stopped_on_full_disk(p: PairStatus) -> bool:
     """A sweep that stopped cleanly because the disk stayed full: ``--resume`` continues it."""
     return p.status == EXITED and p.exit_code == registry.EXIT_STORE_UNAVAILABLE and not p.alive
+
+
+def _killed_short(p: PairStatus, newest: int) -> bool:
+    """A sweep runner of the newest generation killed by a signal (SIGKILL, the OOM killer)
+    while its supervisor watched, before its trials were done: ``launch --only`` starts it
+    again (``--resume`` does not: it was seen to end)."""
+    return (
+        p.status == EXITED
+        and p.exit_code is not None
+        and p.exit_code < 0
+        and p.note is None
+        and not p.alive
+        and p.generation == newest
+        and not (p.max_trials and p.trials_done is not None and p.trials_done >= p.max_trials)
+    )
+
+
+def _restart_note(st: Store, experiment: str, p: PairStatus) -> str:
+    """``killed by signal 9 before its trials were done: hwscale-tui launch ... --only g1n1
+    starts it again ...``: the launch with the settings its generation ran with (its launch
+    snapshot, which differs from the experiment's file after a launch given settings on its
+    command line), else by the experiment's name."""
+    from .generations import same_as_ran_command
+
+    command = None
+    with contextlib.suppress(StoreError, sqlite3.Error, OSError):
+        command = same_as_ran_command(st, experiment, [p.tag])
+    command = command or f"hwscale-tui launch --experiment-name {experiment} --only {p.tag}"
+    return (
+        f"killed by signal {-(p.exit_code or 0)} before its trials were done: {command} "
+        "starts it again (a built-in sweep resumes: its finished trials count, the trials "
+        "the kill stopped are replaced)"
+    )
 
 
 def _refuse_resume_of_nothing(name: str) -> NoReturn:
