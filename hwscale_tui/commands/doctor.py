@@ -511,8 +511,7 @@ def check_runs(report: Report, repair: bool, store_ok: bool) -> None:
             + (
                 f"; {plural(cannot, 'other')} cannot be: "
                 + _why_not(rebuilt, [n for n in missing if n not in can])
-                + " -- put back the store copy that has them if you have one (data/backups/ "
-                "holds the ones --repair made)"
+                + _no_copy(runs)
                 if cannot
                 else ""
             )
@@ -521,8 +520,8 @@ def check_runs(report: Report, repair: bool, store_ok: bool) -> None:
         fix = (
             "their folders cannot rebuild them ("
             + _why_not(rebuilt, missing)
-            + ") -- put back the store copy that has them if you have one (data/backups/ holds "
-            "the ones --repair made)"
+            + ")"
+            + _no_copy(runs)
         )
     finding = report.add(
         "trial runs",
@@ -541,6 +540,16 @@ def check_runs(report: Report, repair: bool, store_ok: bool) -> None:
         else:  # some are still missing, or nothing could be written: still a problem (exit 1)
             finding.detail += f"; --repair: {said}"
             finding.repairable = False
+
+
+def _no_copy(runs: Path) -> str:
+    """What to do about lost trials their folders cannot rebuild: a store copy that has them,
+    else nothing brings them back, and doctor reports them (exit 1) while their folders stay."""
+    return (
+        " -- put back the store copy that has them if you have one (data/backups/ holds the "
+        "ones --repair made); without one they are lost, and doctor reports them until their "
+        f"run folders are moved out of {runs} (they hold the trials' logs and metrics)"
+    )
 
 
 def _why_not(rebuilt: dict[str, Any], names: list[str]) -> str:
