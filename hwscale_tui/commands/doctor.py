@@ -236,6 +236,18 @@ def inspect_store(path: Path) -> tuple[bool, str, dict[str, Any]]:
                 f"{path} names it; --repair leaves a locked store as it is)",
                 facts,
             )
+        if _io_error(e):
+            from .status import disk_full_note
+
+            if disk_full_note():  # not damage: SQLite cannot grow its -shm and -wal files
+                facts["disk_full"] = True
+                return (
+                    False,
+                    f"{path}: cannot be read while the disk is full ({e}); free space, then "
+                    "run hwscale-tui doctor again: the store itself may well be undamaged "
+                    "(--repair leaves it as it is until then)",
+                    facts,
+                )
         return False, f"{path}: cannot be read ({e}); {REPAIR_HINT}", facts
     facts.update(integrity=result, schema_version=version)
     if result != ["ok"]:
@@ -292,6 +304,16 @@ def _newer(version: object) -> bool:
         return version is not None and int(str(version)) > SCHEMA_VERSION
     except ValueError:
         return False
+
+
+def _io_error(e: sqlite3.Error) -> bool:
+    """An I/O error or a full disk (SQLITE_IOERR*, SQLITE_FULL), which a full disk also gives
+    a reader: opening a WAL store maps its -shm file, which it cannot grow then."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in (10, 13):  # SQLITE_IOERR, SQLITE_FULL
+        return True
+    text = str(e).lower()
+    return "disk i/o error" in text or "database or disk is full" in text
 
 
 def _open_damaged(path: Path) -> sqlite3.Connection:
@@ -932,7 +954,12 @@ def check_store(report: Report, repair: bool) -> None:
     path = app_paths().store
     ok, detail, facts = inspect_store(path)
     f = report.add("store", ok, detail)
-    if facts.get("newer") or facts.get("locked") or facts.get("not_a_file"):
+    if (
+        facts.get("newer")
+        or facts.get("locked")
+        or facts.get("not_a_file")
+        or facts.get("disk_full")
+    ):
         # a rebuild in this older schema would drop what the newer one added; a locked store
         # is not damaged, and its rebuild would read none of its rows
         f.repairable = False
