@@ -100,3 +100,25 @@ def test_every_script_and_file_the_readme_points_to_exists():
     paths |= set(re.findall(r"\((docs/[\w.-]+\.md)", text))
     assert len(paths) >= 20
     assert not sorted(p for p in paths if not (REPO / p).exists())
+
+
+def test_the_readme_says_as_many_test_workers_as_test_sh_starts():
+    """README's Development line gives the worker count scripts/test.sh starts by default (it
+    said 2; test.sh starts 3)."""
+    said = re.search(r"scripts/test\.sh tests/\S+ -q\s+# one area \((\d+) worker", _readme())
+    default = re.search(r"HWSCALE_TEST_WORKERS:-(\d+)", (REPO / "scripts/test.sh").read_text())
+    assert said and default and said.group(1) == default.group(1)
+
+
+def test_the_readmes_documentation_table_links_every_doc():
+    """Every docs/*.md is in the README's Documentation table (docs/dependencies.md was not)."""
+    text = _readme()
+    missing = [p.name for p in (REPO / "docs").glob("*.md") if f"(docs/{p.name})" not in text]
+    assert not missing, missing
+
+
+def test_the_readme_says_where_the_command_is():
+    """`bash scripts/run.sh` installs `hwscale-tui` into .venv/bin, which is not on PATH: the
+    README's command block, pasted, said 'hwscale-tui: command not found' until the README
+    said so."""
+    assert ". .venv/bin/activate" in _readme() and ".venv/bin/hwscale-tui" in _readme()
