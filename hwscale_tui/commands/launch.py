@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ..console import stdout_console
 from ..errors import UsageError
@@ -21,6 +22,9 @@ from .common import (
     plural,
     preflight,
 )
+
+if TYPE_CHECKING:
+    from ..config import ExperimentConfig
 
 HELP = "start one sweep per pair, staggered, under a detached supervisor that survives logout"
 
@@ -79,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         _refuse_settings_with_resume(args)
     cfg, _ = load_config(args)
+    if args.resume:
+        _schedule_as_launched(args, cfg)
     if args.new_generation and args.resume:
         raise UsageError(
             "--new-generation and --resume do not go together (a resume continues the current "
@@ -150,6 +156,24 @@ def run(args: argparse.Namespace) -> int:
 
 # what a resume takes from the command line: when the resumed pairs start
 RESUME_SETTINGS = ("--delay", "--sequential")
+
+
+def _schedule_as_launched(args: argparse.Namespace, cfg: ExperimentConfig) -> None:
+    """A resume without --delay or --sequential starts the pairs as their launch scheduled
+    them (its snapshot's ``launch.sequential`` and ``delay_s``), not as the experiment's file
+    says: after ``launch --sequential`` of a file with ``delay_s = 20``, the resumed pair
+    started at once beside the one its dead supervisor left running, sharing the cores."""
+    from .. import config as cfgmod
+    from ..paths import snapshot_path
+
+    if any(getattr(args, f"set_launch__{k}", None) is not None for k in ("delay_s", "sequential")):
+        return
+    try:
+        launched = cfgmod.load(snapshot_path(cfg.name)).launch
+    except (UsageError, OSError):
+        return  # the resume refuses an unreadable snapshot itself, in one sentence
+    cfg.launch.sequential = launched.sequential
+    cfg.launch.delay_s = launched.delay_s
 
 
 def _refuse_settings_with_resume(args: argparse.Namespace) -> None:
