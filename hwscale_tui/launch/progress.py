@@ -117,6 +117,9 @@ class PairPlan:
     # beside a running one waits for it), whatever their order in the grid
     launch_id: int | None = None
     position: int | None = None
+    # exited, but its sweep runner died while no supervisor watched (exit code unknown, and
+    # its sweep recorded no end): it does no more work until launch --resume starts it again
+    runner_died: bool = False
 
     @classmethod
     def of(cls, pair: Any) -> PairPlan:
@@ -133,6 +136,10 @@ class PairPlan:
             bool(getattr(pair, "never_started", False)),
             getattr(pair, "launch_id", None),
             getattr(pair, "position", None),
+            pair.status == "exited"
+            and getattr(pair, "exit_code", None) is None
+            and getattr(pair, "ended_at", None) is None
+            and not getattr(pair, "alive", False),
         )
 
     @property
@@ -314,6 +321,8 @@ def _stopped_short(p: PairPlan) -> str | None:
     """Why a pair with trials left will run no more: cancelled, failed to start, or its sweep
     exited with an error (a sweep that exits 0 early is taken as done: a Metta sweep's trials
     are not in the local store, so they cannot be counted here)."""
+    if p.runner_died:  # not done: launch --resume continues it
+        return "sweep runner died"
     if p.status == "exited" and p.exit_code is not None and p.exit_code != 0:
         if p.exit_code < 0:
             return f"killed by signal {-p.exit_code}"
