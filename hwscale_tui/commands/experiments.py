@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     check_experiment_name(args.name, "NAME")
     if args.action == "select":
         ex.load_named(args.name)  # refuses an unknown name
-        ex.set_current(args.name, ex.file_for(args.name))
+        ex.set_current(args.name, ex.file_for(args.name), strict=True)
         print(f"current experiment: {args.name}")
     elif args.action == "new":
         source = args.source or ex.current_name()

@@ -74,8 +74,13 @@ def read_current() -> Current | None:
     return Current(name, Path(file) if isinstance(file, str) and file else None)
 
 
-def set_current(name: str, file: str | os.PathLike[str] | None = None) -> None:
-    """Make ``name`` current (its file remembered unless it is a launch snapshot)."""
+def set_current(
+    name: str, file: str | os.PathLike[str] | None = None, *, strict: bool = False
+) -> None:
+    """Make ``name`` current (its file remembered unless it is a launch snapshot). On a
+    read-only state location it stays unremembered, so reading commands still work;
+    ``strict`` (``experiments select``, whose whole point it is) says so instead: a
+    StoreError naming the file."""
     path = Path(file).expanduser().resolve() if file else None
     if path is not None and _is_snapshot(path):
         path = None
@@ -89,8 +94,17 @@ def set_current(name: str, file: str | os.PathLike[str] | None = None) -> None:
             paths.state / CURRENT_FILENAME,
             json.dumps({"name": name, "file": str(path) if path else None, "at": time.time()}),
         )
-    except OSError:  # a read-only state location: reading commands still work, unremembered
-        pass
+    except OSError as e:  # a read-only state location: reading commands still work, unremembered
+        if strict:
+            where = app_paths().state / CURRENT_FILENAME
+            why = e.strerror or str(e)
+            if where.parent.is_dir() and not os.access(where.parent, os.W_OK):
+                why = "its folder is not writable: a read-only file system, or not yours"
+            raise StoreError(
+                f"{name} could not be made the current experiment: {where} cannot be written "
+                f"({why}); check that the state location is writable and yours, or set "
+                "HWSCALE_HOME to one"
+            ) from None
 
 
 def remember(
