@@ -752,12 +752,23 @@ def check_reserves(report: Report, repair: bool, store_ok: bool) -> None:
         f"{folder}: {', '.join(f.stem for f in leaked)}); --repair removes them",
     )
     if repair:
-        removed = 0
+        removed, failed = 0, ""
         for f in leaked:
-            with contextlib.suppress(OSError):
+            try:
                 f.unlink()
                 removed += 1
-        finding.fixed = f"removed {removed}"
+            except FileNotFoundError:
+                removed += 1  # a resumed sweep took it meanwhile: gone all the same
+            except OSError as e:
+                failed = failed or (e.strerror or str(e))
+        if not failed:
+            finding.fixed = f"removed {removed}"
+        else:  # a read-only state location: nothing to call fixed (exit 1)
+            finding.repairable = False
+            finding.detail += (
+                f"; --repair removed {removed} of {len(leaked)}: the others cannot be removed "
+                f"({failed}); make {folder} writable, then run it again"
+            )
 
 
 def check_disk(report: Report) -> None:
