@@ -134,10 +134,22 @@ def check_dirs(report: Report, repair: bool) -> None:
                 problems.append(f"mode {mode:04o} shuts you out (want 0700)")
             if not mine:
                 problems.append(f"owned by uid {st.st_uid}, not you ({os.getuid()})")
+            read_only_fs = False
             if not os.access(d, os.W_OK):
-                problems.append("not writable")
-            fixable = mine and mode != 0o700
-            if problems and not fixable:
+                with contextlib.suppress(OSError, AttributeError):
+                    read_only_fs = bool(os.statvfs(d).f_flag & os.ST_RDONLY)
+                problems.append(
+                    "not writable: it is on a read-only file system"
+                    if read_only_fs
+                    else "not writable"
+                )
+            fixable = mine and mode != 0o700 and not read_only_fs
+            if problems and read_only_fs:  # no chown or chmod changes that
+                problems.append(
+                    "remount it read-write, or set HWSCALE_HOME to a folder of yours on a "
+                    "writable disk"
+                )
+            elif problems and not fixable:
                 problems.append(
                     "make it yours and writable (chown, chmod 0700), or set HWSCALE_HOME to a "
                     "folder of yours"
