@@ -253,6 +253,9 @@ def print_plan(plan) -> None:
             console.print(
                 f"  {env} {shlex.join(pp.argv)}", soft_wrap=True, highlight=False, markup=False
             )
+        note = snapshot_note(plan)
+        if note:
+            console.print(f"  [dim]{escape(note)}[/]", highlight=False)
         sbatch = [pp for pp in plan.pairs if pp.sbatch]
         if sbatch:
             console.print(
@@ -267,3 +270,31 @@ def print_plan(plan) -> None:
     ]
     for w in warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+
+
+def snapshot_note(plan: Any) -> str | None:
+    """The built-in runner's commands read the launch snapshot, which only `launch` writes
+    (from the experiment as it then is): pasted before a launch, or after the file changed,
+    a command failed ('the file does not exist') or ran the last launch's settings (helper
+    92's first-user walk). Says so, and how to run one pair's sweep by hand now; None when the
+    commands read no snapshot, or it is what this plan would freeze."""
+    import shlex
+
+    from .. import config as cfgmod
+
+    snapshot = str(plan.experiment_file)
+    if not any(snapshot in pp.argv for pp in plan.pairs):
+        return None
+    try:
+        frozen = cfgmod.load(Path(snapshot))
+    except (OSError, cfgmod.ConfigError):
+        frozen = None
+    if frozen is not None and frozen.to_dict() == plan.config.to_dict():
+        return None
+    own = f" -e {shlex.quote(str(Path(plan.config.path).resolve()))}" if plan.config.path else ""
+    why = "does not exist yet" if frozen is None else "holds the last launch's settings"
+    return (
+        f"these read the launch snapshot {snapshot}, which `hwscale-tui launch` writes and "
+        f"which {why}; to run one pair's sweep by hand now: hwscale-tui sweep{own} --gpus G "
+        "--nodes N"
+    )
