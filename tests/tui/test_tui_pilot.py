@@ -239,6 +239,12 @@ async def test_grid_details_show_pair_batch_space_and_command_and_copy(tmp_path)
         await pilot.press("y")
         assert app.clipboard.endswith("--gpus 4 --nodes 2")
         assert "WANDB_MODE=disabled" in app.clipboard
+        # never launched: the command reads a launch snapshot that does not exist yet, and the
+        # copy says so (session 43: pasted, it said 'the file does not exist')
+        await wait_for(pilot, lambda: app._notifications, what="the copy's toast")
+        said = [n.message for n in app._notifications][-1]
+        assert said.startswith("Command copied to the clipboard (OSC 52). Note: these read ")
+        assert "which does not exist yet" in said
 
 
 async def test_grid_details_say_when_a_pair_oversubscribes_the_cores(tmp_path, monkeypatch):

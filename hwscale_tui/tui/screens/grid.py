@@ -757,7 +757,16 @@ class GridScreen(HwScreen):
             )
             return
         self.app.copy_to_clipboard(command)
-        self.notify("Command copied to the clipboard (OSC 52).", timeout=3, markup=False)
+        from ...commands.plan import snapshot_note
+
+        # it reads the launch snapshot, which only a launch writes: pasted before one it said
+        # 'the file does not exist' (plan says the same below its commands)
+        note = snapshot_note(self.app.session.plan())
+        self.notify(
+            "Command copied to the clipboard (OSC 52)." + (f" Note: {note}." if note else ""),
+            timeout=12 if note else 3,
+            markup=False,
+        )
 
     async def action_focus_form(self) -> None:
         if not self._form_sections:
