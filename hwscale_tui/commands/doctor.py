@@ -561,10 +561,20 @@ def check_runs(report: Report, repair: bool, store_ok: bool) -> None:
         "trial runs",
         False,
         f"{plural(len(missing), 'trial')} run by sweeps ({finished} finished) "
-        f"{'is' if len(missing) == 1 else 'are'} missing from "
-        f"the store though their run folders are in {runs} ({shown}): the store lost them (a "
-        "deleted -wal file, an older copy put back, rows a repair could not read); status, "
-        f"trials and analyze leave them out and launch --resume runs that many again; {fix}",
+        + (
+            f"is missing from the store though its run folder is in {runs} ({shown}): the store "
+            "lost it (a "
+            if len(missing) == 1
+            else f"are missing from the store though their run folders are in {runs} ({shown}): "
+            "the store lost them (a "
+        )
+        + "deleted -wal file, an older copy put back, rows a repair could not read); status, "
+        + (
+            "trials and analyze leave it out and launch --resume runs one more; "
+            if len(missing) == 1
+            else "trials and analyze leave them out and launch --resume runs that many again; "
+        )
+        + fix,
     )
     finding.repairable = bool(can)
     if repair and can:

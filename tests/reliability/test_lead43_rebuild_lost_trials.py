@@ -134,3 +134,22 @@ def test_a_folder_without_its_record_or_its_end_is_not_rebuilt(tmp_path):
     # a record of another run (copied folder) is not this run's
     write_trial_record(run, {**record, "run_id": "exp.g1n1_trial_0002_abcdef"})
     assert "no readable trial.json" in str(recovered_trial(run))
+
+
+def test_one_lost_trial_is_said_in_the_singular(tmp_path, monkeypatch):
+    """helper 91: '1 trial ... is missing from the store though their run folders are ...'"""
+    from hwscale_tui.commands.doctor import Report, check_runs
+    from hwscale_tui.paths import app_paths
+    from hwscale_tui.store import Store
+
+    paths = app_paths().ensure()
+    Store(paths.store).close()
+    run = paths.runs / "exp.g1n1_trial_0001_abcdef"
+    run.mkdir(parents=True)
+    report = Report()
+    check_runs(report, False, True)
+    (finding,) = report.findings
+    assert "1 trial run by sweeps (0 finished) is missing from the store though its run folder" in (
+        finding.detail
+    ), finding.detail
+    assert "the store lost it (a deleted -wal file" in finding.detail
