@@ -213,12 +213,37 @@ def _cancel_owned(
         # only what this launch still owns: a pair another launch started again since is theirs
         for o in sup.cancel_pairs(experiment, sweeps, by=who(), launch_id=launch_id):
             tag = pair_tag_of(o.sweep)
+            if o.cancelled and o.previous_status == "starting":
+                # its supervisor was this process's loop, cut short by the signal (maybe between
+                # spawning the pair and recording it running): nobody else would stop it, and it
+                # ran on after the launch had said it cancelled it (seen: a fake sweep of 120 s
+                # left behind, one run in three)
+                o.detail = _stop_started(experiment, o.sweep) or o.detail
             # as `hwscale-tui cancel` says it ('g1n1: cancelled stopped 3 processes' read as one)
             said = "cancelled" if o.cancelled else "not cancelled"
             print(
                 f"  {tag}: {said}: {o.detail}" if o.detail else f"  {tag}: {said}", file=sys.stderr
             )
     return 128 + signum
+
+
+def _stop_started(experiment: str, sweep: str) -> str | None:
+    """Stop the process tree of a pair this process's own supervising loop spawned (the
+    per-launch file records its pid the moment it exists); what was done, or None when no live
+    process of it is recorded."""
+    from ..launch import registry
+    from ..launch.supervisor import DEFAULT_GRACE_S
+    from ..processes import ProcessGroupTarget, is_running, stop_process_trees
+
+    entry = registry.read(experiment)["pairs"].get(sweep)
+    if not isinstance(entry, dict) or not is_running(entry.get("pid"), entry.get("proc_start")):
+        return None
+    pid = int(entry["pid"])
+    target = ProcessGroupTarget(pid, int(entry.get("pgid") or pid), entry.get("proc_start"))
+    started = time.monotonic()
+    result = stop_process_trees([target], DEFAULT_GRACE_S)
+    took = time.monotonic() - started
+    return f"stopped {plural(result.signalled, 'process', 'processes')} in {took:.2f} s"
 
 
 def print_launch(info) -> None:
