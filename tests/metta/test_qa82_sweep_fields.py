@@ -19,43 +19,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import UsageError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.install import install_tool
 from tests.metta.standin import make_checkout
+from tests.metta.upstream_replica import Config, parse_value
 from tests.support.cli import cli_env, hwscale_cmd, launched_nothing
 
 # -- upstream replica -----------------------------------------------------------------------------
-
-
-class Config(BaseModel):  # packages/mettagrid/python/src/mettagrid/base_config.py:9-16 (both)
-    model_config = ConfigDict(extra="forbid")
-
-
-def parse_value(text: str) -> Any:  # common/src/metta/common/tool/run_tool.py:88-119 (7c1a7ff418)
-    import json
-
-    lower = text.lower()
-    if lower in {"true", "false"}:
-        return lower == "true"
-    if lower in {"none", "null"}:
-        return None
-    if (text.startswith("{") and text.endswith("}")) or (
-        text.startswith("[") and text.endswith("]")
-    ):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            pass
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    return text
 
 
 def override(cfg: Config, key: str, value: Any) -> None:

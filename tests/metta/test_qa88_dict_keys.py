@@ -21,7 +21,6 @@ first place (run_tool.py:122-131, a dict; :118-127), applying them in that order
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -31,27 +30,7 @@ from hwscale_tui.errors import UsageError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.install import install_tool
 from tests.metta.standin import make_checkout
-
-
-def parse_value(text: str) -> Any:  # run_tool.py:88-119 at 7c1a7ff418 (:84-115 at a8d1ecee19)
-    lower = text.lower()
-    if lower in {"true", "false"}:
-        return lower == "true"
-    if lower in {"none", "null"}:
-        return None
-    if (text.startswith("{") and text.endswith("}")) or (
-        text.startswith("[") and text.endswith("]")
-    ):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            pass
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    return text
+from tests.metta.upstream_replica import parse_value
 
 
 def walk_fom(root: dict[str, Any], key: str, value: Any) -> None:

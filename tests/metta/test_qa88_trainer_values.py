@@ -19,43 +19,17 @@ ppo_actor.py:16-27, ppo_critic.py:17-25.
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar, Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from hwscale_tui import config as cfgmod
 from hwscale_tui.errors import UsageError
 from hwscale_tui.launch.commands import plan_experiment
 from hwscale_tui.metta.install import install_tool
 from tests.metta.standin import make_checkout
-
-
-class Config(BaseModel):  # base_config.py:9-16
-    model_config = ConfigDict(extra="forbid")
-
-
-def parse_value(text: str) -> Any:  # run_tool.py:88-119 at 7c1a7ff418
-    lower = text.lower()
-    if lower in {"true", "false"}:
-        return lower == "true"
-    if lower in {"none", "null"}:
-        return None
-    if (text.startswith("{") and text.endswith("}")) or (
-        text.startswith("[") and text.endswith("]")
-    ):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            pass
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    return text
-
+from tests.metta.upstream_replica import Config, parse_value
 
 # -- 7c1a7ff418 --------------------------------------------------------------------------------
 
