@@ -85,8 +85,9 @@ def records(path: Path) -> list[dict[str, Any]]:
 
 
 def live(pid: int) -> bool:
+    """Alive: neither gone, a zombie, nor dead (``X``: being torn down after a SIGKILL)."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
     except psutil.NoSuchProcess:
         return False
 
