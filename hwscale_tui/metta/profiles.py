@@ -32,6 +32,20 @@ Tree = Mapping[str, Any]
 _BOOL, _INT, _FLOAT = "bool", "int", "float"
 _COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
+# TrainerConfig's scalar fields both pinned commits declare alike (trainer_config.py at each; see
+# the trees below for the lines)
+_TRAINER_SCALARS: Tree = {
+    "require_contiguous_env_ids": _BOOL,
+    "verbose": _BOOL,
+    "batch_size": _INT,
+    "minibatch_size": _INT,
+    "bptt_horizon": _INT,
+    "update_epochs": _INT,
+    "scale_batches_by_world_size": _BOOL,
+    "compile": _BOOL,
+    "compile_mode": _COMPILE_MODES,
+}
+
 # TrainerConfig at 7c1a7ff418: metta/rl/trainer_config.py:10-21 (OptimizerConfig), :47-62
 # (TrainerConfig); trainer.losses is LossConfig (metta/rl/loss/loss_config.py:19-27) whose
 # loss_configs dict holds {"ppo": PPOConfig()} (:35); PPOConfig: metta/rl/loss/ppo.py:31-60.
@@ -68,15 +82,7 @@ _FOM_V1_TRAINER: Tree = {
         "type": ("adam", "muon"),
         **dict.fromkeys(("learning_rate", "beta1", "beta2", "eps", "weight_decay"), _FLOAT),
     },
-    "require_contiguous_env_ids": _BOOL,
-    "verbose": _BOOL,
-    "batch_size": _INT,
-    "minibatch_size": _INT,
-    "bptt_horizon": _INT,
-    "update_epochs": _INT,
-    "scale_batches_by_world_size": _BOOL,
-    "compile": _BOOL,
-    "compile_mode": _COMPILE_MODES,
+    **_TRAINER_SCALARS,
 }
 
 # TrainerConfig at a8d1ecee19: metta/rl/trainer_config.py:11-25 (OptimizerConfig), :42-50
@@ -112,15 +118,7 @@ _MAIN_TRAINER: Tree = {
         "warmup_steps": _INT,
     },
     "advantage": dict.fromkeys(("vtrace_rho_clip", "vtrace_c_clip", "gamma", "gae_lambda"), _FLOAT),
-    "require_contiguous_env_ids": _BOOL,
-    "verbose": _BOOL,
-    "batch_size": _INT,
-    "minibatch_size": _INT,
-    "bptt_horizon": _INT,
-    "update_epochs": _INT,
-    "scale_batches_by_world_size": _BOOL,
-    "compile": _BOOL,
-    "compile_mode": _COMPILE_MODES,
+    **_TRAINER_SCALARS,
     "detect_anomaly": _BOOL,
 }
 
